@@ -1,0 +1,269 @@
+#pragma once
+/// @file
+/// Samplers on pml::Rng: normal (ziggurat), uniform, exponential, gamma (Marsaglia–Tsang), beta,
+/// Dirichlet, categorical, binomial, multinomial, Poisson, chi-squared, Student-t and Wishart
+/// (Bartlett). Single draws and batch versions that fill an Eigen array.
+
+#include <array>
+#include <cmath>
+#include <random>
+
+#include <Eigen/Core>
+
+#include "pml/core/check.hpp"
+#include "pml/core/rng.hpp"
+#include "pml/core/special.hpp"
+#include "pml/core/types.hpp"
+
+namespace pml::random {
+namespace detail {
+
+/// Tables of the 128-layer normal ziggurat (Marsaglia & Tsang 2000, in Doornik's 2005 ZIGNOR form).
+struct ZigguratTables {
+  static constexpr int layers = 128;
+  static constexpr double r = 3.442619855899;
+  static constexpr double v = 9.91256303526217e-3;
+  std::array<double, layers + 1> x{};
+  std::array<double, layers> ratio{};
+  ZigguratTables() {
+    double f = std::exp(-0.5 * r * r);
+    x[0] = v / f;
+    x[1] = r;
+    x[layers] = 0;
+    for (int i = 2; i < layers; ++i) {
+      x[i] = std::sqrt(-2.0 * std::log(v / x[i - 1] + f));
+      f = std::exp(-0.5 * x[i] * x[i]);
+    }
+    for (int i = 0; i < layers; ++i) ratio[i] = x[i + 1] / x[i];
+  }
+};
+
+inline const ZigguratTables& ziggurat() {
+  static const ZigguratTables tables;
+  return tables;
+}
+
+/// One standard normal draw with the tables passed in (so batch loops look them up once).
+inline double ziggurat_normal(Rng& rng, const ZigguratTables& z) {
+  for (;;) {
+    const std::uint64_t bits = rng();
+    const int i = static_cast<int>(bits & 0x7F);
+    // 53-bit uniform on (-1, 1) from the upper bits; the low 7 bits chose the layer.
+    const double u = static_cast<double>(static_cast<std::int64_t>(bits >> 11) - (std::int64_t{1} << 52)) *
+                     0x1.0p-52;
+    if (std::abs(u) < z.ratio[i]) return u * z.x[i];
+    if (i == 0) {  // base strip: sample the tail beyond r (Marsaglia 1964)
+      double x, y;
+      do {
+        x = std::log(rng.uniform_positive()) / ZigguratTables::r;
+        y = std::log(rng.uniform_positive());
+      } while (-2.0 * y < x * x);
+      return u < 0 ? x - ZigguratTables::r : ZigguratTables::r - x;
+    }
+    const double x = u * z.x[i];
+    const double f0 = std::exp(-0.5 * (z.x[i] * z.x[i] - x * x));
+    const double f1 = std::exp(-0.5 * (z.x[i + 1] * z.x[i + 1] - x * x));
+    if (f1 + rng.uniform() * (f0 - f1) < 1.0) return x;
+  }
+}
+
+/// Marsaglia–Tsang (2000) draw for shape >= 1, returned as log to stay finite everywhere.
+inline double marsaglia_tsang_log(Rng& rng, double shape) {
+  const double d = shape - 1.0 / 3.0;
+  const double c = 1.0 / std::sqrt(9.0 * d);
+  const auto& z = ziggurat();
+  for (;;) {
+    double x, v;
+    do {
+      x = ziggurat_normal(rng, z);
+      v = 1.0 + c * x;
+    } while (v <= 0.0);
+    v = v * v * v;
+    const double u = rng.uniform_positive();
+    const double x2 = x * x;
+    if (u < 1.0 - 0.0331 * x2 * x2 || std::log(u) < 0.5 * x2 + d * (1.0 - v + std::log(v)))
+      return std::log(d) + std::log(v);
+  }
+}
+
+}  // namespace detail
+
+/// Uniform draw on [0, 1).
+template <Real T = double> T uniform(Rng& rng) {
+  if constexpr (sizeof(T) <= 4)
+    return static_cast<T>(rng() >> 40) * T(0x1.0p-24);
+  else
+    return static_cast<T>(rng.uniform());
+}
+/// Uniform draw on [low, high).
+/// @throw std::domain_error unless low < high, both finite.
+template <Real T> T uniform(Rng& rng, T low, T high) {
+  check_finite("uniform", "low", low);
+  check_greater("uniform", "high", high, low);
+  return low + (high - low) * uniform<T>(rng);
+}
+
+/// Standard normal draw (128-layer ziggurat; about one 64-bit draw per sample).
+template <Real T = double> T normal(Rng& rng) {
+  return static_cast<T>(detail::ziggurat_normal(rng, detail::ziggurat()));
+}
+/// Normal draw with the given mean and standard deviation.
+/// @throw std::domain_error unless stddev > 0 and mean finite.
+template <Real T> T normal(Rng& rng, T mean, T stddev) {
+  check_finite("normal", "mean", mean);
+  check_positive("normal", "stddev", stddev);
+  return mean + stddev * normal<T>(rng);
+}
+
+/// Fills `out` (any Eigen array, matrix, block or map) with independent N(mean, stddev^2) draws,
+/// in column-major order. Same seed, same values, for float and double alike.
+template <class Derived>
+void fill_normal(Rng& rng, const Eigen::DenseBase<Derived>& out_,
+                 typename Derived::Scalar mean = 0, typename Derived::Scalar stddev = 1) {
+  using T = typename Derived::Scalar;
+  check_finite("fill_normal", "mean", mean);
+  check_positive("fill_normal", "stddev", stddev);
+  auto& out = const_cast<Eigen::DenseBase<Derived>&>(out_);
+  const auto& z = detail::ziggurat();
+  for (Index j = 0; j < out.cols(); ++j)
+    for (Index i = 0; i < out.rows(); ++i)
+      out(i, j) = mean + stddev * static_cast<T>(detail::ziggurat_normal(rng, z));
+}
+
+/// Fills `out` with independent uniform draws on [0, 1).
+template <class Derived> void fill_uniform(Rng& rng, const Eigen::DenseBase<Derived>& out_) {
+  using T = typename Derived::Scalar;
+  auto& out = const_cast<Eigen::DenseBase<Derived>&>(out_);
+  for (Index j = 0; j < out.cols(); ++j)
+    for (Index i = 0; i < out.rows(); ++i) out(i, j) = uniform<T>(rng);
+}
+
+/// Exponential draw with the given rate.
+template <Real T = double> T exponential(Rng& rng, T rate = 1) {
+  check_positive("exponential", "rate", rate);
+  return static_cast<T>(-std::log(rng.uniform_positive())) / rate;
+}
+
+/// Logarithm of a Gamma(shape, 1) draw. Stays finite for tiny shapes, where the draw itself
+/// underflows to 0 (shape < 1 uses Gamma(shape + 1) * U^(1/shape)).
+template <Real T = double> T log_gamma(Rng& rng, T shape) {
+  check_positive("gamma", "shape", shape);
+  const double a = static_cast<double>(shape);
+  if (a >= 1.0) return static_cast<T>(detail::marsaglia_tsang_log(rng, a));
+  return static_cast<T>(detail::marsaglia_tsang_log(rng, a + 1.0) +
+                        std::log(rng.uniform_positive()) / a);
+}
+
+/// Gamma draw with density \f$\frac{\beta^\alpha}{\Gamma(\alpha)} x^{\alpha-1} e^{-\beta x}\f$
+/// (shape-rate), by Marsaglia & Tsang (2000).
+template <Real T = double> T gamma(Rng& rng, T shape, T rate = 1) {
+  check_positive("gamma", "rate", rate);
+  return std::exp(log_gamma(rng, shape)) / rate;
+}
+
+/// Chi-squared draw with `df` degrees of freedom.
+template <Real T = double> T chi_squared(Rng& rng, T df) {
+  check_positive("chi_squared", "df", df);
+  return T(2) * std::exp(log_gamma(rng, df / T(2)));
+}
+
+/// Beta(a, b) draw from two gamma draws, combined in log space (exact for tiny a, b).
+template <Real T = double> T beta(Rng& rng, T a, T b) {
+  check_positive("beta", "a", a);
+  check_positive("beta", "b", b);
+  const T la = log_gamma(rng, a);
+  const T lb = log_gamma(rng, b);
+  return sigmoid(la - lb);  // x / (x + y) with x = e^la, y = e^lb
+}
+
+/// Student-t draw with `df` degrees of freedom, location 0, scale 1.
+template <Real T = double> T student_t(Rng& rng, T df) {
+  check_positive("student_t", "df", df);
+  const T z = normal<T>(rng);
+  return z / std::sqrt(chi_squared(rng, df) / df);
+}
+
+/// Dirichlet(alpha) draw: normalised gamma draws, in log space so tiny concentrations work.
+template <class Derived>
+Vector<typename Derived::Scalar> dirichlet(Rng& rng, const Eigen::MatrixBase<Derived>& alpha) {
+  using T = typename Derived::Scalar;
+  check_nonempty("dirichlet", "alpha", alpha.size());
+  check_all_positive("dirichlet", "alpha", alpha);
+  Vector<T> logs(alpha.size());
+  for (Index k = 0; k < alpha.size(); ++k) logs(k) = log_gamma(rng, alpha(k));
+  const T norm = log_sum_exp(logs);
+  return (logs.array() - norm).exp().matrix();
+}
+
+/// Categorical draw: the index k with probability probs(k). `probs` must be non-negative; it is
+/// normalised here, so unnormalised weights are accepted.
+template <class Derived> Index categorical(Rng& rng, const Eigen::MatrixBase<Derived>& probs) {
+  using T = typename Derived::Scalar;
+  check_nonempty("categorical", "probs", probs.size());
+  const T total = probs.sum();
+  const T u = uniform<T>(rng) * total;
+  T cumulative = 0;
+  for (Index k = 0; k < probs.size(); ++k) {
+    cumulative += probs(k);
+    if (u < cumulative) return k;
+  }
+  for (Index k = probs.size() - 1; k >= 0; --k)  // rounding: last category with positive mass
+    if (probs(k) > 0) return k;
+  return probs.size() - 1;
+}
+
+/// Binomial(n, p) draw (std::binomial_distribution on pml::Rng).
+template <Real T = double> long binomial(Rng& rng, long n, T p) {
+  if (n < 0) pml::detail::throw_domain("binomial", "n", "be non-negative", std::to_string(n));
+  check_probability("binomial", "p", p);
+  if (p <= T(0) || n == 0) return 0;
+  if (p >= T(1)) return n;
+  std::binomial_distribution<long> dist(n, static_cast<double>(p));
+  return dist(rng);
+}
+
+/// Poisson(rate) draw (std::poisson_distribution on pml::Rng).
+template <Real T = double> long poisson(Rng& rng, T rate) {
+  check_nonnegative("poisson", "rate", rate);
+  if (rate == T(0)) return 0;
+  std::poisson_distribution<long> dist(static_cast<double>(rate));
+  return dist(rng);
+}
+
+/// Multinomial(n, probs) draw by sequential conditional binomials.
+template <class Derived>
+IntVector multinomial(Rng& rng, long n, const Eigen::MatrixBase<Derived>& probs) {
+  using T = typename Derived::Scalar;
+  check_nonempty("multinomial", "probs", probs.size());
+  check_all_nonnegative("multinomial", "probs", probs);
+  IntVector counts = IntVector::Zero(probs.size());
+  long remaining = n;
+  T mass = probs.sum();
+  for (Index k = 0; k + 1 < probs.size() && remaining > 0; ++k) {
+    const T p = mass > T(0) ? std::min(T(1), probs(k) / mass) : T(0);
+    counts(k) = binomial(rng, remaining, p);
+    remaining -= counts(k);
+    mass -= probs(k);
+  }
+  counts(probs.size() - 1) += remaining;
+  return counts;
+}
+
+/// Wishart(df, V) draw by the Bartlett decomposition, given the lower Cholesky factor L of the
+/// scale V = L L^T: W = (L A)(L A)^T with A lower triangular, A_ii^2 ~ chi2(df - i), A_ij ~ N(0, 1).
+template <class Derived>
+Matrix<typename Derived::Scalar> wishart_from_cholesky(Rng& rng, typename Derived::Scalar df,
+                                                        const Eigen::MatrixBase<Derived>& scale_cholesky) {
+  using T = typename Derived::Scalar;
+  const Index d = scale_cholesky.rows();
+  check_greater("wishart", "df", df, d - 1);
+  Matrix<T> a = Matrix<T>::Zero(d, d);
+  for (Index i = 0; i < d; ++i) {
+    a(i, i) = std::sqrt(chi_squared(rng, df - T(i)));
+    for (Index j = 0; j < i; ++j) a(i, j) = normal<T>(rng);
+  }
+  const Matrix<T> la = scale_cholesky.template triangularView<Eigen::Lower>() * a;
+  return la * la.transpose();
+}
+
+}  // namespace pml::random

@@ -1,0 +1,162 @@
+#pragma once
+/// @file
+/// Special functions: stable log-sum-exp, softplus, sigmoid, log-gamma family, digamma and
+/// trigamma, multivariate gamma. Everything that works in log space lives here, once.
+
+#include <cmath>
+#include <limits>
+
+#include <Eigen/Core>
+
+#include "pml/core/check.hpp"
+#include "pml/core/types.hpp"
+
+namespace pml {
+
+/// Stable \f$\log(1 + e^x)\f$ (softplus). Never overflows: for large x it returns x.
+template <Real T> T softplus(T x) noexcept {
+  return x > T(0) ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
+}
+/// Same as softplus(); the name Stan and R use.
+template <Real T> T log1p_exp(T x) noexcept { return softplus(x); }
+
+/// Stable logistic sigmoid \f$1 / (1 + e^{-x})\f$, accurate in both tails.
+template <Real T> T sigmoid(T x) noexcept {
+  if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
+  const T e = std::exp(x);
+  return e / (T(1) + e);
+}
+
+/// \f$\log \sigma(x) = -\mathrm{softplus}(-x)\f$, stable.
+template <Real T> T log_sigmoid(T x) noexcept { return -softplus(-x); }
+
+/// Logit \f$\log(p / (1 - p))\f$.
+template <Real T> T logit(T p) noexcept { return std::log(p) - std::log1p(-p); }
+
+/// \f$\log \Gamma(x)\f$ for x > 0 (thread-safe wrapper around std::lgamma).
+template <Real T> T lgamma(T x) noexcept { return std::lgamma(x); }
+
+/// \f$\log B(a, b) = \log\Gamma(a) + \log\Gamma(b) - \log\Gamma(a + b)\f$.
+template <Real T> T lbeta(T a, T b) noexcept {
+  return std::lgamma(a) + std::lgamma(b) - std::lgamma(a + b);
+}
+
+/// \f$\log \binom{n}{k}\f$ for real n >= k >= 0.
+template <Real T> T lchoose(T n, T k) noexcept {
+  return std::lgamma(n + 1) - std::lgamma(k + 1) - std::lgamma(n - k + 1);
+}
+
+/// Digamma \f$\psi(x) = \frac{d}{dx}\log\Gamma(x)\f$: recurrence to x >= 6, then the asymptotic
+/// series (Bernardo 1976, AS 103); reflection for negative non-integers. Poles return NaN.
+template <Real T> T digamma(T x) noexcept {
+  if (x <= T(0)) {
+    if (x == std::floor(x)) return std::numeric_limits<T>::quiet_NaN();
+    // psi(1 - x) - psi(x) = pi cot(pi x)
+    return digamma(T(1) - x) - constants<T>::pi / std::tan(constants<T>::pi * x);
+  }
+  T result = 0;
+  while (x < T(6)) {
+    result -= T(1) / x;
+    x += T(1);
+  }
+  const T inv = T(1) / x;
+  const T inv2 = inv * inv;
+  result += std::log(x) - T(0.5) * inv -
+            inv2 * (T(1) / 12 - inv2 * (T(1) / 120 - inv2 * (T(1) / 252 - inv2 * (T(1) / 240 - inv2 * (T(1) / 132)))));
+  return result;
+}
+
+/// Trigamma \f$\psi'(x)\f$ for x > 0: recurrence to x >= 6, then the asymptotic series.
+template <Real T> T trigamma(T x) noexcept {
+  if (x <= T(0)) {
+    if (x == std::floor(x)) return std::numeric_limits<T>::quiet_NaN();
+    const T s = std::sin(constants<T>::pi * x);
+    return -trigamma(T(1) - x) + constants<T>::pi * constants<T>::pi / (s * s);
+  }
+  T result = 0;
+  while (x < T(6)) {
+    result += T(1) / (x * x);
+    x += T(1);
+  }
+  const T inv = T(1) / x;
+  const T inv2 = inv * inv;
+  result += inv + T(0.5) * inv2 +
+            inv * inv2 * (T(1) / 6 - inv2 * (T(1) / 30 - inv2 * (T(1) / 42 - inv2 * (T(1) / 30))));
+  return result;
+}
+
+/// Inverse of the digamma function on (0, inf): Newton's method from Minka's (2000) start.
+template <Real T> T inverse_digamma(T y) noexcept {
+  T x = y >= T(-2.22) ? std::exp(y) + T(0.5) : -T(1) / (y - digamma(T(1)));
+  for (int i = 0; i < 8; ++i) x -= (digamma(x) - y) / trigamma(x);
+  return x;
+}
+
+/// Multivariate log-gamma \f$\log\Gamma_D(a) = \frac{D(D-1)}{4}\log\pi + \sum_{j=1}^{D}
+/// \log\Gamma(a + (1 - j)/2)\f$ (PRML B.79 normaliser), for a > (D - 1)/2.
+template <Real T> T lmgamma(Index dimension, T a) noexcept {
+  T result = T(dimension * (dimension - 1)) / T(4) * constants<T>::log_pi;
+  for (Index j = 1; j <= dimension; ++j) result += std::lgamma(a + T(1 - j) / T(2));
+  return result;
+}
+
+/// Multivariate digamma \f$\psi_D(a) = \sum_{j=1}^{D}\psi(a + (1 - j)/2)\f$.
+template <Real T> T mdigamma(Index dimension, T a) noexcept {
+  T result = 0;
+  for (Index j = 1; j <= dimension; ++j) result += digamma(a + T(1 - j) / T(2));
+  return result;
+}
+
+/// Multivariate trigamma \f$\psi'_D(a) = \sum_{j=1}^{D}\psi'(a + (1 - j)/2)\f$.
+template <Real T> T mtrigamma(Index dimension, T a) noexcept {
+  T result = 0;
+  for (Index j = 1; j <= dimension; ++j) result += trigamma(a + T(1 - j) / T(2));
+  return result;
+}
+
+/// Stable \f$\log\sum_i e^{x_i}\f$ of all coefficients; -inf for an empty input or all -inf.
+template <class Derived> typename Derived::Scalar log_sum_exp(const Eigen::DenseBase<Derived>& x) {
+  using T = typename Derived::Scalar;
+  if (x.size() == 0) return -std::numeric_limits<T>::infinity();
+  const T m = x.maxCoeff();
+  if (!std::isfinite(m)) return m;  // all -inf -> -inf; any +inf -> +inf; NaN propagates
+  return m + std::log((x.derived().array() - m).exp().sum());
+}
+
+/// Stable log-sum-exp of two scalars.
+template <Real T> T log_sum_exp(T a, T b) noexcept {
+  if (a < b) std::swap(a, b);
+  if (a == -std::numeric_limits<T>::infinity()) return a;
+  return a + std::log1p(std::exp(b - a));
+}
+
+/// Row-wise log-sum-exp: returns a column vector with one entry per row (the E-step normaliser).
+template <class Derived>
+Vector<typename Derived::Scalar> log_sum_exp_rows(const Eigen::DenseBase<Derived>& x) {
+  using T = typename Derived::Scalar;
+  Vector<T> m = x.rowwise().maxCoeff();
+  for (Index i = 0; i < m.size(); ++i)
+    if (!std::isfinite(m(i))) m(i) = 0;  // rows of all -inf keep -inf below
+  Vector<T> out = ((x.derived().array().colwise() - m.array()).exp().rowwise().sum()).log().matrix();
+  return out + m;
+}
+
+/// Column-wise log-sum-exp: returns a row vector with one entry per column.
+template <class Derived>
+RowVector<typename Derived::Scalar> log_sum_exp_cols(const Eigen::DenseBase<Derived>& x) {
+  return log_sum_exp_rows(x.transpose()).transpose();
+}
+
+/// Elementwise stable softplus of an array expression.
+template <class Derived> auto softplus(const Eigen::ArrayBase<Derived>& x) {
+  using T = typename Derived::Scalar;
+  return x.max(T(0)) + (-x.abs()).exp().log1p();
+}
+
+/// Elementwise stable sigmoid of an array expression.
+template <class Derived> auto sigmoid(const Eigen::ArrayBase<Derived>& x) {
+  using T = typename Derived::Scalar;
+  return (T(0.5) * (T(0.5) * x).tanh() + T(0.5));
+}
+
+}  // namespace pml
