@@ -46,8 +46,8 @@ template <Real T> T lchoose(T n, T k) noexcept {
   return std::lgamma(n + 1) - std::lgamma(k + 1) - std::lgamma(n - k + 1);
 }
 
-/// Digamma \f$\psi(x) = \frac{d}{dx}\log\Gamma(x)\f$: recurrence to x >= 6, then the asymptotic
-/// series (Bernardo 1976, AS 103); reflection for negative non-integers. Poles return NaN.
+/// Digamma \f$\psi(x) = \frac{d}{dx}\log\Gamma(x)\f$: recurrence to x >= 10, then the asymptotic
+/// (Stirling) series to the x^-14 term; reflection for negative non-integers. Poles return NaN.
 template <Real T> T digamma(T x) noexcept {
   if (x <= T(0)) {
     if (x == std::floor(x)) return std::numeric_limits<T>::quiet_NaN();
@@ -55,18 +55,21 @@ template <Real T> T digamma(T x) noexcept {
     return digamma(T(1) - x) - constants<T>::pi / std::tan(constants<T>::pi * x);
   }
   T result = 0;
-  while (x < T(6)) {
+  while (x < T(10)) {
     result -= T(1) / x;
     x += T(1);
   }
+  // ln x - 1/2x - sum_k B_2k / (2k x^2k), k = 1..7; the first omitted term is below 1e-17 at x >= 10
   const T inv = T(1) / x;
-  const T inv2 = inv * inv;
-  result += std::log(x) - T(0.5) * inv -
-            inv2 * (T(1) / 12 - inv2 * (T(1) / 120 - inv2 * (T(1) / 252 - inv2 * (T(1) / 240 - inv2 * (T(1) / 132)))));
+  const T z = inv * inv;
+  const T series =
+      z * (T(1) / 12 - z * (T(1) / 120 - z * (T(1) / 252 - z * (T(1) / 240 - z * (T(1) / 132 - z * (T(691) / 32760 - z * (T(1) / 12)))))));
+  result += std::log(x) - T(0.5) * inv - series;
   return result;
 }
 
-/// Trigamma \f$\psi'(x)\f$ for x > 0: recurrence to x >= 6, then the asymptotic series.
+/// Trigamma \f$\psi'(x)\f$: recurrence to x >= 10, then the asymptotic series to the x^-15 term;
+/// reflection for negative non-integers.
 template <Real T> T trigamma(T x) noexcept {
   if (x <= T(0)) {
     if (x == std::floor(x)) return std::numeric_limits<T>::quiet_NaN();
@@ -74,21 +77,27 @@ template <Real T> T trigamma(T x) noexcept {
     return -trigamma(T(1) - x) + constants<T>::pi * constants<T>::pi / (s * s);
   }
   T result = 0;
-  while (x < T(6)) {
+  while (x < T(10)) {
     result += T(1) / (x * x);
     x += T(1);
   }
+  // 1/x + 1/2x^2 + sum_k B_2k / x^(2k+1), k = 1..7
   const T inv = T(1) / x;
-  const T inv2 = inv * inv;
-  result += inv + T(0.5) * inv2 +
-            inv * inv2 * (T(1) / 6 - inv2 * (T(1) / 30 - inv2 * (T(1) / 42 - inv2 * (T(1) / 30))));
+  const T z = inv * inv;
+  const T series =
+      inv * z * (T(1) / 6 - z * (T(1) / 30 - z * (T(1) / 42 - z * (T(1) / 30 - z * (T(5) / 66 - z * (T(691) / 2730 - z * (T(7) / 6)))))));
+  result += inv + T(0.5) * z + series;
   return result;
 }
 
 /// Inverse of the digamma function on (0, inf): Newton's method from Minka's (2000) start.
 template <Real T> T inverse_digamma(T y) noexcept {
   T x = y >= T(-2.22) ? std::exp(y) + T(0.5) : -T(1) / (y - digamma(T(1)));
-  for (int i = 0; i < 8; ++i) x -= (digamma(x) - y) / trigamma(x);
+  for (int i = 0; i < 12; ++i) {
+    const T step = (digamma(x) - y) / trigamma(x);
+    x -= step;
+    if (std::abs(step) <= std::numeric_limits<T>::epsilon() * x) break;
+  }
   return x;
 }
 

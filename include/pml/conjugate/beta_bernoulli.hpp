@@ -1,0 +1,102 @@
+#pragma once
+/// @file
+/// Beta prior on the success probability of Bernoulli and binomial data.
+
+#include <cmath>
+
+#include "pml/distributions/bernoulli.hpp"
+#include "pml/distributions/beta.hpp"
+#include "pml/distributions/beta_binomial.hpp"
+
+namespace pml {
+namespace detail {
+inline void check_binary(const char* function, const IntVectorCRef& x) {
+  for (Index i = 0; i < x.size(); ++i)
+    if (x(i) != 0 && x(i) != 1)
+      throw_domain(function, "data", "contain only 0 and 1", std::to_string(x(i)) + " at index " + std::to_string(i));
+}
+}  // namespace detail
+
+/// Beta–Bernoulli model: \f$\mu\sim\mathrm{Beta}(a,b)\f$, \f$x_n|\mu\sim\mathrm{Bern}(\mu)\f$.
+/// After m ones and l zeros the posterior is \f$\mathrm{Beta}(a+m, b+l)\f$ (PRML 2.18).
+///
+/// The model holds the current belief: the prior until update() is called, then the posterior of
+/// everything seen so far, so sequential updates and one batch update give the same result.
+template <Real T = double> class BetaBernoulliModel {
+ public:
+  /// @param prior the Beta prior; the default Beta(1, 1) is uniform.
+  explicit BetaBernoulliModel(const Beta<T>& prior = Beta<T>(1, 1)) : prior_(prior), belief_(prior) {}
+
+  /// The prior the model started from.
+  const Beta<T>& prior() const noexcept { return prior_; }
+  /// The current belief: the posterior given every observation passed to update().
+  const Beta<T>& posterior() const noexcept { return belief_; }
+  /// The posterior after also observing `data` (0/1 values); the model is not changed.
+  /// @throw std::domain_error for values other than 0 and 1.
+  Beta<T> posterior(const IntVectorCRef& data) const {
+    detail::check_binary("BetaBernoulliModel::posterior", data);
+    const T ones = T(data.sum());
+    return Beta<T>(belief_.a() + ones, belief_.b() + T(data.size()) - ones);
+  }
+  /// Absorbs `data` into the current belief (sequential Bayesian updating, PRML Fig. 2.3).
+  BetaBernoulliModel& update(const IntVectorCRef& data) {
+    belief_ = posterior(data);
+    return *this;
+  }
+  /// Absorbs one observation.
+  BetaBernoulliModel& update(long x) { return update(IntVector::Constant(1, x)); }
+  /// \f$p(x=1|\mathcal D) = a/(a+b)\f$ (PRML 2.20): a Bernoulli.
+  Bernoulli<T> posterior_predictive() const { return Bernoulli<T>(belief_.mean()); }
+  /// Evidence \f$\log p(\mathcal D) = \log B(a+m, b+l) - \log B(a, b)\f$ under the current belief.
+  T log_marginal_likelihood(const IntVectorCRef& data) const {
+    const Beta<T> post = posterior(data);
+    return lbeta(post.a(), post.b()) - lbeta(belief_.a(), belief_.b());
+  }
+
+ private:
+  Beta<T> prior_, belief_;
+};
+
+/// Beta–Binomial model: \f$\mu\sim\mathrm{Beta}(a,b)\f$ and each observation is a count of successes
+/// out of a fixed number of trials, \f$k_n|\mu\sim\mathrm{Bin}(n,\mu)\f$ (PRML 2.17–2.19).
+template <Real T = double> class BetaBinomialModel {
+ public:
+  /// @throw std::domain_error unless trials > 0.
+  BetaBinomialModel(long trials, const Beta<T>& prior = Beta<T>(1, 1)) : n_(trials), prior_(prior), belief_(prior) {
+    if (trials <= 0) detail::throw_domain("BetaBinomialModel", "trials", "be positive", std::to_string(trials));
+  }
+  long trials() const noexcept { return n_; }
+  const Beta<T>& prior() const noexcept { return prior_; }
+  const Beta<T>& posterior() const noexcept { return belief_; }
+  /// Posterior after observing success counts `k` (each in 0..trials): Beta(a + Σk, b + Σ(n − k)).
+  Beta<T> posterior(const IntVectorCRef& k) const {
+    check(k, "BetaBinomialModel::posterior");
+    const T s = T(k.sum());
+    return Beta<T>(belief_.a() + s, belief_.b() + T(n_) * T(k.size()) - s);
+  }
+  BetaBinomialModel& update(const IntVectorCRef& k) {
+    belief_ = posterior(k);
+    return *this;
+  }
+  /// Predictive of the next count: BetaBinomial(trials, a, b).
+  BetaBinomial<T> posterior_predictive() const { return BetaBinomial<T>(n_, belief_.a(), belief_.b()); }
+  /// \f$\sum_n\log\binom{n}{k_n} + \log B(a+\sum k, b+\sum(n-k)) - \log B(a,b)\f$.
+  T log_marginal_likelihood(const IntVectorCRef& k) const {
+    const Beta<T> post = posterior(k);
+    T lml = lbeta(post.a(), post.b()) - lbeta(belief_.a(), belief_.b());
+    for (Index i = 0; i < k.size(); ++i) lml += lchoose(T(n_), T(k(i)));
+    return lml;
+  }
+
+ private:
+  void check(const IntVectorCRef& k, const char* function) const {
+    for (Index i = 0; i < k.size(); ++i)
+      if (k(i) < 0 || k(i) > n_)
+        detail::throw_domain(function, "data", "lie in 0..trials = " + std::to_string(n_),
+                             std::to_string(k(i)) + " at index " + std::to_string(i));
+  }
+  long n_;
+  Beta<T> prior_, belief_;
+};
+
+}  // namespace pml

@@ -1,0 +1,100 @@
+#pragma once
+/// @file
+/// Dirichlet prior on the probabilities of categorical and multinomial data.
+
+#include <cmath>
+
+#include "pml/distributions/categorical.hpp"
+#include "pml/distributions/dirichlet.hpp"
+#include "pml/distributions/dirichlet_multinomial.hpp"
+
+namespace pml {
+
+/// Dirichlet–Categorical model: \f$\boldsymbol\mu\sim\mathrm{Dir}(\boldsymbol\alpha)\f$, labels
+/// \f$x_n\in\{0..K-1\}\f$ with \f$p(x_n=k|\mu)=\mu_k\f$; posterior \f$\mathrm{Dir}(\alpha+\mathbf m)\f$ with
+/// m the label counts (PRML 2.41).
+template <Real T = double> class DirichletCategoricalModel {
+ public:
+  explicit DirichletCategoricalModel(const Dirichlet<T>& prior) : prior_(prior), belief_(prior) {}
+  /// Symmetric prior Dir(α, ..., α) over K categories.
+  DirichletCategoricalModel(Index categories, T alpha)
+      : DirichletCategoricalModel(Dirichlet<T>(Vector<T>::Constant(categories, alpha))) {}
+  Index categories() const noexcept { return prior_.dimension(); }
+  const Dirichlet<T>& prior() const noexcept { return prior_; }
+  const Dirichlet<T>& posterior() const noexcept { return belief_; }
+  /// Label counts of `labels`. @throw std::domain_error for labels outside 0..K-1.
+  Vector<T> counts(const IntVectorCRef& labels) const {
+    Vector<T> m = Vector<T>::Zero(categories());
+    for (Index i = 0; i < labels.size(); ++i) {
+      if (labels(i) < 0 || labels(i) >= categories())
+        detail::throw_domain("DirichletCategoricalModel", "labels", "lie in 0..K-1 = " + std::to_string(categories() - 1),
+                             std::to_string(labels(i)) + " at index " + std::to_string(i));
+      m(labels(i)) += T(1);
+    }
+    return m;
+  }
+  Dirichlet<T> posterior(const IntVectorCRef& labels) const { return Dirichlet<T>(belief_.alpha() + counts(labels)); }
+  DirichletCategoricalModel& update(const IntVectorCRef& labels) {
+    belief_ = posterior(labels);
+    return *this;
+  }
+  /// \f$p(x=k|\mathcal D) = \alpha_k/\alpha_0\f$.
+  Categorical<T> posterior_predictive() const { return Categorical<T>(belief_.mean()); }
+  /// \f$\log\Gamma(\alpha_0) - \log\Gamma(\alpha_0+N) + \sum_k[\log\Gamma(\alpha_k+m_k) - \log\Gamma(\alpha_k)]\f$.
+  T log_marginal_likelihood(const IntVectorCRef& labels) const {
+    const Vector<T> m = counts(labels);
+    const T a0 = belief_.concentration();
+    T lml = std::lgamma(a0) - std::lgamma(a0 + T(labels.size()));
+    for (Index k = 0; k < categories(); ++k)
+      lml += std::lgamma(belief_.alpha()(k) + m(k)) - std::lgamma(belief_.alpha()(k));
+    return lml;
+  }
+
+ private:
+  Dirichlet<T> prior_, belief_;
+};
+
+/// Dirichlet–Multinomial model: rows of K counts (each row any total) drawn from
+/// \f$\mathrm{Mult}(\cdot|\boldsymbol\mu, n_i)\f$ with \f$\boldsymbol\mu\sim\mathrm{Dir}(\boldsymbol\alpha)\f$.
+template <Real T = double> class DirichletMultinomialModel {
+ public:
+  explicit DirichletMultinomialModel(const Dirichlet<T>& prior) : prior_(prior), belief_(prior) {}
+  Index categories() const noexcept { return prior_.dimension(); }
+  const Dirichlet<T>& prior() const noexcept { return prior_; }
+  const Dirichlet<T>& posterior() const noexcept { return belief_; }
+  /// Posterior after the rows of `counts` (N x K, non-negative): Dir(α + column sums).
+  Dirichlet<T> posterior(const IntMatrixCRef& counts) const { return Dirichlet<T>(belief_.alpha() + totals(counts)); }
+  DirichletMultinomialModel& update(const IntMatrixCRef& counts) {
+    belief_ = posterior(counts);
+    return *this;
+  }
+  /// Predictive of the next row with `trials` draws: DirichletMultinomial(trials, α).
+  DirichletMultinomial<T> posterior_predictive(long trials) const {
+    return DirichletMultinomial<T>(trials, belief_.alpha());
+  }
+  /// \f$\sum_i\log\frac{n_i!}{\prod_k m_{ik}!} + \log\Gamma(\alpha_0) - \log\Gamma(\alpha_0+N) +
+  /// \sum_k[\log\Gamma(\alpha_k+m_k) - \log\Gamma(\alpha_k)]\f$, N the total count.
+  T log_marginal_likelihood(const IntMatrixCRef& counts) const {
+    const Vector<T> m = totals(counts);
+    const T a0 = belief_.concentration();
+    T lml = std::lgamma(a0) - std::lgamma(a0 + m.sum());
+    for (Index k = 0; k < categories(); ++k)
+      lml += std::lgamma(belief_.alpha()(k) + m(k)) - std::lgamma(belief_.alpha()(k));
+    for (Index i = 0; i < counts.rows(); ++i) {
+      lml += std::lgamma(T(counts.row(i).sum()) + 1);
+      for (Index k = 0; k < counts.cols(); ++k) lml -= std::lgamma(T(counts(i, k)) + 1);
+    }
+    return lml;
+  }
+
+ private:
+  Vector<T> totals(const IntMatrixCRef& counts) const {
+    check_size("DirichletMultinomialModel", "counts", counts.cols(), categories(), "columns");
+    if (counts.size() > 0 && counts.minCoeff() < 0)
+      detail::throw_domain("DirichletMultinomialModel", "counts", "be non-negative", std::to_string(counts.minCoeff()));
+    return counts.colwise().sum().transpose().template cast<T>();
+  }
+  Dirichlet<T> prior_, belief_;
+};
+
+}  // namespace pml

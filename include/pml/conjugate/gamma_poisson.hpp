@@ -1,0 +1,49 @@
+#pragma once
+/// @file
+/// Gamma prior on the rate of Poisson counts.
+
+#include <cmath>
+
+#include "pml/distributions/gamma.hpp"
+#include "pml/distributions/negative_binomial.hpp"
+#include "pml/distributions/poisson.hpp"
+
+namespace pml {
+
+/// Gamma–Poisson model: \f$\lambda\sim\mathrm{Gam}(a,b)\f$ (rate b), \f$k_n|\lambda\sim\mathrm{Pois}(\lambda)\f$.
+/// Posterior \f$\mathrm{Gam}(a+\sum k_n, b+N)\f$.
+template <Real T = double> class GammaPoissonModel {
+ public:
+  explicit GammaPoissonModel(const Gamma<T>& prior) : prior_(prior), belief_(prior) {}
+  const Gamma<T>& prior() const noexcept { return prior_; }
+  const Gamma<T>& posterior() const noexcept { return belief_; }
+  /// @throw std::domain_error for negative counts.
+  Gamma<T> posterior(const IntVectorCRef& k) const {
+    for (Index i = 0; i < k.size(); ++i)
+      if (k(i) < 0)
+        detail::throw_domain("GammaPoissonModel::posterior", "data", "be non-negative counts",
+                             std::to_string(k(i)) + " at index " + std::to_string(i));
+    return Gamma<T>(belief_.shape() + T(k.sum()), belief_.rate() + T(k.size()));
+  }
+  GammaPoissonModel& update(const IntVectorCRef& k) {
+    belief_ = posterior(k);
+    return *this;
+  }
+  /// Negative binomial with r = a and p = b/(b + 1).
+  NegativeBinomial<T> posterior_predictive() const {
+    return NegativeBinomial<T>(belief_.shape(), belief_.rate() / (belief_.rate() + T(1)));
+  }
+  /// \f$\log\Gamma(a+S) - \log\Gamma(a) + a\log b - (a+S)\log(b+N) - \sum_n\log k_n!\f$, S = Σk.
+  T log_marginal_likelihood(const IntVectorCRef& k) const {
+    const Gamma<T> post = posterior(k);
+    T lml = std::lgamma(post.shape()) - std::lgamma(belief_.shape()) + belief_.shape() * std::log(belief_.rate()) -
+            post.shape() * std::log(post.rate());
+    for (Index i = 0; i < k.size(); ++i) lml -= std::lgamma(T(k(i)) + 1);
+    return lml;
+  }
+
+ private:
+  Gamma<T> prior_, belief_;
+};
+
+}  // namespace pml

@@ -1,0 +1,100 @@
+#pragma once
+/// @file
+/// Normal prior on the mean of Gaussian data with known variance, and Gamma prior on the precision
+/// of Gaussian data with known mean.
+
+#include <cmath>
+
+#include "pml/core/check.hpp"
+#include "pml/distributions/gamma.hpp"
+#include "pml/distributions/normal.hpp"
+#include "pml/distributions/student_t.hpp"
+
+namespace pml {
+
+/// Normal mean, known variance: \f$\mu\sim\mathcal N(\mu_0,\sigma_0^2)\f$,
+/// \f$x_n|\mu\sim\mathcal N(\mu,\sigma^2)\f$. Posterior \f$\mathcal N(\mu_N,\sigma_N^2)\f$ with
+/// \f$\frac1{\sigma_N^2} = \frac1{\sigma_0^2}+\frac N{\sigma^2}\f$,
+/// \f$\mu_N = \sigma_N^2(\mu_0/\sigma_0^2 + N\bar x/\sigma^2)\f$ (PRML 2.141–2.142).
+template <Real T = double> class NormalKnownVarianceModel {
+ public:
+  /// @param prior prior on the mean; @param noise_stddev the known σ of the data.
+  NormalKnownVarianceModel(const Normal<T>& prior, T noise_stddev) : prior_(prior), belief_(prior), sigma_(noise_stddev) {
+    check_positive("NormalKnownVarianceModel", "noise_stddev", noise_stddev);
+  }
+  T noise_stddev() const noexcept { return sigma_; }
+  const Normal<T>& prior() const noexcept { return prior_; }
+  const Normal<T>& posterior() const noexcept { return belief_; }
+  /// @throw std::domain_error for non-finite data.
+  Normal<T> posterior(const VectorCRef<T>& x) const {
+    check_all_finite("NormalKnownVarianceModel::posterior", "data", x);
+    const T prec0 = belief_.precision(), prec = T(x.size()) / (sigma_ * sigma_);
+    const T prec_n = prec0 + prec;
+    const T mean_n = (prec0 * belief_.mean() + x.sum() / (sigma_ * sigma_)) / prec_n;
+    return Normal<T>(mean_n, std::sqrt(T(1) / prec_n));
+  }
+  NormalKnownVarianceModel& update(const VectorCRef<T>& x) {
+    belief_ = posterior(x);
+    return *this;
+  }
+  /// \f$\mathcal N(x|\mu_N, \sigma_N^2 + \sigma^2)\f$.
+  Normal<T> posterior_predictive() const {
+    return Normal<T>(belief_.mean(), std::sqrt(belief_.variance() + sigma_ * sigma_));
+  }
+  /// Evidence: \f$\bar x\sim\mathcal N(\mu_0, \sigma_0^2+\sigma^2/N)\f$ times the density of the
+  /// residuals, \f$(2\pi\sigma^2)^{-(N-1)/2}N^{-1/2}\exp(-\sum(x-\bar x)^2/2\sigma^2)\f$.
+  T log_marginal_likelihood(const VectorCRef<T>& x) const {
+    check_all_finite("NormalKnownVarianceModel::log_marginal_likelihood", "data", x);
+    const Index n = x.size();
+    if (n == 0) return T(0);
+    const T nn = T(n), s2 = sigma_ * sigma_;
+    const T mean = x.mean();
+    const T ss = (x.array() - mean).square().sum();
+    const T var_mean = belief_.variance() + s2 / nn;
+    return -T(0.5) * std::log(constants<T>::pi * T(2) * var_mean) -
+           T(0.5) * (mean - belief_.mean()) * (mean - belief_.mean()) / var_mean -
+           T(0.5) * (nn - T(1)) * std::log(T(2) * constants<T>::pi * s2) - T(0.5) * std::log(nn) -
+           T(0.5) * ss / s2;
+  }
+
+ private:
+  Normal<T> prior_, belief_;
+  T sigma_;
+};
+
+/// Gamma precision, known mean: \f$\tau\sim\mathrm{Gam}(a,b)\f$, \f$x_n|\tau\sim\mathcal N(\mu,\tau^{-1})\f$.
+/// Posterior \f$\mathrm{Gam}(a+N/2,\ b+\frac12\sum(x_n-\mu)^2)\f$ (PRML 2.150–2.151).
+template <Real T = double> class GammaKnownMeanModel {
+ public:
+  /// @param prior prior on the precision; @param mean the known mean of the data.
+  GammaKnownMeanModel(const Gamma<T>& prior, T mean) : prior_(prior), belief_(prior), mu_(mean) {
+    check_finite("GammaKnownMeanModel", "mean", mean);
+  }
+  T known_mean() const noexcept { return mu_; }
+  const Gamma<T>& prior() const noexcept { return prior_; }
+  const Gamma<T>& posterior() const noexcept { return belief_; }
+  Gamma<T> posterior(const VectorCRef<T>& x) const {
+    check_all_finite("GammaKnownMeanModel::posterior", "data", x);
+    return Gamma<T>(belief_.shape() + T(0.5) * T(x.size()), belief_.rate() + T(0.5) * (x.array() - mu_).square().sum());
+  }
+  GammaKnownMeanModel& update(const VectorCRef<T>& x) {
+    belief_ = posterior(x);
+    return *this;
+  }
+  /// Student-t with 2a degrees of freedom, location μ, scale \f$\sqrt{b/a}\f$ (PRML 2.158–2.159).
+  StudentT<T> posterior_predictive() const {
+    return StudentT<T>(T(2) * belief_.shape(), mu_, std::sqrt(belief_.rate() / belief_.shape()));
+  }
+  /// \f$\log\Gamma(a_N) - \log\Gamma(a) + a\log b - a_N\log b_N - \frac N2\log 2\pi\f$.
+  T log_marginal_likelihood(const VectorCRef<T>& x) const {
+    const Gamma<T> post = posterior(x);
+    return std::lgamma(post.shape()) - std::lgamma(belief_.shape()) + belief_.shape() * std::log(belief_.rate()) -
+           post.shape() * std::log(post.rate()) - T(0.5) * T(x.size()) * constants<T>::log_two_pi;
+  }
+
+ private:
+  Gamma<T> prior_, belief_;
+  T mu_;
+};
+
+}  // namespace pml

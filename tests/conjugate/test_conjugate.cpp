@@ -1,0 +1,218 @@
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include <Eigen/LU>
+
+#include "pml/conjugate.hpp"
+#include "pml/distributions/multivariate_normal.hpp"
+#include "test_helpers.hpp"
+
+using Catch::Matchers::Contains;
+
+// For every conjugate pair the evidence must equal the chain rule
+//   log p(x_1..x_N) = sum_i log p(x_i | x_1..x_{i-1}),
+// each factor computed by an independent path: the posterior predictive after sequential updates.
+
+TEST_CASE("Beta-Bernoulli: the coin example, sequential = batch, evidence", "[conjugate][beta_bernoulli]") {
+  pml::BetaBernoulliModel<double> coin(pml::Beta<double>(2, 2));
+  coin.update(1);  // PRML Fig. 2.3: Beta(2,2) and one head give Beta(3,2)
+  CHECK(coin.posterior().a() == 3.0);
+  CHECK(coin.posterior().b() == 2.0);
+  CHECK(coin.posterior_predictive().p() == Approx(0.6));
+
+  pml::IntVector data(8);
+  data << 1, 0, 1, 1, 0, 1, 1, 1;
+  pml::BetaBernoulliModel<double> batch(pml::Beta<double>(2, 2)), seq(pml::Beta<double>(2, 2));
+  batch.update(data);
+  double chain = 0;
+  for (Eigen::Index i = 0; i < data.size(); ++i) {
+    chain += seq.posterior_predictive().log_prob(data(i));
+    seq.update(data(i));
+  }
+  CHECK(seq.posterior().a() == batch.posterior().a());
+  CHECK(seq.posterior().b() == batch.posterior().b());
+  const pml::BetaBernoulliModel<double> prior(pml::Beta<double>(2, 2));
+  CHECK(prior.log_marginal_likelihood(data) == Approx(chain).epsilon(1e-13));
+  // and against numerical integration of the likelihood times the prior
+  const double integral = pml_test::integrate(
+      [&](double mu) { return std::pow(mu, 6) * std::pow(1 - mu, 2) * std::exp(pml::Beta<double>(2, 2).log_prob(mu)); }, 0, 1);
+  CHECK(prior.log_marginal_likelihood(data) == Approx(std::log(integral)).epsilon(1e-9));
+  // the evidence splits across updates
+  CHECK(prior.log_marginal_likelihood(data) ==
+        Approx(prior.log_marginal_likelihood(data.head(3)) +
+               pml::BetaBernoulliModel<double>(prior.posterior(data.head(3))).log_marginal_likelihood(data.tail(5))));
+  CHECK(batch.prior().a() == 2.0);
+  data(3) = 2;
+  CHECK_THROWS_WITH(prior.posterior(data), Contains("data must contain only 0 and 1") && Contains("index 3"));
+}
+
+TEST_CASE("Beta-Binomial: predictive is the beta-binomial; evidence", "[conjugate][beta_binomial]") {
+  pml::BetaBinomialModel<double> model(5, pml::Beta<double>(1.5, 2.5));
+  pml::IntVector k(4);
+  k << 2, 5, 0, 3;
+  const auto post = model.posterior(k);
+  CHECK(post.a() == Approx(1.5 + 10));
+  CHECK(post.b() == Approx(2.5 + 10));
+  pml::BetaBinomialModel<double> seq(5, pml::Beta<double>(1.5, 2.5));
+  double chain = 0;
+  for (Eigen::Index i = 0; i < k.size(); ++i) {
+    chain += seq.posterior_predictive().log_prob(k(i));
+    seq.update(k.segment(i, 1));
+  }
+  CHECK(model.log_marginal_likelihood(k) == Approx(chain).epsilon(1e-13));
+  CHECK(seq.posterior().a() == post.a());
+  pml::IntVector bad(1);
+  bad << 6;
+  CHECK_THROWS_WITH(model.update(bad), Contains("data must lie in 0..trials = 5"));
+  CHECK(model.posterior().a() == 1.5);  // a failed update leaves the model unchanged
+}
+
+TEST_CASE("Dirichlet-Categorical and Dirichlet-Multinomial", "[conjugate][dirichlet]") {
+  pml::DirichletCategoricalModel<double> model(3, 0.5);
+  pml::IntVector labels(7);
+  labels << 0, 2, 2, 1, 2, 0, 2;
+  const auto post = model.posterior(labels);
+  CHECK(post.alpha()(2) == Approx(4.5));
+  pml::DirichletCategoricalModel<double> seq(3, 0.5);
+  double chain = 0;
+  for (Eigen::Index i = 0; i < labels.size(); ++i) {
+    chain += seq.posterior_predictive().log_prob(labels(i));
+    seq.update(labels.segment(i, 1));
+  }
+  CHECK(model.log_marginal_likelihood(labels) == Approx(chain).epsilon(1e-13));
+  CHECK((seq.posterior().alpha() - post.alpha()).norm() == 0.0);
+  labels(1) = 3;
+  CHECK_THROWS_WITH(model.posterior(labels), Contains("labels must lie in 0..K-1 = 2"));
+
+  pml::DirichletMultinomialModel<double> mm(pml::Dirichlet<double>(Eigen::Vector3d(1.0, 2.0, 0.5)));
+  pml::IntMatrix counts(3, 3);
+  counts << 1, 2, 0, 0, 0, 4, 3, 1, 1;
+  pml::DirichletMultinomialModel<double> mseq(mm.prior());
+  double mchain = 0;
+  for (Eigen::Index i = 0; i < counts.rows(); ++i) {
+    mchain += mseq.posterior_predictive(counts.row(i).sum()).log_prob(pml::IntVector(counts.row(i).transpose()));
+    mseq.update(counts.row(i));
+  }
+  CHECK(mm.log_marginal_likelihood(counts) == Approx(mchain).epsilon(1e-13));
+  CHECK((mm.posterior(counts).alpha() - mseq.posterior().alpha()).norm() == 0.0);
+  CHECK_THROWS_WITH(mm.update(pml::IntMatrix::Zero(1, 2)), Contains("counts has columns 2, expected 3"));
+}
+
+TEST_CASE("Normal mean with known variance: evidence equals the joint Gaussian", "[conjugate][normal_known_variance]") {
+  const double s0 = 1.5, sigma = 0.8, mu0 = 0.3;
+  pml::NormalKnownVarianceModel<double> model(pml::Normal<double>(mu0, s0), sigma);
+  Eigen::VectorXd x(5);
+  x << 0.9, 1.4, 0.2, 1.1, 2.0;
+  const auto post = model.posterior(x);
+  const double prec = 1 / (s0 * s0) + 5 / (sigma * sigma);
+  CHECK(post.variance() == Approx(1 / prec));
+  CHECK(post.mean() == Approx((mu0 / (s0 * s0) + x.sum() / (sigma * sigma)) / prec));
+  // x ~ N(mu0 1, sigma^2 I + s0^2 1 1^T)
+  const Eigen::MatrixXd cov = sigma * sigma * Eigen::MatrixXd::Identity(5, 5) + s0 * s0 * Eigen::MatrixXd::Ones(5, 5);
+  const pml::MultivariateNormal<double> joint(Eigen::VectorXd::Constant(5, mu0), cov);
+  CHECK(model.log_marginal_likelihood(x) == Approx(joint.log_prob(x)).epsilon(1e-12));
+  pml::NormalKnownVarianceModel<double> seq(pml::Normal<double>(mu0, s0), sigma);
+  double chain = 0;
+  for (Eigen::Index i = 0; i < x.size(); ++i) {
+    chain += seq.posterior_predictive().log_prob(x(i));
+    seq.update(x.segment(i, 1));
+  }
+  CHECK(chain == Approx(joint.log_prob(x)).epsilon(1e-12));
+  CHECK(seq.posterior().mean() == Approx(post.mean()).epsilon(1e-14));
+  CHECK(seq.posterior().stddev() == Approx(post.stddev()).epsilon(1e-14));
+  CHECK_THROWS_WITH(pml::NormalKnownVarianceModel<double>(pml::Normal<double>(), 0.0), Contains("noise_stddev must be positive"));
+}
+
+TEST_CASE("Gamma precision with known mean", "[conjugate][gamma_known_mean]") {
+  pml::GammaKnownMeanModel<double> model(pml::Gamma<double>(2.0, 1.0), 1.0);
+  Eigen::VectorXd x(4);
+  x << 0.5, 1.7, 1.2, 0.1;
+  const auto post = model.posterior(x);
+  CHECK(post.shape() == Approx(4.0));
+  CHECK(post.rate() == Approx(1.0 + 0.5 * (0.25 + 0.49 + 0.04 + 0.81)));
+  pml::GammaKnownMeanModel<double> seq(pml::Gamma<double>(2.0, 1.0), 1.0);
+  double chain = 0;
+  for (Eigen::Index i = 0; i < x.size(); ++i) {
+    chain += seq.posterior_predictive().log_prob(x(i));
+    seq.update(x.segment(i, 1));
+  }
+  CHECK(model.log_marginal_likelihood(x) == Approx(chain).epsilon(1e-13));
+  const double integral = pml_test::integrate(
+      [&](double tau) {
+        double lik = 0;
+        for (int i = 0; i < 4; ++i) lik += pml::Normal<double>(1.0, 1 / std::sqrt(tau)).log_prob(x(i));
+        return std::exp(lik + pml::Gamma<double>(2.0, 1.0).log_prob(tau));
+      },
+      1e-9, 60, 200000);
+  CHECK(model.log_marginal_likelihood(x) == Approx(std::log(integral)).epsilon(1e-8));
+}
+
+TEST_CASE("Normal-Gamma model: posterior, Student-t predictive, evidence", "[conjugate][normal_gamma]") {
+  const pml::NormalGamma<double> prior(0.0, 1.0, 2.0, 2.0);
+  pml::NormalGammaModel<double> model(prior);
+  pml::Rng rng(3);
+  const Eigen::VectorXd x = pml::Normal<double>(2.0, 0.5).sample(rng, 30);
+  const auto post = model.posterior(x);
+  CHECK(post.kappa() == 31.0);
+  CHECK(post.a() == 17.0);
+  CHECK(post.mu0() == Approx(30 * x.mean() / 31));
+  pml::NormalGammaModel<double> seq(prior);
+  double chain = 0;
+  for (Eigen::Index i = 0; i < x.size(); ++i) {
+    chain += seq.posterior_predictive().log_prob(x(i));
+    seq.update(x.segment(i, 1));
+  }
+  CHECK(model.log_marginal_likelihood(x) == Approx(chain).epsilon(1e-12));
+  CHECK(seq.posterior().b() == Approx(post.b()).epsilon(1e-12));
+  CHECK(seq.posterior().mu0() == Approx(post.mu0()).epsilon(1e-12));
+  // with lots of data the posterior concentrates on the truth
+  model.update(pml::Normal<double>(2.0, 0.5).sample(rng, 20000));
+  CHECK(model.posterior().mu0() == Approx(2.0).margin(0.02));
+  CHECK(model.posterior().precision_marginal().mean() == Approx(4.0).epsilon(0.05));
+  // float
+  pml::NormalGammaModel<float> fmodel(pml::NormalGamma<float>(0.0f, 1.0f, 2.0f, 2.0f));
+  CHECK(fmodel.log_marginal_likelihood(x.cast<float>()) == Approx(chain).epsilon(1e-4));
+}
+
+TEST_CASE("Normal-Wishart model: posterior, multivariate-t predictive, evidence", "[conjugate][normal_wishart]") {
+  const pml::NormalWishart<double> prior(Eigen::Vector2d::Zero(), 0.5, 4.0, Eigen::Matrix2d::Identity());
+  pml::NormalWishartModel<double> model(prior);
+  Eigen::Matrix2d cov;
+  cov << 1.0, 0.6, 0.6, 2.0;
+  pml::Rng rng(4);
+  const Eigen::MatrixXd x = pml::MultivariateNormal<double>(Eigen::Vector2d(1, -1), cov).sample(rng, 25);
+  pml::NormalWishartModel<double> seq(prior);
+  double chain = 0;
+  for (Eigen::Index i = 0; i < x.rows(); ++i) {
+    chain += seq.posterior_predictive().log_prob(Eigen::VectorXd(x.row(i).transpose()));
+    seq.update(x.row(i));
+  }
+  CHECK(model.log_marginal_likelihood(x) == Approx(chain).epsilon(1e-11));
+  const auto post = model.posterior(x);
+  CHECK((seq.posterior().scale() - post.scale()).cwiseAbs().maxCoeff() < 1e-12);
+  CHECK((seq.posterior().mu0() - post.mu0()).cwiseAbs().maxCoeff() < 1e-12);
+  CHECK(post.nu() == 29.0);
+  model.update(pml::MultivariateNormal<double>(Eigen::Vector2d(1, -1), cov).sample(rng, 20000));
+  const Eigen::MatrixXd expected_precision = cov.inverse();
+  CHECK((model.posterior().mean().precision - expected_precision).cwiseAbs().maxCoeff() < 0.05);
+  CHECK((model.posterior().mu0() - Eigen::Vector2d(1, -1)).cwiseAbs().maxCoeff() < 0.05);
+  CHECK_THROWS_WITH(model.update(Eigen::MatrixXd::Zero(2, 3)), Contains("data has columns 3, expected 2"));
+}
+
+TEST_CASE("Gamma-Poisson: negative-binomial predictive and evidence", "[conjugate][gamma_poisson]") {
+  pml::GammaPoissonModel<double> model(pml::Gamma<double>(2.0, 0.5));
+  pml::IntVector k(6);
+  k << 3, 0, 5, 2, 7, 4;
+  CHECK(model.posterior(k).shape() == 23.0);
+  CHECK(model.posterior(k).rate() == 6.5);
+  pml::GammaPoissonModel<double> seq(model.prior());
+  double chain = 0;
+  for (Eigen::Index i = 0; i < k.size(); ++i) {
+    chain += seq.posterior_predictive().log_prob(k(i));
+    seq.update(k.segment(i, 1));
+  }
+  CHECK(model.log_marginal_likelihood(k) == Approx(chain).epsilon(1e-13));
+  k(0) = -1;
+  CHECK_THROWS_WITH(model.posterior(k), Contains("data must be non-negative counts"));
+}

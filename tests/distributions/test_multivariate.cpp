@@ -1,0 +1,224 @@
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include <Eigen/LU>
+
+#include "fixtures/scipy_reference.hpp"
+#include "pml/distributions/dirichlet.hpp"
+#include "pml/distributions/multivariate_normal.hpp"
+#include "pml/distributions/multivariate_normal_diag.hpp"
+#include "pml/distributions/multivariate_student_t.hpp"
+#include "pml/distributions/normal.hpp"
+#include "pml/distributions/normal_gamma.hpp"
+#include "pml/distributions/normal_wishart.hpp"
+#include "pml/distributions/wishart.hpp"
+
+using Catch::Matchers::Contains;
+using pml_test::scipy_reference;
+
+namespace {
+Eigen::VectorXd mu3() { return (Eigen::VectorXd(3) << 1.0, -0.5, 2.0).finished(); }
+Eigen::MatrixXd cov3() {
+  return (Eigen::MatrixXd(3, 3) << 2.0, 0.3, -0.4, 0.3, 1.0, 0.2, -0.4, 0.2, 1.5).finished();
+}
+Eigen::MatrixXd pts3() {
+  return (Eigen::MatrixXd(3, 3) << 0.0, 0.0, 0.0, 1.0, -0.5, 2.0, 3.0, 1.0, -1.0).finished();
+}
+}  // namespace
+
+TEST_CASE("MultivariateNormal matches scipy point-wise and in batch", "[distributions][mvn]") {
+  const pml::MultivariateNormal<double> d(mu3(), cov3());
+  const Eigen::MatrixXd x = pts3();
+  const Eigen::VectorXd batch = d.log_prob(x);
+  for (int i = 0; i < 3; ++i) {
+    const double expected = scipy_reference("mvn(mu,cov).logpdf(pts[" + std::to_string(i) + "])");
+    CHECK(batch(i) == Approx(expected).epsilon(1e-13));
+    CHECK(d.log_prob(Eigen::VectorXd(x.row(i).transpose())) == Approx(expected).epsilon(1e-13));
+  }
+  CHECK(d.entropy() == Approx(scipy_reference("mvn(mu,cov).entropy")).epsilon(1e-14));
+  CHECK((d.covariance() - cov3()).cwiseAbs().maxCoeff() < 1e-14);
+  CHECK((d.precision() * cov3() - Eigen::MatrixXd::Identity(3, 3)).cwiseAbs().maxCoeff() < 1e-13);
+  const auto from_prec = pml::MultivariateNormal<double>::from_precision(mu3(), d.precision());
+  CHECK(from_prec.log_prob(x)(2) == Approx(batch(2)).epsilon(1e-12));
+  // float: the same numbers to float precision
+  const pml::MultivariateNormal<float> f(mu3().cast<float>(), cov3().cast<float>());
+  CHECK(f.log_prob(Eigen::MatrixXf(x.cast<float>()))(2) == Approx(batch(2)).epsilon(1e-5));
+}
+
+TEST_CASE("MultivariateNormal samples and fits", "[distributions][mvn]") {
+  const pml::MultivariateNormal<double> d(mu3(), cov3());
+  pml::Rng rng(1);
+  const Eigen::MatrixXd x = d.sample(rng, 200000);
+  const auto f = pml::MultivariateNormal<double>::fit(x);
+  CHECK((f.mean() - mu3()).cwiseAbs().maxCoeff() < 0.015);
+  CHECK((f.covariance() - cov3()).cwiseAbs().maxCoeff() < 0.03);
+  // weighted fit equals the fit with repeated rows
+  Eigen::MatrixXd small = x.topRows(10);
+  Eigen::VectorXd w = Eigen::VectorXd::Ones(10);
+  w(3) = 2;
+  Eigen::MatrixXd repeated(11, 3);
+  repeated << small, small.row(3);
+  const auto a = pml::MultivariateNormal<double>::fit(small, w), b = pml::MultivariateNormal<double>::fit(repeated);
+  CHECK((a.covariance() - b.covariance()).cwiseAbs().maxCoeff() < 1e-12);
+  CHECK_THROWS_WITH(pml::MultivariateNormal<double>::fit(x.topRows(2)), Contains("positive definite covariance"));
+  CHECK_NOTHROW(pml::MultivariateNormal<double>::fit(x.topRows(2), Eigen::VectorXd(), 1e-3));
+}
+
+TEST_CASE("MultivariateNormal rejects bad parameters", "[distributions][mvn]") {
+  Eigen::MatrixXd bad = cov3();
+  bad(0, 0) = -1;
+  CHECK_THROWS_WITH(pml::MultivariateNormal<double>(mu3(), bad), Contains("MultivariateNormal: covariance must be positive definite"));
+  bad = cov3();
+  bad(0, 1) = 5;
+  CHECK_THROWS_WITH(pml::MultivariateNormal<double>(mu3(), bad), Contains("covariance must be symmetric"));
+  CHECK_THROWS_WITH(pml::MultivariateNormal<double>(Eigen::VectorXd::Zero(2), cov3()), Contains("covariance has rows 3, expected 2"));
+  const pml::MultivariateNormal<double> d(mu3(), cov3());
+  CHECK_THROWS_WITH(d.log_prob(Eigen::MatrixXd::Zero(4, 2)), Contains("x has columns 2, expected 3"));
+}
+
+TEST_CASE("MultivariateNormalDiag is a product of normals", "[distributions][mvn_diag]") {
+  Eigen::VectorXd mu(3), sd(3);
+  mu << 1, -2, 0.5;
+  sd << 0.5, 2, 1;
+  const pml::MultivariateNormalDiag<double> d(mu, sd);
+  const Eigen::MatrixXd x = pts3();
+  const Eigen::VectorXd lp = d.log_prob(x);
+  double h = 0;
+  for (int j = 0; j < 3; ++j) h += pml::Normal<double>(mu(j), sd(j)).entropy();
+  CHECK(d.entropy() == Approx(h).epsilon(1e-14));
+  for (int i = 0; i < 3; ++i) {
+    double expected = 0;
+    for (int j = 0; j < 3; ++j) expected += pml::Normal<double>(mu(j), sd(j)).log_prob(x(i, j));
+    CHECK(lp(i) == Approx(expected).epsilon(1e-14));
+    CHECK(d.log_prob(Eigen::VectorXd(x.row(i).transpose())) == Approx(expected).epsilon(1e-14));
+  }
+  pml::Rng rng(2);
+  const auto f = pml::MultivariateNormalDiag<double>::fit(d.sample(rng, 100000));
+  CHECK((f.mean() - mu).cwiseAbs().maxCoeff() < 0.03);
+  CHECK((f.stddev() - sd).cwiseAbs().maxCoeff() < 0.03);
+  CHECK_THROWS_WITH(pml::MultivariateNormalDiag<double>(mu, -sd), Contains("stddev must have positive finite entries"));
+}
+
+TEST_CASE("MultivariateStudentT matches scipy and fits", "[distributions][mvt]") {
+  const pml::MultivariateStudentT<double> d(4.5, mu3(), cov3());
+  const Eigen::VectorXd lp = d.log_prob(pts3());
+  for (int i = 0; i < 3; ++i)
+    CHECK(lp(i) == Approx(scipy_reference("mvt(4.5,mu,cov).logpdf(pts[" + std::to_string(i) + "])")).epsilon(1e-12));
+  pml::Rng rng(3);
+  const Eigen::MatrixXd x = d.sample(rng, 200000);
+  // entropy: against scipy when it has it, else the Monte Carlo estimate -E[log p]
+  const Eigen::VectorXd lpx = d.log_prob(x);
+  const double mc = -lpx.mean();
+  const double se = std::sqrt((lpx.array() + mc).square().mean() / static_cast<double>(x.rows()));
+  if (pml_test::has_scipy_reference("mvt(4.5,mu,cov).entropy"))
+    CHECK(d.entropy() == Approx(scipy_reference("mvt(4.5,mu,cov).entropy")).epsilon(1e-12));
+  CHECK(d.entropy() == Approx(mc).margin(5 * se));
+  CHECK((x.colwise().mean().transpose() - mu3()).cwiseAbs().maxCoeff() < 0.03);
+  const auto f = pml::MultivariateStudentT<double>::fit(4.5, x);
+  CHECK((f.location() - mu3()).cwiseAbs().maxCoeff() < 0.02);
+  CHECK((f.scale() - cov3()).cwiseAbs().maxCoeff() < 0.04);
+  CHECK_THROWS_WITH(pml::MultivariateStudentT<double>(2.0, mu3(), cov3()).covariance(), Contains("df must exceed 2"));
+}
+
+TEST_CASE("Dirichlet matches scipy and its MLE recovers alpha", "[distributions][dirichlet]") {
+  Eigen::VectorXd alpha(3);
+  alpha << 0.7, 2.0, 3.5;
+  const pml::Dirichlet<double> d(alpha);
+  Eigen::VectorXd x0(3), x1(3);
+  x0 << 0.2, 0.3, 0.5;
+  x1 << 0.05, 0.05, 0.9;
+  CHECK(d.log_prob(x0) == Approx(scipy_reference("dirichlet([0.7,2,3.5]).logpdf(x0)")).epsilon(1e-13));
+  CHECK(d.log_prob(x1) == Approx(scipy_reference("dirichlet([0.7,2,3.5]).logpdf(x1)")).epsilon(1e-13));
+  CHECK(d.entropy() == Approx(scipy_reference("dirichlet([0.7,2,3.5]).entropy")).epsilon(1e-12));
+  Eigen::MatrixXd rows(2, 3);
+  rows << x0.transpose(), x1.transpose();
+  CHECK(d.log_prob(rows)(1) == Approx(d.log_prob(x1)));
+  x0 << 0.5, 0.6, 0.1;
+  CHECK(d.log_prob(x0) == -std::numeric_limits<double>::infinity());
+  pml::Rng rng(4);
+  const Eigen::MatrixXd s = d.sample(rng, 100000);
+  CHECK((s.colwise().mean().transpose() - d.mean()).cwiseAbs().maxCoeff() < 0.005);
+  const auto f = pml::Dirichlet<double>::fit(s);
+  CHECK((f.alpha() - alpha).cwiseQuotient(alpha).cwiseAbs().maxCoeff() < 0.03);
+  CHECK_THROWS_WITH(d.mode(), Contains("alpha must exceed 1"));
+  CHECK(pml::Dirichlet<double>(Eigen::Vector3d(2, 3, 5)).mode()(2) == Approx(4.0 / 7.0));
+  CHECK_THROWS_AS(pml::Dirichlet<double>(Eigen::VectorXd::Ones(1)), std::invalid_argument);
+  CHECK_THROWS_WITH(pml::Dirichlet<double>(Eigen::Vector3d(1, 0, 1)), Contains("alpha must have positive finite entries"));
+}
+
+TEST_CASE("Wishart matches scipy and its MLE recovers df and scale", "[distributions][wishart]") {
+  Eigen::MatrixXd scale(2, 2), x(2, 2);
+  scale << 1.0, 0.3, 0.3, 0.5;
+  x << 2.0, -0.2, -0.2, 1.5;
+  const pml::Wishart<double> d(4.5, scale);
+  CHECK(d.log_prob(x) == Approx(scipy_reference("wishart(4.5,wscale).logpdf(wx)")).epsilon(1e-13));
+  CHECK(d.entropy() == Approx(scipy_reference("wishart(4.5,wscale).entropy")).epsilon(1e-12));
+  CHECK(d.log_prob(Eigen::MatrixXd(-x)) == -std::numeric_limits<double>::infinity());
+  CHECK((d.mode() - 1.5 * scale).cwiseAbs().maxCoeff() < 1e-14);
+  pml::Rng rng(5);
+  const auto draws = d.sample(rng, 50000);
+  const auto f = pml::Wishart<double>::fit(draws);
+  CHECK(f.df() == Approx(4.5).epsilon(0.03));
+  CHECK((f.scale() - scale).cwiseAbs().maxCoeff() < 0.02);
+  CHECK_THROWS_WITH(pml::Wishart<double>(0.5, scale), Contains("Wishart: df must be greater than 1"));
+  CHECK_THROWS_WITH(pml::Wishart<double>(2.5, scale).mode(), Contains("df must be at least D + 1"));
+}
+
+TEST_CASE("NormalGamma: density factorises, moments, entropy, fit", "[distributions][normal_gamma]") {
+  const pml::NormalGamma<double> d(1.0, 2.0, 3.0, 1.5);
+  CHECK(d.log_prob(0.5, 1.2) == Approx(pml::Normal<double>(1.0, 1 / std::sqrt(2.0 * 1.2)).log_prob(0.5) +
+                                       pml::Gamma<double>(3.0, 1.5).log_prob(1.2)).epsilon(1e-14));
+  pml::Rng rng(6);
+  const Eigen::MatrixXd s = d.sample(rng, 200000);
+  CHECK(s.col(0).mean() == Approx(1.0).margin(0.01));
+  CHECK(s.col(1).mean() == Approx(2.0).margin(0.01));
+  CHECK((s.col(0).array() - s.col(0).mean()).square().mean() == Approx(d.variance().mean).epsilon(0.03));
+  const Eigen::VectorXd lp = d.log_prob(s.col(0), s.col(1));
+  CHECK(d.entropy() == Approx(-lp.mean()).margin(0.01));
+  const auto f = pml::NormalGamma<double>::fit(s.col(0), s.col(1));
+  CHECK(f.mu0() == Approx(1.0).margin(0.01));
+  CHECK(f.kappa() == Approx(2.0).epsilon(0.02));
+  CHECK(f.a() == Approx(3.0).epsilon(0.02));
+  CHECK(f.b() == Approx(1.5).epsilon(0.02));
+  // the marginal of the mean is the stated Student-t
+  const auto marginal = d.mean_marginal();
+  CHECK(marginal.variance() == Approx(d.variance().mean).epsilon(1e-12));
+  CHECK(d.mode().precision == Approx(2.5 / 1.5));
+  CHECK_THROWS_WITH(pml::NormalGamma<double>(0, -1, 1, 1), Contains("kappa must be positive"));
+}
+
+TEST_CASE("NormalWishart: density factorises, moments, entropy, fit", "[distributions][normal_wishart]") {
+  Eigen::MatrixXd w(2, 2);
+  w << 0.5, 0.1, 0.1, 0.8;
+  const Eigen::Vector2d m0(1, -1);
+  const pml::NormalWishart<double> d(m0, 1.5, 5.0, w);
+  pml::Rng rng(7);
+  const auto s = d.sample(rng, 40000);
+  Eigen::Vector2d mean_mu = Eigen::Vector2d::Zero();
+  Eigen::Matrix2d mean_prec = Eigen::Matrix2d::Zero();
+  double neg_lp = 0;
+  for (const auto& draw : s) {
+    mean_mu += draw.mean;
+    mean_prec += draw.precision;
+    neg_lp -= d.log_prob(draw.mean, draw.precision);
+  }
+  mean_mu /= static_cast<double>(s.size());
+  mean_prec /= static_cast<double>(s.size());
+  neg_lp /= static_cast<double>(s.size());
+  CHECK((mean_mu - m0).cwiseAbs().maxCoeff() < 0.02);
+  CHECK((mean_prec - 5.0 * w).cwiseAbs().maxCoeff() < 0.05);
+  CHECK(d.entropy() == Approx(neg_lp).margin(0.03));
+  const double direct = pml::MultivariateNormal<double>::from_precision(m0, 1.5 * s[0].precision).log_prob(s[0].mean) +
+                        d.precision_marginal().log_prob(s[0].precision);
+  CHECK(d.log_prob(s[0].mean, s[0].precision) == Approx(direct).epsilon(1e-12));
+  const auto f = pml::NormalWishart<double>::fit(s);
+  CHECK((f.mu0() - m0).cwiseAbs().maxCoeff() < 0.02);
+  CHECK(f.kappa() == Approx(1.5).epsilon(0.03));
+  CHECK(f.nu() == Approx(5.0).epsilon(0.03));
+  CHECK((f.scale() - w).cwiseAbs().maxCoeff() < 0.02);
+  // marginal of the mean: covariance W^{-1} / (kappa (nu - D - 1))
+  const Eigen::MatrixXd marginal_cov = d.mean_marginal().covariance();
+  CHECK((marginal_cov - w.inverse() / (1.5 * (5.0 - 3.0))).cwiseAbs().maxCoeff() < 1e-12);
+  CHECK_THROWS_WITH(pml::NormalWishart<double>(Eigen::Vector3d::Zero(), 1, 5, w), Contains("mu0 has length 3, expected 2"));
+}

@@ -1,0 +1,187 @@
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "fixtures/scipy_reference.hpp"
+#include "pml/distributions/beta.hpp"
+#include "pml/distributions/gamma.hpp"
+#include "pml/distributions/inverse_gamma.hpp"
+#include "pml/distributions/laplace.hpp"
+#include "pml/distributions/normal.hpp"
+#include "pml/distributions/scale_mixture_normal.hpp"
+#include "pml/distributions/student_t.hpp"
+#include "test_helpers.hpp"
+
+using Catch::Matchers::Contains;
+using pml_test::integrate;
+using pml_test::scipy_reference;
+
+namespace {
+// Sample mean and variance of n draws match the distribution's moments within 5 standard errors.
+template <class D> void check_moments(const D& d, pml::Rng& rng, int n = 200000) {
+  const Eigen::VectorXd x = d.sample(rng, n).template cast<double>();
+  const double mean = x.mean(), var = (x.array() - mean).square().mean();
+  CHECK(mean == Approx(d.mean()).margin(5 * std::sqrt(d.variance() / n)));
+  CHECK(var == Approx(d.variance()).epsilon(0.05));
+}
+}  // namespace
+
+TEST_CASE("Normal matches scipy and fits its samples", "[distributions][normal]") {
+  const pml::Normal<double> d(1.5, 2.0);
+  for (double x : {-1.5, 0.3, 4.0})
+    CHECK(d.log_prob(x) == Approx(scipy_reference("normal(1.5,2).logpdf(" + pml_test::py(x) + ")")).epsilon(1e-13));
+  CHECK(d.entropy() == Approx(scipy_reference("normal(1.5,2).entropy")).epsilon(1e-14));
+  CHECK(d.cdf(0.3) == Approx(scipy_reference("normal(1.5,2).cdf(0.3)")).epsilon(1e-13));
+  Eigen::VectorXd xs(3);
+  xs << -1.5, 0.3, 4.0;
+  const Eigen::VectorXd batch = d.log_prob(xs);
+  for (int i = 0; i < 3; ++i) CHECK(batch(i) == Approx(d.log_prob(xs(i))).epsilon(1e-15));
+  CHECK(integrate([&](double x) { return std::exp(d.log_prob(x)); }, -20, 23) == Approx(1.0).epsilon(1e-10));
+  pml::Rng rng(1);
+  check_moments(d, rng);
+  const auto fitted = pml::Normal<double>::fit(d.sample(rng, 100000));
+  CHECK(fitted.mean() == Approx(1.5).margin(0.02));
+  CHECK(fitted.stddev() == Approx(2.0).epsilon(0.01));
+  // weights: weight 2 equals repeating a point
+  Eigen::VectorXd x3(3), w(3), x4(4);
+  x3 << 1, 2, 4;
+  w << 1, 2, 1;
+  x4 << 1, 2, 2, 4;
+  const auto a = pml::Normal<double>::fit(x3, w), b = pml::Normal<double>::fit(x4);
+  CHECK(a.mean() == Approx(b.mean()));
+  CHECK(a.stddev() == Approx(b.stddev()));
+  CHECK(d.mode() == 1.5);
+  CHECK(d.variance() == 4.0);
+}
+
+TEST_CASE("Normal rejects bad input naming the argument", "[distributions][normal]") {
+  CHECK_THROWS_WITH(pml::Normal<double>(0.0, -2.0), Contains("Normal: stddev must be positive") && Contains("-2"));
+  CHECK_THROWS_WITH(pml::Normal<double>(std::nan(""), 1.0), Contains("mean must be finite"));
+  CHECK_THROWS_AS(pml::Normal<double>::fit(Eigen::VectorXd()), std::invalid_argument);
+  CHECK_THROWS_WITH(pml::Normal<double>::fit(Eigen::VectorXd::Ones(4)), Contains("positive spread"));
+  Eigen::VectorXd bad(2);
+  bad << 1, std::nan("");
+  CHECK_THROWS_WITH(pml::Normal<double>::fit(bad), Contains("x must have finite entries"));
+  CHECK_THROWS_WITH(pml::Normal<double>::fit(Eigen::VectorXd::LinSpaced(3, 0, 1), Eigen::VectorXd::Ones(2)),
+                    Contains("weights has length 2, expected 3"));
+}
+
+TEST_CASE("Normal works in float", "[distributions][normal]") {
+  const pml::Normal<float> d(1.5f, 2.0f);
+  CHECK(d.log_prob(0.3f) == Approx(scipy_reference("normal(1.5,2).logpdf(0.3)")).epsilon(1e-6));
+  pml::Rng rng(3);
+  const Eigen::VectorXf x = d.sample(rng, 1000);
+  CHECK(pml::Normal<float>::fit(x).mean() == Approx(1.5f).margin(0.3f));
+}
+
+TEST_CASE("Laplace matches scipy, fits by median", "[distributions][laplace]") {
+  const pml::Laplace<double> d(0.5, 1.5);
+  for (double x : {-1.5, 0.3, 4.0})
+    CHECK(d.log_prob(x) == Approx(scipy_reference("laplace(0.5,1.5).logpdf(" + pml_test::py(x) + ")")).epsilon(1e-13));
+  CHECK(d.entropy() == Approx(scipy_reference("laplace(0.5,1.5).entropy")).epsilon(1e-14));
+  CHECK(integrate([&](double x) { return std::exp(d.log_prob(x)); }, -40, 0.5) +
+            integrate([&](double x) { return std::exp(d.log_prob(x)); }, 0.5, 41) ==
+        Approx(1.0).epsilon(1e-9));
+  pml::Rng rng(2);
+  check_moments(d, rng);
+  const auto f = pml::Laplace<double>::fit(d.sample(rng, 100000));
+  CHECK(f.location() == Approx(0.5).margin(0.02));
+  CHECK(f.scale() == Approx(1.5).epsilon(0.02));
+  CHECK_THROWS_WITH(pml::Laplace<double>(0, 0), Contains("Laplace: scale must be positive"));
+}
+
+TEST_CASE("StudentT matches scipy and fits location and scale by EM", "[distributions][student_t]") {
+  const pml::StudentT<double> d(3.5, 0.5, 2.0);
+  for (double x : {-1.5, 0.3, 4.0})
+    CHECK(d.log_prob(x) == Approx(scipy_reference("t(3.5,0.5,2).logpdf(" + pml_test::py(x) + ")")).epsilon(1e-12));
+  CHECK(d.entropy() == Approx(scipy_reference("t(3.5,0.5,2).entropy")).epsilon(1e-12));
+  CHECK(d.variance() == Approx(scipy_reference("t(3.5,0.5,2).var")).epsilon(1e-14));
+  Eigen::VectorXd xs(2);
+  xs << -1.5, 4.0;
+  CHECK(d.log_prob(xs)(1) == Approx(d.log_prob(4.0)).epsilon(1e-14));
+  pml::Rng rng(4);
+  const auto f = pml::StudentT<double>::fit(3.5, d.sample(rng, 100000));
+  CHECK(f.location() == Approx(0.5).margin(0.03));
+  CHECK(f.scale() == Approx(2.0).epsilon(0.02));
+  CHECK_THROWS_WITH(pml::StudentT<double>(1.0, 0.0, 1.0).variance(), Contains("df must exceed 2"));
+  CHECK_THROWS_WITH(pml::StudentT<double>(0.5, 0.0, 1.0).mean(), Contains("df must exceed 1"));
+  CHECK_THROWS_WITH(pml::StudentT<double>(-1.0, 0.0, 1.0), Contains("StudentT: df must be positive"));
+}
+
+TEST_CASE("Beta matches scipy and its MLE recovers the parameters", "[distributions][beta]") {
+  const pml::Beta<double> d(2.5, 0.7);
+  for (double x : {0.05, 0.3, 0.9})
+    CHECK(d.log_prob(x) == Approx(scipy_reference("beta(2.5,0.7).logpdf(" + pml_test::py(x) + ")")).epsilon(1e-13));
+  CHECK(d.entropy() == Approx(scipy_reference("beta(2.5,0.7).entropy")).epsilon(1e-12));
+  CHECK(d.variance() == Approx(scipy_reference("beta(2.5,0.7).var")).epsilon(1e-14));
+  CHECK(d.log_prob(1.5) == -std::numeric_limits<double>::infinity());
+  const pml::Beta<double> e(2.0, 3.0);
+  CHECK(integrate([&](double x) { return std::exp(e.log_prob(x)); }, 0, 1) == Approx(1.0).epsilon(1e-10));
+  CHECK(e.mode() == Approx(1.0 / 3.0));
+  CHECK(pml::Beta<double>(0.5, 2.0).mode() == 0.0);
+  CHECK_THROWS_WITH(pml::Beta<double>(0.5, 0.5).mode(), Contains("unique mode"));
+  pml::Rng rng(5);
+  check_moments(d, rng);
+  const auto f = pml::Beta<double>::fit(d.sample(rng, 100000));
+  CHECK(f.a() == Approx(2.5).epsilon(0.03));
+  CHECK(f.b() == Approx(0.7).epsilon(0.03));
+  Eigen::VectorXd bad(2);
+  bad << 0.5, 1.0;
+  CHECK_THROWS_WITH(pml::Beta<double>::fit(bad), Contains("strictly inside (0, 1)") && Contains("index 1"));
+  CHECK_THROWS_WITH(pml::Beta<double>(-1, 1), Contains("Beta: a must be positive"));
+}
+
+TEST_CASE("Gamma matches scipy and its MLE recovers the parameters", "[distributions][gamma]") {
+  const pml::Gamma<double> d(2.5, 1.5);
+  for (double x : {0.1, 1.0, 3.7})
+    CHECK(d.log_prob(x) == Approx(scipy_reference("gamma(2.5,rate=1.5).logpdf(" + pml_test::py(x) + ")")).epsilon(1e-13));
+  CHECK(d.entropy() == Approx(scipy_reference("gamma(2.5,rate=1.5).entropy")).epsilon(1e-13));
+  CHECK(pml::Gamma<double>(0.3, 2.0).entropy() == Approx(scipy_reference("gamma(0.3,rate=2).entropy")).epsilon(1e-12));
+  CHECK(integrate([&](double x) { return std::exp(d.log_prob(x)); }, 1e-12, 40) == Approx(1.0).epsilon(1e-8));
+  CHECK(d.mode() == Approx(1.0));
+  CHECK_THROWS_WITH(pml::Gamma<double>(0.5, 1).mode(), Contains("shape must be at least 1"));
+  pml::Rng rng(6);
+  check_moments(d, rng);
+  const auto f = pml::Gamma<double>::fit(d.sample(rng, 100000));
+  CHECK(f.shape() == Approx(2.5).epsilon(0.02));
+  CHECK(f.rate() == Approx(1.5).epsilon(0.02));
+  const auto small = pml::Gamma<double>::fit(pml::Gamma<double>(0.2, 3.0).sample(rng, 100000));
+  CHECK(small.shape() == Approx(0.2).epsilon(0.03));
+  CHECK_THROWS_WITH(pml::Gamma<double>::fit(-Eigen::VectorXd::Ones(3)), Contains("x must have positive finite entries"));
+}
+
+TEST_CASE("InverseGamma matches scipy and fits", "[distributions][inverse_gamma]") {
+  const pml::InverseGamma<double> d(3.5, 2.0);
+  for (double x : {0.1, 1.0, 3.7})
+    CHECK(d.log_prob(x) == Approx(scipy_reference("invgamma(3.5,scale=2).logpdf(" + pml_test::py(x) + ")")).epsilon(1e-13));
+  CHECK(d.entropy() == Approx(scipy_reference("invgamma(3.5,scale=2).entropy")).epsilon(1e-12));
+  CHECK(d.variance() == Approx(scipy_reference("invgamma(3.5,scale=2).var")).epsilon(1e-14));
+  CHECK(d.mode() == Approx(2.0 / 4.5));
+  pml::Rng rng(7);
+  const auto f = pml::InverseGamma<double>::fit(d.sample(rng, 100000));
+  CHECK(f.shape() == Approx(3.5).epsilon(0.03));
+  CHECK(f.scale() == Approx(2.0).epsilon(0.03));
+  CHECK_THROWS_WITH(pml::InverseGamma<double>(0.5, 1).mean(), Contains("shape must exceed 1"));
+}
+
+TEST_CASE("ScaleMixtureNormal: density, entropy by quadrature, EM fit", "[distributions][scale_mixture]") {
+  const pml::ScaleMixtureNormal<double> d(0.25, 1.0, std::exp(-6.0));
+  const double s2 = std::exp(-6.0);
+  for (double x : {0.0, 0.001, 0.5, 3.0}) {
+    const double p = 0.25 * std::exp(-0.5 * x * x) / std::sqrt(2 * M_PI) +
+                     0.75 * std::exp(-0.5 * x * x / (s2 * s2)) / (std::sqrt(2 * M_PI) * s2);
+    CHECK(d.log_prob(x) == Approx(std::log(p)).epsilon(1e-13));
+  }
+  CHECK(std::isfinite(d.log_prob(30.0)));  // no underflow of the narrow component
+  const double h = -(pml_test::integrate([&](double x) { return std::exp(d.log_prob(x)) * d.log_prob(x); }, -0.05, 0.05, 200000) +
+                     2 * pml_test::integrate([&](double x) { return std::exp(d.log_prob(x)) * d.log_prob(x); }, 0.05, 12, 200000));
+  CHECK(d.entropy() == Approx(h).epsilon(1e-6));
+  pml::Rng rng(8);
+  check_moments(d, rng);
+  const auto f = pml::ScaleMixtureNormal<double>::fit(d.sample(rng, 100000));
+  CHECK(f.pi() == Approx(0.25).margin(0.01));
+  CHECK(f.sigma1() == Approx(1.0).epsilon(0.02));
+  CHECK(f.sigma2() == Approx(s2).epsilon(0.02));
+  CHECK_THROWS_WITH(pml::ScaleMixtureNormal<double>(1.5, 1, 1), Contains("pi must be a probability"));
+  CHECK(pml::ScaleMixtureNormal<float>(0.5f, 1.0f, 0.01f).log_prob(0.0f) == Approx(d.log_prob(0.0) - std::log(0.75 / s2 + 0.25) + std::log(0.5 / 0.01 + 0.5)).epsilon(1e-5));
+}
