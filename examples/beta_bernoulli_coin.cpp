@@ -10,7 +10,7 @@ int main() {
   pml::Rng rng(2026);
   const double true_bias = 0.7;
   const pml::Bernoulli<double> coin(true_bias);
-  const pml::IntVector tosses = coin.sample(rng, 50);
+  const pml::IntVector tosses = coin.sample(rng, 200);
 
   pml::BetaBernoulliModel<double> model(pml::Beta<double>(2, 2));
   std::printf("Beta-Bernoulli: learning a coin's bias (true P(heads) = %.2f), prior Beta(2, 2)\n\n", true_bias);
@@ -20,7 +20,7 @@ int main() {
     model.update(tosses(i));
     heads += tosses(i);
     const long n = static_cast<long>(i) + 1;
-    if (n <= 3 || n == 5 || n == 10 || n == 20 || n == 50) {
+    if (n <= 3 || n == 5 || n == 10 || n == 20 || n == 50 || n == 100 || n == 200) {
       const auto& post = model.posterior();
       char label[64];
       std::snprintf(label, sizeof label, "Beta(%g, %g)", post.a(), post.b());

@@ -15,8 +15,8 @@ namespace pml {
 
 /// MultivariateNormal(μ, Σ): \f$\mathcal N(\mathbf x|\boldsymbol\mu,\Sigma) =
 /// (2\pi)^{-D/2}|\Sigma|^{-1/2}\exp\{-\tfrac12(\mathbf x-\boldsymbol\mu)^T\Sigma^{-1}(\mathbf x-\boldsymbol\mu)\}\f$
-/// (PRML 2.43). Σ = L Lᵀ is factored once; the batch log-density is one triangular solve (TRSM)
-/// over the N x D data, so it runs at matrix-product speed.
+/// (PRML 2.43). Σ = L Lᵀ is factored once; the batch log-density is a blocked triangular solve
+/// (TRSM) over the N x D data, so it runs at matrix-product speed.
 template <Real T = double> class MultivariateNormal {
  public:
   /// @throw std::invalid_argument on mismatched sizes; std::domain_error unless Σ is symmetric
@@ -55,17 +55,26 @@ template <Real T = double> class MultivariateNormal {
       return normaliser() - T(0.5) * z.squaredNorm();
     } else {
       check_size("MultivariateNormal::log_prob", "x", x.cols(), dimension(), "columns");
-      Matrix<T> z = x.rowwise() - mu_.transpose();
-      llt_.matrixU().template solveInPlace<Eigen::OnTheRight>(z);  // rows become L^{-1}(x - mu)
-      return Vector<T>((normaliser() - T(0.5) * z.rowwise().squaredNorm().array()).matrix());
+      return Vector<T>((normaliser() - T(0.5) * mahalanobis_squared(x).array()).matrix());
     }
   }
-  /// Squared Mahalanobis distance of each row from the mean.
-  Vector<T> mahalanobis_squared(const MatrixCRef<T>& x) const {
+  /// Squared Mahalanobis distance \f$(\mathbf x-\boldsymbol\mu)^T\Sigma^{-1}(\mathbf x-\boldsymbol\mu)\f$
+  /// of each row. Works through the rows in blocks that stay in cache: centre, one triangular solve
+  /// \f$Z L^T = X - \mu\f$ (TRSM), row norms; no N x D temporary is formed.
+  template <class Derived> Vector<T> mahalanobis_squared(const Eigen::MatrixBase<Derived>& x) const {
     check_size("MultivariateNormal::mahalanobis_squared", "x", x.cols(), dimension(), "columns");
-    Matrix<T> z = x.rowwise() - mu_.transpose();
-    llt_.matrixU().template solveInPlace<Eigen::OnTheRight>(z);
-    return z.rowwise().squaredNorm();
+    constexpr Index block = 128;
+    const Index n = x.rows();
+    Vector<T> out(n);
+    Matrix<T> z(std::min(block, n), dimension());
+    for (Index start = 0; start < n; start += block) {
+      const Index m = std::min(block, n - start);
+      if (m != z.rows()) z.resize(m, dimension());
+      z = x.middleRows(start, m).rowwise() - mu_.transpose();
+      llt_.matrixU().template solveInPlace<Eigen::OnTheRight>(z);  // rows become L^{-1}(x - mu)
+      out.segment(start, m) = z.rowwise().squaredNorm();
+    }
+    return out;
   }
   /// One draw μ + L ε.
   Vector<T> sample(Rng& rng) const {
