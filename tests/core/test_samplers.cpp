@@ -7,6 +7,7 @@
 #include "pml/core/random.hpp"
 #include "test_helpers.hpp"
 
+using Catch::Matchers::Contains;
 using pml_test::ks_critical;
 using pml_test::ks_statistic;
 
@@ -159,4 +160,26 @@ TEST_CASE("Wishart sampler (Bartlett) has mean df*V and the right variances", "[
       CHECK(sq(i, j) - mean(i, j) * mean(i, j) == Approx(var).epsilon(0.06));
     }
   CHECK_THROWS_AS(pml::random::wishart_from_cholesky(rng, 0.5, l), std::domain_error);
+}
+
+TEST_CASE("batch fill_* samplers draw from the right laws", "[core][samplers]") {
+  pml::Rng rng(19);
+  Eigen::ArrayXd g(n), e(n), b(n);
+  pml::random::fill_gamma(rng, g, 2.0, 1.0);
+  CHECK(ks_statistic(g, [](double x) { return 1 - std::exp(-x) * (1 + x); }) < ks_critical(n));
+  pml::random::fill_exponential(rng, e, 3.0);
+  CHECK(ks_statistic(e, [](double x) { return 1 - std::exp(-3 * x); }) < ks_critical(n));
+  pml::random::fill_beta(rng, b, 1.0, 3.0);
+  CHECK(ks_statistic(b, [](double x) { return 1 - std::pow(1 - x, 3); }) < ks_critical(n));
+  Eigen::Matrix<long, Eigen::Dynamic, 1> labels(n);
+  pml::random::fill_categorical(rng, labels, Eigen::Vector3d(0.2, 0.3, 0.5));
+  std::vector<double> observed(3, 0), expected{0.2 * n, 0.3 * n, 0.5 * n};
+  for (Eigen::Index i = 0; i < n; ++i) observed[static_cast<std::size_t>(labels(i))] += 1;
+  const auto chi = pml_test::chi_square_test(observed, expected);
+  CHECK(chi.statistic < chi.critical);
+  Eigen::MatrixXf f(10, 10);
+  pml::random::fill_gamma(rng, f.topRows(3), 0.5f);
+  CHECK((f.topRows(3).array() > 0).all());
+  CHECK_THROWS_WITH(pml::random::fill_gamma(rng, g, -1.0), Contains("fill_gamma: shape must be positive"));
+  CHECK_THROWS_WITH(pml::random::fill_categorical(rng, labels, Eigen::Vector2d(0.5, -0.5)), Contains("probs must have non-negative"));
 }

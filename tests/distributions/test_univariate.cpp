@@ -162,6 +162,7 @@ TEST_CASE("InverseGamma matches scipy and fits", "[distributions][inverse_gamma]
   CHECK(f.shape() == Approx(3.5).epsilon(0.03));
   CHECK(f.scale() == Approx(2.0).epsilon(0.03));
   CHECK_THROWS_WITH(pml::InverseGamma<double>(0.5, 1).mean(), Contains("shape must exceed 1"));
+  CHECK_THROWS_WITH(pml::InverseGamma<double>::fit(Eigen::VectorXd::Constant(3, 2.0)), Contains("InverseGamma::fit: x must have positive spread"));
 }
 
 TEST_CASE("ScaleMixtureNormal: density, entropy by quadrature, EM fit", "[distributions][scale_mixture]") {

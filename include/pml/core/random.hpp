@@ -274,6 +274,47 @@ IntVector multinomial(Rng& rng, long n, const Eigen::MatrixBase<Derived>& probs)
   return counts;
 }
 
+namespace detail {
+/// Calls `draw()` for every coefficient of `out_`, in column-major order.
+template <class Derived, class Draw> void fill_with(const Eigen::DenseBase<Derived>& out_, Draw draw) {
+  auto& out = const_cast<Eigen::DenseBase<Derived>&>(out_);
+  for (Index j = 0; j < out.cols(); ++j)
+    for (Index i = 0; i < out.rows(); ++i) out(i, j) = static_cast<typename Derived::Scalar>(draw());
+}
+}  // namespace detail
+
+/// Fills `out` with Exponential(rate) draws.
+template <class Derived>
+void fill_exponential(Rng& rng, const Eigen::DenseBase<Derived>& out, typename Derived::Scalar rate = 1) {
+  check_positive("fill_exponential", "rate", rate);
+  detail::fill_with(out, [&] { return -std::log(rng.uniform_positive()) / static_cast<double>(rate); });
+}
+
+/// Fills `out` with Gamma(shape, rate) draws.
+template <class Derived>
+void fill_gamma(Rng& rng, const Eigen::DenseBase<Derived>& out, typename Derived::Scalar shape,
+                typename Derived::Scalar rate = 1) {
+  check_positive("fill_gamma", "shape", shape);
+  check_positive("fill_gamma", "rate", rate);
+  detail::fill_with(out, [&] { return std::exp(log_gamma(rng, static_cast<double>(shape))) / static_cast<double>(rate); });
+}
+
+/// Fills `out` with Beta(a, b) draws.
+template <class Derived>
+void fill_beta(Rng& rng, const Eigen::DenseBase<Derived>& out, typename Derived::Scalar a, typename Derived::Scalar b) {
+  check_positive("fill_beta", "a", a);
+  check_positive("fill_beta", "b", b);
+  detail::fill_with(out, [&] { return beta(rng, static_cast<double>(a), static_cast<double>(b)); });
+}
+
+/// Fills an integer array with categorical draws (indices into `probs`).
+template <class Derived, class ProbDerived>
+void fill_categorical(Rng& rng, const Eigen::DenseBase<Derived>& out, const Eigen::MatrixBase<ProbDerived>& probs) {
+  check_nonempty("fill_categorical", "probs", probs.size());
+  check_all_nonnegative("fill_categorical", "probs", probs);
+  detail::fill_with(out, [&] { return categorical(rng, probs); });
+}
+
 /// Wishart(df, V) draw by the Bartlett decomposition, given the lower Cholesky factor L of the
 /// scale V = L L^T: W = (L A)(L A)^T with A lower triangular, A_ii^2 ~ chi2(df - i), A_ij ~ N(0, 1).
 template <class Derived>

@@ -62,12 +62,17 @@ template <Real T = double> class Gamma {
   /// rate = shape / mean. Converges to machine precision in a handful of steps.
   /// @throw std::domain_error for non-positive values or zero spread.
   static Gamma fit(const VectorCRef<T>& x, const VectorCRef<T>& weights = detail::no_weights<T>()) {
-    const Vector<T> w = detail::weights_or_ones<T>("Gamma::fit", weights, x.size());
-    check_all_positive("Gamma::fit", "x", x);
+    return fit_named("Gamma::fit", x, weights);
+  }
+
+  /// fit() with the calling function's name in error messages (InverseGamma::fit reuses it).
+  static Gamma fit_named(const char* function, const VectorCRef<T>& x, const VectorCRef<T>& weights) {
+    const Vector<T> w = detail::weights_or_ones<T>(function, weights, x.size());
+    check_all_positive(function, "x", x);
     const T total = w.sum();
     const T mean = w.dot(x) / total;
     const T mean_log = (w.array() * x.array().log()).sum() / total;
-    const T a = shape_from_log_moments(mean, mean_log, "Gamma::fit");
+    const T a = shape_from_log_moments(mean, mean_log, function);
     return Gamma(a, a / mean);
   }
 

@@ -52,7 +52,7 @@ template <Real T = double> class InverseGamma {
   /// Maximum likelihood: the Gamma MLE of the reciprocals (the Jacobian does not involve a, b).
   static InverseGamma fit(const VectorCRef<T>& x, const VectorCRef<T>& weights = detail::no_weights<T>()) {
     check_all_positive("InverseGamma::fit", "x", x);
-    const Gamma<T> g = Gamma<T>::fit(x.cwiseInverse(), weights);
+    const Gamma<T> g = Gamma<T>::fit_named("InverseGamma::fit", x.cwiseInverse(), weights);
     return InverseGamma(g.shape(), g.rate());
   }
 
