@@ -1,0 +1,5 @@
+#pragma once
+/// @file
+/// Umbrella header of pml's clustering models.
+#include "pml/models/cluster/gaussian_mixture.hpp"
+#include "pml/models/cluster/kmeans.hpp"

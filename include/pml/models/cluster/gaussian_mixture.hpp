@@ -1,0 +1,452 @@
+#pragma once
+/// @file
+/// Gaussian mixture model fitted by expectation–maximisation.
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include <Eigen/Cholesky>
+
+#include "pml/core/check.hpp"
+#include "pml/core/linalg.hpp"
+#include "pml/core/random.hpp"
+#include "pml/core/special.hpp"
+#include "pml/core/weights.hpp"
+#include "pml/models/cluster/kmeans.hpp"
+
+namespace pml {
+
+/// Covariance structure of a mixture's components (scikit-learn's covariance_type).
+enum class Covariance {
+  full,       ///< one full D x D matrix per component
+  tied,       ///< one full matrix shared by all components
+  diagonal,   ///< one diagonal per component
+  spherical,  ///< one variance per component
+};
+
+/// How EM starts when no initial parameters are given.
+enum class MixtureInit {
+  kmeans,  ///< responsibilities from a k-means fit (one restart)
+  random,  ///< random responsibilities (normalised uniforms), as scikit-learn's init_params="random"
+};
+
+/// Options of GaussianMixture (designated initialisers:
+/// `GaussianMixture<double>({.components = 3, .covariance = Covariance::full})`).
+template <Real T = double> struct GaussianMixtureOptions {
+  Index components = 1;
+  Covariance covariance = Covariance::full;
+  T tolerance = T(1e-3);      ///< stop when the mean log-likelihood changes by less
+  T reg_covar = T(1e-6);      ///< added to every variance (scikit-learn's default)
+  int max_iterations = 100;
+  int restarts = 1;           ///< independent starts; the highest final log-likelihood wins
+  MixtureInit init = MixtureInit::kmeans;
+  Vector<T> weights_init{};               ///< optional K initial mixing weights
+  Matrix<T> means_init{};                 ///< optional K x D initial means
+  std::vector<Matrix<T>> covariances_init{};  ///< optional K (1 for tied) initial full covariances
+};
+
+/// Gaussian mixture \f$p(\mathbf x) = \sum_k\pi_k\mathcal N(\mathbf x|\boldsymbol\mu_k,\Sigma_k)\f$ fitted by EM
+/// (PRML §9.2.2, 9.23–9.28). The E-step works in log space: \f$\log\gamma_{nk} = \log\pi_k +
+/// \log\mathcal N(x_n|k) - \mathrm{logsumexp}_j(\cdot)\f$, so far-apart clusters never underflow. Both
+/// steps are matrix products and triangular solves over blocks of rows. Per-sample weights scale the
+/// responsibilities. A component whose responsibility mass vanishes is re-seeded at the worst-explained
+/// point and counted in reseeded(), never left as NaN.
+template <Real T = double> class GaussianMixture {
+ public:
+  using Options = GaussianMixtureOptions<T>;
+
+  explicit GaussianMixture(const Options& options = {}) : options_(options) {
+    if (options.components <= 0)
+      detail::throw_domain("GaussianMixture", "components", "be positive", std::to_string(options.components));
+    if (options.max_iterations <= 0)
+      detail::throw_domain("GaussianMixture", "max_iterations", "be positive", std::to_string(options.max_iterations));
+    if (options.restarts <= 0)
+      detail::throw_domain("GaussianMixture", "restarts", "be positive", std::to_string(options.restarts));
+    check_nonnegative("GaussianMixture", "tolerance", options.tolerance);
+    check_nonnegative("GaussianMixture", "reg_covar", options.reg_covar);
+  }
+
+  /// Fits the mixture to the rows of `x` (N x D) with optional per-sample weights.
+  /// @throw std::invalid_argument for N < K or initial parameters of the wrong shape;
+  /// std::domain_error for non-finite data or invalid initial parameters.
+  GaussianMixture& fit(const MatrixCRef<T>& x, Rng& rng, const VectorCRef<T>& weights = detail::no_weights<T>()) {
+    const Index k = options_.components;
+    const Vector<T> w = detail::weights_or_ones<T>("GaussianMixture::fit", weights, x.rows());
+    if (x.rows() < k)
+      detail::throw_shape("GaussianMixture::fit", "needs at least components = " + std::to_string(k) + " rows, got " +
+                                                      std::to_string(x.rows()));
+    check_all_finite("GaussianMixture::fit", "x", x);
+    check_initial_parameters(x.cols());
+    dimension_ = x.cols();
+    T best = -std::numeric_limits<T>::infinity();
+    for (int start = 0; start < options_.restarts; ++start) {
+      State state = initial_state(x, w, rng);
+      std::vector<T> history;
+      bool converged = false;
+      T lower_bound = -std::numeric_limits<T>::infinity();
+      Matrix<T> log_resp;
+      int it = 0;
+      Index reseeded = 0;
+      for (; it < options_.max_iterations; ++it) {
+        const T previous = lower_bound;
+        lower_bound = e_step(state, x, w, log_resp);
+        history.push_back(lower_bound);
+        reseeded += m_step(state, x, w, log_resp);
+        if (std::abs(lower_bound - previous) < options_.tolerance) {
+          converged = true;
+          ++it;
+          break;
+        }
+      }
+      if (lower_bound > best || start == 0) {
+        best = lower_bound;
+        state_ = std::move(state);
+        history_ = std::move(history);
+        converged_ = converged;
+        iterations_ = it;
+        reseeded_ = reseeded;
+      }
+    }
+    return *this;
+  }
+  /// fit() with a generator seeded from `seed`.
+  GaussianMixture& fit(const MatrixCRef<T>& x, std::uint64_t seed = 0, const VectorCRef<T>& weights = detail::no_weights<T>()) {
+    Rng rng(seed);
+    return fit(x, rng, weights);
+  }
+
+  /// \f$\log p(\mathbf x_n)\f$ for each row.
+  Vector<T> score_samples(const MatrixCRef<T>& x) const {
+    require_fitted("GaussianMixture::score_samples", x);
+    return log_sum_exp_rows(weighted_log_prob(state_, x));
+  }
+  /// Mean log-likelihood per sample (scikit-learn's score).
+  T score(const MatrixCRef<T>& x) const { return score_samples(x).mean(); }
+  /// Responsibilities \f$\gamma_{nk} = p(k|\mathbf x_n)\f$ (PRML 9.23), N x K.
+  Matrix<T> predict_proba(const MatrixCRef<T>& x) const {
+    require_fitted("GaussianMixture::predict_proba", x);
+    Matrix<T> lp = weighted_log_prob(state_, x);
+    const Vector<T> norm = log_sum_exp_rows(lp);
+    return (lp.colwise() - norm).array().exp().matrix();
+  }
+  /// Most responsible component of each row.
+  IntVector predict(const MatrixCRef<T>& x) const {
+    require_fitted("GaussianMixture::predict", x);
+    const Matrix<T> lp = weighted_log_prob(state_, x);
+    IntVector labels(x.rows());
+    for (Index i = 0; i < x.rows(); ++i) {
+      Index best;
+      lp.row(i).maxCoeff(&best);
+      labels(i) = static_cast<long>(best);
+    }
+    return labels;
+  }
+  /// Draws `n` samples (rows) and their component labels.
+  std::pair<Matrix<T>, IntVector> sample(Rng& rng, Index n) const {
+    if (state_.weights.size() == 0) throw std::logic_error("GaussianMixture::sample: the model is not fitted; call fit() first");
+    Matrix<T> out(n, dimension_);
+    IntVector labels(n);
+    Vector<T> eps(dimension_);
+    for (Index i = 0; i < n; ++i) {
+      const Index c = random::categorical(rng, state_.weights);
+      labels(i) = static_cast<long>(c);
+      random::fill_normal(rng, eps);
+      out.row(i) = (state_.means.row(c).transpose() + cholesky(c) * eps).transpose();
+    }
+    return {out, labels};
+  }
+  /// Number of free parameters (weights, means, covariances).
+  Index parameters() const noexcept {
+    const Index k = options_.components, d = dimension_;
+    Index cov = 0;
+    switch (options_.covariance) {
+      case Covariance::full: cov = k * d * (d + 1) / 2; break;
+      case Covariance::tied: cov = d * (d + 1) / 2; break;
+      case Covariance::diagonal: cov = k * d; break;
+      case Covariance::spherical: cov = k; break;
+    }
+    return (k - 1) + k * d + cov;
+  }
+  /// Bayesian information criterion \f$-2\log L + p\log N\f$.
+  T bic(const MatrixCRef<T>& x) const {
+    return -T(2) * score(x) * T(x.rows()) + T(parameters()) * std::log(T(x.rows()));
+  }
+  /// Akaike information criterion \f$-2\log L + 2p\f$.
+  T aic(const MatrixCRef<T>& x) const { return -T(2) * score(x) * T(x.rows()) + T(2) * T(parameters()); }
+
+  const Vector<T>& weights() const noexcept { return state_.weights; }  ///< mixing weights π
+  const Matrix<T>& means() const noexcept { return state_.means; }      ///< K x D
+  /// Covariance of component k as a full D x D matrix (whatever the covariance type).
+  Matrix<T> covariance(Index k) const {
+    const Matrix<T> l = cholesky(k);
+    return l * l.transpose();
+  }
+  /// All K covariances as full matrices.
+  std::vector<Matrix<T>> covariances() const {
+    std::vector<Matrix<T>> out;
+    for (Index k = 0; k < options_.components; ++k) out.push_back(covariance(k));
+    return out;
+  }
+  bool converged() const noexcept { return converged_; }
+  int iterations() const noexcept { return iterations_; }
+  /// Mean log-likelihood of the training data before each M-step (it never decreases).
+  const std::vector<T>& log_likelihood_history() const noexcept { return history_; }
+  /// The final mean log-likelihood (scikit-learn's lower_bound_).
+  T lower_bound() const noexcept { return history_.empty() ? -std::numeric_limits<T>::infinity() : history_.back(); }
+  /// How many times an emptied component was re-seeded during the last fit.
+  Index reseeded() const noexcept { return reseeded_; }
+  const Options& options() const noexcept { return options_; }
+
+ private:
+  struct State {
+    Vector<T> weights;
+    Matrix<T> means;                          // K x D
+    std::vector<Eigen::LLT<Matrix<T>>> chol;  // full: K factors; tied: 1
+    Matrix<T> variances;                      // diagonal: K x D; spherical: K x 1
+  };
+
+  Matrix<T> cholesky(Index k) const {
+    switch (options_.covariance) {
+      case Covariance::full: return state_.chol[static_cast<std::size_t>(k)].matrixL();
+      case Covariance::tied: return state_.chol[0].matrixL();
+      case Covariance::diagonal: return Matrix<T>(state_.variances.row(k).transpose().cwiseSqrt().asDiagonal());
+      case Covariance::spherical:
+        return std::sqrt(state_.variances(k, 0)) * Matrix<T>::Identity(dimension_, dimension_);
+    }
+    return {};
+  }
+
+  void require_fitted(const char* function, const MatrixCRef<T>& x) const {
+    if (state_.weights.size() == 0) throw std::logic_error(std::string(function) + ": the model is not fitted; call fit() first");
+    check_size(function, "x", x.cols(), dimension_, "columns");
+  }
+
+  void check_initial_parameters(Index d) const {
+    const Index k = options_.components;
+    const char* f = "GaussianMixture::fit";
+    if (options_.weights_init.size() > 0) {
+      check_size(f, "weights_init", options_.weights_init.size(), k, "length");
+      check_simplex(f, "weights_init", options_.weights_init, 1e-6);
+    }
+    if (options_.means_init.size() > 0) {
+      check_size(f, "means_init", options_.means_init.rows(), k, "rows");
+      check_size(f, "means_init", options_.means_init.cols(), d, "columns");
+      check_all_finite(f, "means_init", options_.means_init);
+    }
+    if (!options_.covariances_init.empty()) {
+      const Index expected = options_.covariance == Covariance::tied ? 1 : k;
+      check_size(f, "covariances_init", static_cast<Index>(options_.covariances_init.size()), expected, "count");
+      for (const auto& c : options_.covariances_init) {
+        check_size(f, "covariances_init", c.rows(), d, "rows");
+        cholesky_checked(f, "covariances_init", c);
+      }
+    }
+  }
+
+  // Responsibilities from k-means or at random, then one M-step; explicit initial parameters override.
+  State initial_state(const MatrixCRef<T>& x, const Vector<T>& w, Rng& rng) const {
+    const Index n = x.rows(), k = options_.components;
+    Matrix<T> resp = Matrix<T>::Zero(n, k);
+    if (options_.init == MixtureInit::kmeans) {
+      KMeans<T> km({.clusters = k, .restarts = 1});
+      km.fit(x, rng, w);
+      for (Index i = 0; i < n; ++i) resp(i, km.labels()(i)) = T(1);
+    } else {
+      random::fill_uniform(rng, resp);
+      resp.array().colwise() /= resp.rowwise().sum().array();
+    }
+    State s;
+    Matrix<T> log_resp = resp.array().log().matrix();
+    m_step(s, x, w, log_resp);
+    if (options_.weights_init.size() > 0) s.weights = options_.weights_init / options_.weights_init.sum();
+    if (options_.means_init.size() > 0) s.means = options_.means_init;
+    if (!options_.covariances_init.empty()) set_covariances(s, options_.covariances_init);
+    return s;
+  }
+
+  void set_covariances(State& s, const std::vector<Matrix<T>>& covs) const {
+    const Index k = options_.components;
+    switch (options_.covariance) {
+      case Covariance::full:
+        s.chol.clear();
+        for (const auto& c : covs) s.chol.emplace_back(c);
+        break;
+      case Covariance::tied: s.chol.assign(1, Eigen::LLT<Matrix<T>>(covs[0])); break;
+      case Covariance::diagonal:
+        s.variances.resize(k, dimension_);
+        for (Index c = 0; c < k; ++c) s.variances.row(c) = covs[static_cast<std::size_t>(c)].diagonal().transpose();
+        break;
+      case Covariance::spherical:
+        s.variances.resize(k, 1);
+        for (Index c = 0; c < k; ++c) s.variances(c, 0) = covs[static_cast<std::size_t>(c)].diagonal().mean();
+        break;
+    }
+  }
+
+  // log pi_k + log N(x_n | k), N x K, as matrix products / triangular solves.
+  Matrix<T> weighted_log_prob(const State& s, const MatrixCRef<T>& x) const {
+    const Index n = x.rows(), d = x.cols(), k = options_.components;
+    const T log_two_pi = constants<T>::log_two_pi;
+    Matrix<T> lp(n, k);
+    switch (options_.covariance) {
+      case Covariance::full: {
+        constexpr Index block = 128;
+        Matrix<T> z;
+        for (Index c = 0; c < k; ++c) {
+          const auto& llt = s.chol[static_cast<std::size_t>(c)];
+          const T constant = -T(0.5) * (T(d) * log_two_pi + log_det(llt));
+          for (Index start = 0; start < n; start += block) {
+            const Index m = std::min(block, n - start);
+            z = x.middleRows(start, m).rowwise() - s.means.row(c);
+            llt.matrixU().template solveInPlace<Eigen::OnTheRight>(z);
+            lp.col(c).segment(start, m) = (constant - T(0.5) * z.rowwise().squaredNorm().array()).matrix();
+          }
+        }
+        break;
+      }
+      case Covariance::tied: {
+        // Z = X L^{-T} once; then ||z_n - m_k||^2 = ||z_n||^2 - 2 z_n.m_k + ||m_k||^2 with m_k = L^{-1} mu_k
+        const auto& llt = s.chol[0];
+        Matrix<T> z = x;
+        llt.matrixU().template solveInPlace<Eigen::OnTheRight>(z);
+        Matrix<T> m = s.means;
+        llt.matrixU().template solveInPlace<Eigen::OnTheRight>(m);
+        lp.noalias() = T(2) * z * m.transpose();
+        lp.colwise() -= z.rowwise().squaredNorm();
+        lp.rowwise() -= m.rowwise().squaredNorm().transpose();
+        lp.array() = T(0.5) * lp.array() - T(0.5) * (T(d) * log_two_pi + log_det(llt));
+        break;
+      }
+      case Covariance::diagonal: {
+        const Matrix<T> precision = s.variances.cwiseInverse();  // K x D
+        lp.noalias() = T(2) * x * (s.means.cwiseProduct(precision)).transpose();
+        lp.noalias() -= x.array().square().matrix() * precision.transpose();
+        const Vector<T> constant = (-(s.means.array().square() * precision.array()).rowwise().sum() -
+                                    s.variances.array().log().rowwise().sum() - T(d) * log_two_pi)
+                                       .matrix();
+        lp.rowwise() += constant.transpose();
+        lp *= T(0.5);
+        break;
+      }
+      case Covariance::spherical: {
+        const Vector<T> var = s.variances.col(0);
+        lp.noalias() = T(2) * x * s.means.transpose();
+        lp.colwise() -= x.rowwise().squaredNorm();
+        lp.rowwise() -= s.means.rowwise().squaredNorm().transpose();
+        for (Index c = 0; c < k; ++c)
+          lp.col(c) = (lp.col(c).array() / var(c) - T(d) * (std::log(var(c)) + log_two_pi)).matrix() * T(0.5);
+        break;
+      }
+    }
+    lp.rowwise() += s.weights.array().log().matrix().transpose();
+    return lp;
+  }
+
+  // E-step: fills log responsibilities; returns the weighted mean log-likelihood.
+  T e_step(const State& s, const MatrixCRef<T>& x, const Vector<T>& w, Matrix<T>& log_resp) const {
+    log_resp = weighted_log_prob(s, x);
+    const Vector<T> norm = log_sum_exp_rows(log_resp);
+    log_resp.colwise() -= norm;
+    return w.dot(norm) / w.sum();
+  }
+
+  // M-step (PRML 9.24–9.27) from log responsibilities; returns the number of re-seeded components.
+  Index m_step(State& s, const MatrixCRef<T>& x, const Vector<T>& w, const Matrix<T>& log_resp) const {
+    const Index n = x.rows(), d = x.cols(), k = options_.components;
+    Matrix<T> resp = log_resp.array().exp().matrix();
+    resp.array().colwise() *= w.array();
+    Vector<T> nk = resp.colwise().sum().transpose();
+    // An emptied component: move it onto the worst-explained point with the data's spread.
+    Index reseeded = 0;
+    const T empty = T(10) * std::numeric_limits<T>::epsilon() * std::max(T(1), w.sum());
+    for (Index c = 0; c < k; ++c) {
+      if (nk(c) > empty) continue;
+      Index worst = 0;
+      if (s.weights.size() == k) {
+        log_sum_exp_rows(weighted_log_prob(s, x)).minCoeff(&worst);
+      } else {
+        worst = static_cast<Index>(c % n);
+      }
+      resp.col(c).setZero();
+      resp(worst, c) = w(worst);
+      nk(c) = w(worst);
+      ++reseeded;
+    }
+    nk.array() += T(10) * std::numeric_limits<T>::epsilon();
+    s.weights = nk / nk.sum();
+    s.means = (resp.transpose() * x).array().colwise() / nk.array();
+    const T reg = options_.reg_covar;
+    switch (options_.covariance) {
+      case Covariance::full: {
+        s.chol.clear();
+        constexpr Index block = 256;
+        Matrix<T> z;
+        for (Index c = 0; c < k; ++c) {
+          Matrix<T> cov = Matrix<T>::Zero(d, d);
+          for (Index start = 0; start < n; start += block) {
+            const Index m = std::min(block, n - start);
+            z = (x.middleRows(start, m).rowwise() - s.means.row(c)).array().colwise() *
+                resp.col(c).segment(start, m).array().sqrt();
+            cov.template selfadjointView<Eigen::Lower>().rankUpdate(z.transpose());
+          }
+          cov = cov.template selfadjointView<Eigen::Lower>();
+          cov /= nk(c);
+          if (reseeded > 0 && !(cov.diagonal().minCoeff() > T(0))) cov += data_variance(x, w).asDiagonal();
+          cov.diagonal().array() += reg;
+          s.chol.push_back(checked_factor(cov, c));
+        }
+        break;
+      }
+      case Covariance::tied: {
+        Matrix<T> cov = Matrix<T>::Zero(d, d);
+        cov.template selfadjointView<Eigen::Lower>().rankUpdate((x.array().colwise() * w.array().sqrt()).matrix().transpose());
+        cov = cov.template selfadjointView<Eigen::Lower>();
+        cov -= s.means.transpose() * nk.asDiagonal() * s.means;
+        cov /= nk.sum();
+        cov.diagonal().array() += reg;
+        s.chol.assign(1, checked_factor(cov, 0));
+        break;
+      }
+      case Covariance::diagonal:
+      case Covariance::spherical: {
+        const Matrix<T> avg_x2 = (resp.transpose() * x.array().square().matrix()).array().colwise() / nk.array();
+        const Matrix<T> avg_x_means = s.means.cwiseProduct(
+            Matrix<T>((resp.transpose() * x).array().colwise() / nk.array()));
+        Matrix<T> var = (avg_x2 - T(2) * avg_x_means + s.means.cwiseAbs2()).array() + reg;
+        var = var.cwiseMax(reg > T(0) ? reg : std::numeric_limits<T>::min());
+        if (options_.covariance == Covariance::diagonal)
+          s.variances = var;
+        else
+          s.variances = var.rowwise().mean();
+        break;
+      }
+    }
+    return reseeded;
+  }
+
+  static Vector<T> data_variance(const MatrixCRef<T>& x, const Vector<T>& w) {
+    const Vector<T> mean = (x.transpose() * w) / w.sum();
+    return ((x.rowwise() - mean.transpose()).array().square().matrix().transpose() * w) / w.sum();
+  }
+
+  Eigen::LLT<Matrix<T>> checked_factor(const Matrix<T>& cov, Index c) const {
+    Eigen::LLT<Matrix<T>> llt(cov);
+    if (llt.info() != Eigen::Success)
+      detail::throw_domain("GaussianMixture::fit", "reg_covar",
+                           "be large enough to keep component covariances positive definite (component " +
+                               std::to_string(c) + " collapsed)",
+                           detail::describe(options_.reg_covar));
+    return llt;
+  }
+
+  Options options_;
+  State state_;
+  Index dimension_ = 0;
+  std::vector<T> history_;
+  bool converged_ = false;
+  int iterations_ = 0;
+  Index reseeded_ = 0;
+};
+
+}  // namespace pml

@@ -1,0 +1,211 @@
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "fixtures/sklearn_reference.hpp"
+#include "pml/distributions/multivariate_normal.hpp"
+#include "pml/models/cluster.hpp"
+
+using Catch::Matchers::Contains;
+namespace sk = pml_test::sklearn;
+
+namespace {
+using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+Eigen::MatrixXd rows(const std::vector<double>& v, Eigen::Index r, Eigen::Index c) {
+  return Eigen::Map<const RowMajor>(v.data(), r, c);
+}
+Eigen::VectorXd vec(const std::vector<double>& v) { return Eigen::Map<const Eigen::VectorXd>(v.data(), static_cast<Eigen::Index>(v.size())); }
+const Eigen::MatrixXd& data() {
+  static const Eigen::MatrixXd x = rows(sk::X, 120, 3);
+  return x;
+}
+std::vector<Eigen::MatrixXd> covs(const std::vector<double>& v) {
+  std::vector<Eigen::MatrixXd> out;
+  for (int k = 0; k < 3; ++k) out.push_back(Eigen::Map<const RowMajor>(v.data() + 9 * k, 3, 3));
+  return out;
+}
+double max_rel(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b) {
+  return ((a - b).array().abs() / b.array().abs().max(1.0)).maxCoeff();
+}
+
+void check_parity(pml::Covariance type, const std::string& name) {
+  pml::GaussianMixtureOptions<double> o;
+  o.components = 3;
+  o.covariance = type;
+  o.tolerance = 0;
+  o.max_iterations = 15;
+  o.weights_init = vec(sk::weights_init);
+  o.means_init = rows(sk::means_init, 3, 3);
+  o.covariances_init = covs(sk::covs_init);
+  if (type == pml::Covariance::tied) o.covariances_init.resize(1);
+  pml::GaussianMixture<double> gm(o);
+  gm.fit(data());
+  const auto& ref_w = name == "full" ? sk::gmm_full_weights : name == "tied" ? sk::gmm_tied_weights
+                      : name == "diag" ? sk::gmm_diag_weights : sk::gmm_spherical_weights;
+  const auto& ref_m = name == "full" ? sk::gmm_full_means : name == "tied" ? sk::gmm_tied_means
+                      : name == "diag" ? sk::gmm_diag_means : sk::gmm_spherical_means;
+  const auto& ref_c = name == "full" ? sk::gmm_full_covariances : name == "tied" ? sk::gmm_tied_covariances
+                      : name == "diag" ? sk::gmm_diag_covariances : sk::gmm_spherical_covariances;
+  const auto& ref_lb = name == "full" ? sk::gmm_full_lower_bound : name == "tied" ? sk::gmm_tied_lower_bound
+                       : name == "diag" ? sk::gmm_diag_lower_bound : sk::gmm_spherical_lower_bound;
+  const auto& ref_s = name == "full" ? sk::gmm_full_score_samples : name == "tied" ? sk::gmm_tied_score_samples
+                      : name == "diag" ? sk::gmm_diag_score_samples : sk::gmm_spherical_score_samples;
+  const auto& ref_bic = name == "full" ? sk::gmm_full_bic : name == "tied" ? sk::gmm_tied_bic
+                        : name == "diag" ? sk::gmm_diag_bic : sk::gmm_spherical_bic;
+  INFO("covariance type " << name);
+  CHECK(gm.iterations() == 15);
+  CHECK(max_rel(gm.weights(), vec(ref_w)) < 1e-9);
+  CHECK(max_rel(gm.means(), rows(ref_m, 3, 3)) < 1e-9);
+  const auto ref_covs = covs(ref_c);
+  for (int k = 0; k < 3; ++k) CHECK(max_rel(gm.covariance(k), ref_covs[static_cast<std::size_t>(k)]) < 1e-9);
+  CHECK(gm.lower_bound() == Approx(ref_lb[0]).epsilon(1e-11));
+  CHECK(max_rel(gm.score_samples(data().topRows(10)), vec(ref_s)) < 1e-10);
+  CHECK(gm.bic(data()) == Approx(ref_bic[0]).epsilon(1e-11));
+}
+}  // namespace
+
+TEST_CASE("GaussianMixture matches scikit-learn from the same start", "[models][gmm]") {
+  check_parity(pml::Covariance::full, "full");
+  check_parity(pml::Covariance::tied, "tied");
+  check_parity(pml::Covariance::diagonal, "diag");
+  check_parity(pml::Covariance::spherical, "spherical");
+}
+
+TEST_CASE("KMeans matches scikit-learn from the same centres", "[models][kmeans]") {
+  pml::KMeansOptions<double> o;
+  o.clusters = 3;
+  o.centres_init = rows(sk::means_init, 3, 3);
+  pml::KMeans<double> km(o);
+  km.fit(data());
+  CHECK(max_rel(km.centres(), rows(sk::kmeans_centres, 3, 3)) < 1e-12);
+  CHECK(km.inertia() == Approx(sk::kmeans_inertia[0]).epsilon(1e-12));
+  CHECK((km.labels().cast<double>() - vec(sk::kmeans_labels)).cwiseAbs().maxCoeff() == 0.0);
+  CHECK(km.converged());
+  CHECK((km.predict(data()) - km.labels()).cwiseAbs().maxCoeff() == 0);
+}
+
+TEST_CASE("GaussianMixture recovers known clusters and its log-likelihood never decreases", "[models][gmm]") {
+  pml::Rng rng(1);
+  Eigen::Matrix2d c0, c1, c2;
+  c0 << 1.0, 0.5, 0.5, 1.0;
+  c1 << 0.5, 0.0, 0.0, 2.0;
+  c2 << 1.0, -0.7, -0.7, 1.0;
+  const Eigen::MatrixXd a = pml::MultivariateNormal<double>(Eigen::Vector2d(0, 0), c0).sample(rng, 3000);
+  const Eigen::MatrixXd b = pml::MultivariateNormal<double>(Eigen::Vector2d(8, 0), c1).sample(rng, 2000);
+  const Eigen::MatrixXd c = pml::MultivariateNormal<double>(Eigen::Vector2d(0, 8), c2).sample(rng, 1000);
+  Eigen::MatrixXd x(6000, 2);
+  x << a, b, c;
+  for (auto type : {pml::Covariance::full, pml::Covariance::tied, pml::Covariance::diagonal, pml::Covariance::spherical}) {
+    pml::GaussianMixture<double> gm({.components = 3, .covariance = type, .tolerance = 1e-8, .max_iterations = 500});
+    gm.fit(x, rng);
+    const auto& h = gm.log_likelihood_history();
+    for (std::size_t i = 1; i < h.size(); ++i) REQUIRE(h[i] >= h[i - 1] - 1e-10);
+    CHECK(gm.converged());
+    CHECK(gm.reseeded() == 0);
+    // each true centre has a fitted mean nearby, with the right weight
+    for (auto [centre, weight] : {std::pair{Eigen::Vector2d(0, 0), 0.5}, {Eigen::Vector2d(8, 0), 1.0 / 3}, {Eigen::Vector2d(0, 8), 1.0 / 6}}) {
+      Eigen::Index k;
+      (gm.means().rowwise() - centre.transpose()).rowwise().norm().minCoeff(&k);
+      CHECK((gm.means().row(k).transpose() - centre).norm() < 0.15);
+      CHECK(gm.weights()(k) == Approx(weight).margin(0.02));
+    }
+  }
+  pml::GaussianMixture<double> full({.components = 3});
+  full.fit(x, rng);
+  const Eigen::MatrixXd resp = full.predict_proba(x);
+  CHECK((resp.rowwise().sum().array() - 1).abs().maxCoeff() < 1e-12);
+  const pml::IntVector labels = full.predict(x);
+  CHECK(labels(0) != labels(5999));
+  auto [s, l] = full.sample(rng, 20000);
+  CHECK((s.colwise().mean() - x.colwise().mean()).norm() < 0.15);
+  CHECK(l.maxCoeff() == 2);
+  CHECK(full.bic(x) < pml::GaussianMixture<double>({.components = 1}).fit(x, rng).bic(x));
+  CHECK(full.aic(x) < full.bic(x));
+}
+
+TEST_CASE("GaussianMixture: no underflow for far-apart clusters, emptied components are re-seeded", "[models][gmm]") {
+  pml::Rng rng(2);
+  Eigen::MatrixXd x(400, 2);
+  pml::random::fill_normal(rng, x, 0.0, 0.01);
+  x.bottomRows(200).array() += 1e4;
+  pml::GaussianMixture<double> gm({.components = 2, .covariance = pml::Covariance::full});
+  gm.fit(x, rng);
+  CHECK(gm.means().allFinite());
+  CHECK(std::isfinite(gm.lower_bound()));
+  CHECK(gm.score_samples(x).allFinite());
+  // a component started far from every point gets no responsibility: reported and re-seeded, no NaN
+  pml::GaussianMixtureOptions<double> o;
+  o.components = 3;
+  o.means_init = (Eigen::MatrixXd(3, 2) << 0, 0, 1e4, 1e4, -1e6, -1e6).finished();
+  o.covariances_init.assign(3, 1e-4 * Eigen::MatrixXd::Identity(2, 2));
+  pml::GaussianMixture<double> stray(o);
+  stray.fit(x, rng);
+  CHECK(stray.reseeded() > 0);
+  CHECK(stray.means().allFinite());
+  CHECK(stray.weights().allFinite());
+  CHECK(std::isfinite(stray.lower_bound()));
+}
+
+TEST_CASE("GaussianMixture sample weights act like repeated rows", "[models][gmm]") {
+  const Eigen::MatrixXd x = data();
+  Eigen::VectorXd w = Eigen::VectorXd::Ones(120);
+  w.head(10).setConstant(2.0);
+  Eigen::MatrixXd repeated(130, 3);
+  repeated << x, x.topRows(10);
+  pml::GaussianMixtureOptions<double> o;
+  o.components = 3;
+  o.tolerance = 0;
+  o.max_iterations = 10;
+  o.weights_init = vec(sk::weights_init);
+  o.means_init = rows(sk::means_init, 3, 3);
+  o.covariances_init = covs(sk::covs_init);
+  pml::GaussianMixture<double> a(o), b(o);
+  a.fit(x, 0, w);
+  b.fit(repeated);
+  CHECK(max_rel(a.means(), b.means()) < 1e-10);
+  CHECK(max_rel(a.covariance(1), b.covariance(1)) < 1e-10);
+  CHECK(a.lower_bound() == Approx(b.lower_bound()).epsilon(1e-12));
+}
+
+TEST_CASE("clustering rejects bad input with clear messages", "[models][gmm][kmeans]") {
+  const Eigen::MatrixXd x = data();
+  CHECK_THROWS_WITH(pml::GaussianMixture<double>({.components = 0}), Contains("GaussianMixture: components must be positive"));
+  CHECK_THROWS_WITH(pml::GaussianMixture<double>({.components = 2, .reg_covar = -1}), Contains("reg_covar must be non-negative"));
+  CHECK_THROWS_WITH(pml::GaussianMixture<double>({.components = 200}).fit(x), Contains("needs at least components = 200 rows, got 120"));
+  Eigen::MatrixXd bad = x;
+  bad(5, 1) = std::nan("");
+  CHECK_THROWS_WITH(pml::GaussianMixture<double>({.components = 2}).fit(bad), Contains("GaussianMixture::fit: x must have finite entries"));
+  pml::GaussianMixture<double> gm({.components = 2});
+  CHECK_THROWS_AS(gm.predict(x), std::logic_error);
+  gm.fit(x);
+  CHECK_THROWS_WITH(gm.predict(Eigen::MatrixXd::Zero(3, 2)), Contains("x has columns 2, expected 3"));
+  pml::GaussianMixtureOptions<double> o;
+  o.components = 2;
+  o.means_init = Eigen::MatrixXd::Zero(3, 3);
+  CHECK_THROWS_WITH(pml::GaussianMixture<double>(o).fit(x), Contains("means_init has rows 3, expected 2"));
+  CHECK_THROWS_WITH(pml::KMeans<double>({.clusters = 500}).fit(x), Contains("KMeans::fit: needs at least clusters = 500 rows"));
+  CHECK_THROWS_WITH(pml::KMeans<double>({.clusters = 3}).fit(bad), Contains("x must have finite entries"));
+  CHECK_THROWS_AS(pml::KMeans<double>({.clusters = 3}).predict(x), std::logic_error);
+}
+
+TEST_CASE("KMeans with k-means++ finds well-separated clusters; weights count", "[models][kmeans]") {
+  pml::Rng rng(3);
+  Eigen::MatrixXd x(3000, 2);
+  pml::random::fill_normal(rng, x, 0.0, 0.3);
+  x.block(1000, 0, 1000, 1).array() += 10;
+  x.block(2000, 1, 1000, 1).array() += 10;
+  pml::KMeans<double> km({.clusters = 3, .restarts = 3});
+  km.fit(x, rng);
+  CHECK(km.inertia() < 3000 * 2 * 0.09 * 1.2);
+  const pml::IntVector labels = km.labels();
+  CHECK(labels(0) != labels(1500));
+  CHECK(labels(1500) != labels(2500));
+  CHECK(km.score(x) == Approx(km.inertia()).epsilon(1e-10));
+  // float works too
+  pml::KMeans<float> kf({.clusters = 3});
+  kf.fit(x.cast<float>(), rng);
+  CHECK(kf.inertia() < 3000 * 2 * 0.09f * 1.2f);
+  pml::GaussianMixture<float> gf({.components = 3});
+  gf.fit(x.cast<float>(), rng);
+  CHECK(std::isfinite(gf.lower_bound()));
+}
