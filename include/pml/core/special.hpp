@@ -140,14 +140,19 @@ template <Real T> T log_sum_exp(T a, T b) noexcept {
 }
 
 /// Row-wise log-sum-exp: returns a column vector with one entry per row (the E-step normaliser).
+/// Sweeps the columns, so every pass over column-major data is contiguous and vectorised.
 template <class Derived>
 Vector<typename Derived::Scalar> log_sum_exp_rows(const Eigen::DenseBase<Derived>& x) {
   using T = typename Derived::Scalar;
-  Vector<T> m = x.rowwise().maxCoeff();
-  for (Index i = 0; i < m.size(); ++i)
-    if (!std::isfinite(m(i))) m(i) = 0;  // rows of all -inf keep -inf below
-  Vector<T> out = ((x.derived().array().colwise() - m.array()).exp().rowwise().sum()).log().matrix();
-  return out + m;
+  const Index n = x.rows(), k = x.cols();
+  if (k == 0) return Vector<T>::Constant(n, -std::numeric_limits<T>::infinity());
+  Vector<T> m = x.col(0);
+  for (Index c = 1; c < k; ++c) m = m.cwiseMax(x.col(c));
+  // rows of all -inf (or with +inf) use shift 0 so that -inf and +inf come out unchanged
+  m = m.unaryExpr([](T v) { return std::isfinite(v) ? v : T(0); });
+  Vector<T> sum = Vector<T>::Zero(n);
+  for (Index c = 0; c < k; ++c) sum.array() += (x.col(c) - m).array().exp();
+  return (sum.array().log() + m.array()).matrix();
 }
 
 /// Column-wise log-sum-exp: returns a row vector with one entry per column.

@@ -79,6 +79,10 @@ template <Real T = double> class GaussianMixture {
     check_all_finite("GaussianMixture::fit", "x", x);
     check_initial_parameters(x.cols());
     dimension_ = x.cols();
+    // x .* x is reused by every diagonal E- and M-step: compute it once
+    Matrix<T> squares;
+    if (options_.covariance == Covariance::diagonal) squares = x.array().square().matrix();
+    const Matrix<T>* sq = squares.size() > 0 ? &squares : nullptr;
     T best = -std::numeric_limits<T>::infinity();
     for (int start = 0; start < options_.restarts; ++start) {
       State state = initial_state(x, w, rng);
@@ -90,9 +94,9 @@ template <Real T = double> class GaussianMixture {
       Index reseeded = 0;
       for (; it < options_.max_iterations; ++it) {
         const T previous = lower_bound;
-        lower_bound = e_step(state, x, w, log_resp);
+        lower_bound = e_step(state, x, w, log_resp, sq);
         history.push_back(lower_bound);
-        reseeded += m_step(state, x, w, log_resp);
+        reseeded += m_step(state, x, w, log_resp, sq);
         if (std::abs(lower_bound - previous) < options_.tolerance) {
           converged = true;
           ++it;
@@ -285,7 +289,7 @@ template <Real T = double> class GaussianMixture {
   }
 
   // log pi_k + log N(x_n | k), N x K, as matrix products / triangular solves.
-  Matrix<T> weighted_log_prob(const State& s, const MatrixCRef<T>& x) const {
+  Matrix<T> weighted_log_prob(const State& s, const MatrixCRef<T>& x, const Matrix<T>* squares = nullptr) const {
     const Index n = x.rows(), d = x.cols(), k = options_.components;
     const T log_two_pi = constants<T>::log_two_pi;
     Matrix<T> lp(n, k);
@@ -321,7 +325,10 @@ template <Real T = double> class GaussianMixture {
       case Covariance::diagonal: {
         const Matrix<T> precision = s.variances.cwiseInverse();  // K x D
         lp.noalias() = T(2) * x * (s.means.cwiseProduct(precision)).transpose();
-        lp.noalias() -= x.array().square().matrix() * precision.transpose();
+        if (squares != nullptr)
+          lp.noalias() -= *squares * precision.transpose();
+        else
+          lp.noalias() -= x.array().square().matrix() * precision.transpose();
         const Vector<T> constant = (-(s.means.array().square() * precision.array()).rowwise().sum() -
                                     s.variances.array().log().rowwise().sum() - T(d) * log_two_pi)
                                        .matrix();
@@ -344,15 +351,17 @@ template <Real T = double> class GaussianMixture {
   }
 
   // E-step: fills log responsibilities; returns the weighted mean log-likelihood.
-  T e_step(const State& s, const MatrixCRef<T>& x, const Vector<T>& w, Matrix<T>& log_resp) const {
-    log_resp = weighted_log_prob(s, x);
+  T e_step(const State& s, const MatrixCRef<T>& x, const Vector<T>& w, Matrix<T>& log_resp,
+           const Matrix<T>* squares) const {
+    log_resp = weighted_log_prob(s, x, squares);
     const Vector<T> norm = log_sum_exp_rows(log_resp);
     log_resp.colwise() -= norm;
     return w.dot(norm) / w.sum();
   }
 
   // M-step (PRML 9.24–9.27) from log responsibilities; returns the number of re-seeded components.
-  Index m_step(State& s, const MatrixCRef<T>& x, const Vector<T>& w, const Matrix<T>& log_resp) const {
+  Index m_step(State& s, const MatrixCRef<T>& x, const Vector<T>& w, const Matrix<T>& log_resp,
+               const Matrix<T>* squares = nullptr) const {
     const Index n = x.rows(), d = x.cols(), k = options_.components;
     Matrix<T> resp = log_resp.array().exp().matrix();
     resp.array().colwise() *= w.array();
@@ -410,7 +419,12 @@ template <Real T = double> class GaussianMixture {
       }
       case Covariance::diagonal:
       case Covariance::spherical: {
-        const Matrix<T> avg_x2 = (resp.transpose() * x.array().square().matrix()).array().colwise() / nk.array();
+        const Matrix<T> avg_x2 =
+            (squares != nullptr ? Matrix<T>(resp.transpose() * *squares)
+                                : Matrix<T>(resp.transpose() * x.array().square().matrix()))
+                .array()
+                .colwise() /
+            nk.array();
         const Matrix<T> avg_x_means = s.means.cwiseProduct(
             Matrix<T>((resp.transpose() * x).array().colwise() / nk.array()));
         Matrix<T> var = (avg_x2 - T(2) * avg_x_means + s.means.cwiseAbs2()).array() + reg;

@@ -63,8 +63,7 @@ template <Real T = double> class KMeans {
       int it = 0;
       bool converged = false;
       for (; it < options_.max_iterations; ++it) {
-        inertia = assign(x, row_norms, w, centres, labels);
-        Matrix<T> updated = weighted_means(x, w, labels, centres, row_norms);
+        Matrix<T> updated = lloyd_step(x, row_norms, w, centres, labels, inertia);
         const T shift = (updated - centres).squaredNorm();
         centres.swap(updated);
         if (shift <= tol) {
@@ -154,48 +153,109 @@ template <Real T = double> class KMeans {
   Matrix<T> plus_plus(const MatrixCRef<T>& x, const Vector<T>& row_norms, const Vector<T>& w, Rng& rng) const {
     return plus_plus(x, row_norms, w, options_.clusters, rng);
   }
-  static Matrix<T> squared_distances(const MatrixCRef<T>& x, const Vector<T>& row_norms, const Matrix<T>& centres) {
-    Matrix<T> d = -T(2) * (x * centres.transpose());
-    d.colwise() += row_norms;
-    d.rowwise() += centres.rowwise().squaredNorm().transpose();
-    return d.cwiseMax(T(0));
-  }
-  static T assign(const MatrixCRef<T>& x, const Vector<T>& row_norms, const Vector<T>& w, const Matrix<T>& centres,
-                  IntVector& labels) {
-    const Matrix<T> d = squared_distances(x, row_norms, centres);
-    labels.resize(x.rows());
-    T inertia = 0;
-    for (Index i = 0; i < x.rows(); ++i) {
-      Index best;
-      inertia += w(i) * d.row(i).minCoeff(&best);
-      labels(i) = static_cast<long>(best);
-    }
-    return inertia;
-  }
-  // Weighted means of the assigned rows; an empty cluster is moved to the row farthest from its
-  // centre (scikit-learn's relocation), so no centre is ever NaN.
-  static Matrix<T> weighted_means(const MatrixCRef<T>& x, const Vector<T>& w, const IntVector& labels,
-                                  const Matrix<T>& centres, const Vector<T>& row_norms) {
-    const Index k = centres.rows();
-    Matrix<T> sums = Matrix<T>::Zero(k, x.cols());
+  // One fused Lloyd iteration over blocks of rows that stay in cache: distances (one small GEMM per
+  // block), assignment, and the weighted sums of the new centres, without an N x K intermediate.
+  // Returns the new centres; `labels` and `inertia` describe the assignment to the old ones.
+  static Matrix<T> lloyd_step(const MatrixCRef<T>& x, const Vector<T>& row_norms, const Vector<T>& w,
+                              const Matrix<T>& centres, IntVector& labels, T& inertia) {
+    const Index n = x.rows(), d = x.cols(), k = centres.rows();
+    constexpr Index block = 256;
+    const Matrix<T> scaled = T(-2) * centres.transpose();  // D x K
+    const RowVector<T> centre_norms = centres.rowwise().squaredNorm();
+    Matrix<T> sums = Matrix<T>::Zero(k, d);
     Vector<T> mass = Vector<T>::Zero(k);
-    for (Index i = 0; i < x.rows(); ++i) mass(labels(i)) += w(i);
-    for (Index j = 0; j < x.cols(); ++j)  // column by column: contiguous reads of column-major data
-      for (Index i = 0; i < x.rows(); ++i) sums(labels(i), j) += w(i) * x(i, j);
+    Matrix<T> dist(block, k);
+    Vector<T> best(block), index(block);
+    labels.resize(n);
+    inertia = 0;
+    for (Index start = 0; start < n; start += block) {
+      const Index m = std::min(block, n - start);
+      auto xb = x.middleRows(start, m);
+      auto db = dist.topRows(m);
+      db.noalias() = xb * scaled;
+      db.rowwise() += centre_norms;
+      // argmin over the K columns with raw column pointers (contiguous, branch-free blends)
+      T* b = best.data();
+      T* idx = index.data();
+      const T* d0 = dist.data();
+      for (Index i = 0; i < m; ++i) {
+        b[i] = d0[i];
+        idx[i] = T(0);
+      }
+      for (Index c = 1; c < k; ++c) {
+        const T* dc = dist.data() + c * block;
+        const T label = T(c);
+        for (Index i = 0; i < m; ++i) {
+          const bool closer = dc[i] < b[i];
+          b[i] = closer ? dc[i] : b[i];
+          idx[i] = closer ? label : idx[i];
+        }
+      }
+      for (Index i = 0; i < m; ++i) {
+        const Index c = static_cast<Index>(idx[i]);
+        labels(start + i) = static_cast<long>(c);
+        mass(c) += w(start + i);
+        inertia += w(start + i) * std::max(T(0), b[i] + row_norms(start + i));
+      }
+      // weighted sums of the new centres, column by column while the block is in cache
+      for (Index j = 0; j < d; ++j) {
+        const T* xj = &xb.coeffRef(0, j);
+        T* sj = sums.data() + j * k;
+        for (Index i = 0; i < m; ++i) sj[static_cast<Index>(idx[i])] += w(start + i) * xj[i];
+      }
+    }
     Matrix<T> out = centres;
     Vector<T> far;
     for (Index c = 0; c < k; ++c) {
       if (mass(c) > T(0)) {
         out.row(c) = sums.row(c) / mass(c);
-      } else {
+      } else {  // empty cluster: move it to the row farthest from its centre (scikit-learn's relocation)
         if (far.size() == 0) far = squared_distances(x, row_norms, centres).rowwise().minCoeff();
         Index farthest;
         far.maxCoeff(&farthest);
         out.row(c) = x.row(farthest);
-        far(farthest) = -T(1);  // do not reuse the same row for another empty cluster
+        far(farthest) = -T(1);
       }
     }
     return out;
+  }
+
+  // Squared distances into the workspace `d` (N x K, reused across iterations: no allocation).
+  static void squared_distances(const MatrixCRef<T>& x, const Vector<T>& row_norms, const Matrix<T>& centres, Matrix<T>& d) {
+    d.noalias() = x * centres.transpose();
+    d.array() *= T(-2);
+    d.colwise() += row_norms;
+    d.rowwise() += centres.rowwise().squaredNorm().transpose();
+  }
+  static Matrix<T> squared_distances(const MatrixCRef<T>& x, const Vector<T>& row_norms, const Matrix<T>& centres) {
+    Matrix<T> d;
+    squared_distances(x, row_norms, centres, d);
+    return d.cwiseMax(T(0));
+  }
+  static T assign(const MatrixCRef<T>& x, const Vector<T>& row_norms, const Vector<T>& w, const Matrix<T>& centres,
+                  IntVector& labels) {
+    Matrix<T> d;
+    return assign(x, row_norms, w, centres, labels, d);
+  }
+  static T assign(const MatrixCRef<T>& x, const Vector<T>& row_norms, const Vector<T>& w, const Matrix<T>& centres,
+                  IntVector& labels, Matrix<T>& d) {
+    squared_distances(x, row_norms, centres, d);
+    // argmin over the columns, sweeping whole columns: contiguous, branch-free (vectorised blends)
+    const Index n = x.rows();
+    Vector<T> best = d.col(0), index = Vector<T>::Zero(n);
+    T* b = best.data();
+    T* idx = index.data();
+    for (Index c = 1; c < d.cols(); ++c) {
+      const T* dc = d.col(c).data();
+      const T label = T(c);
+      for (Index i = 0; i < n; ++i) {
+        const bool closer = dc[i] < b[i];
+        b[i] = closer ? dc[i] : b[i];
+        idx[i] = closer ? label : idx[i];
+      }
+    }
+    labels = index.template cast<long>();
+    return w.dot(best.cwiseMax(T(0)));  // rounding can make a tiny distance negative
   }
   void require_fitted(const char* function) const {
     if (centres_.size() == 0) throw std::logic_error(std::string(function) + ": the model is not fitted; call fit() first");

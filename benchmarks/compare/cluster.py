@@ -1,0 +1,97 @@
+#!/usr/bin/python3
+"""Clustering against scikit-learn on the same data, same starting parameters, same iterations:
+GaussianMixture full and diagonal (N = 100 000, D = 32, K = 16, 20 EM iterations) and KMeans Lloyd
+(50 iterations at most), each timed in the same run, with GFLOP/s against the machine's GEMM rate.
+
+  /usr/bin/python3 benchmarks/compare/cluster.py [--build build/dev] [--threads 1] [--n 100000]
+
+Needs python3-sklearn and libopenblas0-pthread. Both sides start from the same means (random data rows),
+uniform weights and identity covariances; scikit-learn's init_params="random_from_data" keeps its k-means
+start out of the timing, since the explicit parameters override it. The final objectives are compared.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--build", default=os.path.join(os.path.dirname(__file__), "..", "..", "build", "dev"))
+parser.add_argument("--threads", type=int, default=1)
+parser.add_argument("--n", type=int, default=100000)
+parser.add_argument("--d", type=int, default=32)
+parser.add_argument("--k", type=int, default=16)
+parser.add_argument("--repeats", type=int, default=2)
+args = parser.parse_args()
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[var] = str(args.threads)
+
+import numpy as np  # noqa: E402
+import sklearn  # noqa: E402
+from sklearn.cluster import KMeans  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.mixture import GaussianMixture  # noqa: E402
+
+warnings.simplefilter("ignore", ConvergenceWarning)
+n, d, k = args.n, args.d, args.k
+rng = np.random.default_rng(0)
+centres = rng.normal(scale=3.0, size=(k, d))
+labels = rng.integers(0, k, size=n)
+x = centres[labels] + rng.normal(size=(n, d)) * rng.uniform(0.5, 1.5, size=(k, d))[labels]
+means0 = x[rng.choice(n, size=k, replace=False)]
+
+exe = os.path.join(args.build, "benchmarks", "compare_cluster")
+if not os.path.exists(exe):
+    sys.exit(f"{exe} not found: build the dev preset first")
+
+
+def best(f, repeats):
+    t = float("inf")
+    out = None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = f()
+        t = min(t, time.perf_counter() - t0)
+    return t, out
+
+
+def run_pml(data_path, mode, iterations):
+    out = subprocess.run([exe, data_path, mode, str(iterations), str(args.repeats)], capture_output=True, text=True,
+                         check=True, env=dict(os.environ)).stdout
+    return {key: float(v) for key, v in (f.split("=") for f in out.split())}
+
+
+rows = []
+with tempfile.TemporaryDirectory() as tmp:
+    data_path = os.path.join(tmp, "data.bin")
+    with open(data_path, "wb") as f:
+        np.array([n, d, k], dtype=np.int64).tofile(f)
+        x.astype(np.float64).tofile(f)
+        means0.astype(np.float64).tofile(f)
+    for mode, cov_type in (("gmm_full", "full"), ("gmm_diag", "diag")):
+        prec = np.array([np.eye(d)] * k) if cov_type == "full" else np.ones((k, d))
+        gm = GaussianMixture(n_components=k, covariance_type=cov_type, max_iter=20, tol=0.0,
+                             init_params="random_from_data", weights_init=np.full(k, 1.0 / k), means_init=means0,
+                             precisions_init=prec, random_state=0)
+        t_sk, fitted = best(lambda: gm.fit(x), args.repeats)
+        ours = run_pml(data_path, mode, 20)
+        if not abs(ours["objective"] - fitted.lower_bound_) <= 1e-6 * abs(fitted.lower_bound_):
+            sys.exit(f"{mode}: pml and scikit-learn disagree: {ours['objective']} vs {fitted.lower_bound_}")
+        flops = 20 * ((2 * k * n * d * d + 4 * n * d * k) if cov_type == "full" else 8 * n * d * k)
+        rows.append((f"GaussianMixture {cov_type}, 20 EM iterations", ours, t_sk, flops, fitted.n_iter_))
+    km = KMeans(n_clusters=k, init=means0, n_init=1, max_iter=50, tol=0.0, algorithm="lloyd")
+    t_sk, fitted = best(lambda: km.fit(x), args.repeats)
+    ours = run_pml(data_path, "kmeans", 50)
+    if not abs(ours["objective"] - fitted.inertia_) <= 1e-6 * fitted.inertia_:
+        sys.exit(f"kmeans: pml and scikit-learn disagree: {ours['objective']} vs {fitted.inertia_}")
+    rows.append((f"KMeans Lloyd ({fitted.n_iter_} sklearn / {int(ours['iterations'])} pml iterations)", ours, t_sk,
+                 int(ours["iterations"]) * 2 * n * d * k, fitted.n_iter_))
+
+print(f"N = {n}, D = {d}, K = {k}, threads = {args.threads}, scikit-learn {sklearn.__version__}, numpy {np.__version__}")
+for name, ours, t_sk, flops, _ in rows:
+    gflops = flops / ours["seconds"] / 1e9
+    print(f"  {name}: pml {ours['seconds']:.3f} s, scikit-learn {t_sk:.3f} s, {t_sk / ours['seconds']:.1f}x faster; "
+          f"pml {gflops:.1f} GFLOP/s = {gflops / ours['gemm_gflops'] * 100:.0f}% of the GEMM rate "
+          f"({ours['gemm_gflops']:.1f} GFLOP/s)")
