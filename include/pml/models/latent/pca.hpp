@@ -1,0 +1,145 @@
+#pragma once
+/// @file
+/// Principal component analysis.
+
+#include <cmath>
+
+#include <Eigen/Eigenvalues>
+
+#include "pml/core/check.hpp"
+#include "pml/core/types.hpp"
+
+namespace pml {
+namespace detail {
+
+/// Mean and the eigen-decomposition of the sample covariance (divided by N - ddof), eigenvalues in
+/// decreasing order. The covariance is one symmetric rank-N update (SYRK) over blocks of rows.
+template <Real T> struct CovarianceEigen {
+  Vector<T> mean;
+  Vector<T> eigenvalues;   ///< decreasing
+  Matrix<T> eigenvectors;  ///< columns, matching eigenvalues
+};
+
+template <Real T> CovarianceEigen<T> covariance_eigen(const char* function, const MatrixCRef<T>& x, int ddof) {
+  check_nonempty(function, "x", x.rows());
+  check_all_finite(function, "x", x);
+  if (x.rows() <= ddof) throw_shape(function, "needs more than " + std::to_string(ddof) + " rows, got " + std::to_string(x.rows()));
+  const Index n = x.rows(), d = x.cols();
+  CovarianceEigen<T> out;
+  out.mean = x.colwise().mean().transpose();
+  Matrix<T> cov = Matrix<T>::Zero(d, d);
+  constexpr Index block = 512;
+  Matrix<T> z;
+  for (Index start = 0; start < n; start += block) {
+    const Index m = std::min(block, n - start);
+    z = x.middleRows(start, m).rowwise() - out.mean.transpose();
+    cov.template selfadjointView<Eigen::Lower>().rankUpdate(z.transpose());
+  }
+  cov = cov.template selfadjointView<Eigen::Lower>();
+  cov /= T(n - ddof);
+  Eigen::SelfAdjointEigenSolver<Matrix<T>> eig(cov);
+  out.eigenvalues = eig.eigenvalues().reverse().cwiseMax(T(0));
+  out.eigenvectors = eig.eigenvectors().rowwise().reverse();
+  // a deterministic sign: the largest-magnitude entry of each component is positive
+  for (Index j = 0; j < d; ++j) {
+    Index i;
+    out.eigenvectors.col(j).cwiseAbs().maxCoeff(&i);
+    if (out.eigenvectors(i, j) < T(0)) out.eigenvectors.col(j) *= T(-1);
+  }
+  return out;
+}
+
+}  // namespace detail
+
+/// Options of PCA.
+struct PCAOptions {
+  Index components = 0;  ///< M; 0 keeps all D
+  bool whiten = false;   ///< scale the projections to unit variance
+};
+
+/// Principal component analysis (PRML §12.1): the M leading eigenvectors of the sample covariance
+/// \f$S = \frac{1}{N-1}\sum_n(\mathbf x_n-\bar{\mathbf x})(\mathbf x_n-\bar{\mathbf x})^T\f$ (scikit-learn's
+/// normalisation). `score` is scikit-learn's PCA.score: the mean log-likelihood under the probabilistic
+/// PCA model whose noise variance is the mean of the discarded eigenvalues.
+template <Real T = double> class PCA {
+ public:
+  explicit PCA(const PCAOptions& options = {}) : options_(options) {
+    if (options.components < 0)
+      detail::throw_domain("PCA", "components", "be non-negative", std::to_string(options.components));
+  }
+  /// @throw std::invalid_argument when components exceeds min(N, D) or for fewer than 2 rows.
+  PCA& fit(const MatrixCRef<T>& x) {
+    const Index m = options_.components == 0 ? std::min(x.rows(), x.cols()) : options_.components;
+    if (m > x.cols() || m > x.rows())
+      detail::throw_shape("PCA::fit", "components = " + std::to_string(m) + " exceeds min(N, D) = " +
+                                          std::to_string(std::min(x.rows(), x.cols())));
+    auto e = detail::covariance_eigen<T>("PCA::fit", x, 1);
+    mean_ = e.mean;
+    components_ = e.eigenvectors.leftCols(m);
+    explained_variance_ = e.eigenvalues.head(m);
+    total_variance_ = e.eigenvalues.sum();
+    const Index rest = std::min(x.rows(), x.cols()) - m;
+    noise_variance_ = rest > 0 ? e.eigenvalues.segment(m, rest).sum() / T(rest) : T(0);
+    return *this;
+  }
+  /// Projections onto the components (N x M), whitened if requested.
+  Matrix<T> transform(const MatrixCRef<T>& x) const {
+    require_fitted("PCA::transform", x.cols());
+    Matrix<T> z = (x.rowwise() - mean_.transpose()) * components_;
+    if (options_.whiten) z.array().rowwise() /= explained_variance_.transpose().array().sqrt();
+    return z;
+  }
+  /// Back to data space (N x D) from projections.
+  Matrix<T> inverse_transform(const MatrixCRef<T>& z) const {
+    require_fitted("PCA::inverse_transform", mean_.size());
+    check_size("PCA::inverse_transform", "z", z.cols(), components_.cols(), "columns");
+    Matrix<T> zz = z;
+    if (options_.whiten) zz.array().rowwise() *= explained_variance_.transpose().array().sqrt();
+    Matrix<T> x = zz * components_.transpose();
+    x.rowwise() += mean_.transpose();
+    return x;
+  }
+  /// Model covariance \f$U_M(\Lambda_M - \sigma^2 I)U_M^T + \sigma^2 I\f$.
+  Matrix<T> covariance() const {
+    require_fitted("PCA::covariance", mean_.size());
+    Matrix<T> c = components_ * (explained_variance_.array() - noise_variance_).matrix().asDiagonal() * components_.transpose();
+    c.diagonal().array() += noise_variance_;
+    return c;
+  }
+  /// Log-likelihood of each row under the probabilistic PCA model (scikit-learn's score_samples).
+  Vector<T> score_samples(const MatrixCRef<T>& x) const {
+    require_fitted("PCA::score_samples", x.cols());
+    const Index d = mean_.size();
+    if (!(noise_variance_ > T(0)))
+      detail::throw_domain("PCA::score_samples", "components", "leave some variance out (noise variance is 0)",
+                           std::to_string(components_.cols()));
+    // Woodbury: C^{-1} = (I - U diag(1 - s2/l) U^T) / s2 ; log|C| = sum log l + (D - M) log s2
+    const Matrix<T> xc = x.rowwise() - mean_.transpose();
+    const Matrix<T> z = xc * components_;
+    const Vector<T> shrink = (T(1) - noise_variance_ / explained_variance_.array()).matrix();
+    const Vector<T> quad = (xc.rowwise().squaredNorm() - (z.array().square().rowwise() * shrink.transpose().array()).rowwise().sum().matrix()) /
+                           noise_variance_;
+    const T log_det = explained_variance_.array().log().sum() + T(d - components_.cols()) * std::log(noise_variance_);
+    return (-T(0.5) * (quad.array() + T(d) * constants<T>::log_two_pi + log_det)).matrix();
+  }
+  /// Mean of score_samples().
+  T score(const MatrixCRef<T>& x) const { return score_samples(x).mean(); }
+
+  const Vector<T>& mean() const noexcept { return mean_; }
+  const Matrix<T>& components() const noexcept { return components_; }  ///< D x M, orthonormal columns
+  const Vector<T>& explained_variance() const noexcept { return explained_variance_; }
+  Vector<T> explained_variance_ratio() const { return explained_variance_ / total_variance_; }
+  T noise_variance() const noexcept { return noise_variance_; }
+
+ private:
+  void require_fitted(const char* function, Index columns) const {
+    if (mean_.size() == 0) throw std::logic_error(std::string(function) + ": the model is not fitted; call fit() first");
+    check_size(function, "x", columns, mean_.size(), "columns");
+  }
+  PCAOptions options_;
+  Vector<T> mean_, explained_variance_;
+  Matrix<T> components_;
+  T total_variance_ = 0, noise_variance_ = 0;
+};
+
+}  // namespace pml

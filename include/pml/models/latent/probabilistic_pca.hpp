@@ -1,0 +1,193 @@
+#pragma once
+/// @file
+/// Probabilistic PCA (Tipping & Bishop 1999): closed-form maximum likelihood and EM.
+
+#include <cmath>
+#include <vector>
+
+#include <Eigen/Cholesky>
+#include <Eigen/LU>
+
+#include "pml/core/random.hpp"
+#include "pml/models/latent/pca.hpp"
+
+namespace pml {
+
+/// How ProbabilisticPCA finds the maximum-likelihood parameters.
+enum class PPCASolver {
+  closed_form,  ///< eigen-decomposition of S (Tipping & Bishop 1999, eq. 7–8; PRML 12.45–12.46)
+  em,           ///< EM iterations on S (PRML 12.58–12.59), from a random W
+};
+
+/// Options of ProbabilisticPCA.
+template <Real T = double> struct ProbabilisticPCAOptions {
+  Index components = 1;  ///< latent dimension M (< D)
+  PPCASolver solver = PPCASolver::closed_form;
+  int max_iterations = 1000;  ///< EM only
+  T tolerance = T(1e-10);     ///< EM only: relative change of the log-likelihood
+  bool unbiased = false;      ///< S divided by N - 1 (scikit-learn's PCA) instead of N (the true MLE)
+};
+
+/// Posterior of the latent variables: \f$p(\mathbf z|\mathbf x) = \mathcal N(M^{-1}W^T(\mathbf x-\boldsymbol\mu),
+/// \sigma^2M^{-1})\f$, \f$M = W^TW + \sigma^2I\f$ (PRML 12.42).
+template <Real T> struct LatentPosterior {
+  Matrix<T> mean;        ///< N x M posterior means
+  Matrix<T> covariance;  ///< M x M, shared by every row
+};
+
+/// Probabilistic PCA: \f$\mathbf x = W\mathbf z + \boldsymbol\mu + \boldsymbol\epsilon\f$,
+/// \f$\mathbf z\sim\mathcal N(0, I_M)\f$, \f$\boldsymbol\epsilon\sim\mathcal N(0,\sigma^2I_D)\f$, so
+/// \f$p(\mathbf x) = \mathcal N(\boldsymbol\mu, C)\f$ with \f$C = WW^T + \sigma^2 I\f$ (PRML 12.33–12.36).
+/// The closed form is \f$W = U_M(L_M - \sigma^2I)^{1/2}\f$, \f$\sigma^2 = \frac{1}{D-M}\sum_{i>M}\lambda_i\f$;
+/// EM reaches the same log-likelihood (W up to a rotation).
+template <Real T = double> class ProbabilisticPCA {
+ public:
+  using Options = ProbabilisticPCAOptions<T>;
+  explicit ProbabilisticPCA(const Options& options = {}) : options_(options) {
+    if (options.components <= 0)
+      detail::throw_domain("ProbabilisticPCA", "components", "be positive", std::to_string(options.components));
+    if (options.max_iterations <= 0)
+      detail::throw_domain("ProbabilisticPCA", "max_iterations", "be positive", std::to_string(options.max_iterations));
+    check_nonnegative("ProbabilisticPCA", "tolerance", options.tolerance);
+  }
+
+  /// Fits W, μ, σ² to the rows of `x` (EM draws its start from `rng`).
+  /// @throw std::invalid_argument unless components < D and N > 1.
+  ProbabilisticPCA& fit(const MatrixCRef<T>& x, Rng& rng) {
+    const Index m = options_.components, d = x.cols();
+    if (m >= d)
+      detail::throw_shape("ProbabilisticPCA::fit", "components = " + std::to_string(m) + " must be below D = " + std::to_string(d));
+    auto e = detail::covariance_eigen<T>("ProbabilisticPCA::fit", x, options_.unbiased ? 1 : 0);
+    mean_ = e.mean;
+    n_ = x.rows();
+    eigenvalues_ = e.eigenvalues;
+    history_.clear();
+    iterations_ = 0;
+    if (options_.solver == PPCASolver::closed_form) {
+      sigma2_ = e.eigenvalues.tail(d - m).mean();
+      if (!(sigma2_ > T(0)))
+        detail::throw_domain("ProbabilisticPCA::fit", "x", "have variance outside the leading components",
+                             "noise variance 0 (data lie in an M-dimensional subspace)");
+      w_ = e.eigenvectors.leftCols(m) * (e.eigenvalues.head(m).array() - sigma2_).max(T(0)).sqrt().matrix().asDiagonal();
+    } else {
+      fit_em(e, rng);
+    }
+    return *this;
+  }
+  /// fit() with a generator seeded from `seed`.
+  ProbabilisticPCA& fit(const MatrixCRef<T>& x, std::uint64_t seed = 0) {
+    Rng rng(seed);
+    return fit(x, rng);
+  }
+
+  /// Log-likelihood of each row, \f$\log\mathcal N(\mathbf x_n|\boldsymbol\mu, C)\f$, by the Woodbury identity
+  /// (cost N·D·M).
+  Vector<T> score_samples(const MatrixCRef<T>& x) const {
+    require_fitted("ProbabilisticPCA::score_samples", x.cols());
+    const Index d = mean_.size();
+    const Matrix<T> xc = x.rowwise() - mean_.transpose();
+    const Eigen::LLT<Matrix<T>> mchol(m_matrix());
+    // C^{-1} = (I - W M^{-1} W^T) / s2 ; |C| = s2^{D-M} |M|
+    Matrix<T> proj = xc * w_;  // N x M
+    mchol.matrixU().template solveInPlace<Eigen::OnTheRight>(proj);
+    const Vector<T> quad = (xc.rowwise().squaredNorm() - proj.rowwise().squaredNorm()) / sigma2_;
+    const T log_det = T(d - w_.cols()) * std::log(sigma2_) + log_det_of(mchol);
+    return (-T(0.5) * (quad.array() + T(d) * constants<T>::log_two_pi + log_det)).matrix();
+  }
+  /// Total log-likelihood \f$\sum_n\log p(\mathbf x_n)\f$ (PRML 12.43).
+  T log_likelihood(const MatrixCRef<T>& x) const { return score_samples(x).sum(); }
+  /// Mean log-likelihood per row (scikit-learn's PCA.score with `unbiased = true`).
+  T score(const MatrixCRef<T>& x) const { return score_samples(x).mean(); }
+  /// Posterior of z given each row.
+  LatentPosterior<T> posterior(const MatrixCRef<T>& x) const {
+    require_fitted("ProbabilisticPCA::posterior", x.cols());
+    const Eigen::LLT<Matrix<T>> mchol(m_matrix());
+    LatentPosterior<T> p;
+    p.mean = mchol.solve(w_.transpose() * (x.rowwise() - mean_.transpose()).transpose()).transpose();
+    p.covariance = sigma2_ * mchol.solve(Matrix<T>::Identity(w_.cols(), w_.cols()));
+    return p;
+  }
+  /// Posterior means of z (N x M).
+  Matrix<T> transform(const MatrixCRef<T>& x) const { return posterior(x).mean; }
+  /// `n` draws from the model, as rows.
+  Matrix<T> sample(Rng& rng, Index n) const {
+    if (mean_.size() == 0) throw std::logic_error("ProbabilisticPCA::sample: the model is not fitted; call fit() first");
+    Matrix<T> z(n, w_.cols()), eps(n, mean_.size());
+    random::fill_normal(rng, z);
+    random::fill_normal(rng, eps);
+    Matrix<T> x = z * w_.transpose() + std::sqrt(sigma2_) * eps;
+    x.rowwise() += mean_.transpose();
+    return x;
+  }
+  /// \f$C = WW^T + \sigma^2I\f$.
+  Matrix<T> covariance() const {
+    Matrix<T> c = w_ * w_.transpose();
+    c.diagonal().array() += sigma2_;
+    return c;
+  }
+
+  const Matrix<T>& loadings() const noexcept { return w_; }  ///< W, D x M
+  const Vector<T>& mean() const noexcept { return mean_; }
+  T noise_variance() const noexcept { return sigma2_; }
+  int iterations() const noexcept { return iterations_; }
+  /// Log-likelihood of the training data per EM iteration (EM only; never decreases).
+  const std::vector<T>& log_likelihood_history() const noexcept { return history_; }
+
+ private:
+  Matrix<T> m_matrix() const {
+    Matrix<T> m = w_.transpose() * w_;
+    m.diagonal().array() += sigma2_;
+    return m;
+  }
+  static T log_det_of(const Eigen::LLT<Matrix<T>>& l) { return T(2) * l.matrixLLT().diagonal().array().log().sum(); }
+
+  // Training log-likelihood from S alone: -N/2 (D log 2pi + log|C| + tr(C^{-1} S)) (PRML 12.44).
+  T log_likelihood_from_s(const Matrix<T>& s) const {
+    const Index d = mean_.size();
+    const Eigen::LLT<Matrix<T>> mchol(m_matrix());
+    const Matrix<T> minv_wt = mchol.solve(w_.transpose());                       // M x D
+    const T trace = (s.trace() - (s * w_).cwiseProduct(minv_wt.transpose()).sum()) / sigma2_;
+    const T log_det = T(d - w_.cols()) * std::log(sigma2_) + log_det_of(mchol);
+    return -T(0.5) * T(n_) * (T(d) * constants<T>::log_two_pi + log_det + trace);
+  }
+
+  void fit_em(const detail::CovarianceEigen<T>& e, Rng& rng) {
+    const Index d = mean_.size(), m = options_.components;
+    const Matrix<T> s = e.eigenvectors * e.eigenvalues.asDiagonal() * e.eigenvectors.transpose();
+    w_.resize(d, m);
+    random::fill_normal(rng, w_);
+    sigma2_ = std::max(s.trace() / T(d), std::numeric_limits<T>::min());
+    T previous = -std::numeric_limits<T>::infinity();
+    for (iterations_ = 0; iterations_ < options_.max_iterations;) {
+      // PRML 12.58-12.59 with S: W_new = S W (s2 I + M^{-1} W^T S W)^{-1},
+      // s2_new = tr(S - S W M^{-1} W_new^T) / D
+      const Eigen::LLT<Matrix<T>> mchol(m_matrix());
+      const Matrix<T> sw = s * w_;
+      Matrix<T> inner = mchol.solve(w_.transpose() * sw);
+      inner.diagonal().array() += sigma2_;
+      const Matrix<T> w_new = inner.transpose().partialPivLu().solve(sw.transpose()).transpose();  // inner is not symmetric
+      sigma2_ = std::max((s.trace() - (sw * mchol.solve(w_new.transpose())).trace()) / T(d), std::numeric_limits<T>::min());
+      w_ = w_new;
+      ++iterations_;
+      const T ll = log_likelihood_from_s(s);
+      history_.push_back(ll);
+      if (std::abs(ll - previous) <= options_.tolerance * std::abs(ll)) break;
+      previous = ll;
+    }
+  }
+
+  void require_fitted(const char* function, Index columns) const {
+    if (mean_.size() == 0) throw std::logic_error(std::string(function) + ": the model is not fitted; call fit() first");
+    check_size(function, "x", columns, mean_.size(), "columns");
+  }
+
+  Options options_;
+  Vector<T> mean_, eigenvalues_;
+  Matrix<T> w_;
+  T sigma2_ = 0;
+  Index n_ = 0;
+  int iterations_ = 0;
+  std::vector<T> history_;
+};
+
+}  // namespace pml

@@ -1,0 +1,5 @@
+#pragma once
+/// @file
+/// Umbrella header of pml's linear models.
+#include "pml/models/linear/basis.hpp"
+#include "pml/models/linear/bayesian_linear_regression.hpp"

@@ -1,0 +1,95 @@
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "fixtures/sklearn_reference.hpp"
+#include "pml/distributions/multivariate_normal.hpp"
+#include "pml/models/latent.hpp"
+
+using Catch::Matchers::Contains;
+namespace sk = pml_test::sklearn;
+
+namespace {
+using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+Eigen::MatrixXd rows(const std::vector<double>& v, Eigen::Index r, Eigen::Index c) { return Eigen::Map<const RowMajor>(v.data(), r, c); }
+Eigen::VectorXd vec(const std::vector<double>& v) { return Eigen::Map<const Eigen::VectorXd>(v.data(), static_cast<Eigen::Index>(v.size())); }
+}  // namespace
+
+TEST_CASE("PCA matches scikit-learn", "[models][pca]") {
+  const Eigen::MatrixXd x = rows(sk::pca_X, 200, 6);
+  pml::PCA<double> pca({.components = 2});
+  pca.fit(x);
+  CHECK((pca.explained_variance() - vec(sk::pca_explained_variance)).cwiseAbs().maxCoeff() < 1e-10);
+  CHECK((pca.explained_variance_ratio() - vec(sk::pca_explained_variance_ratio)).cwiseAbs().maxCoeff() < 1e-12);
+  CHECK(pca.noise_variance() == Approx(sk::pca_noise_variance[0]).epsilon(1e-10));
+  const Eigen::MatrixXd ref = rows(sk::pca_components, 2, 6).transpose();
+  for (int j = 0; j < 2; ++j) CHECK(std::abs(pca.components().col(j).dot(ref.col(j))) == Approx(1.0).epsilon(1e-10));
+  CHECK(pca.score(x) == Approx(sk::pca_score[0]).epsilon(1e-10));
+  CHECK((pca.score_samples(x.topRows(5)) - vec(sk::pca_score_samples)).cwiseAbs().maxCoeff() < 1e-9);
+  // transform / inverse_transform round trip with all components
+  pml::PCA<double> full;
+  full.fit(x);
+  CHECK((full.inverse_transform(full.transform(x)) - x).cwiseAbs().maxCoeff() < 1e-10);
+  pml::PCA<double> white({.components = 2, .whiten = true});
+  white.fit(x);
+  const Eigen::MatrixXd z = white.transform(x);
+  CHECK(((z.transpose() * z) / 199.0 - Eigen::MatrixXd::Identity(2, 2)).cwiseAbs().maxCoeff() < 1e-10);
+  CHECK((white.inverse_transform(z) - pca.inverse_transform(pca.transform(x))).cwiseAbs().maxCoeff() < 1e-10);
+  CHECK_THROWS_WITH(pml::PCA<double>({.components = 7}).fit(x), Contains("components = 7 exceeds min(N, D) = 6"));
+  CHECK_THROWS_AS(pca.transform(Eigen::MatrixXd::Zero(2, 3)), std::invalid_argument);
+}
+
+TEST_CASE("ProbabilisticPCA: closed form equals scikit-learn's PCA.score; EM reaches the same likelihood", "[models][ppca]") {
+  const Eigen::MatrixXd x = rows(sk::pca_X, 200, 6);
+  pml::ProbabilisticPCA<double> unbiased({.components = 2, .unbiased = true});
+  unbiased.fit(x);
+  CHECK(unbiased.score(x) == Approx(sk::pca_score[0]).epsilon(1e-10));
+  // the log-likelihood equals the Gaussian N(mu, W W^T + s2 I) evaluated directly
+  pml::ProbabilisticPCA<double> ml({.components = 2});
+  ml.fit(x);
+  const pml::MultivariateNormal<double> direct(ml.mean(), ml.covariance());
+  CHECK(ml.log_likelihood(x) == Approx(direct.log_prob(x).sum()).epsilon(1e-12));
+  // Tipping & Bishop: the closed form is the maximum; EM from a random start climbs to it
+  pml::ProbabilisticPCA<double> em({.components = 2, .solver = pml::PPCASolver::em});
+  em.fit(x, 5);
+  const auto& h = em.log_likelihood_history();
+  for (std::size_t i = 1; i < h.size(); ++i) REQUIRE(h[i] >= h[i - 1] - 1e-9 * std::abs(h[i]));
+  CHECK(em.log_likelihood(x) == Approx(ml.log_likelihood(x)).epsilon(1e-8));
+  CHECK(em.noise_variance() == Approx(ml.noise_variance()).epsilon(1e-3));
+  // the likelihood is flat along some directions of W, so C converges more slowly than log L
+  CHECK((em.covariance() - ml.covariance()).cwiseAbs().maxCoeff() < 5e-3);
+  // perturbing the MLE lowers the likelihood
+  CHECK(ml.log_likelihood(x) > pml::MultivariateNormal<double>(ml.mean(), ml.covariance() * 1.01).log_prob(x).sum());
+}
+
+TEST_CASE("ProbabilisticPCA recovers a planted subspace; posterior, sampling", "[models][ppca]") {
+  pml::Rng rng(3);
+  const int n = 20000, d = 5;
+  Eigen::MatrixXd w(d, 2);
+  w << 2, 0, 0, 1.5, 1, 1, -1, 0.5, 0.5, -2;
+  Eigen::MatrixXd z(n, 2), eps(n, d);
+  pml::random::fill_normal(rng, z);
+  pml::random::fill_normal(rng, eps, 0.0, 0.3);
+  Eigen::MatrixXd x = z * w.transpose() + eps;
+  x.rowwise() += Eigen::RowVectorXd::LinSpaced(d, -1, 1);
+  pml::ProbabilisticPCA<double> ppca({.components = 2});
+  ppca.fit(x);
+  CHECK(ppca.noise_variance() == Approx(0.09).epsilon(0.05));
+  CHECK((ppca.covariance() - (w * w.transpose() + 0.09 * Eigen::MatrixXd::Identity(d, d))).cwiseAbs().maxCoeff() < 0.15);
+  const auto post = ppca.posterior(x.topRows(3));
+  CHECK(post.mean.rows() == 3);
+  CHECK(post.covariance.rows() == 2);
+  CHECK(post.covariance.diagonal().maxCoeff() < 0.1);  // well-determined latents
+  const Eigen::MatrixXd s = ppca.sample(rng, 20000);
+  CHECK(((s.rowwise() - s.colwise().mean()).transpose() * (s.rowwise() - s.colwise().mean()) / 20000.0 - ppca.covariance())
+            .cwiseAbs()
+            .maxCoeff() < 0.15);
+  CHECK_THROWS_WITH(pml::ProbabilisticPCA<double>({.components = 5}).fit(x), Contains("components = 5 must be below D = 5"));
+  CHECK_THROWS_WITH(pml::ProbabilisticPCA<double>({.components = 0}), Contains("components must be positive"));
+  Eigen::MatrixXd bad = x.topRows(10);
+  bad(3, 3) = std::nan("");
+  CHECK_THROWS_WITH(pml::ProbabilisticPCA<double>({.components = 2}).fit(bad), Contains("x must have finite entries"));
+  pml::ProbabilisticPCA<float> f({.components = 2});
+  f.fit(x.cast<float>());
+  CHECK(f.noise_variance() == Approx(0.09f).epsilon(0.05f));
+}

@@ -1,0 +1,99 @@
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "fixtures/sklearn_reference.hpp"
+#include "pml/models/linear.hpp"
+
+using Catch::Matchers::Contains;
+namespace sk = pml_test::sklearn;
+
+namespace {
+using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+Eigen::MatrixXd rows(const std::vector<double>& v, Eigen::Index r, Eigen::Index c) { return Eigen::Map<const RowMajor>(v.data(), r, c); }
+Eigen::VectorXd vec(const std::vector<double>& v) { return Eigen::Map<const Eigen::VectorXd>(v.data(), static_cast<Eigen::Index>(v.size())); }
+double max_rel(const Eigen::VectorXd& a, const Eigen::VectorXd& b) { return ((a - b).array().abs() / b.array().abs()).maxCoeff(); }
+}  // namespace
+
+TEST_CASE("BayesianLinearRegression reproduces scikit-learn's BayesianRidge", "[models][blr]") {
+  const Eigen::MatrixXd x = rows(sk::br_X, 100, 5);
+  const Eigen::VectorXd y = vec(sk::br_y);
+  pml::BayesianLinearRegression<double> blr(pml::BayesianLinearRegression<double>::bayesian_ridge_options());
+  blr.fit(x, y);
+  CHECK(max_rel(blr.mean(), vec(sk::br_coef)) < 1e-6);
+  CHECK(blr.intercept() == Approx(sk::br_intercept[0]).epsilon(1e-6));
+  CHECK(blr.beta() == Approx(sk::br_alpha[0]).epsilon(1e-6));    // noise precision
+  CHECK(blr.alpha() == Approx(sk::br_lambda[0]).epsilon(1e-6));  // weight precision
+  CHECK(blr.iterations() == static_cast<int>(sk::br_n_iter[0]));
+  const auto pred = blr.predict(x.topRows(5));
+  CHECK(max_rel(pred.mean, vec(sk::br_predict_mean)) < 1e-6);
+  CHECK(max_rel(pred.variance.cwiseSqrt(), vec(sk::br_predict_std)) < 1e-6);
+  CHECK((pred.variance - pred.aleatoric - pred.epistemic).cwiseAbs().maxCoeff() < 1e-15);
+}
+
+TEST_CASE("Evidence maximisation: fixed point of PRML 3.92/3.95 and the evidence peaks at a middle order", "[models][blr]") {
+  // PRML §1.1 / Fig. 3.14: t = sin(2 pi x) + noise; the evidence against polynomial order peaks in the middle
+  pml::Rng rng(10);
+  const int n = 30;
+  Eigen::MatrixXd x(n, 1);
+  pml::random::fill_uniform(rng, x);
+  Eigen::VectorXd t = (2 * M_PI * x.col(0).array()).sin().matrix();
+  Eigen::VectorXd noise(n);
+  pml::random::fill_normal(rng, noise, 0.0, 0.2);
+  t += noise;
+  std::vector<double> evidence;
+  for (int degree = 0; degree <= 9; ++degree) {
+    pml::BayesianLinearRegression<double> blr({.alpha = 5e-3, .beta = 11.1, .max_iterations = 100000, .tolerance = 1e-12});
+    blr.fit(pml::design_matrix(pml::PolynomialBasis{degree}, x), t);
+    evidence.push_back(blr.log_marginal_likelihood());
+    // at the fixed point: alpha = gamma / m'm and beta = (N - gamma) / ||t - Phi m||^2
+    const Eigen::MatrixXd phi = pml::design_matrix(pml::PolynomialBasis{degree}, x);
+    CHECK(blr.converged());
+    CHECK(blr.alpha() == Approx(blr.effective_parameters() / blr.mean().squaredNorm()).epsilon(1e-6));
+    CHECK(blr.beta() == Approx((n - blr.effective_parameters()) / (t - phi * blr.mean()).squaredNorm()).epsilon(1e-6));
+    CHECK(blr.effective_parameters() <= degree + 1 + 1e-9);
+  }
+  const auto best = std::max_element(evidence.begin(), evidence.end()) - evidence.begin();
+  CHECK(best >= 3);
+  CHECK(best <= 7);
+  CHECK(evidence[0] < evidence[static_cast<std::size_t>(best)] - 5);
+}
+
+TEST_CASE("Sequential updates equal the batch posterior; predictive split", "[models][blr]") {
+  pml::Rng rng(11);
+  Eigen::MatrixXd x(40, 1);
+  pml::random::fill_uniform(rng, x);
+  const Eigen::MatrixXd phi = pml::design_matrix(pml::GaussianBasis<double>{Eigen::VectorXd::LinSpaced(9, 0, 1), 0.1}, x);
+  Eigen::VectorXd t = (2 * M_PI * x.col(0).array()).sin().matrix();
+  pml::BayesianLinearRegression<double> batch({.alpha = 2.0, .beta = 25.0, .fit_hyperparameters = false});
+  batch.fit(phi, t);
+  pml::BayesianLinearRegression<double> seq({.alpha = 2.0, .beta = 25.0, .fit_hyperparameters = false});
+  for (int i = 0; i < 40; i += 8) seq.update(phi.middleRows(i, 8), t.segment(i, 8));
+  CHECK((seq.mean() - batch.mean()).cwiseAbs().maxCoeff() < 1e-10);
+  CHECK((seq.covariance() - batch.covariance()).cwiseAbs().maxCoeff() < 1e-10);
+  // far from the data the epistemic part grows; the aleatoric part is 1/beta everywhere
+  Eigen::MatrixXd grid(2, 1);
+  grid << 0.5, 3.0;
+  const auto pred = batch.predict(pml::design_matrix(pml::GaussianBasis<double>{Eigen::VectorXd::LinSpaced(9, 0, 1), 0.1}, grid));
+  CHECK(pred.aleatoric(0) == Approx(1.0 / 25.0));
+  CHECK(pred.epistemic(1) > 10 * pred.epistemic(0));
+  // posterior function draws scatter around the predictive mean with the epistemic variance
+  const Eigen::MatrixXd f = batch.sample_functions(rng, pml::design_matrix(pml::GaussianBasis<double>{Eigen::VectorXd::LinSpaced(9, 0, 1), 0.1}, grid), 20000);
+  CHECK(f.row(0).mean() == Approx(pred.mean(0)).margin(5 * std::sqrt(pred.epistemic(0) / 20000)));
+  const double var0 = (f.row(0).array() - f.row(0).mean()).square().mean();
+  CHECK(var0 == Approx(pred.epistemic(0)).epsilon(0.05));
+}
+
+TEST_CASE("BayesianLinearRegression rejects bad input", "[models][blr]") {
+  CHECK_THROWS_WITH(pml::BayesianLinearRegression<double>({.alpha = -1}), Contains("alpha must be positive"));
+  CHECK_THROWS_WITH(pml::BayesianLinearRegression<double>({.alpha = 1, .beta = -2}), Contains("beta must be non-negative"));
+  pml::BayesianLinearRegression<double> blr;
+  CHECK_THROWS_WITH(blr.fit(Eigen::MatrixXd::Ones(5, 2), Eigen::VectorXd::Ones(4)), Contains("t has length 4, expected 5"));
+  Eigen::VectorXd t = Eigen::VectorXd::LinSpaced(5, 0, 1);
+  t(2) = std::nan("");
+  CHECK_THROWS_WITH(blr.fit(Eigen::MatrixXd::Random(5, 2), t), Contains("t must have finite entries"));
+  CHECK_THROWS_AS(blr.predict(Eigen::MatrixXd::Ones(2, 2)), std::logic_error);
+  pml::BayesianLinearRegression<double> centred({.fit_intercept = true});
+  CHECK_THROWS_AS(centred.update(Eigen::MatrixXd::Ones(2, 2), Eigen::VectorXd::Ones(2)), std::logic_error);
+  CHECK_THROWS_WITH(pml::design_matrix(pml::PolynomialBasis{2}, Eigen::MatrixXd::Ones(3, 2)), Contains("x has columns 2, expected 1"));
+}
