@@ -31,7 +31,7 @@ Eigen::MatrixXd read(std::ifstream& in, Eigen::Index r, Eigen::Index c) {
 
 int main(int argc, char** argv) {
   if (argc != 5) {
-    std::fprintf(stderr, "usage: compare_cluster DATA gmm_full|gmm_diag|kmeans ITERATIONS REPEATS\n");
+    std::fprintf(stderr, "usage: compare_cluster DATA gmm_full|gmm_diag|vgmm_full|kmeans ITERATIONS REPEATS\n");
     return 2;
   }
   std::ifstream in(argv[1], std::ios::binary);
@@ -49,7 +49,18 @@ int main(int argc, char** argv) {
   double objective = 0;
   int done = 0;
   double seconds = 0;
-  if (mode == "kmeans") {
+  if (mode == "vgmm_full") {
+    pml::VariationalGaussianMixtureOptions<double> o;
+    o.components = k;
+    o.tolerance = 0;
+    o.max_iterations = iterations;
+    seconds = best_seconds(repeats, [&] {
+      pml::VariationalGaussianMixture<double> vgmm(o);
+      vgmm.fit(x);
+      objective = vgmm.lower_bound();
+      done = vgmm.iterations();
+    });
+  } else if (mode == "kmeans") {
     pml::KMeansOptions<double> o;
     o.clusters = k;
     o.max_iterations = iterations;

@@ -209,3 +209,83 @@ TEST_CASE("KMeans with k-means++ finds well-separated clusters; weights count", 
   gf.fit(x.cast<float>(), rng);
   CHECK(std::isfinite(gf.lower_bound()));
 }
+
+TEST_CASE("GaussianMixture::partial_fit learns from a stream of chunks", "[models][gmm]") {
+  pml::Rng rng(9);
+  Eigen::Matrix2d c0, c1;
+  c0 << 1.0, 0.3, 0.3, 0.5;
+  c1 << 0.5, -0.2, -0.2, 1.0;
+  const pml::MultivariateNormal<double> a(Eigen::Vector2d(0, 0), c0), b(Eigen::Vector2d(6, 3), c1);
+  Eigen::MatrixXd all(0, 2);
+  for (auto type : {pml::Covariance::full, pml::Covariance::tied, pml::Covariance::diagonal, pml::Covariance::spherical}) {
+    pml::GaussianMixture<double> online({.components = 2, .covariance = type});
+    pml::Rng data_rng(10);
+    Eigen::MatrixXd seen(0, 2);
+    for (int chunk = 0; chunk < 30; ++chunk) {
+      Eigen::MatrixXd x(300, 2);
+      x << a.sample(data_rng, 200), b.sample(data_rng, 100);
+      online.partial_fit(x, rng);
+      Eigen::MatrixXd grown(seen.rows() + 300, 2);
+      grown << seen, x;
+      seen = grown;
+    }
+    pml::GaussianMixture<double> batch({.components = 2, .covariance = type, .tolerance = 1e-8, .max_iterations = 300});
+    batch.fit(seen, rng);
+    CHECK(online.score(seen) == Approx(batch.score(seen)).epsilon(2e-3));
+    Eigen::Index k;
+    (online.means().rowwise() - Eigen::RowVector2d(6, 3)).rowwise().norm().minCoeff(&k);
+    CHECK((online.means().row(k) - Eigen::RowVector2d(6, 3)).norm() < 0.1);
+    CHECK(online.weights()(k) == Approx(1.0 / 3).margin(0.03));
+    CHECK(online.log_likelihood_history().size() == 30);
+  }
+  pml::GaussianMixture<double> g({.components = 3});
+  CHECK_THROWS_WITH(g.partial_fit(Eigen::MatrixXd::Zero(2, 2)), Contains("needs at least components = 3 rows in the first chunk"));
+  CHECK_THROWS_WITH(pml::GaussianMixture<double>({.components = 2, .step_exponent = 0.3}), Contains("step_exponent must lie in (0.5, 1]"));
+}
+
+TEST_CASE("VariationalGaussianMixture: ELBO never decreases, surplus components switch off", "[models][vgmm]") {
+  pml::Rng rng(12);
+  Eigen::Matrix2d c0, c1;
+  c0 << 1.0, 0.4, 0.4, 0.8;
+  c1 << 0.6, -0.3, -0.3, 1.0;
+  Eigen::MatrixXd x(1500, 2);
+  x << pml::MultivariateNormal<double>(Eigen::Vector2d(0, 0), c0).sample(rng, 900),
+      pml::MultivariateNormal<double>(Eigen::Vector2d(5, 4), c1).sample(rng, 600);
+  for (auto prior : {pml::WeightPrior::dirichlet_distribution, pml::WeightPrior::dirichlet_process}) {
+    pml::VariationalGaussianMixtureOptions<double> o;
+    o.components = 6;
+    o.weight_prior = prior;
+    o.weight_concentration = 1e-3;
+    o.tolerance = 1e-9;
+    o.max_iterations = 1000;
+    pml::VariationalGaussianMixture<double> vgmm(o);
+    vgmm.fit(x, rng);
+    const auto& h = vgmm.elbo_history();
+    for (std::size_t i = 1; i < h.size(); ++i) REQUIRE(h[i] >= h[i - 1] - 1e-10 * std::abs(h[i]));
+    CHECK(vgmm.converged());
+    CHECK(vgmm.effective_components() == 2);
+    CHECK(vgmm.weights().sum() == Approx(1.0).epsilon(1e-9));
+    Eigen::Index k;
+    (vgmm.means().rowwise() - Eigen::RowVector2d(5, 4)).rowwise().norm().minCoeff(&k);
+    CHECK((vgmm.means().row(k) - Eigen::RowVector2d(5, 4)).norm() < 0.15);
+    CHECK(vgmm.weights()(k) == Approx(0.4).margin(0.03));
+    CHECK((vgmm.covariance(k) - c1).cwiseAbs().maxCoeff() < 0.15);
+    const pml::IntVector labels = vgmm.predict(x);
+    CHECK(labels(0) != labels(1499));
+    CHECK((vgmm.predict_proba(x).rowwise().sum().array() - 1).abs().maxCoeff() < 1e-12);
+  }
+  // a large concentration keeps more components alive (the prior prefers using them)
+  pml::VariationalGaussianMixtureOptions<double> spread;
+  spread.components = 6;
+  spread.weight_concentration = 1e3;
+  spread.max_iterations = 300;
+  pml::VariationalGaussianMixture<double> many(spread);
+  many.fit(x, rng);
+  CHECK(many.effective_components() > 2);
+  CHECK_THROWS_WITH(pml::VariationalGaussianMixture<double>({.components = 0}), Contains("components must be positive"));
+  pml::VariationalGaussianMixtureOptions<double> bad_nu;
+  bad_nu.components = 2;
+  bad_nu.degrees_of_freedom = 0.5;
+  CHECK_THROWS_WITH(pml::VariationalGaussianMixture<double>(bad_nu).fit(x, rng), Contains("degrees_of_freedom must be greater than 1"));
+  CHECK_THROWS_AS(pml::VariationalGaussianMixture<double>({.components = 2}).predict(x), std::logic_error);
+}

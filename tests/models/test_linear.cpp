@@ -97,3 +97,64 @@ TEST_CASE("BayesianLinearRegression rejects bad input", "[models][blr]") {
   CHECK_THROWS_AS(centred.update(Eigen::MatrixXd::Ones(2, 2), Eigen::VectorXd::Ones(2)), std::logic_error);
   CHECK_THROWS_WITH(pml::design_matrix(pml::PolynomialBasis{2}, Eigen::MatrixXd::Ones(3, 2)), Contains("x has columns 2, expected 1"));
 }
+
+TEST_CASE("BayesianLogisticRegression: MAP equals scikit-learn's L2 LogisticRegression", "[models][logistic]") {
+  const Eigen::MatrixXd x = rows(sk::lr_X, 150, 4);
+  const pml::IntVector t = vec(sk::lr_y).cast<long>();
+  pml::BayesianLogisticRegression<double> blr({.alpha = 0.7});
+  blr.fit(x, t);
+  CHECK(blr.converged());
+  CHECK(max_rel(blr.mean(), vec(sk::lr_coef)) < 1e-5);  // lbfgs stops near 1e-6; our Newton MAP has gradient < 1e-8
+  // the gradient of the log posterior vanishes at the MAP
+  const Eigen::VectorXd y = pml::sigmoid((x * blr.mean()).array().eval()).matrix();
+  CHECK((x.transpose() * (y - t.cast<double>()) + 0.7 * blr.mean()).cwiseAbs().maxCoeff() < 1e-8);
+}
+
+TEST_CASE("BayesianLogisticRegression: probit predictive, moderation, Laplace evidence", "[models][logistic]") {
+  pml::Rng rng(21);
+  const int n = 400;
+  Eigen::MatrixXd x(n, 2);
+  x.col(0).setOnes();
+  pml::random::fill_normal(rng, x.col(1));
+  pml::IntVector t(n);
+  for (int i = 0; i < n; ++i) t(i) = pml::random::uniform<double>(rng) < pml::sigmoid(0.3 + 1.5 * x(i, 1)) ? 1 : 0;
+  pml::BayesianLogisticRegression<double> blr({.alpha = 0.01});
+  blr.fit(x, t);
+  CHECK(blr.mean()(1) == Approx(1.5).margin(0.35));
+  // the probit approximation agrees with Monte Carlo over the Laplace posterior
+  Eigen::MatrixXd grid(3, 2);
+  grid << 1, -1, 1, 0, 1, 4;
+  const Eigen::VectorXd probit = blr.predict_proba(grid);
+  const Eigen::VectorXd mc = blr.predict_proba_sampled(rng, grid, 200000);
+  CHECK((probit - mc).cwiseAbs().maxCoeff() < 0.01);
+  // moderation: the predictive is pulled towards 1/2 relative to the MAP plug-in
+  const Eigen::VectorXd map = blr.predict_proba_map(grid);
+  CHECK(std::abs(probit(2) - 0.5) < std::abs(map(2) - 0.5));
+  CHECK(blr.predict(grid)(2) == 1);
+  // Laplace evidence against brute-force integration over the 2-D weight space
+  const auto log_joint = [&](double w0, double w1) {
+    const Eigen::VectorXd a = x * Eigen::Vector2d(w0, w1);
+    return -(pml::softplus(a.array()) - t.cast<double>().array() * a.array()).sum() - 0.005 * (w0 * w0 + w1 * w1) +
+           std::log(0.01) - std::log(2 * M_PI);
+  };
+  const Eigen::Vector2d m = blr.mean();
+  const double s0 = std::sqrt(blr.covariance()(0, 0)), s1 = std::sqrt(blr.covariance()(1, 1));
+  double peak = log_joint(m(0), m(1)), total = 0;
+  const int g = 200;
+  const double h0 = 16 * s0 / g, h1 = 16 * s1 / g;
+  for (int i = 0; i < g; ++i)
+    for (int j = 0; j < g; ++j) total += std::exp(log_joint(m(0) - 8 * s0 + (i + 0.5) * h0, m(1) - 8 * s1 + (j + 0.5) * h1) - peak);
+  const double exact = peak + std::log(total * h0 * h1);
+  CHECK(blr.log_marginal_likelihood() == Approx(exact).margin(0.05));
+  // separable data: the prior keeps the MAP finite
+  pml::IntVector sep = (x.col(1).array() > 0).cast<long>();
+  pml::BayesianLogisticRegression<double> strong({.alpha = 1.0});
+  strong.fit(x, sep);
+  CHECK(strong.mean().allFinite());
+  CHECK(strong.converged());
+  pml::IntVector bad = t;
+  bad(3) = 2;
+  CHECK_THROWS_WITH(blr.fit(x, bad), Contains("t must contain only 0 and 1") && Contains("index 3"));
+  CHECK_THROWS_WITH(pml::BayesianLogisticRegression<double>({.alpha = 0}), Contains("alpha must be positive"));
+  CHECK_THROWS_WITH(blr.predict_proba(Eigen::MatrixXd::Ones(2, 3)), Contains("phi has columns 3, expected 2"));
+}

@@ -44,6 +44,7 @@ template <Real T = double> struct GaussianMixtureOptions {
   Vector<T> weights_init{};               ///< optional K initial mixing weights
   Matrix<T> means_init{};                 ///< optional K x D initial means
   std::vector<Matrix<T>> covariances_init{};  ///< optional K (1 for tied) initial full covariances
+  T step_exponent = T(0.6);  ///< partial_fit step size (t + 2)^-step_exponent, in (0.5, 1]
 };
 
 /// Gaussian mixture \f$p(\mathbf x) = \sum_k\pi_k\mathcal N(\mathbf x|\boldsymbol\mu_k,\Sigma_k)\f$ fitted by EM
@@ -65,6 +66,8 @@ template <Real T = double> class GaussianMixture {
       detail::throw_domain("GaussianMixture", "restarts", "be positive", std::to_string(options.restarts));
     check_nonnegative("GaussianMixture", "tolerance", options.tolerance);
     check_nonnegative("GaussianMixture", "reg_covar", options.reg_covar);
+    if (!(options.step_exponent > T(0.5) && options.step_exponent <= T(1)))
+      detail::throw_domain("GaussianMixture", "step_exponent", "lie in (0.5, 1]", detail::describe(options.step_exponent));
   }
 
   /// Fits the mixture to the rows of `x` (N x D) with optional per-sample weights.
@@ -118,6 +121,63 @@ template <Real T = double> class GaussianMixture {
   GaussianMixture& fit(const MatrixCRef<T>& x, std::uint64_t seed = 0, const VectorCRef<T>& weights = detail::no_weights<T>()) {
     Rng rng(seed);
     return fit(x, rng, weights);
+  }
+
+  /// Online (stepwise) EM for data that arrive in chunks (Cappé & Moulines 2009): the expected
+  /// sufficient statistics are a running average, \f$s \leftarrow (1-\eta_t)s + \eta_t\hat s(\text{chunk})\f$
+  /// with \f$\eta_t = (t+2)^{-\kappa}\f$ (step_exponent κ), followed by the usual M-step. The first call
+  /// initialises the model from its chunk (as fit() does) and must have at least K rows. The statistics
+  /// are taken about the first chunk's mean to limit cancellation in the second moments.
+  GaussianMixture& partial_fit(const MatrixCRef<T>& x, Rng& rng, const VectorCRef<T>& weights = detail::no_weights<T>()) {
+    const char* f = "GaussianMixture::partial_fit";
+    const Vector<T> w = detail::weights_or_ones<T>(f, weights, x.rows());
+    check_all_finite(f, "x", x);
+    if (state_.weights.size() == 0) {
+      if (x.rows() < options_.components)
+        detail::throw_shape(f, "needs at least components = " + std::to_string(options_.components) +
+                                   " rows in the first chunk, got " + std::to_string(x.rows()));
+      check_initial_parameters(x.cols());
+      dimension_ = x.cols();
+      state_ = initial_state(x, w, rng);
+      shift_ = (x.transpose() * w) / w.sum();
+      chunks_ = 0;
+      history_.clear();
+    } else {
+      check_size(f, "x", x.cols(), dimension_, "columns");
+    }
+    Matrix<T> log_resp = weighted_log_prob(state_, x);
+    const Vector<T> norm = log_sum_exp_rows(log_resp);
+    history_.push_back(w.dot(norm) / w.sum());
+    log_resp.colwise() -= norm;
+    Matrix<T> resp = log_resp.array().exp().matrix();
+    resp.array().colwise() *= w.array() / w.sum();
+    const Matrix<T> xs = x.rowwise() - shift_.transpose();
+    Statistics chunk;
+    chunk.s0 = resp.colwise().sum().transpose();
+    chunk.s1 = resp.transpose() * xs;
+    if (options_.covariance == Covariance::diagonal || options_.covariance == Covariance::spherical) {
+      chunk.s2.assign(1, resp.transpose() * xs.array().square().matrix());
+    } else {
+      for (Index c = 0; c < options_.components; ++c)
+        chunk.s2.push_back(xs.transpose() * resp.col(c).asDiagonal() * xs);
+    }
+    const T eta = chunks_ == 0 ? T(1) : std::pow(T(chunks_ + 1), -options_.step_exponent);
+    if (chunks_ == 0) {
+      stats_ = chunk;
+    } else {
+      stats_.s0 = (T(1) - eta) * stats_.s0 + eta * chunk.s0;
+      stats_.s1 = (T(1) - eta) * stats_.s1 + eta * chunk.s1;
+      for (std::size_t i = 0; i < stats_.s2.size(); ++i) stats_.s2[i] = (T(1) - eta) * stats_.s2[i] + eta * chunk.s2[i];
+    }
+    ++chunks_;
+    m_step_from_statistics();
+    iterations_ = static_cast<int>(chunks_);
+    return *this;
+  }
+  /// partial_fit() with a generator seeded from `seed` (used only by the first call's initialisation).
+  GaussianMixture& partial_fit(const MatrixCRef<T>& x, std::uint64_t seed = 0, const VectorCRef<T>& weights = detail::no_weights<T>()) {
+    Rng rng(seed);
+    return partial_fit(x, rng, weights);
   }
 
   /// \f$\log p(\mathbf x_n)\f$ for each row.
@@ -454,8 +514,57 @@ template <Real T = double> class GaussianMixture {
     return llt;
   }
 
+  struct Statistics {
+    Vector<T> s0;               // K: responsibility mass (normalised per chunk)
+    Matrix<T> s1;               // K x D: first moments about shift_
+    std::vector<Matrix<T>> s2;  // full/tied: K second-moment matrices; diagonal/spherical: one K x D matrix
+  };
+
+  // M-step from running statistics (partial_fit).
+  void m_step_from_statistics() {
+    const Index k = options_.components, d = dimension_;
+    const T reg = options_.reg_covar;
+    Vector<T> s0 = stats_.s0.array() + T(10) * std::numeric_limits<T>::epsilon();
+    state_.weights = s0 / s0.sum();
+    const Matrix<T> centred_means = stats_.s1.array().colwise() / s0.array();  // about shift_
+    state_.means = centred_means.rowwise() + shift_.transpose();
+    switch (options_.covariance) {
+      case Covariance::full:
+        state_.chol.clear();
+        for (Index c = 0; c < k; ++c) {
+          Matrix<T> cov = stats_.s2[static_cast<std::size_t>(c)] / s0(c) - centred_means.row(c).transpose() * centred_means.row(c);
+          cov = T(0.5) * (cov + cov.transpose());
+          cov.diagonal().array() += reg;
+          state_.chol.push_back(checked_factor(cov, c));
+        }
+        break;
+      case Covariance::tied: {
+        Matrix<T> cov = Matrix<T>::Zero(d, d);
+        for (Index c = 0; c < k; ++c)
+          cov += stats_.s2[static_cast<std::size_t>(c)] - s0(c) * centred_means.row(c).transpose() * centred_means.row(c);
+        cov = T(0.5) * (cov + cov.transpose()) / s0.sum();
+        cov.diagonal().array() += reg;
+        state_.chol.assign(1, checked_factor(cov, 0));
+        break;
+      }
+      case Covariance::diagonal:
+      case Covariance::spherical: {
+        Matrix<T> var = (stats_.s2[0].array().colwise() / s0.array() - centred_means.array().square()).matrix();
+        var = (var.array() + reg).matrix().cwiseMax(reg > T(0) ? reg : std::numeric_limits<T>::min());
+        if (options_.covariance == Covariance::diagonal)
+          state_.variances = var;
+        else
+          state_.variances = var.rowwise().mean();
+        break;
+      }
+    }
+  }
+
   Options options_;
   State state_;
+  Statistics stats_;
+  Vector<T> shift_;
+  Index chunks_ = 0;
   Index dimension_ = 0;
   std::vector<T> history_;
   bool converged_ = false;

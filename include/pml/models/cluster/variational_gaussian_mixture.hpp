@@ -1,0 +1,287 @@
+#pragma once
+/// @file
+/// Variational Bayesian Gaussian mixture (PRML §10.2), with a Dirichlet or stick-breaking
+/// (Dirichlet process) prior on the weights and a Gaussian–Wishart prior on means and precisions.
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include <Eigen/Cholesky>
+
+#include "pml/core/check.hpp"
+#include "pml/core/random.hpp"
+#include "pml/core/special.hpp"
+#include "pml/core/weights.hpp"
+#include "pml/distributions/beta.hpp"
+#include "pml/distributions/dirichlet.hpp"
+#include "pml/distributions/kl.hpp"
+#include "pml/distributions/wishart.hpp"
+#include "pml/models/cluster/kmeans.hpp"
+
+namespace pml {
+
+/// Prior on the mixing weights of a VariationalGaussianMixture.
+enum class WeightPrior {
+  dirichlet_distribution,  ///< symmetric Dir(α₀) over K weights (PRML 10.39)
+  dirichlet_process,       ///< truncated stick-breaking: v_k ~ Beta(1, α₀), π_k = v_k ∏_{j<k}(1 − v_j)
+};
+
+/// Options of VariationalGaussianMixture. Zero / empty values take the data-dependent defaults of
+/// scikit-learn's BayesianGaussianMixture: α₀ = 1/K, β₀ = 1, m₀ = data mean, ν₀ = D, W₀⁻¹ = data covariance.
+template <Real T = double> struct VariationalGaussianMixtureOptions {
+  Index components = 1;
+  WeightPrior weight_prior = WeightPrior::dirichlet_distribution;
+  T weight_concentration = 0;     ///< α₀ (0: 1/K)
+  T mean_precision = 1;           ///< β₀
+  T degrees_of_freedom = 0;       ///< ν₀ (0: D); must exceed D − 1
+  Vector<T> mean_prior{};         ///< m₀ (empty: data mean)
+  Matrix<T> covariance_prior{};   ///< W₀⁻¹ (empty: data covariance)
+  T reg_covar = T(1e-6);          ///< added to each component's scatter S_k
+  T tolerance = T(1e-3);          ///< stop when the ELBO per sample changes by less
+  int max_iterations = 100;
+};
+
+/// Variational Gaussian mixture: q(Z)q(π)∏q(μ_k, Λ_k) updated by coordinate ascent (PRML 10.46–10.63).
+/// The evidence lower bound is evaluated after every E-step as
+/// \f$\mathcal L = \sum_n\log\sum_k\rho_{nk} - KL(q(\pi)\|p(\pi)) - \sum_k KL(q(\mu_k,\Lambda_k)\|p(\mu_k,\Lambda_k))\f$,
+/// which never decreases. Components that explain no data keep their prior and get vanishing weight:
+/// with a small weight concentration the surplus components switch off (PRML Fig. 10.6).
+template <Real T = double> class VariationalGaussianMixture {
+ public:
+  using Options = VariationalGaussianMixtureOptions<T>;
+  explicit VariationalGaussianMixture(const Options& options = {}) : options_(options) {
+    const char* f = "VariationalGaussianMixture";
+    if (options.components <= 0) detail::throw_domain(f, "components", "be positive", std::to_string(options.components));
+    check_nonnegative(f, "weight_concentration", options.weight_concentration);
+    check_positive(f, "mean_precision", options.mean_precision);
+    check_nonnegative(f, "degrees_of_freedom", options.degrees_of_freedom);
+    check_nonnegative(f, "reg_covar", options.reg_covar);
+    check_nonnegative(f, "tolerance", options.tolerance);
+    if (options.max_iterations <= 0)
+      detail::throw_domain(f, "max_iterations", "be positive", std::to_string(options.max_iterations));
+  }
+
+  /// Fits q to the rows of `x`, starting from k-means responsibilities.
+  VariationalGaussianMixture& fit(const MatrixCRef<T>& x, Rng& rng) {
+    const char* f = "VariationalGaussianMixture::fit";
+    const Index n = x.rows(), d = x.cols(), k = options_.components;
+    check_nonempty(f, "x", n);
+    if (n < k) detail::throw_shape(f, "needs at least components = " + std::to_string(k) + " rows, got " + std::to_string(n));
+    check_all_finite(f, "x", x);
+    d_ = d;
+    // priors
+    alpha0_ = options_.weight_concentration > 0 ? options_.weight_concentration : T(1) / T(k);
+    beta0_ = options_.mean_precision;
+    nu0_ = options_.degrees_of_freedom > 0 ? options_.degrees_of_freedom : T(d);
+    check_greater(f, "degrees_of_freedom", nu0_, d - 1);
+    m0_ = options_.mean_prior.size() > 0 ? options_.mean_prior : Vector<T>(x.colwise().mean().transpose());
+    check_size(f, "mean_prior", m0_.size(), d, "length");
+    Matrix<T> w0inv;
+    if (options_.covariance_prior.size() > 0) {
+      w0inv = options_.covariance_prior;
+      check_size(f, "covariance_prior", w0inv.rows(), d, "rows");
+      cholesky_checked(f, "covariance_prior", w0inv);
+    } else {
+      const Matrix<T> c = x.rowwise() - x.colwise().mean();
+      w0inv = c.transpose() * c / T(n);
+      w0inv.diagonal().array() += options_.reg_covar;
+    }
+    w0inv_ = w0inv;
+    w0_ = w0inv.llt().solve(Matrix<T>::Identity(d, d));
+    // start: k-means responsibilities, then one M-step
+    KMeans<T> km({.clusters = k, .restarts = 1});
+    km.fit(x, rng);
+    Matrix<T> resp = Matrix<T>::Zero(n, k);
+    for (Index i = 0; i < n; ++i) resp(i, km.labels()(i)) = T(1);
+    m_step(x, resp);
+    history_.clear();
+    converged_ = false;
+    T previous = -std::numeric_limits<T>::infinity();
+    for (iterations_ = 0; iterations_ < options_.max_iterations;) {
+      const T elbo = e_step(x, resp);
+      history_.push_back(elbo);
+      m_step(x, resp);
+      ++iterations_;
+      if (std::abs(elbo - previous) < options_.tolerance) {
+        converged_ = true;
+        break;
+      }
+      previous = elbo;
+    }
+    return *this;
+  }
+  VariationalGaussianMixture& fit(const MatrixCRef<T>& x, std::uint64_t seed = 0) {
+    Rng rng(seed);
+    return fit(x, rng);
+  }
+
+  /// Responsibilities under the variational posterior (N x K).
+  Matrix<T> predict_proba(const MatrixCRef<T>& x) const {
+    require_fitted("VariationalGaussianMixture::predict_proba", x.cols());
+    Matrix<T> lr = log_rho(x);
+    lr.colwise() -= log_sum_exp_rows(lr);
+    return lr.array().exp().matrix();
+  }
+  IntVector predict(const MatrixCRef<T>& x) const {
+    const Matrix<T> r = predict_proba(x);
+    IntVector labels(r.rows());
+    for (Index i = 0; i < r.rows(); ++i) {
+      Index best;
+      r.row(i).maxCoeff(&best);
+      labels(i) = static_cast<long>(best);
+    }
+    return labels;
+  }
+  /// Expected mixing weights E[π_k].
+  Vector<T> weights() const {
+    if (options_.weight_prior == WeightPrior::dirichlet_distribution) return alpha_ / alpha_.sum();
+    Vector<T> w(alpha_.size());
+    T remaining = 1;
+    for (Index c = 0; c < alpha_.size(); ++c) {
+      const T v = alpha_(c) / (alpha_(c) + gamma_(c));
+      w(c) = remaining * v;
+      remaining *= T(1) - v;
+    }
+    return w;
+  }
+  /// Posterior means m_k (K x D).
+  const Matrix<T>& means() const noexcept { return m_; }
+  /// E[Λ_k]⁻¹ = W_k⁻¹/ν_k, the covariance implied by the expected precision.
+  Matrix<T> covariance(Index k) const {
+    return winv_[static_cast<std::size_t>(k)] / nu_(k);
+  }
+  /// Number of components whose expected weight exceeds `threshold`.
+  Index effective_components(T threshold = T(1e-2)) const { return (weights().array() > threshold).count(); }
+  /// ELBO per sample after each E-step (never decreases).
+  const std::vector<T>& elbo_history() const noexcept { return history_; }
+  T lower_bound() const noexcept { return history_.empty() ? -std::numeric_limits<T>::infinity() : history_.back(); }
+  int iterations() const noexcept { return iterations_; }
+  bool converged() const noexcept { return converged_; }
+
+ private:
+  // ln rho_nk = E[ln pi_k] + 1/2 E[ln|L_k|] - D/2 ln 2pi - 1/2 (D/beta_k + nu_k (x - m_k)' W_k (x - m_k))
+  Matrix<T> log_rho(const MatrixCRef<T>& x) const {
+    const Index n = x.rows(), k = options_.components;
+    const Vector<T> e_log_pi = expected_log_weights();
+    Matrix<T> lr(n, k);
+    Matrix<T> z;
+    constexpr Index block = 128;
+    for (Index c = 0; c < k; ++c) {
+      const auto& l = chol_w_[static_cast<std::size_t>(c)];  // W_k = U^T U with U = chol(W_k)^T
+      const T e_log_det = mdigamma(d_, T(0.5) * nu_(c)) + T(d_) * constants<T>::log_two + log_det(l);
+      const T constant = e_log_pi(c) + T(0.5) * e_log_det - T(0.5) * T(d_) * constants<T>::log_two_pi - T(0.5) * T(d_) / beta_(c);
+      const Matrix<T> u = l.matrixU();
+      for (Index start = 0; start < n; start += block) {
+        const Index m = std::min(block, n - start);
+        z = (x.middleRows(start, m).rowwise() - m_.row(c)) * u.transpose();  // rows: L^T (x - m), ||.||^2 = (x-m)'W(x-m)
+        lr.col(c).segment(start, m) = (constant - T(0.5) * nu_(c) * z.rowwise().squaredNorm().array()).matrix();
+      }
+    }
+    return lr;
+  }
+
+  Vector<T> expected_log_weights() const {
+    const Index k = options_.components;
+    Vector<T> out(k);
+    if (options_.weight_prior == WeightPrior::dirichlet_distribution) {
+      const T psi0 = digamma(alpha_.sum());
+      for (Index c = 0; c < k; ++c) out(c) = digamma(alpha_(c)) - psi0;
+    } else {
+      T tail = 0;  // sum_{j<k} E[ln(1 - v_j)]
+      for (Index c = 0; c < k; ++c) {
+        const T psi_sum = digamma(alpha_(c) + gamma_(c));
+        out(c) = digamma(alpha_(c)) - psi_sum + tail;
+        tail += digamma(gamma_(c)) - psi_sum;
+      }
+    }
+    return out;
+  }
+
+  // E-step: responsibilities into `resp`; returns the ELBO per sample.
+  T e_step(const MatrixCRef<T>& x, Matrix<T>& resp) const {
+    Matrix<T> lr = log_rho(x);
+    const Vector<T> norm = log_sum_exp_rows(lr);
+    lr.colwise() -= norm;
+    resp = lr.array().exp().matrix();
+    T kl = 0;
+    const Index k = options_.components;
+    if (options_.weight_prior == WeightPrior::dirichlet_distribution) {
+      kl += kl_divergence(Dirichlet<T>(alpha_), Dirichlet<T>(Vector<T>::Constant(k, alpha0_)));
+    } else {
+      for (Index c = 0; c < k; ++c) kl += kl_divergence(Beta<T>(alpha_(c), gamma_(c)), Beta<T>(T(1), alpha0_));
+    }
+    const Wishart<T> prior_w(nu0_, w0_);
+    for (Index c = 0; c < k; ++c) {
+      const Matrix<T> wc = chol_w_[static_cast<std::size_t>(c)].reconstructedMatrix();
+      kl += kl_divergence(Wishart<T>(nu_(c), T(0.5) * (wc + wc.transpose())), prior_w);
+      const Vector<T> diff = m_.row(c).transpose() - m0_;
+      kl += T(0.5) * (T(d_) * beta0_ / beta_(c) - T(d_) + T(d_) * std::log(beta_(c) / beta0_) +
+                      beta0_ * nu_(c) * diff.dot(wc * diff));
+    }
+    return (norm.sum() - kl) / T(x.rows());
+  }
+
+  // M-step (PRML 10.51-10.63, and the stick-breaking analogue for the weights).
+  void m_step(const MatrixCRef<T>& x, const Matrix<T>& resp) {
+    const Index k = options_.components, d = d_, n = x.rows();
+    const Vector<T> nk = resp.colwise().sum().transpose().array() + T(10) * std::numeric_limits<T>::epsilon();
+    if (options_.weight_prior == WeightPrior::dirichlet_distribution) {
+      alpha_ = nk.array() + alpha0_;
+      gamma_.resize(0);
+    } else {
+      alpha_ = nk.array() + T(1);
+      gamma_.resize(k);
+      T after = 0;
+      for (Index c = k - 1; c >= 0; --c) {
+        gamma_(c) = alpha0_ + after;
+        after += nk(c);
+      }
+    }
+    beta_ = nk.array() + beta0_;
+    nu_ = nk.array() + nu0_;
+    const Matrix<T> xbar = (resp.transpose() * x).array().colwise() / nk.array();
+    m_ = ((beta0_ * m0_.transpose()).replicate(k, 1) + Matrix<T>(xbar.array().colwise() * nk.array())).array().colwise() /
+         beta_.array();
+    winv_.clear();
+    chol_w_.clear();
+    constexpr Index block = 256;
+    Matrix<T> z;
+    for (Index c = 0; c < k; ++c) {
+      Matrix<T> scatter = Matrix<T>::Zero(d, d);  // N_k S_k
+      for (Index start = 0; start < n; start += block) {
+        const Index m = std::min(block, n - start);
+        z = (x.middleRows(start, m).rowwise() - xbar.row(c)).array().colwise() * resp.col(c).segment(start, m).array().sqrt();
+        scatter.template selfadjointView<Eigen::Lower>().rankUpdate(z.transpose());
+      }
+      scatter = scatter.template selfadjointView<Eigen::Lower>();
+      scatter.diagonal().array() += nk(c) * options_.reg_covar;
+      const Vector<T> diff = xbar.row(c).transpose() - m0_;
+      Matrix<T> winv = w0inv_ + scatter + (beta0_ * nk(c) / (beta0_ + nk(c))) * diff * diff.transpose();
+      winv = T(0.5) * (winv + winv.transpose());
+      const Matrix<T> w = winv.llt().solve(Matrix<T>::Identity(d, d));
+      winv_.push_back(winv);
+      chol_w_.emplace_back(T(0.5) * (w + w.transpose()));
+    }
+  }
+
+  void require_fitted(const char* function, Index columns) const {
+    if (m_.size() == 0) throw std::logic_error(std::string(function) + ": the model is not fitted; call fit() first");
+    check_size(function, "x", columns, d_, "columns");
+  }
+
+  Options options_;
+  Index d_ = 0;
+  T alpha0_ = 0, beta0_ = 0, nu0_ = 0;
+  Vector<T> m0_;
+  Matrix<T> w0_, w0inv_;
+  Vector<T> alpha_, gamma_, beta_, nu_;
+  Matrix<T> m_;
+  std::vector<Matrix<T>> winv_;
+  std::vector<Eigen::LLT<Matrix<T>>> chol_w_;
+  std::vector<T> history_;
+  int iterations_ = 0;
+  bool converged_ = false;
+};
+
+}  // namespace pml

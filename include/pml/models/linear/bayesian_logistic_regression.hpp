@@ -1,0 +1,148 @@
+#pragma once
+/// @file
+/// Bayesian logistic regression by the Laplace approximation (PRML §4.5).
+
+#include <cmath>
+#include <limits>
+
+#include <Eigen/Cholesky>
+
+#include "pml/core/check.hpp"
+#include "pml/core/random.hpp"
+#include "pml/core/special.hpp"
+
+namespace pml {
+
+/// Options of BayesianLogisticRegression.
+template <Real T = double> struct BayesianLogisticRegressionOptions {
+  T alpha = T(1);             ///< precision of the isotropic Gaussian prior on the weights
+  int max_iterations = 100;   ///< Newton (IRLS) iterations
+  T tolerance = T(1e-10);     ///< stop when the Newton decrement gᵀH⁻¹g / 2 falls below
+};
+
+/// Two-class Bayesian logistic regression \f$p(t=1|\boldsymbol\phi,\mathbf w) = \sigma(\mathbf w^T\boldsymbol\phi)\f$
+/// with prior \f$\mathbf w\sim\mathcal N(0,\alpha^{-1}I)\f$. fit() finds the MAP weights by Newton's method
+/// (IRLS, PRML 4.92–4.100) and takes the Hessian there as the posterior precision (Laplace, PRML 4.143):
+/// \f$S_N^{-1} = \alpha I + \sum_n y_n(1-y_n)\boldsymbol\phi_n\boldsymbol\phi_n^T\f$. The predictive
+/// probability uses the probit approximation \f$p(t=1|\boldsymbol\phi) \approx \sigma(\kappa(\sigma_a^2)\mu_a)\f$,
+/// \f$\kappa(\sigma^2) = (1 + \pi\sigma^2/8)^{-1/2}\f$ (PRML 4.153–4.155).
+template <Real T = double> class BayesianLogisticRegression {
+ public:
+  using Options = BayesianLogisticRegressionOptions<T>;
+  explicit BayesianLogisticRegression(const Options& options = {}) : options_(options) {
+    check_positive("BayesianLogisticRegression", "alpha", options.alpha);
+    if (options.max_iterations <= 0)
+      detail::throw_domain("BayesianLogisticRegression", "max_iterations", "be positive", std::to_string(options.max_iterations));
+    check_nonnegative("BayesianLogisticRegression", "tolerance", options.tolerance);
+  }
+
+  /// Fits the Laplace posterior to design matrix `phi` (N x M; add a bias column for an intercept)
+  /// and labels `t` in {0, 1}.
+  /// @throw std::invalid_argument on mismatched sizes; std::domain_error for other labels or non-finite values.
+  BayesianLogisticRegression& fit(const MatrixCRef<T>& phi, const IntVectorCRef& t) {
+    const char* f = "BayesianLogisticRegression::fit";
+    check_nonempty(f, "phi", phi.rows());
+    check_size(f, "t", t.size(), phi.rows(), "length");
+    check_all_finite(f, "phi", phi);
+    for (Index i = 0; i < t.size(); ++i)
+      if (t(i) != 0 && t(i) != 1)
+        detail::throw_domain(f, "t", "contain only 0 and 1", std::to_string(t(i)) + " at index " + std::to_string(i));
+    const Index m = phi.cols();
+    const Vector<T> target = t.template cast<T>();
+    Vector<T> w = Vector<T>::Zero(m);
+    converged_ = false;
+    iterations_ = 0;
+    Eigen::LLT<Matrix<T>> llt;
+    for (int it = 0; it < options_.max_iterations; ++it) {
+      const Vector<T> a = phi * w;
+      const Vector<T> y = pml::sigmoid(a.array()).matrix();
+      const Vector<T> r = (y.array() * (T(1) - y.array())).matrix();
+      const Vector<T> grad = phi.transpose() * (y - target) + options_.alpha * w;
+      Matrix<T> hessian = phi.transpose() * r.asDiagonal() * phi;
+      hessian.diagonal().array() += options_.alpha;
+      llt.compute(hessian);
+      const Vector<T> step = llt.solve(grad);
+      // damped Newton: halve the step until the negative log posterior decreases
+      const T current = objective(phi, target, w);
+      T scale = 1;
+      Vector<T> next = w - step;
+      while (objective(phi, target, next) > current && scale > T(1e-8)) {
+        scale /= T(2);
+        next = w - scale * step;
+      }
+      w = next;
+      iterations_ = it + 1;
+      if (T(0.5) * grad.dot(step) <= options_.tolerance) {
+        converged_ = true;
+        break;
+      }
+    }
+    mean_ = w;
+    const Vector<T> y = pml::sigmoid((phi * w).array()).matrix();
+    Matrix<T> hessian = phi.transpose() * (y.array() * (T(1) - y.array())).matrix().asDiagonal() * phi;
+    hessian.diagonal().array() += options_.alpha;
+    llt.compute(hessian);
+    precision_ = hessian;
+    covariance_ = llt.solve(Matrix<T>::Identity(m, m));
+    // Laplace evidence (PRML 4.137): ln p(D|w) + ln p(w) + M/2 ln 2pi - 1/2 ln|H|
+    log_evidence_ = -objective(phi, target, w) + T(0.5) * T(m) * constants<T>::log_two_pi -
+                    llt.matrixLLT().diagonal().array().log().sum();  // 1/2 log|H| from the Cholesky diagonal
+    return *this;
+  }
+
+  /// Predictive \f$p(t=1|\boldsymbol\phi)\f$ with the probit approximation (moderated by the posterior).
+  Vector<T> predict_proba(const MatrixCRef<T>& phi) const {
+    require_fitted("BayesianLogisticRegression::predict_proba", phi.cols());
+    const Vector<T> mu = phi * mean_;
+    const Vector<T> var = (phi * covariance_).cwiseProduct(phi).rowwise().sum();
+    const Vector<T> kappa = (T(1) + constants<T>::pi * var.array() / T(8)).rsqrt().matrix();
+    return pml::sigmoid((kappa.array() * mu.array()).eval()).matrix();
+  }
+  /// \f$\sigma(\mathbf w_{MAP}^T\boldsymbol\phi)\f$: the plug-in probability that ignores the posterior width.
+  Vector<T> predict_proba_map(const MatrixCRef<T>& phi) const {
+    require_fitted("BayesianLogisticRegression::predict_proba_map", phi.cols());
+    return pml::sigmoid((phi * mean_).array().eval()).matrix();
+  }
+  /// Labels with predictive probability above 1/2.
+  IntVector predict(const MatrixCRef<T>& phi) const {
+    return (predict_proba(phi).array() > T(0.5)).template cast<long>();
+  }
+  /// Monte Carlo predictive probability from `samples` posterior draws (to check the probit approximation).
+  Vector<T> predict_proba_sampled(Rng& rng, const MatrixCRef<T>& phi, Index samples) const {
+    require_fitted("BayesianLogisticRegression::predict_proba_sampled", phi.cols());
+    const Eigen::LLT<Matrix<T>> l(covariance_);
+    Matrix<T> eps(mean_.size(), samples);
+    random::fill_normal(rng, eps);
+    Matrix<T> w = Matrix<T>(l.matrixL()) * eps;
+    w.colwise() += mean_;
+    const Matrix<T> a = phi * w;
+    return pml::sigmoid(a.array()).matrix().rowwise().mean();
+  }
+
+  const Vector<T>& mean() const noexcept { return mean_; }              ///< w_MAP
+  const Matrix<T>& covariance() const noexcept { return covariance_; }  ///< S_N (Laplace)
+  const Matrix<T>& precision() const noexcept { return precision_; }    ///< Hessian at the MAP
+  T log_marginal_likelihood() const noexcept { return log_evidence_; }  ///< Laplace approximation (PRML 4.137)
+  int iterations() const noexcept { return iterations_; }
+  bool converged() const noexcept { return converged_; }
+
+ private:
+  // negative log posterior up to a constant: sum softplus(a) - t a + alpha/2 |w|^2 (stable for any a)
+  T objective(const MatrixCRef<T>& phi, const Vector<T>& target, const Vector<T>& w) const {
+    const Vector<T> a = phi * w;
+    return (pml::softplus(a.array()) - target.array() * a.array()).sum() + T(0.5) * options_.alpha * w.squaredNorm() +
+           T(0.5) * T(w.size()) * (constants<T>::log_two_pi - std::log(options_.alpha));
+  }
+  void require_fitted(const char* function, Index columns) const {
+    if (mean_.size() == 0) throw std::logic_error(std::string(function) + ": the model is not fitted; call fit() first");
+    check_size(function, "phi", columns, mean_.size(), "columns");
+  }
+  Options options_;
+  Vector<T> mean_;
+  Matrix<T> covariance_, precision_;
+  T log_evidence_ = 0;
+  int iterations_ = 0;
+  bool converged_ = false;
+};
+
+}  // namespace pml
