@@ -46,5 +46,20 @@ int main() {
     }
   }
   std::printf("BIC chooses K = %d\n", best_k);
-  return best_k == 3 ? 0 : 1;
+
+  // Variational Bayes (PRML 10.2) with 8 components and a tiny weight concentration alpha0 = 1e-3:
+  // the components the data do not need are switched off (PRML Fig. 10.6).
+  pml::VariationalGaussianMixtureOptions<double> vo;
+  vo.components = 8;
+  vo.weight_concentration = 1e-3;
+  vo.tolerance = 1e-8;
+  vo.max_iterations = 500;
+  pml::VariationalGaussianMixture<double> vgmm(vo);
+  vgmm.fit(x, rng);
+  std::printf("\nVariationalGaussianMixture, K = 8, alpha0 = 1e-3: %d iterations, ELBO per point %.4f -> %.4f\n",
+              vgmm.iterations(), vgmm.elbo_history().front(), vgmm.lower_bound());
+  std::printf("expected weights:");
+  for (int k = 0; k < 8; ++k) std::printf(" %.3f", vgmm.weights()(k));
+  std::printf("\neffective components (weight > 0.01): %ld\n", static_cast<long>(vgmm.effective_components()));
+  return best_k == 3 && vgmm.effective_components() == 3 ? 0 : 1;
 }
