@@ -88,8 +88,50 @@ TEST_CASE("ProbabilisticPCA recovers a planted subspace; posterior, sampling", "
   CHECK_THROWS_WITH(pml::ProbabilisticPCA<double>({.components = 0}), Contains("components must be positive"));
   Eigen::MatrixXd bad = x.topRows(10);
   bad(3, 3) = std::nan("");
+  CHECK_THROWS_WITH(pml::ProbabilisticPCA<double>({.components = 2}).fit(bad), Contains("use solver = PPCASolver::em"));
+  bad(3, 3) = std::numeric_limits<double>::infinity();
   CHECK_THROWS_WITH(pml::ProbabilisticPCA<double>({.components = 2}).fit(bad), Contains("x must have finite entries"));
   pml::ProbabilisticPCA<float> f({.components = 2});
   f.fit(x.cast<float>());
   CHECK(f.noise_variance() == Approx(0.09f).epsilon(0.05f));
+}
+
+TEST_CASE("ProbabilisticPCA EM with missing values", "[models][ppca]") {
+  pml::Rng rng(31);
+  const int n = 3000, d = 6;
+  Eigen::MatrixXd w(d, 2), z(n, 2), eps(n, d);
+  pml::random::fill_normal(rng, w);
+  pml::random::fill_normal(rng, z);
+  pml::random::fill_normal(rng, eps, 0.0, 0.4);
+  Eigen::MatrixXd x = z * w.transpose() + eps;
+  x.rowwise() += Eigen::RowVectorXd::LinSpaced(d, 1, 6);
+  // reference: the closed form on the complete data; then 15% of the entries are removed at random
+  pml::ProbabilisticPCA<double> complete({.components = 2});
+  complete.fit(x);
+  Eigen::MatrixXd holes = x;
+  int removed = 0;
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < d; ++j)
+      if (pml::random::uniform<double>(rng) < 0.15) {
+        holes(i, j) = std::nan("");
+        ++removed;
+      }
+  REQUIRE(removed > 0);
+  pml::ProbabilisticPCA<double> em({.components = 2, .solver = pml::PPCASolver::em, .tolerance = 1e-9});
+  em.fit(holes, rng);
+  const auto& h = em.log_likelihood_history();
+  for (std::size_t i = 1; i < h.size(); ++i) REQUIRE(h[i] >= h[i - 1] - 1e-9 * std::abs(h[i]));
+  CHECK((em.mean() - complete.mean()).cwiseAbs().maxCoeff() < 0.05);
+  CHECK((em.covariance() - complete.covariance()).cwiseAbs().maxCoeff() < 0.1 * complete.covariance().cwiseAbs().maxCoeff());
+  CHECK(em.noise_variance() == Approx(complete.noise_variance()).epsilon(0.1));
+  // the observed-entry likelihood of a complete row equals the ordinary one
+  const Eigen::VectorXd full_row = x.row(0).transpose();
+  CHECK(em.score_samples(holes).allFinite());
+  CHECK(em.score_samples(x.topRows(1))(0) == Approx(em.score_samples(Eigen::MatrixXd(full_row.transpose()))(0)));
+  const auto post = em.posterior_observed(holes.row(1).transpose());
+  CHECK(post.first.size() == 2);
+  CHECK(post.second.allFinite());
+  Eigen::MatrixXd empty_col = holes;
+  empty_col.col(2).setConstant(std::nan(""));
+  CHECK_THROWS_WITH(em.fit(empty_col, rng), Contains("column 2 entirely missing"));
 }

@@ -39,7 +39,8 @@ template <Real T> struct LatentPosterior {
 /// \f$\mathbf z\sim\mathcal N(0, I_M)\f$, \f$\boldsymbol\epsilon\sim\mathcal N(0,\sigma^2I_D)\f$, so
 /// \f$p(\mathbf x) = \mathcal N(\boldsymbol\mu, C)\f$ with \f$C = WW^T + \sigma^2 I\f$ (PRML 12.33–12.36).
 /// The closed form is \f$W = U_M(L_M - \sigma^2I)^{1/2}\f$, \f$\sigma^2 = \frac{1}{D-M}\sum_{i>M}\lambda_i\f$;
-/// EM reaches the same log-likelihood (W up to a rotation).
+/// EM reaches the same log-likelihood (W up to a rotation). With the EM solver, NaN entries of the data
+/// are treated as missing at random and integrated out.
 template <Real T = double> class ProbabilisticPCA {
  public:
   using Options = ProbabilisticPCAOptions<T>;
@@ -57,6 +58,13 @@ template <Real T = double> class ProbabilisticPCA {
     const Index m = options_.components, d = x.cols();
     if (m >= d)
       detail::throw_shape("ProbabilisticPCA::fit", "components = " + std::to_string(m) + " must be below D = " + std::to_string(d));
+    if (x.array().isNaN().any()) {
+      if (options_.solver != PPCASolver::em)
+        detail::throw_domain("ProbabilisticPCA::fit", "x", "have no missing values (NaN) with the closed-form solver",
+                             "NaN entries; use solver = PPCASolver::em, which treats them as missing");
+      fit_em_missing(x, rng);
+      return *this;
+    }
     auto e = detail::covariance_eigen<T>("ProbabilisticPCA::fit", x, options_.unbiased ? 1 : 0);
     mean_ = e.mean;
     n_ = x.rows();
@@ -81,9 +89,14 @@ template <Real T = double> class ProbabilisticPCA {
   }
 
   /// Log-likelihood of each row, \f$\log\mathcal N(\mathbf x_n|\boldsymbol\mu, C)\f$, by the Woodbury identity
-  /// (cost N·D·M).
+  /// (cost N·D·M). Rows with NaN entries get the marginal likelihood of their observed entries.
   Vector<T> score_samples(const MatrixCRef<T>& x) const {
     require_fitted("ProbabilisticPCA::score_samples", x.cols());
+    if (x.array().isNaN().any()) {
+      Vector<T> out(x.rows());
+      for (Index i = 0; i < x.rows(); ++i) out(i) = observed_row(x.row(i).transpose()).log_likelihood;
+      return out;
+    }
     const Index d = mean_.size();
     const Matrix<T> xc = x.rowwise() - mean_.transpose();
     const Eigen::LLT<Matrix<T>> mchol(m_matrix());
@@ -98,14 +111,21 @@ template <Real T = double> class ProbabilisticPCA {
   T log_likelihood(const MatrixCRef<T>& x) const { return score_samples(x).sum(); }
   /// Mean log-likelihood per row (scikit-learn's PCA.score with `unbiased = true`).
   T score(const MatrixCRef<T>& x) const { return score_samples(x).mean(); }
-  /// Posterior of z given each row.
+  /// Posterior of z given each row (rows must be complete; see posterior_observed() for rows with NaN).
   LatentPosterior<T> posterior(const MatrixCRef<T>& x) const {
     require_fitted("ProbabilisticPCA::posterior", x.cols());
+    check_all_finite("ProbabilisticPCA::posterior", "x", x);
     const Eigen::LLT<Matrix<T>> mchol(m_matrix());
     LatentPosterior<T> p;
     p.mean = mchol.solve(w_.transpose() * (x.rowwise() - mean_.transpose()).transpose()).transpose();
     p.covariance = sigma2_ * mchol.solve(Matrix<T>::Identity(w_.cols(), w_.cols()));
     return p;
+  }
+  /// Posterior mean and covariance of z for one row that may have missing (NaN) entries.
+  std::pair<Vector<T>, Matrix<T>> posterior_observed(const VectorCRef<T>& row) const {
+    require_fitted("ProbabilisticPCA::posterior_observed", row.size());
+    const RowPosterior p = observed_row(row);
+    return {p.mean, p.covariance};
   }
   /// Posterior means of z (N x M).
   Matrix<T> transform(const MatrixCRef<T>& x) const { return posterior(x).mean; }
@@ -173,6 +193,113 @@ template <Real T = double> class ProbabilisticPCA {
       history_.push_back(ll);
       if (std::abs(ll - previous) <= options_.tolerance * std::abs(ll)) break;
       previous = ll;
+    }
+  }
+
+  // Posterior of z and the marginal log-likelihood for one row, using only its observed entries.
+  struct RowPosterior {
+    Vector<T> mean;        // E[z]
+    Matrix<T> covariance;  // sigma^2 M_O^{-1}
+    T log_likelihood;
+  };
+  RowPosterior observed_row(const Vector<T>& row) const {
+    const Index d = row.size(), m = w_.cols();
+    std::vector<Index> seen;
+    for (Index j = 0; j < d; ++j)
+      if (!std::isnan(row(j))) seen.push_back(j);
+    const Index o = static_cast<Index>(seen.size());
+    Matrix<T> wo(o, m);
+    Vector<T> r(o);
+    for (Index a = 0; a < o; ++a) {
+      wo.row(a) = w_.row(seen[static_cast<std::size_t>(a)]);
+      r(a) = row(seen[static_cast<std::size_t>(a)]) - mean_(seen[static_cast<std::size_t>(a)]);
+    }
+    Matrix<T> mo = wo.transpose() * wo;
+    mo.diagonal().array() += sigma2_;
+    const Eigen::LLT<Matrix<T>> l(mo);
+    RowPosterior p;
+    const Vector<T> wr = wo.transpose() * r;
+    p.mean = l.solve(wr);
+    p.covariance = sigma2_ * l.solve(Matrix<T>::Identity(m, m));
+    const T quad = (r.squaredNorm() - wr.dot(p.mean)) / sigma2_;
+    const T log_det = T(o - m) * std::log(sigma2_) + log_det_of(l);
+    p.log_likelihood = -T(0.5) * (quad + T(o) * constants<T>::log_two_pi + log_det);
+    return p;
+  }
+
+  // EM with missing entries (Tipping & Bishop 1999, appendix; Ilin & Raiko 2010): the E-step uses each
+  // row's observed entries; the M-step updates [W mu] jointly row by row of the data dimension with the
+  // augmented latent (z, 1), so the observed-data likelihood never decreases.
+  void fit_em_missing(const MatrixCRef<T>& x, Rng& rng) {
+    const Index n = x.rows(), d = x.cols(), m = options_.components;
+    n_ = n;
+    Vector<T> count = Vector<T>::Zero(d);
+    mean_ = Vector<T>::Zero(d);
+    for (Index j = 0; j < d; ++j)
+      for (Index i = 0; i < n; ++i)
+        if (!std::isnan(x(i, j))) {
+          mean_(j) += x(i, j);
+          count(j) += 1;
+        } else if (std::isinf(x(i, j))) {
+          detail::throw_domain("ProbabilisticPCA::fit", "x", "have finite or NaN (missing) entries", "inf");
+        }
+    for (Index j = 0; j < d; ++j)
+      if (count(j) == 0)
+        detail::throw_domain("ProbabilisticPCA::fit", "x", "have an observed value in every column",
+                             "column " + std::to_string(j) + " entirely missing");
+    mean_.array() /= count.array();
+    T total_var = 0, observed = count.sum();
+    for (Index j = 0; j < d; ++j)
+      for (Index i = 0; i < n; ++i)
+        if (!std::isnan(x(i, j))) total_var += (x(i, j) - mean_(j)) * (x(i, j) - mean_(j));
+    w_.resize(d, m);
+    random::fill_normal(rng, w_);
+    w_ *= std::sqrt(total_var / observed);
+    sigma2_ = std::max(total_var / observed, std::numeric_limits<T>::min());
+    history_.clear();
+    T previous = -std::numeric_limits<T>::infinity();
+    std::vector<Matrix<T>> gram(static_cast<std::size_t>(d), Matrix<T>::Zero(m + 1, m + 1));
+    Matrix<T> cross(d, m + 1);
+    for (iterations_ = 0; iterations_ < options_.max_iterations;) {
+      for (auto& g : gram) g.setZero();
+      cross.setZero();
+      T ll = 0;
+      std::vector<Vector<T>> ez(static_cast<std::size_t>(n));
+      std::vector<Matrix<T>> ezz(static_cast<std::size_t>(n));
+      for (Index i = 0; i < n; ++i) {
+        const RowPosterior p = observed_row(x.row(i).transpose());
+        ll += p.log_likelihood;
+        Vector<T> za(m + 1);
+        za << p.mean, T(1);
+        Matrix<T> zza = za * za.transpose();
+        zza.topLeftCorner(m, m) += p.covariance;
+        for (Index j = 0; j < d; ++j) {
+          if (std::isnan(x(i, j))) continue;
+          gram[static_cast<std::size_t>(j)] += zza;
+          cross.row(j) += x(i, j) * za.transpose();
+        }
+        ez[static_cast<std::size_t>(i)] = za;
+        ezz[static_cast<std::size_t>(i)] = zza;
+      }
+      history_.push_back(ll);
+      ++iterations_;
+      if (std::abs(ll - previous) <= options_.tolerance * std::abs(ll)) break;
+      previous = ll;
+      // M-step: [W_j mu_j] = cross_j gram_j^{-1}; then sigma^2 from the expected squared residuals
+      Matrix<T> wm(d, m + 1);
+      for (Index j = 0; j < d; ++j)
+        wm.row(j) = gram[static_cast<std::size_t>(j)].ldlt().solve(cross.row(j).transpose()).transpose();
+      T sse = 0;
+      for (Index i = 0; i < n; ++i)
+        for (Index j = 0; j < d; ++j) {
+          if (std::isnan(x(i, j))) continue;
+          const auto wj = wm.row(j);
+          sse += x(i, j) * x(i, j) - T(2) * x(i, j) * wj.dot(ez[static_cast<std::size_t>(i)]) +
+                 wj * ezz[static_cast<std::size_t>(i)] * wj.transpose();
+        }
+      w_ = wm.leftCols(m);
+      mean_ = wm.col(m);
+      sigma2_ = std::max(sse / observed, std::numeric_limits<T>::min());
     }
   }
 
