@@ -21,6 +21,15 @@ inline std::string py(double x) {
   return s;
 }
 
+/// A row-major (C order, as numpy writes) array viewed as an Eigen matrix.
+inline Eigen::MatrixXd rows(const std::vector<double>& v, Eigen::Index r, Eigen::Index c) {
+  return Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(v.data(), r, c);
+}
+/// A flat array as an Eigen vector.
+inline Eigen::VectorXd vec(const std::vector<double>& v) {
+  return Eigen::Map<const Eigen::VectorXd>(v.data(), static_cast<Eigen::Index>(v.size()));
+}
+
 /// Kolmogorov–Smirnov statistic of a sample against a continuous CDF.
 template <class V, class Cdf> double ks_statistic(const V& sample, Cdf cdf) {
   std::vector<double> xs(sample.data(), sample.data() + sample.size());

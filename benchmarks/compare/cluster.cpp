@@ -9,19 +9,12 @@
 #include <fstream>
 #include <string>
 
+#include "timing.hpp"
 #include "pml/models/cluster.hpp"
 
 namespace {
 using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-template <class F> double best_seconds(int repeats, F f) {
-  double best = 1e300;
-  for (int r = 0; r < repeats; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    f();
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }
-  return best;
-}
+using pml_bench::best_seconds;
 Eigen::MatrixXd read(std::ifstream& in, Eigen::Index r, Eigen::Index c) {
   RowMajor m(r, c);
   in.read(reinterpret_cast<char*>(m.data()), static_cast<std::streamsize>(sizeof(double) * r * c));

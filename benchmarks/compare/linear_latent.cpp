@@ -8,20 +8,13 @@
 #include <fstream>
 #include <string>
 
+#include "timing.hpp"
 #include "pml/models/latent.hpp"
 #include "pml/models/linear.hpp"
 
 namespace {
 using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-template <class F> double best_seconds(int repeats, F f) {
-  double best = 1e300;
-  for (int r = 0; r < repeats; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    f();
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }
-  return best;
-}
+using pml_bench::best_seconds;
 }  // namespace
 
 int main(int argc, char** argv) {

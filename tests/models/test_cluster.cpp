@@ -3,25 +3,23 @@
 #include <cmath>
 
 #include "fixtures/sklearn_reference.hpp"
+#include "test_helpers.hpp"
 #include "pml/distributions/multivariate_normal.hpp"
 #include "pml/models/cluster.hpp"
 
 using Catch::Matchers::Contains;
 namespace sk = pml_test::sklearn;
+using pml_test::rows;
+using pml_test::vec;
 
 namespace {
-using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-Eigen::MatrixXd rows(const std::vector<double>& v, Eigen::Index r, Eigen::Index c) {
-  return Eigen::Map<const RowMajor>(v.data(), r, c);
-}
-Eigen::VectorXd vec(const std::vector<double>& v) { return Eigen::Map<const Eigen::VectorXd>(v.data(), static_cast<Eigen::Index>(v.size())); }
 const Eigen::MatrixXd& data() {
   static const Eigen::MatrixXd x = rows(sk::X, 120, 3);
   return x;
 }
 std::vector<Eigen::MatrixXd> covs(const std::vector<double>& v) {
   std::vector<Eigen::MatrixXd> out;
-  for (int k = 0; k < 3; ++k) out.push_back(Eigen::Map<const RowMajor>(v.data() + 9 * k, 3, 3));
+  for (int k = 0; k < 3; ++k) out.push_back(rows(std::vector<double>(v.begin() + 9 * k, v.begin() + 9 * (k + 1)), 3, 3));
   return out;
 }
 double max_rel(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b) {

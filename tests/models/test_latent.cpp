@@ -3,16 +3,16 @@
 #include <cmath>
 
 #include "fixtures/sklearn_reference.hpp"
+#include "test_helpers.hpp"
 #include "pml/distributions/multivariate_normal.hpp"
 #include "pml/models/latent.hpp"
 
 using Catch::Matchers::Contains;
 namespace sk = pml_test::sklearn;
+using pml_test::rows;
+using pml_test::vec;
 
 namespace {
-using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-Eigen::MatrixXd rows(const std::vector<double>& v, Eigen::Index r, Eigen::Index c) { return Eigen::Map<const RowMajor>(v.data(), r, c); }
-Eigen::VectorXd vec(const std::vector<double>& v) { return Eigen::Map<const Eigen::VectorXd>(v.data(), static_cast<Eigen::Index>(v.size())); }
 }  // namespace
 
 TEST_CASE("PCA matches scikit-learn", "[models][pca]") {

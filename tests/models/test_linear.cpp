@@ -3,15 +3,15 @@
 #include <cmath>
 
 #include "fixtures/sklearn_reference.hpp"
+#include "test_helpers.hpp"
 #include "pml/models/linear.hpp"
 
 using Catch::Matchers::Contains;
 namespace sk = pml_test::sklearn;
+using pml_test::rows;
+using pml_test::vec;
 
 namespace {
-using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-Eigen::MatrixXd rows(const std::vector<double>& v, Eigen::Index r, Eigen::Index c) { return Eigen::Map<const RowMajor>(v.data(), r, c); }
-Eigen::VectorXd vec(const std::vector<double>& v) { return Eigen::Map<const Eigen::VectorXd>(v.data(), static_cast<Eigen::Index>(v.size())); }
 double max_rel(const Eigen::VectorXd& a, const Eigen::VectorXd& b) { return ((a - b).array().abs() / b.array().abs()).maxCoeff(); }
 }  // namespace
 
