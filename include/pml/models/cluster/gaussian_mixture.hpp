@@ -350,9 +350,16 @@ template <Real T = double> class GaussianMixture {
 
   // log pi_k + log N(x_n | k), N x K, as matrix products / triangular solves.
   Matrix<T> weighted_log_prob(const State& s, const MatrixCRef<T>& x, const Matrix<T>* squares = nullptr) const {
+    Matrix<T> lp;
+    weighted_log_prob_into(s, x, squares, lp);
+    return lp;
+  }
+  // Fills lp (N x K), reusing its buffer across EM iterations: a fresh N x K allocation per iteration
+  // costs page faults comparable to the arithmetic.
+  void weighted_log_prob_into(const State& s, const MatrixCRef<T>& x, const Matrix<T>* squares, Matrix<T>& lp) const {
     const Index n = x.rows(), d = x.cols(), k = options_.components;
     const T log_two_pi = constants<T>::log_two_pi;
-    Matrix<T> lp(n, k);
+    lp.resize(n, k);
     switch (options_.covariance) {
       case Covariance::full: {
         constexpr Index block = 128;
@@ -407,24 +414,24 @@ template <Real T = double> class GaussianMixture {
       }
     }
     lp.rowwise() += s.weights.array().log().matrix().transpose();
-    return lp;
   }
 
   // E-step: fills log responsibilities; returns the weighted mean log-likelihood.
   T e_step(const State& s, const MatrixCRef<T>& x, const Vector<T>& w, Matrix<T>& log_resp,
            const Matrix<T>* squares) const {
-    log_resp = weighted_log_prob(s, x, squares);
+    weighted_log_prob_into(s, x, squares, log_resp);
     const Vector<T> norm = log_sum_exp_rows(log_resp);
     log_resp.colwise() -= norm;
     return w.dot(norm) / w.sum();
   }
 
-  // M-step (PRML 9.24–9.27) from log responsibilities; returns the number of re-seeded components.
-  Index m_step(State& s, const MatrixCRef<T>& x, const Vector<T>& w, const Matrix<T>& log_resp,
+  // M-step (PRML 9.24–9.27). Turns `log_resp` into the weighted responsibilities in place (the next
+  // E-step overwrites it); returns the number of re-seeded components.
+  Index m_step(State& s, const MatrixCRef<T>& x, const Vector<T>& w, Matrix<T>& log_resp,
                const Matrix<T>* squares = nullptr) const {
     const Index n = x.rows(), d = x.cols(), k = options_.components;
-    Matrix<T> resp = log_resp.array().exp().matrix();
-    resp.array().colwise() *= w.array();
+    Matrix<T>& resp = log_resp;
+    resp = (resp.array().exp().colwise() * w.array()).matrix();
     Vector<T> nk = resp.colwise().sum().transpose();
     // An emptied component: move it onto the worst-explained point with the data's spread.
     Index reseeded = 0;
@@ -444,7 +451,8 @@ template <Real T = double> class GaussianMixture {
     }
     nk.array() += T(10) * std::numeric_limits<T>::epsilon();
     s.weights = nk / nk.sum();
-    s.means = (resp.transpose() * x).array().colwise() / nk.array();
+    const Matrix<T> weighted_sums = resp.transpose() * x;  // K x D, reused by the diagonal case
+    s.means = weighted_sums.array().colwise() / nk.array();
     const T reg = options_.reg_covar;
     switch (options_.covariance) {
       case Covariance::full: {
@@ -485,8 +493,7 @@ template <Real T = double> class GaussianMixture {
                 .array()
                 .colwise() /
             nk.array();
-        const Matrix<T> avg_x_means = s.means.cwiseProduct(
-            Matrix<T>((resp.transpose() * x).array().colwise() / nk.array()));
+        const Matrix<T> avg_x_means = s.means.cwiseProduct(s.means);  // means ⊙ (Σ r x / n_k), as scikit-learn
         Matrix<T> var = (avg_x2 - T(2) * avg_x_means + s.means.cwiseAbs2()).array() + reg;
         var = var.cwiseMax(reg > T(0) ? reg : std::numeric_limits<T>::min());
         if (options_.covariance == Covariance::diagonal)
