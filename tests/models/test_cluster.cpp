@@ -287,3 +287,17 @@ TEST_CASE("VariationalGaussianMixture: ELBO never decreases, surplus components 
   CHECK_THROWS_WITH(pml::VariationalGaussianMixture<double>(bad_nu).fit(x, rng), Contains("degrees_of_freedom must be greater than 1"));
   CHECK_THROWS_AS(pml::VariationalGaussianMixture<double>({.components = 2}).predict(x), std::logic_error);
 }
+
+TEST_CASE("GaussianMixture on degenerate data: reg_covar keeps it finite, zero reg_covar is a clear error", "[models][gmm]") {
+  const Eigen::MatrixXd same = Eigen::MatrixXd::Constant(50, 3, 2.5);
+  pml::GaussianMixture<double> gm({.components = 2});
+  gm.fit(same);
+  CHECK(gm.means().allFinite());
+  CHECK(std::isfinite(gm.lower_bound()));
+  CHECK_THROWS_WITH(pml::GaussianMixture<double>({.components = 2, .reg_covar = 0}).fit(same),
+                    Contains("reg_covar must be large enough to keep component covariances positive definite"));
+  pml::KMeans<double> km({.clusters = 3});
+  km.fit(same);
+  CHECK(km.inertia() == 0.0);
+  CHECK(km.centres().allFinite());
+}
