@@ -9,6 +9,8 @@
 
 #include "pml/autodiff.hpp"
 #include "pml/core/random.hpp"
+#include "pml/distributions/kl.hpp"
+#include "pml/distributions/scale_mixture_normal.hpp"
 
 namespace {
 std::atomic<long> allocations{0};
@@ -57,6 +59,31 @@ template <class T> void check_all_ops() {
   check("softplus", [](Tape<T>&, std::vector<V>& v) { return pml::ad::sum(pml::ad::softplus(v[0])); }, {a});
   check("relu", [](Tape<T>&, std::vector<V>& v) { return pml::ad::sum(pml::ad::square(pml::ad::relu(v[0]))); }, {pos - M::Constant(4, 3, T(1.2))});
   check("mean", [](Tape<T>&, std::vector<V>& v) { return pml::ad::mean(pml::ad::square(v[0])); }, {a});
+  const M bt = random_matrix<T>(rng, 5, 3), at = random_matrix<T>(rng, 4, 5), col = random_matrix<T>(rng, 4, 1);
+  check("matmul_tn", [](Tape<T>&, std::vector<V>& v) { return pml::ad::sum(pml::ad::square(pml::ad::matmul_tn(v[0], v[1]))); }, {a, c});
+  check("matmul_nt", [](Tape<T>&, std::vector<V>& v) { return pml::ad::sum(pml::ad::square(pml::ad::matmul_nt(v[0], v[1]))); }, {a, bt});
+  check("add_col", [](Tape<T>&, std::vector<V>& v) { return pml::ad::sum(pml::ad::square(pml::ad::add_col(v[0], v[1]))); }, {a, col});
+  check("div", [](Tape<T>&, std::vector<V>& v) { return pml::ad::sum(v[0] / v[1]); }, {a, pos});
+  check("mul_row", [](Tape<T>&, std::vector<V>& v) { return pml::ad::sum(pml::ad::square(pml::ad::mul_row(v[0], v[1]))); }, {a, row});
+  check("log1p", [](Tape<T>&, std::vector<V>& v) { return pml::ad::sum(pml::ad::log1p(v[0])); }, {pos});
+  check("leaky_relu", [](Tape<T>&, std::vector<V>& v) { return pml::ad::sum(pml::ad::square(pml::ad::leaky_relu(v[0], T(0.1)))); }, {pos - M::Constant(4, 3, T(1.2))});
+  check("sum_rows", [](Tape<T>&, std::vector<V>& v) { return pml::ad::sum(pml::ad::square(pml::ad::sum_rows(v[0]))); }, {a});
+  check("sum_cols", [](Tape<T>&, std::vector<V>& v) { return pml::ad::sum(pml::ad::square(pml::ad::sum_cols(v[0]))); }, {a});
+  check("log_sum_exp_rows", [](Tape<T>&, std::vector<V>& v) { return pml::ad::sum(pml::ad::square(pml::ad::log_sum_exp_rows(v[0]))); }, {a});
+  check("softmax", [](Tape<T>&, std::vector<V>& v) { return pml::ad::sum(pml::ad::softmax(v[0]) * v[1]); }, {a, c});
+  check("log_softmax", [](Tape<T>&, std::vector<V>& v) { return pml::ad::sum(pml::ad::log_softmax(v[0]) * v[1]); }, {a, c});
+  check("slice_cols", [](Tape<T>&, std::vector<V>& v) { return pml::ad::sum(pml::ad::square(pml::ad::slice_cols(v[0], 1, 2))); }, {a});
+  check("concat_cols", [](Tape<T>&, std::vector<V>& v) { return pml::ad::sum(pml::ad::square(pml::ad::concat_cols(v[0], v[1]))); }, {a, col});
+  const M mask = (random_matrix<T>(rng, 4, 3, T(0), T(1)).array() > T(0.5)).template cast<T>();
+  check("mask_mul", [&mask](Tape<T>&, std::vector<V>& v) { return pml::ad::sum(pml::ad::square(pml::ad::mask_mul(v[0], mask))); }, {a});
+  const M targets01 = random_matrix<T>(rng, 4, 3, T(0), T(1));
+  check("bce_with_logits", [](Tape<T>&, std::vector<V>& v) { return pml::ad::bce_with_logits(v[0], v[1]); }, {T(3) * a, targets01});
+  check("gaussian_nll", [](Tape<T>&, std::vector<V>& v) { return pml::ad::gaussian_nll(v[0], v[1], v[2]); }, {a, c, pos});
+  check("softmax_cross_entropy", [](Tape<T>&, std::vector<V>& v) { return pml::ad::softmax_cross_entropy(v[0], v[1]); }, {a, targets01});
+  check("kl_standard_normal", [](Tape<T>&, std::vector<V>& v) { return pml::ad::kl_standard_normal(v[0], v[1]); }, {a, c});
+  const M eps = random_matrix<T>(rng, 4, 3);
+  check("reparameterize", [&eps](Tape<T>&, std::vector<V>& v) { return pml::ad::sum(pml::ad::square(pml::ad::reparameterize(v[0], v[1], eps))); }, {a, pos});
+  check("scale_mixture_log_prob", [](Tape<T>&, std::vector<V>& v) { return pml::ad::scale_mixture_log_prob(v[0], T(0.25), T(1), T(0.3)); }, {a});
   // a small network: tanh(X W1 + b1) W2, squared error
   const M x = random_matrix<T>(rng, 6, 3), w1 = random_matrix<T>(rng, 3, 4), b1 = random_matrix<T>(rng, 1, 4),
           w2 = random_matrix<T>(rng, 4, 2), y = random_matrix<T>(rng, 6, 2);
@@ -86,6 +113,31 @@ TEST_CASE("adjoints accumulate over repeated uses; gradcheck can fail", "[autodi
   CHECK(bad.max_abs_error == Approx(0.5));
 }
 
+TEST_CASE("fused nodes agree with the distributions layer", "[autodiff][fused]") {
+  pml::Rng rng(5);
+  const Eigen::MatrixXd w = random_matrix<double>(rng, 3, 4), m = random_matrix<double>(rng, 3, 4), s = random_matrix<double>(rng, 3, 4);
+  Tape<double> tape;
+  const Var<double> vw = tape.variable(w), vm = tape.variable(m), vs = tape.variable(s);
+  const pml::ScaleMixtureNormal<double> prior(0.25, 1.0, 0.3);
+  CHECK(pml::ad::scale_mixture_log_prob(vw, 0.25, 1.0, 0.3).value()(0, 0) ==
+        Approx(prior.log_prob(Eigen::Map<const Eigen::VectorXd>(w.data(), w.size())).sum()).epsilon(1e-13));
+  double nll = 0, kl = 0;
+  for (Eigen::Index i = 0; i < w.size(); ++i) {
+    nll -= pml::Normal<double>(m(i), std::exp(0.5 * s(i))).log_prob(w(i));
+    kl += pml::kl_divergence(pml::Normal<double>(m(i), std::exp(0.5 * s(i))), pml::Normal<double>(0, 1));
+  }
+  CHECK(pml::ad::gaussian_nll(vm, vs, vw).value()(0, 0) == Approx(nll).epsilon(1e-13));
+  CHECK(pml::ad::kl_standard_normal(vm, vs).value()(0, 0) == Approx(kl).epsilon(1e-12));
+  const Eigen::MatrixXd probs = pml::ad::softmax(vw).value();
+  CHECK((probs.rowwise().sum().array() - 1).abs().maxCoeff() < 1e-15);
+  CHECK((pml::ad::log_softmax(vw).value().array().exp() - probs.array()).abs().maxCoeff() < 1e-15);
+  // binary cross-entropy stays finite for huge logits
+  const Var<double> big = tape.variable(Eigen::MatrixXd::Constant(1, 2, 800.0));
+  const Var<double> ones = tape.variable(Eigen::MatrixXd::Ones(1, 2));
+  CHECK(pml::ad::bce_with_logits(big, ones).value()(0, 0) == Approx(0.0).margin(1e-300));
+  CHECK(pml::ad::bce_with_logits(-big, ones).value()(0, 0) == Approx(1600.0));
+}
+
 TEST_CASE("the tape rejects bad shapes and mixed tapes", "[autodiff]") {
   Tape<double> tape, other;
   const Var<double> a = tape.variable(Eigen::MatrixXd::Ones(2, 3));
@@ -93,6 +145,9 @@ TEST_CASE("the tape rejects bad shapes and mixed tapes", "[autodiff]") {
   CHECK_THROWS_WITH(pml::ad::matmul(a, a), Contains("ad::matmul: inner dimensions differ: 3 and 2"));
   CHECK_THROWS_WITH(a + b, Contains("shapes differ: 2x3 and 2x2"));
   CHECK_THROWS_WITH(tape.backward(a), Contains("the output must be 1 x 1, got 2x3"));
+  CHECK_THROWS_WITH(pml::ad::slice_cols(a, 2, 2), Contains("columns [2, 4) outside 0..3"));
+  CHECK_THROWS_WITH(pml::ad::add_col(a, a), Contains("b must be 2x1"));
+  CHECK_THROWS_WITH(pml::ad::scale_mixture_log_prob(a, 1.5, 1.0, 0.1), Contains("pi must be a probability"));
   const Var<double> c = other.variable(Eigen::MatrixXd::Ones(2, 3));
   CHECK_THROWS_WITH(a - c, Contains("same tape"));
 }

@@ -90,4 +90,194 @@ template <Real T> Var<T> mean(const Var<T>& a) {
   return out;
 }
 
+/// \f$A^T B\f$ without forming the transpose.
+template <Real T> Var<T> matmul_tn(const Var<T>& a, const Var<T>& b) {
+  detail::same_tape("ad::matmul_tn", a, b);
+  if (a.rows() != b.rows())
+    pml::detail::throw_shape("ad::matmul_tn", "row counts differ: " + std::to_string(a.rows()) + " and " + std::to_string(b.rows()));
+  Var<T> out = a.tape->push(detail::Op::matmul_tn, a.id, b.id, a.cols(), b.cols());
+  out.value().noalias() = a.value().transpose() * b.value();
+  return out;
+}
+/// \f$A B^T\f$ without forming the transpose.
+template <Real T> Var<T> matmul_nt(const Var<T>& a, const Var<T>& b) {
+  detail::same_tape("ad::matmul_nt", a, b);
+  if (a.cols() != b.cols())
+    pml::detail::throw_shape("ad::matmul_nt", "column counts differ: " + std::to_string(a.cols()) + " and " + std::to_string(b.cols()));
+  Var<T> out = a.tape->push(detail::Op::matmul_nt, a.id, b.id, a.rows(), b.rows());
+  out.value().noalias() = a.value() * b.value().transpose();
+  return out;
+}
+/// A plus a rows x 1 column vector added to every column.
+template <Real T> Var<T> add_col(const Var<T>& a, const Var<T>& b) {
+  detail::same_tape("ad::add_col", a, b);
+  if (b.cols() != 1 || b.rows() != a.rows())
+    pml::detail::throw_shape("ad::add_col", "b must be " + std::to_string(a.rows()) + "x1, got " + std::to_string(b.rows()) + "x" +
+                                                 std::to_string(b.cols()));
+  Var<T> out = a.tape->push(detail::Op::add_col, a.id, b.id, a.rows(), a.cols());
+  out.value() = a.value().colwise() + b.value().col(0);
+  return out;
+}
+/// Elementwise quotient of equal shapes.
+template <Real T> Var<T> operator/(const Var<T>& a, const Var<T>& b) {
+  detail::same_shape("ad::div", a, b);
+  Var<T> out = a.tape->push(detail::Op::div, a.id, b.id, a.rows(), a.cols());
+  out.value() = a.value().cwiseQuotient(b.value());
+  return out;
+}
+/// A with column j multiplied by b(0, j) (b a 1 x cols row vector).
+template <Real T> Var<T> mul_row(const Var<T>& a, const Var<T>& b) {
+  detail::same_tape("ad::mul_row", a, b);
+  if (b.rows() != 1 || b.cols() != a.cols())
+    pml::detail::throw_shape("ad::mul_row", "b must be 1x" + std::to_string(a.cols()));
+  Var<T> out = a.tape->push(detail::Op::mul_row, a.id, b.id, a.rows(), a.cols());
+  out.value() = (a.value().array().rowwise() * b.value().row(0).array()).matrix();
+  return out;
+}
+template <Real T> Var<T> log1p(const Var<T>& a) { return detail::unary(detail::Op::log1p, a, [](auto x) { return x.log1p(); }); }
+/// max(x, 0) + slope min(x, 0).
+template <Real T> Var<T> leaky_relu(const Var<T>& a, T slope = T(0.01)) {
+  Var<T> out = a.tape->push(detail::Op::leaky_relu, a.id, -1, a.rows(), a.cols(), slope);
+  out.value() = (a.value().array() > T(0)).select(a.value().array(), slope * a.value().array()).matrix();
+  return out;
+}
+/// Row sums (rows x 1).
+template <Real T> Var<T> sum_rows(const Var<T>& a) {
+  Var<T> out = a.tape->push(detail::Op::sum_rows, a.id, -1, a.rows(), 1);
+  out.value() = a.value().rowwise().sum();
+  return out;
+}
+/// Column sums (1 x cols).
+template <Real T> Var<T> sum_cols(const Var<T>& a) {
+  Var<T> out = a.tape->push(detail::Op::sum_cols, a.id, -1, 1, a.cols());
+  out.value() = a.value().colwise().sum();
+  return out;
+}
+/// Stable log-sum-exp of each row (rows x 1).
+template <Real T> Var<T> log_sum_exp_rows(const Var<T>& a) {
+  Var<T> out = a.tape->push(detail::Op::log_sum_exp_rows, a.id, -1, a.rows(), 1);
+  out.value() = pml::log_sum_exp_rows(a.value());
+  return out;
+}
+/// Softmax of each row.
+template <Real T> Var<T> softmax(const Var<T>& a) {
+  Var<T> out = a.tape->push(detail::Op::softmax_rows, a.id, -1, a.rows(), a.cols());
+  auto v = out.value();
+  v = a.value();
+  for (Index i = 0; i < v.rows(); ++i) {
+    v.row(i).array() = (v.row(i).array() - v.row(i).maxCoeff()).exp();
+    v.row(i) /= v.row(i).sum();
+  }
+  return out;
+}
+/// Log-softmax of each row, \f$a - \mathrm{logsumexp}(a)\f$.
+template <Real T> Var<T> log_softmax(const Var<T>& a) {
+  Var<T> out = a.tape->push(detail::Op::log_softmax_rows, a.id, -1, a.rows(), a.cols());
+  auto v = out.value();
+  v = a.value();
+  for (Index i = 0; i < v.rows(); ++i) {
+    const T m = v.row(i).maxCoeff();
+    v.row(i).array() -= m + std::log((v.row(i).array() - m).exp().sum());
+  }
+  return out;
+}
+/// Columns [first, first + count) of A.
+template <Real T> Var<T> slice_cols(const Var<T>& a, Index first, Index count) {
+  if (first < 0 || count < 0 || first + count > a.cols())
+    pml::detail::throw_shape("ad::slice_cols", "columns [" + std::to_string(first) + ", " + std::to_string(first + count) +
+                                                   ") outside 0.." + std::to_string(a.cols()));
+  Var<T> out = a.tape->push(detail::Op::slice_cols, a.id, static_cast<int>(first), a.rows(), count);
+  out.value() = a.value().middleCols(first, count);
+  return out;
+}
+/// [A B], side by side.
+template <Real T> Var<T> concat_cols(const Var<T>& a, const Var<T>& b) {
+  detail::same_tape("ad::concat_cols", a, b);
+  if (a.rows() != b.rows())
+    pml::detail::throw_shape("ad::concat_cols", "row counts differ: " + std::to_string(a.rows()) + " and " + std::to_string(b.rows()));
+  Var<T> out = a.tape->push(detail::Op::concat_cols, a.id, b.id, a.rows(), a.cols() + b.cols());
+  out.value() << a.value(), b.value();
+  return out;
+}
+/// A ⊙ mask for a constant mask (dropout): no gradient flows into the mask.
+template <Real T, class Derived> Var<T> mask_mul(const Var<T>& a, const Eigen::MatrixBase<Derived>& mask) {
+  if (mask.rows() != a.rows() || mask.cols() != a.cols()) pml::detail::throw_shape("ad::mask_mul", "mask shape differs from a");
+  const Var<T> m = a.tape->variable(mask);
+  Var<T> out = a.tape->push(detail::Op::mask_mul, a.id, m.id, a.rows(), a.cols());
+  out.value() = a.value().cwiseProduct(m.value());
+  return out;
+}
+
+// ---- fused probabilistic nodes (one node each, 1 x 1 outputs are sums over all entries) ----
+
+/// Bernoulli negative log-likelihood from logits (binary cross-entropy), summed:
+/// \f$\sum\mathrm{softplus}(l) - t\,l\f$, stable for any logit.
+template <Real T> Var<T> bce_with_logits(const Var<T>& logits, const Var<T>& targets) {
+  detail::same_shape("ad::bce_with_logits", logits, targets);
+  Var<T> out = logits.tape->push(detail::Op::bce_with_logits, logits.id, targets.id, 1, 1);
+  out.value()(0, 0) = (pml::softplus(logits.value().array()) - targets.value().array() * logits.value().array()).sum();
+  return out;
+}
+/// Gaussian negative log-likelihood with a predicted log-variance s (Kendall & Gal 2017), summed:
+/// \f$\sum\frac12(\log2\pi + s + (y-\mu)^2e^{-s})\f$.
+template <Real T> Var<T> gaussian_nll(const Var<T>& mean, const Var<T>& log_variance, const Var<T>& y) {
+  detail::same_shape("ad::gaussian_nll", mean, log_variance);
+  detail::same_shape("ad::gaussian_nll", mean, y);
+  Var<T> out = mean.tape->push(detail::Op::gaussian_nll, mean.id, log_variance.id, 1, 1, T(0), y.id);
+  out.value()(0, 0) = (T(0.5) * (constants<T>::log_two_pi + log_variance.value().array() +
+                                 (y.value() - mean.value()).array().square() * (-log_variance.value().array()).exp()))
+                          .sum();
+  return out;
+}
+/// Softmax cross-entropy \f$-\sum_{n,k}t_{nk}\log\mathrm{softmax}(l_n)_k\f$ (rows of targets, e.g. one-hot).
+template <Real T> Var<T> softmax_cross_entropy(const Var<T>& logits, const Var<T>& targets) {
+  detail::same_shape("ad::softmax_cross_entropy", logits, targets);
+  Var<T> out = logits.tape->push(detail::Op::softmax_cross_entropy, logits.id, targets.id, 1, 1);
+  const auto l = logits.value();
+  const auto t = targets.value();
+  T total = 0;
+  for (Index i = 0; i < l.rows(); ++i) {
+    const T m = l.row(i).maxCoeff();
+    const T lse = m + std::log((l.row(i).array() - m).exp().sum());
+    total -= (t.row(i).array() * (l.row(i).array() - lse)).sum();
+  }
+  out.value()(0, 0) = total;
+  return out;
+}
+/// \f$KL(\mathcal N(\mu,e^{s})\,\|\,\mathcal N(0,1))\f$ summed over entries, in closed form
+/// \f$\frac12\sum(\mu^2 + e^s - 1 - s)\f$ (Kingma & Welling 2013, appendix B).
+template <Real T> Var<T> kl_standard_normal(const Var<T>& mean, const Var<T>& log_variance) {
+  detail::same_shape("ad::kl_standard_normal", mean, log_variance);
+  Var<T> out = mean.tape->push(detail::Op::kl_standard_normal, mean.id, log_variance.id, 1, 1);
+  out.value()(0, 0) =
+      T(0.5) * (mean.value().array().square() + log_variance.value().array().exp() - T(1) - log_variance.value().array()).sum();
+  return out;
+}
+/// The reparameterised sample \f$\mu + \sigma\odot\epsilon\f$ for a constant noise draw ε.
+template <Real T, class Derived>
+Var<T> reparameterize(const Var<T>& mean, const Var<T>& stddev, const Eigen::MatrixBase<Derived>& eps) {
+  detail::same_shape("ad::reparameterize", mean, stddev);
+  if (eps.rows() != mean.rows() || eps.cols() != mean.cols()) pml::detail::throw_shape("ad::reparameterize", "eps shape differs from mean");
+  const Var<T> e = mean.tape->variable(eps);
+  Var<T> out = mean.tape->push(detail::Op::reparameterize, mean.id, stddev.id, mean.rows(), mean.cols(), T(0), e.id);
+  out.value() = mean.value() + stddev.value().cwiseProduct(e.value());
+  return out;
+}
+/// Log density of the two-component scale-mixture prior (Blundell et al. 2015, eq. 7), summed over entries.
+template <Real T> Var<T> scale_mixture_log_prob(const Var<T>& w, T pi, T sigma1, T sigma2) {
+  check_probability("ad::scale_mixture_log_prob", "pi", pi);
+  check_positive("ad::scale_mixture_log_prob", "sigma1", sigma1);
+  check_positive("ad::scale_mixture_log_prob", "sigma2", sigma2);
+  Var<T> out = w.tape->push(detail::Op::scale_mixture_log_prob, w.id, -1, 1, 1, pi, -1, sigma1, sigma2);
+  T total = 0;
+  const auto v = w.value();
+  for (Index i = 0; i < v.size(); ++i) {
+    const T l1 = std::log(pi) - std::log(sigma1) - T(0.5) * v(i) * v(i) / (sigma1 * sigma1);
+    const T l2 = std::log1p(-pi) - std::log(sigma2) - T(0.5) * v(i) * v(i) / (sigma2 * sigma2);
+    total += pml::log_sum_exp(l1, l2) - constants<T>::half_log_two_pi;
+  }
+  out.value()(0, 0) = total;
+  return out;
+}
+
 }  // namespace pml::ad

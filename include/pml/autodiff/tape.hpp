@@ -36,7 +36,10 @@ template <Real T> struct Var {
 
 namespace detail {
 enum class Op : std::uint8_t {
-  leaf, matmul, add, add_row, sub, mul, neg, scale, exp, log, square, sqrt, tanh, sigmoid, softplus, relu, sum, mean
+  leaf, matmul, matmul_tn, matmul_nt, add, add_row, add_col, sub, mul, mul_row, div, neg, scale, exp, log, log1p, square,
+  sqrt, tanh, sigmoid, softplus, relu, leaky_relu, sum, mean, sum_rows, sum_cols, log_sum_exp_rows, softmax_rows,
+  log_softmax_rows, slice_cols, concat_cols, mask_mul, bce_with_logits, gaussian_nll, softmax_cross_entropy,
+  kl_standard_normal, reparameterize, scale_mixture_log_prob
 };
 }  // namespace detail
 
@@ -92,8 +95,8 @@ template <Real T> class Tape {
   }
 
   // ---- node construction (used by the operator functions in ops.hpp) ----
-  Var<T> push(Op op, int a, int b, Index rows, Index cols, T scalar = T(0)) {
-    Node n{op, a, b, rows, cols, values_.size(), scalar};
+  Var<T> push(Op op, int a, int b, Index rows, Index cols, T scalar = T(0), int c = -1, T scalar2 = T(0), T scalar3 = T(0)) {
+    Node n{op, a, b, c, rows, cols, values_.size(), scalar, scalar2, scalar3};
     const std::size_t count = static_cast<std::size_t>(rows * cols);
     values_.resize(values_.size() + count);
     adjoints_.resize(adjoints_.size() + count);
@@ -105,10 +108,10 @@ template <Real T> class Tape {
  private:
   struct Node {
     Op op;
-    int a, b;
+    int a, b, c;  // inputs (-1: none); slice_cols keeps its first column in b
     Index rows, cols;
     std::size_t offset;
-    T scalar;
+    T scalar, scalar2, scalar3;  // op parameters (scale factor, leaky slope, mixture pi / sigma1 / sigma2)
   };
 
   void backward_node(int id) {
@@ -121,6 +124,14 @@ template <Real T> class Tape {
         adjoint(n.a).noalias() += g * value(n.b).transpose();
         adjoint(n.b).noalias() += value(n.a).transpose() * g;
         break;
+      case Op::matmul_tn:  // C = A^T B: dA += B dC^T, dB += A dC
+        adjoint(n.a).noalias() += value(n.b) * g.transpose();
+        adjoint(n.b).noalias() += value(n.a) * g;
+        break;
+      case Op::matmul_nt:  // C = A B^T: dA += dC B, dB += dC^T A
+        adjoint(n.a).noalias() += g * value(n.b);
+        adjoint(n.b).noalias() += g.transpose() * value(n.a);
+        break;
       case Op::add:
         adjoint(n.a) += g;
         adjoint(n.b) += g;
@@ -128,6 +139,10 @@ template <Real T> class Tape {
       case Op::add_row:  // C = A + 1 b (b a row vector): db += column sums of dC
         adjoint(n.a) += g;
         adjoint(n.b) += g.colwise().sum();
+        break;
+      case Op::add_col:  // C = A + b 1^T (b a column vector): db += row sums of dC
+        adjoint(n.a) += g;
+        adjoint(n.b) += g.rowwise().sum();
         break;
       case Op::sub:
         adjoint(n.a) += g;
@@ -137,18 +152,97 @@ template <Real T> class Tape {
         adjoint(n.a).array() += g.array() * value(n.b).array();
         adjoint(n.b).array() += g.array() * value(n.a).array();
         break;
+      case Op::mul_row:  // C = A diag(b) (each column j scaled by b_j)
+        adjoint(n.a).array() += g.array().rowwise() * value(n.b).row(0).array();
+        adjoint(n.b) += (g.array() * value(n.a).array()).colwise().sum().matrix();
+        break;
+      case Op::div:
+        adjoint(n.a).array() += g.array() / value(n.b).array();
+        adjoint(n.b).array() -= g.array() * v.array() / value(n.b).array();
+        break;
       case Op::neg: adjoint(n.a) -= g; break;
       case Op::scale: adjoint(n.a) += n.scalar * g; break;
       case Op::exp: adjoint(n.a).array() += g.array() * v.array(); break;
       case Op::log: adjoint(n.a).array() += g.array() / value(n.a).array(); break;
+      case Op::log1p: adjoint(n.a).array() += g.array() / (T(1) + value(n.a).array()); break;
       case Op::square: adjoint(n.a).array() += T(2) * g.array() * value(n.a).array(); break;
       case Op::sqrt: adjoint(n.a).array() += g.array() / (T(2) * v.array()); break;
       case Op::tanh: adjoint(n.a).array() += g.array() * (T(1) - v.array().square()); break;
       case Op::sigmoid: adjoint(n.a).array() += g.array() * v.array() * (T(1) - v.array()); break;
       case Op::softplus: adjoint(n.a).array() += g.array() * pml::sigmoid(value(n.a).array()); break;
       case Op::relu: adjoint(n.a).array() += (value(n.a).array() > T(0)).select(g.array(), T(0)); break;
+      case Op::leaky_relu: adjoint(n.a).array() += (value(n.a).array() > T(0)).select(g.array(), n.scalar * g.array()); break;
       case Op::sum: adjoint(n.a).array() += g(0, 0); break;
       case Op::mean: adjoint(n.a).array() += g(0, 0) / T(value(n.a).size()); break;
+      case Op::sum_rows: adjoint(n.a).colwise() += g.col(0); break;    // out N x 1
+      case Op::sum_cols: adjoint(n.a).rowwise() += g.row(0); break;    // out 1 x D
+      case Op::log_sum_exp_rows:  // da = g * softmax(a)
+        adjoint(n.a).array() += ((value(n.a).colwise() - v.col(0)).array().exp()).colwise() * g.col(0).array();
+        break;
+      case Op::softmax_rows: {  // da = y * (g - rowsum(g * y))
+        auto da = adjoint(n.a);
+        for (Index i = 0; i < v.rows(); ++i) {
+          const T dot = g.row(i).dot(v.row(i));
+          da.row(i).array() += v.row(i).array() * (g.row(i).array() - dot);
+        }
+        break;
+      }
+      case Op::log_softmax_rows: {  // da = g - softmax(a) * rowsum(g)
+        auto da = adjoint(n.a);
+        for (Index i = 0; i < v.rows(); ++i) da.row(i).array() += g.row(i).array() - v.row(i).array().exp() * g.row(i).sum();
+        break;
+      }
+      case Op::slice_cols: adjoint(n.a).middleCols(n.b, n.cols) += g; break;
+      case Op::concat_cols:
+        adjoint(n.a) += g.leftCols(cols(n.a));
+        adjoint(n.b) += g.rightCols(cols(n.b));
+        break;
+      case Op::mask_mul: adjoint(n.a).array() += g.array() * value(n.b).array(); break;  // no gradient to the mask
+      case Op::bce_with_logits: {  // sum softplus(l) - t l
+        adjoint(n.a).array() += g(0, 0) * (pml::sigmoid(value(n.a).array()) - value(n.b).array());
+        adjoint(n.b).array() -= g(0, 0) * value(n.a).array();
+        break;
+      }
+      case Op::gaussian_nll: {  // sum 1/2 (log 2pi + s + (y - mu)^2 e^-s); a = mu, b = s (log variance), c = y
+        const auto r = (value(n.c) - value(n.a)).array();
+        const auto inv = (-value(n.b).array()).exp();
+        adjoint(n.a).array() -= g(0, 0) * r * inv;
+        adjoint(n.b).array() += g(0, 0) * T(0.5) * (T(1) - r.square() * inv);
+        adjoint(n.c).array() += g(0, 0) * r * inv;
+        break;
+      }
+      case Op::softmax_cross_entropy: {  // -sum t log softmax(l): dl = softmax(l) rowsum(t) - t
+        auto dl = adjoint(n.a);
+        const auto l = value(n.a);
+        const auto t = value(n.b);
+        for (Index i = 0; i < l.rows(); ++i) {
+          const T m = l.row(i).maxCoeff();
+          const T lse = m + std::log((l.row(i).array() - m).exp().sum());
+          dl.row(i).array() += g(0, 0) * ((l.row(i).array() - lse).exp() * t.row(i).sum() - t.row(i).array());
+          adjoint(n.b).row(i).array() -= g(0, 0) * (l.row(i).array() - lse);
+        }
+        break;
+      }
+      case Op::kl_standard_normal:  // sum 1/2 (mu^2 + e^s - 1 - s); a = mu, b = s (log variance)
+        adjoint(n.a).array() += g(0, 0) * value(n.a).array();
+        adjoint(n.b).array() += g(0, 0) * T(0.5) * (value(n.b).array().exp() - T(1));
+        break;
+      case Op::reparameterize:  // z = mu + sigma * eps; a = mu, b = sigma, c = eps (no gradient)
+        adjoint(n.a) += g;
+        adjoint(n.b).array() += g.array() * value(n.c).array();
+        break;
+      case Op::scale_mixture_log_prob: {  // sum log(pi N(w|0,s1^2) + (1-pi) N(w|0,s2^2))
+        const T pi = n.scalar, s1 = n.scalar2, s2 = n.scalar3;
+        auto dw = adjoint(n.a);
+        const auto w = value(n.a);
+        for (Index i = 0; i < w.size(); ++i) {
+          const T l1 = std::log(pi) - std::log(s1) - T(0.5) * w(i) * w(i) / (s1 * s1);
+          const T l2 = std::log1p(-pi) - std::log(s2) - T(0.5) * w(i) * w(i) / (s2 * s2);
+          const T r1 = pml::sigmoid(l1 - l2);
+          dw(i) -= g(0, 0) * w(i) * (r1 / (s1 * s1) + (T(1) - r1) / (s2 * s2));
+        }
+        break;
+      }
       case Op::leaf: break;
     }
   }
