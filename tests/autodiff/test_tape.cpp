@@ -15,13 +15,25 @@
 namespace {
 std::atomic<long> allocations{0};
 }  // namespace
+// Count every allocation through the replaceable global operator new family (all of it, so that
+// memory is always released by the matching function, which AddressSanitizer checks).
 void* operator new(std::size_t n) {
   ++allocations;
-  if (void* p = std::malloc(n)) return p;
+  if (void* p = std::malloc(n ? n : 1)) return p;
   throw std::bad_alloc();
 }
+void* operator new[](std::size_t n) { return ::operator new(n); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  ++allocations;
+  return std::malloc(n ? n : 1);
+}
+void* operator new[](std::size_t n, const std::nothrow_t& tag) noexcept { return ::operator new(n, tag); }
 void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 using Catch::Matchers::Contains;
 using pml::ad::Tape;
