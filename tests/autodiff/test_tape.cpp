@@ -10,6 +10,8 @@
 #include "pml/autodiff.hpp"
 #include "pml/core/random.hpp"
 #include "pml/distributions/kl.hpp"
+#include "pml/nn/adam.hpp"
+#include "pml/nn/linear.hpp"
 #include "pml/distributions/scale_mixture_normal.hpp"
 
 namespace {
@@ -188,4 +190,28 @@ TEST_CASE("a steady-state step on a reused tape allocates nothing", "[autodiff][
   Eigen::internal::set_is_malloc_allowed(true);
   CHECK(allocations.load() - before == 0);
   CHECK(std::isfinite(loss));
+}
+
+TEST_CASE("nn::Linear gradients and nn::Adam on a quadratic", "[autodiff][nn]") {
+  pml::Rng rng(4);
+  pml::nn::Linear<double> layer(3, 2, rng);
+  CHECK(layer.weight().cwiseAbs().maxCoeff() <= std::sqrt(6.0 / 5.0));  // Xavier bound
+  Tape<double> tape;
+  const Eigen::MatrixXd x = random_matrix<double>(rng, 5, 3);
+  const Var<double> out = layer.forward(tape, tape.variable(x));
+  tape.backward(pml::ad::sum(out));
+  // d sum(x W + 1 b) / dW = x^T 1, / db = N
+  CHECK((layer.weight_gradient() - x.colwise().sum().transpose().replicate(1, 2)).cwiseAbs().maxCoeff() < 1e-12);
+  CHECK((layer.bias_gradient().array() == 5.0).all());
+  CHECK_THROWS_WITH(layer.forward(tape, tape.variable(Eigen::MatrixXd::Ones(2, 4))), Contains("x has columns 4, expected 3"));
+  // Adam drives a quadratic to its minimum
+  Eigen::MatrixXd p = Eigen::MatrixXd::Zero(2, 2), target(2, 2);
+  target << 1, -2, 3, 0.5;
+  pml::nn::Adam<double> adam(0.05);
+  for (int i = 0; i < 2000; ++i) {
+    adam.begin_step();
+    adam.update(0, p, Eigen::MatrixXd(2 * (p - target)));
+  }
+  CHECK((p - target).cwiseAbs().maxCoeff() < 1e-3);
+  CHECK_THROWS_WITH(pml::nn::Adam<double>(-1.0), Contains("learning_rate must be positive"));
 }
