@@ -209,6 +209,8 @@ template <Real T = double> class GaussianMixture {
   /// Draws `n` samples (rows) and their component labels.
   std::pair<Matrix<T>, IntVector> sample(Rng& rng, Index n) const {
     if (state_.weights.size() == 0) throw std::logic_error("GaussianMixture::sample: the model is not fitted; call fit() first");
+    std::vector<Matrix<T>> factors;  // one Cholesky factor per component, not one per draw
+    for (Index c = 0; c < options_.components; ++c) factors.push_back(cholesky(c));
     Matrix<T> out(n, dimension_);
     IntVector labels(n);
     Vector<T> eps(dimension_);
@@ -216,7 +218,7 @@ template <Real T = double> class GaussianMixture {
       const Index c = random::categorical(rng, state_.weights);
       labels(i) = static_cast<long>(c);
       random::fill_normal(rng, eps);
-      out.row(i) = (state_.means.row(c).transpose() + cholesky(c) * eps).transpose();
+      out.row(i) = (state_.means.row(c).transpose() + factors[static_cast<std::size_t>(c)] * eps).transpose();
     }
     return {out, labels};
   }

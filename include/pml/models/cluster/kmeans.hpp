@@ -102,12 +102,12 @@ template <Real T = double> class KMeans {
   Matrix<T> transform(const MatrixCRef<T>& x) const {
     require_fitted("KMeans::transform");
     check_size("KMeans::transform", "x", x.cols(), centres_.cols(), "columns");
-    return squared_distances(x, x.rowwise().squaredNorm(), centres_);
+    return squared_distances(x, x.rowwise().squaredNorm(), centres_).cwiseMax(T(0));
   }
   /// Weighted inertia of `x` under the fitted centres.
   T score(const MatrixCRef<T>& x) const {
     require_fitted("KMeans::score");
-    return squared_distances(x, x.rowwise().squaredNorm(), centres_).rowwise().minCoeff().sum();
+    return squared_distances(x, x.rowwise().squaredNorm(), centres_).cwiseMax(T(0)).rowwise().minCoeff().sum();
   }
 
   const Matrix<T>& centres() const noexcept { return centres_; }  ///< K x D
@@ -220,26 +220,16 @@ template <Real T = double> class KMeans {
     return out;
   }
 
-  // Squared distances into the workspace `d` (N x K, reused across iterations: no allocation).
-  static void squared_distances(const MatrixCRef<T>& x, const Vector<T>& row_norms, const Matrix<T>& centres, Matrix<T>& d) {
-    d.noalias() = x * centres.transpose();
-    d.array() *= T(-2);
+  // Squared distances ||x||^2 - 2 x c^T + ||c||^2 (N x K); may be slightly negative from rounding.
+  static Matrix<T> squared_distances(const MatrixCRef<T>& x, const Vector<T>& row_norms, const Matrix<T>& centres) {
+    Matrix<T> d = T(-2) * (x * centres.transpose());
     d.colwise() += row_norms;
     d.rowwise() += centres.rowwise().squaredNorm().transpose();
-  }
-  static Matrix<T> squared_distances(const MatrixCRef<T>& x, const Vector<T>& row_norms, const Matrix<T>& centres) {
-    Matrix<T> d;
-    squared_distances(x, row_norms, centres, d);
-    return d.cwiseMax(T(0));
+    return d;
   }
   static T assign(const MatrixCRef<T>& x, const Vector<T>& row_norms, const Vector<T>& w, const Matrix<T>& centres,
                   IntVector& labels) {
-    Matrix<T> d;
-    return assign(x, row_norms, w, centres, labels, d);
-  }
-  static T assign(const MatrixCRef<T>& x, const Vector<T>& row_norms, const Vector<T>& w, const Matrix<T>& centres,
-                  IntVector& labels, Matrix<T>& d) {
-    squared_distances(x, row_norms, centres, d);
+    const Matrix<T> d = squared_distances(x, row_norms, centres);
     // argmin over the columns, sweeping whole columns: contiguous, branch-free (vectorised blends)
     const Index n = x.rows();
     Vector<T> best = d.col(0), index = Vector<T>::Zero(n);

@@ -68,7 +68,6 @@ template <Real T = double> class ProbabilisticPCA {
     auto e = detail::covariance_eigen<T>("ProbabilisticPCA::fit", x, options_.unbiased ? 1 : 0);
     mean_ = e.mean;
     n_ = x.rows();
-    eigenvalues_ = e.eigenvalues;
     history_.clear();
     iterations_ = 0;
     if (options_.solver == PPCASolver::closed_form) {
@@ -309,7 +308,7 @@ template <Real T = double> class ProbabilisticPCA {
   }
 
   Options options_;
-  Vector<T> mean_, eigenvalues_;
+  Vector<T> mean_;
   Matrix<T> w_;
   T sigma2_ = 0;
   Index n_ = 0;

@@ -11,6 +11,7 @@
 #include "pml/core/check.hpp"
 #include "pml/core/random.hpp"
 #include "pml/core/weights.hpp"
+#include "pml/distributions/multivariate_normal.hpp"
 
 namespace pml {
 
@@ -202,12 +203,8 @@ template <Real T = double> class BayesianLinearRegression {
   /// `n` functions drawn from the posterior, evaluated at `phi`: an N x n matrix (PRML Fig. 3.9).
   Matrix<T> sample_functions(Rng& rng, const MatrixCRef<T>& phi, Index n) const {
     require_fitted("BayesianLinearRegression::sample_functions", phi.cols());
-    const Eigen::LLT<Matrix<T>> l(covariance_);
-    Matrix<T> eps(mean_.size(), n);
-    random::fill_normal(rng, eps);
-    Matrix<T> w = Matrix<T>(l.matrixL()) * eps;
-    w.colwise() += mean_;
-    Matrix<T> f = phi * w;
+    const Matrix<T> w = MultivariateNormal<T>(mean_, covariance_).sample(rng, n);  // n x M draws of the weights
+    Matrix<T> f = phi * w.transpose();
     f.array() += intercept();
     return f;
   }

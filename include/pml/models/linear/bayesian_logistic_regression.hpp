@@ -10,6 +10,7 @@
 #include "pml/core/check.hpp"
 #include "pml/core/random.hpp"
 #include "pml/core/special.hpp"
+#include "pml/distributions/multivariate_normal.hpp"
 
 namespace pml {
 
@@ -110,12 +111,8 @@ template <Real T = double> class BayesianLogisticRegression {
   /// Monte Carlo predictive probability from `samples` posterior draws (to check the probit approximation).
   Vector<T> predict_proba_sampled(Rng& rng, const MatrixCRef<T>& phi, Index samples) const {
     require_fitted("BayesianLogisticRegression::predict_proba_sampled", phi.cols());
-    const Eigen::LLT<Matrix<T>> l(covariance_);
-    Matrix<T> eps(mean_.size(), samples);
-    random::fill_normal(rng, eps);
-    Matrix<T> w = Matrix<T>(l.matrixL()) * eps;
-    w.colwise() += mean_;
-    const Matrix<T> a = phi * w;
+    const Matrix<T> w = MultivariateNormal<T>(mean_, covariance_).sample(rng, samples);  // samples x M
+    const Matrix<T> a = phi * w.transpose();
     return pml::sigmoid(a.array()).matrix().rowwise().mean();
   }
 
