@@ -1,7 +1,12 @@
 #pragma once
 /// @file
 /// Everything in pml. Including one module's umbrella (pml/core.hpp, pml/distributions.hpp,
-/// pml/conjugate.hpp) or one header compiles faster.
+/// pml/conjugate.hpp, pml/models/linear.hpp, ..., pml/autodiff.hpp, pml/nn.hpp) or one header compiles faster.
+#include "pml/autodiff.hpp"
 #include "pml/conjugate.hpp"
 #include "pml/core.hpp"
 #include "pml/distributions.hpp"
+#include "pml/models/cluster.hpp"
+#include "pml/models/latent.hpp"
+#include "pml/models/linear.hpp"
+#include "pml/nn.hpp"

@@ -10,8 +10,6 @@
 #include "pml/autodiff.hpp"
 #include "pml/core/random.hpp"
 #include "pml/distributions/kl.hpp"
-#include "pml/nn/adam.hpp"
-#include "pml/nn/linear.hpp"
 #include "pml/distributions/scale_mixture_normal.hpp"
 
 namespace {
@@ -98,6 +96,26 @@ template <class T> void check_all_ops() {
   const M eps = random_matrix<T>(rng, 4, 3);
   check("reparameterize", [&eps](Tape<T>&, std::vector<V>& v) { return pml::ad::sum(pml::ad::square(pml::ad::reparameterize(v[0], v[1], eps))); }, {a, pos});
   check("scale_mixture_log_prob", [](Tape<T>&, std::vector<V>& v) { return pml::ad::scale_mixture_log_prob(v[0], T(0.25), T(1), T(0.3)); }, {a});
+  check("mean_rows", [](Tape<T>&, std::vector<V>& v) { return pml::ad::sum(pml::ad::square(pml::ad::mean_rows(v[0]))); }, {a});
+  check("mean_cols", [](Tape<T>&, std::vector<V>& v) { return pml::ad::sum(pml::ad::square(pml::ad::mean_cols(v[0]))); }, {a});
+  const M shifted = pos - M::Constant(4, 3, T(1.2));  // away from relu's kink at the finite-difference step
+  for (const auto act : {pml::ad::Activation::identity, pml::ad::Activation::relu, pml::ad::Activation::leaky_relu,
+                         pml::ad::Activation::tanh, pml::ad::Activation::sigmoid, pml::ad::Activation::softplus}) {
+    INFO("activation " << int(act));
+    check("bias_activation", [act](Tape<T>&, std::vector<V>& v) {
+      return pml::ad::sum(pml::ad::square(pml::ad::bias_activation(v[0], v[1], act, T(0.1))));
+    }, {T(2) * shifted, row});
+  }
+  check("normal_log_prob (shared mean and stddev)", [](Tape<T>&, std::vector<V>& v) {
+    return pml::ad::normal_log_prob(v[0], v[1], v[2]);
+  }, {a, M::Constant(1, 1, T(0.3)), M::Constant(1, 1, T(1.4))});
+  check("normal_log_prob (elementwise)", [](Tape<T>&, std::vector<V>& v) { return pml::ad::normal_log_prob(v[0], v[1], v[2]); }, {a, c, pos});
+  check("normal_log_prob (shared stddev)", [](Tape<T>&, std::vector<V>& v) { return pml::ad::normal_log_prob(v[0], v[1], v[2]); },
+        {a, c, M::Constant(1, 1, T(0.8))});
+  check("mask_mul (mask on the tape)", [&mask](Tape<T>& t, std::vector<V>& v) {
+    const V m = t.variable(mask);
+    return pml::ad::sum(pml::ad::square(pml::ad::mask_mul(v[0], m)));
+  }, {a});
   // a small network: tanh(X W1 + b1) W2, squared error
   const M x = random_matrix<T>(rng, 6, 3), w1 = random_matrix<T>(rng, 3, 4), b1 = random_matrix<T>(rng, 1, 4),
           w2 = random_matrix<T>(rng, 4, 2), y = random_matrix<T>(rng, 6, 2);
@@ -150,6 +168,19 @@ TEST_CASE("fused nodes agree with the distributions layer", "[autodiff][fused]")
   const Var<double> ones = tape.variable(Eigen::MatrixXd::Ones(1, 2));
   CHECK(pml::ad::bce_with_logits(big, ones).value()(0, 0) == Approx(0.0).margin(1e-300));
   CHECK(pml::ad::bce_with_logits(-big, ones).value()(0, 0) == Approx(1600.0));
+  // normal_log_prob is Normal::log_prob summed, with shared and with elementwise parameters
+  const Var<double> mu = tape.variable(Eigen::MatrixXd::Constant(1, 1, 0.2)), sd = tape.variable(Eigen::MatrixXd::Constant(1, 1, 1.7));
+  double lp = 0, lp2 = 0;
+  for (Eigen::Index i = 0; i < w.size(); ++i) {
+    lp += pml::Normal<double>(0.2, 1.7).log_prob(w(i));
+    lp2 += pml::Normal<double>(m(i), std::exp(s(i))).log_prob(w(i));
+  }
+  CHECK(pml::ad::normal_log_prob(vw, mu, sd).value()(0, 0) == Approx(lp).epsilon(1e-13));
+  CHECK(pml::ad::normal_log_prob(vw, vm, pml::ad::exp(vs)).value()(0, 0) == Approx(lp2).epsilon(1e-13));
+  // bias_activation equals the unfused add + activation
+  const Var<double> bias = tape.variable(Eigen::MatrixXd(m.row(0)));
+  CHECK((pml::ad::bias_activation(vw, bias, pml::ad::Activation::tanh).value() - pml::ad::tanh(vw + bias).value()).cwiseAbs().maxCoeff() == 0);
+  CHECK((pml::ad::bias_activation(vw, bias, pml::ad::Activation::softplus).value() - pml::ad::softplus(vw + bias).value()).cwiseAbs().maxCoeff() == 0);
 }
 
 TEST_CASE("the tape rejects bad shapes and mixed tapes", "[autodiff]") {
@@ -164,6 +195,11 @@ TEST_CASE("the tape rejects bad shapes and mixed tapes", "[autodiff]") {
   CHECK_THROWS_WITH(pml::ad::scale_mixture_log_prob(a, 1.5, 1.0, 0.1), Contains("pi must be a probability"));
   const Var<double> c = other.variable(Eigen::MatrixXd::Ones(2, 3));
   CHECK_THROWS_WITH(a - c, Contains("same tape"));
+  CHECK_THROWS_WITH(pml::ad::bias_activation(a, a, pml::ad::Activation::relu), Contains("bias must be 1x3, got 2x3"));
+  const Var<double> neg = tape.variable(Eigen::MatrixXd::Constant(1, 1, -1.0));
+  CHECK_THROWS_WITH(pml::ad::normal_log_prob(a, neg, neg), Contains("ad::normal_log_prob: stddev must be positive"));
+  CHECK_THROWS_WITH(pml::ad::normal_log_prob(a, b, b), Contains("mean and stddev must be 1x1 or 2x3"));
+  CHECK_THROWS_WITH(pml::ad::mean_rows(tape.variable(Eigen::MatrixXd(2, 0))), Contains("ad::mean_rows: a has no columns"));
 }
 
 TEST_CASE("a steady-state step on a reused tape allocates nothing", "[autodiff][alloc]") {
@@ -190,28 +226,4 @@ TEST_CASE("a steady-state step on a reused tape allocates nothing", "[autodiff][
   Eigen::internal::set_is_malloc_allowed(true);
   CHECK(allocations.load() - before == 0);
   CHECK(std::isfinite(loss));
-}
-
-TEST_CASE("nn::Linear gradients and nn::Adam on a quadratic", "[autodiff][nn]") {
-  pml::Rng rng(4);
-  pml::nn::Linear<double> layer(3, 2, rng);
-  CHECK(layer.weight().cwiseAbs().maxCoeff() <= std::sqrt(6.0 / 5.0));  // Xavier bound
-  Tape<double> tape;
-  const Eigen::MatrixXd x = random_matrix<double>(rng, 5, 3);
-  const Var<double> out = layer.forward(tape, tape.variable(x));
-  tape.backward(pml::ad::sum(out));
-  // d sum(x W + 1 b) / dW = x^T 1, / db = N
-  CHECK((layer.weight_gradient() - x.colwise().sum().transpose().replicate(1, 2)).cwiseAbs().maxCoeff() < 1e-12);
-  CHECK((layer.bias_gradient().array() == 5.0).all());
-  CHECK_THROWS_WITH(layer.forward(tape, tape.variable(Eigen::MatrixXd::Ones(2, 4))), Contains("x has columns 4, expected 3"));
-  // Adam drives a quadratic to its minimum
-  Eigen::MatrixXd p = Eigen::MatrixXd::Zero(2, 2), target(2, 2);
-  target << 1, -2, 3, 0.5;
-  pml::nn::Adam<double> adam(0.05);
-  for (int i = 0; i < 2000; ++i) {
-    adam.begin_step();
-    adam.update(0, p, Eigen::MatrixXd(2 * (p - target)));
-  }
-  CHECK((p - target).cwiseAbs().maxCoeff() < 1e-3);
-  CHECK_THROWS_WITH(pml::nn::Adam<double>(-1.0), Contains("learning_rate must be positive"));
 }

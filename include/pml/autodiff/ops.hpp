@@ -143,14 +143,28 @@ template <Real T> Var<T> leaky_relu(const Var<T>& a, T slope = T(0.01)) {
 }
 /// Row sums (rows x 1).
 template <Real T> Var<T> sum_rows(const Var<T>& a) {
-  Var<T> out = a.tape->push(detail::Op::sum_rows, a.id, -1, a.rows(), 1);
+  Var<T> out = a.tape->push(detail::Op::sum_rows, a.id, -1, a.rows(), 1, T(1));
   out.value() = a.value().rowwise().sum();
   return out;
 }
 /// Column sums (1 x cols).
 template <Real T> Var<T> sum_cols(const Var<T>& a) {
-  Var<T> out = a.tape->push(detail::Op::sum_cols, a.id, -1, 1, a.cols());
+  Var<T> out = a.tape->push(detail::Op::sum_cols, a.id, -1, 1, a.cols(), T(1));
   out.value() = a.value().colwise().sum();
+  return out;
+}
+/// Row means (rows x 1).
+template <Real T> Var<T> mean_rows(const Var<T>& a) {
+  if (a.cols() == 0) pml::detail::throw_shape("ad::mean_rows", "a has no columns");
+  Var<T> out = a.tape->push(detail::Op::sum_rows, a.id, -1, a.rows(), 1, T(1) / T(a.cols()));
+  out.value() = a.value().rowwise().mean();
+  return out;
+}
+/// Column means (1 x cols).
+template <Real T> Var<T> mean_cols(const Var<T>& a) {
+  if (a.rows() == 0) pml::detail::throw_shape("ad::mean_cols", "a has no rows");
+  Var<T> out = a.tape->push(detail::Op::sum_cols, a.id, -1, 1, a.cols(), T(1) / T(a.rows()));
+  out.value() = a.value().colwise().mean();
   return out;
 }
 /// Stable log-sum-exp of each row (rows x 1).
@@ -205,6 +219,51 @@ template <Real T, class Derived> Var<T> mask_mul(const Var<T>& a, const Eigen::M
   const Var<T> m = a.tape->variable(mask);
   Var<T> out = a.tape->push(detail::Op::mask_mul, a.id, m.id, a.rows(), a.cols());
   out.value() = a.value().cwiseProduct(m.value());
+  return out;
+}
+
+/// Applies an activation elementwise to an array expression (the forward half of bias_activation).
+template <class Derived>
+auto activate(Activation act, const Eigen::ArrayBase<Derived>& x, typename Derived::Scalar slope = 0.01) {
+  using T = typename Derived::Scalar;
+  using R = Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic>;
+  switch (act) {
+    case Activation::relu: return R(x.max(T(0)));
+    case Activation::leaky_relu: return R((x > T(0)).select(x, slope * x));
+    case Activation::tanh: return R(x.tanh());
+    case Activation::sigmoid: return R(pml::sigmoid(x));
+    case Activation::softplus: return R(pml::softplus(x));
+    case Activation::identity: break;
+  }
+  return R(x);
+}
+
+/// Fused $\mathrm{act}(X + \mathbf 1 b)$ for a 1 x cols bias b: one node and one pass over the
+/// data instead of two (the bias-plus-activation of every dense layer).
+template <Real T> Var<T> bias_activation(const Var<T>& x, const Var<T>& bias, Activation act, T slope = T(0.01)) {
+  detail::same_tape("ad::bias_activation", x, bias);
+  if (bias.rows() != 1 || bias.cols() != x.cols())
+    pml::detail::throw_shape("ad::bias_activation", "bias must be 1x" + std::to_string(x.cols()) + ", got " +
+                                                        std::to_string(bias.rows()) + "x" + std::to_string(bias.cols()));
+  Var<T> out = x.tape->push(detail::Op::bias_activation, x.id, bias.id, x.rows(), x.cols(), T(static_cast<int>(act)), -1, slope);
+  auto v = out.value();
+  v = x.value().rowwise() + bias.value().row(0);
+  switch (act) {  // in place, without the temporary activate() returns
+    case Activation::relu: v = v.cwiseMax(T(0)); break;
+    case Activation::leaky_relu: v.array() = (v.array() > T(0)).select(v.array(), slope * v.array()); break;
+    case Activation::tanh: v.array() = v.array().tanh(); break;
+    case Activation::sigmoid: v.array() = pml::sigmoid(v.array()); break;
+    case Activation::softplus: v.array() = pml::softplus(v.array()); break;
+    case Activation::identity: break;
+  }
+  return out;
+}
+
+/// A ⊙ mask for a mask already on the tape (e.g. a leaf filled in place): no gradient flows into it.
+template <Real T> Var<T> mask_mul(const Var<T>& a, const Var<T>& mask) {
+  detail::same_shape("ad::mask_mul", a, mask);
+  Var<T> out = a.tape->push(detail::Op::mask_mul, a.id, mask.id, a.rows(), a.cols());
+  out.value() = a.value().cwiseProduct(mask.value());
   return out;
 }
 
@@ -263,6 +322,33 @@ Var<T> reparameterize(const Var<T>& mean, const Var<T>& stddev, const Eigen::Mat
   out.value() = mean.value() + stddev.value().cwiseProduct(e.value());
   return out;
 }
+/// $\sum_i\log\mathcal N(y_i\mid\mu_i,\sigma_i)$ (Stan's normal_lpdf), one node: `mean` and `stddev`
+/// each have y's shape or are 1 x 1 (shared by every entry). Gradients flow to all three.
+template <Real T> Var<T> normal_log_prob(const Var<T>& y, const Var<T>& mean, const Var<T>& stddev) {
+  detail::same_tape("ad::normal_log_prob", y, mean);
+  detail::same_tape("ad::normal_log_prob", y, stddev);
+  auto fits = [&](const Var<T>& p) { return p.size_is(1, 1) || p.size_is(y.rows(), y.cols()); };
+  if (!fits(mean) || !fits(stddev))
+    pml::detail::throw_shape("ad::normal_log_prob", "mean and stddev must be 1x1 or " + std::to_string(y.rows()) + "x" +
+                                                        std::to_string(y.cols()));
+  const auto s = stddev.value();
+  if (!(s.array() > T(0)).all())
+    throw std::domain_error("ad::normal_log_prob: stddev must be positive, got min " + std::to_string(s.minCoeff()));
+  Var<T> out = y.tape->push(detail::Op::normal_log_prob, y.id, mean.id, 1, 1, T(0), stddev.id);
+  const auto yv = y.value(), m = mean.value();
+  const bool m1 = m.size() == 1, s1 = s.size() == 1;
+  T quad = 0, logs = 0;
+  for (Index i = 0; i < yv.size(); ++i) {
+    const T sd = s1 ? s(0, 0) : s(i);
+    const T z = (yv(i) - (m1 ? m(0, 0) : m(i))) / sd;
+    quad += z * z;
+    if (!s1) logs += std::log(sd);
+  }
+  if (s1) logs = T(yv.size()) * std::log(s(0, 0));
+  out.value()(0, 0) = -T(0.5) * quad - logs - T(yv.size()) * constants<T>::half_log_two_pi;
+  return out;
+}
+
 /// Log density of the two-component scale-mixture prior (Blundell et al. 2015, eq. 7), summed over entries.
 template <Real T> Var<T> scale_mixture_log_prob(const Var<T>& w, T pi, T sigma1, T sigma2) {
   check_probability("ad::scale_mixture_log_prob", "pi", pi);

@@ -4,8 +4,7 @@
 /// one node per matrix operation, values and adjoints in an arena that is reused from one step to the
 /// next, so that after the first step a step allocates nothing.
 ///
-/// This is the first slice of the autodiff core: the tape, the arena, elementwise and reduction ops,
-/// matrix products and broadcasting adds. More ops, the fused probabilistic nodes and nn/ build on it.
+/// The operator functions that record nodes are in ops.hpp; the backward passes are in Tape::backward_node.
 
 #include <cmath>
 #include <cstdint>
@@ -32,15 +31,34 @@ template <Real T> struct Var {
   Eigen::Map<Matrix<T>> adjoint() const { return tape->adjoint(id); }
   Index rows() const { return tape->rows(id); }
   Index cols() const { return tape->cols(id); }
+  bool size_is(Index r, Index c) const { return rows() == r && cols() == c; }
 };
+
+/// Elementwise activation functions, used by the fused bias-plus-activation node and by nn::MLP.
+enum class Activation : std::uint8_t { identity, relu, leaky_relu, tanh, sigmoid, softplus };
 
 namespace detail {
 enum class Op : std::uint8_t {
   leaf, matmul, matmul_tn, matmul_nt, add, add_row, add_col, sub, mul, mul_row, div, neg, scale, exp, log, log1p, square,
   sqrt, tanh, sigmoid, softplus, relu, leaky_relu, sum, mean, sum_rows, sum_cols, log_sum_exp_rows, softmax_rows,
   log_softmax_rows, slice_cols, concat_cols, mask_mul, bce_with_logits, gaussian_nll, softmax_cross_entropy,
-  kl_standard_normal, reparameterize, scale_mixture_log_prob
+  kl_standard_normal, reparameterize, scale_mixture_log_prob, bias_activation, normal_log_prob
 };
+
+/// act'(x) written through the activation's output y = act(x) (so the pre-activation need not be kept).
+template <class Y> auto activation_derivative(Activation act, const Y& y, typename Y::Scalar slope) {
+  using T = typename Y::Scalar;
+  using R = Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic>;
+  switch (act) {
+    case Activation::relu: return R((y > T(0)).template cast<T>());
+    case Activation::leaky_relu: return R((y > T(0)).select(R::Ones(y.rows(), y.cols()), slope));
+    case Activation::tanh: return R(T(1) - y.square());
+    case Activation::sigmoid: return R(y * (T(1) - y));
+    case Activation::softplus: return R(-(-y).expm1());  // sigmoid(x) = 1 - exp(-softplus(x))
+    case Activation::identity: break;
+  }
+  return R(R::Ones(y.rows(), y.cols()));
+}
 }  // namespace detail
 
 /// The tape: nodes in creation order, their values and adjoints in two arenas. reset() forgets the
@@ -56,18 +74,34 @@ template <Real T> class Tape {
     values_.reserve(scalars);
     adjoints_.reserve(scalars);
   }
-  /// Forgets all nodes; keeps the arenas' capacity.
+  /// Forgets all nodes; keeps the arenas' capacity. Every Var of the tape becomes invalid.
   void reset() noexcept {
     nodes_.clear();
     values_.clear();
     adjoints_.clear();
+    sinks_.clear();
+    ++generation_;
   }
+  /// Incremented by every reset(): a Var made at generation g is valid while generation() == g.
+  std::uint64_t generation() const noexcept { return generation_; }
   std::size_t size() const noexcept { return nodes_.size(); }
 
   /// A leaf (input or parameter) with the given value.
   template <class Derived> Var<T> variable(const Eigen::MatrixBase<Derived>& v) {
     Var<T> out = push(Op::leaf, -1, -1, v.rows(), v.cols());
     value(out.id) = v;
+    return out;
+  }
+
+  /// A leaf of the given shape whose value the caller fills in place (e.g. a dropout mask or noise draw),
+  /// saving the copy that variable() makes.
+  Var<T> leaf(Index rows, Index cols) { return push(Op::leaf, -1, -1, rows, cols); }
+
+  /// A leaf whose adjoint backward() copies into `gradient` (rows x cols, owned by the caller, e.g. an
+  /// nn::Parameter) at the end of the pass. The pointer must stay valid until the next reset().
+  template <class Derived> Var<T> parameter(const Eigen::MatrixBase<Derived>& v, T* gradient) {
+    Var<T> out = variable(v);
+    sinks_.push_back(Sink{out.id, gradient});
     return out;
   }
 
@@ -92,6 +126,10 @@ template <Real T> class Tape {
     std::fill(adjoints_.begin(), adjoints_.end(), T(0));
     adjoint(out.id)(0, 0) = T(1);
     for (int id = out.id; id >= 0; --id) backward_node(id);
+    for (const Sink& s : sinks_) {
+      const auto g = adjoint(s.id);
+      Eigen::Map<Matrix<T>>(s.gradient, g.rows(), g.cols()) = g;
+    }
   }
 
   // ---- node construction (used by the operator functions in ops.hpp) ----
@@ -112,6 +150,11 @@ template <Real T> class Tape {
     Index rows, cols;
     std::size_t offset;
     T scalar, scalar2, scalar3;  // op parameters (scale factor, leaky slope, mixture pi / sigma1 / sigma2)
+  };
+
+  struct Sink {
+    int id;
+    T* gradient;
   };
 
   void backward_node(int id) {
@@ -174,8 +217,8 @@ template <Real T> class Tape {
       case Op::leaky_relu: adjoint(n.a).array() += (value(n.a).array() > T(0)).select(g.array(), n.scalar * g.array()); break;
       case Op::sum: adjoint(n.a).array() += g(0, 0); break;
       case Op::mean: adjoint(n.a).array() += g(0, 0) / T(value(n.a).size()); break;
-      case Op::sum_rows: adjoint(n.a).colwise() += g.col(0); break;    // out N x 1
-      case Op::sum_cols: adjoint(n.a).rowwise() += g.row(0); break;    // out 1 x D
+      case Op::sum_rows: adjoint(n.a).colwise() += n.scalar * g.col(0); break;  // out N x 1 (scalar: 1 or 1/D for means)
+      case Op::sum_cols: adjoint(n.a).rowwise() += n.scalar * g.row(0); break;  // out 1 x D (scalar: 1 or 1/N)
       case Op::log_sum_exp_rows:  // da = g * softmax(a)
         adjoint(n.a).array() += ((value(n.a).colwise() - v.col(0)).array().exp()).colwise() * g.col(0).array();
         break;
@@ -243,12 +286,46 @@ template <Real T> class Tape {
         }
         break;
       }
+      case Op::bias_activation: {  // y = act(x + 1 b): dpre = g act'(y); dx += dpre, db += column sums
+        const auto dpre = (g.array() * detail::activation_derivative(static_cast<Activation>(int(n.scalar)), v.array(), n.scalar2)).eval();
+        adjoint(n.a).array() += dpre;
+        adjoint(n.b) += dpre.colwise().sum().matrix();
+        break;
+      }
+      case Op::normal_log_prob: {  // sum log N(y | mu, sigma); a = y, b = mu, c = sigma; mu, sigma same shape or 1 x 1
+        const auto y = value(n.a), mu = value(n.b), sigma = value(n.c);
+        const bool mu1 = mu.size() == 1 && y.size() != 1, s1 = sigma.size() == 1 && y.size() != 1;
+        const T gg = g(0, 0);
+        if (mu1 && s1) {  // one pass: the two sums give both scalar gradients
+          const T m = mu(0, 0), s = sigma(0, 0), inv2 = T(1) / (s * s);
+          T r = 0, r2 = 0;
+          for (Index i = 0; i < y.size(); ++i) {
+            const T d = y(i) - m;
+            r += d;
+            r2 += d * d;
+          }
+          adjoint(n.b)(0, 0) += gg * r * inv2;
+          adjoint(n.c)(0, 0) += gg * (r2 * inv2 / s - T(y.size()) / s);
+          adjoint(n.a).array() -= gg * (y.array() - m) * inv2;
+          break;
+        }
+        for (Index i = 0; i < y.size(); ++i) {
+          const T m = mu1 ? mu(0, 0) : mu(i), s = s1 ? sigma(0, 0) : sigma(i);
+          const T z = (y(i) - m) / s;
+          adjoint(n.a)(i) -= gg * z / s;
+          adjoint(n.b)(mu1 ? 0 : i) += gg * z / s;
+          adjoint(n.c)(s1 ? 0 : i) += gg * (z * z - T(1)) / s;
+        }
+        break;
+      }
       case Op::leaf: break;
     }
   }
 
   std::vector<Node> nodes_;
   std::vector<T> values_, adjoints_;
+  std::vector<Sink> sinks_;
+  std::uint64_t generation_ = 0;
 };
 
 }  // namespace pml::ad

@@ -4,36 +4,45 @@
 
 #include "pml/autodiff/ops.hpp"
 #include "pml/nn/init.hpp"
+#include "pml/nn/parameter.hpp"
 
 namespace pml::nn {
 
-/// y = x W + b for a batch x (N x in), W (in x out), b (1 x out), Xavier-initialised. forward() puts
-/// W and b on the tape as leaves and remembers them, so gradients() reads their adjoints after
-/// Tape::backward().
+/// How a layer's weights are drawn.
+enum class Init : std::uint8_t {
+  xavier_uniform,  ///< U(-a, a), a = sqrt(6 / (in + out)): tanh, sigmoid and linear layers
+  he_normal,       ///< N(0, 2 / in): ReLU layers
+};
+
+/// y = act(x W + b) for a batch x (N x in), W (in x out), b (1 x out); the bias and the activation are
+/// one fused node (ad::bias_activation). The bias starts at zero.
 template <Real T> class Linear {
  public:
-  Linear(Index in, Index out, Rng& rng) : weight_(xavier_uniform<T>(rng, in, out)), bias_(RowVector<T>::Zero(out)) {
+  Linear(Index in, Index out, Rng& rng, Init init = Init::xavier_uniform, const std::string& name = "linear") {
     if (in <= 0 || out <= 0)
       pml::detail::throw_shape("nn::Linear", "sizes must be positive, got " + std::to_string(in) + " x " + std::to_string(out));
+    weight_ = Parameter<T>(name + ".weight", init == Init::he_normal ? he_normal<T>(rng, in, out) : xavier_uniform<T>(rng, in, out));
+    bias_ = Parameter<T>(name + ".bias", Matrix<T>::Zero(1, out));
   }
-  ad::Var<T> forward(ad::Tape<T>& tape, const ad::Var<T>& x) {
-    if (x.cols() != weight_.rows())
-      pml::detail::throw_shape("nn::Linear::forward", "x has columns " + std::to_string(x.cols()) + ", expected " +
-                                                          std::to_string(weight_.rows()));
-    w_ = tape.variable(weight_);
-    b_ = tape.variable(bias_);
-    return ad::matmul(x, w_) + b_;
+  /// act(x W + b) on the tape; binds W and b so Tape::backward() fills their gradients.
+  /// @throw std::invalid_argument if x does not have in() columns.
+  ad::Var<T> forward(ad::Tape<T>& tape, const ad::Var<T>& x, ad::Activation act = ad::Activation::identity, T slope = T(0.01)) {
+    if (x.cols() != in())
+      pml::detail::throw_shape("nn::Linear::forward", "x has " + std::to_string(x.cols()) + " columns, expected " + std::to_string(in()));
+    const ad::Var<T> w = weight_.bind(tape);
+    const ad::Var<T> b = bias_.bind(tape);
+    return ad::bias_activation(ad::matmul(x, w), b, act, slope);
   }
-  Matrix<T>& weight() noexcept { return weight_; }
-  RowVector<T>& bias() noexcept { return bias_; }
-  /// Adjoints of W and b from the last backward pass through the last forward().
-  Matrix<T> weight_gradient() const { return w_.adjoint(); }
-  RowVector<T> bias_gradient() const { return b_.adjoint(); }
+  Index in() const noexcept { return weight_.value.rows(); }
+  Index out() const noexcept { return weight_.value.cols(); }
+  Parameter<T>& weight() noexcept { return weight_; }
+  Parameter<T>& bias() noexcept { return bias_; }
+  const Parameter<T>& weight() const noexcept { return weight_; }
+  const Parameter<T>& bias() const noexcept { return bias_; }
+  ParameterList<T> parameters() { return {&weight_, &bias_}; }
 
  private:
-  Matrix<T> weight_;
-  RowVector<T> bias_;
-  ad::Var<T> w_, b_;
+  Parameter<T> weight_, bias_;
 };
 
 }  // namespace pml::nn

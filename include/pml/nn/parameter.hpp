@@ -1,0 +1,41 @@
+#pragma once
+/// @file
+/// nn::Parameter: a named trainable matrix with its gradient, and the list type optimisers work on.
+
+#include <string>
+#include <vector>
+
+#include "pml/autodiff/tape.hpp"
+
+namespace pml::nn {
+
+/// A trainable matrix and the gradient of the last backward pass. bind() puts the value on a tape as a
+/// leaf and asks the tape to copy the leaf's adjoint into `grad` at the end of Tape::backward(), so an
+/// optimiser reads `grad` without knowing about tapes. Shapes are fixed at construction.
+template <Real T> struct Parameter {
+  std::string name;
+  Matrix<T> value;
+  Matrix<T> grad;
+
+  Parameter() = default;
+  Parameter(std::string n, Matrix<T> v) : name(std::move(n)), value(std::move(v)), grad(Matrix<T>::Zero(value.rows(), value.cols())) {}
+  // The tape holds a pointer to `grad` until its next reset(): copying a bound parameter is fine, the
+  // copy simply is not bound.
+  ad::Var<T> bind(ad::Tape<T>& tape) { return tape.parameter(value, grad.data()); }
+  Index size() const noexcept { return value.size(); }
+};
+
+/// Non-owning list of a model's parameters, in a fixed order (the order files store them in).
+template <Real T> using ParameterList = std::vector<Parameter<T>*>;
+
+/// Appends `more` to `list` (for models made of several modules).
+template <Real T> void append(ParameterList<T>& list, const ParameterList<T>& more) { list.insert(list.end(), more.begin(), more.end()); }
+
+/// Total number of scalars in the list.
+template <Real T> Index parameter_count(const ParameterList<T>& list) {
+  Index n = 0;
+  for (const auto* p : list) n += p->size();
+  return n;
+}
+
+}  // namespace pml::nn
