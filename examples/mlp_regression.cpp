@@ -22,7 +22,7 @@ int main() {
   double first = 0, last = 0;
   for (int step = 0; step <= 1500; ++step) {
     tape.reset();
-    const auto loss = pml::ad::mean(pml::ad::square(net.forward(tape, tape.variable(x)) - tape.variable(y)));
+    const auto loss = pml::ad::mean(pml::ad::square(net.forward(tape, tape.constant(x)) - tape.constant(y)));
     tape.backward(loss);  // fills every parameter's grad
     adam.step();
     last = loss.value()(0, 0);

@@ -145,6 +145,29 @@ TEST_CASE("adjoints accumulate over repeated uses; gradcheck can fail", "[autodi
   CHECK(bad.max_abs_error == Approx(0.5));
 }
 
+TEST_CASE("constants get no gradient, and nodes made only of constants are skipped", "[autodiff]") {
+  pml::Rng rng(12);
+  const Eigen::MatrixXd xv = random_matrix<double>(rng, 5, 3), wv = random_matrix<double>(rng, 3, 2);
+  Tape<double> tape;
+  const Var<double> x = tape.constant(xv), w = tape.variable(wv);
+  const Var<double> xx = pml::ad::exp(x);  // constant-only: no gradient needed
+  CHECK_FALSE(tape.needs_grad(x.id));
+  CHECK_FALSE(tape.needs_grad(xx.id));
+  const Var<double> out = pml::ad::sum(pml::ad::square(pml::ad::matmul(xx, w)));
+  CHECK(tape.needs_grad(out.id));
+  tape.backward(out);
+  CHECK(x.adjoint().isZero());
+  CHECK(xx.adjoint().isZero());  // the matmul skipped dA
+  const Eigen::MatrixXd ex = xv.array().exp().matrix();
+  CHECK((w.adjoint() - 2 * ex.transpose() * (ex * wv)).cwiseAbs().maxCoeff() < 1e-12);
+  // the same gradient as with x as a variable
+  Tape<double> t2;
+  const Var<double> x2 = t2.variable(xv), w2 = t2.variable(wv);
+  t2.backward(pml::ad::sum(pml::ad::square(pml::ad::matmul(pml::ad::exp(x2), w2))));
+  CHECK((w2.adjoint() - w.adjoint()).cwiseAbs().maxCoeff() == 0);
+  CHECK_FALSE(x2.adjoint().isZero());
+}
+
 TEST_CASE("fused nodes agree with the distributions layer", "[autodiff][fused]") {
   pml::Rng rng(5);
   const Eigen::MatrixXd w = random_matrix<double>(rng, 3, 4), m = random_matrix<double>(rng, 3, 4), s = random_matrix<double>(rng, 3, 4);

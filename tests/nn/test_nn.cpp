@@ -67,7 +67,7 @@ TEST_CASE("nn::Linear binds its parameters; backward fills their gradients", "[n
   CHECK(layer.weight().name == "linear.weight");
   Tape<double> tape;
   const Eigen::MatrixXd x = uniform_matrix<double>(rng, 5, 3);
-  const Var<double> out = layer.forward(tape, tape.variable(x));
+  const Var<double> out = layer.forward(tape, tape.constant(x));
   tape.backward(pml::ad::sum(out));
   // d sum(x W + 1 b) / dW = x^T 1, / db = N
   CHECK((layer.weight().grad - x.colwise().sum().transpose().replicate(1, 2)).cwiseAbs().maxCoeff() < 1e-12);
@@ -88,7 +88,7 @@ TEST_CASE("MLP parameter gradients match finite differences", "[nn][gradcheck]")
     Tape<double> tape;
     auto loss = [&] {
       tape.reset();
-      const auto l = pml::ad::sum(pml::ad::square(net.forward(tape, tape.variable(x)) - tape.variable(y)));
+      const auto l = pml::ad::sum(pml::ad::square(net.forward(tape, tape.constant(x)) - tape.constant(y)));
       return l;
     };
     tape.backward(loss());
@@ -136,7 +136,7 @@ TEST_CASE("Dropout: drop rate, expectation, and the MC switch", "[nn][dropout]")
   pml::Rng rng(2);
   Tape<double> tape;
   const pml::nn::Dropout<double> drop(0.3);
-  const Var<double> x = tape.variable(Eigen::MatrixXd::Ones(200, 100));
+  const Var<double> x = tape.variable(Eigen::MatrixXd::Ones(200, 100));  // a variable, to see the gradient
   const Var<double> y = drop.forward(tape, x, rng, true);
   const double zero_fraction = (y.value().array() == 0).cast<double>().mean();
   CHECK(zero_fraction == Approx(0.3).margin(0.01));                       // 20000 draws: sd 0.0032
@@ -335,7 +335,7 @@ TEST_CASE("a steady-state MLP + Adam training step allocates nothing", "[nn][all
   float first = 0, loss = 0;
   auto step = [&] {
     tape.reset();
-    const Var<float> vx = tape.variable(x);
+    const Var<float> vx = tape.constant(x);
     const Var<float> l = pml::ad::mean(pml::ad::square(net.forward(tape, vx, rng) - vx));
     tape.backward(l);
     pml::nn::clip_grad_norm(net.parameters(), 100.0f);
@@ -349,7 +349,7 @@ TEST_CASE("a steady-state MLP + Adam training step allocates nothing", "[nn][all
   Eigen::internal::set_is_malloc_allowed(false);
   for (int i = 0; i < 5; ++i) {
     tape.reset();
-    const Var<float> vx = tape.variable(x);
+    const Var<float> vx = tape.constant(x);
     const Var<float> l = pml::ad::mean(pml::ad::square(net.forward(tape, vx, rng) - vx));
     tape.backward(l);
     pml::nn::clip_grad_norm(params, 100.0f);

@@ -216,7 +216,7 @@ template <Real T> Var<T> concat_cols(const Var<T>& a, const Var<T>& b) {
 /// A ⊙ mask for a constant mask (dropout): no gradient flows into the mask.
 template <Real T, class Derived> Var<T> mask_mul(const Var<T>& a, const Eigen::MatrixBase<Derived>& mask) {
   if (mask.rows() != a.rows() || mask.cols() != a.cols()) pml::detail::throw_shape("ad::mask_mul", "mask shape differs from a");
-  const Var<T> m = a.tape->variable(mask);
+  const Var<T> m = a.tape->constant(mask);
   Var<T> out = a.tape->push(detail::Op::mask_mul, a.id, m.id, a.rows(), a.cols());
   out.value() = a.value().cwiseProduct(m.value());
   return out;
@@ -317,7 +317,7 @@ template <Real T, class Derived>
 Var<T> reparameterize(const Var<T>& mean, const Var<T>& stddev, const Eigen::MatrixBase<Derived>& eps) {
   detail::same_shape("ad::reparameterize", mean, stddev);
   if (eps.rows() != mean.rows() || eps.cols() != mean.cols()) pml::detail::throw_shape("ad::reparameterize", "eps shape differs from mean");
-  const Var<T> e = mean.tape->variable(eps);
+  const Var<T> e = mean.tape->constant(eps);
   Var<T> out = mean.tape->push(detail::Op::reparameterize, mean.id, stddev.id, mean.rows(), mean.cols(), T(0), e.id);
   out.value() = mean.value() + stddev.value().cwiseProduct(e.value());
   return out;

@@ -93,9 +93,22 @@ template <Real T> class Tape {
     return out;
   }
 
-  /// A leaf of the given shape whose value the caller fills in place (e.g. a dropout mask or noise draw),
-  /// saving the copy that variable() makes.
-  Var<T> leaf(Index rows, Index cols) { return push(Op::leaf, -1, -1, rows, cols); }
+  /// A constant: a leaf that needs no gradient (data, targets, a dropout mask, a noise draw). Nodes whose
+  /// inputs are all constants are constants too, and backward() skips them; a matrix product with a
+  /// constant operand skips that operand's GEMM (so the input layer's dX is never computed).
+  template <class Derived> Var<T> constant(const Eigen::MatrixBase<Derived>& v) {
+    Var<T> out = constant(v.rows(), v.cols());
+    value(out.id) = v;
+    return out;
+  }
+  /// A constant of the given shape whose value the caller fills in place (saves variable()'s copy).
+  Var<T> constant(Index rows, Index cols) {
+    Var<T> out = push(Op::leaf, -1, -1, rows, cols);
+    nodes_.back().needs_grad = false;
+    return out;
+  }
+  /// Whether backward() computes this node's adjoint (false for constants and nodes made only of them).
+  bool needs_grad(int id) const { return nodes_[static_cast<std::size_t>(id)].needs_grad; }
 
   /// A leaf whose adjoint backward() copies into `gradient` (rows x cols, owned by the caller, e.g. an
   /// nn::Parameter) at the end of the pass. The pointer must stay valid until the next reset().
@@ -134,7 +147,8 @@ template <Real T> class Tape {
 
   // ---- node construction (used by the operator functions in ops.hpp) ----
   Var<T> push(Op op, int a, int b, Index rows, Index cols, T scalar = T(0), int c = -1, T scalar2 = T(0), T scalar3 = T(0)) {
-    Node n{op, a, b, c, rows, cols, values_.size(), scalar, scalar2, scalar3};
+    const bool grad = op == Op::leaf || (a >= 0 && needs_grad(a)) || (b >= 0 && op != Op::slice_cols && needs_grad(b)) || (c >= 0 && needs_grad(c));
+    Node n{op, grad, a, b, c, rows, cols, values_.size(), scalar, scalar2, scalar3};
     const std::size_t count = static_cast<std::size_t>(rows * cols);
     values_.resize(values_.size() + count);
     adjoints_.resize(adjoints_.size() + count);
@@ -146,6 +160,7 @@ template <Real T> class Tape {
  private:
   struct Node {
     Op op;
+    bool needs_grad;
     int a, b, c;  // inputs (-1: none); slice_cols keeps its first column in b
     Index rows, cols;
     std::size_t offset;
@@ -159,41 +174,42 @@ template <Real T> class Tape {
 
   void backward_node(int id) {
     const Node n = nodes_[static_cast<std::size_t>(id)];
-    if (n.op == Op::leaf) return;
+    if (n.op == Op::leaf || !n.needs_grad) return;
     auto g = adjoint(id);
     auto v = value(id);
+    const bool ga = n.a >= 0 && needs_grad(n.a), gb = n.b >= 0 && n.op != Op::slice_cols && needs_grad(n.b);
     switch (n.op) {
       case Op::matmul:  // C = A B: dA += dC B^T, dB += A^T dC
-        adjoint(n.a).noalias() += g * value(n.b).transpose();
-        adjoint(n.b).noalias() += value(n.a).transpose() * g;
+        if (ga) adjoint(n.a).noalias() += g * value(n.b).transpose();
+        if (gb) adjoint(n.b).noalias() += value(n.a).transpose() * g;
         break;
       case Op::matmul_tn:  // C = A^T B: dA += B dC^T, dB += A dC
-        adjoint(n.a).noalias() += value(n.b) * g.transpose();
-        adjoint(n.b).noalias() += value(n.a) * g;
+        if (ga) adjoint(n.a).noalias() += value(n.b) * g.transpose();
+        if (gb) adjoint(n.b).noalias() += value(n.a) * g;
         break;
       case Op::matmul_nt:  // C = A B^T: dA += dC B, dB += dC^T A
-        adjoint(n.a).noalias() += g * value(n.b);
-        adjoint(n.b).noalias() += g.transpose() * value(n.a);
+        if (ga) adjoint(n.a).noalias() += g * value(n.b);
+        if (gb) adjoint(n.b).noalias() += g.transpose() * value(n.a);
         break;
       case Op::add:
-        adjoint(n.a) += g;
-        adjoint(n.b) += g;
+        if (ga) adjoint(n.a) += g;
+        if (gb) adjoint(n.b) += g;
         break;
       case Op::add_row:  // C = A + 1 b (b a row vector): db += column sums of dC
-        adjoint(n.a) += g;
-        adjoint(n.b) += g.colwise().sum();
+        if (ga) adjoint(n.a) += g;
+        if (gb) adjoint(n.b) += g.colwise().sum();
         break;
       case Op::add_col:  // C = A + b 1^T (b a column vector): db += row sums of dC
-        adjoint(n.a) += g;
-        adjoint(n.b) += g.rowwise().sum();
+        if (ga) adjoint(n.a) += g;
+        if (gb) adjoint(n.b) += g.rowwise().sum();
         break;
       case Op::sub:
-        adjoint(n.a) += g;
-        adjoint(n.b) -= g;
+        if (ga) adjoint(n.a) += g;
+        if (gb) adjoint(n.b) -= g;
         break;
       case Op::mul:
-        adjoint(n.a).array() += g.array() * value(n.b).array();
-        adjoint(n.b).array() += g.array() * value(n.a).array();
+        if (ga) adjoint(n.a).array() += g.array() * value(n.b).array();
+        if (gb) adjoint(n.b).array() += g.array() * value(n.a).array();
         break;
       case Op::mul_row:  // C = A diag(b) (each column j scaled by b_j)
         adjoint(n.a).array() += g.array().rowwise() * value(n.b).row(0).array();
@@ -287,9 +303,15 @@ template <Real T> class Tape {
         break;
       }
       case Op::bias_activation: {  // y = act(x + 1 b): dpre = g act'(y); dx += dpre, db += column sums
-        const auto dpre = (g.array() * detail::activation_derivative(static_cast<Activation>(int(n.scalar)), v.array(), n.scalar2)).eval();
-        adjoint(n.a).array() += dpre;
-        adjoint(n.b) += dpre.colwise().sum().matrix();
+        const auto act = static_cast<Activation>(int(n.scalar));
+        if (act == Activation::identity) {
+          if (ga) adjoint(n.a) += g;
+          if (gb) adjoint(n.b) += g.colwise().sum();
+          break;
+        }
+        const auto dpre = (g.array() * detail::activation_derivative(act, v.array(), n.scalar2)).eval();
+        if (ga) adjoint(n.a).array() += dpre;
+        if (gb) adjoint(n.b) += dpre.colwise().sum().matrix();
         break;
       }
       case Op::normal_log_prob: {  // sum log N(y | mu, sigma); a = y, b = mu, c = sigma; mu, sigma same shape or 1 x 1
@@ -306,7 +328,7 @@ template <Real T> class Tape {
           }
           adjoint(n.b)(0, 0) += gg * r * inv2;
           adjoint(n.c)(0, 0) += gg * (r2 * inv2 / s - T(y.size()) / s);
-          adjoint(n.a).array() -= gg * (y.array() - m) * inv2;
+          if (ga) adjoint(n.a).array() -= gg * (y.array() - m) * inv2;
           break;
         }
         for (Index i = 0; i < y.size(); ++i) {

@@ -22,7 +22,7 @@ template <Real T> class Dropout {
   /// x ⊙ mask when `active` (and p > 0), x itself otherwise.
   ad::Var<T> forward(ad::Tape<T>& tape, const ad::Var<T>& x, Rng& rng, bool active) const {
     if (!active || p_ == T(0)) return x;
-    ad::Var<T> mask = tape.leaf(x.rows(), x.cols());
+    ad::Var<T> mask = tape.constant(x.rows(), x.cols());
     auto m = mask.value();
     random::fill_uniform(rng, m);
     const T keep = T(1) - p_;

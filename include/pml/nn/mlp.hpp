@@ -59,12 +59,12 @@ template <Real T> class MLP {
   template <class Derived> Matrix<T> predict(const Eigen::MatrixBase<Derived>& x, Rng& rng) {
     check_input("nn::MLP::predict", x);
     scratch_.reset();
-    return forward(scratch_, scratch_.variable(x), rng, Mode::predict).value();
+    return forward(scratch_, scratch_.constant(x), rng, Mode::predict).value();
   }
   template <class Derived> Matrix<T> predict(const Eigen::MatrixBase<Derived>& x) {
     check_input("nn::MLP::predict", x);
     scratch_.reset();
-    return forward(scratch_, scratch_.variable(x)).value();
+    return forward(scratch_, scratch_.constant(x)).value();
   }
 
   /// Keep dropout on at prediction time (MC dropout, Gal & Ghahramani 2016).
