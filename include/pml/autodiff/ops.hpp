@@ -331,21 +331,27 @@ template <Real T> Var<T> normal_log_prob(const Var<T>& y, const Var<T>& mean, co
   if (!fits(mean) || !fits(stddev))
     pml::detail::throw_shape("ad::normal_log_prob", "mean and stddev must be 1x1 or " + std::to_string(y.rows()) + "x" +
                                                         std::to_string(y.cols()));
-  const auto s = stddev.value();
-  if (!(s.array() > T(0)).all())
-    throw std::domain_error("ad::normal_log_prob: stddev must be positive, got min " + std::to_string(s.minCoeff()));
+  if (!(stddev.value().array() > T(0)).all())
+    throw std::domain_error("ad::normal_log_prob: stddev must be positive, got min " + std::to_string(stddev.value().minCoeff()));
   Var<T> out = y.tape->push(detail::Op::normal_log_prob, y.id, mean.id, 1, 1, T(0), stddev.id);
-  const auto yv = y.value(), m = mean.value();
+  const auto yv = y.value(), m = mean.value(), s = stddev.value();  // (after push: it may move the arena)
+  const T n = T(yv.size());
+  if (m.size() == 1 && s.size() == 1 && yv.size() != 1) {  // shared parameters: two sums, kept for backward
+    const auto d = yv.array() - m(0, 0);
+    const T r = d.sum(), r2 = d.square().sum(), sd = s(0, 0);
+    y.tape->stash(out.id, r, r2);
+    out.value()(0, 0) = -T(0.5) * r2 / (sd * sd) - n * std::log(sd) - n * constants<T>::half_log_two_pi;
+    return out;
+  }
   const bool m1 = m.size() == 1, s1 = s.size() == 1;
   T quad = 0, logs = 0;
   for (Index i = 0; i < yv.size(); ++i) {
     const T sd = s1 ? s(0, 0) : s(i);
     const T z = (yv(i) - (m1 ? m(0, 0) : m(i))) / sd;
     quad += z * z;
-    if (!s1) logs += std::log(sd);
+    logs += std::log(sd);
   }
-  if (s1) logs = T(yv.size()) * std::log(s(0, 0));
-  out.value()(0, 0) = -T(0.5) * quad - logs - T(yv.size()) * constants<T>::half_log_two_pi;
+  out.value()(0, 0) = -T(0.5) * quad - logs - n * constants<T>::half_log_two_pi;
   return out;
 }
 

@@ -7,7 +7,10 @@
 /// The operator functions that record nodes are in ops.hpp; the backward passes are in Tape::backward_node.
 
 #include <cmath>
+#include <algorithm>
 #include <cstdint>
+#include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -68,28 +71,47 @@ template <Real T> class Tape {
  public:
   using Op = detail::Op;
 
+  Tape() = default;
+  Tape(const Tape& other) { *this = other; }
+  Tape& operator=(const Tape& other) {  // copies the nodes and the used part of the arenas
+    if (this == &other) return *this;
+    nodes_ = other.nodes_;
+    sinks_.clear();  // gradient sinks belong to the original's bindings
+    values_.assign(other.values_, other.used_);
+    adjoints_.assign(other.adjoints_, other.used_);
+    used_ = other.used_;
+    return *this;
+  }
+  Tape(Tape&&) noexcept = default;
+  Tape& operator=(Tape&&) noexcept = default;
+
   /// Reserves room for `nodes` nodes and `scalars` scalars of values (and as many of adjoints).
   void reserve(std::size_t nodes, std::size_t scalars) {
     nodes_.reserve(nodes);
-    values_.reserve(scalars);
-    adjoints_.reserve(scalars);
+    values_.reserve(scalars, used_);
+    adjoints_.reserve(scalars, used_);
   }
   /// Forgets all nodes; keeps the arenas' capacity. Every Var of the tape becomes invalid.
-  void reset() noexcept {
-    nodes_.clear();
-    values_.clear();
-    adjoints_.clear();
-    sinks_.clear();
-    ++generation_;
+  void reset() noexcept { rewind(0); }
+  /// The current position, for rewind(): nodes made so far stay when the tape is rewound to it.
+  std::size_t mark() const noexcept { return nodes_.size(); }
+  /// Forgets the nodes made after mark() returned `position` (e.g. keep data put on the tape once and
+  /// rebuild the model's graph on top of it each step). Vars made before the mark stay valid.
+  void rewind(std::size_t position) noexcept {
+    if (position >= nodes_.size()) return;
+    used_ = position == 0 ? 0 : nodes_[position].offset;
+    nodes_.resize(position);
+    std::size_t keep = 0;
+    for (const Sink& sink : sinks_)
+      if (static_cast<std::size_t>(sink.id) < position) sinks_[keep++] = sink;
+    sinks_.resize(keep);
   }
-  /// Incremented by every reset(): a Var made at generation g is valid while generation() == g.
-  std::uint64_t generation() const noexcept { return generation_; }
   std::size_t size() const noexcept { return nodes_.size(); }
 
   /// A leaf (input or parameter) with the given value.
   template <class Derived> Var<T> variable(const Eigen::MatrixBase<Derived>& v) {
     Var<T> out = push(Op::leaf, -1, -1, v.rows(), v.cols());
-    value(out.id) = v;
+    copy_into(out.id, v);
     return out;
   }
 
@@ -98,7 +120,7 @@ template <Real T> class Tape {
   /// constant operand skips that operand's GEMM (so the input layer's dX is never computed).
   template <class Derived> Var<T> constant(const Eigen::MatrixBase<Derived>& v) {
     Var<T> out = constant(v.rows(), v.cols());
-    value(out.id) = v;
+    copy_into(out.id, v);
     return out;
   }
   /// A constant of the given shape whose value the caller fills in place (saves variable()'s copy).
@@ -122,6 +144,7 @@ template <Real T> class Tape {
     const Node& n = nodes_[static_cast<std::size_t>(id)];
     return {values_.data() + n.offset, n.rows, n.cols};
   }
+  /// The adjoint of a node; unspecified (not zeroed, not accumulated) for a node that !needs_grad().
   Eigen::Map<Matrix<T>> adjoint(int id) {
     const Node& n = nodes_[static_cast<std::size_t>(id)];
     return {adjoints_.data() + n.offset, n.rows, n.cols};
@@ -129,14 +152,16 @@ template <Real T> class Tape {
   Index rows(int id) const { return nodes_[static_cast<std::size_t>(id)].rows; }
   Index cols(int id) const { return nodes_[static_cast<std::size_t>(id)].cols; }
 
-  /// Back-propagates from a 1 x 1 node: zeroes every adjoint, seeds d(out)/d(out) = 1, then runs the
-  /// nodes' backward passes in reverse creation order.
+  /// Back-propagates from a 1 x 1 node: zeroes the adjoints of the nodes that need a gradient, seeds
+  /// d(out)/d(out) = 1, then runs the nodes' backward passes in reverse creation order. Calling it
+  /// again (after changing nothing) gives the same adjoints.
   /// @throw std::invalid_argument if `out` is not 1 x 1.
   void backward(const Var<T>& out) {
     if (out.rows() != 1 || out.cols() != 1)
       pml::detail::throw_shape("Tape::backward", "the output must be 1 x 1, got " + std::to_string(out.rows()) + "x" +
                                                      std::to_string(out.cols()));
-    std::fill(adjoints_.begin(), adjoints_.end(), T(0));
+    for (const Node& n : nodes_)
+      if (n.needs_grad) std::fill_n(adjoints_.data() + n.offset, static_cast<std::size_t>(n.rows * n.cols), T(0));
     adjoint(out.id)(0, 0) = T(1);
     for (int id = out.id; id >= 0; --id) backward_node(id);
     for (const Sink& s : sinks_) {
@@ -148,12 +173,23 @@ template <Real T> class Tape {
   // ---- node construction (used by the operator functions in ops.hpp) ----
   Var<T> push(Op op, int a, int b, Index rows, Index cols, T scalar = T(0), int c = -1, T scalar2 = T(0), T scalar3 = T(0)) {
     const bool grad = op == Op::leaf || (a >= 0 && needs_grad(a)) || (b >= 0 && op != Op::slice_cols && needs_grad(b)) || (c >= 0 && needs_grad(c));
-    Node n{op, grad, a, b, c, rows, cols, values_.size(), scalar, scalar2, scalar3};
     const std::size_t count = static_cast<std::size_t>(rows * cols);
-    values_.resize(values_.size() + count);
-    adjoints_.resize(adjoints_.size() + count);
-    nodes_.push_back(n);
+    const std::size_t offset = used_;
+    // every node starts on a 64-byte boundary (the arenas are 64-byte aligned): aligned GEMM operands
+    used_ = offset + (count + kAlign - 1) / kAlign * kAlign;
+    if (used_ > values_.capacity()) {
+      const std::size_t want = std::max(used_, 2 * values_.capacity());
+      values_.reserve(want, offset);
+      adjoints_.reserve(want, offset);
+    }
+    nodes_.push_back(Node{op, grad, a, b, c, rows, cols, offset, scalar, scalar2, scalar3});
     return Var<T>{this, static_cast<int>(nodes_.size() - 1)};
+  }
+  /// Lets an op keep two numbers it computed in the forward pass for its backward pass (e.g. the sums
+  /// normal_log_prob needs), in the node's parameter slots 2 and 3.
+  void stash(int id, T first, T second) noexcept {
+    nodes_[static_cast<std::size_t>(id)].scalar2 = first;
+    nodes_[static_cast<std::size_t>(id)].scalar3 = second;
   }
   Op op(int id) const { return nodes_[static_cast<std::size_t>(id)].op; }
 
@@ -167,9 +203,50 @@ template <Real T> class Tape {
     T scalar, scalar2, scalar3;  // op parameters (scale factor, leaky slope, mixture pi / sigma1 / sigma2)
   };
 
+  // Fixed-size sources (small) are copied entry by entry: for a Matrix<T, 1, 1> source GCC 12 warns
+  // -Warray-bounds about the packet path of Eigen's vectorised copy into a dynamic Map.
+  template <class Derived> void copy_into(int id, const Eigen::MatrixBase<Derived>& v) {
+    auto dst = value(id);
+    if constexpr (Derived::SizeAtCompileTime != Eigen::Dynamic) {
+      for (Index j = 0; j < v.cols(); ++j)
+        for (Index i = 0; i < v.rows(); ++i) dst(i, j) = v(i, j);
+    } else {
+      dst = v;
+    }
+  }
+
   struct Sink {
     int id;
     T* gradient;
+  };
+  static constexpr std::size_t kAlign = 64 / sizeof(T);
+
+  /// A 64-byte aligned buffer that never initialises its contents (every value is written by the op
+  /// that makes it; adjoints are zeroed by backward()). Grows only when a step needs more than before.
+  class Arena {
+   public:
+    T* data() noexcept { return data_.get(); }
+    const T* data() const noexcept { return data_.get(); }
+    std::size_t capacity() const noexcept { return capacity_; }
+    /// Grows to at least `n` entries keeping the first `used` ones.
+    void reserve(std::size_t n, std::size_t used) {
+      if (n <= capacity_) return;
+      std::unique_ptr<T[], Free> grown(static_cast<T*>(::operator new[](n * sizeof(T), std::align_val_t(64))));
+      if (used) std::copy_n(data_.get(), used, grown.get());
+      data_ = std::move(grown);
+      capacity_ = n;
+    }
+    void assign(const Arena& other, std::size_t used) {
+      reserve(used, 0);
+      if (used) std::copy_n(other.data_.get(), used, data_.get());
+    }
+
+   private:
+    struct Free {
+      void operator()(T* p) const noexcept { ::operator delete[](p, std::align_val_t(64)); }
+    };
+    std::unique_ptr<T[], Free> data_;
+    std::size_t capacity_ = 0;
   };
 
   void backward_node(int id) {
@@ -177,7 +254,8 @@ template <Real T> class Tape {
     if (n.op == Op::leaf || !n.needs_grad) return;
     auto g = adjoint(id);
     auto v = value(id);
-    const bool ga = n.a >= 0 && needs_grad(n.a), gb = n.b >= 0 && n.op != Op::slice_cols && needs_grad(n.b);
+    const bool ga = n.a >= 0 && needs_grad(n.a), gb = n.b >= 0 && n.op != Op::slice_cols && needs_grad(n.b),
+               gc = n.c >= 0 && needs_grad(n.c);
     switch (n.op) {
       case Op::matmul:  // C = A B: dA += dC B^T, dB += A^T dC
         if (ga) adjoint(n.a).noalias() += g * value(n.b).transpose();
@@ -212,12 +290,12 @@ template <Real T> class Tape {
         if (gb) adjoint(n.b).array() += g.array() * value(n.a).array();
         break;
       case Op::mul_row:  // C = A diag(b) (each column j scaled by b_j)
-        adjoint(n.a).array() += g.array().rowwise() * value(n.b).row(0).array();
-        adjoint(n.b) += (g.array() * value(n.a).array()).colwise().sum().matrix();
+        if (ga) adjoint(n.a).array() += g.array().rowwise() * value(n.b).row(0).array();
+        if (gb) adjoint(n.b) += (g.array() * value(n.a).array()).colwise().sum().matrix();
         break;
       case Op::div:
-        adjoint(n.a).array() += g.array() / value(n.b).array();
-        adjoint(n.b).array() -= g.array() * v.array() / value(n.b).array();
+        if (ga) adjoint(n.a).array() += g.array() / value(n.b).array();
+        if (gb) adjoint(n.b).array() -= g.array() * v.array() / value(n.b).array();
         break;
       case Op::neg: adjoint(n.a) -= g; break;
       case Op::scale: adjoint(n.a) += n.scalar * g; break;
@@ -253,21 +331,23 @@ template <Real T> class Tape {
       }
       case Op::slice_cols: adjoint(n.a).middleCols(n.b, n.cols) += g; break;
       case Op::concat_cols:
-        adjoint(n.a) += g.leftCols(cols(n.a));
-        adjoint(n.b) += g.rightCols(cols(n.b));
+        if (ga) adjoint(n.a) += g.leftCols(cols(n.a));
+        if (gb) adjoint(n.b) += g.rightCols(cols(n.b));
         break;
-      case Op::mask_mul: adjoint(n.a).array() += g.array() * value(n.b).array(); break;  // no gradient to the mask
+      case Op::mask_mul:  // no gradient to the mask
+        if (ga) adjoint(n.a).array() += g.array() * value(n.b).array();
+        break;
       case Op::bce_with_logits: {  // sum softplus(l) - t l
-        adjoint(n.a).array() += g(0, 0) * (pml::sigmoid(value(n.a).array()) - value(n.b).array());
-        adjoint(n.b).array() -= g(0, 0) * value(n.a).array();
+        if (ga) adjoint(n.a).array() += g(0, 0) * (pml::sigmoid(value(n.a).array()) - value(n.b).array());
+        if (gb) adjoint(n.b).array() -= g(0, 0) * value(n.a).array();
         break;
       }
       case Op::gaussian_nll: {  // sum 1/2 (log 2pi + s + (y - mu)^2 e^-s); a = mu, b = s (log variance), c = y
         const auto r = (value(n.c) - value(n.a)).array();
         const auto inv = (-value(n.b).array()).exp();
-        adjoint(n.a).array() -= g(0, 0) * r * inv;
-        adjoint(n.b).array() += g(0, 0) * T(0.5) * (T(1) - r.square() * inv);
-        adjoint(n.c).array() += g(0, 0) * r * inv;
+        if (ga) adjoint(n.a).array() -= g(0, 0) * r * inv;
+        if (gb) adjoint(n.b).array() += g(0, 0) * T(0.5) * (T(1) - r.square() * inv);
+        if (gc) adjoint(n.c).array() += g(0, 0) * r * inv;
         break;
       }
       case Op::softmax_cross_entropy: {  // -sum t log softmax(l): dl = softmax(l) rowsum(t) - t
@@ -277,18 +357,18 @@ template <Real T> class Tape {
         for (Index i = 0; i < l.rows(); ++i) {
           const T m = l.row(i).maxCoeff();
           const T lse = m + std::log((l.row(i).array() - m).exp().sum());
-          dl.row(i).array() += g(0, 0) * ((l.row(i).array() - lse).exp() * t.row(i).sum() - t.row(i).array());
-          adjoint(n.b).row(i).array() -= g(0, 0) * (l.row(i).array() - lse);
+          if (ga) dl.row(i).array() += g(0, 0) * ((l.row(i).array() - lse).exp() * t.row(i).sum() - t.row(i).array());
+          if (gb) adjoint(n.b).row(i).array() -= g(0, 0) * (l.row(i).array() - lse);
         }
         break;
       }
       case Op::kl_standard_normal:  // sum 1/2 (mu^2 + e^s - 1 - s); a = mu, b = s (log variance)
-        adjoint(n.a).array() += g(0, 0) * value(n.a).array();
-        adjoint(n.b).array() += g(0, 0) * T(0.5) * (value(n.b).array().exp() - T(1));
+        if (ga) adjoint(n.a).array() += g(0, 0) * value(n.a).array();
+        if (gb) adjoint(n.b).array() += g(0, 0) * T(0.5) * (value(n.b).array().exp() - T(1));
         break;
       case Op::reparameterize:  // z = mu + sigma * eps; a = mu, b = sigma, c = eps (no gradient)
-        adjoint(n.a) += g;
-        adjoint(n.b).array() += g.array() * value(n.c).array();
+        if (ga) adjoint(n.a) += g;
+        if (gb) adjoint(n.b).array() += g.array() * value(n.c).array();
         break;
       case Op::scale_mixture_log_prob: {  // sum log(pi N(w|0,s1^2) + (1-pi) N(w|0,s2^2))
         const T pi = n.scalar, s1 = n.scalar2, s2 = n.scalar3;
@@ -318,25 +398,19 @@ template <Real T> class Tape {
         const auto y = value(n.a), mu = value(n.b), sigma = value(n.c);
         const bool mu1 = mu.size() == 1 && y.size() != 1, s1 = sigma.size() == 1 && y.size() != 1;
         const T gg = g(0, 0);
-        if (mu1 && s1) {  // one pass: the two sums give both scalar gradients
-          const T m = mu(0, 0), s = sigma(0, 0), inv2 = T(1) / (s * s);
-          T r = 0, r2 = 0;
-          for (Index i = 0; i < y.size(); ++i) {
-            const T d = y(i) - m;
-            r += d;
-            r2 += d * d;
-          }
-          adjoint(n.b)(0, 0) += gg * r * inv2;
-          adjoint(n.c)(0, 0) += gg * (r2 * inv2 / s - T(y.size()) / s);
+        if (mu1 && s1) {  // the forward pass stashed r = sum(y - mu) and r2 = sum (y - mu)^2
+          const T m = mu(0, 0), s = sigma(0, 0), inv2 = T(1) / (s * s), r = n.scalar2, r2 = n.scalar3;
+          if (gb) adjoint(n.b)(0, 0) += gg * r * inv2;
+          if (gc) adjoint(n.c)(0, 0) += gg * (r2 * inv2 / s - T(y.size()) / s);
           if (ga) adjoint(n.a).array() -= gg * (y.array() - m) * inv2;
           break;
         }
         for (Index i = 0; i < y.size(); ++i) {
           const T m = mu1 ? mu(0, 0) : mu(i), s = s1 ? sigma(0, 0) : sigma(i);
           const T z = (y(i) - m) / s;
-          adjoint(n.a)(i) -= gg * z / s;
-          adjoint(n.b)(mu1 ? 0 : i) += gg * z / s;
-          adjoint(n.c)(s1 ? 0 : i) += gg * (z * z - T(1)) / s;
+          if (ga) adjoint(n.a)(i) -= gg * z / s;
+          if (gb) adjoint(n.b)(mu1 ? 0 : i) += gg * z / s;
+          if (gc) adjoint(n.c)(s1 ? 0 : i) += gg * (z * z - T(1)) / s;
         }
         break;
       }
@@ -345,9 +419,9 @@ template <Real T> class Tape {
   }
 
   std::vector<Node> nodes_;
-  std::vector<T> values_, adjoints_;
+  Arena values_, adjoints_;
+  std::size_t used_ = 0;  // entries of the arenas in use
   std::vector<Sink> sinks_;
-  std::uint64_t generation_ = 0;
 };
 
 }  // namespace pml::ad
