@@ -69,7 +69,7 @@ template <Real T> Var<T> exp(const Var<T>& a) { return detail::unary(detail::Op:
 template <Real T> Var<T> log(const Var<T>& a) { return detail::unary(detail::Op::log, a, [](auto x) { return x.log(); }); }
 template <Real T> Var<T> square(const Var<T>& a) { return detail::unary(detail::Op::square, a, [](auto x) { return x.square(); }); }
 template <Real T> Var<T> sqrt(const Var<T>& a) { return detail::unary(detail::Op::sqrt, a, [](auto x) { return x.sqrt(); }); }
-template <Real T> Var<T> tanh(const Var<T>& a) { return detail::unary(detail::Op::tanh, a, [](auto x) { return x.tanh(); }); }
+template <Real T> Var<T> tanh(const Var<T>& a) { return detail::unary(detail::Op::tanh, a, [](auto x) { return pml::simd::tanh(x); }); }
 template <Real T> Var<T> sigmoid(const Var<T>& a) {
   return detail::unary(detail::Op::sigmoid, a, [](auto x) { return pml::sigmoid(x); });
 }
@@ -230,7 +230,7 @@ auto activate(Activation act, const Eigen::ArrayBase<Derived>& x, typename Deriv
   switch (act) {
     case Activation::relu: return R(x.max(T(0)));
     case Activation::leaky_relu: return R((x > T(0)).select(x, slope * x));
-    case Activation::tanh: return R(x.tanh());
+    case Activation::tanh: return R(pml::simd::tanh(x));
     case Activation::sigmoid: return R(pml::sigmoid(x));
     case Activation::softplus: return R(pml::softplus(x));
     case Activation::identity: break;
@@ -251,7 +251,7 @@ template <Real T> Var<T> bias_activation(const Var<T>& x, const Var<T>& bias, Ac
   switch (act) {  // in place, without the temporary activate() returns
     case Activation::relu: v = v.cwiseMax(T(0)); break;
     case Activation::leaky_relu: v.array() = (v.array() > T(0)).select(v.array(), slope * v.array()); break;
-    case Activation::tanh: v.array() = v.array().tanh(); break;
+    case Activation::tanh: v.array() = pml::simd::tanh(v.array()); break;
     case Activation::sigmoid: v.array() = pml::sigmoid(v.array()); break;
     case Activation::softplus: v.array() = pml::softplus(v.array()); break;
     case Activation::identity: break;

@@ -9,6 +9,7 @@
 #include <Eigen/Core>
 
 #include "pml/core/check.hpp"
+#include "pml/core/simd.hpp"
 #include "pml/core/types.hpp"
 
 namespace pml {
@@ -161,16 +162,10 @@ RowVector<typename Derived::Scalar> log_sum_exp_cols(const Eigen::DenseBase<Deri
   return log_sum_exp_rows(x.transpose()).transpose();
 }
 
-/// Elementwise stable softplus of an array expression.
-template <class Derived> auto softplus(const Eigen::ArrayBase<Derived>& x) {
-  using T = typename Derived::Scalar;
-  return x.max(T(0)) + (-x.abs()).exp().log1p();
-}
+/// Elementwise stable softplus of an array expression (vectorised kernel, see core/simd.hpp).
+template <class Derived> auto softplus(const Eigen::ArrayBase<Derived>& x) { return simd::softplus(x); }
 
-/// Elementwise stable sigmoid of an array expression.
-template <class Derived> auto sigmoid(const Eigen::ArrayBase<Derived>& x) {
-  using T = typename Derived::Scalar;
-  return (T(0.5) * (T(0.5) * x).tanh() + T(0.5));
-}
+/// Elementwise stable sigmoid of an array expression (vectorised kernel, see core/simd.hpp).
+template <class Derived> auto sigmoid(const Eigen::ArrayBase<Derived>& x) { return simd::sigmoid(x); }
 
 }  // namespace pml
