@@ -1,39 +1,25 @@
 // The autodiff tape: every op's gradient against finite differences (float and double), shape errors,
 // and no heap allocation in a steady-state step (global operator new counter + Eigen's malloc hook).
 #define EIGEN_RUNTIME_NO_MALLOC
+// Eigen's malloc hook reports through eigen_assert, which NDEBUG (the Release build) compiles out: keep it.
+#include <cstdio>
+#include <cstdlib>
+#define eigen_assert(x)                                                  \
+  do {                                                                   \
+    if (!(x)) {                                                          \
+      std::fprintf(stderr, "Eigen assertion failed: %s\n", #x);          \
+      std::abort();                                                      \
+    }                                                                    \
+  } while (0)
 #include <catch2/catch.hpp>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
 
 #include "pml/autodiff.hpp"
 #include "pml/core/random.hpp"
 #include "pml/distributions/kl.hpp"
 #include "pml/distributions/scale_mixture_normal.hpp"
 
-namespace {
-std::atomic<long> allocations{0};
-}  // namespace
-// Count every allocation through the replaceable global operator new family (all of it, so that
-// memory is always released by the matching function, which AddressSanitizer checks).
-void* operator new(std::size_t n) {
-  ++allocations;
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) { return ::operator new(n); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  ++allocations;
-  return std::malloc(n ? n : 1);
-}
-void* operator new[](std::size_t n, const std::nothrow_t& tag) noexcept { return ::operator new(n, tag); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+#include "counting_allocator.hpp"  // (the one file of this executable that includes it)
 
 using Catch::Matchers::Contains;
 using pml::ad::Tape;
@@ -247,6 +233,13 @@ TEST_CASE("the tape rejects bad shapes and mixed tapes", "[autodiff]") {
   CHECK_THROWS_WITH(pml::ad::mean_rows(tape.variable(Eigen::MatrixXd(2, 0))), Contains("ad::mean_rows: a has no columns"));
 }
 
+TEST_CASE("the allocation counter sees the tape's (aligned) arena growth", "[autodiff][alloc]") {
+  const long before = pml_test::allocations.load();
+  Tape<float> tape;
+  tape.constant(64, 64);  // first use of the arenas: two aligned allocations
+  CHECK(pml_test::allocations.load() - before >= 2);
+}
+
 TEST_CASE("a steady-state step on a reused tape allocates nothing", "[autodiff][alloc]") {
   pml::Rng rng(3);
   const Eigen::MatrixXd x = random_matrix<double>(rng, 32, 16), w1 = random_matrix<double>(rng, 16, 24),
@@ -264,11 +257,11 @@ TEST_CASE("a steady-state step on a reused tape allocates nothing", "[autodiff][
     loss = l.value()(0, 0);
   };
   step();  // the first step sizes the arenas
-  const long before = allocations.load();
+  const long before = pml_test::allocations.load();
   Eigen::internal::set_is_malloc_allowed(false);
   step();
   step();
   Eigen::internal::set_is_malloc_allowed(true);
-  CHECK(allocations.load() - before == 0);
+  CHECK(pml_test::allocations.load() - before == 0);
   CHECK(std::isfinite(loss));
 }

@@ -1,41 +1,25 @@
 // nn/: Linear, Dropout (and the MC switch), MLP, optimisers against torch.optim, gradient clipping,
 // parameter files (round trip, errors, atomic writes), and a whole MLP + Adam step that allocates nothing.
 #define EIGEN_RUNTIME_NO_MALLOC
+// Eigen's malloc hook reports through eigen_assert, which NDEBUG (the Release build) compiles out: keep it.
+#include <cstdio>
+#include <cstdlib>
+#define eigen_assert(x)                                                  \
+  do {                                                                   \
+    if (!(x)) {                                                          \
+      std::fprintf(stderr, "Eigen assertion failed: %s\n", #x);          \
+      std::abort();                                                      \
+    }                                                                    \
+  } while (0)
 #include <catch2/catch.hpp>
 
-#include <atomic>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <new>
 
 #include "fixtures/torch_reference.hpp"
 #include "pml/nn.hpp"
 
-namespace {
-std::atomic<long> allocations{0};
-}  // namespace
-// Count every allocation through the replaceable global operator new family (the whole family, so
-// that AddressSanitizer sees matching new/delete pairs). GCC cannot see that these operator delete
-// replacements pair with the malloc-based operator new above them, hence the pragma.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void* operator new(std::size_t n) {
-  ++allocations;
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) { return ::operator new(n); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  ++allocations;
-  return std::malloc(n ? n : 1);
-}
-void* operator new[](std::size_t n, const std::nothrow_t& tag) noexcept { return ::operator new(n, tag); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+#include "counting_allocator.hpp"  // (the one file of this executable that includes it)
 
 using Catch::Matchers::Contains;
 using pml::ad::Tape;
@@ -78,6 +62,31 @@ TEST_CASE("nn::Linear binds its parameters; backward fills their gradients", "[n
   pml::nn::Linear<double> wide(400, 300, rng, pml::nn::Init::he_normal);
   const double var = wide.weight().value.squaredNorm() / double(wide.weight().value.size());
   CHECK(var == Approx(2.0 / 400).epsilon(0.02));
+}
+
+TEST_CASE("a layer used twice on one tape gets the sum of both uses' gradients", "[nn]") {
+  pml::Rng rng(8);
+  pml::nn::Linear<double> layer(3, 3, rng);
+  const Eigen::MatrixXd x = uniform_matrix<double>(rng, 4, 3);
+  Tape<double> tape;
+  const Var<double> once = layer.forward(tape, tape.constant(x), pml::ad::Activation::tanh);
+  tape.backward(pml::ad::sum(layer.forward(tape, once, pml::ad::Activation::tanh)));  // tanh(tanh(x W + b) W + b)
+  const Eigen::MatrixXd analytic = layer.weight().grad;
+  auto f = [&] {
+    const Eigen::MatrixXd h = ((x * layer.weight().value).rowwise() + layer.bias().value.row(0)).array().tanh().matrix();
+    return ((h * layer.weight().value).rowwise() + layer.bias().value.row(0)).array().tanh().sum();
+  };
+  double worst = 0;
+  for (Eigen::Index i = 0; i < analytic.size(); ++i) {
+    const double v = layer.weight().value(i);
+    layer.weight().value(i) = v + 1e-6;
+    const double up = f();
+    layer.weight().value(i) = v - 1e-6;
+    const double down = f();
+    layer.weight().value(i) = v;
+    worst = std::max(worst, std::abs((up - down) / 2e-6 - analytic(i)));
+  }
+  CHECK(worst < 1e-8);
 }
 
 TEST_CASE("MLP parameter gradients match finite differences", "[nn][gradcheck]") {
@@ -345,7 +354,7 @@ TEST_CASE("a steady-state MLP + Adam training step allocates nothing", "[nn][all
   step();  // the first step sizes the arenas
   first = loss;
   auto params = net.parameters();  // (the list itself is built outside the measured steps)
-  const long before = allocations.load();
+  const long before = pml_test::allocations.load();
   Eigen::internal::set_is_malloc_allowed(false);
   for (int i = 0; i < 5; ++i) {
     tape.reset();
@@ -357,6 +366,6 @@ TEST_CASE("a steady-state MLP + Adam training step allocates nothing", "[nn][all
     loss = l.value()(0, 0);
   }
   Eigen::internal::set_is_malloc_allowed(true);
-  CHECK(allocations.load() - before == 0);
+  CHECK(pml_test::allocations.load() - before == 0);
   CHECK(loss < first);
 }

@@ -355,6 +355,15 @@ template <Real T> Var<T> normal_log_prob(const Var<T>& y, const Var<T>& mean, co
   return out;
 }
 
+/// The reparameterised sample for noise already on the tape (e.g. a constant filled in place).
+template <Real T> Var<T> reparameterize(const Var<T>& mean, const Var<T>& stddev, const Var<T>& eps) {
+  detail::same_shape("ad::reparameterize", mean, stddev);
+  detail::same_shape("ad::reparameterize", mean, eps);
+  Var<T> out = mean.tape->push(detail::Op::reparameterize, mean.id, stddev.id, mean.rows(), mean.cols(), T(0), eps.id);
+  out.value() = mean.value() + stddev.value().cwiseProduct(eps.value());
+  return out;
+}
+
 /// Log density of the two-component scale-mixture prior (Blundell et al. 2015, eq. 7), summed over entries.
 template <Real T> Var<T> scale_mixture_log_prob(const Var<T>& w, T pi, T sigma1, T sigma2) {
   check_probability("ad::scale_mixture_log_prob", "pi", pi);

@@ -48,20 +48,6 @@ enum class Op : std::uint8_t {
   kl_standard_normal, reparameterize, scale_mixture_log_prob, bias_activation, normal_log_prob
 };
 
-/// act'(x) written through the activation's output y = act(x) (so the pre-activation need not be kept).
-template <class Y> auto activation_derivative(Activation act, const Y& y, typename Y::Scalar slope) {
-  using T = typename Y::Scalar;
-  using R = Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic>;
-  switch (act) {
-    case Activation::relu: return R((y > T(0)).template cast<T>());
-    case Activation::leaky_relu: return R((y > T(0)).select(R::Ones(y.rows(), y.cols()), slope));
-    case Activation::tanh: return R(T(1) - y.square());
-    case Activation::sigmoid: return R(y * (T(1) - y));
-    case Activation::softplus: return R(-(-y).expm1());  // sigmoid(x) = 1 - exp(-softplus(x))
-    case Activation::identity: break;
-  }
-  return R(R::Ones(y.rows(), y.cols()));
-}
 }  // namespace detail
 
 /// The tape: nodes in creation order, their values and adjoints in two arenas. reset() forgets the
@@ -132,8 +118,9 @@ template <Real T> class Tape {
   /// Whether backward() computes this node's adjoint (false for constants and nodes made only of them).
   bool needs_grad(int id) const { return nodes_[static_cast<std::size_t>(id)].needs_grad; }
 
-  /// A leaf whose adjoint backward() copies into `gradient` (rows x cols, owned by the caller, e.g. an
-  /// nn::Parameter) at the end of the pass. The pointer must stay valid until the next reset().
+  /// A leaf whose adjoint backward() writes into `gradient` (rows x cols, owned by the caller, e.g. an
+  /// nn::Parameter) at the end of the pass; when several leaves share one `gradient` (a layer used twice)
+  /// it receives the sum of their adjoints. The pointer must stay valid until the next reset().
   template <class Derived> Var<T> parameter(const Eigen::MatrixBase<Derived>& v, T* gradient) {
     Var<T> out = variable(v);
     sinks_.push_back(Sink{out.id, gradient});
@@ -164,10 +151,9 @@ template <Real T> class Tape {
       if (n.needs_grad) std::fill_n(adjoints_.data() + n.offset, static_cast<std::size_t>(n.rows * n.cols), T(0));
     adjoint(out.id)(0, 0) = T(1);
     for (int id = out.id; id >= 0; --id) backward_node(id);
-    for (const Sink& s : sinks_) {
-      const auto g = adjoint(s.id);
-      Eigen::Map<Matrix<T>>(s.gradient, g.rows(), g.cols()) = g;
-    }
+    // a parameter bound twice (e.g. a decoder applied to L samples) has two leaves: their adjoints add up
+    for (const Sink& s : sinks_) Eigen::Map<Matrix<T>>(s.gradient, rows(s.id), cols(s.id)).setZero();
+    for (const Sink& s : sinks_) Eigen::Map<Matrix<T>>(s.gradient, rows(s.id), cols(s.id)) += adjoint(s.id);
   }
 
   // ---- node construction (used by the operator functions in ops.hpp) ----
@@ -382,16 +368,21 @@ template <Real T> class Tape {
         }
         break;
       }
-      case Op::bias_activation: {  // y = act(x + 1 b): dpre = g act'(y); dx += dpre, db += column sums
-        const auto act = static_cast<Activation>(int(n.scalar));
-        if (act == Activation::identity) {
-          if (ga) adjoint(n.a) += g;
-          if (gb) adjoint(n.b) += g.colwise().sum();
-          break;
+      case Op::bias_activation: {  // y = act(x + 1 b): dpre = g act'(y) (written over g, which no one reads
+                                   // after this node); dx += dpre, db += column sums of dpre
+        const T slope = n.scalar2;
+        auto ga_ = g.array();
+        const auto y = v.array();
+        switch (static_cast<Activation>(int(n.scalar))) {
+          case Activation::relu: ga_ *= (y > T(0)).template cast<T>(); break;
+          case Activation::leaky_relu: ga_ *= (y > T(0)).select(Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic>::Ones(y.rows(), y.cols()), slope); break;
+          case Activation::tanh: ga_ *= T(1) - y.square(); break;
+          case Activation::sigmoid: ga_ *= y * (T(1) - y); break;
+          case Activation::softplus: ga_ *= -(-y).expm1(); break;  // sigmoid(x) = 1 - exp(-softplus(x))
+          case Activation::identity: break;
         }
-        const auto dpre = (g.array() * detail::activation_derivative(act, v.array(), n.scalar2)).eval();
-        if (ga) adjoint(n.a).array() += dpre;
-        if (gb) adjoint(n.b) += dpre.colwise().sum().matrix();
+        if (ga) adjoint(n.a) += g;
+        if (gb) adjoint(n.b) += g.colwise().sum();
         break;
       }
       case Op::normal_log_prob: {  // sum log N(y | mu, sigma); a = y, b = mu, c = sigma; mu, sigma same shape or 1 x 1

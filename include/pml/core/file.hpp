@@ -24,7 +24,9 @@ inline void write_file_atomically(const std::filesystem::path& path, std::string
   if (!fs::is_directory(dir, ec))
     throw std::runtime_error(std::string(function) + ": cannot write '" + path.string() + "': directory '" + dir.string() + "' does not exist");
   std::random_device rd;
-  const fs::path tmp = dir / ("." + path.filename().string() + ".tmp" + std::to_string(rd()));
+  std::string name = ".";  // (built by appends: GCC 12 warns -Wrestrict on "." + string)
+  name.append(path.filename().string()).append(".tmp").append(std::to_string(rd()));
+  const fs::path tmp = dir / name;
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw std::runtime_error(std::string(function) + ": cannot create '" + tmp.string() + "'");

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "pml/core/parallel.hpp"
 #include "pml/core/check.hpp"
 #include "pml/core/random.hpp"
 #include "pml/core/weights.hpp"
@@ -160,49 +161,68 @@ template <Real T = double> class KMeans {
                               const Matrix<T>& centres, IntVector& labels, T& inertia) {
     const Index n = x.rows(), d = x.cols(), k = centres.rows();
     constexpr Index block = 256;
+    // Rows go in chunks of 64 blocks, each with its own partial sums, combined in chunk order: the same
+    // result with OpenMP on (chunks run in parallel) or off, for any thread count.
+    constexpr Index chunk_rows = 64 * block;
+    const Index chunks = (n + chunk_rows - 1) / chunk_rows;
     const Matrix<T> scaled = T(-2) * centres.transpose();  // D x K
     const RowVector<T> centre_norms = centres.rowwise().squaredNorm();
-    Matrix<T> sums = Matrix<T>::Zero(k, d);
-    Vector<T> mass = Vector<T>::Zero(k);
-    Matrix<T> dist(block, k);
-    Vector<T> best(block), index(block);
+    std::vector<Matrix<T>> chunk_sums(static_cast<std::size_t>(chunks), Matrix<T>::Zero(k, d));
+    std::vector<Vector<T>> chunk_mass(static_cast<std::size_t>(chunks), Vector<T>::Zero(k));
+    std::vector<T> chunk_inertia(static_cast<std::size_t>(chunks), T(0));
     labels.resize(n);
-    inertia = 0;
-    for (Index start = 0; start < n; start += block) {
-      const Index m = std::min(block, n - start);
-      auto xb = x.middleRows(start, m);
-      auto db = dist.topRows(m);
-      db.noalias() = xb * scaled;
-      db.rowwise() += centre_norms;
-      // argmin over the K columns with raw column pointers (contiguous, branch-free blends)
-      T* b = best.data();
-      T* idx = index.data();
-      const T* d0 = dist.data();
-      for (Index i = 0; i < m; ++i) {
-        b[i] = d0[i];
-        idx[i] = T(0);
-      }
-      for (Index c = 1; c < k; ++c) {
-        const T* dc = dist.data() + c * block;
-        const T label = T(c);
+    PML_PARALLEL_FOR
+    for (Index ch = 0; ch < chunks; ++ch) {
+      Matrix<T> dist(block, k);
+      Vector<T> best(block), index(block);
+      Matrix<T>& sums = chunk_sums[static_cast<std::size_t>(ch)];
+      Vector<T>& mass = chunk_mass[static_cast<std::size_t>(ch)];
+      T part = 0;
+      for (Index start = ch * chunk_rows; start < std::min(n, (ch + 1) * chunk_rows); start += block) {
+        const Index m = std::min(block, n - start);
+        auto xb = x.middleRows(start, m);
+        auto db = dist.topRows(m);
+        db.noalias() = xb * scaled;
+        db.rowwise() += centre_norms;
+        // argmin over the K columns with raw column pointers (contiguous, branch-free blends)
+        T* b = best.data();
+        T* idx = index.data();
+        const T* d0 = dist.data();
         for (Index i = 0; i < m; ++i) {
-          const bool closer = dc[i] < b[i];
-          b[i] = closer ? dc[i] : b[i];
-          idx[i] = closer ? label : idx[i];
+          b[i] = d0[i];
+          idx[i] = T(0);
+        }
+        for (Index c = 1; c < k; ++c) {
+          const T* dc = dist.data() + c * block;
+          const T label = T(c);
+          for (Index i = 0; i < m; ++i) {
+            const bool closer = dc[i] < b[i];
+            b[i] = closer ? dc[i] : b[i];
+            idx[i] = closer ? label : idx[i];
+          }
+        }
+        for (Index i = 0; i < m; ++i) {
+          const Index c = static_cast<Index>(idx[i]);
+          labels(start + i) = static_cast<long>(c);
+          mass(c) += w(start + i);
+          part += w(start + i) * std::max(T(0), b[i] + row_norms(start + i));
+        }
+        // weighted sums of the new centres, column by column while the block is in cache
+        for (Index j = 0; j < d; ++j) {
+          const T* xj = &xb.coeffRef(0, j);
+          T* sj = sums.data() + j * k;
+          for (Index i = 0; i < m; ++i) sj[static_cast<Index>(idx[i])] += w(start + i) * xj[i];
         }
       }
-      for (Index i = 0; i < m; ++i) {
-        const Index c = static_cast<Index>(idx[i]);
-        labels(start + i) = static_cast<long>(c);
-        mass(c) += w(start + i);
-        inertia += w(start + i) * std::max(T(0), b[i] + row_norms(start + i));
-      }
-      // weighted sums of the new centres, column by column while the block is in cache
-      for (Index j = 0; j < d; ++j) {
-        const T* xj = &xb.coeffRef(0, j);
-        T* sj = sums.data() + j * k;
-        for (Index i = 0; i < m; ++i) sj[static_cast<Index>(idx[i])] += w(start + i) * xj[i];
-      }
+      chunk_inertia[static_cast<std::size_t>(ch)] = part;
+    }
+    Matrix<T> sums = Matrix<T>::Zero(k, d);
+    Vector<T> mass = Vector<T>::Zero(k);
+    inertia = 0;
+    for (std::size_t ch = 0; ch < chunk_sums.size(); ++ch) {
+      sums += chunk_sums[ch];
+      mass += chunk_mass[ch];
+      inertia += chunk_inertia[ch];
     }
     Matrix<T> out = centres;
     Vector<T> far;

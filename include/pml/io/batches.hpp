@@ -1,0 +1,65 @@
+#pragma once
+/// @file
+/// Minibatch iteration: a shuffled order of the rows from a pml::Rng, cut into batches, and a gather of
+/// a batch's rows into a reusable matrix (no allocation once it has the batch's shape).
+
+#include <numeric>
+#include <span>
+#include <vector>
+
+#include "pml/core/check.hpp"
+#include "pml/core/rng.hpp"
+#include "pml/core/types.hpp"
+
+namespace pml::io {
+
+/// The rows 0..n-1 in batches of `batch_size` (the last one shorter unless drop_last). shuffle() draws a
+/// new order (Fisher–Yates with unbiased bounded integers): same seed, same batches.
+class Minibatches {
+ public:
+  /// @throw std::invalid_argument if n <= 0 or batch_size <= 0.
+  Minibatches(Index n, Index batch_size, bool drop_last = false) : order_(static_cast<std::size_t>(n > 0 ? n : 0)), batch_(batch_size), drop_last_(drop_last) {
+    if (n <= 0) pml::detail::throw_shape("io::Minibatches", "n must be positive, got " + std::to_string(n));
+    if (batch_size <= 0) pml::detail::throw_shape("io::Minibatches", "batch_size must be positive, got " + std::to_string(batch_size));
+    std::iota(order_.begin(), order_.end(), Index(0));
+  }
+  /// A new random order of the rows.
+  void shuffle(Rng& rng) {
+    for (std::size_t i = order_.size() - 1; i > 0; --i) std::swap(order_[i], order_[bounded(rng, i + 1)]);
+  }
+  /// Number of batches per epoch.
+  Index size() const noexcept {
+    const Index n = static_cast<Index>(order_.size());
+    return drop_last_ ? n / batch_ : (n + batch_ - 1) / batch_;
+  }
+  /// The row indices of batch `b` (0 <= b < size()).
+  std::span<const Index> operator[](Index b) const {
+    if (b < 0 || b >= size()) pml::detail::throw_shape("io::Minibatches", "batch " + std::to_string(b) + " of " + std::to_string(size()));
+    const std::size_t from = static_cast<std::size_t>(b * batch_);
+    return std::span<const Index>(order_).subspan(from, std::min<std::size_t>(static_cast<std::size_t>(batch_), order_.size() - from));
+  }
+  const std::vector<Index>& order() const noexcept { return order_; }
+
+ private:
+  static std::size_t bounded(Rng& rng, std::size_t n) {  // uniform on [0, n): rejection of the top remainder
+    const std::uint64_t range = static_cast<std::uint64_t>(n);
+    const std::uint64_t limit = ~std::uint64_t(0) - (~std::uint64_t(0) % range + 1) % range;  // a multiple of n, minus 1
+    while (true) {
+      const std::uint64_t x = rng();
+      if (x <= limit) return static_cast<std::size_t>(x % range);
+    }
+  }
+  std::vector<Index> order_;
+  Index batch_;
+  bool drop_last_;
+};
+
+/// out = the rows of x listed in `rows`, in that order (resizes out only when the shape changes).
+template <class Derived, class Out> void gather_rows(const Eigen::MatrixBase<Derived>& x, std::span<const Index> rows, Eigen::MatrixBase<Out>& out) {
+  const Index m = static_cast<Index>(rows.size());
+  if (out.rows() != m || out.cols() != x.cols()) out.derived().resize(m, x.cols());
+  for (Index j = 0; j < x.cols(); ++j)
+    for (Index i = 0; i < m; ++i) out(i, j) = x(rows[static_cast<std::size_t>(i)], j);
+}
+
+}  // namespace pml::io

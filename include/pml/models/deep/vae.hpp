@@ -1,0 +1,255 @@
+#pragma once
+/// @file
+/// Variational auto-encoder (Kingma & Welling 2013) on pml's autodiff tape: Gaussian encoder
+/// q(z|x) = N(mu(x), diag sigma^2(x)), Bernoulli or Gaussian decoder, the SGVB estimators A (sampled
+/// log q - log p) and B (analytic KL), L samples per point, the AEVB minibatch algorithm, and the
+/// importance-weighted bound (Burda et al. 2016) for evaluation.
+
+#include <cmath>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "pml/autodiff/ops.hpp"
+#include "pml/core/special.hpp"
+#include "pml/io/batches.hpp"
+#include "pml/nn/mlp.hpp"
+#include "pml/nn/optim.hpp"
+#include "pml/nn/serialize.hpp"
+
+namespace pml {
+
+/// The decoder's likelihood p(x|z).
+enum class VAELikelihood : std::uint8_t {
+  bernoulli,  ///< binary (or [0, 1]) data: the decoder outputs logits
+  gaussian,   ///< real data: the decoder outputs a mean and a log-variance per dimension
+};
+/// How the KL part of the ELBO is estimated (Kingma & Welling 2013, eqs. 6 and 7).
+enum class VAEEstimator : std::uint8_t {
+  analytic,  ///< estimator B: KL(q(z|x) || N(0, I)) in closed form
+  sampled,   ///< estimator A: log q(z|x) - log p(z) at the sampled z
+};
+
+struct VAEOptions {
+  Index input = 0;                 ///< D
+  std::vector<Index> hidden{400};  ///< encoder hidden sizes (the decoder mirrors them)
+  Index latent = 20;               ///< dimension of z
+  ad::Activation activation = ad::Activation::relu;
+  VAELikelihood likelihood = VAELikelihood::bernoulli;
+  VAEEstimator estimator = VAEEstimator::analytic;
+  int samples = 1;  ///< L, samples of z per data point in the training objective
+};
+
+/// Options of VAE::fit (the AEVB algorithm with Adam).
+struct VAEFitOptions {
+  int epochs = 10;
+  Index batch_size = 128;
+  double learning_rate = 1e-3;
+};
+
+/// A VAE: `VAE<float> vae({.input = 784, .hidden = {400}, .latent = 20}, rng); vae.fit(x, {.epochs = 3}, rng);`
+template <Real T> class VAE {
+ public:
+  /// @throw std::invalid_argument for a non-positive input, latent or hidden size; std::domain_error for samples < 1.
+  VAE(const VAEOptions& options, Rng& rng)
+      : options_(checked(options)),
+        encoder_({.sizes = sizes(options.input, options.hidden, 2 * options.latent), .activation = options.activation}, rng),
+        decoder_({.sizes = sizes(options.latent, reversed(options.hidden),
+                                 options.likelihood == VAELikelihood::gaussian ? 2 * options.input : options.input),
+                  .activation = options.activation},
+                 rng) {
+    for (auto* p : encoder_.parameters()) p->name = "encoder." + p->name;
+    for (auto* p : decoder_.parameters()) p->name = "decoder." + p->name;
+  }
+
+  /// The negative ELBO of a batch, summed over its rows and averaged over L samples, on `tape` (x is N x D).
+  /// Back-propagating it fills every parameter's gradient.
+  ad::Var<T> negative_elbo(ad::Tape<T>& tape, const ad::Var<T>& x, Rng& rng) {
+    check_width("VAE::negative_elbo", x.cols());
+    const Index k = options_.latent;
+    const ad::Var<T> h = encoder_.forward(tape, x, rng, nn::Mode::train);
+    const ad::Var<T> mu = ad::slice_cols(h, 0, k), s = ad::slice_cols(h, k, k);  // s = log sigma^2
+    const ad::Var<T> sigma = ad::exp(T(0.5) * s);
+    ad::Var<T> total = options_.estimator == VAEEstimator::analytic ? ad::kl_standard_normal(mu, s) : ad::Var<T>{};
+    const T weight = T(1) / T(options_.samples);
+    for (int l = 0; l < options_.samples; ++l) {
+      ad::Var<T> eps = tape.constant(x.rows(), k);
+      random::fill_normal(rng, eps.value());
+      const ad::Var<T> z = ad::reparameterize(mu, sigma, eps);
+      ad::Var<T> term = reconstruction_nll(tape, decoder_.forward(tape, z, rng, nn::Mode::train), x);
+      if (options_.estimator == VAEEstimator::sampled) {
+        // log q(z|x) - log p(z) = sum(-s/2 - eps^2/2 + z^2/2): the 2 pi terms cancel
+        const T eps2 = T(0.5) * eps.value().squaredNorm();
+        term = term + (T(0.5) * ad::sum(ad::square(z)) - T(0.5) * ad::sum(s));
+        term = term + constant_scalar(tape, -eps2);
+      }
+      term = weight * term;
+      total = total.tape ? total + term : term;
+    }
+    return total;
+  }
+
+  /// Fits by AEVB: shuffled minibatches of `batch_size`, L samples per point, Adam. The minibatch objective
+  /// is scaled by N / M (Kingma & Welling's estimator of the full-data bound) divided by N, i.e. the mean
+  /// negative ELBO per point. Returns the mean ELBO per point of each epoch (nats).
+  template <class Derived> std::vector<T> fit(const Eigen::MatrixBase<Derived>& x, const VAEFitOptions& fit, Rng& rng) {
+    check_data("VAE::fit", x);
+    if (fit.epochs < 1) detail::throw_domain("VAE::fit", "epochs", "be at least 1", std::to_string(fit.epochs));
+    nn::Adam<T> adam(parameters(), {.learning_rate = fit.learning_rate});
+    io::Minibatches batches(x.rows(), fit.batch_size);
+    Matrix<T> xb;
+    ad::Tape<T> tape;
+    std::vector<T> history;
+    for (int epoch = 0; epoch < fit.epochs; ++epoch) {
+      batches.shuffle(rng);
+      double sum = 0;
+      for (Index b = 0; b < batches.size(); ++b) {
+        io::gather_rows(x, batches[b], xb);
+        tape.reset();
+        const ad::Var<T> loss = negative_elbo(tape, tape.constant(xb), rng);
+        const ad::Var<T> mean_loss = (T(1) / T(xb.rows())) * loss;
+        tape.backward(mean_loss);
+        adam.step();
+        sum += double(loss.value()(0, 0));
+      }
+      history.push_back(T(-sum / double(x.rows())));
+    }
+    return history;
+  }
+
+  /// The ELBO of each row (one sample of z per row, or the analytic KL plus L samples as in training).
+  template <class Derived> Vector<T> elbo(const Eigen::MatrixBase<Derived>& x, Rng& rng) {
+    check_data("VAE::elbo", x);
+    const Gaussian q = posterior(x);
+    Vector<T> out = -kl_per_row(q);
+    if (options_.estimator == VAEEstimator::sampled) out.setZero();
+    for (int l = 0; l < options_.samples; ++l) {
+      Matrix<T> eps(x.rows(), options_.latent);
+      random::fill_normal(rng, eps);
+      const Matrix<T> z = q.mean + (q.log_variance.array() * T(0.5)).exp().matrix().cwiseProduct(eps);
+      Vector<T> term = log_likelihood_rows(x, z);
+      if (options_.estimator == VAEEstimator::sampled)  // + log p(z) - log q(z|x), the 2 pi terms cancel
+        term += (T(0.5) * (eps.array().square() - z.array().square() + q.log_variance.array())).rowwise().sum().matrix();
+      out += term / T(options_.samples);
+    }
+    return out;
+  }
+
+  /// Importance-weighted estimate of log p(x) for each row with k samples (Burda et al. 2016): a lower
+  /// bound that is >= the ELBO in expectation and tightens as k grows.
+  template <class Derived> Vector<T> log_likelihood(const Eigen::MatrixBase<Derived>& x, int k, Rng& rng) {
+    check_data("VAE::log_likelihood", x);
+    if (k < 1) detail::throw_domain("VAE::log_likelihood", "k", "be at least 1", std::to_string(k));
+    const Gaussian q = posterior(x);
+    Matrix<T> logw(x.rows(), k);
+    const Matrix<T> sigma = (q.log_variance.array() * T(0.5)).exp().matrix();
+    for (int j = 0; j < k; ++j) {
+      Matrix<T> eps(x.rows(), options_.latent);
+      random::fill_normal(rng, eps);
+      const Matrix<T> z = q.mean + sigma.cwiseProduct(eps);
+      // log p(x|z) + log p(z) - log q(z|x); the 2 pi terms of p(z) and q cancel
+      logw.col(j) = log_likelihood_rows(x, z) +
+                    (T(0.5) * (eps.array().square() - z.array().square() + q.log_variance.array())).rowwise().sum().matrix();
+    }
+    return (log_sum_exp_rows(logw).array() - std::log(T(k))).matrix();
+  }
+
+  /// Mean and log-variance of q(z|x) for each row.
+  struct Gaussian {
+    Matrix<T> mean, log_variance;
+  };
+  template <class Derived> Gaussian encode(const Eigen::MatrixBase<Derived>& x) {
+    check_data("VAE::encode", x);
+    return posterior(x);
+  }
+  /// Decoder output for latent rows z: Bernoulli probabilities, or the Gaussian means.
+  template <class Derived> Matrix<T> decode(const Eigen::MatrixBase<Derived>& z) {
+    if (z.cols() != options_.latent)
+      pml::detail::throw_shape("VAE::decode", "z has " + std::to_string(z.cols()) + " columns, expected " + std::to_string(options_.latent));
+    check_all_finite("VAE::decode", "z", z);
+    const Matrix<T> out = decoder_.predict(z);
+    if (options_.likelihood == VAELikelihood::bernoulli) return pml::sigmoid(out.array()).matrix();
+    return out.leftCols(options_.input);
+  }
+  /// decode(encode(x).mean).
+  template <class Derived> Matrix<T> reconstruct(const Eigen::MatrixBase<Derived>& x) { return decode(encode(x).mean); }
+  /// n draws of the decoder's mean at z ~ N(0, I).
+  Matrix<T> sample(Index n, Rng& rng) {
+    if (n <= 0) pml::detail::throw_shape("VAE::sample", "n must be positive, got " + std::to_string(n));
+    Matrix<T> z(n, options_.latent);
+    random::fill_normal(rng, z);
+    return decode(z);
+  }
+  /// KL(q(z|x) || p(z)) of each row: large for inputs unlike the training data (an outlier score).
+  template <class Derived> Vector<T> kl_divergence(const Eigen::MatrixBase<Derived>& x) {
+    check_data("VAE::kl_divergence", x);
+    return kl_per_row(posterior(x));
+  }
+
+  nn::ParameterList<T> parameters() {
+    nn::ParameterList<T> list = encoder_.parameters();
+    nn::append(list, decoder_.parameters());
+    return list;
+  }
+  void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) { nn::save_parameters(path, parameters(), format); }
+  void load(const std::filesystem::path& path) { nn::load_parameters(path, parameters()); }
+  const VAEOptions& options() const noexcept { return options_; }
+
+ private:
+  static VAEOptions checked(const VAEOptions& o) {
+    if (o.input <= 0) pml::detail::throw_shape("VAE", "input must be positive, got " + std::to_string(o.input));
+    if (o.latent <= 0) pml::detail::throw_shape("VAE", "latent must be positive, got " + std::to_string(o.latent));
+    for (const Index h : o.hidden)
+      if (h <= 0) pml::detail::throw_shape("VAE", "hidden sizes must be positive, got " + std::to_string(h));
+    if (o.samples < 1) detail::throw_domain("VAE", "samples", "be at least 1", std::to_string(o.samples));
+    return o;
+  }
+  static std::vector<Index> sizes(Index in, const std::vector<Index>& hidden, Index out) {
+    std::vector<Index> s{in};
+    s.insert(s.end(), hidden.begin(), hidden.end());
+    s.push_back(out);
+    return s;
+  }
+  static std::vector<Index> reversed(std::vector<Index> v) { return {v.rbegin(), v.rend()}; }
+  void check_width(const char* function, Index cols) const {
+    if (cols != options_.input)
+      pml::detail::throw_shape(function, "x has " + std::to_string(cols) + " columns, expected " + std::to_string(options_.input));
+  }
+  template <class Derived> void check_data(const char* function, const Eigen::MatrixBase<Derived>& x) const {
+    check_width(function, x.cols());
+    if (x.rows() == 0) pml::detail::throw_shape(function, "x has no rows");
+    check_all_finite(function, "x", x);
+  }
+  static ad::Var<T> constant_scalar(ad::Tape<T>& tape, T v) {
+    ad::Var<T> c = tape.constant(1, 1);
+    c.value()(0, 0) = v;
+    return c;
+  }
+  ad::Var<T> reconstruction_nll(ad::Tape<T>& tape, const ad::Var<T>& out, const ad::Var<T>& x) const {
+    (void)tape;
+    if (options_.likelihood == VAELikelihood::bernoulli) return ad::bce_with_logits(out, x);
+    const Index d = options_.input;
+    return ad::gaussian_nll(ad::slice_cols(out, 0, d), ad::slice_cols(out, d, d), x);
+  }
+  template <class Derived> Gaussian posterior(const Eigen::MatrixBase<Derived>& x) {
+    const Matrix<T> h = encoder_.predict(x);
+    return {h.leftCols(options_.latent), h.rightCols(options_.latent)};
+  }
+  static Vector<T> kl_per_row(const Gaussian& q) {
+    return (T(0.5) * (q.mean.array().square() + q.log_variance.array().exp() - T(1) - q.log_variance.array())).rowwise().sum().matrix();
+  }
+  // log p(x | z) of each row
+  template <class Derived> Vector<T> log_likelihood_rows(const Eigen::MatrixBase<Derived>& x, const Matrix<T>& z) {
+    const Matrix<T> out = decoder_.predict(z);
+    if (options_.likelihood == VAELikelihood::bernoulli)
+      return -(pml::softplus(out.array()) - x.array() * out.array()).rowwise().sum().matrix();
+    const Index d = options_.input;
+    const auto mean = out.leftCols(d).array(), s = out.rightCols(d).array();
+    return -(T(0.5) * (constants<T>::log_two_pi + s + (x.array() - mean).square() * (-s).exp())).rowwise().sum().matrix();
+  }
+
+  VAEOptions options_;
+  nn::MLP<T> encoder_, decoder_;
+};
+
+}  // namespace pml
