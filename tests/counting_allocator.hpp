@@ -1,4 +1,17 @@
 #pragma once
+// Include FIRST (before any Eigen header): turns on Eigen's runtime malloc hook and keeps eigen_assert,
+// through which the hook reports, even under NDEBUG (the Release build would compile it out).
+#define EIGEN_RUNTIME_NO_MALLOC
+#include <cstdio>
+#include <cstdlib>
+#define eigen_assert(x)                                                  \
+  do {                                                                   \
+    if (!(x)) {                                                          \
+      std::fprintf(stderr, "Eigen assertion failed: %s\n", #x);          \
+      std::abort();                                                      \
+    }                                                                    \
+  } while (0)
+
 // Counts every heap allocation made through the global operator new family, for the "a steady-state
 // step allocates nothing" tests. Include in exactly ONE source file of a test executable: it defines the
 // replaceable global allocation functions (all of them, plain, array, nothrow and aligned, so memory is

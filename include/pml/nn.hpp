@@ -4,6 +4,7 @@
 /// gradient clipping and parameter files.
 
 #include "pml/nn/dropout.hpp"
+#include "pml/nn/gradcheck.hpp"
 #include "pml/nn/init.hpp"
 #include "pml/nn/linear.hpp"
 #include "pml/nn/mlp.hpp"

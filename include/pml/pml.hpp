@@ -6,6 +6,8 @@
 #include "pml/conjugate.hpp"
 #include "pml/core.hpp"
 #include "pml/distributions.hpp"
+#include "pml/io.hpp"
+#include "pml/models/deep/vae.hpp"
 #include "pml/models/cluster.hpp"
 #include "pml/models/latent.hpp"
 #include "pml/models/linear.hpp"

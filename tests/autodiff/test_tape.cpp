@@ -1,16 +1,6 @@
 // The autodiff tape: every op's gradient against finite differences (float and double), shape errors,
 // and no heap allocation in a steady-state step (global operator new counter + Eigen's malloc hook).
-#define EIGEN_RUNTIME_NO_MALLOC
-// Eigen's malloc hook reports through eigen_assert, which NDEBUG (the Release build) compiles out: keep it.
-#include <cstdio>
-#include <cstdlib>
-#define eigen_assert(x)                                                  \
-  do {                                                                   \
-    if (!(x)) {                                                          \
-      std::fprintf(stderr, "Eigen assertion failed: %s\n", #x);          \
-      std::abort();                                                      \
-    }                                                                    \
-  } while (0)
+#include "counting_allocator.hpp"  // first: it sets up Eigen's malloc hook (the one file of this executable)
 #include <catch2/catch.hpp>
 
 
@@ -19,7 +9,6 @@
 #include "pml/distributions/kl.hpp"
 #include "pml/distributions/scale_mixture_normal.hpp"
 
-#include "counting_allocator.hpp"  // (the one file of this executable that includes it)
 
 using Catch::Matchers::Contains;
 using pml::ad::Tape;

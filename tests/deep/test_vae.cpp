@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "pml/models/deep/vae.hpp"
+#include "pml/nn/gradcheck.hpp"
 
 using Catch::Matchers::Contains;
 
@@ -41,20 +42,7 @@ TEST_CASE("VAE objective gradients match finite differences", "[deep][vae][gradc
         tape.reset();
         return vae.negative_elbo(tape, tape.constant(x), fixed);
       };
-      tape.backward(loss());
-      double worst = 0;
-      for (auto* p : vae.parameters()) {
-        const Eigen::MatrixXd analytic = p->grad;
-        for (Eigen::Index i = 0; i < p->value.size(); ++i) {
-          const double v = p->value(i), h = 1e-6;
-          p->value(i) = v + h;
-          const double up = loss().value()(0, 0);
-          p->value(i) = v - h;
-          const double down = loss().value()(0, 0);
-          p->value(i) = v;
-          worst = std::max(worst, std::abs((up - down) / (2 * h) - analytic(i)) / std::max(1.0, std::abs(analytic(i))));
-        }
-      }
+      const double worst = pml::nn::parameter_gradcheck(vae.parameters(), tape, loss);
       INFO("likelihood " << int(likelihood) << ", estimator " << int(estimator));
       CHECK(worst < 1e-6);
     }

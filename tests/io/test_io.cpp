@@ -11,6 +11,7 @@
 #include "pml/io/csv.hpp"
 #include "pml/io/gzip.hpp"
 #include "pml/io/idx.hpp"
+#include "pml/io/png.hpp"
 
 using Catch::Matchers::Contains;
 namespace fs = std::filesystem;
@@ -175,4 +176,44 @@ TEST_CASE("Minibatches: every row once per epoch, reproducible from the seed, ga
   CHECK_THROWS_WITH(pml::io::Minibatches(0, 4), Contains("n must be positive, got 0"));
   CHECK_THROWS_WITH(pml::io::Minibatches(5, 0), Contains("batch_size must be positive, got 0"));
   CHECK_THROWS_WITH(batches[3], Contains("batch 3 of 3"));
+}
+
+TEST_CASE("write_png writes a valid greyscale PNG whose pixels decode back", "[io][png]") {
+  TempDir dir;
+  Eigen::MatrixXd img(3, 70000 / 3);  // > 65535 bytes of scanlines: several stored blocks
+  for (Eigen::Index i = 0; i < img.rows(); ++i)
+    for (Eigen::Index j = 0; j < img.cols(); ++j) img(i, j) = double((i * 7 + j) % 256) / 255.0;
+  img(0, 0) = 2.0;                                       // clamped to white
+  img(0, 1) = std::numeric_limits<double>::quiet_NaN();  // drawn black
+  pml::io::write_png(dir.path / "a.png", img);
+  const std::string png = pml::read_file(dir.path / "a.png", "test");
+  REQUIRE(png.substr(0, 8) == std::string("\x89PNG\r\n\x1a\n", 8));
+  CHECK(png.substr(12, 4) == "IHDR");
+  auto be32 = [&](std::size_t at) {
+    std::uint32_t v = 0;
+    for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<unsigned char>(png[at + std::size_t(i)]);
+    return v;
+  };
+  CHECK(be32(16) == std::uint32_t(img.cols()));
+  CHECK(be32(20) == 3);
+  CHECK(be32(29) == pml::io::detail::crc32(std::string_view(png).substr(12, 17), 0));  // IHDR's CRC
+  const std::size_t idat = 33;
+  REQUIRE(png.substr(idat + 4, 4) == "IDAT");
+  const std::string z = png.substr(idat + 8, be32(idat));
+  std::string raw;
+  const std::string where = "png";
+  pml::io::detail::Inflater inflater(z, 2, where);
+  inflater.inflate(raw);
+  REQUIRE(raw.size() == std::size_t(3 * (img.cols() + 1)));
+  CHECK(static_cast<unsigned char>(raw[1]) == 255);
+  CHECK(static_cast<unsigned char>(raw[2]) == 0);
+  CHECK(static_cast<unsigned char>(raw[std::size_t(img.cols() + 1) + 5]) == (7 + 4) % 256);
+  CHECK(png.substr(png.size() - 8, 4) == "IEND");
+  CHECK_THROWS_WITH(pml::io::write_png(dir.path / "e.png", Eigen::MatrixXd(0, 3)), Contains("io::write_png: the image is empty"));
+  const Eigen::MatrixXd tiles = pml::io::tile_images(Eigen::MatrixXd::Zero(3, 4), 2, 2, 2);
+  CHECK(tiles.rows() == 7);
+  CHECK(tiles.cols() == 7);
+  CHECK(tiles(1, 1) == 0);
+  CHECK(tiles(0, 0) == 1);
+  CHECK_THROWS_WITH(pml::io::tile_images(Eigen::MatrixXd::Zero(3, 5), 2, 2, 2), Contains("are not 2x2 images"));
 }

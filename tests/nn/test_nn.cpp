@@ -1,16 +1,6 @@
 // nn/: Linear, Dropout (and the MC switch), MLP, optimisers against torch.optim, gradient clipping,
 // parameter files (round trip, errors, atomic writes), and a whole MLP + Adam step that allocates nothing.
-#define EIGEN_RUNTIME_NO_MALLOC
-// Eigen's malloc hook reports through eigen_assert, which NDEBUG (the Release build) compiles out: keep it.
-#include <cstdio>
-#include <cstdlib>
-#define eigen_assert(x)                                                  \
-  do {                                                                   \
-    if (!(x)) {                                                          \
-      std::fprintf(stderr, "Eigen assertion failed: %s\n", #x);          \
-      std::abort();                                                      \
-    }                                                                    \
-  } while (0)
+#include "counting_allocator.hpp"  // first: it sets up Eigen's malloc hook (the one file of this executable)
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -18,8 +8,8 @@
 
 #include "fixtures/torch_reference.hpp"
 #include "pml/nn.hpp"
+#include "pml/nn/gradcheck.hpp"
 
-#include "counting_allocator.hpp"  // (the one file of this executable that includes it)
 
 using Catch::Matchers::Contains;
 using pml::ad::Tape;
@@ -100,20 +90,7 @@ TEST_CASE("MLP parameter gradients match finite differences", "[nn][gradcheck]")
       const auto l = pml::ad::sum(pml::ad::square(net.forward(tape, tape.constant(x)) - tape.constant(y)));
       return l;
     };
-    tape.backward(loss());
-    double worst = 0;
-    for (auto* p : net.parameters()) {
-      const Eigen::MatrixXd analytic = p->grad;
-      for (Eigen::Index i = 0; i < p->value.size(); ++i) {
-        const double v = p->value(i), h = 1e-6;
-        p->value(i) = v + h;
-        const double up = loss().value()(0, 0);
-        p->value(i) = v - h;
-        const double down = loss().value()(0, 0);
-        p->value(i) = v;
-        worst = std::max(worst, std::abs((up - down) / (2 * h) - analytic(i)));
-      }
-    }
+    const double worst = pml::nn::parameter_gradcheck(net.parameters(), tape, loss);
     CHECK(worst < 1e-7);
   }
 }

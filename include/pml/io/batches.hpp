@@ -54,12 +54,21 @@ class Minibatches {
   bool drop_last_;
 };
 
-/// out = the rows of x listed in `rows`, in that order (resizes out only when the shape changes).
+/// out = the rows of x listed in `rows`, in that order (resizes out only when the shape changes). For a
+/// large data set keep x row-major (one sample contiguous), as VAE::fit does: a column-major x makes every
+/// row a strided gather.
 template <class Derived, class Out> void gather_rows(const Eigen::MatrixBase<Derived>& x, std::span<const Index> rows, Eigen::MatrixBase<Out>& out) {
   const Index m = static_cast<Index>(rows.size());
   if (out.rows() != m || out.cols() != x.cols()) out.derived().resize(m, x.cols());
-  for (Index j = 0; j < x.cols(); ++j)
-    for (Index i = 0; i < m; ++i) out(i, j) = x(rows[static_cast<std::size_t>(i)], j);
+  for (Index i = 0; i < m; ++i)
+    if (rows[static_cast<std::size_t>(i)] < 0 || rows[static_cast<std::size_t>(i)] >= x.rows())
+      pml::detail::throw_shape("io::gather_rows", "row " + std::to_string(rows[static_cast<std::size_t>(i)]) + " outside 0.." + std::to_string(x.rows()));
+  if constexpr (Derived::IsRowMajor) {
+    for (Index i = 0; i < m; ++i) out.row(i) = x.row(rows[static_cast<std::size_t>(i)]);
+  } else {
+    for (Index j = 0; j < x.cols(); ++j)
+      for (Index i = 0; i < m; ++i) out(i, j) = x(rows[static_cast<std::size_t>(i)], j);
+  }
 }
 
 }  // namespace pml::io

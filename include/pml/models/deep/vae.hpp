@@ -97,6 +97,7 @@ template <Real T> class VAE {
     if (fit.epochs < 1) detail::throw_domain("VAE::fit", "epochs", "be at least 1", std::to_string(fit.epochs));
     nn::Adam<T> adam(parameters(), {.learning_rate = fit.learning_rate});
     io::Minibatches batches(x.rows(), fit.batch_size);
+    const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> rows = x;  // one sample contiguous
     Matrix<T> xb;
     ad::Tape<T> tape;
     std::vector<T> history;
@@ -104,7 +105,7 @@ template <Real T> class VAE {
       batches.shuffle(rng);
       double sum = 0;
       for (Index b = 0; b < batches.size(); ++b) {
-        io::gather_rows(x, batches[b], xb);
+        io::gather_rows(rows, batches[b], xb);
         tape.reset();
         const ad::Var<T> loss = negative_elbo(tape, tape.constant(xb), rng);
         const ad::Var<T> mean_loss = (T(1) / T(xb.rows())) * loss;
