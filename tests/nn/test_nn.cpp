@@ -346,3 +346,27 @@ TEST_CASE("a steady-state MLP + Adam training step allocates nothing", "[nn][all
   CHECK(pml_test::allocations.load() - before == 0);
   CHECK(loss < first);
 }
+
+TEST_CASE("a steady-state step of the full-size MLP 784-400-20-400-784 allocates nothing", "[nn][alloc]") {
+  pml::Rng rng(9);
+  pml::nn::MLP<float> net({.sizes = {784, 400, 20, 400, 784}, .activation = pml::ad::Activation::relu}, rng);
+  pml::nn::Adam<float> adam(net.parameters());
+  const Eigen::MatrixXf x = uniform_matrix<float>(rng, 128, 784);
+  Tape<float> tape;
+  auto step = [&] {
+    tape.reset();
+    const Var<float> vx = tape.constant(x);
+    const Var<float> l = pml::ad::mean(pml::ad::square(net.forward(tape, vx, rng) - vx));
+    tape.backward(l);
+    adam.step();
+    return l.value()(0, 0);
+  };
+  const float first = step();
+  const long before = pml_test::allocations.load();
+  Eigen::internal::set_is_malloc_allowed(false);
+  float last = 0;
+  for (int i = 0; i < 3; ++i) last = step();
+  Eigen::internal::set_is_malloc_allowed(true);
+  CHECK(pml_test::allocations.load() - before == 0);
+  CHECK(last < first);
+}

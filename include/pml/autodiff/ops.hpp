@@ -29,7 +29,8 @@ template <Real T> Var<T> matmul(const Var<T>& a, const Var<T>& b) {
   if (a.cols() != b.rows())
     pml::detail::throw_shape("ad::matmul", "inner dimensions differ: " + std::to_string(a.cols()) + " and " + std::to_string(b.rows()));
   Var<T> out = a.tape->push(detail::Op::matmul, a.id, b.id, a.rows(), b.cols());
-  out.value().noalias() = a.value() * b.value();
+  out.value().setZero();
+  a.tape->template gemm<false, false>(out.value(), a.value(), b.value());
   return out;
 }
 /// Elementwise sum of equal shapes, or A plus a 1 x cols row vector added to every row (a bias).
@@ -96,7 +97,8 @@ template <Real T> Var<T> matmul_tn(const Var<T>& a, const Var<T>& b) {
   if (a.rows() != b.rows())
     pml::detail::throw_shape("ad::matmul_tn", "row counts differ: " + std::to_string(a.rows()) + " and " + std::to_string(b.rows()));
   Var<T> out = a.tape->push(detail::Op::matmul_tn, a.id, b.id, a.cols(), b.cols());
-  out.value().noalias() = a.value().transpose() * b.value();
+  out.value().setZero();
+  a.tape->template gemm<true, false>(out.value(), a.value(), b.value());
   return out;
 }
 /// \f$A B^T\f$ without forming the transpose.
@@ -105,7 +107,8 @@ template <Real T> Var<T> matmul_nt(const Var<T>& a, const Var<T>& b) {
   if (a.cols() != b.cols())
     pml::detail::throw_shape("ad::matmul_nt", "column counts differ: " + std::to_string(a.cols()) + " and " + std::to_string(b.cols()));
   Var<T> out = a.tape->push(detail::Op::matmul_nt, a.id, b.id, a.rows(), b.rows());
-  out.value().noalias() = a.value() * b.value().transpose();
+  out.value().setZero();
+  a.tape->template gemm<false, true>(out.value(), a.value(), b.value());
   return out;
 }
 /// A plus a rows x 1 column vector added to every column.

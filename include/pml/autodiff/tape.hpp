@@ -156,6 +156,27 @@ template <Real T> class Tape {
     for (const Sink& s : sinks_) Eigen::Map<Matrix<T>>(s.gradient, rows(s.id), cols(s.id)) += adjoint(s.id);
   }
 
+  /// C += alpha op(A) op(B) for column-major maps, op = transpose when the flag is set, through Eigen's
+  /// GEMM kernel with packing buffers owned by the tape (Eigen's own product allocates them on the heap
+  /// for every product above EIGEN_STACK_ALLOCATION_LIMIT, i.e. at real layer sizes). Tiny products use
+  /// Eigen's coefficient-based lazy product.
+  template <bool TransA, bool TransB>
+  void gemm(Eigen::Map<Matrix<T>> c, const Eigen::Map<Matrix<T>>& a, const Eigen::Map<Matrix<T>>& b, T alpha = T(1)) {
+    const Index m = c.rows(), n = c.cols(), k = TransA ? a.rows() : a.cols();
+    if (m == 0 || n == 0 || k == 0) return;
+    if (m * n * k <= 4096) {
+      if constexpr (TransA && TransB) c.noalias() += alpha * a.transpose().lazyProduct(b.transpose());
+      else if constexpr (TransA) c.noalias() += alpha * a.transpose().lazyProduct(b);
+      else if constexpr (TransB) c.noalias() += alpha * a.lazyProduct(b.transpose());
+      else c.noalias() += alpha * a.lazyProduct(b);
+      return;
+    }
+    Blocking blocking(m, n, k, packing_a_, packing_b_);
+    Eigen::internal::general_matrix_matrix_product<Index, T, TransA ? Eigen::RowMajor : Eigen::ColMajor, false, T,
+                                                   TransB ? Eigen::RowMajor : Eigen::ColMajor, false, Eigen::ColMajor, 1>::run(
+        m, n, k, a.data(), a.rows(), b.data(), b.rows(), c.data(), 1, c.rows(), alpha, blocking, nullptr);
+  }
+
   // ---- node construction (used by the operator functions in ops.hpp) ----
   Var<T> push(Op op, int a, int b, Index rows, Index cols, T scalar = T(0), int c = -1, T scalar2 = T(0), T scalar3 = T(0)) {
     const bool grad = op == Op::leaf || (a >= 0 && needs_grad(a)) || (b >= 0 && op != Op::slice_cols && needs_grad(b)) || (c >= 0 && needs_grad(c));
@@ -244,16 +265,16 @@ template <Real T> class Tape {
                gc = n.c >= 0 && needs_grad(n.c);
     switch (n.op) {
       case Op::matmul:  // C = A B: dA += dC B^T, dB += A^T dC
-        if (ga) adjoint(n.a).noalias() += g * value(n.b).transpose();
-        if (gb) adjoint(n.b).noalias() += value(n.a).transpose() * g;
+        if (ga) gemm<false, true>(adjoint(n.a), g, value(n.b));
+        if (gb) gemm<true, false>(adjoint(n.b), value(n.a), g);
         break;
       case Op::matmul_tn:  // C = A^T B: dA += B dC^T, dB += A dC
-        if (ga) adjoint(n.a).noalias() += value(n.b) * g.transpose();
-        if (gb) adjoint(n.b).noalias() += value(n.a) * g;
+        if (ga) gemm<false, true>(adjoint(n.a), value(n.b), g);
+        if (gb) gemm<false, false>(adjoint(n.b), value(n.a), g);
         break;
       case Op::matmul_nt:  // C = A B^T: dA += dC B, dB += dC^T A
-        if (ga) adjoint(n.a).noalias() += g * value(n.b);
-        if (gb) adjoint(n.b).noalias() += g.transpose() * value(n.a);
+        if (ga) gemm<false, false>(adjoint(n.a), g, value(n.b));
+        if (gb) gemm<true, false>(adjoint(n.b), g, value(n.a));
         break;
       case Op::add:
         if (ga) adjoint(n.a) += g;
@@ -409,7 +430,29 @@ template <Real T> class Tape {
     }
   }
 
+  /// Eigen's level-3 blocking with its packing buffers in the tape's arenas (grown when a product needs
+  /// more than any before, so a steady-state step allocates nothing).
+  class Blocking : public Eigen::internal::level3_blocking<T, T> {
+   public:
+    Blocking(Index m, Index n, Index k, Arena& a, Arena& b) {
+      this->m_mc = m;
+      this->m_nc = n;
+      this->m_kc = k;
+      Eigen::internal::computeProductBlockingSizes<T, T, 1>(this->m_kc, this->m_mc, this->m_nc, Index(1));
+      const auto size_a = static_cast<std::size_t>(this->m_mc * this->m_kc), size_b = static_cast<std::size_t>(this->m_kc * this->m_nc);
+      if (size_a > a.capacity()) a.reserve(size_a, 0);
+      if (size_b > b.capacity()) b.reserve(size_b, 0);
+      this->m_blockA = a.data();
+      this->m_blockB = b.data();
+    }
+    void initParallel(Index, Index, Index, Index) {}
+    void allocateA() {}
+    void allocateB() {}
+    void allocateAll() {}
+  };
+
   std::vector<Node> nodes_;
+  Arena packing_a_, packing_b_;  // GEMM packing buffers
   Arena values_, adjoints_;
   std::size_t used_ = 0;  // entries of the arenas in use
   std::vector<Sink> sinks_;
