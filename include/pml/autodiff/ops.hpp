@@ -225,23 +225,7 @@ template <Real T, class Derived> Var<T> mask_mul(const Var<T>& a, const Eigen::M
   return out;
 }
 
-/// Applies an activation elementwise to an array expression (the forward half of bias_activation).
-template <class Derived>
-auto activate(Activation act, const Eigen::ArrayBase<Derived>& x, typename Derived::Scalar slope = 0.01) {
-  using T = typename Derived::Scalar;
-  using R = Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic>;
-  switch (act) {
-    case Activation::relu: return R(x.max(T(0)));
-    case Activation::leaky_relu: return R((x > T(0)).select(x, slope * x));
-    case Activation::tanh: return R(pml::simd::tanh(x));
-    case Activation::sigmoid: return R(pml::sigmoid(x));
-    case Activation::softplus: return R(pml::softplus(x));
-    case Activation::identity: break;
-  }
-  return R(x);
-}
-
-/// Fused $\mathrm{act}(X + \mathbf 1 b)$ for a 1 x cols bias b: one node and one pass over the
+/// Fused \f$\mathrm{act}(X + \mathbf 1 b)\f$ for a 1 x cols bias b: one node and one pass over the
 /// data instead of two (the bias-plus-activation of every dense layer).
 template <Real T> Var<T> bias_activation(const Var<T>& x, const Var<T>& bias, Activation act, T slope = T(0.01)) {
   detail::same_tape("ad::bias_activation", x, bias);
@@ -251,7 +235,7 @@ template <Real T> Var<T> bias_activation(const Var<T>& x, const Var<T>& bias, Ac
   Var<T> out = x.tape->push(detail::Op::bias_activation, x.id, bias.id, x.rows(), x.cols(), T(static_cast<int>(act)), -1, slope);
   auto v = out.value();
   v = x.value().rowwise() + bias.value().row(0);
-  switch (act) {  // in place, without the temporary activate() returns
+  switch (act) {  // in place, without a temporary
     case Activation::relu: v = v.cwiseMax(T(0)); break;
     case Activation::leaky_relu: v.array() = (v.array() > T(0)).select(v.array(), slope * v.array()); break;
     case Activation::tanh: v.array() = pml::simd::tanh(v.array()); break;
@@ -325,7 +309,7 @@ Var<T> reparameterize(const Var<T>& mean, const Var<T>& stddev, const Eigen::Mat
   out.value() = mean.value() + stddev.value().cwiseProduct(e.value());
   return out;
 }
-/// $\sum_i\log\mathcal N(y_i\mid\mu_i,\sigma_i)$ (Stan's normal_lpdf), one node: `mean` and `stddev`
+/// \f$\sum_i\log\mathcal N(y_i\mid\mu_i,\sigma_i)\f$ (Stan's normal_lpdf), one node: `mean` and `stddev`
 /// each have y's shape or are 1 x 1 (shared by every entry). Gradients flow to all three.
 template <Real T> Var<T> normal_log_prob(const Var<T>& y, const Var<T>& mean, const Var<T>& stddev) {
   detail::same_tape("ad::normal_log_prob", y, mean);

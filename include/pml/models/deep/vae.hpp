@@ -76,7 +76,7 @@ template <Real T> class VAE {
       ad::Var<T> eps = tape.constant(x.rows(), k);
       random::fill_normal(rng, eps.value());
       const ad::Var<T> z = ad::reparameterize(mu, sigma, eps);
-      ad::Var<T> term = reconstruction_nll(tape, decoder_.forward(tape, z, rng, nn::Mode::train), x);
+      ad::Var<T> term = reconstruction_nll(decoder_.forward(tape, z, rng, nn::Mode::train), x);
       if (options_.estimator == VAEEstimator::sampled) {
         // log q(z|x) - log p(z) = sum(-s/2 - eps^2/2 + z^2/2): the 2 pi terms cancel
         const T eps2 = T(0.5) * eps.value().squaredNorm();
@@ -122,8 +122,7 @@ template <Real T> class VAE {
   template <class Derived> Vector<T> elbo(const Eigen::MatrixBase<Derived>& x, Rng& rng) {
     check_data("VAE::elbo", x);
     const Gaussian q = posterior(x);
-    Vector<T> out = -kl_per_row(q);
-    if (options_.estimator == VAEEstimator::sampled) out.setZero();
+    Vector<T> out = options_.estimator == VAEEstimator::analytic ? Vector<T>(-kl_per_row(q)) : Vector<T>::Zero(x.rows());
     for (int l = 0; l < options_.samples; ++l) {
       Matrix<T> eps(x.rows(), options_.latent);
       random::fill_normal(rng, eps);
@@ -226,8 +225,7 @@ template <Real T> class VAE {
     c.value()(0, 0) = v;
     return c;
   }
-  ad::Var<T> reconstruction_nll(ad::Tape<T>& tape, const ad::Var<T>& out, const ad::Var<T>& x) const {
-    (void)tape;
+  ad::Var<T> reconstruction_nll(const ad::Var<T>& out, const ad::Var<T>& x) const {
     if (options_.likelihood == VAELikelihood::bernoulli) return ad::bce_with_logits(out, x);
     const Index d = options_.input;
     return ad::gaussian_nll(ad::slice_cols(out, 0, d), ad::slice_cols(out, d, d), x);
