@@ -12,7 +12,7 @@
 
 #include "pml/autodiff/ops.hpp"
 #include "pml/core/special.hpp"
-#include "pml/io/batches.hpp"
+#include "pml/models/deep/training.hpp"
 #include "pml/nn/mlp.hpp"
 #include "pml/nn/optim.hpp"
 #include "pml/nn/serialize.hpp"
@@ -41,11 +41,7 @@ struct VAEOptions {
 };
 
 /// Options of VAE::fit (the AEVB algorithm with Adam).
-struct VAEFitOptions {
-  int epochs = 10;
-  Index batch_size = 128;
-  double learning_rate = 1e-3;
-};
+using VAEFitOptions = FitOptions;
 
 /// A VAE: `VAE<float> vae({.input = 784, .hidden = {400}, .latent = 20}, rng); vae.fit(x, {.epochs = 3}, rng);`
 template <Real T> class VAE {
@@ -92,29 +88,20 @@ template <Real T> class VAE {
   /// Fits by AEVB: shuffled minibatches of `batch_size`, L samples per point, Adam. The minibatch objective
   /// is scaled by N / M (Kingma & Welling's estimator of the full-data bound) divided by N, i.e. the mean
   /// negative ELBO per point. Returns the mean ELBO per point of each epoch (nats).
-  template <class Derived> std::vector<T> fit(const Eigen::MatrixBase<Derived>& x, const VAEFitOptions& fit, Rng& rng) {
+  template <class Derived> std::vector<T> fit(const Eigen::MatrixBase<Derived>& x, const FitOptions& fit, Rng& rng) {
     check_data("VAE::fit", x);
-    if (fit.epochs < 1) detail::throw_domain("VAE::fit", "epochs", "be at least 1", std::to_string(fit.epochs));
+    detail::check_fit_options("VAE::fit", fit);
     nn::Adam<T> adam(parameters(), {.learning_rate = fit.learning_rate});
-    io::Minibatches batches(x.rows(), fit.batch_size);
-    const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> rows = x;  // one sample contiguous
-    Matrix<T> xb;
     ad::Tape<T> tape;
+    const std::vector<T> loss = detail::run_epochs<T>(x, Matrix<T>(x.rows(), 0), fit, rng, [&](const Matrix<T>& xb, const Matrix<T>&, Index, Index) {
+      tape.reset();
+      const ad::Var<T> batch = negative_elbo(tape, tape.constant(xb), rng);
+      tape.backward((T(1) / T(xb.rows())) * batch);
+      adam.step();
+      return batch.value()(0, 0);
+    });
     std::vector<T> history;
-    for (int epoch = 0; epoch < fit.epochs; ++epoch) {
-      batches.shuffle(rng);
-      double sum = 0;
-      for (Index b = 0; b < batches.size(); ++b) {
-        io::gather_rows(rows, batches[b], xb);
-        tape.reset();
-        const ad::Var<T> loss = negative_elbo(tape, tape.constant(xb), rng);
-        const ad::Var<T> mean_loss = (T(1) / T(xb.rows())) * loss;
-        tape.backward(mean_loss);
-        adam.step();
-        sum += double(loss.value()(0, 0));
-      }
-      history.push_back(T(-sum / double(x.rows())));
-    }
+    for (const T l : loss) history.push_back(-l);
     return history;
   }
 
@@ -216,9 +203,7 @@ template <Real T> class VAE {
       pml::detail::throw_shape(function, "x has " + std::to_string(cols) + " columns, expected " + std::to_string(options_.input));
   }
   template <class Derived> void check_data(const char* function, const Eigen::MatrixBase<Derived>& x) const {
-    check_width(function, x.cols());
-    if (x.rows() == 0) pml::detail::throw_shape(function, "x has no rows");
-    check_all_finite(function, "x", x);
+    detail::check_rows(function, "x", x, options_.input);
   }
   static ad::Var<T> constant_scalar(ad::Tape<T>& tape, T v) {
     ad::Var<T> c = tape.constant(1, 1);

@@ -1,0 +1,221 @@
+#pragma once
+/// @file
+/// MC dropout regression (Gal & Ghahramani 2016) with the heteroscedastic head of Kendall & Gal (2017).
+///
+/// A dropout MLP trained with weight decay lambda = l^2 (1 - p) / (2 N tau) is approximate variational
+/// inference in a Bayesian network with prior length-scale l and observation precision tau; keeping
+/// dropout on at prediction and averaging T passes gives the predictive mean, and the spread of the
+/// passes plus the noise 1/tau gives the predictive variance. With `heteroscedastic` the network also
+/// predicts log sigma^2(x), is trained by the Gaussian negative log-likelihood, and the predictive
+/// variance splits into an aleatoric part E[sigma^2] and an epistemic part Var[mean].
+
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "pml/autodiff/ops.hpp"
+#include "pml/core/special.hpp"
+#include "pml/models/deep/training.hpp"
+#include "pml/nn/mlp.hpp"
+#include "pml/nn/optim.hpp"
+#include "pml/nn/serialize.hpp"
+
+namespace pml {
+
+struct MCDropoutOptions {
+  Index input = 0;                ///< width of x
+  std::vector<Index> hidden{50};  ///< hidden layer sizes
+  Index output = 1;               ///< width of y
+  ad::Activation activation = ad::Activation::relu;
+  double dropout = 0.05;         ///< p, the probability of dropping a unit (after every hidden layer)
+  bool dropout_input = false;    ///< also drop input features
+  double length_scale = 1e-2;    ///< l, the prior length-scale (prior N(0, 1/l^2) on the weights)
+  double tau = 1.0;              ///< observation precision (homoscedastic model only)
+  bool heteroscedastic = false;  ///< also predict log sigma^2(x) (Kendall & Gal 2017); tau is then unused
+};
+
+/// Predictive moments from T stochastic passes (each N x output).
+template <Real T> struct MCDropoutPrediction {
+  Matrix<T> mean;       ///< (1/T) sum_t yhat_t
+  Matrix<T> variance;   ///< aleatoric + epistemic
+  Matrix<T> aleatoric;  ///< 1/tau, or (1/T) sum_t sigma_t^2(x) for the heteroscedastic model
+  Matrix<T> epistemic;  ///< (1/T) sum_t yhat_t^2 - mean^2
+};
+
+/// `MCDropoutRegressor<double> net({.input = 1, .hidden = {50, 50}, .dropout = 0.1, .tau = 10}, rng);`
+/// `net.fit(x, y, {.epochs = 200}, rng); auto p = net.predict(x_test, 100, rng);`
+template <Real T> class MCDropoutRegressor {
+ public:
+  /// @throw std::invalid_argument for non-positive sizes; std::domain_error for dropout outside [0, 1),
+  ///        a non-positive length_scale or tau.
+  MCDropoutRegressor(const MCDropoutOptions& options, Rng& rng)
+      : options_(checked(options)),
+        net_({.sizes = sizes(options), .activation = options.activation, .dropout = options.dropout, .dropout_input = options.dropout_input}, rng) {
+    net_.set_mc_dropout(true);
+  }
+
+  /// Weight decay lambda = l^2 (1 - p) / (2 N tau) of the weights behind a dropout layer, for N points
+  /// (Gal & Ghahramani 2016, appendix); biases and undropped inputs get l^2 / (2 N tau). For the
+  /// heteroscedastic model tau = 1 (the likelihood carries the noise).
+  T weight_decay(Index n, bool dropped_input = true) const {
+    if (n <= 0) detail::throw_domain("MCDropoutRegressor::weight_decay", "n", "be positive", std::to_string(n));
+    const double tau = options_.heteroscedastic ? 1.0 : options_.tau;
+    const double keep = dropped_input ? 1.0 - options_.dropout : 1.0;
+    return T(options_.length_scale * options_.length_scale * keep / (2.0 * double(n) * tau));
+  }
+
+  /// The training objective of a batch for a data set of n points, on `tape`, without the weight decay
+  /// (fit() adds its gradient): the mean over rows of 1/2 |y - yhat|^2 (homoscedastic; Gal's objective
+  /// scaled by tau relative to the Gaussian NLL) or of the Gaussian NLL with predicted log sigma^2.
+  ad::Var<T> loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& y, Rng& rng) {
+    if (x.cols() != options_.input || y.cols() != options_.output || x.rows() != y.rows() || x.rows() == 0)
+      pml::detail::throw_shape("MCDropoutRegressor::loss", "x is " + std::to_string(x.rows()) + "x" + std::to_string(x.cols()) + " and y is " +
+                                                               std::to_string(y.rows()) + "x" + std::to_string(y.cols()) + ", expected N x " +
+                                                               std::to_string(options_.input) + " and N x " + std::to_string(options_.output));
+    const ad::Var<T> out = net_.forward(tape, x, rng, nn::Mode::train);
+    const Index d = options_.output;
+    const T inv_n = T(1) / T(x.rows());
+    if (options_.heteroscedastic) return inv_n * ad::gaussian_nll(ad::slice_cols(out, 0, d), ad::slice_cols(out, d, d), y);
+    return (T(0.5) * inv_n) * ad::sum(ad::square(out - y));
+  }
+
+  /// Trains with Adam on shuffled minibatches; the weight decay of weight_decay(x.rows()) is added to
+  /// every gradient (the L2 term of the objective). Returns the mean training loss of each epoch.
+  /// @throw std::invalid_argument for wrong widths, no rows or mismatched row counts; std::domain_error
+  ///        for non-finite data or bad options.
+  template <class DX, class DY> std::vector<T> fit(const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y, const FitOptions& fit, Rng& rng) {
+    constexpr const char* function = "MCDropoutRegressor::fit";
+    detail::check_rows(function, "x", x, options_.input);
+    detail::check_rows(function, "y", y, options_.output);
+    detail::check_same_rows(function, x, y);
+    detail::check_fit_options(function, fit);
+    auto params = parameters();
+    nn::Adam<T> adam(params, {.learning_rate = fit.learning_rate});
+    std::vector<T> decay;
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      const bool is_weight = i % 2 == 0, dropped = i > 0 || options_.dropout_input;
+      decay.push_back(T(2) * weight_decay(x.rows(), is_weight && dropped && options_.dropout > 0));
+    }
+    ad::Tape<T> tape;
+    return detail::run_epochs<T>(x, y, fit, rng, [&](const Matrix<T>& xb, const Matrix<T>& yb, Index, Index) {
+      tape.reset();
+      const ad::Var<T> l = loss(tape, tape.constant(xb), tape.constant(yb), rng);
+      tape.backward(l);
+      for (std::size_t i = 0; i < params.size(); ++i) params[i]->grad += decay[i] * params[i]->value;  // d/dW lambda |W|^2
+      adam.step();
+      return l.value()(0, 0) * T(xb.rows());
+    });
+  }
+
+  /// Predictive moments from `samples` passes with dropout on (MC dropout).
+  /// @throw std::invalid_argument for a wrong width or no rows; std::domain_error for samples < 1 or NaN.
+  template <class Derived> MCDropoutPrediction<T> predict(const Eigen::MatrixBase<Derived>& x, int samples, Rng& rng) {
+    check_predict("MCDropoutRegressor::predict", x, samples);
+    return moments(passes(x, samples, &rng));
+  }
+  /// The standard-dropout prediction (dropout off, one deterministic pass): the mean, with aleatoric
+  /// variance only (no epistemic part). The baseline MC dropout is compared against.
+  template <class Derived> MCDropoutPrediction<T> predict(const Eigen::MatrixBase<Derived>& x) {
+    check_predict("MCDropoutRegressor::predict", x, 1);
+    return moments(passes(x, 1, nullptr));
+  }
+
+  /// log p(y|x) of each row: log (1/T) sum_t N(y; yhat_t, sigma_t^2) (log-mean-exp over the passes),
+  /// summed over the output columns.
+  template <class DX, class DY> Vector<T> log_likelihood(const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y, int samples, Rng& rng) {
+    check_predict("MCDropoutRegressor::log_likelihood", x, samples);
+    detail::check_rows("MCDropoutRegressor::log_likelihood", "y", y, options_.output);
+    detail::check_same_rows("MCDropoutRegressor::log_likelihood", x, y);
+    return pass_log_likelihood(passes(x, samples, &rng), y);
+  }
+  /// log p(y|x) of each row under the standard-dropout prediction (one pass, dropout off).
+  template <class DX, class DY> Vector<T> log_likelihood(const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y) {
+    check_predict("MCDropoutRegressor::log_likelihood", x, 1);
+    detail::check_rows("MCDropoutRegressor::log_likelihood", "y", y, options_.output);
+    detail::check_same_rows("MCDropoutRegressor::log_likelihood", x, y);
+    return pass_log_likelihood(passes(x, 1, nullptr), y);
+  }
+
+  nn::ParameterList<T> parameters() { return net_.parameters(); }
+  void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) { nn::save_parameters(path, parameters(), format); }
+  void load(const std::filesystem::path& path) { nn::load_parameters(path, parameters()); }
+  const MCDropoutOptions& options() const noexcept { return options_; }
+  nn::MLP<T>& network() noexcept { return net_; }
+
+ private:
+  struct Pass {
+    Matrix<T> mean, variance;  // N x output each
+  };
+  static MCDropoutOptions checked(const MCDropoutOptions& o) {
+    constexpr const char* function = "MCDropoutRegressor";
+    if (o.input <= 0 || o.output <= 0)
+      pml::detail::throw_shape(function, "input and output must be positive, got " + std::to_string(o.input) + " and " + std::to_string(o.output));
+    for (const Index h : o.hidden)
+      if (h <= 0) pml::detail::throw_shape(function, "hidden sizes must be positive, got " + std::to_string(h));
+    if (!(o.dropout >= 0 && o.dropout < 1)) detail::throw_domain(function, "dropout", "lie in [0, 1)", detail::describe(o.dropout));
+    check_positive(function, "length_scale", o.length_scale);
+    check_positive(function, "tau", o.tau);
+    return o;
+  }
+  static std::vector<Index> sizes(const MCDropoutOptions& o) {
+    std::vector<Index> s{o.input};
+    s.insert(s.end(), o.hidden.begin(), o.hidden.end());
+    s.push_back(o.heteroscedastic ? 2 * o.output : o.output);
+    return s;
+  }
+  template <class Derived> void check_predict(const char* function, const Eigen::MatrixBase<Derived>& x, int samples) const {
+    detail::check_rows(function, "x", x, options_.input);
+    if (samples < 1) detail::throw_domain(function, "samples", "be at least 1", std::to_string(samples));
+  }
+  // T passes (dropout on when rng is given, one pass with dropout off otherwise): mean and noise variance
+  template <class Derived> std::vector<Pass> passes(const Eigen::MatrixBase<Derived>& x, int samples, Rng* rng) {
+    const Matrix<T> xt = x.template cast<T>();
+    std::vector<Pass> out;
+    const Index d = options_.output;
+    net_.set_mc_dropout(rng != nullptr);
+    for (int t = 0; t < samples; ++t) {
+      const Matrix<T> o = rng ? net_.predict(xt, *rng) : net_.predict(xt);
+      if (options_.heteroscedastic) out.push_back({o.leftCols(d), o.rightCols(d).array().exp().matrix()});
+      else out.push_back({o, Matrix<T>::Constant(o.rows(), d, T(1 / options_.tau))});
+    }
+    net_.set_mc_dropout(true);
+    return out;
+  }
+  static MCDropoutPrediction<T> moments(const std::vector<Pass>& ps) {
+    MCDropoutPrediction<T> p;
+    const Index n = ps[0].mean.rows(), d = ps[0].mean.cols();
+    p.mean = Matrix<T>::Zero(n, d);
+    p.aleatoric = Matrix<T>::Zero(n, d);
+    Matrix<T> second = Matrix<T>::Zero(n, d);
+    for (const Pass& s : ps) {
+      p.mean += s.mean;
+      second += s.mean.cwiseAbs2();
+      p.aleatoric += s.variance;
+    }
+    const T inv = T(1) / T(ps.size());
+    p.mean *= inv;
+    p.aleatoric *= inv;
+    p.epistemic = (second * inv - p.mean.cwiseAbs2()).cwiseMax(T(0));  // round-off can make it slightly negative
+    p.variance = p.aleatoric + p.epistemic;
+    return p;
+  }
+  template <class DY> static Vector<T> pass_log_likelihood(const std::vector<Pass>& ps, const Eigen::MatrixBase<DY>& y) {
+    const Index n = y.rows();
+    Matrix<T> logp(n, static_cast<Index>(ps.size()));
+    for (std::size_t t = 0; t < ps.size(); ++t)
+      logp.col(static_cast<Index>(t)) =
+          (T(-0.5) * (constants<T>::log_two_pi + ps[t].variance.array().log() +
+                      (y.template cast<T>().array() - ps[t].mean.array()).square() / ps[t].variance.array()))
+              .rowwise()
+              .sum()
+              .matrix();
+    return (log_sum_exp_rows(logp).array() - std::log(T(ps.size()))).matrix();
+  }
+
+  MCDropoutOptions options_;
+  nn::MLP<T> net_;
+};
+
+}  // namespace pml

@@ -1,0 +1,102 @@
+// metrics/: entropy, BALD, NLL, Brier, accuracy and ECE against hand-computed values; bad input throws.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "pml/metrics/uncertainty.hpp"
+
+using Catch::Matchers::Contains;
+using Approx = Catch::Detail::Approx;
+
+TEST_CASE("predictive entropy of one-hot, uniform and mixed rows", "[metrics]") {
+  Eigen::MatrixXd p(3, 2);
+  p << 1, 0, 0.5, 0.5, 0.9, 0.1;
+  const Eigen::VectorXd h = pml::metrics::predictive_entropy(p);
+  CHECK(h(0) == 0.0);
+  CHECK(h(1) == Approx(std::log(2.0)));
+  CHECK(h(2) == Approx(-0.9 * std::log(0.9) - 0.1 * std::log(0.1)));
+  const Eigen::MatrixXf pf = p.cast<float>();
+  CHECK(pml::metrics::predictive_entropy(pf)(1) == Approx(std::log(2.0)).epsilon(1e-6));
+}
+
+TEST_CASE("mutual information (BALD) separates disagreement from noise", "[metrics]") {
+  Eigen::MatrixXd a(2, 2), b(2, 2);
+  a << 1, 0, 0.5, 0.5;
+  b << 0, 1, 0.5, 0.5;
+  const std::vector<Eigen::MatrixXd> samples{a, b};
+  const Eigen::VectorXd mi = pml::metrics::mutual_information(samples);
+  // row 0: confident samples that disagree -> all uncertainty is epistemic, log 2
+  CHECK(mi(0) == Approx(std::log(2.0)));
+  // row 1: samples agree on 50/50 -> entropy log 2, but no mutual information
+  CHECK(mi(1) == Approx(0.0).margin(1e-15));
+  const Eigen::VectorXd h = pml::metrics::predictive_entropy(samples);
+  CHECK(h(0) == Approx(std::log(2.0)));
+  CHECK(h(1) == Approx(std::log(2.0)));
+  // three samples, generic values: I = H[mean] - mean H
+  Eigen::MatrixXd c(1, 3), d(1, 3), e(1, 3);
+  c << 0.7, 0.2, 0.1;
+  d << 0.1, 0.6, 0.3;
+  e << 0.2, 0.2, 0.6;
+  const std::vector<Eigen::MatrixXd> s3{c, d, e};
+  auto ent = [](const Eigen::RowVectorXd& r) { return -(r.array() * r.array().log()).sum(); };
+  const Eigen::RowVectorXd m = (c + d + e) / 3;
+  CHECK(pml::metrics::mutual_information(s3)(0) == Approx(ent(m) - (ent(c) + ent(d) + ent(e)) / 3));
+  CHECK(pml::metrics::mean_probabilities(s3).isApprox(m));
+}
+
+TEST_CASE("NLL, Brier score and accuracy", "[metrics]") {
+  Eigen::MatrixXd p(3, 3);
+  p << 0.7, 0.2, 0.1, 0.1, 0.1, 0.8, 0.3, 0.4, 0.3;
+  pml::IntVector y(3);
+  y << 0, 2, 0;
+  CHECK(pml::metrics::negative_log_likelihood(p, y) == Approx(-(std::log(0.7) + std::log(0.8) + std::log(0.3)) / 3));
+  const double brier = ((0.09 + 0.04 + 0.01) + (0.01 + 0.01 + 0.04) + (0.49 + 0.16 + 0.09)) / 3;
+  CHECK(pml::metrics::brier_score(p, y) == Approx(brier));
+  CHECK(pml::metrics::accuracy(p, y) == Approx(2.0 / 3));
+  CHECK(pml::metrics::predicted_labels(p) == (pml::IntVector(3) << 0, 2, 1).finished());
+  // a confident mistake is large but finite
+  Eigen::MatrixXd wrong(1, 2);
+  wrong << 1, 0;
+  pml::IntVector one(1);
+  one << 1;
+  CHECK(pml::metrics::negative_log_likelihood(wrong, one) == Approx(-std::log(1e-15)));
+}
+
+TEST_CASE("expected calibration error", "[metrics]") {
+  // 4 points at confidence 0.8 (3 right: accuracy 0.75) and 2 at confidence 0.6 (1 right: 0.5)
+  Eigen::MatrixXd p(6, 2);
+  p << 0.8, 0.2, 0.8, 0.2, 0.8, 0.2, 0.8, 0.2, 0.4, 0.6, 0.4, 0.6;
+  pml::IntVector y(6);
+  y << 0, 0, 0, 1, 1, 0;
+  const double expected = (4.0 / 6) * std::abs(0.75 - 0.8) + (2.0 / 6) * std::abs(0.5 - 0.6);
+  CHECK(pml::metrics::expected_calibration_error(p, y, 10) == Approx(expected));
+  // with one bin, ECE = |accuracy - mean confidence|
+  CHECK(pml::metrics::expected_calibration_error(p, y, 1) == Approx(std::abs(4.0 / 6 - (4 * 0.8 + 2 * 0.6) / 6)));
+  // perfectly calibrated: confidence 1 and always right
+  Eigen::MatrixXd sure(2, 2);
+  sure << 1, 0, 0, 1;
+  pml::IntVector ys(2);
+  ys << 0, 1;
+  CHECK(pml::metrics::expected_calibration_error(sure, ys) == 0.0);
+}
+
+TEST_CASE("metrics reject bad input", "[metrics][errors]") {
+  Eigen::MatrixXd p(2, 2);
+  p << 0.5, 0.5, 0.2, 0.8;
+  pml::IntVector y(2);
+  y << 0, 1;
+  pml::IntVector bad(2);
+  bad << 0, 2;
+  CHECK_THROWS_WITH(pml::metrics::brier_score(p, bad), Contains("metrics::brier_score") && Contains("labels") && Contains("2 at index 1"));
+  CHECK_THROWS_WITH(pml::metrics::accuracy(p, pml::IntVector(3)), Contains("3 entries"));
+  Eigen::MatrixXd nan = p;
+  nan(1, 0) = std::nan("");
+  CHECK_THROWS_WITH(pml::metrics::negative_log_likelihood(nan, y), Contains("probabilities") && Contains("(1, 0)"));
+  Eigen::MatrixXd unnormalised = p;
+  unnormalised(0, 0) = 0.9;
+  CHECK_THROWS_WITH(pml::metrics::predictive_entropy(unnormalised), Contains("row 0 sums to"));
+  CHECK_THROWS_WITH(pml::metrics::expected_calibration_error(p, y, 0), Contains("bins"));
+  CHECK_THROWS_WITH(pml::metrics::mutual_information(std::vector<Eigen::MatrixXd>{}), Contains("no posterior samples"));
+  CHECK_THROWS_WITH(pml::metrics::mutual_information(std::vector<Eigen::MatrixXd>{p, Eigen::MatrixXd(3, 2)}), Contains("sample 1 is 3x2"));
+  CHECK_THROWS(pml::metrics::predictive_entropy(Eigen::MatrixXd(0, 2)));
+}
