@@ -331,6 +331,10 @@ template <Real T> Var<T> normal_log_prob(const Var<T>& y, const Var<T>& mean, co
     return out;
   }
   const bool m1 = m.size() == 1, s1 = s.size() == 1;
+  if (!m1 && !s1) {  // every entry its own mean and sd (e.g. log q(w) of a weight posterior): vectorised
+    out.value()(0, 0) = -T(0.5) * ((yv.array() - m.array()) / s.array()).square().sum() - s.array().log().sum() - n * constants<T>::half_log_two_pi;
+    return out;
+  }
   T quad = 0, logs = 0;
   for (Index i = 0; i < yv.size(); ++i) {
     const T sd = s1 ? s(0, 0) : s(i);
@@ -357,14 +361,14 @@ template <Real T> Var<T> scale_mixture_log_prob(const Var<T>& w, T pi, T sigma1,
   check_positive("ad::scale_mixture_log_prob", "sigma1", sigma1);
   check_positive("ad::scale_mixture_log_prob", "sigma2", sigma2);
   Var<T> out = w.tape->push(detail::Op::scale_mixture_log_prob, w.id, -1, 1, 1, pi, -1, sigma1, sigma2);
-  T total = 0;
-  const auto v = w.value();
-  for (Index i = 0; i < v.size(); ++i) {
-    const T l1 = std::log(pi) - std::log(sigma1) - T(0.5) * v(i) * v(i) / (sigma1 * sigma1);
-    const T l2 = std::log1p(-pi) - std::log(sigma2) - T(0.5) * v(i) * v(i) / (sigma2 * sigma2);
-    total += pml::log_sum_exp(l1, l2) - constants<T>::half_log_two_pi;
-  }
-  out.value()(0, 0) = total;
+  // log(pi N1 + (1-pi) N2) = max(l1, l2) + log1p(exp(-|l1 - l2|)), l_k = log weight_k - log sigma_k - w^2 / (2 sigma_k^2);
+  // array expressions, so Eigen's packet exp / log1p run (the scalar functions hit slow underflow paths
+  // for the narrow component, whose l2 is hugely negative for most weights)
+  const auto w2 = w.value().array().square();
+  const T c1 = std::log(pi) - std::log(sigma1), c2 = std::log1p(-pi) - std::log(sigma2);
+  const T h1 = T(0.5) / (sigma1 * sigma1), h2 = T(0.5) / (sigma2 * sigma2);
+  const auto l1 = c1 - h1 * w2, l2 = c2 - h2 * w2;
+  out.value()(0, 0) = (l1.max(l2) + (-(l1 - l2).abs()).exp().log1p()).sum() - T(w2.size()) * constants<T>::half_log_two_pi;
   return out;
 }
 

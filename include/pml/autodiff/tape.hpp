@@ -379,14 +379,12 @@ template <Real T> class Tape {
         break;
       case Op::scale_mixture_log_prob: {  // sum log(pi N(w|0,s1^2) + (1-pi) N(w|0,s2^2))
         const T pi = n.scalar, s1 = n.scalar2, s2 = n.scalar3;
-        auto dw = adjoint(n.a);
-        const auto w = value(n.a);
-        for (Index i = 0; i < w.size(); ++i) {
-          const T l1 = std::log(pi) - std::log(s1) - T(0.5) * w(i) * w(i) / (s1 * s1);
-          const T l2 = std::log1p(-pi) - std::log(s2) - T(0.5) * w(i) * w(i) / (s2 * s2);
-          const T r1 = pml::sigmoid(l1 - l2);
-          dw(i) -= g(0, 0) * w(i) * (r1 / (s1 * s1) + (T(1) - r1) / (s2 * s2));
-        }
+        const auto w = value(n.a).array();
+        // d/dw = -w (r1 / s1^2 + (1 - r1) / s2^2), r1 = sigmoid(l1 - l2) the first component's responsibility
+        const T c = std::log(pi) - std::log(s1) - std::log1p(-pi) + std::log(s2);
+        const T inv1 = T(1) / (s1 * s1), inv2 = T(1) / (s2 * s2);
+        const auto r1 = pml::sigmoid((c - T(0.5) * (inv1 - inv2) * w.square()).eval());
+        adjoint(n.a).array() -= g(0, 0) * w * (inv2 + (inv1 - inv2) * r1);
         break;
       }
       case Op::bias_activation: {  // y = act(x + 1 b): dpre = g act'(y) (written over g, which no one reads
@@ -415,6 +413,13 @@ template <Real T> class Tape {
           if (gb) adjoint(n.b)(0, 0) += gg * r * inv2;
           if (gc) adjoint(n.c)(0, 0) += gg * (r2 * inv2 / s - T(y.size()) / s);
           if (ga) adjoint(n.a).array() -= gg * (y.array() - m) * inv2;
+          break;
+        }
+        if (!mu1 && !s1) {  // vectorised: every entry its own mean and sd
+          const auto z = (y.array() - mu.array()) / sigma.array();
+          if (ga) adjoint(n.a).array() -= gg * z / sigma.array();
+          if (gb) adjoint(n.b).array() += gg * z / sigma.array();
+          if (gc) adjoint(n.c).array() += gg * (z.square() - T(1)) / sigma.array();
           break;
         }
         for (Index i = 0; i < y.size(); ++i) {

@@ -1,0 +1,291 @@
+#pragma once
+/// @file
+/// Bayes by Backprop (Blundell et al. 2015): an MLP of nn::BayesianLinear layers trained by minimising
+/// the variational free energy KL(q(w) || p(w)) - E_q[log p(D|w)] on minibatches, with the KL shared out
+/// over the M minibatches of an epoch uniformly (1/M) or by Blundell's 2^(M-i) / (2^M - 1); regression
+/// (Gaussian likelihood with a fixed noise sd) and classification (softmax) heads; prediction by
+/// averaging T posterior samples; pruning of weights by their signal-to-noise ratio |mu| / sigma.
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "pml/core/special.hpp"
+#include "pml/models/deep/training.hpp"
+#include "pml/nn/bayesian_linear.hpp"
+#include "pml/nn/optim.hpp"
+#include "pml/nn/serialize.hpp"
+
+namespace pml {
+
+enum class BayesTask : std::uint8_t {
+  regression,      ///< y (N x output) ~ N(f(x), noise^2)
+  classification,  ///< labels in 0..output-1 ~ softmax(f(x))
+};
+/// How the KL term is shared out over the M minibatches of an epoch (Blundell et al. 2015, sec. 3.4).
+enum class KLWeighting : std::uint8_t {
+  uniform,    ///< 1/M for every minibatch
+  geometric,  ///< 2^(M-i) / (2^M - 1) for minibatch i = 1..M: the prior dominates early, the data late
+};
+
+struct BayesByBackpropOptions {
+  Index input = 0;
+  std::vector<Index> hidden{400, 400};
+  Index output = 1;  ///< regression: width of y; classification: number of classes
+  ad::Activation activation = ad::Activation::relu;
+  BayesTask task = BayesTask::regression;
+  nn::BayesPrior prior{};        ///< default: scale mixture pi = 1/2, sigma1 = 1, sigma2 = e^-6
+  double noise = 0.1;            ///< regression: the likelihood's noise sd
+  double rho_init = -5.0;        ///< initial rho of every weight (sigma = softplus(rho))
+  KLWeighting kl_weighting = KLWeighting::uniform;
+  nn::WeightSampling sampling = nn::WeightSampling::weights;  ///< or local reparameterisation
+  int samples = 1;               ///< posterior samples per minibatch in the training objective
+};
+
+/// Regression moments from T posterior samples.
+template <Real T> struct BayesPrediction {
+  Matrix<T> mean;       ///< (1/T) sum_t f_t(x)
+  Matrix<T> variance;   ///< noise^2 + epistemic
+  Matrix<T> epistemic;  ///< the variance of f_t(x) over the samples
+};
+
+/// `BayesByBackprop<float> bnn({.input = 784, .output = 10, .task = BayesTask::classification}, rng);`
+/// `bnn.fit(x, labels, {.epochs = 10}, rng); Matrix<float> p = bnn.predict_proba(x_test, 10, rng);`
+template <Real T> class BayesByBackprop {
+ public:
+  /// @throw std::invalid_argument for non-positive sizes; std::domain_error for a bad prior, noise,
+  ///        rho_init, samples, or a classification model with fewer than two classes.
+  BayesByBackprop(const BayesByBackpropOptions& options, Rng& rng) : options_(checked(options)) {
+    std::vector<Index> s{options.input};
+    s.insert(s.end(), options.hidden.begin(), options.hidden.end());
+    s.push_back(options.output);
+    const bool relu_like = options.activation == ad::Activation::relu || options.activation == ad::Activation::leaky_relu;
+    layers_.reserve(s.size() - 1);
+    for (std::size_t l = 0; l + 1 < s.size(); ++l)
+      layers_.emplace_back(s[l], s[l + 1], rng, relu_like && l + 2 < s.size(), options.rho_init, "layer" + std::to_string(l));
+  }
+
+  /// The weight of the KL term for minibatch `batch` (0-based) of `batches` per epoch.
+  T kl_weight(Index batch, Index batches) const {
+    if (batches < 1 || batch < 0 || batch >= batches)
+      pml::detail::throw_shape("BayesByBackprop::kl_weight", "batch " + std::to_string(batch) + " of " + std::to_string(batches));
+    if (options_.kl_weighting == KLWeighting::uniform) return T(1) / T(batches);
+    // 2^(M-i) / (2^M - 1), i = batch + 1, computed as 2^-i / (1 - 2^-M) so large M cannot overflow
+    const double m = double(batches), i = double(batch + 1);
+    return T(std::exp2(-i) / -std::expm1(-m * std::log(2.0)));
+  }
+
+  /// The minibatch free energy kl_weight * KL - log p(y|x, w), averaged over `samples` posterior draws,
+  /// on `tape`. y is N x output (regression) or one-hot N x classes (classification).
+  ad::Var<T> loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& y, Rng& rng, T kl_weight) {
+    if (x.cols() != options_.input || y.cols() != options_.output || x.rows() != y.rows() || x.rows() == 0)
+      pml::detail::throw_shape("BayesByBackprop::loss", "x is " + std::to_string(x.rows()) + "x" + std::to_string(x.cols()) + " and y is " +
+                                                            std::to_string(y.rows()) + "x" + std::to_string(y.cols()) + ", expected N x " +
+                                                            std::to_string(options_.input) + " and N x " + std::to_string(options_.output));
+    ad::Var<T> total;
+    const T per_sample = T(1) / T(options_.samples);
+    for (int s = 0; s < options_.samples; ++s) {
+      const auto [out, kl] = forward(tape, x, rng, options_.sampling);
+      ad::Var<T> nll;
+      if (options_.task == BayesTask::classification) {
+        nll = ad::softmax_cross_entropy(out, y);
+      } else {  // sum (y - f)^2 / (2 s^2) + N D log(s sqrt(2 pi))
+        const T s2 = T(options_.noise * options_.noise);
+        ad::Var<T> c = tape.constant(1, 1);
+        c.value()(0, 0) = T(x.rows() * options_.output) * (T(std::log(options_.noise)) + constants<T>::half_log_two_pi);
+        nll = (T(0.5) / s2) * ad::sum(ad::square(out - y)) + c;
+      }
+      const ad::Var<T> term = per_sample * (nll + kl_weight * kl);
+      total = total.tape ? total + term : term;
+    }
+    return total;
+  }
+
+  /// Trains with Adam on shuffled minibatches. Regression: y is N x output (floating point).
+  /// Classification: y is an integer vector of labels (e.g. IntVector). Returns the free energy per data
+  /// point of each epoch (KL + NLL over the epoch, divided by N).
+  /// @throw std::invalid_argument for wrong widths or mismatched rows, or a target type that does not
+  ///        match the task; std::domain_error for non-finite data, labels out of range, bad options.
+  template <class DX, class DY> std::vector<T> fit(const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y, const FitOptions& fit, Rng& rng) {
+    constexpr const char* function = "BayesByBackprop::fit";
+    detail::check_rows(function, "x", x, options_.input);
+    detail::check_same_rows(function, x, y);
+    detail::check_fit_options(function, fit);
+    const Matrix<T> targets = target_matrix(function, y);
+    auto params = parameters();
+    nn::Adam<T> adam(params, {.learning_rate = fit.learning_rate});
+    ad::Tape<T> tape;
+    return detail::run_epochs<T>(x, targets, fit, rng, [&](const Matrix<T>& xb, const Matrix<T>& yb, Index b, Index batches) {
+      tape.reset();
+      const ad::Var<T> l = loss(tape, tape.constant(xb), tape.constant(yb), rng, kl_weight(b, batches));
+      tape.backward((T(1) / T(xb.rows())) * l);  // Adam is scale-free; this keeps gradients O(1)
+      adam.step();
+      return l.value()(0, 0);
+    });
+  }
+
+  /// f(x) for `samples` posterior draws (regression means, or class probabilities): the input to
+  /// metrics::mutual_information and friends.
+  template <class Derived> std::vector<Matrix<T>> sample_outputs(const Eigen::MatrixBase<Derived>& x, int samples, Rng& rng) {
+    check_predict("BayesByBackprop::sample_outputs", x, samples);
+    std::vector<Matrix<T>> out;
+    for (int t = 0; t < samples; ++t) out.push_back(evaluate(x, rng, nn::WeightSampling::weights));
+    return out;
+  }
+  /// Classification: mean class probabilities over `samples` posterior draws.
+  template <class Derived> Matrix<T> predict_proba(const Eigen::MatrixBase<Derived>& x, int samples, Rng& rng) {
+    require(BayesTask::classification, "BayesByBackprop::predict_proba");
+    const auto s = sample_outputs(x, samples, rng);
+    Matrix<T> mean = Matrix<T>::Zero(s[0].rows(), s[0].cols());
+    for (const auto& p : s) mean += p;
+    return mean / T(samples);
+  }
+  /// Regression: predictive mean and variance over `samples` posterior draws.
+  template <class Derived> BayesPrediction<T> predict(const Eigen::MatrixBase<Derived>& x, int samples, Rng& rng) {
+    require(BayesTask::regression, "BayesByBackprop::predict");
+    const auto s = sample_outputs(x, samples, rng);
+    BayesPrediction<T> p;
+    p.mean = Matrix<T>::Zero(s[0].rows(), s[0].cols());
+    Matrix<T> second = p.mean;
+    for (const auto& f : s) {
+      p.mean += f;
+      second += f.cwiseAbs2();
+    }
+    p.mean /= T(samples);
+    p.epistemic = (second / T(samples) - p.mean.cwiseAbs2()).cwiseMax(T(0));
+    p.variance = p.epistemic.array() + T(options_.noise * options_.noise);
+    return p;
+  }
+  /// The output at the posterior mean weights (no sampling): class probabilities or regression means.
+  /// With `pruned_fraction` > 0 the weights with the lowest signal-to-noise ratio |mu| / sigma (that
+  /// fraction of all weights, over all layers; biases are kept) are set to zero first, as in Blundell et
+  /// al.'s table 2. The model itself is not changed.
+  /// @throw std::domain_error unless 0 <= pruned_fraction <= 1.
+  template <class Derived> Matrix<T> predict_mean(const Eigen::MatrixBase<Derived>& x, double pruned_fraction = 0) {
+    check_predict("BayesByBackprop::predict_mean", x, 1);
+    if (!(pruned_fraction >= 0 && pruned_fraction <= 1))
+      detail::throw_domain("BayesByBackprop::predict_mean", "pruned_fraction", "lie in [0, 1]", detail::describe(pruned_fraction));
+    Rng unused(0);
+    if (pruned_fraction == 0) return evaluate(x, unused, nn::WeightSampling::mean);
+    const T threshold = snr_quantile(pruned_fraction);
+    std::vector<Matrix<T>> kept;  // the unpruned means, restored below
+    for (auto& layer : layers_) {
+      kept.push_back(layer.weight_mu().value);
+      layer.weight_mu().value = (layer.signal_to_noise().array() > threshold).select(kept.back(), T(0));
+    }
+    Matrix<T> out = evaluate(x, unused, nn::WeightSampling::mean);
+    for (std::size_t l = 0; l < layers_.size(); ++l) layers_[l].weight_mu().value = std::move(kept[l]);
+    return out;
+  }
+
+  /// Every weight's signal-to-noise ratio |mu| / sigma, all layers in one vector (for the histogram of
+  /// Blundell et al.'s figure 4).
+  Vector<T> signal_to_noise() const {
+    Index n = 0;
+    for (const auto& layer : layers_) n += layer.in() * layer.out();
+    Vector<T> all(n);
+    Index at = 0;
+    for (const auto& layer : layers_) {
+      const Matrix<T> s = layer.signal_to_noise();
+      all.segment(at, s.size()) = s.reshaped();
+      at += s.size();
+    }
+    return all;
+  }
+
+  nn::ParameterList<T> parameters() {
+    nn::ParameterList<T> list;
+    for (auto& layer : layers_) nn::append(list, layer.parameters());
+    return list;
+  }
+  std::vector<nn::BayesianLinear<T>>& layers() noexcept { return layers_; }
+  void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) { nn::save_parameters(path, parameters(), format); }
+  void load(const std::filesystem::path& path) { nn::load_parameters(path, parameters()); }
+  const BayesByBackpropOptions& options() const noexcept { return options_; }
+
+ private:
+  static BayesByBackpropOptions checked(const BayesByBackpropOptions& o) {
+    constexpr const char* function = "BayesByBackprop";
+    if (o.input <= 0 || o.output <= 0)
+      pml::detail::throw_shape(function, "input and output must be positive, got " + std::to_string(o.input) + " and " + std::to_string(o.output));
+    for (const Index h : o.hidden)
+      if (h <= 0) pml::detail::throw_shape(function, "hidden sizes must be positive, got " + std::to_string(h));
+    if (o.task == BayesTask::classification && o.output < 2)
+      detail::throw_domain(function, "output", "be at least 2 classes for classification", std::to_string(o.output));
+    o.prior.check(function);
+    check_positive(function, "noise", o.noise);
+    check_finite(function, "rho_init", o.rho_init);
+    if (o.samples < 1) detail::throw_domain(function, "samples", "be at least 1", std::to_string(o.samples));
+    return o;
+  }
+  void require(BayesTask task, const char* function) const {
+    if (options_.task != task)
+      pml::detail::throw_shape(function, task == BayesTask::regression ? "the model is a classifier (use predict_proba)"
+                                                                      : "the model is a regression (use predict)");
+  }
+  template <class Derived> void check_predict(const char* function, const Eigen::MatrixBase<Derived>& x, int samples) const {
+    detail::check_rows(function, "x", x, options_.input);
+    if (samples < 1) detail::throw_domain(function, "samples", "be at least 1", std::to_string(samples));
+  }
+  // regression: y as T; classification: integer labels -> one-hot
+  template <class DY> Matrix<T> target_matrix(const char* function, const Eigen::MatrixBase<DY>& y) const {
+    if constexpr (std::is_integral_v<typename DY::Scalar>) {
+      if (options_.task != BayesTask::classification) pml::detail::throw_shape(function, "integer labels given to a regression model");
+      if (y.cols() != 1) pml::detail::throw_shape(function, "labels must be one column, got " + std::to_string(y.cols()));
+      Matrix<T> onehot = Matrix<T>::Zero(y.rows(), options_.output);
+      for (Index i = 0; i < y.rows(); ++i) {
+        if (y(i, 0) < 0 || y(i, 0) >= options_.output)
+          detail::throw_domain(function, "labels", "lie in 0.." + std::to_string(options_.output - 1),
+                               std::to_string(y(i, 0)) + " at index " + std::to_string(i));
+        onehot(i, static_cast<Index>(y(i, 0))) = T(1);
+      }
+      return onehot;
+    } else {
+      if (options_.task != BayesTask::regression) pml::detail::throw_shape(function, "a classifier needs integer labels (e.g. pml::IntVector)");
+      detail::check_rows(function, "y", y, options_.output);
+      return y.template cast<T>();
+    }
+  }
+  struct Forward {
+    ad::Var<T> out, kl;
+  };
+  Forward forward(ad::Tape<T>& tape, ad::Var<T> h, Rng& rng, nn::WeightSampling sampling) {
+    ad::Var<T> kl;
+    for (std::size_t l = 0; l < layers_.size(); ++l) {
+      const bool hidden = l + 1 < layers_.size();
+      auto r = layers_[l].forward(tape, h, rng, options_.prior, sampling, hidden ? options_.activation : ad::Activation::identity);
+      h = r.out;
+      if (r.kl.tape) kl = kl.tape ? kl + r.kl : r.kl;
+    }
+    return {h, kl};
+  }
+  // f(x) outside training: one draw (or the mean weights, optionally masked), softmax for classifiers
+  template <class Derived> Matrix<T> evaluate(const Eigen::MatrixBase<Derived>& x, Rng& rng, nn::WeightSampling sampling) {
+    scratch_.reset();
+    Matrix<T> out = forward(scratch_, scratch_.constant(x.template cast<T>()), rng, sampling).out.value();
+    if (options_.task == BayesTask::classification)
+      for (Index i = 0; i < out.rows(); ++i) {
+        const T m = out.row(i).maxCoeff();
+        out.row(i) = (out.row(i).array() - m).exp();
+        out.row(i) /= out.row(i).sum();
+      }
+    return out;
+  }
+  // the SNR below which `fraction` of all weights lie
+  T snr_quantile(double fraction) const {
+    Vector<T> s = signal_to_noise();
+    const auto k = static_cast<Index>(std::llround(fraction * double(s.size())));
+    if (k <= 0) return T(-1);
+    if (k >= s.size()) return std::numeric_limits<T>::infinity();
+    std::nth_element(s.data(), s.data() + (k - 1), s.data() + s.size());
+    return s(k - 1);  // weights with snr <= this are removed (ties may remove a few more)
+  }
+
+  BayesByBackpropOptions options_;
+  std::vector<nn::BayesianLinear<T>> layers_;
+  ad::Tape<T> scratch_;
+};
+
+}  // namespace pml
