@@ -1,0 +1,125 @@
+#pragma once
+/// @file
+/// A deterministic auto-encoder: MLP encoder to a linear code, MLP decoder back, trained on the squared
+/// error (real data) or the binary cross-entropy (data in [0, 1]).
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "pml/autodiff/ops.hpp"
+#include "pml/core/special.hpp"
+#include "pml/models/deep/training.hpp"
+#include "pml/nn/mlp.hpp"
+#include "pml/nn/optim.hpp"
+#include "pml/nn/serialize.hpp"
+
+namespace pml {
+
+/// The reconstruction loss of an AutoEncoder, summed over a row's entries.
+enum class ReconstructionLoss : std::uint8_t {
+  mse,  ///< sum (xhat - x)^2; the decoder output is xhat
+  bce,  ///< sum softplus(l) - x l; the decoder outputs logits l, xhat = sigmoid(l)
+};
+
+struct AutoEncoderOptions {
+  Index input = 0;                 ///< D
+  std::vector<Index> hidden{128};  ///< encoder hidden sizes (the decoder mirrors them)
+  Index code = 32;                 ///< width of the (linear) code
+  ad::Activation activation = ad::Activation::relu;
+  ReconstructionLoss loss = ReconstructionLoss::mse;
+};
+
+/// `AutoEncoder<float> ae({.input = 784, .hidden = {256}, .code = 32, .loss = ReconstructionLoss::bce}, rng);`
+template <Real T> class AutoEncoder {
+ public:
+  /// @throw std::invalid_argument for non-positive sizes.
+  AutoEncoder(const AutoEncoderOptions& options, Rng& rng)
+      : options_(checked(options)),
+        encoder_({.sizes = sizes(options.input, options.hidden, options.code), .activation = options.activation}, rng),
+        decoder_({.sizes = sizes(options.code, {options.hidden.rbegin(), options.hidden.rend()}, options.input), .activation = options.activation}, rng) {
+    for (auto* p : encoder_.parameters()) p->name = "encoder." + p->name;
+    for (auto* p : decoder_.parameters()) p->name = "decoder." + p->name;
+  }
+
+  /// The summed reconstruction loss of a batch on `tape`.
+  ad::Var<T> loss(ad::Tape<T>& tape, const ad::Var<T>& x) {
+    if (x.cols() != options_.input || x.rows() == 0)
+      pml::detail::throw_shape("AutoEncoder::loss", "x is " + std::to_string(x.rows()) + "x" + std::to_string(x.cols()) + ", expected N x " +
+                                                        std::to_string(options_.input));
+    Rng unused(0);
+    const ad::Var<T> out = decoder_.forward(tape, encoder_.forward(tape, x, unused, nn::Mode::train), unused, nn::Mode::train);
+    if (options_.loss == ReconstructionLoss::bce) return ad::bce_with_logits(out, x);
+    return ad::sum(ad::square(out - x));
+  }
+
+  /// Trains with Adam on shuffled minibatches; returns the mean loss per row of each epoch.
+  /// @throw std::invalid_argument for a wrong width or no rows; std::domain_error for non-finite data,
+  ///        data outside [0, 1] with the BCE loss, or bad options.
+  template <class Derived> std::vector<T> fit(const Eigen::MatrixBase<Derived>& x, const FitOptions& fit, Rng& rng) {
+    check_data("AutoEncoder::fit", x);
+    detail::check_fit_options("AutoEncoder::fit", fit);
+    if (options_.loss == ReconstructionLoss::bce && (x.minCoeff() < 0 || x.maxCoeff() > 1))
+      detail::throw_domain("AutoEncoder::fit", "x", "lie in [0, 1] for the BCE loss",
+                           "values in [" + detail::describe(double(x.minCoeff())) + ", " + detail::describe(double(x.maxCoeff())) + "]");
+    nn::Adam<T> adam(parameters(), {.learning_rate = fit.learning_rate});
+    ad::Tape<T> tape;
+    return detail::run_epochs<T>(x, Matrix<T>(x.rows(), 0), fit, rng, [&](const Matrix<T>& xb, const Matrix<T>&, Index, Index) {
+      tape.reset();
+      const ad::Var<T> l = loss(tape, tape.constant(xb));
+      tape.backward((T(1) / T(xb.rows())) * l);
+      adam.step();
+      return l.value()(0, 0);
+    });
+  }
+
+  /// The code of each row (N x code).
+  template <class Derived> Matrix<T> encode(const Eigen::MatrixBase<Derived>& x) {
+    check_data("AutoEncoder::encode", x);
+    return encoder_.predict(x.template cast<T>());
+  }
+  /// The reconstruction for codes z (sigmoid of the logits for the BCE loss).
+  template <class Derived> Matrix<T> decode(const Eigen::MatrixBase<Derived>& z) {
+    detail::check_rows("AutoEncoder::decode", "z", z, options_.code);
+    const Matrix<T> out = decoder_.predict(z.template cast<T>());
+    if (options_.loss == ReconstructionLoss::bce) return pml::sigmoid(out.array()).matrix();
+    return out;
+  }
+  template <class Derived> Matrix<T> reconstruct(const Eigen::MatrixBase<Derived>& x) { return decode(encode(x)); }
+  /// The summed squared error of each row's reconstruction (an anomaly score).
+  template <class Derived> Vector<T> reconstruction_error(const Eigen::MatrixBase<Derived>& x) {
+    return (reconstruct(x) - x.template cast<T>()).rowwise().squaredNorm();
+  }
+
+  nn::ParameterList<T> parameters() {
+    nn::ParameterList<T> list = encoder_.parameters();
+    nn::append(list, decoder_.parameters());
+    return list;
+  }
+  void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) { nn::save_parameters(path, parameters(), format); }
+  void load(const std::filesystem::path& path) { nn::load_parameters(path, parameters()); }
+  const AutoEncoderOptions& options() const noexcept { return options_; }
+
+ private:
+  static AutoEncoderOptions checked(const AutoEncoderOptions& o) {
+    if (o.input <= 0 || o.code <= 0)
+      pml::detail::throw_shape("AutoEncoder", "input and code must be positive, got " + std::to_string(o.input) + " and " + std::to_string(o.code));
+    for (const Index h : o.hidden)
+      if (h <= 0) pml::detail::throw_shape("AutoEncoder", "hidden sizes must be positive, got " + std::to_string(h));
+    return o;
+  }
+  static std::vector<Index> sizes(Index in, const std::vector<Index>& hidden, Index out) {
+    std::vector<Index> s{in};
+    s.insert(s.end(), hidden.begin(), hidden.end());
+    s.push_back(out);
+    return s;
+  }
+  template <class Derived> void check_data(const char* function, const Eigen::MatrixBase<Derived>& x) const {
+    detail::check_rows(function, "x", x, options_.input);
+  }
+
+  AutoEncoderOptions options_;
+  nn::MLP<T> encoder_, decoder_;
+};
+
+}  // namespace pml
