@@ -6,3 +6,4 @@
 #include "pml/io/gzip.hpp"
 #include "pml/io/idx.hpp"
 #include "pml/io/png.hpp"
+#include "pml/io/svg.hpp"

@@ -3,6 +3,7 @@
 /// Umbrella header for pml's neural building blocks: parameters, Linear, Dropout, MLP, optimisers,
 /// gradient clipping and parameter files.
 
+#include "pml/nn/bayesian_linear.hpp"
 #include "pml/nn/dropout.hpp"
 #include "pml/nn/gradcheck.hpp"
 #include "pml/nn/init.hpp"

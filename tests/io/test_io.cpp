@@ -12,6 +12,7 @@
 #include "pml/io/gzip.hpp"
 #include "pml/io/idx.hpp"
 #include "pml/io/png.hpp"
+#include "pml/io/svg.hpp"
 
 using Catch::Matchers::Contains;
 namespace fs = std::filesystem;
@@ -216,4 +217,25 @@ TEST_CASE("write_png writes a valid greyscale PNG whose pixels decode back", "[i
   CHECK(tiles(1, 1) == 0);
   CHECK(tiles(0, 0) == 1);
   CHECK_THROWS_WITH(pml::io::tile_images(Eigen::MatrixXd::Zero(3, 5), 2, 2, 2), Contains("are not 2x2 images"));
+}
+
+TEST_CASE("SvgPlot draws lines, bands, points, axes and writes whole files", "[io][svg]") {
+  pml::io::SvgPlot plot(-1, 1, 0, 10, 200, 100);
+  Eigen::VectorXd x(3), y(3);
+  x << -1, 0, 1;
+  y << 0, 5, 10;
+  plot.title("a < b").legend("mean", "#123456").line(x, y, "red").band(x, y * 0.5, y, "blue").points(x, y, "black");
+  const std::string svg = plot.str();
+  CHECK(svg.rfind("<svg", 0) == 0);
+  CHECK_THAT(svg, Contains("<polyline") && Contains("<polygon") && Contains("<circle") && Contains("a &lt; b") && Contains("#123456"));
+  // data corners map to the plot area's corners: (-1, 0) -> (50, 68), (1, 10) -> (185, 28)
+  CHECK_THAT(svg, Contains("50,68 ") && Contains("185,28 "));
+  const auto file = std::filesystem::temp_directory_path() / "pml_svg_test.svg";
+  plot.save(file);
+  CHECK(pml::read_file(file, "test") == svg);
+  std::filesystem::remove(file);
+  CHECK_THROWS_WITH(pml::io::SvgPlot(1, 1, 0, 1), Contains("xmin"));
+  CHECK_THROWS_WITH(pml::io::SvgPlot(0, 1, 0, std::nan("")), Contains("range"));
+  CHECK_THROWS_WITH(plot.line(x, Eigen::VectorXd(2), "red"), Contains("io::SvgPlot::line") && Contains("y has 2"));
+  CHECK_THROWS(plot.save("/nonexistent-dir/x.svg"));
 }

@@ -383,8 +383,8 @@ template <Real T> class Tape {
         // d/dw = -w (r1 / s1^2 + (1 - r1) / s2^2), r1 = sigmoid(l1 - l2) the first component's responsibility
         const T c = std::log(pi) - std::log(s1) - std::log1p(-pi) + std::log(s2);
         const T inv1 = T(1) / (s1 * s1), inv2 = T(1) / (s2 * s2);
-        const auto r1 = pml::sigmoid((c - T(0.5) * (inv1 - inv2) * w.square()).eval());
-        adjoint(n.a).array() -= g(0, 0) * w * (inv2 + (inv1 - inv2) * r1);
+        // one statement: the sigmoid expression refers to temporaries that live until its end
+        adjoint(n.a).array() -= g(0, 0) * w * (inv2 + (inv1 - inv2) * pml::sigmoid(c - T(0.5) * (inv1 - inv2) * w.square()));
         break;
       }
       case Op::bias_activation: {  // y = act(x + 1 b): dpre = g act'(y) (written over g, which no one reads

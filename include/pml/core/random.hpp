@@ -111,6 +111,17 @@ inline double marsaglia_tsang_log(Rng& rng, double shape) {
 
 }  // namespace detail
 
+/// Uniform integer on [0, n), unbiased (rejection of the top remainder of the 64-bit range).
+/// @throw std::domain_error if n == 0.
+inline std::uint64_t uniform_index(Rng& rng, std::uint64_t n) {
+  if (n == 0) pml::detail::throw_domain("random::uniform_index", "n", "be positive", "0");
+  const std::uint64_t limit = ~std::uint64_t(0) - (~std::uint64_t(0) % n + 1) % n;  // a multiple of n, minus 1
+  while (true) {
+    const std::uint64_t x = rng();
+    if (x <= limit) return x % n;
+  }
+}
+
 /// Uniform draw on [0, 1).
 template <Real T = double> T uniform(Rng& rng) {
   if constexpr (sizeof(T) <= 4)

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "pml/core/check.hpp"
-#include "pml/core/rng.hpp"
+#include "pml/core/random.hpp"
 #include "pml/core/types.hpp"
 
 namespace pml::io {
@@ -25,7 +25,7 @@ class Minibatches {
   }
   /// A new random order of the rows.
   void shuffle(Rng& rng) {
-    for (std::size_t i = order_.size() - 1; i > 0; --i) std::swap(order_[i], order_[bounded(rng, i + 1)]);
+    for (std::size_t i = order_.size() - 1; i > 0; --i) std::swap(order_[i], order_[static_cast<std::size_t>(random::uniform_index(rng, i + 1))]);
   }
   /// Number of batches per epoch.
   Index size() const noexcept {
@@ -41,14 +41,6 @@ class Minibatches {
   const std::vector<Index>& order() const noexcept { return order_; }
 
  private:
-  static std::size_t bounded(Rng& rng, std::size_t n) {  // uniform on [0, n): rejection of the top remainder
-    const std::uint64_t range = static_cast<std::uint64_t>(n);
-    const std::uint64_t limit = ~std::uint64_t(0) - (~std::uint64_t(0) % range + 1) % range;  // a multiple of n, minus 1
-    while (true) {
-      const std::uint64_t x = rng();
-      if (x <= limit) return static_cast<std::size_t>(x % range);
-    }
-  }
   std::vector<Index> order_;
   Index batch_;
   bool drop_last_;

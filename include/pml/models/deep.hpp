@@ -1,0 +1,10 @@
+#pragma once
+/// @file
+/// The deep probabilistic models: AutoEncoder, VAE, Bayes by Backprop, MC dropout (with the
+/// heteroscedastic head) and GAN.
+
+#include "pml/models/deep/autoencoder.hpp"
+#include "pml/models/deep/bayes_by_backprop.hpp"
+#include "pml/models/deep/gan.hpp"
+#include "pml/models/deep/mc_dropout.hpp"
+#include "pml/models/deep/vae.hpp"
