@@ -36,8 +36,8 @@ template <Real T> class AutoEncoder {
   /// @throw std::invalid_argument for non-positive sizes.
   AutoEncoder(const AutoEncoderOptions& options, Rng& rng)
       : options_(checked(options)),
-        encoder_({.sizes = sizes(options.input, options.hidden, options.code), .activation = options.activation}, rng),
-        decoder_({.sizes = sizes(options.code, {options.hidden.rbegin(), options.hidden.rend()}, options.input), .activation = options.activation}, rng) {
+        encoder_({.sizes = detail::layer_sizes(options.input, options.hidden, options.code), .activation = options.activation}, rng),
+        decoder_({.sizes = detail::layer_sizes(options.code, {options.hidden.rbegin(), options.hidden.rend()}, options.input), .activation = options.activation}, rng) {
     for (auto* p : encoder_.parameters()) p->name = "encoder." + p->name;
     for (auto* p : decoder_.parameters()) p->name = "decoder." + p->name;
   }
@@ -104,15 +104,8 @@ template <Real T> class AutoEncoder {
   static AutoEncoderOptions checked(const AutoEncoderOptions& o) {
     if (o.input <= 0 || o.code <= 0)
       pml::detail::throw_shape("AutoEncoder", "input and code must be positive, got " + std::to_string(o.input) + " and " + std::to_string(o.code));
-    for (const Index h : o.hidden)
-      if (h <= 0) pml::detail::throw_shape("AutoEncoder", "hidden sizes must be positive, got " + std::to_string(h));
+    detail::check_hidden("AutoEncoder", o.hidden);
     return o;
-  }
-  static std::vector<Index> sizes(Index in, const std::vector<Index>& hidden, Index out) {
-    std::vector<Index> s{in};
-    s.insert(s.end(), hidden.begin(), hidden.end());
-    s.push_back(out);
-    return s;
   }
   template <class Derived> void check_data(const char* function, const Eigen::MatrixBase<Derived>& x) const {
     detail::check_rows(function, "x", x, options_.input);

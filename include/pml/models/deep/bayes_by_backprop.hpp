@@ -58,9 +58,7 @@ template <Real T> class BayesByBackprop {
   /// @throw std::invalid_argument for non-positive sizes; std::domain_error for a bad prior, noise,
   ///        rho_init, samples, or a classification model with fewer than two classes.
   BayesByBackprop(const BayesByBackpropOptions& options, Rng& rng) : options_(checked(options)) {
-    std::vector<Index> s{options.input};
-    s.insert(s.end(), options.hidden.begin(), options.hidden.end());
-    s.push_back(options.output);
+    const std::vector<Index> s = detail::layer_sizes(options.input, options.hidden, options.output);
     const bool relu_like = options.activation == ad::Activation::relu || options.activation == ad::Activation::leaky_relu;
     layers_.reserve(s.size() - 1);
     for (std::size_t l = 0; l + 1 < s.size(); ++l)
@@ -210,8 +208,7 @@ template <Real T> class BayesByBackprop {
     constexpr const char* function = "BayesByBackprop";
     if (o.input <= 0 || o.output <= 0)
       pml::detail::throw_shape(function, "input and output must be positive, got " + std::to_string(o.input) + " and " + std::to_string(o.output));
-    for (const Index h : o.hidden)
-      if (h <= 0) pml::detail::throw_shape(function, "hidden sizes must be positive, got " + std::to_string(h));
+    detail::check_hidden(function, o.hidden);
     if (o.task == BayesTask::classification && o.output < 2)
       detail::throw_domain(function, "output", "be at least 2 classes for classification", std::to_string(o.output));
     o.prior.check(function);

@@ -57,8 +57,8 @@ template <Real T> class GAN {
   /// @throw std::invalid_argument for non-positive sizes.
   GAN(const GANOptions& options, Rng& rng)
       : options_(checked(options)),
-        generator_({.sizes = sizes(options.noise, options.generator_hidden, options.output), .activation = options.generator_activation}, rng),
-        discriminator_({.sizes = sizes(options.output, options.discriminator_hidden, 1), .activation = options.discriminator_activation, .leaky_slope = 0.2},
+        generator_({.sizes = detail::layer_sizes(options.noise, options.generator_hidden, options.output), .activation = options.generator_activation}, rng),
+        discriminator_({.sizes = detail::layer_sizes(options.output, options.discriminator_hidden, 1), .activation = options.discriminator_activation, .leaky_slope = 0.2},
                        rng) {
     for (auto* p : generator_.parameters()) p->name = "generator." + p->name;
     for (auto* p : discriminator_.parameters()) p->name = "discriminator." + p->name;
@@ -166,16 +166,9 @@ template <Real T> class GAN {
   static GANOptions checked(const GANOptions& o) {
     if (o.noise <= 0 || o.output <= 0)
       pml::detail::throw_shape("GAN", "noise and output must be positive, got " + std::to_string(o.noise) + " and " + std::to_string(o.output));
-    for (const auto* hidden : {&o.generator_hidden, &o.discriminator_hidden})
-      for (const Index h : *hidden)
-        if (h <= 0) pml::detail::throw_shape("GAN", "hidden sizes must be positive, got " + std::to_string(h));
+    detail::check_hidden("GAN", o.generator_hidden);
+    detail::check_hidden("GAN", o.discriminator_hidden);
     return o;
-  }
-  static std::vector<Index> sizes(Index in, const std::vector<Index>& hidden, Index out) {
-    std::vector<Index> s{in};
-    s.insert(s.end(), hidden.begin(), hidden.end());
-    s.push_back(out);
-    return s;
   }
   void check_width(const char* function, Index cols) const {
     if (cols != options_.output)

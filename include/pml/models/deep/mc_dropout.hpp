@@ -52,7 +52,7 @@ template <Real T> class MCDropoutRegressor {
   ///        a non-positive length_scale or tau.
   MCDropoutRegressor(const MCDropoutOptions& options, Rng& rng)
       : options_(checked(options)),
-        net_({.sizes = sizes(options), .activation = options.activation, .dropout = options.dropout, .dropout_input = options.dropout_input}, rng) {
+        net_({.sizes = detail::layer_sizes(options.input, options.hidden, options.heteroscedastic ? 2 * options.output : options.output), .activation = options.activation, .dropout = options.dropout, .dropout_input = options.dropout_input}, rng) {
     net_.set_mc_dropout(true);
   }
 
@@ -152,18 +152,11 @@ template <Real T> class MCDropoutRegressor {
     constexpr const char* function = "MCDropoutRegressor";
     if (o.input <= 0 || o.output <= 0)
       pml::detail::throw_shape(function, "input and output must be positive, got " + std::to_string(o.input) + " and " + std::to_string(o.output));
-    for (const Index h : o.hidden)
-      if (h <= 0) pml::detail::throw_shape(function, "hidden sizes must be positive, got " + std::to_string(h));
+    detail::check_hidden(function, o.hidden);
     if (!(o.dropout >= 0 && o.dropout < 1)) detail::throw_domain(function, "dropout", "lie in [0, 1)", detail::describe(o.dropout));
     check_positive(function, "length_scale", o.length_scale);
     check_positive(function, "tau", o.tau);
     return o;
-  }
-  static std::vector<Index> sizes(const MCDropoutOptions& o) {
-    std::vector<Index> s{o.input};
-    s.insert(s.end(), o.hidden.begin(), o.hidden.end());
-    s.push_back(o.heteroscedastic ? 2 * o.output : o.output);
-    return s;
   }
   template <class Derived> void check_predict(const char* function, const Eigen::MatrixBase<Derived>& x, int samples) const {
     detail::check_rows(function, "x", x, options_.input);

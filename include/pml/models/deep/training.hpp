@@ -32,6 +32,18 @@ template <class DX, class DY> void check_same_rows(const char* function, const E
   if (x.rows() != y.rows())
     throw_shape(function, "x has " + std::to_string(x.rows()) + " rows but y has " + std::to_string(y.rows()));
 }
+/// {in, hidden..., out}: the layer sizes of an MLP.
+inline std::vector<Index> layer_sizes(Index in, const std::vector<Index>& hidden, Index out) {
+  std::vector<Index> s{in};
+  s.insert(s.end(), hidden.begin(), hidden.end());
+  s.push_back(out);
+  return s;
+}
+/// Every hidden size must be positive.
+inline void check_hidden(const char* function, const std::vector<Index>& hidden) {
+  for (const Index h : hidden)
+    if (h <= 0) throw_shape(function, "hidden sizes must be positive, got " + std::to_string(h));
+}
 inline void check_fit_options(const char* function, const FitOptions& fit) {
   if (fit.epochs < 1) throw_domain(function, "epochs", "be at least 1", std::to_string(fit.epochs));
   if (fit.batch_size < 1) throw_domain(function, "batch_size", "be at least 1", std::to_string(fit.batch_size));

@@ -49,8 +49,8 @@ template <Real T> class VAE {
   /// @throw std::invalid_argument for a non-positive input, latent or hidden size; std::domain_error for samples < 1.
   VAE(const VAEOptions& options, Rng& rng)
       : options_(checked(options)),
-        encoder_({.sizes = sizes(options.input, options.hidden, 2 * options.latent), .activation = options.activation}, rng),
-        decoder_({.sizes = sizes(options.latent, reversed(options.hidden),
+        encoder_({.sizes = detail::layer_sizes(options.input, options.hidden, 2 * options.latent), .activation = options.activation}, rng),
+        decoder_({.sizes = detail::layer_sizes(options.latent, reversed(options.hidden),
                                  options.likelihood == VAELikelihood::gaussian ? 2 * options.input : options.input),
                   .activation = options.activation},
                  rng) {
@@ -186,16 +186,9 @@ template <Real T> class VAE {
   static VAEOptions checked(const VAEOptions& o) {
     if (o.input <= 0) pml::detail::throw_shape("VAE", "input must be positive, got " + std::to_string(o.input));
     if (o.latent <= 0) pml::detail::throw_shape("VAE", "latent must be positive, got " + std::to_string(o.latent));
-    for (const Index h : o.hidden)
-      if (h <= 0) pml::detail::throw_shape("VAE", "hidden sizes must be positive, got " + std::to_string(h));
+    detail::check_hidden("VAE", o.hidden);
     if (o.samples < 1) detail::throw_domain("VAE", "samples", "be at least 1", std::to_string(o.samples));
     return o;
-  }
-  static std::vector<Index> sizes(Index in, const std::vector<Index>& hidden, Index out) {
-    std::vector<Index> s{in};
-    s.insert(s.end(), hidden.begin(), hidden.end());
-    s.push_back(out);
-    return s;
   }
   static std::vector<Index> reversed(std::vector<Index> v) { return {v.rbegin(), v.rend()}; }
   void check_width(const char* function, Index cols) const {
