@@ -1,6 +1,9 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 
 #include "fixtures/sklearn_reference.hpp"
 #include "test_helpers.hpp"
@@ -300,4 +303,56 @@ TEST_CASE("GaussianMixture on degenerate data: reg_covar keeps it finite, zero r
   km.fit(same);
   CHECK(km.inertia() == 0.0);
   CHECK(km.centres().allFinite());
+}
+
+TEST_CASE("KMeans and GaussianMixture save and load: bit-identical predictions, clear errors", "[cluster][files]") {
+  namespace fs = std::filesystem;
+  pml::Rng rng(21);
+  Eigen::MatrixXd x(300, 3);
+  pml::random::fill_normal(rng, x);
+  x.topRows(100).array() += 4.0;
+  x.middleRows(100, 100).array() -= 4.0;
+  const fs::path dir = fs::temp_directory_path();
+  pml::KMeans<double> km({.clusters = 3});
+  km.fit(x, rng);
+  km.save(dir / "pml_km.pml");
+  const auto km2 = pml::KMeans<double>::load(dir / "pml_km.pml");
+  CHECK(km2.predict(x) == km.predict(x));
+  CHECK(km2.centres() == km.centres());
+  CHECK(km2.options().clusters == 3);
+  for (const auto cov : {pml::Covariance::full, pml::Covariance::tied, pml::Covariance::diagonal, pml::Covariance::spherical})
+    for (const auto format : {pml::io::FileFormat::binary, pml::io::FileFormat::json}) {
+      pml::GaussianMixture<double> gm({.components = 3, .covariance = cov});
+      gm.fit(x, rng);
+      const fs::path file = dir / "pml_gm.pml";
+      gm.save(file, format);
+      const auto gm2 = pml::GaussianMixture<double>::load(file);
+      const Eigen::MatrixXd a = gm.predict_proba(x), b = gm2.predict_proba(x);
+      INFO("covariance " << int(cov) << ", format " << int(format));
+      CHECK(std::memcmp(a.data(), b.data(), sizeof(double) * std::size_t(a.size())) == 0);
+      CHECK(gm2.score_samples(x) == gm.score_samples(x));
+      CHECK(gm2.options().covariance == cov);
+      pml::Rng r1(5), r2(5);
+      CHECK(gm2.sample(r1, 10).first == gm.sample(r2, 10).first);
+      // a float program can read a double file
+      CHECK(pml::GaussianMixture<float>::load(file).predict(x.cast<float>()) == gm.predict(x));
+    }
+  // wrong type, missing, truncated, not fitted
+  CHECK_THROWS_WITH(pml::GaussianMixture<double>::load(dir / "pml_km.pml"), Contains("GaussianMixture::load") && Contains("holds a KMeans, not a GaussianMixture"));
+  CHECK_THROWS_WITH(pml::KMeans<double>::load(dir / "pml_missing.pml"), Contains("KMeans::load") && Contains("cannot open"));
+  const std::string bytes = pml::read_file(dir / "pml_gm.pml", "test");
+  std::ofstream(dir / "pml_cut.pml", std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  CHECK_THROWS_WITH(pml::GaussianMixture<double>::load(dir / "pml_cut.pml"), Contains("pml_cut.pml"));
+  CHECK_THROWS_WITH(pml::KMeans<double>().save(dir / "pml_unfitted.pml"), Contains("not fitted"));
+  CHECK_FALSE(fs::exists(dir / "pml_unfitted.pml"));
+  int thrown = 0;
+  const std::string kb = pml::read_file(dir / "pml_km.pml", "test");
+  for (std::size_t cut = 0; cut < kb.size(); cut += 5) {
+    std::ofstream(dir / "pml_t.pml", std::ios::binary) << kb.substr(0, cut);
+    try {
+      pml::KMeans<double>::load(dir / "pml_t.pml");
+    } catch (const std::runtime_error&) { ++thrown; }
+  }
+  CHECK(thrown == int((kb.size() + 4) / 5));
+  for (const char* f : {"pml_km.pml", "pml_gm.pml", "pml_cut.pml", "pml_t.pml"}) fs::remove(dir / f);
 }

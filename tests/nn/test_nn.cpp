@@ -247,6 +247,39 @@ TEST_CASE("parameter files: binary and JSON round trips are bit-identical", "[nn
   CHECK((wide.parameters()[0]->value - net.parameters()[0]->value.cast<double>()).isZero());
 }
 
+TEST_CASE("parameter files carry the model type and options; version-1 files still load", "[nn][serialize]") {
+  TempDir dir;
+  pml::Rng rng(7);
+  pml::nn::MLP<double> net({.sizes = {3, 4, 2}}, rng);
+  const fs::path bin = dir.path / "typed.pml", js = dir.path / "typed.json";
+  const pml::nn::ModelHeader header{"Widget", "{\"size\": 3, \"name\": \"a\\\"b\"}"};
+  pml::nn::save_parameters(bin, net.parameters(), pml::nn::FileFormat::binary, header);
+  pml::nn::save_parameters(js, net.parameters(), pml::nn::FileFormat::json, header);
+  for (const auto& path : {bin, js}) {
+    const auto file = pml::nn::read_parameter_file<double>(path);
+    CHECK(file.model == "Widget");
+    CHECK(file.options.find("size")->as<int>() == 3);
+    CHECK(file.options.find("name")->text == "a\"b");
+    CHECK(file.parameters.size() == 4);
+    CHECK_NOTHROW(pml::nn::load_parameters(path, net.parameters(), "Widget"));
+    CHECK_THROWS_WITH(pml::nn::load_parameters(path, net.parameters(), "Gadget"), Contains("holds a Widget, not a Gadget"));
+  }
+  CHECK_THROWS_WITH(pml::nn::save_parameters(bin, net.parameters(), pml::nn::FileFormat::binary, {"Widget", "[1]"}), Contains("not an object"));
+  // a version-1 file (no model header): rewrite the version, drop the two header strings, re-checksum
+  pml::nn::save_parameters(bin, net.parameters());
+  std::string bytes = pml::read_file(bin, "test");
+  bytes[8] = 1;
+  bytes.erase(16, 4 + 0 + 4 + 2);  // empty model name, options "{}"
+  bytes.resize(bytes.size() - 8);
+  const std::uint64_t sum = pml::nn::detail::fnv1a(bytes);
+  for (int i = 0; i < 8; ++i) bytes += char((sum >> (8 * i)) & 0xff);
+  std::ofstream(dir.path / "v1.pml", std::ios::binary) << bytes;
+  pml::nn::MLP<double> twin({.sizes = {3, 4, 2}}, rng);
+  pml::nn::load_parameters(dir.path / "v1.pml", twin.parameters(), "Widget");  // no type in the file: not checked
+  CHECK(twin.parameters()[2]->value == net.parameters()[2]->value);
+  CHECK(pml::nn::read_parameter_file<double>(dir.path / "v1.pml").model.empty());
+}
+
 TEST_CASE("parameter files: wrong shape, names, version, truncation and corruption give clear errors", "[nn][serialize]") {
   TempDir dir;
   pml::Rng rng(6);
@@ -273,12 +306,12 @@ TEST_CASE("parameter files: wrong shape, names, version, truncation and corrupti
     return dir.path / name;
   };
   std::string newer = bytes;
-  newer[8] = 2;  // version field
-  CHECK_THROWS_WITH(pml::nn::load_parameters(write("newer.pml", newer), net.parameters()), Contains("has format version 2; this pml reads versions 1..1"));
-  CHECK_THROWS_WITH(pml::nn::load_parameters(write("text.pml", "hello"), net.parameters()), Contains("is not a pml parameter file"));
-  CHECK_THROWS_WITH(pml::nn::load_parameters(write("empty.pml", ""), net.parameters()), Contains("is not a pml parameter file"));
+  newer[8] = 3;  // version field
+  CHECK_THROWS_WITH(pml::nn::load_parameters(write("newer.pml", newer), net.parameters()), Contains("has format version 3; this pml reads versions 1..2"));
+  CHECK_THROWS_WITH(pml::nn::load_parameters(write("text.pml", "hello"), net.parameters()), Contains("is not a pml model or parameter file"));
+  CHECK_THROWS_WITH(pml::nn::load_parameters(write("empty.pml", ""), net.parameters()), Contains("is not a pml model or parameter file"));
   std::string js_text = pml::read_file(js, "test");
-  js_text.replace(js_text.find("\"version\": 1"), 12, "\"version\": 7");
+  js_text.replace(js_text.find("\"version\": 2"), 12, "\"version\": 7");
   CHECK_THROWS_WITH(pml::nn::load_parameters(write("v7.json", js_text), net.parameters()), Contains("has format version 7"));
   CHECK_THROWS_WITH(pml::nn::load_parameters(write("cut.json", pml::read_file(js, "t").substr(0, 200)), net.parameters()), Contains("json:"));
 

@@ -9,6 +9,7 @@
 #include <Eigen/Cholesky>
 
 #include "pml/core/check.hpp"
+#include "pml/io/model_file.hpp"
 #include "pml/core/linalg.hpp"
 #include "pml/core/random.hpp"
 #include "pml/core/special.hpp"
@@ -264,7 +265,99 @@ template <Real T = double> class GaussianMixture {
   Index reseeded() const noexcept { return reseeded_; }
   const Options& options() const noexcept { return options_; }
 
+  /// Writes the fitted mixture and its options to `path` (model type "GaussianMixture"; format in
+  /// io/model_file.hpp): weights, means and the Cholesky factors (full, tied) or variances (diagonal,
+  /// spherical) exactly as fitted, so a loaded model predicts bit-identically.
+  /// @throw std::logic_error if not fitted; std::runtime_error if the file cannot be written.
+  void save(const std::filesystem::path& path, io::FileFormat format = io::FileFormat::binary) const {
+    if (state_.weights.size() == 0) throw std::logic_error("GaussianMixture::save: the model is not fitted; call fit() first");
+    const Matrix<T> weights = state_.weights;
+    Matrix<T> factors;
+    if (options_.covariance == Covariance::full || options_.covariance == Covariance::tied) {
+      factors.resize(static_cast<Index>(state_.chol.size()) * dimension_, dimension_);
+      for (std::size_t c = 0; c < state_.chol.size(); ++c)
+        factors.middleRows(static_cast<Index>(c) * dimension_, dimension_) = Matrix<T>(state_.chol[c].matrixL());
+    } else {
+      factors = state_.variances;
+    }
+    const std::string options = "{\"components\": " + std::to_string(options_.components) + ", \"covariance\": \"" + covariance_name(options_.covariance) +
+                                "\", \"tolerance\": " + io::json_number(double(options_.tolerance)) +
+                                ", \"reg_covar\": " + io::json_number(double(options_.reg_covar)) +
+                                ", \"max_iterations\": " + std::to_string(options_.max_iterations) + ", \"restarts\": " + std::to_string(options_.restarts) + "}";
+    io::write_model_file<T>(path, {{"weights", weights}, {"means", state_.means}, {"covariance_factors", factors}}, format, {"GaussianMixture", options},
+                            "GaussianMixture::save");
+  }
+  /// A mixture saved by save(). @throw std::runtime_error naming the path for a missing, truncated,
+  /// corrupt or wrong-type file, or parameters that do not describe a mixture.
+  static GaussianMixture load(const std::filesystem::path& path) {
+    constexpr const char* function = "GaussianMixture::load";
+    const io::ModelFile<T> file = io::read_model_file<T>(path, function);
+    io::require_model(file, "GaussianMixture", path, function);
+    Options o;
+    o.components = io::option<Index>(file.options, "components", path, function);
+    const std::string cov = io::option<std::string>(file.options, "covariance", path, function);
+    bool known = false;
+    for (const Covariance c : {Covariance::full, Covariance::tied, Covariance::diagonal, Covariance::spherical})
+      if (cov == covariance_name(c)) o.covariance = c, known = true;
+    if (!known) throw std::runtime_error(std::string(function) + ": '" + path.string() + "' has an unknown covariance type '" + cov + "'");
+    o.tolerance = io::option<T>(file.options, "tolerance", path, function);
+    o.reg_covar = io::option<T>(file.options, "reg_covar", path, function);
+    o.max_iterations = io::option<int>(file.options, "max_iterations", path, function);
+    o.restarts = io::option<int>(file.options, "restarts", path, function);
+    GaussianMixture gm = [&] {
+      try {
+        return GaussianMixture(o);
+      } catch (const std::exception& e) {
+        throw std::runtime_error(std::string(function) + ": '" + path.string() + "' has bad options: " + e.what());
+      }
+    }();
+    const Index k = o.components;
+    const Matrix<T>& means = io::matrix(file, "means", k, -1, path, function);
+    const Index d = means.cols();
+    const Matrix<T>& weights = io::matrix(file, "weights", k, 1, path, function);
+    if ((weights.array() < T(0)).any() || std::abs(weights.sum() - T(1)) > T(1e-6))
+      throw std::runtime_error(std::string(function) + ": '" + path.string() + "': the weights are not a probability vector");
+    gm.dimension_ = d;
+    gm.state_.weights = weights.col(0);
+    gm.state_.means = means;
+    auto bad = [&](const char* what) { return std::runtime_error(std::string(function) + ": '" + path.string() + "': " + what); };
+    if (o.covariance == Covariance::full || o.covariance == Covariance::tied) {
+      const Index blocks = o.covariance == Covariance::full ? k : 1;
+      const Matrix<T>& f = io::matrix(file, "covariance_factors", blocks * d, d, path, function);
+      for (Index c = 0; c < blocks; ++c) {
+        const Matrix<T> l = f.middleRows(c * d, d);
+        if (!l.template triangularView<Eigen::StrictlyUpper>().toDenseMatrix().isZero(0) || !(l.diagonal().array() > T(0)).all())
+          throw bad("a covariance factor is not lower triangular with a positive diagonal");
+        gm.state_.chol.push_back(FactorLLT(l));
+      }
+    } else {
+      const Matrix<T>& v = io::matrix(file, "covariance_factors", k, o.covariance == Covariance::diagonal ? d : 1, path, function);
+      if (!(v.array() > T(0)).all()) throw bad("a variance is not positive");
+      gm.state_.variances = v;
+    }
+    return gm;
+  }
+
  private:
+  static const char* covariance_name(Covariance c) {
+    switch (c) {
+      case Covariance::full: return "full";
+      case Covariance::tied: return "tied";
+      case Covariance::diagonal: return "diagonal";
+      case Covariance::spherical: return "spherical";
+    }
+    return "?";
+  }
+  // An LLT holding a given factor L (as if it had factorised L L^T): a loaded model solves with the very
+  // factor it saved, so its predictions are bit-identical to the original's.
+  struct FactorLLT : Eigen::LLT<Matrix<T>> {
+    explicit FactorLLT(const Matrix<T>& l) {
+      this->m_matrix = l;
+      this->m_l1_norm = (l * l.transpose()).cwiseAbs().colwise().sum().maxCoeff();
+      this->m_isInitialized = true;
+      this->m_info = Eigen::Success;
+    }
+  };
   struct State {
     Vector<T> weights;
     Matrix<T> means;                          // K x D

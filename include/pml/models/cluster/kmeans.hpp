@@ -7,6 +7,7 @@
 
 #include "pml/core/parallel.hpp"
 #include "pml/core/check.hpp"
+#include "pml/io/model_file.hpp"
 #include "pml/core/random.hpp"
 #include "pml/core/weights.hpp"
 
@@ -148,6 +149,37 @@ template <Real T = double> class KMeans {
       closest = best_closest;
     }
     return centres;
+  }
+
+  /// Writes the fitted centres and the options to `path` (model type "KMeans"; format in io/model_file.hpp).
+  /// @throw std::logic_error if not fitted; std::runtime_error if the file cannot be written.
+  void save(const std::filesystem::path& path, io::FileFormat format = io::FileFormat::binary) const {
+    require_fitted("KMeans::save");
+    const std::string options = "{\"clusters\": " + std::to_string(options_.clusters) + ", \"restarts\": " + std::to_string(options_.restarts) +
+                                ", \"max_iterations\": " + std::to_string(options_.max_iterations) +
+                                ", \"tolerance\": " + io::json_number(double(options_.tolerance)) + "}";
+    io::write_model_file<T>(path, {{"centres", centres_}}, format, {"KMeans", options}, "KMeans::save");
+  }
+  /// A model saved by save(): the same centres (bit for bit), so predict() agrees exactly.
+  /// @throw std::runtime_error naming the path for a missing, truncated, corrupt or wrong-type file.
+  static KMeans load(const std::filesystem::path& path) {
+    constexpr const char* function = "KMeans::load";
+    const io::ModelFile<T> file = io::read_model_file<T>(path, function);
+    io::require_model(file, "KMeans", path, function);
+    Options o;
+    o.clusters = io::option<Index>(file.options, "clusters", path, function);
+    o.restarts = io::option<int>(file.options, "restarts", path, function);
+    o.max_iterations = io::option<int>(file.options, "max_iterations", path, function);
+    o.tolerance = io::option<T>(file.options, "tolerance", path, function);
+    KMeans km = [&] {
+      try {
+        return KMeans(o);
+      } catch (const std::exception& e) {
+        throw std::runtime_error(std::string(function) + ": '" + path.string() + "' has bad options: " + e.what());
+      }
+    }();
+    km.centres_ = io::matrix(file, "centres", o.clusters, -1, path, function);
+    return km;
   }
 
  private:

@@ -96,8 +96,8 @@ template <Real T> class AutoEncoder {
     nn::append(list, decoder_.parameters());
     return list;
   }
-  void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) { nn::save_parameters(path, parameters(), format); }
-  void load(const std::filesystem::path& path) { nn::load_parameters(path, parameters()); }
+  void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) { nn::save_parameters(path, parameters(), format, {"AutoEncoder"}); }
+  void load(const std::filesystem::path& path) { nn::load_parameters(path, parameters(), "AutoEncoder"); }
   const AutoEncoderOptions& options() const noexcept { return options_; }
 
  private:

@@ -199,8 +199,8 @@ template <Real T> class BayesByBackprop {
     return list;
   }
   std::vector<nn::BayesianLinear<T>>& layers() noexcept { return layers_; }
-  void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) { nn::save_parameters(path, parameters(), format); }
-  void load(const std::filesystem::path& path) { nn::load_parameters(path, parameters()); }
+  void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) { nn::save_parameters(path, parameters(), format, {"BayesByBackprop"}); }
+  void load(const std::filesystem::path& path) { nn::load_parameters(path, parameters(), "BayesByBackprop"); }
   const BayesByBackpropOptions& options() const noexcept { return options_; }
 
  private:

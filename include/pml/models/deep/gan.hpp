@@ -158,8 +158,8 @@ template <Real T> class GAN {
   }
   nn::MLP<T>& generator() noexcept { return generator_; }
   nn::MLP<T>& discriminator() noexcept { return discriminator_; }
-  void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) { nn::save_parameters(path, parameters(), format); }
-  void load(const std::filesystem::path& path) { nn::load_parameters(path, parameters()); }
+  void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) { nn::save_parameters(path, parameters(), format, {"GAN"}); }
+  void load(const std::filesystem::path& path) { nn::load_parameters(path, parameters(), "GAN"); }
   const GANOptions& options() const noexcept { return options_; }
 
  private:

@@ -139,8 +139,8 @@ template <Real T> class MCDropoutRegressor {
   }
 
   nn::ParameterList<T> parameters() { return net_.parameters(); }
-  void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) { nn::save_parameters(path, parameters(), format); }
-  void load(const std::filesystem::path& path) { nn::load_parameters(path, parameters()); }
+  void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) { nn::save_parameters(path, parameters(), format, {"MCDropoutRegressor"}); }
+  void load(const std::filesystem::path& path) { nn::load_parameters(path, parameters(), "MCDropoutRegressor"); }
   const MCDropoutOptions& options() const noexcept { return options_; }
   nn::MLP<T>& network() noexcept { return net_; }
 

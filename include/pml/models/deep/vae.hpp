@@ -178,8 +178,8 @@ template <Real T> class VAE {
     nn::append(list, decoder_.parameters());
     return list;
   }
-  void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) { nn::save_parameters(path, parameters(), format); }
-  void load(const std::filesystem::path& path) { nn::load_parameters(path, parameters()); }
+  void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) { nn::save_parameters(path, parameters(), format, {"VAE"}); }
+  void load(const std::filesystem::path& path) { nn::load_parameters(path, parameters(), "VAE"); }
   const VAEOptions& options() const noexcept { return options_; }
 
  private:
