@@ -106,13 +106,11 @@ template <Real T> CsvTable<T> read_csv(const std::filesystem::path& path, const 
   return out;
 }
 
-/// Writes `data` as CSV (shortest round-trip numbers, NaN for missing), with a header line when
-/// `columns` is not empty; atomically (temporary file, then rename).
-/// @throw std::invalid_argument if `columns` is non-empty and its size differs from data.cols();
-///        std::runtime_error if the file cannot be written.
+/// `data` as CSV text (shortest round-trip numbers, NaN for missing), with a header line when `columns`
+/// is not empty (e.g. for standard output).
+/// @throw std::invalid_argument if `columns` is non-empty and its size differs from data.cols().
 template <class Derived>
-void write_csv(const std::filesystem::path& path, const Eigen::MatrixBase<Derived>& data, const std::vector<std::string>& columns = {},
-               char delimiter = ',') {
+std::string format_csv(const Eigen::MatrixBase<Derived>& data, const std::vector<std::string>& columns = {}, char delimiter = ',') {
   if (!columns.empty() && static_cast<Index>(columns.size()) != data.cols())
     throw std::invalid_argument("io::write_csv: " + std::to_string(columns.size()) + " column names for " + std::to_string(data.cols()) + " columns");
   std::string out;
@@ -132,6 +130,16 @@ void write_csv(const std::filesystem::path& path, const Eigen::MatrixBase<Derive
     }
     out += '\n';
   }
+  return out;
+}
+
+/// Writes `data` as CSV (format_csv) atomically (temporary file, then rename).
+/// @throw std::invalid_argument if `columns` is non-empty and its size differs from data.cols();
+///        std::runtime_error if the file cannot be written.
+template <class Derived>
+void write_csv(const std::filesystem::path& path, const Eigen::MatrixBase<Derived>& data, const std::vector<std::string>& columns = {},
+               char delimiter = ',') {
+  const std::string out = format_csv(data, columns, delimiter);
   write_file_atomically(path, out, "io::write_csv");
 }
 

@@ -1,0 +1,140 @@
+// The pml command-line tool end to end: fit -> save -> load -> predict equals the in-process model with
+// the same seed; help on every command; every failure is one line on stderr with a non-zero exit code.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <sys/wait.h>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "pml/io/csv.hpp"
+#include "pml/models/cluster.hpp"
+
+using Catch::Matchers::Contains;
+namespace fs = std::filesystem;
+
+namespace {
+struct Run {
+  int code;
+  std::string out, err;
+};
+const fs::path& dir() {
+  static const fs::path d = [] {
+    fs::path p = fs::temp_directory_path() / "pml_cli_test";
+    fs::create_directories(p);
+    return p;
+  }();
+  return d;
+}
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+// Runs `pml ARGS` in the test directory, capturing stdout and stderr.
+Run run_pml(const std::string& args) {
+  const std::string cmd = "cd '" + dir().string() + "' && '" PML_CLI "' " + args + " > out.txt 2> err.txt";
+  const int status = std::system(cmd.c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir() / "out.txt"), slurp(dir() / "err.txt")};
+}
+Eigen::MatrixXd blobs() {
+  pml::Rng rng(3);
+  Eigen::MatrixXd x(240, 2);
+  pml::random::fill_normal(rng, x);
+  for (Eigen::Index i = 0; i < x.rows(); ++i) x.row(i).array() += 5.0 * double(i % 3);
+  return x;
+}
+}  // namespace
+
+TEST_CASE("pml gmm: fit, save, load and predict equal the in-process model", "[cli]") {
+  const Eigen::MatrixXd x = blobs();
+  pml::io::write_csv(dir() / "data.csv", x, {"a", "b"});
+  const Run fit = run_pml("gmm fit data.csv --components 3 --covariance diagonal --seed 7 -o model.pml");
+  INFO(fit.err);
+  REQUIRE(fit.code == 0);
+  CHECK_THAT(fit.err, Contains("3-component diagonal"));
+  pml::GaussianMixture<double> same({.components = 3, .covariance = pml::Covariance::diagonal});
+  same.fit(x, 7);
+  const auto loaded = pml::GaussianMixture<double>::load(dir() / "model.pml");
+  CHECK(loaded.predict_proba(x) == same.predict_proba(x));
+
+  const Run predict = run_pml("gmm predict model.pml data.csv -o labels.csv");
+  REQUIRE(predict.code == 0);
+  const auto labels = pml::io::read_csv<double>(dir() / "labels.csv");
+  CHECK(labels.columns == std::vector<std::string>{"label"});
+  CHECK(labels.data.col(0).cast<long>() == same.predict(x));
+  const Run proba = run_pml("gmm predict model.pml data.csv --proba");
+  REQUIRE(proba.code == 0);
+  CHECK(proba.out.rfind("p0,p1,p2\n", 0) == 0);
+  const Run score = run_pml("gmm score model.pml data.csv");
+  REQUIRE(score.code == 0);
+  std::ofstream(dir() / "score.csv") << score.out;
+  CHECK(pml::io::read_csv<double>(dir() / "score.csv").data.col(0) == same.score_samples(x));
+  const Run sample = run_pml("gmm sample model.pml -n 50 --seed 2");
+  REQUIRE(sample.code == 0);
+  std::ofstream(dir() / "sample.csv") << sample.out;
+  const auto drawn = pml::io::read_csv<double>(dir() / "sample.csv");
+  CHECK(drawn.data.rows() == 50);
+  CHECK(drawn.columns == std::vector<std::string>{"x0", "x1", "label"});
+  pml::Rng rng(2);
+  CHECK(drawn.data.leftCols(2) == same.sample(rng, 50).first);
+}
+
+TEST_CASE("pml kmeans: fit and predict", "[cli]") {
+  const Eigen::MatrixXd x = blobs();
+  pml::io::write_csv(dir() / "data.csv", x);
+  REQUIRE(run_pml("kmeans fit data.csv --clusters 3 --restarts 2 --seed 4 -o km.pml").code == 0);
+  pml::KMeans<double> same({.clusters = 3, .restarts = 2});
+  same.fit(x, 4);
+  const Run predict = run_pml("kmeans predict km.pml data.csv");
+  REQUIRE(predict.code == 0);
+  std::ofstream(dir() / "km_labels.csv") << predict.out;
+  CHECK(pml::io::read_csv<double>(dir() / "km_labels.csv").data.col(0).cast<long>() == same.predict(x));
+}
+
+TEST_CASE("pml: help on every command, one-line errors with non-zero exit codes", "[cli][errors]") {
+  for (const char* args : {"--help", "gmm --help", "gmm fit --help", "gmm predict --help", "gmm score --help", "gmm sample --help", "kmeans --help",
+                           "kmeans fit --help", "kmeans predict --help"}) {
+    const Run r = run_pml(args);
+    INFO(args);
+    CHECK(r.code == 0);
+    CHECK_THAT(r.out, Contains("pml"));
+  }
+  CHECK_THAT(run_pml("gmm fit --help").out, Contains("example: pml gmm fit"));
+  CHECK(run_pml("--version").out == "pml 0.1\n");
+  pml::io::write_csv(dir() / "data.csv", blobs());
+  REQUIRE(run_pml("gmm fit data.csv --components 2 -o m.pml").code == 0);
+  std::ofstream(dir() / "bad.csv") << "1,2\n3,oops\n";
+  std::ofstream(dir() / "wide.csv") << "1,2,3\n4,5,6\n";
+  std::ofstream(dir() / "junk.pml") << "not a model";
+  struct Case {
+    const char* args;
+    int code;
+    const char* message;
+  };
+  for (const Case& c : {Case{"", 2, "usage"}, Case{"svm fit x.csv", 2, "unknown model 'svm'"}, Case{"gmm frobnicate", 2, "unknown command 'frobnicate'"},
+                        Case{"gmm fit data.csv --bogus 1 -o m.pml", 2, "unknown option '--bogus'"},
+                        Case{"gmm fit data.csv", 2, "-o MODEL is required"}, Case{"gmm fit data.csv --components x -o m.pml", 2, "needs an integer, got 'x'"},
+                        Case{"gmm fit data.csv --components 0 -o m.pml", 2, "at least 1"},
+                        Case{"gmm fit data.csv --covariance round -o m.pml", 2, "--covariance must be"},
+                        Case{"gmm fit missing.csv -o m.pml", 1, "cannot open"}, Case{"gmm fit bad.csv -o m.pml", 1, "line 2, column 2"},
+                        Case{"gmm predict m.pml wide.csv", 1, "has 3 columns but the model was fitted to 2"},
+                        Case{"gmm predict junk.pml data.csv", 1, "is not a pml model"}, Case{"kmeans predict m.pml data.csv", 1, "not a KMeans"},
+                        Case{"gmm sample m.pml", 2, "-n N is required"}, Case{"gmm predict m.pml", 2, "expected MODEL DATA.csv"},
+                        Case{"gmm fit data.csv --components 500 -o m2.pml", 1, "GaussianMixture"}}) {
+    const Run r = run_pml(c.args);
+    INFO("pml " << c.args << "\nstderr: " << r.err);
+    CHECK(r.code == c.code);
+    if (c.code == 2 && std::string(c.args).empty()) {
+      CHECK_THAT(r.out, Contains(c.message));
+      continue;
+    }
+    CHECK_THAT(r.err, Contains(c.message));
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);  // one line
+  }
+  CHECK_FALSE(fs::exists(dir() / "m2.pml"));
+}
