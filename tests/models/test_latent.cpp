@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <filesystem>
 
 #include "fixtures/sklearn_reference.hpp"
 #include "test_helpers.hpp"
@@ -134,4 +135,35 @@ TEST_CASE("ProbabilisticPCA EM with missing values", "[models][ppca]") {
   Eigen::MatrixXd empty_col = holes;
   empty_col.col(2).setConstant(std::nan(""));
   CHECK_THROWS_WITH(em.fit(empty_col, rng), Contains("column 2 entirely missing"));
+}
+
+TEST_CASE("PCA and ProbabilisticPCA save and load: bit-identical results, clear errors", "[latent][files]") {
+  namespace fs = std::filesystem;
+  pml::Rng rng(31);
+  Eigen::MatrixXd x(200, 5);
+  pml::random::fill_normal(rng, x);
+  x.col(1) += 2 * x.col(0);
+  x.col(3) -= x.col(2);
+  const fs::path file = fs::temp_directory_path() / "pml_latent.pml";
+  for (const auto format : {pml::io::FileFormat::binary, pml::io::FileFormat::json}) {
+    pml::PCA<double> pca({.components = 2, .whiten = true});
+    pca.fit(x);
+    pca.save(file, format);
+    const auto pca2 = pml::PCA<double>::load(file);
+    CHECK(pca2.transform(x) == pca.transform(x));
+    CHECK(pca2.score(x) == pca.score(x));
+    CHECK(pca2.options().whiten);
+    for (const auto solver : {pml::PPCASolver::closed_form, pml::PPCASolver::em}) {
+      pml::ProbabilisticPCA<double> ppca({.components = 2, .solver = solver});
+      ppca.fit(x, 3);
+      ppca.save(file, format);
+      const auto ppca2 = pml::ProbabilisticPCA<double>::load(file);
+      CHECK(ppca2.score_samples(x) == ppca.score_samples(x));
+      CHECK(ppca2.transform(x) == ppca.transform(x));
+      CHECK(ppca2.options().solver == solver);
+    }
+  }
+  CHECK_THROWS_WITH(pml::PCA<double>::load(file), Contains("PCA::load") && Contains("holds a ProbabilisticPCA, not a PCA"));
+  CHECK_THROWS_WITH(pml::PCA<double>().save(file), Contains("not fitted"));
+  fs::remove(file);
 }

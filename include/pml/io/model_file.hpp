@@ -284,6 +284,15 @@ template <Real T> void require_model(const ModelFile<T>& file, std::string_view 
     throw std::runtime_error(std::string(function) + ": '" + path.string() + "' holds " +
                              (file.model.empty() ? std::string("parameters without a model type") : "a " + file.model) + ", not a " + std::string(model));
 }
+/// Model(options) for a static `Model::load`: options a file holds that the model refuses become a
+/// std::runtime_error naming the path.
+template <class Model, class Options> Model construct_model(const Options& options, const std::filesystem::path& path, const char* function) {
+  try {
+    return Model(options);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(std::string(function) + ": '" + path.string() + "' has bad options: " + e.what());
+  }
+}
 /// Option `key` of a loaded file as U. @throw std::runtime_error naming the path when missing or mistyped.
 template <class U> U option(const json::Value& options, std::string_view key, const std::filesystem::path& path, const char* function) {
   const json::Value* v = options.find(key);

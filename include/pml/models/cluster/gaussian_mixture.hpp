@@ -304,13 +304,7 @@ template <Real T = double> class GaussianMixture {
     o.reg_covar = io::option<T>(file.options, "reg_covar", path, function);
     o.max_iterations = io::option<int>(file.options, "max_iterations", path, function);
     o.restarts = io::option<int>(file.options, "restarts", path, function);
-    GaussianMixture gm = [&] {
-      try {
-        return GaussianMixture(o);
-      } catch (const std::exception& e) {
-        throw std::runtime_error(std::string(function) + ": '" + path.string() + "' has bad options: " + e.what());
-      }
-    }();
+    GaussianMixture gm = io::construct_model<GaussianMixture>(o, path, function);
     const Index k = o.components;
     const Matrix<T>& means = io::matrix(file, "means", k, -1, path, function);
     const Index d = means.cols();

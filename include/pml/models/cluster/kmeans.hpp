@@ -171,13 +171,7 @@ template <Real T = double> class KMeans {
     o.restarts = io::option<int>(file.options, "restarts", path, function);
     o.max_iterations = io::option<int>(file.options, "max_iterations", path, function);
     o.tolerance = io::option<T>(file.options, "tolerance", path, function);
-    KMeans km = [&] {
-      try {
-        return KMeans(o);
-      } catch (const std::exception& e) {
-        throw std::runtime_error(std::string(function) + ": '" + path.string() + "' has bad options: " + e.what());
-      }
-    }();
+    KMeans km = io::construct_model<KMeans>(o, path, function);
     km.centres_ = io::matrix(file, "centres", o.clusters, -1, path, function);
     return km;
   }

@@ -7,6 +7,7 @@
 #include <Eigen/Eigenvalues>
 
 #include "pml/core/check.hpp"
+#include "pml/io/model_file.hpp"
 #include "pml/core/types.hpp"
 
 namespace pml {
@@ -130,6 +131,41 @@ template <Real T = double> class PCA {
   const Vector<T>& explained_variance() const noexcept { return explained_variance_; }
   Vector<T> explained_variance_ratio() const { return explained_variance_ / total_variance_; }
   T noise_variance() const noexcept { return noise_variance_; }
+
+  const PCAOptions& options() const noexcept { return options_; }
+
+  /// Writes the fitted model and its options to `path` (model type "PCA"; format in io/model_file.hpp).
+  /// @throw std::logic_error if not fitted; std::runtime_error if the file cannot be written.
+  void save(const std::filesystem::path& path, io::FileFormat format = io::FileFormat::binary) const {
+    if (mean_.size() == 0) throw std::logic_error("PCA::save: the model is not fitted; call fit() first");
+    const Matrix<T> mean = mean_, explained = explained_variance_;
+    const Matrix<T> scalars = (Matrix<T>(2, 1) << total_variance_, noise_variance_).finished();
+    const std::string options = "{\"components\": " + std::to_string(options_.components) + ", \"whiten\": " + (options_.whiten ? "true" : "false") + "}";
+    io::write_model_file<T>(path, {{"mean", mean}, {"explained_variance", explained}, {"components", components_}, {"variances", scalars}}, format,
+                            {"PCA", options}, "PCA::save");
+  }
+  /// A model saved by save() (bit-identical transforms). @throw std::runtime_error naming the path for a
+  /// missing, truncated, corrupt or wrong-type file.
+  static PCA load(const std::filesystem::path& path) {
+    constexpr const char* function = "PCA::load";
+    const io::ModelFile<T> file = io::read_model_file<T>(path, function);
+    io::require_model(file, "PCA", path, function);
+    PCAOptions o;
+    o.components = io::option<Index>(file.options, "components", path, function);
+    const json::Value* whiten = file.options.find("whiten");
+    if (whiten == nullptr || whiten->kind != json::Value::Kind::boolean)
+      throw std::runtime_error(std::string(function) + ": '" + path.string() + "' has a bad option 'whiten'");
+    o.whiten = whiten->boolean;
+    PCA pca = io::construct_model<PCA>(o, path, function);
+    pca.mean_ = io::matrix(file, "mean", -1, 1, path, function).col(0);
+    const Index d = pca.mean_.size();
+    pca.components_ = io::matrix(file, "components", d, -1, path, function);  // D x M
+    pca.explained_variance_ = io::matrix(file, "explained_variance", pca.components_.cols(), 1, path, function).col(0);
+    const Matrix<T>& v = io::matrix(file, "variances", 2, 1, path, function);
+    pca.total_variance_ = v(0, 0);
+    pca.noise_variance_ = v(1, 0);
+    return pca;
+  }
 
  private:
   void require_fitted(const char* function, Index columns) const {

@@ -9,6 +9,7 @@
 #include <Eigen/LU>
 
 #include "pml/core/random.hpp"
+#include "pml/io/model_file.hpp"
 #include "pml/models/latent/pca.hpp"
 
 namespace pml {
@@ -151,6 +152,40 @@ template <Real T = double> class ProbabilisticPCA {
   int iterations() const noexcept { return iterations_; }
   /// Log-likelihood of the training data per EM iteration (EM only; never decreases).
   const std::vector<T>& log_likelihood_history() const noexcept { return history_; }
+
+  const Options& options() const noexcept { return options_; }
+
+  /// Writes the fitted model to `path` (model type "ProbabilisticPCA"; format in io/model_file.hpp).
+  /// @throw std::logic_error if not fitted; std::runtime_error if the file cannot be written.
+  void save(const std::filesystem::path& path, io::FileFormat format = io::FileFormat::binary) const {
+    if (mean_.size() == 0) throw std::logic_error("ProbabilisticPCA::save: the model is not fitted; call fit() first");
+    const Matrix<T> mean = mean_, sigma2 = Matrix<T>::Constant(1, 1, sigma2_);
+    const std::string options = "{\"components\": " + std::to_string(options_.components) + ", \"solver\": \"" +
+                                (options_.solver == PPCASolver::em ? "em" : "closed_form") + "\", \"max_iterations\": " + std::to_string(options_.max_iterations) +
+                                ", \"tolerance\": " + io::json_number(double(options_.tolerance)) + ", \"unbiased\": " + (options_.unbiased ? "true" : "false") + "}";
+    io::write_model_file<T>(path, {{"loadings", w_}, {"mean", mean}, {"noise_variance", sigma2}}, format, {"ProbabilisticPCA", options},
+                            "ProbabilisticPCA::save");
+  }
+  /// A model saved by save() (bit-identical scores and posteriors). @throw std::runtime_error naming the
+  /// path for a missing, truncated, corrupt or wrong-type file.
+  static ProbabilisticPCA load(const std::filesystem::path& path) {
+    constexpr const char* function = "ProbabilisticPCA::load";
+    const io::ModelFile<T> file = io::read_model_file<T>(path, function);
+    io::require_model(file, "ProbabilisticPCA", path, function);
+    Options o;
+    o.components = io::option<Index>(file.options, "components", path, function);
+    o.solver = io::option<std::string>(file.options, "solver", path, function) == "em" ? PPCASolver::em : PPCASolver::closed_form;
+    o.max_iterations = io::option<int>(file.options, "max_iterations", path, function);
+    o.tolerance = io::option<T>(file.options, "tolerance", path, function);
+    const json::Value* unbiased = file.options.find("unbiased");
+    o.unbiased = unbiased != nullptr && unbiased->kind == json::Value::Kind::boolean && unbiased->boolean;
+    ProbabilisticPCA model = io::construct_model<ProbabilisticPCA>(o, path, function);
+    model.mean_ = io::matrix(file, "mean", -1, 1, path, function).col(0);
+    model.w_ = io::matrix(file, "loadings", model.mean_.size(), o.components, path, function);
+    model.sigma2_ = io::matrix(file, "noise_variance", 1, 1, path, function)(0, 0);
+    if (!(model.sigma2_ > T(0))) throw std::runtime_error(std::string(function) + ": '" + path.string() + "': the noise variance is not positive");
+    return model;
+  }
 
  private:
   Matrix<T> m_matrix() const {
