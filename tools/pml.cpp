@@ -8,6 +8,8 @@
 //   pml gmm sample model.pml -n 1000 [--seed 7]
 //   pml kmeans fit data.csv --clusters 4 -o model.pml
 //   pml kmeans predict model.pml data.csv
+//   pml pca fit data.csv --components 2 -o pca.pml; pml pca transform pca.pml data.csv
+//   pml ppca fit data.csv --components 2 -o ppca.pml; pml ppca score|transform|sample ...
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -21,6 +23,7 @@
 
 #include <pml/io/csv.hpp>
 #include <pml/models/cluster.hpp>
+#include <pml/models/latent.hpp>
 
 namespace {
 
@@ -124,6 +127,8 @@ usage: pml <model> <command> [arguments] [options]
 models and commands:
   gmm     fit | predict | score | sample    Gaussian mixture by EM
   kmeans  fit | predict                     k-means (k-means++ and Lloyd)
+  pca     fit | transform | inverse         principal component analysis
+  ppca    fit | transform | score | sample  probabilistic PCA (closed form or EM)
 
 Data are CSV files with one sample per row (a header line is detected and skipped); results go to
 standard output as CSV unless -o FILE is given. Every command has --help with an example.
@@ -199,6 +204,74 @@ example: pml kmeans fit data.csv --clusters 4 --restarts 5 -o centres.pml
 Writes the nearest centre of each row (column "label").
 
 example: pml kmeans predict centres.pml data.csv > labels.csv
+)"},
+    {"pca", R"(pml pca: principal component analysis
+
+  pml pca fit DATA.csv -o MODEL [--components M] [--whiten]
+  pml pca transform MODEL DATA.csv [-o OUT.csv]
+  pml pca inverse MODEL CODES.csv [-o OUT.csv]
+
+Run pml pca <command> --help for details.
+)"},
+    {"pca fit", R"(pml pca fit DATA.csv -o MODEL [--components M] [--whiten]
+
+Finds the M leading principal components of the rows of DATA.csv (M = 0 or omitted: all).
+
+  --components M  number of components to keep (default: all)
+  --whiten        scale the projections to unit variance
+  -o MODEL        where to save the model (required)
+
+example: pml pca fit data.csv --components 2 -o pca.pml
+)"},
+    {"pca transform", R"(pml pca transform MODEL DATA.csv [-o OUT.csv]
+
+Writes the projections of the rows onto the components (columns z0, z1, ...).
+
+example: pml pca transform pca.pml data.csv > projections.csv
+)"},
+    {"pca inverse", R"(pml pca inverse MODEL CODES.csv [-o OUT.csv]
+
+Maps projections back to data space (columns x0, x1, ...).
+
+example: pml pca inverse pca.pml projections.csv -o reconstructed.csv
+)"},
+    {"ppca", R"(pml ppca: probabilistic PCA (Tipping & Bishop 1999)
+
+  pml ppca fit DATA.csv -o MODEL [--components M] [--solver closed|em] [--seed S]
+  pml ppca transform MODEL DATA.csv [-o OUT.csv]
+  pml ppca score MODEL DATA.csv [-o OUT.csv]
+  pml ppca sample MODEL -n N [--seed S] [-o OUT.csv]
+
+Run pml ppca <command> --help for details.
+)"},
+    {"ppca fit", R"(pml ppca fit DATA.csv -o MODEL [options]
+
+Fits probabilistic PCA by maximum likelihood: the closed form (default) or EM.
+
+  --components M   latent dimension (default 1; less than the data's width)
+  --solver NAME    closed (default) or em
+  --seed S         random seed of EM's start (default 0)
+  -o MODEL         where to save the model (required)
+
+example: pml ppca fit data.csv --components 2 --solver em -o ppca.pml
+)"},
+    {"ppca transform", R"(pml ppca transform MODEL DATA.csv [-o OUT.csv]
+
+Writes the posterior mean E[z|x] of each row (columns z0, z1, ...).
+
+example: pml ppca transform ppca.pml data.csv
+)"},
+    {"ppca score", R"(pml ppca score MODEL DATA.csv [-o OUT.csv]
+
+Writes log p(x) of each row under the model (column "log_likelihood").
+
+example: pml ppca score ppca.pml new_data.csv
+)"},
+    {"ppca sample", R"(pml ppca sample MODEL -n N [--seed S] [-o OUT.csv]
+
+Draws N rows from the model (columns x0, x1, ...).
+
+example: pml ppca sample ppca.pml -n 500 --seed 1
 )"},
 };
 
@@ -283,6 +356,74 @@ int kmeans(const std::string& command, int argc, char** argv, int first) {
   throw UsageError("unknown command '" + command + "' (fit, predict)");
 }
 
+int pca(const std::string& command, int argc, char** argv, int first) {
+  if (command == "fit") {
+    const Args a = parse(argc, argv, first, {"--components", "-o"}, {"--whiten"});
+    need_positionals(a, 1, "DATA.csv");
+    if (!a.has("-o")) throw UsageError("-o MODEL is required (where to save the fitted model)");
+    pml::PCA<double> model({.components = a.integer("--components", 0, 0), .whiten = a.flag("--whiten")});
+    const Eigen::MatrixXd x = read_data(a.positional[0]);
+    model.fit(x);
+    model.save(a.get("-o", ""));
+    std::fprintf(stderr, "fitted PCA with %ld components to %ld x %ld data; saved %s\n", long(model.components().cols()), long(x.rows()), long(x.cols()),
+                 a.get("-o", "").c_str());
+    return 0;
+  }
+  if (command == "transform" || command == "inverse") {
+    const Args a = parse(argc, argv, first, {"-o"}, {});
+    need_positionals(a, 2, command == "transform" ? "MODEL DATA.csv" : "MODEL CODES.csv");
+    const auto model = pml::PCA<double>::load(a.positional[0]);
+    const Eigen::MatrixXd x = read_data(a.positional[1]);
+    if (command == "transform") {
+      check_width(model, x, model.components().rows(), a.positional[1]);
+      emit(a, model.transform(x), names("z", model.components().cols()));
+    } else {
+      check_width(model, x, model.components().cols(), a.positional[1]);
+      emit(a, model.inverse_transform(x), names("x", model.components().rows()));
+    }
+    return 0;
+  }
+  throw UsageError("unknown command '" + command + "' (fit, transform, inverse)");
+}
+
+int ppca(const std::string& command, int argc, char** argv, int first) {
+  if (command == "fit") {
+    const Args a = parse(argc, argv, first, {"--components", "--solver", "--seed", "-o"}, {});
+    need_positionals(a, 1, "DATA.csv");
+    if (!a.has("-o")) throw UsageError("-o MODEL is required (where to save the fitted model)");
+    const std::string solver = a.get("--solver", "closed");
+    if (solver != "closed" && solver != "em") throw UsageError("--solver must be closed or em, got '" + solver + "'");
+    pml::ProbabilisticPCA<double> model(
+        {.components = a.integer("--components", 1, 1), .solver = solver == "em" ? pml::PPCASolver::em : pml::PPCASolver::closed_form});
+    const Eigen::MatrixXd x = read_data(a.positional[0]);
+    model.fit(x, static_cast<std::uint64_t>(a.integer("--seed", 0, 0)));
+    model.save(a.get("-o", ""));
+    std::fprintf(stderr, "fitted probabilistic PCA (%ld components, noise variance %.6g) to %ld x %ld data; saved %s\n", long(model.loadings().cols()),
+                 double(model.noise_variance()), long(x.rows()), long(x.cols()), a.get("-o", "").c_str());
+    return 0;
+  }
+  if (command == "transform" || command == "score") {
+    const Args a = parse(argc, argv, first, {"-o"}, {});
+    need_positionals(a, 2, "MODEL DATA.csv");
+    const auto model = pml::ProbabilisticPCA<double>::load(a.positional[0]);
+    const Eigen::MatrixXd x = read_data(a.positional[1]);
+    check_width(model, x, model.mean().size(), a.positional[1]);
+    if (command == "transform") emit(a, model.transform(x), names("z", model.loadings().cols()));
+    else emit(a, model.score_samples(x), {"log_likelihood"});
+    return 0;
+  }
+  if (command == "sample") {
+    const Args a = parse(argc, argv, first, {"-n", "--seed", "-o"}, {});
+    need_positionals(a, 1, "MODEL");
+    if (!a.has("-n")) throw UsageError("-n N is required (how many samples)");
+    const auto model = pml::ProbabilisticPCA<double>::load(a.positional[0]);
+    pml::Rng rng(static_cast<std::uint64_t>(a.integer("--seed", 0, 0)));
+    emit(a, model.sample(rng, a.integer("-n", 0, 1)), names("x", model.mean().size()));
+    return 0;
+  }
+  throw UsageError("unknown command '" + command + "' (fit, transform, score, sample)");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -297,7 +438,9 @@ int main(int argc, char** argv) {
       std::printf("%s\n", kVersion);
       return 0;
     }
-    if (model != "gmm" && model != "kmeans") throw UsageError("unknown model '" + model + "' (gmm, kmeans; see pml --help)");
+    using Command = int (*)(const std::string&, int, char**, int);
+    const std::map<std::string, Command> models = {{"gmm", gmm}, {"kmeans", kmeans}, {"pca", pca}, {"ppca", ppca}};
+    if (!models.count(model)) throw UsageError("unknown model '" + model + "' (gmm, kmeans, pca, ppca; see pml --help)");
     where += " " + model;
     if (argc < 3 || std::string(argv[2]) == "--help" || std::string(argv[2]) == "-h") {
       std::fputs(kHelp.at(model).c_str(), stdout);
@@ -312,7 +455,7 @@ int main(int argc, char** argv) {
         std::fputs(it->second.c_str(), stdout);
         return 0;
       }
-    return model == "gmm" ? gmm(command, argc, argv, 3) : kmeans(command, argc, argv, 3);
+    return models.at(model)(command, argc, argv, 3);
   } catch (const UsageError& e) {
     std::fprintf(stderr, "%s: %s (see %s --help)\n", where.c_str(), e.what(), where.c_str());
     return 2;

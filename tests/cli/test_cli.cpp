@@ -12,6 +12,7 @@
 
 #include "pml/io/csv.hpp"
 #include "pml/models/cluster.hpp"
+#include "pml/models/latent.hpp"
 
 using Catch::Matchers::Contains;
 namespace fs = std::filesystem;
@@ -96,9 +97,42 @@ TEST_CASE("pml kmeans: fit and predict", "[cli]") {
   CHECK(pml::io::read_csv<double>(dir() / "km_labels.csv").data.col(0).cast<long>() == same.predict(x));
 }
 
+TEST_CASE("pml pca and ppca: fit, transform, score, sample equal the in-process models", "[cli]") {
+  pml::Rng rng(8);
+  Eigen::MatrixXd x(150, 4);
+  pml::random::fill_normal(rng, x);
+  x.col(2) += 3 * x.col(0);
+  pml::io::write_csv(dir() / "wide4.csv", x);
+  REQUIRE(run_pml("pca fit wide4.csv --components 2 --whiten -o pca.pml").code == 0);
+  pml::PCA<double> pca({.components = 2, .whiten = true});
+  pca.fit(x);
+  REQUIRE(run_pml("pca transform pca.pml wide4.csv -o z.csv").code == 0);
+  const auto z = pml::io::read_csv<double>(dir() / "z.csv");
+  CHECK(z.columns == std::vector<std::string>{"z0", "z1"});
+  CHECK(z.data == pca.transform(x));
+  REQUIRE(run_pml("pca inverse pca.pml z.csv -o back.csv").code == 0);
+  CHECK(pml::io::read_csv<double>(dir() / "back.csv").data == pca.inverse_transform(z.data));
+
+  REQUIRE(run_pml("ppca fit wide4.csv --components 2 --solver em --seed 5 -o ppca.pml").code == 0);
+  pml::ProbabilisticPCA<double> ppca({.components = 2, .solver = pml::PPCASolver::em});
+  ppca.fit(x, 5);
+  const Run score = run_pml("ppca score ppca.pml wide4.csv");
+  REQUIRE(score.code == 0);
+  std::ofstream(dir() / "ppca_score.csv") << score.out;
+  CHECK(pml::io::read_csv<double>(dir() / "ppca_score.csv").data.col(0) == ppca.score_samples(x));
+  const Run sample = run_pml("ppca sample ppca.pml -n 20 --seed 9");
+  REQUIRE(sample.code == 0);
+  std::ofstream(dir() / "ppca_sample.csv") << sample.out;
+  pml::Rng r(9);
+  CHECK(pml::io::read_csv<double>(dir() / "ppca_sample.csv").data == ppca.sample(r, 20));
+  CHECK(run_pml("ppca fit wide4.csv --solver magic -o p.pml").code == 2);
+  CHECK_THAT(run_pml("pca transform ppca.pml wide4.csv").err, Contains("holds a ProbabilisticPCA, not a PCA"));
+}
+
 TEST_CASE("pml: help on every command, one-line errors with non-zero exit codes", "[cli][errors]") {
   for (const char* args : {"--help", "gmm --help", "gmm fit --help", "gmm predict --help", "gmm score --help", "gmm sample --help", "kmeans --help",
-                           "kmeans fit --help", "kmeans predict --help"}) {
+                           "kmeans fit --help", "kmeans predict --help", "pca --help", "pca fit --help", "pca transform --help",
+                           "pca inverse --help", "ppca --help", "ppca fit --help", "ppca transform --help", "ppca score --help", "ppca sample --help"}) {
     const Run r = run_pml(args);
     INFO(args);
     CHECK(r.code == 0);
