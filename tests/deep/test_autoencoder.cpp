@@ -43,8 +43,7 @@ TEST_CASE("AutoEncoder learns data on a 2-D curved manifold in 6-D", "[deep][aut
   // save/load predicts bit-identically
   const auto file = std::filesystem::temp_directory_path() / "pml_ae_test.pml";
   ae.save(file, pml::nn::FileFormat::json);
-  pml::AutoEncoder<double> twin(ae.options(), rng);
-  twin.load(file);
+  auto twin = pml::AutoEncoder<double>::load(file);
   std::filesystem::remove(file);
   CHECK(twin.reconstruct(x) == ae.reconstruct(x));
 }

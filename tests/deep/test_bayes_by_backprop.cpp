@@ -150,9 +150,7 @@ TEST_CASE("Bayes by Backprop classification, pruning by signal-to-noise, save/lo
   // a reloaded model predicts bit-identically
   const auto file = std::filesystem::temp_directory_path() / "pml_bbb_test.pml";
   bnn.save(file);
-  pml::Rng other(6);
-  pml::BayesByBackprop<double> twin(bnn.options(), other);
-  twin.load(file);
+  auto twin = pml::BayesByBackprop<double>::load(file);
   std::filesystem::remove(file);
   pml::Rng r1(8), r2(8);
   const Eigen::MatrixXd a = bnn.predict_proba(xt, 5, r1), b = twin.predict_proba(xt, 5, r2);

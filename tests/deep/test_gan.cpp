@@ -57,9 +57,7 @@ TEST_CASE("GAN learns a 1-D Gaussian", "[deep][gan]") {
   // save/load: the same noise gives bit-identical samples
   const auto file = std::filesystem::temp_directory_path() / "pml_gan_test.pml";
   gan.save(file);
-  pml::Rng other(3);
-  pml::GAN<double> twin(gan.options(), other);
-  twin.load(file);
+  auto twin = pml::GAN<double>::load(file);
   std::filesystem::remove(file);
   pml::Rng r1(4), r2(4);
   const Eigen::MatrixXd a = gan.sample(100, r1), b = twin.sample(100, r2);

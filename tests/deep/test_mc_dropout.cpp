@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "pml/models/deep/mc_dropout.hpp"
+#include "pml/models/deep/vae.hpp"
 #include "pml/nn/gradcheck.hpp"
 
 using Catch::Matchers::Contains;
@@ -105,11 +106,11 @@ TEST_CASE("MC dropout save/load predicts bit-identically; float works", "[deep][
   gap_data(rng, 64, x, y);
   pml::MCDropoutRegressor<float> net({.input = 1, .hidden = {16}, .dropout = 0.2}, rng);
   net.fit(x, y, {.epochs = 5, .batch_size = 16}, rng);
-  pml::Rng other(9);
-  pml::MCDropoutRegressor<float> twin(net.options(), other);
   const auto file = std::filesystem::temp_directory_path() / "pml_mc_dropout_test.pml";
   net.save(file);
-  twin.load(file);
+  auto twin = pml::MCDropoutRegressor<float>::load(file);
+  CHECK(twin.options().dropout == Approx(0.2));
+  CHECK_THROWS_WITH(pml::VAE<float>::load(file), Contains("VAE::load") && Contains("holds a MCDropoutRegressor, not a VAE"));
   std::filesystem::remove(file);
   pml::Rng r1(11), r2(11);
   const auto a = net.predict(x, 20, r1), b = twin.predict(x, 20, r2);

@@ -38,11 +38,19 @@ template <Real T> io::ModelFile<T> read_parameter_file(const std::filesystem::pa
 /// Reads `path` into `params`. Names, count and shapes must match the model, and the file's model type
 /// (when it has one) must be `model` (when given); a file saved from the other scalar type is converted.
 /// Nothing changes unless the whole file is valid. @throw std::runtime_error naming the path and what is wrong.
+template <Real T> void assign_parameters(io::ModelFile<T>& file, const ParameterList<T>& params, const std::string& where);
+
 template <Real T> void load_parameters(const std::filesystem::path& path, const ParameterList<T>& params, std::string_view model = {}) {
   const std::string where = "nn::load_parameters: '" + path.string() + "'";
   io::ModelFile<T> file = io::read_model_file<T>(path, "nn::load_parameters");
   if (!model.empty() && !file.model.empty() && file.model != model)
     throw std::runtime_error(where + " holds a " + file.model + ", not a " + std::string(model));
+  assign_parameters(file, params, where);
+}
+
+/// Moves the matrices of a file already read into `params` after checking count, names, shapes and
+/// finiteness (nothing changes unless all match). `where` starts the error messages.
+template <Real T> void assign_parameters(io::ModelFile<T>& file, const ParameterList<T>& params, const std::string& where) {
   std::vector<io::NamedMatrix<T>>& loaded = file.parameters;
   if (loaded.size() != params.size())
     throw std::runtime_error(where + " holds " + std::to_string(loaded.size()) + " parameters, the model has " + std::to_string(params.size()));

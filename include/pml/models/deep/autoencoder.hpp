@@ -96,8 +96,24 @@ template <Real T> class AutoEncoder {
     nn::append(list, decoder_.parameters());
     return list;
   }
-  void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) { nn::save_parameters(path, parameters(), format, {"AutoEncoder"}); }
-  void load(const std::filesystem::path& path) { nn::load_parameters(path, parameters(), "AutoEncoder"); }
+  /// Writes the parameters and the options to `path` (model type "AutoEncoder"; format in io/model_file.hpp),
+  /// atomically. @throw std::runtime_error if the file cannot be written.
+  void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) {
+    nn::save_parameters(path, parameters(), format, {"AutoEncoder", detail::OptionsWriter().add("input", options_.input).add("hidden", options_.hidden).add("code", options_.code).add("activation", detail::activation_names[std::size_t(options_.activation)]).add("loss", options_.loss == ReconstructionLoss::mse ? "mse" : "bce").str()});
+  }
+  /// A model saved by save(): built from the options in the file, with its parameters (bit-identical
+  /// outputs). @throw std::runtime_error naming the path for a missing, truncated, corrupt or wrong-type file.
+  static AutoEncoder load(const std::filesystem::path& path) {
+    return detail::load_model<AutoEncoder>(path, "AutoEncoder", "AutoEncoder::load", [](const detail::OptionsReader& r) {
+      AutoEncoderOptions o;
+      o.input = r.number<Index>("input");
+      o.hidden = r.sizes("hidden");
+      o.code = r.number<Index>("code");
+      o.activation = r.choice<ad::Activation>("activation", detail::activation_names);
+      o.loss = r.choice<ReconstructionLoss>("loss", std::array<const char*, 2>{"mse", "bce"});
+      return o;
+    });
+  }
   const AutoEncoderOptions& options() const noexcept { return options_; }
 
  private:

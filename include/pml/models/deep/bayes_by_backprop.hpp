@@ -199,8 +199,33 @@ template <Real T> class BayesByBackprop {
     return list;
   }
   std::vector<nn::BayesianLinear<T>>& layers() noexcept { return layers_; }
-  void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) { nn::save_parameters(path, parameters(), format, {"BayesByBackprop"}); }
-  void load(const std::filesystem::path& path) { nn::load_parameters(path, parameters(), "BayesByBackprop"); }
+  /// Writes the parameters and the options to `path` (model type "BayesByBackprop"; format in io/model_file.hpp),
+  /// atomically. @throw std::runtime_error if the file cannot be written.
+  void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) {
+    nn::save_parameters(path, parameters(), format, {"BayesByBackprop", detail::OptionsWriter().add("input", options_.input).add("hidden", options_.hidden).add("output", options_.output).add("activation", detail::activation_names[std::size_t(options_.activation)]).add("task", options_.task == BayesTask::regression ? "regression" : "classification").add("prior", options_.prior.kind == nn::BayesPrior::Kind::gaussian ? "gaussian" : "scale_mixture").add("prior_pi", options_.prior.pi).add("prior_sigma1", options_.prior.sigma1).add("prior_sigma2", options_.prior.sigma2).add("noise", options_.noise).add("rho_init", options_.rho_init).add("kl_weighting", options_.kl_weighting == KLWeighting::uniform ? "uniform" : "geometric").add("sampling", std::array<const char*, 3>{"weights", "local", "mean"}[std::size_t(options_.sampling)]).add("samples", options_.samples).str()});
+  }
+  /// A model saved by save(): built from the options in the file, with its parameters (bit-identical
+  /// outputs). @throw std::runtime_error naming the path for a missing, truncated, corrupt or wrong-type file.
+  static BayesByBackprop load(const std::filesystem::path& path) {
+    return detail::load_model<BayesByBackprop>(path, "BayesByBackprop", "BayesByBackprop::load", [](const detail::OptionsReader& r) {
+      BayesByBackpropOptions o;
+      o.input = r.number<Index>("input");
+      o.hidden = r.sizes("hidden");
+      o.output = r.number<Index>("output");
+      o.activation = r.choice<ad::Activation>("activation", detail::activation_names);
+      o.task = r.choice<BayesTask>("task", std::array<const char*, 2>{"regression", "classification"});
+      o.prior.kind = r.choice<nn::BayesPrior::Kind>("prior", std::array<const char*, 2>{"gaussian", "scale_mixture"});
+      o.prior.pi = r.number<double>("prior_pi");
+      o.prior.sigma1 = r.number<double>("prior_sigma1");
+      o.prior.sigma2 = r.number<double>("prior_sigma2");
+      o.noise = r.number<double>("noise");
+      o.rho_init = r.number<double>("rho_init");
+      o.kl_weighting = r.choice<KLWeighting>("kl_weighting", std::array<const char*, 2>{"uniform", "geometric"});
+      o.sampling = r.choice<nn::WeightSampling>("sampling", std::array<const char*, 3>{"weights", "local", "mean"});
+      o.samples = r.number<int>("samples");
+      return o;
+    });
+  }
   const BayesByBackpropOptions& options() const noexcept { return options_; }
 
  private:

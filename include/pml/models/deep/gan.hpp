@@ -158,8 +158,26 @@ template <Real T> class GAN {
   }
   nn::MLP<T>& generator() noexcept { return generator_; }
   nn::MLP<T>& discriminator() noexcept { return discriminator_; }
-  void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) { nn::save_parameters(path, parameters(), format, {"GAN"}); }
-  void load(const std::filesystem::path& path) { nn::load_parameters(path, parameters(), "GAN"); }
+  /// Writes the parameters and the options to `path` (model type "GAN"; format in io/model_file.hpp),
+  /// atomically. @throw std::runtime_error if the file cannot be written.
+  void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) {
+    nn::save_parameters(path, parameters(), format, {"GAN", detail::OptionsWriter().add("noise", options_.noise).add("output", options_.output).add("generator_hidden", options_.generator_hidden).add("discriminator_hidden", options_.discriminator_hidden).add("generator_activation", detail::activation_names[std::size_t(options_.generator_activation)]).add("discriminator_activation", detail::activation_names[std::size_t(options_.discriminator_activation)]).add("generator_loss", options_.generator_loss == GANLoss::minimax ? "minimax" : "non_saturating").str()});
+  }
+  /// A model saved by save(): built from the options in the file, with its parameters (bit-identical
+  /// outputs). @throw std::runtime_error naming the path for a missing, truncated, corrupt or wrong-type file.
+  static GAN load(const std::filesystem::path& path) {
+    return detail::load_model<GAN>(path, "GAN", "GAN::load", [](const detail::OptionsReader& r) {
+      GANOptions o;
+      o.noise = r.number<Index>("noise");
+      o.output = r.number<Index>("output");
+      o.generator_hidden = r.sizes("generator_hidden");
+      o.discriminator_hidden = r.sizes("discriminator_hidden");
+      o.generator_activation = r.choice<ad::Activation>("generator_activation", detail::activation_names);
+      o.discriminator_activation = r.choice<ad::Activation>("discriminator_activation", detail::activation_names);
+      o.generator_loss = r.choice<GANLoss>("generator_loss", std::array<const char*, 2>{"minimax", "non_saturating"});
+      return o;
+    });
+  }
   const GANOptions& options() const noexcept { return options_; }
 
  private:

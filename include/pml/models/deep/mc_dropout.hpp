@@ -139,8 +139,28 @@ template <Real T> class MCDropoutRegressor {
   }
 
   nn::ParameterList<T> parameters() { return net_.parameters(); }
-  void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) { nn::save_parameters(path, parameters(), format, {"MCDropoutRegressor"}); }
-  void load(const std::filesystem::path& path) { nn::load_parameters(path, parameters(), "MCDropoutRegressor"); }
+  /// Writes the parameters and the options to `path` (model type "MCDropoutRegressor"; format in io/model_file.hpp),
+  /// atomically. @throw std::runtime_error if the file cannot be written.
+  void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) {
+    nn::save_parameters(path, parameters(), format, {"MCDropoutRegressor", detail::OptionsWriter().add("input", options_.input).add("hidden", options_.hidden).add("output", options_.output).add("activation", detail::activation_names[std::size_t(options_.activation)]).add("dropout", options_.dropout).add("dropout_input", options_.dropout_input).add("length_scale", options_.length_scale).add("tau", options_.tau).add("heteroscedastic", options_.heteroscedastic).str()});
+  }
+  /// A model saved by save(): built from the options in the file, with its parameters (bit-identical
+  /// outputs). @throw std::runtime_error naming the path for a missing, truncated, corrupt or wrong-type file.
+  static MCDropoutRegressor load(const std::filesystem::path& path) {
+    return detail::load_model<MCDropoutRegressor>(path, "MCDropoutRegressor", "MCDropoutRegressor::load", [](const detail::OptionsReader& r) {
+      MCDropoutOptions o;
+      o.input = r.number<Index>("input");
+      o.hidden = r.sizes("hidden");
+      o.output = r.number<Index>("output");
+      o.activation = r.choice<ad::Activation>("activation", detail::activation_names);
+      o.dropout = r.number<double>("dropout");
+      o.dropout_input = r.flag("dropout_input");
+      o.length_scale = r.number<double>("length_scale");
+      o.tau = r.number<double>("tau");
+      o.heteroscedastic = r.flag("heteroscedastic");
+      return o;
+    });
+  }
   const MCDropoutOptions& options() const noexcept { return options_; }
   nn::MLP<T>& network() noexcept { return net_; }
 
