@@ -10,10 +10,13 @@
 //   pml kmeans predict model.pml data.csv
 //   pml pca fit data.csv --components 2 -o pca.pml; pml pca transform pca.pml data.csv
 //   pml ppca fit data.csv --components 2 -o ppca.pml; pml ppca score|transform|sample ...
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <chrono>
 #include <cstdlib>
+#include <unistd.h>
 #include <exception>
 #include <map>
 #include <set>
@@ -23,6 +26,9 @@
 
 #include <pml/io/csv.hpp>
 #include <pml/models/cluster.hpp>
+#include <pml/io/idx.hpp>
+#include <pml/models/deep/mc_dropout.hpp>
+#include <pml/models/deep/vae.hpp>
 #include <pml/models/latent.hpp>
 
 namespace {
@@ -129,6 +135,8 @@ models and commands:
   kmeans  fit | predict                     k-means (k-means++ and Lloyd)
   pca     fit | transform | inverse         principal component analysis
   ppca    fit | transform | score | sample  probabilistic PCA (closed form or EM)
+  mcdropout fit | predict                     MC dropout regression with predictive sd
+  vae       train | sample | encode           variational auto-encoder (Fashion-MNIST or CSV)
 
 Data are CSV files with one sample per row (a header line is detected and skipped); results go to
 standard output as CSV unless -o FILE is given. Every command has --help with an example.
@@ -272,6 +280,78 @@ example: pml ppca score ppca.pml new_data.csv
 Draws N rows from the model (columns x0, x1, ...).
 
 example: pml ppca sample ppca.pml -n 500 --seed 1
+)"},
+    {"mcdropout", R"(pml mcdropout: MC dropout regression (Gal & Ghahramani 2016)
+
+  pml mcdropout fit DATA.csv -o MODEL [--targets K] [--hidden 50,50] [--dropout P] [--tau T]
+                                      [--length-scale L] [--heteroscedastic] [--epochs N]
+                                      [--batch-size B] [--learning-rate R] [--seed S]
+  pml mcdropout predict MODEL DATA.csv [--samples T] [--seed S] [-o OUT.csv]
+
+Run pml mcdropout <command> --help for details.
+)"},
+    {"mcdropout fit", R"(pml mcdropout fit DATA.csv -o MODEL [options]
+
+Trains a dropout network on DATA.csv, whose last K columns are the targets and the others the inputs.
+
+  --targets K        number of target columns at the right (default 1)
+  --hidden LIST      hidden layer sizes, comma-separated (default 50,50)
+  --dropout P        dropout probability (default 0.05)
+  --tau T            observation precision 1/sigma^2 (default 1)
+  --length-scale L   prior length-scale; weight decay l^2 (1 - p) / (2 N tau) (default 0.01)
+  --heteroscedastic  also learn the noise variance per input (Kendall & Gal 2017)
+  --epochs N         passes over the data (default 100)
+  --batch-size B     minibatch size (default 32)
+  --learning-rate R  Adam's learning rate (default 0.001)
+  --seed S           random seed (default 0)
+  -o MODEL           where to save the model (required)
+
+example: pml mcdropout fit xy.csv --hidden 64,64 --dropout 0.1 --tau 100 --epochs 400 -o net.pml
+)"},
+    {"mcdropout predict", R"(pml mcdropout predict MODEL DATA.csv [--samples T] [--seed S] [-o OUT.csv]
+
+Writes the predictive mean and standard deviation of each target from T stochastic passes (columns
+mean0, sd0, aleatoric_sd0, epistemic_sd0, ...). DATA.csv holds the inputs only.
+
+example: pml mcdropout predict net.pml x.csv --samples 200
+)"},
+    {"vae", R"(pml vae: variational auto-encoder (Kingma & Welling 2013)
+
+  pml vae train -o MODEL [--data fashion-mnist | --data FILE.csv] [--latent Z] [--hidden 400]
+                         [--epochs N] [--batch-size B] [--learning-rate R] [--limit N] [--seed S]
+  pml vae sample MODEL -n N [--seed S] [-o OUT.csv]
+  pml vae encode MODEL DATA.csv [-o OUT.csv]
+
+Run pml vae <command> --help for details.
+)"},
+    {"vae train", R"(pml vae train -o MODEL [options]
+
+Trains a VAE with a Bernoulli decoder (data in [0, 1]) by AEVB with Adam.
+
+  --data SOURCE      fashion-mnist (Debian's dataset-fashion-mnist, the default) or a CSV file
+  --latent Z         latent dimension (default 20)
+  --hidden LIST      encoder hidden sizes, comma-separated (default 400)
+  --epochs N         passes over the data (default 10)
+  --batch-size B     minibatch size (default 128)
+  --learning-rate R  Adam's learning rate (default 0.001)
+  --limit N          use only the first N training rows
+  --seed S           random seed (default 0)
+  -o MODEL           where to save the model (required)
+
+example: pml vae train --data fashion-mnist --latent 2 --epochs 5 -o vae.pml
+)"},
+    {"vae sample", R"(pml vae sample MODEL -n N [--seed S] [-o OUT.csv]
+
+Decodes N draws of z ~ N(0, I): one row of D probabilities per sample.
+
+example: pml vae sample vae.pml -n 16 --seed 1 -o images.csv
+)"},
+    {"vae encode", R"(pml vae encode MODEL DATA.csv [-o OUT.csv]
+
+Writes the mean and log-variance of q(z|x) for each row (columns mean0.., log_var0..) and the KL
+divergence to the prior (an outlier score).
+
+example: pml vae encode vae.pml images.csv
 )"},
 };
 
@@ -424,6 +504,168 @@ int ppca(const std::string& command, int argc, char** argv, int first) {
   throw UsageError("unknown command '" + command + "' (fit, transform, score, sample)");
 }
 
+/// Comma-separated positive sizes, e.g. "64,64".
+std::vector<Eigen::Index> size_list(const Args& a, const std::string& name, const std::string& fallback) {
+  const std::string text = a.get(name, fallback);
+  std::vector<Eigen::Index> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t end = std::min(text.find(',', start), text.size());
+    const std::string item = text.substr(start, end - start);
+    char* stop = nullptr;
+    const long v = std::strtol(item.c_str(), &stop, 10);
+    if (item.empty() || *stop != '\0' || v < 1) throw UsageError("option " + name + " needs positive integers separated by commas, got '" + text + "'");
+    out.push_back(v);
+    start = end + 1;
+  }
+  return out;
+}
+double real(const Args& a, const std::string& name, double fallback) {
+  if (!a.has(name)) return fallback;
+  const std::string& text = a.options.at(name);
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || !std::isfinite(v)) throw UsageError("option " + name + " needs a number, got '" + text + "'");
+  return v;
+}
+
+/// Training progress on standard error: a bar redrawn in place with the loss and the time left on an
+/// interactive terminal; a plain line per epoch otherwise (logs, pipes, CI).
+class ProgressDisplay {
+ public:
+  explicit ProgressDisplay(const char* label) : label_(label), tty_(isatty(2) != 0), start_(std::chrono::steady_clock::now()) {}
+  void operator()(const pml::TrainingProgress& p) {
+    const double done = (double(p.epoch) + double(p.batch + 1) / double(p.batches)) / double(p.epochs);
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    const double left = done > 0 ? elapsed * (1 - done) / done : 0;
+    const bool epoch_end = p.batch + 1 == p.batches;
+    if (tty_) {
+      const int width = 30, filled = static_cast<int>(done * width);
+      std::fprintf(stderr, "\r%s epoch %d/%d [%s%s] %3.0f%%  %s %.4g  %.0f s left ", label_, p.epoch + 1, p.epochs, std::string(std::size_t(filled), '#').c_str(),
+                   std::string(std::size_t(width - filled), '.').c_str(), 100 * done, "loss", p.mean_loss, left);
+      if (epoch_end && p.epoch + 1 == p.epochs) std::fprintf(stderr, "\n");
+    } else if (epoch_end && ((p.epoch + 1) % std::max(1, p.epochs / 20) == 0 || p.epoch + 1 == p.epochs)) {  // about 20 lines
+      std::fprintf(stderr, "%s epoch %d/%d: loss %.6g per row, %.1f s elapsed, about %.0f s left\n", label_, p.epoch + 1, p.epochs, p.mean_loss, elapsed, left);
+    }
+  }
+
+ private:
+  const char* label_;
+  bool tty_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+pml::FitOptions fit_options(const Args& a, int epochs, Eigen::Index batch, double rate, const char* label) {
+  pml::FitOptions f;
+  f.epochs = static_cast<int>(a.integer("--epochs", epochs, 1));
+  f.batch_size = a.integer("--batch-size", batch, 1);
+  f.learning_rate = real(a, "--learning-rate", rate);
+  if (!(f.learning_rate > 0)) throw UsageError("--learning-rate must be positive");
+  f.progress = ProgressDisplay(label);
+  return f;
+}
+
+int mcdropout(const std::string& command, int argc, char** argv, int first) {
+  if (command == "fit") {
+    const Args a = parse(argc, argv, first,
+                         {"--targets", "--hidden", "--dropout", "--tau", "--length-scale", "--epochs", "--batch-size", "--learning-rate", "--seed", "-o"},
+                         {"--heteroscedastic"});
+    need_positionals(a, 1, "DATA.csv");
+    if (!a.has("-o")) throw UsageError("-o MODEL is required (where to save the fitted model)");
+    const Eigen::MatrixXd data = read_data(a.positional[0]);
+    const Eigen::Index k = a.integer("--targets", 1, 1);
+    if (k >= data.cols())
+      throw std::runtime_error("'" + a.positional[0] + "' has " + std::to_string(data.cols()) + " columns: not enough for " + std::to_string(k) +
+                               " target column(s) and at least one input");
+    pml::MCDropoutOptions o;
+    o.input = data.cols() - k;
+    o.output = k;
+    o.hidden = size_list(a, "--hidden", "50,50");
+    o.dropout = real(a, "--dropout", 0.05);
+    o.tau = real(a, "--tau", 1.0);
+    o.length_scale = real(a, "--length-scale", 0.01);
+    o.heteroscedastic = a.flag("--heteroscedastic");
+    pml::Rng rng(static_cast<std::uint64_t>(a.integer("--seed", 0, 0)));
+    pml::MCDropoutRegressor<double> model(o, rng);
+    const auto history = model.fit(data.leftCols(o.input), data.rightCols(k), fit_options(a, 100, 32, 1e-3, "mcdropout"), rng);
+    model.save(a.get("-o", ""));
+    std::fprintf(stderr, "trained MC dropout %ld-...-%ld on %ld rows: final loss %.6g; saved %s\n", long(o.input), long(k), long(data.rows()),
+                 double(history.back()), a.get("-o", "").c_str());
+    return 0;
+  }
+  if (command == "predict") {
+    const Args a = parse(argc, argv, first, {"--samples", "--seed", "-o"}, {});
+    need_positionals(a, 2, "MODEL DATA.csv");
+    auto model = pml::MCDropoutRegressor<double>::load(a.positional[0]);
+    const Eigen::MatrixXd x = read_data(a.positional[1]);
+    check_width(model, x, model.options().input, a.positional[1]);
+    pml::Rng rng(static_cast<std::uint64_t>(a.integer("--seed", 0, 0)));
+    const auto p = model.predict(x, static_cast<int>(a.integer("--samples", 100, 1)), rng);
+    const Eigen::Index k = p.mean.cols();
+    Eigen::MatrixXd out(x.rows(), 4 * k);
+    std::vector<std::string> columns;
+    for (Eigen::Index j = 0; j < k; ++j) {
+      out.col(4 * j) = p.mean.col(j);
+      out.col(4 * j + 1) = p.variance.col(j).cwiseSqrt();
+      out.col(4 * j + 2) = p.aleatoric.col(j).cwiseSqrt();
+      out.col(4 * j + 3) = p.epistemic.col(j).cwiseSqrt();
+      for (const char* c : {"mean", "sd", "aleatoric_sd", "epistemic_sd"}) columns.push_back(c + std::to_string(j));
+    }
+    emit(a, out, columns);
+    return 0;
+  }
+  throw UsageError("unknown command '" + command + "' (fit, predict)");
+}
+
+int vae(const std::string& command, int argc, char** argv, int first) {
+  if (command == "train") {
+    const Args a = parse(argc, argv, first, {"--data", "--latent", "--hidden", "--epochs", "--batch-size", "--learning-rate", "--limit", "--seed", "-o"}, {});
+    need_positionals(a, 0, "no positional arguments");
+    if (!a.has("-o")) throw UsageError("-o MODEL is required (where to save the trained model)");
+    const std::string source = a.get("--data", "fashion-mnist");
+    Eigen::MatrixXf x;
+    if (source == "fashion-mnist") x = pml::io::load_fashion_mnist<float>().train_images;
+    else x = read_data(source).cast<float>();
+    if (a.has("--limit")) x.conservativeResize(std::min<Eigen::Index>(x.rows(), a.integer("--limit", 0, 1)), Eigen::NoChange);
+    if (x.minCoeff() < 0 || x.maxCoeff() > 1)
+      throw std::runtime_error("'" + source + "' has values outside [0, 1]; the Bernoulli decoder needs data in [0, 1]");
+    pml::Rng rng(static_cast<std::uint64_t>(a.integer("--seed", 0, 0)));
+    pml::VAE<float> model({.input = x.cols(), .hidden = size_list(a, "--hidden", "400"), .latent = a.integer("--latent", 20, 1)}, rng);
+    const auto history = model.fit(x, fit_options(a, 10, 128, 1e-3, "vae"), rng);
+    model.save(a.get("-o", ""));
+    std::fprintf(stderr, "trained a VAE on %ld x %ld data: final ELBO %.6g nats per row; saved %s\n", long(x.rows()), long(x.cols()),
+                 double(history.back()), a.get("-o", "").c_str());
+    return 0;
+  }
+  if (command == "sample") {
+    const Args a = parse(argc, argv, first, {"-n", "--seed", "-o"}, {});
+    need_positionals(a, 1, "MODEL");
+    if (!a.has("-n")) throw UsageError("-n N is required (how many samples)");
+    auto model = pml::VAE<float>::load(a.positional[0]);
+    pml::Rng rng(static_cast<std::uint64_t>(a.integer("--seed", 0, 0)));
+    emit(a, model.sample(a.integer("-n", 0, 1), rng).cast<double>(), {});
+    return 0;
+  }
+  if (command == "encode") {
+    const Args a = parse(argc, argv, first, {"-o"}, {});
+    need_positionals(a, 2, "MODEL DATA.csv");
+    auto model = pml::VAE<float>::load(a.positional[0]);
+    const Eigen::MatrixXd x = read_data(a.positional[1]);
+    check_width(model, x, model.options().input, a.positional[1]);
+    const Eigen::MatrixXf xf = x.cast<float>();
+    const auto q = model.encode(xf);
+    const Eigen::Index z = q.mean.cols();
+    Eigen::MatrixXd out(x.rows(), 2 * z + 1);
+    out << q.mean.cast<double>(), q.log_variance.cast<double>(), model.kl_divergence(xf).cast<double>();
+    std::vector<std::string> columns = names("mean", z), lv = names("log_var", z);
+    columns.insert(columns.end(), lv.begin(), lv.end());
+    columns.push_back("kl");
+    emit(a, out, columns);
+    return 0;
+  }
+  throw UsageError("unknown command '" + command + "' (train, sample, encode)");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -439,8 +681,9 @@ int main(int argc, char** argv) {
       return 0;
     }
     using Command = int (*)(const std::string&, int, char**, int);
-    const std::map<std::string, Command> models = {{"gmm", gmm}, {"kmeans", kmeans}, {"pca", pca}, {"ppca", ppca}};
-    if (!models.count(model)) throw UsageError("unknown model '" + model + "' (gmm, kmeans, pca, ppca; see pml --help)");
+    const std::map<std::string, Command> models = {{"gmm", gmm},           {"kmeans", kmeans}, {"pca", pca},
+                                                   {"ppca", ppca},         {"mcdropout", mcdropout}, {"vae", vae}};
+    if (!models.count(model)) throw UsageError("unknown model '" + model + "' (gmm, kmeans, pca, ppca, mcdropout, vae; see pml --help)");
     where += " " + model;
     if (argc < 3 || std::string(argv[2]) == "--help" || std::string(argv[2]) == "-h") {
       std::fputs(kHelp.at(model).c_str(), stdout);

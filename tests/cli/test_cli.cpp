@@ -12,6 +12,8 @@
 
 #include "pml/io/csv.hpp"
 #include "pml/models/cluster.hpp"
+#include "pml/models/deep/mc_dropout.hpp"
+#include "pml/models/deep/vae.hpp"
 #include "pml/models/latent.hpp"
 
 using Catch::Matchers::Contains;
@@ -129,10 +131,60 @@ TEST_CASE("pml pca and ppca: fit, transform, score, sample equal the in-process 
   CHECK_THAT(run_pml("pca transform ppca.pml wide4.csv").err, Contains("holds a ProbabilisticPCA, not a PCA"));
 }
 
+TEST_CASE("pml mcdropout and vae: train with progress lines, predict, sample, encode", "[cli]") {
+  pml::Rng rng(10);
+  Eigen::MatrixXd xy(120, 3);
+  pml::random::fill_uniform(rng, xy);
+  xy.col(2) = (3 * xy.col(0)).array().sin() + xy.col(1).array();
+  pml::io::write_csv(dir() / "xy.csv", xy, {"a", "b", "y"});
+  const Run fit = run_pml("mcdropout fit xy.csv --hidden 16 --dropout 0.1 --tau 50 --epochs 40 --batch-size 20 --seed 3 -o net.pml");
+  INFO(fit.err);
+  REQUIRE(fit.code == 0);
+  CHECK_THAT(fit.err, Contains("mcdropout epoch 40/40: loss"));  // not a terminal: plain lines
+  CHECK(std::count(fit.err.begin(), fit.err.end(), '\n') <= 22);
+  // the same training in-process gives the same model
+  pml::Rng same_rng(3);
+  pml::MCDropoutRegressor<double> same({.input = 2, .hidden = {16}, .output = 1, .dropout = 0.1, .tau = 50}, same_rng);
+  same.fit(xy.leftCols(2), xy.rightCols(1), {.epochs = 40, .batch_size = 20}, same_rng);
+  pml::io::write_csv(dir() / "x2.csv", xy.leftCols(2));
+  const Run predict = run_pml("mcdropout predict net.pml x2.csv --samples 30 --seed 4");
+  REQUIRE(predict.code == 0);
+  std::ofstream(dir() / "mc_pred.csv") << predict.out;
+  const auto table = pml::io::read_csv<double>(dir() / "mc_pred.csv");
+  CHECK(table.columns == std::vector<std::string>{"mean0", "sd0", "aleatoric_sd0", "epistemic_sd0"});
+  pml::Rng r(4);
+  const auto p = same.predict(xy.leftCols(2), 30, r);
+  CHECK(table.data.col(0) == p.mean.col(0));
+  CHECK(table.data.col(1) == p.variance.col(0).cwiseSqrt());
+
+  Eigen::MatrixXd images(60, 6);
+  for (Eigen::Index i = 0; i < images.rows(); ++i)
+    for (Eigen::Index j = 0; j < 6; ++j) images(i, j) = double((i + j) % 2);
+  pml::io::write_csv(dir() / "bits.csv", images);
+  REQUIRE(run_pml("vae train --data bits.csv --latent 2 --hidden 8 --epochs 3 --batch-size 20 --seed 1 -o vae.pml").code == 0);
+  const Run sample = run_pml("vae sample vae.pml -n 4 --seed 2");
+  REQUIRE(sample.code == 0);
+  std::ofstream(dir() / "vae_sample.csv") << sample.out;
+  const auto s = pml::io::read_csv<double>(dir() / "vae_sample.csv");
+  CHECK(s.data.rows() == 4);
+  CHECK(s.data.cols() == 6);
+  auto vae = pml::VAE<float>::load(dir() / "vae.pml");
+  pml::Rng r2(2);
+  CHECK(s.data.cast<float>() == vae.sample(4, r2));
+  const Run encode = run_pml("vae encode vae.pml bits.csv");
+  REQUIRE(encode.code == 0);
+  CHECK(encode.out.rfind("mean0,mean1,log_var0,log_var1,kl\n", 0) == 0);
+  CHECK(run_pml("vae train --data xy.csv -o v.pml").code == 1);
+  CHECK(run_pml("mcdropout fit xy.csv --targets 3 -o n.pml").code == 1);
+  CHECK(run_pml("mcdropout fit xy.csv --hidden 16,x -o n.pml").code == 2);
+}
+
 TEST_CASE("pml: help on every command, one-line errors with non-zero exit codes", "[cli][errors]") {
   for (const char* args : {"--help", "gmm --help", "gmm fit --help", "gmm predict --help", "gmm score --help", "gmm sample --help", "kmeans --help",
                            "kmeans fit --help", "kmeans predict --help", "pca --help", "pca fit --help", "pca transform --help",
-                           "pca inverse --help", "ppca --help", "ppca fit --help", "ppca transform --help", "ppca score --help", "ppca sample --help"}) {
+                           "pca inverse --help", "ppca --help", "ppca fit --help", "ppca transform --help", "ppca score --help", "ppca sample --help",
+                           "mcdropout --help", "mcdropout fit --help", "mcdropout predict --help", "vae --help", "vae train --help", "vae sample --help",
+                           "vae encode --help"}) {
     const Run r = run_pml(args);
     INFO(args);
     CHECK(r.code == 0);

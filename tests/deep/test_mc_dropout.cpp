@@ -119,6 +119,22 @@ TEST_CASE("MC dropout save/load predicts bit-identically; float works", "[deep][
   CHECK(net.predict(x).mean == twin.predict(x).mean);
 }
 
+TEST_CASE("fit reports progress after every minibatch", "[deep][mc_dropout]") {
+  pml::Rng rng(12);
+  Eigen::MatrixXd x, y;
+  gap_data(rng, 50, x, y);
+  pml::MCDropoutRegressor<double> net({.input = 1, .hidden = {8}}, rng);
+  std::vector<pml::TrainingProgress> seen;
+  const auto history = net.fit(x, y, {.epochs = 3, .batch_size = 16, .progress = [&](const pml::TrainingProgress& p) { seen.push_back(p); }}, rng);
+  REQUIRE(seen.size() == 3 * 4);  // 50 rows in batches of 16: 4 per epoch
+  CHECK(seen.back().epoch == 2);
+  CHECK(seen.back().epochs == 3);
+  CHECK(seen.back().batch == 3);
+  CHECK(seen.back().batches == 4);
+  CHECK(seen.back().mean_loss == Approx(history.back()));
+  CHECK(seen[3].mean_loss == Approx(history.front()));
+}
+
 TEST_CASE("MC dropout rejects bad input", "[deep][mc_dropout][errors]") {
   pml::Rng rng(6);
   CHECK_THROWS_WITH(pml::MCDropoutRegressor<double>({.input = 0}, rng), Contains("input"));

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -16,11 +17,22 @@
 
 namespace pml {
 
-/// Options of a deep model's fit(): epochs of shuffled minibatches, Adam's learning rate.
+/// Where a fit() is, passed to FitOptions::progress after every minibatch.
+struct TrainingProgress {
+  int epoch = 0;         ///< 0-based
+  int epochs = 0;
+  Index batch = 0;       ///< 0-based, within the epoch
+  Index batches = 0;     ///< per epoch
+  double mean_loss = 0;  ///< mean loss per row so far in this epoch
+};
+
+/// Options of a deep model's fit(): epochs of shuffled minibatches, Adam's learning rate, and an optional
+/// progress callback (e.g. a progress bar; the pml tool draws one).
 struct FitOptions {
   int epochs = 10;
   Index batch_size = 128;
   double learning_rate = 1e-3;
+  std::function<void(const TrainingProgress&)> progress{};
 };
 
 namespace detail {
@@ -67,10 +79,13 @@ std::vector<T> run_epochs(const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBas
   for (int epoch = 0; epoch < fit.epochs; ++epoch) {
     batches.shuffle(rng);
     double sum = 0;
+    Index rows = 0;
     for (Index b = 0; b < batches.size(); ++b) {
       io::gather_rows(xr, batches[b], xb);
       io::gather_rows(yr, batches[b], yb);
       sum += double(step(xb, yb, b, batches.size()));
+      rows += xb.rows();
+      if (fit.progress) fit.progress({epoch, fit.epochs, b, batches.size(), sum / double(rows)});
     }
     history.push_back(T(sum / double(x.rows())));
   }
