@@ -43,13 +43,6 @@ pml::nn::MLP<float> train_plain(const Eigen::MatrixXf& x, const pml::IntVector& 
   }
   return net;
 }
-Eigen::MatrixXf softmax_rows(Eigen::MatrixXf logits) {
-  for (Eigen::Index i = 0; i < logits.rows(); ++i) {
-    logits.row(i) = (logits.row(i).array() - logits.row(i).maxCoeff()).exp();
-    logits.row(i) /= logits.row(i).sum();
-  }
-  return logits;
-}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -92,7 +85,7 @@ int main(int argc, char** argv) {
   t0 = std::chrono::steady_clock::now();
   pml::nn::MLP<float> plain = train_plain(x, y, epochs, rng);
   const double plain_time = seconds_since(t0);
-  const Eigen::MatrixXf pp = softmax_rows(plain.predict(xt));
+  const Eigen::MatrixXf pp = pml::softmax_rows(plain.predict(xt));
   const double plain_acc = pml::metrics::accuracy(pp, yt);
 
   std::printf("\n%-44s %9s %8s %8s %8s %8s\n", "model (784-400-400-10)", "accuracy", "NLL", "Brier", "ECE", "train s");

@@ -112,8 +112,7 @@ void emit(const Args& a, const Eigen::MatrixXd& data, const std::vector<std::str
   }
 }
 
-template <class Model> void check_width(const Model& model, const Eigen::MatrixXd& x, Eigen::Index width, const std::string& path) {
-  (void)model;
+void check_width(const Eigen::MatrixXd& x, Eigen::Index width, const std::string& path) {
   if (x.cols() != width)
     throw std::runtime_error("'" + path + "' has " + std::to_string(x.cols()) + " columns but the model was fitted to " + std::to_string(width));
 }
@@ -384,7 +383,7 @@ int gmm(const std::string& command, int argc, char** argv, int first) {
     need_positionals(a, 2, "MODEL DATA.csv");
     const auto model = pml::GaussianMixture<double>::load(a.positional[0]);
     const Eigen::MatrixXd x = read_data(a.positional[1]);
-    check_width(model, x, model.means().cols(), a.positional[1]);
+    check_width(x, model.means().cols(), a.positional[1]);
     if (command == "score") emit(a, model.score_samples(x), {"log_likelihood"});
     else if (a.flag("--proba")) emit(a, model.predict_proba(x), names("p", model.options().components));
     else emit(a, model.predict(x).cast<double>(), {"label"});
@@ -429,7 +428,7 @@ int kmeans(const std::string& command, int argc, char** argv, int first) {
     need_positionals(a, 2, "MODEL DATA.csv");
     const auto model = pml::KMeans<double>::load(a.positional[0]);
     const Eigen::MatrixXd x = read_data(a.positional[1]);
-    check_width(model, x, model.centres().cols(), a.positional[1]);
+    check_width(x, model.centres().cols(), a.positional[1]);
     emit(a, model.predict(x).cast<double>(), {"label"});
     return 0;
   }
@@ -455,10 +454,10 @@ int pca(const std::string& command, int argc, char** argv, int first) {
     const auto model = pml::PCA<double>::load(a.positional[0]);
     const Eigen::MatrixXd x = read_data(a.positional[1]);
     if (command == "transform") {
-      check_width(model, x, model.components().rows(), a.positional[1]);
+      check_width(x, model.components().rows(), a.positional[1]);
       emit(a, model.transform(x), names("z", model.components().cols()));
     } else {
-      check_width(model, x, model.components().cols(), a.positional[1]);
+      check_width(x, model.components().cols(), a.positional[1]);
       emit(a, model.inverse_transform(x), names("x", model.components().rows()));
     }
     return 0;
@@ -487,7 +486,7 @@ int ppca(const std::string& command, int argc, char** argv, int first) {
     need_positionals(a, 2, "MODEL DATA.csv");
     const auto model = pml::ProbabilisticPCA<double>::load(a.positional[0]);
     const Eigen::MatrixXd x = read_data(a.positional[1]);
-    check_width(model, x, model.mean().size(), a.positional[1]);
+    check_width(x, model.mean().size(), a.positional[1]);
     if (command == "transform") emit(a, model.transform(x), names("z", model.loadings().cols()));
     else emit(a, model.score_samples(x), {"log_likelihood"});
     return 0;
@@ -598,7 +597,7 @@ int mcdropout(const std::string& command, int argc, char** argv, int first) {
     need_positionals(a, 2, "MODEL DATA.csv");
     auto model = pml::MCDropoutRegressor<double>::load(a.positional[0]);
     const Eigen::MatrixXd x = read_data(a.positional[1]);
-    check_width(model, x, model.options().input, a.positional[1]);
+    check_width(x, model.options().input, a.positional[1]);
     pml::Rng rng(static_cast<std::uint64_t>(a.integer("--seed", 0, 0)));
     const auto p = model.predict(x, static_cast<int>(a.integer("--samples", 100, 1)), rng);
     const Eigen::Index k = p.mean.cols();
@@ -651,7 +650,7 @@ int vae(const std::string& command, int argc, char** argv, int first) {
     need_positionals(a, 2, "MODEL DATA.csv");
     auto model = pml::VAE<float>::load(a.positional[0]);
     const Eigen::MatrixXd x = read_data(a.positional[1]);
-    check_width(model, x, model.options().input, a.positional[1]);
+    check_width(x, model.options().input, a.positional[1]);
     const Eigen::MatrixXf xf = x.cast<float>();
     const auto q = model.encode(xf);
     const Eigen::Index z = q.mean.cols();

@@ -171,6 +171,10 @@ TEST_CASE("constants get no gradient, and nodes made only of constants are skipp
   const Eigen::MatrixXd first = w.adjoint();
   tape.backward(out);
   CHECK((w.adjoint() - first).cwiseAbs().maxCoeff() == 0);
+  // a filled constant
+  const Var<double> c = tape.constant(2, 3, 1.5);
+  CHECK_FALSE(tape.needs_grad(c.id));
+  CHECK(c.value().isApproxToConstant(1.5));
 }
 
 TEST_CASE("mark and rewind keep the data on the tape and rebuild the graph above it", "[autodiff]") {

@@ -63,6 +63,12 @@ TEST_CASE("log_sum_exp is stable and exact", "[core][special]") {
   CHECK(cols(2) == 3.0);
   Eigen::MatrixXd all_inf = Eigen::MatrixXd::Constant(1, 2, ninf);
   CHECK(pml::log_sum_exp_rows(all_inf)(0) == ninf);
+  // softmax of rows: sums to one, far tails without overflow, a -inf logit gets probability 0
+  const Eigen::MatrixXd p = pml::softmax_rows(m);
+  CHECK(p.rowwise().sum().isApprox(Eigen::VectorXd::Ones(2)));
+  CHECK(p(0, 2) == Approx(std::exp(3.0) / (std::exp(1.0) + std::exp(2.0) + std::exp(3.0))));
+  CHECK(p(1, 0) == Approx(0.5));
+  CHECK(p(1, 2) == 0.0);
 }
 
 TEST_CASE("softplus, sigmoid and friends hold in the tails", "[core][special]") {

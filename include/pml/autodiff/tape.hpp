@@ -115,6 +115,12 @@ template <Real T> class Tape {
     nodes_.back().needs_grad = false;
     return out;
   }
+  /// A constant of the given shape with every entry `fill` (targets, scalar offsets).
+  Var<T> constant(Index rows, Index cols, T fill) {
+    Var<T> out = constant(rows, cols);
+    out.value().setConstant(fill);
+    return out;
+  }
   /// Whether backward() computes this node's adjoint (false for constants and nodes made only of them).
   bool needs_grad(int id) const { return nodes_[static_cast<std::size_t>(id)].needs_grad; }
 

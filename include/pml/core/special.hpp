@@ -162,6 +162,12 @@ RowVector<typename Derived::Scalar> log_sum_exp_cols(const Eigen::DenseBase<Deri
   return log_sum_exp_rows(x.transpose()).transpose();
 }
 
+/// Softmax of each row, stable for any logits (exp(x - log_sum_exp_rows(x))).
+template <class Derived> Matrix<typename Derived::Scalar> softmax_rows(const Eigen::MatrixBase<Derived>& logits) {
+  const auto lse = log_sum_exp_rows(logits);
+  return (logits.array().colwise() - lse.array()).exp().matrix();
+}
+
 /// Elementwise stable softplus of an array expression (vectorised kernel, see core/simd.hpp).
 template <class Derived> auto softplus(const Eigen::ArrayBase<Derived>& x) { return simd::softplus(x); }
 

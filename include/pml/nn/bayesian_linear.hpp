@@ -83,8 +83,8 @@ template <Real T> class BayesianLinear {
     } else {  // local: the pre-activations' own Gaussian, N(x mu, x^2 sigma^2), sampled per row
       kl = kl + kl_term(tape, rng, prior, wmu, wsigma, nullptr);
       const ad::Var<T> var = ad::matmul(ad::square(x), ad::square(wsigma));
-      ad::Var<T> floor = tape.constant(1, out());  // keeps sqrt's derivative finite for an all-zero row of x
-      floor.value().setConstant(std::numeric_limits<T>::min() / std::numeric_limits<T>::epsilon());
+      // the floor keeps sqrt's derivative finite for an all-zero row of x
+      const ad::Var<T> floor = tape.constant(1, out(), std::numeric_limits<T>::min() / std::numeric_limits<T>::epsilon());
       pre = ad::reparameterize(ad::matmul(x, wmu), ad::sqrt(var + floor), noise(tape, rng, x.rows(), out()));
     }
     return {ad::bias_activation(pre, b, act), kl};
@@ -109,11 +109,6 @@ template <Real T> class BayesianLinear {
     random::fill_normal(rng, eps.value());
     return eps;
   }
-  static ad::Var<T> scalar(ad::Tape<T>& tape, T v) {
-    ad::Var<T> c = tape.constant(1, 1);
-    c.value()(0, 0) = v;
-    return c;
-  }
   // KL(q || p) of one parameter block: closed form for the Gaussian prior,
   //   sum log(s / sigma) + (sigma^2 + mu^2) / (2 s^2) - 1/2,
   // else log q(w) - log p(w) at the sample w (drawn here when the caller has none, as with local
@@ -123,7 +118,7 @@ template <Real T> class BayesianLinear {
       const T s = T(prior.sigma1);
       const T n = T(mu.rows() * mu.cols());
       const ad::Var<T> quad = (T(0.5) / (s * s)) * ad::sum(ad::square(sigma) + ad::square(mu));
-      return quad - ad::sum(ad::log(sigma)) + scalar(tape, n * (std::log(s) - T(0.5)));
+      return quad - ad::sum(ad::log(sigma)) + tape.constant(1, 1, n * (std::log(s) - T(0.5)));
     }
     const ad::Var<T> w = sample ? *sample : ad::reparameterize(mu, sigma, noise(tape, rng, mu.rows(), mu.cols()));
     return ad::normal_log_prob(w, mu, sigma) - ad::scale_mixture_log_prob(w, T(prior.pi), T(prior.sigma1), T(prior.sigma2));

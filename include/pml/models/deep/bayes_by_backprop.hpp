@@ -91,9 +91,8 @@ template <Real T> class BayesByBackprop {
         nll = ad::softmax_cross_entropy(out, y);
       } else {  // sum (y - f)^2 / (2 s^2) + N D log(s sqrt(2 pi))
         const T s2 = T(options_.noise * options_.noise);
-        ad::Var<T> c = tape.constant(1, 1);
-        c.value()(0, 0) = T(x.rows() * options_.output) * (T(std::log(options_.noise)) + constants<T>::half_log_two_pi);
-        nll = (T(0.5) / s2) * ad::sum(ad::square(out - y)) + c;
+        const T normaliser = T(x.rows() * options_.output) * (T(std::log(options_.noise)) + constants<T>::half_log_two_pi);
+        nll = (T(0.5) / s2) * ad::sum(ad::square(out - y)) + tape.constant(1, 1, normaliser);
       }
       const ad::Var<T> term = per_sample * (nll + kl_weight * kl);
       total = total.tape ? total + term : term;
@@ -286,14 +285,8 @@ template <Real T> class BayesByBackprop {
   // f(x) outside training: one draw (or the mean weights, optionally masked), softmax for classifiers
   template <class Derived> Matrix<T> evaluate(const Eigen::MatrixBase<Derived>& x, Rng& rng, nn::WeightSampling sampling) {
     scratch_.reset();
-    Matrix<T> out = forward(scratch_, scratch_.constant(x.template cast<T>()), rng, sampling).out.value();
-    if (options_.task == BayesTask::classification)
-      for (Index i = 0; i < out.rows(); ++i) {
-        const T m = out.row(i).maxCoeff();
-        out.row(i) = (out.row(i).array() - m).exp();
-        out.row(i) /= out.row(i).sum();
-      }
-    return out;
+    const Matrix<T> out = forward(scratch_, scratch_.constant(x.template cast<T>()), rng, sampling).out.value();
+    return options_.task == BayesTask::classification ? softmax_rows(out) : out;
   }
   // the SNR below which `fraction` of all weights lie
   T snr_quantile(double fraction) const {

@@ -72,7 +72,7 @@ template <Real T> class GAN {
     Rng unused(0);
     const ad::Var<T> real_logit = discriminator_.forward(tape, x, unused, nn::Mode::train);
     const ad::Var<T> fake_logit = discriminator_.forward(tape, fake, unused, nn::Mode::train);
-    return ad::bce_with_logits(real_logit, filled(tape, x.rows(), T(1))) + ad::bce_with_logits(fake_logit, filled(tape, fake.rows(), T(0)));
+    return ad::bce_with_logits(real_logit, tape.constant(x.rows(), 1, T(1))) + ad::bce_with_logits(fake_logit, tape.constant(fake.rows(), 1, T(0)));
   }
   /// The generator's loss, summed over the rows of z (N x noise), on `tape`; back-propagation fills the
   /// generator's gradients (and the discriminator's, which fit() does not use).
@@ -81,8 +81,8 @@ template <Real T> class GAN {
       pml::detail::throw_shape("GAN::generator_loss", "z has " + std::to_string(z.cols()) + " columns, expected " + std::to_string(options_.noise));
     Rng unused(0);
     const ad::Var<T> logit = discriminator_.forward(tape, generator_.forward(tape, z, unused, nn::Mode::train), unused, nn::Mode::train);
-    if (options_.generator_loss == GANLoss::non_saturating) return ad::bce_with_logits(logit, filled(tape, z.rows(), T(1)));  // -log D
-    return -ad::bce_with_logits(logit, filled(tape, z.rows(), T(0)));  // log(1 - D) = -softplus(logit)
+    if (options_.generator_loss == GANLoss::non_saturating) return ad::bce_with_logits(logit, tape.constant(z.rows(), 1, T(1)));  // -log D
+    return -ad::bce_with_logits(logit, tape.constant(z.rows(), 1, T(0)));  // log(1 - D) = -softplus(logit)
   }
 
   /// Trains by alternating updates (Goodfellow et al. 2014, algorithm 1). Returns the mean losses over
@@ -191,11 +191,6 @@ template <Real T> class GAN {
   void check_width(const char* function, Index cols) const {
     if (cols != options_.output)
       pml::detail::throw_shape(function, "x has " + std::to_string(cols) + " columns, expected " + std::to_string(options_.output));
-  }
-  static ad::Var<T> filled(ad::Tape<T>& tape, Index rows, T value) {
-    ad::Var<T> c = tape.constant(rows, 1);
-    c.value().setConstant(value);
-    return c;
   }
   ad::Var<T> noise(ad::Tape<T>& tape, Index rows, Rng& rng) const {
     ad::Var<T> z = tape.constant(rows, options_.noise);

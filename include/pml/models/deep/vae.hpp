@@ -77,7 +77,7 @@ template <Real T> class VAE {
         // log q(z|x) - log p(z) = sum(-s/2 - eps^2/2 + z^2/2): the 2 pi terms cancel
         const T eps2 = T(0.5) * eps.value().squaredNorm();
         term = term + (T(0.5) * ad::sum(ad::square(z)) - T(0.5) * ad::sum(s));
-        term = term + constant_scalar(tape, -eps2);
+        term = term + tape.constant(1, 1, -eps2);
       }
       term = weight * term;
       total = total.tape ? total + term : term;
@@ -215,11 +215,6 @@ template <Real T> class VAE {
   }
   template <class Derived> void check_data(const char* function, const Eigen::MatrixBase<Derived>& x) const {
     detail::check_rows(function, "x", x, options_.input);
-  }
-  static ad::Var<T> constant_scalar(ad::Tape<T>& tape, T v) {
-    ad::Var<T> c = tape.constant(1, 1);
-    c.value()(0, 0) = v;
-    return c;
   }
   ad::Var<T> reconstruction_nll(const ad::Var<T>& out, const ad::Var<T>& x) const {
     if (options_.likelihood == VAELikelihood::bernoulli) return ad::bce_with_logits(out, x);
