@@ -24,6 +24,8 @@
 #include "pml/core/file.hpp"
 #include "pml/core/json.hpp"
 #include "pml/core/types.hpp"
+#include <array>
+#include <type_traits>
 
 namespace pml::io {
 
@@ -308,6 +310,68 @@ template <class U> U option(const json::Value& options, std::string_view key, co
     throw std::runtime_error(std::string(function) + ": '" + path.string() + "' has a bad option '" + std::string(key) + "' (" + e.what() + ")");
   }
 }
+/// Builds a model's options as a JSON object for its file header.
+class OptionsWriter {
+ public:
+  OptionsWriter& add(std::string_view key, double v) { return raw(key, json_number(v)); }
+  OptionsWriter& add(std::string_view key, Index v) { return raw(key, std::to_string(v)); }
+  OptionsWriter& add(std::string_view key, int v) { return raw(key, std::to_string(v)); }
+  OptionsWriter& add(std::string_view key, bool v) { return raw(key, v ? "true" : "false"); }
+  OptionsWriter& add(std::string_view key, const char* v) { return raw(key, json::quote(v)); }
+  OptionsWriter& add(std::string_view key, const std::vector<Index>& v) {
+    std::string list = "[";
+    for (std::size_t i = 0; i < v.size(); ++i) list += (i ? ", " : "") + std::to_string(v[i]);
+    return raw(key, list + "]");
+  }
+  std::string str() const { return text_ + "}"; }
+
+ private:
+  OptionsWriter& raw(std::string_view key, const std::string& value) {
+    text_ += (text_.size() > 1 ? ", " : "") + json::quote(key) + ": " + value;
+    return *this;
+  }
+  std::string text_ = "{";
+};
+
+/// Reads options back from a loaded file's header, naming the file in every error.
+class OptionsReader {
+ public:
+  OptionsReader(const json::Value& options, const std::filesystem::path& path, const char* function) : o_(options), path_(path), function_(function) {}
+  template <class U> U number(std::string_view key) const { return option<U>(o_, key, path_, function_); }
+  std::string text(std::string_view key) const { return option<std::string>(o_, key, path_, function_); }
+  bool flag(std::string_view key) const {
+    const json::Value* v = o_.find(key);
+    if (v == nullptr || v->kind != json::Value::Kind::boolean) fail(key, "not true or false");
+    return v->boolean;
+  }
+  std::vector<Index> sizes(std::string_view key) const {
+    const json::Value* v = o_.find(key);
+    if (v == nullptr || v->kind != json::Value::Kind::array) fail(key, "not a list");
+    std::vector<Index> out;
+    for (const auto& item : v->items) {
+      try {
+        out.push_back(item.template as<Index>());
+      } catch (const std::runtime_error& e) { fail(key, e.what()); }
+    }
+    return out;
+  }
+  /// An enumerator stored by its name (names[i] names the enumerator with value i).
+  template <class E, std::size_t N> E choice(std::string_view key, const std::array<const char*, N>& names) const {
+    const std::string t = text(key);
+    for (std::size_t i = 0; i < N; ++i)
+      if (t == names[i]) return static_cast<E>(i);
+    fail(key, "unknown value '" + t + "'");
+  }
+
+ private:
+  [[noreturn]] void fail(std::string_view key, const std::string& what) const {
+    throw std::runtime_error(std::string(function_) + ": '" + path_.string() + "' has a bad option '" + std::string(key) + "' (" + what + ")");
+  }
+  const json::Value& o_;
+  const std::filesystem::path& path_;
+  const char* function_;
+};
+
 /// The matrix `name` of a loaded file, which must be rows x cols (-1: any) and finite.
 /// @throw std::runtime_error naming the path otherwise.
 template <Real T>

@@ -280,10 +280,14 @@ template <Real T = double> class GaussianMixture {
     } else {
       factors = state_.variances;
     }
-    const std::string options = "{\"components\": " + std::to_string(options_.components) + ", \"covariance\": \"" + covariance_name(options_.covariance) +
-                                "\", \"tolerance\": " + io::json_number(double(options_.tolerance)) +
-                                ", \"reg_covar\": " + io::json_number(double(options_.reg_covar)) +
-                                ", \"max_iterations\": " + std::to_string(options_.max_iterations) + ", \"restarts\": " + std::to_string(options_.restarts) + "}";
+    const std::string options = io::OptionsWriter()
+                                    .add("components", options_.components)
+                                    .add("covariance", covariance_names[std::size_t(options_.covariance)])
+                                    .add("tolerance", double(options_.tolerance))
+                                    .add("reg_covar", double(options_.reg_covar))
+                                    .add("max_iterations", options_.max_iterations)
+                                    .add("restarts", options_.restarts)
+                                    .str();
     io::write_model_file<T>(path, {{"weights", weights}, {"means", state_.means}, {"covariance_factors", factors}}, format, {"GaussianMixture", options},
                             "GaussianMixture::save");
   }
@@ -293,17 +297,14 @@ template <Real T = double> class GaussianMixture {
     constexpr const char* function = "GaussianMixture::load";
     const io::ModelFile<T> file = io::read_model_file<T>(path, function);
     io::require_model(file, "GaussianMixture", path, function);
+    const io::OptionsReader r(file.options, path, function);
     Options o;
-    o.components = io::option<Index>(file.options, "components", path, function);
-    const std::string cov = io::option<std::string>(file.options, "covariance", path, function);
-    bool known = false;
-    for (const Covariance c : {Covariance::full, Covariance::tied, Covariance::diagonal, Covariance::spherical})
-      if (cov == covariance_name(c)) o.covariance = c, known = true;
-    if (!known) throw std::runtime_error(std::string(function) + ": '" + path.string() + "' has an unknown covariance type '" + cov + "'");
-    o.tolerance = io::option<T>(file.options, "tolerance", path, function);
-    o.reg_covar = io::option<T>(file.options, "reg_covar", path, function);
-    o.max_iterations = io::option<int>(file.options, "max_iterations", path, function);
-    o.restarts = io::option<int>(file.options, "restarts", path, function);
+    o.components = r.number<Index>("components");
+    o.covariance = r.choice<Covariance>("covariance", covariance_names);
+    o.tolerance = r.number<T>("tolerance");
+    o.reg_covar = r.number<T>("reg_covar");
+    o.max_iterations = r.number<int>("max_iterations");
+    o.restarts = r.number<int>("restarts");
     GaussianMixture gm = io::construct_model<GaussianMixture>(o, path, function);
     const Index k = o.components;
     const Matrix<T>& means = io::matrix(file, "means", k, -1, path, function);
@@ -333,15 +334,8 @@ template <Real T = double> class GaussianMixture {
   }
 
  private:
-  static const char* covariance_name(Covariance c) {
-    switch (c) {
-      case Covariance::full: return "full";
-      case Covariance::tied: return "tied";
-      case Covariance::diagonal: return "diagonal";
-      case Covariance::spherical: return "spherical";
-    }
-    return "?";
-  }
+  // file names of the covariance types, in enumerator order
+  static constexpr std::array<const char*, 4> covariance_names{"full", "tied", "diagonal", "spherical"};
   // An LLT holding a given factor L (as if it had factorised L L^T): a loaded model solves with the very
   // factor it saved, so its predictions are bit-identical to the original's.
   struct FactorLLT : Eigen::LLT<Matrix<T>> {

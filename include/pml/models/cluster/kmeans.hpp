@@ -155,9 +155,12 @@ template <Real T = double> class KMeans {
   /// @throw std::logic_error if not fitted; std::runtime_error if the file cannot be written.
   void save(const std::filesystem::path& path, io::FileFormat format = io::FileFormat::binary) const {
     require_fitted("KMeans::save");
-    const std::string options = "{\"clusters\": " + std::to_string(options_.clusters) + ", \"restarts\": " + std::to_string(options_.restarts) +
-                                ", \"max_iterations\": " + std::to_string(options_.max_iterations) +
-                                ", \"tolerance\": " + io::json_number(double(options_.tolerance)) + "}";
+    const std::string options = io::OptionsWriter()
+                                    .add("clusters", options_.clusters)
+                                    .add("restarts", options_.restarts)
+                                    .add("max_iterations", options_.max_iterations)
+                                    .add("tolerance", double(options_.tolerance))
+                                    .str();
     io::write_model_file<T>(path, {{"centres", centres_}}, format, {"KMeans", options}, "KMeans::save");
   }
   /// A model saved by save(): the same centres (bit for bit), so predict() agrees exactly.
@@ -166,11 +169,12 @@ template <Real T = double> class KMeans {
     constexpr const char* function = "KMeans::load";
     const io::ModelFile<T> file = io::read_model_file<T>(path, function);
     io::require_model(file, "KMeans", path, function);
+    const io::OptionsReader r(file.options, path, function);
     Options o;
-    o.clusters = io::option<Index>(file.options, "clusters", path, function);
-    o.restarts = io::option<int>(file.options, "restarts", path, function);
-    o.max_iterations = io::option<int>(file.options, "max_iterations", path, function);
-    o.tolerance = io::option<T>(file.options, "tolerance", path, function);
+    o.clusters = r.number<Index>("clusters");
+    o.restarts = r.number<int>("restarts");
+    o.max_iterations = r.number<int>("max_iterations");
+    o.tolerance = r.number<T>("tolerance");
     KMeans km = io::construct_model<KMeans>(o, path, function);
     km.centres_ = io::matrix(file, "centres", o.clusters, -1, path, function);
     return km;

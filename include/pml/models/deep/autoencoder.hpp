@@ -99,12 +99,12 @@ template <Real T> class AutoEncoder {
   /// Writes the parameters and the options to `path` (model type "AutoEncoder"; format in io/model_file.hpp),
   /// atomically. @throw std::runtime_error if the file cannot be written.
   void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) {
-    nn::save_parameters(path, parameters(), format, {"AutoEncoder", detail::OptionsWriter().add("input", options_.input).add("hidden", options_.hidden).add("code", options_.code).add("activation", detail::activation_names[std::size_t(options_.activation)]).add("loss", options_.loss == ReconstructionLoss::mse ? "mse" : "bce").str()});
+    nn::save_parameters(path, parameters(), format, {"AutoEncoder", io::OptionsWriter().add("input", options_.input).add("hidden", options_.hidden).add("code", options_.code).add("activation", detail::activation_names[std::size_t(options_.activation)]).add("loss", options_.loss == ReconstructionLoss::mse ? "mse" : "bce").str()});
   }
   /// A model saved by save(): built from the options in the file, with its parameters (bit-identical
   /// outputs). @throw std::runtime_error naming the path for a missing, truncated, corrupt or wrong-type file.
   static AutoEncoder load(const std::filesystem::path& path) {
-    return detail::load_model<AutoEncoder>(path, "AutoEncoder", "AutoEncoder::load", [](const detail::OptionsReader& r) {
+    return detail::load_model<AutoEncoder>(path, "AutoEncoder", "AutoEncoder::load", [](const io::OptionsReader& r) {
       AutoEncoderOptions o;
       o.input = r.number<Index>("input");
       o.hidden = r.sizes("hidden");

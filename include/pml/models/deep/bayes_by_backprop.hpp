@@ -201,12 +201,12 @@ template <Real T> class BayesByBackprop {
   /// Writes the parameters and the options to `path` (model type "BayesByBackprop"; format in io/model_file.hpp),
   /// atomically. @throw std::runtime_error if the file cannot be written.
   void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) {
-    nn::save_parameters(path, parameters(), format, {"BayesByBackprop", detail::OptionsWriter().add("input", options_.input).add("hidden", options_.hidden).add("output", options_.output).add("activation", detail::activation_names[std::size_t(options_.activation)]).add("task", options_.task == BayesTask::regression ? "regression" : "classification").add("prior", options_.prior.kind == nn::BayesPrior::Kind::gaussian ? "gaussian" : "scale_mixture").add("prior_pi", options_.prior.pi).add("prior_sigma1", options_.prior.sigma1).add("prior_sigma2", options_.prior.sigma2).add("noise", options_.noise).add("rho_init", options_.rho_init).add("kl_weighting", options_.kl_weighting == KLWeighting::uniform ? "uniform" : "geometric").add("sampling", std::array<const char*, 3>{"weights", "local", "mean"}[std::size_t(options_.sampling)]).add("samples", options_.samples).str()});
+    nn::save_parameters(path, parameters(), format, {"BayesByBackprop", io::OptionsWriter().add("input", options_.input).add("hidden", options_.hidden).add("output", options_.output).add("activation", detail::activation_names[std::size_t(options_.activation)]).add("task", options_.task == BayesTask::regression ? "regression" : "classification").add("prior", options_.prior.kind == nn::BayesPrior::Kind::gaussian ? "gaussian" : "scale_mixture").add("prior_pi", options_.prior.pi).add("prior_sigma1", options_.prior.sigma1).add("prior_sigma2", options_.prior.sigma2).add("noise", options_.noise).add("rho_init", options_.rho_init).add("kl_weighting", options_.kl_weighting == KLWeighting::uniform ? "uniform" : "geometric").add("sampling", std::array<const char*, 3>{"weights", "local", "mean"}[std::size_t(options_.sampling)]).add("samples", options_.samples).str()});
   }
   /// A model saved by save(): built from the options in the file, with its parameters (bit-identical
   /// outputs). @throw std::runtime_error naming the path for a missing, truncated, corrupt or wrong-type file.
   static BayesByBackprop load(const std::filesystem::path& path) {
-    return detail::load_model<BayesByBackprop>(path, "BayesByBackprop", "BayesByBackprop::load", [](const detail::OptionsReader& r) {
+    return detail::load_model<BayesByBackprop>(path, "BayesByBackprop", "BayesByBackprop::load", [](const io::OptionsReader& r) {
       BayesByBackpropOptions o;
       o.input = r.number<Index>("input");
       o.hidden = r.sizes("hidden");

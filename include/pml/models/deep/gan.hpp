@@ -161,12 +161,12 @@ template <Real T> class GAN {
   /// Writes the parameters and the options to `path` (model type "GAN"; format in io/model_file.hpp),
   /// atomically. @throw std::runtime_error if the file cannot be written.
   void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) {
-    nn::save_parameters(path, parameters(), format, {"GAN", detail::OptionsWriter().add("noise", options_.noise).add("output", options_.output).add("generator_hidden", options_.generator_hidden).add("discriminator_hidden", options_.discriminator_hidden).add("generator_activation", detail::activation_names[std::size_t(options_.generator_activation)]).add("discriminator_activation", detail::activation_names[std::size_t(options_.discriminator_activation)]).add("generator_loss", options_.generator_loss == GANLoss::minimax ? "minimax" : "non_saturating").str()});
+    nn::save_parameters(path, parameters(), format, {"GAN", io::OptionsWriter().add("noise", options_.noise).add("output", options_.output).add("generator_hidden", options_.generator_hidden).add("discriminator_hidden", options_.discriminator_hidden).add("generator_activation", detail::activation_names[std::size_t(options_.generator_activation)]).add("discriminator_activation", detail::activation_names[std::size_t(options_.discriminator_activation)]).add("generator_loss", options_.generator_loss == GANLoss::minimax ? "minimax" : "non_saturating").str()});
   }
   /// A model saved by save(): built from the options in the file, with its parameters (bit-identical
   /// outputs). @throw std::runtime_error naming the path for a missing, truncated, corrupt or wrong-type file.
   static GAN load(const std::filesystem::path& path) {
-    return detail::load_model<GAN>(path, "GAN", "GAN::load", [](const detail::OptionsReader& r) {
+    return detail::load_model<GAN>(path, "GAN", "GAN::load", [](const io::OptionsReader& r) {
       GANOptions o;
       o.noise = r.number<Index>("noise");
       o.output = r.number<Index>("output");

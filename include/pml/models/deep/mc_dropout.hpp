@@ -142,12 +142,12 @@ template <Real T> class MCDropoutRegressor {
   /// Writes the parameters and the options to `path` (model type "MCDropoutRegressor"; format in io/model_file.hpp),
   /// atomically. @throw std::runtime_error if the file cannot be written.
   void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) {
-    nn::save_parameters(path, parameters(), format, {"MCDropoutRegressor", detail::OptionsWriter().add("input", options_.input).add("hidden", options_.hidden).add("output", options_.output).add("activation", detail::activation_names[std::size_t(options_.activation)]).add("dropout", options_.dropout).add("dropout_input", options_.dropout_input).add("length_scale", options_.length_scale).add("tau", options_.tau).add("heteroscedastic", options_.heteroscedastic).str()});
+    nn::save_parameters(path, parameters(), format, {"MCDropoutRegressor", io::OptionsWriter().add("input", options_.input).add("hidden", options_.hidden).add("output", options_.output).add("activation", detail::activation_names[std::size_t(options_.activation)]).add("dropout", options_.dropout).add("dropout_input", options_.dropout_input).add("length_scale", options_.length_scale).add("tau", options_.tau).add("heteroscedastic", options_.heteroscedastic).str()});
   }
   /// A model saved by save(): built from the options in the file, with its parameters (bit-identical
   /// outputs). @throw std::runtime_error naming the path for a missing, truncated, corrupt or wrong-type file.
   static MCDropoutRegressor load(const std::filesystem::path& path) {
-    return detail::load_model<MCDropoutRegressor>(path, "MCDropoutRegressor", "MCDropoutRegressor::load", [](const detail::OptionsReader& r) {
+    return detail::load_model<MCDropoutRegressor>(path, "MCDropoutRegressor", "MCDropoutRegressor::load", [](const io::OptionsReader& r) {
       MCDropoutOptions o;
       o.input = r.number<Index>("input");
       o.hidden = r.sizes("hidden");

@@ -92,68 +92,6 @@ std::vector<T> run_epochs(const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBas
   return history;
 }
 
-/// Builds a model's options as a JSON object for its file header.
-class OptionsWriter {
- public:
-  OptionsWriter& add(std::string_view key, double v) { return raw(key, io::json_number(v)); }
-  OptionsWriter& add(std::string_view key, Index v) { return raw(key, std::to_string(v)); }
-  OptionsWriter& add(std::string_view key, int v) { return raw(key, std::to_string(v)); }
-  OptionsWriter& add(std::string_view key, bool v) { return raw(key, v ? "true" : "false"); }
-  OptionsWriter& add(std::string_view key, const char* v) { return raw(key, json::quote(v)); }
-  OptionsWriter& add(std::string_view key, const std::vector<Index>& v) {
-    std::string list = "[";
-    for (std::size_t i = 0; i < v.size(); ++i) list += (i ? ", " : "") + std::to_string(v[i]);
-    return raw(key, list + "]");
-  }
-  std::string str() const { return text_ + "}"; }
-
- private:
-  OptionsWriter& raw(std::string_view key, const std::string& value) {
-    text_ += (text_.size() > 1 ? ", " : "") + json::quote(key) + ": " + value;
-    return *this;
-  }
-  std::string text_ = "{";
-};
-
-/// Reads options back from a loaded file's header, naming the file in every error.
-class OptionsReader {
- public:
-  OptionsReader(const json::Value& options, const std::filesystem::path& path, const char* function) : o_(options), path_(path), function_(function) {}
-  template <class U> U number(std::string_view key) const { return io::option<U>(o_, key, path_, function_); }
-  std::string text(std::string_view key) const { return io::option<std::string>(o_, key, path_, function_); }
-  bool flag(std::string_view key) const {
-    const json::Value* v = o_.find(key);
-    if (v == nullptr || v->kind != json::Value::Kind::boolean) fail(key, "not true or false");
-    return v->boolean;
-  }
-  std::vector<Index> sizes(std::string_view key) const {
-    const json::Value* v = o_.find(key);
-    if (v == nullptr || v->kind != json::Value::Kind::array) fail(key, "not a list");
-    std::vector<Index> out;
-    for (const auto& item : v->items) {
-      try {
-        out.push_back(item.template as<Index>());
-      } catch (const std::runtime_error& e) { fail(key, e.what()); }
-    }
-    return out;
-  }
-  /// An enumerator stored by its name (names[i] names the enumerator with value i).
-  template <class E, std::size_t N> E choice(std::string_view key, const std::array<const char*, N>& names) const {
-    const std::string t = text(key);
-    for (std::size_t i = 0; i < N; ++i)
-      if (t == names[i]) return static_cast<E>(i);
-    fail(key, "unknown value '" + t + "'");
-  }
-
- private:
-  [[noreturn]] void fail(std::string_view key, const std::string& what) const {
-    throw std::runtime_error(std::string(function_) + ": '" + path_.string() + "' has a bad option '" + std::string(key) + "' (" + what + ")");
-  }
-  const json::Value& o_;
-  const std::filesystem::path& path_;
-  const char* function_;
-};
-
 inline constexpr std::array<const char*, 6> activation_names{"identity", "relu", "leaky_relu", "tanh", "sigmoid", "softplus"};
 
 /// The static `Model::load` of a deep model: reads the file, checks its type, rebuilds the model from the
@@ -163,7 +101,7 @@ Model load_model(const std::filesystem::path& path, const char* model_name, cons
   using T = typename std::remove_reference_t<decltype(std::declval<Model&>().parameters()[0]->value)>::Scalar;
   io::ModelFile<T> file = io::read_model_file<T>(path, function);
   io::require_model(file, model_name, path, function);
-  const auto options = make_options(OptionsReader(file.options, path, function));
+  const auto options = make_options(io::OptionsReader(file.options, path, function));
   Rng unused(0);
   Model model = [&] {
     try {

@@ -181,12 +181,12 @@ template <Real T> class VAE {
   /// Writes the parameters and the options to `path` (model type "VAE"; format in io/model_file.hpp),
   /// atomically. @throw std::runtime_error if the file cannot be written.
   void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) {
-    nn::save_parameters(path, parameters(), format, {"VAE", detail::OptionsWriter().add("input", options_.input).add("hidden", options_.hidden).add("latent", options_.latent).add("activation", detail::activation_names[std::size_t(options_.activation)]).add("likelihood", options_.likelihood == VAELikelihood::bernoulli ? "bernoulli" : "gaussian").add("estimator", options_.estimator == VAEEstimator::analytic ? "analytic" : "sampled").add("samples", options_.samples).str()});
+    nn::save_parameters(path, parameters(), format, {"VAE", io::OptionsWriter().add("input", options_.input).add("hidden", options_.hidden).add("latent", options_.latent).add("activation", detail::activation_names[std::size_t(options_.activation)]).add("likelihood", options_.likelihood == VAELikelihood::bernoulli ? "bernoulli" : "gaussian").add("estimator", options_.estimator == VAEEstimator::analytic ? "analytic" : "sampled").add("samples", options_.samples).str()});
   }
   /// A model saved by save(): built from the options in the file, with its parameters (bit-identical
   /// outputs). @throw std::runtime_error naming the path for a missing, truncated, corrupt or wrong-type file.
   static VAE load(const std::filesystem::path& path) {
-    return detail::load_model<VAE>(path, "VAE", "VAE::load", [](const detail::OptionsReader& r) {
+    return detail::load_model<VAE>(path, "VAE", "VAE::load", [](const io::OptionsReader& r) {
       VAEOptions o;
       o.input = r.number<Index>("input");
       o.hidden = r.sizes("hidden");

@@ -140,7 +140,7 @@ template <Real T = double> class PCA {
     if (mean_.size() == 0) throw std::logic_error("PCA::save: the model is not fitted; call fit() first");
     const Matrix<T> mean = mean_, explained = explained_variance_;
     const Matrix<T> scalars = (Matrix<T>(2, 1) << total_variance_, noise_variance_).finished();
-    const std::string options = "{\"components\": " + std::to_string(options_.components) + ", \"whiten\": " + (options_.whiten ? "true" : "false") + "}";
+    const std::string options = io::OptionsWriter().add("components", options_.components).add("whiten", options_.whiten).str();
     io::write_model_file<T>(path, {{"mean", mean}, {"explained_variance", explained}, {"components", components_}, {"variances", scalars}}, format,
                             {"PCA", options}, "PCA::save");
   }
@@ -150,12 +150,10 @@ template <Real T = double> class PCA {
     constexpr const char* function = "PCA::load";
     const io::ModelFile<T> file = io::read_model_file<T>(path, function);
     io::require_model(file, "PCA", path, function);
+    const io::OptionsReader r(file.options, path, function);
     PCAOptions o;
-    o.components = io::option<Index>(file.options, "components", path, function);
-    const json::Value* whiten = file.options.find("whiten");
-    if (whiten == nullptr || whiten->kind != json::Value::Kind::boolean)
-      throw std::runtime_error(std::string(function) + ": '" + path.string() + "' has a bad option 'whiten'");
-    o.whiten = whiten->boolean;
+    o.components = r.number<Index>("components");
+    o.whiten = r.flag("whiten");
     PCA pca = io::construct_model<PCA>(o, path, function);
     pca.mean_ = io::matrix(file, "mean", -1, 1, path, function).col(0);
     const Index d = pca.mean_.size();

@@ -160,9 +160,13 @@ template <Real T = double> class ProbabilisticPCA {
   void save(const std::filesystem::path& path, io::FileFormat format = io::FileFormat::binary) const {
     if (mean_.size() == 0) throw std::logic_error("ProbabilisticPCA::save: the model is not fitted; call fit() first");
     const Matrix<T> mean = mean_, sigma2 = Matrix<T>::Constant(1, 1, sigma2_);
-    const std::string options = "{\"components\": " + std::to_string(options_.components) + ", \"solver\": \"" +
-                                (options_.solver == PPCASolver::em ? "em" : "closed_form") + "\", \"max_iterations\": " + std::to_string(options_.max_iterations) +
-                                ", \"tolerance\": " + io::json_number(double(options_.tolerance)) + ", \"unbiased\": " + (options_.unbiased ? "true" : "false") + "}";
+    const std::string options = io::OptionsWriter()
+                                    .add("components", options_.components)
+                                    .add("solver", options_.solver == PPCASolver::em ? "em" : "closed_form")
+                                    .add("max_iterations", options_.max_iterations)
+                                    .add("tolerance", double(options_.tolerance))
+                                    .add("unbiased", options_.unbiased)
+                                    .str();
     io::write_model_file<T>(path, {{"loadings", w_}, {"mean", mean}, {"noise_variance", sigma2}}, format, {"ProbabilisticPCA", options},
                             "ProbabilisticPCA::save");
   }
@@ -172,13 +176,13 @@ template <Real T = double> class ProbabilisticPCA {
     constexpr const char* function = "ProbabilisticPCA::load";
     const io::ModelFile<T> file = io::read_model_file<T>(path, function);
     io::require_model(file, "ProbabilisticPCA", path, function);
+    const io::OptionsReader r(file.options, path, function);
     Options o;
-    o.components = io::option<Index>(file.options, "components", path, function);
-    o.solver = io::option<std::string>(file.options, "solver", path, function) == "em" ? PPCASolver::em : PPCASolver::closed_form;
-    o.max_iterations = io::option<int>(file.options, "max_iterations", path, function);
-    o.tolerance = io::option<T>(file.options, "tolerance", path, function);
-    const json::Value* unbiased = file.options.find("unbiased");
-    o.unbiased = unbiased != nullptr && unbiased->kind == json::Value::Kind::boolean && unbiased->boolean;
+    o.components = r.number<Index>("components");
+    o.solver = r.choice<PPCASolver>("solver", std::array<const char*, 2>{"closed_form", "em"});
+    o.max_iterations = r.number<int>("max_iterations");
+    o.tolerance = r.number<T>("tolerance");
+    o.unbiased = r.flag("unbiased");
     ProbabilisticPCA model = io::construct_model<ProbabilisticPCA>(o, path, function);
     model.mean_ = io::matrix(file, "mean", -1, 1, path, function).col(0);
     model.w_ = io::matrix(file, "loadings", model.mean_.size(), o.components, path, function);
