@@ -356,3 +356,43 @@ TEST_CASE("KMeans and GaussianMixture save and load: bit-identical predictions, 
   CHECK(thrown == int((kb.size() + 4) / 5));
   for (const char* f : {"pml_km.pml", "pml_gm.pml", "pml_cut.pml", "pml_t.pml"}) fs::remove(dir / f);
 }
+
+TEST_CASE("VariationalGaussianMixture save and load: bit-identical predictions, clear errors", "[cluster][vgmm][files]") {
+  namespace fs = std::filesystem;
+  pml::Rng rng(31);
+  Eigen::MatrixXd x(400, 2);
+  pml::random::fill_normal(rng, x);
+  x.topRows(200).array() += 5.0;
+  const fs::path file = fs::temp_directory_path() / "pml_vgmm.pml";
+  for (const auto prior : {pml::WeightPrior::dirichlet_distribution, pml::WeightPrior::dirichlet_process})
+    for (const auto format : {pml::io::FileFormat::binary, pml::io::FileFormat::json}) {
+      pml::VariationalGaussianMixtureOptions<double> o;
+      o.components = 5;
+      o.weight_prior = prior;
+      o.weight_concentration = 0.01;
+      if (format == pml::io::FileFormat::json) o.mean_prior = Eigen::VectorXd::Ones(2);  // non-default priors travel too
+      pml::VariationalGaussianMixture<double> vg(o);
+      vg.fit(x, rng);
+      vg.save(file, format);
+      const auto loaded = pml::VariationalGaussianMixture<double>::load(file);
+      INFO("prior " << int(prior) << ", format " << int(format));
+      const Eigen::MatrixXd a = vg.predict_proba(x), b = loaded.predict_proba(x);
+      CHECK(std::memcmp(a.data(), b.data(), sizeof(double) * std::size_t(a.size())) == 0);
+      CHECK(loaded.weights() == vg.weights());
+      CHECK(loaded.means() == vg.means());
+      CHECK(loaded.covariance(1) == vg.covariance(1));
+      CHECK(loaded.effective_components() == vg.effective_components());
+      CHECK(loaded.elbo_history() == vg.elbo_history());
+      CHECK(loaded.iterations() == vg.iterations());
+      CHECK(loaded.options().weight_prior == prior);
+      CHECK(loaded.options().mean_prior == o.mean_prior);
+      // a loaded model can be fitted again, with the same result as the original's options give
+      auto refit = loaded;
+      refit.fit(x, 4);
+      CHECK(refit.lower_bound() == pml::VariationalGaussianMixture<double>(o).fit(x, 4).lower_bound());
+      CHECK(pml::VariationalGaussianMixture<float>::load(file).predict(x.cast<float>()) == vg.predict(x));
+    }
+  CHECK_THROWS_WITH(pml::GaussianMixture<double>::load(file), Contains("holds a VariationalGaussianMixture, not a GaussianMixture"));
+  CHECK_THROWS_WITH(pml::VariationalGaussianMixture<double>().save(file.string() + ".x"), Contains("not fitted"));
+  fs::remove(file);
+}

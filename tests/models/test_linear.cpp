@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <filesystem>
 
 #include "fixtures/sklearn_reference.hpp"
 #include "test_helpers.hpp"
@@ -157,4 +158,89 @@ TEST_CASE("BayesianLogisticRegression: probit predictive, moderation, Laplace ev
   CHECK_THROWS_WITH(blr.fit(x, bad), Contains("t must contain only 0 and 1") && Contains("index 3"));
   CHECK_THROWS_WITH(pml::BayesianLogisticRegression<double>({.alpha = 0}), Contains("alpha must be positive"));
   CHECK_THROWS_WITH(blr.predict_proba(Eigen::MatrixXd::Ones(2, 3)), Contains("phi has columns 3, expected 2"));
+}
+
+TEST_CASE("parse_basis reads and writes the basis texts; NamedBasis builds the same design matrices", "[models][basis]") {
+  Eigen::MatrixXd x(5, 1);
+  x << -1, -0.5, 0, 0.5, 2;
+  const pml::NamedBasis poly = pml::parse_basis("poly:3");
+  CHECK(poly.str() == "poly:3");
+  CHECK(poly.design_matrix<double>(x) == pml::design_matrix(pml::PolynomialBasis{3}, x));
+  CHECK(pml::parse_basis("identity").design_matrix<double>(x) == pml::design_matrix(pml::IdentityBasis{}, x));
+  const pml::NamedBasis open = pml::parse_basis("rbf:3:0.5");
+  CHECK_FALSE(open.has_range());
+  CHECK_THROWS_WITH(open.design_matrix<double>(x), Contains("no range"));
+  const pml::NamedBasis rbf = open.with_range(x);
+  CHECK(rbf.str() == "rbf:3:0.5:-1:2");
+  pml::GaussianBasis<double> g{Eigen::MatrixXd((Eigen::MatrixXd(3, 1) << -1, 0.5, 2).finished()), 0.5};
+  CHECK(rbf.design_matrix<double>(x) == g.design_matrix(x));
+  CHECK(pml::parse_basis(rbf.str()).str() == rbf.str());
+  const pml::NamedBasis sig = pml::parse_basis("sigmoid:2:0.25:0:1");
+  CHECK(sig.design_matrix<double>(x) == pml::SigmoidBasis<double>{Eigen::Vector2d(0, 1), 0.25}.design_matrix(x));
+  CHECK(pml::parse_basis("sigmoid:4:0.1:0.1:0.30000000000000004").str() == "sigmoid:4:0.1:0.1:0.30000000000000004");
+  for (const char* bad : {"", "poly", "poly:x", "poly:-1", "poly:3:4", "rbf:0:1", "rbf:3", "rbf:3:-1", "rbf:3:1:2:1", "rbf:3:1:0", "spline:3", "identity:2"})
+    CHECK_THROWS_WITH(pml::parse_basis(bad), Contains("parse_basis: basis '" + std::string(bad) + "'"));
+}
+
+TEST_CASE("Bayesian linear and logistic regression save and load: bit-identical predictions, clear errors", "[models][files]") {
+  namespace fs = std::filesystem;
+  pml::Rng rng(8);
+  Eigen::MatrixXd x(60, 1);
+  pml::random::fill_uniform(rng, x);
+  Eigen::VectorXd t = (6 * x.col(0)).array().sin();
+  for (Eigen::Index i = 0; i < t.size(); ++i) t(i) += 0.1 * pml::random::normal<double>(rng);
+  const fs::path dir = fs::temp_directory_path();
+  const fs::path file = dir / "pml_blr.pml";
+  for (const auto format : {pml::io::FileFormat::binary, pml::io::FileFormat::json})
+    for (const bool intercept : {false, true}) {
+      pml::BayesianLinearRegressionOptions<double> o;
+      o.fit_intercept = intercept;
+      o.basis = "poly:5";
+      const Eigen::MatrixXd phi = pml::parse_basis(o.basis).design_matrix<double>(x);
+      pml::BayesianLinearRegression<double> blr(o);
+      blr.fit(phi, t);
+      blr.save(file, format);
+      const auto loaded = pml::BayesianLinearRegression<double>::load(file);
+      const auto a = blr.predict(phi), b = loaded.predict(phi);
+      CHECK(a.mean == b.mean);
+      CHECK(a.variance == b.variance);
+      CHECK(loaded.options().basis == "poly:5");
+      CHECK(loaded.options().fit_intercept == intercept);
+      CHECK(loaded.alpha() == blr.alpha());
+      CHECK(loaded.log_marginal_likelihood() == blr.log_marginal_likelihood());
+      CHECK(loaded.iterations() == blr.iterations());
+      CHECK(loaded.converged() == blr.converged());
+      pml::Rng r1(3), r2(3);
+      CHECK(loaded.sample_functions(r1, phi, 4) == blr.sample_functions(r2, phi, 4));
+      CHECK(pml::BayesianLinearRegression<float>::load(file).predict(phi.cast<float>()).mean.isApprox(a.mean.cast<float>(), 1e-5f));
+    }
+  // a loaded model goes on with sequential updates exactly like the original
+  pml::BayesianLinearRegression<double> seq({.alpha = 2.0, .beta = 25.0, .fit_hyperparameters = false});
+  const Eigen::MatrixXd phi = pml::design_matrix(pml::PolynomialBasis{3}, x);
+  seq.update(phi.topRows(30), t.head(30));
+  seq.save(file);
+  auto resumed = pml::BayesianLinearRegression<double>::load(file);
+  seq.update(phi.bottomRows(30), t.tail(30));
+  resumed.update(phi.bottomRows(30), t.tail(30));
+  CHECK(resumed.mean() == seq.mean());
+
+  pml::IntVector labels = (t.array() > 0).cast<long>();
+  pml::BayesianLogisticRegression<double> logistic({.alpha = 0.5, .basis = "poly:3"});
+  logistic.fit(phi, labels);
+  const fs::path lfile = dir / "pml_blogr.pml";
+  for (const auto format : {pml::io::FileFormat::binary, pml::io::FileFormat::json}) {
+    logistic.save(lfile, format);
+    const auto loaded = pml::BayesianLogisticRegression<double>::load(lfile);
+    CHECK(loaded.predict_proba(phi) == logistic.predict_proba(phi));
+    CHECK(loaded.log_marginal_likelihood() == logistic.log_marginal_likelihood());
+    CHECK(loaded.options().alpha == 0.5);
+    CHECK(loaded.options().basis == "poly:3");
+  }
+  CHECK_THROWS_WITH(pml::BayesianLogisticRegression<double>::load(file),
+                    Contains("BayesianLogisticRegression::load") && Contains("holds a BayesianLinearRegression, not a BayesianLogisticRegression"));
+  CHECK_THROWS_WITH(pml::BayesianLinearRegression<double>().save(dir / "pml_unfitted.pml"), Contains("not fitted"));
+  CHECK_THROWS_WITH(pml::BayesianLogisticRegression<double>().save(dir / "pml_unfitted.pml"), Contains("not fitted"));
+  CHECK_FALSE(fs::exists(dir / "pml_unfitted.pml"));
+  fs::remove(file);
+  fs::remove(lfile);
 }

@@ -82,4 +82,22 @@ template <class M> typename M::Scalar log_det(const Eigen::LLT<M>& llt) {
   return log_det_from_cholesky(llt.matrixLLT());
 }
 
+namespace detail {
+template <class M> struct FactorLLT : Eigen::LLT<M> {
+  explicit FactorLLT(const M& l) {
+    this->m_matrix = l;
+    this->m_l1_norm = (l * l.transpose()).cwiseAbs().colwise().sum().maxCoeff();
+    this->m_isInitialized = true;
+    this->m_info = Eigen::Success;
+  }
+};
+}  // namespace detail
+
+/// An Eigen::LLT holding a given lower Cholesky factor L, as if it had factorised \f$LL^T\f$. A model
+/// loaded from a file solves with the very factor it saved, so its results are bit-identical (refactorising
+/// \f$LL^T\f$ would round differently). The caller checks that L is lower triangular with a positive diagonal.
+template <Real T> Eigen::LLT<Matrix<T>> llt_from_factor(const Matrix<T>& l) {
+  return detail::FactorLLT<Matrix<T>>(l);
+}
+
 }  // namespace pml

@@ -323,7 +323,7 @@ template <Real T = double> class GaussianMixture {
         const Matrix<T> l = f.middleRows(c * d, d);
         if (!l.template triangularView<Eigen::StrictlyUpper>().toDenseMatrix().isZero(0) || !(l.diagonal().array() > T(0)).all())
           throw bad("a covariance factor is not lower triangular with a positive diagonal");
-        gm.state_.chol.push_back(FactorLLT(l));
+        gm.state_.chol.push_back(llt_from_factor(l));
       }
     } else {
       const Matrix<T>& v = io::matrix(file, "covariance_factors", k, o.covariance == Covariance::diagonal ? d : 1, path, function);
@@ -336,16 +336,6 @@ template <Real T = double> class GaussianMixture {
  private:
   // file names of the covariance types, in enumerator order
   static constexpr std::array<const char*, 4> covariance_names{"full", "tied", "diagonal", "spherical"};
-  // An LLT holding a given factor L (as if it had factorised L L^T): a loaded model solves with the very
-  // factor it saved, so its predictions are bit-identical to the original's.
-  struct FactorLLT : Eigen::LLT<Matrix<T>> {
-    explicit FactorLLT(const Matrix<T>& l) {
-      this->m_matrix = l;
-      this->m_l1_norm = (l * l.transpose()).cwiseAbs().colwise().sum().maxCoeff();
-      this->m_isInitialized = true;
-      this->m_info = Eigen::Success;
-    }
-  };
   struct State {
     Vector<T> weights;
     Matrix<T> means;                          // K x D

@@ -3,13 +3,16 @@
 /// Variational Bayesian Gaussian mixture (PRML §10.2), with a Dirichlet or stick-breaking
 /// (Dirichlet process) prior on the weights and a Gaussian–Wishart prior on means and precisions.
 
+#include <array>
 #include <cmath>
+#include <filesystem>
 #include <limits>
 #include <vector>
 
 #include <Eigen/Cholesky>
 
 #include "pml/core/check.hpp"
+#include "pml/core/linalg.hpp"
 #include "pml/core/random.hpp"
 #include "pml/core/special.hpp"
 #include "pml/core/weights.hpp"
@@ -17,6 +20,7 @@
 #include "pml/distributions/dirichlet.hpp"
 #include "pml/distributions/kl.hpp"
 #include "pml/distributions/wishart.hpp"
+#include "pml/io/model_file.hpp"
 #include "pml/models/cluster/kmeans.hpp"
 
 namespace pml {
@@ -156,10 +160,97 @@ template <Real T = double> class VariationalGaussianMixture {
   /// ELBO per sample after each E-step (never decreases).
   const std::vector<T>& elbo_history() const noexcept { return history_; }
   T lower_bound() const noexcept { return history_.empty() ? -std::numeric_limits<T>::infinity() : history_.back(); }
+  /// Number of coordinate-ascent iterations run by the last fit().
   int iterations() const noexcept { return iterations_; }
+  /// Whether the last fit() stopped because the ELBO changed by less than the tolerance.
   bool converged() const noexcept { return converged_; }
+  /// The options the model was built with.
+  const Options& options() const noexcept { return options_; }
+
+  /// Writes the fitted variational posterior, its options and the ELBO history to `path` (model type
+  /// "VariationalGaussianMixture"; format in io/model_file.hpp). A loaded model's predict_proba, weights,
+  /// means and covariances are bit-identical to this one's.
+  /// @throw std::logic_error if not fitted; std::runtime_error if the file cannot be written.
+  void save(const std::filesystem::path& path, io::FileFormat format = io::FileFormat::binary) const {
+    constexpr const char* function = "VariationalGaussianMixture::save";
+    if (m_.size() == 0) throw std::logic_error(std::string(function) + ": the model is not fitted; call fit() first");
+    const Index k = options_.components;
+    Matrix<T> w(k * d_, d_), winv(k * d_, d_);  // w: the lower Cholesky factors of the W_k
+    for (Index c = 0; c < k; ++c) {
+      w.middleRows(c * d_, d_) = chol_w_[static_cast<std::size_t>(c)].matrixL();
+      winv.middleRows(c * d_, d_) = winv_[static_cast<std::size_t>(c)];
+    }
+    const Matrix<T> alpha = alpha_, gamma = gamma_, beta = beta_, nu = nu_, mean_prior = options_.mean_prior;
+    const Matrix<T> history = Eigen::Map<const Vector<T>>(history_.data(), static_cast<Index>(history_.size()));
+    const std::string options = io::OptionsWriter()
+                                    .add("components", k)
+                                    .add("weight_prior", weight_prior_names[std::size_t(options_.weight_prior)])
+                                    .add("weight_concentration", double(options_.weight_concentration))
+                                    .add("mean_precision", double(options_.mean_precision))
+                                    .add("degrees_of_freedom", double(options_.degrees_of_freedom))
+                                    .add("reg_covar", double(options_.reg_covar))
+                                    .add("tolerance", double(options_.tolerance))
+                                    .add("max_iterations", options_.max_iterations)
+                                    .add("iterations", iterations_)
+                                    .add("converged", converged_)
+                                    .str();
+    io::write_model_file<T>(path,
+                            {{"alpha", alpha}, {"gamma", gamma}, {"beta", beta}, {"nu", nu}, {"means", m_}, {"W_factor", w}, {"W_inverse", winv},
+                             {"elbo_history", history}, {"mean_prior", mean_prior}, {"covariance_prior", options_.covariance_prior}},
+                            format, {"VariationalGaussianMixture", options}, function);
+  }
+  /// A model saved by save(). @throw std::runtime_error naming the path for a missing, truncated, corrupt
+  /// or wrong-type file, or parameters that do not describe a variational posterior.
+  static VariationalGaussianMixture load(const std::filesystem::path& path) {
+    constexpr const char* function = "VariationalGaussianMixture::load";
+    const io::ModelFile<T> file = io::read_model_file<T>(path, function);
+    io::require_model(file, "VariationalGaussianMixture", path, function);
+    const io::OptionsReader r(file.options, path, function);
+    Options o;
+    o.components = r.number<Index>("components");
+    o.weight_prior = r.choice<WeightPrior>("weight_prior", weight_prior_names);
+    o.weight_concentration = r.number<T>("weight_concentration");
+    o.mean_precision = r.number<T>("mean_precision");
+    o.degrees_of_freedom = r.number<T>("degrees_of_freedom");
+    o.reg_covar = r.number<T>("reg_covar");
+    o.tolerance = r.number<T>("tolerance");
+    o.max_iterations = r.number<int>("max_iterations");
+    o.mean_prior = io::matrix(file, "mean_prior", -1, 1, path, function).col(0);
+    o.covariance_prior = io::matrix(file, "covariance_prior", -1, -1, path, function);
+    VariationalGaussianMixture vg = io::construct_model<VariationalGaussianMixture>(o, path, function);
+    auto bad = [&](const std::string& what) { return std::runtime_error(std::string(function) + ": '" + path.string() + "': " + what); };
+    const Index k = o.components;
+    vg.m_ = io::matrix(file, "means", k, -1, path, function);
+    const Index d = vg.m_.cols();
+    if (d == 0) throw bad("the means have no columns");
+    vg.d_ = d;
+    vg.alpha_ = io::matrix(file, "alpha", k, 1, path, function).col(0);
+    vg.gamma_ = io::matrix(file, "gamma", o.weight_prior == WeightPrior::dirichlet_process ? k : 0, 1, path, function).col(0);
+    vg.beta_ = io::matrix(file, "beta", k, 1, path, function).col(0);
+    vg.nu_ = io::matrix(file, "nu", k, 1, path, function).col(0);
+    if (!(vg.alpha_.array() > T(0)).all() || !(vg.gamma_.array() > T(0)).all() || !(vg.beta_.array() > T(0)).all())
+      throw bad("a Dirichlet, Beta or mean-precision parameter is not positive");
+    if (!(vg.nu_.array() > T(d - 1)).all()) throw bad("a Wishart degrees of freedom is not above D - 1");
+    const Matrix<T>& w = io::matrix(file, "W_factor", k * d, d, path, function);
+    const Matrix<T>& winv = io::matrix(file, "W_inverse", k * d, d, path, function);
+    for (Index c = 0; c < k; ++c) {
+      const Matrix<T> l = w.middleRows(c * d, d);
+      if (!l.template triangularView<Eigen::StrictlyUpper>().toDenseMatrix().isZero(0) || !(l.diagonal().array() > T(0)).all())
+        throw bad("a Wishart scale factor is not lower triangular with a positive diagonal");
+      vg.chol_w_.push_back(llt_from_factor(l));
+      vg.winv_.push_back(winv.middleRows(c * d, d));
+    }
+    const Matrix<T>& history = io::matrix(file, "elbo_history", -1, 1, path, function);
+    vg.history_.assign(history.data(), history.data() + history.size());
+    vg.iterations_ = r.number<int>("iterations");
+    vg.converged_ = r.flag("converged");
+    return vg;
+  }
 
  private:
+  // file names of the weight priors, in enumerator order
+  static constexpr std::array<const char*, 2> weight_prior_names{"dirichlet_distribution", "dirichlet_process"};
+
   // ln rho_nk = E[ln pi_k] + 1/2 E[ln|L_k|] - D/2 ln 2pi - 1/2 (D/beta_k + nu_k (x - m_k)' W_k (x - m_k))
   Matrix<T> log_rho(const MatrixCRef<T>& x) const {
     const Index n = x.rows(), k = options_.components;

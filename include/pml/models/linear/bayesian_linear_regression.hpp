@@ -3,7 +3,9 @@
 /// Bayesian linear regression with evidence maximisation (PRML §3.3–3.5).
 
 #include <cmath>
+#include <filesystem>
 #include <limits>
+#include <string>
 
 #include <Eigen/Cholesky>
 #include <Eigen/Eigenvalues>
@@ -12,6 +14,7 @@
 #include "pml/core/random.hpp"
 #include "pml/core/weights.hpp"
 #include "pml/distributions/multivariate_normal.hpp"
+#include "pml/io/model_file.hpp"
 
 namespace pml {
 
@@ -31,6 +34,9 @@ template <Real T = double> struct BayesianLinearRegressionOptions {
   /// Epistemic variance from the centred features (the correct posterior of the centred model). false
   /// reproduces scikit-learn, which uses the raw features in predict(return_std=True).
   bool centre_predictive_variance = true;
+  /// How the design matrix was made, e.g. "poly:3" (see parse_basis()): not used by fit(), but saved with
+  /// the model so that whoever loads it can rebuild Φ for new inputs. Empty: not recorded.
+  std::string basis{};
 };
 
 /// The predictive distribution at a set of inputs: Gaussian with the given mean and variance, the
@@ -218,8 +224,81 @@ template <Real T = double> class BayesianLinearRegression {
   T effective_parameters() const noexcept { return gamma_; }
   /// \f$\ln p(\mathbf t|\alpha,\beta)\f$ at the fitted α, β (PRML 3.86), of the centred data when fit_intercept.
   T log_marginal_likelihood() const noexcept { return log_evidence_; }
+  /// Evidence iterations run by the last fit() (0 without fit_hyperparameters).
   int iterations() const noexcept { return iterations_; }
+  /// Whether the evidence iterations met the tolerance (always true without fit_hyperparameters).
   bool converged() const noexcept { return converged_; }
+  /// The options the model was built with (including the recorded basis).
+  const Options& options() const noexcept { return options_; }
+
+  /// Writes the posterior, the hyperparameters and the options to `path` (model type
+  /// "BayesianLinearRegression"; format in io/model_file.hpp). A loaded model predicts bit-identically and
+  /// can go on with update().
+  /// @throw std::logic_error if not fitted; std::runtime_error if the file cannot be written.
+  void save(const std::filesystem::path& path, io::FileFormat format = io::FileFormat::binary) const {
+    constexpr const char* function = "BayesianLinearRegression::save";
+    if (mean_.size() == 0) throw std::logic_error(std::string(function) + ": the model is not fitted; call fit() first");
+    const Matrix<T> mean = mean_, phi_mean = phi_mean_;
+    const Matrix<T> scalars = (Matrix<T>(5, 1) << t_mean_, alpha_, beta_, gamma_, log_evidence_).finished();
+    const std::string options = io::OptionsWriter()
+                                    .add("alpha", double(options_.alpha))
+                                    .add("beta", double(options_.beta))
+                                    .add("fit_hyperparameters", options_.fit_hyperparameters)
+                                    .add("fit_intercept", options_.fit_intercept)
+                                    .add("alpha_shape", double(options_.alpha_shape))
+                                    .add("alpha_rate", double(options_.alpha_rate))
+                                    .add("beta_shape", double(options_.beta_shape))
+                                    .add("beta_rate", double(options_.beta_rate))
+                                    .add("max_iterations", options_.max_iterations)
+                                    .add("tolerance", double(options_.tolerance))
+                                    .add("centre_predictive_variance", options_.centre_predictive_variance)
+                                    .add("basis", options_.basis.c_str())
+                                    .add("iterations", iterations_)
+                                    .add("converged", converged_)
+                                    .str();
+    io::write_model_file<T>(path,
+                            {{"mean", mean}, {"covariance", covariance_}, {"precision", precision_}, {"phi_mean", phi_mean}, {"scalars", scalars}},
+                            format, {"BayesianLinearRegression", options}, function);
+  }
+  /// A model saved by save(). @throw std::runtime_error naming the path for a missing, truncated, corrupt
+  /// or wrong-type file, or parameters that do not describe a posterior.
+  static BayesianLinearRegression load(const std::filesystem::path& path) {
+    constexpr const char* function = "BayesianLinearRegression::load";
+    const io::ModelFile<T> file = io::read_model_file<T>(path, function);
+    io::require_model(file, "BayesianLinearRegression", path, function);
+    const io::OptionsReader r(file.options, path, function);
+    Options o;
+    o.alpha = r.number<T>("alpha");
+    o.beta = r.number<T>("beta");
+    o.fit_hyperparameters = r.flag("fit_hyperparameters");
+    o.fit_intercept = r.flag("fit_intercept");
+    o.alpha_shape = r.number<T>("alpha_shape");
+    o.alpha_rate = r.number<T>("alpha_rate");
+    o.beta_shape = r.number<T>("beta_shape");
+    o.beta_rate = r.number<T>("beta_rate");
+    o.max_iterations = r.number<int>("max_iterations");
+    o.tolerance = r.number<T>("tolerance");
+    o.centre_predictive_variance = r.flag("centre_predictive_variance");
+    o.basis = r.text("basis");
+    BayesianLinearRegression blr = io::construct_model<BayesianLinearRegression>(o, path, function);
+    blr.mean_ = io::matrix(file, "mean", -1, 1, path, function).col(0);
+    const Index m = blr.mean_.size();
+    if (m == 0) throw std::runtime_error(std::string(function) + ": '" + path.string() + "': the posterior mean is empty");
+    blr.covariance_ = io::matrix(file, "covariance", m, m, path, function);
+    blr.precision_ = io::matrix(file, "precision", m, m, path, function);
+    blr.phi_mean_ = io::matrix(file, "phi_mean", m, 1, path, function).col(0);
+    const Matrix<T>& v = io::matrix(file, "scalars", 5, 1, path, function);
+    blr.t_mean_ = v(0, 0);
+    blr.alpha_ = v(1, 0);
+    blr.beta_ = v(2, 0);
+    blr.gamma_ = v(3, 0);
+    blr.log_evidence_ = v(4, 0);
+    if (!(blr.alpha_ > T(0)) || !(blr.beta_ > T(0)))
+      throw std::runtime_error(std::string(function) + ": '" + path.string() + "': the precisions alpha and beta must be positive");
+    blr.iterations_ = r.number<int>("iterations");
+    blr.converged_ = r.flag("converged");
+    return blr;
+  }
 
  private:
   void require_fitted(const char* function, Index columns) const {

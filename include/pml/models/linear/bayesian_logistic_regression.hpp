@@ -3,7 +3,9 @@
 /// Bayesian logistic regression by the Laplace approximation (PRML §4.5).
 
 #include <cmath>
+#include <filesystem>
 #include <limits>
+#include <string>
 
 #include <Eigen/Cholesky>
 
@@ -11,6 +13,7 @@
 #include "pml/core/random.hpp"
 #include "pml/core/special.hpp"
 #include "pml/distributions/multivariate_normal.hpp"
+#include "pml/io/model_file.hpp"
 
 namespace pml {
 
@@ -19,6 +22,8 @@ template <Real T = double> struct BayesianLogisticRegressionOptions {
   T alpha = T(1);             ///< precision of the isotropic Gaussian prior on the weights
   int max_iterations = 100;   ///< Newton (IRLS) iterations
   T tolerance = T(1e-10);     ///< stop when the Newton decrement gᵀH⁻¹g / 2 falls below
+  /// How the design matrix was made, e.g. "poly:3" (see parse_basis()): saved with the model, not used by fit().
+  std::string basis{};
 };
 
 /// Two-class Bayesian logistic regression \f$p(t=1|\boldsymbol\phi,\mathbf w) = \sigma(\mathbf w^T\boldsymbol\phi)\f$
@@ -120,8 +125,55 @@ template <Real T = double> class BayesianLogisticRegression {
   const Matrix<T>& covariance() const noexcept { return covariance_; }  ///< S_N (Laplace)
   const Matrix<T>& precision() const noexcept { return precision_; }    ///< Hessian at the MAP
   T log_marginal_likelihood() const noexcept { return log_evidence_; }  ///< Laplace approximation (PRML 4.137)
+  /// Newton iterations run by the last fit().
   int iterations() const noexcept { return iterations_; }
+  /// Whether the Newton decrement fell below the tolerance.
   bool converged() const noexcept { return converged_; }
+  /// The options the model was built with (including the recorded basis).
+  const Options& options() const noexcept { return options_; }
+
+  /// Writes the Laplace posterior and the options to `path` (model type "BayesianLogisticRegression";
+  /// format in io/model_file.hpp). A loaded model predicts bit-identically.
+  /// @throw std::logic_error if not fitted; std::runtime_error if the file cannot be written.
+  void save(const std::filesystem::path& path, io::FileFormat format = io::FileFormat::binary) const {
+    constexpr const char* function = "BayesianLogisticRegression::save";
+    if (mean_.size() == 0) throw std::logic_error(std::string(function) + ": the model is not fitted; call fit() first");
+    const Matrix<T> mean = mean_;
+    const Matrix<T> evidence = Matrix<T>::Constant(1, 1, log_evidence_);
+    const std::string options = io::OptionsWriter()
+                                    .add("alpha", double(options_.alpha))
+                                    .add("max_iterations", options_.max_iterations)
+                                    .add("tolerance", double(options_.tolerance))
+                                    .add("basis", options_.basis.c_str())
+                                    .add("iterations", iterations_)
+                                    .add("converged", converged_)
+                                    .str();
+    io::write_model_file<T>(path, {{"mean", mean}, {"covariance", covariance_}, {"precision", precision_}, {"log_evidence", evidence}}, format,
+                            {"BayesianLogisticRegression", options}, function);
+  }
+  /// A model saved by save(). @throw std::runtime_error naming the path for a missing, truncated, corrupt
+  /// or wrong-type file.
+  static BayesianLogisticRegression load(const std::filesystem::path& path) {
+    constexpr const char* function = "BayesianLogisticRegression::load";
+    const io::ModelFile<T> file = io::read_model_file<T>(path, function);
+    io::require_model(file, "BayesianLogisticRegression", path, function);
+    const io::OptionsReader r(file.options, path, function);
+    Options o;
+    o.alpha = r.number<T>("alpha");
+    o.max_iterations = r.number<int>("max_iterations");
+    o.tolerance = r.number<T>("tolerance");
+    o.basis = r.text("basis");
+    BayesianLogisticRegression model = io::construct_model<BayesianLogisticRegression>(o, path, function);
+    model.mean_ = io::matrix(file, "mean", -1, 1, path, function).col(0);
+    const Index m = model.mean_.size();
+    if (m == 0) throw std::runtime_error(std::string(function) + ": '" + path.string() + "': the posterior mean is empty");
+    model.covariance_ = io::matrix(file, "covariance", m, m, path, function);
+    model.precision_ = io::matrix(file, "precision", m, m, path, function);
+    model.log_evidence_ = io::matrix(file, "log_evidence", 1, 1, path, function)(0, 0);
+    model.iterations_ = r.number<int>("iterations");
+    model.converged_ = r.flag("converged");
+    return model;
+  }
 
  private:
   // negative log posterior up to a constant: sum softplus(a) - t a + alpha/2 |w|^2 (stable for any a)
