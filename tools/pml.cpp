@@ -10,6 +10,8 @@
 //   pml kmeans predict model.pml data.csv
 //   pml pca fit data.csv --components 2 -o pca.pml; pml pca transform pca.pml data.csv
 //   pml ppca fit data.csv --components 2 -o ppca.pml; pml ppca score|transform|sample ...
+//   pml vgmm fit data.csv --components 10 -o vgmm.pml; pml vgmm predict|components ...
+//   pml blr fit xy.csv --basis poly:3 -o blr.pml; pml blr predict blr.pml x.csv (mean and sd)
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -30,6 +32,7 @@
 #include <pml/models/deep/mc_dropout.hpp>
 #include <pml/models/deep/vae.hpp>
 #include <pml/models/latent.hpp>
+#include <pml/models/linear.hpp>
 
 namespace {
 
@@ -134,6 +137,8 @@ models and commands:
   kmeans  fit | predict                     k-means (k-means++ and Lloyd)
   pca     fit | transform | inverse         principal component analysis
   ppca    fit | transform | score | sample  probabilistic PCA (closed form or EM)
+  vgmm    fit | predict | components        variational Bayesian Gaussian mixture
+  blr     fit | predict | sample            Bayesian linear regression on a basis (mean and sd)
   mcdropout fit | predict                     MC dropout regression with predictive sd
   vae       train | sample | encode           variational auto-encoder (Fashion-MNIST or CSV)
 
@@ -279,6 +284,83 @@ example: pml ppca score ppca.pml new_data.csv
 Draws N rows from the model (columns x0, x1, ...).
 
 example: pml ppca sample ppca.pml -n 500 --seed 1
+)"},
+    {"vgmm", R"(pml vgmm: variational Bayesian Gaussian mixture (PRML 10.2)
+
+  pml vgmm fit DATA.csv -o MODEL [--components K] [--weight-prior dirichlet|process]
+                                 [--concentration A] [--max-iterations N] [--seed S]
+  pml vgmm predict MODEL DATA.csv [--proba] [-o OUT.csv]
+  pml vgmm components MODEL [-o OUT.csv]
+
+Run pml vgmm <command> --help for details.
+)"},
+    {"vgmm fit", R"(pml vgmm fit DATA.csv -o MODEL [options]
+
+Fits a variational Gaussian mixture with K components to the rows of DATA.csv. With a small weight
+concentration the components the data do not need switch off (their expected weight goes to 0), so
+K is an upper bound rather than a choice.
+
+  --components K      upper bound on the number of components (default 10)
+  --weight-prior P    dirichlet (symmetric Dirichlet, default) or process (stick-breaking Dirichlet process)
+  --concentration A   weight concentration alpha0 (default 1/K); small values switch more components off
+  --max-iterations N  coordinate-ascent iterations (default 100)
+  --seed S            random seed of the k-means start (default 0)
+  -o MODEL            where to save the model (required)
+
+example: pml vgmm fit data.csv --components 10 --concentration 0.001 -o vgmm.pml
+)"},
+    {"vgmm predict", R"(pml vgmm predict MODEL DATA.csv [--proba] [-o OUT.csv]
+
+Writes the most probable component of each row (column "label"), or with --proba the variational
+responsibility of every component (columns p0, p1, ...).
+
+example: pml vgmm predict vgmm.pml data.csv
+)"},
+    {"vgmm components", R"(pml vgmm components MODEL [-o OUT.csv]
+
+Writes one row per component: its expected weight E[pi_k] and posterior mean (columns weight, mean0,
+mean1, ...). Components with weight near 0 were switched off.
+
+example: pml vgmm components vgmm.pml
+)"},
+    {"blr", R"(pml blr: Bayesian linear regression (PRML 3.3-3.5)
+
+  pml blr fit DATA.csv -o MODEL [--basis BASIS] [--alpha A] [--beta B] [--fixed]
+  pml blr predict MODEL X.csv [-o OUT.csv]
+  pml blr sample MODEL X.csv -n N [--seed S] [-o OUT.csv]
+
+Run pml blr <command> --help for details.
+)"},
+    {"blr fit", R"(pml blr fit DATA.csv -o MODEL [options]
+
+Fits Bayesian linear regression to DATA.csv, whose last column is the target and the others the
+inputs, on a basis of the inputs. The prior precision alpha and the noise precision beta maximise the
+evidence (type-II maximum likelihood) unless --fixed is given.
+
+  --basis BASIS   identity (the inputs and a bias; the default), poly:DEGREE, rbf:COUNT:SCALE or
+                  sigmoid:COUNT:SCALE (centres spread over the inputs' range; add :LOW:HIGH to place
+                  them). poly, rbf and sigmoid take one input column.
+  --alpha A       prior precision of the weights (default 1; the start value unless --fixed)
+  --beta B        noise precision (default 1 / variance of the targets; the start value unless --fixed)
+  --fixed         keep alpha and beta as given instead of maximising the evidence
+  -o MODEL        where to save the model (required; it records the basis)
+
+example: pml blr fit xy.csv --basis poly:3 -o blr.pml
+)"},
+    {"blr predict", R"(pml blr predict MODEL X.csv [-o OUT.csv]
+
+Writes the predictive mean and standard deviation at each row of X.csv (inputs only), and the
+standard deviation split into noise and parameter uncertainty (columns mean, sd, aleatoric_sd,
+epistemic_sd).
+
+example: pml blr predict blr.pml x.csv
+)"},
+    {"blr sample", R"(pml blr sample MODEL X.csv -n N [--seed S] [-o OUT.csv]
+
+Draws N regression functions from the posterior and evaluates them at the rows of X.csv: one column per
+function (f0, f1, ...), one row per input.
+
+example: pml blr sample blr.pml grid.csv -n 5 --seed 1
 )"},
     {"mcdropout", R"(pml mcdropout: MC dropout regression (Gal & Ghahramani 2016)
 
@@ -528,6 +610,127 @@ double real(const Args& a, const std::string& name, double fallback) {
   return v;
 }
 
+int vgmm(const std::string& command, int argc, char** argv, int first) {
+  if (command == "fit") {
+    const Args a = parse(argc, argv, first, {"--components", "--weight-prior", "--concentration", "--max-iterations", "--seed", "-o"}, {});
+    need_positionals(a, 1, "DATA.csv");
+    if (!a.has("-o")) throw UsageError("-o MODEL is required (where to save the fitted model)");
+    pml::VariationalGaussianMixtureOptions<double> o;
+    o.components = a.integer("--components", 10, 1);
+    o.max_iterations = static_cast<int>(a.integer("--max-iterations", 100, 1));
+    const std::string prior = a.get("--weight-prior", "dirichlet");
+    if (prior == "dirichlet") o.weight_prior = pml::WeightPrior::dirichlet_distribution;
+    else if (prior == "process") o.weight_prior = pml::WeightPrior::dirichlet_process;
+    else throw UsageError("--weight-prior must be dirichlet or process, got '" + prior + "'");
+    o.weight_concentration = real(a, "--concentration", 0.0);
+    if (a.has("--concentration") && !(o.weight_concentration > 0)) throw UsageError("--concentration must be positive");
+    const Eigen::MatrixXd x = read_data(a.positional[0]);
+    pml::VariationalGaussianMixture<double> model(o);
+    model.fit(x, static_cast<std::uint64_t>(a.integer("--seed", 0, 0)));
+    model.save(a.get("-o", ""));
+    std::fprintf(stderr, "fitted a variational Gaussian mixture (up to %ld components, %ld in use) to %ld x %ld data: ELBO %.6g per row, %d iterations%s; saved %s\n",
+                 long(o.components), long(model.effective_components()), long(x.rows()), long(x.cols()), double(model.lower_bound()),
+                 model.iterations(), model.converged() ? "" : " (not converged)", a.get("-o", "").c_str());
+    return 0;
+  }
+  if (command == "predict") {
+    const Args a = parse(argc, argv, first, {"-o"}, {"--proba"});
+    need_positionals(a, 2, "MODEL DATA.csv");
+    const auto model = pml::VariationalGaussianMixture<double>::load(a.positional[0]);
+    const Eigen::MatrixXd x = read_data(a.positional[1]);
+    check_width(x, model.means().cols(), a.positional[1]);
+    if (a.flag("--proba")) emit(a, model.predict_proba(x), names("p", model.options().components));
+    else emit(a, model.predict(x).cast<double>(), {"label"});
+    return 0;
+  }
+  if (command == "components") {
+    const Args a = parse(argc, argv, first, {"-o"}, {});
+    need_positionals(a, 1, "MODEL");
+    const auto model = pml::VariationalGaussianMixture<double>::load(a.positional[0]);
+    Eigen::MatrixXd out(model.means().rows(), model.means().cols() + 1);
+    out << model.weights(), model.means();
+    std::vector<std::string> columns{"weight"}, means = names("mean", model.means().cols());
+    columns.insert(columns.end(), means.begin(), means.end());
+    emit(a, out, columns);
+    return 0;
+  }
+  throw UsageError("unknown command '" + command + "' (fit, predict, components)");
+}
+
+/// The input width a linear model's basis takes: any for identity (the weights less the bias), else 1.
+Eigen::Index basis_inputs(const pml::NamedBasis& basis, Eigen::Index weights) {
+  return basis.kind == pml::NamedBasis::Kind::identity ? weights - 1 : 1;
+}
+
+pml::BayesianLinearRegression<double> load_blr(const std::string& path, pml::NamedBasis& basis) {
+  auto model = pml::BayesianLinearRegression<double>::load(path);
+  if (model.options().basis.empty()) throw std::runtime_error("'" + path + "' records no basis (it was not saved by pml blr fit)");
+  basis = pml::parse_basis(model.options().basis);
+  return model;
+}
+
+int blr(const std::string& command, int argc, char** argv, int first) {
+  if (command == "fit") {
+    const Args a = parse(argc, argv, first, {"--basis", "--alpha", "--beta", "-o"}, {"--fixed"});
+    need_positionals(a, 1, "DATA.csv");
+    if (!a.has("-o")) throw UsageError("-o MODEL is required (where to save the fitted model)");
+    pml::NamedBasis basis;
+    try {
+      basis = pml::parse_basis(a.get("--basis", "identity"));
+    } catch (const std::invalid_argument& e) { throw UsageError(e.what()); }
+    const Eigen::MatrixXd data = read_data(a.positional[0]);
+    if (data.cols() < 2)
+      throw std::runtime_error("'" + a.positional[0] + "' has 1 column: the last column is the target, so at least one input column is needed");
+    const Eigen::MatrixXd x = data.leftCols(data.cols() - 1);
+    if (basis.kind != pml::NamedBasis::Kind::identity && x.cols() != 1)
+      throw std::runtime_error("'" + a.positional[0] + "' has " + std::to_string(x.cols()) + " input columns; the basis " + basis.str() +
+                               " takes one (use --basis identity for several)");
+    basis = basis.with_range(x);
+    pml::BayesianLinearRegressionOptions<double> o;
+    o.alpha = real(a, "--alpha", 1.0);
+    o.beta = real(a, "--beta", 0.0);
+    if (!(o.alpha > 0)) throw UsageError("--alpha must be positive");
+    if (a.has("--beta") && !(o.beta > 0)) throw UsageError("--beta must be positive");
+    o.fit_hyperparameters = !a.flag("--fixed");
+    o.basis = basis.str();
+    pml::BayesianLinearRegression<double> model(o);
+    model.fit(basis.design_matrix<double>(x), data.col(data.cols() - 1));
+    model.save(a.get("-o", ""));
+    std::fprintf(stderr, "fitted Bayesian linear regression on %s to %ld rows: alpha %.6g, beta %.6g (noise sd %.6g), log evidence %.6g; saved %s\n",
+                 o.basis.c_str(), long(x.rows()), double(model.alpha()), double(model.beta()), 1 / std::sqrt(double(model.beta())),
+                 double(model.log_marginal_likelihood()), a.get("-o", "").c_str());
+    return 0;
+  }
+  if (command == "predict") {
+    const Args a = parse(argc, argv, first, {"-o"}, {});
+    need_positionals(a, 2, "MODEL X.csv");
+    pml::NamedBasis basis;
+    const auto model = load_blr(a.positional[0], basis);
+    const Eigen::MatrixXd x = read_data(a.positional[1]);
+    check_width(x, basis_inputs(basis, model.mean().size()), a.positional[1]);
+    const auto p = model.predict(basis.design_matrix<double>(x));
+    Eigen::MatrixXd out(x.rows(), 4);
+    out << p.mean, p.variance.cwiseSqrt(), p.aleatoric.cwiseSqrt(), p.epistemic.cwiseSqrt();
+    emit(a, out, {"mean", "sd", "aleatoric_sd", "epistemic_sd"});
+    return 0;
+  }
+  if (command == "sample") {
+    const Args a = parse(argc, argv, first, {"-n", "--seed", "-o"}, {});
+    need_positionals(a, 2, "MODEL X.csv");
+    if (!a.has("-n")) throw UsageError("-n N is required (how many functions)");
+    pml::NamedBasis basis;
+    const auto model = load_blr(a.positional[0], basis);
+    const Eigen::MatrixXd x = read_data(a.positional[1]);
+    check_width(x, basis_inputs(basis, model.mean().size()), a.positional[1]);
+    pml::Rng rng(static_cast<std::uint64_t>(a.integer("--seed", 0, 0)));
+    const Eigen::Index n = a.integer("-n", 0, 1);
+    emit(a, model.sample_functions(rng, basis.design_matrix<double>(x), n), names("f", n));
+    return 0;
+  }
+  throw UsageError("unknown command '" + command + "' (fit, predict, sample)");
+}
+
+
 /// Training progress on standard error: a bar redrawn in place with the loss and the time left on an
 /// interactive terminal; a plain line per epoch otherwise (logs, pipes, CI).
 class ProgressDisplay {
@@ -680,9 +883,10 @@ int main(int argc, char** argv) {
       return 0;
     }
     using Command = int (*)(const std::string&, int, char**, int);
-    const std::map<std::string, Command> models = {{"gmm", gmm},           {"kmeans", kmeans}, {"pca", pca},
-                                                   {"ppca", ppca},         {"mcdropout", mcdropout}, {"vae", vae}};
-    if (!models.count(model)) throw UsageError("unknown model '" + model + "' (gmm, kmeans, pca, ppca, mcdropout, vae; see pml --help)");
+    const std::map<std::string, Command> models = {{"gmm", gmm}, {"kmeans", kmeans}, {"vgmm", vgmm},           {"pca", pca},
+                                                   {"ppca", ppca}, {"blr", blr},       {"mcdropout", mcdropout}, {"vae", vae}};
+    if (!models.count(model))
+      throw UsageError("unknown model '" + model + "' (gmm, kmeans, vgmm, pca, ppca, blr, mcdropout, vae; see pml --help)");
     where += " " + model;
     if (argc < 3 || std::string(argv[2]) == "--help" || std::string(argv[2]) == "-h") {
       std::fputs(kHelp.at(model).c_str(), stdout);

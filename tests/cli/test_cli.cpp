@@ -15,6 +15,7 @@
 #include "pml/models/deep/mc_dropout.hpp"
 #include "pml/models/deep/vae.hpp"
 #include "pml/models/latent.hpp"
+#include "pml/models/linear.hpp"
 
 using Catch::Matchers::Contains;
 namespace fs = std::filesystem;
@@ -179,12 +180,90 @@ TEST_CASE("pml mcdropout and vae: train with progress lines, predict, sample, en
   CHECK(run_pml("mcdropout fit xy.csv --hidden 16,x -o n.pml").code == 2);
 }
 
+TEST_CASE("pml vgmm: fit switches surplus components off; predict equals the in-process model", "[cli]") {
+  const Eigen::MatrixXd x = blobs();
+  pml::io::write_csv(dir() / "data.csv", x);
+  // seeds 0-3, 5 and 6 find the three blobs; seed 4's k-means start ends in a local optimum that splits
+  // one blob in three (5 components in use), which the in-process model reproduces as well
+  const Run fit = run_pml("vgmm fit data.csv --components 8 --concentration 0.001 --seed 1 -o vgmm.pml");
+  INFO(fit.err);
+  REQUIRE(fit.code == 0);
+  CHECK_THAT(fit.err, Contains("3 in use"));
+  pml::VariationalGaussianMixtureOptions<double> o;
+  o.components = 8;
+  o.weight_concentration = 0.001;
+  pml::VariationalGaussianMixture<double> same(o);
+  same.fit(x, 1);
+  CHECK(same.effective_components() == 3);
+  const Run proba = run_pml("vgmm predict vgmm.pml data.csv --proba -o proba.csv");
+  REQUIRE(proba.code == 0);
+  CHECK(pml::io::read_csv<double>(dir() / "proba.csv").data == same.predict_proba(x));
+  const Run labels = run_pml("vgmm predict vgmm.pml data.csv");
+  REQUIRE(labels.code == 0);
+  std::ofstream(dir() / "labels.csv") << labels.out;
+  CHECK(pml::io::read_csv<double>(dir() / "labels.csv").data.col(0).cast<long>() == same.predict(x));
+  const Run components = run_pml("vgmm components vgmm.pml -o components.csv");
+  REQUIRE(components.code == 0);
+  const auto table = pml::io::read_csv<double>(dir() / "components.csv");
+  CHECK(table.columns == std::vector<std::string>{"weight", "mean0", "mean1"});
+  CHECK(table.data.col(0) == same.weights());
+  CHECK((table.data.col(0).array() > 0.01).count() == 3);
+  CHECK(run_pml("vgmm fit data.csv --weight-prior process --components 6 -o dp.pml").code == 0);
+  CHECK(pml::VariationalGaussianMixture<double>::load(dir() / "dp.pml").options().weight_prior == pml::WeightPrior::dirichlet_process);
+}
+
+TEST_CASE("pml blr: --basis poly:3 fit, predict mean and sd, sample, equal the in-process model", "[cli]") {
+  pml::Rng rng(6);
+  Eigen::MatrixXd xy(50, 2);
+  for (Eigen::Index i = 0; i < xy.rows(); ++i) {
+    xy(i, 0) = pml::random::uniform<double>(rng, -1.0, 1.0);
+    xy(i, 1) = xy(i, 0) * xy(i, 0) * xy(i, 0) - 0.5 * xy(i, 0) + 0.05 * pml::random::normal<double>(rng);
+  }
+  pml::io::write_csv(dir() / "xy.csv", xy, {"x", "y"});
+  Eigen::MatrixXd grid(9, 1);
+  for (Eigen::Index i = 0; i < grid.rows(); ++i) grid(i, 0) = -2.0 + 0.5 * double(i);
+  pml::io::write_csv(dir() / "grid.csv", grid);
+  const Run fit = run_pml("blr fit xy.csv --basis poly:3 -o blr.pml");
+  INFO(fit.err);
+  REQUIRE(fit.code == 0);
+  CHECK_THAT(fit.err, Contains("poly:3"));
+  pml::BayesianLinearRegression<double> same;
+  same.fit(pml::design_matrix(pml::PolynomialBasis{3}, xy.leftCols(1)), xy.col(1));
+  const auto expected = same.predict(pml::design_matrix(pml::PolynomialBasis{3}, grid));
+  const Run predict = run_pml("blr predict blr.pml grid.csv -o pred.csv");
+  REQUIRE(predict.code == 0);
+  const auto table = pml::io::read_csv<double>(dir() / "pred.csv");
+  CHECK(table.columns == std::vector<std::string>{"mean", "sd", "aleatoric_sd", "epistemic_sd"});
+  CHECK(table.data.col(0) == expected.mean);
+  CHECK(table.data.col(1) == expected.variance.cwiseSqrt());
+  CHECK(table.data.col(3) == expected.epistemic.cwiseSqrt());
+  // the uncertainty grows away from the data in [-1, 1]
+  CHECK(table.data(0, 1) > 5 * table.data(4, 1));
+  const Run sample = run_pml("blr sample blr.pml grid.csv -n 4 --seed 9");
+  REQUIRE(sample.code == 0);
+  CHECK(sample.out.rfind("f0,f1,f2,f3\n", 0) == 0);
+  // rbf with its range taken from the data, recorded in the file
+  REQUIRE(run_pml("blr fit xy.csv --basis rbf:7:0.4 --fixed --alpha 2 --beta 400 -o rbf.pml").code == 0);
+  const auto rbf = pml::BayesianLinearRegression<double>::load(dir() / "rbf.pml");
+  CHECK_THAT(rbf.options().basis, Contains("rbf:7:0.4:"));
+  CHECK(rbf.alpha() == 2.0);
+  CHECK(run_pml("blr predict rbf.pml grid.csv").code == 0);
+  // several inputs need the identity basis
+  pml::io::write_csv(dir() / "wide.csv", Eigen::MatrixXd::Random(10, 3));
+  const Run wide = run_pml("blr fit wide.csv --basis poly:2 -o w.pml");
+  CHECK(wide.code == 1);
+  CHECK_THAT(wide.err, Contains("has 2 input columns; the basis poly:2 takes one"));
+  REQUIRE(run_pml("blr fit wide.csv -o w.pml").code == 0);
+  CHECK(run_pml("blr predict w.pml grid.csv").code == 1);
+}
+
 TEST_CASE("pml: help on every command, one-line errors with non-zero exit codes", "[cli][errors]") {
   for (const char* args : {"--help", "gmm --help", "gmm fit --help", "gmm predict --help", "gmm score --help", "gmm sample --help", "kmeans --help",
                            "kmeans fit --help", "kmeans predict --help", "pca --help", "pca fit --help", "pca transform --help",
                            "pca inverse --help", "ppca --help", "ppca fit --help", "ppca transform --help", "ppca score --help", "ppca sample --help",
                            "mcdropout --help", "mcdropout fit --help", "mcdropout predict --help", "vae --help", "vae train --help", "vae sample --help",
-                           "vae encode --help"}) {
+                           "vae encode --help", "vgmm --help", "vgmm fit --help", "vgmm predict --help", "vgmm components --help",
+                           "blr --help", "blr fit --help", "blr predict --help", "blr sample --help"}) {
     const Run r = run_pml(args);
     INFO(args);
     CHECK(r.code == 0);
@@ -211,7 +290,11 @@ TEST_CASE("pml: help on every command, one-line errors with non-zero exit codes"
                         Case{"gmm predict m.pml wide.csv", 1, "has 3 columns but the model was fitted to 2"},
                         Case{"gmm predict junk.pml data.csv", 1, "is not a pml model"}, Case{"kmeans predict m.pml data.csv", 1, "not a KMeans"},
                         Case{"gmm sample m.pml", 2, "-n N is required"}, Case{"gmm predict m.pml", 2, "expected MODEL DATA.csv"},
-                        Case{"gmm fit data.csv --components 500 -o m2.pml", 1, "GaussianMixture"}}) {
+                        Case{"gmm fit data.csv --components 500 -o m2.pml", 1, "GaussianMixture"},
+                        Case{"blr fit data.csv --basis spline:2 -o m2.pml", 2, "parse_basis: basis 'spline:2' is not a known basis"},
+                        Case{"blr predict m.pml data.csv", 1, "holds a GaussianMixture, not a BayesianLinearRegression"},
+                        Case{"vgmm fit data.csv --weight-prior uniform -o m2.pml", 2, "--weight-prior must be dirichlet or process"},
+                        Case{"vgmm fit data.csv --concentration -1 -o m2.pml", 2, "--concentration must be positive"}}) {
     const Run r = run_pml(c.args);
     INFO("pml " << c.args << "\nstderr: " << r.err);
     CHECK(r.code == c.code);
