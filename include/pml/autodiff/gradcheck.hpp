@@ -13,9 +13,9 @@ namespace pml::ad {
 
 /// Result of gradcheck(): the worst absolute and relative discrepancy over all input entries.
 template <Real T> struct GradcheckResult {
-  T max_abs_error = 0;
-  T max_rel_error = 0;
-  bool passed = false;
+  T max_abs_error = 0;  ///< largest |analytic − numerical| over all entries
+  T max_rel_error = 0;  ///< largest relative discrepancy
+  bool passed = false;  ///< both within the tolerances
 };
 
 /// Compares d f / d inputs from one backward pass with central differences

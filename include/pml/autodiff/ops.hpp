@@ -46,6 +46,7 @@ template <Real T> Var<T> operator+(const Var<T>& a, const Var<T>& b) {
   out.value() = a.value() + b.value();
   return out;
 }
+/// Elementwise difference A − B (same shape).
 template <Real T> Var<T> operator-(const Var<T>& a, const Var<T>& b) {
   detail::same_shape("ad::sub", a, b);
   Var<T> out = a.tape->push(detail::Op::sub, a.id, b.id, a.rows(), a.cols());
@@ -59,24 +60,31 @@ template <Real T> Var<T> operator*(const Var<T>& a, const Var<T>& b) {
   out.value() = a.value().cwiseProduct(b.value());
   return out;
 }
-template <Real T> Var<T> operator-(const Var<T>& a) { return detail::unary(detail::Op::neg, a, [](auto x) { return -x; }); }
+template <Real T> Var<T> operator-(const Var<T>& a) { return detail::unary(detail::Op::neg, a, [](auto x) { return -x; }); }  ///< −A, elementwise
 /// c A for a constant c.
 template <Real T> Var<T> operator*(T c, const Var<T>& a) {
   Var<T> out = a.tape->push(detail::Op::scale, a.id, -1, a.rows(), a.cols(), c);
   out.value() = c * a.value();
   return out;
 }
-template <Real T> Var<T> exp(const Var<T>& a) { return detail::unary(detail::Op::exp, a, [](auto x) { return x.exp(); }); }
+template <Real T> Var<T> exp(const Var<T>& a) { return detail::unary(detail::Op::exp, a, [](auto x) { return x.exp(); }); }  ///< exp(A), elementwise
+/// log(A), elementwise (A > 0)
 template <Real T> Var<T> log(const Var<T>& a) { return detail::unary(detail::Op::log, a, [](auto x) { return x.log(); }); }
+/// A², elementwise
 template <Real T> Var<T> square(const Var<T>& a) { return detail::unary(detail::Op::square, a, [](auto x) { return x.square(); }); }
+/// √A, elementwise (A ≥ 0)
 template <Real T> Var<T> sqrt(const Var<T>& a) { return detail::unary(detail::Op::sqrt, a, [](auto x) { return x.sqrt(); }); }
+/// tanh(A), elementwise (SIMD kernel in float and double)
 template <Real T> Var<T> tanh(const Var<T>& a) { return detail::unary(detail::Op::tanh, a, [](auto x) { return pml::simd::tanh(x); }); }
+/// σ(A) = 1/(1 + e^−A), elementwise
 template <Real T> Var<T> sigmoid(const Var<T>& a) {
   return detail::unary(detail::Op::sigmoid, a, [](auto x) { return pml::sigmoid(x); });
 }
+/// softplus(A) = log(1 + e^A), elementwise, stable for large |A|
 template <Real T> Var<T> softplus(const Var<T>& a) {
   return detail::unary(detail::Op::softplus, a, [](auto x) { return pml::softplus(x); });
 }
+/// max(A, 0), elementwise
 template <Real T> Var<T> relu(const Var<T>& a) { return detail::unary(detail::Op::relu, a, [](auto x) { return x.max(T(0)); }); }
 /// Sum of all entries (1 x 1).
 template <Real T> Var<T> sum(const Var<T>& a) {
@@ -137,6 +145,7 @@ template <Real T> Var<T> mul_row(const Var<T>& a, const Var<T>& b) {
   out.value() = (a.value().array().rowwise() * b.value().row(0).array()).matrix();
   return out;
 }
+/// log(1 + A), elementwise, accurate for small A
 template <Real T> Var<T> log1p(const Var<T>& a) { return detail::unary(detail::Op::log1p, a, [](auto x) { return x.log1p(); }); }
 /// max(x, 0) + slope min(x, 0).
 template <Real T> Var<T> leaky_relu(const Var<T>& a, T slope = T(0.01)) {

@@ -26,15 +26,15 @@ template <Real T> class Tape;
 
 /// A handle to a node on a Tape: cheap to copy, valid until the tape is reset().
 template <Real T> struct Var {
-  Tape<T>* tape = nullptr;
-  int id = -1;
+  Tape<T>* tape = nullptr;  ///< the tape the node lives on
+  int id = -1;  ///< the node's index on the tape
   /// The node's value (rows x cols), a view into the tape's arena.
   Eigen::Map<Matrix<T>> value() const { return tape->value(id); }
   /// The node's adjoint d(output)/d(node), filled by Tape::backward().
   Eigen::Map<Matrix<T>> adjoint() const { return tape->adjoint(id); }
-  Index rows() const { return tape->rows(id); }
-  Index cols() const { return tape->cols(id); }
-  bool size_is(Index r, Index c) const { return rows() == r && cols() == c; }
+  Index rows() const { return tape->rows(id); }  ///< rows of the node's value
+  Index cols() const { return tape->cols(id); }  ///< columns of the node's value
+  bool size_is(Index r, Index c) const { return rows() == r && cols() == c; }  ///< whether the node's value is r x c
 };
 
 /// Elementwise activation functions, used by the fused bias-plus-activation node and by nn::MLP.
@@ -55,10 +55,11 @@ enum class Op : std::uint8_t {
 /// stops allocating after its first step.
 template <Real T> class Tape {
  public:
-  using Op = detail::Op;
+  using Op = detail::Op;  ///< the node types (internal)
 
   Tape() = default;
-  Tape(const Tape& other) { *this = other; }
+  Tape(const Tape& other) { *this = other; }  ///< A copy of the nodes and the used part of the arenas (gradient bindings stay with the original).
+  /// Copies the nodes and the used part of the arenas (gradient bindings stay with the original).
   Tape& operator=(const Tape& other) {  // copies the nodes and the used part of the arenas
     if (this == &other) return *this;
     nodes_ = other.nodes_;
@@ -68,8 +69,8 @@ template <Real T> class Tape {
     used_ = other.used_;
     return *this;
   }
-  Tape(Tape&&) noexcept = default;
-  Tape& operator=(Tape&&) noexcept = default;
+  Tape(Tape&&) noexcept = default;  ///< Moves the tape; Vars of the moved-from tape keep pointing at it and become invalid.
+  Tape& operator=(Tape&&) noexcept = default;  ///< Moves the tape; Vars of the moved-from tape keep pointing at it and become invalid.
 
   /// Reserves room for `nodes` nodes and `scalars` scalars of values (and as many of adjoints).
   void reserve(std::size_t nodes, std::size_t scalars) {
@@ -92,7 +93,7 @@ template <Real T> class Tape {
       if (static_cast<std::size_t>(sink.id) < position) sinks_[keep++] = sink;
     sinks_.resize(keep);
   }
-  std::size_t size() const noexcept { return nodes_.size(); }
+  std::size_t size() const noexcept { return nodes_.size(); }  ///< number of nodes on the tape
 
   /// A leaf (input or parameter) with the given value.
   template <class Derived> Var<T> variable(const Eigen::MatrixBase<Derived>& v) {
@@ -133,6 +134,7 @@ template <Real T> class Tape {
     return out;
   }
 
+  /// The value of node `id` (a view into the value arena); Var::value() is the usual way in.
   Eigen::Map<Matrix<T>> value(int id) {
     const Node& n = nodes_[static_cast<std::size_t>(id)];
     return {values_.data() + n.offset, n.rows, n.cols};
@@ -142,8 +144,8 @@ template <Real T> class Tape {
     const Node& n = nodes_[static_cast<std::size_t>(id)];
     return {adjoints_.data() + n.offset, n.rows, n.cols};
   }
-  Index rows(int id) const { return nodes_[static_cast<std::size_t>(id)].rows; }
-  Index cols(int id) const { return nodes_[static_cast<std::size_t>(id)].cols; }
+  Index rows(int id) const { return nodes_[static_cast<std::size_t>(id)].rows; }  ///< rows of node `id`
+  Index cols(int id) const { return nodes_[static_cast<std::size_t>(id)].cols; }  ///< columns of node `id`
 
   /// Back-propagates from a 1 x 1 node: zeroes the adjoints of the nodes that need a gradient, seeds
   /// d(out)/d(out) = 1, then runs the nodes' backward passes in reverse creation order. Calling it
@@ -184,6 +186,7 @@ template <Real T> class Tape {
   }
 
   // ---- node construction (used by the operator functions in ops.hpp) ----
+  /// Appends a node (for the op functions in ops.hpp; not needed by users). Its value is left for the caller to fill.
   Var<T> push(Op op, int a, int b, Index rows, Index cols, T scalar = T(0), int c = -1, T scalar2 = T(0), T scalar3 = T(0)) {
     const bool grad = op == Op::leaf || (a >= 0 && needs_grad(a)) || (b >= 0 && op != Op::slice_cols && needs_grad(b)) || (c >= 0 && needs_grad(c));
     const std::size_t count = static_cast<std::size_t>(rows * cols);
@@ -204,7 +207,7 @@ template <Real T> class Tape {
     nodes_[static_cast<std::size_t>(id)].scalar2 = first;
     nodes_[static_cast<std::size_t>(id)].scalar3 = second;
   }
-  Op op(int id) const { return nodes_[static_cast<std::size_t>(id)].op; }
+  Op op(int id) const { return nodes_[static_cast<std::size_t>(id)].op; }  ///< the type of node `id`
 
  private:
   struct Node {

@@ -65,15 +65,16 @@ template <Real T = double> class BetaBinomialModel {
   BetaBinomialModel(long trials, const Beta<T>& prior = Beta<T>(1, 1)) : n_(trials), prior_(prior), belief_(prior) {
     if (trials <= 0) detail::throw_domain("BetaBinomialModel", "trials", "be positive", std::to_string(trials));
   }
-  long trials() const noexcept { return n_; }
-  const Beta<T>& prior() const noexcept { return prior_; }
-  const Beta<T>& posterior() const noexcept { return belief_; }
+  long trials() const noexcept { return n_; }  ///< trials per observation n
+  const Beta<T>& prior() const noexcept { return prior_; }  ///< the prior the model started from
+  const Beta<T>& posterior() const noexcept { return belief_; }  ///< the current posterior (the prior after every update())
   /// Posterior after observing success counts `k` (each in 0..trials): Beta(a + Σk, b + Σ(n − k)).
   Beta<T> posterior(const IntVectorCRef& k) const {
     check(k, "BetaBinomialModel::posterior");
     const T s = T(k.sum());
     return Beta<T>(belief_.a() + s, belief_.b() + T(n_) * T(k.size()) - s);
   }
+  /// Sequential update: the posterior after `k` becomes the current belief.
   BetaBinomialModel& update(const IntVectorCRef& k) {
     belief_ = posterior(k);
     return *this;

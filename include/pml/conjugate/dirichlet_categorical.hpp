@@ -15,13 +15,14 @@ namespace pml {
 /// m the label counts (PRML 2.41).
 template <Real T = double> class DirichletCategoricalModel {
  public:
+  /// A model starting from `prior` over the K category probabilities.
   explicit DirichletCategoricalModel(const Dirichlet<T>& prior) : prior_(prior), belief_(prior) {}
   /// Symmetric prior Dir(α, ..., α) over K categories.
   DirichletCategoricalModel(Index categories, T alpha)
       : DirichletCategoricalModel(Dirichlet<T>(Vector<T>::Constant(categories, alpha))) {}
-  Index categories() const noexcept { return prior_.dimension(); }
-  const Dirichlet<T>& prior() const noexcept { return prior_; }
-  const Dirichlet<T>& posterior() const noexcept { return belief_; }
+  Index categories() const noexcept { return prior_.dimension(); }  ///< number of categories K
+  const Dirichlet<T>& prior() const noexcept { return prior_; }  ///< the prior the model started from
+  const Dirichlet<T>& posterior() const noexcept { return belief_; }  ///< the current posterior (the prior after every update())
   /// Label counts of `labels`. @throw std::domain_error for labels outside 0..K-1.
   Vector<T> counts(const IntVectorCRef& labels) const {
     Vector<T> m = Vector<T>::Zero(categories());
@@ -33,7 +34,9 @@ template <Real T = double> class DirichletCategoricalModel {
     }
     return m;
   }
+  /// Posterior after observing `labels` (each in 0..K−1): Dir(α + counts).
   Dirichlet<T> posterior(const IntVectorCRef& labels) const { return Dirichlet<T>(belief_.alpha() + counts(labels)); }
+  /// Sequential update: the posterior after `labels` becomes the current belief.
   DirichletCategoricalModel& update(const IntVectorCRef& labels) {
     belief_ = posterior(labels);
     return *this;
@@ -58,12 +61,14 @@ template <Real T = double> class DirichletCategoricalModel {
 /// \f$\mathrm{Mult}(\cdot|\boldsymbol\mu, n_i)\f$ with \f$\boldsymbol\mu\sim\mathrm{Dir}(\boldsymbol\alpha)\f$.
 template <Real T = double> class DirichletMultinomialModel {
  public:
+  /// A model starting from `prior` over the K category probabilities.
   explicit DirichletMultinomialModel(const Dirichlet<T>& prior) : prior_(prior), belief_(prior) {}
-  Index categories() const noexcept { return prior_.dimension(); }
-  const Dirichlet<T>& prior() const noexcept { return prior_; }
-  const Dirichlet<T>& posterior() const noexcept { return belief_; }
+  Index categories() const noexcept { return prior_.dimension(); }  ///< number of categories K
+  const Dirichlet<T>& prior() const noexcept { return prior_; }  ///< the prior the model started from
+  const Dirichlet<T>& posterior() const noexcept { return belief_; }  ///< the current posterior (the prior after every update())
   /// Posterior after the rows of `counts` (N x K, non-negative): Dir(α + column sums).
   Dirichlet<T> posterior(const IntMatrixCRef& counts) const { return Dirichlet<T>(belief_.alpha() + totals(counts)); }
+  /// Sequential update with count vectors (one row of K counts per observation).
   DirichletMultinomialModel& update(const IntMatrixCRef& counts) {
     belief_ = posterior(counts);
     return *this;

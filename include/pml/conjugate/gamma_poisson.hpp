@@ -14,9 +14,9 @@ namespace pml {
 /// Posterior \f$\mathrm{Gam}(a+\sum k_n, b+N)\f$.
 template <Real T = double> class GammaPoissonModel {
  public:
-  explicit GammaPoissonModel(const Gamma<T>& prior) : prior_(prior), belief_(prior) {}
-  const Gamma<T>& prior() const noexcept { return prior_; }
-  const Gamma<T>& posterior() const noexcept { return belief_; }
+  explicit GammaPoissonModel(const Gamma<T>& prior) : prior_(prior), belief_(prior) {}  ///< A model starting from `prior` over the Poisson rate.
+  const Gamma<T>& prior() const noexcept { return prior_; }  ///< the prior the model started from
+  const Gamma<T>& posterior() const noexcept { return belief_; }  ///< the current posterior (the prior after every update())
   /// @throw std::domain_error for negative counts.
   Gamma<T> posterior(const IntVectorCRef& k) const {
     for (Index i = 0; i < k.size(); ++i)
@@ -25,6 +25,7 @@ template <Real T = double> class GammaPoissonModel {
                              std::to_string(k(i)) + " at index " + std::to_string(i));
     return Gamma<T>(belief_.shape() + T(k.sum()), belief_.rate() + T(k.size()));
   }
+  /// Sequential update: the posterior after the counts `k` becomes the current belief.
   GammaPoissonModel& update(const IntVectorCRef& k) {
     belief_ = posterior(k);
     return *this;

@@ -15,9 +15,11 @@ namespace pml {
 /// \f$b_N=b_0+\frac12\sum(x-\bar x)^2+\frac{\kappa_0N(\bar x-\mu_0)^2}{2\kappa_N}\f$.
 template <Real T = double> class NormalGammaModel {
  public:
+  /// A model starting from `prior` over the mean and precision.
   explicit NormalGammaModel(const NormalGamma<T>& prior) : prior_(prior), belief_(prior) {}
-  const NormalGamma<T>& prior() const noexcept { return prior_; }
-  const NormalGamma<T>& posterior() const noexcept { return belief_; }
+  const NormalGamma<T>& prior() const noexcept { return prior_; }  ///< the prior the model started from
+  const NormalGamma<T>& posterior() const noexcept { return belief_; }  ///< the current posterior (the prior after every update())
+  /// Posterior after observing `x` (PRML 2.150–2.151 with an unknown mean). @throw std::domain_error for non-finite data.
   NormalGamma<T> posterior(const VectorCRef<T>& x) const {
     check_all_finite("NormalGammaModel::posterior", "data", x);
     if (x.size() == 0) return belief_;
@@ -28,6 +30,7 @@ template <Real T = double> class NormalGammaModel {
     return NormalGamma<T>((k0 * m0 + n * mean) / kn, kn, belief_.a() + T(0.5) * n,
                           belief_.b() + T(0.5) * ss + T(0.5) * k0 * n * (mean - m0) * (mean - m0) / kn);
   }
+  /// Sequential update: the posterior after `x` becomes the current belief.
   NormalGammaModel& update(const VectorCRef<T>& x) {
     belief_ = posterior(x);
     return *this;

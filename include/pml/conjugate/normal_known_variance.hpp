@@ -22,9 +22,9 @@ template <Real T = double> class NormalKnownVarianceModel {
   NormalKnownVarianceModel(const Normal<T>& prior, T noise_stddev) : prior_(prior), belief_(prior), sigma_(noise_stddev) {
     check_positive("NormalKnownVarianceModel", "noise_stddev", noise_stddev);
   }
-  T noise_stddev() const noexcept { return sigma_; }
-  const Normal<T>& prior() const noexcept { return prior_; }
-  const Normal<T>& posterior() const noexcept { return belief_; }
+  T noise_stddev() const noexcept { return sigma_; }  ///< the known σ of the data
+  const Normal<T>& prior() const noexcept { return prior_; }  ///< the prior the model started from
+  const Normal<T>& posterior() const noexcept { return belief_; }  ///< the current posterior (the prior after every update())
   /// @throw std::domain_error for non-finite data.
   Normal<T> posterior(const VectorCRef<T>& x) const {
     check_all_finite("NormalKnownVarianceModel::posterior", "data", x);
@@ -33,6 +33,7 @@ template <Real T = double> class NormalKnownVarianceModel {
     const T mean_n = (prec0 * belief_.mean() + x.sum() / (sigma_ * sigma_)) / prec_n;
     return Normal<T>(mean_n, std::sqrt(T(1) / prec_n));
   }
+  /// Sequential update: the posterior after `x` becomes the current belief.
   NormalKnownVarianceModel& update(const VectorCRef<T>& x) {
     belief_ = posterior(x);
     return *this;
@@ -70,13 +71,15 @@ template <Real T = double> class GammaKnownMeanModel {
   GammaKnownMeanModel(const Gamma<T>& prior, T mean) : prior_(prior), belief_(prior), mu_(mean) {
     check_finite("GammaKnownMeanModel", "mean", mean);
   }
-  T known_mean() const noexcept { return mu_; }
-  const Gamma<T>& prior() const noexcept { return prior_; }
-  const Gamma<T>& posterior() const noexcept { return belief_; }
+  T known_mean() const noexcept { return mu_; }  ///< the known mean μ of the data
+  const Gamma<T>& prior() const noexcept { return prior_; }  ///< the prior the model started from
+  const Gamma<T>& posterior() const noexcept { return belief_; }  ///< the current posterior (the prior after every update())
+  /// Posterior after observing `x`. @throw std::domain_error for non-finite data.
   Gamma<T> posterior(const VectorCRef<T>& x) const {
     check_all_finite("GammaKnownMeanModel::posterior", "data", x);
     return Gamma<T>(belief_.shape() + T(0.5) * T(x.size()), belief_.rate() + T(0.5) * (x.array() - mu_).square().sum());
   }
+  /// Sequential update: the posterior after `x` becomes the current belief.
   GammaKnownMeanModel& update(const VectorCRef<T>& x) {
     belief_ = posterior(x);
     return *this;

@@ -18,10 +18,11 @@ namespace pml {
 /// \f$W_N^{-1}=W_0^{-1}+S+\frac{\kappa_0N}{\kappa_0+N}(\bar{\mathbf x}-\mathbf m_0)(\bar{\mathbf x}-\mathbf m_0)^T\f$.
 template <Real T = double> class NormalWishartModel {
  public:
+  /// A model starting from `prior` over the mean and precision matrix.
   explicit NormalWishartModel(const NormalWishart<T>& prior) : prior_(prior), belief_(prior) {}
-  Index dimension() const noexcept { return prior_.dimension(); }
-  const NormalWishart<T>& prior() const noexcept { return prior_; }
-  const NormalWishart<T>& posterior() const noexcept { return belief_; }
+  Index dimension() const noexcept { return prior_.dimension(); }  ///< dimension D
+  const NormalWishart<T>& prior() const noexcept { return prior_; }  ///< the prior the model started from
+  const NormalWishart<T>& posterior() const noexcept { return belief_; }  ///< the current posterior (the prior after every update())
   /// Posterior after the rows of `x` (N x D). @throw std::invalid_argument on a wrong width.
   NormalWishart<T> posterior(const MatrixCRef<T>& x) const {
     check_size("NormalWishartModel::posterior", "data", x.cols(), dimension(), "columns");
@@ -39,6 +40,7 @@ template <Real T = double> class NormalWishartModel {
     wn = T(0.5) * (wn + wn.transpose());
     return NormalWishart<T>((k0 * belief_.mu0() + n * mean) / (k0 + n), k0 + n, belief_.nu() + n, wn);
   }
+  /// Sequential update: the posterior after the rows of `x` becomes the current belief.
   NormalWishartModel& update(const MatrixCRef<T>& x) {
     belief_ = posterior(x);
     return *this;

@@ -14,17 +14,21 @@ namespace pml::json {
 
 /// A parsed JSON value. Objects keep their members in file order.
 struct Value {
+  /// The type of a JSON value.
   enum class Kind { null, boolean, number, string, array, object };
-  Kind kind = Kind::null;
-  bool boolean = false;
+  Kind kind = Kind::null;  ///< which of the six JSON types this value is
+  bool boolean = false;  ///< the value of a boolean
   std::string text;  ///< a string's contents, or a number's literal text
-  std::vector<Value> items;
-  std::vector<std::pair<std::string, Value>> members;
+  std::vector<Value> items;        ///< an array's elements; an object's member values
+  std::vector<std::string> keys;   ///< an object's member names, in file order (keys[i] names items[i])
+  // (two vectors rather than a vector of pair<string, Value>: a pair needs the complete Value, which
+  // libstdc++ refuses under Clang inside Value's own definition)
 
   /// The member `key` of an object, or nullptr.
   const Value* find(std::string_view key) const {
-    for (const auto& [k, v] : members)
-      if (k == key) return &v;
+    if (kind != Kind::object) return nullptr;
+    for (std::size_t i = 0; i < keys.size(); ++i)
+      if (keys[i] == key) return &items[i];
     return nullptr;
   }
   /// A number as T (exact for text written by std::to_chars). @throw std::runtime_error if not a number.
@@ -80,7 +84,8 @@ class Parser {
         skip();
         std::string key = string();
         expect(':');
-        v.members.emplace_back(std::move(key), value(depth + 1));
+        v.keys.push_back(std::move(key));
+        v.items.push_back(value(depth + 1));
       } while (eat(','));
       expect('}');
     } else if (c == '[') {

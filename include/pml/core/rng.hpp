@@ -16,7 +16,7 @@ namespace pml {
 /// only on the seed and the order of the splits, never on thread count or scheduling.
 class Rng {
  public:
-  using result_type = std::uint64_t;
+  using result_type = std::uint64_t;  ///< the type of the random bits (UniformRandomBitGenerator)
 
   /// Seeds the generator; the same seed always gives the same sequence on every platform.
   explicit Rng(std::uint64_t seed = 0x853c49e6748fea9bULL) noexcept { reseed(seed); }
@@ -27,8 +27,8 @@ class Rng {
     for (auto& word : s_) word = splitmix64(z);
   }
 
-  static constexpr result_type min() noexcept { return 0; }
-  static constexpr result_type max() noexcept { return std::numeric_limits<result_type>::max(); }
+  static constexpr result_type min() noexcept { return 0; }  ///< smallest value operator()() returns
+  static constexpr result_type max() noexcept { return std::numeric_limits<result_type>::max(); }  ///< largest value operator()() returns
 
   /// Next 64 random bits.
   result_type operator()() noexcept {
@@ -79,7 +79,7 @@ class Rng {
     if ((s_[0] | s_[1] | s_[2] | s_[3]) == 0) reseed(0x853c49e6748fea9bULL);
   }
 
-  friend bool operator==(const Rng& a, const Rng& b) noexcept { return a.s_ == b.s_; }
+  friend bool operator==(const Rng& a, const Rng& b) noexcept { return a.s_ == b.s_; }  ///< same state (so the same future stream)
 
  private:
   static constexpr std::uint64_t rotl(std::uint64_t x, int k) noexcept {

@@ -36,12 +36,12 @@ using IntMatrixCRef = Eigen::Ref<const IntMatrix>;
 
 /// Mathematical constants in the scalar type of the computation.
 template <Real T> struct constants {
-  static constexpr T pi = T(3.141592653589793238462643383279502884L);
-  static constexpr T log_pi = T(1.144729885849400174143427351353058712L);
-  static constexpr T log_two = T(0.693147180559945309417232121458176568L);
-  static constexpr T log_two_pi = T(1.837877066409345483560659472811235279L);
-  static constexpr T half_log_two_pi = T(0.918938533204672741780329736405617640L);
-  static constexpr T euler_gamma = T(0.577215664901532860606512090082402431L);
+  static constexpr T pi = T(3.141592653589793238462643383279502884L);  ///< π
+  static constexpr T log_pi = T(1.144729885849400174143427351353058712L);  ///< log π
+  static constexpr T log_two = T(0.693147180559945309417232121458176568L);  ///< log 2
+  static constexpr T log_two_pi = T(1.837877066409345483560659472811235279L);  ///< log 2π
+  static constexpr T half_log_two_pi = T(0.918938533204672741780329736405617640L);  ///< ½ log 2π
+  static constexpr T euler_gamma = T(0.577215664901532860606512090082402431L);  ///< Euler–Mascheroni γ
 };
 
 }  // namespace pml

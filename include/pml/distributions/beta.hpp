@@ -20,8 +20,8 @@ template <Real T = double> class Beta {
     check_positive("Beta", "a", a);
     check_positive("Beta", "b", b);
   }
-  T a() const noexcept { return a_; }
-  T b() const noexcept { return b_; }
+  T a() const noexcept { return a_; }  ///< shape α (the pseudo-count of ones)
+  T b() const noexcept { return b_; }  ///< shape β (the pseudo-count of zeros)
 
   /// Log-density; -inf outside [0, 1].
   T log_prob(T x) const noexcept {
@@ -30,12 +30,14 @@ template <Real T = double> class Beta {
     const T right = b_ == T(1) ? T(0) : (b_ - T(1)) * std::log1p(-x);
     return left + right - lbeta(a_, b_);
   }
+  /// log p(x_i) for each entry of x (−∞ outside [0, 1])
   Vector<T> log_prob(const VectorCRef<T>& x) const {
     Vector<T> out(x.size());
     for (Index i = 0; i < x.size(); ++i) out(i) = log_prob(x(i));
     return out;
   }
-  T sample(Rng& rng) const { return random::beta(rng, a_, b_); }
+  T sample(Rng& rng) const { return random::beta(rng, a_, b_); }  ///< one draw
+  /// n independent draws
   Vector<T> sample(Rng& rng, Index n) const {
     Vector<T> out(n);
     for (Index i = 0; i < n; ++i) out(i) = sample(rng);

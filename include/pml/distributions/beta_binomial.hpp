@@ -20,25 +20,29 @@ template <Real T = double> class BetaBinomial {
     check_positive("BetaBinomial", "a", a);
     check_positive("BetaBinomial", "b", b);
   }
-  long trials() const noexcept { return n_; }
-  T a() const noexcept { return a_; }
-  T b() const noexcept { return b_; }
+  long trials() const noexcept { return n_; }  ///< number of trials n
+  T a() const noexcept { return a_; }  ///< Beta shape α of the success probability
+  T b() const noexcept { return b_; }  ///< Beta shape β of the success probability
+  /// log P(K = k); −∞ outside 0..n
   T log_prob(long k) const noexcept {
     if (k < 0 || k > n_) return -std::numeric_limits<T>::infinity();
     return lchoose(T(n_), T(k)) + lbeta(T(k) + a_, T(n_ - k) + b_) - lbeta(a_, b_);
   }
+  /// log P(K = k_i) for each entry of k
   Vector<T> log_prob(const IntVectorCRef& k) const {
     Vector<T> out(k.size());
     for (Index i = 0; i < k.size(); ++i) out(i) = log_prob(k(i));
     return out;
   }
-  long sample(Rng& rng) const { return random::binomial(rng, n_, random::beta(rng, a_, b_)); }
+  long sample(Rng& rng) const { return random::binomial(rng, n_, random::beta(rng, a_, b_)); }  ///< one draw: p ~ Beta(α, β), then Binomial(n, p)
+  /// `count` independent draws
   IntVector sample(Rng& rng, Index count) const {
     IntVector out(count);
     for (Index i = 0; i < count; ++i) out(i) = sample(rng);
     return out;
   }
-  T mean() const noexcept { return T(n_) * a_ / (a_ + b_); }
+  T mean() const noexcept { return T(n_) * a_ / (a_ + b_); }  ///< E[K] = nα/(α+β)
+  /// Var[K] = nαβ(α+β+n) / ((α+β)²(α+β+1))
   T variance() const noexcept {
     const T s = a_ + b_;
     return T(n_) * a_ * b_ * (s + T(n_)) / (s * s * (s + T(1)));

@@ -21,8 +21,8 @@ template <Real T = double> class Binomial {
       detail::throw_domain("Binomial", "trials", "be non-negative", std::to_string(trials));
     check_probability("Binomial", "p", p);
   }
-  long trials() const noexcept { return n_; }
-  T p() const noexcept { return p_; }
+  long trials() const noexcept { return n_; }  ///< number of trials n
+  T p() const noexcept { return p_; }  ///< success probability p
 
   /// \f$\log \mathrm{Bin}(k|n,p)\f$; -inf outside 0..n.
   T log_prob(long k) const noexcept {
@@ -38,14 +38,15 @@ template <Real T = double> class Binomial {
     for (Index i = 0; i < k.size(); ++i) out(i) = log_prob(k(i));
     return out;
   }
-  long sample(Rng& rng) const { return random::binomial(rng, n_, p_); }
+  long sample(Rng& rng) const { return random::binomial(rng, n_, p_); }  ///< one draw
+  /// `count` independent draws
   IntVector sample(Rng& rng, Index count) const {
     IntVector out(count);
     for (Index i = 0; i < count; ++i) out(i) = sample(rng);
     return out;
   }
-  T mean() const noexcept { return T(n_) * p_; }
-  T variance() const noexcept { return T(n_) * p_ * (T(1) - p_); }
+  T mean() const noexcept { return T(n_) * p_; }  ///< E[K] = np
+  T variance() const noexcept { return T(n_) * p_ * (T(1) - p_); }  ///< Var[K] = np(1 − p)
   /// \f$\lfloor (n+1)p \rfloor\f$, capped at n.
   long mode() const noexcept {
     return std::min(n_, static_cast<long>(std::floor(T(n_ + 1) * p_)));

@@ -28,20 +28,21 @@ template <Real T = double> class Categorical {
     return Categorical(p);
   }
 
-  Index categories() const noexcept { return p_.size(); }
-  const Vector<T>& probs() const noexcept { return p_; }
+  Index categories() const noexcept { return p_.size(); }  ///< number of categories K
+  const Vector<T>& probs() const noexcept { return p_; }  ///< the probabilities p_0..p_{K−1}
 
   /// \f$\log\mu_k\f$; -inf for k outside 0..K-1.
   T log_prob(long k) const noexcept {
     if (k < 0 || k >= p_.size()) return -std::numeric_limits<T>::infinity();
     return std::log(p_(k));
   }
+  /// log p_{k_i} for each entry of k (−∞ outside 0..K−1)
   Vector<T> log_prob(const IntVectorCRef& k) const {
     Vector<T> out(k.size());
     for (Index i = 0; i < k.size(); ++i) out(i) = log_prob(k(i));
     return out;
   }
-  long sample(Rng& rng) const { return static_cast<long>(random::categorical(rng, p_)); }
+  long sample(Rng& rng) const { return static_cast<long>(random::categorical(rng, p_)); }  ///< one draw, a category in 0..K−1
   /// `n` draws by inversion of the cumulative probabilities (binary search per draw).
   IntVector sample(Rng& rng, Index n) const {
     Vector<T> cumulative(p_.size());
@@ -78,6 +79,8 @@ template <Real T = double> class Categorical {
   }
   /// Maximum likelihood \f$\mu_k = N_k / N\f$ (PRML 2.33), with weighted counts.
   /// @param categories K; labels must lie in 0..K-1.
+  /// @param labels the observed categories.
+  /// @param weights optional per-label weights (default: all 1).
   static Categorical fit(Index categories, const IntVectorCRef& labels,
                          const VectorCRef<T>& weights = detail::no_weights<T>()) {
     if (categories <= 0)

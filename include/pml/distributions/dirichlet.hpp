@@ -25,9 +25,9 @@ template <Real T = double> class Dirichlet {
     log_norm_ = std::lgamma(alpha0_);
     for (Index k = 0; k < alpha_.size(); ++k) log_norm_ -= std::lgamma(alpha_(k));
   }
-  Index dimension() const noexcept { return alpha_.size(); }
-  const Vector<T>& alpha() const noexcept { return alpha_; }
-  T concentration() const noexcept { return alpha0_; }
+  Index dimension() const noexcept { return alpha_.size(); }  ///< dimension K
+  const Vector<T>& alpha() const noexcept { return alpha_; }  ///< concentration parameters α
+  T concentration() const noexcept { return alpha0_; }  ///< α₀ = Σ α_k
 
   /// Log-density of one point of the simplex (a column vector) or of each row of an N x K matrix.
   /// Points off the simplex (negative entries, or a sum off 1 by more than 1e-6) get -inf.
@@ -42,7 +42,7 @@ template <Real T = double> class Dirichlet {
       return out;
     }
   }
-  Vector<T> sample(Rng& rng) const { return random::dirichlet(rng, alpha_); }
+  Vector<T> sample(Rng& rng) const { return random::dirichlet(rng, alpha_); }  ///< one draw (normalised gamma draws), a point on the simplex
   /// `n` draws as rows of an n x K matrix.
   Matrix<T> sample(Rng& rng, Index n) const {
     Matrix<T> out(n, dimension());
@@ -56,7 +56,7 @@ template <Real T = double> class Dirichlet {
     const Vector<T> m = mean();
     return (Matrix<T>(m.asDiagonal()) - m * m.transpose()) / (alpha0_ + T(1));
   }
-  Vector<T> variance() const { return covariance().diagonal(); }
+  Vector<T> variance() const { return covariance().diagonal(); }  ///< Var[π_k] for each k (the diagonal of covariance())
   /// \f$(\alpha_k - 1)/(\alpha_0 - K)\f$ (PRML B.20). @throw std::domain_error unless every α_k > 1.
   Vector<T> mode() const {
     for (Index k = 0; k < dimension(); ++k)

@@ -22,9 +22,9 @@ template <Real T = double> class DirichletMultinomial {
     check_all_positive("DirichletMultinomial", "alpha", alpha);
     alpha0_ = alpha_.sum();
   }
-  long trials() const noexcept { return n_; }
-  const Vector<T>& alpha() const noexcept { return alpha_; }
-  Index categories() const noexcept { return alpha_.size(); }
+  long trials() const noexcept { return n_; }  ///< number of trials n
+  const Vector<T>& alpha() const noexcept { return alpha_; }  ///< Dirichlet concentration α
+  Index categories() const noexcept { return alpha_.size(); }  ///< number of categories K
 
   /// Log-probability of one count vector (a column vector; -inf unless the counts are
   /// non-negative and sum to n) or of each row of a count matrix (returns a vector).
@@ -39,19 +39,21 @@ template <Real T = double> class DirichletMultinomial {
       return out;
     }
   }
+  /// one draw of K counts: π ~ Dir(α), then Multinomial(n, π)
   IntVector sample(Rng& rng) const { return random::multinomial(rng, n_, random::dirichlet(rng, alpha_)); }
+  /// `count` independent draws, one per row
   IntMatrix sample(Rng& rng, Index count) const {
     IntMatrix out(count, alpha_.size());
     for (Index i = 0; i < count; ++i) out.row(i) = sample(rng).transpose();
     return out;
   }
-  Vector<T> mean() const { return T(n_) * alpha_ / alpha0_; }
+  Vector<T> mean() const { return T(n_) * alpha_ / alpha0_; }  ///< E[x] = n α / α₀
   /// \f$n\frac{n+\alpha_0}{1+\alpha_0}(\mathrm{diag}(p) - pp^T)\f$ with \f$p = \alpha/\alpha_0\f$.
   Matrix<T> covariance() const {
     const Vector<T> p = alpha_ / alpha0_;
     return T(n_) * (T(n_) + alpha0_) / (T(1) + alpha0_) * (Matrix<T>(p.asDiagonal()) - p * p.transpose());
   }
-  Vector<T> variance() const { return covariance().diagonal(); }
+  Vector<T> variance() const { return covariance().diagonal(); }  ///< Var[x_k] for each k (the diagonal of covariance())
 
  private:
   template <class V> T point_log_prob(const V& m) const {

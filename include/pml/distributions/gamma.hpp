@@ -20,9 +20,9 @@ template <Real T = double> class Gamma {
     check_positive("Gamma", "shape", shape);
     check_positive("Gamma", "rate", rate);
   }
-  T shape() const noexcept { return a_; }
-  T rate() const noexcept { return b_; }
-  T scale() const noexcept { return T(1) / b_; }
+  T shape() const noexcept { return a_; }  ///< shape a
+  T rate() const noexcept { return b_; }  ///< rate b
+  T scale() const noexcept { return T(1) / b_; }  ///< scale 1/b
 
   /// Log-density; -inf for x <= 0 (except x = 0 with shape 1).
   T log_prob(T x) const noexcept {
@@ -32,19 +32,21 @@ template <Real T = double> class Gamma {
                                                      : -std::numeric_limits<T>::infinity());
     return a_ * std::log(b_) - std::lgamma(a_) + (a_ - T(1)) * std::log(x) - b_ * x;
   }
+  /// log p(x_i) for each entry of x (see log_prob(T))
   Vector<T> log_prob(const VectorCRef<T>& x) const {
     Vector<T> out(x.size());
     for (Index i = 0; i < x.size(); ++i) out(i) = log_prob(x(i));
     return out;
   }
-  T sample(Rng& rng) const { return random::gamma(rng, a_, b_); }
+  T sample(Rng& rng) const { return random::gamma(rng, a_, b_); }  ///< one draw (Marsaglia–Tsang)
+  /// n independent draws
   Vector<T> sample(Rng& rng, Index n) const {
     Vector<T> out(n);
     for (Index i = 0; i < n; ++i) out(i) = sample(rng);
     return out;
   }
-  T mean() const noexcept { return a_ / b_; }
-  T variance() const noexcept { return a_ / (b_ * b_); }
+  T mean() const noexcept { return a_ / b_; }  ///< E[X] = a/b
+  T variance() const noexcept { return a_ / (b_ * b_); }  ///< Var[X] = a/b²
   /// \f$(a-1)/b\f$ for a >= 1. @throw std::domain_error for a < 1 (the density is unbounded at 0).
   T mode() const {
     if (a_ < T(1))

@@ -17,18 +17,21 @@ template <Real T = double> class InverseGamma {
     check_positive("InverseGamma", "shape", shape);
     check_positive("InverseGamma", "scale", scale);
   }
-  T shape() const noexcept { return a_; }
-  T scale() const noexcept { return b_; }
+  T shape() const noexcept { return a_; }  ///< shape a
+  T scale() const noexcept { return b_; }  ///< scale b
+  /// log p(x); −∞ for x ≤ 0
   T log_prob(T x) const noexcept {
     if (x <= T(0)) return -std::numeric_limits<T>::infinity();
     return a_ * std::log(b_) - std::lgamma(a_) - (a_ + T(1)) * std::log(x) - b_ / x;
   }
+  /// log p(x_i) for each entry of x
   Vector<T> log_prob(const VectorCRef<T>& x) const {
     Vector<T> out(x.size());
     for (Index i = 0; i < x.size(); ++i) out(i) = log_prob(x(i));
     return out;
   }
-  T sample(Rng& rng) const { return b_ / random::gamma(rng, a_); }
+  T sample(Rng& rng) const { return b_ / random::gamma(rng, a_); }  ///< one draw, b / Gamma(a, 1)
+  /// n independent draws
   Vector<T> sample(Rng& rng, Index n) const {
     Vector<T> out(n);
     for (Index i = 0; i < n; ++i) out(i) = sample(rng);
@@ -45,7 +48,7 @@ template <Real T = double> class InverseGamma {
       detail::throw_domain("InverseGamma::variance", "shape", "exceed 2", detail::describe(a_));
     return b_ * b_ / ((a_ - T(1)) * (a_ - T(1)) * (a_ - T(2)));
   }
-  T mode() const noexcept { return b_ / (a_ + T(1)); }
+  T mode() const noexcept { return b_ / (a_ + T(1)); }  ///< b/(a + 1)
   /// \f$a + \log b + \log\Gamma(a) - (1+a)\psi(a)\f$.
   T entropy() const noexcept { return a_ + std::log(b_) + std::lgamma(a_) - (T(1) + a_) * digamma(a_); }
 

@@ -21,12 +21,14 @@ template <Real T = double> class Laplace {
     check_finite("Laplace", "location", location);
     check_positive("Laplace", "scale", scale);
   }
-  T location() const noexcept { return mu_; }
-  T scale() const noexcept { return b_; }
-  T log_prob(T x) const noexcept { return -std::abs(x - mu_) / b_ - std::log(T(2) * b_); }
+  T location() const noexcept { return mu_; }  ///< location μ
+  T scale() const noexcept { return b_; }  ///< scale b
+  T log_prob(T x) const noexcept { return -std::abs(x - mu_) / b_ - std::log(T(2) * b_); }  ///< log p(x)
+  /// log p(x_i) for each entry of x
   Vector<T> log_prob(const VectorCRef<T>& x) const {
     return (-(x.array() - mu_).abs() / b_ - std::log(T(2) * b_)).matrix();
   }
+  /// P(X ≤ x)
   T cdf(T x) const noexcept {
     return x < mu_ ? T(0.5) * std::exp((x - mu_) / b_) : T(1) - T(0.5) * std::exp(-(x - mu_) / b_);
   }
@@ -34,15 +36,16 @@ template <Real T = double> class Laplace {
   T sample(Rng& rng) const {
     return mu_ + b_ * static_cast<T>(std::log(rng.uniform_positive()) - std::log(rng.uniform_positive()));
   }
+  /// n independent draws
   Vector<T> sample(Rng& rng, Index n) const {
     Vector<T> out(n);
     for (Index i = 0; i < n; ++i) out(i) = sample(rng);
     return out;
   }
-  T mean() const noexcept { return mu_; }
-  T variance() const noexcept { return T(2) * b_ * b_; }
-  T mode() const noexcept { return mu_; }
-  T entropy() const noexcept { return T(1) + std::log(T(2) * b_); }
+  T mean() const noexcept { return mu_; }  ///< E[X] = μ
+  T variance() const noexcept { return T(2) * b_ * b_; }  ///< Var[X] = 2b²
+  T mode() const noexcept { return mu_; }  ///< μ
+  T entropy() const noexcept { return T(1) + std::log(T(2) * b_); }  ///< entropy in nats, 1 + log 2b
 
   /// Maximum likelihood: μ is the weighted median, b the weighted mean absolute deviation from it.
   static Laplace fit(const VectorCRef<T>& x, const VectorCRef<T>& weights = detail::no_weights<T>()) {

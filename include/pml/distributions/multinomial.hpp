@@ -24,9 +24,9 @@ template <Real T = double> class Multinomial {
     check_nonempty("Multinomial", "probs", probs.size());
     check_simplex("Multinomial", "probs", p_);
   }
-  long trials() const noexcept { return n_; }
-  Index categories() const noexcept { return p_.size(); }
-  const Vector<T>& probs() const noexcept { return p_; }
+  long trials() const noexcept { return n_; }  ///< number of trials n
+  Index categories() const noexcept { return p_.size(); }  ///< number of categories K
+  const Vector<T>& probs() const noexcept { return p_; }  ///< the category probabilities p
 
   /// Log-probability of one count vector (a column vector, -inf when counts are negative or do
   /// not sum to N) or of each row of an N x K count matrix (returns a vector).
@@ -42,19 +42,19 @@ template <Real T = double> class Multinomial {
       return out;
     }
   }
-  IntVector sample(Rng& rng) const { return random::multinomial(rng, n_, p_); }
+  IntVector sample(Rng& rng) const { return random::multinomial(rng, n_, p_); }  ///< one draw of K counts summing to n
   /// `n` draws as rows of an n x K matrix.
   IntMatrix sample(Rng& rng, Index n) const {
     IntMatrix out(n, p_.size());
     for (Index i = 0; i < n; ++i) out.row(i) = sample(rng).transpose();
     return out;
   }
-  Vector<T> mean() const { return T(n_) * p_; }
+  Vector<T> mean() const { return T(n_) * p_; }  ///< E[x] = n p
   /// \f$N(\mathrm{diag}(\mu) - \mu\mu^T)\f$.
   Matrix<T> covariance() const {
     return T(n_) * (Matrix<T>(p_.asDiagonal()) - p_ * p_.transpose());
   }
-  Vector<T> variance() const { return (T(n_) * p_.array() * (T(1) - p_.array())).matrix(); }
+  Vector<T> variance() const { return (T(n_) * p_.array() * (T(1) - p_.array())).matrix(); }  ///< Var[x_k] = n p_k (1 − p_k)
   /// Most probable count vector. The log-pmf is separable and concave in the counts, so greedy
   /// unit allocation by marginal gain \f$\log\mu_k - \log(m_k + 1)\f$ is exact; it starts from
   /// \f$\max(0, \lfloor N\mu_k\rfloor - 1)\f$, a lower bound of the mode, so it costs O(K log K).

@@ -36,11 +36,11 @@ template <Real T = double> class MultivariateNormal {
     return MultivariateNormal(mean, T(0.5) * (cov + cov.transpose()));
   }
 
-  Index dimension() const noexcept { return mu_.size(); }
-  const Vector<T>& mean() const noexcept { return mu_; }
-  const Vector<T>& mode() const noexcept { return mu_; }
-  Matrix<T> covariance() const { return llt_.reconstructedMatrix(); }
-  Matrix<T> precision() const { return llt_.solve(Matrix<T>::Identity(dimension(), dimension())); }
+  Index dimension() const noexcept { return mu_.size(); }  ///< dimension D
+  const Vector<T>& mean() const noexcept { return mu_; }  ///< μ
+  const Vector<T>& mode() const noexcept { return mu_; }  ///< μ
+  Matrix<T> covariance() const { return llt_.reconstructedMatrix(); }  ///< Σ, rebuilt from its Cholesky factor
+  Matrix<T> precision() const { return llt_.solve(Matrix<T>::Identity(dimension(), dimension())); }  ///< Σ⁻¹ (a D x D solve)
   /// Lower Cholesky factor L of Σ.
   Matrix<T> cholesky_l() const { return llt_.matrixL(); }
   /// \f$\log|\Sigma|\f$.

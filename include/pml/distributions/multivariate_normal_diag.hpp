@@ -22,12 +22,12 @@ template <Real T = double> class MultivariateNormalDiag {
     check_all_positive("MultivariateNormalDiag", "stddev", stddev);
     sum_log_sigma_ = sigma_.array().log().sum();
   }
-  Index dimension() const noexcept { return mu_.size(); }
-  const Vector<T>& mean() const noexcept { return mu_; }
-  const Vector<T>& mode() const noexcept { return mu_; }
-  const Vector<T>& stddev() const noexcept { return sigma_; }
-  Vector<T> variance() const { return sigma_.array().square().matrix(); }
-  Matrix<T> covariance() const { return Matrix<T>(variance().asDiagonal()); }
+  Index dimension() const noexcept { return mu_.size(); }  ///< dimension D
+  const Vector<T>& mean() const noexcept { return mu_; }  ///< μ
+  const Vector<T>& mode() const noexcept { return mu_; }  ///< μ
+  const Vector<T>& stddev() const noexcept { return sigma_; }  ///< the standard deviations σ
+  Vector<T> variance() const { return sigma_.array().square().matrix(); }  ///< σ², the diagonal of Σ
+  Matrix<T> covariance() const { return Matrix<T>(variance().asDiagonal()); }  ///< Σ = diag(σ²) as a dense matrix
 
   /// Log-density of one point (column vector expression) or of each row of an N x D matrix.
   template <class Derived> auto log_prob(const Eigen::MatrixBase<Derived>& x) const {
@@ -44,11 +44,13 @@ template <Real T = double> class MultivariateNormalDiag {
                            .matrix());
     }
   }
+  /// one draw, μ + σ ⊙ ε
   Vector<T> sample(Rng& rng) const {
     Vector<T> eps(dimension());
     random::fill_normal(rng, eps);
     return mu_ + sigma_.cwiseProduct(eps);
   }
+  /// n independent draws, one per row (n x D)
   Matrix<T> sample(Rng& rng, Index n) const {
     Matrix<T> out(n, dimension());
     random::fill_normal(rng, out);
@@ -56,6 +58,7 @@ template <Real T = double> class MultivariateNormalDiag {
     out.rowwise() += mu_.transpose();
     return out;
   }
+  /// entropy in nats, Σ_d log σ_d + D/2 (1 + log 2π)
   T entropy() const noexcept {
     return T(0.5) * T(dimension()) * (T(1) + constants<T>::log_two_pi) + sum_log_sigma_;
   }

@@ -30,10 +30,10 @@ template <Real T = double> class MultivariateStudentT {
     llt_ = cholesky_checked("MultivariateStudentT", "scale", scale);
     log_det_ = log_det(llt_);
   }
-  Index dimension() const noexcept { return mu_.size(); }
-  T df() const noexcept { return nu_; }
-  const Vector<T>& location() const noexcept { return mu_; }
-  Matrix<T> scale() const { return llt_.reconstructedMatrix(); }
+  Index dimension() const noexcept { return mu_.size(); }  ///< dimension D
+  T df() const noexcept { return nu_; }  ///< degrees of freedom ν
+  const Vector<T>& location() const noexcept { return mu_; }  ///< location μ
+  Matrix<T> scale() const { return llt_.reconstructedMatrix(); }  ///< scale matrix Σ (the covariance is ν/(ν − 2) Σ)
 
   /// Log-density of one point (column vector) or of each row of an N x D matrix.
   template <class Derived> auto log_prob(const Eigen::MatrixBase<Derived>& x) const {
@@ -57,6 +57,7 @@ template <Real T = double> class MultivariateStudentT {
     random::fill_normal(rng, z);
     return mu_ + (llt_.matrixL() * z) / std::sqrt(random::chi_squared(rng, nu_) / nu_);
   }
+  /// n independent draws, one per row (n x D)
   Matrix<T> sample(Rng& rng, Index n) const {
     Matrix<T> out(n, dimension());
     for (Index i = 0; i < n; ++i) out.row(i) = sample(rng).transpose();
@@ -67,7 +68,7 @@ template <Real T = double> class MultivariateStudentT {
     if (!(nu_ > T(1))) detail::throw_domain("MultivariateStudentT::mean", "df", "exceed 1", detail::describe(nu_));
     return mu_;
   }
-  const Vector<T>& mode() const noexcept { return mu_; }
+  const Vector<T>& mode() const noexcept { return mu_; }  ///< μ
   /// \f$\frac{\nu}{\nu-2}\Sigma\f$. @throw std::domain_error for ν <= 2.
   Matrix<T> covariance() const {
     if (!(nu_ > T(2)))

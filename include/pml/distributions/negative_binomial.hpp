@@ -21,13 +21,15 @@ template <Real T = double> class NegativeBinomial {
     if (!(p > T(0) && p <= T(1)))
       detail::throw_domain("NegativeBinomial", "p", "lie in (0, 1]", detail::describe(p));
   }
-  T r() const noexcept { return r_; }
-  T p() const noexcept { return p_; }
+  T r() const noexcept { return r_; }  ///< number of successes r
+  T p() const noexcept { return p_; }  ///< success probability p
+  /// log P(K = k), k failures before the r-th success; −∞ for k < 0
   T log_prob(long k) const noexcept {
     if (k < 0) return -std::numeric_limits<T>::infinity();
     const T tail = k == 0 ? T(0) : T(k) * std::log1p(-p_);
     return std::lgamma(T(k) + r_) - std::lgamma(T(k) + 1) - std::lgamma(r_) + r_ * std::log(p_) + tail;
   }
+  /// log P(K = k_i) for each entry of k
   Vector<T> log_prob(const IntVectorCRef& k) const {
     Vector<T> out(k.size());
     for (Index i = 0; i < k.size(); ++i) out(i) = log_prob(k(i));
@@ -38,13 +40,14 @@ template <Real T = double> class NegativeBinomial {
     if (p_ >= T(1)) return 0;
     return random::poisson(rng, random::gamma(rng, r_, p_ / (T(1) - p_)));
   }
+  /// n independent draws
   IntVector sample(Rng& rng, Index n) const {
     IntVector out(n);
     for (Index i = 0; i < n; ++i) out(i) = sample(rng);
     return out;
   }
-  T mean() const noexcept { return r_ * (T(1) - p_) / p_; }
-  T variance() const noexcept { return r_ * (T(1) - p_) / (p_ * p_); }
+  T mean() const noexcept { return r_ * (T(1) - p_) / p_; }  ///< E[K] = r(1 − p)/p
+  T variance() const noexcept { return r_ * (T(1) - p_) / (p_ * p_); }  ///< Var[K] = r(1 − p)/p²
   /// \f$\lfloor(r-1)(1-p)/p\rfloor\f$ for r > 1, else 0.
   long mode() const noexcept {
     return r_ > T(1) ? static_cast<long>(std::floor((r_ - T(1)) * (T(1) - p_) / p_)) : 0;

@@ -23,12 +23,13 @@ template <Real T = double> class Normal {
   /// N(0, 1).
   Normal() : Normal(T(0), T(1)) {}
 
-  T stddev() const noexcept { return sigma_; }
-  T mean() const noexcept { return mu_; }
-  T variance() const noexcept { return sigma_ * sigma_; }
-  T mode() const noexcept { return mu_; }
-  T precision() const noexcept { return T(1) / (sigma_ * sigma_); }
+  T stddev() const noexcept { return sigma_; }  ///< σ
+  T mean() const noexcept { return mu_; }  ///< μ
+  T variance() const noexcept { return sigma_ * sigma_; }  ///< σ²
+  T mode() const noexcept { return mu_; }  ///< μ
+  T precision() const noexcept { return T(1) / (sigma_ * sigma_); }  ///< 1/σ²
 
+  /// log p(x)
   T log_prob(T x) const noexcept {
     const T z = (x - mu_) / sigma_;
     return -T(0.5) * z * z - std::log(sigma_) - constants<T>::half_log_two_pi;
@@ -43,7 +44,8 @@ template <Real T = double> class Normal {
   T cdf(T x) const noexcept {
     return T(0.5) * std::erfc(-(x - mu_) / (sigma_ * std::sqrt(T(2))));
   }
-  T sample(Rng& rng) const { return mu_ + sigma_ * random::normal<T>(rng); }
+  T sample(Rng& rng) const { return mu_ + sigma_ * random::normal<T>(rng); }  ///< one draw (ziggurat)
+  /// n independent draws
   Vector<T> sample(Rng& rng, Index n) const {
     Vector<T> out(n);
     random::fill_normal(rng, out, mu_, sigma_);

@@ -24,15 +24,16 @@ template <Real T = double> class NormalGamma {
     check_finite("NormalGamma", "mu0", mu0);
     check_positive("NormalGamma", "kappa", kappa);
   }
-  T mu0() const noexcept { return mu0_; }
-  T kappa() const noexcept { return kappa_; }
-  T a() const noexcept { return gamma_.shape(); }
-  T b() const noexcept { return gamma_.rate(); }
+  T mu0() const noexcept { return mu0_; }  ///< prior mean μ₀ of μ
+  T kappa() const noexcept { return kappa_; }  ///< κ: μ | τ ~ N(μ₀, 1/(κτ))
+  T a() const noexcept { return gamma_.shape(); }  ///< Gamma shape a of the precision τ
+  T b() const noexcept { return gamma_.rate(); }  ///< Gamma rate b of the precision τ
   /// The marginal of the precision, Gam(a, b).
   const Gamma<T>& precision_marginal() const noexcept { return gamma_; }
   /// The marginal of the mean, a Student-t with 2a degrees of freedom and scale \f$\sqrt{b/(a\kappa)}\f$.
   StudentT<T> mean_marginal() const { return StudentT<T>(T(2) * a(), mu0_, std::sqrt(b() / (a() * kappa_))); }
 
+  /// log p(μ, τ); −∞ for τ ≤ 0
   T log_prob(T mu, T tau) const noexcept {
     if (!(tau > T(0))) return -std::numeric_limits<T>::infinity();
     const T prec = kappa_ * tau;
@@ -46,6 +47,7 @@ template <Real T = double> class NormalGamma {
     for (Index i = 0; i < mu.size(); ++i) out(i) = log_prob(mu(i), tau(i));
     return out;
   }
+  /// one draw: τ ~ Gamma(a, b), then μ ~ N(μ₀, 1/(κτ))
   NormalGammaSample<T> sample(Rng& rng) const {
     const T tau = gamma_.sample(rng);
     return {mu0_ + random::normal<T>(rng) / std::sqrt(kappa_ * tau), tau};

@@ -30,11 +30,11 @@ template <Real T = double> class NormalWishart {
     check_size("NormalWishart", "mu0", mu0.size(), scale.rows(), "length");
     check_positive("NormalWishart", "kappa", kappa);
   }
-  Index dimension() const noexcept { return mu0_.size(); }
-  const Vector<T>& mu0() const noexcept { return mu0_; }
-  T kappa() const noexcept { return kappa_; }
-  T nu() const noexcept { return wishart_.df(); }
-  const Matrix<T>& scale() const noexcept { return wishart_.scale(); }
+  Index dimension() const noexcept { return mu0_.size(); }  ///< dimension D
+  const Vector<T>& mu0() const noexcept { return mu0_; }  ///< prior mean μ₀ of μ
+  T kappa() const noexcept { return kappa_; }  ///< κ: μ | Λ ~ N(μ₀, (κΛ)⁻¹)
+  T nu() const noexcept { return wishart_.df(); }  ///< Wishart degrees of freedom ν of the precision Λ
+  const Matrix<T>& scale() const noexcept { return wishart_.scale(); }  ///< Wishart scale matrix W of the precision Λ
   /// The marginal of the precision, W(Λ|W, ν).
   const Wishart<T>& precision_marginal() const noexcept { return wishart_; }
   /// The marginal of the mean: a Student-t with ν − D + 1 degrees of freedom and scale
@@ -57,12 +57,14 @@ template <Real T = double> class NormalWishart {
     return lw + T(0.5) * (d * std::log(kappa_) + log_det(l)) - T(0.5) * d * constants<T>::log_two_pi -
            T(0.5) * kappa_ * diff.dot(precision * diff);
   }
+  /// one draw: Λ ~ W(W, ν), then μ ~ N(μ₀, (κΛ)⁻¹)
   NormalWishartSample<T> sample(Rng& rng) const {
     NormalWishartSample<T> s;
     s.precision = wishart_.sample(rng);
     s.mean = MultivariateNormal<T>::from_precision(mu0_, kappa_ * s.precision).sample(rng);
     return s;
   }
+  /// n independent draws
   std::vector<NormalWishartSample<T>> sample(Rng& rng, Index n) const {
     std::vector<NormalWishartSample<T>> out;
     out.reserve(static_cast<std::size_t>(n));

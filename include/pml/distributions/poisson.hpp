@@ -16,24 +16,27 @@ template <Real T = double> class Poisson {
  public:
   /// @throw std::domain_error unless rate > 0.
   explicit Poisson(T rate) : rate_(rate) { check_positive("Poisson", "rate", rate); }
-  T rate() const noexcept { return rate_; }
+  T rate() const noexcept { return rate_; }  ///< rate λ
+  /// log P(K = k); −∞ for k < 0
   T log_prob(long k) const noexcept {
     if (k < 0) return -std::numeric_limits<T>::infinity();
     return T(k) * std::log(rate_) - rate_ - std::lgamma(T(k) + 1);
   }
+  /// log P(K = k_i) for each entry of k
   Vector<T> log_prob(const IntVectorCRef& k) const {
     Vector<T> out(k.size());
     for (Index i = 0; i < k.size(); ++i) out(i) = log_prob(k(i));
     return out;
   }
-  long sample(Rng& rng) const { return random::poisson(rng, rate_); }
+  long sample(Rng& rng) const { return random::poisson(rng, rate_); }  ///< one draw
+  /// n independent draws
   IntVector sample(Rng& rng, Index n) const {
     IntVector out(n);
     for (Index i = 0; i < n; ++i) out(i) = sample(rng);
     return out;
   }
-  T mean() const noexcept { return rate_; }
-  T variance() const noexcept { return rate_; }
+  T mean() const noexcept { return rate_; }  ///< E[K] = λ
+  T variance() const noexcept { return rate_; }  ///< Var[K] = λ
   /// \f$\lfloor\lambda\rfloor\f$ (λ - 1 is a mode too when λ is an integer).
   long mode() const noexcept { return static_cast<long>(std::floor(rate_)); }
   /// Entropy in nats, summed until the tail mass is negligible.

@@ -21,9 +21,9 @@ template <Real T = double> class ScaleMixtureNormal {
     check_positive("ScaleMixtureNormal", "sigma1", sigma1);
     check_positive("ScaleMixtureNormal", "sigma2", sigma2);
   }
-  T pi() const noexcept { return pi_; }
-  T sigma1() const noexcept { return s1_; }
-  T sigma2() const noexcept { return s2_; }
+  T pi() const noexcept { return pi_; }  ///< weight π of the first component
+  T sigma1() const noexcept { return s1_; }  ///< standard deviation σ₁ of the first component
+  T sigma2() const noexcept { return s2_; }  ///< standard deviation σ₂ of the second component
 
   /// Log-density by log-sum-exp of the two components (no underflow for tiny σ₂).
   T log_prob(T x) const noexcept {
@@ -32,23 +32,26 @@ template <Real T = double> class ScaleMixtureNormal {
                  (pi_ < T(1) ? std::log1p(-pi_) : -std::numeric_limits<T>::infinity());
     return log_sum_exp(l1, l2);
   }
+  /// log p(x_i) for each entry of x
   Vector<T> log_prob(const VectorCRef<T>& x) const {
     Vector<T> out(x.size());
     for (Index i = 0; i < x.size(); ++i) out(i) = log_prob(x(i));
     return out;
   }
+  /// one draw: pick a component with probability π, then draw from it
   T sample(Rng& rng) const {
     const T s = random::uniform<T>(rng) < pi_ ? s1_ : s2_;
     return s * random::normal<T>(rng);
   }
+  /// n independent draws
   Vector<T> sample(Rng& rng, Index n) const {
     Vector<T> out(n);
     for (Index i = 0; i < n; ++i) out(i) = sample(rng);
     return out;
   }
-  T mean() const noexcept { return T(0); }
-  T variance() const noexcept { return pi_ * s1_ * s1_ + (T(1) - pi_) * s2_ * s2_; }
-  T mode() const noexcept { return T(0); }
+  T mean() const noexcept { return T(0); }  ///< 0
+  T variance() const noexcept { return pi_ * s1_ * s1_ + (T(1) - pi_) * s2_ * s2_; }  ///< π σ₁² + (1 − π) σ₂²
+  T mode() const noexcept { return T(0); }  ///< 0
   /// Differential entropy. A mixture has no closed form: computed by composite Simpson
   /// quadrature of \f$-p\log p\f$ on a grid fine enough for the smaller scale (relative error
   /// below 1e-9 in double).

@@ -22,19 +22,22 @@ template <Real T = double> class StudentT {
     check_finite("StudentT", "location", location);
     check_positive("StudentT", "scale", scale);
   }
-  T df() const noexcept { return nu_; }
-  T location() const noexcept { return mu_; }
-  T scale() const noexcept { return sigma_; }
+  T df() const noexcept { return nu_; }  ///< degrees of freedom ν
+  T location() const noexcept { return mu_; }  ///< location μ
+  T scale() const noexcept { return sigma_; }  ///< scale σ
 
+  /// log p(x)
   T log_prob(T x) const noexcept {
     const T z = (x - mu_) / sigma_;
     return log_normaliser() - T(0.5) * (nu_ + T(1)) * std::log1p(z * z / nu_);
   }
+  /// log p(x_i) for each entry of x
   Vector<T> log_prob(const VectorCRef<T>& x) const {
     const T c = log_normaliser();
     return (c - T(0.5) * (nu_ + T(1)) * (((x.array() - mu_) / sigma_).square() / nu_).log1p()).matrix();
   }
-  T sample(Rng& rng) const { return mu_ + sigma_ * random::student_t(rng, nu_); }
+  T sample(Rng& rng) const { return mu_ + sigma_ * random::student_t(rng, nu_); }  ///< one draw, μ + σ t_ν
+  /// n independent draws
   Vector<T> sample(Rng& rng, Index n) const {
     Vector<T> out(n);
     for (Index i = 0; i < n; ++i) out(i) = sample(rng);
@@ -50,7 +53,7 @@ template <Real T = double> class StudentT {
     if (!(nu_ > T(2))) detail::throw_domain("StudentT::variance", "df", "exceed 2", detail::describe(nu_));
     return sigma_ * sigma_ * nu_ / (nu_ - T(2));
   }
-  T mode() const noexcept { return mu_; }
+  T mode() const noexcept { return mu_; }  ///< μ
   /// \f$\frac{\nu+1}{2}[\psi(\frac{\nu+1}{2}) - \psi(\frac{\nu}{2})] + \log(\sqrt\nu B(\frac\nu2,\frac12)) + \log\sigma\f$.
   T entropy() const noexcept {
     const T h = T(0.5) * (nu_ + T(1));

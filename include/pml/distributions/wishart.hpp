@@ -28,9 +28,9 @@ template <Real T = double> class Wishart {
     llt_ = cholesky_checked("Wishart", "scale", scale);
     log_det_w_ = log_det(llt_);
   }
-  Index dimension() const noexcept { return w_.rows(); }
-  T df() const noexcept { return nu_; }
-  const Matrix<T>& scale() const noexcept { return w_; }
+  Index dimension() const noexcept { return w_.rows(); }  ///< dimension D
+  T df() const noexcept { return nu_; }  ///< degrees of freedom ν
+  const Matrix<T>& scale() const noexcept { return w_; }  ///< scale matrix W (E[Λ] = νW)
 
   /// \f$\log B(W,\nu)\f$ (PRML B.79).
   T log_normaliser() const noexcept {
@@ -55,6 +55,7 @@ template <Real T = double> class Wishart {
   }
   /// One draw by the Bartlett decomposition.
   Matrix<T> sample(Rng& rng) const { return random::wishart_from_cholesky(rng, nu_, Matrix<T>(llt_.matrixL())); }
+  /// n independent draws (Bartlett decomposition)
   std::vector<Matrix<T>> sample(Rng& rng, Index n) const {
     const Matrix<T> l = llt_.matrixL();
     std::vector<Matrix<T>> out;

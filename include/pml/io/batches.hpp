@@ -38,7 +38,7 @@ class Minibatches {
     const std::size_t from = static_cast<std::size_t>(b * batch_);
     return std::span<const Index>(order_).subspan(from, std::min<std::size_t>(static_cast<std::size_t>(batch_), order_.size() - from));
   }
-  const std::vector<Index>& order() const noexcept { return order_; }
+  const std::vector<Index>& order() const noexcept { return order_; }  ///< the shuffled row order of this epoch
 
  private:
   std::vector<Index> order_;

@@ -19,15 +19,16 @@ namespace pml::io {
 /// How read_csv() treats the first line.
 enum class Header : std::uint8_t { detect, yes, no };
 
+/// Options of read_csv().
 struct CsvOptions {
-  char delimiter = ',';
+  char delimiter = ',';  ///< field separator
   Header header = Header::detect;  ///< detect: a first line with any non-numeric, non-missing field is a header
 };
 
 /// A numeric table: column names (from the header, or "x0", "x1", ...) and one row per data line.
 template <Real T> struct CsvTable {
-  std::vector<std::string> columns;
-  Matrix<T> data;
+  std::vector<std::string> columns;  ///< column names
+  Matrix<T> data;  ///< the values, NaN where a field was empty or missing
 };
 
 namespace detail {

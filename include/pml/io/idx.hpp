@@ -17,7 +17,7 @@ namespace pml::io {
 
 /// An IDX array: its dimensions (first = number of items) and its values in file order.
 template <Real T> struct IdxArray {
-  std::vector<Index> shape;
+  std::vector<Index> shape;  ///< dimensions, first the number of items
   Matrix<T> data;  ///< shape[0] rows, product of the other dimensions columns (row = one item)
 };
 
@@ -81,8 +81,10 @@ template <Real T> IdxArray<T> read_idx(const std::filesystem::path& path) {
 
 /// Fashion-MNIST (Xiao et al. 2017): 28 x 28 grey images as rows of 784 values in [0, 1], labels 0..9.
 template <Real T> struct FashionMnist {
-  Matrix<T> train_images, test_images;
-  IntVector train_labels, test_labels;
+  Matrix<T> train_images;  ///< 60 000 x 784
+  Matrix<T> test_images;   ///< 10 000 x 784
+  IntVector train_labels;  ///< 60 000 labels in 0..9
+  IntVector test_labels;   ///< 10 000 labels in 0..9
 };
 
 /// The default location of Debian's dataset-fashion-mnist package.

@@ -24,11 +24,14 @@
 #include "pml/core/file.hpp"
 #include "pml/core/json.hpp"
 #include "pml/core/types.hpp"
+#include <algorithm>
 #include <array>
+#include <limits>
 #include <type_traits>
 
 namespace pml::io {
 
+/// The two encodings of a model file: checksummed little-endian binary, or JSON (readable, diffable).
 enum class FileFormat : std::uint8_t { binary, json };
 
 /// The newest parameter-file version this pml writes and reads (1: parameters only; 2: with the model
@@ -38,14 +41,15 @@ inline constexpr std::uint32_t parameter_file_version = 2;
 /// What a file says about the model it holds: its type (e.g. "GaussianMixture") and its options as a
 /// JSON object, so that a loader can rebuild the model and refuse a file of another type.
 struct ModelHeader {
-  std::string model;
+  std::string model;  ///< the model type, e.g. "GaussianMixture" (empty: parameters only)
+  /// the model's options as a JSON object
   std::string options = "{}";
 };
 
 /// A named matrix as read from a file.
 template <Real T> struct NamedMatrix {
-  std::string name;
-  Matrix<T> value;
+  std::string name;  ///< the matrix' name in the file
+  Matrix<T> value;  ///< its values
 };
 
 namespace detail {
@@ -125,7 +129,11 @@ template <Real T> ModelFile<T> read_binary(std::string_view bytes, const std::st
     Reader tail(bytes.substr(bytes.size() - 8), where);
     return tail.get<std::uint64_t>();
   }();
+#ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION  // the fuzzer's mutations must reach the parser below
   if (fnv1a(bytes.substr(0, bytes.size() - 8)) != stored) throw std::runtime_error(where + " is corrupt (checksum mismatch)");
+#else
+  (void)stored;
+#endif
   ModelFile<T> file;
   if (version >= 2) {
     file.model = std::string(r.bytes(r.get<std::uint32_t>()));
@@ -140,7 +148,10 @@ template <Real T> ModelFile<T> read_binary(std::string_view bytes, const std::st
     p.name = std::string(r.bytes(len));
     const auto rows = static_cast<std::int64_t>(r.get<std::uint64_t>());
     const auto cols = static_cast<std::int64_t>(r.get<std::uint64_t>());
-    if (rows < 0 || cols < 0 || (cols > 0 && static_cast<std::uint64_t>(rows) > r.remaining() / scalar / static_cast<std::uint64_t>(cols)))
+    // each dimension at most the bytes left (an empty 0 x N matrix cannot claim an absurd N either), and
+    // the values must fit in them
+    if (rows < 0 || cols < 0 || static_cast<std::uint64_t>(rows) > r.remaining() || static_cast<std::uint64_t>(cols) > r.remaining() ||
+        (cols > 0 && static_cast<std::uint64_t>(rows) > r.remaining() / scalar / static_cast<std::uint64_t>(cols)))
       throw std::runtime_error(where + " is corrupt (parameter '" + p.name + "' claims " + std::to_string(rows) + "x" + std::to_string(cols) + ")");
     p.value.resize(rows, cols);
     for (Index i = 0; i < p.value.size(); ++i)
@@ -184,7 +195,8 @@ template <Real T> ModelFile<T> read_json(std::string_view text, const std::strin
       const auto rows = field(item, "rows", json::Value::Kind::number).template as<std::int64_t>();
       const auto cols = field(item, "cols", json::Value::Kind::number).template as<std::int64_t>();
       const auto& data = field(item, "data", json::Value::Kind::array).items;
-      if (rows < 0 || cols < 0 || static_cast<std::uint64_t>(rows) * static_cast<std::uint64_t>(cols) != data.size())
+      if (rows < 0 || cols < 0 || static_cast<std::uint64_t>(rows) > text.size() || static_cast<std::uint64_t>(cols) > text.size() ||
+          static_cast<std::uint64_t>(rows) * static_cast<std::uint64_t>(cols) != data.size())
         throw std::runtime_error(where + ": parameter '" + p.name + "' is " + std::to_string(rows) + "x" + std::to_string(cols) + " but has " +
                                  std::to_string(data.size()) + " values");
       p.value.resize(rows, cols);
@@ -208,8 +220,8 @@ template <Real T> using ModelFile = detail::ModelFile<T>;
 
 /// A named matrix to write (the matrix must outlive the call).
 template <Real T> struct NamedRef {
-  std::string_view name;
-  const Matrix<T>& value;
+  std::string_view name;  ///< the matrix' name in the file
+  const Matrix<T>& value;  ///< its values (not copied)
 };
 
 /// Writes named matrices to `path` (atomically: temporary file, then rename), with the model's type and
@@ -313,16 +325,18 @@ template <class U> U option(const json::Value& options, std::string_view key, co
 /// Builds a model's options as a JSON object for its file header.
 class OptionsWriter {
  public:
-  OptionsWriter& add(std::string_view key, double v) { return raw(key, json_number(v)); }
-  OptionsWriter& add(std::string_view key, Index v) { return raw(key, std::to_string(v)); }
-  OptionsWriter& add(std::string_view key, int v) { return raw(key, std::to_string(v)); }
-  OptionsWriter& add(std::string_view key, bool v) { return raw(key, v ? "true" : "false"); }
-  OptionsWriter& add(std::string_view key, const char* v) { return raw(key, json::quote(v)); }
+  OptionsWriter& add(std::string_view key, double v) { return raw(key, json_number(v)); }  ///< Adds a number (written to round-trip exactly).
+  OptionsWriter& add(std::string_view key, Index v) { return raw(key, std::to_string(v)); }  ///< Adds an integer.
+  OptionsWriter& add(std::string_view key, int v) { return raw(key, std::to_string(v)); }  ///< Adds an integer.
+  OptionsWriter& add(std::string_view key, bool v) { return raw(key, v ? "true" : "false"); }  ///< Adds true or false.
+  OptionsWriter& add(std::string_view key, const char* v) { return raw(key, json::quote(v)); }  ///< Adds a string (quoted and escaped).
+  /// Adds a list of sizes, e.g. hidden layer widths.
   OptionsWriter& add(std::string_view key, const std::vector<Index>& v) {
     std::string list = "[";
     for (std::size_t i = 0; i < v.size(); ++i) list += (i ? ", " : "") + std::to_string(v[i]);
     return raw(key, list + "]");
   }
+  /// The JSON object text.
   std::string str() const { return text_ + "}"; }
 
  private:
@@ -333,17 +347,42 @@ class OptionsWriter {
   std::string text_ = "{";
 };
 
+/// The largest row or column count of any matrix in a loaded file: no layer size or component count
+/// of the model it holds can exceed it.
+template <Real T> Index largest_dimension(const ModelFile<T>& file) noexcept {
+  Index out = 0;
+  for (const auto& m : file.parameters) out = std::max({out, m.value.rows(), m.value.cols()});
+  return out;
+}
+
 /// Reads options back from a loaded file's header, naming the file in every error.
 class OptionsReader {
  public:
-  OptionsReader(const json::Value& options, const std::filesystem::path& path, const char* function) : o_(options), path_(path), function_(function) {}
+  /// Options of a file whose sizes are not checked against its matrices.
+  OptionsReader(const json::Value& options, const std::filesystem::path& path, const char* function)
+      : o_(options), path_(path), function_(function), size_limit_(std::numeric_limits<Index>::max()) {}
+  /// Options of `file`: size() and sizes() refuse values above largest_dimension(file), so a corrupted
+  /// size cannot make a loader allocate a model far larger than the file.
+  template <Real T>
+  OptionsReader(const ModelFile<T>& file, const std::filesystem::path& path, const char* function)
+      : o_(file.options), path_(path), function_(function), size_limit_(largest_dimension(file)) {}
+  /// A number option as U.
   template <class U> U number(std::string_view key) const { return option<U>(o_, key, path_, function_); }
-  std::string text(std::string_view key) const { return option<std::string>(o_, key, path_, function_); }
+  /// A size option (a layer width, a number of components): in [0, the file's largest matrix dimension].
+  Index size(std::string_view key) const {
+    const Index v = number<Index>(key);
+    if (v < 0 || v > size_limit_)
+      fail(key, std::to_string(v) + " is not a size the file's matrices (at most " + std::to_string(size_limit_) + " rows or columns) can hold");
+    return v;
+  }
+  std::string text(std::string_view key) const { return option<std::string>(o_, key, path_, function_); }  ///< A string option.
+  /// A true/false option.
   bool flag(std::string_view key) const {
     const json::Value* v = o_.find(key);
     if (v == nullptr || v->kind != json::Value::Kind::boolean) fail(key, "not true or false");
     return v->boolean;
   }
+  /// A list of sizes (hidden layer widths), each checked like size().
   std::vector<Index> sizes(std::string_view key) const {
     const json::Value* v = o_.find(key);
     if (v == nullptr || v->kind != json::Value::Kind::array) fail(key, "not a list");
@@ -352,6 +391,8 @@ class OptionsReader {
       try {
         out.push_back(item.template as<Index>());
       } catch (const std::runtime_error& e) { fail(key, e.what()); }
+      if (out.back() < 0 || out.back() > size_limit_)
+        fail(key, std::to_string(out.back()) + " is not a size the file's matrices (at most " + std::to_string(size_limit_) + " rows or columns) can hold");
     }
     return out;
   }
@@ -370,6 +411,7 @@ class OptionsReader {
   const json::Value& o_;
   const std::filesystem::path& path_;
   const char* function_;
+  Index size_limit_;
 };
 
 /// The matrix `name` of a loaded file, which must be rows x cols (-1: any) and finite.

@@ -66,6 +66,7 @@ class SvgPlot {
     title_ = text;
     return *this;
   }
+  /// Adds a legend entry: a swatch of `color` and `label`.
   SvgPlot& legend(const std::string& label, const std::string& color) {
     legend_ << "<rect x=\"" << left_ + 10 << "\" y=\"" << top_ + 8 + 18 * entries_ << "\" width=\"14\" height=\"10\" fill=\"" << color << "\"/>"
             << "<text x=\"" << left_ + 30 << "\" y=\"" << top_ + 17 + 18 * entries_ << "\" font-size=\"12\">" << escape(label) << "</text>\n";

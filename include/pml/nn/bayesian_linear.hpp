@@ -16,16 +16,18 @@ namespace pml::nn {
 
 /// Prior over every weight and bias of a BayesianLinear layer.
 struct BayesPrior {
+  /// The two prior families.
   enum class Kind : std::uint8_t {
     gaussian,       ///< N(0, sigma1^2)
     scale_mixture,  ///< pi N(0, sigma1^2) + (1 - pi) N(0, sigma2^2) (Blundell et al. 2015, eq. 7)
   };
-  Kind kind = Kind::scale_mixture;
-  double pi = 0.5;
+  Kind kind = Kind::scale_mixture;  ///< gaussian or scale_mixture
+  double pi = 0.5;  ///< weight of the wide component (1 for the Gaussian)
   double sigma1 = 1.0;               ///< the wide component (or the Gaussian's sd)
   double sigma2 = 0.0024787521766663585;  ///< e^-6, the narrow component
 
-  static BayesPrior gaussian(double sigma) { return {Kind::gaussian, 1.0, sigma, sigma}; }
+  static BayesPrior gaussian(double sigma) { return {Kind::gaussian, 1.0, sigma, sigma}; }  ///< The Gaussian prior N(0, σ²).
+  /// The scale mixture π N(0, σ₁²) + (1 − π) N(0, σ₂²).
   static BayesPrior scale_mixture(double pi, double sigma1, double sigma2) { return {Kind::scale_mixture, pi, sigma1, sigma2}; }
   /// @throw std::domain_error naming `function` for pi outside [0, 1] or non-positive sigmas.
   void check(const char* function) const {
@@ -47,13 +49,15 @@ enum class WeightSampling : std::uint8_t {
 /// Gaussian prior, a one-sample estimate log q(w) - log p(w) for the scale mixture. Zero-size (no node)
 /// KL in WeightSampling::mean.
 template <Real T> struct BayesianOutput {
-  ad::Var<T> out, kl;
+  ad::Var<T> out;  ///< the layer's output (N x out)
+  ad::Var<T> kl;   ///< KL(q || p) of the layer's weights and biases (1 x 1; no node in WeightSampling::mean)
 };
 
 /// y = act(x W + b) with W, b ~ q. Posterior means start He- (ReLU) or Xavier-initialised, rho at
 /// `rho_init` (sigma = softplus(rho_init), 0.0067 for the default -5).
 template <Real T> class BayesianLinear {
  public:
+  /// A layer from `in` to `out` units; `relu_like` chooses He (else Xavier) initial means. @throw std::invalid_argument for non-positive sizes; std::domain_error for a non-finite rho_init.
   BayesianLinear(Index in, Index out, Rng& rng, bool relu_like = true, double rho_init = -5.0, const std::string& name = "bayesian_linear") {
     if (in <= 0 || out <= 0)
       pml::detail::throw_shape("nn::BayesianLinear", "sizes must be positive, got " + std::to_string(in) + " x " + std::to_string(out));
@@ -95,12 +99,13 @@ template <Real T> class BayesianLinear {
   /// sigma = softplus(rho) of the weights.
   Matrix<T> weight_sigma() const { return pml::softplus(weight_rho_.value.array()).matrix(); }
 
-  Index in() const noexcept { return weight_mu_.value.rows(); }
-  Index out() const noexcept { return weight_mu_.value.cols(); }
-  Parameter<T>& weight_mu() noexcept { return weight_mu_; }
-  Parameter<T>& weight_rho() noexcept { return weight_rho_; }
-  const Parameter<T>& weight_mu() const noexcept { return weight_mu_; }
-  const Parameter<T>& weight_rho() const noexcept { return weight_rho_; }
+  Index in() const noexcept { return weight_mu_.value.rows(); }  ///< input width
+  Index out() const noexcept { return weight_mu_.value.cols(); }  ///< output width
+  Parameter<T>& weight_mu() noexcept { return weight_mu_; }  ///< μ of the weights (in x out)
+  Parameter<T>& weight_rho() noexcept { return weight_rho_; }  ///< ρ of the weights: σ = softplus(ρ)
+  const Parameter<T>& weight_mu() const noexcept { return weight_mu_; }  ///< μ of the weights (in x out)
+  const Parameter<T>& weight_rho() const noexcept { return weight_rho_; }  ///< ρ of the weights: σ = softplus(ρ)
+  /// Pointers to every trainable parameter, in the order files store them.
   ParameterList<T> parameters() { return {&weight_mu_, &weight_rho_, &bias_mu_, &bias_rho_}; }
 
  private:

@@ -29,7 +29,7 @@ template <Real T> class Dropout {
     m = ((m.array() < keep).template cast<T>() * (T(1) / keep)).matrix();
     return ad::mask_mul(x, mask);
   }
-  T p() const noexcept { return p_; }
+  T p() const noexcept { return p_; }  ///< the dropout probability p
 
  private:
   T p_;

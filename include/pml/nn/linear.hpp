@@ -18,6 +18,7 @@ enum class Init : std::uint8_t {
 /// one fused node (ad::bias_activation). The bias starts at zero.
 template <Real T> class Linear {
  public:
+  /// A layer from `in` to `out` units, weights Xavier- or He-initialised from `rng`. @throw std::invalid_argument for non-positive sizes.
   Linear(Index in, Index out, Rng& rng, Init init = Init::xavier_uniform, const std::string& name = "linear") {
     if (in <= 0 || out <= 0)
       pml::detail::throw_shape("nn::Linear", "sizes must be positive, got " + std::to_string(in) + " x " + std::to_string(out));
@@ -33,12 +34,13 @@ template <Real T> class Linear {
     const ad::Var<T> b = bias_.bind(tape);
     return ad::bias_activation(ad::matmul(x, w), b, act, slope);
   }
-  Index in() const noexcept { return weight_.value.rows(); }
-  Index out() const noexcept { return weight_.value.cols(); }
-  Parameter<T>& weight() noexcept { return weight_; }
-  Parameter<T>& bias() noexcept { return bias_; }
-  const Parameter<T>& weight() const noexcept { return weight_; }
-  const Parameter<T>& bias() const noexcept { return bias_; }
+  Index in() const noexcept { return weight_.value.rows(); }  ///< input width
+  Index out() const noexcept { return weight_.value.cols(); }  ///< output width
+  Parameter<T>& weight() noexcept { return weight_; }  ///< the weights W (in x out)
+  Parameter<T>& bias() noexcept { return bias_; }  ///< the bias b (1 x out)
+  const Parameter<T>& weight() const noexcept { return weight_; }  ///< the weights W (in x out)
+  const Parameter<T>& bias() const noexcept { return bias_; }  ///< the bias b (1 x out)
+  /// Pointers to every trainable parameter, in the order files store them.
   ParameterList<T> parameters() { return {&weight_, &bias_}; }
 
  private:

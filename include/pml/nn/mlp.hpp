@@ -11,7 +11,7 @@ namespace pml::nn {
 
 /// Architecture of an MLP: `sizes` = {in, hidden..., out}.
 struct MLPOptions {
-  std::vector<Index> sizes{};
+  std::vector<Index> sizes{};  ///< {in, hidden..., out}
   ad::Activation activation = ad::Activation::relu;         ///< after every hidden layer
   ad::Activation output_activation = ad::Activation::identity;  ///< after the last layer
   double dropout = 0;          ///< dropout probability after every hidden activation (0: none)
@@ -61,6 +61,7 @@ template <Real T> class MLP {
     scratch_.reset();
     return forward(scratch_, scratch_.constant(x), rng, Mode::predict).value();
   }
+  /// The output at `x` with dropout off (deterministic); MC dropout needs the overload with an Rng.
   template <class Derived> Matrix<T> predict(const Eigen::MatrixBase<Derived>& x) {
     check_input("nn::MLP::predict", x);
     scratch_.reset();
@@ -69,12 +70,13 @@ template <Real T> class MLP {
 
   /// Keep dropout on at prediction time (MC dropout, Gal & Ghahramani 2016).
   void set_mc_dropout(bool on) noexcept { mc_dropout_ = on; }
-  bool mc_dropout() const noexcept { return mc_dropout_; }
+  bool mc_dropout() const noexcept { return mc_dropout_; }  ///< whether dropout stays on at prediction
 
-  Index in() const noexcept { return layers_.front().in(); }
-  Index out() const noexcept { return layers_.back().out(); }
-  const MLPOptions& options() const noexcept { return options_; }
-  std::vector<Linear<T>>& layers() noexcept { return layers_; }
+  Index in() const noexcept { return layers_.front().in(); }  ///< input width
+  Index out() const noexcept { return layers_.back().out(); }  ///< output width
+  const MLPOptions& options() const noexcept { return options_; }  ///< The options the network was built with.
+  std::vector<Linear<T>>& layers() noexcept { return layers_; }  ///< The Linear layers, input first.
+  /// Pointers to every trainable parameter, in the order files store them.
   ParameterList<T> parameters() {
     ParameterList<T> list;
     for (auto& layer : layers_) append(list, layer.parameters());

@@ -56,17 +56,19 @@ template <Real T> class OptimizerBase {
 };
 }  // namespace detail
 
+/// Options of SGD (defaults as in torch.optim.SGD except the learning rate).
 struct SGDOptions {
-  double learning_rate = 1e-2;
+  double learning_rate = 1e-2;  ///< step size η
   double momentum = 0;      ///< heavy-ball momentum μ in [0, 1)
   double weight_decay = 0;  ///< L2 penalty λ: the gradient becomes g + λθ
-  bool nesterov = false;
+  bool nesterov = false;  ///< Nesterov momentum
 };
 
 /// Stochastic gradient descent: \f$b \leftarrow \mu b + g\f$, \f$\theta \leftarrow \theta - \eta b\f$
 /// (or \f$\theta - \eta(g + \mu b)\f$ with Nesterov), with \f$g = \nabla + \lambda\theta\f$.
 template <Real T> class SGD : public detail::OptimizerBase<T> {
  public:
+  /// SGD over `params`. @throw std::domain_error naming the option whose value is invalid.
   explicit SGD(ParameterList<T> params, const SGDOptions& o = {}) : detail::OptimizerBase<T>("nn::SGD", std::move(params), o.learning_rate, 1), o_(o) {
     if (!(o.momentum >= 0 && o.momentum < 1)) throw std::domain_error("nn::SGD: momentum must be in [0, 1), got " + std::to_string(o.momentum));
     check_nonnegative("nn::SGD", "weight_decay", o.weight_decay);
@@ -95,16 +97,18 @@ template <Real T> class SGD : public detail::OptimizerBase<T> {
   SGDOptions o_;
 };
 
+/// Options of Adagrad (defaults as in torch.optim.Adagrad).
 struct AdagradOptions {
-  double learning_rate = 1e-2;
-  double epsilon = 1e-10;
-  double weight_decay = 0;
-  double initial_accumulator = 0;
+  double learning_rate = 1e-2;  ///< step size η
+  double epsilon = 1e-10;  ///< added to √s for stability
+  double weight_decay = 0;  ///< L2 penalty λ added to the gradient
+  double initial_accumulator = 0;  ///< starting value of the accumulator s
 };
 
 /// Adagrad (Duchi et al. 2011): \f$s \leftarrow s + g^2\f$, \f$\theta \leftarrow \theta - \eta g/(\sqrt s + \epsilon)\f$.
 template <Real T> class Adagrad : public detail::OptimizerBase<T> {
  public:
+  /// Adagrad over `params`. @throw std::domain_error naming the option whose value is invalid.
   explicit Adagrad(ParameterList<T> params, const AdagradOptions& o = {})
       : detail::OptimizerBase<T>("nn::Adagrad", std::move(params), o.learning_rate, 1), o_(o) {
     check_positive("nn::Adagrad", "epsilon", o.epsilon);
@@ -112,6 +116,7 @@ template <Real T> class Adagrad : public detail::OptimizerBase<T> {
     check_nonnegative("nn::Adagrad", "initial_accumulator", o.initial_accumulator);
     for (std::size_t i = 0; i < this->params_.size(); ++i) this->state(0, i).setConstant(T(o.initial_accumulator));
   }
+  /// One update of every parameter from its current gradient.
   void step() {
     this->begin_step();
     const T lr = T(this->lr_), eps = T(o_.epsilon), wd = T(o_.weight_decay);
@@ -128,11 +133,12 @@ template <Real T> class Adagrad : public detail::OptimizerBase<T> {
   AdagradOptions o_;
 };
 
+/// Options of Adam and AdamW (defaults as in torch.optim.Adam).
 struct AdamOptions {
-  double learning_rate = 1e-3;
-  double beta1 = 0.9;
-  double beta2 = 0.999;
-  double epsilon = 1e-8;
+  double learning_rate = 1e-3;  ///< step size η
+  double beta1 = 0.9;  ///< decay of the first-moment average
+  double beta2 = 0.999;  ///< decay of the second-moment average
+  double epsilon = 1e-8;  ///< added to √v̂ for stability
   double weight_decay = 0;  ///< Adam: L2 added to the gradient; AdamW: decoupled decay θ ← θ(1 − ηλ)
 };
 
@@ -140,7 +146,9 @@ struct AdamOptions {
 /// \f$\theta \leftarrow \theta - \eta\,\hat m/(\sqrt{\hat v} + \epsilon)\f$.
 template <Real T> class Adam : public detail::OptimizerBase<T> {
  public:
+  /// Adam over `params`. @throw std::domain_error naming the option whose value is invalid.
   explicit Adam(ParameterList<T> params, const AdamOptions& o = {}) : Adam("nn::Adam", std::move(params), o, false) {}
+  /// One update of every parameter from its current gradient.
   void step() {
     this->begin_step();
     const T lr = T(this->lr_), b1 = T(o_.beta1), b2 = T(o_.beta2), eps = T(o_.epsilon), wd = T(o_.weight_decay);
@@ -164,6 +172,7 @@ template <Real T> class Adam : public detail::OptimizerBase<T> {
   }
 
  protected:
+  /// For AdamW: the same update with weight decay decoupled from the gradient.
   Adam(const char* name, ParameterList<T> params, const AdamOptions& o, bool decoupled)
       : detail::OptimizerBase<T>(name, std::move(params), o.learning_rate, 2), o_(o), decoupled_(decoupled) {
     check_probability(name, "beta1", o.beta1);
@@ -182,6 +191,7 @@ template <Real T> class Adam : public detail::OptimizerBase<T> {
 /// (default λ = 0.01, as in PyTorch).
 template <Real T> class AdamW : public Adam<T> {
  public:
+  /// AdamW over `params` (weight decay 0.01 unless the options say otherwise).
   explicit AdamW(ParameterList<T> params, const AdamOptions& o = {.weight_decay = 1e-2}) : Adam<T>("nn::AdamW", std::move(params), o, true) {}
 };
 

@@ -13,16 +13,18 @@ namespace pml::nn {
 /// leaf and asks the tape to copy the leaf's adjoint into `grad` at the end of Tape::backward(), so an
 /// optimiser reads `grad` without knowing about tapes. Shapes are fixed at construction.
 template <Real T> struct Parameter {
-  std::string name;
-  Matrix<T> value;
-  Matrix<T> grad;
+  std::string name;  ///< e.g. "encoder.0.weight": the name files store it under
+  Matrix<T> value;   ///< the current value
+  Matrix<T> grad;    ///< d(loss)/d(value) from the last Tape::backward() of a tape it was bound to
 
-  Parameter() = default;
+  Parameter() = default;  ///< an empty parameter (0 x 0)
+  /// A parameter called `n` with value `v` and a zero gradient.
   Parameter(std::string n, Matrix<T> v) : name(std::move(n)), value(std::move(v)), grad(Matrix<T>::Zero(value.rows(), value.cols())) {}
   // The tape holds a pointer to `grad` until its next reset(): copying a bound parameter is fine, the
   // copy simply is not bound.
+  /// The value as a leaf of `tape`, whose backward() then writes the leaf's gradient into `grad`.
   ad::Var<T> bind(ad::Tape<T>& tape) { return tape.parameter(value, grad.data()); }
-  Index size() const noexcept { return value.size(); }
+  Index size() const noexcept { return value.size(); }  ///< number of scalars
 };
 
 /// Non-owning list of a model's parameters, in a fixed order (the order files store them in).

@@ -35,11 +35,11 @@ template <Real T> io::ModelFile<T> read_parameter_file(const std::filesystem::pa
   return io::read_model_file<T>(path, function);
 }
 
+template <Real T> void assign_parameters(io::ModelFile<T>& file, const ParameterList<T>& params, const std::string& where);
+
 /// Reads `path` into `params`. Names, count and shapes must match the model, and the file's model type
 /// (when it has one) must be `model` (when given); a file saved from the other scalar type is converted.
 /// Nothing changes unless the whole file is valid. @throw std::runtime_error naming the path and what is wrong.
-template <Real T> void assign_parameters(io::ModelFile<T>& file, const ParameterList<T>& params, const std::string& where);
-
 template <Real T> void load_parameters(const std::filesystem::path& path, const ParameterList<T>& params, std::string_view model = {}) {
   const std::string where = "nn::load_parameters: '" + path.string() + "'";
   io::ModelFile<T> file = io::read_model_file<T>(path, "nn::load_parameters");

@@ -35,13 +35,13 @@ enum class MixtureInit {
 /// Options of GaussianMixture (designated initialisers:
 /// `GaussianMixture<double>({.components = 3, .covariance = Covariance::full})`).
 template <Real T = double> struct GaussianMixtureOptions {
-  Index components = 1;
-  Covariance covariance = Covariance::full;
+  Index components = 1;  ///< number of components K
+  Covariance covariance = Covariance::full;  ///< full, tied, diagonal or spherical
   T tolerance = T(1e-3);      ///< stop when the mean log-likelihood changes by less
   T reg_covar = T(1e-6);      ///< added to every variance (scikit-learn's default)
-  int max_iterations = 100;
+  int max_iterations = 100;  ///< EM iterations per start at most
   int restarts = 1;           ///< independent starts; the highest final log-likelihood wins
-  MixtureInit init = MixtureInit::kmeans;
+  MixtureInit init = MixtureInit::kmeans;  ///< kmeans, random, or the given parameters (*_init)
   Vector<T> weights_init{};               ///< optional K initial mixing weights
   Matrix<T> means_init{};                 ///< optional K x D initial means
   std::vector<Matrix<T>> covariances_init{};  ///< optional K (1 for tied) initial full covariances
@@ -56,8 +56,9 @@ template <Real T = double> struct GaussianMixtureOptions {
 /// point and counted in reseeded(), never left as NaN.
 template <Real T = double> class GaussianMixture {
  public:
-  using Options = GaussianMixtureOptions<T>;
+  using Options = GaussianMixtureOptions<T>;  ///< The options type.
 
+  /// A mixture with the given options (fit() it next). @throw std::domain_error naming the option whose value is invalid.
   explicit GaussianMixture(const Options& options = {}) : options_(options) {
     if (options.components <= 0)
       detail::throw_domain("GaussianMixture", "components", "be positive", std::to_string(options.components));
@@ -255,15 +256,16 @@ template <Real T = double> class GaussianMixture {
     for (Index k = 0; k < options_.components; ++k) out.push_back(covariance(k));
     return out;
   }
+  /// Whether the last fit() stopped because the log-likelihood changed by less than the tolerance.
   bool converged() const noexcept { return converged_; }
-  int iterations() const noexcept { return iterations_; }
+  int iterations() const noexcept { return iterations_; }  ///< EM iterations run by the last fit() (of the winning restart).
   /// Mean log-likelihood of the training data before each M-step (it never decreases).
   const std::vector<T>& log_likelihood_history() const noexcept { return history_; }
   /// The final mean log-likelihood (scikit-learn's lower_bound_).
   T lower_bound() const noexcept { return history_.empty() ? -std::numeric_limits<T>::infinity() : history_.back(); }
   /// How many times an emptied component was re-seeded during the last fit.
   Index reseeded() const noexcept { return reseeded_; }
-  const Options& options() const noexcept { return options_; }
+  const Options& options() const noexcept { return options_; }  ///< The options the model was built with.
 
   /// Writes the fitted mixture and its options to `path` (model type "GaussianMixture"; format in
   /// io/model_file.hpp): weights, means and the Cholesky factors (full, tied) or variances (diagonal,
@@ -297,9 +299,9 @@ template <Real T = double> class GaussianMixture {
     constexpr const char* function = "GaussianMixture::load";
     const io::ModelFile<T> file = io::read_model_file<T>(path, function);
     io::require_model(file, "GaussianMixture", path, function);
-    const io::OptionsReader r(file.options, path, function);
+    const io::OptionsReader r(file, path, function);
     Options o;
-    o.components = r.number<Index>("components");
+    o.components = r.size("components");
     o.covariance = r.choice<Covariance>("covariance", covariance_names);
     o.tolerance = r.number<T>("tolerance");
     o.reg_covar = r.number<T>("reg_covar");

@@ -28,7 +28,8 @@ template <Real T = double> struct KMeansOptions {
 /// Distances are computed as \f$\|x\|^2 - 2XC^T + \|c\|^2\f$, one GEMM per iteration.
 template <Real T = double> class KMeans {
  public:
-  using Options = KMeansOptions<T>;
+  using Options = KMeansOptions<T>;  ///< The options type.
+  /// A k-means model with the given options (fit() it next). @throw std::domain_error naming the option whose value is invalid.
   explicit KMeans(const Options& options = {}) : options_(options) {
     if (options.clusters <= 0)
       detail::throw_domain("KMeans", "clusters", "be positive", std::to_string(options.clusters));
@@ -116,8 +117,8 @@ template <Real T = double> class KMeans {
   const IntVector& labels() const noexcept { return labels_; }     ///< labels of the training rows
   T inertia() const noexcept { return inertia_; }                  ///< weighted sum of squared distances
   int iterations() const noexcept { return iterations_; }          ///< Lloyd iterations of the best start
-  bool converged() const noexcept { return converged_; }
-  const Options& options() const noexcept { return options_; }
+  bool converged() const noexcept { return converged_; }  ///< Whether the last fit() stopped because no centre moved more than the tolerance.
+  const Options& options() const noexcept { return options_; }  ///< The options the model was built with.
 
   /// k-means++ seeding (greedy, 2 + ln K candidates per centre); exposed for GaussianMixture.
   static Matrix<T> plus_plus(const MatrixCRef<T>& x, const Vector<T>& row_norms, const Vector<T>& w, Index k, Rng& rng) {
@@ -169,9 +170,9 @@ template <Real T = double> class KMeans {
     constexpr const char* function = "KMeans::load";
     const io::ModelFile<T> file = io::read_model_file<T>(path, function);
     io::require_model(file, "KMeans", path, function);
-    const io::OptionsReader r(file.options, path, function);
+    const io::OptionsReader r(file, path, function);
     Options o;
-    o.clusters = r.number<Index>("clusters");
+    o.clusters = r.size("clusters");
     o.restarts = r.number<int>("restarts");
     o.max_iterations = r.number<int>("max_iterations");
     o.tolerance = r.number<T>("tolerance");

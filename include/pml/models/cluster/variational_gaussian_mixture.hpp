@@ -34,8 +34,8 @@ enum class WeightPrior {
 /// Options of VariationalGaussianMixture. Zero / empty values take the data-dependent defaults of
 /// scikit-learn's BayesianGaussianMixture: α₀ = 1/K, β₀ = 1, m₀ = data mean, ν₀ = D, W₀⁻¹ = data covariance.
 template <Real T = double> struct VariationalGaussianMixtureOptions {
-  Index components = 1;
-  WeightPrior weight_prior = WeightPrior::dirichlet_distribution;
+  Index components = 1;  ///< upper bound on the number of components K
+  WeightPrior weight_prior = WeightPrior::dirichlet_distribution;  ///< dirichlet_distribution or dirichlet_process (stick-breaking)
   T weight_concentration = 0;     ///< α₀ (0: 1/K)
   T mean_precision = 1;           ///< β₀
   T degrees_of_freedom = 0;       ///< ν₀ (0: D); must exceed D − 1
@@ -43,7 +43,7 @@ template <Real T = double> struct VariationalGaussianMixtureOptions {
   Matrix<T> covariance_prior{};   ///< W₀⁻¹ (empty: data covariance)
   T reg_covar = T(1e-6);          ///< added to each component's scatter S_k
   T tolerance = T(1e-3);          ///< stop when the ELBO per sample changes by less
-  int max_iterations = 100;
+  int max_iterations = 100;  ///< coordinate-ascent iterations at most
 };
 
 /// Variational Gaussian mixture: q(Z)q(π)∏q(μ_k, Λ_k) updated by coordinate ascent (PRML 10.46–10.63).
@@ -53,7 +53,8 @@ template <Real T = double> struct VariationalGaussianMixtureOptions {
 /// with a small weight concentration the surplus components switch off (PRML Fig. 10.6).
 template <Real T = double> class VariationalGaussianMixture {
  public:
-  using Options = VariationalGaussianMixtureOptions<T>;
+  using Options = VariationalGaussianMixtureOptions<T>;  ///< The options type.
+  /// A model with the given options (fit() it next). @throw std::domain_error naming the option whose value is invalid.
   explicit VariationalGaussianMixture(const Options& options = {}) : options_(options) {
     const char* f = "VariationalGaussianMixture";
     if (options.components <= 0) detail::throw_domain(f, "components", "be positive", std::to_string(options.components));
@@ -115,6 +116,7 @@ template <Real T = double> class VariationalGaussianMixture {
     }
     return *this;
   }
+  /// fit() with a generator seeded from `seed`.
   VariationalGaussianMixture& fit(const MatrixCRef<T>& x, std::uint64_t seed = 0) {
     Rng rng(seed);
     return fit(x, rng);
@@ -127,6 +129,7 @@ template <Real T = double> class VariationalGaussianMixture {
     lr.colwise() -= log_sum_exp_rows(lr);
     return lr.array().exp().matrix();
   }
+  /// The component of largest responsibility for each row.
   IntVector predict(const MatrixCRef<T>& x) const {
     const Matrix<T> r = predict_proba(x);
     IntVector labels(r.rows());
@@ -159,6 +162,7 @@ template <Real T = double> class VariationalGaussianMixture {
   Index effective_components(T threshold = T(1e-2)) const { return (weights().array() > threshold).count(); }
   /// ELBO per sample after each E-step (never decreases).
   const std::vector<T>& elbo_history() const noexcept { return history_; }
+  /// The ELBO per sample after the last iteration (−∞ before fit()).
   T lower_bound() const noexcept { return history_.empty() ? -std::numeric_limits<T>::infinity() : history_.back(); }
   /// Number of coordinate-ascent iterations run by the last fit().
   int iterations() const noexcept { return iterations_; }
@@ -205,9 +209,9 @@ template <Real T = double> class VariationalGaussianMixture {
     constexpr const char* function = "VariationalGaussianMixture::load";
     const io::ModelFile<T> file = io::read_model_file<T>(path, function);
     io::require_model(file, "VariationalGaussianMixture", path, function);
-    const io::OptionsReader r(file.options, path, function);
+    const io::OptionsReader r(file, path, function);
     Options o;
-    o.components = r.number<Index>("components");
+    o.components = r.size("components");
     o.weight_prior = r.choice<WeightPrior>("weight_prior", weight_prior_names);
     o.weight_concentration = r.number<T>("weight_concentration");
     o.mean_precision = r.number<T>("mean_precision");

@@ -22,12 +22,13 @@ enum class ReconstructionLoss : std::uint8_t {
   bce,  ///< sum softplus(l) - x l; the decoder outputs logits l, xhat = sigmoid(l)
 };
 
+/// Options of AutoEncoder: the layer sizes, the activation and the reconstruction loss.
 struct AutoEncoderOptions {
   Index input = 0;                 ///< D
   std::vector<Index> hidden{128};  ///< encoder hidden sizes (the decoder mirrors them)
   Index code = 32;                 ///< width of the (linear) code
-  ad::Activation activation = ad::Activation::relu;
-  ReconstructionLoss loss = ReconstructionLoss::mse;
+  ad::Activation activation = ad::Activation::relu;  ///< after every hidden layer of the encoder and the decoder
+  ReconstructionLoss loss = ReconstructionLoss::mse;  ///< mse (real data) or bce (data in [0, 1], sigmoid outputs)
 };
 
 /// `AutoEncoder<float> ae({.input = 784, .hidden = {256}, .code = 32, .loss = ReconstructionLoss::bce}, rng);`
@@ -85,12 +86,13 @@ template <Real T> class AutoEncoder {
     if (options_.loss == ReconstructionLoss::bce) return pml::sigmoid(out.array()).matrix();
     return out;
   }
-  template <class Derived> Matrix<T> reconstruct(const Eigen::MatrixBase<Derived>& x) { return decode(encode(x)); }
+  template <class Derived> Matrix<T> reconstruct(const Eigen::MatrixBase<Derived>& x) { return decode(encode(x)); }  ///< decode(encode(x)).
   /// The summed squared error of each row's reconstruction (an anomaly score).
   template <class Derived> Vector<T> reconstruction_error(const Eigen::MatrixBase<Derived>& x) {
     return (reconstruct(x) - x.template cast<T>()).rowwise().squaredNorm();
   }
 
+  /// Pointers to every trainable parameter, in the order model files store them (for optimisers and serialisation).
   nn::ParameterList<T> parameters() {
     nn::ParameterList<T> list = encoder_.parameters();
     nn::append(list, decoder_.parameters());
@@ -98,23 +100,31 @@ template <Real T> class AutoEncoder {
   }
   /// Writes the parameters and the options to `path` (model type "AutoEncoder"; format in io/model_file.hpp),
   /// atomically. @throw std::runtime_error if the file cannot be written.
-  void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) {
-    nn::save_parameters(path, parameters(), format, {"AutoEncoder", io::OptionsWriter().add("input", options_.input).add("hidden", options_.hidden).add("code", options_.code).add("activation", detail::activation_names[std::size_t(options_.activation)]).add("loss", options_.loss == ReconstructionLoss::mse ? "mse" : "bce").str()});
+  void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) const {
+    // parameters() only collects pointers to the parameters; save() reads through them
+    nn::save_parameters(path, const_cast<AutoEncoder*>(this)->parameters(), format,
+                        {"AutoEncoder", io::OptionsWriter()
+                                    .add("input", options_.input)
+                                    .add("hidden", options_.hidden)
+                                    .add("code", options_.code)
+                                    .add("activation", detail::activation_names[std::size_t(options_.activation)])
+                                    .add("loss", options_.loss == ReconstructionLoss::mse ? "mse" : "bce")
+                                    .str()});
   }
   /// A model saved by save(): built from the options in the file, with its parameters (bit-identical
   /// outputs). @throw std::runtime_error naming the path for a missing, truncated, corrupt or wrong-type file.
   static AutoEncoder load(const std::filesystem::path& path) {
     return detail::load_model<AutoEncoder>(path, "AutoEncoder", "AutoEncoder::load", [](const io::OptionsReader& r) {
       AutoEncoderOptions o;
-      o.input = r.number<Index>("input");
+      o.input = r.size("input");
       o.hidden = r.sizes("hidden");
-      o.code = r.number<Index>("code");
+      o.code = r.size("code");
       o.activation = r.choice<ad::Activation>("activation", detail::activation_names);
       o.loss = r.choice<ReconstructionLoss>("loss", std::array<const char*, 2>{"mse", "bce"});
       return o;
     });
   }
-  const AutoEncoderOptions& options() const noexcept { return options_; }
+  const AutoEncoderOptions& options() const noexcept { return options_; }  ///< The options the model was built with.
 
  private:
   static AutoEncoderOptions checked(const AutoEncoderOptions& o) {

@@ -20,6 +20,7 @@
 
 namespace pml {
 
+/// The likelihood of a BayesByBackprop network's outputs.
 enum class BayesTask : std::uint8_t {
   regression,      ///< y (N x output) ~ N(f(x), noise^2)
   classification,  ///< labels in 0..output-1 ~ softmax(f(x))
@@ -30,16 +31,17 @@ enum class KLWeighting : std::uint8_t {
   geometric,  ///< 2^(M-i) / (2^M - 1) for minibatch i = 1..M: the prior dominates early, the data late
 };
 
+/// Options of BayesByBackprop: the network, the prior, the likelihood and how the KL term is estimated and weighted.
 struct BayesByBackpropOptions {
-  Index input = 0;
-  std::vector<Index> hidden{400, 400};
+  Index input = 0;  ///< width of x
+  std::vector<Index> hidden{400, 400};  ///< hidden layer widths
   Index output = 1;  ///< regression: width of y; classification: number of classes
-  ad::Activation activation = ad::Activation::relu;
-  BayesTask task = BayesTask::regression;
+  ad::Activation activation = ad::Activation::relu;  ///< after every hidden layer
+  BayesTask task = BayesTask::regression;  ///< regression (Gaussian likelihood) or classification (softmax)
   nn::BayesPrior prior{};        ///< default: scale mixture pi = 1/2, sigma1 = 1, sigma2 = e^-6
   double noise = 0.1;            ///< regression: the likelihood's noise sd
   double rho_init = -5.0;        ///< initial rho of every weight (sigma = softplus(rho))
-  KLWeighting kl_weighting = KLWeighting::uniform;
+  KLWeighting kl_weighting = KLWeighting::uniform;  ///< uniform 1/M or geometric 2^(M−i)/(2^M − 1) over the M minibatches
   nn::WeightSampling sampling = nn::WeightSampling::weights;  ///< or local reparameterisation
   int samples = 1;               ///< posterior samples per minibatch in the training objective
 };
@@ -192,25 +194,43 @@ template <Real T> class BayesByBackprop {
     return all;
   }
 
+  /// Pointers to every trainable parameter, in the order model files store them (for optimisers and serialisation).
   nn::ParameterList<T> parameters() {
     nn::ParameterList<T> list;
     for (auto& layer : layers_) nn::append(list, layer.parameters());
     return list;
   }
-  std::vector<nn::BayesianLinear<T>>& layers() noexcept { return layers_; }
+  std::vector<nn::BayesianLinear<T>>& layers() noexcept { return layers_; }  ///< The layers (posterior means and rhos), input first.
   /// Writes the parameters and the options to `path` (model type "BayesByBackprop"; format in io/model_file.hpp),
   /// atomically. @throw std::runtime_error if the file cannot be written.
-  void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) {
-    nn::save_parameters(path, parameters(), format, {"BayesByBackprop", io::OptionsWriter().add("input", options_.input).add("hidden", options_.hidden).add("output", options_.output).add("activation", detail::activation_names[std::size_t(options_.activation)]).add("task", options_.task == BayesTask::regression ? "regression" : "classification").add("prior", options_.prior.kind == nn::BayesPrior::Kind::gaussian ? "gaussian" : "scale_mixture").add("prior_pi", options_.prior.pi).add("prior_sigma1", options_.prior.sigma1).add("prior_sigma2", options_.prior.sigma2).add("noise", options_.noise).add("rho_init", options_.rho_init).add("kl_weighting", options_.kl_weighting == KLWeighting::uniform ? "uniform" : "geometric").add("sampling", std::array<const char*, 3>{"weights", "local", "mean"}[std::size_t(options_.sampling)]).add("samples", options_.samples).str()});
+  void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) const {
+    // parameters() only collects pointers to the parameters; save() reads through them
+    nn::save_parameters(path, const_cast<BayesByBackprop*>(this)->parameters(), format,
+                        {"BayesByBackprop", io::OptionsWriter()
+                                    .add("input", options_.input)
+                                    .add("hidden", options_.hidden)
+                                    .add("output", options_.output)
+                                    .add("activation", detail::activation_names[std::size_t(options_.activation)])
+                                    .add("task", options_.task == BayesTask::regression ? "regression" : "classification")
+                                    .add("prior", options_.prior.kind == nn::BayesPrior::Kind::gaussian ? "gaussian" : "scale_mixture")
+                                    .add("prior_pi", options_.prior.pi)
+                                    .add("prior_sigma1", options_.prior.sigma1)
+                                    .add("prior_sigma2", options_.prior.sigma2)
+                                    .add("noise", options_.noise)
+                                    .add("rho_init", options_.rho_init)
+                                    .add("kl_weighting", options_.kl_weighting == KLWeighting::uniform ? "uniform" : "geometric")
+                                    .add("sampling", std::array<const char*, 3>{"weights", "local", "mean"}[std::size_t(options_.sampling)])
+                                    .add("samples", options_.samples)
+                                    .str()});
   }
   /// A model saved by save(): built from the options in the file, with its parameters (bit-identical
   /// outputs). @throw std::runtime_error naming the path for a missing, truncated, corrupt or wrong-type file.
   static BayesByBackprop load(const std::filesystem::path& path) {
     return detail::load_model<BayesByBackprop>(path, "BayesByBackprop", "BayesByBackprop::load", [](const io::OptionsReader& r) {
       BayesByBackpropOptions o;
-      o.input = r.number<Index>("input");
+      o.input = r.size("input");
       o.hidden = r.sizes("hidden");
-      o.output = r.number<Index>("output");
+      o.output = r.size("output");
       o.activation = r.choice<ad::Activation>("activation", detail::activation_names);
       o.task = r.choice<BayesTask>("task", std::array<const char*, 2>{"regression", "classification"});
       o.prior.kind = r.choice<nn::BayesPrior::Kind>("prior", std::array<const char*, 2>{"gaussian", "scale_mixture"});
@@ -225,7 +245,7 @@ template <Real T> class BayesByBackprop {
       return o;
     });
   }
-  const BayesByBackpropOptions& options() const noexcept { return options_; }
+  const BayesByBackpropOptions& options() const noexcept { return options_; }  ///< The options the model was built with.
 
  private:
   static BayesByBackpropOptions checked(const BayesByBackpropOptions& o) {

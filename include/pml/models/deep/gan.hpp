@@ -19,29 +19,31 @@
 
 namespace pml {
 
+/// The generator's loss in GAN training (Goodfellow et al. 2014, sec. 3).
 enum class GANLoss : std::uint8_t {
   minimax,         ///< minimise log(1 - D(G(z))): the game's value function; saturates when D wins
   non_saturating,  ///< minimise -log D(G(z))
 };
 
+/// Options of GAN: the generator's and the discriminator's architectures and the generator's loss.
 struct GANOptions {
   Index noise = 2;   ///< dimension of z
   Index output = 2;  ///< dimension of the data
-  std::vector<Index> generator_hidden{128, 128};
-  std::vector<Index> discriminator_hidden{128, 128};
-  ad::Activation generator_activation = ad::Activation::relu;
-  ad::Activation discriminator_activation = ad::Activation::leaky_relu;
-  GANLoss generator_loss = GANLoss::non_saturating;
+  std::vector<Index> generator_hidden{128, 128};  ///< hidden widths of G
+  std::vector<Index> discriminator_hidden{128, 128};  ///< hidden widths of D
+  ad::Activation generator_activation = ad::Activation::relu;  ///< after every hidden layer of G
+  ad::Activation discriminator_activation = ad::Activation::leaky_relu;  ///< after every hidden layer of D
+  GANLoss generator_loss = GANLoss::non_saturating;  ///< non_saturating (the usual choice) or minimax
 };
 
 /// Options of GAN::fit: `steps` generator updates, each after `discriminator_steps` (k) discriminator
 /// updates, minibatches of real rows drawn with replacement; Adam for both players.
 struct GANFitOptions {
-  int steps = 5000;
-  int discriminator_steps = 1;
-  Index batch_size = 128;
-  double generator_learning_rate = 1e-3;
-  double discriminator_learning_rate = 1e-3;
+  int steps = 5000;  ///< generator updates
+  int discriminator_steps = 1;  ///< discriminator updates before each generator update (k)
+  Index batch_size = 128;  ///< rows of real data and of noise per update
+  double generator_learning_rate = 1e-3;  ///< Adam's step size for G
+  double discriminator_learning_rate = 1e-3;  ///< Adam's step size for D
   double beta1 = 0.5;  ///< Adam's beta1 (0.5 is the usual choice for GANs, Radford et al. 2016)
 };
 
@@ -151,25 +153,36 @@ template <Real T> class GAN {
     return pml::sigmoid(discriminator_.predict(x.template cast<T>()).col(0).array()).matrix();
   }
 
+  /// Pointers to every trainable parameter, in the order model files store them (for optimisers and serialisation).
   nn::ParameterList<T> parameters() {
     nn::ParameterList<T> list = generator_.parameters();
     nn::append(list, discriminator_.parameters());
     return list;
   }
-  nn::MLP<T>& generator() noexcept { return generator_; }
-  nn::MLP<T>& discriminator() noexcept { return discriminator_; }
+  nn::MLP<T>& generator() noexcept { return generator_; }  ///< The generator network G(z).
+  nn::MLP<T>& discriminator() noexcept { return discriminator_; }  ///< The discriminator network D(x), which outputs a logit.
   /// Writes the parameters and the options to `path` (model type "GAN"; format in io/model_file.hpp),
   /// atomically. @throw std::runtime_error if the file cannot be written.
-  void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) {
-    nn::save_parameters(path, parameters(), format, {"GAN", io::OptionsWriter().add("noise", options_.noise).add("output", options_.output).add("generator_hidden", options_.generator_hidden).add("discriminator_hidden", options_.discriminator_hidden).add("generator_activation", detail::activation_names[std::size_t(options_.generator_activation)]).add("discriminator_activation", detail::activation_names[std::size_t(options_.discriminator_activation)]).add("generator_loss", options_.generator_loss == GANLoss::minimax ? "minimax" : "non_saturating").str()});
+  void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) const {
+    // parameters() only collects pointers to the parameters; save() reads through them
+    nn::save_parameters(path, const_cast<GAN*>(this)->parameters(), format,
+                        {"GAN", io::OptionsWriter()
+                                    .add("noise", options_.noise)
+                                    .add("output", options_.output)
+                                    .add("generator_hidden", options_.generator_hidden)
+                                    .add("discriminator_hidden", options_.discriminator_hidden)
+                                    .add("generator_activation", detail::activation_names[std::size_t(options_.generator_activation)])
+                                    .add("discriminator_activation", detail::activation_names[std::size_t(options_.discriminator_activation)])
+                                    .add("generator_loss", options_.generator_loss == GANLoss::minimax ? "minimax" : "non_saturating")
+                                    .str()});
   }
   /// A model saved by save(): built from the options in the file, with its parameters (bit-identical
   /// outputs). @throw std::runtime_error naming the path for a missing, truncated, corrupt or wrong-type file.
   static GAN load(const std::filesystem::path& path) {
     return detail::load_model<GAN>(path, "GAN", "GAN::load", [](const io::OptionsReader& r) {
       GANOptions o;
-      o.noise = r.number<Index>("noise");
-      o.output = r.number<Index>("output");
+      o.noise = r.size("noise");
+      o.output = r.size("output");
       o.generator_hidden = r.sizes("generator_hidden");
       o.discriminator_hidden = r.sizes("discriminator_hidden");
       o.generator_activation = r.choice<ad::Activation>("generator_activation", detail::activation_names);
@@ -178,7 +191,7 @@ template <Real T> class GAN {
       return o;
     });
   }
-  const GANOptions& options() const noexcept { return options_; }
+  const GANOptions& options() const noexcept { return options_; }  ///< The options the model was built with.
 
  private:
   static GANOptions checked(const GANOptions& o) {

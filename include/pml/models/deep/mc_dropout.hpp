@@ -24,11 +24,12 @@
 
 namespace pml {
 
+/// Options of MCDropoutRegressor: the network, the dropout rate and the prior length-scale and noise precision that set the weight decay.
 struct MCDropoutOptions {
   Index input = 0;                ///< width of x
   std::vector<Index> hidden{50};  ///< hidden layer sizes
   Index output = 1;               ///< width of y
-  ad::Activation activation = ad::Activation::relu;
+  ad::Activation activation = ad::Activation::relu;  ///< after every hidden layer
   double dropout = 0.05;         ///< p, the probability of dropping a unit (after every hidden layer)
   bool dropout_input = false;    ///< also drop input features
   double length_scale = 1e-2;    ///< l, the prior length-scale (prior N(0, 1/l^2) on the weights)
@@ -138,20 +139,33 @@ template <Real T> class MCDropoutRegressor {
     return pass_log_likelihood(passes(x, 1, nullptr), y);
   }
 
+  /// Pointers to every trainable parameter, in the order model files store them (for optimisers and serialisation).
   nn::ParameterList<T> parameters() { return net_.parameters(); }
   /// Writes the parameters and the options to `path` (model type "MCDropoutRegressor"; format in io/model_file.hpp),
   /// atomically. @throw std::runtime_error if the file cannot be written.
-  void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) {
-    nn::save_parameters(path, parameters(), format, {"MCDropoutRegressor", io::OptionsWriter().add("input", options_.input).add("hidden", options_.hidden).add("output", options_.output).add("activation", detail::activation_names[std::size_t(options_.activation)]).add("dropout", options_.dropout).add("dropout_input", options_.dropout_input).add("length_scale", options_.length_scale).add("tau", options_.tau).add("heteroscedastic", options_.heteroscedastic).str()});
+  void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) const {
+    // parameters() only collects pointers to the parameters; save() reads through them
+    nn::save_parameters(path, const_cast<MCDropoutRegressor*>(this)->parameters(), format,
+                        {"MCDropoutRegressor", io::OptionsWriter()
+                                    .add("input", options_.input)
+                                    .add("hidden", options_.hidden)
+                                    .add("output", options_.output)
+                                    .add("activation", detail::activation_names[std::size_t(options_.activation)])
+                                    .add("dropout", options_.dropout)
+                                    .add("dropout_input", options_.dropout_input)
+                                    .add("length_scale", options_.length_scale)
+                                    .add("tau", options_.tau)
+                                    .add("heteroscedastic", options_.heteroscedastic)
+                                    .str()});
   }
   /// A model saved by save(): built from the options in the file, with its parameters (bit-identical
   /// outputs). @throw std::runtime_error naming the path for a missing, truncated, corrupt or wrong-type file.
   static MCDropoutRegressor load(const std::filesystem::path& path) {
     return detail::load_model<MCDropoutRegressor>(path, "MCDropoutRegressor", "MCDropoutRegressor::load", [](const io::OptionsReader& r) {
       MCDropoutOptions o;
-      o.input = r.number<Index>("input");
+      o.input = r.size("input");
       o.hidden = r.sizes("hidden");
-      o.output = r.number<Index>("output");
+      o.output = r.size("output");
       o.activation = r.choice<ad::Activation>("activation", detail::activation_names);
       o.dropout = r.number<double>("dropout");
       o.dropout_input = r.flag("dropout_input");
@@ -161,8 +175,8 @@ template <Real T> class MCDropoutRegressor {
       return o;
     });
   }
-  const MCDropoutOptions& options() const noexcept { return options_; }
-  nn::MLP<T>& network() noexcept { return net_; }
+  const MCDropoutOptions& options() const noexcept { return options_; }  ///< The options the model was built with.
+  nn::MLP<T>& network() noexcept { return net_; }  ///< The network (its dropout layers stay on at prediction: MC dropout).
 
  private:
   struct Pass {

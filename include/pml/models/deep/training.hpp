@@ -20,7 +20,7 @@ namespace pml {
 /// Where a fit() is, passed to FitOptions::progress after every minibatch.
 struct TrainingProgress {
   int epoch = 0;         ///< 0-based
-  int epochs = 0;
+  int epochs = 0;  ///< number of epochs in the fit
   Index batch = 0;       ///< 0-based, within the epoch
   Index batches = 0;     ///< per epoch
   double mean_loss = 0;  ///< mean loss per row so far in this epoch
@@ -29,10 +29,10 @@ struct TrainingProgress {
 /// Options of a deep model's fit(): epochs of shuffled minibatches, Adam's learning rate, and an optional
 /// progress callback (e.g. a progress bar; the pml tool draws one).
 struct FitOptions {
-  int epochs = 10;
-  Index batch_size = 128;
-  double learning_rate = 1e-3;
-  std::function<void(const TrainingProgress&)> progress{};
+  int epochs = 10;  ///< passes over the data
+  Index batch_size = 128;  ///< rows per minibatch (the last one may be smaller)
+  double learning_rate = 1e-3;  ///< Adam's step size
+  std::function<void(const TrainingProgress&)> progress{};  ///< called after every minibatch (empty: no reports)
 };
 
 namespace detail {
@@ -101,7 +101,7 @@ Model load_model(const std::filesystem::path& path, const char* model_name, cons
   using T = typename std::remove_reference_t<decltype(std::declval<Model&>().parameters()[0]->value)>::Scalar;
   io::ModelFile<T> file = io::read_model_file<T>(path, function);
   io::require_model(file, model_name, path, function);
-  const auto options = make_options(io::OptionsReader(file.options, path, function));
+  const auto options = make_options(io::OptionsReader(file, path, function));
   Rng unused(0);
   Model model = [&] {
     try {

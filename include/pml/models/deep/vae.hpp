@@ -30,13 +30,14 @@ enum class VAEEstimator : std::uint8_t {
   sampled,   ///< estimator A: log q(z|x) - log p(z) at the sampled z
 };
 
+/// Options of VAE: the encoder/decoder sizes, the likelihood of the decoder and the SGVB estimator.
 struct VAEOptions {
   Index input = 0;                 ///< D
   std::vector<Index> hidden{400};  ///< encoder hidden sizes (the decoder mirrors them)
   Index latent = 20;               ///< dimension of z
-  ad::Activation activation = ad::Activation::relu;
-  VAELikelihood likelihood = VAELikelihood::bernoulli;
-  VAEEstimator estimator = VAEEstimator::analytic;
+  ad::Activation activation = ad::Activation::relu;  ///< after every hidden layer
+  VAELikelihood likelihood = VAELikelihood::bernoulli;  ///< bernoulli (data in [0, 1]) or gaussian (per-pixel mean and variance)
+  VAEEstimator estimator = VAEEstimator::analytic;  ///< analytic KL (estimator B) or fully sampled (estimator A)
   int samples = 1;  ///< L, samples of z per data point in the training objective
 };
 
@@ -143,8 +144,10 @@ template <Real T> class VAE {
 
   /// Mean and log-variance of q(z|x) for each row.
   struct Gaussian {
-    Matrix<T> mean, log_variance;
+    Matrix<T> mean;          ///< N x latent means of q(z|x)
+    Matrix<T> log_variance;  ///< N x latent log-variances of q(z|x)
   };
+  /// q(z|x) for each row of x (the encoder's output).
   template <class Derived> Gaussian encode(const Eigen::MatrixBase<Derived>& x) {
     check_data("VAE::encode", x);
     return posterior(x);
@@ -173,6 +176,7 @@ template <Real T> class VAE {
     return kl_per_row(posterior(x));
   }
 
+  /// Pointers to every trainable parameter, in the order model files store them (for optimisers and serialisation).
   nn::ParameterList<T> parameters() {
     nn::ParameterList<T> list = encoder_.parameters();
     nn::append(list, decoder_.parameters());
@@ -180,17 +184,27 @@ template <Real T> class VAE {
   }
   /// Writes the parameters and the options to `path` (model type "VAE"; format in io/model_file.hpp),
   /// atomically. @throw std::runtime_error if the file cannot be written.
-  void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) {
-    nn::save_parameters(path, parameters(), format, {"VAE", io::OptionsWriter().add("input", options_.input).add("hidden", options_.hidden).add("latent", options_.latent).add("activation", detail::activation_names[std::size_t(options_.activation)]).add("likelihood", options_.likelihood == VAELikelihood::bernoulli ? "bernoulli" : "gaussian").add("estimator", options_.estimator == VAEEstimator::analytic ? "analytic" : "sampled").add("samples", options_.samples).str()});
+  void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) const {
+    // parameters() only collects pointers to the parameters; save() reads through them
+    nn::save_parameters(path, const_cast<VAE*>(this)->parameters(), format,
+                        {"VAE", io::OptionsWriter()
+                                    .add("input", options_.input)
+                                    .add("hidden", options_.hidden)
+                                    .add("latent", options_.latent)
+                                    .add("activation", detail::activation_names[std::size_t(options_.activation)])
+                                    .add("likelihood", options_.likelihood == VAELikelihood::bernoulli ? "bernoulli" : "gaussian")
+                                    .add("estimator", options_.estimator == VAEEstimator::analytic ? "analytic" : "sampled")
+                                    .add("samples", options_.samples)
+                                    .str()});
   }
   /// A model saved by save(): built from the options in the file, with its parameters (bit-identical
   /// outputs). @throw std::runtime_error naming the path for a missing, truncated, corrupt or wrong-type file.
   static VAE load(const std::filesystem::path& path) {
     return detail::load_model<VAE>(path, "VAE", "VAE::load", [](const io::OptionsReader& r) {
       VAEOptions o;
-      o.input = r.number<Index>("input");
+      o.input = r.size("input");
       o.hidden = r.sizes("hidden");
-      o.latent = r.number<Index>("latent");
+      o.latent = r.size("latent");
       o.activation = r.choice<ad::Activation>("activation", detail::activation_names);
       o.likelihood = r.choice<VAELikelihood>("likelihood", std::array<const char*, 2>{"bernoulli", "gaussian"});
       o.estimator = r.choice<VAEEstimator>("estimator", std::array<const char*, 2>{"analytic", "sampled"});
@@ -198,7 +212,7 @@ template <Real T> class VAE {
       return o;
     });
   }
-  const VAEOptions& options() const noexcept { return options_; }
+  const VAEOptions& options() const noexcept { return options_; }  ///< The options the model was built with.
 
  private:
   static VAEOptions checked(const VAEOptions& o) {

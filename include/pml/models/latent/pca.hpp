@@ -64,6 +64,7 @@ struct PCAOptions {
 /// PCA model whose noise variance is the mean of the discarded eigenvalues.
 template <Real T = double> class PCA {
  public:
+  /// A PCA with the given options (fit() it next). @throw std::domain_error naming the option whose value is invalid.
   explicit PCA(const PCAOptions& options = {}) : options_(options) {
     if (options.components < 0)
       detail::throw_domain("PCA", "components", "be non-negative", std::to_string(options.components));
@@ -126,13 +127,15 @@ template <Real T = double> class PCA {
   /// Mean of score_samples().
   T score(const MatrixCRef<T>& x) const { return score_samples(x).mean(); }
 
-  const Vector<T>& mean() const noexcept { return mean_; }
+  const Vector<T>& mean() const noexcept { return mean_; }  ///< the data mean that transform() subtracts
   const Matrix<T>& components() const noexcept { return components_; }  ///< D x M, orthonormal columns
+  /// variance along each component (descending; N − 1 divisor, as scikit-learn)
   const Vector<T>& explained_variance() const noexcept { return explained_variance_; }
+  /// fraction of the total variance along each component
   Vector<T> explained_variance_ratio() const { return explained_variance_ / total_variance_; }
-  T noise_variance() const noexcept { return noise_variance_; }
+  T noise_variance() const noexcept { return noise_variance_; }  ///< mean variance of the discarded directions (scikit-learn's noise_variance_)
 
-  const PCAOptions& options() const noexcept { return options_; }
+  const PCAOptions& options() const noexcept { return options_; }  ///< The options the model was built with.
 
   /// Writes the fitted model and its options to `path` (model type "PCA"; format in io/model_file.hpp).
   /// @throw std::logic_error if not fitted; std::runtime_error if the file cannot be written.
@@ -150,9 +153,9 @@ template <Real T = double> class PCA {
     constexpr const char* function = "PCA::load";
     const io::ModelFile<T> file = io::read_model_file<T>(path, function);
     io::require_model(file, "PCA", path, function);
-    const io::OptionsReader r(file.options, path, function);
+    const io::OptionsReader r(file, path, function);
     PCAOptions o;
-    o.components = r.number<Index>("components");
+    o.components = r.size("components");
     o.whiten = r.flag("whiten");
     PCA pca = io::construct_model<PCA>(o, path, function);
     pca.mean_ = io::matrix(file, "mean", -1, 1, path, function).col(0);

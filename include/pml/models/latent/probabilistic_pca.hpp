@@ -23,7 +23,7 @@ enum class PPCASolver {
 /// Options of ProbabilisticPCA.
 template <Real T = double> struct ProbabilisticPCAOptions {
   Index components = 1;  ///< latent dimension M (< D)
-  PPCASolver solver = PPCASolver::closed_form;
+  PPCASolver solver = PPCASolver::closed_form;  ///< closed_form (eigen-decomposition) or em
   int max_iterations = 1000;  ///< EM only
   T tolerance = T(1e-10);     ///< EM only: relative change of the log-likelihood
   bool unbiased = false;      ///< S divided by N - 1 (scikit-learn's PCA) instead of N (the true MLE)
@@ -44,7 +44,8 @@ template <Real T> struct LatentPosterior {
 /// are treated as missing at random and integrated out.
 template <Real T = double> class ProbabilisticPCA {
  public:
-  using Options = ProbabilisticPCAOptions<T>;
+  using Options = ProbabilisticPCAOptions<T>;  ///< The options type.
+  /// A model with the given options (fit() it next). @throw std::domain_error naming the option whose value is invalid.
   explicit ProbabilisticPCA(const Options& options = {}) : options_(options) {
     if (options.components <= 0)
       detail::throw_domain("ProbabilisticPCA", "components", "be positive", std::to_string(options.components));
@@ -147,13 +148,13 @@ template <Real T = double> class ProbabilisticPCA {
   }
 
   const Matrix<T>& loadings() const noexcept { return w_; }  ///< W, D x M
-  const Vector<T>& mean() const noexcept { return mean_; }
-  T noise_variance() const noexcept { return sigma2_; }
-  int iterations() const noexcept { return iterations_; }
+  const Vector<T>& mean() const noexcept { return mean_; }  ///< μ, the data mean
+  T noise_variance() const noexcept { return sigma2_; }  ///< σ², the isotropic noise variance
+  int iterations() const noexcept { return iterations_; }  ///< EM iterations run by the last fit() (0 for the closed form)
   /// Log-likelihood of the training data per EM iteration (EM only; never decreases).
   const std::vector<T>& log_likelihood_history() const noexcept { return history_; }
 
-  const Options& options() const noexcept { return options_; }
+  const Options& options() const noexcept { return options_; }  ///< The options the model was built with.
 
   /// Writes the fitted model to `path` (model type "ProbabilisticPCA"; format in io/model_file.hpp).
   /// @throw std::logic_error if not fitted; std::runtime_error if the file cannot be written.
@@ -176,9 +177,9 @@ template <Real T = double> class ProbabilisticPCA {
     constexpr const char* function = "ProbabilisticPCA::load";
     const io::ModelFile<T> file = io::read_model_file<T>(path, function);
     io::require_model(file, "ProbabilisticPCA", path, function);
-    const io::OptionsReader r(file.options, path, function);
+    const io::OptionsReader r(file, path, function);
     Options o;
-    o.components = r.number<Index>("components");
+    o.components = r.size("components");
     o.solver = r.choice<PPCASolver>("solver", std::array<const char*, 2>{"closed_form", "em"});
     o.max_iterations = r.number<int>("max_iterations");
     o.tolerance = r.number<T>("tolerance");

@@ -19,7 +19,8 @@ namespace pml {
 
 /// \f$\phi_j(x) = x^j\f$, j = 0..degree, for one-dimensional inputs (the first column of x).
 struct PolynomialBasis {
-  int degree = 1;
+  int degree = 1;  ///< degree of the highest power
+  /// \f$\Phi\f$ (N x (degree + 1)) at one-dimensional inputs `x`.
   template <Real T> Matrix<T> design_matrix(const MatrixCRef<T>& x) const {
     if (degree < 0) detail::throw_domain("PolynomialBasis", "degree", "be non-negative", std::to_string(degree));
     check_size("PolynomialBasis::design_matrix", "x", x.cols(), 1, "columns");
@@ -33,7 +34,8 @@ struct PolynomialBasis {
 /// Gaussian radial basis \f$\phi_j(\mathbf x) = \exp(-\|\mathbf x - \boldsymbol\mu_j\|^2 / 2s^2)\f$ (PRML 3.4), plus a bias.
 template <Real T = double> struct GaussianBasis {
   Matrix<T> centres;  ///< K x D
-  T scale = 1;
+  T scale = 1;  ///< s, the common width of the bumps
+  /// \f$\Phi\f$ (N x (K + 1)) at inputs `x` (N x D).
   Matrix<T> design_matrix(const MatrixCRef<T>& x) const {
     check_positive("GaussianBasis", "scale", scale);
     check_size("GaussianBasis::design_matrix", "x", x.cols(), centres.cols(), "columns");
@@ -49,8 +51,9 @@ template <Real T = double> struct GaussianBasis {
 
 /// Logistic sigmoid basis \f$\phi_j(x) = \sigma((x - \mu_j)/s)\f$ (PRML 3.5) for one-dimensional inputs, plus a bias.
 template <Real T = double> struct SigmoidBasis {
-  Vector<T> centres;
-  T scale = 1;
+  Vector<T> centres;  ///< the centres μ_j
+  T scale = 1;  ///< s, the common slope scale
+  /// \f$\Phi\f$ (N x (K + 1)) at one-dimensional inputs `x`.
   Matrix<T> design_matrix(const MatrixCRef<T>& x) const {
     check_positive("SigmoidBasis", "scale", scale);
     check_size("SigmoidBasis::design_matrix", "x", x.cols(), 1, "columns");
@@ -64,6 +67,7 @@ template <Real T = double> struct SigmoidBasis {
 
 /// The inputs themselves, with a leading bias column.
 struct IdentityBasis {
+  /// \f$\Phi\f$ = [1, x] (N x (D + 1)).
   template <Real T> Matrix<T> design_matrix(const MatrixCRef<T>& x) const {
     Matrix<T> phi(x.rows(), x.cols() + 1);
     phi.col(0).setOnes();
@@ -77,9 +81,11 @@ template <class Basis, class Derived> auto design_matrix(const Basis& basis, con
   using T = typename Derived::Scalar;
   return basis.template design_matrix<T>(MatrixCRef<T>(x));
 }
+/// \f$\Phi\f$ for a GaussianBasis at inputs `x`.
 template <Real T, class Derived> Matrix<T> design_matrix(const GaussianBasis<T>& basis, const Eigen::MatrixBase<Derived>& x) {
   return basis.design_matrix(MatrixCRef<T>(x));
 }
+/// \f$\Phi\f$ for a SigmoidBasis at inputs `x`.
 template <Real T, class Derived> Matrix<T> design_matrix(const SigmoidBasis<T>& basis, const Eigen::MatrixBase<Derived>& x) {
   return basis.design_matrix(MatrixCRef<T>(x));
 }

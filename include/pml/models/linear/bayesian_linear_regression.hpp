@@ -28,8 +28,11 @@ template <Real T = double> struct BayesianLinearRegressionOptions {
   bool fit_intercept = false;      ///< centre Φ and t; the intercept is then not regularised
   /// Gamma(shape, rate) hyperpriors on α and β: the "fully Bayesian" MAP updates
   /// α = (γ + 2a₁)/(mᵀm + 2a₂), β = (N − γ + 2b₁)/(‖t − Φm‖² + 2b₂); all 0 is plain evidence maximisation.
-  T alpha_shape = 0, alpha_rate = 0, beta_shape = 0, beta_rate = 0;
-  int max_iterations = 300;
+  T alpha_shape = 0;  ///< Gamma shape a₁ of the hyperprior on α (0: none)
+  T alpha_rate = 0;   ///< Gamma rate a₂ of the hyperprior on α
+  T beta_shape = 0;   ///< Gamma shape b₁ of the hyperprior on β (0: none)
+  T beta_rate = 0;    ///< Gamma rate b₂ of the hyperprior on β
+  int max_iterations = 300;  ///< evidence iterations at most
   T tolerance = T(1e-3);  ///< stop when Σ|Δm| falls below (scikit-learn's rule)
   /// Epistemic variance from the centred features (the correct posterior of the centred model). false
   /// reproduces scikit-learn, which uses the raw features in predict(return_std=True).
@@ -42,10 +45,10 @@ template <Real T = double> struct BayesianLinearRegressionOptions {
 /// The predictive distribution at a set of inputs: Gaussian with the given mean and variance, the
 /// variance split into noise (aleatoric, 1/β) and parameter uncertainty (epistemic, φᵀS_Nφ) (PRML 3.59).
 template <Real T> struct Prediction {
-  Vector<T> mean;
-  Vector<T> variance;
-  Vector<T> aleatoric;
-  Vector<T> epistemic;
+  Vector<T> mean;  ///< predictive mean at each input
+  Vector<T> variance;  ///< predictive variance = aleatoric + epistemic
+  Vector<T> aleatoric;  ///< noise variance 1/β
+  Vector<T> epistemic;  ///< parameter uncertainty φᵀS_Nφ
 };
 
 /// Bayesian linear regression \f$t = \mathbf w^T\boldsymbol\phi(\mathbf x) + \epsilon\f$,
@@ -56,8 +59,9 @@ template <Real T> struct Prediction {
 /// in the eigenbasis of \f$\Phi^T\Phi\f$: one D x D eigen-decomposition, then O(D) per iteration.
 template <Real T = double> class BayesianLinearRegression {
  public:
-  using Options = BayesianLinearRegressionOptions<T>;
+  using Options = BayesianLinearRegressionOptions<T>;  ///< The options type.
 
+  /// A model with the given options (fit() or update() it next). @throw std::domain_error naming the option whose value is invalid.
   explicit BayesianLinearRegression(const Options& options = {}) : options_(options) {
     check_positive("BayesianLinearRegression", "alpha", options.alpha);
     check_nonnegative("BayesianLinearRegression", "beta", options.beta);
@@ -217,7 +221,7 @@ template <Real T = double> class BayesianLinearRegression {
 
   const Vector<T>& mean() const noexcept { return mean_; }              ///< m_N (scikit-learn's coef_)
   const Matrix<T>& covariance() const noexcept { return covariance_; }  ///< S_N (scikit-learn's sigma_)
-  T intercept() const { return t_mean_ - phi_mean_.dot(mean_); }
+  T intercept() const { return t_mean_ - phi_mean_.dot(mean_); }  ///< The unregularised intercept t̄ − φ̄ᵀm_N (0 without fit_intercept).
   T alpha() const noexcept { return alpha_; }  ///< weight precision (scikit-learn's lambda_)
   T beta() const noexcept { return beta_; }    ///< noise precision (scikit-learn's alpha_)
   /// Effective number of parameters \f$\gamma = \sum_i \lambda_i/(\alpha + \lambda_i)\f$ (PRML 3.91).
@@ -266,7 +270,7 @@ template <Real T = double> class BayesianLinearRegression {
     constexpr const char* function = "BayesianLinearRegression::load";
     const io::ModelFile<T> file = io::read_model_file<T>(path, function);
     io::require_model(file, "BayesianLinearRegression", path, function);
-    const io::OptionsReader r(file.options, path, function);
+    const io::OptionsReader r(file, path, function);
     Options o;
     o.alpha = r.number<T>("alpha");
     o.beta = r.number<T>("beta");

@@ -34,7 +34,8 @@ template <Real T = double> struct BayesianLogisticRegressionOptions {
 /// \f$\kappa(\sigma^2) = (1 + \pi\sigma^2/8)^{-1/2}\f$ (PRML 4.153–4.155).
 template <Real T = double> class BayesianLogisticRegression {
  public:
-  using Options = BayesianLogisticRegressionOptions<T>;
+  using Options = BayesianLogisticRegressionOptions<T>;  ///< The options type.
+  /// A model with the given options. @throw std::domain_error naming the option whose value is invalid.
   explicit BayesianLogisticRegression(const Options& options = {}) : options_(options) {
     check_positive("BayesianLogisticRegression", "alpha", options.alpha);
     if (options.max_iterations <= 0)
@@ -157,7 +158,7 @@ template <Real T = double> class BayesianLogisticRegression {
     constexpr const char* function = "BayesianLogisticRegression::load";
     const io::ModelFile<T> file = io::read_model_file<T>(path, function);
     io::require_model(file, "BayesianLogisticRegression", path, function);
-    const io::OptionsReader r(file.options, path, function);
+    const io::OptionsReader r(file, path, function);
     Options o;
     o.alpha = r.number<T>("alpha");
     o.max_iterations = r.number<int>("max_iterations");

@@ -1,0 +1,112 @@
+#pragma once
+// Every model type's static load() with one deterministic use of the loaded model, shared by
+// test_model_files (kept corpus, truncations, bit flips, wrong types) and the libFuzzer target.
+#include <cmath>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "pml/models/cluster.hpp"
+#include "pml/models/deep.hpp"
+#include "pml/models/latent.hpp"
+#include "pml/models/linear.hpp"
+
+namespace pml_test {
+
+/// A fixed input of the given shape (no randomness: the same on every machine).
+inline Eigen::MatrixXd probe(Eigen::Index rows, Eigen::Index cols) {
+  Eigen::MatrixXd x(rows, cols);
+  for (Eigen::Index i = 0; i < rows; ++i)
+    for (Eigen::Index j = 0; j < cols; ++j) x(i, j) = 0.5 + 0.45 * std::sin(1.3 * double(i) + 0.7 * double(j) + 0.1);
+  return x;
+}
+
+/// The model type a file names in its header, its loader and a use of the loaded model whose result is a
+/// matrix (compared against the kept corpus' expected outputs).
+struct ModelLoader {
+  const char* model;
+  std::function<Eigen::MatrixXd(const std::filesystem::path&)> load_and_use;
+};
+
+/// Rows of the probe input every use evaluates.
+inline constexpr Eigen::Index probe_rows = 5;
+
+inline const std::vector<ModelLoader>& model_loaders() {
+  using Path = std::filesystem::path;
+  static const std::vector<ModelLoader> loaders = {
+      {"KMeans",
+       [](const Path& p) {
+         const auto m = pml::KMeans<double>::load(p);
+         return Eigen::MatrixXd(m.transform(probe(probe_rows, m.centres().cols())));
+       }},
+      {"GaussianMixture",
+       [](const Path& p) {
+         const auto m = pml::GaussianMixture<double>::load(p);
+         const Eigen::MatrixXd x = probe(probe_rows, m.means().cols());
+         Eigen::MatrixXd out(probe_rows, m.means().rows() + 1);
+         out << m.predict_proba(x), m.score_samples(x);
+         return out;
+       }},
+      {"VariationalGaussianMixture",
+       [](const Path& p) {
+         const auto m = pml::VariationalGaussianMixture<double>::load(p);
+         return m.predict_proba(probe(probe_rows, m.means().cols()));
+       }},
+      {"PCA",
+       [](const Path& p) {
+         const auto m = pml::PCA<double>::load(p);
+         return m.transform(probe(probe_rows, m.mean().size()));
+       }},
+      {"ProbabilisticPCA",
+       [](const Path& p) {
+         const auto m = pml::ProbabilisticPCA<double>::load(p);
+         const Eigen::MatrixXd x = probe(probe_rows, m.mean().size());
+         const Eigen::MatrixXd z = m.transform(x);
+         Eigen::MatrixXd out(probe_rows, z.cols() + 1);
+         out << z, m.score_samples(x);
+         return out;
+       }},
+      {"BayesianLinearRegression",
+       [](const Path& p) {
+         const auto m = pml::BayesianLinearRegression<double>::load(p);
+         const auto pred = m.predict(probe(probe_rows, m.mean().size()));
+         Eigen::MatrixXd out(probe_rows, 2);
+         out << pred.mean, pred.variance;
+         return out;
+       }},
+      {"BayesianLogisticRegression",
+       [](const Path& p) {
+         const auto m = pml::BayesianLogisticRegression<double>::load(p);
+         return Eigen::MatrixXd(m.predict_proba(probe(probe_rows, m.mean().size())));
+       }},
+      {"AutoEncoder",
+       [](const Path& p) {
+         auto m = pml::AutoEncoder<double>::load(p);
+         return m.reconstruct(probe(probe_rows, m.options().input));
+       }},
+      {"VAE",
+       [](const Path& p) {
+         auto m = pml::VAE<double>::load(p);
+         return m.reconstruct(probe(probe_rows, m.options().input));
+       }},
+      {"BayesByBackprop",
+       [](const Path& p) {
+         auto m = pml::BayesByBackprop<double>::load(p);
+         return m.predict_mean(probe(probe_rows, m.options().input));
+       }},
+      {"MCDropoutRegressor",
+       [](const Path& p) {
+         auto m = pml::MCDropoutRegressor<double>::load(p);
+         return m.predict(probe(probe_rows, m.options().input)).mean;
+       }},
+      {"GAN",
+       [](const Path& p) {
+         auto m = pml::GAN<double>::load(p);
+         return Eigen::MatrixXd(m.discriminate(probe(probe_rows, m.options().output)));
+       }},
+  };
+  return loaders;
+}
+
+}  // namespace pml_test
