@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <filesystem>
+#include <string>
 
 #include <Eigen/LU>
 
@@ -215,4 +217,57 @@ TEST_CASE("Gamma-Poisson: negative-binomial predictive and evidence", "[conjugat
   CHECK(model.log_marginal_likelihood(k) == Approx(chain).epsilon(1e-13));
   k(0) = -1;
   CHECK_THROWS_WITH(model.posterior(k), Contains("data must be non-negative counts"));
+}
+
+namespace {
+// save -> load -> the same prior and posterior, and the next update agrees; then the wrong type is refused
+template <class Model, class Data>
+void check_round_trip(Model model, const Data& first, const Data& second, const char* name) {
+  namespace fs = std::filesystem;
+  const fs::path file = fs::temp_directory_path() / (std::string("pml_conjugate_") + name + ".pml");
+  model.update(first);
+  for (const auto format : {pml::io::FileFormat::binary, pml::io::FileFormat::json}) {
+    INFO(name << ", format " << int(format));
+    model.save(file, format);
+    Model loaded = Model::load(file);
+    CHECK(pml::detail::distribution_parameters(loaded.prior()) == pml::detail::distribution_parameters(model.prior()));
+    CHECK(pml::detail::distribution_parameters(loaded.posterior()) == pml::detail::distribution_parameters(model.posterior()));
+    CHECK(loaded.log_marginal_likelihood(second) == model.log_marginal_likelihood(second));
+    Model next = model;
+    next.update(second);
+    loaded.update(second);
+    CHECK(pml::detail::distribution_parameters(loaded.posterior()) == pml::detail::distribution_parameters(next.posterior()));
+  }
+  pml::BetaBernoulliModel<double>(pml::Beta<double>(1, 1)).save(file);
+  if (std::string(name) != "BetaBernoulliModel")
+    CHECK_THROWS_WITH(Model::load(file), Contains("holds a BetaBernoulliModel, not a " + std::string(name)));
+  fs::remove(file);
+}
+}  // namespace
+
+TEST_CASE("Conjugate models save and load their prior and posterior; updates go on where they stopped", "[conjugate][files]") {
+  pml::Rng rng(17);
+  check_round_trip(pml::BetaBernoulliModel<double>(pml::Beta<double>(2, 3)), pml::IntVector{{1, 0, 1}}, pml::IntVector{{1, 1}}, "BetaBernoulliModel");
+  check_round_trip(pml::BetaBinomialModel<double>(10, pml::Beta<double>(1, 1)), pml::IntVector{{3, 7}}, pml::IntVector{{5}}, "BetaBinomialModel");
+  const pml::Dirichlet<double> dir(Eigen::Vector3d(1, 2, 0.5));
+  check_round_trip(pml::DirichletCategoricalModel<double>(dir), pml::IntVector{{0, 2, 2}}, pml::IntVector{{1}}, "DirichletCategoricalModel");
+  pml::IntMatrix counts(2, 3);
+  counts << 1, 0, 4, 2, 2, 2;
+  check_round_trip(pml::DirichletMultinomialModel<double>(dir), counts, pml::IntMatrix(counts.topRows(1)), "DirichletMultinomialModel");
+  check_round_trip(pml::GammaPoissonModel<double>(pml::Gamma<double>(2, 1)), pml::IntVector{{3, 4, 1}}, pml::IntVector{{0, 2}}, "GammaPoissonModel");
+  const Eigen::VectorXd x = pml::Normal<double>(1.0, 2.0).sample(rng, 12);
+  check_round_trip(pml::NormalGammaModel<double>(pml::NormalGamma<double>(0, 1, 2, 2)), Eigen::VectorXd(x.head(8)), Eigen::VectorXd(x.tail(4)),
+                   "NormalGammaModel");
+  check_round_trip(pml::NormalKnownVarianceModel<double>(pml::Normal<double>(0, 3), 2.0), Eigen::VectorXd(x.head(8)), Eigen::VectorXd(x.tail(4)),
+                   "NormalKnownVarianceModel");
+  check_round_trip(pml::GammaKnownMeanModel<double>(pml::Gamma<double>(2, 2), 1.0), Eigen::VectorXd(x.head(8)), Eigen::VectorXd(x.tail(4)),
+                   "GammaKnownMeanModel");
+  const Eigen::MatrixXd y = pml::MultivariateNormal<double>(Eigen::Vector2d(1, -1), Eigen::Matrix2d::Identity()).sample(rng, 10);
+  check_round_trip(pml::NormalWishartModel<double>(pml::NormalWishart<double>(Eigen::Vector2d::Zero(), 0.5, 4.0, Eigen::Matrix2d::Identity())),
+                   Eigen::MatrixXd(y.topRows(6)), Eigen::MatrixXd(y.bottomRows(4)), "NormalWishartModel");
+  // the constants travel with the model
+  pml::BetaBinomialModel<double> bb(7);
+  bb.save(std::filesystem::temp_directory_path() / "pml_bb.pml");
+  CHECK(pml::BetaBinomialModel<double>::load(std::filesystem::temp_directory_path() / "pml_bb.pml").trials() == 7);
+  std::filesystem::remove(std::filesystem::temp_directory_path() / "pml_bb.pml");
 }

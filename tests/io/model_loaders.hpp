@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "pml/conjugate.hpp"
 #include "pml/models/cluster.hpp"
 #include "pml/models/deep.hpp"
 #include "pml/models/latent.hpp"
@@ -105,6 +106,15 @@ inline const std::vector<ModelLoader>& model_loaders() {
          auto m = pml::GAN<double>::load(p);
          return Eigen::MatrixXd(m.discriminate(probe(probe_rows, m.options().output)));
        }},
+      {"BetaBernoulliModel", [](const Path& p) { return Eigen::MatrixXd(pml::detail::distribution_parameters(pml::BetaBernoulliModel<double>::load(p).posterior())); }},
+      {"BetaBinomialModel", [](const Path& p) { return Eigen::MatrixXd(pml::detail::distribution_parameters(pml::BetaBinomialModel<double>::load(p).posterior())); }},
+      {"DirichletCategoricalModel", [](const Path& p) { return Eigen::MatrixXd(pml::detail::distribution_parameters(pml::DirichletCategoricalModel<double>::load(p).posterior())); }},
+      {"DirichletMultinomialModel", [](const Path& p) { return Eigen::MatrixXd(pml::detail::distribution_parameters(pml::DirichletMultinomialModel<double>::load(p).posterior())); }},
+      {"GammaPoissonModel", [](const Path& p) { return Eigen::MatrixXd(pml::detail::distribution_parameters(pml::GammaPoissonModel<double>::load(p).posterior())); }},
+      {"NormalGammaModel", [](const Path& p) { return Eigen::MatrixXd(pml::detail::distribution_parameters(pml::NormalGammaModel<double>::load(p).posterior())); }},
+      {"NormalKnownVarianceModel", [](const Path& p) { return Eigen::MatrixXd(pml::detail::distribution_parameters(pml::NormalKnownVarianceModel<double>::load(p).posterior())); }},
+      {"GammaKnownMeanModel", [](const Path& p) { return Eigen::MatrixXd(pml::detail::distribution_parameters(pml::GammaKnownMeanModel<double>::load(p).posterior())); }},
+      {"NormalWishartModel", [](const Path& p) { return Eigen::MatrixXd(pml::detail::distribution_parameters(pml::NormalWishartModel<double>::load(p).posterior())); }},
   };
   return loaders;
 }

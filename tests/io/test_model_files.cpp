@@ -126,6 +126,34 @@ TEST_CASE("write the seed corpus of model files", "[.write-corpus]") {
   pml::GAN<double> gan({.noise = 2, .output = 2, .generator_hidden = {3}, .discriminator_hidden = {3}}, rng);
   gan.fit(x3.leftCols(2), {.steps = 20, .batch_size = 8}, rng, 10);
   save_both(gan, "GAN");
+  pml::BetaBernoulliModel<double> coin(pml::Beta<double>(2, 2));
+  coin.update(pml::IntVector{{1, 0, 1, 1}});
+  save_both(coin, "BetaBernoulliModel");
+  pml::BetaBinomialModel<double> bb(10);
+  bb.update(pml::IntVector{{3, 6}});
+  save_both(bb, "BetaBinomialModel");
+  const pml::Dirichlet<double> dir(Eigen::Vector3d(1, 1, 2));
+  pml::DirichletCategoricalModel<double> dc(dir);
+  dc.update(pml::IntVector{{0, 2, 1, 2}});
+  save_both(dc, "DirichletCategoricalModel");
+  pml::DirichletMultinomialModel<double> dm(dir);
+  dm.update(pml::IntMatrix(pml::IntMatrix::Constant(2, 3, 2)));
+  save_both(dm, "DirichletMultinomialModel");
+  pml::GammaPoissonModel<double> gp(pml::Gamma<double>(1, 1));
+  gp.update(pml::IntVector{{4, 2}});
+  save_both(gp, "GammaPoissonModel");
+  pml::NormalGammaModel<double> ng(pml::NormalGamma<double>(0, 1, 2, 2));
+  ng.update(x3.col(0));
+  save_both(ng, "NormalGammaModel");
+  pml::NormalKnownVarianceModel<double> nk(pml::Normal<double>(0, 2), 1.5);
+  nk.update(x3.col(1));
+  save_both(nk, "NormalKnownVarianceModel");
+  pml::GammaKnownMeanModel<double> gk(pml::Gamma<double>(2, 1), 1.0);
+  gk.update(x3.col(2));
+  save_both(gk, "GammaKnownMeanModel");
+  pml::NormalWishartModel<double> nw(pml::NormalWishart<double>(Eigen::Vector2d::Zero(), 1.0, 3.0, Eigen::Matrix2d::Identity()));
+  nw.update(x3.leftCols(2));
+  save_both(nw, "NormalWishartModel");
   // the outputs each file's model gives on the probe input, for the format-stability check
   for (const auto& f : seed_files())
     if (f.path.extension() == ".pml") pml::io::write_csv(fs::path(f.path).replace_extension(".expected.csv"), f.loader->load_and_use(f.path));

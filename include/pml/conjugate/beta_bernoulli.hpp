@@ -2,8 +2,10 @@
 /// @file
 /// Beta prior on the success probability of Bernoulli and binomial data.
 
+#include <filesystem>
 #include <cmath>
 
+#include "pml/conjugate/model_file.hpp"
 #include "pml/distributions/bernoulli.hpp"
 #include "pml/distributions/beta.hpp"
 #include "pml/distributions/beta_binomial.hpp"
@@ -53,6 +55,30 @@ template <Real T = double> class BetaBernoulliModel {
     return lbeta(post.a(), post.b()) - lbeta(belief_.a(), belief_.b());
   }
 
+  /// Writes the prior, the current posterior and the model's constants to `path` (model type "BetaBernoulliModel";
+  /// format in io/model_file.hpp), atomically. @throw std::runtime_error if the file cannot be written.
+  void save(const std::filesystem::path& path, io::FileFormat format = io::FileFormat::binary) const {
+    detail::save_conjugate(path, format, "BetaBernoulliModel", "{}", prior_, belief_, "BetaBernoulliModel::save");
+  }
+  /// A model saved by save(), with the same prior and posterior (so update() goes on where it stopped).
+  /// @throw std::runtime_error naming the path for a missing, truncated, corrupt or wrong-type file.
+  static BetaBernoulliModel load(const std::filesystem::path& path) {
+    constexpr const char* function = "BetaBernoulliModel::load";
+    const io::ModelFile<T> file = io::read_model_file<T>(path, function);
+    io::require_model(file, "BetaBernoulliModel", path, function);
+    const auto prior = detail::conjugate_distribution<Beta<T>>(file, "prior", path, function);
+    BetaBernoulliModel model = [&] {
+      try {
+        return BetaBernoulliModel(prior);
+      } catch (const std::exception& e) {
+        throw std::runtime_error(std::string(function) + ": '" + path.string() + "' has bad options: " + e.what());
+      }
+    }();
+    model.belief_ = detail::conjugate_distribution<Beta<T>>(file, "posterior", path, function);
+    detail::check_same_dimension(prior, model.belief_, path, function);
+    return model;
+  }
+
  private:
   Beta<T> prior_, belief_;
 };
@@ -87,6 +113,31 @@ template <Real T = double> class BetaBinomialModel {
     T lml = lbeta(post.a(), post.b()) - lbeta(belief_.a(), belief_.b());
     for (Index i = 0; i < k.size(); ++i) lml += lchoose(T(n_), T(k(i)));
     return lml;
+  }
+
+  /// Writes the prior, the current posterior and the model's constants to `path` (model type "BetaBinomialModel";
+  /// format in io/model_file.hpp), atomically. @throw std::runtime_error if the file cannot be written.
+  void save(const std::filesystem::path& path, io::FileFormat format = io::FileFormat::binary) const {
+    detail::save_conjugate(path, format, "BetaBinomialModel", io::OptionsWriter().add("trials", Index(n_)).str(), prior_, belief_, "BetaBinomialModel::save");
+  }
+  /// A model saved by save(), with the same prior and posterior (so update() goes on where it stopped).
+  /// @throw std::runtime_error naming the path for a missing, truncated, corrupt or wrong-type file.
+  static BetaBinomialModel load(const std::filesystem::path& path) {
+    constexpr const char* function = "BetaBinomialModel::load";
+    const io::ModelFile<T> file = io::read_model_file<T>(path, function);
+    io::require_model(file, "BetaBinomialModel", path, function);
+    const io::OptionsReader r(file, path, function);
+    const auto prior = detail::conjugate_distribution<Beta<T>>(file, "prior", path, function);
+    BetaBinomialModel model = [&] {
+      try {
+        return BetaBinomialModel(r.number<long>("trials"), prior);
+      } catch (const std::exception& e) {
+        throw std::runtime_error(std::string(function) + ": '" + path.string() + "' has bad options: " + e.what());
+      }
+    }();
+    model.belief_ = detail::conjugate_distribution<Beta<T>>(file, "posterior", path, function);
+    detail::check_same_dimension(prior, model.belief_, path, function);
+    return model;
   }
 
  private:

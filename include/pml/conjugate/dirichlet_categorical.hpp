@@ -2,8 +2,10 @@
 /// @file
 /// Dirichlet prior on the probabilities of categorical and multinomial data.
 
+#include <filesystem>
 #include <cmath>
 
+#include "pml/conjugate/model_file.hpp"
 #include "pml/distributions/categorical.hpp"
 #include "pml/distributions/dirichlet.hpp"
 #include "pml/distributions/dirichlet_multinomial.hpp"
@@ -53,6 +55,30 @@ template <Real T = double> class DirichletCategoricalModel {
     return lml;
   }
 
+  /// Writes the prior, the current posterior and the model's constants to `path` (model type "DirichletCategoricalModel";
+  /// format in io/model_file.hpp), atomically. @throw std::runtime_error if the file cannot be written.
+  void save(const std::filesystem::path& path, io::FileFormat format = io::FileFormat::binary) const {
+    detail::save_conjugate(path, format, "DirichletCategoricalModel", "{}", prior_, belief_, "DirichletCategoricalModel::save");
+  }
+  /// A model saved by save(), with the same prior and posterior (so update() goes on where it stopped).
+  /// @throw std::runtime_error naming the path for a missing, truncated, corrupt or wrong-type file.
+  static DirichletCategoricalModel load(const std::filesystem::path& path) {
+    constexpr const char* function = "DirichletCategoricalModel::load";
+    const io::ModelFile<T> file = io::read_model_file<T>(path, function);
+    io::require_model(file, "DirichletCategoricalModel", path, function);
+    const auto prior = detail::conjugate_distribution<Dirichlet<T>>(file, "prior", path, function);
+    DirichletCategoricalModel model = [&] {
+      try {
+        return DirichletCategoricalModel(prior);
+      } catch (const std::exception& e) {
+        throw std::runtime_error(std::string(function) + ": '" + path.string() + "' has bad options: " + e.what());
+      }
+    }();
+    model.belief_ = detail::conjugate_distribution<Dirichlet<T>>(file, "posterior", path, function);
+    detail::check_same_dimension(prior, model.belief_, path, function);
+    return model;
+  }
+
  private:
   Dirichlet<T> prior_, belief_;
 };
@@ -90,6 +116,30 @@ template <Real T = double> class DirichletMultinomialModel {
       for (Index k = 0; k < counts.cols(); ++k) lml -= std::lgamma(T(counts(i, k)) + 1);
     }
     return lml;
+  }
+
+  /// Writes the prior, the current posterior and the model's constants to `path` (model type "DirichletMultinomialModel";
+  /// format in io/model_file.hpp), atomically. @throw std::runtime_error if the file cannot be written.
+  void save(const std::filesystem::path& path, io::FileFormat format = io::FileFormat::binary) const {
+    detail::save_conjugate(path, format, "DirichletMultinomialModel", "{}", prior_, belief_, "DirichletMultinomialModel::save");
+  }
+  /// A model saved by save(), with the same prior and posterior (so update() goes on where it stopped).
+  /// @throw std::runtime_error naming the path for a missing, truncated, corrupt or wrong-type file.
+  static DirichletMultinomialModel load(const std::filesystem::path& path) {
+    constexpr const char* function = "DirichletMultinomialModel::load";
+    const io::ModelFile<T> file = io::read_model_file<T>(path, function);
+    io::require_model(file, "DirichletMultinomialModel", path, function);
+    const auto prior = detail::conjugate_distribution<Dirichlet<T>>(file, "prior", path, function);
+    DirichletMultinomialModel model = [&] {
+      try {
+        return DirichletMultinomialModel(prior);
+      } catch (const std::exception& e) {
+        throw std::runtime_error(std::string(function) + ": '" + path.string() + "' has bad options: " + e.what());
+      }
+    }();
+    model.belief_ = detail::conjugate_distribution<Dirichlet<T>>(file, "posterior", path, function);
+    detail::check_same_dimension(prior, model.belief_, path, function);
+    return model;
   }
 
  private:

@@ -2,8 +2,10 @@
 /// @file
 /// Gamma prior on the rate of Poisson counts.
 
+#include <filesystem>
 #include <cmath>
 
+#include "pml/conjugate/model_file.hpp"
 #include "pml/distributions/gamma.hpp"
 #include "pml/distributions/negative_binomial.hpp"
 #include "pml/distributions/poisson.hpp"
@@ -41,6 +43,30 @@ template <Real T = double> class GammaPoissonModel {
             post.shape() * std::log(post.rate());
     for (Index i = 0; i < k.size(); ++i) lml -= std::lgamma(T(k(i)) + 1);
     return lml;
+  }
+
+  /// Writes the prior, the current posterior and the model's constants to `path` (model type "GammaPoissonModel";
+  /// format in io/model_file.hpp), atomically. @throw std::runtime_error if the file cannot be written.
+  void save(const std::filesystem::path& path, io::FileFormat format = io::FileFormat::binary) const {
+    detail::save_conjugate(path, format, "GammaPoissonModel", "{}", prior_, belief_, "GammaPoissonModel::save");
+  }
+  /// A model saved by save(), with the same prior and posterior (so update() goes on where it stopped).
+  /// @throw std::runtime_error naming the path for a missing, truncated, corrupt or wrong-type file.
+  static GammaPoissonModel load(const std::filesystem::path& path) {
+    constexpr const char* function = "GammaPoissonModel::load";
+    const io::ModelFile<T> file = io::read_model_file<T>(path, function);
+    io::require_model(file, "GammaPoissonModel", path, function);
+    const auto prior = detail::conjugate_distribution<Gamma<T>>(file, "prior", path, function);
+    GammaPoissonModel model = [&] {
+      try {
+        return GammaPoissonModel(prior);
+      } catch (const std::exception& e) {
+        throw std::runtime_error(std::string(function) + ": '" + path.string() + "' has bad options: " + e.what());
+      }
+    }();
+    model.belief_ = detail::conjugate_distribution<Gamma<T>>(file, "posterior", path, function);
+    detail::check_same_dimension(prior, model.belief_, path, function);
+    return model;
   }
 
  private:

@@ -2,8 +2,10 @@
 /// @file
 /// Normal–Gamma prior on the mean and precision of univariate Gaussian data.
 
+#include <filesystem>
 #include <cmath>
 
+#include "pml/conjugate/model_file.hpp"
 #include "pml/distributions/normal_gamma.hpp"
 #include "pml/distributions/student_t.hpp"
 
@@ -47,6 +49,30 @@ template <Real T = double> class NormalGammaModel {
     return std::lgamma(post.a()) - std::lgamma(belief_.a()) + belief_.a() * std::log(belief_.b()) -
            post.a() * std::log(post.b()) + T(0.5) * (std::log(belief_.kappa()) - std::log(post.kappa())) -
            T(0.5) * T(x.size()) * constants<T>::log_two_pi;
+  }
+
+  /// Writes the prior, the current posterior and the model's constants to `path` (model type "NormalGammaModel";
+  /// format in io/model_file.hpp), atomically. @throw std::runtime_error if the file cannot be written.
+  void save(const std::filesystem::path& path, io::FileFormat format = io::FileFormat::binary) const {
+    detail::save_conjugate(path, format, "NormalGammaModel", "{}", prior_, belief_, "NormalGammaModel::save");
+  }
+  /// A model saved by save(), with the same prior and posterior (so update() goes on where it stopped).
+  /// @throw std::runtime_error naming the path for a missing, truncated, corrupt or wrong-type file.
+  static NormalGammaModel load(const std::filesystem::path& path) {
+    constexpr const char* function = "NormalGammaModel::load";
+    const io::ModelFile<T> file = io::read_model_file<T>(path, function);
+    io::require_model(file, "NormalGammaModel", path, function);
+    const auto prior = detail::conjugate_distribution<NormalGamma<T>>(file, "prior", path, function);
+    NormalGammaModel model = [&] {
+      try {
+        return NormalGammaModel(prior);
+      } catch (const std::exception& e) {
+        throw std::runtime_error(std::string(function) + ": '" + path.string() + "' has bad options: " + e.what());
+      }
+    }();
+    model.belief_ = detail::conjugate_distribution<NormalGamma<T>>(file, "posterior", path, function);
+    detail::check_same_dimension(prior, model.belief_, path, function);
+    return model;
   }
 
  private:

@@ -3,8 +3,10 @@
 /// Normal prior on the mean of Gaussian data with known variance, and Gamma prior on the precision
 /// of Gaussian data with known mean.
 
+#include <filesystem>
 #include <cmath>
 
+#include "pml/conjugate/model_file.hpp"
 #include "pml/core/check.hpp"
 #include "pml/distributions/gamma.hpp"
 #include "pml/distributions/normal.hpp"
@@ -58,6 +60,31 @@ template <Real T = double> class NormalKnownVarianceModel {
            T(0.5) * ss / s2;
   }
 
+  /// Writes the prior, the current posterior and the model's constants to `path` (model type "NormalKnownVarianceModel";
+  /// format in io/model_file.hpp), atomically. @throw std::runtime_error if the file cannot be written.
+  void save(const std::filesystem::path& path, io::FileFormat format = io::FileFormat::binary) const {
+    detail::save_conjugate(path, format, "NormalKnownVarianceModel", io::OptionsWriter().add("noise_stddev", double(sigma_)).str(), prior_, belief_, "NormalKnownVarianceModel::save");
+  }
+  /// A model saved by save(), with the same prior and posterior (so update() goes on where it stopped).
+  /// @throw std::runtime_error naming the path for a missing, truncated, corrupt or wrong-type file.
+  static NormalKnownVarianceModel load(const std::filesystem::path& path) {
+    constexpr const char* function = "NormalKnownVarianceModel::load";
+    const io::ModelFile<T> file = io::read_model_file<T>(path, function);
+    io::require_model(file, "NormalKnownVarianceModel", path, function);
+    const io::OptionsReader r(file, path, function);
+    const auto prior = detail::conjugate_distribution<Normal<T>>(file, "prior", path, function);
+    NormalKnownVarianceModel model = [&] {
+      try {
+        return NormalKnownVarianceModel(prior, r.number<T>("noise_stddev"));
+      } catch (const std::exception& e) {
+        throw std::runtime_error(std::string(function) + ": '" + path.string() + "' has bad options: " + e.what());
+      }
+    }();
+    model.belief_ = detail::conjugate_distribution<Normal<T>>(file, "posterior", path, function);
+    detail::check_same_dimension(prior, model.belief_, path, function);
+    return model;
+  }
+
  private:
   Normal<T> prior_, belief_;
   T sigma_;
@@ -93,6 +120,31 @@ template <Real T = double> class GammaKnownMeanModel {
     const Gamma<T> post = posterior(x);
     return std::lgamma(post.shape()) - std::lgamma(belief_.shape()) + belief_.shape() * std::log(belief_.rate()) -
            post.shape() * std::log(post.rate()) - T(0.5) * T(x.size()) * constants<T>::log_two_pi;
+  }
+
+  /// Writes the prior, the current posterior and the model's constants to `path` (model type "GammaKnownMeanModel";
+  /// format in io/model_file.hpp), atomically. @throw std::runtime_error if the file cannot be written.
+  void save(const std::filesystem::path& path, io::FileFormat format = io::FileFormat::binary) const {
+    detail::save_conjugate(path, format, "GammaKnownMeanModel", io::OptionsWriter().add("mean", double(mu_)).str(), prior_, belief_, "GammaKnownMeanModel::save");
+  }
+  /// A model saved by save(), with the same prior and posterior (so update() goes on where it stopped).
+  /// @throw std::runtime_error naming the path for a missing, truncated, corrupt or wrong-type file.
+  static GammaKnownMeanModel load(const std::filesystem::path& path) {
+    constexpr const char* function = "GammaKnownMeanModel::load";
+    const io::ModelFile<T> file = io::read_model_file<T>(path, function);
+    io::require_model(file, "GammaKnownMeanModel", path, function);
+    const io::OptionsReader r(file, path, function);
+    const auto prior = detail::conjugate_distribution<Gamma<T>>(file, "prior", path, function);
+    GammaKnownMeanModel model = [&] {
+      try {
+        return GammaKnownMeanModel(prior, r.number<T>("mean"));
+      } catch (const std::exception& e) {
+        throw std::runtime_error(std::string(function) + ": '" + path.string() + "' has bad options: " + e.what());
+      }
+    }();
+    model.belief_ = detail::conjugate_distribution<Gamma<T>>(file, "posterior", path, function);
+    detail::check_same_dimension(prior, model.belief_, path, function);
+    return model;
   }
 
  private:

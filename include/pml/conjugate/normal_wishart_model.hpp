@@ -2,10 +2,12 @@
 /// @file
 /// Normal–Wishart prior on the mean and precision matrix of multivariate Gaussian data.
 
+#include <filesystem>
 #include <cmath>
 
 #include <Eigen/Cholesky>
 
+#include "pml/conjugate/model_file.hpp"
 #include "pml/distributions/multivariate_student_t.hpp"
 #include "pml/distributions/normal_wishart.hpp"
 
@@ -64,6 +66,30 @@ template <Real T = double> class NormalWishartModel {
     return -T(0.5) * T(x.rows()) * T(d) * constants<T>::log_pi + lmgamma(d, T(0.5) * post.nu()) -
            lmgamma(d, T(0.5) * belief_.nu()) + T(0.5) * post.nu() * ldn - T(0.5) * belief_.nu() * ld0 +
            T(0.5) * T(d) * (std::log(belief_.kappa()) - std::log(post.kappa()));
+  }
+
+  /// Writes the prior, the current posterior and the model's constants to `path` (model type "NormalWishartModel";
+  /// format in io/model_file.hpp), atomically. @throw std::runtime_error if the file cannot be written.
+  void save(const std::filesystem::path& path, io::FileFormat format = io::FileFormat::binary) const {
+    detail::save_conjugate(path, format, "NormalWishartModel", "{}", prior_, belief_, "NormalWishartModel::save");
+  }
+  /// A model saved by save(), with the same prior and posterior (so update() goes on where it stopped).
+  /// @throw std::runtime_error naming the path for a missing, truncated, corrupt or wrong-type file.
+  static NormalWishartModel load(const std::filesystem::path& path) {
+    constexpr const char* function = "NormalWishartModel::load";
+    const io::ModelFile<T> file = io::read_model_file<T>(path, function);
+    io::require_model(file, "NormalWishartModel", path, function);
+    const auto prior = detail::conjugate_distribution<NormalWishart<T>>(file, "prior", path, function);
+    NormalWishartModel model = [&] {
+      try {
+        return NormalWishartModel(prior);
+      } catch (const std::exception& e) {
+        throw std::runtime_error(std::string(function) + ": '" + path.string() + "' has bad options: " + e.what());
+      }
+    }();
+    model.belief_ = detail::conjugate_distribution<NormalWishart<T>>(file, "posterior", path, function);
+    detail::check_same_dimension(prior, model.belief_, path, function);
+    return model;
   }
 
  private:
