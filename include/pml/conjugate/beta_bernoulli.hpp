@@ -63,20 +63,10 @@ template <Real T = double> class BetaBernoulliModel {
   /// A model saved by save(), with the same prior and posterior (so update() goes on where it stopped).
   /// @throw std::runtime_error naming the path for a missing, truncated, corrupt or wrong-type file.
   static BetaBernoulliModel load(const std::filesystem::path& path) {
-    constexpr const char* function = "BetaBernoulliModel::load";
-    const io::ModelFile<T> file = io::read_model_file<T>(path, function);
-    io::require_model(file, "BetaBernoulliModel", path, function);
-    const auto prior = detail::conjugate_distribution<Beta<T>>(file, "prior", path, function);
-    BetaBernoulliModel model = [&] {
-      try {
-        return BetaBernoulliModel(prior);
-      } catch (const std::exception& e) {
-        throw std::runtime_error(std::string(function) + ": '" + path.string() + "' has bad options: " + e.what());
-      }
-    }();
-    model.belief_ = detail::conjugate_distribution<Beta<T>>(file, "posterior", path, function);
-    detail::check_same_dimension(prior, model.belief_, path, function);
-    return model;
+    return detail::load_conjugate<BetaBernoulliModel, Beta<T>>(
+        path, "BetaBernoulliModel", "BetaBernoulliModel::load",
+        [](const io::OptionsReader&, const Beta<T>& prior) { return BetaBernoulliModel(prior); },
+        [](BetaBernoulliModel& model, Beta<T> posterior) { model.belief_ = std::move(posterior); });
   }
 
  private:
@@ -123,21 +113,10 @@ template <Real T = double> class BetaBinomialModel {
   /// A model saved by save(), with the same prior and posterior (so update() goes on where it stopped).
   /// @throw std::runtime_error naming the path for a missing, truncated, corrupt or wrong-type file.
   static BetaBinomialModel load(const std::filesystem::path& path) {
-    constexpr const char* function = "BetaBinomialModel::load";
-    const io::ModelFile<T> file = io::read_model_file<T>(path, function);
-    io::require_model(file, "BetaBinomialModel", path, function);
-    const io::OptionsReader r(file, path, function);
-    const auto prior = detail::conjugate_distribution<Beta<T>>(file, "prior", path, function);
-    BetaBinomialModel model = [&] {
-      try {
-        return BetaBinomialModel(r.number<long>("trials"), prior);
-      } catch (const std::exception& e) {
-        throw std::runtime_error(std::string(function) + ": '" + path.string() + "' has bad options: " + e.what());
-      }
-    }();
-    model.belief_ = detail::conjugate_distribution<Beta<T>>(file, "posterior", path, function);
-    detail::check_same_dimension(prior, model.belief_, path, function);
-    return model;
+    return detail::load_conjugate<BetaBinomialModel, Beta<T>>(
+        path, "BetaBinomialModel", "BetaBinomialModel::load",
+        [](const io::OptionsReader& r, const Beta<T>& prior) { return BetaBinomialModel(r.number<long>("trials"), prior); },
+        [](BetaBinomialModel& model, Beta<T> posterior) { model.belief_ = std::move(posterior); });
   }
 
  private:

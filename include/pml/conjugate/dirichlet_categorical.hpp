@@ -63,20 +63,10 @@ template <Real T = double> class DirichletCategoricalModel {
   /// A model saved by save(), with the same prior and posterior (so update() goes on where it stopped).
   /// @throw std::runtime_error naming the path for a missing, truncated, corrupt or wrong-type file.
   static DirichletCategoricalModel load(const std::filesystem::path& path) {
-    constexpr const char* function = "DirichletCategoricalModel::load";
-    const io::ModelFile<T> file = io::read_model_file<T>(path, function);
-    io::require_model(file, "DirichletCategoricalModel", path, function);
-    const auto prior = detail::conjugate_distribution<Dirichlet<T>>(file, "prior", path, function);
-    DirichletCategoricalModel model = [&] {
-      try {
-        return DirichletCategoricalModel(prior);
-      } catch (const std::exception& e) {
-        throw std::runtime_error(std::string(function) + ": '" + path.string() + "' has bad options: " + e.what());
-      }
-    }();
-    model.belief_ = detail::conjugate_distribution<Dirichlet<T>>(file, "posterior", path, function);
-    detail::check_same_dimension(prior, model.belief_, path, function);
-    return model;
+    return detail::load_conjugate<DirichletCategoricalModel, Dirichlet<T>>(
+        path, "DirichletCategoricalModel", "DirichletCategoricalModel::load",
+        [](const io::OptionsReader&, const Dirichlet<T>& prior) { return DirichletCategoricalModel(prior); },
+        [](DirichletCategoricalModel& model, Dirichlet<T> posterior) { model.belief_ = std::move(posterior); });
   }
 
  private:
@@ -126,20 +116,10 @@ template <Real T = double> class DirichletMultinomialModel {
   /// A model saved by save(), with the same prior and posterior (so update() goes on where it stopped).
   /// @throw std::runtime_error naming the path for a missing, truncated, corrupt or wrong-type file.
   static DirichletMultinomialModel load(const std::filesystem::path& path) {
-    constexpr const char* function = "DirichletMultinomialModel::load";
-    const io::ModelFile<T> file = io::read_model_file<T>(path, function);
-    io::require_model(file, "DirichletMultinomialModel", path, function);
-    const auto prior = detail::conjugate_distribution<Dirichlet<T>>(file, "prior", path, function);
-    DirichletMultinomialModel model = [&] {
-      try {
-        return DirichletMultinomialModel(prior);
-      } catch (const std::exception& e) {
-        throw std::runtime_error(std::string(function) + ": '" + path.string() + "' has bad options: " + e.what());
-      }
-    }();
-    model.belief_ = detail::conjugate_distribution<Dirichlet<T>>(file, "posterior", path, function);
-    detail::check_same_dimension(prior, model.belief_, path, function);
-    return model;
+    return detail::load_conjugate<DirichletMultinomialModel, Dirichlet<T>>(
+        path, "DirichletMultinomialModel", "DirichletMultinomialModel::load",
+        [](const io::OptionsReader&, const Dirichlet<T>& prior) { return DirichletMultinomialModel(prior); },
+        [](DirichletMultinomialModel& model, Dirichlet<T> posterior) { model.belief_ = std::move(posterior); });
   }
 
  private:

@@ -53,20 +53,10 @@ template <Real T = double> class GammaPoissonModel {
   /// A model saved by save(), with the same prior and posterior (so update() goes on where it stopped).
   /// @throw std::runtime_error naming the path for a missing, truncated, corrupt or wrong-type file.
   static GammaPoissonModel load(const std::filesystem::path& path) {
-    constexpr const char* function = "GammaPoissonModel::load";
-    const io::ModelFile<T> file = io::read_model_file<T>(path, function);
-    io::require_model(file, "GammaPoissonModel", path, function);
-    const auto prior = detail::conjugate_distribution<Gamma<T>>(file, "prior", path, function);
-    GammaPoissonModel model = [&] {
-      try {
-        return GammaPoissonModel(prior);
-      } catch (const std::exception& e) {
-        throw std::runtime_error(std::string(function) + ": '" + path.string() + "' has bad options: " + e.what());
-      }
-    }();
-    model.belief_ = detail::conjugate_distribution<Gamma<T>>(file, "posterior", path, function);
-    detail::check_same_dimension(prior, model.belief_, path, function);
-    return model;
+    return detail::load_conjugate<GammaPoissonModel, Gamma<T>>(
+        path, "GammaPoissonModel", "GammaPoissonModel::load",
+        [](const io::OptionsReader&, const Gamma<T>& prior) { return GammaPoissonModel(prior); },
+        [](GammaPoissonModel& model, Gamma<T> posterior) { model.belief_ = std::move(posterior); });
   }
 
  private:

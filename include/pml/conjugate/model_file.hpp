@@ -95,4 +95,33 @@ void check_same_dimension(const Dist& prior, const Dist& posterior, const std::f
   }
 }
 
+template <class D> struct ScalarOf;
+template <template <Real> class D, Real T> struct ScalarOf<D<T>> {
+  using type = T;
+};
+
+/// The static load() of a conjugate model: reads the file, checks its type, builds the model from the
+/// prior with `make(options, prior)` and gives it the stored posterior with `restore(model, posterior)`.
+template <class Model, class Dist, class Make, class Restore>
+Model load_conjugate(const std::filesystem::path& path, const char* model_name, const char* function, Make make, Restore restore) {
+  using T = typename ScalarOf<Dist>::type;
+  const io::ModelFile<T> file = io::read_model_file<T>(path, function);
+  io::require_model(file, model_name, path, function);
+  const io::OptionsReader options(file, path, function);
+  const Dist prior = conjugate_distribution<Dist>(file, "prior", path, function);
+  Model model = [&] {
+    try {
+      return make(options, prior);
+    } catch (const std::runtime_error&) {
+      throw;  // an option the reader refused (it names the file)
+    } catch (const std::exception& e) {
+      throw std::runtime_error(std::string(function) + ": '" + path.string() + "' has bad options: " + e.what());
+    }
+  }();
+  Dist posterior = conjugate_distribution<Dist>(file, "posterior", path, function);
+  check_same_dimension(prior, posterior, path, function);
+  restore(model, std::move(posterior));
+  return model;
+}
+
 }  // namespace pml::detail

@@ -59,20 +59,10 @@ template <Real T = double> class NormalGammaModel {
   /// A model saved by save(), with the same prior and posterior (so update() goes on where it stopped).
   /// @throw std::runtime_error naming the path for a missing, truncated, corrupt or wrong-type file.
   static NormalGammaModel load(const std::filesystem::path& path) {
-    constexpr const char* function = "NormalGammaModel::load";
-    const io::ModelFile<T> file = io::read_model_file<T>(path, function);
-    io::require_model(file, "NormalGammaModel", path, function);
-    const auto prior = detail::conjugate_distribution<NormalGamma<T>>(file, "prior", path, function);
-    NormalGammaModel model = [&] {
-      try {
-        return NormalGammaModel(prior);
-      } catch (const std::exception& e) {
-        throw std::runtime_error(std::string(function) + ": '" + path.string() + "' has bad options: " + e.what());
-      }
-    }();
-    model.belief_ = detail::conjugate_distribution<NormalGamma<T>>(file, "posterior", path, function);
-    detail::check_same_dimension(prior, model.belief_, path, function);
-    return model;
+    return detail::load_conjugate<NormalGammaModel, NormalGamma<T>>(
+        path, "NormalGammaModel", "NormalGammaModel::load",
+        [](const io::OptionsReader&, const NormalGamma<T>& prior) { return NormalGammaModel(prior); },
+        [](NormalGammaModel& model, NormalGamma<T> posterior) { model.belief_ = std::move(posterior); });
   }
 
  private:

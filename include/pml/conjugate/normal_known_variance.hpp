@@ -68,21 +68,10 @@ template <Real T = double> class NormalKnownVarianceModel {
   /// A model saved by save(), with the same prior and posterior (so update() goes on where it stopped).
   /// @throw std::runtime_error naming the path for a missing, truncated, corrupt or wrong-type file.
   static NormalKnownVarianceModel load(const std::filesystem::path& path) {
-    constexpr const char* function = "NormalKnownVarianceModel::load";
-    const io::ModelFile<T> file = io::read_model_file<T>(path, function);
-    io::require_model(file, "NormalKnownVarianceModel", path, function);
-    const io::OptionsReader r(file, path, function);
-    const auto prior = detail::conjugate_distribution<Normal<T>>(file, "prior", path, function);
-    NormalKnownVarianceModel model = [&] {
-      try {
-        return NormalKnownVarianceModel(prior, r.number<T>("noise_stddev"));
-      } catch (const std::exception& e) {
-        throw std::runtime_error(std::string(function) + ": '" + path.string() + "' has bad options: " + e.what());
-      }
-    }();
-    model.belief_ = detail::conjugate_distribution<Normal<T>>(file, "posterior", path, function);
-    detail::check_same_dimension(prior, model.belief_, path, function);
-    return model;
+    return detail::load_conjugate<NormalKnownVarianceModel, Normal<T>>(
+        path, "NormalKnownVarianceModel", "NormalKnownVarianceModel::load",
+        [](const io::OptionsReader& r, const Normal<T>& prior) { return NormalKnownVarianceModel(prior, r.number<T>("noise_stddev")); },
+        [](NormalKnownVarianceModel& model, Normal<T> posterior) { model.belief_ = std::move(posterior); });
   }
 
  private:
@@ -130,21 +119,10 @@ template <Real T = double> class GammaKnownMeanModel {
   /// A model saved by save(), with the same prior and posterior (so update() goes on where it stopped).
   /// @throw std::runtime_error naming the path for a missing, truncated, corrupt or wrong-type file.
   static GammaKnownMeanModel load(const std::filesystem::path& path) {
-    constexpr const char* function = "GammaKnownMeanModel::load";
-    const io::ModelFile<T> file = io::read_model_file<T>(path, function);
-    io::require_model(file, "GammaKnownMeanModel", path, function);
-    const io::OptionsReader r(file, path, function);
-    const auto prior = detail::conjugate_distribution<Gamma<T>>(file, "prior", path, function);
-    GammaKnownMeanModel model = [&] {
-      try {
-        return GammaKnownMeanModel(prior, r.number<T>("mean"));
-      } catch (const std::exception& e) {
-        throw std::runtime_error(std::string(function) + ": '" + path.string() + "' has bad options: " + e.what());
-      }
-    }();
-    model.belief_ = detail::conjugate_distribution<Gamma<T>>(file, "posterior", path, function);
-    detail::check_same_dimension(prior, model.belief_, path, function);
-    return model;
+    return detail::load_conjugate<GammaKnownMeanModel, Gamma<T>>(
+        path, "GammaKnownMeanModel", "GammaKnownMeanModel::load",
+        [](const io::OptionsReader& r, const Gamma<T>& prior) { return GammaKnownMeanModel(prior, r.number<T>("mean")); },
+        [](GammaKnownMeanModel& model, Gamma<T> posterior) { model.belief_ = std::move(posterior); });
   }
 
  private:

@@ -76,20 +76,10 @@ template <Real T = double> class NormalWishartModel {
   /// A model saved by save(), with the same prior and posterior (so update() goes on where it stopped).
   /// @throw std::runtime_error naming the path for a missing, truncated, corrupt or wrong-type file.
   static NormalWishartModel load(const std::filesystem::path& path) {
-    constexpr const char* function = "NormalWishartModel::load";
-    const io::ModelFile<T> file = io::read_model_file<T>(path, function);
-    io::require_model(file, "NormalWishartModel", path, function);
-    const auto prior = detail::conjugate_distribution<NormalWishart<T>>(file, "prior", path, function);
-    NormalWishartModel model = [&] {
-      try {
-        return NormalWishartModel(prior);
-      } catch (const std::exception& e) {
-        throw std::runtime_error(std::string(function) + ": '" + path.string() + "' has bad options: " + e.what());
-      }
-    }();
-    model.belief_ = detail::conjugate_distribution<NormalWishart<T>>(file, "posterior", path, function);
-    detail::check_same_dimension(prior, model.belief_, path, function);
-    return model;
+    return detail::load_conjugate<NormalWishartModel, NormalWishart<T>>(
+        path, "NormalWishartModel", "NormalWishartModel::load",
+        [](const io::OptionsReader&, const NormalWishart<T>& prior) { return NormalWishartModel(prior); },
+        [](NormalWishartModel& model, NormalWishart<T> posterior) { model.belief_ = std::move(posterior); });
   }
 
  private:
