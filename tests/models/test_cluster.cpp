@@ -396,3 +396,203 @@ TEST_CASE("VariationalGaussianMixture save and load: bit-identical predictions, 
   CHECK_THROWS_WITH(pml::VariationalGaussianMixture<double>().save(file.string() + ".x"), Contains("not fitted"));
   fs::remove(file);
 }
+
+// ---- issue 12 §2 and issue 13: sums of squares about a shift, values at the edge, wide data ----
+
+TEST_CASE("GaussianMixture: variances of data far from the origin, every covariance type (issue 12 §2)", "[models][gmm][extremes]") {
+  // x = 1e9 + {0, 1, 2, 3}, K = 1, reg_covar 1e-6: variance 1.25 + 1e-6, mean log-likelihood
+  // -1/2 log(2 pi 1.250001) - 1/2 1.25/1.250001 (before: 512.000001 and -4.125 for the diagonal type)
+  const Eigen::MatrixXd x = (Eigen::MatrixXd(4, 1) << 1e9, 1e9 + 1, 1e9 + 2, 1e9 + 3).finished();
+  const double score = -0.5 * std::log(2 * M_PI * 1.250001) - 0.5 * 1.25 / 1.250001;
+  CHECK(score == Approx(-1.5305103088619).epsilon(1e-13));
+  for (auto type : {pml::Covariance::diagonal, pml::Covariance::spherical, pml::Covariance::tied, pml::Covariance::full}) {
+    INFO("covariance type " << int(type));
+    pml::GaussianMixture<double> gm({.components = 1, .covariance = type, .reg_covar = 1e-6});
+    gm.fit(x);
+    CHECK(gm.covariance(0)(0, 0) == Approx(1.250001).epsilon(1e-12));
+    CHECK(gm.means()(0, 0) == 1e9 + 1.5);
+    CHECK(gm.score(x) == Approx(-1.5305103088619).epsilon(1e-12));
+    CHECK(gm.lower_bound() == Approx(-1.5305103088619).epsilon(1e-12));
+  }
+}
+
+TEST_CASE("GaussianMixture: components far from the data mean next to their spread keep their variances", "[models][gmm][extremes]") {
+  // two clusters at -1e7 and +1e7 with unit-scale spread, fitted from the same start: the diagonal,
+  // spherical and tied variances must equal those computed directly from exact differences
+  pml::Rng rng(5);
+  Eigen::MatrixXd x(200, 2);
+  pml::random::fill_normal(rng, x);
+  x.col(1) *= 2.0;
+  x.topRows(100).array() += 1e7;
+  x.bottomRows(100).array() -= 1e7;
+  const Eigen::MatrixXd means = (Eigen::MatrixXd(2, 2) << 1e7, 1e7, -1e7, -1e7).finished();
+  Eigen::MatrixXd var(2, 2);  // exact per-cluster variances (population), per column
+  Eigen::MatrixXd pooled = Eigen::MatrixXd::Zero(2, 2);
+  for (int c = 0; c < 2; ++c) {
+    const Eigen::MatrixXd part = x.middleRows(100 * c, 100);
+    const Eigen::RowVectorXd mu = part.colwise().mean();
+    const Eigen::MatrixXd dev = part.rowwise() - mu;
+    var.row(c) = dev.colwise().squaredNorm() / 100.0;
+    pooled += dev.transpose() * dev;
+  }
+  pooled /= 200.0;
+  const double reg = 1e-6;
+  for (auto type : {pml::Covariance::diagonal, pml::Covariance::spherical, pml::Covariance::tied}) {
+    INFO("covariance type " << int(type));
+    pml::GaussianMixtureOptions<double> o;
+    o.components = 2;
+    o.covariance = type;
+    o.reg_covar = reg;
+    o.max_iterations = 3;
+    o.means_init = means;
+    pml::GaussianMixture<double> gm(o);
+    gm.fit(x);
+    for (int c = 0; c < 2; ++c) {
+      const Eigen::MatrixXd cov = gm.covariance(c);
+      if (type == pml::Covariance::diagonal) {
+        CHECK(cov(0, 0) == Approx(var(c, 0) + reg).epsilon(1e-9));
+        CHECK(cov(1, 1) == Approx(var(c, 1) + reg).epsilon(1e-9));
+      } else if (type == pml::Covariance::spherical) {
+        CHECK(cov(0, 0) == Approx(var.row(c).mean() + reg).epsilon(1e-9));
+      } else {
+        CHECK(cov(0, 0) == Approx(pooled(0, 0) + reg).epsilon(1e-9));
+        CHECK(cov(1, 1) == Approx(pooled(1, 1) + reg).epsilon(1e-9));
+        CHECK(cov(0, 1) == Approx(pooled(0, 1)).margin(1e-9));
+      }
+    }
+    // the E-step: log-likelihoods agree with the full-covariance (exact differences) evaluation
+    const std::vector<Eigen::MatrixXd> covs{gm.covariance(0), gm.covariance(1)};
+    double direct = 0;  // mean log-likelihood under gm's parameters, from exact differences
+    for (Eigen::Index i = 0; i < x.rows(); ++i) {
+      double acc = -std::numeric_limits<double>::infinity();
+      for (int c = 0; c < 2; ++c) {
+        const double l = std::log(gm.weights()(c)) + pml::MultivariateNormal<double>(gm.means().row(c).transpose(), covs[std::size_t(c)]).log_prob(x.row(i).transpose());
+        acc = std::max(acc, l) + std::log1p(std::exp(std::min(acc, l) - std::max(acc, l)));
+      }
+      direct += acc / double(x.rows());
+    }
+    CHECK(gm.score(x) == Approx(direct).epsilon(1e-10));
+  }
+}
+
+TEST_CASE("GaussianMixture::partial_fit: streamed data far from the origin", "[models][gmm][extremes]") {
+  for (auto type : {pml::Covariance::diagonal, pml::Covariance::full}) {
+    pml::GaussianMixture<double> gm({.components = 1, .covariance = type, .reg_covar = 1e-6});
+    Eigen::MatrixXd chunk = (Eigen::MatrixXd(4, 1) << 0, 1, 2, 3).finished();
+    for (int i = 0; i < 5; ++i) gm.partial_fit(chunk.array() + 1e9 + 1e3 * i);  // the mean drifts by 1e3 per chunk
+    // the running variance is a weighted average of the chunk variances about the moving mean: at least
+    // 1.25, and bounded by the drift; before, each step lost every digit below ~1e2
+    const double v = gm.covariance(0)(0, 0);
+    INFO("variance " << v);
+    CHECK(v > 1.25);
+    CHECK(v < 1e7);
+    pml::GaussianMixture<double> steady({.components = 1, .covariance = type, .reg_covar = 1e-6});
+    for (int i = 0; i < 5; ++i) steady.partial_fit(chunk.array() + 1e9);
+    CHECK(steady.covariance(0)(0, 0) == Approx(1.250001).epsilon(1e-10));
+    CHECK(steady.means()(0, 0) == Approx(1e9 + 1.5).epsilon(1e-15));
+  }
+}
+
+TEST_CASE("KMeans<float>: inertia of close points far from their centre's origin (issue 12 §2)", "[models][kmeans][extremes]") {
+  const Eigen::MatrixXf x = (Eigen::MatrixXf(4, 1) << -1.0001f, -0.9999f, 0.9999f, 1.0001f).finished();
+  pml::KMeans<float> km({.clusters = 2});
+  km.fit(x, 1);
+  float from_labels = 0;  // from the returned labels and centres, exact differences
+  for (int i = 0; i < 4; ++i) {
+    const float d = x(i, 0) - km.centres()(km.labels()(i), 0);
+    from_labels += d * d;
+  }
+  CHECK(km.labels()(0) == km.labels()(1));
+  CHECK(km.labels()(2) == km.labels()(3));
+  CHECK(km.labels()(0) != km.labels()(2));
+  CHECK(from_labels == Approx(4.0013276e-08).epsilon(1e-4));
+  CHECK(km.inertia() == Approx(4.0013276e-08).epsilon(1e-4));  // before: 0
+  CHECK(km.score(x) == Approx(4.0013276e-08).epsilon(1e-4));
+  const Eigen::MatrixXf t = km.transform(x);
+  CHECK(t.rowwise().minCoeff().sum() == Approx(4.0013276e-08).epsilon(1e-4));
+}
+
+TEST_CASE("KMeans: shifting the data by 1e9 moves the centres and nothing else", "[models][kmeans][extremes]") {
+  pml::Rng rng(3);
+  Eigen::MatrixXd x(90, 2);
+  pml::random::fill_normal(rng, x);
+  x.topRows(30).array() += 6.0;
+  x.middleRows(30, 30).col(0).array() -= 6.0;
+  pml::KMeans<double> a({.clusters = 3}), b({.clusters = 3});
+  a.fit(x, 7);
+  b.fit(x.array() + 1e9, 7);
+  CHECK((a.labels().array() == b.labels().array()).all());
+  CHECK(((b.centres().array() - 1e9) - a.centres().array()).abs().maxCoeff() < 1e-6);
+  CHECK(b.inertia() == Approx(a.inertia()).epsilon(1e-6));
+  CHECK(b.score(x.array() + 1e9) == Approx(a.score(x)).epsilon(1e-6));
+  CHECK((b.predict(x.array() + 1e9).array() == a.labels().array()).all());
+}
+
+TEST_CASE("Values near 1e200 are refused with a clear message, never a crash (issue 13)", "[models][gmm][kmeans][vgmm][extremes]") {
+  const Eigen::MatrixXd x = (Eigen::MatrixXd(3, 1) << 1e200, 2e200, 3e200).finished();
+  CHECK_THROWS_WITH(pml::KMeans<double>({.clusters = 1}).fit(x), Contains("KMeans::fit") && Contains("rescale"));
+  CHECK_THROWS_AS(pml::KMeans<double>({.clusters = 2}).fit(x), std::domain_error);
+  CHECK_THROWS_WITH(pml::GaussianMixture<double>({.components = 1}).fit(x), Contains("GaussianMixture::fit") && Contains("rescale"));
+  for (auto type : {pml::Covariance::diagonal, pml::Covariance::spherical, pml::Covariance::tied})
+    CHECK_THROWS_AS(pml::GaussianMixture<double>({.components = 2, .covariance = type}).fit(x), std::domain_error);
+  pml::VariationalGaussianMixtureOptions<double> vo;
+  vo.components = 2;
+  CHECK_THROWS_WITH(pml::VariationalGaussianMixture<double>(vo).fit(x), Contains("VariationalGaussianMixture::fit") && Contains("rescale"));
+  CHECK_THROWS_AS(pml::GaussianMixture<double>({.components = 1}).partial_fit(x), std::domain_error);
+  // large values with a small spread are fine: the work is about the column means
+  const Eigen::MatrixXd near = (Eigen::MatrixXd(4, 1) << 1e150, 1e150 + 1e140, 1e150 + 2e140, 1e150 + 3e140).finished();
+  pml::KMeans<double> km({.clusters = 2});
+  km.fit(near);
+  CHECK(std::isfinite(km.inertia()));
+  CHECK(km.labels().size() == 4);
+}
+
+TEST_CASE("A point far from every component: the same score whatever the number of rows, responsibilities not NaN (issue 13)", "[models][gmm][vgmm][extremes]") {
+  pml::Rng rng(11);
+  Eigen::MatrixXd x(60, 2);
+  pml::random::fill_normal(rng, x);
+  x.topRows(30).array() += 5.0;
+  for (auto type : {pml::Covariance::full, pml::Covariance::tied, pml::Covariance::diagonal, pml::Covariance::spherical}) {
+    INFO("covariance type " << int(type));
+    pml::GaussianMixture<double> gm({.components = 2, .covariance = type});
+    gm.fit(x, 1);
+    const Eigen::MatrixXd one = Eigen::MatrixXd::Constant(1, 2, 1e200);
+    const Eigen::MatrixXd five = Eigen::MatrixXd::Constant(5, 2, 1e200);
+    const Eigen::VectorXd s1 = gm.score_samples(one), s5 = gm.score_samples(five);
+    CHECK(s1(0) == -std::numeric_limits<double>::infinity());  // before: -708.396 with >= 4 rows
+    CHECK((s5.array() == s1(0)).all());
+    const Eigen::MatrixXd p1 = gm.predict_proba(one), p5 = gm.predict_proba(five);
+    CHECK(p1.allFinite());
+    CHECK(p1.sum() == Approx(1.0));
+    for (int i = 0; i < 5; ++i) CHECK(p5.row(i) == p1.row(0));
+    // the limit: all mass on the component nearest in its own metric, which is the one predict() picks
+    CHECK(p1.maxCoeff() == 1.0);
+    CHECK((gm.predict(five).array() == gm.predict(one)(0)).all());
+  }
+  pml::VariationalGaussianMixtureOptions<double> vo;
+  vo.components = 2;
+  pml::VariationalGaussianMixture<double> vg(vo);
+  vg.fit(x, 1);
+  const Eigen::MatrixXd q1 = vg.predict_proba(Eigen::MatrixXd::Constant(1, 2, 1e200));
+  const Eigen::MatrixXd q5 = vg.predict_proba(Eigen::MatrixXd::Constant(5, 2, 1e200));
+  CHECK(q1.allFinite());
+  CHECK(q1.sum() == Approx(1.0));
+  for (int i = 0; i < 5; ++i) CHECK(q5.row(i) == q1.row(0));
+}
+
+TEST_CASE("Wide data: k-means and diagonal mixtures on 3 rows x 20 000 columns (issue 13)", "[models][kmeans][gmm][extremes]") {
+  // cost linear in N D (before: a column mean re-evaluated per column, D^2); checked for results, not time
+  pml::Rng rng(2);
+  Eigen::MatrixXd x(3, 20000);
+  pml::random::fill_normal(rng, x);
+  x.row(2).array() += 50.0;
+  pml::KMeans<double> km({.clusters = 2});
+  km.fit(x, 1);
+  CHECK(km.labels()(0) == km.labels()(1));
+  CHECK(km.labels()(2) != km.labels()(0));
+  CHECK(std::isfinite(km.inertia()));
+  pml::GaussianMixture<double> gm({.components = 1, .covariance = pml::Covariance::diagonal});
+  gm.fit(x, 1);
+  CHECK(std::isfinite(gm.score(x)));
+  CHECK((gm.means().row(0).transpose() - x.colwise().mean().transpose()).cwiseAbs().maxCoeff() < 1e-9);
+}

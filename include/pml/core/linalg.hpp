@@ -3,7 +3,9 @@
 /// Linear-algebra helpers: a Cholesky factorisation that adds jitter when a covariance is not
 /// positive definite (and reports how much), and log-determinants from Cholesky factors.
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string_view>
 
 #include <Eigen/Cholesky>
@@ -99,5 +101,65 @@ template <class M> struct FactorLLT : Eigen::LLT<M> {
 template <Real T> Eigen::LLT<Matrix<T>> llt_from_factor(const Matrix<T>& l) {
   return detail::FactorLLT<Matrix<T>>(l);
 }
+
+namespace detail {
+/// Expanded squared distances \f$\|a\|^2 - 2a\cdot b + \|b\|^2\f$ (the GEMM form) lose their digits when
+/// the distance is small next to \f$\|a\|^2 + \|b\|^2\f$; an entry below this fraction of that sum
+/// (\f$\sqrt\epsilon\f$: 1.5e-8 in double, 3.5e-4 in float) is recomputed from the exact differences, so
+/// an expanded entry that is kept carries a relative error of at most about \f$\sqrt\epsilon\f$ times a
+/// small multiple of D, and a recomputed one is exact to rounding.
+template <Real T> inline T cancellation_fraction() { return std::sqrt(std::numeric_limits<T>::epsilon()); }
+
+/// Column means of x as one evaluated row vector (written into a variable once: a mean expression nested in a
+/// broadcast is re-evaluated per column, which made wide data cost D^2). Each mean is taken about the
+/// column's first entry, \f$x_{0j} + \mathrm{mean}_i(x_{ij} - x_{0j})\f$, so a constant column's mean is that
+/// constant exactly and data far from 0 keep the digits of their spread (plain mean if that overflows).
+template <Real T> RowVector<T> column_means(const MatrixCRef<T>& x) {
+  RowVector<T> m = RowVector<T>::Zero(x.cols());
+  if (x.rows() == 0) return m;
+  for (Index j = 0; j < x.cols(); ++j) {
+    const T reference = x(0, j);
+    const T about = (x.col(j).array() - reference).mean();
+    m(j) = std::isfinite(about) ? reference + about : x.col(j).mean();
+  }
+  return m;
+}
+
+/// Refuses (std::domain_error naming `function` and x) data whose largest deviation from the column means,
+/// squared and summed over `terms` entries, overflows T: the rule of every clustering and latent model for
+/// data such as values near 1e200 in double, instead of an inf/NaN objective or a model that cannot be used.
+template <Real T> void check_spread(const char* function, T largest, double terms) {
+  const double bound = static_cast<double>(largest) * static_cast<double>(largest) * std::max(1.0, terms);
+  if (!(bound < static_cast<double>(std::numeric_limits<T>::max())))
+    throw_domain(function, "x",
+                 "have deviations from its column means whose squares (summed over the data) are finite in this precision; "
+                 "rescale the data",
+                 "a largest |x - column mean| of " + describe(largest));
+}
+
+/// x minus `shift` (a row), checked by check_spread().
+template <Real T> Matrix<T> centred_checked(const char* function, const MatrixCRef<T>& x, const RowVector<T>& shift, double terms) {
+  Matrix<T> xc = x.rowwise() - shift;
+  check_spread<T>(function, xc.size() > 0 ? xc.cwiseAbs().maxCoeff() : T(0), terms);
+  return xc;
+}
+
+/// Recomputes, from the exact differences, the entries of `d` (N x K, expanded squared distances between the
+/// rows of x and of c, with row_norms = |x_n|^2 and c_norms = |c_k|^2) that fell below
+/// cancellation_fraction() of |x_n|^2 + |c_k|^2. Returns the number of recomputed entries.
+template <Real T>
+Index refine_squared_distances(const MatrixCRef<T>& x, const Vector<T>& row_norms, const MatrixCRef<T>& c,
+                               const RowVector<T>& c_norms, Matrix<T>& d) {
+  const T tau = cancellation_fraction<T>();
+  Index refined = 0;
+  for (Index k = 0; k < d.cols(); ++k)
+    for (Index i = 0; i < d.rows(); ++i)
+      if (!(d(i, k) >= tau * (row_norms(i) + c_norms(k)))) {
+        d(i, k) = (x.row(i) - c.row(k)).squaredNorm();
+        ++refined;
+      }
+  return refined;
+}
+}  // namespace detail
 
 }  // namespace pml

@@ -54,6 +54,16 @@ template <Real T = double> struct GaussianMixtureOptions {
 /// steps are matrix products and triangular solves over blocks of rows. Per-sample weights scale the
 /// responsibilities. A component whose responsibility mass vanishes is re-seeded at the worst-explained
 /// point and counted in reseeded(), never left as NaN.
+///
+/// Sums of squares are never expanded about the origin: fit() works on the data centred by their column
+/// means (the means are shifted back at the end), predictions on the data centred by the weighted mean of the
+/// component means, and where the fast expanded forms ($\|x\|^2 - 2x\cdot\mu + \|\mu\|^2$ in the tied,
+/// diagonal and spherical E-steps, $E[x^2] - \mu^2$ in the diagonal and spherical M-steps) would still
+/// lose more than half the digits an entry is recomputed from exact differences; the tied M-step sums
+/// per-component scatter about each mean. Data whose squared deviations from the column means overflow are
+/// refused with std::domain_error. A row so far from every component that its log-density is −∞ gets
+/// score_samples() = −∞ (whatever the number of rows) and, in predict_proba()/predict(), the component
+/// nearest in its own metric (the limit of the responsibilities), never NaN.
 template <Real T = double> class GaussianMixture {
  public:
   using Options = GaussianMixtureOptions<T>;  ///< The options type.
@@ -74,7 +84,8 @@ template <Real T = double> class GaussianMixture {
 
   /// Fits the mixture to the rows of `x` (N x D) with optional per-sample weights.
   /// @throw std::invalid_argument for N < K or initial parameters of the wrong shape;
-  /// std::domain_error for non-finite data or invalid initial parameters.
+  /// std::domain_error for non-finite data, data whose squared deviations from the column means overflow
+  /// (rescale them), or invalid initial parameters.
   GaussianMixture& fit(const MatrixCRef<T>& x, Rng& rng, const VectorCRef<T>& weights = detail::no_weights<T>()) {
     const Index k = options_.components;
     const Vector<T> w = detail::weights_or_ones<T>("GaussianMixture::fit", weights, x.rows());
@@ -84,13 +95,16 @@ template <Real T = double> class GaussianMixture {
     check_all_finite("GaussianMixture::fit", "x", x);
     check_initial_parameters(x.cols());
     dimension_ = x.cols();
+    // EM runs on the centred data (sums of squares about the data, not the origin); means shifted back below
+    const RowVector<T> shift = detail::column_means<T>(x);
+    const Matrix<T> xc = detail::centred_checked<T>("GaussianMixture::fit", x, shift, double(x.rows()) * double(x.cols()));
     // x .* x is reused by every diagonal E- and M-step: compute it once
     Matrix<T> squares;
-    if (options_.covariance == Covariance::diagonal) squares = x.array().square().matrix();
+    if (options_.covariance == Covariance::diagonal) squares = xc.array().square().matrix();
     const Matrix<T>* sq = squares.size() > 0 ? &squares : nullptr;
     T best = -std::numeric_limits<T>::infinity();
     for (int start = 0; start < options_.restarts; ++start) {
-      State state = initial_state(x, w, rng);
+      State state = initial_state(xc, w, rng, shift);
       std::vector<T> history;
       bool converged = false;
       T lower_bound = -std::numeric_limits<T>::infinity();
@@ -99,9 +113,9 @@ template <Real T = double> class GaussianMixture {
       Index reseeded = 0;
       for (; it < options_.max_iterations; ++it) {
         const T previous = lower_bound;
-        lower_bound = e_step(state, x, w, log_resp, sq);
+        lower_bound = e_step(state, xc, w, log_resp, sq);
         history.push_back(lower_bound);
-        reseeded += m_step(state, x, w, log_resp, sq);
+        reseeded += m_step(state, xc, w, log_resp, sq);
         if (std::abs(lower_bound - previous) < options_.tolerance) {
           converged = true;
           ++it;
@@ -117,6 +131,7 @@ template <Real T = double> class GaussianMixture {
         reseeded_ = reseeded;
       }
     }
+    state_.means.rowwise() += shift;
     return *this;
   }
   /// fit() with a generator seeded from `seed`.
@@ -128,8 +143,9 @@ template <Real T = double> class GaussianMixture {
   /// Online (stepwise) EM for data that arrive in chunks (Cappé & Moulines 2009): the expected
   /// sufficient statistics are a running average, \f$s \leftarrow (1-\eta_t)s + \eta_t\hat s(\text{chunk})\f$
   /// with \f$\eta_t = (t+2)^{-\kappa}\f$ (step_exponent κ), followed by the usual M-step. The first call
-  /// initialises the model from its chunk (as fit() does) and must have at least K rows. The statistics
-  /// are taken about the first chunk's mean to limit cancellation in the second moments.
+  /// initialises the model from its chunk (as fit() does) and must have at least K rows. Each chunk's
+  /// statistics are taken about each component's current mean (exact differences), and the running ones
+  /// are moved to that reference before they are averaged, so the second moments never cancel.
   GaussianMixture& partial_fit(const MatrixCRef<T>& x, Rng& rng, const VectorCRef<T>& weights = detail::no_weights<T>()) {
     const char* f = "GaussianMixture::partial_fit";
     const Vector<T> w = detail::weights_or_ones<T>(f, weights, x.rows());
@@ -140,37 +156,61 @@ template <Real T = double> class GaussianMixture {
                                    " rows in the first chunk, got " + std::to_string(x.rows()));
       check_initial_parameters(x.cols());
       dimension_ = x.cols();
-      state_ = initial_state(x, w, rng);
-      shift_ = (x.transpose() * w) / w.sum();
+      const RowVector<T> shift = detail::column_means<T>(x);
+      state_ = initial_state(detail::centred_checked<T>(f, x, shift, double(x.rows()) * double(x.cols())), w, rng, shift);
+      state_.means.rowwise() += shift;
       chunks_ = 0;
       history_.clear();
     } else {
       check_size(f, "x", x.cols(), dimension_, "columns");
     }
-    Matrix<T> log_resp = weighted_log_prob(state_, x);
-    const Vector<T> norm = log_sum_exp_rows(log_resp);
+    const RowVector<T> centre = prediction_shift();
+    Matrix<T> log_resp = log_prob_about(state_, x, centre);
+    const Vector<T> norm = log_normaliser(log_resp);
     history_.push_back(w.dot(norm) / w.sum());
     log_resp.colwise() -= norm;
     Matrix<T> resp = log_resp.array().exp().matrix();
+    resp = resp.unaryExpr([](T v) { return std::isfinite(v) ? v : T(0); });
     resp.array().colwise() *= w.array() / w.sum();
-    const Matrix<T> xs = x.rowwise() - shift_.transpose();
+    const Index k = options_.components;
+    const bool diagonal = options_.covariance == Covariance::diagonal || options_.covariance == Covariance::spherical;
+    const Matrix<T> reference = state_.means;  // this chunk's statistics are about the current means
     Statistics chunk;
     chunk.s0 = resp.colwise().sum().transpose();
-    chunk.s1 = resp.transpose() * xs;
-    if (options_.covariance == Covariance::diagonal || options_.covariance == Covariance::spherical) {
-      chunk.s2.assign(1, resp.transpose() * xs.array().square().matrix());
-    } else {
-      for (Index c = 0; c < options_.components; ++c)
+    chunk.s1.resize(k, dimension_);
+    if (diagonal) chunk.s2.assign(1, Matrix<T>(k, dimension_));
+    Matrix<T> xs;
+    for (Index c = 0; c < k; ++c) {
+      xs = x.rowwise() - reference.row(c);
+      chunk.s1.row(c) = resp.col(c).transpose() * xs;
+      if (diagonal)
+        chunk.s2[0].row(c) = resp.col(c).transpose() * xs.array().square().matrix();
+      else
         chunk.s2.push_back(xs.transpose() * resp.col(c).asDiagonal() * xs);
     }
     const T eta = chunks_ == 0 ? T(1) : std::pow(T(chunks_ + 1), -options_.step_exponent);
     if (chunks_ == 0) {
       stats_ = chunk;
     } else {
+      // move the running statistics from the old reference to the new one: about r' = r + delta,
+      // s1' = s1 - s0 delta and s2' = s2 - delta s1^T - s1 delta^T + s0 delta delta^T (delta is one mean update)
+      for (Index c = 0; c < k; ++c) {
+        const RowVector<T> delta = reference.row(c) - reference_.row(c);
+        const RowVector<T> s1 = stats_.s1.row(c);
+        const T s0 = stats_.s0(c);
+        if (diagonal) {
+          stats_.s2[0].row(c) += (s0 * delta.array().square() - T(2) * delta.array() * s1.array()).matrix();
+        } else {
+          Matrix<T>& s2 = stats_.s2[static_cast<std::size_t>(c)];
+          s2 += s0 * delta.transpose() * delta - delta.transpose() * s1 - s1.transpose() * delta;
+        }
+        stats_.s1.row(c) = s1 - s0 * delta;
+      }
       stats_.s0 = (T(1) - eta) * stats_.s0 + eta * chunk.s0;
       stats_.s1 = (T(1) - eta) * stats_.s1 + eta * chunk.s1;
       for (std::size_t i = 0; i < stats_.s2.size(); ++i) stats_.s2[i] = (T(1) - eta) * stats_.s2[i] + eta * chunk.s2[i];
     }
+    reference_ = reference;
     ++chunks_;
     m_step_from_statistics();
     iterations_ = static_cast<int>(chunks_);
@@ -182,28 +222,36 @@ template <Real T = double> class GaussianMixture {
     return partial_fit(x, rng, weights);
   }
 
-  /// \f$\log p(\mathbf x_n)\f$ for each row.
+  /// \f$\log p(\mathbf x_n)\f$ for each row; −∞ for a row too far from every component for its density to be
+  /// represented (the same answer whatever the number of rows).
   Vector<T> score_samples(const MatrixCRef<T>& x) const {
     require_fitted("GaussianMixture::score_samples", x);
-    return log_sum_exp_rows(weighted_log_prob(state_, x));
+    return log_normaliser(log_prob_about(state_, x, prediction_shift()));
   }
   /// Mean log-likelihood per sample (scikit-learn's score).
   T score(const MatrixCRef<T>& x) const { return score_samples(x).mean(); }
   /// Responsibilities \f$\gamma_{nk} = p(k|\mathbf x_n)\f$ (PRML 9.23), N x K.
+  /// A row whose log-density is −∞ under every component gets the limit of its responsibilities as it moves
+  /// away: all mass on the component(s) nearest in their own metric \f$(x-\mu_k)^T\Sigma_k^{-1}(x-\mu_k)\f$
+  /// (computed in scaled units), split equally on a tie.
   Matrix<T> predict_proba(const MatrixCRef<T>& x) const {
     require_fitted("GaussianMixture::predict_proba", x);
-    Matrix<T> lp = weighted_log_prob(state_, x);
-    const Vector<T> norm = log_sum_exp_rows(lp);
-    return (lp.colwise() - norm).array().exp().matrix();
+    const RowVector<T> shift = prediction_shift();
+    Matrix<T> lp = log_prob_about(state_, x, shift);
+    const Vector<T> norm = log_normaliser(lp);
+    Matrix<T> out = (lp.colwise() - norm).array().exp().matrix();
+    for (Index i = 0; i < x.rows(); ++i)
+      if (!(norm(i) > -std::numeric_limits<T>::infinity())) out.row(i) = far_responsibilities(x.row(i));
+    return out;
   }
-  /// Most responsible component of each row.
+  /// Most responsible component of each row (for a row too far from every component, see predict_proba()).
   IntVector predict(const MatrixCRef<T>& x) const {
     require_fitted("GaussianMixture::predict", x);
-    const Matrix<T> lp = weighted_log_prob(state_, x);
+    const Matrix<T> lp = log_prob_about(state_, x, prediction_shift());
     IntVector labels(x.rows());
     for (Index i = 0; i < x.rows(); ++i) {
       Index best;
-      lp.row(i).maxCoeff(&best);
+      if (!(lp.row(i).maxCoeff(&best) > -std::numeric_limits<T>::infinity())) far_responsibilities(x.row(i)).maxCoeff(&best);
       labels(i) = static_cast<long>(best);
     }
     return labels;
@@ -356,6 +404,71 @@ template <Real T = double> class GaussianMixture {
     return {};
   }
 
+  // The shift predictions work about: the weighted mean of the component means (from the stored parameters
+  // only, so a loaded model predicts as the saved one).
+  RowVector<T> prediction_shift() const { return state_.weights.transpose() * state_.means; }
+  // weighted_log_prob of x with x and the means both moved by -shift (the same densities, no cancellation).
+  Matrix<T> log_prob_about(const State& s, const MatrixCRef<T>& x, const RowVector<T>& shift) const {
+    State moved = s;
+    moved.means.rowwise() -= shift;
+    return weighted_log_prob(moved, Matrix<T>(x.rowwise() - shift));
+  }
+  // log sum_k exp(lp_nk), exactly -inf for a row of -inf (Eigen's vectorised exp maps -inf to ~5.6e-309, so
+  // such a row would otherwise give about -708 in a packet and -inf in the scalar tail).
+  static Vector<T> log_normaliser(const Matrix<T>& lp) {
+    Vector<T> norm = log_sum_exp_rows(lp);
+    for (Index i = 0; i < lp.rows(); ++i)
+      if (!(lp.row(i).maxCoeff() > -std::numeric_limits<T>::infinity())) norm(i) = -std::numeric_limits<T>::infinity();
+    return norm;
+  }
+  // Responsibilities of a row whose log-density underflows for every component: the limit as the row moves
+  // away, all mass on the component(s) with the smallest Mahalanobis distance, computed in units of the
+  // row's largest deviation so that it does not overflow.
+  RowVector<T> far_responsibilities(const RowVector<T>& x) const {
+    const Index k = options_.components;
+    Vector<T> q(k);
+    for (Index c = 0; c < k; ++c) {
+      RowVector<T> z = x - state_.means.row(c);
+      const T scale = z.cwiseAbs().maxCoeff();
+      if (scale > T(0) && std::isfinite(scale)) z /= scale;
+      switch (options_.covariance) {
+        case Covariance::full:
+        case Covariance::tied: {
+          const auto& llt = state_.chol[options_.covariance == Covariance::full ? static_cast<std::size_t>(c) : 0];
+          Vector<T> v = z.transpose();
+          llt.matrixL().solveInPlace(v);
+          q(c) = v.squaredNorm();
+          break;
+        }
+        case Covariance::diagonal: q(c) = (z.array().square() / state_.variances.row(c).array()).sum(); break;
+        case Covariance::spherical: q(c) = z.squaredNorm() / state_.variances(c, 0); break;
+      }
+      // compare in the common units of the largest scale: q_c * scale_c^2 up to a common factor
+      q(c) = std::log(q(c)) + T(2) * std::log(scale);
+    }
+    // components tied at this precision (e.g. equal covariances, whose means vanish next to x): the cross
+    // term x^T Sigma_k^{-1} mu_k of the exact difference of their quadratic forms decides, larger wins
+    const T best = q.minCoeff();
+    Vector<T> cross = Vector<T>::Constant(k, -std::numeric_limits<T>::infinity());
+    const T size = x.cwiseAbs().maxCoeff();
+    const RowVector<T> direction = size > T(0) && std::isfinite(size) ? RowVector<T>(x / size) : x;
+    for (Index c = 0; c < k; ++c) {
+      if (!(q(c) == best)) continue;
+      Vector<T> pm = state_.means.row(c).transpose();
+      switch (options_.covariance) {
+        case Covariance::full: pm = state_.chol[static_cast<std::size_t>(c)].solve(pm); break;
+        case Covariance::tied: pm = state_.chol[0].solve(pm); break;
+        case Covariance::diagonal: pm = pm.cwiseQuotient(state_.variances.row(c).transpose()); break;
+        case Covariance::spherical: pm /= state_.variances(c, 0); break;
+      }
+      cross(c) = direction.dot(pm.transpose());
+    }
+    const T top = cross.maxCoeff();
+    RowVector<T> out = (cross.array() == top).template cast<T>().matrix().transpose();
+    if (!(out.sum() > T(0))) out = RowVector<T>::Constant(k, T(1));  // NaN distances: nothing to prefer
+    return out / out.sum();
+  }
+
   void require_fitted(const char* function, const MatrixCRef<T>& x) const {
     if (state_.weights.size() == 0) throw std::logic_error(std::string(function) + ": the model is not fitted; call fit() first");
     check_size(function, "x", x.cols(), dimension_, "columns");
@@ -384,7 +497,8 @@ template <Real T = double> class GaussianMixture {
   }
 
   // Responsibilities from k-means or at random, then one M-step; explicit initial parameters override.
-  State initial_state(const MatrixCRef<T>& x, const Vector<T>& w, Rng& rng) const {
+  // x is the data minus `shift`; the state's means are about the same shift.
+  State initial_state(const MatrixCRef<T>& x, const Vector<T>& w, Rng& rng, const RowVector<T>& shift) const {
     const Index n = x.rows(), k = options_.components;
     Matrix<T> resp = Matrix<T>::Zero(n, k);
     if (options_.init == MixtureInit::kmeans) {
@@ -399,7 +513,7 @@ template <Real T = double> class GaussianMixture {
     Matrix<T> log_resp = resp.array().log().matrix();
     m_step(s, x, w, log_resp);
     if (options_.weights_init.size() > 0) s.weights = options_.weights_init / options_.weights_init.sum();
-    if (options_.means_init.size() > 0) s.means = options_.means_init;
+    if (options_.means_init.size() > 0) s.means = options_.means_init.rowwise() - shift;
     if (!options_.covariances_init.empty()) set_covariances(s, options_.covariances_init);
     return s;
   }
@@ -452,39 +566,59 @@ template <Real T = double> class GaussianMixture {
         break;
       }
       case Covariance::tied: {
-        // Z = X L^{-T} once; then ||z_n - m_k||^2 = ||z_n||^2 - 2 z_n.m_k + ||m_k||^2 with m_k = L^{-1} mu_k
+        // Z = X L^{-T} once; then ||z_n - m_k||^2 = ||z_n||^2 - 2 z_n.m_k + ||m_k||^2 with m_k = L^{-1} mu_k,
+        // entries that cancelled recomputed from z_n - m_k
         const auto& llt = s.chol[0];
         Matrix<T> z = x;
         llt.matrixU().template solveInPlace<Eigen::OnTheRight>(z);
         Matrix<T> m = s.means;
         llt.matrixU().template solveInPlace<Eigen::OnTheRight>(m);
-        lp.noalias() = T(2) * z * m.transpose();
-        lp.colwise() -= z.rowwise().squaredNorm();
-        lp.rowwise() -= m.rowwise().squaredNorm().transpose();
-        lp.array() = T(0.5) * lp.array() - T(0.5) * (T(d) * log_two_pi + log_det(llt));
+        const Vector<T> z_norms = z.rowwise().squaredNorm();
+        const RowVector<T> m_norms = m.rowwise().squaredNorm().transpose();
+        lp.noalias() = T(-2) * z * m.transpose();
+        lp.colwise() += z_norms;
+        lp.rowwise() += m_norms;
+        detail::refine_squared_distances<T>(z, z_norms, m, m_norms, lp);
+        lp.array() = T(-0.5) * lp.array() - T(0.5) * (T(d) * log_two_pi + log_det(llt));
         break;
       }
       case Covariance::diagonal: {
+        // sum_j p_kj (x_nj - mu_kj)^2 = x^2 p^T - 2 x (mu p)^T + sum_j mu_kj^2 p_kj, with cancelled entries
+        // recomputed exactly (|x_n|^2 max_j p_kj + sum_j mu_kj^2 p_kj bounds the expanded terms)
         const Matrix<T> precision = s.variances.cwiseInverse();  // K x D
-        lp.noalias() = T(2) * x * (s.means.cwiseProduct(precision)).transpose();
-        if (squares != nullptr)
-          lp.noalias() -= *squares * precision.transpose();
-        else
-          lp.noalias() -= x.array().square().matrix() * precision.transpose();
-        const Vector<T> constant = (-(s.means.array().square() * precision.array()).rowwise().sum() -
-                                    s.variances.array().log().rowwise().sum() - T(d) * log_two_pi)
-                                       .matrix();
-        lp.rowwise() += constant.transpose();
-        lp *= T(0.5);
+        lp.noalias() = T(-2) * x * (s.means.cwiseProduct(precision)).transpose();
+        Vector<T> row_norms;
+        if (squares != nullptr) {
+          lp.noalias() += *squares * precision.transpose();
+          row_norms = squares->rowwise().sum();
+        } else {
+          lp.noalias() += x.array().square().matrix() * precision.transpose();
+          row_norms = x.rowwise().squaredNorm();
+        }
+        const RowVector<T> mean_terms = (s.means.array().square() * precision.array()).rowwise().sum().transpose();
+        lp.rowwise() += mean_terms;
+        const RowVector<T> largest = precision.rowwise().maxCoeff().transpose();
+        const T tau = detail::cancellation_fraction<T>();
+        for (Index c = 0; c < k; ++c)
+          for (Index i = 0; i < n; ++i)
+            if (!(lp(i, c) >= tau * (row_norms(i) * largest(c) + mean_terms(c))))
+              lp(i, c) = ((x.row(i) - s.means.row(c)).array().square() * precision.row(c).array()).sum();
+        const RowVector<T> constant =
+            (-T(0.5) * (s.variances.array().log().rowwise().sum() + T(d) * log_two_pi)).matrix().transpose();
+        lp *= T(-0.5);
+        lp.rowwise() += constant;
         break;
       }
       case Covariance::spherical: {
         const Vector<T> var = s.variances.col(0);
-        lp.noalias() = T(2) * x * s.means.transpose();
-        lp.colwise() -= x.rowwise().squaredNorm();
-        lp.rowwise() -= s.means.rowwise().squaredNorm().transpose();
+        const Vector<T> row_norms = x.rowwise().squaredNorm();
+        const RowVector<T> mean_norms = s.means.rowwise().squaredNorm().transpose();
+        lp.noalias() = T(-2) * x * s.means.transpose();
+        lp.colwise() += row_norms;
+        lp.rowwise() += mean_norms;
+        detail::refine_squared_distances<T>(x, row_norms, s.means, mean_norms, lp);
         for (Index c = 0; c < k; ++c)
-          lp.col(c) = (lp.col(c).array() / var(c) - T(d) * (std::log(var(c)) + log_two_pi)).matrix() * T(0.5);
+          lp.col(c) = (lp.col(c).array() / var(c) + T(d) * (std::log(var(c)) + log_two_pi)).matrix() * T(-0.5);
         break;
       }
     }
@@ -551,10 +685,19 @@ template <Real T = double> class GaussianMixture {
         break;
       }
       case Covariance::tied: {
+        // the within-component scatter about each mean (the total scatter minus the between-component
+        // one would cancel when the components are far apart next to their spread)
         Matrix<T> cov = Matrix<T>::Zero(d, d);
-        cov.template selfadjointView<Eigen::Lower>().rankUpdate((x.array().colwise() * w.array().sqrt()).matrix().transpose());
+        constexpr Index block = 256;
+        Matrix<T> z;
+        for (Index c = 0; c < k; ++c)
+          for (Index start = 0; start < n; start += block) {
+            const Index m = std::min(block, n - start);
+            z = (x.middleRows(start, m).rowwise() - s.means.row(c)).array().colwise() *
+                resp.col(c).segment(start, m).array().sqrt();
+            cov.template selfadjointView<Eigen::Lower>().rankUpdate(z.transpose());
+          }
         cov = cov.template selfadjointView<Eigen::Lower>();
-        cov -= s.means.transpose() * nk.asDiagonal() * s.means;
         cov /= nk.sum();
         cov.diagonal().array() += reg;
         s.chol.assign(1, checked_factor(cov, 0));
@@ -568,9 +711,15 @@ template <Real T = double> class GaussianMixture {
                 .array()
                 .colwise() /
             nk.array();
-        const Matrix<T> avg_x_means = s.means.cwiseProduct(s.means);  // means ⊙ (Σ r x / n_k), as scikit-learn
-        Matrix<T> var = (avg_x2 - T(2) * avg_x_means + s.means.cwiseAbs2()).array() + reg;
-        var = var.cwiseMax(reg > T(0) ? reg : std::numeric_limits<T>::min());
+        // E[x^2] - mu^2 on the centred data; an entry that still lost more than half its digits (a component
+        // far from the data mean next to its spread) is recomputed as sum_n r_nk (x_nj - mu_kj)^2 / n_k
+        Matrix<T> var = avg_x2 - s.means.cwiseAbs2();
+        const T tau = detail::cancellation_fraction<T>();
+        for (Index c = 0; c < k; ++c)
+          for (Index j = 0; j < d; ++j)
+            if (!(var(c, j) >= tau * avg_x2(c, j)))
+              var(c, j) = (resp.col(c).array() * (x.col(j).array() - s.means(c, j)).square()).sum() / nk(c);
+        var = (var.array() + reg).matrix().cwiseMax(reg > T(0) ? reg : std::numeric_limits<T>::min());
         if (options_.covariance == Covariance::diagonal)
           s.variances = var;
         else
@@ -598,7 +747,7 @@ template <Real T = double> class GaussianMixture {
 
   struct Statistics {
     Vector<T> s0;               // K: responsibility mass (normalised per chunk)
-    Matrix<T> s1;               // K x D: first moments about shift_
+    Matrix<T> s1;               // K x D: first moments about reference_ (one row per component)
     std::vector<Matrix<T>> s2;  // full/tied: K second-moment matrices; diagonal/spherical: one K x D matrix
   };
 
@@ -608,8 +757,8 @@ template <Real T = double> class GaussianMixture {
     const T reg = options_.reg_covar;
     Vector<T> s0 = stats_.s0.array() + T(10) * std::numeric_limits<T>::epsilon();
     state_.weights = s0 / s0.sum();
-    const Matrix<T> centred_means = stats_.s1.array().colwise() / s0.array();  // about shift_
-    state_.means = centred_means.rowwise() + shift_.transpose();
+    const Matrix<T> centred_means = stats_.s1.array().colwise() / s0.array();  // about reference_
+    state_.means = centred_means + reference_;
     switch (options_.covariance) {
       case Covariance::full:
         state_.chol.clear();
@@ -645,7 +794,7 @@ template <Real T = double> class GaussianMixture {
   Options options_;
   State state_;
   Statistics stats_;
-  Vector<T> shift_;
+  Matrix<T> reference_;  // K x D: the means the running statistics are about (partial_fit)
   Index chunks_ = 0;
   Index dimension_ = 0;
   std::vector<T> history_;

@@ -7,6 +7,7 @@
 
 #include "pml/core/parallel.hpp"
 #include "pml/core/check.hpp"
+#include "pml/core/linalg.hpp"
 #include "pml/io/model_file.hpp"
 #include "pml/core/random.hpp"
 #include "pml/core/weights.hpp"
@@ -25,7 +26,12 @@ template <Real T = double> struct KMeansOptions {
 /// k-means (PRML §9.1): minimises the inertia \f$J = \sum_n w_n \min_k \|x_n - \mu_k\|^2\f$ (PRML 9.1) by
 /// Lloyd's alternation of assignments (9.2) and weighted means (9.4), from k-means++ seeds
 /// (Arthur & Vassilvitskii 2007; greedy with 2 + ln K trials per centre, as scikit-learn).
-/// Distances are computed as \f$\|x\|^2 - 2XC^T + \|c\|^2\f$, one GEMM per iteration.
+/// Distances are computed as \f$\|x\|^2 - 2XC^T + \|c\|^2\f$, one GEMM per iteration, on data centred by
+/// their column means (so that the expansion is about the data, not the origin); a row whose nearest
+/// distance is still small next to \f$\|x\|^2 + \|c\|^2\f$ (below \f$\sqrt\epsilon\f$ of it) is
+/// reassigned from exact differences, and the inertia is always summed from exact differences
+/// \f$\|x_n - \mu_{k(n)}\|^2\f$ of the returned labels and centres. Data whose squared deviations from
+/// the column means overflow (e.g. values near 1e200 in double) are refused with std::domain_error.
 template <Real T = double> class KMeans {
  public:
   using Options = KMeansOptions<T>;  ///< The options type.
@@ -41,7 +47,8 @@ template <Real T = double> class KMeans {
   }
 
   /// Fits the centres to the rows of `x` (N x D), with optional sample weights.
-  /// @throw std::invalid_argument for N < K or empty data; std::domain_error for non-finite data.
+  /// @throw std::invalid_argument for N < K or empty data; std::domain_error for non-finite data or data whose
+  /// squared deviations from the column means overflow (rescale such data).
   KMeans& fit(const MatrixCRef<T>& x, Rng& rng, const VectorCRef<T>& weights = detail::no_weights<T>()) {
     const Index k = options_.clusters;
     const Vector<T> w = detail::weights_or_ones<T>("KMeans::fit", weights, x.rows());
@@ -55,18 +62,22 @@ template <Real T = double> class KMeans {
       check_size("KMeans::fit", "centres_init", options_.centres_init.cols(), x.cols(), "columns");
       check_all_finite("KMeans::fit", "centres_init", options_.centres_init);
     }
-    const Vector<T> row_norms = x.rowwise().squaredNorm();
-    const T mean_variance = ((x.rowwise() - x.colwise().mean()).array().square().colwise().sum() / T(x.rows())).mean();
+    // everything runs on the centred data: cancellation-free expansions, no overflow of |x|^2 far from 0
+    const RowVector<T> shift = detail::column_means<T>(x);
+    const Matrix<T> xc = detail::centred_checked<T>("KMeans::fit", x, shift, double(x.rows()) * double(x.cols()));
+    const Vector<T> row_norms = xc.rowwise().squaredNorm();
+    const T mean_variance = (xc.colwise().squaredNorm().array() / T(x.rows())).mean();
     const T tol = options_.tolerance * mean_variance;
     T best = std::numeric_limits<T>::infinity();
+    bool have_best = false;
     for (int start = 0; start < (given ? 1 : options_.restarts); ++start) {
-      Matrix<T> centres = given ? options_.centres_init : plus_plus(x, row_norms, w, rng);
+      Matrix<T> centres = given ? Matrix<T>(options_.centres_init.rowwise() - shift) : plus_plus(xc, row_norms, w, rng);
       IntVector labels;
       T inertia = 0;
       int it = 0;
       bool converged = false;
       for (; it < options_.max_iterations; ++it) {
-        Matrix<T> updated = lloyd_step(x, row_norms, w, centres, labels, inertia);
+        Matrix<T> updated = lloyd_step(xc, row_norms, w, centres, labels);
         const T shift = (updated - centres).squaredNorm();
         centres.swap(updated);
         if (shift <= tol) {
@@ -75,10 +86,14 @@ template <Real T = double> class KMeans {
           break;
         }
       }
-      inertia = assign(x, row_norms, w, centres, labels);
-      if (inertia < best) {
+      assign(xc, row_norms, centres, labels);
+      const Matrix<T> returned = centres.rowwise() + shift;
+      inertia = exact_inertia(x, w, returned, labels);  // of the returned labels and centres, from exact differences
+      // the first start always counts: an inertia that is not a number can never leave the labels empty
+      if (!have_best || inertia < best) {
+        have_best = true;
         best = inertia;
-        centres_ = centres;
+        centres_ = returned;
         labels_ = labels;
         inertia_ = inertia;
         iterations_ = it;
@@ -98,19 +113,30 @@ template <Real T = double> class KMeans {
     require_fitted("KMeans::predict");
     check_size("KMeans::predict", "x", x.cols(), centres_.cols(), "columns");
     IntVector labels;
-    assign(x, x.rowwise().squaredNorm(), Vector<T>::Ones(x.rows()), centres_, labels);
+    assign_shifted(x, labels);
     return labels;
   }
-  /// Squared distances to every centre (N x K).
+  /// Squared distances to every centre (N x K): expanded about the centres' mean, entries that lost their
+  /// digits to cancellation recomputed from exact differences.
   Matrix<T> transform(const MatrixCRef<T>& x) const {
     require_fitted("KMeans::transform");
     check_size("KMeans::transform", "x", x.cols(), centres_.cols(), "columns");
-    return squared_distances(x, x.rowwise().squaredNorm(), centres_).cwiseMax(T(0));
+    const RowVector<T> shift = centres_.colwise().mean();
+    const Matrix<T> xs = x.rowwise() - shift;
+    const Matrix<T> cs = centres_.rowwise() - shift;
+    const Vector<T> row_norms = xs.rowwise().squaredNorm();
+    Matrix<T> d = squared_distances(xs, row_norms, cs);
+    detail::refine_squared_distances<T>(xs, row_norms, cs, cs.rowwise().squaredNorm().transpose(), d);
+    return d.cwiseMax(T(0));
   }
-  /// Weighted inertia of `x` under the fitted centres.
+  /// Inertia of `x` (unweighted) under the fitted centres: the exact squared distance of each row to its
+  /// nearest centre, summed.
   T score(const MatrixCRef<T>& x) const {
     require_fitted("KMeans::score");
-    return squared_distances(x, x.rowwise().squaredNorm(), centres_).cwiseMax(T(0)).rowwise().minCoeff().sum();
+    check_size("KMeans::score", "x", x.cols(), centres_.cols(), "columns");
+    IntVector labels;
+    assign_shifted(x, labels);
+    return exact_inertia(x, Vector<T>::Ones(x.rows()), centres_, labels);
   }
 
   const Matrix<T>& centres() const noexcept { return centres_; }  ///< K x D
@@ -120,12 +146,21 @@ template <Real T = double> class KMeans {
   bool converged() const noexcept { return converged_; }  ///< Whether the last fit() stopped because no centre moved more than the tolerance.
   const Options& options() const noexcept { return options_; }  ///< The options the model was built with.
 
-  /// k-means++ seeding (greedy, 2 + ln K candidates per centre); exposed for GaussianMixture.
+  /// k-means++ seeding (greedy, 2 + ln K candidates per centre); exposed for GaussianMixture. `x` should
+  /// be centred (fit() passes its centred data) and row_norms its squared row norms; a distance that lost
+  /// its digits to cancellation in the expanded form is recomputed from exact differences.
   static Matrix<T> plus_plus(const MatrixCRef<T>& x, const Vector<T>& row_norms, const Vector<T>& w, Index k, Rng& rng) {
     Matrix<T> centres(k, x.cols());
     Index first = random::categorical(rng, w);
     centres.row(0) = x.row(first);
-    Vector<T> closest = ((row_norms.array() - T(2) * (x * x.row(first).transpose()).array() + row_norms(first)).max(T(0))).matrix();
+    const auto distances_to = [&](Index r) {
+      Vector<T> d = (row_norms.array() - T(2) * (x * x.row(r).transpose()).array() + row_norms(r)).matrix();
+      const T tau = detail::cancellation_fraction<T>();
+      for (Index i = 0; i < d.size(); ++i)
+        if (!(d(i) >= tau * (row_norms(i) + row_norms(r)))) d(i) = (x.row(i) - x.row(r)).squaredNorm();
+      return Vector<T>(d.cwiseMax(T(0)));
+    };
+    Vector<T> closest = distances_to(first);
     const int trials = 2 + static_cast<int>(std::log(static_cast<double>(k)));
     for (Index c = 1; c < k; ++c) {
       T best_potential = std::numeric_limits<T>::infinity();
@@ -135,9 +170,7 @@ template <Real T = double> class KMeans {
       const bool degenerate = !(mass.sum() > T(0));
       for (int t = 0; t < trials; ++t) {
         const Index candidate = degenerate ? random::categorical(rng, w) : random::categorical(rng, mass);
-        const Vector<T> d = ((row_norms.array() - T(2) * (x * x.row(candidate).transpose()).array() + row_norms(candidate))
-                                 .max(T(0)))
-                                .matrix();
+        const Vector<T> d = distances_to(candidate);
         const Vector<T> candidate_closest = closest.cwiseMin(d);
         const T potential = w.dot(candidate_closest);
         if (potential < best_potential) {
@@ -187,9 +220,10 @@ template <Real T = double> class KMeans {
   }
   // One fused Lloyd iteration over blocks of rows that stay in cache: distances (one small GEMM per
   // block), assignment, and the weighted sums of the new centres, without an N x K intermediate.
-  // Returns the new centres; `labels` and `inertia` describe the assignment to the old ones.
+  // Returns the new centres; `labels` describe the assignment to the old ones. A row whose nearest
+  // expanded distance lost its digits to cancellation is reassigned from exact differences.
   static Matrix<T> lloyd_step(const MatrixCRef<T>& x, const Vector<T>& row_norms, const Vector<T>& w,
-                              const Matrix<T>& centres, IntVector& labels, T& inertia) {
+                              const Matrix<T>& centres, IntVector& labels) {
     const Index n = x.rows(), d = x.cols(), k = centres.rows();
     constexpr Index block = 256;
     // Rows go in chunks of 64 blocks, each with its own partial sums, combined in chunk order: the same
@@ -200,7 +234,7 @@ template <Real T = double> class KMeans {
     const RowVector<T> centre_norms = centres.rowwise().squaredNorm();
     std::vector<Matrix<T>> chunk_sums(static_cast<std::size_t>(chunks), Matrix<T>::Zero(k, d));
     std::vector<Vector<T>> chunk_mass(static_cast<std::size_t>(chunks), Vector<T>::Zero(k));
-    std::vector<T> chunk_inertia(static_cast<std::size_t>(chunks), T(0));
+    const T tau = detail::cancellation_fraction<T>();
     labels.resize(n);
     PML_PARALLEL_FOR
     for (Index ch = 0; ch < chunks; ++ch) {
@@ -208,7 +242,6 @@ template <Real T = double> class KMeans {
       Vector<T> best(block), index(block);
       Matrix<T>& sums = chunk_sums[static_cast<std::size_t>(ch)];
       Vector<T>& mass = chunk_mass[static_cast<std::size_t>(ch)];
-      T part = 0;
       for (Index start = ch * chunk_rows; start < std::min(n, (ch + 1) * chunk_rows); start += block) {
         const Index m = std::min(block, n - start);
         auto xb = x.middleRows(start, m);
@@ -233,10 +266,20 @@ template <Real T = double> class KMeans {
           }
         }
         for (Index i = 0; i < m; ++i) {
-          const Index c = static_cast<Index>(idx[i]);
+          Index c = static_cast<Index>(idx[i]);
+          if (!(b[i] + row_norms(start + i) >= tau * (row_norms(start + i) + centre_norms(c)))) {
+            T nearest = std::numeric_limits<T>::infinity();
+            for (Index j = 0; j < k; ++j) {
+              const T dj = (xb.row(i) - centres.row(j)).squaredNorm();
+              if (dj < nearest) {
+                nearest = dj;
+                c = j;
+              }
+            }
+            idx[i] = T(c);
+          }
           labels(start + i) = static_cast<long>(c);
           mass(c) += w(start + i);
-          part += w(start + i) * std::max(T(0), b[i] + row_norms(start + i));
         }
         // weighted sums of the new centres, column by column while the block is in cache
         for (Index j = 0; j < d; ++j) {
@@ -245,15 +288,12 @@ template <Real T = double> class KMeans {
           for (Index i = 0; i < m; ++i) sj[static_cast<Index>(idx[i])] += w(start + i) * xj[i];
         }
       }
-      chunk_inertia[static_cast<std::size_t>(ch)] = part;
     }
     Matrix<T> sums = Matrix<T>::Zero(k, d);
     Vector<T> mass = Vector<T>::Zero(k);
-    inertia = 0;
     for (std::size_t ch = 0; ch < chunk_sums.size(); ++ch) {
       sums += chunk_sums[ch];
       mass += chunk_mass[ch];
-      inertia += chunk_inertia[ch];
     }
     Matrix<T> out = centres;
     Vector<T> far;
@@ -278,9 +318,18 @@ template <Real T = double> class KMeans {
     d.rowwise() += centres.rowwise().squaredNorm().transpose();
     return d;
   }
-  static T assign(const MatrixCRef<T>& x, const Vector<T>& row_norms, const Vector<T>& w, const Matrix<T>& centres,
-                  IntVector& labels) {
-    const Matrix<T> d = squared_distances(x, row_norms, centres);
+  // Labels of the nearest centres (x and centres about a common shift); rows whose nearest expanded
+  // distance lost its digits are recomputed exactly.
+  static void assign(const MatrixCRef<T>& x, const Vector<T>& row_norms, const Matrix<T>& centres, IntVector& labels) {
+    Matrix<T> d = squared_distances(x, row_norms, centres);
+    const RowVector<T> centre_norms = centres.rowwise().squaredNorm().transpose();
+    const T tau = detail::cancellation_fraction<T>();
+    for (Index i = 0; i < d.rows(); ++i) {
+      Index c;
+      const T nearest = d.row(i).minCoeff(&c);
+      if (!(nearest >= tau * (row_norms(i) + centre_norms(c))))
+        for (Index j = 0; j < d.cols(); ++j) d(i, j) = (x.row(i) - centres.row(j)).squaredNorm();
+    }
     // argmin over the columns, sweeping whole columns: contiguous, branch-free (vectorised blends)
     const Index n = x.rows();
     Vector<T> best = d.col(0), index = Vector<T>::Zero(n);
@@ -296,7 +345,22 @@ template <Real T = double> class KMeans {
       }
     }
     labels = index.template cast<long>();
-    return w.dot(best.cwiseMax(T(0)));  // rounding can make a tiny distance negative
+  }
+  // assign() for data in the original coordinates: both sides shifted by the centres' mean.
+  void assign_shifted(const MatrixCRef<T>& x, IntVector& labels) const {
+    const RowVector<T> shift = centres_.colwise().mean();
+    const Matrix<T> xs = x.rowwise() - shift;
+    assign(xs, xs.rowwise().squaredNorm(), Matrix<T>(centres_.rowwise() - shift), labels);
+  }
+  // sum_n w_n ||x_n - c_{label n}||^2 from exact differences, column by column (contiguous).
+  static T exact_inertia(const MatrixCRef<T>& x, const Vector<T>& w, const Matrix<T>& centres, const IntVector& labels) {
+    Vector<T> acc = Vector<T>::Zero(x.rows());
+    for (Index j = 0; j < x.cols(); ++j)
+      for (Index i = 0; i < x.rows(); ++i) {
+        const T diff = x(i, j) - centres(labels(i), j);
+        acc(i) += diff * diff;
+      }
+    return w.dot(acc);
   }
   void require_fitted(const char* function) const {
     if (centres_.size() == 0) throw std::logic_error(std::string(function) + ": the model is not fitted; call fit() first");

@@ -68,19 +68,25 @@ template <Real T = double> class VariationalGaussianMixture {
   }
 
   /// Fits q to the rows of `x`, starting from k-means responsibilities.
+  /// @throw std::invalid_argument for N < K; std::domain_error for non-finite data, data whose squared
+  /// deviations from the column means overflow (rescale them), or invalid priors.
   VariationalGaussianMixture& fit(const MatrixCRef<T>& x, Rng& rng) {
     const char* f = "VariationalGaussianMixture::fit";
     const Index n = x.rows(), d = x.cols(), k = options_.components;
     check_nonempty(f, "x", n);
     if (n < k) detail::throw_shape(f, "needs at least components = " + std::to_string(k) + " rows, got " + std::to_string(n));
     check_all_finite(f, "x", x);
+    // the column means once (a nested mean expression is re-evaluated per column: D^2 on wide data), and
+    // data whose scatter overflows refused here rather than as NaN responsibilities later
+    const RowVector<T> column_mean = detail::column_means<T>(x);
+    const Matrix<T> centred = detail::centred_checked<T>(f, x, column_mean, double(n) * double(d));
     d_ = d;
     // priors
     alpha0_ = options_.weight_concentration > 0 ? options_.weight_concentration : T(1) / T(k);
     beta0_ = options_.mean_precision;
     nu0_ = options_.degrees_of_freedom > 0 ? options_.degrees_of_freedom : T(d);
     check_greater(f, "degrees_of_freedom", nu0_, d - 1);
-    m0_ = options_.mean_prior.size() > 0 ? options_.mean_prior : Vector<T>(x.colwise().mean().transpose());
+    m0_ = options_.mean_prior.size() > 0 ? options_.mean_prior : Vector<T>(column_mean.transpose());
     check_size(f, "mean_prior", m0_.size(), d, "length");
     Matrix<T> w0inv;
     if (options_.covariance_prior.size() > 0) {
@@ -88,8 +94,7 @@ template <Real T = double> class VariationalGaussianMixture {
       check_size(f, "covariance_prior", w0inv.rows(), d, "rows");
       cholesky_checked(f, "covariance_prior", w0inv);
     } else {
-      const Matrix<T> c = x.rowwise() - x.colwise().mean();
-      w0inv = c.transpose() * c / T(n);
+      w0inv = centred.transpose() * centred / T(n);
       w0inv.diagonal().array() += options_.reg_covar;
     }
     w0inv_ = w0inv;
@@ -122,12 +127,19 @@ template <Real T = double> class VariationalGaussianMixture {
     return fit(x, rng);
   }
 
-  /// Responsibilities under the variational posterior (N x K).
+  /// Responsibilities under the variational posterior (N x K). A row so far from every component that every
+  /// \f$\ln\rho_{nk}\f$ is −∞ gets their limit as it moves away: all mass on the component(s) with the
+  /// smallest \f$\nu_k(x-m_k)^TW_k(x-m_k)\f$ (computed in scaled units), split equally on a tie; never NaN.
   Matrix<T> predict_proba(const MatrixCRef<T>& x) const {
     require_fitted("VariationalGaussianMixture::predict_proba", x.cols());
     Matrix<T> lr = log_rho(x);
-    lr.colwise() -= log_sum_exp_rows(lr);
-    return lr.array().exp().matrix();
+    const Vector<T> norm = log_sum_exp_rows(lr);
+    lr.colwise() -= norm;
+    Matrix<T> out = lr.array().exp().matrix();
+    for (Index i = 0; i < x.rows(); ++i)
+      if (!(lr.row(i).maxCoeff() + norm(i) > -std::numeric_limits<T>::infinity()) || !out.row(i).allFinite())
+        out.row(i) = far_responsibilities(x.row(i));
+    return out;
   }
   /// The component of largest responsibility for each row.
   IntVector predict(const MatrixCRef<T>& x) const {
@@ -274,6 +286,34 @@ template <Real T = double> class VariationalGaussianMixture {
       }
     }
     return lr;
+  }
+
+  // The limit of the responsibilities of a row whose every ln rho is -inf (see predict_proba()).
+  RowVector<T> far_responsibilities(const RowVector<T>& x) const {
+    const Index k = options_.components;
+    Vector<T> q(k);
+    for (Index c = 0; c < k; ++c) {
+      RowVector<T> z = x - m_.row(c);
+      const T scale = z.cwiseAbs().maxCoeff();
+      if (scale > T(0) && std::isfinite(scale)) z /= scale;
+      const Matrix<T> u = chol_w_[static_cast<std::size_t>(c)].matrixU();
+      q(c) = std::log(nu_(c) * (z * u.transpose()).squaredNorm()) + T(2) * std::log(scale);
+    }
+    // ties at this precision: the cross term nu_k x^T W_k m_k of the exact difference decides, larger wins
+    const T best = q.minCoeff();
+    Vector<T> cross = Vector<T>::Constant(k, -std::numeric_limits<T>::infinity());
+    const T size = x.cwiseAbs().maxCoeff();
+    const RowVector<T> direction = size > T(0) && std::isfinite(size) ? RowVector<T>(x / size) : x;
+    for (Index c = 0; c < k; ++c)
+      if (q(c) == best) {
+        const auto& l = chol_w_[static_cast<std::size_t>(c)];
+        const Matrix<T> w = l.reconstructedMatrix();
+        cross(c) = nu_(c) * direction.dot((w * m_.row(c).transpose()).transpose());
+      }
+    const T top = cross.maxCoeff();
+    RowVector<T> out = (cross.array() == top).template cast<T>().matrix().transpose();
+    if (!(out.sum() > T(0))) out = RowVector<T>::Constant(k, T(1));
+    return out / out.sum();
   }
 
   Vector<T> expected_log_weights() const {
