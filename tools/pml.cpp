@@ -18,8 +18,12 @@
 #include <cstdio>
 #include <chrono>
 #include <cstdlib>
-#include <unistd.h>
+#include <cstring>
+#include <cerrno>
 #include <exception>
+#include <filesystem>
+#include <stdio_ext.h>
+#include <unistd.h>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -84,7 +88,41 @@ Args parse(int argc, char** argv, int first, const std::set<std::string>& with_v
       a.positional.push_back(w);
     }
   }
+  // every positional (and --data) is an input: -o must not replace one of them
+  if (a.has("-o")) {
+    std::vector<std::string> inputs = a.positional;
+    if (a.has("--data")) inputs.push_back(a.options.at("--data"));
+    for (const std::string& input : inputs) {
+      std::error_code ec;
+      if (std::filesystem::equivalent(a.options.at("-o"), input, ec) && !ec)
+        throw UsageError("-o '" + a.options.at("-o") + "' is the input file '" + input + "': refusing to overwrite an input (choose another output file)");
+    }
+  }
   return a;
+}
+
+/// The options every command that reads CSV takes, added to its own.
+std::set<std::string> reading(std::set<std::string> options) {
+  options.insert({"--delimiter", "--header"});
+  return options;
+}
+
+/// --delimiter and --header as read_csv's options.
+pml::io::CsvOptions csv_options(const Args& a) {
+  pml::io::CsvOptions o;
+  const std::string d = a.get("--delimiter", ",");
+  if (d == "tab" || d == "\\t") o.delimiter = '\t';
+  else if (d == "space") o.delimiter = ' ';
+  else if (d.size() == 1) o.delimiter = d[0];
+  else throw UsageError("--delimiter needs one character, tab or space, got '" + d + "'");
+  if (!pml::io::is_valid_delimiter(o.delimiter))
+    throw UsageError("--delimiter must not be a quote, a digit, '.', '+', '-', 'e' or 'E', got '" + d + "'");
+  const std::string h = a.get("--header", "auto");
+  if (h == "yes") o.header = pml::io::Header::yes;
+  else if (h == "no") o.header = pml::io::Header::no;
+  else if (h == "auto") o.header = pml::io::Header::detect;
+  else throw UsageError("--header must be yes, no or auto, got '" + h + "'");
+  return o;
 }
 
 void need_positionals(const Args& a, std::size_t n, const char* what) {
@@ -92,8 +130,8 @@ void need_positionals(const Args& a, std::size_t n, const char* what) {
     throw UsageError("expected " + std::string(what) + ", got " + std::to_string(a.positional.size()) + " argument" + (a.positional.size() == 1 ? "" : "s"));
 }
 
-Eigen::MatrixXd read_data(const std::string& path) {
-  const auto table = pml::io::read_csv<double>(path);
+Eigen::MatrixXd read_data(const std::string& path, const Args& a) {
+  const auto table = pml::io::read_csv<double>(path, csv_options(a));
   if (table.data.rows() == 0) throw std::runtime_error("'" + path + "' has no data rows");
   if (!table.data.allFinite()) {
     for (Eigen::Index i = 0; i < table.data.rows(); ++i)
@@ -111,7 +149,8 @@ void emit(const Args& a, const Eigen::MatrixXd& data, const std::vector<std::str
     pml::io::write_csv(a.get("-o", ""), data, columns);
   } else {
     const std::string text = pml::io::format_csv(data, columns);
-    std::fwrite(text.data(), 1, text.size(), stdout);
+    if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0)
+      throw std::runtime_error(std::string("cannot write to standard output: ") + std::strerror(errno));
   }
 }
 
@@ -127,6 +166,21 @@ std::vector<std::string> names(const char* prefix, Eigen::Index n) {
 }
 
 // ---- help texts ----
+/// The commands that read CSV: their help ends with kCsvHelp.
+const std::set<std::string> kReadsCsv = {"gmm fit",  "gmm predict",  "gmm score",     "kmeans fit",  "kmeans predict", "pca fit",
+                                         "pca transform", "pca inverse", "ppca fit",   "ppca transform", "ppca score", "vgmm fit",
+                                         "vgmm predict", "blr fit",    "blr predict",  "blr sample",  "mcdropout fit",  "mcdropout predict",
+                                         "vae train",    "vae encode"};
+const char* const kCsvHelp = R"(
+CSV input:
+  --delimiter C   the field separator: one character, tab or space (default ,)
+  --header H      auto (default): line 1 is a header when it holds only names, data when it holds
+                  only numbers, and an error otherwise; yes: line 1 holds the column names; no:
+                  line 1 is data
+  Numbers are read whole (blanks around them ignored, one optional sign); empty, ?, NA, N/A and NaN
+  are missing values; a field that is not a number stops the command with its line and column.
+)";
+
 const std::map<std::string, std::string> kHelp = {
     {"", R"(pml - probabilistic models from the command line
 
@@ -142,8 +196,10 @@ models and commands:
   mcdropout fit | predict                     MC dropout regression with predictive sd
   vae       train | sample | encode           variational auto-encoder (Fashion-MNIST or CSV)
 
-Data are CSV files with one sample per row (a header line is detected and skipped); results go to
-standard output as CSV unless -o FILE is given. Every command has --help with an example.
+Data are CSV files with one sample per row (--header yes|no|auto: a line of names is a header, a line
+of numbers is data; --delimiter C for other separators); results go to standard output as CSV unless
+-o FILE is given. -o writes through symbolic links, writes FIFOs, devices and /dev/stdout directly,
+and refuses an input file and read-only files. Every command has --help with an example.
 
   pml gmm fit data.csv --components 3 -o model.pml
   pml gmm predict model.pml data.csv > labels.csv
@@ -438,7 +494,7 @@ example: pml vae encode vae.pml images.csv
 
 int gmm(const std::string& command, int argc, char** argv, int first) {
   if (command == "fit") {
-    const Args a = parse(argc, argv, first, {"--components", "--covariance", "--max-iterations", "--restarts", "--seed", "-o"}, {});
+    const Args a = parse(argc, argv, first, reading({"--components", "--covariance", "--max-iterations", "--restarts", "--seed", "-o"}), {});
     need_positionals(a, 1, "DATA.csv");
     if (!a.has("-o")) throw UsageError("-o MODEL is required (where to save the fitted model)");
     pml::GaussianMixtureOptions<double> o;
@@ -451,7 +507,7 @@ int gmm(const std::string& command, int argc, char** argv, int first) {
     else if (cov == "diagonal" || cov == "diag") o.covariance = pml::Covariance::diagonal;
     else if (cov == "spherical") o.covariance = pml::Covariance::spherical;
     else throw UsageError("--covariance must be full, tied, diagonal or spherical, got '" + cov + "'");
-    const Eigen::MatrixXd x = read_data(a.positional[0]);
+    const Eigen::MatrixXd x = read_data(a.positional[0], a);
     pml::GaussianMixture<double> model(o);
     model.fit(x, static_cast<std::uint64_t>(a.integer("--seed", 0, 0)));
     model.save(a.get("-o", ""));
@@ -461,10 +517,10 @@ int gmm(const std::string& command, int argc, char** argv, int first) {
     return 0;
   }
   if (command == "predict" || command == "score") {
-    const Args a = parse(argc, argv, first, {"-o"}, command == "predict" ? std::set<std::string>{"--proba"} : std::set<std::string>{});
+    const Args a = parse(argc, argv, first, reading({"-o"}), command == "predict" ? std::set<std::string>{"--proba"} : std::set<std::string>{});
     need_positionals(a, 2, "MODEL DATA.csv");
     const auto model = pml::GaussianMixture<double>::load(a.positional[0]);
-    const Eigen::MatrixXd x = read_data(a.positional[1]);
+    const Eigen::MatrixXd x = read_data(a.positional[1], a);
     check_width(x, model.means().cols(), a.positional[1]);
     if (command == "score") emit(a, model.score_samples(x), {"log_likelihood"});
     else if (a.flag("--proba")) emit(a, model.predict_proba(x), names("p", model.options().components));
@@ -490,14 +546,14 @@ int gmm(const std::string& command, int argc, char** argv, int first) {
 
 int kmeans(const std::string& command, int argc, char** argv, int first) {
   if (command == "fit") {
-    const Args a = parse(argc, argv, first, {"--clusters", "--restarts", "--max-iterations", "--seed", "-o"}, {});
+    const Args a = parse(argc, argv, first, reading({"--clusters", "--restarts", "--max-iterations", "--seed", "-o"}), {});
     need_positionals(a, 1, "DATA.csv");
     if (!a.has("-o")) throw UsageError("-o MODEL is required (where to save the fitted model)");
     pml::KMeansOptions<double> o;
     o.clusters = a.integer("--clusters", 8, 1);
     o.restarts = static_cast<int>(a.integer("--restarts", 1, 1));
     o.max_iterations = static_cast<int>(a.integer("--max-iterations", 300, 1));
-    const Eigen::MatrixXd x = read_data(a.positional[0]);
+    const Eigen::MatrixXd x = read_data(a.positional[0], a);
     pml::KMeans<double> model(o);
     model.fit(x, static_cast<std::uint64_t>(a.integer("--seed", 0, 0)));
     model.save(a.get("-o", ""));
@@ -506,10 +562,10 @@ int kmeans(const std::string& command, int argc, char** argv, int first) {
     return 0;
   }
   if (command == "predict") {
-    const Args a = parse(argc, argv, first, {"-o"}, {});
+    const Args a = parse(argc, argv, first, reading({"-o"}), {});
     need_positionals(a, 2, "MODEL DATA.csv");
     const auto model = pml::KMeans<double>::load(a.positional[0]);
-    const Eigen::MatrixXd x = read_data(a.positional[1]);
+    const Eigen::MatrixXd x = read_data(a.positional[1], a);
     check_width(x, model.centres().cols(), a.positional[1]);
     emit(a, model.predict(x).cast<double>(), {"label"});
     return 0;
@@ -519,11 +575,11 @@ int kmeans(const std::string& command, int argc, char** argv, int first) {
 
 int pca(const std::string& command, int argc, char** argv, int first) {
   if (command == "fit") {
-    const Args a = parse(argc, argv, first, {"--components", "-o"}, {"--whiten"});
+    const Args a = parse(argc, argv, first, reading({"--components", "-o"}), {"--whiten"});
     need_positionals(a, 1, "DATA.csv");
     if (!a.has("-o")) throw UsageError("-o MODEL is required (where to save the fitted model)");
     pml::PCA<double> model({.components = a.integer("--components", 0, 0), .whiten = a.flag("--whiten")});
-    const Eigen::MatrixXd x = read_data(a.positional[0]);
+    const Eigen::MatrixXd x = read_data(a.positional[0], a);
     model.fit(x);
     model.save(a.get("-o", ""));
     std::fprintf(stderr, "fitted PCA with %ld components to %ld x %ld data; saved %s\n", long(model.components().cols()), long(x.rows()), long(x.cols()),
@@ -531,10 +587,10 @@ int pca(const std::string& command, int argc, char** argv, int first) {
     return 0;
   }
   if (command == "transform" || command == "inverse") {
-    const Args a = parse(argc, argv, first, {"-o"}, {});
+    const Args a = parse(argc, argv, first, reading({"-o"}), {});
     need_positionals(a, 2, command == "transform" ? "MODEL DATA.csv" : "MODEL CODES.csv");
     const auto model = pml::PCA<double>::load(a.positional[0]);
-    const Eigen::MatrixXd x = read_data(a.positional[1]);
+    const Eigen::MatrixXd x = read_data(a.positional[1], a);
     if (command == "transform") {
       check_width(x, model.components().rows(), a.positional[1]);
       emit(a, model.transform(x), names("z", model.components().cols()));
@@ -549,14 +605,14 @@ int pca(const std::string& command, int argc, char** argv, int first) {
 
 int ppca(const std::string& command, int argc, char** argv, int first) {
   if (command == "fit") {
-    const Args a = parse(argc, argv, first, {"--components", "--solver", "--seed", "-o"}, {});
+    const Args a = parse(argc, argv, first, reading({"--components", "--solver", "--seed", "-o"}), {});
     need_positionals(a, 1, "DATA.csv");
     if (!a.has("-o")) throw UsageError("-o MODEL is required (where to save the fitted model)");
     const std::string solver = a.get("--solver", "closed");
     if (solver != "closed" && solver != "em") throw UsageError("--solver must be closed or em, got '" + solver + "'");
     pml::ProbabilisticPCA<double> model(
         {.components = a.integer("--components", 1, 1), .solver = solver == "em" ? pml::PPCASolver::em : pml::PPCASolver::closed_form});
-    const Eigen::MatrixXd x = read_data(a.positional[0]);
+    const Eigen::MatrixXd x = read_data(a.positional[0], a);
     model.fit(x, static_cast<std::uint64_t>(a.integer("--seed", 0, 0)));
     model.save(a.get("-o", ""));
     std::fprintf(stderr, "fitted probabilistic PCA (%ld components, noise variance %.6g) to %ld x %ld data; saved %s\n", long(model.loadings().cols()),
@@ -564,10 +620,10 @@ int ppca(const std::string& command, int argc, char** argv, int first) {
     return 0;
   }
   if (command == "transform" || command == "score") {
-    const Args a = parse(argc, argv, first, {"-o"}, {});
+    const Args a = parse(argc, argv, first, reading({"-o"}), {});
     need_positionals(a, 2, "MODEL DATA.csv");
     const auto model = pml::ProbabilisticPCA<double>::load(a.positional[0]);
-    const Eigen::MatrixXd x = read_data(a.positional[1]);
+    const Eigen::MatrixXd x = read_data(a.positional[1], a);
     check_width(x, model.mean().size(), a.positional[1]);
     if (command == "transform") emit(a, model.transform(x), names("z", model.loadings().cols()));
     else emit(a, model.score_samples(x), {"log_likelihood"});
@@ -612,7 +668,7 @@ double real(const Args& a, const std::string& name, double fallback) {
 
 int vgmm(const std::string& command, int argc, char** argv, int first) {
   if (command == "fit") {
-    const Args a = parse(argc, argv, first, {"--components", "--weight-prior", "--concentration", "--max-iterations", "--seed", "-o"}, {});
+    const Args a = parse(argc, argv, first, reading({"--components", "--weight-prior", "--concentration", "--max-iterations", "--seed", "-o"}), {});
     need_positionals(a, 1, "DATA.csv");
     if (!a.has("-o")) throw UsageError("-o MODEL is required (where to save the fitted model)");
     pml::VariationalGaussianMixtureOptions<double> o;
@@ -624,7 +680,7 @@ int vgmm(const std::string& command, int argc, char** argv, int first) {
     else throw UsageError("--weight-prior must be dirichlet or process, got '" + prior + "'");
     o.weight_concentration = real(a, "--concentration", 0.0);
     if (a.has("--concentration") && !(o.weight_concentration > 0)) throw UsageError("--concentration must be positive");
-    const Eigen::MatrixXd x = read_data(a.positional[0]);
+    const Eigen::MatrixXd x = read_data(a.positional[0], a);
     pml::VariationalGaussianMixture<double> model(o);
     model.fit(x, static_cast<std::uint64_t>(a.integer("--seed", 0, 0)));
     model.save(a.get("-o", ""));
@@ -634,10 +690,10 @@ int vgmm(const std::string& command, int argc, char** argv, int first) {
     return 0;
   }
   if (command == "predict") {
-    const Args a = parse(argc, argv, first, {"-o"}, {"--proba"});
+    const Args a = parse(argc, argv, first, reading({"-o"}), {"--proba"});
     need_positionals(a, 2, "MODEL DATA.csv");
     const auto model = pml::VariationalGaussianMixture<double>::load(a.positional[0]);
-    const Eigen::MatrixXd x = read_data(a.positional[1]);
+    const Eigen::MatrixXd x = read_data(a.positional[1], a);
     check_width(x, model.means().cols(), a.positional[1]);
     if (a.flag("--proba")) emit(a, model.predict_proba(x), names("p", model.options().components));
     else emit(a, model.predict(x).cast<double>(), {"label"});
@@ -671,14 +727,14 @@ pml::BayesianLinearRegression<double> load_blr(const std::string& path, pml::Nam
 
 int blr(const std::string& command, int argc, char** argv, int first) {
   if (command == "fit") {
-    const Args a = parse(argc, argv, first, {"--basis", "--alpha", "--beta", "-o"}, {"--fixed"});
+    const Args a = parse(argc, argv, first, reading({"--basis", "--alpha", "--beta", "-o"}), {"--fixed"});
     need_positionals(a, 1, "DATA.csv");
     if (!a.has("-o")) throw UsageError("-o MODEL is required (where to save the fitted model)");
     pml::NamedBasis basis;
     try {
       basis = pml::parse_basis(a.get("--basis", "identity"));
     } catch (const std::invalid_argument& e) { throw UsageError(e.what()); }
-    const Eigen::MatrixXd data = read_data(a.positional[0]);
+    const Eigen::MatrixXd data = read_data(a.positional[0], a);
     if (data.cols() < 2)
       throw std::runtime_error("'" + a.positional[0] + "' has 1 column: the last column is the target, so at least one input column is needed");
     const Eigen::MatrixXd x = data.leftCols(data.cols() - 1);
@@ -702,11 +758,11 @@ int blr(const std::string& command, int argc, char** argv, int first) {
     return 0;
   }
   if (command == "predict") {
-    const Args a = parse(argc, argv, first, {"-o"}, {});
+    const Args a = parse(argc, argv, first, reading({"-o"}), {});
     need_positionals(a, 2, "MODEL X.csv");
     pml::NamedBasis basis;
     const auto model = load_blr(a.positional[0], basis);
-    const Eigen::MatrixXd x = read_data(a.positional[1]);
+    const Eigen::MatrixXd x = read_data(a.positional[1], a);
     check_width(x, basis_inputs(basis, model.mean().size()), a.positional[1]);
     const auto p = model.predict(basis.design_matrix<double>(x));
     Eigen::MatrixXd out(x.rows(), 4);
@@ -715,12 +771,12 @@ int blr(const std::string& command, int argc, char** argv, int first) {
     return 0;
   }
   if (command == "sample") {
-    const Args a = parse(argc, argv, first, {"-n", "--seed", "-o"}, {});
+    const Args a = parse(argc, argv, first, reading({"-n", "--seed", "-o"}), {});
     need_positionals(a, 2, "MODEL X.csv");
     if (!a.has("-n")) throw UsageError("-n N is required (how many functions)");
     pml::NamedBasis basis;
     const auto model = load_blr(a.positional[0], basis);
-    const Eigen::MatrixXd x = read_data(a.positional[1]);
+    const Eigen::MatrixXd x = read_data(a.positional[1], a);
     check_width(x, basis_inputs(basis, model.mean().size()), a.positional[1]);
     pml::Rng rng(static_cast<std::uint64_t>(a.integer("--seed", 0, 0)));
     const Eigen::Index n = a.integer("-n", 0, 1);
@@ -770,11 +826,11 @@ pml::FitOptions fit_options(const Args& a, int epochs, Eigen::Index batch, doubl
 int mcdropout(const std::string& command, int argc, char** argv, int first) {
   if (command == "fit") {
     const Args a = parse(argc, argv, first,
-                         {"--targets", "--hidden", "--dropout", "--tau", "--length-scale", "--epochs", "--batch-size", "--learning-rate", "--seed", "-o"},
+                         reading({"--targets", "--hidden", "--dropout", "--tau", "--length-scale", "--epochs", "--batch-size", "--learning-rate", "--seed", "-o"}),
                          {"--heteroscedastic"});
     need_positionals(a, 1, "DATA.csv");
     if (!a.has("-o")) throw UsageError("-o MODEL is required (where to save the fitted model)");
-    const Eigen::MatrixXd data = read_data(a.positional[0]);
+    const Eigen::MatrixXd data = read_data(a.positional[0], a);
     const Eigen::Index k = a.integer("--targets", 1, 1);
     if (k >= data.cols())
       throw std::runtime_error("'" + a.positional[0] + "' has " + std::to_string(data.cols()) + " columns: not enough for " + std::to_string(k) +
@@ -796,10 +852,10 @@ int mcdropout(const std::string& command, int argc, char** argv, int first) {
     return 0;
   }
   if (command == "predict") {
-    const Args a = parse(argc, argv, first, {"--samples", "--seed", "-o"}, {});
+    const Args a = parse(argc, argv, first, reading({"--samples", "--seed", "-o"}), {});
     need_positionals(a, 2, "MODEL DATA.csv");
     auto model = pml::MCDropoutRegressor<double>::load(a.positional[0]);
-    const Eigen::MatrixXd x = read_data(a.positional[1]);
+    const Eigen::MatrixXd x = read_data(a.positional[1], a);
     check_width(x, model.options().input, a.positional[1]);
     pml::Rng rng(static_cast<std::uint64_t>(a.integer("--seed", 0, 0)));
     const auto p = model.predict(x, static_cast<int>(a.integer("--samples", 100, 1)), rng);
@@ -821,13 +877,13 @@ int mcdropout(const std::string& command, int argc, char** argv, int first) {
 
 int vae(const std::string& command, int argc, char** argv, int first) {
   if (command == "train") {
-    const Args a = parse(argc, argv, first, {"--data", "--latent", "--hidden", "--epochs", "--batch-size", "--learning-rate", "--limit", "--seed", "-o"}, {});
+    const Args a = parse(argc, argv, first, reading({"--data", "--latent", "--hidden", "--epochs", "--batch-size", "--learning-rate", "--limit", "--seed", "-o"}), {});
     need_positionals(a, 0, "no positional arguments");
     if (!a.has("-o")) throw UsageError("-o MODEL is required (where to save the trained model)");
     const std::string source = a.get("--data", "fashion-mnist");
     Eigen::MatrixXf x;
     if (source == "fashion-mnist") x = pml::io::load_fashion_mnist<float>().train_images;
-    else x = read_data(source).cast<float>();
+    else x = read_data(source, a).cast<float>();
     if (a.has("--limit")) x.conservativeResize(std::min<Eigen::Index>(x.rows(), a.integer("--limit", 0, 1)), Eigen::NoChange);
     if (x.minCoeff() < 0 || x.maxCoeff() > 1)
       throw std::runtime_error("'" + source + "' has values outside [0, 1]; the Bernoulli decoder needs data in [0, 1]");
@@ -849,10 +905,10 @@ int vae(const std::string& command, int argc, char** argv, int first) {
     return 0;
   }
   if (command == "encode") {
-    const Args a = parse(argc, argv, first, {"-o"}, {});
+    const Args a = parse(argc, argv, first, reading({"-o"}), {});
     need_positionals(a, 2, "MODEL DATA.csv");
     auto model = pml::VAE<float>::load(a.positional[0]);
-    const Eigen::MatrixXd x = read_data(a.positional[1]);
+    const Eigen::MatrixXd x = read_data(a.positional[1], a);
     check_width(x, model.options().input, a.positional[1]);
     const Eigen::MatrixXf xf = x.cast<float>();
     const auto q = model.encode(xf);
@@ -868,10 +924,11 @@ int vae(const std::string& command, int argc, char** argv, int first) {
   throw UsageError("unknown command '" + command + "' (train, sample, encode)");
 }
 
-}  // namespace
 
-int main(int argc, char** argv) {
-  std::string where = "pml";
+/// "pml MODEL COMMAND" for error messages.
+std::string where = "pml";
+
+int run(int argc, char** argv) {
   try {
     if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
       std::fputs(kHelp.at("").c_str(), stdout);
@@ -899,6 +956,7 @@ int main(int argc, char** argv) {
         const auto it = kHelp.find(model + " " + command);
         if (it == kHelp.end()) throw UsageError("unknown command '" + command + "'");
         std::fputs(it->second.c_str(), stdout);
+        if (kReadsCsv.count(model + " " + command)) std::fputs(kCsvHelp, stdout);
         return 0;
       }
     return models.at(model)(command, argc, argv, 3);
@@ -912,4 +970,21 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s: unknown error\n", where.c_str());
     return 1;
   }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int code = run(argc, argv);
+  // Standard output is checked to the end (`pml ... > /dev/full` fails): an error seen before, or a
+  // failing close with bytes still pending (a closed stdout with nothing written is not an error).
+  const bool pending = __fpending(stdout) != 0, failed_before = std::ferror(stdout) != 0;
+  if (std::fclose(stdout) != 0 || failed_before) {
+    const int e = errno;
+    if (code == 0 && (failed_before || pending || e != EBADF)) {
+      std::fprintf(stderr, "%s: cannot write to standard output: %s\n", where.c_str(), std::strerror(e));
+      return 1;
+    }
+  }
+  return code;
 }

@@ -1,11 +1,19 @@
 // io/: gzip (every block type, multi-member, header fields, corruption), IDX (element types, errors,
-// Fashion-MNIST when Debian's package is installed), CSV (header detection, missing values, errors with
-// line and column, round trip), minibatches (every row once per epoch, reproducible from a seed).
+// Fashion-MNIST when Debian's package is installed), CSV (header detection that never drops a row, BOM,
+// CR line ends, binary and UTF-16 files, the number rule, errors with line and column, round trip),
+// whole-file writes (links, FIFOs, devices, read-only targets, killed saves, errors with reasons), minibatches (every row once per epoch, reproducible from a seed).
 #include <catch2/catch.hpp>
 
 #include <filesystem>
 #include <fstream>
 #include <set>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "pml/io/batches.hpp"
 #include "pml/io/csv.hpp"
@@ -144,6 +152,225 @@ TEST_CASE("write_csv round-trips exactly, with NaN, atomically", "[io][csv]") {
   CHECK(std::distance(fs::directory_iterator(dir.path), fs::directory_iterator{}) == 1);
   CHECK_THROWS_WITH(pml::io::write_csv(dir.path / "x.csv", m, {"only one"}), Contains("1 column names for 2 columns"));
   CHECK_THROWS_WITH(pml::io::write_csv(dir.path / "no" / "x.csv", m), Contains("io::write_csv: cannot write"));
+}
+
+TEST_CASE("read_csv: files as people have them (UTF-8 BOM, CR line ends) and binary or UTF-16 files", "[io][csv]") {
+  // Excel's "CSV UTF-8": the byte-order mark must not turn the first data row into a header
+  const auto bom = pml::io::read_csv<double>(fixtures / "bom_headerless.csv");
+  CHECK(bom.data.rows() == 8);
+  CHECK(bom.columns == std::vector<std::string>{"x0", "x1"});
+  CHECK(bom.data(0, 0) == 1.5);
+  CHECK(bom.data(7, 1) == 8.0);
+  const auto named = pml::io::read_csv<double>(fixtures / "bom_header.csv");
+  CHECK(named.columns == std::vector<std::string>{"a", "b"});  // not "\xEF\xBB\xBF" "a"
+  CHECK(named.data.rows() == 8);
+  // classic Mac OS line ends (CR only), and line numbers counted by CR, LF and CRLF alike
+  const auto mac = pml::io::read_csv<double>(fixtures / "mac_cr.csv");
+  CHECK(mac.columns == std::vector<std::string>{"x", "y"});
+  REQUIRE(mac.data.rows() == 8);
+  CHECK(mac.data(7, 0) == 9.0);
+  TempDir dir;
+  CHECK_THROWS_WITH(pml::io::read_csv<double>(dir.write("mixed.csv", "a,b\r1,2\r\n3,4\n5,x\r")), Contains("line 4, column 2: cannot read 'x'"));
+  // a NUL byte or UTF-16 (with or without a byte-order mark): one clear message, not text cut at the NUL
+  for (const char* name : {"utf16le_bom.csv", "utf16be_bom.csv", "utf16le_nobom.csv"}) {
+    INFO(name);
+    CHECK_THROWS_WITH(pml::io::read_csv<double>(fixtures / name), Contains("is a binary or UTF-16 file") && Contains(name));
+  }
+  CHECK_THROWS_WITH(pml::io::read_csv<double>(dir.write("nul.csv", std::string("1,2\n3,\0,4\n", 10))),
+                    Contains("nul.csv' is a binary or UTF-16 file (a NUL byte at offset 6)"));
+  CHECK_THROWS_WITH(pml::io::read_csv<double>(fixtures / "text.dynamic.gz"), Contains("binary or UTF-16 file"));
+}
+
+TEST_CASE("read_csv: header detection never drops a row; the header choice is explicit when asked", "[io][csv]") {
+  TempDir dir;
+  // a first row that looks numeric but cannot be read is an error at its line and column, never a header
+  for (const auto& [row, field] : std::vector<std::pair<std::string, std::string>>{
+           {"1e400,2", "'1e400'"}, {"2.o,2", "'2.o'"}, {"+-2.0,2", "'+-2.0'"}, {"1,2e", "'2e'"}, {"1,0x1p3", "'0x1p3'"}}) {
+    INFO(row);
+    const auto path = dir.write("first.csv", row + "\n3,4\n5,6\n");
+    CHECK_THROWS_WITH(pml::io::read_csv<double>(path), Contains("line 1, column") && Contains("cannot read " + field) && Contains("header yes"));
+    CHECK_THROWS_WITH(pml::io::read_csv<double>(path, {.header = pml::io::Header::no}), Contains("line 1, column"));
+  }
+  CHECK_THROWS_WITH(pml::io::read_csv<double>(dir.write("col.csv", "1,2o\n3,4\n")), Contains("line 1, column 2: cannot read '2o'"));
+  // 1e-400 underflows to 0: a data row, all 3 rows kept
+  const auto tiny = pml::io::read_csv<double>(dir.write("tiny.csv", "1e-400,2\n3,4\n5,6\n"));
+  REQUIRE(tiny.data.rows() == 3);
+  CHECK(tiny.data(0, 0) == 0.0);
+  // names and numbers mixed on line 1: not guessed
+  const auto mixed = dir.write("mixed.csv", "id,2019\n1,2\n");
+  CHECK_THROWS_WITH(pml::io::read_csv<double>(mixed), Contains("line 1 mixes names and numbers (column 1 'id', column 2 '2019')"));
+  const auto yes = pml::io::read_csv<double>(mixed, {.header = pml::io::Header::yes});
+  CHECK(yes.columns == std::vector<std::string>{"id", "2019"});
+  CHECK(yes.data.rows() == 1);
+  CHECK_THROWS_WITH(pml::io::read_csv<double>(mixed, {.header = pml::io::Header::no}), Contains("line 1, column 1: cannot read 'id' as a number"));
+  // a header of numbers is taken when asked; Header::no keeps the first row; names only: a header; empty names become xJ
+  const auto numbers = dir.write("numbers.csv", "10,20\n1,2\n");
+  CHECK(pml::io::read_csv<double>(numbers).data.rows() == 2);
+  CHECK(pml::io::read_csv<double>(numbers, {.header = pml::io::Header::yes}).columns == std::vector<std::string>{"10", "20"});
+  CHECK(pml::io::read_csv<double>(dir.write("gap.csv", "a,,\"c d\"\n1,2,3\n")).columns == std::vector<std::string>{"a", "x1", "c d"});
+  // quoted fields: the delimiter inside quotes, doubled quotes; unterminated quotes name the place
+  const auto quoted = pml::io::read_csv<double>(dir.write("q.csv", "\"a,b\",\"say \"\"hi\"\"\"\n\"1.5\", 2 \n"));
+  CHECK(quoted.columns == std::vector<std::string>{"a,b", "say \"hi\""});
+  CHECK(quoted.data(0, 0) == 1.5);
+  CHECK(quoted.data(0, 1) == 2.0);
+  CHECK_THROWS_WITH(pml::io::read_csv<double>(dir.write("open.csv", "a,b\n1,\"2\n")), Contains("line 2, column 2: the quote at character 3 is not closed"));
+  // a blank delimiter: a line of tabs is a row of missing values, not a blank line
+  const auto tabs = pml::io::read_csv<double>(dir.write("t.tsv", "1\t2\n\t\n"), {.delimiter = '\t'});
+  REQUIRE(tabs.data.rows() == 2);
+  CHECK(std::isnan(tabs.data(1, 0)));
+  CHECK_THROWS_AS(pml::io::read_csv<double>(numbers, {.delimiter = '.'}), std::invalid_argument);
+  CHECK_THROWS_WITH(pml::io::read_csv<double>(numbers, {.delimiter = '"'}), Contains("delimiter must not be"));
+}
+
+TEST_CASE("read_csv: the number rule (IEEE rounding, whole field, one sign, missing and infinite values)", "[io][csv]") {
+  TempDir dir;
+  auto one = [&](const std::string& field) { return pml::io::read_csv<double>(dir.write("n.csv", "v,w\n" + field + ",1\n")).data(0, 0); };
+  auto fails = [&](const std::string& field) {
+    try {
+      (void)one(field);
+      return std::string();
+    } catch (const std::runtime_error& e) { return std::string(e.what()); }
+  };
+  // rounding to nearest as strtod: underflow gives 0 (with its sign) or a subnormal, never an error
+  CHECK(one("1e-400") == 0.0);
+  CHECK(std::signbit(one("-1e-400")));
+  CHECK(one("1e-310") == std::strtod("1e-310", nullptr));
+  CHECK(one("3e-324") == std::numeric_limits<double>::denorm_min());
+  CHECK(one("2e-324") == 0.0);  // below half the smallest subnormal
+  CHECK(one("0.0000000000000000000001e-390") == 0.0);
+  CHECK(one("1.7976931348623157e308") == std::numeric_limits<double>::max());
+  CHECK(one("0.1") == 0.1);
+  CHECK(one("+2.5") == 2.5);
+  CHECK(one("-.5") == -0.5);
+  CHECK(one("7.") == 7.0);
+  CHECK(one("  -3E2\t") == -300.0);
+  CHECK(one("\" 4 \"") == 4.0);
+  CHECK(one("inf") == std::numeric_limits<double>::infinity());
+  CHECK(one("-Infinity") == -std::numeric_limits<double>::infinity());
+  for (const char* missing : {"", "?", "NA", "na", "N/A", "NaN", "nan", "NAN", "-nan", "\"\""}) {
+    INFO(missing);
+    CHECK(std::isnan(one(missing)));
+  }
+  // overflow is an error with line and column
+  CHECK_THAT(fails("1e400"), Contains("line 2, column 1: cannot read '1e400' as a number: its magnitude is beyond the largest double"));
+  CHECK_THAT(fails("-123456789e301"), Contains("beyond the largest double"));
+  // the whole field, one sign
+  for (const char* bad : {"+-2.0", "-+2", "--2", "2.o", "1e", "1e+", "1.2.3", "0x10", "1 2", "nan(1)", "infi", "2d", "e5", "null"}) {
+    INFO(bad);
+    CHECK_THAT(fails(bad), Contains("line 2, column 1: cannot read"));
+  }
+  CHECK_THAT(fails("\"1,5\""), Contains("(the decimal point is '.')"));
+  // float: its own range
+  const auto f = pml::io::read_csv<float>(dir.write("f.csv", "1e-50,1e-40\n"));
+  CHECK(f.data(0, 0) == 0.0f);
+  CHECK(f.data(0, 1) > 0.0f);
+  CHECK_THROWS_WITH(pml::io::read_csv<float>(dir.write("g.csv", "v\n1e39\n")), Contains("beyond the largest float"));
+}
+
+TEST_CASE("write_file_atomically: links, special files, read-only targets, killed saves, reasons in errors", "[io][csv][file]") {
+  TempDir dir;
+  Eigen::MatrixXd m(2, 2);
+  m << 1, 2, 3, 4;
+  const std::string expected = pml::io::format_csv(m);
+  // a symbolic link (and a chain of them) is written through; the links stay links
+  std::ofstream(dir.path / "target.csv") << "old\n";
+  fs::create_symlink("target.csv", dir.path / "link.csv");
+  fs::create_symlink(dir.path / "link.csv", dir.path / "link2.csv");
+  pml::io::write_csv(dir.path / "link2.csv", m);
+  CHECK(fs::is_symlink(dir.path / "link.csv"));
+  CHECK(fs::is_symlink(dir.path / "link2.csv"));
+  CHECK(pml::read_file(dir.path / "target.csv", "test") == expected);
+  fs::create_symlink("made.csv", dir.path / "dangling.csv");  // a link to a missing file creates the file
+  pml::io::write_csv(dir.path / "dangling.csv", m);
+  CHECK(fs::is_symlink(dir.path / "dangling.csv"));
+  CHECK(pml::read_file(dir.path / "made.csv", "test") == expected);
+  fs::create_symlink("loop2.csv", dir.path / "loop1.csv");
+  fs::create_symlink("loop1.csv", dir.path / "loop2.csv");
+  CHECK_THROWS_WITH(pml::io::write_csv(dir.path / "loop1.csv", m), Contains("cannot write '") && Contains("loop1.csv': Too many levels of symbolic links"));
+
+  // a FIFO is written directly, never replaced (the test holds both ends, so nothing blocks)
+  const fs::path fifo = dir.path / "pipe";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  const int reader = ::open(fifo.c_str(), O_RDWR | O_NONBLOCK);
+  REQUIRE(reader >= 0);
+  pml::io::write_csv(fifo, m);
+  CHECK(fs::is_fifo(fifo));
+  char buf[256];
+  const auto got = ::read(reader, buf, sizeof buf);
+  ::close(reader);
+  CHECK(std::string(buf, static_cast<std::size_t>(std::max<ssize_t>(got, 0))) == expected);
+  // a character device: written directly, stays a device; a write error gives strerror and the user's path
+  CHECK_THROWS_WITH(pml::io::write_csv("/dev/full", m), Contains("io::write_csv: cannot write '/dev/full': No space left on device"));
+  CHECK(fs::is_character_file("/dev/full"));
+  // a directory is refused
+  CHECK_THROWS_WITH(pml::io::write_csv(dir.path, m), Contains("it is a directory"));
+
+  // read-only targets are refused (also for root), writable ones keep their mode
+  const fs::path ro = dir.write("ro.csv", "keep me\n");
+  fs::permissions(ro, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+  CHECK_THROWS_WITH(pml::io::write_csv(ro, m), Contains("cannot write '" + ro.string() + "': Permission denied (the file is read-only"));
+  CHECK(pml::read_file(ro, "test") == "keep me\n");
+  CHECK(fs::status(ro).permissions() == (fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read));
+  const fs::path secret = dir.write("secret.csv", "x\n");
+  fs::permissions(secret, fs::perms::owner_read | fs::perms::owner_write);
+  pml::io::write_csv(secret, m);
+  CHECK(fs::status(secret).permissions() == (fs::perms::owner_read | fs::perms::owner_write));
+  CHECK(pml::read_file(secret, "test") == expected);
+
+  // a save killed half-way leaves .NAME.pml-PID-TAG.tmp: the next save of NAME removes those of dead
+  // processes and keeps those of live ones (and anything not named exactly so)
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  REQUIRE(child > 0);
+  REQUIRE(::waitpid(child, nullptr, 0) == child);  // now a PID no process has
+  const fs::path out = dir.path / "out.csv";
+  const fs::path stale = pml::detail::temporary_path(out, child, 0x1234abcd);
+  const fs::path live = pml::detail::temporary_path(out, 1, 0x0000beef);
+  CHECK(stale.filename().string() == ".out.csv.pml-" + std::to_string(child) + "-1234abcd.tmp");
+  std::ofstream(stale) << "partial";
+  std::ofstream(live) << "another process is writing";
+  std::ofstream(dir.path / ".out.csv.pml-x-1234abcd.tmp") << "not ours";
+  std::ofstream(dir.path / (".other.csv.pml-" + std::to_string(child) + "-1234abcd.tmp")) << "another file's";
+  pml::io::write_csv(out, m);
+  CHECK_FALSE(fs::exists(stale));
+  CHECK(fs::exists(live));
+  CHECK(fs::exists(dir.path / ".out.csv.pml-x-1234abcd.tmp"));
+  CHECK(fs::exists(dir.path / (".other.csv.pml-" + std::to_string(child) + "-1234abcd.tmp")));
+  CHECK(pml::read_file(out, "test") == expected);
+
+  // a failing write (file size limit: EFBIG) leaves the old file whole and no temporary, and says why
+  const fs::path big = dir.write("big.csv", "old contents\n");
+  int pipe_fds[2];
+  REQUIRE(::pipe(pipe_fds) == 0);
+  const pid_t writer = ::fork();
+  if (writer == 0) {
+    ::signal(SIGXFSZ, SIG_IGN);
+    const rlimit limit{16, 16};
+    ::setrlimit(RLIMIT_FSIZE, &limit);
+    std::string message = "no error";
+    try {
+      pml::io::write_csv(big, Eigen::MatrixXd::Constant(100, 10, 1.25));
+    } catch (const std::exception& e) { message = e.what(); }
+    (void)!::write(pipe_fds[1], message.data(), message.size());
+    ::_exit(0);
+  }
+  ::close(pipe_fds[1]);
+  std::string message;
+  for (ssize_t n; (n = ::read(pipe_fds[0], buf, sizeof buf)) > 0;) message.append(buf, static_cast<std::size_t>(n));
+  ::close(pipe_fds[0]);
+  ::waitpid(writer, nullptr, 0);
+  CHECK_THAT(message, Contains("io::write_csv: cannot write '" + big.string() + "': File too large"));
+  CHECK(pml::read_file(big, "test") == "old contents\n");
+  for (const auto& entry : fs::directory_iterator(dir.path)) CHECK(entry.path().filename().string().rfind(".big.csv", 0) != 0);
+
+  // standard streams by name: written to the open descriptor, nothing created or replaced
+  CHECK(pml::detail::descriptor_alias("/dev/stdout") == 1);
+  CHECK(pml::detail::descriptor_alias("/proc/self/fd/7") == 7);
+  CHECK(pml::detail::descriptor_alias("/dev/fd/x") == -1);
+  CHECK(pml::detail::descriptor_alias("/tmp/stdout") == -1);
+  // reading: the reason and the path
+  CHECK_THROWS_WITH(pml::read_file(dir.path / "none", "f"), Contains("f: cannot open '") && Contains("none': No such file or directory"));
+  CHECK_THROWS_WITH(pml::read_file(dir.path, "f"), Contains("it is a directory"));
 }
 
 TEST_CASE("Minibatches: every row once per epoch, reproducible from the seed, gather_rows", "[io][batches]") {
