@@ -244,3 +244,51 @@ TEST_CASE("Bayesian linear and logistic regression save and load: bit-identical 
   fs::remove(file);
   fs::remove(lfile);
 }
+
+TEST_CASE("BayesianLinearRegression on a wide design (N < M) uses the N x N side and equals the direct posterior", "[models][blr][extremes]") {
+  pml::Rng rng(9);
+  Eigen::MatrixXd phi(3, 400);
+  pml::random::fill_normal(rng, phi);
+  const Eigen::VectorXd t = (Eigen::VectorXd(3) << 1.0, -0.5, 2.0).finished();
+  for (bool intercept : {false, true}) {
+    INFO("fit_intercept " << intercept);
+    pml::BayesianLinearRegressionOptions<double> o;
+    o.alpha = 2.0;
+    o.beta = 5.0;
+    o.fit_hyperparameters = false;
+    o.fit_intercept = intercept;
+    pml::BayesianLinearRegression<double> blr(o);
+    blr.fit(phi, t);
+    // direct: A = alpha I + beta Z^T Z, m = beta A^{-1} Z^T t (Z, t centred with the intercept)
+    Eigen::MatrixXd z = phi;
+    Eigen::VectorXd tc = t;
+    if (intercept) {
+      z = phi.rowwise() - phi.colwise().mean();
+      tc = t.array() - t.mean();
+    }
+    Eigen::MatrixXd a = 5.0 * z.transpose() * z;
+    a.diagonal().array() += 2.0;
+    const Eigen::LLT<Eigen::MatrixXd> llt(a);
+    const Eigen::VectorXd m = 5.0 * llt.solve(z.transpose() * tc);
+    CHECK((blr.mean() - m).cwiseAbs().maxCoeff() < 1e-12 * (1 + m.cwiseAbs().maxCoeff()));
+    const Eigen::MatrixXd s = llt.solve(Eigen::MatrixXd::Identity(400, 400));
+    CHECK((blr.covariance() - s).cwiseAbs().maxCoeff() < 1e-12);
+    const double rss = (tc - z * m).squaredNorm();
+    const double log_det = 2.0 * Eigen::MatrixXd(llt.matrixL()).diagonal().array().log().sum();
+    const double evidence = 0.5 * 400 * std::log(2.0) + 0.5 * 3 * std::log(5.0) - 2.5 * rss - 1.0 * m.squaredNorm() -
+                            0.5 * log_det - 1.5 * std::log(2 * M_PI);
+    CHECK(blr.log_marginal_likelihood() == Approx(evidence).epsilon(1e-10));
+  }
+  pml::BayesianLinearRegression<double> fitted;  // evidence maximisation runs on the N x N side too
+  fitted.fit(phi, t);
+  CHECK(std::isfinite(fitted.log_marginal_likelihood()));
+}
+
+TEST_CASE("GaussianBasis: design matrix far from the origin", "[models][basis][extremes]") {
+  pml::GaussianBasis<double> basis{(Eigen::MatrixXd(2, 1) << 1e8, 1e8 + 1).finished(), 0.5};
+  const Eigen::MatrixXd x = (Eigen::MatrixXd(2, 1) << 1e8 + 0.25, 1e8 + 1).finished();
+  const Eigen::MatrixXd phi = basis.design_matrix(x);
+  CHECK(phi(0, 1) == Approx(std::exp(-0.0625 / 0.5)).epsilon(1e-12));  // before: the expansion lost every digit
+  CHECK(phi(0, 2) == Approx(std::exp(-0.5625 / 0.5)).epsilon(1e-12));
+  CHECK(phi(1, 2) == 1.0);
+}

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "pml/core/check.hpp"
+#include "pml/core/linalg.hpp"
 #include "pml/core/special.hpp"
 #include "pml/core/types.hpp"
 
@@ -39,9 +40,16 @@ template <Real T = double> struct GaussianBasis {
   Matrix<T> design_matrix(const MatrixCRef<T>& x) const {
     check_positive("GaussianBasis", "scale", scale);
     check_size("GaussianBasis::design_matrix", "x", x.cols(), centres.cols(), "columns");
-    Matrix<T> d = -T(2) * x * centres.transpose();
-    d.colwise() += x.rowwise().squaredNorm();
-    d.rowwise() += centres.rowwise().squaredNorm().transpose();
+    // expanded about the centres' mean (not the origin); entries that still cancelled recomputed exactly
+    const RowVector<T> shift = centres.rows() > 0 ? RowVector<T>(centres.colwise().mean()) : RowVector<T>::Zero(centres.cols());
+    const Matrix<T> xs = x.rowwise() - shift;
+    const Matrix<T> cs = centres.rowwise() - shift;
+    const Vector<T> row_norms = xs.rowwise().squaredNorm();
+    const RowVector<T> centre_norms = cs.rowwise().squaredNorm().transpose();
+    Matrix<T> d = -T(2) * xs * cs.transpose();
+    d.colwise() += row_norms;
+    d.rowwise() += centre_norms;
+    detail::refine_squared_distances<T>(xs, row_norms, cs, centre_norms, d);
     Matrix<T> phi(x.rows(), centres.rows() + 1);
     phi.col(0).setOnes();
     phi.rightCols(centres.rows()) = (-d.cwiseMax(T(0)) / (T(2) * scale * scale)).array().exp().matrix();

@@ -11,6 +11,7 @@
 #include <Eigen/Eigenvalues>
 
 #include "pml/core/check.hpp"
+#include "pml/core/linalg.hpp"
 #include "pml/core/random.hpp"
 #include "pml/core/weights.hpp"
 #include "pml/distributions/multivariate_normal.hpp"
@@ -98,35 +99,63 @@ template <Real T = double> class BayesianLinearRegression {
     check_all_finite(f, "t", t);
     const Index n = phi.rows(), m = phi.cols();
     // centring (fit_intercept): the intercept is t_mean - phi_mean . w, unregularised
-    phi_mean_ = options_.fit_intercept ? Vector<T>(phi.colwise().mean().transpose()) : Vector<T>::Zero(m);
+    phi_mean_ = options_.fit_intercept ? Vector<T>(detail::column_means<T>(phi).transpose()) : Vector<T>::Zero(m);
     t_mean_ = options_.fit_intercept ? t.mean() : T(0);
-    Matrix<T> gram = Matrix<T>::Zero(m, m);
     Vector<T> phit = Vector<T>::Zero(m);
     T tt = 0;
-    constexpr Index block = 1024;
-    Matrix<T> z;
-    for (Index start = 0; start < n; start += block) {
-      const Index rows = std::min(block, n - start);
-      z = phi.middleRows(start, rows).rowwise() - phi_mean_.transpose();
-      const Vector<T> tb = t.segment(start, rows).array() - t_mean_;
-      gram.template selfadjointView<Eigen::Lower>().rankUpdate(z.transpose());
-      phit.noalias() += z.transpose() * tb;
-      tt += tb.squaredNorm();
+    // eigen-decomposition of the Gram matrix Phi^T Phi (of the centred design with fit_intercept): for
+    // N >= M the M x M matrix itself; for N < M (wide designs) from the N x N side, Phi Phi^T = U E U^T,
+    // V = Phi^T U E^{-1/2} (only the nonzero eigenvalues; the other M - r are 0 with eigenvectors
+    // orthogonal to V), so a wide design never costs an M x M eigen-decomposition
+    Vector<T> e;
+    Matrix<T> v;
+    if (n >= m) {
+      Matrix<T> gram = Matrix<T>::Zero(m, m);
+      constexpr Index block = 1024;
+      Matrix<T> z;
+      for (Index start = 0; start < n; start += block) {
+        const Index rows = std::min(block, n - start);
+        z = phi.middleRows(start, rows).rowwise() - phi_mean_.transpose();
+        const Vector<T> tb = t.segment(start, rows).array() - t_mean_;
+        gram.template selfadjointView<Eigen::Lower>().rankUpdate(z.transpose());
+        phit.noalias() += z.transpose() * tb;
+        tt += tb.squaredNorm();
+      }
+      gram = gram.template selfadjointView<Eigen::Lower>();
+      Eigen::SelfAdjointEigenSolver<Matrix<T>> eig(gram);
+      e = eig.eigenvalues().cwiseMax(T(0));
+      v = eig.eigenvectors();
+    } else {
+      const Matrix<T> z = phi.rowwise() - phi_mean_.transpose();
+      const Vector<T> tc = t.array() - t_mean_;
+      phit.noalias() = z.transpose() * tc;
+      tt = tc.squaredNorm();
+      Matrix<T> outer = z * z.transpose();
+      outer = T(0.5) * (outer + outer.transpose());
+      Eigen::SelfAdjointEigenSolver<Matrix<T>> eig(outer);
+      const Vector<T> all = eig.eigenvalues().cwiseMax(T(0));
+      const T top = all.size() > 0 ? all.maxCoeff() : T(0);
+      Index r = 0;
+      for (Index i = 0; i < n; ++i) r += all(i) > top * T(m) * std::numeric_limits<T>::epsilon() ? 1 : 0;
+      e.resize(r);
+      v.resize(m, r);
+      for (Index i = n - r, j = 0; i < n; ++i, ++j) {
+        e(j) = all(i);
+        v.col(j) = z.transpose() * eig.eigenvectors().col(i);
+        v.col(j).normalize();
+      }
     }
-    gram = gram.template selfadjointView<Eigen::Lower>();
-    Eigen::SelfAdjointEigenSolver<Matrix<T>> eig(gram);
-    const Vector<T> e = eig.eigenvalues().cwiseMax(T(0));
-    const Matrix<T>& v = eig.eigenvectors();
+    const Index rank = e.size();  // eigenvalues beyond these (M - rank of them) are 0
     const Vector<T> p = v.transpose() * phit;
     // least-squares residual ||t - Phi w_ls||^2 = t't - sum_{e_i > 0} p_i^2 / e_i (computed once)
-    const T floor = e.maxCoeff() * T(m) * std::numeric_limits<T>::epsilon();
+    const T floor = (rank > 0 ? e.maxCoeff() : T(0)) * T(m) * std::numeric_limits<T>::epsilon();
     T rss_ls = tt;
-    for (Index i = 0; i < m; ++i)
+    for (Index i = 0; i < rank; ++i)
       if (e(i) > floor) rss_ls -= p(i) * p(i) / e(i);
     rss_ls = std::max(rss_ls, T(0));
     auto residual = [&](T ratio) {  // ||t - Phi m||^2 for m = V (p / (e + ratio))
       T r = rss_ls;
-      for (Index i = 0; i < m; ++i)
+      for (Index i = 0; i < rank; ++i)
         if (e(i) > floor) r += p(i) * p(i) * ratio * ratio / (e(i) * (e(i) + ratio) * (e(i) + ratio));
       return r;
     };
@@ -159,12 +188,20 @@ template <Real T = double> class BayesianLinearRegression {
     beta_ = beta;
     gamma_ = (beta * e.array() / (alpha + beta * e.array())).sum();
     mean_ = coefficients(alpha / beta);
-    covariance_ = v * (T(1) / (beta * e.array() + alpha)).matrix().asDiagonal() * v.transpose();
-    precision_ = v * (beta * e.array() + alpha).matrix().asDiagonal() * v.transpose();
+    if (rank == m) {
+      covariance_ = v * (T(1) / (beta * e.array() + alpha)).matrix().asDiagonal() * v.transpose();
+      precision_ = v * (beta * e.array() + alpha).matrix().asDiagonal() * v.transpose();
+    } else {  // the null space of Phi keeps the prior: S_N = V diag(1/(beta e + alpha) - 1/alpha) V^T + I/alpha
+      covariance_ = v * (T(1) / (beta * e.array() + alpha) - T(1) / alpha).matrix().asDiagonal() * v.transpose();
+      covariance_.diagonal().array() += T(1) / alpha;
+      precision_ = v * (beta * e.array()).matrix().asDiagonal() * v.transpose();
+      precision_.diagonal().array() += alpha;
+    }
     const T rss = residual(alpha / beta);
     log_evidence_ = T(0.5) * T(m) * std::log(alpha) + T(0.5) * T(n) * std::log(beta) -
                     (T(0.5) * beta * rss + T(0.5) * alpha * mean_.squaredNorm()) -
-                    T(0.5) * (beta * e.array() + alpha).log().sum() - T(0.5) * T(n) * constants<T>::log_two_pi;
+                    T(0.5) * ((beta * e.array() + alpha).log().sum() + T(m - rank) * std::log(alpha)) -
+                    T(0.5) * T(n) * constants<T>::log_two_pi;
     return *this;
   }
 
