@@ -167,3 +167,84 @@ TEST_CASE("PCA and ProbabilisticPCA save and load: bit-identical results, clear 
   CHECK_THROWS_WITH(pml::PCA<double>().save(file), Contains("not fitted"));
   fs::remove(file);
 }
+
+// ---- issue 12 §2/§3 and issue 13: shifts, degenerate spectra, wide data, values at the edge ----
+
+TEST_CASE("PCA: all components kept gives the full-rank Gaussian log-density (issue 12 §3)", "[models][pca][extremes]") {
+  pml::Rng rng(4);
+  Eigen::MatrixXd x(50, 3);
+  pml::random::fill_normal(rng, x);
+  x.col(1) += 0.5 * x.col(0);
+  x.array() += 1e6;  // far from the origin as well
+  pml::PCA<double> pca;  // components = 0: all D kept, noise variance 0
+  pca.fit(x);
+  CHECK(pca.noise_variance() == 0.0);
+  const Eigen::RowVectorXd mean = x.colwise().mean();
+  const Eigen::MatrixXd dev = x.rowwise() - mean;
+  const Eigen::MatrixXd s = dev.transpose() * dev / 49.0;
+  const pml::MultivariateNormal<double> mvn(mean.transpose(), s);
+  const Eigen::VectorXd got = pca.score_samples(x.topRows(5));  // before: an exception
+  for (int i = 0; i < 5; ++i) CHECK(got(i) == Approx(mvn.log_prob(x.row(i).transpose())).epsilon(1e-9));
+  // rank-deficient data (N <= D) with every component kept: a singular covariance, a clear exception
+  pml::PCA<double> wide;
+  wide.fit(x.topRows(3));
+  CHECK_THROWS_WITH(wide.score_samples(x.topRows(3)), Contains("PCA::score_samples") && Contains("singular"));
+}
+
+TEST_CASE("PCA: constant columns and constant data (issue 12 §3)", "[models][pca][extremes]") {
+  pml::Rng rng(8);
+  Eigen::MatrixXd x(20, 3);
+  pml::random::fill_normal(rng, x);
+  x.col(2).setConstant(0.1);  // its mean (0.1 summed 20 times, / 20) is not exactly 0.1 by a plain sum
+  pml::PCA<double> pca({.components = 3, .whiten = true});
+  pca.fit(x);
+  const Eigen::MatrixXd z = pca.transform(x);
+  CHECK(z.allFinite());  // before: NaN and inf in every row
+  CHECK(z.col(2).cwiseAbs().maxCoeff() == 0.0);  // the zero-variance component is output as 0
+  // the other whitened components have unit variance
+  for (int j = 0; j < 2; ++j) CHECK((z.col(j).squaredNorm() / 19.0) == Approx(1.0).epsilon(1e-12));
+  const Eigen::MatrixXd back = pca.inverse_transform(z);
+  CHECK((back - x).cwiseAbs().maxCoeff() < 1e-12);
+  pml::PCA<double> constant;
+  constant.fit(Eigen::MatrixXd::Constant(5, 2, 3.5));
+  const Eigen::VectorXd ratio = constant.explained_variance_ratio();
+  CHECK(ratio.allFinite());  // before: 0/0
+  CHECK(ratio.isZero(0));
+  CHECK(constant.transform(Eigen::MatrixXd::Constant(2, 2, 3.5)).isZero(0));
+}
+
+TEST_CASE("PCA and ProbabilisticPCA on 3 rows x 10 000 columns use the N x N side (issue 12 §3, issue 13)", "[models][pca][ppca][extremes]") {
+  pml::Rng rng(6);
+  Eigen::MatrixXd x(3, 10000);
+  pml::random::fill_normal(rng, x);
+  pml::PCA<double> pca;  // before: a 10 000 x 10 000 covariance, minutes
+  pca.fit(x);
+  REQUIRE(pca.components().cols() == 3);
+  CHECK((pca.components().transpose() * pca.components() - Eigen::MatrixXd::Identity(3, 3)).cwiseAbs().maxCoeff() < 1e-12);
+  // the eigenvalues of the N - 1 covariance are those of the 3 x 3 Gram matrix of the centred rows
+  const Eigen::MatrixXd dev = x.rowwise() - x.colwise().mean();
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(dev * dev.transpose() / 2.0);
+  CHECK(pca.explained_variance()(0) == Approx(eig.eigenvalues()(2)).epsilon(1e-12));
+  CHECK(pca.explained_variance()(1) == Approx(eig.eigenvalues()(1)).epsilon(1e-12));
+  CHECK(pca.explained_variance()(2) == 0.0);  // centred rank is N - 1
+  CHECK((pca.inverse_transform(pca.transform(x)) - x).cwiseAbs().maxCoeff() < 1e-10);
+  CHECK(pca.explained_variance_ratio().sum() == Approx(1.0));
+  pml::ProbabilisticPCA<double> ppca({.components = 1});
+  ppca.fit(x);
+  CHECK(ppca.noise_variance() == Approx(eig.eigenvalues()(1) * 2.0 / 3.0 / 9999.0).epsilon(1e-9));  // ML (N divisor) mean of the rest
+  CHECK(std::isfinite(ppca.score(x)));
+}
+
+TEST_CASE("PCA: shift equivariance and values near 1e200 (issue 12 §2, issue 13)", "[models][pca][ppca][extremes]") {
+  const Eigen::MatrixXd x = rows(sk::pca_X, 200, 6);
+  pml::PCA<double> a({.components = 2}), b({.components = 2});
+  a.fit(x);
+  b.fit(x.array() + 1e9);
+  CHECK((a.explained_variance() - b.explained_variance()).cwiseAbs().maxCoeff() < 1e-6 * a.explained_variance()(0));
+  CHECK((a.components() - b.components()).cwiseAbs().maxCoeff() < 1e-6);
+  const Eigen::MatrixXd big = (Eigen::MatrixXd(3, 1) << 1e200, 2e200, 3e200).finished();
+  CHECK_THROWS_WITH(pml::PCA<double>().fit(big), Contains("PCA::fit") && Contains("rescale"));
+  const Eigen::MatrixXd big2 = (Eigen::MatrixXd(3, 2) << 1e200, 0, 2e200, 1, 3e200, 0).finished();
+  CHECK_THROWS_AS(pml::PCA<double>({.components = 1}).fit(big2), std::domain_error);
+  CHECK_THROWS_AS(pml::ProbabilisticPCA<double>({.components = 1}).fit(big2), std::domain_error);
+}

@@ -5,8 +5,10 @@
 #include <cmath>
 
 #include <Eigen/Eigenvalues>
+#include <Eigen/QR>
 
 #include "pml/core/check.hpp"
+#include "pml/core/linalg.hpp"
 #include "pml/io/model_file.hpp"
 #include "pml/core/types.hpp"
 
@@ -14,35 +16,82 @@ namespace pml {
 namespace detail {
 
 /// Mean and the eigen-decomposition of the sample covariance (divided by N - ddof), eigenvalues in
-/// decreasing order. The covariance is one symmetric rank-N update (SYRK) over blocks of rows.
+/// decreasing order. For N >= D the covariance is one symmetric rank-N update (SYRK) of the centred data
+/// over blocks of rows; for N < D the N x N Gram matrix of the centred data is decomposed instead (its
+/// nonzero eigenvalues are the covariance's, the eigenvectors $u = Z^Tv/\sqrt{(N-ddof)\lambda}$), so wide
+/// data cost O(N^2 D), never a D x D matrix.
 template <Real T> struct CovarianceEigen {
   Vector<T> mean;
-  Vector<T> eigenvalues;   ///< decreasing
-  Matrix<T> eigenvectors;  ///< columns, matching eigenvalues
+  Vector<T> eigenvalues;   ///< decreasing, all D of them (for N < D the trailing D - N + 1 or so are 0)
+  Matrix<T> eigenvectors;  ///< columns, matching eigenvalues: D of them for N >= D, otherwise max(N, min_columns)
 };
 
-template <Real T> CovarianceEigen<T> covariance_eigen(const char* function, const MatrixCRef<T>& x, int ddof) {
+template <Real T>
+CovarianceEigen<T> covariance_eigen(const char* function, const MatrixCRef<T>& x, int ddof, Index min_columns = 0) {
   check_nonempty(function, "x", x.rows());
   check_all_finite(function, "x", x);
   if (x.rows() <= ddof) throw_shape(function, "needs more than " + std::to_string(ddof) + " rows, got " + std::to_string(x.rows()));
   const Index n = x.rows(), d = x.cols();
   CovarianceEigen<T> out;
-  out.mean = x.colwise().mean().transpose();
-  Matrix<T> cov = Matrix<T>::Zero(d, d);
-  constexpr Index block = 512;
-  Matrix<T> z;
-  for (Index start = 0; start < n; start += block) {
-    const Index m = std::min(block, n - start);
-    z = x.middleRows(start, m).rowwise() - out.mean.transpose();
-    cov.template selfadjointView<Eigen::Lower>().rankUpdate(z.transpose());
+  const RowVector<T> mean = column_means<T>(x);
+  out.mean = mean.transpose();
+  if (n < d) {
+    // the N x N side: G = Z Z^T / (N - ddof) with Z the centred data (refused if its squares overflow)
+    const Matrix<T> z = centred_checked<T>(function, x, mean, double(n));
+    Matrix<T> gram = z * z.transpose() / T(n - ddof);
+    gram = T(0.5) * (gram + gram.transpose());
+    Eigen::SelfAdjointEigenSolver<Matrix<T>> eig(gram);
+    const Vector<T> lambda = eig.eigenvalues().reverse().cwiseMax(T(0));
+    const Matrix<T> v = eig.eigenvectors().rowwise().reverse();
+    const Index cols = std::min(d, std::max(n, min_columns));
+    out.eigenvalues = Vector<T>::Zero(d);
+    out.eigenvalues.head(n) = lambda;
+    // eigenvalues at rounding level of the largest have no reliable direction: they are 0, and their
+    // columns (with those past N) complete the orthonormal set
+    const T floor = lambda(0) * T(n) * std::numeric_limits<T>::epsilon();
+    Index rank = 0;
+    while (rank < n && lambda(rank) > floor) ++rank;
+    out.eigenvalues.segment(rank, n - rank).setZero();
+    Matrix<T> u = Matrix<T>::Identity(d, cols);
+    for (Index j = 0; j < rank; ++j) {
+      u.col(j) = z.transpose() * v.col(j);
+      u.col(j).normalize();
+    }
+    if (rank > 0 && rank < cols) {
+      Eigen::HouseholderQR<Matrix<T>> qr(u.leftCols(rank));
+      const Matrix<T> q = qr.householderQ() * Matrix<T>::Identity(d, cols);
+      u.rightCols(cols - rank) = q.rightCols(cols - rank);
+      if (rank > 0) {  // re-orthogonalise the completion against the leading columns (one Gram-Schmidt pass)
+        auto rest = u.rightCols(cols - rank);
+        rest -= u.leftCols(rank) * (u.leftCols(rank).transpose() * rest);
+        for (Index j = 0; j < rest.cols(); ++j) rest.col(j).normalize();
+      }
+    }
+    out.eigenvectors = u;
+  } else {
+    Matrix<T> cov = Matrix<T>::Zero(d, d);
+    constexpr Index block = 512;
+    Matrix<T> z;
+    T largest = 0;
+    for (Index start = 0; start < n; start += block) {
+      const Index m = std::min(block, n - start);
+      z = x.middleRows(start, m).rowwise() - mean;
+      largest = std::max(largest, z.cwiseAbs().maxCoeff());
+      cov.template selfadjointView<Eigen::Lower>().rankUpdate(z.transpose());
+    }
+    check_spread<T>(function, largest, double(n));
+    cov = cov.template selfadjointView<Eigen::Lower>();
+    cov /= T(n - ddof);
+    Eigen::SelfAdjointEigenSolver<Matrix<T>> eig(cov);
+    out.eigenvalues = eig.eigenvalues().reverse().cwiseMax(T(0));
+    out.eigenvectors = eig.eigenvectors().rowwise().reverse();
+    // eigenvalues at the rounding level of the largest (a constant column, rank-deficient data) are 0
+    const T floor = out.eigenvalues(0) * T(d) * std::numeric_limits<T>::epsilon();
+    for (Index j = 0; j < d; ++j)
+      if (!(out.eigenvalues(j) > floor)) out.eigenvalues(j) = T(0);
   }
-  cov = cov.template selfadjointView<Eigen::Lower>();
-  cov /= T(n - ddof);
-  Eigen::SelfAdjointEigenSolver<Matrix<T>> eig(cov);
-  out.eigenvalues = eig.eigenvalues().reverse().cwiseMax(T(0));
-  out.eigenvectors = eig.eigenvectors().rowwise().reverse();
   // a deterministic sign: the largest-magnitude entry of each component is positive
-  for (Index j = 0; j < d; ++j) {
+  for (Index j = 0; j < out.eigenvectors.cols(); ++j) {
     Index i;
     out.eigenvectors.col(j).cwiseAbs().maxCoeff(&i);
     if (out.eigenvectors(i, j) < T(0)) out.eigenvectors.col(j) *= T(-1);
@@ -62,6 +111,14 @@ struct PCAOptions {
 /// \f$S = \frac{1}{N-1}\sum_n(\mathbf x_n-\bar{\mathbf x})(\mathbf x_n-\bar{\mathbf x})^T\f$ (scikit-learn's
 /// normalisation). `score` is scikit-learn's PCA.score: the mean log-likelihood under the probabilistic
 /// PCA model whose noise variance is the mean of the discarded eigenvalues.
+///
+/// Degenerate spectra: with N < D the decomposition is that of the N x N Gram matrix of the centred data
+/// (cost O(N²D), no D x D matrix); a component whose variance is zero to rounding (at most D·ε times the
+/// largest, e.g. along a constant column) is output as 0 by a whitened transform() (and contributes
+/// nothing in inverse_transform()), never divided by √0; explained_variance_ratio() of constant data is 0;
+/// with every component kept (noise variance 0) score_samples() is the full-rank Gaussian log-density
+/// with the N − 1 sample covariance, and throws only when that covariance is singular. Data whose squared
+/// deviations from the column means overflow are refused by fit().
 template <Real T = double> class PCA {
  public:
   /// A PCA with the given options (fit() it next). @throw std::domain_error naming the option whose value is invalid.
@@ -69,13 +126,14 @@ template <Real T = double> class PCA {
     if (options.components < 0)
       detail::throw_domain("PCA", "components", "be non-negative", std::to_string(options.components));
   }
-  /// @throw std::invalid_argument when components exceeds min(N, D) or for fewer than 2 rows.
+  /// @throw std::invalid_argument when components exceeds min(N, D) or for fewer than 2 rows;
+  /// std::domain_error for non-finite data or data whose squared deviations from the column means overflow.
   PCA& fit(const MatrixCRef<T>& x) {
     const Index m = options_.components == 0 ? std::min(x.rows(), x.cols()) : options_.components;
     if (m > x.cols() || m > x.rows())
       detail::throw_shape("PCA::fit", "components = " + std::to_string(m) + " exceeds min(N, D) = " +
                                           std::to_string(std::min(x.rows(), x.cols())));
-    auto e = detail::covariance_eigen<T>("PCA::fit", x, 1);
+    auto e = detail::covariance_eigen<T>("PCA::fit", x, 1, m);
     mean_ = e.mean;
     components_ = e.eigenvectors.leftCols(m);
     explained_variance_ = e.eigenvalues.head(m);
@@ -88,7 +146,10 @@ template <Real T = double> class PCA {
   Matrix<T> transform(const MatrixCRef<T>& x) const {
     require_fitted("PCA::transform", x.cols());
     Matrix<T> z = (x.rowwise() - mean_.transpose()) * components_;
-    if (options_.whiten) z.array().rowwise() /= explained_variance_.transpose().array().sqrt();
+    if (options_.whiten) {
+      const Vector<T> scale = whitening_scale();
+      for (Index j = 0; j < z.cols(); ++j) z.col(j) *= scale(j) > T(0) ? T(1) / scale(j) : T(0);
+    }
     return z;
   }
   /// Back to data space (N x D) from projections.
@@ -96,7 +157,10 @@ template <Real T = double> class PCA {
     require_fitted("PCA::inverse_transform", mean_.size());
     check_size("PCA::inverse_transform", "z", z.cols(), components_.cols(), "columns");
     Matrix<T> zz = z;
-    if (options_.whiten) zz.array().rowwise() *= explained_variance_.transpose().array().sqrt();
+    if (options_.whiten) {
+      const Vector<T> scale = whitening_scale();
+      for (Index j = 0; j < zz.cols(); ++j) zz.col(j) *= scale(j);
+    }
     Matrix<T> x = zz * components_.transpose();
     x.rowwise() += mean_.transpose();
     return x;
@@ -108,13 +172,26 @@ template <Real T = double> class PCA {
     c.diagonal().array() += noise_variance_;
     return c;
   }
-  /// Log-likelihood of each row under the probabilistic PCA model (scikit-learn's score_samples).
+  /// Log-likelihood of each row under the probabilistic PCA model (scikit-learn's score_samples). With
+  /// every one of the D components kept (noise variance 0) the model is the Gaussian with the sample
+  /// covariance, \f$\log\mathcal N(x|\bar x, S)\f$, \f$S = U\Lambda U^T\f$ (N − 1 divisor).
+  /// @throw std::domain_error when the model covariance is singular (noise variance 0 with fewer than D
+  /// components, or a zero eigenvalue: rank-deficient data, N <= D).
   Vector<T> score_samples(const MatrixCRef<T>& x) const {
     require_fitted("PCA::score_samples", x.cols());
     const Index d = mean_.size();
-    if (!(noise_variance_ > T(0)))
-      detail::throw_domain("PCA::score_samples", "components", "leave some variance out (noise variance is 0)",
-                           std::to_string(components_.cols()));
+    if (!(noise_variance_ > T(0))) {
+      if (components_.cols() < d || !(explained_variance_.minCoeff() > T(0)))
+        detail::throw_domain("PCA::score_samples", "x",
+                             "be scored under a model with a nonsingular covariance (noise variance 0 and " +
+                                 std::to_string(components_.cols()) + " components of D = " + std::to_string(d) +
+                                 "; the data were rank-deficient)",
+                             "a singular model covariance");
+      const Matrix<T> z = (x.rowwise() - mean_.transpose()) * components_;
+      const Vector<T> quad = (z.array().square().rowwise() / explained_variance_.transpose().array()).rowwise().sum().matrix();
+      const T log_det = explained_variance_.array().log().sum();
+      return (-T(0.5) * (quad.array() + T(d) * constants<T>::log_two_pi + log_det)).matrix();
+    }
     // Woodbury: C^{-1} = (I - U diag(1 - s2/l) U^T) / s2 ; log|C| = sum log l + (D - M) log s2
     const Matrix<T> xc = x.rowwise() - mean_.transpose();
     const Matrix<T> z = xc * components_;
@@ -131,8 +208,11 @@ template <Real T = double> class PCA {
   const Matrix<T>& components() const noexcept { return components_; }  ///< D x M, orthonormal columns
   /// variance along each component (descending; N − 1 divisor, as scikit-learn)
   const Vector<T>& explained_variance() const noexcept { return explained_variance_; }
-  /// fraction of the total variance along each component
-  Vector<T> explained_variance_ratio() const { return explained_variance_ / total_variance_; }
+  /// fraction of the total variance along each component (0 for data without variance, never 0/0)
+  Vector<T> explained_variance_ratio() const {
+    if (!(total_variance_ > T(0))) return Vector<T>::Zero(explained_variance_.size());
+    return explained_variance_ / total_variance_;
+  }
   T noise_variance() const noexcept { return noise_variance_; }  ///< mean variance of the discarded directions (scikit-learn's noise_variance_)
 
   const PCAOptions& options() const noexcept { return options_; }  ///< The options the model was built with.
@@ -172,6 +252,12 @@ template <Real T = double> class PCA {
   void require_fitted(const char* function, Index columns) const {
     if (mean_.size() == 0) throw std::logic_error(std::string(function) + ": the model is not fitted; call fit() first");
     check_size(function, "x", columns, mean_.size(), "columns");
+  }
+  // sqrt of each component's variance, 0 for a variance that is zero to rounding (see the class notes)
+  Vector<T> whitening_scale() const {
+    if (explained_variance_.size() == 0) return {};
+    const T floor = explained_variance_.maxCoeff() * T(mean_.size()) * std::numeric_limits<T>::epsilon();
+    return explained_variance_.unaryExpr([floor](T v) { return v > floor ? std::sqrt(v) : T(0); });
   }
   PCAOptions options_;
   Vector<T> mean_, explained_variance_;

@@ -67,7 +67,7 @@ template <Real T = double> class ProbabilisticPCA {
       fit_em_missing(x, rng);
       return *this;
     }
-    auto e = detail::covariance_eigen<T>("ProbabilisticPCA::fit", x, options_.unbiased ? 1 : 0);
+    auto e = detail::covariance_eigen<T>("ProbabilisticPCA::fit", x, options_.unbiased ? 1 : 0, m);
     mean_ = e.mean;
     n_ = x.rows();
     history_.clear();
