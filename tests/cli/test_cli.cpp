@@ -1,10 +1,14 @@
 // The pml command-line tool end to end: fit -> save -> load -> predict equals the in-process model with
-// the same seed; help on every command; every failure is one line on stderr with a non-zero exit code.
+// the same seed; help on every command; every failure is one line on stderr with a non-zero exit code;
+// hostile CSV files (BOM, CR, binary, overflow, typos, --header, --delimiter) and every write checked
+// (standard output, links, FIFOs, devices, the input, read-only files, killed saves).
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <cstdlib>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -306,4 +310,197 @@ TEST_CASE("pml: help on every command, one-line errors with non-zero exit codes"
     CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);  // one line
   }
   CHECK_FALSE(fs::exists(dir() / "m2.pml"));
+}
+
+namespace {
+// Runs `pml ARGS` with standard output sent to `stdout_to` (a shell redirection target).
+Run run_pml_to(const std::string& args, const std::string& stdout_to) {
+  const std::string cmd = "cd '" + dir().string() + "' && '" PML_CLI "' " + args + " > " + stdout_to + " 2> err.txt";
+  const int status = std::system(cmd.c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, "", slurp(dir() / "err.txt")};
+}
+void write_bytes(const std::string& name, const std::string& bytes) {
+  std::error_code ec;
+  fs::remove(dir() / name, ec);
+  std::ofstream(dir() / name, std::ios::binary) << bytes;
+}
+long lines_of(const std::string& s) { return std::count(s.begin(), s.end(), '\n'); }
+// A PID that no process has: a child that has exited and been reaped.
+long dead_pid() {
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ::waitpid(child, nullptr, 0);
+  return child;
+}
+}  // namespace
+
+TEST_CASE("pml reads hostile CSV files without losing a row: BOM, CR, binary, overflow, typos, --header, --delimiter", "[cli][csv]") {
+  const std::string rows = "1.5,-2\n0.25,3\n4,5.5\n-1,0\n2,2\n7,-7.5\n0.001,1000\n9,8\n";
+  // a UTF-8 byte-order mark before a headerless file: 8 rows in, 8 used
+  write_bytes("bom.csv", "\xEF\xBB\xBF" + rows);
+  Run r = run_pml("kmeans fit bom.csv --clusters 2 -o bom.pml");
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.err, Contains("to 8 x 2 data"));
+  // classic Mac line ends
+  write_bytes("cr.csv", "a,b\r1,2\r3,4\r5,6\r");
+  r = run_pml("kmeans fit cr.csv --clusters 1 -o cr.pml");
+  CHECK(r.code == 0);
+  CHECK_THAT(r.err, Contains("to 3 x 2 data"));
+  // binary and UTF-16 files: one line, the whole message
+  write_bytes("nul.csv", std::string("1,2\n3,\0,4\n", 10));
+  std::string utf16 = "\xFF\xFE";
+  for (const char c : std::string("1,2\n3,4\n")) utf16 += std::string{c, '\0'};
+  write_bytes("utf16.csv", utf16);
+  for (const char* name : {"nul.csv", "utf16.csv"}) {
+    r = run_pml(std::string("kmeans fit ") + name + " -o x.pml");
+    INFO(name << ": " << r.err);
+    CHECK(r.code == 1);
+    CHECK_THAT(r.err, Contains("is a binary or UTF-16 file") && Contains("save it as UTF-8"));
+    CHECK(lines_of(r.err) == 1);
+  }
+  // a first row that looks numeric but cannot be read: line and column, never taken as a header
+  for (const auto& [first, field] : std::vector<std::pair<std::string, std::string>>{{"1e400,2", "1e400"}, {"2.o,2", "2.o"}, {"+-2.0,2", "+-2.0"}}) {
+    write_bytes("first.csv", first + "\n3,4\n5,6\n");
+    r = run_pml("kmeans fit first.csv --clusters 1 -o x.pml");
+    INFO(first << ": " << r.err);
+    CHECK(r.code == 1);
+    CHECK_THAT(r.err, Contains("line 1, column 1: cannot read '" + field + "' as a number"));
+    CHECK(lines_of(r.err) == 1);
+    // told that line 1 is a header, the tool uses the other two rows
+    r = run_pml("kmeans fit first.csv --clusters 1 --header yes -o x.pml");
+    CHECK(r.code == 0);
+    CHECK_THAT(r.err, Contains("to 2 x 2 data"));
+  }
+  write_bytes("tiny.csv", "1e-400,2\n3,4\n5,6\n");  // underflow: the value 0, the row kept
+  r = run_pml("kmeans fit tiny.csv --clusters 1 -o x.pml");
+  CHECK(r.code == 0);
+  CHECK_THAT(r.err, Contains("to 3 x 2 data"));
+  write_bytes("late.csv", "a,b\n1,2\n3,-1e400\n");
+  CHECK_THAT(run_pml("kmeans fit late.csv --clusters 1 -o x.pml").err, Contains("line 3, column 2: cannot read '-1e400' as a number: its magnitude is beyond"));
+  // names and numbers on line 1: the tool asks instead of guessing
+  write_bytes("mixed.csv", "id,2019\n1,2\n3,4\n");
+  r = run_pml("kmeans fit mixed.csv --clusters 1 -o x.pml");
+  CHECK(r.code == 1);
+  CHECK_THAT(r.err, Contains("line 1 mixes names and numbers") && Contains("pml --header"));
+  CHECK_THAT(run_pml("kmeans fit mixed.csv --clusters 1 --header yes -o x.pml").err, Contains("to 2 x 2 data"));
+  CHECK_THAT(run_pml("kmeans fit mixed.csv --clusters 1 --header no -o x.pml").err, Contains("line 1, column 1: cannot read 'id'"));
+  // --delimiter: one character, tab or space
+  write_bytes("semi.csv", "1;2\n3;4\n5;6\n");
+  CHECK_THAT(run_pml("kmeans fit semi.csv --clusters 1 --delimiter ';' -o x.pml").err, Contains("to 3 x 2 data"));
+  CHECK_THAT(run_pml("kmeans fit semi.csv --clusters 1 -o x.pml").err, Contains("line 1, column 1: cannot read '1;2'"));
+  write_bytes("tabs.tsv", "x\ty\n1\t2\n3\t4\n");
+  CHECK_THAT(run_pml("pca fit tabs.tsv --delimiter tab -o x.pml").err, Contains("to 2 x 2 data"));
+  REQUIRE(run_pml("kmeans fit semi.csv --clusters 1 --delimiter ';' -o semi.pml").code == 0);
+  const Run predicted = run_pml("kmeans predict semi.pml semi.csv --delimiter ';' --header no");
+  CHECK(predicted.code == 0);
+  CHECK(predicted.out == "label\n0\n0\n0\n");
+  for (const char* bad : {"--delimiter ab", "--delimiter .", "--delimiter '\"'", "--header maybe"}) {
+    r = run_pml(std::string("kmeans fit semi.csv ") + bad + " -o x.pml");
+    INFO(bad << ": " << r.err);
+    CHECK(r.code == 2);
+    CHECK(lines_of(r.err) == 1);
+  }
+  // every command that reads CSV takes both options and documents them; the others do not take them
+  for (const char* command : {"gmm fit", "gmm predict", "gmm score", "kmeans fit", "kmeans predict", "pca fit", "pca transform", "pca inverse",
+                              "ppca fit", "ppca transform", "ppca score", "vgmm fit", "vgmm predict", "blr fit", "blr predict", "blr sample",
+                              "mcdropout fit", "mcdropout predict", "vae train", "vae encode"}) {
+    INFO(command);
+    const std::string help = run_pml(std::string(command) + " --help").out;
+    CHECK_THAT(help, Contains("--delimiter C") && Contains("--header H"));
+    // the options are accepted (the command then stops at its own missing arguments or files, not at them)
+    CHECK_THAT(run_pml(std::string(command) + " --header no --delimiter ';' missing.pml missing.csv").err, !Contains("unknown option"));
+  }
+  for (const char* command : {"gmm sample", "ppca sample", "vgmm components", "vae sample"}) {
+    INFO(command);
+    CHECK_THAT(run_pml(std::string(command) + " --header no m.pml").err, Contains("unknown option '--header'"));
+  }
+}
+
+TEST_CASE("pml checks every write: standard output, links, FIFOs, devices, the input, read-only files, killed saves", "[cli][files]") {
+  pml::io::write_csv(dir() / "data.csv", blobs(), {"a", "b"});
+  REQUIRE(run_pml("gmm fit data.csv --components 2 --seed 1 -o w.pml").code == 0);
+  const Run reference = run_pml("gmm predict w.pml data.csv");
+  REQUIRE(reference.code == 0);
+  REQUIRE(lines_of(reference.out) == 241);
+  // standard output: a full disk is one line and exit 1, for results and for help alike
+  for (const char* args : {"gmm predict w.pml data.csv", "gmm predict w.pml data.csv --proba", "gmm sample w.pml -n 5", "gmm fit --help", "--version"}) {
+    const Run full = run_pml_to(args, "/dev/full");
+    INFO(args << ": " << full.err);
+    CHECK(full.code == 1);
+    CHECK_THAT(full.err, Contains("cannot write to standard output: No space left on device"));
+    CHECK(lines_of(full.err) == 1);
+  }
+  // -o /dev/stdout: written to standard output itself, no temporary beside /dev/stdout, errors checked
+  Run r = run_pml("gmm predict w.pml data.csv -o /dev/stdout");
+  CHECK(r.code == 0);
+  CHECK(r.out == reference.out);
+  r = run_pml_to("gmm predict w.pml data.csv -o /dev/stdout", "/dev/full");
+  CHECK(r.code == 1);
+  CHECK_THAT(r.err, Contains("cannot write '/dev/stdout': No space left on device"));
+  // a character device: written directly (here the error it gives), never replaced
+  r = run_pml("gmm predict w.pml data.csv -o /dev/full");
+  CHECK(r.code == 1);
+  CHECK_THAT(r.err, Contains("cannot write '/dev/full': No space left on device"));
+  CHECK(fs::is_character_file("/dev/full"));
+  // a FIFO: written directly to its reader, stays a FIFO (timeout: a replaced FIFO would leave cat waiting)
+  std::error_code ec;
+  fs::remove(dir() / "fifo", ec);
+  REQUIRE(::mkfifo((dir() / "fifo").c_str(), 0600) == 0);
+  const std::string fifo_cmd = "cd '" + dir().string() + "' && { timeout 60 cat fifo > from_fifo.txt & '" PML_CLI
+                               "' gmm predict w.pml data.csv -o fifo 2> err.txt; code=$?; wait; exit $code; }";
+  const int status = std::system(fifo_cmd.c_str());
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(fs::is_fifo(dir() / "fifo"));
+  CHECK(slurp(dir() / "from_fifo.txt") == reference.out);
+  // a symbolic link: the target is written, the link stays a link; model files too
+  fs::create_directories(dir() / "real");
+  for (const char* name : {"out_link.csv", "model_link.pml"}) fs::remove(dir() / name, ec);
+  fs::create_symlink("real/out.csv", dir() / "out_link.csv");
+  fs::create_symlink("real/model.pml", dir() / "model_link.pml");
+  REQUIRE(run_pml("gmm predict w.pml data.csv -o out_link.csv").code == 0);
+  CHECK(fs::is_symlink(dir() / "out_link.csv"));
+  CHECK(slurp(dir() / "real" / "out.csv") == reference.out);
+  REQUIRE(run_pml("gmm fit data.csv --components 2 --seed 1 -o model_link.pml").code == 0);
+  CHECK(fs::is_symlink(dir() / "model_link.pml"));
+  CHECK(slurp(dir() / "real" / "model.pml") == slurp(dir() / "w.pml"));
+  // the input file: refused before any work, the input untouched (also through a link)
+  const std::string data_before = slurp(dir() / "data.csv");
+  fs::remove(dir() / "data_link.csv", ec);
+  fs::create_symlink("data.csv", dir() / "data_link.csv");
+  for (const char* args : {"gmm predict w.pml data.csv -o data.csv", "gmm predict w.pml data.csv -o data_link.csv", "gmm fit data.csv -o data.csv",
+                           "gmm predict w.pml data.csv -o w.pml", "vae train --data data.csv -o ./data.csv"}) {
+    r = run_pml(args);
+    INFO(args << ": " << r.err);
+    CHECK(r.code == 2);
+    CHECK_THAT(r.err, Contains("is the input file") && Contains("refusing to overwrite an input"));
+    CHECK(lines_of(r.err) == 1);
+  }
+  CHECK(slurp(dir() / "data.csv") == data_before);
+  CHECK(pml::GaussianMixture<double>::load(dir() / "w.pml").means().rows() == 2);
+  // a read-only target: refused with the reason and the user's path, contents and mode kept
+  write_bytes("readonly.csv", "precious\n");
+  fs::permissions(dir() / "readonly.csv", fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+  r = run_pml("gmm predict w.pml data.csv -o readonly.csv");
+  CHECK(r.code == 1);
+  CHECK_THAT(r.err, Contains("cannot write 'readonly.csv': Permission denied (the file is read-only"));
+  CHECK_THAT(r.err, !Contains(".tmp"));
+  CHECK(slurp(dir() / "readonly.csv") == "precious\n");
+  CHECK(fs::status(dir() / "readonly.csv").permissions() == (fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read));
+  r = run_pml("gmm fit data.csv -o readonly.csv");
+  CHECK(r.code == 1);
+  CHECK_THAT(r.err, Contains("cannot write 'readonly.csv': Permission denied"));
+  // a missing directory: the user's path and why
+  r = run_pml("gmm predict w.pml data.csv -o no/such/out.csv");
+  CHECK(r.code == 1);
+  CHECK_THAT(r.err, Contains("cannot write 'no/such/out.csv': directory 'no/such' does not exist"));
+  // a save killed half-way left .NAME.pml-PID-TAG.tmp behind: the next save removes it
+  const long pid = dead_pid();
+  const fs::path stale = pml::detail::temporary_path(dir() / "saved.pml", pid, 0x0badcafe);
+  std::ofstream(stale) << "half a model";
+  REQUIRE(run_pml("gmm fit data.csv --components 2 --seed 1 -o saved.pml").code == 0);
+  CHECK_FALSE(fs::exists(stale));
+  CHECK(slurp(dir() / "saved.pml") == slurp(dir() / "w.pml"));
+  for (const auto& entry : fs::directory_iterator(dir())) CHECK(entry.path().filename().string().find(".pml-") == std::string::npos);
 }
