@@ -4,6 +4,7 @@
 // whole-file writes (links, FIFOs, devices, read-only targets, killed saves, errors with reasons), minibatches (every row once per epoch, reproducible from a seed).
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -331,7 +332,14 @@ TEST_CASE("write_file_atomically: links, special files, read-only targets, kille
   std::ofstream(live) << "another process is writing";
   std::ofstream(dir.path / ".out.csv.pml-x-1234abcd.tmp") << "not ours";
   std::ofstream(dir.path / (".other.csv.pml-" + std::to_string(child) + "-1234abcd.tmp")) << "another file's";
+  std::ofstream(dir.path / ".out.csv.tmp3141592653") << "pml 0.1's, killed two hours ago";
+  fs::last_write_time(dir.path / ".out.csv.tmp3141592653", fs::file_time_type::clock::now() - std::chrono::hours(2));
+  std::ofstream(dir.path / ".out.csv.tmp2718281828") << "pml 0.1's, maybe still writing";
+  std::ofstream(dir.path / ".out.csv.tmp-notes") << "someone else's";
   pml::io::write_csv(out, m);
+  CHECK_FALSE(fs::exists(dir.path / ".out.csv.tmp3141592653"));
+  CHECK(fs::exists(dir.path / ".out.csv.tmp2718281828"));
+  CHECK(fs::exists(dir.path / ".out.csv.tmp-notes"));
   CHECK_FALSE(fs::exists(stale));
   CHECK(fs::exists(live));
   CHECK(fs::exists(dir.path / ".out.csv.pml-x-1234abcd.tmp"));

@@ -17,9 +17,10 @@
 ///    (fsync) and renamed over the target, so readers see the old file or the whole new one. On any
 ///    failure the temporary is removed and the target is untouched. A process killed mid-save leaves
 ///    its temporary behind: the next save of the same NAME removes temporaries whose PID is no longer
-///    alive.
+///    alive (and `.NAME.tmpDIGITS` files of earlier pml builds over an hour old).
 
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -87,16 +88,27 @@ inline std::filesystem::path temporary_path(const std::filesystem::path& target,
   return dir / temporary_prefix(target).append(std::to_string(pid)).append("-").append(hex).append(".tmp");
 }
 
-/// Removes the temporaries of `target` left by processes that are no longer alive (killed mid-save).
-/// Only regular files named exactly `.NAME.pml-PID-TAG.tmp` are considered; errors are ignored.
+/// Removes the temporaries of `target` left by processes that are no longer alive (killed mid-save):
+/// regular files named exactly `.NAME.pml-PID-TAG.tmp` whose PID no process has, and those of earlier
+/// pml builds (`.NAME.tmpDIGITS`, without a PID) once they are more than an hour old. Errors are
+/// ignored.
 inline void remove_stale_temporaries(const std::filesystem::path& target) {
   namespace fs = std::filesystem;
   const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
   const std::string prefix = temporary_prefix(target);
+  std::string legacy = ".";  // earlier pml builds: ".NAME.tmpDIGITS", no PID; removed when over an hour old
+  legacy.append(target.filename().string()).append(".tmp");
   std::error_code ec;
   fs::directory_iterator it(dir, ec), end;
   for (; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
+    if (name.size() > legacy.size() && name.size() <= legacy.size() + 10 && name.compare(0, legacy.size(), legacy) == 0 &&
+        name.find_first_not_of("0123456789", legacy.size()) == std::string::npos) {
+      std::error_code e1, e2;
+      const auto age = fs::file_time_type::clock::now() - fs::last_write_time(it->path(), e1);
+      if (!e1 && age > std::chrono::hours(1) && fs::symlink_status(it->path(), e2).type() == fs::file_type::regular) fs::remove(it->path(), e2);
+      continue;
+    }
     if (name.size() < prefix.size() + 15 || name.compare(0, prefix.size(), prefix) != 0 || name.compare(name.size() - 4, 4, ".tmp") != 0) continue;
     // PID-TAG: decimal digits, '-', 8 hex digits
     const std::string rest = name.substr(prefix.size(), name.size() - prefix.size() - 4);
