@@ -465,6 +465,14 @@ TEST_CASE("pml checks every write: standard output, links, FIFOs, devices, the i
   REQUIRE(run_pml("gmm fit data.csv --components 2 --seed 1 -o model_link.pml").code == 0);
   CHECK(fs::is_symlink(dir() / "model_link.pml"));
   CHECK(slurp(dir() / "real" / "model.pml") == slurp(dir() / "w.pml"));
+  // models are saved by the same rules: to standard output directly, to a device with its error
+  r = run_pml("gmm fit data.csv --components 2 --seed 1 -o /dev/stdout");
+  CHECK(r.code == 0);
+  CHECK(r.out == slurp(dir() / "w.pml"));
+  r = run_pml("gmm fit data.csv --components 2 --seed 1 -o /dev/full");
+  CHECK(r.code == 1);
+  CHECK_THAT(r.err, Contains("cannot write '/dev/full': No space left on device"));
+  CHECK(lines_of(r.err) == 1);
   // the input file: refused before any work, the input untouched (also through a link)
   const std::string data_before = slurp(dir() / "data.csv");
   fs::remove(dir() / "data_link.csv", ec);
