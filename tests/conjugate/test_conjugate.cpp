@@ -271,3 +271,67 @@ TEST_CASE("Conjugate models save and load their prior and posterior; updates go 
   CHECK(pml::BetaBinomialModel<double>::load(std::filesystem::temp_directory_path() / "pml_bb.pml").trials() == 7);
   std::filesystem::remove(std::filesystem::temp_directory_path() / "pml_bb.pml");
 }
+
+// ---- issue 12: evidences with large prior parameters -------------------------------------------------
+#include "distributions/grid_check.hpp"
+#include "fixtures/mpmath_reference.hpp"
+
+TEST_CASE("log marginal likelihoods match mpmath for priors from 1e-300 to 1e150", "[conjugate][extremes]") {
+  namespace mp = pml_test::mp;
+  using pml_test::check_grid;
+  pml::IntVector bern(8), bin(4), pois(5), labels(6);
+  bern << 1, 0, 1, 1, 0, 1, 1, 1;
+  bin << 3, 7, 10, 0;
+  pois << 3, 0, 7, 2, 12;
+  labels << 0, 2, 2, 1, 0, 2;
+  Eigen::VectorXd shifted(4), y(5);
+  shifted << 1e9 + 0.25, 1e9 - 1.5, 1e9 + 2.0, 1e9 + 0.75;
+  y << 0.3, -1.2, 2.5, 0.9, 1.1;
+  check_grid("BetaBernoulliModel", mp::beta_bernoulli_lml, [&](const auto& r) {
+    return pml::BetaBernoulliModel<double>(pml::Beta<double>(r[0], r[1])).log_marginal_likelihood(bern);
+  }, 1e-12, 1e-3);
+  check_grid("BetaBinomialModel", mp::beta_binomial_lml, [&](const auto& r) {
+    return pml::BetaBinomialModel<double>(10, pml::Beta<double>(r[0], r[1])).log_marginal_likelihood(bin);
+  }, 1e-12, 1e-3);
+  check_grid("GammaPoissonModel", mp::gamma_poisson_lml, [&](const auto& r) {
+    return pml::GammaPoissonModel<double>(pml::Gamma<double>(r[0], r[1])).log_marginal_likelihood(pois);
+  }, 1e-12, 1e-3);
+  check_grid("DirichletCategoricalModel", mp::dirichlet_categorical_lml, [&](const auto& r) {
+    const Eigen::Vector3d alpha(r[0], 2 * r[0], 3 * r[0]);
+    return pml::DirichletCategoricalModel<double>(pml::Dirichlet<double>(alpha)).log_marginal_likelihood(labels);
+  }, 1e-12, 1e-3);
+  check_grid("NormalGammaModel", mp::normal_gamma_lml, [&](const auto& r) {
+    return pml::NormalGammaModel<double>(pml::NormalGamma<double>(r[1], r[0], r[0], r[0]))
+        .log_marginal_likelihood(r[1] == 0 ? y : shifted);
+  }, 1e-12, 1e-3);
+  check_grid("GammaKnownMeanModel", mp::gamma_known_mean_lml, [&](const auto& r) {
+    return pml::GammaKnownMeanModel<double>(pml::Gamma<double>(r[0], r[0]), r[1]).log_marginal_likelihood(r[1] == 0 ? y : shifted);
+  }, 1e-12, 1e-3);
+}
+
+TEST_CASE("evidence after many observations: sequential posteriors keep the chain rule", "[conjugate][extremes]") {
+  // log p(D1, D2) = log p(D1) + log p(D2 | D1) also when the posterior parameters are huge
+  pml::IntVector many = pml::IntVector::Ones(2000000);
+  many.head(500000).setZero();
+  pml::IntVector next(5);
+  next << 1, 1, 0, 1, 0;
+  pml::IntVector both(many.size() + next.size());
+  both << many, next;
+  pml::BetaBernoulliModel<double> model;
+  const double joint = model.log_marginal_likelihood(both);
+  const double first = model.log_marginal_likelihood(many);
+  model.update(many);
+  CHECK(joint == Approx(first + model.log_marginal_likelihood(next)).epsilon(1e-14));
+  // posterior predictive of a Normal-Gamma model after 1e12 pseudo-observations is a Gaussian
+  const pml::NormalGammaModel<double> ng(pml::NormalGamma<double>(2.0, 1e12, 5e11, 5e11));
+  const auto pred = ng.posterior_predictive();
+  CHECK(pred.entropy() == Approx(pml::Normal<double>(2.0, std::sqrt(1 + 1e-12)).entropy()).epsilon(1e-11));
+  // Normal-Wishart evidence with a strong prior: close to the Gaussian likelihood at the prior mean
+  const Eigen::Matrix2d eye = Eigen::Matrix2d::Identity();
+  const double nu = 1e14;
+  pml::NormalWishartModel<double> nw(pml::NormalWishart<double>(Eigen::Vector2d::Zero(), 1e14, nu, eye / nu));
+  Eigen::MatrixXd x(3, 2);
+  x << 0.5, -0.2, 1.0, 0.3, -0.4, 0.8;
+  const double gauss = -0.5 * x.squaredNorm() - 3 * std::log(2 * M_PI);
+  CHECK(nw.log_marginal_likelihood(x) == Approx(gauss).epsilon(1e-10));
+}

@@ -121,3 +121,84 @@ TEST_CASE("cholesky_jitter repairs a semi-definite matrix and reports the jitter
   asym << 1, 0.5, 0, 1;
   CHECK_THROWS_WITH(pml::cholesky_checked("f", "sigma", asym), Contains("sigma must be symmetric"));
 }
+
+// ---- issue 12: differences of large log-gamma terms ------------------------------------------------
+#include "distributions/grid_check.hpp"
+#include "fixtures/mpmath_reference.hpp"
+
+namespace mpref = pml_test::mp;
+using pml_test::check_grid;
+
+TEST_CASE("lbeta and lchoose: the examples of issue 12", "[core][special][extremes]") {
+  CHECK(pml::lbeta(1e20, 3.0) == Approx(-137.46195839908279).epsilon(1e-15));
+  CHECK(pml::lchoose(1e18, 100.0) == Approx(3780.9137918337187).epsilon(1e-15));
+  // special values and symmetry
+  CHECK(pml::lchoose(7.0, 0.0) == 0.0);
+  CHECK(pml::lchoose(7.0, 7.0) == 0.0);
+  CHECK(pml::lchoose(10.0, 3.0) == Approx(std::log(120.0)).epsilon(1e-15));
+  CHECK(pml::lbeta(2.0, 3.0) == Approx(-std::log(12.0)).epsilon(1e-15));
+  CHECK(pml::lbeta(3.5, 1e12) == Approx(pml::lbeta(1e12, 3.5)).epsilon(1e-16));
+  CHECK(pml::lgamma_ratio(12.5, 10.0) == Approx(std::lgamma(12.5) - std::lgamma(10.0)).epsilon(1e-14));
+}
+
+TEST_CASE("special functions do not throw or print on bad input: NaN or inf", "[core][special][extremes]") {
+  CHECK(std::isnan(pml::lbeta(-1.0, 2.0)));
+  CHECK(pml::lbeta(0.0, 2.0) == std::numeric_limits<double>::infinity());
+  CHECK(std::isnan(pml::lchoose(3.0, 4.0)));
+  CHECK(std::isnan(pml::lchoose(3.0, -1.0)));
+  CHECK(std::isnan(pml::lgamma_difference(-1.0, 0.5)));
+  CHECK(std::isnan(pml::lgamma_difference(1.0, -2.0)));
+  CHECK(std::isnan(pml::digamma_difference(0.0, 1.0)));
+  CHECK(std::isnan(pml::stirling_error(0.0)));
+  CHECK(std::isnan(pml::trigamma(-3.0)));
+  CHECK(std::isnan(pml::gamma_entropy_core(-1.0)));
+  CHECK(pml::log1pmx(-1.0) == -std::numeric_limits<double>::infinity());
+  CHECK(std::isnan(pml::log1pmx(-2.0)));
+  CHECK(pml::lgamma(1e300) == Approx(1e300 * (std::log(1e300) - 1)).epsilon(1e-14));
+}
+
+TEST_CASE("Stirling error, lgamma and digamma differences, lbeta, lchoose match mpmath on the grids",
+          "[core][special][extremes]") {
+  check_grid("stirling_error", mpref::stirling_error, [](const auto& r) { return pml::stirling_error(r[0]); }, 1e-12, 1e-300);
+  check_grid("lgamma_difference", mpref::lgamma_difference,
+             [](const auto& r) { return pml::lgamma_difference(r[0], r[1]); }, 1e-12, 1e-300);
+  check_grid("digamma_difference", mpref::digamma_difference,
+             [](const auto& r) { return pml::digamma_difference(r[0], r[1]); }, 1e-12, 1e-300);
+  check_grid("lbeta", mpref::lbeta, [](const auto& r) { return pml::lbeta(r[0], r[1]); }, 1e-12, 1e-300);
+  check_grid("lchoose", mpref::lchoose, [](const auto& r) { return pml::lchoose(r[0], r[1]); }, 1e-12, 1e-300);
+  // lgamma_difference_scaled and lgamma_remainder are identities of lgamma_difference and digamma
+  for (const auto& r : mpref::lgamma_difference) {
+    const double x = r[0], d = r[1];
+    if (x < 1e-3 || x > 1e250 || d > 1e250 || std::abs(d) < 1e-200 || r[2] == 0) continue;
+    const double ref = r[2] - d * std::log(x);
+    CHECK(std::abs(pml::lgamma_difference_scaled(x, d) - ref) <= 1e-12 * (std::abs(r[2]) + std::abs(d * std::log(x))));
+  }
+  CHECK(pml::lgamma_remainder(1e20, 1e10) == Approx(0.5).epsilon(1e-9));  // d^2 psi'(x)/2 = 1e20/(2e20)
+  CHECK(pml::lgamma_remainder(3.0, 0.0) == 0.0);
+  CHECK(pml::lgamma_remainder(2.5, 1e-4) == Approx(0.5e-8 * pml::trigamma(2.5)).epsilon(1e-4));
+}
+
+TEST_CASE("special functions in float agree with mpmath to 1e-5", "[core][special][extremes]") {
+  check_grid("lbeta<float>", mpref::lbeta_float, [](const auto& r) { return pml::lbeta(float(r[0]), float(r[1])); },
+             1e-5, 1e-30);
+  check_grid("lgamma_difference<float>", mpref::lgamma_difference_float,
+             [](const auto& r) { return pml::lgamma_difference(float(r[0]), float(r[1])); }, 1e-5, 1e-30);
+  check_grid("digamma_difference<float>", mpref::digamma_difference_float,
+             [](const auto& r) { return pml::digamma_difference(float(r[0]), float(r[1])); }, 1e-5, 1e-30);
+  CHECK(pml::lchoose(1e6f, 3.0f) == Approx(std::log(1e6 * 999999.0 * 999998.0 / 6)).epsilon(1e-6));
+}
+
+TEST_CASE("multivariate log-beta and its ratio", "[core][special][extremes]") {
+  Eigen::Vector3d alpha(2.5, 0.7, 4.0);
+  CHECK(pml::lmbeta(alpha) ==
+        Approx(std::lgamma(2.5) + std::lgamma(0.7) + std::lgamma(4.0) - std::lgamma(7.2)).epsilon(1e-14));
+  const Eigen::Vector3d m(3, 0, 5);
+  CHECK(pml::lmbeta_ratio(alpha, m) == Approx(pml::lmbeta(Eigen::Vector3d(alpha + m)) - pml::lmbeta(alpha)).epsilon(1e-13));
+  // large concentrations: log B(a + m) - log B(a) with a = 1e20 (1, 2, 3), m = (3, 0, 5): the log-likelihood
+  // of the counts under the mean probabilities, 3 log(1/6) + 5 log(1/2), to O(1e-20)
+  const Eigen::Vector3d big(1e20, 2e20, 3e20);
+  CHECK(pml::lmbeta_ratio(big, m) == Approx(3 * std::log(1.0 / 6) + 5 * std::log(0.5)).epsilon(1e-14));
+  CHECK_THROWS_WITH(pml::lmbeta_ratio(alpha, Eigen::Vector2d(1, 2)), Contains("lmbeta_ratio"));
+  CHECK(pml::lmgamma_difference(3, 1e15, 2.5) ==
+        Approx(2.5 * (std::log(1e15) + std::log(1e15 - 0.5) + std::log(1e15 - 1))).epsilon(1e-14));
+}

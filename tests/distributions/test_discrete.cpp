@@ -10,6 +10,7 @@
 #include "pml/distributions/dirichlet_multinomial.hpp"
 #include "pml/distributions/multinomial.hpp"
 #include "pml/distributions/negative_binomial.hpp"
+#include "pml/distributions/kl.hpp"
 #include "pml/distributions/poisson.hpp"
 #include "test_helpers.hpp"
 
@@ -200,4 +201,45 @@ TEST_CASE("DirichletMultinomial sums to one and has the stated moments", "[distr
   pml::Rng rng(7);
   const pml::IntMatrix draws = d.sample(rng, 20000);
   CHECK((draws.cast<double>().colwise().mean().transpose() - d.mean()).cwiseAbs().maxCoeff() < 0.05);
+}
+
+// ---- issue 12: counts up to 2^53 ---------------------------------------------------------------------
+#include "distributions/grid_check.hpp"
+#include "fixtures/mpmath_reference.hpp"
+
+TEST_CASE("Binomial at 1e18 trials: the example of issue 12", "[distributions][extremes]") {
+  CHECK(pml::Binomial<double>(1000000000000000000L, 1e-16).log_prob(100) == Approx(-3.2223569567543531).epsilon(1e-14));
+  CHECK(pml::Binomial<float>(1000000000000000000L, 1e-16f).log_prob(100) == Approx(-3.2223569567543531).epsilon(1e-5));
+  // endpoints and a tiny p
+  CHECK(pml::Binomial<double>(10, 1e-300).log_prob(0) == Approx(-1e-299).epsilon(1e-15));
+  CHECK(pml::Binomial<double>(10, 1e-300).log_prob(1) == Approx(std::log(10.0) + std::log(1e-300)).epsilon(1e-15));
+  CHECK(pml::Binomial<double>(10, 0.0).log_prob(1) == -std::numeric_limits<double>::infinity());
+}
+
+TEST_CASE("count distributions match mpmath for counts up to 2^53", "[distributions][extremes]") {
+  namespace mp = pml_test::mp;
+  using pml_test::check_grid;
+  check_grid("Binomial::log_prob", mp::binomial_log_prob,
+             [](const auto& r) { return pml::Binomial<double>(long(r[0]), r[1]).log_prob(long(r[2])); }, 1e-12, 1e-3);
+  check_grid("Poisson::log_prob", mp::poisson_log_prob,
+             [](const auto& r) { return pml::Poisson<double>(r[0]).log_prob(long(r[1])); }, 1e-12, 1e-3);
+  check_grid("NegativeBinomial::log_prob", mp::negative_binomial_log_prob,
+             [](const auto& r) { return pml::NegativeBinomial<double>(r[0], r[1]).log_prob(long(r[2])); }, 1e-12, 1e-3);
+  check_grid("BetaBinomial::log_prob", mp::beta_binomial_log_prob,
+             [](const auto& r) { return pml::BetaBinomial<double>(long(r[0]), r[1], r[2]).log_prob(long(r[3])); }, 1e-12,
+             1e-3);
+}
+
+TEST_CASE("count entropies at large counts: a series or a clear exception, never a hang", "[distributions][extremes]") {
+  // Poisson: the asymptotic series above 1e5 continues the exact sum below it
+  const double below = pml::Poisson<double>(99999.0).entropy(), above = pml::Poisson<double>(1e5).entropy();
+  CHECK(above - below == Approx(0.5 * std::log(1e5 / 99999.0) + 1 / (12 * 99999.0) - 1 / 12e5).epsilon(1e-7));
+  CHECK(pml::Poisson<double>(1e15).entropy() == Approx(0.5 * std::log(2 * M_PI * M_E * 1e15)).epsilon(1e-15));
+  // Binomial: exact over the window around the mean, then a clear exception
+  CHECK(pml::Binomial<double>(1000000000000000000L, 1e-16).entropy() ==
+        Approx(pml::Poisson<double>(100.0).entropy()).epsilon(1e-12));
+  CHECK_THROWS_WITH(pml::Binomial<double>(1000000000000000000L, 0.5).entropy(), Contains("Binomial::entropy: trials"));
+  CHECK_THROWS_WITH(pml::BetaBinomial<double>(1L << 40, 2.0, 3.0).entropy(), Contains("BetaBinomial::entropy: trials"));
+  CHECK_THROWS_WITH(pml::js_divergence(pml::Binomial<double>(1L << 50, 0.5), pml::Binomial<double>(1L << 50, 0.4)),
+                    Contains("js_divergence"));
 }

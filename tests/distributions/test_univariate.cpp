@@ -186,3 +186,56 @@ TEST_CASE("ScaleMixtureNormal: density, entropy by quadrature, EM fit", "[distri
   CHECK_THROWS_WITH(pml::ScaleMixtureNormal<double>(1.5, 1, 1), Contains("pi must be a probability"));
   CHECK(pml::ScaleMixtureNormal<float>(0.5f, 1.0f, 0.01f).log_prob(0.0f) == Approx(d.log_prob(0.0) - std::log(0.75 / s2 + 0.25) + std::log(0.5 / 0.01 + 0.5)).epsilon(1e-5));
 }
+
+// ---- issue 12: large shapes and degrees of freedom -------------------------------------------------
+#include "distributions/grid_check.hpp"
+#include "fixtures/mpmath_reference.hpp"
+
+TEST_CASE("StudentT and Gamma entropies: the examples of issue 12", "[distributions][extremes]") {
+  CHECK(pml::StudentT<double>(1e15, 0, 1).entropy() == Approx(1.4189385332046738).epsilon(1e-15));
+  CHECK(pml::StudentT<double>(1e10, 0, 1).entropy() == Approx(1.4189385333046727).epsilon(1e-15));
+  CHECK(pml::Gamma<double>(1e15, 1).entropy() == Approx(18.688326730660016).epsilon(1e-15));
+  CHECK(pml::Gamma<double>(1e20, 1).entropy() == Approx(24.444789463145131).epsilon(1e-15));
+  // the Student-t tends to the normal: density and entropy
+  const pml::StudentT<double> t(1e300, 0.5, 2.0);
+  const pml::Normal<double> n(0.5, 2.0);
+  CHECK(t.entropy() == Approx(n.entropy()).epsilon(1e-15));
+  CHECK(t.log_prob(3.0) == Approx(n.log_prob(3.0)).epsilon(1e-15));
+}
+
+TEST_CASE("univariate entropies and log-densities match mpmath from 1e-300 to 1e300", "[distributions][extremes]") {
+  namespace mp = pml_test::mp;
+  using pml_test::check_grid;
+  check_grid("Gamma::entropy", mp::gamma_entropy, [](const auto& r) { return pml::Gamma<double>(r[0], r[1]).entropy(); },
+             1e-12, 1e-3);
+  check_grid("InverseGamma::entropy", mp::inverse_gamma_entropy,
+             [](const auto& r) { return pml::InverseGamma<double>(r[0], r[1]).entropy(); }, 1e-12, 1e-3);
+  check_grid("StudentT::entropy", mp::student_t_entropy,
+             [](const auto& r) { return pml::StudentT<double>(r[0], 0, 1).entropy(); }, 1e-12, 1e-3);
+  check_grid("StudentT::log_prob", mp::student_t_log_prob,
+             [](const auto& r) { return pml::StudentT<double>(r[0], 0, 1).log_prob(r[1]); }, 1e-12, 1e-3);
+  check_grid("Gamma::log_prob", mp::gamma_log_prob,
+             [](const auto& r) { return pml::Gamma<double>(r[0], r[1]).log_prob(r[2]); }, 1e-12, 1e-3);
+  check_grid("Beta::entropy", mp::beta_entropy, [](const auto& r) { return pml::Beta<double>(r[0], r[1]).entropy(); },
+             1e-12, 1e-3);
+  check_grid("Beta::log_prob", mp::beta_log_prob,
+             [](const auto& r) { return pml::Beta<double>(r[0], r[1]).log_prob(r[2]); }, 1e-12, 1e-3);
+  // InverseGamma's density is the Gamma density of 1/x with the Jacobian
+  for (const auto& r : mp::gamma_log_prob) {
+    const double x = r[2];
+    if (x < 1e-250 || x > 1e250) continue;
+    CHECK(pml::InverseGamma<double>(r[0], r[1]).log_prob(1 / x) ==
+          Approx(r[3] + 2 * std::log(x)).epsilon(1e-12).margin(1e-13));
+  }
+}
+
+TEST_CASE("univariate entropies in float match mpmath to 1e-5", "[distributions][extremes]") {
+  namespace mp = pml_test::mp;
+  using pml_test::check_grid;
+  check_grid("StudentT<float>::entropy", mp::student_t_entropy_float,
+             [](const auto& r) { return pml::StudentT<float>(float(r[0]), 0, 1).entropy(); }, 1e-5, 1e-3);
+  check_grid("Gamma<float>::entropy", mp::gamma_entropy_float,
+             [](const auto& r) { return pml::Gamma<float>(float(r[0]), float(r[1])).entropy(); }, 1e-5, 1e-3);
+  CHECK(pml::StudentT<float>(1e30f, 0, 1).entropy() == Approx(1.4189385332046727).epsilon(1e-6));
+  CHECK(pml::Gamma<float>(1e30f, 1).entropy() == Approx(35.957714935639091).epsilon(1e-6));
+}

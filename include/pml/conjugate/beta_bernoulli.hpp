@@ -49,10 +49,13 @@ template <Real T = double> class BetaBernoulliModel {
   BetaBernoulliModel& update(long x) { return update(IntVector::Constant(1, x)); }
   /// \f$p(x=1|\mathcal D) = a/(a+b)\f$ (PRML 2.20): a Bernoulli.
   Bernoulli<T> posterior_predictive() const { return Bernoulli<T>(belief_.mean()); }
-  /// Evidence \f$\log p(\mathcal D) = \log B(a+m, b+l) - \log B(a, b)\f$ under the current belief.
+  /// Evidence \f$\log p(\mathcal D) = \log B(a+m, b+l) - \log B(a, b)\f$ under the current belief, by
+  /// lmbeta_ratio() (no cancellation for large a, b). @throw std::domain_error for values other than 0 and 1.
   T log_marginal_likelihood(const IntVectorCRef& data) const {
-    const Beta<T> post = posterior(data);
-    return lbeta(post.a(), post.b()) - lbeta(belief_.a(), belief_.b());
+    detail::check_binary("BetaBernoulliModel::log_marginal_likelihood", data);
+    const double ones = double(data.sum());
+    const Eigen::Vector2d alpha{double(belief_.a()), double(belief_.b())}, m(ones, double(data.size()) - ones);
+    return T(lmbeta_ratio(alpha, m));
   }
 
   /// Writes the prior, the current posterior and the model's constants to `path` (model type "BetaBernoulliModel";
@@ -97,12 +100,15 @@ template <Real T = double> class BetaBinomialModel {
   }
   /// Predictive of the next count: BetaBinomial(trials, a, b).
   BetaBinomial<T> posterior_predictive() const { return BetaBinomial<T>(n_, belief_.a(), belief_.b()); }
-  /// \f$\sum_n\log\binom{n}{k_n} + \log B(a+\sum k, b+\sum(n-k)) - \log B(a,b)\f$.
+  /// \f$\sum_n\log\binom{n}{k_n} + \log B(a+\sum k, b+\sum(n-k)) - \log B(a,b)\f$, the beta part by
+  /// lmbeta_ratio() (no cancellation for large a, b). @throw std::domain_error for counts outside 0..trials.
   T log_marginal_likelihood(const IntVectorCRef& k) const {
-    const Beta<T> post = posterior(k);
-    T lml = lbeta(post.a(), post.b()) - lbeta(belief_.a(), belief_.b());
-    for (Index i = 0; i < k.size(); ++i) lml += lchoose(T(n_), T(k(i)));
-    return lml;
+    check(k, "BetaBinomialModel::log_marginal_likelihood");
+    const double s = double(k.sum());
+    const Eigen::Vector2d alpha{double(belief_.a()), double(belief_.b())}, m(s, double(n_) * double(k.size()) - s);
+    double lml = double(lmbeta_ratio(alpha, m));
+    for (Index i = 0; i < k.size(); ++i) lml += detail::lchoose(double(n_), double(k(i)));
+    return T(lml);
   }
 
   /// Writes the prior, the current posterior and the model's constants to `path` (model type "BetaBinomialModel";

@@ -45,14 +45,11 @@ template <Real T = double> class DirichletCategoricalModel {
   }
   /// \f$p(x=k|\mathcal D) = \alpha_k/\alpha_0\f$.
   Categorical<T> posterior_predictive() const { return Categorical<T>(belief_.mean()); }
-  /// \f$\log\Gamma(\alpha_0) - \log\Gamma(\alpha_0+N) + \sum_k[\log\Gamma(\alpha_k+m_k) - \log\Gamma(\alpha_k)]\f$.
+  /// \f$\log\Gamma(\alpha_0) - \log\Gamma(\alpha_0+N) + \sum_k[\log\Gamma(\alpha_k+m_k) - \log\Gamma(\alpha_k)]\f$,
+  /// by lmbeta_ratio() (no cancellation for large concentrations).
   T log_marginal_likelihood(const IntVectorCRef& labels) const {
     const Vector<T> m = counts(labels);
-    const T a0 = belief_.concentration();
-    T lml = std::lgamma(a0) - std::lgamma(a0 + T(labels.size()));
-    for (Index k = 0; k < categories(); ++k)
-      lml += std::lgamma(belief_.alpha()(k) + m(k)) - std::lgamma(belief_.alpha()(k));
-    return lml;
+    return T(lmbeta_ratio(belief_.alpha().template cast<double>().eval(), m.template cast<double>().eval()));
   }
 
   /// Writes the prior, the current posterior and the model's constants to `path` (model type "DirichletCategoricalModel";
@@ -94,18 +91,20 @@ template <Real T = double> class DirichletMultinomialModel {
     return DirichletMultinomial<T>(trials, belief_.alpha());
   }
   /// \f$\sum_i\log\frac{n_i!}{\prod_k m_{ik}!} + \log\Gamma(\alpha_0) - \log\Gamma(\alpha_0+N) +
-  /// \sum_k[\log\Gamma(\alpha_k+m_k) - \log\Gamma(\alpha_k)]\f$, N the total count.
+  /// \sum_k[\log\Gamma(\alpha_k+m_k) - \log\Gamma(\alpha_k)]\f$, N the total count; the Γ terms by
+  /// lmbeta_ratio(), the multinomial coefficients by lchoose() (no cancellation for large values).
   T log_marginal_likelihood(const IntMatrixCRef& counts) const {
     const Vector<T> m = totals(counts);
-    const T a0 = belief_.concentration();
-    T lml = std::lgamma(a0) - std::lgamma(a0 + m.sum());
-    for (Index k = 0; k < categories(); ++k)
-      lml += std::lgamma(belief_.alpha()(k) + m(k)) - std::lgamma(belief_.alpha()(k));
+    double lml = double(lmbeta_ratio(belief_.alpha().template cast<double>().eval(), m.template cast<double>().eval()));
+    // log multinomial coefficients as chains of lchoose (exact for large counts)
     for (Index i = 0; i < counts.rows(); ++i) {
-      lml += std::lgamma(T(counts.row(i).sum()) + 1);
-      for (Index k = 0; k < counts.cols(); ++k) lml -= std::lgamma(T(counts(i, k)) + 1);
+      double partial = 0;
+      for (Index k = 0; k < counts.cols(); ++k) {
+        partial += double(counts(i, k));
+        lml += detail::lchoose(partial, double(counts(i, k)));
+      }
     }
-    return lml;
+    return T(lml);
   }
 
   /// Writes the prior, the current posterior and the model's constants to `path` (model type "DirichletMultinomialModel";

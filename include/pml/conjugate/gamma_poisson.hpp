@@ -36,13 +36,20 @@ template <Real T = double> class GammaPoissonModel {
   NegativeBinomial<T> posterior_predictive() const {
     return NegativeBinomial<T>(belief_.shape(), belief_.rate() / (belief_.rate() + T(1)));
   }
-  /// \f$\log\Gamma(a+S) - \log\Gamma(a) + a\log b - (a+S)\log(b+N) - \sum_n\log k_n!\f$, S = Σk.
+  /// \f$\log\Gamma(a+S) - \log\Gamma(a) + a\log b - (a+S)\log(b+N) - \sum_n\log k_n!\f$, S = Σk, summed
+  /// as \f$S\log\frac{a}{b+N} + s(a, S) - a\log(1 + N/b) - \sum_n\log k_n!\f$ with s =
+  /// lgamma_difference_scaled(), so a large prior (or posterior) shape and rate do not cancel.
+  /// @throw std::domain_error for negative counts.
   T log_marginal_likelihood(const IntVectorCRef& k) const {
-    const Gamma<T> post = posterior(k);
-    T lml = std::lgamma(post.shape()) - std::lgamma(belief_.shape()) + belief_.shape() * std::log(belief_.rate()) -
-            post.shape() * std::log(post.rate());
-    for (Index i = 0; i < k.size(); ++i) lml -= std::lgamma(T(k(i)) + 1);
-    return lml;
+    posterior(k);  // checks the counts
+    const double a = double(belief_.shape()), b = double(belief_.rate()), n = double(k.size());
+    double s = 0, log_factorials = 0;
+    for (Index i = 0; i < k.size(); ++i) {
+      s += double(k(i));
+      log_factorials += detail::boost_lgamma(double(k(i)) + 1);
+    }
+    const double count_part = s == 0 ? 0.0 : s * (std::log(a) - std::log(b + n));
+    return T(count_part + detail::lgamma_difference_scaled(a, s) - a * std::log1p(n / b) - log_factorials);
   }
 
   /// Writes the prior, the current posterior and the model's constants to `path` (model type "GammaPoissonModel";

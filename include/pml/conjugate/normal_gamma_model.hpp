@@ -43,12 +43,24 @@ template <Real T = double> class NormalGammaModel {
     const T a = belief_.a(), b = belief_.b(), k = belief_.kappa();
     return StudentT<T>(T(2) * a, belief_.mu0(), std::sqrt(b * (k + T(1)) / (a * k)));
   }
-  /// \f$\log\Gamma(a_N)-\log\Gamma(a_0)+a_0\log b_0-a_N\log b_N+\frac12\log\frac{\kappa_0}{\kappa_N}-\frac N2\log2\pi\f$.
+  /// \f$\log\Gamma(a_N)-\log\Gamma(a_0)+a_0\log b_0-a_N\log b_N+\frac12\log\frac{\kappa_0}{\kappa_N}-\frac N2\log2\pi\f$,
+  /// summed as \f$s(a_0, \frac N2) - a_0\log(1 + \frac{\Delta b}{b_0}) - \frac N2\log\frac{b_N}{a_0} -
+  /// \frac12\log(1 + \frac N{\kappa_0}) - \frac N2\log 2\pi\f$ with s = lgamma_difference_scaled() and
+  /// \f$\Delta b = b_N - b_0\f$ from the centred sum of squares, so large prior parameters do not cancel.
+  /// Computed in double. @throw std::domain_error for non-finite data.
   T log_marginal_likelihood(const VectorCRef<T>& x) const {
-    const NormalGamma<T> post = posterior(x);
-    return std::lgamma(post.a()) - std::lgamma(belief_.a()) + belief_.a() * std::log(belief_.b()) -
-           post.a() * std::log(post.b()) + T(0.5) * (std::log(belief_.kappa()) - std::log(post.kappa())) -
-           T(0.5) * T(x.size()) * constants<T>::log_two_pi;
+    check_all_finite("NormalGammaModel::log_marginal_likelihood", "data", x);
+    if (x.size() == 0) return T(0);
+    const Eigen::VectorXd xd = x.template cast<double>();
+    const double n = double(x.size()), mean = xd.mean(), ss = (xd.array() - mean).square().sum();
+    const double k0 = double(belief_.kappa()), m0 = double(belief_.mu0()), a0 = double(belief_.a()),
+                 b0 = double(belief_.b());
+    const double dm = mean - m0;
+    const double delta_b = 0.5 * ss + 0.5 * (k0 * n / (k0 + n)) * dm * dm;
+    const double bn = b0 + delta_b;
+    return T(detail::lgamma_difference_scaled(a0, 0.5 * n) - a0 * std::log1p(delta_b / b0) -
+             0.5 * n * (std::log(bn) - std::log(a0)) - 0.5 * std::log1p(n / k0) -
+             0.5 * n * constants<double>::log_two_pi);
   }
 
   /// Writes the prior, the current posterior and the model's constants to `path` (model type "NormalGammaModel";

@@ -104,11 +104,16 @@ template <Real T = double> class GammaKnownMeanModel {
   StudentT<T> posterior_predictive() const {
     return StudentT<T>(T(2) * belief_.shape(), mu_, std::sqrt(belief_.rate() / belief_.shape()));
   }
-  /// \f$\log\Gamma(a_N) - \log\Gamma(a) + a\log b - a_N\log b_N - \frac N2\log 2\pi\f$.
+  /// \f$\log\Gamma(a_N) - \log\Gamma(a) + a\log b - a_N\log b_N - \frac N2\log 2\pi\f$, summed as
+  /// \f$s(a, \frac N2) - a\log(1 + \frac{\Delta b}{b}) - \frac N2\log\frac{b_N}{a} - \frac N2\log 2\pi\f$
+  /// (s = lgamma_difference_scaled(), \f$\Delta b = \frac12\sum(x-\mu)^2\f$), so large prior parameters do
+  /// not cancel. Computed in double. @throw std::domain_error for non-finite data.
   T log_marginal_likelihood(const VectorCRef<T>& x) const {
-    const Gamma<T> post = posterior(x);
-    return std::lgamma(post.shape()) - std::lgamma(belief_.shape()) + belief_.shape() * std::log(belief_.rate()) -
-           post.shape() * std::log(post.rate()) - T(0.5) * T(x.size()) * constants<T>::log_two_pi;
+    check_all_finite("GammaKnownMeanModel::log_marginal_likelihood", "data", x);
+    const double n = double(x.size()), a = double(belief_.shape()), b = double(belief_.rate());
+    const double delta_b = 0.5 * (x.template cast<double>().array() - double(mu_)).square().sum();
+    return T(detail::lgamma_difference_scaled(a, 0.5 * n) - a * std::log1p(delta_b / b) -
+             0.5 * n * (std::log(b + delta_b) - std::log(a)) - 0.5 * n * constants<double>::log_two_pi);
   }
 
   /// Writes the prior, the current posterior and the model's constants to `path` (model type "GammaKnownMeanModel";

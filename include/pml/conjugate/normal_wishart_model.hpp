@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include <Eigen/Cholesky>
+#include <Eigen/Eigenvalues>
 
 #include "pml/conjugate/model_file.hpp"
 #include "pml/distributions/multivariate_student_t.hpp"
@@ -58,14 +59,45 @@ template <Real T = double> class NormalWishartModel {
   }
   /// \f$-\frac{ND}2\log\pi + \log\Gamma_D(\frac{\nu_N}2) - \log\Gamma_D(\frac{\nu_0}2) +
   /// \frac{\nu_N}2\log|W_N| - \frac{\nu_0}2\log|W_0| + \frac D2\log\frac{\kappa_0}{\kappa_N}\f$ (Murphy 2007 eq. 234).
+  ///
+  /// Summed without cancellation for large ν₀ and κ₀ (computed in double): with S' the centred scatter plus
+  /// the mean-shift term, \f$\frac{\nu_N}2\log|W_N| - \frac{\nu_0}2\log|W_0| = -\frac{\nu_0}2\log|I + L_0^TS'L_0|
+  /// - \frac N2\log|\tfrac{2}{\nu_0}W_N^{-1}| - \frac{ND}2\log\frac{\nu_0}2\f$ (W₀ = L₀L₀ᵀ; the first log-determinant as
+  /// the sum of log1p of the eigenvalues of \f$L_0^TS'L_0\f$), and the Γ_D ratio is
+  /// \f$\sum_j[\frac N2\log x_j + s(x_j, \frac N2)]\f$ with \f$x_j = \frac{\nu_0+1-j}2\f$, s = lgamma_difference_scaled().
+  /// @throw std::invalid_argument on a wrong width; std::domain_error for non-finite data.
   T log_marginal_likelihood(const MatrixCRef<T>& x) const {
-    const NormalWishart<T> post = posterior(x);
+    check_size("NormalWishartModel::log_marginal_likelihood", "data", x.cols(), dimension(), "columns");
+    check_all_finite("NormalWishartModel::log_marginal_likelihood", "data", x);
+    if (x.rows() == 0) return T(0);
     const Index d = dimension();
-    const T ld0 = log_det(Eigen::LLT<Matrix<T>>(belief_.scale()));
-    const T ldn = log_det(Eigen::LLT<Matrix<T>>(post.scale()));
-    return -T(0.5) * T(x.rows()) * T(d) * constants<T>::log_pi + lmgamma(d, T(0.5) * post.nu()) -
-           lmgamma(d, T(0.5) * belief_.nu()) + T(0.5) * post.nu() * ldn - T(0.5) * belief_.nu() * ld0 +
-           T(0.5) * T(d) * (std::log(belief_.kappa()) - std::log(post.kappa()));
+    const Eigen::MatrixXd xd = x.template cast<double>();
+    const double n = double(x.rows()), k0 = double(belief_.kappa()), nu0 = double(belief_.nu()), dd = double(d);
+    const Eigen::VectorXd mean = xd.colwise().mean().transpose();
+    const Eigen::MatrixXd centred = xd.rowwise() - mean.transpose();
+    const Eigen::VectorXd diff = mean - belief_.mu0().template cast<double>();
+    const Eigen::MatrixXd scatter = centred.transpose() * centred + (k0 * n / (k0 + n)) * diff * diff.transpose();
+    const Eigen::MatrixXd w0 = belief_.scale().template cast<double>();
+    const Eigen::LLT<Eigen::MatrixXd> l0(w0);
+    const Eigen::MatrixXd lower = l0.matrixL();
+    const Eigen::MatrixXd eye = Eigen::MatrixXd::Identity(d, d);
+    // log|I + A|, A = L0ᵀ S' L0 symmetric PSD, as Σ log1p(eigenvalues of A): I + A would round A away when
+    // the prior is strong (A ~ 1/ν₀)
+    Eigen::MatrixXd a = lower.transpose() * scatter * lower;
+    a = 0.5 * (a + a.transpose());
+    const Eigen::VectorXd lambda = Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(a, Eigen::EigenvaluesOnly).eigenvalues();
+    double log_det_growth = 0;
+    for (Index i = 0; i < d; ++i) log_det_growth += std::log1p(std::max(lambda(i), 0.0));
+    Eigen::MatrixXd winv_n = l0.solve(eye) + scatter;
+    winv_n = (0.5 * (winv_n + winv_n.transpose())) * (2.0 / nu0);
+    const double log_det_scaled = log_det(Eigen::LLT<Eigen::MatrixXd>(winv_n));
+    double gamma_part = 0;
+    for (Index j = 1; j <= d; ++j) {
+      const double xj = 0.5 * (nu0 + 1 - double(j));
+      gamma_part += 0.5 * n * std::log1p(double(1 - j) / nu0) + detail::lgamma_difference_scaled(xj, 0.5 * n);
+    }
+    return T(-0.5 * n * dd * constants<double>::log_pi + gamma_part - 0.5 * nu0 * log_det_growth -
+             0.5 * n * log_det_scaled - 0.5 * dd * std::log1p(n / k0));
   }
 
   /// Writes the prior, the current posterior and the model's constants to `path` (model type "NormalWishartModel";

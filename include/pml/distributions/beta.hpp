@@ -23,12 +23,26 @@ template <Real T = double> class Beta {
   T a() const noexcept { return a_; }  ///< shape α (the pseudo-count of ones)
   T b() const noexcept { return b_; }  ///< shape β (the pseudo-count of zeros)
 
-  /// Log-density; -inf outside [0, 1].
+  /// Log-density; -inf outside [0, 1]. For a, b >= 2 as \f$\log(a+b-1) + \log\mathrm{Bin}(a-1|a+b-2, x)\f$
+  /// in Loader's saddle-point form (no cancellation for large shapes); float evaluated in double.
   T log_prob(T x) const noexcept {
     if (x < T(0) || x > T(1)) return -std::numeric_limits<T>::infinity();
+    if (a_ >= T(2) && b_ >= T(2)) {
+      if (x == T(0) || x == T(1)) return -std::numeric_limits<T>::infinity();
+      const double k = double(a_) - 1.0, m = double(b_) - 1.0;
+      return T(std::log1p(k + m) + detail::log_binomial_saddle(k, m, double(x)));
+    }
+    if (a_ < T(1) && x > T(0)) {
+      // log B(a, b) = lgamma(1 + a) - log a + lgamma(b) - lgamma(a + b): the log a and (a - 1) log x meet as log(x/a)
+      const double a = double(a_), b = double(b_), xd = double(x);
+      const double right = b == 1 ? 0.0 : (b - 1) * std::log1p(-xd);
+      const double ratio = xd / a, log_ratio = std::isfinite(ratio) && ratio > 0 ? std::log(ratio) : std::log(xd) - std::log(a);
+      return T(a * std::log(xd) - log_ratio + right + detail::lgamma_difference(b, a) -
+               detail::lgamma1p(a));
+    }
     const T left = a_ == T(1) ? T(0) : (a_ - T(1)) * std::log(x);
     const T right = b_ == T(1) ? T(0) : (b_ - T(1)) * std::log1p(-x);
-    return left + right - lbeta(a_, b_);
+    return left + right - lbeta(a_, b_);  // no large cancellation: a or b < 2
   }
   /// log p(x_i) for each entry of x (−∞ outside [0, 1])
   Vector<T> log_prob(const VectorCRef<T>& x) const {
@@ -59,10 +73,11 @@ template <Real T = double> class Beta {
     detail::throw_domain("Beta::mode", "a and b", "not both be <= 1 for a unique mode",
                          detail::describe(a_) + " and " + detail::describe(b_));
   }
-  /// \f$\log B(a,b) - (a-1)\psi(a) - (b-1)\psi(b) + (a+b-2)\psi(a+b)\f$.
+  /// \f$\log B(a,b) - (a-1)\psi(a) - (b-1)\psi(b) + (a+b-2)\psi(a+b)\f$, as Dirichlet::entropy() does it
+  /// (no cancellation for large shapes).
   T entropy() const noexcept {
-    return lbeta(a_, b_) - (a_ - T(1)) * digamma(a_) - (b_ - T(1)) * digamma(b_) +
-           (a_ + b_ - T(2)) * digamma(a_ + b_);
+    const Eigen::Vector2d alpha{double(a_), double(b_)};
+    return T(detail::dirichlet_entropy(alpha));
   }
 
   /// Maximum likelihood by Newton's method on (a, b) with the digamma/trigamma gradient and

@@ -23,10 +23,12 @@ template <Real T = double> class BetaBinomial {
   long trials() const noexcept { return n_; }  ///< number of trials n
   T a() const noexcept { return a_; }  ///< Beta shape α of the success probability
   T b() const noexcept { return b_; }  ///< Beta shape β of the success probability
-  /// log P(K = k); −∞ outside 0..n
+  /// log P(K = k); −∞ outside 0..n. Arranged by regime so that large counts or shapes do not cancel
+  /// (see the Dirichlet-multinomial, of which this is K = 2); float evaluated in double.
   T log_prob(long k) const noexcept {
     if (k < 0 || k > n_) return -std::numeric_limits<T>::infinity();
-    return lchoose(T(n_), T(k)) + lbeta(T(k) + a_, T(n_ - k) + b_) - lbeta(a_, b_);
+    const Eigen::Vector2d m{double(k), double(n_ - k)}, alpha{double(a_), double(b_)};
+    return T(detail::log_dirichlet_multinomial(m, alpha));
   }
   /// log P(K = k_i) for each entry of k
   Vector<T> log_prob(const IntVectorCRef& k) const {
@@ -47,15 +49,17 @@ template <Real T = double> class BetaBinomial {
     const T s = a_ + b_;
     return T(n_) * a_ * b_ * (s + T(n_)) / (s * s * (s + T(1)));
   }
-  /// Most probable count, by enumeration.
+  /// Most probable count, by enumeration (O(n): meant for moderate n).
   long mode() const noexcept {
     long best = 0;
     for (long k = 1; k <= n_; ++k)
       if (log_prob(k) > log_prob(best)) best = k;
     return best;
   }
-  /// Entropy in nats, by exact summation.
-  T entropy() const noexcept {
+  /// Entropy in nats, by exact summation over 0..n. @throw std::domain_error for more than 2e7 trials.
+  T entropy() const {
+    if (double(n_) > detail::max_summed_terms)
+      detail::throw_domain("BetaBinomial::entropy", "trials", "be at most 2e7 for the exact sum", std::to_string(n_));
     T h = 0;
     for (long k = 0; k <= n_; ++k) {
       const T lp = log_prob(k);

@@ -22,8 +22,7 @@ template <Real T = double> class Dirichlet {
       detail::throw_shape("Dirichlet", "alpha needs at least 2 entries, got " + std::to_string(alpha.size()));
     check_all_positive("Dirichlet", "alpha", alpha);
     alpha0_ = alpha_.sum();
-    log_norm_ = std::lgamma(alpha0_);
-    for (Index k = 0; k < alpha_.size(); ++k) log_norm_ -= std::lgamma(alpha_(k));
+    log_norm_ = -lmbeta(alpha_);
   }
   Index dimension() const noexcept { return alpha_.size(); }  ///< dimension K
   const Vector<T>& alpha() const noexcept { return alpha_; }  ///< concentration parameters α
@@ -72,11 +71,9 @@ template <Real T = double> class Dirichlet {
     return out;
   }
   /// \f$-\log C(\alpha) + (\alpha_0 - K)\psi(\alpha_0) - \sum_k(\alpha_k - 1)\psi(\alpha_k)\f$ (PRML B.22).
-  T entropy() const noexcept {
-    T h = -log_norm_ + (alpha0_ - T(dimension())) * digamma(alpha0_);
-    for (Index k = 0; k < dimension(); ++k) h -= (alpha_(k) - T(1)) * digamma(alpha_(k));
-    return h;
-  }
+  /// With every α_k >= 10 the Stirling expansions of the terms are combined before summing, so large
+  /// concentrations do not cancel; otherwise through lbeta() and digamma_difference(). Float in double.
+  T entropy() const noexcept { return T(detail::dirichlet_entropy(alpha_)); }
 
   /// Maximum likelihood from rows on the open simplex: Newton's method with the diagonal-plus-
   /// rank-one Hessian (Minka 2000, "Estimating a Dirichlet distribution"), started from moments.
@@ -91,8 +88,9 @@ template <Real T = double> class Dirichlet {
     const T total = w.sum();
     const Vector<T> mean_log = (x.array().log().matrix().transpose() * w) / total;
     const Vector<T> m = (x.transpose() * w) / total;
-    const T m2 = (w.array() * x.col(0).array().square()).sum() / total;
-    T s = (m(0) - m2) / (m2 - m(0) * m(0));
+    // moment start from the first coordinate, its variance about its mean (not E[x²] - mean²)
+    const T v0 = (w.array() * (x.col(0).array() - m(0)).square()).sum() / total;
+    T s = m(0) * (T(1) - m(0)) / v0 - T(1);
     if (!(s > T(0)) || !std::isfinite(s)) s = T(1);
     Vector<T> alpha = m * s;
     for (int it = 0; it < 500; ++it) {
@@ -115,8 +113,16 @@ template <Real T = double> class Dirichlet {
   }
 
  private:
+  // For every α_k >= 2: log Γ(α₀)/Γ(n+1) + log Mult(α - 1 | n, x), n = α₀ - K, the multinomial in
+  // Loader's saddle-point form, so large concentrations do not cancel near the mode.
   template <class V> T point_log_prob(const V& x) const {
     if (x.minCoeff() < T(0) || std::abs(x.sum() - T(1)) > T(1e-6)) return -std::numeric_limits<T>::infinity();
+    if (alpha_.minCoeff() >= T(2)) {
+      const Eigen::VectorXd m = alpha_.template cast<double>().array() - 1.0;
+      const double n = m.sum();
+      return T(detail::lgamma_difference(n + 1.0, double(dimension()) - 1.0) +
+               detail::log_multinomial_saddle(m, x.template cast<double>()));
+    }
     T lp = log_norm_;
     for (Index k = 0; k < dimension(); ++k)
       if (alpha_(k) != T(1)) lp += (alpha_(k) - T(1)) * std::log(x(k));

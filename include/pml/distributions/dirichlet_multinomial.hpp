@@ -58,10 +58,8 @@ template <Real T = double> class DirichletMultinomial {
  private:
   template <class V> T point_log_prob(const V& m) const {
     if (m.minCoeff() < 0 || m.sum() != n_) return -std::numeric_limits<T>::infinity();
-    T lp = std::lgamma(T(n_) + 1) + std::lgamma(alpha0_) - std::lgamma(T(n_) + alpha0_);
-    for (Index k = 0; k < alpha_.size(); ++k)
-      lp += std::lgamma(T(m(k)) + alpha_(k)) - std::lgamma(T(m(k)) + 1) - std::lgamma(alpha_(k));
-    return lp;
+    // arranged by regime so that large counts or concentrations do not cancel (see core/special.hpp)
+    return T(detail::log_dirichlet_multinomial(m.template cast<double>().eval(), alpha_.template cast<double>().eval()));
   }
   long n_;
   Vector<T> alpha_;

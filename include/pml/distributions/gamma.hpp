@@ -24,13 +24,15 @@ template <Real T = double> class Gamma {
   T rate() const noexcept { return b_; }  ///< rate b
   T scale() const noexcept { return T(1) / b_; }  ///< scale 1/b
 
-  /// Log-density; -inf for x <= 0 (except x = 0 with shape 1).
+  /// Log-density; -inf for x <= 0 (except x = 0 with shape 1). For shape >= 10 in Loader's saddle-point
+  /// form \f$\log b - \frac12\log 2\pi a - \delta(a) + a\,\mathrm{log1pmx}(t) - \log(1+t)\f$, t = bx/a − 1,
+  /// so large shapes do not cancel (float evaluated in double).
   T log_prob(T x) const noexcept {
     if (x < T(0)) return -std::numeric_limits<T>::infinity();
     if (x == T(0))
       return a_ == T(1) ? std::log(b_) : (a_ < T(1) ? std::numeric_limits<T>::infinity()
                                                      : -std::numeric_limits<T>::infinity());
-    return a_ * std::log(b_) - std::lgamma(a_) + (a_ - T(1)) * std::log(x) - b_ * x;
+    return T(detail::log_gamma_density(double(a_), double(b_), double(x)));
   }
   /// log p(x_i) for each entry of x (see log_prob(T))
   Vector<T> log_prob(const VectorCRef<T>& x) const {
@@ -55,9 +57,10 @@ template <Real T = double> class Gamma {
   }
   /// \f$E[\log\lambda] = \psi(a) - \log b\f$ (PRML B.30).
   T mean_log() const noexcept { return digamma(a_) - std::log(b_); }
-  /// \f$a - \log b + \log\Gamma(a) + (1-a)\psi(a)\f$ (PRML B.31).
+  /// \f$a - \log b + \log\Gamma(a) + (1-a)\psi(a)\f$ (PRML B.31), as gamma_entropy_core(a) − log b
+  /// (no cancellation for large shapes).
   T entropy() const noexcept {
-    return a_ - std::log(b_) + std::lgamma(a_) + (T(1) - a_) * digamma(a_);
+    return T(detail::gamma_entropy_core(double(a_)) - std::log(double(b_)));
   }
 
   /// Maximum likelihood: Minka's (2002) generalised Newton iteration for the shape, then

@@ -22,7 +22,8 @@ template <Real T = double> class InverseGamma {
   /// log p(x); −∞ for x ≤ 0
   T log_prob(T x) const noexcept {
     if (x <= T(0)) return -std::numeric_limits<T>::infinity();
-    return a_ * std::log(b_) - std::lgamma(a_) - (a_ + T(1)) * std::log(x) - b_ / x;
+    // the Gamma(a, rate b) density of 1/x times the Jacobian 1/x²
+    return T(detail::log_gamma_density(double(a_), double(b_), 1.0 / double(x)) - 2.0 * std::log(double(x)));
   }
   /// log p(x_i) for each entry of x
   Vector<T> log_prob(const VectorCRef<T>& x) const {
@@ -49,8 +50,10 @@ template <Real T = double> class InverseGamma {
     return b_ * b_ / ((a_ - T(1)) * (a_ - T(1)) * (a_ - T(2)));
   }
   T mode() const noexcept { return b_ / (a_ + T(1)); }  ///< b/(a + 1)
-  /// \f$a + \log b + \log\Gamma(a) - (1+a)\psi(a)\f$.
-  T entropy() const noexcept { return a_ + std::log(b_) + std::lgamma(a_) - (T(1) + a_) * digamma(a_); }
+  /// \f$a + \log b + \log\Gamma(a) - (1+a)\psi(a)\f$ = gamma_entropy_core(a) − 2ψ(a) + log b.
+  T entropy() const noexcept {
+    return T(detail::gamma_entropy_core(double(a_)) - 2.0 * detail::boost_digamma(double(a_)) + std::log(double(b_)));
+  }
 
   /// Maximum likelihood: the Gamma MLE of the reciprocals (the Jacobian does not involve a, b).
   static InverseGamma fit(const VectorCRef<T>& x, const VectorCRef<T>& weights = detail::no_weights<T>()) {

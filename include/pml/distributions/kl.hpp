@@ -81,31 +81,41 @@ template <Real T> T kl_divergence(const MultivariateNormalDiag<T>& p, const Mult
 }
 
 /// \f$\log\frac{B(a_q,b_q)}{B(a_p,b_p)} + (a_p-a_q)\psi(a_p) + (b_p-b_q)\psi(b_p) +
-/// (a_q-a_p+b_q-b_p)\psi(a_p+b_p)\f$.
+/// (a_q-a_p+b_q-b_p)\psi(a_p+b_p)\f$, summed as \f$R(a_p, a_q-a_p) + R(b_p, b_q-b_p) - R(a_p+b_p, a_q+b_q-a_p-b_p)\f$
+/// with R = lgamma_remainder(); when all four shapes are >= 10 the large parts are summed exactly as
+/// \f$(a_q+b_q)\,KL(\mathrm{Bern}(\frac{a_q}{a_q+b_q})\|\mathrm{Bern}(\frac{a_p}{a_p+b_p}))\f$ first (no cancellation for
+/// large shapes); float evaluated in double.
 template <Real T> T kl_divergence(const Beta<T>& p, const Beta<T>& q) noexcept {
-  return lbeta(q.a(), q.b()) - lbeta(p.a(), p.b()) + (p.a() - q.a()) * digamma(p.a()) +
-         (p.b() - q.b()) * digamma(p.b()) + (q.a() - p.a() + q.b() - p.b()) * digamma(p.a() + p.b());
+  const Eigen::Vector2d pv{double(p.a()), double(p.b())}, qv{double(q.a()), double(q.b())};
+  return T(detail::dirichlet_kl(pv, qv));
 }
 
 /// \f$\log\Gamma(\alpha_0) - \sum\log\Gamma(\alpha_k) - \log\Gamma(\beta_0) + \sum\log\Gamma(\beta_k) +
-/// \sum_k(\alpha_k-\beta_k)(\psi(\alpha_k) - \psi(\alpha_0))\f$.
+/// \sum_k(\alpha_k-\beta_k)(\psi(\alpha_k) - \psi(\alpha_0))\f$, summed as \f$\sum_k R(\alpha_k, \beta_k-\alpha_k) -
+/// R(\alpha_0, \beta_0-\alpha_0)\f$ with R = lgamma_remainder(); when every concentration is >= 10 the large parts
+/// are summed exactly first, as \f$\beta_0\sum_k\mathrm{bd0}(\beta_k/\beta_0, \alpha_k/\alpha_0)\f$; float evaluated in double.
 template <Real T> T kl_divergence(const Dirichlet<T>& p, const Dirichlet<T>& q) {
   check_size("kl_divergence", "q.dimension", q.dimension(), p.dimension(), "value");
-  const T a0 = p.concentration(), b0 = q.concentration();
-  T kl = std::lgamma(a0) - std::lgamma(b0);
-  const T psi0 = digamma(a0);
-  for (Index k = 0; k < p.dimension(); ++k) {
-    const T a = p.alpha()(k), b = q.alpha()(k);
-    kl += std::lgamma(b) - std::lgamma(a) + (a - b) * (digamma(a) - psi0);
-  }
-  return kl;
+  return T(detail::dirichlet_kl(p.alpha().template cast<double>().eval(), q.alpha().template cast<double>().eval()));
 }
 
 /// Shape–rate gammas: \f$(a_p-a_q)\psi(a_p) - \log\Gamma(a_p) + \log\Gamma(a_q) +
-/// a_q(\log b_p - \log b_q) + a_p\frac{b_q-b_p}{b_p}\f$.
+/// a_q(\log b_p - \log b_q) + a_p\frac{b_q-b_p}{b_p}\f$, with the lgamma and digamma terms summed as
+/// lgamma_remainder(a_p, a_q − a_p) and \f$a_q\log(b_p/b_q) + a_p(b_q/b_p - 1)\f$ as
+/// \f$a_p[r - 1 - \log r] + (a_p - a_q)\log r\f$, r = b_q/b_p; when both shapes are >= 10 the shape-sized parts
+/// combine exactly into \f$-a_q\,\mathrm{log1pmx}(\frac{a_pb_q}{a_qb_p} - 1)\f$ (no cancellation for large shapes).
+/// Float evaluated in double.
 template <Real T> T kl_divergence(const Gamma<T>& p, const Gamma<T>& q) noexcept {
-  return (p.shape() - q.shape()) * digamma(p.shape()) - std::lgamma(p.shape()) + std::lgamma(q.shape()) +
-         q.shape() * (std::log(p.rate()) - std::log(q.rate())) + p.shape() * (q.rate() - p.rate()) / p.rate();
+  const double ap = double(p.shape()), aq = double(q.shape()), bp = double(p.rate()), bq = double(q.rate());
+  if (ap >= detail::stirling_threshold && aq >= detail::stirling_threshold) {
+    // all shape-sized parts together: -a_q log1pmx(v), v = a_p b_q / (a_q b_p) - 1 (difference of products by fma)
+    const double num = detail::difference_of_products(ap, bq, aq, bp), den = aq * bp;
+    const double v = std::isfinite(num) && std::isfinite(den) ? num / den : (ap / aq) * (bq / bp) - 1.0;
+    return T(-aq * detail::log1pmx(v) + detail::lgamma_remainder_tail(ap, aq - ap));
+  }
+  const double u = (bq - bp) / bp, log_r = std::log(bq) - std::log(bp);
+  const double rate_part = std::abs(u) < 0.5 ? -ap * detail::log1pmx(u) : ap * (u - log_r);
+  return T(detail::lgamma_remainder(ap, aq - ap) + rate_part + (ap - aq) * log_r);
 }
 
 /// \f$\frac{\nu_p-\nu_q}{2}\psi_D(\frac{\nu_p}2) + \log\Gamma_D(\frac{\nu_q}2) - \log\Gamma_D(\frac{\nu_p}2) +
@@ -115,9 +125,11 @@ template <Real T> T kl_divergence(const Wishart<T>& p, const Wishart<T>& q) {
   const Index d = p.dimension();
   const Eigen::LLT<Matrix<T>> lp(p.scale()), lq(q.scale());
   const T trace = lq.solve(p.scale()).trace();
-  return T(0.5) * (p.df() - q.df()) * mdigamma(d, T(0.5) * p.df()) + lmgamma(d, T(0.5) * q.df()) -
-         lmgamma(d, T(0.5) * p.df()) + T(0.5) * q.df() * (log_det(lq) - log_det(lp)) +
-         T(0.5) * p.df() * (trace - T(d));
+  // the lmgamma and mdigamma terms as sum_j lgamma_remainder(x_j, (ν_q − ν_p)/2), x_j = (ν_p + 1 − j)/2
+  double gamma_part = 0;
+  const double half_gap = 0.5 * (double(q.df()) - double(p.df()));
+  for (Index j = 1; j <= d; ++j) gamma_part += detail::lgamma_remainder(0.5 * (double(p.df()) + double(1 - j)), half_gap);
+  return T(gamma_part) + T(0.5) * q.df() * (log_det(lq) - log_det(lp)) + T(0.5) * p.df() * (trace - T(d));
 }
 
 /// Jensen–Shannon divergence \f$\frac12KL(p\|m) + \frac12KL(q\|m)\f$, m = (p + q)/2; in [0, log 2].
@@ -134,11 +146,17 @@ template <Real T> T js_divergence(const Categorical<T>& p, const Categorical<T>&
     js += T(0.5) * (detail::kl_term(p.probs()(k), m(k)) + detail::kl_term(q.probs()(k), m(k)));
   return js;
 }
-/// Jensen–Shannon divergence of two binomials with the same trials (the mixture is summed exactly).
+/// Jensen–Shannon divergence of two binomials with the same trials (the mixture is summed exactly over the
+/// union of both count windows, see Binomial::window()). @throw std::domain_error beyond 2e7 counts.
 template <Real T> T js_divergence(const Binomial<T>& p, const Binomial<T>& q) {
   check_size("js_divergence", "q.trials", q.trials(), p.trials(), "value");
+  const auto wp = p.window("js_divergence"), wq = q.window("js_divergence");
+  const long lo = std::min(wp.first, wq.first), hi = std::max(wp.second, wq.second);
+  if (double(hi - lo) > detail::max_summed_terms)
+    detail::throw_domain("js_divergence", "p and q", "have count windows spanning at most 2e7 counts",
+                         std::to_string(hi - lo + 1) + " counts");
   T js = 0;
-  for (long k = 0; k <= p.trials(); ++k) {
+  for (long k = lo; k <= hi; ++k) {
     const T a = std::exp(p.log_prob(k)), b = std::exp(q.log_prob(k));
     const T m = T(0.5) * (a + b);
     js += T(0.5) * (detail::kl_term(a, m) + detail::kl_term(b, m));

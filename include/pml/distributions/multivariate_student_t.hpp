@@ -38,8 +38,10 @@ template <Real T = double> class MultivariateStudentT {
   /// Log-density of one point (column vector) or of each row of an N x D matrix.
   template <class Derived> auto log_prob(const Eigen::MatrixBase<Derived>& x) const {
     const T d = T(dimension());
-    const T c = std::lgamma(T(0.5) * (nu_ + d)) - std::lgamma(T(0.5) * nu_) -
-                T(0.5) * d * std::log(nu_ * constants<T>::pi) - T(0.5) * log_det_;
+    // log Γ((ν+D)/2) - log Γ(ν/2) - (D/2) log ν = lgamma_difference_scaled(ν/2, D/2) - (D/2) log 2
+    const double dd = double(dimension());
+    const T c = T(detail::lgamma_difference_scaled(0.5 * double(nu_), 0.5 * dd) -
+                  0.5 * dd * (constants<double>::log_two + constants<double>::log_pi) - 0.5 * double(log_det_));
     if constexpr (Derived::ColsAtCompileTime == 1) {
       check_size("MultivariateStudentT::log_prob", "x", x.size(), dimension(), "length");
       const Vector<T> z = llt_.matrixL().solve(Vector<T>(x - mu_));
@@ -77,11 +79,12 @@ template <Real T = double> class MultivariateStudentT {
   }
   /// \f$\frac12\log|\Sigma| + \log\frac{(\nu\pi)^{D/2}\Gamma(\nu/2)}{\Gamma((\nu+D)/2)} +
   /// \frac{\nu+D}{2}[\psi(\frac{\nu+D}{2}) - \psi(\frac\nu2)]\f$.
+  /// Evaluated through lgamma_difference_scaled() and digamma_difference() so that it tends to the
+  /// Gaussian entropy without cancellation as ν grows.
   T entropy() const noexcept {
-    const T d = T(dimension());
-    const T h = T(0.5) * (nu_ + d);
-    return T(0.5) * log_det_ + T(0.5) * d * std::log(nu_ * constants<T>::pi) + std::lgamma(T(0.5) * nu_) -
-           std::lgamma(h) + h * (digamma(h) - digamma(T(0.5) * nu_));
+    const double d = double(dimension()), nu = double(nu_), h = 0.5 * (nu + d);
+    return T(0.5 * double(log_det_) + 0.5 * d * (constants<double>::log_pi + constants<double>::log_two) -
+             detail::lgamma_difference_scaled(0.5 * nu, 0.5 * d) + h * detail::digamma_difference(0.5 * nu, 0.5 * d));
   }
   /// Maximum likelihood of location and scale with ν held at `df`, by EM on the Gaussian scale
   /// mixture (Liu & Rubin 1995); every iteration is one TRSM over the data.

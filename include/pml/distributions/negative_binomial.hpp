@@ -23,11 +23,17 @@ template <Real T = double> class NegativeBinomial {
   }
   T r() const noexcept { return r_; }  ///< number of successes r
   T p() const noexcept { return p_; }  ///< success probability p
-  /// log P(K = k), k failures before the r-th success; −∞ for k < 0
+  /// log P(K = k), k failures before the r-th success; −∞ for k < 0. For r >= 1 and k >= 1 as
+  /// \f$\log\frac{r}{r+k} + \log\mathrm{Bin}(r | r+k, p)\f$ with the binomial in Loader's saddle-point form
+  /// (R's dnbinom); otherwise \f$\log\frac{\Gamma(k+r)}{\Gamma(k+1)} - \log\Gamma(r)\f$ by lgamma_difference().
+  /// Float evaluated in double.
   T log_prob(long k) const noexcept {
     if (k < 0) return -std::numeric_limits<T>::infinity();
-    const T tail = k == 0 ? T(0) : T(k) * std::log1p(-p_);
-    return std::lgamma(T(k) + r_) - std::lgamma(T(k) + 1) - std::lgamma(r_) + r_ * std::log(p_) + tail;
+    const double r = double(r_), p = double(p_), kk = double(k);
+    if (k == 0) return T(r * std::log(p));
+    if (p == 1) return -std::numeric_limits<T>::infinity();
+    if (r >= 1) return T(-std::log1p(kk / r) + detail::log_binomial_saddle(r, kk, p));
+    return T(detail::lgamma_difference(kk + 1, r - 1) - detail::boost_lgamma(r) + r * std::log(p) + kk * std::log1p(-p));
   }
   /// log P(K = k_i) for each entry of k
   Vector<T> log_prob(const IntVectorCRef& k) const {

@@ -7,6 +7,7 @@
 
 #include "pml/core/check.hpp"
 #include "pml/core/random.hpp"
+#include "pml/core/special.hpp"
 #include "pml/core/weights.hpp"
 
 namespace pml {
@@ -17,10 +18,16 @@ template <Real T = double> class Poisson {
   /// @throw std::domain_error unless rate > 0.
   explicit Poisson(T rate) : rate_(rate) { check_positive("Poisson", "rate", rate); }
   T rate() const noexcept { return rate_; }  ///< rate λ
-  /// log P(K = k); −∞ for k < 0
+  /// log P(K = k); −∞ for k < 0. For k >= 1 in Loader's saddle-point form
+  /// \f$-\delta(k) - \frac12\log 2\pi k - \mathrm{bd0}(k, \lambda)\f$ (no cancellation of k log λ and
+  /// log k! for large counts, up to 2^53); float evaluated in double.
   T log_prob(long k) const noexcept {
     if (k < 0) return -std::numeric_limits<T>::infinity();
-    return T(k) * std::log(rate_) - rate_ - std::lgamma(T(k) + 1);
+    const double lam = double(rate_);
+    if (k == 0) return T(-lam);
+    const double kk = double(k);
+    return T(-detail::stirling_error(kk) - 0.5 * std::log(kk) - constants<double>::half_log_two_pi -
+             detail::bd0(kk, std::log(lam), lam - kk));
   }
   /// log P(K = k_i) for each entry of k
   Vector<T> log_prob(const IntVectorCRef& k) const {
@@ -39,15 +46,19 @@ template <Real T = double> class Poisson {
   T variance() const noexcept { return rate_; }  ///< Var[K] = λ
   /// \f$\lfloor\lambda\rfloor\f$ (λ - 1 is a mode too when λ is an integer).
   long mode() const noexcept { return static_cast<long>(std::floor(rate_)); }
-  /// Entropy in nats, summed until the tail mass is negligible.
+  /// Entropy in nats: for λ < 1e5 exact summation over the counts within 40 standard deviations (+ 40)
+  /// of the mean; above, the asymptotic series \f$\frac12\log(2\pi e\lambda) - \frac1{12\lambda} -
+  /// \frac1{24\lambda^2} - \frac{19}{360\lambda^3}\f$ (error below 1e-20 there).
   T entropy() const {
-    T h = 0;
-    const long upper = static_cast<long>(rate_ + 40 * std::sqrt(rate_) + 40);
-    for (long k = 0; k <= upper; ++k) {
-      const T lp = log_prob(k);
-      h -= std::exp(lp) * lp;
+    const double lam = double(rate_);
+    if (lam >= 1e5) {
+      const double inv = 1.0 / lam;
+      return T(0.5 * (std::log(lam) + 1.0) + constants<double>::half_log_two_pi -
+               inv * (1.0 / 12 + inv * (1.0 / 24 + inv * 19.0 / 360)));
     }
-    return h;
+    const double sd = std::sqrt(lam);
+    const long lo = long(std::max(0.0, std::floor(lam - 40 * sd - 40))), hi = long(std::ceil(lam + 40 * sd + 40));
+    return T(detail::entropy_by_summation(lo, hi, [this](long k) { return double(log_prob(k)); }));
   }
   /// Maximum likelihood: the weighted mean count.
   static Poisson fit(const IntVectorCRef& k, const VectorCRef<T>& weights = detail::no_weights<T>()) {

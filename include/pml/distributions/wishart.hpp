@@ -81,10 +81,20 @@ template <Real T = double> class Wishart {
   T mean_log_det() const noexcept {
     return mdigamma(dimension(), T(0.5) * nu_) + T(dimension()) * constants<T>::log_two + log_det_w_;
   }
-  /// \f$-\log B(W,\nu) - \frac{\nu-D-1}{2}E[\log|\Lambda|] + \frac{\nu D}{2}\f$ (PRML B.82).
+  /// \f$-\log B(W,\nu) - \frac{\nu-D-1}{2}E[\log|\Lambda|] + \frac{\nu D}{2}\f$ (PRML B.82), with the
+  /// ν-sized terms cancelled algebraically: \f$\frac{D+1}2\log|W| + \frac{D(D+1)}2\log 2 + \frac{D(D-1)}4\log\pi
+  /// + \sum_{j=1}^D[h(x_j) + \frac{D-j}2\psi(x_j) + \frac{j-1}2]\f$, \f$x_j = \frac{\nu+1-j}2\f$ and
+  /// h = gamma_entropy_core(), so large ν does not cancel. Float evaluated in double.
   T entropy() const noexcept {
-    return -log_normaliser() - T(0.5) * (nu_ - T(dimension()) - T(1)) * mean_log_det() +
-           T(0.5) * nu_ * T(dimension());
+    const Index dim = dimension();
+    const double d = double(dim), nu = double(nu_);
+    double h = 0.5 * (d + 1) * double(log_det_w_) + 0.5 * d * (d + 1) * constants<double>::log_two +
+               0.25 * d * (d - 1) * constants<double>::log_pi;
+    for (Index j = 1; j <= dim; ++j) {
+      const double x = 0.5 * (nu + 1 - double(j));
+      h += detail::gamma_entropy_core(x) + 0.5 * double(dim - j) * detail::boost_digamma(x) + 0.5 * double(j - 1);
+    }
+    return T(h);
   }
 
   /// Maximum likelihood of (ν, W) from positive definite matrices. With W = W̄/ν substituted, the
