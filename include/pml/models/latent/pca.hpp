@@ -72,14 +72,14 @@ CovarianceEigen<T> covariance_eigen(const char* function, const MatrixCRef<T>& x
     Matrix<T> cov = Matrix<T>::Zero(d, d);
     constexpr Index block = 512;
     Matrix<T> z;
-    T largest = 0;
     for (Index start = 0; start < n; start += block) {
       const Index m = std::min(block, n - start);
       z = x.middleRows(start, m).rowwise() - mean;
-      largest = std::max(largest, z.cwiseAbs().maxCoeff());
       cov.template selfadjointView<Eigen::Lower>().rankUpdate(z.transpose());
     }
-    check_spread<T>(function, largest, double(n));
+    // sums of squares that overflowed show on the diagonal: only then find the largest deviation to refuse
+    if (!(cov.diagonal().array() < std::numeric_limits<T>::max()).all())
+      check_spread<T>(function, (x.rowwise() - mean).cwiseAbs().maxCoeff(), double(n));
     cov = cov.template selfadjointView<Eigen::Lower>();
     cov /= T(n - ddof);
     Eigen::SelfAdjointEigenSolver<Matrix<T>> eig(cov);
