@@ -56,7 +56,8 @@ template <Real T> class AutoEncoder {
 
   /// Trains with Adam on shuffled minibatches; returns the mean loss per row of each epoch.
   /// @throw std::invalid_argument for a wrong width or no rows; std::domain_error for non-finite data,
-  ///        data outside [0, 1] with the BCE loss, or bad options.
+  ///        data outside [0, 1] with the BCE loss, bad options, or a loss or gradient that stops being
+  ///        finite (data far too large, e.g. near 1e300; the message names the function and x).
   template <class Derived> std::vector<T> fit(const Eigen::MatrixBase<Derived>& x, const FitOptions& fit, Rng& rng) {
     check_data("AutoEncoder::fit", x);
     detail::check_fit_options("AutoEncoder::fit", fit);
@@ -65,7 +66,7 @@ template <Real T> class AutoEncoder {
                            "values in [" + detail::describe(double(x.minCoeff())) + ", " + detail::describe(double(x.maxCoeff())) + "]");
     nn::Adam<T> adam(parameters(), {.learning_rate = fit.learning_rate});
     ad::Tape<T> tape;
-    return detail::run_epochs<T>(x, Matrix<T>(x.rows(), 0), fit, rng, [&](const Matrix<T>& xb, const Matrix<T>&, Index, Index) {
+    return detail::run_epochs<T>("AutoEncoder::fit", x, Matrix<T>(x.rows(), 0), fit, rng, [&](const Matrix<T>& xb, const Matrix<T>&, Index, Index) {
       tape.reset();
       const ad::Var<T> l = loss(tape, tape.constant(xb));
       tape.backward((T(1) / T(xb.rows())) * l);

@@ -106,7 +106,8 @@ template <Real T> class BayesByBackprop {
   /// Classification: y is an integer vector of labels (e.g. IntVector). Returns the free energy per data
   /// point of each epoch (KL + NLL over the epoch, divided by N).
   /// @throw std::invalid_argument for wrong widths or mismatched rows, or a target type that does not
-  ///        match the task; std::domain_error for non-finite data, labels out of range, bad options.
+  ///        match the task; std::domain_error for non-finite data, labels out of range, bad options, or a
+  ///        loss or gradient that stops being finite (data far too large; the message names the function and x).
   template <class DX, class DY> std::vector<T> fit(const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y, const FitOptions& fit, Rng& rng) {
     constexpr const char* function = "BayesByBackprop::fit";
     detail::check_rows(function, "x", x, options_.input);
@@ -116,7 +117,7 @@ template <Real T> class BayesByBackprop {
     auto params = parameters();
     nn::Adam<T> adam(params, {.learning_rate = fit.learning_rate});
     ad::Tape<T> tape;
-    return detail::run_epochs<T>(x, targets, fit, rng, [&](const Matrix<T>& xb, const Matrix<T>& yb, Index b, Index batches) {
+    return detail::run_epochs<T>(function, x, targets, fit, rng, [&](const Matrix<T>& xb, const Matrix<T>& yb, Index b, Index batches) {
       tape.reset();
       const ad::Var<T> l = loss(tape, tape.constant(xb), tape.constant(yb), rng, kl_weight(b, batches));
       tape.backward((T(1) / T(xb.rows())) * l);  // Adam is scale-free; this keeps gradients O(1)

@@ -89,8 +89,9 @@ template <Real T> class GAN {
 
   /// Trains by alternating updates (Goodfellow et al. 2014, algorithm 1). Returns the mean losses over
   /// each block of `report_every` generator steps.
-  /// @throw std::invalid_argument for a wrong width or no rows; std::domain_error for non-finite data
-  ///        or bad options.
+  /// @throw std::invalid_argument for a wrong width or no rows; std::domain_error for non-finite data,
+  ///        bad options, or a loss or gradient that stops being finite (data far too large; the message
+  ///        names the function and x).
   template <class Derived> GANHistory<T> fit(const Eigen::MatrixBase<Derived>& x, const GANFitOptions& fit, Rng& rng, int report_every = 100) {
     constexpr const char* function = "GAN::fit";
     detail::check_rows(function, "x", x, options_.output);
@@ -110,21 +111,28 @@ template <Real T> class GAN {
     GANHistory<T> history;
     double d_sum = 0, g_sum = 0;
     for (int step = 0; step < fit.steps; ++step) {
-      for (int k = 0; k < fit.discriminator_steps; ++k) {
-        for (Index i = 0; i < m; ++i) xb.row(i) = rows.row(static_cast<Index>(random::uniform_index(rng, static_cast<std::uint64_t>(rows.rows()))));
-        random::fill_normal(rng, zb);
-        fake = generator_.predict(zb);  // G is held fixed: its output enters D's loss as data
+      // data far too large for the networks (e.g. near 1e300) make a loss or a gradient non-finite:
+      // one clear error naming GAN::fit and x (nn::Adam has refused the step; earlier steps stay)
+      try {
+        for (int k = 0; k < fit.discriminator_steps; ++k) {
+          for (Index i = 0; i < m; ++i) xb.row(i) = rows.row(static_cast<Index>(random::uniform_index(rng, static_cast<std::uint64_t>(rows.rows()))));
+          random::fill_normal(rng, zb);
+          fake = generator_.predict(zb);  // G is held fixed: its output enters D's loss as data
+          tape.reset();
+          const ad::Var<T> d = discriminator_loss(tape, tape.constant(xb), tape.constant(fake));
+          tape.backward((T(1) / T(m)) * d);
+          d_opt.step();
+          d_sum += double(d.value()(0, 0)) / double(m * fit.discriminator_steps);
+        }
         tape.reset();
-        const ad::Var<T> d = discriminator_loss(tape, tape.constant(xb), tape.constant(fake));
-        tape.backward((T(1) / T(m)) * d);
-        d_opt.step();
-        d_sum += double(d.value()(0, 0)) / double(m * fit.discriminator_steps);
+        const ad::Var<T> g = generator_loss(tape, noise(tape, m, rng));
+        tape.backward((T(1) / T(m)) * g);
+        g_opt.step();
+        g_sum += double(g.value()(0, 0)) / double(m);
+      } catch (const std::domain_error& e) {
+        detail::throw_diverged(function, x, std::string(e.what()) + " at step " + std::to_string(step + 1));
       }
-      tape.reset();
-      const ad::Var<T> g = generator_loss(tape, noise(tape, m, rng));
-      tape.backward((T(1) / T(m)) * g);
-      g_opt.step();
-      g_sum += double(g.value()(0, 0)) / double(m);
+      if (!std::isfinite(d_sum) || !std::isfinite(g_sum)) detail::throw_diverged(function, x, "a non-finite loss at step " + std::to_string(step + 1));
       if ((step + 1) % report_every == 0 || step + 1 == fit.steps) {
         const int count = (step + 1) % report_every == 0 ? report_every : (step + 1) % report_every;
         history.discriminator_loss.push_back(T(d_sum / count));

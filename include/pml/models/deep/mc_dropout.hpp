@@ -85,7 +85,8 @@ template <Real T> class MCDropoutRegressor {
   /// Trains with Adam on shuffled minibatches; the weight decay of weight_decay(x.rows()) is added to
   /// every gradient (the L2 term of the objective). Returns the mean training loss of each epoch.
   /// @throw std::invalid_argument for wrong widths, no rows or mismatched row counts; std::domain_error
-  ///        for non-finite data or bad options.
+  ///        for non-finite data, bad options, or a loss or gradient that stops being finite (data far too
+  ///        large; the message names the function and x).
   template <class DX, class DY> std::vector<T> fit(const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y, const FitOptions& fit, Rng& rng) {
     constexpr const char* function = "MCDropoutRegressor::fit";
     detail::check_rows(function, "x", x, options_.input);
@@ -100,7 +101,7 @@ template <Real T> class MCDropoutRegressor {
       decay.push_back(T(2) * weight_decay(x.rows(), is_weight && dropped && options_.dropout > 0));
     }
     ad::Tape<T> tape;
-    return detail::run_epochs<T>(x, y, fit, rng, [&](const Matrix<T>& xb, const Matrix<T>& yb, Index, Index) {
+    return detail::run_epochs<T>(function, x, y, fit, rng, [&](const Matrix<T>& xb, const Matrix<T>& yb, Index, Index) {
       tape.reset();
       const ad::Var<T> l = loss(tape, tape.constant(xb), tape.constant(yb), rng);
       tape.backward(l);

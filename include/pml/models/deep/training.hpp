@@ -4,8 +4,10 @@
 /// name in the message, and the epoch loop (shuffled minibatches gathered from a row-major copy).
 
 #include <array>
+#include <cmath>
 #include <filesystem>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -66,11 +68,21 @@ inline void check_fit_options(const char* function, const FitOptions& fit) {
   check_positive(function, "learning_rate", fit.learning_rate);
 }
 
+/// A training run whose loss or gradient stopped being finite (data far too large for the network, e.g.
+/// values near 1e300): one std::domain_error naming the model's fit function and its data argument x.
+template <class Derived>
+[[noreturn]] void throw_diverged(const char* function, const Eigen::MatrixBase<Derived>& x, const std::string& what) {
+  throw_domain(function, "x", "give a finite training loss and gradient (rescale or standardise the data)",
+               what + "; largest |x| is " + describe(double(x.cwiseAbs().maxCoeff())));
+}
+
 /// Runs fit.epochs epochs over the rows of x and y (y may have no columns): each epoch draws a new order
 /// from `rng`, and for each minibatch calls step(xb, yb, batch_index, batches_per_epoch), which returns
-/// the batch's summed loss. Returns the mean loss per row of each epoch.
+/// the batch's summed loss. Returns the mean loss per row of each epoch. A non-finite loss, or a step
+/// refused because of a non-finite gradient, throws std::domain_error naming `function` and x (the
+/// model keeps the parameters of its last finite step).
 template <Real T, class DX, class DY, class Step>
-std::vector<T> run_epochs(const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y, const FitOptions& fit, Rng& rng, Step step) {
+std::vector<T> run_epochs(const char* function, const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y, const FitOptions& fit, Rng& rng, Step step) {
   using RowMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   const RowMajor xr = x.template cast<T>(), yr = y.template cast<T>();  // one sample contiguous
   io::Minibatches batches(x.rows(), fit.batch_size);
@@ -83,7 +95,15 @@ std::vector<T> run_epochs(const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBas
     for (Index b = 0; b < batches.size(); ++b) {
       io::gather_rows(xr, batches[b], xb);
       io::gather_rows(yr, batches[b], yb);
-      sum += double(step(xb, yb, b, batches.size()));
+      double loss = 0;
+      try {
+        loss = double(step(xb, yb, b, batches.size()));
+      } catch (const std::domain_error& e) {  // nn::Adam refuses a non-finite gradient
+        throw_diverged(function, x, std::string(e.what()) + " at epoch " + std::to_string(epoch + 1) + ", minibatch " + std::to_string(b + 1));
+      }
+      if (!std::isfinite(loss))
+        throw_diverged(function, x, "a minibatch loss of " + describe(loss) + " at epoch " + std::to_string(epoch + 1) + ", minibatch " + std::to_string(b + 1));
+      sum += loss;
       rows += xb.rows();
       if (fit.progress) fit.progress({epoch, fit.epochs, b, batches.size(), sum / double(rows)});
     }

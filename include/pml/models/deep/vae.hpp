@@ -89,12 +89,15 @@ template <Real T> class VAE {
   /// Fits by AEVB: shuffled minibatches of `batch_size`, L samples per point, Adam. The minibatch objective
   /// is scaled by N / M (Kingma & Welling's estimator of the full-data bound) divided by N, i.e. the mean
   /// negative ELBO per point. Returns the mean ELBO per point of each epoch (nats).
+  /// @throw std::invalid_argument for a wrong width or no rows; std::domain_error for non-finite data, bad
+  ///        options, or a loss or gradient that stops being finite (data far too large; the message names
+  ///        the function and x).
   template <class Derived> std::vector<T> fit(const Eigen::MatrixBase<Derived>& x, const FitOptions& fit, Rng& rng) {
     check_data("VAE::fit", x);
     detail::check_fit_options("VAE::fit", fit);
     nn::Adam<T> adam(parameters(), {.learning_rate = fit.learning_rate});
     ad::Tape<T> tape;
-    const std::vector<T> loss = detail::run_epochs<T>(x, Matrix<T>(x.rows(), 0), fit, rng, [&](const Matrix<T>& xb, const Matrix<T>&, Index, Index) {
+    const std::vector<T> loss = detail::run_epochs<T>("VAE::fit", x, Matrix<T>(x.rows(), 0), fit, rng, [&](const Matrix<T>& xb, const Matrix<T>&, Index, Index) {
       tape.reset();
       const ad::Var<T> batch = negative_elbo(tape, tape.constant(xb), rng);
       tape.backward((T(1) / T(xb.rows())) * batch);

@@ -1,0 +1,131 @@
+// The estimator check suite over pml's deep models (checks in estimator_checks.hpp), kept tiny (a few
+// epochs, widths of 8) so that the suite runs in seconds, also under the sanitizers.
+//
+// Checks that do not apply to every deep model, and why:
+// - shift and scale: the networks do not standardise their inputs; a shifted or scaled data set is a
+//   different optimisation problem (different activations, different Adam trajectory), so equal results
+//   are not expected.
+// - row order: training draws shuffled minibatches (GAN: rows with replacement) from the rng by row
+//   index, so permuting the rows changes the minibatches and the stochastic-gradient trajectory.
+// - duplicate = weight 2: fit() takes no sample weights.
+
+#include "estimator_checks/estimator_checks.hpp"
+
+#include <tuple>
+
+#include "pml/models/deep.hpp"
+
+namespace {
+
+using namespace pml_test::estimator;
+using pml::Index;
+using pml::Matrix;
+using pml::Rng;
+using pml::Vector;
+
+constexpr const char* no_standardisation = "the network does not standardise its inputs: x + c and s x are different training problems";
+constexpr const char* minibatch_order = "stochastic minibatches are drawn by row index, so another row order is another SGD trajectory";
+constexpr const char* no_weights = "fit() takes no sample weights";
+
+inline const char* deep_not_applicable(Check c) {
+  switch (c) {
+    case Check::shift:
+    case Check::scale: return no_standardisation;
+    case Check::row_order: return minibatch_order;
+    case Check::duplicate_weight: return no_weights;
+    default: return nullptr;
+  }
+}
+
+/// Tiny training runs: a handful of epochs of minibatches of 16.
+inline pml::FitOptions tiny_fit() { return {.epochs = 4, .batch_size = 16, .learning_rate = 1e-2}; }
+
+struct DeepDefaults : AdapterDefaults {
+  // float and double start from the same draws but round differently at every Adam step
+  static constexpr double float_tolerance = 1e-2;
+  static const char* not_applicable(Check c) { return deep_not_applicable(c); }
+};
+
+struct AutoEncoderAdapter : DeepDefaults {
+  static constexpr const char* name = "AutoEncoder";
+  static constexpr const char* function = "AutoEncoder";
+  static constexpr std::array arguments{"x", "input", "code"};
+  template <class T> static Outputs fit(const Problem<T>& p, std::uint64_t seed) {
+    Rng rng(seed);
+    pml::AutoEncoder<T> ae({.input = p.x.cols(), .hidden = {8}, .code = 2, .activation = pml::ad::Activation::tanh}, rng);
+    const std::vector<T> history = ae.fit(p.x, tiny_fit(), rng);
+    return {scaled("final training loss", double(history.back()), 0), scaled("encode(query)", ae.encode(p.query), 0, true),
+            scaled("reconstruct(query)", ae.reconstruct(p.query), 0, true)};
+  }
+};
+
+struct VAEAdapter : DeepDefaults {
+  static constexpr const char* name = "VAE(gaussian)";
+  static constexpr const char* function = "VAE";
+  static constexpr std::array arguments{"x", "input", "latent"};
+  template <class T> static Outputs fit(const Problem<T>& p, std::uint64_t seed) {
+    Rng rng(seed);
+    pml::VAE<T> vae({.input = p.x.cols(), .hidden = {8}, .latent = 2, .activation = pml::ad::Activation::tanh, .likelihood = pml::VAELikelihood::gaussian}, rng);
+    const std::vector<T> history = vae.fit(p.x, tiny_fit(), rng);
+    const auto q = vae.encode(p.query);
+    Rng eval(seed + 1);
+    return {scaled("final negative ELBO", double(history.back()), 0), scaled("encode(query).mean", q.mean, 0, true),
+            scaled("encode(query).log_variance", q.log_variance, 0, true), scaled("reconstruct(query)", vae.reconstruct(p.query), 0, true),
+            scaled("elbo(query)", vae.elbo(p.query, eval), 0, true)};
+  }
+};
+
+struct BayesByBackpropAdapter : DeepDefaults {
+  static constexpr const char* name = "BayesByBackprop(regression)";
+  static constexpr const char* function = "BayesByBackprop";
+  static constexpr std::array arguments{"x", "y", "input"};
+  static constexpr Target target = Target::continuous;
+  template <class T> static Outputs fit(const Problem<T>& p, std::uint64_t seed) {
+    Rng rng(seed);
+    pml::BayesByBackprop<T> bnn({.input = p.x.cols(), .hidden = {8}, .output = 1, .activation = pml::ad::Activation::tanh}, rng);
+    const Matrix<T> y = p.y;
+    const std::vector<T> history = bnn.fit(p.x, y, tiny_fit(), rng);
+    Rng eval(seed + 1);
+    const auto pred = bnn.predict(p.query, 4, eval);
+    return {scaled("final free energy", double(history.back()), 0), scaled("predict_mean(query)", bnn.predict_mean(p.query), 0, true),
+            scaled("predict(query, 4).mean", pred.mean, 0, true), scaled("predict(query, 4).variance", pred.variance, 0, true)};
+  }
+};
+
+struct MCDropoutRegressorAdapter : DeepDefaults {
+  static constexpr const char* name = "MCDropoutRegressor";
+  static constexpr const char* function = "MCDropoutRegressor";
+  static constexpr std::array arguments{"x", "y", "input"};
+  static constexpr Target target = Target::continuous;
+  template <class T> static Outputs fit(const Problem<T>& p, std::uint64_t seed) {
+    Rng rng(seed);
+    pml::MCDropoutRegressor<T> net({.input = p.x.cols(), .hidden = {8}, .activation = pml::ad::Activation::tanh, .dropout = 0.1}, rng);
+    const Matrix<T> y = p.y;
+    const std::vector<T> history = net.fit(p.x, y, tiny_fit(), rng);
+    Rng eval(seed + 1);
+    const auto mc = net.predict(p.query, 4, eval);
+    return {scaled("final training loss", double(history.back()), 0), scaled("predict(query).mean (dropout off)", net.predict(p.query).mean, 0, true),
+            scaled("predict(query, 4).mean", mc.mean, 0, true), scaled("predict(query, 4).variance", mc.variance, 0, true)};
+  }
+};
+
+struct GANAdapter : DeepDefaults {
+  static constexpr const char* name = "GAN";
+  static constexpr const char* function = "GAN";
+  static constexpr std::array arguments{"x", "output", "noise"};
+  template <class T> static Outputs fit(const Problem<T>& p, std::uint64_t seed) {
+    Rng rng(seed);
+    pml::GAN<T> gan({.noise = 2, .output = p.x.cols(), .generator_hidden = {8}, .discriminator_hidden = {8}}, rng);
+    const auto history = gan.fit(p.x, {.steps = 20, .batch_size = 16}, rng, 10);
+    Rng eval(seed + 1);
+    return {scaled("final discriminator loss", double(history.discriminator_loss.back()), 0),
+            scaled("final generator loss", double(history.generator_loss.back()), 0), scaled("sample(5)", gan.sample(5, eval), 0, true),
+            scaled("discriminate(query)", gan.discriminate(p.query), 0, true)};
+  }
+};
+
+using DeepModels = std::tuple<AutoEncoderAdapter, VAEAdapter, BayesByBackpropAdapter, MCDropoutRegressorAdapter, GANAdapter>;
+
+}  // namespace
+
+PML_ESTIMATOR_CHECKS(DeepModels, "[estimator_checks][deep]")
