@@ -233,7 +233,8 @@ TEST_CASE("Dirichlet, multivariate Student-t and Wishart entropies match mpmath 
   namespace mp = pml_test::mp;
   using pml_test::check_grid;
   check_grid("Dirichlet::entropy", mp::dirichlet_entropy, [](const auto& r) {
-    Eigen::Vector3d a(r[0], r[1], r[2]);
+    Eigen::VectorXd a(3);
+    a << r[0], r[1], r[2];
     return pml::Dirichlet<double>(a).entropy();
   }, 1e-12, 1e-3);
   check_grid("MultivariateStudentT::entropy", mp::mvt_entropy, [](const auto& r) {
@@ -248,7 +249,9 @@ TEST_CASE("Dirichlet, multivariate Student-t and Wishart entropies match mpmath 
   const pml::Wishart<double> wish(4.5, w);
   CHECK(wish.entropy() == Approx(-wish.log_normaliser() - 0.5 * (4.5 - 3) * wish.mean_log_det() + 4.5).epsilon(1e-13));
   // large-ν multivariate Student-t density tends to the Gaussian
-  const Eigen::Vector2d mu(1, -1), x(0.3, 0.2);
+  Eigen::VectorXd mu(2), x(2);  // dynamic size: GCC 12 warns (-Warray-bounds) on 2-vectors through Ref
+  mu << 1, -1;
+  x << 0.3, 0.2;
   const pml::MultivariateStudentT<double> t(1e300, mu, w);
   CHECK(t.log_prob(x) == Approx(pml::MultivariateNormal<double>(mu, w).log_prob(x)).epsilon(1e-14));
 }
@@ -256,10 +259,12 @@ TEST_CASE("Dirichlet, multivariate Student-t and Wishart entropies match mpmath 
 TEST_CASE("Dirichlet log-density near the mode for large concentrations", "[distributions][extremes]") {
   // Dir(x | 1e15 (1, 2, 3)) at its mean: -log B(a) + sum (a_k - 1) log x_k, which cancels in 1e16-sized
   // terms; the saddle-point form keeps it. Reference: mpmath, 700 digits.
-  const Eigen::Vector3d a(1e15, 2e15, 3e15), x(1.0 / 6, 2.0 / 6, 3.0 / 6);
+  Eigen::VectorXd a(3), x(3), p(3);
+  a << 1e15, 2e15, 3e15;
+  x << 1.0 / 6, 2.0 / 6, 3.0 / 6;
+  p << 0.25, 0.25, 0.5;
   CHECK(pml::Dirichlet<double>(a).log_prob(x) == Approx(36.117884813263676).epsilon(1e-12));
   // multinomial at 2^53 trials
-  const Eigen::Vector3d p(0.25, 0.25, 0.5);
   pml::IntVector m(3);
   m << (1L << 51), (1L << 51), (1L << 52);
   CHECK(pml::Multinomial<double>(1L << 53, p).log_prob(m) == Approx(-36.841809684686584).epsilon(1e-12));
