@@ -152,12 +152,15 @@ Index refine_squared_distances(const MatrixCRef<T>& x, const Vector<T>& row_norm
                                const RowVector<T>& c_norms, Matrix<T>& d) {
   const T tau = cancellation_fraction<T>();
   Index refined = 0;
-  for (Index k = 0; k < d.cols(); ++k)
+  for (Index k = 0; k < d.cols(); ++k) {
+    // a vectorised test first: most columns have nothing to recompute
+    if ((d.col(k).array() >= tau * (row_norms.array() + c_norms(k))).all()) continue;
     for (Index i = 0; i < d.rows(); ++i)
       if (!(d(i, k) >= tau * (row_norms(i) + c_norms(k)))) {
         d(i, k) = (x.row(i) - c.row(k)).squaredNorm();
         ++refined;
       }
+  }
   return refined;
 }
 }  // namespace detail

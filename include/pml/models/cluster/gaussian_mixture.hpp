@@ -102,6 +102,7 @@ template <Real T = double> class GaussianMixture {
     Matrix<T> squares;
     if (options_.covariance == Covariance::diagonal) squares = xc.array().square().matrix();
     const Matrix<T>* sq = squares.size() > 0 ? &squares : nullptr;
+    square_norms_.resize(0);
     T best = -std::numeric_limits<T>::infinity();
     for (int start = 0; start < options_.restarts; ++start) {
       State state = initial_state(xc, w, rng, shift);
@@ -587,22 +588,25 @@ template <Real T = double> class GaussianMixture {
         // recomputed exactly (|x_n|^2 max_j p_kj + sum_j mu_kj^2 p_kj bounds the expanded terms)
         const Matrix<T> precision = s.variances.cwiseInverse();  // K x D
         lp.noalias() = T(-2) * x * (s.means.cwiseProduct(precision)).transpose();
-        Vector<T> row_norms;
+        Vector<T> computed;
         if (squares != nullptr) {
           lp.noalias() += *squares * precision.transpose();
-          row_norms = squares->rowwise().sum();
+          if (square_norms_.size() != n) square_norms_ = squares->rowwise().sum();  // once per fit (reset there)
         } else {
           lp.noalias() += x.array().square().matrix() * precision.transpose();
-          row_norms = x.rowwise().squaredNorm();
+          computed = x.rowwise().squaredNorm();
         }
+        const Vector<T>& row_norms = squares != nullptr ? square_norms_ : computed;
         const RowVector<T> mean_terms = (s.means.array().square() * precision.array()).rowwise().sum().transpose();
         lp.rowwise() += mean_terms;
         const RowVector<T> largest = precision.rowwise().maxCoeff().transpose();
         const T tau = detail::cancellation_fraction<T>();
-        for (Index c = 0; c < k; ++c)
+        for (Index c = 0; c < k; ++c) {
+          if ((lp.col(c).array() >= tau * (row_norms.array() * largest(c) + mean_terms(c))).all()) continue;
           for (Index i = 0; i < n; ++i)
             if (!(lp(i, c) >= tau * (row_norms(i) * largest(c) + mean_terms(c))))
               lp(i, c) = ((x.row(i) - s.means.row(c)).array().square() * precision.row(c).array()).sum();
+        }
         const RowVector<T> constant =
             (-T(0.5) * (s.variances.array().log().rowwise().sum() + T(d) * log_two_pi)).matrix().transpose();
         lp *= T(-0.5);
@@ -794,6 +798,7 @@ template <Real T = double> class GaussianMixture {
   Options options_;
   State state_;
   Statistics stats_;
+  mutable Vector<T> square_norms_;  // fit(): row sums of the diagonal type's squares, reused by every E-step
   Matrix<T> reference_;  // K x D: the means the running statistics are about (partial_fit)
   Index chunks_ = 0;
   Index dimension_ = 0;
