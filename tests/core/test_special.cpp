@@ -69,6 +69,21 @@ TEST_CASE("log_sum_exp is stable and exact", "[core][special]") {
   CHECK(p(0, 2) == Approx(std::exp(3.0) / (std::exp(1.0) + std::exp(2.0) + std::exp(3.0))));
   CHECK(p(1, 0) == Approx(0.5));
   CHECK(p(1, 2) == 0.0);
+
+  // The same with enough rows for Eigen's vectorised exp, which clamps exp(-inf) to ~1e-308: the answer
+  // must not depend on the number of rows (issue 13: a far point scored -708.4 with 4 rows, -inf with 1).
+  for (const Eigen::Index n : {1, 2, 4, 5, 17}) {
+    const Eigen::MatrixXd none = Eigen::MatrixXd::Constant(n, 3, ninf);
+    CHECK((pml::log_sum_exp_rows(none).array() == ninf).all());
+    Eigen::MatrixXf nonef = Eigen::MatrixXf::Constant(n, 5, -std::numeric_limits<float>::infinity());
+    CHECK((pml::log_sum_exp_rows(nonef).array() == -std::numeric_limits<float>::infinity()).all());
+    Eigen::MatrixXd some = Eigen::MatrixXd::Constant(n, 3, ninf);
+    some.col(1).setConstant(-1000.0);
+    const Eigen::MatrixXd q = pml::softmax_rows(some);
+    CHECK((q.col(0).array() == 0.0).all());
+    CHECK((q.col(2).array() == 0.0).all());
+    CHECK((q.col(1).array() == 1.0).all());
+  }
 }
 
 TEST_CASE("softplus, sigmoid and friends hold in the tails", "[core][special]") {

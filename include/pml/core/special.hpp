@@ -591,7 +591,13 @@ Vector<typename Derived::Scalar> log_sum_exp_rows(const Eigen::DenseBase<Derived
   m = m.unaryExpr([](T v) { return std::isfinite(v) ? v : T(0); });
   Vector<T> sum = Vector<T>::Zero(n);
   for (Index c = 0; c < k; ++c) sum.array() += (x.col(c) - m).array().exp();
-  return (sum.array().log() + m.array()).matrix();
+  Vector<T> out = (sum.array().log() + m.array()).matrix();
+  // Eigen's vectorised exp clamps its argument at about log of the smallest normal number, so exp(-inf)
+  // comes back as ~1e-308 (float ~1e-38), not 0: a row of all -inf must stay -inf whatever the row count.
+  for (Index i = 0; i < n; ++i)
+    if (m(i) == T(0) && !(x.row(i).maxCoeff() > -std::numeric_limits<T>::infinity()) && !std::isnan(out(i)))
+      out(i) = -std::numeric_limits<T>::infinity();
+  return out;
 }
 
 /// Column-wise log-sum-exp: returns a row vector with one entry per column.
@@ -601,9 +607,13 @@ RowVector<typename Derived::Scalar> log_sum_exp_cols(const Eigen::DenseBase<Deri
 }
 
 /// Softmax of each row, stable for any logits (exp(x - log_sum_exp_rows(x))).
+/// Entries whose logit is -inf get exactly 0 (Eigen's vectorised exp alone would give ~1e-308).
 template <class Derived> Matrix<typename Derived::Scalar> softmax_rows(const Eigen::MatrixBase<Derived>& logits) {
+  using T = typename Derived::Scalar;
   const auto lse = log_sum_exp_rows(logits);
-  return (logits.array().colwise() - lse.array()).exp().matrix();
+  Matrix<T> out = (logits.array().colwise() - lse.array()).exp().matrix();
+  out = (logits.array() == -std::numeric_limits<T>::infinity()).select(T(0), out);
+  return out;
 }
 
 /// Elementwise stable softplus of an array expression (vectorised kernel, see core/simd.hpp).
