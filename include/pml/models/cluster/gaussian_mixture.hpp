@@ -57,8 +57,8 @@ template <Real T = double> struct GaussianMixtureOptions {
 ///
 /// Sums of squares are never expanded about the origin: fit() works on the data centred by their column
 /// means (the means are shifted back at the end), predictions on the data centred by the weighted mean of the
-/// component means, and where the fast expanded forms ($\|x\|^2 - 2x\cdot\mu + \|\mu\|^2$ in the tied,
-/// diagonal and spherical E-steps, $E[x^2] - \mu^2$ in the diagonal and spherical M-steps) would still
+/// component means, and where the fast expanded forms (\f$\|x\|^2 - 2x\cdot\mu + \|\mu\|^2\f$ in the tied,
+/// diagonal and spherical E-steps, \f$E[x^2] - \mu^2\f$ in the diagonal and spherical M-steps) would still
 /// lose more than half the digits an entry is recomputed from exact differences; the tied M-step sums
 /// per-component scatter about each mean. Data whose squared deviations from the column means overflow are
 /// refused with std::domain_error. A row so far from every component that its log-density is −∞ gets
