@@ -335,3 +335,30 @@ TEST_CASE("evidence after many observations: sequential posteriors keep the chai
   const double gauss = -0.5 * x.squaredNorm() - 3 * std::log(2 * M_PI);
   CHECK(nw.log_marginal_likelihood(x) == Approx(gauss).epsilon(1e-10));
 }
+
+TEST_CASE("Normal-Gamma and Normal-Wishart posteriors near 1e300: a domain_error naming the model and the data",
+          "[conjugate][extremes]") {
+  Eigen::MatrixXd x(20, 2);
+  for (int i = 0; i < 20; ++i) {
+    x(i, 0) = std::sin(1.3 * i) + 0.1 * i;
+    x(i, 1) = std::cos(0.7 * i);
+  }
+  const pml::NormalGammaModel<double> ng(pml::NormalGamma<double>(0, 1, 1, 1));
+  const Eigen::VectorXd big = x.col(0) * (1e300 / 20);
+  CHECK_THROWS_AS(ng.posterior(big), std::domain_error);
+  CHECK_THROWS_WITH(ng.posterior(big), Catch::Matchers::StartsWith("NormalGammaModel::posterior: data must") && Contains("largest |data|"));
+  CHECK_THROWS_WITH(ng.log_marginal_likelihood(big), Catch::Matchers::StartsWith("NormalGammaModel::log_marginal_likelihood: data"));
+  const pml::NormalGammaModel<float> ngf(pml::NormalGamma<float>(0, 1, 1, 1));
+  const Eigen::VectorXf bigf = x.col(0).cast<float>() * 5e33f;
+  CHECK_THROWS_WITH(ngf.posterior(bigf), Catch::Matchers::StartsWith("NormalGammaModel::posterior: data must"));
+  // 1e100 is fine
+  CHECK(std::isfinite(ng.posterior(Eigen::VectorXd(x.col(0) * 1e100)).b()));
+
+  const pml::NormalWishartModel<double> nw(pml::NormalWishart<double>(Eigen::VectorXd::Zero(2), 1, 4, Eigen::MatrixXd::Identity(2, 2)));
+  const Eigen::MatrixXd xb = x * (1e300 / 20);
+  CHECK_THROWS_AS(nw.posterior(xb), std::domain_error);
+  CHECK_THROWS_WITH(nw.posterior(xb), Catch::Matchers::StartsWith("NormalWishartModel::posterior: data must") && Contains("largest |data|"));
+  CHECK_THROWS_WITH(nw.log_marginal_likelihood(xb), Catch::Matchers::StartsWith("NormalWishartModel::log_marginal_likelihood: data"));
+  const pml::NormalWishartModel<float> nwf(pml::NormalWishart<float>(Eigen::VectorXf::Zero(2), 1, 4, Eigen::MatrixXf::Identity(2, 2)));
+  CHECK_THROWS_WITH(nwf.posterior(Eigen::MatrixXf(x.cast<float>() * 5e33f)), Catch::Matchers::StartsWith("NormalWishartModel::posterior: data must"));
+}

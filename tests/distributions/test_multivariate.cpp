@@ -269,3 +269,28 @@ TEST_CASE("Dirichlet log-density near the mode for large concentrations", "[dist
   m << (1L << 51), (1L << 51), (1L << 52);
   CHECK(pml::Multinomial<double>(1L << 53, p).log_prob(m) == Approx(-36.841809684686584).epsilon(1e-12));
 }
+
+TEST_CASE("MultivariateNormal(Diag)::fit near 1e300: finite stddevs, or a domain_error naming the fit and x",
+          "[distributions][mvn][extremes]") {
+  pml::Rng rng(21);
+  Eigen::MatrixXd x(50, 3);
+  pml::random::fill_normal(rng, x);
+  const auto d1 = pml::MultivariateNormalDiag<double>::fit(x);
+  const double big = 1e300 / 20;
+  const auto db = pml::MultivariateNormalDiag<double>::fit(x * big);
+  for (int j = 0; j < 3; ++j) {
+    CHECK(db.stddev()(j) == Approx(d1.stddev()(j) * big).epsilon(1e-12));
+    CHECK(db.mean()(j) == Approx(d1.mean()(j) * big).epsilon(1e-12));
+  }
+  CHECK(std::isfinite(db.log_prob(Eigen::VectorXd(x.row(0).transpose() * big))));
+  const Eigen::MatrixXf xf = x.cast<float>() * 5e33f;
+  const auto df = pml::MultivariateNormalDiag<float>::fit(xf);
+  for (int j = 0; j < 3; ++j) CHECK(double(df.stddev()(j)) == Approx(d1.stddev()(j) * 5e33).epsilon(1e-4));
+  // the covariance (~1e600) is not representable: one clear exception from the fit
+  CHECK_THROWS_AS(pml::MultivariateNormal<double>::fit(x * big), std::domain_error);
+  CHECK_THROWS_WITH(pml::MultivariateNormal<double>::fit(x * big),
+                    Catch::Matchers::StartsWith("MultivariateNormal::fit: x must") && Contains("largest |x|"));
+  CHECK_THROWS_WITH(pml::MultivariateNormal<float>::fit(xf), Catch::Matchers::StartsWith("MultivariateNormal::fit: x must"));
+  // ordinary data are unaffected
+  CHECK(pml::MultivariateNormal<double>::fit(x * 1e100).covariance()(0, 0) > 0);
+}

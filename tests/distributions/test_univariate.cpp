@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <random>
 
 #include "fixtures/scipy_reference.hpp"
 #include "pml/distributions/beta.hpp"
@@ -238,4 +239,76 @@ TEST_CASE("univariate entropies in float match mpmath to 1e-5", "[distributions]
              [](const auto& r) { return pml::Gamma<float>(float(r[0]), float(r[1])).entropy(); }, 1e-5, 1e-3);
   CHECK(pml::StudentT<float>(1e30f, 0, 1).entropy() == Approx(1.4189385332046727).epsilon(1e-6));
   CHECK(pml::Gamma<float>(1e30f, 1).entropy() == Approx(35.957714935639091).epsilon(1e-6));
+}
+
+// Estimator checks (issue 12): a shift of 1e9 spreads leaves the StudentT fit's scale and log-densities
+// unchanged to 1e-9 (the EM runs on centred data), and data near the top of the range give a finite fit.
+namespace {
+template <class T> Eigen::Matrix<T, Eigen::Dynamic, 1> heavy_sample(int n, std::uint64_t seed) {
+  pml::Rng rng(seed);
+  return pml::StudentT<double>(4.0, 0.3, 1.7).sample(rng, n).template cast<T>();
+}
+}  // namespace
+
+TEST_CASE("StudentT::fit is shift-equivariant at a shift of 1e9 spreads", "[distributions][student_t][fit]") {
+  // three clusters on a 1/1024 grid (the estimator-check data), so x + c is exact and the EM converges slowly:
+  // the EM used to sum w u x of size 1e9 (scale off by 1.65e-8)
+  std::mt19937_64 gen(20261130);
+  std::normal_distribution<double> normal;
+  const double centres[3] = {0, 12, -5};
+  Eigen::VectorXd x(60);
+  for (int i = 0; i < 60; ++i) x(i) = std::round((centres[i % 3] + normal(gen)) * 1024) / 1024;
+  const double spread = std::sqrt((x.array() - x.mean()).square().mean());
+  const double c = std::round(1e9 * spread);
+  const Eigen::VectorXd xc = x.array() + c;
+  Eigen::VectorXd q(3), qc(3);
+  q << -2.0, 0.4, 3.5;
+  qc = q.array() + c;
+  const auto a = pml::StudentT<double>::fit(4.0, x), b = pml::StudentT<double>::fit(4.0, xc);
+  const double eps = std::numeric_limits<double>::epsilon();
+  CHECK(std::abs((b.location() - c) - a.location()) <= 8 * eps * c);
+  CHECK(std::abs(b.scale() / a.scale() - 1) <= 1e-9);
+  const Eigen::VectorXd la = a.log_prob(q), lb = b.log_prob(qc);
+  for (int i = 0; i < 3; ++i) CHECK(std::abs(lb(i) - la(i)) <= 64 * eps * 1e9 * std::max(1.0, std::abs(la(i))));
+  // weighted: weight 2 equals repeating the point
+  Eigen::VectorXd w = Eigen::VectorXd::Ones(x.size());
+  w(0) = 2;
+  Eigen::VectorXd x2(x.size() + 1);
+  x2 << xc, xc(0);
+  const auto d = pml::StudentT<double>::fit(4.0, xc, w), e = pml::StudentT<double>::fit(4.0, x2);
+  CHECK(d.scale() == Approx(e.scale()).epsilon(1e-9));
+}
+
+TEST_CASE("Normal::fit and StudentT::fit give finite fits for data near 1e300 (1e35 in float)", "[distributions][fit][extremes]") {
+  const Eigen::VectorXd x = heavy_sample<double>(200, 12);
+  const auto t1 = pml::StudentT<double>::fit(4.0, x);
+  const auto n1 = pml::Normal<double>::fit(x);
+  const double big = 1e300 / 20;
+  const Eigen::VectorXd xb = x * big;
+  const auto tb = pml::StudentT<double>::fit(4.0, xb);
+  CHECK(std::isfinite(tb.location()));
+  CHECK(tb.scale() == Approx(t1.scale() * big).epsilon(1e-9));
+  CHECK(tb.location() == Approx(t1.location() * big).epsilon(1e-9));
+  CHECK(std::isfinite(tb.log_prob(xb(0))));
+  const auto nb = pml::Normal<double>::fit(xb);
+  CHECK(nb.stddev() == Approx(n1.stddev() * big).epsilon(1e-12));  // the variance (~1e600) is not representable
+  CHECK(nb.mean() == Approx(n1.mean() * big).epsilon(1e-12));
+  // the extremes of the range: stddev = DBL_MAX is representable
+  const double top = std::numeric_limits<double>::max();
+  Eigen::VectorXd ends(2);
+  ends << -top, top;
+  CHECK(pml::Normal<double>::fit(ends).stddev() == top);
+  CHECK(pml::StudentT<double>::fit(4.0, ends).scale() > 0);
+  CHECK(std::isfinite(pml::StudentT<double>::fit(4.0, ends).scale()));
+  // tiny values: a positive, finite stddev rather than an underflowed variance
+  const Eigen::VectorXd xs = x * 1e-300;
+  CHECK(pml::Normal<double>::fit(xs).stddev() == Approx(n1.stddev() * 1e-300).epsilon(1e-12));
+  CHECK(pml::StudentT<double>::fit(4.0, xs).scale() == Approx(t1.scale() * 1e-300).epsilon(1e-9));
+  // float near 1e35
+  const Eigen::VectorXf xf = heavy_sample<float>(200, 12) * 5e33f;
+  const auto tf = pml::StudentT<float>::fit(4.0f, xf);
+  const auto nf = pml::Normal<float>::fit(xf);
+  CHECK(std::isfinite(tf.location()));
+  CHECK(double(tf.scale()) == Approx(t1.scale() * 5e33).epsilon(1e-4));
+  CHECK(double(nf.stddev()) == Approx(n1.stddev() * 5e33).epsilon(1e-4));
 }

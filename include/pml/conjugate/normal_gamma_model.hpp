@@ -21,7 +21,8 @@ template <Real T = double> class NormalGammaModel {
   explicit NormalGammaModel(const NormalGamma<T>& prior) : prior_(prior), belief_(prior) {}
   const NormalGamma<T>& prior() const noexcept { return prior_; }  ///< the prior the model started from
   const NormalGamma<T>& posterior() const noexcept { return belief_; }  ///< the current posterior (the prior after every update())
-  /// Posterior after observing `x` (PRML 2.150–2.151 with an unknown mean). @throw std::domain_error for non-finite data.
+  /// Posterior after observing `x` (PRML 2.150–2.151 with an unknown mean). @throw std::domain_error for non-finite
+  /// data, or data so large that μ_N or b_N (a sum of squares) is not representable in T.
   NormalGamma<T> posterior(const VectorCRef<T>& x) const {
     check_all_finite("NormalGammaModel::posterior", "data", x);
     if (x.size() == 0) return belief_;
@@ -29,8 +30,13 @@ template <Real T = double> class NormalGammaModel {
     const T ss = (x.array() - mean).square().sum();
     const T k0 = belief_.kappa(), m0 = belief_.mu0();
     const T kn = k0 + n;
-    return NormalGamma<T>((k0 * m0 + n * mean) / kn, kn, belief_.a() + T(0.5) * n,
-                          belief_.b() + T(0.5) * ss + T(0.5) * k0 * n * (mean - m0) * (mean - m0) / kn);
+    const T mun = (k0 * m0 + n * mean) / kn;
+    const T bn = belief_.b() + T(0.5) * ss + T(0.5) * k0 * n * (mean - m0) * (mean - m0) / kn;
+    // b_N holds a sum of squares: data near the top of the range (|x| ~ 1e300 in double) overflow it
+    if (!std::isfinite(double(mun)) || !std::isfinite(double(bn)))
+      detail::throw_domain("NormalGammaModel::posterior", "data", "give a posterior rate b_N representable in the scalar type",
+                           "largest |data| = " + detail::describe(double(x.cwiseAbs().maxCoeff())));
+    return NormalGamma<T>(mun, kn, belief_.a() + T(0.5) * n, bn);
   }
   /// Sequential update: the posterior after `x` becomes the current belief.
   NormalGammaModel& update(const VectorCRef<T>& x) {
@@ -47,7 +53,7 @@ template <Real T = double> class NormalGammaModel {
   /// summed as \f$s(a_0, \frac N2) - a_0\log(1 + \frac{\Delta b}{b_0}) - \frac N2\log\frac{b_N}{a_0} -
   /// \frac12\log(1 + \frac N{\kappa_0}) - \frac N2\log 2\pi\f$ with s = lgamma_difference_scaled() and
   /// \f$\Delta b = b_N - b_0\f$ from the centred sum of squares, so large prior parameters do not cancel.
-  /// Computed in double. @throw std::domain_error for non-finite data.
+  /// Computed in double. @throw std::domain_error for non-finite data or b_N above the double range.
   T log_marginal_likelihood(const VectorCRef<T>& x) const {
     check_all_finite("NormalGammaModel::log_marginal_likelihood", "data", x);
     if (x.size() == 0) return T(0);
@@ -58,6 +64,9 @@ template <Real T = double> class NormalGammaModel {
     const double dm = mean - m0;
     const double delta_b = 0.5 * ss + 0.5 * (k0 * n / (k0 + n)) * dm * dm;
     const double bn = b0 + delta_b;
+    if (!std::isfinite(bn))
+      detail::throw_domain("NormalGammaModel::log_marginal_likelihood", "data", "give a posterior rate b_N representable in double",
+                           "largest |data| = " + detail::describe(xd.cwiseAbs().maxCoeff()));
     return T(detail::lgamma_difference_scaled(a0, 0.5 * n) - a0 * std::log1p(delta_b / b0) -
              0.5 * n * (std::log(bn) - std::log(a0)) - 0.5 * std::log1p(n / k0) -
              0.5 * n * constants<double>::log_two_pi);

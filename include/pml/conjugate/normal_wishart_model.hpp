@@ -26,7 +26,8 @@ template <Real T = double> class NormalWishartModel {
   Index dimension() const noexcept { return prior_.dimension(); }  ///< dimension D
   const NormalWishart<T>& prior() const noexcept { return prior_; }  ///< the prior the model started from
   const NormalWishart<T>& posterior() const noexcept { return belief_; }  ///< the current posterior (the prior after every update())
-  /// Posterior after the rows of `x` (N x D). @throw std::invalid_argument on a wrong width.
+  /// Posterior after the rows of `x` (N x D). @throw std::invalid_argument on a wrong width; std::domain_error
+  /// for non-finite data or a scatter matrix not representable in T (data near the top of the range).
   NormalWishart<T> posterior(const MatrixCRef<T>& x) const {
     check_size("NormalWishartModel::posterior", "data", x.cols(), dimension(), "columns");
     check_all_finite("NormalWishartModel::posterior", "data", x);
@@ -39,6 +40,11 @@ template <Real T = double> class NormalWishartModel {
     const Matrix<T> eye = Matrix<T>::Identity(d, d);
     Matrix<T> winv = belief_.scale().llt().solve(eye);
     winv += centred.transpose() * centred + (k0 * n / (k0 + n)) * diff * diff.transpose();
+    // W_N^-1 holds the scatter (sums of squares): data near the top of the range (|x| ~ 1e300 in double)
+    // overflow it
+    if (!mean.allFinite() || !winv.allFinite())
+      detail::throw_domain("NormalWishartModel::posterior", "data", "give a scatter matrix representable in the scalar type",
+                           "largest |data| = " + detail::describe(double(x.cwiseAbs().maxCoeff())));
     Matrix<T> wn = winv.llt().solve(eye);
     wn = T(0.5) * (wn + wn.transpose());
     return NormalWishart<T>((k0 * belief_.mu0() + n * mean) / (k0 + n), k0 + n, belief_.nu() + n, wn);
@@ -65,7 +71,8 @@ template <Real T = double> class NormalWishartModel {
   /// - \frac N2\log|\tfrac{2}{\nu_0}W_N^{-1}| - \frac{ND}2\log\frac{\nu_0}2\f$ (W₀ = L₀L₀ᵀ; the first log-determinant as
   /// the sum of log1p of the eigenvalues of \f$L_0^TS'L_0\f$), and the Γ_D ratio is
   /// \f$\sum_j[\frac N2\log x_j + s(x_j, \frac N2)]\f$ with \f$x_j = \frac{\nu_0+1-j}2\f$, s = lgamma_difference_scaled().
-  /// @throw std::invalid_argument on a wrong width; std::domain_error for non-finite data.
+  /// @throw std::invalid_argument on a wrong width; std::domain_error for non-finite data or a scatter matrix
+  /// above the double range.
   T log_marginal_likelihood(const MatrixCRef<T>& x) const {
     check_size("NormalWishartModel::log_marginal_likelihood", "data", x.cols(), dimension(), "columns");
     check_all_finite("NormalWishartModel::log_marginal_likelihood", "data", x);
@@ -77,6 +84,10 @@ template <Real T = double> class NormalWishartModel {
     const Eigen::MatrixXd centred = xd.rowwise() - mean.transpose();
     const Eigen::VectorXd diff = mean - belief_.mu0().template cast<double>();
     const Eigen::MatrixXd scatter = centred.transpose() * centred + (k0 * n / (k0 + n)) * diff * diff.transpose();
+    if (!scatter.allFinite())
+      detail::throw_domain("NormalWishartModel::log_marginal_likelihood", "data",
+                           "give a scatter matrix representable in double",
+                           "largest |data| = " + detail::describe(xd.cwiseAbs().maxCoeff()));
     const Eigen::MatrixXd w0 = belief_.scale().template cast<double>();
     const Eigen::LLT<Eigen::MatrixXd> l0(w0);
     const Eigen::MatrixXd lower = l0.matrixL();

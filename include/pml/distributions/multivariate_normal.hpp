@@ -97,7 +97,8 @@ template <Real T = double> class MultivariateNormal {
 
   /// Maximum likelihood: weighted mean and (1/N) covariance (PRML 2.121, 2.122), plus
   /// `regularization` on the diagonal (as scikit-learn's reg_covar).
-  /// @throw std::domain_error when the covariance is singular (e.g. N <= D with no regularisation).
+  /// @throw std::domain_error when the covariance is singular (e.g. N <= D with no regularisation) or not
+  /// representable in T (data near the top of the range, |x| ~ 1e300 in double), naming x and its largest |x|.
   static MultivariateNormal fit(const MatrixCRef<T>& x, const VectorCRef<T>& weights = detail::no_weights<T>(),
                                 T regularization = T(0)) {
     const Vector<T> w = detail::weights_or_ones<T>("MultivariateNormal::fit", weights, x.rows());
@@ -111,6 +112,10 @@ template <Real T = double> class MultivariateNormal {
                                                             T(1) / total);
     cov = cov.template selfadjointView<Eigen::Lower>();
     cov.diagonal().array() += regularization;
+    // data near the top of the range: the covariance (squares of the spread) overflows T
+    if (!mu.allFinite() || !cov.allFinite())
+      detail::throw_domain("MultivariateNormal::fit", "x", "give a mean and covariance representable in the scalar type",
+                           "largest |x| = " + detail::describe(double(x.cwiseAbs().maxCoeff())));
     Eigen::LLT<Matrix<T>> llt(cov);
     if (llt.info() != Eigen::Success)
       detail::throw_domain("MultivariateNormal::fit", "x",

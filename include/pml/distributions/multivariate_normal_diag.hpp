@@ -7,6 +7,7 @@
 #include "pml/core/check.hpp"
 #include "pml/core/random.hpp"
 #include "pml/core/weights.hpp"
+#include "pml/distributions/scaled_moments.hpp"
 
 namespace pml {
 
@@ -67,13 +68,18 @@ template <Real T = double> class MultivariateNormalDiag {
     const Vector<T> w = detail::weights_or_ones<T>("MultivariateNormalDiag::fit", weights, x.rows());
     check_all_finite("MultivariateNormalDiag::fit", "x", x);
     const T total = w.sum();
-    const Vector<T> mu = (x.transpose() * w) / total;
-    const Vector<T> var = ((x.rowwise() - mu.transpose()).array().square().matrix().transpose() * w) / total;
-    for (Index d = 0; d < var.size(); ++d)
-      if (!(var(d) > T(0)))
+    Vector<T> mu(x.cols()), sigma(x.cols());
+    for (Index d = 0; d < x.cols(); ++d) {
+      // per column in power-of-two scaled units: data near the limits of T give a finite stddev
+      const auto m = detail::scaled_moments<T>(x.col(d), w, total);
+      mu(d) = m.mean();
+      sigma(d) = m.stddev();
+      if (!(m.ratio > T(0)) || !(sigma(d) > T(0)))
         detail::throw_domain("MultivariateNormalDiag::fit", "x", "have positive spread in every column",
                              "zero variance in column " + std::to_string(d));
-    return MultivariateNormalDiag(mu, var.cwiseSqrt());
+      detail::check_representable("MultivariateNormalDiag::fit", "x", sigma(d), "standard deviation", double(m.largest));
+    }
+    return MultivariateNormalDiag(mu, sigma);
   }
 
  private:

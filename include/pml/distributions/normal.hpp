@@ -7,6 +7,7 @@
 #include "pml/core/check.hpp"
 #include "pml/core/random.hpp"
 #include "pml/core/weights.hpp"
+#include "pml/distributions/scaled_moments.hpp"
 
 namespace pml {
 
@@ -55,16 +56,24 @@ template <Real T = double> class Normal {
   T entropy() const noexcept { return T(0.5) + constants<T>::half_log_two_pi + std::log(sigma_); }
 
   /// Maximum likelihood: weighted mean and (biased, 1/N) variance (PRML 1.55, 1.56).
-  /// @throw std::domain_error if the data have zero spread or non-finite values.
+  /// Computed in power-of-two scaled units, so data near the limits of T give a finite σ whenever it is
+  /// representable. @throw std::domain_error if the data have zero spread or non-finite values, or σ is not
+  /// representable in T.
   static Normal fit(const VectorCRef<T>& x, const VectorCRef<T>& weights = detail::no_weights<T>()) {
     const Vector<T> w = detail::weights_or_ones<T>("Normal::fit", weights, x.size());
     check_all_finite("Normal::fit", "x", x);
     const T total = w.sum();
-    const T mu = w.dot(x) / total;
-    const T var = (w.array() * (x.array() - mu).square()).sum() / total;
-    if (!(var > T(0)))
+    // moments in power-of-two scaled units: the stddev of data near the top of the range is finite even
+    // where the variance would overflow
+    const auto m = detail::scaled_moments<T>(x, w, total);
+    if (!(m.ratio > T(0)))
       detail::throw_domain("Normal::fit", "x", "have positive spread", "all weighted values equal");
-    return Normal(mu, std::sqrt(var));
+    const T sigma = m.stddev();
+    detail::check_representable("Normal::fit", "x", sigma, "standard deviation", double(m.largest));
+    if (!(sigma > T(0)))
+      detail::throw_domain("Normal::fit", "x", "have a spread representable in the scalar type",
+                           "standard deviation underflows, largest |x| = " + detail::describe(double(m.largest)));
+    return Normal(m.mean(), sigma);
   }
 
  private:

@@ -2,12 +2,15 @@
 /// @file
 /// Univariate Student-t distribution (location–scale).
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "pml/core/check.hpp"
 #include "pml/core/random.hpp"
 #include "pml/core/special.hpp"
 #include "pml/core/weights.hpp"
+#include "pml/distributions/scaled_moments.hpp"
 
 namespace pml {
 
@@ -67,30 +70,51 @@ template <Real T = double> class StudentT {
 
   /// Maximum likelihood for location and scale with the degrees of freedom held at `df`, by the EM
   /// algorithm of the Gaussian scale-mixture representation (PRML 2.160; Liu & Rubin 1995). The
-  /// likelihood increases at every step; stops when the relative change is below 1e-10.
+  /// likelihood increases at every step; stops when the relative change is below 1e-10. The iterations run
+  /// on the data centred at the weighted mean and scaled by a power of two, so the fit is shift-equivariant
+  /// to rounding and finite for data near the limits of T. @throw std::domain_error for df <= 0, non-finite
+  /// x, zero spread, or a location/scale not representable in T.
   static StudentT fit(T df, const VectorCRef<T>& x, const VectorCRef<T>& weights = detail::no_weights<T>(),
                       int max_iterations = 500) {
     check_positive("StudentT::fit", "df", df);
     const Vector<T> w = detail::weights_or_ones<T>("StudentT::fit", weights, x.size());
     check_all_finite("StudentT::fit", "x", x);
     const T total = w.sum();
-    T mu = w.dot(x) / total;
-    T var = (w.array() * (x.array() - mu).square()).sum() / total;
-    if (!(var > T(0)))
+    // Work on z = (x - shift) / 2^e: shift = the weighted mean, 2^e a power of two bounding the largest
+    // |x - shift|. The EM arithmetic is then shift-invariant (the location is the shift plus a small
+    // update, not a weighted sum of large values) and cannot overflow for data near the limits of T.
+    const auto m = detail::scaled_moments<T>(x, w, total);
+    if (!(m.ratio > T(0)))
       detail::throw_domain("StudentT::fit", "x", "have positive spread", "all weighted values equal");
+    const T shift = m.mean();
+    // x - shift in the scaled units of x (|y| <= 1, so no overflow), then rescaled to |z| <= 1
+    const Vector<T> y = ((x.array() * std::ldexp(T(1), -m.exponent)) - m.scaled_mean).matrix();
+    int ey = 0;
+    (void)std::frexp(y.cwiseAbs().maxCoeff(), &ey);
+    ey = std::max(ey, 2 - std::numeric_limits<T>::max_exponent);  // 2^-ey finite
+    const Vector<T> z = y * std::ldexp(T(1), -ey);
+    T mu = T(0);  // location in z units (the weighted mean of z is 0 up to rounding)
+    T var = (w.array() * z.array().square()).sum() / total;
     for (int it = 0; it < max_iterations; ++it) {
       // E-step: expected latent precisions u_i = (nu + 1) / (nu + z_i^2)
-      const Vector<T> u = ((df + T(1)) / (df + (x.array() - mu).square() / var)).matrix();
+      const Vector<T> u = ((df + T(1)) / (df + (z.array() - mu).square() / var)).matrix();
       const Vector<T> wu = w.cwiseProduct(u);
-      const T new_mu = wu.dot(x) / wu.sum();
-      const T new_var = (wu.array() * (x.array() - new_mu).square()).sum() / total;
+      const T new_mu = mu + wu.dot((z.array() - mu).matrix()) / wu.sum();
+      const T new_var = (wu.array() * (z.array() - new_mu).square()).sum() / total;
       const bool done = std::abs(new_mu - mu) <= T(1e-10) * std::sqrt(var) &&
                         std::abs(new_var - var) <= T(1e-10) * var;
       mu = new_mu;
       var = new_var;
       if (done) break;
     }
-    return StudentT(df, mu, std::sqrt(var));
+    const int e = m.exponent + ey;
+    const T location = shift + std::ldexp(mu, e), scale = std::ldexp(std::sqrt(var), e);
+    detail::check_representable("StudentT::fit", "x", location, "location", double(m.largest));
+    detail::check_representable("StudentT::fit", "x", scale, "scale", double(m.largest));
+    if (!(scale > T(0)))
+      detail::throw_domain("StudentT::fit", "x", "have a spread representable in the scalar type",
+                           "scale underflows, largest |x| = " + detail::describe(double(m.largest)));
+    return StudentT(df, location, scale);
   }
 
  private:
