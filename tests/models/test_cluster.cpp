@@ -596,3 +596,26 @@ TEST_CASE("Wide data: k-means and diagonal mixtures on 3 rows x 20 000 columns (
   CHECK(std::isfinite(gm.score(x)));
   CHECK((gm.means().row(0).transpose() - x.colwise().mean().transpose()).cwiseAbs().maxCoeff() < 1e-9);
 }
+
+TEST_CASE("Wide data: full and tied covariances that cannot fit in memory are refused before allocating", "[models][gmm][extremes]") {
+  // 3 x 400 000: one full covariance (and its factor) would be 2.6 TB; the refusal names the function,
+  // the argument and the covariance types that work, and diagonal fits the same data.
+  const Eigen::MatrixXd x = Eigen::MatrixXd::Random(3, 400000);
+  for (const auto cov : {pml::Covariance::full, pml::Covariance::tied}) {
+    pml::GaussianMixture<double> gm({.components = 1, .covariance = cov});
+    try {
+      gm.fit(x, 1);
+      FAIL("no exception for a 400000 x 400000 covariance");
+    } catch (const std::length_error& e) {
+      const std::string what = e.what();
+      CHECK(what.find("GaussianMixture::fit: x") == 0);
+      CHECK(what.find("400000 x 400000") != std::string::npos);
+      CHECK(what.find("'diagonal'") != std::string::npos);
+    }
+    pml::Rng rng(1);
+    CHECK_THROWS_AS(gm.partial_fit(x, rng), std::length_error);
+  }
+  pml::GaussianMixture<double> diag({.components = 1, .covariance = pml::Covariance::diagonal});
+  diag.fit(x, 1);
+  CHECK(std::isfinite(diag.score(x)));
+}

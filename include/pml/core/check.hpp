@@ -13,6 +13,10 @@
 
 #include <Eigen/Core>
 
+#if defined(__unix__) || defined(__APPLE__)
+#include <unistd.h>
+#endif
+
 namespace pml {
 namespace detail {
 
@@ -35,6 +39,30 @@ template <class V> std::string describe(const V& v) {
   std::string msg;
   msg.append(function).append(": ").append(what);
   throw std::invalid_argument(msg);
+}
+
+/// Bytes of physical memory on this machine (sysconf), or 0 where it cannot be told.
+inline double physical_memory_bytes() noexcept {
+#if defined(_SC_PHYS_PAGES) && defined(_SC_PAGE_SIZE)
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
+  if (pages > 0 && page > 0) return double(pages) * double(page);
+#endif
+  return 0;
+}
+
+/// Refuses, before allocating, a model whose parameters alone need more than this machine's physical
+/// memory (a full covariance of 100 000 columns is 80 GB): std::length_error naming the function, the
+/// argument, the size asked for and what to do instead. `bytes` is computed in double, so it cannot overflow.
+inline void check_model_memory(std::string_view function, std::string_view argument, double bytes,
+                               std::string_view what, std::string_view instead) {
+  const double available = physical_memory_bytes();
+  if (available > 0 && bytes > available) {
+    std::ostringstream msg;
+    msg.precision(3);
+    msg << function << ": " << argument << " asks for " << what << ", " << bytes / 1e9 << " GB, more than this machine's "
+        << available / 1e9 << " GB of memory; " << instead;
+    throw std::length_error(msg.str());
+  }
 }
 
 }  // namespace detail

@@ -94,6 +94,7 @@ template <Real T = double> class GaussianMixture {
                                                       std::to_string(x.rows()));
     check_all_finite("GaussianMixture::fit", "x", x);
     check_initial_parameters(x.cols());
+    check_memory("GaussianMixture::fit", x.cols());
     dimension_ = x.cols();
     // EM runs on the centred data (sums of squares about the data, not the origin); means shifted back below
     const RowVector<T> shift = detail::column_means<T>(x);
@@ -156,6 +157,7 @@ template <Real T = double> class GaussianMixture {
         detail::throw_shape(f, "needs at least components = " + std::to_string(options_.components) +
                                    " rows in the first chunk, got " + std::to_string(x.rows()));
       check_initial_parameters(x.cols());
+      check_memory(f, x.cols());
       dimension_ = x.cols();
       const RowVector<T> shift = detail::column_means<T>(x);
       state_ = initial_state(detail::centred_checked<T>(f, x, shift, double(x.rows()) * double(x.cols())), w, rng, shift);
@@ -475,6 +477,17 @@ template <Real T = double> class GaussianMixture {
     check_size(function, "x", x.cols(), dimension_, "columns");
   }
 
+  // Full and tied covariances are D x D (each kept with its Cholesky factor): refuse wide data whose
+  // covariances cannot fit in memory before allocating them, and say which covariance types can.
+  void check_memory(const char* f, Index d) const {
+    if (options_.covariance != Covariance::full && options_.covariance != Covariance::tied) return;
+    const double count = options_.covariance == Covariance::full ? double(options_.components) : 1.0;
+    detail::check_model_memory(f, "x", 2.0 * count * double(d) * double(d) * double(sizeof(T)),
+                               std::to_string(options_.components) + " component(s) with " +
+                                   (options_.covariance == Covariance::full ? "full" : "tied") + " " + std::to_string(d) +
+                                   " x " + std::to_string(d) + " covariances",
+                               "use covariance 'diagonal' or 'spherical', or reduce the columns (PCA) first");
+  }
   void check_initial_parameters(Index d) const {
     const Index k = options_.components;
     const char* f = "GaussianMixture::fit";
