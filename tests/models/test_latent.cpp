@@ -248,3 +248,48 @@ TEST_CASE("PCA: shift equivariance and values near 1e200 (issue 12 §2, issue 13
   CHECK_THROWS_AS(pml::PCA<double>({.components = 1}).fit(big2), std::domain_error);
   CHECK_THROWS_AS(pml::ProbabilisticPCA<double>({.components = 1}).fit(big2), std::domain_error);
 }
+
+TEMPLATE_TEST_CASE("ProbabilisticPCA with fewer rows than columns (both solvers)", "[models][ppca]", float, double) {
+  using T = TestType;
+  using M = pml::Matrix<T>;
+  pml::Rng rng(11);
+  for (const Eigen::Index d : {Eigen::Index(8), Eigen::Index(300)}) {
+    M x(6, d);  // N = 6 < D: the thin (Gram-matrix) eigenbasis of detail::covariance_eigen
+    pml::random::fill_normal(rng, x);
+    x.col(0) *= T(3);
+    pml::ProbabilisticPCA<T> ml({.components = 2});
+    ml.fit(x);
+    pml::ProbabilisticPCA<T> em({.components = 2, .solver = pml::PPCASolver::em});
+    em.fit(x, 3);
+    REQUIRE(em.covariance().allFinite());
+    const T rel = (em.covariance() - ml.covariance()).cwiseAbs().maxCoeff() / ml.covariance().cwiseAbs().maxCoeff();
+    CHECK(rel < (std::is_same_v<T, float> ? T(1e-3) : T(1e-6)));
+    CHECK(em.noise_variance() == Approx(ml.noise_variance()).epsilon(std::is_same_v<T, float> ? 1e-3 : 1e-6));
+    CHECK(std::isfinite(em.score(x)));
+    CHECK(em.score(x) <= ml.score(x) + std::abs(ml.score(x)) * (std::is_same_v<T, float> ? 1e-4 : 1e-10));
+  }
+  // N = 2 rows, 2 components: the rows span one direction, the ML noise variance is 0 -> a clear refusal
+  M two(2, 3);
+  two << 1, 2, 3, 4, 0, 1;
+  for (const auto solver : {pml::PPCASolver::closed_form, pml::PPCASolver::em})
+    CHECK_THROWS_WITH(pml::ProbabilisticPCA<T>({.components = 2, .solver = solver}).fit(two),
+                      Contains("ProbabilisticPCA::fit: x must have variance outside the leading 2 components"));
+  // one row for PCA: the message names x
+  CHECK_THROWS_WITH(pml::PCA<T>().fit(M(two.topRows(1))), Contains("PCA::fit: x must have more than 1 row, got 1"));
+}
+
+TEST_CASE("ProbabilisticPCA EM is scale-free", "[models][ppca]") {
+  pml::Rng rng(4);
+  Eigen::MatrixXd x(300, 5);
+  pml::random::fill_normal(rng, x);
+  x.col(0) *= 3.0;
+  x.col(1) += 0.5 * x.col(0);
+  pml::ProbabilisticPCA<double> ref({.components = 2, .solver = pml::PPCASolver::em});
+  ref.fit(x, 9);
+  for (const double s : {1e-3, 1e3}) {
+    pml::ProbabilisticPCA<double> em({.components = 2, .solver = pml::PPCASolver::em});
+    em.fit(Eigen::MatrixXd(s * x), 9);
+    const Eigen::MatrixXd c = em.covariance() / (s * s);
+    CHECK((c - ref.covariance()).cwiseAbs().maxCoeff() < 1e-8 * ref.covariance().cwiseAbs().maxCoeff());
+  }
+}

@@ -30,7 +30,9 @@ template <Real T>
 CovarianceEigen<T> covariance_eigen(const char* function, const MatrixCRef<T>& x, int ddof, Index min_columns = 0) {
   check_nonempty(function, "x", x.rows());
   check_all_finite(function, "x", x);
-  if (x.rows() <= ddof) throw_shape(function, "needs more than " + std::to_string(ddof) + " rows, got " + std::to_string(x.rows()));
+  if (x.rows() <= ddof)
+    throw_shape(function, "x must have more than " + std::to_string(ddof) + (ddof == 1 ? " row" : " rows") + ", got " +
+                              std::to_string(x.rows()));
   const Index n = x.rows(), d = x.cols();
   CovarianceEigen<T> out;
   const RowVector<T> mean = column_means<T>(x);
@@ -132,7 +134,7 @@ template <Real T = double> class PCA {
     const Index m = options_.components == 0 ? std::min(x.rows(), x.cols()) : options_.components;
     if (m > x.cols() || m > x.rows())
       detail::throw_shape("PCA::fit", "components = " + std::to_string(m) + " exceeds min(N, D) = " +
-                                          std::to_string(std::min(x.rows(), x.cols())));
+                                          std::to_string(std::min(x.rows(), x.cols())) + " of x");
     auto e = detail::covariance_eigen<T>("PCA::fit", x, 1, m);
     mean_ = e.mean;
     components_ = e.eigenvectors.leftCols(m);

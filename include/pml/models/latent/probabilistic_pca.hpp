@@ -17,7 +17,7 @@ namespace pml {
 /// How ProbabilisticPCA finds the maximum-likelihood parameters.
 enum class PPCASolver {
   closed_form,  ///< eigen-decomposition of S (Tipping & Bishop 1999, eq. 7–8; PRML 12.45–12.46)
-  em,           ///< EM iterations on S (PRML 12.58–12.59), from a random W
+  em,           ///< EM iterations on S (PRML 12.58–12.59), from the eigen-solution in a random rotation (without missing values)
 };
 
 /// Options of ProbabilisticPCA.
@@ -25,7 +25,11 @@ template <Real T = double> struct ProbabilisticPCAOptions {
   Index components = 1;  ///< latent dimension M (< D)
   PPCASolver solver = PPCASolver::closed_form;  ///< closed_form (eigen-decomposition) or em
   int max_iterations = 1000;  ///< EM only
-  T tolerance = T(1e-10);     ///< EM only: relative change of the log-likelihood
+  /// EM only: stop when the log-likelihood changes by at most tolerance · N · D between iterations (a change
+  /// per row and dimension, independent of the data's units) and W, σ² by at most √tolerance relatively, or
+  /// when W and σ² change only at rounding level (with missing data: log-likelihood change ≤ tolerance per
+  /// observed entry)
+  T tolerance = T(1e-10);
   bool unbiased = false;      ///< S divided by N - 1 (scikit-learn's PCA) instead of N (the true MLE)
 };
 
@@ -59,7 +63,8 @@ template <Real T = double> class ProbabilisticPCA {
   ProbabilisticPCA& fit(const MatrixCRef<T>& x, Rng& rng) {
     const Index m = options_.components, d = x.cols();
     if (m >= d)
-      detail::throw_shape("ProbabilisticPCA::fit", "components = " + std::to_string(m) + " must be below D = " + std::to_string(d));
+      detail::throw_shape("ProbabilisticPCA::fit", "components = " + std::to_string(m) + " must be below D = " + std::to_string(d) +
+                                                       " (the columns of x)");
     if (x.array().isNaN().any()) {
       if (options_.solver != PPCASolver::em)
         detail::throw_domain("ProbabilisticPCA::fit", "x", "have no missing values (NaN) with the closed-form solver",
@@ -72,14 +77,17 @@ template <Real T = double> class ProbabilisticPCA {
     n_ = x.rows();
     history_.clear();
     iterations_ = 0;
+    // the maximum-likelihood noise variance is the mean discarded eigenvalue, for either solver: when it is 0
+    // (e.g. N <= M + 1 rows) the likelihood is unbounded and EM would run sigma^2 into 0
+    const T noise = e.eigenvalues.tail(d - m).mean();
+    if (!(noise > T(0)))
+      detail::throw_domain("ProbabilisticPCA::fit", "x", "have variance outside the leading " + std::to_string(m) + " components",
+                           "noise variance 0 (the " + std::to_string(x.rows()) + " rows lie in an M-dimensional subspace)");
     if (options_.solver == PPCASolver::closed_form) {
-      sigma2_ = e.eigenvalues.tail(d - m).mean();
-      if (!(sigma2_ > T(0)))
-        detail::throw_domain("ProbabilisticPCA::fit", "x", "have variance outside the leading components",
-                             "noise variance 0 (data lie in an M-dimensional subspace)");
+      sigma2_ = noise;
       w_ = e.eigenvectors.leftCols(m) * (e.eigenvalues.head(m).array() - sigma2_).max(T(0)).sqrt().matrix().asDiagonal();
     } else {
-      fit_em(e, rng);
+      fit_em(e, noise, rng);
     }
     return *this;
   }
@@ -200,37 +208,61 @@ template <Real T = double> class ProbabilisticPCA {
   }
   static T log_det_of(const Eigen::LLT<Matrix<T>>& l) { return T(2) * l.matrixLLT().diagonal().array().log().sum(); }
 
+  // S = U diag(lambda) U^T in the thin eigenbasis of detail::covariance_eigen (U is D x k with k = D for
+  // N >= D, otherwise k <= max(N, M) columns whose trailing eigenvalues are 0): S W and tr(S) without a
+  // D x D matrix.
+  struct ThinCovariance {
+    const Matrix<T>& u;
+    Vector<T> lambda;
+    T trace;
+    Matrix<T> times(const Matrix<T>& w) const { return u * (lambda.asDiagonal() * (u.transpose() * w)); }
+  };
+
   // Training log-likelihood from S alone: -N/2 (D log 2pi + log|C| + tr(C^{-1} S)) (PRML 12.44).
-  T log_likelihood_from_s(const Matrix<T>& s) const {
+  T log_likelihood_from_s(const ThinCovariance& s) const {
     const Index d = mean_.size();
     const Eigen::LLT<Matrix<T>> mchol(m_matrix());
     const Matrix<T> minv_wt = mchol.solve(w_.transpose());                       // M x D
-    const T trace = (s.trace() - (s * w_).cwiseProduct(minv_wt.transpose()).sum()) / sigma2_;
+    const T trace = (s.trace - s.times(w_).cwiseProduct(minv_wt.transpose()).sum()) / sigma2_;
     const T log_det = T(d - w_.cols()) * std::log(sigma2_) + log_det_of(mchol);
     return -T(0.5) * T(n_) * (T(d) * constants<T>::log_two_pi + log_det + trace);
   }
 
-  void fit_em(const detail::CovarianceEigen<T>& e, Rng& rng) {
-    const Index d = mean_.size(), m = options_.components;
-    const Matrix<T> s = e.eigenvectors * e.eigenvalues.asDiagonal() * e.eigenvectors.transpose();
-    w_.resize(d, m);
-    random::fill_normal(rng, w_);
-    sigma2_ = std::max(s.trace() / T(d), std::numeric_limits<T>::min());
+  // EM on S (PRML 12.58-12.59). Scale-free: the start is in the data's units, W = U_M diag(sqrt(lambda_M -
+  // sigma^2)) R (the leading eigenvectors of S, R a random rotation drawn from `rng`) and sigma^2 the mean
+  // discarded eigenvalue (Tipping & Bishop's stationary point, so EM confirms it in a few iterations); the stopping rule is relative: the log-likelihood changes by at most
+  // tolerance per row and dimension (a difference of log-likelihoods does not depend on the units) and W and
+  // sigma^2 by at most sqrt(tolerance) relatively, or W and sigma^2 change only at the rounding level of T.
+  void fit_em(const detail::CovarianceEigen<T>& e, T noise, Rng& rng) {
+    const Index d = mean_.size(), m = options_.components, k = e.eigenvectors.cols();
+    const ThinCovariance s{e.eigenvectors, e.eigenvalues.head(k), e.eigenvalues.sum()};
+    Matrix<T> g(m, m);
+    random::fill_normal(rng, g);
+    const Matrix<T> rotation = Eigen::HouseholderQR<Matrix<T>>(g).householderQ();
+    // a direction without variance above the noise starts at the noise level (EM cannot leave a zero column)
+    const Vector<T> sd = e.eigenvalues.head(m).unaryExpr([noise](T v) { return std::sqrt(v > noise ? v - noise : noise); });
+    w_ = e.eigenvectors.leftCols(m) * sd.asDiagonal() * rotation;
+    sigma2_ = std::max(noise, std::numeric_limits<T>::min());
+    const T rounding = T(16) * std::numeric_limits<T>::epsilon();
+    const T parameter_tolerance = std::sqrt(options_.tolerance);
     T previous = -std::numeric_limits<T>::infinity();
     for (iterations_ = 0; iterations_ < options_.max_iterations;) {
       // PRML 12.58-12.59 with S: W_new = S W (s2 I + M^{-1} W^T S W)^{-1},
       // s2_new = tr(S - S W M^{-1} W_new^T) / D
       const Eigen::LLT<Matrix<T>> mchol(m_matrix());
-      const Matrix<T> sw = s * w_;
+      const Matrix<T> sw = s.times(w_);
       Matrix<T> inner = mchol.solve(w_.transpose() * sw);
       inner.diagonal().array() += sigma2_;
       const Matrix<T> w_new = inner.transpose().partialPivLu().solve(sw.transpose()).transpose();  // inner is not symmetric
-      sigma2_ = std::max((s.trace() - (sw * mchol.solve(w_new.transpose())).trace()) / T(d), std::numeric_limits<T>::min());
+      const T sigma2_new =
+          std::max((s.trace - (sw * mchol.solve(w_new.transpose())).trace()) / T(d), std::numeric_limits<T>::min());
+      const T change = std::max((w_new - w_).norm() / w_new.norm(), std::abs(sigma2_new - sigma2_) / sigma2_new);
       w_ = w_new;
+      sigma2_ = sigma2_new;
       ++iterations_;
       const T ll = log_likelihood_from_s(s);
       history_.push_back(ll);
-      if (std::abs(ll - previous) <= options_.tolerance * std::abs(ll)) break;
+      if (change <= rounding || (change <= parameter_tolerance && std::abs(ll - previous) <= options_.tolerance * T(n_) * T(d))) break;
       previous = ll;
     }
   }
@@ -322,7 +354,7 @@ template <Real T = double> class ProbabilisticPCA {
       }
       history_.push_back(ll);
       ++iterations_;
-      if (std::abs(ll - previous) <= options_.tolerance * std::abs(ll)) break;
+      if (std::abs(ll - previous) <= options_.tolerance * observed) break;  // per observed entry: unit-free
       previous = ll;
       // M-step: [W_j mu_j] = cross_j gram_j^{-1}; then sigma^2 from the expected squared residuals
       Matrix<T> wm(d, m + 1);
