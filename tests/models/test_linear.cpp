@@ -292,3 +292,14 @@ TEST_CASE("GaussianBasis: design matrix far from the origin", "[models][basis][e
   CHECK(phi(0, 2) == Approx(std::exp(-0.5625 / 0.5)).epsilon(1e-12));
   CHECK(phi(1, 2) == 1.0);
 }
+
+TEST_CASE("BayesianLogisticRegression refuses a design matrix whose squares overflow", "[models][logistic]") {
+  Eigen::MatrixXd phi(4, 2);
+  phi << 1, 1e300, 1, -1e300, 1, 2e300, 1, -2e300;
+  pml::IntVector t(4);
+  t << 1, 0, 1, 0;
+  CHECK_THROWS_AS(pml::BayesianLogisticRegression<double>().fit(phi, t), std::domain_error);
+  CHECK_THROWS_WITH(pml::BayesianLogisticRegression<double>().fit(phi, t), Contains("BayesianLogisticRegression::fit: phi must") && Contains("2.0000000000000001e+300"));
+  const Eigen::MatrixXf phif = (phi / 1e265).cast<float>();  // entries near 1e35
+  CHECK_THROWS_WITH(pml::BayesianLogisticRegression<float>().fit(phif, t), Contains("BayesianLogisticRegression::fit: phi must"));
+}

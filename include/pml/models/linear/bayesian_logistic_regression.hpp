@@ -45,7 +45,8 @@ template <Real T = double> class BayesianLogisticRegression {
 
   /// Fits the Laplace posterior to design matrix `phi` (N x M; add a bias column for an intercept)
   /// and labels `t` in {0, 1}.
-  /// @throw std::invalid_argument on mismatched sizes; std::domain_error for other labels or non-finite values.
+  /// @throw std::invalid_argument on mismatched sizes; std::domain_error for other labels, non-finite values,
+  /// or phi whose squares summed over the rows overflow (naming phi and its largest entry).
   BayesianLogisticRegression& fit(const MatrixCRef<T>& phi, const IntVectorCRef& t) {
     const char* f = "BayesianLogisticRegression::fit";
     check_nonempty(f, "phi", phi.rows());
@@ -54,6 +55,12 @@ template <Real T = double> class BayesianLogisticRegression {
     for (Index i = 0; i < t.size(); ++i)
       if (t(i) != 0 && t(i) != 1)
         detail::throw_domain(f, "t", "contain only 0 and 1", std::to_string(t(i)) + " at index " + std::to_string(i));
+    // the Hessian sums squares of phi over the rows: refuse data whose squares would overflow, rather than
+    // return NaN weights
+    const T largest = phi.cwiseAbs().maxCoeff();
+    if (!(largest <= std::sqrt(std::numeric_limits<T>::max() / T(4 * phi.rows()))))
+      detail::throw_domain(f, "phi", "have entries whose squares summed over the " + std::to_string(phi.rows()) + " rows stay finite (rescale phi)",
+                           detail::describe(largest) + " (largest |entry|)");
     const Index m = phi.cols();
     const Vector<T> target = t.template cast<T>();
     Vector<T> w = Vector<T>::Zero(m);
@@ -84,6 +91,8 @@ template <Real T = double> class BayesianLogisticRegression {
         break;
       }
     }
+    if (!w.allFinite())
+      detail::throw_domain(f, "phi", "give finite MAP weights (rescale phi)", "non-finite weights after " + std::to_string(iterations_) + " Newton steps");
     mean_ = w;
     const Vector<T> y = pml::sigmoid((phi * w).array()).matrix();
     Matrix<T> hessian = phi.transpose() * (y.array() * (T(1) - y.array())).matrix().asDiagonal() * phi;
@@ -91,6 +100,8 @@ template <Real T = double> class BayesianLogisticRegression {
     llt.compute(hessian);
     precision_ = hessian;
     covariance_ = llt.solve(Matrix<T>::Identity(m, m));
+    if (llt.info() != Eigen::Success || !covariance_.allFinite())
+      detail::throw_domain(f, "phi", "give a positive definite Hessian at the MAP weights (rescale phi)", "a non-finite or singular Hessian");
     // Laplace evidence (PRML 4.137): ln p(D|w) + ln p(w) + M/2 ln 2pi - 1/2 ln|H|
     log_evidence_ = -objective(phi, target, w) + T(0.5) * T(m) * constants<T>::log_two_pi -
                     llt.matrixLLT().diagonal().array().log().sum();  // 1/2 log|H| from the Cholesky diagonal
