@@ -619,3 +619,30 @@ TEST_CASE("Wide data: full and tied covariances that cannot fit in memory are re
   diag.fit(x, 1);
   CHECK(std::isfinite(diag.score(x)));
 }
+
+TEST_CASE("VariationalGaussianMixture: shift-equivariant covariances, clear refusal of a singular prior scale", "[models][vgmm]") {
+  pml::Rng rng(21);
+  Eigen::MatrixXd x(200, 2);
+  pml::random::fill_normal(rng, x);
+  x.topRows(100).array() += 6.0;
+  x = (x * 65536.0).array().round() / 65536.0;  // on a grid the shift by 1e9 keeps exactly
+  pml::VariationalGaussianMixture<double> a({.components = 2, .reg_covar = 0.0, .tolerance = 1e-12, .max_iterations = 300});
+  a.fit(x, 3);
+  const Eigen::MatrixXd shifted = x.array() + 1e9;  // spread ~3: sums about the origin would lose ~1e-7 here
+  pml::VariationalGaussianMixture<double> b({.components = 2, .reg_covar = 0.0, .tolerance = 1e-12, .max_iterations = 300});
+  b.fit(shifted, 3);
+  for (Eigen::Index c = 0; c < 2; ++c) {
+    const Eigen::Index o = (b.means()(c, 0) - 1e9 < 3.0) == (a.means()(0, 0) < 3.0) ? 0 : 1;
+    CHECK((b.covariance(c) - a.covariance(o)).cwiseAbs().maxCoeff() < 1e-9 * a.covariance(o).cwiseAbs().maxCoeff());
+  }
+  // float, collinear columns, no reg_covar to speak of: a std::domain_error naming the model and x
+  Eigen::MatrixXf f(50, 3);
+  pml::random::fill_normal(rng, f);
+  f.col(2) = f.col(0) * 2.0f + f.col(1);
+  pml::VariationalGaussianMixture<float> v({.components = 2, .reg_covar = 0.0f});
+  try {
+    v.fit(f, 1);
+  } catch (const std::domain_error& e) {
+    CHECK_THAT(e.what(), Contains("VariationalGaussianMixture::fit: x must"));
+  }
+}

@@ -98,20 +98,43 @@ template <Real T = double> class VariationalGaussianMixture {
       w0inv.diagonal().array() += options_.reg_covar;
     }
     w0inv_ = w0inv;
-    w0_ = w0inv.llt().solve(Matrix<T>::Identity(d, d));
+    // the prior scale W_0 = (W_0^{-1})^{-1} must be positive definite: a singular scatter (collinear columns,
+    // N <= D) with too little reg_covar for T's precision is refused here, not as a Wishart error later
+    const Eigen::LLT<Matrix<T>> w0inv_llt(w0inv);
+    bool prior_ok = w0inv_llt.info() == Eigen::Success;
+    if (prior_ok) {
+      w0_ = w0inv_llt.solve(Matrix<T>::Identity(d, d));
+      w0_ = T(0.5) * (w0_ + w0_.transpose());
+      prior_ok = w0_.allFinite() && Eigen::LLT<Matrix<T>>(w0_).info() == Eigen::Success;
+    }
+    if (!prior_ok) {
+      if (options_.covariance_prior.size() > 0)
+        detail::throw_domain(f, "covariance_prior", "be positive definite and invertible in this precision",
+                             "a matrix whose inverse is not positive definite");
+      detail::throw_domain(f, "x",
+                           "have a positive definite scatter (plus reg_covar = " + detail::describe(options_.reg_covar) +
+                               " on the diagonal) for the default covariance_prior",
+                           "a singular scatter matrix (collinear columns or N <= D: raise reg_covar or pass covariance_prior)");
+    }
+    // coordinate ascent runs on the centred data (sums of squares about the data, not the origin): the prior
+    // mean moves with it, and the means are shifted back at the end
+    // (the default prior mean is the data mean: in centred units that is the centred data's own mean, a
+    // residual at rounding level of the shift, so x_bar_k - m_0 is formed from the same numbers)
+    if (options_.mean_prior.size() > 0) m0_ -= column_mean.transpose();
+    else m0_ = detail::column_means<T>(centred).transpose();
     // start: k-means responsibilities, then one M-step
     KMeans<T> km({.clusters = k, .restarts = 1});
-    km.fit(x, rng);
+    km.fit(centred, rng);
     Matrix<T> resp = Matrix<T>::Zero(n, k);
     for (Index i = 0; i < n; ++i) resp(i, km.labels()(i)) = T(1);
-    m_step(x, resp);
+    m_step(centred, resp);
     history_.clear();
     converged_ = false;
     T previous = -std::numeric_limits<T>::infinity();
     for (iterations_ = 0; iterations_ < options_.max_iterations;) {
-      const T elbo = e_step(x, resp);
+      const T elbo = e_step(centred, resp);
       history_.push_back(elbo);
-      m_step(x, resp);
+      m_step(centred, resp);
       ++iterations_;
       if (std::abs(elbo - previous) < options_.tolerance) {
         converged_ = true;
@@ -119,6 +142,8 @@ template <Real T = double> class VariationalGaussianMixture {
       }
       previous = elbo;
     }
+    m_.rowwise() += column_mean;
+    m0_ = options_.mean_prior.size() > 0 ? options_.mean_prior : Vector<T>(column_mean.transpose());
     return *this;
   }
   /// fit() with a generator seeded from `seed`.
@@ -397,6 +422,12 @@ template <Real T = double> class VariationalGaussianMixture {
       const Matrix<T> w = winv.llt().solve(Matrix<T>::Identity(d, d));
       winv_.push_back(winv);
       chol_w_.emplace_back(T(0.5) * (w + w.transpose()));
+      if (chol_w_.back().info() != Eigen::Success || !w.allFinite())
+        detail::throw_domain("VariationalGaussianMixture::fit", "x",
+                             "give each component a positive definite Wishart scale (reg_covar = " +
+                                 detail::describe(options_.reg_covar) + ")",
+                             "a singular scale for component " + std::to_string(c) +
+                                 " (collinear columns or N <= D in this precision: raise reg_covar)");
     }
   }
 
