@@ -18,7 +18,7 @@ namespace detail {
 /// Mean and the eigen-decomposition of the sample covariance (divided by N - ddof), eigenvalues in
 /// decreasing order. For N >= D the covariance is one symmetric rank-N update (SYRK) of the centred data
 /// over blocks of rows; for N < D the N x N Gram matrix of the centred data is decomposed instead (its
-/// nonzero eigenvalues are the covariance's, the eigenvectors $u = Z^Tv/\sqrt{(N-ddof)\lambda}$), so wide
+/// nonzero eigenvalues are the covariance's, the eigenvectors \f$u = Z^Tv/\sqrt{(N-ddof)\lambda}\f$), so wide
 /// data cost O(N^2 D), never a D x D matrix.
 template <Real T> struct CovarianceEigen {
   Vector<T> mean;
