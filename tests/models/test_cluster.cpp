@@ -618,6 +618,13 @@ TEST_CASE("Wide data: full and tied covariances that cannot fit in memory are re
   pml::GaussianMixture<double> diag({.components = 1, .covariance = pml::Covariance::diagonal});
   diag.fit(x, 1);
   CHECK(std::isfinite(diag.score(x)));
+  pml::VariationalGaussianMixture<double> vgmm({.components = 2});
+  try {
+    vgmm.fit(x, 1);
+    FAIL("no exception for 400000 x 400000 Wishart scales");
+  } catch (const std::length_error& e) {
+    CHECK(std::string(e.what()).find("VariationalGaussianMixture::fit: x") == 0);
+  }
 }
 
 TEST_CASE("VariationalGaussianMixture: shift-equivariant covariances, clear refusal of a singular prior scale", "[models][vgmm]") {

@@ -76,6 +76,11 @@ template <Real T = double> class VariationalGaussianMixture {
     check_nonempty(f, "x", n);
     if (n < k) detail::throw_shape(f, "needs at least components = " + std::to_string(k) + " rows, got " + std::to_string(n));
     check_all_finite(f, "x", x);
+    // K Wishart scales and their factors are D x D: refuse wide data they cannot fit before allocating
+    detail::check_model_memory(f, "x", 3.0 * double(k + 1) * double(d) * double(d) * double(sizeof(T)),
+                               std::to_string(k) + " component(s) with full " + std::to_string(d) + " x " +
+                                   std::to_string(d) + " Wishart scales",
+                               "use GaussianMixture with covariance 'diagonal' or 'spherical', or reduce the columns (PCA) first");
     // the column means once (a nested mean expression is re-evaluated per column: D^2 on wide data), and
     // data whose scatter overflows refused here rather than as NaN responsibilities later
     const RowVector<T> column_mean = detail::column_means<T>(x);
