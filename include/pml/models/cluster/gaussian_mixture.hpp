@@ -297,7 +297,18 @@ template <Real T = double> class GaussianMixture {
   const Vector<T>& weights() const noexcept { return state_.weights; }  ///< mixing weights π
   const Matrix<T>& means() const noexcept { return state_.means; }      ///< K x D
   /// Covariance of component k as a full D x D matrix (whatever the covariance type).
+  /// Diagonal and spherical types fill the diagonal from the stored variances (O(D^2), no product).
+  /// @throw std::logic_error if not fitted; std::out_of_range unless 0 <= k < components.
   Matrix<T> covariance(Index k) const {
+    if (state_.weights.size() == 0) throw std::logic_error("GaussianMixture::covariance: the model is not fitted; call fit() first");
+    if (k < 0 || k >= state_.weights.size())
+      throw std::out_of_range("GaussianMixture::covariance: k = " + std::to_string(k) + " is not in [0, " + std::to_string(state_.weights.size()) + ")");
+    switch (options_.covariance) {
+      case Covariance::diagonal: return Matrix<T>(state_.variances.row(k).transpose().asDiagonal());
+      case Covariance::spherical: return state_.variances(k, 0) * Matrix<T>::Identity(dimension_, dimension_);
+      case Covariance::full:
+      case Covariance::tied: break;
+    }
     const Matrix<T> l = cholesky(k);
     return l * l.transpose();
   }
