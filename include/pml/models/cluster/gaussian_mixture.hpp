@@ -2,6 +2,7 @@
 /// @file
 /// Gaussian mixture model fitted by expectation–maximisation.
 
+#include "pml/core/instantiation.hpp"
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -833,3 +834,5 @@ template <Real T = double> class GaussianMixture {
 };
 
 }  // namespace pml
+
+PML_EXTERN_TEMPLATE(pml::GaussianMixture)

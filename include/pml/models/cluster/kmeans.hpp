@@ -2,6 +2,7 @@
 /// @file
 /// k-means clustering: k-means++ seeding, Lloyd iterations written as matrix products, restarts.
 
+#include "pml/core/instantiation.hpp"
 #include <cmath>
 #include <limits>
 
@@ -375,3 +376,5 @@ template <Real T = double> class KMeans {
 };
 
 }  // namespace pml
+
+PML_EXTERN_TEMPLATE(pml::KMeans)

@@ -3,6 +3,7 @@
 /// Variational Bayesian Gaussian mixture (PRML §10.2), with a Dirichlet or stick-breaking
 /// (Dirichlet process) prior on the weights and a Gaussian–Wishart prior on means and precisions.
 
+#include "pml/core/instantiation.hpp"
 #include <array>
 #include <cmath>
 #include <filesystem>
@@ -456,3 +457,5 @@ template <Real T = double> class VariationalGaussianMixture {
 };
 
 }  // namespace pml
+
+PML_EXTERN_TEMPLATE(pml::VariationalGaussianMixture)

@@ -3,6 +3,7 @@
 /// A deterministic auto-encoder: MLP encoder to a linear code, MLP decoder back, trained on the squared
 /// error (real data) or the binary cross-entropy (data in [0, 1]).
 
+#include "pml/core/instantiation.hpp"
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -143,3 +144,5 @@ template <Real T> class AutoEncoder {
 };
 
 }  // namespace pml
+
+PML_EXTERN_TEMPLATE(pml::AutoEncoder)

@@ -6,6 +6,7 @@
 /// (Gaussian likelihood with a fixed noise sd) and classification (softmax) heads; prediction by
 /// averaging T posterior samples; pruning of weights by their signal-to-noise ratio |mu| / sigma.
 
+#include "pml/core/instantiation.hpp"
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -325,3 +326,5 @@ template <Real T> class BayesByBackprop {
 };
 
 }  // namespace pml
+
+PML_EXTERN_TEMPLATE(pml::BayesByBackprop)

@@ -6,6 +6,7 @@
 /// with one generator step on either the minimax loss log(1 - D(G(z))) or the non-saturating loss
 /// -log D(G(z)) (the paper's practical recommendation: strong gradients early in training).
 
+#include "pml/core/instantiation.hpp"
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -224,3 +225,5 @@ template <Real T> class GAN {
 };
 
 }  // namespace pml
+
+PML_EXTERN_TEMPLATE(pml::GAN)

@@ -9,6 +9,7 @@
 /// predicts log sigma^2(x), is trained by the Gaussian negative log-likelihood, and the predictive
 /// variance splits into an aleatoric part E[sigma^2] and an epistemic part Var[mean].
 
+#include "pml/core/instantiation.hpp"
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -247,3 +248,5 @@ template <Real T> class MCDropoutRegressor {
 };
 
 }  // namespace pml
+
+PML_EXTERN_TEMPLATE(pml::MCDropoutRegressor)

@@ -5,6 +5,7 @@
 /// log q - log p) and B (analytic KL), L samples per point, the AEVB minibatch algorithm, and the
 /// importance-weighted bound (Burda et al. 2016) for evaluation.
 
+#include "pml/core/instantiation.hpp"
 #include <cmath>
 #include <filesystem>
 #include <string>
@@ -260,3 +261,5 @@ template <Real T> class VAE {
 };
 
 }  // namespace pml
+
+PML_EXTERN_TEMPLATE(pml::VAE)

@@ -2,6 +2,7 @@
 /// @file
 /// Principal component analysis.
 
+#include "pml/core/instantiation.hpp"
 #include <cmath>
 
 #include <Eigen/Eigenvalues>
@@ -268,3 +269,5 @@ template <Real T = double> class PCA {
 };
 
 }  // namespace pml
+
+PML_EXTERN_TEMPLATE(pml::PCA)

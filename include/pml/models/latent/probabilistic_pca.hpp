@@ -2,6 +2,7 @@
 /// @file
 /// Probabilistic PCA (Tipping & Bishop 1999): closed-form maximum likelihood and EM.
 
+#include "pml/core/instantiation.hpp"
 #include <cmath>
 #include <vector>
 
@@ -389,3 +390,5 @@ template <Real T = double> class ProbabilisticPCA {
 };
 
 }  // namespace pml
+
+PML_EXTERN_TEMPLATE(pml::ProbabilisticPCA)

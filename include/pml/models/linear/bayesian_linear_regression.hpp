@@ -2,6 +2,7 @@
 /// @file
 /// Bayesian linear regression with evidence maximisation (PRML §3.3–3.5).
 
+#include "pml/core/instantiation.hpp"
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -355,3 +356,5 @@ template <Real T = double> class BayesianLinearRegression {
 };
 
 }  // namespace pml
+
+PML_EXTERN_TEMPLATE(pml::BayesianLinearRegression)

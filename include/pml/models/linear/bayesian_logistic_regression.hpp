@@ -2,6 +2,7 @@
 /// @file
 /// Bayesian logistic regression by the Laplace approximation (PRML §4.5).
 
+#include "pml/core/instantiation.hpp"
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -207,3 +208,5 @@ template <Real T = double> class BayesianLogisticRegression {
 };
 
 }  // namespace pml
+
+PML_EXTERN_TEMPLATE(pml::BayesianLogisticRegression)

@@ -1,0 +1,13 @@
+// Explicit instantiations shared by every test executable (see cluster.cpp).
+#include "pml/models/deep.hpp"
+
+template class pml::AutoEncoder<float>;
+template class pml::AutoEncoder<double>;
+template class pml::BayesByBackprop<float>;
+template class pml::BayesByBackprop<double>;
+template class pml::GAN<float>;
+template class pml::GAN<double>;
+template class pml::MCDropoutRegressor<float>;
+template class pml::MCDropoutRegressor<double>;
+template class pml::VAE<float>;
+template class pml::VAE<double>;
