@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <Eigen/Cholesky>
+#include <Eigen/Eigenvalues>
 
 #include "pml/core/check.hpp"
 #include "pml/core/linalg.hpp"
@@ -37,15 +38,31 @@ template <Real T = double> class Wishart {
     const T d = T(dimension());
     return -T(0.5) * nu_ * log_det_w_ - T(0.5) * nu_ * d * constants<T>::log_two - lmgamma(dimension(), T(0.5) * nu_);
   }
-  /// Log-density of one matrix. Returns -inf when `x` is not positive definite.
+  /// Log-density of one matrix (PRML B.78), rearranged so that no ν-sized terms cancel: with μ_i the
+  /// eigenvalues of \f$L^{-1}\Lambda L^{-T}\f$ (W = LLᵀ), a = ν/2 and φ(t) = t − 1 − log t,
+  /// \f$\log p = -\tfrac{D+1}2(\log|W| + \sum_i\log\mu_i) - \tfrac{D(D-1)}4\log\pi - a\sum_i\phi(\mu_i/\nu)
+  /// + \sum_{j=1}^D[\tfrac12\log\frac a{2\pi} - \delta(a) - (\log\Gamma(a-\tfrac{j-1}2) - \log\Gamma(a))]\f$
+  /// (δ the Stirling error, the last bracket lgamma_difference()), so ν up to 1e300 keeps full accuracy.
+  /// Float evaluated in double. Returns -inf when `x` is not positive definite.
   /// @throw std::invalid_argument on a wrong size.
   T log_prob(const MatrixCRef<T>& x) const {
     check_square("Wishart::log_prob", "x", x);
     check_size("Wishart::log_prob", "x", x.rows(), dimension(), "rows");
-    Eigen::LLT<Matrix<T>> lx(x);
-    if (lx.info() != Eigen::Success) return -std::numeric_limits<T>::infinity();
-    const T trace = llt_.solve(x).trace();
-    return log_normaliser() + T(0.5) * (nu_ - T(dimension()) - T(1)) * log_det(lx) - T(0.5) * trace;
+    const Index dim = dimension();
+    const Eigen::MatrixXd l = Matrix<T>(llt_.matrixL()).template cast<double>();
+    const Eigen::MatrixXd a1 = l.triangularView<Eigen::Lower>().solve(x.template cast<double>());
+    const Eigen::MatrixXd m = l.triangularView<Eigen::Lower>().solve(a1.transpose());  // L^-1 x L^-T
+    if (!m.allFinite()) return -std::numeric_limits<T>::infinity();
+    const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(m, Eigen::EigenvaluesOnly);
+    const Eigen::VectorXd mu = es.eigenvalues();
+    if (es.info() != Eigen::Success || !(mu.minCoeff() > 0)) return -std::numeric_limits<T>::infinity();
+    const double d = double(dim), nu = double(nu_), a = 0.5 * nu;
+    double lp = -0.5 * (d + 1) * (double(log_det_w_) + mu.array().log().sum()) - 0.25 * d * (d - 1) * constants<double>::log_pi;
+    for (Index i = 0; i < dim; ++i) lp += a * detail::log1pmx(mu(i) / nu - 1.0);  // -a phi(mu_i / nu)
+    for (Index j = 1; j <= dim; ++j)
+      lp += 0.5 * std::log(a) - 0.5 * constants<double>::log_two_pi - detail::stirling_error(a) -
+            detail::lgamma_difference(a, -0.5 * double(j - 1));
+    return T(lp);
   }
   /// Log-density of each matrix of a batch.
   Vector<T> log_prob(const std::vector<Matrix<T>>& xs) const {
