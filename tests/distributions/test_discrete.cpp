@@ -110,6 +110,27 @@ TEST_CASE("BetaBinomial matches scipy", "[distributions][beta_binomial]") {
   CHECK(d.entropy() > 0);
 }
 
+TEST_CASE("BetaBinomial::mode: the enumerated maximum for small n, O(1) for 2^53 trials", "[distributions][beta_binomial][extremes]") {
+  for (const long n : {0L, 1L, 2L, 7L, 30L})
+    for (const double a : {0.3, 1.0, 2.0, 7.5})
+      for (const double b : {0.3, 1.0, 2.0, 7.5}) {
+        const pml::BetaBinomial<double> d(n, a, b);
+        long best = 0;
+        for (long k = 1; k <= n; ++k)
+          if (d.log_prob(k) > d.log_prob(best)) best = k;
+        INFO("n = " << n << ", a = " << a << ", b = " << b);
+        CHECK(d.mode() == best);
+      }
+  // before: a loop over 0..n (2^53 log_probs)
+  const long n = 1L << 53;
+  const pml::BetaBinomial<double> big(n, 3.0, 5.0);
+  const long m = big.mode();
+  CHECK(std::abs(double(m) - double(n) * 2.0 / 6.0) < 2.0);
+  CHECK(big.log_prob(m) >= big.log_prob(m - 1));
+  CHECK(big.log_prob(m) >= big.log_prob(m + 1));
+  CHECK(pml::BetaBinomial<double>(n, 0.5, 0.7).mode() == 0);  // U-shaped: an end point
+}
+
 TEST_CASE("Categorical: probabilities, sampling, fit", "[distributions][categorical]") {
   Eigen::VectorXd p(4);
   p << 0.1, 0.2, 0.3, 0.4;

@@ -2,7 +2,9 @@
 /// @file
 /// Beta-binomial distribution: the posterior predictive of the Beta–Binomial model.
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "pml/core/check.hpp"
 #include "pml/core/random.hpp"
@@ -49,11 +51,25 @@ template <Real T = double> class BetaBinomial {
     const T s = a_ + b_;
     return T(n_) * a_ * b_ * (s + T(n_)) / (s * s * (s + T(1)));
   }
-  /// Most probable count, by enumeration (O(n): meant for moderate n).
+  /// Most probable count (the smallest one on a tie), in O(1) for any n: p(k+1)/p(k) > 1 exactly when
+  /// n(α−1) + 1 − β > k(α+β−2), a condition linear in k, so the pmf rises then falls (α+β > 2: the
+  /// maximum is next to k* = (n(α−1)+1−β)/(α+β−2)) or is largest at 0 or n; the candidates are compared
+  /// by log_prob. (Before: enumeration of 0..n, which never ended for large n.)
   long mode() const noexcept {
-    long best = 0;
-    for (long k = 1; k <= n_; ++k)
-      if (log_prob(k) > log_prob(best)) best = k;
+    std::vector<long> candidates{0, n_};
+    const double s = double(a_) + double(b_) - 2.0;
+    if (s > 0) {
+      const double k = (double(n_) * (double(a_) - 1.0) + 1.0 - double(b_)) / s;
+      for (const double c : {std::floor(k), std::ceil(k), std::floor(k) - 1.0, std::ceil(k) + 1.0})
+        if (c > 0 && c < double(n_)) candidates.push_back(long(c));
+    }
+    std::sort(candidates.begin(), candidates.end());
+    long best = candidates.front();
+    T best_lp = log_prob(best);
+    for (const long c : candidates) {
+      const T lp = log_prob(c);
+      if (lp > best_lp) best = c, best_lp = lp;
+    }
     return best;
   }
   /// Entropy in nats, by exact summation over 0..n. @throw std::domain_error for more than 2e7 trials.
