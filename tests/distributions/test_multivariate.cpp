@@ -259,7 +259,8 @@ TEST_CASE("Dirichlet, multivariate Student-t and Wishart entropies match mpmath 
 TEST_CASE("Wishart log-density for large df matches mpmath; D = 1 is the Gamma density (issue 12)", "[distributions][wishart][extremes]") {
   // before: log B(W, nu) and (nu - D - 1)/2 log|X| - tr(W^-1 X)/2 were summed separately: digits lost
   // from nu ~ 1e8, meaningless past 1e15
-  check_grid("Wishart::log_prob", mp::wishart_log_prob, [](const auto& r) {
+  namespace mp = pml_test::mp;
+  pml_test::check_grid("Wishart::log_prob", mp::wishart_log_prob, [](const auto& r) {
     Eigen::Matrix2d x;
     x << r[1], r[2], r[2], r[3];
     return pml::Wishart<double>(r[0], Eigen::Matrix2d::Identity() / r[0]).log_prob(x);
