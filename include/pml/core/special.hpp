@@ -623,61 +623,82 @@ template <class Derived> auto softplus(const Eigen::ArrayBase<Derived>& x) { ret
 template <class Derived> auto sigmoid(const Eigen::ArrayBase<Derived>& x) { return simd::sigmoid(x); }
 
 namespace detail {
-/// log of the Dirichlet-multinomial probability of integer counts m (sum n) under concentrations alpha:
-/// log n! - sum log m_k! + log B(alpha + m) - log B(alpha), arranged by regime so large terms do not cancel:
-/// (A) every alpha_k < 10, or n >= max alpha_k (K > 2), or (K = 2) a + k > b below:
-/// lgamma(alpha_0) - lgamma_difference(n + 1, alpha_0 - 1) + sum over m_k > 0 of
-/// [lgamma_difference(m_k + 1, alpha_k - 1) - lgamma(alpha_k)], with lgamma(x) = lgamma(1 + x) - log x below 1; (B) every alpha_k >= 10 and n <= min alpha_k: the
-/// multinomial log-pmf at alpha/alpha_0 (Loader's form) + sum s(alpha_k, m_k) - s(alpha_0, n),
-/// s = lgamma_difference_scaled; (C) K = 2 in between, with a the smaller concentration and c = a + k:
-/// lchoose(n, k) + [lgamma_difference(a, k) - lgamma_difference(a + b, k)] - c log1p((n-k)/b) - s(b + n - k, c)
-/// + s(b, c); otherwise the lchoose chain plus lmbeta_ratio().
+/// delta(x + d) - delta(x) for x > 0, d >= 0 (the series difference when both are >= 10, so a tiny d keeps
+/// its relative accuracy).
+inline double stirling_error_step(double x, double d) noexcept {
+  if (d == 0) return 0;
+  if (x >= stirling_threshold) return stirling_error_difference(x, d);
+  return stirling_error(x + d) - stirling_error(x);
+}
+
+/// log of the Dirichlet-multinomial probability of integer counts m (sum n) under concentrations alpha,
+/// log n! - sum log m_k! + log B(alpha + m) - log B(alpha). Two forms, neither of which subtracts large terms:
+/// (A) every alpha_k < 10: lgamma(alpha_0) - lgamma_difference(n + 1, alpha_0 - 1) + sum over m_k > 0 of
+/// [lgamma_difference(m_k + 1, alpha_k - 1) - lgamma(alpha_k)], with lgamma(x) = lgamma(1 + x) - log x below 1.
+/// (B) otherwise a saddle-point identity (our derivation, in the spirit of Loader 2000): with t = n + alpha_0
+/// and theta_k = (m_k + alpha_k)/t (the posterior mean), every x log x term of the Stirling expansion sums
+/// exactly to -sum_k [bd0(m_k, n theta_k) + bd0(alpha_k, alpha_0 theta_k)], where n theta_k - m_k =
+/// -(alpha_0 theta_k - alpha_k) = (n alpha_k - m_k alpha_0)/t is formed by an fma difference of products, so
+/// log p = [delta(n) - sum_{m_k>0} delta(m_k) + (log n - sum_{m_k>0} log m_k - (K' - 1) log 2 pi)/2]
+///       - [sum_k log1p(m_k/alpha_k) - log1p(n/alpha_0)]/2
+///       + sum_k [delta(m_k + alpha_k) - delta(alpha_k)] - [delta(t) - delta(alpha_0)] - sum_k bd0-terms,
+/// K' the number of non-zero counts, delta the Stirling error: every part is O(log) or a non-negative deviance,
+/// so counts up to 2^53 and concentrations up to 1e300 keep full relative accuracy.
 template <class VM, class VA> double log_dirichlet_multinomial(const VM& m, const VA& alpha) {
   const Index k = alpha.size();
-  double n = 0, a0 = 0, amin = std::numeric_limits<double>::infinity(), amax = 0;
+  double n = 0, a0 = 0, amax = 0;
   for (Index i = 0; i < k; ++i) {
     n += double(m(i));
     a0 += double(alpha(i));
-    amin = std::min(amin, double(alpha(i)));
     amax = std::max(amax, double(alpha(i)));
   }
-  // lgamma(x) with the log x of small arguments split off exactly (lgamma(x) = lgamma(1 + x) - log x)
-  const auto lgamma_split = [](double x) { return x < 1 ? lgamma1p(x) - std::log(x) : boost_lgamma(x); };
-  const auto form_a = [&] {
-    double r = -lgamma_difference(n + 1, a0 - 1) + lgamma_split(a0);
-    for (Index i = 0; i < k; ++i)
-      if (m(i) > 0) r += lgamma_difference(double(m(i)) + 1, double(alpha(i)) - 1) - lgamma_split(double(alpha(i)));
-    return r;
-  };
-  if (amax < stirling_threshold || (k != 2 && n >= amax)) return form_a();
-  if (amin >= stirling_threshold && n <= amin) {
-    if (n == 0) return 0;
-    std::vector<double> mk, pk;
-    double r = -lgamma_difference_scaled(a0, n);
+  if (n == 0) return 0;
+  if (amax < stirling_threshold) {
+    // lgamma(x) = lgamma(1 + x) - log x below 1, the logs summed apart: with alpha_0 < 1 the ones of the
+    // largest concentration j with a count and of alpha_0 (up to 690 each) combine into
+    // -log1p((alpha_0 - alpha_j)/alpha_j), the difference being the sum of the other concentrations
+    double r = -lgamma_difference(n + 1, a0 - 1) + (a0 < 1 ? lgamma1p(a0) : boost_lgamma(a0)), logs = 0;
+    Index largest = -1;
     for (Index i = 0; i < k; ++i) {
-      const double mi = double(m(i)), ai = double(alpha(i));
-      if (mi == 0) continue;
-      mk.push_back(mi);
-      pk.push_back(ai);
-      r += lgamma_difference_scaled(ai, mi);
+      if (m(i) == 0) continue;
+      const double ai = double(alpha(i));
+      r += lgamma_difference(double(m(i)) + 1, ai - 1) - (ai < 1 ? lgamma1p(ai) : boost_lgamma(ai));
+      if (a0 < 1 && (largest < 0 || ai > double(alpha(largest)))) largest = i;
     }
-    const Eigen::Map<const Eigen::VectorXd> mm(mk.data(), Index(mk.size())), pp(pk.data(), Index(pk.size()));
-    return r + log_multinomial_saddle(mm, pp, a0);
+    for (Index i = 0; i < k; ++i)
+      if (m(i) > 0 && i != largest && double(alpha(i)) < 1) logs += std::log(double(alpha(i)));
+    if (a0 < 1) {  // log alpha_j - log alpha_0, never formed as a difference
+      double rest = 0;
+      for (Index i = 0; i < k; ++i)
+        if (i != largest) rest += double(alpha(i));
+      logs -= std::log1p(rest / double(alpha(largest)));
+    }
+    return r + logs;
   }
-  if (k == 2) {
-    const int small = double(alpha(0)) <= double(alpha(1)) ? 0 : 1;
-    const double a = double(alpha(small)), b = double(alpha(1 - small));
-    const double ka = double(m(small)), mb = double(m(1 - small)), c = a + ka;
-    if (c > b) return form_a();
-    return lchoose(n, ka) + lgamma_difference(a, ka) - lgamma_difference(a + b, ka) - c * std::log1p(mb / b) -
-           lgamma_difference_scaled(b + mb, c) + lgamma_difference_scaled(b, c);
-  }
-  double r = 0, partial = 0;
+  // (n alpha_i - m_i alpha_0)/t below is formed with alpha scaled by a power of 2 (exact) so that n alpha_i
+  // cannot overflow
+  const double scale = a0 > 1 ? std::ldexp(1.0, -std::ilogb(a0)) : 1.0, a0s = a0 * scale;
+  const double t = n + a0, ts = n * scale + a0s, log_t = std::log(t), log_n = std::log(n), log_a0 = std::log(a0);
+  double stirling = stirling_error(n) + 0.5 * log_n + 0.918938533204672741780329736405617640;
+  double half_logs = -std::log1p(n / a0);
+  double deltas = -stirling_error_step(a0, n);
+  double deviance = 0;
   for (Index i = 0; i < k; ++i) {
-    partial += double(m(i));
-    r += lchoose(partial, double(m(i)));
+    const double mi = double(m(i)), ai = double(alpha(i));
+    const double diff = difference_of_products(n, ai * scale, mi, a0s) / ts;  // n theta_i - m_i
+    const double log_theta = std::log(mi + ai) - log_t;
+    if (mi > 0) {
+      stirling -= stirling_error(mi) + 0.5 * std::log(mi) + 0.918938533204672741780329736405617640;
+      const double ratio = mi / ai;  // log1p(m/alpha); the ratio overflows for alpha near 1e-300
+      half_logs += std::isinf(ratio) ? std::log(mi) - std::log(ai) : std::log1p(ratio);
+      deltas += stirling_error_step(ai, mi);
+      deviance += bd0(mi, log_n + log_theta, diff);
+    } else {
+      deviance += diff;  // bd0(0, M) = M
+    }
+    deviance += bd0(ai, log_a0 + log_theta, -diff);
   }
-  return r + double(lmbeta_ratio(alpha, m));
+  return stirling - 0.5 * half_logs + deltas - deviance;
 }
 
 }  // namespace detail
