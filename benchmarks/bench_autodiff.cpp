@@ -219,4 +219,26 @@ static void BM_gemm_float_128x784x400(benchmark::State& state) {
 }
 BENCHMARK(BM_gemm_float_128x784x400)->Unit(benchmark::kMicrosecond);
 
+// nn::MLP::predict (const, thread-safe) on the thread's scratch tape, against the same forward pass on a
+// tape made for each call (what a const predict costs without the scratch tape: fresh arenas, page faults).
+// Rows: state.range(0); network 784-400-20 (float).
+static void BM_mlp_predict_scratch_tape(benchmark::State& state) {
+  pml::Rng rng(1);
+  const pml::nn::MLP<float> net({.sizes = {784, 400, 20}, .activation = pml::ad::Activation::relu}, rng);
+  const Eigen::MatrixXf x = Eigen::MatrixXf::Random(state.range(0), 784);
+  for (auto _ : state) benchmark::DoNotOptimize(net.predict(x).data());
+}
+BENCHMARK(BM_mlp_predict_scratch_tape)->Arg(1)->Arg(128)->Unit(benchmark::kMicrosecond);
+static void BM_mlp_predict_fresh_tape(benchmark::State& state) {
+  pml::Rng rng(1);
+  const pml::nn::MLP<float> net({.sizes = {784, 400, 20}, .activation = pml::ad::Activation::relu}, rng);
+  const Eigen::MatrixXf x = Eigen::MatrixXf::Random(state.range(0), 784);
+  for (auto _ : state) {
+    pml::ad::Tape<float> tape;
+    const Eigen::MatrixXf out = net.forward(tape, tape.constant(x)).value();
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+BENCHMARK(BM_mlp_predict_fresh_tape)->Arg(1)->Arg(128)->Unit(benchmark::kMicrosecond);
+
 BENCHMARK_MAIN();

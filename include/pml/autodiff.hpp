@@ -4,4 +4,5 @@
 /// probabilistic nodes) and gradcheck.
 #include "pml/autodiff/gradcheck.hpp"
 #include "pml/autodiff/ops.hpp"
+#include "pml/autodiff/scratch.hpp"
 #include "pml/autodiff/tape.hpp"

@@ -94,6 +94,8 @@ template <Real T> class Tape {
     sinks_.resize(keep);
   }
   std::size_t size() const noexcept { return nodes_.size(); }  ///< number of nodes on the tape
+  /// Scalars the value arena holds without growing (as many again are reserved for the adjoints).
+  std::size_t capacity() const noexcept { return values_.capacity(); }
 
   /// A leaf (input or parameter) with the given value.
   template <class Derived> Var<T> variable(const Eigen::MatrixBase<Derived>& v) {

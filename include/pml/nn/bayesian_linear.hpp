@@ -8,6 +8,7 @@
 #include <string>
 
 #include "pml/autodiff/ops.hpp"
+#include "pml/autodiff/scratch.hpp"
 #include "pml/core/random.hpp"
 #include "pml/nn/init.hpp"
 #include "pml/nn/parameter.hpp"
@@ -72,26 +73,13 @@ template <Real T> class BayesianLinear {
   /// @throw std::invalid_argument if x does not have in() columns.
   BayesianOutput<T> forward(ad::Tape<T>& tape, const ad::Var<T>& x, Rng& rng, const BayesPrior& prior, WeightSampling sampling,
                             ad::Activation act = ad::Activation::identity) {
-    if (x.cols() != in())
-      pml::detail::throw_shape("nn::BayesianLinear::forward", "x has " + std::to_string(x.cols()) + " columns, expected " + std::to_string(in()));
-    const ad::Var<T> wmu = weight_mu_.bind(tape), bmu = bias_mu_.bind(tape);
-    if (sampling == WeightSampling::mean) return {ad::bias_activation(ad::matmul(x, wmu), bmu, act), ad::Var<T>{}};
-    const ad::Var<T> wsigma = ad::softplus(weight_rho_.bind(tape)), bsigma = ad::softplus(bias_rho_.bind(tape));
-    const ad::Var<T> b = ad::reparameterize(bmu, bsigma, noise(tape, rng, 1, out()));
-    ad::Var<T> kl = kl_term(tape, rng, prior, bmu, bsigma, &b);
-    ad::Var<T> pre;
-    if (sampling == WeightSampling::weights) {
-      const ad::Var<T> w = ad::reparameterize(wmu, wsigma, noise(tape, rng, in(), out()));
-      kl = kl + kl_term(tape, rng, prior, wmu, wsigma, &w);
-      pre = ad::matmul(x, w);
-    } else {  // local: the pre-activations' own Gaussian, N(x mu, x^2 sigma^2), sampled per row
-      kl = kl + kl_term(tape, rng, prior, wmu, wsigma, nullptr);
-      const ad::Var<T> var = ad::matmul(ad::square(x), ad::square(wsigma));
-      // the floor keeps sqrt's derivative finite for an all-zero row of x
-      const ad::Var<T> floor = tape.constant(1, out(), std::numeric_limits<T>::min() / std::numeric_limits<T>::epsilon());
-      pre = ad::reparameterize(ad::matmul(x, wmu), ad::sqrt(var + floor), noise(tape, rng, x.rows(), out()));
-    }
-    return {ad::bias_activation(pre, b, act), kl};
+    return forward_impl(*this, tape, x, rng, prior, sampling, act);
+  }
+  /// The same pass with μ and ρ as constants of the tape (no gradients): reads the layer only, so many
+  /// threads may run it at once, each with its own tape and Rng.
+  BayesianOutput<T> forward(ad::Tape<T>& tape, const ad::Var<T>& x, Rng& rng, const BayesPrior& prior, WeightSampling sampling,
+                            ad::Activation act = ad::Activation::identity) const {
+    return forward_impl(*this, tape, x, rng, prior, sampling, act);
   }
 
   /// |mu| / sigma of every weight (not the biases), the pruning score of Blundell et al. (2015, sec. 5.1).
@@ -107,8 +95,35 @@ template <Real T> class BayesianLinear {
   const Parameter<T>& weight_rho() const noexcept { return weight_rho_; }  ///< ρ of the weights: σ = softplus(ρ)
   /// Pointers to every trainable parameter, in the order files store them.
   ParameterList<T> parameters() { return {&weight_mu_, &weight_rho_, &bias_mu_, &bias_rho_}; }
+  /// Read-only parameters(), same order.
+  ConstParameterList<T> parameters() const { return {&weight_mu_, &weight_rho_, &bias_mu_, &bias_rho_}; }
 
  private:
+  template <class Self>
+  static BayesianOutput<T> forward_impl(Self& self, ad::Tape<T>& tape, const ad::Var<T>& x, Rng& rng, const BayesPrior& prior,
+                                        WeightSampling sampling, ad::Activation act) {
+    const Index in = self.in(), out = self.out();
+    if (x.cols() != in)
+      pml::detail::throw_shape("nn::BayesianLinear::forward", "x has " + std::to_string(x.cols()) + " columns, expected " + std::to_string(in));
+    const ad::Var<T> wmu = self.weight_mu_.bind(tape), bmu = self.bias_mu_.bind(tape);
+    if (sampling == WeightSampling::mean) return {ad::bias_activation(ad::matmul(x, wmu), bmu, act), ad::Var<T>{}};
+    const ad::Var<T> wsigma = ad::softplus(self.weight_rho_.bind(tape)), bsigma = ad::softplus(self.bias_rho_.bind(tape));
+    const ad::Var<T> b = ad::reparameterize(bmu, bsigma, noise(tape, rng, 1, out));
+    ad::Var<T> kl = kl_term(tape, rng, prior, bmu, bsigma, &b);
+    ad::Var<T> pre;
+    if (sampling == WeightSampling::weights) {
+      const ad::Var<T> w = ad::reparameterize(wmu, wsigma, noise(tape, rng, in, out));
+      kl = kl + kl_term(tape, rng, prior, wmu, wsigma, &w);
+      pre = ad::matmul(x, w);
+    } else {  // local: the pre-activations' own Gaussian, N(x mu, x^2 sigma^2), sampled per row
+      kl = kl + kl_term(tape, rng, prior, wmu, wsigma, nullptr);
+      const ad::Var<T> var = ad::matmul(ad::square(x), ad::square(wsigma));
+      // the floor keeps sqrt's derivative finite for an all-zero row of x
+      const ad::Var<T> floor = tape.constant(1, out, std::numeric_limits<T>::min() / std::numeric_limits<T>::epsilon());
+      pre = ad::reparameterize(ad::matmul(x, wmu), ad::sqrt(var + floor), noise(tape, rng, x.rows(), out));
+    }
+    return {ad::bias_activation(pre, b, act), kl};
+  }
   static ad::Var<T> noise(ad::Tape<T>& tape, Rng& rng, Index rows, Index cols) {
     ad::Var<T> eps = tape.constant(rows, cols);
     random::fill_normal(rng, eps.value());

@@ -28,11 +28,12 @@ template <Real T> class Linear {
   /// act(x W + b) on the tape; binds W and b so Tape::backward() fills their gradients.
   /// @throw std::invalid_argument if x does not have in() columns.
   ad::Var<T> forward(ad::Tape<T>& tape, const ad::Var<T>& x, ad::Activation act = ad::Activation::identity, T slope = T(0.01)) {
-    if (x.cols() != in())
-      pml::detail::throw_shape("nn::Linear::forward", "x has " + std::to_string(x.cols()) + " columns, expected " + std::to_string(in()));
-    const ad::Var<T> w = weight_.bind(tape);
-    const ad::Var<T> b = bias_.bind(tape);
-    return ad::bias_activation(ad::matmul(x, w), b, act, slope);
+    return forward_impl(*this, tape, x, act, slope);
+  }
+  /// The same pass with W and b as constants of the tape (no gradients): reads the layer only, so any
+  /// number of threads may run it at once, each on its own tape.
+  ad::Var<T> forward(ad::Tape<T>& tape, const ad::Var<T>& x, ad::Activation act = ad::Activation::identity, T slope = T(0.01)) const {
+    return forward_impl(*this, tape, x, act, slope);
   }
   Index in() const noexcept { return weight_.value.rows(); }  ///< input width
   Index out() const noexcept { return weight_.value.cols(); }  ///< output width
@@ -42,8 +43,17 @@ template <Real T> class Linear {
   const Parameter<T>& bias() const noexcept { return bias_; }  ///< the bias b (1 x out)
   /// Pointers to every trainable parameter, in the order files store them.
   ParameterList<T> parameters() { return {&weight_, &bias_}; }
+  ConstParameterList<T> parameters() const { return {&weight_, &bias_}; }  ///< read-only parameters(), same order
 
  private:
+  template <class Self> static ad::Var<T> forward_impl(Self& self, ad::Tape<T>& tape, const ad::Var<T>& x, ad::Activation act, T slope) {
+    if (x.cols() != self.in())
+      pml::detail::throw_shape("nn::Linear::forward", "x has " + std::to_string(x.cols()) + " columns, expected " + std::to_string(self.in()));
+    const ad::Var<T> w = self.weight_.bind(tape);  // a parameter leaf, or a constant for a const layer
+    const ad::Var<T> b = self.bias_.bind(tape);
+    return ad::bias_activation(ad::matmul(x, w), b, act, slope);
+  }
+
   Parameter<T> weight_, bias_;
 };
 

@@ -24,11 +24,19 @@ template <Real T> struct Parameter {
   // copy simply is not bound.
   /// The value as a leaf of `tape`, whose backward() then writes the leaf's gradient into `grad`.
   ad::Var<T> bind(ad::Tape<T>& tape) { return tape.parameter(value, grad.data()); }
+  /// The value as a constant of `tape` (a copy: no gradient, nothing of the parameter is written). The
+  /// const layers' forward passes use it, so that a fitted model can be queried from many threads at once.
+  ad::Var<T> bind(ad::Tape<T>& tape) const { return tape.constant(value); }
   Index size() const noexcept { return value.size(); }  ///< number of scalars
 };
 
 /// Non-owning list of a model's parameters, in a fixed order (the order files store them in).
 template <Real T> using ParameterList = std::vector<Parameter<T>*>;
+/// The read-only view of a ParameterList (what a const model hands to save_parameters()).
+template <Real T> using ConstParameterList = std::vector<const Parameter<T>*>;
+
+/// The same pointers, read-only.
+template <Real T> ConstParameterList<T> as_const(const ParameterList<T>& list) { return {list.begin(), list.end()}; }
 
 /// Appends `more` to `list` (for models made of several modules).
 template <Real T> void append(ParameterList<T>& list, const ParameterList<T>& more) { list.insert(list.end(), more.begin(), more.end()); }

@@ -24,10 +24,15 @@ using io::detail::fnv1a;
 /// @throw std::runtime_error naming the path if the file cannot be written; std::invalid_argument if the
 ///        header's options are not a JSON object.
 template <Real T>
-void save_parameters(const std::filesystem::path& path, const ParameterList<T>& params, FileFormat format = FileFormat::binary, const ModelHeader& header = {}) {
+void save_parameters(const std::filesystem::path& path, const ConstParameterList<T>& params, FileFormat format = FileFormat::binary, const ModelHeader& header = {}) {
   std::vector<io::NamedRef<T>> refs;
   for (const auto* p : params) refs.push_back({p->name, p->value});
   io::write_model_file(path, refs, format, header, "nn::save_parameters");
+}
+/// save_parameters() for a mutable list (e.g. `net.parameters()` of a non-const network).
+template <Real T>
+void save_parameters(const std::filesystem::path& path, const ParameterList<T>& params, FileFormat format = FileFormat::binary, const ModelHeader& header = {}) {
+  save_parameters(path, as_const(params), format, header);
 }
 
 /// Reads a whole parameter file without checking it against a model (see io::read_model_file).

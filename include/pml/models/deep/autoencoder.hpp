@@ -77,20 +77,20 @@ template <Real T> class AutoEncoder {
   }
 
   /// The code of each row (N x code).
-  template <class Derived> Matrix<T> encode(const Eigen::MatrixBase<Derived>& x) {
+  template <class Derived> Matrix<T> encode(const Eigen::MatrixBase<Derived>& x) const {
     check_data("AutoEncoder::encode", x);
     return encoder_.predict(x.template cast<T>());
   }
   /// The reconstruction for codes z (sigmoid of the logits for the BCE loss).
-  template <class Derived> Matrix<T> decode(const Eigen::MatrixBase<Derived>& z) {
+  template <class Derived> Matrix<T> decode(const Eigen::MatrixBase<Derived>& z) const {
     detail::check_rows("AutoEncoder::decode", "z", z, options_.code);
     const Matrix<T> out = decoder_.predict(z.template cast<T>());
     if (options_.loss == ReconstructionLoss::bce) return pml::sigmoid(out.array()).matrix();
     return out;
   }
-  template <class Derived> Matrix<T> reconstruct(const Eigen::MatrixBase<Derived>& x) { return decode(encode(x)); }  ///< decode(encode(x)).
+  template <class Derived> Matrix<T> reconstruct(const Eigen::MatrixBase<Derived>& x) const { return decode(encode(x)); }  ///< decode(encode(x)).
   /// The summed squared error of each row's reconstruction (an anomaly score).
-  template <class Derived> Vector<T> reconstruction_error(const Eigen::MatrixBase<Derived>& x) {
+  template <class Derived> Vector<T> reconstruction_error(const Eigen::MatrixBase<Derived>& x) const {
     return (reconstruct(x) - x.template cast<T>()).rowwise().squaredNorm();
   }
 
@@ -100,11 +100,18 @@ template <Real T> class AutoEncoder {
     nn::append(list, decoder_.parameters());
     return list;
   }
+  /// Read-only parameters(), same order.
+  nn::ConstParameterList<T> parameters() const {
+    nn::ConstParameterList<T> list = encoder_.parameters();
+    const auto more = decoder_.parameters();
+    list.insert(list.end(), more.begin(), more.end());
+    return list;
+  }
   /// Writes the parameters and the options to `path` (model type "AutoEncoder"; format in io/model_file.hpp),
   /// atomically. @throw std::runtime_error if the file cannot be written.
   void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) const {
     // parameters() only collects pointers to the parameters; save() reads through them
-    nn::save_parameters(path, const_cast<AutoEncoder*>(this)->parameters(), format,
+    nn::save_parameters(path, parameters(), format,
                         {"AutoEncoder", io::OptionsWriter()
                                     .add("input", options_.input)
                                     .add("hidden", options_.hidden)

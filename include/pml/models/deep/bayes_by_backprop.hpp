@@ -129,14 +129,14 @@ template <Real T> class BayesByBackprop {
 
   /// f(x) for `samples` posterior draws (regression means, or class probabilities): the input to
   /// metrics::mutual_information and friends.
-  template <class Derived> std::vector<Matrix<T>> sample_outputs(const Eigen::MatrixBase<Derived>& x, int samples, Rng& rng) {
+  template <class Derived> std::vector<Matrix<T>> sample_outputs(const Eigen::MatrixBase<Derived>& x, int samples, Rng& rng) const {
     check_predict("BayesByBackprop::sample_outputs", x, samples);
     std::vector<Matrix<T>> out;
     for (int t = 0; t < samples; ++t) out.push_back(evaluate(x, rng, nn::WeightSampling::weights));
     return out;
   }
   /// Classification: mean class probabilities over `samples` posterior draws.
-  template <class Derived> Matrix<T> predict_proba(const Eigen::MatrixBase<Derived>& x, int samples, Rng& rng) {
+  template <class Derived> Matrix<T> predict_proba(const Eigen::MatrixBase<Derived>& x, int samples, Rng& rng) const {
     require(BayesTask::classification, "BayesByBackprop::predict_proba");
     const auto s = sample_outputs(x, samples, rng);
     Matrix<T> mean = Matrix<T>::Zero(s[0].rows(), s[0].cols());
@@ -144,18 +144,17 @@ template <Real T> class BayesByBackprop {
     return mean / T(samples);
   }
   /// Regression: predictive mean and variance over `samples` posterior draws.
-  template <class Derived> BayesPrediction<T> predict(const Eigen::MatrixBase<Derived>& x, int samples, Rng& rng) {
+  template <class Derived> BayesPrediction<T> predict(const Eigen::MatrixBase<Derived>& x, int samples, Rng& rng) const {
     require(BayesTask::regression, "BayesByBackprop::predict");
     const auto s = sample_outputs(x, samples, rng);
     BayesPrediction<T> p;
     p.mean = Matrix<T>::Zero(s[0].rows(), s[0].cols());
-    Matrix<T> second = p.mean;
-    for (const auto& f : s) {
-      p.mean += f;
-      second += f.cwiseAbs2();
-    }
+    for (const auto& f : s) p.mean += f;
     p.mean /= T(samples);
-    p.epistemic = (second / T(samples) - p.mean.cwiseAbs2()).cwiseMax(T(0));
+    // the spread about the mean, not E[f^2] - mean^2 (which loses every digit for outputs far from 0)
+    p.epistemic = Matrix<T>::Zero(p.mean.rows(), p.mean.cols());
+    for (const auto& f : s) p.epistemic += (f - p.mean).cwiseAbs2();
+    p.epistemic /= T(samples);
     p.variance = p.epistemic.array() + T(options_.noise * options_.noise);
     return p;
   }
@@ -164,21 +163,17 @@ template <Real T> class BayesByBackprop {
   /// fraction of all weights, over all layers; biases are kept) are set to zero first, as in Blundell et
   /// al.'s table 2. The model itself is not changed.
   /// @throw std::domain_error unless 0 <= pruned_fraction <= 1.
-  template <class Derived> Matrix<T> predict_mean(const Eigen::MatrixBase<Derived>& x, double pruned_fraction = 0) {
+  template <class Derived> Matrix<T> predict_mean(const Eigen::MatrixBase<Derived>& x, double pruned_fraction = 0) const {
     check_predict("BayesByBackprop::predict_mean", x, 1);
     if (!(pruned_fraction >= 0 && pruned_fraction <= 1))
       detail::throw_domain("BayesByBackprop::predict_mean", "pruned_fraction", "lie in [0, 1]", detail::describe(pruned_fraction));
     Rng unused(0);
     if (pruned_fraction == 0) return evaluate(x, unused, nn::WeightSampling::mean);
     const T threshold = snr_quantile(pruned_fraction);
-    std::vector<Matrix<T>> kept;  // the unpruned means, restored below
-    for (auto& layer : layers_) {
-      kept.push_back(layer.weight_mu().value);
-      layer.weight_mu().value = (layer.signal_to_noise().array() > threshold).select(kept.back(), T(0));
-    }
-    Matrix<T> out = evaluate(x, unused, nn::WeightSampling::mean);
-    for (std::size_t l = 0; l < layers_.size(); ++l) layers_[l].weight_mu().value = std::move(kept[l]);
-    return out;
+    std::vector<nn::BayesianLinear<T>> pruned = layers_;  // a pruned copy: the model itself is only read
+    for (auto& layer : pruned)
+      layer.weight_mu().value = (layer.signal_to_noise().array() > threshold).select(layer.weight_mu().value, T(0));
+    return evaluate(pruned, x, unused, nn::WeightSampling::mean);
   }
 
   /// Every weight's signal-to-noise ratio |mu| / sigma, all layers in one vector (for the histogram of
@@ -202,12 +197,22 @@ template <Real T> class BayesByBackprop {
     for (auto& layer : layers_) nn::append(list, layer.parameters());
     return list;
   }
+  /// Read-only parameters(), same order.
+  nn::ConstParameterList<T> parameters() const {
+    nn::ConstParameterList<T> list;
+    for (const auto& layer : layers_) {
+      const auto more = layer.parameters();
+      list.insert(list.end(), more.begin(), more.end());
+    }
+    return list;
+  }
   std::vector<nn::BayesianLinear<T>>& layers() noexcept { return layers_; }  ///< The layers (posterior means and rhos), input first.
+  const std::vector<nn::BayesianLinear<T>>& layers() const noexcept { return layers_; }  ///< The layers, read-only.
   /// Writes the parameters and the options to `path` (model type "BayesByBackprop"; format in io/model_file.hpp),
   /// atomically. @throw std::runtime_error if the file cannot be written.
   void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) const {
     // parameters() only collects pointers to the parameters; save() reads through them
-    nn::save_parameters(path, const_cast<BayesByBackprop*>(this)->parameters(), format,
+    nn::save_parameters(path, parameters(), format,
                         {"BayesByBackprop", io::OptionsWriter()
                                     .add("input", options_.input)
                                     .add("hidden", options_.hidden)
@@ -294,21 +299,29 @@ template <Real T> class BayesByBackprop {
   struct Forward {
     ad::Var<T> out, kl;
   };
-  Forward forward(ad::Tape<T>& tape, ad::Var<T> h, Rng& rng, nn::WeightSampling sampling) {
+  // the layers on the tape: parameter leaves for training (mutable layers), constants for a const list
+  template <class Layers> Forward forward(Layers& layers, ad::Tape<T>& tape, ad::Var<T> h, Rng& rng, nn::WeightSampling sampling) const {
     ad::Var<T> kl;
-    for (std::size_t l = 0; l < layers_.size(); ++l) {
-      const bool hidden = l + 1 < layers_.size();
-      auto r = layers_[l].forward(tape, h, rng, options_.prior, sampling, hidden ? options_.activation : ad::Activation::identity);
+    for (std::size_t l = 0; l < layers.size(); ++l) {
+      const bool hidden = l + 1 < layers.size();
+      auto r = layers[l].forward(tape, h, rng, options_.prior, sampling, hidden ? options_.activation : ad::Activation::identity);
       h = r.out;
       if (r.kl.tape) kl = kl.tape ? kl + r.kl : r.kl;
     }
     return {h, kl};
   }
-  // f(x) outside training: one draw (or the mean weights, optionally masked), softmax for classifiers
-  template <class Derived> Matrix<T> evaluate(const Eigen::MatrixBase<Derived>& x, Rng& rng, nn::WeightSampling sampling) {
-    scratch_.reset();
-    const Matrix<T> out = forward(scratch_, scratch_.constant(x.template cast<T>()), rng, sampling).out.value();
+  Forward forward(ad::Tape<T>& tape, ad::Var<T> h, Rng& rng, nn::WeightSampling sampling) { return forward(layers_, tape, h, rng, sampling); }
+  // f(x) outside training, on this thread's scratch tape (const: many threads may call it at once): one draw
+  // (or the mean weights), softmax for classifiers
+  template <class Derived>
+  Matrix<T> evaluate(const std::vector<nn::BayesianLinear<T>>& layers, const Eigen::MatrixBase<Derived>& x, Rng& rng, nn::WeightSampling sampling) const {
+    ad::ScratchTape<T> scratch;  // this thread's tape
+    ad::Tape<T>& tape = *scratch;
+    const Matrix<T> out = forward(layers, tape, tape.constant(x.template cast<T>()), rng, sampling).out.value();
     return options_.task == BayesTask::classification ? softmax_rows(out) : out;
+  }
+  template <class Derived> Matrix<T> evaluate(const Eigen::MatrixBase<Derived>& x, Rng& rng, nn::WeightSampling sampling) const {
+    return evaluate(layers_, x, rng, sampling);
   }
   // the SNR below which `fraction` of all weights lie
   T snr_quantile(double fraction) const {
@@ -322,7 +335,6 @@ template <Real T> class BayesByBackprop {
 
   BayesByBackpropOptions options_;
   std::vector<nn::BayesianLinear<T>> layers_;
-  ad::Tape<T> scratch_;
 };
 
 }  // namespace pml

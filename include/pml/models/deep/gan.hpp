@@ -145,19 +145,19 @@ template <Real T> class GAN {
   }
 
   /// n generated rows G(z), z ~ N(0, I).
-  Matrix<T> sample(Index n, Rng& rng) {
+  Matrix<T> sample(Index n, Rng& rng) const {
     if (n <= 0) pml::detail::throw_shape("GAN::sample", "n must be positive, got " + std::to_string(n));
     Matrix<T> z(n, options_.noise);
     random::fill_normal(rng, z);
     return generator_.predict(z);
   }
   /// G(z) for given noise rows.
-  template <class Derived> Matrix<T> generate(const Eigen::MatrixBase<Derived>& z) {
+  template <class Derived> Matrix<T> generate(const Eigen::MatrixBase<Derived>& z) const {
     detail::check_rows("GAN::generate", "z", z, options_.noise);
     return generator_.predict(z.template cast<T>());
   }
   /// D(x): the discriminator's probability that each row is real.
-  template <class Derived> Vector<T> discriminate(const Eigen::MatrixBase<Derived>& x) {
+  template <class Derived> Vector<T> discriminate(const Eigen::MatrixBase<Derived>& x) const {
     detail::check_rows("GAN::discriminate", "x", x, options_.output);
     return pml::sigmoid(discriminator_.predict(x.template cast<T>()).col(0).array()).matrix();
   }
@@ -168,13 +168,22 @@ template <Real T> class GAN {
     nn::append(list, discriminator_.parameters());
     return list;
   }
+  /// Read-only parameters(), same order.
+  nn::ConstParameterList<T> parameters() const {
+    nn::ConstParameterList<T> list = generator_.parameters();
+    const auto more = discriminator_.parameters();
+    list.insert(list.end(), more.begin(), more.end());
+    return list;
+  }
   nn::MLP<T>& generator() noexcept { return generator_; }  ///< The generator network G(z).
   nn::MLP<T>& discriminator() noexcept { return discriminator_; }  ///< The discriminator network D(x), which outputs a logit.
+  const nn::MLP<T>& generator() const noexcept { return generator_; }  ///< The generator network G(z), read-only.
+  const nn::MLP<T>& discriminator() const noexcept { return discriminator_; }  ///< The discriminator network D(x), read-only.
   /// Writes the parameters and the options to `path` (model type "GAN"; format in io/model_file.hpp),
   /// atomically. @throw std::runtime_error if the file cannot be written.
   void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) const {
     // parameters() only collects pointers to the parameters; save() reads through them
-    nn::save_parameters(path, const_cast<GAN*>(this)->parameters(), format,
+    nn::save_parameters(path, parameters(), format,
                         {"GAN", io::OptionsWriter()
                                     .add("noise", options_.noise)
                                     .add("output", options_.output)

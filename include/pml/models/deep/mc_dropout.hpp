@@ -114,27 +114,27 @@ template <Real T> class MCDropoutRegressor {
 
   /// Predictive moments from `samples` passes with dropout on (MC dropout).
   /// @throw std::invalid_argument for a wrong width or no rows; std::domain_error for samples < 1 or NaN.
-  template <class Derived> MCDropoutPrediction<T> predict(const Eigen::MatrixBase<Derived>& x, int samples, Rng& rng) {
+  template <class Derived> MCDropoutPrediction<T> predict(const Eigen::MatrixBase<Derived>& x, int samples, Rng& rng) const {
     check_predict("MCDropoutRegressor::predict", x, samples);
     return moments(passes(x, samples, &rng));
   }
   /// The standard-dropout prediction (dropout off, one deterministic pass): the mean, with aleatoric
   /// variance only (no epistemic part). The baseline MC dropout is compared against.
-  template <class Derived> MCDropoutPrediction<T> predict(const Eigen::MatrixBase<Derived>& x) {
+  template <class Derived> MCDropoutPrediction<T> predict(const Eigen::MatrixBase<Derived>& x) const {
     check_predict("MCDropoutRegressor::predict", x, 1);
     return moments(passes(x, 1, nullptr));
   }
 
   /// log p(y|x) of each row: log (1/T) sum_t N(y; yhat_t, sigma_t^2) (log-mean-exp over the passes),
   /// summed over the output columns.
-  template <class DX, class DY> Vector<T> log_likelihood(const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y, int samples, Rng& rng) {
+  template <class DX, class DY> Vector<T> log_likelihood(const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y, int samples, Rng& rng) const {
     check_predict("MCDropoutRegressor::log_likelihood", x, samples);
     detail::check_rows("MCDropoutRegressor::log_likelihood", "y", y, options_.output);
     detail::check_same_rows("MCDropoutRegressor::log_likelihood", x, y);
     return pass_log_likelihood(passes(x, samples, &rng), y);
   }
   /// log p(y|x) of each row under the standard-dropout prediction (one pass, dropout off).
-  template <class DX, class DY> Vector<T> log_likelihood(const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y) {
+  template <class DX, class DY> Vector<T> log_likelihood(const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y) const {
     check_predict("MCDropoutRegressor::log_likelihood", x, 1);
     detail::check_rows("MCDropoutRegressor::log_likelihood", "y", y, options_.output);
     detail::check_same_rows("MCDropoutRegressor::log_likelihood", x, y);
@@ -143,11 +143,12 @@ template <Real T> class MCDropoutRegressor {
 
   /// Pointers to every trainable parameter, in the order model files store them (for optimisers and serialisation).
   nn::ParameterList<T> parameters() { return net_.parameters(); }
+  nn::ConstParameterList<T> parameters() const { return net_.parameters(); }  ///< Read-only parameters(), same order.
   /// Writes the parameters and the options to `path` (model type "MCDropoutRegressor"; format in io/model_file.hpp),
   /// atomically. @throw std::runtime_error if the file cannot be written.
   void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) const {
     // parameters() only collects pointers to the parameters; save() reads through them
-    nn::save_parameters(path, const_cast<MCDropoutRegressor*>(this)->parameters(), format,
+    nn::save_parameters(path, parameters(), format,
                         {"MCDropoutRegressor", io::OptionsWriter()
                                     .add("input", options_.input)
                                     .add("hidden", options_.hidden)
@@ -199,17 +200,17 @@ template <Real T> class MCDropoutRegressor {
     if (samples < 1) detail::throw_domain(function, "samples", "be at least 1", std::to_string(samples));
   }
   // T passes (dropout on when rng is given, one pass with dropout off otherwise): mean and noise variance
-  template <class Derived> std::vector<Pass> passes(const Eigen::MatrixBase<Derived>& x, int samples, Rng* rng) {
+  template <class Derived> std::vector<Pass> passes(const Eigen::MatrixBase<Derived>& x, int samples, Rng* rng) const {
     const Matrix<T> xt = x.template cast<T>();
     std::vector<Pass> out;
     const Index d = options_.output;
-    net_.set_mc_dropout(rng != nullptr);
+    Rng unused(0);
     for (int t = 0; t < samples; ++t) {
-      const Matrix<T> o = rng ? net_.predict(xt, *rng) : net_.predict(xt);
+      // dropout on exactly when an Rng is given: chosen per call, nothing of the network is switched
+      const Matrix<T> o = net_.predict(xt, rng ? *rng : unused, rng != nullptr);
       if (options_.heteroscedastic) out.push_back({o.leftCols(d), o.rightCols(d).array().exp().matrix()});
       else out.push_back({o, Matrix<T>::Constant(o.rows(), d, T(1 / options_.tau))});
     }
-    net_.set_mc_dropout(true);
     return out;
   }
   static MCDropoutPrediction<T> moments(const std::vector<Pass>& ps) {
@@ -220,13 +221,14 @@ template <Real T> class MCDropoutRegressor {
     Matrix<T> second = Matrix<T>::Zero(n, d);
     for (const Pass& s : ps) {
       p.mean += s.mean;
-      second += s.mean.cwiseAbs2();
       p.aleatoric += s.variance;
     }
     const T inv = T(1) / T(ps.size());
     p.mean *= inv;
     p.aleatoric *= inv;
-    p.epistemic = (second * inv - p.mean.cwiseAbs2()).cwiseMax(T(0));  // round-off can make it slightly negative
+    // the spread about the mean, not E[f^2] - mean^2 (which loses every digit for outputs far from 0)
+    for (const Pass& s : ps) second += (s.mean - p.mean).cwiseAbs2();
+    p.epistemic = second * inv;
     p.variance = p.aleatoric + p.epistemic;
     return p;
   }

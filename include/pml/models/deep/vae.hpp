@@ -111,7 +111,7 @@ template <Real T> class VAE {
   }
 
   /// The ELBO of each row (one sample of z per row, or the analytic KL plus L samples as in training).
-  template <class Derived> Vector<T> elbo(const Eigen::MatrixBase<Derived>& x, Rng& rng) {
+  template <class Derived> Vector<T> elbo(const Eigen::MatrixBase<Derived>& x, Rng& rng) const {
     check_data("VAE::elbo", x);
     const Gaussian q = posterior(x);
     Vector<T> out = options_.estimator == VAEEstimator::analytic ? Vector<T>(-kl_per_row(q)) : Vector<T>::Zero(x.rows());
@@ -129,7 +129,7 @@ template <Real T> class VAE {
 
   /// Importance-weighted estimate of log p(x) for each row with k samples (Burda et al. 2016): a lower
   /// bound that is >= the ELBO in expectation and tightens as k grows.
-  template <class Derived> Vector<T> log_likelihood(const Eigen::MatrixBase<Derived>& x, int k, Rng& rng) {
+  template <class Derived> Vector<T> log_likelihood(const Eigen::MatrixBase<Derived>& x, int k, Rng& rng) const {
     check_data("VAE::log_likelihood", x);
     if (k < 1) detail::throw_domain("VAE::log_likelihood", "k", "be at least 1", std::to_string(k));
     const Gaussian q = posterior(x);
@@ -152,12 +152,12 @@ template <Real T> class VAE {
     Matrix<T> log_variance;  ///< N x latent log-variances of q(z|x)
   };
   /// q(z|x) for each row of x (the encoder's output).
-  template <class Derived> Gaussian encode(const Eigen::MatrixBase<Derived>& x) {
+  template <class Derived> Gaussian encode(const Eigen::MatrixBase<Derived>& x) const {
     check_data("VAE::encode", x);
     return posterior(x);
   }
   /// Decoder output for latent rows z: Bernoulli probabilities, or the Gaussian means.
-  template <class Derived> Matrix<T> decode(const Eigen::MatrixBase<Derived>& z) {
+  template <class Derived> Matrix<T> decode(const Eigen::MatrixBase<Derived>& z) const {
     if (z.cols() != options_.latent)
       pml::detail::throw_shape("VAE::decode", "z has " + std::to_string(z.cols()) + " columns, expected " + std::to_string(options_.latent));
     check_all_finite("VAE::decode", "z", z);
@@ -166,16 +166,16 @@ template <Real T> class VAE {
     return out.leftCols(options_.input);
   }
   /// decode(encode(x).mean).
-  template <class Derived> Matrix<T> reconstruct(const Eigen::MatrixBase<Derived>& x) { return decode(encode(x).mean); }
+  template <class Derived> Matrix<T> reconstruct(const Eigen::MatrixBase<Derived>& x) const { return decode(encode(x).mean); }
   /// n draws of the decoder's mean at z ~ N(0, I).
-  Matrix<T> sample(Index n, Rng& rng) {
+  Matrix<T> sample(Index n, Rng& rng) const {
     if (n <= 0) pml::detail::throw_shape("VAE::sample", "n must be positive, got " + std::to_string(n));
     Matrix<T> z(n, options_.latent);
     random::fill_normal(rng, z);
     return decode(z);
   }
   /// KL(q(z|x) || p(z)) of each row: large for inputs unlike the training data (an outlier score).
-  template <class Derived> Vector<T> kl_divergence(const Eigen::MatrixBase<Derived>& x) {
+  template <class Derived> Vector<T> kl_divergence(const Eigen::MatrixBase<Derived>& x) const {
     check_data("VAE::kl_divergence", x);
     return kl_per_row(posterior(x));
   }
@@ -186,11 +186,18 @@ template <Real T> class VAE {
     nn::append(list, decoder_.parameters());
     return list;
   }
+  /// Read-only parameters(), same order.
+  nn::ConstParameterList<T> parameters() const {
+    nn::ConstParameterList<T> list = encoder_.parameters();
+    const auto more = decoder_.parameters();
+    list.insert(list.end(), more.begin(), more.end());
+    return list;
+  }
   /// Writes the parameters and the options to `path` (model type "VAE"; format in io/model_file.hpp),
   /// atomically. @throw std::runtime_error if the file cannot be written.
   void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) const {
     // parameters() only collects pointers to the parameters; save() reads through them
-    nn::save_parameters(path, const_cast<VAE*>(this)->parameters(), format,
+    nn::save_parameters(path, parameters(), format,
                         {"VAE", io::OptionsWriter()
                                     .add("input", options_.input)
                                     .add("hidden", options_.hidden)
@@ -239,7 +246,7 @@ template <Real T> class VAE {
     const Index d = options_.input;
     return ad::gaussian_nll(ad::slice_cols(out, 0, d), ad::slice_cols(out, d, d), x);
   }
-  template <class Derived> Gaussian posterior(const Eigen::MatrixBase<Derived>& x) {
+  template <class Derived> Gaussian posterior(const Eigen::MatrixBase<Derived>& x) const {
     const Matrix<T> h = encoder_.predict(x);
     return {h.leftCols(options_.latent), h.rightCols(options_.latent)};
   }
@@ -247,7 +254,7 @@ template <Real T> class VAE {
     return (T(0.5) * (q.mean.array().square() + q.log_variance.array().exp() - T(1) - q.log_variance.array())).rowwise().sum().matrix();
   }
   // log p(x | z) of each row
-  template <class Derived> Vector<T> log_likelihood_rows(const Eigen::MatrixBase<Derived>& x, const Matrix<T>& z) {
+  template <class Derived> Vector<T> log_likelihood_rows(const Eigen::MatrixBase<Derived>& x, const Matrix<T>& z) const {
     const Matrix<T> out = decoder_.predict(z);
     if (options_.likelihood == VAELikelihood::bernoulli)
       return -(pml::softplus(out.array()) - x.array() * out.array()).rowwise().sum().matrix();

@@ -1,0 +1,209 @@
+// Issue 14, section 1: every query method of every model is const and may be called from many threads
+// at once on one fitted model. Each case fits a small model, then 4 threads query the *same const*
+// model at the same time (each thread with its own Rng, seeded like the reference run) and every
+// thread's answer must equal the single-threaded answer exactly. Built with -fsanitize=thread where
+// the compiler has it (tests/CMakeLists.txt), so a data race fails the test even when the numbers
+// happen to come out right.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <filesystem>
+#include <type_traits>
+#include <thread>
+#include <vector>
+
+#include "pml/autodiff/scratch.hpp"
+#include "pml/models/cluster.hpp"
+#include "pml/models/deep.hpp"
+#include "pml/models/latent.hpp"
+#include "pml/models/linear.hpp"
+
+namespace {
+using pml::Index;
+using pml::Matrix;
+using pml::Rng;
+
+constexpr int threads = 4;
+constexpr int rounds = 3;
+
+Matrix<double> blobs(Index n, Index d, std::uint64_t seed) {
+  Rng rng(seed);
+  Matrix<double> x(n, d);
+  pml::random::fill_normal(rng, x);
+  for (Index i = 0; i < n; ++i) x.row(i).array() += 4.0 * double(i % 3);
+  return x;
+}
+
+// Runs `query(rng)` once on this thread for the reference, then `threads` threads x `rounds` times at
+// once (all released together), each from Rng(seed); every result must equal the reference.
+template <class F> void check_concurrent(const char* what, F query) {
+  INFO(what);
+  using Result = std::decay_t<decltype(query(Rng(7)))>;
+  const Result reference = query(Rng(7));
+  std::vector<Result> results(threads * rounds);
+  std::atomic<int> ready{0};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] {
+      ++ready;
+      while (ready.load() < threads) std::this_thread::yield();
+      for (int r = 0; r < rounds; ++r) results[std::size_t(t * rounds + r)] = query(Rng(7));
+    });
+  for (auto& th : pool) th.join();
+  for (const auto& r : results) CHECK(r == reference);
+}
+
+// A query's outputs flattened into one vector, so check_concurrent can compare them with ==.
+template <class... M> std::vector<double> flat(const M&... parts) {
+  std::vector<double> out;
+  const auto add = [&](const auto& m) {
+    const Matrix<double> d = m.template cast<double>();
+    out.insert(out.end(), d.data(), d.data() + d.size());
+  };
+  (add(parts), ...);
+  return out;
+}
+}  // namespace
+
+TEMPLATE_TEST_CASE("classical models answer queries from 4 threads at once", "[thread_safety]", float, double) {
+  using T = TestType;
+  const Matrix<T> x = blobs(120, 3, 1).cast<T>();
+  const Matrix<T> q = blobs(30, 3, 2).cast<T>();
+  Rng rng(3);
+  pml::GaussianMixture<T> gm_fit({.components = 3});
+  gm_fit.fit(x, rng);
+  const auto& gm = gm_fit;
+  check_concurrent("GaussianMixture", [&](Rng r) {
+    const auto drawn = gm.sample(r, 20);
+    return flat(gm.predict_proba(q), gm.score_samples(q), gm.predict(q).template cast<T>(), drawn.first);
+  });
+  pml::VariationalGaussianMixture<T> vgm_fit({.components = 4});
+  vgm_fit.fit(x, rng);
+  const auto& vgm = vgm_fit;
+  check_concurrent("VariationalGaussianMixture", [&](Rng) { return flat(vgm.predict_proba(q), vgm.predict(q).template cast<T>()); });
+  pml::KMeans<T> km_fit({.clusters = 3});
+  km_fit.fit(x, rng);
+  const auto& km = km_fit;
+  check_concurrent("KMeans", [&](Rng) {
+    return flat(km.transform(q), km.predict(q).template cast<T>(), Matrix<T>::Constant(1, 1, km.score(q)));
+  });
+  pml::PCA<T> pca_fit({.components = 2, .whiten = true});
+  pca_fit.fit(x);
+  const auto& pca = pca_fit;
+  check_concurrent("PCA", [&](Rng) { return flat(pca.transform(q), pca.inverse_transform(pca.transform(q)), pca.score_samples(q)); });
+  pml::ProbabilisticPCA<T> ppca_fit({.components = 2});
+  ppca_fit.fit(x, rng);
+  const auto& ppca = ppca_fit;
+  check_concurrent("ProbabilisticPCA", [&](Rng r) { return flat(ppca.transform(q), ppca.score_samples(q), ppca.sample(r, 10)); });
+  pml::BayesianLinearRegression<T> blr_fit;
+  blr_fit.fit(x, x.col(0) * T(2) + x.col(1));
+  const auto& blr = blr_fit;
+  check_concurrent("BayesianLinearRegression", [&](Rng) {
+    const auto p = blr.predict(q);
+    return flat(p.mean, p.variance);
+  });
+  pml::IntVector labels(x.rows());
+  for (Index i = 0; i < x.rows(); ++i) labels(i) = x(i, 0) > T(4) ? 1 : 0;
+  pml::BayesianLogisticRegression<T> logit_fit;
+  logit_fit.fit(x, labels);
+  const auto& logit = logit_fit;
+  check_concurrent("BayesianLogisticRegression", [&](Rng) { return flat(logit.predict_proba(q), logit.predict(q).template cast<T>()); });
+}
+
+TEMPLATE_TEST_CASE("deep models answer queries from 4 threads at once", "[thread_safety]", float, double) {
+  using T = TestType;
+  const Matrix<T> x = blobs(64, 4, 4).cast<T>();
+  const Matrix<T> q = blobs(16, 4, 5).cast<T>();
+  const Matrix<T> y = x.col(0) - x.col(2);
+  const pml::FitOptions fit{.epochs = 2, .batch_size = 16, .learning_rate = 1e-2};
+  Rng rng(6);
+
+  pml::AutoEncoder<T> ae_fit({.input = 4, .hidden = {8}, .code = 2}, rng);
+  ae_fit.fit(x, fit, rng);
+  const auto& ae = ae_fit;
+  check_concurrent("AutoEncoder", [&](Rng) { return flat(ae.encode(q), ae.reconstruct(q), ae.reconstruction_error(q)); });
+
+  pml::VAE<T> vae_fit({.input = 4, .hidden = {8}, .latent = 2, .likelihood = pml::VAELikelihood::gaussian}, rng);
+  vae_fit.fit(x, fit, rng);
+  const auto& vae = vae_fit;
+  check_concurrent("VAE", [&](Rng r) {
+    const auto z = vae.encode(q);
+    const auto elbo = vae.elbo(q, r);
+    const auto ll = vae.log_likelihood(q, 3, r);
+    return flat(z.mean, z.log_variance, vae.decode(z.mean), vae.sample(5, r), elbo, ll, vae.kl_divergence(q));
+  });
+
+  pml::MCDropoutRegressor<T> mc_fit({.input = 4, .hidden = {8}, .dropout = 0.2}, rng);
+  mc_fit.fit(x, y, fit, rng);
+  const auto& mc = mc_fit;
+  check_concurrent("MCDropoutRegressor", [&](Rng r) {
+    const auto p = mc.predict(q, 5, r);
+    const auto d = mc.predict(q);
+    return flat(p.mean, p.variance, p.epistemic, d.mean, mc.log_likelihood(q, q.col(0), 3, r));
+  });
+
+  pml::BayesByBackprop<T> bbb_fit({.input = 4, .hidden = {8}, .output = 1}, rng);
+  bbb_fit.fit(x, y, fit, rng);
+  const auto& bbb = bbb_fit;
+  check_concurrent("BayesByBackprop", [&](Rng r) {
+    const auto p = bbb.predict(q, 4, r);
+    return flat(p.mean, p.variance, bbb.predict_mean(q), bbb.predict_mean(q, 0.5));
+  });
+
+  pml::GAN<T> gan_fit({.noise = 2, .output = 4, .generator_hidden = {8}, .discriminator_hidden = {8}}, rng);
+  gan_fit.fit(x, {.steps = 4, .batch_size = 16}, rng, 2);
+  const auto& gan = gan_fit;
+  check_concurrent("GAN", [&](Rng r) { return flat(gan.sample(6, r), gan.discriminate(q)); });
+}
+
+TEST_CASE("a const model can be saved (no const_cast) while other threads query it", "[thread_safety]") {
+  const Matrix<double> x = blobs(64, 4, 8);
+  Rng rng(9);
+  pml::VAE<double> vae_fit({.input = 4, .hidden = {8}, .latent = 2, .likelihood = pml::VAELikelihood::gaussian}, rng);
+  vae_fit.fit(x, {.epochs = 1, .batch_size = 16}, rng);
+  const pml::VAE<double>& vae = vae_fit;
+  const auto path = std::filesystem::temp_directory_path() / "pml_thread_safety_vae.pml";
+  std::thread saver([&] { vae.save(path); });
+  check_concurrent("VAE encode during save", [&](Rng) { return flat(vae.encode(x).mean); });
+  saver.join();
+  const auto loaded = pml::VAE<double>::load(path);
+  CHECK(loaded.encode(x).mean == vae.encode(x).mean);
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("ad::ScratchTape: one tape per thread, reused, re-entrant, large arenas released", "[thread_safety][autodiff]") {
+  using pml::ad::ScratchTape;
+  using pml::ad::Tape;
+  const Tape<float>* first = nullptr;
+  {
+    ScratchTape<float> a;
+    first = &*a;
+    (*a).constant(Matrix<float>::Ones(4, 4));
+    CHECK((*a).size() == 1);
+    ScratchTape<float> nested;  // a query inside a query: a tape of its own, empty
+    CHECK(&*nested != first);
+    CHECK((*nested).size() == 0);
+  }
+  {
+    ScratchTape<float> again;  // the same thread's tape, reset
+    CHECK(&*again == first);
+    CHECK((*again).size() == 0);
+  }
+  {
+    ScratchTape<double> other_type;  // one per scalar type
+    CHECK(static_cast<const void*>(&*other_type) != static_cast<const void*>(first));
+  }
+  const Tape<float>* elsewhere = nullptr;
+  std::thread([&] {
+    ScratchTape<float> t;
+    elsewhere = &*t;
+  }).join();
+  CHECK(elsewhere != first);
+  {
+    ScratchTape<float> big;
+    (*big).constant(Matrix<float>::Zero(Index(ScratchTape<float>::max_kept_scalars / 1024 + 1), 1024));
+    CHECK((*big).capacity() > ScratchTape<float>::max_kept_scalars);
+  }
+  ScratchTape<float> after;
+  CHECK((*after).capacity() <= ScratchTape<float>::max_kept_scalars);
+}
