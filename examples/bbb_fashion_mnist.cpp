@@ -76,7 +76,8 @@ int main(int argc, char** argv) {
                                    .prior = pml::nn::BayesPrior::scale_mixture(0.5, 1.0, std::exp(-6.0)),
                                    .rho_init = -5},
                                   rng);
-  const auto history = bnn.fit(x, y, {.epochs = epochs, .batch_size = 128, .learning_rate = 1e-3}, rng);
+  bnn.fit(x, y, {.epochs = epochs, .batch_size = 128, .learning_rate = 1e-3}, rng);
+  const auto& history = bnn.loss_history();
   const double bbb_time = seconds_since(t0);
   for (std::size_t e = 0; e < history.size(); ++e) std::printf("BBB epoch %2zu  free energy %.4f nats/image\n", e + 1, double(history[e]));
   const Eigen::MatrixXf p = bnn.predict_proba(xt, 10, rng);

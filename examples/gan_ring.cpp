@@ -50,8 +50,9 @@ int main(int argc, char** argv) {
     pml::Rng rng(static_cast<std::uint64_t>(seed));
     const Eigen::MatrixXf x = ring_data(rng, 10000);
     pml::GAN<float> gan({.noise = 2, .output = 2}, rng);
-    const auto history = gan.fit(x, {.steps = steps, .batch_size = 256, .generator_learning_rate = 5e-4, .discriminator_learning_rate = 5e-4}, rng, 1000);
-    const Eigen::MatrixXf s = gan.sample(10000, rng);
+    gan.fit(x, {.steps = steps, .batch_size = 256, .generator_learning_rate = 5e-4, .discriminator_learning_rate = 5e-4}, rng, 1000);
+    const auto& history = gan.loss_history();
+    const Eigen::MatrixXf s = gan.sample(rng, 10000);
     const auto counts = mode_counts(s);
     int covered = 0, within = 0;
     for (const int c : counts) {

@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
   const auto pp = mc.predict(probe, 200, rng);
   std::printf("MC dropout (p = 0.1, l = 0.01, tau = 100), predictive sd at x = -0.75, 0 (gap), 0.75, 1.8 (outside):\n  %.3f %.3f %.3f %.3f\n",
               std::sqrt(pp.variance(0, 0)), std::sqrt(pp.variance(1, 0)), std::sqrt(pp.variance(2, 0)), std::sqrt(pp.variance(3, 0)));
-  const double ll_mc = mc.log_likelihood(xt, yt, 200, rng).mean(), ll_standard = mc.log_likelihood(xt, yt).mean();
+  const double ll_mc = mc.score(xt, yt, 200, rng), ll_standard = mc.score(xt, yt);
   std::printf("test log-likelihood per point (x uniform on [-1, 1]): MC dropout %.3f, standard dropout %.3f\n\n", ll_mc, ll_standard);
   const Eigen::VectorXd mc_sd = pm.variance.col(0).cwiseSqrt();
   draw("mc_dropout_band.svg", "MC dropout: mean +- 2 sd, 200 passes", grid, pm.mean.col(0), mc_sd, nullptr, x, y);

@@ -27,11 +27,12 @@ int main(int argc, char** argv) {
   pml::Rng rng(1);
   pml::VAE<float> vae({.input = 784, .hidden = {400}, .latent = 2}, rng);
   std::printf("VAE 784-400-2-400-784 (Bernoulli decoder), %ld training images, %d epochs, batch 100, Adam 1e-3\n\n", long(n), epochs);
-  const auto history = vae.fit(train, {.epochs = epochs, .batch_size = 100, .learning_rate = 1e-3}, rng);
+  vae.fit(train, {.epochs = epochs, .batch_size = 100, .learning_rate = 1e-3}, rng);
+  const auto& history = vae.elbo_history();
   for (std::size_t e = 0; e < history.size(); ++e) std::printf("epoch %2zu  train ELBO %8.2f nats/image\n", e + 1, double(history[e]));
   const Eigen::MatrixXf test = data.test_images.topRows(1000);
   std::printf("\ntest (1000 images): ELBO %.2f, importance-weighted log p(x) with k = 50: %.2f nats/image\n",
-              double(vae.elbo(test, rng).mean()), double(vae.log_likelihood(test, 50, rng).mean()));
+              double(vae.elbo(test, rng).mean()), double(vae.score(test, 50, rng)));
 
   // reconstructions: 2 rows of 10 originals, each above its reconstruction
   const Eigen::MatrixXf originals = test.topRows(20), rec = vae.reconstruct(originals);

@@ -845,7 +845,8 @@ int mcdropout(const std::string& command, int argc, char** argv, int first) {
     o.heteroscedastic = a.flag("--heteroscedastic");
     pml::Rng rng(static_cast<std::uint64_t>(a.integer("--seed", 0, 0)));
     pml::MCDropoutRegressor<double> model(o, rng);
-    const auto history = model.fit(data.leftCols(o.input), data.rightCols(k), fit_options(a, 100, 32, 1e-3, "mcdropout"), rng);
+    model.fit(data.leftCols(o.input), data.rightCols(k), fit_options(a, 100, 32, 1e-3, "mcdropout"), rng);
+    const auto& history = model.loss_history();
     model.save(a.get("-o", ""));
     std::fprintf(stderr, "trained MC dropout %ld-...-%ld on %ld rows: final loss %.6g; saved %s\n", long(o.input), long(k), long(data.rows()),
                  double(history.back()), a.get("-o", "").c_str());
@@ -889,7 +890,8 @@ int vae(const std::string& command, int argc, char** argv, int first) {
       throw std::runtime_error("'" + source + "' has values outside [0, 1]; the Bernoulli decoder needs data in [0, 1]");
     pml::Rng rng(static_cast<std::uint64_t>(a.integer("--seed", 0, 0)));
     pml::VAE<float> model({.input = x.cols(), .hidden = size_list(a, "--hidden", "400"), .latent = a.integer("--latent", 20, 1)}, rng);
-    const auto history = model.fit(x, fit_options(a, 10, 128, 1e-3, "vae"), rng);
+    model.fit(x, fit_options(a, 10, 128, 1e-3, "vae"), rng);
+    const auto& history = model.elbo_history();
     model.save(a.get("-o", ""));
     std::fprintf(stderr, "trained a VAE on %ld x %ld data: final ELBO %.6g nats per row; saved %s\n", long(x.rows()), long(x.cols()),
                  double(history.back()), a.get("-o", "").c_str());
@@ -901,7 +903,7 @@ int vae(const std::string& command, int argc, char** argv, int first) {
     if (!a.has("-n")) throw UsageError("-n N is required (how many samples)");
     auto model = pml::VAE<float>::load(a.positional[0]);
     pml::Rng rng(static_cast<std::uint64_t>(a.integer("--seed", 0, 0)));
-    emit(a, model.sample(a.integer("-n", 0, 1), rng).cast<double>(), {});
+    emit(a, model.sample(rng, a.integer("-n", 0, 1)).cast<double>(), {});
     return 0;
   }
   if (command == "encode") {

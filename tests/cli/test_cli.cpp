@@ -175,7 +175,7 @@ TEST_CASE("pml mcdropout and vae: train with progress lines, predict, sample, en
   CHECK(s.data.cols() == 6);
   auto vae = pml::VAE<float>::load(dir() / "vae.pml");
   pml::Rng r2(2);
-  CHECK(s.data.cast<float>() == vae.sample(4, r2));
+  CHECK(s.data.cast<float>() == vae.sample(r2, 4));
   const Run encode = run_pml("vae encode vae.pml bits.csv");
   REQUIRE(encode.code == 0);
   CHECK(encode.out.rfind("mean0,mean1,log_var0,log_var1,kl\n", 0) == 0);

@@ -53,7 +53,8 @@ struct AutoEncoderAdapter : DeepDefaults {
   template <class T> static Outputs fit(const Problem<T>& p, std::uint64_t seed) {
     Rng rng(seed);
     pml::AutoEncoder<T> ae({.input = p.x.cols(), .hidden = {8}, .code = 2, .activation = pml::ad::Activation::tanh}, rng);
-    const std::vector<T> history = ae.fit(p.x, tiny_fit(), rng);
+    ae.fit(p.x, tiny_fit(), rng);
+    const auto& history = ae.loss_history();
     return {scaled("final training loss", double(history.back()), 0), scaled("encode(query)", ae.encode(p.query), 0, true),
             scaled("reconstruct(query)", ae.reconstruct(p.query), 0, true)};
   }
@@ -66,7 +67,8 @@ struct VAEAdapter : DeepDefaults {
   template <class T> static Outputs fit(const Problem<T>& p, std::uint64_t seed) {
     Rng rng(seed);
     pml::VAE<T> vae({.input = p.x.cols(), .hidden = {8}, .latent = 2, .activation = pml::ad::Activation::tanh, .likelihood = pml::VAELikelihood::gaussian}, rng);
-    const std::vector<T> history = vae.fit(p.x, tiny_fit(), rng);
+    vae.fit(p.x, tiny_fit(), rng);
+    const auto& history = vae.elbo_history();
     const auto q = vae.encode(p.query);
     Rng eval(seed + 1);
     return {scaled("final negative ELBO", double(history.back()), 0), scaled("encode(query).mean", q.mean, 0, true),
@@ -84,7 +86,8 @@ struct BayesByBackpropAdapter : DeepDefaults {
     Rng rng(seed);
     pml::BayesByBackprop<T> bnn({.input = p.x.cols(), .hidden = {8}, .output = 1, .activation = pml::ad::Activation::tanh}, rng);
     const Matrix<T> y = p.y;
-    const std::vector<T> history = bnn.fit(p.x, y, tiny_fit(), rng);
+    bnn.fit(p.x, y, tiny_fit(), rng);
+    const auto& history = bnn.loss_history();
     Rng eval(seed + 1);
     const auto pred = bnn.predict(p.query, 4, eval);
     return {scaled("final free energy", double(history.back()), 0), scaled("predict_mean(query)", bnn.predict_mean(p.query), 0, true),
@@ -101,7 +104,8 @@ struct MCDropoutRegressorAdapter : DeepDefaults {
     Rng rng(seed);
     pml::MCDropoutRegressor<T> net({.input = p.x.cols(), .hidden = {8}, .activation = pml::ad::Activation::tanh, .dropout = 0.1}, rng);
     const Matrix<T> y = p.y;
-    const std::vector<T> history = net.fit(p.x, y, tiny_fit(), rng);
+    net.fit(p.x, y, tiny_fit(), rng);
+    const auto& history = net.loss_history();
     Rng eval(seed + 1);
     const auto mc = net.predict(p.query, 4, eval);
     return {scaled("final training loss", double(history.back()), 0), scaled("predict(query).mean (dropout off)", net.predict(p.query).mean, 0, true),
@@ -116,10 +120,11 @@ struct GANAdapter : DeepDefaults {
   template <class T> static Outputs fit(const Problem<T>& p, std::uint64_t seed) {
     Rng rng(seed);
     pml::GAN<T> gan({.noise = 2, .output = p.x.cols(), .generator_hidden = {8}, .discriminator_hidden = {8}}, rng);
-    const auto history = gan.fit(p.x, {.steps = 20, .batch_size = 16}, rng, 10);
+    gan.fit(p.x, {.steps = 20, .batch_size = 16}, rng, 10);
+    const auto& history = gan.loss_history();
     Rng eval(seed + 1);
     return {scaled("final discriminator loss", double(history.discriminator_loss.back()), 0),
-            scaled("final generator loss", double(history.generator_loss.back()), 0), scaled("sample(5)", gan.sample(5, eval), 0, true),
+            scaled("final generator loss", double(history.generator_loss.back()), 0), scaled("sample(5)", gan.sample(eval, 5), 0, true),
             scaled("discriminate(query)", gan.discriminate(p.query), 0, true)};
   }
 };

@@ -201,7 +201,16 @@ TEST_CASE("KMeans with k-means++ finds well-separated clusters; weights count", 
   const pml::IntVector labels = km.labels();
   CHECK(labels(0) != labels(1500));
   CHECK(labels(1500) != labels(2500));
-  CHECK(km.score(x) == Approx(km.inertia()).epsilon(1e-10));
+  CHECK(km.inertia(x) == Approx(km.inertia()).epsilon(1e-10));
+  // score_samples / score: higher is better, minus the squared distance to the nearest centre
+  const Eigen::VectorXd per_row = km.score_samples(x);
+  CHECK(per_row.size() == x.rows());
+  CHECK(per_row.maxCoeff() <= 0);
+  CHECK(-per_row.sum() == Approx(km.inertia()).epsilon(1e-10));
+  CHECK(km.score(x) == Approx(per_row.mean()).epsilon(1e-12));
+  CHECK(per_row(0) == Approx(-km.transform(x.topRows(1)).minCoeff()).epsilon(1e-12));
+  CHECK_THROWS_WITH(km.score(Eigen::MatrixXd(0, 2)), Contains("KMeans::score") && Contains("no rows"));
+  CHECK_THROWS_WITH(km.score_samples(Eigen::MatrixXd(3, 5)), Contains("KMeans::score_samples") && Contains("x"));
   // float works too
   pml::KMeans<float> kf({.clusters = 3});
   kf.fit(x.cast<float>(), rng);
@@ -507,7 +516,8 @@ TEST_CASE("KMeans<float>: inertia of close points far from their centre's origin
   CHECK(km.labels()(0) != km.labels()(2));
   CHECK(from_labels == Approx(4.0013276e-08).epsilon(1e-4));
   CHECK(km.inertia() == Approx(4.0013276e-08).epsilon(1e-4));  // before: 0
-  CHECK(km.score(x) == Approx(4.0013276e-08).epsilon(1e-4));
+  CHECK(km.inertia(x) == Approx(4.0013276e-08).epsilon(1e-4));
+  CHECK(km.score(x) == Approx(-4.0013276e-08 / 4).epsilon(1e-4));
   const Eigen::MatrixXf t = km.transform(x);
   CHECK(t.rowwise().minCoeff().sum() == Approx(4.0013276e-08).epsilon(1e-4));
 }

@@ -130,8 +130,14 @@ TEST_CASE("ProbabilisticPCA EM with missing values", "[models][ppca]") {
   CHECK(em.score_samples(holes).allFinite());
   CHECK(em.score_samples(x.topRows(1))(0) == Approx(em.score_samples(Eigen::MatrixXd(full_row.transpose()))(0)));
   const auto post = em.posterior_observed(holes.row(1).transpose());
-  CHECK(post.first.size() == 2);
-  CHECK(post.second.allFinite());
+  CHECK(post.mean.rows() == 1);
+  CHECK(post.mean.cols() == 2);
+  CHECK(post.covariance.allFinite());
+  // a complete row: the same posterior as posterior()
+  const auto whole = em.posterior_observed(full_row);
+  const auto batch = em.posterior(x.topRows(1));
+  CHECK((whole.mean - batch.mean).norm() <= 1e-10 * (1 + batch.mean.norm()));
+  CHECK((whole.covariance - batch.covariance).norm() <= 1e-10 * batch.covariance.norm());
   Eigen::MatrixXd empty_col = holes;
   empty_col.col(2).setConstant(std::nan(""));
   CHECK_THROWS_WITH(em.fit(empty_col, rng), Contains("column 2 entirely missing"));

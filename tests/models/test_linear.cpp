@@ -30,6 +30,8 @@ TEST_CASE("BayesianLinearRegression reproduces scikit-learn's BayesianRidge", "[
   CHECK(max_rel(pred.mean, vec(sk::br_predict_mean)) < 1e-6);
   CHECK(max_rel(pred.variance.cwiseSqrt(), vec(sk::br_predict_std)) < 1e-6);
   CHECK((pred.variance - pred.aleatoric - pred.epistemic).cwiseAbs().maxCoeff() < 1e-15);
+  CHECK(pred.mean.rows() == 5);
+  CHECK(pred.mean.cols() == 1);  // one pml::Prediction for every regressor: N x outputs
 }
 
 TEST_CASE("Evidence maximisation: fixed point of PRML 3.92/3.95 and the evidence peaks at a middle order", "[models][blr]") {

@@ -129,8 +129,8 @@ TEMPLATE_TEST_CASE("deep models answer queries from 4 threads at once", "[thread
   check_concurrent("VAE", [&](Rng r) {
     const auto z = vae.encode(q);
     const auto elbo = vae.elbo(q, r);
-    const auto ll = vae.log_likelihood(q, 3, r);
-    return flat(z.mean, z.log_variance, vae.decode(z.mean), vae.sample(5, r), elbo, ll, vae.kl_divergence(q));
+    const auto ll = vae.score_samples(q, 3, r);
+    return flat(z.mean, z.log_variance, vae.decode(z.mean), vae.sample(r, 5), elbo, ll, vae.kl_divergence(q));
   });
 
   pml::MCDropoutRegressor<T> mc_fit({.input = 4, .hidden = {8}, .dropout = 0.2}, rng);
@@ -139,7 +139,7 @@ TEMPLATE_TEST_CASE("deep models answer queries from 4 threads at once", "[thread
   check_concurrent("MCDropoutRegressor", [&](Rng r) {
     const auto p = mc.predict(q, 5, r);
     const auto d = mc.predict(q);
-    return flat(p.mean, p.variance, p.epistemic, d.mean, mc.log_likelihood(q, q.col(0), 3, r));
+    return flat(p.mean, p.variance, p.epistemic, d.mean, mc.score_samples(q, q.col(0), 3, r));
   });
 
   pml::BayesByBackprop<T> bbb_fit({.input = 4, .hidden = {8}, .output = 1}, rng);
@@ -153,7 +153,7 @@ TEMPLATE_TEST_CASE("deep models answer queries from 4 threads at once", "[thread
   pml::GAN<T> gan_fit({.noise = 2, .output = 4, .generator_hidden = {8}, .discriminator_hidden = {8}}, rng);
   gan_fit.fit(x, {.steps = 4, .batch_size = 16}, rng, 2);
   const auto& gan = gan_fit;
-  check_concurrent("GAN", [&](Rng r) { return flat(gan.sample(6, r), gan.discriminate(q)); });
+  check_concurrent("GAN", [&](Rng r) { return flat(gan.sample(r, 6), gan.discriminate(q)); });
 }
 
 TEST_CASE("a const model can be saved (no const_cast) while other threads query it", "[thread_safety]") {

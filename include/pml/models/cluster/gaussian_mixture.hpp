@@ -65,6 +65,9 @@ template <Real T = double> struct GaussianMixtureOptions {
 /// refused with std::domain_error. A row so far from every component that its log-density is −∞ gets
 /// score_samples() = −∞ (whatever the number of rows) and, in predict_proba()/predict(), the component
 /// nearest in its own metric (the limit of the responsibilities), never NaN.
+/// Thread safety: the const members (queries, save()) may run on one fitted model from many threads at once,
+/// each with its own Rng; fit() and the other non-const members need the model to themselves
+/// (docs/architecture.md).
 template <Real T = double> class GaussianMixture {
  public:
   using Options = GaussianMixtureOptions<T>;  ///< The options type.

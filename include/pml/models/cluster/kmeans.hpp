@@ -33,6 +33,9 @@ template <Real T = double> struct KMeansOptions {
 /// reassigned from exact differences, and the inertia is always summed from exact differences
 /// \f$\|x_n - \mu_{k(n)}\|^2\f$ of the returned labels and centres. Data whose squared deviations from
 /// the column means overflow (e.g. values near 1e200 in double) are refused with std::domain_error.
+/// Thread safety: the const members (queries, save()) may run on one fitted model from many threads at once,
+/// each with its own Rng; fit() and the other non-const members need the model to themselves
+/// (docs/architecture.md).
 template <Real T = double> class KMeans {
  public:
   using Options = KMeansOptions<T>;  ///< The options type.
@@ -130,11 +133,32 @@ template <Real T = double> class KMeans {
     detail::refine_squared_distances<T>(xs, row_norms, cs, cs.rowwise().squaredNorm().transpose(), d);
     return d.cwiseMax(T(0));
   }
-  /// Inertia of `x` (unweighted) under the fitted centres: the exact squared distance of each row to its
-  /// nearest centre, summed.
+  /// Per-row score (length N, higher is better, the library's score_samples() convention): minus the
+  /// exact squared distance of each row of `x` (N x D) to its nearest fitted centre.
+  /// @throw std::logic_error if not fitted; std::invalid_argument if `x` has the wrong number of columns.
+  Vector<T> score_samples(const MatrixCRef<T>& x) const {
+    require_fitted("KMeans::score_samples");
+    check_size("KMeans::score_samples", "x", x.cols(), centres_.cols(), "columns");
+    IntVector labels;
+    assign_shifted(x, labels);
+    return -exact_squared_distances(x, centres_, labels);
+  }
+  /// The mean of score_samples(): minus the mean squared distance to the nearest centre (higher is
+  /// better, like every model's score(); scikit-learn's KMeans.score is the sum, N times this).
+  /// @throw as score_samples().
   T score(const MatrixCRef<T>& x) const {
     require_fitted("KMeans::score");
     check_size("KMeans::score", "x", x.cols(), centres_.cols(), "columns");
+    if (x.rows() == 0) pml::detail::throw_shape("KMeans::score", "x has no rows");
+    IntVector labels;
+    assign_shifted(x, labels);
+    return -exact_squared_distances(x, centres_, labels).mean();
+  }
+  /// Inertia of `x` (unweighted) under the fitted centres: the exact squared distance of each row to its
+  /// nearest centre, summed (lower is better; −N × score(x)). @throw as score_samples().
+  T inertia(const MatrixCRef<T>& x) const {
+    require_fitted("KMeans::inertia");
+    check_size("KMeans::inertia", "x", x.cols(), centres_.cols(), "columns");
     IntVector labels;
     assign_shifted(x, labels);
     return exact_inertia(x, Vector<T>::Ones(x.rows()), centres_, labels);
@@ -355,13 +379,17 @@ template <Real T = double> class KMeans {
   }
   // sum_n w_n ||x_n - c_{label n}||^2 from exact differences, column by column (contiguous).
   static T exact_inertia(const MatrixCRef<T>& x, const Vector<T>& w, const Matrix<T>& centres, const IntVector& labels) {
+    return w.dot(exact_squared_distances(x, centres, labels));
+  }
+  // ||x_n - c_{label n}||^2 for each row, from exact differences, column by column (contiguous).
+  static Vector<T> exact_squared_distances(const MatrixCRef<T>& x, const Matrix<T>& centres, const IntVector& labels) {
     Vector<T> acc = Vector<T>::Zero(x.rows());
     for (Index j = 0; j < x.cols(); ++j)
       for (Index i = 0; i < x.rows(); ++i) {
         const T diff = x(i, j) - centres(labels(i), j);
         acc(i) += diff * diff;
       }
-    return w.dot(acc);
+    return acc;
   }
   void require_fitted(const char* function) const {
     if (centres_.size() == 0) throw std::logic_error(std::string(function) + ": the model is not fitted; call fit() first");

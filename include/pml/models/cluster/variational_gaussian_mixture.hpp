@@ -52,6 +52,9 @@ template <Real T = double> struct VariationalGaussianMixtureOptions {
 /// \f$\mathcal L = \sum_n\log\sum_k\rho_{nk} - KL(q(\pi)\|p(\pi)) - \sum_k KL(q(\mu_k,\Lambda_k)\|p(\mu_k,\Lambda_k))\f$,
 /// which never decreases. Components that explain no data keep their prior and get vanishing weight:
 /// with a small weight concentration the surplus components switch off (PRML Fig. 10.6).
+/// Thread safety: the const members (queries, save()) may run on one fitted model from many threads at once,
+/// each with its own Rng; fit() and the other non-const members need the model to themselves
+/// (docs/architecture.md).
 template <Real T = double> class VariationalGaussianMixture {
  public:
   using Options = VariationalGaussianMixtureOptions<T>;  ///< The options type.

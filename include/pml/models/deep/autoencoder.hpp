@@ -33,8 +33,12 @@ struct AutoEncoderOptions {
 };
 
 /// `AutoEncoder<float> ae({.input = 784, .hidden = {256}, .code = 32, .loss = ReconstructionLoss::bce}, rng);`
-template <Real T> class AutoEncoder {
+/// Thread safety: the const members (queries, save()) may run on one fitted model from many threads at once,
+/// each with its own Rng; fit() and the other non-const members need the model to themselves
+/// (docs/architecture.md).
+template <Real T = double> class AutoEncoder {
  public:
+  using Options = AutoEncoderOptions;  ///< The options type (sizes and hyper-parameters, so not templated on the scalar).
   /// @throw std::invalid_argument for non-positive sizes.
   AutoEncoder(const AutoEncoderOptions& options, Rng& rng)
       : options_(checked(options)),
@@ -55,11 +59,12 @@ template <Real T> class AutoEncoder {
     return ad::sum(ad::square(out - x));
   }
 
-  /// Trains with Adam on shuffled minibatches; returns the mean loss per row of each epoch.
+  /// Trains with Adam on shuffled minibatches; returns *this (the mean loss per row of each epoch is in
+  /// loss_history()).
   /// @throw std::invalid_argument for a wrong width or no rows; std::domain_error for non-finite data,
   ///        data outside [0, 1] with the BCE loss, bad options, or a loss or gradient that stops being
   ///        finite (data far too large, e.g. near 1e300; the message names the function and x).
-  template <class Derived> std::vector<T> fit(const Eigen::MatrixBase<Derived>& x, const FitOptions& fit, Rng& rng) {
+  template <class Derived> AutoEncoder& fit(const Eigen::MatrixBase<Derived>& x, const FitOptions& fit, Rng& rng) {
     check_data("AutoEncoder::fit", x);
     detail::check_fit_options("AutoEncoder::fit", fit);
     if (options_.loss == ReconstructionLoss::bce && (x.minCoeff() < 0 || x.maxCoeff() > 1))
@@ -67,14 +72,17 @@ template <Real T> class AutoEncoder {
                            "values in [" + detail::describe(double(x.minCoeff())) + ", " + detail::describe(double(x.maxCoeff())) + "]");
     nn::Adam<T> adam(parameters(), {.learning_rate = fit.learning_rate});
     ad::Tape<T> tape;
-    return detail::run_epochs<T>("AutoEncoder::fit", x, Matrix<T>(x.rows(), 0), fit, rng, [&](const Matrix<T>& xb, const Matrix<T>&, Index, Index) {
+    history_ = detail::run_epochs<T>("AutoEncoder::fit", x, Matrix<T>(x.rows(), 0), fit, rng, [&](const Matrix<T>& xb, const Matrix<T>&, Index, Index) {
       tape.reset();
       const ad::Var<T> l = loss(tape, tape.constant(xb));
       tape.backward((T(1) / T(xb.rows())) * l);
       adam.step();
       return l.value()(0, 0);
     });
+    return *this;
   }
+  /// The mean loss per row of each epoch of the last fit() (empty before it; not stored in model files).
+  const std::vector<T>& loss_history() const noexcept { return history_; }
 
   /// The code of each row (N x code).
   template <class Derived> Matrix<T> encode(const Eigen::MatrixBase<Derived>& x) const {
@@ -148,6 +156,7 @@ template <Real T> class AutoEncoder {
 
   AutoEncoderOptions options_;
   nn::MLP<T> encoder_, decoder_;
+  std::vector<T> history_;
 };
 
 }  // namespace pml

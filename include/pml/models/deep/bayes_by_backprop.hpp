@@ -15,6 +15,7 @@
 
 #include "pml/core/special.hpp"
 #include "pml/models/deep/training.hpp"
+#include "pml/models/prediction.hpp"
 #include "pml/nn/bayesian_linear.hpp"
 #include "pml/nn/optim.hpp"
 #include "pml/nn/serialize.hpp"
@@ -47,17 +48,14 @@ struct BayesByBackpropOptions {
   int samples = 1;               ///< posterior samples per minibatch in the training objective
 };
 
-/// Regression moments from T posterior samples.
-template <Real T> struct BayesPrediction {
-  Matrix<T> mean;       ///< (1/T) sum_t f_t(x)
-  Matrix<T> variance;   ///< noise^2 + epistemic
-  Matrix<T> epistemic;  ///< the variance of f_t(x) over the samples
-};
-
 /// `BayesByBackprop<float> bnn({.input = 784, .output = 10, .task = BayesTask::classification}, rng);`
 /// `bnn.fit(x, labels, {.epochs = 10}, rng); Matrix<float> p = bnn.predict_proba(x_test, 10, rng);`
-template <Real T> class BayesByBackprop {
+/// Thread safety: the const members (queries, save()) may run on one fitted model from many threads at once,
+/// each with its own Rng; fit() and the other non-const members need the model to themselves
+/// (docs/architecture.md).
+template <Real T = double> class BayesByBackprop {
  public:
+  using Options = BayesByBackpropOptions;  ///< The options type (sizes and hyper-parameters, so not templated on the scalar).
   /// @throw std::invalid_argument for non-positive sizes; std::domain_error for a bad prior, noise,
   ///        rho_init, samples, or a classification model with fewer than two classes.
   BayesByBackprop(const BayesByBackpropOptions& options, Rng& rng) : options_(checked(options)) {
@@ -105,11 +103,11 @@ template <Real T> class BayesByBackprop {
 
   /// Trains with Adam on shuffled minibatches. Regression: y is N x output (floating point).
   /// Classification: y is an integer vector of labels (e.g. IntVector). Returns the free energy per data
-  /// point of each epoch (KL + NLL over the epoch, divided by N).
+  /// point of each epoch (KL + NLL over the epoch, divided by N) in loss_history(); returns *this.
   /// @throw std::invalid_argument for wrong widths or mismatched rows, or a target type that does not
   ///        match the task; std::domain_error for non-finite data, labels out of range, bad options, or a
   ///        loss or gradient that stops being finite (data far too large; the message names the function and x).
-  template <class DX, class DY> std::vector<T> fit(const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y, const FitOptions& fit, Rng& rng) {
+  template <class DX, class DY> BayesByBackprop& fit(const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y, const FitOptions& fit, Rng& rng) {
     constexpr const char* function = "BayesByBackprop::fit";
     detail::check_rows(function, "x", x, options_.input);
     detail::check_same_rows(function, x, y);
@@ -118,14 +116,17 @@ template <Real T> class BayesByBackprop {
     auto params = parameters();
     nn::Adam<T> adam(params, {.learning_rate = fit.learning_rate});
     ad::Tape<T> tape;
-    return detail::run_epochs<T>(function, x, targets, fit, rng, [&](const Matrix<T>& xb, const Matrix<T>& yb, Index b, Index batches) {
+    history_ = detail::run_epochs<T>(function, x, targets, fit, rng, [&](const Matrix<T>& xb, const Matrix<T>& yb, Index b, Index batches) {
       tape.reset();
       const ad::Var<T> l = loss(tape, tape.constant(xb), tape.constant(yb), rng, kl_weight(b, batches));
       tape.backward((T(1) / T(xb.rows())) * l);  // Adam is scale-free; this keeps gradients O(1)
       adam.step();
       return l.value()(0, 0);
     });
+    return *this;
   }
+  /// The free energy per data point of each epoch of the last fit() (empty before it; not stored in model files).
+  const std::vector<T>& loss_history() const noexcept { return history_; }
 
   /// f(x) for `samples` posterior draws (regression means, or class probabilities): the input to
   /// metrics::mutual_information and friends.
@@ -143,11 +144,14 @@ template <Real T> class BayesByBackprop {
     for (const auto& p : s) mean += p;
     return mean / T(samples);
   }
-  /// Regression: predictive mean and variance over `samples` posterior draws.
-  template <class Derived> BayesPrediction<T> predict(const Eigen::MatrixBase<Derived>& x, int samples, Rng& rng) const {
+  /// Regression: the predictive distribution at x (N x input) from `samples` posterior draws f_t, each
+  /// field N x output: mean (1/T) Σ f_t(x), epistemic the spread of f_t(x) about it, aleatoric noise².
+  /// @throw std::invalid_argument for a classification model or x of the wrong width; std::domain_error
+  ///        if samples < 1.
+  template <class Derived> Prediction<T> predict(const Eigen::MatrixBase<Derived>& x, int samples, Rng& rng) const {
     require(BayesTask::regression, "BayesByBackprop::predict");
     const auto s = sample_outputs(x, samples, rng);
-    BayesPrediction<T> p;
+    Prediction<T> p;
     p.mean = Matrix<T>::Zero(s[0].rows(), s[0].cols());
     for (const auto& f : s) p.mean += f;
     p.mean /= T(samples);
@@ -155,7 +159,8 @@ template <Real T> class BayesByBackprop {
     p.epistemic = Matrix<T>::Zero(p.mean.rows(), p.mean.cols());
     for (const auto& f : s) p.epistemic += (f - p.mean).cwiseAbs2();
     p.epistemic /= T(samples);
-    p.variance = p.epistemic.array() + T(options_.noise * options_.noise);
+    p.aleatoric = Matrix<T>::Constant(p.mean.rows(), p.mean.cols(), T(options_.noise * options_.noise));
+    p.variance = p.aleatoric + p.epistemic;
     return p;
   }
   /// The output at the posterior mean weights (no sampling): class probabilities or regression means.
@@ -335,6 +340,7 @@ template <Real T> class BayesByBackprop {
 
   BayesByBackpropOptions options_;
   std::vector<nn::BayesianLinear<T>> layers_;
+  std::vector<T> history_;
 };
 
 }  // namespace pml

@@ -55,8 +55,12 @@ template <Real T> struct GANHistory {
 };
 
 /// `GAN<float> gan({.noise = 2, .output = 2}, rng); gan.fit(x, {.steps = 5000}, rng); auto s = gan.sample(1000, rng);`
-template <Real T> class GAN {
+/// Thread safety: the const members (queries, save()) may run on one fitted model from many threads at once,
+/// each with its own Rng; fit() and the other non-const members need the model to themselves
+/// (docs/architecture.md).
+template <Real T = double> class GAN {
  public:
+  using Options = GANOptions;  ///< The options type (sizes and hyper-parameters, so not templated on the scalar).
   /// @throw std::invalid_argument for non-positive sizes.
   GAN(const GANOptions& options, Rng& rng)
       : options_(checked(options)),
@@ -88,12 +92,12 @@ template <Real T> class GAN {
     return -ad::bce_with_logits(logit, tape.constant(z.rows(), 1, T(0)));  // log(1 - D) = -softplus(logit)
   }
 
-  /// Trains by alternating updates (Goodfellow et al. 2014, algorithm 1). Returns the mean losses over
-  /// each block of `report_every` generator steps.
+  /// Trains by alternating updates (Goodfellow et al. 2014, algorithm 1). Returns *this; the mean losses
+  /// over each block of `report_every` generator steps are in loss_history().
   /// @throw std::invalid_argument for a wrong width or no rows; std::domain_error for non-finite data,
   ///        bad options, or a loss or gradient that stops being finite (data far too large; the message
   ///        names the function and x).
-  template <class Derived> GANHistory<T> fit(const Eigen::MatrixBase<Derived>& x, const GANFitOptions& fit, Rng& rng, int report_every = 100) {
+  template <class Derived> GAN& fit(const Eigen::MatrixBase<Derived>& x, const GANFitOptions& fit, Rng& rng, int report_every = 100) {
     constexpr const char* function = "GAN::fit";
     detail::check_rows(function, "x", x, options_.output);
     if (fit.steps < 1) detail::throw_domain(function, "steps", "be at least 1", std::to_string(fit.steps));
@@ -109,7 +113,8 @@ template <Real T> class GAN {
     ad::Tape<T> tape;
     const Index m = fit.batch_size;
     Matrix<T> xb(m, options_.output), zb(m, options_.noise), fake;
-    GANHistory<T> history;
+    GANHistory<T>& history = history_;
+    history = {};
     double d_sum = 0, g_sum = 0;
     for (int step = 0; step < fit.steps; ++step) {
       // data far too large for the networks (e.g. near 1e300) make a loss or a gradient non-finite:
@@ -141,11 +146,15 @@ template <Real T> class GAN {
         d_sum = g_sum = 0;
       }
     }
-    return history;
+    return *this;
   }
+  /// The mean discriminator and generator losses over each block of `report_every` steps of the last
+  /// fit() (empty before it; not stored in model files).
+  const GANHistory<T>& loss_history() const noexcept { return history_; }
 
-  /// n generated rows G(z), z ~ N(0, I).
-  Matrix<T> sample(Index n, Rng& rng) const {
+  /// n generated rows G(z), z ~ N(0, I) (n x output); `rng` first, as in every sample(rng, n).
+  /// @throw std::invalid_argument if n <= 0.
+  Matrix<T> sample(Rng& rng, Index n) const {
     if (n <= 0) pml::detail::throw_shape("GAN::sample", "n must be positive, got " + std::to_string(n));
     Matrix<T> z(n, options_.noise);
     random::fill_normal(rng, z);
@@ -231,6 +240,7 @@ template <Real T> class GAN {
 
   GANOptions options_;
   nn::MLP<T> generator_, discriminator_;
+  GANHistory<T> history_;
 };
 
 }  // namespace pml

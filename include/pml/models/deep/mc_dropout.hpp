@@ -19,6 +19,7 @@
 #include "pml/autodiff/ops.hpp"
 #include "pml/core/special.hpp"
 #include "pml/models/deep/training.hpp"
+#include "pml/models/prediction.hpp"
 #include "pml/nn/mlp.hpp"
 #include "pml/nn/optim.hpp"
 #include "pml/nn/serialize.hpp"
@@ -38,18 +39,14 @@ struct MCDropoutOptions {
   bool heteroscedastic = false;  ///< also predict log sigma^2(x) (Kendall & Gal 2017); tau is then unused
 };
 
-/// Predictive moments from T stochastic passes (each N x output).
-template <Real T> struct MCDropoutPrediction {
-  Matrix<T> mean;       ///< (1/T) sum_t yhat_t
-  Matrix<T> variance;   ///< aleatoric + epistemic
-  Matrix<T> aleatoric;  ///< 1/tau, or (1/T) sum_t sigma_t^2(x) for the heteroscedastic model
-  Matrix<T> epistemic;  ///< (1/T) sum_t yhat_t^2 - mean^2
-};
-
 /// `MCDropoutRegressor<double> net({.input = 1, .hidden = {50, 50}, .dropout = 0.1, .tau = 10}, rng);`
 /// `net.fit(x, y, {.epochs = 200}, rng); auto p = net.predict(x_test, 100, rng);`
-template <Real T> class MCDropoutRegressor {
+/// Thread safety: the const members (queries, save()) may run on one fitted model from many threads at once,
+/// each with its own Rng; fit() and the other non-const members need the model to themselves
+/// (docs/architecture.md).
+template <Real T = double> class MCDropoutRegressor {
  public:
+  using Options = MCDropoutOptions;  ///< The options type (sizes and hyper-parameters, so not templated on the scalar).
   /// @throw std::invalid_argument for non-positive sizes; std::domain_error for dropout outside [0, 1),
   ///        a non-positive length_scale or tau.
   MCDropoutRegressor(const MCDropoutOptions& options, Rng& rng)
@@ -84,11 +81,12 @@ template <Real T> class MCDropoutRegressor {
   }
 
   /// Trains with Adam on shuffled minibatches; the weight decay of weight_decay(x.rows()) is added to
-  /// every gradient (the L2 term of the objective). Returns the mean training loss of each epoch.
+  /// every gradient (the L2 term of the objective). Returns *this; the mean training loss of each epoch is in
+  /// loss_history().
   /// @throw std::invalid_argument for wrong widths, no rows or mismatched row counts; std::domain_error
   ///        for non-finite data, bad options, or a loss or gradient that stops being finite (data far too
   ///        large; the message names the function and x).
-  template <class DX, class DY> std::vector<T> fit(const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y, const FitOptions& fit, Rng& rng) {
+  template <class DX, class DY> MCDropoutRegressor& fit(const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y, const FitOptions& fit, Rng& rng) {
     constexpr const char* function = "MCDropoutRegressor::fit";
     detail::check_rows(function, "x", x, options_.input);
     detail::check_rows(function, "y", y, options_.output);
@@ -102,7 +100,7 @@ template <Real T> class MCDropoutRegressor {
       decay.push_back(T(2) * weight_decay(x.rows(), is_weight && dropped && options_.dropout > 0));
     }
     ad::Tape<T> tape;
-    return detail::run_epochs<T>(function, x, y, fit, rng, [&](const Matrix<T>& xb, const Matrix<T>& yb, Index, Index) {
+    history_ = detail::run_epochs<T>(function, x, y, fit, rng, [&](const Matrix<T>& xb, const Matrix<T>& yb, Index, Index) {
       tape.reset();
       const ad::Var<T> l = loss(tape, tape.constant(xb), tape.constant(yb), rng);
       tape.backward(l);
@@ -110,36 +108,47 @@ template <Real T> class MCDropoutRegressor {
       adam.step();
       return l.value()(0, 0) * T(xb.rows());
     });
+    return *this;
   }
+  /// The mean training loss of each epoch of the last fit() (empty before it; not stored in model files).
+  const std::vector<T>& loss_history() const noexcept { return history_; }
 
   /// Predictive moments from `samples` passes with dropout on (MC dropout).
   /// @throw std::invalid_argument for a wrong width or no rows; std::domain_error for samples < 1 or NaN.
-  template <class Derived> MCDropoutPrediction<T> predict(const Eigen::MatrixBase<Derived>& x, int samples, Rng& rng) const {
+  template <class Derived> Prediction<T> predict(const Eigen::MatrixBase<Derived>& x, int samples, Rng& rng) const {
     check_predict("MCDropoutRegressor::predict", x, samples);
     return moments(passes(x, samples, &rng));
   }
   /// The standard-dropout prediction (dropout off, one deterministic pass): the mean, with aleatoric
   /// variance only (no epistemic part). The baseline MC dropout is compared against.
-  template <class Derived> MCDropoutPrediction<T> predict(const Eigen::MatrixBase<Derived>& x) const {
+  template <class Derived> Prediction<T> predict(const Eigen::MatrixBase<Derived>& x) const {
     check_predict("MCDropoutRegressor::predict", x, 1);
     return moments(passes(x, 1, nullptr));
   }
 
-  /// log p(y|x) of each row: log (1/T) sum_t N(y; yhat_t, sigma_t^2) (log-mean-exp over the passes),
-  /// summed over the output columns.
-  template <class DX, class DY> Vector<T> log_likelihood(const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y, int samples, Rng& rng) const {
-    check_predict("MCDropoutRegressor::log_likelihood", x, samples);
-    detail::check_rows("MCDropoutRegressor::log_likelihood", "y", y, options_.output);
-    detail::check_same_rows("MCDropoutRegressor::log_likelihood", x, y);
+  /// Predictive log-density log p(y|x) of each row (x N x input, y N x output; length N, higher is better,
+  /// the library's score_samples() convention): log (1/T) sum_t N(y; yhat_t, sigma_t^2) (log-mean-exp over
+  /// T = `samples` passes), summed over the output columns (Gal & Ghahramani 2016, eq. 8).
+  /// @throw std::invalid_argument for x or y of the wrong shape; std::domain_error if samples < 1.
+  template <class DX, class DY> Vector<T> score_samples(const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y, int samples, Rng& rng) const {
+    check_predict("MCDropoutRegressor::score_samples", x, samples);
+    detail::check_rows("MCDropoutRegressor::score_samples", "y", y, options_.output);
+    detail::check_same_rows("MCDropoutRegressor::score_samples", x, y);
     return pass_log_likelihood(passes(x, samples, &rng), y);
   }
   /// log p(y|x) of each row under the standard-dropout prediction (one pass, dropout off).
-  template <class DX, class DY> Vector<T> log_likelihood(const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y) const {
-    check_predict("MCDropoutRegressor::log_likelihood", x, 1);
-    detail::check_rows("MCDropoutRegressor::log_likelihood", "y", y, options_.output);
-    detail::check_same_rows("MCDropoutRegressor::log_likelihood", x, y);
+  template <class DX, class DY> Vector<T> score_samples(const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y) const {
+    check_predict("MCDropoutRegressor::score_samples", x, 1);
+    detail::check_rows("MCDropoutRegressor::score_samples", "y", y, options_.output);
+    detail::check_same_rows("MCDropoutRegressor::score_samples", x, y);
     return pass_log_likelihood(passes(x, 1, nullptr), y);
   }
+  /// The mean over the rows of score_samples(x, y, samples, rng): the test log-likelihood per point.
+  template <class DX, class DY> T score(const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y, int samples, Rng& rng) const {
+    return score_samples(x, y, samples, rng).mean();
+  }
+  /// The mean of score_samples(x, y): the standard-dropout test log-likelihood per point.
+  template <class DX, class DY> T score(const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y) const { return score_samples(x, y).mean(); }
 
   /// Pointers to every trainable parameter, in the order model files store them (for optimisers and serialisation).
   nn::ParameterList<T> parameters() { return net_.parameters(); }
@@ -213,8 +222,8 @@ template <Real T> class MCDropoutRegressor {
     }
     return out;
   }
-  static MCDropoutPrediction<T> moments(const std::vector<Pass>& ps) {
-    MCDropoutPrediction<T> p;
+  static Prediction<T> moments(const std::vector<Pass>& ps) {
+    Prediction<T> p;
     const Index n = ps[0].mean.rows(), d = ps[0].mean.cols();
     p.mean = Matrix<T>::Zero(n, d);
     p.aleatoric = Matrix<T>::Zero(n, d);
@@ -247,6 +256,7 @@ template <Real T> class MCDropoutRegressor {
 
   MCDropoutOptions options_;
   nn::MLP<T> net_;
+  std::vector<T> history_;
 };
 
 }  // namespace pml

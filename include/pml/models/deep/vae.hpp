@@ -46,8 +46,12 @@ struct VAEOptions {
 using VAEFitOptions = FitOptions;
 
 /// A VAE: `VAE<float> vae({.input = 784, .hidden = {400}, .latent = 20}, rng); vae.fit(x, {.epochs = 3}, rng);`
-template <Real T> class VAE {
+/// Thread safety: the const members (queries, save()) may run on one fitted model from many threads at once,
+/// each with its own Rng; fit() and the other non-const members need the model to themselves
+/// (docs/architecture.md).
+template <Real T = double> class VAE {
  public:
+  using Options = VAEOptions;  ///< The options type (sizes and hyper-parameters, so not templated on the scalar).
   /// @throw std::invalid_argument for a non-positive input, latent or hidden size; std::domain_error for samples < 1.
   VAE(const VAEOptions& options, Rng& rng)
       : options_(checked(options)),
@@ -89,11 +93,11 @@ template <Real T> class VAE {
 
   /// Fits by AEVB: shuffled minibatches of `batch_size`, L samples per point, Adam. The minibatch objective
   /// is scaled by N / M (Kingma & Welling's estimator of the full-data bound) divided by N, i.e. the mean
-  /// negative ELBO per point. Returns the mean ELBO per point of each epoch (nats).
+  /// negative ELBO per point. Returns *this; the mean ELBO per point of each epoch (nats) is in elbo_history().
   /// @throw std::invalid_argument for a wrong width or no rows; std::domain_error for non-finite data, bad
   ///        options, or a loss or gradient that stops being finite (data far too large; the message names
   ///        the function and x).
-  template <class Derived> std::vector<T> fit(const Eigen::MatrixBase<Derived>& x, const FitOptions& fit, Rng& rng) {
+  template <class Derived> VAE& fit(const Eigen::MatrixBase<Derived>& x, const FitOptions& fit, Rng& rng) {
     check_data("VAE::fit", x);
     detail::check_fit_options("VAE::fit", fit);
     nn::Adam<T> adam(parameters(), {.learning_rate = fit.learning_rate});
@@ -105,10 +109,12 @@ template <Real T> class VAE {
       adam.step();
       return batch.value()(0, 0);
     });
-    std::vector<T> history;
-    for (const T l : loss) history.push_back(-l);
-    return history;
+    history_.clear();
+    for (const T l : loss) history_.push_back(-l);
+    return *this;
   }
+  /// The mean ELBO per point (nats, higher is better) of each epoch of the last fit() (empty before it; not stored in model files).
+  const std::vector<T>& elbo_history() const noexcept { return history_; }
 
   /// The ELBO of each row (one sample of z per row, or the analytic KL plus L samples as in training).
   template <class Derived> Vector<T> elbo(const Eigen::MatrixBase<Derived>& x, Rng& rng) const {
@@ -127,11 +133,13 @@ template <Real T> class VAE {
     return out;
   }
 
-  /// Importance-weighted estimate of log p(x) for each row with k samples (Burda et al. 2016): a lower
-  /// bound that is >= the ELBO in expectation and tightens as k grows.
-  template <class Derived> Vector<T> log_likelihood(const Eigen::MatrixBase<Derived>& x, int k, Rng& rng) const {
-    check_data("VAE::log_likelihood", x);
-    if (k < 1) detail::throw_domain("VAE::log_likelihood", "k", "be at least 1", std::to_string(k));
+  /// Importance-weighted estimate of log p(x) for each row of x (N x D) with k samples (Burda et al. 2016):
+  /// a lower bound that is >= the ELBO in expectation and tightens as k grows. Length N, higher is better
+  /// (the library's score_samples() convention; score() is its mean).
+  /// @throw std::invalid_argument for x of the wrong width; std::domain_error if k < 1.
+  template <class Derived> Vector<T> score_samples(const Eigen::MatrixBase<Derived>& x, int k, Rng& rng) const {
+    check_data("VAE::score_samples", x);
+    if (k < 1) detail::throw_domain("VAE::score_samples", "k", "be at least 1", std::to_string(k));
     const Gaussian q = posterior(x);
     Matrix<T> logw(x.rows(), k);
     const Matrix<T> sigma = (q.log_variance.array() * T(0.5)).exp().matrix();
@@ -145,6 +153,8 @@ template <Real T> class VAE {
     }
     return (log_sum_exp_rows(logw).array() - std::log(T(k))).matrix();
   }
+  /// The mean over the rows of score_samples(x, k, rng): the estimated mean log-likelihood per row.
+  template <class Derived> T score(const Eigen::MatrixBase<Derived>& x, int k, Rng& rng) const { return score_samples(x, k, rng).mean(); }
 
   /// Mean and log-variance of q(z|x) for each row.
   struct Gaussian {
@@ -167,8 +177,9 @@ template <Real T> class VAE {
   }
   /// decode(encode(x).mean).
   template <class Derived> Matrix<T> reconstruct(const Eigen::MatrixBase<Derived>& x) const { return decode(encode(x).mean); }
-  /// n draws of the decoder's mean at z ~ N(0, I).
-  Matrix<T> sample(Index n, Rng& rng) const {
+  /// n draws of the decoder's mean at z ~ N(0, I), as rows (n x D); `rng` first, as in every sample(rng, n).
+  /// @throw std::invalid_argument if n <= 0.
+  Matrix<T> sample(Rng& rng, Index n) const {
     if (n <= 0) pml::detail::throw_shape("VAE::sample", "n must be positive, got " + std::to_string(n));
     Matrix<T> z(n, options_.latent);
     random::fill_normal(rng, z);
@@ -265,6 +276,7 @@ template <Real T> class VAE {
 
   VAEOptions options_;
   nn::MLP<T> encoder_, decoder_;
+  std::vector<T> history_;
 };
 
 }  // namespace pml

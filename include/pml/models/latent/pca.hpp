@@ -122,8 +122,12 @@ struct PCAOptions {
 /// with every component kept (noise variance 0) score_samples() is the full-rank Gaussian log-density
 /// with the N − 1 sample covariance, and throws only when that covariance is singular. Data whose squared
 /// deviations from the column means overflow are refused by fit().
+/// Thread safety: the const members (queries, save()) may run on one fitted model from many threads at once,
+/// each with its own Rng; fit() and the other non-const members need the model to themselves
+/// (docs/architecture.md).
 template <Real T = double> class PCA {
  public:
+  using Options = PCAOptions;  ///< The options type (sizes and hyper-parameters, so not templated on the scalar).
   /// A PCA with the given options (fit() it next). @throw std::domain_error naming the option whose value is invalid.
   explicit PCA(const PCAOptions& options = {}) : options_(options) {
     if (options.components < 0)

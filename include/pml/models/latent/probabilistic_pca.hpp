@@ -47,6 +47,9 @@ template <Real T> struct LatentPosterior {
 /// The closed form is \f$W = U_M(L_M - \sigma^2I)^{1/2}\f$, \f$\sigma^2 = \frac{1}{D-M}\sum_{i>M}\lambda_i\f$;
 /// EM reaches the same log-likelihood (W up to a rotation). With the EM solver, NaN entries of the data
 /// are treated as missing at random and integrated out.
+/// Thread safety: the const members (queries, save()) may run on one fitted model from many threads at once,
+/// each with its own Rng; fit() and the other non-const members need the model to themselves
+/// (docs/architecture.md).
 template <Real T = double> class ProbabilisticPCA {
  public:
   using Options = ProbabilisticPCAOptions<T>;  ///< The options type.
@@ -131,11 +134,12 @@ template <Real T = double> class ProbabilisticPCA {
     p.covariance = sigma2_ * mchol.solve(Matrix<T>::Identity(w_.cols(), w_.cols()));
     return p;
   }
-  /// Posterior mean and covariance of z for one row that may have missing (NaN) entries.
-  std::pair<Vector<T>, Matrix<T>> posterior_observed(const VectorCRef<T>& row) const {
+  /// Posterior of z for one row (length D) that may have missing (NaN) entries, from its observed
+  /// entries only: the same LatentPosterior as posterior() (mean 1 x M, covariance M x M).
+  LatentPosterior<T> posterior_observed(const VectorCRef<T>& row) const {
     require_fitted("ProbabilisticPCA::posterior_observed", row.size());
     const RowPosterior p = observed_row(row);
-    return {p.mean, p.covariance};
+    return {p.mean.transpose(), p.covariance};
   }
   /// Posterior means of z (N x M).
   Matrix<T> transform(const MatrixCRef<T>& x) const { return posterior(x).mean; }

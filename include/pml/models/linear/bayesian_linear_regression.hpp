@@ -17,6 +17,7 @@
 #include "pml/core/weights.hpp"
 #include "pml/distributions/multivariate_normal.hpp"
 #include "pml/io/model_file.hpp"
+#include "pml/models/prediction.hpp"
 
 namespace pml {
 
@@ -44,21 +45,15 @@ template <Real T = double> struct BayesianLinearRegressionOptions {
   std::string basis{};
 };
 
-/// The predictive distribution at a set of inputs: Gaussian with the given mean and variance, the
-/// variance split into noise (aleatoric, 1/β) and parameter uncertainty (epistemic, φᵀS_Nφ) (PRML 3.59).
-template <Real T> struct Prediction {
-  Vector<T> mean;  ///< predictive mean at each input
-  Vector<T> variance;  ///< predictive variance = aleatoric + epistemic
-  Vector<T> aleatoric;  ///< noise variance 1/β
-  Vector<T> epistemic;  ///< parameter uncertainty φᵀS_Nφ
-};
-
 /// Bayesian linear regression \f$t = \mathbf w^T\boldsymbol\phi(\mathbf x) + \epsilon\f$,
 /// \f$\mathbf w\sim\mathcal N(\mathbf m_0, S_0)\f$ (isotropic \f$S_0 = \alpha^{-1}I\f$ when fitting),
 /// \f$\epsilon\sim\mathcal N(0,\beta^{-1})\f$. Posterior \f$S_N^{-1} = S_0^{-1} + \beta\Phi^T\Phi\f$,
 /// \f$\mathbf m_N = S_N(S_0^{-1}\mathbf m_0 + \beta\Phi^T\mathbf t)\f$ (PRML 3.50–3.51). With
 /// fit_hyperparameters, α and β maximise the evidence (PRML 3.86) by the fixed-point updates 3.92–3.95
 /// in the eigenbasis of \f$\Phi^T\Phi\f$: one D x D eigen-decomposition, then O(D) per iteration.
+/// Thread safety: the const members (queries, save()) may run on one fitted model from many threads at once,
+/// each with its own Rng; fit() and the other non-const members need the model to themselves
+/// (docs/architecture.md).
 template <Real T = double> class BayesianLinearRegression {
  public:
   using Options = BayesianLinearRegressionOptions<T>;  ///< The options type.
@@ -235,7 +230,8 @@ template <Real T = double> class BayesianLinearRegression {
     return *this;
   }
 
-  /// Predictive mean and variance at design matrix `phi` (PRML 3.58–3.59).
+  /// Predictive mean and variance at design matrix `phi` (N x M), each N x 1 (PRML 3.58–3.59): aleatoric
+  /// 1/β, epistemic φᵀS_Nφ. @throw std::logic_error if not fitted or `phi` has the wrong width.
   Prediction<T> predict(const MatrixCRef<T>& phi) const {
     require_fitted("BayesianLinearRegression::predict", phi.cols());
     Prediction<T> out;
@@ -244,7 +240,7 @@ template <Real T = double> class BayesianLinearRegression {
     Matrix<T> centred = phi;
     if (options_.centre_predictive_variance) centred.rowwise() -= phi_mean_.transpose();
     out.epistemic = (centred * covariance_).cwiseProduct(centred).rowwise().sum();
-    out.aleatoric = Vector<T>::Constant(phi.rows(), T(1) / beta_);
+    out.aleatoric = Matrix<T>::Constant(phi.rows(), 1, T(1) / beta_);
     out.variance = out.epistemic + out.aleatoric;
     return out;
   }

@@ -33,6 +33,9 @@ template <Real T = double> struct BayesianLogisticRegressionOptions {
 /// \f$S_N^{-1} = \alpha I + \sum_n y_n(1-y_n)\boldsymbol\phi_n\boldsymbol\phi_n^T\f$. The predictive
 /// probability uses the probit approximation \f$p(t=1|\boldsymbol\phi) \approx \sigma(\kappa(\sigma_a^2)\mu_a)\f$,
 /// \f$\kappa(\sigma^2) = (1 + \pi\sigma^2/8)^{-1/2}\f$ (PRML 4.153–4.155).
+/// Thread safety: the const members (queries, save()) may run on one fitted model from many threads at once,
+/// each with its own Rng; fit() and the other non-const members need the model to themselves
+/// (docs/architecture.md).
 template <Real T = double> class BayesianLogisticRegression {
  public:
   using Options = BayesianLogisticRegressionOptions<T>;  ///< The options type.
