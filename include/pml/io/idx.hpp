@@ -1,7 +1,7 @@
 #pragma once
 /// @file
 /// IDX files (the MNIST / Fashion-MNIST format), plain or gzip-compressed, and the Fashion-MNIST loader
-/// for Debian's dataset-fashion-mnist package.
+/// for Debian's dataset-fashion-mnist package. Needs the optional target pml::io (zlib).
 
 #include <bit>
 #include <cstdint>

@@ -1,7 +1,6 @@
 #pragma once
 /// @file
-/// A minimal PNG writer for pictures the examples draw: 8-bit greyscale, zlib "stored" (uncompressed)
-/// blocks, so it needs no compression library. Written atomically.
+/// PNG pictures of the examples (8-bit greyscale) through libpng; needs the optional target `pml::io`.
 
 #include <algorithm>
 #include <cstdint>
@@ -10,64 +9,43 @@
 
 #include "pml/core/file.hpp"
 #include "pml/core/types.hpp"
-#include "pml/io/gzip.hpp"
+#if !defined(PML_HAVE_PNG)
+#error "pml/io/png.hpp needs libpng: link the CMake target pml::io (apt-get install libpng-dev)"
+#endif
+#include <png.h>
 
 namespace pml::io {
-namespace detail {
-inline void put_be32(std::string& out, std::uint32_t v) {
-  for (int i = 3; i >= 0; --i) out += static_cast<char>((v >> (8 * i)) & 0xff);
-}
-inline void png_chunk(std::string& out, const char* type, const std::string& data) {
-  put_be32(out, static_cast<std::uint32_t>(data.size()));
-  const std::size_t start = out.size();
-  out.append(type, 4);
-  out += data;
-  put_be32(out, crc32(std::string_view(out).substr(start), 0));
-}
-}  // namespace detail
-
-/// Writes `image` (rows x cols, values in [0, 1], clamped; NaN drawn black) as an 8-bit greyscale PNG.
-/// @throw std::invalid_argument for an empty image; std::runtime_error if the file cannot be written.
+/// Writes `image` (rows x cols, values in [0, 1], clamped; NaN drawn black) as an 8-bit greyscale PNG,
+/// encoded by libpng's simplified API (Debian `libpng-dev`; part of the optional target `pml::io`).
+/// Written atomically: the file is whole or absent.
+/// @throw std::invalid_argument for an empty image or one wider or taller than 2^31 − 1 pixels;
+///        std::runtime_error if libpng fails or the file cannot be written.
 template <class Derived> void write_png(const std::filesystem::path& path, const Eigen::MatrixBase<Derived>& image) {
   if (image.rows() == 0 || image.cols() == 0) throw std::invalid_argument("io::write_png: the image is empty");
-  const auto w = static_cast<std::uint32_t>(image.cols()), h = static_cast<std::uint32_t>(image.rows());
-  std::string raw;  // scanlines, each with filter byte 0
-  raw.reserve(std::size_t(h) * (w + 1));
-  for (Index i = 0; i < image.rows(); ++i) {
-    raw += '\0';
+  if (image.rows() > 0x7fffffff || image.cols() > 0x7fffffff)
+    throw std::invalid_argument("io::write_png: the image is " + std::to_string(image.rows()) + " x " + std::to_string(image.cols()) +
+                                " pixels, more than PNG allows");
+  std::string pixels;  // row-major 8-bit grey
+  pixels.reserve(static_cast<std::size_t>(image.rows() * image.cols()));
+  for (Index i = 0; i < image.rows(); ++i)
     for (Index j = 0; j < image.cols(); ++j) {
       const double v = static_cast<double>(image(i, j));
-      raw += static_cast<char>(v == v ? static_cast<int>(std::clamp(v, 0.0, 1.0) * 255.0 + 0.5) : 0);
+      pixels += static_cast<char>(v == v ? static_cast<int>(std::clamp(v, 0.0, 1.0) * 255.0 + 0.5) : 0);
     }
-  }
-  std::string z = {0x78, 0x01};  // zlib header, no compression
-  for (std::size_t pos = 0; pos < raw.size() || pos == 0;) {
-    const std::size_t len = std::min<std::size_t>(65535, raw.size() - pos);
-    const bool last = pos + len == raw.size();
-    z += static_cast<char>(last ? 1 : 0);
-    z += static_cast<char>(len & 0xff);
-    z += static_cast<char>(len >> 8);
-    z += static_cast<char>(~len & 0xff);
-    z += static_cast<char>((~len >> 8) & 0xff);
-    z.append(raw, pos, len);
-    pos += len;
-    if (last) break;
-  }
-  std::uint32_t a = 1, b = 0;  // Adler-32
-  for (const unsigned char c : raw) {
-    a = (a + c) % 65521;
-    b = (b + a) % 65521;
-  }
-  detail::put_be32(z, (b << 16) | a);
-  std::string ihdr;
-  detail::put_be32(ihdr, w);
-  detail::put_be32(ihdr, h);
-  ihdr += std::string{8, 0, 0, 0, 0};  // bit depth 8, greyscale, deflate, adaptive filters, no interlace
-  std::string png = "\x89PNG\r\n\x1a\n";
-  detail::png_chunk(png, "IHDR", ihdr);
-  detail::png_chunk(png, "IDAT", z);
-  detail::png_chunk(png, "IEND", "");
-  write_file_atomically(path, png, "io::write_png");
+  png_image png{};
+  png.version = PNG_IMAGE_VERSION;
+  png.width = static_cast<png_uint_32>(image.cols());
+  png.height = static_cast<png_uint_32>(image.rows());
+  png.format = PNG_FORMAT_GRAY;
+  png_alloc_size_t size = 0;
+  const auto stride = static_cast<png_int_32>(image.cols());
+  if (!png_image_write_to_memory(&png, nullptr, &size, 0, pixels.data(), stride, nullptr))
+    throw std::runtime_error("io::write_png: libpng failed for " + path.string() + ": " + png.message);
+  std::string bytes(size, '\0');
+  if (!png_image_write_to_memory(&png, bytes.data(), &size, 0, pixels.data(), stride, nullptr))
+    throw std::runtime_error("io::write_png: libpng failed for " + path.string() + ": " + png.message);
+  bytes.resize(size);
+  write_file_atomically(path, bytes, "io::write_png");
 }
 
 /// Tiles `images` (one h*w image per row, row-major pixels) into a grid of `columns` images with a
