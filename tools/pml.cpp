@@ -24,6 +24,7 @@
 #include <filesystem>
 #include <stdio_ext.h>
 #include <unistd.h>
+#include <limits>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -59,16 +60,81 @@ struct Args {
     const auto it = options.find(name);
     return it == options.end() ? fallback : it->second;
   }
-  long integer(const std::string& name, long fallback, long minimum) const {
+  /// An integer option in [minimum, maximum]; out-of-range text (beyond long) is refused, never clamped.
+  long integer(const std::string& name, long fallback, long minimum, long maximum = std::numeric_limits<long>::max()) const {
     if (!has(name)) return fallback;
     const std::string& text = options.at(name);
     char* end = nullptr;
+    errno = 0;
     const long v = std::strtol(text.c_str(), &end, 10);
     if (text.empty() || *end != '\0') throw UsageError("option " + name + " needs an integer, got '" + text + "'");
+    if (errno == ERANGE || v > maximum)
+      throw UsageError("option " + name + " must be at most " + std::to_string(maximum) + ", got " + text);
     if (v < minimum) throw UsageError("option " + name + " must be at least " + std::to_string(minimum) + ", got " + text);
     return v;
   }
+  /// An integer option that the models keep in an int (iterations, restarts, epochs, samples).
+  int int_option(const std::string& name, int fallback, int minimum) const {
+    return static_cast<int>(integer(name, fallback, minimum, std::numeric_limits<int>::max()));
+  }
+  /// --seed: any 64-bit unsigned integer (0 to 2^64 - 1), refused (not clamped) beyond.
+  std::uint64_t seed() const {
+    if (!has("--seed")) return 0;
+    const std::string& text = options.at("--seed");
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long long v = std::strtoull(text.c_str(), &end, 10);
+    const bool digits = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; });
+    if (!digits || *end != '\0' || errno == ERANGE)
+      throw UsageError("option --seed needs an integer from 0 to 18446744073709551615, got '" + text + "'");
+    return static_cast<std::uint64_t>(v);
+  }
 };
+
+// The machine's physical memory in bytes (an upper bound for what one command may ask for).
+long double physical_memory() {
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && page > 0 ? static_cast<long double>(pages) * static_cast<long double>(page) : 1e18L;
+}
+std::string gigabytes(long double bytes) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.3Lg GB", bytes / 1e9L);
+  return buf;
+}
+// -n N for N rows of `width` values each (doubles): refused, naming the option, if they cannot fit in memory.
+Eigen::Index row_count(const Args& a, const std::string& name, Eigen::Index width) {
+  const long n = a.integer(name, 0, 1);
+  const long double bytes = static_cast<long double>(n) * static_cast<long double>(std::max<Eigen::Index>(width, 1)) * 8.0L;
+  if (bytes > physical_memory())
+    throw UsageError("option " + name + " asks for " + std::to_string(n) + " rows of " + std::to_string(width) + " values (" + gigabytes(bytes) +
+                     "), more than this machine's " + gigabytes(physical_memory()) + " of memory");
+  return n;
+}
+// A network input - hidden... - output: refused, naming --hidden, if its weights and their training
+// state (value, gradient, two Adam moments) cannot fit in memory.
+void check_network(const std::vector<Eigen::Index>& hidden, Eigen::Index input, Eigen::Index output, std::size_t scalar_bytes) {
+  long double parameters = 0;
+  Eigen::Index previous = input;
+  for (const Eigen::Index h : hidden) {
+    parameters += (static_cast<long double>(previous) + 1) * static_cast<long double>(h);
+    previous = h;
+  }
+  parameters += (static_cast<long double>(previous) + 1) * static_cast<long double>(output);
+  const long double bytes = parameters * 4.0L * static_cast<long double>(scalar_bytes);
+  if (bytes > physical_memory()) {
+    std::string sizes;
+    for (const Eigen::Index h : hidden) sizes += (sizes.empty() ? "" : ",") + std::to_string(h);
+    throw UsageError("option --hidden " + sizes + " makes a network of " + gigabytes(bytes) + " of weights and training state, more than this machine's " +
+                     gigabytes(physical_memory()) + " of memory");
+  }
+}
+/// An enum option, spelled as in model files: the enum's one name table (pml/core/enum_names.hpp).
+template <pml::NamedEnum E> E choice(const Args& a, const std::string& name, E fallback) {
+  if (!a.has(name)) return fallback;
+  const std::string v = a.get(name, "");
+  if (const auto e = pml::enum_from_name<E>(v)) return *e;
+  throw UsageError(name + " must be " + pml::enum_choices<E>() + ", got '" + v + "'");
+}
 
 /// Parses argv[first..] against the options (which take a value) and flags the command knows.
 Args parse(int argc, char** argv, int first, const std::set<std::string>& with_value, const std::set<std::string>& flags) {
@@ -305,7 +371,7 @@ example: pml pca inverse pca.pml projections.csv -o reconstructed.csv
 )"},
     {"ppca", R"(pml ppca: probabilistic PCA (Tipping & Bishop 1999)
 
-  pml ppca fit DATA.csv -o MODEL [--components M] [--solver closed|em] [--seed S]
+  pml ppca fit DATA.csv -o MODEL [--components M] [--solver closed_form|em] [--seed S]
   pml ppca transform MODEL DATA.csv [-o OUT.csv]
   pml ppca score MODEL DATA.csv [-o OUT.csv]
   pml ppca sample MODEL -n N [--seed S] [-o OUT.csv]
@@ -317,7 +383,7 @@ Run pml ppca <command> --help for details.
 Fits probabilistic PCA by maximum likelihood: the closed form (default) or EM.
 
   --components M   latent dimension (default 1; less than the data's width)
-  --solver NAME    closed (default) or em
+  --solver NAME    closed_form (default) or em
   --seed S         random seed of EM's start (default 0)
   -o MODEL         where to save the model (required)
 
@@ -343,7 +409,7 @@ example: pml ppca sample ppca.pml -n 500 --seed 1
 )"},
     {"vgmm", R"(pml vgmm: variational Bayesian Gaussian mixture (PRML 10.2)
 
-  pml vgmm fit DATA.csv -o MODEL [--components K] [--weight-prior dirichlet|process]
+  pml vgmm fit DATA.csv -o MODEL [--components K] [--weight-prior dirichlet_distribution|dirichlet_process]
                                  [--concentration A] [--max-iterations N] [--seed S]
   pml vgmm predict MODEL DATA.csv [--proba] [-o OUT.csv]
   pml vgmm components MODEL [-o OUT.csv]
@@ -357,7 +423,8 @@ concentration the components the data do not need switch off (their expected wei
 K is an upper bound rather than a choice.
 
   --components K      upper bound on the number of components (default 10)
-  --weight-prior P    dirichlet (symmetric Dirichlet, default) or process (stick-breaking Dirichlet process)
+  --weight-prior P    dirichlet_distribution (symmetric Dirichlet, default) or dirichlet_process
+                      (stick-breaking Dirichlet process)
   --concentration A   weight concentration alpha0 (default 1/K); small values switch more components off
   --max-iterations N  coordinate-ascent iterations (default 100)
   --seed S            random seed of the k-means start (default 0)
@@ -499,20 +566,15 @@ int gmm(const std::string& command, int argc, char** argv, int first) {
     if (!a.has("-o")) throw UsageError("-o MODEL is required (where to save the fitted model)");
     pml::GaussianMixtureOptions<double> o;
     o.components = a.integer("--components", 1, 1);
-    o.max_iterations = static_cast<int>(a.integer("--max-iterations", 100, 1));
-    o.restarts = static_cast<int>(a.integer("--restarts", 1, 1));
-    const std::string cov = a.get("--covariance", "full");
-    if (cov == "full") o.covariance = pml::Covariance::full;
-    else if (cov == "tied") o.covariance = pml::Covariance::tied;
-    else if (cov == "diagonal" || cov == "diag") o.covariance = pml::Covariance::diagonal;
-    else if (cov == "spherical") o.covariance = pml::Covariance::spherical;
-    else throw UsageError("--covariance must be full, tied, diagonal or spherical, got '" + cov + "'");
+    o.max_iterations = a.int_option("--max-iterations", 100, 1);
+    o.restarts = a.int_option("--restarts", 1, 1);
+    o.covariance = choice(a, "--covariance", pml::Covariance::full);
     const Eigen::MatrixXd x = read_data(a.positional[0], a);
     pml::GaussianMixture<double> model(o);
-    model.fit(x, static_cast<std::uint64_t>(a.integer("--seed", 0, 0)));
+    model.fit(x, a.seed());
     model.save(a.get("-o", ""));
     std::fprintf(stderr, "fitted a %ld-component %s Gaussian mixture to %ld x %ld data: mean log-likelihood %.6g, %d iterations%s; saved %s\n",
-                 long(o.components), cov.c_str(), long(x.rows()), long(x.cols()), double(model.lower_bound()), model.iterations(),
+                 long(o.components), std::string(pml::enum_name(o.covariance)).c_str(), long(x.rows()), long(x.cols()), double(model.lower_bound()), model.iterations(),
                  model.converged() ? "" : " (not converged)", a.get("-o", "").c_str());
     return 0;
   }
@@ -532,8 +594,8 @@ int gmm(const std::string& command, int argc, char** argv, int first) {
     need_positionals(a, 1, "MODEL");
     if (!a.has("-n")) throw UsageError("-n N is required (how many samples)");
     const auto model = pml::GaussianMixture<double>::load(a.positional[0]);
-    pml::Rng rng(static_cast<std::uint64_t>(a.integer("--seed", 0, 0)));
-    const auto [x, labels] = model.sample(rng, a.integer("-n", 0, 1));
+    pml::Rng rng(a.seed());
+    const auto [x, labels] = model.sample(rng, row_count(a, "-n", model.means().cols() + 1));
     Eigen::MatrixXd out(x.rows(), x.cols() + 1);
     out << x, labels.cast<double>();
     std::vector<std::string> columns = names("x", x.cols());
@@ -551,11 +613,11 @@ int kmeans(const std::string& command, int argc, char** argv, int first) {
     if (!a.has("-o")) throw UsageError("-o MODEL is required (where to save the fitted model)");
     pml::KMeansOptions<double> o;
     o.clusters = a.integer("--clusters", 8, 1);
-    o.restarts = static_cast<int>(a.integer("--restarts", 1, 1));
-    o.max_iterations = static_cast<int>(a.integer("--max-iterations", 300, 1));
+    o.restarts = a.int_option("--restarts", 1, 1);
+    o.max_iterations = a.int_option("--max-iterations", 300, 1);
     const Eigen::MatrixXd x = read_data(a.positional[0], a);
     pml::KMeans<double> model(o);
-    model.fit(x, static_cast<std::uint64_t>(a.integer("--seed", 0, 0)));
+    model.fit(x, a.seed());
     model.save(a.get("-o", ""));
     std::fprintf(stderr, "fitted k-means with %ld clusters to %ld x %ld data: inertia %.6g, %d iterations; saved %s\n", long(o.clusters),
                  long(x.rows()), long(x.cols()), double(model.inertia()), model.iterations(), a.get("-o", "").c_str());
@@ -608,12 +670,10 @@ int ppca(const std::string& command, int argc, char** argv, int first) {
     const Args a = parse(argc, argv, first, reading({"--components", "--solver", "--seed", "-o"}), {});
     need_positionals(a, 1, "DATA.csv");
     if (!a.has("-o")) throw UsageError("-o MODEL is required (where to save the fitted model)");
-    const std::string solver = a.get("--solver", "closed");
-    if (solver != "closed" && solver != "em") throw UsageError("--solver must be closed or em, got '" + solver + "'");
     pml::ProbabilisticPCA<double> model(
-        {.components = a.integer("--components", 1, 1), .solver = solver == "em" ? pml::PPCASolver::em : pml::PPCASolver::closed_form});
+        {.components = a.integer("--components", 1, 1), .solver = choice(a, "--solver", pml::PPCASolver::closed_form)});
     const Eigen::MatrixXd x = read_data(a.positional[0], a);
-    model.fit(x, static_cast<std::uint64_t>(a.integer("--seed", 0, 0)));
+    model.fit(x, a.seed());
     model.save(a.get("-o", ""));
     std::fprintf(stderr, "fitted probabilistic PCA (%ld components, noise variance %.6g) to %ld x %ld data; saved %s\n", long(model.loadings().cols()),
                  double(model.noise_variance()), long(x.rows()), long(x.cols()), a.get("-o", "").c_str());
@@ -634,8 +694,8 @@ int ppca(const std::string& command, int argc, char** argv, int first) {
     need_positionals(a, 1, "MODEL");
     if (!a.has("-n")) throw UsageError("-n N is required (how many samples)");
     const auto model = pml::ProbabilisticPCA<double>::load(a.positional[0]);
-    pml::Rng rng(static_cast<std::uint64_t>(a.integer("--seed", 0, 0)));
-    emit(a, model.sample(rng, a.integer("-n", 0, 1)), names("x", model.mean().size()));
+    pml::Rng rng(a.seed());
+    emit(a, model.sample(rng, row_count(a, "-n", model.mean().size())), names("x", model.mean().size()));
     return 0;
   }
   throw UsageError("unknown command '" + command + "' (fit, transform, score, sample)");
@@ -666,23 +726,27 @@ double real(const Args& a, const std::string& name, double fallback) {
   return v;
 }
 
+// A number option that must lie in [lo, hi) (or (lo, hi) when open_low): a command-line error otherwise.
+double real_in(const Args& a, const std::string& name, double fallback, double lo, double hi, bool open_low, const char* range) {
+  const double v = real(a, name, fallback);
+  if ((open_low ? !(v > lo) : !(v >= lo)) || !(v < hi)) throw UsageError("option " + name + " must be " + range + ", got " + a.get(name, ""));
+  return v;
+}
+
 int vgmm(const std::string& command, int argc, char** argv, int first) {
   if (command == "fit") {
     const Args a = parse(argc, argv, first, reading({"--components", "--weight-prior", "--concentration", "--max-iterations", "--seed", "-o"}), {});
     need_positionals(a, 1, "DATA.csv");
     if (!a.has("-o")) throw UsageError("-o MODEL is required (where to save the fitted model)");
     pml::VariationalGaussianMixtureOptions<double> o;
-    o.components = a.integer("--components", 10, 1);
-    o.max_iterations = static_cast<int>(a.integer("--max-iterations", 100, 1));
-    const std::string prior = a.get("--weight-prior", "dirichlet");
-    if (prior == "dirichlet") o.weight_prior = pml::WeightPrior::dirichlet_distribution;
-    else if (prior == "process") o.weight_prior = pml::WeightPrior::dirichlet_process;
-    else throw UsageError("--weight-prior must be dirichlet or process, got '" + prior + "'");
+    o.components = a.integer("--components", 10, 2);  // a Dirichlet weight prior needs two components
+    o.max_iterations = a.int_option("--max-iterations", 100, 1);
+    o.weight_prior = choice(a, "--weight-prior", pml::WeightPrior::dirichlet_distribution);
     o.weight_concentration = real(a, "--concentration", 0.0);
     if (a.has("--concentration") && !(o.weight_concentration > 0)) throw UsageError("--concentration must be positive");
     const Eigen::MatrixXd x = read_data(a.positional[0], a);
     pml::VariationalGaussianMixture<double> model(o);
-    model.fit(x, static_cast<std::uint64_t>(a.integer("--seed", 0, 0)));
+    model.fit(x, a.seed());
     model.save(a.get("-o", ""));
     std::fprintf(stderr, "fitted a variational Gaussian mixture (up to %ld components, %ld in use) to %ld x %ld data: ELBO %.6g per row, %d iterations%s; saved %s\n",
                  long(o.components), long(model.effective_components()), long(x.rows()), long(x.cols()), double(model.lower_bound()),
@@ -778,8 +842,8 @@ int blr(const std::string& command, int argc, char** argv, int first) {
     const auto model = load_blr(a.positional[0], basis);
     const Eigen::MatrixXd x = read_data(a.positional[1], a);
     check_width(x, basis_inputs(basis, model.mean().size()), a.positional[1]);
-    pml::Rng rng(static_cast<std::uint64_t>(a.integer("--seed", 0, 0)));
-    const Eigen::Index n = a.integer("-n", 0, 1);
+    pml::Rng rng(a.seed());
+    const Eigen::Index n = row_count(a, "-n", x.rows() + model.mean().size());  // n functions at x.rows() inputs, n weight draws
     emit(a, model.sample_functions(rng, basis.design_matrix<double>(x), n), names("f", n));
     return 0;
   }
@@ -815,7 +879,7 @@ class ProgressDisplay {
 
 pml::FitOptions fit_options(const Args& a, int epochs, Eigen::Index batch, double rate, const char* label) {
   pml::FitOptions f;
-  f.epochs = static_cast<int>(a.integer("--epochs", epochs, 1));
+  f.epochs = a.int_option("--epochs", epochs, 1);
   f.batch_size = a.integer("--batch-size", batch, 1);
   f.learning_rate = real(a, "--learning-rate", rate);
   if (!(f.learning_rate > 0)) throw UsageError("--learning-rate must be positive");
@@ -839,11 +903,12 @@ int mcdropout(const std::string& command, int argc, char** argv, int first) {
     o.input = data.cols() - k;
     o.output = k;
     o.hidden = size_list(a, "--hidden", "50,50");
-    o.dropout = real(a, "--dropout", 0.05);
-    o.tau = real(a, "--tau", 1.0);
-    o.length_scale = real(a, "--length-scale", 0.01);
+    check_network(o.hidden, o.input, 2 * k, sizeof(double));
+    o.dropout = real_in(a, "--dropout", 0.05, 0, 1, false, "in [0, 1)");
+    o.tau = real_in(a, "--tau", 1.0, 0, HUGE_VAL, true, "positive");
+    o.length_scale = real_in(a, "--length-scale", 0.01, 0, HUGE_VAL, true, "positive");
     o.heteroscedastic = a.flag("--heteroscedastic");
-    pml::Rng rng(static_cast<std::uint64_t>(a.integer("--seed", 0, 0)));
+    pml::Rng rng(a.seed());
     pml::MCDropoutRegressor<double> model(o, rng);
     model.fit(data.leftCols(o.input), data.rightCols(k), fit_options(a, 100, 32, 1e-3, "mcdropout"), rng);
     const auto& history = model.loss_history();
@@ -858,8 +923,8 @@ int mcdropout(const std::string& command, int argc, char** argv, int first) {
     auto model = pml::MCDropoutRegressor<double>::load(a.positional[0]);
     const Eigen::MatrixXd x = read_data(a.positional[1], a);
     check_width(x, model.options().input, a.positional[1]);
-    pml::Rng rng(static_cast<std::uint64_t>(a.integer("--seed", 0, 0)));
-    const auto p = model.predict(x, static_cast<int>(a.integer("--samples", 100, 1)), rng);
+    pml::Rng rng(a.seed());
+    const auto p = model.predict(x, a.int_option("--samples", 100, 1), rng);
     const Eigen::Index k = p.mean.cols();
     Eigen::MatrixXd out(x.rows(), 4 * k);
     std::vector<std::string> columns;
@@ -888,8 +953,11 @@ int vae(const std::string& command, int argc, char** argv, int first) {
     if (a.has("--limit")) x.conservativeResize(std::min<Eigen::Index>(x.rows(), a.integer("--limit", 0, 1)), Eigen::NoChange);
     if (x.minCoeff() < 0 || x.maxCoeff() > 1)
       throw std::runtime_error("'" + source + "' has values outside [0, 1]; the Bernoulli decoder needs data in [0, 1]");
-    pml::Rng rng(static_cast<std::uint64_t>(a.integer("--seed", 0, 0)));
-    pml::VAE<float> model({.input = x.cols(), .hidden = size_list(a, "--hidden", "400"), .latent = a.integer("--latent", 20, 1)}, rng);
+    pml::Rng rng(a.seed());
+    const std::vector<Eigen::Index> hidden = size_list(a, "--hidden", "400");
+    const Eigen::Index latent = a.integer("--latent", 20, 1, 1 << 24);
+    check_network(hidden, x.cols(), 2 * latent, 2 * sizeof(float));  // encoder; the decoder mirrors it
+    pml::VAE<float> model({.input = x.cols(), .hidden = hidden, .latent = latent}, rng);
     model.fit(x, fit_options(a, 10, 128, 1e-3, "vae"), rng);
     const auto& history = model.elbo_history();
     model.save(a.get("-o", ""));
@@ -902,8 +970,8 @@ int vae(const std::string& command, int argc, char** argv, int first) {
     need_positionals(a, 1, "MODEL");
     if (!a.has("-n")) throw UsageError("-n N is required (how many samples)");
     auto model = pml::VAE<float>::load(a.positional[0]);
-    pml::Rng rng(static_cast<std::uint64_t>(a.integer("--seed", 0, 0)));
-    emit(a, model.sample(rng, a.integer("-n", 0, 1)).cast<double>(), {});
+    pml::Rng rng(a.seed());
+    emit(a, model.sample(rng, row_count(a, "-n", model.options().input)).cast<double>(), {});
     return 0;
   }
   if (command == "encode") {

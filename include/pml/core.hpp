@@ -2,6 +2,7 @@
 /// @file
 /// Umbrella header of pml's core layer.
 #include "pml/core/check.hpp"
+#include "pml/core/enum_names.hpp"
 #include "pml/core/linalg.hpp"
 #include "pml/core/random.hpp"
 #include "pml/core/rng.hpp"

@@ -212,7 +212,7 @@ TEST_CASE("pml vgmm: fit switches surplus components off; predict equals the in-
   CHECK(table.columns == std::vector<std::string>{"weight", "mean0", "mean1"});
   CHECK(table.data.col(0) == same.weights());
   CHECK((table.data.col(0).array() > 0.01).count() == 3);
-  CHECK(run_pml("vgmm fit data.csv --weight-prior process --components 6 -o dp.pml").code == 0);
+  CHECK(run_pml("vgmm fit data.csv --weight-prior dirichlet_process --components 6 -o dp.pml").code == 0);
   CHECK(pml::VariationalGaussianMixture<double>::load(dir() / "dp.pml").options().weight_prior == pml::WeightPrior::dirichlet_process);
 }
 
@@ -261,6 +261,78 @@ TEST_CASE("pml blr: --basis poly:3 fit, predict mean and sd, sample, equal the i
   CHECK(run_pml("blr predict w.pml grid.csv").code == 1);
 }
 
+TEST_CASE("pml: enum options, their help and the model files use each enum's one name table", "[cli][names]") {
+  pml::io::write_csv(dir() / "names.csv", blobs());
+  // every name the table has is accepted, means what the table says, and is listed in the help
+  const std::string gmm_help = run_pml("gmm fit --help").out;
+  for (const std::string_view name : enum_names(pml::Covariance{})) {
+    INFO(name);
+    CHECK_THAT(gmm_help, Contains(std::string(name)));
+    REQUIRE(run_pml("gmm fit names.csv --components 2 --covariance " + std::string(name) + " -o names_gmm.pml").code == 0);
+    CHECK(pml::GaussianMixture<double>::load(dir() / "names_gmm.pml").options().covariance == *pml::enum_from_name<pml::Covariance>(name));
+  }
+  const std::string ppca_help = run_pml("ppca fit --help").out;
+  for (const std::string_view name : enum_names(pml::PPCASolver{})) {
+    INFO(name);
+    CHECK_THAT(ppca_help, Contains(std::string(name)));
+    REQUIRE(run_pml("ppca fit names.csv --components 1 --solver " + std::string(name) + " -o names_ppca.pml").code == 0);
+    CHECK(pml::ProbabilisticPCA<double>::load(dir() / "names_ppca.pml").options().solver == *pml::enum_from_name<pml::PPCASolver>(name));
+  }
+  const std::string vgmm_help = run_pml("vgmm fit --help").out;
+  for (const std::string_view name : enum_names(pml::WeightPrior{})) {
+    INFO(name);
+    CHECK_THAT(vgmm_help, Contains(std::string(name)));
+    REQUIRE(run_pml("vgmm fit names.csv --components 3 --weight-prior " + std::string(name) + " -o names_vgmm.pml").code == 0);
+    CHECK(pml::VariationalGaussianMixture<double>::load(dir() / "names_vgmm.pml").options().weight_prior ==
+          *pml::enum_from_name<pml::WeightPrior>(name));
+  }
+  // the old command-line-only spellings are gone: one clear error listing the names
+  const Run closed = run_pml("ppca fit names.csv --solver closed -o names_ppca2.pml");
+  CHECK(closed.code == 2);
+  CHECK_THAT(closed.err, Contains("--solver must be closed_form or em, got 'closed'"));
+  CHECK(run_pml("gmm fit names.csv --covariance diag -o names_gmm2.pml").code == 2);
+  // the tables themselves: names round-trip, unknown names are refused
+  CHECK(pml::enum_name(pml::Covariance::spherical) == "spherical");
+  CHECK(pml::enum_from_name<pml::ad::Activation>("leaky_relu") == pml::ad::Activation::leaky_relu);
+  CHECK_FALSE(pml::enum_from_name<pml::ad::Activation>("Relu").has_value());
+  CHECK(pml::enum_choices<pml::VAEEstimator>() == "analytic or sampled");
+  CHECK(pml::enum_choices<pml::Covariance>() == "full, tied, diagonal or spherical");
+}
+
+TEST_CASE("pml: numbers on the command line are checked, never wrapped or clamped; values a model refuses are command-line errors", "[cli][errors]") {
+  const Eigen::MatrixXd x = blobs();
+  pml::io::write_csv(dir() / "num.csv", x);
+  const auto refused = [](const std::string& args, const std::string& message) {
+    const Run r = run_pml(args);
+    INFO("pml " << args << "\nstderr: " << r.err);
+    CHECK(r.code == 2);
+    CHECK_THAT(r.err, Contains(message));
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  };
+  // an int option past INT_MAX used to wrap (4294967296 -> 0 iterations, 4294967297 -> 1 restart)
+  refused("gmm fit num.csv --max-iterations 4294967296 -o n1.pml", "--max-iterations must be at most 2147483647, got 4294967296");
+  refused("kmeans fit num.csv --restarts 4294967297 -o n2.pml", "--restarts must be at most 2147483647, got 4294967297");
+  refused("gmm fit num.csv --components 99999999999999999999 -o n3.pml", "--components must be at most");
+  // seeds: the whole 64-bit range, not clamped at 2^63 - 1
+  for (const std::uint64_t seed : {std::uint64_t(9223372036854775807ULL), std::uint64_t(9223372036854775808ULL), std::uint64_t(18446744073709551615ULL)}) {
+    INFO("seed " << seed);
+    REQUIRE(run_pml("kmeans fit num.csv --clusters 3 --seed " + std::to_string(seed) + " -o seed.pml").code == 0);
+    pml::KMeans<double> same({.clusters = 3});
+    same.fit(x, seed);
+    CHECK(pml::KMeans<double>::load(dir() / "seed.pml").centres() == same.centres());
+  }
+  refused("kmeans fit num.csv --seed 18446744073709551616 -o n4.pml", "--seed needs an integer from 0 to 18446744073709551615");
+  refused("kmeans fit num.csv --seed -1 -o n4.pml", "--seed needs an integer from 0 to 18446744073709551615, got '-1'");
+  // values the model would refuse are the command line's errors (exit 2), named as options
+  refused("mcdropout fit num.csv --dropout 1.5 -o n5.pml", "--dropout must be in [0, 1), got 1.5");
+  refused("mcdropout fit num.csv --tau 0 -o n5.pml", "--tau must be positive, got 0");
+  refused("vgmm fit num.csv --components 1 -o n6.pml", "--components must be at least 2, got 1");
+  // sizes that cannot fit in memory say which option is too large (was: std::bad_alloc)
+  REQUIRE(run_pml("gmm fit num.csv --components 2 -o n7.pml").code == 0);
+  refused("gmm sample n7.pml -n 9000000000000000000", "-n asks for 9000000000000000000 rows");
+  refused("mcdropout fit num.csv --hidden 100000000,100000000 -o n8.pml", "--hidden 100000000,100000000 makes a network of");
+}
+
 TEST_CASE("pml: help on every command, one-line errors with non-zero exit codes", "[cli][errors]") {
   for (const char* args : {"--help", "gmm --help", "gmm fit --help", "gmm predict --help", "gmm score --help", "gmm sample --help", "kmeans --help",
                            "kmeans fit --help", "kmeans predict --help", "pca --help", "pca fit --help", "pca transform --help",
@@ -297,7 +369,7 @@ TEST_CASE("pml: help on every command, one-line errors with non-zero exit codes"
                         Case{"gmm fit data.csv --components 500 -o m2.pml", 1, "GaussianMixture"},
                         Case{"blr fit data.csv --basis spline:2 -o m2.pml", 2, "parse_basis: basis 'spline:2' is not a known basis"},
                         Case{"blr predict m.pml data.csv", 1, "holds a GaussianMixture, not a BayesianLinearRegression"},
-                        Case{"vgmm fit data.csv --weight-prior uniform -o m2.pml", 2, "--weight-prior must be dirichlet or process"},
+                        Case{"vgmm fit data.csv --weight-prior uniform -o m2.pml", 2, "--weight-prior must be dirichlet_distribution or dirichlet_process"},
                         Case{"vgmm fit data.csv --concentration -1 -o m2.pml", 2, "--concentration must be positive"}}) {
     const Run r = run_pml(c.args);
     INFO("pml " << c.args << "\nstderr: " << r.err);

@@ -17,6 +17,7 @@
 #include <Eigen/Core>
 
 #include "pml/core/check.hpp"
+#include "pml/core/enum_names.hpp"
 #include "pml/core/special.hpp"
 #include "pml/core/types.hpp"
 
@@ -39,6 +40,8 @@ template <Real T> struct Var {
 
 /// Elementwise activation functions, used by the fused bias-plus-activation node and by nn::MLP.
 enum class Activation : std::uint8_t { identity, relu, leaky_relu, tanh, sigmoid, softplus };
+/// The names of the activations, in order (model files and the command line; see core/enum_names.hpp).
+constexpr std::array<std::string_view, 6> enum_names(Activation) { return {"identity", "relu", "leaky_relu", "tanh", "sigmoid", "softplus"}; }
 
 namespace detail {
 enum class Op : std::uint8_t {

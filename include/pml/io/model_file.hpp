@@ -21,6 +21,7 @@
 #include <filesystem>
 #include <string>
 
+#include "pml/core/enum_names.hpp"
 #include "pml/core/file.hpp"
 #include "pml/core/json.hpp"
 #include "pml/core/types.hpp"
@@ -330,6 +331,8 @@ class OptionsWriter {
   OptionsWriter& add(std::string_view key, int v) { return raw(key, std::to_string(v)); }  ///< Adds an integer.
   OptionsWriter& add(std::string_view key, bool v) { return raw(key, v ? "true" : "false"); }  ///< Adds true or false.
   OptionsWriter& add(std::string_view key, const char* v) { return raw(key, json::quote(v)); }  ///< Adds a string (quoted and escaped).
+  /// Adds an enumerator by its name (core/enum_names.hpp), the spelling the command line uses too.
+  template <NamedEnum E> OptionsWriter& add(std::string_view key, E v) { return add(key, std::string(enum_name(v)).c_str()); }
   /// Adds a list of sizes, e.g. hidden layer widths.
   OptionsWriter& add(std::string_view key, const std::vector<Index>& v) {
     std::string list = "[";
@@ -396,12 +399,11 @@ class OptionsReader {
     }
     return out;
   }
-  /// An enumerator stored by its name (names[i] names the enumerator with value i).
-  template <class E, std::size_t N> E choice(std::string_view key, const std::array<const char*, N>& names) const {
+  /// An enumerator stored by its name in the enum's name table (core/enum_names.hpp).
+  template <NamedEnum E> E choice(std::string_view key) const {
     const std::string t = text(key);
-    for (std::size_t i = 0; i < N; ++i)
-      if (t == names[i]) return static_cast<E>(i);
-    fail(key, "unknown value '" + t + "'");
+    if (const auto e = enum_from_name<E>(t)) return *e;
+    fail(key, "unknown value '" + t + "', expected " + enum_choices<E>());
   }
 
  private:

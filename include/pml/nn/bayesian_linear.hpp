@@ -7,6 +7,7 @@
 #include <cmath>
 #include <string>
 
+#include "pml/core/enum_names.hpp"
 #include "pml/autodiff/ops.hpp"
 #include "pml/autodiff/scratch.hpp"
 #include "pml/core/random.hpp"
@@ -22,6 +23,8 @@ struct BayesPrior {
     gaussian,       ///< N(0, sigma1^2)
     scale_mixture,  ///< pi N(0, sigma1^2) + (1 - pi) N(0, sigma2^2) (Blundell et al. 2015, eq. 7)
   };
+  /// The names of the values, in order (model files and the command line; see core/enum_names.hpp).
+  friend constexpr std::array<std::string_view, 2> enum_names(Kind) { return {"gaussian", "scale_mixture"}; }
   Kind kind = Kind::scale_mixture;  ///< gaussian or scale_mixture
   double pi = 0.5;  ///< weight of the wide component (1 for the Gaussian)
   double sigma1 = 1.0;               ///< the wide component (or the Gaussian's sd)
@@ -45,6 +48,8 @@ enum class WeightSampling : std::uint8_t {
             ///< x mu + sqrt(x^2 sigma^2) eps, lower-variance gradients for the same cost in GEMMs
   mean,     ///< no noise: the posterior mean weights (for prediction and pruning)
 };
+/// The names of the values, in order (model files and the command line; see core/enum_names.hpp).
+constexpr std::array<std::string_view, 3> enum_names(WeightSampling) { return {"weights", "local", "mean"}; }
 
 /// A layer's output on the tape and its KL term (1 x 1): KL(q(w) || p(w)) in closed form for a
 /// Gaussian prior, a one-sample estimate log q(w) - log p(w) for the scale mixture. Zero-size (no node)

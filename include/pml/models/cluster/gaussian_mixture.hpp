@@ -2,6 +2,7 @@
 /// @file
 /// Gaussian mixture model fitted by expectation–maximisation.
 
+#include "pml/core/enum_names.hpp"
 #include "pml/core/instantiation.hpp"
 #include <cmath>
 #include <limits>
@@ -26,12 +27,16 @@ enum class Covariance {
   diagonal,   ///< one diagonal per component
   spherical,  ///< one variance per component
 };
+/// The names of the values, in order (model files and the command line; see core/enum_names.hpp).
+constexpr std::array<std::string_view, 4> enum_names(Covariance) { return {"full", "tied", "diagonal", "spherical"}; }
 
 /// How EM starts when no initial parameters are given.
 enum class MixtureInit {
   kmeans,  ///< responsibilities from a k-means fit (one restart)
   random,  ///< random responsibilities (normalised uniforms), as scikit-learn's init_params="random"
 };
+/// The names of the values, in order (model files and the command line; see core/enum_names.hpp).
+constexpr std::array<std::string_view, 2> enum_names(MixtureInit) { return {"kmeans", "random"}; }
 
 /// Options of GaussianMixture (designated initialisers:
 /// `GaussianMixture<double>({.components = 3, .covariance = Covariance::full})`).
@@ -350,7 +355,7 @@ template <Real T = double> class GaussianMixture {
     }
     const std::string options = io::OptionsWriter()
                                     .add("components", options_.components)
-                                    .add("covariance", covariance_names[std::size_t(options_.covariance)])
+                                    .add("covariance", options_.covariance)
                                     .add("tolerance", double(options_.tolerance))
                                     .add("reg_covar", double(options_.reg_covar))
                                     .add("max_iterations", options_.max_iterations)
@@ -368,7 +373,7 @@ template <Real T = double> class GaussianMixture {
     const io::OptionsReader r(file, path, function);
     Options o;
     o.components = r.size("components");
-    o.covariance = r.choice<Covariance>("covariance", covariance_names);
+    o.covariance = r.choice<Covariance>("covariance");
     o.tolerance = r.number<T>("tolerance");
     o.reg_covar = r.number<T>("reg_covar");
     o.max_iterations = r.number<int>("max_iterations");
@@ -402,8 +407,6 @@ template <Real T = double> class GaussianMixture {
   }
 
  private:
-  // file names of the covariance types, in enumerator order
-  static constexpr std::array<const char*, 4> covariance_names{"full", "tied", "diagonal", "spherical"};
   struct State {
     Vector<T> weights;
     Matrix<T> means;                          // K x D

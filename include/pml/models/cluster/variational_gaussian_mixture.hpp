@@ -3,6 +3,7 @@
 /// Variational Bayesian Gaussian mixture (PRML §10.2), with a Dirichlet or stick-breaking
 /// (Dirichlet process) prior on the weights and a Gaussian–Wishart prior on means and precisions.
 
+#include "pml/core/enum_names.hpp"
 #include "pml/core/instantiation.hpp"
 #include <array>
 #include <cmath>
@@ -31,6 +32,8 @@ enum class WeightPrior {
   dirichlet_distribution,  ///< symmetric Dir(α₀) over K weights (PRML 10.39)
   dirichlet_process,       ///< truncated stick-breaking: v_k ~ Beta(1, α₀), π_k = v_k ∏_{j<k}(1 − v_j)
 };
+/// The names of the values, in order (model files and the command line; see core/enum_names.hpp).
+constexpr std::array<std::string_view, 2> enum_names(WeightPrior) { return {"dirichlet_distribution", "dirichlet_process"}; }
 
 /// Options of VariationalGaussianMixture. Zero / empty values take the data-dependent defaults of
 /// scikit-learn's BayesianGaussianMixture: α₀ = 1/K, β₀ = 1, m₀ = data mean, ν₀ = D, W₀⁻¹ = data covariance.
@@ -234,7 +237,7 @@ template <Real T = double> class VariationalGaussianMixture {
     const Matrix<T> history = Eigen::Map<const Vector<T>>(history_.data(), static_cast<Index>(history_.size()));
     const std::string options = io::OptionsWriter()
                                     .add("components", k)
-                                    .add("weight_prior", weight_prior_names[std::size_t(options_.weight_prior)])
+                                    .add("weight_prior", options_.weight_prior)
                                     .add("weight_concentration", double(options_.weight_concentration))
                                     .add("mean_precision", double(options_.mean_precision))
                                     .add("degrees_of_freedom", double(options_.degrees_of_freedom))
@@ -258,7 +261,7 @@ template <Real T = double> class VariationalGaussianMixture {
     const io::OptionsReader r(file, path, function);
     Options o;
     o.components = r.size("components");
-    o.weight_prior = r.choice<WeightPrior>("weight_prior", weight_prior_names);
+    o.weight_prior = r.choice<WeightPrior>("weight_prior");
     o.weight_concentration = r.number<T>("weight_concentration");
     o.mean_precision = r.number<T>("mean_precision");
     o.degrees_of_freedom = r.number<T>("degrees_of_freedom");
@@ -298,9 +301,6 @@ template <Real T = double> class VariationalGaussianMixture {
   }
 
  private:
-  // file names of the weight priors, in enumerator order
-  static constexpr std::array<const char*, 2> weight_prior_names{"dirichlet_distribution", "dirichlet_process"};
-
   // ln rho_nk = E[ln pi_k] + 1/2 E[ln|L_k|] - D/2 ln 2pi - 1/2 (D/beta_k + nu_k (x - m_k)' W_k (x - m_k))
   Matrix<T> log_rho(const MatrixCRef<T>& x) const {
     const Index n = x.rows(), k = options_.components;

@@ -3,6 +3,7 @@
 /// A deterministic auto-encoder: MLP encoder to a linear code, MLP decoder back, trained on the squared
 /// error (real data) or the binary cross-entropy (data in [0, 1]).
 
+#include "pml/core/enum_names.hpp"
 #include "pml/core/instantiation.hpp"
 #include <filesystem>
 #include <string>
@@ -22,6 +23,8 @@ enum class ReconstructionLoss : std::uint8_t {
   mse,  ///< sum (xhat - x)^2; the decoder output is xhat
   bce,  ///< sum softplus(l) - x l; the decoder outputs logits l, xhat = sigmoid(l)
 };
+/// The names of the values, in order (model files and the command line; see core/enum_names.hpp).
+constexpr std::array<std::string_view, 2> enum_names(ReconstructionLoss) { return {"mse", "bce"}; }
 
 /// Options of AutoEncoder: the layer sizes, the activation and the reconstruction loss.
 struct AutoEncoderOptions {
@@ -124,8 +127,8 @@ template <Real T = double> class AutoEncoder {
                                     .add("input", options_.input)
                                     .add("hidden", options_.hidden)
                                     .add("code", options_.code)
-                                    .add("activation", detail::activation_names[std::size_t(options_.activation)])
-                                    .add("loss", options_.loss == ReconstructionLoss::mse ? "mse" : "bce")
+                                    .add("activation", options_.activation)
+                                    .add("loss", options_.loss)
                                     .str()});
   }
   /// A model saved by save(): built from the options in the file, with its parameters (bit-identical
@@ -136,8 +139,8 @@ template <Real T = double> class AutoEncoder {
       o.input = r.size("input");
       o.hidden = r.sizes("hidden");
       o.code = r.size("code");
-      o.activation = r.choice<ad::Activation>("activation", detail::activation_names);
-      o.loss = r.choice<ReconstructionLoss>("loss", std::array<const char*, 2>{"mse", "bce"});
+      o.activation = r.choice<ad::Activation>("activation");
+      o.loss = r.choice<ReconstructionLoss>("loss");
       return o;
     });
   }

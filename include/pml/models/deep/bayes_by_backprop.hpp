@@ -6,6 +6,7 @@
 /// (Gaussian likelihood with a fixed noise sd) and classification (softmax) heads; prediction by
 /// averaging T posterior samples; pruning of weights by their signal-to-noise ratio |mu| / sigma.
 
+#include "pml/core/enum_names.hpp"
 #include "pml/core/instantiation.hpp"
 #include <algorithm>
 #include <cmath>
@@ -27,11 +28,15 @@ enum class BayesTask : std::uint8_t {
   regression,      ///< y (N x output) ~ N(f(x), noise^2)
   classification,  ///< labels in 0..output-1 ~ softmax(f(x))
 };
+/// The names of the values, in order (model files and the command line; see core/enum_names.hpp).
+constexpr std::array<std::string_view, 2> enum_names(BayesTask) { return {"regression", "classification"}; }
 /// How the KL term is shared out over the M minibatches of an epoch (Blundell et al. 2015, sec. 3.4).
 enum class KLWeighting : std::uint8_t {
   uniform,    ///< 1/M for every minibatch
   geometric,  ///< 2^(M-i) / (2^M - 1) for minibatch i = 1..M: the prior dominates early, the data late
 };
+/// The names of the values, in order (model files and the command line; see core/enum_names.hpp).
+constexpr std::array<std::string_view, 2> enum_names(KLWeighting) { return {"uniform", "geometric"}; }
 
 /// Options of BayesByBackprop: the network, the prior, the likelihood and how the KL term is estimated and weighted.
 struct BayesByBackpropOptions {
@@ -222,16 +227,16 @@ template <Real T = double> class BayesByBackprop {
                                     .add("input", options_.input)
                                     .add("hidden", options_.hidden)
                                     .add("output", options_.output)
-                                    .add("activation", detail::activation_names[std::size_t(options_.activation)])
-                                    .add("task", options_.task == BayesTask::regression ? "regression" : "classification")
-                                    .add("prior", options_.prior.kind == nn::BayesPrior::Kind::gaussian ? "gaussian" : "scale_mixture")
+                                    .add("activation", options_.activation)
+                                    .add("task", options_.task)
+                                    .add("prior", options_.prior.kind)
                                     .add("prior_pi", options_.prior.pi)
                                     .add("prior_sigma1", options_.prior.sigma1)
                                     .add("prior_sigma2", options_.prior.sigma2)
                                     .add("noise", options_.noise)
                                     .add("rho_init", options_.rho_init)
-                                    .add("kl_weighting", options_.kl_weighting == KLWeighting::uniform ? "uniform" : "geometric")
-                                    .add("sampling", std::array<const char*, 3>{"weights", "local", "mean"}[std::size_t(options_.sampling)])
+                                    .add("kl_weighting", options_.kl_weighting)
+                                    .add("sampling", options_.sampling)
                                     .add("samples", options_.samples)
                                     .str()});
   }
@@ -243,16 +248,16 @@ template <Real T = double> class BayesByBackprop {
       o.input = r.size("input");
       o.hidden = r.sizes("hidden");
       o.output = r.size("output");
-      o.activation = r.choice<ad::Activation>("activation", detail::activation_names);
-      o.task = r.choice<BayesTask>("task", std::array<const char*, 2>{"regression", "classification"});
-      o.prior.kind = r.choice<nn::BayesPrior::Kind>("prior", std::array<const char*, 2>{"gaussian", "scale_mixture"});
+      o.activation = r.choice<ad::Activation>("activation");
+      o.task = r.choice<BayesTask>("task");
+      o.prior.kind = r.choice<nn::BayesPrior::Kind>("prior");
       o.prior.pi = r.number<double>("prior_pi");
       o.prior.sigma1 = r.number<double>("prior_sigma1");
       o.prior.sigma2 = r.number<double>("prior_sigma2");
       o.noise = r.number<double>("noise");
       o.rho_init = r.number<double>("rho_init");
-      o.kl_weighting = r.choice<KLWeighting>("kl_weighting", std::array<const char*, 2>{"uniform", "geometric"});
-      o.sampling = r.choice<nn::WeightSampling>("sampling", std::array<const char*, 3>{"weights", "local", "mean"});
+      o.kl_weighting = r.choice<KLWeighting>("kl_weighting");
+      o.sampling = r.choice<nn::WeightSampling>("sampling");
       o.samples = r.number<int>("samples");
       return o;
     });

@@ -6,6 +6,7 @@
 /// with one generator step on either the minimax loss log(1 - D(G(z))) or the non-saturating loss
 /// -log D(G(z)) (the paper's practical recommendation: strong gradients early in training).
 
+#include "pml/core/enum_names.hpp"
 #include "pml/core/instantiation.hpp"
 #include <filesystem>
 #include <string>
@@ -25,6 +26,8 @@ enum class GANLoss : std::uint8_t {
   minimax,         ///< minimise log(1 - D(G(z))): the game's value function; saturates when D wins
   non_saturating,  ///< minimise -log D(G(z))
 };
+/// The names of the values, in order (model files and the command line; see core/enum_names.hpp).
+constexpr std::array<std::string_view, 2> enum_names(GANLoss) { return {"minimax", "non_saturating"}; }
 
 /// Options of GAN: the generator's and the discriminator's architectures and the generator's loss.
 struct GANOptions {
@@ -198,9 +201,9 @@ template <Real T = double> class GAN {
                                     .add("output", options_.output)
                                     .add("generator_hidden", options_.generator_hidden)
                                     .add("discriminator_hidden", options_.discriminator_hidden)
-                                    .add("generator_activation", detail::activation_names[std::size_t(options_.generator_activation)])
-                                    .add("discriminator_activation", detail::activation_names[std::size_t(options_.discriminator_activation)])
-                                    .add("generator_loss", options_.generator_loss == GANLoss::minimax ? "minimax" : "non_saturating")
+                                    .add("generator_activation", options_.generator_activation)
+                                    .add("discriminator_activation", options_.discriminator_activation)
+                                    .add("generator_loss", options_.generator_loss)
                                     .str()});
   }
   /// A model saved by save(): built from the options in the file, with its parameters (bit-identical
@@ -212,9 +215,9 @@ template <Real T = double> class GAN {
       o.output = r.size("output");
       o.generator_hidden = r.sizes("generator_hidden");
       o.discriminator_hidden = r.sizes("discriminator_hidden");
-      o.generator_activation = r.choice<ad::Activation>("generator_activation", detail::activation_names);
-      o.discriminator_activation = r.choice<ad::Activation>("discriminator_activation", detail::activation_names);
-      o.generator_loss = r.choice<GANLoss>("generator_loss", std::array<const char*, 2>{"minimax", "non_saturating"});
+      o.generator_activation = r.choice<ad::Activation>("generator_activation");
+      o.discriminator_activation = r.choice<ad::Activation>("discriminator_activation");
+      o.generator_loss = r.choice<GANLoss>("generator_loss");
       return o;
     });
   }

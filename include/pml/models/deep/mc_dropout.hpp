@@ -162,7 +162,7 @@ template <Real T = double> class MCDropoutRegressor {
                                     .add("input", options_.input)
                                     .add("hidden", options_.hidden)
                                     .add("output", options_.output)
-                                    .add("activation", detail::activation_names[std::size_t(options_.activation)])
+                                    .add("activation", options_.activation)
                                     .add("dropout", options_.dropout)
                                     .add("dropout_input", options_.dropout_input)
                                     .add("length_scale", options_.length_scale)
@@ -178,7 +178,7 @@ template <Real T = double> class MCDropoutRegressor {
       o.input = r.size("input");
       o.hidden = r.sizes("hidden");
       o.output = r.size("output");
-      o.activation = r.choice<ad::Activation>("activation", detail::activation_names);
+      o.activation = r.choice<ad::Activation>("activation");
       o.dropout = r.number<double>("dropout");
       o.dropout_input = r.flag("dropout_input");
       o.length_scale = r.number<double>("length_scale");

@@ -112,8 +112,6 @@ std::vector<T> run_epochs(const char* function, const Eigen::MatrixBase<DX>& x, 
   return history;
 }
 
-inline constexpr std::array<const char*, 6> activation_names{"identity", "relu", "leaky_relu", "tanh", "sigmoid", "softplus"};
-
 /// The static `Model::load` of a deep model: reads the file, checks its type, rebuilds the model from the
 /// options in its header (make_options) and moves the parameters in.
 template <class Model, class MakeOptions>

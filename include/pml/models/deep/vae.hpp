@@ -5,6 +5,7 @@
 /// log q - log p) and B (analytic KL), L samples per point, the AEVB minibatch algorithm, and the
 /// importance-weighted bound (Burda et al. 2016) for evaluation.
 
+#include "pml/core/enum_names.hpp"
 #include "pml/core/instantiation.hpp"
 #include <cmath>
 #include <filesystem>
@@ -25,11 +26,15 @@ enum class VAELikelihood : std::uint8_t {
   bernoulli,  ///< binary (or [0, 1]) data: the decoder outputs logits
   gaussian,   ///< real data: the decoder outputs a mean and a log-variance per dimension
 };
+/// The names of the values, in order (model files and the command line; see core/enum_names.hpp).
+constexpr std::array<std::string_view, 2> enum_names(VAELikelihood) { return {"bernoulli", "gaussian"}; }
 /// How the KL part of the ELBO is estimated (Kingma & Welling 2013, eqs. 6 and 7).
 enum class VAEEstimator : std::uint8_t {
   analytic,  ///< estimator B: KL(q(z|x) || N(0, I)) in closed form
   sampled,   ///< estimator A: log q(z|x) - log p(z) at the sampled z
 };
+/// The names of the values, in order (model files and the command line; see core/enum_names.hpp).
+constexpr std::array<std::string_view, 2> enum_names(VAEEstimator) { return {"analytic", "sampled"}; }
 
 /// Options of VAE: the encoder/decoder sizes, the likelihood of the decoder and the SGVB estimator.
 struct VAEOptions {
@@ -213,9 +218,9 @@ template <Real T = double> class VAE {
                                     .add("input", options_.input)
                                     .add("hidden", options_.hidden)
                                     .add("latent", options_.latent)
-                                    .add("activation", detail::activation_names[std::size_t(options_.activation)])
-                                    .add("likelihood", options_.likelihood == VAELikelihood::bernoulli ? "bernoulli" : "gaussian")
-                                    .add("estimator", options_.estimator == VAEEstimator::analytic ? "analytic" : "sampled")
+                                    .add("activation", options_.activation)
+                                    .add("likelihood", options_.likelihood)
+                                    .add("estimator", options_.estimator)
                                     .add("samples", options_.samples)
                                     .str()});
   }
@@ -227,9 +232,9 @@ template <Real T = double> class VAE {
       o.input = r.size("input");
       o.hidden = r.sizes("hidden");
       o.latent = r.size("latent");
-      o.activation = r.choice<ad::Activation>("activation", detail::activation_names);
-      o.likelihood = r.choice<VAELikelihood>("likelihood", std::array<const char*, 2>{"bernoulli", "gaussian"});
-      o.estimator = r.choice<VAEEstimator>("estimator", std::array<const char*, 2>{"analytic", "sampled"});
+      o.activation = r.choice<ad::Activation>("activation");
+      o.likelihood = r.choice<VAELikelihood>("likelihood");
+      o.estimator = r.choice<VAEEstimator>("estimator");
       o.samples = r.number<int>("samples");
       return o;
     });

@@ -2,6 +2,7 @@
 /// @file
 /// Probabilistic PCA (Tipping & Bishop 1999): closed-form maximum likelihood and EM.
 
+#include "pml/core/enum_names.hpp"
 #include "pml/core/instantiation.hpp"
 #include <cmath>
 #include <vector>
@@ -20,6 +21,8 @@ enum class PPCASolver {
   closed_form,  ///< eigen-decomposition of S (Tipping & Bishop 1999, eq. 7–8; PRML 12.45–12.46)
   em,           ///< EM iterations on S (PRML 12.58–12.59), from the eigen-solution in a random rotation (without missing values)
 };
+/// The names of the values, in order (model files and the command line; see core/enum_names.hpp).
+constexpr std::array<std::string_view, 2> enum_names(PPCASolver) { return {"closed_form", "em"}; }
 
 /// Options of ProbabilisticPCA.
 template <Real T = double> struct ProbabilisticPCAOptions {
@@ -176,7 +179,7 @@ template <Real T = double> class ProbabilisticPCA {
     const Matrix<T> mean = mean_, sigma2 = Matrix<T>::Constant(1, 1, sigma2_);
     const std::string options = io::OptionsWriter()
                                     .add("components", options_.components)
-                                    .add("solver", options_.solver == PPCASolver::em ? "em" : "closed_form")
+                                    .add("solver", options_.solver)
                                     .add("max_iterations", options_.max_iterations)
                                     .add("tolerance", double(options_.tolerance))
                                     .add("unbiased", options_.unbiased)
@@ -193,7 +196,7 @@ template <Real T = double> class ProbabilisticPCA {
     const io::OptionsReader r(file, path, function);
     Options o;
     o.components = r.size("components");
-    o.solver = r.choice<PPCASolver>("solver", std::array<const char*, 2>{"closed_form", "em"});
+    o.solver = r.choice<PPCASolver>("solver");
     o.max_iterations = r.number<int>("max_iterations");
     o.tolerance = r.number<T>("tolerance");
     o.unbiased = r.flag("unbiased");
