@@ -28,7 +28,14 @@ inline Eigen::MatrixXd probe(Eigen::Index rows, Eigen::Index cols) {
 struct ModelLoader {
   const char* model;
   std::function<Eigen::MatrixXd(const std::filesystem::path&)> load_and_use;
+  /// Loads the file at `from` and saves the model to `to` (in the format asked).
+  std::function<void(const std::filesystem::path& from, const std::filesystem::path& to, pml::io::FileFormat)> load_and_save;
 };
+
+/// ModelLoader::load_and_save for model class M.
+template <class M> void load_and_save(const std::filesystem::path& from, const std::filesystem::path& to, pml::io::FileFormat format) {
+  M::load(from).save(to, format);
+}
 
 /// Rows of the probe input every use evaluates.
 inline constexpr Eigen::Index probe_rows = 5;
@@ -40,7 +47,7 @@ inline const std::vector<ModelLoader>& model_loaders() {
        [](const Path& p) {
          const auto m = pml::KMeans<double>::load(p);
          return Eigen::MatrixXd(m.transform(probe(probe_rows, m.centres().cols())));
-       }},
+       }, load_and_save<pml::KMeans<double>>},
       {"GaussianMixture",
        [](const Path& p) {
          const auto m = pml::GaussianMixture<double>::load(p);
@@ -48,17 +55,17 @@ inline const std::vector<ModelLoader>& model_loaders() {
          Eigen::MatrixXd out(probe_rows, m.means().rows() + 1);
          out << m.predict_proba(x), m.score_samples(x);
          return out;
-       }},
+       }, load_and_save<pml::GaussianMixture<double>>},
       {"VariationalGaussianMixture",
        [](const Path& p) {
          const auto m = pml::VariationalGaussianMixture<double>::load(p);
          return m.predict_proba(probe(probe_rows, m.means().cols()));
-       }},
+       }, load_and_save<pml::VariationalGaussianMixture<double>>},
       {"PCA",
        [](const Path& p) {
          const auto m = pml::PCA<double>::load(p);
          return m.transform(probe(probe_rows, m.mean().size()));
-       }},
+       }, load_and_save<pml::PCA<double>>},
       {"ProbabilisticPCA",
        [](const Path& p) {
          const auto m = pml::ProbabilisticPCA<double>::load(p);
@@ -67,7 +74,7 @@ inline const std::vector<ModelLoader>& model_loaders() {
          Eigen::MatrixXd out(probe_rows, z.cols() + 1);
          out << z, m.score_samples(x);
          return out;
-       }},
+       }, load_and_save<pml::ProbabilisticPCA<double>>},
       {"BayesianLinearRegression",
        [](const Path& p) {
          const auto m = pml::BayesianLinearRegression<double>::load(p);
@@ -75,46 +82,46 @@ inline const std::vector<ModelLoader>& model_loaders() {
          Eigen::MatrixXd out(probe_rows, 2);
          out << pred.mean, pred.variance;
          return out;
-       }},
+       }, load_and_save<pml::BayesianLinearRegression<double>>},
       {"BayesianLogisticRegression",
        [](const Path& p) {
          const auto m = pml::BayesianLogisticRegression<double>::load(p);
          return Eigen::MatrixXd(m.predict_proba(probe(probe_rows, m.mean().size())));
-       }},
+       }, load_and_save<pml::BayesianLogisticRegression<double>>},
       {"AutoEncoder",
        [](const Path& p) {
          auto m = pml::AutoEncoder<double>::load(p);
          return m.reconstruct(probe(probe_rows, m.options().input));
-       }},
+       }, load_and_save<pml::AutoEncoder<double>>},
       {"VAE",
        [](const Path& p) {
          auto m = pml::VAE<double>::load(p);
          return m.reconstruct(probe(probe_rows, m.options().input));
-       }},
+       }, load_and_save<pml::VAE<double>>},
       {"BayesByBackprop",
        [](const Path& p) {
          auto m = pml::BayesByBackprop<double>::load(p);
          return m.predict_mean(probe(probe_rows, m.options().input));
-       }},
+       }, load_and_save<pml::BayesByBackprop<double>>},
       {"MCDropoutRegressor",
        [](const Path& p) {
          auto m = pml::MCDropoutRegressor<double>::load(p);
          return m.predict(probe(probe_rows, m.options().input)).mean;
-       }},
+       }, load_and_save<pml::MCDropoutRegressor<double>>},
       {"GAN",
        [](const Path& p) {
          auto m = pml::GAN<double>::load(p);
          return Eigen::MatrixXd(m.discriminate(probe(probe_rows, m.options().output)));
-       }},
-      {"BetaBernoulliModel", [](const Path& p) { return Eigen::MatrixXd(pml::detail::distribution_parameters(pml::BetaBernoulliModel<double>::load(p).posterior())); }},
-      {"BetaBinomialModel", [](const Path& p) { return Eigen::MatrixXd(pml::detail::distribution_parameters(pml::BetaBinomialModel<double>::load(p).posterior())); }},
-      {"DirichletCategoricalModel", [](const Path& p) { return Eigen::MatrixXd(pml::detail::distribution_parameters(pml::DirichletCategoricalModel<double>::load(p).posterior())); }},
-      {"DirichletMultinomialModel", [](const Path& p) { return Eigen::MatrixXd(pml::detail::distribution_parameters(pml::DirichletMultinomialModel<double>::load(p).posterior())); }},
-      {"GammaPoissonModel", [](const Path& p) { return Eigen::MatrixXd(pml::detail::distribution_parameters(pml::GammaPoissonModel<double>::load(p).posterior())); }},
-      {"NormalGammaModel", [](const Path& p) { return Eigen::MatrixXd(pml::detail::distribution_parameters(pml::NormalGammaModel<double>::load(p).posterior())); }},
-      {"NormalKnownVarianceModel", [](const Path& p) { return Eigen::MatrixXd(pml::detail::distribution_parameters(pml::NormalKnownVarianceModel<double>::load(p).posterior())); }},
-      {"GammaKnownMeanModel", [](const Path& p) { return Eigen::MatrixXd(pml::detail::distribution_parameters(pml::GammaKnownMeanModel<double>::load(p).posterior())); }},
-      {"NormalWishartModel", [](const Path& p) { return Eigen::MatrixXd(pml::detail::distribution_parameters(pml::NormalWishartModel<double>::load(p).posterior())); }},
+       }, load_and_save<pml::GAN<double>>},
+      {"BetaBernoulliModel", [](const Path& p) { return Eigen::MatrixXd(pml::detail::distribution_parameters(pml::BetaBernoulliModel<double>::load(p).posterior())); }, load_and_save<pml::BetaBernoulliModel<double>>},
+      {"BetaBinomialModel", [](const Path& p) { return Eigen::MatrixXd(pml::detail::distribution_parameters(pml::BetaBinomialModel<double>::load(p).posterior())); }, load_and_save<pml::BetaBinomialModel<double>>},
+      {"DirichletCategoricalModel", [](const Path& p) { return Eigen::MatrixXd(pml::detail::distribution_parameters(pml::DirichletCategoricalModel<double>::load(p).posterior())); }, load_and_save<pml::DirichletCategoricalModel<double>>},
+      {"DirichletMultinomialModel", [](const Path& p) { return Eigen::MatrixXd(pml::detail::distribution_parameters(pml::DirichletMultinomialModel<double>::load(p).posterior())); }, load_and_save<pml::DirichletMultinomialModel<double>>},
+      {"GammaPoissonModel", [](const Path& p) { return Eigen::MatrixXd(pml::detail::distribution_parameters(pml::GammaPoissonModel<double>::load(p).posterior())); }, load_and_save<pml::GammaPoissonModel<double>>},
+      {"NormalGammaModel", [](const Path& p) { return Eigen::MatrixXd(pml::detail::distribution_parameters(pml::NormalGammaModel<double>::load(p).posterior())); }, load_and_save<pml::NormalGammaModel<double>>},
+      {"NormalKnownVarianceModel", [](const Path& p) { return Eigen::MatrixXd(pml::detail::distribution_parameters(pml::NormalKnownVarianceModel<double>::load(p).posterior())); }, load_and_save<pml::NormalKnownVarianceModel<double>>},
+      {"GammaKnownMeanModel", [](const Path& p) { return Eigen::MatrixXd(pml::detail::distribution_parameters(pml::GammaKnownMeanModel<double>::load(p).posterior())); }, load_and_save<pml::GammaKnownMeanModel<double>>},
+      {"NormalWishartModel", [](const Path& p) { return Eigen::MatrixXd(pml::detail::distribution_parameters(pml::NormalWishartModel<double>::load(p).posterior())); }, load_and_save<pml::NormalWishartModel<double>>},
   };
   return loaders;
 }

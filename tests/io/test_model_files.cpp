@@ -9,6 +9,10 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <limits>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -173,6 +177,56 @@ TEST_CASE("The kept corpus loads and reproduces the outputs it was written with"
   }
 }
 
+/// Whether two JSON values hold the same data: numbers compared by value, object members in any order.
+bool same_json(const pml::json::Value& a, const pml::json::Value& b) {
+  using Kind = pml::json::Value::Kind;
+  if (a.kind != b.kind) return false;
+  switch (a.kind) {
+    case Kind::null: return true;
+    case Kind::boolean: return a.boolean == b.boolean;
+    case Kind::number: return a.as<double>() == b.as<double>();
+    case Kind::string: return a.text == b.text;
+    case Kind::array:
+      if (a.items.size() != b.items.size()) return false;
+      for (std::size_t i = 0; i < a.items.size(); ++i)
+        if (!same_json(a.items[i], b.items[i])) return false;
+      return true;
+    case Kind::object:
+      if (a.keys.size() != b.keys.size()) return false;
+      for (std::size_t i = 0; i < a.keys.size(); ++i) {
+        const pml::json::Value* other = b.find(a.keys[i]);
+        if (other == nullptr || !same_json(a.items[i], *other)) return false;
+      }
+      return true;
+  }
+  return false;
+}
+
+// Issue 14 §3: save() and load() run one declaration of each model's state, so a model loaded from a file
+// writes back exactly what it read: the same options (none dropped, none added) and the same matrices.
+TEST_CASE("A loaded model saves the same options and matrices it was loaded from", "[files][corpus]") {
+  const fs::path tmp = fs::temp_directory_path() / "pml_resaved.json";
+  for (const auto& f : seed_files()) {
+    for (const auto format : {pml::io::FileFormat::binary, pml::io::FileFormat::json}) {
+      INFO(f.path.filename().string() << " saved as " << (format == pml::io::FileFormat::json ? "JSON" : "binary"));
+      f.loader->load_and_save(f.path, tmp, format);
+      const auto before = pml::io::read_model_file<double>(f.path), after = pml::io::read_model_file<double>(tmp);
+      CHECK(after.model == before.model);
+      CHECK(same_json(after.options, before.options));
+      REQUIRE(after.parameters.size() == before.parameters.size());
+      for (const auto& m : before.parameters) {
+        INFO("matrix " << m.name);
+        const auto same = std::find_if(after.parameters.begin(), after.parameters.end(), [&](const auto& a) { return a.name == m.name; });
+        REQUIRE(same != after.parameters.end());
+        CHECK(same->value.rows() == m.value.rows());
+        CHECK(same->value.cols() == m.value.cols());
+        CHECK(same->value == m.value);
+      }
+    }
+  }
+  fs::remove(tmp);
+}
+
 TEST_CASE("Every loader refuses every other model's file by name", "[files][corpus]") {
   for (const auto& f : seed_files())
     for (const auto& other : pml_test::model_loaders()) {
@@ -252,4 +306,72 @@ TEST_CASE("The libFuzzer corpus replays through every loader without a crash", "
     for (const auto& l : pml_test::model_loaders()) try_load(l, entry.path());
   }
   CHECK(files > 0);
+}
+
+// ---- the JSON layer (nlohmann-json's parser feeding pml::json::Value) ----
+TEST_CASE("JSON: numbers keep their text, so float32 and double values read back bit for bit", "[files][json]") {
+  const pml::json::Value v = pml::json::parse(R"({"a": [1.5e3, 2, -3, -0.0, 18446744073709551616, 0.1, 1e-320], "b": "x\u00e9\n"})");
+  REQUIRE(v.kind == pml::json::Value::Kind::object);
+  const auto& a = v.find("a")->items;
+  REQUIRE(a.size() == 7);
+  CHECK(a[0].text == "1.5e3");
+  CHECK(a[3].text == "-0.0");
+  CHECK(a[4].text == "18446744073709551616");  // beyond int64 and uint64: kept as written
+  CHECK(std::signbit(a[3].as<double>()));
+  CHECK(a[5].as<float>() == 0.1f);
+  CHECK(a[6].as<double>() == 1e-320);  // subnormal
+  CHECK_THROWS_WITH(a[4].as<std::int64_t>(), Contains("out of range"));
+  CHECK(v.find("b")->text == "x\xc3\xa9\n");
+
+  // every float and double pattern that JSON can hold survives a JSON model file, -0 included
+  const fs::path file = fs::temp_directory_path() / "pml_json_bits.json";
+  for (int scalar = 0; scalar < 2; ++scalar) {
+    Eigen::MatrixXd d(1, 8);
+    d << -0.0, 0.0, std::numeric_limits<double>::denorm_min(), std::numeric_limits<double>::max(), -std::numeric_limits<double>::min(), 0.1, 1.0 / 3.0, 1e22;
+    if (scalar == 0) {
+      const Eigen::MatrixXf f = d.cast<float>();
+      pml::io::write_model_file<float>(file, {{"f", f}}, pml::io::FileFormat::json, {"M", "{}"}, "test");
+      const Eigen::MatrixXf back = pml::io::read_model_file<float>(file).parameters.at(0).value;
+      for (Eigen::Index i = 0; i < f.size(); ++i) CHECK(std::bit_cast<std::uint32_t>(back(i)) == std::bit_cast<std::uint32_t>(f(i)));
+    } else {
+      pml::io::write_model_file<double>(file, {{"d", d}}, pml::io::FileFormat::json, {"M", "{}"}, "test");
+      const Eigen::MatrixXd back = pml::io::read_model_file<double>(file).parameters.at(0).value;
+      for (Eigen::Index i = 0; i < d.size(); ++i) CHECK(std::bit_cast<std::uint64_t>(back(i)) == std::bit_cast<std::uint64_t>(d(i)));
+    }
+  }
+  fs::remove(file);
+}
+
+TEST_CASE("JSON: strings are escaped on writing and read back; bad documents are clear errors", "[files][json]") {
+  const std::string name = std::string("a\"b\\c\n\t\x01 \xc3\xa9 end");
+  const pml::json::Value s = pml::json::parse(pml::json::quote(name));
+  CHECK(s.kind == pml::json::Value::Kind::string);
+  CHECK(s.text == name);
+  CHECK(pml::json::parse(pml::json::quote("bad \xff byte")).text == "bad \xef\xbf\xbd byte");  // invalid UTF-8: U+FFFD, still a file
+
+  const fs::path file = fs::temp_directory_path() / "pml_json_names.json";
+  pml::io::write_model_file<double>(file, {{name, Eigen::MatrixXd::Ones(1, 1)}}, pml::io::FileFormat::json, {name, "{\"k\": \"\\u0041\"}"}, "test");
+  const auto back = pml::io::read_model_file<double>(file);
+  CHECK(back.model == name);
+  CHECK(back.parameters.at(0).name == name);
+  CHECK(back.options.find("k")->text == "A");
+  fs::remove(file);
+
+  auto error = [](const std::string& text) {
+    try {
+      pml::json::parse(text);
+    } catch (const std::runtime_error& e) {
+      return std::string(e.what());
+    }
+    return std::string("(parsed)");
+  };
+  CHECK_THAT(error(R"({"a": [1, 2)"), Contains("json:") && Contains("unexpected end of input"));
+  CHECK_THAT(error("[1, 2] x"), Contains("json:") && Contains("column 8"));
+  CHECK_THAT(error("[1e400]"), Contains("json:") && Contains("1e400"));
+  CHECK_THAT(error(std::string(65, '[') + std::string(65, ']')), Contains("json: nesting deeper than 64"));
+  CHECK(error(std::string(64, '[') + std::string(64, ']')) == "(parsed)");
+  CHECK_THAT(error("\"\xff\""), Contains("json:"));
+  CHECK_THAT(error("\"a\x01\""), Contains("json:") && Contains("control character"));
+  CHECK_THAT(error(""), Contains("json:"));
+  CHECK_THAT(error("{\"a\": NaN}"), Contains("json:"));
 }

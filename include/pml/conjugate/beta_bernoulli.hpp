@@ -59,7 +59,7 @@ template <Real T = double> class BetaBernoulliModel {
   }
 
   /// Writes the prior, the current posterior and the model's constants to `path` (model type "BetaBernoulliModel";
-  /// format in io/model_file.hpp), atomically. @throw std::runtime_error if the file cannot be written.
+  /// format in serialization/model_file.hpp), atomically. @throw std::runtime_error if the file cannot be written.
   void save(const std::filesystem::path& path, io::FileFormat format = io::FileFormat::binary) const {
     detail::save_conjugate(path, format, "BetaBernoulliModel", "{}", prior_, belief_, "BetaBernoulliModel::save");
   }
@@ -112,7 +112,7 @@ template <Real T = double> class BetaBinomialModel {
   }
 
   /// Writes the prior, the current posterior and the model's constants to `path` (model type "BetaBinomialModel";
-  /// format in io/model_file.hpp), atomically. @throw std::runtime_error if the file cannot be written.
+  /// format in serialization/model_file.hpp), atomically. @throw std::runtime_error if the file cannot be written.
   void save(const std::filesystem::path& path, io::FileFormat format = io::FileFormat::binary) const {
     detail::save_conjugate(path, format, "BetaBinomialModel", io::OptionsWriter().add("trials", Index(n_)).str(), prior_, belief_, "BetaBinomialModel::save");
   }

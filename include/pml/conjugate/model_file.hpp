@@ -12,7 +12,7 @@
 #include "pml/distributions/normal.hpp"
 #include "pml/distributions/normal_gamma.hpp"
 #include "pml/distributions/normal_wishart.hpp"
-#include "pml/io/model_file.hpp"
+#include "pml/serialization/model_file.hpp"
 
 namespace pml::detail {
 

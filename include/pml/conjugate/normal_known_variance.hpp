@@ -61,7 +61,7 @@ template <Real T = double> class NormalKnownVarianceModel {
   }
 
   /// Writes the prior, the current posterior and the model's constants to `path` (model type "NormalKnownVarianceModel";
-  /// format in io/model_file.hpp), atomically. @throw std::runtime_error if the file cannot be written.
+  /// format in serialization/model_file.hpp), atomically. @throw std::runtime_error if the file cannot be written.
   void save(const std::filesystem::path& path, io::FileFormat format = io::FileFormat::binary) const {
     detail::save_conjugate(path, format, "NormalKnownVarianceModel", io::OptionsWriter().add("noise_stddev", double(sigma_)).str(), prior_, belief_, "NormalKnownVarianceModel::save");
   }
@@ -117,7 +117,7 @@ template <Real T = double> class GammaKnownMeanModel {
   }
 
   /// Writes the prior, the current posterior and the model's constants to `path` (model type "GammaKnownMeanModel";
-  /// format in io/model_file.hpp), atomically. @throw std::runtime_error if the file cannot be written.
+  /// format in serialization/model_file.hpp), atomically. @throw std::runtime_error if the file cannot be written.
   void save(const std::filesystem::path& path, io::FileFormat format = io::FileFormat::binary) const {
     detail::save_conjugate(path, format, "GammaKnownMeanModel", io::OptionsWriter().add("mean", double(mu_)).str(), prior_, belief_, "GammaKnownMeanModel::save");
   }

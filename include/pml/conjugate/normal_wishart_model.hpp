@@ -112,7 +112,7 @@ template <Real T = double> class NormalWishartModel {
   }
 
   /// Writes the prior, the current posterior and the model's constants to `path` (model type "NormalWishartModel";
-  /// format in io/model_file.hpp), atomically. @throw std::runtime_error if the file cannot be written.
+  /// format in serialization/model_file.hpp), atomically. @throw std::runtime_error if the file cannot be written.
   void save(const std::filesystem::path& path, io::FileFormat format = io::FileFormat::binary) const {
     detail::save_conjugate(path, format, "NormalWishartModel", "{}", prior_, belief_, "NormalWishartModel::save");
   }

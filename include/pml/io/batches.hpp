@@ -55,6 +55,7 @@ template <class Derived, class Out> void gather_rows(const Eigen::MatrixBase<Der
   for (Index i = 0; i < m; ++i)
     if (rows[static_cast<std::size_t>(i)] < 0 || rows[static_cast<std::size_t>(i)] >= x.rows())
       pml::detail::throw_shape("io::gather_rows", "row " + std::to_string(rows[static_cast<std::size_t>(i)]) + " outside 0.." + std::to_string(x.rows()));
+  if (x.cols() == 0) return;  // no data to copy (a row Block of an empty matrix would offset a null pointer)
   if constexpr (Derived::IsRowMajor) {
     for (Index i = 0; i < m; ++i) out.row(i) = x.row(rows[static_cast<std::size_t>(i)]);
   } else {

@@ -1,13 +1,13 @@
 #pragma once
 /// @file
 /// Saving and loading a model's parameters (nn::Parameter lists) in pml's model-file format
-/// (io/model_file.hpp: versioned binary or JSON, with the model type and options in the header).
+/// (serialization/model_file.hpp: versioned binary or JSON, with the model type and options in the header).
 
 #include <filesystem>
 #include <string>
 #include <vector>
 
-#include "pml/io/model_file.hpp"
+#include "pml/serialization/model_file.hpp"
 #include "pml/nn/parameter.hpp"
 
 namespace pml::nn {
@@ -20,7 +20,7 @@ using io::detail::fnv1a;
 }
 
 /// Writes the parameters' values to `path` (atomically: temporary file, then rename), with the model's
-/// type and options in the header (format: io/model_file.hpp).
+/// type and options in the header (format: serialization/model_file.hpp).
 /// @throw std::runtime_error naming the path if the file cannot be written; std::invalid_argument if the
 ///        header's options are not a JSON object.
 template <Real T>

@@ -11,7 +11,7 @@
 #include <Eigen/Cholesky>
 
 #include "pml/core/check.hpp"
-#include "pml/io/model_file.hpp"
+#include "pml/serialization/state.hpp"
 #include "pml/core/linalg.hpp"
 #include "pml/core/random.hpp"
 #include "pml/core/special.hpp"
@@ -52,6 +52,17 @@ template <Real T = double> struct GaussianMixtureOptions {
   Matrix<T> means_init{};                 ///< optional K x D initial means
   std::vector<Matrix<T>> covariances_init{};  ///< optional K (1 for tied) initial full covariances
   T step_exponent = T(0.6);  ///< partial_fit step size (t + 2)^-step_exponent, in (0.5, 1]
+
+  /// The options a model file stores (not the initialisation), declared once for save() and load()
+  /// (serialization/state.hpp).
+  template <class O, class V> static void fields(O& o, V&& v) {
+    v("components", o.components, io::as_size);
+    v("covariance", o.covariance);
+    v("tolerance", o.tolerance);
+    v("reg_covar", o.reg_covar);
+    v("max_iterations", o.max_iterations);
+    v("restarts", o.restarts);
+  }
 };
 
 /// Gaussian mixture \f$p(\mathbf x) = \sum_k\pi_k\mathcal N(\mathbf x|\boldsymbol\mu_k,\Sigma_k)\f$ fitted by EM
@@ -76,6 +87,7 @@ template <Real T = double> struct GaussianMixtureOptions {
 template <Real T = double> class GaussianMixture {
  public:
   using Options = GaussianMixtureOptions<T>;  ///< The options type.
+  using Scalar = T;  ///< The scalar type (float or double), as in Eigen.
 
   /// A mixture with the given options (fit() it next). @throw std::domain_error naming the option whose value is invalid.
   explicit GaussianMixture(const Options& options = {}) : options_(options) {
@@ -339,74 +351,37 @@ template <Real T = double> class GaussianMixture {
   const Options& options() const noexcept { return options_; }  ///< The options the model was built with.
 
   /// Writes the fitted mixture and its options to `path` (model type "GaussianMixture"; format in
-  /// io/model_file.hpp): weights, means and the Cholesky factors (full, tied) or variances (diagonal,
+  /// serialization/model_file.hpp): weights, means and the Cholesky factors (full, tied) or variances (diagonal,
   /// spherical) exactly as fitted, so a loaded model predicts bit-identically.
   /// @throw std::logic_error if not fitted; std::runtime_error if the file cannot be written.
   void save(const std::filesystem::path& path, io::FileFormat format = io::FileFormat::binary) const {
     if (state_.weights.size() == 0) throw std::logic_error("GaussianMixture::save: the model is not fitted; call fit() first");
-    const Matrix<T> weights = state_.weights;
-    Matrix<T> factors;
-    if (options_.covariance == Covariance::full || options_.covariance == Covariance::tied) {
-      factors.resize(static_cast<Index>(state_.chol.size()) * dimension_, dimension_);
-      for (std::size_t c = 0; c < state_.chol.size(); ++c)
-        factors.middleRows(static_cast<Index>(c) * dimension_, dimension_) = Matrix<T>(state_.chol[c].matrixL());
-    } else {
-      factors = state_.variances;
-    }
-    const std::string options = io::OptionsWriter()
-                                    .add("components", options_.components)
-                                    .add("covariance", options_.covariance)
-                                    .add("tolerance", double(options_.tolerance))
-                                    .add("reg_covar", double(options_.reg_covar))
-                                    .add("max_iterations", options_.max_iterations)
-                                    .add("restarts", options_.restarts)
-                                    .str();
-    io::write_model_file<T>(path, {{"weights", weights}, {"means", state_.means}, {"covariance_factors", factors}}, format, {"GaussianMixture", options},
-                            "GaussianMixture::save");
+    io::save_model(*this, path, format, "GaussianMixture::save");
   }
   /// A mixture saved by save(). @throw std::runtime_error naming the path for a missing, truncated,
   /// corrupt or wrong-type file, or parameters that do not describe a mixture.
-  static GaussianMixture load(const std::filesystem::path& path) {
-    constexpr const char* function = "GaussianMixture::load";
-    const io::ModelFile<T> file = io::read_model_file<T>(path, function);
-    io::require_model(file, "GaussianMixture", path, function);
-    const io::OptionsReader r(file, path, function);
-    Options o;
-    o.components = r.size("components");
-    o.covariance = r.choice<Covariance>("covariance");
-    o.tolerance = r.number<T>("tolerance");
-    o.reg_covar = r.number<T>("reg_covar");
-    o.max_iterations = r.number<int>("max_iterations");
-    o.restarts = r.number<int>("restarts");
-    GaussianMixture gm = io::construct_model<GaussianMixture>(o, path, function);
-    const Index k = o.components;
-    const Matrix<T>& means = io::matrix(file, "means", k, -1, path, function);
-    const Index d = means.cols();
-    const Matrix<T>& weights = io::matrix(file, "weights", k, 1, path, function);
-    if ((weights.array() < T(0)).any() || std::abs(weights.sum() - T(1)) > T(1e-6))
-      throw std::runtime_error(std::string(function) + ": '" + path.string() + "': the weights are not a probability vector");
-    gm.dimension_ = d;
-    gm.state_.weights = weights.col(0);
-    gm.state_.means = means;
-    auto bad = [&](const char* what) { return std::runtime_error(std::string(function) + ": '" + path.string() + "': " + what); };
-    if (o.covariance == Covariance::full || o.covariance == Covariance::tied) {
-      const Index blocks = o.covariance == Covariance::full ? k : 1;
-      const Matrix<T>& f = io::matrix(file, "covariance_factors", blocks * d, d, path, function);
-      for (Index c = 0; c < blocks; ++c) {
-        const Matrix<T> l = f.middleRows(c * d, d);
-        if (!l.template triangularView<Eigen::StrictlyUpper>().toDenseMatrix().isZero(0) || !(l.diagonal().array() > T(0)).all())
-          throw bad("a covariance factor is not lower triangular with a positive diagonal");
-        gm.state_.chol.push_back(llt_from_factor(l));
-      }
-    } else {
-      const Matrix<T>& v = io::matrix(file, "covariance_factors", k, o.covariance == Covariance::diagonal ? d : 1, path, function);
-      if (!(v.array() > T(0)).all()) throw bad("a variance is not positive");
-      gm.state_.variances = v;
-    }
-    return gm;
-  }
+  static GaussianMixture load(const std::filesystem::path& path) { return io::load_model<GaussianMixture>(path, "GaussianMixture::load"); }
+  static constexpr const char* model_name = "GaussianMixture";  ///< The model type in its files' headers.
 
  private:
+  friend struct io::StateAccess;
+  // The fitted state a model file holds (serialization/state.hpp): save() and load() both run this.
+  template <class Self, class Archive> static void state(Self& self, Archive& a) {
+    const Index k = self.options_.components;
+    const Covariance covariance = self.options_.covariance;
+    a.matrix("means", self.state_.means, k, io::any);
+    const Index d = self.state_.means.cols();
+    if constexpr (Archive::reading) self.dimension_ = d;
+    a.vector("weights", self.state_.weights, k);
+    a.require((self.state_.weights.array() >= T(0)).all() && std::abs(self.state_.weights.sum() - T(1)) <= T(1e-6),
+              "the weights are not a probability vector");
+    // the Cholesky factors (full: K, tied: 1) or the variances (diagonal: K x D, spherical: K x 1)
+    if (covariance == Covariance::full || covariance == Covariance::tied)
+      a.factors("covariance_factors", self.state_.chol, covariance == Covariance::full ? k : 1, d);
+    else
+      a.matrix("covariance_factors", self.state_.variances, k, covariance == Covariance::diagonal ? d : 1, io::Values::positive);
+  }
+
   struct State {
     Vector<T> weights;
     Matrix<T> means;                          // K x D

@@ -9,7 +9,7 @@
 #include "pml/core/parallel.hpp"
 #include "pml/core/check.hpp"
 #include "pml/core/linalg.hpp"
-#include "pml/io/model_file.hpp"
+#include "pml/serialization/state.hpp"
 #include "pml/core/random.hpp"
 #include "pml/core/weights.hpp"
 
@@ -22,6 +22,15 @@ template <Real T = double> struct KMeansOptions {
   int max_iterations = 300;  ///< Lloyd iterations per start
   T tolerance = T(1e-4);     ///< stop when the squared centre shift is below tolerance x mean feature variance
   Matrix<T> centres_init{};  ///< optional K x D starting centres (then one start, no k-means++)
+
+  /// The options a model file stores (all but centres_init), declared once for save() and load()
+  /// (serialization/state.hpp).
+  template <class O, class V> static void fields(O& o, V&& v) {
+    v("clusters", o.clusters, io::as_size);
+    v("restarts", o.restarts);
+    v("max_iterations", o.max_iterations);
+    v("tolerance", o.tolerance);
+  }
 };
 
 /// k-means (PRML §9.1): minimises the inertia \f$J = \sum_n w_n \min_k \|x_n - \mu_k\|^2\f$ (PRML 9.1) by
@@ -39,6 +48,7 @@ template <Real T = double> struct KMeansOptions {
 template <Real T = double> class KMeans {
  public:
   using Options = KMeansOptions<T>;  ///< The options type.
+  using Scalar = T;  ///< The scalar type (float or double), as in Eigen.
   /// A k-means model with the given options (fit() it next). @throw std::domain_error naming the option whose value is invalid.
   explicit KMeans(const Options& options = {}) : options_(options) {
     if (options.clusters <= 0)
@@ -210,36 +220,22 @@ template <Real T = double> class KMeans {
     return centres;
   }
 
-  /// Writes the fitted centres and the options to `path` (model type "KMeans"; format in io/model_file.hpp).
+  /// Writes the fitted centres and the options to `path` (model type "KMeans"; format in serialization/model_file.hpp).
   /// @throw std::logic_error if not fitted; std::runtime_error if the file cannot be written.
   void save(const std::filesystem::path& path, io::FileFormat format = io::FileFormat::binary) const {
     require_fitted("KMeans::save");
-    const std::string options = io::OptionsWriter()
-                                    .add("clusters", options_.clusters)
-                                    .add("restarts", options_.restarts)
-                                    .add("max_iterations", options_.max_iterations)
-                                    .add("tolerance", double(options_.tolerance))
-                                    .str();
-    io::write_model_file<T>(path, {{"centres", centres_}}, format, {"KMeans", options}, "KMeans::save");
+    io::save_model(*this, path, format, "KMeans::save");
   }
   /// A model saved by save(): the same centres (bit for bit), so predict() agrees exactly.
   /// @throw std::runtime_error naming the path for a missing, truncated, corrupt or wrong-type file.
-  static KMeans load(const std::filesystem::path& path) {
-    constexpr const char* function = "KMeans::load";
-    const io::ModelFile<T> file = io::read_model_file<T>(path, function);
-    io::require_model(file, "KMeans", path, function);
-    const io::OptionsReader r(file, path, function);
-    Options o;
-    o.clusters = r.size("clusters");
-    o.restarts = r.number<int>("restarts");
-    o.max_iterations = r.number<int>("max_iterations");
-    o.tolerance = r.number<T>("tolerance");
-    KMeans km = io::construct_model<KMeans>(o, path, function);
-    km.centres_ = io::matrix(file, "centres", o.clusters, -1, path, function);
-    return km;
-  }
+  static KMeans load(const std::filesystem::path& path) { return io::load_model<KMeans>(path, "KMeans::load"); }
+  static constexpr const char* model_name = "KMeans";  ///< The model type in its files' headers.
 
  private:
+  friend struct io::StateAccess;
+  // The fitted state a model file holds (serialization/state.hpp): save() and load() both run this.
+  template <class Self, class Archive> static void state(Self& self, Archive& a) { a.matrix("centres", self.centres_, self.options_.clusters, io::any); }
+
   Matrix<T> plus_plus(const MatrixCRef<T>& x, const Vector<T>& row_norms, const Vector<T>& w, Rng& rng) const {
     return plus_plus(x, row_norms, w, options_.clusters, rng);
   }

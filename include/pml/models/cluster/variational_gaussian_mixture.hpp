@@ -22,7 +22,7 @@
 #include "pml/distributions/dirichlet.hpp"
 #include "pml/distributions/kl.hpp"
 #include "pml/distributions/wishart.hpp"
-#include "pml/io/model_file.hpp"
+#include "pml/serialization/state.hpp"
 #include "pml/models/cluster/kmeans.hpp"
 
 namespace pml {
@@ -48,6 +48,21 @@ template <Real T = double> struct VariationalGaussianMixtureOptions {
   T reg_covar = T(1e-6);          ///< added to each component's scatter S_k
   T tolerance = T(1e-3);          ///< stop when the ELBO per sample changes by less
   int max_iterations = 100;  ///< coordinate-ascent iterations at most
+
+  /// The options a model file stores (the priors m₀ and W₀⁻¹ as matrices), declared once for save()
+  /// and load() (serialization/state.hpp).
+  template <class O, class V> static void fields(O& o, V&& v) {
+    v("components", o.components, io::as_size);
+    v("weight_prior", o.weight_prior);
+    v("weight_concentration", o.weight_concentration);
+    v("mean_precision", o.mean_precision);
+    v("degrees_of_freedom", o.degrees_of_freedom);
+    v("reg_covar", o.reg_covar);
+    v("tolerance", o.tolerance);
+    v("max_iterations", o.max_iterations);
+    v("mean_prior", o.mean_prior);
+    v("covariance_prior", o.covariance_prior);
+  }
 };
 
 /// Variational Gaussian mixture: q(Z)q(π)∏q(μ_k, Λ_k) updated by coordinate ascent (PRML 10.46–10.63).
@@ -61,6 +76,7 @@ template <Real T = double> struct VariationalGaussianMixtureOptions {
 template <Real T = double> class VariationalGaussianMixture {
  public:
   using Options = VariationalGaussianMixtureOptions<T>;  ///< The options type.
+  using Scalar = T;  ///< The scalar type (float or double), as in Eigen.
   /// A model with the given options (fit() it next). @throw std::domain_error naming the option whose value is invalid.
   explicit VariationalGaussianMixture(const Options& options = {}) : options_(options) {
     const char* f = "VariationalGaussianMixture";
@@ -221,86 +237,42 @@ template <Real T = double> class VariationalGaussianMixture {
   const Options& options() const noexcept { return options_; }
 
   /// Writes the fitted variational posterior, its options and the ELBO history to `path` (model type
-  /// "VariationalGaussianMixture"; format in io/model_file.hpp). A loaded model's predict_proba, weights,
+  /// "VariationalGaussianMixture"; format in serialization/model_file.hpp). A loaded model's predict_proba, weights,
   /// means and covariances are bit-identical to this one's.
   /// @throw std::logic_error if not fitted; std::runtime_error if the file cannot be written.
   void save(const std::filesystem::path& path, io::FileFormat format = io::FileFormat::binary) const {
     constexpr const char* function = "VariationalGaussianMixture::save";
     if (m_.size() == 0) throw std::logic_error(std::string(function) + ": the model is not fitted; call fit() first");
-    const Index k = options_.components;
-    Matrix<T> w(k * d_, d_), winv(k * d_, d_);  // w: the lower Cholesky factors of the W_k
-    for (Index c = 0; c < k; ++c) {
-      w.middleRows(c * d_, d_) = chol_w_[static_cast<std::size_t>(c)].matrixL();
-      winv.middleRows(c * d_, d_) = winv_[static_cast<std::size_t>(c)];
-    }
-    const Matrix<T> alpha = alpha_, gamma = gamma_, beta = beta_, nu = nu_, mean_prior = options_.mean_prior;
-    const Matrix<T> history = Eigen::Map<const Vector<T>>(history_.data(), static_cast<Index>(history_.size()));
-    const std::string options = io::OptionsWriter()
-                                    .add("components", k)
-                                    .add("weight_prior", options_.weight_prior)
-                                    .add("weight_concentration", double(options_.weight_concentration))
-                                    .add("mean_precision", double(options_.mean_precision))
-                                    .add("degrees_of_freedom", double(options_.degrees_of_freedom))
-                                    .add("reg_covar", double(options_.reg_covar))
-                                    .add("tolerance", double(options_.tolerance))
-                                    .add("max_iterations", options_.max_iterations)
-                                    .add("iterations", iterations_)
-                                    .add("converged", converged_)
-                                    .str();
-    io::write_model_file<T>(path,
-                            {{"alpha", alpha}, {"gamma", gamma}, {"beta", beta}, {"nu", nu}, {"means", m_}, {"W_factor", w}, {"W_inverse", winv},
-                             {"elbo_history", history}, {"mean_prior", mean_prior}, {"covariance_prior", options_.covariance_prior}},
-                            format, {"VariationalGaussianMixture", options}, function);
+    io::save_model(*this, path, format, function);
   }
   /// A model saved by save(). @throw std::runtime_error naming the path for a missing, truncated, corrupt
   /// or wrong-type file, or parameters that do not describe a variational posterior.
   static VariationalGaussianMixture load(const std::filesystem::path& path) {
-    constexpr const char* function = "VariationalGaussianMixture::load";
-    const io::ModelFile<T> file = io::read_model_file<T>(path, function);
-    io::require_model(file, "VariationalGaussianMixture", path, function);
-    const io::OptionsReader r(file, path, function);
-    Options o;
-    o.components = r.size("components");
-    o.weight_prior = r.choice<WeightPrior>("weight_prior");
-    o.weight_concentration = r.number<T>("weight_concentration");
-    o.mean_precision = r.number<T>("mean_precision");
-    o.degrees_of_freedom = r.number<T>("degrees_of_freedom");
-    o.reg_covar = r.number<T>("reg_covar");
-    o.tolerance = r.number<T>("tolerance");
-    o.max_iterations = r.number<int>("max_iterations");
-    o.mean_prior = io::matrix(file, "mean_prior", -1, 1, path, function).col(0);
-    o.covariance_prior = io::matrix(file, "covariance_prior", -1, -1, path, function);
-    VariationalGaussianMixture vg = io::construct_model<VariationalGaussianMixture>(o, path, function);
-    auto bad = [&](const std::string& what) { return std::runtime_error(std::string(function) + ": '" + path.string() + "': " + what); };
-    const Index k = o.components;
-    vg.m_ = io::matrix(file, "means", k, -1, path, function);
-    const Index d = vg.m_.cols();
-    if (d == 0) throw bad("the means have no columns");
-    vg.d_ = d;
-    vg.alpha_ = io::matrix(file, "alpha", k, 1, path, function).col(0);
-    vg.gamma_ = io::matrix(file, "gamma", o.weight_prior == WeightPrior::dirichlet_process ? k : 0, 1, path, function).col(0);
-    vg.beta_ = io::matrix(file, "beta", k, 1, path, function).col(0);
-    vg.nu_ = io::matrix(file, "nu", k, 1, path, function).col(0);
-    if (!(vg.alpha_.array() > T(0)).all() || !(vg.gamma_.array() > T(0)).all() || !(vg.beta_.array() > T(0)).all())
-      throw bad("a Dirichlet, Beta or mean-precision parameter is not positive");
-    if (!(vg.nu_.array() > T(d - 1)).all()) throw bad("a Wishart degrees of freedom is not above D - 1");
-    const Matrix<T>& w = io::matrix(file, "W_factor", k * d, d, path, function);
-    const Matrix<T>& winv = io::matrix(file, "W_inverse", k * d, d, path, function);
-    for (Index c = 0; c < k; ++c) {
-      const Matrix<T> l = w.middleRows(c * d, d);
-      if (!l.template triangularView<Eigen::StrictlyUpper>().toDenseMatrix().isZero(0) || !(l.diagonal().array() > T(0)).all())
-        throw bad("a Wishart scale factor is not lower triangular with a positive diagonal");
-      vg.chol_w_.push_back(llt_from_factor(l));
-      vg.winv_.push_back(winv.middleRows(c * d, d));
-    }
-    const Matrix<T>& history = io::matrix(file, "elbo_history", -1, 1, path, function);
-    vg.history_.assign(history.data(), history.data() + history.size());
-    vg.iterations_ = r.number<int>("iterations");
-    vg.converged_ = r.flag("converged");
-    return vg;
+    return io::load_model<VariationalGaussianMixture>(path, "VariationalGaussianMixture::load");
   }
+  static constexpr const char* model_name = "VariationalGaussianMixture";  ///< The model type in its files' headers.
 
  private:
+  friend struct io::StateAccess;
+  // The fitted state a model file holds (serialization/state.hpp): save() and load() both run this.
+  template <class Self, class Archive> static void state(Self& self, Archive& a) {
+    const Index k = self.options_.components;
+    a.matrix("means", self.m_, k, io::any);
+    const Index d = self.m_.cols();
+    a.require(d > 0, "the means have no columns");
+    if constexpr (Archive::reading) self.d_ = d;
+    a.vector("alpha", self.alpha_, k, io::Values::positive);
+    a.vector("gamma", self.gamma_, self.options_.weight_prior == WeightPrior::dirichlet_process ? k : 0, io::Values::positive);
+    a.vector("beta", self.beta_, k, io::Values::positive);
+    a.vector("nu", self.nu_, k);
+    a.require((self.nu_.array() > T(d - 1)).all(), "a Wishart degrees of freedom is not above D - 1");
+    a.factors("W_factor", self.chol_w_, k, d);  // the lower Cholesky factors of the W_k
+    a.blocks("W_inverse", self.winv_, k, d);
+    a.history("elbo_history", self.history_);
+    a.option("iterations", self.iterations_);
+    a.option("converged", self.converged_);
+  }
+
   // ln rho_nk = E[ln pi_k] + 1/2 E[ln|L_k|] - D/2 ln 2pi - 1/2 (D/beta_k + nu_k (x - m_k)' W_k (x - m_k))
   Matrix<T> log_rho(const MatrixCRef<T>& x) const {
     const Index n = x.rows(), k = options_.components;

@@ -33,6 +33,15 @@ struct AutoEncoderOptions {
   Index code = 32;                 ///< width of the (linear) code
   ad::Activation activation = ad::Activation::relu;  ///< after every hidden layer of the encoder and the decoder
   ReconstructionLoss loss = ReconstructionLoss::mse;  ///< mse (real data) or bce (data in [0, 1], sigmoid outputs)
+
+  /// The options a model file stores, declared once for save() and load() (serialization/state.hpp).
+  template <class O, class V> static void fields(O& o, V&& v) {
+    v("input", o.input, io::as_size);
+    v("hidden", o.hidden);
+    v("code", o.code, io::as_size);
+    v("activation", o.activation);
+    v("loss", o.loss);
+  }
 };
 
 /// `AutoEncoder<float> ae({.input = 784, .hidden = {256}, .code = 32, .loss = ReconstructionLoss::bce}, rng);`
@@ -42,6 +51,7 @@ struct AutoEncoderOptions {
 template <Real T = double> class AutoEncoder {
  public:
   using Options = AutoEncoderOptions;  ///< The options type (sizes and hyper-parameters, so not templated on the scalar).
+  using Scalar = T;  ///< The scalar type (float or double), as in Eigen.
   /// @throw std::invalid_argument for non-positive sizes.
   AutoEncoder(const AutoEncoderOptions& options, Rng& rng)
       : options_(checked(options)),
@@ -118,32 +128,17 @@ template <Real T = double> class AutoEncoder {
     list.insert(list.end(), more.begin(), more.end());
     return list;
   }
-  /// Writes the parameters and the options to `path` (model type "AutoEncoder"; format in io/model_file.hpp),
+  /// Writes the parameters and the options to `path` (model type "AutoEncoder"; format in serialization/model_file.hpp),
   /// atomically. @throw std::runtime_error if the file cannot be written.
   void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) const {
-    // parameters() only collects pointers to the parameters; save() reads through them
-    nn::save_parameters(path, parameters(), format,
-                        {"AutoEncoder", io::OptionsWriter()
-                                    .add("input", options_.input)
-                                    .add("hidden", options_.hidden)
-                                    .add("code", options_.code)
-                                    .add("activation", options_.activation)
-                                    .add("loss", options_.loss)
-                                    .str()});
+    detail::save_model(*this, path, format);
   }
   /// A model saved by save(): built from the options in the file, with its parameters (bit-identical
   /// outputs). @throw std::runtime_error naming the path for a missing, truncated, corrupt or wrong-type file.
   static AutoEncoder load(const std::filesystem::path& path) {
-    return detail::load_model<AutoEncoder>(path, "AutoEncoder", "AutoEncoder::load", [](const io::OptionsReader& r) {
-      AutoEncoderOptions o;
-      o.input = r.size("input");
-      o.hidden = r.sizes("hidden");
-      o.code = r.size("code");
-      o.activation = r.choice<ad::Activation>("activation");
-      o.loss = r.choice<ReconstructionLoss>("loss");
-      return o;
-    });
+    return detail::load_model<AutoEncoder>(path, "AutoEncoder::load");
   }
+  static constexpr const char* model_name = "AutoEncoder";  ///< The model type in its files' headers.
   const AutoEncoderOptions& options() const noexcept { return options_; }  ///< The options the model was built with.
 
  private:

@@ -51,6 +51,24 @@ struct BayesByBackpropOptions {
   KLWeighting kl_weighting = KLWeighting::uniform;  ///< uniform 1/M or geometric 2^(M−i)/(2^M − 1) over the M minibatches
   nn::WeightSampling sampling = nn::WeightSampling::weights;  ///< or local reparameterisation
   int samples = 1;               ///< posterior samples per minibatch in the training objective
+
+  /// The options a model file stores, declared once for save() and load() (serialization/state.hpp).
+  template <class O, class V> static void fields(O& o, V&& v) {
+    v("input", o.input, io::as_size);
+    v("hidden", o.hidden);
+    v("output", o.output, io::as_size);
+    v("activation", o.activation);
+    v("task", o.task);
+    v("prior", o.prior.kind);
+    v("prior_pi", o.prior.pi);
+    v("prior_sigma1", o.prior.sigma1);
+    v("prior_sigma2", o.prior.sigma2);
+    v("noise", o.noise);
+    v("rho_init", o.rho_init);
+    v("kl_weighting", o.kl_weighting);
+    v("sampling", o.sampling);
+    v("samples", o.samples);
+  }
 };
 
 /// `BayesByBackprop<float> bnn({.input = 784, .output = 10, .task = BayesTask::classification}, rng);`
@@ -61,6 +79,7 @@ struct BayesByBackpropOptions {
 template <Real T = double> class BayesByBackprop {
  public:
   using Options = BayesByBackpropOptions;  ///< The options type (sizes and hyper-parameters, so not templated on the scalar).
+  using Scalar = T;  ///< The scalar type (float or double), as in Eigen.
   /// @throw std::invalid_argument for non-positive sizes; std::domain_error for a bad prior, noise,
   ///        rho_init, samples, or a classification model with fewer than two classes.
   BayesByBackprop(const BayesByBackpropOptions& options, Rng& rng) : options_(checked(options)) {
@@ -218,50 +237,17 @@ template <Real T = double> class BayesByBackprop {
   }
   std::vector<nn::BayesianLinear<T>>& layers() noexcept { return layers_; }  ///< The layers (posterior means and rhos), input first.
   const std::vector<nn::BayesianLinear<T>>& layers() const noexcept { return layers_; }  ///< The layers, read-only.
-  /// Writes the parameters and the options to `path` (model type "BayesByBackprop"; format in io/model_file.hpp),
+  /// Writes the parameters and the options to `path` (model type "BayesByBackprop"; format in serialization/model_file.hpp),
   /// atomically. @throw std::runtime_error if the file cannot be written.
   void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) const {
-    // parameters() only collects pointers to the parameters; save() reads through them
-    nn::save_parameters(path, parameters(), format,
-                        {"BayesByBackprop", io::OptionsWriter()
-                                    .add("input", options_.input)
-                                    .add("hidden", options_.hidden)
-                                    .add("output", options_.output)
-                                    .add("activation", options_.activation)
-                                    .add("task", options_.task)
-                                    .add("prior", options_.prior.kind)
-                                    .add("prior_pi", options_.prior.pi)
-                                    .add("prior_sigma1", options_.prior.sigma1)
-                                    .add("prior_sigma2", options_.prior.sigma2)
-                                    .add("noise", options_.noise)
-                                    .add("rho_init", options_.rho_init)
-                                    .add("kl_weighting", options_.kl_weighting)
-                                    .add("sampling", options_.sampling)
-                                    .add("samples", options_.samples)
-                                    .str()});
+    detail::save_model(*this, path, format);
   }
   /// A model saved by save(): built from the options in the file, with its parameters (bit-identical
   /// outputs). @throw std::runtime_error naming the path for a missing, truncated, corrupt or wrong-type file.
   static BayesByBackprop load(const std::filesystem::path& path) {
-    return detail::load_model<BayesByBackprop>(path, "BayesByBackprop", "BayesByBackprop::load", [](const io::OptionsReader& r) {
-      BayesByBackpropOptions o;
-      o.input = r.size("input");
-      o.hidden = r.sizes("hidden");
-      o.output = r.size("output");
-      o.activation = r.choice<ad::Activation>("activation");
-      o.task = r.choice<BayesTask>("task");
-      o.prior.kind = r.choice<nn::BayesPrior::Kind>("prior");
-      o.prior.pi = r.number<double>("prior_pi");
-      o.prior.sigma1 = r.number<double>("prior_sigma1");
-      o.prior.sigma2 = r.number<double>("prior_sigma2");
-      o.noise = r.number<double>("noise");
-      o.rho_init = r.number<double>("rho_init");
-      o.kl_weighting = r.choice<KLWeighting>("kl_weighting");
-      o.sampling = r.choice<nn::WeightSampling>("sampling");
-      o.samples = r.number<int>("samples");
-      return o;
-    });
+    return detail::load_model<BayesByBackprop>(path, "BayesByBackprop::load");
   }
+  static constexpr const char* model_name = "BayesByBackprop";  ///< The model type in its files' headers.
   const BayesByBackpropOptions& options() const noexcept { return options_; }  ///< The options the model was built with.
 
  private:

@@ -38,6 +38,17 @@ struct GANOptions {
   ad::Activation generator_activation = ad::Activation::relu;  ///< after every hidden layer of G
   ad::Activation discriminator_activation = ad::Activation::leaky_relu;  ///< after every hidden layer of D
   GANLoss generator_loss = GANLoss::non_saturating;  ///< non_saturating (the usual choice) or minimax
+
+  /// The options a model file stores, declared once for save() and load() (serialization/state.hpp).
+  template <class O, class V> static void fields(O& o, V&& v) {
+    v("noise", o.noise, io::as_size);
+    v("output", o.output, io::as_size);
+    v("generator_hidden", o.generator_hidden);
+    v("discriminator_hidden", o.discriminator_hidden);
+    v("generator_activation", o.generator_activation);
+    v("discriminator_activation", o.discriminator_activation);
+    v("generator_loss", o.generator_loss);
+  }
 };
 
 /// Options of GAN::fit: `steps` generator updates, each after `discriminator_steps` (k) discriminator
@@ -64,6 +75,7 @@ template <Real T> struct GANHistory {
 template <Real T = double> class GAN {
  public:
   using Options = GANOptions;  ///< The options type (sizes and hyper-parameters, so not templated on the scalar).
+  using Scalar = T;  ///< The scalar type (float or double), as in Eigen.
   /// @throw std::invalid_argument for non-positive sizes.
   GAN(const GANOptions& options, Rng& rng)
       : options_(checked(options)),
@@ -191,36 +203,17 @@ template <Real T = double> class GAN {
   nn::MLP<T>& discriminator() noexcept { return discriminator_; }  ///< The discriminator network D(x), which outputs a logit.
   const nn::MLP<T>& generator() const noexcept { return generator_; }  ///< The generator network G(z), read-only.
   const nn::MLP<T>& discriminator() const noexcept { return discriminator_; }  ///< The discriminator network D(x), read-only.
-  /// Writes the parameters and the options to `path` (model type "GAN"; format in io/model_file.hpp),
+  /// Writes the parameters and the options to `path` (model type "GAN"; format in serialization/model_file.hpp),
   /// atomically. @throw std::runtime_error if the file cannot be written.
   void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) const {
-    // parameters() only collects pointers to the parameters; save() reads through them
-    nn::save_parameters(path, parameters(), format,
-                        {"GAN", io::OptionsWriter()
-                                    .add("noise", options_.noise)
-                                    .add("output", options_.output)
-                                    .add("generator_hidden", options_.generator_hidden)
-                                    .add("discriminator_hidden", options_.discriminator_hidden)
-                                    .add("generator_activation", options_.generator_activation)
-                                    .add("discriminator_activation", options_.discriminator_activation)
-                                    .add("generator_loss", options_.generator_loss)
-                                    .str()});
+    detail::save_model(*this, path, format);
   }
   /// A model saved by save(): built from the options in the file, with its parameters (bit-identical
   /// outputs). @throw std::runtime_error naming the path for a missing, truncated, corrupt or wrong-type file.
   static GAN load(const std::filesystem::path& path) {
-    return detail::load_model<GAN>(path, "GAN", "GAN::load", [](const io::OptionsReader& r) {
-      GANOptions o;
-      o.noise = r.size("noise");
-      o.output = r.size("output");
-      o.generator_hidden = r.sizes("generator_hidden");
-      o.discriminator_hidden = r.sizes("discriminator_hidden");
-      o.generator_activation = r.choice<ad::Activation>("generator_activation");
-      o.discriminator_activation = r.choice<ad::Activation>("discriminator_activation");
-      o.generator_loss = r.choice<GANLoss>("generator_loss");
-      return o;
-    });
+    return detail::load_model<GAN>(path, "GAN::load");
   }
+  static constexpr const char* model_name = "GAN";  ///< The model type in its files' headers.
   const GANOptions& options() const noexcept { return options_; }  ///< The options the model was built with.
 
  private:

@@ -37,6 +37,19 @@ struct MCDropoutOptions {
   double length_scale = 1e-2;    ///< l, the prior length-scale (prior N(0, 1/l^2) on the weights)
   double tau = 1.0;              ///< observation precision (homoscedastic model only)
   bool heteroscedastic = false;  ///< also predict log sigma^2(x) (Kendall & Gal 2017); tau is then unused
+
+  /// The options a model file stores, declared once for save() and load() (serialization/state.hpp).
+  template <class O, class V> static void fields(O& o, V&& v) {
+    v("input", o.input, io::as_size);
+    v("hidden", o.hidden);
+    v("output", o.output, io::as_size);
+    v("activation", o.activation);
+    v("dropout", o.dropout);
+    v("dropout_input", o.dropout_input);
+    v("length_scale", o.length_scale);
+    v("tau", o.tau);
+    v("heteroscedastic", o.heteroscedastic);
+  }
 };
 
 /// `MCDropoutRegressor<double> net({.input = 1, .hidden = {50, 50}, .dropout = 0.1, .tau = 10}, rng);`
@@ -47,6 +60,7 @@ struct MCDropoutOptions {
 template <Real T = double> class MCDropoutRegressor {
  public:
   using Options = MCDropoutOptions;  ///< The options type (sizes and hyper-parameters, so not templated on the scalar).
+  using Scalar = T;  ///< The scalar type (float or double), as in Eigen.
   /// @throw std::invalid_argument for non-positive sizes; std::domain_error for dropout outside [0, 1),
   ///        a non-positive length_scale or tau.
   MCDropoutRegressor(const MCDropoutOptions& options, Rng& rng)
@@ -153,40 +167,17 @@ template <Real T = double> class MCDropoutRegressor {
   /// Pointers to every trainable parameter, in the order model files store them (for optimisers and serialisation).
   nn::ParameterList<T> parameters() { return net_.parameters(); }
   nn::ConstParameterList<T> parameters() const { return net_.parameters(); }  ///< Read-only parameters(), same order.
-  /// Writes the parameters and the options to `path` (model type "MCDropoutRegressor"; format in io/model_file.hpp),
+  /// Writes the parameters and the options to `path` (model type "MCDropoutRegressor"; format in serialization/model_file.hpp),
   /// atomically. @throw std::runtime_error if the file cannot be written.
   void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) const {
-    // parameters() only collects pointers to the parameters; save() reads through them
-    nn::save_parameters(path, parameters(), format,
-                        {"MCDropoutRegressor", io::OptionsWriter()
-                                    .add("input", options_.input)
-                                    .add("hidden", options_.hidden)
-                                    .add("output", options_.output)
-                                    .add("activation", options_.activation)
-                                    .add("dropout", options_.dropout)
-                                    .add("dropout_input", options_.dropout_input)
-                                    .add("length_scale", options_.length_scale)
-                                    .add("tau", options_.tau)
-                                    .add("heteroscedastic", options_.heteroscedastic)
-                                    .str()});
+    detail::save_model(*this, path, format);
   }
   /// A model saved by save(): built from the options in the file, with its parameters (bit-identical
   /// outputs). @throw std::runtime_error naming the path for a missing, truncated, corrupt or wrong-type file.
   static MCDropoutRegressor load(const std::filesystem::path& path) {
-    return detail::load_model<MCDropoutRegressor>(path, "MCDropoutRegressor", "MCDropoutRegressor::load", [](const io::OptionsReader& r) {
-      MCDropoutOptions o;
-      o.input = r.size("input");
-      o.hidden = r.sizes("hidden");
-      o.output = r.size("output");
-      o.activation = r.choice<ad::Activation>("activation");
-      o.dropout = r.number<double>("dropout");
-      o.dropout_input = r.flag("dropout_input");
-      o.length_scale = r.number<double>("length_scale");
-      o.tau = r.number<double>("tau");
-      o.heteroscedastic = r.flag("heteroscedastic");
-      return o;
-    });
+    return detail::load_model<MCDropoutRegressor>(path, "MCDropoutRegressor::load");
   }
+  static constexpr const char* model_name = "MCDropoutRegressor";  ///< The model type in its files' headers.
   const MCDropoutOptions& options() const noexcept { return options_; }  ///< The options the model was built with.
   nn::MLP<T>& network() noexcept { return net_; }  ///< The network (its dropout layers stay on at prediction: MC dropout).
 

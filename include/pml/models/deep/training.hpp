@@ -16,6 +16,7 @@
 #include "pml/core/rng.hpp"
 #include "pml/io/batches.hpp"
 #include "pml/nn/serialize.hpp"
+#include "pml/serialization/state.hpp"
 
 namespace pml {
 
@@ -112,14 +113,22 @@ std::vector<T> run_epochs(const char* function, const Eigen::MatrixBase<DX>& x, 
   return history;
 }
 
+/// The `save()` of a deep model: its parameters (parameters(), the one list of its state) and its options
+/// (Options::fields, serialization/state.hpp) under its model_name, written atomically.
+template <class Model> void save_model(const Model& model, const std::filesystem::path& path, nn::FileFormat format) {
+  io::StateWriter<typename Model::Scalar> options;
+  options.options(model.options());
+  nn::save_parameters(path, model.parameters(), format, {Model::model_name, options.header()});
+}
+
 /// The static `Model::load` of a deep model: reads the file, checks its type, rebuilds the model from the
-/// options in its header (make_options) and moves the parameters in.
-template <class Model, class MakeOptions>
-Model load_model(const std::filesystem::path& path, const char* model_name, const char* function, MakeOptions make_options) {
-  using T = typename std::remove_reference_t<decltype(std::declval<Model&>().parameters()[0]->value)>::Scalar;
+/// options in its header (Options::fields) and moves the parameters in.
+template <class Model> Model load_model(const std::filesystem::path& path, const char* function) {
+  using T = typename Model::Scalar;
   io::ModelFile<T> file = io::read_model_file<T>(path, function);
-  io::require_model(file, model_name, path, function);
-  const auto options = make_options(io::OptionsReader(file, path, function));
+  io::require_model(file, Model::model_name, path, function);
+  typename Model::Options options;
+  io::StateReader<T>(file, path, function).options(options);
   Rng unused(0);
   Model model = [&] {
     try {

@@ -45,6 +45,17 @@ struct VAEOptions {
   VAELikelihood likelihood = VAELikelihood::bernoulli;  ///< bernoulli (data in [0, 1]) or gaussian (per-pixel mean and variance)
   VAEEstimator estimator = VAEEstimator::analytic;  ///< analytic KL (estimator B) or fully sampled (estimator A)
   int samples = 1;  ///< L, samples of z per data point in the training objective
+
+  /// The options a model file stores, declared once for save() and load() (serialization/state.hpp).
+  template <class O, class V> static void fields(O& o, V&& v) {
+    v("input", o.input, io::as_size);
+    v("hidden", o.hidden);
+    v("latent", o.latent, io::as_size);
+    v("activation", o.activation);
+    v("likelihood", o.likelihood);
+    v("estimator", o.estimator);
+    v("samples", o.samples);
+  }
 };
 
 /// Options of VAE::fit (the AEVB algorithm with Adam).
@@ -57,6 +68,7 @@ using VAEFitOptions = FitOptions;
 template <Real T = double> class VAE {
  public:
   using Options = VAEOptions;  ///< The options type (sizes and hyper-parameters, so not templated on the scalar).
+  using Scalar = T;  ///< The scalar type (float or double), as in Eigen.
   /// @throw std::invalid_argument for a non-positive input, latent or hidden size; std::domain_error for samples < 1.
   VAE(const VAEOptions& options, Rng& rng)
       : options_(checked(options)),
@@ -209,36 +221,17 @@ template <Real T = double> class VAE {
     list.insert(list.end(), more.begin(), more.end());
     return list;
   }
-  /// Writes the parameters and the options to `path` (model type "VAE"; format in io/model_file.hpp),
+  /// Writes the parameters and the options to `path` (model type "VAE"; format in serialization/model_file.hpp),
   /// atomically. @throw std::runtime_error if the file cannot be written.
   void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) const {
-    // parameters() only collects pointers to the parameters; save() reads through them
-    nn::save_parameters(path, parameters(), format,
-                        {"VAE", io::OptionsWriter()
-                                    .add("input", options_.input)
-                                    .add("hidden", options_.hidden)
-                                    .add("latent", options_.latent)
-                                    .add("activation", options_.activation)
-                                    .add("likelihood", options_.likelihood)
-                                    .add("estimator", options_.estimator)
-                                    .add("samples", options_.samples)
-                                    .str()});
+    detail::save_model(*this, path, format);
   }
   /// A model saved by save(): built from the options in the file, with its parameters (bit-identical
   /// outputs). @throw std::runtime_error naming the path for a missing, truncated, corrupt or wrong-type file.
   static VAE load(const std::filesystem::path& path) {
-    return detail::load_model<VAE>(path, "VAE", "VAE::load", [](const io::OptionsReader& r) {
-      VAEOptions o;
-      o.input = r.size("input");
-      o.hidden = r.sizes("hidden");
-      o.latent = r.size("latent");
-      o.activation = r.choice<ad::Activation>("activation");
-      o.likelihood = r.choice<VAELikelihood>("likelihood");
-      o.estimator = r.choice<VAEEstimator>("estimator");
-      o.samples = r.number<int>("samples");
-      return o;
-    });
+    return detail::load_model<VAE>(path, "VAE::load");
   }
+  static constexpr const char* model_name = "VAE";  ///< The model type in its files' headers.
   const VAEOptions& options() const noexcept { return options_; }  ///< The options the model was built with.
 
  private:

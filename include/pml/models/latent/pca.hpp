@@ -10,7 +10,7 @@
 
 #include "pml/core/check.hpp"
 #include "pml/core/linalg.hpp"
-#include "pml/io/model_file.hpp"
+#include "pml/serialization/state.hpp"
 #include "pml/core/types.hpp"
 
 namespace pml {
@@ -108,6 +108,12 @@ CovarianceEigen<T> covariance_eigen(const char* function, const MatrixCRef<T>& x
 struct PCAOptions {
   Index components = 0;  ///< M; 0 keeps all D
   bool whiten = false;   ///< scale the projections to unit variance
+
+  /// The options a model file stores, declared once for save() and load() (serialization/state.hpp).
+  template <class O, class V> static void fields(O& o, V&& v) {
+    v("components", o.components, io::as_size);
+    v("whiten", o.whiten);
+  }
 };
 
 /// Principal component analysis (PRML §12.1): the M leading eigenvectors of the sample covariance
@@ -128,6 +134,7 @@ struct PCAOptions {
 template <Real T = double> class PCA {
  public:
   using Options = PCAOptions;  ///< The options type (sizes and hyper-parameters, so not templated on the scalar).
+  using Scalar = T;  ///< The scalar type (float or double), as in Eigen.
   /// A PCA with the given options (fit() it next). @throw std::domain_error naming the option whose value is invalid.
   explicit PCA(const PCAOptions& options = {}) : options_(options) {
     if (options.components < 0)
@@ -224,38 +231,27 @@ template <Real T = double> class PCA {
 
   const PCAOptions& options() const noexcept { return options_; }  ///< The options the model was built with.
 
-  /// Writes the fitted model and its options to `path` (model type "PCA"; format in io/model_file.hpp).
+  /// Writes the fitted model and its options to `path` (model type "PCA"; format in serialization/model_file.hpp).
   /// @throw std::logic_error if not fitted; std::runtime_error if the file cannot be written.
   void save(const std::filesystem::path& path, io::FileFormat format = io::FileFormat::binary) const {
     if (mean_.size() == 0) throw std::logic_error("PCA::save: the model is not fitted; call fit() first");
-    const Matrix<T> mean = mean_, explained = explained_variance_;
-    const Matrix<T> scalars = (Matrix<T>(2, 1) << total_variance_, noise_variance_).finished();
-    const std::string options = io::OptionsWriter().add("components", options_.components).add("whiten", options_.whiten).str();
-    io::write_model_file<T>(path, {{"mean", mean}, {"explained_variance", explained}, {"components", components_}, {"variances", scalars}}, format,
-                            {"PCA", options}, "PCA::save");
+    io::save_model(*this, path, format, "PCA::save");
   }
   /// A model saved by save() (bit-identical transforms). @throw std::runtime_error naming the path for a
   /// missing, truncated, corrupt or wrong-type file.
-  static PCA load(const std::filesystem::path& path) {
-    constexpr const char* function = "PCA::load";
-    const io::ModelFile<T> file = io::read_model_file<T>(path, function);
-    io::require_model(file, "PCA", path, function);
-    const io::OptionsReader r(file, path, function);
-    PCAOptions o;
-    o.components = r.size("components");
-    o.whiten = r.flag("whiten");
-    PCA pca = io::construct_model<PCA>(o, path, function);
-    pca.mean_ = io::matrix(file, "mean", -1, 1, path, function).col(0);
-    const Index d = pca.mean_.size();
-    pca.components_ = io::matrix(file, "components", d, -1, path, function);  // D x M
-    pca.explained_variance_ = io::matrix(file, "explained_variance", pca.components_.cols(), 1, path, function).col(0);
-    const Matrix<T>& v = io::matrix(file, "variances", 2, 1, path, function);
-    pca.total_variance_ = v(0, 0);
-    pca.noise_variance_ = v(1, 0);
-    return pca;
-  }
+  static PCA load(const std::filesystem::path& path) { return io::load_model<PCA>(path, "PCA::load"); }
+  static constexpr const char* model_name = "PCA";  ///< The model type in its files' headers.
 
  private:
+  friend struct io::StateAccess;
+  // The fitted state a model file holds (serialization/state.hpp): save() and load() both run this.
+  template <class Self, class Archive> static void state(Self& self, Archive& a) {
+    a.vector("mean", self.mean_);
+    a.matrix("components", self.components_, self.mean_.size(), io::any);  // D x M
+    a.vector("explained_variance", self.explained_variance_, self.components_.cols());
+    a.scalars("variances", self.total_variance_, self.noise_variance_);
+  }
+
   void require_fitted(const char* function, Index columns) const {
     if (mean_.size() == 0) throw std::logic_error(std::string(function) + ": the model is not fitted; call fit() first");
     check_size(function, "x", columns, mean_.size(), "columns");

@@ -11,7 +11,7 @@
 #include <Eigen/LU>
 
 #include "pml/core/random.hpp"
-#include "pml/io/model_file.hpp"
+#include "pml/serialization/state.hpp"
 #include "pml/models/latent/pca.hpp"
 
 namespace pml {
@@ -35,6 +35,15 @@ template <Real T = double> struct ProbabilisticPCAOptions {
   /// observed entry)
   T tolerance = T(1e-10);
   bool unbiased = false;      ///< S divided by N - 1 (scikit-learn's PCA) instead of N (the true MLE)
+
+  /// The options a model file stores, declared once for save() and load() (serialization/state.hpp).
+  template <class O, class V> static void fields(O& o, V&& v) {
+    v("components", o.components, io::as_size);
+    v("solver", o.solver);
+    v("max_iterations", o.max_iterations);
+    v("tolerance", o.tolerance);
+    v("unbiased", o.unbiased);
+  }
 };
 
 /// Posterior of the latent variables: \f$p(\mathbf z|\mathbf x) = \mathcal N(M^{-1}W^T(\mathbf x-\boldsymbol\mu),
@@ -56,6 +65,7 @@ template <Real T> struct LatentPosterior {
 template <Real T = double> class ProbabilisticPCA {
  public:
   using Options = ProbabilisticPCAOptions<T>;  ///< The options type.
+  using Scalar = T;  ///< The scalar type (float or double), as in Eigen.
   /// A model with the given options (fit() it next). @throw std::domain_error naming the option whose value is invalid.
   explicit ProbabilisticPCA(const Options& options = {}) : options_(options) {
     if (options.components <= 0)
@@ -172,43 +182,27 @@ template <Real T = double> class ProbabilisticPCA {
 
   const Options& options() const noexcept { return options_; }  ///< The options the model was built with.
 
-  /// Writes the fitted model to `path` (model type "ProbabilisticPCA"; format in io/model_file.hpp).
+  /// Writes the fitted model to `path` (model type "ProbabilisticPCA"; format in serialization/model_file.hpp).
   /// @throw std::logic_error if not fitted; std::runtime_error if the file cannot be written.
   void save(const std::filesystem::path& path, io::FileFormat format = io::FileFormat::binary) const {
     if (mean_.size() == 0) throw std::logic_error("ProbabilisticPCA::save: the model is not fitted; call fit() first");
-    const Matrix<T> mean = mean_, sigma2 = Matrix<T>::Constant(1, 1, sigma2_);
-    const std::string options = io::OptionsWriter()
-                                    .add("components", options_.components)
-                                    .add("solver", options_.solver)
-                                    .add("max_iterations", options_.max_iterations)
-                                    .add("tolerance", double(options_.tolerance))
-                                    .add("unbiased", options_.unbiased)
-                                    .str();
-    io::write_model_file<T>(path, {{"loadings", w_}, {"mean", mean}, {"noise_variance", sigma2}}, format, {"ProbabilisticPCA", options},
-                            "ProbabilisticPCA::save");
+    io::save_model(*this, path, format, "ProbabilisticPCA::save");
   }
   /// A model saved by save() (bit-identical scores and posteriors). @throw std::runtime_error naming the
   /// path for a missing, truncated, corrupt or wrong-type file.
-  static ProbabilisticPCA load(const std::filesystem::path& path) {
-    constexpr const char* function = "ProbabilisticPCA::load";
-    const io::ModelFile<T> file = io::read_model_file<T>(path, function);
-    io::require_model(file, "ProbabilisticPCA", path, function);
-    const io::OptionsReader r(file, path, function);
-    Options o;
-    o.components = r.size("components");
-    o.solver = r.choice<PPCASolver>("solver");
-    o.max_iterations = r.number<int>("max_iterations");
-    o.tolerance = r.number<T>("tolerance");
-    o.unbiased = r.flag("unbiased");
-    ProbabilisticPCA model = io::construct_model<ProbabilisticPCA>(o, path, function);
-    model.mean_ = io::matrix(file, "mean", -1, 1, path, function).col(0);
-    model.w_ = io::matrix(file, "loadings", model.mean_.size(), o.components, path, function);
-    model.sigma2_ = io::matrix(file, "noise_variance", 1, 1, path, function)(0, 0);
-    if (!(model.sigma2_ > T(0))) throw std::runtime_error(std::string(function) + ": '" + path.string() + "': the noise variance is not positive");
-    return model;
-  }
+  static ProbabilisticPCA load(const std::filesystem::path& path) { return io::load_model<ProbabilisticPCA>(path, "ProbabilisticPCA::load"); }
+  static constexpr const char* model_name = "ProbabilisticPCA";  ///< The model type in its files' headers.
 
  private:
+  friend struct io::StateAccess;
+  // The fitted state a model file holds (serialization/state.hpp): save() and load() both run this.
+  template <class Self, class Archive> static void state(Self& self, Archive& a) {
+    a.vector("mean", self.mean_);
+    a.matrix("loadings", self.w_, self.mean_.size(), self.options_.components);  // W, D x M
+    a.scalars("noise_variance", self.sigma2_);
+    a.require(self.sigma2_ > T(0), "the noise variance is not positive");
+  }
+
   Matrix<T> m_matrix() const {
     Matrix<T> m = w_.transpose() * w_;
     m.diagonal().array() += sigma2_;

@@ -16,7 +16,7 @@
 #include "pml/core/random.hpp"
 #include "pml/core/weights.hpp"
 #include "pml/distributions/multivariate_normal.hpp"
-#include "pml/io/model_file.hpp"
+#include "pml/serialization/state.hpp"
 #include "pml/models/prediction.hpp"
 
 namespace pml {
@@ -43,6 +43,22 @@ template <Real T = double> struct BayesianLinearRegressionOptions {
   /// How the design matrix was made, e.g. "poly:3" (see parse_basis()): not used by fit(), but saved with
   /// the model so that whoever loads it can rebuild Φ for new inputs. Empty: not recorded.
   std::string basis{};
+
+  /// The options a model file stores, declared once for save() and load() (serialization/state.hpp).
+  template <class O, class V> static void fields(O& o, V&& v) {
+    v("alpha", o.alpha);
+    v("beta", o.beta);
+    v("fit_hyperparameters", o.fit_hyperparameters);
+    v("fit_intercept", o.fit_intercept);
+    v("alpha_shape", o.alpha_shape);
+    v("alpha_rate", o.alpha_rate);
+    v("beta_shape", o.beta_shape);
+    v("beta_rate", o.beta_rate);
+    v("max_iterations", o.max_iterations);
+    v("tolerance", o.tolerance);
+    v("centre_predictive_variance", o.centre_predictive_variance);
+    v("basis", o.basis);
+  }
 };
 
 /// Bayesian linear regression \f$t = \mathbf w^T\boldsymbol\phi(\mathbf x) + \epsilon\f$,
@@ -57,6 +73,7 @@ template <Real T = double> struct BayesianLinearRegressionOptions {
 template <Real T = double> class BayesianLinearRegression {
  public:
   using Options = BayesianLinearRegressionOptions<T>;  ///< The options type.
+  using Scalar = T;  ///< The scalar type (float or double), as in Eigen.
 
   /// A model with the given options (fit() or update() it next). @throw std::domain_error naming the option whose value is invalid.
   explicit BayesianLinearRegression(const Options& options = {}) : options_(options) {
@@ -270,75 +287,37 @@ template <Real T = double> class BayesianLinearRegression {
   const Options& options() const noexcept { return options_; }
 
   /// Writes the posterior, the hyperparameters and the options to `path` (model type
-  /// "BayesianLinearRegression"; format in io/model_file.hpp). A loaded model predicts bit-identically and
+  /// "BayesianLinearRegression"; format in serialization/model_file.hpp). A loaded model predicts bit-identically and
   /// can go on with update().
   /// @throw std::logic_error if not fitted; std::runtime_error if the file cannot be written.
   void save(const std::filesystem::path& path, io::FileFormat format = io::FileFormat::binary) const {
     constexpr const char* function = "BayesianLinearRegression::save";
     if (mean_.size() == 0) throw std::logic_error(std::string(function) + ": the model is not fitted; call fit() first");
-    const Matrix<T> mean = mean_, phi_mean = phi_mean_;
-    const Matrix<T> scalars = (Matrix<T>(5, 1) << t_mean_, alpha_, beta_, gamma_, log_evidence_).finished();
-    const std::string options = io::OptionsWriter()
-                                    .add("alpha", double(options_.alpha))
-                                    .add("beta", double(options_.beta))
-                                    .add("fit_hyperparameters", options_.fit_hyperparameters)
-                                    .add("fit_intercept", options_.fit_intercept)
-                                    .add("alpha_shape", double(options_.alpha_shape))
-                                    .add("alpha_rate", double(options_.alpha_rate))
-                                    .add("beta_shape", double(options_.beta_shape))
-                                    .add("beta_rate", double(options_.beta_rate))
-                                    .add("max_iterations", options_.max_iterations)
-                                    .add("tolerance", double(options_.tolerance))
-                                    .add("centre_predictive_variance", options_.centre_predictive_variance)
-                                    .add("basis", options_.basis.c_str())
-                                    .add("iterations", iterations_)
-                                    .add("converged", converged_)
-                                    .str();
-    io::write_model_file<T>(path,
-                            {{"mean", mean}, {"covariance", covariance_}, {"precision", precision_}, {"phi_mean", phi_mean}, {"scalars", scalars}},
-                            format, {"BayesianLinearRegression", options}, function);
+    io::save_model(*this, path, format, function);
   }
   /// A model saved by save(). @throw std::runtime_error naming the path for a missing, truncated, corrupt
   /// or wrong-type file, or parameters that do not describe a posterior.
   static BayesianLinearRegression load(const std::filesystem::path& path) {
-    constexpr const char* function = "BayesianLinearRegression::load";
-    const io::ModelFile<T> file = io::read_model_file<T>(path, function);
-    io::require_model(file, "BayesianLinearRegression", path, function);
-    const io::OptionsReader r(file, path, function);
-    Options o;
-    o.alpha = r.number<T>("alpha");
-    o.beta = r.number<T>("beta");
-    o.fit_hyperparameters = r.flag("fit_hyperparameters");
-    o.fit_intercept = r.flag("fit_intercept");
-    o.alpha_shape = r.number<T>("alpha_shape");
-    o.alpha_rate = r.number<T>("alpha_rate");
-    o.beta_shape = r.number<T>("beta_shape");
-    o.beta_rate = r.number<T>("beta_rate");
-    o.max_iterations = r.number<int>("max_iterations");
-    o.tolerance = r.number<T>("tolerance");
-    o.centre_predictive_variance = r.flag("centre_predictive_variance");
-    o.basis = r.text("basis");
-    BayesianLinearRegression blr = io::construct_model<BayesianLinearRegression>(o, path, function);
-    blr.mean_ = io::matrix(file, "mean", -1, 1, path, function).col(0);
-    const Index m = blr.mean_.size();
-    if (m == 0) throw std::runtime_error(std::string(function) + ": '" + path.string() + "': the posterior mean is empty");
-    blr.covariance_ = io::matrix(file, "covariance", m, m, path, function);
-    blr.precision_ = io::matrix(file, "precision", m, m, path, function);
-    blr.phi_mean_ = io::matrix(file, "phi_mean", m, 1, path, function).col(0);
-    const Matrix<T>& v = io::matrix(file, "scalars", 5, 1, path, function);
-    blr.t_mean_ = v(0, 0);
-    blr.alpha_ = v(1, 0);
-    blr.beta_ = v(2, 0);
-    blr.gamma_ = v(3, 0);
-    blr.log_evidence_ = v(4, 0);
-    if (!(blr.alpha_ > T(0)) || !(blr.beta_ > T(0)))
-      throw std::runtime_error(std::string(function) + ": '" + path.string() + "': the precisions alpha and beta must be positive");
-    blr.iterations_ = r.number<int>("iterations");
-    blr.converged_ = r.flag("converged");
-    return blr;
+    return io::load_model<BayesianLinearRegression>(path, "BayesianLinearRegression::load");
   }
+  static constexpr const char* model_name = "BayesianLinearRegression";  ///< The model type in its files' headers.
 
  private:
+  friend struct io::StateAccess;
+  // The fitted state a model file holds (serialization/state.hpp): save() and load() both run this.
+  template <class Self, class Archive> static void state(Self& self, Archive& a) {
+    a.vector("mean", self.mean_);
+    const Index m = self.mean_.size();
+    a.require(m > 0, "the posterior mean is empty");
+    a.matrix("covariance", self.covariance_, m, m);
+    a.matrix("precision", self.precision_, m, m);
+    a.vector("phi_mean", self.phi_mean_, m);
+    a.scalars("scalars", self.t_mean_, self.alpha_, self.beta_, self.gamma_, self.log_evidence_);
+    a.require(self.alpha_ > T(0) && self.beta_ > T(0), "the precisions alpha and beta must be positive");
+    a.option("iterations", self.iterations_);
+    a.option("converged", self.converged_);
+  }
+
   void require_fitted(const char* function, Index columns) const {
     if (mean_.size() == 0) throw std::logic_error(std::string(function) + ": the model is not fitted; call fit() first");
     check_size(function, "phi", columns, mean_.size(), "columns");

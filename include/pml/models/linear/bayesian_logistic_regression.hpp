@@ -14,7 +14,7 @@
 #include "pml/core/random.hpp"
 #include "pml/core/special.hpp"
 #include "pml/distributions/multivariate_normal.hpp"
-#include "pml/io/model_file.hpp"
+#include "pml/serialization/state.hpp"
 
 namespace pml {
 
@@ -25,6 +25,14 @@ template <Real T = double> struct BayesianLogisticRegressionOptions {
   T tolerance = T(1e-10);     ///< stop when the Newton decrement gᵀH⁻¹g / 2 falls below
   /// How the design matrix was made, e.g. "poly:3" (see parse_basis()): saved with the model, not used by fit().
   std::string basis{};
+
+  /// The options a model file stores, declared once for save() and load() (serialization/state.hpp).
+  template <class O, class V> static void fields(O& o, V&& v) {
+    v("alpha", o.alpha);
+    v("max_iterations", o.max_iterations);
+    v("tolerance", o.tolerance);
+    v("basis", o.basis);
+  }
 };
 
 /// Two-class Bayesian logistic regression \f$p(t=1|\boldsymbol\phi,\mathbf w) = \sigma(\mathbf w^T\boldsymbol\phi)\f$
@@ -39,6 +47,7 @@ template <Real T = double> struct BayesianLogisticRegressionOptions {
 template <Real T = double> class BayesianLogisticRegression {
  public:
   using Options = BayesianLogisticRegressionOptions<T>;  ///< The options type.
+  using Scalar = T;  ///< The scalar type (float or double), as in Eigen.
   /// A model with the given options. @throw std::domain_error naming the option whose value is invalid.
   explicit BayesianLogisticRegression(const Options& options = {}) : options_(options) {
     check_positive("BayesianLogisticRegression", "alpha", options.alpha);
@@ -149,49 +158,34 @@ template <Real T = double> class BayesianLogisticRegression {
   const Options& options() const noexcept { return options_; }
 
   /// Writes the Laplace posterior and the options to `path` (model type "BayesianLogisticRegression";
-  /// format in io/model_file.hpp). A loaded model predicts bit-identically.
+  /// format in serialization/model_file.hpp). A loaded model predicts bit-identically.
   /// @throw std::logic_error if not fitted; std::runtime_error if the file cannot be written.
   void save(const std::filesystem::path& path, io::FileFormat format = io::FileFormat::binary) const {
     constexpr const char* function = "BayesianLogisticRegression::save";
     if (mean_.size() == 0) throw std::logic_error(std::string(function) + ": the model is not fitted; call fit() first");
-    const Matrix<T> mean = mean_;
-    const Matrix<T> evidence = Matrix<T>::Constant(1, 1, log_evidence_);
-    const std::string options = io::OptionsWriter()
-                                    .add("alpha", double(options_.alpha))
-                                    .add("max_iterations", options_.max_iterations)
-                                    .add("tolerance", double(options_.tolerance))
-                                    .add("basis", options_.basis.c_str())
-                                    .add("iterations", iterations_)
-                                    .add("converged", converged_)
-                                    .str();
-    io::write_model_file<T>(path, {{"mean", mean}, {"covariance", covariance_}, {"precision", precision_}, {"log_evidence", evidence}}, format,
-                            {"BayesianLogisticRegression", options}, function);
+    io::save_model(*this, path, format, function);
   }
   /// A model saved by save(). @throw std::runtime_error naming the path for a missing, truncated, corrupt
   /// or wrong-type file.
   static BayesianLogisticRegression load(const std::filesystem::path& path) {
-    constexpr const char* function = "BayesianLogisticRegression::load";
-    const io::ModelFile<T> file = io::read_model_file<T>(path, function);
-    io::require_model(file, "BayesianLogisticRegression", path, function);
-    const io::OptionsReader r(file, path, function);
-    Options o;
-    o.alpha = r.number<T>("alpha");
-    o.max_iterations = r.number<int>("max_iterations");
-    o.tolerance = r.number<T>("tolerance");
-    o.basis = r.text("basis");
-    BayesianLogisticRegression model = io::construct_model<BayesianLogisticRegression>(o, path, function);
-    model.mean_ = io::matrix(file, "mean", -1, 1, path, function).col(0);
-    const Index m = model.mean_.size();
-    if (m == 0) throw std::runtime_error(std::string(function) + ": '" + path.string() + "': the posterior mean is empty");
-    model.covariance_ = io::matrix(file, "covariance", m, m, path, function);
-    model.precision_ = io::matrix(file, "precision", m, m, path, function);
-    model.log_evidence_ = io::matrix(file, "log_evidence", 1, 1, path, function)(0, 0);
-    model.iterations_ = r.number<int>("iterations");
-    model.converged_ = r.flag("converged");
-    return model;
+    return io::load_model<BayesianLogisticRegression>(path, "BayesianLogisticRegression::load");
   }
+  static constexpr const char* model_name = "BayesianLogisticRegression";  ///< The model type in its files' headers.
 
  private:
+  friend struct io::StateAccess;
+  // The fitted state a model file holds (serialization/state.hpp): save() and load() both run this.
+  template <class Self, class Archive> static void state(Self& self, Archive& a) {
+    a.vector("mean", self.mean_);
+    const Index m = self.mean_.size();
+    a.require(m > 0, "the posterior mean is empty");
+    a.matrix("covariance", self.covariance_, m, m);
+    a.matrix("precision", self.precision_, m, m);
+    a.scalars("log_evidence", self.log_evidence_);
+    a.option("iterations", self.iterations_);
+    a.option("converged", self.converged_);
+  }
+
   // negative log posterior up to a constant: sum softplus(a) - t a + alpha/2 |w|^2 (stable for any a)
   T objective(const MatrixCRef<T>& phi, const Vector<T>& target, const Vector<T>& w) const {
     const Vector<T> a = phi * w;
