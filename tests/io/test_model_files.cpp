@@ -329,7 +329,8 @@ TEST_CASE("JSON: numbers keep their text, so float32 and double values read back
     Eigen::MatrixXd d(1, 8);
     d << -0.0, 0.0, std::numeric_limits<double>::denorm_min(), std::numeric_limits<double>::max(), -std::numeric_limits<double>::min(), 0.1, 1.0 / 3.0, 1e22;
     if (scalar == 0) {
-      const Eigen::MatrixXf f = d.cast<float>();
+      Eigen::MatrixXf f(1, 8);
+      f << -0.0f, 0.0f, std::numeric_limits<float>::denorm_min(), std::numeric_limits<float>::max(), -std::numeric_limits<float>::min(), 0.1f, 1.0f / 3.0f, 1e22f;
       pml::io::write_model_file<float>(file, {{"f", f}}, pml::io::FileFormat::json, {"M", "{}"}, "test");
       const Eigen::MatrixXf back = pml::io::read_model_file<float>(file).parameters.at(0).value;
       for (Eigen::Index i = 0; i < f.size(); ++i) CHECK(std::bit_cast<std::uint32_t>(back(i)) == std::bit_cast<std::uint32_t>(f(i)));
