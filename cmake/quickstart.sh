@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-packages=(cmake g++ make libeigen3-dev libboost-dev zlib1g-dev libpng-dev catch2 libbenchmark-dev dataset-fashion-mnist doxygen)
+packages=(cmake g++ make libeigen3-dev libboost-dev zlib1g-dev libpng-dev libcli11-dev catch2 libbenchmark-dev dataset-fashion-mnist doxygen)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

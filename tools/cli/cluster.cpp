@@ -39,7 +39,7 @@ void add_gmm(Tool& tool) {
     });
   }
   {
-    Command& c = gmm.command("predict", "the most probable component of each row, or every posterior probability",
+    Command& c = gmm.command("predict", "label each row (--proba: every posterior probability)",
                              "Writes the most probable component of each row (column \"label\"), or with --proba the posterior probability "
                              "of every component (columns p0, p1, ...).",
                              "pml gmm predict model.pml data.csv --proba -o responsibilities.csv");
@@ -144,7 +144,7 @@ void add_vgmm(Tool& tool) {
     const auto model = c.model_output();
     // a Dirichlet weight prior needs two components
     const auto components = c.integer<Eigen::Index>("--components", "K", "upper bound on the number of components", 10, 2);
-    const auto prior = c.choice("--weight-prior", "P", "a symmetric Dirichlet distribution or a stick-breaking Dirichlet process",
+    const auto prior = c.choice("--weight-prior", "P", "prior on the weights (a symmetric Dirichlet, or a stick-breaking Dirichlet process)",
                                 WeightPrior::dirichlet_distribution);
     const auto concentration =
         c.optional_real("--concentration", "A", "weight concentration alpha0; small values switch more components off", "1/K", kPositive);
@@ -168,7 +168,7 @@ void add_vgmm(Tool& tool) {
     });
   }
   {
-    Command& c = vgmm.command("predict", "the most probable component of each row, or every responsibility",
+    Command& c = vgmm.command("predict", "label each row (--proba: every responsibility)",
                               "Writes the most probable component of each row (column \"label\"), or with --proba the variational "
                               "responsibility of every component (columns p0, p1, ...).",
                               "pml vgmm predict vgmm.pml data.csv");

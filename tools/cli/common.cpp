@@ -206,6 +206,8 @@ Arg<std::vector<Eigen::Index>> Command::sizes(std::string name, std::string meta
       const std::string item = text.substr(start, end - start);
       Eigen::Index v = 0;
       const auto [stop, error] = std::from_chars(item.data(), item.data() + item.size(), v);
+      if (error == std::errc::result_out_of_range && stop == item.data() + item.size())
+        throw UsageError("needs sizes of at most " + std::to_string(std::numeric_limits<Eigen::Index>::max()) + ", got '" + text + "'");
       if (item.empty() || error != std::errc{} || stop != item.data() + item.size() || v < 1)
         throw UsageError("needs positive integers separated by commas, got '" + text + "'");
       out.push_back(v);
@@ -311,17 +313,23 @@ void Command::run(int argc, const char* const* argv) {
     return;
   } catch (const CLI::ArgumentMismatch& e) {
     // CLI11 runs out of words only at the end: the last word is an option without its value
-    const std::string what = e.what(), last = argc > 1 ? argv[argc - 1] : "";
-    if (what.find("flag override") != std::string::npos) throw UsageError("option " + what.substr(0, what.find(' ')) + " takes no value");
-    throw UsageError("option " + last + " needs a value");
+    // (or a flag given a value, --proba=yes: CLI11 names it without its dashes)
+    const std::string what = e.what();
+    if (what.find("flag override") != std::string::npos) {
+      const std::string name = what.substr(0, what.find(' '));
+      throw UsageError("option " + std::string(name.size() == 1 ? "-" : "--") + name + " takes no value");
+    }
+    throw UsageError("option " + std::string(argc > 1 ? argv[argc - 1] : "") + " needs a value");
   } catch (const CLI::ParseError& e) {
     throw UsageError(one_line(e.what()));
   }
   // unknown options first, then the positionals, the required options and the values, in that order
   std::size_t surplus = 0;
+  bool only_positionals = false;  // after "--"
   for (const std::string& word : app.remaining()) {
-    if (looks_like_option(word)) throw UsageError("unknown option '" + word.substr(0, word.find('=')) + "'");
-    ++surplus;
+    if (!only_positionals && word == "--") only_positionals = true;
+    else if (!only_positionals && looks_like_option(word)) throw UsageError("unknown option '" + word.substr(0, word.find('=')) + "'");
+    else ++surplus;
   }
   std::vector<std::string> expected;
   std::size_t given = surplus;
