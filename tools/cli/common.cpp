@@ -340,9 +340,10 @@ void Command::run(int argc, const char* const* argv) {
       if (parser_->options[i]->count() > 0) ++given;
       else missing = true;
     }
-  if (surplus > 0 || missing)
-    throw UsageError("expected " + (expected.empty() ? std::string("no positional arguments") : join(expected, " ")) + ", got " + std::to_string(given) + " argument" +
-                     (given == 1 ? "" : "s"));
+  if (surplus > 0 || missing) {
+    const std::string wanted = expected.empty() ? "no positional arguments" : join(expected, " ");
+    throw UsageError("expected " + wanted + ", got " + std::to_string(given) + " argument" + (given == 1 ? "" : "s"));
+  }
   for (std::size_t i = 0; i < declarations_.size(); ++i) {
     const Declaration& d = declarations_[i];
     if (d.required && parser_->options[i]->count() == 0) throw UsageError(d.name + " " + d.metavar + " is required (" + d.help + ")");
@@ -366,6 +367,7 @@ void Command::run(int argc, const char* const* argv) {
       if (std::filesystem::equivalent(output, input, ec) && !ec)
         throw UsageError("-o '" + output + "' is the input file '" + input + "': refusing to overwrite an input (choose another output file)");
     }
+  if (!action_) throw std::logic_error(path_ + " was declared without an action");
   action_();
 }
 

@@ -166,7 +166,6 @@ class Command {
   /// "fit".
   std::string name() const { return path_.substr(path_.rfind(' ') + 1); }
   const std::string& summary() const { return summary_; }
-  const std::vector<Declaration>& declarations() const { return declarations_; }
   /// "pml gmm fit DATA.csv -o MODEL [options]".
   std::string usage() const;
   /// The text of --help: usage, description, arguments, options, notes, example.
@@ -208,7 +207,6 @@ class Family {
 class Tool {
  public:
   Family& family(std::string name, std::string description);
-  const std::vector<std::unique_ptr<Family>>& families() const { return families_; }
   /// Runs the command line; returns the exit code (0, 1: the operation failed, 2: the command line is wrong).
   int run(int argc, char** argv);
   /// "pml gmm fit": the command being run, for messages.
