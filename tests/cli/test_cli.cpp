@@ -687,6 +687,10 @@ TEST_CASE("pml: --name=value, repeated options, flags given values, and -- befor
   REQUIRE(run_pml("kmeans fit forms.csv --clusters 2 --clusters 3 --seed 4 -o forms2.pml").code == 0);
   CHECK(pml::KMeans<double>::load(dir() / "forms1.pml").centres() == pml::KMeans<double>::load(dir() / "forms2.pml").centres());
   CHECK(pml::KMeans<double>::load(dir() / "forms1.pml").centres().rows() == 3);
+  // integers are decimal (CLI11 2.1's own conversion reads 010 as octal, -1 as 2^64 - 1 and clamps at 2^63)
+  REQUIRE(run_pml("kmeans fit forms.csv --clusters 010 -o forms5.pml").code == 0);
+  CHECK(pml::KMeans<double>::load(dir() / "forms5.pml").centres().rows() == 10);
+  CHECK_THAT(run_pml("kmeans fit forms.csv --clusters 0x3 -o forms6.pml").err, Contains("option --clusters needs an integer, got '0x3'"));
   // a flag takes no value
   const Run flag = run_pml("gmm predict forms1.pml forms.csv --proba=yes");
   CHECK(flag.code == 2);
