@@ -1,10 +1,12 @@
 // The pml command-line tool end to end: fit -> save -> load -> predict equals the in-process model with
-// the same seed; help on every command; every failure is one line on stderr with a non-zero exit code;
-// hostile CSV files (BOM, CR, binary, overflow, typos, --header, --delimiter) and every write checked
-// (standard output, links, FIFOs, devices, the input, read-only files, killed saves).
+// the same seed; help on every command, listing exactly the options its parser takes; every failure is
+// one line on stderr with a non-zero exit code; hostile CSV files (BOM, CR, binary, overflow, typos,
+// --header, --delimiter) and every write checked (standard output, links, FIFOs, devices, the input,
+// read-only files, killed saves).
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -13,6 +15,8 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "pml/io/csv.hpp"
 #include "pml/models/cluster.hpp"
@@ -583,4 +587,129 @@ TEST_CASE("pml checks every write: standard output, links, FIFOs, devices, the i
   CHECK_FALSE(fs::exists(stale));
   CHECK(slurp(dir() / "saved.pml") == slurp(dir() / "w.pml"));
   for (const auto& entry : fs::directory_iterator(dir())) CHECK(entry.path().filename().string().find(".pml-") == std::string::npos);
+}
+
+namespace {
+// Every command with the options it must take (beside -h/--help): the contract the help and the parser
+// are both made from. An option dropped or renamed by mistake fails here.
+struct CommandOptions {
+  const char* command;
+  std::vector<std::string> options;
+};
+const std::vector<CommandOptions>& every_command() {
+  static const std::vector<CommandOptions> commands = {
+      {"gmm fit", {"-o", "--components", "--covariance", "--max-iterations", "--restarts", "--seed", "--delimiter", "--header"}},
+      {"gmm predict", {"--proba", "-o", "--delimiter", "--header"}},
+      {"gmm score", {"-o", "--delimiter", "--header"}},
+      {"gmm sample", {"-n", "--seed", "-o"}},
+      {"kmeans fit", {"-o", "--clusters", "--restarts", "--max-iterations", "--seed", "--delimiter", "--header"}},
+      {"kmeans predict", {"-o", "--delimiter", "--header"}},
+      {"vgmm fit", {"-o", "--components", "--weight-prior", "--concentration", "--max-iterations", "--seed", "--delimiter", "--header"}},
+      {"vgmm predict", {"--proba", "-o", "--delimiter", "--header"}},
+      {"vgmm components", {"-o"}},
+      {"pca fit", {"-o", "--components", "--whiten", "--delimiter", "--header"}},
+      {"pca transform", {"-o", "--delimiter", "--header"}},
+      {"pca inverse", {"-o", "--delimiter", "--header"}},
+      {"ppca fit", {"-o", "--components", "--solver", "--seed", "--delimiter", "--header"}},
+      {"ppca transform", {"-o", "--delimiter", "--header"}},
+      {"ppca score", {"-o", "--delimiter", "--header"}},
+      {"ppca sample", {"-n", "--seed", "-o"}},
+      {"blr fit", {"-o", "--basis", "--alpha", "--beta", "--fixed", "--delimiter", "--header"}},
+      {"blr predict", {"-o", "--delimiter", "--header"}},
+      {"blr sample", {"-n", "--seed", "-o", "--delimiter", "--header"}},
+      {"mcdropout fit", {"-o", "--targets", "--hidden", "--dropout", "--tau", "--length-scale", "--heteroscedastic", "--epochs", "--batch-size",
+                         "--learning-rate", "--seed", "--delimiter", "--header"}},
+      {"mcdropout predict", {"--samples", "--seed", "-o", "--delimiter", "--header"}},
+      {"vae train", {"-o", "--data", "--latent", "--hidden", "--epochs", "--batch-size", "--learning-rate", "--limit", "--seed", "--delimiter", "--header"}},
+      {"vae sample", {"-n", "--seed", "-o"}},
+      {"vae encode", {"-o", "--delimiter", "--header"}},
+  };
+  return commands;
+}
+// The options a command's --help lists (lines "  --name METAVAR  help"), and whether each takes a value.
+std::vector<std::pair<std::string, bool>> listed_options(const std::string& help) {
+  std::vector<std::pair<std::string, bool>> out;
+  std::istringstream in(help);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("  -", 0) != 0) continue;
+    std::istringstream words(line);
+    std::string name, next;
+    words >> name >> next;
+    if (name == "-h,") continue;  // -h, --help
+    out.emplace_back(name, !next.empty() && std::isupper(static_cast<unsigned char>(next[0])) != 0);
+  }
+  return out;
+}
+}  // namespace
+
+TEST_CASE("pml: every command's help lists exactly the options its parser takes, with an example", "[cli][help]") {
+  const std::string top = run_pml("--help").out;
+  for (const auto& [command, options] : every_command()) {
+    INFO(command);
+    const std::string name = command, family = name.substr(0, name.find(' '));
+    CHECK_THAT(top, Contains("\n  " + family + " "));
+    CHECK_THAT(run_pml(family + " --help").out, Contains("pml " + name + " "));
+    const Run help = run_pml(name + " --help");
+    REQUIRE(help.code == 0);
+    CHECK(help.err.empty());
+    CHECK_THAT(help.out, Contains("usage: pml " + name));
+    CHECK_THAT(help.out, Contains("\nexample: pml " + name + " "));
+    CHECK_THAT(help.out, Contains("-h, --help"));
+    // the help lists the options the command must take, and no others
+    const auto listed = listed_options(help.out);
+    std::vector<std::string> names;
+    for (const auto& option : listed) names.push_back(option.first);
+    std::vector<std::string> expected = options, sorted_names = names;
+    std::sort(expected.begin(), expected.end());
+    std::sort(sorted_names.begin(), sorted_names.end());
+    CHECK(sorted_names == expected);
+    // and the parser takes each one the help lists: a value option given last needs its value; a flag is
+    // accepted (the command then stops at its missing arguments)
+    for (const auto& [option, takes_value] : listed) {
+      INFO(option);
+      const Run r = run_pml(name + " " + option);
+      CHECK(r.code == 2);
+      CHECK(lines_of(r.err) == 1);
+      CHECK_THAT(r.err, !Contains("unknown option"));
+      if (takes_value) CHECK_THAT(r.err, Contains("pml " + name + ": option " + option + " needs a value"));
+    }
+    // an option it does not take: one line naming the command and the option, exit 2
+    const Run unknown = run_pml(name + " --no-such-option 3");
+    CHECK(unknown.code == 2);
+    CHECK(unknown.err == "pml " + name + ": unknown option '--no-such-option' (see pml " + name + " --help)\n");
+  }
+}
+
+TEST_CASE("pml: --name=value, repeated options, flags given values, and -- before positionals", "[cli][errors]") {
+  pml::io::write_csv(dir() / "forms.csv", blobs());
+  // --name=value is --name value; the last of a repeated option wins
+  REQUIRE(run_pml("kmeans fit forms.csv --clusters=3 --seed=4 -o forms1.pml").code == 0);
+  REQUIRE(run_pml("kmeans fit forms.csv --clusters 2 --clusters 3 --seed 4 -o forms2.pml").code == 0);
+  CHECK(pml::KMeans<double>::load(dir() / "forms1.pml").centres() == pml::KMeans<double>::load(dir() / "forms2.pml").centres());
+  CHECK(pml::KMeans<double>::load(dir() / "forms1.pml").centres().rows() == 3);
+  // integers are decimal (CLI11 2.1's own conversion reads 010 as octal, -1 as 2^64 - 1 and clamps at 2^63)
+  REQUIRE(run_pml("kmeans fit forms.csv --clusters 010 -o forms5.pml").code == 0);
+  CHECK(pml::KMeans<double>::load(dir() / "forms5.pml").centres().rows() == 10);
+  CHECK_THAT(run_pml("kmeans fit forms.csv --clusters 0x3 -o forms6.pml").err, Contains("option --clusters needs an integer, got '0x3'"));
+  // a flag takes no value
+  const Run flag = run_pml("gmm predict forms1.pml forms.csv --proba=yes");
+  CHECK(flag.code == 2);
+  CHECK_THAT(flag.err, Contains("option --proba takes no value"));
+  CHECK(lines_of(flag.err) == 1);
+  // after --, words are positionals even when they start with a dash
+  fs::copy_file(dir() / "forms.csv", dir() / "-dash.csv", fs::copy_options::overwrite_existing);
+  CHECK(run_pml("kmeans fit --clusters 2 -o forms3.pml -- -dash.csv").code == 0);
+  const Run surplus = run_pml("kmeans fit -o forms3.pml -- forms.csv --clusters");
+  CHECK(surplus.code == 2);
+  CHECK_THAT(surplus.err, Contains("expected DATA.csv, got 2 arguments"));
+  // a bad value is reported even when a later option is fine, naming the option and the value
+  const Run bad = run_pml("gmm fit forms.csv --restarts 2x --seed 1 -o forms4.pml");
+  CHECK(bad.code == 2);
+  CHECK(bad.err == "pml gmm fit: option --restarts needs an integer, got '2x' (see pml gmm fit --help)\n");
+  // -o needs a file name; the model families without the command say so
+  CHECK_THAT(run_pml("gmm fit forms.csv -o ''").err, Contains("option -o needs a file name"));
+  CHECK_THAT(run_pml("gmm --bogus").err, Contains("pml gmm: unknown command '--bogus' (fit, predict, score, sample)"));
+  const Run family = run_pml("gmm");
+  CHECK(family.code == 2);
+  CHECK_THAT(family.out, Contains("pml gmm fit DATA.csv -o MODEL"));
 }

@@ -1,0 +1,212 @@
+// pml mcdropout, pml vae: the networks trained by minibatch Adam, with progress on standard error.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <unistd.h>
+
+#include <pml/io/idx.hpp>
+#include <pml/models/deep/mc_dropout.hpp>
+#include <pml/models/deep/vae.hpp>
+
+#include "common.hpp"
+
+namespace pml::cli {
+namespace {
+
+/// Training progress on standard error: a bar redrawn in place with the loss and the time left on an
+/// interactive terminal; a plain line per epoch otherwise (logs, pipes, CI).
+class ProgressDisplay {
+ public:
+  explicit ProgressDisplay(const char* label) : label_(label), tty_(isatty(2) != 0), start_(std::chrono::steady_clock::now()) {}
+  void operator()(const TrainingProgress& p) {
+    const double done = (double(p.epoch) + double(p.batch + 1) / double(p.batches)) / double(p.epochs);
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    const double left = done > 0 ? elapsed * (1 - done) / done : 0;
+    const bool epoch_end = p.batch + 1 == p.batches;
+    if (tty_) {
+      const int width = 30, filled = static_cast<int>(done * width);
+      std::fprintf(stderr, "\r%s epoch %d/%d [%s%s] %3.0f%%  %s %.4g  %.0f s left ", label_, p.epoch + 1, p.epochs, std::string(std::size_t(filled), '#').c_str(),
+                   std::string(std::size_t(width - filled), '.').c_str(), 100 * done, "loss", p.mean_loss, left);
+      if (epoch_end && p.epoch + 1 == p.epochs) std::fprintf(stderr, "\n");
+    } else if (epoch_end && ((p.epoch + 1) % std::max(1, p.epochs / 20) == 0 || p.epoch + 1 == p.epochs)) {  // about 20 lines
+      std::fprintf(stderr, "%s epoch %d/%d: loss %.6g per row, %.1f s elapsed, about %.0f s left\n", label_, p.epoch + 1, p.epochs, p.mean_loss, elapsed, left);
+    }
+  }
+
+ private:
+  const char* label_;
+  bool tty_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+/// --epochs, --batch-size and --learning-rate, with the command's defaults.
+struct Training {
+  Arg<int> epochs;
+  Arg<Eigen::Index> batch_size;
+  Arg<double> learning_rate;
+
+  Training(Command& c, int epochs_default, Eigen::Index batch_default, double rate_default)
+      : epochs(c.integer("--epochs", "N", "passes over the data", epochs_default, 1)),
+        batch_size(c.integer<Eigen::Index>("--batch-size", "B", "minibatch size", batch_default, 1)),
+        learning_rate(c.real("--learning-rate", "R", "Adam's learning rate", rate_default, kPositive)) {}
+
+  /// The model's FitOptions, reporting progress as `label`.
+  FitOptions options(const char* label) const {
+    FitOptions f;
+    f.epochs = *epochs;
+    f.batch_size = *batch_size;
+    f.learning_rate = *learning_rate;
+    f.progress = ProgressDisplay(label);
+    return f;
+  }
+};
+
+void add_mcdropout(Tool& tool) {
+  Family& mcdropout = tool.family("mcdropout", "MC dropout regression with predictive sd (Gal & Ghahramani 2016)");
+  {
+    Command& c = mcdropout.command("fit", "train a dropout network and save it",
+                                   "Trains a dropout network on DATA.csv, whose last K columns are the targets and the others the inputs.",
+                                   "pml mcdropout fit xy.csv --hidden 64,64 --dropout 0.1 --tau 100 --epochs 400 -o net.pml");
+    const auto data = c.input("DATA.csv", "inputs and, in the last K columns, the targets");
+    const auto model = c.model_output();
+    const auto targets = c.integer<Eigen::Index>("--targets", "K", "number of target columns at the right", 1, 1);
+    const auto hidden = c.sizes("--hidden", "LIST", "hidden layer sizes, comma-separated", "50,50");
+    const auto dropout = c.real("--dropout", "P", "dropout probability", 0.05, kProbability);
+    const auto tau = c.real("--tau", "T", "observation precision 1/sigma^2", 1.0, kPositive);
+    const auto length_scale = c.real("--length-scale", "L", "prior length-scale; weight decay l^2 (1 - p) / (2 N tau)", 0.01, kPositive);
+    const auto heteroscedastic = c.flag("--heteroscedastic", "also learn the noise variance per input (Kendall & Gal 2017)");
+    const Training training(c, 100, 32, 1e-3);
+    const auto seed = c.seed();
+    const auto csv = c.csv();
+    c.action([=] {
+      const Eigen::MatrixXd table = read_data(*data, *csv);
+      const Eigen::Index k = *targets;
+      if (k >= table.cols())
+        throw std::runtime_error("'" + *data + "' has " + std::to_string(table.cols()) + " columns: not enough for " + std::to_string(k) +
+                                 " target column(s) and at least one input");
+      MCDropoutOptions o;
+      o.input = table.cols() - k;
+      o.output = k;
+      o.hidden = *hidden;
+      check_network(o.hidden, o.input, 2 * k, sizeof(double));
+      o.dropout = *dropout;
+      o.tau = *tau;
+      o.length_scale = *length_scale;
+      o.heteroscedastic = *heteroscedastic;
+      Rng rng(*seed);
+      MCDropoutRegressor<double> m(o, rng);
+      m.fit(table.leftCols(o.input), table.rightCols(k), training.options("mcdropout"), rng);
+      m.save(*model);
+      std::fprintf(stderr, "trained MC dropout %ld-...-%ld on %ld rows: final loss %.6g; saved %s\n", long(o.input), long(k), long(table.rows()),
+                   double(m.loss_history().back()), model->c_str());
+    });
+  }
+  {
+    Command& c = mcdropout.command("predict", "the predictive mean and sd from stochastic passes",
+                                   "Writes the predictive mean and standard deviation of each target from T stochastic passes (columns mean0, sd0, "
+                                   "aleatoric_sd0, epistemic_sd0, ...). DATA.csv holds the inputs only.",
+                                   "pml mcdropout predict net.pml x.csv --samples 200");
+    const auto model = c.input("MODEL", "a model saved by pml mcdropout fit");
+    const auto data = c.input("DATA.csv", "the inputs, one row per prediction");
+    const auto samples = c.integer("--samples", "T", "stochastic forward passes", 100, 1);
+    const auto seed = c.seed();
+    const auto out = c.csv_output();
+    const auto csv = c.csv();
+    c.action([=] {
+      auto m = MCDropoutRegressor<double>::load(*model);
+      const Eigen::MatrixXd x = read_data(*data, *csv);
+      check_width(x, m.options().input, *data);
+      Rng rng(*seed);
+      const auto p = m.predict(x, *samples, rng);
+      const Eigen::Index k = p.mean.cols();
+      Eigen::MatrixXd table(x.rows(), 4 * k);
+      std::vector<std::string> columns;
+      for (Eigen::Index j = 0; j < k; ++j) {
+        table.col(4 * j) = p.mean.col(j);
+        table.col(4 * j + 1) = p.variance.col(j).cwiseSqrt();
+        table.col(4 * j + 2) = p.aleatoric.col(j).cwiseSqrt();
+        table.col(4 * j + 3) = p.epistemic.col(j).cwiseSqrt();
+        for (const char* column : {"mean", "sd", "aleatoric_sd", "epistemic_sd"}) columns.push_back(column + std::to_string(j));
+      }
+      emit(*out, table, columns);
+    });
+  }
+}
+
+void add_vae(Tool& tool) {
+  Family& vae = tool.family("vae", "variational auto-encoder (Kingma & Welling 2013), on Fashion-MNIST or CSV");
+  {
+    Command& c = vae.command("train", "train a VAE and save it", "Trains a VAE with a Bernoulli decoder (data in [0, 1]) by AEVB with Adam.",
+                             "pml vae train --data fashion-mnist --latent 2 --epochs 5 -o vae.pml");
+    const auto model = c.model_output();
+    const auto source = c.text("--data", "SOURCE", "fashion-mnist (Debian's dataset-fashion-mnist) or a CSV file", "fashion-mnist", true);
+    const auto latent = c.integer<Eigen::Index>("--latent", "Z", "latent dimension", 20, 1, Eigen::Index(1) << 24);
+    const auto hidden = c.sizes("--hidden", "LIST", "encoder hidden sizes, comma-separated", "400");
+    const Training training(c, 10, 128, 1e-3);
+    const auto limit = c.optional_integer("--limit", "N", "use only the first N training rows", "all", 1);
+    const auto seed = c.seed();
+    const auto csv = c.csv();
+    c.action([=] {
+      Eigen::MatrixXf x;
+      if (*source == "fashion-mnist") x = io::load_fashion_mnist<float>().train_images;
+      else x = read_data(*source, *csv).cast<float>();
+      if (*limit) x.conservativeResize(std::min<Eigen::Index>(x.rows(), **limit), Eigen::NoChange);
+      if (x.minCoeff() < 0 || x.maxCoeff() > 1)
+        throw std::runtime_error("'" + *source + "' has values outside [0, 1]; the Bernoulli decoder needs data in [0, 1]");
+      Rng rng(*seed);
+      check_network(*hidden, x.cols(), 2 * *latent, 2 * sizeof(float));  // encoder; the decoder mirrors it
+      VAE<float> m({.input = x.cols(), .hidden = *hidden, .latent = *latent}, rng);
+      m.fit(x, training.options("vae"), rng);
+      m.save(*model);
+      std::fprintf(stderr, "trained a VAE on %ld x %ld data: final ELBO %.6g nats per row; saved %s\n", long(x.rows()), long(x.cols()),
+                   double(m.elbo_history().back()), model->c_str());
+    });
+  }
+  {
+    Command& c = vae.command("sample", "decode draws from the prior", "Decodes N draws of z ~ N(0, I): one row of D probabilities per sample.",
+                             "pml vae sample vae.pml -n 16 --seed 1 -o images.csv");
+    const auto model = c.input("MODEL", "a model saved by pml vae train");
+    const auto n = c.count("-n", "N", "how many samples");
+    const auto seed = c.seed();
+    const auto out = c.csv_output();
+    c.action([=] {
+      auto m = VAE<float>::load(*model);
+      Rng rng(*seed);
+      emit(*out, m.sample(rng, row_count(*n, "-n", m.options().input)).cast<double>(), {});
+    });
+  }
+  {
+    Command& c = vae.command("encode", "the approximate posterior of each row",
+                             "Writes the mean and log-variance of q(z|x) for each row (columns mean0.., log_var0..) and the KL divergence to the "
+                             "prior (an outlier score).",
+                             "pml vae encode vae.pml images.csv");
+    const auto model = c.input("MODEL", "a model saved by pml vae train");
+    const auto data = c.input("DATA.csv", "the rows to encode, values in [0, 1]");
+    const auto out = c.csv_output();
+    const auto csv = c.csv();
+    c.action([=] {
+      auto m = VAE<float>::load(*model);
+      const Eigen::MatrixXd x = read_data(*data, *csv);
+      check_width(x, m.options().input, *data);
+      const Eigen::MatrixXf xf = x.cast<float>();
+      const auto q = m.encode(xf);
+      const Eigen::Index z = q.mean.cols();
+      Eigen::MatrixXd table(x.rows(), 2 * z + 1);
+      table << q.mean.cast<double>(), q.log_variance.cast<double>(), m.kl_divergence(xf).cast<double>();
+      std::vector<std::string> columns = names("mean", z), log_variances = names("log_var", z);
+      columns.insert(columns.end(), log_variances.begin(), log_variances.end());
+      columns.push_back("kl");
+      emit(*out, table, columns);
+    });
+  }
+}
+
+}  // namespace
+
+void add_deep_commands(Tool& tool) {
+  add_mcdropout(tool);
+  add_vae(tool);
+}
+
+}  // namespace pml::cli
