@@ -4,14 +4,21 @@
 /// one node per matrix operation, values and adjoints in an arena that is reused from one step to the
 /// next, so that after the first step a step allocates nothing.
 ///
-/// The operator functions that record nodes are in ops.hpp; the backward passes are in Tape::backward_node.
+/// The operations are in ops.hpp, one small struct per op in its family header under ops/ (forward pass,
+/// backward pass and the op's own parameters side by side); a node keeps a pointer to its op's backward
+/// function and the op's parameters in a small fixed-size buffer.
 
+#include <array>
 #include <cmath>
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <new>
 #include <string>
+#include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include <Eigen/Core>
@@ -44,13 +51,42 @@ enum class Activation : std::uint8_t { identity, relu, leaky_relu, tanh, sigmoid
 constexpr std::array<std::string_view, 6> enum_names(Activation) { return {"identity", "relu", "leaky_relu", "tanh", "sigmoid", "softplus"}; }
 
 namespace detail {
-enum class Op : std::uint8_t {
-  leaf, matmul, matmul_tn, matmul_nt, add, add_row, add_col, sub, mul, mul_row, div, neg, scale, exp, log, log1p, square,
-  sqrt, tanh, sigmoid, softplus, relu, leaky_relu, sum, mean, sum_rows, sum_cols, log_sum_exp_rows, softmax_rows,
-  log_softmax_rows, slice_cols, concat_cols, mask_mul, bce_with_logits, gaussian_nll, softmax_cross_entropy,
-  kl_standard_normal, reparameterize, scale_mixture_log_prob, bias_activation, normal_log_prob
+/// Bytes of a node's op data: the largest is three scalars of double (the scale-mixture prior's pi,
+/// sigma1, sigma2).
+inline constexpr std::size_t kOpDataSize = 24;
+
+/// The inputs of a node: up to three earlier nodes (-1: none).
+struct Inputs {
+  int a = -1, b = -1, c = -1;
 };
 
+/// One node of the tape. An op's forward and backward functions read its inputs' values and adjoints
+/// through the tape (Tape::value(n.a), Tape::adjoint(n.a)) and its own data with op_data().
+template <Real T> struct Node {
+  /// The op's backward pass: adds this node's adjoint `g` (its value is `v`) into its inputs' adjoints.
+  using Backward = void (*)(Tape<T>& tape, const Node& n, Eigen::Map<Matrix<T>> v, Eigen::Map<Matrix<T>> g);
+  Backward backward;  // nullptr for a leaf
+  std::size_t offset;  // of the value and the adjoint in the arenas
+  Index rows, cols;
+  int a, b, c;  // inputs (-1: none)
+  bool needs_grad;  // backward() computes this node's adjoint
+  bool grad_a, grad_b, grad_c;  // the inputs that need a gradient (fixed when the node is made)
+  alignas(8) unsigned char data[kOpDataSize];  // the op's Data, trivially copyable
+};
+
+/// The op data `D` of a node (copied out of the node's buffer).
+template <class D, Real T> D op_data(const Node<T>& n) noexcept {
+  static_assert(sizeof(D) <= kOpDataSize && alignof(D) <= 8 && std::is_trivially_copyable_v<D>);
+  D d;
+  std::memcpy(&d, n.data, sizeof(D));
+  return d;
+}
+/// Stores op data `d` in a node (the forward pass may keep numbers it computed for the backward pass).
+template <class D, Real T> void set_op_data(Node<T>& n, const D& d) noexcept {
+  static_assert(sizeof(D) <= kOpDataSize && alignof(D) <= 8 && std::is_trivially_copyable_v<D>,
+                "an op's Data must be trivially copyable and fit the node's buffer (detail::kOpDataSize)");
+  std::memcpy(n.data, &d, sizeof(D));
+}
 }  // namespace detail
 
 /// The tape: nodes in creation order, their values and adjoints in two arenas. reset() forgets the
@@ -58,8 +94,6 @@ enum class Op : std::uint8_t {
 /// stops allocating after its first step.
 template <Real T> class Tape {
  public:
-  using Op = detail::Op;  ///< the node types (internal)
-
   Tape() = default;
   Tape(const Tape& other) { *this = other; }  ///< A copy of the nodes and the used part of the arenas (gradient bindings stay with the original).
   /// Copies the nodes and the used part of the arenas (gradient bindings stay with the original).
@@ -102,7 +136,7 @@ template <Real T> class Tape {
 
   /// A leaf (input or parameter) with the given value.
   template <class Derived> Var<T> variable(const Eigen::MatrixBase<Derived>& v) {
-    Var<T> out = push(Op::leaf, -1, -1, v.rows(), v.cols());
+    Var<T> out = push_leaf(v.rows(), v.cols());
     copy_into(out.id, v);
     return out;
   }
@@ -117,7 +151,7 @@ template <Real T> class Tape {
   }
   /// A constant of the given shape whose value the caller fills in place (saves variable()'s copy).
   Var<T> constant(Index rows, Index cols) {
-    Var<T> out = push(Op::leaf, -1, -1, rows, cols);
+    Var<T> out = push_leaf(rows, cols);
     nodes_.back().needs_grad = false;
     return out;
   }
@@ -163,7 +197,11 @@ template <Real T> class Tape {
     for (const Node& n : nodes_)
       if (n.needs_grad) std::fill_n(adjoints_.data() + n.offset, static_cast<std::size_t>(n.rows * n.cols), T(0));
     adjoint(out.id)(0, 0) = T(1);
-    for (int id = out.id; id >= 0; --id) backward_node(id);
+    for (std::size_t id = static_cast<std::size_t>(out.id) + 1; id-- > 0;) {
+      const Node& n = nodes_[id];
+      if (n.backward && n.needs_grad)
+        n.backward(*this, n, {values_.data() + n.offset, n.rows, n.cols}, {adjoints_.data() + n.offset, n.rows, n.cols});
+    }
     // a parameter bound twice (e.g. a decoder applied to L samples) has two leaves: their adjoints add up
     for (const Sink& s : sinks_) Eigen::Map<Matrix<T>>(s.gradient, rows(s.id), cols(s.id)).setZero();
     for (const Sink& s : sinks_) Eigen::Map<Matrix<T>>(s.gradient, rows(s.id), cols(s.id)) += adjoint(s.id);
@@ -190,10 +228,41 @@ template <Real T> class Tape {
         m, n, k, a.data(), a.rows(), b.data(), b.rows(), c.data(), 1, c.rows(), alpha, blocking, nullptr);
   }
 
-  // ---- node construction (used by the operator functions in ops.hpp) ----
-  /// Appends a node (for the op functions in ops.hpp; not needed by users). Its value is left for the caller to fill.
-  Var<T> push(Op op, int a, int b, Index rows, Index cols, T scalar = T(0), int c = -1, T scalar2 = T(0), T scalar3 = T(0)) {
-    const bool grad = op == Op::leaf || (a >= 0 && needs_grad(a)) || (b >= 0 && op != Op::slice_cols && needs_grad(b)) || (c >= 0 && needs_grad(c));
+  // ---- node construction (used by the op functions in ops/; not needed by users) ----
+  /// Appends a node of type `Op` (a struct with static `forward` and `backward` functions, see ops/)
+  /// of the given shape and inputs and runs `Op::forward`, which fills the node's value. The node needs
+  /// a gradient when any of its inputs does.
+  template <class Op> Var<T> record(Index rows, Index cols, detail::Inputs in) {
+    static_assert(!requires { typename Op::Data; }, "record<Op>: this op needs its Data");
+    Node& n = push_op(&Op::backward, rows, cols, in);
+    Op::forward(*this, n, Eigen::Map<Matrix<T>>(values_.data() + n.offset, n.rows, n.cols));
+    return Var<T>{this, static_cast<int>(nodes_.size() - 1)};
+  }
+  /// The same for an op with parameters: `data` (the op's own trivially copyable `Op::Data`) is kept in
+  /// the node for its forward and backward passes.
+  template <class Op> Var<T> record(Index rows, Index cols, detail::Inputs in, const typename Op::Data& data) {
+    Node& n = push_op(&Op::backward, rows, cols, in);
+    detail::set_op_data(n, data);
+    Op::forward(*this, n, Eigen::Map<Matrix<T>>(values_.data() + n.offset, n.rows, n.cols));
+    return Var<T>{this, static_cast<int>(nodes_.size() - 1)};
+  }
+
+ private:
+  using Node = detail::Node<T>;
+
+  Var<T> push_leaf(Index rows, Index cols) {
+    push(nullptr, rows, cols, detail::Inputs{}, true);
+    return Var<T>{this, static_cast<int>(nodes_.size() - 1)};
+  }
+  Node& push_op(typename Node::Backward backward, Index rows, Index cols, detail::Inputs in) {
+    const bool ga = in.a >= 0 && needs_grad(in.a), gb = in.b >= 0 && needs_grad(in.b), gc = in.c >= 0 && needs_grad(in.c);
+    Node& n = push(backward, rows, cols, in, ga || gb || gc);
+    n.grad_a = ga;
+    n.grad_b = gb;
+    n.grad_c = gc;
+    return n;
+  }
+  Node& push(typename Node::Backward backward, Index rows, Index cols, detail::Inputs in, bool grad) {
     const std::size_t count = static_cast<std::size_t>(rows * cols);
     const std::size_t offset = used_;
     // every node starts on a 64-byte boundary (the arenas are 64-byte aligned): aligned GEMM operands
@@ -203,26 +272,17 @@ template <Real T> class Tape {
       values_.reserve(want, offset);
       adjoints_.reserve(want, offset);
     }
-    nodes_.push_back(Node{op, grad, a, b, c, rows, cols, offset, scalar, scalar2, scalar3});
-    return Var<T>{this, static_cast<int>(nodes_.size() - 1)};
+    Node& n = nodes_.emplace_back();
+    n.backward = backward;
+    n.offset = offset;
+    n.rows = rows;
+    n.cols = cols;
+    n.a = in.a;
+    n.b = in.b;
+    n.c = in.c;
+    n.needs_grad = grad;
+    return n;
   }
-  /// Lets an op keep two numbers it computed in the forward pass for its backward pass (e.g. the sums
-  /// normal_log_prob needs), in the node's parameter slots 2 and 3.
-  void stash(int id, T first, T second) noexcept {
-    nodes_[static_cast<std::size_t>(id)].scalar2 = first;
-    nodes_[static_cast<std::size_t>(id)].scalar3 = second;
-  }
-  Op op(int id) const { return nodes_[static_cast<std::size_t>(id)].op; }  ///< the type of node `id`
-
- private:
-  struct Node {
-    Op op;
-    bool needs_grad;
-    int a, b, c;  // inputs (-1: none); slice_cols keeps its first column in b
-    Index rows, cols;
-    std::size_t offset;
-    T scalar, scalar2, scalar3;  // op parameters (scale factor, leaky slope, mixture pi / sigma1 / sigma2)
-  };
 
   // Fixed-size sources (small) are copied entry by entry: for a Matrix<T, 1, 1> source GCC 12 warns
   // -Warray-bounds about the packet path of Eigen's vectorised copy into a dynamic Map.
@@ -269,185 +329,6 @@ template <Real T> class Tape {
     std::unique_ptr<T[], Free> data_;
     std::size_t capacity_ = 0;
   };
-
-  void backward_node(int id) {
-    const Node n = nodes_[static_cast<std::size_t>(id)];
-    if (n.op == Op::leaf || !n.needs_grad) return;
-    auto g = adjoint(id);
-    auto v = value(id);
-    const bool ga = n.a >= 0 && needs_grad(n.a), gb = n.b >= 0 && n.op != Op::slice_cols && needs_grad(n.b),
-               gc = n.c >= 0 && needs_grad(n.c);
-    switch (n.op) {
-      case Op::matmul:  // C = A B: dA += dC B^T, dB += A^T dC
-        if (ga) gemm<false, true>(adjoint(n.a), g, value(n.b));
-        if (gb) gemm<true, false>(adjoint(n.b), value(n.a), g);
-        break;
-      case Op::matmul_tn:  // C = A^T B: dA += B dC^T, dB += A dC
-        if (ga) gemm<false, true>(adjoint(n.a), value(n.b), g);
-        if (gb) gemm<false, false>(adjoint(n.b), value(n.a), g);
-        break;
-      case Op::matmul_nt:  // C = A B^T: dA += dC B, dB += dC^T A
-        if (ga) gemm<false, false>(adjoint(n.a), g, value(n.b));
-        if (gb) gemm<true, false>(adjoint(n.b), g, value(n.a));
-        break;
-      case Op::add:
-        if (ga) adjoint(n.a) += g;
-        if (gb) adjoint(n.b) += g;
-        break;
-      case Op::add_row:  // C = A + 1 b (b a row vector): db += column sums of dC
-        if (ga) adjoint(n.a) += g;
-        if (gb) adjoint(n.b) += g.colwise().sum();
-        break;
-      case Op::add_col:  // C = A + b 1^T (b a column vector): db += row sums of dC
-        if (ga) adjoint(n.a) += g;
-        if (gb) adjoint(n.b) += g.rowwise().sum();
-        break;
-      case Op::sub:
-        if (ga) adjoint(n.a) += g;
-        if (gb) adjoint(n.b) -= g;
-        break;
-      case Op::mul:
-        if (ga) adjoint(n.a).array() += g.array() * value(n.b).array();
-        if (gb) adjoint(n.b).array() += g.array() * value(n.a).array();
-        break;
-      case Op::mul_row:  // C = A diag(b) (each column j scaled by b_j)
-        if (ga) adjoint(n.a).array() += g.array().rowwise() * value(n.b).row(0).array();
-        if (gb) adjoint(n.b) += (g.array() * value(n.a).array()).colwise().sum().matrix();
-        break;
-      case Op::div:
-        if (ga) adjoint(n.a).array() += g.array() / value(n.b).array();
-        if (gb) adjoint(n.b).array() -= g.array() * v.array() / value(n.b).array();
-        break;
-      case Op::neg: adjoint(n.a) -= g; break;
-      case Op::scale: adjoint(n.a) += n.scalar * g; break;
-      case Op::exp: adjoint(n.a).array() += g.array() * v.array(); break;
-      case Op::log: adjoint(n.a).array() += g.array() / value(n.a).array(); break;
-      case Op::log1p: adjoint(n.a).array() += g.array() / (T(1) + value(n.a).array()); break;
-      case Op::square: adjoint(n.a).array() += T(2) * g.array() * value(n.a).array(); break;
-      case Op::sqrt: adjoint(n.a).array() += g.array() / (T(2) * v.array()); break;
-      case Op::tanh: adjoint(n.a).array() += g.array() * (T(1) - v.array().square()); break;
-      case Op::sigmoid: adjoint(n.a).array() += g.array() * v.array() * (T(1) - v.array()); break;
-      case Op::softplus: adjoint(n.a).array() += g.array() * pml::sigmoid(value(n.a).array()); break;
-      case Op::relu: adjoint(n.a).array() += (value(n.a).array() > T(0)).select(g.array(), T(0)); break;
-      case Op::leaky_relu: adjoint(n.a).array() += (value(n.a).array() > T(0)).select(g.array(), n.scalar * g.array()); break;
-      case Op::sum: adjoint(n.a).array() += g(0, 0); break;
-      case Op::mean: adjoint(n.a).array() += g(0, 0) / T(value(n.a).size()); break;
-      case Op::sum_rows: adjoint(n.a).colwise() += n.scalar * g.col(0); break;  // out N x 1 (scalar: 1 or 1/D for means)
-      case Op::sum_cols: adjoint(n.a).rowwise() += n.scalar * g.row(0); break;  // out 1 x D (scalar: 1 or 1/N)
-      case Op::log_sum_exp_rows:  // da = g * softmax(a)
-        adjoint(n.a).array() += ((value(n.a).colwise() - v.col(0)).array().exp()).colwise() * g.col(0).array();
-        break;
-      case Op::softmax_rows: {  // da = y * (g - rowsum(g * y))
-        auto da = adjoint(n.a);
-        for (Index i = 0; i < v.rows(); ++i) {
-          const T dot = g.row(i).dot(v.row(i));
-          da.row(i).array() += v.row(i).array() * (g.row(i).array() - dot);
-        }
-        break;
-      }
-      case Op::log_softmax_rows: {  // da = g - softmax(a) * rowsum(g)
-        auto da = adjoint(n.a);
-        for (Index i = 0; i < v.rows(); ++i) da.row(i).array() += g.row(i).array() - v.row(i).array().exp() * g.row(i).sum();
-        break;
-      }
-      case Op::slice_cols: adjoint(n.a).middleCols(n.b, n.cols) += g; break;
-      case Op::concat_cols:
-        if (ga) adjoint(n.a) += g.leftCols(cols(n.a));
-        if (gb) adjoint(n.b) += g.rightCols(cols(n.b));
-        break;
-      case Op::mask_mul:  // no gradient to the mask
-        if (ga) adjoint(n.a).array() += g.array() * value(n.b).array();
-        break;
-      case Op::bce_with_logits: {  // sum softplus(l) - t l
-        if (ga) adjoint(n.a).array() += g(0, 0) * (pml::sigmoid(value(n.a).array()) - value(n.b).array());
-        if (gb) adjoint(n.b).array() -= g(0, 0) * value(n.a).array();
-        break;
-      }
-      case Op::gaussian_nll: {  // sum 1/2 (log 2pi + s + (y - mu)^2 e^-s); a = mu, b = s (log variance), c = y
-        const auto r = (value(n.c) - value(n.a)).array();
-        const auto inv = (-value(n.b).array()).exp();
-        if (ga) adjoint(n.a).array() -= g(0, 0) * r * inv;
-        if (gb) adjoint(n.b).array() += g(0, 0) * T(0.5) * (T(1) - r.square() * inv);
-        if (gc) adjoint(n.c).array() += g(0, 0) * r * inv;
-        break;
-      }
-      case Op::softmax_cross_entropy: {  // -sum t log softmax(l): dl = softmax(l) rowsum(t) - t
-        auto dl = adjoint(n.a);
-        const auto l = value(n.a);
-        const auto t = value(n.b);
-        for (Index i = 0; i < l.rows(); ++i) {
-          const T m = l.row(i).maxCoeff();
-          const T lse = m + std::log((l.row(i).array() - m).exp().sum());
-          if (ga) dl.row(i).array() += g(0, 0) * ((l.row(i).array() - lse).exp() * t.row(i).sum() - t.row(i).array());
-          if (gb) adjoint(n.b).row(i).array() -= g(0, 0) * (l.row(i).array() - lse);
-        }
-        break;
-      }
-      case Op::kl_standard_normal:  // sum 1/2 (mu^2 + e^s - 1 - s); a = mu, b = s (log variance)
-        if (ga) adjoint(n.a).array() += g(0, 0) * value(n.a).array();
-        if (gb) adjoint(n.b).array() += g(0, 0) * T(0.5) * (value(n.b).array().exp() - T(1));
-        break;
-      case Op::reparameterize:  // z = mu + sigma * eps; a = mu, b = sigma, c = eps (no gradient)
-        if (ga) adjoint(n.a) += g;
-        if (gb) adjoint(n.b).array() += g.array() * value(n.c).array();
-        break;
-      case Op::scale_mixture_log_prob: {  // sum log(pi N(w|0,s1^2) + (1-pi) N(w|0,s2^2))
-        const T pi = n.scalar, s1 = n.scalar2, s2 = n.scalar3;
-        const auto w = value(n.a).array();
-        // d/dw = -w (r1 / s1^2 + (1 - r1) / s2^2), r1 = sigmoid(l1 - l2) the first component's responsibility
-        const T c = std::log(pi) - std::log(s1) - std::log1p(-pi) + std::log(s2);
-        const T inv1 = T(1) / (s1 * s1), inv2 = T(1) / (s2 * s2);
-        // one statement: the sigmoid expression refers to temporaries that live until its end
-        adjoint(n.a).array() -= g(0, 0) * w * (inv2 + (inv1 - inv2) * pml::sigmoid(c - T(0.5) * (inv1 - inv2) * w.square()));
-        break;
-      }
-      case Op::bias_activation: {  // y = act(x + 1 b): dpre = g act'(y) (written over g, which no one reads
-                                   // after this node); dx += dpre, db += column sums of dpre
-        const T slope = n.scalar2;
-        auto ga_ = g.array();
-        const auto y = v.array();
-        switch (static_cast<Activation>(int(n.scalar))) {
-          case Activation::relu: ga_ *= (y > T(0)).template cast<T>(); break;
-          case Activation::leaky_relu: ga_ *= (y > T(0)).select(Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic>::Ones(y.rows(), y.cols()), slope); break;
-          case Activation::tanh: ga_ *= T(1) - y.square(); break;
-          case Activation::sigmoid: ga_ *= y * (T(1) - y); break;
-          case Activation::softplus: ga_ *= -(-y).expm1(); break;  // sigmoid(x) = 1 - exp(-softplus(x))
-          case Activation::identity: break;
-        }
-        if (ga) adjoint(n.a) += g;
-        if (gb) adjoint(n.b) += g.colwise().sum();
-        break;
-      }
-      case Op::normal_log_prob: {  // sum log N(y | mu, sigma); a = y, b = mu, c = sigma; mu, sigma same shape or 1 x 1
-        const auto y = value(n.a), mu = value(n.b), sigma = value(n.c);
-        const bool mu1 = mu.size() == 1 && y.size() != 1, s1 = sigma.size() == 1 && y.size() != 1;
-        const T gg = g(0, 0);
-        if (mu1 && s1) {  // the forward pass stashed r = sum(y - mu) and r2 = sum (y - mu)^2
-          const T m = mu(0, 0), s = sigma(0, 0), inv2 = T(1) / (s * s), r = n.scalar2, r2 = n.scalar3;
-          if (gb) adjoint(n.b)(0, 0) += gg * r * inv2;
-          if (gc) adjoint(n.c)(0, 0) += gg * (r2 * inv2 / s - T(y.size()) / s);
-          if (ga) adjoint(n.a).array() -= gg * (y.array() - m) * inv2;
-          break;
-        }
-        if (!mu1 && !s1) {  // vectorised: every entry its own mean and sd
-          const auto z = (y.array() - mu.array()) / sigma.array();
-          if (ga) adjoint(n.a).array() -= gg * z / sigma.array();
-          if (gb) adjoint(n.b).array() += gg * z / sigma.array();
-          if (gc) adjoint(n.c).array() += gg * (z.square() - T(1)) / sigma.array();
-          break;
-        }
-        for (Index i = 0; i < y.size(); ++i) {
-          const T m = mu1 ? mu(0, 0) : mu(i), s = s1 ? sigma(0, 0) : sigma(i);
-          const T z = (y(i) - m) / s;
-          if (ga) adjoint(n.a)(i) -= gg * z / s;
-          if (gb) adjoint(n.b)(mu1 ? 0 : i) += gg * z / s;
-          if (gc) adjoint(n.c)(s1 ? 0 : i) += gg * (z * z - T(1)) / s;
-        }
-        break;
-      }
-      case Op::leaf: break;
-    }
-  }
 
   /// Eigen's level-3 blocking with its packing buffers in the tape's arenas (grown when a product needs
   /// more than any before, so a steady-state step allocates nothing).
