@@ -57,7 +57,7 @@ TEST_CASE("Bayes by Backprop loss gradients match finite differences", "[deep][b
 
 TEST_CASE("BayesianLinear: the closed-form KL equals the mean of its Monte Carlo estimate", "[deep][bbb]") {
   pml::Rng rng(2);
-  pml::nn::BayesianLinear<double> layer(3, 2, rng, false, -0.5);
+  pml::nn::BayesianLinear<double> layer(3, 2, rng, pml::nn::Init::xavier_uniform, -0.5);
   pml::random::fill_normal(rng, layer.weight_rho().value);
   const auto gaussian = pml::nn::BayesPrior::gaussian(0.8);
   const auto as_mixture = pml::nn::BayesPrior::scale_mixture(1.0, 0.8, 0.8);  // the same prior, sampled KL

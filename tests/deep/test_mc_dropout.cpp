@@ -159,3 +159,24 @@ TEST_CASE("MC dropout rejects bad input", "[deep][mc_dropout][errors]") {
   CHECK_THROWS_WITH(net.predict(Eigen::MatrixXd(2, 1), 5, rng), Contains("MCDropoutRegressor::predict"));
   CHECK_THROWS_WITH(net.score_samples(x, Eigen::MatrixXd(3, 2), 5, rng), Contains("y has 2 columns"));
 }
+
+// Issue 15 §1: the initialisation is an option of the model (Keras's MC-dropout recipe uses Glorot uniform).
+TEST_CASE("MC dropout: the init option reaches every layer; the default is unchanged", "[deep][mc_dropout][init]") {
+  pml::Rng a(4), b(4), c(4);
+  const pml::MCDropoutRegressor<double> glorot({.input = 8, .hidden = {50}, .init = pml::nn::Init::xavier_uniform}, a);
+  const pml::MCDropoutRegressor<double> automatic({.input = 8, .hidden = {50}}, b);
+  const pml::MCDropoutRegressor<double> explicit_default({.input = 8, .hidden = {50}, .init = pml::nn::Init::automatic}, c);
+  const auto g = glorot.parameters(), d = automatic.parameters(), e = explicit_default.parameters();
+  REQUIRE(g.size() == 4);
+  for (std::size_t i = 0; i < g.size(); ++i) {
+    INFO(g[i]->name);
+    CHECK(d[i]->value == e[i]->value);  // automatic is the default
+    const Eigen::MatrixXd& w = g[i]->value;
+    if (g[i]->name.find("weight") != std::string::npos)
+      CHECK(w.cwiseAbs().maxCoeff() <= std::sqrt(6.0 / double(w.rows() + w.cols())));
+    else
+      CHECK(w.isZero(0));
+  }
+  // ReLU hidden layer: automatic draws He normal there, so it differs from Glorot uniform
+  CHECK(d[0]->value.cwiseAbs().maxCoeff() > std::sqrt(6.0 / 58.0));
+}

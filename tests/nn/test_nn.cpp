@@ -54,6 +54,58 @@ TEST_CASE("nn::Linear binds its parameters; backward fills their gradients", "[n
   CHECK(var == Approx(2.0 / 400).epsilon(0.02));
 }
 
+// Issue 15 §1: every initialisation a layer offers, checked by its range and its variance on a large layer
+// (400 x 300 = 120 000 draws: the sample variance is within 2% of the true one with overwhelming probability).
+TEST_CASE("nn::Init: each scheme draws from its distribution; biases zero except PyTorch's", "[nn][init]") {
+  using pml::nn::Init;
+  const double in = 400, out = 300;
+  struct Case {
+    Init init;
+    double variance;  // of the weights
+    double bound;     // largest |w| for the uniform schemes (0: a normal)
+  };
+  const double xu = std::sqrt(6.0 / (in + out)), hu = std::sqrt(6.0 / in), pt = 1.0 / std::sqrt(in);
+  for (const Case c : {Case{Init::xavier_uniform, xu * xu / 3, xu}, Case{Init::xavier_normal, 2.0 / (in + out), 0},
+                       Case{Init::he_uniform, hu * hu / 3, hu}, Case{Init::he_normal, 2.0 / in, 0}, Case{Init::pytorch, pt * pt / 3, pt},
+                       Case{Init::automatic, xu * xu / 3, xu}}) {
+    INFO(pml::enum_name(c.init));
+    pml::Rng rng(21);
+    const pml::nn::Linear<double> layer(400, 300, rng, c.init);
+    const Eigen::MatrixXd& w = layer.weight().value;
+    const double mean = w.mean(), var = (w.array() - mean).square().mean();
+    CHECK(std::abs(mean) < 4 * std::sqrt(c.variance / double(w.size())));
+    CHECK(var == Approx(c.variance).epsilon(0.02));
+    if (c.bound > 0) CHECK(w.cwiseAbs().maxCoeff() <= c.bound);
+    else CHECK(w.cwiseAbs().maxCoeff() > 3.5 * std::sqrt(c.variance));  // a normal's tail, not a uniform's edge
+    const Eigen::MatrixXd& b = layer.bias().value;
+    if (c.init == Init::pytorch) {
+      CHECK(b.cwiseAbs().maxCoeff() <= pt);
+      CHECK(b.cwiseAbs().maxCoeff() > 0.9 * pt);
+    } else {
+      CHECK(b.isZero(0));
+    }
+    // float draws the same scheme
+    pml::Rng rng_f(21);
+    const pml::nn::Linear<float> layer_f(400, 300, rng_f, c.init);
+    const Eigen::MatrixXf& wf = layer_f.weight().value;
+    CHECK(double((wf.array() - wf.mean()).square().mean()) == Approx(c.variance).epsilon(0.02));
+  }
+  pml::Rng rng(3);
+  CHECK_THROWS_WITH(pml::nn::initial_weights<double>(rng, 3, 2, Init::automatic), Contains("nn::initial_weights") && Contains("automatic"));
+  CHECK(pml::enum_from_name<Init>("pytorch") == Init::pytorch);
+
+  // MLP: automatic is He for ReLU hidden layers and Xavier for the output layer; a given scheme applies to every layer
+  pml::Rng a(5), b(5);
+  const pml::nn::MLP<double> automatic({.sizes = {400, 300, 300}, .activation = pml::ad::Activation::relu}, a);
+  const pml::nn::MLP<double> torch_like({.sizes = {400, 300, 300}, .activation = pml::ad::Activation::relu, .init = Init::pytorch}, b);
+  auto variance = [](const Eigen::MatrixXd& w) { return (w.array() - w.mean()).square().mean(); };
+  CHECK(variance(automatic.layers()[0].weight().value) == Approx(2.0 / 400).epsilon(0.02));
+  CHECK(variance(automatic.layers()[1].weight().value) == Approx(2.0 / 600).epsilon(0.02));
+  CHECK(variance(torch_like.layers()[0].weight().value) == Approx(1.0 / 1200).epsilon(0.02));
+  CHECK(variance(torch_like.layers()[1].weight().value) == Approx(1.0 / 900).epsilon(0.02));
+  CHECK(!torch_like.layers()[1].bias().value.isZero(0));
+}
+
 TEST_CASE("a layer used twice on one tape gets the sum of both uses' gradients", "[nn]") {
   pml::Rng rng(8);
   pml::nn::Linear<double> layer(3, 3, rng);

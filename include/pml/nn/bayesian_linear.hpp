@@ -63,14 +63,17 @@ template <Real T> struct BayesianOutput {
 /// `rho_init` (sigma = softplus(rho_init), 0.0067 for the default -5).
 template <Real T> class BayesianLinear {
  public:
-  /// A layer from `in` to `out` units; `relu_like` chooses He (else Xavier) initial means. @throw std::invalid_argument for non-positive sizes; std::domain_error for a non-finite rho_init.
-  BayesianLinear(Index in, Index out, Rng& rng, bool relu_like = true, double rho_init = -5.0, const std::string& name = "bayesian_linear") {
+  /// A layer from `in` to `out` units; the posterior means start as `init` says (nn/init.hpp;
+  /// Init::automatic: He normal), the bias means at zero (Init::pytorch: U(±1/√in)).
+  /// @throw std::invalid_argument for non-positive sizes; std::domain_error for a non-finite rho_init.
+  BayesianLinear(Index in, Index out, Rng& rng, Init init = Init::he_normal, double rho_init = -5.0, const std::string& name = "bayesian_linear") {
     if (in <= 0 || out <= 0)
       pml::detail::throw_shape("nn::BayesianLinear", "sizes must be positive, got " + std::to_string(in) + " x " + std::to_string(out));
     check_finite("nn::BayesianLinear", "rho_init", rho_init);
-    weight_mu_ = Parameter<T>(name + ".weight_mu", relu_like ? he_normal<T>(rng, in, out) : xavier_uniform<T>(rng, in, out));
+    init = resolve_init(init, true, true);
+    weight_mu_ = Parameter<T>(name + ".weight_mu", initial_weights<T>(rng, in, out, init));
     weight_rho_ = Parameter<T>(name + ".weight_rho", Matrix<T>::Constant(in, out, T(rho_init)));
-    bias_mu_ = Parameter<T>(name + ".bias_mu", Matrix<T>::Zero(1, out));
+    bias_mu_ = Parameter<T>(name + ".bias_mu", initial_bias<T>(rng, in, out, init));
     bias_rho_ = Parameter<T>(name + ".bias_rho", Matrix<T>::Constant(1, out, T(rho_init)));
   }
 

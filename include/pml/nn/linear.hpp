@@ -8,22 +8,19 @@
 
 namespace pml::nn {
 
-/// How a layer's weights are drawn.
-enum class Init : std::uint8_t {
-  xavier_uniform,  ///< U(-a, a), a = sqrt(6 / (in + out)): tanh, sigmoid and linear layers
-  he_normal,       ///< N(0, 2 / in): ReLU layers
-};
-
 /// y = act(x W + b) for a batch x (N x in), W (in x out), b (1 x out); the bias and the activation are
-/// one fused node (ad::bias_activation). The bias starts at zero.
+/// one fused node (ad::bias_activation). The weights (and for Init::pytorch the bias; otherwise it starts
+/// at zero) are drawn as nn::Init says (nn/init.hpp).
 template <Real T> class Linear {
  public:
-  /// A layer from `in` to `out` units, weights Xavier- or He-initialised from `rng`. @throw std::invalid_argument for non-positive sizes.
+  /// A layer from `in` to `out` units, initialised from `rng` as `init` says (Init::automatic: Xavier
+  /// uniform; nn::MLP resolves it per layer). @throw std::invalid_argument for non-positive sizes.
   Linear(Index in, Index out, Rng& rng, Init init = Init::xavier_uniform, const std::string& name = "linear") {
     if (in <= 0 || out <= 0)
       pml::detail::throw_shape("nn::Linear", "sizes must be positive, got " + std::to_string(in) + " x " + std::to_string(out));
-    weight_ = Parameter<T>(name + ".weight", init == Init::he_normal ? he_normal<T>(rng, in, out) : xavier_uniform<T>(rng, in, out));
-    bias_ = Parameter<T>(name + ".bias", Matrix<T>::Zero(1, out));
+    init = resolve_init(init, false, false);
+    weight_ = Parameter<T>(name + ".weight", initial_weights<T>(rng, in, out, init));
+    bias_ = Parameter<T>(name + ".bias", initial_bias<T>(rng, in, out, init));
   }
   /// act(x W + b) on the tape; binds W and b so Tape::backward() fills their gradients.
   /// @throw std::invalid_argument if x does not have in() columns.

@@ -18,10 +18,14 @@ struct MLPOptions {
   double dropout = 0;          ///< dropout probability after every hidden activation (0: none)
   bool dropout_input = false;  ///< also drop input features
   double leaky_slope = 0.01;   ///< slope of leaky_relu
+  /// How every layer's weights are drawn (nn/init.hpp); automatic: He normal for the hidden layers of a
+  /// (leaky) ReLU network, Xavier uniform for the others
+  Init init = Init::automatic;
 };
 
 /// A multilayer perceptron. `nn::MLP<float> net({.sizes = {784, 400, 20}, .activation = ad::Activation::relu}, rng);`
-/// Weights are He-initialised for (leaky) ReLU hidden layers and Xavier-initialised otherwise.
+/// Weights are drawn as options.init says: by default He-initialised for (leaky) ReLU hidden layers and
+/// Xavier-initialised otherwise.
 /// Thread safety: the const members (predict(), forward() const, parameters() const) only read the
 /// network, so any number of threads may call them at once on one network; training (the non-const
 /// forward() and an optimiser step) and set_mc_dropout() need the network to themselves.
@@ -35,7 +39,7 @@ template <Real T> class MLP {
     layers_.reserve(options.sizes.size() - 1);
     for (std::size_t l = 0; l + 1 < options.sizes.size(); ++l) {
       const bool hidden = l + 2 < options.sizes.size();
-      layers_.emplace_back(options.sizes[l], options.sizes[l + 1], rng, hidden && relu_like ? Init::he_normal : Init::xavier_uniform,
+      layers_.emplace_back(options.sizes[l], options.sizes[l + 1], rng, resolve_init(options.init, hidden, relu_like),
                            "layer" + std::to_string(l));
     }
   }

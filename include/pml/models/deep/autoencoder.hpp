@@ -34,6 +34,9 @@ struct AutoEncoderOptions {
   ad::Activation activation = ad::Activation::relu;  ///< after every hidden layer of the encoder and the decoder
   ReconstructionLoss loss = ReconstructionLoss::mse;  ///< mse (real data) or bce (data in [0, 1], sigmoid outputs)
 
+  /// How the networks' weights are drawn (nn/init.hpp; automatic: He normal for ReLU hidden layers,
+  /// Xavier uniform otherwise). Used when the model is built; a file stores the weights, not this.
+  nn::Init init = nn::Init::automatic;
   /// The options a model file stores, declared once for save() and load() (serialization/state.hpp).
   template <class O, class V> static void fields(O& o, V&& v) {
     v("input", o.input, io::as_size);
@@ -55,8 +58,8 @@ template <Real T = double> class AutoEncoder {
   /// @throw std::invalid_argument for non-positive sizes.
   AutoEncoder(const AutoEncoderOptions& options, Rng& rng)
       : options_(checked(options)),
-        encoder_({.sizes = detail::layer_sizes(options.input, options.hidden, options.code), .activation = options.activation}, rng),
-        decoder_({.sizes = detail::layer_sizes(options.code, {options.hidden.rbegin(), options.hidden.rend()}, options.input), .activation = options.activation}, rng) {
+        encoder_({.sizes = detail::layer_sizes(options.input, options.hidden, options.code), .activation = options.activation, .init = options.init}, rng),
+        decoder_({.sizes = detail::layer_sizes(options.code, {options.hidden.rbegin(), options.hidden.rend()}, options.input), .activation = options.activation, .init = options.init}, rng) {
     for (auto* p : encoder_.parameters()) p->name = "encoder." + p->name;
     for (auto* p : decoder_.parameters()) p->name = "decoder." + p->name;
   }

@@ -52,6 +52,9 @@ struct BayesByBackpropOptions {
   nn::WeightSampling sampling = nn::WeightSampling::weights;  ///< or local reparameterisation
   int samples = 1;               ///< posterior samples per minibatch in the training objective
 
+  /// How the networks' weights are drawn (nn/init.hpp; automatic: He normal for ReLU hidden layers,
+  /// Xavier uniform otherwise). Used when the model is built; a file stores the weights, not this.
+  nn::Init init = nn::Init::automatic;
   /// The options a model file stores, declared once for save() and load() (serialization/state.hpp).
   template <class O, class V> static void fields(O& o, V&& v) {
     v("input", o.input, io::as_size);
@@ -87,7 +90,7 @@ template <Real T = double> class BayesByBackprop {
     const bool relu_like = options.activation == ad::Activation::relu || options.activation == ad::Activation::leaky_relu;
     layers_.reserve(s.size() - 1);
     for (std::size_t l = 0; l + 1 < s.size(); ++l)
-      layers_.emplace_back(s[l], s[l + 1], rng, relu_like && l + 2 < s.size(), options.rho_init, "layer" + std::to_string(l));
+      layers_.emplace_back(s[l], s[l + 1], rng, nn::resolve_init(options.init, l + 2 < s.size(), relu_like), options.rho_init, "layer" + std::to_string(l));
   }
 
   /// The weight of the KL term for minibatch `batch` (0-based) of `batches` per epoch.

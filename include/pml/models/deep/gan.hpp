@@ -39,6 +39,9 @@ struct GANOptions {
   ad::Activation discriminator_activation = ad::Activation::leaky_relu;  ///< after every hidden layer of D
   GANLoss generator_loss = GANLoss::non_saturating;  ///< non_saturating (the usual choice) or minimax
 
+  /// How the networks' weights are drawn (nn/init.hpp; automatic: He normal for ReLU hidden layers,
+  /// Xavier uniform otherwise). Used when the model is built; a file stores the weights, not this.
+  nn::Init init = nn::Init::automatic;
   /// The options a model file stores, declared once for save() and load() (serialization/state.hpp).
   template <class O, class V> static void fields(O& o, V&& v) {
     v("noise", o.noise, io::as_size);
@@ -79,8 +82,8 @@ template <Real T = double> class GAN {
   /// @throw std::invalid_argument for non-positive sizes.
   GAN(const GANOptions& options, Rng& rng)
       : options_(checked(options)),
-        generator_({.sizes = detail::layer_sizes(options.noise, options.generator_hidden, options.output), .activation = options.generator_activation}, rng),
-        discriminator_({.sizes = detail::layer_sizes(options.output, options.discriminator_hidden, 1), .activation = options.discriminator_activation, .leaky_slope = 0.2},
+        generator_({.sizes = detail::layer_sizes(options.noise, options.generator_hidden, options.output), .activation = options.generator_activation, .init = options.init}, rng),
+        discriminator_({.sizes = detail::layer_sizes(options.output, options.discriminator_hidden, 1), .activation = options.discriminator_activation, .leaky_slope = 0.2, .init = options.init},
                        rng) {
     for (auto* p : generator_.parameters()) p->name = "generator." + p->name;
     for (auto* p : discriminator_.parameters()) p->name = "discriminator." + p->name;

@@ -38,6 +38,9 @@ struct MCDropoutOptions {
   double tau = 1.0;              ///< observation precision (homoscedastic model only)
   bool heteroscedastic = false;  ///< also predict log sigma^2(x) (Kendall & Gal 2017); tau is then unused
 
+  /// How the networks' weights are drawn (nn/init.hpp; automatic: He normal for ReLU hidden layers,
+  /// Xavier uniform otherwise). Used when the model is built; a file stores the weights, not this.
+  nn::Init init = nn::Init::automatic;
   /// The options a model file stores, declared once for save() and load() (serialization/state.hpp).
   template <class O, class V> static void fields(O& o, V&& v) {
     v("input", o.input, io::as_size);
@@ -65,7 +68,7 @@ template <Real T = double> class MCDropoutRegressor {
   ///        a non-positive length_scale or tau.
   MCDropoutRegressor(const MCDropoutOptions& options, Rng& rng)
       : options_(checked(options)),
-        net_({.sizes = detail::layer_sizes(options.input, options.hidden, options.heteroscedastic ? 2 * options.output : options.output), .activation = options.activation, .dropout = options.dropout, .dropout_input = options.dropout_input}, rng) {
+        net_({.sizes = detail::layer_sizes(options.input, options.hidden, options.heteroscedastic ? 2 * options.output : options.output), .activation = options.activation, .dropout = options.dropout, .dropout_input = options.dropout_input, .init = options.init}, rng) {
     net_.set_mc_dropout(true);
   }
 

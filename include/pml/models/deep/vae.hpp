@@ -46,6 +46,9 @@ struct VAEOptions {
   VAEEstimator estimator = VAEEstimator::analytic;  ///< analytic KL (estimator B) or fully sampled (estimator A)
   int samples = 1;  ///< L, samples of z per data point in the training objective
 
+  /// How the networks' weights are drawn (nn/init.hpp; automatic: He normal for ReLU hidden layers,
+  /// Xavier uniform otherwise). Used when the model is built; a file stores the weights, not this.
+  nn::Init init = nn::Init::automatic;
   /// The options a model file stores, declared once for save() and load() (serialization/state.hpp).
   template <class O, class V> static void fields(O& o, V&& v) {
     v("input", o.input, io::as_size);
@@ -72,10 +75,11 @@ template <Real T = double> class VAE {
   /// @throw std::invalid_argument for a non-positive input, latent or hidden size; std::domain_error for samples < 1.
   VAE(const VAEOptions& options, Rng& rng)
       : options_(checked(options)),
-        encoder_({.sizes = detail::layer_sizes(options.input, options.hidden, 2 * options.latent), .activation = options.activation}, rng),
+        encoder_({.sizes = detail::layer_sizes(options.input, options.hidden, 2 * options.latent), .activation = options.activation, .init = options.init}, rng),
         decoder_({.sizes = detail::layer_sizes(options.latent, reversed(options.hidden),
                                  options.likelihood == VAELikelihood::gaussian ? 2 * options.input : options.input),
-                  .activation = options.activation},
+                  .activation = options.activation,
+                  .init = options.init},
                  rng) {
     for (auto* p : encoder_.parameters()) p->name = "encoder." + p->name;
     for (auto* p : decoder_.parameters()) p->name = "decoder." + p->name;
