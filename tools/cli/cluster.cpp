@@ -50,8 +50,7 @@ void add_gmm(Tool& tool) {
     const auto csv = c.csv();
     c.action([=] {
       const auto m = GaussianMixture<double>::load(*model);
-      const Eigen::MatrixXd x = read_data(*data, *csv);
-      check_width(x, m.means().cols(), *data);
+      const Eigen::MatrixXd x = read_data(*data, *csv, m.means().cols());
       if (*proba) emit(*out, m.predict_proba(x), names("p", m.options().components));
       else emit(*out, m.predict(x).cast<double>(), {"label"});
     });
@@ -65,8 +64,7 @@ void add_gmm(Tool& tool) {
     const auto csv = c.csv();
     c.action([=] {
       const auto m = GaussianMixture<double>::load(*model);
-      const Eigen::MatrixXd x = read_data(*data, *csv);
-      check_width(x, m.means().cols(), *data);
+      const Eigen::MatrixXd x = read_data(*data, *csv, m.means().cols());
       emit(*out, m.score_samples(x), {"log_likelihood"});
     });
   }
@@ -125,8 +123,7 @@ void add_kmeans(Tool& tool) {
     const auto csv = c.csv();
     c.action([=] {
       const auto m = KMeans<double>::load(*model);
-      const Eigen::MatrixXd x = read_data(*data, *csv);
-      check_width(x, m.centres().cols(), *data);
+      const Eigen::MatrixXd x = read_data(*data, *csv, m.centres().cols());
       emit(*out, m.predict(x).cast<double>(), {"label"});
     });
   }
@@ -179,8 +176,7 @@ void add_vgmm(Tool& tool) {
     const auto csv = c.csv();
     c.action([=] {
       const auto m = VariationalGaussianMixture<double>::load(*model);
-      const Eigen::MatrixXd x = read_data(*data, *csv);
-      check_width(x, m.means().cols(), *data);
+      const Eigen::MatrixXd x = read_data(*data, *csv, m.means().cols());
       if (*proba) emit(*out, m.predict_proba(x), names("p", m.options().components));
       else emit(*out, m.predict(x).cast<double>(), {"label"});
     });

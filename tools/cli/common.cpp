@@ -490,9 +490,11 @@ void emit(const std::string& path, const Eigen::MatrixXd& data, const std::vecto
   }
 }
 
-void check_width(const Eigen::MatrixXd& x, Eigen::Index width, const std::string& path) {
+Eigen::MatrixXd read_data(const std::string& path, const io::CsvOptions& csv, Eigen::Index width) {
+  Eigen::MatrixXd x = read_data(path, csv);
   if (x.cols() != width)
     throw std::runtime_error("'" + path + "' has " + std::to_string(x.cols()) + " columns but the model was fitted to " + std::to_string(width));
+  return x;
 }
 
 std::vector<std::string> names(const char* prefix, Eigen::Index n) {

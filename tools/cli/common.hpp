@@ -229,8 +229,8 @@ void add_deep_commands(Tool& tool);     // deep.cpp: mcdropout, vae
 Eigen::MatrixXd read_data(const std::string& path, const io::CsvOptions& csv);
 /// Writes CSV to `path` (atomically), or to standard output when `path` is empty.
 void emit(const std::string& path, const Eigen::MatrixXd& data, const std::vector<std::string>& columns);
-/// Refuses data whose width is not the model's.
-void check_width(const Eigen::MatrixXd& x, Eigen::Index width, const std::string& path);
+/// read_data() for a fitted model: the rows must have `width` columns (the model's).
+Eigen::MatrixXd read_data(const std::string& path, const io::CsvOptions& csv, Eigen::Index width);
 /// prefix0, prefix1, ...
 std::vector<std::string> names(const char* prefix, Eigen::Index n);
 /// `rows` rows of `width` doubles: refused (a UsageError naming `option`) if they cannot fit in memory.

@@ -115,8 +115,7 @@ void add_mcdropout(Tool& tool) {
     const auto csv = c.csv();
     c.action([=] {
       auto m = MCDropoutRegressor<double>::load(*model);
-      const Eigen::MatrixXd x = read_data(*data, *csv);
-      check_width(x, m.options().input, *data);
+      const Eigen::MatrixXd x = read_data(*data, *csv, m.options().input);
       Rng rng(*seed);
       const auto p = m.predict(x, *samples, rng);
       const Eigen::Index k = p.mean.cols();
@@ -187,8 +186,7 @@ void add_vae(Tool& tool) {
     const auto csv = c.csv();
     c.action([=] {
       auto m = VAE<float>::load(*model);
-      const Eigen::MatrixXd x = read_data(*data, *csv);
-      check_width(x, m.options().input, *data);
+      const Eigen::MatrixXd x = read_data(*data, *csv, m.options().input);
       const Eigen::MatrixXf xf = x.cast<float>();
       const auto q = m.encode(xf);
       const Eigen::Index z = q.mean.cols();

@@ -38,8 +38,7 @@ void add_pca(Tool& tool) {
     const auto csv = c.csv();
     c.action([=] {
       const auto m = PCA<double>::load(*model);
-      const Eigen::MatrixXd x = read_data(*data, *csv);
-      check_width(x, m.components().rows(), *data);
+      const Eigen::MatrixXd x = read_data(*data, *csv, m.components().rows());
       emit(*out, m.transform(x), names("z", m.components().cols()));
     });
   }
@@ -52,8 +51,7 @@ void add_pca(Tool& tool) {
     const auto csv = c.csv();
     c.action([=] {
       const auto m = PCA<double>::load(*model);
-      const Eigen::MatrixXd z = read_data(*codes, *csv);
-      check_width(z, m.components().cols(), *codes);
+      const Eigen::MatrixXd z = read_data(*codes, *csv, m.components().cols());
       emit(*out, m.inverse_transform(z), names("x", m.components().rows()));
     });
   }
@@ -88,8 +86,7 @@ void add_ppca(Tool& tool) {
     const auto csv = c.csv();
     c.action([=] {
       const auto m = ProbabilisticPCA<double>::load(*model);
-      const Eigen::MatrixXd x = read_data(*data, *csv);
-      check_width(x, m.mean().size(), *data);
+      const Eigen::MatrixXd x = read_data(*data, *csv, m.mean().size());
       emit(*out, m.transform(x), names("z", m.loadings().cols()));
     });
   }
@@ -102,8 +99,7 @@ void add_ppca(Tool& tool) {
     const auto csv = c.csv();
     c.action([=] {
       const auto m = ProbabilisticPCA<double>::load(*model);
-      const Eigen::MatrixXd x = read_data(*data, *csv);
-      check_width(x, m.mean().size(), *data);
+      const Eigen::MatrixXd x = read_data(*data, *csv, m.mean().size());
       emit(*out, m.score_samples(x), {"log_likelihood"});
     });
   }

@@ -75,8 +75,7 @@ void add_linear_commands(Tool& tool) {
     c.action([=] {
       NamedBasis basis;
       const auto m = load_blr(*model, basis);
-      const Eigen::MatrixXd x = read_data(*inputs, *csv);
-      check_width(x, basis_inputs(basis, m.mean().size()), *inputs);
+      const Eigen::MatrixXd x = read_data(*inputs, *csv, basis_inputs(basis, m.mean().size()));
       const auto p = m.predict(basis.design_matrix<double>(x));
       Eigen::MatrixXd table(x.rows(), 4);
       table << p.mean, p.variance.cwiseSqrt(), p.aleatoric.cwiseSqrt(), p.epistemic.cwiseSqrt();
@@ -97,8 +96,7 @@ void add_linear_commands(Tool& tool) {
     c.action([=] {
       NamedBasis basis;
       const auto m = load_blr(*model, basis);
-      const Eigen::MatrixXd x = read_data(*inputs, *csv);
-      check_width(x, basis_inputs(basis, m.mean().size()), *inputs);
+      const Eigen::MatrixXd x = read_data(*inputs, *csv, basis_inputs(basis, m.mean().size()));
       Rng rng(*seed);
       const Eigen::Index functions = row_count(*n, "-n", x.rows() + m.mean().size());  // n functions at x.rows() inputs, n weight draws
       emit(*out, m.sample_functions(rng, basis.design_matrix<double>(x), functions), names("f", functions));
