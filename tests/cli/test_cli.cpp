@@ -146,14 +146,14 @@ TEST_CASE("pml mcdropout and vae: train with progress lines, predict, sample, en
   pml::random::fill_uniform(rng, xy);
   xy.col(2) = (3 * xy.col(0)).array().sin() + xy.col(1).array();
   pml::io::write_csv(dir() / "xy.csv", xy, {"a", "b", "y"});
-  const Run fit = run_pml("mcdropout fit xy.csv --hidden 16 --dropout 0.1 --tau 50 --epochs 40 --batch-size 20 --seed 3 -o net.pml");
+  const Run fit = run_pml("mcdropout fit xy.csv --hidden 16 --dropout 0.1 --tau 50 --init xavier_normal --epochs 40 --batch-size 20 --seed 3 -o net.pml");
   INFO(fit.err);
   REQUIRE(fit.code == 0);
   CHECK_THAT(fit.err, Contains("mcdropout epoch 40/40: loss"));  // not a terminal: plain lines
   CHECK(std::count(fit.err.begin(), fit.err.end(), '\n') <= 22);
   // the same training in-process gives the same model
   pml::Rng same_rng(3);
-  pml::MCDropoutRegressor<double> same({.input = 2, .hidden = {16}, .output = 1, .dropout = 0.1, .tau = 50}, same_rng);
+  pml::MCDropoutRegressor<double> same({.input = 2, .hidden = {16}, .output = 1, .dropout = 0.1, .tau = 50, .init = pml::nn::Init::xavier_normal}, same_rng);
   same.fit(xy.leftCols(2), xy.rightCols(1), {.epochs = 40, .batch_size = 20}, same_rng);
   pml::io::write_csv(dir() / "x2.csv", xy.leftCols(2));
   const Run predict = run_pml("mcdropout predict net.pml x2.csv --samples 30 --seed 4");
@@ -170,7 +170,7 @@ TEST_CASE("pml mcdropout and vae: train with progress lines, predict, sample, en
   for (Eigen::Index i = 0; i < images.rows(); ++i)
     for (Eigen::Index j = 0; j < 6; ++j) images(i, j) = double((i + j) % 2);
   pml::io::write_csv(dir() / "bits.csv", images);
-  REQUIRE(run_pml("vae train --data bits.csv --latent 2 --hidden 8 --epochs 3 --batch-size 20 --seed 1 -o vae.pml").code == 0);
+  REQUIRE(run_pml("vae train --data bits.csv --latent 2 --hidden 8 --init pytorch --epochs 3 --batch-size 20 --seed 1 -o vae.pml").code == 0);
   const Run sample = run_pml("vae sample vae.pml -n 4 --seed 2");
   REQUIRE(sample.code == 0);
   std::ofstream(dir() / "vae_sample.csv") << sample.out;
@@ -180,6 +180,15 @@ TEST_CASE("pml mcdropout and vae: train with progress lines, predict, sample, en
   auto vae = pml::VAE<float>::load(dir() / "vae.pml");
   pml::Rng r2(2);
   CHECK(s.data.cast<float>() == vae.sample(r2, 4));
+  {  // --init reaches the model: the same training in-process gives the same parameters
+    pml::Rng same_vae_rng(1);
+    pml::VAE<float> same_vae({.input = 6, .hidden = {8}, .latent = 2, .init = pml::nn::Init::pytorch}, same_vae_rng);
+    same_vae.fit(images.cast<float>(), {.epochs = 3, .batch_size = 20}, same_vae_rng);
+    const auto a = std::as_const(vae).parameters(), b = std::as_const(same_vae).parameters();
+    REQUIRE(a.size() == b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) CHECK(a[i]->value == b[i]->value);
+  }
+  CHECK(run_pml("vae train --data bits.csv --init glorot -o v.pml").code == 2);
   const Run encode = run_pml("vae encode vae.pml bits.csv");
   REQUIRE(encode.code == 0);
   CHECK(encode.out.rfind("mean0,mean1,log_var0,log_var1,kl\n", 0) == 0);
@@ -617,10 +626,10 @@ const std::vector<CommandOptions>& every_command() {
       {"blr fit", {"-o", "--basis", "--alpha", "--beta", "--fixed", "--delimiter", "--header"}},
       {"blr predict", {"-o", "--delimiter", "--header"}},
       {"blr sample", {"-n", "--seed", "-o", "--delimiter", "--header"}},
-      {"mcdropout fit", {"-o", "--targets", "--hidden", "--dropout", "--tau", "--length-scale", "--heteroscedastic", "--epochs", "--batch-size",
-                         "--learning-rate", "--seed", "--delimiter", "--header"}},
+      {"mcdropout fit", {"-o", "--targets", "--hidden", "--dropout", "--tau", "--length-scale", "--heteroscedastic", "--init", "--epochs",
+                         "--batch-size", "--learning-rate", "--seed", "--delimiter", "--header"}},
       {"mcdropout predict", {"--samples", "--seed", "-o", "--delimiter", "--header"}},
-      {"vae train", {"-o", "--data", "--latent", "--hidden", "--epochs", "--batch-size", "--learning-rate", "--limit", "--seed", "--delimiter", "--header"}},
+      {"vae train", {"-o", "--data", "--latent", "--hidden", "--init", "--epochs", "--batch-size", "--learning-rate", "--limit", "--seed", "--delimiter", "--header"}},
       {"vae sample", {"-n", "--seed", "-o"}},
       {"vae encode", {"-o", "--delimiter", "--header"}},
   };

@@ -76,6 +76,8 @@ void add_mcdropout(Tool& tool) {
     const auto tau = c.real("--tau", "T", "observation precision 1/sigma^2", 1.0, kPositive);
     const auto length_scale = c.real("--length-scale", "L", "prior length-scale; weight decay l^2 (1 - p) / (2 N tau)", 0.01, kPositive);
     const auto heteroscedastic = c.flag("--heteroscedastic", "also learn the noise variance per input (Kendall & Gal 2017)");
+    const auto init = c.choice("--init", "SCHEME", "how the initial weights are drawn (automatic: He normal for ReLU hidden layers, Xavier uniform otherwise)",
+                               nn::Init::automatic);
     const Training training(c, 100, 32, 1e-3);
     const auto seed = c.seed();
     const auto csv = c.csv();
@@ -94,6 +96,7 @@ void add_mcdropout(Tool& tool) {
       o.tau = *tau;
       o.length_scale = *length_scale;
       o.heteroscedastic = *heteroscedastic;
+      o.init = *init;
       Rng rng(*seed);
       MCDropoutRegressor<double> m(o, rng);
       m.fit(table.leftCols(o.input), table.rightCols(k), training.options("mcdropout"), rng);
@@ -142,6 +145,8 @@ void add_vae(Tool& tool) {
     const auto source = c.text("--data", "SOURCE", "fashion-mnist (Debian's dataset-fashion-mnist) or a CSV file", "fashion-mnist", true);
     const auto latent = c.integer<Eigen::Index>("--latent", "Z", "latent dimension", 20, 1, Eigen::Index(1) << 24);
     const auto hidden = c.sizes("--hidden", "LIST", "encoder hidden sizes, comma-separated", "400");
+    const auto init = c.choice("--init", "SCHEME", "how the initial weights are drawn (automatic: He normal for ReLU hidden layers, Xavier uniform otherwise)",
+                               nn::Init::automatic);
     const Training training(c, 10, 128, 1e-3);
     const auto limit = c.optional_integer("--limit", "N", "use only the first N training rows", "all", 1);
     const auto seed = c.seed();
@@ -155,7 +160,7 @@ void add_vae(Tool& tool) {
         throw std::runtime_error("'" + *source + "' has values outside [0, 1]; the Bernoulli decoder needs data in [0, 1]");
       Rng rng(*seed);
       check_network(*hidden, x.cols(), 2 * *latent, 2 * sizeof(float));  // encoder; the decoder mirrors it
-      VAE<float> m({.input = x.cols(), .hidden = *hidden, .latent = *latent}, rng);
+      VAE<float> m({.input = x.cols(), .hidden = *hidden, .latent = *latent, .init = *init}, rng);
       m.fit(x, training.options("vae"), rng);
       m.save(*model);
       std::fprintf(stderr, "trained a VAE on %ld x %ld data: final ELBO %.6g nats per row; saved %s\n", long(x.rows()), long(x.cols()),
