@@ -680,3 +680,16 @@ TEST_CASE("VariationalGaussianMixture: shift-equivariant covariances, clear refu
     CHECK_THAT(e.what(), Contains("VariationalGaussianMixture::fit: x must"));
   }
 }
+
+TEST_CASE("GaussianMixture: score of no rows is refused, score_samples of no rows is empty", "[models][gmm][degenerate]") {
+  pml::Rng rng(6);
+  Eigen::MatrixXd x(60, 2);
+  pml::random::fill_normal(rng, x);
+  pml::GaussianMixture<double> gm({.components = 2});
+  gm.fit(x, rng);
+  const Eigen::MatrixXd none(0, 2);
+  CHECK(gm.score_samples(none).size() == 0);
+  CHECK_THROWS_AS(gm.score(none), std::invalid_argument);
+  CHECK_THROWS_WITH(gm.score(none), Catch::Matchers::Contains("GaussianMixture::score: x has no rows"));
+  CHECK(std::isfinite(gm.score(x.topRows(1))));
+}

@@ -299,3 +299,20 @@ TEST_CASE("ProbabilisticPCA EM is scale-free", "[models][ppca]") {
     CHECK((c - ref.covariance()).cwiseAbs().maxCoeff() < 1e-8 * ref.covariance().cwiseAbs().maxCoeff());
   }
 }
+
+TEST_CASE("PCA and ProbabilisticPCA: score of no rows is refused, score_samples of no rows is empty", "[models][pca][ppca][degenerate]") {
+  pml::Rng rng(5);
+  Eigen::MatrixXd x(40, 3);
+  pml::random::fill_normal(rng, x);
+  const Eigen::MatrixXd none(0, 3);
+  pml::PCA<double> pca({.components = 2});
+  pca.fit(x);
+  CHECK(pca.score_samples(none).size() == 0);
+  CHECK_THROWS_WITH(pca.score(none), Contains("PCA::score") && Contains("x has no rows"));
+  pml::ProbabilisticPCA<double> ppca({.components = 2});
+  ppca.fit(x, 1);
+  CHECK(ppca.score_samples(none).size() == 0);
+  CHECK_THROWS_AS(ppca.score(none), std::invalid_argument);
+  CHECK_THROWS_WITH(ppca.score(none), Contains("ProbabilisticPCA::score"));
+  CHECK(std::isfinite(ppca.score(x.topRows(1))));
+}

@@ -41,6 +41,13 @@ template <class V> std::string describe(const V& v) {
   throw std::invalid_argument(msg);
 }
 
+/// The mean of per-row scores, the `score(x)` of a model whose `score_samples(x)` gives them: the mean of
+/// no rows is undefined, so @throw std::invalid_argument naming `function` when x had no rows.
+template <class Derived> typename Derived::Scalar mean_score(std::string_view function, const Eigen::MatrixBase<Derived>& per_row) {
+  if (per_row.size() == 0) throw_shape(function, "x has no rows: the mean score of no rows is undefined");
+  return per_row.mean();
+}
+
 /// Bytes of physical memory on this machine (sysconf), or 0 where it cannot be told.
 inline double physical_memory_bytes() noexcept {
 #if defined(_SC_PHYS_PAGES) && defined(_SC_PAGE_SIZE)

@@ -252,8 +252,8 @@ template <Real T = double> class GaussianMixture {
     require_fitted("GaussianMixture::score_samples", x);
     return log_normaliser(log_prob_about(state_, x, prediction_shift()));
   }
-  /// Mean log-likelihood per sample (scikit-learn's score).
-  T score(const MatrixCRef<T>& x) const { return score_samples(x).mean(); }
+  /// Mean log-likelihood per sample (scikit-learn's score). @throw std::invalid_argument for x with no rows (score_samples gives an empty vector).
+  T score(const MatrixCRef<T>& x) const { return pml::detail::mean_score("GaussianMixture::score", score_samples(x)); }
   /// Responsibilities \f$\gamma_{nk} = p(k|\mathbf x_n)\f$ (PRML 9.23), N x K.
   /// A row whose log-density is −∞ under every component gets the limit of its responsibilities as it moves
   /// away: all mass on the component(s) nearest in their own metric \f$(x-\mu_k)^T\Sigma_k^{-1}(x-\mu_k)\f$

@@ -215,8 +215,8 @@ template <Real T = double> class PCA {
     const T log_det = explained_variance_.array().log().sum() + T(d - components_.cols()) * std::log(noise_variance_);
     return (-T(0.5) * (quad.array() + T(d) * constants<T>::log_two_pi + log_det)).matrix();
   }
-  /// Mean of score_samples().
-  T score(const MatrixCRef<T>& x) const { return score_samples(x).mean(); }
+  /// Mean of score_samples(). @throw std::invalid_argument for x with no rows (score_samples gives an empty vector).
+  T score(const MatrixCRef<T>& x) const { return pml::detail::mean_score("PCA::score", score_samples(x)); }
 
   const Vector<T>& mean() const noexcept { return mean_; }  ///< the data mean that transform() subtracts
   const Matrix<T>& components() const noexcept { return components_; }  ///< D x M, orthonormal columns

@@ -135,8 +135,8 @@ template <Real T = double> class ProbabilisticPCA {
   }
   /// Total log-likelihood \f$\sum_n\log p(\mathbf x_n)\f$ (PRML 12.43).
   T log_likelihood(const MatrixCRef<T>& x) const { return score_samples(x).sum(); }
-  /// Mean log-likelihood per row (scikit-learn's PCA.score with `unbiased = true`).
-  T score(const MatrixCRef<T>& x) const { return score_samples(x).mean(); }
+  /// Mean log-likelihood per row (scikit-learn's PCA.score with `unbiased = true`). @throw std::invalid_argument for x with no rows (score_samples gives an empty vector).
+  T score(const MatrixCRef<T>& x) const { return pml::detail::mean_score("ProbabilisticPCA::score", score_samples(x)); }
   /// Posterior of z given each row (rows must be complete; see posterior_observed() for rows with NaN).
   LatentPosterior<T> posterior(const MatrixCRef<T>& x) const {
     require_fitted("ProbabilisticPCA::posterior", x.cols());
