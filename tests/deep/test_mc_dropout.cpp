@@ -180,3 +180,120 @@ TEST_CASE("MC dropout: the init option reaches every layer; the default is uncha
   // ReLU hidden layer: automatic draws He normal there, so it differs from Glorot uniform
   CHECK(d[0]->value.cwiseAbs().maxCoeff() > std::sqrt(6.0 / 58.0));
 }
+
+// Issue 15 §3: the paper's objective (mean of 1/2 |y - yhat|^2, weights and biases decayed) and Gal's
+// code's (Keras: mean of |y - yhat|^2, weights only decayed).
+TEST_CASE("MC dropout loss forms: the values of a known network, their gradients, the names", "[deep][mc_dropout][loss]") {
+  pml::Rng rng(21);
+  Eigen::MatrixXd x(5, 2), y(5, 2);
+  pml::random::fill_normal(rng, x);
+  pml::random::fill_normal(rng, y);
+  for (const auto form : {pml::MCDropoutLoss::half_squared_error, pml::MCDropoutLoss::mean_squared_error}) {
+    INFO(pml::enum_name(form));
+    pml::Rng build(3);
+    pml::MCDropoutRegressor<double> net({.input = 2, .hidden = {4}, .output = 2, .dropout = 0, .loss = form}, build);
+    // a hand-set network: one ReLU layer, so the output is known in closed form
+    auto params = net.parameters();
+    REQUIRE(params.size() == 4);
+    params[0]->value << 0.5, -1.0, 0.25, 2.0, -0.5, 1.5, 1.0, 0.0;  // 2 x 4
+    params[1]->value << 0.1, -0.2, 0.3, 0.0;
+    params[2]->value << 1.0, -1.0, 0.5, 2.0, -0.25, 0.75, 1.5, -0.5;  // 4 x 2
+    params[3]->value << 0.05, -0.05;
+    const Eigen::MatrixXd h = ((x * params[0]->value).rowwise() + params[1]->value.row(0)).cwiseMax(0.0);
+    const Eigen::MatrixXd out = (h * params[2]->value).rowwise() + params[3]->value.row(0);
+    const double sse = (out - y).squaredNorm() / double(x.rows());
+    pml::ad::Tape<double> tape;
+    pml::Rng unused(0);
+    const double value = net.loss(tape, tape.constant(x), tape.constant(y), unused).value()(0, 0);
+    CHECK(value == Approx(form == pml::MCDropoutLoss::mean_squared_error ? sse : 0.5 * sse).epsilon(1e-12));
+    auto loss = [&] {
+      pml::Rng fixed(7);
+      tape.reset();
+      return net.loss(tape, tape.constant(x), tape.constant(y), fixed);
+    };
+    CHECK(pml::nn::parameter_gradcheck(net.parameters(), tape, loss) < 1e-6);
+  }
+  CHECK(pml::enum_name(pml::MCDropoutLoss::half_squared_error) == "half_squared_error");
+  CHECK(pml::enum_from_name<pml::MCDropoutLoss>("mean_squared_error") == pml::MCDropoutLoss::mean_squared_error);
+  CHECK(pml::MCDropoutOptions{}.loss == pml::MCDropoutLoss::half_squared_error);  // the default is unchanged
+}
+
+TEST_CASE("MC dropout loss forms: fit decays the biases with the paper's form only", "[deep][mc_dropout][loss]") {
+  // With y equal to the network's own (dropout-free) output the data term's gradient is zero, so one Adam
+  // step moves exactly the parameters the weight decay reaches (each by the learning rate: Adam's first
+  // step is lr * sign(gradient)).
+  for (const auto form : {pml::MCDropoutLoss::half_squared_error, pml::MCDropoutLoss::mean_squared_error}) {
+    INFO(pml::enum_name(form));
+    pml::Rng rng(8);
+    // l = 1: a decay (lambda = 0.1) whose gradient is far above Adam's epsilon
+    pml::MCDropoutRegressor<double> net({.input = 3, .hidden = {6}, .dropout = 0, .length_scale = 1, .tau = 0.5, .init = pml::nn::Init::pytorch, .loss = form},
+                                        rng);
+    Eigen::MatrixXd x(10, 3);
+    pml::random::fill_normal(rng, x);
+    const Eigen::MatrixXd y = net.predict(x).mean;
+    std::vector<Eigen::MatrixXd> before;
+    for (const auto* p : net.parameters()) before.push_back(p->value);
+    net.fit(x, y, {.epochs = 1, .batch_size = 10, .learning_rate = 1e-3}, rng);
+    const auto after = net.parameters();
+    for (std::size_t i = 0; i < after.size(); ++i) {
+      INFO(after[i]->name);
+      const Eigen::MatrixXd step = after[i]->value - before[i];
+      const bool bias = after[i]->name.find("bias") != std::string::npos;
+      if (bias && form == pml::MCDropoutLoss::mean_squared_error) {
+        CHECK(step.cwiseAbs().maxCoeff() < 1e-9);
+      } else {
+        // every entry moves against its sign (the gradient of lambda w^2 is 2 lambda w) by about lr
+        CHECK((step.array() * before[i].array() < 0).all());
+        CHECK(step.cwiseAbs().minCoeff() == Approx(1e-3).epsilon(1e-2));
+        CHECK(step.cwiseAbs().maxCoeff() == Approx(1e-3).epsilon(1e-2));
+      }
+    }
+    CHECK(net.loss_history().front() == Approx(0).margin(1e-20));  // no decay in the reported loss
+  }
+}
+
+TEST_CASE("MC dropout score with target_scale: tau on the raw scale (Gal's code), the other reading by - log s", "[deep][mc_dropout][loss]") {
+  pml::Rng rng(9);
+  Eigen::MatrixXd x(7, 2), y(7, 1);
+  pml::random::fill_normal(rng, x);
+  pml::random::fill_normal(rng, y);
+  const double tau = 3e-4, s = 77.0;
+  pml::MCDropoutRegressor<double> net({.input = 2, .hidden = {5}, .dropout = 0.1, .dropout_input = true, .tau = tau}, rng);
+  // Gal's net.py: logsumexp_t(-tau/2 (y_raw - yhat_raw,t)^2) - log T - log(2 pi)/2 + log(tau)/2, by hand
+  // from the same passes (the same Rng seed gives the same masks)
+  const int samples = 50;
+  Eigen::MatrixXd passes(x.rows(), samples);
+  pml::Rng by_hand(17);
+  for (int t = 0; t < samples; ++t) passes.col(t) = net.network().predict(x, by_hand, true).col(0);
+  Eigen::VectorXd expected(x.rows());
+  for (Eigen::Index i = 0; i < x.rows(); ++i) {
+    const Eigen::ArrayXd a = -0.5 * tau * (s * (y(i, 0) - passes.row(i).array())).square();
+    expected(i) = a.maxCoeff() + std::log((a - a.maxCoeff()).exp().sum()) - std::log(double(samples)) - 0.5 * std::log(2 * M_PI) + 0.5 * std::log(tau);
+  }
+  pml::Rng r1(17), r2(17), r3(17);
+  CHECK(net.score_samples(x, y, samples, r1, s).isApprox(expected, 1e-12));
+  // target_scale 1 is the density of y itself, as before
+  pml::Rng r4(17);
+  CHECK(net.score_samples(x, y, samples, r2, 1.0) == net.score_samples(x, y, samples, r4));
+  // heteroscedastic: the variances scale with s^2, so the raw density is the standardised one minus log s
+  pml::MCDropoutRegressor<double> hetero({.input = 2, .hidden = {5}, .dropout = 0.1, .heteroscedastic = true}, rng);
+  pml::Rng h1(5), h2(5);
+  CHECK(hetero.score(x, y, samples, h1, s) == Approx(hetero.score(x, y, samples, h2) - std::log(s)).epsilon(1e-12));
+  CHECK_THROWS_WITH(net.score_samples(x, y, samples, r3, 0.0), Contains("MCDropoutRegressor::score_samples") && Contains("target_scale"));
+  CHECK_THROWS_WITH(net.score(x, y, samples, r3, std::nan("")), Contains("target_scale"));
+}
+
+TEST_CASE("MC dropout loss form: files keep the weights, not the form; old files load with the default", "[deep][mc_dropout][loss]") {
+  pml::Rng rng(10);
+  Eigen::MatrixXd x, y;
+  gap_data(rng, 40, x, y);
+  pml::MCDropoutRegressor<double> net({.input = 1, .hidden = {8}, .dropout = 0.1, .loss = pml::MCDropoutLoss::mean_squared_error}, rng);
+  net.fit(x, y, {.epochs = 3, .batch_size = 16}, rng);
+  const auto file = std::filesystem::temp_directory_path() / "pml_mc_dropout_loss.pml";
+  net.save(file);
+  const auto twin = pml::MCDropoutRegressor<double>::load(file);
+  std::filesystem::remove(file);
+  CHECK(twin.options().loss == pml::MCDropoutLoss::half_squared_error);  // not stored: the default
+  pml::Rng r1(2), r2(2);
+  CHECK(net.predict(x, 10, r1).mean == twin.predict(x, 10, r2).mean);
+}

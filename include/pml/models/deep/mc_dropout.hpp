@@ -10,12 +10,16 @@
 /// variance splits into an aleatoric part E[sigma^2] and an epistemic part Var[mean].
 
 #include "pml/core/instantiation.hpp"
+#include <array>
 #include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <limits>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "pml/core/enum_names.hpp"
 #include "pml/autodiff/ops.hpp"
 #include "pml/core/special.hpp"
 #include "pml/models/deep/training.hpp"
@@ -25,6 +29,25 @@
 #include "pml/nn/serialize.hpp"
 
 namespace pml {
+
+/// The homoscedastic training objective of MCDropoutRegressor. Both add the weight decay
+/// lambda |W|^2, lambda = l^2 (1 - p) / (2 N tau), to a squared error averaged over the rows of a
+/// minibatch; they differ by a factor 2 in the error term (so the decay weighs twice as much, relative
+/// to the data, in the paper's form) and in whether the biases are decayed. The heteroscedastic model
+/// ignores this (its data term is the Gaussian negative log-likelihood; its weights decay as in the
+/// paper's form).
+enum class MCDropoutLoss : std::uint8_t {
+  /// mean of 1/2 |y - yhat|^2 + lambda |W|^2, biases decayed by l^2 / (2 N tau): Gal & Ghahramani
+  /// (2016), eq. (1) with E = 1/2 squared error and lambda (|W|^2 + |b|^2), the decays from their
+  /// appendix (eq. 7 there: the (1 - p) applies to the weights behind a dropout layer). pml's default.
+  half_squared_error,
+  /// mean of |y - yhat|^2 + lambda |W|^2 on the weights only, biases not decayed: Gal's experiment code
+  /// (github.com/yaringal/DropoutUncertaintyExps, net/net.py: Keras's loss='mean_squared_error' and
+  /// W_regularizer=l2(reg) on every Dense layer), which the UCI numbers of the paper were measured with.
+  mean_squared_error,
+};
+/// The names of MCDropoutLoss's values (core/enum_names.hpp).
+constexpr std::array<std::string_view, 2> enum_names(MCDropoutLoss) { return {"half_squared_error", "mean_squared_error"}; }
 
 /// Options of MCDropoutRegressor: the network, the dropout rate and the prior length-scale and noise precision that set the weight decay.
 struct MCDropoutOptions {
@@ -41,6 +64,11 @@ struct MCDropoutOptions {
   /// How the networks' weights are drawn (nn/init.hpp; automatic: He normal for ReLU hidden layers,
   /// Xavier uniform otherwise). Used when the model is built; a file stores the weights, not this.
   nn::Init init = nn::Init::automatic;
+  /// The homoscedastic objective (MCDropoutLoss: the paper's 1/2 squared error, or Gal's code's mean
+  /// squared error). Used by fit() only; a file does not store it (the reader has no default for a
+  /// missing key, and files written before this option must still load), so a loaded model that is
+  /// trained again uses the default unless the caller sets it.
+  MCDropoutLoss loss = MCDropoutLoss::half_squared_error;
   /// The options a model file stores, declared once for save() and load() (serialization/state.hpp).
   template <class O, class V> static void fields(O& o, V&& v) {
     v("input", o.input, io::as_size);
@@ -73,8 +101,9 @@ template <Real T = double> class MCDropoutRegressor {
   }
 
   /// Weight decay lambda = l^2 (1 - p) / (2 N tau) of the weights behind a dropout layer, for N points
-  /// (Gal & Ghahramani 2016, appendix); biases and undropped inputs get l^2 / (2 N tau). For the
-  /// heteroscedastic model tau = 1 (the likelihood carries the noise).
+  /// (Gal & Ghahramani 2016, appendix); biases and undropped inputs get l^2 / (2 N tau) (fit() decays
+  /// no bias with MCDropoutLoss::mean_squared_error). For the heteroscedastic model tau = 1 (the
+  /// likelihood carries the noise). fit() adds the gradient of lambda |W|^2 to the gradient of loss().
   T weight_decay(Index n, bool dropped_input = true) const {
     if (n <= 0) detail::throw_domain("MCDropoutRegressor::weight_decay", "n", "be positive", std::to_string(n));
     const double tau = options_.heteroscedastic ? 1.0 : options_.tau;
@@ -82,9 +111,10 @@ template <Real T = double> class MCDropoutRegressor {
     return T(options_.length_scale * options_.length_scale * keep / (2.0 * double(n) * tau));
   }
 
-  /// The training objective of a batch for a data set of n points, on `tape`, without the weight decay
-  /// (fit() adds its gradient): the mean over rows of 1/2 |y - yhat|^2 (homoscedastic; Gal's objective
-  /// scaled by tau relative to the Gaussian NLL) or of the Gaussian NLL with predicted log sigma^2.
+  /// The training objective of a batch, on `tape`, without the weight decay (fit() adds its gradient):
+  /// the mean over rows of 1/2 |y - yhat|^2 (homoscedastic, MCDropoutLoss::half_squared_error: the
+  /// Gaussian NLL times 1/tau, up to a constant) or of |y - yhat|^2 (MCDropoutLoss::mean_squared_error),
+  /// or of the Gaussian NLL with predicted log sigma^2 (heteroscedastic).
   ad::Var<T> loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& y, Rng& rng) {
     if (x.cols() != options_.input || y.cols() != options_.output || x.rows() != y.rows() || x.rows() == 0)
       pml::detail::throw_shape("MCDropoutRegressor::loss", "x is " + std::to_string(x.rows()) + "x" + std::to_string(x.cols()) + " and y is " +
@@ -94,12 +124,14 @@ template <Real T = double> class MCDropoutRegressor {
     const Index d = options_.output;
     const T inv_n = T(1) / T(x.rows());
     if (options_.heteroscedastic) return inv_n * ad::gaussian_nll(ad::slice_cols(out, 0, d), ad::slice_cols(out, d, d), y);
-    return (T(0.5) * inv_n) * ad::sum(ad::square(out - y));
+    const T factor = options_.loss == MCDropoutLoss::mean_squared_error ? T(1) : T(0.5);
+    return (factor * inv_n) * ad::sum(ad::square(out - y));
   }
 
-  /// Trains with Adam on shuffled minibatches; the weight decay of weight_decay(x.rows()) is added to
-  /// every gradient (the L2 term of the objective). Returns *this; the mean training loss of each epoch is in
-  /// loss_history().
+  /// Trains with Adam on shuffled minibatches; the gradient of the weight decay of weight_decay(x.rows())
+  /// is added to every gradient (the L2 term of the objective; no bias decay with
+  /// MCDropoutLoss::mean_squared_error). Returns *this; the mean training loss of each epoch (without the
+  /// decay) is in loss_history().
   /// @throw std::invalid_argument for wrong widths, no rows or mismatched row counts; std::domain_error
   ///        for non-finite data, bad options, or a loss or gradient that stops being finite (data far too
   ///        large; the message names the function and x).
@@ -114,7 +146,8 @@ template <Real T = double> class MCDropoutRegressor {
     std::vector<T> decay;
     for (std::size_t i = 0; i < params.size(); ++i) {
       const bool is_weight = i % 2 == 0, dropped = i > 0 || options_.dropout_input;
-      decay.push_back(T(2) * weight_decay(x.rows(), is_weight && dropped && options_.dropout > 0));
+      const bool decayed = is_weight || options_.heteroscedastic || options_.loss == MCDropoutLoss::half_squared_error;
+      decay.push_back(decayed ? T(2) * weight_decay(x.rows(), is_weight && dropped && options_.dropout > 0) : T(0));
     }
     ad::Tape<T> tape;
     history_ = detail::run_epochs<T>(function, x, y, fit, rng, [&](const Matrix<T>& xb, const Matrix<T>& yb, Index, Index) {
@@ -146,12 +179,25 @@ template <Real T = double> class MCDropoutRegressor {
   /// Predictive log-density log p(y|x) of each row (x N x input, y N x output; length N, higher is better,
   /// the library's score_samples() convention): log (1/T) sum_t N(y; yhat_t, sigma_t^2) (log-mean-exp over
   /// T = `samples` passes), summed over the output columns (Gal & Ghahramani 2016, eq. 8).
-  /// @throw std::invalid_argument for x or y of the wrong shape; std::domain_error if samples < 1.
-  template <class DX, class DY> Vector<T> score_samples(const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y, int samples, Rng& rng) const {
+  ///
+  /// `target_scale` s (default 1: the density of y itself) is for a model trained on standardised targets
+  /// y = (y_raw - m) / s: the result is then the log-density of the raw targets, with the homoscedastic
+  /// noise precision tau read on the raw scale, as Gal's experiment code does
+  /// (github.com/yaringal/DropoutUncertaintyExps, net/net.py, predict(): logsumexp(-tau/2 (y_raw -
+  /// yhat_raw,t)^2) - log T - log(2 pi)/2 + log(tau)/2, while its weight decay uses the same tau for the
+  /// standardised targets): log (1/T) sum_t N(s y; s yhat_t, 1/tau). A heteroscedastic model's variances
+  /// are scaled by s^2 (log p(y_raw) = log p(y) - log s). The other reading, tau the precision of the
+  /// standardised targets, is score_samples(x, y, samples, rng) - log s.
+  /// @throw std::invalid_argument for x or y of the wrong shape; std::domain_error if samples < 1 or
+  ///        target_scale is not positive and finite.
+  template <class DX, class DY>
+  Vector<T> score_samples(const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y, int samples, Rng& rng, double target_scale = 1) const {
     check_predict("MCDropoutRegressor::score_samples", x, samples);
     detail::check_rows("MCDropoutRegressor::score_samples", "y", y, options_.output);
     detail::check_same_rows("MCDropoutRegressor::score_samples", x, y);
-    return pass_log_likelihood(passes(x, samples, &rng), y);
+    if (!(target_scale > 0 && std::isfinite(target_scale)))
+      detail::throw_domain("MCDropoutRegressor::score_samples", "target_scale", "be positive and finite", detail::describe(target_scale));
+    return pass_log_likelihood(passes(x, samples, &rng), y, T(target_scale), options_.heteroscedastic);
   }
   /// log p(y|x) of each row under the standard-dropout prediction (one pass, dropout off).
   template <class DX, class DY> Vector<T> score_samples(const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y) const {
@@ -160,9 +206,10 @@ template <Real T = double> class MCDropoutRegressor {
     detail::check_same_rows("MCDropoutRegressor::score_samples", x, y);
     return pass_log_likelihood(passes(x, 1, nullptr), y);
   }
-  /// The mean over the rows of score_samples(x, y, samples, rng): the test log-likelihood per point.
-  template <class DX, class DY> T score(const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y, int samples, Rng& rng) const {
-    return score_samples(x, y, samples, rng).mean();
+  /// The mean over the rows of score_samples(x, y, samples, rng, target_scale): the test log-likelihood per point.
+  template <class DX, class DY>
+  T score(const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y, int samples, Rng& rng, double target_scale = 1) const {
+    return score_samples(x, y, samples, rng, target_scale).mean();
   }
   /// The mean of score_samples(x, y): the standard-dropout test log-likelihood per point.
   template <class DX, class DY> T score(const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y) const { return score_samples(x, y).mean(); }
@@ -235,16 +282,20 @@ template <Real T = double> class MCDropoutRegressor {
     p.variance = p.aleatoric + p.epistemic;
     return p;
   }
-  template <class DY> static Vector<T> pass_log_likelihood(const std::vector<Pass>& ps, const Eigen::MatrixBase<DY>& y) {
+  // log (1/T) sum_t N(s y; s yhat_t, v_t) with v_t the pass's variance, times s^2 if `scale_variance`
+  template <class DY>
+  static Vector<T> pass_log_likelihood(const std::vector<Pass>& ps, const Eigen::MatrixBase<DY>& y, T s = T(1), bool scale_variance = true) {
     const Index n = y.rows();
     Matrix<T> logp(n, static_cast<Index>(ps.size()));
-    for (std::size_t t = 0; t < ps.size(); ++t)
+    const T v_factor = scale_variance ? s * s : T(1);
+    for (std::size_t t = 0; t < ps.size(); ++t) {
+      const auto v = (v_factor * ps[t].variance.array()).eval();
       logp.col(static_cast<Index>(t)) =
-          (T(-0.5) * (constants<T>::log_two_pi + ps[t].variance.array().log() +
-                      (y.template cast<T>().array() - ps[t].mean.array()).square() / ps[t].variance.array()))
+          (T(-0.5) * (constants<T>::log_two_pi + v.log() + (s * (y.template cast<T>().array() - ps[t].mean.array())).square() / v))
               .rowwise()
               .sum()
               .matrix();
+    }
     return (log_sum_exp_rows(logp).array() - std::log(T(ps.size()))).matrix();
   }
 
