@@ -146,14 +146,14 @@ TEST_CASE("pml mcdropout and vae: train with progress lines, predict, sample, en
   pml::random::fill_uniform(rng, xy);
   xy.col(2) = (3 * xy.col(0)).array().sin() + xy.col(1).array();
   pml::io::write_csv(dir() / "xy.csv", xy, {"a", "b", "y"});
-  const Run fit = run_pml("mcdropout fit xy.csv --hidden 16 --dropout 0.1 --tau 50 --init xavier_normal --epochs 40 --batch-size 20 --seed 3 -o net.pml");
+  const Run fit = run_pml("mcdropout fit xy.csv --hidden 16 --dropout 0.1 --tau 50 --init xavier_normal --loss mean_squared_error --epochs 40 --batch-size 20 --seed 3 -o net.pml");
   INFO(fit.err);
   REQUIRE(fit.code == 0);
   CHECK_THAT(fit.err, Contains("mcdropout epoch 40/40: loss"));  // not a terminal: plain lines
   CHECK(std::count(fit.err.begin(), fit.err.end(), '\n') <= 22);
   // the same training in-process gives the same model
   pml::Rng same_rng(3);
-  pml::MCDropoutRegressor<double> same({.input = 2, .hidden = {16}, .output = 1, .dropout = 0.1, .tau = 50, .init = pml::nn::Init::xavier_normal}, same_rng);
+  pml::MCDropoutRegressor<double> same({.input = 2, .hidden = {16}, .output = 1, .dropout = 0.1, .tau = 50, .init = pml::nn::Init::xavier_normal, .loss = pml::MCDropoutLoss::mean_squared_error}, same_rng);
   same.fit(xy.leftCols(2), xy.rightCols(1), {.epochs = 40, .batch_size = 20}, same_rng);
   pml::io::write_csv(dir() / "x2.csv", xy.leftCols(2));
   const Run predict = run_pml("mcdropout predict net.pml x2.csv --samples 30 --seed 4");
@@ -626,7 +626,7 @@ const std::vector<CommandOptions>& every_command() {
       {"blr fit", {"-o", "--basis", "--alpha", "--beta", "--fixed", "--delimiter", "--header"}},
       {"blr predict", {"-o", "--delimiter", "--header"}},
       {"blr sample", {"-n", "--seed", "-o", "--delimiter", "--header"}},
-      {"mcdropout fit", {"-o", "--targets", "--hidden", "--dropout", "--tau", "--length-scale", "--heteroscedastic", "--init", "--epochs",
+      {"mcdropout fit", {"-o", "--targets", "--hidden", "--dropout", "--tau", "--length-scale", "--heteroscedastic", "--init", "--loss", "--epochs",
                          "--batch-size", "--learning-rate", "--seed", "--delimiter", "--header"}},
       {"mcdropout predict", {"--samples", "--seed", "-o", "--delimiter", "--header"}},
       {"vae train", {"-o", "--data", "--latent", "--hidden", "--init", "--epochs", "--batch-size", "--learning-rate", "--limit", "--seed", "--delimiter", "--header"}},

@@ -78,6 +78,8 @@ void add_mcdropout(Tool& tool) {
     const auto heteroscedastic = c.flag("--heteroscedastic", "also learn the noise variance per input (Kendall & Gal 2017)");
     const auto init = c.choice("--init", "SCHEME", "how the initial weights are drawn (automatic: He normal for ReLU hidden layers, Xavier uniform otherwise)",
                                MCDropoutOptions{}.init);
+    const auto loss = c.choice("--loss", "FORM", "the objective (half_squared_error: the paper's; mean_squared_error: Gal's Keras code)",
+                               MCDropoutOptions{}.loss);
     const Training training(c, 100, 32, 1e-3);
     const auto seed = c.seed();
     const auto csv = c.csv();
@@ -97,6 +99,7 @@ void add_mcdropout(Tool& tool) {
       o.length_scale = *length_scale;
       o.heteroscedastic = *heteroscedastic;
       o.init = *init;
+      o.loss = *loss;
       Rng rng(*seed);
       MCDropoutRegressor<double> m(o, rng);
       m.fit(table.leftCols(o.input), table.rightCols(k), training.options("mcdropout"), rng);
