@@ -7,6 +7,7 @@
 // free energy per row (mean over the last tenth of the epochs).
 //   compare_bbb_uci DIR [--hidden 50] [--epochs 400] [--batch 32] [--lr 1e-3] [--noise 0.7] [--rho -3]
 //                       [--kl uniform|geometric] [--train-samples 1] [--test-samples 100] [--seed 0]
+//                       [--init automatic]   (an nn::Init name: how the means mu are drawn)
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -41,6 +42,7 @@ int main(int argc, char** argv) {
   double lr = 1e-3, noise = 0.7, rho = -3;
   unsigned long seed = 0;
   std::string kl = "uniform";
+  pml::nn::Init init = pml::nn::Init::automatic;
   for (int a = 2; a + 1 < argc; a += 2) {
     const std::string name = argv[a], value = argv[a + 1];
     if (name == "--hidden") hidden = std::stoi(value);
@@ -53,6 +55,15 @@ int main(int argc, char** argv) {
     else if (name == "--train-samples") train_samples = std::stoi(value);
     else if (name == "--test-samples") test_samples = std::stoi(value);
     else if (name == "--seed") seed = std::stoul(value);
+    else if (name == "--init") {
+      const auto names = enum_names(pml::nn::Init{});
+      const auto it = std::find(names.begin(), names.end(), value);
+      if (it == names.end()) {
+        std::fprintf(stderr, "compare_bbb_uci: unknown --init %s\n", value.c_str());
+        return 2;
+      }
+      init = pml::nn::Init(it - names.begin());
+    }
     else {
       std::fprintf(stderr, "compare_bbb_uci: unknown option %s\n", name.c_str());
       return 2;
@@ -88,7 +99,8 @@ int main(int argc, char** argv) {
                                       .noise = noise,
                                       .rho_init = rho,
                                       .kl_weighting = kl == "uniform" ? pml::KLWeighting::uniform : pml::KLWeighting::geometric,
-                                      .samples = train_samples},
+                                      .samples = train_samples,
+                                      .init = init},
                                      rng);
     const auto t0 = std::chrono::steady_clock::now();
     bnn.fit(xtr_s, ytr_s, {.epochs = epochs, .batch_size = batch, .learning_rate = lr}, rng);

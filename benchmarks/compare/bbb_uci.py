@@ -51,6 +51,8 @@ parser.add_argument("--train-samples", type=int, default=1)
 parser.add_argument("--test-samples", type=int, default=100)
 parser.add_argument("--seed", type=int, default=0)
 parser.add_argument("--skip-torch", action="store_true", help="run the pml side only")
+parser.add_argument("--init", default="automatic",
+                    help="pml's nn::Init for the means (the PyTorch reference draws automatic's: use --skip-torch for another)")
 args = parser.parse_args()
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = str(args.threads)
@@ -194,7 +196,8 @@ with tempfile.TemporaryDirectory() as tmp:
     np.savetxt(os.path.join(tmp, "splits.csv"), np.array(test_masks), delimiter=",", fmt="%d")
     command = [exe, tmp, "--hidden", str(args.hidden), "--epochs", str(args.epochs), "--batch", str(args.batch),
                "--lr", repr(args.lr), "--noise", repr(args.noise), "--rho", repr(args.rho), "--kl", args.kl,
-               "--train-samples", str(args.train_samples), "--test-samples", str(args.test_samples), "--seed", str(args.seed)]
+               "--train-samples", str(args.train_samples), "--test-samples", str(args.test_samples), "--seed", str(args.seed),
+               "--init", args.init]
     pml_rows = []
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as proc:
         for line in proc.stdout:
