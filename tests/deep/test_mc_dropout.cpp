@@ -281,6 +281,33 @@ TEST_CASE("MC dropout score with target_scale: tau on the raw scale (Gal's code)
   CHECK(hetero.score(x, y, samples, h1, s) == Approx(hetero.score(x, y, samples, h2) - std::log(s)).epsilon(1e-12));
   CHECK_THROWS_WITH(net.score_samples(x, y, samples, r3, 0.0), Contains("MCDropoutRegressor::score_samples") && Contains("target_scale"));
   CHECK_THROWS_WITH(net.score(x, y, samples, r3, std::nan("")), Contains("target_scale"));
+  // scales far from 1 stay finite and exact in log space (no s^2 over- or underflow), in float too
+  pml::Rng fr(3);
+  const Eigen::MatrixXf xf = x.cast<float>(), yf = y.cast<float>();
+  pml::MCDropoutRegressor<float> hf({.input = 2, .hidden = {5}, .dropout = 0.1, .heteroscedastic = true}, fr);
+  for (const double scale : {1e-30, 1e-20, 1e20, 1e30}) {
+    pml::Rng f1(6), f2(6);
+    const float got = hf.score(xf, yf, samples, f1, scale), base = hf.score(xf, yf, samples, f2);
+    INFO("target_scale " << scale);
+    REQUIRE(std::isfinite(got));
+    CHECK(double(got) == Approx(double(base) - std::log(scale)).epsilon(1e-5));
+  }
+  for (const double scale : {1e-200, 1e160}) {
+    pml::Rng d1(6), d2(6);
+    CHECK(hetero.score(x, y, samples, d1, scale) == Approx(hetero.score(x, y, samples, d2) - std::log(scale)).epsilon(1e-12));
+  }
+  pml::Rng f3(6);
+  CHECK_THROWS_WITH(hf.score(xf, yf, samples, f3, 1e39), Contains("target_scale") && Contains("float"));  // infinite in float
+}
+
+TEST_CASE("MC dropout and every layer refuse an out-of-range loss or init value", "[deep][mc_dropout][loss][init][errors]") {
+  pml::Rng rng(1);
+  CHECK_THROWS_AS(pml::MCDropoutRegressor<double>({.input = 2, .loss = static_cast<pml::MCDropoutLoss>(5)}, rng), std::domain_error);
+  CHECK_THROWS_WITH(pml::MCDropoutRegressor<double>({.input = 2, .loss = static_cast<pml::MCDropoutLoss>(5)}, rng),
+                    Contains("MCDropoutRegressor") && Contains("loss") && Contains("got 5"));
+  CHECK_THROWS_AS(pml::MCDropoutRegressor<double>({.input = 2, .init = static_cast<pml::nn::Init>(7)}, rng), std::domain_error);
+  CHECK_THROWS_WITH(pml::MCDropoutRegressor<float>({.input = 2, .init = static_cast<pml::nn::Init>(255)}, rng),
+                    Contains("init") && Contains("got 255") && Contains("pytorch"));
 }
 
 TEST_CASE("MC dropout loss form: files keep the weights, not the form; old files load with the default", "[deep][mc_dropout][loss]") {

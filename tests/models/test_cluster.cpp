@@ -692,4 +692,6 @@ TEST_CASE("GaussianMixture: score of no rows is refused, score_samples of no row
   CHECK_THROWS_AS(gm.score(none), std::invalid_argument);
   CHECK_THROWS_WITH(gm.score(none), Catch::Matchers::Contains("GaussianMixture::score: x has no rows"));
   CHECK(std::isfinite(gm.score(x.topRows(1))));
+  CHECK_THROWS_WITH(gm.bic(none), Catch::Matchers::Contains("GaussianMixture::bic: x has no rows"));
+  CHECK_THROWS_WITH(gm.aic(none), Catch::Matchers::Contains("GaussianMixture::aic: x has no rows"));
 }

@@ -76,9 +76,9 @@ void add_mcdropout(Tool& tool) {
     const auto tau = c.real("--tau", "T", "observation precision 1/sigma^2", 1.0, kPositive);
     const auto length_scale = c.real("--length-scale", "L", "prior length-scale; weight decay l^2 (1 - p) / (2 N tau)", 0.01, kPositive);
     const auto heteroscedastic = c.flag("--heteroscedastic", "also learn the noise variance per input (Kendall & Gal 2017)");
-    const auto init = c.choice("--init", "SCHEME", "how the initial weights are drawn (automatic: He normal for ReLU hidden layers, Xavier uniform otherwise)",
+    const auto init = c.choice("--init", "SCHEME", "how the initial weights are drawn, not stored in the model file (automatic: He normal for ReLU hidden layers, Xavier uniform otherwise)",
                                MCDropoutOptions{}.init);
-    const auto loss = c.choice("--loss", "FORM", "the objective (half_squared_error: the paper's; mean_squared_error: Gal's Keras code)",
+    const auto loss = c.choice("--loss", "FORM", "the objective without --heteroscedastic (half_squared_error: the paper's; mean_squared_error: Gal's Keras code)",
                                MCDropoutOptions{}.loss);
     const Training training(c, 100, 32, 1e-3);
     const auto seed = c.seed();
@@ -148,7 +148,7 @@ void add_vae(Tool& tool) {
     const auto source = c.text("--data", "SOURCE", "fashion-mnist (Debian's dataset-fashion-mnist) or a CSV file", "fashion-mnist", true);
     const auto latent = c.integer<Eigen::Index>("--latent", "Z", "latent dimension", 20, 1, Eigen::Index(1) << 24);
     const auto hidden = c.sizes("--hidden", "LIST", "encoder hidden sizes, comma-separated", "400");
-    const auto init = c.choice("--init", "SCHEME", "how the initial weights are drawn (pytorch: U(+-1/sqrt(fan_in)) for weights and biases)",
+    const auto init = c.choice("--init", "SCHEME", "how the initial weights are drawn, not stored in the model file (pytorch: U(+-1/sqrt(fan_in)) for weights and biases)",
                                VAEOptions{}.init);
     const Training training(c, 10, 128, 1e-3);
     const auto limit = c.optional_integer("--limit", "N", "use only the first N training rows", "all", 1);

@@ -9,6 +9,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "pml/core/enum_names.hpp"
@@ -28,7 +29,8 @@ enum class Init : std::uint8_t {
   /// PyTorch's torch.nn.Linear default: weights and bias both U(-a, a), a = 1/√fan_in
   pytorch,
 };
-/// The names of Init's values, as model files and the command line spell them (core/enum_names.hpp).
+/// The names of Init's values, as the command line spells them (core/enum_names.hpp); model files store
+/// the weights, not the scheme.
 constexpr std::array<std::string_view, 6> enum_names(Init) {
   return {"xavier_uniform", "he_normal", "automatic", "xavier_normal", "he_uniform", "pytorch"};
 }
@@ -68,7 +70,7 @@ template <Real T> Matrix<T> he_uniform(Rng& rng, Index fan_in, Index fan_out) {
 }
 
 /// A fan_in x fan_out weight matrix drawn as `init` says (Init::automatic must be resolved by the
-/// caller, which knows the layer's place and activation: nn::MLP does). @throw std::invalid_argument for
+/// caller, which knows the layer's place and activation: nn::MLP does). @throw std::domain_error for a value outside the enum; std::invalid_argument for
 /// Init::automatic.
 template <Real T> Matrix<T> initial_weights(Rng& rng, Index fan_in, Index fan_out, Init init) {
   switch (init) {
@@ -77,9 +79,11 @@ template <Real T> Matrix<T> initial_weights(Rng& rng, Index fan_in, Index fan_ou
     case Init::xavier_normal: return xavier_normal<T>(rng, fan_in, fan_out);
     case Init::he_uniform: return he_uniform<T>(rng, fan_in, fan_out);
     case Init::pytorch: return uniform_symmetric<T>(rng, fan_in, fan_out, T(1) / std::sqrt(T(fan_in)));
-    case Init::automatic: break;
+    case Init::automatic:
+      pml::detail::throw_shape("nn::initial_weights", "Init::automatic depends on the layer; resolve it with nn::resolve_init first");
   }
-  pml::detail::throw_shape("nn::initial_weights", "Init::automatic depends on the layer; resolve it with nn::resolve_init first");
+  pml::detail::throw_domain("nn::initial_weights", "init", "be one of xavier_uniform, he_normal, automatic, xavier_normal, he_uniform, pytorch",
+                            std::to_string(int(init)));
 }
 /// The 1 x fan_out bias drawn as `init` says: U(±1/√fan_in) for Init::pytorch, zero otherwise (drawn
 /// after the weights, from the same Rng).

@@ -310,10 +310,10 @@ template <Real T = double> class GaussianMixture {
   }
   /// Bayesian information criterion \f$-2\log L + p\log N\f$.
   T bic(const MatrixCRef<T>& x) const {
-    return -T(2) * score(x) * T(x.rows()) + T(parameters()) * std::log(T(x.rows()));
+    return -T(2) * pml::detail::mean_score("GaussianMixture::bic", score_samples(x)) * T(x.rows()) + T(parameters()) * std::log(T(x.rows()));
   }
   /// Akaike information criterion \f$-2\log L + 2p\f$.
-  T aic(const MatrixCRef<T>& x) const { return -T(2) * score(x) * T(x.rows()) + T(2) * T(parameters()); }
+  T aic(const MatrixCRef<T>& x) const { return -T(2) * pml::detail::mean_score("GaussianMixture::aic", score_samples(x)) * T(x.rows()) + T(2) * T(parameters()); }
 
   const Vector<T>& weights() const noexcept { return state_.weights; }  ///< mixing weights π
   const Matrix<T>& means() const noexcept { return state_.means; }      ///< K x D

@@ -53,7 +53,9 @@ struct BayesByBackpropOptions {
   int samples = 1;               ///< posterior samples per minibatch in the training objective
 
   /// How the networks' weights are drawn (nn/init.hpp; automatic: He normal for ReLU hidden layers,
-  /// Xavier uniform otherwise). Used when the model is built; a file stores the weights, not this.
+  /// Xavier uniform otherwise; measured against pytorch and xavier_uniform on diabetes in issue 15, all
+  /// within one standard error: docs/neural-uncertainty.md, "Initialisation"). Used when the model is
+  /// built; a file stores the weights, not this.
   nn::Init init = nn::Init::automatic;
   /// The options a model file stores, declared once for save() and load() (serialization/state.hpp).
   template <class O, class V> static void fields(O& o, V&& v) {

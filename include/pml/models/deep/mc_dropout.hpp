@@ -62,7 +62,9 @@ struct MCDropoutOptions {
   bool heteroscedastic = false;  ///< also predict log sigma^2(x) (Kendall & Gal 2017); tau is then unused
 
   /// How the networks' weights are drawn (nn/init.hpp; automatic: He normal for ReLU hidden layers,
-  /// Xavier uniform otherwise). Used when the model is built; a file stores the weights, not this.
+  /// Xavier uniform otherwise; measured against pytorch and xavier_uniform on diabetes in issue 15, all
+  /// within one standard error: docs/neural-uncertainty.md, "Initialisation"). Used when the model is
+  /// built; a file stores the weights, not this.
   nn::Init init = nn::Init::automatic;
   /// The homoscedastic objective (MCDropoutLoss: the paper's 1/2 squared error, or Gal's code's mean
   /// squared error). Used by fit() only; a file does not store it (the reader has no default for a
@@ -195,8 +197,9 @@ template <Real T = double> class MCDropoutRegressor {
     check_predict("MCDropoutRegressor::score_samples", x, samples);
     detail::check_rows("MCDropoutRegressor::score_samples", "y", y, options_.output);
     detail::check_same_rows("MCDropoutRegressor::score_samples", x, y);
-    if (!(target_scale > 0 && std::isfinite(target_scale)))
-      detail::throw_domain("MCDropoutRegressor::score_samples", "target_scale", "be positive and finite", detail::describe(target_scale));
+    if (!(target_scale > 0 && std::isfinite(target_scale) && T(target_scale) > T(0) && std::isfinite(T(target_scale))))
+      detail::throw_domain("MCDropoutRegressor::score_samples", "target_scale", std::string("be positive and finite in ") + (sizeof(T) == 4 ? "float" : "double"),
+                           detail::describe(target_scale));
     return pass_log_likelihood(passes(x, samples, &rng), y, T(target_scale), options_.heteroscedastic);
   }
   /// log p(y|x) of each row under the standard-dropout prediction (one pass, dropout off).
@@ -228,7 +231,9 @@ template <Real T = double> class MCDropoutRegressor {
     return detail::load_model<MCDropoutRegressor>(path, "MCDropoutRegressor::load");
   }
   static constexpr const char* model_name = "MCDropoutRegressor";  ///< The model type in its files' headers.
-  const MCDropoutOptions& options() const noexcept { return options_; }  ///< The options the model was built with.
+  /// The options the model was built with; after load(), those in the file, with `init` and `loss` (not
+  /// stored) at their defaults.
+  const MCDropoutOptions& options() const noexcept { return options_; }
   nn::MLP<T>& network() noexcept { return net_; }  ///< The network (its dropout layers stay on at prediction: MC dropout).
 
  private:
@@ -243,6 +248,8 @@ template <Real T = double> class MCDropoutRegressor {
     if (!(o.dropout >= 0 && o.dropout < 1)) detail::throw_domain(function, "dropout", "lie in [0, 1)", detail::describe(o.dropout));
     check_positive(function, "length_scale", o.length_scale);
     check_positive(function, "tau", o.tau);
+    if (o.loss != MCDropoutLoss::half_squared_error && o.loss != MCDropoutLoss::mean_squared_error)
+      detail::throw_domain(function, "loss", "be half_squared_error or mean_squared_error", std::to_string(int(o.loss)));
     return o;
   }
   template <class Derived> void check_predict(const char* function, const Eigen::MatrixBase<Derived>& x, int samples) const {
@@ -282,21 +289,24 @@ template <Real T = double> class MCDropoutRegressor {
     p.variance = p.aleatoric + p.epistemic;
     return p;
   }
-  // log (1/T) sum_t N(s y; s yhat_t, v_t) with v_t the pass's variance, times s^2 if `scale_variance`
+  // log (1/T) sum_t N(s y; s yhat_t, v_t) with v_t the pass's variance, times s^2 if `scale_variance`.
+  // With scale_variance the density is computed as log N(y; yhat_t, v_t) - log s per output column (the
+  // same number), so that no s^2 over- or underflows for a scale far from 1.
   template <class DY>
   static Vector<T> pass_log_likelihood(const std::vector<Pass>& ps, const Eigen::MatrixBase<DY>& y, T s = T(1), bool scale_variance = true) {
     const Index n = y.rows();
     Matrix<T> logp(n, static_cast<Index>(ps.size()));
-    const T v_factor = scale_variance ? s * s : T(1);
+    const T q = scale_variance ? T(1) : s;
     for (std::size_t t = 0; t < ps.size(); ++t) {
-      const auto v = (v_factor * ps[t].variance.array()).eval();
+      const auto v = ps[t].variance.array();
       logp.col(static_cast<Index>(t)) =
-          (T(-0.5) * (constants<T>::log_two_pi + v.log() + (s * (y.template cast<T>().array() - ps[t].mean.array())).square() / v))
+          (T(-0.5) * (constants<T>::log_two_pi + v.log() + (q * (y.template cast<T>().array() - ps[t].mean.array())).square() / v))
               .rowwise()
               .sum()
               .matrix();
     }
-    return (log_sum_exp_rows(logp).array() - std::log(T(ps.size()))).matrix();
+    const T shift = scale_variance ? T(y.cols()) * std::log(s) : T(0);
+    return (log_sum_exp_rows(logp).array() - std::log(T(ps.size())) - shift).matrix();
   }
 
   MCDropoutOptions options_;

@@ -239,7 +239,8 @@ template <Real T = double> class VAE {
     return detail::load_model<VAE>(path, "VAE::load");
   }
   static constexpr const char* model_name = "VAE";  ///< The model type in its files' headers.
-  const VAEOptions& options() const noexcept { return options_; }  ///< The options the model was built with.
+  /// The options the model was built with; after load(), those in the file, with `init` (not stored) at its default.
+  const VAEOptions& options() const noexcept { return options_; }
 
  private:
   static VAEOptions checked(const VAEOptions& o) {
