@@ -118,6 +118,7 @@ template <Real T = double> class ProbabilisticPCA {
   /// (cost N·D·M). Rows with NaN entries get the marginal likelihood of their observed entries.
   Vector<T> score_samples(const MatrixCRef<T>& x) const {
     require_fitted("ProbabilisticPCA::score_samples", x.cols());
+    if (x.rows() == 0) return Vector<T>();  // no rows, no scores (and no triangular solve of an empty matrix)
     if (x.array().isNaN().any()) {
       Vector<T> out(x.rows());
       for (Index i = 0; i < x.rows(); ++i) out(i) = observed_row(x.row(i).transpose()).log_likelihood;
