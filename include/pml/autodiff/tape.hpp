@@ -18,6 +18,7 @@
 #include <new>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <type_traits>
 #include <vector>
 
@@ -25,6 +26,7 @@
 
 #include "pml/core/check.hpp"
 #include "pml/core/enum_names.hpp"
+#include "pml/core/parallel.hpp"
 #include "pml/core/special.hpp"
 #include "pml/core/types.hpp"
 
@@ -222,10 +224,30 @@ template <Real T> class Tape {
       else c.noalias() += alpha * a.lazyProduct(b);
       return;
     }
-    Blocking blocking(m, n, k, packing_a_, packing_b_);
-    Eigen::internal::general_matrix_matrix_product<Index, T, TransA ? Eigen::RowMajor : Eigen::ColMajor, false, T,
-                                                   TransB ? Eigen::RowMajor : Eigen::ColMajor, false, Eigen::ColMajor, 1>::run(
-        m, n, k, a.data(), a.rows(), b.data(), b.rows(), c.data(), 1, c.rows(), alpha, blocking, nullptr);
+    using Kernel = Eigen::internal::general_matrix_matrix_product<Index, T, TransA ? Eigen::RowMajor : Eigen::ColMajor, false, T,
+                                                                  TransB ? Eigen::RowMajor : Eigen::ColMajor, false, Eigen::ColMajor, 1>;
+    // A large product is split into pieces of C's longer side, fixed by the shape alone (at least 64 rows or
+    // columns each, at most 16 pieces), each with its own packing buffers, on several threads
+    // (core/parallel.hpp): the same bits for any thread count.
+    const bool by_rows = m > n;
+    const Index side = by_rows ? m : n;
+    const Index pieces = m * n * k >= (Index(1) << 18) ? std::clamp<Index>(side / 64, 1, 16) : 1;
+    const Index piece = (side + pieces - 1) / pieces;
+    if (static_cast<Index>(packing_.size()) < pieces) packing_.resize(static_cast<std::size_t>(pieces));
+    pml::detail::parallel_for(pieces, [&](Index p) {
+      const Index start = p * piece, size = std::min(piece, side - start);
+      if (size <= 0) return;
+      auto& buffers = packing_[static_cast<std::size_t>(p)];
+      if (by_rows) {  // rows [start, start + size) of C and op(A)
+        Blocking blocking(size, n, k, buffers.first, buffers.second);
+        Kernel::run(size, n, k, a.data() + (TransA ? start * a.rows() : start), a.rows(), b.data(), b.rows(), c.data() + start, 1,
+                    c.rows(), alpha, blocking, nullptr);
+      } else {  // columns [start, start + size) of C and op(B)
+        Blocking blocking(m, size, k, buffers.first, buffers.second);
+        Kernel::run(m, size, k, a.data(), a.rows(), b.data() + (TransB ? start : start * b.rows()), b.rows(),
+                    c.data() + start * c.rows(), 1, c.rows(), alpha, blocking, nullptr);
+      }
+    });
   }
 
   // ---- node construction (used by the op functions in ops/; not needed by users) ----
@@ -352,7 +374,7 @@ template <Real T> class Tape {
   };
 
   std::vector<Node> nodes_;
-  Arena packing_a_, packing_b_;  // GEMM packing buffers
+  std::vector<std::pair<Arena, Arena>> packing_;  // GEMM packing buffers (A, B) of each piece of a product
   Arena values_, adjoints_;
   std::size_t used_ = 0;  // entries of the arenas in use
   std::vector<Sink> sinks_;

@@ -149,7 +149,7 @@ template <Real T> Matrix<T> centred_checked(const char* function, const MatrixCR
 /// cancellation_fraction() of |x_n|^2 + |c_k|^2. Returns the number of recomputed entries.
 template <Real T>
 Index refine_squared_distances(const MatrixCRef<T>& x, const Vector<T>& row_norms, const MatrixCRef<T>& c,
-                               const RowVector<T>& c_norms, Matrix<T>& d) {
+                               const RowVector<T>& c_norms, Eigen::Ref<Matrix<T>> d) {
   const T tau = cancellation_fraction<T>();
   Index refined = 0;
   for (Index k = 0; k < d.cols(); ++k) {

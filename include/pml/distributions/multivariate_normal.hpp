@@ -8,6 +8,7 @@
 
 #include "pml/core/check.hpp"
 #include "pml/core/linalg.hpp"
+#include "pml/core/parallel.hpp"
 #include "pml/core/random.hpp"
 #include "pml/core/weights.hpp"
 
@@ -66,14 +67,17 @@ template <Real T = double> class MultivariateNormal {
     constexpr Index block = 128;
     const Index n = x.rows();
     Vector<T> out(n);
-    Matrix<T> z(std::min(block, n), dimension());
-    for (Index start = 0; start < n; start += block) {
-      const Index m = std::min(block, n - start);
-      if (m != z.rows()) z.resize(m, dimension());
-      z = x.middleRows(start, m).rowwise() - mu_.transpose();
-      llt_.matrixU().template solveInPlace<Eigen::OnTheRight>(z);  // rows become L^{-1}(x - mu)
-      out.segment(start, m) = z.rowwise().squaredNorm();
-    }
+    // chunks of whole blocks, fixed by n, on several threads (core/parallel.hpp): the same bits for any count
+    detail::parallel_chunks(detail::split_rows(n, 2048, Index(1) << 20, block), [&](Index, Index begin, Index end) {
+      Matrix<T> z(std::min(block, end - begin), dimension());
+      for (Index start = begin; start < end; start += block) {
+        const Index m = std::min(block, end - start);
+        if (m != z.rows()) z.resize(m, dimension());
+        z = x.middleRows(start, m).rowwise() - mu_.transpose();
+        llt_.matrixU().template solveInPlace<Eigen::OnTheRight>(z);  // rows become L^{-1}(x - mu)
+        out.segment(start, m) = z.rowwise().squaredNorm();
+      }
+    });
     return out;
   }
   /// One draw μ + L ε.

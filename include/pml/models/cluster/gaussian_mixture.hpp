@@ -13,6 +13,7 @@
 #include "pml/core/check.hpp"
 #include "pml/serialization/state.hpp"
 #include "pml/core/linalg.hpp"
+#include "pml/core/parallel.hpp"
 #include "pml/core/random.hpp"
 #include "pml/core/special.hpp"
 #include "pml/core/weights.hpp"
@@ -551,11 +552,28 @@ template <Real T = double> class GaussianMixture {
     return lp;
   }
   // Fills lp (N x K), reusing its buffer across EM iterations: a fresh N x K allocation per iteration
-  // costs page faults comparable to the arithmetic.
+  // costs page faults comparable to the arithmetic. Rows go in chunks fixed by N (core/parallel.hpp),
+  // each chunk on its own thread: the same bits for any thread count.
   void weighted_log_prob_into(const State& s, const MatrixCRef<T>& x, const Matrix<T>* squares, Matrix<T>& lp) const {
-    const Index n = x.rows(), d = x.cols(), k = options_.components;
+    const Index n = x.rows();
+    lp.resize(n, options_.components);
+    if (squares != nullptr && square_norms_.size() != n) square_norms_ = squares->rowwise().sum();  // once per fit (reset there)
+    detail::parallel_chunks(row_chunks(n), [&](Index, Index b, Index e) {
+      log_prob_rows(s, x, b, e - b, squares, lp.middleRows(b, e - b));
+    });
+  }
+  // Per-row work in chunks of at least 2048 rows (a multiple of the 128-row blocks below, so that a chunk's
+  // blocks are the unsplit loop's): the split depends on N only.
+  static detail::Chunks row_chunks(Index n) { return detail::split_rows(n, 2048, Index(1) << 20, 256); }
+  // Reductions over the rows (M-step sums): at most 64 chunks, so that their partial results stay small.
+  static detail::Chunks sum_chunks(Index n) { return detail::split_rows(n, 2048, 64, 256); }
+  // weighted_log_prob of rows [begin, begin + n) of `all` into `lp` (n x K). `squares`, if given, holds
+  // all .* all and square_norms_ its row sums (the diagonal type's fit reuses them).
+  void log_prob_rows(const State& s, const MatrixCRef<T>& all, Index begin, Index n, const Matrix<T>* squares,
+                     Eigen::Ref<Matrix<T>> lp) const {
+    const auto x = all.middleRows(begin, n);
+    const Index d = x.cols(), k = options_.components;
     const T log_two_pi = constants<T>::log_two_pi;
-    lp.resize(n, k);
     switch (options_.covariance) {
       case Covariance::full: {
         constexpr Index block = 128;
@@ -596,13 +614,13 @@ template <Real T = double> class GaussianMixture {
         lp.noalias() = T(-2) * x * (s.means.cwiseProduct(precision)).transpose();
         Vector<T> computed;
         if (squares != nullptr) {
-          lp.noalias() += *squares * precision.transpose();
-          if (square_norms_.size() != n) square_norms_ = squares->rowwise().sum();  // once per fit (reset there)
+          lp.noalias() += squares->middleRows(begin, n) * precision.transpose();
+          computed = square_norms_.segment(begin, n);
         } else {
           lp.noalias() += x.array().square().matrix() * precision.transpose();
           computed = x.rowwise().squaredNorm();
         }
-        const Vector<T>& row_norms = squares != nullptr ? square_norms_ : computed;
+        const Vector<T>& row_norms = computed;
         const RowVector<T> mean_terms = (s.means.array().square() * precision.array()).rowwise().sum().transpose();
         lp.rowwise() += mean_terms;
         const RowVector<T> largest = precision.rowwise().maxCoeff().transpose();
@@ -638,9 +656,16 @@ template <Real T = double> class GaussianMixture {
   // E-step: fills log responsibilities; returns the weighted mean log-likelihood.
   T e_step(const State& s, const MatrixCRef<T>& x, const Vector<T>& w, Matrix<T>& log_resp,
            const Matrix<T>* squares) const {
-    weighted_log_prob_into(s, x, squares, log_resp);
-    const Vector<T> norm = log_sum_exp_rows(log_resp);
-    log_resp.colwise() -= norm;
+    const Index n = x.rows();
+    log_resp.resize(n, options_.components);
+    if (squares != nullptr && square_norms_.size() != n) square_norms_ = squares->rowwise().sum();  // once per fit (reset there)
+    Vector<T> norm(n);
+    detail::parallel_chunks(row_chunks(n), [&](Index, Index b, Index e) {
+      auto lp = log_resp.middleRows(b, e - b);
+      log_prob_rows(s, x, b, e - b, squares, lp);
+      norm.segment(b, e - b) = log_sum_exp_rows(lp);
+      lp.colwise() -= norm.segment(b, e - b);
+    });
     return w.dot(norm) / w.sum();
   }
 
@@ -650,7 +675,9 @@ template <Real T = double> class GaussianMixture {
                const Matrix<T>* squares = nullptr) const {
     const Index n = x.rows(), d = x.cols(), k = options_.components;
     Matrix<T>& resp = log_resp;
-    resp = (resp.array().exp().colwise() * w.array()).matrix();
+    detail::parallel_chunks(row_chunks(n), [&](Index, Index b, Index e) {
+      resp.middleRows(b, e - b) = (resp.middleRows(b, e - b).array().exp().colwise() * w.segment(b, e - b).array()).matrix();
+    });
     Vector<T> nk = resp.colwise().sum().transpose();
     // An emptied component: move it onto the worst-explained point with the data's spread.
     Index reseeded = 0;
@@ -670,15 +697,17 @@ template <Real T = double> class GaussianMixture {
     }
     nk.array() += T(10) * std::numeric_limits<T>::epsilon();
     s.weights = nk / nk.sum();
-    const Matrix<T> weighted_sums = resp.transpose() * x;  // K x D, reused by the diagonal case
+    const Matrix<T> weighted_sums = transposed_product(resp, x);  // K x D, reused by the diagonal case
     s.means = weighted_sums.array().colwise() / nk.array();
     const T reg = options_.reg_covar;
     switch (options_.covariance) {
       case Covariance::full: {
-        s.chol.clear();
-        constexpr Index block = 256;
-        Matrix<T> z;
-        for (Index c = 0; c < k; ++c) {
+        // one component per task: each scatter is summed over all rows in the same order whatever the threads
+        std::vector<Eigen::LLT<Matrix<T>>> chol(static_cast<std::size_t>(k));
+        const Vector<T> spread = reseeded > 0 ? data_variance(x, w) : Vector<T>();
+        detail::parallel_for(k, [&](Index c) {
+          constexpr Index block = 256;
+          Matrix<T> z;
           Matrix<T> cov = Matrix<T>::Zero(d, d);
           for (Index start = 0; start < n; start += block) {
             const Index m = std::min(block, n - start);
@@ -688,25 +717,32 @@ template <Real T = double> class GaussianMixture {
           }
           cov = cov.template selfadjointView<Eigen::Lower>();
           cov /= nk(c);
-          if (reseeded > 0 && !(cov.diagonal().minCoeff() > T(0))) cov += data_variance(x, w).asDiagonal();
+          if (reseeded > 0 && !(cov.diagonal().minCoeff() > T(0))) cov += spread.asDiagonal();
           cov.diagonal().array() += reg;
-          s.chol.push_back(checked_factor(cov, c));
-        }
+          chol[static_cast<std::size_t>(c)] = checked_factor(cov, c);
+        });
+        s.chol = std::move(chol);
         break;
       }
       case Covariance::tied: {
         // the within-component scatter about each mean (the total scatter minus the between-component
         // one would cancel when the components are far apart next to their spread)
-        Matrix<T> cov = Matrix<T>::Zero(d, d);
-        constexpr Index block = 256;
-        Matrix<T> z;
-        for (Index c = 0; c < k; ++c)
+        // one component per task, the K scatters summed in component order
+        std::vector<Matrix<T>> scatter(static_cast<std::size_t>(k));
+        detail::parallel_for(k, [&](Index c) {
+          constexpr Index block = 256;
+          Matrix<T> z;
+          Matrix<T>& part = scatter[static_cast<std::size_t>(c)];
+          part.setZero(d, d);
           for (Index start = 0; start < n; start += block) {
             const Index m = std::min(block, n - start);
             z = (x.middleRows(start, m).rowwise() - s.means.row(c)).array().colwise() *
                 resp.col(c).segment(start, m).array().sqrt();
-            cov.template selfadjointView<Eigen::Lower>().rankUpdate(z.transpose());
+            part.template selfadjointView<Eigen::Lower>().rankUpdate(z.transpose());
           }
+        });
+        Matrix<T> cov = scatter[0];
+        for (Index c = 1; c < k; ++c) cov += scatter[static_cast<std::size_t>(c)];
         cov = cov.template selfadjointView<Eigen::Lower>();
         cov /= nk.sum();
         cov.diagonal().array() += reg;
@@ -716,8 +752,8 @@ template <Real T = double> class GaussianMixture {
       case Covariance::diagonal:
       case Covariance::spherical: {
         const Matrix<T> avg_x2 =
-            (squares != nullptr ? Matrix<T>(resp.transpose() * *squares)
-                                : Matrix<T>(resp.transpose() * x.array().square().matrix()))
+            (squares != nullptr ? transposed_product(resp, *squares)
+                                : transposed_product(resp, Matrix<T>(x.array().square().matrix())))
                 .array()
                 .colwise() /
             nk.array();
@@ -738,6 +774,15 @@ template <Real T = double> class GaussianMixture {
       }
     }
     return reseeded;
+  }
+
+  // a^T b (K x D) for a (N x K) and b (N x D), summed over fixed row chunks in chunk order (partial
+  // products on several threads; the same bits for any thread count).
+  static Matrix<T> transposed_product(const Matrix<T>& a, const MatrixCRef<T>& b) {
+    return detail::parallel_sum(sum_chunks(a.rows()), Matrix<T>(Matrix<T>::Zero(a.cols(), b.cols())),
+                                [&](Index, Index begin, Index end, Matrix<T>& out) {
+                                  out.noalias() = a.middleRows(begin, end - begin).transpose() * b.middleRows(begin, end - begin);
+                                });
   }
 
   static Vector<T> data_variance(const MatrixCRef<T>& x, const Vector<T>& w) {

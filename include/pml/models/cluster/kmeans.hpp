@@ -189,11 +189,19 @@ template <Real T = double> class KMeans {
     Index first = random::categorical(rng, w);
     centres.row(0) = x.row(first);
     const auto distances_to = [&](Index r) {
-      Vector<T> d = (row_norms.array() - T(2) * (x * x.row(r).transpose()).array() + row_norms(r)).matrix();
-      const T tau = detail::cancellation_fraction<T>();
-      for (Index i = 0; i < d.size(); ++i)
-        if (!(d(i) >= tau * (row_norms(i) + row_norms(r)))) d(i) = (x.row(i) - x.row(r)).squaredNorm();
-      return Vector<T>(d.cwiseMax(T(0)));
+      Vector<T> d(x.rows());
+      const Vector<T> centre = x.row(r).transpose();
+      detail::parallel_chunks(detail::split_rows(x.rows(), 8192, Index(1) << 20), [&](Index, Index b, Index e) {
+        const Index m = e - b;
+        auto db = d.segment(b, m);
+        db.noalias() = x.middleRows(b, m) * centre;
+        db = (row_norms.segment(b, m).array() - T(2) * db.array() + row_norms(r)).matrix();
+        const T tau = detail::cancellation_fraction<T>();
+        for (Index i = b; i < e; ++i)
+          if (!(d(i) >= tau * (row_norms(i) + row_norms(r)))) d(i) = (x.row(i) - x.row(r)).squaredNorm();
+        db = db.cwiseMax(T(0));
+      });
+      return d;
     };
     Vector<T> closest = distances_to(first);
     const int trials = 2 + static_cast<int>(std::log(static_cast<double>(k)));
@@ -248,7 +256,7 @@ template <Real T = double> class KMeans {
     const Index n = x.rows(), d = x.cols(), k = centres.rows();
     constexpr Index block = 256;
     // Rows go in chunks of 64 blocks, each with its own partial sums, combined in chunk order: the same
-    // result with OpenMP on (chunks run in parallel) or off, for any thread count.
+    // result for any thread count (core/parallel.hpp).
     constexpr Index chunk_rows = 64 * block;
     const Index chunks = (n + chunk_rows - 1) / chunk_rows;
     const Matrix<T> scaled = T(-2) * centres.transpose();  // D x K
@@ -257,8 +265,7 @@ template <Real T = double> class KMeans {
     std::vector<Vector<T>> chunk_mass(static_cast<std::size_t>(chunks), Vector<T>::Zero(k));
     const T tau = detail::cancellation_fraction<T>();
     labels.resize(n);
-    PML_PARALLEL_FOR
-    for (Index ch = 0; ch < chunks; ++ch) {
+    detail::parallel_for(chunks, [&](Index ch) {
       Matrix<T> dist(block, k);
       Vector<T> best(block), index(block);
       Matrix<T>& sums = chunk_sums[static_cast<std::size_t>(ch)];
@@ -309,7 +316,7 @@ template <Real T = double> class KMeans {
           for (Index i = 0; i < m; ++i) sj[static_cast<Index>(idx[i])] += w(start + i) * xj[i];
         }
       }
-    }
+    });
     Matrix<T> sums = Matrix<T>::Zero(k, d);
     Vector<T> mass = Vector<T>::Zero(k);
     for (std::size_t ch = 0; ch < chunk_sums.size(); ++ch) {
@@ -342,6 +349,14 @@ template <Real T = double> class KMeans {
   // Labels of the nearest centres (x and centres about a common shift); rows whose nearest expanded
   // distance lost its digits are recomputed exactly.
   static void assign(const MatrixCRef<T>& x, const Vector<T>& row_norms, const Matrix<T>& centres, IntVector& labels) {
+    labels.resize(x.rows());
+    detail::parallel_chunks(detail::split_rows(x.rows(), 4096, Index(1) << 20), [&](Index, Index b, Index e) {
+      IntVector part;
+      assign_rows(x.middleRows(b, e - b), row_norms.segment(b, e - b), centres, part);
+      labels.segment(b, e - b) = part;
+    });
+  }
+  static void assign_rows(const MatrixCRef<T>& x, const Vector<T>& row_norms, const Matrix<T>& centres, IntVector& labels) {
     Matrix<T> d = squared_distances(x, row_norms, centres);
     const RowVector<T> centre_norms = centres.rowwise().squaredNorm().transpose();
     const T tau = detail::cancellation_fraction<T>();
@@ -380,11 +395,13 @@ template <Real T = double> class KMeans {
   // ||x_n - c_{label n}||^2 for each row, from exact differences, column by column (contiguous).
   static Vector<T> exact_squared_distances(const MatrixCRef<T>& x, const Matrix<T>& centres, const IntVector& labels) {
     Vector<T> acc = Vector<T>::Zero(x.rows());
-    for (Index j = 0; j < x.cols(); ++j)
-      for (Index i = 0; i < x.rows(); ++i) {
-        const T diff = x(i, j) - centres(labels(i), j);
-        acc(i) += diff * diff;
-      }
+    detail::parallel_chunks(detail::split_rows(x.rows(), 8192, Index(1) << 20), [&](Index, Index b, Index e) {
+      for (Index j = 0; j < x.cols(); ++j)
+        for (Index i = b; i < e; ++i) {
+          const T diff = x(i, j) - centres(labels(i), j);
+          acc(i) += diff * diff;
+        }
+    });
     return acc;
   }
   void require_fitted(const char* function) const {

@@ -15,6 +15,7 @@
 
 #include "pml/core/check.hpp"
 #include "pml/core/linalg.hpp"
+#include "pml/core/parallel.hpp"
 #include "pml/core/random.hpp"
 #include "pml/core/special.hpp"
 #include "pml/core/weights.hpp"
@@ -278,19 +279,25 @@ template <Real T = double> class VariationalGaussianMixture {
     const Index n = x.rows(), k = options_.components;
     const Vector<T> e_log_pi = expected_log_weights();
     Matrix<T> lr(n, k);
-    Matrix<T> z;
     constexpr Index block = 128;
+    Vector<T> constant(k);
+    std::vector<Matrix<T>> ut(static_cast<std::size_t>(k));
     for (Index c = 0; c < k; ++c) {
       const auto& l = chol_w_[static_cast<std::size_t>(c)];  // W_k = U^T U with U = chol(W_k)^T
       const T e_log_det = mdigamma(d_, T(0.5) * nu_(c)) + T(d_) * constants<T>::log_two + log_det(l);
-      const T constant = e_log_pi(c) + T(0.5) * e_log_det - T(0.5) * T(d_) * constants<T>::log_two_pi - T(0.5) * T(d_) / beta_(c);
-      const Matrix<T> u = l.matrixU();
-      for (Index start = 0; start < n; start += block) {
-        const Index m = std::min(block, n - start);
-        z = (x.middleRows(start, m).rowwise() - m_.row(c)) * u.transpose();  // rows: L^T (x - m), ||.||^2 = (x-m)'W(x-m)
-        lr.col(c).segment(start, m) = (constant - T(0.5) * nu_(c) * z.rowwise().squaredNorm().array()).matrix();
-      }
+      constant(c) = e_log_pi(c) + T(0.5) * e_log_det - T(0.5) * T(d_) * constants<T>::log_two_pi - T(0.5) * T(d_) / beta_(c);
+      ut[static_cast<std::size_t>(c)] = Matrix<T>(l.matrixU()).transpose();
     }
+    // row chunks fixed by N (whole 128-row blocks) on several threads: the same bits for any thread count
+    detail::parallel_chunks(detail::split_rows(n, 2048, Index(1) << 20, block), [&](Index, Index begin, Index end) {
+      Matrix<T> z;
+      for (Index c = 0; c < k; ++c)
+        for (Index start = begin; start < end; start += block) {
+          const Index m = std::min(block, end - start);
+          z.noalias() = (x.middleRows(start, m).rowwise() - m_.row(c)) * ut[static_cast<std::size_t>(c)];  // rows: L^T (x - m)
+          lr.col(c).segment(start, m) = (constant(c) - T(0.5) * nu_(c) * z.rowwise().squaredNorm().array()).matrix();
+        }
+    });
     return lr;
   }
 
@@ -342,9 +349,12 @@ template <Real T = double> class VariationalGaussianMixture {
   // E-step: responsibilities into `resp`; returns the ELBO per sample.
   T e_step(const MatrixCRef<T>& x, Matrix<T>& resp) const {
     Matrix<T> lr = log_rho(x);
-    const Vector<T> norm = log_sum_exp_rows(lr);
-    lr.colwise() -= norm;
-    resp = lr.array().exp().matrix();
+    Vector<T> norm(x.rows());
+    resp.resize(x.rows(), options_.components);
+    detail::parallel_chunks(detail::split_rows(x.rows(), 2048, Index(1) << 20), [&](Index, Index b, Index e) {
+      norm.segment(b, e - b) = log_sum_exp_rows(lr.middleRows(b, e - b));
+      resp.middleRows(b, e - b) = (lr.middleRows(b, e - b).colwise() - norm.segment(b, e - b)).array().exp().matrix();
+    });
     T kl = 0;
     const Index k = options_.components;
     if (options_.weight_prior == WeightPrior::dirichlet_distribution) {
@@ -381,20 +391,30 @@ template <Real T = double> class VariationalGaussianMixture {
     }
     beta_ = nk.array() + beta0_;
     nu_ = nk.array() + nu0_;
-    const Matrix<T> xbar = (resp.transpose() * x).array().colwise() / nk.array();
+    // resp^T x over row chunks fixed by N, summed in chunk order
+    const Matrix<T> xbar = detail::parallel_sum(detail::split_rows(n, 2048, 64, 256), Matrix<T>(Matrix<T>::Zero(k, d)),
+                                                [&](Index, Index b, Index e, Matrix<T>& out) {
+                                                  out.noalias() = resp.middleRows(b, e - b).transpose() * x.middleRows(b, e - b);
+                                                }).array().colwise() / nk.array();
     m_ = ((beta0_ * m0_.transpose()).replicate(k, 1) + Matrix<T>(xbar.array().colwise() * nk.array())).array().colwise() /
          beta_.array();
     winv_.clear();
     chol_w_.clear();
-    constexpr Index block = 256;
-    Matrix<T> z;
-    for (Index c = 0; c < k; ++c) {
-      Matrix<T> scatter = Matrix<T>::Zero(d, d);  // N_k S_k
+    // the K scatters N_k S_k, one component per task (each summed over the rows in one fixed order)
+    std::vector<Matrix<T>> scatters(static_cast<std::size_t>(k));
+    detail::parallel_for(k, [&](Index c) {
+      constexpr Index block = 256;
+      Matrix<T> z;
+      Matrix<T>& scatter = scatters[static_cast<std::size_t>(c)];
+      scatter.setZero(d, d);
       for (Index start = 0; start < n; start += block) {
         const Index m = std::min(block, n - start);
         z = (x.middleRows(start, m).rowwise() - xbar.row(c)).array().colwise() * resp.col(c).segment(start, m).array().sqrt();
         scatter.template selfadjointView<Eigen::Lower>().rankUpdate(z.transpose());
       }
+    });
+    for (Index c = 0; c < k; ++c) {
+      Matrix<T>& scatter = scatters[static_cast<std::size_t>(c)];
       scatter = scatter.template selfadjointView<Eigen::Lower>();
       scatter.diagonal().array() += nk(c) * options_.reg_covar;
       const Vector<T> diff = xbar.row(c).transpose() - m0_;

@@ -10,6 +10,7 @@
 
 #include "pml/core/check.hpp"
 #include "pml/core/linalg.hpp"
+#include "pml/core/parallel.hpp"
 #include "pml/serialization/state.hpp"
 #include "pml/core/types.hpp"
 
@@ -72,14 +73,18 @@ CovarianceEigen<T> covariance_eigen(const char* function, const MatrixCRef<T>& x
     }
     out.eigenvectors = u;
   } else {
-    Matrix<T> cov = Matrix<T>::Zero(d, d);
+    // the scatter's lower triangle, summed over at most 64 row chunks fixed by N (each on its own thread,
+    // combined in chunk order: the same bits for any thread count)
     constexpr Index block = 512;
-    Matrix<T> z;
-    for (Index start = 0; start < n; start += block) {
-      const Index m = std::min(block, n - start);
-      z = x.middleRows(start, m).rowwise() - mean;
-      cov.template selfadjointView<Eigen::Lower>().rankUpdate(z.transpose());
-    }
+    Matrix<T> cov = parallel_sum(split_rows(n, 4 * block, 64, block), Matrix<T>(Matrix<T>::Zero(d, d)),
+                                 [&](Index, Index begin, Index end, Matrix<T>& part) {
+                                   Matrix<T> z;
+                                   for (Index start = begin; start < end; start += block) {
+                                     const Index m = std::min(block, end - start);
+                                     z = x.middleRows(start, m).rowwise() - mean;
+                                     part.template selfadjointView<Eigen::Lower>().rankUpdate(z.transpose());
+                                   }
+                                 });
     // sums of squares that overflowed show on the diagonal: only then find the largest deviation to refuse
     if (!(cov.diagonal().array() < std::numeric_limits<T>::max()).all())
       check_spread<T>(function, (x.rowwise() - mean).cwiseAbs().maxCoeff(), double(n));
@@ -193,27 +198,7 @@ template <Real T = double> class PCA {
   /// components, or a zero eigenvalue: rank-deficient data, N <= D).
   Vector<T> score_samples(const MatrixCRef<T>& x) const {
     require_fitted("PCA::score_samples", x.cols());
-    const Index d = mean_.size();
-    if (!(noise_variance_ > T(0))) {
-      if (components_.cols() < d || !(explained_variance_.minCoeff() > T(0)))
-        detail::throw_domain("PCA::score_samples", "x",
-                             "be scored under a model with a nonsingular covariance (noise variance 0 and " +
-                                 std::to_string(components_.cols()) + " components of D = " + std::to_string(d) +
-                                 "; the data were rank-deficient)",
-                             "a singular model covariance");
-      const Matrix<T> z = (x.rowwise() - mean_.transpose()) * components_;
-      const Vector<T> quad = (z.array().square().rowwise() / explained_variance_.transpose().array()).rowwise().sum().matrix();
-      const T log_det = explained_variance_.array().log().sum();
-      return (-T(0.5) * (quad.array() + T(d) * constants<T>::log_two_pi + log_det)).matrix();
-    }
-    // Woodbury: C^{-1} = (I - U diag(1 - s2/l) U^T) / s2 ; log|C| = sum log l + (D - M) log s2
-    const Matrix<T> xc = x.rowwise() - mean_.transpose();
-    const Matrix<T> z = xc * components_;
-    const Vector<T> shrink = (T(1) - noise_variance_ / explained_variance_.array()).matrix();
-    const Vector<T> quad = (xc.rowwise().squaredNorm() - (z.array().square().rowwise() * shrink.transpose().array()).rowwise().sum().matrix()) /
-                           noise_variance_;
-    const T log_det = explained_variance_.array().log().sum() + T(d - components_.cols()) * std::log(noise_variance_);
-    return (-T(0.5) * (quad.array() + T(d) * constants<T>::log_two_pi + log_det)).matrix();
+    return detail::map_rows<Vector<T>>(x.rows(), [&](Index b, Index m) { return score_rows(x.middleRows(b, m)); });
   }
   /// Mean of score_samples(). @throw std::invalid_argument for x with no rows (score_samples gives an empty vector).
   T score(const MatrixCRef<T>& x) const { return pml::detail::mean_score("PCA::score", score_samples(x)); }
@@ -243,6 +228,30 @@ template <Real T = double> class PCA {
   static constexpr const char* model_name = "PCA";  ///< The model type in its files' headers.
 
  private:
+  // score_samples() of a block of rows (its checks done)
+  Vector<T> score_rows(const MatrixCRef<T>& x) const {
+    const Index d = mean_.size();
+    if (!(noise_variance_ > T(0))) {
+      if (components_.cols() < d || !(explained_variance_.minCoeff() > T(0)))
+        detail::throw_domain("PCA::score_samples", "x",
+                             "be scored under a model with a nonsingular covariance (noise variance 0 and " +
+                                 std::to_string(components_.cols()) + " components of D = " + std::to_string(d) +
+                                 "; the data were rank-deficient)",
+                             "a singular model covariance");
+      const Matrix<T> z = (x.rowwise() - mean_.transpose()) * components_;
+      const Vector<T> quad = (z.array().square().rowwise() / explained_variance_.transpose().array()).rowwise().sum().matrix();
+      const T log_det = explained_variance_.array().log().sum();
+      return (-T(0.5) * (quad.array() + T(d) * constants<T>::log_two_pi + log_det)).matrix();
+    }
+    // Woodbury: C^{-1} = (I - U diag(1 - s2/l) U^T) / s2 ; log|C| = sum log l + (D - M) log s2
+    const Matrix<T> xc = x.rowwise() - mean_.transpose();
+    const Matrix<T> z = xc * components_;
+    const Vector<T> shrink = (T(1) - noise_variance_ / explained_variance_.array()).matrix();
+    const Vector<T> quad = (xc.rowwise().squaredNorm() - (z.array().square().rowwise() * shrink.transpose().array()).rowwise().sum().matrix()) /
+                           noise_variance_;
+    const T log_det = explained_variance_.array().log().sum() + T(d - components_.cols()) * std::log(noise_variance_);
+    return (-T(0.5) * (quad.array() + T(d) * constants<T>::log_two_pi + log_det)).matrix();
+  }
   friend struct io::StateAccess;
   // The fitted state a model file holds (serialization/state.hpp): save() and load() both run this.
   template <class Self, class Archive> static void state(Self& self, Archive& a) {

@@ -17,6 +17,7 @@
 #include "pml/core/weights.hpp"
 #include "pml/distributions/multivariate_normal.hpp"
 #include "pml/serialization/state.hpp"
+#include "pml/core/parallel.hpp"
 #include "pml/models/prediction.hpp"
 
 namespace pml {
@@ -123,17 +124,24 @@ template <Real T = double> class BayesianLinearRegression {
     Vector<T> e;
     Matrix<T> v;
     if (n >= m) {
-      Matrix<T> gram = Matrix<T>::Zero(m, m);
+      // [lower Gram, Phi^T t; ., t^T t] ((M + 1) x (M + 1)) summed over at most 64 row chunks fixed by N (each on its own thread,
+      // combined in chunk order: the same bits for any thread count)
       constexpr Index block = 1024;
-      Matrix<T> z;
-      for (Index start = 0; start < n; start += block) {
-        const Index rows = std::min(block, n - start);
-        z = phi.middleRows(start, rows).rowwise() - phi_mean_.transpose();
-        const Vector<T> tb = t.segment(start, rows).array() - t_mean_;
-        gram.template selfadjointView<Eigen::Lower>().rankUpdate(z.transpose());
-        phit.noalias() += z.transpose() * tb;
-        tt += tb.squaredNorm();
-      }
+      const Matrix<T> sums = detail::parallel_sum(
+          detail::split_rows(n, 4 * block, 64, block), Matrix<T>(Matrix<T>::Zero(m + 1, m + 1)), [&](Index, Index begin, Index end, Matrix<T>& part) {
+            Matrix<T> z;
+            for (Index start = begin; start < end; start += block) {
+              const Index rows = std::min(block, end - start);
+              z = phi.middleRows(start, rows).rowwise() - phi_mean_.transpose();
+              const Vector<T> tb = t.segment(start, rows).array() - t_mean_;
+              part.topLeftCorner(m, m).template selfadjointView<Eigen::Lower>().rankUpdate(z.transpose());
+              part.col(m).head(m).noalias() += z.transpose() * tb;
+              part(m, m) += tb.squaredNorm();
+            }
+          });
+      Matrix<T> gram = sums.topLeftCorner(m, m);
+      phit = sums.col(m).head(m);
+      tt = sums(m, m);
       gram = gram.template selfadjointView<Eigen::Lower>();
       Eigen::SelfAdjointEigenSolver<Matrix<T>> eig(gram);
       e = eig.eigenvalues().cwiseMax(T(0));

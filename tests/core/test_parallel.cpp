@@ -1,0 +1,236 @@
+// Threads (pml/core/parallel.hpp): the thread-count setting, the chunked loops' helpers, and every
+// parallel path of the models giving the same bits at 1, 2, 3 and 4 threads. Also built under
+// ThreadSanitizer (test_parallel_tsan in the sanitizer build), where a data race fails it.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "pml/autodiff.hpp"
+#include "pml/core/parallel.hpp"
+#include "pml/core/random.hpp"
+#include "pml/distributions/multivariate_normal.hpp"
+#include "pml/models/cluster/gaussian_mixture.hpp"
+#include "pml/models/cluster/kmeans.hpp"
+#include "pml/models/cluster/variational_gaussian_mixture.hpp"
+#include "pml/models/latent/pca.hpp"
+#include "pml/models/latent/probabilistic_pca.hpp"
+
+namespace {
+using Eigen::Index;
+
+template <class M> bool same_bits(const M& a, const M& b) {
+  return a.rows() == b.rows() && a.cols() == b.cols() &&
+         std::memcmp(a.data(), b.data(), sizeof(typename M::Scalar) * std::size_t(a.size())) == 0;
+}
+
+// Restores the thread setting when a test ends, whatever happens.
+struct ThreadSetting {
+  ~ThreadSetting() { pml::set_num_threads(0); }
+};
+
+// Runs `run` at 1, 2, 3 and 4 threads; every matrix it returns must have the same bits as at 1 thread.
+template <class M> void same_for_any_thread_count(const std::function<std::vector<M>()>& run) {
+  ThreadSetting restore;
+  std::vector<M> first;
+  for (int threads : {1, 2, 3, 4}) {
+    pml::set_num_threads(threads);
+    const std::vector<M> out = run();
+    if (threads == 1) {
+      first = out;
+      continue;
+    }
+    INFO(threads << " threads");
+    REQUIRE(out.size() == first.size());
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      INFO("result " << i);
+      CHECK(same_bits(out[i], first[i]));
+    }
+  }
+}
+
+// Clustered data: n rows in d columns around k centres spread over a few units, far from the origin.
+template <class T> pml::Matrix<T> clustered(Index n, Index d, Index k, std::uint64_t seed) {
+  pml::Rng rng(seed);
+  pml::Matrix<T> centres(k, d), x(n, d);
+  pml::random::fill_normal(rng, centres);
+  pml::random::fill_normal(rng, x);
+  for (Index i = 0; i < n; ++i) x.row(i) += T(4) * centres.row(i % k) + pml::RowVector<T>::Constant(d, T(100));
+  return x;
+}
+
+template <class T> pml::Matrix<T> as_matrix(const pml::IntVector& v) { return v.cast<T>(); }
+template <class T> pml::Matrix<T> scalar(T v) { return pml::Matrix<T>::Constant(1, 1, v); }
+}  // namespace
+
+TEST_CASE("set_num_threads and get_num_threads", "[parallel]") {
+  ThreadSetting restore;
+  CHECK(pml::get_num_threads() >= 1);
+  pml::set_num_threads(3);
+  CHECK(pml::get_num_threads() == (pml::openmp_enabled() ? 3 : 1));
+  pml::set_num_threads(1);
+  CHECK(pml::get_num_threads() == 1);
+  try {
+    pml::set_num_threads(-2);
+    FAIL("no exception");
+  } catch (const std::invalid_argument& e) {
+    CHECK_THAT(e.what(), Catch::Contains("pml::set_num_threads") && Catch::Contains("-2"));
+  }
+  CHECK(pml::get_num_threads() == 1);  // a refused value changes nothing
+  pml::set_num_threads(0);
+  CHECK(pml::get_num_threads() >= 1);
+}
+
+// ctest runs this case again with PML_NUM_THREADS set (tests/CMakeLists.txt): PML_TEST_EXPECT says what
+// get_num_threads() must give then, or "throws".
+TEST_CASE("PML_NUM_THREADS sets the default thread count", "[parallel][environment]") {
+  const char* expect = std::getenv("PML_TEST_EXPECT");
+  if (expect == nullptr) {
+    SUCCEED("run by ctest with PML_NUM_THREADS set");
+    return;
+  }
+  if (std::string(expect) == "throws") {
+    try {
+      (void)pml::get_num_threads();
+      FAIL("no exception");
+    } catch (const std::invalid_argument& e) {
+      CHECK_THAT(e.what(), Catch::Contains("PML_NUM_THREADS") && Catch::Contains(std::getenv("PML_NUM_THREADS")));
+    }
+    return;
+  }
+  CHECK(pml::get_num_threads() == (pml::openmp_enabled() ? std::atoi(expect) : 1));
+  pml::set_num_threads(2);  // set_num_threads() wins over the environment
+  CHECK(pml::get_num_threads() == (pml::openmp_enabled() ? 2 : 1));
+  pml::set_num_threads(0);
+  CHECK(pml::get_num_threads() == (pml::openmp_enabled() ? std::atoi(expect) : 1));
+}
+
+TEST_CASE("chunks depend on the size only; helpers give the same bits for any thread count", "[parallel]") {
+  using pml::detail::split_rows;
+  const auto c = split_rows(10000, 2048, 64, 256);
+  CHECK(c.size == 2048);
+  CHECK(c.count() == 5);
+  CHECK(c.end(4) == 10000);
+  CHECK(split_rows(0, 2048, 64).count() == 0);
+  CHECK(split_rows(1000000, 2048, 64, 256).count() <= 64);
+  CHECK(split_rows(1000000, 2048, 64, 256).size % 256 == 0);
+
+  pml::Rng rng(3);
+  Eigen::VectorXd v(100000);
+  pml::random::fill_normal(rng, v);
+  same_for_any_thread_count<Eigen::MatrixXd>([&] {
+    const double total = pml::detail::parallel_sum(split_rows(v.size(), 1000, 64), 0.0,
+                                                   [&](Index, Index b, Index e, double& out) { out = v.segment(b, e - b).sum(); });
+    const Eigen::VectorXd mapped = pml::detail::map_rows<Eigen::VectorXd>(v.size(), [&](Index b, Index m) {
+      return Eigen::VectorXd(v.segment(b, m).array().exp());
+    });
+    return std::vector<Eigen::MatrixXd>{scalar(total), mapped};
+  });
+  CHECK(pml::detail::map_rows<Eigen::VectorXd>(v.size(), [&](Index b, Index m) { return Eigen::VectorXd(v.segment(b, m) * 2.0); }) ==
+        v * 2.0);
+}
+
+TEST_CASE("parallel_for runs every task once and rethrows the lowest-index failure", "[parallel]") {
+  ThreadSetting restore;
+  for (int threads : {1, 2, 4}) {
+    pml::set_num_threads(threads);
+    std::vector<int> hits(1000, 0);
+    pml::detail::parallel_for(1000, [&](Index i) { ++hits[static_cast<std::size_t>(i)]; });
+    CHECK(std::count(hits.begin(), hits.end(), 1) == 1000);
+    try {
+      pml::detail::parallel_for(100, [&](Index i) {
+        if (i % 10 == 7) throw std::runtime_error("task " + std::to_string(i));
+      });
+      FAIL("no exception");
+    } catch (const std::runtime_error& e) {
+      CHECK(std::string(e.what()) == "task 7");
+    }
+  }
+}
+
+TEMPLATE_TEST_CASE("KMeans: fit, predict, transform and scores are the same for any thread count", "[parallel][kmeans]", float, double) {
+  using T = TestType;
+  const pml::Matrix<T> x = clustered<T>(40000, 6, 5, 1);
+  same_for_any_thread_count<pml::Matrix<T>>([&] {
+    pml::KMeans<T> km({.clusters = 5, .restarts = 2, .max_iterations = 20});
+    km.fit(x, 4);
+    return std::vector<pml::Matrix<T>>{km.centres(), as_matrix<T>(km.labels()), scalar(km.inertia()), as_matrix<T>(km.predict(x)),
+                                       km.transform(x), km.score_samples(x)};
+  });
+}
+
+TEMPLATE_TEST_CASE("GaussianMixture: EM and the queries are the same for any thread count", "[parallel][gmm]", float, double) {
+  using T = TestType;
+  const pml::Matrix<T> x = clustered<T>(30000, 5, 4, 2);
+  for (auto covariance : {pml::Covariance::full, pml::Covariance::tied, pml::Covariance::diagonal, pml::Covariance::spherical}) {
+    INFO("covariance " << static_cast<int>(covariance));
+    same_for_any_thread_count<pml::Matrix<T>>([&] {
+      pml::GaussianMixture<T> gm({.components = 4, .covariance = covariance, .max_iterations = 8});
+      gm.fit(x, 5);
+      std::vector<pml::Matrix<T>> out{gm.means(), gm.weights(), gm.covariance(1), gm.predict_proba(x), gm.score_samples(x),
+                                      as_matrix<T>(gm.predict(x))};
+      for (T v : gm.log_likelihood_history()) out.push_back(scalar(v));
+      return out;
+    });
+  }
+}
+
+TEMPLATE_TEST_CASE("VariationalGaussianMixture: the same for any thread count", "[parallel][vgmm]", float, double) {
+  using T = TestType;
+  const pml::Matrix<T> x = clustered<T>(20000, 4, 3, 3);
+  same_for_any_thread_count<pml::Matrix<T>>([&] {
+    pml::VariationalGaussianMixture<T> vg({.components = 5, .max_iterations = 6});
+    vg.fit(x, 6);
+    std::vector<pml::Matrix<T>> out{vg.means(), vg.weights(), vg.predict_proba(x), as_matrix<T>(vg.predict(x))};
+    for (T v : vg.elbo_history()) out.push_back(scalar(v));
+    return out;
+  });
+}
+
+TEMPLATE_TEST_CASE("PCA, ProbabilisticPCA and the Gaussian's log_prob: the same for any thread count", "[parallel][latent]", float, double) {
+  using T = TestType;
+  const pml::Matrix<T> x = clustered<T>(30000, 12, 3, 4);
+  same_for_any_thread_count<pml::Matrix<T>>([&] {
+    pml::PCA<T> pca({.components = 3});
+    pca.fit(x);
+    pml::ProbabilisticPCA<T> ppca({.components = 3});
+    ppca.fit(x, 1);
+    const auto mvn = pml::MultivariateNormal<T>::fit(x);
+    return std::vector<pml::Matrix<T>>{pca.components(), pca.explained_variance(), pca.transform(x), pca.score_samples(x),
+                                       ppca.score_samples(x),  mvn.covariance(),          mvn.log_prob(x)};
+  });
+}
+
+TEMPLATE_TEST_CASE("the tape's GEMM, split into pieces, is the same for any thread count and matches Eigen", "[parallel][autodiff]", float,
+                   double) {
+  using T = TestType;
+  pml::Rng rng(7);
+  // (m, k, n): split by columns (n >= m), by rows (m > n), and a product below the splitting size
+  for (auto [m, k, n] : {std::array<Index, 3>{96, 150, 700}, std::array<Index, 3>{650, 120, 70}, std::array<Index, 3>{30, 20, 40}}) {
+    pml::Matrix<T> a(m, k), b(k, n), w(m, n);
+    pml::random::fill_normal(rng, a);
+    pml::random::fill_normal(rng, b);
+    pml::random::fill_normal(rng, w);
+    const pml::Matrix<T> at = a.transpose(), bt = b.transpose();
+    same_for_any_thread_count<pml::Matrix<T>>([&] {
+      std::vector<pml::Matrix<T>> out;
+      pml::ad::Tape<T> tape;
+      for (int form = 0; form < 3; ++form) {
+        tape.reset();
+        const auto va = tape.variable(form == 1 ? at : a), vb = tape.variable(form == 2 ? bt : b);
+        const auto c = form == 0 ? pml::ad::matmul(va, vb) : form == 1 ? pml::ad::matmul_tn(va, vb) : pml::ad::matmul_nt(va, vb);
+        tape.backward(pml::ad::sum(c * tape.constant(w)));
+        const T tol = std::is_same_v<T, float> ? T(1e-3) : T(1e-10);
+        CHECK((c.value() - a * b).cwiseAbs().maxCoeff() < tol);
+        out.push_back(c.value());
+        out.push_back(va.adjoint());
+        out.push_back(vb.adjoint());
+      }
+      return out;
+    });
+  }
+}
