@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Clustering against scikit-learn on the same data, same starting parameters, same iterations:
 GaussianMixture full and diagonal (N = 100 000, D = 32, K = 16, 20 EM iterations) and KMeans Lloyd
-(50 iterations at most), each timed in the same run, with GFLOP/s against the machine's GEMM rate.
+(50 iterations at most), each timed in the same run, with GFLOP/s against the machine's GEMM rate at
+the same thread count (OpenBLAS through numpy, and Eigen's split on pml's threads); the float variants
+of GaussianMixture and KMeans beside the double ones (scikit-learn has none: its double time is shown).
 
   /usr/bin/python3 benchmarks/compare/cluster.py [--build build/dev] [--threads 1] [--n 100000]
 
@@ -57,10 +59,20 @@ def best(f, repeats):
     return t, out
 
 
-def run_pml(data_path, mode, iterations):
-    out = subprocess.run([exe, data_path, mode, str(iterations), str(args.repeats)], capture_output=True, text=True,
-                         check=True, env=dict(os.environ)).stdout
+def run_pml(data_path, mode, iterations, scalar="double"):
+    # pml's thread count: PML_NUM_THREADS (the default would also follow OMP_NUM_THREADS, set above)
+    env = dict(os.environ, PML_NUM_THREADS=str(args.threads))
+    out = subprocess.run([exe, data_path, mode, str(iterations), str(args.repeats), scalar], capture_output=True, text=True,
+                         check=True, env=env).stdout
     return {key: float(v) for key, v in (f.split("=") for f in out.split())}
+
+
+def blas_gemm_gflops(dtype):
+    """The machine's GEMM rate at this thread count: numpy's (OpenBLAS) 2048^3 product, best of 3."""
+    a = np.random.default_rng(1).standard_normal((2048, 2048)).astype(dtype)
+    b = a.copy()
+    t, _ = best(lambda: a @ b, 3)
+    return 2 * 2048 ** 3 / t / 1e9
 
 
 rows = []
@@ -81,6 +93,10 @@ with tempfile.TemporaryDirectory() as tmp:
             sys.exit(f"{mode}: pml and scikit-learn disagree: {ours['objective']} vs {fitted.lower_bound_}")
         flops = 20 * ((2 * k * n * d * d + 4 * n * d * k) if cov_type == "full" else 8 * n * d * k)
         rows.append((f"GaussianMixture {cov_type}, 20 EM iterations", ours, t_sk, flops, fitted.n_iter_))
+        single = run_pml(data_path, mode, 20, "float")  # scikit-learn has no float mixture: pml's float time beside it
+        if not abs(single["objective"] - fitted.lower_bound_) <= 1e-3 * abs(fitted.lower_bound_):
+            sys.exit(f"{mode} float: pml and scikit-learn disagree: {single['objective']} vs {fitted.lower_bound_}")
+        rows.append((f"GaussianMixture {cov_type} in float, 20 EM iterations", single, t_sk, flops, fitted.n_iter_))
     from sklearn.mixture import BayesianGaussianMixture
     bg = BayesianGaussianMixture(n_components=k, covariance_type="full", max_iter=20, tol=0.0, random_state=0)
     t_sk, fitted = best(lambda: bg.fit(x), args.repeats)
@@ -97,10 +113,18 @@ with tempfile.TemporaryDirectory() as tmp:
         sys.exit(f"kmeans: pml and scikit-learn disagree: {ours['objective']} vs {fitted.inertia_}")
     rows.append((f"KMeans Lloyd ({fitted.n_iter_} sklearn / {int(ours['iterations'])} pml iterations)", ours, t_sk,
                  int(ours["iterations"]) * 2 * n * d * k, fitted.n_iter_))
+    single = run_pml(data_path, "kmeans", 50, "float")
+    if not abs(single["objective"] - fitted.inertia_) <= 1e-3 * fitted.inertia_:
+        sys.exit(f"kmeans float: pml and scikit-learn disagree: {single['objective']} vs {fitted.inertia_}")
+    rows.append((f"KMeans Lloyd in float ({int(single['iterations'])} pml iterations)", single, t_sk,
+                 int(single["iterations"]) * 2 * n * d * k, fitted.n_iter_))
+blas = {"double": blas_gemm_gflops(np.float64), "float": blas_gemm_gflops(np.float32)}
 
 print(f"N = {n}, D = {d}, K = {k}, threads = {args.threads}, scikit-learn {sklearn.__version__}, numpy {np.__version__}")
+print(f"  GEMM at {args.threads} thread(s): OpenBLAS (numpy) double {blas['double']:.1f} GFLOP/s, float {blas['float']:.1f} GFLOP/s")
 for name, ours, t_sk, flops, _ in rows:
     gflops = flops / ours["seconds"] / 1e9
+    machine = blas["float" if "float" in name else "double"]
     print(f"  {name}: pml {ours['seconds']:.3f} s, scikit-learn {t_sk:.3f} s, {t_sk / ours['seconds']:.1f}x faster; "
-          f"pml {gflops:.1f} GFLOP/s = {gflops / ours['gemm_gflops'] * 100:.0f}% of the GEMM rate "
-          f"({ours['gemm_gflops']:.1f} GFLOP/s)")
+          f"pml {gflops:.1f} GFLOP/s = {gflops / machine * 100:.0f}% of OpenBLAS's GEMM rate, "
+          f"{gflops / ours['gemm_gflops'] * 100:.0f}% of Eigen's ({ours['gemm_gflops']:.1f} GFLOP/s on {int(ours['threads'])} thread(s))")

@@ -118,21 +118,8 @@ template <Real T = double> class ProbabilisticPCA {
   /// (cost N·D·M). Rows with NaN entries get the marginal likelihood of their observed entries.
   Vector<T> score_samples(const MatrixCRef<T>& x) const {
     require_fitted("ProbabilisticPCA::score_samples", x.cols());
-    if (x.rows() == 0) return Vector<T>();  // no rows, no scores (and no triangular solve of an empty matrix)
-    if (x.array().isNaN().any()) {
-      Vector<T> out(x.rows());
-      for (Index i = 0; i < x.rows(); ++i) out(i) = observed_row(x.row(i).transpose()).log_likelihood;
-      return out;
-    }
-    const Index d = mean_.size();
-    const Matrix<T> xc = x.rowwise() - mean_.transpose();
-    const Eigen::LLT<Matrix<T>> mchol(m_matrix());
-    // C^{-1} = (I - W M^{-1} W^T) / s2 ; |C| = s2^{D-M} |M|
-    Matrix<T> proj = xc * w_;  // N x M
-    mchol.matrixU().template solveInPlace<Eigen::OnTheRight>(proj);
-    const Vector<T> quad = (xc.rowwise().squaredNorm() - proj.rowwise().squaredNorm()) / sigma2_;
-    const T log_det = T(d - w_.cols()) * std::log(sigma2_) + log_det_of(mchol);
-    return (-T(0.5) * (quad.array() + T(d) * constants<T>::log_two_pi + log_det)).matrix();
+    // row chunks fixed by N, on several threads (core/parallel.hpp): the same bits for any thread count
+    return detail::map_rows<Vector<T>>(x.rows(), [&](Index begin, Index m) { return score_rows(x.middleRows(begin, m)); });
   }
   /// Total log-likelihood \f$\sum_n\log p(\mathbf x_n)\f$ (PRML 12.43).
   T log_likelihood(const MatrixCRef<T>& x) const { return score_samples(x).sum(); }
@@ -195,6 +182,24 @@ template <Real T = double> class ProbabilisticPCA {
   static constexpr const char* model_name = "ProbabilisticPCA";  ///< The model type in its files' headers.
 
  private:
+  // score_samples() of a block of rows (its checks done)
+  Vector<T> score_rows(const MatrixCRef<T>& x) const {
+    if (x.rows() == 0) return Vector<T>();  // no rows, no scores (and no triangular solve of an empty matrix)
+    if (x.array().isNaN().any()) {
+      Vector<T> out(x.rows());
+      for (Index i = 0; i < x.rows(); ++i) out(i) = observed_row(x.row(i).transpose()).log_likelihood;
+      return out;
+    }
+    const Index d = mean_.size();
+    const Matrix<T> xc = x.rowwise() - mean_.transpose();
+    const Eigen::LLT<Matrix<T>> mchol(m_matrix());
+    // C^{-1} = (I - W M^{-1} W^T) / s2 ; |C| = s2^{D-M} |M|
+    Matrix<T> proj = xc * w_;  // N x M
+    mchol.matrixU().template solveInPlace<Eigen::OnTheRight>(proj);
+    const Vector<T> quad = (xc.rowwise().squaredNorm() - proj.rowwise().squaredNorm()) / sigma2_;
+    const T log_det = T(d - w_.cols()) * std::log(sigma2_) + log_det_of(mchol);
+    return (-T(0.5) * (quad.array() + T(d) * constants<T>::log_two_pi + log_det)).matrix();
+  }
   friend struct io::StateAccess;
   // The fitted state a model file holds (serialization/state.hpp): save() and load() both run this.
   template <class Self, class Archive> static void state(Self& self, Archive& a) {
