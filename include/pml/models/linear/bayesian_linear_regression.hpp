@@ -262,9 +262,12 @@ template <Real T = double> class BayesianLinearRegression {
     Prediction<T> out;
     out.mean = phi * mean_;
     out.mean.array() += intercept();
-    Matrix<T> centred = phi;
-    if (options_.centre_predictive_variance) centred.rowwise() -= phi_mean_.transpose();
-    out.epistemic = (centred * covariance_).cwiseProduct(centred).rowwise().sum();
+    // phi S_N phi^T's diagonal, in row chunks fixed by N on several threads (the same bits for any count)
+    out.epistemic = detail::map_rows<Matrix<T>>(phi.rows(), [&](Index b, Index m) {
+      Matrix<T> centred = phi.middleRows(b, m);
+      if (options_.centre_predictive_variance) centred.rowwise() -= phi_mean_.transpose();
+      return Matrix<T>((centred * covariance_).cwiseProduct(centred).rowwise().sum());
+    });
     out.aleatoric = Matrix<T>::Constant(phi.rows(), 1, T(1) / beta_);
     out.variance = out.epistemic + out.aleatoric;
     return out;
