@@ -227,11 +227,12 @@ template <Real T> class Tape {
     using Kernel = Eigen::internal::general_matrix_matrix_product<Index, T, TransA ? Eigen::RowMajor : Eigen::ColMajor, false, T,
                                                                   TransB ? Eigen::RowMajor : Eigen::ColMajor, false, Eigen::ColMajor, 1>;
     // A large product is split into pieces of C's longer side, fixed by the shape alone (at least 64 rows or
-    // columns each, at most 16 pieces), each with its own packing buffers, on several threads
-    // (core/parallel.hpp): the same bits for any thread count.
+    // columns and 2^20 multiply-adds each, at most 16 pieces), each with its own packing buffers, on several
+    // threads (core/parallel.hpp): the same bits for any thread count. Smaller products stay on one thread
+    // (waking a team costs more than they take).
     const bool by_rows = m > n;
     const Index side = by_rows ? m : n;
-    const Index pieces = m * n * k >= (Index(1) << 18) ? std::clamp<Index>(side / 64, 1, 16) : 1;
+    const Index pieces = std::clamp<Index>(std::min(side / 64, m * n * k >> 20), 1, 16);
     const Index piece = (side + pieces - 1) / pieces;
     if (static_cast<Index>(packing_.size()) < pieces) packing_.resize(static_cast<std::size_t>(pieces));
     pml::detail::parallel_for(pieces, [&](Index p) {

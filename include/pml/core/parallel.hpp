@@ -15,6 +15,8 @@
 /// The thread count: `pml::set_num_threads(n)`; before the first call, the environment variable
 /// `PML_NUM_THREADS` if set, else OpenMP's default (`OMP_NUM_THREADS`, else every hardware thread).
 /// A loop already running on an OpenMP thread (a caller's own parallel region) runs its chunks serially.
+/// A process forked after pml has started threads runs on one thread (OpenMP's thread pool does not
+/// survive fork(): GCC's libgomp would hang in the child's first parallel region).
 
 #include <atomic>
 #include <cstdlib>
@@ -27,9 +29,13 @@
 
 #if defined(PML_OPENMP) && defined(_OPENMP)
 #include <omp.h>
+/// 1 when pml's loops run on OpenMP threads (PML_OPENMP defined and the compiler's OpenMP on), else 0.
 #define PML_HAVE_OPENMP_THREADS 1
 #else
 #define PML_HAVE_OPENMP_THREADS 0
+#endif
+#if PML_HAVE_OPENMP_THREADS && defined(__unix__)
+#include <pthread.h>
 #endif
 
 namespace pml {
@@ -41,6 +47,18 @@ namespace detail {
 inline std::atomic<int>& thread_setting() noexcept {
   static std::atomic<int> n{0};
   return n;
+}
+// Set in a child process forked after pml started OpenMP threads: the child then runs on one thread.
+inline std::atomic<bool>& forked_after_threads() noexcept {
+  static std::atomic<bool> forked{false};
+  return forked;
+}
+// Registers (once) the fork handler that sets forked_after_threads() in a child.
+inline void watch_fork() noexcept {
+#if PML_HAVE_OPENMP_THREADS && defined(__unix__)
+  static const bool registered = [] { return pthread_atfork(nullptr, nullptr, [] { forked_after_threads().store(true); }) == 0; }();
+  (void)registered;
+#endif
 }
 // PML_NUM_THREADS, read once: 0 when unset. @throw std::invalid_argument for anything but an integer >= 1.
 inline int environment_threads() {
@@ -68,12 +86,14 @@ inline void set_num_threads(int n) {
 }
 
 /// The number of threads pml's parallel loops use now: set_num_threads()'s value, else
-/// `PML_NUM_THREADS`, else OpenMP's default (`omp_get_max_threads()`); always 1 without OpenMP.
+/// `PML_NUM_THREADS`, else OpenMP's default (`omp_get_max_threads()`); always 1 without OpenMP, and 1 in
+/// a process forked after pml started threads.
 /// @throw std::invalid_argument if `PML_NUM_THREADS` is set to anything but an integer in [1, 65536].
 inline int get_num_threads() {
   const int set = detail::thread_setting().load(std::memory_order_relaxed);
   const int env = detail::environment_threads();  // validated even when not used
 #if PML_HAVE_OPENMP_THREADS
+  if (detail::forked_after_threads().load(std::memory_order_relaxed)) return 1;
   if (set > 0) return set;
   if (env > 0) return env;
   return omp_get_max_threads();
@@ -111,6 +131,7 @@ template <class Task> void parallel_for(Eigen::Index count, Task&& task) {
 #if PML_HAVE_OPENMP_THREADS
   const int threads = static_cast<int>(std::min<Eigen::Index>(get_num_threads(), count));
   if (threads > 1 && !omp_in_parallel()) {
+    watch_fork();
     // no allocation here (a training step must not allocate): the first failure by index is kept
     std::exception_ptr error;
     Eigen::Index failed = count;
