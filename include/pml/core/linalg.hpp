@@ -137,6 +137,14 @@ template <Real T> void check_spread(const char* function, T largest, double term
                  "a largest |x - column mean| of " + describe(largest));
 }
 
+/// max |x - shift| over every entry (shift a row), without forming x - shift; 0 for empty x.
+template <Real T> T largest_deviation(const MatrixCRef<T>& x, const RowVector<T>& shift) {
+  T top = 0;
+  for (Index j = 0; j < x.cols(); ++j)
+    if (x.rows() > 0) top = std::max(top, (x.col(j).array() - shift(j)).abs().maxCoeff());
+  return top;
+}
+
 /// x minus `shift` (a row), checked by check_spread().
 template <Real T> Matrix<T> centred_checked(const char* function, const MatrixCRef<T>& x, const RowVector<T>& shift, double terms) {
   Matrix<T> xc = x.rowwise() - shift;

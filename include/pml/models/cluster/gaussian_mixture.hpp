@@ -118,28 +118,51 @@ template <Real T = double> class GaussianMixture {
     check_initial_parameters(x.cols());
     check_memory("GaussianMixture::fit", x.cols());
     dimension_ = x.cols();
-    // EM runs on the centred data (sums of squares about the data, not the origin); means shifted back below
+    // EM runs about the data's column means (sums of squares about the data, not the origin), each block of
+    // rows centred as it is read: no centred copy of the data, no N x K responsibilities (issue 17 §3)
     const RowVector<T> shift = detail::column_means<T>(x);
-    const Matrix<T> xc = detail::centred_checked<T>("GaussianMixture::fit", x, shift, double(x.rows()) * double(x.cols()));
-    // x .* x is reused by every diagonal E- and M-step: compute it once
-    Matrix<T> squares;
-    if (options_.covariance == Covariance::diagonal) squares = xc.array().square().matrix();
-    const Matrix<T>* sq = squares.size() > 0 ? &squares : nullptr;
-    square_norms_.resize(0);
+    detail::check_spread<T>("GaussianMixture::fit", detail::largest_deviation<T>(x, shift), double(x.rows()) * double(x.cols()));
     T best = -std::numeric_limits<T>::infinity();
+    // full and tied: statistics about the current means; diagonal and spherical: about 0 (two GEMMs)
+    const bool square = options_.covariance == Covariance::full || options_.covariance == Covariance::tied;
     for (int start = 0; start < options_.restarts; ++start) {
-      State state = initial_state(xc, w, rng, shift);
+      State state = initial_state(x, shift, w, rng);
       std::vector<T> history;
       bool converged = false;
       T lower_bound = -std::numeric_limits<T>::infinity();
-      Matrix<T> log_resp;
       int it = 0;
       Index reseeded = 0;
       for (; it < options_.max_iterations; ++it) {
         const T previous = lower_bound;
-        lower_bound = e_step(state, xc, w, log_resp, sq);
+        // one pass: the E-step's responsibilities become the M-step's statistics block by block; each chunk
+        // keeps its weighted log-likelihood and its worst-explained row (for re-seeding), no N-vector
+        const Index chunks = sum_chunks(x.rows()).count();
+        std::vector<T> chunk_ll(static_cast<std::size_t>(chunks), T(0));
+        std::vector<std::pair<T, Index>> chunk_worst(static_cast<std::size_t>(chunks), {std::numeric_limits<T>::infinity(), 0});
+        const auto e_step = [&](Index c, Index b, Index m, const Matrix<T>& xb, Matrix<T>& r) {
+          log_prob_rows(state, xb, 0, m, r);
+          const Vector<T> norm = log_sum_exp_rows(r);
+          const auto ch = static_cast<std::size_t>(c);
+          chunk_ll[ch] += w.segment(b, m).dot(norm);
+          Index i;
+          const T least = norm.minCoeff(&i);
+          if (least < chunk_worst[ch].first || b == sum_chunks(x.rows()).begin(c)) chunk_worst[ch] = {least, b + i};
+          r = ((r.colwise() - norm).array().exp().colwise() * w.segment(b, m).array()).matrix();
+        };
+        Statistics st = statistics(x, shift, state.means, e_step, square);
+        T total = 0;
+        Index worst = 0;
+        T least = std::numeric_limits<T>::infinity();
+        for (std::size_t ch = 0; ch < chunk_ll.size(); ++ch) {
+          total += chunk_ll[ch];
+          if (chunk_worst[ch].first < least || ch == 0) {
+            least = chunk_worst[ch].first;
+            worst = chunk_worst[ch].second;
+          }
+        }
+        lower_bound = total / w.sum();
         history.push_back(lower_bound);
-        reseeded += m_step(state, xc, w, log_resp, sq);
+        reseeded += m_step(state, st, x, shift, w, worst, e_step);
         if (std::abs(lower_bound - previous) < options_.tolerance) {
           converged = true;
           ++it;
@@ -182,7 +205,8 @@ template <Real T = double> class GaussianMixture {
       check_memory(f, x.cols());
       dimension_ = x.cols();
       const RowVector<T> shift = detail::column_means<T>(x);
-      state_ = initial_state(detail::centred_checked<T>(f, x, shift, double(x.rows()) * double(x.cols())), w, rng, shift);
+      detail::check_spread<T>(f, detail::largest_deviation<T>(x, shift), double(x.rows()) * double(x.cols()));
+      state_ = initial_state(x, shift, w, rng);
       state_.means.rowwise() += shift;
       chunks_ = 0;
       history_.clear();
@@ -504,26 +528,63 @@ template <Real T = double> class GaussianMixture {
     }
   }
 
-  // Responsibilities from k-means or at random, then one M-step; explicit initial parameters override.
-  // x is the data minus `shift`; the state's means are about the same shift.
-  State initial_state(const MatrixCRef<T>& x, const Vector<T>& w, Rng& rng, const RowVector<T>& shift) const {
-    const Index n = x.rows(), k = options_.components;
-    Matrix<T> resp = Matrix<T>::Zero(n, k);
-    if (options_.init == MixtureInit::kmeans) {
-      KMeans<T> km({.clusters = k, .restarts = 1});
-      km.fit(x, rng, w);
-      for (Index i = 0; i < n; ++i) resp(i, km.labels()(i)) = T(1);
-    } else {
-      random::fill_uniform(rng, resp);
-      resp.array().colwise() /= resp.rowwise().sum().array();
-    }
+  // Responsibilities from k-means or at random, then one M-step; explicit initial parameters override
+  // (all three given: nothing else is computed). The state's means are about `shift`.
+  State initial_state(const MatrixCRef<T>& x, const RowVector<T>& shift, const Vector<T>& w, Rng& rng) const {
+    const Index n = x.rows(), k = options_.components, d = x.cols();
     State s;
-    Matrix<T> log_resp = resp.array().log().matrix();
-    m_step(s, x, w, log_resp);
+    const bool given = options_.weights_init.size() > 0 && options_.means_init.size() > 0 && !options_.covariances_init.empty();
+    if (!given) {
+      if (options_.init == MixtureInit::kmeans) {
+        KMeans<T> km({.clusters = k, .restarts = 1});
+        km.fit(x, rng, w);
+        const IntVector& labels = km.labels();
+        init_m_step(s, x, shift, w, [&](Index, Index b, Index m, const Matrix<T>&, Matrix<T>& r) {
+          r.setZero();
+          for (Index i = 0; i < m; ++i) r(i, labels(b + i)) = w(b + i);
+        });
+      } else {
+        // uniform draws normalised per row, from one stream per chunk of rows (split from rng in chunk order,
+        // so the same for any thread count), replayed by the M-step's second pass
+        const detail::Chunks chunks = sum_chunks(n);
+        std::vector<Rng> streams;
+        for (Index c = 0; c < chunks.count(); ++c) streams.push_back(rng.split());
+        std::vector<Rng> replay = streams;
+        init_m_step(s, x, shift, w, [&](Index c, Index b, Index m, const Matrix<T>&, Matrix<T>& r) {
+          // the chunk's stream, advanced by its sub-blocks in order (replayed from its start by a second pass)
+          Rng& stream = replay[static_cast<std::size_t>(c)];
+          if (b == chunks.begin(c)) stream = streams[static_cast<std::size_t>(c)];
+          random::fill_uniform(stream, r);
+          r.array().colwise() /= r.rowwise().sum().array();
+          r.array().colwise() *= w.segment(b, m).array();
+        });
+      }
+    } else {
+      s.means.resize(k, d);
+    }
     if (options_.weights_init.size() > 0) s.weights = options_.weights_init / options_.weights_init.sum();
     if (options_.means_init.size() > 0) s.means = options_.means_init.rowwise() - shift;
     if (!options_.covariances_init.empty()) set_covariances(s, options_.covariances_init);
     return s;
+  }
+  // The first M-step, from responsibilities without a previous state: means first (statistics about the
+  // shift), then the second moments about those means (exact differences).
+  template <class Responsibilities>
+  void init_m_step(State& s, const MatrixCRef<T>& x, const RowVector<T>& shift, const Vector<T>& w, Responsibilities&& resp) const {
+    const Index k = options_.components, d = x.cols();
+    const bool square = options_.covariance == Covariance::full || options_.covariance == Covariance::tied;
+    Statistics first = statistics(x, shift, Matrix<T>::Zero(k, d), resp, false, !square);
+    const Vector<T> nk = first.s0.array() + T(10) * std::numeric_limits<T>::epsilon();
+    Matrix<T> means = first.s1.array().colwise() / nk.array();
+    for (Index c = 0; c < k; ++c)  // an empty component starts on a data row (the c-th), as a re-seeded one
+      if (!(first.s0(c) > T(0))) means.row(c) = x.row(c % x.rows()) - shift;
+    if (!square) {  // the diagonal types' M-step takes statistics about 0
+      m_step(s, first, x, shift, w, -1, resp);
+      return;
+    }
+    Statistics st = statistics(x, shift, means, resp);
+    s.means = means;
+    m_step(s, st, x, shift, w, -1, resp);
   }
 
   void set_covariances(State& s, const std::vector<Matrix<T>>& covs) const {
@@ -545,32 +606,28 @@ template <Real T = double> class GaussianMixture {
     }
   }
 
+  struct Statistics {
+    Vector<T> s0;               // K: responsibility mass (normalised per chunk in partial_fit)
+    Matrix<T> s1;               // K x D: first moments about a reference (one row per component)
+    std::vector<Matrix<T>> s2;  // full/tied: K second-moment matrices; diagonal/spherical: one K x D matrix
+  };
+
   // log pi_k + log N(x_n | k), N x K, as matrix products / triangular solves.
-  Matrix<T> weighted_log_prob(const State& s, const MatrixCRef<T>& x, const Matrix<T>* squares = nullptr) const {
-    Matrix<T> lp;
-    weighted_log_prob_into(s, x, squares, lp);
-    return lp;
-  }
-  // Fills lp (N x K), reusing its buffer across EM iterations: a fresh N x K allocation per iteration
-  // costs page faults comparable to the arithmetic. Rows go in chunks fixed by N (core/parallel.hpp),
-  // each chunk on its own thread: the same bits for any thread count.
-  void weighted_log_prob_into(const State& s, const MatrixCRef<T>& x, const Matrix<T>* squares, Matrix<T>& lp) const {
+  Matrix<T> weighted_log_prob(const State& s, const MatrixCRef<T>& x) const {
     const Index n = x.rows();
-    lp.resize(n, options_.components);
-    if (squares != nullptr && square_norms_.size() != n) square_norms_ = squares->rowwise().sum();  // once per fit (reset there)
-    detail::parallel_chunks(row_chunks(n), [&](Index, Index b, Index e) {
-      log_prob_rows(s, x, b, e - b, squares, lp.middleRows(b, e - b));
-    });
+    Matrix<T> lp(n, options_.components);
+    // row chunks fixed by N (core/parallel.hpp), each on its own thread: the same bits for any thread count
+    detail::parallel_chunks(row_chunks(n), [&](Index, Index b, Index e) { log_prob_rows(s, x, b, e - b, lp.middleRows(b, e - b)); });
+    return lp;
   }
   // Per-row work in chunks of at least 2048 rows (a multiple of the 128-row blocks below, so that a chunk's
   // blocks are the unsplit loop's): the split depends on N only.
   static detail::Chunks row_chunks(Index n) { return detail::split_rows(n, 2048, Index(1) << 20, 256); }
-  // Reductions over the rows (M-step sums): at most 64 chunks, so that their partial results stay small.
-  static detail::Chunks sum_chunks(Index n) { return detail::split_rows(n, 2048, 64, 256); }
-  // weighted_log_prob of rows [begin, begin + n) of `all` into `lp` (n x K). `squares`, if given, holds
-  // all .* all and square_norms_ its row sums (the diagonal type's fit reuses them).
-  void log_prob_rows(const State& s, const MatrixCRef<T>& all, Index begin, Index n, const Matrix<T>* squares,
-                     Eigen::Ref<Matrix<T>> lp) const {
+  // The fused EM pass: at most 16 chunks (whole 256-row blocks), so that their partial statistics (K D x D
+  // matrices each, for full covariances) stay small next to the data.
+  static detail::Chunks sum_chunks(Index n) { return detail::split_rows(n, 2048, 16, 256); }
+  // weighted_log_prob of rows [begin, begin + n) of `all` into `lp` (n x K).
+  void log_prob_rows(const State& s, const MatrixCRef<T>& all, Index begin, Index n, Eigen::Ref<Matrix<T>> lp) const {
     const auto x = all.middleRows(begin, n);
     const Index d = x.cols(), k = options_.components;
     const T log_two_pi = constants<T>::log_two_pi;
@@ -612,15 +669,8 @@ template <Real T = double> class GaussianMixture {
         // recomputed exactly (|x_n|^2 max_j p_kj + sum_j mu_kj^2 p_kj bounds the expanded terms)
         const Matrix<T> precision = s.variances.cwiseInverse();  // K x D
         lp.noalias() = T(-2) * x * (s.means.cwiseProduct(precision)).transpose();
-        Vector<T> computed;
-        if (squares != nullptr) {
-          lp.noalias() += squares->middleRows(begin, n) * precision.transpose();
-          computed = square_norms_.segment(begin, n);
-        } else {
-          lp.noalias() += x.array().square().matrix() * precision.transpose();
-          computed = x.rowwise().squaredNorm();
-        }
-        const Vector<T>& row_norms = computed;
+        lp.noalias() += x.array().square().matrix() * precision.transpose();
+        const Vector<T> row_norms = x.rowwise().squaredNorm();
         const RowVector<T> mean_terms = (s.means.array().square() * precision.array()).rowwise().sum().transpose();
         lp.rowwise() += mean_terms;
         const RowVector<T> largest = precision.rowwise().maxCoeff().transpose();
@@ -653,119 +703,157 @@ template <Real T = double> class GaussianMixture {
     lp.rowwise() += s.weights.array().log().matrix().transpose();
   }
 
-  // E-step: fills log responsibilities; returns the weighted mean log-likelihood.
-  T e_step(const State& s, const MatrixCRef<T>& x, const Vector<T>& w, Matrix<T>& log_resp,
-           const Matrix<T>* squares) const {
-    const Index n = x.rows();
-    log_resp.resize(n, options_.components);
-    if (squares != nullptr && square_norms_.size() != n) square_norms_ = squares->rowwise().sum();  // once per fit (reset there)
-    Vector<T> norm(n);
-    detail::parallel_chunks(row_chunks(n), [&](Index, Index b, Index e) {
-      auto lp = log_resp.middleRows(b, e - b);
-      log_prob_rows(s, x, b, e - b, squares, lp);
-      norm.segment(b, e - b) = log_sum_exp_rows(lp);
-      lp.colwise() -= norm.segment(b, e - b);
+  // Sufficient statistics of weighted responsibilities r_nk, in one pass over chunks of rows (each on its own
+  // thread, combined in chunk order: the same bits for any thread count): s0_k = sum_n r_nk,
+  // s1_k = sum_n r_nk (x_n - a_k), and s2 the second moments about a_k: K lower-triangular D x D matrices
+  // (full, tied) or one K x D matrix of squares (diagonal, spherical). x_n is a row minus `shift`; a_k is row k
+  // of `reference`, or 0 for every k when `about_reference` is false (then the diagonal types' sums are two
+  // GEMMs); without `second_moments` s2 is left 0 (s1 is then about 0). resp(c, b, m, xb, r) fills r (m x K) with
+  // the weighted responsibilities of rows [b, b + m) of chunk c (sub-blocks of a chunk come in order, on one
+  // thread), whose
+  // centred values are xb; the E-step is this callback, so no N x K matrix is ever formed.
+  template <class Responsibilities>
+  Statistics statistics(const MatrixCRef<T>& x, const RowVector<T>& shift, const Matrix<T>& reference, Responsibilities&& resp,
+                        bool about_reference = true, bool second_moments = true) const {
+    const Index k = options_.components, d = x.cols();
+    const bool square = options_.covariance == Covariance::full || options_.covariance == Covariance::tied;
+    const detail::Chunks chunks = sum_chunks(x.rows());
+    std::vector<Statistics> parts(static_cast<std::size_t>(chunks.count()));
+    detail::parallel_chunks(chunks, [&](Index c, Index begin, Index end) {
+      Statistics& p = parts[static_cast<std::size_t>(c)];
+      p.s0 = Vector<T>::Zero(k);
+      p.s1 = Matrix<T>::Zero(k, d);
+      if (square) p.s2.assign(static_cast<std::size_t>(k), Matrix<T>::Zero(d, d)); else p.s2.assign(1, Matrix<T>::Zero(k, d));
+      // sub-blocks of at most 2048 rows keep the temporaries small (and in cache) whatever the chunk's size
+      constexpr Index sub = 2048, block = 256;
+      Matrix<T> xb, r, z, zw;
+      for (Index b = begin; b < end; b += sub) {
+        const Index m = std::min(sub, end - b);
+        xb = x.middleRows(b, m).rowwise() - shift;
+        r.resize(m, k);
+        resp(c, b, m, xb, r);
+        p.s0 += r.colwise().sum().transpose();
+        if (!second_moments || (!square && !about_reference)) {
+          p.s1.noalias() += r.transpose() * xb;
+          if (second_moments) p.s2[0].noalias() += r.transpose() * xb.array().square().matrix();
+          continue;
+        }
+        for (Index j = 0; j < k; ++j) {
+          z = xb;
+          if (about_reference) z.rowwise() -= reference.row(j);
+          p.s1.row(j).noalias() += r.col(j).transpose() * z;
+          if (!square) {
+            p.s2[0].row(j).noalias() += r.col(j).transpose() * z.array().square().matrix();
+            continue;
+          }
+          for (Index start = 0; start < m; start += block) {
+            const Index rows = std::min(block, m - start);
+            zw = z.middleRows(start, rows).array().colwise() * r.col(j).segment(start, rows).array().sqrt();
+            p.s2[static_cast<std::size_t>(j)].template selfadjointView<Eigen::Lower>().rankUpdate(zw.transpose());
+          }
+        }
+      }
     });
-    return w.dot(norm) / w.sum();
+    Statistics total;
+    total.s0 = Vector<T>::Zero(k);
+    total.s1 = Matrix<T>::Zero(k, d);
+    if (square) total.s2.assign(static_cast<std::size_t>(k), Matrix<T>::Zero(d, d)); else total.s2.assign(1, Matrix<T>::Zero(k, d));
+    for (const Statistics& p : parts) {
+      total.s0 += p.s0;
+      total.s1 += p.s1;
+      for (std::size_t j = 0; j < total.s2.size(); ++j) total.s2[j] += p.s2[j];
+    }
+    for (auto& m : total.s2)
+      if (square) m = m.template selfadjointView<Eigen::Lower>();
+    return total;
   }
 
-  // M-step (PRML 9.24–9.27). Turns `log_resp` into the weighted responsibilities in place (the next
-  // E-step overwrites it); returns the number of re-seeded components.
-  Index m_step(State& s, const MatrixCRef<T>& x, const Vector<T>& w, Matrix<T>& log_resp,
-               const Matrix<T>* squares = nullptr) const {
+  // M-step (PRML 9.24–9.27) from statistics about s.means (full, tied) or about 0 (diagonal, spherical), as
+  // statistics() gave them for the state `s` still holds. An emptied component is moved onto the worst-explained
+  // row (`worst_row`, the least log-likelihood; row c when negative) with the data's spread. Second moments that lost
+  // more than three digits to the correction about the new means (a mean that moved far next to its spread)
+  // are recomputed exactly by a second pass with the same responsibilities. Returns the re-seeded count.
+  template <class Responsibilities>
+  Index m_step(State& s, Statistics& st, const MatrixCRef<T>& x, const RowVector<T>& shift, const Vector<T>& w,
+               Index worst_row, Responsibilities&& resp) const {
     const Index n = x.rows(), d = x.cols(), k = options_.components;
-    Matrix<T>& resp = log_resp;
-    detail::parallel_chunks(row_chunks(n), [&](Index, Index b, Index e) {
-      resp.middleRows(b, e - b) = (resp.middleRows(b, e - b).array().exp().colwise() * w.segment(b, e - b).array()).matrix();
-    });
-    Vector<T> nk = resp.colwise().sum().transpose();
-    // An emptied component: move it onto the worst-explained point with the data's spread.
+    const bool square = options_.covariance == Covariance::full || options_.covariance == Covariance::tied;
+    const Matrix<T> reference = square ? s.means : Matrix<T>::Zero(k, d);
     Index reseeded = 0;
     const T empty = T(10) * std::numeric_limits<T>::epsilon() * std::max(T(1), w.sum());
+    std::vector<bool> moved(static_cast<std::size_t>(k), false);
     for (Index c = 0; c < k; ++c) {
-      if (nk(c) > empty) continue;
-      Index worst = 0;
-      if (s.weights.size() == k) {
-        log_sum_exp_rows(weighted_log_prob(s, x)).minCoeff(&worst);
-      } else {
-        worst = static_cast<Index>(c % n);
-      }
-      resp.col(c).setZero();
-      resp(worst, c) = w(worst);
-      nk(c) = w(worst);
+      if (st.s0(c) > empty) continue;
+      const Index worst = worst_row >= 0 ? worst_row : static_cast<Index>(c % n);
+      const RowVector<T> z = x.row(worst) - shift - reference.row(c);
+      st.s0(c) = w(worst);
+      st.s1.row(c) = w(worst) * z;
+      if (square)
+        st.s2[static_cast<std::size_t>(c)] = w(worst) * z.transpose() * z;
+      else
+        st.s2[0].row(c) = w(worst) * z.array().square().matrix();
+      moved[static_cast<std::size_t>(c)] = true;
       ++reseeded;
     }
-    nk.array() += T(10) * std::numeric_limits<T>::epsilon();
+    const Vector<T> nk = st.s0.array() + T(10) * std::numeric_limits<T>::epsilon();
+    const Matrix<T> delta = st.s1.array().colwise() / nk.array();  // new means minus the reference
+    const Matrix<T> means = reference + delta;
+    // second moments about the new means: s2/nk - delta delta^T, flagged where it lost more than 3 digits
+    const T lost = T(1e-3);
+    std::vector<Matrix<T>> second(static_cast<std::size_t>(square ? k : 1));
+    bool redo = false;
+    for (Index c = 0; c < (square ? k : 1); ++c) {
+      if (square) {
+        const Matrix<T> raw = st.s2[static_cast<std::size_t>(c)] / nk(c);
+        Matrix<T>& m = second[static_cast<std::size_t>(c)];
+        m = raw - delta.row(c).transpose() * delta.row(c);
+        for (Index j = 0; j < d; ++j) redo = redo || !(m(j, j) >= lost * raw(j, j));
+      } else {
+        const Matrix<T> raw = st.s2[0].array().colwise() / nk.array();
+        second[0] = raw - delta.cwiseAbs2();
+        redo = redo || !(second[0].array() >= lost * raw.array()).all();
+      }
+    }
+    if (redo) {  // exact: the second moments about the new means, from the same responsibilities
+      const Statistics exact = statistics(x, shift, means, resp);
+      for (Index c = 0; c < (square ? k : 1); ++c) {
+        if (square) {
+          if (moved[static_cast<std::size_t>(c)]) continue;
+          second[static_cast<std::size_t>(c)] = exact.s2[static_cast<std::size_t>(c)] / nk(c);
+        } else {
+          for (Index j = 0; j < k; ++j)
+            if (!moved[static_cast<std::size_t>(j)]) second[0].row(j) = exact.s2[0].row(j) / nk(j);
+        }
+      }
+    }
     s.weights = nk / nk.sum();
-    const Matrix<T> weighted_sums = transposed_product(resp, x);  // K x D, reused by the diagonal case
-    s.means = weighted_sums.array().colwise() / nk.array();
+    s.means = means;
     const T reg = options_.reg_covar;
     switch (options_.covariance) {
       case Covariance::full: {
-        // one component per task: each scatter is summed over all rows in the same order whatever the threads
-        std::vector<Eigen::LLT<Matrix<T>>> chol(static_cast<std::size_t>(k));
-        const Vector<T> spread = reseeded > 0 ? data_variance(x, w) : Vector<T>();
-        detail::parallel_for(k, [&](Index c) {
-          constexpr Index block = 256;
-          Matrix<T> z;
-          Matrix<T> cov = Matrix<T>::Zero(d, d);
-          for (Index start = 0; start < n; start += block) {
-            const Index m = std::min(block, n - start);
-            z = (x.middleRows(start, m).rowwise() - s.means.row(c)).array().colwise() *
-                resp.col(c).segment(start, m).array().sqrt();
-            cov.template selfadjointView<Eigen::Lower>().rankUpdate(z.transpose());
-          }
-          cov = cov.template selfadjointView<Eigen::Lower>();
-          cov /= nk(c);
+        const Vector<T> spread = reseeded > 0 ? data_variance(x, shift, w) : Vector<T>();
+        std::vector<Eigen::LLT<Matrix<T>>> chol;
+        for (Index c = 0; c < k; ++c) {
+          Matrix<T> cov = T(0.5) * (second[static_cast<std::size_t>(c)] + second[static_cast<std::size_t>(c)].transpose());
           if (reseeded > 0 && !(cov.diagonal().minCoeff() > T(0))) cov += spread.asDiagonal();
           cov.diagonal().array() += reg;
-          chol[static_cast<std::size_t>(c)] = checked_factor(cov, c);
-        });
+          chol.push_back(checked_factor(cov, c));
+        }
         s.chol = std::move(chol);
         break;
       }
       case Covariance::tied: {
-        // the within-component scatter about each mean (the total scatter minus the between-component
-        // one would cancel when the components are far apart next to their spread)
-        // one component per task, the K scatters summed in component order
-        std::vector<Matrix<T>> scatter(static_cast<std::size_t>(k));
-        detail::parallel_for(k, [&](Index c) {
-          constexpr Index block = 256;
-          Matrix<T> z;
-          Matrix<T>& part = scatter[static_cast<std::size_t>(c)];
-          part.setZero(d, d);
-          for (Index start = 0; start < n; start += block) {
-            const Index m = std::min(block, n - start);
-            z = (x.middleRows(start, m).rowwise() - s.means.row(c)).array().colwise() *
-                resp.col(c).segment(start, m).array().sqrt();
-            part.template selfadjointView<Eigen::Lower>().rankUpdate(z.transpose());
-          }
-        });
-        Matrix<T> cov = scatter[0];
-        for (Index c = 1; c < k; ++c) cov += scatter[static_cast<std::size_t>(c)];
-        cov = cov.template selfadjointView<Eigen::Lower>();
-        cov /= nk.sum();
+        // the within-component scatter about each mean, weighted by the components' masses
+        Matrix<T> cov = Matrix<T>::Zero(d, d);
+        for (Index c = 0; c < k; ++c) cov += nk(c) * second[static_cast<std::size_t>(c)];
+        cov = T(0.5) * (cov + cov.transpose()) / nk.sum();
         cov.diagonal().array() += reg;
         s.chol.assign(1, checked_factor(cov, 0));
         break;
       }
       case Covariance::diagonal:
       case Covariance::spherical: {
-        const Matrix<T> avg_x2 =
-            (squares != nullptr ? transposed_product(resp, *squares)
-                                : transposed_product(resp, Matrix<T>(x.array().square().matrix())))
-                .array()
-                .colwise() /
-            nk.array();
-        // E[x^2] - mu^2 on the centred data; an entry that still lost more than half its digits (a component
-        // far from the data mean next to its spread) is recomputed as sum_n r_nk (x_nj - mu_kj)^2 / n_k
-        Matrix<T> var = avg_x2 - s.means.cwiseAbs2();
-        const T tau = detail::cancellation_fraction<T>();
-        for (Index c = 0; c < k; ++c)
-          for (Index j = 0; j < d; ++j)
-            if (!(var(c, j) >= tau * avg_x2(c, j)))
-              var(c, j) = (resp.col(c).array() * (x.col(j).array() - s.means(c, j)).square()).sum() / nk(c);
-        var = (var.array() + reg).matrix().cwiseMax(reg > T(0) ? reg : std::numeric_limits<T>::min());
+        const Matrix<T> var = (second[0].array() + reg).matrix().cwiseMax(reg > T(0) ? reg : std::numeric_limits<T>::min());
         if (options_.covariance == Covariance::diagonal)
           s.variances = var;
         else
@@ -776,18 +864,16 @@ template <Real T = double> class GaussianMixture {
     return reseeded;
   }
 
-  // a^T b (K x D) for a (N x K) and b (N x D), summed over fixed row chunks in chunk order (partial
-  // products on several threads; the same bits for any thread count).
-  static Matrix<T> transposed_product(const Matrix<T>& a, const MatrixCRef<T>& b) {
-    return detail::parallel_sum(sum_chunks(a.rows()), Matrix<T>(Matrix<T>::Zero(a.cols(), b.cols())),
-                                [&](Index, Index begin, Index end, Matrix<T>& out) {
-                                  out.noalias() = a.middleRows(begin, end - begin).transpose() * b.middleRows(begin, end - begin);
-                                });
-  }
-
-  static Vector<T> data_variance(const MatrixCRef<T>& x, const Vector<T>& w) {
-    const Vector<T> mean = (x.transpose() * w) / w.sum();
-    return ((x.rowwise() - mean.transpose()).array().square().matrix().transpose() * w) / w.sum();
+  // The weighted variance of each column of x (two passes over chunks: the mean, then squares about it).
+  static Vector<T> data_variance(const MatrixCRef<T>& x, const RowVector<T>& shift, const Vector<T>& w) {
+    const detail::Chunks chunks = sum_chunks(x.rows());
+    const RowVector<T> mean = detail::parallel_sum(chunks, RowVector<T>(RowVector<T>::Zero(x.cols())), [&](Index, Index b, Index e, RowVector<T>& out) {
+      out.noalias() = w.segment(b, e - b).transpose() * (x.middleRows(b, e - b).rowwise() - shift);
+    }) / w.sum();
+    const RowVector<T> squares = detail::parallel_sum(chunks, RowVector<T>(RowVector<T>::Zero(x.cols())), [&](Index, Index b, Index e, RowVector<T>& out) {
+      out.noalias() = w.segment(b, e - b).transpose() * (x.middleRows(b, e - b).rowwise() - shift - mean).array().square().matrix();
+    });
+    return (squares / w.sum()).transpose();
   }
 
   Eigen::LLT<Matrix<T>> checked_factor(const Matrix<T>& cov, Index c) const {
@@ -800,11 +886,6 @@ template <Real T = double> class GaussianMixture {
     return llt;
   }
 
-  struct Statistics {
-    Vector<T> s0;               // K: responsibility mass (normalised per chunk)
-    Matrix<T> s1;               // K x D: first moments about reference_ (one row per component)
-    std::vector<Matrix<T>> s2;  // full/tied: K second-moment matrices; diagonal/spherical: one K x D matrix
-  };
 
   // M-step from running statistics (partial_fit).
   void m_step_from_statistics() {
@@ -849,7 +930,6 @@ template <Real T = double> class GaussianMixture {
   Options options_;
   State state_;
   Statistics stats_;
-  mutable Vector<T> square_norms_;  // fit(): row sums of the diagonal type's squares, reused by every E-step
   Matrix<T> reference_;  // K x D: the means the running statistics are about (partial_fit)
   Index chunks_ = 0;
   Index dimension_ = 0;

@@ -65,7 +65,12 @@ template <Real T = double> class KMeans {
   /// squared deviations from the column means overflow (rescale such data).
   KMeans& fit(const MatrixCRef<T>& x, Rng& rng, const VectorCRef<T>& weights = detail::no_weights<T>()) {
     const Index k = options_.clusters;
-    const Vector<T> w = detail::weights_or_ones<T>("KMeans::fit", weights, x.rows());
+    // the given weights are used in place (no copy of an N-vector)
+    check_nonempty("KMeans::fit", "data", x.rows());
+    check_weights("KMeans::fit", weights, x.rows());
+    Vector<T> ones;
+    if (weights.size() == 0) ones = Vector<T>::Ones(x.rows());
+    const VectorCRef<T> w = weights.size() == 0 ? VectorCRef<T>(ones) : weights;
     if (x.rows() < k)
       detail::throw_shape("KMeans::fit", "needs at least clusters = " + std::to_string(k) + " rows, got " +
                                              std::to_string(x.rows()));
@@ -76,11 +81,18 @@ template <Real T = double> class KMeans {
       check_size("KMeans::fit", "centres_init", options_.centres_init.cols(), x.cols(), "columns");
       check_all_finite("KMeans::fit", "centres_init", options_.centres_init);
     }
-    // everything runs on the centred data: cancellation-free expansions, no overflow of |x|^2 far from 0
+    // everything runs on the centred data: cancellation-free expansions, no overflow of |x|^2 far from 0.
+    // Each block of rows is centred as it is read (no centred copy of the data).
     const RowVector<T> shift = detail::column_means<T>(x);
-    const Matrix<T> xc = detail::centred_checked<T>("KMeans::fit", x, shift, double(x.rows()) * double(x.cols()));
-    const Vector<T> row_norms = xc.rowwise().squaredNorm();
-    const T mean_variance = (xc.colwise().squaredNorm().array() / T(x.rows())).mean();
+    detail::check_spread<T>("KMeans::fit", detail::largest_deviation<T>(x, shift), double(x.rows()) * double(x.cols()));
+    const Centred xc{x, shift};
+    Vector<T> row_norms(x.rows());
+    detail::parallel_chunks(detail::split_rows(x.rows(), 8192, Index(1) << 20), [&](Index, Index b, Index e) {
+      row_norms.segment(b, e - b) = xc.rows(b, e - b).rowwise().squaredNorm();
+    });
+    T mean_variance = 0;
+    for (Index j = 0; j < x.cols(); ++j) mean_variance += (x.col(j).array() - shift(j)).square().sum() / T(x.rows());
+    mean_variance /= T(x.cols());
     const T tol = options_.tolerance * mean_variance;
     T best = std::numeric_limits<T>::infinity();
     bool have_best = false;
@@ -108,7 +120,7 @@ template <Real T = double> class KMeans {
         have_best = true;
         best = inertia;
         centres_ = returned;
-        labels_ = labels;
+        labels_ = std::move(labels);
         inertia_ = inertia;
         iterations_ = it;
         converged_ = converged;
@@ -171,7 +183,8 @@ template <Real T = double> class KMeans {
     check_size("KMeans::inertia", "x", x.cols(), centres_.cols(), "columns");
     IntVector labels;
     assign_shifted(x, labels);
-    return exact_inertia(x, Vector<T>::Ones(x.rows()), centres_, labels);
+    const Vector<T> ones = Vector<T>::Ones(x.rows());
+    return exact_inertia(x, ones, centres_, labels);
   }
 
   const Matrix<T>& centres() const noexcept { return centres_; }  ///< K x D
@@ -185,20 +198,33 @@ template <Real T = double> class KMeans {
   /// be centred (fit() passes its centred data) and row_norms its squared row norms; a distance that lost
   /// its digits to cancellation in the expanded form is recomputed from exact differences.
   static Matrix<T> plus_plus(const MatrixCRef<T>& x, const Vector<T>& row_norms, const Vector<T>& w, Index k, Rng& rng) {
-    Matrix<T> centres(k, x.cols());
+    return plus_plus(Centred{x, RowVector<T>::Zero(x.cols())}, row_norms, w, k, rng);
+  }
+
+ private:
+  // The data minus a shift, block by block (KMeans never keeps a centred copy of the data).
+  struct Centred {
+    const MatrixCRef<T>& x;
+    RowVector<T> shift;
+    Matrix<T> rows(Index begin, Index count) const { return x.middleRows(begin, count).rowwise() - shift; }
+    RowVector<T> row(Index i) const { return x.row(i) - shift; }
+    Index size() const { return x.rows(); }
+  };
+  static Matrix<T> plus_plus(const Centred& x, const Vector<T>& row_norms, const VectorCRef<T>& w, Index k, Rng& rng) {
+    Matrix<T> centres(k, x.x.cols());
     Index first = random::categorical(rng, w);
     centres.row(0) = x.row(first);
     const auto distances_to = [&](Index r) {
-      Vector<T> d(x.rows());
+      Vector<T> d(x.size());
       const Vector<T> centre = x.row(r).transpose();
-      detail::parallel_chunks(detail::split_rows(x.rows(), 8192, Index(1) << 20), [&](Index, Index b, Index e) {
+      detail::parallel_chunks(detail::split_rows(x.size(), 8192, Index(1) << 20), [&](Index, Index b, Index e) {
         const Index m = e - b;
         auto db = d.segment(b, m);
-        db.noalias() = x.middleRows(b, m) * centre;
+        db.noalias() = x.rows(b, m) * centre;
         db = (row_norms.segment(b, m).array() - T(2) * db.array() + row_norms(r)).matrix();
         const T tau = detail::cancellation_fraction<T>();
         for (Index i = b; i < e; ++i)
-          if (!(d(i) >= tau * (row_norms(i) + row_norms(r)))) d(i) = (x.row(i) - x.row(r)).squaredNorm();
+          if (!(d(i) >= tau * (row_norms(i) + row_norms(r)))) d(i) = (x.x.row(i) - x.x.row(r)).squaredNorm();
         db = db.cwiseMax(T(0));
       });
       return d;
@@ -228,6 +254,8 @@ template <Real T = double> class KMeans {
     return centres;
   }
 
+ public:
+
   /// Writes the fitted centres and the options to `path` (model type "KMeans"; format in serialization/model_file.hpp).
   /// @throw std::logic_error if not fitted; std::runtime_error if the file cannot be written.
   void save(const std::filesystem::path& path, io::FileFormat format = io::FileFormat::binary) const {
@@ -244,16 +272,16 @@ template <Real T = double> class KMeans {
   // The fitted state a model file holds (serialization/state.hpp): save() and load() both run this.
   template <class Self, class Archive> static void state(Self& self, Archive& a) { a.matrix("centres", self.centres_, self.options_.clusters, io::any); }
 
-  Matrix<T> plus_plus(const MatrixCRef<T>& x, const Vector<T>& row_norms, const Vector<T>& w, Rng& rng) const {
+  Matrix<T> plus_plus(const Centred& x, const Vector<T>& row_norms, const VectorCRef<T>& w, Rng& rng) const {
     return plus_plus(x, row_norms, w, options_.clusters, rng);
   }
   // One fused Lloyd iteration over blocks of rows that stay in cache: distances (one small GEMM per
   // block), assignment, and the weighted sums of the new centres, without an N x K intermediate.
   // Returns the new centres; `labels` describe the assignment to the old ones. A row whose nearest
   // expanded distance lost its digits to cancellation is reassigned from exact differences.
-  static Matrix<T> lloyd_step(const MatrixCRef<T>& x, const Vector<T>& row_norms, const Vector<T>& w,
+  static Matrix<T> lloyd_step(const Centred& x, const Vector<T>& row_norms, const VectorCRef<T>& w,
                               const Matrix<T>& centres, IntVector& labels) {
-    const Index n = x.rows(), d = x.cols(), k = centres.rows();
+    const Index n = x.size(), d = x.x.cols(), k = centres.rows();
     constexpr Index block = 256;
     // Rows go in chunks of 64 blocks, each with its own partial sums, combined in chunk order: the same
     // result for any thread count (core/parallel.hpp).
@@ -272,7 +300,7 @@ template <Real T = double> class KMeans {
       Vector<T>& mass = chunk_mass[static_cast<std::size_t>(ch)];
       for (Index start = ch * chunk_rows; start < std::min(n, (ch + 1) * chunk_rows); start += block) {
         const Index m = std::min(block, n - start);
-        auto xb = x.middleRows(start, m);
+        const Matrix<T> xb = x.rows(start, m);
         auto db = dist.topRows(m);
         db.noalias() = xb * scaled;
         db.rowwise() += centre_norms;
@@ -329,10 +357,15 @@ template <Real T = double> class KMeans {
       if (mass(c) > T(0)) {
         out.row(c) = sums.row(c) / mass(c);
       } else {  // empty cluster: move it to the row farthest from its centre (scikit-learn's relocation)
-        if (far.size() == 0) far = squared_distances(x, row_norms, centres).rowwise().minCoeff();
+        if (far.size() == 0) {
+          far.resize(n);
+          detail::parallel_chunks(detail::split_rows(n, 4096, Index(1) << 20), [&](Index, Index b, Index e) {
+            far.segment(b, e - b) = squared_distances(x.rows(b, e - b), row_norms.segment(b, e - b), centres).rowwise().minCoeff();
+          });
+        }
         Index farthest;
         far.maxCoeff(&farthest);
-        out.row(c) = x.row(farthest);
+        out.row(c) = x.row(farthest);  // (centred)
         far(farthest) = -T(1);
       }
     }
@@ -348,11 +381,11 @@ template <Real T = double> class KMeans {
   }
   // Labels of the nearest centres (x and centres about a common shift); rows whose nearest expanded
   // distance lost its digits are recomputed exactly.
-  static void assign(const MatrixCRef<T>& x, const Vector<T>& row_norms, const Matrix<T>& centres, IntVector& labels) {
-    labels.resize(x.rows());
-    detail::parallel_chunks(detail::split_rows(x.rows(), 4096, Index(1) << 20), [&](Index, Index b, Index e) {
+  static void assign(const Centred& x, const Vector<T>& row_norms, const Matrix<T>& centres, IntVector& labels) {
+    labels.resize(x.size());
+    detail::parallel_chunks(detail::split_rows(x.size(), 4096, Index(1) << 20), [&](Index, Index b, Index e) {
       IntVector part;
-      assign_rows(x.middleRows(b, e - b), row_norms.segment(b, e - b), centres, part);
+      assign_rows(x.rows(b, e - b), row_norms.segment(b, e - b), centres, part);
       labels.segment(b, e - b) = part;
     });
   }
@@ -385,15 +418,22 @@ template <Real T = double> class KMeans {
   // assign() for data in the original coordinates: both sides shifted by the centres' mean.
   void assign_shifted(const MatrixCRef<T>& x, IntVector& labels) const {
     const RowVector<T> shift = centres_.colwise().mean();
-    const Matrix<T> xs = x.rowwise() - shift;
-    assign(xs, xs.rowwise().squaredNorm(), Matrix<T>(centres_.rowwise() - shift), labels);
+    const Centred xs{x, shift};
+    Vector<T> norms(x.rows());
+    detail::parallel_chunks(detail::split_rows(x.rows(), 8192, Index(1) << 20), [&](Index, Index b, Index e) {
+      norms.segment(b, e - b) = xs.rows(b, e - b).rowwise().squaredNorm();
+    });
+    assign(xs, norms, Matrix<T>(centres_.rowwise() - shift), labels);
   }
   // sum_n w_n ||x_n - c_{label n}||^2 from exact differences, column by column (contiguous).
-  static T exact_inertia(const MatrixCRef<T>& x, const Vector<T>& w, const Matrix<T>& centres, const IntVector& labels) {
-    return w.dot(exact_squared_distances(x, centres, labels));
+  // (in row chunks fixed by N, summed in chunk order: no N-vector, the same bits for any thread count)
+  static T exact_inertia(const MatrixCRef<T>& x, const VectorCRef<T>& w, const Matrix<T>& centres, const IntVector& labels) {
+    return detail::parallel_sum(detail::split_rows(x.rows(), 8192, 64), T(0), [&](Index, Index b, Index e, T& out) {
+      out = w.segment(b, e - b).dot(exact_squared_distances(x.middleRows(b, e - b), centres, labels.segment(b, e - b)));
+    });
   }
   // ||x_n - c_{label n}||^2 for each row, from exact differences, column by column (contiguous).
-  static Vector<T> exact_squared_distances(const MatrixCRef<T>& x, const Matrix<T>& centres, const IntVector& labels) {
+  static Vector<T> exact_squared_distances(const MatrixCRef<T>& x, const Matrix<T>& centres, const IntVectorCRef& labels) {
     Vector<T> acc = Vector<T>::Zero(x.rows());
     detail::parallel_chunks(detail::split_rows(x.rows(), 8192, Index(1) << 20), [&](Index, Index b, Index e) {
       for (Index j = 0; j < x.cols(); ++j)
