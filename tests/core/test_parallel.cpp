@@ -234,3 +234,54 @@ TEMPLATE_TEST_CASE("the tape's GEMM, split into pieces, is the same for any thre
     });
   }
 }
+
+// ---- bounded memory (issue 17 §3) ---------------------------------------------------------------------
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define PML_TEST_SANITIZED 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define PML_TEST_SANITIZED 1
+#endif
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace {
+// How many bytes the process's peak resident set grows by during a fit of x (the data are the baseline).
+// Meaningful only in a process that has not peaked higher before: these cases are hidden ("[.memory]") and
+// ctest runs each in a process of its own (tests/CMakeLists.txt).
+long fit_peak_growth(pml::Covariance covariance, Index n, Index d, Index k) {
+  const Eigen::MatrixXd x = clustered<double>(n, d, k, 9);
+  rusage before{};
+  getrusage(RUSAGE_SELF, &before);
+  pml::GaussianMixture<double> gm({.components = k, .covariance = covariance, .max_iterations = 3});
+  gm.fit(x, 1);
+  rusage after{};
+  getrusage(RUSAGE_SELF, &after);
+  return (after.ru_maxrss - before.ru_maxrss) * 1024L;
+}
+}  // namespace
+
+// data: N = 200 000, D = 32 (51 MB); an N x K matrix (K = 16) would add 50% of it, a centred copy 100%
+TEST_CASE("a full-covariance GaussianMixture fit adds little memory next to the data", "[.memory][gmm]") {
+#ifdef PML_TEST_SANITIZED
+  WARN("resident memory is not meaningful under a sanitizer: not checked");
+#else
+  const double data = 200000.0 * 32 * sizeof(double);
+  const long grown = fit_peak_growth(pml::Covariance::full, 200000, 32, 16);
+  INFO("the fit grew the resident set by " << grown / 1048576.0 << " MiB, " << 100.0 * double(grown) / data << "% of the data");
+  CHECK(double(grown) < 0.3 * data);
+#endif
+}
+TEST_CASE("a diagonal GaussianMixture fit adds little memory next to the data", "[.memory][gmm]") {
+#ifdef PML_TEST_SANITIZED
+  WARN("resident memory is not meaningful under a sanitizer: not checked");
+#else
+  const double data = 200000.0 * 32 * sizeof(double);
+  const long grown = fit_peak_growth(pml::Covariance::diagonal, 200000, 32, 16);
+  INFO("the fit grew the resident set by " << grown / 1048576.0 << " MiB, " << 100.0 * double(grown) / data << "% of the data");
+  CHECK(double(grown) < 0.3 * data);
+#endif
+}

@@ -69,15 +69,20 @@ template <Real T = double> struct GaussianMixtureOptions {
 /// Gaussian mixture \f$p(\mathbf x) = \sum_k\pi_k\mathcal N(\mathbf x|\boldsymbol\mu_k,\Sigma_k)\f$ fitted by EM
 /// (PRML §9.2.2, 9.23–9.28). The E-step works in log space: \f$\log\gamma_{nk} = \log\pi_k +
 /// \log\mathcal N(x_n|k) - \mathrm{logsumexp}_j(\cdot)\f$, so far-apart clusters never underflow. Both
-/// steps are matrix products and triangular solves over blocks of rows. Per-sample weights scale the
-/// responsibilities. A component whose responsibility mass vanishes is re-seeded at the worst-explained
+/// steps are matrix products and triangular solves over blocks of rows, fused into one pass per iteration:
+/// each block's responsibilities become its share of the M-step's sufficient statistics at once, in row
+/// chunks fixed by N on every thread (the same bits for any thread count), so a fit keeps neither an N x K
+/// responsibility matrix nor a centred copy of the data (its memory beyond the data: a few N-vectors and
+/// K D x D matrices per chunk). Full and tied second moments are summed about the current means and moved
+/// to the new ones; an entry that lost more than three digits in that move is recomputed exactly by a
+/// second pass. Per-sample weights scale the responsibilities. A component whose responsibility mass vanishes is re-seeded at the worst-explained
 /// point and counted in reseeded(), never left as NaN.
 ///
 /// Sums of squares are never expanded about the origin: fit() works on the data centred by their column
-/// means (the means are shifted back at the end), predictions on the data centred by the weighted mean of the
+/// means, block by block (the means are shifted back at the end), predictions on the data centred by the weighted mean of the
 /// component means, and where the fast expanded forms (\f$\|x\|^2 - 2x\cdot\mu + \|\mu\|^2\f$ in the tied,
-/// diagonal and spherical E-steps, \f$E[x^2] - \mu^2\f$ in the diagonal and spherical M-steps) would still
-/// lose more than half the digits an entry is recomputed from exact differences; the tied M-step sums
+/// diagonal and spherical E-steps) would still lose more than half the digits an entry is recomputed from
+/// exact differences (\f$E[x^2] - \mu^2\f$ in the diagonal and spherical M-steps: more than three digits); the tied M-step sums
 /// per-component scatter about each mean. Data whose squared deviations from the column means overflow are
 /// refused with std::domain_error. A row so far from every component that its log-density is −∞ gets
 /// score_samples() = −∞ (whatever the number of rows) and, in predict_proba()/predict(), the component
