@@ -214,8 +214,9 @@ template <Real T = double> class KMeans {
     Matrix<T> centres(k, x.x.cols());
     Index first = random::categorical(rng, w);
     centres.row(0) = x.row(first);
-    const auto distances_to = [&](Index r) {
-      Vector<T> d(x.size());
+    // squared distances of every row to row r, into d (two N-vectors in all: no N-vector per candidate)
+    const auto distances_into = [&](Index r, Vector<T>& d) {
+      d.resize(x.size());
       const Vector<T> centre = x.row(r).transpose();
       detail::parallel_chunks(detail::split_rows(x.size(), 8192, Index(1) << 20), [&](Index, Index b, Index e) {
         const Index m = e - b;
@@ -227,29 +228,28 @@ template <Real T = double> class KMeans {
           if (!(d(i) >= tau * (row_norms(i) + row_norms(r)))) d(i) = (x.x.row(i) - x.x.row(r)).squaredNorm();
         db = db.cwiseMax(T(0));
       });
-      return d;
     };
-    Vector<T> closest = distances_to(first);
+    Vector<T> closest, buffer;
+    distances_into(first, closest);
     const int trials = 2 + static_cast<int>(std::log(static_cast<double>(k)));
+    std::vector<Index> candidates(static_cast<std::size_t>(trials));
     for (Index c = 1; c < k; ++c) {
+      buffer = w.cwiseProduct(closest);  // the mass each row is drawn with
+      const bool degenerate = !(buffer.sum() > T(0));
+      for (auto& candidate : candidates) candidate = degenerate ? random::categorical(rng, w) : random::categorical(rng, buffer);
       T best_potential = std::numeric_limits<T>::infinity();
-      Vector<T> best_closest;
       Index best_index = 0;
-      const Vector<T> mass = w.cwiseProduct(closest);
-      const bool degenerate = !(mass.sum() > T(0));
-      for (int t = 0; t < trials; ++t) {
-        const Index candidate = degenerate ? random::categorical(rng, w) : random::categorical(rng, mass);
-        const Vector<T> d = distances_to(candidate);
-        const Vector<T> candidate_closest = closest.cwiseMin(d);
-        const T potential = w.dot(candidate_closest);
+      for (const Index candidate : candidates) {
+        distances_into(candidate, buffer);
+        const T potential = w.dot(closest.cwiseMin(buffer));
         if (potential < best_potential) {
           best_potential = potential;
-          best_closest = candidate_closest;
           best_index = candidate;
         }
       }
+      distances_into(best_index, buffer);
+      closest = closest.cwiseMin(buffer);
       centres.row(c) = x.row(best_index);
-      closest = best_closest;
     }
     return centres;
   }
