@@ -285,3 +285,22 @@ TEST_CASE("a diagonal GaussianMixture fit adds little memory next to the data", 
   CHECK(double(grown) < 0.3 * data);
 #endif
 }
+
+TEST_CASE("a process forked after pml started threads runs on one thread and does not hang", "[parallel]") {
+  ThreadSetting restore;
+  pml::set_num_threads(2);
+  const pml::Matrix<double> x = clustered<double>(20000, 4, 3, 10);
+  pml::KMeans<double>({.clusters = 3}).fit(x, 1);  // the parent starts its threads
+  const pid_t pid = fork();
+  if (pid == 0) {
+    alarm(20);  // a hang ends the child with SIGALRM
+    pml::KMeans<double> km({.clusters = 3});
+    km.fit(x, 1);
+    _exit(pml::get_num_threads() == 1 || !pml::openmp_enabled() ? 0 : 3);
+  }
+  REQUIRE(pid > 0);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+}
