@@ -32,6 +32,7 @@
 /// 1 when pml's loops run on OpenMP threads (PML_OPENMP defined and the compiler's OpenMP on), else 0.
 #define PML_HAVE_OPENMP_THREADS 1
 #else
+/// 1 when pml's loops run on OpenMP threads (PML_OPENMP defined and the compiler's OpenMP on), else 0.
 #define PML_HAVE_OPENMP_THREADS 0
 #endif
 #if PML_HAVE_OPENMP_THREADS && defined(__unix__)
