@@ -876,7 +876,7 @@ template <Real T = double> class GaussianMixture {
       out.noalias() = w.segment(b, e - b).transpose() * (x.middleRows(b, e - b).rowwise() - shift);
     }) / w.sum();
     const RowVector<T> squares = detail::parallel_sum(chunks, RowVector<T>(RowVector<T>::Zero(x.cols())), [&](Index, Index b, Index e, RowVector<T>& out) {
-      out.noalias() = w.segment(b, e - b).transpose() * (x.middleRows(b, e - b).rowwise() - shift - mean).array().square().matrix();
+      out.noalias() = w.segment(b, e - b).transpose() * ((x.middleRows(b, e - b).rowwise() - shift).rowwise() - mean).array().square().matrix();
     });
     return (squares / w.sum()).transpose();
   }
