@@ -50,3 +50,23 @@ TEST_CASE("sample weights are validated", "[core][check]") {
   CHECK_THROWS_WITH(pml::detail::weights_or_ones<double>("fit", Eigen::VectorXd::Zero(3), 3), Contains("positive sum"));
   CHECK_THROWS_WITH(pml::detail::weights_or_ones<double>("fit", Eigen::VectorXd(), 0), Contains("data must not be empty"));
 }
+
+TEST_CASE("SampleWeights: the given weights in place, or ones without an N-vector", "[core][check]") {
+  Eigen::VectorXd w(5);
+  w << 1, 2, 3, 4, 5;
+  const pml::detail::SampleWeights<double> given("fit", w, 5, 2);
+  CHECK_FALSE(given.uniform());
+  CHECK(given.given().data() == w.data());  // a view, not a copy
+  CHECK(given(3) == 4);
+  CHECK(given.segment(1, 4) == w.segment(1, 4));
+  CHECK(given.sum() == 15);
+  const pml::detail::SampleWeights<double> ones("fit", Eigen::VectorXd(), 1000000, 64);
+  CHECK(ones.uniform());
+  CHECK(ones(999999) == 1);
+  CHECK(ones.segment(999936, 64) == Eigen::VectorXd::Ones(64));
+  CHECK(ones.sum() == 1e6);
+  CHECK(ones.size() == 1000000);
+  CHECK_THROWS_AS(ones.segment(0, 65), std::logic_error);  // longer than the block of ones it keeps
+  CHECK_THROWS_WITH(pml::detail::SampleWeights<double>("fit", w, 4, 2), Contains("fit: weights has length 5, expected 4"));
+  CHECK_THROWS_WITH(pml::detail::SampleWeights<double>("fit", Eigen::VectorXd(), 0, 2), Contains("data must not be empty"));
+}

@@ -264,17 +264,18 @@ long fit_peak_growth(pml::Covariance covariance, Index n, Index d, Index k) {
 }
 }  // namespace
 
-// data: N = 200 000, D = 32 (51 MB); an N x K matrix (K = 16) would add 50% of it, a centred copy 100%
+// The case: N = 1 000 000, D = 32 (244 MiB), K = 16, the default k-means initialisation; the bound is
+// the data plus 10%. An N x K matrix would add 50% of the data, a centred copy 100%, each N-vector 3%.
 namespace {
 void check_fit_memory(pml::Covariance covariance) {
 #ifdef PML_TEST_SANITIZED
   (void)covariance;
   WARN("resident memory is not meaningful under a sanitizer: not checked");
 #else
-  const double data = 200000.0 * 32 * sizeof(double);
-  const long grown = fit_peak_growth(covariance, 200000, 32, 16);
+  const double data = 1e6 * 32 * sizeof(double);
+  const long grown = fit_peak_growth(covariance, 1000000, 32, 16);
   INFO("the fit grew the resident set by " << grown / 1048576.0 << " MiB, " << 100.0 * double(grown) / data << "% of the data");
-  CHECK(double(grown) < 0.3 * data);
+  CHECK(double(grown) < 0.1 * data);
 #endif
 }
 }  // namespace

@@ -115,7 +115,8 @@ template <Real T = double> class GaussianMixture {
   /// (rescale them), or invalid initial parameters.
   GaussianMixture& fit(const MatrixCRef<T>& x, Rng& rng, const VectorCRef<T>& weights = detail::no_weights<T>()) {
     const Index k = options_.components;
-    const Vector<T> w = detail::weights_or_ones<T>("GaussianMixture::fit", weights, x.rows());
+    // the given weights in place, or none: no N-vector of ones (segments are the 2048-row sub-blocks below)
+    const detail::SampleWeights<T> w("GaussianMixture::fit", weights, x.rows(), sub_block);
     if (x.rows() < k)
       detail::throw_shape("GaussianMixture::fit", "needs at least components = " + std::to_string(k) + " rows, got " +
                                                       std::to_string(x.rows()));
@@ -211,7 +212,7 @@ template <Real T = double> class GaussianMixture {
       dimension_ = x.cols();
       const RowVector<T> shift = detail::column_means<T>(x);
       detail::check_spread<T>(f, detail::largest_deviation<T>(x, shift), double(x.rows()) * double(x.cols()));
-      state_ = initial_state(x, shift, w, rng);
+      state_ = initial_state(x, shift, detail::SampleWeights<T>(f, w, x.rows(), 1), rng);
       state_.means.rowwise() += shift;
       chunks_ = 0;
       history_.clear();
@@ -535,14 +536,14 @@ template <Real T = double> class GaussianMixture {
 
   // Responsibilities from k-means or at random, then one M-step; explicit initial parameters override
   // (all three given: nothing else is computed). The state's means are about `shift`.
-  State initial_state(const MatrixCRef<T>& x, const RowVector<T>& shift, const Vector<T>& w, Rng& rng) const {
+  State initial_state(const MatrixCRef<T>& x, const RowVector<T>& shift, const detail::SampleWeights<T>& w, Rng& rng) const {
     const Index n = x.rows(), k = options_.components, d = x.cols();
     State s;
     const bool given = options_.weights_init.size() > 0 && options_.means_init.size() > 0 && !options_.covariances_init.empty();
     if (!given) {
       if (options_.init == MixtureInit::kmeans) {
         KMeans<T> km({.clusters = k, .restarts = 1});
-        km.fit(x, rng, w);
+        km.fit(x, rng, w.given());
         const IntVector& labels = km.labels();
         init_m_step(s, x, shift, w, [&](Index, Index b, Index m, const Matrix<T>&, Matrix<T>& r) {
           r.setZero();
@@ -575,7 +576,7 @@ template <Real T = double> class GaussianMixture {
   // The first M-step, from responsibilities without a previous state: means first (statistics about the
   // shift), then the second moments about those means (exact differences).
   template <class Responsibilities>
-  void init_m_step(State& s, const MatrixCRef<T>& x, const RowVector<T>& shift, const Vector<T>& w, Responsibilities&& resp) const {
+  void init_m_step(State& s, const MatrixCRef<T>& x, const RowVector<T>& shift, const detail::SampleWeights<T>& w, Responsibilities&& resp) const {
     const Index k = options_.components, d = x.cols();
     const bool square = options_.covariance == Covariance::full || options_.covariance == Covariance::tied;
     Statistics first = statistics(x, shift, Matrix<T>::Zero(k, d), resp, false, !square);
@@ -631,6 +632,8 @@ template <Real T = double> class GaussianMixture {
   // The fused EM pass: at most 16 chunks (whole 256-row blocks), so that their partial statistics (K D x D
   // matrices each, for full covariances) stay small next to the data.
   static detail::Chunks sum_chunks(Index n) { return detail::split_rows(n, 2048, 16, 256); }
+  // Rows per sub-block of a chunk in the fused pass (its temporaries: sub_block x D and sub_block x K).
+  static constexpr Index sub_block = 2048;
   // weighted_log_prob of rows [begin, begin + n) of `all` into `lp` (n x K).
   void log_prob_rows(const State& s, const MatrixCRef<T>& all, Index begin, Index n, Eigen::Ref<Matrix<T>> lp) const {
     const auto x = all.middleRows(begin, n);
@@ -730,7 +733,7 @@ template <Real T = double> class GaussianMixture {
       p.s1 = Matrix<T>::Zero(k, d);
       if (square) p.s2.assign(static_cast<std::size_t>(k), Matrix<T>::Zero(d, d)); else p.s2.assign(1, Matrix<T>::Zero(k, d));
       // sub-blocks of at most 2048 rows keep the temporaries small (and in cache) whatever the chunk's size
-      constexpr Index sub = 2048, block = 256;
+      constexpr Index sub = sub_block, block = 256;
       Matrix<T> xb, r, z, zw;
       for (Index b = begin; b < end; b += sub) {
         const Index m = std::min(sub, end - b);
@@ -779,7 +782,7 @@ template <Real T = double> class GaussianMixture {
   // more than three digits to the correction about the new means (a mean that moved far next to its spread)
   // are recomputed exactly by a second pass with the same responsibilities. Returns the re-seeded count.
   template <class Responsibilities>
-  Index m_step(State& s, Statistics& st, const MatrixCRef<T>& x, const RowVector<T>& shift, const Vector<T>& w,
+  Index m_step(State& s, Statistics& st, const MatrixCRef<T>& x, const RowVector<T>& shift, const detail::SampleWeights<T>& w,
                Index worst_row, Responsibilities&& resp) const {
     const Index n = x.rows(), d = x.cols(), k = options_.components;
     const bool square = options_.covariance == Covariance::full || options_.covariance == Covariance::tied;
@@ -869,16 +872,24 @@ template <Real T = double> class GaussianMixture {
     return reseeded;
   }
 
-  // The weighted variance of each column of x (two passes over chunks: the mean, then squares about it).
-  static Vector<T> data_variance(const MatrixCRef<T>& x, const RowVector<T>& shift, const Vector<T>& w) {
+  // The weighted variance of each column of x (two passes over chunks: the mean, then squares about it;
+  // each chunk in sub-blocks, so that no temporary grows with N).
+  static Vector<T> data_variance(const MatrixCRef<T>& x, const RowVector<T>& shift, const detail::SampleWeights<T>& w) {
     const detail::Chunks chunks = sum_chunks(x.rows());
-    const RowVector<T> mean = detail::parallel_sum(chunks, RowVector<T>(RowVector<T>::Zero(x.cols())), [&](Index, Index b, Index e, RowVector<T>& out) {
-      out.noalias() = w.segment(b, e - b).transpose() * (x.middleRows(b, e - b).rowwise() - shift);
-    }) / w.sum();
-    const RowVector<T> squares = detail::parallel_sum(chunks, RowVector<T>(RowVector<T>::Zero(x.cols())), [&](Index, Index b, Index e, RowVector<T>& out) {
-      out.noalias() = w.segment(b, e - b).transpose() * ((x.middleRows(b, e - b).rowwise() - shift).rowwise() - mean).array().square().matrix();
-    });
-    return (squares / w.sum()).transpose();
+    const auto weighted_sum = [&](const RowVector<T>& about, bool squares) {
+      return detail::parallel_sum(chunks, RowVector<T>(RowVector<T>::Zero(x.cols())), [&](Index, Index begin, Index end, RowVector<T>& out) {
+        out.setZero(x.cols());
+        Matrix<T> z;
+        for (Index b = begin; b < end; b += sub_block) {
+          const Index m = std::min(sub_block, end - b);
+          z = (x.middleRows(b, m).rowwise() - shift).rowwise() - about;
+          if (squares) z = z.array().square().matrix();
+          out.noalias() += w.segment(b, m).transpose() * z;
+        }
+      });
+    };
+    const RowVector<T> mean = weighted_sum(RowVector<T>::Zero(x.cols()), false) / w.sum();
+    return (weighted_sum(mean, true) / w.sum()).transpose();
   }
 
   Eigen::LLT<Matrix<T>> checked_factor(const Matrix<T>& cov, Index c) const {

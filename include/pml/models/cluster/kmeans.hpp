@@ -65,12 +65,8 @@ template <Real T = double> class KMeans {
   /// squared deviations from the column means overflow (rescale such data).
   KMeans& fit(const MatrixCRef<T>& x, Rng& rng, const VectorCRef<T>& weights = detail::no_weights<T>()) {
     const Index k = options_.clusters;
-    // the given weights are used in place (no copy of an N-vector)
-    check_nonempty("KMeans::fit", "data", x.rows());
-    check_weights("KMeans::fit", weights, x.rows());
-    Vector<T> ones;
-    if (weights.size() == 0) ones = Vector<T>::Ones(x.rows());
-    const VectorCRef<T> w = weights.size() == 0 ? VectorCRef<T>(ones) : weights;
+    // the given weights are used in place; without them, no N-vector of ones (issue 17 §3)
+    const detail::SampleWeights<T> w("KMeans::fit", weights, x.rows(), block_chunks(x.rows()).size);
     if (x.rows() < k)
       detail::throw_shape("KMeans::fit", "needs at least clusters = " + std::to_string(k) + " rows, got " +
                                              std::to_string(x.rows()));
@@ -82,14 +78,11 @@ template <Real T = double> class KMeans {
       check_all_finite("KMeans::fit", "centres_init", options_.centres_init);
     }
     // everything runs on the centred data: cancellation-free expansions, no overflow of |x|^2 far from 0.
-    // Each block of rows is centred as it is read (no centred copy of the data).
+    // Each block of rows is centred as it is read, and its squared norms computed there (no centred copy of
+    // the data, no N-vector of norms).
     const RowVector<T> shift = detail::column_means<T>(x);
     detail::check_spread<T>("KMeans::fit", detail::largest_deviation<T>(x, shift), double(x.rows()) * double(x.cols()));
     const Centred xc{x, shift};
-    Vector<T> row_norms(x.rows());
-    detail::parallel_chunks(detail::split_rows(x.rows(), 8192, Index(1) << 20), [&](Index, Index b, Index e) {
-      row_norms.segment(b, e - b) = xc.rows(b, e - b).rowwise().squaredNorm();
-    });
     T mean_variance = 0;
     for (Index j = 0; j < x.cols(); ++j) mean_variance += (x.col(j).array() - shift(j)).square().sum() / T(x.rows());
     mean_variance /= T(x.cols());
@@ -97,24 +90,24 @@ template <Real T = double> class KMeans {
     T best = std::numeric_limits<T>::infinity();
     bool have_best = false;
     for (int start = 0; start < (given ? 1 : options_.restarts); ++start) {
-      Matrix<T> centres = given ? Matrix<T>(options_.centres_init.rowwise() - shift) : plus_plus(xc, row_norms, w, rng);
-      IntVector labels;
-      T inertia = 0;
+      Matrix<T> centres = given ? Matrix<T>(options_.centres_init.rowwise() - shift) : plus_plus(xc, w, options_.clusters, rng);
       int it = 0;
       bool converged = false;
       for (; it < options_.max_iterations; ++it) {
-        Matrix<T> updated = lloyd_step(xc, row_norms, w, centres, labels);
-        const T shift = (updated - centres).squaredNorm();
+        Matrix<T> updated = lloyd_step(xc, w, centres);
+        const T moved = (updated - centres).squaredNorm();
         centres.swap(updated);
-        if (shift <= tol) {
+        if (moved <= tol) {
           converged = true;
           ++it;
           break;
         }
       }
-      assign(xc, row_norms, centres, labels);
+      // the labels of a start that does not win are not kept: one N-vector of labels at a time
       const Matrix<T> returned = centres.rowwise() + shift;
-      inertia = exact_inertia(x, w, returned, labels);  // of the returned labels and centres, from exact differences
+      IntVector labels;
+      assign(xc, centres, labels);
+      const T inertia = exact_inertia(x, w, returned, labels);  // of the returned labels and centres, from exact differences
       // the first start always counts: an inertia that is not a number can never leave the labels empty
       if (!have_best || inertia < best) {
         have_best = true;
@@ -183,8 +176,7 @@ template <Real T = double> class KMeans {
     check_size("KMeans::inertia", "x", x.cols(), centres_.cols(), "columns");
     IntVector labels;
     assign_shifted(x, labels);
-    const Vector<T> ones = Vector<T>::Ones(x.rows());
-    return exact_inertia(x, ones, centres_, labels);
+    return exact_inertia(x, detail::SampleWeights<T>("KMeans::inertia", detail::no_weights<T>(), x.rows(), 1), centres_, labels);
   }
 
   const Matrix<T>& centres() const noexcept { return centres_; }  ///< K x D
@@ -194,11 +186,17 @@ template <Real T = double> class KMeans {
   bool converged() const noexcept { return converged_; }  ///< Whether the last fit() stopped because no centre moved more than the tolerance.
   const Options& options() const noexcept { return options_; }  ///< The options the model was built with.
 
-  /// k-means++ seeding (greedy, 2 + ln K candidates per centre); exposed for GaussianMixture. `x` should
-  /// be centred (fit() passes its centred data) and row_norms its squared row norms; a distance that lost
-  /// its digits to cancellation in the expanded form is recomputed from exact differences.
-  static Matrix<T> plus_plus(const MatrixCRef<T>& x, const Vector<T>& row_norms, const Vector<T>& w, Index k, Rng& rng) {
-    return plus_plus(Centred{x, RowVector<T>::Zero(x.cols())}, row_norms, w, k, rng);
+  /// k-means++ seeding (greedy, 2 + ln K candidates per centre) of K centres from the rows of `x` (N x D),
+  /// with optional sample weights (empty: all 1); a distance that lost its digits to cancellation in the
+  /// expanded form is recomputed from exact differences. Apart from the K x D result it keeps one N-vector
+  /// (each row's distance to its nearest centre so far). @throw std::invalid_argument for N < K.
+  static Matrix<T> plus_plus(const MatrixCRef<T>& x, Index k, Rng& rng, const VectorCRef<T>& weights = detail::no_weights<T>()) {
+    const detail::SampleWeights<T> w("KMeans::plus_plus", weights, x.rows(), block_chunks(x.rows()).size);
+    if (k <= 0 || x.rows() < k)
+      detail::throw_shape("KMeans::plus_plus", "needs 0 < k <= rows, got k = " + std::to_string(k) + " and " +
+                                                   std::to_string(x.rows()) + " rows");
+    const RowVector<T> shift = detail::column_means<T>(x);
+    return plus_plus(Centred{x, shift}, w, k, rng).rowwise() + shift;
   }
 
  private:
@@ -210,45 +208,68 @@ template <Real T = double> class KMeans {
     RowVector<T> row(Index i) const { return x.row(i) - shift; }
     Index size() const { return x.rows(); }
   };
-  static Matrix<T> plus_plus(const Centred& x, const Vector<T>& row_norms, const VectorCRef<T>& w, Index k, Rng& rng) {
+  // Row blocks of the per-row passes (seeding, assignment): fixed by N, at most 8192 rows while N < 2^33.
+  static detail::Chunks block_chunks(Index n) { return detail::split_rows(n, 8192, Index(1) << 20); }
+  // Squared distances of the centred rows [b, b + m) to the centred row r (norm rn) into db (length m).
+  static void distances_to_row(const Centred& x, Index b, Index m, Index r, const Vector<T>& centre, T rn, Eigen::Ref<Vector<T>> db) {
+    const Matrix<T> xb = x.rows(b, m);
+    db.noalias() = xb * centre;
+    const T tau = detail::cancellation_fraction<T>();
+    for (Index i = 0; i < m; ++i) {
+      const T norm = xb.row(i).squaredNorm();
+      db(i) = norm - T(2) * db(i) + rn;
+      if (!(db(i) >= tau * (norm + rn))) db(i) = (x.x.row(b + i) - x.x.row(r)).squaredNorm();
+      db(i) = std::max(db(i), T(0));
+    }
+  }
+  static Matrix<T> plus_plus(const Centred& x, const detail::SampleWeights<T>& w, Index k, Rng& rng) {
+    const Index n = x.size();
     Matrix<T> centres(k, x.x.cols());
-    Index first = random::categorical(rng, w);
+    const auto draw_by_weight = [&] { return w.uniform() ? random::categorical(rng, Vector<T>::Ones(n)) : random::categorical(rng, w.given()); };
+    const Index first = draw_by_weight();
     centres.row(0) = x.row(first);
-    // squared distances of every row to row r, into d (two N-vectors in all: no N-vector per candidate)
-    const auto distances_into = [&](Index r, Vector<T>& d) {
-      d.resize(x.size());
-      const Vector<T> centre = x.row(r).transpose();
-      detail::parallel_chunks(detail::split_rows(x.size(), 8192, Index(1) << 20), [&](Index, Index b, Index e) {
-        const Index m = e - b;
-        auto db = d.segment(b, m);
-        db.noalias() = x.rows(b, m) * centre;
-        db = (row_norms.segment(b, m).array() - T(2) * db.array() + row_norms(r)).matrix();
-        const T tau = detail::cancellation_fraction<T>();
-        for (Index i = b; i < e; ++i)
-          if (!(d(i) >= tau * (row_norms(i) + row_norms(r)))) d(i) = (x.x.row(i) - x.x.row(r)).squaredNorm();
-        db = db.cwiseMax(T(0));
-      });
-    };
-    Vector<T> closest, buffer;
-    distances_into(first, closest);
+    const detail::Chunks chunks = block_chunks(n);
+    // each row's squared distance to its nearest centre so far: the only N-vector of the seeding
+    Vector<T> closest(n);
+    const auto centre_of = [&](Index r) { return Vector<T>(x.row(r).transpose()); };
+    {
+      const Vector<T> centre = centre_of(first);
+      const T rn = centre.squaredNorm();
+      detail::parallel_chunks(chunks, [&](Index, Index b, Index e) { distances_to_row(x, b, e - b, first, centre, rn, closest.segment(b, e - b)); });
+    }
     const int trials = 2 + static_cast<int>(std::log(static_cast<double>(k)));
     std::vector<Index> candidates(static_cast<std::size_t>(trials));
     for (Index c = 1; c < k; ++c) {
-      buffer = w.cwiseProduct(closest);  // the mass each row is drawn with
-      const bool degenerate = !(buffer.sum() > T(0));
-      for (auto& candidate : candidates) candidate = degenerate ? random::categorical(rng, w) : random::categorical(rng, buffer);
+      // rows are drawn with mass w_n * closest_n
+      const T mass = w.uniform() ? closest.sum() : w.given().dot(closest);
+      const bool degenerate = !(mass > T(0));
+      for (auto& candidate : candidates)
+        candidate = degenerate ? draw_by_weight()
+                               : (w.uniform() ? random::categorical(rng, closest) : random::categorical(rng, w.given().cwiseProduct(closest)));
       T best_potential = std::numeric_limits<T>::infinity();
       Index best_index = 0;
       for (const Index candidate : candidates) {
-        distances_into(candidate, buffer);
-        const T potential = w.dot(closest.cwiseMin(buffer));
+        const Vector<T> centre = centre_of(candidate);
+        const T rn = centre.squaredNorm();
+        // the potential sum_n w_n min(closest_n, d_n) in chunks fixed by N, combined in chunk order
+        const T potential = detail::parallel_sum(chunks, T(0), [&](Index, Index b, Index e, T& out) {
+          Vector<T> db(e - b);
+          distances_to_row(x, b, e - b, candidate, centre, rn, db);
+          db = closest.segment(b, e - b).cwiseMin(db);
+          out = w.uniform() ? db.sum() : w.given().segment(b, e - b).dot(db);
+        });
         if (potential < best_potential) {
           best_potential = potential;
           best_index = candidate;
         }
       }
-      distances_into(best_index, buffer);
-      closest = closest.cwiseMin(buffer);
+      const Vector<T> centre = centre_of(best_index);
+      const T rn = centre.squaredNorm();
+      detail::parallel_chunks(chunks, [&](Index, Index b, Index e) {
+        Vector<T> db(e - b);
+        distances_to_row(x, b, e - b, best_index, centre, rn, db);
+        closest.segment(b, e - b) = closest.segment(b, e - b).cwiseMin(db);
+      });
       centres.row(c) = x.row(best_index);
     }
     return centres;
@@ -272,15 +293,11 @@ template <Real T = double> class KMeans {
   // The fitted state a model file holds (serialization/state.hpp): save() and load() both run this.
   template <class Self, class Archive> static void state(Self& self, Archive& a) { a.matrix("centres", self.centres_, self.options_.clusters, io::any); }
 
-  Matrix<T> plus_plus(const Centred& x, const Vector<T>& row_norms, const VectorCRef<T>& w, Rng& rng) const {
-    return plus_plus(x, row_norms, w, options_.clusters, rng);
-  }
   // One fused Lloyd iteration over blocks of rows that stay in cache: distances (one small GEMM per
   // block), assignment, and the weighted sums of the new centres, without an N x K intermediate.
-  // Returns the new centres; `labels` describe the assignment to the old ones. A row whose nearest
-  // expanded distance lost its digits to cancellation is reassigned from exact differences.
-  static Matrix<T> lloyd_step(const Centred& x, const Vector<T>& row_norms, const VectorCRef<T>& w,
-                              const Matrix<T>& centres, IntVector& labels) {
+  // Returns the new centres (no labels are kept). A row whose nearest expanded distance lost its digits to
+  // cancellation is reassigned from exact differences.
+  static Matrix<T> lloyd_step(const Centred& x, const detail::SampleWeights<T>& w, const Matrix<T>& centres) {
     const Index n = x.size(), d = x.x.cols(), k = centres.rows();
     constexpr Index block = 256;
     // Rows go in chunks of 64 blocks, each with its own partial sums, combined in chunk order: the same
@@ -292,15 +309,15 @@ template <Real T = double> class KMeans {
     std::vector<Matrix<T>> chunk_sums(static_cast<std::size_t>(chunks), Matrix<T>::Zero(k, d));
     std::vector<Vector<T>> chunk_mass(static_cast<std::size_t>(chunks), Vector<T>::Zero(k));
     const T tau = detail::cancellation_fraction<T>();
-    labels.resize(n);
     detail::parallel_for(chunks, [&](Index ch) {
       Matrix<T> dist(block, k);
-      Vector<T> best(block), index(block);
+      Vector<T> best(block), index(block), row_norms(block);
       Matrix<T>& sums = chunk_sums[static_cast<std::size_t>(ch)];
       Vector<T>& mass = chunk_mass[static_cast<std::size_t>(ch)];
       for (Index start = ch * chunk_rows; start < std::min(n, (ch + 1) * chunk_rows); start += block) {
         const Index m = std::min(block, n - start);
         const Matrix<T> xb = x.rows(start, m);
+        row_norms.head(m) = xb.rowwise().squaredNorm();
         auto db = dist.topRows(m);
         db.noalias() = xb * scaled;
         db.rowwise() += centre_norms;
@@ -323,7 +340,7 @@ template <Real T = double> class KMeans {
         }
         for (Index i = 0; i < m; ++i) {
           Index c = static_cast<Index>(idx[i]);
-          if (!(b[i] + row_norms(start + i) >= tau * (row_norms(start + i) + centre_norms(c)))) {
+          if (!(b[i] + row_norms(i) >= tau * (row_norms(i) + centre_norms(c)))) {
             T nearest = std::numeric_limits<T>::infinity();
             for (Index j = 0; j < k; ++j) {
               const T dj = (xb.row(i) - centres.row(j)).squaredNorm();
@@ -334,7 +351,6 @@ template <Real T = double> class KMeans {
             }
             idx[i] = T(c);
           }
-          labels(start + i) = static_cast<long>(c);
           mass(c) += w(start + i);
         }
         // weighted sums of the new centres, column by column while the block is in cache
@@ -357,10 +373,11 @@ template <Real T = double> class KMeans {
       if (mass(c) > T(0)) {
         out.row(c) = sums.row(c) / mass(c);
       } else {  // empty cluster: move it to the row farthest from its centre (scikit-learn's relocation)
-        if (far.size() == 0) {
+        if (far.size() == 0) {  // (an N-vector only while a cluster is empty)
           far.resize(n);
-          detail::parallel_chunks(detail::split_rows(n, 4096, Index(1) << 20), [&](Index, Index b, Index e) {
-            far.segment(b, e - b) = squared_distances(x.rows(b, e - b), row_norms.segment(b, e - b), centres).rowwise().minCoeff();
+          detail::parallel_chunks(block_chunks(n), [&](Index, Index b, Index e) {
+            const Matrix<T> xb = x.rows(b, e - b);
+            far.segment(b, e - b) = squared_distances(xb, xb.rowwise().squaredNorm(), centres).rowwise().minCoeff();
           });
         }
         Index farthest;
@@ -381,11 +398,12 @@ template <Real T = double> class KMeans {
   }
   // Labels of the nearest centres (x and centres about a common shift); rows whose nearest expanded
   // distance lost its digits are recomputed exactly.
-  static void assign(const Centred& x, const Vector<T>& row_norms, const Matrix<T>& centres, IntVector& labels) {
+  static void assign(const Centred& x, const Matrix<T>& centres, IntVector& labels) {
     labels.resize(x.size());
     detail::parallel_chunks(detail::split_rows(x.size(), 4096, Index(1) << 20), [&](Index, Index b, Index e) {
       IntVector part;
-      assign_rows(x.rows(b, e - b), row_norms.segment(b, e - b), centres, part);
+      const Matrix<T> xb = x.rows(b, e - b);
+      assign_rows(xb, xb.rowwise().squaredNorm(), centres, part);
       labels.segment(b, e - b) = part;
     });
   }
@@ -419,17 +437,14 @@ template <Real T = double> class KMeans {
   void assign_shifted(const MatrixCRef<T>& x, IntVector& labels) const {
     const RowVector<T> shift = centres_.colwise().mean();
     const Centred xs{x, shift};
-    Vector<T> norms(x.rows());
-    detail::parallel_chunks(detail::split_rows(x.rows(), 8192, Index(1) << 20), [&](Index, Index b, Index e) {
-      norms.segment(b, e - b) = xs.rows(b, e - b).rowwise().squaredNorm();
-    });
-    assign(xs, norms, Matrix<T>(centres_.rowwise() - shift), labels);
+    assign(xs, Matrix<T>(centres_.rowwise() - shift), labels);
   }
   // sum_n w_n ||x_n - c_{label n}||^2 from exact differences, column by column (contiguous).
   // (in row chunks fixed by N, summed in chunk order: no N-vector, the same bits for any thread count)
-  static T exact_inertia(const MatrixCRef<T>& x, const VectorCRef<T>& w, const Matrix<T>& centres, const IntVector& labels) {
+  static T exact_inertia(const MatrixCRef<T>& x, const detail::SampleWeights<T>& w, const Matrix<T>& centres, const IntVector& labels) {
     return detail::parallel_sum(detail::split_rows(x.rows(), 8192, 64), T(0), [&](Index, Index b, Index e, T& out) {
-      out = w.segment(b, e - b).dot(exact_squared_distances(x.middleRows(b, e - b), centres, labels.segment(b, e - b)));
+      const Vector<T> dist = exact_squared_distances(x.middleRows(b, e - b), centres, labels.segment(b, e - b));
+      out = w.uniform() ? dist.sum() : w.given().segment(b, e - b).dot(dist);
     });
   }
   // ||x_n - c_{label n}||^2 for each row, from exact differences, column by column (contiguous).
