@@ -124,11 +124,12 @@ template <Real T = double> class BayesianLinearRegression {
     Vector<T> e;
     Matrix<T> v;
     if (n >= m) {
-      // [lower Gram, Phi^T t; ., t^T t] ((M + 1) x (M + 1)) summed over at most 64 row chunks fixed by N (each on its own thread,
-      // combined in chunk order: the same bits for any thread count)
-      constexpr Index block = 1024;
+      // [lower Gram, Phi^T t; ., t^T t] ((M + 1) x (M + 1)) summed over at most 16 row chunks fixed by N (each on its own thread,
+      // combined in chunk order: the same bits for any thread count), 2048-row blocks (as PCA's scatter: fewer,
+      // larger pieces keep the allocator from returning and re-faulting the partials' memory)
+      constexpr Index block = 2048;
       const Matrix<T> sums = detail::parallel_sum(
-          detail::split_rows(n, 4 * block, 64, block), Matrix<T>(Matrix<T>::Zero(m + 1, m + 1)), [&](Index, Index begin, Index end, Matrix<T>& part) {
+          detail::split_rows(n, block, 16, block), Matrix<T>(Matrix<T>::Zero(m + 1, m + 1)), [&](Index, Index begin, Index end, Matrix<T>& part) {
             Matrix<T> z;
             for (Index start = begin; start < end; start += block) {
               const Index rows = std::min(block, end - start);
