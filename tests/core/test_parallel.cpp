@@ -19,6 +19,10 @@
 #include "pml/models/cluster/variational_gaussian_mixture.hpp"
 #include "pml/models/latent/pca.hpp"
 #include "pml/models/latent/probabilistic_pca.hpp"
+#include "pml/models/linear/bayesian_linear_regression.hpp"
+#include "pml/models/linear/bayesian_logistic_regression.hpp"
+#include "pml/models/deep/bayes_by_backprop.hpp"
+#include "pml/models/deep/mc_dropout.hpp"
 
 namespace {
 using Eigen::Index;
@@ -202,6 +206,48 @@ TEMPLATE_TEST_CASE("PCA, ProbabilisticPCA and the Gaussian's log_prob: the same 
     const auto mvn = pml::MultivariateNormal<T>::fit(x);
     return std::vector<pml::Matrix<T>>{pca.components(), pca.explained_variance(), pca.transform(x), pca.score_samples(x),
                                        ppca.score_samples(x),  mvn.covariance(),          mvn.log_prob(x)};
+  });
+}
+
+TEMPLATE_TEST_CASE("Bayesian linear and logistic regression: fits and predictions the same for any thread count", "[parallel][linear]", float,
+                   double) {
+  using T = TestType;
+  // more rows than one 2048-row block per chunk, so that the sums run in several chunks
+  const pml::Matrix<T> x = clustered<T>(40000, 6, 3, 11).rowwise() - pml::RowVector<T>::Constant(6, T(100));
+  pml::Rng rng(12);
+  pml::Vector<T> noise(x.rows());
+  pml::random::fill_normal(rng, noise);
+  const pml::Vector<T> y = x * pml::Vector<T>::LinSpaced(6, T(-1), T(1)) + noise;
+  pml::IntVector labels(x.rows());
+  for (Index i = 0; i < x.rows(); ++i) labels(i) = y(i) + T(0.5) * noise(i) > T(0) ? 1 : 0;
+  same_for_any_thread_count<pml::Matrix<T>>([&] {
+    pml::BayesianLinearRegression<T> blr({.fit_intercept = true});
+    blr.fit(x, y);
+    const auto pred = blr.predict(x);
+    pml::BayesianLogisticRegression<T> logistic;
+    logistic.fit(x, labels);
+    return std::vector<pml::Matrix<T>>{blr.mean(), scalar(blr.alpha()), scalar(blr.beta()), pred.mean, pred.variance,
+                                       logistic.mean(), logistic.covariance(), scalar(logistic.log_marginal_likelihood()),
+                                       logistic.predict_proba(x)};
+  });
+}
+
+TEMPLATE_TEST_CASE("MC dropout and Bayes by Backprop: the prediction passes are the same for any thread count", "[parallel][deep]", float, double) {
+  using T = TestType;
+  const pml::Matrix<T> x = clustered<T>(300, 3, 3, 13).rowwise() - pml::RowVector<T>::Constant(3, T(100));
+  const pml::Matrix<T> y = x.rowwise().sum() / T(4);
+  pml::Rng rng(14);
+  pml::MCDropoutRegressor<T> mc({.input = 3, .hidden = {16}, .dropout = 0.2}, rng);
+  mc.fit(x, y, {.epochs = 2, .batch_size = 32}, rng);
+  pml::BayesByBackprop<T> bbb({.input = 3, .hidden = {16}, .output = 1}, rng);
+  bbb.fit(x, y, {.epochs = 2, .batch_size = 32}, rng);
+  same_for_any_thread_count<pml::Matrix<T>>([&] {
+    pml::Rng eval(15);
+    const auto a = mc.predict(x, 40, eval);
+    const auto b = bbb.predict(x, 40, eval);
+    const auto outputs = bbb.sample_outputs(x, 7, eval);
+    return std::vector<pml::Matrix<T>>{a.mean, a.variance, mc.score_samples(x, y, 40, eval), b.mean, b.variance, outputs.front(),
+                                       outputs.back()};
   });
 }
 

@@ -260,11 +260,15 @@ TEST_CASE("MC dropout score with target_scale: tau on the raw scale (Gal's code)
   const double tau = 3e-4, s = 77.0;
   pml::MCDropoutRegressor<double> net({.input = 2, .hidden = {5}, .dropout = 0.1, .dropout_input = true, .tau = tau}, rng);
   // Gal's net.py: logsumexp_t(-tau/2 (y_raw - yhat_raw,t)^2) - log T - log(2 pi)/2 + log(tau)/2, by hand
-  // from the same passes (the same Rng seed gives the same masks)
+  // from the same passes (the same Rng seed gives the same masks: pass t draws from the t-th stream split from
+  // the caller's generator, core/parallel.hpp's parallel_passes)
   const int samples = 50;
   Eigen::MatrixXd passes(x.rows(), samples);
   pml::Rng by_hand(17);
-  for (int t = 0; t < samples; ++t) passes.col(t) = net.network().predict(x, by_hand, true).col(0);
+  for (int t = 0; t < samples; ++t) {
+    pml::Rng stream = by_hand.split();
+    passes.col(t) = net.network().predict(x, stream, true).col(0);
+  }
   Eigen::VectorXd expected(x.rows());
   for (Eigen::Index i = 0; i < x.rows(); ++i) {
     const Eigen::ArrayXd a = -0.5 * tau * (s * (y(i, 0) - passes.row(i).array())).square();

@@ -172,6 +172,19 @@ template <class Value, class Partial> Value parallel_sum(const Chunks& chunks, c
   return total;
 }
 
+/// Runs pass(stream) for `count` Monte Carlo passes on up to get_num_threads() threads and returns the
+/// results in pass order. Pass t draws from its own generator, split from `rng` in pass order before any
+/// pass runs (`Generator::split()`), so the results are the same for any thread count; `rng` is left
+/// `count` splits ahead. Used by the MC-dropout and Bayes-by-Backprop prediction passes.
+template <class Result, class Generator, class Pass> std::vector<Result> parallel_passes(int count, Generator& rng, Pass&& pass) {
+  std::vector<Generator> streams;
+  streams.reserve(static_cast<std::size_t>(std::max(count, 0)));
+  for (int t = 0; t < count; ++t) streams.push_back(rng.split());
+  std::vector<Result> out(static_cast<std::size_t>(std::max(count, 0)));
+  parallel_for(count, [&](Eigen::Index t) { out[static_cast<std::size_t>(t)] = pass(streams[static_cast<std::size_t>(t)]); });
+  return out;
+}
+
 /// A per-row result (a vector of n, or a matrix of n rows) computed chunk by chunk: rows(begin, count)
 /// returns the result for input rows [begin, begin + count). The chunks (at least 2048 rows) are fixed by n,
 /// so the result is the same for any thread count; n <= 2048 is one call.

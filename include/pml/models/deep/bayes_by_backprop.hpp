@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "pml/core/special.hpp"
+#include "pml/core/parallel.hpp"
 #include "pml/models/deep/training.hpp"
 #include "pml/models/prediction.hpp"
 #include "pml/nn/bayesian_linear.hpp"
@@ -161,9 +162,10 @@ template <Real T = double> class BayesByBackprop {
   /// metrics::mutual_information and friends.
   template <class Derived> std::vector<Matrix<T>> sample_outputs(const Eigen::MatrixBase<Derived>& x, int samples, Rng& rng) const {
     check_predict("BayesByBackprop::sample_outputs", x, samples);
-    std::vector<Matrix<T>> out;
-    for (int t = 0; t < samples; ++t) out.push_back(evaluate(x, rng, nn::WeightSampling::weights));
-    return out;
+    // one weight draw per pass, the passes on threads, each with its own stream split from rng in pass order
+    // (core/parallel.hpp): the same outputs for any thread count
+    const Matrix<T> xt = x.template cast<T>();
+    return detail::parallel_passes<Matrix<T>>(samples, rng, [&](Rng& stream) { return evaluate(xt, stream, nn::WeightSampling::weights); });
   }
   /// Classification: mean class probabilities over `samples` posterior draws.
   template <class Derived> Matrix<T> predict_proba(const Eigen::MatrixBase<Derived>& x, int samples, Rng& rng) const {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "pml/core/enum_names.hpp"
+#include "pml/core/parallel.hpp"
 #include "pml/autodiff/ops.hpp"
 #include "pml/core/special.hpp"
 #include "pml/models/deep/training.hpp"
@@ -259,16 +260,19 @@ template <Real T = double> class MCDropoutRegressor {
   // T passes (dropout on when rng is given, one pass with dropout off otherwise): mean and noise variance
   template <class Derived> std::vector<Pass> passes(const Eigen::MatrixBase<Derived>& x, int samples, Rng* rng) const {
     const Matrix<T> xt = x.template cast<T>();
-    std::vector<Pass> out;
     const Index d = options_.output;
-    Rng unused(0);
-    for (int t = 0; t < samples; ++t) {
-      // dropout on exactly when an Rng is given: chosen per call, nothing of the network is switched
-      const Matrix<T> o = net_.predict(xt, rng ? *rng : unused, rng != nullptr);
-      if (options_.heteroscedastic) out.push_back({o.leftCols(d), o.rightCols(d).array().exp().matrix()});
-      else out.push_back({o, Matrix<T>::Constant(o.rows(), d, T(1 / options_.tau))});
+    // dropout on exactly when an Rng is given: chosen per call, nothing of the network is switched
+    const auto pass = [&](Rng& stream) {
+      const Matrix<T> o = net_.predict(xt, stream, rng != nullptr);
+      if (options_.heteroscedastic) return Pass{o.leftCols(d), o.rightCols(d).array().exp().matrix()};
+      return Pass{o, Matrix<T>::Constant(o.rows(), d, T(1 / options_.tau))};
+    };
+    if (rng == nullptr) {
+      Rng unused(0);
+      return std::vector<Pass>(static_cast<std::size_t>(samples), pass(unused));
     }
-    return out;
+    // the passes on threads, each with its own stream split from rng in pass order (core/parallel.hpp)
+    return detail::parallel_passes<Pass>(samples, *rng, pass);
   }
   static Prediction<T> moments(const std::vector<Pass>& ps) {
     Prediction<T> p;

@@ -11,6 +11,7 @@
 #include <Eigen/Cholesky>
 
 #include "pml/core/check.hpp"
+#include "pml/core/parallel.hpp"
 #include "pml/core/random.hpp"
 #include "pml/core/special.hpp"
 #include "pml/distributions/multivariate_normal.hpp"
@@ -80,13 +81,10 @@ template <Real T = double> class BayesianLogisticRegression {
     converged_ = false;
     iterations_ = 0;
     Eigen::LLT<Matrix<T>> llt;
+    Vector<T> grad;
+    Matrix<T> hessian;
     for (int it = 0; it < options_.max_iterations; ++it) {
-      const Vector<T> a = phi * w;
-      const Vector<T> y = pml::sigmoid(a.array()).matrix();
-      const Vector<T> r = (y.array() * (T(1) - y.array())).matrix();
-      const Vector<T> grad = phi.transpose() * (y - target) + options_.alpha * w;
-      Matrix<T> hessian = phi.transpose() * r.asDiagonal() * phi;
-      hessian.diagonal().array() += options_.alpha;
+      newton_terms(phi, target, w, grad, hessian);
       llt.compute(hessian);
       const Vector<T> step = llt.solve(grad);
       // damped Newton: halve the step until the negative log posterior decreases
@@ -107,9 +105,7 @@ template <Real T = double> class BayesianLogisticRegression {
     if (!w.allFinite())
       detail::throw_domain(f, "phi", "give finite MAP weights (rescale phi)", "non-finite weights after " + std::to_string(iterations_) + " Newton steps");
     mean_ = w;
-    const Vector<T> y = pml::sigmoid((phi * w).array()).matrix();
-    Matrix<T> hessian = phi.transpose() * (y.array() * (T(1) - y.array())).matrix().asDiagonal() * phi;
-    hessian.diagonal().array() += options_.alpha;
+    newton_terms(phi, target, w, grad, hessian);
     llt.compute(hessian);
     precision_ = hessian;
     covariance_ = llt.solve(Matrix<T>::Identity(m, m));
@@ -124,10 +120,14 @@ template <Real T = double> class BayesianLogisticRegression {
   /// Predictive \f$p(t=1|\boldsymbol\phi)\f$ with the probit approximation (moderated by the posterior).
   Vector<T> predict_proba(const MatrixCRef<T>& phi) const {
     require_fitted("BayesianLogisticRegression::predict_proba", phi.cols());
-    const Vector<T> mu = phi * mean_;
-    const Vector<T> var = (phi * covariance_).cwiseProduct(phi).rowwise().sum();
-    const Vector<T> kappa = (T(1) + constants<T>::pi * var.array() / T(8)).rsqrt().matrix();
-    return pml::sigmoid((kappa.array() * mu.array()).eval()).matrix();
+    // row chunks fixed by N, each on its own thread (core/parallel.hpp)
+    return detail::map_rows<Vector<T>>(phi.rows(), [&](Index begin, Index count) {
+      const auto rows = phi.middleRows(begin, count);
+      const Vector<T> mu = rows * mean_;
+      const Vector<T> var = (rows * covariance_).cwiseProduct(rows).rowwise().sum();
+      const Vector<T> kappa = (T(1) + constants<T>::pi * var.array() / T(8)).rsqrt().matrix();
+      return Vector<T>(pml::sigmoid((kappa.array() * mu.array()).eval()).matrix());
+    });
   }
   /// \f$\sigma(\mathbf w_{MAP}^T\boldsymbol\phi)\f$: the plug-in probability that ignores the posterior width.
   Vector<T> predict_proba_map(const MatrixCRef<T>& phi) const {
@@ -186,11 +186,42 @@ template <Real T = double> class BayesianLogisticRegression {
     a.option("converged", self.converged_);
   }
 
-  // negative log posterior up to a constant: sum softplus(a) - t a + alpha/2 |w|^2 (stable for any a)
+  // Row chunks of the sums over the data: at most 16, of whole 2048-row blocks, fixed by N (combined in chunk
+  // order: the same bits for any thread count; few, large pieces, docs/architecture.md "Threads").
+  static constexpr Index block = 2048;
+  static detail::Chunks chunks(Index n) { return detail::split_rows(n, block, 16, block); }
+  // The Newton step's gradient Phi^T (y - t) + alpha w and Hessian Phi^T R Phi + alpha I (PRML 4.96-4.97),
+  // R = diag(y (1 - y)), summed block by block: no N x M temporary.
+  void newton_terms(const MatrixCRef<T>& phi, const Vector<T>& target, const Vector<T>& w, Vector<T>& grad, Matrix<T>& hessian) const {
+    const Index m = phi.cols();
+    // columns 0..M-1: the Hessian's lower triangle; column M: the gradient
+    const Matrix<T> sums = detail::parallel_sum(chunks(phi.rows()), Matrix<T>(Matrix<T>::Zero(m, m + 1)), [&](Index, Index begin, Index end, Matrix<T>& part) {
+      Matrix<T> z;
+      Vector<T> y;
+      for (Index start = begin; start < end; start += block) {
+        const Index rows = std::min(block, end - start);
+        const auto pb = phi.middleRows(start, rows);
+        y = pml::sigmoid((pb * w).eval().array()).matrix();
+        part.col(m).noalias() += pb.transpose() * (y - target.segment(start, rows));
+        z = pb.array().colwise() * (y.array() * (T(1) - y.array())).sqrt();
+        part.leftCols(m).template selfadjointView<Eigen::Lower>().rankUpdate(z.transpose());
+      }
+    });
+    grad = sums.col(m) + options_.alpha * w;
+    hessian = sums.leftCols(m).template selfadjointView<Eigen::Lower>();
+    hessian.diagonal().array() += options_.alpha;
+  }
+  // negative log posterior up to a constant: sum softplus(a) - t a + alpha/2 |w|^2 (stable for any a), the
+  // data term summed over the chunks above
   T objective(const MatrixCRef<T>& phi, const Vector<T>& target, const Vector<T>& w) const {
-    const Vector<T> a = phi * w;
-    return (pml::softplus(a.array()) - target.array() * a.array()).sum() + T(0.5) * options_.alpha * w.squaredNorm() +
-           T(0.5) * T(w.size()) * (constants<T>::log_two_pi - std::log(options_.alpha));
+    const T data = detail::parallel_sum(chunks(phi.rows()), T(0), [&](Index, Index begin, Index end, T& out) {
+      for (Index start = begin; start < end; start += block) {
+        const Index rows = std::min(block, end - start);
+        const Vector<T> a = phi.middleRows(start, rows) * w;
+        out += (pml::softplus(a.array()) - target.segment(start, rows).array() * a.array()).sum();
+      }
+    });
+    return data + T(0.5) * options_.alpha * w.squaredNorm() + T(0.5) * T(w.size()) * (constants<T>::log_two_pi - std::log(options_.alpha));
   }
   void require_fitted(const char* function, Index columns) const {
     if (mean_.size() == 0) throw std::logic_error(std::string(function) + ": the model is not fitted; call fit() first");
