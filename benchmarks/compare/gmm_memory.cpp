@@ -22,9 +22,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::ifstream in(argv[1], std::ios::binary);
-  std::int64_t header[3];
+  std::int64_t header[3] = {0, 0, 0};
   in.read(reinterpret_cast<char*>(header), sizeof header);
   const Eigen::Index n = header[0], d = header[1], k = header[2];
+  if (!in || n <= 0 || d <= 0 || k <= 0) {  // (gmm_memory.py runs it on a missing file for the program's baseline)
+    std::fprintf(stderr, "gmm_memory: cannot read a header from %s\n", argv[1]);
+    return 1;
+  }
   using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   Eigen::MatrixXd x(n, d);
   RowMajor block;

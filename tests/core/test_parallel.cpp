@@ -167,6 +167,33 @@ TEMPLATE_TEST_CASE("KMeans: fit, predict, transform and scores are the same for 
   });
 }
 
+TEMPLATE_TEST_CASE("KMeans::plus_plus: rows of the data, the same for any thread count", "[parallel][kmeans]", float, double) {
+  using T = TestType;
+  const pml::Matrix<T> x = clustered<T>(30000, 4, 6, 16);
+  pml::Vector<T> w = pml::Vector<T>::LinSpaced(x.rows(), T(0.5), T(2));
+  same_for_any_thread_count<pml::Matrix<T>>([&] {
+    pml::Rng rng(17);
+    const pml::Matrix<T> unweighted = pml::KMeans<T>::plus_plus(x, 6, rng);
+    const pml::Matrix<T> weighted = pml::KMeans<T>::plus_plus(x, 6, rng, w);
+    return std::vector<pml::Matrix<T>>{unweighted, weighted};
+  });
+  pml::Rng rng(18);
+  const pml::Matrix<T> c = pml::KMeans<T>::plus_plus(x, 6, rng);
+  for (Index j = 0; j < c.rows(); ++j) {  // each centre is a row of x, bit for bit, and the six are distinct
+    bool found = false;
+    for (Index i = 0; i < x.rows() && !found; ++i) found = same_bits(pml::Matrix<T>(x.row(i)), pml::Matrix<T>(c.row(j)));
+    CHECK(found);
+    for (Index l = 0; l < j; ++l) CHECK_FALSE(same_bits(pml::Matrix<T>(c.row(l)), pml::Matrix<T>(c.row(j))));
+  }
+  CHECK_THROWS_WITH(pml::KMeans<T>::plus_plus(x.topRows(3), 4, rng), Catch::Contains("KMeans::plus_plus") && Catch::Contains("k = 4"));
+  CHECK_THROWS_WITH(pml::KMeans<T>::plus_plus(x, 0, rng), Catch::Contains("KMeans::plus_plus"));
+  CHECK_THROWS_WITH(pml::KMeans<T>::plus_plus(x, 3, rng, w.head(5)), Catch::Contains("weights has length 5"));
+  // the inertia of no rows is the empty sum
+  pml::KMeans<T> km({.clusters = 6});
+  km.fit(x, 1);
+  CHECK(km.inertia(x.topRows(0)) == T(0));
+}
+
 TEMPLATE_TEST_CASE("GaussianMixture: EM and the queries are the same for any thread count", "[parallel][gmm]", float, double) {
   using T = TestType;
   const pml::Matrix<T> x = clustered<T>(30000, 5, 4, 2);
@@ -294,6 +321,7 @@ TEMPLATE_TEST_CASE("the tape's GEMM, split into pieces, is the same for any thre
 #include <sys/wait.h>
 #include <unistd.h>
 
+#ifndef PML_TEST_SANITIZED  // (the measurement is skipped under a sanitizer)
 namespace {
 // How many bytes the process's peak resident set grows by during a fit of x (the data are the baseline).
 // Meaningful only in a process that has not peaked higher before: these cases are hidden ("[.memory]") and
@@ -309,6 +337,7 @@ long fit_peak_growth(pml::Covariance covariance, Index n, Index d, Index k) {
   return (after.ru_maxrss - before.ru_maxrss) * 1024L;
 }
 }  // namespace
+#endif
 
 // The issue's case: N = 1 000 000, D = 32 (244 MiB), K = 16, the default k-means initialisation; the bound is
 // the data plus 10%. An N x K matrix would add 50% of the data, a centred copy 100%, each N-vector 3%.

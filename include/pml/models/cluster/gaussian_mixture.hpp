@@ -4,6 +4,7 @@
 
 #include "pml/core/enum_names.hpp"
 #include "pml/core/instantiation.hpp"
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -142,7 +143,7 @@ template <Real T = double> class GaussianMixture {
         const T previous = lower_bound;
         // one pass: the E-step's responsibilities become the M-step's statistics block by block; each chunk
         // keeps its weighted log-likelihood and its worst-explained row (for re-seeding), no N-vector
-        const Index chunks = sum_chunks(x.rows()).count();
+        const Index chunks = sum_chunks(x).count();
         std::vector<T> chunk_ll(static_cast<std::size_t>(chunks), T(0));
         std::vector<std::pair<T, Index>> chunk_worst(static_cast<std::size_t>(chunks), {std::numeric_limits<T>::infinity(), 0});
         const auto e_step = [&](Index c, Index b, Index m, const Matrix<T>& xb, Matrix<T>& r) {
@@ -152,7 +153,7 @@ template <Real T = double> class GaussianMixture {
           chunk_ll[ch] += w.segment(b, m).dot(norm);
           Index i;
           const T least = norm.minCoeff(&i);
-          if (least < chunk_worst[ch].first || b == sum_chunks(x.rows()).begin(c)) chunk_worst[ch] = {least, b + i};
+          if (least < chunk_worst[ch].first || b == sum_chunks(x).begin(c)) chunk_worst[ch] = {least, b + i};
           r = ((r.colwise() - norm).array().exp().colwise() * w.segment(b, m).array()).matrix();
         };
         Statistics st = statistics(x, shift, state.means, e_step, square);
@@ -537,7 +538,7 @@ template <Real T = double> class GaussianMixture {
   // Responsibilities from k-means or at random, then one M-step; explicit initial parameters override
   // (all three given: nothing else is computed). The state's means are about `shift`.
   State initial_state(const MatrixCRef<T>& x, const RowVector<T>& shift, const detail::SampleWeights<T>& w, Rng& rng) const {
-    const Index n = x.rows(), k = options_.components, d = x.cols();
+    const Index k = options_.components, d = x.cols();
     State s;
     const bool given = options_.weights_init.size() > 0 && options_.means_init.size() > 0 && !options_.covariances_init.empty();
     if (!given) {
@@ -552,7 +553,7 @@ template <Real T = double> class GaussianMixture {
       } else {
         // uniform draws normalised per row, from one stream per chunk of rows (split from rng in chunk order,
         // so the same for any thread count), replayed by the M-step's second pass
-        const detail::Chunks chunks = sum_chunks(n);
+        const detail::Chunks chunks = sum_chunks(x);
         std::vector<Rng> streams;
         for (Index c = 0; c < chunks.count(); ++c) streams.push_back(rng.split());
         std::vector<Rng> replay = streams;
@@ -629,9 +630,16 @@ template <Real T = double> class GaussianMixture {
   // Per-row work in chunks of at least 2048 rows (a multiple of the 128-row blocks below, so that a chunk's
   // blocks are the unsplit loop's): the split depends on N only.
   static detail::Chunks row_chunks(Index n) { return detail::split_rows(n, 2048, Index(1) << 20, 256); }
-  // The fused EM pass: at most 16 chunks (whole 256-row blocks), so that their partial statistics (K D x D
-  // matrices each, for full covariances) stay small next to the data.
-  static detail::Chunks sum_chunks(Index n) { return detail::split_rows(n, 2048, 16, 256); }
+  // The fused EM pass: at most 16 chunks (whole 256-row blocks), and for wide data at most N / (K D), so that
+  // their partial statistics (K D x D matrices each, for full and tied covariances) stay below the data in
+  // size; fixed by N, K and D, never by the threads.
+  detail::Chunks sum_chunks(const MatrixCRef<T>& x) const {
+    const bool square = options_.covariance == Covariance::full || options_.covariance == Covariance::tied;
+    const Index per_chunk = options_.components * (square ? std::max<Index>(x.cols(), 1) : 1);
+    return detail::split_rows(x.rows(), 2048, std::clamp<Index>(x.rows() / per_chunk, 1, 16), 256);
+  }
+  // Chunks of a pass whose partials are D-vectors (data_variance): at most 16.
+  static detail::Chunks vector_chunks(Index n) { return detail::split_rows(n, 2048, 16, 256); }
   // Rows per sub-block of a chunk in the fused pass (its temporaries: sub_block x D and sub_block x K).
   static constexpr Index sub_block = 2048;
   // weighted_log_prob of rows [begin, begin + n) of `all` into `lp` (n x K).
@@ -725,7 +733,7 @@ template <Real T = double> class GaussianMixture {
                         bool about_reference = true, bool second_moments = true) const {
     const Index k = options_.components, d = x.cols();
     const bool square = options_.covariance == Covariance::full || options_.covariance == Covariance::tied;
-    const detail::Chunks chunks = sum_chunks(x.rows());
+    const detail::Chunks chunks = sum_chunks(x);
     std::vector<Statistics> parts(static_cast<std::size_t>(chunks.count()));
     detail::parallel_chunks(chunks, [&](Index c, Index begin, Index end) {
       Statistics& p = parts[static_cast<std::size_t>(c)];
@@ -875,7 +883,7 @@ template <Real T = double> class GaussianMixture {
   // The weighted variance of each column of x (two passes over chunks: the mean, then squares about it;
   // each chunk in sub-blocks, so that no temporary grows with N).
   static Vector<T> data_variance(const MatrixCRef<T>& x, const RowVector<T>& shift, const detail::SampleWeights<T>& w) {
-    const detail::Chunks chunks = sum_chunks(x.rows());
+    const detail::Chunks chunks = vector_chunks(x.rows());
     const auto weighted_sum = [&](const RowVector<T>& about, bool squares) {
       return detail::parallel_sum(chunks, RowVector<T>(RowVector<T>::Zero(x.cols())), [&](Index, Index begin, Index end, RowVector<T>& out) {
         out.setZero(x.cols());

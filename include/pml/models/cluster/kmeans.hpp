@@ -5,6 +5,7 @@
 #include "pml/core/instantiation.hpp"
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "pml/core/parallel.hpp"
 #include "pml/core/check.hpp"
@@ -66,7 +67,7 @@ template <Real T = double> class KMeans {
   KMeans& fit(const MatrixCRef<T>& x, Rng& rng, const VectorCRef<T>& weights = detail::no_weights<T>()) {
     const Index k = options_.clusters;
     // the given weights are used in place; without them, no N-vector of ones (issue 17 §3)
-    const detail::SampleWeights<T> w("KMeans::fit", weights, x.rows(), block_chunks(x.rows()).size);
+    const detail::SampleWeights<T> w("KMeans::fit", weights, x.rows(), 1);  // (per-row access only: no block of ones)
     if (x.rows() < k)
       detail::throw_shape("KMeans::fit", "needs at least clusters = " + std::to_string(k) + " rows, got " +
                                              std::to_string(x.rows()));
@@ -90,7 +91,7 @@ template <Real T = double> class KMeans {
     T best = std::numeric_limits<T>::infinity();
     bool have_best = false;
     for (int start = 0; start < (given ? 1 : options_.restarts); ++start) {
-      Matrix<T> centres = given ? Matrix<T>(options_.centres_init.rowwise() - shift) : plus_plus(xc, w, options_.clusters, rng);
+      Matrix<T> centres = given ? Matrix<T>(options_.centres_init.rowwise() - shift) : Matrix<T>(gather(x, plus_plus(xc, w, options_.clusters, rng)).rowwise() - shift);
       int it = 0;
       bool converged = false;
       for (; it < options_.max_iterations; ++it) {
@@ -103,7 +104,7 @@ template <Real T = double> class KMeans {
           break;
         }
       }
-      // the labels of a start that does not win are not kept: one N-vector of labels at a time
+      // the labels of a start that does not win are dropped (at most two N-vectors of labels: the best start's and this one's)
       const Matrix<T> returned = centres.rowwise() + shift;
       IntVector labels;
       assign(xc, centres, labels);
@@ -176,6 +177,7 @@ template <Real T = double> class KMeans {
     check_size("KMeans::inertia", "x", x.cols(), centres_.cols(), "columns");
     IntVector labels;
     assign_shifted(x, labels);
+    if (x.rows() == 0) return T(0);  // the empty sum
     return exact_inertia(x, detail::SampleWeights<T>("KMeans::inertia", detail::no_weights<T>(), x.rows(), 1), centres_, labels);
   }
 
@@ -186,17 +188,20 @@ template <Real T = double> class KMeans {
   bool converged() const noexcept { return converged_; }  ///< Whether the last fit() stopped because no centre moved more than the tolerance.
   const Options& options() const noexcept { return options_; }  ///< The options the model was built with.
 
-  /// k-means++ seeding (greedy, 2 + ln K candidates per centre) of K centres from the rows of `x` (N x D),
-  /// with optional sample weights (empty: all 1); a distance that lost its digits to cancellation in the
-  /// expanded form is recomputed from exact differences. Apart from the K x D result it keeps one N-vector
-  /// (each row's distance to its nearest centre so far). @throw std::invalid_argument for N < K.
+  /// k-means++ seeding (greedy, 2 + ln K candidates per centre): K rows of `x` (N x D) chosen as starting
+  /// centres (K x D, copies of those rows), with optional sample weights (empty: all 1). Distances are taken
+  /// about the column means; one that lost its digits to cancellation in the expanded form is recomputed from
+  /// exact differences. Apart from the result it keeps one N-vector (each row's distance to its nearest
+  /// centre so far). @throw std::invalid_argument for k < 1, N < k, empty x or weights of the wrong length;
+  /// std::domain_error for non-finite x, negative weights or weights that sum to 0.
   static Matrix<T> plus_plus(const MatrixCRef<T>& x, Index k, Rng& rng, const VectorCRef<T>& weights = detail::no_weights<T>()) {
-    const detail::SampleWeights<T> w("KMeans::plus_plus", weights, x.rows(), block_chunks(x.rows()).size);
+    const detail::SampleWeights<T> w("KMeans::plus_plus", weights, x.rows(), 1);
     if (k <= 0 || x.rows() < k)
       detail::throw_shape("KMeans::plus_plus", "needs 0 < k <= rows, got k = " + std::to_string(k) + " and " +
                                                    std::to_string(x.rows()) + " rows");
+    check_all_finite("KMeans::plus_plus", "x", x);
     const RowVector<T> shift = detail::column_means<T>(x);
-    return plus_plus(Centred{x, shift}, w, k, rng).rowwise() + shift;
+    return gather(x, plus_plus(Centred{x, shift}, w, k, rng));
   }
 
  private:
@@ -210,24 +215,33 @@ template <Real T = double> class KMeans {
   };
   // Row blocks of the per-row passes (seeding, assignment): fixed by N, at most 8192 rows while N < 2^33.
   static detail::Chunks block_chunks(Index n) { return detail::split_rows(n, 8192, Index(1) << 20); }
+  // The rows of x at `rows` (a K x D matrix).
+  static Matrix<T> gather(const MatrixCRef<T>& x, const std::vector<Index>& rows) {
+    Matrix<T> out(static_cast<Index>(rows.size()), x.cols());
+    for (std::size_t c = 0; c < rows.size(); ++c) out.row(static_cast<Index>(c)) = x.row(rows[c]);
+    return out;
+  }
   // Squared distances of the centred rows [b, b + m) to the centred row r (norm rn) into db (length m).
   static void distances_to_row(const Centred& x, Index b, Index m, Index r, const Vector<T>& centre, T rn, Eigen::Ref<Vector<T>> db) {
     const Matrix<T> xb = x.rows(b, m);
+    const Vector<T> norms = xb.rowwise().squaredNorm();  // (column by column: contiguous)
     db.noalias() = xb * centre;
     const T tau = detail::cancellation_fraction<T>();
     for (Index i = 0; i < m; ++i) {
-      const T norm = xb.row(i).squaredNorm();
+      const T norm = norms(i);
       db(i) = norm - T(2) * db(i) + rn;
       if (!(db(i) >= tau * (norm + rn))) db(i) = (x.x.row(b + i) - x.x.row(r)).squaredNorm();
       db(i) = std::max(db(i), T(0));
     }
   }
-  static Matrix<T> plus_plus(const Centred& x, const detail::SampleWeights<T>& w, Index k, Rng& rng) {
+  // k-means++ on the centred data: the indices of the K rows chosen, in order.
+  static std::vector<Index> plus_plus(const Centred& x, const detail::SampleWeights<T>& w, Index k, Rng& rng) {
     const Index n = x.size();
-    Matrix<T> centres(k, x.x.cols());
+    std::vector<Index> chosen;
+    chosen.reserve(static_cast<std::size_t>(k));
     const auto draw_by_weight = [&] { return w.uniform() ? random::categorical(rng, Vector<T>::Ones(n)) : random::categorical(rng, w.given()); };
     const Index first = draw_by_weight();
-    centres.row(0) = x.row(first);
+    chosen.push_back(first);
     const detail::Chunks chunks = block_chunks(n);
     // each row's squared distance to its nearest centre so far: the only N-vector of the seeding
     Vector<T> closest(n);
@@ -270,9 +284,9 @@ template <Real T = double> class KMeans {
         distances_to_row(x, b, e - b, best_index, centre, rn, db);
         closest.segment(b, e - b) = closest.segment(b, e - b).cwiseMin(db);
       });
-      centres.row(c) = x.row(best_index);
+      chosen.push_back(best_index);
     }
-    return centres;
+    return chosen;
   }
 
  public:
@@ -353,11 +367,16 @@ template <Real T = double> class KMeans {
           }
           mass(c) += w(start + i);
         }
-        // weighted sums of the new centres, column by column while the block is in cache
+        // weighted sums of the new centres, column by column while the block is in cache (the weights'
+        // branch taken once per block, not per entry)
+        const T* wb = w.uniform() ? nullptr : w.given().data() + start;
         for (Index j = 0; j < d; ++j) {
           const T* xj = &xb.coeffRef(0, j);
           T* sj = sums.data() + j * k;
-          for (Index i = 0; i < m; ++i) sj[static_cast<Index>(idx[i])] += w(start + i) * xj[i];
+          if (wb == nullptr)
+            for (Index i = 0; i < m; ++i) sj[static_cast<Index>(idx[i])] += xj[i];
+          else
+            for (Index i = 0; i < m; ++i) sj[static_cast<Index>(idx[i])] += wb[i] * xj[i];
         }
       }
     });

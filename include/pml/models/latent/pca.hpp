@@ -3,6 +3,7 @@
 /// Principal component analysis.
 
 #include "pml/core/instantiation.hpp"
+#include <algorithm>
 #include <cmath>
 
 #include <Eigen/Eigenvalues>
@@ -73,13 +74,14 @@ CovarianceEigen<T> covariance_eigen(const char* function, const MatrixCRef<T>& x
     }
     out.eigenvectors = u;
   } else {
-    // the scatter's lower triangle, summed over at most 16 row chunks fixed by N (each on its own thread,
-    // combined in chunk order: the same bits for any thread count), one rank update per 2048-row block. More
-    // chunks or smaller blocks cost more in allocation than in arithmetic: 64 chunks of 512-row blocks ran
-    // 3x slower at N = 100 000, D = 256 (each D x D partial and Eigen's packing buffers freed back to the
-    // system and faulted in again: docs/architecture.md, "Threads").
+    // the scatter's lower triangle, summed over at most 16 row chunks fixed by N and D (each on its own thread,
+    // combined in chunk order: the same bits for any thread count; fewer for wide data, so that the D x D
+    // partials stay small next to the data), one rank update per 2048-row block. More chunks or smaller
+    // blocks cost more in allocation than in arithmetic: 49 chunks of 512-row blocks ran 2.4x slower at
+    // N = 100 000, D = 256 (each D x D partial and Eigen's packing buffers freed back to the system and
+    // faulted in again: docs/architecture.md, "Threads").
     constexpr Index block = 2048;
-    Matrix<T> cov = parallel_sum(split_rows(n, block, 16, block), Matrix<T>(Matrix<T>::Zero(d, d)),
+    Matrix<T> cov = parallel_sum(split_rows(n, block, std::clamp<Index>(Index(4096) / std::max<Index>(d, 1), 1, 16), block), Matrix<T>(Matrix<T>::Zero(d, d)),
                                  [&](Index, Index begin, Index end, Matrix<T>& part) {
                                    Matrix<T> z;
                                    for (Index start = begin; start < end; start += block) {

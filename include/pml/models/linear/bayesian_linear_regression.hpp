@@ -3,6 +3,7 @@
 /// Bayesian linear regression with evidence maximisation (PRML §3.3–3.5).
 
 #include "pml/core/instantiation.hpp"
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -124,12 +125,13 @@ template <Real T = double> class BayesianLinearRegression {
     Vector<T> e;
     Matrix<T> v;
     if (n >= m) {
-      // [lower Gram, Phi^T t; ., t^T t] ((M + 1) x (M + 1)) summed over at most 16 row chunks fixed by N (each on its own thread,
-      // combined in chunk order: the same bits for any thread count), 2048-row blocks (as PCA's scatter: fewer,
-      // larger pieces keep the allocator from returning and re-faulting the partials' memory)
+      // [lower Gram, Phi^T t; ., t^T t] ((M + 1) x (M + 1)) summed over at most 16 row chunks fixed by N and M (each on its own
+      // thread, combined in chunk order: the same bits for any thread count; fewer for wide designs, so that the
+      // partials stay small next to the data), 2048-row blocks (as PCA's scatter: fewer, larger pieces keep the
+      // allocator from returning and re-faulting the partials' memory)
       constexpr Index block = 2048;
       const Matrix<T> sums = detail::parallel_sum(
-          detail::split_rows(n, block, 16, block), Matrix<T>(Matrix<T>::Zero(m + 1, m + 1)), [&](Index, Index begin, Index end, Matrix<T>& part) {
+          detail::split_rows(n, block, std::clamp<Index>(Index(4096) / (m + 1), 1, 16), block), Matrix<T>(Matrix<T>::Zero(m + 1, m + 1)), [&](Index, Index begin, Index end, Matrix<T>& part) {
             Matrix<T> z;
             for (Index start = begin; start < end; start += block) {
               const Index rows = std::min(block, end - start);

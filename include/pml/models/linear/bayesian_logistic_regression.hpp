@@ -3,6 +3,7 @@
 /// Bayesian logistic regression by the Laplace approximation (PRML §4.5).
 
 #include "pml/core/instantiation.hpp"
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -186,16 +187,17 @@ template <Real T = double> class BayesianLogisticRegression {
     a.option("converged", self.converged_);
   }
 
-  // Row chunks of the sums over the data: at most 16, of whole 2048-row blocks, fixed by N (combined in chunk
-  // order: the same bits for any thread count; few, large pieces, docs/architecture.md "Threads").
+  // Row chunks of the sums over the data: at most 16, of whole 2048-row blocks, fixed by N and M (combined in
+  // chunk order: the same bits for any thread count; few, large pieces, docs/architecture.md "Threads"; fewer
+  // for wide designs, so that the M x (M + 1) partials stay small next to the data).
   static constexpr Index block = 2048;
-  static detail::Chunks chunks(Index n) { return detail::split_rows(n, block, 16, block); }
+  static detail::Chunks chunks(Index n, Index m) { return detail::split_rows(n, block, std::clamp<Index>(Index(4096) / (m + 1), 1, 16), block); }
   // The Newton step's gradient Phi^T (y - t) + alpha w and Hessian Phi^T R Phi + alpha I (PRML 4.96-4.97),
   // R = diag(y (1 - y)), summed block by block: no N x M temporary.
   void newton_terms(const MatrixCRef<T>& phi, const Vector<T>& target, const Vector<T>& w, Vector<T>& grad, Matrix<T>& hessian) const {
     const Index m = phi.cols();
     // columns 0..M-1: the Hessian's lower triangle; column M: the gradient
-    const Matrix<T> sums = detail::parallel_sum(chunks(phi.rows()), Matrix<T>(Matrix<T>::Zero(m, m + 1)), [&](Index, Index begin, Index end, Matrix<T>& part) {
+    const Matrix<T> sums = detail::parallel_sum(chunks(phi.rows(), phi.cols()), Matrix<T>(Matrix<T>::Zero(m, m + 1)), [&](Index, Index begin, Index end, Matrix<T>& part) {
       Matrix<T> z;
       Vector<T> y;
       for (Index start = begin; start < end; start += block) {
@@ -214,7 +216,7 @@ template <Real T = double> class BayesianLogisticRegression {
   // negative log posterior up to a constant: sum softplus(a) - t a + alpha/2 |w|^2 (stable for any a), the
   // data term summed over the chunks above
   T objective(const MatrixCRef<T>& phi, const Vector<T>& target, const Vector<T>& w) const {
-    const T data = detail::parallel_sum(chunks(phi.rows()), T(0), [&](Index, Index begin, Index end, T& out) {
+    const T data = detail::parallel_sum(chunks(phi.rows(), phi.cols()), T(0), [&](Index, Index begin, Index end, T& out) {
       for (Index start = begin; start < end; start += block) {
         const Index rows = std::min(block, end - start);
         const Vector<T> a = phi.middleRows(start, rows) * w;
