@@ -24,6 +24,10 @@ namespace pml_test {
 inline std::atomic<long> allocations{0};
 }  // namespace pml_test
 
+// An executable of several files includes this header FIRST in every file (the same Eigen settings in
+// each) and defines PML_COUNTING_ALLOCATOR_DECLARE_ONLY before it in all but one, which defines the
+// allocation functions.
+#ifndef PML_COUNTING_ALLOCATOR_DECLARE_ONLY
 // GCC cannot see that these operator delete replacements pair with the malloc-based operator new.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
@@ -56,3 +60,4 @@ void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 #pragma GCC diagnostic pop
+#endif  // PML_COUNTING_ALLOCATOR_DECLARE_ONLY

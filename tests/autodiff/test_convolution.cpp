@@ -5,14 +5,13 @@
 #include "counting_allocator.hpp"  // first: it sets up Eigen's malloc hook (the one file of this executable)
 #include <catch2/catch.hpp>
 
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "pml/autodiff.hpp"
 #include "pml/core/random.hpp"
+#include "torch_layers_fixture.hpp"
 
 using Catch::Matchers::Contains;
 using pml::Index;
@@ -21,54 +20,11 @@ using pml::ad::Tape;
 using pml::ad::Var;
 using pml::ad::Window2d;
 
+using pml_test::Case;
+using pml_test::fixtures;
+using pml_test::rows_of;
+
 namespace {
-
-struct Case {
-  std::string kind;
-  std::map<std::string, double> p;
-  std::map<std::string, std::vector<double>> a;
-  Index i(const std::string& k) const { return static_cast<Index>(p.at(k)); }
-  bool has(const std::string& k) const { return a.count(k) > 0; }
-};
-
-const std::vector<Case>& fixtures() {
-  static const std::vector<Case> cases = [] {
-    std::vector<Case> out;
-    std::ifstream in(PML_TEST_FIXTURES "/torch_layers.txt");
-    REQUIRE(in);
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.empty() || line[0] == '#') continue;
-      std::istringstream s(line);
-      std::string head;
-      s >> head;
-      if (head == "case") {
-        out.emplace_back();
-        s >> out.back().kind;
-        std::string kv;
-        while (s >> kv) {
-          const auto eq = kv.find('=');
-          out.back().p[kv.substr(0, eq)] = std::stod(kv.substr(eq + 1));
-        }
-      } else if (head != "end") {
-        std::size_t n = 0;
-        s >> n;
-        std::vector<double> v(n);
-        for (auto& x : v) s >> x;
-        REQUIRE(s);
-        out.back().a[head] = std::move(v);
-      }
-    }
-    return out;
-  }();
-  return cases;
-}
-
-/// A flat row-major array as a `rows` x (size / rows) matrix (PyTorch's N x C x H x W as N x (C·H·W)).
-template <class T> pml::Matrix<T> rows_of(const std::vector<double>& flat, Index rows) {
-  using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  return Eigen::Map<const RowMajor>(flat.data(), rows, static_cast<Index>(flat.size()) / rows).cast<T>();
-}
 
 /// max |got − want| relative to max(1, max |want|).
 template <class T> double discrepancy(const Eigen::Map<pml::Matrix<T>>& got, const pml::Matrix<T>& want) {

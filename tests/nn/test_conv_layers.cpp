@@ -1,15 +1,15 @@
 // The convolutional layers (nn/conv.hpp): the layers equal the ops with their own weights, initialise as
 // PyTorch, keep BatchNorm's running statistics as PyTorch does (fixtures of make_torch_layers.py), save and
 // load bit for bit, refuse wrong shapes naming the layer, and a small CNN learns a two-class image task.
+#define PML_COUNTING_ALLOCATOR_DECLARE_ONLY  // test_convolution.cpp defines the counting allocator
+#include "counting_allocator.hpp"  // first: the same Eigen settings in every file of test_layers
 #include <catch2/catch.hpp>
 
 #include <filesystem>
-#include <fstream>
-#include <map>
-#include <sstream>
 
 #include "pml/nn.hpp"
 #include "pml/nn/conv.hpp"
+#include "torch_layers_fixture.hpp"
 
 using Catch::Matchers::Contains;
 using pml::Index;
@@ -74,32 +74,10 @@ TEST_CASE("pooling layers and the flattened output feed a dense layer", "[nn][co
   CHECK_THROWS_WITH(pml::nn::AvgPool2d<float>(Window2d::square(2, 1, 0, 2)), Contains("nn::AvgPool2d") && Contains("dilation"));
 }
 
-namespace {
-std::map<std::string, std::vector<double>> running_case(Index s) {
-  std::ifstream in(PML_TEST_FIXTURES "/torch_layers.txt");
-  std::string line;
-  bool inside = false;
-  std::map<std::string, std::vector<double>> out;
-  while (std::getline(in, line)) {
-    if (line.rfind("case batch_norm_running", 0) == 0) inside = line.find(" s=" + std::to_string(s) + " ") != std::string::npos;
-    else if (line.rfind("case", 0) == 0 || line == "end") inside = inside && line != "end";
-    else if (inside) {
-      std::istringstream ss(line);
-      std::string name;
-      std::size_t n;
-      ss >> name >> n;
-      std::vector<double> v(n);
-      for (auto& e : v) ss >> e;
-      out[name] = v;
-    }
-  }
-  return out;
-}
-}  // namespace
 
 TEST_CASE("BatchNorm keeps running statistics as PyTorch and uses them in prediction", "[nn][batchnorm]") {
   for (const Index s : {Index(0), Index(5)}) {  // BatchNorm1d over 6 x 5, BatchNorm2d over 4 x 3 x 5 x 5
-    const auto f = running_case(s);
+    const auto& f = pml_test::find_case("batch_norm_running", {{"s", double(s)}}).a;
     REQUIRE(f.count("new_var"));
     const Index c = static_cast<Index>(f.at("running_mean").size()), n = static_cast<Index>(f.at("x").size()) / (c * std::max<Index>(1, s * s));
     pml::nn::BatchNorm<double> bn(c);

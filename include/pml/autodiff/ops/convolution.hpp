@@ -39,10 +39,14 @@ inline std::string to_string(const ImageShape& s) {
 /// padding is added on both sides, with zeros for convolution and average pooling and ignored by max
 /// pooling).
 struct Window2d {
-  Index kernel_h = 1, kernel_w = 1;      ///< kernel height and width
-  Index stride_h = 1, stride_w = 1;      ///< step between windows
-  Index padding_h = 0, padding_w = 0;    ///< implicit zero padding on each side
-  Index dilation_h = 1, dilation_w = 1;  ///< spacing between kernel taps
+  Index kernel_h = 1;    ///< kernel height
+  Index kernel_w = 1;    ///< kernel width
+  Index stride_h = 1;    ///< vertical step between windows
+  Index stride_w = 1;    ///< horizontal step between windows
+  Index padding_h = 0;   ///< rows of implicit padding above and below
+  Index padding_w = 0;   ///< columns of implicit padding left and right
+  Index dilation_h = 1;  ///< vertical spacing between kernel taps
+  Index dilation_w = 1;  ///< horizontal spacing between kernel taps
   /// A square kernel k x k with the same stride, padding and dilation along both sides.
   static Window2d square(Index k, Index stride = 1, Index padding = 0, Index dilation = 1) {
     return {k, k, stride, stride, padding, padding, dilation, dilation};
@@ -305,11 +309,12 @@ template <Real T> struct MaxPool {
                 std::fill_n(where, batch, static_cast<T>(from));
                 first = false;
               } else {
-                for (Index k = 0; k < batch; ++k)
-                  if (in[k] > best[k] || std::isnan(in[k])) {  // PyTorch's rule
-                    best[k] = in[k];
-                    where[k] = static_cast<T>(from);
-                  }
+                const T at = static_cast<T>(from);
+                for (Index k = 0; k < batch; ++k) {  // branch-free, so that it vectorises
+                  const bool take = (in[k] > best[k]) | (in[k] != in[k]);  // larger, or NaN: PyTorch's rule
+                  best[k] = take ? in[k] : best[k];
+                  where[k] = take ? at : where[k];
+                }
               }
             }
           }

@@ -1,0 +1,184 @@
+#pragma once
+/// @file
+/// Recurrent layers on the tape: nn::LSTM and nn::GRU over a batch of sequences, unrolled step by step,
+/// with the state carried between calls for truncated backpropagation through time.
+///
+/// **Layout.** A batch of N sequences of T steps with F features each is an N x (T·F) matrix: one
+/// sequence per row, step t in columns [t·F, (t+1)·F) (PyTorch's batch_first N x T x F tensor reshaped to
+/// N x (T·F)). The layer returns the hidden state of every step (N x H each) and the final state.
+///
+/// **Truncated BPTT.** forward() starts from the given initial state as constants of the tape: feed the
+/// final state's values of one chunk of k steps as the initial state of the next, and gradients flow back
+/// at most k steps.
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "pml/autodiff/ops.hpp"
+#include "pml/autodiff/ops/recurrent.hpp"
+#include "pml/nn/init.hpp"
+#include "pml/nn/parameter.hpp"
+
+namespace pml::nn {
+
+/// The state a recurrent layer carries from one chunk of steps to the next (empty matrices: zeros).
+template <Real T> struct RecurrentState {
+  Matrix<T> h;  ///< hidden state, N x H
+  Matrix<T> c;  ///< cell state, N x H (LSTM only)
+};
+
+/// What a recurrent layer's forward pass returns: the hidden state of every step and the final state.
+template <Real T> struct RecurrentOutput {
+  std::vector<ad::Var<T>> hidden;  ///< h_t for t = 0..T-1, each N x H (its capacity is reused from call to call)
+  ad::Var<T> h;  ///< the final hidden state (N x H), = hidden.back()
+  ad::Var<T> c;  ///< the final cell state (N x H; LSTM only)
+  /// The final state's values, to start the next chunk from (truncated backpropagation through time).
+  RecurrentState<T> state() const { return {h.value(), c.tape ? Matrix<T>(c.value()) : Matrix<T>()}; }
+};
+
+namespace detail {
+/// The checks and the per-step loop the LSTM and the GRU share.
+template <Real T> Index recurrent_steps(const char* function, const ad::Var<T>& x, Index input_size) {
+  if (x.cols() < input_size || x.cols() % input_size != 0)
+    pml::detail::throw_shape(function, "x has " + std::to_string(x.cols()) + " columns, not a positive multiple of the input size " +
+                                           std::to_string(input_size) + " (N x (T·F) expected)");
+  return x.cols() / input_size;
+}
+template <Real T> ad::Var<T> initial_state(const char* function, ad::Tape<T>& tape, const Matrix<T>& m, Index rows, Index hidden, const char* what) {
+  if (m.size() == 0) return tape.constant(rows, hidden, T(0));
+  if (m.rows() != rows || m.cols() != hidden)
+    pml::detail::throw_shape(function, std::string("the initial ") + what + " is " + std::to_string(m.rows()) + "x" + std::to_string(m.cols()) +
+                                           ", expected " + std::to_string(rows) + "x" + std::to_string(hidden));
+  return tape.constant(m);
+}
+}  // namespace detail
+
+/// A one-layer LSTM (torch.nn.LSTM, batch_first, gate order i, f, g, o): W_ih 4H x F, W_hh 4H x H and one
+/// bias 1 x 4H (PyTorch's b_ih + b_hh: the same function and the same gradient for each), all drawn from
+/// U(±1/√H) as PyTorch does. Each step is three nodes and a cell: x_t W_ihᵀ, h W_hhᵀ, their sum plus the
+/// bias, ad::lstm_cell.
+template <Real T> class LSTM {
+ public:
+  /// @throw std::invalid_argument for non-positive sizes.
+  LSTM(Index input_size, Index hidden_size, Rng& rng, const std::string& name = "lstm") {
+    if (input_size <= 0 || hidden_size <= 0)
+      pml::detail::throw_shape("nn::LSTM", "sizes must be positive, got " + std::to_string(input_size) + " -> " + std::to_string(hidden_size));
+    const T a = T(1) / std::sqrt(T(hidden_size));
+    weight_ih_ = Parameter<T>(name + ".weight_ih", uniform_symmetric<T>(rng, 4 * hidden_size, input_size, a));
+    weight_hh_ = Parameter<T>(name + ".weight_hh", uniform_symmetric<T>(rng, 4 * hidden_size, hidden_size, a));
+    bias_ = Parameter<T>(name + ".bias", uniform_symmetric<T>(rng, 1, 4 * hidden_size, a));
+  }
+  /// Runs the sequences x (N x (T·F)) from `initial` (zeros when empty) into `out`, binding the weights.
+  /// @throw std::invalid_argument if x's columns are not a multiple of input_size() or the state's shape is wrong.
+  void forward(ad::Tape<T>& tape, const ad::Var<T>& x, RecurrentOutput<T>& out, const RecurrentState<T>& initial = {}) {
+    forward_impl(*this, tape, x, out, initial);
+  }
+  /// The same with the weights as constants (reads the layer only; safe from many threads).
+  void forward(ad::Tape<T>& tape, const ad::Var<T>& x, RecurrentOutput<T>& out, const RecurrentState<T>& initial = {}) const {
+    forward_impl(*this, tape, x, out, initial);
+  }
+  /// forward() into a new RecurrentOutput.
+  RecurrentOutput<T> forward(ad::Tape<T>& tape, const ad::Var<T>& x, const RecurrentState<T>& initial = {}) {
+    RecurrentOutput<T> out;
+    forward(tape, x, out, initial);
+    return out;
+  }
+  Index input_size() const noexcept { return weight_ih_.value.cols(); }  ///< F
+  Index hidden_size() const noexcept { return weight_hh_.value.cols(); }  ///< H
+  Parameter<T>& weight_ih() noexcept { return weight_ih_; }  ///< W_ih, 4H x F
+  Parameter<T>& weight_hh() noexcept { return weight_hh_; }  ///< W_hh, 4H x H
+  Parameter<T>& bias() noexcept { return bias_; }  ///< b, 1 x 4H
+  const Parameter<T>& weight_ih() const noexcept { return weight_ih_; }  ///< W_ih, 4H x F
+  const Parameter<T>& weight_hh() const noexcept { return weight_hh_; }  ///< W_hh, 4H x H
+  const Parameter<T>& bias() const noexcept { return bias_; }  ///< b, 1 x 4H
+  /// The trainable parameters in file order.
+  ParameterList<T> parameters() { return {&weight_ih_, &weight_hh_, &bias_}; }
+  ConstParameterList<T> parameters() const { return {&weight_ih_, &weight_hh_, &bias_}; }  ///< read-only parameters()
+
+ private:
+  template <class Self>
+  static void forward_impl(Self& self, ad::Tape<T>& tape, const ad::Var<T>& x, RecurrentOutput<T>& out, const RecurrentState<T>& initial) {
+    const Index f = self.input_size(), h = self.hidden_size();
+    const Index steps = detail::recurrent_steps("nn::LSTM::forward", x, f);
+    ad::Var<T> hs = detail::initial_state("nn::LSTM::forward", tape, initial.h, x.rows(), h, "hidden state");
+    ad::Var<T> cs = detail::initial_state("nn::LSTM::forward", tape, initial.c, x.rows(), h, "cell state");
+    const ad::Var<T> wih = self.weight_ih_.bind(tape), whh = self.weight_hh_.bind(tape), b = self.bias_.bind(tape);
+    out.hidden.clear();
+    for (Index t = 0; t < steps; ++t) {
+      const ad::Var<T> xt = steps == 1 ? x : ad::slice_cols(x, t * f, f);
+      const ad::Var<T> hc = ad::lstm_cell(ad::matmul_nt(xt, wih) + ad::matmul_nt(hs, whh) + b, cs);
+      hs = ad::slice_cols(hc, 0, h);
+      cs = ad::slice_cols(hc, h, h);
+      out.hidden.push_back(hs);
+    }
+    out.h = hs;
+    out.c = cs;
+  }
+  Parameter<T> weight_ih_, weight_hh_, bias_;
+};
+
+/// A one-layer GRU (torch.nn.GRU, batch_first, blocks r, z, n): W_ih 3H x F, W_hh 3H x H, b_ih and b_hh
+/// 1 x 3H (both kept: b_hn sits inside r⊙(W_hn h + b_hn)), all drawn from U(±1/√H) as PyTorch does.
+template <Real T> class GRU {
+ public:
+  /// @throw std::invalid_argument for non-positive sizes.
+  GRU(Index input_size, Index hidden_size, Rng& rng, const std::string& name = "gru") {
+    if (input_size <= 0 || hidden_size <= 0)
+      pml::detail::throw_shape("nn::GRU", "sizes must be positive, got " + std::to_string(input_size) + " -> " + std::to_string(hidden_size));
+    const T a = T(1) / std::sqrt(T(hidden_size));
+    weight_ih_ = Parameter<T>(name + ".weight_ih", uniform_symmetric<T>(rng, 3 * hidden_size, input_size, a));
+    weight_hh_ = Parameter<T>(name + ".weight_hh", uniform_symmetric<T>(rng, 3 * hidden_size, hidden_size, a));
+    bias_ih_ = Parameter<T>(name + ".bias_ih", uniform_symmetric<T>(rng, 1, 3 * hidden_size, a));
+    bias_hh_ = Parameter<T>(name + ".bias_hh", uniform_symmetric<T>(rng, 1, 3 * hidden_size, a));
+  }
+  /// Runs the sequences x (N x (T·F)) from `initial` (zeros when empty; its c is ignored) into `out`.
+  /// @throw std::invalid_argument if x's columns are not a multiple of input_size() or the state's shape is wrong.
+  void forward(ad::Tape<T>& tape, const ad::Var<T>& x, RecurrentOutput<T>& out, const RecurrentState<T>& initial = {}) {
+    forward_impl(*this, tape, x, out, initial);
+  }
+  /// The same with the weights as constants (reads the layer only; safe from many threads).
+  void forward(ad::Tape<T>& tape, const ad::Var<T>& x, RecurrentOutput<T>& out, const RecurrentState<T>& initial = {}) const {
+    forward_impl(*this, tape, x, out, initial);
+  }
+  /// forward() into a new RecurrentOutput.
+  RecurrentOutput<T> forward(ad::Tape<T>& tape, const ad::Var<T>& x, const RecurrentState<T>& initial = {}) {
+    RecurrentOutput<T> out;
+    forward(tape, x, out, initial);
+    return out;
+  }
+  Index input_size() const noexcept { return weight_ih_.value.cols(); }  ///< F
+  Index hidden_size() const noexcept { return weight_hh_.value.cols(); }  ///< H
+  Parameter<T>& weight_ih() noexcept { return weight_ih_; }  ///< W_ih, 3H x F
+  Parameter<T>& weight_hh() noexcept { return weight_hh_; }  ///< W_hh, 3H x H
+  Parameter<T>& bias_ih() noexcept { return bias_ih_; }  ///< b_ih, 1 x 3H
+  Parameter<T>& bias_hh() noexcept { return bias_hh_; }  ///< b_hh, 1 x 3H
+  const Parameter<T>& weight_ih() const noexcept { return weight_ih_; }  ///< W_ih, 3H x F
+  const Parameter<T>& weight_hh() const noexcept { return weight_hh_; }  ///< W_hh, 3H x H
+  const Parameter<T>& bias_ih() const noexcept { return bias_ih_; }  ///< b_ih, 1 x 3H
+  const Parameter<T>& bias_hh() const noexcept { return bias_hh_; }  ///< b_hh, 1 x 3H
+  /// The trainable parameters in file order.
+  ParameterList<T> parameters() { return {&weight_ih_, &weight_hh_, &bias_ih_, &bias_hh_}; }
+  ConstParameterList<T> parameters() const { return {&weight_ih_, &weight_hh_, &bias_ih_, &bias_hh_}; }  ///< read-only parameters()
+
+ private:
+  template <class Self>
+  static void forward_impl(Self& self, ad::Tape<T>& tape, const ad::Var<T>& x, RecurrentOutput<T>& out, const RecurrentState<T>& initial) {
+    const Index f = self.input_size(), h = self.hidden_size();
+    const Index steps = detail::recurrent_steps("nn::GRU::forward", x, f);
+    ad::Var<T> hs = detail::initial_state("nn::GRU::forward", tape, initial.h, x.rows(), h, "hidden state");
+    const ad::Var<T> wih = self.weight_ih_.bind(tape), whh = self.weight_hh_.bind(tape), bih = self.bias_ih_.bind(tape),
+                     bhh = self.bias_hh_.bind(tape);
+    out.hidden.clear();
+    for (Index t = 0; t < steps; ++t) {
+      const ad::Var<T> xt = steps == 1 ? x : ad::slice_cols(x, t * f, f);
+      hs = ad::gru_cell(ad::matmul_nt(xt, wih) + bih, ad::matmul_nt(hs, whh) + bhh, hs);
+      out.hidden.push_back(hs);
+    }
+    out.h = hs;
+    out.c = ad::Var<T>{};
+  }
+  Parameter<T> weight_ih_, weight_hh_, bias_ih_, bias_hh_;
+};
+
+}  // namespace pml::nn
