@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""LeNet-5 training step (forward + backward + Adam, softmax cross-entropy) at batch 128 in float: pml
+"""LeNet-5 training step and an LSTM training step (input 32, hidden 128, 50 steps, batch 64) (forward + backward + Adam, softmax cross-entropy) at batch 128 in float: pml
 against PyTorch, same thread count, same run. Also one convolution layer's forward + backward (LeNet's
 second, 6 -> 16 channels, 5x5 on 14x14) as GFLOP/s against the float GEMM rate of a 512^3 product, for pml
 (the tape's GEMM: Eigen's kernel on pml's threads) and for PyTorch (oneDNN's convolution against torch.mm).
@@ -77,6 +77,21 @@ def torch_gemm_rate():
     return 2 * 512 ** 3 / best_of(lambda: torch.mm(a, b), 4 * args.steps) * 1e-9
 
 
+def torch_lstm_seconds():
+    torch.manual_seed(0)
+    lstm = nn.LSTM(32, 128, batch_first=True)
+    opt = torch.optim.Adam(lstm.parameters(), lr=1e-3)
+    x = torch.rand(64, 50, 32)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        y, _ = lstm(x)
+        loss = (y ** 2).mean(dim=(0, 2)).sum()  # the mean square of each step's hidden state, summed over steps
+        loss.backward()
+        opt.step()
+    return best_of(step, args.steps)
+
+
 out = subprocess.run([exe, "--benchmark_format=json", "--benchmark_min_time=2", "--benchmark_repetitions=3", "--benchmark_report_aggregates_only=true"],
                      check=True, capture_output=True, text=True).stdout
 runs = {b["name"]: b for b in json.loads(out)["benchmarks"] if b["name"].endswith("_median")}
@@ -98,3 +113,6 @@ for name, s, c, g in (("pml", pml_step, pml_conv, pml_gemm), ("PyTorch", torch_s
     rate = conv_flops / c * 1e-9
     print(f"{name:10} {s * 1e3:9.3f} {BATCH / s:10.0f}  {rate:18.1f}  {rate / g:20.0%}  {g:18.1f}")
 print(f"pml / PyTorch samples/s: {torch_step / pml_step:.2f}x")
+pml_lstm, torch_lstm = seconds("BM_lstm_step_float"), torch_lstm_seconds()
+print(f"LSTM step (input 32, hidden 128, 50 steps, batch 64, Adam): pml {pml_lstm * 1e3:.2f} ms, torch.nn.LSTM {torch_lstm * 1e3:.2f} ms: "
+      f"pml / PyTorch {torch_lstm / pml_lstm:.2f}x")

@@ -9,5 +9,7 @@ template class pml::GAN<float>;
 template class pml::GAN<double>;
 template class pml::MCDropoutRegressor<float>;
 template class pml::MCDropoutRegressor<double>;
+template class pml::MCDropoutClassifier<float>;
+template class pml::MCDropoutClassifier<double>;
 template class pml::VAE<float>;
 template class pml::VAE<double>;

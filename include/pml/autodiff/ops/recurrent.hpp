@@ -5,49 +5,59 @@
 /// torch.nn.GRU form with r applied to W_hn h + b_hn). The matrix products stay separate nodes (the tape's
 /// GEMM); a cell node does the gates' elementwise work and its backward pass in one sweep.
 
+#include <algorithm>
 #include <string>
 
 #include "pml/autodiff/ops/common.hpp"
+#include "pml/core/simd.hpp"
+#include "pml/core/special.hpp"
 
 namespace pml::ad {
 namespace detail {
 
-template <Real T> T sigmoid_of(T x) { return T(1) / (T(1) + std::exp(-x)); }
+/// Row chunks of at most 256 entries of one column: the cells work on them with Eigen's packet math in
+/// stack buffers (no allocation), a column of each gate block at a time (column-major: contiguous).
+template <Real T> using CellBuffer = Eigen::Array<T, Eigen::Dynamic, 1, 0, 256, 1>;
+template <Real T> auto segment(const Map<T>& m, Index col, Index r0, Index len) { return m.col(col).segment(r0, len).array(); }
+template <class Body> void cell_chunks(Index rows, Index cols, Body&& body) {
+  for (Index j = 0; j < cols; ++j)
+    for (Index r0 = 0; r0 < rows; r0 += 256) body(j, r0, std::min<Index>(256, rows - r0));
+}
 
 /// [h c] (N x 2H) from the pre-activations a = x W_ihᵀ + h W_hhᵀ + b (N x 4H, blocks i, f, g, o) and the
-/// previous cell state c_prev (N x H): c = σ(f)⊙c_prev + σ(i)⊙tanh(g), h = σ(o)⊙tanh(c).
+/// previous cell state c_prev (N x H): c = σ(f)⊙c_prev + σ(i)⊙tanh(g), h = σ(o)⊙tanh(c). The backward pass
+/// recomputes the gates from a (cheaper than keeping them: four vectorised activations per entry).
 template <Real T> struct LstmCell {
   static void forward(Tape<T>& t, Node<T>& n, Map<T> v) {
     const auto a = t.value(n.a);
     const auto cp = t.value(n.b);
-    const Index h = cp.cols(), rows = cp.rows();
-    for (Index j = 0; j < h; ++j)
-      for (Index k = 0; k < rows; ++k) {
-        const T i = sigmoid_of(a(k, j)), f = sigmoid_of(a(k, h + j)), g = std::tanh(a(k, 2 * h + j)), o = sigmoid_of(a(k, 3 * h + j));
-        const T c = f * cp(k, j) + i * g;
-        v(k, h + j) = c;
-        v(k, j) = o * std::tanh(c);
-      }
+    const Index h = cp.cols();
+    cell_chunks(cp.rows(), h, [&](Index j, Index r0, Index len) {
+      const CellBuffer<T> c = pml::sigmoid(segment(a, h + j, r0, len)) * segment(cp, j, r0, len) +
+                              pml::sigmoid(segment(a, j, r0, len)) * pml::simd::tanh(segment(a, 2 * h + j, r0, len));
+      v.col(h + j).segment(r0, len) = c.matrix();
+      v.col(j).segment(r0, len) = (pml::sigmoid(segment(a, 3 * h + j, r0, len)) * pml::simd::tanh(c)).matrix();
+    });
   }
   static void backward(Tape<T>& t, const Node<T>& n, Map<T> v, Map<T> g) {
     const auto a = t.value(n.a);
     const auto cp = t.value(n.b);
-    const Index h = cp.cols(), rows = cp.rows();
-    for (Index j = 0; j < h; ++j)
-      for (Index k = 0; k < rows; ++k) {
-        const T i = sigmoid_of(a(k, j)), f = sigmoid_of(a(k, h + j)), gg = std::tanh(a(k, 2 * h + j)), o = sigmoid_of(a(k, 3 * h + j));
-        const T tc = std::tanh(v(k, h + j));
-        const T dh = g(k, j);
-        const T dc = g(k, h + j) + dh * o * (T(1) - tc * tc);
-        if (n.grad_a) {
-          auto da = t.adjoint(n.a);
-          da(k, j) += dc * gg * i * (T(1) - i);
-          da(k, h + j) += dc * cp(k, j) * f * (T(1) - f);
-          da(k, 2 * h + j) += dc * i * (T(1) - gg * gg);
-          da(k, 3 * h + j) += dh * tc * o * (T(1) - o);
-        }
-        if (n.grad_b) t.adjoint(n.b)(k, j) += dc * f;
+    const Index h = cp.cols();
+    cell_chunks(cp.rows(), h, [&](Index j, Index r0, Index len) {
+      const CellBuffer<T> i = pml::sigmoid(segment(a, j, r0, len)), f = pml::sigmoid(segment(a, h + j, r0, len)),
+                          gg = pml::simd::tanh(segment(a, 2 * h + j, r0, len)), o = pml::sigmoid(segment(a, 3 * h + j, r0, len)),
+                          tc = pml::simd::tanh(segment(v, h + j, r0, len));
+      const CellBuffer<T> dh = segment(g, j, r0, len);
+      const CellBuffer<T> dc = segment(g, h + j, r0, len) + dh * o * (T(1) - tc.square());
+      if (n.grad_a) {
+        auto da = t.adjoint(n.a);
+        da.col(j).segment(r0, len).array() += dc * gg * i * (T(1) - i);
+        da.col(h + j).segment(r0, len).array() += dc * segment(cp, j, r0, len) * f * (T(1) - f);
+        da.col(2 * h + j).segment(r0, len).array() += dc * i * (T(1) - gg.square());
+        da.col(3 * h + j).segment(r0, len).array() += dh * tc * o * (T(1) - o);
       }
+      if (n.grad_b) t.adjoint(n.b).col(j).segment(r0, len).array() += dc * f;
+    });
   }
 };
 
@@ -58,41 +68,41 @@ template <Real T> struct GruCell {
     const auto gx = t.value(n.a);
     const auto gh = t.value(n.b);
     const auto hp = t.value(n.c);
-    const Index h = hp.cols(), rows = hp.rows();
-    for (Index j = 0; j < h; ++j)
-      for (Index k = 0; k < rows; ++k) {
-        const T r = sigmoid_of(gx(k, j) + gh(k, j)), z = sigmoid_of(gx(k, h + j) + gh(k, h + j));
-        const T nn = std::tanh(gx(k, 2 * h + j) + r * gh(k, 2 * h + j));
-        v(k, j) = (T(1) - z) * nn + z * hp(k, j);
-      }
+    const Index h = hp.cols();
+    cell_chunks(hp.rows(), h, [&](Index j, Index r0, Index len) {
+      const CellBuffer<T> r = pml::sigmoid(segment(gx, j, r0, len) + segment(gh, j, r0, len)),
+                          z = pml::sigmoid(segment(gx, h + j, r0, len) + segment(gh, h + j, r0, len));
+      const CellBuffer<T> nn = pml::simd::tanh(segment(gx, 2 * h + j, r0, len) + r * segment(gh, 2 * h + j, r0, len));
+      v.col(j).segment(r0, len) = ((T(1) - z) * nn + z * segment(hp, j, r0, len)).matrix();
+    });
   }
   static void backward(Tape<T>& t, const Node<T>& n, Map<T>, Map<T> g) {
     const auto gx = t.value(n.a);
     const auto gh = t.value(n.b);
     const auto hp = t.value(n.c);
-    const Index h = hp.cols(), rows = hp.rows();
-    for (Index j = 0; j < h; ++j)
-      for (Index k = 0; k < rows; ++k) {
-        const T r = sigmoid_of(gx(k, j) + gh(k, j)), z = sigmoid_of(gx(k, h + j) + gh(k, h + j));
-        const T nn = std::tanh(gx(k, 2 * h + j) + r * gh(k, 2 * h + j));
-        const T d = g(k, j);
-        const T dn = d * (T(1) - z) * (T(1) - nn * nn);
-        const T dr = dn * gh(k, 2 * h + j) * r * (T(1) - r);
-        const T dz = d * (hp(k, j) - nn) * z * (T(1) - z);
-        if (n.grad_a) {
-          auto da = t.adjoint(n.a);
-          da(k, j) += dr;
-          da(k, h + j) += dz;
-          da(k, 2 * h + j) += dn;
-        }
-        if (n.grad_b) {
-          auto db = t.adjoint(n.b);
-          db(k, j) += dr;
-          db(k, h + j) += dz;
-          db(k, 2 * h + j) += dn * r;
-        }
-        if (n.grad_c) t.adjoint(n.c)(k, j) += d * z;
+    const Index h = hp.cols();
+    cell_chunks(hp.rows(), h, [&](Index j, Index r0, Index len) {
+      const CellBuffer<T> r = pml::sigmoid(segment(gx, j, r0, len) + segment(gh, j, r0, len)),
+                          z = pml::sigmoid(segment(gx, h + j, r0, len) + segment(gh, h + j, r0, len));
+      const CellBuffer<T> nn = pml::simd::tanh(segment(gx, 2 * h + j, r0, len) + r * segment(gh, 2 * h + j, r0, len));
+      const CellBuffer<T> d = segment(g, j, r0, len);
+      const CellBuffer<T> dn = d * (T(1) - z) * (T(1) - nn.square());
+      const CellBuffer<T> dr = dn * segment(gh, 2 * h + j, r0, len) * r * (T(1) - r);
+      const CellBuffer<T> dz = d * (segment(hp, j, r0, len) - nn) * z * (T(1) - z);
+      if (n.grad_a) {
+        auto da = t.adjoint(n.a);
+        da.col(j).segment(r0, len).array() += dr;
+        da.col(h + j).segment(r0, len).array() += dz;
+        da.col(2 * h + j).segment(r0, len).array() += dn;
       }
+      if (n.grad_b) {
+        auto db = t.adjoint(n.b);
+        db.col(j).segment(r0, len).array() += dr;
+        db.col(h + j).segment(r0, len).array() += dz;
+        db.col(2 * h + j).segment(r0, len).array() += dn * r;
+      }
+      if (n.grad_c) t.adjoint(n.c).col(j).segment(r0, len).array() += d * z;
+    });
   }
 };
 

@@ -1,0 +1,279 @@
+#pragma once
+/// @file
+/// MC dropout image classification (Gal & Ghahramani 2016, §5.2 and figure 4): a LeNet-style
+/// convolutional network whose dropout stays on at prediction, so that T stochastic passes sample the
+/// approximate posterior predictive. Predictive entropy and the mutual information (BALD) of the passes
+/// (metrics/uncertainty.hpp) measure the uncertainty; the softmax inputs of each pass are returned too
+/// (the figure's left panel).
+
+#include "pml/core/instantiation.hpp"
+#include <algorithm>
+#include <filesystem>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "pml/autodiff/ops.hpp"
+#include "pml/autodiff/scratch.hpp"
+#include "pml/core/parallel.hpp"
+#include "pml/core/special.hpp"
+#include "pml/models/deep/training.hpp"
+#include "pml/nn/conv.hpp"
+#include "pml/nn/dropout.hpp"
+#include "pml/nn/linear.hpp"
+#include "pml/nn/optim.hpp"
+
+namespace pml {
+
+/// Options of MCDropoutClassifier: the image shape, the convolutional and dense layers, the dropout and
+/// the weight decay. Defaults: Caffe's LeNet as in Gal & Ghahramani's figure 4 (two 5 x 5 convolutions of
+/// 20 and 50 filters, each followed by ReLU and 2 x 2 max pooling, a dense layer of 500 ReLU units, dropout
+/// 0.5 before the last dense layer) for 28 x 28 greyscale images and 10 classes.
+struct MCDropoutClassifierOptions {
+  Index channels = 1;  ///< C of the input images
+  Index height = 28;   ///< H of the input images, pixels
+  Index width = 28;    ///< W of the input images, pixels
+  Index classes = 10;  ///< K
+  std::vector<Index> filters{20, 50};  ///< output channels of each convolution (each: kernel x kernel, stride 1, no padding; ReLU; 2 x 2 max pooling)
+  Index kernel = 5;  ///< the convolutions' kernel size
+  std::vector<Index> hidden{500};  ///< dense hidden layers (ReLU) after the flattened convolutional features
+  double dropout = 0.5;  ///< p of the dropout at the input of every dense layer but the first (kept on at prediction)
+  double conv_dropout = 0;  ///< p of the dropout after every convolutional block (0: none; Gal's "LeNet-all" uses 0.5)
+  double weight_decay = 5e-4;  ///< λ of the L2 term λ/2 |w|² on the weights (not the biases); its gradient λw is added in fit()
+  /// How the weights are drawn (nn/init.hpp; default PyTorch's, as torch.nn.Conv2d and Linear). Used when
+  /// the model is built; a file stores the weights, not this.
+  nn::Init init = nn::Init::pytorch;
+  /// The options a model file stores (serialization/state.hpp).
+  template <class O, class V> static void fields(O& o, V&& v) {
+    v("channels", o.channels, io::as_size);
+    v("height", o.height, io::as_size);
+    v("width", o.width, io::as_size);
+    v("classes", o.classes, io::as_size);
+    v("filters", o.filters);
+    v("kernel", o.kernel, io::as_size);
+    v("hidden", o.hidden);
+    v("dropout", o.dropout);
+    v("conv_dropout", o.conv_dropout);
+    v("weight_decay", o.weight_decay);
+  }
+};
+
+/// `MCDropoutClassifier<float> net({}, rng); net.fit(images, labels, {.epochs = 5}, rng);`
+/// `auto passes = net.sample_proba(test, 100, rng); auto bald = metrics::mutual_information(passes);`
+/// Images are rows of x (N x C·H·W, PyTorch's c, h, w order: autodiff/ops/convolution.hpp), labels 0..K−1.
+/// Thread safety: the const members (queries, save()) may run on one fitted model from many threads at
+/// once, each with its own Rng; fit() needs the model to itself (docs/architecture.md).
+template <Real T = double> class MCDropoutClassifier {
+ public:
+  using Options = MCDropoutClassifierOptions;  ///< The options type (sizes and hyper-parameters: not templated).
+  using Scalar = T;  ///< The scalar type (float or double).
+  /// @throw std::invalid_argument for non-positive sizes or images too small for the layers;
+  ///        std::domain_error for a dropout outside [0, 1) or a negative weight decay.
+  MCDropoutClassifier(const Options& options, Rng& rng) : options_(checked(options)) {
+    ad::ImageShape shape{options_.channels, options_.height, options_.width};
+    for (std::size_t l = 0; l < options_.filters.size(); ++l) {
+      convs_.emplace_back(shape.channels, options_.filters[l], ad::Window2d::square(options_.kernel), rng, options_.init, true, "conv" + std::to_string(l));
+      shape = pool_shape(convs_.back().output_shape(shape));
+    }
+    features_ = shape.size();
+    const std::vector<Index> sizes = detail::layer_sizes(features_, options_.hidden, options_.classes);
+    for (std::size_t l = 0; l + 1 < sizes.size(); ++l) dense_.emplace_back(sizes[l], sizes[l + 1], rng, options_.init, "dense" + std::to_string(l));
+  }
+
+  /// The softmax inputs (N x K) of one pass on `tape`: dropout on when `dropout` (masks from `rng`).
+  /// Binds the parameters (a training pass); the const overload uses them as constants.
+  ad::Var<T> logits(ad::Tape<T>& tape, const ad::Var<T>& x, Rng& rng, bool dropout) { return forward(*this, tape, x, rng, dropout); }
+  /// The same pass with the parameters as constants (reads the model only).
+  ad::Var<T> logits(ad::Tape<T>& tape, const ad::Var<T>& x, Rng& rng, bool dropout) const { return forward(*this, tape, x, rng, dropout); }
+
+  /// Trains by Adam on shuffled minibatches to minimise the mean softmax cross-entropy plus λ/2 |w|²
+  /// (dropout on). Returns *this; the mean cross-entropy of each epoch is in loss_history().
+  /// @throw std::invalid_argument for x of the wrong width, no rows, or labels not one per row;
+  ///        std::domain_error for non-finite data, labels outside 0..K−1, bad fit options, or a loss that
+  ///        stops being finite.
+  template <class DX, class DY> MCDropoutClassifier& fit(const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& labels, const FitOptions& fit, Rng& rng) {
+    constexpr const char* function = "MCDropoutClassifier::fit";
+    detail::check_rows(function, "x", x, input_size());
+    detail::check_same_rows(function, x, labels);
+    detail::check_fit_options(function, fit);
+    const Matrix<T> onehot = one_hot(function, labels);
+    auto params = parameters();
+    nn::Adam<T> adam(params, {.learning_rate = fit.learning_rate});
+    const T decay = static_cast<T>(options_.weight_decay);
+    ad::Tape<T> tape;
+    history_ = detail::run_epochs<T>(function, x, onehot, fit, rng, [&](const Matrix<T>& xb, const Matrix<T>& yb, Index, Index) {
+      tape.reset();
+      const ad::Var<T> out = logits(tape, tape.constant(xb), rng, true);
+      const ad::Var<T> loss = (T(1) / T(xb.rows())) * ad::softmax_cross_entropy(out, tape.constant(yb));
+      tape.backward(loss);
+      if (decay > T(0))
+        for (std::size_t i = 0; i < params.size(); i += 2) params[i]->grad += decay * params[i]->value;  // weights only
+      adam.step();
+      return loss.value()(0, 0) * T(xb.rows());
+    });
+    return *this;
+  }
+  /// The mean cross-entropy per image of each epoch of the last fit() (empty before it; not stored in files).
+  const std::vector<T>& loss_history() const noexcept { return history_; }
+
+  /// The softmax inputs of `samples` passes with dropout on: one N x K matrix per pass (pass t draws from
+  /// its own stream split from `rng` in pass order, so the result does not depend on the thread count).
+  /// @throw std::invalid_argument for x of the wrong width or no rows; std::domain_error for samples < 1
+  ///        or non-finite x.
+  template <class Derived> std::vector<Matrix<T>> sample_logits(const Eigen::MatrixBase<Derived>& x, int samples, Rng& rng) const {
+    check_predict("MCDropoutClassifier::sample_logits", x, samples);
+    const Matrix<T> xt = x.template cast<T>();
+    return detail::parallel_passes<Matrix<T>>(samples, rng, [&](Rng& stream) { return evaluate(xt, stream, true); });
+  }
+  /// The class probabilities of `samples` passes with dropout on (softmax of sample_logits()): the input of
+  /// metrics::predictive_entropy, metrics::mutual_information (BALD) and metrics::mean_probabilities.
+  template <class Derived> std::vector<Matrix<T>> sample_proba(const Eigen::MatrixBase<Derived>& x, int samples, Rng& rng) const {
+    std::vector<Matrix<T>> out = sample_logits(x, samples, rng);
+    for (auto& m : out) m = softmax_rows(m);
+    return out;
+  }
+  /// The MC dropout predictive probabilities: the mean of sample_proba() (N x K).
+  template <class Derived> Matrix<T> predict_proba(const Eigen::MatrixBase<Derived>& x, int samples, Rng& rng) const {
+    const auto s = sample_proba(x, samples, rng);
+    Matrix<T> mean = Matrix<T>::Zero(s[0].rows(), s[0].cols());
+    for (const auto& p : s) mean += p;
+    return mean / T(samples);
+  }
+  /// Standard dropout's prediction: one pass with dropout off (the weights scaled as trained: inverted dropout).
+  template <class Derived> Matrix<T> predict_proba(const Eigen::MatrixBase<Derived>& x) const {
+    check_predict("MCDropoutClassifier::predict_proba", x, 1);
+    Rng unused(0);
+    return softmax_rows(evaluate(x.template cast<T>(), unused, false));
+  }
+  /// The most probable class of each row under predict_proba(x, samples, rng).
+  template <class Derived> IntVector predict(const Eigen::MatrixBase<Derived>& x, int samples, Rng& rng) const {
+    return labels_of(predict_proba(x, samples, rng));
+  }
+  /// The most probable class of each row under the deterministic pass.
+  template <class Derived> IntVector predict(const Eigen::MatrixBase<Derived>& x) const { return labels_of(predict_proba(x)); }
+
+  Index input_size() const noexcept { return options_.channels * options_.height * options_.width; }  ///< C·H·W
+  Index feature_size() const noexcept { return features_; }  ///< width of the flattened convolutional features
+  /// Pointers to every trainable parameter in file order (each convolution's weight and bias, then each dense layer's).
+  nn::ParameterList<T> parameters() {
+    nn::ParameterList<T> list;
+    for (auto& c : convs_) nn::append(list, c.parameters());
+    for (auto& d : dense_) nn::append(list, d.parameters());
+    return list;
+  }
+  /// Read-only parameters(), same order.
+  nn::ConstParameterList<T> parameters() const {
+    nn::ConstParameterList<T> list;
+    for (const auto& c : convs_) {
+      const auto more = c.parameters();
+      list.insert(list.end(), more.begin(), more.end());
+    }
+    for (const auto& d : dense_) {
+      const auto more = d.parameters();
+      list.insert(list.end(), more.begin(), more.end());
+    }
+    return list;
+  }
+  /// Writes the parameters and the options to `path` (model type "MCDropoutClassifier"), atomically.
+  /// @throw std::runtime_error if the file cannot be written.
+  void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) const { detail::save_model(*this, path, format); }
+  /// A model saved by save() (bit-identical outputs). @throw std::runtime_error naming the path for a
+  /// missing, truncated, corrupt or wrong-type file.
+  static MCDropoutClassifier load(const std::filesystem::path& path) {
+    return detail::load_model<MCDropoutClassifier>(path, "MCDropoutClassifier::load");
+  }
+  static constexpr const char* model_name = "MCDropoutClassifier";  ///< The model type in its files' headers.
+  const Options& options() const noexcept { return options_; }  ///< The options the model was built with (after load(), `init` at its default).
+
+ private:
+  static ad::ImageShape pool_shape(const ad::ImageShape& s) { return {s.channels, s.height / 2, s.width / 2}; }
+  static Options checked(const Options& o) {
+    constexpr const char* function = "MCDropoutClassifier";
+    if (o.channels <= 0 || o.height <= 0 || o.width <= 0 || o.classes < 2 || o.kernel <= 0)
+      pml::detail::throw_shape(function, "channels, height, width and kernel must be positive and classes at least 2, got " + std::to_string(o.channels) +
+                                             ", " + std::to_string(o.height) + ", " + std::to_string(o.width) + ", " + std::to_string(o.kernel) +
+                                             " and " + std::to_string(o.classes));
+    detail::check_hidden(function, o.filters);
+    detail::check_hidden(function, o.hidden);
+    Index h = o.height, w = o.width;
+    for (const Index f : o.filters) {
+      (void)f;
+      h = (h - o.kernel + 1) / 2;
+      w = (w - o.kernel + 1) / 2;
+      if (h < 1 || w < 1)
+        pml::detail::throw_shape(function, "images of " + std::to_string(o.height) + "x" + std::to_string(o.width) + " are too small for " +
+                                               std::to_string(o.filters.size()) + " blocks of a " + std::to_string(o.kernel) + "x" + std::to_string(o.kernel) +
+                                               " convolution and 2x2 pooling");
+    }
+    if (!(o.dropout >= 0 && o.dropout < 1)) detail::throw_domain(function, "dropout", "lie in [0, 1)", detail::describe(o.dropout));
+    if (!(o.conv_dropout >= 0 && o.conv_dropout < 1)) detail::throw_domain(function, "conv_dropout", "lie in [0, 1)", detail::describe(o.conv_dropout));
+    if (!(o.weight_decay >= 0 && std::isfinite(o.weight_decay)))
+      detail::throw_domain(function, "weight_decay", "be finite and >= 0", detail::describe(o.weight_decay));
+    return o;
+  }
+  template <class Derived> void check_predict(const char* function, const Eigen::MatrixBase<Derived>& x, int samples) const {
+    detail::check_rows(function, "x", x, input_size());
+    if (samples < 1) detail::throw_domain(function, "samples", "be at least 1", std::to_string(samples));
+  }
+  template <class DY> Matrix<T> one_hot(const char* function, const Eigen::MatrixBase<DY>& y) const {
+    static_assert(std::is_integral_v<typename DY::Scalar>, "MCDropoutClassifier::fit: labels must be integers (e.g. pml::IntVector)");
+    if (y.cols() != 1) pml::detail::throw_shape(function, "labels must be one column, got " + std::to_string(y.cols()));
+    Matrix<T> out = Matrix<T>::Zero(y.rows(), options_.classes);
+    for (Index i = 0; i < y.rows(); ++i) {
+      if (y(i, 0) < 0 || y(i, 0) >= options_.classes)
+        detail::throw_domain(function, "labels", "lie in 0.." + std::to_string(options_.classes - 1), std::to_string(y(i, 0)) + " at index " + std::to_string(i));
+      out(i, static_cast<Index>(y(i, 0))) = T(1);
+    }
+    return out;
+  }
+  static IntVector labels_of(const Matrix<T>& p) {
+    IntVector out(p.rows());
+    for (Index i = 0; i < p.rows(); ++i) {
+      Index k = 0;
+      p.row(i).maxCoeff(&k);
+      out(i) = static_cast<long>(k);
+    }
+    return out;
+  }
+  template <class Self> static ad::Var<T> forward(Self& self, ad::Tape<T>& tape, const ad::Var<T>& x, Rng& rng, bool dropout) {
+    const Options& o = self.options_;
+    nn::Images<T> h{x, ad::ImageShape{o.channels, o.height, o.width}};
+    const nn::MaxPool2d<T> pool(ad::Window2d::square(2, 2));
+    for (auto& conv : self.convs_) {
+      h = conv.forward(tape, h);
+      h.var = ad::relu(h.var);
+      h = pool.forward(tape, h);
+      if (dropout && o.conv_dropout > 0) h.var = nn::Dropout<T>(static_cast<T>(o.conv_dropout)).forward(tape, h.var, rng, true);
+    }
+    ad::Var<T> a = h.var;
+    for (std::size_t l = 0; l < self.dense_.size(); ++l) {
+      if (l > 0 && dropout && o.dropout > 0) a = nn::Dropout<T>(static_cast<T>(o.dropout)).forward(tape, a, rng, true);
+      a = self.dense_[l].forward(tape, a, l + 1 < self.dense_.size() ? ad::Activation::relu : ad::Activation::identity);
+    }
+    return a;
+  }
+  // one pass over x in chunks of 16 rows on this thread's scratch tape: the im2col matrices of a whole test
+  // set would not fit, and a chunk's arenas stay under ScratchTape's kept size (so passes do not fault
+  // fresh pages in); the chunks draw their masks from `rng` in order
+  Matrix<T> evaluate(const Matrix<T>& x, Rng& rng, bool dropout) const {
+    Matrix<T> out(x.rows(), options_.classes);
+    ad::ScratchTape<T> scratch;
+    ad::Tape<T>& tape = *scratch;
+    for (Index r0 = 0; r0 < x.rows(); r0 += 16) {
+      const Index rows = std::min<Index>(16, x.rows() - r0);
+      tape.reset();
+      out.middleRows(r0, rows) = forward(*this, tape, tape.constant(x.middleRows(r0, rows)), rng, dropout).value();
+    }
+    return out;
+  }
+
+  Options options_;
+  std::vector<nn::Conv2d<T>> convs_;
+  std::vector<nn::Linear<T>> dense_;
+  Index features_ = 0;
+  std::vector<T> history_;
+};
+
+}  // namespace pml
+
+PML_EXTERN_TEMPLATE(pml::MCDropoutClassifier)
