@@ -20,7 +20,9 @@
 
 #include "pml/io/csv.hpp"
 #include "pml/models/cluster.hpp"
+#include "pml/metrics/uncertainty.hpp"
 #include "pml/models/deep/mc_dropout.hpp"
+#include "pml/models/deep/mc_dropout_classifier.hpp"
 #include "pml/models/deep/vae.hpp"
 #include "pml/models/latent.hpp"
 #include "pml/models/linear.hpp"
@@ -197,6 +199,53 @@ TEST_CASE("pml mcdropout and vae: train with progress lines, predict, sample, en
   CHECK(run_pml("mcdropout fit xy.csv --hidden 16,x -o n.pml").code == 2);
 }
 
+TEST_CASE("pml cnn: fit on CSV images, predict probabilities, entropy and BALD equal to the in-process model", "[cli]") {
+  // 8 x 8 images of a horizontal (label 0) or vertical (label 1) bar, the label in the last column
+  pml::Rng rng(5);
+  Eigen::MatrixXd table = Eigen::MatrixXd::Zero(80, 65);
+  for (Eigen::Index i = 0; i < table.rows(); ++i) {
+    const bool vertical = i % 2 == 1;
+    const Eigen::Index at = 1 + (i / 2) % 6;
+    for (Eigen::Index k = 0; k < 8; ++k) table(i, vertical ? k * 8 + at : at * 8 + k) = 1;
+    table(i, 64) = vertical ? 1 : 0;
+  }
+  pml::io::write_csv(dir() / "bars.csv", table);
+  const Run fit = run_pml("cnn fit --data bars.csv --height 8 --width 8 --classes 2 --filters 4 --kernel 3 --hidden 16 --dropout 0.25 "
+                          "--weight-decay 0 --epochs 4 --batch-size 16 --seed 2 -o cnn.pml");
+  INFO(fit.err);
+  REQUIRE(fit.code == 0);
+  CHECK_THAT(fit.err, Contains("trained an MC dropout CNN on 80 images"));
+  const Run predict = run_pml("cnn predict cnn.pml bars.csv --samples 7 --seed 3");
+  REQUIRE(predict.code == 0);
+  std::ofstream(dir() / "cnn_pred.csv") << predict.out;
+  const auto out = pml::io::read_csv<double>(dir() / "cnn_pred.csv");
+  CHECK(out.columns == std::vector<std::string>{"p0", "p1", "entropy", "bald", "label"});
+  const auto model = pml::MCDropoutClassifier<float>::load(dir() / "cnn.pml");
+  CHECK(model.options().filters == std::vector<Eigen::Index>{4});
+  pml::Rng r(3);
+  const auto passes = model.sample_proba(table.leftCols(64).cast<float>(), 7, r);
+  CHECK((out.data.leftCols(2) - pml::metrics::mean_probabilities(passes).cast<double>()).cwiseAbs().maxCoeff() < 1e-6);
+  CHECK((out.data.col(3) - pml::metrics::mutual_information(passes).cast<double>()).cwiseAbs().maxCoeff() < 1e-6);
+  // the same training in-process gives the same parameters
+  pml::Rng same_rng(2);
+  pml::MCDropoutClassifier<float> same({.height = 8, .width = 8, .classes = 2, .filters = {4}, .kernel = 3, .hidden = {16}, .dropout = 0.25, .weight_decay = 0},
+                                       same_rng);
+  pml::IntVector labels = table.col(64).cast<long>();
+  same.fit(table.leftCols(64).cast<float>(), labels, {.epochs = 4, .batch_size = 16}, same_rng);
+  const auto a = model.parameters(), b = std::as_const(same).parameters();
+  REQUIRE(a.size() == b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) CHECK(a[i]->value == b[i]->value);
+  // errors: wrong width, a label that is not a class index, images too small for the layers
+  CHECK_THAT(run_pml("cnn fit --data bars.csv --height 7 --width 8 --filters 4 --kernel 3 -o c.pml").err, Contains("65 columns; expected 56 pixel columns"));
+  table(3, 64) = 1.5;
+  pml::io::write_csv(dir() / "bars_bad.csv", table);
+  CHECK_THAT(run_pml("cnn fit --data bars_bad.csv --height 8 --width 8 --classes 2 --filters 4 --kernel 3 -o c.pml").err, Contains("row 4") && Contains("not a class index"));
+  const Run small = run_pml("cnn fit --data bars.csv --height 8 --width 8 -o c.pml");
+  CHECK(small.code != 0);
+  CHECK_THAT(small.err, Contains("too small"));
+  CHECK_THAT(run_pml("cnn predict cnn.pml xy.csv").err, Contains("the model takes images of 64 pixels"));
+}
+
 TEST_CASE("pml vgmm: fit switches surplus components off; predict equals the in-process model", "[cli]") {
   const Eigen::MatrixXd x = blobs();
   pml::io::write_csv(dir() / "data.csv", x);
@@ -350,7 +399,7 @@ TEST_CASE("pml: help on every command, one-line errors with non-zero exit codes"
   for (const char* args : {"--help", "gmm --help", "gmm fit --help", "gmm predict --help", "gmm score --help", "gmm sample --help", "kmeans --help",
                            "kmeans fit --help", "kmeans predict --help", "pca --help", "pca fit --help", "pca transform --help",
                            "pca inverse --help", "ppca --help", "ppca fit --help", "ppca transform --help", "ppca score --help", "ppca sample --help",
-                           "mcdropout --help", "mcdropout fit --help", "mcdropout predict --help", "vae --help", "vae train --help", "vae sample --help",
+                           "mcdropout --help", "mcdropout fit --help", "mcdropout predict --help", "cnn --help", "cnn fit --help", "cnn predict --help", "vae --help", "vae train --help", "vae sample --help",
                            "vae encode --help", "vgmm --help", "vgmm fit --help", "vgmm predict --help", "vgmm components --help",
                            "blr --help", "blr fit --help", "blr predict --help", "blr sample --help"}) {
     const Run r = run_pml(args);
@@ -489,7 +538,7 @@ TEST_CASE("pml reads hostile CSV files without losing a row: BOM, CR, binary, ov
   // every command that reads CSV takes both options and documents them; the others do not take them
   for (const char* command : {"gmm fit", "gmm predict", "gmm score", "kmeans fit", "kmeans predict", "pca fit", "pca transform", "pca inverse",
                               "ppca fit", "ppca transform", "ppca score", "vgmm fit", "vgmm predict", "blr fit", "blr predict", "blr sample",
-                              "mcdropout fit", "mcdropout predict", "vae train", "vae encode"}) {
+                              "mcdropout fit", "mcdropout predict", "cnn fit", "cnn predict", "vae train", "vae encode"}) {
     INFO(command);
     const std::string help = run_pml(std::string(command) + " --help").out;
     CHECK_THAT(help, Contains("--delimiter C") && Contains("--header H"));
@@ -629,6 +678,9 @@ const std::vector<CommandOptions>& every_command() {
       {"mcdropout fit", {"-o", "--targets", "--hidden", "--dropout", "--tau", "--length-scale", "--heteroscedastic", "--init", "--loss", "--epochs",
                          "--batch-size", "--learning-rate", "--seed", "--delimiter", "--header"}},
       {"mcdropout predict", {"--samples", "--seed", "-o", "--delimiter", "--header"}},
+      {"cnn fit", {"-o", "--data", "--channels", "--height", "--width", "--classes", "--filters", "--kernel", "--hidden", "--dropout", "--conv-dropout",
+                   "--weight-decay", "--epochs", "--batch-size", "--learning-rate", "--limit", "--seed", "--delimiter", "--header"}},
+      {"cnn predict", {"--samples", "--seed", "-o", "--delimiter", "--header"}},
       {"vae train", {"-o", "--data", "--latent", "--hidden", "--init", "--epochs", "--batch-size", "--learning-rate", "--limit", "--seed", "--delimiter", "--header"}},
       {"vae sample", {"-n", "--seed", "-o"}},
       {"vae encode", {"-o", "--delimiter", "--header"}},

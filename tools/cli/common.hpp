@@ -58,6 +58,7 @@ struct Interval {
 };
 inline constexpr Interval kPositive{0.0, std::numeric_limits<double>::infinity(), true, "positive"};
 inline constexpr Interval kProbability{0.0, 1.0, false, "in [0, 1)"};
+inline constexpr Interval kNonNegative{0.0, std::numeric_limits<double>::infinity(), false, "non-negative"};
 
 /// One argument or option of a command, as the parser and the help see it.
 struct Declaration {

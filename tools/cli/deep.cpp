@@ -1,4 +1,4 @@
-// pml mcdropout, pml vae: the networks trained by minibatch Adam, with progress on standard error.
+// pml mcdropout, pml cnn, pml vae: the networks trained by minibatch Adam, with progress on standard error.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <pml/io/idx.hpp>
+#include <pml/metrics/uncertainty.hpp>
 #include <pml/models/deep/mc_dropout.hpp>
+#include <pml/models/deep/mc_dropout_classifier.hpp>
 #include <pml/models/deep/vae.hpp>
 
 #include "common.hpp"
@@ -139,6 +141,127 @@ void add_mcdropout(Tool& tool) {
   }
 }
 
+/// Images and labels for pml cnn: Fashion-MNIST (training or test part) or a CSV whose last column is the label.
+void read_images(const std::string& source, bool test, const io::CsvOptions& csv, Eigen::Index width, Eigen::MatrixXf& x, IntVector& y) {
+  if (source == "fashion-mnist") {
+    auto data = io::load_fashion_mnist<float>();
+    x = test ? data.test_images : data.train_images;
+    y = test ? data.test_labels : data.train_labels;
+    return;
+  }
+  const Eigen::MatrixXd table = read_data(source, csv);
+  if (table.cols() != width + 1)
+    throw std::runtime_error("'" + source + "' has " + std::to_string(table.cols()) + " columns; expected " + std::to_string(width) +
+                             " pixel columns (C x H x W) and a label column");
+  x = table.leftCols(width).cast<float>();
+  y.resize(table.rows());
+  for (Eigen::Index i = 0; i < table.rows(); ++i) {
+    const double label = table(i, width);
+    if (label != std::floor(label) || label < 0 || label > 1e9)
+      throw std::runtime_error("'" + source + "' row " + std::to_string(i + 1) + ": the label " + std::to_string(label) + " is not a class index");
+    y(i) = static_cast<long>(label);
+  }
+}
+
+void add_cnn(Tool& tool) {
+  Family& cnn = tool.family("cnn", "MC dropout convolutional classifier (LeNet-style; Gal & Ghahramani 2016)");
+  {
+    Command& c = cnn.command("fit", "train a convolutional classifier and save it",
+                             "Trains a LeNet-style network (convolution, ReLU and 2x2 max pooling blocks, dense layers, dropout) on images "
+                             "and labels: Fashion-MNIST's training set, or a CSV of C x H x W pixel columns and a last label column.",
+                             "pml cnn fit --data fashion-mnist --epochs 3 --limit 20000 -o cnn.pml");
+    const auto model = c.model_output();
+    const auto source = c.text("--data", "SOURCE", "fashion-mnist (Debian's dataset-fashion-mnist) or a CSV file", "fashion-mnist", true);
+    const auto channels = c.integer<Eigen::Index>("--channels", "C", "image channels", 1, 1, 4096);
+    const auto height = c.integer<Eigen::Index>("--height", "H", "image height in pixels", 28, 1, 4096);
+    const auto width = c.integer<Eigen::Index>("--width", "W", "image width in pixels", 28, 1, 4096);
+    const auto classes = c.integer<Eigen::Index>("--classes", "K", "number of classes", 10, 2, 1 << 20);
+    const auto filters = c.sizes("--filters", "LIST", "output channels of each convolution block, comma-separated", "20,50");
+    const auto kernel = c.integer<Eigen::Index>("--kernel", "K", "convolution kernel size", 5, 1, 255);
+    const auto hidden = c.sizes("--hidden", "LIST", "dense hidden layer sizes, comma-separated", "500");
+    const auto dropout = c.real("--dropout", "P", "dropout before every dense layer but the first (kept on at prediction)", 0.5, kProbability);
+    const auto conv_dropout = c.real("--conv-dropout", "P", "dropout after every convolution block", 0.0, kProbability);
+    const auto decay = c.real("--weight-decay", "L", "L2 weight decay on the weights", 5e-4, kNonNegative);
+    const Training training(c, 3, 128, 1e-3);
+    const auto limit = c.optional_integer("--limit", "N", "use only the first N training rows", "all", 1);
+    const auto seed = c.seed();
+    const auto csv = c.csv();
+    c.action([=] {
+      MCDropoutClassifierOptions o;
+      o.channels = *channels;
+      o.height = *height;
+      o.width = *width;
+      o.classes = *classes;
+      o.filters = *filters;
+      o.kernel = *kernel;
+      o.hidden = *hidden;
+      o.dropout = *dropout;
+      o.conv_dropout = *conv_dropout;
+      o.weight_decay = *decay;
+      Rng rng(*seed);
+      MCDropoutClassifier<float> m(o, rng);  // checks the shapes before the data is read
+      Eigen::MatrixXf x;
+      IntVector y;
+      read_images(*source, false, *csv, m.input_size(), x, y);
+      if (x.cols() != m.input_size())
+        throw std::runtime_error("'" + *source + "' has images of " + std::to_string(x.cols()) + " pixels, not " + std::to_string(o.channels) + "x" +
+                                 std::to_string(o.height) + "x" + std::to_string(o.width));
+      if (*limit && **limit < x.rows()) {
+        x.conservativeResize(**limit, Eigen::NoChange);
+        y.conservativeResize(**limit);
+      }
+      m.fit(x, y, training.options("cnn"), rng);
+      m.save(*model);
+      std::fprintf(stderr, "trained an MC dropout CNN on %ld images: final cross-entropy %.6g per image; saved %s\n", long(x.rows()),
+                   double(m.loss_history().back()), model->c_str());
+    });
+  }
+  {
+    Command& c = cnn.command("predict", "class probabilities, entropy and BALD from stochastic passes",
+                             "Writes, for each image, the MC dropout class probabilities (p0 ... pK-1, the mean of T passes with dropout on), "
+                             "the predictive entropy, the mutual information (BALD) and the most probable class. DATA is fashion-mnist "
+                             "(its test set) or a CSV of pixel columns with or without a last label column.",
+                             "pml cnn predict cnn.pml fashion-mnist --samples 50 -o predictions.csv");
+    const auto model = c.input("MODEL", "a model saved by pml cnn fit");
+    const auto data = c.input("DATA", "fashion-mnist or a CSV of images, one per row");
+    const auto samples = c.integer("--samples", "T", "stochastic forward passes", 50, 1);
+    const auto seed = c.seed();
+    const auto out = c.csv_output();
+    const auto csv = c.csv();
+    c.action([=] {
+      const auto m = MCDropoutClassifier<float>::load(*model);
+      Eigen::MatrixXf x;
+      if (*data == "fashion-mnist") {
+        IntVector unused;
+        read_images(*data, true, *csv, m.input_size(), x, unused);
+      } else {
+        const Eigen::MatrixXd table = read_data(*data, *csv);
+        if (table.cols() != m.input_size() && table.cols() != m.input_size() + 1)
+          throw std::runtime_error("'" + *data + "' has " + std::to_string(table.cols()) + " columns; the model takes images of " +
+                                   std::to_string(m.input_size()) + " pixels (and an optional label column)");
+        x = table.leftCols(m.input_size()).cast<float>();
+      }
+      Rng rng(*seed);
+      const auto passes = m.sample_proba(x, *samples, rng);
+      const Eigen::MatrixXf p = metrics::mean_probabilities(passes);
+      const Eigen::VectorXf entropy = metrics::predictive_entropy(passes), bald = metrics::mutual_information(passes);
+      const Eigen::Index k = p.cols();
+      Eigen::MatrixXd table(x.rows(), k + 3);
+      table.leftCols(k) = p.cast<double>();
+      table.col(k) = entropy.cast<double>();
+      table.col(k + 1) = bald.cast<double>();
+      for (Eigen::Index i = 0; i < x.rows(); ++i) {
+        Eigen::Index best = 0;
+        p.row(i).maxCoeff(&best);
+        table(i, k + 2) = double(best);
+      }
+      std::vector<std::string> columns = names("p", k);
+      for (const char* column : {"entropy", "bald", "label"}) columns.push_back(column);
+      emit(*out, table, columns);
+    });
+  }
+}
+
 void add_vae(Tool& tool) {
   Family& vae = tool.family("vae", "variational auto-encoder (Kingma & Welling 2013), on Fashion-MNIST or CSV");
   {
@@ -212,6 +335,7 @@ void add_vae(Tool& tool) {
 
 void add_deep_commands(Tool& tool) {
   add_mcdropout(tool);
+  add_cnn(tool);
   add_vae(tool);
 }
 
