@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <string>
+#include <type_traits>
 
 #include "pml/core/enum_names.hpp"
 #include "pml/autodiff/ops.hpp"
@@ -47,9 +48,46 @@ enum class WeightSampling : std::uint8_t {
   local,    ///< local reparameterisation (Kingma et al. 2015): independent pre-activations per row,
             ///< x mu + sqrt(x^2 sigma^2) eps, lower-variance gradients for the same cost in GEMMs
   mean,     ///< no noise: the posterior mean weights (for prediction and pruning)
+  /// flipout (Wen et al. 2018): one perturbation ΔW = σ ⊙ ε per pass, decorrelated across rows by random
+  /// signs, x μ + ((x ⊙ S_in) ΔW) ⊙ S_out with S_in, S_out of ±1 per row and unit (per row and channel for
+  /// convolutions): the weights' own distribution in each row at twice the GEMMs of `weights`
+  flipout,
 };
 /// The names of the values, in order (model files and the command line; see core/enum_names.hpp).
-constexpr std::array<std::string_view, 3> enum_names(WeightSampling) { return {"weights", "local", "mean"}; }
+constexpr std::array<std::string_view, 4> enum_names(WeightSampling) { return {"weights", "local", "mean", "flipout"}; }
+
+namespace detail {
+/// A rows x cols constant of standard normal draws from `rng`.
+template <Real T> ad::Var<T> normal_noise(ad::Tape<T>& tape, Rng& rng, Index rows, Index cols) {
+  ad::Var<T> eps = tape.constant(rows, cols);
+  random::fill_normal(rng, eps.value());
+  return eps;
+}
+/// A rows x cols constant of random signs ±1 from `rng` (flipout's sign matrices).
+template <Real T> ad::Var<T> random_signs(ad::Tape<T>& tape, Rng& rng, Index rows, Index cols) {
+  ad::Var<T> s = tape.constant(rows, cols);
+  auto v = s.value();
+  random::fill_uniform(rng, v);
+  v = v.unaryExpr([](T u) { return u < T(0.5) ? T(-1) : T(1); });
+  return s;
+}
+/// KL(q || p) of one parameter block with posterior N(mu, sigma^2): closed form for the Gaussian prior,
+///   sum log(s / sigma) + (sigma^2 + mu^2) / (2 s^2) - 1/2,
+/// else log q(w) - log p(w) at the sample w (drawn here when the caller has none, as with local
+/// reparameterisation, whose pre-activations do not determine a weight sample).
+template <Real T>
+ad::Var<T> bayes_kl(ad::Tape<T>& tape, Rng& rng, const BayesPrior& prior, const ad::Var<T>& mu, const ad::Var<T>& sigma,
+                    const std::type_identity_t<ad::Var<T>>* sample) {
+  if (prior.kind == BayesPrior::Kind::gaussian) {
+    const T s = T(prior.sigma1);
+    const T n = T(mu.rows() * mu.cols());
+    const ad::Var<T> quad = (T(0.5) / (s * s)) * ad::sum(ad::square(sigma) + ad::square(mu));
+    return quad - ad::sum(ad::log(sigma)) + tape.constant(1, 1, n * (std::log(s) - T(0.5)));
+  }
+  const ad::Var<T> w = sample ? *sample : ad::reparameterize(mu, sigma, normal_noise(tape, rng, mu.rows(), mu.cols()));
+  return ad::normal_log_prob(w, mu, sigma) - ad::scale_mixture_log_prob(w, T(prior.pi), T(prior.sigma1), T(prior.sigma2));
+}
+}  // namespace detail
 
 /// A layer's output on the tape and its KL term (1 x 1): KL(q(w) || p(w)) in closed form for a
 /// Gaussian prior, a one-sample estimate log q(w) - log p(w) for the scale mixture. Zero-size (no node)
@@ -116,42 +154,32 @@ template <Real T> class BayesianLinear {
     const ad::Var<T> wmu = self.weight_mu_.bind(tape), bmu = self.bias_mu_.bind(tape);
     if (sampling == WeightSampling::mean) return {ad::bias_activation(ad::matmul(x, wmu), bmu, act), ad::Var<T>{}};
     const ad::Var<T> wsigma = ad::softplus(self.weight_rho_.bind(tape)), bsigma = ad::softplus(self.bias_rho_.bind(tape));
-    const ad::Var<T> b = ad::reparameterize(bmu, bsigma, noise(tape, rng, 1, out));
-    ad::Var<T> kl = kl_term(tape, rng, prior, bmu, bsigma, &b);
+    const ad::Var<T> b = ad::reparameterize(bmu, bsigma, detail::normal_noise(tape, rng, 1, out));
+    ad::Var<T> kl = detail::bayes_kl(tape, rng, prior, bmu, bsigma, &b);
     ad::Var<T> pre;
     if (sampling == WeightSampling::weights) {
-      const ad::Var<T> w = ad::reparameterize(wmu, wsigma, noise(tape, rng, in, out));
-      kl = kl + kl_term(tape, rng, prior, wmu, wsigma, &w);
+      const ad::Var<T> w = ad::reparameterize(wmu, wsigma, detail::normal_noise(tape, rng, in, out));
+      kl = kl + detail::bayes_kl(tape, rng, prior, wmu, wsigma, &w);
       pre = ad::matmul(x, w);
+    } else if (sampling == WeightSampling::flipout) {
+      const ad::Var<T> delta = wsigma * detail::normal_noise(tape, rng, in, out);
+      if (prior.kind == BayesPrior::Kind::gaussian) {
+        kl = kl + detail::bayes_kl(tape, rng, prior, wmu, wsigma, nullptr);
+      } else {
+        const ad::Var<T> w = wmu + delta;  // the pass's shared weight sample, for the sampled KL
+        kl = kl + detail::bayes_kl(tape, rng, prior, wmu, wsigma, &w);
+      }
+      const ad::Var<T> s_in = detail::random_signs(tape, rng, x.rows(), in), s_out = detail::random_signs(tape, rng, x.rows(), out);
+      pre = ad::matmul(x, wmu) + ad::mask_mul(ad::matmul(ad::mask_mul(x, s_in), delta), s_out);
     } else {  // local: the pre-activations' own Gaussian, N(x mu, x^2 sigma^2), sampled per row
-      kl = kl + kl_term(tape, rng, prior, wmu, wsigma, nullptr);
+      kl = kl + detail::bayes_kl(tape, rng, prior, wmu, wsigma, nullptr);
       const ad::Var<T> var = ad::matmul(ad::square(x), ad::square(wsigma));
       // the floor keeps sqrt's derivative finite for an all-zero row of x
       const ad::Var<T> floor = tape.constant(1, out, std::numeric_limits<T>::min() / std::numeric_limits<T>::epsilon());
-      pre = ad::reparameterize(ad::matmul(x, wmu), ad::sqrt(var + floor), noise(tape, rng, x.rows(), out));
+      pre = ad::reparameterize(ad::matmul(x, wmu), ad::sqrt(var + floor), detail::normal_noise(tape, rng, x.rows(), out));
     }
     return {ad::bias_activation(pre, b, act), kl};
   }
-  static ad::Var<T> noise(ad::Tape<T>& tape, Rng& rng, Index rows, Index cols) {
-    ad::Var<T> eps = tape.constant(rows, cols);
-    random::fill_normal(rng, eps.value());
-    return eps;
-  }
-  // KL(q || p) of one parameter block: closed form for the Gaussian prior,
-  //   sum log(s / sigma) + (sigma^2 + mu^2) / (2 s^2) - 1/2,
-  // else log q(w) - log p(w) at the sample w (drawn here when the caller has none, as with local
-  // reparameterisation, whose pre-activations do not determine a weight sample).
-  static ad::Var<T> kl_term(ad::Tape<T>& tape, Rng& rng, const BayesPrior& prior, const ad::Var<T>& mu, const ad::Var<T>& sigma, const ad::Var<T>* sample) {
-    if (prior.kind == BayesPrior::Kind::gaussian) {
-      const T s = T(prior.sigma1);
-      const T n = T(mu.rows() * mu.cols());
-      const ad::Var<T> quad = (T(0.5) / (s * s)) * ad::sum(ad::square(sigma) + ad::square(mu));
-      return quad - ad::sum(ad::log(sigma)) + tape.constant(1, 1, n * (std::log(s) - T(0.5)));
-    }
-    const ad::Var<T> w = sample ? *sample : ad::reparameterize(mu, sigma, noise(tape, rng, mu.rows(), mu.cols()));
-    return ad::normal_log_prob(w, mu, sigma) - ad::scale_mixture_log_prob(w, T(prior.pi), T(prior.sigma1), T(prior.sigma2));
-  }
-
   Parameter<T> weight_mu_, weight_rho_, bias_mu_, bias_rho_;
 };
 
