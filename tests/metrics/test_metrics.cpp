@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "pml/core/random.hpp"
 #include "pml/metrics/uncertainty.hpp"
 
 using Catch::Matchers::Contains;
@@ -99,4 +100,43 @@ TEST_CASE("metrics reject bad input", "[metrics][errors]") {
   CHECK_THROWS_WITH(pml::metrics::mutual_information(std::vector<Eigen::MatrixXd>{}), Contains("no posterior samples"));
   CHECK_THROWS_WITH(pml::metrics::mutual_information(std::vector<Eigen::MatrixXd>{p, Eigen::MatrixXd(3, 2)}), Contains("sample 1 is 3x2"));
   CHECK_THROWS(pml::metrics::predictive_entropy(Eigen::MatrixXd(0, 2)));
+}
+
+TEST_CASE("roc_auc: scikit-learn's example, ties count one half, equal to counting all pairs", "[metrics][roc_auc]") {
+  Eigen::VectorXd s(4);
+  s << 0.1, 0.4, 0.35, 0.8;  // sklearn.metrics.roc_auc_score's documented example: 0.75
+  pml::IntVector y(4);
+  y << 0, 0, 1, 1;
+  CHECK(pml::metrics::roc_auc(s, y) == Approx(0.75).epsilon(1e-15));
+  Eigen::VectorXd tied(3);
+  tied << 1, 1, 2;
+  pml::IntVector yt(3);
+  yt << 0, 1, 1;
+  CHECK(pml::metrics::roc_auc(tied, yt) == Approx(0.75).epsilon(1e-15));  // (1/2 + 1) / 2
+  // against the definition, over all positive-negative pairs, with many ties
+  pml::Rng rng(3);
+  const Eigen::Index n = 500;
+  Eigen::VectorXf scores(n);
+  pml::IntVector labels(n);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    labels(i) = pml::random::uniform<double>(rng) < 0.3 ? 1 : 0;
+    scores(i) = float(std::floor(10 * pml::random::uniform<double>(rng)) + 3 * double(labels(i))) / 4.0f;
+  }
+  double pairs = 0, wins = 0;
+  for (Eigen::Index i = 0; i < n; ++i)
+    for (Eigen::Index j = 0; j < n; ++j)
+      if (labels(i) == 1 && labels(j) == 0) {
+        ++pairs;
+        wins += scores(i) > scores(j) ? 1.0 : scores(i) == scores(j) ? 0.5 : 0.0;
+      }
+  CHECK(pml::metrics::roc_auc(scores, labels) == Approx(wins / pairs).epsilon(1e-12));
+  CHECK(pml::metrics::roc_auc(Eigen::VectorXd(-s), y) == Approx(0.25).epsilon(1e-15));
+  CHECK_THROWS_WITH(pml::metrics::roc_auc(s, pml::IntVector::Zero(4)), Contains("metrics::roc_auc") && Contains("0 positives"));
+  pml::IntVector two = y;
+  two(0) = 2;
+  CHECK_THROWS_WITH(pml::metrics::roc_auc(s, two), Contains("0 or 1") && Contains("2 at index 0"));
+  CHECK_THROWS_WITH(pml::metrics::roc_auc(s, pml::IntVector(3)), Contains("4 entries"));
+  Eigen::VectorXd nan = s;
+  nan(2) = std::nan("");
+  CHECK_THROWS_WITH(pml::metrics::roc_auc(nan, y), Contains("NaN at index 2"));
 }

@@ -148,6 +148,44 @@ template <class Derived> typename Derived::Scalar accuracy(const Eigen::MatrixBa
   return T((predicted_labels(probabilities).array() == labels.array()).count()) / T(labels.size());
 }
 
+/// Area under the ROC curve of `scores` (higher: more likely positive) for binary `labels` (1 positive,
+/// 0 negative): the probability that a random positive scores above a random negative, ties counting 1/2
+/// (the Mann–Whitney U statistic over n₊ n₋, from average ranks: scikit-learn's roc_auc_score). Used for
+/// out-of-distribution detection with predictive entropy or BALD as the score.
+/// @throw std::invalid_argument if the lengths differ or a label is not 0 or 1, or there is no positive or
+///        no negative; std::domain_error for a NaN score.
+template <class Derived> double roc_auc(const Eigen::MatrixBase<Derived>& scores, const IntVectorCRef& labels) {
+  constexpr const char* function = "metrics::roc_auc";
+  if (scores.cols() != 1 && scores.rows() != 1) pml::detail::throw_shape(function, "scores must be a vector");
+  const Index n = scores.size();
+  if (labels.size() != n)
+    pml::detail::throw_shape(function, "scores has " + std::to_string(n) + " entries, labels " + std::to_string(labels.size()));
+  Index positives = 0;
+  for (Index i = 0; i < n; ++i) {
+    if (labels(i) != 0 && labels(i) != 1)
+      pml::detail::throw_shape(function, "labels must be 0 or 1, got " + std::to_string(labels(i)) + " at index " + std::to_string(i));
+    if (std::isnan(static_cast<double>(scores(i)))) pml::detail::throw_domain(function, "scores", "not be NaN", "NaN at index " + std::to_string(i));
+    positives += labels(i);
+  }
+  const Index negatives = n - positives;
+  if (positives == 0 || negatives == 0)
+    pml::detail::throw_shape(function, "needs both classes, got " + std::to_string(positives) + " positives and " + std::to_string(negatives) + " negatives");
+  std::vector<Index> order(static_cast<std::size_t>(n));
+  for (Index i = 0; i < n; ++i) order[static_cast<std::size_t>(i)] = i;
+  std::sort(order.begin(), order.end(), [&](Index a, Index b) { return scores(a) < scores(b); });
+  // the sum of the positives' average ranks (1-based; tied scores share the mean of their ranks)
+  double rank_sum = 0;
+  for (Index i = 0; i < n;) {
+    Index j = i;
+    while (j + 1 < n && scores(order[static_cast<std::size_t>(j + 1)]) == scores(order[static_cast<std::size_t>(i)])) ++j;
+    const double average = 0.5 * double(i + j) + 1;
+    for (Index k = i; k <= j; ++k) rank_sum += labels(order[static_cast<std::size_t>(k)]) ? average : 0;
+    i = j + 1;
+  }
+  const double u = rank_sum - 0.5 * double(positives) * double(positives + 1);
+  return u / (double(positives) * double(negatives));
+}
+
 /// Expected calibration error (Guo et al. 2017): points are put in `bins` equal-width bins of their
 /// confidence max_c p_c; ECE = sum_b (n_b / N) |accuracy_b - confidence_b|. 0 for a calibrated model.
 /// @throw std::domain_error unless bins >= 1.
