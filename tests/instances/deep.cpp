@@ -5,6 +5,8 @@ template class pml::AutoEncoder<float>;
 template class pml::AutoEncoder<double>;
 template class pml::BayesByBackprop<float>;
 template class pml::BayesByBackprop<double>;
+template class pml::BayesianCNN<float>;
+template class pml::BayesianCNN<double>;
 template class pml::GAN<float>;
 template class pml::GAN<double>;
 template class pml::MCDropoutRegressor<float>;
