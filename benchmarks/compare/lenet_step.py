@@ -113,6 +113,10 @@ for name, s, c, g in (("pml", pml_step, pml_conv, pml_gemm), ("PyTorch", torch_s
     rate = conv_flops / c * 1e-9
     print(f"{name:10} {s * 1e3:9.3f} {BATCH / s:10.0f}  {rate:18.1f}  {rate / g:20.0%}  {g:18.1f}")
 print(f"pml / PyTorch samples/s: {torch_step / pml_step:.2f}x")
+for mode, arg in (("weights", 0), ("local", 1), ("flipout", 3)):
+    b = runs[f"BM_bayesian_conv_layer_float/{arg}_median"]
+    print(f"BayesianConv2d layer ({mode}) forward + backward: {b['real_time'] * unit[b['time_unit']] * 1e6:.0f} us, "
+          f"{b['real_time'] * unit[b['time_unit']] / pml_conv:.2f}x the plain Conv2d's {pml_conv * 1e6:.0f} us (goal <= 2.5x)")
 pml_lstm, torch_lstm = seconds("BM_lstm_step_float"), torch_lstm_seconds()
 print(f"LSTM step (input 32, hidden 128, 50 steps, batch 64, Adam): pml {pml_lstm * 1e3:.2f} ms, torch.nn.LSTM {torch_lstm * 1e3:.2f} ms: "
       f"pml / PyTorch {torch_lstm / pml_lstm:.2f}x")

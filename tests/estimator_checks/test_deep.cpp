@@ -129,7 +129,48 @@ struct GANAdapter : DeepDefaults {
   }
 };
 
-using DeepModels = std::tuple<AutoEncoderAdapter, VAEAdapter, BayesByBackpropAdapter, MCDropoutRegressorAdapter, GANAdapter>;
+// The image classifiers on the suite's tables: each row an image of D channels and 1 x 1 pixels, so no
+// convolution block fits (2 x 2 pooling needs 2 x 2 pixels): these adapters check the models' contract
+// (fitting, degenerate data, errors, float against double) through their dense part; the convolutional
+// blocks are checked in tests/deep and tests/autodiff.
+struct MCDropoutClassifierAdapter : DeepDefaults {
+  static constexpr const char* name = "MCDropoutClassifier";
+  static constexpr const char* function = "MCDropoutClassifier";
+  static constexpr std::array arguments{"x", "labels", "channels"};
+  static constexpr Target target = Target::binary;
+  template <class T> static Outputs fit(const Problem<T>& p, std::uint64_t seed) {
+    Rng rng(seed);
+    pml::MCDropoutClassifier<T> net({.channels = p.x.cols(), .height = 1, .width = 1, .classes = 2, .filters = {}, .hidden = {8}, .dropout = 0.1}, rng);
+    net.fit(p.x, p.labels, tiny_fit(), rng);
+    Rng eval(seed + 1);
+    return {scaled("final training loss", double(net.loss_history().back()), 0), scaled("predict_proba(query) (dropout off)", net.predict_proba(p.query), 0, true),
+            scaled("predict_proba(query, 4)", net.predict_proba(p.query, 4, eval), 0, true)};
+  }
+};
+
+struct BayesianCNNAdapter : DeepDefaults {
+  static constexpr const char* name = "BayesianCNN";
+  static constexpr const char* function = "BayesianCNN";
+  static constexpr std::array arguments{"x", "labels", "channels"};
+  static constexpr Target target = Target::binary;
+  template <class T> static Outputs fit(const Problem<T>& p, std::uint64_t seed) {
+    Rng rng(seed);
+    pml::BayesianCNNOptions o;
+    o.channels = p.x.cols();
+    o.height = o.width = 1;
+    o.classes = 2;
+    o.filters = {};
+    o.hidden = {8};
+    pml::BayesianCNN<T> net(o, rng);
+    net.fit(p.x, p.labels, tiny_fit(), rng);
+    Rng eval(seed + 1);
+    return {scaled("final free energy", double(net.loss_history().back()), 0), scaled("predict_mean(query)", net.predict_mean(p.query), 0, true),
+            scaled("predict_proba(query, 4)", net.predict_proba(p.query, 4, eval), 0, true)};
+  }
+};
+
+using DeepModels = std::tuple<AutoEncoderAdapter, VAEAdapter, BayesByBackpropAdapter, MCDropoutRegressorAdapter, GANAdapter, MCDropoutClassifierAdapter,
+                              BayesianCNNAdapter>;
 
 }  // namespace
 

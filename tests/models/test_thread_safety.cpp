@@ -150,6 +150,33 @@ TEMPLATE_TEST_CASE("deep models answer queries from 4 threads at once", "[thread
     return flat(p.mean, p.variance, bbb.predict_mean(q), bbb.predict_mean(q, 0.5));
   });
 
+  // the image classifiers on 1 x 6 x 6 images (one convolution block)
+  Matrix<T> images(32, 36);
+  pml::random::fill_uniform(rng, images);
+  pml::IntVector labels(32);
+  for (Index i = 0; i < 32; ++i) labels(i) = i % 2;
+  const Matrix<T> queries = images.topRows(8);
+  pml::MCDropoutClassifier<T> cnn_fit({.height = 6, .width = 6, .classes = 2, .filters = {2}, .kernel = 3, .hidden = {4}}, rng);
+  cnn_fit.fit(images, labels, fit, rng);
+  const auto& cnn = cnn_fit;
+  check_concurrent("MCDropoutClassifier", [&](Rng r) {
+    const auto passes = cnn.sample_logits(queries, 3, r);
+    return flat(passes[0], passes[2], cnn.predict_proba(queries), cnn.predict_proba(queries, 2, r));
+  });
+  pml::BayesianCNNOptions bo;
+  bo.height = bo.width = 6;
+  bo.classes = 2;
+  bo.filters = {2};
+  bo.kernel = 3;
+  bo.hidden = {4};
+  pml::BayesianCNN<T> bcnn_fit(bo, rng);
+  bcnn_fit.fit(images, labels, fit, rng);
+  const auto& bcnn = bcnn_fit;
+  check_concurrent("BayesianCNN", [&](Rng r) {
+    const auto passes = bcnn.sample_proba(queries, 3, r);
+    return flat(passes[0], passes[2], bcnn.predict_mean(queries), bcnn.predict_mean(queries, 0.5));
+  });
+
   pml::GAN<T> gan_fit({.noise = 2, .output = 4, .generator_hidden = {8}, .discriminator_hidden = {8}}, rng);
   gan_fit.fit(x, {.steps = 4, .batch_size = 16}, rng, 2);
   const auto& gan = gan_fit;

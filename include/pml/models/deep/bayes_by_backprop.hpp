@@ -39,6 +39,18 @@ enum class KLWeighting : std::uint8_t {
 /// The names of the values, in order (model files and the command line; see core/enum_names.hpp).
 constexpr std::array<std::string_view, 2> enum_names(KLWeighting) { return {"uniform", "geometric"}; }
 
+namespace detail {
+/// The share of the KL term for minibatch `batch` (0-based) of `batches` per epoch under `weighting`.
+/// @throw std::invalid_argument naming `function` for a batch outside 0..batches−1.
+inline double kl_share(const char* function, KLWeighting weighting, Index batch, Index batches) {
+  if (batches < 1 || batch < 0 || batch >= batches) pml::detail::throw_shape(function, "batch " + std::to_string(batch) + " of " + std::to_string(batches));
+  if (weighting == KLWeighting::uniform) return 1.0 / double(batches);
+  // 2^(M-i) / (2^M - 1), i = batch + 1, computed as 2^-i / (1 - 2^-M) so large M cannot overflow
+  const double m = double(batches), i = double(batch + 1);
+  return std::exp2(-i) / -std::expm1(-m * std::log(2.0));
+}
+}  // namespace detail
+
 /// Options of BayesByBackprop: the network, the prior, the likelihood and how the KL term is estimated and weighted.
 struct BayesByBackpropOptions {
   Index input = 0;  ///< width of x
@@ -98,12 +110,7 @@ template <Real T = double> class BayesByBackprop {
 
   /// The weight of the KL term for minibatch `batch` (0-based) of `batches` per epoch.
   T kl_weight(Index batch, Index batches) const {
-    if (batches < 1 || batch < 0 || batch >= batches)
-      pml::detail::throw_shape("BayesByBackprop::kl_weight", "batch " + std::to_string(batch) + " of " + std::to_string(batches));
-    if (options_.kl_weighting == KLWeighting::uniform) return T(1) / T(batches);
-    // 2^(M-i) / (2^M - 1), i = batch + 1, computed as 2^-i / (1 - 2^-M) so large M cannot overflow
-    const double m = double(batches), i = double(batch + 1);
-    return T(std::exp2(-i) / -std::expm1(-m * std::log(2.0)));
+    return T(detail::kl_share("BayesByBackprop::kl_weight", options_.kl_weighting, batch, batches));
   }
 
   /// The minibatch free energy kl_weight * KL - log p(y|x, w), averaged over `samples` posterior draws,
@@ -284,15 +291,7 @@ template <Real T = double> class BayesByBackprop {
   template <class DY> Matrix<T> target_matrix(const char* function, const Eigen::MatrixBase<DY>& y) const {
     if constexpr (std::is_integral_v<typename DY::Scalar>) {
       if (options_.task != BayesTask::classification) pml::detail::throw_shape(function, "integer labels given to a regression model");
-      if (y.cols() != 1) pml::detail::throw_shape(function, "labels must be one column, got " + std::to_string(y.cols()));
-      Matrix<T> onehot = Matrix<T>::Zero(y.rows(), options_.output);
-      for (Index i = 0; i < y.rows(); ++i) {
-        if (y(i, 0) < 0 || y(i, 0) >= options_.output)
-          detail::throw_domain(function, "labels", "lie in 0.." + std::to_string(options_.output - 1),
-                               std::to_string(y(i, 0)) + " at index " + std::to_string(i));
-        onehot(i, static_cast<Index>(y(i, 0))) = T(1);
-      }
-      return onehot;
+      return detail::one_hot_labels<T>(function, y, options_.output);
     } else {
       if (options_.task != BayesTask::regression) pml::detail::throw_shape(function, "a classifier needs integer labels (e.g. pml::IntVector)");
       detail::check_rows(function, "y", y, options_.output);

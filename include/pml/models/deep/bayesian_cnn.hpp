@@ -86,11 +86,7 @@ template <Real T = double> class BayesianCNN {
 
   /// The weight of the KL term for minibatch `batch` (0-based) of `batches` per epoch (as BayesByBackprop).
   T kl_weight(Index batch, Index batches) const {
-    if (batches < 1 || batch < 0 || batch >= batches)
-      pml::detail::throw_shape("BayesianCNN::kl_weight", "batch " + std::to_string(batch) + " of " + std::to_string(batches));
-    if (options_.kl_weighting == KLWeighting::uniform) return T(1) / T(batches);
-    const double m = double(batches), i = double(batch + 1);
-    return T(std::exp2(-i) / -std::expm1(-m * std::log(2.0)));
+    return T(detail::kl_share("BayesianCNN::kl_weight", options_.kl_weighting, batch, batches));
   }
 
   /// The minibatch free energy kl_weight·KL − log p(y | x, w) (softmax cross-entropy summed over the
@@ -117,17 +113,10 @@ template <Real T = double> class BayesianCNN {
   ///        std::domain_error for non-finite data, labels outside 0..K−1, bad fit options or a loss that stops being finite.
   template <class DX, class DY> BayesianCNN& fit(const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& labels, const FitOptions& fit, Rng& rng) {
     constexpr const char* function = "BayesianCNN::fit";
-    static_assert(std::is_integral_v<typename DY::Scalar>, "BayesianCNN::fit: labels must be integers (e.g. pml::IntVector)");
     detail::check_rows(function, "x", x, input_size());
     detail::check_same_rows(function, x, labels);
     detail::check_fit_options(function, fit);
-    if (labels.cols() != 1) pml::detail::throw_shape(function, "labels must be one column, got " + std::to_string(labels.cols()));
-    Matrix<T> onehot = Matrix<T>::Zero(labels.rows(), options_.classes);
-    for (Index i = 0; i < labels.rows(); ++i) {
-      if (labels(i, 0) < 0 || labels(i, 0) >= options_.classes)
-        detail::throw_domain(function, "labels", "lie in 0.." + std::to_string(options_.classes - 1), std::to_string(labels(i, 0)) + " at index " + std::to_string(i));
-      onehot(i, static_cast<Index>(labels(i, 0))) = T(1);
-    }
+    const Matrix<T> onehot = detail::one_hot_labels<T>(function, labels, options_.classes);
     auto params = parameters();
     nn::Adam<T> adam(params, {.learning_rate = fit.learning_rate});
     ad::Tape<T> tape;
@@ -175,14 +164,7 @@ template <Real T = double> class BayesianCNN {
   }
   /// The most probable class of each row under predict_proba(x, samples, rng).
   template <class Derived> IntVector predict(const Eigen::MatrixBase<Derived>& x, int samples, Rng& rng) const {
-    const Matrix<T> p = predict_proba(x, samples, rng);
-    IntVector out(p.rows());
-    for (Index i = 0; i < p.rows(); ++i) {
-      Index k = 0;
-      p.row(i).maxCoeff(&k);
-      out(i) = static_cast<long>(k);
-    }
-    return out;
+    return detail::argmax_rows(predict_proba(x, samples, rng));
   }
   /// Every filter and dense weight's |μ|/σ in one vector (convolutions first; for the pruning histogram).
   Vector<T> signal_to_noise() const {
@@ -237,21 +219,7 @@ template <Real T = double> class BayesianCNN {
  private:
   static Options checked(const Options& o) {
     constexpr const char* function = "BayesianCNN";
-    if (o.channels <= 0 || o.height <= 0 || o.width <= 0 || o.classes < 2 || o.kernel <= 0)
-      pml::detail::throw_shape(function, "channels, height, width and kernel must be positive and classes at least 2, got " + std::to_string(o.channels) +
-                                             ", " + std::to_string(o.height) + ", " + std::to_string(o.width) + ", " + std::to_string(o.kernel) +
-                                             " and " + std::to_string(o.classes));
-    detail::check_hidden(function, o.filters);
-    detail::check_hidden(function, o.hidden);
-    Index h = o.height, w = o.width;
-    for (std::size_t l = 0; l < o.filters.size(); ++l) {
-      h = (h - o.kernel + 1) / 2;
-      w = (w - o.kernel + 1) / 2;
-      if (h < 1 || w < 1)
-        pml::detail::throw_shape(function, "images of " + std::to_string(o.height) + "x" + std::to_string(o.width) + " are too small for " +
-                                               std::to_string(o.filters.size()) + " blocks of a " + std::to_string(o.kernel) + "x" + std::to_string(o.kernel) +
-                                               " convolution and 2x2 pooling");
-    }
+    detail::check_image_blocks(function, o.channels, o.height, o.width, o.classes, o.kernel, o.filters, o.hidden);
     o.prior.check(function);
     check_finite(function, "rho_init", o.rho_init);
     if (o.samples < 1) detail::throw_domain(function, "samples", "be at least 1", std::to_string(o.samples));

@@ -96,7 +96,7 @@ template <Real T = double> class MCDropoutClassifier {
     detail::check_rows(function, "x", x, input_size());
     detail::check_same_rows(function, x, labels);
     detail::check_fit_options(function, fit);
-    const Matrix<T> onehot = one_hot(function, labels);
+    const Matrix<T> onehot = detail::one_hot_labels<T>(function, labels, options_.classes);
     auto params = parameters();
     nn::Adam<T> adam(params, {.learning_rate = fit.learning_rate});
     const T decay = static_cast<T>(options_.weight_decay);
@@ -147,10 +147,10 @@ template <Real T = double> class MCDropoutClassifier {
   }
   /// The most probable class of each row under predict_proba(x, samples, rng).
   template <class Derived> IntVector predict(const Eigen::MatrixBase<Derived>& x, int samples, Rng& rng) const {
-    return labels_of(predict_proba(x, samples, rng));
+    return detail::argmax_rows(predict_proba(x, samples, rng));
   }
   /// The most probable class of each row under the deterministic pass.
-  template <class Derived> IntVector predict(const Eigen::MatrixBase<Derived>& x) const { return labels_of(predict_proba(x)); }
+  template <class Derived> IntVector predict(const Eigen::MatrixBase<Derived>& x) const { return detail::argmax_rows(predict_proba(x)); }
 
   Index input_size() const noexcept { return options_.channels * options_.height * options_.width; }  ///< C·H·W
   Index feature_size() const noexcept { return features_; }  ///< width of the flattened convolutional features
@@ -189,22 +189,7 @@ template <Real T = double> class MCDropoutClassifier {
   static ad::ImageShape pool_shape(const ad::ImageShape& s) { return {s.channels, s.height / 2, s.width / 2}; }
   static Options checked(const Options& o) {
     constexpr const char* function = "MCDropoutClassifier";
-    if (o.channels <= 0 || o.height <= 0 || o.width <= 0 || o.classes < 2 || o.kernel <= 0)
-      pml::detail::throw_shape(function, "channels, height, width and kernel must be positive and classes at least 2, got " + std::to_string(o.channels) +
-                                             ", " + std::to_string(o.height) + ", " + std::to_string(o.width) + ", " + std::to_string(o.kernel) +
-                                             " and " + std::to_string(o.classes));
-    detail::check_hidden(function, o.filters);
-    detail::check_hidden(function, o.hidden);
-    Index h = o.height, w = o.width;
-    for (const Index f : o.filters) {
-      (void)f;
-      h = (h - o.kernel + 1) / 2;
-      w = (w - o.kernel + 1) / 2;
-      if (h < 1 || w < 1)
-        pml::detail::throw_shape(function, "images of " + std::to_string(o.height) + "x" + std::to_string(o.width) + " are too small for " +
-                                               std::to_string(o.filters.size()) + " blocks of a " + std::to_string(o.kernel) + "x" + std::to_string(o.kernel) +
-                                               " convolution and 2x2 pooling");
-    }
+    detail::check_image_blocks(function, o.channels, o.height, o.width, o.classes, o.kernel, o.filters, o.hidden);
     if (!(o.dropout >= 0 && o.dropout < 1)) detail::throw_domain(function, "dropout", "lie in [0, 1)", detail::describe(o.dropout));
     if (!(o.conv_dropout >= 0 && o.conv_dropout < 1)) detail::throw_domain(function, "conv_dropout", "lie in [0, 1)", detail::describe(o.conv_dropout));
     if (!(o.weight_decay >= 0 && std::isfinite(o.weight_decay)))
@@ -214,26 +199,6 @@ template <Real T = double> class MCDropoutClassifier {
   template <class Derived> void check_predict(const char* function, const Eigen::MatrixBase<Derived>& x, int samples) const {
     detail::check_rows(function, "x", x, input_size());
     if (samples < 1) detail::throw_domain(function, "samples", "be at least 1", std::to_string(samples));
-  }
-  template <class DY> Matrix<T> one_hot(const char* function, const Eigen::MatrixBase<DY>& y) const {
-    static_assert(std::is_integral_v<typename DY::Scalar>, "MCDropoutClassifier::fit: labels must be integers (e.g. pml::IntVector)");
-    if (y.cols() != 1) pml::detail::throw_shape(function, "labels must be one column, got " + std::to_string(y.cols()));
-    Matrix<T> out = Matrix<T>::Zero(y.rows(), options_.classes);
-    for (Index i = 0; i < y.rows(); ++i) {
-      if (y(i, 0) < 0 || y(i, 0) >= options_.classes)
-        detail::throw_domain(function, "labels", "lie in 0.." + std::to_string(options_.classes - 1), std::to_string(y(i, 0)) + " at index " + std::to_string(i));
-      out(i, static_cast<Index>(y(i, 0))) = T(1);
-    }
-    return out;
-  }
-  static IntVector labels_of(const Matrix<T>& p) {
-    IntVector out(p.rows());
-    for (Index i = 0; i < p.rows(); ++i) {
-      Index k = 0;
-      p.row(i).maxCoeff(&k);
-      out(i) = static_cast<long>(k);
-    }
-    return out;
   }
   template <class Self> static ad::Var<T> forward(Self& self, ad::Tape<T>& tape, const ad::Var<T>& x, Rng& rng, bool dropout) {
     const Options& o = self.options_;

@@ -63,6 +63,47 @@ inline void check_hidden(const char* function, const std::vector<Index>& hidden)
   for (const Index h : hidden)
     if (h <= 0) throw_shape(function, "hidden sizes must be positive, got " + std::to_string(h));
 }
+/// Integer labels (one column) as an N x classes one-hot matrix.
+/// @throw std::invalid_argument for more than one column; std::domain_error for a label outside 0..classes−1.
+template <Real T, class DY> Matrix<T> one_hot_labels(const char* function, const Eigen::MatrixBase<DY>& y, Index classes) {
+  static_assert(std::is_integral_v<typename DY::Scalar>, "labels must be integers (e.g. pml::IntVector)");
+  if (y.cols() != 1) throw_shape(function, "labels must be one column, got " + std::to_string(y.cols()));
+  Matrix<T> out = Matrix<T>::Zero(y.rows(), classes);
+  for (Index i = 0; i < y.rows(); ++i) {
+    if (y(i, 0) < 0 || y(i, 0) >= classes)
+      throw_domain(function, "labels", "lie in 0.." + std::to_string(classes - 1), std::to_string(y(i, 0)) + " at index " + std::to_string(i));
+    out(i, static_cast<Index>(y(i, 0))) = T(1);
+  }
+  return out;
+}
+/// The column of each row's largest entry (ties: the lower index).
+template <class Derived> IntVector argmax_rows(const Eigen::MatrixBase<Derived>& p) {
+  IntVector out(p.rows());
+  for (Index i = 0; i < p.rows(); ++i) {
+    Index k = 0;
+    p.row(i).maxCoeff(&k);
+    out(i) = static_cast<long>(k);
+  }
+  return out;
+}
+/// The image classifiers' checks: positive sizes, at least two classes, and room for every block of a
+/// kernel x kernel convolution (stride 1, no padding) and 2 x 2 max pooling. @throw std::invalid_argument.
+inline void check_image_blocks(const char* function, Index channels, Index height, Index width, Index classes, Index kernel,
+                               const std::vector<Index>& filters, const std::vector<Index>& hidden) {
+  if (channels <= 0 || height <= 0 || width <= 0 || classes < 2 || kernel <= 0)
+    throw_shape(function, "channels, height, width and kernel must be positive and classes at least 2, got " + std::to_string(channels) + ", " +
+                              std::to_string(height) + ", " + std::to_string(width) + ", " + std::to_string(kernel) + " and " + std::to_string(classes));
+  check_hidden(function, filters);
+  check_hidden(function, hidden);
+  Index h = height, w = width;
+  for (std::size_t l = 0; l < filters.size(); ++l) {
+    h = (h - kernel + 1) / 2;
+    w = (w - kernel + 1) / 2;
+    if (h < 1 || w < 1)
+      throw_shape(function, "images of " + std::to_string(height) + "x" + std::to_string(width) + " are too small for " + std::to_string(filters.size()) +
+                                " blocks of a " + std::to_string(kernel) + "x" + std::to_string(kernel) + " convolution and 2x2 pooling");
+  }
+}
 inline void check_fit_options(const char* function, const FitOptions& fit) {
   if (fit.epochs < 1) throw_domain(function, "epochs", "be at least 1", std::to_string(fit.epochs));
   if (fit.batch_size < 1) throw_domain(function, "batch_size", "be at least 1", std::to_string(fit.batch_size));
