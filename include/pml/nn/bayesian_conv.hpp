@@ -89,11 +89,13 @@ template <Real T> class BayesianConv2d {
       y = ad::conv2d(x.var, x.shape, w, none, self.window_);
     } else if (sampling == WeightSampling::local) {
       // each output value's own Gaussian: mean conv(x, μ), variance conv(x², σ²), drawn independently
+      // one im2col matrix P for both products: conv(x², σ²) = reshape(P² σ²ᵀ), since im2col copies entries
       kl = kl + detail::bayes_kl(tape, rng, prior, wmu, wsigma, nullptr);
-      const ad::Var<T> var = ad::conv2d(ad::square(x.var), x.shape, ad::square(wsigma), none, self.window_);
-      const ad::Var<T> floor = tape.constant(var.rows(), var.cols(), std::numeric_limits<T>::min() / std::numeric_limits<T>::epsilon());
-      y = ad::reparameterize(ad::conv2d(x.var, x.shape, wmu, none, self.window_), ad::sqrt(var + floor),
-                             detail::normal_noise(tape, rng, var.rows(), var.cols()));
+      const ad::Var<T> p = ad::im2col(x.var, x.shape, self.window_);
+      const Index rows = x.var.rows(), cols = shape.size();
+      const ad::Var<T> var = ad::reshape(ad::matmul_nt(ad::square(p), ad::square(wsigma)), rows, cols);
+      const ad::Var<T> floor = tape.constant(rows, cols, std::numeric_limits<T>::min() / std::numeric_limits<T>::epsilon());
+      y = ad::reparameterize(ad::reshape(ad::matmul_nt(p, wmu), rows, cols), ad::sqrt(var + floor), detail::normal_noise(tape, rng, rows, cols));
     } else {  // flipout: one ΔW per pass, random signs per row and channel on its input and output
       const ad::Var<T> delta = wsigma * detail::normal_noise(tape, rng, wmu.rows(), wmu.cols());
       if (prior.kind == BayesPrior::Kind::gaussian) {
