@@ -108,6 +108,16 @@ inline const std::vector<ModelLoader>& model_loaders() {
          auto m = pml::MCDropoutRegressor<double>::load(p);
          return m.predict(probe(probe_rows, m.options().input)).mean;
        }, load_and_save<pml::MCDropoutRegressor<double>>},
+      {"MCDropoutClassifier",
+       [](const Path& p) {
+         auto m = pml::MCDropoutClassifier<double>::load(p);
+         return m.predict_proba(probe(probe_rows, m.input_size()));
+       }, load_and_save<pml::MCDropoutClassifier<double>>},
+      {"BayesianCNN",
+       [](const Path& p) {
+         auto m = pml::BayesianCNN<double>::load(p);
+         return m.predict_mean(probe(probe_rows, m.input_size()));
+       }, load_and_save<pml::BayesianCNN<double>>},
       {"GAN",
        [](const Path& p) {
          auto m = pml::GAN<double>::load(p);

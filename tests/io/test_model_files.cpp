@@ -158,6 +158,24 @@ TEST_CASE("write the seed corpus of model files", "[.write-corpus]") {
   pml::NormalWishartModel<double> nw(pml::NormalWishart<double>(Eigen::Vector2d::Zero(), 1.0, 3.0, Eigen::Matrix2d::Identity()));
   nw.update(x3.leftCols(2));
   save_both(nw, "NormalWishartModel");
+  // the image classifiers (added with issue 16; on 1 x 6 x 6 images, one convolution block)
+  pml::Rng image_rng(2027);
+  Eigen::MatrixXd images(24, 36);
+  pml::random::fill_uniform(image_rng, images);
+  pml::IntVector classes(24);
+  for (Eigen::Index i = 0; i < 24; ++i) classes(i) = i % 3;
+  pml::MCDropoutClassifier<double> cnn({.height = 6, .width = 6, .classes = 3, .filters = {2}, .kernel = 3, .hidden = {4}}, image_rng);
+  cnn.fit(images, classes, few, image_rng);
+  save_both(cnn, "MCDropoutClassifier");
+  pml::BayesianCNNOptions bo_cnn;
+  bo_cnn.height = bo_cnn.width = 6;
+  bo_cnn.classes = 3;
+  bo_cnn.filters = {2};
+  bo_cnn.kernel = 3;
+  bo_cnn.hidden = {4};
+  pml::BayesianCNN<double> bcnn(bo_cnn, image_rng);
+  bcnn.fit(images, classes, few, image_rng);
+  save_both(bcnn, "BayesianCNN");
   // the outputs each file's model gives on the probe input, for the format-stability check
   for (const auto& f : seed_files())
     if (f.path.extension() == ".pml") pml::io::write_csv(fs::path(f.path).replace_extension(".expected.csv"), f.loader->load_and_use(f.path));
