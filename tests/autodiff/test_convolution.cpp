@@ -264,6 +264,21 @@ TEST_CASE("image ops throw naming the op and the shapes", "[autodiff][errors]") 
   const auto pooled = pml::ad::max_pool2d(x, ImageShape{3, 4, 4}, Window2d::square(2, 2));
   CHECK_THROWS_WITH(pml::ad::max_unpool2d(pooled.value, pooled.indices, ImageShape{1, 4, 4}), Contains("ad::max_unpool2d") && Contains("1x4x4"));
   CHECK_THROWS_WITH(pml::ad::col2im(x, ImageShape{3, 4, 4}, Window2d::square(3)), Contains("ad::col2im"));
+  // a dilated window that falls between the pixels: refused (it would have no maximum)
+  const Var<double> tiny = tape.constant(Eigen::MatrixXd::Ones(2, 4));
+  CHECK_THROWS_WITH(pml::ad::max_pool2d(tiny, ImageShape{1, 2, 2}, Window2d{2, 2, 1, 1, 1, 1, 3, 3}), Contains("ad::max_pool2d") && Contains("holds no pixel"));
+  // unpooling indices must be integer columns of the output and carry no gradient
+  const Var<double> as_variable = tape.variable(pooled.indices.value());
+  CHECK_THROWS_WITH(pml::ad::max_unpool2d(pooled.value, as_variable, ImageShape{3, 4, 4}), Contains("ad::max_unpool2d") && Contains("constant"));
+  Eigen::MatrixXd fractional = pooled.indices.value();
+  fractional(1, 2) += 0.5;
+  CHECK_THROWS_WITH(pml::ad::max_unpool2d(pooled.value, tape.constant(fractional), ImageShape{3, 4, 4}), Contains("at entry 5"));
+  CHECK_THROWS_WITH(pml::ad::conv_transpose2d(x, ImageShape{3, 4, 4}, tape.constant(Eigen::MatrixXd::Zero(3, 18)), Var<double>{}, Window2d::square(3, 1, 0, 2), 1, 0),
+                    Contains("output padding must be in [0, stride)"));
+  CHECK_THROWS_WITH(pml::ad::conv2d(x, ImageShape{3, 4, 4}, w, b, Window2d::square(0)), Contains("kernel size"));
+  // an empty batch is a valid (empty) batch
+  const Var<double> none = pml::ad::conv2d(tape.constant(Eigen::MatrixXd::Zero(0, 48)), ImageShape{3, 4, 4}, w, b, Window2d::square(3));
+  CHECK(none.size_is(0, 5 * 2 * 2));
 }
 
 TEST_CASE("a steady-state convolutional step on a reused tape allocates nothing", "[autodiff][alloc]") {

@@ -178,6 +178,7 @@ TEST_CASE("Bayes by Backprop rejects bad input", "[deep][bbb][errors]") {
   CHECK_THROWS_WITH(pml::BayesByBackprop<double>({.input = 2, .output = 1, .task = pml::BayesTask::classification}, rng), Contains("output"));
   CHECK_THROWS_WITH(pml::BayesByBackprop<double>({.input = 2, .prior = pml::nn::BayesPrior::scale_mixture(1.5, 1, 0.1)}, rng), Contains("prior.pi"));
   CHECK_THROWS_WITH(pml::BayesByBackprop<double>({.input = 2, .noise = 0}, rng), Contains("noise"));
+  CHECK_THROWS_WITH(pml::BayesByBackprop<double>({.input = 2, .sampling = pml::nn::WeightSampling::mean}, rng), Contains("sampling") && Contains("got mean"));
   CHECK_THROWS_WITH(pml::BayesByBackprop<double>({.input = 2, .samples = 0}, rng), Contains("samples"));
   pml::BayesByBackprop<double> reg({.input = 2, .hidden = {4}}, rng);
   pml::BayesByBackprop<double> cls({.input = 2, .hidden = {4}, .output = 3, .task = pml::BayesTask::classification}, rng);

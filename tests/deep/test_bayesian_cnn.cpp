@@ -133,6 +133,9 @@ TEST_CASE("BayesianCNN errors name the function, the argument and the value", "[
   o = small();
   o.prior = pml::nn::BayesPrior::gaussian(-1);
   CHECK_THROWS_WITH(pml::BayesianCNN<float>(o, rng), Contains("prior.sigma1"));
+  o = small();
+  o.sampling = pml::nn::WeightSampling::mean;  // no noise: nothing to train a posterior with
+  CHECK_THROWS_WITH(pml::BayesianCNN<float>(o, rng), Contains("sampling") && Contains("got mean"));
   pml::BayesianCNN<float> net(small(), rng);
   Eigen::MatrixXf x = Eigen::MatrixXf::Zero(3, 64);
   pml::IntVector y(3);

@@ -109,6 +109,9 @@ TEST_CASE("BatchNorm keeps running statistics as PyTorch and uses them in predic
   CHECK_THROWS_WITH(bn.forward(tape, tape.constant(Eigen::MatrixXf::Zero(4, 7))), Contains("nn::BatchNorm::forward") && Contains("7 columns"));
   CHECK_THROWS_WITH(bn.forward(tape, tape.constant(Eigen::MatrixXf::Zero(1, 3)), pml::nn::Mode::train), Contains("more than one value"));
   CHECK_THROWS_WITH(pml::nn::BatchNorm<float>(3, -1.0), Contains("eps"));
+  // images: the channels must be the layer's, not merely divide the columns
+  CHECK_THROWS_WITH(bn.forward(tape, pml::nn::Images<float>{tape.constant(Eigen::MatrixXf::Zero(4, 6 * 4)), ImageShape{6, 2, 2}}),
+                    Contains("nn::BatchNorm::forward") && Contains("6 channels"));
   CHECK_THROWS_WITH(pml::nn::BatchNorm<float>(3, 1e-5, 1.5), Contains("momentum"));
 }
 

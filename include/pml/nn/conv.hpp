@@ -104,15 +104,15 @@ template <Real T> class Conv2d {
 template <Real T> class ConvTranspose2d {
  public:
   /// @throw std::invalid_argument for non-positive channel counts, a bad window or an output padding not
-  /// smaller than the stride or the dilation.
+  /// smaller than the stride (PyTorch also takes one below the dilation alone).
   ConvTranspose2d(Index in_channels, Index out_channels, const ad::Window2d& window, Rng& rng, Init init = Init::pytorch, bool bias = true,
                   Index output_padding_h = 0, Index output_padding_w = 0, const std::string& name = "conv_transpose")
       : window_(window), has_bias_(bias), output_padding_h_(output_padding_h), output_padding_w_(output_padding_w) {
     detail::check_window("nn::ConvTranspose2d", in_channels, out_channels, window);
-    if (output_padding_h < 0 || output_padding_w < 0 || (output_padding_h >= window.stride_h && output_padding_h >= window.dilation_h) ||
-        (output_padding_w >= window.stride_w && output_padding_w >= window.dilation_w))
-      pml::detail::throw_shape("nn::ConvTranspose2d", "output padding must be smaller than the stride or the dilation, got " +
-                                                          std::to_string(output_padding_h) + "x" + std::to_string(output_padding_w));
+    if (output_padding_h < 0 || output_padding_w < 0 || output_padding_h >= window.stride_h || output_padding_w >= window.stride_w)
+      pml::detail::throw_shape("nn::ConvTranspose2d", "output padding must be in [0, stride), got " + std::to_string(output_padding_h) + "x" +
+                                                          std::to_string(output_padding_w) + " for stride " + std::to_string(window.stride_h) + "x" +
+                                                          std::to_string(window.stride_w));
     const Index taps = window.kernel_h * window.kernel_w;
     weight_ = Parameter<T>(name + ".weight", detail::initial_filters<T>(rng, in_channels, out_channels * taps, out_channels * taps, in_channels * taps,
                                                                         init == Init::automatic ? Init::pytorch : init));
@@ -157,7 +157,8 @@ template <Real T> class ConvTranspose2d {
   Parameter<T> weight_, bias_;
 };
 
-/// Max pooling (torch.nn.MaxPool2d, ceil_mode off): no parameters. forward() returns the pooled images;
+/// Max pooling (torch.nn.MaxPool2d, ceil_mode off; give the stride: Window2d's default is 1 where PyTorch's
+/// is the kernel size, e.g. `Window2d::square(2, 2)`): no parameters. forward() returns the pooled images;
 /// forward_with_indices() also the pooling indices (for max-unpooling, SegNet's decoder).
 template <Real T> class MaxPool2d {
  public:
@@ -234,10 +235,16 @@ template <Real T> class BatchNorm {
     check("nn::BatchNorm::forward", x);
     return evaluate(*this, tape, x);
   }
-  /// The same for images: the output keeps x's shape.
-  Images<T> forward(ad::Tape<T>& tape, const Images<T>& x, Mode mode = Mode::train) { return {forward(tape, x.var, mode), x.shape}; }
+  /// The same for images: the output keeps x's shape. @throw std::invalid_argument unless x has channels() channels.
+  Images<T> forward(ad::Tape<T>& tape, const Images<T>& x, Mode mode = Mode::train) {
+    check_images(x);
+    return {forward(tape, x.var, mode), x.shape};
+  }
   /// Mode::predict for images.
-  Images<T> forward(ad::Tape<T>& tape, const Images<T>& x) const { return {forward(tape, x.var), x.shape}; }
+  Images<T> forward(ad::Tape<T>& tape, const Images<T>& x) const {
+    check_images(x);
+    return {forward(tape, x.var), x.shape};
+  }
   Index channels() const noexcept { return weight_.value.cols(); }  ///< C
   double eps() const noexcept { return eps_; }  ///< ε added to the variance
   double momentum() const noexcept { return momentum_; }  ///< weight of the batch in the running statistics
@@ -255,6 +262,11 @@ template <Real T> class BatchNorm {
   ConstParameterList<T> buffers() const { return {&running_mean_, &running_var_}; }  ///< read-only buffers()
 
  private:
+  void check_images(const Images<T>& x) const {
+    if (x.shape.channels != channels())
+      pml::detail::throw_shape("nn::BatchNorm::forward", "x has " + std::to_string(x.shape.channels) + " channels (" + ad::to_string(x.shape) +
+                                                             "), the layer " + std::to_string(channels()));
+  }
   void check(const char* function, const ad::Var<T>& x) const {
     if (x.cols() % channels() != 0)
       pml::detail::throw_shape(function, "x has " + std::to_string(x.cols()) + " columns, not a multiple of the layer's " + std::to_string(channels()) +
@@ -262,8 +274,9 @@ template <Real T> class BatchNorm {
   }
   // y = x · γ/√(σ²_run + ε) + (β − μ_run · γ/√(σ²_run + ε)), gradients flowing to γ and β when they are bound
   template <class Self> static ad::Var<T> evaluate(Self& self, ad::Tape<T>& tape, const ad::Var<T>& x) {
-    const Matrix<T> inv = (self.running_var_.value.array() + static_cast<T>(self.eps_)).rsqrt().matrix();
-    const ad::Var<T> scale = self.weight_.bind(tape) * tape.constant(inv);
+    ad::Var<T> inv = tape.constant(1, self.channels());  // filled in place: no allocation in a step
+    inv.value() = (self.running_var_.value.array() + static_cast<T>(self.eps_)).rsqrt().matrix();
+    const ad::Var<T> scale = self.weight_.bind(tape) * inv;
     const ad::Var<T> shift = self.bias_.bind(tape) - tape.constant(self.running_mean_.value) * scale;
     return ad::channel_affine(x, scale, shift);
   }

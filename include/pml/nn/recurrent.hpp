@@ -55,9 +55,9 @@ template <Real T> ad::Var<T> initial_state(const char* function, ad::Tape<T>& ta
 }  // namespace detail
 
 /// A one-layer LSTM (torch.nn.LSTM, batch_first, gate order i, f, g, o): W_ih 4H x F, W_hh 4H x H and one
-/// bias 1 x 4H (PyTorch's b_ih + b_hh: the same function and the same gradient for each), all drawn from
-/// U(±1/√H) as PyTorch does. Each step is three nodes and a cell: x_t W_ihᵀ, h W_hhᵀ, their sum plus the
-/// bias, ad::lstm_cell.
+/// bias 1 x 4H (PyTorch's b_ih + b_hh: the same function and the same gradient for each), each drawn from
+/// U(±1/√H) (PyTorch's weights likewise; its effective bias is the sum of two such draws). Each step: the
+/// slice x_t, x_t W_ihᵀ, h W_hhᵀ, their sum plus the bias, ad::lstm_cell, and the slices h and c.
 template <Real T> class LSTM {
  public:
   /// @throw std::invalid_argument for non-positive sizes.

@@ -9,8 +9,9 @@
 /// `torch.Tensor.reshape(N, -1)` of an N x C x H x W tensor. The tape's matrices are column-major, so
 /// in memory the batch index varies fastest ("CHWN"): channel c of the whole batch is one contiguous block of
 /// N·H·W scalars. This makes the im2col matrix a set of contiguous N-long copies, the GEMM's output
-/// ((N·OH·OW) x C_out, column-major) the same memory as the N x (C_out·OH·OW) result, and per-channel
-/// statistics (batch normalisation) sums over contiguous memory; pooling works on N-long vectors.
+/// ((N·OH·OW) x C_out, column-major) hold the N x (C_out·OH·OW) result's entries in the result's memory
+/// order (a reshape copies them, no transpose), and per-channel statistics (batch normalisation) sums
+/// over contiguous memory; pooling works on N-long vectors.
 
 #include <cstdint>
 #include <limits>
@@ -65,15 +66,13 @@ struct Geometry {
   std::int16_t kh, kw, sh, sw, ph, pw;
   std::int8_t dh, dw;
   std::uint8_t flags;  // pooling: 1 = average over the window's in-image pixels only (count_include_pad off)
-  Index out_h() const { return (in_h + 2 * ph - dh * (kh - 1) - 1) / sh + 1; }
-  Index out_w() const { return (in_w + 2 * pw - dw * (kw - 1) - 1) / sw + 1; }
+  Index out_h() const { return (Index(in_h) + 2 * Index(ph) - Index(dh) * (kh - 1) - 1) / sh + 1; }
+  Index out_w() const { return (Index(in_w) + 2 * Index(pw) - Index(dw) * (kw - 1) - 1) / sw + 1; }
 };
 
 /// Checks a window against an image and packs both. @throw std::invalid_argument naming `function`.
 inline Geometry pack_geometry(const char* function, Index height, Index width, const Window2d& w, bool dilation_allowed = true) {
   auto fail = [&](const std::string& what) { pml::detail::throw_shape(function, what); };
-  if (height <= 0 || width <= 0 || height > std::numeric_limits<std::int32_t>::max() || width > std::numeric_limits<std::int32_t>::max())
-    fail("image size must be positive, got " + std::to_string(height) + "x" + std::to_string(width));
   constexpr Index max16 = std::numeric_limits<std::int16_t>::max(), max8 = std::numeric_limits<std::int8_t>::max();
   if (w.kernel_h < 1 || w.kernel_w < 1 || w.kernel_h > max16 || w.kernel_w > max16)
     fail("kernel size must be in [1, 32767], got " + std::to_string(w.kernel_h) + "x" + std::to_string(w.kernel_w));
@@ -84,6 +83,8 @@ inline Geometry pack_geometry(const char* function, Index height, Index width, c
   if (w.dilation_h < 1 || w.dilation_w < 1 || w.dilation_h > max8 || w.dilation_w > max8)
     fail("dilation must be in [1, 127], got " + std::to_string(w.dilation_h) + "x" + std::to_string(w.dilation_w));
   if (!dilation_allowed && (w.dilation_h != 1 || w.dilation_w != 1)) fail("dilation is not supported here");
+  if (height <= 0 || width <= 0 || height > (Index(1) << 30) || width > (Index(1) << 30))
+    fail("image size must be in [1, 2^30], got " + std::to_string(height) + "x" + std::to_string(width));
   if (w.output_height(height) < 1 || w.output_width(width) < 1 || height + 2 * w.padding_h < w.dilation_h * (w.kernel_h - 1) + 1 ||
       width + 2 * w.padding_w < w.dilation_w * (w.kernel_w - 1) + 1)
     fail("the window (kernel " + std::to_string(w.kernel_h) + "x" + std::to_string(w.kernel_w) + ", dilation " + std::to_string(w.dilation_h) +
@@ -318,6 +319,10 @@ template <Real T> struct MaxPool {
               }
             }
           }
+          if (first) {  // no tap inside the image (max_pool2d refuses such windows): -inf, and a valid index
+            std::fill_n(best, batch, -std::numeric_limits<T>::infinity());
+            std::fill_n(where, batch, static_cast<T>(c * hw));
+          }
         }
     });
   }
@@ -342,6 +347,7 @@ template <Real T> struct MaxUnpool {
       for (Index k = 0; k < x.rows(); ++k) v(k, static_cast<Index>(idx(k, j))) = x(k, j);
   }
   static void backward(Tape<T>& t, const Node<T>& n, Map<T>, Map<T> g) {
+    if (!n.grad_a) return;
     const auto idx = t.value(n.b);
     auto dx = t.adjoint(n.a);
     for (Index j = 0; j < dx.cols(); ++j)
@@ -500,7 +506,7 @@ template <Real T> struct Pooled {
 
 /// Max pooling of x (N x (C·H·W), shape `in`) over window `w` (padding never wins; PyTorch's
 /// max_pool2d with ceil_mode off). @throw std::invalid_argument if the shapes or the window are wrong,
-/// or the padding is more than half the kernel (PyTorch's rule).
+/// the padding is more than half the kernel (PyTorch's rule), or a dilated window holds no pixel.
 template <Real T> Pooled<T> max_pool2d(const Var<T>& x, const ImageShape& in, const Window2d& w) {
   detail::channels_of("ad::max_pool2d", x, in);
   const detail::Geometry g = detail::pack_geometry("ad::max_pool2d", in.height, in.width, w);
@@ -510,19 +516,40 @@ template <Real T> Pooled<T> max_pool2d(const Var<T>& x, const ImageShape& in, co
                                                    std::to_string(w.kernel_w));
   if (in.size() > (Index(1) << std::numeric_limits<T>::digits))
     pml::detail::throw_shape("ad::max_pool2d", "images of " + std::to_string(in.size()) + " values are too large for exact indices in this scalar type");
+  // with dilation a window may fall between the image's rows or columns: every window needs a pixel
+  auto covered = [](Index outputs, Index size, Index k, Index s, Index p, Index d) {
+    for (Index r = 0; r < outputs; ++r) {
+      bool any = false;
+      for (Index i = 0; i < k && !any; ++i) any = r * s - p + i * d >= 0 && r * s - p + i * d < size;
+      if (!any) return r;
+    }
+    return Index(-1);
+  };
+  const Index bad_row = covered(g.out_h(), in.height, w.kernel_h, w.stride_h, w.padding_h, w.dilation_h),
+              bad_col = covered(g.out_w(), in.width, w.kernel_w, w.stride_w, w.padding_w, w.dilation_w);
+  if (bad_row >= 0 || bad_col >= 0)
+    pml::detail::throw_shape("ad::max_pool2d", "the window of output " + std::string(bad_row >= 0 ? "row " + std::to_string(bad_row) : "column " + std::to_string(bad_col)) +
+                                                   " holds no pixel of the " + std::to_string(in.height) + "x" + std::to_string(in.width) +
+                                                   " image (kernel, padding and dilation leave it in the padding)");
   const ImageShape out = window_output_shape(in, w, in.channels);
   const Var<T> idx = x.tape->constant(x.rows(), out.size());
   return {x.tape->template record<detail::MaxPool<T>>(x.rows(), out.size(), {x.id, idx.id}, g), idx, out};
 }
 
 /// Max-unpooling (PyTorch's max_unpool2d): the images of shape `out` (N x (C·H·W)) that are zero except
-/// where the pooling indices put x's values. @throw std::invalid_argument if x and the indices differ in
-/// shape or an index is outside `out`.
+/// where the pooling indices put x's values. The indices are max_pool2d's: columns of the whole image
+/// (c·H·W + h·W + w), where PyTorch's count within each channel's plane (h·W + w).
+/// @throw std::invalid_argument if x and the indices differ in shape, the indices need a gradient, or an
+/// index is not an integer column of `out`.
 template <Real T> Var<T> max_unpool2d(const Var<T>& x, const Var<T>& indices, const ImageShape& out) {
   detail::same_shape("ad::max_unpool2d", x, indices);
+  if (indices.tape->needs_grad(indices.id))
+    pml::detail::throw_shape("ad::max_unpool2d", "the indices must be a constant of the tape (max_pool2d's), not a node with a gradient");
   const auto idx = indices.value();
-  if (idx.size() > 0 && (idx.minCoeff() < 0 || idx.maxCoeff() >= static_cast<T>(out.size())))
-    pml::detail::throw_shape("ad::max_unpool2d", "indices outside images of shape " + to_string(out));
+  for (Index i = 0; i < idx.size(); ++i)
+    if (!(idx(i) >= 0 && idx(i) < static_cast<T>(out.size()) && idx(i) == std::floor(idx(i))))
+      pml::detail::throw_shape("ad::max_unpool2d", "index " + pml::detail::describe(idx(i)) + " at entry " + std::to_string(i) +
+                                                       " is not a column of images of shape " + to_string(out));
   return x.tape->template record<detail::MaxUnpool<T>>(x.rows(), out.size(), {x.id, indices.id});
 }
 
@@ -549,12 +576,14 @@ template <Real T> Var<T> global_avg_pool2d(const Var<T>& x, const ImageShape& in
 
 /// 2-d convolution (PyTorch's conv2d, cross-correlation, groups = 1): x is N x (C_in·H·W) of shape `in`,
 /// `weight` is C_out x (C_in·KH·KW) (PyTorch's C_out x C_in x KH x KW weight with each filter as a row),
-/// `bias` 1 x C_out (or an invalid Var: none). Output N x (C_out·OH·OW); three nodes: im2col, one GEMM
-/// (P Wᵀ, whose (N·OH·OW) x C_out result is the output's memory), the bias.
+/// `bias` 1 x C_out (or an invalid Var: none). Output N x (C_out·OH·OW); four nodes: im2col, one GEMM
+/// (P Wᵀ, whose (N·OH·OW) x C_out result holds the output's entries in the output's order), a reshape (a
+/// copy of them), the bias.
 /// @throw std::invalid_argument naming the shapes if x, the weight or the bias do not fit.
 template <Real T> Var<T> conv2d(const Var<T>& x, const ImageShape& in, const Var<T>& weight, const Var<T>& bias, const Window2d& w) {
   detail::same_tape("ad::conv2d", x, weight);
   detail::channels_of("ad::conv2d", x, in);
+  (void)detail::pack_geometry("ad::conv2d", in.height, in.width, w);  // the window first: its errors name it
   const Index taps = w.kernel_h * w.kernel_w;
   if (weight.cols() != in.channels * taps || weight.rows() < 1)
     pml::detail::throw_shape("ad::conv2d", "weight is " + std::to_string(weight.rows()) + "x" + std::to_string(weight.cols()) + ", expected C_out x " +
@@ -562,7 +591,7 @@ template <Real T> Var<T> conv2d(const Var<T>& x, const ImageShape& in, const Var
                                                std::to_string(w.kernel_h) + "x" + std::to_string(w.kernel_w) + " kernel");
   detail::check_bias("ad::conv2d", bias, weight.rows());
   const Var<T> p = im2col(x, in, w);
-  const Index windows = p.rows() / x.rows();
+  const Index windows = w.output_height(in.height) * w.output_width(in.width);
   Var<T> y = reshape(matmul_nt(p, weight), x.rows(), weight.rows() * windows);
   if (bias.tape) y = add_channel_bias(y, bias);
   return y;
@@ -570,7 +599,8 @@ template <Real T> Var<T> conv2d(const Var<T>& x, const ImageShape& in, const Var
 
 /// 2-d transposed convolution (PyTorch's conv_transpose2d, groups = 1): x is N x (C_in·H·W) of shape
 /// `in`, `weight` C_in x (C_out·KH·KW) (PyTorch's C_in x C_out x KH x KW weight), `bias` 1 x C_out or none;
-/// the output has OH = (H − 1)·s − 2p + d(KH − 1) + output_padding_h + 1 rows of pixels (likewise OW).
+/// the output has OH = (H − 1)·s − 2p + d(KH − 1) + output_padding_h + 1 rows of pixels (likewise OW);
+/// the output padding must be below the stride (PyTorch also takes one below the dilation alone).
 /// Three nodes: a reshape, one GEMM (X W), col2im, plus the bias.
 /// @throw std::invalid_argument naming the shapes if they do not fit.
 template <Real T> Var<T> conv_transpose2d(const Var<T>& x, const ImageShape& in, const Var<T>& weight, const Var<T>& bias, const Window2d& w,
@@ -581,10 +611,12 @@ template <Real T> Var<T> conv_transpose2d(const Var<T>& x, const ImageShape& in,
   if (weight.rows() != in.channels || taps < 1 || weight.cols() % taps != 0 || weight.cols() == 0)
     pml::detail::throw_shape("ad::conv_transpose2d", "weight is " + std::to_string(weight.rows()) + "x" + std::to_string(weight.cols()) +
                                                          ", expected " + std::to_string(in.channels) + " x (C_out·" + std::to_string(taps) + ")");
-  if (output_padding_h < 0 || output_padding_w < 0 || (output_padding_h >= w.stride_h && output_padding_h >= w.dilation_h) ||
-      (output_padding_w >= w.stride_w && output_padding_w >= w.dilation_w))
-    pml::detail::throw_shape("ad::conv_transpose2d", "output padding must be smaller than the stride or the dilation, got " +
-                                                         std::to_string(output_padding_h) + "x" + std::to_string(output_padding_w));
+  // PyTorch also takes an output padding below the dilation alone; the extra rows would then have no window
+  // of the convolution this is the adjoint of, which col2im cannot express: pml requires it below the stride
+  if (output_padding_h < 0 || output_padding_w < 0 || output_padding_h >= w.stride_h || output_padding_w >= w.stride_w)
+    pml::detail::throw_shape("ad::conv_transpose2d", "output padding must be in [0, stride), got " + std::to_string(output_padding_h) + "x" +
+                                                         std::to_string(output_padding_w) + " for stride " + std::to_string(w.stride_h) + "x" +
+                                                         std::to_string(w.stride_w));
   const ImageShape out{weight.cols() / taps, (in.height - 1) * w.stride_h - 2 * w.padding_h + w.dilation_h * (w.kernel_h - 1) + output_padding_h + 1,
                        (in.width - 1) * w.stride_w - 2 * w.padding_w + w.dilation_w * (w.kernel_w - 1) + output_padding_w + 1};
   if (out.height < 1 || out.width < 1 || w.output_height(out.height) != in.height || w.output_width(out.width) != in.width)

@@ -99,7 +99,7 @@ template <Real T = double> class BayesByBackprop {
   using Options = BayesByBackpropOptions;  ///< The options type (sizes and hyper-parameters, so not templated on the scalar).
   using Scalar = T;  ///< The scalar type (float or double), as in Eigen.
   /// @throw std::invalid_argument for non-positive sizes; std::domain_error for a bad prior, noise,
-  ///        rho_init, samples, or a classification model with fewer than two classes.
+  ///        rho_init, samples or sampling (mean has no noise to train with), or a classification model with fewer than two classes.
   BayesByBackprop(const BayesByBackpropOptions& options, Rng& rng) : options_(checked(options)) {
     const std::vector<Index> s = detail::layer_sizes(options.input, options.hidden, options.output);
     const bool relu_like = options.activation == ad::Activation::relu || options.activation == ad::Activation::leaky_relu;
@@ -276,6 +276,8 @@ template <Real T = double> class BayesByBackprop {
     check_positive(function, "noise", o.noise);
     check_finite(function, "rho_init", o.rho_init);
     if (o.samples < 1) detail::throw_domain(function, "samples", "be at least 1", std::to_string(o.samples));
+    if (o.sampling != nn::WeightSampling::weights && o.sampling != nn::WeightSampling::local && o.sampling != nn::WeightSampling::flipout)
+      detail::throw_domain(function, "sampling", "be weights, local or flipout (training needs the posterior's noise)", std::string(enum_name(o.sampling)));
     return o;
   }
   void require(BayesTask task, const char* function) const {

@@ -69,7 +69,7 @@ template <Real T = double> class BayesianCNN {
   using Options = BayesianCNNOptions;  ///< The options type.
   using Scalar = T;  ///< The scalar type (float or double).
   /// @throw std::invalid_argument for non-positive sizes or images too small for the layers;
-  ///        std::domain_error for a bad prior, rho_init or samples.
+  ///        std::domain_error for a bad prior, rho_init, samples or sampling (WeightSampling::mean cannot train).
   BayesianCNN(const Options& options, Rng& rng) : options_(checked(options)) {
     ad::ImageShape shape{options_.channels, options_.height, options_.width};
     for (std::size_t l = 0; l < options_.filters.size(); ++l) {
@@ -223,6 +223,8 @@ template <Real T = double> class BayesianCNN {
     o.prior.check(function);
     check_finite(function, "rho_init", o.rho_init);
     if (o.samples < 1) detail::throw_domain(function, "samples", "be at least 1", std::to_string(o.samples));
+    if (o.sampling != nn::WeightSampling::weights && o.sampling != nn::WeightSampling::local && o.sampling != nn::WeightSampling::flipout)
+      detail::throw_domain(function, "sampling", "be weights, local or flipout (training needs the posterior's noise)", std::string(enum_name(o.sampling)));
     return o;
   }
   template <class Derived> void check_predict(const char* function, const Eigen::MatrixBase<Derived>& x, int samples) const {
