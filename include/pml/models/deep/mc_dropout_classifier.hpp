@@ -155,25 +155,9 @@ template <Real T = double> class MCDropoutClassifier {
   Index input_size() const noexcept { return options_.channels * options_.height * options_.width; }  ///< C·H·W
   Index feature_size() const noexcept { return features_; }  ///< width of the flattened convolutional features
   /// Pointers to every trainable parameter in file order (each convolution's weight and bias, then each dense layer's).
-  nn::ParameterList<T> parameters() {
-    nn::ParameterList<T> list;
-    for (auto& c : convs_) nn::append(list, c.parameters());
-    for (auto& d : dense_) nn::append(list, d.parameters());
-    return list;
-  }
+  nn::ParameterList<T> parameters() { return detail::layer_parameters<nn::ParameterList<T>>(convs_, dense_); }
   /// Read-only parameters(), same order.
-  nn::ConstParameterList<T> parameters() const {
-    nn::ConstParameterList<T> list;
-    for (const auto& c : convs_) {
-      const auto more = c.parameters();
-      list.insert(list.end(), more.begin(), more.end());
-    }
-    for (const auto& d : dense_) {
-      const auto more = d.parameters();
-      list.insert(list.end(), more.begin(), more.end());
-    }
-    return list;
-  }
+  nn::ConstParameterList<T> parameters() const { return detail::layer_parameters<nn::ConstParameterList<T>>(convs_, dense_); }
   /// Writes the parameters and the options to `path` (model type "MCDropoutClassifier"), atomically.
   /// @throw std::runtime_error if the file cannot be written.
   void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) const { detail::save_model(*this, path, format); }

@@ -76,6 +76,19 @@ template <Real T, class DY> Matrix<T> one_hot_labels(const char* function, const
   }
   return out;
 }
+/// Every layer's parameters() from vectors of layers, in order: `List` is nn::ParameterList<T> for
+/// mutable layers, nn::ConstParameterList<T> for const ones (what the models' parameters() return).
+template <class List, class... Layers> List layer_parameters(Layers&... layers) {
+  List list;
+  auto add = [&list](auto& vector) {
+    for (auto& layer : vector) {
+      const auto more = layer.parameters();
+      list.insert(list.end(), more.begin(), more.end());
+    }
+  };
+  (add(layers), ...);
+  return list;
+}
 /// The column of each row's largest entry (ties: the lower index).
 template <class Derived> IntVector argmax_rows(const Eigen::MatrixBase<Derived>& p) {
   IntVector out(p.rows());
