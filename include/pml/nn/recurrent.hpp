@@ -84,6 +84,12 @@ template <Real T> class LSTM {
     forward(tape, x, out, initial);
     return out;
   }
+  /// forward() into a new RecurrentOutput, the weights as constants (reads the layer only).
+  RecurrentOutput<T> forward(ad::Tape<T>& tape, const ad::Var<T>& x, const RecurrentState<T>& initial = {}) const {
+    RecurrentOutput<T> out;
+    forward(tape, x, out, initial);
+    return out;
+  }
   Index input_size() const noexcept { return weight_ih_.value.cols(); }  ///< F
   Index hidden_size() const noexcept { return weight_hh_.value.cols(); }  ///< H
   Parameter<T>& weight_ih() noexcept { return weight_ih_; }  ///< W_ih, 4H x F
@@ -143,6 +149,12 @@ template <Real T> class GRU {
   }
   /// forward() into a new RecurrentOutput.
   RecurrentOutput<T> forward(ad::Tape<T>& tape, const ad::Var<T>& x, const RecurrentState<T>& initial = {}) {
+    RecurrentOutput<T> out;
+    forward(tape, x, out, initial);
+    return out;
+  }
+  /// forward() into a new RecurrentOutput, the weights as constants (reads the layer only).
+  RecurrentOutput<T> forward(ad::Tape<T>& tape, const ad::Var<T>& x, const RecurrentState<T>& initial = {}) const {
     RecurrentOutput<T> out;
     forward(tape, x, out, initial);
     return out;
