@@ -15,3 +15,5 @@ template class pml::MCDropoutClassifier<float>;
 template class pml::MCDropoutClassifier<double>;
 template class pml::VAE<float>;
 template class pml::VAE<double>;
+template class pml::LSTMForecaster<float>;
+template class pml::LSTMForecaster<double>;

@@ -8,6 +8,7 @@
 
 #include "pml/nn/recurrent.hpp"
 #include "pml/autodiff/gradcheck.hpp"
+#include "pml/nn/gradcheck.hpp"
 #include "torch_layers_fixture.hpp"
 
 using Catch::Matchers::Contains;
@@ -132,6 +133,54 @@ TEST_CASE("truncated BPTT: chunks carrying the state give the one long pass's ou
   const auto g2 = gru.forward(t4, t4.constant(x.rightCols(21)), g1.state());
   CHECK((g2.h.value() - g_whole.h.value()).cwiseAbs().maxCoeff() < 1e-14);
   CHECK_FALSE(g1.state().c.size());
+}
+
+TEST_CASE("variational dropout: one input and one hidden mask per sequence, the same at every step", "[nn][recurrent][dropout]") {
+  pml::Rng rng(8);
+  pml::nn::LSTM<double> lstm(2, 3, rng);
+  const Index n = 4, steps = 5;
+  Eigen::MatrixXd x(n, 2 * steps);
+  pml::random::fill_normal(rng, x);
+  Tape<double> tape;
+  pml::Rng draws(9);
+  CHECK_FALSE(pml::nn::variational_masks<double>(tape, draws, n, 2, 3, 0.0).input.tape);  // p = 0: none
+  const auto masks = pml::nn::variational_masks<double>(tape, draws, n, 2, 3, 0.4);
+  const Eigen::MatrixXd mi = masks.input.value(), mh = masks.hidden.value();
+  // each entry 0 or 1/(1-p)
+  CHECK(((mi.array() == 0) || ((mi.array() - 1 / 0.6).abs() < 1e-15)).all());
+  CHECK(((mh.array() == 0) || ((mh.array() - 1 / 0.6).abs() < 1e-15)).all());
+  const auto out = lstm.forward(tape, tape.constant(x), {}, masks);
+  // the LSTM equations by hand with the masks applied at every step
+  const Eigen::MatrixXd wih = lstm.weight_ih().value, whh = lstm.weight_hh().value, b = lstm.bias().value;
+  Eigen::MatrixXd h = Eigen::MatrixXd::Zero(n, 3), c = h;
+  auto sigmoid = [](const Eigen::MatrixXd& a) { return Eigen::MatrixXd((1 + (-a.array()).exp()).inverse()); };
+  for (Index t = 0; t < steps; ++t) {
+    const Eigen::MatrixXd xt = x.middleCols(2 * t, 2).cwiseProduct(mi);
+    const Eigen::MatrixXd g = xt * wih.transpose() + h.cwiseProduct(mh) * whh.transpose() + b.replicate(n, 1);
+    const Eigen::MatrixXd i = sigmoid(g.middleCols(0, 3)), f = sigmoid(g.middleCols(3, 3)), o = sigmoid(g.middleCols(9, 3));
+    const Eigen::MatrixXd gg = g.middleCols(6, 3).array().tanh().matrix();
+    c = f.cwiseProduct(c) + i.cwiseProduct(gg);
+    h = o.cwiseProduct(Eigen::MatrixXd(c.array().tanh()));
+    CHECK((out.hidden[static_cast<std::size_t>(t)].value() - h).cwiseAbs().maxCoeff() < 1e-14);
+  }
+  // gradients through the masked recurrence, LSTM and GRU
+  pml::nn::GRU<double> gru(2, 3, rng);
+  for (int which = 0; which < 2; ++which) {
+    auto loss = [&] {
+      tape.reset();
+      pml::Rng fixed(10);
+      const auto m = pml::nn::variational_masks<double>(tape, fixed, n, 2, 3, 0.3);
+      const auto r = which == 0 ? lstm.forward(tape, tape.constant(x), {}, m) : gru.forward(tape, tape.constant(x), {}, m);
+      return pml::ad::sum(pml::ad::square(r.h));
+    };
+    INFO((which == 0 ? "LSTM" : "GRU"));
+    CHECK(pml::nn::parameter_gradcheck(which == 0 ? lstm.parameters() : gru.parameters(), tape, loss) < 1e-6);
+  }
+  CHECK_THROWS_WITH(pml::nn::variational_masks<double>(tape, draws, n, 2, 3, 1.0), Contains("nn::variational_masks") && Contains("p"));
+  tape.reset();
+  const auto wrong = pml::nn::variational_masks<double>(tape, draws, n + 1, 2, 3, 0.5);
+  CHECK_THROWS_WITH(lstm.forward(tape, tape.constant(x), {}, wrong), Contains("nn::LSTM::forward") && Contains("input mask is 5x2, expected 4x2"));
+  CHECK_THROWS_WITH(gru.forward(tape, tape.constant(x), {}, wrong), Contains("nn::GRU::forward") && Contains("mask is 5x"));
 }
 
 TEST_CASE("recurrent layers throw naming the layer and the shapes", "[nn][recurrent][errors]") {

@@ -37,6 +37,35 @@ template <Real T> struct RecurrentOutput {
   RecurrentState<T> state() const { return {h.value(), c.tape ? Matrix<T>(c.value()) : Matrix<T>()}; }
 };
 
+/// Dropout masks a recurrent layer applies at every step (variational dropout, Gal & Ghahramani 2016,
+/// "A Theoretically Grounded Application of Dropout in Recurrent Neural Networks"): one mask per sequence
+/// on the inputs x_t (N x F) and one on the hidden state fed back into the gates (N x H), **the same at
+/// every step**. An empty Var: no dropout there. Draw them with variational_masks().
+template <Real T> struct StepMasks {
+  ad::Var<T> input;   ///< N x F, multiplies every x_t (or empty)
+  ad::Var<T> hidden;  ///< N x H, multiplies h_{t-1} where it enters the gates (or empty)
+};
+
+/// StepMasks for N sequences: each entry kept with probability 1 − p and then scaled by 1/(1 − p)
+/// (inverted dropout, so the expected input is unchanged), drawn from `rng` as constants of `tape`.
+/// p = 0 gives empty masks. @throw std::domain_error naming the function unless 0 <= p < 1.
+template <Real T> StepMasks<T> variational_masks(ad::Tape<T>& tape, Rng& rng, Index rows, Index input_size, Index hidden_size, double p) {
+  if (!(p >= 0 && p < 1)) pml::detail::throw_domain("nn::variational_masks", "p", "lie in [0, 1)", pml::detail::describe(p));
+  if (p == 0) return {};
+  const T keep = T(1 - p);
+  auto draw = [&](Index cols) {
+    ad::Var<T> m = tape.constant(rows, cols);
+    auto v = m.value();
+    random::fill_uniform(rng, v);
+    v = ((v.array() < keep).template cast<T>() * (T(1) / keep)).matrix();
+    return m;
+  };
+  StepMasks<T> masks;
+  masks.input = draw(input_size);
+  masks.hidden = draw(hidden_size);
+  return masks;
+}
+
 namespace detail {
 /// The checks and the per-step loop the LSTM and the GRU share.
 template <Real T> Index recurrent_steps(const char* function, const ad::Var<T>& x, Index input_size) {
@@ -51,6 +80,17 @@ template <Real T> ad::Var<T> initial_state(const char* function, ad::Tape<T>& ta
     pml::detail::throw_shape(function, std::string("the initial ") + what + " is " + std::to_string(m.rows()) + "x" + std::to_string(m.cols()) +
                                            ", expected " + std::to_string(rows) + "x" + std::to_string(hidden));
   return tape.constant(m);
+}
+/// x masked by `mask` when it is not empty (StepMasks).
+template <Real T> ad::Var<T> masked(const ad::Var<T>& x, const ad::Var<T>& mask) { return mask.tape ? ad::mask_mul(x, mask) : x; }
+template <Real T> void check_masks(const char* function, const StepMasks<T>& m, Index rows, Index input, Index hidden) {
+  auto check = [&](const ad::Var<T>& v, Index cols, const char* what) {
+    if (v.tape && (v.rows() != rows || v.cols() != cols))
+      pml::detail::throw_shape(function, std::string("the ") + what + " mask is " + std::to_string(v.rows()) + "x" + std::to_string(v.cols()) + ", expected " +
+                                             std::to_string(rows) + "x" + std::to_string(cols));
+  };
+  check(m.input, input, "input");
+  check(m.hidden, hidden, "hidden");
 }
 }  // namespace detail
 
@@ -69,25 +109,26 @@ template <Real T> class LSTM {
     weight_hh_ = Parameter<T>(name + ".weight_hh", uniform_symmetric<T>(rng, 4 * hidden_size, hidden_size, a));
     bias_ = Parameter<T>(name + ".bias", uniform_symmetric<T>(rng, 1, 4 * hidden_size, a));
   }
-  /// Runs the sequences x (N x (T·F)) from `initial` (zeros when empty) into `out`, binding the weights.
-  /// @throw std::invalid_argument if x's columns are not a multiple of input_size() or the state's shape is wrong.
-  void forward(ad::Tape<T>& tape, const ad::Var<T>& x, RecurrentOutput<T>& out, const RecurrentState<T>& initial = {}) {
-    forward_impl(*this, tape, x, out, initial);
+  /// Runs the sequences x (N x (T·F)) from `initial` (zeros when empty) into `out`, binding the weights,
+  /// with the variational dropout `masks` (none when empty) at every step.
+  /// @throw std::invalid_argument if x's columns are not a multiple of input_size() or a state's or mask's shape is wrong.
+  void forward(ad::Tape<T>& tape, const ad::Var<T>& x, RecurrentOutput<T>& out, const RecurrentState<T>& initial = {}, const StepMasks<T>& masks = {}) {
+    forward_impl(*this, tape, x, out, initial, masks);
   }
   /// The same with the weights as constants (reads the layer only; safe from many threads).
-  void forward(ad::Tape<T>& tape, const ad::Var<T>& x, RecurrentOutput<T>& out, const RecurrentState<T>& initial = {}) const {
-    forward_impl(*this, tape, x, out, initial);
+  void forward(ad::Tape<T>& tape, const ad::Var<T>& x, RecurrentOutput<T>& out, const RecurrentState<T>& initial = {}, const StepMasks<T>& masks = {}) const {
+    forward_impl(*this, tape, x, out, initial, masks);
   }
   /// forward() into a new RecurrentOutput.
-  RecurrentOutput<T> forward(ad::Tape<T>& tape, const ad::Var<T>& x, const RecurrentState<T>& initial = {}) {
+  RecurrentOutput<T> forward(ad::Tape<T>& tape, const ad::Var<T>& x, const RecurrentState<T>& initial = {}, const StepMasks<T>& masks = {}) {
     RecurrentOutput<T> out;
-    forward(tape, x, out, initial);
+    forward(tape, x, out, initial, masks);
     return out;
   }
   /// forward() into a new RecurrentOutput, the weights as constants (reads the layer only).
-  RecurrentOutput<T> forward(ad::Tape<T>& tape, const ad::Var<T>& x, const RecurrentState<T>& initial = {}) const {
+  RecurrentOutput<T> forward(ad::Tape<T>& tape, const ad::Var<T>& x, const RecurrentState<T>& initial = {}, const StepMasks<T>& masks = {}) const {
     RecurrentOutput<T> out;
-    forward(tape, x, out, initial);
+    forward(tape, x, out, initial, masks);
     return out;
   }
   Index input_size() const noexcept { return weight_ih_.value.cols(); }  ///< F
@@ -104,16 +145,18 @@ template <Real T> class LSTM {
 
  private:
   template <class Self>
-  static void forward_impl(Self& self, ad::Tape<T>& tape, const ad::Var<T>& x, RecurrentOutput<T>& out, const RecurrentState<T>& initial) {
+  static void forward_impl(Self& self, ad::Tape<T>& tape, const ad::Var<T>& x, RecurrentOutput<T>& out, const RecurrentState<T>& initial,
+                           const StepMasks<T>& masks) {
     const Index f = self.input_size(), h = self.hidden_size();
     const Index steps = detail::recurrent_steps("nn::LSTM::forward", x, f);
+    detail::check_masks("nn::LSTM::forward", masks, x.rows(), f, h);
     ad::Var<T> hs = detail::initial_state("nn::LSTM::forward", tape, initial.h, x.rows(), h, "hidden state");
     ad::Var<T> cs = detail::initial_state("nn::LSTM::forward", tape, initial.c, x.rows(), h, "cell state");
     const ad::Var<T> wih = self.weight_ih_.bind(tape), whh = self.weight_hh_.bind(tape), b = self.bias_.bind(tape);
     out.hidden.clear();
     for (Index t = 0; t < steps; ++t) {
-      const ad::Var<T> xt = steps == 1 ? x : ad::slice_cols(x, t * f, f);
-      const ad::Var<T> hc = ad::lstm_cell(ad::matmul_nt(xt, wih) + ad::matmul_nt(hs, whh) + b, cs);
+      const ad::Var<T> xt = detail::masked(steps == 1 ? x : ad::slice_cols(x, t * f, f), masks.input);
+      const ad::Var<T> hc = ad::lstm_cell(ad::matmul_nt(xt, wih) + ad::matmul_nt(detail::masked(hs, masks.hidden), whh) + b, cs);
       hs = ad::slice_cols(hc, 0, h);
       cs = ad::slice_cols(hc, h, h);
       out.hidden.push_back(hs);
@@ -138,25 +181,26 @@ template <Real T> class GRU {
     bias_ih_ = Parameter<T>(name + ".bias_ih", uniform_symmetric<T>(rng, 1, 3 * hidden_size, a));
     bias_hh_ = Parameter<T>(name + ".bias_hh", uniform_symmetric<T>(rng, 1, 3 * hidden_size, a));
   }
-  /// Runs the sequences x (N x (T·F)) from `initial` (zeros when empty; its c is ignored) into `out`.
-  /// @throw std::invalid_argument if x's columns are not a multiple of input_size() or the state's shape is wrong.
-  void forward(ad::Tape<T>& tape, const ad::Var<T>& x, RecurrentOutput<T>& out, const RecurrentState<T>& initial = {}) {
-    forward_impl(*this, tape, x, out, initial);
+  /// Runs the sequences x (N x (T·F)) from `initial` (zeros when empty; its c is ignored) into `out`, with
+  /// the variational dropout `masks` (none when empty) at every step.
+  /// @throw std::invalid_argument if x's columns are not a multiple of input_size() or a state's or mask's shape is wrong.
+  void forward(ad::Tape<T>& tape, const ad::Var<T>& x, RecurrentOutput<T>& out, const RecurrentState<T>& initial = {}, const StepMasks<T>& masks = {}) {
+    forward_impl(*this, tape, x, out, initial, masks);
   }
   /// The same with the weights as constants (reads the layer only; safe from many threads).
-  void forward(ad::Tape<T>& tape, const ad::Var<T>& x, RecurrentOutput<T>& out, const RecurrentState<T>& initial = {}) const {
-    forward_impl(*this, tape, x, out, initial);
+  void forward(ad::Tape<T>& tape, const ad::Var<T>& x, RecurrentOutput<T>& out, const RecurrentState<T>& initial = {}, const StepMasks<T>& masks = {}) const {
+    forward_impl(*this, tape, x, out, initial, masks);
   }
   /// forward() into a new RecurrentOutput.
-  RecurrentOutput<T> forward(ad::Tape<T>& tape, const ad::Var<T>& x, const RecurrentState<T>& initial = {}) {
+  RecurrentOutput<T> forward(ad::Tape<T>& tape, const ad::Var<T>& x, const RecurrentState<T>& initial = {}, const StepMasks<T>& masks = {}) {
     RecurrentOutput<T> out;
-    forward(tape, x, out, initial);
+    forward(tape, x, out, initial, masks);
     return out;
   }
   /// forward() into a new RecurrentOutput, the weights as constants (reads the layer only).
-  RecurrentOutput<T> forward(ad::Tape<T>& tape, const ad::Var<T>& x, const RecurrentState<T>& initial = {}) const {
+  RecurrentOutput<T> forward(ad::Tape<T>& tape, const ad::Var<T>& x, const RecurrentState<T>& initial = {}, const StepMasks<T>& masks = {}) const {
     RecurrentOutput<T> out;
-    forward(tape, x, out, initial);
+    forward(tape, x, out, initial, masks);
     return out;
   }
   Index input_size() const noexcept { return weight_ih_.value.cols(); }  ///< F
@@ -175,16 +219,18 @@ template <Real T> class GRU {
 
  private:
   template <class Self>
-  static void forward_impl(Self& self, ad::Tape<T>& tape, const ad::Var<T>& x, RecurrentOutput<T>& out, const RecurrentState<T>& initial) {
+  static void forward_impl(Self& self, ad::Tape<T>& tape, const ad::Var<T>& x, RecurrentOutput<T>& out, const RecurrentState<T>& initial,
+                           const StepMasks<T>& masks) {
     const Index f = self.input_size(), h = self.hidden_size();
     const Index steps = detail::recurrent_steps("nn::GRU::forward", x, f);
+    detail::check_masks("nn::GRU::forward", masks, x.rows(), f, h);
     ad::Var<T> hs = detail::initial_state("nn::GRU::forward", tape, initial.h, x.rows(), h, "hidden state");
     const ad::Var<T> wih = self.weight_ih_.bind(tape), whh = self.weight_hh_.bind(tape), bih = self.bias_ih_.bind(tape),
                      bhh = self.bias_hh_.bind(tape);
     out.hidden.clear();
     for (Index t = 0; t < steps; ++t) {
-      const ad::Var<T> xt = steps == 1 ? x : ad::slice_cols(x, t * f, f);
-      hs = ad::gru_cell(ad::matmul_nt(xt, wih) + bih, ad::matmul_nt(hs, whh) + bhh, hs);
+      const ad::Var<T> xt = detail::masked(steps == 1 ? x : ad::slice_cols(x, t * f, f), masks.input);
+      hs = ad::gru_cell(ad::matmul_nt(xt, wih) + bih, ad::matmul_nt(detail::masked(hs, masks.hidden), whh) + bhh, hs);
       out.hidden.push_back(hs);
     }
     out.h = hs;

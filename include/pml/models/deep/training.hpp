@@ -167,12 +167,20 @@ std::vector<T> run_epochs(const char* function, const Eigen::MatrixBase<DX>& x, 
   return history;
 }
 
-/// The `save()` of a deep model: its parameters (parameters(), the one list of its state) and its options
-/// (Options::fields, serialization/state.hpp) under its model_name, written atomically.
+/// What a deep model's file stores: `stored_parameters()` where the model has fitted state beyond its
+/// trainable parameters (a standardisation), else parameters().
+template <class Model> auto file_parameters(Model& model) {
+  if constexpr (requires { model.stored_parameters(); })
+    return model.stored_parameters();
+  else
+    return model.parameters();
+}
+/// The `save()` of a deep model: its parameters (file_parameters(), the one list of its state) and its
+/// options (Options::fields, serialization/state.hpp) under its model_name, written atomically.
 template <class Model> void save_model(const Model& model, const std::filesystem::path& path, nn::FileFormat format) {
   io::StateWriter<typename Model::Scalar> options;
   options.options(model.options());
-  nn::save_parameters(path, model.parameters(), format, {Model::model_name, options.header()});
+  nn::save_parameters(path, file_parameters(model), format, {Model::model_name, options.header()});
 }
 
 /// The static `Model::load` of a deep model: reads the file, checks its type, rebuilds the model from the
@@ -191,7 +199,7 @@ template <class Model> Model load_model(const std::filesystem::path& path, const
       throw std::runtime_error(std::string(function) + ": '" + path.string() + "' has bad options: " + e.what());
     }
   }();
-  nn::assign_parameters(file, model.parameters(), std::string(function) + ": '" + path.string() + "'");
+  nn::assign_parameters(file, file_parameters(model), std::string(function) + ": '" + path.string() + "'");
   return model;
 }
 }  // namespace detail
