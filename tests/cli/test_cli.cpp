@@ -23,6 +23,7 @@
 #include "pml/metrics/uncertainty.hpp"
 #include "pml/models/deep/mc_dropout.hpp"
 #include "pml/models/deep/mc_dropout_classifier.hpp"
+#include "pml/models/deep/lstm_forecaster.hpp"
 #include "pml/models/deep/vae.hpp"
 #include "pml/models/latent.hpp"
 #include "pml/models/linear.hpp"
@@ -246,6 +247,50 @@ TEST_CASE("pml cnn: fit on CSV images, predict probabilities, entropy and BALD e
   CHECK_THAT(run_pml("cnn predict cnn.pml xy.csv").err, Contains("the model takes images of 64 pixels"));
 }
 
+TEST_CASE("pml forecast: fit on a series' last column, predict bands equal to the in-process model", "[cli]") {
+  // year, month, value: a season and a trend
+  Eigen::MatrixXd table(96, 3);
+  for (Eigen::Index t = 0; t < table.rows(); ++t) {
+    table(t, 0) = 2000 + double(t / 12);
+    table(t, 1) = double(t % 12 + 1);
+    table(t, 2) = 300 + 0.1 * double(t) + 3 * std::sin(2 * M_PI * double(t) / 12) + 0.2 * std::cos(1.7 * double(t));
+  }
+  pml::io::write_csv(dir() / "series.csv", table, {"year", "month", "value"});
+  const Run fit = run_pml("forecast fit series.csv --window 12 --hidden 8 --epochs 3 --batch-size 16 --seed 4 -o fc.pml");
+  INFO(fit.err);
+  REQUIRE(fit.code == 0);
+  CHECK_THAT(fit.err, Contains("trained an LSTM forecaster on 96 values"));
+  const Run predict = run_pml("forecast predict fc.pml series.csv --horizon 6 --samples 40 --level 0.8 --seed 5");
+  REQUIRE(predict.code == 0);
+  std::ofstream(dir() / "fc_pred.csv") << predict.out;
+  const auto out = pml::io::read_csv<double>(dir() / "fc_pred.csv");
+  CHECK(out.columns == std::vector<std::string>{"step", "mean", "lower", "upper"});
+  REQUIRE(out.data.rows() == 6);
+  // the same model trained in-process
+  pml::Rng rng(4);
+  pml::LSTMForecasterOptions o;
+  o.window = 12;
+  o.hidden = 8;
+  pml::LSTMForecaster<double> same(o, rng);
+  same.fit(table.col(2), {.epochs = 3, .batch_size = 16, .learning_rate = 3e-3}, rng);
+  pml::Rng r(5);
+  const auto bands = same.forecast(table.col(2), 6, 40, r, 0.8);
+  CHECK((out.data.col(1) - bands.mean).cwiseAbs().maxCoeff() < 1e-9);
+  CHECK((out.data.col(2) - bands.lower).cwiseAbs().maxCoeff() < 1e-9);
+  CHECK((out.data.col(3) - bands.upper).cwiseAbs().maxCoeff() < 1e-9);
+  const Run mc = run_pml("forecast fit series.csv --method mc_dropout --window 12 --hidden 8 --epochs 2 --seed 4 -o fc_mc.pml");
+  REQUIRE(mc.code == 0);
+  CHECK(pml::LSTMForecaster<double>::load(dir() / "fc_mc.pml").options().method == pml::ForecastMethod::mc_dropout);
+  // errors: a series too short for the window, a level outside (0, 1), a constant series
+  CHECK_THAT(run_pml("forecast fit series.csv --window 100 -o f.pml").err, Contains("96 values, at least 103"));
+  CHECK_THAT(run_pml("forecast predict fc.pml series.csv --level 1").err, Contains("--level") && Contains("in (0, 1)"));
+  table.col(2).setConstant(7);
+  pml::io::write_csv(dir() / "flat.csv", table, {"year", "month", "value"});
+  const Run flat = run_pml("forecast fit flat.csv --window 12 -o flat.pml");
+  CHECK(flat.code == 0);
+  CHECK_THAT(flat.err, Contains("constant or a straight line: nothing to train"));
+}
+
 TEST_CASE("pml vgmm: fit switches surplus components off; predict equals the in-process model", "[cli]") {
   const Eigen::MatrixXd x = blobs();
   pml::io::write_csv(dir() / "data.csv", x);
@@ -399,7 +444,7 @@ TEST_CASE("pml: help on every command, one-line errors with non-zero exit codes"
   for (const char* args : {"--help", "gmm --help", "gmm fit --help", "gmm predict --help", "gmm score --help", "gmm sample --help", "kmeans --help",
                            "kmeans fit --help", "kmeans predict --help", "pca --help", "pca fit --help", "pca transform --help",
                            "pca inverse --help", "ppca --help", "ppca fit --help", "ppca transform --help", "ppca score --help", "ppca sample --help",
-                           "mcdropout --help", "mcdropout fit --help", "mcdropout predict --help", "cnn --help", "cnn fit --help", "cnn predict --help", "vae --help", "vae train --help", "vae sample --help",
+                           "mcdropout --help", "mcdropout fit --help", "mcdropout predict --help", "cnn --help", "cnn fit --help", "cnn predict --help", "forecast --help", "forecast fit --help", "forecast predict --help", "vae --help", "vae train --help", "vae sample --help",
                            "vae encode --help", "vgmm --help", "vgmm fit --help", "vgmm predict --help", "vgmm components --help",
                            "blr --help", "blr fit --help", "blr predict --help", "blr sample --help"}) {
     const Run r = run_pml(args);
@@ -538,7 +583,7 @@ TEST_CASE("pml reads hostile CSV files without losing a row: BOM, CR, binary, ov
   // every command that reads CSV takes both options and documents them; the others do not take them
   for (const char* command : {"gmm fit", "gmm predict", "gmm score", "kmeans fit", "kmeans predict", "pca fit", "pca transform", "pca inverse",
                               "ppca fit", "ppca transform", "ppca score", "vgmm fit", "vgmm predict", "blr fit", "blr predict", "blr sample",
-                              "mcdropout fit", "mcdropout predict", "cnn fit", "cnn predict", "vae train", "vae encode"}) {
+                              "mcdropout fit", "mcdropout predict", "cnn fit", "cnn predict", "forecast fit", "forecast predict", "vae train", "vae encode"}) {
     INFO(command);
     const std::string help = run_pml(std::string(command) + " --help").out;
     CHECK_THAT(help, Contains("--delimiter C") && Contains("--header H"));
@@ -681,6 +726,9 @@ const std::vector<CommandOptions>& every_command() {
       {"cnn fit", {"-o", "--data", "--channels", "--height", "--width", "--classes", "--filters", "--kernel", "--hidden", "--dropout", "--conv-dropout",
                    "--weight-decay", "--epochs", "--batch-size", "--learning-rate", "--limit", "--seed", "--delimiter", "--header"}},
       {"cnn predict", {"--samples", "--seed", "-o", "--delimiter", "--header"}},
+      {"forecast fit", {"-o", "--method", "--window", "--hidden", "--differencing", "--dropout", "--prior-sigma", "--epochs", "--batch-size",
+                        "--learning-rate", "--seed", "--delimiter", "--header"}},
+      {"forecast predict", {"--horizon", "--samples", "--level", "--seed", "-o", "--delimiter", "--header"}},
       {"vae train", {"-o", "--data", "--latent", "--hidden", "--init", "--epochs", "--batch-size", "--learning-rate", "--limit", "--seed", "--delimiter", "--header"}},
       {"vae sample", {"-n", "--seed", "-o"}},
       {"vae encode", {"-o", "--delimiter", "--header"}},

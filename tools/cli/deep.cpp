@@ -1,4 +1,4 @@
-// pml mcdropout, pml cnn, pml vae: the networks trained by minibatch Adam, with progress on standard error.
+// pml mcdropout, pml cnn, pml forecast, pml vae: the networks trained by minibatch Adam, with progress on standard error.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -7,6 +7,7 @@
 
 #include <pml/io/idx.hpp>
 #include <pml/metrics/uncertainty.hpp>
+#include <pml/models/deep/lstm_forecaster.hpp>
 #include <pml/models/deep/mc_dropout.hpp>
 #include <pml/models/deep/mc_dropout_classifier.hpp>
 #include <pml/models/deep/vae.hpp>
@@ -262,6 +263,79 @@ void add_cnn(Tool& tool) {
   }
 }
 
+/// The series of pml forecast: the last column of a CSV, one row per time step.
+Eigen::VectorXd read_series(const std::string& path, const io::CsvOptions& csv) {
+  const Eigen::MatrixXd table = read_data(path, csv);
+  return table.col(table.cols() - 1);
+}
+
+void add_forecast(Tool& tool) {
+  Family& forecast = tool.family("forecast", "Bayesian LSTM forecasts of a series with predictive bands (Fortunato et al. 2017; Gal & Ghahramani 2016)");
+  {
+    Command& c = forecast.command("fit", "train a Bayesian LSTM forecaster on a series and save it",
+                                  "Trains an LSTMForecaster on the last column of SERIES.csv (one row per time step, oldest first): the network "
+                                  "reads --window values of the (differenced, standardised) series and predicts the next one's mean and variance.",
+                                  "pml forecast fit co2.csv --window 24 --differencing 1 --epochs 100 -o co2.pml");
+    const auto data = c.input("SERIES.csv", "the series in its last column, one row per time step");
+    const auto model = c.model_output();
+    const auto method = c.choice("--method", "METHOD", "bayes_by_backprop (Bayesian LSTM) or mc_dropout (variational dropout)", LSTMForecasterOptions{}.method);
+    const auto window = c.integer<Eigen::Index>("--window", "W", "past values read per prediction", 24, 1, Eigen::Index(1) << 20);
+    const auto hidden = c.integer<Eigen::Index>("--hidden", "H", "LSTM hidden units", 32, 1, Eigen::Index(1) << 14);
+    const auto differencing = c.integer("--differencing", "D", "0: model the series, 1: its first difference", 1, 0, 1);
+    const auto dropout = c.real("--dropout", "P", "MC dropout probability (mc_dropout)", 0.1, kProbability);
+    const auto prior_sigma = c.real("--prior-sigma", "S", "sd of the Gaussian prior over the weights (bayes_by_backprop)", 1.0, kPositive);
+    const Training training(c, 100, 32, 3e-3);
+    const auto seed = c.seed();
+    const auto csv = c.csv();
+    c.action([=] {
+      const Eigen::VectorXd y = read_series(*data, *csv);
+      LSTMForecasterOptions o;
+      o.method = *method;
+      o.window = *window;
+      o.hidden = *hidden;
+      o.differencing = *differencing;
+      o.dropout = *dropout;
+      o.prior = nn::BayesPrior::gaussian(*prior_sigma);
+      Rng rng(*seed);
+      LSTMForecaster<double> m(o, rng);
+      m.fit(y, training.options("forecast"), rng);
+      m.save(*model);
+      if (m.loss_history().empty())
+        std::fprintf(stderr, "the series of %ld values is constant%s: nothing to train, forecasts continue it exactly; saved %s\n", long(y.size()),
+                     o.differencing == 1 ? " or a straight line" : "", model->c_str());
+      else
+        std::fprintf(stderr, "trained an LSTM forecaster on %ld values: final loss %.6g per window; saved %s\n", long(y.size()),
+                     double(m.loss_history().back()), model->c_str());
+    });
+  }
+  {
+    Command& c = forecast.command("predict", "sample paths after the series: mean and predictive band per step",
+                                  "Draws T sample paths of the next --horizon values after the series in the last column of SERIES.csv and writes, "
+                                  "per step, the mean and the central band at --level (columns step, mean, lower, upper).",
+                                  "pml forecast predict co2.pml co2.csv --horizon 24 --samples 500 --level 0.9");
+    const auto model = c.input("MODEL", "a model saved by pml forecast fit");
+    const auto data = c.input("SERIES.csv", "the series up to the forecast origin, in its last column");
+    const auto horizon = c.integer<Eigen::Index>("--horizon", "K", "steps to forecast", 12, 1, Eigen::Index(1) << 20);
+    const auto samples = c.integer("--samples", "T", "sample paths", 500, 1);
+    const auto level = c.real("--level", "L", "the band's probability", 0.9, Interval{0.0, 1.0, true, "in (0, 1)"});
+    const auto seed = c.seed();
+    const auto out = c.csv_output();
+    const auto csv = c.csv();
+    c.action([=] {
+      const auto m = LSTMForecaster<double>::load(*model);
+      const Eigen::VectorXd y = read_series(*data, *csv);
+      Rng rng(*seed);
+      const auto bands = m.forecast(y, *horizon, *samples, rng, *level);
+      Eigen::MatrixXd table(*horizon, 4);
+      table.col(0) = Eigen::VectorXd::LinSpaced(*horizon, 1.0, double(*horizon));
+      table.col(1) = bands.mean;
+      table.col(2) = bands.lower;
+      table.col(3) = bands.upper;
+      emit(*out, table, {"step", "mean", "lower", "upper"});
+    });
+  }
+}
+
 void add_vae(Tool& tool) {
   Family& vae = tool.family("vae", "variational auto-encoder (Kingma & Welling 2013), on Fashion-MNIST or CSV");
   {
@@ -336,6 +410,7 @@ void add_vae(Tool& tool) {
 void add_deep_commands(Tool& tool) {
   add_mcdropout(tool);
   add_cnn(tool);
+  add_forecast(tool);
   add_vae(tool);
 }
 
