@@ -109,7 +109,7 @@ int main(int argc, char** argv) {
   co2_options.window = 24;
   co2_options.hidden = 16;
   co2_options.differencing = 1;
-  // (Bayes by Backprop's bands widen as its training goes on: with 444 windows the KL term keeps pulling
+  // (Bayes by Backprop's bands widen as its training goes on: with 419 windows the KL term keeps pulling
   // the weights' σ towards the prior's; 50 epochs of a 16-unit network: RMSE 0.45, band 3.7 ppm wide;
   // 150 epochs: 0.89 and 5.2; 32 units: 0.48 and 3.4, then 0.95 and 6.0; a N(0, 0.3²) prior no better)
   const pml::FitOptions co2_fit{.epochs = full ? 100 : 50, .batch_size = 32, .learning_rate = 3e-3};

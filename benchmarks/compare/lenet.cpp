@@ -3,6 +3,7 @@
 // benchmarks/compare/lenet_step.py beside the same step in PyTorch.
 #include <benchmark/benchmark.h>
 
+#include "pml/models/deep/dcgan.hpp"
 #include "pml/nn.hpp"
 #include "pml/nn/bayesian_conv.hpp"
 #include "pml/nn/conv.hpp"
@@ -143,5 +144,33 @@ static void BM_lstm_step_float(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * 64);
 }
 BENCHMARK(BM_lstm_step_float)->Unit(benchmark::kMillisecond);
+
+// DCGAN training step on 28 x 28 images, 64/64 features, noise 100, batch 64: G makes a batch, D takes an
+// Adam step on real and generated images, G one on D's verdict (DCGAN::fit's inner step).
+static void BM_dcgan_step_float(benchmark::State& state) {
+  pml::Rng rng(7);
+  pml::DCGAN<float> gan({}, rng);
+  pml::nn::Adam<float> g_opt(gan.generator_parameters(), {.learning_rate = 2e-4, .beta1 = 0.5});
+  pml::nn::Adam<float> d_opt(gan.discriminator_parameters(), {.learning_rate = 2e-4, .beta1 = 0.5});
+  Eigen::MatrixXf real(64, 784), z(64, 100);
+  pml::random::fill_uniform(rng, real);
+  real = (real.array() * 2 - 1).matrix();
+  pml::ad::Tape<float> g_tape, d_tape;
+  for (auto _ : state) {
+    pml::random::fill_normal(rng, z);
+    g_tape.reset();
+    const auto fake = gan.generator_forward(g_tape, g_tape.constant(z));
+    d_tape.reset();
+    const auto d = gan.discriminator_loss(d_tape, d_tape.constant(real), d_tape.constant(fake.value()));
+    d_tape.backward((1.0f / 64) * d);
+    d_opt.step();
+    const auto g = gan.generator_loss(g_tape, fake);
+    g_tape.backward((1.0f / 64) * g);
+    g_opt.step();
+    benchmark::DoNotOptimize(g.value()(0, 0));
+  }
+  state.SetItemsProcessed(state.iterations() * 64);
+}
+BENCHMARK(BM_dcgan_step_float)->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();

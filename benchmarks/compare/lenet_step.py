@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""LeNet-5 training step and an LSTM training step (input 32, hidden 128, 50 steps, batch 64) (forward + backward + Adam, softmax cross-entropy) at batch 128 in float: pml
+"""LeNet-5 training step, a DCGAN training step and an LSTM training step (input 32, hidden 128, 50 steps, batch 64) (forward + backward + Adam, softmax cross-entropy) at batch 128 in float: pml
 against PyTorch, same thread count, same run. Also one convolution layer's forward + backward (LeNet's
 second, 6 -> 16 channels, 5x5 on 14x14) as GFLOP/s against the float GEMM rate of a 512^3 product, for pml
 (the tape's GEMM: Eigen's kernel on pml's threads) and for PyTorch (oneDNN's convolution against torch.mm).
@@ -92,6 +92,32 @@ def torch_lstm_seconds():
     return best_of(step, args.steps)
 
 
+def torch_dcgan_seconds():
+    """The DCGAN of pml::DCGAN (64/64 features, noise 100, 28 x 28) in PyTorch: one D step and one G step."""
+    torch.manual_seed(0)
+    ngf = ndf = 64
+    g = nn.Sequential(nn.Linear(100, 2 * ngf * 49), nn.Unflatten(1, (2 * ngf, 7, 7)), nn.BatchNorm2d(2 * ngf), nn.ReLU(),
+                      nn.ConvTranspose2d(2 * ngf, ngf, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf), nn.ReLU(),
+                      nn.ConvTranspose2d(ngf, 1, 4, 2, 1), nn.Tanh())
+    d = nn.Sequential(nn.Conv2d(1, ndf, 4, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(ndf, 2 * ndf, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * ndf),
+                      nn.LeakyReLU(0.2), nn.Flatten(), nn.Linear(2 * ndf * 49, 1))
+    g_opt = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    d_opt = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    real = torch.rand(64, 1, 28, 28) * 2 - 1
+    ones, zeros = torch.ones(64, 1), torch.zeros(64, 1)
+    bce = nn.functional.binary_cross_entropy_with_logits
+
+    def step():
+        fake = g(torch.randn(64, 100))
+        d_opt.zero_grad(set_to_none=True)
+        (bce(d(real), ones) + bce(d(fake.detach()), zeros)).backward()
+        d_opt.step()
+        g_opt.zero_grad(set_to_none=True)
+        bce(d(fake), ones).backward()
+        g_opt.step()
+    return best_of(step, max(10, args.steps // 2))
+
+
 out = subprocess.run([exe, "--benchmark_format=json", "--benchmark_min_time=2", "--benchmark_repetitions=3", "--benchmark_report_aggregates_only=true"],
                      check=True, capture_output=True, text=True).stdout
 runs = {b["name"]: b for b in json.loads(out)["benchmarks"] if b["name"].endswith("_median")}
@@ -120,3 +146,6 @@ for mode, arg in (("weights", 0), ("local", 1), ("flipout", 3)):
 pml_lstm, torch_lstm = seconds("BM_lstm_step_float"), torch_lstm_seconds()
 print(f"LSTM step (input 32, hidden 128, 50 steps, batch 64, Adam): pml {pml_lstm * 1e3:.2f} ms, torch.nn.LSTM {torch_lstm * 1e3:.2f} ms: "
       f"pml / PyTorch {torch_lstm / pml_lstm:.2f}x")
+pml_dcgan, torch_dcgan = seconds("BM_dcgan_step_float"), torch_dcgan_seconds()
+print(f"DCGAN step (64/64 features, noise 100, 28x28, batch 64, D and G Adam steps): pml {pml_dcgan * 1e3:.2f} ms, PyTorch {torch_dcgan * 1e3:.2f} ms: "
+      f"pml / PyTorch {torch_dcgan / pml_dcgan:.2f}x (goal >= 1.0x)")

@@ -17,3 +17,7 @@ template class pml::VAE<float>;
 template class pml::VAE<double>;
 template class pml::LSTMForecaster<float>;
 template class pml::LSTMForecaster<double>;
+template class pml::DCGAN<float>;
+template class pml::DCGAN<double>;
+template class pml::BayesianSegNet<float>;
+template class pml::BayesianSegNet<double>;

@@ -118,6 +118,23 @@ inline const std::vector<ModelLoader>& model_loaders() {
          auto m = pml::BayesianCNN<double>::load(p);
          return m.predict_mean(probe(probe_rows, m.input_size()));
        }, load_and_save<pml::BayesianCNN<double>>},
+      {"LSTMForecaster",
+       [](const Path& p) {
+         auto m = pml::LSTMForecaster<double>::load(p);
+         pml::Rng rng(1);  // sample paths after a fixed series: the stream is the same on every machine
+         return m.sample_paths(probe(m.min_history() + 2, 1), 3, 4, rng);
+       }, load_and_save<pml::LSTMForecaster<double>>},
+      {"BayesianSegNet",
+       [](const Path& p) {
+         auto m = pml::BayesianSegNet<double>::load(p);
+         return m.predict_proba(probe(probe_rows, m.input_size()));
+       }, load_and_save<pml::BayesianSegNet<double>>},
+      {"DCGAN",
+       [](const Path& p) {
+         auto m = pml::DCGAN<double>::load(p);
+         Eigen::MatrixXd z = probe(probe_rows, m.options().noise);
+         return Eigen::MatrixXd(m.generate(z));
+       }, load_and_save<pml::DCGAN<double>>},
       {"GAN",
        [](const Path& p) {
          auto m = pml::GAN<double>::load(p);

@@ -176,6 +176,28 @@ TEST_CASE("write the seed corpus of model files", "[.write-corpus]") {
   pml::BayesianCNN<double> bcnn(bo_cnn, image_rng);
   bcnn.fit(images, classes, few, image_rng);
   save_both(bcnn, "BayesianCNN");
+  // the forecaster (issue 16; Bayes by Backprop on a short series)
+  pml::LSTMForecasterOptions fo;
+  fo.window = 4;
+  fo.hidden = 3;
+  pml::LSTMForecaster<double> forecaster(fo, image_rng);
+  forecaster.fit(pml_test::probe(30, 1), few, image_rng);
+  save_both(forecaster, "LSTMForecaster");
+  pml::DCGANOptions dco;
+  dco.noise = 3;
+  dco.height = dco.width = 8;
+  dco.generator_features = dco.discriminator_features = 2;
+  pml::DCGAN<double> dcgan(dco, image_rng);
+  Eigen::MatrixXd small_images(16, 64);
+  pml::random::fill_uniform(image_rng, small_images);
+  dcgan.fit(small_images, {.epochs = 2, .batch_size = 8}, image_rng);
+  save_both(dcgan, "DCGAN");
+  pml::BayesianSegNet<double> segnet({.height = 4, .width = 4, .classes = 2, .features = {2}}, image_rng);
+  Eigen::MatrixXd seg_images(8, 16);
+  pml::random::fill_uniform(image_rng, seg_images);
+  const Eigen::MatrixXd seg_masks = (seg_images.array() > 0.5).cast<double>();
+  segnet.fit(seg_images, seg_masks, {.epochs = 2, .batch_size = 4}, image_rng);
+  save_both(segnet, "BayesianSegNet");
   // the outputs each file's model gives on the probe input, for the format-stability check
   for (const auto& f : seed_files())
     if (f.path.extension() == ".pml") pml::io::write_csv(fs::path(f.path).replace_extension(".expected.csv"), f.loader->load_and_use(f.path));

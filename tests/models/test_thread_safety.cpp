@@ -195,6 +195,28 @@ TEMPLATE_TEST_CASE("deep models answer queries from 4 threads at once", "[thread
     });
   }
 
+  pml::BayesianSegNet<T> seg_fit({.height = 4, .width = 4, .classes = 2, .features = {2}}, rng);
+  Matrix<T> seg_images(8, 16), seg_masks(8, 16);
+  pml::random::fill_uniform(rng, seg_images);
+  seg_masks = (seg_images.array() > T(0.5)).template cast<T>();
+  seg_fit.fit(seg_images, seg_masks, {.epochs = 1, .batch_size = 4}, rng);
+  const auto& seg = seg_fit;
+  check_concurrent("BayesianSegNet", [&](Rng r) {
+    const auto p = seg.predict(seg_images.topRows(3), 3, r);
+    return flat(p.proba, p.entropy, seg.predict_proba(seg_images.topRows(2)));
+  });
+
+  pml::DCGANOptions dco;
+  dco.noise = 3;
+  dco.height = dco.width = 8;
+  dco.generator_features = dco.discriminator_features = 2;
+  pml::DCGAN<T> dcgan_fit(dco, rng);
+  Matrix<T> small_images(16, 64);
+  pml::random::fill_uniform(rng, small_images);
+  dcgan_fit.fit(small_images, {.epochs = 1, .batch_size = 8}, rng);
+  const auto& dcgan = dcgan_fit;
+  check_concurrent("DCGAN", [&](Rng r) { return flat(dcgan.sample(r, 5), dcgan.discriminate(small_images.topRows(4))); });
+
   pml::GAN<T> gan_fit({.noise = 2, .output = 4, .generator_hidden = {8}, .discriminator_hidden = {8}}, rng);
   gan_fit.fit(x, {.steps = 4, .batch_size = 16}, rng, 2);
   const auto& gan = gan_fit;

@@ -19,7 +19,9 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -118,21 +120,30 @@ template <Real T = double> class LSTMForecaster {
     const Vector<double> y = checked_series(function, series, min_fit_length());
     detail::check_fit_options(function, fit);
     const Vector<double> z = difference(y);
-    // standardisation of z: two passes, so a series far from the origin loses nothing
-    const double loc = z.mean();
-    const double sd = std::sqrt((z.array() - loc).square().mean());
+    if (!z.allFinite()) detail::throw_domain(function, "series", "have finite differences", "a difference of " + detail::describe(z.cwiseAbs().maxCoeff()));
+    // standardisation of z: two passes, each sum scaled so that values near the largest double cannot overflow
+    const double n = double(z.size());
+    const double loc = (z.array() / n).sum();
+    const double spread = (z.array() - loc).abs().maxCoeff();
+    const double sd = spread > 0 ? spread * std::sqrt(((z.array() - loc) / spread).square().mean()) : 0.0;
     if (!std::isfinite(loc) || !std::isfinite(sd) || !std::isfinite(T(loc)) || !std::isfinite(T(sd)))
       detail::throw_domain(function, "series", "have differences representable in " + std::string(sizeof(T) == 4 ? "float" : "double"),
                            "mean " + detail::describe(loc) + ", standard deviation " + detail::describe(sd));
-    scaling_.value << T(loc), T(sd);
     history_.clear();
-    if (!(T(sd) > T(0))) return *this;  // z constant: nothing to learn, forecasts continue it exactly (sample_paths)
-    const double scale = sd;
+    // z constant up to rounding (a constant series, or a straight line when differenced): nothing to learn,
+    // forecasts continue it exactly (sample_paths)
+    if (!(sd > 16 * double(std::numeric_limits<T>::epsilon()) * z.cwiseAbs().maxCoeff()) || !(T(sd) > T(0))) {
+      scaling_.value << T(loc), T(0);
+      return *this;
+    }
+    scaling_.value << T(loc), T(sd);
+    // the windows are standardised with the stored (scalar-rounded) values that sample_paths() will use
+    const double loc_t = double(scaling_.value(0, 0)), scale = double(scaling_.value(0, 1));
     const Index w = options_.window, m = z.size() - w;
     Matrix<T> x(m, w), target(m, 1);
     for (Index i = 0; i < m; ++i) {
-      x.row(i) = ((z.segment(i, w).array() - loc) / scale).template cast<T>().transpose();
-      target(i, 0) = T((z(i + w) - loc) / scale);
+      x.row(i) = ((z.segment(i, w).array() - loc_t) / scale).template cast<T>().transpose();
+      target(i, 0) = T((z(i + w) - loc_t) / scale);
     }
     auto params = parameters();
     nn::Adam<T> adam(params, {.learning_rate = fit.learning_rate});
@@ -192,7 +203,10 @@ template <Real T = double> class LSTMForecaster {
     const Vector<double> start = ((z.tail(options_.window).array() - loc) / scale).matrix();
     const double last = y(y.size() - 1);
     const auto paths = detail::parallel_passes<Vector<T>>(samples, rng, [&](Rng& stream) {
-      const Rng weights = stream.split();  // the path's one weight draw (or dropout mask), replayed at every step
+      // the path's one weight draw (or dropout masks), replayed at every step from this state; the step
+      // noise from 2^192 draws further on (a long jump: no overlap with this or any other path's streams)
+      const Rng weights = stream;
+      stream.long_jump();
       Vector<double> buffer(options_.window + horizon);
       buffer.head(options_.window) = start;
       Vector<T> path(horizon);
@@ -264,7 +278,13 @@ template <Real T = double> class LSTMForecaster {
   void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) const { detail::save_model(*this, path, format); }
   /// A model saved by save() (bit-identical forecasts). @throw std::runtime_error naming the path for a
   /// missing, truncated, corrupt or wrong-type file.
-  static LSTMForecaster load(const std::filesystem::path& path) { return detail::load_model<LSTMForecaster>(path, "LSTMForecaster::load"); }
+  static LSTMForecaster load(const std::filesystem::path& path) {
+    LSTMForecaster model = detail::load_model<LSTMForecaster>(path, "LSTMForecaster::load");
+    if (!(model.scaling_.value(0, 1) >= T(0)))
+      throw std::runtime_error("LSTMForecaster::load: '" + path.string() + "' has a negative standard deviation in its scaling (" +
+                               detail::describe(double(model.scaling_.value(0, 1))) + ")");
+    return model;
+  }
   static constexpr const char* model_name = "LSTMForecaster";  ///< The model type in its files' headers.
   const Options& options() const noexcept { return options_; }  ///< The options the model was built with.
 
@@ -281,7 +301,8 @@ template <Real T = double> class LSTMForecaster {
     check_finite(function, "rho_init", o.rho_init);
     if (o.sampling != nn::WeightSampling::weights && o.sampling != nn::WeightSampling::flipout)
       detail::throw_domain(function, "sampling", "be weights or flipout (one weight sample shared by every step)", std::string(enum_name(o.sampling)));
-    if (!(o.dropout >= 0 && o.dropout < 1)) detail::throw_domain(function, "dropout", "lie in [0, 1)", detail::describe(o.dropout));
+    if (!(o.dropout >= 0 && o.dropout < 1 && T(o.dropout) < T(1)))
+      detail::throw_domain(function, "dropout", "lie in [0, 1) (also once rounded to the model's scalar)", detail::describe(o.dropout));
     if (!(o.weight_decay >= 0 && std::isfinite(o.weight_decay)))
       detail::throw_domain(function, "weight_decay", "be non-negative and finite", detail::describe(o.weight_decay));
     return o;

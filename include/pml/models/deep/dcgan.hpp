@@ -1,0 +1,327 @@
+#pragma once
+/// @file
+/// DCGAN (Radford, Metz & Chintala 2016, "Unsupervised Representation Learning with Deep Convolutional
+/// Generative Adversarial Networks"): a GAN on images whose networks follow the paper's guidelines —
+/// strided convolutions instead of pooling in the discriminator, transposed convolutions in the
+/// generator, batch normalisation in both (not on the generator's output nor the discriminator's input),
+/// ReLU in the generator with tanh at its output, LeakyReLU (slope 0.2) in the discriminator, weights
+/// drawn from N(0, 0.02²), Adam with learning rate 2e-4 and β₁ = 0.5.
+///
+/// For images of H x W (both multiples of 4) with C channels, ngf = generator_features, ndf =
+/// discriminator_features:
+///   G: z (noise) → dense to 2ngf x H/4 x W/4 → BN → ReLU → 4x4 transposed conv stride 2 to ngf x H/2 x W/2
+///      → BN → ReLU → 4x4 transposed conv stride 2 to C x H x W → tanh
+///   D: image → 4x4 conv stride 2 to ndf x H/2 x W/2 → LeakyReLU → 4x4 conv stride 2 to 2ndf x H/4 x W/4
+///      → BN → LeakyReLU → dense to one logit
+/// Images are rows of x (N x C·H·W, PyTorch's c, h, w order) with values in [0, 1]; the networks see
+/// 2x − 1 (tanh's range) and sample() returns [0, 1].
+
+#include "pml/core/instantiation.hpp"
+#include <algorithm>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "pml/autodiff/ops.hpp"
+#include "pml/autodiff/scratch.hpp"
+#include "pml/models/deep/gan.hpp"
+#include "pml/models/deep/training.hpp"
+#include "pml/nn/conv.hpp"
+#include "pml/nn/linear.hpp"
+#include "pml/nn/optim.hpp"
+
+namespace pml {
+
+/// Options of DCGAN: the image shape, the noise dimension, the networks' widths and the generator's loss.
+struct DCGANOptions {
+  Index noise = 100;   ///< dimension of z
+  Index channels = 1;  ///< C of the images
+  Index height = 28;   ///< H, pixels (a multiple of 4)
+  Index width = 28;    ///< W, pixels (a multiple of 4)
+  Index generator_features = 64;      ///< ngf: the generator's last hidden layer has ngf channels, the one before 2ngf
+  Index discriminator_features = 64;  ///< ndf: the discriminator's first layer has ndf channels, the second 2ndf
+  GANLoss generator_loss = GANLoss::non_saturating;  ///< non_saturating (the paper's) or minimax
+  /// The options a model file stores (serialization/state.hpp).
+  template <class O, class V> static void fields(O& o, V&& v) {
+    v("noise", o.noise, io::as_size);
+    v("channels", o.channels, io::as_size);
+    v("height", o.height, io::as_size);
+    v("width", o.width, io::as_size);
+    v("generator_features", o.generator_features, io::as_size);
+    v("discriminator_features", o.discriminator_features, io::as_size);
+    v("generator_loss", o.generator_loss);
+  }
+};
+
+/// Options of DCGAN::fit: epochs over the shuffled images, each minibatch one discriminator step and then
+/// one generator step (the DCGAN paper's and PyTorch's example's schedule), Adam for both players.
+struct DCGANFitOptions {
+  int epochs = 5;  ///< passes over the images
+  Index batch_size = 128;  ///< real images (and noise rows) per step
+  double learning_rate = 2e-4;  ///< Adam's step size for both players (the paper's)
+  double beta1 = 0.5;  ///< Adam's β₁ (the paper's)
+  std::function<void(const TrainingProgress&)> progress{};  ///< called after every minibatch (empty: no reports)
+};
+
+/// `DCGAN<float> gan({}, rng); gan.fit(images, {.epochs = 5}, rng); auto grid = gan.sample(rng, 64);`
+/// Thread safety as the other deep models: const queries (sample, generate, discriminate, save) from many
+/// threads at once, each with its own Rng; fit() needs the model to itself. Queries use the batch
+/// normalisation's running statistics (PyTorch's eval mode), so an image depends on its own z only.
+template <Real T = double> class DCGAN {
+ public:
+  using Options = DCGANOptions;  ///< The options type.
+  using Scalar = T;  ///< The scalar type (float or double).
+  /// @throw std::invalid_argument for non-positive sizes or a height or width that is not a multiple of 4.
+  DCGAN(const Options& options, Rng& rng)
+      : options_(checked(options)),
+        g_dense_(options_.noise, 2 * options_.generator_features * quarter_pixels(), rng, nn::Init::pytorch, "generator.dense"),
+        g_bn0_(2 * options_.generator_features, 1e-5, 0.1, "generator.bn0"),
+        g_up1_(2 * options_.generator_features, options_.generator_features, window(), rng, nn::Init::pytorch, false, 0, 0, "generator.up1"),
+        g_bn1_(options_.generator_features, 1e-5, 0.1, "generator.bn1"),
+        g_up2_(options_.generator_features, options_.channels, window(), rng, nn::Init::pytorch, true, 0, 0, "generator.up2"),
+        d_conv1_(options_.channels, options_.discriminator_features, window(), rng, nn::Init::pytorch, true, "discriminator.conv1"),
+        d_conv2_(options_.discriminator_features, 2 * options_.discriminator_features, window(), rng, nn::Init::pytorch, false, "discriminator.conv2"),
+        d_bn2_(2 * options_.discriminator_features, 1e-5, 0.1, "discriminator.bn2"),
+        d_dense_(2 * options_.discriminator_features * quarter_pixels(), 1, rng, nn::Init::pytorch, "discriminator.dense") {
+    // Radford et al.: every weight from N(0, 0.02²), batch-norm scales from N(1, 0.02²), biases zero
+    for (nn::Parameter<T>* w : {&g_dense_.weight(), &g_up1_.weight(), &g_up2_.weight(), &d_conv1_.weight(), &d_conv2_.weight(), &d_dense_.weight()}) {
+      random::fill_normal(rng, w->value);
+      w->value *= T(0.02);
+    }
+    for (nn::Parameter<T>* b : {&g_dense_.bias(), &g_up2_.bias(), &d_conv1_.bias(), &d_dense_.bias()}) b->value.setZero();
+    for (nn::BatchNorm<T>* bn : {&g_bn0_, &g_bn1_, &d_bn2_}) {
+      random::fill_normal(rng, bn->weight().value);
+      bn->weight().value = ((bn->weight().value * T(0.02)).array() + T(1)).matrix();
+    }
+  }
+
+  /// The discriminator's loss −Σ[log D(x) + log(1 − D(fake))] on `tape` for real images x and generated
+  /// images `fake` (both N x C·H·W in tanh's range [−1, 1]); batch normalisation in training mode, each
+  /// batch on its own. @throw std::invalid_argument for the wrong widths.
+  ad::Var<T> discriminator_loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& fake) {
+    check_width("DCGAN::discriminator_loss", x.cols());
+    check_width("DCGAN::discriminator_loss", fake.cols());
+    const ad::Var<T> real_logit = discriminator_logit(*this, tape, x), fake_logit = discriminator_logit(*this, tape, fake);
+    return ad::bce_with_logits(real_logit, tape.constant(x.rows(), 1, T(1))) + ad::bce_with_logits(fake_logit, tape.constant(fake.rows(), 1, T(0)));
+  }
+  /// The generator's loss for generated images `fake` (on the tape that made them from G), summed over the rows.
+  ad::Var<T> generator_loss(ad::Tape<T>& tape, const ad::Var<T>& fake) {
+    check_width("DCGAN::generator_loss", fake.cols());
+    const ad::Var<T> logit = discriminator_logit(*this, tape, fake);
+    if (options_.generator_loss == GANLoss::non_saturating) return ad::bce_with_logits(logit, tape.constant(fake.rows(), 1, T(1)));  // −log D
+    return -ad::bce_with_logits(logit, tape.constant(fake.rows(), 1, T(0)));  // log(1 − D) = −softplus(logit)
+  }
+  /// G(z) on `tape` in training mode (batch statistics; the running statistics updated), values in [−1, 1].
+  /// @throw std::invalid_argument unless z has noise columns and at least 2 rows.
+  ad::Var<T> generator_forward(ad::Tape<T>& tape, const ad::Var<T>& z) {
+    if (z.cols() != options_.noise) pml::detail::throw_shape("DCGAN::generator_forward", "z has " + std::to_string(z.cols()) + " columns, expected " + std::to_string(options_.noise));
+    return generator_output(*this, tape, z);
+  }
+
+  /// Trains on images x (N x C·H·W, values in [0, 1]) for fit.epochs epochs of shuffled minibatches: per
+  /// minibatch G makes as many images from fresh noise, D takes one Adam step on real and generated
+  /// images, then G one on D's verdict on the same generated images. The mean losses per image of each
+  /// epoch are in loss_history(). Returns *this.
+  /// @throw std::invalid_argument for x of the wrong width or fewer than 2 rows; std::domain_error for
+  ///        values outside [0, 1] or non-finite, bad fit options, or a loss that stops being finite.
+  template <class Derived> DCGAN& fit(const Eigen::MatrixBase<Derived>& x, const DCGANFitOptions& fit, Rng& rng) {
+    constexpr const char* function = "DCGAN::fit";
+    detail::check_rows(function, "x", x, input_size());
+    if (x.rows() < 2) pml::detail::throw_shape(function, "x has 1 row; batch normalisation needs at least 2 images");
+    if (x.minCoeff() < 0 || x.maxCoeff() > 1)
+      detail::throw_domain(function, "x", "lie in [0, 1]", "values from " + detail::describe(double(x.minCoeff())) + " to " + detail::describe(double(x.maxCoeff())));
+    if (fit.epochs < 1) detail::throw_domain(function, "epochs", "be at least 1", std::to_string(fit.epochs));
+    if (fit.batch_size < 2) detail::throw_domain(function, "batch_size", "be at least 2 (batch normalisation)", std::to_string(fit.batch_size));
+    check_positive(function, "learning_rate", fit.learning_rate);
+    if (!(fit.beta1 >= 0 && fit.beta1 < 1)) detail::throw_domain(function, "beta1", "lie in [0, 1)", detail::describe(fit.beta1));
+    const Matrix<T> scaled = (x.template cast<T>().array() * T(2) - T(1)).matrix();
+    nn::Adam<T> g_opt(generator_parameters(), {.learning_rate = fit.learning_rate, .beta1 = fit.beta1});
+    nn::Adam<T> d_opt(discriminator_parameters(), {.learning_rate = fit.learning_rate, .beta1 = fit.beta1});
+    ad::Tape<T> g_tape, d_tape;
+    Matrix<T> z;
+    history_ = {};
+    // run_epochs hands out the shuffled minibatches; its per-row loss is D's, G's is kept here
+    double g_sum = 0;
+    Index g_rows = 0;
+    FitOptions epochs{.epochs = fit.epochs, .batch_size = fit.batch_size, .learning_rate = fit.learning_rate, .progress = fit.progress};
+    const std::vector<T> d_history =
+        detail::run_epochs<T>(function, scaled, Matrix<T>(scaled.rows(), 0), epochs, rng, [&](const Matrix<T>& xb, const Matrix<T>&, Index b, Index batches) {
+          const Index m = xb.rows();
+          auto end_of_epoch = [&] {
+            if (b + 1 != batches) return;
+            history_.generator_loss.push_back(T(g_sum / double(std::max<Index>(g_rows, 1))));
+            g_sum = 0;
+            g_rows = 0;
+          };
+          if (m < 2) {  // a last minibatch of one image: batch normalisation cannot take it, so it is skipped
+            end_of_epoch();
+            return T(0);
+          }
+          z.resize(m, options_.noise);
+          random::fill_normal(rng, z);
+          g_tape.reset();
+          const ad::Var<T> fake = generator_output(*this, g_tape, g_tape.constant(z));
+          d_tape.reset();
+          const ad::Var<T> d = discriminator_loss(d_tape, d_tape.constant(xb), d_tape.constant(fake.value()));
+          d_tape.backward((T(1) / T(m)) * d);
+          d_opt.step();
+          const ad::Var<T> g = generator_loss(g_tape, fake);  // D with its new weights, as in PyTorch's example
+          g_tape.backward((T(1) / T(m)) * g);
+          g_opt.step();
+          g_sum += double(g.value()(0, 0));
+          g_rows += m;
+          end_of_epoch();
+          return T(d.value()(0, 0));
+        });
+    history_.discriminator_loss = d_history;
+    return *this;
+  }
+  /// The mean discriminator and generator losses per image of each epoch of the last fit() (empty before it).
+  const GANHistory<T>& loss_history() const noexcept { return history_; }
+
+  /// n generated images (n x C·H·W, values in [0, 1]) from z ~ N(0, I); `rng` first, as in every sample(rng, n).
+  /// @throw std::invalid_argument if n <= 0.
+  Matrix<T> sample(Rng& rng, Index n) const {
+    if (n <= 0) pml::detail::throw_shape("DCGAN::sample", "n must be positive, got " + std::to_string(n));
+    Matrix<T> z(n, options_.noise);
+    random::fill_normal(rng, z);
+    return generate(z);
+  }
+  /// The images G(z) makes from given noise rows (values in [0, 1]), with the running statistics.
+  /// @throw std::invalid_argument for z of the wrong width or no rows; std::domain_error for non-finite z.
+  template <class Derived> Matrix<T> generate(const Eigen::MatrixBase<Derived>& z) const {
+    detail::check_rows("DCGAN::generate", "z", z, options_.noise);
+    const Matrix<T> zt = z.template cast<T>();
+    return chunked(zt, input_size(), [&](ad::Tape<T>& tape, const Matrix<T>& rows) {
+      return Matrix<T>(((generator_output(*this, tape, tape.constant(rows)).value().array() + T(1)) / T(2)).matrix());
+    });
+  }
+  /// D(x): the discriminator's probability that each image (values in [0, 1]) is real, with the running statistics.
+  /// @throw std::invalid_argument for x of the wrong width or no rows; std::domain_error for non-finite x.
+  template <class Derived> Vector<T> discriminate(const Eigen::MatrixBase<Derived>& x) const {
+    detail::check_rows("DCGAN::discriminate", "x", x, input_size());
+    const Matrix<T> xt = (x.template cast<T>().array() * T(2) - T(1)).matrix();
+    const Matrix<T> logits = chunked(xt, 1, [&](ad::Tape<T>& tape, const Matrix<T>& rows) { return Matrix<T>(discriminator_logit(*this, tape, tape.constant(rows)).value()); });
+    return pml::sigmoid(logits.col(0).array()).matrix();
+  }
+
+  Index input_size() const noexcept { return options_.channels * options_.height * options_.width; }  ///< C·H·W
+  /// The generator's trainable parameters (dense, batch norms, transposed convolutions), in file order.
+  nn::ParameterList<T> generator_parameters() { return list<nn::ParameterList<T>>(*this, true, false); }
+  /// The discriminator's trainable parameters, in file order.
+  nn::ParameterList<T> discriminator_parameters() { return list<nn::ParameterList<T>>(*this, false, true); }
+  /// Every trainable parameter, the generator's first.
+  nn::ParameterList<T> parameters() { return list<nn::ParameterList<T>>(*this, true, true); }
+  /// Read-only parameters(), same order.
+  nn::ConstParameterList<T> parameters() const { return list<nn::ConstParameterList<T>>(*this, true, true); }
+  /// What a model file stores: parameters() and then the batch norms' running statistics.
+  nn::ParameterList<T> stored_parameters() { return with_buffers<nn::ParameterList<T>>(*this); }
+  /// Read-only stored_parameters(), same order.
+  nn::ConstParameterList<T> stored_parameters() const { return with_buffers<nn::ConstParameterList<T>>(*this); }
+  /// Writes the parameters, the running statistics and the options to `path` (model type "DCGAN"),
+  /// atomically. @throw std::runtime_error if the file cannot be written.
+  void save(const std::filesystem::path& path, nn::FileFormat format = nn::FileFormat::binary) const { detail::save_model(*this, path, format); }
+  /// A model saved by save() (bit-identical outputs). @throw std::runtime_error naming the path for a
+  /// missing, truncated, corrupt or wrong-type file.
+  static DCGAN load(const std::filesystem::path& path) { return detail::load_model<DCGAN>(path, "DCGAN::load"); }
+  static constexpr const char* model_name = "DCGAN";  ///< The model type in its files' headers.
+  const Options& options() const noexcept { return options_; }  ///< The options the model was built with.
+
+ private:
+  static Options checked(const Options& o) {
+    constexpr const char* function = "DCGAN";
+    if (o.noise <= 0 || o.channels <= 0 || o.generator_features <= 0 || o.discriminator_features <= 0)
+      pml::detail::throw_shape(function, "noise, channels and the feature counts must be positive, got " + std::to_string(o.noise) + ", " +
+                                             std::to_string(o.channels) + ", " + std::to_string(o.generator_features) + " and " +
+                                             std::to_string(o.discriminator_features));
+    if (o.height < 4 || o.width < 4 || o.height % 4 != 0 || o.width % 4 != 0)
+      pml::detail::throw_shape(function, "height and width must be positive multiples of 4 (two stride-2 layers), got " + std::to_string(o.height) + "x" +
+                                             std::to_string(o.width));
+    return o;
+  }
+  Index quarter_pixels() const noexcept { return (options_.height / 4) * (options_.width / 4); }
+  static ad::Window2d window() { return ad::Window2d::square(4, 2, 1); }
+  void check_width(const char* function, Index cols) const {
+    if (cols != input_size()) pml::detail::throw_shape(function, "the images have " + std::to_string(cols) + " columns, expected " + std::to_string(input_size()));
+  }
+  // batch norm in training mode for a mutable model (fit), with the running statistics for a const one
+  template <class Self> static nn::Images<T> norm(Self& bn, ad::Tape<T>& tape, const nn::Images<T>& x) {
+    if constexpr (std::is_const_v<Self>)
+      return bn.forward(tape, x);
+    else
+      return bn.forward(tape, x, nn::Mode::train);
+  }
+  template <class Self> static ad::Var<T> generator_output(Self& self, ad::Tape<T>& tape, const ad::Var<T>& z) {
+    const Options& o = self.options_;
+    const ad::ImageShape first{2 * o.generator_features, o.height / 4, o.width / 4};
+    nn::Images<T> h{self.g_dense_.forward(tape, z), first};
+    h = norm(self.g_bn0_, tape, h);
+    h.var = ad::relu(h.var);
+    h = norm(self.g_bn1_, tape, self.g_up1_.forward(tape, h));
+    h.var = ad::relu(h.var);
+    return ad::tanh(self.g_up2_.forward(tape, h).var);
+  }
+  template <class Self> static ad::Var<T> discriminator_logit(Self& self, ad::Tape<T>& tape, const ad::Var<T>& x) {
+    const Options& o = self.options_;
+    nn::Images<T> h = self.d_conv1_.forward(tape, {x, ad::ImageShape{o.channels, o.height, o.width}});
+    h.var = ad::leaky_relu(h.var, T(0.2));
+    h = norm(self.d_bn2_, tape, self.d_conv2_.forward(tape, h));
+    h.var = ad::leaky_relu(h.var, T(0.2));
+    return self.d_dense_.forward(tape, h.var);
+  }
+  // f(tape, rows) over chunks of 64 rows on this thread's scratch tape
+  template <class F> static Matrix<T> chunked(const Matrix<T>& x, Index out_cols, F f) {
+    Matrix<T> out(x.rows(), out_cols);
+    ad::ScratchTape<T> scratch;
+    ad::Tape<T>& tape = *scratch;
+    for (Index r0 = 0; r0 < x.rows(); r0 += 64) {
+      const Index rows = std::min<Index>(64, x.rows() - r0);
+      tape.reset();
+      out.middleRows(r0, rows) = f(tape, Matrix<T>(x.middleRows(r0, rows)));
+    }
+    return out;
+  }
+  template <class List, class Self> static List list(Self& self, bool generator, bool discriminator) {
+    List out;
+    auto add = [&](auto& layer) {
+      for (auto* p : layer.parameters()) out.push_back(p);
+    };
+    if (generator) {
+      add(self.g_dense_);
+      add(self.g_bn0_);
+      add(self.g_up1_);
+      add(self.g_bn1_);
+      add(self.g_up2_);
+    }
+    if (discriminator) {
+      add(self.d_conv1_);
+      add(self.d_conv2_);
+      add(self.d_bn2_);
+      add(self.d_dense_);
+    }
+    return out;
+  }
+  template <class List, class Self> static List with_buffers(Self& self) {
+    List out = list<List>(self, true, true);
+    for (auto* bn : {&self.g_bn0_, &self.g_bn1_, &self.d_bn2_})
+      for (auto* p : bn->buffers()) out.push_back(p);
+    return out;
+  }
+
+  Options options_;
+  nn::Linear<T> g_dense_;
+  nn::BatchNorm<T> g_bn0_;
+  nn::ConvTranspose2d<T> g_up1_;
+  nn::BatchNorm<T> g_bn1_;
+  nn::ConvTranspose2d<T> g_up2_;
+  nn::Conv2d<T> d_conv1_, d_conv2_;
+  nn::BatchNorm<T> d_bn2_;
+  nn::Linear<T> d_dense_;
+  GANHistory<T> history_;
+};
+
+}  // namespace pml
+
+PML_EXTERN_TEMPLATE(pml::DCGAN)

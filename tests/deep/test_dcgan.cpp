@@ -1,0 +1,118 @@
+// DCGAN (Radford et al. 2016): the gradients of both players' losses, learning a toy image set (horizontal
+// bars: the generated images' rows differ, their columns do not), queries that depend on each image's own
+// noise, save/load bit for bit with the batch norms' running statistics, errors.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+
+#include "pml/models/deep/dcgan.hpp"
+#include "pml/nn/gradcheck.hpp"
+
+using Catch::Matchers::Contains;
+using pml::Index;
+
+namespace {
+pml::DCGANOptions tiny() {
+  pml::DCGANOptions o;
+  o.noise = 4;
+  o.height = o.width = 8;
+  o.generator_features = 4;
+  o.discriminator_features = 4;
+  return o;
+}
+// n 8 x 8 images of one bright horizontal bar on a dim background
+Eigen::MatrixXd bars(pml::Rng& rng, Index n) {
+  Eigen::MatrixXd x = Eigen::MatrixXd::Constant(n, 64, 0.1);
+  for (Index i = 0; i < n; ++i) {
+    const Index row = static_cast<Index>(pml::random::uniform_index(rng, 8));
+    for (Index k = 0; k < 8; ++k) x(i, row * 8 + k) = 0.9;
+  }
+  return x;
+}
+// the mean over images of var(row means) / var(column means): about 1 for unstructured images, large for horizontal bars
+double bar_ratio(const Eigen::MatrixXd& images) {
+  double sum = 0;
+  for (Index i = 0; i < images.rows(); ++i) {
+    const Eigen::Map<const Eigen::Matrix<double, 8, 8, Eigen::RowMajor>> img(images.row(i).data());
+    Eigen::Matrix<double, 8, 8, Eigen::RowMajor> m = img;
+    const Eigen::VectorXd rows = m.rowwise().mean(), cols = m.colwise().mean().transpose();
+    sum += (rows.array() - rows.mean()).square().mean() / ((cols.array() - cols.mean()).square().mean() + 1e-12);
+  }
+  return sum / double(images.rows());
+}
+}  // namespace
+
+TEST_CASE("DCGAN: gradients of the discriminator's and the generator's losses", "[deep][dcgan][gradcheck]") {
+  pml::Rng rng(1);
+  pml::DCGAN<double> gan(tiny(), rng);
+  Eigen::MatrixXd z(3, 4), real(3, 64);
+  pml::random::fill_normal(rng, z);
+  pml::random::fill_uniform(rng, real);
+  real = (real.array() * 2 - 1).matrix();
+  pml::ad::Tape<double> tape;
+  auto d_loss = [&] {
+    tape.reset();
+    const Eigen::MatrixXd fake = gan.generate(z) * 2 - Eigen::MatrixXd::Ones(3, 64);
+    return gan.discriminator_loss(tape, tape.constant(real), tape.constant(fake));
+  };
+  CHECK(pml::nn::parameter_gradcheck(gan.discriminator_parameters(), tape, d_loss) < 1e-6);
+  auto g_loss = [&] {
+    tape.reset();
+    return gan.generator_loss(tape, gan.generator_forward(tape, tape.constant(z)));
+  };
+  CHECK(pml::nn::parameter_gradcheck(gan.generator_parameters(), tape, g_loss) < 1e-6);
+}
+
+TEST_CASE("DCGAN: learns horizontal bars; generated images depend on their own noise only", "[deep][dcgan]") {
+  pml::Rng rng(2);
+  const Eigen::MatrixXd x = bars(rng, 512);
+  pml::DCGAN<double> gan(tiny(), rng);
+  pml::Rng draw(3);
+  const double before = bar_ratio(gan.sample(draw, 64));
+  gan.fit(x, {.epochs = 15, .batch_size = 32, .learning_rate = 2e-3}, rng);
+  REQUIRE(gan.loss_history().discriminator_loss.size() == 15);
+  REQUIRE(gan.loss_history().generator_loss.size() == 15);
+  const Eigen::MatrixXd s = gan.sample(draw, 64);
+  const double after = bar_ratio(s);
+  INFO("var(row means) / var(column means): " << before << " before, " << after << " after; data " << bar_ratio(x));
+  CHECK(after > 5 * before);
+  CHECK(after > 10);
+  CHECK(s.minCoeff() >= 0);
+  CHECK(s.maxCoeff() <= 1);
+  // an image depends on its own z only (running statistics at prediction)
+  Eigen::MatrixXd z(5, 4);
+  pml::random::fill_normal(rng, z);
+  CHECK((gan.generate(z).row(2) - gan.generate(z.middleRows(2, 1))).cwiseAbs().maxCoeff() == 0.0);
+  const Eigen::VectorXd d = gan.discriminate(x.topRows(10));
+  CHECK((d.array() > 0 && d.array() < 1).all());
+}
+
+TEST_CASE("DCGAN: save and load give the same images and verdicts bit for bit", "[deep][dcgan][io]") {
+  pml::Rng rng(4);
+  pml::DCGAN<float> gan(tiny(), rng);
+  gan.fit(bars(rng, 64).cast<float>(), {.epochs = 2, .batch_size = 16}, rng);
+  for (const auto format : {pml::nn::FileFormat::binary, pml::nn::FileFormat::json}) {
+    const auto path = std::filesystem::temp_directory_path() / "pml_dcgan.pml";
+    gan.save(path, format);
+    const auto loaded = pml::DCGAN<float>::load(path);
+    pml::Rng a(5), b(5);
+    CHECK((gan.sample(a, 6) - loaded.sample(b, 6)).cwiseAbs().maxCoeff() == 0.0f);
+    const Eigen::MatrixXf q = bars(rng, 4).cast<float>();
+    CHECK((gan.discriminate(q) - loaded.discriminate(q)).cwiseAbs().maxCoeff() == 0.0f);
+    std::filesystem::remove(path);
+  }
+}
+
+TEST_CASE("DCGAN errors name the function, the argument and the value", "[deep][dcgan][errors]") {
+  pml::Rng rng(6);
+  auto o = tiny();
+  o.height = 6;
+  CHECK_THROWS_WITH(pml::DCGAN<double>(o, rng), Contains("DCGAN") && Contains("multiples of 4") && Contains("6x8"));
+  pml::DCGAN<double> gan(tiny(), rng);
+  CHECK_THROWS_WITH(gan.fit(Eigen::MatrixXd::Zero(10, 63), {}, rng), Contains("DCGAN::fit") && Contains("63 columns"));
+  CHECK_THROWS_WITH(gan.fit(Eigen::MatrixXd::Constant(10, 64, 2.0), {}, rng), Contains("DCGAN::fit") && Contains("[0, 1]"));
+  CHECK_THROWS_WITH(gan.fit(Eigen::MatrixXd::Zero(1, 64), {}, rng), Contains("at least 2 images"));
+  CHECK_THROWS_WITH(gan.fit(Eigen::MatrixXd::Zero(10, 64), {.batch_size = 1}, rng), Contains("batch_size"));
+  CHECK_THROWS_WITH(gan.sample(rng, 0), Contains("DCGAN::sample"));
+  CHECK_THROWS_WITH(gan.generate(Eigen::MatrixXd::Zero(2, 5)), Contains("DCGAN::generate") && Contains("5 columns"));
+}
