@@ -110,8 +110,9 @@ template <Real T = double> class LSTMForecaster {
 
   /// Trains with Adam on shuffled minibatches of the series' sliding windows (the free energy or the
   /// regularised Gaussian negative log-likelihood per window of each epoch is in loss_history()).
-  /// A series whose differenced values are all equal (a constant series; with differencing 1 also a
-  /// straight line) trains nothing: scaling()[1] is 0 and forecasts continue it exactly, with no spread.
+  /// A series whose differenced values are all equal up to rounding (a constant series; with differencing
+  /// 1 also a straight line) trains nothing: scaling()[1] is 0 and forecasts continue the history given to
+  /// them with no spread (its last value; with differencing 1 plus the learnt step per step).
   /// Returns *this.
   /// @throw std::invalid_argument for a series that is not a vector or shorter than min_fit_length();
   ///        std::domain_error for non-finite values, bad fit options or a loss that stops being finite.
@@ -196,7 +197,8 @@ template <Real T = double> class LSTMForecaster {
     if (!(scale >= 0)) detail::throw_domain(function, "the model's scaling", "be non-negative (a corrupt model file?)", detail::describe(scale));
     if (scale == 0) {  // fitted to a constant z: the continuation is certain
       Matrix<T> out(samples, horizon);
-      for (Index s = 0; s < horizon; ++s) out.col(s).setConstant(T(options_.differencing == 1 ? y(y.size() - 1) + double(s + 1) * loc : loc));
+      const double last = y(y.size() - 1);
+      for (Index s = 0; s < horizon; ++s) out.col(s).setConstant(T(options_.differencing == 1 ? last + double(s + 1) * loc : last));
       return out;
     }
     const Vector<double> z = difference(y);
