@@ -114,7 +114,7 @@ template <Real T = double> class DCGAN {
     return -ad::bce_with_logits(logit, tape.constant(fake.rows(), 1, T(0)));  // log(1 − D) = −softplus(logit)
   }
   /// G(z) on `tape` in training mode (batch statistics; the running statistics updated), values in [−1, 1].
-  /// @throw std::invalid_argument unless z has noise columns and at least 2 rows.
+  /// @throw std::invalid_argument unless z has noise columns.
   ad::Var<T> generator_forward(ad::Tape<T>& tape, const ad::Var<T>& z) {
     if (z.cols() != options_.noise) pml::detail::throw_shape("DCGAN::generator_forward", "z has " + std::to_string(z.cols()) + " columns, expected " + std::to_string(options_.noise));
     return generator_output(*this, tape, z);
