@@ -21,6 +21,8 @@
 #include "pml/io/csv.hpp"
 #include "pml/models/cluster.hpp"
 #include "pml/metrics/uncertainty.hpp"
+#include "pml/models/deep/bayesian_cnn.hpp"
+#include "pml/models/deep/dcgan.hpp"
 #include "pml/models/deep/mc_dropout.hpp"
 #include "pml/models/deep/mc_dropout_classifier.hpp"
 #include "pml/models/deep/lstm_forecaster.hpp"
@@ -247,6 +249,82 @@ TEST_CASE("pml cnn: fit on CSV images, predict probabilities, entropy and BALD e
   CHECK_THAT(run_pml("cnn predict cnn.pml xy.csv").err, Contains("the model takes images of 64 pixels"));
 }
 
+TEST_CASE("pml bcnn and pml dcgan: fit on CSV images, outputs equal to the in-process models", "[cli]") {
+  // 8 x 8 images of a horizontal (label 0) or vertical (label 1) bar, the label in the last column
+  Eigen::MatrixXd table = Eigen::MatrixXd::Zero(40, 65);
+  for (Eigen::Index i = 0; i < table.rows(); ++i) {
+    const bool vertical = i % 2 == 1;
+    const Eigen::Index at = 1 + (i / 2) % 6;
+    for (Eigen::Index k = 0; k < 8; ++k) table(i, vertical ? k * 8 + at : at * 8 + k) = 1;
+    table(i, 64) = vertical ? 1 : 0;
+  }
+  pml::io::write_csv(dir() / "bars40.csv", table);
+  const Eigen::MatrixXf x = table.leftCols(64).cast<float>();
+
+  // the Bayesian CNN: the saved model is the one trained in-process, predict equals sample_proba
+  const Run fit = run_pml("bcnn fit --data bars40.csv --height 8 --width 8 --classes 2 --filters 3 --kernel 3 --hidden 8 --sampling flipout "
+                          "--epochs 2 --batch-size 10 --seed 4 -o bcnn.pml");
+  INFO(fit.err);
+  REQUIRE(fit.code == 0);
+  CHECK_THAT(fit.err, Contains("trained a Bayesian CNN on 40 images"));
+  const auto bcnn = pml::BayesianCNN<float>::load(dir() / "bcnn.pml");
+  CHECK(bcnn.options().sampling == pml::nn::WeightSampling::flipout);
+  pml::Rng same_rng(4);
+  pml::BayesianCNN<float> same({.height = 8, .width = 8, .classes = 2, .filters = {3}, .kernel = 3, .hidden = {8}, .sampling = pml::nn::WeightSampling::flipout},
+                               same_rng);
+  same.fit(x, pml::IntVector(table.col(64).cast<long>()), {.epochs = 2, .batch_size = 10}, same_rng);
+  const auto a = bcnn.parameters(), b = std::as_const(same).parameters();
+  REQUIRE(a.size() == b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) CHECK(a[i]->value == b[i]->value);
+  const Run predict = run_pml("bcnn predict bcnn.pml bars40.csv --samples 5 --seed 6 -o bcnn_pred.csv");
+  REQUIRE(predict.code == 0);
+  const auto out = pml::io::read_csv<double>(dir() / "bcnn_pred.csv");
+  CHECK(out.columns == std::vector<std::string>{"p0", "p1", "entropy", "bald", "label"});
+  pml::Rng r(6);
+  const auto passes = bcnn.sample_proba(x, 5, r);
+  CHECK((out.data.leftCols(2) - pml::metrics::mean_probabilities(passes).cast<double>()).cwiseAbs().maxCoeff() < 1e-6);
+  CHECK((out.data.col(2) - pml::metrics::predictive_entropy(passes).cast<double>()).cwiseAbs().maxCoeff() < 1e-6);
+  CHECK_THAT(run_pml("bcnn fit --data bars40.csv --height 7 --width 8 --filters 3 --kernel 3 -o c.pml").err, Contains("65 columns; expected 56 pixel columns"));
+  CHECK_THAT(run_pml("bcnn fit --data bars40.csv --height 8 --width 8 --sampling sometimes -o c.pml").err, Contains("--sampling") && Contains("sometimes"));
+  CHECK_THAT(run_pml("bcnn predict bcnn.pml xy.csv").err, Contains("the model takes images of 64 pixels"));
+  CHECK_THAT(run_pml("bcnn predict cnn_missing.pml bars40.csv").err, Contains("cnn_missing.pml"));
+
+  // the DCGAN: fit, sample (CSV and PNG), discriminate, each equal to the in-process model
+  const Run gan_fit = run_pml("dcgan fit --data bars40.csv --height 8 --width 8 --noise 4 --generator-features 3 --discriminator-features 3 "
+                              "--epochs 2 --batch-size 8 --seed 7 -o dcgan.pml");
+  INFO(gan_fit.err);
+  REQUIRE(gan_fit.code == 0);
+  CHECK_THAT(gan_fit.err, Contains("trained a DCGAN on 40 images"));
+  const auto gan = pml::DCGAN<float>::load(dir() / "dcgan.pml");
+  pml::Rng gan_rng(7);
+  pml::DCGAN<float> gan_same({.noise = 4, .height = 8, .width = 8, .generator_features = 3, .discriminator_features = 3}, gan_rng);
+  gan_same.fit(x, {.epochs = 2, .batch_size = 8}, gan_rng);
+  const auto ga = gan.parameters(), gb = std::as_const(gan_same).parameters();
+  REQUIRE(ga.size() == gb.size());
+  for (std::size_t i = 0; i < ga.size(); ++i) CHECK(ga[i]->value == gb[i]->value);
+  const Run sample = run_pml("dcgan sample dcgan.pml -n 6 --seed 8 --png grid.png --columns 3 -o samples.csv");
+  INFO(sample.err);
+  REQUIRE(sample.code == 0);
+  const auto images = pml::io::read_csv<double>(dir() / "samples.csv");
+  REQUIRE(images.data.rows() == 6);
+  REQUIRE(images.data.cols() == 64);
+  pml::Rng s(8);
+  CHECK((images.data - gan.sample(s, 6).cast<double>()).cwiseAbs().maxCoeff() < 1e-6);
+  CHECK(std::filesystem::file_size(dir() / "grid.png") > 0);
+  const Run d = run_pml("dcgan discriminate dcgan.pml bars40.csv -o d.csv");
+  REQUIRE(d.code == 0);
+  const auto dv = pml::io::read_csv<double>(dir() / "d.csv");
+  CHECK(dv.columns == std::vector<std::string>{"d"});
+  CHECK((dv.data.col(0) - gan.discriminate(x).cast<double>()).cwiseAbs().maxCoeff() < 1e-6);
+  // errors: sizes that are not multiples of 4, values outside [0, 1], a wrong width
+  CHECK_THAT(run_pml("dcgan fit --data bars40.csv --height 6 --width 8 -o g.pml").err, Contains("DCGAN") && Contains("multiples of 4"));
+  table(2, 5) = 3;
+  pml::io::write_csv(dir() / "bars_hot.csv", table);
+  CHECK_THAT(run_pml("dcgan fit --data bars_hot.csv --height 8 --width 8 -o g.pml").err, Contains("[0, 1]"));
+  CHECK_THAT(run_pml("dcgan discriminate dcgan.pml xy.csv").err, Contains("the model takes images of 64 pixels"));
+  CHECK(!std::filesystem::exists(dir() / "g.pml"));
+}
+
 TEST_CASE("pml forecast: fit on a series' last column, predict bands equal to the in-process model", "[cli]") {
   // year, month, value: a season and a trend
   Eigen::MatrixXd table(96, 3);
@@ -444,7 +522,7 @@ TEST_CASE("pml: help on every command, one-line errors with non-zero exit codes"
   for (const char* args : {"--help", "gmm --help", "gmm fit --help", "gmm predict --help", "gmm score --help", "gmm sample --help", "kmeans --help",
                            "kmeans fit --help", "kmeans predict --help", "pca --help", "pca fit --help", "pca transform --help",
                            "pca inverse --help", "ppca --help", "ppca fit --help", "ppca transform --help", "ppca score --help", "ppca sample --help",
-                           "mcdropout --help", "mcdropout fit --help", "mcdropout predict --help", "cnn --help", "cnn fit --help", "cnn predict --help", "forecast --help", "forecast fit --help", "forecast predict --help", "vae --help", "vae train --help", "vae sample --help",
+                           "mcdropout --help", "mcdropout fit --help", "mcdropout predict --help", "cnn --help", "cnn fit --help", "cnn predict --help", "bcnn --help", "bcnn fit --help", "bcnn predict --help", "dcgan --help", "dcgan fit --help", "dcgan sample --help", "dcgan discriminate --help", "forecast --help", "forecast fit --help", "forecast predict --help", "vae --help", "vae train --help", "vae sample --help",
                            "vae encode --help", "vgmm --help", "vgmm fit --help", "vgmm predict --help", "vgmm components --help",
                            "blr --help", "blr fit --help", "blr predict --help", "blr sample --help"}) {
     const Run r = run_pml(args);
@@ -583,14 +661,15 @@ TEST_CASE("pml reads hostile CSV files without losing a row: BOM, CR, binary, ov
   // every command that reads CSV takes both options and documents them; the others do not take them
   for (const char* command : {"gmm fit", "gmm predict", "gmm score", "kmeans fit", "kmeans predict", "pca fit", "pca transform", "pca inverse",
                               "ppca fit", "ppca transform", "ppca score", "vgmm fit", "vgmm predict", "blr fit", "blr predict", "blr sample",
-                              "mcdropout fit", "mcdropout predict", "cnn fit", "cnn predict", "forecast fit", "forecast predict", "vae train", "vae encode"}) {
+                              "mcdropout fit", "mcdropout predict", "cnn fit", "cnn predict", "bcnn fit", "bcnn predict", "dcgan fit", "dcgan discriminate", "forecast fit",
+                              "forecast predict", "vae train", "vae encode"}) {
     INFO(command);
     const std::string help = run_pml(std::string(command) + " --help").out;
     CHECK_THAT(help, Contains("--delimiter C") && Contains("--header H"));
     // the options are accepted (the command then stops at its own missing arguments or files, not at them)
     CHECK_THAT(run_pml(std::string(command) + " --header no --delimiter ';' missing.pml missing.csv").err, !Contains("unknown option"));
   }
-  for (const char* command : {"gmm sample", "ppca sample", "vgmm components", "vae sample"}) {
+  for (const char* command : {"gmm sample", "ppca sample", "vgmm components", "vae sample", "dcgan sample"}) {
     INFO(command);
     CHECK_THAT(run_pml(std::string(command) + " --header no m.pml").err, Contains("unknown option '--header'"));
   }
@@ -726,6 +805,13 @@ const std::vector<CommandOptions>& every_command() {
       {"cnn fit", {"-o", "--data", "--channels", "--height", "--width", "--classes", "--filters", "--kernel", "--hidden", "--dropout", "--conv-dropout",
                    "--weight-decay", "--epochs", "--batch-size", "--learning-rate", "--limit", "--seed", "--delimiter", "--header"}},
       {"cnn predict", {"--samples", "--seed", "-o", "--delimiter", "--header"}},
+      {"bcnn fit", {"-o", "--data", "--channels", "--height", "--width", "--classes", "--filters", "--kernel", "--hidden", "--prior-sigma", "--sampling",
+                    "--train-samples", "--epochs", "--batch-size", "--learning-rate", "--limit", "--seed", "--delimiter", "--header"}},
+      {"bcnn predict", {"--samples", "--seed", "-o", "--delimiter", "--header"}},
+      {"dcgan fit", {"-o", "--data", "--channels", "--height", "--width", "--noise", "--generator-features", "--discriminator-features",
+                     "--generator-loss", "--epochs", "--batch-size", "--learning-rate", "--beta1", "--limit", "--seed", "--delimiter", "--header"}},
+      {"dcgan sample", {"-n", "--png", "--columns", "--seed", "-o"}},
+      {"dcgan discriminate", {"-o", "--delimiter", "--header"}},
       {"forecast fit", {"-o", "--method", "--window", "--hidden", "--differencing", "--dropout", "--prior-sigma", "--epochs", "--batch-size",
                         "--learning-rate", "--seed", "--delimiter", "--header"}},
       {"forecast predict", {"--horizon", "--samples", "--level", "--seed", "-o", "--delimiter", "--header"}},

@@ -1,4 +1,4 @@
-// pml mcdropout, pml cnn, pml forecast, pml vae: the networks trained by minibatch Adam, with progress on standard error.
+// pml mcdropout, pml cnn, pml bcnn, pml forecast, pml vae, pml dcgan: the networks trained by minibatch Adam, with progress on standard error.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -6,7 +6,10 @@
 #include <unistd.h>
 
 #include <pml/io/idx.hpp>
+#include <pml/io/png.hpp>
 #include <pml/metrics/uncertainty.hpp>
+#include <pml/models/deep/bayesian_cnn.hpp>
+#include <pml/models/deep/dcgan.hpp>
 #include <pml/models/deep/lstm_forecaster.hpp>
 #include <pml/models/deep/mc_dropout.hpp>
 #include <pml/models/deep/mc_dropout_classifier.hpp>
@@ -164,6 +167,57 @@ void read_images(const std::string& source, bool test, const io::CsvOptions& csv
   }
 }
 
+/// pml cnn predict and pml bcnn predict: per image the mean class probabilities of T stochastic passes,
+/// the predictive entropy, BALD and the most probable class.
+template <class Model>
+void predict_images(const Model& m, const std::string& data, int samples, std::uint64_t seed, const std::string& out, const io::CsvOptions& csv) {
+  const Eigen::Index width = m.input_size();
+  Eigen::MatrixXf x;
+  if (data == "fashion-mnist") {
+    IntVector unused;
+    read_images(data, true, csv, width, x, unused);
+  } else {
+    const Eigen::MatrixXd table = read_data(data, csv);
+    if (table.cols() != width && table.cols() != width + 1)
+      throw std::runtime_error("'" + data + "' has " + std::to_string(table.cols()) + " columns; the model takes images of " +
+                               std::to_string(width) + " pixels (and an optional label column)");
+    x = table.leftCols(width).cast<float>();
+  }
+  Rng rng(seed);
+  const auto passes = m.sample_proba(x, samples, rng);
+  const Eigen::MatrixXf p = metrics::mean_probabilities(passes);
+  const Eigen::VectorXf entropy = metrics::predictive_entropy(passes), bald = metrics::mutual_information(passes);
+  const Eigen::Index k = p.cols();
+  Eigen::MatrixXd table(x.rows(), k + 3);
+  table.leftCols(k) = p.cast<double>();
+  table.col(k) = entropy.cast<double>();
+  table.col(k + 1) = bald.cast<double>();
+  for (Eigen::Index i = 0; i < x.rows(); ++i) {
+    Eigen::Index best = 0;
+    p.row(i).maxCoeff(&best);
+    table(i, k + 2) = double(best);
+  }
+  std::vector<std::string> columns = names("p", k);
+  for (const char* column : {"entropy", "bald", "label"}) columns.push_back(column);
+  emit(out, table, columns);
+}
+
+/// "CxHxW".
+std::string shape_text(Eigen::Index c, Eigen::Index h, Eigen::Index w) { return std::to_string(c) + "x" + std::to_string(h) + "x" + std::to_string(w); }
+
+/// Training images and labels for a convolutional model of input width C·H·W: Fashion-MNIST's training set
+/// or a CSV of pixel columns and a label column; --limit keeps the first rows.
+void read_training_images(const std::string& source, const io::CsvOptions& csv, Eigen::Index width, const std::string& shape,
+                          const std::optional<Eigen::Index>& limit, Eigen::MatrixXf& x, IntVector& y) {
+  read_images(source, false, csv, width, x, y);
+  if (x.cols() != width)
+    throw std::runtime_error("'" + source + "' has images of " + std::to_string(x.cols()) + " pixels, not " + shape);
+  if (limit && *limit < x.rows()) {
+    x.conservativeResize(*limit, Eigen::NoChange);
+    y.conservativeResize(*limit);
+  }
+}
+
 void add_cnn(Tool& tool) {
   Family& cnn = tool.family("cnn", "MC dropout convolutional classifier (LeNet-style; Gal & Ghahramani 2016)");
   {
@@ -203,14 +257,7 @@ void add_cnn(Tool& tool) {
       MCDropoutClassifier<float> m(o, rng);  // checks the shapes before the data is read
       Eigen::MatrixXf x;
       IntVector y;
-      read_images(*source, false, *csv, m.input_size(), x, y);
-      if (x.cols() != m.input_size())
-        throw std::runtime_error("'" + *source + "' has images of " + std::to_string(x.cols()) + " pixels, not " + std::to_string(o.channels) + "x" +
-                                 std::to_string(o.height) + "x" + std::to_string(o.width));
-      if (*limit && **limit < x.rows()) {
-        x.conservativeResize(**limit, Eigen::NoChange);
-        y.conservativeResize(**limit);
-      }
+      read_training_images(*source, *csv, m.input_size(), shape_text(o.channels, o.height, o.width), *limit, x, y);
       m.fit(x, y, training.options("cnn"), rng);
       m.save(*model);
       std::fprintf(stderr, "trained an MC dropout CNN on %ld images: final cross-entropy %.6g per image; saved %s\n", long(x.rows()),
@@ -229,36 +276,173 @@ void add_cnn(Tool& tool) {
     const auto seed = c.seed();
     const auto out = c.csv_output();
     const auto csv = c.csv();
+    c.action([=] { predict_images(MCDropoutClassifier<float>::load(*model), *data, *samples, *seed, *out, *csv); });
+  }
+}
+
+void add_bcnn(Tool& tool) {
+  Family& bcnn = tool.family("bcnn", "Bayesian convolutional classifier by Bayes by Backprop (LeNet-5; Shridhar et al. 2019, Blundell et al. 2015)");
+  {
+    Command& c = bcnn.command("fit", "train a Bayesian CNN and save it",
+                             "Trains a LeNet-5-style network whose every weight has a Gaussian posterior N(mu, softplus(rho)^2) (convolution, ReLU "
+                             "and 2x2 max pooling blocks, dense layers) by Bayes by Backprop on images and labels: Fashion-MNIST's training set, "
+                             "or a CSV of C x H x W pixel columns and a last label column.",
+                             "pml bcnn fit --data fashion-mnist --epochs 3 --limit 20000 -o bcnn.pml");
+    const auto model = c.model_output();
+    const auto source = c.text("--data", "SOURCE", "fashion-mnist (Debian's dataset-fashion-mnist) or a CSV file", "fashion-mnist", true);
+    const auto channels = c.integer<Eigen::Index>("--channels", "C", "image channels", 1, 1, 4096);
+    const auto height = c.integer<Eigen::Index>("--height", "H", "image height in pixels", 28, 1, 4096);
+    const auto width = c.integer<Eigen::Index>("--width", "W", "image width in pixels", 28, 1, 4096);
+    const auto classes = c.integer<Eigen::Index>("--classes", "K", "number of classes", 10, 2, 1 << 20);
+    const auto filters = c.sizes("--filters", "LIST", "output channels of each convolution block, comma-separated", "6,16");
+    const auto kernel = c.integer<Eigen::Index>("--kernel", "K", "convolution kernel size", 5, 1, 255);
+    const auto hidden = c.sizes("--hidden", "LIST", "dense hidden layer sizes, comma-separated", "120,84");
+    const auto prior_sigma = c.real("--prior-sigma", "S", "sd of the Gaussian prior over every weight", 0.1, kPositive);
+    const auto sampling = c.choice("--sampling", "HOW", "how training draws the weights", BayesianCNNOptions{}.sampling);
+    const auto draws = c.integer("--train-samples", "S", "posterior samples per minibatch in the training objective", 1, 1, 1000);
+    const Training training(c, 3, 128, 1e-3);
+    const auto limit = c.optional_integer("--limit", "N", "use only the first N training rows", "all", 1);
+    const auto seed = c.seed();
+    const auto csv = c.csv();
     c.action([=] {
-      const auto m = MCDropoutClassifier<float>::load(*model);
+      BayesianCNNOptions o;
+      o.channels = *channels;
+      o.height = *height;
+      o.width = *width;
+      o.classes = *classes;
+      o.filters = *filters;
+      o.kernel = *kernel;
+      o.hidden = *hidden;
+      o.prior = nn::BayesPrior::gaussian(*prior_sigma);
+      o.sampling = *sampling;
+      o.samples = *draws;
+      Rng rng(*seed);
+      BayesianCNN<float> m(o, rng);  // checks the shapes before the data is read
       Eigen::MatrixXf x;
-      if (*data == "fashion-mnist") {
+      IntVector y;
+      read_training_images(*source, *csv, m.input_size(), shape_text(o.channels, o.height, o.width), *limit, x, y);
+      m.fit(x, y, training.options("bcnn"), rng);
+      m.save(*model);
+      std::fprintf(stderr, "trained a Bayesian CNN on %ld images: final loss %.6g per image; saved %s\n", long(x.rows()), double(m.loss_history().back()),
+                   model->c_str());
+    });
+  }
+  {
+    Command& c = bcnn.command("predict", "class probabilities, entropy and BALD from posterior samples",
+                             "Writes, for each image, the class probabilities averaged over T weight draws from the posterior (p0 ... pK-1), the "
+                             "predictive entropy, the mutual information (BALD) and the most probable class. DATA is fashion-mnist (its test set) "
+                             "or a CSV of pixel columns with or without a last label column.",
+                             "pml bcnn predict bcnn.pml fashion-mnist --samples 50 -o predictions.csv");
+    const auto model = c.input("MODEL", "a model saved by pml bcnn fit");
+    const auto data = c.input("DATA", "fashion-mnist or a CSV of images, one per row");
+    const auto samples = c.integer("--samples", "T", "posterior samples (one weight draw per pass)", 50, 1);
+    const auto seed = c.seed();
+    const auto out = c.csv_output();
+    const auto csv = c.csv();
+    c.action([=] { predict_images(BayesianCNN<float>::load(*model), *data, *samples, *seed, *out, *csv); });
+  }
+}
+
+void add_dcgan(Tool& tool) {
+  Family& dcgan = tool.family("dcgan", "deep convolutional GAN (Radford et al. 2016), on Fashion-MNIST or CSV images");
+  {
+    Command& c = dcgan.command("fit", "train a DCGAN and save it",
+                               "Trains a DCGAN (a generator of transposed convolutions with batch normalisation and ReLU, a discriminator of "
+                               "strided convolutions with LeakyReLU; Adam for both, one discriminator and one generator step per minibatch) on "
+                               "images with values in [0, 1]: Fashion-MNIST's training set, or a CSV of C x H x W pixel columns (H and W "
+                               "multiples of 4; an extra last column is ignored as a label).",
+                               "pml dcgan fit --data fashion-mnist --epochs 5 -o dcgan.pml");
+    const auto model = c.model_output();
+    const auto source = c.text("--data", "SOURCE", "fashion-mnist (Debian's dataset-fashion-mnist) or a CSV file", "fashion-mnist", true);
+    const auto channels = c.integer<Eigen::Index>("--channels", "C", "image channels", 1, 1, 4096);
+    const auto height = c.integer<Eigen::Index>("--height", "H", "image height in pixels (a multiple of 4)", 28, 4, 4096);
+    const auto width = c.integer<Eigen::Index>("--width", "W", "image width in pixels (a multiple of 4)", 28, 4, 4096);
+    const auto noise = c.integer<Eigen::Index>("--noise", "Z", "dimension of the generator's noise z", 100, 1, Eigen::Index(1) << 16);
+    const auto g_features = c.integer<Eigen::Index>("--generator-features", "F", "ngf: channels of the generator's last hidden layer", 64, 1, 4096);
+    const auto d_features = c.integer<Eigen::Index>("--discriminator-features", "F", "ndf: channels of the discriminator's first layer", 64, 1, 4096);
+    const auto loss = c.choice("--generator-loss", "LOSS", "the generator's objective", DCGANOptions{}.generator_loss);
+    const auto epochs = c.integer("--epochs", "N", "passes over the images", 5, 1);
+    const auto batch = c.integer<Eigen::Index>("--batch-size", "B", "images per step (at least 2: batch normalisation)", 128, 2);
+    const auto rate = c.real("--learning-rate", "R", "Adam's step size for both players", 2e-4, kPositive);
+    const auto beta1 = c.real("--beta1", "B", "Adam's beta1 for both players", 0.5, kProbability);
+    const auto limit = c.optional_integer("--limit", "N", "use only the first N training rows", "all", 1);
+    const auto seed = c.seed();
+    const auto csv = c.csv();
+    c.action([=] {
+      DCGANOptions o;
+      o.channels = *channels;
+      o.height = *height;
+      o.width = *width;
+      o.noise = *noise;
+      o.generator_features = *g_features;
+      o.discriminator_features = *d_features;
+      o.generator_loss = *loss;
+      Rng rng(*seed);
+      DCGAN<float> m(o, rng);  // checks the shapes before the data is read
+      Eigen::MatrixXf x;
+      if (*source == "fashion-mnist") {
         IntVector unused;
-        read_images(*data, true, *csv, m.input_size(), x, unused);
+        read_images(*source, false, *csv, m.input_size(), x, unused);
       } else {
-        const Eigen::MatrixXd table = read_data(*data, *csv);
+        const Eigen::MatrixXd table = read_data(*source, *csv);
         if (table.cols() != m.input_size() && table.cols() != m.input_size() + 1)
-          throw std::runtime_error("'" + *data + "' has " + std::to_string(table.cols()) + " columns; the model takes images of " +
-                                   std::to_string(m.input_size()) + " pixels (and an optional label column)");
+          throw std::runtime_error("'" + *source + "' has " + std::to_string(table.cols()) + " columns; expected " + std::to_string(m.input_size()) +
+                                   " pixel columns (" + shape_text(o.channels, o.height, o.width) + ") and an optional label column");
         x = table.leftCols(m.input_size()).cast<float>();
       }
+      if (x.cols() != m.input_size())
+        throw std::runtime_error("'" + *source + "' has images of " + std::to_string(x.cols()) + " pixels, not " + shape_text(o.channels, o.height, o.width));
+      if (*limit && **limit < x.rows()) x.conservativeResize(**limit, Eigen::NoChange);
+      DCGANFitOptions f;
+      f.epochs = *epochs;
+      f.batch_size = *batch;
+      f.learning_rate = *rate;
+      f.beta1 = *beta1;
+      f.progress = ProgressDisplay("dcgan");
+      m.fit(x, f, rng);
+      m.save(*model);
+      std::fprintf(stderr, "trained a DCGAN on %ld images: last epoch's losses D %.6g, G %.6g per image; saved %s\n", long(x.rows()),
+                   double(m.loss_history().discriminator_loss.back()), double(m.loss_history().generator_loss.back()), model->c_str());
+    });
+  }
+  {
+    Command& c = dcgan.command("sample", "generate images from noise",
+                               "Generates N images from z ~ N(0, I) (with the batch norms' running statistics): one row of C x H x W values in "
+                               "[0, 1] per image, and with --png a grid of them as a picture (one-channel images).",
+                               "pml dcgan sample dcgan.pml -n 64 --png samples.png -o samples.csv");
+    const auto model = c.input("MODEL", "a model saved by pml dcgan fit");
+    const auto n = c.count("-n", "N", "how many images");
+    const auto png = c.text("--png", "FILE", "also draw the images as a grid in this PNG file", "");
+    const auto columns = c.integer<Eigen::Index>("--columns", "K", "images per row of the --png grid", 8, 1, 4096);
+    const auto seed = c.seed();
+    const auto out = c.csv_output();
+    c.action([=] {
+      const auto m = DCGAN<float>::load(*model);
+      if (!png->empty() && m.options().channels != 1)
+        throw std::runtime_error("--png draws one-channel images; the model makes " + std::to_string(m.options().channels) + "-channel ones");
       Rng rng(*seed);
-      const auto passes = m.sample_proba(x, *samples, rng);
-      const Eigen::MatrixXf p = metrics::mean_probabilities(passes);
-      const Eigen::VectorXf entropy = metrics::predictive_entropy(passes), bald = metrics::mutual_information(passes);
-      const Eigen::Index k = p.cols();
-      Eigen::MatrixXd table(x.rows(), k + 3);
-      table.leftCols(k) = p.cast<double>();
-      table.col(k) = entropy.cast<double>();
-      table.col(k + 1) = bald.cast<double>();
-      for (Eigen::Index i = 0; i < x.rows(); ++i) {
-        Eigen::Index best = 0;
-        p.row(i).maxCoeff(&best);
-        table(i, k + 2) = double(best);
-      }
-      std::vector<std::string> columns = names("p", k);
-      for (const char* column : {"entropy", "bald", "label"}) columns.push_back(column);
-      emit(*out, table, columns);
+      const Eigen::MatrixXf images = m.sample(rng, row_count(*n, "-n", m.input_size()));
+      if (!png->empty()) io::write_png(*png, io::tile_images(images, m.options().height, m.options().width, *columns));
+      emit(*out, images.cast<double>(), names("x", m.input_size()));
+    });
+  }
+  {
+    Command& c = dcgan.command("discriminate", "the discriminator's probability that each image is real",
+                               "Writes D(x) for each row of DATA (C x H x W values in [0, 1], an optional last label column ignored), with the "
+                               "batch norms' running statistics.",
+                               "pml dcgan discriminate dcgan.pml samples.csv");
+    const auto model = c.input("MODEL", "a model saved by pml dcgan fit");
+    const auto data = c.input("DATA.csv", "images, one per row");
+    const auto out = c.csv_output();
+    const auto csv = c.csv();
+    c.action([=] {
+      const auto m = DCGAN<float>::load(*model);
+      const Eigen::MatrixXd table = read_data(*data, *csv);
+      if (table.cols() != m.input_size() && table.cols() != m.input_size() + 1)
+        throw std::runtime_error("'" + *data + "' has " + std::to_string(table.cols()) + " columns; the model takes images of " +
+                                 std::to_string(m.input_size()) + " pixels (and an optional label column)");
+      const Eigen::MatrixXf x = table.leftCols(m.input_size()).cast<float>();
+      emit(*out, Eigen::MatrixXd(m.discriminate(x).cast<double>()), {"d"});
     });
   }
 }
@@ -410,8 +594,10 @@ void add_vae(Tool& tool) {
 void add_deep_commands(Tool& tool) {
   add_mcdropout(tool);
   add_cnn(tool);
+  add_bcnn(tool);
   add_forecast(tool);
   add_vae(tool);
+  add_dcgan(tool);
 }
 
 }  // namespace pml::cli

@@ -61,7 +61,7 @@ template <Real T> class StateWriter {
 
   /// Every option of `o` (Options::fields).
   template <class Options> void options(const Options& o) {
-    Options::fields(o, [this](std::string_view key, const auto& value, auto... tag) { option(key, value, tag...); });
+    Options::fields(o, [&](std::string_view key, const auto& value, auto... tag) { option(key, value, tag...); });
   }
   /// One stored option: into the header, or as a matrix for an Eigen vector or matrix.
   template <class U, class... Tag> void option(std::string_view key, const U& value, Tag...) {
@@ -133,7 +133,7 @@ template <Real T> class StateReader {
 
   /// Every option of `o` (Options::fields).
   template <class Options> void options(Options& o) {
-    Options::fields(o, [this](std::string_view key, auto& value, auto... tag) { option(key, value, tag...); });
+    Options::fields(o, [&](std::string_view key, auto& value, auto... tag) { option(key, value, tag...); });
   }
   /// One stored option, read from the header (or as a matrix for an Eigen vector or matrix).
   template <class U, class... Tag> void option(std::string_view key, U& value, Tag...) {
