@@ -286,7 +286,8 @@ TEST_CASE("pml bcnn and pml dcgan: fit on CSV images, outputs equal to the in-pr
   CHECK((out.data.col(2) - pml::metrics::predictive_entropy(passes).cast<double>()).cwiseAbs().maxCoeff() < 1e-6);
   CHECK_THAT(run_pml("bcnn fit --data bars40.csv --height 7 --width 8 --filters 3 --kernel 3 -o c.pml").err, Contains("65 columns; expected 56 pixel columns"));
   CHECK_THAT(run_pml("bcnn fit --data bars40.csv --height 8 --width 8 --sampling sometimes -o c.pml").err, Contains("--sampling") && Contains("sometimes"));
-  CHECK_THAT(run_pml("bcnn predict bcnn.pml xy.csv").err, Contains("the model takes images of 64 pixels"));
+  pml::io::write_csv(dir() / "three.csv", Eigen::MatrixXd::Constant(4, 3, 0.5));
+  CHECK_THAT(run_pml("bcnn predict bcnn.pml three.csv").err, Contains("the model takes images of 64 pixels"));
   CHECK_THAT(run_pml("bcnn predict cnn_missing.pml bars40.csv").err, Contains("cnn_missing.pml"));
 
   // the DCGAN: fit, sample (CSV and PNG), discriminate, each equal to the in-process model
@@ -299,7 +300,7 @@ TEST_CASE("pml bcnn and pml dcgan: fit on CSV images, outputs equal to the in-pr
   pml::Rng gan_rng(7);
   pml::DCGAN<float> gan_same({.noise = 4, .height = 8, .width = 8, .generator_features = 3, .discriminator_features = 3}, gan_rng);
   gan_same.fit(x, {.epochs = 2, .batch_size = 8}, gan_rng);
-  const auto ga = gan.parameters(), gb = std::as_const(gan_same).parameters();
+  const auto ga = gan.stored_parameters(), gb = std::as_const(gan_same).stored_parameters();  // with the running statistics
   REQUIRE(ga.size() == gb.size());
   for (std::size_t i = 0; i < ga.size(); ++i) CHECK(ga[i]->value == gb[i]->value);
   const Run sample = run_pml("dcgan sample dcgan.pml -n 6 --seed 8 --png grid.png --columns 3 -o samples.csv");
@@ -317,11 +318,16 @@ TEST_CASE("pml bcnn and pml dcgan: fit on CSV images, outputs equal to the in-pr
   CHECK(dv.columns == std::vector<std::string>{"d"});
   CHECK((dv.data.col(0) - gan.discriminate(x).cast<double>()).cwiseAbs().maxCoeff() < 1e-6);
   // errors: sizes that are not multiples of 4, values outside [0, 1], a wrong width
-  CHECK_THAT(run_pml("dcgan fit --data bars40.csv --height 6 --width 8 -o g.pml").err, Contains("DCGAN") && Contains("multiples of 4"));
+  const Run six = run_pml("dcgan fit --data bars40.csv --height 6 --width 8 -o g.pml");
+  CHECK(six.code == 2);
+  CHECK_THAT(six.err, Contains("--height must be a multiple of 4, got 6") || Contains("--height must be a multiple of 4 (two stride-2 layers), got 6"));
+  CHECK(run_pml("bcnn fit --data bars40.csv --height 8 --width 8 --sampling mean -o c.pml").code == 2);
+  CHECK_THAT(run_pml("dcgan sample dcgan.pml -n 2 --png dcgan.pml").err, Contains("--png names the model file"));
+  CHECK(pml::DCGAN<float>::load(dir() / "dcgan.pml").options().noise == 4);  // not overwritten
   table(2, 5) = 3;
   pml::io::write_csv(dir() / "bars_hot.csv", table);
   CHECK_THAT(run_pml("dcgan fit --data bars_hot.csv --height 8 --width 8 -o g.pml").err, Contains("[0, 1]"));
-  CHECK_THAT(run_pml("dcgan discriminate dcgan.pml xy.csv").err, Contains("the model takes images of 64 pixels"));
+  CHECK_THAT(run_pml("dcgan discriminate dcgan.pml three.csv").err, Contains("the model takes images of 64 pixels"));
   CHECK(!std::filesystem::exists(dir() / "g.pml"));
 }
 

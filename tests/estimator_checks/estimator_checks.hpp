@@ -515,9 +515,9 @@ struct AdapterDefaults {
   static constexpr double float_tolerance = 1e-3;
   static constexpr Index wide = 2000;
   /// A degenerate fit taking longer is reported as a hang (each takes milliseconds when the model's cost
-  /// is linear in N D; four times the room under AddressSanitizer).
-#if defined(__SANITIZE_ADDRESS__) || PML_TEST_HAS_ASAN
-  static constexpr unsigned degenerate_seconds = 20;
+  /// is linear in N D; four times the room under AddressSanitizer or without optimisation).
+#if defined(__SANITIZE_ADDRESS__) || PML_TEST_HAS_ASAN || !defined(__OPTIMIZE__)
+  static constexpr unsigned degenerate_seconds = 20;  // also for a test file at -O0 (PML_TEST_O0)
 #else
   static constexpr unsigned degenerate_seconds = 5;
 #endif

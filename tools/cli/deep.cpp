@@ -298,13 +298,15 @@ void add_bcnn(Tool& tool) {
     const auto kernel = c.integer<Eigen::Index>("--kernel", "K", "convolution kernel size", 5, 1, 255);
     const auto hidden = c.sizes("--hidden", "LIST", "dense hidden layer sizes, comma-separated", "120,84");
     const auto prior_sigma = c.real("--prior-sigma", "S", "sd of the Gaussian prior over every weight", 0.1, kPositive);
-    const auto sampling = c.choice("--sampling", "HOW", "how training draws the weights", BayesianCNNOptions{}.sampling);
+    const auto sampling = c.choice("--sampling", "HOW", "how training draws the weights (not mean)", BayesianCNNOptions{}.sampling);
     const auto draws = c.integer("--train-samples", "S", "posterior samples per minibatch in the training objective", 1, 1, 1000);
     const Training training(c, 3, 128, 1e-3);
     const auto limit = c.optional_integer("--limit", "N", "use only the first N training rows", "all", 1);
     const auto seed = c.seed();
     const auto csv = c.csv();
     c.action([=] {
+      if (*sampling == nn::WeightSampling::mean)
+        throw UsageError("option --sampling must be weights, local or flipout for training (mean draws nothing), got 'mean'");
       BayesianCNNOptions o;
       o.channels = *channels;
       o.height = *height;
@@ -369,6 +371,8 @@ void add_dcgan(Tool& tool) {
     const auto seed = c.seed();
     const auto csv = c.csv();
     c.action([=] {
+      if (*height % 4 != 0) throw UsageError("option --height must be a multiple of 4 (two stride-2 layers), got " + std::to_string(*height));
+      if (*width % 4 != 0) throw UsageError("option --width must be a multiple of 4 (two stride-2 layers), got " + std::to_string(*width));
       DCGANOptions o;
       o.channels = *channels;
       o.height = *height;
@@ -417,13 +421,21 @@ void add_dcgan(Tool& tool) {
     const auto seed = c.seed();
     const auto out = c.csv_output();
     c.action([=] {
+      if (!png->empty()) {
+        const auto same = [](const std::string& a, const std::string& b) {
+          std::error_code ec;
+          return !b.empty() && std::filesystem::weakly_canonical(a, ec) == std::filesystem::weakly_canonical(b, ec);
+        };
+        if (same(*png, *model)) throw UsageError("option --png names the model file '" + *model + "'");
+        if (same(*png, *out)) throw UsageError("option --png and -o name the same file '" + *png + "'");
+      }
       const auto m = DCGAN<float>::load(*model);
       if (!png->empty() && m.options().channels != 1)
-        throw std::runtime_error("--png draws one-channel images; the model makes " + std::to_string(m.options().channels) + "-channel ones");
+        throw UsageError("option --png draws one-channel images; the model makes " + std::to_string(m.options().channels) + "-channel ones");
       Rng rng(*seed);
       const Eigen::MatrixXf images = m.sample(rng, row_count(*n, "-n", m.input_size()));
-      if (!png->empty()) io::write_png(*png, io::tile_images(images, m.options().height, m.options().width, *columns));
       emit(*out, images.cast<double>(), names("x", m.input_size()));
+      if (!png->empty()) io::write_png(*png, io::tile_images(images, m.options().height, m.options().width, *columns));
     });
   }
   {
