@@ -382,6 +382,8 @@ class OptionsReader {
       : o_(file.options), path_(path), function_(function), size_limit_(largest_dimension(file)) {}
   /// A number option as U.
   template <class U> U number(std::string_view key) const { return option<U>(o_, key, path_, function_); }
+  /// Whether the file has option `key` at all (for options added after a model's first files).
+  bool has(std::string_view key) const { return o_.find(key) != nullptr; }
   /// A size option (a layer width, a number of components): in [0, the file's largest matrix dimension].
   Index size(std::string_view key) const {
     const Index v = number<Index>(key);

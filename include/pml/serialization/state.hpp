@@ -39,6 +39,11 @@ inline constexpr Index any = -1;
 /// above the file's largest matrix dimension (io::OptionsReader::size).
 struct AsSize {};
 inline constexpr AsSize as_size{};  ///< see AsSize
+/// Marks an option added after files of the model were first written: a StateReader leaves the
+/// option at its value in the default-constructed Options when an older file does not have it, so such
+/// files keep loading (and behave as they did).
+struct AddedLater {};
+inline constexpr AddedLater added_later{};  ///< see AddedLater
 
 /// What a StateReader checks of a stored matrix' values beyond being finite (the writer ignores it).
 enum class Values { finite, positive };
@@ -137,6 +142,9 @@ template <Real T> class StateReader {
   }
   /// One stored option, read from the header (or as a matrix for an Eigen vector or matrix).
   template <class U, class... Tag> void option(std::string_view key, U& value, Tag...) {
+    if constexpr ((std::is_same_v<Tag, AddedLater> || ...)) {
+      if (!header_.has(key)) return;  // an older file: the option keeps its default
+    }
     if constexpr (detail::is_eigen<U>) {
       const Matrix<T>& m = io::matrix(file_, key, any, U::ColsAtCompileTime == 1 ? 1 : any, path_, function_);
       value = m.template cast<typename U::Scalar>();

@@ -5,7 +5,10 @@
 ///   -[log D(x) + log(1 - D(G(z)))]
 /// with one generator step on either the minimax loss log(1 - D(G(z))) or the non-saturating loss
 /// -log D(G(z)) (the paper's practical recommendation: strong gradients early in training).
-
+/// Three remedies for mode collapse are options: PacGAN packing (Lin et al. 2018: D judges `packing`
+/// samples at once), minibatch standard deviation (Karras et al. 2018: D also sees the batch's spread),
+/// and the Wasserstein loss with gradient penalty (Gulrajani et al. 2017: a critic D with
+/// E[D(G(z))] - E[D(x)] + λ E[(||∇D(x̂)|| - 1)²]).
 #include "pml/core/enum_names.hpp"
 #include "pml/core/instantiation.hpp"
 #include <filesystem>
@@ -22,12 +25,17 @@
 namespace pml {
 
 /// The generator's loss in GAN training (Goodfellow et al. 2014, sec. 3).
+/// `wasserstein_gp` changes the discriminator's loss too: D becomes a critic (an unbounded score).
 enum class GANLoss : std::uint8_t {
   minimax,         ///< minimise log(1 - D(G(z))): the game's value function; saturates when D wins
   non_saturating,  ///< minimise -log D(G(z))
+  /// WGAN-GP (Gulrajani et al. 2017, algorithm 1): the critic minimises D(G(z)) - D(x) + λ (||∇D(x̂)||₂ - 1)²
+  /// at x̂ = εx + (1 - ε)G(z), ε ~ U(0, 1) per sample, and the generator -D(G(z)). The critic's hidden
+  /// activations must be relu, leaky_relu or identity (the penalty's gradient is built from them).
+  wasserstein_gp,
 };
 /// The names of the values, in order (model files and the command line; see core/enum_names.hpp).
-constexpr std::array<std::string_view, 2> enum_names(GANLoss) { return {"minimax", "non_saturating"}; }
+constexpr std::array<std::string_view, 3> enum_names(GANLoss) { return {"minimax", "non_saturating", "wasserstein_gp"}; }
 
 /// Options of GAN: the generator's and the discriminator's architectures and the generator's loss.
 struct GANOptions {
@@ -37,7 +45,16 @@ struct GANOptions {
   std::vector<Index> discriminator_hidden{128, 128};  ///< hidden widths of D
   ad::Activation generator_activation = ad::Activation::relu;  ///< after every hidden layer of G
   ad::Activation discriminator_activation = ad::Activation::leaky_relu;  ///< after every hidden layer of D
-  GANLoss generator_loss = GANLoss::non_saturating;  ///< non_saturating (the usual choice) or minimax
+  GANLoss generator_loss = GANLoss::non_saturating;  ///< non_saturating (the usual choice), minimax or wasserstein_gp
+  /// PacGAN (Lin et al. 2018): D sees `packing` samples at once, as one input row of packing·output
+  /// features (all real or all generated), so that a generator missing modes is easy to tell apart.
+  /// 1: the plain GAN. Batches given to the losses, fit() and discriminate() must have a multiple of
+  /// `packing` rows.
+  Index packing = 1;
+  /// Minibatch standard deviation (Karras et al. 2018, sec. 3): D's input gains one column, the mean
+  /// over features of the standard deviation over the batch (of D's input rows), so that D sees how
+  /// spread out a batch is. The statistic is of the batch given: discriminate() on one row sees 0.
+  bool minibatch_stddev = false;
 
   /// How the networks' weights are drawn (nn/init.hpp; automatic: He normal for ReLU hidden layers,
   /// Xavier uniform otherwise). Used when the model is built; a file stores the weights, not this.
@@ -51,6 +68,8 @@ struct GANOptions {
     v("generator_activation", o.generator_activation);
     v("discriminator_activation", o.discriminator_activation);
     v("generator_loss", o.generator_loss);
+    v("packing", o.packing, io::added_later);
+    v("minibatch_stddev", o.minibatch_stddev, io::added_later);
   }
 };
 
@@ -63,12 +82,15 @@ struct GANFitOptions {
   double generator_learning_rate = 1e-3;  ///< Adam's step size for G
   double discriminator_learning_rate = 1e-3;  ///< Adam's step size for D
   double beta1 = 0.5;  ///< Adam's beta1 (0.5 is the usual choice for GANs, Radford et al. 2016)
+  double beta2 = 0.999;  ///< Adam's beta2 (WGAN-GP uses beta1 0, beta2 0.9 and 5 critic steps)
+  double gradient_penalty = 10;  ///< λ of the wasserstein_gp loss (ignored by the others)
 };
 
 /// Mean losses over the fit, every `report_every` generator steps.
 template <Real T> struct GANHistory {
-  std::vector<T> discriminator_loss;  ///< -[log D(x) + log(1 - D(G(z)))] per pair of points
-  std::vector<T> generator_loss;      ///< the chosen generator loss per point
+  /// -[log D(x) + log(1 - D(G(z)))] per pair of D's inputs (for wasserstein_gp D(G(z)) - D(x) + λ·penalty)
+  std::vector<T> discriminator_loss;
+  std::vector<T> generator_loss;      ///< the chosen generator loss per D input (a pack of `packing` samples)
 };
 
 /// `GAN<float> gan({.noise = 2, .output = 2}, rng); gan.fit(x, {.steps = 5000}, rng); auto s = gan.sample(1000, rng);`
@@ -83,31 +105,75 @@ template <Real T = double> class GAN {
   GAN(const GANOptions& options, Rng& rng)
       : options_(checked(options)),
         generator_({.sizes = detail::layer_sizes(options.noise, options.generator_hidden, options.output), .activation = options.generator_activation, .init = options.init}, rng),
-        discriminator_({.sizes = detail::layer_sizes(options.output, options.discriminator_hidden, 1), .activation = options.discriminator_activation, .leaky_slope = 0.2, .init = options.init},
+        discriminator_({.sizes = detail::layer_sizes(critic_input(options), options.discriminator_hidden, 1), .activation = options.discriminator_activation, .leaky_slope = 0.2, .init = options.init},
                        rng) {
     for (auto* p : generator_.parameters()) p->name = "generator." + p->name;
     for (auto* p : discriminator_.parameters()) p->name = "discriminator." + p->name;
   }
 
   /// -sum [log D(x) + log(1 - D(fake))] on `tape` for real rows x and generated rows `fake` (both
-  /// N x output); gradients reach the discriminator only.
+  /// N x output, N a multiple of `packing`; the sum runs over D's N / packing inputs); for wasserstein_gp
+  /// sum [D(fake) - D(x)] without the penalty (gradient_penalty() adds it). Gradients reach the
+  /// discriminator only. @throw std::invalid_argument for a wrong width or row count.
   ad::Var<T> discriminator_loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& fake) {
-    check_width("GAN::discriminator_loss", x.cols());
-    check_width("GAN::discriminator_loss", fake.cols());
-    Rng unused(0);
-    const ad::Var<T> real_logit = discriminator_.forward(tape, x, unused, nn::Mode::train);
-    const ad::Var<T> fake_logit = discriminator_.forward(tape, fake, unused, nn::Mode::train);
-    return ad::bce_with_logits(real_logit, tape.constant(x.rows(), 1, T(1))) + ad::bce_with_logits(fake_logit, tape.constant(fake.rows(), 1, T(0)));
+    check_batch("GAN::discriminator_loss", "x", x.rows(), x.cols());
+    check_batch("GAN::discriminator_loss", "fake", fake.rows(), fake.cols());
+    const ad::Var<T> real_score = critic(tape, x), fake_score = critic(tape, fake);
+    if (options_.generator_loss == GANLoss::wasserstein_gp) return ad::sum(fake_score) - ad::sum(real_score);
+    return ad::bce_with_logits(real_score, tape.constant(real_score.rows(), 1, T(1))) +
+           ad::bce_with_logits(fake_score, tape.constant(fake_score.rows(), 1, T(0)));
   }
-  /// The generator's loss, summed over the rows of z (N x noise), on `tape`; back-propagation fills the
-  /// generator's gradients (and the discriminator's, which fit() does not use).
+  /// WGAN-GP's penalty sum over D's inputs of (||∇ D(x̂)||₂ - 1)² at the rows `x_hat` (N x output, N a
+  /// multiple of `packing`), the gradient taken with respect to D's input row (a pack of `packing`
+  /// samples). The gradient is built on the tape from the critic's weights, ∇ = W₁ (m₁ ⊙ W₂ (... (m_L ⊙ W_Lᵀ)))
+  /// with m_l the activations' derivatives (0/1 or 1/slope, constant almost everywhere), so back-propagation
+  /// gives the penalty's gradient with respect to the weights (Gulrajani et al. 2017, eq. 3).
+  /// @throw std::invalid_argument for a wrong width or row count, with minibatch_stddev (D's input
+  ///        gradient would couple the rows of the batch) or a critic activation other than relu,
+  ///        leaky_relu or identity.
+  ad::Var<T> gradient_penalty(ad::Tape<T>& tape, const ad::Var<T>& x_hat) {
+    constexpr const char* function = "GAN::gradient_penalty";
+    check_batch(function, "x_hat", x_hat.rows(), x_hat.cols());
+    gradient_penalty_available(function);
+    const ad::Activation act = options_.discriminator_activation;
+    const ad::Var<T> input = pack(tape, x_hat);
+    const Index n = input.rows();
+    auto& layers = discriminator_.layers();
+    const T slope = T(discriminator_.options().leaky_slope);
+    // the derivative of each hidden activation at x̂, off the tape (constant almost everywhere)
+    std::vector<Matrix<T>> masks;
+    Matrix<T> h = input.value();
+    for (std::size_t l = 0; l + 1 < layers.size(); ++l) {
+      const Matrix<T> a = (h * layers[l].weight().value).rowwise() + layers[l].bias().value.row(0);
+      Matrix<T> m(a.rows(), a.cols());
+      for (Index j = 0; j < a.cols(); ++j)
+        for (Index i = 0; i < a.rows(); ++i) {
+          const bool positive = a(i, j) > 0;
+          m(i, j) = act == ad::Activation::identity || positive ? T(1) : act == ad::Activation::leaky_relu ? slope : T(0);
+        }
+      h = act == ad::Activation::identity ? a : Matrix<T>(a.cwiseProduct(m));
+      masks.push_back(std::move(m));
+    }
+    ad::Var<T> g = ad::matmul_nt(tape.constant(n, 1, T(1)), layers.back().weight().bind(tape));  // ∂D/∂h_{L-1}, n x H
+    for (std::size_t l = layers.size() - 1; l-- > 0;) g = ad::matmul_nt(ad::mask_mul(g, masks[l]), layers[l].weight().bind(tape));
+    const ad::Var<T> norm = ad::sqrt(ad::sum_rows(ad::square(g)) + tape.constant(n, 1, std::numeric_limits<T>::min()));
+    return ad::sum(ad::square(norm - tape.constant(n, 1, T(1))));
+  }
+  /// The generator's loss, summed over D's inputs (the rows of z, N x noise, in packs of `packing`), on
+  /// `tape`; back-propagation fills the generator's gradients (and the discriminator's, which fit() does
+  /// not use). @throw std::invalid_argument for a wrong width or row count.
   ad::Var<T> generator_loss(ad::Tape<T>& tape, const ad::Var<T>& z) {
     if (z.cols() != options_.noise)
       pml::detail::throw_shape("GAN::generator_loss", "z has " + std::to_string(z.cols()) + " columns, expected " + std::to_string(options_.noise));
+    check_batch("GAN::generator_loss", "z", z.rows(), options_.output);
     Rng unused(0);
-    const ad::Var<T> logit = discriminator_.forward(tape, generator_.forward(tape, z, unused, nn::Mode::train), unused, nn::Mode::train);
-    if (options_.generator_loss == GANLoss::non_saturating) return ad::bce_with_logits(logit, tape.constant(z.rows(), 1, T(1)));  // -log D
-    return -ad::bce_with_logits(logit, tape.constant(z.rows(), 1, T(0)));  // log(1 - D) = -softplus(logit)
+    const ad::Var<T> score = critic(tape, generator_.forward(tape, z, unused, nn::Mode::train));
+    switch (options_.generator_loss) {
+      case GANLoss::non_saturating: return ad::bce_with_logits(score, tape.constant(score.rows(), 1, T(1)));  // -log D
+      case GANLoss::minimax: return -ad::bce_with_logits(score, tape.constant(score.rows(), 1, T(0)));  // log(1 - D) = -softplus(logit)
+      case GANLoss::wasserstein_gp: break;
+    }
+    return -ad::sum(score);
   }
 
   /// Trains by alternating updates (Goodfellow et al. 2014, algorithm 1). Returns *this; the mean losses
@@ -120,17 +186,25 @@ template <Real T = double> class GAN {
     detail::check_rows(function, "x", x, options_.output);
     if (fit.steps < 1) detail::throw_domain(function, "steps", "be at least 1", std::to_string(fit.steps));
     if (fit.discriminator_steps < 1) detail::throw_domain(function, "discriminator_steps", "be at least 1", std::to_string(fit.discriminator_steps));
-    if (fit.batch_size < 1) detail::throw_domain(function, "batch_size", "be at least 1", std::to_string(fit.batch_size));
+    if (fit.batch_size < 1 || fit.batch_size % options_.packing != 0)
+      detail::throw_domain(function, "batch_size", "be a positive multiple of packing (" + std::to_string(options_.packing) + ")",
+                           std::to_string(fit.batch_size));
     if (report_every < 1) detail::throw_domain(function, "report_every", "be at least 1", std::to_string(report_every));
     check_positive(function, "generator_learning_rate", fit.generator_learning_rate);
     check_positive(function, "discriminator_learning_rate", fit.discriminator_learning_rate);
     if (!(fit.beta1 >= 0 && fit.beta1 < 1)) detail::throw_domain(function, "beta1", "lie in [0, 1)", detail::describe(fit.beta1));
+    if (!(fit.beta2 >= 0 && fit.beta2 < 1)) detail::throw_domain(function, "beta2", "lie in [0, 1)", detail::describe(fit.beta2));
+    if (!(fit.gradient_penalty >= 0 && std::isfinite(fit.gradient_penalty)))
+      detail::throw_domain(function, "gradient_penalty", "be finite and non-negative", detail::describe(fit.gradient_penalty));
+    const bool wasserstein = options_.generator_loss == GANLoss::wasserstein_gp;
+    if (wasserstein) gradient_penalty_available(function);
     const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> rows = x.template cast<T>();
-    nn::Adam<T> g_opt(generator_.parameters(), {.learning_rate = fit.generator_learning_rate, .beta1 = fit.beta1});
-    nn::Adam<T> d_opt(discriminator_.parameters(), {.learning_rate = fit.discriminator_learning_rate, .beta1 = fit.beta1});
+    nn::Adam<T> g_opt(generator_.parameters(), {.learning_rate = fit.generator_learning_rate, .beta1 = fit.beta1, .beta2 = fit.beta2});
+    nn::Adam<T> d_opt(discriminator_.parameters(), {.learning_rate = fit.discriminator_learning_rate, .beta1 = fit.beta1, .beta2 = fit.beta2});
     ad::Tape<T> tape;
     const Index m = fit.batch_size;
-    Matrix<T> xb(m, options_.output), zb(m, options_.noise), fake;
+    const T inputs = T(m / options_.packing);  // D's inputs per batch: the losses are per input
+    Matrix<T> xb(m, options_.output), zb(m, options_.noise), fake, x_hat(m, options_.output);
     GANHistory<T>& history = history_;
     history = {};
     double d_sum = 0, g_sum = 0;
@@ -143,16 +217,23 @@ template <Real T = double> class GAN {
           random::fill_normal(rng, zb);
           fake = generator_.predict(zb);  // G is held fixed: its output enters D's loss as data
           tape.reset();
-          const ad::Var<T> d = discriminator_loss(tape, tape.constant(xb), tape.constant(fake));
-          tape.backward((T(1) / T(m)) * d);
+          ad::Var<T> d = discriminator_loss(tape, tape.constant(xb), tape.constant(fake));
+          if (wasserstein) {  // x̂ on the line between each real row and a generated one
+            for (Index i = 0; i < m; ++i) {
+              const T e = T(random::uniform<double>(rng));
+              x_hat.row(i) = e * xb.row(i) + (T(1) - e) * fake.row(i);
+            }
+            d = d + T(fit.gradient_penalty) * gradient_penalty(tape, tape.constant(x_hat));
+          }
+          tape.backward((T(1) / inputs) * d);
           d_opt.step();
-          d_sum += double(d.value()(0, 0)) / double(m * fit.discriminator_steps);
+          d_sum += double(d.value()(0, 0)) / (double(inputs) * fit.discriminator_steps);
         }
         tape.reset();
         const ad::Var<T> g = generator_loss(tape, noise(tape, m, rng));
-        tape.backward((T(1) / T(m)) * g);
+        tape.backward((T(1) / inputs) * g);
         g_opt.step();
-        g_sum += double(g.value()(0, 0)) / double(m);
+        g_sum += double(g.value()(0, 0)) / double(inputs);
       } catch (const std::domain_error& e) {
         detail::throw_diverged(function, x, std::string(e.what()) + " at step " + std::to_string(step + 1));
       }
@@ -183,10 +264,18 @@ template <Real T = double> class GAN {
     detail::check_rows("GAN::generate", "z", z, options_.noise);
     return generator_.predict(z.template cast<T>());
   }
-  /// D(x): the discriminator's probability that each row is real.
+  /// D(x): the discriminator's probability that each row is real (N x output -> N), or with packing
+  /// that each pack of rows i, i + N/m, ..., i + (m-1)·N/m is (N / m values; N a multiple of m); for
+  /// wasserstein_gp the critic's score (higher: more real) instead of a probability. With minibatch_stddev
+  /// the batch's spread is that of x. @throw std::invalid_argument for a wrong width or row count.
   template <class Derived> Vector<T> discriminate(const Eigen::MatrixBase<Derived>& x) const {
     detail::check_rows("GAN::discriminate", "x", x, options_.output);
-    return pml::sigmoid(discriminator_.predict(x.template cast<T>()).col(0).array()).matrix();
+    check_batch("GAN::discriminate", "x", x.rows(), x.cols());
+    ad::ScratchTape<T> scratch;
+    ad::Tape<T>& tape = *scratch;
+    const Vector<T> score = critic(tape, tape.constant(x.template cast<T>())).value().col(0);
+    if (options_.generator_loss == GANLoss::wasserstein_gp) return score;
+    return pml::sigmoid(score.array()).matrix();
   }
 
   /// Pointers to every trainable parameter, in the order model files store them (for optimisers and serialisation).
@@ -225,12 +314,52 @@ template <Real T = double> class GAN {
       pml::detail::throw_shape("GAN", "noise and output must be positive, got " + std::to_string(o.noise) + " and " + std::to_string(o.output));
     detail::check_hidden("GAN", o.generator_hidden);
     detail::check_hidden("GAN", o.discriminator_hidden);
+    if (o.packing < 1 || o.packing > 1024) detail::throw_domain("GAN", "packing", "lie in 1..1024", std::to_string(o.packing));
+    if (o.generator_loss == GANLoss::wasserstein_gp && o.minibatch_stddev)
+      throw std::invalid_argument("GAN: generator_loss wasserstein_gp cannot be combined with minibatch_stddev (the gradient penalty is per input row)");
+    const ad::Activation act = o.discriminator_activation;
+    if (o.generator_loss == GANLoss::wasserstein_gp && act != ad::Activation::relu && act != ad::Activation::leaky_relu && act != ad::Activation::identity)
+      throw std::invalid_argument("GAN: generator_loss wasserstein_gp needs discriminator_activation relu, leaky_relu or identity, got " +
+                                  std::string(enum_name(act)));
     return o;
   }
-  void check_width(const char* function, Index cols) const {
-    if (cols != options_.output)
-      pml::detail::throw_shape(function, "x has " + std::to_string(cols) + " columns, expected " + std::to_string(options_.output));
+  static Index critic_input(const GANOptions& o) { return checked(o).packing * o.output + (o.minibatch_stddev ? 1 : 0); }
+  void gradient_penalty_available(const char* function) const {
+    if (options_.minibatch_stddev) throw std::invalid_argument(std::string(function) + ": the gradient penalty is not available with minibatch_stddev");
+    const ad::Activation act = options_.discriminator_activation;
+    if (act != ad::Activation::relu && act != ad::Activation::leaky_relu && act != ad::Activation::identity)
+      throw std::invalid_argument(std::string(function) + ": wasserstein_gp needs discriminator_activation relu, leaky_relu or identity, got " +
+                                  std::string(enum_name(act)));
   }
+  void check_batch(const char* function, const char* name, Index rows, Index cols) const {
+    if (cols != options_.output)
+      pml::detail::throw_shape(function, std::string(name) + " has " + std::to_string(cols) + " columns, expected " + std::to_string(options_.output));
+    if (rows == 0 || rows % options_.packing != 0)
+      pml::detail::throw_shape(function, std::string(name) + " has " + std::to_string(rows) + " rows, expected a positive multiple of packing (" +
+                                             std::to_string(options_.packing) + ")");
+  }
+  /// D's input rows for the rows of x: packs of `packing` rows side by side (row i of the result holds
+  /// rows i, i + n, ..., i + (m-1)n of x, n = rows / m, feature by feature: a column-major reshape).
+  ad::Var<T> pack(ad::Tape<T>& tape, const ad::Var<T>& x) const {
+    (void)tape;
+    const Index m = options_.packing;
+    return m == 1 ? x : ad::reshape(x, x.rows() / m, x.cols() * m);
+  }
+  /// The batch's mean (over features) standard deviation (over rows) as one more column (Karras et al. 2018).
+  static ad::Var<T> append_stddev(ad::Tape<T>& tape, const ad::Var<T>& x) {
+    const ad::Var<T> centred = x + T(-1) * ad::mean_cols(x);  // the mean of each column removed first
+    const ad::Var<T> sd = ad::sqrt(ad::mean_cols(ad::square(centred)) + tape.constant(1, x.cols(), T(1e-8)));
+    return ad::concat_cols(x, ad::matmul(tape.constant(x.rows(), 1, T(1)), ad::mean_rows(sd)));
+  }
+  /// D on the tape for data rows x: packed, with the stddev column when asked (n / packing x 1).
+  template <class Self> static ad::Var<T> critic_impl(Self& self, ad::Tape<T>& tape, const ad::Var<T>& x) {
+    ad::Var<T> input = self.pack(tape, x);
+    if (self.options_.minibatch_stddev) input = append_stddev(tape, input);
+    Rng unused(0);
+    return self.discriminator_.forward(tape, input, unused, nn::Mode::train);
+  }
+  ad::Var<T> critic(ad::Tape<T>& tape, const ad::Var<T>& x) { return critic_impl(*this, tape, x); }
+  ad::Var<T> critic(ad::Tape<T>& tape, const ad::Var<T>& x) const { return critic_impl(*this, tape, x); }
   ad::Var<T> noise(ad::Tape<T>& tape, Index rows, Rng& rng) const {
     ad::Var<T> z = tape.constant(rows, options_.noise);
     random::fill_normal(rng, z.value());
