@@ -249,6 +249,69 @@ TEST_CASE("pml cnn: fit on CSV images, predict probabilities, entropy and BALD e
   CHECK_THAT(run_pml("cnn predict cnn.pml xy.csv").err, Contains("the model takes images of 64 pixels"));
 }
 
+TEST_CASE("pml gan: fit with each remedy, outputs equal to the in-process model", "[cli]") {
+  pml::Rng data_rng(3);
+  Eigen::MatrixXd points(64, 2);
+  pml::random::fill_normal(data_rng, points);
+  pml::io::write_csv(dir() / "gan_points.csv", points, {"a", "b"});
+  struct Case {
+    const char* options;
+    pml::GANOptions model;
+    pml::GANFitOptions fit;
+  };
+  const std::vector<Case> cases{
+      {"--packing 2", {.generator_hidden = {8}, .discriminator_hidden = {8}, .packing = 2}, {.steps = 30, .batch_size = 16}},
+      {"--minibatch-stddev", {.generator_hidden = {8}, .discriminator_hidden = {8}, .minibatch_stddev = true}, {.steps = 30, .batch_size = 16}},
+      {"--loss wasserstein_gp --discriminator-steps 2 --beta2 0.9 --gradient-penalty 0.5",
+       {.generator_hidden = {8}, .discriminator_hidden = {8}, .generator_loss = pml::GANLoss::wasserstein_gp},
+       {.steps = 30, .discriminator_steps = 2, .batch_size = 16, .beta2 = 0.9, .gradient_penalty = 0.5}},
+  };
+  for (const auto& c : cases) {
+    INFO(c.options);
+    const Run fit = run_pml(std::string("gan fit gan_points.csv --generator-hidden 8 --discriminator-hidden 8 --steps 30 --batch-size 16 --seed 5 ") +
+                            c.options + " -o gan.pml");
+    REQUIRE(fit.code == 0);
+    // the same fit in process: the same parameters to the bit
+    pml::Rng rng(5);
+    pml::GAN<float> expected(c.model, rng);
+    pml::GANFitOptions f = c.fit;
+    f.generator_learning_rate = f.discriminator_learning_rate = 1e-3;
+    expected.fit(points.cast<float>(), f, rng, 3);
+    const auto loaded = pml::GAN<float>::load(dir() / "gan.pml");
+    REQUIRE(loaded.parameters().size() == expected.parameters().size());
+    for (std::size_t i = 0; i < loaded.parameters().size(); ++i) CHECK(loaded.parameters()[i]->value == expected.parameters()[i]->value);
+    const Run sample = run_pml("gan sample gan.pml -n 5 --seed 9 -o gan_samples.csv");
+    REQUIRE(sample.code == 0);
+    pml::Rng sample_rng(9);
+    const Eigen::MatrixXd drawn = pml::io::read_csv<double>(dir() / "gan_samples.csv").data;
+    CHECK((drawn - expected.sample(sample_rng, 5).cast<double>()).cwiseAbs().maxCoeff() == 0);
+    const Run d = run_pml("gan discriminate gan.pml gan_points.csv -o gan_d.csv");
+    REQUIRE(d.code == 0);
+    const Eigen::MatrixXd verdict = pml::io::read_csv<double>(dir() / "gan_d.csv").data;
+    CHECK(verdict.rows() == 64 / c.model.packing);
+    CHECK((verdict.col(0) - expected.discriminate(points.cast<float>()).cast<double>()).cwiseAbs().maxCoeff() == 0);
+  }
+  // errors: one line, exit 2 for the command line, 1 for the data; nothing saved on failure
+  std::filesystem::remove(dir() / "bad_gan.pml");
+  Run r = run_pml("gan fit gan_points.csv --packing 3 --batch-size 16 -o bad_gan.pml");
+  CHECK(r.code == 2);
+  CHECK_THAT(r.err, Contains("--batch-size must be a multiple of --packing (3), got 16"));
+  r = run_pml("gan fit gan_points.csv --loss wasserstein_gp --minibatch-stddev -o bad_gan.pml");
+  CHECK(r.code == 2);
+  CHECK_THAT(r.err, Contains("--minibatch-stddev cannot be used with --loss wasserstein_gp"));
+  r = run_pml("gan fit gan_points.csv --loss hinge -o bad_gan.pml");
+  CHECK(r.code == 2);
+  CHECK_THAT(r.err, Contains("--loss"));
+  CHECK(!std::filesystem::exists(dir() / "bad_gan.pml"));
+  pml::io::write_csv(dir() / "gan_odd.csv", points.topRows(7), {"a", "b"});
+  r = run_pml("gan fit gan_points.csv --packing 2 --steps 2 --batch-size 4 -o gan2.pml");
+  REQUIRE(r.code == 0);
+  r = run_pml("gan discriminate gan2.pml gan_odd.csv");
+  CHECK(r.code == 1);
+  CHECK_THAT(r.err, Contains("7 rows") && Contains("packing (2)"));
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+}
+
 TEST_CASE("pml bcnn and pml dcgan: fit on CSV images, outputs equal to the in-process models", "[cli]") {
   // 8 x 8 images of a horizontal (label 0) or vertical (label 1) bar, the label in the last column
   Eigen::MatrixXd table = Eigen::MatrixXd::Zero(40, 65);
@@ -528,7 +591,7 @@ TEST_CASE("pml: help on every command, one-line errors with non-zero exit codes"
   for (const char* args : {"--help", "gmm --help", "gmm fit --help", "gmm predict --help", "gmm score --help", "gmm sample --help", "kmeans --help",
                            "kmeans fit --help", "kmeans predict --help", "pca --help", "pca fit --help", "pca transform --help",
                            "pca inverse --help", "ppca --help", "ppca fit --help", "ppca transform --help", "ppca score --help", "ppca sample --help",
-                           "mcdropout --help", "mcdropout fit --help", "mcdropout predict --help", "cnn --help", "cnn fit --help", "cnn predict --help", "bcnn --help", "bcnn fit --help", "bcnn predict --help", "dcgan --help", "dcgan fit --help", "dcgan sample --help", "dcgan discriminate --help", "forecast --help", "forecast fit --help", "forecast predict --help", "vae --help", "vae train --help", "vae sample --help",
+                           "mcdropout --help", "mcdropout fit --help", "mcdropout predict --help", "cnn --help", "cnn fit --help", "cnn predict --help", "bcnn --help", "bcnn fit --help", "bcnn predict --help", "gan --help", "gan fit --help", "gan sample --help", "gan discriminate --help", "dcgan --help", "dcgan fit --help", "dcgan sample --help", "dcgan discriminate --help", "forecast --help", "forecast fit --help", "forecast predict --help", "vae --help", "vae train --help", "vae sample --help",
                            "vae encode --help", "vgmm --help", "vgmm fit --help", "vgmm predict --help", "vgmm components --help",
                            "blr --help", "blr fit --help", "blr predict --help", "blr sample --help"}) {
     const Run r = run_pml(args);
@@ -667,7 +730,7 @@ TEST_CASE("pml reads hostile CSV files without losing a row: BOM, CR, binary, ov
   // every command that reads CSV takes both options and documents them; the others do not take them
   for (const char* command : {"gmm fit", "gmm predict", "gmm score", "kmeans fit", "kmeans predict", "pca fit", "pca transform", "pca inverse",
                               "ppca fit", "ppca transform", "ppca score", "vgmm fit", "vgmm predict", "blr fit", "blr predict", "blr sample",
-                              "mcdropout fit", "mcdropout predict", "cnn fit", "cnn predict", "bcnn fit", "bcnn predict", "dcgan fit", "dcgan discriminate", "forecast fit",
+                              "mcdropout fit", "mcdropout predict", "cnn fit", "cnn predict", "bcnn fit", "bcnn predict", "gan fit", "gan discriminate", "dcgan fit", "dcgan discriminate", "forecast fit",
                               "forecast predict", "vae train", "vae encode"}) {
     INFO(command);
     const std::string help = run_pml(std::string(command) + " --help").out;
@@ -675,7 +738,7 @@ TEST_CASE("pml reads hostile CSV files without losing a row: BOM, CR, binary, ov
     // the options are accepted (the command then stops at its own missing arguments or files, not at them)
     CHECK_THAT(run_pml(std::string(command) + " --header no --delimiter ';' missing.pml missing.csv").err, !Contains("unknown option"));
   }
-  for (const char* command : {"gmm sample", "ppca sample", "vgmm components", "vae sample", "dcgan sample"}) {
+  for (const char* command : {"gmm sample", "ppca sample", "vgmm components", "vae sample", "gan sample", "dcgan sample"}) {
     INFO(command);
     CHECK_THAT(run_pml(std::string(command) + " --header no m.pml").err, Contains("unknown option '--header'"));
   }
@@ -814,6 +877,10 @@ const std::vector<CommandOptions>& every_command() {
       {"bcnn fit", {"-o", "--data", "--channels", "--height", "--width", "--classes", "--filters", "--kernel", "--hidden", "--prior-sigma", "--sampling",
                     "--train-samples", "--epochs", "--batch-size", "--learning-rate", "--limit", "--seed", "--delimiter", "--header"}},
       {"bcnn predict", {"--samples", "--seed", "-o", "--delimiter", "--header"}},
+      {"gan fit", {"-o", "--noise", "--generator-hidden", "--discriminator-hidden", "--loss", "--packing", "--minibatch-stddev", "--steps",
+                   "--discriminator-steps", "--batch-size", "--learning-rate", "--beta1", "--beta2", "--gradient-penalty", "--seed", "--delimiter", "--header"}},
+      {"gan sample", {"-n", "--seed", "-o"}},
+      {"gan discriminate", {"-o", "--delimiter", "--header"}},
       {"dcgan fit", {"-o", "--data", "--channels", "--height", "--width", "--noise", "--generator-features", "--discriminator-features",
                      "--generator-loss", "--epochs", "--batch-size", "--learning-rate", "--beta1", "--limit", "--seed", "--delimiter", "--header"}},
       {"dcgan sample", {"-n", "--png", "--columns", "--seed", "-o"}},

@@ -345,6 +345,92 @@ void add_bcnn(Tool& tool) {
   }
 }
 
+void add_gan(Tool& tool) {
+  Family& gan = tool.family("gan", "generative adversarial network on tabular data (Goodfellow et al. 2014), with PacGAN, minibatch stddev and WGAN-GP");
+  {
+    Command& c = gan.command("fit", "train a GAN and save it",
+                             "Trains a GAN of two MLPs on the rows of a CSV (every column is a feature): k discriminator steps, then one "
+                             "generator step, on minibatches drawn with replacement, Adam for both. Remedies for mode collapse: --packing M "
+                             "(PacGAN, Lin et al. 2018), --minibatch-stddev (Karras et al. 2018), --loss wasserstein_gp (Gulrajani et al. "
+                             "2017; its usual recipe: --discriminator-steps 5 --beta1 0.5 --beta2 0.9 --learning-rate 1e-4).",
+                             "pml gan fit points.csv --packing 4 --steps 20000 -o gan.pml");
+    const auto data = c.input("DATA.csv", "the training rows");
+    const auto model = c.model_output();
+    const auto noise = c.integer<Eigen::Index>("--noise", "Z", "dimension of the generator's noise z", 2, 1, Eigen::Index(1) << 16);
+    const auto g_hidden = c.sizes("--generator-hidden", "LIST", "the generator's hidden layer sizes, comma-separated", "128,128");
+    const auto d_hidden = c.sizes("--discriminator-hidden", "LIST", "the discriminator's hidden layer sizes, comma-separated", "128,128");
+    const auto loss = c.choice("--loss", "LOSS", "the generator's objective (wasserstein_gp: the critic's too)", GANOptions{}.generator_loss);
+    const auto packing = c.integer<Eigen::Index>("--packing", "M", "PacGAN: samples the discriminator judges at once", 1, 1, 1024);
+    const auto stddev = c.flag("--minibatch-stddev", "give the discriminator the batch's mean standard deviation as one more input");
+    const auto steps = c.integer("--steps", "N", "generator updates", 5000, 1);
+    const auto d_steps = c.integer("--discriminator-steps", "K", "discriminator updates before each generator update", 1, 1, 1000);
+    const auto batch = c.integer<Eigen::Index>("--batch-size", "B", "rows of data and of noise per update (a multiple of --packing)", 128, 1);
+    const auto rate = c.real("--learning-rate", "R", "Adam's step size for both players", 1e-3, kPositive);
+    const auto beta1 = c.real("--beta1", "B", "Adam's beta1 for both players", 0.5, kProbability);
+    const auto beta2 = c.real("--beta2", "B", "Adam's beta2 for both players", 0.999, kProbability);
+    const auto penalty = c.real("--gradient-penalty", "L", "lambda of wasserstein_gp's gradient penalty", 10, kPositive);
+    const auto seed = c.seed();
+    const auto csv = c.csv();
+    c.action([=] {
+      if (*batch % *packing != 0)
+        throw UsageError("option --batch-size must be a multiple of --packing (" + std::to_string(*packing) + "), got " + std::to_string(*batch));
+      if (*loss == GANLoss::wasserstein_gp && *stddev) throw UsageError("option --minibatch-stddev cannot be used with --loss wasserstein_gp");
+      const Eigen::MatrixXd x = read_data(*data, *csv);
+      GANOptions o;
+      o.noise = *noise;
+      o.output = x.cols();
+      o.generator_hidden = *g_hidden;
+      o.discriminator_hidden = *d_hidden;
+      o.generator_loss = *loss;
+      o.packing = *packing;
+      o.minibatch_stddev = *stddev;
+      Rng rng(*seed);
+      check_network(*g_hidden, *noise, x.cols(), sizeof(float));
+      check_network(*d_hidden, x.cols() * *packing, 1, sizeof(float));
+      GAN<float> m(o, rng);
+      GANFitOptions f;
+      f.steps = *steps;
+      f.discriminator_steps = *d_steps;
+      f.batch_size = *batch;
+      f.generator_learning_rate = f.discriminator_learning_rate = *rate;
+      f.beta1 = *beta1;
+      f.beta2 = *beta2;
+      f.gradient_penalty = *penalty;
+      m.fit(x.cast<float>(), f, rng, std::max(1, *steps / 10));
+      m.save(*model);
+      std::fprintf(stderr, "trained a GAN on %ld x %ld data: last losses D %.6g, G %.6g; saved %s\n", long(x.rows()), long(x.cols()),
+                   double(m.loss_history().discriminator_loss.back()), double(m.loss_history().generator_loss.back()), model->c_str());
+    });
+  }
+  {
+    Command& c = gan.command("sample", "generate rows from noise", "Generates N rows G(z), z ~ N(0, I).", "pml gan sample gan.pml -n 1000 -o samples.csv");
+    const auto model = c.input("MODEL", "a model saved by pml gan fit");
+    const auto n = c.count("-n", "N", "how many rows");
+    const auto seed = c.seed();
+    const auto out = c.csv_output();
+    c.action([=] {
+      const auto m = GAN<float>::load(*model);
+      Rng rng(*seed);
+      emit(*out, m.sample(rng, row_count(*n, "-n", m.options().output)).cast<double>(), names("x", m.options().output));
+    });
+  }
+  {
+    Command& c = gan.command("discriminate", "the discriminator's verdict on rows",
+                             "Writes D(x): the probability that each row is real (wasserstein_gp: the critic's score, higher is more real). With "
+                             "packing M the rows are judged in packs (rows i, i + N/M, ...; N a multiple of M) and one value per pack is written.",
+                             "pml gan discriminate gan.pml points.csv");
+    const auto model = c.input("MODEL", "a model saved by pml gan fit");
+    const auto data = c.input("DATA.csv", "the rows to judge");
+    const auto out = c.csv_output();
+    const auto csv = c.csv();
+    c.action([=] {
+      const auto m = GAN<float>::load(*model);
+      const Eigen::MatrixXd x = read_data(*data, *csv, m.options().output);
+      emit(*out, Eigen::MatrixXd(m.discriminate(x.cast<float>()).cast<double>()), {"d"});
+    });
+  }
+}
+
 void add_dcgan(Tool& tool) {
   Family& dcgan = tool.family("dcgan", "deep convolutional GAN (Radford et al. 2016), on Fashion-MNIST or CSV images");
   {
@@ -609,6 +695,7 @@ void add_deep_commands(Tool& tool) {
   add_bcnn(tool);
   add_forecast(tool);
   add_vae(tool);
+  add_gan(tool);
   add_dcgan(tool);
 }
 
