@@ -6,7 +6,7 @@
 // seed with a remedy and >= 80 % high-quality samples. Draws gan_grid.svg (data and the first seed's
 // samples of each method).
 //
-//   gan_grid [--seeds N] [--steps S] [--methods plain,pacgan,stddev,wgan_gp] [--data grid|ring] [--rate R] [--packing M]
+//   gan_grid [--seeds N] [--steps S] [--methods plain,pacgan,stddev,pacgan_stddev,wgan_gp] [--data grid|ring] [--rate R] [--packing M]
 //   (--rate: Adam's step size for both players instead of each method's; --packing: PacGAN's degree, 4)
 //
 // Without arguments: PacGAN on the grid, seed 1, and the exit status says whether it reached the goal.
@@ -79,12 +79,13 @@ Method method(const std::string& name, int steps) {
   if (name == "plain") return {name, {.noise = 2, .output = 2}, standard};
   if (name == "pacgan") return {name, {.noise = 2, .output = 2, .packing = 4}, standard};
   if (name == "stddev") return {name, {.noise = 2, .output = 2, .minibatch_stddev = true}, standard};
+  if (name == "pacgan_stddev") return {name, {.noise = 2, .output = 2, .packing = 4, .minibatch_stddev = true}, standard};
   if (name == "wgan_gp")
     return {name,
             {.noise = 2, .output = 2, .generator_loss = pml::GANLoss::wasserstein_gp},
             {.steps = steps, .discriminator_steps = 5, .batch_size = 256, .generator_learning_rate = 1e-4, .discriminator_learning_rate = 1e-4,
              .beta1 = 0.5, .beta2 = 0.9, .gradient_penalty = 0.1}};
-  std::fprintf(stderr, "gan_grid: unknown method '%s' (plain, pacgan, stddev, wgan_gp)\n", name.c_str());
+  std::fprintf(stderr, "gan_grid: unknown method '%s' (plain, pacgan, stddev, pacgan_stddev, wgan_gp)\n", name.c_str());
   std::exit(2);
 }
 }  // namespace
@@ -102,7 +103,7 @@ int main(int argc, char** argv) {
     else if (std::strcmp(argv[i], "--rate") == 0 && has_value) rate = std::atof(argv[++i]);
     else if (std::strcmp(argv[i], "--packing") == 0 && has_value) packing = std::max(1, std::atoi(argv[++i]));
     else {
-      std::fprintf(stderr, "usage: gan_grid [--seeds N] [--steps S] [--methods plain,pacgan,stddev,wgan_gp] [--data grid|ring] [--rate R] [--packing M]\n");
+      std::fprintf(stderr, "usage: gan_grid [--seeds N] [--steps S] [--methods plain,pacgan,stddev,pacgan_stddev,wgan_gp] [--data grid|ring] [--rate R] [--packing M]\n");
       return 2;
     }
   }
