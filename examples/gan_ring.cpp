@@ -1,8 +1,12 @@
 // A GAN (Goodfellow et al. 2014) with the non-saturating generator loss on the 2-D ring of 8 Gaussians
 // (radius 2, sd 0.02): counts how many of 10 000 generated points fall within 3 sd of each mode and
-// draws gan_ring.svg (data and samples). A mode counts as covered with >= 5 % of the samples; the goal
-// is at least 7 of 8. `--seeds N` trains seeds 1..N and reports how many reach the goal; `--steps S`
-// changes the number of generator steps (default 20 000, about half a minute on one core).
+// draws gan_ring.svg (data and samples). A mode counts as covered with >= 1 % of the samples (the
+// measure of PacGAN's and VEEGAN's tables and of issue 20); high-quality samples are those within 3 sd
+// of a mode. The goal is at least 7 of 8 modes and >= 80 % high-quality samples. `--seeds N` trains
+// seeds 1..N and reports how many reach it; `--steps S` changes the number of generator steps (default
+// 20 000, about half a minute on one core). The exit status fails only on a collapse (seed 1 covering
+// fewer than 6 modes), not on missing the goal: how sharp the modes come out depends on the rounding
+// of the build (a plain x86-64 build's seed 1 has 25 % high-quality samples, an x86-64-v3 build's 95 %).
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -56,12 +60,12 @@ int main(int argc, char** argv) {
     const auto counts = mode_counts(s);
     int covered = 0, within = 0;
     for (const int c : counts) {
-      covered += c >= 500;
+      covered += c >= 100;
       within += c;
     }
-    passed += covered >= 7;
+    passed += covered >= 7 && within >= 8000;
     if (seed == 1) first_covered = covered;
-    std::printf("seed %d: %d of 8 modes with >= 5%% of the samples, %.1f%% of samples within 3 sd of a mode; per mode:", seed, covered,
+    std::printf("seed %d: %d of 8 modes with >= 1%% of the samples, %.1f%% of samples within 3 sd of a mode; per mode:", seed, covered,
                 100.0 * within / 10000);
     for (const int c : counts) std::printf(" %d", c);
     std::printf("  (final D loss %.3f, G loss %.3f)\n", double(history.discriminator_loss.back()), double(history.generator_loss.back()));
@@ -74,6 +78,6 @@ int main(int argc, char** argv) {
       std::printf("wrote gan_ring.svg\n");
     }
   }
-  std::printf("%d of %d seeds reach the goal (>= 7 of 8 modes)\n", passed, seeds);
-  return first_covered >= 4 ? 0 : 1;  // fails only on a collapse, not on missing the goal
+  std::printf("%d of %d seeds reach the goal (>= 7 of 8 modes, >= 80%% of the samples within 3 sd)\n", passed, seeds);
+  return first_covered >= 6 ? 0 : 1;  // fails only on a collapse, not on missing the goal
 }
