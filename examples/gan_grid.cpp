@@ -110,6 +110,10 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  if (256 % packing != 0) {
+    std::fprintf(stderr, "gan_grid: --packing must divide the batch of 256, got %d\n", packing);
+    return 2;
+  }
   if (data_name != "grid" && data_name != "ring") {
     std::fprintf(stderr, "gan_grid: --data must be grid or ring, got '%s'\n", data_name.c_str());
     return 2;

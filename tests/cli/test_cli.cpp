@@ -386,6 +386,9 @@ TEST_CASE("pml bcnn and pml dcgan: fit on CSV images, outputs equal to the in-pr
   CHECK_THAT(six.err, Contains("--height must be a multiple of 4, got 6") || Contains("--height must be a multiple of 4 (two stride-2 layers), got 6"));
   CHECK(run_pml("bcnn fit --data bars40.csv --height 8 --width 8 --sampling mean -o c.pml").code == 2);
   CHECK_THAT(run_pml("dcgan sample dcgan.pml -n 2 --png dcgan.pml").err, Contains("--png names the model file"));
+  const Run wgan = run_pml("dcgan fit --data bars40.csv --height 8 --width 8 --generator-loss wasserstein_gp -o g.pml");
+  CHECK(wgan.code == 2);
+  CHECK_THAT(wgan.err, Contains("--generator-loss wasserstein_gp is not available for the DCGAN"));
   CHECK(pml::DCGAN<float>::load(dir() / "dcgan.pml").options().noise == 4);  // not overwritten
   table(2, 5) = 3;
   pml::io::write_csv(dir() / "bars_hot.csv", table);

@@ -112,6 +112,9 @@ TEST_CASE("DCGAN errors name the function, the argument and the value", "[deep][
   auto o = tiny();
   o.height = 6;
   CHECK_THROWS_WITH(pml::DCGAN<double>(o, rng), Contains("DCGAN") && Contains("multiples of 4") && Contains("6x8"));
+  o = tiny();
+  o.generator_loss = pml::GANLoss::wasserstein_gp;  // the MLP GAN's only, so far
+  CHECK_THROWS_WITH(pml::DCGAN<double>(o, rng), Contains("DCGAN") && Contains("generator_loss") && Contains("wasserstein_gp"));
   pml::DCGAN<double> gan(tiny(), rng);
   CHECK_THROWS_WITH(gan.fit(Eigen::MatrixXd::Zero(10, 63), {}, rng), Contains("DCGAN::fit") && Contains("63 columns"));
   CHECK_THROWS_WITH(gan.fit(Eigen::MatrixXd::Constant(10, 64, 2.0), {}, rng), Contains("DCGAN::fit") && Contains("[0, 1]"));

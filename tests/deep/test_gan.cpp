@@ -147,12 +147,19 @@ TEST_CASE("GAN packing and minibatch stddev: D's inputs as documented", "[deep][
     input << x, Eigen::VectorXd::Constant(6, s);
     const Eigen::VectorXd expected = (1 / (1 + (-gan.discriminator().predict(input).col(0).array()).exp())).matrix();
     CHECK((gan.discriminate(x) - expected).cwiseAbs().maxCoeff() < 1e-14);
-    // shifting the batch does not change the statistic
-    const Eigen::MatrixXd shifted = x.array() + 1e3;
+    // shifting the batch does not change the statistic: D's logits on the shifted batch with the same
+    // column (a shift of 3 keeps the probabilities away from 0 and 1, where any column would pass)
+    const Eigen::MatrixXd shifted = x.array() + 3;
     Eigen::MatrixXd input_shifted(6, 3);
     input_shifted << shifted, Eigen::VectorXd::Constant(6, s);
-    const Eigen::VectorXd shifted_expected = (1 / (1 + (-gan.discriminator().predict(input_shifted).col(0).array()).exp())).matrix();
-    CHECK((gan.discriminate(shifted) - shifted_expected).cwiseAbs().maxCoeff() < 1e-9);
+    const Eigen::ArrayXd logits = gan.discriminator().predict(input_shifted).col(0).array();
+    const Eigen::ArrayXd p = gan.discriminate(shifted).array();
+    REQUIRE(p.maxCoeff() < 1 - 1e-6);
+    REQUIRE(p.minCoeff() > 1e-6);
+    CHECK(((p / (1 - p)).log() - logits).abs().maxCoeff() < 1e-9);
+    Eigen::MatrixXd wrong_column = input_shifted;
+    wrong_column.col(2).array() += 0.5;  // the check above tells a different column apart
+    CHECK(((p / (1 - p)).log() - gan.discriminator().predict(wrong_column).col(0).array()).abs().maxCoeff() > 1e-6);
   }
 }
 

@@ -1,4 +1,4 @@
-// pml mcdropout, pml cnn, pml bcnn, pml forecast, pml vae, pml dcgan: the networks trained by minibatch Adam, with progress on standard error.
+// pml mcdropout, pml cnn, pml bcnn, pml forecast, pml vae, pml gan, pml dcgan: the networks trained by minibatch Adam, with progress on standard error.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -10,6 +10,7 @@
 #include <pml/metrics/uncertainty.hpp>
 #include <pml/models/deep/bayesian_cnn.hpp>
 #include <pml/models/deep/dcgan.hpp>
+#include <pml/models/deep/gan.hpp>
 #include <pml/models/deep/lstm_forecaster.hpp>
 #include <pml/models/deep/mc_dropout.hpp>
 #include <pml/models/deep/mc_dropout_classifier.hpp>
@@ -352,7 +353,7 @@ void add_gan(Tool& tool) {
                              "Trains a GAN of two MLPs on the rows of a CSV (every column is a feature): k discriminator steps, then one "
                              "generator step, on minibatches drawn with replacement, Adam for both. Remedies for mode collapse: --packing M "
                              "(PacGAN, Lin et al. 2018), --minibatch-stddev (Karras et al. 2018), --loss wasserstein_gp (Gulrajani et al. "
-                             "2017; its usual recipe: --discriminator-steps 5 --beta1 0.5 --beta2 0.9 --learning-rate 1e-4).",
+                             "2017; its recipe: --discriminator-steps 5 --beta1 0 --beta2 0.9 --learning-rate 1e-4, beta1 0.5 in its toy experiments).",
                              "pml gan fit points.csv --packing 4 --steps 20000 -o gan.pml");
     const auto data = c.input("DATA.csv", "the training rows");
     const auto model = c.model_output();
@@ -368,7 +369,7 @@ void add_gan(Tool& tool) {
     const auto rate = c.real("--learning-rate", "R", "Adam's step size for both players", 1e-3, kPositive);
     const auto beta1 = c.real("--beta1", "B", "Adam's beta1 for both players", 0.5, kProbability);
     const auto beta2 = c.real("--beta2", "B", "Adam's beta2 for both players", 0.999, kProbability);
-    const auto penalty = c.real("--gradient-penalty", "L", "lambda of wasserstein_gp's gradient penalty", 10, kPositive);
+    const auto penalty = c.real("--gradient-penalty", "L", "lambda of wasserstein_gp's gradient penalty", 10, kNonNegative);
     const auto seed = c.seed();
     const auto csv = c.csv();
     c.action([=] {
@@ -457,6 +458,7 @@ void add_dcgan(Tool& tool) {
     const auto seed = c.seed();
     const auto csv = c.csv();
     c.action([=] {
+      if (*loss == GANLoss::wasserstein_gp) throw UsageError("option --generator-loss wasserstein_gp is not available for the DCGAN yet (pml gan has it)");
       if (*height % 4 != 0) throw UsageError("option --height must be a multiple of 4 (two stride-2 layers), got " + std::to_string(*height));
       if (*width % 4 != 0) throw UsageError("option --width must be a multiple of 4 (two stride-2 layers), got " + std::to_string(*width));
       DCGANOptions o;

@@ -236,6 +236,8 @@ template <Real T = double> class DCGAN {
       pml::detail::throw_shape(function, "noise, channels and the feature counts must be positive, got " + std::to_string(o.noise) + ", " +
                                              std::to_string(o.channels) + ", " + std::to_string(o.generator_features) + " and " +
                                              std::to_string(o.discriminator_features));
+    if (o.generator_loss == GANLoss::wasserstein_gp)
+      pml::detail::throw_shape(function, "generator_loss must be minimax or non_saturating, got wasserstein_gp (not available for the DCGAN yet)");
     if (o.height < 4 || o.width < 4 || o.height % 4 != 0 || o.width % 4 != 0)
       pml::detail::throw_shape(function, "height and width must be positive multiples of 4 (two stride-2 layers), got " + std::to_string(o.height) + "x" +
                                              std::to_string(o.width));

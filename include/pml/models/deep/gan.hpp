@@ -82,7 +82,7 @@ struct GANFitOptions {
   double generator_learning_rate = 1e-3;  ///< Adam's step size for G
   double discriminator_learning_rate = 1e-3;  ///< Adam's step size for D
   double beta1 = 0.5;  ///< Adam's beta1 (0.5 is the usual choice for GANs, Radford et al. 2016)
-  double beta2 = 0.999;  ///< Adam's beta2 (WGAN-GP uses beta1 0, beta2 0.9 and 5 critic steps)
+  double beta2 = 0.999;  ///< Adam's beta2 (WGAN-GP's algorithm 1: beta1 0, beta2 0.9, 5 critic steps; its toy experiments beta1 0.5)
   double gradient_penalty = 10;  ///< λ of the wasserstein_gp loss (ignored by the others)
 };
 
@@ -101,7 +101,8 @@ template <Real T = double> class GAN {
  public:
   using Options = GANOptions;  ///< The options type (sizes and hyper-parameters, so not templated on the scalar).
   using Scalar = T;  ///< The scalar type (float or double), as in Eigen.
-  /// @throw std::invalid_argument for non-positive sizes.
+  /// @throw std::invalid_argument for non-positive sizes or a combination of options refused below;
+  ///        std::domain_error for a packing outside 1..1024.
   GAN(const GANOptions& options, Rng& rng)
       : options_(checked(options)),
         generator_({.sizes = detail::layer_sizes(options.noise, options.generator_hidden, options.output), .activation = options.generator_activation, .init = options.init}, rng),
@@ -125,8 +126,9 @@ template <Real T = double> class GAN {
   }
   /// WGAN-GP's penalty sum over D's inputs of (||∇ D(x̂)||₂ - 1)² at the rows `x_hat` (N x output, N a
   /// multiple of `packing`), the gradient taken with respect to D's input row (a pack of `packing`
-  /// samples). The gradient is built on the tape from the critic's weights, ∇ = W₁ (m₁ ⊙ W₂ (... (m_L ⊙ W_Lᵀ)))
-  /// with m_l the activations' derivatives (0/1 or 1/slope, constant almost everywhere), so back-propagation
+  /// samples). The gradient is built on the tape from the critic's weights, as a column
+  /// ∇ = W₁ (m₁ ⊙ W₂ (... (m_{L-1} ⊙ W_L))) for L layers (the last one linear) with m_l the hidden
+  /// activations' derivatives (0/1, slope/1 or 1, constant almost everywhere), so back-propagation
   /// gives the penalty's gradient with respect to the weights (Gulrajani et al. 2017, eq. 3).
   /// @throw std::invalid_argument for a wrong width or row count, with minibatch_stddev (D's input
   ///        gradient would couple the rows of the batch) or a critic activation other than relu,
@@ -196,8 +198,7 @@ template <Real T = double> class GAN {
     if (!(fit.beta2 >= 0 && fit.beta2 < 1)) detail::throw_domain(function, "beta2", "lie in [0, 1)", detail::describe(fit.beta2));
     if (!(fit.gradient_penalty >= 0 && std::isfinite(fit.gradient_penalty)))
       detail::throw_domain(function, "gradient_penalty", "be finite and non-negative", detail::describe(fit.gradient_penalty));
-    const bool wasserstein = options_.generator_loss == GANLoss::wasserstein_gp;
-    if (wasserstein) gradient_penalty_available(function);
+    const bool wasserstein = options_.generator_loss == GANLoss::wasserstein_gp;  // the constructor checked the critic
     const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> rows = x.template cast<T>();
     nn::Adam<T> g_opt(generator_.parameters(), {.learning_rate = fit.generator_learning_rate, .beta1 = fit.beta1, .beta2 = fit.beta2});
     nn::Adam<T> d_opt(discriminator_.parameters(), {.learning_rate = fit.discriminator_learning_rate, .beta1 = fit.beta1, .beta2 = fit.beta2});
@@ -218,10 +219,11 @@ template <Real T = double> class GAN {
           fake = generator_.predict(zb);  // G is held fixed: its output enters D's loss as data
           tape.reset();
           ad::Var<T> d = discriminator_loss(tape, tape.constant(xb), tape.constant(fake));
-          if (wasserstein) {  // x̂ on the line between each real row and a generated one
-            for (Index i = 0; i < m; ++i) {
+          if (wasserstein) {  // x̂ on the line between each real D input and a generated one: one ε per pack
+            const Index packs = m / options_.packing;
+            for (Index i = 0; i < packs; ++i) {
               const T e = T(random::uniform<double>(rng));
-              x_hat.row(i) = e * xb.row(i) + (T(1) - e) * fake.row(i);
+              for (Index k = i; k < m; k += packs) x_hat.row(k) = e * xb.row(k) + (T(1) - e) * fake.row(k);
             }
             d = d + T(fit.gradient_penalty) * gradient_penalty(tape, tape.constant(x_hat));
           }
