@@ -19,5 +19,7 @@ template class pml::LSTMForecaster<float>;
 template class pml::LSTMForecaster<double>;
 template class pml::DCGAN<float>;
 template class pml::DCGAN<double>;
+template class pml::InfoGAN<float>;
+template class pml::InfoGAN<double>;
 template class pml::BayesianSegNet<float>;
 template class pml::BayesianSegNet<double>;

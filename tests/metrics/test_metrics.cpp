@@ -1,9 +1,14 @@
-// metrics/: entropy, BALD, NLL, Brier, accuracy and ECE against hand-computed values; bad input throws.
+// metrics/: entropy, BALD, NLL, Brier, accuracy and ECE against hand-computed values; the Hungarian
+// assignment against brute force and the clustering accuracy; bad input throws.
 #include <catch2/catch.hpp>
 
 #include <cmath>
 
 #include "pml/core/random.hpp"
+#include <algorithm>
+#include <numeric>
+
+#include "pml/metrics/clustering.hpp"
 #include "pml/metrics/uncertainty.hpp"
 
 using Catch::Matchers::Contains;
@@ -139,4 +144,62 @@ TEST_CASE("roc_auc: scikit-learn's example, ties count one half, equal to counti
   Eigen::VectorXd nan = s;
   nan(2) = std::nan("");
   CHECK_THROWS_WITH(pml::metrics::roc_auc(nan, y), Contains("NaN at index 2"));
+}
+
+TEST_CASE("best_assignment finds the largest total, as brute force over every permutation does", "[metrics][clustering]") {
+  pml::Rng rng(11);
+  for (int trial = 0; trial < 60; ++trial) {
+    const Eigen::Index rows = 1 + Eigen::Index(pml::random::uniform_index(rng, 6)), cols = 1 + Eigen::Index(pml::random::uniform_index(rng, 6));
+    Eigen::MatrixXd table(rows, cols);
+    for (Eigen::Index i = 0; i < table.size(); ++i) table(i) = double(pml::random::uniform_index(rng, trial % 2 == 0 ? 4 : 1000));  // ties, and not
+    const pml::IntVector a = pml::metrics::best_assignment(table);
+    REQUIRE(a.size() == rows);
+    double total = 0;
+    std::vector<char> taken(std::size_t(cols), 0);
+    for (Eigen::Index r = 0; r < rows; ++r) {
+      if (a(r) < 0) continue;
+      REQUIRE(a(r) < cols);
+      CHECK(!taken[std::size_t(a(r))]);
+      taken[std::size_t(a(r))] = 1;
+      total += table(r, a(r));
+    }
+    CHECK((a.array() >= 0).count() == std::min(rows, cols));
+    // brute force: every injective map of the smaller side into the larger
+    const Eigen::Index n = std::max(rows, cols);
+    std::vector<Eigen::Index> perm(static_cast<std::size_t>(n));
+    std::iota(perm.begin(), perm.end(), 0);
+    double best = 0;
+    do {
+      double sum = 0;
+      for (Eigen::Index r = 0; r < rows; ++r)
+        if (perm[std::size_t(r)] < cols) sum += table(r, perm[std::size_t(r)]);
+      best = std::max(best, sum);
+    } while (std::next_permutation(perm.begin(), perm.end()));
+    INFO(table);
+    CHECK(total == best);
+  }
+}
+
+TEST_CASE("clustering_accuracy: 1 for any relabelling, the best matching's share otherwise", "[metrics][clustering]") {
+  pml::IntVector labels(8), clusters(8);
+  labels << 0, 0, 1, 1, 2, 2, 2, 0;
+  clusters << 5, 5, 3, 3, 0, 0, 0, 5;  // a relabelling (clusters 1, 2, 4 empty)
+  CHECK(pml::metrics::clustering_accuracy(clusters, labels) == 1.0);
+  const pml::IntVector match = pml::metrics::best_matching(clusters, labels);
+  CHECK(match(5) == 0);
+  CHECK(match(3) == 1);
+  CHECK(match(0) == 2);
+  clusters << 1, 1, 1, 1, 0, 0, 0, 0;  // two classes in one cluster: at most 5 of 8
+  CHECK(pml::metrics::clustering_accuracy(clusters, labels) == Approx(5.0 / 8));
+  clusters << 0, 1, 2, 3, 4, 5, 6, 7;  // more clusters than classes: three points can be right
+  CHECK(pml::metrics::clustering_accuracy(clusters, labels) == Approx(3.0 / 8));
+  const Eigen::MatrixXd t = pml::metrics::contingency_table(clusters.head(3), labels.head(3));
+  CHECK(t.rows() == 3);
+  CHECK(t.cols() == 2);
+  CHECK(t.sum() == 3);
+  CHECK_THROWS_WITH(pml::metrics::clustering_accuracy(clusters.head(3), labels), Contains("metrics::contingency_table") && Contains("3 entries"));
+  clusters(2) = -1;
+  CHECK_THROWS_WITH(pml::metrics::clustering_accuracy(clusters, labels), Contains("clusters") && Contains("-1 at index 2"));
+  CHECK_THROWS_WITH(pml::metrics::clustering_accuracy(pml::IntVector(), pml::IntVector()), Contains("no points"));
+  CHECK_THROWS_WITH(pml::metrics::best_assignment(Eigen::MatrixXd::Constant(2, 2, std::nan(""))), Contains("best_assignment") && Contains("finite"));
 }

@@ -120,6 +120,20 @@ template <Real T = double> class DCGAN {
     return generator_output(*this, tape, z);
   }
 
+  /// D on `tape` for images x (N x C·H·W in tanh's range [−1, 1]): its logit and the features the logit
+  /// is made from (N x 2ndf·H/4·W/4, after the second block's LeakyReLU), the body InfoGAN's recognition
+  /// head shares. Batch normalisation in training mode; the const overload uses the running statistics
+  /// and the weights as constants. @throw std::invalid_argument for the wrong width.
+  DiscriminatorOutput<T> discriminator_forward(ad::Tape<T>& tape, const ad::Var<T>& x) {
+    check_width("DCGAN::discriminator_forward", x.cols());
+    return discriminator_output(*this, tape, x);
+  }
+  /// See the non-const overload (running statistics, weights as constants).
+  DiscriminatorOutput<T> discriminator_forward(ad::Tape<T>& tape, const ad::Var<T>& x) const {
+    check_width("DCGAN::discriminator_forward", x.cols());
+    return discriminator_output(*this, tape, x);
+  }
+
   /// Trains on images x (N x C·H·W, values in [0, 1]) for fit.epochs epochs of shuffled minibatches: per
   /// minibatch G makes as many images from fresh noise, D takes one Adam step on real and generated
   /// images, then G one on D's verdict on the same generated images. The mean losses per image of each
@@ -265,13 +279,16 @@ template <Real T = double> class DCGAN {
     h.var = ad::relu(h.var);
     return ad::tanh(self.g_up2_.forward(tape, h).var);
   }
-  template <class Self> static ad::Var<T> discriminator_logit(Self& self, ad::Tape<T>& tape, const ad::Var<T>& x) {
+  template <class Self> static DiscriminatorOutput<T> discriminator_output(Self& self, ad::Tape<T>& tape, const ad::Var<T>& x) {
     const Options& o = self.options_;
     nn::Images<T> h = self.d_conv1_.forward(tape, {x, ad::ImageShape{o.channels, o.height, o.width}});
     h.var = ad::leaky_relu(h.var, T(0.2));
     h = norm(self.d_bn2_, tape, self.d_conv2_.forward(tape, h));
     h.var = ad::leaky_relu(h.var, T(0.2));
-    return self.d_dense_.forward(tape, h.var);
+    return {self.d_dense_.forward(tape, h.var), h.var};
+  }
+  template <class Self> static ad::Var<T> discriminator_logit(Self& self, ad::Tape<T>& tape, const ad::Var<T>& x) {
+    return discriminator_output(self, tape, x).logit;
   }
   // f(tape, rows) over chunks of 64 rows on this thread's scratch tape
   template <class F> static Matrix<T> chunked(const Matrix<T>& x, Index out_cols, F f) {

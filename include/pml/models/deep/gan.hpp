@@ -37,6 +37,13 @@ enum class GANLoss : std::uint8_t {
 /// The names of the values, in order (model files and the command line; see core/enum_names.hpp).
 constexpr std::array<std::string_view, 3> enum_names(GANLoss) { return {"minimax", "non_saturating", "wasserstein_gp"}; }
 
+/// The discriminator's verdict on a batch and the features it was made from: `logit` (N x 1) and
+/// `features` (N x F, D's last hidden layer), the body InfoGAN's recognition head Q(c|x) shares.
+template <Real T> struct DiscriminatorOutput {
+  ad::Var<T> logit;     ///< D's logit per row (N x 1)
+  ad::Var<T> features;  ///< D's last hidden layer per row (N x F)
+};
+
 /// Options of GAN: the generator's and the discriminator's architectures and the generator's loss.
 struct GANOptions {
   Index noise = 2;   ///< dimension of z
@@ -177,6 +184,26 @@ template <Real T = double> class GAN {
     }
     return -ad::sum(score);
   }
+
+  /// G(z) on `tape` for noise rows z (N x noise), gradients reaching the generator.
+  /// @throw std::invalid_argument unless z has noise columns.
+  ad::Var<T> generator_forward(ad::Tape<T>& tape, const ad::Var<T>& z) {
+    if (z.cols() != options_.noise)
+      pml::detail::throw_shape("GAN::generator_forward", "z has " + std::to_string(z.cols()) + " columns, expected " + std::to_string(options_.noise));
+    Rng unused(0);
+    return generator_.forward(tape, z, unused, nn::Mode::train);
+  }
+  /// D on `tape` for data rows x (N x output): its logit and its last hidden layer (N x the last
+  /// discriminator_hidden width), gradients reaching the discriminator (the const overload: its weights
+  /// as constants). Only without packing and minibatch_stddev, where a row of x is one input of D.
+  /// @throw std::invalid_argument for a wrong width, with packing or minibatch_stddev, or without a hidden layer.
+  DiscriminatorOutput<T> discriminator_forward(ad::Tape<T>& tape, const ad::Var<T>& x) { return discriminator_forward_impl(*this, tape, x); }
+  /// See the non-const overload; the weights enter the tape as constants.
+  DiscriminatorOutput<T> discriminator_forward(ad::Tape<T>& tape, const ad::Var<T>& x) const { return discriminator_forward_impl(*this, tape, x); }
+  /// The generator's trainable parameters, in file order.
+  nn::ParameterList<T> generator_parameters() { return generator_.parameters(); }
+  /// The discriminator's trainable parameters, in file order.
+  nn::ParameterList<T> discriminator_parameters() { return discriminator_.parameters(); }
 
   /// Trains by alternating updates (Goodfellow et al. 2014, algorithm 1). Returns *this; the mean losses
   /// over each block of `report_every` generator steps are in loss_history().
@@ -359,6 +386,19 @@ template <Real T = double> class GAN {
     if (self.options_.minibatch_stddev) input = append_stddev(tape, input);
     Rng unused(0);
     return self.discriminator_.forward(tape, input, unused, nn::Mode::train);
+  }
+  template <class Self> static DiscriminatorOutput<T> discriminator_forward_impl(Self& self, ad::Tape<T>& tape, const ad::Var<T>& x) {
+    constexpr const char* function = "GAN::discriminator_forward";
+    if (x.cols() != self.options_.output)
+      pml::detail::throw_shape(function, "x has " + std::to_string(x.cols()) + " columns, expected " + std::to_string(self.options_.output));
+    if (self.options_.packing != 1 || self.options_.minibatch_stddev)
+      throw std::invalid_argument(std::string(function) + ": needs packing 1 and no minibatch_stddev (a row of x must be one input of D)");
+    auto& layers = self.discriminator_.layers();
+    if (layers.size() < 2) throw std::invalid_argument(std::string(function) + ": the discriminator has no hidden layer");
+    const T slope = T(self.discriminator_.options().leaky_slope);
+    ad::Var<T> h = x;
+    for (std::size_t l = 0; l + 1 < layers.size(); ++l) h = layers[l].forward(tape, h, self.options_.discriminator_activation, slope);
+    return {layers.back().forward(tape, h, ad::Activation::identity, slope), h};
   }
   ad::Var<T> critic(ad::Tape<T>& tape, const ad::Var<T>& x) { return critic_impl(*this, tape, x); }
   ad::Var<T> critic(ad::Tape<T>& tape, const ad::Var<T>& x) const { return critic_impl(*this, tape, x); }
