@@ -23,6 +23,7 @@
 #include "pml/metrics/uncertainty.hpp"
 #include "pml/models/deep/bayesian_cnn.hpp"
 #include "pml/models/deep/dcgan.hpp"
+#include "pml/models/deep/infogan.hpp"
 #include "pml/models/deep/mc_dropout.hpp"
 #include "pml/models/deep/mc_dropout_classifier.hpp"
 #include "pml/models/deep/lstm_forecaster.hpp"
@@ -312,6 +313,116 @@ TEST_CASE("pml gan: fit with each remedy, outputs equal to the in-process model"
   CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
 }
 
+TEST_CASE("pml infogan: fit both bodies, sample with given codes, read codes; equal to the in-process models", "[cli]") {
+  // the mlp body on table rows
+  pml::Rng data_rng(13);
+  Eigen::MatrixXd points(48, 2);
+  pml::random::fill_normal(data_rng, points);
+  pml::io::write_csv(dir() / "info_points.csv", points, {"a", "b"});
+  Run fit = run_pml("infogan fit --body mlp --data info_points.csv --noise 2 --categorical 3 --continuous 1 --recognition-hidden 4 "
+                    "--generator-hidden 8 --discriminator-hidden 8 --epochs 2 --batch-size 16 --continuous-weight 0.5 --seed 5 -o info.pml");
+  INFO(fit.err);
+  REQUIRE(fit.code == 0);
+  CHECK_THAT(fit.err, Contains("trained an InfoGAN on 48 rows"));
+  pml::InfoGANOptions o;
+  o.body = pml::InfoGANBody::mlp;
+  o.noise = 2;
+  o.categorical = {3};
+  o.continuous = 1;
+  o.recognition_hidden = 4;
+  o.output = 2;
+  o.generator_hidden = o.discriminator_hidden = {8};
+  pml::Rng rng(5);
+  pml::InfoGAN<float> expected(o, rng);
+  expected.fit(points.cast<float>(), {.epochs = 2, .batch_size = 16, .continuous_weight = 0.5}, rng);
+  auto loaded = pml::InfoGAN<float>::load(dir() / "info.pml");
+  REQUIRE(loaded.parameters().size() == expected.parameters().size());
+  for (std::size_t i = 0; i < loaded.parameters().size(); ++i) CHECK(loaded.parameters()[i]->value == std::as_const(expected).parameters()[i]->value);
+  // sample with one code for every row: the same draws of z in process
+  Run sample = run_pml("infogan sample info.pml -n 4 --code 2,0.25 --seed 9 -o info_samples.csv");
+  REQUIRE(sample.code == 0);
+  pml::Rng sample_rng(9);
+  Eigen::MatrixXf z(4, 2);
+  pml::random::fill_normal(sample_rng, z);
+  Eigen::MatrixXf codes = expected.sample_codes(sample_rng, 4);
+  codes.col(0).setConstant(2);
+  codes.col(1).setConstant(0.25f);
+  CHECK((pml::io::read_csv<double>(dir() / "info_samples.csv").data - expected.generate(z, codes).cast<double>()).cwiseAbs().maxCoeff() == 0);
+  Run read = run_pml("infogan codes info.pml info_points.csv -o info_codes.csv");
+  REQUIRE(read.code == 0);
+  const auto table = pml::io::read_csv<double>(dir() / "info_codes.csv");
+  CHECK(table.columns == std::vector<std::string>{"c0", "c1", "d"});
+  CHECK((table.data.leftCols(2) - expected.predict_codes(points.cast<float>()).cast<double>()).cwiseAbs().maxCoeff() == 0);
+  CHECK((table.data.col(2) - expected.discriminate(points.cast<float>()).cast<double>()).cwiseAbs().maxCoeff() == 0);
+
+  // the dcgan body on 8 x 8 images with a label column (ignored)
+  Eigen::MatrixXd images = Eigen::MatrixXd::Zero(24, 65);
+  for (Eigen::Index i = 0; i < images.rows(); ++i) {
+    for (Eigen::Index k = 0; k < 8; ++k) images(i, (i % 6 + 1) * 8 + k) = 1;
+    images(i, 64) = double(i % 2);
+  }
+  pml::io::write_csv(dir() / "info_bars.csv", images);
+  fit = run_pml("infogan fit --data info_bars.csv --height 8 --width 8 --noise 3 --categorical 2,3 --continuous 0 --recognition-hidden 4 "
+                "--generator-features 2 --discriminator-features 2 --epochs 1 --batch-size 8 --seed 6 -o info_dc.pml");
+  INFO(fit.err);
+  REQUIRE(fit.code == 0);
+  pml::InfoGANOptions d;
+  d.noise = 3;
+  d.categorical = {2, 3};
+  d.continuous = 0;
+  d.recognition_hidden = 4;
+  d.height = d.width = 8;
+  d.generator_features = d.discriminator_features = 2;
+  pml::Rng d_rng(6);
+  pml::InfoGAN<float> expected_dc(d, d_rng);
+  expected_dc.fit(images.leftCols(64).cast<float>(), {.epochs = 1, .batch_size = 8}, d_rng);
+  loaded = pml::InfoGAN<float>::load(dir() / "info_dc.pml");
+  for (std::size_t i = 0; i < loaded.parameters().size(); ++i) CHECK(loaded.parameters()[i]->value == std::as_const(expected_dc).parameters()[i]->value);
+  sample = run_pml("infogan sample info_dc.pml -n 6 --seed 3 --png info.png --columns 3 -o info_dc_samples.csv");
+  REQUIRE(sample.code == 0);
+  CHECK(std::filesystem::exists(dir() / "info.png"));
+  pml::Rng s_rng(3);
+  Eigen::MatrixXf zd(6, 3);
+  pml::random::fill_normal(s_rng, zd);
+  const Eigen::MatrixXf cd = expected_dc.sample_codes(s_rng, 6);
+  CHECK((pml::io::read_csv<double>(dir() / "info_dc_samples.csv").data - expected_dc.generate(zd, cd).cast<double>()).cwiseAbs().maxCoeff() == 0);
+
+  // errors: one line; exit 2 for the command line, 1 for the data; nothing saved on failure
+  std::filesystem::remove(dir() / "bad_info.pml");
+  Run r = run_pml("infogan fit --body mlp -o bad_info.pml");
+  CHECK(r.code == 2);
+  CHECK_THAT(r.err, Contains("--body mlp reads a CSV file"));
+  r = run_pml("infogan fit --data info_bars.csv --height 6 --width 8 -o bad_info.pml");
+  CHECK(r.code == 2);
+  CHECK_THAT(r.err, Contains("--height must be a multiple of 4"));
+  r = run_pml("infogan fit --data info_bars.csv --height 8 --width 8 --no-categorical --continuous 0 -o bad_info.pml");
+  CHECK(r.code == 2);
+  CHECK_THAT(r.err, Contains("--no-categorical needs --continuous"));
+  r = run_pml("infogan fit --data info_bars.csv --height 8 --width 8 --categorical 1 -o bad_info.pml");
+  CHECK(r.code == 1);
+  CHECK_THAT(r.err, Contains("categorical") && Contains("got 1"));
+  r = run_pml("infogan fit --data info_points.csv --height 8 --width 8 -o bad_info.pml");
+  CHECK(r.code == 1);
+  CHECK_THAT(r.err, Contains("3 columns; expected 64 pixel columns"));
+  CHECK(!std::filesystem::exists(dir() / "bad_info.pml"));
+  r = run_pml("infogan sample info.pml -n 2 --code 3,0");
+  CHECK(r.code == 2);
+  CHECK_THAT(r.err, Contains("--code: categorical code 0 takes 0..2, got 3"));
+  r = run_pml("infogan sample info.pml -n 2 --code 1");
+  CHECK(r.code == 2);
+  CHECK_THAT(r.err, Contains("--code needs 2 comma-separated values"));
+  r = run_pml("infogan sample info.pml -n 2 --code 1,x");
+  CHECK(r.code == 2);
+  CHECK_THAT(r.err, Contains("--code needs a number, got 'x'"));
+  r = run_pml("infogan sample info.pml -n 2 --png p.png");
+  CHECK(r.code == 2);
+  CHECK_THAT(r.err, Contains("--png draws one-channel images"));
+  r = run_pml("infogan codes info_dc.pml info_points.csv");
+  CHECK(r.code == 1);
+  CHECK_THAT(r.err, Contains("the model takes rows of 64 values"));
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+}
+
 TEST_CASE("pml bcnn and pml dcgan: fit on CSV images, outputs equal to the in-process models", "[cli]") {
   // 8 x 8 images of a horizontal (label 0) or vertical (label 1) bar, the label in the last column
   Eigen::MatrixXd table = Eigen::MatrixXd::Zero(40, 65);
@@ -594,7 +705,7 @@ TEST_CASE("pml: help on every command, one-line errors with non-zero exit codes"
   for (const char* args : {"--help", "gmm --help", "gmm fit --help", "gmm predict --help", "gmm score --help", "gmm sample --help", "kmeans --help",
                            "kmeans fit --help", "kmeans predict --help", "pca --help", "pca fit --help", "pca transform --help",
                            "pca inverse --help", "ppca --help", "ppca fit --help", "ppca transform --help", "ppca score --help", "ppca sample --help",
-                           "mcdropout --help", "mcdropout fit --help", "mcdropout predict --help", "cnn --help", "cnn fit --help", "cnn predict --help", "bcnn --help", "bcnn fit --help", "bcnn predict --help", "gan --help", "gan fit --help", "gan sample --help", "gan discriminate --help", "dcgan --help", "dcgan fit --help", "dcgan sample --help", "dcgan discriminate --help", "forecast --help", "forecast fit --help", "forecast predict --help", "vae --help", "vae train --help", "vae sample --help",
+                           "mcdropout --help", "mcdropout fit --help", "mcdropout predict --help", "cnn --help", "cnn fit --help", "cnn predict --help", "bcnn --help", "bcnn fit --help", "bcnn predict --help", "gan --help", "gan fit --help", "gan sample --help", "gan discriminate --help", "dcgan --help", "dcgan fit --help", "dcgan sample --help", "dcgan discriminate --help", "infogan --help", "infogan fit --help", "infogan sample --help", "infogan codes --help", "forecast --help", "forecast fit --help", "forecast predict --help", "vae --help", "vae train --help", "vae sample --help",
                            "vae encode --help", "vgmm --help", "vgmm fit --help", "vgmm predict --help", "vgmm components --help",
                            "blr --help", "blr fit --help", "blr predict --help", "blr sample --help"}) {
     const Run r = run_pml(args);
@@ -733,7 +844,7 @@ TEST_CASE("pml reads hostile CSV files without losing a row: BOM, CR, binary, ov
   // every command that reads CSV takes both options and documents them; the others do not take them
   for (const char* command : {"gmm fit", "gmm predict", "gmm score", "kmeans fit", "kmeans predict", "pca fit", "pca transform", "pca inverse",
                               "ppca fit", "ppca transform", "ppca score", "vgmm fit", "vgmm predict", "blr fit", "blr predict", "blr sample",
-                              "mcdropout fit", "mcdropout predict", "cnn fit", "cnn predict", "bcnn fit", "bcnn predict", "gan fit", "gan discriminate", "dcgan fit", "dcgan discriminate", "forecast fit",
+                              "mcdropout fit", "mcdropout predict", "cnn fit", "cnn predict", "bcnn fit", "bcnn predict", "gan fit", "gan discriminate", "dcgan fit", "dcgan discriminate", "infogan fit", "infogan codes", "forecast fit",
                               "forecast predict", "vae train", "vae encode"}) {
     INFO(command);
     const std::string help = run_pml(std::string(command) + " --help").out;
@@ -741,7 +852,7 @@ TEST_CASE("pml reads hostile CSV files without losing a row: BOM, CR, binary, ov
     // the options are accepted (the command then stops at its own missing arguments or files, not at them)
     CHECK_THAT(run_pml(std::string(command) + " --header no --delimiter ';' missing.pml missing.csv").err, !Contains("unknown option"));
   }
-  for (const char* command : {"gmm sample", "ppca sample", "vgmm components", "vae sample", "gan sample", "dcgan sample"}) {
+  for (const char* command : {"gmm sample", "ppca sample", "vgmm components", "vae sample", "gan sample", "dcgan sample", "infogan sample"}) {
     INFO(command);
     CHECK_THAT(run_pml(std::string(command) + " --header no m.pml").err, Contains("unknown option '--header'"));
   }
@@ -884,8 +995,14 @@ const std::vector<CommandOptions>& every_command() {
                    "--discriminator-steps", "--batch-size", "--learning-rate", "--beta1", "--beta2", "--gradient-penalty", "--seed", "--delimiter", "--header"}},
       {"gan sample", {"-n", "--seed", "-o"}},
       {"gan discriminate", {"-o", "--delimiter", "--header"}},
-      {"dcgan fit", {"-o", "--data", "--channels", "--height", "--width", "--noise", "--generator-features", "--discriminator-features",
+      {"dcgan fit", {"-o", "--data", "--channels", "--height", "--width", "--generator-features", "--discriminator-features", "--noise",
                      "--generator-loss", "--epochs", "--batch-size", "--learning-rate", "--beta1", "--limit", "--seed", "--delimiter", "--header"}},
+      {"infogan fit", {"-o", "--data", "--body", "--noise", "--categorical", "--no-categorical", "--continuous", "--continuous-prior", "--recognition-hidden",
+                       "--generator-loss", "--channels", "--height", "--width", "--generator-features", "--discriminator-features", "--generator-hidden",
+                       "--discriminator-hidden", "--epochs", "--batch-size", "--generator-learning-rate", "--discriminator-learning-rate", "--beta1",
+                       "--beta2", "--categorical-weight", "--continuous-weight", "--limit", "--seed", "--delimiter", "--header"}},
+      {"infogan sample", {"-n", "--code", "--png", "--columns", "--seed", "-o"}},
+      {"infogan codes", {"-o", "--delimiter", "--header"}},
       {"dcgan sample", {"-n", "--png", "--columns", "--seed", "-o"}},
       {"dcgan discriminate", {"-o", "--delimiter", "--header"}},
       {"forecast fit", {"-o", "--method", "--window", "--hidden", "--differencing", "--dropout", "--prior-sigma", "--epochs", "--batch-size",

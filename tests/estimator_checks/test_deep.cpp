@@ -129,6 +129,31 @@ struct GANAdapter : DeepDefaults {
   }
 };
 
+// InfoGAN on the GAN's MLPs (the DCGAN body needs images, see below): a 2-way and a continuous code.
+struct InfoGANAdapter : DeepDefaults {
+  static constexpr const char* name = "InfoGAN(mlp)";
+  static constexpr const char* function = "InfoGAN";
+  static constexpr std::array arguments{"x", "output", "noise"};
+  template <class T> static Outputs fit(const Problem<T>& p, std::uint64_t seed) {
+    Rng rng(seed);
+    pml::InfoGANOptions o;
+    o.body = pml::InfoGANBody::mlp;
+    o.noise = 2;
+    o.categorical = {2};
+    o.continuous = 1;
+    o.recognition_hidden = 4;
+    o.output = p.x.cols();
+    o.generator_hidden = o.discriminator_hidden = {8};
+    pml::InfoGAN<T> gan(o, rng);
+    gan.fit(p.x, {.epochs = 4, .batch_size = 16}, rng);
+    const auto& history = gan.loss_history();
+    Rng eval(seed + 1);
+    return {scaled("final discriminator loss", double(history.discriminator_loss.back()), 0),
+            scaled("final information loss", double(history.information_loss.back()), 0), scaled("sample(5)", gan.sample(eval, 5), 0, true),
+            scaled("discriminate(query)", gan.discriminate(p.query), 0, true), scaled("predict_codes(query)", gan.predict_codes(p.query), 0, true)};
+  }
+};
+
 // The image classifiers on the suite's tables: each row an image of D channels and 1 x 1 pixels, so no
 // convolution block fits (2 x 2 pooling needs 2 x 2 pixels): these adapters check the models' contract
 // (fitting, degenerate data, errors, float against double) through their dense part; the convolutional
@@ -206,7 +231,7 @@ template <pml::ForecastMethod Method> struct LSTMForecasterAdapter : DeepDefault
   }
 };
 
-using DeepModels = std::tuple<AutoEncoderAdapter, VAEAdapter, BayesByBackpropAdapter, MCDropoutRegressorAdapter, GANAdapter, MCDropoutClassifierAdapter,
+using DeepModels = std::tuple<AutoEncoderAdapter, VAEAdapter, BayesByBackpropAdapter, MCDropoutRegressorAdapter, GANAdapter, InfoGANAdapter, MCDropoutClassifierAdapter,
                               BayesianCNNAdapter, LSTMForecasterAdapter<pml::ForecastMethod::bayes_by_backprop>,
                               LSTMForecasterAdapter<pml::ForecastMethod::mc_dropout>>;
 

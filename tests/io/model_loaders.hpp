@@ -135,6 +135,15 @@ inline const std::vector<ModelLoader>& model_loaders() {
          Eigen::MatrixXd z = probe(probe_rows, m.options().noise);
          return Eigen::MatrixXd(m.generate(z));
        }, load_and_save<pml::DCGAN<double>>},
+      {"InfoGAN",
+       [](const Path& p) {
+         auto m = pml::InfoGAN<double>::load(p);
+         const Eigen::MatrixXd z = probe(probe_rows, m.options().noise);
+         Eigen::MatrixXd codes = probe(probe_rows, m.code_size());  // the categorical columns set to valid values below
+         for (Eigen::Index i = 0; i < codes.rows(); ++i)
+           for (std::size_t k = 0; k < m.options().categorical.size(); ++k) codes(i, Eigen::Index(k)) = double(i % m.options().categorical[k]);
+         return Eigen::MatrixXd(m.generate(z, codes));
+       }, load_and_save<pml::InfoGAN<double>>},
       {"GAN",
        [](const Path& p) {
          auto m = pml::GAN<double>::load(p);

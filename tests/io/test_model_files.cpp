@@ -198,6 +198,17 @@ TEST_CASE("write the seed corpus of model files", "[.write-corpus]") {
   const Eigen::MatrixXd seg_masks = (seg_images.array() > 0.5).cast<double>();
   segnet.fit(seg_images, seg_masks, {.epochs = 2, .batch_size = 4}, image_rng);
   save_both(segnet, "BayesianSegNet");
+  // InfoGAN (issue 20) on the DCGAN body (running statistics in the file too)
+  pml::InfoGANOptions io;
+  io.noise = 2;
+  io.categorical = {3};
+  io.continuous = 1;
+  io.recognition_hidden = 3;
+  io.height = io.width = 8;
+  io.generator_features = io.discriminator_features = 2;
+  pml::InfoGAN<double> infogan(io, image_rng);
+  infogan.fit(small_images, {.epochs = 2, .batch_size = 8}, image_rng);
+  save_both(infogan, "InfoGAN");
   // the outputs each file's model gives on the probe input, for the format-stability check
   for (const auto& f : seed_files())
     if (f.path.extension() == ".pml") pml::io::write_csv(fs::path(f.path).replace_extension(".expected.csv"), f.loader->load_and_use(f.path));

@@ -216,6 +216,19 @@ TEMPLATE_TEST_CASE("deep models answer queries from 4 threads at once", "[thread
   dcgan_fit.fit(small_images, {.epochs = 1, .batch_size = 8}, rng);
   const auto& dcgan = dcgan_fit;
   check_concurrent("DCGAN", [&](Rng r) { return flat(dcgan.sample(r, 5), dcgan.discriminate(small_images.topRows(4))); });
+  pml::InfoGANOptions ino;
+  ino.noise = 2;
+  ino.categorical = {3};
+  ino.continuous = 1;
+  ino.recognition_hidden = 3;
+  ino.height = ino.width = 8;
+  ino.generator_features = ino.discriminator_features = 2;
+  pml::InfoGAN<T> infogan_fit(ino, rng);
+  infogan_fit.fit(small_images, {.epochs = 1, .batch_size = 8}, rng);
+  const auto& infogan = infogan_fit;
+  check_concurrent("InfoGAN", [&](Rng r) {
+    return flat(infogan.sample(r, 5), infogan.predict_codes(small_images.topRows(4)), infogan.mutual_information(r, 7));
+  });
 
   pml::GAN<T> gan_fit({.noise = 2, .output = 4, .generator_hidden = {8}, .discriminator_hidden = {8}}, rng);
   gan_fit.fit(x, {.steps = 4, .batch_size = 16}, rng, 2);

@@ -1,7 +1,9 @@
-// pml mcdropout, pml cnn, pml bcnn, pml forecast, pml vae, pml gan, pml dcgan: the networks trained by minibatch Adam, with progress on standard error.
+// pml mcdropout, pml cnn, pml bcnn, pml forecast, pml vae, pml gan, pml dcgan, pml infogan: the networks trained by minibatch Adam, with progress on standard error.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <sstream>
 #include <string>
 #include <unistd.h>
 
@@ -11,6 +13,7 @@
 #include <pml/models/deep/bayesian_cnn.hpp>
 #include <pml/models/deep/dcgan.hpp>
 #include <pml/models/deep/gan.hpp>
+#include <pml/models/deep/infogan.hpp>
 #include <pml/models/deep/lstm_forecaster.hpp>
 #include <pml/models/deep/mc_dropout.hpp>
 #include <pml/models/deep/mc_dropout_classifier.hpp>
@@ -432,6 +435,51 @@ void add_gan(Tool& tool) {
   }
 }
 
+/// --channels, --height, --width, --generator-features, --discriminator-features: the convolutional GANs' networks.
+struct ConvGANShape {
+  Arg<Eigen::Index> channels, height, width, generator_features, discriminator_features;
+  explicit ConvGANShape(Command& c)
+      : channels(c.integer<Eigen::Index>("--channels", "C", "image channels", 1, 1, 4096)),
+        height(c.integer<Eigen::Index>("--height", "H", "image height in pixels (a multiple of 4)", 28, 4, 4096)),
+        width(c.integer<Eigen::Index>("--width", "W", "image width in pixels (a multiple of 4)", 28, 4, 4096)),
+        generator_features(c.integer<Eigen::Index>("--generator-features", "F", "ngf: channels of the generator's last hidden layer", 64, 1, 4096)),
+        discriminator_features(c.integer<Eigen::Index>("--discriminator-features", "F", "ndf: channels of the discriminator's first layer", 64, 1, 4096)) {}
+  /// Refuses a height or width that is not a multiple of 4 (a usage error).
+  void check() const {
+    if (*height % 4 != 0) throw UsageError("option --height must be a multiple of 4 (two stride-2 layers), got " + std::to_string(*height));
+    if (*width % 4 != 0) throw UsageError("option --width must be a multiple of 4 (two stride-2 layers), got " + std::to_string(*width));
+  }
+  /// Copies the five sizes into DCGANOptions or InfoGANOptions.
+  template <class Options> void set(Options& o) const {
+    o.channels = *channels;
+    o.height = *height;
+    o.width = *width;
+    o.generator_features = *generator_features;
+    o.discriminator_features = *discriminator_features;
+  }
+};
+
+/// The training images of a convolutional GAN: Fashion-MNIST's training set, or a CSV of C x H x W pixel
+/// columns and an optional label column; --limit keeps the first rows.
+Eigen::MatrixXf read_gan_images(const std::string& source, const io::CsvOptions& csv, Eigen::Index c, Eigen::Index h, Eigen::Index w,
+                                const std::optional<Eigen::Index>& limit) {
+  const Eigen::Index pixels = c * h * w;
+  Eigen::MatrixXf x;
+  if (source == "fashion-mnist") {
+    IntVector unused;
+    read_images(source, false, csv, pixels, x, unused);
+  } else {
+    const Eigen::MatrixXd table = read_data(source, csv);
+    if (table.cols() != pixels && table.cols() != pixels + 1)
+      throw std::runtime_error("'" + source + "' has " + std::to_string(table.cols()) + " columns; expected " + std::to_string(pixels) + " pixel columns (" +
+                               shape_text(c, h, w) + ") and an optional label column");
+    x = table.leftCols(pixels).cast<float>();
+  }
+  if (x.cols() != pixels) throw std::runtime_error("'" + source + "' has images of " + std::to_string(x.cols()) + " pixels, not " + shape_text(c, h, w));
+  if (limit && *limit < x.rows()) x.conservativeResize(*limit, Eigen::NoChange);
+  return x;
+}
+
 void add_dcgan(Tool& tool) {
   Family& dcgan = tool.family("dcgan", "deep convolutional GAN (Radford et al. 2016), on Fashion-MNIST or CSV images");
   {
@@ -443,12 +491,8 @@ void add_dcgan(Tool& tool) {
                                "pml dcgan fit --data fashion-mnist --epochs 5 -o dcgan.pml");
     const auto model = c.model_output();
     const auto source = c.text("--data", "SOURCE", "fashion-mnist (Debian's dataset-fashion-mnist) or a CSV file", "fashion-mnist", true);
-    const auto channels = c.integer<Eigen::Index>("--channels", "C", "image channels", 1, 1, 4096);
-    const auto height = c.integer<Eigen::Index>("--height", "H", "image height in pixels (a multiple of 4)", 28, 4, 4096);
-    const auto width = c.integer<Eigen::Index>("--width", "W", "image width in pixels (a multiple of 4)", 28, 4, 4096);
+    const ConvGANShape shape(c);
     const auto noise = c.integer<Eigen::Index>("--noise", "Z", "dimension of the generator's noise z", 100, 1, Eigen::Index(1) << 16);
-    const auto g_features = c.integer<Eigen::Index>("--generator-features", "F", "ngf: channels of the generator's last hidden layer", 64, 1, 4096);
-    const auto d_features = c.integer<Eigen::Index>("--discriminator-features", "F", "ndf: channels of the discriminator's first layer", 64, 1, 4096);
     const auto loss = c.choice("--generator-loss", "LOSS", "the generator's objective", DCGANOptions{}.generator_loss);
     const auto epochs = c.integer("--epochs", "N", "passes over the images", 5, 1);
     const auto batch = c.integer<Eigen::Index>("--batch-size", "B", "images per step (at least 2: batch normalisation)", 128, 2);
@@ -459,32 +503,14 @@ void add_dcgan(Tool& tool) {
     const auto csv = c.csv();
     c.action([=] {
       if (*loss == GANLoss::wasserstein_gp) throw UsageError("option --generator-loss wasserstein_gp is not available for the DCGAN yet (pml gan has it)");
-      if (*height % 4 != 0) throw UsageError("option --height must be a multiple of 4 (two stride-2 layers), got " + std::to_string(*height));
-      if (*width % 4 != 0) throw UsageError("option --width must be a multiple of 4 (two stride-2 layers), got " + std::to_string(*width));
+      shape.check();
       DCGANOptions o;
-      o.channels = *channels;
-      o.height = *height;
-      o.width = *width;
+      shape.set(o);
       o.noise = *noise;
-      o.generator_features = *g_features;
-      o.discriminator_features = *d_features;
       o.generator_loss = *loss;
       Rng rng(*seed);
       DCGAN<float> m(o, rng);  // checks the shapes before the data is read
-      Eigen::MatrixXf x;
-      if (*source == "fashion-mnist") {
-        IntVector unused;
-        read_images(*source, false, *csv, m.input_size(), x, unused);
-      } else {
-        const Eigen::MatrixXd table = read_data(*source, *csv);
-        if (table.cols() != m.input_size() && table.cols() != m.input_size() + 1)
-          throw std::runtime_error("'" + *source + "' has " + std::to_string(table.cols()) + " columns; expected " + std::to_string(m.input_size()) +
-                                   " pixel columns (" + shape_text(o.channels, o.height, o.width) + ") and an optional label column");
-        x = table.leftCols(m.input_size()).cast<float>();
-      }
-      if (x.cols() != m.input_size())
-        throw std::runtime_error("'" + *source + "' has images of " + std::to_string(x.cols()) + " pixels, not " + shape_text(o.channels, o.height, o.width));
-      if (*limit && **limit < x.rows()) x.conservativeResize(**limit, Eigen::NoChange);
+      const Eigen::MatrixXf x = read_gan_images(*source, *csv, o.channels, o.height, o.width, *limit);
       DCGANFitOptions f;
       f.epochs = *epochs;
       f.batch_size = *batch;
@@ -543,6 +569,156 @@ void add_dcgan(Tool& tool) {
                                  std::to_string(m.input_size()) + " pixels (and an optional label column)");
       const Eigen::MatrixXf x = table.leftCols(m.input_size()).cast<float>();
       emit(*out, Eigen::MatrixXd(m.discriminate(x).cast<double>()), {"d"});
+    });
+  }
+}
+
+void add_infogan(Tool& tool) {
+  Family& family = tool.family("infogan", "InfoGAN (Chen et al. 2016): a GAN with interpretable latent codes, on images (DCGAN body) or CSV rows (MLP body)");
+  {
+    Command& c = family.command(
+        "fit", "train an InfoGAN and save it",
+        "Trains an InfoGAN: the generator takes noise z and latent codes c (--categorical K1,K2,... uniform categorical codes and --continuous N "
+        "codes from --continuous-prior), and a recognition head Q on the discriminator's body reads the codes back; both players also minimise "
+        "lambda times the information loss (the variational bound on I(c; G(z, c))). --body dcgan trains the DCGAN's networks on images in [0, 1] "
+        "(Fashion-MNIST's training set, or a CSV of C x H x W pixel columns and an optional label column); --body mlp trains two MLPs on the rows "
+        "of a CSV (every column a feature).",
+        "pml infogan fit --data fashion-mnist --categorical 10 --continuous 2 --epochs 5 -o infogan.pml");
+    const auto model = c.model_output();
+    const auto source = c.text("--data", "SOURCE", "fashion-mnist (Debian's dataset-fashion-mnist, dcgan body) or a CSV file", "fashion-mnist", true);
+    const auto body = c.choice("--body", "BODY", "the networks", InfoGANOptions{}.body);
+    const auto noise = c.integer<Eigen::Index>("--noise", "Z", "dimension of the generator's noise z", 62, 1, Eigen::Index(1) << 16);
+    const auto categorical = c.sizes("--categorical", "LIST", "the number of values of each categorical code, comma-separated", "10");
+    const auto no_categorical = c.flag("--no-categorical", "no categorical code (continuous codes only)");
+    const auto continuous = c.integer<Eigen::Index>("--continuous", "N", "the number of continuous codes", 2, 0, Eigen::Index(1) << 16);
+    const auto prior = c.choice("--continuous-prior", "PRIOR", "the continuous codes' prior", InfoGANOptions{}.continuous_prior);
+    const auto recognition = c.integer<Eigen::Index>("--recognition-hidden", "H", "units of Q's hidden layer", 128, 1, Eigen::Index(1) << 16);
+    const auto loss = c.choice("--generator-loss", "LOSS", "the generator's objective (minimax or non_saturating)", InfoGANOptions{}.generator_loss);
+    const ConvGANShape shape(c);
+    const auto g_hidden = c.sizes("--generator-hidden", "LIST", "mlp body: the generator's hidden layer sizes", "128,128");
+    const auto d_hidden = c.sizes("--discriminator-hidden", "LIST", "mlp body: the discriminator's hidden layer sizes", "128,128");
+    const auto epochs = c.integer("--epochs", "N", "passes over the data", 5, 1);
+    const auto batch = c.integer<Eigen::Index>("--batch-size", "B", "rows per step (at least 2)", 64, 2);
+    const auto g_rate = c.real("--generator-learning-rate", "R", "Adam's step size for G", 1e-3, kPositive);
+    const auto d_rate = c.real("--discriminator-learning-rate", "R", "Adam's step size for D and Q", 2e-4, kPositive);
+    const auto beta1 = c.real("--beta1", "B", "Adam's beta1 for both players", 0.5, kProbability);
+    const auto beta2 = c.real("--beta2", "B", "Adam's beta2 for both players", 0.999, kProbability);
+    const auto cat_weight = c.real("--categorical-weight", "L", "lambda of the categorical codes' information term", 1.0, kNonNegative);
+    const auto cont_weight = c.real("--continuous-weight", "L", "lambda of the continuous codes' information term", 0.1, kNonNegative);
+    const auto limit = c.optional_integer("--limit", "N", "use only the first N training rows", "all", 1);
+    const auto seed = c.seed();
+    const auto csv = c.csv();
+    c.action([=] {
+      if (*loss == GANLoss::wasserstein_gp) throw UsageError("option --generator-loss must be minimax or non_saturating, got wasserstein_gp");
+      if (*no_categorical && *continuous == 0) throw UsageError("option --no-categorical needs --continuous of at least 1 (an InfoGAN needs a code)");
+      InfoGANOptions o;
+      o.body = *body;
+      o.noise = *noise;
+      o.categorical = *no_categorical ? std::vector<Eigen::Index>{} : *categorical;
+      o.continuous = *continuous;
+      o.continuous_prior = *prior;
+      o.recognition_hidden = *recognition;
+      o.generator_loss = *loss;
+      Eigen::MatrixXf x;
+      if (o.body == InfoGANBody::dcgan) {
+        shape.check();
+        shape.set(o);
+        x = read_gan_images(*source, *csv, o.channels, o.height, o.width, *limit);
+      } else {
+        if (*source == "fashion-mnist") throw UsageError("option --body mlp reads a CSV file: give --data FILE.csv (or use --body dcgan for fashion-mnist)");
+        x = read_data(*source, *csv).cast<float>();
+        if (*limit && **limit < x.rows()) x.conservativeResize(**limit, Eigen::NoChange);
+        o.output = x.cols();
+        o.generator_hidden = *g_hidden;
+        o.discriminator_hidden = *d_hidden;
+        check_network(*g_hidden, o.noise, x.cols(), sizeof(float));
+        check_network(*d_hidden, x.cols(), o.recognition_hidden, sizeof(float));
+      }
+      Rng rng(*seed);
+      InfoGAN<float> m(o, rng);
+      InfoGANFitOptions f;
+      f.epochs = *epochs;
+      f.batch_size = *batch;
+      f.generator_learning_rate = *g_rate;
+      f.discriminator_learning_rate = *d_rate;
+      f.beta1 = *beta1;
+      f.beta2 = *beta2;
+      f.categorical_weight = *cat_weight;
+      f.continuous_weight = *cont_weight;
+      f.progress = ProgressDisplay("infogan");
+      m.fit(x, f, rng);
+      m.save(*model);
+      std::fprintf(stderr, "trained an InfoGAN on %ld rows: last epoch's losses D %.6g, G %.6g, information %.6g per row; saved %s\n", long(x.rows()),
+                   double(m.loss_history().discriminator_loss.back()), double(m.loss_history().generator_loss.back()),
+                   double(m.loss_history().information_loss.back()), model->c_str());
+    });
+  }
+  {
+    Command& c = family.command("sample", "generate rows or images, from drawn or given codes",
+                                "Generates N rows G(z, c) from z ~ N(0, I) and codes drawn from their prior, or with --code the same given code "
+                                "row for all N (the categorical values, then the continuous codes, comma-separated). One row per sample; with "
+                                "--png (dcgan body, one-channel images) a grid of the images.",
+                                "pml infogan sample infogan.pml -n 8 --code 3,0.5,-1 --png three.png");
+    const auto model = c.input("MODEL", "a model saved by pml infogan fit");
+    const auto n = c.count("-n", "N", "how many samples");
+    const auto code = c.text("--code", "LIST", "one code row for every sample (default: drawn from the prior)", "");
+    const auto png = c.text("--png", "FILE", "also draw the images as a grid in this PNG file", "");
+    const auto columns = c.integer<Eigen::Index>("--columns", "K", "images per row of the --png grid", 8, 1, 4096);
+    const auto seed = c.seed();
+    const auto out = c.csv_output();
+    c.action([=] {
+      const auto m = InfoGAN<float>::load(*model);
+      if (!png->empty() && (m.options().body != InfoGANBody::dcgan || m.options().channels != 1))
+        throw UsageError("option --png draws one-channel images; this model makes " +
+                         (m.options().body == InfoGANBody::dcgan ? std::to_string(m.options().channels) + "-channel images" : std::string("table rows")));
+      const Eigen::Index rows = row_count(*n, "-n", m.input_size());
+      Rng rng(*seed);
+      Eigen::MatrixXf z(rows, m.options().noise);
+      random::fill_normal(rng, z);
+      Eigen::MatrixXf codes = m.sample_codes(rng, rows);
+      if (!code->empty()) {
+        std::vector<double> values;
+        std::stringstream in(*code);
+        try {
+          for (std::string item; std::getline(in, item, ',');) values.push_back(parse_real(item, Interval{-1e300, 1e300, false, "a number"}));
+        } catch (const UsageError& e) { throw UsageError(std::string("option --code ") + e.what()); }
+        if (Eigen::Index(values.size()) != m.code_size())
+          throw UsageError("option --code needs " + std::to_string(m.code_size()) + " comma-separated values (the categorical codes, then the continuous ones), got " +
+                           std::to_string(values.size()));
+        for (std::size_t k = 0; k < m.options().categorical.size(); ++k) {
+          const double v = values[k], K = double(m.options().categorical[k]);
+          if (!(v >= 0 && v < K && v == std::floor(v)))
+            throw UsageError("option --code: categorical code " + std::to_string(k) + " takes 0.." + std::to_string(long(K) - 1) + ", got " + detail::describe(v));
+        }
+        for (Eigen::Index k = 0; k < m.code_size(); ++k) codes.col(k).setConstant(float(values[std::size_t(k)]));
+      }
+      const Eigen::MatrixXf made = m.generate(z, codes);
+      emit(*out, made.cast<double>(), names("x", m.input_size()));
+      if (!png->empty()) io::write_png(*png, io::tile_images(made, m.options().height, m.options().width, *columns));
+    });
+  }
+  {
+    Command& c = family.command("codes", "the recognition head's reading of the codes of rows",
+                                "Writes Q's reading of each row of DATA (images in [0, 1] for the dcgan body; an optional last label column is "
+                                "ignored): the most probable value of each categorical code (columns c0, c1, ...) and the mean of each continuous "
+                                "one, then the discriminator's probability that the row is real (column d).",
+                                "pml infogan codes infogan.pml images.csv");
+    const auto model = c.input("MODEL", "a model saved by pml infogan fit");
+    const auto data = c.input("DATA.csv", "the rows to read");
+    const auto out = c.csv_output();
+    const auto csv = c.csv();
+    c.action([=] {
+      const auto m = InfoGAN<float>::load(*model);
+      const Eigen::MatrixXd table = read_data(*data, *csv);
+      if (table.cols() != m.input_size() && table.cols() != m.input_size() + 1)
+        throw std::runtime_error("'" + *data + "' has " + std::to_string(table.cols()) + " columns; the model takes rows of " + std::to_string(m.input_size()) +
+                                 " values (and an optional label column)");
+      const Eigen::MatrixXf x = table.leftCols(m.input_size()).cast<float>();
+      Eigen::MatrixXd result(x.rows(), m.code_size() + 1);
+      result << m.predict_codes(x).cast<double>(), m.discriminate(x).cast<double>();
+      std::vector<std::string> columns = names("c", m.code_size());
+      columns.push_back("d");
+      emit(*out, result, columns);
     });
   }
 }
@@ -699,6 +875,7 @@ void add_deep_commands(Tool& tool) {
   add_vae(tool);
   add_gan(tool);
   add_dcgan(tool);
+  add_infogan(tool);
 }
 
 }  // namespace pml::cli

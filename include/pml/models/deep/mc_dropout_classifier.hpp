@@ -152,6 +152,18 @@ template <Real T = double> class MCDropoutClassifier {
   /// The most probable class of each row under the deterministic pass.
   template <class Derived> IntVector predict(const Eigen::MatrixBase<Derived>& x) const { return detail::argmax_rows(predict_proba(x)); }
 
+  /// The input of the last dense layer in the deterministic pass (dropout off): N x hidden_size(), the last
+  /// hidden layer's ReLU outputs (the flattened convolutional features without a hidden layer). The
+  /// features a Fréchet distance between real and generated images compares (metrics::frechet_distance).
+  /// @throw std::invalid_argument for x of the wrong width or no rows; std::domain_error for non-finite x.
+  template <class Derived> Matrix<T> hidden_features(const Eigen::MatrixBase<Derived>& x) const {
+    check_predict("MCDropoutClassifier::hidden_features", x, 1);
+    Rng unused(0);
+    return evaluate(x.template cast<T>(), unused, false, true);
+  }
+  /// Width of hidden_features(): the last hidden layer's, or feature_size() without one.
+  Index hidden_size() const noexcept { return options_.hidden.empty() ? features_ : options_.hidden.back(); }
+
   Index input_size() const noexcept { return options_.channels * options_.height * options_.width; }  ///< C·H·W
   Index feature_size() const noexcept { return features_; }  ///< width of the flattened convolutional features
   /// Pointers to every trainable parameter in file order (each convolution's weight and bias, then each dense layer's).
@@ -184,7 +196,8 @@ template <Real T = double> class MCDropoutClassifier {
     detail::check_rows(function, "x", x, input_size());
     if (samples < 1) detail::throw_domain(function, "samples", "be at least 1", std::to_string(samples));
   }
-  template <class Self> static ad::Var<T> forward(Self& self, ad::Tape<T>& tape, const ad::Var<T>& x, Rng& rng, bool dropout) {
+  // the logits, or with `penultimate` the last dense layer's input
+  template <class Self> static ad::Var<T> forward(Self& self, ad::Tape<T>& tape, const ad::Var<T>& x, Rng& rng, bool dropout, bool penultimate = false) {
     const Options& o = self.options_;
     nn::Images<T> h{x, ad::ImageShape{o.channels, o.height, o.width}};
     const nn::MaxPool2d<T> pool(ad::Window2d::square(2, 2));
@@ -196,6 +209,7 @@ template <Real T = double> class MCDropoutClassifier {
     }
     ad::Var<T> a = h.var;
     for (std::size_t l = 0; l < self.dense_.size(); ++l) {
+      if (penultimate && l + 1 == self.dense_.size()) break;
       if (l > 0 && dropout && o.dropout > 0) a = nn::Dropout<T>(static_cast<T>(o.dropout)).forward(tape, a, rng, true);
       a = self.dense_[l].forward(tape, a, l + 1 < self.dense_.size() ? ad::Activation::relu : ad::Activation::identity);
     }
@@ -204,14 +218,14 @@ template <Real T = double> class MCDropoutClassifier {
   // one pass over x in chunks of 16 rows on this thread's scratch tape: the im2col matrices of a whole test
   // set would not fit, and a chunk's arenas stay under ScratchTape's kept size (so passes do not fault
   // fresh pages in); the chunks draw their masks from `rng` in order
-  Matrix<T> evaluate(const Matrix<T>& x, Rng& rng, bool dropout) const {
-    Matrix<T> out(x.rows(), options_.classes);
+  Matrix<T> evaluate(const Matrix<T>& x, Rng& rng, bool dropout, bool penultimate = false) const {
+    Matrix<T> out(x.rows(), penultimate ? hidden_size() : options_.classes);
     ad::ScratchTape<T> scratch;
     ad::Tape<T>& tape = *scratch;
     for (Index r0 = 0; r0 < x.rows(); r0 += 16) {
       const Index rows = std::min<Index>(16, x.rows() - r0);
       tape.reset();
-      out.middleRows(r0, rows) = forward(*this, tape, tape.constant(x.middleRows(r0, rows)), rng, dropout).value();
+      out.middleRows(r0, rows) = forward(*this, tape, tape.constant(x.middleRows(r0, rows)), rng, dropout, penultimate).value();
     }
     return out;
   }
