@@ -5,14 +5,16 @@
 //   infogan_continuous.png   columns: c2 from −2 to 2 (beyond the prior's [−1, 1], as the paper does); rows: c1 = 0..9
 //   infogan_continuous2.png  the same for c3
 // and measures how well the categorical code agrees with the true classes, against a plain DCGAN:
-//   - InfoGAN: Q's reading of c1 on the 10 000 test images against their labels, best one-to-one matching
+//   - InfoGAN: Q's reading of c1 on the first 5 000 test images against their labels, best one-to-one matching
 //     (Hungarian assignment, pml::metrics::clustering_accuracy; the paper's MNIST measure);
 //   - InfoGAN, generated: c1 against the class an MC dropout LeNet (trained on the real images) gives each
 //     generated image;
 //   - plain DCGAN (same networks and schedule, no codes): k-means (k = 10) on its latent space, that is on
 //     the z of its generated images, against the LeNet's classes of those images; and k-means on its
-//     discriminator's features of the test images against their labels;
-//   - k-means on the test images' pixels, for scale.
+//     discriminator's features of the (first 5 000) test images against their labels;
+//   - k-means on the test images' pixels, for scale;
+// and both models' Fréchet distance to 2 000 test images on the LeNet's last hidden layer and the entropy of
+// the LeNet's class histogram of their images (metrics/generative.hpp).
 // Usage: infogan_fashion_mnist [--full] [--seeds N] [--epochs N] [--features F] [--images N]. The default
 // (10 000 images, 1 epoch, 32/32 features) runs in a few minutes on one core and checks only that the code
 // carries information (Q's accuracy above chance); --full trains on all 60 000 images for 5 epochs with 64/64 features.
@@ -28,6 +30,7 @@
 
 #include <pml/io.hpp>
 #include <pml/metrics/clustering.hpp>
+#include <pml/metrics/generative.hpp>
 #include <pml/models/cluster/kmeans.hpp>
 #include <pml/models/deep/infogan.hpp>
 #include <pml/models/deep/mc_dropout_classifier.hpp>
@@ -35,9 +38,9 @@
 namespace {
 double seconds_since(std::chrono::steady_clock::time_point t0) { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); }
 
-// k-means (k = 10, 4 restarts) on the rows of x; the cluster of each row
+// k-means (k = 10, 2 restarts) on the rows of x; the cluster of each row
 pml::IntVector kmeans_clusters(const Eigen::MatrixXf& x, std::uint64_t seed) {
-  pml::KMeans<double> km({.clusters = 10, .restarts = 4});
+  pml::KMeans<double> km({.clusters = 10, .restarts = 2});
   km.fit(x.cast<double>(), seed);
   return km.labels();
 }
@@ -77,8 +80,8 @@ int main(int argc, char** argv) {
   }
   const Eigen::Index n = images > 0 ? std::min<Eigen::Index>(images, data.train_images.rows()) : (full ? data.train_images.rows() : 10000);
   const Eigen::MatrixXf x = data.train_images.topRows(n);
-  const Eigen::MatrixXf test = data.test_images;
-  const pml::IntVector test_labels = data.test_labels;
+  const Eigen::MatrixXf test = data.test_images.topRows(5000);  // the matched accuracies: the first 5 000 test images
+  const pml::IntVector test_labels = data.test_labels.head(5000);
   epochs = epochs > 0 ? epochs : (full ? 5 : 1);
   features = features > 0 ? features : (full ? 64 : 32);
 
@@ -90,6 +93,12 @@ int main(int argc, char** argv) {
   const double scorer_accuracy = (classes_of(scorer, test.topRows(2000)).array() == test_labels.head(2000).array()).cast<double>().mean();
   std::printf("judge: MC dropout LeNet on %ld images, test accuracy %.2f%% (first 2 000 test images), %.1f s\n", long(n), 100 * scorer_accuracy,
               seconds_since(t0));
+  const Eigen::MatrixXf test_features = scorer.hidden_features(test.topRows(2000));
+  // the generated images' Fréchet distance to the test images on the judge's features, and their class histogram's entropy
+  auto quality = [&](const Eigen::MatrixXf& made) {
+    const pml::IntVector classes = classes_of(scorer, made);
+    return std::pair{pml::metrics::frechet_distance(scorer.hidden_features(made), test_features), pml::metrics::class_histogram_entropy(classes, 10)};
+  };
   t0 = std::chrono::steady_clock::now();
   const double pixels = pml::metrics::clustering_accuracy(kmeans_clusters(test, 7), test_labels);
   std::printf("k-means (k = 10) on the test images' pixels: matched accuracy %.3f (%.1f s)\n", pixels, seconds_since(t0));
@@ -121,6 +130,8 @@ int main(int argc, char** argv) {
                 seed, features, features, epochs, train_s, double(bound(0)), std::log(10.0), double(bound(1)), double(bound(2)),
                 double(gan.loss_history().discriminator_loss.back()), double(gan.loss_history().generator_loss.back()));
     std::printf("  c1 vs classes, matched accuracy: Q on the test images %.3f; generated images judged by the LeNet %.3f\n", q_accuracy, generated_accuracy);
+    const auto [fd, entropy] = quality(made);
+    std::printf("  1 000 generated images: Fréchet distance to 2 000 test images on the judge's features %.2f, class-histogram entropy %.3f nats\n", fd, entropy);
     above_chance = above_chance && q_accuracy > 0.2;
     if (seed == 1) {
       // figure 2: c1 across, 8 noise vectors down
@@ -159,19 +170,21 @@ int main(int argc, char** argv) {
     const double dcgan_s = seconds_since(t0);
     Eigen::MatrixXf zd(1000, plain.noise);
     pml::random::fill_normal(d_rng, zd);
-    const double latent = pml::metrics::clustering_accuracy(kmeans_clusters(zd, 8), classes_of(scorer, dcgan.generate(zd)));
+    const Eigen::MatrixXf dc_made = dcgan.generate(zd);
+    const double latent = pml::metrics::clustering_accuracy(kmeans_clusters(zd, 8), classes_of(scorer, dc_made));
+    const auto [dc_fd, dc_entropy] = quality(dc_made);
     // D's features of the test images (running statistics), in chunks
     Eigen::MatrixXf feats(test.rows(), 2 * features * 49);
     pml::ad::Tape<float> tape;
-    for (Eigen::Index r0 = 0; r0 < test.rows(); r0 += 500) {
+    for (Eigen::Index r0 = 0; r0 < test.rows(); r0 += 500) {  // 5 000 rows
       tape.reset();
       const Eigen::MatrixXf rows = (test.middleRows(r0, 500).array() * 2 - 1).matrix();
       feats.middleRows(r0, 500) = std::as_const(dcgan).discriminator_forward(tape, tape.constant(rows)).features.value();
     }
     const double d_features = pml::metrics::clustering_accuracy(kmeans_clusters(feats, 9), test_labels);
     std::printf("plain DCGAN seed %d (%.1f s): k-means on its latent z vs the LeNet's classes of the images %.3f; k-means on D's features of the test "
-                "images vs labels %.3f\n",
-                seed, dcgan_s, latent, d_features);
+                "images vs labels %.3f; Fréchet distance %.2f, class-histogram entropy %.3f nats\n",
+                seed, dcgan_s, latent, d_features, dc_fd, dc_entropy);
   }
   std::printf("%s\n", above_chance ? "every seed's categorical code reads the test classes above chance (0.2)" : "FAIL: a code at chance");
   return above_chance ? 0 : 1;

@@ -403,7 +403,7 @@ TEST_CASE("pml infogan: fit both bodies, sample with given codes, read codes; eq
   CHECK_THAT(r.err, Contains("categorical") && Contains("got 1"));
   r = run_pml("infogan fit --data info_points.csv --height 8 --width 8 -o bad_info.pml");
   CHECK(r.code == 1);
-  CHECK_THAT(r.err, Contains("3 columns; expected 64 pixel columns"));
+  CHECK_THAT(r.err, Contains("2 columns; expected 64 pixel columns"));
   CHECK(!std::filesystem::exists(dir() / "bad_info.pml"));
   r = run_pml("infogan sample info.pml -n 2 --code 3,0");
   CHECK(r.code == 2);
@@ -491,6 +491,26 @@ TEST_CASE("pml bcnn and pml dcgan: fit on CSV images, outputs equal to the in-pr
   const auto dv = pml::io::read_csv<double>(dir() / "d.csv");
   CHECK(dv.columns == std::vector<std::string>{"d"});
   CHECK((dv.data.col(0) - gan.discriminate(x).cast<double>()).cwiseAbs().maxCoeff() < 1e-6);
+  // the remedies: PacGAN packing and minibatch stddev, the same model as in process
+  const Run remedies = run_pml("dcgan fit --data bars40.csv --height 8 --width 8 --noise 4 --generator-features 3 --discriminator-features 3 "
+                              "--packing 2 --minibatch-stddev --epochs 1 --batch-size 8 --seed 7 -o dcgan_pac.pml");
+  INFO(remedies.err);
+  REQUIRE(remedies.code == 0);
+  pml::Rng pac_rng(7);
+  pml::DCGANOptions pac_options{.noise = 4, .height = 8, .width = 8, .generator_features = 3, .discriminator_features = 3};
+  pac_options.packing = 2;
+  pac_options.minibatch_stddev = true;
+  pml::DCGAN<float> pac_same(pac_options, pac_rng);
+  pac_same.fit(x, {.epochs = 1, .batch_size = 8}, pac_rng);
+  const auto pa = pml::DCGAN<float>::load(dir() / "dcgan_pac.pml").stored_parameters(), pb = std::as_const(pac_same).stored_parameters();
+  REQUIRE(pa.size() == pb.size());
+  for (std::size_t i = 0; i < pa.size(); ++i) CHECK(pa[i]->value == pb[i]->value);
+  const Run pac_d = run_pml("dcgan discriminate dcgan_pac.pml bars40.csv -o d_pac.csv");
+  REQUIRE(pac_d.code == 0);
+  CHECK(pml::io::read_csv<double>(dir() / "d_pac.csv").data.rows() == 20);
+  const Run small_batch = run_pml("dcgan fit --data bars40.csv --height 8 --width 8 --packing 4 --batch-size 6 -o g.pml");
+  CHECK(small_batch.code == 2);
+  CHECK_THAT(small_batch.err, Contains("--batch-size must be at least twice --packing (4), got 6"));
   // errors: sizes that are not multiples of 4, values outside [0, 1], a wrong width
   const Run six = run_pml("dcgan fit --data bars40.csv --height 6 --width 8 -o g.pml");
   CHECK(six.code == 2);
@@ -996,7 +1016,7 @@ const std::vector<CommandOptions>& every_command() {
       {"gan sample", {"-n", "--seed", "-o"}},
       {"gan discriminate", {"-o", "--delimiter", "--header"}},
       {"dcgan fit", {"-o", "--data", "--channels", "--height", "--width", "--generator-features", "--discriminator-features", "--noise",
-                     "--generator-loss", "--epochs", "--batch-size", "--learning-rate", "--beta1", "--limit", "--seed", "--delimiter", "--header"}},
+                     "--generator-loss", "--packing", "--minibatch-stddev", "--epochs", "--batch-size", "--learning-rate", "--beta1", "--limit", "--seed", "--delimiter", "--header"}},
       {"infogan fit", {"-o", "--data", "--body", "--noise", "--categorical", "--no-categorical", "--continuous", "--continuous-prior", "--recognition-hidden",
                        "--generator-loss", "--channels", "--height", "--width", "--generator-features", "--discriminator-features", "--generator-hidden",
                        "--discriminator-hidden", "--epochs", "--batch-size", "--generator-learning-rate", "--discriminator-learning-rate", "--beta1",

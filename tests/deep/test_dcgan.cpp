@@ -107,6 +107,84 @@ TEST_CASE("DCGAN: save and load give the same images and verdicts bit for bit", 
   }
 }
 
+TEST_CASE("DCGAN remedies: packing stacks images as channels; gradients with packing and minibatch stddev", "[deep][dcgan][gradcheck]") {
+  // D of a packing-2 model on rows [a; b] is D of a 2-channel model on the row [a | b] with the same weights
+  pml::Rng rng(11);
+  auto o = tiny();
+  o.packing = 2;
+  pml::DCGAN<double> packed(o, rng);
+  auto two = tiny();
+  two.channels = 2;
+  pml::DCGAN<double> stacked(two, rng);
+  const auto from = packed.stored_parameters();
+  auto to = stacked.stored_parameters();
+  REQUIRE(from.size() == to.size());
+  for (std::size_t i = 0; i < from.size(); ++i)
+    if (from[i]->name.rfind("discriminator.", 0) == 0) to[i]->value = from[i]->value;
+  Eigen::MatrixXd x(4, 64);
+  pml::random::fill_uniform(rng, x);
+  Eigen::MatrixXd side(2, 128);  // packs: rows 0 and 2, rows 1 and 3
+  side << x.row(0), x.row(2), x.row(1), x.row(3);
+  const Eigen::VectorXd d = packed.discriminate(x);
+  REQUIRE(d.size() == 2);
+  CHECK((d - stacked.discriminate(side)).cwiseAbs().maxCoeff() < 1e-14);
+  CHECK_THROWS_WITH(packed.discriminate(x.topRows(3)), Contains("DCGAN::discriminate") && Contains("3 rows") && Contains("packing (2)"));
+
+  for (const bool stddev : {false, true}) {
+    INFO("minibatch_stddev " << stddev);
+    auto opt = tiny();
+    opt.packing = stddev ? 1 : 2;
+    opt.minibatch_stddev = stddev;
+    pml::DCGAN<double> gan(opt, rng);
+    Eigen::MatrixXd z(4, 4), real(4, 64), fake(4, 64);
+    pml::random::fill_normal(rng, z);
+    pml::random::fill_uniform(rng, real);
+    pml::random::fill_uniform(rng, fake);
+    real = (real.array() * 2 - 1).matrix();
+    fake = (fake.array() * 2 - 1).matrix();
+    pml::ad::Tape<double> tape;
+    auto d_loss = [&] {
+      tape.reset();
+      return gan.discriminator_loss(tape, tape.constant(real), tape.constant(fake));
+    };
+    CHECK(pml::nn::parameter_gradcheck(gan.discriminator_parameters(), tape, d_loss) < 1e-6);
+    auto g_loss = [&] {
+      tape.reset();
+      return gan.generator_loss(tape, gan.generator_forward(tape, tape.constant(z)));
+    };
+    CHECK(pml::nn::parameter_gradcheck(gan.generator_parameters(), tape, g_loss) < 1e-6);
+  }
+  // minibatch stddev: D's verdict on an image depends on the batch's spread
+  auto so = tiny();
+  so.minibatch_stddev = true;
+  pml::DCGAN<double> sd(so, rng);
+  Eigen::MatrixXd same = x.topRows(1).replicate(3, 1), mixed = x.topRows(3);
+  CHECK(std::abs(sd.discriminate(same)(0) - sd.discriminate(mixed)(0)) > 1e-9);
+}
+
+TEST_CASE("DCGAN remedies fit, save and load with their options", "[deep][dcgan][io]") {
+  pml::Rng rng(12);
+  auto o = tiny();
+  o.packing = 2;
+  o.minibatch_stddev = true;
+  pml::DCGAN<float> gan(o, rng);
+  const Eigen::MatrixXf x = bars(rng, 70).cast<float>();  // minibatches of 16: the last one (6 rows) is 3 packs
+  gan.fit(x, {.epochs = 2, .batch_size = 16}, rng);
+  REQUIRE(gan.loss_history().discriminator_loss.size() == 2);
+  CHECK(std::isfinite(gan.loss_history().generator_loss.back()));
+  const auto path = std::filesystem::temp_directory_path() / "pml_dcgan_remedies.pml";
+  gan.save(path, pml::nn::FileFormat::json);
+  const auto loaded = pml::DCGAN<float>::load(path);
+  std::filesystem::remove(path);
+  CHECK(loaded.options().packing == 2);
+  CHECK(loaded.options().minibatch_stddev);
+  CHECK((gan.discriminate(x.topRows(8)) - loaded.discriminate(x.topRows(8))).cwiseAbs().maxCoeff() == 0.0f);
+  pml::Rng a(1), b(1);
+  CHECK((gan.sample(a, 3) - loaded.sample(b, 3)).cwiseAbs().maxCoeff() == 0.0f);
+  CHECK_THROWS_WITH(gan.fit(x, {.batch_size = 3}, rng), Contains("batch_size") && Contains("2 x packing = 4"));
+  CHECK_THROWS_WITH(gan.fit(x.topRows(3), {.batch_size = 4}, rng), Contains("3 rows") && Contains("at least 4"));
+}
+
 TEST_CASE("DCGAN errors name the function, the argument and the value", "[deep][dcgan][errors]") {
   pml::Rng rng(6);
   auto o = tiny();
@@ -122,4 +200,11 @@ TEST_CASE("DCGAN errors name the function, the argument and the value", "[deep][
   CHECK_THROWS_WITH(gan.fit(Eigen::MatrixXd::Zero(10, 64), {.batch_size = 1}, rng), Contains("batch_size"));
   CHECK_THROWS_WITH(gan.sample(rng, 0), Contains("DCGAN::sample"));
   CHECK_THROWS_WITH(gan.generate(Eigen::MatrixXd::Zero(2, 5)), Contains("DCGAN::generate") && Contains("5 columns"));
+  o = tiny();
+  o.packing = 0;
+  CHECK_THROWS_WITH(pml::DCGAN<double>(o, rng), Contains("DCGAN") && Contains("packing") && Contains("0"));
+  o.packing = 2;
+  pml::DCGAN<double> packed(o, rng);
+  pml::ad::Tape<double> tape;
+  CHECK_THROWS_WITH(packed.discriminator_forward(tape, tape.constant(Eigen::MatrixXd::Zero(2, 64))), Contains("DCGAN::discriminator_forward") && Contains("packing 1"));
 }

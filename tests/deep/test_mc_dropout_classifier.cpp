@@ -98,6 +98,36 @@ TEST_CASE("MCDropoutClassifier: passes do not depend on the thread count; save/l
   CHECK((net.predict(x).array() == loaded.predict(x).array()).all());
 }
 
+TEST_CASE("MCDropoutClassifier: hidden_features is the last dense layer's input of the deterministic pass", "[deep][mc_dropout_classifier]") {
+  pml::Rng rng(5);
+  Eigen::MatrixXd x;
+  pml::IntVector y;
+  bars(rng, 40, x, y);
+  pml::MCDropoutClassifier<double> net(small, rng);
+  net.fit(x, y, {.epochs = 1, .batch_size = 20}, rng);
+  const Eigen::MatrixXd h = net.hidden_features(x);
+  REQUIRE(h.rows() == 40);
+  REQUIRE(h.cols() == net.hidden_size());
+  CHECK(net.hidden_size() == 32);
+  CHECK(h.minCoeff() >= 0);  // ReLU outputs
+  // the last layer applied to them gives the deterministic pass's probabilities
+  const auto& last = net.parameters();
+  const Eigen::MatrixXd w = last[last.size() - 2]->value, b = last.back()->value;
+  Eigen::MatrixXd logits = h * w;
+  logits.rowwise() += b.row(0);
+  const Eigen::MatrixXd p = net.predict_proba(x);
+  for (Index i = 0; i < 40; ++i) {
+    const Eigen::RowVectorXd e = (logits.row(i).array() - logits.row(i).maxCoeff()).exp();
+    CHECK((e / e.sum() - p.row(i)).cwiseAbs().maxCoeff() < 1e-12);
+  }
+  // without a hidden layer: the flattened convolutional features
+  auto o = small;
+  o.hidden = {};
+  pml::MCDropoutClassifier<double> flat(o, rng);
+  CHECK(flat.hidden_features(x.topRows(3)).cols() == flat.feature_size());
+  CHECK_THROWS_WITH(net.hidden_features(Eigen::MatrixXd::Zero(2, 5)), Contains("MCDropoutClassifier::hidden_features") && Contains("5 columns"));
+}
+
 TEST_CASE("MCDropoutClassifier errors name the function, the argument and the value", "[deep][mc_dropout_classifier][errors]") {
   pml::Rng rng(4);
   CHECK_THROWS_WITH(pml::MCDropoutClassifier<float>({.height = 6, .width = 6, .filters = {4, 4}, .kernel = 3}, rng),

@@ -265,7 +265,8 @@ TEST_CASE("A loaded model saves the same options and matrices it was loaded from
       CHECK(after.model == before.model);
       // options added to a model after its seed file was written (io::added_later): an older file loads
       // with their defaults and saves them; every other option must come back as it was, none added
-      const std::vector<std::pair<std::string, std::string>> added_later{{"GAN", "packing"}, {"GAN", "minibatch_stddev"}};
+      const std::vector<std::pair<std::string, std::string>> added_later{{"GAN", "packing"}, {"GAN", "minibatch_stddev"}, {"DCGAN", "packing"},
+                                                                         {"DCGAN", "minibatch_stddev"}};
       pml::json::Value resaved = after.options;
       for (const auto& [model, key] : added_later) {
         if (model != before.model || before.options.find(key) != nullptr) continue;

@@ -1,5 +1,6 @@
 // metrics/: entropy, BALD, NLL, Brier, accuracy and ECE against hand-computed values; the Hungarian
-// assignment against brute force and the clustering accuracy; bad input throws.
+// assignment against brute force and the clustering accuracy; the Fréchet distance against closed forms
+// (also far from the origin) and the class-histogram entropy; bad input throws.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -9,6 +10,7 @@
 #include <numeric>
 
 #include "pml/metrics/clustering.hpp"
+#include "pml/metrics/generative.hpp"
 #include "pml/metrics/uncertainty.hpp"
 
 using Catch::Matchers::Contains;
@@ -202,4 +204,81 @@ TEST_CASE("clustering_accuracy: 1 for any relabelling, the best matching's share
   CHECK_THROWS_WITH(pml::metrics::clustering_accuracy(clusters, labels), Contains("clusters") && Contains("-1 at index 2"));
   CHECK_THROWS_WITH(pml::metrics::clustering_accuracy(pml::IntVector(), pml::IntVector()), Contains("no points"));
   CHECK_THROWS_WITH(pml::metrics::best_assignment(Eigen::MatrixXd::Constant(2, 2, std::nan(""))), Contains("best_assignment") && Contains("finite"));
+}
+
+TEST_CASE("frechet_distance: closed forms for 1-D, diagonal and rotated Gaussians", "[metrics][generative]") {
+  using pml::metrics::frechet_distance;
+  // one dimension: (mu1 - mu2)^2 + (s1 - s2)^2
+  Eigen::VectorXd m1(1), m2(1);
+  m1 << 1.5;
+  m2 << -0.5;
+  Eigen::MatrixXd c1(1, 1), c2(1, 1);
+  c1 << 4;
+  c2 << 0.25;
+  CHECK(frechet_distance(m1, c1, m2, c2) == Approx(4 + 1.5 * 1.5).epsilon(1e-12));
+  // diagonal covariances: sum of (sqrt(a_i) - sqrt(b_i))^2; the same after one rotation of both
+  Eigen::VectorXd a(3), b(3), mu(3), nu(3);
+  a << 1, 4, 9;
+  b << 0.25, 4, 1;
+  mu << 0, 1, 2;
+  nu << 1, 1, 0;
+  const double expected = (mu - nu).squaredNorm() + (a.cwiseSqrt() - b.cwiseSqrt()).squaredNorm();
+  CHECK(frechet_distance(mu, Eigen::MatrixXd(a.asDiagonal()), nu, Eigen::MatrixXd(b.asDiagonal())) == Approx(expected).epsilon(1e-12));
+  pml::Rng rng(21);
+  Eigen::MatrixXd g(3, 3);
+  pml::random::fill_normal(rng, g);
+  const Eigen::MatrixXd q = Eigen::HouseholderQR<Eigen::MatrixXd>(g).householderQ();
+  CHECK(frechet_distance(q * mu, q * a.asDiagonal() * q.transpose(), q * nu, q * b.asDiagonal() * q.transpose()) == Approx(expected).epsilon(1e-10));
+  // non-commuting covariances: symmetric in its arguments, 0 for equal Gaussians
+  Eigen::MatrixXd s(3, 3), t(3, 3);
+  pml::random::fill_normal(rng, s);
+  pml::random::fill_normal(rng, t);
+  const Eigen::MatrixXd sa = s * s.transpose() + Eigen::MatrixXd::Identity(3, 3), sb = t * t.transpose();
+  CHECK(frechet_distance(mu, sa, nu, sb) == Approx(frechet_distance(nu, sb, mu, sa)).epsilon(1e-10));
+  CHECK(frechet_distance(mu, sa, mu, sa) == Approx(0).margin(1e-12));
+}
+
+TEST_CASE("frechet_distance of feature rows: sample moments, far from the origin too", "[metrics][generative]") {
+  pml::Rng rng(22);
+  Eigen::MatrixXd x(400, 2), y(300, 2);
+  pml::random::fill_normal(rng, x);
+  pml::random::fill_normal(rng, y);
+  y.col(0) = 2 * y.col(0).array() + 1;
+  // the same distance from the Gaussian form with the sample moments (divisor N - 1)
+  auto moments = [](const Eigen::MatrixXd& m, Eigen::VectorXd& mean, Eigen::MatrixXd& cov) {
+    mean = m.colwise().mean().transpose();
+    const Eigen::MatrixXd c = m.rowwise() - mean.transpose();
+    cov = c.transpose() * c / double(m.rows() - 1);
+  };
+  Eigen::VectorXd mx, my;
+  Eigen::MatrixXd cx, cy;
+  moments(x, mx, cx);
+  moments(y, my, cy);
+  const double d = pml::metrics::frechet_distance(x, y);
+  CHECK(d == Approx(pml::metrics::frechet_distance(mx, cx, my, cy)).epsilon(1e-12));
+  CHECK(d > 1.5);  // about 1 (means) + 1 (sd 2 against 1)
+  CHECK(pml::metrics::frechet_distance(x, x) == Approx(0).margin(1e-12));
+  // both sets moved by 1e8: the moments are taken about the mean, so the distance holds
+  const Eigen::MatrixXd xs = x.array() + 1e8, ys = y.array() + 1e8;
+  CHECK(pml::metrics::frechet_distance(xs, ys) == Approx(d).epsilon(1e-6));
+  // float features
+  CHECK(pml::metrics::frechet_distance(x.cast<float>(), y.cast<float>()) == Approx(d).epsilon(1e-5));
+  CHECK_THROWS_WITH(pml::metrics::frechet_distance(x, Eigen::MatrixXd(3, 3)), Contains("metrics::frechet_distance") && Contains("2 and 3 columns"));
+  CHECK_THROWS_WITH(pml::metrics::frechet_distance(x, Eigen::MatrixXd(1, 2)), Contains("b has 1 rows"));
+  Eigen::MatrixXd bad = x;
+  bad(5, 1) = std::nan("");
+  CHECK_THROWS_WITH(pml::metrics::frechet_distance(bad, y), Contains("metrics::frechet_distance") && Contains("a"));
+}
+
+TEST_CASE("class_histogram_entropy: log K for balanced classes, 0 for one", "[metrics][generative]") {
+  pml::IntVector c(6);
+  c << 0, 1, 2, 0, 1, 2;
+  CHECK(pml::metrics::class_histogram_entropy(c, 3) == Approx(std::log(3.0)));
+  CHECK(pml::metrics::class_histogram_entropy(c, 10) == Approx(std::log(3.0)));
+  c.setConstant(4);
+  CHECK(pml::metrics::class_histogram_entropy(c, 5) == 0.0);
+  c << 0, 0, 0, 1, 1, 1;
+  CHECK(pml::metrics::class_histogram_entropy(c, 2) == Approx(std::log(2.0)));
+  CHECK_THROWS_WITH(pml::metrics::class_histogram_entropy(c, 1), Contains("class_histogram_entropy") && Contains("1 at index 3"));
+  CHECK_THROWS_WITH(pml::metrics::class_histogram_entropy(pml::IntVector(), 2), Contains("no entries"));
 }

@@ -494,6 +494,8 @@ void add_dcgan(Tool& tool) {
     const ConvGANShape shape(c);
     const auto noise = c.integer<Eigen::Index>("--noise", "Z", "dimension of the generator's noise z", 100, 1, Eigen::Index(1) << 16);
     const auto loss = c.choice("--generator-loss", "LOSS", "the generator's objective", DCGANOptions{}.generator_loss);
+    const auto packing = c.integer<Eigen::Index>("--packing", "M", "PacGAN: images the discriminator judges at once (stacked as channels)", 1, 1, 64);
+    const auto stddev = c.flag("--minibatch-stddev", "give the discriminator's dense layer the batch's mean standard deviation as one more input");
     const auto epochs = c.integer("--epochs", "N", "passes over the images", 5, 1);
     const auto batch = c.integer<Eigen::Index>("--batch-size", "B", "images per step (at least 2: batch normalisation)", 128, 2);
     const auto rate = c.real("--learning-rate", "R", "Adam's step size for both players", 2e-4, kPositive);
@@ -508,6 +510,10 @@ void add_dcgan(Tool& tool) {
       shape.set(o);
       o.noise = *noise;
       o.generator_loss = *loss;
+      o.packing = *packing;
+      o.minibatch_stddev = *stddev;
+      if (*batch < 2 * *packing)
+        throw UsageError("option --batch-size must be at least twice --packing (" + std::to_string(*packing) + "), got " + std::to_string(*batch));
       Rng rng(*seed);
       DCGAN<float> m(o, rng);  // checks the shapes before the data is read
       const Eigen::MatrixXf x = read_gan_images(*source, *csv, o.channels, o.height, o.width, *limit);

@@ -34,7 +34,8 @@
 
 namespace pml {
 
-/// Options of DCGAN: the image shape, the noise dimension, the networks' widths and the generator's loss.
+/// Options of DCGAN: the image shape, the noise dimension, the networks' widths, the generator's loss and
+/// two remedies for mode collapse (PacGAN packing, minibatch standard deviation).
 struct DCGANOptions {
   Index noise = 100;   ///< dimension of z
   Index channels = 1;  ///< C of the images
@@ -43,6 +44,15 @@ struct DCGANOptions {
   Index generator_features = 64;      ///< ngf: the generator's last hidden layer has ngf channels, the one before 2ngf
   Index discriminator_features = 64;  ///< ndf: the discriminator's first layer has ndf channels, the second 2ndf
   GANLoss generator_loss = GANLoss::non_saturating;  ///< non_saturating (the paper's) or minimax
+  /// PacGAN (Lin et al. 2018): D judges `packing` images at once, stacked as channels (its first
+  /// convolution takes packing·C channels), all real or all generated. 1: the plain DCGAN. A pack is
+  /// rows i, i + N/m, ..., i + (m−1)N/m of a batch of N rows; fit() drops the rows of a minibatch past the
+  /// last multiple of `packing`.
+  Index packing = 1;
+  /// Minibatch standard deviation (Karras et al. 2018, sec. 3): D's dense layer gains one input, the
+  /// standard deviation over the batch of each of its features, averaged (the paper's constant feature
+  /// map, read by a dense layer). The statistic is of the batch given: discriminate() takes x as one batch.
+  bool minibatch_stddev = false;
   /// The options a model file stores (serialization/state.hpp).
   template <class O, class V> static void fields(O& o, V&& v) {
     v("noise", o.noise, io::as_size);
@@ -52,6 +62,8 @@ struct DCGANOptions {
     v("generator_features", o.generator_features, io::as_size);
     v("discriminator_features", o.discriminator_features, io::as_size);
     v("generator_loss", o.generator_loss);
+    v("packing", o.packing, io::added_later);
+    v("minibatch_stddev", o.minibatch_stddev, io::added_later);
   }
 };
 
@@ -81,10 +93,11 @@ template <Real T = double> class DCGAN {
         g_up1_(2 * options_.generator_features, options_.generator_features, window(), rng, nn::Init::pytorch, false, 0, 0, "generator.up1"),
         g_bn1_(options_.generator_features, 1e-5, 0.1, "generator.bn1"),
         g_up2_(options_.generator_features, options_.channels, window(), rng, nn::Init::pytorch, true, 0, 0, "generator.up2"),
-        d_conv1_(options_.channels, options_.discriminator_features, window(), rng, nn::Init::pytorch, true, "discriminator.conv1"),
+        d_conv1_(options_.channels * options_.packing, options_.discriminator_features, window(), rng, nn::Init::pytorch, true, "discriminator.conv1"),
         d_conv2_(options_.discriminator_features, 2 * options_.discriminator_features, window(), rng, nn::Init::pytorch, false, "discriminator.conv2"),
         d_bn2_(2 * options_.discriminator_features, 1e-5, 0.1, "discriminator.bn2"),
-        d_dense_(2 * options_.discriminator_features * quarter_pixels(), 1, rng, nn::Init::pytorch, "discriminator.dense") {
+        d_dense_(2 * options_.discriminator_features * quarter_pixels() + (options_.minibatch_stddev ? 1 : 0), 1, rng, nn::Init::pytorch,
+                 "discriminator.dense") {
     // Radford et al.: every weight from N(0, 0.02²), batch-norm scales from N(1, 0.02²), biases zero
     for (nn::Parameter<T>* w : {&g_dense_.weight(), &g_up1_.weight(), &g_up2_.weight(), &d_conv1_.weight(), &d_conv2_.weight(), &d_dense_.weight()}) {
       random::fill_normal(rng, w->value);
@@ -98,20 +111,22 @@ template <Real T = double> class DCGAN {
   }
 
   /// The discriminator's loss −Σ[log D(x) + log(1 − D(fake))] on `tape` for real images x and generated
-  /// images `fake` (both N x C·H·W in tanh's range [−1, 1]); batch normalisation in training mode, each
-  /// batch on its own. @throw std::invalid_argument for the wrong widths.
+  /// images `fake` (both N x C·H·W in tanh's range [−1, 1], N a multiple of packing; the sum runs over D's
+  /// N / packing inputs); batch normalisation in training mode, each batch on its own.
+  /// @throw std::invalid_argument for the wrong widths or row counts.
   ad::Var<T> discriminator_loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& fake) {
-    check_width("DCGAN::discriminator_loss", x.cols());
-    check_width("DCGAN::discriminator_loss", fake.cols());
+    check_batch("DCGAN::discriminator_loss", x.rows(), x.cols());
+    check_batch("DCGAN::discriminator_loss", fake.rows(), fake.cols());
     const ad::Var<T> real_logit = discriminator_logit(*this, tape, x), fake_logit = discriminator_logit(*this, tape, fake);
-    return ad::bce_with_logits(real_logit, tape.constant(x.rows(), 1, T(1))) + ad::bce_with_logits(fake_logit, tape.constant(fake.rows(), 1, T(0)));
+    return ad::bce_with_logits(real_logit, tape.constant(real_logit.rows(), 1, T(1))) + ad::bce_with_logits(fake_logit, tape.constant(fake_logit.rows(), 1, T(0)));
   }
-  /// The generator's loss for generated images `fake` (on the tape that made them from G), summed over the rows.
+  /// The generator's loss for generated images `fake` (on the tape that made them from G; N a multiple of
+  /// packing), summed over D's inputs. @throw std::invalid_argument for the wrong width or row count.
   ad::Var<T> generator_loss(ad::Tape<T>& tape, const ad::Var<T>& fake) {
-    check_width("DCGAN::generator_loss", fake.cols());
+    check_batch("DCGAN::generator_loss", fake.rows(), fake.cols());
     const ad::Var<T> logit = discriminator_logit(*this, tape, fake);
-    if (options_.generator_loss == GANLoss::non_saturating) return ad::bce_with_logits(logit, tape.constant(fake.rows(), 1, T(1)));  // −log D
-    return -ad::bce_with_logits(logit, tape.constant(fake.rows(), 1, T(0)));  // log(1 − D) = −softplus(logit)
+    if (options_.generator_loss == GANLoss::non_saturating) return ad::bce_with_logits(logit, tape.constant(logit.rows(), 1, T(1)));  // −log D
+    return -ad::bce_with_logits(logit, tape.constant(logit.rows(), 1, T(0)));  // log(1 − D) = −softplus(logit)
   }
   /// G(z) on `tape` in training mode (batch statistics; the running statistics updated), values in [−1, 1].
   /// @throw std::invalid_argument unless z has noise columns.
@@ -123,20 +138,21 @@ template <Real T = double> class DCGAN {
   /// D on `tape` for images x (N x C·H·W in tanh's range [−1, 1]): its logit and the features the logit
   /// is made from (N x 2ndf·H/4·W/4, after the second block's LeakyReLU), the body InfoGAN's recognition
   /// head shares. Batch normalisation in training mode; the const overload uses the running statistics
-  /// and the weights as constants. @throw std::invalid_argument for the wrong width.
+  /// and the weights as constants. Only without packing and minibatch_stddev (a row must be one input of D).
+  /// @throw std::invalid_argument for the wrong width, or with packing or minibatch_stddev.
   DiscriminatorOutput<T> discriminator_forward(ad::Tape<T>& tape, const ad::Var<T>& x) {
-    check_width("DCGAN::discriminator_forward", x.cols());
+    check_plain("DCGAN::discriminator_forward", x.cols());
     return discriminator_output(*this, tape, x);
   }
   /// See the non-const overload (running statistics, weights as constants).
   DiscriminatorOutput<T> discriminator_forward(ad::Tape<T>& tape, const ad::Var<T>& x) const {
-    check_width("DCGAN::discriminator_forward", x.cols());
+    check_plain("DCGAN::discriminator_forward", x.cols());
     return discriminator_output(*this, tape, x);
   }
 
   /// Trains on images x (N x C·H·W, values in [0, 1]) for fit.epochs epochs of shuffled minibatches: per
   /// minibatch G makes as many images from fresh noise, D takes one Adam step on real and generated
-  /// images, then G one on D's verdict on the same generated images. The mean losses per image of each
+  /// images, then G one on D's verdict on the same generated images. The mean losses per D input (an image, or a pack of packing images) of each
   /// epoch are in loss_history(). Returns *this.
   /// @throw std::invalid_argument for x of the wrong width or fewer than 2 rows; std::domain_error for
   ///        values outside [0, 1] or non-finite, bad fit options, or a loss that stops being finite.
@@ -147,7 +163,12 @@ template <Real T = double> class DCGAN {
     if (x.minCoeff() < 0 || x.maxCoeff() > 1)
       detail::throw_domain(function, "x", "lie in [0, 1]", "values from " + detail::describe(double(x.minCoeff())) + " to " + detail::describe(double(x.maxCoeff())));
     if (fit.epochs < 1) detail::throw_domain(function, "epochs", "be at least 1", std::to_string(fit.epochs));
-    if (fit.batch_size < 2) detail::throw_domain(function, "batch_size", "be at least 2 (batch normalisation)", std::to_string(fit.batch_size));
+    if (fit.batch_size < 2 * options_.packing)
+      detail::throw_domain(function, "batch_size", "be at least 2 x packing = " + std::to_string(2 * options_.packing) + " (batch normalisation over D's inputs)",
+                           std::to_string(fit.batch_size));
+    if (x.rows() < 2 * options_.packing)
+      pml::detail::throw_shape(function, "x has " + std::to_string(x.rows()) + " rows; with packing " + std::to_string(options_.packing) + " fit needs at least " +
+                                             std::to_string(2 * options_.packing));
     check_positive(function, "learning_rate", fit.learning_rate);
     if (!(fit.beta1 >= 0 && fit.beta1 < 1)) detail::throw_domain(function, "beta1", "lie in [0, 1)", detail::describe(fit.beta1));
     const Matrix<T> scaled = (x.template cast<T>().array() * T(2) - T(1)).matrix();
@@ -162,14 +183,14 @@ template <Real T = double> class DCGAN {
     FitOptions epochs{.epochs = fit.epochs, .batch_size = fit.batch_size, .learning_rate = fit.learning_rate, .progress = fit.progress};
     const std::vector<T> d_history =
         detail::run_epochs<T>(function, scaled, Matrix<T>(scaled.rows(), 0), epochs, rng, [&](const Matrix<T>& xb, const Matrix<T>&, Index b, Index batches) {
-          const Index m = xb.rows();
+          const Index m = xb.rows() - xb.rows() % options_.packing;  // whole packs (all rows without packing)
           auto end_of_epoch = [&] {
             if (b + 1 != batches) return;
             history_.generator_loss.push_back(T(g_sum / double(std::max<Index>(g_rows, 1))));
             g_sum = 0;
             g_rows = 0;
           };
-          if (m < 2) {  // a last minibatch of one image: batch normalisation cannot take it, so it is skipped
+          if (m < 2 * options_.packing) {  // a last minibatch of fewer than two of D's inputs: batch normalisation cannot take it, so it is skipped
             end_of_epoch();
             return T(0);
           }
@@ -178,16 +199,17 @@ template <Real T = double> class DCGAN {
           g_tape.reset();
           const ad::Var<T> fake = generator_output(*this, g_tape, g_tape.constant(z));
           d_tape.reset();
-          const ad::Var<T> d = discriminator_loss(d_tape, d_tape.constant(xb), d_tape.constant(fake.value()));
-          d_tape.backward((T(1) / T(m)) * d);
+          const ad::Var<T> d = discriminator_loss(d_tape, d_tape.constant(m == xb.rows() ? xb : Matrix<T>(xb.topRows(m))), d_tape.constant(fake.value()));
+          const T inputs = T(m / options_.packing);  // D's inputs: the losses are per input, as the GAN's
+          d_tape.backward((T(1) / inputs) * d);
           d_opt.step();
           const ad::Var<T> g = generator_loss(g_tape, fake);  // D with its new weights, as in PyTorch's example
-          g_tape.backward((T(1) / T(m)) * g);
+          g_tape.backward((T(1) / inputs) * g);
           g_opt.step();
-          g_sum += double(g.value()(0, 0));
+          g_sum += double(g.value()(0, 0)) * double(options_.packing);  // per D input after the division by images below
           g_rows += m;
           end_of_epoch();
-          return T(d.value()(0, 0));
+          return T(d.value()(0, 0) * T(options_.packing));
         });
     history_.discriminator_loss = d_history;
     return *this;
@@ -212,12 +234,23 @@ template <Real T = double> class DCGAN {
       return Matrix<T>(((generator_output(*this, tape, tape.constant(rows)).value().array() + T(1)) / T(2)).matrix());
     });
   }
-  /// D(x): the discriminator's probability that each image (values in [0, 1]) is real, with the running statistics.
-  /// @throw std::invalid_argument for x of the wrong width or no rows; std::domain_error for non-finite x.
+  /// D(x): the discriminator's probability that each image (values in [0, 1]) is real, with the running
+  /// statistics; with packing m that each pack (rows i, i + N/m, ...; N a multiple of m) is (N/m values).
+  /// With packing or minibatch_stddev x is one batch (its packs and its spread); else it goes in chunks.
+  /// @throw std::invalid_argument for x of the wrong width, no rows or a row count that is not a multiple
+  ///        of packing; std::domain_error for non-finite x.
   template <class Derived> Vector<T> discriminate(const Eigen::MatrixBase<Derived>& x) const {
     detail::check_rows("DCGAN::discriminate", "x", x, input_size());
+    check_batch("DCGAN::discriminate", x.rows(), x.cols());
     const Matrix<T> xt = (x.template cast<T>().array() * T(2) - T(1)).matrix();
-    const Matrix<T> logits = chunked(xt, 1, [&](ad::Tape<T>& tape, const Matrix<T>& rows) { return Matrix<T>(discriminator_logit(*this, tape, tape.constant(rows)).value()); });
+    auto logit = [&](ad::Tape<T>& tape, const Matrix<T>& rows) { return Matrix<T>(discriminator_logit(*this, tape, tape.constant(rows)).value()); };
+    Matrix<T> logits;
+    if (options_.packing > 1 || options_.minibatch_stddev) {
+      ad::ScratchTape<T> scratch;
+      logits = logit(*scratch, xt);
+    } else {
+      logits = chunked(xt, 1, logit);
+    }
     return pml::sigmoid(logits.col(0).array()).matrix();
   }
 
@@ -252,6 +285,7 @@ template <Real T = double> class DCGAN {
                                              std::to_string(o.discriminator_features));
     if (o.generator_loss == GANLoss::wasserstein_gp)
       pml::detail::throw_shape(function, "generator_loss must be minimax or non_saturating, got wasserstein_gp (not available for the DCGAN yet)");
+    if (o.packing < 1 || o.packing > 64) detail::throw_domain(function, "packing", "lie in 1..64", std::to_string(o.packing));
     if (o.height < 4 || o.width < 4 || o.height % 4 != 0 || o.width % 4 != 0)
       pml::detail::throw_shape(function, "height and width must be positive multiples of 4 (two stride-2 layers), got " + std::to_string(o.height) + "x" +
                                              std::to_string(o.width));
@@ -261,6 +295,31 @@ template <Real T = double> class DCGAN {
   static ad::Window2d window() { return ad::Window2d::square(4, 2, 1); }
   void check_width(const char* function, Index cols) const {
     if (cols != input_size()) pml::detail::throw_shape(function, "the images have " + std::to_string(cols) + " columns, expected " + std::to_string(input_size()));
+  }
+  void check_batch(const char* function, Index rows, Index cols) const {
+    check_width(function, cols);
+    if (rows == 0 || rows % options_.packing != 0)
+      pml::detail::throw_shape(function, "the images have " + std::to_string(rows) + " rows, expected a positive multiple of packing (" +
+                                             std::to_string(options_.packing) + ")");
+  }
+  void check_plain(const char* function, Index cols) const {
+    check_width(function, cols);
+    if (options_.packing != 1 || options_.minibatch_stddev)
+      throw std::invalid_argument(std::string(function) + ": needs packing 1 and no minibatch_stddev (a row must be one input of D)");
+  }
+  // D's input rows: with packing m, row i stacks the channels of rows i, i + n, ..., i + (m−1)n (n = N/m)
+  // side by side, which in the c, h, w order is one image of m·C channels (selection products: a batch is small)
+  static ad::Var<T> pack(ad::Tape<T>& tape, const ad::Var<T>& x, Index m) {
+    if (m == 1) return x;
+    const Index n = x.rows() / m;
+    ad::Var<T> packed;
+    for (Index k = 0; k < m; ++k) {
+      ad::Var<T> select = tape.constant(n, x.rows(), T(0));
+      for (Index r = 0; r < n; ++r) select.value()(r, k * n + r) = T(1);
+      const ad::Var<T> block = ad::matmul(select, x);
+      packed = k == 0 ? block : ad::concat_cols(packed, block);
+    }
+    return packed;
   }
   // batch norm in training mode for a mutable model (fit), with the running statistics for a const one
   template <class Self> static nn::Images<T> norm(Self& bn, ad::Tape<T>& tape, const nn::Images<T>& x) {
@@ -281,11 +340,12 @@ template <Real T = double> class DCGAN {
   }
   template <class Self> static DiscriminatorOutput<T> discriminator_output(Self& self, ad::Tape<T>& tape, const ad::Var<T>& x) {
     const Options& o = self.options_;
-    nn::Images<T> h = self.d_conv1_.forward(tape, {x, ad::ImageShape{o.channels, o.height, o.width}});
+    nn::Images<T> h = self.d_conv1_.forward(tape, {pack(tape, x, o.packing), ad::ImageShape{o.packing * o.channels, o.height, o.width}});
     h.var = ad::leaky_relu(h.var, T(0.2));
     h = norm(self.d_bn2_, tape, self.d_conv2_.forward(tape, h));
     h.var = ad::leaky_relu(h.var, T(0.2));
-    return {self.d_dense_.forward(tape, h.var), h.var};
+    const ad::Var<T> features = o.minibatch_stddev ? detail::append_minibatch_stddev(tape, h.var) : h.var;
+    return {self.d_dense_.forward(tape, features), h.var};
   }
   template <class Self> static ad::Var<T> discriminator_logit(Self& self, ad::Tape<T>& tape, const ad::Var<T>& x) {
     return discriminator_output(self, tape, x).logit;

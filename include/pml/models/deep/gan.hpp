@@ -37,6 +37,16 @@ enum class GANLoss : std::uint8_t {
 /// The names of the values, in order (model files and the command line; see core/enum_names.hpp).
 constexpr std::array<std::string_view, 3> enum_names(GANLoss) { return {"minimax", "non_saturating", "wasserstein_gp"}; }
 
+namespace detail {
+/// x (N x F) with one more column: the batch's standard deviation over rows per column, averaged over the
+/// columns (Karras et al. 2018, sec. 3; about each column's own mean, so a shift leaves it unchanged).
+template <Real T> ad::Var<T> append_minibatch_stddev(ad::Tape<T>& tape, const ad::Var<T>& x) {
+  const ad::Var<T> centred = x + T(-1) * ad::mean_cols(x);  // the mean of each column removed first
+  const ad::Var<T> sd = ad::sqrt(ad::mean_cols(ad::square(centred)) + tape.constant(1, x.cols(), T(1e-8)));
+  return ad::concat_cols(x, ad::matmul(tape.constant(x.rows(), 1, T(1)), ad::mean_rows(sd)));
+}
+}  // namespace detail
+
 /// The discriminator's verdict on a batch and the features it was made from: `logit` (N x 1) and
 /// `features` (N x F, D's last hidden layer), the body InfoGAN's recognition head Q(c|x) shares.
 template <Real T> struct DiscriminatorOutput {
@@ -374,16 +384,10 @@ template <Real T = double> class GAN {
     const Index m = options_.packing;
     return m == 1 ? x : ad::reshape(x, x.rows() / m, x.cols() * m);
   }
-  /// The batch's mean (over features) standard deviation (over rows) as one more column (Karras et al. 2018).
-  static ad::Var<T> append_stddev(ad::Tape<T>& tape, const ad::Var<T>& x) {
-    const ad::Var<T> centred = x + T(-1) * ad::mean_cols(x);  // the mean of each column removed first
-    const ad::Var<T> sd = ad::sqrt(ad::mean_cols(ad::square(centred)) + tape.constant(1, x.cols(), T(1e-8)));
-    return ad::concat_cols(x, ad::matmul(tape.constant(x.rows(), 1, T(1)), ad::mean_rows(sd)));
-  }
   /// D on the tape for data rows x: packed, with the stddev column when asked (n / packing x 1).
   template <class Self> static ad::Var<T> critic_impl(Self& self, ad::Tape<T>& tape, const ad::Var<T>& x) {
     ad::Var<T> input = self.pack(tape, x);
-    if (self.options_.minibatch_stddev) input = append_stddev(tape, input);
+    if (self.options_.minibatch_stddev) input = detail::append_minibatch_stddev(tape, input);
     Rng unused(0);
     return self.discriminator_.forward(tape, input, unused, nn::Mode::train);
   }
