@@ -502,7 +502,8 @@ TEST_CASE("pml bcnn and pml dcgan: fit on CSV images, outputs equal to the in-pr
   pac_options.minibatch_stddev = true;
   pml::DCGAN<float> pac_same(pac_options, pac_rng);
   pac_same.fit(x, {.epochs = 1, .batch_size = 8}, pac_rng);
-  const auto pa = pml::DCGAN<float>::load(dir() / "dcgan_pac.pml").stored_parameters(), pb = std::as_const(pac_same).stored_parameters();
+  const auto pac_loaded = pml::DCGAN<float>::load(dir() / "dcgan_pac.pml");
+  const auto pa = pac_loaded.stored_parameters(), pb = std::as_const(pac_same).stored_parameters();
   REQUIRE(pa.size() == pb.size());
   for (std::size_t i = 0; i < pa.size(); ++i) CHECK(pa[i]->value == pb[i]->value);
   const Run pac_d = run_pml("dcgan discriminate dcgan_pac.pml bars40.csv -o d_pac.csv");

@@ -129,6 +129,16 @@ TEST_CASE("DCGAN remedies: packing stacks images as channels; gradients with pac
   REQUIRE(d.size() == 2);
   CHECK((d - stacked.discriminate(side)).cwiseAbs().maxCoeff() < 1e-14);
   CHECK_THROWS_WITH(packed.discriminate(x.topRows(3)), Contains("DCGAN::discriminate") && Contains("3 rows") && Contains("packing (2)"));
+  // many packs go through in chunks: each pack's verdict is its own (running statistics)
+  Eigen::MatrixXd many(140, 64);
+  pml::random::fill_uniform(rng, many);
+  const Eigen::VectorXd all = packed.discriminate(many);
+  REQUIRE(all.size() == 70);
+  for (const Eigen::Index r : {0, 1, 63, 64, 69}) {
+    Eigen::MatrixXd one(2, 64);
+    one << many.row(r), many.row(r + 70);
+    CHECK(std::abs(packed.discriminate(one)(0) - all(r)) < 1e-12);
+  }
 
   for (const bool stddev : {false, true}) {
     INFO("minibatch_stddev " << stddev);

@@ -199,7 +199,18 @@ TEST_CASE("clustering_accuracy: 1 for any relabelling, the best matching's share
   CHECK(t.rows() == 3);
   CHECK(t.cols() == 2);
   CHECK(t.sum() == 3);
-  CHECK_THROWS_WITH(pml::metrics::clustering_accuracy(clusters.head(3), labels), Contains("metrics::contingency_table") && Contains("3 entries"));
+  CHECK_THROWS_WITH(pml::metrics::clustering_accuracy(clusters.head(3), labels), Contains("metrics::clustering_accuracy") && Contains("3 entries"));
+  // sparse ids (up to 2^20) cost nothing: only the values present enter the assignment
+  pml::IntVector sparse(8);
+  sparse << 1000000, 1000000, 7, 7, 0, 0, 0, 1000000;
+  labels << 0, 0, 1, 1, 2, 2, 2, 0;
+  CHECK(pml::metrics::clustering_accuracy(sparse, labels) == 1.0);
+  const pml::IntVector sparse_match = pml::metrics::best_matching(sparse, labels);
+  CHECK(sparse_match.size() == 1000001);
+  CHECK(sparse_match(1000000) == 0);
+  CHECK(sparse_match(7) == 1);
+  CHECK(sparse_match(3) == -1);
+  CHECK_THROWS_WITH(pml::metrics::contingency_table(sparse, sparse), Contains("too large"));
   clusters(2) = -1;
   CHECK_THROWS_WITH(pml::metrics::clustering_accuracy(clusters, labels), Contains("clusters") && Contains("-1 at index 2"));
   CHECK_THROWS_WITH(pml::metrics::clustering_accuracy(pml::IntVector(), pml::IntVector()), Contains("no points"));
@@ -261,6 +272,10 @@ TEST_CASE("frechet_distance of feature rows: sample moments, far from the origin
   // both sets moved by 1e8: the moments are taken about the mean, so the distance holds
   const Eigen::MatrixXd xs = x.array() + 1e8, ys = y.array() + 1e8;
   CHECK(pml::metrics::frechet_distance(xs, ys) == Approx(d).epsilon(1e-6));
+  // features near the largest doubles, and near the smallest: the distance scales as the square
+  CHECK(pml::metrics::frechet_distance((x * 1e150).eval(), (y * 1e150).eval()) == Approx(d * 1e300).epsilon(1e-10));
+  CHECK(pml::metrics::frechet_distance((x * 1e-150).eval(), (y * 1e-150).eval()) == Approx(d * 1e-300).epsilon(1e-10));
+  CHECK_THROWS_WITH(pml::metrics::frechet_distance((x * 1e300).eval(), (y * 1e300).eval()), Contains("frechet_distance") && Contains("overflow"));
   // float features
   CHECK(pml::metrics::frechet_distance(x.cast<float>(), y.cast<float>()) == Approx(d).epsilon(1e-5));
   CHECK_THROWS_WITH(pml::metrics::frechet_distance(x, Eigen::MatrixXd(3, 3)), Contains("metrics::frechet_distance") && Contains("2 and 3 columns"));

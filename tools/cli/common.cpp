@@ -524,7 +524,7 @@ Eigen::Index row_count(Eigen::Index rows, const std::string& option, Eigen::Inde
   return rows;
 }
 
-void check_network(const std::vector<Eigen::Index>& hidden, Eigen::Index input, Eigen::Index output, std::size_t scalar_bytes) {
+void check_network(const std::vector<Eigen::Index>& hidden, Eigen::Index input, Eigen::Index output, std::size_t scalar_bytes, const char* option) {
   long double parameters = 0;
   Eigen::Index previous = input;
   for (const Eigen::Index h : hidden) {
@@ -536,7 +536,7 @@ void check_network(const std::vector<Eigen::Index>& hidden, Eigen::Index input, 
   if (bytes > physical_memory()) {
     std::vector<std::string> sizes;
     for (const Eigen::Index h : hidden) sizes.push_back(std::to_string(h));
-    throw UsageError("option --hidden " + join(sizes, ",") + " makes a network of " + gigabytes(bytes) + " of weights and training state, more than this machine's " +
+    throw UsageError(std::string("option ") + option + " " + join(sizes, ",") + " makes a network of " + gigabytes(bytes) + " of weights and training state, more than this machine's " +
                      gigabytes(physical_memory()) + " of memory");
   }
 }

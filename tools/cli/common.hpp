@@ -238,6 +238,7 @@ std::vector<std::string> names(const char* prefix, Eigen::Index n);
 Eigen::Index row_count(Eigen::Index rows, const std::string& option, Eigen::Index width);
 /// A network input - hidden... - output: refused (naming --hidden) if its weights and their training
 /// state (value, gradient, two Adam moments) cannot fit in memory.
-void check_network(const std::vector<Eigen::Index>& hidden, Eigen::Index input, Eigen::Index output, std::size_t scalar_bytes);
+void check_network(const std::vector<Eigen::Index>& hidden, Eigen::Index input, Eigen::Index output, std::size_t scalar_bytes,
+                   const char* option = "--hidden");
 
 }  // namespace pml::cli

@@ -389,8 +389,8 @@ void add_gan(Tool& tool) {
       o.packing = *packing;
       o.minibatch_stddev = *stddev;
       Rng rng(*seed);
-      check_network(*g_hidden, *noise, x.cols(), sizeof(float));
-      check_network(*d_hidden, x.cols() * *packing, 1, sizeof(float));
+      check_network(*g_hidden, *noise, x.cols(), sizeof(float), "--generator-hidden");
+      check_network(*d_hidden, x.cols() * *packing, 1, sizeof(float), "--discriminator-hidden");
       GAN<float> m(o, rng);
       GANFitOptions f;
       f.steps = *steps;
@@ -561,7 +561,8 @@ void add_dcgan(Tool& tool) {
   {
     Command& c = dcgan.command("discriminate", "the discriminator's probability that each image is real",
                                "Writes D(x) for each row of DATA (C x H x W values in [0, 1], an optional last label column ignored), with the "
-                               "batch norms' running statistics.",
+                               "batch norms' running statistics. With packing M the rows are judged in packs (rows i, i + N/M, ...; N a multiple "
+                               "of M) and one value per pack is written; with minibatch stddev the rows are one batch.",
                                "pml dcgan discriminate dcgan.pml samples.csv");
     const auto model = c.input("MODEL", "a model saved by pml dcgan fit");
     const auto data = c.input("DATA.csv", "images, one per row");
@@ -637,8 +638,10 @@ void add_infogan(Tool& tool) {
         o.output = x.cols();
         o.generator_hidden = *g_hidden;
         o.discriminator_hidden = *d_hidden;
-        check_network(*g_hidden, o.noise, x.cols(), sizeof(float));
-        check_network(*d_hidden, x.cols(), o.recognition_hidden, sizeof(float));
+        Eigen::Index code_inputs = o.continuous;
+        for (const Eigen::Index k : o.categorical) code_inputs += k;
+        check_network(*g_hidden, o.noise + code_inputs, x.cols(), sizeof(float), "--generator-hidden");
+        check_network(*d_hidden, x.cols(), 1, sizeof(float), "--discriminator-hidden");
       }
       Rng rng(*seed);
       InfoGAN<float> m(o, rng);

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pml/core/check.hpp"
@@ -18,11 +19,9 @@
 
 namespace pml::metrics {
 
-/// The contingency table of two labellings: entry (k, c) counts the points in cluster k with class c
-/// ((max cluster + 1) x (max label + 1)). @throw std::invalid_argument for different lengths or no points;
-/// std::domain_error for a negative value or one above 2^20.
-inline Eigen::MatrixXd contingency_table(const IntVectorCRef& clusters, const IntVectorCRef& labels) {
-  constexpr const char* function = "metrics::contingency_table";
+namespace detail {
+/// Equal lengths, at least one point, values in 0..2^20.
+inline void check_labellings(const char* function, const IntVectorCRef& clusters, const IntVectorCRef& labels) {
   if (clusters.size() != labels.size())
     pml::detail::throw_shape(function, "clusters has " + std::to_string(clusters.size()) + " entries but labels " + std::to_string(labels.size()));
   if (labels.size() == 0) pml::detail::throw_shape(function, "no points");
@@ -31,7 +30,20 @@ inline Eigen::MatrixXd contingency_table(const IntVectorCRef& clusters, const In
     for (Index i = 0; i < v->size(); ++i)
       if ((*v)(i) < 0 || (*v)(i) > limit)
         pml::detail::throw_domain(function, name, "lie in 0..2^20", std::to_string((*v)(i)) + " at index " + std::to_string(i));
-  Eigen::MatrixXd table = Eigen::MatrixXd::Zero(clusters.maxCoeff() + 1, labels.maxCoeff() + 1);
+}
+}  // namespace detail
+
+/// The contingency table of two labellings: entry (k, c) counts the points in cluster k with class c
+/// ((max cluster + 1) x (max label + 1), dense: for sparse ids best_matching() and clustering_accuracy()
+/// use the values present only). @throw std::invalid_argument for different lengths, no points or a table of
+/// more than 2^26 entries; std::domain_error for a negative value or one above 2^20.
+inline Eigen::MatrixXd contingency_table(const IntVectorCRef& clusters, const IntVectorCRef& labels) {
+  constexpr const char* function = "metrics::contingency_table";
+  detail::check_labellings(function, clusters, labels);
+  const Index rows = clusters.maxCoeff() + 1, cols = labels.maxCoeff() + 1;
+  if (double(rows) * double(cols) > double(1L << 26))
+    pml::detail::throw_shape(function, "a table of " + std::to_string(rows) + " x " + std::to_string(cols) + " entries is too large; renumber the ids 0..K-1");
+  Eigen::MatrixXd table = Eigen::MatrixXd::Zero(rows, cols);
   for (Index i = 0; i < labels.size(); ++i) table(clusters(i), labels(i)) += 1;
   return table;
 }
@@ -99,17 +111,43 @@ inline IntVector best_assignment(const Eigen::MatrixXd& table) {
   return out;
 }
 
+namespace detail {
+/// The values of v renumbered 0..K−1 in increasing order (K distinct values); `values` gets them.
+inline IntVector compact(const IntVectorCRef& v, std::vector<long>& values) {
+  values.assign(v.data(), v.data() + v.size());
+  std::sort(values.begin(), values.end());
+  values.erase(std::unique(values.begin(), values.end()), values.end());
+  IntVector out(v.size());
+  for (Index i = 0; i < v.size(); ++i) out(i) = long(std::lower_bound(values.begin(), values.end(), v(i)) - values.begin());
+  return out;
+}
+/// The contingency table of the values present only (K clusters x C classes), with their original values.
+inline Eigen::MatrixXd compact_table(const char* function, const IntVectorCRef& clusters, const IntVectorCRef& labels, std::vector<long>& cluster_values,
+                                     std::vector<long>& label_values) {
+  check_labellings(function, clusters, labels);
+  return contingency_table(compact(clusters, cluster_values), compact(labels, label_values));
+}
+}  // namespace detail
+
 /// The best one-to-one matching of clusters to classes: entry k is the class given to cluster k (−1 for
-/// a cluster left without one), chosen to maximise the points whose cluster's class is their own.
-/// @throw as contingency_table().
+/// a cluster left without one or an id with no points), chosen to maximise the points whose cluster's class
+/// is their own (max cluster + 1 entries). Only the values present enter the assignment, so sparse ids cost
+/// nothing. @throw as contingency_table() (naming metrics::best_matching).
 inline IntVector best_matching(const IntVectorCRef& clusters, const IntVectorCRef& labels) {
-  return best_assignment(contingency_table(clusters, labels));
+  std::vector<long> cv, lv;
+  const IntVector match = best_assignment(detail::compact_table("metrics::best_matching", clusters, labels, cv, lv));
+  IntVector out = IntVector::Constant(cv.back() + 1, -1);
+  for (std::size_t k = 0; k < cv.size(); ++k)
+    if (match(Index(k)) >= 0) out(cv[k]) = lv[std::size_t(match(Index(k)))];
+  return out;
 }
 
 /// The accuracy of `clusters` as a classifier of `labels` under best_matching(): the share of points
-/// in [0, 1] (1 for any relabelling of the true classes). @throw as contingency_table().
+/// in [0, 1] (1 for any relabelling of the true classes); sparse ids cost nothing. @throw as contingency_table()
+/// (naming metrics::clustering_accuracy).
 inline double clustering_accuracy(const IntVectorCRef& clusters, const IntVectorCRef& labels) {
-  const Eigen::MatrixXd table = contingency_table(clusters, labels);
+  std::vector<long> cv, lv;
+  const Eigen::MatrixXd table = detail::compact_table("metrics::clustering_accuracy", clusters, labels, cv, lv);
   const IntVector match = best_assignment(table);
   double hits = 0;
   for (Index k = 0; k < match.size(); ++k)

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 
 #include <Eigen/Eigenvalues>
@@ -45,6 +46,8 @@ inline double frechet_distance(const VectorCRef<double>& mean1, const MatrixCRef
   inner = (inner + inner.transpose()) / 2;
   const double cross = Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(inner, Eigen::EigenvaluesOnly).eigenvalues().cwiseMax(0.0).cwiseSqrt().sum();
   const double value = (mean1 - mean2).squaredNorm() + s1.trace() + s2.trace() - 2 * cross;
+  if (!std::isfinite(value))
+    pml::detail::throw_domain(function, "the distance", "be finite", "an overflow: the means or covariances are too large for double");
   return std::max(value, 0.0);
 }
 
@@ -72,11 +75,24 @@ template <class DA, class DB> double frechet_distance(const Eigen::MatrixBase<DA
   constexpr const char* function = "metrics::frechet_distance";
   if (a.cols() != b.cols())
     pml::detail::throw_shape(function, "the feature sets have " + std::to_string(a.cols()) + " and " + std::to_string(b.cols()) + " columns");
+  pml::check_all_finite(function, "a", a);
+  pml::check_all_finite(function, "b", b);
+  // features far from 1 in size (up to the largest doubles): the distance of the features divided by a power
+  // of two s near their largest magnitude, times s² (it scales as the square; the division is exact)
+  double top = 0;
+  if (a.size() > 0) top = std::max(top, double(a.cwiseAbs().maxCoeff()));
+  if (b.size() > 0) top = std::max(top, double(b.cwiseAbs().maxCoeff()));
+  int exponent = 0;
+  std::frexp(top, &exponent);
+  const double s = top == 0 || (exponent > -200 && exponent < 200) ? 1.0 : std::ldexp(1.0, exponent);
   Eigen::VectorXd m1, m2;
   Eigen::MatrixXd c1, c2;
-  detail::mean_and_covariance(function, "a", a, m1, c1);
-  detail::mean_and_covariance(function, "b", b, m2, c2);
-  return frechet_distance(m1, c1, m2, c2);
+  detail::mean_and_covariance(function, "a", (a.template cast<double>() / s).eval(), m1, c1);
+  detail::mean_and_covariance(function, "b", (b.template cast<double>() / s).eval(), m2, c2);
+  const double d = frechet_distance(m1, c1, m2, c2);
+  if (s == 1.0) return d;
+  if (d > std::numeric_limits<double>::max() / (s * s)) pml::detail::throw_domain(function, "the distance", "be finite", "an overflow of double");
+  return d * s * s;
 }
 
 /// The entropy (nats) of the histogram of `classes` (values 0..K−1): log K when every class is equally

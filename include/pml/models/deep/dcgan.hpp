@@ -85,7 +85,8 @@ template <Real T = double> class DCGAN {
  public:
   using Options = DCGANOptions;  ///< The options type.
   using Scalar = T;  ///< The scalar type (float or double).
-  /// @throw std::invalid_argument for non-positive sizes or a height or width that is not a multiple of 4.
+  /// @throw std::invalid_argument for non-positive sizes or a height or width that is not a multiple of 4;
+  ///        std::domain_error for a packing outside 1..64.
   DCGAN(const Options& options, Rng& rng)
       : options_(checked(options)),
         g_dense_(options_.noise, 2 * options_.generator_features * quarter_pixels(), rng, nn::Init::pytorch, "generator.dense"),
@@ -154,8 +155,9 @@ template <Real T = double> class DCGAN {
   /// minibatch G makes as many images from fresh noise, D takes one Adam step on real and generated
   /// images, then G one on D's verdict on the same generated images. The mean losses per D input (an image, or a pack of packing images) of each
   /// epoch are in loss_history(). Returns *this.
-  /// @throw std::invalid_argument for x of the wrong width or fewer than 2 rows; std::domain_error for
-  ///        values outside [0, 1] or non-finite, bad fit options, or a loss that stops being finite.
+  /// @throw std::invalid_argument for x of the wrong width or fewer than 2 rows (2·packing with packing);
+  ///        std::domain_error for values outside [0, 1] or non-finite, bad fit options, or a loss that stops
+  ///        being finite.
   template <class Derived> DCGAN& fit(const Eigen::MatrixBase<Derived>& x, const DCGANFitOptions& fit, Rng& rng) {
     constexpr const char* function = "DCGAN::fit";
     detail::check_rows(function, "x", x, input_size());
@@ -214,7 +216,7 @@ template <Real T = double> class DCGAN {
     history_.discriminator_loss = d_history;
     return *this;
   }
-  /// The mean discriminator and generator losses per image of each epoch of the last fit() (empty before it).
+  /// The mean discriminator and generator losses per D input (an image, or a pack) of each epoch of the last fit() (empty before it).
   const GANHistory<T>& loss_history() const noexcept { return history_; }
 
   /// n generated images (n x C·H·W, values in [0, 1]) from z ~ N(0, I); `rng` first, as in every sample(rng, n).
@@ -236,7 +238,8 @@ template <Real T = double> class DCGAN {
   }
   /// D(x): the discriminator's probability that each image (values in [0, 1]) is real, with the running
   /// statistics; with packing m that each pack (rows i, i + N/m, ...; N a multiple of m) is (N/m values).
-  /// With packing or minibatch_stddev x is one batch (its packs and its spread); else it goes in chunks.
+  /// With minibatch_stddev x is one batch (the statistic is of its spread: keep it to a minibatch's size);
+  /// else it goes through in chunks (of whole packs).
   /// @throw std::invalid_argument for x of the wrong width, no rows or a row count that is not a multiple
   ///        of packing; std::domain_error for non-finite x.
   template <class Derived> Vector<T> discriminate(const Eigen::MatrixBase<Derived>& x) const {
@@ -245,9 +248,25 @@ template <Real T = double> class DCGAN {
     const Matrix<T> xt = (x.template cast<T>().array() * T(2) - T(1)).matrix();
     auto logit = [&](ad::Tape<T>& tape, const Matrix<T>& rows) { return Matrix<T>(discriminator_logit(*this, tape, tape.constant(rows)).value()); };
     Matrix<T> logits;
-    if (options_.packing > 1 || options_.minibatch_stddev) {
+    if (options_.minibatch_stddev) {  // the statistic is of the whole batch
       ad::ScratchTape<T> scratch;
       logits = logit(*scratch, xt);
+    } else if (options_.packing > 1) {  // packs of rows i, i + n, ...: put each pack's rows together, then chunks of 64 packs
+      const Index m = options_.packing, n = xt.rows() / m;
+      Matrix<T> grouped(xt.rows(), xt.cols());
+      for (Index r = 0; r < n; ++r)
+        for (Index k = 0; k < m; ++k) grouped.row(r * m + k) = xt.row(r + k * n);
+      logits.resize(n, 1);
+      ad::ScratchTape<T> scratch;
+      Matrix<T> chunk;
+      for (Index r0 = 0; r0 < n; r0 += 64) {
+        const Index packs = std::min<Index>(64, n - r0);
+        chunk.resize(packs * m, xt.cols());  // pack() wants rows i, i + packs, ...: regroup the chunk's packs
+        for (Index r = 0; r < packs; ++r)
+          for (Index k = 0; k < m; ++k) chunk.row(r + k * packs) = grouped.row((r0 + r) * m + k);
+        scratch->reset();
+        logits.middleRows(r0, packs) = logit(*scratch, chunk);
+      }
     } else {
       logits = chunked(xt, 1, logit);
     }
@@ -305,7 +324,8 @@ template <Real T = double> class DCGAN {
   void check_plain(const char* function, Index cols) const {
     check_width(function, cols);
     if (options_.packing != 1 || options_.minibatch_stddev)
-      throw std::invalid_argument(std::string(function) + ": needs packing 1 and no minibatch_stddev (a row must be one input of D)");
+      throw std::invalid_argument(std::string(function) + ": needs packing 1 and no minibatch_stddev (a row must be one input of D), got packing " +
+                                  std::to_string(options_.packing) + (options_.minibatch_stddev ? " and minibatch_stddev" : ""));
   }
   // D's input rows: with packing m, row i stacks the channels of rows i, i + n, ..., i + (m−1)n (n = N/m)
   // side by side, which in the c, h, w order is one image of m·C channels (selection products: a batch is small)

@@ -396,7 +396,8 @@ template <Real T = double> class GAN {
     if (x.cols() != self.options_.output)
       pml::detail::throw_shape(function, "x has " + std::to_string(x.cols()) + " columns, expected " + std::to_string(self.options_.output));
     if (self.options_.packing != 1 || self.options_.minibatch_stddev)
-      throw std::invalid_argument(std::string(function) + ": needs packing 1 and no minibatch_stddev (a row of x must be one input of D)");
+      throw std::invalid_argument(std::string(function) + ": needs packing 1 and no minibatch_stddev (a row of x must be one input of D), got packing " +
+                                  std::to_string(self.options_.packing) + (self.options_.minibatch_stddev ? " and minibatch_stddev" : ""));
     auto& layers = self.discriminator_.layers();
     if (layers.size() < 2) throw std::invalid_argument(std::string(function) + ": the discriminator has no hidden layer");
     const T slope = T(self.discriminator_.options().leaky_slope);

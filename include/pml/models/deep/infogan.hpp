@@ -200,7 +200,8 @@ template <Real T = double> class InfoGAN {
     constexpr const char* function = "InfoGAN::generator_input";
     detail::check_rows(function, "z", z, options_.noise);
     detail::check_rows(function, "codes", codes, code_size());
-    detail::check_same_rows(function, z, codes);
+    if (z.rows() != codes.rows())
+      pml::detail::throw_shape(function, "z has " + std::to_string(z.rows()) + " rows but codes has " + std::to_string(codes.rows()));
     Matrix<T> in = Matrix<T>::Zero(z.rows(), options_.noise + code_inputs());
     in.leftCols(options_.noise) = z.template cast<T>();
     Index col = options_.noise;
@@ -221,7 +222,7 @@ template <Real T = double> class InfoGAN {
   }
 
   /// −λ_cat Σ log Q(c_k | x) − λ_cont Σ log q(c_j | x) on `tape`, summed over the rows: the recognition
-  /// head's loss (−L_I up to the constant H(c), Chen et al. 2016 eq. 5) for its raw outputs `q` (N x the
+  /// head's loss (with both λ = 1, −L_I up to the constant H(c), Chen et al. 2016 eq. 5) for its raw outputs `q` (N x the
   /// logits of each categorical code, then the continuous codes' means, then their log-variances) and the
   /// generator inputs' code part `codes_in` (N x code_inputs(): one-hot, then continuous values).
   ad::Var<T> information_loss(ad::Tape<T>& tape, const ad::Var<T>& q, const ad::Var<T>& codes_in, T categorical_weight, T continuous_weight) const {
