@@ -414,6 +414,10 @@ TEST_CASE("pml infogan: fit both bodies, sample with given codes, read codes; eq
   r = run_pml("infogan sample info.pml -n 2 --code 1,x");
   CHECK(r.code == 2);
   CHECK_THAT(r.err, Contains("--code needs a number, got 'x'"));
+  r = run_pml("infogan sample info_dc.pml -n 2 --png info_dc.pml");
+  CHECK(r.code == 2);
+  CHECK_THAT(r.err, Contains("--png names the model file"));
+  CHECK(pml::InfoGAN<float>::load(dir() / "info_dc.pml").options().noise == 3);  // not overwritten
   r = run_pml("infogan sample info.pml -n 2 --png p.png");
   CHECK(r.code == 2);
   CHECK_THAT(r.err, Contains("--png draws one-channel images"));

@@ -480,6 +480,26 @@ Eigen::MatrixXf read_gan_images(const std::string& source, const io::CsvOptions&
   return x;
 }
 
+/// Refuses a --png path that names the model file or the -o output (a usage error).
+void check_png_target(const std::string& png, const std::string& model, const std::string& out) {
+  if (png.empty()) return;
+  const auto same = [](const std::string& a, const std::string& b) {
+    std::error_code ec;
+    return !b.empty() && std::filesystem::weakly_canonical(a, ec) == std::filesystem::weakly_canonical(b, ec);
+  };
+  if (same(png, model)) throw UsageError("option --png names the model file '" + model + "'");
+  if (same(png, out)) throw UsageError("option --png and -o name the same file '" + png + "'");
+}
+
+/// The rows of a CSV for a model of input width `width` (an optional last label column dropped), as float;
+/// `takes` says what the model takes, for the error.
+Eigen::MatrixXf read_labelled_rows(const std::string& path, const io::CsvOptions& csv, Eigen::Index width, const std::string& takes) {
+  const Eigen::MatrixXd table = read_data(path, csv);
+  if (table.cols() != width && table.cols() != width + 1)
+    throw std::runtime_error("'" + path + "' has " + std::to_string(table.cols()) + " columns; the model takes " + takes + " (and an optional label column)");
+  return table.leftCols(width).cast<float>();
+}
+
 void add_dcgan(Tool& tool) {
   Family& dcgan = tool.family("dcgan", "deep convolutional GAN (Radford et al. 2016), on Fashion-MNIST or CSV images");
   {
@@ -541,14 +561,7 @@ void add_dcgan(Tool& tool) {
     const auto seed = c.seed();
     const auto out = c.csv_output();
     c.action([=] {
-      if (!png->empty()) {
-        const auto same = [](const std::string& a, const std::string& b) {
-          std::error_code ec;
-          return !b.empty() && std::filesystem::weakly_canonical(a, ec) == std::filesystem::weakly_canonical(b, ec);
-        };
-        if (same(*png, *model)) throw UsageError("option --png names the model file '" + *model + "'");
-        if (same(*png, *out)) throw UsageError("option --png and -o name the same file '" + *png + "'");
-      }
+      check_png_target(*png, *model, *out);
       const auto m = DCGAN<float>::load(*model);
       if (!png->empty() && m.options().channels != 1)
         throw UsageError("option --png draws one-channel images; the model makes " + std::to_string(m.options().channels) + "-channel ones");
@@ -570,11 +583,7 @@ void add_dcgan(Tool& tool) {
     const auto csv = c.csv();
     c.action([=] {
       const auto m = DCGAN<float>::load(*model);
-      const Eigen::MatrixXd table = read_data(*data, *csv);
-      if (table.cols() != m.input_size() && table.cols() != m.input_size() + 1)
-        throw std::runtime_error("'" + *data + "' has " + std::to_string(table.cols()) + " columns; the model takes images of " +
-                                 std::to_string(m.input_size()) + " pixels (and an optional label column)");
-      const Eigen::MatrixXf x = table.leftCols(m.input_size()).cast<float>();
+      const Eigen::MatrixXf x = read_labelled_rows(*data, *csv, m.input_size(), "images of " + std::to_string(m.input_size()) + " pixels");
       emit(*out, Eigen::MatrixXd(m.discriminate(x).cast<double>()), {"d"});
     });
   }
@@ -676,6 +685,7 @@ void add_infogan(Tool& tool) {
     const auto seed = c.seed();
     const auto out = c.csv_output();
     c.action([=] {
+      check_png_target(*png, *model, *out);
       const auto m = InfoGAN<float>::load(*model);
       if (!png->empty() && (m.options().body != InfoGANBody::dcgan || m.options().channels != 1))
         throw UsageError("option --png draws one-channel images; this model makes " +
@@ -718,11 +728,7 @@ void add_infogan(Tool& tool) {
     const auto csv = c.csv();
     c.action([=] {
       const auto m = InfoGAN<float>::load(*model);
-      const Eigen::MatrixXd table = read_data(*data, *csv);
-      if (table.cols() != m.input_size() && table.cols() != m.input_size() + 1)
-        throw std::runtime_error("'" + *data + "' has " + std::to_string(table.cols()) + " columns; the model takes rows of " + std::to_string(m.input_size()) +
-                                 " values (and an optional label column)");
-      const Eigen::MatrixXf x = table.leftCols(m.input_size()).cast<float>();
+      const Eigen::MatrixXf x = read_labelled_rows(*data, *csv, m.input_size(), "rows of " + std::to_string(m.input_size()) + " values");
       Eigen::MatrixXd result(x.rows(), m.code_size() + 1);
       result << m.predict_codes(x).cast<double>(), m.discriminate(x).cast<double>();
       std::vector<std::string> columns = names("c", m.code_size());
