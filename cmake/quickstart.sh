@@ -9,6 +9,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 packages=(cmake g++ make libeigen3-dev libboost-dev nlohmann-json3-dev zlib1g-dev libpng-dev libcli11-dev catch2 libbenchmark-dev dataset-fashion-mnist doxygen)
 # the test workflow's ASan + UBSan build runs on Clang (its OpenMP test on LLVM's libomp)
 [ "${1:-}" = test ] && packages+=(clang libomp-dev)
+# the sharded fits' tests run under mpirun (pml::mpi, issue 18)
+[ "${1:-}" = test ] && packages+=(openmpi-bin libopenmpi-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,4 +1,4 @@
-// The estimator check suite over k-means and the variational Gaussian mixture
+// The estimator check suite over k-means (k-means++ and k-means|| seeding) and the variational Gaussian mixture
 // (checks in estimator_checks.hpp, shared adapter helpers in adapters.hpp).
 
 #include "estimator_checks/adapters.hpp"
@@ -10,13 +10,13 @@ namespace {
 
 using namespace pml_test::estimator;
 
-struct KMeansAdapter : AdapterDefaults {
-  static constexpr const char* name = "KMeans";
+template <pml::KMeansInit Init> struct KMeansAdapter : AdapterDefaults {
+  static constexpr const char* name = Init == pml::KMeansInit::k_means_plus_plus ? "KMeans" : "KMeans(k-means||)";
   static constexpr const char* function = "KMeans";
   static constexpr std::array arguments{"x", "clusters", "weights"};
   static const char* not_applicable(Check) { return nullptr; }
   template <class T> static Outputs fit(const Problem<T>& p, std::uint64_t seed) {
-    pml::KMeans<T> km({.clusters = p.k});
+    pml::KMeans<T> km({.clusters = p.k, .init = Init});
     km.fit(p.x, seed, weights_of(p));
     const auto order = order_by_first_column<T>(km.centres());
     return {location("centres", rows_in<T>(km.centres(), order)),
@@ -51,8 +51,8 @@ struct VariationalGaussianMixtureAdapter : AdapterDefaults {
   }
 };
 
-using Models = std::tuple<VariationalGaussianMixtureAdapter,
-                          KMeansAdapter>;
+using Models = std::tuple<VariationalGaussianMixtureAdapter, KMeansAdapter<pml::KMeansInit::k_means_plus_plus>,
+                          KMeansAdapter<pml::KMeansInit::k_means_parallel>>;
 
 }  // namespace
 

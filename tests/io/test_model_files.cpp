@@ -266,7 +266,7 @@ TEST_CASE("A loaded model saves the same options and matrices it was loaded from
       // options added to a model after its seed file was written (io::added_later): an older file loads
       // with their defaults and saves them; every other option must come back as it was, none added
       const std::vector<std::pair<std::string, std::string>> added_later{{"GAN", "packing"}, {"GAN", "minibatch_stddev"}, {"DCGAN", "packing"},
-                                                                         {"DCGAN", "minibatch_stddev"}};
+                                                                         {"DCGAN", "minibatch_stddev"}, {"KMeans", "init"}, {"KMeans", "init_steps"}};
       pml::json::Value resaved = after.options;
       for (const auto& [model, key] : added_later) {
         if (model != before.model || before.options.find(key) != nullptr) continue;
@@ -274,8 +274,14 @@ TEST_CASE("A loaded model saves the same options and matrices it was loaded from
         REQUIRE(it != resaved.keys.end());
         const auto i = std::size_t(it - resaved.keys.begin());
         const auto& value = resaved.items[i];
-        CHECK((key == "packing" ? value.kind == pml::json::Value::Kind::number && value.as<double>() == 1
-                                : value.kind == pml::json::Value::Kind::boolean && !value.boolean));  // the defaults
+        if (key == "packing")  // the defaults
+          CHECK((value.kind == pml::json::Value::Kind::number && value.as<double>() == 1));
+        else if (key == "init_steps")
+          CHECK((value.kind == pml::json::Value::Kind::number && value.as<double>() == 2));
+        else if (key == "init")
+          CHECK((value.kind == pml::json::Value::Kind::string && value.text == "k-means++"));
+        else
+          CHECK((value.kind == pml::json::Value::Kind::boolean && !value.boolean));
         resaved.keys.erase(resaved.keys.begin() + std::ptrdiff_t(i));
         resaved.items.erase(resaved.items.begin() + std::ptrdiff_t(i));
       }

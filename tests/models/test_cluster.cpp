@@ -220,6 +220,57 @@ TEST_CASE("KMeans with k-means++ finds well-separated clusters; weights count", 
   CHECK(std::isfinite(gf.lower_bound()));
 }
 
+TEST_CASE("KMeans with k-means|| seeding (Bahmani et al. 2012) finds the clusters k-means++ finds", "[models][kmeans]") {
+  pml::Rng rng(3);
+  Eigen::MatrixXd x(3000, 2);
+  pml::random::fill_normal(rng, x, 0.0, 0.3);
+  for (int c = 1; c < 8; ++c) {  // 8 clusters on a circle of radius 10, 375 rows each
+    x.block(375 * c, 0, 375, 1).array() += 10 * std::cos(c * 0.785398);
+    x.block(375 * c, 1, 375, 1).array() += 10 * std::sin(c * 0.785398);
+  }
+  x.block(0, 0, 375, 1).array() += 10;
+  const double well = 3000 * 2 * 0.09 * 1.2;  // every cluster found
+  int found = 0;
+  for (std::uint64_t seed = 1; seed <= 10; ++seed) {
+    pml::KMeans<double> km({.clusters = 8, .init = pml::KMeansInit::k_means_parallel});
+    km.fit(x, seed);
+    found += km.inertia() < well;
+    // the seeding is part of the fit: the same seed, the same centres
+    pml::KMeans<double> again({.clusters = 8, .init = pml::KMeansInit::k_means_parallel});
+    again.fit(x, seed);
+    CHECK(again.centres() == km.centres());
+  }
+  CHECK(found >= 9);  // (10 of 10 with seeds 1-10; a single start of k-means++ finds 8 of 10)
+  // one pass, float, weights: a zero weight keeps a row out of the seeding and the centres
+  Eigen::VectorXd w = Eigen::VectorXd::Ones(3000);
+  Eigen::MatrixXd far = x;
+  far.row(5).setConstant(1e4);
+  w(5) = 0;
+  pml::KMeans<double> weighted({.clusters = 8, .init = pml::KMeansInit::k_means_parallel, .init_steps = 1});
+  weighted.fit(far, 2, w);
+  CHECK(weighted.centres().cwiseAbs().maxCoeff() < 20);
+  pml::KMeans<float> kf({.clusters = 8, .restarts = 2, .init = pml::KMeansInit::k_means_parallel});
+  kf.fit(x.cast<float>(), 4);
+  CHECK(kf.inertia() < float(well));
+  // fewer distinct rows than clusters: the seeding still returns K rows (k-means++ over the rows)
+  const Eigen::MatrixXd same = Eigen::MatrixXd::Constant(10, 2, 3.0);
+  pml::KMeans<double> degenerate({.clusters = 3, .init = pml::KMeansInit::k_means_parallel});
+  degenerate.fit(same, 1);
+  CHECK(degenerate.centres().rows() == 3);
+  CHECK(degenerate.inertia() == 0);
+  CHECK_THROWS_WITH(pml::KMeans<double>({.init_steps = 0}), Contains("KMeans") && Contains("init_steps"));
+  CHECK_THROWS_WITH(pml::KMeans<double>({.init = pml::KMeansInit(7)}), Contains("KMeans") && Contains("init"));
+  // the seeding is stored in the model file
+  const auto path = std::filesystem::temp_directory_path() / "pml_kmeans_parallel.pml";
+  pml::KMeans<double> stored({.clusters = 8, .init = pml::KMeansInit::k_means_parallel, .init_steps = 3});
+  stored.fit(x, 1);
+  stored.save(path);
+  const auto loaded = pml::KMeans<double>::load(path);
+  CHECK(loaded.options().init == pml::KMeansInit::k_means_parallel);
+  CHECK(loaded.options().init_steps == 3);
+  std::filesystem::remove(path);
+}
+
 TEST_CASE("GaussianMixture::partial_fit learns from a stream of chunks", "[models][gmm]") {
   pml::Rng rng(9);
   Eigen::Matrix2d c0, c1;

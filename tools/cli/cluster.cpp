@@ -89,16 +89,18 @@ void add_gmm(Tool& tool) {
 }
 
 void add_kmeans(Tool& tool) {
-  Family& kmeans = tool.family("kmeans", "k-means clustering (k-means++ seeds, Lloyd iterations)");
+  Family& kmeans = tool.family("kmeans", "k-means clustering (k-means++ or k-means|| seeds, Lloyd iterations)");
   {
     Command& c = kmeans.command("fit", "fit the centres and save them",
-                                "Fits k-means (k-means++ seeds, Lloyd iterations) to the rows of DATA.csv and saves the centres.",
+                                "Fits k-means (k-means++ or k-means|| seeds, Lloyd iterations) to the rows of DATA.csv and saves the centres.",
                                 "pml kmeans fit data.csv --clusters 4 --restarts 5 -o centres.pml");
     const auto data = c.input("DATA.csv", "the data, one sample per row");
     const auto model = c.model_output();
     const auto clusters = c.integer<Eigen::Index>("--clusters", "K", "number of clusters", 8, 1);
     const auto restarts = c.integer("--restarts", "R", "independent starts; the lowest inertia wins", 1, 1);
     const auto iterations = c.integer("--max-iterations", "N", "Lloyd iterations per start", 300, 1);
+    const auto init = c.choice("--init", "SEEDING", "the seeding (quote k-means|| for the shell)", KMeansInit::k_means_plus_plus);
+    const auto init_steps = c.integer("--init-steps", "S", "k-means|| passes", 2, 1);
     const auto seed = c.seed();
     const auto csv = c.csv();
     c.action([=] {
@@ -106,6 +108,8 @@ void add_kmeans(Tool& tool) {
       o.clusters = *clusters;
       o.restarts = *restarts;
       o.max_iterations = *iterations;
+      o.init = *init;
+      o.init_steps = *init_steps;
       const Eigen::MatrixXd x = read_data(*data, *csv);
       KMeans<double> m(o);
       m.fit(x, *seed);

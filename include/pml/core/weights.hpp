@@ -32,6 +32,11 @@ template <Real T> class SampleWeights {
     if (weights.size() == 0) ones_ = Vector<T>::Ones(std::min(n, std::max<Index>(1, longest)));
     sum_ = weights.size() == 0 ? T(n) : weights.sum();
   }
+  /// One rank's weights in a sharded fit (core/collective.hpp): the rank's `n` rows (0 allowed) with weights of
+  /// length 0 or `n` that the caller has checked (non-negative), and `total`, the weights' sum over every rank.
+  SampleWeights(const VectorCRef<T>& weights, Index n, Index longest, T total) : given_(weights), n_(n), sum_(total) {
+    if (weights.size() == 0) ones_ = Vector<T>::Ones(std::min(n, std::max<Index>(1, longest)));
+  }
   /// Whether no weights were given (every weight 1).
   bool uniform() const noexcept { return given_.size() == 0; }
   /// The given weights (empty when uniform()).
@@ -46,9 +51,9 @@ template <Real T> class SampleWeights {
                              std::to_string(ones_.size()));
     return ones_.head(count);
   }
-  /// The sum of the weights (N when uniform()).
+  /// The sum of the weights (N when uniform()); in a sharded fit, over every rank.
   T sum() const noexcept { return sum_; }
-  /// The number of rows N.
+  /// The number of rows N (this rank's, in a sharded fit).
   Index size() const noexcept { return n_; }
 
  private:

@@ -3,12 +3,18 @@
 /// k-means clustering: k-means++ seeding, Lloyd iterations written as matrix products, restarts.
 
 #include "pml/core/instantiation.hpp"
+#include <array>
 #include <cmath>
+#include <cstdint>
 #include <limits>
+#include <string_view>
+#include <optional>
 #include <vector>
 
 #include "pml/core/parallel.hpp"
 #include "pml/core/check.hpp"
+#include "pml/core/collective.hpp"
+#include "pml/core/enum_names.hpp"
 #include "pml/core/linalg.hpp"
 #include "pml/serialization/state.hpp"
 #include "pml/core/random.hpp"
@@ -16,13 +22,30 @@
 
 namespace pml {
 
+/// How KMeans picks its starting centres (when no centres_init is given).
+enum class KMeansInit {
+  /// greedy k-means++ (Arthur & Vassilvitskii 2007, 2 + ln K candidates per centre; scikit-learn's default):
+  /// K passes over the data, one per centre
+  k_means_plus_plus,
+  /// k-means|| (Bahmani et al. 2012; Spark MLlib's default "k-means||"): `init_steps` passes, each keeping
+  /// every row independently with probability min(1, 2K w_n d_n / sum_m w_m d_m) (d: squared distance to
+  /// the nearest kept row), then k-means++ and Lloyd on the kept rows weighted by the rows nearest to each.
+  /// Fewer passes over sharded data; a row's draw depends on the seed and its position only, so the
+  /// sharded fit keeps the same rows as the single-process one.
+  k_means_parallel,
+};
+/// The names of the values, in order (model files and the command line; see core/enum_names.hpp).
+constexpr std::array<std::string_view, 2> enum_names(KMeansInit) { return {"k-means++", "k-means||"}; }
+
 /// Options of KMeans (designated initialisers: `KMeans<double>({.clusters = 3})`).
 template <Real T = double> struct KMeansOptions {
   Index clusters = 8;        ///< K
-  int restarts = 1;          ///< independent k-means++ starts; the lowest inertia wins (sklearn's n_init)
+  int restarts = 1;          ///< independent starts (seedings); the lowest inertia wins (sklearn's n_init)
   int max_iterations = 300;  ///< Lloyd iterations per start
   T tolerance = T(1e-4);     ///< stop when the squared centre shift is below tolerance x mean feature variance
-  Matrix<T> centres_init{};  ///< optional K x D starting centres (then one start, no k-means++)
+  Matrix<T> centres_init{};  ///< optional K x D starting centres (then one start, no seeding)
+  KMeansInit init = KMeansInit::k_means_plus_plus;  ///< the seeding: k-means++ or k-means||
+  int init_steps = 2;  ///< k-means|| passes (Spark's initializationSteps, default 2)
 
   /// The options a model file stores (all but centres_init), declared once for save() and load()
   /// (serialization/state.hpp).
@@ -31,6 +54,8 @@ template <Real T = double> struct KMeansOptions {
     v("restarts", o.restarts);
     v("max_iterations", o.max_iterations);
     v("tolerance", o.tolerance);
+    v("init", o.init, io::added_later);
+    v("init_steps", o.init_steps, io::added_later);
   }
 };
 
@@ -59,43 +84,96 @@ template <Real T = double> class KMeans {
     if (options.max_iterations <= 0)
       detail::throw_domain("KMeans", "max_iterations", "be positive", std::to_string(options.max_iterations));
     check_nonnegative("KMeans", "tolerance", options.tolerance);
+    if (static_cast<std::size_t>(options.init) >= enum_names(KMeansInit{}).size())
+      detail::throw_domain("KMeans", "init", "be k-means++ or k-means||", std::to_string(static_cast<int>(options.init)));
+    if (options.init_steps <= 0) detail::throw_domain("KMeans", "init_steps", "be positive", std::to_string(options.init_steps));
   }
 
   /// Fits the centres to the rows of `x` (N x D), with optional sample weights.
   /// @throw std::invalid_argument for N < K or empty data; std::domain_error for non-finite data or data whose
   /// squared deviations from the column means overflow (rescale such data).
   KMeans& fit(const MatrixCRef<T>& x, Rng& rng, const VectorCRef<T>& weights = detail::no_weights<T>()) {
+    return fit(Collective::single(), x, rng, weights);
+  }
+  /// fit() with a generator seeded from `seed`.
+  KMeans& fit(const MatrixCRef<T>& x, std::uint64_t seed = 0, const VectorCRef<T>& weights = detail::no_weights<T>()) {
+    Rng rng(seed);
+    return fit(x, rng, weights);
+  }
+  /// fit() on rows spread over processes (core/collective.hpp; `pml::mpi::Communicator` on MPI): each rank
+  /// passes its own shard `x` (N_r x D; N_r = 0 allowed, then any width) with its own weights, and the same
+  /// options and generator state. Every rank ends with the same centres, inertia and iterations, equal to
+  /// fit() on the shards' rows stacked in rank order up to rounding (bit for bit on one rank); labels() are
+  /// the rank's own rows'. Per Lloyd iteration the ranks exchange one K x D sum and K masses; k-means++
+  /// takes a few scalars and one D-row per candidate. @throw as fit(), on every rank (a rank's own bad shard
+  /// is reported on all of them, with its rank).
+  KMeans& fit(const Collective& ranks, const MatrixCRef<T>& x, Rng& rng, const VectorCRef<T>& weights = detail::no_weights<T>()) {
+    const char* f = "KMeans::fit";
     const Index k = options_.clusters;
-    // the given weights are used in place; without them, no N-vector of ones (issue 17 §3)
-    const detail::SampleWeights<T> w("KMeans::fit", weights, x.rows(), 1);  // (per-row access only: no block of ones)
-    if (x.rows() < k)
-      detail::throw_shape("KMeans::fit", "needs at least clusters = " + std::to_string(k) + " rows, got " +
-                                             std::to_string(x.rows()));
-    check_all_finite("KMeans::fit", "x", x);
     const bool given = options_.centres_init.size() > 0;
-    if (given) {
-      check_size("KMeans::fit", "centres_init", options_.centres_init.rows(), k, "rows");
-      check_size("KMeans::fit", "centres_init", options_.centres_init.cols(), x.cols(), "columns");
-      check_all_finite("KMeans::fit", "centres_init", options_.centres_init);
+    const bool one = ranks.size() == 1;
+    Index n = x.rows(), offset = 0;  // rows in all; this rank's first row among them
+    std::optional<detail::SampleWeights<T>> w_;
+    if (one) {
+      // the given weights are used in place; without them, no N-vector of ones (issue 17 §3)
+      w_.emplace(f, weights, x.rows(), 1);  // (per-row access only: no block of ones)
+    } else {
+      detail::agree(ranks, [&] {
+        if (weights.size() != 0) {
+          check_size(f, "weights", weights.size(), x.rows(), "length");
+          check_all_nonnegative(f, "weights", weights);
+        }
+        check_all_finite(f, "x", x);
+      });
+      n = 0;
+      const std::vector<Index> counts = detail::all_counts(ranks, x.rows());
+      for (int r = 0; r < ranks.size(); ++r) {
+        if (r == ranks.rank()) offset = n;
+        n += counts[static_cast<std::size_t>(r)];
+      }
+      check_nonempty(f, "data", n);
+      const T total = detail::all_sum(ranks, weights.size() == 0 ? T(x.rows()) : T(weights.sum()));
+      if (!(total > 0)) detail::throw_domain(f, "weights", "have a positive sum", "0");
+      w_.emplace(weights, x.rows(), 1, total);
     }
+    const detail::SampleWeights<T>& w = *w_;
+    const Index d = detail::shared_columns(ranks, f, x.rows(), x.cols());
+    if (n < k)
+      detail::throw_shape(f, "needs at least clusters = " + std::to_string(k) + " rows, got " + std::to_string(n));
+    if (one) check_all_finite(f, "x", x);
+    if (given) {
+      check_size(f, "centres_init", options_.centres_init.rows(), k, "rows");
+      check_size(f, "centres_init", options_.centres_init.cols(), d, "columns");
+      check_all_finite(f, "centres_init", options_.centres_init);
+    }
+    // an empty shard of another width is seen as 0 x D
+    const Matrix<T> no_rows(0, d);
+    const MatrixCRef<T> xs = x.rows() == 0 ? MatrixCRef<T>(no_rows) : MatrixCRef<T>(x);
     // everything runs on the centred data: cancellation-free expansions, no overflow of |x|^2 far from 0.
     // Each block of rows is centred as it is read, and its squared norms computed there (no centred copy of
     // the data, no N-vector of norms).
-    const RowVector<T> shift = detail::column_means<T>(x);
-    detail::check_spread<T>("KMeans::fit", detail::largest_deviation<T>(x, shift), double(x.rows()) * double(x.cols()));
-    const Centred xc{x, shift};
+    const RowVector<T> shift = detail::column_means<T>(ranks, xs, n);
+    detail::check_spread<T>(f, T(detail::all_max(ranks, double(detail::largest_deviation<T>(xs, shift)))), double(n) * double(d));
+    const Centred xc{xs, shift};
+    Vector<T> column_squares(d);
+    for (Index j = 0; j < d; ++j) column_squares(j) = (xs.col(j).array() - shift(j)).square().sum();
+    detail::all_sum(ranks, column_squares);
     T mean_variance = 0;
-    for (Index j = 0; j < x.cols(); ++j) mean_variance += (x.col(j).array() - shift(j)).square().sum() / T(x.rows());
-    mean_variance /= T(x.cols());
+    for (Index j = 0; j < d; ++j) mean_variance += column_squares(j) / T(n);
+    mean_variance /= T(d);
     const T tol = options_.tolerance * mean_variance;
     T best = std::numeric_limits<T>::infinity();
     bool have_best = false;
     for (int start = 0; start < (given ? 1 : options_.restarts); ++start) {
-      Matrix<T> centres = given ? Matrix<T>(options_.centres_init.rowwise() - shift) : Matrix<T>(gather(x, plus_plus(xc, w, options_.clusters, rng)).rowwise() - shift);
+      Matrix<T> centres = given ? Matrix<T>(options_.centres_init.rowwise() - shift)
+                                : Matrix<T>((options_.init == KMeansInit::k_means_parallel ? parallel_seeds(ranks, xc, w, offset, rng)
+                                                                                          : plus_plus(ranks, xc, w, options_.clusters, rng))
+                                                .rowwise() -
+                                            shift);
       int it = 0;
       bool converged = false;
       for (; it < options_.max_iterations; ++it) {
-        Matrix<T> updated = lloyd_step(xc, w, centres);
+        Matrix<T> updated = lloyd_step(ranks, xc, w, centres);
         const T moved = (updated - centres).squaredNorm();
         centres.swap(updated);
         if (moved <= tol) {
@@ -108,7 +186,8 @@ template <Real T = double> class KMeans {
       const Matrix<T> returned = centres.rowwise() + shift;
       IntVector labels;
       assign(xc, centres, labels);
-      const T inertia = exact_inertia(x, w, returned, labels);  // of the returned labels and centres, from exact differences
+      // of the returned labels and centres, from exact differences
+      const T inertia = detail::all_sum(ranks, xs.rows() == 0 ? T(0) : exact_inertia(xs, w, returned, labels));
       // the first start always counts: an inertia that is not a number can never leave the labels empty
       if (!have_best || inertia < best) {
         have_best = true;
@@ -122,10 +201,10 @@ template <Real T = double> class KMeans {
     }
     return *this;
   }
-  /// fit() with a generator seeded from `seed`.
-  KMeans& fit(const MatrixCRef<T>& x, std::uint64_t seed = 0, const VectorCRef<T>& weights = detail::no_weights<T>()) {
+  /// The sharded fit() with a generator seeded from `seed` (the same on every rank).
+  KMeans& fit(const Collective& ranks, const MatrixCRef<T>& x, std::uint64_t seed = 0, const VectorCRef<T>& weights = detail::no_weights<T>()) {
     Rng rng(seed);
-    return fit(x, rng, weights);
+    return fit(ranks, x, rng, weights);
   }
 
   /// Index of the nearest centre for each row. @throw std::logic_error before fit().
@@ -201,7 +280,7 @@ template <Real T = double> class KMeans {
                                                    std::to_string(x.rows()) + " rows");
     check_all_finite("KMeans::plus_plus", "x", x);
     const RowVector<T> shift = detail::column_means<T>(x);
-    return gather(x, plus_plus(Centred{x, shift}, w, k, rng));
+    return plus_plus(Collective::single(), Centred{x, shift}, w, k, rng);
   }
 
  private:
@@ -215,14 +294,10 @@ template <Real T = double> class KMeans {
   };
   // Row blocks of the per-row passes (seeding, assignment): fixed by N, at most 8192 rows while N < 2^33.
   static detail::Chunks block_chunks(Index n) { return detail::split_rows(n, 8192, Index(1) << 20); }
-  // The rows of x at `rows` (a K x D matrix).
-  static Matrix<T> gather(const MatrixCRef<T>& x, const std::vector<Index>& rows) {
-    Matrix<T> out(static_cast<Index>(rows.size()), x.cols());
-    for (std::size_t c = 0; c < rows.size(); ++c) out.row(static_cast<Index>(c)) = x.row(rows[c]);
-    return out;
-  }
-  // Squared distances of the centred rows [b, b + m) to the centred row r (norm rn) into db (length m).
-  static void distances_to_row(const Centred& x, Index b, Index m, Index r, const Vector<T>& centre, T rn, Eigen::Ref<Vector<T>> db) {
+  // Squared distances of the centred rows [b, b + m) to the centred row `centre` (norm rn; `original` is that
+  // row in the data's coordinates) into db (length m).
+  static void distances_to_row(const Centred& x, Index b, Index m, const RowVector<T>& original, const Vector<T>& centre, T rn,
+                               Eigen::Ref<Vector<T>> db) {
     const Matrix<T> xb = x.rows(b, m);
     const Vector<T> norms = xb.rowwise().squaredNorm();  // (column by column: contiguous)
     db.noalias() = xb * centre;
@@ -230,63 +305,151 @@ template <Real T = double> class KMeans {
     for (Index i = 0; i < m; ++i) {
       const T norm = norms(i);
       db(i) = norm - T(2) * db(i) + rn;
-      if (!(db(i) >= tau * (norm + rn))) db(i) = (x.x.row(b + i) - x.x.row(r)).squaredNorm();
+      if (!(db(i) >= tau * (norm + rn))) db(i) = (x.x.row(b + i) - original).squaredNorm();
       db(i) = std::max(db(i), T(0));
     }
   }
-  // k-means++ on the centred data: the indices of the K rows chosen, in order.
-  static std::vector<Index> plus_plus(const Centred& x, const detail::SampleWeights<T>& w, Index k, Rng& rng) {
-    const Index n = x.size();
-    std::vector<Index> chosen;
-    chosen.reserve(static_cast<std::size_t>(k));
-    const auto draw_by_weight = [&] { return w.uniform() ? random::categorical(rng, Vector<T>::Ones(n)) : random::categorical(rng, w.given()); };
-    const Index first = draw_by_weight();
-    chosen.push_back(first);
+  // k-means++ on the centred data of every rank: the K rows chosen (K x D, in the data's coordinates), in order.
+  // On one rank the draws are random::categorical's over the rows; on several, detail::draw_row's (the same
+  // rows up to rounding), one potential sum per candidate and one row per draw exchanged.
+  static Matrix<T> plus_plus(const Collective& ranks, const Centred& x, const detail::SampleWeights<T>& w, Index k, Rng& rng) {
+    const Index n = x.size(), d = x.x.cols();
+    const bool one = ranks.size() == 1;
+    Matrix<T> chosen(k, d);
+    const auto original = [&](Index r) { return RowVector<T>(x.x.row(r)); };
+    const auto draw_by_weight = [&]() -> RowVector<T> {
+      if (one) return original(w.uniform() ? random::categorical(rng, Vector<T>::Ones(n)) : random::categorical(rng, w.given()));
+      return detail::draw_row<T>(ranks, rng, w.uniform() ? Vector<T>(Vector<T>::Ones(n)) : Vector<T>(w.given()), original, d);
+    };
     const detail::Chunks chunks = block_chunks(n);
     // each row's squared distance to its nearest centre so far: the only N-vector of the seeding
     Vector<T> closest(n);
-    const auto centre_of = [&](Index r) { return Vector<T>(x.row(r).transpose()); };
+    const auto draw_by_potential = [&]() -> RowVector<T> {
+      if (one) return original(w.uniform() ? random::categorical(rng, closest) : random::categorical(rng, w.given().cwiseProduct(closest)));
+      return detail::draw_row<T>(ranks, rng, w.uniform() ? closest : Vector<T>(w.given().cwiseProduct(closest)), original, d);
+    };
+    const auto centre_of = [&](const RowVector<T>& row) { return Vector<T>((row - x.shift).transpose()); };
+    chosen.row(0) = draw_by_weight();
     {
+      const RowVector<T> first = chosen.row(0);
       const Vector<T> centre = centre_of(first);
       const T rn = centre.squaredNorm();
       detail::parallel_chunks(chunks, [&](Index, Index b, Index e) { distances_to_row(x, b, e - b, first, centre, rn, closest.segment(b, e - b)); });
     }
     const int trials = 2 + static_cast<int>(std::log(static_cast<double>(k)));
-    std::vector<Index> candidates(static_cast<std::size_t>(trials));
+    std::vector<RowVector<T>> candidates(static_cast<std::size_t>(trials));
+    Vector<T> potentials(trials);
     for (Index c = 1; c < k; ++c) {
       // rows are drawn with mass w_n * closest_n
-      const T mass = w.uniform() ? closest.sum() : w.given().dot(closest);
+      const T mass = detail::all_sum(ranks, n == 0 ? T(0) : (w.uniform() ? closest.sum() : w.given().dot(closest)));
       const bool degenerate = !(mass > T(0));
-      for (auto& candidate : candidates)
-        candidate = degenerate ? draw_by_weight()
-                               : (w.uniform() ? random::categorical(rng, closest) : random::categorical(rng, w.given().cwiseProduct(closest)));
-      T best_potential = std::numeric_limits<T>::infinity();
-      Index best_index = 0;
-      for (const Index candidate : candidates) {
+      for (auto& candidate : candidates) candidate = degenerate ? draw_by_weight() : draw_by_potential();
+      for (int t = 0; t < trials; ++t) {
+        const RowVector<T>& candidate = candidates[static_cast<std::size_t>(t)];
         const Vector<T> centre = centre_of(candidate);
         const T rn = centre.squaredNorm();
         // the potential sum_n w_n min(closest_n, d_n) in chunks fixed by N, combined in chunk order
-        const T potential = detail::parallel_sum(chunks, T(0), [&](Index, Index b, Index e, T& out) {
+        potentials(t) = detail::parallel_sum(chunks, T(0), [&](Index, Index b, Index e, T& out) {
           Vector<T> db(e - b);
           distances_to_row(x, b, e - b, candidate, centre, rn, db);
           db = closest.segment(b, e - b).cwiseMin(db);
           out = w.uniform() ? db.sum() : w.given().segment(b, e - b).dot(db);
         });
-        if (potential < best_potential) {
-          best_potential = potential;
-          best_index = candidate;
-        }
       }
-      const Vector<T> centre = centre_of(best_index);
+      detail::all_sum(ranks, potentials);
+      T best_potential = std::numeric_limits<T>::infinity();
+      int best_index = 0;
+      for (int t = 0; t < trials; ++t)
+        if (potentials(t) < best_potential) {
+          best_potential = potentials(t);
+          best_index = t;
+        }
+      const RowVector<T> best = candidates[static_cast<std::size_t>(best_index)];
+      const Vector<T> centre = centre_of(best);
       const T rn = centre.squaredNorm();
       detail::parallel_chunks(chunks, [&](Index, Index b, Index e) {
         Vector<T> db(e - b);
-        distances_to_row(x, b, e - b, best_index, centre, rn, db);
+        distances_to_row(x, b, e - b, best, centre, rn, db);
         closest.segment(b, e - b) = closest.segment(b, e - b).cwiseMin(db);
       });
-      chosen.push_back(best_index);
+      chosen.row(c) = best;
     }
     return chosen;
+  }
+
+  // k-means|| (Bahmani et al. 2012, algorithm 2) on the centred data of every rank: the K starting rows
+  // (K x D, in the data's coordinates). `offset` is this rank's first row among all ranks' rows: a row is kept
+  // in a pass when a uniform hashed from (one draw of rng, its position) falls below its probability, so the
+  // kept rows do not depend on how the rows are sharded. The kept rows (about 2K per pass, gathered on every
+  // rank) are weighted by the weight of the rows nearest to them and reduced to K by a one-process KMeans
+  // (k-means++, then Lloyd) drawing from rng: the same on every rank.
+  Matrix<T> parallel_seeds(const Collective& ranks, const Centred& x, const detail::SampleWeights<T>& w, Index offset, Rng& rng) const {
+    const Index n = x.size(), d = x.x.cols(), k = options_.clusters;
+    const T oversampling = T(2 * k);
+    const detail::Chunks chunks = block_chunks(n);
+    const auto original = [&](Index r) { return RowVector<T>(x.x.row(r)); };
+    // the first row: drawn in proportion to the weights
+    Matrix<T> kept(1, d);
+    if (ranks.size() == 1)
+      kept.row(0) = original(w.uniform() ? random::categorical(rng, Vector<T>::Ones(n)) : random::categorical(rng, w.given()));
+    else
+      kept.row(0) = detail::draw_row<T>(ranks, rng, w.uniform() ? Vector<T>(Vector<T>::Ones(n)) : Vector<T>(w.given()), original, d);
+    // each row's squared distance to its nearest kept row (one N-vector), updated with each pass's rows
+    Vector<T> closest = Vector<T>::Constant(n, std::numeric_limits<T>::infinity());
+    const auto nearer = [&](const Matrix<T>& rows, Index b, Index e, Vector<T>* nearest_to, IntVector* which) {
+      const Matrix<T> xb = x.rows(b, e - b);
+      const Vector<T> norms = xb.rowwise().squaredNorm();
+      const Matrix<T> cs = rows.rowwise() - x.shift;
+      Matrix<T> dist = squared_distances(xb, norms, cs);
+      detail::refine_squared_distances<T>(xb, norms, cs, cs.rowwise().squaredNorm().transpose(), dist);
+      for (Index i = 0; i < e - b; ++i) {
+        Index c;
+        const T best = std::max(dist.row(i).minCoeff(&c), T(0));
+        if (nearest_to) (*nearest_to)(b + i) = std::min((*nearest_to)(b + i), best);
+        if (which) (*which)(b + i) = c;
+      }
+    };
+    Matrix<T> fresh = kept;
+    for (int step = 0; step < options_.init_steps; ++step) {
+      detail::parallel_chunks(chunks, [&](Index, Index b, Index e) { nearer(fresh, b, e, &closest, nullptr); });
+      const T phi = detail::all_sum(ranks, n == 0 ? T(0) : (w.uniform() ? closest.sum() : w.given().dot(closest)));
+      if (!(phi > T(0))) break;  // every row sits on a kept row
+      const std::uint64_t key = rng();
+      std::vector<char> keep(static_cast<std::size_t>(n), 0);
+      detail::parallel_chunks(chunks, [&](Index, Index b, Index e) {
+        for (Index i = b; i < e; ++i)
+          keep[static_cast<std::size_t>(i)] = detail::hashed_uniform<T>(key, std::uint64_t(offset + i)) < oversampling * w(i) * closest(i) / phi;
+      });
+      std::vector<Index> mine;
+      for (Index i = 0; i < n; ++i)
+        if (keep[static_cast<std::size_t>(i)]) mine.push_back(i);
+      // every rank's kept rows, in rank order
+      const std::vector<Index> counts = detail::all_counts(ranks, Index(mine.size()));
+      Index total = 0, before = 0;
+      for (int r = 0; r < ranks.size(); ++r) {
+        if (r == ranks.rank()) before = total;
+        total += counts[static_cast<std::size_t>(r)];
+      }
+      fresh = Matrix<T>::Zero(total, d);
+      for (std::size_t c = 0; c < mine.size(); ++c) fresh.row(before + Index(c)) = original(mine[c]);
+      detail::all_sum(ranks, fresh);
+      if (total == 0) continue;
+      Matrix<T> grown(kept.rows() + total, d);
+      grown << kept, fresh;
+      kept.swap(grown);
+    }
+    // the weight of the rows nearest to each kept row
+    IntVector which(n);
+    detail::parallel_chunks(chunks, [&](Index, Index b, Index e) { nearer(kept, b, e, nullptr, &which); });
+    Vector<T> mass = Vector<T>::Zero(kept.rows());
+    for (Index i = 0; i < n; ++i) mass(which(i)) += w(i);
+    detail::all_sum(ranks, mass);
+    if (kept.rows() < k) {  // fewer kept rows than clusters (few distinct rows): k-means++ over all rows instead
+      return plus_plus(ranks, x, w, k, rng);
+    }
+    KMeans<T> reduce({.clusters = k, .restarts = 1, .max_iterations = options_.max_iterations, .tolerance = options_.tolerance});
+    reduce.fit(kept, rng, mass);
+    return reduce.centres();
   }
 
  public:
@@ -311,7 +474,8 @@ template <Real T = double> class KMeans {
   // block), assignment, and the weighted sums of the new centres, without an N x K intermediate.
   // Returns the new centres (no labels are kept). A row whose nearest expanded distance lost its digits to
   // cancellation is reassigned from exact differences.
-  static Matrix<T> lloyd_step(const Centred& x, const detail::SampleWeights<T>& w, const Matrix<T>& centres) {
+  // Sharded: the sums and masses are summed over the ranks; an emptied cluster takes the farthest row of all ranks.
+  static Matrix<T> lloyd_step(const Collective& ranks, const Centred& x, const detail::SampleWeights<T>& w, const Matrix<T>& centres) {
     const Index n = x.size(), d = x.x.cols(), k = centres.rows();
     constexpr Index block = 256;
     // Rows go in chunks of 64 blocks, each with its own partial sums, combined in chunk order: the same
@@ -386,6 +550,8 @@ template <Real T = double> class KMeans {
       sums += chunk_sums[ch];
       mass += chunk_mass[ch];
     }
+    detail::all_sum(ranks, sums);
+    detail::all_sum(ranks, mass);
     Matrix<T> out = centres;
     Vector<T> far;
     for (Index c = 0; c < k; ++c) {
@@ -399,10 +565,24 @@ template <Real T = double> class KMeans {
             far.segment(b, e - b) = squared_distances(xb, xb.rowwise().squaredNorm(), centres).rowwise().minCoeff();
           });
         }
-        Index farthest;
-        far.maxCoeff(&farthest);
-        out.row(c) = x.row(farthest);  // (centred)
-        far(farthest) = -T(1);
+        Index farthest = -1;
+        if (ranks.size() == 1) {
+          far.maxCoeff(&farthest);
+          out.row(c) = x.row(farthest);  // (centred)
+          far(farthest) = -T(1);
+        } else {  // the first of the ranks' farthest rows (the first largest entry, as on one rank)
+          std::vector<double> tops(static_cast<std::size_t>(ranks.size()), -std::numeric_limits<double>::infinity());
+          if (n > 0) tops[static_cast<std::size_t>(ranks.rank())] = double(far.maxCoeff(&farthest));
+          ranks.max(tops.data(), tops.size());
+          const int owner = static_cast<int>(std::max_element(tops.begin(), tops.end()) - tops.begin());
+          RowVector<T> row = RowVector<T>::Zero(d);
+          if (owner == ranks.rank() && farthest >= 0) {
+            row = x.row(farthest);
+            far(farthest) = -T(1);
+          }
+          detail::all_sum(ranks, row);
+          out.row(c) = row;
+        }
       }
     }
     return out;

@@ -1,0 +1,73 @@
+// Issue 18: a sharded KMeans fit on P MPI ranks against the same fit on one (run it under mpirun with
+// -np 1 and -np 2 and compare the lines it prints). Every rank generates only its own rows (row i is a
+// function of the seed and i, so the data are the same for any P); the fit runs a fixed number of Lloyd
+// iterations (tolerance 0) from k-means|| seeds. It prints the wall time of the seeding + Lloyd fit, the
+// time per Lloyd iteration and the bytes each rank contributed to the collectives (counted by a wrapper
+// around the communicator), per Lloyd iteration and in all.
+//
+//   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE PML_NUM_THREADS=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
+//     mpirun -np 2 build/dev/benchmarks/mpi_scaling [N] [D] [K] [iterations]
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+
+#include "pml/models/cluster.hpp"
+#include "pml/mpi.hpp"
+
+namespace {
+// Counts the bytes this rank hands to each collective.
+class Counting final : public pml::Collective {
+ public:
+  explicit Counting(const pml::Collective& inner) : inner_(inner) {}
+  int rank() const noexcept override { return inner_.rank(); }
+  int size() const noexcept override { return inner_.size(); }
+  void sum(double* d, std::size_t n) const override { bytes += 8 * n, ++calls, inner_.sum(d, n); }
+  void sum(float* d, std::size_t n) const override { bytes += 4 * n, ++calls, inner_.sum(d, n); }
+  void max(double* d, std::size_t n) const override { bytes += 8 * n, ++calls, inner_.max(d, n); }
+  void broadcast(std::string& s, int root) const override { bytes += s.size(), ++calls, inner_.broadcast(s, root); }
+  mutable double bytes = 0;
+  mutable long calls = 0;
+
+ private:
+  const pml::Collective& inner_;
+};
+}  // namespace
+
+int main(int argc, char** argv) {
+  pml::mpi::Environment mpi(argc, argv);
+  const pml::mpi::Communicator comm;
+  const Eigen::Index n = argc > 1 ? std::atol(argv[1]) : 2000000, d = argc > 2 ? std::atol(argv[2]) : 32;
+  const Eigen::Index k = argc > 3 ? std::atol(argv[3]) : 16;
+  const int iterations = argc > 4 ? std::atoi(argv[4]) : 20;
+  const Eigen::Index begin = n * comm.rank() / comm.size(), end = n * (comm.rank() + 1) / comm.size();
+  // K Gaussian blobs: row i belongs to blob i mod K; its coordinates hashed from (i, j)
+  Eigen::MatrixXd x(end - begin, d);
+  for (Eigen::Index i = begin; i < end; ++i)
+    for (Eigen::Index j = 0; j < d; ++j) {
+      const double u1 = pml::detail::hashed_uniform<double>(2 * std::uint64_t(j) + 1, std::uint64_t(i));
+      const double u2 = pml::detail::hashed_uniform<double>(2 * std::uint64_t(j) + 2, std::uint64_t(i));
+      const double normal = std::sqrt(-2 * std::log1p(-u1)) * std::cos(6.283185307179586 * u2);
+      x(i - begin, j) = normal + 4.0 * double((i % k) == (j % k));
+    }
+  Counting counted(comm);
+  pml::KMeans<double> km({.clusters = k, .restarts = 1, .max_iterations = iterations, .tolerance = 0, .init = pml::KMeansInit::k_means_parallel});
+  comm.barrier();
+  const auto t0 = std::chrono::steady_clock::now();
+  km.fit(counted, x, 1);
+  comm.barrier();
+  const double fit = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double seeding_bytes = counted.bytes;
+  // Lloyd iterations alone, from the fitted centres
+  Counting lloyd(comm);
+  pml::KMeans<double> fixed({.clusters = k, .max_iterations = iterations, .tolerance = 0, .centres_init = km.centres()});
+  comm.barrier();
+  const auto t1 = std::chrono::steady_clock::now();
+  fixed.fit(lloyd, x, 1);
+  comm.barrier();
+  const double per_iteration = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count() / fixed.iterations();
+  if (comm.rank() == 0)
+    std::printf("KMeans N=%ld D=%ld K=%ld ranks=%d threads/rank=%d: fit (k-means|| + %d Lloyd) %.3f s; Lloyd %.4f s/iteration; "
+                "inertia %.10g; bytes sent by rank 0: fit %.0f, per Lloyd iteration %.0f (K*D*8 = %ld)\n",
+                long(n), long(d), long(k), comm.size(), pml::get_num_threads(), km.iterations(), fit, per_iteration, double(km.inertia()),
+                seeding_bytes, lloyd.bytes / fixed.iterations(), long(k * d * 8));
+}
