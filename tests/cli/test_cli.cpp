@@ -112,6 +112,17 @@ TEST_CASE("pml kmeans: fit and predict", "[cli]") {
   REQUIRE(predict.code == 0);
   std::ofstream(dir() / "km_labels.csv") << predict.out;
   CHECK(pml::io::read_csv<double>(dir() / "km_labels.csv").data.col(0).cast<long>() == same.predict(x));
+  // k-means|| seeding: the same centres as in the process, and stored in the file
+  REQUIRE(run_pml("kmeans fit data.csv --clusters 3 --init 'k-means||' --init-steps 3 --seed 4 -o kmp.pml").code == 0);
+  pml::KMeans<double> parallel({.clusters = 3, .init = pml::KMeansInit::k_means_parallel, .init_steps = 3});
+  parallel.fit(x, 4);
+  const auto loaded = pml::KMeans<double>::load(dir() / "kmp.pml");
+  CHECK(loaded.centres() == parallel.centres());
+  CHECK(loaded.options().init == pml::KMeansInit::k_means_parallel);
+  const Run bad = run_pml("kmeans fit data.csv --init k-means -o bad.pml");
+  CHECK(bad.code == 2);
+  CHECK_THAT(bad.err, Contains("--init") && Contains("k-means++") && Contains("k-means||"));
+  CHECK(!std::filesystem::exists(dir() / "bad.pml"));
 }
 
 TEST_CASE("pml pca and ppca: fit, transform, score, sample equal the in-process models", "[cli]") {
@@ -992,7 +1003,7 @@ const std::vector<CommandOptions>& every_command() {
       {"gmm predict", {"--proba", "-o", "--delimiter", "--header"}},
       {"gmm score", {"-o", "--delimiter", "--header"}},
       {"gmm sample", {"-n", "--seed", "-o"}},
-      {"kmeans fit", {"-o", "--clusters", "--restarts", "--max-iterations", "--seed", "--delimiter", "--header"}},
+      {"kmeans fit", {"-o", "--clusters", "--restarts", "--max-iterations", "--init", "--init-steps", "--seed", "--delimiter", "--header"}},
       {"kmeans predict", {"-o", "--delimiter", "--header"}},
       {"vgmm fit", {"-o", "--components", "--weight-prior", "--concentration", "--max-iterations", "--seed", "--delimiter", "--header"}},
       {"vgmm predict", {"--proba", "-o", "--delimiter", "--header"}},

@@ -240,7 +240,7 @@ TEST_CASE("KMeans with k-means|| seeding (Bahmani et al. 2012) finds the cluster
     again.fit(x, seed);
     CHECK(again.centres() == km.centres());
   }
-  CHECK(found >= 9);  // (10 of 10 with seeds 1-10; a single start of k-means++ finds 8 of 10)
+  CHECK(found >= 9);  // (10 of 10 with seeds 1-10, as k-means++)
   // one pass, float, weights: a zero weight keeps a row out of the seeding and the centres
   Eigen::VectorXd w = Eigen::VectorXd::Ones(3000);
   Eigen::MatrixXd far = x;
