@@ -258,6 +258,13 @@ TEST_CASE("KMeans with k-means|| seeding (Bahmani et al. 2012) finds the cluster
   degenerate.fit(same, 1);
   CHECK(degenerate.centres().rows() == 3);
   CHECK(degenerate.inertia() == 0);
+  // K = 1: a pass keeps no row with probability about e^-2 (the next pass must not read an empty batch);
+  // the centre is the mean whatever the seed
+  for (std::uint64_t seed = 1; seed <= 40; ++seed) {
+    pml::KMeans<double> single({.clusters = 1, .init = pml::KMeansInit::k_means_parallel, .init_steps = 3});
+    single.fit(x.topRows(200), seed);
+    CHECK((single.centres().row(0) - x.topRows(200).colwise().mean()).cwiseAbs().maxCoeff() < 1e-12);
+  }
   CHECK_THROWS_WITH(pml::KMeans<double>({.init_steps = 0}), Contains("KMeans") && Contains("init_steps"));
   CHECK_THROWS_WITH(pml::KMeans<double>({.init = pml::KMeansInit(7)}), Contains("KMeans") && Contains("init"));
   // the seeding is stored in the model file

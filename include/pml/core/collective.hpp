@@ -28,8 +28,9 @@ class Collective {
   virtual ~Collective() = default;
   virtual int rank() const noexcept = 0;  ///< this process, 0..size()-1
   virtual int size() const noexcept = 0;  ///< the number of processes
-  /// Elementwise sum over the ranks, in place. Every rank receives the same bits (the reduction order is
-  /// fixed for a given size(), so a fit repeated on the same shards repeats bit for bit).
+  /// Elementwise sum over the ranks, in place. Every rank receives the same bits (pml::mpi reduces to one
+  /// rank and broadcasts; MPI recommends, without requiring, that a reduction repeated on the same arguments
+  /// repeat its bits).
   virtual void sum(double* data, std::size_t n) const = 0;
   virtual void sum(float* data, std::size_t n) const = 0;  ///< sum() in float
   /// Elementwise maximum over the ranks, in place.
@@ -127,7 +128,7 @@ template <class Local> void agree(const Collective& ranks, Local&& local) {
 }
 
 /// The number of columns the ranks' shards share: a rank with no rows may pass any width (0 x 0 included);
-/// ranks with rows must agree. @throw std::invalid_argument (on every rank) naming `function` otherwise.
+/// ranks with rows must agree (0 if no rank has rows). @throw std::invalid_argument (on every rank) naming `function` otherwise.
 inline Index shared_columns(const Collective& ranks, const char* function, Index rows, Index cols) {
   if (ranks.size() == 1) return cols;
   const double widest = all_max(ranks, rows > 0 ? double(cols) : -1.0);
@@ -135,7 +136,7 @@ inline Index shared_columns(const Collective& ranks, const char* function, Index
   if (widest >= 0 && widest != narrowest)
     throw std::invalid_argument(std::string(function) + ": the ranks' shards have different numbers of columns (" +
                                 std::to_string(Index(narrowest)) + " to " + std::to_string(Index(widest)) + ")");
-  return widest >= 0 ? Index(widest) : cols;
+  return widest >= 0 ? Index(widest) : 0;  // (no rank has rows: 0 on every rank)
 }
 
 /// Column means of the rows of every rank (`n` of them in all; this rank's shard `x`, N_r x D), as
@@ -199,9 +200,13 @@ template <Real T, class RowOf> RowVector<T> draw_row(const Collective& ranks, Rn
     }
     before += totals[static_cast<std::size_t>(r)];
   }
-  if (owner < 0)  // rounding: the last rank with positive mass (the last rank if none has)
+  if (owner < 0) {  // rounding: the last rank with positive mass (the last rank if none has), and there the
+    // last row with positive mass (as random::categorical): its scan finds nothing below v = u - before
     for (owner = p - 1; owner > 0 && !(totals[static_cast<std::size_t>(owner)] > T(0)); --owner) {
     }
+    before = 0;
+    for (int r = 0; r < owner; ++r) before += totals[static_cast<std::size_t>(r)];
+  }
   RowVector<T> row = RowVector<T>::Zero(d);
   if (ranks.rank() == owner && mass.size() > 0) {
     const T v = u - before;

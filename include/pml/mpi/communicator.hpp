@@ -35,6 +35,12 @@ class Environment {
     if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
       throw std::runtime_error("pml::mpi::Environment: MPI_Init_thread failed");
     owner_ = true;
+    if (provided < MPI_THREAD_FUNNELED) {
+      MPI_Finalize();
+      owner_ = false;
+      throw std::runtime_error("pml::mpi::Environment: this MPI library does not support MPI_THREAD_FUNNELED (got level " +
+                               std::to_string(provided) + ")");
+    }
   }
   Environment(const Environment&) = delete;
   Environment& operator=(const Environment&) = delete;
@@ -71,7 +77,7 @@ class Communicator final : public Collective {
     check(MPI_Bcast(&length, 1, MPI_UNSIGNED_LONG_LONG, root, comm_), "MPI_Bcast");
     bytes.resize(static_cast<std::size_t>(length));
     for (std::size_t at = 0; at < bytes.size(); at += piece)
-      check(MPI_Bcast(bytes.data() + at, count(bytes.size() - at), MPI_CHAR, root, comm_), "MPI_Bcast");
+      check(MPI_Bcast(bytes.data() + at, count(bytes.size() - at), MPI_BYTE, root, comm_), "MPI_Bcast");
   }
   /// Waits until every rank has reached this call.
   void barrier() const { check(MPI_Barrier(comm_), "MPI_Barrier"); }

@@ -1,6 +1,7 @@
 #pragma once
 /// @file
-/// k-means clustering: k-means++ seeding, Lloyd iterations written as matrix products, restarts.
+/// k-means clustering: k-means++ or k-means|| seeding, Lloyd iterations written as matrix products, restarts,
+/// fits on row shards (core/collective.hpp).
 
 #include "pml/core/instantiation.hpp"
 #include <array>
@@ -25,13 +26,14 @@ namespace pml {
 /// How KMeans picks its starting centres (when no centres_init is given).
 enum class KMeansInit {
   /// greedy k-means++ (Arthur & Vassilvitskii 2007, 2 + ln K candidates per centre; scikit-learn's default):
-  /// K passes over the data, one per centre
+  /// (K - 1)(3 + floor(ln K)) + 1 passes over the data (each candidate's potential, each centre's update)
   k_means_plus_plus,
   /// k-means|| (Bahmani et al. 2012; Spark MLlib's default "k-means||"): `init_steps` passes, each keeping
   /// every row independently with probability min(1, 2K w_n d_n / sum_m w_m d_m) (d: squared distance to
   /// the nearest kept row), then k-means++ and Lloyd on the kept rows weighted by the rows nearest to each.
   /// Fewer passes over sharded data; a row's draw depends on the seed and its position only, so the
-  /// sharded fit keeps the same rows as the single-process one.
+  /// sharded fit keeps the same rows as the single-process one up to rounding (a row whose probability
+  /// is within rounding of its uniform may go either way, and the reduced seeds with it).
   k_means_parallel,
 };
 /// The names of the values, in order (model files and the command line; see core/enum_names.hpp).
@@ -61,7 +63,8 @@ template <Real T = double> struct KMeansOptions {
 
 /// k-means (PRML §9.1): minimises the inertia \f$J = \sum_n w_n \min_k \|x_n - \mu_k\|^2\f$ (PRML 9.1) by
 /// Lloyd's alternation of assignments (9.2) and weighted means (9.4), from k-means++ seeds
-/// (Arthur & Vassilvitskii 2007; greedy with 2 + ln K trials per centre, as scikit-learn).
+/// (Arthur & Vassilvitskii 2007; greedy with 2 + ln K trials per centre, as scikit-learn) or k-means|| seeds
+/// (KMeansInit::k_means_parallel). fit() also runs on rows spread over processes (fit(ranks, x, ...)).
 /// Distances are computed as \f$\|x\|^2 - 2XC^T + \|c\|^2\f$, one GEMM per iteration, on data centred by
 /// their column means (so that the expansion is about the data, not the origin); a row whose nearest
 /// distance is still small next to \f$\|x\|^2 + \|c\|^2\f$ (below \f$\sqrt\epsilon\f$ of it) is
@@ -411,7 +414,8 @@ template <Real T = double> class KMeans {
     };
     Matrix<T> fresh = kept;
     for (int step = 0; step < options_.init_steps; ++step) {
-      detail::parallel_chunks(chunks, [&](Index, Index b, Index e) { nearer(fresh, b, e, &closest, nullptr); });
+      if (fresh.rows() > 0)  // (a pass may keep no row: about e^-2K of them do)
+        detail::parallel_chunks(chunks, [&](Index, Index b, Index e) { nearer(fresh, b, e, &closest, nullptr); });
       const T phi = detail::all_sum(ranks, n == 0 ? T(0) : (w.uniform() ? closest.sum() : w.given().dot(closest)));
       if (!(phi > T(0))) break;  // every row sits on a kept row
       const std::uint64_t key = rng();
@@ -444,9 +448,8 @@ template <Real T = double> class KMeans {
     Vector<T> mass = Vector<T>::Zero(kept.rows());
     for (Index i = 0; i < n; ++i) mass(which(i)) += w(i);
     detail::all_sum(ranks, mass);
-    if (kept.rows() < k) {  // fewer kept rows than clusters (few distinct rows): k-means++ over all rows instead
-      return plus_plus(ranks, x, w, k, rng);
-    }
+    if ((mass.array() > T(0)).count() < k)  // fewer kept rows nearest to some row than clusters (few distinct
+      return plus_plus(ranks, x, w, k, rng);  // rows, heavy duplicates): k-means++ over all rows instead
     KMeans<T> reduce({.clusters = k, .restarts = 1, .max_iterations = options_.max_iterations, .tolerance = options_.tolerance});
     reduce.fit(kept, rng, mass);
     return reduce.centres();
