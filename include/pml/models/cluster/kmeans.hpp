@@ -312,6 +312,14 @@ template <Real T = double> class KMeans {
       db(i) = std::max(db(i), T(0));
     }
   }
+  // One row of every rank's data (in the data's coordinates) drawn in proportion to the weights: on one rank
+  // random::categorical's draw, on several detail::draw_row's.
+  static RowVector<T> draw_weighted_row(const Collective& ranks, const Centred& x, const detail::SampleWeights<T>& w, Rng& rng) {
+    const Index n = x.size();
+    const auto original = [&](Index r) { return RowVector<T>(x.x.row(r)); };
+    if (ranks.size() == 1) return original(w.uniform() ? random::categorical(rng, Vector<T>::Ones(n)) : random::categorical(rng, w.given()));
+    return detail::draw_row<T>(ranks, rng, w.uniform() ? Vector<T>(Vector<T>::Ones(n)) : Vector<T>(w.given()), original, x.x.cols());
+  }
   // k-means++ on the centred data of every rank: the K rows chosen (K x D, in the data's coordinates), in order.
   // On one rank the draws are random::categorical's over the rows; on several, detail::draw_row's (the same
   // rows up to rounding), one potential sum per candidate and one row per draw exchanged.
@@ -320,10 +328,7 @@ template <Real T = double> class KMeans {
     const bool one = ranks.size() == 1;
     Matrix<T> chosen(k, d);
     const auto original = [&](Index r) { return RowVector<T>(x.x.row(r)); };
-    const auto draw_by_weight = [&]() -> RowVector<T> {
-      if (one) return original(w.uniform() ? random::categorical(rng, Vector<T>::Ones(n)) : random::categorical(rng, w.given()));
-      return detail::draw_row<T>(ranks, rng, w.uniform() ? Vector<T>(Vector<T>::Ones(n)) : Vector<T>(w.given()), original, d);
-    };
+    const auto draw_by_weight = [&] { return draw_weighted_row(ranks, x, w, rng); };
     const detail::Chunks chunks = block_chunks(n);
     // each row's squared distance to its nearest centre so far: the only N-vector of the seeding
     Vector<T> closest(n);
@@ -392,11 +397,7 @@ template <Real T = double> class KMeans {
     const detail::Chunks chunks = block_chunks(n);
     const auto original = [&](Index r) { return RowVector<T>(x.x.row(r)); };
     // the first row: drawn in proportion to the weights
-    Matrix<T> kept(1, d);
-    if (ranks.size() == 1)
-      kept.row(0) = original(w.uniform() ? random::categorical(rng, Vector<T>::Ones(n)) : random::categorical(rng, w.given()));
-    else
-      kept.row(0) = detail::draw_row<T>(ranks, rng, w.uniform() ? Vector<T>(Vector<T>::Ones(n)) : Vector<T>(w.given()), original, d);
+    Matrix<T> kept = draw_weighted_row(ranks, x, w, rng);
     // each row's squared distance to its nearest kept row (one N-vector), updated with each pass's rows
     Vector<T> closest = Vector<T>::Constant(n, std::numeric_limits<T>::infinity());
     const auto nearer = [&](const Matrix<T>& rows, Index b, Index e, Vector<T>* nearest_to, IntVector* which) {
