@@ -6,7 +6,11 @@
 // around the communicator), per Lloyd iteration and in all.
 //
 //   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE PML_NUM_THREADS=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
-//     mpirun -np 2 build/dev/benchmarks/mpi_scaling [N] [D] [K] [iterations]
+//     mpirun -np 2 build/dev/benchmarks/mpi_scaling [N] [D] [K] [iterations] [EM iterations]
+//
+// Then a GaussianMixture with full covariances on the same rows: [EM iterations] (default 3; 0 skips it)
+// iterations from the k-means centres (identity covariances, equal weights: no initialisation pass), tolerance
+// 0, timed per iteration, with the bytes per iteration.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -70,4 +74,21 @@ int main(int argc, char** argv) {
                 "inertia %.10g; bytes sent by rank 0: fit %.0f, per Lloyd iteration %.0f (K*D*8 = %ld)\n",
                 long(n), long(d), long(k), comm.size(), pml::get_num_threads(), km.iterations(), fit, per_iteration, double(km.inertia()),
                 seeding_bytes, lloyd.bytes / fixed.iterations(), long(k * d * 8));
+  const int em_iterations = argc > 5 ? std::atoi(argv[5]) : 3;
+  if (em_iterations <= 0) return 0;
+  Counting em(comm);
+  pml::GaussianMixture<double> gmm({.components = k, .covariance = pml::Covariance::full, .tolerance = 0, .max_iterations = em_iterations,
+                                    .weights_init = Eigen::VectorXd::Constant(k, 1.0 / double(k)), .means_init = km.centres(),
+                                    .covariances_init = std::vector<Eigen::MatrixXd>(std::size_t(k), Eigen::MatrixXd::Identity(d, d))});
+  comm.barrier();
+  const auto t2 = std::chrono::steady_clock::now();
+  gmm.fit(em, x, 1);
+  comm.barrier();
+  const double em_time = std::chrono::duration<double>(std::chrono::steady_clock::now() - t2).count();
+  if (comm.rank() == 0)
+    std::printf("GaussianMixture full N=%ld D=%ld K=%ld ranks=%d threads/rank=%d: %d EM iterations %.3f s, %.4f s/iteration; "
+                "mean log-likelihood %.10g; bytes sent by rank 0: %.0f in all, %.0f per iteration "
+                "(K + K*D + K*D*(D+1)/2 doubles + 1 = %ld bytes)\n",
+                long(n), long(d), long(k), comm.size(), pml::get_num_threads(), gmm.iterations(), em_time, em_time / gmm.iterations(),
+                double(gmm.lower_bound()), em.bytes, em.bytes / gmm.iterations(), long(8 * (k + k * d + k * d * (d + 1) / 2 + 1)));
 }

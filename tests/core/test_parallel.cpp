@@ -208,6 +208,12 @@ TEMPLATE_TEST_CASE("GaussianMixture: EM and the queries are the same for any thr
       return out;
     });
   }
+  // the random start: each row's responsibilities hashed from (seed, row), whatever the threads
+  same_for_any_thread_count<pml::Matrix<T>>([&] {
+    pml::GaussianMixture<T> gm({.components = 4, .max_iterations = 4, .init = pml::MixtureInit::random});
+    gm.fit(x, 5);
+    return std::vector<pml::Matrix<T>>{gm.means(), gm.weights(), gm.covariance(2)};
+  });
 }
 
 // The models below have no float-specific kernel: their chunking (core/parallel.hpp) is the same code for

@@ -111,6 +111,19 @@ TEST_CASE("GaussianMixture recovers known clusters and its log-likelihood never 
       CHECK(gm.weights()(k) == Approx(weight).margin(0.02));
     }
   }
+  // the random start (responsibilities hashed from the seed and each row's position): it recovers the same
+  // clusters from a few restarts, and the same seed gives the same mixture
+  pml::GaussianMixture<double> random_start({.components = 3, .tolerance = 1e-8, .max_iterations = 500, .restarts = 3,
+                                             .init = pml::MixtureInit::random});
+  random_start.fit(x, 17);
+  for (const Eigen::Vector2d centre : {Eigen::Vector2d(0, 0), Eigen::Vector2d(8, 0), Eigen::Vector2d(0, 8)}) {
+    Eigen::Index k;
+    (random_start.means().rowwise() - centre.transpose()).rowwise().norm().minCoeff(&k);
+    CHECK((random_start.means().row(k).transpose() - centre).norm() < 0.15);
+  }
+  pml::GaussianMixture<double> again(random_start.options());
+  CHECK(again.fit(x, 17).means() == random_start.means());
+  CHECK(again.fit(x, 18).log_likelihood_history().front() != random_start.log_likelihood_history().front());
   pml::GaussianMixture<double> full({.components = 3});
   full.fit(x, rng);
   const Eigen::MatrixXd resp = full.predict_proba(x);

@@ -4,10 +4,15 @@
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
+#include <vector>
 
+#include "pml/conjugate.hpp"
 #include "pml/models/cluster.hpp"
+#include "pml/models/latent.hpp"
+#include "pml/models/linear.hpp"
 #include "pml/mpi.hpp"
 
 using Catch::Matchers::Contains;
@@ -40,7 +45,7 @@ template <class T> pml::Matrix<T> blobs(Eigen::Index n, std::uint64_t seed) {
   return x;
 }
 
-template <class T> double relative(const pml::Matrix<T>& a, const pml::Matrix<T>& b) {
+template <class A, class B> double relative(const A& a, const B& b) {
   return double((a - b).cwiseAbs().maxCoeff()) / std::max(1e-300, double(b.cwiseAbs().maxCoeff()));
 }
 
@@ -146,6 +151,348 @@ TEST_CASE("KMeans on shards: one rank's bad shard is reported on every rank", "[
   double one = 1;
   comm.sum(&one, 1);
   CHECK(one == comm.size());
+}
+
+TEMPLATE_TEST_CASE("GaussianMixture fitted on shards equals the fit on all rows (every covariance type, both starts)",
+                   "[mpi][gmm]", float, double) {
+  using T = TestType;
+  const auto& comm = world();
+  const Eigen::Index n = 4801;  // more than one 2048-row block and chunk
+  const pml::Matrix<T> x = blobs<T>(n, 12);
+  const auto [b, e] = shard_of(n, comm.rank(), comm.size());
+  const pml::Matrix<T> mine = x.middleRows(b, e - b);
+  pml::Rng data_rng(6);
+  pml::Vector<T> weights(n);
+  for (auto& w : weights) w = T(0.5 + pml::random::uniform<double>(data_rng));
+  const pml::Vector<T> my_weights = weights.segment(b, e - b);
+  const double tol = std::is_same_v<T, float> ? 2e-3 : 1e-10;
+  for (const auto covariance : {pml::Covariance::full, pml::Covariance::tied, pml::Covariance::diagonal, pml::Covariance::spherical})
+  for (const auto init : {pml::MixtureInit::kmeans, pml::MixtureInit::random})
+  for (const bool weighted : {false, true}) {
+    CAPTURE(pml::enum_name(covariance), pml::enum_name(init), weighted);
+    // run to convergence (float's round-off differs with the sharding; a random start's early iterations amplify it)
+    const pml::GaussianMixtureOptions<T> options{.components = 3, .covariance = covariance,
+                                                 .tolerance = T(std::is_same_v<T, float> ? 1e-5 : 1e-8),
+                                                 .max_iterations = 300, .restarts = 2, .init = init};
+    pml::GaussianMixture<T> whole(options), sharded(options);
+    whole.fit(x, 3, weighted ? pml::Vector<T>(weights) : pml::Vector<T>());
+    sharded.fit(comm, mine, 3, weighted ? my_weights : pml::Vector<T>());
+    // double: component by component; float: the same components, perhaps in another order (a k-means++ or
+    // re-seeding draw that falls within float's round-off of a boundary picks another row of the same blob)
+    const auto order = [&](const pml::GaussianMixture<T>& g) {
+      std::vector<Eigen::Index> o = {0, 1, 2};
+      if (std::is_same_v<T, float>) std::sort(o.begin(), o.end(), [&](auto i, auto j) { return g.means()(i, 0) < g.means()(j, 0); });
+      return o;
+    };
+    const auto os = order(sharded), ow = order(whole);
+    // (float, tied, random start: the uniform responsibilities put every mean near the data's mean, a saddle
+    // that EM leaves too slowly for the tolerance, so float's round-off picks where it stops: the likelihood
+    // below still agrees, the parameters only to about 1e-2)
+    const bool saddle = std::is_same_v<T, float> && covariance == pml::Covariance::tied && init == pml::MixtureInit::random;
+    for (std::size_t c = 0; c < 3 && !saddle; ++c) {
+      CHECK(relative(sharded.means().row(os[c]), whole.means().row(ow[c])) < tol);
+      CHECK(std::abs(double(sharded.weights()(os[c]) - whole.weights()(ow[c]))) < tol);
+      CHECK(relative(sharded.covariance(os[c]), whole.covariance(ow[c])) < tol);
+    }
+    CHECK(std::abs(double(sharded.lower_bound() - whole.lower_bound())) <= tol * std::abs(double(whole.lower_bound())));
+    if (!std::is_same_v<T, float>) CHECK(sharded.iterations() == whole.iterations());
+    if (comm.size() == 1) {  // one rank: the same code, the same bits
+      CHECK(sharded.means() == whole.means());
+      CHECK(sharded.log_likelihood_history() == whole.log_likelihood_history());
+    }
+  }
+}
+
+TEST_CASE("GaussianMixture on shards: an emptied component is re-seeded at the worst row of all ranks", "[mpi][gmm]") {
+  const auto& comm = world();
+  const Eigen::Index n = 300;
+  pml::Matrix<double> x = blobs<double>(n, 8);
+  x.row(n - 1).setConstant(3e4);  // the worst-explained row, on the last rank
+  const auto [b, e] = shard_of(n, comm.rank(), comm.size());
+  for (const auto covariance : {pml::Covariance::full, pml::Covariance::diagonal}) {
+    CAPTURE(pml::enum_name(covariance));
+    pml::Matrix<double> means(3, 3);
+    means.row(0) = x.row(0);
+    means.row(1) = x.row(1);
+    means.row(2).setConstant(-1e7);  // no row is near: its responsibility mass vanishes at once
+    const pml::GaussianMixtureOptions<double> options{.components = 3, .covariance = covariance, .max_iterations = 20,
+                                                      .weights_init = pml::Vector<double>::Constant(3, 1.0 / 3),
+                                                      .means_init = means,
+                                                      .covariances_init = std::vector<pml::Matrix<double>>(3, pml::Matrix<double>::Identity(3, 3))};
+    pml::GaussianMixture<double> whole(options), sharded(options);
+    whole.fit(x);
+    sharded.fit(comm, x.middleRows(b, e - b));
+    REQUIRE(whole.reseeded() > 0);
+    CHECK(sharded.reseeded() == whole.reseeded());
+    CHECK(relative(sharded.means(), whole.means()) < 1e-10);
+  }
+}
+
+TEST_CASE("GaussianMixture on shards: one rank's bad shard is reported on every rank", "[mpi][gmm][errors]") {
+  const auto& comm = world();
+  const int last = comm.size() - 1;
+  const pml::Matrix<double> x = blobs<double>(40, 2);
+  pml::GaussianMixture<double> gmm({.components = 2});
+  pml::Matrix<double> bad = x;
+  if (comm.rank() == last) bad(5, 0) = std::numeric_limits<double>::infinity();
+  CHECK_THROWS_MATCHES(gmm.fit(comm, bad, 1), std::domain_error, Catch::Matchers::Predicate<std::domain_error>([&](const auto& ex) {
+    const std::string what = ex.what();
+    return what.find("GaussianMixture::fit") != std::string::npos &&
+           (comm.size() == 1 || what.find("(on rank " + std::to_string(last) + " of") != std::string::npos);
+  }));
+  pml::Vector<double> w = pml::Vector<double>::Ones(x.rows() + (comm.rank() == 0 ? 1 : 0));
+  CHECK_THROWS_AS(gmm.fit(comm, x, 1, w), std::invalid_argument);
+  pml::GaussianMixture<double> many({.components = 5});
+  const pml::Matrix<double> few = comm.rank() == 0 ? pml::Matrix<double>(x.topRows(4)) : pml::Matrix<double>(0, 7);
+  CHECK_THROWS_WITH(many.fit(comm, few, 1), Contains("needs at least components = 5 rows, got 4"));
+  double one = 1;
+  comm.sum(&one, 1);
+  CHECK(one == comm.size());
+}
+
+TEMPLATE_TEST_CASE("VariationalGaussianMixture fitted on shards equals the fit on all rows (both weight priors)", "[mpi][vgmm]",
+                   float, double) {
+  using T = TestType;
+  const auto& comm = world();
+  const Eigen::Index n = 2501;
+  const pml::Matrix<T> x = blobs<T>(n, 13);
+  const auto [b, e] = shard_of(n, comm.rank(), comm.size());
+  const double tol = std::is_same_v<T, float> ? 2e-3 : 1e-10;
+  for (const auto prior : {pml::WeightPrior::dirichlet_distribution, pml::WeightPrior::dirichlet_process}) {
+    CAPTURE(pml::enum_name(prior));
+    const pml::VariationalGaussianMixtureOptions<T> options{.components = 5, .weight_prior = prior, .weight_concentration = T(0.01),
+                                                            .tolerance = T(std::is_same_v<T, float> ? 1e-5 : 1e-8),
+                                                            .max_iterations = 300};
+    pml::VariationalGaussianMixture<T> whole(options), sharded(options);
+    whole.fit(x, 4);
+    sharded.fit(comm, x.middleRows(b, e - b), 4);
+    CHECK(relative(sharded.means(), whole.means()) < tol);
+    CHECK(relative(sharded.weights(), whole.weights()) < tol);
+    for (Eigen::Index c = 0; c < 5; ++c) CHECK(relative(sharded.covariance(c), whole.covariance(c)) < tol);
+    CHECK(std::abs(double(sharded.lower_bound() - whole.lower_bound())) <= tol * std::abs(double(whole.lower_bound())));
+    if (!std::is_same_v<T, float>) CHECK(sharded.iterations() == whole.iterations());
+    if (comm.size() == 1) {
+      CHECK(sharded.means() == whole.means());
+      CHECK(sharded.elbo_history() == whole.elbo_history());
+    }
+  }
+  // a rank's non-finite row is reported on every rank
+  pml::Matrix<T> bad = x.middleRows(b, e - b);
+  if (bad.rows() > 0 && comm.rank() == comm.size() - 1) bad(0, 0) = std::numeric_limits<T>::quiet_NaN();
+  pml::VariationalGaussianMixture<T> vb({.components = 2});
+  CHECK_THROWS_AS(vb.fit(comm, bad, 1), std::domain_error);
+}
+
+TEMPLATE_TEST_CASE("BayesianLinearRegression fitted on shards equals the fit on all rows", "[mpi][blr]", float, double) {
+  using T = TestType;
+  const auto& comm = world();
+  const double tol = std::is_same_v<T, float> ? 1e-3 : 1e-10;
+  for (const Eigen::Index n : {Eigen::Index(997), Eigen::Index(5)}) {  // tall, and fewer rows than columns
+    const auto [b, e] = shard_of(n, comm.rank(), comm.size());
+    for (const bool intercept : {true, false}) {
+      CAPTURE(n, intercept);
+      // columns far from 0 where the fit centres them (fit_intercept); near 0 where it does not (an
+      // uncentred Gram matrix of columns at 100 j has a condition number that float cannot hold)
+      const double offset = intercept ? 100.0 : 1.0;
+      pml::Rng rng(21);
+      pml::Matrix<T> phi(n, 6);
+      pml::Vector<T> t(n);
+      for (Eigen::Index i = 0; i < n; ++i) {
+        for (Eigen::Index j = 0; j < 6; ++j) phi(i, j) = T(offset * double(j) + pml::random::normal<double>(rng));
+        t(i) = T(3.0 + 0.5 * double(phi(i, 1)) - 0.25 * double(phi(i, 4)) + 0.3 * pml::random::normal<double>(rng));
+      }
+      // with fewer rows than columns the least-squares fit is exact, so evidence maximisation drives beta up
+      // until the residual is at rounding level (ill-posed: the N x N and M x M paths then stop at different
+      // noise); that case is compared with alpha and beta held fixed
+      pml::BayesianLinearRegressionOptions<T> options{.alpha = T(1), .beta = T(25), .fit_hyperparameters = n > 6, .fit_intercept = intercept};
+      pml::BayesianLinearRegression<T> whole(options), sharded(options);
+      whole.fit(phi, t);
+      sharded.fit(comm, phi.middleRows(b, e - b), t.segment(b, e - b));
+      CHECK(relative(sharded.mean(), whole.mean()) < tol);
+      CHECK(relative(sharded.covariance(), whole.covariance()) < tol);
+      CHECK(std::abs(double(sharded.alpha() / whole.alpha() - 1)) < tol);
+      CHECK(std::abs(double(sharded.beta() / whole.beta() - 1)) < tol);
+      CHECK(std::abs(double(sharded.log_marginal_likelihood() - whole.log_marginal_likelihood())) <= tol * std::abs(double(whole.log_marginal_likelihood())));
+      if (comm.size() == 1) CHECK(sharded.mean() == whole.mean());
+    }
+  }
+  // a rank's mismatched targets are reported on every rank
+  const pml::Matrix<T> phi = pml::Matrix<T>::Ones(8, 2);
+  const pml::Vector<T> t = pml::Vector<T>::Ones(comm.rank() == comm.size() - 1 ? 7 : 8);
+  pml::BayesianLinearRegression<T> blr;
+  CHECK_THROWS_AS(blr.fit(comm, phi, t), std::invalid_argument);
+}
+
+TEMPLATE_TEST_CASE("PCA and ProbabilisticPCA fitted on shards equal the fits on all rows (closed form, EM, missing values)",
+                   "[mpi][pca]", float, double) {
+  using T = TestType;
+  const auto& comm = world();
+  const double tol = std::is_same_v<T, float> ? 2e-3 : 1e-9;
+  const Eigen::Index n = 803, d = 5;
+  pml::Rng rng(31);
+  pml::Matrix<T> x(n, d);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    const double z1 = pml::random::normal<double>(rng), z2 = pml::random::normal<double>(rng);
+    for (Eigen::Index j = 0; j < d; ++j)
+      x(i, j) = T(1e3 * double(j + 1) + (3.0 + double(j)) * z1 - 2.0 * double(j % 2) * z2 + 0.3 * pml::random::normal<double>(rng));
+  }
+  const auto [b, e] = shard_of(n, comm.rank(), comm.size());
+  const pml::Matrix<T> mine = x.middleRows(b, e - b);
+  // eigenvectors up to sign: compare |entries|
+  const auto same_up_to_sign = [&](const pml::Matrix<T>& a, const pml::Matrix<T>& c) { return relative(a.cwiseAbs(), c.cwiseAbs()) < tol; };
+  pml::PCA<T> whole({.components = 3}), sharded({.components = 3});
+  whole.fit(x);
+  sharded.fit(comm, mine);
+  CHECK(same_up_to_sign(sharded.components(), whole.components()));
+  CHECK(relative(sharded.explained_variance(), whole.explained_variance()) < tol);
+  CHECK(relative(sharded.mean(), whole.mean()) < tol);
+  if (comm.size() == 1) CHECK(sharded.components() == whole.components());
+  for (const auto solver : {pml::PPCASolver::closed_form, pml::PPCASolver::em}) {
+    CAPTURE(pml::enum_name(solver));
+    pml::ProbabilisticPCA<T> pw({.components = 2, .solver = solver}), ps({.components = 2, .solver = solver});
+    pw.fit(x, 5);
+    ps.fit(comm, mine, 5);
+    CHECK(relative(ps.mean(), pw.mean()) < tol);
+    CHECK(relative(pml::Matrix<T>(ps.loadings() * ps.loadings().transpose()),
+                   pml::Matrix<T>(pw.loadings() * pw.loadings().transpose())) < tol);  // W W^T: rotation-free
+    CHECK(std::abs(double(ps.noise_variance() / pw.noise_variance() - 1)) < tol);
+  }
+  // missing values (NaN) on every rank's share: EM on the observed entries
+  pml::Matrix<T> holes = x;
+  for (Eigen::Index i = 0; i < n; i += 7) holes(i, (i / 7) % d) = std::numeric_limits<T>::quiet_NaN();
+  pml::ProbabilisticPCA<T> mw({.components = 2, .solver = pml::PPCASolver::em, .max_iterations = 60}),
+      ms({.components = 2, .solver = pml::PPCASolver::em, .max_iterations = 60});
+  mw.fit(holes, 8);
+  ms.fit(comm, holes.middleRows(b, e - b), 8);
+  CHECK(ms.iterations() == mw.iterations());
+  CHECK(relative(ms.mean(), mw.mean()) < tol);
+  CHECK(relative(ms.loadings(), mw.loadings()) < 10 * tol);
+  CHECK(std::abs(double(ms.noise_variance() / mw.noise_variance() - 1)) < 10 * tol);
+  if (comm.size() == 1) CHECK(ms.loadings() == mw.loadings());
+  // an infinite entry on the last rank is reported on every rank
+  pml::Matrix<T> bad = holes.middleRows(b, e - b);
+  if (bad.rows() > 0 && comm.rank() == comm.size() - 1) bad(0, 1) = std::numeric_limits<T>::infinity();
+  CHECK_THROWS_AS(ms.fit(comm, bad, 8), std::domain_error);
+}
+
+TEMPLATE_TEST_CASE("BayesianLogisticRegression fitted on shards equals the fit on all rows (distributed Newton)", "[mpi][blogr]", float,
+                   double) {
+  using T = TestType;
+  const auto& comm = world();
+  const double tol = std::is_same_v<T, float> ? 1e-3 : 1e-10;
+  const Eigen::Index n = 1203;
+  pml::Rng rng(41);
+  pml::Matrix<T> phi(n, 4);
+  pml::IntVector t(n);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    phi(i, 0) = 1;
+    for (Eigen::Index j = 1; j < 4; ++j) phi(i, j) = T(pml::random::normal<double>(rng));
+    const double a = 0.5 + 1.5 * double(phi(i, 1)) - double(phi(i, 3));
+    t(i) = pml::random::uniform<double>(rng) < 1 / (1 + std::exp(-a)) ? 1 : 0;
+  }
+  const auto [b, e] = shard_of(n, comm.rank(), comm.size());
+  pml::BayesianLogisticRegression<T> whole, sharded;
+  whole.fit(phi, t);
+  sharded.fit(comm, phi.middleRows(b, e - b), pml::IntVector(t.segment(b, e - b)));
+  CHECK(relative(sharded.mean(), whole.mean()) < tol);
+  CHECK(relative(sharded.covariance(), whole.covariance()) < tol);
+  CHECK(std::abs(double(sharded.log_marginal_likelihood() - whole.log_marginal_likelihood())) <=
+        tol * std::abs(double(whole.log_marginal_likelihood())));
+  CHECK(sharded.iterations() == whole.iterations());
+  if (comm.size() == 1) CHECK(sharded.mean() == whole.mean());
+  // a label other than 0 or 1 on the last rank is reported on every rank
+  pml::IntVector bad = t.segment(b, e - b);
+  if (bad.size() > 0 && comm.rank() == comm.size() - 1) bad(0) = 2;
+  CHECK_THROWS_AS(sharded.fit(comm, phi.middleRows(b, e - b), bad), std::domain_error);
+}
+
+TEST_CASE("Conjugate models updated on shards equal the update with all the data", "[mpi][conjugate]") {
+  const auto& comm = world();
+  const Eigen::Index n = 301;
+  const auto [b, e] = shard_of(n, comm.rank(), comm.size());
+  pml::Rng rng(51);
+  pml::IntVector bits(n), counts(n), labels(n);
+  pml::IntMatrix table(n, 3);
+  pml::Vector<double> x(n);
+  pml::Matrix<double> rows(n, 2);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    bits(i) = pml::random::uniform<double>(rng) < 0.3 ? 1 : 0;
+    counts(i) = long(10 * pml::random::uniform<double>(rng));
+    labels(i) = long(3 * pml::random::uniform<double>(rng));
+    for (Eigen::Index k = 0; k < 3; ++k) table(i, k) = long(5 * pml::random::uniform<double>(rng));
+    x(i) = 1e6 + pml::random::normal<double>(rng);  // far from 0: the centred sums matter
+    rows(i, 0) = -1e6 + pml::random::normal<double>(rng);
+    rows(i, 1) = 2e6 + 0.5 * double(rows(i, 0) + 1e6) + pml::random::normal<double>(rng);
+  }
+  const auto mine = [&](const auto& v) { return v.segment(b, e - b).eval(); };
+  const auto close = [](double a, double c) { return std::abs(a - c) <= 1e-10 * std::max(1.0, std::abs(c)); };
+  {
+    pml::BetaBernoulliModel<double> whole, sharded;
+    whole.update(bits);
+    sharded.update(comm, mine(bits));
+    CHECK(sharded.posterior().a() == whole.posterior().a());
+    CHECK(sharded.posterior().b() == whole.posterior().b());
+  }
+  {
+    pml::BetaBinomialModel<double> whole(9), sharded(9);
+    whole.update(counts);
+    sharded.update(comm, mine(counts));
+    CHECK(sharded.posterior().a() == whole.posterior().a());
+    CHECK(sharded.posterior().b() == whole.posterior().b());
+  }
+  {
+    pml::DirichletCategoricalModel<double> whole(3, 0.5), sharded(3, 0.5);
+    whole.update(labels);
+    sharded.update(comm, mine(labels));
+    CHECK(sharded.posterior().alpha() == whole.posterior().alpha());
+    pml::DirichletMultinomialModel<double> mw(pml::Dirichlet<double>(pml::Vector<double>::Ones(3))), ms = mw;
+    mw.update(table);
+    ms.update(comm, pml::IntMatrix(table.middleRows(b, e - b)));
+    CHECK(ms.posterior().alpha() == mw.posterior().alpha());
+  }
+  {
+    pml::GammaPoissonModel<double> whole(pml::Gamma<double>(2, 1)), sharded = whole;
+    whole.update(counts);
+    sharded.update(comm, mine(counts));
+    CHECK(sharded.posterior().shape() == whole.posterior().shape());
+    CHECK(sharded.posterior().rate() == whole.posterior().rate());
+  }
+  {
+    pml::NormalKnownVarianceModel<double> whole(pml::Normal<double>(0, 10), 1.0), sharded = whole;
+    whole.update(x);
+    sharded.update(comm, mine(x));
+    CHECK(close(sharded.posterior().mean(), whole.posterior().mean()));
+    CHECK(close(sharded.posterior().stddev(), whole.posterior().stddev()));
+    pml::GammaKnownMeanModel<double> gw(pml::Gamma<double>(1, 1), 1e6), gs = gw;
+    gw.update(x);
+    gs.update(comm, mine(x));
+    CHECK(close(gs.posterior().shape(), gw.posterior().shape()));
+    CHECK(close(gs.posterior().rate(), gw.posterior().rate()));
+  }
+  {
+    pml::NormalGammaModel<double> whole(pml::NormalGamma<double>(0, 1, 1, 1)), sharded = whole;
+    whole.update(x);
+    sharded.update(comm, mine(x));
+    CHECK(close(sharded.posterior().mu0(), whole.posterior().mu0()));
+    CHECK(close(sharded.posterior().b(), whole.posterior().b()));
+    CHECK(sharded.posterior().a() == whole.posterior().a());
+    CHECK(sharded.posterior().kappa() == whole.posterior().kappa());
+  }
+  {
+    // (a prior mean near the data: with it at 0, a 1e12 mean-shift term makes W_N's condition number ~1e10)
+    pml::NormalWishartModel<double> whole(pml::NormalWishart<double>(pml::Vector<double>(Eigen::Vector2d(-1e6, 2e6)), 1, 3, pml::Matrix<double>::Identity(2, 2))),
+        sharded = whole;
+    whole.update(rows);
+    sharded.update(comm, e > b ? pml::Matrix<double>(rows.middleRows(b, e - b)) : pml::Matrix<double>(0, 0));
+    CHECK(relative(sharded.posterior().mu0(), whole.posterior().mu0()) < 1e-10);
+    CHECK(relative(sharded.posterior().scale(), whole.posterior().scale()) < 1e-9);
+    CHECK(sharded.posterior().nu() == whole.posterior().nu());
+  }
+  // a bad value on the last rank is reported on every rank
+  pml::IntVector bad = mine(bits);
+  if (bad.size() > 0 && comm.rank() == comm.size() - 1) bad(0) = 2;
+  pml::BetaBernoulliModel<double> model;
+  CHECK_THROWS_AS(model.update(comm, bad), std::domain_error);
 }
 
 int main(int argc, char** argv) {

@@ -47,6 +47,20 @@ template <Real T = double> class BetaBernoulliModel {
   }
   /// Absorbs one observation.
   BetaBernoulliModel& update(long x) { return update(IntVector::Constant(1, x)); }
+  /// update() with data spread over processes (core/collective.hpp; `pml::mpi::Communicator` on MPI): each rank
+  /// passes its own observations, the ranks exchange the sufficient statistics (two counts) once, and every rank
+  /// absorbs all of them: the same posterior as update() with the stacked data (bit for bit: counts are exact).
+  /// @throw as update(), on every rank (a rank's bad value is reported on all of them, with its rank).
+  BetaBernoulliModel& update(const Collective& ranks, const IntVectorCRef& data) {
+    if (ranks.size() == 1) return update(data);
+    const Eigen::VectorXd s = detail::shared_statistics(ranks, [&] {
+      detail::check_binary("BetaBernoulliModel::update", data);
+      return Eigen::VectorXd(Eigen::Vector2d(double(data.sum()), double(data.size())));
+    });
+    const T ones = T(s(0));
+    belief_ = Beta<T>(belief_.a() + ones, belief_.b() + T(s(1)) - ones);
+    return *this;
+  }
   /// \f$p(x=1|\mathcal D) = a/(a+b)\f$ (PRML 2.20): a Bernoulli.
   Bernoulli<T> posterior_predictive() const { return Bernoulli<T>(belief_.mean()); }
   /// Evidence \f$\log p(\mathcal D) = \log B(a+m, b+l) - \log B(a, b)\f$ under the current belief, by
@@ -96,6 +110,19 @@ template <Real T = double> class BetaBinomialModel {
   /// Sequential update: the posterior after `k` becomes the current belief.
   BetaBinomialModel& update(const IntVectorCRef& k) {
     belief_ = posterior(k);
+    return *this;
+  }
+  /// update() with data spread over processes (core/collective.hpp; `pml::mpi::Communicator` on MPI): each rank
+  /// passes its own observations, the ranks exchange the sufficient statistics (two counts) once, and every rank
+  /// absorbs all of them: the same posterior as update() with the stacked data (bit for bit: counts are exact).
+  /// @throw as update(), on every rank (a rank's bad value is reported on all of them, with its rank).
+  BetaBinomialModel& update(const Collective& ranks, const IntVectorCRef& k) {
+    if (ranks.size() == 1) return update(k);
+    const Eigen::VectorXd s = detail::shared_statistics(ranks, [&] {
+      check(k, "BetaBinomialModel::update");
+      return Eigen::VectorXd(Eigen::Vector2d(double(k.sum()), double(k.size())));
+    });
+    belief_ = Beta<T>(belief_.a() + T(s(0)), belief_.b() + T(n_) * T(s(1)) - T(s(0)));
     return *this;
   }
   /// Predictive of the next count: BetaBinomial(trials, a, b).

@@ -43,6 +43,16 @@ template <Real T = double> class DirichletCategoricalModel {
     belief_ = posterior(labels);
     return *this;
   }
+  /// update() with data spread over processes (core/collective.hpp; `pml::mpi::Communicator` on MPI): each rank
+  /// passes its own observations, the ranks exchange the sufficient statistics (K counts) once, and every rank
+  /// absorbs all of them: the same posterior as update() with the stacked data (bit for bit: counts are exact).
+  /// @throw as update(), on every rank (a rank's bad value is reported on all of them, with its rank).
+  DirichletCategoricalModel& update(const Collective& ranks, const IntVectorCRef& labels) {
+    if (ranks.size() == 1) return update(labels);
+    const Eigen::VectorXd m = detail::shared_statistics(ranks, [&] { return Eigen::VectorXd(counts(labels).template cast<double>()); });
+    belief_ = Dirichlet<T>(belief_.alpha() + m.template cast<T>());
+    return *this;
+  }
   /// \f$p(x=k|\mathcal D) = \alpha_k/\alpha_0\f$.
   Categorical<T> posterior_predictive() const { return Categorical<T>(belief_.mean()); }
   /// \f$\log\Gamma(\alpha_0) - \log\Gamma(\alpha_0+N) + \sum_k[\log\Gamma(\alpha_k+m_k) - \log\Gamma(\alpha_k)]\f$,
@@ -84,6 +94,19 @@ template <Real T = double> class DirichletMultinomialModel {
   /// Sequential update with count vectors (one row of K counts per observation).
   DirichletMultinomialModel& update(const IntMatrixCRef& counts) {
     belief_ = posterior(counts);
+    return *this;
+  }
+  /// update() with data spread over processes (core/collective.hpp; `pml::mpi::Communicator` on MPI): each rank
+  /// passes its own observations, the ranks exchange the sufficient statistics (K totals) once, and every rank
+  /// absorbs all of them: the same posterior as update() with the stacked data (bit for bit: counts are exact).
+  /// @throw as update(), on every rank (a rank's bad value is reported on all of them, with its rank).
+  DirichletMultinomialModel& update(const Collective& ranks, const IntMatrixCRef& counts) {
+    if (ranks.size() == 1) return update(counts);
+    // (a rank without rows may pass any width)
+    const Eigen::VectorXd m = detail::shared_statistics(ranks, [&] {
+      return counts.rows() == 0 ? Eigen::VectorXd(Eigen::VectorXd::Zero(categories())) : Eigen::VectorXd(totals(counts).template cast<double>());
+    });
+    belief_ = Dirichlet<T>(belief_.alpha() + m.template cast<T>());
     return *this;
   }
   /// Predictive of the next row with `trials` draws: DirichletMultinomial(trials, α).

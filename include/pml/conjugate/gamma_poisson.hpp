@@ -32,6 +32,19 @@ template <Real T = double> class GammaPoissonModel {
     belief_ = posterior(k);
     return *this;
   }
+  /// update() with data spread over processes (core/collective.hpp; `pml::mpi::Communicator` on MPI): each rank
+  /// passes its own observations, the ranks exchange the sufficient statistics (Σk and N) once, and every rank
+  /// absorbs all of them: the same posterior as update() with the stacked data (bit for bit: counts are exact).
+  /// @throw as update(), on every rank (a rank's bad value is reported on all of them, with its rank).
+  GammaPoissonModel& update(const Collective& ranks, const IntVectorCRef& k) {
+    if (ranks.size() == 1) return update(k);
+    const Eigen::VectorXd s = detail::shared_statistics(ranks, [&] {
+      posterior(k);  // checks the counts
+      return Eigen::VectorXd(Eigen::Vector2d(double(k.sum()), double(k.size())));
+    });
+    belief_ = Gamma<T>(belief_.shape() + T(s(0)), belief_.rate() + T(s(1)));
+    return *this;
+  }
   /// Negative binomial with r = a and p = b/(b + 1).
   NegativeBinomial<T> posterior_predictive() const {
     return NegativeBinomial<T>(belief_.shape(), belief_.rate() / (belief_.rate() + T(1)));

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <string>
 
+#include "pml/core/collective.hpp"
 #include "pml/distributions/beta.hpp"
 #include "pml/distributions/dirichlet.hpp"
 #include "pml/distributions/gamma.hpp"
@@ -13,6 +14,18 @@
 #include "pml/distributions/normal_gamma.hpp"
 #include "pml/distributions/normal_wishart.hpp"
 #include "pml/serialization/model_file.hpp"
+
+namespace pml::detail {
+/// The sufficient statistics of every rank's data for a conjugate model's sharded update(): `local()` runs a
+/// rank's checks and returns its statistics (the same length on every rank); a failed check throws on every
+/// rank (agree()), and the statistics come back summed over the ranks (in double: counts exact below 2^53).
+template <class Local> Eigen::VectorXd shared_statistics(const Collective& ranks, Local&& local) {
+  Eigen::VectorXd s;
+  agree(ranks, [&] { s = local(); });
+  all_sum(ranks, s);
+  return s;
+}
+}  // namespace pml::detail
 
 namespace pml::detail {
 

@@ -26,8 +26,35 @@ template <Real T = double> class NormalGammaModel {
   NormalGamma<T> posterior(const VectorCRef<T>& x) const {
     check_all_finite("NormalGammaModel::posterior", "data", x);
     if (x.size() == 0) return belief_;
-    const T n = T(x.size()), mean = x.mean();
-    const T ss = (x.array() - mean).square().sum();
+    const T mean = x.mean();
+    return from_moments(T(x.size()), mean, (x.array() - mean).square().sum(), [&] { return double(x.cwiseAbs().maxCoeff()); });
+  }
+  /// Sequential update: the posterior after `x` becomes the current belief.
+  NormalGammaModel& update(const VectorCRef<T>& x) {
+    belief_ = posterior(x);
+    return *this;
+  }
+  /// update() with data spread over processes (core/collective.hpp; `pml::mpi::Communicator` on MPI): each rank
+  /// passes its own observations, the ranks exchange the sufficient statistics (N, then the mean about a common reference, then the squares about the mean), and every rank absorbs
+  /// all of them: the posterior of update() with the stacked data, up to rounding (on one rank, update() itself).
+  /// @throw as update(), on every rank (a rank's bad value is reported on all of them, with its rank).
+  NormalGammaModel& update(const Collective& ranks, const VectorCRef<T>& x) {
+    if (ranks.size() == 1) return update(x);
+    detail::agree(ranks, [&] { check_all_finite("NormalGammaModel::update", "data", x); });
+    Index n = 0;
+    for (const Index c : detail::all_counts(ranks, x.size())) n += c;
+    if (n == 0) return *this;
+    const Matrix<T> column = x;  // N_r x 1
+    const T mean = detail::column_means<T>(ranks, column, n)(0);
+    const T ss = detail::all_sum(ranks, T((x.array() - mean).square().sum()));
+    belief_ = from_moments(T(n), mean, ss, [&] { return detail::all_max(ranks, x.size() > 0 ? double(x.cwiseAbs().maxCoeff()) : 0.0); });
+    return *this;
+  }
+
+ private:
+  // The posterior from N, the mean and the centred sum of squares of the new data; `largest()` gives the
+  // largest |x| for the error message (called on every rank, only when it is thrown).
+  template <class Largest> NormalGamma<T> from_moments(T n, T mean, T ss, Largest&& largest) const {
     const T k0 = belief_.kappa(), m0 = belief_.mu0();
     const T kn = k0 + n;
     const T mun = (k0 * m0 + n * mean) / kn;
@@ -35,14 +62,11 @@ template <Real T = double> class NormalGammaModel {
     // b_N holds a sum of squares: data near the top of the range (|x| ~ 1e300 in double) overflow it
     if (!std::isfinite(double(mun)) || !std::isfinite(double(bn)))
       detail::throw_domain("NormalGammaModel::posterior", "data", "give a posterior rate b_N representable in the scalar type",
-                           "largest |data| = " + detail::describe(double(x.cwiseAbs().maxCoeff())));
+                           "largest |data| = " + detail::describe(largest()));
     return NormalGamma<T>(mun, kn, belief_.a() + T(0.5) * n, bn);
   }
-  /// Sequential update: the posterior after `x` becomes the current belief.
-  NormalGammaModel& update(const VectorCRef<T>& x) {
-    belief_ = posterior(x);
-    return *this;
-  }
+
+ public:
   /// \f$\mathrm{St}(x|\mu_N, \frac{a_N\kappa_N}{b_N(\kappa_N+1)}, 2a_N)\f$: a Student-t with 2a_N degrees
   /// of freedom and scale \f$\sqrt{b_N(\kappa_N+1)/(a_N\kappa_N)}\f$.
   StudentT<T> posterior_predictive() const {

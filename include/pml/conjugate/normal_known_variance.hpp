@@ -40,6 +40,20 @@ template <Real T = double> class NormalKnownVarianceModel {
     belief_ = posterior(x);
     return *this;
   }
+  /// update() with data spread over processes (core/collective.hpp; `pml::mpi::Communicator` on MPI): each rank
+  /// passes its own observations, the ranks exchange the sufficient statistics (N and Σx), and every rank absorbs
+  /// all of them: the posterior of update() with the stacked data, up to rounding (on one rank, update() itself).
+  /// @throw as update(), on every rank (a rank's bad value is reported on all of them, with its rank).
+  NormalKnownVarianceModel& update(const Collective& ranks, const VectorCRef<T>& x) {
+    if (ranks.size() == 1) return update(x);
+    const Eigen::VectorXd s = detail::shared_statistics(ranks, [&] {
+      check_all_finite("NormalKnownVarianceModel::update", "data", x);
+      return Eigen::VectorXd(Eigen::Vector2d(double(x.size()), x.template cast<double>().sum()));
+    });
+    const T prec0 = belief_.precision(), prec_n = prec0 + T(s(0)) / (sigma_ * sigma_);
+    belief_ = Normal<T>((prec0 * belief_.mean() + T(s(1)) / (sigma_ * sigma_)) / prec_n, std::sqrt(T(1) / prec_n));
+    return *this;
+  }
   /// \f$\mathcal N(x|\mu_N, \sigma_N^2 + \sigma^2)\f$.
   Normal<T> posterior_predictive() const {
     return Normal<T>(belief_.mean(), std::sqrt(belief_.variance() + sigma_ * sigma_));
@@ -98,6 +112,19 @@ template <Real T = double> class GammaKnownMeanModel {
   /// Sequential update: the posterior after `x` becomes the current belief.
   GammaKnownMeanModel& update(const VectorCRef<T>& x) {
     belief_ = posterior(x);
+    return *this;
+  }
+  /// update() with data spread over processes (core/collective.hpp; `pml::mpi::Communicator` on MPI): each rank
+  /// passes its own observations, the ranks exchange the sufficient statistics (N and Σ(x − μ)²), and every rank absorbs
+  /// all of them: the posterior of update() with the stacked data, up to rounding (on one rank, update() itself).
+  /// @throw as update(), on every rank (a rank's bad value is reported on all of them, with its rank).
+  GammaKnownMeanModel& update(const Collective& ranks, const VectorCRef<T>& x) {
+    if (ranks.size() == 1) return update(x);
+    const Eigen::VectorXd s = detail::shared_statistics(ranks, [&] {
+      check_all_finite("GammaKnownMeanModel::update", "data", x);
+      return Eigen::VectorXd(Eigen::Vector2d(double(x.size()), double((x.array() - mu_).square().sum())));
+    });
+    belief_ = Gamma<T>(belief_.shape() + T(0.5) * T(s(0)), belief_.rate() + T(0.5) * T(s(1)));
     return *this;
   }
   /// Student-t with 2a degrees of freedom, location μ, scale \f$\sqrt{b/a}\f$ (PRML 2.158–2.159).

@@ -32,28 +32,61 @@ template <Real T = double> class NormalWishartModel {
     check_size("NormalWishartModel::posterior", "data", x.cols(), dimension(), "columns");
     check_all_finite("NormalWishartModel::posterior", "data", x);
     if (x.rows() == 0) return belief_;
-    const Index d = dimension();
-    const T n = T(x.rows()), k0 = belief_.kappa();
     const Vector<T> mean = x.colwise().mean().transpose();
     const Matrix<T> centred = x.rowwise() - mean.transpose();
-    const Vector<T> diff = mean - belief_.mu0();
-    const Matrix<T> eye = Matrix<T>::Identity(d, d);
-    Matrix<T> winv = belief_.scale().llt().solve(eye);
-    winv += centred.transpose() * centred + (k0 * n / (k0 + n)) * diff * diff.transpose();
-    // W_N^-1 holds the scatter (sums of squares): data near the top of the range (|x| ~ 1e300 in double)
-    // overflow it
-    if (!mean.allFinite() || !winv.allFinite())
-      detail::throw_domain("NormalWishartModel::posterior", "data", "give a scatter matrix representable in the scalar type",
-                           "largest |data| = " + detail::describe(double(x.cwiseAbs().maxCoeff())));
-    Matrix<T> wn = winv.llt().solve(eye);
-    wn = T(0.5) * (wn + wn.transpose());
-    return NormalWishart<T>((k0 * belief_.mu0() + n * mean) / (k0 + n), k0 + n, belief_.nu() + n, wn);
+    return from_moments(T(x.rows()), mean, centred.transpose() * centred, [&] { return double(x.cwiseAbs().maxCoeff()); });
   }
   /// Sequential update: the posterior after the rows of `x` becomes the current belief.
   NormalWishartModel& update(const MatrixCRef<T>& x) {
     belief_ = posterior(x);
     return *this;
   }
+  /// update() with data spread over processes (core/collective.hpp; `pml::mpi::Communicator` on MPI): each rank
+  /// passes its own observations, the ranks exchange the sufficient statistics (N, the column means about a common reference row, then the D x D scatter about them), and every rank absorbs
+  /// all of them: the posterior of update() with the stacked data, up to rounding (on one rank, update() itself).
+  /// @throw as update(), on every rank (a rank's bad value is reported on all of them, with its rank).
+  /// A rank without rows may pass any width.
+  NormalWishartModel& update(const Collective& ranks, const MatrixCRef<T>& x) {
+    if (ranks.size() == 1) return update(x);
+    const Index d = dimension();
+    detail::agree(ranks, [&] {
+      if (x.rows() > 0) check_size("NormalWishartModel::update", "data", x.cols(), d, "columns");
+      check_all_finite("NormalWishartModel::update", "data", x);
+    });
+    const Matrix<T> no_rows(0, d);
+    const MatrixCRef<T> xs = x.rows() == 0 ? MatrixCRef<T>(no_rows) : MatrixCRef<T>(x);
+    Index n = 0;
+    for (const Index c : detail::all_counts(ranks, xs.rows())) n += c;
+    if (n == 0) return *this;
+    const Vector<T> mean = detail::column_means<T>(ranks, xs, n).transpose();
+    const Matrix<T> centred = xs.rowwise() - mean.transpose();
+    Matrix<T> scatter = centred.transpose() * centred;
+    detail::all_sum(ranks, scatter);
+    belief_ = from_moments(T(n), mean, scatter, [&] { return detail::all_max(ranks, xs.size() > 0 ? double(xs.cwiseAbs().maxCoeff()) : 0.0); });
+    return *this;
+  }
+
+ private:
+  // The posterior from N, the mean and the scatter about it of the new data; `largest()` gives the largest
+  // |x| for the error message (called on every rank, only when it is thrown).
+  template <class Largest> NormalWishart<T> from_moments(T n, const Vector<T>& mean, const Matrix<T>& scatter, Largest&& largest) const {
+    const Index d = dimension();
+    const T k0 = belief_.kappa();
+    const Vector<T> diff = mean - belief_.mu0();
+    const Matrix<T> eye = Matrix<T>::Identity(d, d);
+    Matrix<T> winv = belief_.scale().llt().solve(eye);
+    winv += scatter + (k0 * n / (k0 + n)) * diff * diff.transpose();
+    // W_N^-1 holds the scatter (sums of squares): data near the top of the range (|x| ~ 1e300 in double)
+    // overflow it
+    if (!mean.allFinite() || !winv.allFinite())
+      detail::throw_domain("NormalWishartModel::posterior", "data", "give a scatter matrix representable in the scalar type",
+                           "largest |data| = " + detail::describe(largest()));
+    Matrix<T> wn = winv.llt().solve(eye);
+    wn = T(0.5) * (wn + wn.transpose());
+    return NormalWishart<T>((k0 * belief_.mu0() + n * mean) / (k0 + n), k0 + n, belief_.nu() + n, wn);
+  }
+
+ public:
   /// \f$\mathrm{St}(\mathbf x|\mathbf m_N, \frac{\kappa_N+1}{\kappa_N(\nu_N-D+1)}W_N^{-1}, \nu_N-D+1)\f$
   /// (PRML 10.81–10.82; Murphy 2007 eq. 232).
   MultivariateStudentT<T> posterior_predictive() const {

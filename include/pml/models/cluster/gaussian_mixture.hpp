@@ -7,11 +7,13 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <vector>
 
 #include <Eigen/Cholesky>
 
 #include "pml/core/check.hpp"
+#include "pml/core/collective.hpp"
 #include "pml/serialization/state.hpp"
 #include "pml/core/linalg.hpp"
 #include "pml/core/parallel.hpp"
@@ -35,7 +37,9 @@ constexpr std::array<std::string_view, 4> enum_names(Covariance) { return {"full
 /// How EM starts when no initial parameters are given.
 enum class MixtureInit {
   kmeans,  ///< responsibilities from a k-means fit (one restart)
-  random,  ///< random responsibilities (normalised uniforms), as scikit-learn's init_params="random"
+  random,  ///< random responsibilities (normalised uniforms), as scikit-learn's init_params="random"; each row's
+           ///< uniforms are hashed from one draw of the generator and the row's position, so they do not depend
+           ///< on the thread count or on how the rows are sharded over processes
 };
 /// The names of the values, in order (model files and the command line; see core/enum_names.hpp).
 constexpr std::array<std::string_view, 2> enum_names(MixtureInit) { return {"kmeans", "random"}; }
@@ -115,25 +119,69 @@ template <Real T = double> class GaussianMixture {
   /// std::domain_error for non-finite data, data whose squared deviations from the column means overflow
   /// (rescale them), or invalid initial parameters.
   GaussianMixture& fit(const MatrixCRef<T>& x, Rng& rng, const VectorCRef<T>& weights = detail::no_weights<T>()) {
+    return fit(Collective::single(), x, rng, weights);
+  }
+  /// fit() with a generator seeded from `seed`.
+  GaussianMixture& fit(const MatrixCRef<T>& x, std::uint64_t seed = 0, const VectorCRef<T>& weights = detail::no_weights<T>()) {
+    Rng rng(seed);
+    return fit(x, rng, weights);
+  }
+  /// fit() on rows spread over processes (core/collective.hpp; `pml::mpi::Communicator` on MPI): each rank
+  /// passes its own shard `x` (N_r x D; N_r = 0 allowed, then any width) with its own weights, and the same
+  /// options and generator state. Every rank ends with the same mixture, equal to fit() on the shards' rows
+  /// stacked in rank order up to rounding (bit for bit on one rank). Per EM iteration the ranks exchange the
+  /// sufficient statistics once (K + K D + K D^2 numbers for full covariances, K D (D + 1) / 2 of them
+  /// independent; K + 2 K D for diagonal) and the log-likelihood; the k-means start is the sharded KMeans, the
+  /// random start draws each row's responsibilities from a hash of (seed, row), the same however the rows are
+  /// sharded. @throw as fit(), on every rank (a rank's own bad shard is reported on all of them, with its rank).
+  GaussianMixture& fit(const Collective& ranks, const MatrixCRef<T>& x, Rng& rng, const VectorCRef<T>& weights = detail::no_weights<T>()) {
+    const char* f = "GaussianMixture::fit";
     const Index k = options_.components;
-    // the given weights in place, or none: no N-vector of ones (segments are the 2048-row sub-blocks below)
-    const detail::SampleWeights<T> w("GaussianMixture::fit", weights, x.rows(), sub_block);
-    if (x.rows() < k)
-      detail::throw_shape("GaussianMixture::fit", "needs at least components = " + std::to_string(k) + " rows, got " +
-                                                      std::to_string(x.rows()));
-    check_all_finite("GaussianMixture::fit", "x", x);
-    check_initial_parameters(x.cols());
-    check_memory("GaussianMixture::fit", x.cols());
-    dimension_ = x.cols();
+    const bool one = ranks.size() == 1;
+    Index n = x.rows(), offset = 0;  // rows in all; this rank's first row among them
+    std::optional<detail::SampleWeights<T>> w_;
+    if (one) {
+      // the given weights in place, or none: no N-vector of ones (segments are the 2048-row sub-blocks below)
+      w_.emplace(f, weights, x.rows(), sub_block);
+    } else {
+      detail::agree(ranks, [&] {
+        if (weights.size() != 0) {
+          check_size(f, "weights", weights.size(), x.rows(), "length");
+          check_all_nonnegative(f, "weights", weights);
+        }
+        check_all_finite(f, "x", x);
+      });
+      n = 0;
+      const std::vector<Index> counts = detail::all_counts(ranks, x.rows());
+      for (int r = 0; r < ranks.size(); ++r) {
+        if (r == ranks.rank()) offset = n;
+        n += counts[static_cast<std::size_t>(r)];
+      }
+      check_nonempty(f, "data", n);
+      const T total = detail::all_sum(ranks, weights.size() == 0 ? T(x.rows()) : T(weights.sum()));
+      if (!(total > 0)) detail::throw_domain(f, "weights", "have a positive sum", "0");
+      w_.emplace(weights, x.rows(), sub_block, total);
+    }
+    const detail::SampleWeights<T>& w = *w_;
+    const Index d = detail::shared_columns(ranks, f, x.rows(), x.cols());
+    if (n < k) detail::throw_shape(f, "needs at least components = " + std::to_string(k) + " rows, got " + std::to_string(n));
+    if (one) check_all_finite(f, "x", x);
+    check_initial_parameters(d);
+    check_memory(f, d);
+    dimension_ = d;
+    // an empty shard of another width is seen as 0 x D
+    const Matrix<T> no_rows(0, d);
+    const MatrixCRef<T> xs = x.rows() == 0 ? MatrixCRef<T>(no_rows) : MatrixCRef<T>(x);
+    const Shards sh{ranks, offset, n};
     // EM runs about the data's column means (sums of squares about the data, not the origin), each block of
     // rows centred as it is read: no centred copy of the data, no N x K responsibilities (issue 17 §3)
-    const RowVector<T> shift = detail::column_means<T>(x);
-    detail::check_spread<T>("GaussianMixture::fit", detail::largest_deviation<T>(x, shift), double(x.rows()) * double(x.cols()));
+    const RowVector<T> shift = detail::column_means<T>(ranks, xs, n);
+    detail::check_spread<T>(f, T(detail::all_max(ranks, double(detail::largest_deviation<T>(xs, shift)))), double(n) * double(d));
     T best = -std::numeric_limits<T>::infinity();
     // full and tied: statistics about the current means; diagonal and spherical: about 0 (two GEMMs)
     const bool square = options_.covariance == Covariance::full || options_.covariance == Covariance::tied;
     for (int start = 0; start < options_.restarts; ++start) {
-      State state = initial_state(x, shift, w, rng);
+      State state = initial_state(sh, xs, shift, w, rng);
       std::vector<T> history;
       bool converged = false;
       T lower_bound = -std::numeric_limits<T>::infinity();
@@ -143,7 +191,7 @@ template <Real T = double> class GaussianMixture {
         const T previous = lower_bound;
         // one pass: the E-step's responsibilities become the M-step's statistics block by block; each chunk
         // keeps its weighted log-likelihood and its worst-explained row (for re-seeding), no N-vector
-        const Index chunks = sum_chunks(x).count();
+        const Index chunks = sum_chunks(xs).count();
         std::vector<T> chunk_ll(static_cast<std::size_t>(chunks), T(0));
         std::vector<std::pair<T, Index>> chunk_worst(static_cast<std::size_t>(chunks), {std::numeric_limits<T>::infinity(), 0});
         const auto e_step = [&](Index c, Index b, Index m, const Matrix<T>& xb, Matrix<T>& r) {
@@ -153,23 +201,19 @@ template <Real T = double> class GaussianMixture {
           chunk_ll[ch] += w.segment(b, m).dot(norm);
           Index i;
           const T least = norm.minCoeff(&i);
-          if (least < chunk_worst[ch].first || b == sum_chunks(x).begin(c)) chunk_worst[ch] = {least, b + i};
+          if (least < chunk_worst[ch].first || b == sum_chunks(xs).begin(c)) chunk_worst[ch] = {least, b + i};
           r = ((r.colwise() - norm).array().exp().colwise() * w.segment(b, m).array()).matrix();
         };
-        Statistics st = statistics(x, shift, state.means, e_step, square);
+        Statistics st = statistics(sh, xs, shift, state.means, e_step, square);
         T total = 0;
-        Index worst = 0;
-        T least = std::numeric_limits<T>::infinity();
+        Worst worst{std::numeric_limits<T>::infinity(), -1, true};
         for (std::size_t ch = 0; ch < chunk_ll.size(); ++ch) {
           total += chunk_ll[ch];
-          if (chunk_worst[ch].first < least || ch == 0) {
-            least = chunk_worst[ch].first;
-            worst = chunk_worst[ch].second;
-          }
+          if (chunk_worst[ch].first < worst.value || ch == 0) worst = {chunk_worst[ch].first, chunk_worst[ch].second, true};
         }
-        lower_bound = total / w.sum();
+        lower_bound = detail::all_sum(ranks, total) / w.sum();
         history.push_back(lower_bound);
-        reseeded += m_step(state, st, x, shift, w, worst, e_step);
+        reseeded += m_step(sh, state, st, xs, shift, w, worst, e_step);
         if (std::abs(lower_bound - previous) < options_.tolerance) {
           converged = true;
           ++it;
@@ -188,10 +232,11 @@ template <Real T = double> class GaussianMixture {
     state_.means.rowwise() += shift;
     return *this;
   }
-  /// fit() with a generator seeded from `seed`.
-  GaussianMixture& fit(const MatrixCRef<T>& x, std::uint64_t seed = 0, const VectorCRef<T>& weights = detail::no_weights<T>()) {
+  /// The sharded fit() with a generator seeded from `seed` (the same on every rank).
+  GaussianMixture& fit(const Collective& ranks, const MatrixCRef<T>& x, std::uint64_t seed = 0,
+                       const VectorCRef<T>& weights = detail::no_weights<T>()) {
     Rng rng(seed);
-    return fit(x, rng, weights);
+    return fit(ranks, x, rng, weights);
   }
 
   /// Online (stepwise) EM for data that arrive in chunks (Cappé & Moulines 2009): the expected
@@ -213,7 +258,7 @@ template <Real T = double> class GaussianMixture {
       dimension_ = x.cols();
       const RowVector<T> shift = detail::column_means<T>(x);
       detail::check_spread<T>(f, detail::largest_deviation<T>(x, shift), double(x.rows()) * double(x.cols()));
-      state_ = initial_state(x, shift, detail::SampleWeights<T>(f, w, x.rows(), 1), rng);
+      state_ = initial_state(Shards{Collective::single(), 0, x.rows()}, x, shift, detail::SampleWeights<T>(f, w, x.rows(), 1), rng);
       state_.means.rowwise() += shift;
       chunks_ = 0;
       history_.clear();
@@ -397,6 +442,19 @@ template <Real T = double> class GaussianMixture {
 
  private:
   friend struct io::StateAccess;
+  // The rows of a fit: this rank's shard is rows [offset, offset + x.rows()) of the n rows of all `ranks`.
+  struct Shards {
+    const Collective& ranks;
+    Index offset;
+    Index n;
+  };
+  // A rank's least-explained row in the last E-step: its log-likelihood and its index in the rank's shard (-1 for
+  // an empty shard). Without an E-step (`seen` false: the first M-step) an emptied component c takes row c.
+  struct Worst {
+    T value = std::numeric_limits<T>::infinity();
+    Index index = -1;
+    bool seen = false;
+  };
   // The fitted state a model file holds (serialization/state.hpp): save() and load() both run this.
   template <class Self, class Archive> static void state(Self& self, Archive& a) {
     const Index k = self.options_.components;
@@ -537,31 +595,27 @@ template <Real T = double> class GaussianMixture {
 
   // Responsibilities from k-means or at random, then one M-step; explicit initial parameters override
   // (all three given: nothing else is computed). The state's means are about `shift`.
-  State initial_state(const MatrixCRef<T>& x, const RowVector<T>& shift, const detail::SampleWeights<T>& w, Rng& rng) const {
+  State initial_state(const Shards& sh, const MatrixCRef<T>& x, const RowVector<T>& shift, const detail::SampleWeights<T>& w, Rng& rng) const {
     const Index k = options_.components, d = x.cols();
     State s;
     const bool given = options_.weights_init.size() > 0 && options_.means_init.size() > 0 && !options_.covariances_init.empty();
     if (!given) {
       if (options_.init == MixtureInit::kmeans) {
         KMeans<T> km({.clusters = k, .restarts = 1});
-        km.fit(x, rng, w.given());
+        km.fit(sh.ranks, x, rng, w.given());
         const IntVector& labels = km.labels();
-        init_m_step(s, x, shift, w, [&](Index, Index b, Index m, const Matrix<T>&, Matrix<T>& r) {
+        init_m_step(sh, s, x, shift, w, [&](Index, Index b, Index m, const Matrix<T>&, Matrix<T>& r) {
           r.setZero();
           for (Index i = 0; i < m; ++i) r(i, labels(b + i)) = w(b + i);
         });
       } else {
-        // uniform draws normalised per row, from one stream per chunk of rows (split from rng in chunk order,
-        // so the same for any thread count), replayed by the M-step's second pass
-        const detail::Chunks chunks = sum_chunks(x);
-        std::vector<Rng> streams;
-        for (Index c = 0; c < chunks.count(); ++c) streams.push_back(rng.split());
-        std::vector<Rng> replay = streams;
-        init_m_step(s, x, shift, w, [&](Index c, Index b, Index m, const Matrix<T>&, Matrix<T>& r) {
-          // the chunk's stream, advanced by its sub-blocks in order (replayed from its start by a second pass)
-          Rng& stream = replay[static_cast<std::size_t>(c)];
-          if (b == chunks.begin(c)) stream = streams[static_cast<std::size_t>(c)];
-          random::fill_uniform(stream, r);
+        // uniform draws normalised per row, each hashed from (one draw of rng, the row's position among all
+        // ranks' rows, the component): the same for any thread count and sharding, replayed by a second pass
+        const std::uint64_t key = rng();
+        init_m_step(sh, s, x, shift, w, [&](Index, Index b, Index m, const Matrix<T>&, Matrix<T>& r) {
+          for (Index i = 0; i < m; ++i)
+            for (Index c = 0; c < k; ++c)
+              r(i, c) = detail::hashed_uniform<T>(key, std::uint64_t(sh.offset + b + i) * std::uint64_t(k) + std::uint64_t(c));
           r.array().colwise() /= r.rowwise().sum().array();
           r.array().colwise() *= w.segment(b, m).array();
         });
@@ -577,21 +631,22 @@ template <Real T = double> class GaussianMixture {
   // The first M-step, from responsibilities without a previous state: means first (statistics about the
   // shift), then the second moments about those means (exact differences).
   template <class Responsibilities>
-  void init_m_step(State& s, const MatrixCRef<T>& x, const RowVector<T>& shift, const detail::SampleWeights<T>& w, Responsibilities&& resp) const {
+  void init_m_step(const Shards& sh, State& s, const MatrixCRef<T>& x, const RowVector<T>& shift, const detail::SampleWeights<T>& w,
+                   Responsibilities&& resp) const {
     const Index k = options_.components, d = x.cols();
     const bool square = options_.covariance == Covariance::full || options_.covariance == Covariance::tied;
-    Statistics first = statistics(x, shift, Matrix<T>::Zero(k, d), resp, false, !square);
+    Statistics first = statistics(sh, x, shift, Matrix<T>::Zero(k, d), resp, false, !square);
     const Vector<T> nk = first.s0.array() + T(10) * std::numeric_limits<T>::epsilon();
     Matrix<T> means = first.s1.array().colwise() / nk.array();
     for (Index c = 0; c < k; ++c)  // an empty component starts on a data row (the c-th), as a re-seeded one
-      if (!(first.s0(c) > T(0))) means.row(c) = x.row(c % x.rows()) - shift;
+      if (!(first.s0(c) > T(0))) means.row(c) = global_row(sh, x, shift, w, c % sh.n).first;
     if (!square) {  // the diagonal types' M-step takes statistics about 0
-      m_step(s, first, x, shift, w, -1, resp);
+      m_step(sh, s, first, x, shift, w, Worst{}, resp);
       return;
     }
-    Statistics st = statistics(x, shift, means, resp);
+    Statistics st = statistics(sh, x, shift, means, resp);
     s.means = means;
-    m_step(s, st, x, shift, w, -1, resp);
+    m_step(sh, s, st, x, shift, w, Worst{}, resp);
   }
 
   void set_covariances(State& s, const std::vector<Matrix<T>>& covs) const {
@@ -611,6 +666,38 @@ template <Real T = double> class GaussianMixture {
         for (Index c = 0; c < k; ++c) s.variances(c, 0) = covs[static_cast<std::size_t>(c)].diagonal().mean();
         break;
     }
+  }
+
+  // Row i of all ranks' rows (stacked in rank order), minus `shift`, and its weight, on every rank.
+  static std::pair<RowVector<T>, T> global_row(const Shards& sh, const MatrixCRef<T>& x, const RowVector<T>& shift,
+                                               const detail::SampleWeights<T>& w, Index i) {
+    const Index d = x.cols();
+    if (sh.ranks.size() == 1) return {x.row(i) - shift, w(i)};
+    RowVector<T> packed = RowVector<T>::Zero(d + 1);
+    if (i >= sh.offset && i < sh.offset + x.rows()) {
+      packed.head(d) = x.row(i - sh.offset) - shift;
+      packed(d) = w(i - sh.offset);
+    }
+    detail::all_sum(sh.ranks, packed);
+    return {packed.head(d), packed(d)};
+  }
+  // The least-explained row of all ranks given each rank's own (the lowest rank's on a tie, as the chunk order
+  // on one process), minus `shift`, and its weight.
+  static std::pair<RowVector<T>, T> worst_of_all(const Shards& sh, const MatrixCRef<T>& x, const RowVector<T>& shift,
+                                                 const detail::SampleWeights<T>& w, const Worst& mine) {
+    if (sh.ranks.size() == 1) return global_row(sh, x, shift, w, mine.index);
+    const auto p = static_cast<std::size_t>(sh.ranks.size()), me = static_cast<std::size_t>(sh.ranks.rank());
+    std::vector<double> tops(p, -std::numeric_limits<double>::infinity()), index(p, 0.0);
+    if (x.rows() > 0) {
+      tops[me] = -double(mine.value);
+      index[me] = double(sh.offset + mine.index);
+    }
+    sh.ranks.max(tops.data(), p);
+    sh.ranks.sum(index.data(), p);
+    std::size_t owner = 0;
+    for (std::size_t r = 1; r < p; ++r)
+      if (tops[r] > tops[owner]) owner = r;
+    return global_row(sh, x, shift, w, Index(index[owner]));
   }
 
   struct Statistics {
@@ -729,8 +816,8 @@ template <Real T = double> class GaussianMixture {
   // thread), whose
   // centred values are xb; the E-step is this callback, so no N x K matrix is ever formed.
   template <class Responsibilities>
-  Statistics statistics(const MatrixCRef<T>& x, const RowVector<T>& shift, const Matrix<T>& reference, Responsibilities&& resp,
-                        bool about_reference = true, bool second_moments = true) const {
+  Statistics statistics(const Shards& sh, const MatrixCRef<T>& x, const RowVector<T>& shift, const Matrix<T>& reference,
+                        Responsibilities&& resp, bool about_reference = true, bool second_moments = true) const {
     const Index k = options_.components, d = x.cols();
     const bool square = options_.covariance == Covariance::full || options_.covariance == Covariance::tied;
     const detail::Chunks chunks = sum_chunks(x);
@@ -779,6 +866,26 @@ template <Real T = double> class GaussianMixture {
       total.s1 += p.s1;
       for (std::size_t j = 0; j < total.s2.size(); ++j) total.s2[j] += p.s2[j];
     }
+    if (sh.ranks.size() > 1) {  // one message: s0, s1 and the lower triangles (full, tied) or squares of every rank
+      std::vector<T> packed;
+      packed.reserve(static_cast<std::size_t>(k + k * d) + total.s2.size() * static_cast<std::size_t>(square ? d * (d + 1) / 2 : k * d));
+      packed.insert(packed.end(), total.s0.data(), total.s0.data() + k);
+      packed.insert(packed.end(), total.s1.data(), total.s1.data() + k * d);
+      for (const auto& m : total.s2) {
+        if (!square) packed.insert(packed.end(), m.data(), m.data() + m.size());
+        else
+          for (Index j = 0; j < d; ++j) packed.insert(packed.end(), m.col(j).data() + j, m.col(j).data() + d);
+      }
+      sh.ranks.sum(packed.data(), packed.size());
+      const T* q = packed.data();
+      std::copy(q, q + k, total.s0.data()), q += k;
+      std::copy(q, q + k * d, total.s1.data()), q += k * d;
+      for (auto& m : total.s2) {
+        if (!square) std::copy(q, q + m.size(), m.data()), q += m.size();
+        else
+          for (Index j = 0; j < d; ++j) std::copy(q, q + (d - j), m.col(j).data() + j), q += d - j;
+      }
+    }
     for (auto& m : total.s2)
       if (square) m = m.template selfadjointView<Eigen::Lower>();
     return total;
@@ -790,24 +897,27 @@ template <Real T = double> class GaussianMixture {
   // more than three digits to the correction about the new means (a mean that moved far next to its spread)
   // are recomputed exactly by a second pass with the same responsibilities. Returns the re-seeded count.
   template <class Responsibilities>
-  Index m_step(State& s, Statistics& st, const MatrixCRef<T>& x, const RowVector<T>& shift, const detail::SampleWeights<T>& w,
-               Index worst_row, Responsibilities&& resp) const {
-    const Index n = x.rows(), d = x.cols(), k = options_.components;
+  Index m_step(const Shards& sh, State& s, Statistics& st, const MatrixCRef<T>& x, const RowVector<T>& shift,
+               const detail::SampleWeights<T>& w, const Worst& worst_row, Responsibilities&& resp) const {
+    const Index d = x.cols(), k = options_.components;
     const bool square = options_.covariance == Covariance::full || options_.covariance == Covariance::tied;
     const Matrix<T> reference = square ? s.means : Matrix<T>::Zero(k, d);
+    std::optional<std::pair<RowVector<T>, T>> worst;  // the worst-explained row of all ranks (centred) and its weight
     Index reseeded = 0;
     const T empty = T(10) * std::numeric_limits<T>::epsilon() * std::max(T(1), w.sum());
     std::vector<bool> moved(static_cast<std::size_t>(k), false);
     for (Index c = 0; c < k; ++c) {
       if (st.s0(c) > empty) continue;
-      const Index worst = worst_row >= 0 ? worst_row : static_cast<Index>(c % n);
-      const RowVector<T> z = x.row(worst) - shift - reference.row(c);
-      st.s0(c) = w(worst);
-      st.s1.row(c) = w(worst) * z;
+      // (looked up once, on every rank, only when a component has emptied)
+      if (worst_row.seen && !worst) worst = worst_of_all(sh, x, shift, w, worst_row);
+      const auto [row, weight] = worst_row.seen ? *worst : global_row(sh, x, shift, w, c % sh.n);
+      const RowVector<T> z = row - reference.row(c);
+      st.s0(c) = weight;
+      st.s1.row(c) = weight * z;
       if (square)
-        st.s2[static_cast<std::size_t>(c)] = w(worst) * z.transpose() * z;
+        st.s2[static_cast<std::size_t>(c)] = weight * z.transpose() * z;
       else
-        st.s2[0].row(c) = w(worst) * z.array().square().matrix();
+        st.s2[0].row(c) = weight * z.array().square().matrix();
       moved[static_cast<std::size_t>(c)] = true;
       ++reseeded;
     }
@@ -831,7 +941,7 @@ template <Real T = double> class GaussianMixture {
       }
     }
     if (redo) {  // exact: the second moments about the new means, from the same responsibilities
-      const Statistics exact = statistics(x, shift, means, resp);
+      const Statistics exact = statistics(sh, x, shift, means, resp);
       for (Index c = 0; c < (square ? k : 1); ++c) {
         if (square) {
           if (moved[static_cast<std::size_t>(c)]) continue;
@@ -847,7 +957,7 @@ template <Real T = double> class GaussianMixture {
     const T reg = options_.reg_covar;
     switch (options_.covariance) {
       case Covariance::full: {
-        const Vector<T> spread = reseeded > 0 ? data_variance(x, shift, w) : Vector<T>();
+        const Vector<T> spread = reseeded > 0 ? data_variance(sh, x, shift, w) : Vector<T>();
         std::vector<Eigen::LLT<Matrix<T>>> chol;
         for (Index c = 0; c < k; ++c) {
           Matrix<T> cov = T(0.5) * (second[static_cast<std::size_t>(c)] + second[static_cast<std::size_t>(c)].transpose());
@@ -882,10 +992,10 @@ template <Real T = double> class GaussianMixture {
 
   // The weighted variance of each column of x (two passes over chunks: the mean, then squares about it;
   // each chunk in sub-blocks, so that no temporary grows with N).
-  static Vector<T> data_variance(const MatrixCRef<T>& x, const RowVector<T>& shift, const detail::SampleWeights<T>& w) {
+  static Vector<T> data_variance(const Shards& sh, const MatrixCRef<T>& x, const RowVector<T>& shift, const detail::SampleWeights<T>& w) {
     const detail::Chunks chunks = vector_chunks(x.rows());
     const auto weighted_sum = [&](const RowVector<T>& about, bool squares) {
-      return detail::parallel_sum(chunks, RowVector<T>(RowVector<T>::Zero(x.cols())), [&](Index, Index begin, Index end, RowVector<T>& out) {
+      RowVector<T> out = detail::parallel_sum(chunks, RowVector<T>(RowVector<T>::Zero(x.cols())), [&](Index, Index begin, Index end, RowVector<T>& out) {
         out.setZero(x.cols());
         Matrix<T> z;
         for (Index b = begin; b < end; b += sub_block) {
@@ -895,6 +1005,8 @@ template <Real T = double> class GaussianMixture {
           out.noalias() += w.segment(b, m).transpose() * z;
         }
       });
+      detail::all_sum(sh.ranks, out);
+      return out;
     };
     const RowVector<T> mean = weighted_sum(RowVector<T>::Zero(x.cols()), false) / w.sum();
     return (weighted_sum(mean, true) / w.sum()).transpose();

@@ -5,15 +5,18 @@
 
 #include "pml/core/enum_names.hpp"
 #include "pml/core/instantiation.hpp"
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <optional>
 #include <vector>
 
 #include <Eigen/Cholesky>
 
 #include "pml/core/check.hpp"
+#include "pml/core/collective.hpp"
 #include "pml/core/linalg.hpp"
 #include "pml/core/parallel.hpp"
 #include "pml/core/random.hpp"
@@ -94,12 +97,29 @@ template <Real T = double> class VariationalGaussianMixture {
   /// Fits q to the rows of `x`, starting from k-means responsibilities.
   /// @throw std::invalid_argument for N < K; std::domain_error for non-finite data, data whose squared
   /// deviations from the column means overflow (rescale them), or invalid priors.
-  VariationalGaussianMixture& fit(const MatrixCRef<T>& x, Rng& rng) {
+  VariationalGaussianMixture& fit(const MatrixCRef<T>& x, Rng& rng) { return fit(Collective::single(), x, rng); }
+  /// fit() on rows spread over processes (core/collective.hpp; `pml::mpi::Communicator` on MPI): each rank
+  /// passes its own shard `x` (N_r x D; N_r = 0 allowed, then any width) and the same options and generator
+  /// state. Every rank ends with the same posterior, equal to fit() on the shards' rows stacked in rank order
+  /// up to rounding (bit for bit on one rank). Per iteration the ranks exchange K + K D numbers and the K
+  /// scatters (K D (D + 1) / 2 numbers) once each, and the ELBO's data term; the k-means start is the sharded
+  /// KMeans. @throw as fit(), on every rank (a rank's own bad shard is reported on all of them, with its rank).
+  VariationalGaussianMixture& fit(const Collective& ranks, const MatrixCRef<T>& x, Rng& rng) {
     const char* f = "VariationalGaussianMixture::fit";
-    const Index n = x.rows(), d = x.cols(), k = options_.components;
+    const Index k = options_.components;
+    const bool one = ranks.size() == 1;
+    Index n = x.rows();
+    if (!one) {
+      detail::agree(ranks, [&] { check_all_finite(f, "x", x); });
+      n = 0;
+      for (const Index c : detail::all_counts(ranks, x.rows())) n += c;
+    }
+    const Index d = detail::shared_columns(ranks, f, x.rows(), x.cols());
     check_nonempty(f, "x", n);
     if (n < k) detail::throw_shape(f, "needs at least components = " + std::to_string(k) + " rows, got " + std::to_string(n));
-    check_all_finite(f, "x", x);
+    if (one) check_all_finite(f, "x", x);
+    const Matrix<T> no_rows(0, d);  // an empty shard of another width is seen as 0 x D
+    const MatrixCRef<T> xs = x.rows() == 0 ? MatrixCRef<T>(no_rows) : MatrixCRef<T>(x);
     // K Wishart scales and their factors are D x D: refuse wide data they cannot fit before allocating
     detail::check_model_memory(f, "x", 3.0 * double(k + 1) * double(d) * double(d) * double(sizeof(T)),
                                std::to_string(k) + " component(s) with full " + std::to_string(d) + " x " +
@@ -107,8 +127,15 @@ template <Real T = double> class VariationalGaussianMixture {
                                "use GaussianMixture with covariance 'diagonal' or 'spherical', or reduce the columns (PCA) first");
     // the column means once (a nested mean expression is re-evaluated per column: D^2 on wide data), and
     // data whose scatter overflows refused here rather than as NaN responsibilities later
-    const RowVector<T> column_mean = detail::column_means<T>(x);
-    const Matrix<T> centred = detail::centred_checked<T>(f, x, column_mean, double(n) * double(d));
+    const RowVector<T> column_mean = detail::column_means<T>(ranks, xs, n);
+    Matrix<T> centred;
+    if (one) {
+      centred = detail::centred_checked<T>(f, xs, column_mean, double(n) * double(d));
+    } else {
+      centred = xs.rowwise() - column_mean;
+      detail::check_spread<T>(f, T(detail::all_max(ranks, centred.size() > 0 ? double(centred.cwiseAbs().maxCoeff()) : 0.0)),
+                              double(n) * double(d));
+    }
     d_ = d;
     // priors
     alpha0_ = options_.weight_concentration > 0 ? options_.weight_concentration : T(1) / T(k);
@@ -123,7 +150,9 @@ template <Real T = double> class VariationalGaussianMixture {
       check_size(f, "covariance_prior", w0inv.rows(), d, "rows");
       cholesky_checked(f, "covariance_prior", w0inv);
     } else {
-      w0inv = centred.transpose() * centred / T(n);
+      w0inv = centred.transpose() * centred;
+      detail::all_sum(ranks, w0inv);
+      w0inv /= T(n);
       w0inv.diagonal().array() += options_.reg_covar;
     }
     w0inv_ = w0inv;
@@ -150,20 +179,20 @@ template <Real T = double> class VariationalGaussianMixture {
     // (the default prior mean is the data mean: in centred units that is the centred data's own mean, a
     // residual at rounding level of the shift, so x_bar_k - m_0 is formed from the same numbers)
     if (options_.mean_prior.size() > 0) m0_ -= column_mean.transpose();
-    else m0_ = detail::column_means<T>(centred).transpose();
+    else m0_ = detail::column_means<T>(ranks, centred, n).transpose();
     // start: k-means responsibilities, then one M-step
     KMeans<T> km({.clusters = k, .restarts = 1});
-    km.fit(centred, rng);
-    Matrix<T> resp = Matrix<T>::Zero(n, k);
-    for (Index i = 0; i < n; ++i) resp(i, km.labels()(i)) = T(1);
-    m_step(centred, resp);
+    km.fit(ranks, centred, rng);
+    Matrix<T> resp = Matrix<T>::Zero(centred.rows(), k);
+    for (Index i = 0; i < centred.rows(); ++i) resp(i, km.labels()(i)) = T(1);
+    m_step(ranks, centred, resp);
     history_.clear();
     converged_ = false;
     T previous = -std::numeric_limits<T>::infinity();
     for (iterations_ = 0; iterations_ < options_.max_iterations;) {
-      const T elbo = e_step(centred, resp);
+      const T elbo = e_step(ranks, centred, n, resp);
       history_.push_back(elbo);
-      m_step(centred, resp);
+      m_step(ranks, centred, resp);
       ++iterations_;
       if (std::abs(elbo - previous) < options_.tolerance) {
         converged_ = true;
@@ -179,6 +208,11 @@ template <Real T = double> class VariationalGaussianMixture {
   VariationalGaussianMixture& fit(const MatrixCRef<T>& x, std::uint64_t seed = 0) {
     Rng rng(seed);
     return fit(x, rng);
+  }
+  /// The sharded fit() with a generator seeded from `seed` (the same on every rank).
+  VariationalGaussianMixture& fit(const Collective& ranks, const MatrixCRef<T>& x, std::uint64_t seed = 0) {
+    Rng rng(seed);
+    return fit(ranks, x, rng);
   }
 
   /// Responsibilities under the variational posterior (N x K). A row so far from every component that every
@@ -346,8 +380,8 @@ template <Real T = double> class VariationalGaussianMixture {
     return out;
   }
 
-  // E-step: responsibilities into `resp`; returns the ELBO per sample.
-  T e_step(const MatrixCRef<T>& x, Matrix<T>& resp) const {
+  // E-step: responsibilities of this rank's rows into `resp`; returns the ELBO per sample (of the n rows of all ranks).
+  T e_step(const Collective& ranks, const MatrixCRef<T>& x, Index n, Matrix<T>& resp) const {
     Matrix<T> lr = log_rho(x);
     Vector<T> norm(x.rows());
     resp.resize(x.rows(), options_.components);
@@ -370,13 +404,22 @@ template <Real T = double> class VariationalGaussianMixture {
       kl += T(0.5) * (T(d_) * beta0_ / beta_(c) - T(d_) + T(d_) * std::log(beta_(c) / beta0_) +
                       beta0_ * nu_(c) * diff.dot(wc * diff));
     }
-    return (norm.sum() - kl) / T(x.rows());
+    return (detail::all_sum(ranks, norm.sum()) - kl) / T(n);
   }
 
   // M-step (PRML 10.51-10.63, and the stick-breaking analogue for the weights).
-  void m_step(const MatrixCRef<T>& x, const Matrix<T>& resp) {
+  // Sharded: N_k and the sums r^T x in one message, then the K scatters about x_bar_k in another.
+  void m_step(const Collective& ranks, const MatrixCRef<T>& x, const Matrix<T>& resp) {
     const Index k = options_.components, d = d_, n = x.rows();
-    const Vector<T> nk = resp.colwise().sum().transpose().array() + T(10) * std::numeric_limits<T>::epsilon();
+    // resp^T x over row chunks fixed by N, summed in chunk order; N_k in the same message
+    Matrix<T> sums(k, d + 1);
+    sums.leftCols(d) = detail::parallel_sum(detail::split_rows(n, 2048, 64, 256), Matrix<T>(Matrix<T>::Zero(k, d)),
+                                            [&](Index, Index b, Index e, Matrix<T>& out) {
+                                              out.noalias() = resp.middleRows(b, e - b).transpose() * x.middleRows(b, e - b);
+                                            });
+    sums.col(d) = resp.colwise().sum().transpose();
+    detail::all_sum(ranks, sums);
+    const Vector<T> nk = sums.col(d).array() + T(10) * std::numeric_limits<T>::epsilon();
     if (options_.weight_prior == WeightPrior::dirichlet_distribution) {
       alpha_ = nk.array() + alpha0_;
       gamma_.resize(0);
@@ -391,11 +434,7 @@ template <Real T = double> class VariationalGaussianMixture {
     }
     beta_ = nk.array() + beta0_;
     nu_ = nk.array() + nu0_;
-    // resp^T x over row chunks fixed by N, summed in chunk order
-    const Matrix<T> xbar = detail::parallel_sum(detail::split_rows(n, 2048, 64, 256), Matrix<T>(Matrix<T>::Zero(k, d)),
-                                                [&](Index, Index b, Index e, Matrix<T>& out) {
-                                                  out.noalias() = resp.middleRows(b, e - b).transpose() * x.middleRows(b, e - b);
-                                                }).array().colwise() / nk.array();
+    const Matrix<T> xbar = sums.leftCols(d).array().colwise() / nk.array();
     m_ = ((beta0_ * m0_.transpose()).replicate(k, 1) + Matrix<T>(xbar.array().colwise() * nk.array())).array().colwise() /
          beta_.array();
     winv_.clear();
@@ -413,6 +452,16 @@ template <Real T = double> class VariationalGaussianMixture {
         scatter.template selfadjointView<Eigen::Lower>().rankUpdate(z.transpose());
       }
     });
+    if (ranks.size() > 1) {  // the lower triangles of every rank's scatters, in one message
+      std::vector<T> packed;
+      packed.reserve(static_cast<std::size_t>(k * d * (d + 1) / 2));
+      for (const auto& m : scatters)
+        for (Index j = 0; j < d; ++j) packed.insert(packed.end(), m.col(j).data() + j, m.col(j).data() + d);
+      ranks.sum(packed.data(), packed.size());
+      const T* q = packed.data();
+      for (auto& m : scatters)
+        for (Index j = 0; j < d; ++j) std::copy(q, q + (d - j), m.col(j).data() + j), q += d - j;
+    }
     for (Index c = 0; c < k; ++c) {
       Matrix<T>& scatter = scatters[static_cast<std::size_t>(c)];
       scatter = scatter.template selfadjointView<Eigen::Lower>();

@@ -10,6 +10,7 @@
 #include <Eigen/QR>
 
 #include "pml/core/check.hpp"
+#include "pml/core/collective.hpp"
 #include "pml/core/linalg.hpp"
 #include "pml/core/parallel.hpp"
 #include "pml/serialization/state.hpp"
@@ -29,18 +30,31 @@ template <Real T> struct CovarianceEigen {
   Matrix<T> eigenvectors;  ///< columns, matching eigenvalues: D of them for N >= D, otherwise max(N, min_columns)
 };
 
+/// On rows spread over processes (`ranks`; this rank's shard `x_rows`, N_r x D, N_r = 0 allowed): the scatter
+/// is summed over the ranks (D^2 numbers, after the column means), so the D x D side is decomposed whatever N
+/// (the N x N side needs the rows in one place); on one rank, the single-process function. @throw as it, on every rank.
 template <Real T>
-CovarianceEigen<T> covariance_eigen(const char* function, const MatrixCRef<T>& x, int ddof, Index min_columns = 0) {
-  check_nonempty(function, "x", x.rows());
-  check_all_finite(function, "x", x);
-  if (x.rows() <= ddof)
+CovarianceEigen<T> covariance_eigen(const Collective& ranks, const char* function, const MatrixCRef<T>& x_rows, int ddof,
+                                    Index min_columns = 0) {
+  const bool one = ranks.size() == 1;
+  Index n = x_rows.rows();
+  if (one) check_nonempty(function, "x", n);
+  agree(ranks, [&] { check_all_finite(function, "x", x_rows); });
+  if (!one) {
+    n = 0;
+    for (const Index c : all_counts(ranks, x_rows.rows())) n += c;
+    check_nonempty(function, "x", n);
+  }
+  if (n <= ddof)
     throw_shape(function, "x must have more than " + std::to_string(ddof) + (ddof == 1 ? " row" : " rows") + ", got " +
-                              std::to_string(x.rows()));
-  const Index n = x.rows(), d = x.cols();
+                              std::to_string(n));
+  const Index d = shared_columns(ranks, function, x_rows.rows(), x_rows.cols());
+  const Matrix<T> no_rows(0, d);  // an empty shard of another width is seen as 0 x D
+  const MatrixCRef<T> x = x_rows.rows() == 0 ? MatrixCRef<T>(no_rows) : MatrixCRef<T>(x_rows);
   CovarianceEigen<T> out;
-  const RowVector<T> mean = column_means<T>(x);
+  const RowVector<T> mean = column_means<T>(ranks, x, n);
   out.mean = mean.transpose();
-  if (n < d) {
+  if (n < d && one) {
     // the N x N side: G = Z Z^T / (N - ddof) with Z the centred data (refused if its squares overflow)
     const Matrix<T> z = centred_checked<T>(function, x, mean, double(n));
     Matrix<T> gram = z * z.transpose() / T(n - ddof);
@@ -81,7 +95,7 @@ CovarianceEigen<T> covariance_eigen(const char* function, const MatrixCRef<T>& x
     // N = 100 000, D = 256 (each D x D partial and Eigen's packing buffers freed back to the system and
     // faulted in again: docs/architecture.md, "Threads").
     constexpr Index block = 2048;
-    Matrix<T> cov = parallel_sum(split_rows(n, block, std::clamp<Index>(Index(4096) / std::max<Index>(d, 1), 1, 16), block), Matrix<T>(Matrix<T>::Zero(d, d)),
+    Matrix<T> cov = parallel_sum(split_rows(x.rows(), block, std::clamp<Index>(Index(4096) / std::max<Index>(d, 1), 1, 16), block), Matrix<T>(Matrix<T>::Zero(d, d)),
                                  [&](Index, Index begin, Index end, Matrix<T>& part) {
                                    Matrix<T> z;
                                    for (Index start = begin; start < end; start += block) {
@@ -90,9 +104,10 @@ CovarianceEigen<T> covariance_eigen(const char* function, const MatrixCRef<T>& x
                                      part.template selfadjointView<Eigen::Lower>().rankUpdate(z.transpose());
                                    }
                                  });
+    all_sum(ranks, cov);
     // sums of squares that overflowed show on the diagonal: only then find the largest deviation to refuse
     if (!(cov.diagonal().array() < std::numeric_limits<T>::max()).all())
-      check_spread<T>(function, (x.rowwise() - mean).cwiseAbs().maxCoeff(), double(n));
+      check_spread<T>(function, T(all_max(ranks, x.rows() > 0 ? double((x.rowwise() - mean).cwiseAbs().maxCoeff()) : 0.0)), double(n));
     cov = cov.template selfadjointView<Eigen::Lower>();
     cov /= T(n - ddof);
     Eigen::SelfAdjointEigenSolver<Matrix<T>> eig(cov);
@@ -110,6 +125,11 @@ CovarianceEigen<T> covariance_eigen(const char* function, const MatrixCRef<T>& x
     if (out.eigenvectors(i, j) < T(0)) out.eigenvectors.col(j) *= T(-1);
   }
   return out;
+}
+/// covariance_eigen() of the rows of `x` in one process.
+template <Real T>
+CovarianceEigen<T> covariance_eigen(const char* function, const MatrixCRef<T>& x, int ddof, Index min_columns = 0) {
+  return covariance_eigen<T>(Collective::single(), function, x, ddof, min_columns);
 }
 
 }  // namespace detail
@@ -152,17 +172,29 @@ template <Real T = double> class PCA {
   }
   /// @throw std::invalid_argument when components exceeds min(N, D) or for fewer than 2 rows;
   /// std::domain_error for non-finite data or data whose squared deviations from the column means overflow.
-  PCA& fit(const MatrixCRef<T>& x) {
-    const Index m = options_.components == 0 ? std::min(x.rows(), x.cols()) : options_.components;
-    if (m > x.cols() || m > x.rows())
+  PCA& fit(const MatrixCRef<T>& x) { return fit(Collective::single(), x); }
+  /// fit() on rows spread over processes (core/collective.hpp; `pml::mpi::Communicator` on MPI): each rank
+  /// passes its own rows `x` (N_r x D; N_r = 0 allowed, then any width). The ranks exchange the column means
+  /// and the D x D scatter once, and every rank ends with the same components, equal to fit() on the stacked
+  /// rows up to rounding (bit for bit on one rank; with fewer rows in all than columns, from the D x D
+  /// scatter rather than the N x N Gram matrix). @throw as fit(), on every rank.
+  PCA& fit(const Collective& ranks, const MatrixCRef<T>& x) {
+    Index rows = x.rows();
+    if (ranks.size() > 1) {
+      rows = 0;
+      for (const Index c : detail::all_counts(ranks, x.rows())) rows += c;
+    }
+    const Index cols = detail::shared_columns(ranks, "PCA::fit", x.rows(), x.cols());
+    const Index m = options_.components == 0 ? std::min(rows, cols) : options_.components;
+    if (m > cols || m > rows)
       detail::throw_shape("PCA::fit", "components = " + std::to_string(m) + " exceeds min(N, D) = " +
-                                          std::to_string(std::min(x.rows(), x.cols())) + " of x");
-    auto e = detail::covariance_eigen<T>("PCA::fit", x, 1, m);
+                                          std::to_string(std::min(rows, cols)) + " of x");
+    auto e = detail::covariance_eigen<T>(ranks, "PCA::fit", x, 1, m);
     mean_ = e.mean;
     components_ = e.eigenvectors.leftCols(m);
     explained_variance_ = e.eigenvalues.head(m);
     total_variance_ = e.eigenvalues.sum();
-    const Index rest = std::min(x.rows(), x.cols()) - m;
+    const Index rest = std::min(rows, cols) - m;
     noise_variance_ = rest > 0 ? e.eigenvalues.segment(m, rest).sum() / T(rest) : T(0);
     return *this;
   }

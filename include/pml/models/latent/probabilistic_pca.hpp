@@ -10,6 +10,7 @@
 #include <Eigen/Cholesky>
 #include <Eigen/LU>
 
+#include "pml/core/collective.hpp"
 #include "pml/core/random.hpp"
 #include "pml/serialization/state.hpp"
 #include "pml/models/latent/pca.hpp"
@@ -77,21 +78,35 @@ template <Real T = double> class ProbabilisticPCA {
 
   /// Fits W, μ, σ² to the rows of `x` (EM draws its start from `rng`).
   /// @throw std::invalid_argument unless components < D and N > 1.
-  ProbabilisticPCA& fit(const MatrixCRef<T>& x, Rng& rng) {
-    const Index m = options_.components, d = x.cols();
+  ProbabilisticPCA& fit(const MatrixCRef<T>& x, Rng& rng) { return fit(Collective::single(), x, rng); }
+  /// fit() on rows spread over processes (core/collective.hpp; `pml::mpi::Communicator` on MPI): each rank
+  /// passes its own rows `x` (N_r x D; N_r = 0 allowed, then any width) and the same generator state. The
+  /// closed form and EM on S take the column means and the D x D scatter from the ranks once (EM then runs on
+  /// S alone); EM with missing values exchanges its sufficient statistics (D (M + 1)(M + 2) numbers and the
+  /// log-likelihood, then the squared residuals) once per iteration. Every rank ends with the same W, μ, σ²,
+  /// equal to fit() on the stacked rows up to rounding (bit for bit on one rank). @throw as fit(), on every rank.
+  ProbabilisticPCA& fit(const Collective& ranks, const MatrixCRef<T>& x_rows, Rng& rng) {
+    const Index m = options_.components, d = detail::shared_columns(ranks, "ProbabilisticPCA::fit", x_rows.rows(), x_rows.cols());
     if (m >= d)
       detail::throw_shape("ProbabilisticPCA::fit", "components = " + std::to_string(m) + " must be below D = " + std::to_string(d) +
                                                        " (the columns of x)");
-    if (x.array().isNaN().any()) {
+    const Matrix<T> no_rows(0, d);  // an empty shard of another width is seen as 0 x D
+    const MatrixCRef<T> x = x_rows.rows() == 0 ? MatrixCRef<T>(no_rows) : MatrixCRef<T>(x_rows);
+    Index n = x.rows();
+    if (ranks.size() > 1) {
+      n = 0;
+      for (const Index c : detail::all_counts(ranks, x.rows())) n += c;
+    }
+    if (detail::all_max(ranks, x.array().isNaN().any() ? 1.0 : 0.0) > 0) {
       if (options_.solver != PPCASolver::em)
         detail::throw_domain("ProbabilisticPCA::fit", "x", "have no missing values (NaN) with the closed-form solver",
                              "NaN entries; use solver = PPCASolver::em, which treats them as missing");
-      fit_em_missing(x, rng);
+      fit_em_missing(ranks, x, n, rng);
       return *this;
     }
-    auto e = detail::covariance_eigen<T>("ProbabilisticPCA::fit", x, options_.unbiased ? 1 : 0, m);
+    auto e = detail::covariance_eigen<T>(ranks, "ProbabilisticPCA::fit", x, options_.unbiased ? 1 : 0, m);
     mean_ = e.mean;
-    n_ = x.rows();
+    n_ = n;
     history_.clear();
     iterations_ = 0;
     // the maximum-likelihood noise variance is the mean discarded eigenvalue, for either solver: when it is 0
@@ -99,7 +114,7 @@ template <Real T = double> class ProbabilisticPCA {
     const T noise = e.eigenvalues.tail(d - m).mean();
     if (!(noise > T(0)))
       detail::throw_domain("ProbabilisticPCA::fit", "x", "have variance outside the leading " + std::to_string(m) + " components",
-                           "noise variance 0 (the " + std::to_string(x.rows()) + " rows lie in an M-dimensional subspace)");
+                           "noise variance 0 (the " + std::to_string(n) + " rows lie in an M-dimensional subspace)");
     if (options_.solver == PPCASolver::closed_form) {
       sigma2_ = noise;
       w_ = e.eigenvectors.leftCols(m) * (e.eigenvalues.head(m).array() - sigma2_).max(T(0)).sqrt().matrix().asDiagonal();
@@ -112,6 +127,11 @@ template <Real T = double> class ProbabilisticPCA {
   ProbabilisticPCA& fit(const MatrixCRef<T>& x, std::uint64_t seed = 0) {
     Rng rng(seed);
     return fit(x, rng);
+  }
+  /// The sharded fit() with a generator seeded from `seed` (the same on every rank).
+  ProbabilisticPCA& fit(const Collective& ranks, const MatrixCRef<T>& x, std::uint64_t seed = 0) {
+    Rng rng(seed);
+    return fit(ranks, x, rng);
   }
 
   /// Log-likelihood of each row, \f$\log\mathcal N(\mathbf x_n|\boldsymbol\mu, C)\f$, by the Woodbury identity
@@ -308,78 +328,92 @@ template <Real T = double> class ProbabilisticPCA {
 
   // EM with missing entries (Tipping & Bishop 1999, appendix; Ilin & Raiko 2010): the E-step uses each
   // row's observed entries; the M-step updates [W mu] jointly row by row of the data dimension with the
-  // augmented latent (z, 1), so the observed-data likelihood never decreases.
-  void fit_em_missing(const MatrixCRef<T>& x, Rng& rng) {
+  // augmented latent (z, 1), so the observed-data likelihood never decreases. It runs on the data centred by
+  // the observed column means (the squared residuals are never expanded about the origin); this rank's rows
+  // are `x`, `n` rows in all.
+  void fit_em_missing(const Collective& ranks, const MatrixCRef<T>& x, Index n_all, Rng& rng) {
+    const char* f = "ProbabilisticPCA::fit";
     const Index n = x.rows(), d = x.cols(), m = options_.components;
-    n_ = n;
-    Vector<T> count = Vector<T>::Zero(d);
-    mean_ = Vector<T>::Zero(d);
+    n_ = n_all;
+    detail::agree(ranks, [&] {
+      if ((x.array().abs() == std::numeric_limits<T>::infinity()).any()) detail::throw_domain(f, "x", "have finite or NaN (missing) entries", "inf");
+    });
+    // the observed column means: [sums, counts] over the ranks
+    Vector<T> sums = Vector<T>::Zero(2 * d);
     for (Index j = 0; j < d; ++j)
       for (Index i = 0; i < n; ++i)
         if (!std::isnan(x(i, j))) {
-          mean_(j) += x(i, j);
-          count(j) += 1;
-        } else if (std::isinf(x(i, j))) {
-          detail::throw_domain("ProbabilisticPCA::fit", "x", "have finite or NaN (missing) entries", "inf");
+          sums(j) += x(i, j);
+          sums(d + j) += 1;
         }
+    detail::all_sum(ranks, sums);
     for (Index j = 0; j < d; ++j)
-      if (count(j) == 0)
-        detail::throw_domain("ProbabilisticPCA::fit", "x", "have an observed value in every column",
-                             "column " + std::to_string(j) + " entirely missing");
-    mean_.array() /= count.array();
-    T total_var = 0, observed = count.sum();
+      if (sums(d + j) == 0)
+        detail::throw_domain(f, "x", "have an observed value in every column", "column " + std::to_string(j) + " entirely missing");
+    const Vector<T> count = sums.tail(d);
+    const Vector<T> centre = sums.head(d).array() / count.array();
+    const T observed = count.sum();
+    const auto value = [&](Index i, Index j) { return x(i, j) - centre(j); };  // centred (NaN stays NaN)
+    T total_var = 0;
     for (Index j = 0; j < d; ++j)
       for (Index i = 0; i < n; ++i)
-        if (!std::isnan(x(i, j))) total_var += (x(i, j) - mean_(j)) * (x(i, j) - mean_(j));
+        if (!std::isnan(x(i, j))) total_var += value(i, j) * value(i, j);
+    total_var = detail::all_sum(ranks, total_var);
+    mean_ = Vector<T>::Zero(d);  // about the centre until the end
     w_.resize(d, m);
     random::fill_normal(rng, w_);
     w_ *= std::sqrt(total_var / observed);
     sigma2_ = std::max(total_var / observed, std::numeric_limits<T>::min());
     history_.clear();
     T previous = -std::numeric_limits<T>::infinity();
-    std::vector<Matrix<T>> gram(static_cast<std::size_t>(d), Matrix<T>::Zero(m + 1, m + 1));
-    Matrix<T> cross(d, m + 1);
+    const Index a = m + 1;  // the augmented latent (z, 1)
+    // one message per E-step: the D (M + 1) x (M + 1) Gram matrices, the D x (M + 1) cross terms, the log-likelihood
+    Vector<T> stats(d * a * a + d * a + 1);
+    std::vector<Vector<T>> ez(static_cast<std::size_t>(n));
+    std::vector<Matrix<T>> ezz(static_cast<std::size_t>(n));
+    Vector<T> row(d);
     for (iterations_ = 0; iterations_ < options_.max_iterations;) {
-      for (auto& g : gram) g.setZero();
-      cross.setZero();
-      T ll = 0;
-      std::vector<Vector<T>> ez(static_cast<std::size_t>(n));
-      std::vector<Matrix<T>> ezz(static_cast<std::size_t>(n));
+      stats.setZero();
+      Eigen::Map<Matrix<T>> cross(stats.data() + d * a * a, d, a);
       for (Index i = 0; i < n; ++i) {
-        const RowPosterior p = observed_row(x.row(i).transpose());
-        ll += p.log_likelihood;
-        Vector<T> za(m + 1);
+        for (Index j = 0; j < d; ++j) row(j) = value(i, j);
+        const RowPosterior p = observed_row(row);
+        stats(stats.size() - 1) += p.log_likelihood;
+        Vector<T> za(a);
         za << p.mean, T(1);
         Matrix<T> zza = za * za.transpose();
         zza.topLeftCorner(m, m) += p.covariance;
         for (Index j = 0; j < d; ++j) {
-          if (std::isnan(x(i, j))) continue;
-          gram[static_cast<std::size_t>(j)] += zza;
-          cross.row(j) += x(i, j) * za.transpose();
+          if (std::isnan(row(j))) continue;
+          Eigen::Map<Matrix<T>>(stats.data() + j * a * a, a, a) += zza;
+          cross.row(j) += row(j) * za.transpose();
         }
         ez[static_cast<std::size_t>(i)] = za;
         ezz[static_cast<std::size_t>(i)] = zza;
       }
+      detail::all_sum(ranks, stats);
+      const T ll = stats(stats.size() - 1);
       history_.push_back(ll);
       ++iterations_;
       if (std::abs(ll - previous) <= options_.tolerance * observed) break;  // per observed entry: unit-free
       previous = ll;
       // M-step: [W_j mu_j] = cross_j gram_j^{-1}; then sigma^2 from the expected squared residuals
-      Matrix<T> wm(d, m + 1);
+      Matrix<T> wm(d, a);
       for (Index j = 0; j < d; ++j)
-        wm.row(j) = gram[static_cast<std::size_t>(j)].ldlt().solve(cross.row(j).transpose()).transpose();
+        wm.row(j) = Eigen::Map<const Matrix<T>>(stats.data() + j * a * a, a, a).ldlt().solve(cross.row(j).transpose()).transpose();
       T sse = 0;
       for (Index i = 0; i < n; ++i)
         for (Index j = 0; j < d; ++j) {
           if (std::isnan(x(i, j))) continue;
+          const T v = value(i, j);
           const auto wj = wm.row(j);
-          sse += x(i, j) * x(i, j) - T(2) * x(i, j) * wj.dot(ez[static_cast<std::size_t>(i)]) +
-                 wj * ezz[static_cast<std::size_t>(i)] * wj.transpose();
+          sse += v * v - T(2) * v * wj.dot(ez[static_cast<std::size_t>(i)]) + wj * ezz[static_cast<std::size_t>(i)] * wj.transpose();
         }
       w_ = wm.leftCols(m);
       mean_ = wm.col(m);
-      sigma2_ = std::max(sse / observed, std::numeric_limits<T>::min());
+      sigma2_ = std::max(detail::all_sum(ranks, sse) / observed, std::numeric_limits<T>::min());
     }
+    mean_ += centre;
   }
 
   void require_fitted(const char* function, Index columns) const {

@@ -13,6 +13,7 @@
 #include <Eigen/Eigenvalues>
 
 #include "pml/core/check.hpp"
+#include "pml/core/collective.hpp"
 #include "pml/core/linalg.hpp"
 #include "pml/core/random.hpp"
 #include "pml/core/weights.hpp"
@@ -106,16 +107,35 @@ template <Real T = double> class BayesianLinearRegression {
 
   /// Fits the posterior (and, if enabled, α and β) to design matrix `phi` (N x M) and targets `t`.
   /// @throw std::invalid_argument on mismatched sizes; std::domain_error on non-finite values.
-  BayesianLinearRegression& fit(const MatrixCRef<T>& phi, const VectorCRef<T>& t) {
+  BayesianLinearRegression& fit(const MatrixCRef<T>& phi, const VectorCRef<T>& t) { return fit(Collective::single(), phi, t); }
+  /// fit() on rows spread over processes (core/collective.hpp; `pml::mpi::Communicator` on MPI): each rank
+  /// passes its own rows `phi` (N_r x M; N_r = 0 allowed, then any width) and targets `t` (N_r). The ranks
+  /// exchange \f$\Phi^T\Phi\f$, \f$\Phi^T t\f$ and \f$t^Tt\f$ once ((M + 1)^2 numbers, after the column
+  /// means before them); the evidence maximisation runs on these reduced statistics on every rank, so every
+  /// rank ends with the same posterior, equal to fit() on the stacked rows up to rounding (bit for bit on one
+  /// rank; with fewer rows in all than columns, the M x M eigen-decomposition instead of the N x N one).
+  /// @throw as fit(), on every rank (a rank's own bad rows are reported on all of them, with its rank).
+  BayesianLinearRegression& fit(const Collective& ranks, const MatrixCRef<T>& phi_rows, const VectorCRef<T>& t) {
     const char* f = "BayesianLinearRegression::fit";
-    check_nonempty(f, "phi", phi.rows());
-    check_size(f, "t", t.size(), phi.rows(), "length");
-    check_all_finite(f, "phi", phi);
-    check_all_finite(f, "t", t);
-    const Index n = phi.rows(), m = phi.cols();
+    const bool one = ranks.size() == 1;
+    Index n = phi_rows.rows();
+    if (one) check_nonempty(f, "phi", n);
+    detail::agree(ranks, [&] {
+      check_size(f, "t", t.size(), phi_rows.rows(), "length");
+      check_all_finite(f, "phi", phi_rows);
+      check_all_finite(f, "t", t);
+    });
+    if (!one) {
+      n = 0;
+      for (const Index c : detail::all_counts(ranks, phi_rows.rows())) n += c;
+      check_nonempty(f, "phi", n);
+    }
+    const Index m = detail::shared_columns(ranks, f, phi_rows.rows(), phi_rows.cols());
+    const Matrix<T> no_rows(0, m);  // an empty shard of another width is seen as 0 x M
+    const MatrixCRef<T> phi = phi_rows.rows() == 0 ? MatrixCRef<T>(no_rows) : MatrixCRef<T>(phi_rows);
     // centring (fit_intercept): the intercept is t_mean - phi_mean . w, unregularised
-    phi_mean_ = options_.fit_intercept ? Vector<T>(detail::column_means<T>(phi).transpose()) : Vector<T>::Zero(m);
-    t_mean_ = options_.fit_intercept ? t.mean() : T(0);
+    phi_mean_ = options_.fit_intercept ? Vector<T>(detail::column_means<T>(ranks, phi, n).transpose()) : Vector<T>::Zero(m);
+    t_mean_ = !options_.fit_intercept ? T(0) : one ? t.mean() : detail::all_sum(ranks, t.sum()) / T(n);
     Vector<T> phit = Vector<T>::Zero(m);
     T tt = 0;
     // eigen-decomposition of the Gram matrix Phi^T Phi (of the centred design with fit_intercept): for
@@ -124,14 +144,14 @@ template <Real T = double> class BayesianLinearRegression {
     // orthogonal to V), so a wide design never costs an M x M eigen-decomposition
     Vector<T> e;
     Matrix<T> v;
-    if (n >= m) {
+    if (n >= m || !one) {
       // [lower Gram, Phi^T t; ., t^T t] ((M + 1) x (M + 1)) summed over at most 16 row chunks fixed by N and M (each on its own
       // thread, combined in chunk order: the same bits for any thread count; fewer for wide designs, so that the
       // partials stay small next to the data), 2048-row blocks (as PCA's scatter: fewer, larger pieces keep the
       // allocator from returning and re-faulting the partials' memory)
       constexpr Index block = 2048;
-      const Matrix<T> sums = detail::parallel_sum(
-          detail::split_rows(n, block, std::clamp<Index>(Index(4096) / (m + 1), 1, 16), block), Matrix<T>(Matrix<T>::Zero(m + 1, m + 1)), [&](Index, Index begin, Index end, Matrix<T>& part) {
+      Matrix<T> sums = detail::parallel_sum(
+          detail::split_rows(phi.rows(), block, std::clamp<Index>(Index(4096) / (m + 1), 1, 16), block), Matrix<T>(Matrix<T>::Zero(m + 1, m + 1)), [&](Index, Index begin, Index end, Matrix<T>& part) {
             Matrix<T> z;
             for (Index start = begin; start < end; start += block) {
               const Index rows = std::min(block, end - start);
@@ -142,6 +162,7 @@ template <Real T = double> class BayesianLinearRegression {
               part(m, m) += tb.squaredNorm();
             }
           });
+      detail::all_sum(ranks, sums);
       Matrix<T> gram = sums.topLeftCorner(m, m);
       phit = sums.col(m).head(m);
       tt = sums(m, m);
@@ -149,6 +170,11 @@ template <Real T = double> class BayesianLinearRegression {
       Eigen::SelfAdjointEigenSolver<Matrix<T>> eig(gram);
       e = eig.eigenvalues().cwiseMax(T(0));
       v = eig.eigenvectors();
+      // eigenvalues at the rounding level of the largest (collinear columns, fewer rows than columns) are 0:
+      // their value is noise, and beta e_i / (alpha + beta e_i) of a noise e_i would count in gamma
+      const T noise = (m > 0 ? e.maxCoeff() : T(0)) * T(m) * std::numeric_limits<T>::epsilon();
+      for (Index i = 0; i < m; ++i)
+        if (!(e(i) > noise)) e(i) = T(0);
     } else {
       const Matrix<T> z = phi.rowwise() - phi_mean_.transpose();
       const Vector<T> tc = t.array() - t_mean_;

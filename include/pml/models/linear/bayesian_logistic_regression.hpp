@@ -12,6 +12,7 @@
 #include <Eigen/Cholesky>
 
 #include "pml/core/check.hpp"
+#include "pml/core/collective.hpp"
 #include "pml/core/parallel.hpp"
 #include "pml/core/random.hpp"
 #include "pml/core/special.hpp"
@@ -62,21 +63,40 @@ template <Real T = double> class BayesianLogisticRegression {
   /// and labels `t` in {0, 1}.
   /// @throw std::invalid_argument on mismatched sizes; std::domain_error for other labels, non-finite values,
   /// or phi whose squares summed over the rows overflow (naming phi and its largest entry).
-  BayesianLogisticRegression& fit(const MatrixCRef<T>& phi, const IntVectorCRef& t) {
+  BayesianLogisticRegression& fit(const MatrixCRef<T>& phi, const IntVectorCRef& t) { return fit(Collective::single(), phi, t); }
+  /// fit() on rows spread over processes (core/collective.hpp; `pml::mpi::Communicator` on MPI): each rank
+  /// passes its own rows `phi` (N_r x M; N_r = 0 allowed, then any width) and labels `t`. Distributed Newton:
+  /// per step the ranks sum the gradient and the Hessian's lower triangle (M (M + 1) numbers) and, per trial
+  /// step of the line search, the data term of the objective (one number); every rank takes the same steps
+  /// and ends with the same Laplace posterior, equal to fit() on the stacked rows up to rounding (bit for bit
+  /// on one rank). @throw as fit(), on every rank (a rank's own bad rows are reported on all of them, with its rank).
+  BayesianLogisticRegression& fit(const Collective& ranks, const MatrixCRef<T>& phi_rows, const IntVectorCRef& t) {
     const char* f = "BayesianLogisticRegression::fit";
-    check_nonempty(f, "phi", phi.rows());
-    check_size(f, "t", t.size(), phi.rows(), "length");
-    check_all_finite(f, "phi", phi);
-    for (Index i = 0; i < t.size(); ++i)
-      if (t(i) != 0 && t(i) != 1)
-        detail::throw_domain(f, "t", "contain only 0 and 1", std::to_string(t(i)) + " at index " + std::to_string(i));
+    const bool one = ranks.size() == 1;
+    Index n = phi_rows.rows();
+    if (one) check_nonempty(f, "phi", n);
+    detail::agree(ranks, [&] {
+      check_size(f, "t", t.size(), phi_rows.rows(), "length");
+      check_all_finite(f, "phi", phi_rows);
+      for (Index i = 0; i < t.size(); ++i)
+        if (t(i) != 0 && t(i) != 1)
+          detail::throw_domain(f, "t", "contain only 0 and 1", std::to_string(t(i)) + " at index " + std::to_string(i));
+    });
+    if (!one) {
+      n = 0;
+      for (const Index c : detail::all_counts(ranks, phi_rows.rows())) n += c;
+      check_nonempty(f, "phi", n);
+    }
+    const Index m = detail::shared_columns(ranks, f, phi_rows.rows(), phi_rows.cols());
+    const Matrix<T> no_rows(0, m);  // an empty shard of another width is seen as 0 x M
+    const MatrixCRef<T> phi = phi_rows.rows() == 0 ? MatrixCRef<T>(no_rows) : MatrixCRef<T>(phi_rows);
+    ranks_ = &ranks;
     // the Hessian sums squares of phi over the rows: refuse data whose squares would overflow, rather than
     // return NaN weights
-    const T largest = phi.cwiseAbs().maxCoeff();
-    if (!(largest <= std::sqrt(std::numeric_limits<T>::max() / T(4 * phi.rows()))))
-      detail::throw_domain(f, "phi", "have entries whose squares summed over the " + std::to_string(phi.rows()) + " rows stay finite (rescale phi)",
+    const T largest = T(detail::all_max(ranks, phi.size() > 0 ? double(phi.cwiseAbs().maxCoeff()) : 0.0));
+    if (!(largest <= std::sqrt(std::numeric_limits<T>::max() / T(4 * n))))
+      detail::throw_domain(f, "phi", "have entries whose squares summed over the " + std::to_string(n) + " rows stay finite (rescale phi)",
                            detail::describe(largest) + " (largest |entry|)");
-    const Index m = phi.cols();
     const Vector<T> target = t.template cast<T>();
     Vector<T> w = Vector<T>::Zero(m);
     converged_ = false;
@@ -88,11 +108,15 @@ template <Real T = double> class BayesianLogisticRegression {
       newton_terms(phi, target, w, grad, hessian);
       llt.compute(hessian);
       const Vector<T> step = llt.solve(grad);
-      // damped Newton: halve the step until the negative log posterior decreases
+      // damped Newton: halve the step until the negative log posterior decreases. When the predicted decrease
+      // (half the Newton decrement) is within rounding of the objective, the comparison would be decided by
+      // rounding (and so differ between thread or rank counts): the full step is taken, Newton being
+      // quadratically convergent there
       const T current = objective(phi, target, w);
+      const bool resolvable = T(0.5) * grad.dot(step) > T(64) * std::numeric_limits<T>::epsilon() * std::max(T(1), std::abs(current));
       T scale = 1;
       Vector<T> next = w - step;
-      while (objective(phi, target, next) > current && scale > T(1e-8)) {
+      while (resolvable && objective(phi, target, next) > current && scale > T(1e-8)) {
         scale /= T(2);
         next = w - scale * step;
       }
@@ -115,6 +139,7 @@ template <Real T = double> class BayesianLogisticRegression {
     // Laplace evidence (PRML 4.137): ln p(D|w) + ln p(w) + M/2 ln 2pi - 1/2 ln|H|
     log_evidence_ = -objective(phi, target, w) + T(0.5) * T(m) * constants<T>::log_two_pi -
                     llt.matrixLLT().diagonal().array().log().sum();  // 1/2 log|H| from the Cholesky diagonal
+    ranks_ = &Collective::single();
     return *this;
   }
 
@@ -197,7 +222,7 @@ template <Real T = double> class BayesianLogisticRegression {
   void newton_terms(const MatrixCRef<T>& phi, const Vector<T>& target, const Vector<T>& w, Vector<T>& grad, Matrix<T>& hessian) const {
     const Index m = phi.cols();
     // columns 0..M-1: the Hessian's lower triangle; column M: the gradient
-    const Matrix<T> sums = detail::parallel_sum(chunks(phi.rows(), phi.cols()), Matrix<T>(Matrix<T>::Zero(m, m + 1)), [&](Index, Index begin, Index end, Matrix<T>& part) {
+    Matrix<T> sums = detail::parallel_sum(chunks(phi.rows(), phi.cols()), Matrix<T>(Matrix<T>::Zero(m, m + 1)), [&](Index, Index begin, Index end, Matrix<T>& part) {
       Matrix<T> z;
       Vector<T> y;
       for (Index start = begin; start < end; start += block) {
@@ -209,6 +234,7 @@ template <Real T = double> class BayesianLogisticRegression {
         part.leftCols(m).template selfadjointView<Eigen::Lower>().rankUpdate(z.transpose());
       }
     });
+    detail::all_sum(*ranks_, sums);
     grad = sums.col(m) + options_.alpha * w;
     hessian = sums.leftCols(m).template selfadjointView<Eigen::Lower>();
     hessian.diagonal().array() += options_.alpha;
@@ -216,13 +242,14 @@ template <Real T = double> class BayesianLogisticRegression {
   // negative log posterior up to a constant: sum softplus(a) - t a + alpha/2 |w|^2 (stable for any a), the
   // data term summed over the chunks above
   T objective(const MatrixCRef<T>& phi, const Vector<T>& target, const Vector<T>& w) const {
-    const T data = detail::parallel_sum(chunks(phi.rows(), phi.cols()), T(0), [&](Index, Index begin, Index end, T& out) {
+    T data = detail::parallel_sum(chunks(phi.rows(), phi.cols()), T(0), [&](Index, Index begin, Index end, T& out) {
       for (Index start = begin; start < end; start += block) {
         const Index rows = std::min(block, end - start);
         const Vector<T> a = phi.middleRows(start, rows) * w;
         out += (pml::softplus(a.array()) - target.segment(start, rows).array() * a.array()).sum();
       }
     });
+    data = detail::all_sum(*ranks_, data);
     return data + T(0.5) * options_.alpha * w.squaredNorm() + T(0.5) * T(w.size()) * (constants<T>::log_two_pi - std::log(options_.alpha));
   }
   void require_fitted(const char* function, Index columns) const {
@@ -230,6 +257,7 @@ template <Real T = double> class BayesianLogisticRegression {
     check_size(function, "phi", columns, mean_.size(), "columns");
   }
   Options options_;
+  const Collective* ranks_ = &Collective::single();  // the ranks of the fit() in progress (the sums above run over them)
   Vector<T> mean_;
   Matrix<T> covariance_, precision_;
   T log_evidence_ = 0;
