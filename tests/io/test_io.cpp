@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <zlib.h>
 #include <unistd.h>
 
 #include "pml/io/batches.hpp"
@@ -102,6 +103,121 @@ TEST_CASE("read_idx reads every element type, plain and compressed, and rejects 
                     Contains("has 11 data bytes, the header says 12"));
   CHECK_THROWS_WITH(pml::io::read_idx<double>(dir.write("type.idx", std::string{0, 0, 0x07, 1, 0, 0, 0, 1, 0})), Contains("unknown IDX element type"));
   CHECK_THROWS_WITH(pml::io::read_idx<double>(dir.path / "missing.idx"), Contains("io::read_idx: cannot open"));
+}
+
+namespace {
+/// gzip of `bytes` (zlib's deflate with a gzip wrapper), for the compressed IDX cases.
+std::string gzip_of(const std::string& bytes) {
+  z_stream s{};
+  REQUIRE(deflateInit2(&s, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+  std::string out(deflateBound(&s, uLong(bytes.size())) + 64, '\0');
+  s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
+  s.avail_in = uInt(bytes.size());
+  s.next_out = reinterpret_cast<Bytef*>(out.data());
+  s.avail_out = uInt(out.size());
+  REQUIRE(deflate(&s, Z_FINISH) == Z_STREAM_END);
+  out.resize(s.total_out);
+  deflateEnd(&s);
+  return out;
+}
+template <class A, class B> bool same_values(const A& a, const B& b) {
+  return a.rows() == b.rows() && a.cols() == b.cols() && (a.array() == b.array() || (a.array().isNaN() && b.array().isNaN())).all();
+}
+}  // namespace
+
+TEST_CASE("read_idx in parts: a row range or part i of P, plain and compressed, stacks to the whole file", "[io][idx][parts]") {
+  TempDir dir;
+  std::string ubyte = {0, 0, 0x08, 2, 0, 0, 0, 5, 0, 0, 0, 3};  // 5 items of 3 unsigned bytes
+  for (int v = 0; v < 15; ++v) ubyte += char(v * 7 + 1);
+  for (const bool compressed : {false, true}) {
+    const auto path = dir.write(compressed ? "p.idx.gz" : "p.idx", compressed ? gzip_of(ubyte) : ubyte);
+    const auto whole = pml::io::read_idx<double>(path);
+    REQUIRE(whole.data.rows() == 5);
+    const auto middle = pml::io::read_idx<float>(path, 1, 3);
+    CHECK(middle.shape == std::vector<Eigen::Index>{5, 3});
+    CHECK(middle.first_row == 1);
+    CHECK(same_values(middle.data.cast<double>(), whole.data.middleRows(1, 3)));
+    CHECK(pml::io::read_idx<double>(path, 5, 0).data.rows() == 0);
+    CHECK_THROWS_AS(pml::io::read_idx<double>(path, 4, 2), std::out_of_range);
+    CHECK_THROWS_WITH(pml::io::read_idx<double>(path, -1, 2), Contains("rows [-1, -1 + 2) are not within the file's 5 items"));
+    for (int count = 1; count <= 7; ++count) {
+      Eigen::MatrixXd stacked(0, 3);
+      for (int i = 0; i < count; ++i) {
+        const auto part = pml::io::read_idx<double>(path, pml::io::FilePart{i, count});
+        CHECK(part.first_row == stacked.rows());
+        stacked.conservativeResize(stacked.rows() + part.data.rows(), 3);
+        stacked.bottomRows(part.data.rows()) = part.data;
+      }
+      CHECK(same_values(stacked, whole.data));
+    }
+    CHECK(same_values(pml::io::read_idx<double>(pml::Collective::single(), path).data, whole.data));
+  }
+  CHECK_THROWS_WITH(pml::io::read_idx<double>(dir.write("short.idx", ubyte.substr(0, ubyte.size() - 1)), 0, 1),
+                    Contains("has 14 data bytes, the header says 15"));
+  CHECK_THROWS_AS(pml::io::read_idx<double>(dir.path / "p.idx", pml::io::FilePart{2, 2}), std::invalid_argument);
+}
+
+TEST_CASE("read_csv in parts: each part reads its own byte range, and the parts stack to the whole file", "[io][csv][parts]") {
+  TempDir dir;
+  int variant = 0;
+  for (const std::string end : {"\n", "\r\n", "\r"})
+    for (const bool bom : {false, true})
+      for (const bool header : {false, true}) {
+        std::string text = bom ? "\xEF\xBB\xBF" : "";
+        text += end;  // a blank line first
+        if (header) text += "a, \"b,c\" ,d" + end;
+        for (int i = 0; i < 37; ++i) {
+          text += std::to_string(i * 1.25) + "," + (i % 5 == 0 ? "NA" : std::to_string(-i * 1000003)) + ", \"" + std::to_string(i % 3) + "\"" + end;
+          if (i % 11 == 3) text += "  " + end;  // blank lines inside
+        }
+        if (variant % 2) text += "1,2,3";  // no line end after the last row
+        const auto path = dir.write("parts" + std::to_string(variant++) + ".csv", text);
+        const auto whole = pml::io::read_csv<double>(path);
+        REQUIRE(whole.data.rows() == 37 + (variant % 2 == 0 ? 1 : 0));
+        for (const int count : {1, 2, 3, 4, 5, 7, 9, 64, 1000}) {
+          Eigen::MatrixXd stacked(0, 3);
+          for (int i = 0; i < count; ++i) {
+            const auto part = pml::io::read_csv<double>(path, {}, pml::io::FilePart{i, count});
+            CHECK(part.columns == whole.columns);
+            REQUIRE(part.data.cols() == 3);
+            stacked.conservativeResize(stacked.rows() + part.data.rows(), 3);
+            stacked.bottomRows(part.data.rows()) = part.data;
+          }
+          INFO("variant " << variant - 1 << ", " << count << " parts");
+          CHECK(same_values(stacked, whole.data));
+        }
+        CHECK(same_values(pml::io::read_csv<double>(pml::Collective::single(), path).data, whole.data));
+      }
+}
+
+TEST_CASE("read_csv in parts: errors name the file's line, a bad part or a FIFO is refused", "[io][csv][parts]") {
+  TempDir dir;
+  std::string text = "x,y\n";
+  for (int i = 2; i <= 60; ++i) text += (i == 47 ? std::string("4,oops") : std::to_string(i) + "," + std::to_string(i * i)) + (i % 2 ? "\r\n" : "\n");
+  const auto path = dir.write("bad.csv", text);
+  int thrown = 0;
+  for (int i = 0; i < 4; ++i) {
+    try {
+      pml::io::read_csv<double>(path, {}, pml::io::FilePart{i, 4});
+    } catch (const std::runtime_error& e) {
+      ++thrown;
+      CHECK_THAT(e.what(), Contains("bad.csv' line 47, column 2: cannot read 'oops' as a number"));
+    }
+  }
+  CHECK(thrown == 1);
+  CHECK_THROWS_WITH(pml::io::read_csv<double>(path, {}, pml::io::FilePart{4, 4}), Contains("io::read_csv: part must have count >= 1 and index in [0, count), got index 4 of count 4"));
+  CHECK_THROWS_AS(pml::io::read_csv<double>(path, {}, pml::io::FilePart{0, 0}), std::invalid_argument);
+  CHECK_THROWS_WITH(pml::io::read_csv<double>(dir.write("blank.csv", "\n  \n\n"), {}, pml::io::FilePart{1, 3}), Contains("blank.csv' is empty"));
+  CHECK_THROWS_WITH(pml::io::read_csv<double>(dir.write("mixed.csv", "a,1\n2,3\n"), {}, pml::io::FilePart{1, 2}), Contains("mixes names and numbers"));
+  CHECK_THROWS_WITH(pml::io::read_csv<double>(dir.write("nul.csv", std::string("1,2\n3,4\n5,\0\n", 12)), {}, pml::io::FilePart{1, 2}),
+                    Contains("a NUL byte at offset 10"));
+  const auto fifo = dir.path / "fifo.csv";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK_THROWS_WITH(pml::io::read_csv<double>(fifo, {}, pml::io::FilePart{0, 2}), Contains("it is not a regular file, so it cannot be read in parts"));
+  // a header only: every part is empty, the collective read says so
+  const auto only = dir.write("only.csv", "a,b\n");
+  CHECK(pml::io::read_csv<double>(only, {}, pml::io::FilePart{1, 2}).data.rows() == 0);
+  CHECK_THROWS_WITH(pml::io::read_csv<double>(pml::Collective::single(), only), Contains("has a header but no data rows"));
 }
 
 TEST_CASE("Fashion-MNIST: the Debian package's files load, or the error names the package", "[io][idx]") {

@@ -19,6 +19,7 @@
 ///    its temporary behind: the next save of the same NAME removes temporaries whose PID is no longer
 ///    alive (and `.NAME.tmpDIGITS` files of earlier pml builds over an hour old).
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -242,5 +243,56 @@ inline std::string read_file(const std::filesystem::path& path, std::string_view
   ::close(fd);
   return out;
 }
+
+/// A file opened for reading pieces of it (pread): what a rank reads of its share of a data file.
+/// Regular files only (a FIFO or device cannot be read at an offset).
+class FileReader {
+ public:
+  /// @throw std::runtime_error "FUNCTION: cannot open 'PATH': REASON" (also for a directory or a file that
+  ///        is not regular: "it is not a regular file, so it cannot be read in parts").
+  FileReader(const std::filesystem::path& path, std::string_view function) : path_(path), function_(function) {
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);  // a FIFO must not block the open: it is refused below
+    if (fd_ < 0) throw std::runtime_error(function_ + ": cannot open '" + path_.string() + "': " + detail::error_text(errno));
+    struct ::stat st {};
+    if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
+      const bool directory = S_ISDIR(st.st_mode);
+      ::close(fd_);
+      throw std::runtime_error(function_ + ": cannot open '" + path_.string() + "': " +
+                               (directory ? "it is a directory" : "it is not a regular file, so it cannot be read in parts"));
+    }
+    size_ = static_cast<std::uint64_t>(st.st_size);
+  }
+  FileReader(const FileReader&) = delete;
+  FileReader& operator=(const FileReader&) = delete;
+  ~FileReader() { ::close(fd_); }
+  /// The file's size in bytes when it was opened.
+  std::uint64_t size() const noexcept { return size_; }
+  /// Up to `length` bytes from `offset` (fewer only at the end of the file).
+  /// @throw std::runtime_error "FUNCTION: reading 'PATH' failed: REASON".
+  std::string read(std::uint64_t offset, std::uint64_t length) const {
+    if (offset >= size_) return {};
+    length = std::min(length, size_ - offset);
+    std::string out(static_cast<std::size_t>(length), '\0');
+    std::size_t got = 0;
+    while (got < out.size()) {
+      const ::ssize_t n = ::pread(fd_, out.data() + got, std::min<std::size_t>(out.size() - got, std::size_t(1) << 30),
+                                  static_cast<::off_t>(offset + got));
+      if (n == 0) break;  // the file shrank
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        throw std::runtime_error(function_ + ": reading '" + path_.string() + "' failed: " + detail::error_text(errno));
+      }
+      got += static_cast<std::size_t>(n);
+    }
+    out.resize(got);
+    return out;
+  }
+
+ private:
+  std::filesystem::path path_;
+  std::string function_;
+  int fd_ = -1;
+  std::uint64_t size_ = 0;
+};
 
 }  // namespace pml

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "pml/core/collective.hpp"
 #include "pml/core/file.hpp"
 #include "pml/core/types.hpp"
 
@@ -218,6 +219,160 @@ inline bool is_valid_delimiter(char c) {
   return !(c == '"' || c == '\n' || c == '\r' || c == '\0' || (c >= '0' && c <= '9') || c == '.' || c == '+' || c == '-' || c == 'e' || c == 'E');
 }
 
+/// Which share of a file a reader takes: part `index` of `count` (0 <= index < count). A CSV file is cut into
+/// `count` byte ranges of equal length and a part holds the lines that start in its range, so the parts tile
+/// the file's lines and each is read alone; an IDX file's items are split as rows [N·index/count,
+/// N·(index+1)/count). pml::io::read_csv(ranks, ...) and read_idx(ranks, ...) give each rank part rank of size.
+struct FilePart {
+  int index = 0;  ///< which part, in [0, count)
+  int count = 1;  ///< how many parts
+};
+
+namespace detail {
+
+inline void check_delimiter(char d) {
+  if (!is_valid_delimiter(d))
+    throw std::invalid_argument("io::read_csv: delimiter must not be a quote, a line end, NUL or part of a number, got " +
+                                (d >= ' ' && d <= '~' ? "'" + std::string(1, d) + "'" : "character " + std::to_string(int(static_cast<unsigned char>(d)))));
+}
+
+inline void check_part(const char* function, FilePart part) {
+  if (part.count < 1 || part.index < 0 || part.index >= part.count)
+    throw std::invalid_argument(std::string(function) + ": part must have count >= 1 and index in [0, count), got index " + std::to_string(part.index) +
+                                " of count " + std::to_string(part.count));
+}
+
+/// floor(n·i/count) without overflow (i <= count).
+inline std::uint64_t part_bound(std::uint64_t n, int i, int count) {
+  const auto c = static_cast<std::uint64_t>(count), k = static_cast<std::uint64_t>(i);
+  return n / c * k + n % c * k / c;
+}
+
+/// Whether a line holds a field (a blank delimiter makes a line of blanks a line of fields).
+inline bool csv_line_has_fields(std::string_view line, char d) {
+  return line.find_first_not_of(d == ' ' ? "\t" : d == '\t' ? " " : " \t") != std::string_view::npos;
+}
+
+/// The non-blank lines of `text` (LF, CRLF or CR line ends), each with its line number counted from 1 at
+/// the start of `text` as an editor numbers them. Stops after the first one when `first_only`; returns the
+/// position just past the last line split.
+inline std::size_t csv_lines(std::string_view text, char d, std::vector<std::string_view>& lines, std::vector<std::size_t>& numbers,
+                             bool first_only = false) {
+  std::size_t start = 0, number = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find_first_of("\r\n", start);
+    if (end == std::string_view::npos) end = text.size();
+    const std::string_view line = text.substr(start, end - start);
+    ++number;
+    start = end + (end + 1 < text.size() && text[end] == '\r' && text[end + 1] == '\n' ? 2 : 1);
+    if (csv_line_has_fields(line, d)) {
+      lines.push_back(line);
+      numbers.push_back(number);
+      if (first_only) break;
+    }
+  }
+  return std::min(start, text.size());
+}
+
+/// Refuses binary and UTF-16 text (`offset`: where `text` starts in the file, for the message).
+inline void check_text(std::string_view text, const std::string& where, std::uint64_t offset) {
+  auto starts = [&](const char* magic, std::size_t n) { return offset == 0 && text.size() >= n && std::memcmp(text.data(), magic, n) == 0; };
+  if (starts("\xFF\xFE", 2) || starts("\xFE\xFF", 2))
+    throw std::runtime_error(where + " is a binary or UTF-16 file (it starts with a UTF-16 byte-order mark), not CSV text: save it as UTF-8");
+  if (const void* nul = std::memchr(text.data(), '\0', text.size()))
+    throw std::runtime_error(where + " is a binary or UTF-16 file (a NUL byte at offset " +
+                             std::to_string(offset + std::uint64_t(static_cast<const char*>(nul) - text.data())) + "), not CSV text: save it as UTF-8");
+}
+
+/// Decides whether the first non-blank line (split into `fields`) is the header, and names the columns.
+template <Real T>
+bool csv_header(const std::vector<std::string>& fields, const CsvOptions& options, const std::string& at0, std::size_t line_number,
+                std::vector<std::string>& columns) {
+  const std::size_t width = fields.size();
+  bool header = options.header == Header::yes;
+  if (options.header == Header::detect) {
+    std::size_t names = 0, first_number = 0, first_name = 0;
+    for (std::size_t j = 0; j < width; ++j) {
+      T probe;
+      const auto kind = read_field(fields[j], probe);
+      if (kind == FieldKind::malformed || kind == FieldKind::overflow)
+        throw std::runtime_error(at0 + ", column " + std::to_string(j + 1) + ": " + unreadable<T>(fields[j], kind) + " (if line " +
+                                 std::to_string(line_number) + " is a header, choose header yes: CsvOptions::header, pml --header)");
+      if (kind == FieldKind::name && names++ == 0) first_name = j + 1;
+      if (kind == FieldKind::number && first_number == 0) first_number = j + 1;
+    }
+    if (names > 0 && first_number > 0)
+      throw std::runtime_error(at0 + " mixes names and numbers (column " + std::to_string(first_name) + " '" + fields[first_name - 1] + "', column " +
+                               std::to_string(first_number) + " '" + fields[first_number - 1] +
+                               "'): cannot tell whether it is a header; choose header yes or no (CsvOptions::header, pml --header)");
+    header = names > 0;
+  }
+  columns.clear();
+  for (std::size_t j = 0; j < width; ++j)
+    columns.push_back(header && !trim_blanks(fields[j]).empty() ? std::string(trim_blanks(fields[j])) : std::string("x").append(std::to_string(j)));
+  return header;
+}
+
+/// Reads lines[skip..] as rows of `width` numbers. `at(i)` names line i in an error.
+template <Real T, class At>
+void csv_rows(const std::vector<std::string_view>& lines, std::size_t skip, std::size_t width, char d, At&& at, Matrix<T>& out) {
+  std::vector<std::string> fields;
+  out.resize(static_cast<Index>(lines.size() - skip), static_cast<Index>(width));
+  for (std::size_t i = skip; i < lines.size(); ++i) {
+    const std::string problem = split_fields(lines[i], d, fields);
+    if (!problem.empty()) throw std::runtime_error(at(i) + ", " + problem);
+    if (fields.size() != width) throw std::runtime_error(at(i) + " has " + std::to_string(fields.size()) + " fields, expected " + std::to_string(width));
+    for (std::size_t j = 0; j < width; ++j) {
+      T v{};
+      const auto kind = read_field(fields[j], v);
+      if (kind != FieldKind::number && kind != FieldKind::missing)
+        throw std::runtime_error(at(i) + ", column " + std::to_string(j + 1) + ": " + unreadable<T>(fields[j], kind));
+      out(static_cast<Index>(i - skip), static_cast<Index>(j)) = v;
+    }
+  }
+}
+
+/// The first line start at or after byte `b` of the file (its size if none).
+inline std::uint64_t csv_line_start(const FileReader& file, std::uint64_t b) {
+  const std::uint64_t size = file.size();
+  if (b == 0 || b >= size) return std::min(b, size);
+  const std::string around = file.read(b - 1, 2);
+  if (around[0] == '\n') return b;
+  if (around[0] == '\r') return around.size() > 1 && around[1] == '\n' ? b + 1 : b;
+  for (std::uint64_t at = b; at < size;) {
+    const std::string chunk = file.read(at, 1 << 16);
+    if (chunk.empty()) break;
+    const std::size_t k = chunk.find_first_of("\r\n");
+    if (k != std::string::npos) {
+      const std::uint64_t pos = at + k;
+      if (chunk[k] == '\n') return pos + 1;
+      const std::string next = file.read(pos + 1, 1);
+      return next == "\n" ? pos + 2 : pos + 1;
+    }
+    at += chunk.size();
+  }
+  return size;
+}
+
+/// The number of line ends (LF, CRLF or CR) in the file's bytes [0, end), `end` a line start.
+inline std::size_t csv_lines_before(const FileReader& file, std::uint64_t end) {
+  std::size_t count = 0;
+  for (std::uint64_t at = 0; at < end;) {
+    const std::string chunk = file.read(at, std::min<std::uint64_t>(end - at, 1 << 20));
+    if (chunk.empty()) break;
+    for (std::size_t k = 0; k < chunk.size(); ++k)
+      if (chunk[k] == '\n') ++count;
+      else if (chunk[k] == '\r') {
+        const bool lf_next = k + 1 < chunk.size() ? chunk[k + 1] == '\n' : file.read(at + k + 1, 1) == "\n";
+        if (!lf_next) ++count;
+      }
+    at += chunk.size();
+  }
+  return count;
+}
+
+}  // namespace detail
+
 /// Reads a numeric CSV file.
 ///
 /// Lines end in LF, CRLF or CR; a UTF-8 byte-order mark is skipped; blank lines are skipped; fields may
@@ -239,83 +394,107 @@ inline bool is_valid_delimiter(char c) {
 ///        or data.
 template <Real T> CsvTable<T> read_csv(const std::filesystem::path& path, const CsvOptions& options = {}) {
   const char d = options.delimiter;
-  if (!is_valid_delimiter(d))
-    throw std::invalid_argument("io::read_csv: delimiter must not be a quote, a line end, NUL or part of a number, got " +
-                                (d >= ' ' && d <= '~' ? "'" + std::string(1, d) + "'" : "character " + std::to_string(int(static_cast<unsigned char>(d)))));
+  detail::check_delimiter(d);
   const std::string where = "io::read_csv: '" + path.string() + "'";
   const std::string bytes = read_file(path, "io::read_csv");
   std::string_view text = bytes;
-  auto starts = [&](const char* magic, std::size_t n) { return text.size() >= n && std::memcmp(text.data(), magic, n) == 0; };
-  if (starts("\xFF\xFE", 2) || starts("\xFE\xFF", 2))
-    throw std::runtime_error(where + " is a binary or UTF-16 file (it starts with a UTF-16 byte-order mark), not CSV text: save it as UTF-8");
-  if (const void* nul = std::memchr(text.data(), '\0', text.size()))
-    throw std::runtime_error(where + " is a binary or UTF-16 file (a NUL byte at offset " +
-                             std::to_string(static_cast<const char*>(nul) - text.data()) + "), not CSV text: save it as UTF-8");
-  if (starts("\xEF\xBB\xBF", 3)) text.remove_prefix(3);  // UTF-8 byte-order mark (Excel's "CSV UTF-8")
+  detail::check_text(text, where, 0);
+  if (text.size() >= 3 && std::memcmp(text.data(), "\xEF\xBB\xBF", 3) == 0) text.remove_prefix(3);  // UTF-8 byte-order mark (Excel's "CSV UTF-8")
 
-  // lines: LF, CRLF or CR; numbered as an editor numbers them
   std::vector<std::string_view> lines;
   std::vector<std::size_t> line_numbers;
-  std::size_t start = 0, number = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find_first_of("\r\n", start);
-    if (end == std::string_view::npos) end = text.size();
-    const std::string_view line = text.substr(start, end - start);
-    ++number;
-    if (line.find_first_not_of(d == ' ' ? "\t" : d == '\t' ? " " : " \t") != std::string_view::npos) {  // a blank delimiter makes a line of fields
-      lines.push_back(line);
-      line_numbers.push_back(number);
-    }
-    start = end + (end + 1 < text.size() && text[end] == '\r' && text[end + 1] == '\n' ? 2 : 1);
-  }
+  detail::csv_lines(text, d, lines, line_numbers);
   if (lines.empty()) throw std::runtime_error(where + " is empty");
-
   auto at = [&](std::size_t i) { return where + " line " + std::to_string(line_numbers[i]); };
-  std::vector<std::string> fields;
-  auto split = [&](std::size_t i) {
-    const std::string problem = detail::split_fields(lines[i], d, fields);
-    if (!problem.empty()) throw std::runtime_error(at(i) + ", " + problem);
-  };
 
   CsvTable<T> out;
-  split(0);
-  const std::size_t width = fields.size();
-  bool header = options.header == Header::yes;
-  if (options.header == Header::detect) {
-    std::size_t names = 0, first_number = 0, first_name = 0;
-    for (std::size_t j = 0; j < width; ++j) {
-      T probe;
-      const auto kind = detail::read_field(fields[j], probe);
-      if (kind == detail::FieldKind::malformed || kind == detail::FieldKind::overflow)
-        throw std::runtime_error(at(0) + ", column " + std::to_string(j + 1) + ": " + detail::unreadable<T>(fields[j], kind) +
-                                 " (if line " + std::to_string(line_numbers[0]) + " is a header, choose header yes: CsvOptions::header, pml --header)");
-      if (kind == detail::FieldKind::name && names++ == 0) first_name = j + 1;
-      if (kind == detail::FieldKind::number && first_number == 0) first_number = j + 1;
-    }
-    if (names > 0 && first_number > 0)
-      throw std::runtime_error(at(0) + " mixes names and numbers (column " + std::to_string(first_name) + " '" + fields[first_name - 1] +
-                               "', column " + std::to_string(first_number) + " '" + fields[first_number - 1] +
-                               "'): cannot tell whether it is a header; choose header yes or no (CsvOptions::header, pml --header)");
-    header = names > 0;
-  }
-  for (std::size_t j = 0; j < width; ++j)
-    out.columns.push_back(header && !detail::trim_blanks(fields[j]).empty() ? std::string(detail::trim_blanks(fields[j]))
-                                                                             : std::string("x").append(std::to_string(j)));
+  std::vector<std::string> fields;
+  if (const std::string problem = detail::split_fields(lines[0], d, fields); !problem.empty()) throw std::runtime_error(at(0) + ", " + problem);
+  const bool header = detail::csv_header<T>(fields, options, at(0), line_numbers[0], out.columns);
   const std::size_t skip = header ? 1 : 0;
   if (lines.size() == skip) throw std::runtime_error(where + " has a header but no data rows");
-  out.data.resize(static_cast<Index>(lines.size() - skip), static_cast<Index>(width));
-  for (std::size_t i = skip; i < lines.size(); ++i) {
-    if (i > 0) split(i);
-    if (fields.size() != width)
-      throw std::runtime_error(at(i) + " has " + std::to_string(fields.size()) + " fields, expected " + std::to_string(width));
-    for (std::size_t j = 0; j < width; ++j) {
-      T v{};
-      const auto kind = detail::read_field(fields[j], v);
-      if (kind != detail::FieldKind::number && kind != detail::FieldKind::missing)
-        throw std::runtime_error(at(i) + ", column " + std::to_string(j + 1) + ": " + detail::unreadable<T>(fields[j], kind));
-      out.data(static_cast<Index>(i - skip), static_cast<Index>(j)) = v;
+  detail::csv_rows<T>(lines, skip, fields.size(), d, at, out.data);
+  return out;
+}
+
+/// Reads part `part.index` of `part.count` of a numeric CSV file (FilePart): the rows whose lines start in
+/// the part's byte range, read by themselves (a rank's share of a file too large for one process). The
+/// header, if any, is the file's first non-blank line, read by every part; the part that holds it skips it.
+/// The parts' rows, stacked in part order, are the rows read_csv(path, options) gives; a part may hold no
+/// rows (0 x D). With `count` 1 it is read_csv(path, options). Same rules and errors as read_csv (line
+/// numbers are the file's), except that a part without data rows is not an error; the file must be a
+/// regular file (not a FIFO) when `count` > 1.
+/// @throw std::invalid_argument for a bad delimiter or part; std::runtime_error as read_csv.
+template <Real T> CsvTable<T> read_csv(const std::filesystem::path& path, const CsvOptions& options, FilePart part) {
+  const char d = options.delimiter;
+  detail::check_delimiter(d);
+  detail::check_part("io::read_csv", part);
+  if (part.count == 1) return read_csv<T>(path, options);
+  const std::string where = "io::read_csv: '" + path.string() + "'";
+  const FileReader file(path, "io::read_csv");
+  const std::uint64_t size = file.size();
+
+  // the first non-blank line (the header or the first row), read by every part
+  std::string head;
+  std::vector<std::string_view> first;
+  std::vector<std::size_t> first_number;
+  std::size_t bom = 0, first_end = 0;
+  for (std::uint64_t want = 1 << 16;; want *= 2) {
+    head = file.read(0, want);
+    std::string_view text = head;
+    bom = text.size() >= 3 && std::memcmp(text.data(), "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+    text.remove_prefix(bom);
+    first.clear();
+    first_number.clear();
+    first_end = bom + detail::csv_lines(text, d, first, first_number, true);
+    // the line is whole once a line end follows it (or the file ends)
+    const bool whole = !first.empty() && (head.size() == size || first_end < head.size() ||
+                                          (first_end == head.size() && (head.back() == '\n' || (head.back() == '\r' && file.read(head.size(), 1) != "\n"))));
+    if (whole || head.size() == size) {
+      detail::check_text(std::string_view(head).substr(0, first_end), where, 0);
+      break;
     }
   }
+  if (first.empty()) throw std::runtime_error(where + " is empty");
+  const std::uint64_t header_start = static_cast<std::uint64_t>(first[0].data() - head.data());
+  CsvTable<T> out;
+  std::vector<std::string> fields;
+  if (const std::string problem = detail::split_fields(first[0], d, fields); !problem.empty())
+    throw std::runtime_error(where + " line " + std::to_string(first_number[0]) + ", " + problem);
+  const bool header = detail::csv_header<T>(fields, options, where + " line " + std::to_string(first_number[0]), first_number[0], out.columns);
+  const std::size_t width = fields.size();
+
+  // this part's lines: those starting in [size·index/count, size·(index+1)/count)
+  auto bound = [&](int i) { return detail::part_bound(size, i, part.count); };
+  const std::uint64_t begin = detail::csv_line_start(file, bound(part.index)), end = detail::csv_line_start(file, bound(part.index + 1));
+  const std::string bytes = file.read(begin, end - begin);
+  std::string_view text = bytes;
+  detail::check_text(text, where, begin);
+  if (begin == 0) text.remove_prefix(std::min<std::size_t>(bom, text.size()));
+  std::vector<std::string_view> lines;
+  std::vector<std::size_t> numbers;
+  detail::csv_lines(text, d, lines, numbers);
+  std::size_t before = 0;  // line ends before `begin`, counted only for an error message
+  bool counted = false;
+  auto at = [&](std::size_t i) {
+    if (!counted) before = detail::csv_lines_before(file, begin), counted = true;
+    return where + " line " + std::to_string(before + numbers[i]);
+  };
+  const std::size_t skip = header && begin <= header_start && header_start < end ? 1 : 0;
+  detail::csv_rows<T>(lines, skip, width, d, at, out.data);
+  return out;
+}
+
+/// Reads this rank's share of a CSV file: part ranks.rank() of ranks.size() (FilePart), for a sharded fit
+/// (`model.fit(ranks, table.data, seed)`). Every rank must call it; an error on any rank is thrown on every
+/// rank (core/collective.hpp agree(): the message of the lowest failing rank, naming it). On one process it
+/// is read_csv(path, options).
+/// @throw as read_csv, on every rank; std::runtime_error "... has a header but no data rows" when no rank has rows.
+template <Real T> CsvTable<T> read_csv(const Collective& ranks, const std::filesystem::path& path, const CsvOptions& options = {}) {
+  CsvTable<T> out;
+  pml::detail::agree(ranks, [&] { out = read_csv<T>(path, options, FilePart{ranks.rank(), ranks.size()}); });
+  if (ranks.size() > 1 && pml::detail::all_sum(ranks, double(out.data.rows())) == 0)
+    throw std::runtime_error("io::read_csv: '" + path.string() + "' has a header but no data rows");
   return out;
 }
 

@@ -9,17 +9,88 @@
 #include <string>
 #include <vector>
 
+#include "pml/core/collective.hpp"
 #include "pml/core/file.hpp"
 #include "pml/core/types.hpp"
+#include "pml/io/csv.hpp"  // FilePart
 #include "pml/io/gzip.hpp"
 
 namespace pml::io {
 
 /// An IDX array: its dimensions (first = number of items) and its values in file order.
 template <Real T> struct IdxArray {
-  std::vector<Index> shape;  ///< dimensions, first the number of items
-  Matrix<T> data;  ///< shape[0] rows, product of the other dimensions columns (row = one item)
+  std::vector<Index> shape;  ///< the file's dimensions, first the number of items
+  Matrix<T> data;  ///< the items read, one per row (all shape[0] unless a row range was asked for), in file order
+  Index first_row = 0;  ///< the file's item index of data's first row
 };
+
+namespace detail {
+
+/// An IDX header: element type and width, dimensions, where the data start, values per item.
+struct IdxHeader {
+  unsigned char type = 0;
+  int width = 0;
+  std::vector<Index> shape;
+  std::size_t start = 0;
+  Index per_item = 0;
+};
+
+/// Reads the header at the start of `bytes` (at least the magic number and the dimensions) of a file whose
+/// data are `size` bytes in all, and checks that the data have the size the header gives.
+inline IdxHeader idx_header(std::string_view bytes, std::uint64_t size, const std::string& where) {
+  if (bytes.size() < 4 || bytes[0] != 0 || bytes[1] != 0) throw std::runtime_error(where + " is not an IDX file (bad magic number)");
+  IdxHeader h;
+  h.type = static_cast<unsigned char>(bytes[2]);
+  const int dims = static_cast<unsigned char>(bytes[3]);
+  switch (h.type) {
+    case 0x08: case 0x09: h.width = 1; break;
+    case 0x0B: h.width = 2; break;
+    case 0x0C: case 0x0D: h.width = 4; break;
+    case 0x0E: h.width = 8; break;
+    default: throw std::runtime_error(where + ": unknown IDX element type 0x" + std::to_string(h.type));
+  }
+  if (dims == 0) throw std::runtime_error(where + ": an IDX file needs at least one dimension");
+  if (bytes.size() < 4 + 4 * std::size_t(dims)) throw std::runtime_error(where + " is truncated (header)");
+  std::uint64_t count = 1;
+  for (int d = 0; d < dims; ++d) {
+    std::uint64_t v = 0;
+    for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<unsigned char>(bytes[4 + 4 * std::size_t(d) + std::size_t(i)]);
+    h.shape.push_back(static_cast<Index>(v));
+    count *= v;
+    if (count > size) throw std::runtime_error(where + " is truncated (the header claims more values than the file holds)");
+  }
+  h.start = 4 + 4 * std::size_t(dims);
+  if (size - h.start != count * std::uint64_t(h.width))
+    throw std::runtime_error(where + " has " + std::to_string(size - h.start) + " data bytes, the header says " + std::to_string(count * std::uint64_t(h.width)));
+  h.per_item = h.shape[0] == 0 ? 0 : static_cast<Index>(count / std::uint64_t(h.shape[0]));
+  return h;
+}
+
+/// Converts `data` (whole items, big-endian elements of the header's type) to rows of T.
+template <Real T> Matrix<T> idx_rows(std::string_view data, const IdxHeader& h) {
+  const Index items = h.per_item == 0 ? 0 : static_cast<Index>(data.size() / (std::size_t(h.per_item) * std::size_t(h.width)));
+  Matrix<T> out(items, h.per_item);
+  // data are item-major (row-major for our N x D matrix)
+  for (Index i = 0; i < items; ++i)
+    for (Index j = 0; j < h.per_item; ++j) {
+      const std::size_t at = std::size_t(i * h.per_item + j) * std::size_t(h.width);
+      std::uint64_t raw = 0;
+      for (int k = 0; k < h.width; ++k) raw = (raw << 8) | static_cast<unsigned char>(data[at + std::size_t(k)]);
+      T v;
+      switch (h.type) {
+        case 0x08: v = T(raw); break;
+        case 0x09: v = T(static_cast<std::int8_t>(raw)); break;
+        case 0x0B: v = T(static_cast<std::int16_t>(raw)); break;
+        case 0x0C: v = T(static_cast<std::int32_t>(raw)); break;
+        case 0x0D: v = T(std::bit_cast<float>(static_cast<std::uint32_t>(raw))); break;
+        default: v = T(std::bit_cast<double>(raw)); break;
+      }
+      out(i, j) = v;
+    }
+  return out;
+}
+
+}  // namespace detail
 
 /// Reads an IDX file (gzip-compressed or not: told by its first bytes). Every element type of the format
 /// (unsigned/signed byte, 16/32-bit integer, float, double; big-endian) is converted to T.
@@ -28,54 +99,69 @@ template <Real T> IdxArray<T> read_idx(const std::filesystem::path& path) {
   const std::string where = "io::read_idx: '" + path.string() + "'";
   std::string bytes = read_file(path, "io::read_idx");
   if (is_gzip(bytes)) bytes = gunzip(bytes, where);
-  if (bytes.size() < 4 || bytes[0] != 0 || bytes[1] != 0) throw std::runtime_error(where + " is not an IDX file (bad magic number)");
-  const auto type = static_cast<unsigned char>(bytes[2]);
-  const int dims = static_cast<unsigned char>(bytes[3]);
-  int width = 0;
-  switch (type) {
-    case 0x08: case 0x09: width = 1; break;
-    case 0x0B: width = 2; break;
-    case 0x0C: case 0x0D: width = 4; break;
-    case 0x0E: width = 8; break;
-    default: throw std::runtime_error(where + ": unknown IDX element type 0x" + std::to_string(type));
-  }
-  if (dims == 0) throw std::runtime_error(where + ": an IDX file needs at least one dimension");
-  if (bytes.size() < 4 + 4 * std::size_t(dims)) throw std::runtime_error(where + " is truncated (header)");
-  auto be = [&](std::size_t at, int n) {
-    std::uint64_t v = 0;
-    for (int i = 0; i < n; ++i) v = (v << 8) | static_cast<unsigned char>(bytes[at + std::size_t(i)]);
-    return v;
+  const detail::IdxHeader h = detail::idx_header(bytes, bytes.size(), where);
+  return {h.shape, detail::idx_rows<T>(std::string_view(bytes).substr(h.start), h), 0};
+}
+
+/// Reads items [first, first + count) of an IDX file: of an uncompressed file only the header and those
+/// items' bytes are read; a gzip-compressed file is decompressed whole (gzip cannot be entered in the
+/// middle) and only those items converted. `shape` is the file's; data has `count` rows; first_row = first.
+/// @throw std::out_of_range if first < 0, count < 0 or first + count exceeds the file's items;
+///        std::runtime_error as read_idx(path).
+template <Real T> IdxArray<T> read_idx(const std::filesystem::path& path, Index first, Index count) {
+  const std::string where = "io::read_idx: '" + path.string() + "'";
+  auto in_range = [&](const detail::IdxHeader& h) {
+    if (first < 0 || count < 0 || first > h.shape[0] || count > h.shape[0] - first)
+      throw std::out_of_range(where + ": rows [" + std::to_string(first) + ", " + std::to_string(first) + " + " + std::to_string(count) +
+                              ") are not within the file's " + std::to_string(h.shape[0]) + " items");
   };
-  IdxArray<T> out;
-  std::uint64_t count = 1;
-  for (int d = 0; d < dims; ++d) {
-    out.shape.push_back(static_cast<Index>(be(4 + 4 * std::size_t(d), 4)));
-    count *= static_cast<std::uint64_t>(out.shape.back());
-    if (count > bytes.size()) throw std::runtime_error(where + " is truncated (the header claims more values than the file holds)");
+  const FileReader file(path, "io::read_idx");
+  std::string bytes = file.read(0, 4);
+  if (is_gzip(bytes)) {
+    bytes = gunzip(file.read(0, file.size()), where);
+    const detail::IdxHeader h = detail::idx_header(bytes, bytes.size(), where);
+    in_range(h);
+    const std::size_t item = std::size_t(h.per_item) * std::size_t(h.width);
+    return {h.shape, detail::idx_rows<T>(std::string_view(bytes).substr(h.start + std::size_t(first) * item, std::size_t(count) * item), h), first};
   }
-  const std::size_t start = 4 + 4 * std::size_t(dims);
-  if (bytes.size() - start != count * std::uint64_t(width))
-    throw std::runtime_error(where + " has " + std::to_string(bytes.size() - start) + " data bytes, the header says " +
-                             std::to_string(count * std::uint64_t(width)));
-  const Index items = out.shape[0];
-  const Index per_item = items == 0 ? 0 : static_cast<Index>(count / std::uint64_t(items));
-  out.data.resize(items, per_item);
-  // data are item-major (row-major for our N x D matrix)
-  for (Index i = 0; i < items; ++i)
-    for (Index j = 0; j < per_item; ++j) {
-      const std::size_t at = start + std::size_t(i * per_item + j) * std::size_t(width);
-      const std::uint64_t raw = be(at, width);
-      T v;
-      switch (type) {
-        case 0x08: v = T(raw); break;
-        case 0x09: v = T(static_cast<std::int8_t>(raw)); break;
-        case 0x0B: v = T(static_cast<std::int16_t>(raw)); break;
-        case 0x0C: v = T(static_cast<std::int32_t>(raw)); break;
-        case 0x0D: v = T(std::bit_cast<float>(static_cast<std::uint32_t>(raw))); break;
-        default: v = T(std::bit_cast<double>(raw)); break;
-      }
-      out.data(i, j) = v;
+  if (bytes.size() == 4) bytes = file.read(0, 4 + 4 * std::uint64_t(static_cast<unsigned char>(bytes[3])));
+  const detail::IdxHeader h = detail::idx_header(bytes, file.size(), where);
+  in_range(h);
+  const std::uint64_t item = std::uint64_t(h.per_item) * std::uint64_t(h.width);
+  const std::string data = file.read(h.start + std::uint64_t(first) * item, std::uint64_t(count) * item);
+  if (data.size() != std::uint64_t(count) * item) throw std::runtime_error(where + " is truncated (it shrank while being read)");
+  return {h.shape, detail::idx_rows<T>(data, h), first};
+}
+
+/// Reads part `part.index` of `part.count` of an IDX file's items: rows [N·index/count, N·(index+1)/count).
+/// @throw std::invalid_argument for a bad part; otherwise as read_idx(path, first, count).
+template <Real T> IdxArray<T> read_idx(const std::filesystem::path& path, FilePart part) {
+  detail::check_part("io::read_idx", part);
+  if (part.count == 1) return read_idx<T>(path);
+  // the item count from the header (of the decompressed data for a gzip file: read once more below)
+  const std::string where = "io::read_idx: '" + path.string() + "'";
+  Index items = 0;
+  {
+    const FileReader file(path, "io::read_idx");
+    std::string head = file.read(0, 8);
+    if (is_gzip(head)) {
+      const std::string bytes = gunzip(file.read(0, file.size()), where);
+      items = detail::idx_header(bytes, bytes.size(), where).shape[0];
+    } else {
+      if (head.size() >= 4) head = file.read(0, 4 + 4 * std::uint64_t(static_cast<unsigned char>(head[3])));
+      items = detail::idx_header(head, file.size(), where).shape[0];
     }
+  }
+  const auto n = static_cast<std::uint64_t>(items);
+  const auto first = static_cast<Index>(detail::part_bound(n, part.index, part.count));
+  return read_idx<T>(path, first, static_cast<Index>(detail::part_bound(n, part.index + 1, part.count)) - first);
+}
+
+/// This rank's share of an IDX file's items (part ranks.rank() of ranks.size()); every rank must call it and
+/// an error on any rank is thrown on every rank (agree()). On one process it is read_idx(path).
+template <Real T> IdxArray<T> read_idx(const Collective& ranks, const std::filesystem::path& path) {
+  IdxArray<T> out;
+  pml::detail::agree(ranks, [&] { out = read_idx<T>(path, FilePart{ranks.rank(), ranks.size()}); });
   return out;
 }
 
