@@ -5,14 +5,44 @@
 // The commands are declared in tools/cli/, one file per model family (cluster.cpp: gmm, kmeans, vgmm;
 // latent.cpp: pca, ppca; linear.cpp: blr; deep.cpp: mcdropout, vae); tools/cli/common.* makes the
 // declarations into the parser (CLI11) and the help, and holds what the families share.
+//
+// Built with MPI (the pml::mpi target), the fits also run under mpirun: `mpirun -np 4 pml gmm fit big.csv
+// --components 16 -o model.pml` reads a quarter of the rows on each rank and saves on rank 0.
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <cstdlib>
+#include <optional>
 #include <stdio_ext.h>
 
 #include "cli/common.hpp"
 
+#if defined(PML_CLI_MPI)
+#include <pml/mpi.hpp>
+
+namespace {
+// Whether mpirun (Open MPI, or a PMI/PMIx launcher) started this process: only then is MPI initialised, so a
+// plain `pml ...` never starts MPI.
+bool launched_by_mpirun() { return std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMI_SIZE") || std::getenv("PMIX_RANK"); }
+}  // namespace
+#endif
+
 int main(int argc, char** argv) {
+#if defined(PML_CLI_MPI)
+  // under mpirun the sharded commands (the fits) run on the ranks of MPI_COMM_WORLD (issue 18, docs/scaling.md)
+  std::optional<pml::mpi::Environment> mpi;
+  std::optional<pml::mpi::Communicator> world;
+  if (launched_by_mpirun()) {
+    try {
+      mpi.emplace(argc, argv);
+      world.emplace();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "pml: %s\n", e.what());
+      return 1;
+    }
+    pml::cli::set_ranks(&*world);
+  }
+#endif
   pml::cli::Tool tool;
   pml::cli::add_cluster_commands(tool);
   pml::cli::add_latent_commands(tool);

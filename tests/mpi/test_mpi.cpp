@@ -9,7 +9,14 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
 #include "pml/conjugate.hpp"
+#include "pml/io/csv.hpp"
+#include "pml/io/idx.hpp"
 #include "pml/models/cluster.hpp"
 #include "pml/models/latent.hpp"
 #include "pml/models/linear.hpp"
@@ -502,4 +509,51 @@ int main(int argc, char** argv) {
   const int failed = session.run();
   // every rank's verdict: mpirun fails if any rank returns non-zero
   return failed == 0 ? 0 : 1;
+}
+
+TEST_CASE("read_csv and read_idx on ranks: each rank reads its share, the shares stack to the file, errors reach every rank",
+          "[mpi][io]") {
+  const auto& comm = world();
+  const int p = comm.size(), r = comm.rank();
+  // one directory for all ranks (they share a file system here), named by rank 0
+  std::string dir = r == 0 ? (std::filesystem::temp_directory_path() / ("pml_mpi_io_" + std::to_string(::getpid()))).string() : std::string();
+  comm.broadcast(dir, 0);
+  const std::filesystem::path csv = std::filesystem::path(dir) / "d.csv", bad = std::filesystem::path(dir) / "bad.csv",
+                              only = std::filesystem::path(dir) / "only.csv", idx = std::filesystem::path(dir) / "d.idx";
+  const auto x = blobs<double>(101, 5);
+  if (r == 0) {
+    std::filesystem::create_directories(dir);
+    pml::io::write_csv(csv, x, {"a", "b", "c"});
+    std::ofstream(bad) << pml::io::format_csv(x) << "1,2,oops\n";
+    std::ofstream(only) << "a,b\n";
+    std::string bytes = {0, 0, 0x08, 2, 0, 0, 0, 101, 0, 0, 0, 2};
+    for (int i = 0; i < 202; ++i) bytes += char(i % 251);
+    std::ofstream(idx, std::ios::binary) << bytes;
+  }
+  comm.barrier();
+  const auto mine = pml::io::read_csv<double>(comm, csv);
+  CHECK(mine.columns == std::vector<std::string>{"a", "b", "c"});
+  const auto counts = pml::detail::all_counts(comm, mine.data.rows());
+  Eigen::Index offset = 0, total = 0;
+  for (int q = 0; q < p; ++q) {
+    if (q < r) offset += counts[std::size_t(q)];
+    total += counts[std::size_t(q)];
+  }
+  CHECK(total == 101);
+  CHECK(mine.data == x.middleRows(offset, mine.data.rows()));  // shortest round-trip text: the same bits
+  // an unreadable field in the last line (the last rank's share): every rank throws, naming the rank
+  try {
+    pml::io::read_csv<double>(comm, bad);
+    FAIL("no exception");
+  } catch (const std::runtime_error& e) {
+    CHECK_THAT(e.what(), Contains("bad.csv' line 102, column 3: cannot read 'oops' as a number"));
+    if (p > 1) CHECK_THAT(e.what(), Contains("(on rank " + std::to_string(p - 1) + " of " + std::to_string(p) + ")"));
+  }
+  CHECK_THROWS_WITH(pml::io::read_csv<double>(comm, only), Contains("has a header but no data rows"));
+  const auto items = pml::io::read_idx<double>(comm, idx);
+  CHECK(items.shape == std::vector<Eigen::Index>{101, 2});
+  CHECK(pml::detail::all_sum(comm, double(items.data.rows())) == 101);
+  for (Eigen::Index i = 0; i < items.data.rows(); ++i) CHECK(items.data(i, 1) == double((2 * (items.first_row + i) + 1) % 251));
+  comm.barrier();
+  if (r == 0) std::filesystem::remove_all(dir);
 }

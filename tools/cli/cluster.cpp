@@ -15,6 +15,7 @@ void add_gmm(Tool& tool) {
     Command& c = gmm.command("fit", "fit a mixture by EM and save it",
                              "Fits a Gaussian mixture to the rows of DATA.csv by EM (k-means start) and saves it to MODEL.",
                              "pml gmm fit data.csv --components 3 --covariance diagonal --seed 7 -o model.pml");
+    c.sharded();
     const auto data = c.input("DATA.csv", "the data, one sample per row");
     const auto model = c.model_output();
     const auto components = c.integer<Eigen::Index>("--components", "K", "number of components", 1, 1);
@@ -29,12 +30,14 @@ void add_gmm(Tool& tool) {
       o.covariance = *covariance;
       o.max_iterations = *iterations;
       o.restarts = *restarts;
-      const Eigen::MatrixXd x = read_data(*data, *csv);
+      Eigen::Index n = 0;
+      const Eigen::MatrixXd x = read_shard(*data, *csv, n);
       GaussianMixture<double> m(o);
-      m.fit(x, *seed);
+      m.fit(ranks(), x, *seed);
+      if (!lead()) return;
       m.save(*model);
       std::fprintf(stderr, "fitted a %ld-component %s Gaussian mixture to %ld x %ld data: mean log-likelihood %.6g, %d iterations%s; saved %s\n",
-                   long(o.components), std::string(enum_name(o.covariance)).c_str(), long(x.rows()), long(x.cols()), double(m.lower_bound()),
+                   long(o.components), std::string(enum_name(o.covariance)).c_str(), long(n), long(x.cols()), double(m.lower_bound()),
                    m.iterations(), m.converged() ? "" : " (not converged)", model->c_str());
     });
   }
@@ -94,6 +97,7 @@ void add_kmeans(Tool& tool) {
     Command& c = kmeans.command("fit", "fit the centres and save them",
                                 "Fits k-means (k-means++ or k-means|| seeds, Lloyd iterations) to the rows of DATA.csv and saves the centres.",
                                 "pml kmeans fit data.csv --clusters 4 --restarts 5 -o centres.pml");
+    c.sharded();
     const auto data = c.input("DATA.csv", "the data, one sample per row");
     const auto model = c.model_output();
     const auto clusters = c.integer<Eigen::Index>("--clusters", "K", "number of clusters", 8, 1);
@@ -110,11 +114,13 @@ void add_kmeans(Tool& tool) {
       o.max_iterations = *iterations;
       o.init = *init;
       o.init_steps = *init_steps;
-      const Eigen::MatrixXd x = read_data(*data, *csv);
+      Eigen::Index n = 0;
+      const Eigen::MatrixXd x = read_shard(*data, *csv, n);
       KMeans<double> m(o);
-      m.fit(x, *seed);
+      m.fit(ranks(), x, *seed);
+      if (!lead()) return;
       m.save(*model);
-      std::fprintf(stderr, "fitted k-means with %ld clusters to %ld x %ld data: inertia %.6g, %d iterations; saved %s\n", long(o.clusters), long(x.rows()),
+      std::fprintf(stderr, "fitted k-means with %ld clusters to %ld x %ld data: inertia %.6g, %d iterations; saved %s\n", long(o.clusters), long(n),
                    long(x.cols()), double(m.inertia()), m.iterations(), model->c_str());
     });
   }
@@ -141,6 +147,7 @@ void add_vgmm(Tool& tool) {
                               "the components the data do not need switch off (their expected weight goes to 0), so K is an upper bound "
                               "rather than a choice.",
                               "pml vgmm fit data.csv --components 10 --concentration 0.001 -o vgmm.pml");
+    c.sharded();
     const auto data = c.input("DATA.csv", "the data, one sample per row");
     const auto model = c.model_output();
     // a Dirichlet weight prior needs two components
@@ -158,13 +165,15 @@ void add_vgmm(Tool& tool) {
       o.weight_prior = *prior;
       o.weight_concentration = concentration->value_or(0.0);  // 0: the model's 1/K
       o.max_iterations = *iterations;
-      const Eigen::MatrixXd x = read_data(*data, *csv);
+      Eigen::Index n = 0;
+      const Eigen::MatrixXd x = read_shard(*data, *csv, n);
       VariationalGaussianMixture<double> m(o);
-      m.fit(x, *seed);
+      m.fit(ranks(), x, *seed);
+      if (!lead()) return;
       m.save(*model);
       std::fprintf(stderr,
                    "fitted a variational Gaussian mixture (up to %ld components, %ld in use) to %ld x %ld data: ELBO %.6g per row, %d iterations%s; saved %s\n",
-                   long(o.components), long(m.effective_components()), long(x.rows()), long(x.cols()), double(m.lower_bound()), m.iterations(),
+                   long(o.components), long(m.effective_components()), long(n), long(x.cols()), double(m.lower_bound()), m.iterations(),
                    m.converged() ? "" : " (not converged)", model->c_str());
     });
   }

@@ -23,7 +23,9 @@ constexpr const char* kVersion = "pml 0.1";
 constexpr std::size_t kHelpWidth = 100;  // help lines are wrapped to this width
 
 /// Writes `text` to standard output (failures are caught when main() closes it).
-void print(const std::string& text) { std::fputs(text.c_str(), stdout); }
+void print(const std::string& text) {
+  if (lead()) std::fputs(text.c_str(), stdout);
+}
 
 /// `text` as one line: line breaks become spaces.
 std::string one_line(std::string text) {
@@ -451,18 +453,62 @@ int Tool::run(int argc, char** argv) {
       throw UsageError("unknown command '" + name + "' (" + join(known, ", ") + ")");
     }
     where_ += " " + name;
+    if (ranks().size() > 1 && !command->is_sharded())
+      throw UsageError("runs on one process only (of the commands, the fits of gmm, kmeans, vgmm, pca and ppca run on several): run it without mpirun");
     command->run(argc - 2, argv + 2);
     return 0;
   } catch (const UsageError& e) {
-    std::fprintf(stderr, "%s: %s (see %s --help)\n", where_.c_str(), one_line(e.what()).c_str(), where_.c_str());
+    // every rank reads the same command line: rank 0 speaks for all
+    if (lead()) std::fprintf(stderr, "%s: %s (see %s --help)\n", where_.c_str(), one_line(e.what()).c_str(), where_.c_str());
     return 2;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: %s\n", where_.c_str(), one_line(e.what()).c_str());
+    // an error the ranks agreed on (it ends "(on rank r of P)") is printed by rank 0; one of this rank's own by it
+    const std::string text = one_line(e.what()), agreed = " of " + std::to_string(ranks().size()) + ")";
+    const bool shared = ranks().size() > 1 && text.size() >= agreed.size() && text.compare(text.size() - agreed.size(), agreed.size(), agreed) == 0;
+    if (lead() || !shared)
+      std::fprintf(stderr, "%s%s: %s\n", where_.c_str(), ranks().size() > 1 && !shared ? (" (rank " + std::to_string(ranks().rank()) + ")").c_str() : "",
+                   text.c_str());
     return 1;
   } catch (...) {
     std::fprintf(stderr, "%s: unknown error\n", where_.c_str());
     return 1;
   }
+}
+
+// ---- the processes ----
+
+namespace {
+const Collective* current_ranks = nullptr;
+}
+const Collective& ranks() { return current_ranks ? *current_ranks : Collective::single(); }
+void set_ranks(const Collective* r) { current_ranks = r; }
+
+void Command::sharded() {
+  sharded_ = true;
+  description_ += " Runs on several processes too: under mpirun (a pml built with MPI) each rank reads its share of the rows "
+                  "and the fit equals the one-process fit to rounding; rank 0 prints and saves.";
+}
+
+Eigen::MatrixXd read_shard(const std::string& path, const io::CsvOptions& csv, Eigen::Index& total) {
+  const Collective& r = ranks();
+  const auto table = io::read_csv<double>(r, path, csv);
+  const std::vector<Index> counts = pml::detail::all_counts(r, table.data.rows());
+  Index offset = 0;
+  total = 0;
+  for (std::size_t k = 0; k < counts.size(); ++k) {
+    if (int(k) < r.rank()) offset += counts[k];
+    total += counts[k];
+  }
+  if (total == 0) throw std::runtime_error("'" + path + "' has no data rows");
+  pml::detail::agree(r, [&] {
+    if (table.data.allFinite()) return;
+    for (Eigen::Index i = 0; i < table.data.rows(); ++i)
+      for (Eigen::Index j = 0; j < table.data.cols(); ++j)
+        if (!std::isfinite(table.data(i, j)))
+          throw std::runtime_error("'" + path + "' data row " + std::to_string(offset + i + 1) + ", column " + std::to_string(j + 1) +
+                                   ": missing or non-finite value (this model needs complete data)");
+  });
+  return table.data;
 }
 
 // ---- helpers the families share ----

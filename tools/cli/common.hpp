@@ -29,6 +29,7 @@
 
 #include <Eigen/Core>
 
+#include <pml/core/collective.hpp>
 #include <pml/core/enum_names.hpp>
 #include <pml/io/csv.hpp>
 
@@ -158,6 +159,10 @@ class Command {
   }
   /// --delimiter C and --header H, for the commands that read CSV (their help gets a "CSV input" section).
   Arg<io::CsvOptions> csv();
+  /// Declares that the command runs on several ranks (under mpirun, in an MPI build): each reads its share of
+  /// the rows (read_shard) and fits with ranks(); rank 0 prints and saves. Other commands refuse several ranks.
+  void sharded();
+  bool is_sharded() const { return sharded_; }
   /// What the command does once its command line is read.
   void action(std::function<void()> run) { action_ = std::move(run); }
 
@@ -184,6 +189,7 @@ class Command {
   std::vector<std::pair<std::string, std::string>> notes_;  // a help section's closing paragraph
   std::function<void()> action_;
   std::unique_ptr<Parser> parser_;  // CLI11, in common.cpp only
+  bool sharded_ = false;
 };
 
 /// A model family (`pml gmm`): its commands.
@@ -224,6 +230,18 @@ void add_cluster_commands(Tool& tool);  // cluster.cpp: gmm, kmeans, vgmm
 void add_latent_commands(Tool& tool);   // latent.cpp: pca, ppca
 void add_linear_commands(Tool& tool);   // linear.cpp: blr
 void add_deep_commands(Tool& tool);     // deep.cpp: mcdropout, vae
+
+// ---- the processes ----
+/// The processes this run uses: one (Collective::single()), or the ranks of MPI_COMM_WORLD when an MPI build of
+/// the tool runs under mpirun (set by main()).
+const Collective& ranks();
+void set_ranks(const Collective* ranks);
+/// Whether this process prints and writes: rank 0 (the only one without mpirun).
+inline bool lead() { return ranks().rank() == 0; }
+/// This rank's share of the rows of a CSV file (io::read_csv(ranks, ...): all of them on one process), as
+/// read_data() checks them: every value finite (the error names the file's data row), at least one row in
+/// all. `total` receives the rows of all ranks. An error on any rank is thrown on every rank.
+Eigen::MatrixXd read_shard(const std::string& path, const io::CsvOptions& csv, Eigen::Index& total);
 
 // ---- helpers the families share ----
 /// The rows of a CSV file: at least one, every value finite.

@@ -15,6 +15,7 @@ void add_pca(Tool& tool) {
     Command& c = pca.command("fit", "find the leading principal components and save them",
                              "Finds the M leading principal components of the rows of DATA.csv and saves them to MODEL.",
                              "pml pca fit data.csv --components 2 -o pca.pml");
+    c.sharded();
     const auto data = c.input("DATA.csv", "the data, one sample per row");
     const auto model = c.model_output();
     const auto components = c.integer<Eigen::Index>("--components", "M", "number of components to keep; 0 keeps all", 0, 0);
@@ -22,10 +23,12 @@ void add_pca(Tool& tool) {
     const auto csv = c.csv();
     c.action([=] {
       PCA<double> m({.components = *components, .whiten = *whiten});
-      const Eigen::MatrixXd x = read_data(*data, *csv);
-      m.fit(x);
+      Eigen::Index n = 0;
+      const Eigen::MatrixXd x = read_shard(*data, *csv, n);
+      m.fit(ranks(), x);
+      if (!lead()) return;
       m.save(*model);
-      std::fprintf(stderr, "fitted PCA with %ld components to %ld x %ld data; saved %s\n", long(m.components().cols()), long(x.rows()), long(x.cols()),
+      std::fprintf(stderr, "fitted PCA with %ld components to %ld x %ld data; saved %s\n", long(m.components().cols()), long(n), long(x.cols()),
                    model->c_str());
     });
   }
@@ -62,6 +65,7 @@ void add_ppca(Tool& tool) {
   {
     Command& c = ppca.command("fit", "fit probabilistic PCA and save it", "Fits probabilistic PCA by maximum likelihood: the closed form or EM.",
                               "pml ppca fit data.csv --components 2 --solver em -o ppca.pml");
+    c.sharded();
     const auto data = c.input("DATA.csv", "the data, one sample per row");
     const auto model = c.model_output();
     const auto components = c.integer<Eigen::Index>("--components", "M", "latent dimension, less than the data's width", 1, 1);
@@ -70,11 +74,13 @@ void add_ppca(Tool& tool) {
     const auto csv = c.csv();
     c.action([=] {
       ProbabilisticPCA<double> m({.components = *components, .solver = *solver});
-      const Eigen::MatrixXd x = read_data(*data, *csv);
-      m.fit(x, *seed);
+      Eigen::Index n = 0;
+      const Eigen::MatrixXd x = read_shard(*data, *csv, n);
+      m.fit(ranks(), x, *seed);
+      if (!lead()) return;
       m.save(*model);
       std::fprintf(stderr, "fitted probabilistic PCA (%ld components, noise variance %.6g) to %ld x %ld data; saved %s\n", long(m.loadings().cols()),
-                   double(m.noise_variance()), long(x.rows()), long(x.cols()), model->c_str());
+                   double(m.noise_variance()), long(n), long(x.cols()), model->c_str());
     });
   }
   {

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Issue 18 §4: the pml tool under mpirun. Each fit on 1 and 3 ranks (each rank reading its share of the CSV
+# file) gives the same labels and log-densities to 1e-9 relative as the one-process fit; rank 0 alone prints
+# and saves; commands that do not shard refuse several ranks; an error in one rank's share is reported once,
+# with the file's line. Usage: test_cli_mpi.sh PML MPIEXEC
+set -u
+pml=$1 mpiexec=$2
+dir=$(mktemp -d) && trap 'rm -rf "$dir"' EXIT && cd "$dir" || exit 1
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 PML_NUM_THREADS=1 OMPI_MCA_rmaps_base_oversubscribe=1
+run() { "$mpiexec" --oversubscribe -np "$@"; }
+failed=0
+fail() { echo "FAIL: $*"; failed=1; }
+# three clusters far from the origin (so a sum of squares about 0 would show), CRLF line ends, a header
+awk 'BEGIN { srand(3); print "a,b,c\r"; for (i = 0; i < 3001; i++) { k = i % 3; printf "%.6f,%.6f,%.6f\r\n", 1000 + 5 * k + rand() * 2, -3 * k + rand() * 2, rand() * 3 + k } }' > d.csv
+close() {  # close A B: same line count, every number within 1e-9 relative
+  awk 'NR == FNR { a[FNR] = $0; n = FNR; next }
+       { if (FNR > n) { bad = 1; exit } if ($0 != a[FNR]) { x = a[FNR] + 0; y = $0 + 0; d = x - y; if (d < 0) d = -d; m = (x < 0 ? -x : x); if (m < 1) m = 1; if (d > 1e-9 * m) { print "line " FNR ": " a[FNR] " vs " $0; bad = 1; exit } } c = FNR }
+       END { if (c != n) bad = 1; exit bad }' "$1" "$2"
+}
+for covariance in full diagonal; do
+  "$pml" gmm fit d.csv --components 3 --covariance $covariance --seed 4 -o one.pml 2> one.log || fail "gmm fit on one process"
+  run 3 "$pml" gmm fit d.csv --components 3 --covariance $covariance --seed 4 -o three.pml > out.txt 2> three.log || fail "gmm fit on 3 ranks"
+  [ "$(grep -c 'fitted a 3-component' three.log)" = 1 ] || fail "3 ranks: the fit's line is not printed once: $(cat three.log)"
+  grep -q "to 3001 x 3 data" three.log || fail "3 ranks: the message does not count every rank's rows: $(cat three.log)"
+  [ -s out.txt ] && fail "3 ranks printed to standard output"
+  "$pml" gmm predict one.pml d.csv > l1 && "$pml" gmm predict three.pml d.csv > l3 && cmp -s l1 l3 || fail "gmm $covariance: labels differ"
+  "$pml" gmm score one.pml d.csv > s1 && "$pml" gmm score three.pml d.csv > s3 && close s1 s3 || fail "gmm $covariance: log-densities differ"
+done
+"$pml" kmeans fit d.csv --clusters 3 --init 'k-means||' --seed 2 -o k1.pml 2> /dev/null && run 2 "$pml" kmeans fit d.csv --clusters 3 --init 'k-means||' --seed 2 -o k2.pml 2> /dev/null || fail "kmeans fit"
+"$pml" kmeans predict k1.pml d.csv > l1 && "$pml" kmeans predict k2.pml d.csv > l2 && cmp -s l1 l2 || fail "kmeans: labels differ"
+"$pml" pca fit d.csv --components 2 -o p1.pml 2> /dev/null && run 4 "$pml" pca fit d.csv --components 2 -o p4.pml 2> /dev/null || fail "pca fit"
+"$pml" pca transform p1.pml d.csv > t1 && "$pml" pca transform p4.pml d.csv > t4 || fail "pca transform"
+# a component's sign is not fixed by the data: compare magnitudes
+tr -d - < t1 | tr , '\n' > a1 && tr -d - < t4 | tr , '\n' > a4 && close a1 a4 || fail "pca: projections differ"
+# one process only for the other commands; said once, exit code 2
+run 2 "$pml" gmm predict one.pml d.csv > out.txt 2> err.txt
+code=$?
+[ $code -ne 0 ] || fail "gmm predict on 2 ranks succeeded"
+[ "$(grep -c 'runs on one process only' err.txt)" = 1 ] || fail "gmm predict on 2 ranks: $(cat err.txt)"
+# an unreadable field in rank 2's share: every rank stops, the message (with the file's line) once
+sed '2900s/.*/1,oops,2\r/' d.csv > bad.csv
+run 3 "$pml" gmm fit bad.csv --components 2 -o bad.pml 2> err.txt
+[ -e bad.pml ] && fail "a model was saved from a file that cannot be read"
+[ "$(grep -c "bad.csv' line 2900, column 2: cannot read 'oops' as a number (on rank 2 of 3)" err.txt)" = 1 ] || fail "bad field: $(cat err.txt)"
+exit $failed
