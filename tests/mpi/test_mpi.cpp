@@ -557,3 +557,17 @@ TEST_CASE("read_csv and read_idx on ranks: each rank reads its share, the shares
   comm.barrier();
   if (r == 0) std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("agree: a length_error (a model too large for one rank's memory) reaches every rank as a length_error", "[mpi][errors]") {
+  const auto& comm = world();
+  const int p = comm.size(), last = p - 1;
+  CHECK_THROWS_AS(pml::detail::agree(comm, [&] {
+                    if (comm.rank() == last) throw std::length_error("too large here");
+                  }),
+                  std::length_error);
+  CHECK_THROWS_AS(pml::detail::agree(comm, [&] {
+                    if (comm.rank() == last) throw std::logic_error("a logic error");
+                  }),
+                  std::logic_error);
+  CHECK_NOTHROW(pml::detail::agree(comm, [] {}));
+}

@@ -92,7 +92,7 @@ template <class Local> void agree(const Collective& ranks, Local&& local) {
     local();
     return;
   }
-  char kind = 0;  // 0: none; 'i' invalid_argument, 'd' domain_error, 'o' out_of_range, 'l' logic_error, 'r' other
+  char kind = 0;  // 0: none; 'i' invalid_argument, 'd' domain_error, 'o' out_of_range, 'L' length_error, 'l' logic_error, 'r' other
   std::string message;
   try {
     local();
@@ -102,6 +102,8 @@ template <class Local> void agree(const Collective& ranks, Local&& local) {
     kind = 'd', message = e.what();
   } catch (const std::out_of_range& e) {
     kind = 'o', message = e.what();
+  } catch (const std::length_error& e) {
+    kind = 'L', message = e.what();
   } catch (const std::logic_error& e) {
     kind = 'l', message = e.what();
   } catch (const std::exception& e) {
@@ -122,6 +124,7 @@ template <class Local> void agree(const Collective& ranks, Local&& local) {
     case 'i': throw std::invalid_argument(text);
     case 'd': throw std::domain_error(text);
     case 'o': throw std::out_of_range(text);
+    case 'L': throw std::length_error(text);
     case 'l': throw std::logic_error(text);
     default: throw std::runtime_error(text);
   }

@@ -167,7 +167,7 @@ template <Real T = double> class GaussianMixture {
     if (n < k) detail::throw_shape(f, "needs at least components = " + std::to_string(k) + " rows, got " + std::to_string(n));
     if (one) check_all_finite(f, "x", x);
     check_initial_parameters(d);
-    check_memory(f, d);
+    detail::agree(ranks, [&] { check_memory(f, d); });  // ranks may have different memory: all must stop together
     dimension_ = d;
     // an empty shard of another width is seen as 0 x D
     const Matrix<T> no_rows(0, d);

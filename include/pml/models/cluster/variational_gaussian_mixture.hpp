@@ -121,10 +121,12 @@ template <Real T = double> class VariationalGaussianMixture {
     const Matrix<T> no_rows(0, d);  // an empty shard of another width is seen as 0 x D
     const MatrixCRef<T> xs = x.rows() == 0 ? MatrixCRef<T>(no_rows) : MatrixCRef<T>(x);
     // K Wishart scales and their factors are D x D: refuse wide data they cannot fit before allocating
-    detail::check_model_memory(f, "x", 3.0 * double(k + 1) * double(d) * double(d) * double(sizeof(T)),
-                               std::to_string(k) + " component(s) with full " + std::to_string(d) + " x " +
-                                   std::to_string(d) + " Wishart scales",
-                               "use GaussianMixture with covariance 'diagonal' or 'spherical', or reduce the columns (PCA) first");
+    detail::agree(ranks, [&] {  // ranks may have different memory: all must stop together
+      detail::check_model_memory(f, "x", 3.0 * double(k + 1) * double(d) * double(d) * double(sizeof(T)),
+                                 std::to_string(k) + " component(s) with full " + std::to_string(d) + " x " +
+                                     std::to_string(d) + " Wishart scales",
+                                 "use GaussianMixture with covariance 'diagonal' or 'spherical', or reduce the columns (PCA) first");
+    });
     // the column means once (a nested mean expression is re-evaluated per column: D^2 on wide data), and
     // data whose scatter overflows refused here rather than as NaN responsibilities later
     const RowVector<T> column_mean = detail::column_means<T>(ranks, xs, n);
