@@ -42,4 +42,14 @@ sed '2900s/.*/1,oops,2\r/' d.csv > bad.csv
 run 3 "$pml" gmm fit bad.csv --components 2 -o bad.pml 2> err.txt
 [ -e bad.pml ] && fail "a model was saved from a file that cannot be read"
 [ "$(grep -c "bad.csv' line 2900, column 2: cannot read 'oops' as a number (on rank 2 of 3)" err.txt)" = 1 ] || fail "bad field: $(cat err.txt)"
+# errors every rank meets alike (a header only; one row for PCA) and one rank's own (rank 0 cannot save):
+# one line each, the exit code of the failure
+printf 'a,b\n' > header.csv
+run 3 "$pml" gmm fit header.csv -o h.pml 2> err.txt && fail "a header-only file fitted"
+[ "$(grep -c 'has a header but no data rows' err.txt)" = 1 ] && [ "$(grep -c '^pml' err.txt)" = 1 ] || fail "header only: $(cat err.txt)"
+printf 'a,b\n1,2\n' > one.csv
+run 4 "$pml" pca fit one.csv -o p.pml 2> err.txt && fail "PCA of one row fitted"
+[ "$(grep -c '^pml pca fit: ' err.txt)" = 1 ] || fail "PCA of one row: $(cat err.txt)"
+run 3 "$pml" kmeans fit d.csv --clusters 2 -o missing/k.pml 2> err.txt && fail "saved into a missing directory"
+[ "$(grep -c "^pml kmeans fit: .*missing/k.pml.*(on rank 0 of 3)" err.txt)" = 1 ] && [ "$(grep -c '^pml' err.txt)" = 1 ] || fail "save failure: $(cat err.txt)"
 exit $failed

@@ -155,6 +155,15 @@ TEST_CASE("read_idx in parts: a row range or part i of P, plain and compressed, 
   CHECK_THROWS_WITH(pml::io::read_idx<double>(dir.write("short.idx", ubyte.substr(0, ubyte.size() - 1)), 0, 1),
                     Contains("has 14 data bytes, the header says 15"));
   CHECK_THROWS_AS(pml::io::read_idx<double>(dir.path / "p.idx", pml::io::FilePart{2, 2}), std::invalid_argument);
+  // items of no values: N x 0, whole or in parts
+  const auto empty_items = dir.write("e.idx", std::string{0, 0, 0x08, 2, 0, 0, 0, 4, 0, 0, 0, 0});
+  CHECK(pml::io::read_idx<double>(empty_items).data.rows() == 4);
+  CHECK(pml::io::read_idx<double>(empty_items, pml::io::FilePart{1, 2}).data.rows() == 2);
+  // dimensions whose product passes 2^64 are refused, not wrapped
+  const std::string huge = {0, 0, 0x08, 3, char(0xff), char(0xff), char(0xff), char(0xff), char(0xff), char(0xff), char(0xff), char(0xff),
+                            char(0xff), char(0xff), char(0xff), char(0xff), 1};
+  CHECK_THROWS_WITH(pml::io::read_idx<double>(dir.write("huge.idx", huge)), Contains("the header claims more values than the file holds"));
+  CHECK_THROWS_WITH(pml::io::read_idx<double>(dir.path / "huge.idx", 0, 1), Contains("the header claims more values than the file holds"));
 }
 
 TEST_CASE("read_csv in parts: each part reads its own byte range, and the parts stack to the whole file", "[io][csv][parts]") {

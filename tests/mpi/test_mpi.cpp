@@ -554,6 +554,11 @@ TEST_CASE("read_csv and read_idx on ranks: each rank reads its share, the shares
   CHECK(items.shape == std::vector<Eigen::Index>{101, 2});
   CHECK(pml::detail::all_sum(comm, double(items.data.rows())) == 101);
   for (Eigen::Index i = 0; i < items.data.rows(); ++i) CHECK(items.data(i, 1) == double((2 * (items.first_row + i) + 1) % 251));
+  // ranks that saw different versions of the file (one replaced it meanwhile) all stop
+  auto version = pml::io::detail::file_version(csv, "test");
+  CHECK_NOTHROW(pml::io::detail::check_same_file(comm, csv, "test", version));
+  if (r == p - 1) version[1] += 1;  // another inode on the last rank
+  if (p > 1) CHECK_THROWS_WITH(pml::io::detail::check_same_file(comm, csv, "test", version), Contains("is not the same file on every rank"));
   comm.barrier();
   if (r == 0) std::filesystem::remove_all(dir);
 }

@@ -423,8 +423,41 @@ std::string Tool::help() const {
          "\n\n  pml gmm fit data.csv --components 3 -o model.pml\n  pml gmm predict model.pml data.csv > labels.csv\n\noptions: --help, --version\n";
 }
 
+namespace {
+// The error line of a failed command, once. On several ranks every rank arrives here exactly once (whether its
+// command succeeded or failed), so they exchange outcomes: rank 0 prints the message of the lowest failing
+// rank (naming that rank unless every rank failed alike or the message names it already) and every rank
+// returns that rank's exit code.
+int report(const std::string& where, int code, std::string message) {
+  const Collective& r = ranks();
+  if (r.size() == 1) {
+    if (code != 0 && !message.empty()) std::fprintf(stderr, "%s: %s\n", where.c_str(), message.c_str());
+    return code;
+  }
+  std::vector<double> codes(static_cast<std::size_t>(r.size()), 0.0);
+  codes[static_cast<std::size_t>(r.rank())] = double(code);
+  r.sum(codes.data(), codes.size());
+  int first = -1, failing = 0;
+  for (int q = 0; q < r.size(); ++q)
+    if (codes[static_cast<std::size_t>(q)] != 0) {
+      if (first < 0) first = q;
+      ++failing;
+    }
+  if (first < 0) return 0;
+  r.broadcast(message, first);
+  if (lead() && !message.empty()) {
+    if (failing < r.size() && message.find("(on rank ") == std::string::npos)
+      message += " (on rank " + std::to_string(first) + " of " + std::to_string(r.size()) + ")";
+    std::fprintf(stderr, "%s: %s\n", where.c_str(), message.c_str());
+  }
+  return static_cast<int>(codes[static_cast<std::size_t>(first)]);
+}
+}  // namespace
+
 int Tool::run(int argc, char** argv) {
-  try {
+  int code = 0;
+  std::string message;  // the error, printed after "pml gmm fit: "
+  auto body = [&]() -> int {
     if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
       print(help());
       return argc < 2 ? 2 : 0;
@@ -457,22 +490,17 @@ int Tool::run(int argc, char** argv) {
       throw UsageError("runs on one process only (of the commands, the fits of gmm, kmeans, vgmm, pca and ppca run on several): run it without mpirun");
     command->run(argc - 2, argv + 2);
     return 0;
+  };
+  try {
+    code = body();
   } catch (const UsageError& e) {
-    // every rank reads the same command line: rank 0 speaks for all
-    if (lead()) std::fprintf(stderr, "%s: %s (see %s --help)\n", where_.c_str(), one_line(e.what()).c_str(), where_.c_str());
-    return 2;
+    code = 2, message = one_line(e.what()) + " (see " + where_ + " --help)";
   } catch (const std::exception& e) {
-    // an error the ranks agreed on (it ends "(on rank r of P)") is printed by rank 0; one of this rank's own by it
-    const std::string text = one_line(e.what()), agreed = " of " + std::to_string(ranks().size()) + ")";
-    const bool shared = ranks().size() > 1 && text.size() >= agreed.size() && text.compare(text.size() - agreed.size(), agreed.size(), agreed) == 0;
-    if (lead() || !shared)
-      std::fprintf(stderr, "%s%s: %s\n", where_.c_str(), ranks().size() > 1 && !shared ? (" (rank " + std::to_string(ranks().rank()) + ")").c_str() : "",
-                   text.c_str());
-    return 1;
+    code = 1, message = one_line(e.what());
   } catch (...) {
-    std::fprintf(stderr, "%s: unknown error\n", where_.c_str());
-    return 1;
+    code = 1, message = "unknown error";
   }
+  return report(where_, code, std::move(message));
 }
 
 // ---- the processes ----

@@ -5,6 +5,8 @@
 /// line and column) and atomic writing. The rules are in docs/csv-and-files.md.
 
 #include <algorithm>
+#include <array>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -14,11 +16,14 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 #include "pml/core/collective.hpp"
 #include "pml/core/file.hpp"
 #include "pml/core/types.hpp"
+
+#include <sys/stat.h>
 
 namespace pml::io {
 
@@ -246,6 +251,35 @@ inline void check_part(const char* function, FilePart part) {
 inline std::uint64_t part_bound(std::uint64_t n, int i, int count) {
   const auto c = static_cast<std::uint64_t>(count), k = static_cast<std::uint64_t>(i);
   return n / c * k + n % c * k / c;
+}
+
+/// What tells one version of a file from another: device, inode, size and modification time (s, ns), as
+/// doubles for Collective::max (all below 2^53). A file replaced (mv) has a new inode; one rewritten in place,
+/// a new size or time.
+inline std::array<double, 5> file_version(const std::filesystem::path& path, const char* function) {
+  struct ::stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    throw std::runtime_error(std::string(function) + ": cannot open '" + path.string() + "': " + std::generic_category().message(errno));
+  return {double(st.st_dev), double(st.st_ino), double(st.st_size), double(st.st_mtim.tv_sec), double(st.st_mtim.tv_nsec)};
+}
+
+/// Throws if the file is no longer the version `before`.
+inline void check_unchanged(const std::filesystem::path& path, const char* function, const std::array<double, 5>& before) {
+  if (file_version(path, function) != before)
+    throw std::runtime_error(std::string(function) + ": '" + path.string() +
+                             "' changed while it was being read (written or replaced by another process): read a file nobody is writing");
+}
+
+/// Throws on every rank unless every rank read the same version of the file.
+inline void check_same_file(const Collective& ranks, const std::filesystem::path& path, const char* function, const std::array<double, 5>& version) {
+  if (ranks.size() == 1) return;
+  std::array<double, 10> m{};
+  for (std::size_t i = 0; i < 5; ++i) m[i] = version[i], m[5 + i] = -version[i];
+  ranks.max(m.data(), m.size());
+  for (std::size_t i = 0; i < 5; ++i)
+    if (m[i] != -m[5 + i])
+      throw std::runtime_error(std::string(function) + ": '" + path.string() +
+                               "' is not the same file on every rank (it changed while the ranks read it, or the ranks see different files at that path)");
 }
 
 /// Whether a line holds a field (a blank delimiter makes a line of blanks a line of fields).
@@ -492,7 +526,14 @@ template <Real T> CsvTable<T> read_csv(const std::filesystem::path& path, const 
 /// @throw as read_csv, on every rank; std::runtime_error "... has a header but no data rows" when no rank has rows.
 template <Real T> CsvTable<T> read_csv(const Collective& ranks, const std::filesystem::path& path, const CsvOptions& options = {}) {
   CsvTable<T> out;
-  pml::detail::agree(ranks, [&] { out = read_csv<T>(path, options, FilePart{ranks.rank(), ranks.size()}); });
+  if (ranks.size() == 1) return read_csv<T>(path, options);  // also a FIFO or /dev/stdin
+  std::array<double, 5> version{};
+  pml::detail::agree(ranks, [&] {
+    version = detail::file_version(path, "io::read_csv");
+    out = read_csv<T>(path, options, FilePart{ranks.rank(), ranks.size()});
+    detail::check_unchanged(path, "io::read_csv", version);
+  });
+  detail::check_same_file(ranks, path, "io::read_csv", version);
   if (ranks.size() > 1 && pml::detail::all_sum(ranks, double(out.data.rows())) == 0)
     throw std::runtime_error("io::read_csv: '" + path.string() + "' has a header but no data rows");
   return out;

@@ -3,6 +3,8 @@
 /// IDX files (the MNIST / Fashion-MNIST format), plain or gzip-compressed, and the Fashion-MNIST loader
 /// for Debian's dataset-fashion-mnist package. Needs the optional target pml::io (zlib).
 
+#include <algorithm>
+#include <array>
 #include <bit>
 #include <cstdint>
 #include <filesystem>
@@ -51,14 +53,18 @@ inline IdxHeader idx_header(std::string_view bytes, std::uint64_t size, const st
   }
   if (dims == 0) throw std::runtime_error(where + ": an IDX file needs at least one dimension");
   if (bytes.size() < 4 + 4 * std::size_t(dims)) throw std::runtime_error(where + " is truncated (header)");
-  std::uint64_t count = 1;
   for (int d = 0; d < dims; ++d) {
     std::uint64_t v = 0;
     for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<unsigned char>(bytes[4 + 4 * std::size_t(d) + std::size_t(i)]);
     h.shape.push_back(static_cast<Index>(v));
-    count *= v;
-    if (count > size) throw std::runtime_error(where + " is truncated (the header claims more values than the file holds)");
   }
+  std::uint64_t count = 1;  // the product of the dimensions, refused once it passes the file's size (no overflow)
+  if (std::find(h.shape.begin(), h.shape.end(), Index(0)) != h.shape.end()) count = 0;
+  else
+    for (const Index v : h.shape) {
+      if (count > size / std::uint64_t(v)) throw std::runtime_error(where + " is truncated (the header claims more values than the file holds)");
+      count *= std::uint64_t(v);
+    }
   h.start = 4 + 4 * std::size_t(dims);
   if (size - h.start != count * std::uint64_t(h.width))
     throw std::runtime_error(where + " has " + std::to_string(size - h.start) + " data bytes, the header says " + std::to_string(count * std::uint64_t(h.width)));
@@ -66,9 +72,8 @@ inline IdxHeader idx_header(std::string_view bytes, std::uint64_t size, const st
   return h;
 }
 
-/// Converts `data` (whole items, big-endian elements of the header's type) to rows of T.
-template <Real T> Matrix<T> idx_rows(std::string_view data, const IdxHeader& h) {
-  const Index items = h.per_item == 0 ? 0 : static_cast<Index>(data.size() / (std::size_t(h.per_item) * std::size_t(h.width)));
+/// Converts `data` (`items` whole items, big-endian elements of the header's type) to rows of T.
+template <Real T> Matrix<T> idx_rows(std::string_view data, const IdxHeader& h, Index items) {
   Matrix<T> out(items, h.per_item);
   // data are item-major (row-major for our N x D matrix)
   for (Index i = 0; i < items; ++i)
@@ -100,7 +105,7 @@ template <Real T> IdxArray<T> read_idx(const std::filesystem::path& path) {
   std::string bytes = read_file(path, "io::read_idx");
   if (is_gzip(bytes)) bytes = gunzip(bytes, where);
   const detail::IdxHeader h = detail::idx_header(bytes, bytes.size(), where);
-  return {h.shape, detail::idx_rows<T>(std::string_view(bytes).substr(h.start), h), 0};
+  return {h.shape, detail::idx_rows<T>(std::string_view(bytes).substr(h.start), h, h.shape[0]), 0};
 }
 
 /// Reads items [first, first + count) of an IDX file: of an uncompressed file only the header and those
@@ -122,7 +127,7 @@ template <Real T> IdxArray<T> read_idx(const std::filesystem::path& path, Index 
     const detail::IdxHeader h = detail::idx_header(bytes, bytes.size(), where);
     in_range(h);
     const std::size_t item = std::size_t(h.per_item) * std::size_t(h.width);
-    return {h.shape, detail::idx_rows<T>(std::string_view(bytes).substr(h.start + std::size_t(first) * item, std::size_t(count) * item), h), first};
+    return {h.shape, detail::idx_rows<T>(std::string_view(bytes).substr(h.start + std::size_t(first) * item, std::size_t(count) * item), h, count), first};
   }
   if (bytes.size() == 4) bytes = file.read(0, 4 + 4 * std::uint64_t(static_cast<unsigned char>(bytes[3])));
   const detail::IdxHeader h = detail::idx_header(bytes, file.size(), where);
@@ -130,7 +135,7 @@ template <Real T> IdxArray<T> read_idx(const std::filesystem::path& path, Index 
   const std::uint64_t item = std::uint64_t(h.per_item) * std::uint64_t(h.width);
   const std::string data = file.read(h.start + std::uint64_t(first) * item, std::uint64_t(count) * item);
   if (data.size() != std::uint64_t(count) * item) throw std::runtime_error(where + " is truncated (it shrank while being read)");
-  return {h.shape, detail::idx_rows<T>(data, h), first};
+  return {h.shape, detail::idx_rows<T>(data, h, count), first};
 }
 
 /// Reads part `part.index` of `part.count` of an IDX file's items: rows [N·index/count, N·(index+1)/count).
@@ -138,30 +143,38 @@ template <Real T> IdxArray<T> read_idx(const std::filesystem::path& path, Index 
 template <Real T> IdxArray<T> read_idx(const std::filesystem::path& path, FilePart part) {
   detail::check_part("io::read_idx", part);
   if (part.count == 1) return read_idx<T>(path);
-  // the item count from the header (of the decompressed data for a gzip file: read once more below)
   const std::string where = "io::read_idx: '" + path.string() + "'";
-  Index items = 0;
-  {
-    const FileReader file(path, "io::read_idx");
-    std::string head = file.read(0, 8);
-    if (is_gzip(head)) {
-      const std::string bytes = gunzip(file.read(0, file.size()), where);
-      items = detail::idx_header(bytes, bytes.size(), where).shape[0];
-    } else {
-      if (head.size() >= 4) head = file.read(0, 4 + 4 * std::uint64_t(static_cast<unsigned char>(head[3])));
-      items = detail::idx_header(head, file.size(), where).shape[0];
-    }
+  auto rows_of = [&](Index items) {
+    const auto n = static_cast<std::uint64_t>(items);
+    const auto first = static_cast<Index>(detail::part_bound(n, part.index, part.count));
+    return std::pair<Index, Index>{first, static_cast<Index>(detail::part_bound(n, part.index + 1, part.count)) - first};
+  };
+  const FileReader file(path, "io::read_idx");
+  std::string head = file.read(0, 8);
+  if (is_gzip(head)) {  // decompressed once, only this part's items converted
+    const std::string bytes = gunzip(file.read(0, file.size()), where);
+    const detail::IdxHeader h = detail::idx_header(bytes, bytes.size(), where);
+    const auto [first, count] = rows_of(h.shape[0]);
+    const std::size_t item = std::size_t(h.per_item) * std::size_t(h.width);
+    return {h.shape, detail::idx_rows<T>(std::string_view(bytes).substr(h.start + std::size_t(first) * item, std::size_t(count) * item), h, count), first};
   }
-  const auto n = static_cast<std::uint64_t>(items);
-  const auto first = static_cast<Index>(detail::part_bound(n, part.index, part.count));
-  return read_idx<T>(path, first, static_cast<Index>(detail::part_bound(n, part.index + 1, part.count)) - first);
+  if (head.size() >= 4) head = file.read(0, 4 + 4 * std::uint64_t(static_cast<unsigned char>(head[3])));
+  const auto [first, count] = rows_of(detail::idx_header(head, file.size(), where).shape[0]);
+  return read_idx<T>(path, first, count);
 }
 
 /// This rank's share of an IDX file's items (part ranks.rank() of ranks.size()); every rank must call it and
 /// an error on any rank is thrown on every rank (agree()). On one process it is read_idx(path).
 template <Real T> IdxArray<T> read_idx(const Collective& ranks, const std::filesystem::path& path) {
   IdxArray<T> out;
-  pml::detail::agree(ranks, [&] { out = read_idx<T>(path, FilePart{ranks.rank(), ranks.size()}); });
+  if (ranks.size() == 1) return read_idx<T>(path);  // also a FIFO or /dev/stdin
+  std::array<double, 5> version{};
+  pml::detail::agree(ranks, [&] {
+    version = detail::file_version(path, "io::read_idx");
+    out = read_idx<T>(path, FilePart{ranks.rank(), ranks.size()});
+    detail::check_unchanged(path, "io::read_idx", version);
+  });
+  detail::check_same_file(ranks, path, "io::read_idx", version);
   return out;
 }
 
