@@ -168,16 +168,18 @@ template <Real T> RowVector<T> column_means(const Collective& ranks, const Matri
   return m;
 }
 
+/// splitmix64's step and finaliser: a 64-bit hash of `z`.
+constexpr std::uint64_t mix64(std::uint64_t z) noexcept {
+  z += 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
 /// A uniform in [0, 1) that depends only on `key` and `position` (splitmix64's finaliser of both): a row's
 /// own draw, the same whichever rank holds the row and whatever the thread count.
 template <Real T> T hashed_uniform(std::uint64_t key, std::uint64_t position) {
-  const auto mix = [](std::uint64_t z) {
-    z += 0x9e3779b97f4a7c15ULL;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  };
-  const double u = double(mix(key ^ mix(position)) >> 11) * 0x1.0p-53;
+  const double u = double(mix64(key ^ mix64(position)) >> 11) * 0x1.0p-53;
   return T(u) < T(1) ? T(u) : std::nextafter(T(1), T(0));
 }
 

@@ -24,6 +24,9 @@ template <Real T> class OptimizerBase {
   }
   long steps() const noexcept { return t_; }
   const ParameterList<T>& parameters() const noexcept { return params_; }
+  /// The state buffers, [buffer][parameter] (Adam: the first and second moments m and v; SGD: the momentum),
+  /// each shaped as its parameter. Read-only: e.g. to check that data-parallel ranks hold the same state.
+  const std::vector<std::vector<Matrix<T>>>& buffers() const noexcept { return state_; }
 
  protected:
   OptimizerBase(const char* name, ParameterList<T> params, double lr, int buffers) : name_(name), params_(std::move(params)), lr_(lr) {

@@ -14,6 +14,7 @@
 
 #include "pml/autodiff/ops.hpp"
 #include "pml/core/special.hpp"
+#include "pml/models/deep/data_parallel.hpp"
 #include "pml/models/deep/training.hpp"
 #include "pml/nn/mlp.hpp"
 #include "pml/nn/optim.hpp"
@@ -91,6 +92,12 @@ template <Real T = double> class VAE {
   /// The negative ELBO of a batch, summed over its rows and averaged over L samples, on `tape` (x is N x D).
   /// Back-propagating it fills every parameter's gradient.
   ad::Var<T> negative_elbo(ad::Tape<T>& tape, const ad::Var<T>& x, Rng& rng) {
+    return negative_elbo(tape, x, rng, [&rng](auto eps, int) { random::fill_normal(rng, eps); });
+  }
+
+  /// negative_elbo() with the reparameterisation noise of sample l (a rows x latent Eigen::Map) filled by
+  /// `noise(eps, l)`: the data-parallel fit draws each row's noise from the row's position (detail::fill_row_normals).
+  template <class Noise> ad::Var<T> negative_elbo(ad::Tape<T>& tape, const ad::Var<T>& x, Rng& rng, Noise&& noise) {
     check_width("VAE::negative_elbo", x.cols());
     const Index k = options_.latent;
     const ad::Var<T> h = encoder_.forward(tape, x, rng, nn::Mode::train);
@@ -100,7 +107,7 @@ template <Real T = double> class VAE {
     const T weight = T(1) / T(options_.samples);
     for (int l = 0; l < options_.samples; ++l) {
       ad::Var<T> eps = tape.constant(x.rows(), k);
-      random::fill_normal(rng, eps.value());
+      noise(eps.value(), l);
       const ad::Var<T> z = ad::reparameterize(mu, sigma, eps);
       ad::Var<T> term = reconstruction_nll(decoder_.forward(tape, z, rng, nn::Mode::train), x);
       if (options_.estimator == VAEEstimator::sampled) {
@@ -137,6 +144,38 @@ template <Real T = double> class VAE {
     for (const T l : loss) history_.push_back(-l);
     return *this;
   }
+  /// Data-parallel fit() over `ranks` (issue 18 §3; docs/scaling.md): `x` is this rank's shard of the rows
+  /// (N_r x D, any N_r including 0; rank order is row order) and fit.batch_size the rows per rank, so each Adam
+  /// step averages the gradient over ranks.size() · batch_size rows of the whole data set. Every rank must
+  /// call it with the same options and an `rng` in the same state (checked); rank 0's initial parameters
+  /// are copied to every rank, the gradients are summed over the ranks once per step, and each row's noise ε
+  /// is hashed from the step and the row's position, so P ranks with batch B fit as fit(Collective::single(),
+  /// all rows, {batch P·B}) does, to the rounding of the sums (not as fit(x, fit, rng), whose noise is drawn
+  /// in sequence). Every rank ends with the same model (checked after every epoch).
+  /// @throw as fit(), on every rank (the message names the failing rank); std::invalid_argument for an rng in
+  ///        different states, different networks or no rows on any rank; std::runtime_error if the ranks' states drift apart.
+  template <class Derived> VAE& fit(const Collective& ranks, const Eigen::MatrixBase<Derived>& x, const FitOptions& fit, Rng& rng) {
+    detail::agree(ranks, [&] {
+      if (x.rows() > 0 || ranks.size() == 1) check_data("VAE::fit", x);
+      detail::check_fit_options("VAE::fit", fit);
+    });
+    nn::Adam<T> adam(parameters(), {.learning_rate = fit.learning_rate});
+    ad::Tape<T> tape;
+    Rng unused(0);  // the layers draw nothing (no dropout); the noise is per row
+    const std::vector<T> loss = detail::run_epochs<T>(ranks, "VAE::fit", x, Matrix<T>(x.rows(), 0), fit, rng, adam,
+                                                      [&](const Matrix<T>& xb, const Matrix<T>&, const detail::ShardStep& s) {
+      tape.reset();
+      const ad::Var<T> batch = negative_elbo(tape, tape.constant(xb), unused, [&s](auto eps, int l) {
+        detail::fill_row_normals(detail::mix64(s.key + std::uint64_t(l)), s.positions, eps);
+      });
+      tape.backward((T(1) / T(s.minibatch_rows)) * batch);
+      return batch.value()(0, 0);
+    });
+    history_.clear();
+    for (const T l : loss) history_.push_back(-l);
+    return *this;
+  }
+
   /// The mean ELBO per point (nats, higher is better) of each epoch of the last fit() (empty before it; not stored in model files).
   const std::vector<T>& elbo_history() const noexcept { return history_; }
 

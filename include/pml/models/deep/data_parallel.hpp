@@ -1,0 +1,204 @@
+#pragma once
+/// @file
+/// Data-parallel training of the deep models over a pml::Collective (issue 18 §3; docs/scaling.md, "Training
+/// the networks on ranks"). Each rank holds a shard of the rows; every rank draws the same minibatches of the
+/// whole data set (positions 0..N−1, rank 0's rows first) from the same Rng, computes the loss and gradient
+/// of the rows of each minibatch it holds, and the ranks sum the gradients (one message per step) before
+/// every rank applies the same optimiser step. The noise a step needs for a row (a VAE's ε) is hashed from
+/// the step's key and the row's position, so P ranks with minibatch B each train exactly as one process with
+/// minibatch P·B (the same rows, the same noise), up to the order of the gradient sums.
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "pml/core/collective.hpp"
+#include "pml/models/deep/training.hpp"
+#include "pml/nn/parameter.hpp"
+
+namespace pml::detail {
+
+/// Standard normals for a minibatch's rows: out(i, j) depends only on `key`, the row's position in the whole
+/// data set `positions[i]` and j (Box–Muller on two hashed_uniform draws), so a row's noise is the same
+/// whichever rank holds it and however the minibatch is split.
+template <class Out> void fill_row_normals(std::uint64_t key, std::span<const Index> positions, Out&& out) {
+  using T = typename std::decay_t<Out>::Scalar;
+  const auto cols = static_cast<std::uint64_t>(out.cols());
+  for (Index j = 0; j < out.cols(); ++j)
+    for (Index i = 0; i < out.rows(); ++i) {
+      const std::uint64_t q = 2 * (static_cast<std::uint64_t>(positions[static_cast<std::size_t>(i)]) * cols + static_cast<std::uint64_t>(j));
+      const double u1 = hashed_uniform<double>(key, q), u2 = hashed_uniform<double>(key, q + 1);
+      out(i, j) = T(std::sqrt(-2.0 * std::log1p(-u1)) * std::cos(6.283185307179586 * u2));
+    }
+}
+
+/// FNV-1a over `n` bytes, continuing from `h`.
+inline std::uint64_t fnv1a(const void* data, std::size_t n, std::uint64_t h = 0xcbf29ce484222325ULL) noexcept {
+  const auto* p = static_cast<const unsigned char*>(data);
+  for (std::size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 0x100000001b3ULL;
+  return h;
+}
+
+/// Whether every rank passed the same `value` (two 32-bit halves, exact in double; one collective).
+inline bool same_on_every_rank(const Collective& ranks, std::uint64_t value) {
+  if (ranks.size() == 1) return true;
+  double m[4] = {double(value >> 32), double(value & 0xffffffffULL), -double(value >> 32), -double(value & 0xffffffffULL)};
+  ranks.max(m, 4);
+  return m[0] == -m[2] && m[1] == -m[3];
+}
+
+/// Copies rank 0's parameter values to every rank (the same initial network everywhere).
+/// @throw std::invalid_argument on every rank if the ranks' networks have different shapes.
+template <Real T> void broadcast_parameters(const Collective& ranks, const nn::ParameterList<T>& params, const char* function) {
+  if (ranks.size() == 1) return;
+  std::uint64_t shape = fnv1a(nullptr, 0);
+  for (const auto* p : params) {
+    const Index dims[2] = {p->value.rows(), p->value.cols()};
+    shape = fnv1a(dims, sizeof dims, shape);
+  }
+  if (!same_on_every_rank(ranks, shape))
+    throw std::invalid_argument(std::string(function) + ": the ranks' networks have different shapes (construct the model with the same options on every rank)");
+  std::string bytes;
+  if (ranks.rank() == 0)
+    for (const auto* p : params) bytes.append(reinterpret_cast<const char*>(p->value.data()), static_cast<std::size_t>(p->value.size()) * sizeof(T));
+  ranks.broadcast(bytes, 0);
+  std::size_t at = 0;
+  for (auto* p : params) {
+    const std::size_t n = static_cast<std::size_t>(p->value.size()) * sizeof(T);
+    std::memcpy(p->value.data(), bytes.data() + at, n);
+    at += n;
+  }
+}
+
+/// A hash of the parameters' values and the optimiser's state buffers (to check that the ranks agree).
+template <Real T, class Optimizer> std::uint64_t state_hash(const Optimizer& optimizer) {
+  std::uint64_t h = fnv1a(nullptr, 0);
+  for (const auto* p : optimizer.parameters()) h = fnv1a(p->value.data(), static_cast<std::size_t>(p->value.size()) * sizeof(T), h);
+  for (const auto& buffer : optimizer.buffers())
+    for (const auto& m : buffer) h = fnv1a(m.data(), static_cast<std::size_t>(m.size()) * sizeof(T), h);
+  const long steps = optimizer.steps();
+  return fnv1a(&steps, sizeof steps, h);
+}
+
+/// What a data-parallel step sees besides its rows: their positions in the whole data set (for their
+/// noise), the number of rows of the minibatch on all ranks together (the loss is a sum over those rows
+/// divided by it) and the step's noise key (the same on every rank).
+struct ShardStep {
+  std::span<const Index> positions;
+  Index minibatch_rows = 0;
+  std::uint64_t key = 0;
+};
+
+/// The largest |x| over the ranks' shards, for the message of a training run that diverged.
+template <class Derived> double largest_magnitude(const Collective& ranks, const Eigen::MatrixBase<Derived>& x) {
+  return all_max(ranks, x.size() > 0 ? double(x.cwiseAbs().maxCoeff()) : 0.0);
+}
+
+/// The data-parallel twin of run_epochs(): `x` and `y` are this rank's rows (any number, 0 included; rank
+/// order is row order), `fit.batch_size` the rows per rank, so each step's minibatch holds
+/// ranks.size() · batch_size rows of the whole data set. `rng` must be in the same state on every rank (it is
+/// checked): each epoch's order and each step's noise key are drawn from it. Rank 0's initial parameters are
+/// copied to every rank first. For each step, step(xb, yb, ShardStep) runs on the ranks that hold rows of the
+/// minibatch: it back-propagates its rows' summed loss divided by ShardStep::minibatch_rows into the
+/// parameters' gradients and returns that summed loss (undivided); the gradients and losses are summed over
+/// the ranks (one message) and every rank applies `optimizer.step()`. After every epoch the ranks' parameters
+/// and optimiser state are checked to be the same bits. Returns the mean loss per row of each epoch.
+/// @throw on every rank: std::invalid_argument if no rank has rows, `rng` differs between ranks or the networks
+///        differ in shape; std::domain_error (naming `function` and x) for a loss or gradient that stops being
+///        finite; std::runtime_error if the ranks' states drift apart; what a step throws on any rank (agree()).
+template <Real T, class DX, class DY, class Optimizer, class Step>
+std::vector<T> run_epochs(const Collective& ranks, const char* function, const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y,
+                          const FitOptions& fit, Rng& rng, Optimizer& optimizer, Step step) {
+  using RowMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  const std::vector<Index> counts = all_counts(ranks, x.rows());
+  Index n = 0, offset = 0;
+  for (int r = 0; r < ranks.size(); ++r) {
+    if (r == ranks.rank()) offset = n;
+    n += counts[static_cast<std::size_t>(r)];
+  }
+  if (n == 0) throw_shape(function, "x has no rows on any rank");
+  if (!same_on_every_rank(ranks, Rng(rng)()))
+    throw std::invalid_argument(std::string(function) +
+                                ": rng is not in the same state on every rank (seed it alike everywhere: the minibatches and the noise are drawn from it)");
+  const nn::ParameterList<T>& params = optimizer.parameters();
+  broadcast_parameters(ranks, params, function);
+  std::size_t width = 0;
+  for (const auto* p : params) width += static_cast<std::size_t>(p->value.size());
+  std::vector<T> message(width + 2);  // the gradients, the summed loss, the number of ranks whose step threw
+
+  const RowMajor xr = x.template cast<T>(), yr = y.template cast<T>();
+  io::Minibatches batches(n, static_cast<Index>(ranks.size()) * fit.batch_size);
+  std::vector<Index> local, positions;
+  Matrix<T> xb, yb;
+  std::vector<T> history;
+  const auto diverged = [&](const std::string& what, int epoch, Index b) {
+    throw_domain(function, "x", "give a finite training loss and gradient (rescale or standardise the data)",
+                 what + " at epoch " + std::to_string(epoch + 1) + ", minibatch " + std::to_string(b + 1) + "; largest |x| is " +
+                     describe(largest_magnitude(ranks, x)));
+  };
+  for (int epoch = 0; epoch < fit.epochs; ++epoch) {
+    batches.shuffle(rng);
+    double sum = 0;
+    Index rows = 0;
+    for (Index b = 0; b < batches.size(); ++b) {
+      const std::span<const Index> minibatch = batches[b];
+      const std::uint64_t key = rng();
+      local.clear(), positions.clear();
+      for (const Index g : minibatch)
+        if (g >= offset && g < offset + x.rows()) local.push_back(g - offset), positions.push_back(g);
+      std::exception_ptr error;
+      T loss = 0;
+      if (!local.empty()) {
+        io::gather_rows(xr, std::span<const Index>(local), xb);
+        io::gather_rows(yr, std::span<const Index>(local), yb);
+        try {
+          loss = step(xb, yb, ShardStep{positions, static_cast<Index>(minibatch.size()), key});
+        } catch (...) {
+          error = std::current_exception();
+        }
+      }
+      std::size_t at = 0;
+      for (const auto* p : params) {
+        const auto size = static_cast<std::size_t>(p->value.size());
+        if (local.empty() || error) std::fill_n(message.begin() + std::ptrdiff_t(at), size, T(0));
+        else std::copy_n(p->grad.data(), size, message.begin() + std::ptrdiff_t(at));
+        at += size;
+      }
+      message[width] = error ? T(0) : loss;
+      message[width + 1] = error ? T(1) : T(0);
+      if (ranks.size() > 1) ranks.sum(message.data(), message.size());
+      if (message[width + 1] != T(0))  // a step threw somewhere: every rank throws the lowest failing rank's error
+        agree(ranks, [&] {
+          if (error) std::rethrow_exception(error);
+        });
+      at = 0;
+      for (auto* p : params) {
+        std::copy_n(message.begin() + std::ptrdiff_t(at), p->value.size(), p->grad.data());
+        at += static_cast<std::size_t>(p->value.size());
+      }
+      const double batch_loss = double(message[width]);
+      if (!std::isfinite(batch_loss)) diverged("a minibatch loss of " + describe(batch_loss), epoch, b);
+      try {
+        optimizer.step();
+      } catch (const std::domain_error& e) {  // the optimiser refuses a non-finite gradient (the same on every rank)
+        diverged(e.what(), epoch, b);
+      }
+      sum += batch_loss;
+      rows += static_cast<Index>(minibatch.size());
+      if (fit.progress) fit.progress({epoch, fit.epochs, b, batches.size(), sum / double(rows)});
+    }
+    if (!same_on_every_rank(ranks, state_hash<T>(optimizer)))
+      throw std::runtime_error(std::string(function) + ": the ranks' parameters or optimiser state differ after epoch " + std::to_string(epoch + 1) +
+                               " (every rank must run the same build on processors that round alike)");
+    history.push_back(T(sum / double(n)));
+  }
+  return history;
+}
+
+}  // namespace pml::detail

@@ -1,0 +1,152 @@
+// Data-parallel training of the networks over MPI (issue 18 §3), run by ctest under mpirun with 1, 2, 3 and 4
+// ranks. Every rank builds the same data, takes its own shard (uneven, and one rank empty from 3 ranks on),
+// trains on it with minibatch B per rank, and compares with one process trained on all the rows with
+// minibatch P·B (computed on every rank).
+#define CATCH_CONFIG_RUNNER
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "pml/models/deep/vae.hpp"
+#include "pml/mpi.hpp"
+
+using Catch::Matchers::Contains;
+
+namespace {
+
+const pml::mpi::Communicator& world() {
+  static const pml::mpi::Communicator comm;
+  return comm;
+}
+
+// Rows [begin, end) of rank r of P: shares in proportion 1, 2, 3, ... (uneven), and rank 1 empty when P >= 3.
+std::pair<Eigen::Index, Eigen::Index> shard_of(Eigen::Index n, int rank, int size) {
+  std::vector<double> share(static_cast<std::size_t>(size));
+  for (int r = 0; r < size; ++r) share[static_cast<std::size_t>(r)] = (size >= 3 && r == 1) ? 0.0 : double(r + 1);
+  double total = 0;
+  for (double s : share) total += s;
+  double before = 0;
+  for (int r = 0; r < rank; ++r) before += share[static_cast<std::size_t>(r)];
+  const auto at = [&](double f) { return static_cast<Eigen::Index>(std::floor(f / total * double(n))); };
+  return {at(before), rank == size - 1 ? n : at(before + share[static_cast<std::size_t>(rank)])};
+}
+
+// N x D values in [0, 1]: the Bernoulli VAE's data.
+template <class T> pml::Matrix<T> unit_data(Eigen::Index n, Eigen::Index d, std::uint64_t seed) {
+  pml::Rng rng(seed);
+  pml::Matrix<T> x(n, d);
+  for (Eigen::Index i = 0; i < n; ++i)
+    for (Eigen::Index j = 0; j < d; ++j) x(i, j) = T(pml::random::uniform<double>(rng) * (j % 2 == 0 ? 1.0 : 0.5));
+  return x;
+}
+
+template <class T> pml::Vector<T> flat(const pml::nn::ParameterList<T>& params) {
+  Eigen::Index size = 0;
+  for (const auto* p : params) size += p->value.size();
+  pml::Vector<T> v(size);
+  Eigen::Index at = 0;
+  for (const auto* p : params) v.segment(at, p->value.size()) = p->value.reshaped(), at += p->value.size();
+  return v;
+}
+
+template <class A, class B> double relative(const A& a, const B& b) {
+  return double((a - b).cwiseAbs().maxCoeff()) / std::max(1e-300, double(b.cwiseAbs().maxCoeff()));
+}
+
+}  // namespace
+
+TEST_CASE("fill_row_normals: a row's noise depends on its position only; standard normal", "[mpi][train]") {
+  pml::Matrix<double> a(3, 4), b(1, 4), big(20000, 5);
+  const std::vector<Eigen::Index> rows{5, 9, 2}, one{9};
+  pml::detail::fill_row_normals(77, std::span<const Eigen::Index>(rows), a);
+  pml::detail::fill_row_normals(77, std::span<const Eigen::Index>(one), b);
+  CHECK(a.row(1) == b.row(0));
+  CHECK(a.row(0) != a.row(2));
+  std::vector<Eigen::Index> all(20000);
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = Eigen::Index(i);
+  pml::detail::fill_row_normals(78, std::span<const Eigen::Index>(all), big);
+  CHECK(std::abs(big.mean()) < 0.02);
+  CHECK(std::abs(big.array().square().mean() - 1) < 0.03);
+  pml::Matrix<float> f(3, 4);
+  pml::detail::fill_row_normals(77, std::span<const Eigen::Index>(rows), f);
+  CHECK(relative(f.cast<double>(), a) < 1e-6);
+}
+
+TEMPLATE_TEST_CASE("VAE trained on shards with minibatch B equals one process with minibatch P*B", "[mpi][train][vae]", float, double) {
+  using T = TestType;
+  const auto& comm = world();
+  const int p = comm.size(), r = comm.rank();
+  const Eigen::Index n = 61, d = 5;
+  const pml::Matrix<T> x = unit_data<T>(n, d, 3);
+  const auto [b, e] = shard_of(n, r, p);
+  const pml::Matrix<T> mine = x.middleRows(b, e - b);
+  const double tol = std::is_same_v<T, float> ? 2e-4 : 1e-9;
+  for (const auto estimator : {pml::VAEEstimator::analytic, pml::VAEEstimator::sampled}) {
+    CAPTURE(pml::enum_name(estimator));
+    const pml::VAEOptions options{.input = d, .hidden = {7}, .latent = 2, .estimator = estimator, .samples = 2};
+    pml::Rng init0(100), init_mine(100 + std::uint64_t(r));  // the ranks start from different weights: rank 0's are copied
+    pml::VAE<T> whole(options, init0), sharded(options, init_mine);
+    pml::Rng rng_whole(7), rng_sharded(7);
+    whole.fit(pml::Collective::single(), x, {.epochs = 3, .batch_size = 4 * p, .learning_rate = 1e-2}, rng_whole);
+    sharded.fit(comm, mine, {.epochs = 3, .batch_size = 4, .learning_rate = 1e-2}, rng_sharded);
+    const pml::Vector<T> w = flat(whole.parameters()), s = flat(sharded.parameters());
+    CHECK(relative(s, w) < tol);
+    REQUIRE(sharded.elbo_history().size() == 3);
+    for (std::size_t k = 0; k < 3; ++k) CHECK(std::abs(double(sharded.elbo_history()[k] - whole.elbo_history()[k])) < tol * std::abs(double(whole.elbo_history()[k])));
+    CHECK(whole.elbo_history().back() > whole.elbo_history().front());  // it learns
+    if (p == 1) CHECK(s == w);  // one rank: the same code, the same bits
+    // every rank holds the same bits
+    CHECK(pml::detail::same_on_every_rank(comm, pml::detail::fnv1a(s.data(), std::size_t(s.size()) * sizeof(T))));
+    // and the rng has moved on alike
+    CHECK(pml::detail::same_on_every_rank(comm, rng_sharded()));
+  }
+}
+
+TEST_CASE("VAE on shards: bad input on one rank, an rng or a network that differs, reach every rank", "[mpi][train][vae][errors]") {
+  const auto& comm = world();
+  const int p = comm.size(), r = comm.rank(), last = p - 1;
+  const Eigen::Index n = 40, d = 4;
+  const pml::Matrix<double> x = unit_data<double>(n, d, 5);
+  const auto [b, e] = shard_of(n, r, p);
+  pml::Matrix<double> mine = x.middleRows(b, e - b);
+  const pml::VAEOptions options{.input = d, .hidden = {3}, .latent = 2};
+  pml::Rng init(1);
+  pml::VAE<double> vae(options, init);
+  // a NaN on the last rank only
+  pml::Matrix<double> bad = mine;
+  if (r == last && bad.size() > 0) bad(0, 0) = std::numeric_limits<double>::quiet_NaN();
+  pml::Rng rng(2);
+  CHECK_THROWS_MATCHES(vae.fit(comm, bad, {.epochs = 1, .batch_size = 4}, rng), std::domain_error,
+                       Catch::Matchers::Predicate<std::domain_error>([&](const auto& ex) {
+                         const std::string m = ex.what();
+                         return m.find("VAE::fit") != std::string::npos &&
+                                (p == 1 || m.find("(on rank " + std::to_string(last) + " of " + std::to_string(p) + ")") != std::string::npos);
+                       }));
+  // a wrong width on the last rank
+  const pml::Matrix<double> narrow = pml::Matrix<double>::Constant(3, d - 1, 0.5);
+  CHECK_THROWS_AS(vae.fit(comm, r == last ? narrow : mine, {.epochs = 1, .batch_size = 4}, rng), std::invalid_argument);
+  // no rows anywhere
+  CHECK_THROWS_WITH(vae.fit(comm, pml::Matrix<double>(0, d), {.epochs = 1, .batch_size = 4}, rng), Contains("no rows"));
+  if (p > 1) {
+    pml::Rng other(r == last ? 3 : 2);
+    CHECK_THROWS_WITH(vae.fit(comm, mine, {.epochs = 1, .batch_size = 4}, other), Contains("rng is not in the same state on every rank"));
+    pml::Rng init2(1);
+    pml::VAE<double> different({.input = d, .hidden = {r == last ? Eigen::Index(4) : Eigen::Index(3)}, .latent = 2}, init2);
+    pml::Rng rng2(2);
+    CHECK_THROWS_WITH(different.fit(comm, mine, {.epochs = 1, .batch_size = 4}, rng2), Contains("different shapes"));
+  }
+  // and afterwards the ranks still train together
+  pml::Rng rng3(4);
+  CHECK_NOTHROW(vae.fit(comm, mine, {.epochs = 1, .batch_size = 4}, rng3));
+}
+
+int main(int argc, char** argv) {
+  pml::mpi::Environment mpi(argc, argv);
+  Catch::Session session;
+  if (const int rc = session.applyCommandLine(argc, argv); rc != 0) return rc;
+  const int failed = session.run();
+  return failed == 0 ? 0 : 1;
+}
