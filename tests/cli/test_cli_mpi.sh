@@ -12,9 +12,9 @@ failed=0
 fail() { echo "FAIL: $*"; failed=1; }
 # three clusters far from the origin (so a sum of squares about 0 would show), CRLF line ends, a header
 awk 'BEGIN { srand(3); print "a,b,c\r"; for (i = 0; i < 3001; i++) { k = i % 3; printf "%.6f,%.6f,%.6f\r\n", 1000 + 5 * k + rand() * 2, -3 * k + rand() * 2, rand() * 3 + k } }' > d.csv
-close() {  # close A B: same line count, every number within 1e-9 relative
-  awk 'NR == FNR { a[FNR] = $0; n = FNR; next }
-       { if (FNR > n) { bad = 1; exit } if ($0 != a[FNR]) { x = a[FNR] + 0; y = $0 + 0; d = x - y; if (d < 0) d = -d; m = (x < 0 ? -x : x); if (m < 1) m = 1; if (d > 1e-9 * m) { print "line " FNR ": " a[FNR] " vs " $0; bad = 1; exit } } c = FNR }
+close() {  # close A B [TOLERANCE]: same line count, every number within 1e-9 (or TOLERANCE) relative
+  awk -v tol="${3:-1e-9}" 'NR == FNR { a[FNR] = $0; n = FNR; next }
+       { if (FNR > n) { bad = 1; exit } if ($0 != a[FNR]) { x = a[FNR] + 0; y = $0 + 0; d = x - y; if (d < 0) d = -d; m = (x < 0 ? -x : x); if (m < 1) m = 1; if (d > tol * m) { print "line " FNR ": " a[FNR] " vs " $0; bad = 1; exit } } c = FNR }
        END { if (c != n) bad = 1; exit bad }' "$1" "$2"
 }
 for covariance in full diagonal; do
@@ -32,6 +32,17 @@ done
 "$pml" pca transform p1.pml d.csv > t1 && "$pml" pca transform p4.pml d.csv > t4 || fail "pca transform"
 # a component's sign is not fixed by the data: compare magnitudes
 tr -d - < t1 | tr , '\n' > a1 && tr -d - < t4 | tr , '\n' > a4 && close a1 a4 || fail "pca: projections differ"
+# vae train, data-parallel: 2 ranks of 6 rows per step and 3 ranks of 4 train the same network (global batch
+# 12, each row's noise hashed from its position), so the encodings agree to float rounding
+awk 'BEGIN { srand(5); print "p0,p1,p2,p3,p4,p5"; for (i = 0; i < 97; i++) { k = i % 2; printf "%.4f,%.4f,%.4f,%.4f,%.4f,%.4f\n", k * 0.8 + rand() * 0.2, rand(), (1 - k) * 0.9, rand() * 0.5, k, 0.5 } }' > u.csv
+run 2 "$pml" vae train --data u.csv --latent 2 --hidden 5 --epochs 3 --batch-size 6 --seed 3 -o v2.pml > out.txt 2> v2.log || fail "vae train on 2 ranks: $(cat v2.log)"
+run 3 "$pml" vae train --data u.csv --latent 2 --hidden 5 --epochs 3 --batch-size 4 --seed 3 -o v3.pml 2> v3.log || fail "vae train on 3 ranks: $(cat v3.log)"
+[ "$(grep -c 'trained a VAE on 97 x 6 data on 2 ranks' v2.log)" = 1 ] || fail "vae train on 2 ranks: not one line: $(cat v2.log)"
+[ -s out.txt ] && fail "vae train on 2 ranks printed to standard output"
+"$pml" vae encode v2.pml u.csv > e2 && "$pml" vae encode v3.pml u.csv > e3 && tr , '\n' < e2 > f2 && tr , '\n' < e3 > f3 && close f2 f3 1e-4 || fail "vae: 2 and 3 ranks' encodings differ"
+sed '40s/.*/0.1,0.2,0.3,0.4,1.5,0.5/' u.csv > u_bad.csv
+run 3 "$pml" vae train --data u_bad.csv --epochs 1 -o vb.pml 2> err.txt && fail "vae train on values outside [0, 1]"
+[ "$(grep -c 'outside \[0, 1\]' err.txt)" = 1 ] && [ ! -e vb.pml ] || fail "vae train outside [0, 1]: $(cat err.txt)"
 # one process only for the other commands; said once, exit code 2
 run 2 "$pml" gmm predict one.pml d.csv > out.txt 2> err.txt
 code=$?

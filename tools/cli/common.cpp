@@ -487,7 +487,7 @@ int Tool::run(int argc, char** argv) {
     }
     where_ += " " + name;
     if (ranks().size() > 1 && !command->is_sharded())
-      throw UsageError("runs on one process only (of the commands, the fits of gmm, kmeans, vgmm, pca and ppca run on several): run it without mpirun");
+      throw UsageError("runs on one process only (of the commands, the fits of gmm, kmeans, vgmm, pca and ppca and vae train run on several): run it without mpirun");
     command->run(argc - 2, argv + 2);
     return 0;
   };

@@ -816,6 +816,7 @@ void add_vae(Tool& tool) {
   {
     Command& c = vae.command("train", "train a VAE and save it", "Trains a VAE with a Bernoulli decoder (data in [0, 1]) by AEVB with Adam.",
                              "pml vae train --data fashion-mnist --latent 2 --epochs 5 -o vae.pml");
+    c.sharded();  // under mpirun: each rank reads and trains on its share, --batch-size rows per rank (docs/scaling.md)
     const auto model = c.model_output();
     const auto source = c.text("--data", "SOURCE", "fashion-mnist (Debian's dataset-fashion-mnist) or a CSV file", "fashion-mnist", true);
     const auto latent = c.integer<Eigen::Index>("--latent", "Z", "latent dimension", 20, 1, Eigen::Index(1) << 24);
@@ -827,19 +828,42 @@ void add_vae(Tool& tool) {
     const auto seed = c.seed();
     const auto csv = c.csv();
     c.action([=] {
+      const Collective& r = ranks();
       Eigen::MatrixXf x;
-      if (*source == "fashion-mnist") x = io::load_fashion_mnist<float>().train_images;
-      else x = read_data(*source, *csv).cast<float>();
-      if (*limit) x.conservativeResize(std::min<Eigen::Index>(x.rows(), **limit), Eigen::NoChange);
-      if (x.minCoeff() < 0 || x.maxCoeff() > 1)
-        throw std::runtime_error("'" + *source + "' has values outside [0, 1]; the Bernoulli decoder needs data in [0, 1]");
+      Eigen::Index first = 0;  // the position of this rank's first row in the whole data set
+      if (r.size() == 1) {
+        if (*source == "fashion-mnist") x = io::load_fashion_mnist<float>().train_images;
+        else x = read_data(*source, *csv).cast<float>();
+      } else if (*source == "fashion-mnist") {  // this rank's share of the training images
+        const auto images = io::read_idx<float>(r, io::fashion_mnist_directory / "train-images-idx3-ubyte.gz");
+        x = images.data / 255.0f;
+        first = images.first_row;
+      } else {
+        Eigen::Index total = 0;
+        x = read_shard(*source, *csv, total).cast<float>();
+        const std::vector<Eigen::Index> counts = pml::detail::all_counts(r, x.rows());
+        for (int k = 0; k < r.rank(); ++k) first += counts[std::size_t(k)];
+      }
+      if (*limit) x.conservativeResize(std::clamp<Eigen::Index>(**limit - first, 0, x.rows()), Eigen::NoChange);
+      pml::detail::agree(r, [&] {
+        if (x.size() > 0 && (x.minCoeff() < 0 || x.maxCoeff() > 1))
+          throw std::runtime_error("'" + *source + "' has values outside [0, 1]; the Bernoulli decoder needs data in [0, 1]");
+      });
+      const Eigen::Index rows = r.size() == 1 ? x.rows() : Eigen::Index(pml::detail::all_sum(r, double(x.rows())));
+      const Eigen::Index width = r.size() == 1 ? x.cols() : pml::detail::shared_columns(r, "pml vae train", x.rows(), x.cols());
       Rng rng(*seed);
-      check_network(*hidden, x.cols(), 2 * *latent, 2 * sizeof(float));  // encoder; the decoder mirrors it
-      VAE<float> m({.input = x.cols(), .hidden = *hidden, .latent = *latent, .init = *init}, rng);
-      m.fit(x, training.options("vae"), rng);
+      check_network(*hidden, width, 2 * *latent, 2 * sizeof(float));  // encoder; the decoder mirrors it
+      VAE<float> m({.input = width, .hidden = *hidden, .latent = *latent, .init = *init}, rng);
+      FitOptions options = training.options("vae");
+      if (r.size() == 1) m.fit(x, options, rng);
+      else {
+        if (!lead()) options.progress = {};
+        m.fit(r, x, options, rng);  // --batch-size rows per rank
+      }
+      if (!lead()) return;
       m.save(*model);
-      std::fprintf(stderr, "trained a VAE on %ld x %ld data: final ELBO %.6g nats per row; saved %s\n", long(x.rows()), long(x.cols()),
-                   double(m.elbo_history().back()), model->c_str());
+      std::fprintf(stderr, "trained a VAE on %ld x %ld data%s: final ELBO %.6g nats per row; saved %s\n", long(rows), long(width),
+                   r.size() > 1 ? (" on " + std::to_string(r.size()) + " ranks").c_str() : "", double(m.elbo_history().back()), model->c_str());
     });
   }
   {
