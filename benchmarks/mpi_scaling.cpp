@@ -5,7 +5,7 @@
 // time per Lloyd iteration and the bytes each rank contributed to the collectives (counted by a wrapper
 // around the communicator), per Lloyd iteration and in all.
 //
-//   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE PML_NUM_THREADS=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
+//   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE PML_NUM_THREADS=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 //     mpirun -np 2 build/dev/benchmarks/mpi_scaling [N] [D] [K] [iterations] [EM iterations]
 //
 // Then a GaussianMixture with full covariances on the same rows: [EM iterations] (default 3; 0 skips it)
@@ -18,24 +18,8 @@
 #include "pml/models/cluster.hpp"
 #include "pml/mpi.hpp"
 
-namespace {
-// Counts the bytes this rank hands to each collective.
-class Counting final : public pml::Collective {
- public:
-  explicit Counting(const pml::Collective& inner) : inner_(inner) {}
-  int rank() const noexcept override { return inner_.rank(); }
-  int size() const noexcept override { return inner_.size(); }
-  void sum(double* d, std::size_t n) const override { bytes += 8 * n, ++calls, inner_.sum(d, n); }
-  void sum(float* d, std::size_t n) const override { bytes += 4 * n, ++calls, inner_.sum(d, n); }
-  void max(double* d, std::size_t n) const override { bytes += 8 * n, ++calls, inner_.max(d, n); }
-  void broadcast(std::string& s, int root) const override { bytes += s.size(), ++calls, inner_.broadcast(s, root); }
-  mutable double bytes = 0;
-  mutable long calls = 0;
+#include "counting_collective.hpp"
 
- private:
-  const pml::Collective& inner_;
-};
-}  // namespace
 
 int main(int argc, char** argv) {
   pml::mpi::Environment mpi(argc, argv);

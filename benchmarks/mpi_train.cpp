@@ -16,30 +16,8 @@
 #include "pml/models/deep/vae.hpp"
 #include "pml/mpi.hpp"
 
-namespace {
-// Counts the bytes this rank hands to each collective.
-class Counting final : public pml::Collective {
- public:
-  explicit Counting(const pml::Collective& inner) : inner_(inner) {}
-  int rank() const noexcept override { return inner_.rank(); }
-  int size() const noexcept override { return inner_.size(); }
-  void sum(double* d, std::size_t n) const override { bytes += 8 * n, ++calls, inner_.sum(d, n); }
-  void sum(float* d, std::size_t n) const override {
-    bytes += 4 * n, ++calls;
-    const auto t0 = std::chrono::steady_clock::now();
-    inner_.sum(d, n);
-    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  }
-  void max(double* d, std::size_t n) const override { bytes += 8 * n, ++calls, inner_.max(d, n); }
-  void broadcast(std::string& s, int root) const override { bytes += s.size(), ++calls, inner_.broadcast(s, root); }
-  mutable double bytes = 0;
-  mutable long calls = 0;
-  mutable double seconds = 0;  ///< in sum(float) (the gradient messages), waiting for the slower rank included
+#include "counting_collective.hpp"
 
- private:
-  const pml::Collective& inner_;
-};
-}  // namespace
 
 int main(int argc, char** argv) {
   pml::mpi::Environment mpi(argc, argv);
@@ -83,6 +61,6 @@ int main(int argc, char** argv) {
     std::printf(" s; ELBO per epoch");
     for (const float e : vae.elbo_history()) std::printf(" %.4f", double(e));
     std::printf("; bytes sent by rank 0 per step %.0f (%ld collectives in all); rank 0 in the gradient sums %.2f s in all\n", counted.bytes / steps,
-                counted.calls, counted.seconds);
+                counted.calls, counted.float_seconds);
   }
 }

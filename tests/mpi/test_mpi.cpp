@@ -21,27 +21,11 @@
 #include "pml/models/latent.hpp"
 #include "pml/models/linear.hpp"
 #include "pml/mpi.hpp"
+#include "mpi/support.hpp"
 
 using Catch::Matchers::Contains;
 
 namespace {
-
-const pml::mpi::Communicator& world() {
-  static const pml::mpi::Communicator comm;
-  return comm;
-}
-
-// Rows [begin, end) of rank r of P: shares in proportion 1, 2, 3, ... (uneven), and rank 1 empty when P >= 3.
-std::pair<Eigen::Index, Eigen::Index> shard_of(Eigen::Index n, int rank, int size) {
-  std::vector<double> share(static_cast<std::size_t>(size));
-  for (int r = 0; r < size; ++r) share[static_cast<std::size_t>(r)] = (size >= 3 && r == 1) ? 0.0 : double(r + 1);
-  double total = 0;
-  for (double s : share) total += s;
-  double before = 0;
-  for (int r = 0; r < rank; ++r) before += share[static_cast<std::size_t>(r)];
-  const auto at = [&](double f) { return static_cast<Eigen::Index>(std::floor(f / total * double(n))); };
-  return {at(before), rank == size - 1 ? n : at(before + share[static_cast<std::size_t>(rank)])};
-}
 
 // Three Gaussian blobs far from the origin (the centring matters), N x 3.
 template <class T> pml::Matrix<T> blobs(Eigen::Index n, std::uint64_t seed) {
@@ -50,10 +34,6 @@ template <class T> pml::Matrix<T> blobs(Eigen::Index n, std::uint64_t seed) {
   for (Eigen::Index i = 0; i < n; ++i)
     for (Eigen::Index j = 0; j < 3; ++j) x(i, j) = T(1e4 + 5.0 * double(i % 3) * double(j + 1) + pml::random::normal<double>(rng));
   return x;
-}
-
-template <class A, class B> double relative(const A& a, const B& b) {
-  return double((a - b).cwiseAbs().maxCoeff()) / std::max(1e-300, double(b.cwiseAbs().maxCoeff()));
 }
 
 }  // namespace
@@ -502,14 +482,7 @@ TEST_CASE("Conjugate models updated on shards equal the update with all the data
   CHECK_THROWS_AS(model.update(comm, bad), std::domain_error);
 }
 
-int main(int argc, char** argv) {
-  pml::mpi::Environment mpi(argc, argv);
-  Catch::Session session;
-  if (const int rc = session.applyCommandLine(argc, argv); rc != 0) return rc;
-  const int failed = session.run();
-  // every rank's verdict: mpirun fails if any rank returns non-zero
-  return failed == 0 ? 0 : 1;
-}
+int main(int argc, char** argv) { return mpi_test::run_tests(argc, argv); }
 
 TEST_CASE("read_csv and read_idx on ranks: each rank reads its share, the shares stack to the file, errors reach every rank",
           "[mpi][io]") {

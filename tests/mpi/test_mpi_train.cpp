@@ -12,27 +12,11 @@
 
 #include "pml/models/deep/vae.hpp"
 #include "pml/mpi.hpp"
+#include "mpi/support.hpp"
 
 using Catch::Matchers::Contains;
 
 namespace {
-
-const pml::mpi::Communicator& world() {
-  static const pml::mpi::Communicator comm;
-  return comm;
-}
-
-// Rows [begin, end) of rank r of P: shares in proportion 1, 2, 3, ... (uneven), and rank 1 empty when P >= 3.
-std::pair<Eigen::Index, Eigen::Index> shard_of(Eigen::Index n, int rank, int size) {
-  std::vector<double> share(static_cast<std::size_t>(size));
-  for (int r = 0; r < size; ++r) share[static_cast<std::size_t>(r)] = (size >= 3 && r == 1) ? 0.0 : double(r + 1);
-  double total = 0;
-  for (double s : share) total += s;
-  double before = 0;
-  for (int r = 0; r < rank; ++r) before += share[static_cast<std::size_t>(r)];
-  const auto at = [&](double f) { return static_cast<Eigen::Index>(std::floor(f / total * double(n))); };
-  return {at(before), rank == size - 1 ? n : at(before + share[static_cast<std::size_t>(rank)])};
-}
 
 // N x D values in [0, 1]: the Bernoulli VAE's data.
 template <class T> pml::Matrix<T> unit_data(Eigen::Index n, Eigen::Index d, std::uint64_t seed) {
@@ -50,10 +34,6 @@ template <class T> pml::Vector<T> flat(const pml::nn::ParameterList<T>& params) 
   Eigen::Index at = 0;
   for (const auto* p : params) v.segment(at, p->value.size()) = p->value.reshaped(), at += p->value.size();
   return v;
-}
-
-template <class A, class B> double relative(const A& a, const B& b) {
-  return double((a - b).cwiseAbs().maxCoeff()) / std::max(1e-300, double(b.cwiseAbs().maxCoeff()));
 }
 
 }  // namespace
@@ -143,10 +123,4 @@ TEST_CASE("VAE on shards: bad input on one rank, an rng or a network that differ
   CHECK_NOTHROW(vae.fit(comm, mine, {.epochs = 1, .batch_size = 4}, rng3));
 }
 
-int main(int argc, char** argv) {
-  pml::mpi::Environment mpi(argc, argv);
-  Catch::Session session;
-  if (const int rc = session.applyCommandLine(argc, argv); rc != 0) return rc;
-  const int failed = session.run();
-  return failed == 0 ? 0 : 1;
-}
+int main(int argc, char** argv) { return mpi_test::run_tests(argc, argv); }
