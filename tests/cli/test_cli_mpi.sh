@@ -40,9 +40,12 @@ run 3 "$pml" vae train --data u.csv --latent 2 --hidden 5 --epochs 3 --batch-siz
 [ "$(grep -c 'trained a VAE on 97 x 6 data on 2 ranks' v2.log)" = 1 ] || fail "vae train on 2 ranks: not one line: $(cat v2.log)"
 [ -s out.txt ] && fail "vae train on 2 ranks printed to standard output"
 "$pml" vae encode v2.pml u.csv > e2 && "$pml" vae encode v3.pml u.csv > e3 && tr , '\n' < e2 > f2 && tr , '\n' < e3 > f3 && close f2 f3 1e-4 || fail "vae: 2 and 3 ranks' encodings differ"
+# and as mpirun -np 1 with the whole minibatch of 12
+run 1 "$pml" vae train --data u.csv --latent 2 --hidden 5 --epochs 3 --batch-size 12 --seed 3 -o v1.pml 2> v1.log || fail "vae train on 1 rank: $(cat v1.log)"
+"$pml" vae encode v1.pml u.csv > e1 && tr , '\n' < e1 > f1 && close f1 f3 1e-4 || fail "vae: 1 rank of 12 and 3 ranks of 4 differ"
 sed '40s/.*/0.1,0.2,0.3,0.4,1.5,0.5/' u.csv > u_bad.csv
 run 3 "$pml" vae train --data u_bad.csv --epochs 1 -o vb.pml 2> err.txt && fail "vae train on values outside [0, 1]"
-[ "$(grep -c 'outside \[0, 1\]' err.txt)" = 1 ] && [ ! -e vb.pml ] || fail "vae train outside [0, 1]: $(cat err.txt)"
+[ "$(grep -c 'outside \[0, 1\] (data row 39)' err.txt)" = 1 ] && [ ! -e vb.pml ] || fail "vae train outside [0, 1]: $(cat err.txt)"
 # one process only for the other commands; said once, exit code 2
 run 2 "$pml" gmm predict one.pml d.csv > out.txt 2> err.txt
 code=$?

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "pml/models/deep/bayes_by_backprop.hpp"
 #include "pml/models/deep/vae.hpp"
 #include "pml/mpi.hpp"
 #include "mpi/support.hpp"
@@ -116,11 +117,98 @@ TEST_CASE("VAE on shards: bad input on one rank, an rng or a network that differ
     pml::Rng init2(1);
     pml::VAE<double> different({.input = d, .hidden = {r == last ? Eigen::Index(4) : Eigen::Index(3)}, .latent = 2}, init2);
     pml::Rng rng2(2);
-    CHECK_THROWS_WITH(different.fit(comm, mine, {.epochs = 1, .batch_size = 4}, rng2), Contains("different shapes"));
+    CHECK_THROWS_WITH(different.fit(comm, mine, {.epochs = 1, .batch_size = 4}, rng2), Contains("different options"));  // (its hidden sizes)
   }
+  if (p > 1) {
+    // options that differ (a different epoch count would leave ranks waiting in a collective)
+    pml::Rng rng4(2);
+    CHECK_THROWS_WITH(vae.fit(comm, mine, {.epochs = r == last ? 2 : 1, .batch_size = 4}, rng4), Contains("different options"));
+    pml::Rng init3(1);
+    pml::VAE<double> other_likelihood({.input = d, .hidden = {3}, .latent = 2, .likelihood = r == last ? pml::VAELikelihood::gaussian : pml::VAELikelihood::bernoulli},
+                                      init3);
+    pml::Rng rng5(2);
+    CHECK_THROWS_WITH(other_likelihood.fit(comm, mine, {.epochs = 1, .batch_size = 4}, rng5), Contains("different options"));
+  }
+  // a progress report that throws on the last rank only, in the middle of an epoch: every rank stops
+  pml::Rng rng6(2);
+  pml::FitOptions stop{.epochs = 2, .batch_size = 2};
+  stop.progress = [&](const pml::TrainingProgress& at) {
+    if (r == last && at.batch == 1) throw std::runtime_error("cancelled");
+  };
+  CHECK_THROWS_WITH(vae.fit(comm, mine, stop, rng6), Contains("cancelled"));
+  // a minibatch larger than all the rows: one step an epoch, as on one process
+  pml::Rng rng7(2);
+  CHECK_NOTHROW(vae.fit(comm, mine, {.epochs = 1, .batch_size = 1000}, rng7));
   // and afterwards the ranks still train together
   pml::Rng rng3(4);
   CHECK_NOTHROW(vae.fit(comm, mine, {.epochs = 1, .batch_size = 4}, rng3));
+}
+
+TEST_CASE("Bayes by Backprop on shards: a loss that overflows on one rank's rows stops every rank", "[mpi][train][bbb][errors]") {
+  const auto& comm = world();
+  const int p = comm.size(), r = comm.rank();
+  const Eigen::Index n = 30;
+  const pml::Matrix<double> x = unit_data<double>(n, 3, 6);
+  pml::Matrix<double> y = x.leftCols(1);
+  y(n - 1, 0) = 1e200;  // on the last rank: its squared error overflows
+  const auto [b, e] = shard_of(n, r, p);
+  pml::Rng init(3);
+  pml::BayesByBackprop<double> bnn({.input = 3, .hidden = {4}, .output = 1}, init);
+  pml::Rng rng(4);
+  CHECK_THROWS_MATCHES(bnn.fit(comm, x.middleRows(b, e - b), y.middleRows(b, e - b), {.epochs = 1, .batch_size = 5}, rng), std::domain_error,
+                       Catch::Matchers::Predicate<std::domain_error>([](const auto& ex) {
+                         const std::string m = ex.what();
+                         return m.find("BayesByBackprop::fit") != std::string::npos && m.find("largest |x|") != std::string::npos;
+                       }));
+}
+
+TEMPLATE_TEST_CASE("Bayes by Backprop trained on shards with minibatch B equals one process with minibatch P*B", "[mpi][train][bbb]", float, double) {
+  using T = TestType;
+  const auto& comm = world();
+  const int p = comm.size(), r = comm.rank();
+  const Eigen::Index n = 57, d = 4;
+  pml::Matrix<T> x = unit_data<T>(n, d, 8);
+  pml::IntVector labels(n);
+  pml::Matrix<T> targets(n, 2);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    labels(i) = long(x(i, 0) * 2.99);
+    targets(i, 0) = T(2) * x(i, 1) - x(i, 2);
+    targets(i, 1) = x(i, 3);
+  }
+  const auto [b, e] = shard_of(n, r, p);
+  const double tol = std::is_same_v<T, float> ? 2e-4 : 1e-9;
+  for (const bool classify : {true, false}) {
+    CAPTURE(classify);
+    const pml::BayesByBackpropOptions options{.input = d, .hidden = {6}, .output = classify ? 3 : 2,
+                                              .task = classify ? pml::BayesTask::classification : pml::BayesTask::regression,
+                                              .kl_weighting = classify ? pml::KLWeighting::geometric : pml::KLWeighting::uniform, .samples = 2};
+    pml::Rng init0(30), init_mine(30 + std::uint64_t(r));
+    pml::BayesByBackprop<T> whole(options, init0), sharded(options, init_mine);
+    pml::Rng rng_whole(9), rng_sharded(9);
+    const pml::FitOptions one{.epochs = 3, .batch_size = 4 * p, .learning_rate = 1e-2}, each{.epochs = 3, .batch_size = 4, .learning_rate = 1e-2};
+    if (classify) {
+      whole.fit(pml::Collective::single(), x, labels, one, rng_whole);
+      sharded.fit(comm, x.middleRows(b, e - b), pml::IntVector(labels.segment(b, e - b)), each, rng_sharded);
+    } else {
+      whole.fit(pml::Collective::single(), x, targets, one, rng_whole);
+      sharded.fit(comm, x.middleRows(b, e - b), targets.middleRows(b, e - b), each, rng_sharded);
+    }
+    const pml::Vector<T> w = flat(whole.parameters()), s = flat(sharded.parameters());
+    CHECK(relative(s, w) < tol);
+    REQUIRE(sharded.loss_history().size() == 3);
+    for (std::size_t k = 0; k < 3; ++k)
+      CHECK(std::abs(double(sharded.loss_history()[k] - whole.loss_history()[k])) < tol * std::abs(double(whole.loss_history()[k])));
+    CHECK(whole.loss_history().back() < whole.loss_history().front());  // it learns
+    if (p == 1) CHECK(s == w);
+    CHECK(pml::detail::same_on_every_rank(comm, pml::detail::fnv1a(s.data(), std::size_t(s.size()) * sizeof(T))));
+  }
+  // local reparameterisation draws noise per row: refused, on every rank
+  pml::Rng init(1);
+  pml::BayesByBackprop<T> local({.input = d, .hidden = {6}, .output = 3, .task = pml::BayesTask::classification, .sampling = pml::nn::WeightSampling::local},
+                                init);
+  pml::Rng rng(2);
+  CHECK_THROWS_WITH(local.fit(comm, x.middleRows(b, e - b), pml::IntVector(labels.segment(b, e - b)), {.epochs = 1, .batch_size = 4}, rng),
+                    Contains("sampling = weights"));
 }
 
 int main(int argc, char** argv) { return mpi_test::run_tests(argc, argv); }

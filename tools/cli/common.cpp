@@ -510,11 +510,12 @@ const Collective* current_ranks = nullptr;
 }
 const Collective& ranks() { return current_ranks ? *current_ranks : Collective::single(); }
 void set_ranks(const Collective* r) { current_ranks = r; }
+bool under_mpi() { return current_ranks != nullptr; }
 
-void Command::sharded() {
+void Command::sharded(const char* how) {
   sharded_ = true;
-  description_ += " Runs on several processes too: under mpirun (a pml built with MPI) each rank reads its share of the rows "
-                  "and the fit equals the one-process fit to rounding; rank 0 prints and saves.";
+  description_ += std::string(" Runs on several processes too: under mpirun (a pml built with MPI) each rank reads its share of the rows ") +
+                  (how ? how : "and the fit equals the one-process fit to rounding") + "; rank 0 prints and saves.";
 }
 
 Eigen::MatrixXd read_shard(const std::string& path, const io::CsvOptions& csv, Eigen::Index& total) {

@@ -161,7 +161,8 @@ class Command {
   Arg<io::CsvOptions> csv();
   /// Declares that the command runs on several ranks (under mpirun, in an MPI build): each reads its share of
   /// the rows (read_shard) and fits with ranks(); rank 0 prints and saves. Other commands refuse several ranks.
-  void sharded();
+  /// `how` replaces the help's sentence on what the ranks compute (the fits: "the fit equals the one-process fit to rounding").
+  void sharded(const char* how = nullptr);
   bool is_sharded() const { return sharded_; }
   /// What the command does once its command line is read.
   void action(std::function<void()> run) { action_ = std::move(run); }
@@ -236,6 +237,8 @@ void add_deep_commands(Tool& tool);     // deep.cpp: mcdropout, vae
 /// the tool runs under mpirun (set by main()).
 const Collective& ranks();
 void set_ranks(const Collective* ranks);
+/// Whether mpirun started this process (MPI is running, on one rank or more).
+bool under_mpi();
 /// Whether this process prints and writes: rank 0 (the only one without mpirun).
 inline bool lead() { return ranks().rank() == 0; }
 /// This rank's share of the rows of a CSV file (io::read_csv(ranks, ...): all of them on one process), as

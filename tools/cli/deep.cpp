@@ -816,7 +816,10 @@ void add_vae(Tool& tool) {
   {
     Command& c = vae.command("train", "train a VAE and save it", "Trains a VAE with a Bernoulli decoder (data in [0, 1]) by AEVB with Adam.",
                              "pml vae train --data fashion-mnist --latent 2 --epochs 5 -o vae.pml");
-    c.sharded();  // under mpirun: each rank reads and trains on its share, --batch-size rows per rank (docs/scaling.md)
+    // under mpirun: each rank reads and trains on its share, --batch-size rows per rank (docs/scaling.md)
+    c.sharded("and trains on the rows of each minibatch it holds, --batch-size B rows per rank (P x B a step); each row's noise is drawn "
+              "from its position, so P ranks of B train as mpirun -np 1 with --batch-size P x B does, to rounding (a run without mpirun "
+              "draws its noise in sequence and differs)");
     const auto model = c.model_output();
     const auto source = c.text("--data", "SOURCE", "fashion-mnist (Debian's dataset-fashion-mnist) or a CSV file", "fashion-mnist", true);
     const auto latent = c.integer<Eigen::Index>("--latent", "Z", "latent dimension", 20, 1, Eigen::Index(1) << 24);
@@ -835,7 +838,12 @@ void add_vae(Tool& tool) {
         if (*source == "fashion-mnist") x = io::load_fashion_mnist<float>().train_images;
         else x = read_data(*source, *csv).cast<float>();
       } else if (*source == "fashion-mnist") {  // this rank's share of the training images
-        const auto images = io::read_idx<float>(r, io::fashion_mnist_directory / "train-images-idx3-ubyte.gz");
+        const auto path = io::fashion_mnist_directory / "train-images-idx3-ubyte.gz";
+        pml::detail::agree(r, [&] {
+          if (!std::filesystem::exists(path))
+            throw std::runtime_error("'" + path.string() + "' not found; install Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist)");
+        });
+        const auto images = io::read_idx<float>(r, path);
         x = images.data / 255.0f;
         first = images.first_row;
       } else {
@@ -846,8 +854,10 @@ void add_vae(Tool& tool) {
       }
       if (*limit) x.conservativeResize(std::clamp<Eigen::Index>(**limit - first, 0, x.rows()), Eigen::NoChange);
       pml::detail::agree(r, [&] {
-        if (x.size() > 0 && (x.minCoeff() < 0 || x.maxCoeff() > 1))
-          throw std::runtime_error("'" + *source + "' has values outside [0, 1]; the Bernoulli decoder needs data in [0, 1]");
+        for (Eigen::Index i = 0; i < x.rows(); ++i)
+          if (x.row(i).minCoeff() < 0 || x.row(i).maxCoeff() > 1)
+            throw std::runtime_error("'" + *source + "' has values outside [0, 1] (data row " + std::to_string(first + i + 1) +
+                                     "); the Bernoulli decoder needs data in [0, 1]");
       });
       const Eigen::Index rows = r.size() == 1 ? x.rows() : Eigen::Index(pml::detail::all_sum(r, double(x.rows())));
       const Eigen::Index width = r.size() == 1 ? x.cols() : pml::detail::shared_columns(r, "pml vae train", x.rows(), x.cols());
@@ -855,8 +865,8 @@ void add_vae(Tool& tool) {
       check_network(*hidden, width, 2 * *latent, 2 * sizeof(float));  // encoder; the decoder mirrors it
       VAE<float> m({.input = width, .hidden = *hidden, .latent = *latent, .init = *init}, rng);
       FitOptions options = training.options("vae");
-      if (r.size() == 1) m.fit(x, options, rng);
-      else {
+      if (!under_mpi()) m.fit(x, options, rng);
+      else {  // (one rank too: the data-parallel fit, as on P)
         if (!lead()) options.progress = {};
         m.fit(r, x, options, rng);  // --batch-size rows per rank
       }

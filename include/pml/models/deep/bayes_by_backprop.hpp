@@ -16,6 +16,7 @@
 
 #include "pml/core/special.hpp"
 #include "pml/core/parallel.hpp"
+#include "pml/models/deep/data_parallel.hpp"
 #include "pml/models/deep/training.hpp"
 #include "pml/models/prediction.hpp"
 #include "pml/nn/bayesian_linear.hpp"
@@ -162,6 +163,47 @@ template <Real T = double> class BayesByBackprop {
     });
     return *this;
   }
+  /// Data-parallel fit() over `ranks` (issue 18 §3; docs/scaling.md): `x` and `y` are this rank's shard of
+  /// the rows (any number, 0 included; rank order is row order) and fit.batch_size the rows per rank, so
+  /// each Adam step averages over ranks.size() · batch_size rows of the whole data set. Every rank must call it
+  /// with the same options and an `rng` in the same state (checked); rank 0's initial parameters are copied to
+  /// every rank, the gradients are summed over the ranks once per step, and each step's weight draws come from
+  /// a generator seeded by the step's key (the same on every rank), so P ranks with batch B fit as
+  /// fit(Collective::single(), all rows, {batch P·B}) does, to the rounding of the sums (not as fit(x, y, fit,
+  /// rng)). Each rank adds the KL term in proportion to its rows of the minibatch, so it counts once.
+  /// Only WeightSampling::weights (one draw per minibatch, the default): local reparameterisation and
+  /// flipout draw noise per row, which is not yet hashed from the rows' positions.
+  /// @throw as fit(), on every rank (the message names the failing rank); std::invalid_argument for another
+  ///        sampling, an rng in different states, different networks or no rows on any rank;
+  ///        std::runtime_error if the ranks' states drift apart.
+  template <class DX, class DY>
+  BayesByBackprop& fit(const Collective& ranks, const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y, const FitOptions& fit, Rng& rng) {
+    constexpr const char* function = "BayesByBackprop::fit";
+    Matrix<T> targets(0, options_.output);
+    detail::agree(ranks, [&] {
+      if (options_.sampling != nn::WeightSampling::weights)
+        pml::detail::throw_shape(function, "a data-parallel fit needs sampling = weights (one weight draw per minibatch); got " +
+                                               std::string(enum_name(options_.sampling)));
+      detail::check_fit_options(function, fit);
+      detail::check_same_rows(function, x, y);
+      if (x.rows() > 0 || ranks.size() == 1) {
+        detail::check_rows(function, "x", x, options_.input);
+        targets = target_matrix(function, y);
+      }
+    });
+    nn::Adam<T> adam(parameters(), {.learning_rate = fit.learning_rate});
+    ad::Tape<T> tape;
+    history_ = detail::run_epochs<T>(ranks, function, x, targets, fit, rng, adam, detail::options_text(*this), [&](const Matrix<T>& xb, const Matrix<T>& yb, const detail::ShardStep& s) {
+      tape.reset();
+      Rng draws(s.key);  // the step's weight draws, the same on every rank
+      const T share = T(xb.rows()) / T(s.minibatch_rows);  // of the KL term: the ranks' shares add up to one
+      const ad::Var<T> l = loss(tape, tape.constant(xb), tape.constant(yb), draws, share * kl_weight(s.batch, s.batches));
+      tape.backward((T(1) / T(s.minibatch_rows)) * l);
+      return l.value()(0, 0);
+    });
+    return *this;
+  }
+
   /// The free energy per data point of each epoch of the last fit() (empty before it; not stored in model files).
   const std::vector<T>& loss_history() const noexcept { return history_; }
 

@@ -8,13 +8,16 @@
 /// the step's key and the row's position, so P ranks with minibatch B each train exactly as one process with
 /// minibatch P·B (the same rows, the same noise), up to the order of the gradient sums.
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -93,6 +96,8 @@ struct ShardStep {
   std::span<const Index> positions;
   Index minibatch_rows = 0;
   std::uint64_t key = 0;
+  Index batch = 0;    ///< the minibatch's index in its epoch (0-based)
+  Index batches = 0;  ///< minibatches per epoch
 };
 
 /// The largest |x| over the ranks' shards, for the message of a training run that diverged.
@@ -108,13 +113,16 @@ template <class Derived> double largest_magnitude(const Collective& ranks, const
 /// minibatch: it back-propagates its rows' summed loss divided by ShardStep::minibatch_rows into the
 /// parameters' gradients and returns that summed loss (undivided); the gradients and losses are summed over
 /// the ranks (one message) and every rank applies `optimizer.step()`. After every epoch the ranks' parameters
-/// and optimiser state are checked to be the same bits. Returns the mean loss per row of each epoch.
-/// @throw on every rank: std::invalid_argument if no rank has rows, `rng` differs between ranks or the networks
-///        differ in shape; std::domain_error (naming `function` and x) for a loss or gradient that stops being
+/// and optimiser state are checked to be the same bits. `model_options` (the model's options as its file
+/// header stores them) and fit's epochs, batch_size and learning_rate are checked to be the same on every rank.
+/// An exception from fit.progress on one rank is thrown on every rank at the next message (agree()).
+/// Returns the mean loss per row of each epoch.
+/// @throw on every rank: std::invalid_argument if no rank has rows, `rng` or the options differ between ranks or
+///        the networks differ in shape; std::domain_error (naming `function` and x) for a loss or gradient that stops being
 ///        finite; std::runtime_error if the ranks' states drift apart; what a step throws on any rank (agree()).
 template <Real T, class DX, class DY, class Optimizer, class Step>
 std::vector<T> run_epochs(const Collective& ranks, const char* function, const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y,
-                          const FitOptions& fit, Rng& rng, Optimizer& optimizer, Step step) {
+                          const FitOptions& fit, Rng& rng, Optimizer& optimizer, std::string_view model_options, Step step) {
   using RowMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   const std::vector<Index> counts = all_counts(ranks, x.rows());
   Index n = 0, offset = 0;
@@ -123,19 +131,37 @@ std::vector<T> run_epochs(const Collective& ranks, const char* function, const E
     n += counts[static_cast<std::size_t>(r)];
   }
   if (n == 0) throw_shape(function, "x has no rows on any rank");
-  if (!same_on_every_rank(ranks, Rng(rng)()))
-    throw std::invalid_argument(std::string(function) +
-                                ": rng is not in the same state on every rank (seed it alike everywhere: the minibatches and the noise are drawn from it)");
+  // the same training on every rank: options (a different epoch count or batch size would leave ranks waiting), then rng
+  if (ranks.size() > 1) {
+    const double rate = fit.learning_rate;
+    const long sizes[2] = {long(fit.epochs), long(fit.batch_size)};
+    std::uint64_t options = fnv1a(model_options.data(), model_options.size());
+    options = fnv1a(sizes, sizeof sizes, fnv1a(&rate, sizeof rate, options));
+    if (!same_on_every_rank(ranks, options))
+      throw std::invalid_argument(std::string(function) +
+                                  ": the ranks were given different options (epochs, batch_size, learning_rate or the model's): give every rank the same");
+    if (!same_on_every_rank(ranks, Rng(rng)()))
+      throw std::invalid_argument(std::string(function) +
+                                  ": rng is not in the same state on every rank (seed it alike everywhere: the minibatches and the noise are drawn from it)");
+  }
+  // P · batch_size rows a step, at most all of them (one process with batch_size P·B does the same)
+  const Index global = fit.batch_size >= n ? n : std::min<Index>(n, static_cast<Index>(ranks.size()) * fit.batch_size);
   const nn::ParameterList<T>& params = optimizer.parameters();
   broadcast_parameters(ranks, params, function);
   std::size_t width = 0;
   for (const auto* p : params) width += static_cast<std::size_t>(p->value.size());
-  std::vector<T> message(width + 2);  // the gradients, the summed loss, the number of ranks whose step threw
-
-  const RowMajor xr = x.template cast<T>(), yr = y.template cast<T>();
-  io::Minibatches batches(n, static_cast<Index>(ranks.size()) * fit.batch_size);
+  std::vector<T> message;  // the gradients, the summed loss, the number of ranks whose step (or progress report) threw
+  RowMajor xr, yr;
+  std::optional<io::Minibatches> order;
+  agree(ranks, [&] {  // the allocations: one rank short of memory stops every rank
+    message.resize(width + 2);
+    xr = x.template cast<T>(), yr = y.template cast<T>();
+    order.emplace(n, global);
+  });
+  io::Minibatches& batches = *order;
   std::vector<Index> local, positions;
   Matrix<T> xb, yb;
+  std::exception_ptr reported;  // thrown by fit.progress on this rank: raised on every rank at the next message
   std::vector<T> history;
   const auto diverged = [&](const std::string& what, int epoch, Index b) {
     throw_domain(function, "x", "give a finite training loss and gradient (rescale or standardise the data)",
@@ -152,13 +178,13 @@ std::vector<T> run_epochs(const Collective& ranks, const char* function, const E
       local.clear(), positions.clear();
       for (const Index g : minibatch)
         if (g >= offset && g < offset + x.rows()) local.push_back(g - offset), positions.push_back(g);
-      std::exception_ptr error;
+      std::exception_ptr error = reported;
       T loss = 0;
-      if (!local.empty()) {
+      if (!local.empty() && !error) {
         io::gather_rows(xr, std::span<const Index>(local), xb);
         io::gather_rows(yr, std::span<const Index>(local), yb);
         try {
-          loss = step(xb, yb, ShardStep{positions, static_cast<Index>(minibatch.size()), key});
+          loss = step(xb, yb, ShardStep{positions, static_cast<Index>(minibatch.size()), key, b, batches.size()});
         } catch (...) {
           error = std::current_exception();
         }
@@ -191,9 +217,18 @@ std::vector<T> run_epochs(const Collective& ranks, const char* function, const E
       }
       sum += batch_loss;
       rows += static_cast<Index>(minibatch.size());
-      if (fit.progress) fit.progress({epoch, fit.epochs, b, batches.size(), sum / double(rows)});
+      if (fit.progress) {
+        try {
+          fit.progress({epoch, fit.epochs, b, batches.size(), sum / double(rows)});
+        } catch (...) {
+          reported = std::current_exception();
+        }
+      }
     }
-    if (!same_on_every_rank(ranks, state_hash<T>(optimizer)))
+    agree(ranks, [&] {  // a progress report that threw at the epoch's last step
+      if (reported) std::rethrow_exception(reported);
+    });
+    if (ranks.size() > 1 && !same_on_every_rank(ranks, state_hash<T>(optimizer)))
       throw std::runtime_error(std::string(function) + ": the ranks' parameters or optimiser state differ after epoch " + std::to_string(epoch + 1) +
                                " (every rank must run the same build on processors that round alike)");
     history.push_back(T(sum / double(n)));

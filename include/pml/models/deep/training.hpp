@@ -175,12 +175,17 @@ template <class Model> auto file_parameters(Model& model) {
   else
     return model.parameters();
 }
+/// A deep model's options as its file header stores them (Options::fields): what the ranks of a
+/// data-parallel fit compare.
+template <class Model> std::string options_text(const Model& model) {
+  io::StateWriter<typename Model::Scalar> options;
+  options.options(model.options());
+  return options.header();
+}
 /// The `save()` of a deep model: its parameters (file_parameters(), the one list of its state) and its
 /// options (Options::fields, serialization/state.hpp) under its model_name, written atomically.
 template <class Model> void save_model(const Model& model, const std::filesystem::path& path, nn::FileFormat format) {
-  io::StateWriter<typename Model::Scalar> options;
-  options.options(model.options());
-  nn::save_parameters(path, file_parameters(model), format, {Model::model_name, options.header()});
+  nn::save_parameters(path, file_parameters(model), format, {Model::model_name, options_text(model)});
 }
 
 /// The static `Model::load` of a deep model: reads the file, checks its type, rebuilds the model from the

@@ -162,7 +162,7 @@ template <Real T = double> class VAE {
     nn::Adam<T> adam(parameters(), {.learning_rate = fit.learning_rate});
     ad::Tape<T> tape;
     Rng unused(0);  // the layers draw nothing (no dropout); the noise is per row
-    const std::vector<T> loss = detail::run_epochs<T>(ranks, "VAE::fit", x, Matrix<T>(x.rows(), 0), fit, rng, adam,
+    const std::vector<T> loss = detail::run_epochs<T>(ranks, "VAE::fit", x, Matrix<T>(x.rows(), 0), fit, rng, adam, detail::options_text(*this),
                                                       [&](const Matrix<T>& xb, const Matrix<T>&, const detail::ShardStep& s) {
       tape.reset();
       const ad::Var<T> batch = negative_elbo(tape, tape.constant(xb), unused, [&s](auto eps, int l) {
