@@ -88,6 +88,30 @@ TEST_CASE("VAE training raises the ELBO; ELBO <= importance-weighted bound <= 0"
   CHECK(vae.encode(x).mean.cols() == 2);
 }
 
+TEST_CASE("VAE data-parallel fit on one process: trains, same seed same bits, a minibatch above N, a progress callback's exception",
+          "[deep][vae][ranks]") {
+  pml::Rng data(4);
+  const Eigen::MatrixXd x = binary_data(data, 200);
+  const auto& one = pml::Collective::single();
+  pml::Rng init(5), init2(5);
+  pml::VAE<double> vae({.input = 12, .hidden = {16}, .latent = 2}, init), again({.input = 12, .hidden = {16}, .latent = 2}, init2);
+  pml::Rng rng(6), rng2(6), scoring(7);
+  const double before = vae.elbo(x, scoring).mean();
+  vae.fit(one, x, {.epochs = 20, .batch_size = 32, .learning_rate = 1e-2}, rng);
+  again.fit(one, x, {.epochs = 20, .batch_size = 32, .learning_rate = 1e-2}, rng2);
+  REQUIRE(vae.elbo_history().size() == 20);
+  CHECK(vae.elbo(x, scoring).mean() > before + 2.0);
+  CHECK(vae.elbo_history() == again.elbo_history());
+  CHECK(vae.decode(Eigen::MatrixXd::Zero(1, 2)) == again.decode(Eigen::MatrixXd::Zero(1, 2)));
+  CHECK_NOTHROW(vae.fit(one, x, {.epochs = 1, .batch_size = 1000}, rng));
+  pml::FitOptions cancel{.epochs = 2, .batch_size = 16};
+  cancel.progress = [](const pml::TrainingProgress& at) {
+    if (at.batch == 2) throw std::runtime_error("cancelled");
+  };
+  CHECK_THROWS_WITH(vae.fit(one, x, cancel, rng), Contains("cancelled"));
+  CHECK_THROWS_WITH(vae.fit(one, Eigen::MatrixXd(0, 12), {.epochs = 1}, rng), Contains("no rows"));
+}
+
 TEST_CASE("VAE rejects bad input and options", "[deep][vae]") {
   pml::Rng rng(3);
   pml::VAE<float> vae({.input = 6, .hidden = {5}, .latent = 2}, rng);
