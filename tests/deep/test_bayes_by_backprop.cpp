@@ -159,6 +159,27 @@ TEST_CASE("Bayes by Backprop classification, pruning by signal-to-noise, save/lo
   CHECK(bnn.predict_mean(xt, 0.3) == twin.predict_mean(xt, 0.3));
 }
 
+TEST_CASE("Bayes by Backprop data-parallel fit on one process: learns, same seed same bits; local sampling refused", "[deep][bbb][ranks]") {
+  pml::Rng rng(8);
+  Eigen::MatrixXd x, xt;
+  pml::IntVector y, yt;
+  blobs(rng, 300, x, y);
+  blobs(rng, 300, xt, yt);
+  const pml::BayesByBackpropOptions options{.input = 2, .hidden = {32}, .output = 3, .task = pml::BayesTask::classification};
+  pml::Rng init(9), init2(9), fit_rng(10), fit_rng2(10);
+  pml::BayesByBackprop<double> bnn(options, init), again(options, init2);
+  const auto& one = pml::Collective::single();
+  bnn.fit(one, x, y, {.epochs = 40, .batch_size = 50, .learning_rate = 1e-2}, fit_rng);
+  again.fit(one, x, y, {.epochs = 40, .batch_size = 50, .learning_rate = 1e-2}, fit_rng2);
+  CHECK(pml::metrics::accuracy(bnn.predict_mean(xt), yt) > 0.95);
+  CHECK(bnn.loss_history() == again.loss_history());
+  CHECK(bnn.predict_mean(xt) == again.predict_mean(xt));
+  pml::BayesByBackpropOptions local = options;
+  local.sampling = pml::nn::WeightSampling::local;
+  pml::BayesByBackprop<double> refused(local, init);
+  CHECK_THROWS_WITH(refused.fit(one, x, y, {.epochs = 1}, fit_rng), Contains("sampling = weights"));
+}
+
 TEST_CASE("Bayes by Backprop in float", "[deep][bbb]") {
   pml::Rng rng(7);
   Eigen::MatrixXd x;
