@@ -507,7 +507,9 @@ void add_dcgan(Tool& tool) {
                                "Trains a DCGAN (a generator of transposed convolutions with batch normalisation and ReLU, a discriminator of "
                                "strided convolutions with LeakyReLU; Adam for both, one discriminator and one generator step per minibatch) on "
                                "images with values in [0, 1]: Fashion-MNIST's training set, or a CSV of C x H x W pixel columns (H and W "
-                               "multiples of 4; an extra last column is ignored as a label).",
+                               "multiples of 4; an extra last column is ignored as a label). Remedies for mode collapse: --packing M (PacGAN), "
+                               "--minibatch-stddev, --generator-loss wasserstein_gp (WGAN-GP, Gulrajani et al. 2017: a critic without batch "
+                               "normalisation and the gradient penalty; its recipe: --discriminator-steps 5 --learning-rate 1e-4 --beta1 0 --beta2 0.9).",
                                "pml dcgan fit --data fashion-mnist --epochs 5 -o dcgan.pml");
     const auto model = c.model_output();
     const auto source = c.text("--data", "SOURCE", "fashion-mnist (Debian's dataset-fashion-mnist) or a CSV file", "fashion-mnist", true);
@@ -520,11 +522,14 @@ void add_dcgan(Tool& tool) {
     const auto batch = c.integer<Eigen::Index>("--batch-size", "B", "images per step (at least 2: batch normalisation)", 128, 2);
     const auto rate = c.real("--learning-rate", "R", "Adam's step size for both players", 2e-4, kPositive);
     const auto beta1 = c.real("--beta1", "B", "Adam's beta1 for both players", 0.5, kProbability);
+    const auto beta2 = c.real("--beta2", "B", "Adam's beta2 for both players", 0.999, kProbability);
+    const auto d_steps = c.integer("--discriminator-steps", "K", "discriminator steps per generator step (the generator steps after every K-th minibatch)", 1, 1, 1000);
+    const auto penalty = c.real("--gradient-penalty", "L", "lambda of wasserstein_gp's gradient penalty", 10, kNonNegative);
     const auto limit = c.optional_integer("--limit", "N", "use only the first N training rows", "all", 1);
     const auto seed = c.seed();
     const auto csv = c.csv();
     c.action([=] {
-      if (*loss == GANLoss::wasserstein_gp) throw UsageError("option --generator-loss wasserstein_gp is not available for the DCGAN yet (pml gan has it)");
+      if (*loss == GANLoss::wasserstein_gp && *stddev) throw UsageError("option --minibatch-stddev cannot be used with --generator-loss wasserstein_gp");
       shape.check();
       DCGANOptions o;
       shape.set(o);
@@ -542,6 +547,9 @@ void add_dcgan(Tool& tool) {
       f.batch_size = *batch;
       f.learning_rate = *rate;
       f.beta1 = *beta1;
+      f.beta2 = *beta2;
+      f.discriminator_steps = *d_steps;
+      f.gradient_penalty = *penalty;
       f.progress = ProgressDisplay("dcgan");
       m.fit(x, f, rng);
       m.save(*model);
@@ -574,7 +582,7 @@ void add_dcgan(Tool& tool) {
   {
     Command& c = dcgan.command("discriminate", "the discriminator's probability that each image is real",
                                "Writes D(x) for each row of DATA (C x H x W values in [0, 1], an optional last label column ignored), with the "
-                               "batch norms' running statistics. With packing M the rows are judged in packs (rows i, i + N/M, ...; N a multiple "
+                               "batch norms' running statistics (wasserstein_gp: the critic's score, higher is more real). With packing M the rows are judged in packs (rows i, i + N/M, ...; N a multiple "
                                "of M) and one value per pack is written; with minibatch stddev the rows are one batch.",
                                "pml dcgan discriminate dcgan.pml samples.csv");
     const auto model = c.input("MODEL", "a model saved by pml dcgan fit");

@@ -15,6 +15,11 @@
 ///      → BN → LeakyReLU → dense to one logit
 /// Images are rows of x (N x C·H·W, PyTorch's c, h, w order) with values in [0, 1]; the networks see
 /// 2x − 1 (tanh's range) and sample() returns [0, 1].
+///
+/// With generator_loss = wasserstein_gp (WGAN-GP, Gulrajani et al. 2017) D is a critic: an unbounded score,
+/// no batch normalisation (the paper's section 4: the penalty is per input, which a batch statistic would
+/// couple; the second convolution gets a bias instead), the loss Σ D(fake) − Σ D(real) + λ Σ (‖∇ₓ̂D(x̂)‖₂ − 1)²
+/// at random points x̂ between real and generated images, and k critic steps per generator step.
 
 #include "pml/core/instantiation.hpp"
 #include <algorithm>
@@ -43,7 +48,9 @@ struct DCGANOptions {
   Index width = 28;    ///< W, pixels (a multiple of 4)
   Index generator_features = 64;      ///< ngf: the generator's last hidden layer has ngf channels, the one before 2ngf
   Index discriminator_features = 64;  ///< ndf: the discriminator's first layer has ndf channels, the second 2ndf
-  GANLoss generator_loss = GANLoss::non_saturating;  ///< non_saturating (the paper's) or minimax
+  /// non_saturating (the paper's), minimax, or wasserstein_gp (WGAN-GP: D a critic without batch
+  /// normalisation, trained with the gradient penalty; not with minibatch_stddev)
+  GANLoss generator_loss = GANLoss::non_saturating;
   /// PacGAN (Lin et al. 2018): D judges `packing` images at once, stacked as channels (its first
   /// convolution takes packing·C channels), all real or all generated. 1: the plain DCGAN. A pack is
   /// rows i, i + N/m, ..., i + (m−1)N/m of a batch of N rows; fit() drops the rows of a minibatch past the
@@ -74,6 +81,11 @@ struct DCGANFitOptions {
   Index batch_size = 128;  ///< real images (and noise rows) per step
   double learning_rate = 2e-4;  ///< Adam's step size for both players (the paper's)
   double beta1 = 0.5;  ///< Adam's β₁ (the paper's)
+  double beta2 = 0.999;  ///< Adam's β₂ (WGAN-GP's algorithm 1: β₁ 0, β₂ 0.9, learning rate 1e-4)
+  /// Discriminator (critic) steps per generator step: G steps after every k-th minibatch (WGAN-GP's
+  /// n_critic, 5 in its algorithm 1; 1 is the DCGAN paper's schedule).
+  int discriminator_steps = 1;
+  double gradient_penalty = 10;  ///< λ of the wasserstein_gp loss (the paper's 10; ignored by the other losses)
   std::function<void(const TrainingProgress&)> progress{};  ///< called after every minibatch (empty: no reports)
 };
 
@@ -95,7 +107,7 @@ template <Real T = double> class DCGAN {
         g_bn1_(options_.generator_features, 1e-5, 0.1, "generator.bn1"),
         g_up2_(options_.generator_features, options_.channels, window(), rng, nn::Init::pytorch, true, 0, 0, "generator.up2"),
         d_conv1_(options_.channels * options_.packing, options_.discriminator_features, window(), rng, nn::Init::pytorch, true, "discriminator.conv1"),
-        d_conv2_(options_.discriminator_features, 2 * options_.discriminator_features, window(), rng, nn::Init::pytorch, false, "discriminator.conv2"),
+        d_conv2_(options_.discriminator_features, 2 * options_.discriminator_features, window(), rng, nn::Init::pytorch, critic(), "discriminator.conv2"),
         d_bn2_(2 * options_.discriminator_features, 1e-5, 0.1, "discriminator.bn2"),
         d_dense_(2 * options_.discriminator_features * quarter_pixels() + (options_.minibatch_stddev ? 1 : 0), 1, rng, nn::Init::pytorch,
                  "discriminator.dense") {
@@ -105,6 +117,7 @@ template <Real T = double> class DCGAN {
       w->value *= T(0.02);
     }
     for (nn::Parameter<T>* b : {&g_dense_.bias(), &g_up2_.bias(), &d_conv1_.bias(), &d_dense_.bias()}) b->value.setZero();
+    if (critic()) d_conv2_.bias().value.setZero();
     for (nn::BatchNorm<T>* bn : {&g_bn0_, &g_bn1_, &d_bn2_}) {
       random::fill_normal(rng, bn->weight().value);
       bn->weight().value = ((bn->weight().value * T(0.02)).array() + T(1)).matrix();
@@ -113,12 +126,14 @@ template <Real T = double> class DCGAN {
 
   /// The discriminator's loss −Σ[log D(x) + log(1 − D(fake))] on `tape` for real images x and generated
   /// images `fake` (both N x C·H·W in tanh's range [−1, 1], N a multiple of packing; the sum runs over D's
-  /// N / packing inputs); batch normalisation in training mode, each batch on its own.
+  /// N / packing inputs); batch normalisation in training mode, each batch on its own. For wasserstein_gp
+  /// Σ D(fake) − Σ D(x) without the penalty (gradient_penalty() adds it).
   /// @throw std::invalid_argument for the wrong widths or row counts.
   ad::Var<T> discriminator_loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& fake) {
     check_batch("DCGAN::discriminator_loss", x.rows(), x.cols());
     check_batch("DCGAN::discriminator_loss", fake.rows(), fake.cols());
     const ad::Var<T> real_logit = discriminator_logit(*this, tape, x), fake_logit = discriminator_logit(*this, tape, fake);
+    if (critic()) return ad::sum(fake_logit) - ad::sum(real_logit);
     return ad::bce_with_logits(real_logit, tape.constant(real_logit.rows(), 1, T(1))) + ad::bce_with_logits(fake_logit, tape.constant(fake_logit.rows(), 1, T(0)));
   }
   /// The generator's loss for generated images `fake` (on the tape that made them from G; N a multiple of
@@ -126,8 +141,47 @@ template <Real T = double> class DCGAN {
   ad::Var<T> generator_loss(ad::Tape<T>& tape, const ad::Var<T>& fake) {
     check_batch("DCGAN::generator_loss", fake.rows(), fake.cols());
     const ad::Var<T> logit = discriminator_logit(*this, tape, fake);
+    if (critic()) return -ad::sum(logit);  // WGAN: −Σ D(fake)
     if (options_.generator_loss == GANLoss::non_saturating) return ad::bce_with_logits(logit, tape.constant(logit.rows(), 1, T(1)));  // −log D
     return -ad::bce_with_logits(logit, tape.constant(logit.rows(), 1, T(0)));  // log(1 − D) = −softplus(logit)
+  }
+  /// WGAN-GP's penalty Σ (‖∇ D(x̂)‖₂ − 1)² over D's inputs at the images `x_hat` (N x C·H·W in [−1, 1], N
+  /// a multiple of packing; the gradient is with respect to D's input, a pack of `packing` images). It is
+  /// built on the tape from the critic's weights: ∇ = C₁ᵀ(m₁ ⊙ C₂ᵀ(m₂ ⊙ w)), Cᵀ the adjoint of a
+  /// convolution (the transposed convolution with the same weights), w the dense layer's weights and
+  /// m₁, m₂ the LeakyReLU slopes at x̂ (constant almost everywhere), so back-propagation gives the
+  /// penalty's gradient with respect to the weights without a second-order pass (Gulrajani et al.
+  /// 2017, eq. 3). @throw std::invalid_argument for the wrong width or row count, or unless
+  /// generator_loss is wasserstein_gp (the other discriminators have batch normalisation, whose input
+  /// gradient couples the rows).
+  ad::Var<T> gradient_penalty(ad::Tape<T>& tape, const ad::Var<T>& x_hat) {
+    constexpr const char* function = "DCGAN::gradient_penalty";
+    check_batch(function, x_hat.rows(), x_hat.cols());
+    if (!critic())
+      throw std::invalid_argument(std::string(function) + ": needs generator_loss wasserstein_gp (a critic without batch normalisation), got " +
+                                  std::string(enum_names(GANLoss{})[static_cast<std::size_t>(options_.generator_loss)]));
+    const Options& o = options_;
+    const ad::ImageShape in{o.packing * o.channels, o.height, o.width};
+    const ad::ImageShape first{o.discriminator_features, o.height / 2, o.width / 2};
+    const ad::ImageShape second{2 * o.discriminator_features, o.height / 4, o.width / 4};
+    // the LeakyReLU slopes at x̂, off the tape (the weights as constants)
+    Matrix<T> m1, m2;
+    {
+      ad::ScratchTape<T> scratch;
+      ad::Tape<T>& s = *scratch;
+      const DCGAN& self = *this;
+      const ad::Var<T> packed = pack(s, s.constant(x_hat.value()), o.packing);
+      const nn::Images<T> a1 = self.d_conv1_.forward(s, {packed, in});
+      m1 = leaky_slopes(a1.var.value());
+      const nn::Images<T> a2 = self.d_conv2_.forward(s, {ad::mask_mul(a1.var, m1), first});
+      m2 = leaky_slopes(a2.var.value());
+    }
+    const Index n = m1.rows();
+    ad::Var<T> g = ad::matmul_nt(tape.constant(n, 1, T(1)), d_dense_.weight().bind(tape));  // ∂D/∂h₂, n x 2ndf·H/4·W/4
+    g = ad::conv_transpose2d(ad::mask_mul(g, m2), second, d_conv2_.weight().bind(tape), ad::Var<T>{}, window());  // ∂D/∂h₁
+    g = ad::conv_transpose2d(ad::mask_mul(g, m1), first, d_conv1_.weight().bind(tape), ad::Var<T>{}, window());   // ∂D/∂(D's input)
+    const ad::Var<T> norm = ad::sqrt(ad::sum_rows(ad::square(g)) + tape.constant(n, 1, std::numeric_limits<T>::min()));
+    return ad::sum(ad::square(norm - tape.constant(n, 1, T(1))));
   }
   /// G(z) on `tape` in training mode (batch statistics; the running statistics updated), values in [−1, 1].
   /// @throw std::invalid_argument unless z has noise columns.
@@ -153,7 +207,9 @@ template <Real T = double> class DCGAN {
 
   /// Trains on images x (N x C·H·W, values in [0, 1]) for fit.epochs epochs of shuffled minibatches: per
   /// minibatch G makes as many images from fresh noise, D takes one Adam step on real and generated
-  /// images, then G one on D's verdict on the same generated images. The mean losses per D input (an image, or a pack of packing images) of each
+  /// images (wasserstein_gp: with the gradient penalty at one random point between each real and generated
+  /// input of D), then — after every discriminator_steps-th minibatch — G one on D's verdict on the same
+  /// generated images. The mean losses per D input (an image, or a pack of packing images) of each
   /// epoch are in loss_history(). Returns *this.
   /// @throw std::invalid_argument for x of the wrong width or fewer than 2 rows (2·packing with packing);
   ///        std::domain_error for values outside [0, 1] or non-finite, bad fit options, or a loss that stops
@@ -173,15 +229,20 @@ template <Real T = double> class DCGAN {
                                              std::to_string(2 * options_.packing));
     check_positive(function, "learning_rate", fit.learning_rate);
     if (!(fit.beta1 >= 0 && fit.beta1 < 1)) detail::throw_domain(function, "beta1", "lie in [0, 1)", detail::describe(fit.beta1));
+    if (!(fit.beta2 >= 0 && fit.beta2 < 1)) detail::throw_domain(function, "beta2", "lie in [0, 1)", detail::describe(fit.beta2));
+    if (fit.discriminator_steps < 1) detail::throw_domain(function, "discriminator_steps", "be at least 1", std::to_string(fit.discriminator_steps));
+    if (!(fit.gradient_penalty >= 0 && std::isfinite(fit.gradient_penalty)))
+      detail::throw_domain(function, "gradient_penalty", "be finite and non-negative", detail::describe(fit.gradient_penalty));
     const Matrix<T> scaled = (x.template cast<T>().array() * T(2) - T(1)).matrix();
-    nn::Adam<T> g_opt(generator_parameters(), {.learning_rate = fit.learning_rate, .beta1 = fit.beta1});
-    nn::Adam<T> d_opt(discriminator_parameters(), {.learning_rate = fit.learning_rate, .beta1 = fit.beta1});
+    nn::Adam<T> g_opt(generator_parameters(), {.learning_rate = fit.learning_rate, .beta1 = fit.beta1, .beta2 = fit.beta2});
+    nn::Adam<T> d_opt(discriminator_parameters(), {.learning_rate = fit.learning_rate, .beta1 = fit.beta1, .beta2 = fit.beta2});
     ad::Tape<T> g_tape, d_tape;
-    Matrix<T> z;
+    Matrix<T> z, x_hat;
     history_ = {};
     // run_epochs hands out the shuffled minibatches; its per-row loss is D's, G's is kept here
     double g_sum = 0;
     Index g_rows = 0;
+    long long minibatch = 0;  // over the whole fit: G steps after every discriminator_steps-th
     FitOptions epochs{.epochs = fit.epochs, .batch_size = fit.batch_size, .learning_rate = fit.learning_rate, .progress = fit.progress};
     const std::vector<T> d_history =
         detail::run_epochs<T>(function, scaled, Matrix<T>(scaled.rows(), 0), epochs, rng, [&](const Matrix<T>& xb, const Matrix<T>&, Index b, Index batches) {
@@ -201,15 +262,26 @@ template <Real T = double> class DCGAN {
           g_tape.reset();
           const ad::Var<T> fake = generator_output(*this, g_tape, g_tape.constant(z));
           d_tape.reset();
-          const ad::Var<T> d = discriminator_loss(d_tape, d_tape.constant(m == xb.rows() ? xb : Matrix<T>(xb.topRows(m))), d_tape.constant(fake.value()));
+          ad::Var<T> d = discriminator_loss(d_tape, d_tape.constant(m == xb.rows() ? xb : Matrix<T>(xb.topRows(m))), d_tape.constant(fake.value()));
+          if (critic()) {  // x̂ on the line between each real D input and a generated one: one ε per pack
+            const Index packs = m / options_.packing;
+            x_hat.resize(m, xb.cols());
+            for (Index i = 0; i < packs; ++i) {
+              const T e = T(random::uniform<double>(rng));
+              for (Index k = i; k < m; k += packs) x_hat.row(k) = e * xb.row(k) + (T(1) - e) * fake.value().row(k);
+            }
+            d = d + T(fit.gradient_penalty) * gradient_penalty(d_tape, d_tape.constant(x_hat));
+          }
           const T inputs = T(m / options_.packing);  // D's inputs: the losses are per input, as the GAN's
           d_tape.backward((T(1) / inputs) * d);
           d_opt.step();
-          const ad::Var<T> g = generator_loss(g_tape, fake);  // D with its new weights, as in PyTorch's example
-          g_tape.backward((T(1) / inputs) * g);
-          g_opt.step();
-          g_sum += double(g.value()(0, 0)) * double(options_.packing);  // per D input after the division by images below
-          g_rows += m;
+          if (++minibatch % fit.discriminator_steps == 0) {
+            const ad::Var<T> g = generator_loss(g_tape, fake);  // D with its new weights, as in PyTorch's example
+            g_tape.backward((T(1) / inputs) * g);
+            g_opt.step();
+            g_sum += double(g.value()(0, 0)) * double(options_.packing);  // per D input after the division by images below
+            g_rows += m;
+          }
           end_of_epoch();
           return T(d.value()(0, 0) * T(options_.packing));
         });
@@ -236,8 +308,8 @@ template <Real T = double> class DCGAN {
       return Matrix<T>(((generator_output(*this, tape, tape.constant(rows)).value().array() + T(1)) / T(2)).matrix());
     });
   }
-  /// D(x): the discriminator's probability that each image (values in [0, 1]) is real, with the running
-  /// statistics; with packing m that each pack (rows i, i + N/m, ...; N a multiple of m) is (N/m values).
+  /// D(x): the discriminator's probability that each image (values in [0, 1]) is real (wasserstein_gp: the
+  /// critic's score, higher is more real), with the running statistics; with packing m that each pack (rows i, i + N/m, ...; N a multiple of m) is (N/m values).
   /// With minibatch_stddev x is one batch (the statistic is of its spread: keep it to a minibatch's size);
   /// else it goes through in chunks (of whole packs).
   /// @throw std::invalid_argument for x of the wrong width, no rows or a row count that is not a multiple
@@ -270,8 +342,11 @@ template <Real T = double> class DCGAN {
     } else {
       logits = chunked(xt, 1, logit);
     }
+    if (critic()) return logits.col(0);
     return pml::sigmoid(logits.col(0).array()).matrix();
   }
+  /// True for generator_loss wasserstein_gp: D is a critic (a score, no batch normalisation).
+  bool critic() const noexcept { return options_.generator_loss == GANLoss::wasserstein_gp; }
 
   Index input_size() const noexcept { return options_.channels * options_.height * options_.width; }  ///< C·H·W
   /// The generator's trainable parameters (dense, batch norms, transposed convolutions), in file order.
@@ -302,8 +377,8 @@ template <Real T = double> class DCGAN {
       pml::detail::throw_shape(function, "noise, channels and the feature counts must be positive, got " + std::to_string(o.noise) + ", " +
                                              std::to_string(o.channels) + ", " + std::to_string(o.generator_features) + " and " +
                                              std::to_string(o.discriminator_features));
-    if (o.generator_loss == GANLoss::wasserstein_gp)
-      pml::detail::throw_shape(function, "generator_loss must be minimax or non_saturating, got wasserstein_gp (not available for the DCGAN yet)");
+    if (o.generator_loss == GANLoss::wasserstein_gp && o.minibatch_stddev)
+      throw std::invalid_argument("DCGAN: generator_loss wasserstein_gp cannot be combined with minibatch_stddev (the gradient penalty is per input of D)");
     if (o.packing < 1 || o.packing > 64) detail::throw_domain(function, "packing", "lie in 1..64", std::to_string(o.packing));
     if (o.height < 4 || o.width < 4 || o.height % 4 != 0 || o.width % 4 != 0)
       pml::detail::throw_shape(function, "height and width must be positive multiples of 4 (two stride-2 layers), got " + std::to_string(o.height) + "x" +
@@ -311,6 +386,8 @@ template <Real T = double> class DCGAN {
     return o;
   }
   Index quarter_pixels() const noexcept { return (options_.height / 4) * (options_.width / 4); }
+  // LeakyReLU's derivative (slope 0.2) at each pre-activation, as in ad::leaky_relu's backward pass
+  static Matrix<T> leaky_slopes(const Matrix<T>& a) { return a.unaryExpr([](T v) { return v > T(0) ? T(1) : T(0.2); }); }
   static ad::Window2d window() { return ad::Window2d::square(4, 2, 1); }
   void check_width(const char* function, Index cols) const {
     if (cols != input_size()) pml::detail::throw_shape(function, "the images have " + std::to_string(cols) + " columns, expected " + std::to_string(input_size()));
@@ -362,7 +439,8 @@ template <Real T = double> class DCGAN {
     const Options& o = self.options_;
     nn::Images<T> h = self.d_conv1_.forward(tape, {pack(tape, x, o.packing), ad::ImageShape{o.packing * o.channels, o.height, o.width}});
     h.var = ad::leaky_relu(h.var, T(0.2));
-    h = norm(self.d_bn2_, tape, self.d_conv2_.forward(tape, h));
+    h = self.d_conv2_.forward(tape, h);
+    if (!self.critic()) h = norm(self.d_bn2_, tape, h);  // a WGAN-GP critic has no batch normalisation
     h.var = ad::leaky_relu(h.var, T(0.2));
     const ad::Var<T> features = o.minibatch_stddev ? detail::append_minibatch_stddev(tape, h.var) : h.var;
     return {self.d_dense_.forward(tape, features), h.var};
@@ -397,7 +475,7 @@ template <Real T = double> class DCGAN {
     if (discriminator) {
       add(self.d_conv1_);
       add(self.d_conv2_);
-      add(self.d_bn2_);
+      if (!self.critic()) add(self.d_bn2_);
       add(self.d_dense_);
     }
     return out;
@@ -405,7 +483,8 @@ template <Real T = double> class DCGAN {
   template <class List, class Self> static List with_buffers(Self& self) {
     List out = list<List>(self, true, true);
     for (auto* bn : {&self.g_bn0_, &self.g_bn1_, &self.d_bn2_})
-      for (auto* p : bn->buffers()) out.push_back(p);
+      if (bn != &self.d_bn2_ || !self.critic())
+        for (auto* p : bn->buffers()) out.push_back(p);
     return out;
   }
 
