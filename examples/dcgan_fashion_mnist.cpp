@@ -9,7 +9,8 @@
 // runs in about a minute on 2 cores; --full trains 64/64 features on all 60 000 images for 5 epochs
 // (--epochs and --features override either's DCGAN epochs and ngf = ndf; the scorer keeps its own).
 // --wgan-gp trains the WGAN-GP critic instead (Gulrajani et al. 2017: no batch normalisation in D, λ = 10,
-// 5 critic steps per generator step, Adam 1e-4 with β₁ 0.5, β₂ 0.9 as in the paper's DCGAN experiments).
+// 5 critic steps per generator step, Adam 1e-4 with β₂ 0.9 as in the paper's algorithm 1, β₁ 0.5 as in the
+// authors' DCGAN code; the algorithm's β₁ is 0).
 // Needs Debian's dataset-fashion-mnist.
 #include <chrono>
 #include <cmath>

@@ -337,4 +337,11 @@ TEST_CASE("DCGAN WGAN-GP: learns horizontal bars; save and load bit for bit", "[
   packed.fit(x.topRows(70).cast<float>(), {.epochs = 2, .batch_size = 16, .discriminator_steps = 3}, rng);
   CHECK(std::isfinite(packed.loss_history().discriminator_loss.back()));
   CHECK(std::isfinite(packed.loss_history().generator_loss.back()));
+  // one minibatch per epoch and 2 critic steps per generator step: G steps in the second epoch only, and
+  // the first epoch's generator loss is NaN (no loss), not 0
+  pml::DCGAN<float> slow(tiny_critic(1), rng);
+  slow.fit(x.topRows(16).cast<float>(), {.epochs = 2, .batch_size = 16, .discriminator_steps = 2}, rng);
+  REQUIRE(slow.loss_history().generator_loss.size() == 2);
+  CHECK(std::isnan(slow.loss_history().generator_loss[0]));
+  CHECK(std::isfinite(slow.loss_history().generator_loss[1]));
 }

@@ -505,7 +505,8 @@ void add_dcgan(Tool& tool) {
   {
     Command& c = dcgan.command("fit", "train a DCGAN and save it",
                                "Trains a DCGAN (a generator of transposed convolutions with batch normalisation and ReLU, a discriminator of "
-                               "strided convolutions with LeakyReLU; Adam for both, one discriminator and one generator step per minibatch) on "
+                               "strided convolutions with LeakyReLU; Adam for both, one discriminator step per minibatch and one generator step after every "
+                               "--discriminator-steps-th) on "
                                "images with values in [0, 1]: Fashion-MNIST's training set, or a CSV of C x H x W pixel columns (H and W "
                                "multiples of 4; an extra last column is ignored as a label). Remedies for mode collapse: --packing M (PacGAN), "
                                "--minibatch-stddev, --generator-loss wasserstein_gp (WGAN-GP, Gulrajani et al. 2017: a critic without batch "

@@ -25,6 +25,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -40,7 +41,7 @@
 namespace pml {
 
 /// Options of DCGAN: the image shape, the noise dimension, the networks' widths, the generator's loss and
-/// two remedies for mode collapse (PacGAN packing, minibatch standard deviation).
+/// three remedies for mode collapse (PacGAN packing, minibatch standard deviation, WGAN-GP's critic).
 struct DCGANOptions {
   Index noise = 100;   ///< dimension of z
   Index channels = 1;  ///< C of the images
@@ -75,7 +76,8 @@ struct DCGANOptions {
 };
 
 /// Options of DCGAN::fit: epochs over the shuffled images, each minibatch one discriminator step and then
-/// one generator step (the DCGAN paper's and PyTorch's example's schedule), Adam for both players.
+/// (after every discriminator_steps-th minibatch) one generator step (with 1, the DCGAN paper's and PyTorch's
+/// example's schedule), Adam for both players.
 struct DCGANFitOptions {
   int epochs = 5;  ///< passes over the images
   Index batch_size = 128;  ///< real images (and noise rows) per step
@@ -97,7 +99,8 @@ template <Real T = double> class DCGAN {
  public:
   using Options = DCGANOptions;  ///< The options type.
   using Scalar = T;  ///< The scalar type (float or double).
-  /// @throw std::invalid_argument for non-positive sizes or a height or width that is not a multiple of 4;
+  /// @throw std::invalid_argument for non-positive sizes, a height or width that is not a multiple of 4, or
+  ///        wasserstein_gp with minibatch_stddev;
   ///        std::domain_error for a packing outside 1..64.
   DCGAN(const Options& options, Rng& rng)
       : options_(checked(options)),
@@ -222,7 +225,7 @@ template <Real T = double> class DCGAN {
       detail::throw_domain(function, "x", "lie in [0, 1]", "values from " + detail::describe(double(x.minCoeff())) + " to " + detail::describe(double(x.maxCoeff())));
     if (fit.epochs < 1) detail::throw_domain(function, "epochs", "be at least 1", std::to_string(fit.epochs));
     if (fit.batch_size < 2 * options_.packing)
-      detail::throw_domain(function, "batch_size", "be at least 2 x packing = " + std::to_string(2 * options_.packing) + " (batch normalisation over D's inputs)",
+      detail::throw_domain(function, "batch_size", "be at least 2 x packing = " + std::to_string(2 * options_.packing) + (critic() ? " (the generator's batch normalisation)" : " (batch normalisation over D's inputs)"),
                            std::to_string(fit.batch_size));
     if (x.rows() < 2 * options_.packing)
       pml::detail::throw_shape(function, "x has " + std::to_string(x.rows()) + " rows; with packing " + std::to_string(options_.packing) + " fit needs at least " +
@@ -249,7 +252,8 @@ template <Real T = double> class DCGAN {
           const Index m = xb.rows() - xb.rows() % options_.packing;  // whole packs (all rows without packing)
           auto end_of_epoch = [&] {
             if (b + 1 != batches) return;
-            history_.generator_loss.push_back(T(g_sum / double(std::max<Index>(g_rows, 1))));
+            // NaN for an epoch without a generator step (fewer minibatches than discriminator_steps): no loss to report
+            history_.generator_loss.push_back(g_rows > 0 ? T(g_sum / double(g_rows)) : std::numeric_limits<T>::quiet_NaN());
             g_sum = 0;
             g_rows = 0;
           };
@@ -289,6 +293,8 @@ template <Real T = double> class DCGAN {
     return *this;
   }
   /// The mean discriminator and generator losses per D input (an image, or a pack) of each epoch of the last fit() (empty before it).
+  /// For wasserstein_gp the critic's loss includes λ times the penalty (so it is not minus the Wasserstein estimate);
+  /// the generator's is NaN for an epoch in which the generator took no step.
   const GANHistory<T>& loss_history() const noexcept { return history_; }
 
   /// n generated images (n x C·H·W, values in [0, 1]) from z ~ N(0, I); `rng` first, as in every sample(rng, n).
