@@ -39,13 +39,18 @@ struct Run {
   int code;
   std::string out, err;
 };
+// a directory of this process's own (two runs at once, e.g. of two build trees, must not share files), removed at exit
 const fs::path& dir() {
-  static const fs::path d = [] {
-    fs::path p = fs::temp_directory_path() / "pml_cli_test";
-    fs::create_directories(p);
-    return p;
-  }();
-  return d;
+  struct Directory {
+    fs::path path = fs::temp_directory_path() / ("pml_cli_test." + std::to_string(::getpid()));
+    Directory() { fs::create_directories(path); }
+    ~Directory() {
+      std::error_code ignored;
+      fs::remove_all(path, ignored);
+    }
+  };
+  static const Directory d;
+  return d.path;
 }
 std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <string>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <vector>
 
 #include "pml/io/csv.hpp"
@@ -24,13 +25,18 @@ struct Run {
   int code;  // exit code; -1 when killed by a signal (a crash)
   std::string out, err;
 };
+// a directory of this process's own (two runs at once, e.g. of two build trees, must not share files), removed at exit
 const fs::path& dir() {
-  static const fs::path d = [] {
-    fs::path p = fs::temp_directory_path() / "pml_cli_extremes_test";
-    fs::create_directories(p);
-    return p;
-  }();
-  return d;
+  struct Directory {
+    fs::path path = fs::temp_directory_path() / ("pml_cli_extremes_test." + std::to_string(::getpid()));
+    Directory() { fs::create_directories(path); }
+    ~Directory() {
+      std::error_code ignored;
+      fs::remove_all(path, ignored);
+    }
+  };
+  static const Directory d;
+  return d.path;
 }
 std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
