@@ -5,6 +5,8 @@
 // read-only files, killed saves).
 #include <catch2/catch.hpp>
 
+#include "process_directory.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
@@ -39,17 +41,8 @@ struct Run {
   int code;
   std::string out, err;
 };
-// a directory of this process's own (two runs at once, e.g. of two build trees, must not share files), removed at exit
 const fs::path& dir() {
-  struct Directory {
-    fs::path path = fs::temp_directory_path() / ("pml_cli_test." + std::to_string(::getpid()));
-    Directory() { fs::create_directories(path); }
-    ~Directory() {
-      std::error_code ignored;
-      fs::remove_all(path, ignored);
-    }
-  };
-  static const Directory d;
+  static const pml::test::ProcessDirectory d("pml_cli_test");
   return d.path;
 }
 std::string slurp(const fs::path& p) {
