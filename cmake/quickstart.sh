@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-packages=(cmake g++ make libeigen3-dev libboost-dev nlohmann-json3-dev zlib1g-dev libpng-dev libcli11-dev catch2 libbenchmark-dev dataset-fashion-mnist doxygen)
+packages=(cmake g++ make libeigen3-dev libboost-dev nlohmann-json3-dev zlib1g-dev libpng-dev libcli11-dev liblbfgspp-dev catch2 libbenchmark-dev dataset-fashion-mnist doxygen)
 # the test workflow's ASan + UBSan build runs on Clang (its OpenMP test on LLVM's libomp)
 [ "${1:-}" = test ] && packages+=(clang libomp-dev)
 # the sharded fits' tests run under mpirun (pml::mpi, issue 18)

@@ -9,6 +9,9 @@
 #include "pml/io.hpp"
 #include "pml/metrics.hpp"
 #include "pml/models/deep.hpp"
+#if __has_include(<LBFGSB.h>)  // the Gaussian processes' optimiser (liblbfgspp-dev)
+#include "pml/models/gaussian_process.hpp"
+#endif
 #include "pml/models/cluster.hpp"
 #include "pml/models/latent.hpp"
 #include "pml/models/linear.hpp"

@@ -1,0 +1,682 @@
+#pragma once
+/// @file
+/// Covariance functions (kernels) for Gaussian processes as composable values (Rasmussen & Williams ch. 4,
+/// PRML §6.2; the same kernels, formulas and hyperparameter order as scikit-learn's
+/// `sklearn.gaussian_process.kernels`).
+///
+/// A `Kernel<T>` is a tree of the basic kernels below joined by `+` and `*`; `c * k` scales by a constant
+/// kernel (`constant(c) * k`, as scikit-learn does). Every positive hyperparameter lives in log space:
+/// `theta()` lists the logs of the free (not fixed) ones — for a sum or product the left operand's first, and
+/// within a basic kernel in scikit-learn's (alphabetical) order — and `bounds()` their log bounds. `gradient()`
+/// returns ∂K/∂θ for every entry of theta, in closed form.
+///
+/// | kernel | k(x, x') with r = ‖(x − x') / ℓ‖ | theta |
+/// |---|---|---|
+/// | `rbf(ℓ)` (ℓ a scalar or one length per column: ARD) | exp(−r²/2) | log ℓ |
+/// | `matern(ℓ, ν)`, ν ∈ {½, 3⁄2, 5⁄2} | exp(−r); (1 + √3 r) e^{−√3 r}; (1 + √5 r + 5r²/3) e^{−√5 r} | log ℓ |
+/// | `rational_quadratic(ℓ, α)` | (1 + r²/(2α))^{−α} | log α, log ℓ |
+/// | `exp_sine_squared(ℓ, p)` | exp(−2 sin²(π‖x − x'‖/p)/ℓ²) | log ℓ, log p |
+/// | `dot_product(σ₀)` | σ₀² + x·x' | log σ₀ |
+/// | `constant(c)` | c | log c |
+/// | `white(s)` | s when x and x' are the same row of the same matrix, else 0 | log s |
+///
+/// Distances are formed from the differences x − x' directly (never expanded as ‖x‖² + ‖x'‖² − 2x·x', which
+/// loses every digit for data far from the origin); the pairs are split into column blocks fixed by the
+/// sizes, so the result is the same for any thread count.
+///
+/// A kernel prints as text and reads back from it (`to_string()`, `parse()`), the form model files and the
+/// command line use: `constant(2.5) * rbf(length_scale=[1, 3]) + white(0.1, noise_level_bounds=fixed)`.
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <memory>
+#include <numbers>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pml/core/check.hpp"
+#include "pml/core/parallel.hpp"
+#include "pml/core/types.hpp"
+
+namespace pml {
+
+/// The bounds of one hyperparameter, in its own units (not logs): scikit-learn's default (1e-5, 1e5), or fixed
+/// (left out of theta and never optimised).
+template <Real T = double> struct KernelBounds {
+  T lower = T(1e-5);   ///< smallest value the optimiser may take (> 0)
+  T upper = T(1e5);    ///< largest value the optimiser may take (≥ lower)
+  bool fixed = false;  ///< the value is held: not in theta, not optimised
+  /// A hyperparameter held at its value (scikit-learn's `"fixed"` bounds).
+  static KernelBounds held() { return KernelBounds{T(1e-5), T(1e5), true}; }
+  bool operator==(const KernelBounds&) const = default;  ///< Same bounds and the same fixed flag.
+};
+
+/// A Gaussian-process covariance function: one of the basic kernels, or a sum or product of two kernels.
+/// A value type (copies are independent). Thread safety: const members may run from many threads at once.
+template <Real T = double> class Kernel {
+ public:
+  using Bounds = KernelBounds<T>;  ///< The bounds of one hyperparameter.
+  using Scalar = T;                ///< The scalar type (float or double).
+
+  /// What a node of the tree is.
+  enum class Kind { rbf, matern, rational_quadratic, exp_sine_squared, dot_product, constant, white, sum, product };
+
+  /// The constant kernel k = 1 (scikit-learn's `ConstantKernel()`).
+  Kernel() : Kernel(constant(T(1))) {}
+
+  /// Squared exponential k = exp(−‖(x − x')/ℓ‖²/2) with one length scale for every column (R&W eq. 4.9).
+  /// @throw std::domain_error unless length_scale > 0 and the bounds are valid.
+  static Kernel rbf(T length_scale = T(1), Bounds bounds = {}) { return rbf(Vector<T>::Constant(1, length_scale), bounds); }
+  /// Squared exponential with one length scale per input column (automatic relevance determination, R&W
+  /// eq. 5.2): `length_scale` has D entries, and the inputs must then have D columns.
+  static Kernel rbf(const Vector<T>& length_scale, Bounds bounds = {}) {
+    return leaf(Kind::rbf, "Kernel::rbf", {{"length_scale", length_scale, bounds}});
+  }
+  /// Matérn kernel of smoothness ν ∈ {0.5, 1.5, 2.5} (R&W eq. 4.14, 4.16–4.17); ν = 0.5 is the exponential
+  /// (Ornstein–Uhlenbeck) kernel. @throw std::domain_error for another ν.
+  static Kernel matern(T length_scale = T(1), T nu = T(1.5), Bounds bounds = {}) {
+    return matern(Vector<T>::Constant(1, length_scale), nu, bounds);
+  }
+  /// Matérn kernel with one length scale per input column (ARD).
+  static Kernel matern(const Vector<T>& length_scale, T nu, Bounds bounds = {}) {
+    if (!(nu == T(0.5) || nu == T(1.5) || nu == T(2.5)))
+      detail::throw_domain("Kernel::matern", "nu", "be 0.5, 1.5 or 2.5", detail::describe(nu));
+    Kernel k = leaf(Kind::matern, "Kernel::matern", {{"length_scale", length_scale, bounds}});
+    k.nu_ = nu;
+    return k;
+  }
+  /// Rational quadratic k = (1 + ‖x − x'‖²/(2αℓ²))^(−α), a scale mixture of squared exponentials (R&W eq. 4.19).
+  static Kernel rational_quadratic(T length_scale = T(1), T alpha = T(1), Bounds length_scale_bounds = {}, Bounds alpha_bounds = {}) {
+    return leaf(Kind::rational_quadratic, "Kernel::rational_quadratic",
+                {{"alpha", Vector<T>::Constant(1, alpha), alpha_bounds}, {"length_scale", Vector<T>::Constant(1, length_scale), length_scale_bounds}});
+  }
+  /// Periodic kernel k = exp(−2 sin²(π‖x − x'‖/p)/ℓ²) (R&W eq. 4.31; scikit-learn's ExpSineSquared).
+  static Kernel exp_sine_squared(T length_scale = T(1), T periodicity = T(1), Bounds length_scale_bounds = {}, Bounds periodicity_bounds = {}) {
+    return leaf(Kind::exp_sine_squared, "Kernel::exp_sine_squared",
+                {{"length_scale", Vector<T>::Constant(1, length_scale), length_scale_bounds},
+                 {"periodicity", Vector<T>::Constant(1, periodicity), periodicity_bounds}});
+  }
+  /// Dot-product (linear) kernel k = σ₀² + x·x' (R&W eq. 4.21 with an offset; Bayesian linear regression).
+  static Kernel dot_product(T sigma_0 = T(1), Bounds bounds = {}) {
+    return leaf(Kind::dot_product, "Kernel::dot_product", {{"sigma_0", Vector<T>::Constant(1, sigma_0), bounds}});
+  }
+  /// Constant kernel k = c (as a factor, a signal variance: `constant(σ²) * rbf(ℓ)`).
+  static Kernel constant(T value = T(1), Bounds bounds = {}) {
+    return leaf(Kind::constant, "Kernel::constant", {{"constant_value", Vector<T>::Constant(1, value), bounds}});
+  }
+  /// White noise k = s·[x and x' are the same row of the same input] (0 between two different inputs, as in
+  /// scikit-learn: a prediction's cross-covariance with the training rows has none of it, its variance has).
+  static Kernel white(T noise_level = T(1), Bounds bounds = {}) {
+    return leaf(Kind::white, "Kernel::white", {{"noise_level", Vector<T>::Constant(1, noise_level), bounds}});
+  }
+
+  /// The sum k₁ + k₂ (a GP of the sum of two independent processes).
+  friend Kernel operator+(Kernel a, Kernel b) { return node(Kind::sum, std::move(a), std::move(b)); }
+  /// The product k₁ · k₂.
+  friend Kernel operator*(Kernel a, Kernel b) { return node(Kind::product, std::move(a), std::move(b)); }
+  /// Scaling by a constant kernel: `c * k` is `constant(c) * k`. @throw std::domain_error unless c > 0.
+  friend Kernel operator*(T c, Kernel k) { return constant(c) * std::move(k); }
+
+  Kind kind() const noexcept { return kind_; }  ///< What this node is.
+  /// The two operands of a sum or product (empty for a basic kernel).
+  const std::vector<Kernel>& operands() const noexcept { return children_; }
+
+  /// Number of free hyperparameters (the length of theta()).
+  Index n_dims() const {
+    Index n = 0;
+    for (const auto& h : params_)
+      if (!h.bounds.fixed) n += h.value.size();
+    for (const auto& c : children_) n += c.n_dims();
+    return n;
+  }
+  /// The logs of the free hyperparameters, in scikit-learn's order (see the file's notes).
+  Vector<T> theta() const {
+    Vector<T> out(n_dims());
+    Index at = 0;
+    visit_free([&](const Param& h) {
+      out.segment(at, h.value.size()) = h.value.array().log().matrix();
+      at += h.value.size();
+    });
+    return out;
+  }
+  /// A copy with the free hyperparameters set to exp(theta). @throw std::invalid_argument for a wrong length,
+  /// std::domain_error for a non-finite entry.
+  Kernel with_theta(const VectorCRef<T>& theta) const {
+    check_size("Kernel::with_theta", "theta", theta.size(), n_dims(), "length");
+    check_all_finite("Kernel::with_theta", "theta", theta);
+    Kernel k = *this;
+    Index at = 0;
+    k.visit_free_mutable([&](Param& h) {
+      h.value = theta.segment(at, h.value.size()).array().exp().matrix();
+      at += h.value.size();
+    });
+    return k;
+  }
+  /// The log bounds of theta(): an n_dims() x 2 matrix of (log lower, log upper).
+  Matrix<T> bounds() const {
+    Matrix<T> out(n_dims(), 2);
+    Index at = 0;
+    visit_free([&](const Param& h) {
+      for (Index i = 0; i < h.value.size(); ++i, ++at) {
+        out(at, 0) = std::log(h.bounds.lower);
+        out(at, 1) = std::log(h.bounds.upper);
+      }
+    });
+    return out;
+  }
+  /// The names of theta()'s entries, e.g. "k1.k2.length_scale[0]" (scikit-learn's k1/k2 for the operands).
+  std::vector<std::string> theta_names() const {
+    std::vector<std::string> out;
+    names("", out);
+    return out;
+  }
+
+  /// K(X, X): the N x N covariance of the rows of `x` (N x D). @throw std::invalid_argument if an ARD length
+  /// scale's size differs from D.
+  Matrix<T> operator()(const MatrixCRef<T>& x) const {
+    check_inputs("Kernel", x.cols());
+    return evaluate(x, x, true, nullptr);
+  }
+  /// K(X, Y): the N x M cross-covariance of the rows of `x` (N x D) and `y` (M x D); a white-noise term
+  /// contributes 0 here (even when y holds the same numbers as x).
+  Matrix<T> operator()(const MatrixCRef<T>& x, const MatrixCRef<T>& y) const {
+    check_inputs("Kernel", x.cols());
+    if (y.cols() != x.cols())
+      detail::throw_shape("Kernel", "y has " + std::to_string(y.cols()) + " columns, x has " + std::to_string(x.cols()));
+    return evaluate(x, y, false, nullptr);
+  }
+  /// K(X, X) and its gradient: (*gradient)[p] is the N x N matrix ∂K/∂theta()[p] (scikit-learn's
+  /// `eval_gradient=True`, its last axis as a list).
+  Matrix<T> operator()(const MatrixCRef<T>& x, std::vector<Matrix<T>>& gradient) const {
+    check_inputs("Kernel", x.cols());
+    gradient.clear();
+    return evaluate(x, x, true, &gradient);
+  }
+  /// The diagonal of K(X, X) (length N) without forming the matrix.
+  Vector<T> diagonal(const MatrixCRef<T>& x) const {
+    check_inputs("Kernel::diagonal", x.cols());
+    return diag(x);
+  }
+  /// Whether k(x, x') depends on x − x' only (every basic kernel but dot_product).
+  bool is_stationary() const {
+    if (kind_ == Kind::dot_product) return false;
+    for (const auto& c : children_)
+      if (!c.is_stationary()) return false;
+    return true;
+  }
+
+  /// The kernel as text that parse() reads back to the same kernel (the same bits: numbers in their shortest
+  /// round-trip form), e.g. `constant(4) * rbf(length_scale=[1, 2]) + white(0.01, noise_level_bounds=fixed)`.
+  std::string to_string() const {
+    std::string s;
+    print(s);
+    return s;
+  }
+  /// Reads a kernel from text: basic kernels `rbf`, `matern`, `rational_quadratic`, `exp_sine_squared`,
+  /// `dot_product`, `constant`, `white` with their arguments by position or by name (`rbf(2)`,
+  /// `matern(length_scale=[1, 2], nu=2.5)`, `rbf(1, length_scale_bounds=[1e-3, 1e3])`,
+  /// `white(0.1, noise_level_bounds=fixed)`), joined by `+` and `*` with parentheses; a number before `*`
+  /// is a constant kernel (`2 * rbf(1)`). @throw std::invalid_argument naming the text and the position of
+  /// the first error; std::domain_error for an invalid value.
+  static Kernel parse(std::string_view text);
+
+  bool operator==(const Kernel& other) const = default;  ///< Same tree, hyperparameters, bounds and ν.
+
+ private:
+  struct Param {
+    std::string name;
+    Vector<T> value;
+    Bounds bounds;
+    bool operator==(const Param& o) const {
+      return name == o.name && value.size() == o.value.size() && value == o.value && bounds == o.bounds;
+    }
+  };
+  Kind kind_ = Kind::constant;
+  std::vector<Param> params_;
+  std::vector<Kernel> children_;
+  T nu_ = T(1.5);
+
+  static Kernel leaf(Kind kind, const char* function, std::vector<Param> params) {
+    for (const auto& p : params) {
+      check_nonempty(function, p.name, p.value.size());
+      check_all_positive(function, p.name, p.value);
+      check_positive(function, p.name + "_bounds lower", p.bounds.lower);
+      check_positive(function, p.name + "_bounds upper", p.bounds.upper);
+      if (!(p.bounds.upper >= p.bounds.lower))
+        detail::throw_domain(function, p.name + "_bounds", "have lower <= upper",
+                             "[" + detail::describe(p.bounds.lower) + ", " + detail::describe(p.bounds.upper) + "]");
+    }
+    Kernel k(Private{});
+    k.kind_ = kind;
+    k.params_ = std::move(params);
+    return k;
+  }
+  static Kernel node(Kind kind, Kernel a, Kernel b) {
+    Kernel k(Private{});
+    k.kind_ = kind;
+    k.children_.push_back(std::move(a));
+    k.children_.push_back(std::move(b));
+    return k;
+  }
+  struct Private {};
+  explicit Kernel(Private) {}
+
+  template <class F> void visit_free(F&& f) const {
+    for (const auto& h : params_)
+      if (!h.bounds.fixed) f(h);
+    for (const auto& c : children_) c.visit_free(f);
+  }
+  template <class F> void visit_free_mutable(F&& f) {
+    for (auto& h : params_)
+      if (!h.bounds.fixed) f(h);
+    for (auto& c : children_) c.visit_free_mutable(f);
+  }
+  void names(const std::string& prefix, std::vector<std::string>& out) const {
+    for (const auto& h : params_)
+      if (!h.bounds.fixed)
+        for (Index i = 0; i < h.value.size(); ++i)
+          out.push_back(prefix + h.name + (h.value.size() > 1 ? "[" + std::to_string(i) + "]" : std::string()));
+    for (std::size_t c = 0; c < children_.size(); ++c) children_[c].names(prefix + (c == 0 ? "k1." : "k2."), out);
+  }
+  void check_inputs(const char* function, Index d) const {
+    if (d == 0) detail::throw_shape(function, "x has no columns");
+    if ((kind_ == Kind::rbf || kind_ == Kind::matern) && params_[0].value.size() > 1 && params_[0].value.size() != d)
+      detail::throw_shape(function, "the ARD length_scale has " + std::to_string(params_[0].value.size()) +
+                                        " entries but x has " + std::to_string(d) + " columns");
+    for (const auto& c : children_) c.check_inputs(function, d);
+  }
+  Index own_free() const {
+    Index n = 0;
+    for (const auto& h : params_)
+      if (!h.bounds.fixed) n += h.value.size();
+    return n;
+  }
+
+  // Fills out(i, j) = f(i, j) over the pairs of rows, in column blocks fixed by the sizes (the same bits for
+  // any thread count); with `same`, only j >= i is computed and mirrored.
+  template <class F> static void pairs(Matrix<T>& out, Index n, Index m, bool same, F&& f) {
+    out.resize(n, m);
+    const auto chunks = detail::split_rows(m, 64, 64);
+    detail::parallel_chunks(chunks, [&](Index, Index begin, Index end) {
+      for (Index j = begin; j < end; ++j)
+        for (Index i = 0; i < (same ? j + 1 : n); ++i) out(i, j) = f(i, j);
+    });
+    if (same) out.template triangularView<Eigen::StrictlyLower>() = out.transpose();
+  }
+
+  // The evaluation of the tree: K(x, y), and with `grad`, ∂K/∂theta appended to *grad (same == true only).
+  Matrix<T> evaluate(const MatrixCRef<T>& x, const MatrixCRef<T>& y, bool same, std::vector<Matrix<T>>* grad) const {
+    const Index n = x.rows(), m = y.rows(), d = x.cols();
+    Matrix<T> k;
+    switch (kind_) {
+      case Kind::sum:
+      case Kind::product: {
+        std::vector<Matrix<T>> g1, g2;
+        const Matrix<T> k1 = children_[0].evaluate(x, y, same, grad ? &g1 : nullptr);
+        const Matrix<T> k2 = children_[1].evaluate(x, y, same, grad ? &g2 : nullptr);
+        if (kind_ == Kind::sum) {
+          k = k1 + k2;
+          if (grad) {
+            for (auto& g : g1) grad->push_back(std::move(g));
+            for (auto& g : g2) grad->push_back(std::move(g));
+          }
+        } else {
+          k = k1.cwiseProduct(k2);
+          if (grad) {
+            for (auto& g : g1) grad->push_back(g.cwiseProduct(k2));
+            for (auto& g : g2) grad->push_back(g.cwiseProduct(k1));
+          }
+        }
+        return k;
+      }
+      case Kind::constant: {
+        const T c = params_[0].value(0);
+        k = Matrix<T>::Constant(n, m, c);
+        if (grad && own_free()) grad->push_back(Matrix<T>::Constant(n, m, c));
+        return k;
+      }
+      case Kind::white: {
+        const T s = params_[0].value(0);
+        k = same ? Matrix<T>(s * Matrix<T>::Identity(n, n)) : Matrix<T>(Matrix<T>::Zero(n, m));
+        if (grad && own_free()) grad->push_back(k);
+        return k;
+      }
+      case Kind::dot_product: {
+        const T s0 = params_[0].value(0);
+        pairs(k, n, m, same, [&](Index i, Index j) { return s0 * s0 + x.row(i).dot(y.row(j)); });
+        if (grad && own_free()) grad->push_back(Matrix<T>::Constant(n, m, T(2) * s0 * s0));
+        return k;
+      }
+      case Kind::rbf:
+      case Kind::matern: {
+        const Vector<T>& ls = params_[0].value;
+        const bool ard = ls.size() > 1;
+        const Vector<T> inv = (ard ? Vector<T>(ls) : Vector<T>::Constant(d, ls(0))).cwiseInverse();
+        // r² = Σ ((x − y)/ℓ)², from the differences
+        auto r2 = [&](Index i, Index j) {
+          T s = 0;
+          for (Index c = 0; c < d; ++c) {
+            const T z = (x(i, c) - y(j, c)) * inv(c);
+            s += z * z;
+          }
+          return s;
+        };
+        const T nu = nu_;
+        const bool is_rbf = kind_ == Kind::rbf;
+        auto value = [&](T s) -> T {
+          if (is_rbf) return std::exp(T(-0.5) * s);
+          const T r = std::sqrt(s);
+          if (nu == T(0.5)) return std::exp(-r);
+          if (nu == T(1.5)) {
+            const T a = std::sqrt(T(3)) * r;
+            return (T(1) + a) * std::exp(-a);
+          }
+          const T a = std::sqrt(T(5)) * r;
+          return (T(1) + a + a * a / T(3)) * std::exp(-a);
+        };
+        // ∂k/∂log ℓ_c = factor(r²) · z_c² (z_c = (x_c − y_c)/ℓ_c); summed over c for one isotropic ℓ
+        auto factor = [&](T s) -> T {
+          if (is_rbf) return std::exp(T(-0.5) * s);
+          const T r = std::sqrt(s);
+          if (nu == T(0.5)) return r > T(0) ? std::exp(-r) / r : T(0);
+          if (nu == T(1.5)) return T(3) * std::exp(-std::sqrt(T(3)) * r);
+          const T a = std::sqrt(T(5)) * r;
+          return T(5) / T(3) * (T(1) + a) * std::exp(-a);
+        };
+        Matrix<T> sq;
+        pairs(sq, n, m, same, r2);
+        k = sq.unaryExpr(value);
+        if (grad && own_free()) {
+          const Matrix<T> f = sq.unaryExpr(factor);
+          if (!ard) {
+            grad->push_back(f.cwiseProduct(sq));
+          } else {
+            for (Index c = 0; c < d; ++c) {
+              Matrix<T> g;
+              pairs(g, n, m, same, [&](Index i, Index j) {
+                const T z = (x(i, c) - y(j, c)) * inv(c);
+                return f(i, j) * z * z;
+              });
+              grad->push_back(std::move(g));
+            }
+          }
+        }
+        return k;
+      }
+      case Kind::rational_quadratic: {
+        const T alpha = params_[0].value(0), ls = params_[1].value(0);
+        Matrix<T> sq;  // r² = ‖x − y‖²/ℓ²
+        pairs(sq, n, m, same, [&](Index i, Index j) { return (x.row(i) - y.row(j)).squaredNorm() / (ls * ls); });
+        const Matrix<T> base = (sq.array() / (T(2) * alpha) + T(1)).matrix();
+        k = base.array().pow(-alpha).matrix();
+        if (grad) {
+          if (!params_[0].bounds.fixed)  // alpha first (scikit-learn's alphabetical order)
+            grad->push_back((k.array() * (-alpha * base.array().log() + sq.array() / (T(2) * base.array()))).matrix());
+          if (!params_[1].bounds.fixed) grad->push_back((k.array() * sq.array() / base.array()).matrix());
+        }
+        return k;
+      }
+      case Kind::exp_sine_squared: {
+        const T ls = params_[0].value(0), p = params_[1].value(0);
+        Matrix<T> dist;
+        pairs(dist, n, m, same, [&](Index i, Index j) { return (x.row(i) - y.row(j)).norm(); });
+        const Matrix<T> arg = (std::numbers::pi_v<T> / p) * dist;
+        const Matrix<T> sn = arg.array().sin().matrix();
+        k = (T(-2) * sn.array().square() / (ls * ls)).exp().matrix();
+        if (grad) {
+          if (!params_[0].bounds.fixed) grad->push_back((T(4) / (ls * ls) * sn.array().square() * k.array()).matrix());
+          if (!params_[1].bounds.fixed)
+            grad->push_back((T(4) / (ls * ls) * arg.array() * arg.array().cos() * sn.array() * k.array()).matrix());
+        }
+        return k;
+      }
+    }
+    return k;
+  }
+  Vector<T> diag(const MatrixCRef<T>& x) const {
+    const Index n = x.rows();
+    switch (kind_) {
+      case Kind::sum: return children_[0].diag(x) + children_[1].diag(x);
+      case Kind::product: return children_[0].diag(x).cwiseProduct(children_[1].diag(x));
+      case Kind::dot_product: {
+        const T s0 = params_[0].value(0);
+        return (x.rowwise().squaredNorm().array() + s0 * s0).matrix();
+      }
+      case Kind::constant:
+      case Kind::white: return Vector<T>::Constant(n, params_[0].value(0));
+      default: return Vector<T>::Ones(n);  // the stationary kernels: k(x, x) = 1
+    }
+  }
+
+  // ---- text -----------------------------------------------------------------------------------------
+  static std::string number(T v) {
+    char buf[64];
+    const auto res = std::to_chars(buf, buf + sizeof buf, v);
+    return std::string(buf, res.ptr);
+  }
+  static std::string value_text(const Vector<T>& v) {
+    if (v.size() == 1) return number(v(0));
+    std::string s = "[";
+    for (Index i = 0; i < v.size(); ++i) s += (i ? ", " : "") + number(v(i));
+    return s + "]";
+  }
+  static const char* kind_name(Kind k) {
+    switch (k) {
+      case Kind::rbf: return "rbf";
+      case Kind::matern: return "matern";
+      case Kind::rational_quadratic: return "rational_quadratic";
+      case Kind::exp_sine_squared: return "exp_sine_squared";
+      case Kind::dot_product: return "dot_product";
+      case Kind::constant: return "constant";
+      case Kind::white: return "white";
+      case Kind::sum: return "sum";
+      case Kind::product: return "product";
+    }
+    return "?";
+  }
+  void print(std::string& s) const {
+    if (kind_ == Kind::sum) {
+      children_[0].print(s);
+      s += " + ";
+      children_[1].print(s);
+      return;
+    }
+    if (kind_ == Kind::product) {
+      for (int c = 0; c < 2; ++c) {
+        if (c) s += " * ";
+        const bool paren = children_[c].kind_ == Kind::sum || (c == 1 && children_[c].kind_ == Kind::product);
+        if (paren) s += "(";
+        children_[c].print(s);
+        if (paren) s += ")";
+      }
+      return;
+    }
+    s += kind_name(kind_);
+    s += "(";
+    bool first = true;
+    for (const auto& h : params_) {
+      s += first ? "" : ", ";
+      first = false;
+      s += h.name + "=" + value_text(h.value);
+    }
+    if (kind_ == Kind::matern) s += ", nu=" + number(nu_);
+    for (const auto& h : params_) {
+      if (h.bounds.fixed) s += ", " + h.name + "_bounds=fixed";
+      else if (!(h.bounds == Bounds{})) s += ", " + h.name + "_bounds=[" + number(h.bounds.lower) + ", " + number(h.bounds.upper) + "]";
+    }
+    s += ")";
+  }
+  template <Real> friend struct KernelTextParser;
+};
+
+/// Reads the text of Kernel::parse() (a recursive-descent parser over the grammar
+/// `sum := product ('+' product)*`, `product := factor ('*' factor)*`,
+/// `factor := number | name '(' arguments ')' | '(' sum ')'`).
+template <Real T> struct KernelTextParser {
+  using K = Kernel<T>;
+  std::string_view text;
+  std::size_t at = 0;
+
+  [[noreturn]] void fail(const std::string& what) const {
+    throw std::invalid_argument("Kernel::parse: " + what + " at position " + std::to_string(at) + " of '" + std::string(text) + "'");
+  }
+  void skip() {
+    while (at < text.size() && std::isspace(static_cast<unsigned char>(text[at]))) ++at;
+  }
+  bool eat(char c) {
+    skip();
+    if (at < text.size() && text[at] == c) {
+      ++at;
+      return true;
+    }
+    return false;
+  }
+  void expect(char c) {
+    if (!eat(c)) fail(std::string("expected '") + c + "'");
+  }
+  bool at_number() {
+    skip();
+    return at < text.size() && (std::isdigit(static_cast<unsigned char>(text[at])) || text[at] == '.' || text[at] == '-');
+  }
+  T read_number() {
+    skip();
+    const char* begin = text.data() + at;
+    std::size_t len = 0;
+    while (at + len < text.size() && (std::isalnum(static_cast<unsigned char>(text[at + len])) || text[at + len] == '.' ||
+                                      text[at + len] == '-' || text[at + len] == '+'))
+      ++len;
+    T value{};
+    const auto res = std::from_chars(begin, begin + len, value);
+    if (res.ec != std::errc() || res.ptr != begin + len) fail("expected a number");
+    at += len;
+    return value;
+  }
+  std::string read_name() {
+    skip();
+    std::size_t len = 0;
+    while (at + len < text.size() && (std::isalnum(static_cast<unsigned char>(text[at + len])) || text[at + len] == '_')) ++len;
+    if (len == 0) fail("expected a kernel name, a number or '('");
+    std::string s(text.substr(at, len));
+    at += len;
+    return s;
+  }
+  Vector<T> read_value() {
+    if (eat('[')) {
+      std::vector<T> v;
+      do v.push_back(read_number());
+      while (eat(','));
+      expect(']');
+      return Eigen::Map<const Vector<T>>(v.data(), Index(v.size()));
+    }
+    return Vector<T>::Constant(1, read_number());
+  }
+  typename K::Bounds read_bounds() {
+    skip();
+    if (text.substr(at, 5) == "fixed") {
+      at += 5;
+      return K::Bounds::held();
+    }
+    const Vector<T> b = read_value();
+    if (b.size() != 2) fail("bounds must be [lower, upper] or fixed");
+    return typename K::Bounds{b(0), b(1), false};
+  }
+
+  K parse_sum() {
+    K k = parse_product();
+    while (eat('+')) k = k + parse_product();
+    return k;
+  }
+  K parse_product() {
+    K k = parse_factor();
+    while (eat('*')) k = k * parse_factor();
+    return k;
+  }
+  K parse_factor() {
+    if (eat('(')) {
+      K k = parse_sum();
+      expect(')');
+      return k;
+    }
+    if (at_number()) return K::constant(read_number());
+    const std::size_t start = at;
+    const std::string name = read_name();
+    expect('(');
+    // the parameters of each kernel, positional order first
+    std::vector<std::string> order;
+    if (name == "rbf") order = {"length_scale"};
+    else if (name == "matern") order = {"length_scale", "nu"};
+    else if (name == "rational_quadratic") order = {"length_scale", "alpha"};
+    else if (name == "exp_sine_squared") order = {"length_scale", "periodicity"};
+    else if (name == "dot_product") order = {"sigma_0"};
+    else if (name == "constant") order = {"constant_value"};
+    else if (name == "white") order = {"noise_level"};
+    else {
+      at = start;
+      fail("unknown kernel '" + name + "' (rbf, matern, rational_quadratic, exp_sine_squared, dot_product, constant, white)");
+    }
+    std::vector<Vector<T>> values(order.size());
+    std::vector<typename K::Bounds> bounds(order.size());
+    std::size_t position = 0;
+    skip();
+    if (!eat(')')) {
+      do {
+        skip();
+        const std::size_t save = at;
+        std::string key;
+        if (!at_number() && text[at] != '[') {
+          key = read_name();
+          if (!eat('=')) {
+            at = save;
+            fail("expected name=value");
+          }
+        }
+        if (key.empty()) {
+          if (position >= order.size()) fail(name + " takes at most " + std::to_string(order.size()) + " values");
+          values[position++] = read_value();
+          continue;
+        }
+        bool known = false;
+        for (std::size_t i = 0; i < order.size(); ++i) {
+          if (key == order[i]) {
+            values[i] = read_value();
+            known = true;
+          } else if (key == order[i] + "_bounds" && order[i] != "nu") {
+            bounds[i] = read_bounds();
+            known = true;
+          }
+        }
+        if (!known) {
+          at = save;
+          fail("unknown argument '" + key + "' of " + name);
+        }
+      } while (eat(','));
+      expect(')');
+    }
+    auto scalar = [&](std::size_t i, T fallback) -> T {
+      if (values[i].size() == 0) return fallback;
+      if (values[i].size() != 1) fail(order[i] + " of " + name + " must be one number");
+      return values[i](0);
+    };
+    auto vec = [&](std::size_t i) { return values[i].size() == 0 ? Vector<T>(Vector<T>::Ones(1)) : values[i]; };
+    if (name == "rbf") return K::rbf(vec(0), bounds[0]);
+    if (name == "matern") return K::matern(vec(0), scalar(1, T(1.5)), bounds[0]);
+    if (name == "rational_quadratic") return K::rational_quadratic(scalar(0, T(1)), scalar(1, T(1)), bounds[0], bounds[1]);
+    if (name == "exp_sine_squared") return K::exp_sine_squared(scalar(0, T(1)), scalar(1, T(1)), bounds[0], bounds[1]);
+    if (name == "dot_product") return K::dot_product(scalar(0, T(1)), bounds[0]);
+    if (name == "constant") return K::constant(scalar(0, T(1)), bounds[0]);
+    return K::white(scalar(0, T(1)), bounds[0]);
+  }
+};
+
+template <Real T> Kernel<T> Kernel<T>::parse(std::string_view text) {
+  KernelTextParser<T> p{text};
+  Kernel k = p.parse_sum();
+  p.skip();
+  if (p.at != text.size()) p.fail("unexpected text");
+  return k;
+}
+
+}  // namespace pml

@@ -1,0 +1,355 @@
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <string>
+
+#include "fixtures/sklearn_gp_reference.hpp"
+#include "test_helpers.hpp"
+#include "pml/core/parallel.hpp"
+#include "pml/models/gaussian_process.hpp"
+
+using Catch::Matchers::Contains;
+namespace gp = pml_test::sklearn_gp;
+using pml_test::rows;
+using pml_test::vec;
+using KernelD = pml::Kernel<double>;
+using GPR = pml::GaussianProcessRegressor<double>;
+
+namespace {
+// largest |a − b| relative to the largest |b| (the parity measure of the issue: ≤ 1e-9 for the regressor)
+double rel(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b) {
+  REQUIRE(a.rows() == b.rows());
+  REQUIRE(a.cols() == b.cols());
+  return (a - b).cwiseAbs().maxCoeff() / std::max(1e-300, b.cwiseAbs().maxCoeff());
+}
+struct Case {
+  const char* name;
+  std::string_view text;
+  const std::vector<double>& k;
+  const std::vector<double>& kxy;
+  const std::vector<double>& diag;
+  const std::vector<double>& grad;
+  const std::vector<double>& theta;
+};
+std::vector<Case> cases() {
+  return {
+      {"rbf", gp::rbf_text, gp::rbf_K, gp::rbf_KXY, gp::rbf_diag, gp::rbf_grad, gp::rbf_theta},
+      {"rbf_ard", gp::rbf_ard_text, gp::rbf_ard_K, gp::rbf_ard_KXY, gp::rbf_ard_diag, gp::rbf_ard_grad, gp::rbf_ard_theta},
+      {"matern05", gp::matern05_text, gp::matern05_K, gp::matern05_KXY, gp::matern05_diag, gp::matern05_grad, gp::matern05_theta},
+      {"matern15", gp::matern15_text, gp::matern15_K, gp::matern15_KXY, gp::matern15_diag, gp::matern15_grad, gp::matern15_theta},
+      {"matern25_ard", gp::matern25_ard_text, gp::matern25_ard_K, gp::matern25_ard_KXY, gp::matern25_ard_diag, gp::matern25_ard_grad,
+       gp::matern25_ard_theta},
+      {"rq", gp::rq_text, gp::rq_K, gp::rq_KXY, gp::rq_diag, gp::rq_grad, gp::rq_theta},
+      {"periodic", gp::periodic_text, gp::periodic_K, gp::periodic_KXY, gp::periodic_diag, gp::periodic_grad, gp::periodic_theta},
+      {"dot", gp::dot_text, gp::dot_K, gp::dot_KXY, gp::dot_diag, gp::dot_grad, gp::dot_theta},
+      {"sum_product", gp::sum_product_text, gp::sum_product_K, gp::sum_product_KXY, gp::sum_product_diag, gp::sum_product_grad,
+       gp::sum_product_theta},
+      {"fixed", gp::fixed_text, gp::fixed_K, gp::fixed_KXY, gp::fixed_diag, gp::fixed_grad, gp::fixed_theta},
+      {"nested", gp::nested_text, gp::nested_K, gp::nested_KXY, gp::nested_diag, gp::nested_grad, gp::nested_theta},
+  };
+}
+const Eigen::Index N = 24, M = 7, D = 2;
+Eigen::MatrixXd X() { return rows(gp::X, N, D); }
+Eigen::MatrixXd Y() { return rows(gp::Y, M, D); }
+}  // namespace
+
+TEST_CASE("Kernels equal scikit-learn's: K(X), K(X, Y), the diagonal and the gradient in theta", "[gp][kernel]") {
+  const Eigen::MatrixXd x = X(), y = Y();
+  for (const auto& c : cases()) {
+    INFO(c.name << ": " << c.text);
+    const KernelD k = KernelD::parse(c.text);
+    REQUIRE(k.n_dims() == Eigen::Index(c.theta.size()));
+    CHECK(rel(k.theta(), vec(c.theta)) < 1e-15);
+    CHECK(rel(k(x), rows(c.k, N, N)) < 1e-13);
+    CHECK(rel(k(x, y), rows(c.kxy, N, M)) < 1e-13);
+    CHECK(rel(k.diagonal(x), vec(c.diag)) < 1e-14);
+    std::vector<Eigen::MatrixXd> g;
+    const Eigen::MatrixXd kk = k(x, g);
+    CHECK(rel(kk, rows(c.k, N, N)) < 1e-13);
+    REQUIRE(Eigen::Index(g.size()) == k.n_dims());
+    for (std::size_t p = 0; p < g.size(); ++p) {
+      INFO("gradient " << p << " (" << k.theta_names()[p] << ")");
+      const std::vector<double> slice(c.grad.begin() + long(p * N * N), c.grad.begin() + long((p + 1) * N * N));
+      CHECK(rel(g[p], rows(slice, N, N)) < 1e-12);
+    }
+  }
+}
+
+TEST_CASE("Kernel gradients equal central differences in theta", "[gp][kernel]") {
+  const Eigen::MatrixXd x = X().topRows(9);
+  for (const auto& c : cases()) {
+    INFO(c.name);
+    const KernelD k = KernelD::parse(c.text);
+    std::vector<Eigen::MatrixXd> g;
+    k(x, g);
+    const Eigen::VectorXd theta = k.theta();
+    for (Eigen::Index p = 0; p < theta.size(); ++p) {
+      const double h = 1e-6;
+      Eigen::VectorXd up = theta, down = theta;
+      up(p) += h;
+      down(p) -= h;
+      const Eigen::MatrixXd fd = (k.with_theta(up)(x) - k.with_theta(down)(x)) / (2 * h);
+      CHECK((g[std::size_t(p)] - fd).cwiseAbs().maxCoeff() < 1e-7 * std::max(1.0, fd.cwiseAbs().maxCoeff()));
+    }
+  }
+}
+
+TEST_CASE("Kernels in float agree with double", "[gp][kernel]") {
+  const Eigen::MatrixXd x = X();
+  for (const auto& c : cases()) {
+    INFO(c.name);
+    const auto kf = pml::Kernel<float>::parse(c.text);
+    const Eigen::MatrixXf xf = x.cast<float>();
+    CHECK(rel(kf(xf).cast<double>(), rows(c.k, N, N)) < 1e-5);
+  }
+}
+
+TEST_CASE("Kernel text: to_string and parse round-trip bit for bit; bad text names the position", "[gp][kernel]") {
+  for (const auto& c : cases()) {
+    const KernelD k = KernelD::parse(c.text);
+    const KernelD back = KernelD::parse(k.to_string());
+    CHECK(back == k);
+    CHECK(back.to_string() == k.to_string());
+  }
+  // values that need all 17 digits, bounds and ARD survive the trip
+  const KernelD k = KernelD::constant(0.1 + 0.2, {1e-3, 1e3, false}) * KernelD::rbf(Eigen::Vector3d(1.0 / 3, 2, 7e-5)) +
+                    KernelD::white(1e-7, KernelD::Bounds::held()) + KernelD::matern(2.0, 0.5) * KernelD::dot_product(1e-300);
+  CHECK(KernelD::parse(k.to_string()) == k);
+  CHECK(k.to_string().find("0.30000000000000004") != std::string::npos);
+  CHECK(k.n_dims() == 1 + 3 + 1 + 1);  // the white kernel's noise is fixed
+  CHECK(k.theta_names()[0] == "k1.k1.k1.constant_value");
+  CHECK(k.bounds()(0, 0) == Approx(std::log(1e-3)));
+  // a product of sums keeps its parentheses
+  const KernelD ps = (KernelD::rbf(1) + KernelD::white(1)) * (KernelD::constant(2) + KernelD::dot_product(1));
+  CHECK(KernelD::parse(ps.to_string()) == ps);
+  // errors
+  CHECK_THROWS_WITH(KernelD::parse("rbf(1) + foo(2)"), Contains("unknown kernel 'foo'") && Contains("position 9"));
+  CHECK_THROWS_WITH(KernelD::parse("rbf(1"), Contains("expected ')'"));
+  CHECK_THROWS_WITH(KernelD::parse("rbf(1) rbf(2)"), Contains("unexpected text"));
+  CHECK_THROWS_WITH(KernelD::parse("rbf(scale=2)"), Contains("unknown argument 'scale' of rbf"));
+  CHECK_THROWS_WITH(KernelD::parse("rbf(x)"), Contains("expected"));
+  CHECK_THROWS_AS(KernelD::parse("rbf(-1)"), std::domain_error);
+  CHECK_THROWS_WITH(KernelD::parse("matern(1, nu=3)"), Contains("nu must be 0.5, 1.5 or 2.5"));
+  CHECK_THROWS_WITH(KernelD::parse("white(1, noise_level_bounds=[2, 1])"), Contains("lower <= upper"));
+  CHECK_THROWS_WITH(KernelD::parse(""), Contains("expected a kernel name"));
+}
+
+TEST_CASE("Kernel argument errors name the function, the argument and the value", "[gp][kernel]") {
+  CHECK_THROWS_WITH(KernelD::rbf(0.0), Contains("Kernel::rbf") && Contains("length_scale"));
+  CHECK_THROWS_WITH(KernelD::rbf(std::nan("")), Contains("length_scale"));
+  CHECK_THROWS_WITH(KernelD::constant(1, {0.0, 1.0, false}), Contains("constant_value_bounds lower"));
+  const KernelD ard = KernelD::rbf(Eigen::Vector3d(1, 2, 3));
+  const Eigen::MatrixXd x = X();
+  CHECK_THROWS_WITH(ard(x), Contains("ARD length_scale has 3 entries but x has 2 columns"));
+  CHECK_THROWS_WITH(KernelD::rbf(1)(x, Eigen::MatrixXd(3, 3)), Contains("y has 3 columns, x has 2"));
+  CHECK_THROWS_WITH(ard.with_theta(Eigen::VectorXd(2)), Contains("theta has length 2, expected 3"));
+}
+
+TEST_CASE("Stationary kernels far from the origin: distances from differences, not from expanded squares", "[gp][kernel]") {
+  // the same points shifted by 1e6: an expansion ‖x‖² + ‖y‖² − 2x·y would lose every digit (1e12 x 2e-16)
+  const Eigen::MatrixXd x = X();
+  const Eigen::MatrixXd far = x.array() + 1e6;
+  for (const char* text : {"rbf(0.7)", "matern([0.8, 1.5], nu=2.5)", "rational_quadratic(0.8, 1.7)", "exp_sine_squared(1.3, 2.1)"}) {
+    INFO(text);
+    const KernelD k = KernelD::parse(text);
+    CHECK(rel(k(far), k(x)) < 1e-9);
+  }
+}
+
+TEST_CASE("GaussianProcessRegressor with held hyperparameters equals scikit-learn's", "[gp][regressor]") {
+  const Eigen::MatrixXd x = X(), y = Y();
+  const Eigen::VectorXd t = vec(gp::y);
+  for (const bool normalize : {false, true}) {
+    INFO("normalize_y " << normalize);
+    GPR model(KernelD::parse(gp::gpr_text), {.alpha = 1e-6, .optimize = false, .normalize_y = normalize});
+    model.fit(x, t);
+    const auto& lml = normalize ? gp::gpr_norm_lml : gp::gpr_lml;
+    const auto& grad = normalize ? gp::gpr_norm_lml_grad : gp::gpr_lml_grad;
+    CHECK(model.log_marginal_likelihood() == Approx(lml[0]).epsilon(1e-11));
+    Eigen::VectorXd g;
+    CHECK(model.log_marginal_likelihood(model.kernel().theta(), &g) == Approx(lml[0]).epsilon(1e-11));
+    CHECK(rel(g, vec(grad)) < 1e-9);
+    const auto& theta2 = normalize ? gp::gpr_norm_theta2 : gp::gpr_theta2;
+    CHECK(model.log_marginal_likelihood(vec(theta2), &g) == Approx((normalize ? gp::gpr_norm_lml2 : gp::gpr_lml2)[0]).epsilon(1e-11));
+    CHECK(rel(g, vec(normalize ? gp::gpr_norm_lml2_grad : gp::gpr_lml2_grad)) < 1e-9);
+    const auto pred = model.predict(y);
+    CHECK(rel(pred.mean, vec(normalize ? gp::gpr_norm_mean : gp::gpr_mean)) < 1e-9);
+    CHECK(rel(pred.variance.cwiseSqrt(), vec(normalize ? gp::gpr_norm_std : gp::gpr_std)) < 1e-9);
+    CHECK(rel(model.predict_covariance(y), rows(normalize ? gp::gpr_norm_cov : gp::gpr_cov, M, M)) < 1e-9);
+    CHECK(rel(model.dual_coef(), vec(normalize ? gp::gpr_norm_dual_coef : gp::gpr_dual_coef)) < 1e-9);
+    CHECK(model.jitter() == 0);
+    CHECK(model.kernel() == model.initial_kernel());
+  }
+}
+
+TEST_CASE("Fitted hyperparameters reach at least scikit-learn's log marginal likelihood with the same restarts", "[gp][regressor]") {
+  const Eigen::MatrixXd x = X();
+  const Eigen::VectorXd t = vec(gp::y);
+  for (const int restarts : {0, 4}) {
+    INFO("restarts " << restarts);
+    GPR model(KernelD::parse(gp::fit_text), {.alpha = 1e-10, .n_restarts_optimizer = restarts, .normalize_y = true});
+    pml::Rng rng(3);
+    model.fit(x, t, rng);
+    const double sk = (restarts == 0 ? gp::fit0_lml : gp::fit4_lml)[0];
+    INFO("pml " << model.log_marginal_likelihood() << " (" << model.kernel().to_string() << "), scikit-learn " << sk);
+    CHECK(model.log_marginal_likelihood() >= sk - 1e-7 * std::abs(sk));
+    // at the optimum the gradient vanishes where no bound is active
+    Eigen::VectorXd g;
+    model.log_marginal_likelihood(model.kernel().theta(), &g);
+    const Eigen::MatrixXd b = model.kernel().bounds();
+    for (Eigen::Index p = 0; p < g.size(); ++p)
+      if (model.kernel().theta()(p) > b(p, 0) + 1e-6 && model.kernel().theta()(p) < b(p, 1) - 1e-6) CHECK(std::abs(g(p)) < 1e-3);
+  }
+}
+
+TEST_CASE("GaussianProcessRegressor: the same fit from the same seed, for any thread count", "[gp][regressor]") {
+  const Eigen::MatrixXd x = X(), y = Y();
+  const Eigen::VectorXd t = vec(gp::y);
+  auto run = [&](int threads) {
+    pml::set_num_threads(threads);
+    GPR model(KernelD::parse("1 * rbf([1, 1]) + white(0.1)"), {.n_restarts_optimizer = 2});
+    pml::Rng rng(11);
+    model.fit(x, t, rng);
+    return model.predict_covariance(y);
+  };
+  const Eigen::MatrixXd one = run(1), two = run(2), three = run(3);
+  pml::set_num_threads(0);
+  CHECK(one == two);
+  CHECK(one == three);
+}
+
+TEST_CASE("GaussianProcessRegressor: jitter for a singular kernel matrix is added and reported", "[gp][regressor]") {
+  // duplicated rows and no noise: K is singular, alpha = 0
+  Eigen::MatrixXd x(6, 1);
+  x << 0, 0, 1, 1, 2, 2;
+  const Eigen::VectorXd t = (Eigen::VectorXd(6) << 1, 1, 2, 2, 0, 0).finished();
+  GPR model(KernelD::rbf(1.0), {.alpha = 0, .optimize = false});
+  model.fit(x, t);
+  CHECK(model.jitter() > 0);
+  CHECK(model.jitter() <= 1e-2);
+  const auto pred = model.predict(x);
+  CHECK(pred.mean.allFinite());
+  CHECK((pred.mean.col(0) - t).cwiseAbs().maxCoeff() < 1e-3);
+}
+
+TEST_CASE("GaussianProcessRegressor: prior and posterior samples", "[gp][regressor]") {
+  const Eigen::MatrixXd x = X(), y = Y();
+  const Eigen::VectorXd t = vec(gp::y);
+  GPR model(KernelD::parse(gp::gpr_text), {.alpha = 1e-6, .optimize = false});
+  pml::Rng rng(5);
+  // before fit(): the prior, mean 0 and covariance K(Y, Y)
+  const Eigen::MatrixXd prior = model.sample_y(rng, y, 20000);
+  CHECK(prior.rows() == M);
+  CHECK(prior.cols() == 20000);
+  const Eigen::VectorXd prior_mean = prior.rowwise().mean();
+  CHECK(prior_mean.cwiseAbs().maxCoeff() < 0.05);
+  const Eigen::MatrixXd centred = prior.colwise() - prior_mean;
+  const Eigen::MatrixXd prior_cov = centred * centred.transpose() / 19999.0;
+  CHECK((prior_cov - KernelD::parse(gp::gpr_text)(y)).cwiseAbs().maxCoeff() < 0.06);
+  model.fit(x, t);
+  const Eigen::MatrixXd post = model.sample_y(rng, y, 20000);
+  const Eigen::VectorXd post_mean = post.rowwise().mean();
+  const auto pred = model.predict(y);
+  CHECK(((post_mean - pred.mean.col(0)).array() / pred.variance.col(0).array().sqrt()).abs().maxCoeff() < 0.05);
+  // the same seed gives the same draws
+  pml::Rng a(9), b(9);
+  CHECK(model.sample_y(a, y, 3) == model.sample_y(b, y, 3));
+  CHECK_THROWS_WITH(model.sample_y(a, y, -1), Contains("n must be non-negative"));
+}
+
+TEST_CASE("GaussianProcessRegressor: save and load predict bit for bit", "[gp][regressor][io]") {
+  const Eigen::MatrixXd x = X(), y = Y();
+  const Eigen::VectorXd t = vec(gp::y);
+  GPR model(KernelD::parse("1 * matern([1, 1], nu=2.5) + white(0.1, noise_level_bounds=[1e-3, 10])"), {.normalize_y = true});
+  model.fit(x, t);
+  const auto dir = std::filesystem::temp_directory_path() / ("pml_gp_test." + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  for (const auto format : {pml::io::FileFormat::binary, pml::io::FileFormat::json}) {
+    const auto path = dir / (format == pml::io::FileFormat::binary ? "gp.pml" : "gp.json");
+    model.save(path, format);
+    const GPR back = GPR::load(path);
+    CHECK(back.kernel() == model.kernel());
+    CHECK(back.initial_kernel() == model.initial_kernel());
+    CHECK(back.predict(y).mean == model.predict(y).mean);
+    CHECK(back.predict(y).variance == model.predict(y).variance);
+    CHECK(back.predict_covariance(y) == model.predict_covariance(y));
+    CHECK(back.log_marginal_likelihood() == model.log_marginal_likelihood());
+    CHECK(back.options().normalize_y);
+    pml::Rng a(1), b(1);
+    CHECK(back.sample_y(a, y, 2) == model.sample_y(b, y, 2));
+  }
+  CHECK_THROWS_AS(GPR().save(dir / "unfitted.pml"), std::logic_error);
+  CHECK_THROWS_AS(GPR::load(dir / "missing.pml"), std::runtime_error);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("GaussianProcessRegressor in float", "[gp][regressor]") {
+  const Eigen::MatrixXd x = X(), y = Y();
+  const Eigen::VectorXd t = vec(gp::y);
+  pml::GaussianProcessRegressor<float> f(pml::Kernel<float>::parse(gp::gpr_text), {.alpha = 1e-3f, .optimize = false});
+  f.fit(x.cast<float>(), t.cast<float>());
+  GPR d(KernelD::parse(gp::gpr_text), {.alpha = 1e-3, .optimize = false});
+  d.fit(x, t);
+  CHECK(rel(f.predict(y.cast<float>()).mean.cast<double>(), d.predict(y).mean) < 1e-4);
+  pml::GaussianProcessRegressor<float> fitted(pml::Kernel<float>::parse("1 * rbf(1) + white(0.1)"));
+  fitted.fit(x.cast<float>(), t.cast<float>());
+  CHECK(std::isfinite(fitted.log_marginal_likelihood()));
+}
+
+TEST_CASE("GaussianProcessRegressor: estimator checks (shift, scale, order, degenerate inputs)", "[gp][regressor][checks]") {
+  const Eigen::MatrixXd x = X(), y = Y();
+  const Eigen::VectorXd t = vec(gp::y);
+  const KernelD kernel = KernelD::parse("1 * rbf([1, 1]) + white(0.1)");
+  GPR base(kernel, {.normalize_y = true});
+  base.fit(x, t);
+  const auto p0 = base.predict(y);
+  SECTION("inputs shifted far from the origin give the same fit (stationary kernel)") {
+    GPR shifted(kernel, {.normalize_y = true});
+    shifted.fit(x.array() + 1e6, t);
+    CHECK(rel(shifted.predict(y.array() + 1e6).mean, p0.mean) < 1e-6);
+  }
+  SECTION("targets shifted and scaled with normalize_y: predictions shift and scale alike") {
+    GPR moved(kernel, {.normalize_y = true});
+    moved.fit(x, (t.array() * 1e4 + 1e8).matrix());
+    CHECK(rel(((moved.predict(y).mean.array() - 1e8) / 1e4).matrix(), p0.mean) < 1e-6);
+    CHECK(rel(moved.predict(y).variance / 1e8, p0.variance) < 1e-5);
+  }
+  SECTION("inputs scaled, with the starting length scales scaled alike: the same fit") {
+    GPR scaled(KernelD::parse("1 * rbf([100, 100]) + white(0.1)"), {.normalize_y = true});
+    scaled.fit(x * 100.0, t);
+    CHECK(rel(scaled.predict(y * 100.0).mean, p0.mean) < 1e-5);
+    CHECK(scaled.log_marginal_likelihood() == Approx(base.log_marginal_likelihood()).epsilon(1e-8));
+  }
+  SECTION("the order of the rows does not matter") {
+    Eigen::PermutationMatrix<Eigen::Dynamic> perm(N);
+    perm.setIdentity();
+    pml::Rng rng(2);
+    std::shuffle(perm.indices().data(), perm.indices().data() + N, rng);
+    GPR shuffled(kernel, {.normalize_y = true});
+    shuffled.fit(perm * x, perm * t);
+    CHECK(rel(shuffled.predict(y).mean, p0.mean) < 1e-6);
+  }
+  SECTION("one row, and a constant target") {
+    GPR one(kernel, {.normalize_y = true});
+    one.fit(x.topRows(1), t.head(1));
+    CHECK(one.predict(y).mean.allFinite());
+    GPR flat(kernel, {.normalize_y = true});
+    flat.fit(x, Eigen::VectorXd::Constant(N, 4.0));
+    CHECK((flat.predict(y).mean.array() - 4.0).abs().maxCoeff() < 1e-6);
+  }
+  SECTION("bad input names the function, the argument and the value") {
+    GPR m(kernel);
+    CHECK_THROWS_WITH(m.fit(Eigen::MatrixXd(0, 2), Eigen::VectorXd(0)), Contains("GaussianProcessRegressor::fit") && Contains("x must not be empty"));
+    CHECK_THROWS_WITH(m.fit(x, t.head(3)), Contains("y has length 3, expected 24"));
+    Eigen::MatrixXd bad = x;
+    bad(2, 1) = std::nan("");
+    CHECK_THROWS_WITH(m.fit(bad, t), Contains("x must have finite entries (entry (2, 1)"));
+    CHECK_THROWS_WITH(base.predict(Eigen::MatrixXd(2, 3)), Contains("x has columns 3, expected 2"));
+    CHECK_THROWS_WITH(m.log_marginal_likelihood(), Contains("not fitted"));
+    CHECK_THROWS_WITH(GPR(kernel, {.alpha = -1}), Contains("alpha must be non-negative"));
+    CHECK_THROWS_WITH(GPR(kernel, {.n_restarts_optimizer = -2}), Contains("n_restarts_optimizer must be non-negative, got -2"));
+    CHECK_THROWS_WITH(base.log_marginal_likelihood(Eigen::VectorXd(1)), Contains("theta has length 1, expected 4"));
+    CHECK_THROWS_AS(KernelD::rbf(1.0, {1e-5, std::numeric_limits<double>::infinity(), false}), std::domain_error);
+  }
+}
