@@ -307,6 +307,15 @@ template <Real T = double> class Kernel {
     if (same) out.template triangularView<Eigen::StrictlyLower>() = out.transpose();
   }
 
+  // g(block) for blocks of the columns of `in`, on several threads (fixed by the size): an elementwise map.
+  template <class G> static Matrix<T> columns(const Matrix<T>& in, G&& g) {
+    Matrix<T> out(in.rows(), in.cols());
+    detail::parallel_chunks(detail::split_rows(in.cols(), 64, 64), [&](Index, Index b, Index e) {
+      out.middleCols(b, e - b) = g(in.middleCols(b, e - b));
+    });
+    return out;
+  }
+
   // The evaluation of the tree: K(x, y), and with `grad`, ∂K/∂theta appended to *grad (same == true only).
   Matrix<T> evaluate(const MatrixCRef<T>& x, const MatrixCRef<T>& y, bool same, std::vector<Matrix<T>>* grad) const {
     const Index n = x.rows(), m = y.rows(), d = x.cols();
@@ -388,9 +397,12 @@ template <Real T = double> class Kernel {
         };
         Matrix<T> sq;
         pairs(sq, n, m, same, r2);
-        k = sq.unaryExpr(value);
+        if (is_rbf)  // vectorised exp
+          k = columns(sq, [](const auto& b) { return Matrix<T>((T(-0.5) * b.array()).exp().matrix()); });
+        else
+          k = columns(sq, [&](const auto& b) { return Matrix<T>(b.unaryExpr(value)); });
         if (grad && own_free()) {
-          const Matrix<T> f = sq.unaryExpr(factor);
+          const Matrix<T> f = is_rbf ? k : columns(sq, [&](const auto& b) { return Matrix<T>(b.unaryExpr(factor)); });
           if (!ard) {
             grad->push_back(f.cwiseProduct(sq));
           } else {
