@@ -95,6 +95,34 @@ TEST_CASE("Kernel gradients equal central differences in theta", "[gp][kernel]")
   }
 }
 
+TEST_CASE("Kernel::gradient_inner equals the weighted sums of the gradient matrices", "[gp][kernel]") {
+  const Eigen::MatrixXd x = X();
+  pml::Rng rng(4);
+  Eigen::MatrixXd w(N, N);
+  pml::random::fill_normal(rng, w);
+  w = (w + w.transpose()).eval();
+  std::vector<std::string_view> texts;
+  for (const auto& c : cases()) texts.push_back(c.text);
+  // products with a constant on either side, a product of two non-constant kernels, ARD Matérn of each ν
+  for (std::string_view t : {"rbf([0.6, 1.8]) * 2.5", "matern([0.8, 1.5], nu=0.5) * rational_quadratic(0.8, 1.7) + white(0.3)",
+                             "matern([0.8, 1.5], nu=1.5) + 0.3 * matern(0.4, nu=2.5)", "constant(2, constant_value_bounds=fixed) * rbf(1)"})
+    texts.push_back(t);
+  for (const auto t : texts) {
+    INFO(t);
+    const KernelD k = KernelD::parse(t);
+    std::vector<Eigen::MatrixXd> g;
+    k(x, g);
+    const Eigen::VectorXd inner = k.gradient_inner(x, w);
+    REQUIRE(inner.size() == k.n_dims());
+    for (Eigen::Index p = 0; p < inner.size(); ++p) {
+      const double expected = w.cwiseProduct(g[std::size_t(p)]).sum();
+      CHECK(std::abs(inner(p) - expected) <= 1e-12 * std::max(1.0, w.cwiseAbs().cwiseProduct(g[std::size_t(p)].cwiseAbs()).sum()));
+    }
+    CHECK(k(x) == k(x).transpose());  // symmetric bit for bit
+  }
+  CHECK_THROWS_WITH(KernelD::rbf(1.0).gradient_inner(x, Eigen::MatrixXd(3, 3)), Contains("w is 3x3, expected 24x24"));
+}
+
 TEST_CASE("Kernels in float agree with double", "[gp][kernel]") {
   const Eigen::MatrixXd x = X();
   for (const auto& c : cases()) {

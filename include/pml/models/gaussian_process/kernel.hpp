@@ -178,7 +178,7 @@ template <Real T = double> class Kernel {
   /// scale's size differs from D.
   Matrix<T> operator()(const MatrixCRef<T>& x) const {
     check_inputs("Kernel", x.cols());
-    return evaluate(x, x, true, nullptr);
+    return value(x);
   }
   /// K(X, Y): the N x M cross-covariance of the rows of `x` (N x D) and `y` (M x D); a white-noise term
   /// contributes 0 here (even when y holds the same numbers as x).
@@ -194,6 +194,19 @@ template <Real T = double> class Kernel {
     check_inputs("Kernel", x.cols());
     gradient.clear();
     return evaluate(x, x, true, &gradient);
+  }
+  /// Σᵢⱼ Wᵢⱼ ∂K(X, X)ᵢⱼ/∂θ_p for every entry p of theta(), without forming the gradient matrices (the
+  /// contraction a log-marginal-likelihood gradient needs: R&W eq. 5.9 with W = aaᵀ − K⁻¹). `w` is N x N.
+  /// @throw std::invalid_argument if w is not N x N.
+  Vector<T> gradient_inner(const MatrixCRef<T>& x, const MatrixCRef<T>& w) const {
+    check_inputs("Kernel::gradient_inner", x.cols());
+    if (w.rows() != x.rows() || w.cols() != x.rows())
+      detail::throw_shape("Kernel::gradient_inner", "w is " + std::to_string(w.rows()) + "x" + std::to_string(w.cols()) + ", expected " +
+                                                        std::to_string(x.rows()) + "x" + std::to_string(x.rows()));
+    Vector<T> out(n_dims());
+    Index at = 0;
+    inner(x, Matrix<T>(w), T(1), out, at);
+    return out;
   }
   /// The diagonal of K(X, X) (length N) without forming the matrix.
   Vector<T> diagonal(const MatrixCRef<T>& x) const {
@@ -295,16 +308,164 @@ template <Real T = double> class Kernel {
     return n;
   }
 
-  // Fills out(i, j) = f(i, j) over the pairs of rows, in column blocks fixed by the sizes (the same bits for
-  // any thread count); with `same`, only j >= i is computed and mirrored.
-  template <class F> static void pairs(Matrix<T>& out, Index n, Index m, bool same, F&& f) {
+  // Fills out(i, j) = f(i, j) over every pair of rows, in column blocks fixed by the sizes (the same bits for
+  // any thread count). K(X, X) comes out symmetric bit for bit without mirroring (f(i, j) and f(j, i) round
+  // alike: the differences only change sign), and a column-major sweep is faster than a transposed copy.
+  template <class F> static void pairs(Matrix<T>& out, Index n, Index m, bool, F&& f) {
     out.resize(n, m);
     const auto chunks = detail::split_rows(m, 64, 64);
     detail::parallel_chunks(chunks, [&](Index, Index begin, Index end) {
       for (Index j = begin; j < end; ++j)
-        for (Index i = 0; i < (same ? j + 1 : n); ++i) out(i, j) = f(i, j);
+        for (Index i = 0; i < n; ++i) out(i, j) = f(i, j);
     });
-    if (same) out.template triangularView<Eigen::StrictlyLower>() = out.transpose();
+  }
+  // out(i, j) = Σ_c ((x(i, c) − y(j, c)) · inv(c))², from the differences (column by column, vectorised over i)
+  static void squared_distances(const MatrixCRef<T>& x, const MatrixCRef<T>& y, const Vector<T>& inv, Matrix<T>& out) {
+    out.resize(x.rows(), y.rows());
+    detail::parallel_chunks(detail::split_rows(y.rows(), 64, 64), [&](Index, Index b, Index e) {
+      for (Index j = b; j < e; ++j) {
+        auto col = out.col(j).array();
+        col = ((x.col(0).array() - y(j, 0)) * inv(0)).square();
+        for (Index c = 1; c < x.cols(); ++c) col += ((x.col(c).array() - y(j, c)) * inv(c)).square();
+      }
+    });
+  }
+  // Σ over column blocks of part(begin, end) (a T or a Vector<T>), combined in block order.
+  template <class V, class F> static V column_sum(Index m, const V& zero, F&& part) {
+    return detail::parallel_sum(detail::split_rows(m, 64, 64), zero, [&](Index, Index b, Index e, V& out) { out += part(b, e); });
+  }
+  // Σᵢⱼ w ∘ k (both N x N), on several threads
+  static T weighted_sum(const Matrix<T>& w, const Matrix<T>& k) {
+    return column_sum(w.cols(), T(0), [&](Index b, Index e) { return T(w.middleCols(b, e - b).cwiseProduct(k.middleCols(b, e - b)).sum()); });
+  }
+  static const T& constant_of(const Kernel& k) { return k.params_[0].value(0); }
+
+  // K(X, X) alone, without the temporaries of the gradient path: a product with a constant kernel scales, a
+  // white kernel in a sum adds to the diagonal.
+  Matrix<T> value(const MatrixCRef<T>& x) const {
+    if (kind_ == Kind::product) {
+      for (int c = 0; c < 2; ++c)
+        if (children_[c].kind_ == Kind::constant) {
+          Matrix<T> k = children_[1 - c].value(x);
+          const T v = constant_of(children_[c]);
+          detail::parallel_chunks(detail::split_rows(k.cols(), 64, 64), [&](Index, Index b, Index e) { k.middleCols(b, e - b) *= v; });
+          return k;
+        }
+      Matrix<T> k = children_[0].value(x);
+      const Matrix<T> k2 = children_[1].value(x);
+      detail::parallel_chunks(detail::split_rows(k.cols(), 64, 64), [&](Index, Index b, Index e) {
+        k.middleCols(b, e - b).array() *= k2.middleCols(b, e - b).array();
+      });
+      return k;
+    }
+    if (kind_ == Kind::sum) {
+      for (int c = 0; c < 2; ++c)
+        if (children_[c].kind_ == Kind::white) {
+          Matrix<T> k = children_[1 - c].value(x);
+          k.diagonal().array() += constant_of(children_[c]);
+          return k;
+        }
+      Matrix<T> k = children_[0].value(x);
+      const Matrix<T> k2 = children_[1].value(x);
+      detail::parallel_chunks(detail::split_rows(k.cols(), 64, 64), [&](Index, Index b, Index e) { k.middleCols(b, e - b) += k2.middleCols(b, e - b); });
+      return k;
+    }
+    return evaluate(x, x, true, nullptr);
+  }
+
+  // out.segment(at, own) = scale Σᵢⱼ wᵢⱼ ∂Kᵢⱼ/∂θ_p for this node's free hyperparameters (then its operands'),
+  // advancing `at`; returns scale Σᵢⱼ wᵢⱼ Kᵢⱼ (which a constant factor's gradient is). w is N x N, K = K(X, X).
+  T inner(const MatrixCRef<T>& x, const Matrix<T>& w, T scale, Vector<T>& out, Index& at) const {
+    const Index n = x.rows(), d = x.cols();
+    auto total = [&](const Matrix<T>& m) { return column_sum(n, T(0), [&](Index b, Index e) { return T(m.middleCols(b, e - b).sum()); }); };
+    switch (kind_) {
+      case Kind::sum: {
+        const T r = children_[0].inner(x, w, scale, out, at);
+        return r + children_[1].inner(x, w, scale, out, at);
+      }
+      case Kind::product: {
+        const Kernel& a = children_[0];
+        const Kernel& b = children_[1];
+        // ∂(K₁ ∘ K₂) = ∂K₁ ∘ K₂ + K₁ ∘ ∂K₂; a constant operand is a scale (no N x N product), and its own
+        // gradient c Σ w ∘ K_other is what the other operand returns
+        if (a.kind_ == Kind::constant) {
+          const Index slot = at;
+          if (a.own_free()) ++at;
+          const T r = b.inner(x, w, scale * constant_of(a), out, at);
+          if (a.own_free()) out(slot) = r;
+          return r;
+        }
+        if (b.kind_ == Kind::constant) {
+          const T r = a.inner(x, w, scale * constant_of(b), out, at);
+          if (b.own_free()) out(at++) = r;
+          return r;
+        }
+        const Matrix<T> k1 = a.value(x), k2 = b.value(x);
+        const T r = a.inner(x, w.cwiseProduct(k2), scale, out, at);
+        b.inner(x, w.cwiseProduct(k1), scale, out, at);
+        return r;
+      }
+      case Kind::constant: {
+        const T r = scale * params_[0].value(0) * total(w);
+        if (own_free()) out(at++) = r;
+        return r;
+      }
+      case Kind::white: {
+        const T r = scale * params_[0].value(0) * w.trace();
+        if (own_free()) out(at++) = r;
+        return r;
+      }
+      case Kind::dot_product: {
+        const T s0 = params_[0].value(0);
+        if (own_free()) out(at++) = scale * T(2) * s0 * s0 * total(w);
+        return scale * weighted_sum(w, value(x));
+      }
+      default: break;
+    }
+    if ((kind_ == Kind::rbf || kind_ == Kind::matern) && params_[0].value.size() > 1) {
+      // ARD: Σ w ∘ f(r²) ∘ z_c² for each column c (f from gradient_factor()), and Σ w ∘ K
+      const Vector<T> inv = params_[0].value.cwiseInverse();
+      Matrix<T> sq;
+      squared_distances(x, x, inv, sq);
+      const Matrix<T> f = gradient_factor(sq);
+      const Matrix<T> k = kind_ == Kind::rbf ? Matrix<T>() : evaluate(x, x, true, nullptr);
+      const Matrix<T>& kv = kind_ == Kind::rbf ? f : k;
+      // per block: d entries of Σ w f z_c², then Σ w ∘ K
+      const Vector<T> sums = column_sum(n, Vector<T>(Vector<T>::Zero(d + 1)), [&](Index b, Index e) {
+        Vector<T> acc = Vector<T>::Zero(d + 1);
+        Vector<T> wf(n);
+        for (Index j = b; j < e; ++j) {
+          wf.array() = w.col(j).array() * f.col(j).array();
+          for (Index c = 0; c < d; ++c) acc(c) += (wf.array() * ((x.col(c).array() - x(j, c)) * inv(c)).square()).sum();
+          acc(d) += w.col(j).dot(kv.col(j));
+        }
+        return acc;
+      });
+      if (own_free()) {
+        out.segment(at, d) = scale * sums.head(d);
+        at += d;
+      }
+      return scale * sums(d);
+    }
+    // the other pairwise kernels: their gradient matrices (evaluate()'s) weighted and summed
+    std::vector<Matrix<T>> g;
+    const Matrix<T> k = evaluate(x, x, true, own_free() ? &g : nullptr);
+    for (const auto& gp : g) out(at++) = scale * weighted_sum(w, gp);
+    return scale * weighted_sum(w, k);
+  }
+  // f(r²) with ∂k/∂log ℓ_c = f · z_c² (rbf: k itself; Matérn: see evaluate())
+  Matrix<T> gradient_factor(const Matrix<T>& sq) const {
+    if (kind_ == Kind::rbf) return columns(sq, [](const auto& b) { return Matrix<T>((T(-0.5) * b.array()).exp().matrix()); });
+    const T nu = nu_;
+    return columns(sq, [nu](const auto& b) {
+      return Matrix<T>(b.unaryExpr([nu](T s) -> T {
+        const T r = std::sqrt(s);
+        if (nu == T(0.5)) return r > T(0) ? std::exp(-r) / r : T(0);
+        if (nu == T(1.5)) return T(3) * std::exp(-std::sqrt(T(3)) * r);
+        const T a = std::sqrt(T(5)) * r;
+        return T(5) / T(3) * (T(1) + a) * std::exp(-a);
+      }));
+    });
   }
 
   // g(block) for blocks of the columns of `in`, on several threads (fixed by the size): an elementwise map.
@@ -364,15 +525,6 @@ template <Real T = double> class Kernel {
         const Vector<T>& ls = params_[0].value;
         const bool ard = ls.size() > 1;
         const Vector<T> inv = (ard ? Vector<T>(ls) : Vector<T>::Constant(d, ls(0))).cwiseInverse();
-        // r² = Σ ((x − y)/ℓ)², from the differences
-        auto r2 = [&](Index i, Index j) {
-          T s = 0;
-          for (Index c = 0; c < d; ++c) {
-            const T z = (x(i, c) - y(j, c)) * inv(c);
-            s += z * z;
-          }
-          return s;
-        };
         const T nu = nu_;
         const bool is_rbf = kind_ == Kind::rbf;
         auto value = [&](T s) -> T {
@@ -395,8 +547,8 @@ template <Real T = double> class Kernel {
           const T a = std::sqrt(T(5)) * r;
           return T(5) / T(3) * (T(1) + a) * std::exp(-a);
         };
-        Matrix<T> sq;
-        pairs(sq, n, m, same, r2);
+        Matrix<T> sq;  // r² = Σ ((x − y)/ℓ)², from the differences
+        squared_distances(x, y, inv, sq);
         if (is_rbf)  // vectorised exp
           k = columns(sq, [](const auto& b) { return Matrix<T>((T(-0.5) * b.array()).exp().matrix()); });
         else
@@ -420,8 +572,8 @@ template <Real T = double> class Kernel {
       }
       case Kind::rational_quadratic: {
         const T alpha = params_[0].value(0), ls = params_[1].value(0);
-        Matrix<T> sq;  // r² = ‖x − y‖²/ℓ²
-        pairs(sq, n, m, same, [&](Index i, Index j) { return (x.row(i) - y.row(j)).squaredNorm() / (ls * ls); });
+        Matrix<T> sq;  // r² = ‖(x − y)/ℓ‖²
+        squared_distances(x, y, Vector<T>::Constant(d, T(1) / ls), sq);
         const Matrix<T> base = (sq.array() / (T(2) * alpha) + T(1)).matrix();
         k = base.array().pow(-alpha).matrix();
         if (grad) {
@@ -434,7 +586,8 @@ template <Real T = double> class Kernel {
       case Kind::exp_sine_squared: {
         const T ls = params_[0].value(0), p = params_[1].value(0);
         Matrix<T> dist;
-        pairs(dist, n, m, same, [&](Index i, Index j) { return (x.row(i) - y.row(j)).norm(); });
+        squared_distances(x, y, Vector<T>::Ones(d), dist);
+        dist = columns(dist, [](const auto& b) { return Matrix<T>(b.array().sqrt().matrix()); });
         const Matrix<T> arg = (std::numbers::pi_v<T> / p) * dist;
         const Matrix<T> sn = arg.array().sin().matrix();
         k = (T(-2) * sn.array().square() / (ls * ls)).exp().matrix();

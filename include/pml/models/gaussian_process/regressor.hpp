@@ -302,11 +302,10 @@ template <Real T = double> class GaussianProcessRegressor {
   }
 
   // log p(y | X, kernel) and optionally its gradient with respect to the kernel's theta:
-  // ∂/∂θ_p = ½ (aᵀ ∂K_p a − Σ (K + αI)⁻¹ ∘ ∂K_p), with the inverse from the factor in N³/3 + N³/3 flops.
+  // ∂/∂θ_p = ½ Σ (aaᵀ − (K + αI)⁻¹) ∘ ∂K_p (R&W eq. 5.9), with the inverse from the factor in N³/3 + N³/3 flops
+  // and the contraction from Kernel::gradient_inner (no N x N gradient matrices).
   T evaluate(const Kernel<T>& kernel, Vector<T>* gradient, T& used) const {
-    std::vector<Matrix<T>> dk;
-    const Matrix<T> k = gradient ? kernel(x_train_, dk) : kernel(x_train_);
-    const Matrix<T> l = jittered_factor(k, options_.alpha, used, "GaussianProcessRegressor::fit");
+    const Matrix<T> l = jittered_factor(kernel(x_train_), options_.alpha, used, "GaussianProcessRegressor::fit");
     const Vector<T> a = solve_factor(l, y_train_);
     const Index n = y_train_.size();
     const T lml = T(-0.5) * y_train_.dot(a) - l.diagonal().array().log().sum() - T(0.5) * T(n) * constants<T>::log_two_pi;
@@ -314,9 +313,11 @@ template <Real T = double> class GaussianProcessRegressor {
       Matrix<T> inverse_factor, inverse;
       detail::lower_triangular_inverse(l, inverse_factor);
       detail::inverse_from_inverse_factor(inverse_factor, inverse);
-      gradient->resize(Index(dk.size()));
-      for (std::size_t p = 0; p < dk.size(); ++p)
-        (*gradient)(Index(p)) = T(0.5) * (a.dot(dk[p] * a) - inverse.cwiseProduct(dk[p]).sum());
+      // W = aaᵀ − (K + αI)⁻¹, in place
+      detail::parallel_chunks(detail::split_rows(n, 64, 64), [&](Index, Index b, Index e) {
+        inverse.middleCols(b, e - b) = a * a.segment(b, e - b).transpose() - inverse.middleCols(b, e - b);
+      });
+      *gradient = T(0.5) * kernel.gradient_inner(x_train_, inverse);
     }
     return lml;
   }
