@@ -381,3 +381,107 @@ TEST_CASE("GaussianProcessRegressor: estimator checks (shift, scale, order, dege
     CHECK_THROWS_AS(KernelD::rbf(1.0, {1e-5, std::numeric_limits<double>::infinity(), false}), std::domain_error);
   }
 }
+
+// ---- GaussianProcessClassifier -------------------------------------------------------------------------
+using GPC = pml::GaussianProcessClassifier<double>;
+namespace {
+pml::IntVector labels() { return vec(gp::labels).cast<long>(); }
+}  // namespace
+
+TEST_CASE("GaussianProcessClassifier with held hyperparameters equals scikit-learn's (Laplace)", "[gp][classifier]") {
+  const Eigen::MatrixXd x = X(), y = Y();
+  GPC model(KernelD::parse(gp::gpc_text), {.optimize = false});
+  model.fit(x, labels());
+  CHECK(model.log_marginal_likelihood() == Approx(gp::gpc_lml[0]).epsilon(1e-11));
+  CHECK(rel(model.pi(), vec(gp::gpc_pi)) < 1e-9);
+  Eigen::VectorXd g;
+  CHECK(model.log_marginal_likelihood(model.kernel().theta(), &g) == Approx(gp::gpc_lml[0]).epsilon(1e-11));
+  CHECK(rel(g, vec(gp::gpc_lml_grad)) < 1e-9);
+  CHECK(model.log_marginal_likelihood(vec(gp::gpc_theta2), &g) == Approx(gp::gpc_lml2[0]).epsilon(1e-11));
+  CHECK(rel(g, vec(gp::gpc_lml2_grad)) < 1e-9);
+  CHECK(rel(model.predict_proba(y), vec(gp::gpc_proba)) < 1e-9);
+  CHECK(model.predict(y) == vec(gp::gpc_predict).cast<long>());
+  // the gradient against central differences of the approximate log marginal likelihood (the mode moves with θ)
+  const Eigen::VectorXd theta = model.kernel().theta();
+  model.log_marginal_likelihood(theta, &g);
+  for (Eigen::Index p = 0; p < theta.size(); ++p) {
+    Eigen::VectorXd up = theta, down = theta;
+    up(p) += 1e-5;
+    down(p) -= 1e-5;
+    const double fd = (model.log_marginal_likelihood(up) - model.log_marginal_likelihood(down)) / 2e-5;
+    CHECK(g(p) == Approx(fd).epsilon(1e-5));
+  }
+}
+
+TEST_CASE("GaussianProcessClassifier: fitted hyperparameters reach scikit-learn's log marginal likelihood", "[gp][classifier]") {
+  const Eigen::MatrixXd x = X();
+  for (const int restarts : {0, 3}) {
+    GPC model(KernelD::parse(gp::gpc_fit_text), {.n_restarts_optimizer = restarts});
+    pml::Rng rng(8);
+    model.fit(x, labels(), rng);
+    const double sk = (restarts == 0 ? gp::gpc_fit0_lml : gp::gpc_fit3_lml)[0];
+    INFO("restarts " << restarts << ": pml " << model.log_marginal_likelihood() << " (" << model.kernel().to_string() << "), scikit-learn " << sk);
+    CHECK(model.log_marginal_likelihood() >= sk - 1e-7 * std::abs(sk));
+    // probabilities are probabilities, and the training labels are mostly recovered
+    const Eigen::VectorXd p = model.predict_proba(x);
+    CHECK((p.array() >= 0).all());
+    CHECK((p.array() <= 1).all());
+    CHECK((model.predict(x).array() == labels().array()).count() >= N * 3 / 4);
+  }
+}
+
+TEST_CASE("GaussianProcessClassifier: save/load, threads, float and errors", "[gp][classifier]") {
+  const Eigen::MatrixXd x = X(), y = Y();
+  SECTION("save and load predict bit for bit") {
+    GPC model(KernelD::parse("1 * matern([1, 1], nu=1.5)"));
+    model.fit(x, labels());
+    const auto dir = std::filesystem::temp_directory_path() / ("pml_gpc_test." + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    for (const auto format : {pml::io::FileFormat::binary, pml::io::FileFormat::json}) {
+      const auto path = dir / (format == pml::io::FileFormat::binary ? "gpc.pml" : "gpc.json");
+      model.save(path, format);
+      const GPC back = GPC::load(path);
+      CHECK(back.kernel() == model.kernel());
+      CHECK(back.predict_proba(y) == model.predict_proba(y));
+      CHECK(back.predict_latent(y).variance == model.predict_latent(y).variance);
+      CHECK(back.log_marginal_likelihood() == model.log_marginal_likelihood());
+    }
+    CHECK_THROWS_WITH(GPR::load(dir / "gpc.pml"), Contains("not a GaussianProcessRegressor"));
+    std::filesystem::remove_all(dir);
+  }
+  SECTION("the same fit for any thread count") {
+    auto run = [&](int threads) {
+      pml::set_num_threads(threads);
+      GPC model(KernelD::parse("1 * rbf([1, 1])"), {.n_restarts_optimizer = 1});
+      pml::Rng rng(2);
+      model.fit(x, labels(), rng);
+      return model.predict_proba(y);
+    };
+    const Eigen::VectorXd one = run(1), two = run(2);
+    pml::set_num_threads(0);
+    CHECK(one == two);
+  }
+  SECTION("float") {
+    pml::GaussianProcessClassifier<float> f(pml::Kernel<float>::parse(gp::gpc_text), {.optimize = false});
+    f.fit(x.cast<float>(), labels());
+    CHECK(rel(f.predict_proba(y.cast<float>()).cast<double>(), vec(gp::gpc_proba)) < 1e-4);
+  }
+  SECTION("inputs far from the origin give the same probabilities") {
+    GPC near(KernelD::parse(gp::gpc_text), {.optimize = false}), far(KernelD::parse(gp::gpc_text), {.optimize = false});
+    near.fit(x, labels());
+    far.fit(x.array() + 1e6, labels());
+    CHECK(rel(far.predict_proba(y.array() + 1e6), near.predict_proba(y)) < 1e-6);
+  }
+  SECTION("bad input names the function, the argument and the value") {
+    GPC m;
+    pml::IntVector bad = labels();
+    bad(3) = 2;
+    CHECK_THROWS_WITH(m.fit(x, bad), Contains("GaussianProcessClassifier::fit") && Contains("t must hold labels 0 and 1 (entry 3)") && Contains("got 2"));
+    CHECK_THROWS_WITH(m.fit(x, pml::IntVector::Zero(N)), Contains("t must hold both classes"));
+    CHECK_THROWS_WITH(m.fit(x, labels().head(5)), Contains("t has length 5, expected 24"));
+    CHECK_THROWS_WITH(m.predict_proba(y), Contains("not fitted"));
+    CHECK_THROWS_WITH(GPC(KernelD(), {.max_iter_predict = 0}), Contains("max_iter_predict must be positive, got 0"));
+    m.fit(x, labels());
+    CHECK_THROWS_WITH(m.predict(Eigen::MatrixXd(1, 5)), Contains("x has columns 5, expected 2"));
+  }
+}

@@ -6,9 +6,6 @@
 ///
 /// Needs LBFGS++ (header-only, Debian's `liblbfgspp-dev`) for the optimiser.
 
-#if !__has_include(<LBFGSB.h>)
-#error "pml/models/gaussian_process/regressor.hpp needs LBFGS++ (header-only): apt-get install liblbfgspp-dev"
-#endif
 
 #include <algorithm>
 #include <cmath>
@@ -18,7 +15,6 @@
 #include <vector>
 
 #include <Eigen/Cholesky>
-#include <LBFGSB.h>
 
 #include "pml/core/check.hpp"
 #include "pml/core/cholesky.hpp"
@@ -26,6 +22,7 @@
 #include "pml/core/rng.hpp"
 #include "pml/core/special.hpp"
 #include "pml/models/gaussian_process/kernel.hpp"
+#include "pml/models/gaussian_process/optimise.hpp"
 #include "pml/models/prediction.hpp"
 #include "pml/serialization/state.hpp"
 
@@ -330,67 +327,16 @@ template <Real T = double> class GaussianProcessRegressor {
   }
 
   void optimise(Rng& rng) {
-    const Matrix<T> bounds = kernel_.bounds();
-    const Index p = bounds.rows();
-    // negative log marginal likelihood; the best point ever evaluated is kept (a line search that gives up
-    // throws, and the point it reached is still a good one)
-    struct Objective {
-      const GaussianProcessRegressor& gp;
-      Vector<T> best_theta;
-      T best = std::numeric_limits<T>::infinity();
-      int count = 0;
-      T operator()(const Vector<T>& theta, Vector<T>& grad) {
-        T used = 0;
-        Vector<T> g;
-        const T lml = gp.evaluate(gp.kernel_.with_theta(theta), &g, used);
-        ++count;
-        grad = -g;
-        if (-lml < best) {
-          best = -lml;
-          best_theta = theta;
-        }
-        return -lml;
-      }
-    };
-    LBFGSpp::LBFGSBParam<T> param;
-    param.epsilon = options_.gradient_tolerance;
-    param.epsilon_rel = T(0);
-    param.past = 1;
-    param.delta = T(1e7) * std::numeric_limits<T>::epsilon();  // scipy's factr 1e7
-    param.max_iterations = options_.max_iterations;
-    param.max_linesearch = 50;
-    T best = std::numeric_limits<T>::infinity();
-    Vector<T> best_theta = kernel_.theta();
-    converged_ = true;
-    for (int run = 0; run <= options_.n_restarts_optimizer; ++run) {
-      Vector<T> theta(p);
-      if (run == 0) {
-        theta = kernel_.theta().cwiseMax(bounds.col(0)).cwiseMin(bounds.col(1));
-      } else {
-        for (Index i = 0; i < p; ++i) theta(i) = random::uniform<T>(rng, bounds(i, 0), bounds(i, 1));
-      }
-      Objective objective{*this, theta};
-      LBFGSpp::LBFGSBSolver<T> solver(param);
-      T fx = 0;
-      int iterations = 0;
-      bool stopped = true;
-      try {
-        iterations = solver.minimize(objective, theta, fx, bounds.col(0), bounds.col(1));
-        stopped = iterations < options_.max_iterations;
-      } catch (const std::runtime_error&) {  // a line search that gives up: keep the best point evaluated
-        stopped = false;
-      } catch (const std::logic_error&) {
-        stopped = false;
-      }
-      converged_ = converged_ && stopped;
-      evaluations_ += objective.count;
-      if (objective.best < best) {
-        best = objective.best;
-        best_theta = objective.best_theta;
-        iterations_ = iterations;
-      }
-    }
-    fitted_kernel_ = kernel_.with_theta(best_theta);
+    const auto search = detail::maximise_log_marginal_likelihood(
+        kernel_, options_.n_restarts_optimizer, options_.max_iterations, options_.gradient_tolerance, rng,
+        [&](const Kernel<T>& k, Vector<T>& g) {
+          T used = 0;
+          return evaluate(k, &g, used);
+        });
+    fitted_kernel_ = kernel_.with_theta(search.theta);
+    iterations_ = search.iterations;
+    evaluations_ = search.evaluations;
+    converged_ = search.converged;
   }
 
   Options options_;

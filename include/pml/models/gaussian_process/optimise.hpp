@@ -1,0 +1,100 @@
+#pragma once
+/// @file
+/// The hyperparameter search of the Gaussian-process models: L-BFGS-B (LBFGS++, header-only; Debian's
+/// liblbfgspp-dev) on the negative log marginal likelihood over a kernel's log-hyperparameters within their
+/// bounds, from the kernel's own values and then from `restarts` points drawn uniformly in the log bounds, as
+/// scikit-learn's `_constrained_optimization` with `n_restarts_optimizer`.
+
+#if !__has_include(<LBFGSB.h>)
+#error "pml's Gaussian processes need LBFGS++ (header-only): apt-get install liblbfgspp-dev"
+#endif
+
+#include <limits>
+#include <stdexcept>
+
+#include <LBFGSB.h>
+
+#include "pml/core/random.hpp"
+#include "pml/core/rng.hpp"
+#include "pml/models/gaussian_process/kernel.hpp"
+
+namespace pml::detail {
+
+/// What maximise_log_marginal_likelihood() found.
+template <Real T> struct HyperparameterSearch {
+  Vector<T> theta;       ///< the best log-hyperparameters over all runs
+  int iterations = 0;    ///< L-BFGS-B iterations of the run that found them
+  int evaluations = 0;   ///< objective evaluations over all runs
+  bool converged = true; ///< every run stopped at its tolerance (not at max_iterations or a failed line search)
+};
+
+/// Maximises `lml(kernel, gradient)` (the log marginal likelihood of a kernel and its gradient in theta) from
+/// kernel.theta() (clipped into the bounds) and from `restarts` uniform draws of `rng` in the log bounds. The
+/// best point ever evaluated is kept (a line search that gives up throws, and the point it reached is still a
+/// good one). Stops a run when the projected gradient's largest entry is at most `gradient_tolerance` (scipy's
+/// pgtol) or the objective's relative decrease is below 1e7 ε (scipy's factr).
+template <Real T, class Lml>
+HyperparameterSearch<T> maximise_log_marginal_likelihood(const Kernel<T>& kernel, int restarts, int max_iterations, T gradient_tolerance,
+                                                         Rng& rng, Lml&& lml) {
+  const Matrix<T> bounds = kernel.bounds();
+  const Index p = bounds.rows();
+  struct Objective {
+    const Kernel<T>& kernel;
+    Lml& lml;
+    Vector<T> best_theta;
+    T best = std::numeric_limits<T>::infinity();
+    int count = 0;
+    T operator()(const Vector<T>& theta, Vector<T>& grad) {
+      Vector<T> g;
+      const T value = lml(kernel.with_theta(theta), g);
+      ++count;
+      grad = -g;
+      if (-value < best) {
+        best = -value;
+        best_theta = theta;
+      }
+      return -value;
+    }
+  };
+  LBFGSpp::LBFGSBParam<T> param;
+  param.epsilon = gradient_tolerance;
+  param.epsilon_rel = T(0);
+  param.past = 1;
+  param.delta = T(1e7) * std::numeric_limits<T>::epsilon();
+  param.max_iterations = max_iterations;
+  param.max_linesearch = 50;
+  HyperparameterSearch<T> out;
+  out.theta = kernel.theta();
+  T best = std::numeric_limits<T>::infinity();
+  for (int run = 0; run <= restarts; ++run) {
+    Vector<T> theta(p);
+    if (run == 0) {
+      theta = kernel.theta().cwiseMax(bounds.col(0)).cwiseMin(bounds.col(1));
+    } else {
+      for (Index i = 0; i < p; ++i) theta(i) = random::uniform<T>(rng, bounds(i, 0), bounds(i, 1));
+    }
+    Objective objective{kernel, lml, theta};
+    LBFGSpp::LBFGSBSolver<T> solver(param);
+    T fx = 0;
+    int iterations = 0;
+    bool stopped = true;
+    try {
+      iterations = solver.minimize(objective, theta, fx, bounds.col(0), bounds.col(1));
+      stopped = iterations < max_iterations;
+    } catch (const std::runtime_error&) {  // a line search that gave up
+      stopped = false;
+    } catch (const std::logic_error&) {  // a direction that does not descend, or a matrix no jitter could factorise
+      stopped = false;
+    }
+    out.converged = out.converged && stopped;
+    out.evaluations += objective.count;
+    if (objective.best < best) {
+      best = objective.best;
+      out.theta = objective.best_theta;
+      out.iterations = iterations;
+    }
+  }
+  return out;
+}
+
+}  // namespace pml::detail
