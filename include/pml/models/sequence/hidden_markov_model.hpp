@@ -1,0 +1,589 @@
+#pragma once
+/// @file
+/// Hidden Markov models (PRML §13.2) with categorical or Gaussian (full or diagonal covariance) emissions:
+/// forward–backward in log space, Viterbi, Baum–Welch with restarts, sampling, several sequences of
+/// different lengths in one fit.
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <Eigen/Cholesky>
+
+#include "pml/core/check.hpp"
+#include "pml/core/enum_names.hpp"
+#include "pml/core/linalg.hpp"
+#include "pml/core/parallel.hpp"
+#include "pml/core/random.hpp"
+#include "pml/core/rng.hpp"
+#include "pml/core/special.hpp"
+#include "pml/models/cluster/kmeans.hpp"
+#include "pml/serialization/state.hpp"
+
+namespace pml {
+
+/// The emission distribution of every hidden state.
+enum class HMMEmission {
+  categorical,        ///< one of `symbols` symbols (x holds one column of integers 0 .. symbols − 1)
+  gaussian_full,      ///< a Gaussian with a full covariance per state
+  gaussian_diagonal,  ///< a Gaussian with a diagonal covariance per state
+};
+/// The names of the values, in order (model files and the command line; see core/enum_names.hpp).
+constexpr std::array<std::string_view, 3> enum_names(HMMEmission) { return {"categorical", "gaussian_full", "gaussian_diagonal"}; }
+
+/// Options of HiddenMarkovModel.
+template <Real T = double> struct HiddenMarkovModelOptions {
+  Index states = 2;                                  ///< K, the number of hidden states
+  HMMEmission emission = HMMEmission::gaussian_full;  ///< the states' emission distribution
+  Index symbols = 0;       ///< categorical: the number of symbols (0: one more than the largest in the data)
+  int restarts = 1;        ///< independent Baum–Welch runs from different starts; the highest log-likelihood wins
+  int max_iterations = 100;  ///< Baum–Welch iterations per run
+  T tolerance = T(1e-4);   ///< stop when the log-likelihood per observation rises by less than this
+  T reg_covar = T(1e-6);   ///< added to every variance (the diagonal of every covariance), in the data's units squared
+  /// Start from the model's current parameters instead of a new initialisation (scikit-learn's name).
+  bool warm_start = false;
+
+  /// The options a model file stores (serialization/state.hpp).
+  template <class O, class V> static void fields(O& o, V&& v) {
+    v("states", o.states, io::as_size);
+    v("emission", o.emission);
+    v("symbols", o.symbols, io::as_size);
+    v("restarts", o.restarts);
+    v("max_iterations", o.max_iterations);
+    v("tolerance", o.tolerance);
+    v("reg_covar", o.reg_covar);
+    v("warm_start", o.warm_start);
+  }
+};
+
+/// A hidden Markov model p(x, z) = π_{z₁} b_{z₁}(x₁) Π_t A_{z_{t−1} z_t} b_{z_t}(x_t) (PRML 13.10).
+///
+/// Data: the observations of one or more sequences stacked as the rows of an N x D matrix `x` (categorical:
+/// N x 1 of integers 0 .. S − 1), and `lengths`, the rows of each sequence in order (empty: one sequence).
+/// The forward and backward passes (PRML 13.36–13.38) run in log space: each step shifts by the largest
+/// log α (or log β b) before exponentiating, so no probability underflows however long the sequence; the
+/// posteriors γ and ξ (PRML 13.33, 13.43) and Viterbi (PRML 13.68–13.70) likewise. Baum–Welch (PRML
+/// 13.18–13.23) starts from k-means means and the data's covariance (Gaussian) or Dirichlet(1) draws
+/// (categorical), with uniform initial and transition probabilities; covariances are accumulated from the
+/// centred rows x − μ_k. Sequences run in parallel (the sums combined in sequence order: the same bits for
+/// any thread count). Thread safety: const members may run on one fitted model from many threads at once.
+template <Real T = double> class HiddenMarkovModel {
+ public:
+  using Options = HiddenMarkovModelOptions<T>;  ///< The options type.
+  using Scalar = T;                             ///< The scalar type (float or double).
+
+  /// A model with the given options (fit() or set_parameters() next).
+  /// @throw std::domain_error for states < 1, restarts < 1, max_iterations < 1, a negative tolerance or reg_covar.
+  explicit HiddenMarkovModel(const Options& options = {}) : options_(options) {
+    const char* f = "HiddenMarkovModel";
+    if (options.states < 1) detail::throw_domain(f, "states", "be at least 1", std::to_string(options.states));
+    if (options.symbols < 0) detail::throw_domain(f, "symbols", "be non-negative", std::to_string(options.symbols));
+    if (options.restarts < 1) detail::throw_domain(f, "restarts", "be at least 1", std::to_string(options.restarts));
+    if (options.max_iterations < 1) detail::throw_domain(f, "max_iterations", "be at least 1", std::to_string(options.max_iterations));
+    check_nonnegative(f, "tolerance", options.tolerance);
+    check_nonnegative(f, "reg_covar", options.reg_covar);
+  }
+
+  /// Sets every parameter: initial probabilities `start` (K), transition matrix `transitions` (K x K, rows sum
+  /// to 1), and the emissions — categorical: `emission_probabilities` (K x S, rows sum to 1); Gaussian:
+  /// `means` (K x D) and `covariances` (K matrices D x D, full; or one K x D matrix of variances as its only
+  /// entry, diagonal). Use it to score or decode with known parameters, or to start fit() with warm_start.
+  /// @throw std::invalid_argument for inconsistent shapes; std::domain_error for values that are not
+  /// probabilities or covariances that are not positive definite.
+  HiddenMarkovModel& set_parameters(const VectorCRef<T>& start, const MatrixCRef<T>& transitions, const MatrixCRef<T>& emission_probabilities,
+                                    const MatrixCRef<T>& means = Matrix<T>(), const std::vector<Matrix<T>>& covariances = {}) {
+    const char* f = "HiddenMarkovModel::set_parameters";
+    const Index k = options_.states;
+    check_size(f, "start", start.size(), k, "length");
+    check_simplex(f, "start", start, 1e-6);
+    if (transitions.rows() != k || transitions.cols() != k)
+      detail::throw_shape(f, "transitions is " + std::to_string(transitions.rows()) + "x" + std::to_string(transitions.cols()) + ", expected " +
+                                 std::to_string(k) + "x" + std::to_string(k));
+    for (Index i = 0; i < k; ++i) check_simplex(f, "transitions (row " + std::to_string(i) + ")", transitions.row(i).transpose(), 1e-6);
+    if (options_.emission == HMMEmission::categorical) {
+      check_size(f, "emission_probabilities", emission_probabilities.rows(), k, "rows");
+      check_nonempty(f, "emission_probabilities", emission_probabilities.cols());
+      for (Index i = 0; i < k; ++i)
+        check_simplex(f, "emission_probabilities (row " + std::to_string(i) + ")", emission_probabilities.row(i).transpose(), 1e-6);
+      emission_ = emission_probabilities;
+      dims_ = 1;
+    } else {
+      check_size(f, "means", means.rows(), k, "rows");
+      check_nonempty(f, "means", means.cols());
+      check_all_finite(f, "means", means);
+      means_ = means;
+      dims_ = means.cols();
+      if (options_.emission == HMMEmission::gaussian_diagonal) {
+        if (covariances.size() != 1 || covariances[0].rows() != k || covariances[0].cols() != dims_)
+          detail::throw_shape(f, "covariances must hold one K x D matrix of variances (" + std::to_string(k) + "x" + std::to_string(dims_) + ")");
+        check_all_positive(f, "covariances", covariances[0]);
+        variances_ = covariances[0];
+      } else {
+        if (Index(covariances.size()) != k) detail::throw_shape(f, "covariances has " + std::to_string(covariances.size()) + " matrices, expected " + std::to_string(k));
+        factors_.assign(std::size_t(k), Matrix<T>());
+        covariances_ = covariances;
+        for (Index i = 0; i < k; ++i) {
+          check_size(f, "covariances[" + std::to_string(i) + "]", covariances[std::size_t(i)].rows(), dims_, "rows");
+          check_symmetric(f, "covariances[" + std::to_string(i) + "]", covariances[std::size_t(i)]);
+          Eigen::LLT<Matrix<T>> llt(covariances[std::size_t(i)]);
+          if (llt.info() != Eigen::Success) detail::throw_domain(f, "covariances[" + std::to_string(i) + "]", "be positive definite", "a failed Cholesky factorisation");
+          factors_[std::size_t(i)] = llt.matrixL();
+        }
+      }
+    }
+    start_ = start;
+    transitions_ = transitions;
+    return *this;
+  }
+
+  /// Baum–Welch on the sequences in `x` (N x D; categorical N x 1) with `lengths` (empty: one sequence),
+  /// `restarts` runs from starts drawn from `rng`, keeping the run of highest log-likelihood.
+  /// @throw std::invalid_argument for lengths that do not add up to N or a zero length, a wrong width;
+  /// std::domain_error for non-finite values or, categorical, a value that is not a symbol.
+  HiddenMarkovModel& fit(const MatrixCRef<T>& x, const std::vector<Index>& lengths, Rng& rng) {
+    const char* f = "HiddenMarkovModel::fit";
+    check_nonempty(f, "x", x.rows());
+    const auto bounds = sequence_bounds(f, x.rows(), lengths);
+    check_data(f, x, false);
+    if (options_.emission == HMMEmission::categorical && !(options_.warm_start && fitted()))
+      symbols_ = options_.symbols > 0 ? options_.symbols : Index(x.col(0).maxCoeff()) + 1;
+    if (options_.emission == HMMEmission::categorical) check_data(f, x, true);
+    const bool warm = options_.warm_start && fitted();
+    T best = -std::numeric_limits<T>::infinity();
+    HiddenMarkovModel best_model = *this;
+    for (int run = 0; run < (warm ? 1 : options_.restarts); ++run) {
+      if (!warm) initialise(x, rng);
+      history_.clear();
+      converged_ = false;
+      T previous = -std::numeric_limits<T>::infinity();
+      for (int it = 0; it < options_.max_iterations; ++it) {
+        const T ll = em_step(x, bounds);
+        history_.push_back(ll);
+        iterations_ = it + 1;
+        if (it > 0 && (ll - previous) < options_.tolerance * T(x.rows())) {
+          converged_ = true;
+          break;
+        }
+        previous = ll;
+      }
+      const T ll = log_likelihood_of(x, bounds);
+      if (run == 0 || ll > best) {
+        best = ll;
+        best_model = *this;
+      }
+    }
+    *this = std::move(best_model);
+    log_likelihood_ = best;
+    return *this;
+  }
+  /// fit() with a generator seeded from `seed`.
+  HiddenMarkovModel& fit(const MatrixCRef<T>& x, const std::vector<Index>& lengths = {}, std::uint64_t seed = 0) {
+    Rng rng(seed);
+    return fit(x, lengths, rng);
+  }
+
+  /// The total log-likelihood log p(x) of the sequences (hmmlearn's `score`).
+  /// @throw std::logic_error if there are no parameters; as fit() for bad data.
+  T score(const MatrixCRef<T>& x, const std::vector<Index>& lengths = {}) const {
+    const char* f = "HiddenMarkovModel::score";
+    require_parameters(f);
+    check_data(f, x, true);
+    return log_likelihood_of(x, sequence_bounds(f, x.rows(), lengths));
+  }
+  /// log p(x) of each sequence (length: the number of sequences).
+  Vector<T> log_likelihoods(const MatrixCRef<T>& x, const std::vector<Index>& lengths = {}) const {
+    const char* f = "HiddenMarkovModel::log_likelihoods";
+    require_parameters(f);
+    check_data(f, x, true);
+    const auto bounds = sequence_bounds(f, x.rows(), lengths);
+    const Matrix<T> b = log_emissions(x);
+    Vector<T> out(Index(bounds.size()));
+    detail::parallel_for(Index(bounds.size()), [&](Index s) {
+      Matrix<T> la;
+      out(s) = forward(b, bounds[std::size_t(s)].first, bounds[std::size_t(s)].second, la);
+    });
+    return out;
+  }
+  /// The posterior probability of each hidden state at each row, p(z_t = k | x) (PRML 13.33): N x K.
+  Matrix<T> predict_proba(const MatrixCRef<T>& x, const std::vector<Index>& lengths = {}) const {
+    const char* f = "HiddenMarkovModel::predict_proba";
+    require_parameters(f);
+    check_data(f, x, true);
+    const auto bounds = sequence_bounds(f, x.rows(), lengths);
+    const Matrix<T> b = log_emissions(x);
+    Matrix<T> gamma(x.rows(), options_.states);
+    detail::parallel_for(Index(bounds.size()), [&](Index s) {
+      const auto [begin, end] = bounds[std::size_t(s)];
+      Matrix<T> la, lb;
+      const T ll = forward(b, begin, end, la);
+      backward(b, begin, end, lb);
+      gamma.middleRows(begin, end - begin) = (la + lb).array() - ll;
+      gamma.middleRows(begin, end - begin) = gamma.middleRows(begin, end - begin).array().exp();
+    });
+    return gamma;
+  }
+  /// The most probable state path of each sequence (Viterbi, PRML 13.68–13.70), one state per row.
+  IntVector predict(const MatrixCRef<T>& x, const std::vector<Index>& lengths = {}) const { return decode(x, lengths).second; }
+  /// The Viterbi path and its log-probability log p(x, z*) summed over the sequences.
+  std::pair<T, IntVector> decode(const MatrixCRef<T>& x, const std::vector<Index>& lengths = {}) const {
+    const char* f = "HiddenMarkovModel::decode";
+    require_parameters(f);
+    check_data(f, x, true);
+    const auto bounds = sequence_bounds(f, x.rows(), lengths);
+    const Matrix<T> b = log_emissions(x);
+    const Matrix<T> log_a = transitions_.array().log();
+    IntVector path(x.rows());
+    Vector<T> best(Index(bounds.size()));
+    detail::parallel_for(Index(bounds.size()), [&](Index s) {
+      const auto [begin, end] = bounds[std::size_t(s)];
+      const Index k = options_.states, n = end - begin;
+      Matrix<T> delta(n, k);
+      Eigen::Matrix<Index, Eigen::Dynamic, Eigen::Dynamic> from(n, k);
+      delta.row(0) = start_.array().log().transpose() + b.row(begin).array();
+      for (Index t = 1; t < n; ++t)
+        for (Index j = 0; j < k; ++j) {
+          Index arg = 0;
+          const T m = (delta.row(t - 1).transpose() + log_a.col(j)).maxCoeff(&arg);
+          delta(t, j) = m + b(begin + t, j);
+          from(t, j) = arg;
+        }
+      Index state = 0;
+      best(s) = delta.row(n - 1).maxCoeff(&state);
+      for (Index t = n - 1; t >= 0; --t) {
+        path(begin + t) = long(state);
+        if (t > 0) state = from(t, state);
+      }
+    });
+    return {best.sum(), path};
+  }
+  /// `n` observations of one sequence drawn from the model, with their hidden states.
+  std::pair<Matrix<T>, IntVector> sample(Rng& rng, Index n) const {
+    const char* f = "HiddenMarkovModel::sample";
+    require_parameters(f);
+    if (n < 0) detail::throw_domain(f, "n", "be non-negative", std::to_string(n));
+    Matrix<T> x(n, dims_);
+    IntVector z(n);
+    auto draw = [&](const auto& p) {
+      const T u = random::uniform<T>(rng);
+      T acc = 0;
+      for (Index i = 0; i < p.size(); ++i) {
+        acc += p(i);
+        if (u < acc) return i;
+      }
+      return p.size() - 1;
+    };
+    Index state = draw(start_);
+    for (Index t = 0; t < n; ++t) {
+      if (t > 0) state = draw(transitions_.row(state).transpose());
+      z(t) = long(state);
+      if (options_.emission == HMMEmission::categorical) {
+        x(t, 0) = T(draw(emission_.row(state).transpose()));
+      } else {
+        Vector<T> e(dims_);
+        random::fill_normal(rng, e);
+        if (options_.emission == HMMEmission::gaussian_diagonal)
+          x.row(t) = means_.row(state) + (variances_.row(state).array().sqrt() * e.transpose().array()).matrix();
+        else
+          x.row(t) = means_.row(state) + (factors_[std::size_t(state)] * e).transpose();
+      }
+    }
+    return {x, z};
+  }
+
+  const Vector<T>& start_probabilities() const noexcept { return start_; }  ///< π (K; hmmlearn's startprob_)
+  const Matrix<T>& transitions() const noexcept { return transitions_; }    ///< A (K x K; rows sum to 1; transmat_)
+  const Matrix<T>& emission_probabilities() const noexcept { return emission_; }  ///< categorical: K x S
+  const Matrix<T>& means() const noexcept { return means_; }                ///< Gaussian: K x D
+  /// Gaussian: the covariance of each state (K matrices D x D; the diagonal ones as diagonal matrices).
+  std::vector<Matrix<T>> covariances() const {
+    if (options_.emission != HMMEmission::gaussian_diagonal) return covariances_;
+    std::vector<Matrix<T>> out;
+    for (Index i = 0; i < variances_.rows(); ++i) out.push_back(variances_.row(i).asDiagonal());
+    return out;
+  }
+  /// The log-likelihood of each Baum–Welch iteration of the kept run (before its M-step), empty after load().
+  const std::vector<T>& log_likelihood_history() const noexcept { return history_; }
+  T log_likelihood() const noexcept { return log_likelihood_; }  ///< log p(x) of the training data under the fitted model
+  int iterations() const noexcept { return iterations_; }  ///< Baum–Welch iterations of the kept run
+  bool converged() const noexcept { return converged_; }  ///< whether the kept run met the tolerance
+  const Options& options() const noexcept { return options_; }  ///< The options.
+  bool fitted() const noexcept { return start_.size() > 0; }  ///< whether the model has parameters (fit() or set_parameters())
+
+  /// Writes the parameters to `path` (type "HiddenMarkovModel"). @throw std::logic_error without parameters;
+  /// std::runtime_error if the file cannot be written.
+  void save(const std::filesystem::path& path, io::FileFormat format = io::FileFormat::binary) const {
+    require_parameters("HiddenMarkovModel::save");
+    io::save_model(*this, path, format, "HiddenMarkovModel::save");
+  }
+  /// A model saved by save(). @throw std::runtime_error naming the path for a missing, truncated, corrupt or
+  /// wrong-type file, or parameters that are not probabilities.
+  static HiddenMarkovModel load(const std::filesystem::path& path) {
+    return io::load_model<HiddenMarkovModel>(path, "HiddenMarkovModel::load");
+  }
+  static constexpr const char* model_name = "HiddenMarkovModel";  ///< The model type in its files' headers.
+
+ private:
+  friend struct io::StateAccess;
+  template <class Self, class Archive> static void state(Self& self, Archive& a) {
+    const Index k = self.options_.states;
+    a.vector("start", self.start_, k, io::Values::finite);
+    a.matrix("transitions", self.transitions_, k, k);
+    a.require((self.start_.array() >= T(0)).all() && (self.transitions_.array() >= T(0)).all(), "a probability is negative");
+    if (self.options_.emission == HMMEmission::categorical) {
+      a.matrix("emission_probabilities", self.emission_, k);
+      a.require((self.emission_.array() >= T(0)).all(), "an emission probability is negative");
+      if constexpr (!std::is_const_v<Self>) {
+        self.symbols_ = self.emission_.cols();
+        self.dims_ = 1;
+      }
+    } else {
+      a.matrix("means", self.means_, k);
+      if constexpr (!std::is_const_v<Self>) self.dims_ = self.means_.cols();
+      if (self.options_.emission == HMMEmission::gaussian_diagonal) {
+        a.matrix("variances", self.variances_, k, self.means_.cols(), io::Values::positive);
+      } else {
+        std::vector<Eigen::LLT<Matrix<T>>> chol;
+        if constexpr (std::is_const_v<Self>)
+          for (const auto& l : self.factors_) chol.push_back(pml::llt_from_factor(l));
+        a.factors("covariance_factors", chol, k, self.means_.cols());
+        if constexpr (!std::is_const_v<Self>) {
+          self.factors_.clear();
+          self.covariances_.clear();
+          for (const auto& c : chol) {
+            self.factors_.push_back(c.matrixL());
+            self.covariances_.push_back(self.factors_.back() * self.factors_.back().transpose());
+          }
+        }
+      }
+    }
+    a.scalars("scalars", self.log_likelihood_);
+    a.option("iterations", self.iterations_);
+    a.option("converged", self.converged_);
+  }
+
+  void require_parameters(const char* function) const {
+    if (!fitted()) throw std::logic_error(std::string(function) + ": the model has no parameters; call fit() or set_parameters() first");
+  }
+  // [begin, end) of each sequence
+  static std::vector<std::pair<Index, Index>> sequence_bounds(const char* function, Index n, const std::vector<Index>& lengths) {
+    std::vector<std::pair<Index, Index>> out;
+    if (lengths.empty()) {
+      if (n == 0) detail::throw_shape(function, "x has no rows");
+      out.push_back({0, n});
+      return out;
+    }
+    Index at = 0;
+    for (std::size_t i = 0; i < lengths.size(); ++i) {
+      if (lengths[i] <= 0)
+        detail::throw_shape(function, "lengths[" + std::to_string(i) + "] is " + std::to_string(lengths[i]) + ": every sequence needs at least one row");
+      out.push_back({at, at + lengths[i]});
+      at += lengths[i];
+    }
+    if (at != n) detail::throw_shape(function, "lengths add up to " + std::to_string(at) + ", but x has " + std::to_string(n) + " rows");
+    return out;
+  }
+  void check_data(const char* function, const MatrixCRef<T>& x, bool with_model) const {
+    check_all_finite(function, "x", x);
+    if (options_.emission == HMMEmission::categorical) {
+      if (x.cols() != 1) detail::throw_shape(function, "x has " + std::to_string(x.cols()) + " columns; categorical observations are one column of symbols");
+      const Index s = with_model ? symbols_ : std::numeric_limits<Index>::max();
+      for (Index i = 0; i < x.rows(); ++i)
+        if (!(x(i, 0) >= T(0)) || x(i, 0) != std::floor(x(i, 0)) || !(x(i, 0) < T(s)))
+          detail::throw_domain(function, "x", "hold symbols 0 .. " + (with_model ? std::to_string(s - 1) : std::string("S - 1")) + " (row " + std::to_string(i) + ")",
+                               detail::describe(x(i, 0)));
+    } else if (with_model && fitted()) {
+      check_size(function, "x", x.cols(), dims_, "columns");
+    }
+  }
+
+  // log b_k(x_t): N x K
+  Matrix<T> log_emissions(const MatrixCRef<T>& x) const {
+    const Index n = x.rows(), k = options_.states;
+    Matrix<T> out(n, k);
+    if (options_.emission == HMMEmission::categorical) {
+      const Matrix<T> log_e = emission_.array().log();
+      for (Index t = 0; t < n; ++t) out.row(t) = log_e.col(Index(x(t, 0))).transpose();
+      return out;
+    }
+    const Index d = dims_;
+    const T c = T(-0.5) * T(d) * constants<T>::log_two_pi;
+    detail::parallel_for(k, [&](Index j) {
+      if (options_.emission == HMMEmission::gaussian_diagonal) {
+        const Vector<T> inv = variances_.row(j).transpose().cwiseInverse();
+        const T log_det = variances_.row(j).array().log().sum();
+        for (Index t = 0; t < n; ++t)
+          out(t, j) = c - T(0.5) * log_det - T(0.5) * ((x.row(t) - means_.row(j)).array().square() * inv.transpose().array()).sum();
+      } else {
+        const Matrix<T>& l = factors_[std::size_t(j)];
+        Matrix<T> z = (x.rowwise() - means_.row(j)).transpose();  // D x N, the differences
+        l.template triangularView<Eigen::Lower>().solveInPlace(z);
+        out.col(j) = (c - l.diagonal().array().log().sum()) - T(0.5) * z.colwise().squaredNorm().transpose().array();
+      }
+    });
+    return out;
+  }
+
+  // log α (rows [begin, end) of b) into la (n x K); returns log p(x of the sequence)
+  T forward(const Matrix<T>& b, Index begin, Index end, Matrix<T>& la) const {
+    const Index n = end - begin, k = options_.states;
+    la.resize(n, k);
+    la.row(0) = start_.array().log().transpose() + b.row(begin).array();
+    RowVector<T> p(k), q(k);
+    for (Index t = 1; t < n; ++t) {
+      const T m = la.row(t - 1).maxCoeff();
+      if (!(m > -std::numeric_limits<T>::infinity())) impossible("the observations up to row " + std::to_string(begin + t - 1));
+      p = (la.row(t - 1).array() - m).exp();
+      q.noalias() = p * transitions_;
+      la.row(t) = b.row(begin + t).array() + m + q.array().log();
+    }
+    const T ll = log_sum_exp(la.row(n - 1));
+    if (!(ll > -std::numeric_limits<T>::infinity())) impossible("sequence ending at row " + std::to_string(end - 1));
+    return ll;
+  }
+  // log β (n x K)
+  void backward(const Matrix<T>& b, Index begin, Index end, Matrix<T>& lb) const {
+    const Index n = end - begin, k = options_.states;
+    lb.resize(n, k);
+    lb.row(n - 1).setZero();
+    Vector<T> r(k);
+    for (Index t = n - 2; t >= 0; --t) {
+      const RowVector<T> next = b.row(begin + t + 1) + lb.row(t + 1);
+      const T m = next.maxCoeff();
+      r = (next.array() - m).exp().transpose();
+      lb.row(t) = (m + (transitions_ * r).array().log()).transpose();
+    }
+  }
+  [[noreturn]] static void impossible(const std::string& what) {
+    detail::throw_domain("HiddenMarkovModel", "x", "have a positive probability under the model", what + " have probability 0");
+  }
+
+  T log_likelihood_of(const MatrixCRef<T>& x, const std::vector<std::pair<Index, Index>>& bounds) const {
+    const Matrix<T> b = log_emissions(x);
+    Vector<T> each(Index(bounds.size()));
+    detail::parallel_for(Index(bounds.size()), [&](Index s) {
+      Matrix<T> la;
+      each(s) = forward(b, bounds[std::size_t(s)].first, bounds[std::size_t(s)].second, la);
+    });
+    return each.sum();
+  }
+
+  // One Baum–Welch iteration: E-step under the current parameters, M-step; returns the log-likelihood before it.
+  T em_step(const MatrixCRef<T>& x, const std::vector<std::pair<Index, Index>>& bounds) {
+    const Index k = options_.states, n = x.rows();
+    const Matrix<T> b = log_emissions(x);
+    Matrix<T> gamma(n, k);
+    const Index count = Index(bounds.size());
+    std::vector<Matrix<T>> xi(std::size_t(count), Matrix<T>::Zero(k, k));
+    Vector<T> ll(count);
+    detail::parallel_for(count, [&](Index s) {
+      const auto [begin, end] = bounds[std::size_t(s)];
+      Matrix<T> la, lb;
+      ll(s) = forward(b, begin, end, la);
+      backward(b, begin, end, lb);
+      auto g = gamma.middleRows(begin, end - begin);
+      g = ((la + lb).array() - ll(s)).exp();
+      Matrix<T>& acc = xi[std::size_t(s)];
+      for (Index t = 0; t + 1 < end - begin; ++t) {
+        // ξ_t(i, j) = α_t(i) A_ij b_j(x_{t+1}) β_{t+1}(j) / p(x), each factor shifted by its largest log
+        const T m1 = la.row(t).maxCoeff();
+        const RowVector<T> next = b.row(begin + t + 1) + lb.row(t + 1);
+        const T m2 = next.maxCoeff();
+        const T scale = std::exp(m1 + m2 - ll(s));
+        const Vector<T> u = (la.row(t).array() - m1).exp().transpose();
+        const RowVector<T> v = (next.array() - m2).exp();
+        acc.noalias() += scale * (u * v).cwiseProduct(transitions_);
+      }
+    });
+    // M-step (PRML 13.18-13.23)
+    Vector<T> start = Vector<T>::Zero(k);
+    Matrix<T> trans = Matrix<T>::Zero(k, k);
+    for (Index s = 0; s < count; ++s) {
+      start += gamma.row(bounds[std::size_t(s)].first).transpose();
+      trans += xi[std::size_t(s)];
+    }
+    start_ = start / start.sum();
+    for (Index i = 0; i < k; ++i) {
+      const T row = trans.row(i).sum();
+      if (row > T(0)) transitions_.row(i) = trans.row(i) / row;  // a state never left keeps its row
+    }
+    const Vector<T> nk = gamma.colwise().sum().transpose();
+    if (options_.emission == HMMEmission::categorical) {
+      Matrix<T> counts = Matrix<T>::Zero(k, symbols_);
+      for (Index t = 0; t < n; ++t) counts.col(Index(x(t, 0))) += gamma.row(t).transpose();
+      for (Index j = 0; j < k; ++j)
+        if (nk(j) > T(0)) emission_.row(j) = counts.row(j) / counts.row(j).sum();
+    } else {
+      detail::parallel_for(k, [&](Index j) {
+        if (!(nk(j) > T(10) * std::numeric_limits<T>::min())) return;  // an empty state keeps its emission
+        const Vector<T> w = gamma.col(j);
+        const RowVector<T> mean = (w.transpose() * x) / nk(j);
+        // covariance from the centred rows (never E[xxᵀ] − μμᵀ)
+        const Matrix<T> centred = x.rowwise() - mean;
+        means_.row(j) = mean;
+        if (options_.emission == HMMEmission::gaussian_diagonal) {
+          variances_.row(j) = (w.transpose() * centred.array().square().matrix()) / nk(j);
+          variances_.row(j).array() += options_.reg_covar;
+        } else {
+          Matrix<T> cov = centred.transpose() * w.asDiagonal() * centred / nk(j);
+          cov.diagonal().array() += options_.reg_covar;
+          Eigen::LLT<Matrix<T>> llt(cov);
+          if (llt.info() != Eigen::Success) return;  // keeps the previous covariance
+          covariances_[std::size_t(j)] = cov;
+          factors_[std::size_t(j)] = llt.matrixL();
+        }
+      });
+    }
+    return ll.sum();
+  }
+
+  void initialise(const MatrixCRef<T>& x, Rng& rng) {
+    const Index k = options_.states;
+    start_ = Vector<T>::Constant(k, T(1) / T(k));
+    transitions_ = Matrix<T>::Constant(k, k, T(1) / T(k));
+    if (options_.emission == HMMEmission::categorical) {
+      emission_.resize(k, symbols_);
+      for (Index j = 0; j < k; ++j) {
+        for (Index s = 0; s < symbols_; ++s) emission_(j, s) = random::exponential<T>(rng);
+        emission_.row(j) /= emission_.row(j).sum();
+      }
+      dims_ = 1;
+      return;
+    }
+    dims_ = x.cols();
+    KMeans<T> km({.clusters = std::min<Index>(k, x.rows())});
+    km.fit(x, rng);
+    means_.resize(k, dims_);
+    for (Index j = 0; j < k; ++j) means_.row(j) = km.centres().row(j % km.centres().rows());
+    const RowVector<T> mean = x.colwise().mean();
+    const Matrix<T> centred = x.rowwise() - mean;
+    Matrix<T> cov = centred.transpose() * centred / T(std::max<Index>(1, x.rows() - 1));
+    cov.diagonal().array() += options_.reg_covar;
+    if (options_.emission == HMMEmission::gaussian_diagonal) {
+      variances_ = cov.diagonal().transpose().replicate(k, 1);
+    } else {
+      Eigen::LLT<Matrix<T>> llt(cov);
+      if (llt.info() != Eigen::Success) {  // collinear columns: the diagonal alone
+        cov = Matrix<T>(cov.diagonal().asDiagonal());
+        llt.compute(cov);
+      }
+      covariances_.assign(std::size_t(k), cov);
+      factors_.assign(std::size_t(k), Matrix<T>(llt.matrixL()));
+    }
+  }
+
+  Options options_;
+  Vector<T> start_;
+  Matrix<T> transitions_, emission_, means_, variances_;
+  std::vector<Matrix<T>> covariances_, factors_;
+  Index symbols_ = 0, dims_ = 0;
+  std::vector<T> history_;
+  T log_likelihood_ = 0;
+  int iterations_ = 0;
+  bool converged_ = false;
+};
+
+}  // namespace pml

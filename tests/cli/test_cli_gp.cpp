@@ -1,0 +1,105 @@
+// pml gp end to end through the built binary (issue 19 §3): fit, predict and sample equal the library's own
+// GaussianProcessRegressor on the same file; bad kernels and inputs give one clear line.
+#include <catch2/catch.hpp>
+
+#include "process_directory.hpp"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <sys/wait.h>
+
+#include "pml/core/random.hpp"
+#include "pml/io/csv.hpp"
+#include "pml/models/gaussian_process.hpp"
+
+using Catch::Matchers::Contains;
+namespace fs = std::filesystem;
+
+namespace {
+struct Run {
+  int code;
+  std::string out, err;
+};
+const fs::path& dir() {
+  static const pml::test::ProcessDirectory d("pml_cli_gp_test");
+  return d.path;
+}
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+Run run_pml(const std::string& args) {
+  const std::string cmd = "cd '" + dir().string() + "' && '" PML_CLI "' " + args + " > out.txt 2> err.txt";
+  const int status = std::system(cmd.c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir() / "out.txt"), slurp(dir() / "err.txt")};
+}
+Eigen::MatrixXd read_out() { return pml::io::read_csv<double>(dir() / "out.csv").data; }
+double rel(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b) {
+  REQUIRE(a.rows() == b.rows());
+  REQUIRE(a.cols() == b.cols());
+  return (a - b).cwiseAbs().maxCoeff() / b.cwiseAbs().maxCoeff();
+}
+}  // namespace
+
+TEST_CASE("pml gp fit / predict / sample equal the library's regressor", "[cli][gp]") {
+  pml::Rng rng(12);
+  Eigen::MatrixXd xy(60, 3);
+  pml::random::fill_normal(rng, xy);
+  xy.col(2) = (2.0 * xy.col(0)).array().sin() + 0.3 * xy.col(1).array() + 0.05 * xy.col(2).array();
+  pml::io::write_csv(dir() / "xy.csv", xy, {"a", "b", "t"});
+  Eigen::MatrixXd q(9, 2);
+  pml::random::fill_normal(rng, q);
+  pml::io::write_csv(dir() / "q.csv", q, {"a", "b"});
+  const std::string kernel = "1 * rbf([1, 1]) + white(0.1)";
+  const Run fit = run_pml("gp fit xy.csv --kernel '" + kernel + "' --restarts 2 --seed 4 --normalize-y -o gp.pml");
+  INFO(fit.err);
+  REQUIRE(fit.code == 0);
+  CHECK_THAT(fit.err, Contains("log marginal likelihood"));
+  // the same fit in process, on the numbers as the file holds them
+  const Eigen::MatrixXd data = pml::io::read_csv<double>(dir() / "xy.csv").data;
+  pml::GaussianProcessRegressor<double> m(pml::Kernel<double>::parse(kernel), {.n_restarts_optimizer = 2, .normalize_y = true});
+  pml::Rng seed(4);
+  m.fit(data.leftCols(2), data.col(2), seed);
+  const auto loaded = pml::GaussianProcessRegressor<double>::load(dir() / "gp.pml");
+  CHECK(loaded.kernel() == m.kernel());
+  CHECK(loaded.log_marginal_likelihood() == m.log_marginal_likelihood());
+  REQUIRE(run_pml("gp predict gp.pml q.csv -o out.csv").code == 0);
+  const Eigen::MatrixXd qq = pml::io::read_csv<double>(dir() / "q.csv").data;
+  const auto p = m.predict(qq);
+  Eigen::MatrixXd expected(qq.rows(), 2);
+  expected << p.mean, p.variance.cwiseSqrt();
+  CHECK(rel(read_out(), expected) < 1e-15);
+  REQUIRE(run_pml("gp sample gp.pml q.csv -n 3 --seed 7 -o out.csv").code == 0);
+  pml::Rng draws(7);
+  CHECK(rel(read_out(), m.sample_y(draws, qq, 3)) < 1e-15);
+  REQUIRE(run_pml("gp sample gp.pml q.csv -n 2 --prior --seed 7 -o out.csv").code == 0);
+  pml::Rng prior_draws(7);
+  CHECK(rel(read_out(), pml::GaussianProcessRegressor<double>(m.kernel()).sample_y(prior_draws, qq, 2)) < 1e-15);
+  // --fixed keeps the kernel
+  REQUIRE(run_pml("gp fit xy.csv --kernel '" + kernel + "' --fixed -o held.pml").code == 0);
+  CHECK(pml::GaussianProcessRegressor<double>::load(dir() / "held.pml").kernel() == pml::Kernel<double>::parse(kernel));
+}
+
+TEST_CASE("pml gp: bad kernels and inputs give one clear line", "[cli][gp]") {
+  std::ofstream(dir() / "small.csv") << "a,t\n0,1\n1,2\n2,0\n";
+  const Run bad = run_pml("gp fit small.csv --kernel 'rbf(1) + foo(2)' -o bad.pml");
+  CHECK(bad.code != 0);
+  CHECK_THAT(bad.err, Contains("--kernel") && Contains("unknown kernel 'foo'"));
+  const Run negative = run_pml("gp fit small.csv --kernel 'rbf(-1)' -o bad.pml");
+  CHECK(negative.code != 0);
+  CHECK_THAT(negative.err, Contains("length_scale"));
+  CHECK(!fs::exists(dir() / "bad.pml"));
+  REQUIRE(run_pml("gp fit small.csv --kernel 'rbf(1)' --alpha 0.01 -o ok.pml").code == 0);
+  std::ofstream(dir() / "wide.csv") << "a,b\n0,1\n";
+  const Run wide = run_pml("gp predict ok.pml wide.csv");
+  CHECK(wide.code == 1);
+  CHECK_THAT(wide.err, Contains("wide.csv") && Contains("2 columns"));
+  const Run help = run_pml("gp fit --help");
+  CHECK(help.code == 0);
+  CHECK_THAT(help.out, Contains("--kernel") && Contains("--restarts") && Contains("--normalize-y"));
+}
