@@ -64,9 +64,10 @@ template <Real T = double> struct HiddenMarkovModelOptions {
 ///
 /// Data: the observations of one or more sequences stacked as the rows of an N x D matrix `x` (categorical:
 /// N x 1 of integers 0 .. S − 1), and `lengths`, the rows of each sequence in order (empty: one sequence).
-/// The forward and backward passes (PRML 13.36–13.38) run in log space: each step shifts by the largest
-/// log α (or log β b) before exponentiating, so no probability underflows however long the sequence; the
-/// posteriors γ and ξ (PRML 13.33, 13.43) and Viterbi (PRML 13.68–13.70) likewise. Baum–Welch (PRML
+/// The forward and backward passes (PRML 13.36–13.38) run in log space, each row kept relative to its own
+/// log-sum-exp (the log form of PRML §13.2.4's scaling factors): no probability underflows and no log grows
+/// with the sequence, so the posteriors γ and ξ (PRML 13.33, 13.43) keep full precision at 10⁵ steps;
+/// Viterbi (PRML 13.68–13.70) maximises sums of logs. Baum–Welch (PRML
 /// 13.18–13.23) starts from k-means means and the data's covariance (Gaussian) or Dirichlet(1) draws
 /// (categorical), with uniform initial and transition probabilities; covariances are accumulated from the
 /// centred rows x − μ_k. Sequences run in parallel (the sums combined in sequence order: the same bits for
@@ -110,6 +111,7 @@ template <Real T = double> class HiddenMarkovModel {
       for (Index i = 0; i < k; ++i)
         check_simplex(f, "emission_probabilities (row " + std::to_string(i) + ")", emission_probabilities.row(i).transpose(), 1e-6);
       emission_ = emission_probabilities;
+      symbols_ = emission_.cols();
       dims_ = 1;
     } else {
       check_size(f, "means", means.rows(), k, "rows");
@@ -219,10 +221,9 @@ template <Real T = double> class HiddenMarkovModel {
     detail::parallel_for(Index(bounds.size()), [&](Index s) {
       const auto [begin, end] = bounds[std::size_t(s)];
       Matrix<T> la, lb;
-      const T ll = forward(b, begin, end, la);
+      forward(b, begin, end, la);
       backward(b, begin, end, lb);
-      gamma.middleRows(begin, end - begin) = (la + lb).array() - ll;
-      gamma.middleRows(begin, end - begin) = gamma.middleRows(begin, end - begin).array().exp();
+      posteriors(la, lb, gamma.middleRows(begin, end - begin));
     });
     return gamma;
   }
@@ -427,21 +428,28 @@ template <Real T = double> class HiddenMarkovModel {
     return out;
   }
 
-  // log α (rows [begin, end) of b) into la (n x K); returns log p(x of the sequence)
+  // log α̂ (rows [begin, end) of b) into la (n x K), each row normalised to log-sum-exp 0: log α_t minus
+  // log p(x_1..x_t), so that no entry grows with the sequence (PRML 13.2.4's scaling, in log space); returns
+  // log p(x of the sequence) = Σ_t log c_t
   T forward(const Matrix<T>& b, Index begin, Index end, Matrix<T>& la) const {
     const Index n = end - begin, k = options_.states;
     la.resize(n, k);
-    la.row(0) = start_.array().log().transpose() + b.row(begin).array();
     RowVector<T> p(k), q(k);
-    for (Index t = 1; t < n; ++t) {
-      const T m = la.row(t - 1).maxCoeff();
-      if (!(m > -std::numeric_limits<T>::infinity())) impossible("the observations up to row " + std::to_string(begin + t - 1));
-      p = (la.row(t - 1).array() - m).exp();
-      q.noalias() = p * transitions_;
-      la.row(t) = b.row(begin + t).array() + m + q.array().log();
+    T ll = 0;
+    for (Index t = 0; t < n; ++t) {
+      if (t == 0) {
+        la.row(0) = start_.array().log().transpose() + b.row(begin).array();
+      } else {
+        const T m = la.row(t - 1).maxCoeff();
+        p = (la.row(t - 1).array() - m).exp();
+        q.noalias() = p * transitions_;
+        la.row(t) = b.row(begin + t).array() + m + q.array().log();
+      }
+      const T c = log_sum_exp(la.row(t));
+      if (!(c > -std::numeric_limits<T>::infinity())) impossible("the observations up to row " + std::to_string(begin + t));
+      la.row(t).array() -= c;
+      ll += c;
     }
-    const T ll = log_sum_exp(la.row(n - 1));
-    if (!(ll > -std::numeric_limits<T>::infinity())) impossible("sequence ending at row " + std::to_string(end - 1));
     return ll;
   }
   // log β (n x K)
@@ -454,7 +462,16 @@ template <Real T = double> class HiddenMarkovModel {
       const RowVector<T> next = b.row(begin + t + 1) + lb.row(t + 1);
       const T m = next.maxCoeff();
       r = (next.array() - m).exp().transpose();
-      lb.row(t) = (m + (transitions_ * r).array().log()).transpose();
+      lb.row(t) = (transitions_ * r).array().log().transpose();  // log β_t minus a constant per t (m and more)
+      lb.row(t).array() -= lb.row(t).maxCoeff();
+    }
+  }
+  // γ_t = α_t β_t / Σ_k α_t β_t from the shifted rows: each row sums to 1 to rounding however long the sequence
+  static void posteriors(const Matrix<T>& la, const Matrix<T>& lb, Eigen::Ref<Matrix<T>> gamma) {
+    gamma = la + lb;
+    for (Index t = 0; t < gamma.rows(); ++t) {
+      gamma.row(t).array() = (gamma.row(t).array() - gamma.row(t).maxCoeff()).exp();
+      gamma.row(t) /= gamma.row(t).sum();
     }
   }
   [[noreturn]] static void impossible(const std::string& what) {
@@ -484,18 +501,17 @@ template <Real T = double> class HiddenMarkovModel {
       Matrix<T> la, lb;
       ll(s) = forward(b, begin, end, la);
       backward(b, begin, end, lb);
-      auto g = gamma.middleRows(begin, end - begin);
-      g = ((la + lb).array() - ll(s)).exp();
+      posteriors(la, lb, gamma.middleRows(begin, end - begin));
       Matrix<T>& acc = xi[std::size_t(s)];
+      Matrix<T> step(k, k);
       for (Index t = 0; t + 1 < end - begin; ++t) {
-        // ξ_t(i, j) = α_t(i) A_ij b_j(x_{t+1}) β_{t+1}(j) / p(x), each factor shifted by its largest log
-        const T m1 = la.row(t).maxCoeff();
+        // ξ_t(i, j) ∝ α_t(i) A_ij b_j(x_{t+1}) β_{t+1}(j), each factor shifted by its largest log, normalised
+        // to sum 1 over (i, j) (PRML 13.43)
         const RowVector<T> next = b.row(begin + t + 1) + lb.row(t + 1);
-        const T m2 = next.maxCoeff();
-        const T scale = std::exp(m1 + m2 - ll(s));
-        const Vector<T> u = (la.row(t).array() - m1).exp().transpose();
-        const RowVector<T> v = (next.array() - m2).exp();
-        acc.noalias() += scale * (u * v).cwiseProduct(transitions_);
+        const Vector<T> u = (la.row(t).array() - la.row(t).maxCoeff()).exp().transpose();
+        const RowVector<T> v = (next.array() - next.maxCoeff()).exp();
+        step.noalias() = (u * v).cwiseProduct(transitions_);
+        acc.noalias() += step / step.sum();
       }
     });
     // M-step (PRML 13.18-13.23)

@@ -1,0 +1,274 @@
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <numeric>
+
+#include "fixtures/hmm_bruteforce.hpp"
+#include "test_helpers.hpp"
+#include "pml/core/parallel.hpp"
+#include "pml/models/sequence/hidden_markov_model.hpp"
+
+using Catch::Matchers::Contains;
+namespace bf = pml_test::hmm;
+using pml_test::rows;
+using pml_test::vec;
+using HMM = pml::HiddenMarkovModel<double>;
+using pml::HMMEmission;
+
+namespace {
+double rel(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b) {
+  REQUIRE(a.rows() == b.rows());
+  REQUIRE(a.cols() == b.cols());
+  return (a - b).cwiseAbs().maxCoeff() / std::max(1e-300, b.cwiseAbs().maxCoeff());
+}
+std::vector<Eigen::Index> lengths_of(const std::vector<double>& v) {
+  std::vector<Eigen::Index> out;
+  for (double d : v) out.push_back(Eigen::Index(d));
+  return out;
+}
+std::vector<Eigen::MatrixXd> full_covs(const std::vector<double>& v, Eigen::Index k, Eigen::Index d) {
+  std::vector<Eigen::MatrixXd> out;
+  for (Eigen::Index j = 0; j < k; ++j) out.push_back(rows(std::vector<double>(v.begin() + long(j * d * d), v.begin() + long((j + 1) * d * d)), d, d));
+  return out;
+}
+struct Case {
+  const char* name;
+  HMMEmission emission;
+  Eigen::Index k, d, n;
+  HMM model;
+  Eigen::MatrixXd x;
+  std::vector<Eigen::Index> lengths;
+};
+Case make(const char* name) {
+  const std::string s = name;
+  if (s == "cat") {
+    HMM m({.states = 2, .emission = HMMEmission::categorical});
+    m.set_parameters(vec(bf::cat_pi), rows(bf::cat_A, 2, 2), rows(bf::cat_B, 2, 3));
+    return {name, HMMEmission::categorical, 2, 1, 8, m, rows(bf::cat_x, 8, 1), lengths_of(bf::cat_lengths)};
+  }
+  if (s == "full") {
+    HMM m({.states = 3, .emission = HMMEmission::gaussian_full});
+    m.set_parameters(vec(bf::full_pi), rows(bf::full_A, 3, 3), Eigen::MatrixXd(), rows(bf::full_means, 3, 2), full_covs(bf::full_covs, 3, 2));
+    return {name, HMMEmission::gaussian_full, 3, 2, 5, m, rows(bf::full_x, 5, 2), lengths_of(bf::full_lengths)};
+  }
+  HMM m({.states = 2, .emission = HMMEmission::gaussian_diagonal});
+  m.set_parameters(vec(bf::diag_pi), rows(bf::diag_A, 2, 2), Eigen::MatrixXd(), rows(bf::diag_means, 2, 3), {rows(bf::diag_covs, 2, 3)});
+  return {name, HMMEmission::gaussian_diagonal, 2, 3, 8, m, rows(bf::diag_x, 8, 3), lengths_of(bf::diag_lengths)};
+}
+}  // namespace
+
+TEST_CASE("HiddenMarkovModel equals brute-force enumeration of every state path", "[hmm]") {
+  for (const char* name : {"cat", "full", "diag"}) {
+    INFO(name);
+    Case c = make(name);
+    const std::string s = name;
+    const auto& ll = s == "cat" ? bf::cat_loglik : s == "full" ? bf::full_loglik : bf::diag_loglik;
+    const auto& gamma = s == "cat" ? bf::cat_gamma : s == "full" ? bf::full_gamma : bf::diag_gamma;
+    const auto& viterbi = s == "cat" ? bf::cat_viterbi : s == "full" ? bf::full_viterbi : bf::diag_viterbi;
+    const auto& vlp = s == "cat" ? bf::cat_viterbi_logp : s == "full" ? bf::full_viterbi_logp : bf::diag_viterbi_logp;
+    CHECK(rel(c.model.log_likelihoods(c.x, c.lengths), vec(ll)) < 1e-13);
+    CHECK(c.model.score(c.x, c.lengths) == Approx(vec(ll).sum()).epsilon(1e-13));
+    CHECK(rel(c.model.predict_proba(c.x, c.lengths), rows(gamma, c.n, c.k)) < 1e-12);
+    const auto [logp, path] = c.model.decode(c.x, c.lengths);
+    CHECK(path == vec(viterbi).cast<long>());
+    CHECK(logp == Approx(vlp[0]).epsilon(1e-13));
+    // one Baum-Welch step from these parameters
+    HMM::Options o = c.model.options();
+    o.warm_start = true;
+    o.max_iterations = 1;
+    HMM step(o);
+    step = c.model;
+    HMM stepped(o);
+    stepped.set_parameters(c.model.start_probabilities(), c.model.transitions(), c.model.emission_probabilities(), c.model.means(),
+                           c.emission == HMMEmission::gaussian_diagonal ? std::vector<Eigen::MatrixXd>{[&] {
+                             Eigen::MatrixXd v(c.k, c.d);
+                             const auto covs = c.model.covariances();
+                             for (Eigen::Index j = 0; j < c.k; ++j) v.row(j) = covs[std::size_t(j)].diagonal().transpose();
+                             return v;
+                           }()}
+                                                                        : c.model.covariances());
+    stepped.fit(c.x, c.lengths);
+    CHECK(stepped.iterations() == 1);
+    CHECK(rel(stepped.start_probabilities(), vec(s == "cat" ? bf::cat_new_pi : s == "full" ? bf::full_new_pi : bf::diag_new_pi)) < 1e-12);
+    CHECK(rel(stepped.transitions(), rows(s == "cat" ? bf::cat_new_A : s == "full" ? bf::full_new_A : bf::diag_new_A, c.k, c.k)) < 1e-12);
+    if (c.emission == HMMEmission::categorical) {
+      CHECK(rel(stepped.emission_probabilities(), rows(bf::cat_new_B, 2, 3)) < 1e-12);
+    } else {
+      CHECK(rel(stepped.means(), rows(s == "full" ? bf::full_new_means : bf::diag_new_means, c.k, c.d)) < 1e-12);
+      const auto covs = stepped.covariances();
+      for (Eigen::Index j = 0; j < c.k; ++j) {
+        Eigen::MatrixXd expected;
+        if (s == "full") expected = full_covs(bf::full_new_covs, c.k, c.d)[std::size_t(j)];
+        else expected = rows(bf::diag_new_covs, c.k, c.d).row(j).asDiagonal();
+        CHECK(rel(covs[std::size_t(j)], expected) < 1e-12);
+      }
+    }
+  }
+}
+
+namespace {
+// a 3-state Gaussian HMM with well-separated means and sticky transitions
+HMM truth() {
+  HMM m({.states = 3, .emission = HMMEmission::gaussian_full});
+  Eigen::Matrix3d a;
+  a << 0.90, 0.07, 0.03, 0.05, 0.90, 0.05, 0.04, 0.06, 0.90;
+  Eigen::MatrixXd means(3, 2);
+  means << -4, 0, 0, 3, 4, -1;
+  std::vector<Eigen::MatrixXd> covs{Eigen::Matrix2d::Identity() * 0.5, (Eigen::Matrix2d() << 1.0, 0.4, 0.4, 0.8).finished(),
+                                    Eigen::Matrix2d::Identity() * 0.3};
+  m.set_parameters(Eigen::Vector3d(0.5, 0.3, 0.2), a, Eigen::MatrixXd(), means, covs);
+  return m;
+}
+// the permutation of fitted states that best matches the true means
+std::vector<Eigen::Index> match(const Eigen::MatrixXd& fitted, const Eigen::MatrixXd& true_means) {
+  std::vector<Eigen::Index> perm(std::size_t(fitted.rows()));
+  std::iota(perm.begin(), perm.end(), 0);
+  std::vector<Eigen::Index> best = perm;
+  double best_cost = 1e300;
+  do {
+    double cost = 0;
+    for (Eigen::Index j = 0; j < fitted.rows(); ++j) cost += (fitted.row(perm[std::size_t(j)]) - true_means.row(j)).squaredNorm();
+    if (cost < best_cost) {
+      best_cost = cost;
+      best = perm;
+    }
+  } while (std::next_permutation(perm.begin(), perm.end()));
+  return best;
+}
+}  // namespace
+
+TEST_CASE("Baum-Welch recovers a Gaussian HMM from several sequences; the log-likelihood never falls", "[hmm]") {
+  const HMM t = truth();
+  pml::Rng rng(21);
+  Eigen::MatrixXd x(0, 2);
+  std::vector<Eigen::Index> lengths;
+  for (const Eigen::Index n : {1500, 700, 800}) {
+    const auto [xs, zs] = t.sample(rng, n);
+    x.conservativeResize(x.rows() + n, 2);
+    x.bottomRows(n) = xs;
+    lengths.push_back(n);
+  }
+  HMM m({.states = 3, .emission = HMMEmission::gaussian_full, .restarts = 2});
+  m.fit(x, lengths, rng);
+  const auto& h = m.log_likelihood_history();
+  for (std::size_t i = 1; i < h.size(); ++i) CHECK(h[i] >= h[i - 1] - 1e-8 * std::abs(h[i - 1]));
+  const auto p = match(m.means(), t.means());
+  for (Eigen::Index j = 0; j < 3; ++j) {
+    CHECK((m.means().row(p[std::size_t(j)]) - t.means().row(j)).norm() < 0.1);
+    for (Eigen::Index i = 0; i < 3; ++i) CHECK(std::abs(m.transitions()(p[std::size_t(j)], p[std::size_t(i)]) - t.transitions()(j, i)) < 0.03);
+  }
+  CHECK(m.score(x, lengths) >= t.score(x, lengths) - 1e-6);  // the maximum likelihood is at least the truth's
+  CHECK(m.log_likelihood() == Approx(m.score(x, lengths)).epsilon(1e-12));
+  // Viterbi recovers most states
+  const auto [xs, zs] = t.sample(rng, 500);
+  const pml::IntVector path = m.predict(xs);
+  Eigen::Index right = 0;
+  for (Eigen::Index i = 0; i < 500; ++i) right += p[std::size_t(zs(i))] == path(i) ? 1 : 0;
+  CHECK(right >= 480);
+}
+
+TEST_CASE("HiddenMarkovModel: a long sequence does not underflow; posteriors are distributions", "[hmm]") {
+  const HMM t = truth();
+  pml::Rng rng(4);
+  const auto [x, z] = t.sample(rng, 100000);
+  const double ll = t.score(x);
+  CHECK(std::isfinite(ll));
+  CHECK(ll < -1e5);  // far below what a probability space forward pass could represent (e^-745)
+  const Eigen::MatrixXd g = t.predict_proba(x);
+  CHECK((g.rowwise().sum().array() - 1.0).abs().maxCoeff() < 1e-12);
+  CHECK(t.decode(x).first <= ll);
+}
+
+TEST_CASE("HiddenMarkovModel: categorical emissions are learned", "[hmm]") {
+  HMM t({.states = 2, .emission = HMMEmission::categorical});
+  Eigen::Matrix2d a;
+  a << 0.95, 0.05, 0.1, 0.9;
+  Eigen::MatrixXd b(2, 4);
+  b << 0.7, 0.2, 0.05, 0.05, 0.05, 0.05, 0.3, 0.6;
+  t.set_parameters(Eigen::Vector2d(0.5, 0.5), a, b);
+  pml::Rng rng(2);
+  const auto [x, z] = t.sample(rng, 6000);
+  HMM m({.states = 2, .emission = HMMEmission::categorical, .restarts = 3});
+  m.fit(x, {}, rng);
+  const Eigen::Index first = m.emission_probabilities()(0, 0) > m.emission_probabilities()(1, 0) ? 0 : 1;
+  CHECK((m.emission_probabilities().row(first) - b.row(0)).cwiseAbs().maxCoeff() < 0.05);
+  CHECK((m.emission_probabilities().row(1 - first) - b.row(1)).cwiseAbs().maxCoeff() < 0.05);
+  CHECK(std::abs(m.transitions()(first, first) - 0.95) < 0.03);
+}
+
+TEST_CASE("HiddenMarkovModel: save/load, threads, float, shift and errors", "[hmm]") {
+  const HMM t = truth();
+  pml::Rng rng(8);
+  const auto [x, z] = t.sample(rng, 1200);
+  SECTION("save and load give the same bits") {
+    const auto dir = std::filesystem::temp_directory_path() / ("pml_hmm_test." + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    for (const char* name : {"cat", "full", "diag"}) {
+      Case c = make(name);
+      for (const auto format : {pml::io::FileFormat::binary, pml::io::FileFormat::json}) {
+        const auto path = dir / (std::string(name) + (format == pml::io::FileFormat::binary ? ".pml" : ".json"));
+        c.model.save(path, format);
+        const HMM back = HMM::load(path);
+        CHECK(back.predict_proba(c.x, c.lengths) == c.model.predict_proba(c.x, c.lengths));
+        CHECK(back.score(c.x, c.lengths) == c.model.score(c.x, c.lengths));
+        pml::Rng a(3), b(3);
+        CHECK(back.sample(a, 20).first == c.model.sample(b, 20).first);
+      }
+    }
+    CHECK_THROWS_AS(HMM().save(dir / "none.pml"), std::logic_error);
+    std::filesystem::remove_all(dir);
+  }
+  SECTION("the same fit for any thread count") {
+    std::vector<Eigen::Index> lengths{400, 300, 500};
+    auto run = [&](int threads) {
+      pml::set_num_threads(threads);
+      HMM m({.states = 3, .emission = HMMEmission::gaussian_diagonal, .restarts = 2});
+      m.fit(x, lengths, 5);
+      return m.predict_proba(x, lengths);
+    };
+    const Eigen::MatrixXd one = run(1), two = run(2), three = run(3);
+    pml::set_num_threads(0);
+    CHECK(one == two);
+    CHECK(one == three);
+  }
+  SECTION("float agrees with double") {
+    pml::HiddenMarkovModel<float> f({.states = 3, .emission = HMMEmission::gaussian_full});
+    std::vector<Eigen::MatrixXf> covs;
+    for (const auto& c : t.covariances()) covs.push_back(c.cast<float>());
+    f.set_parameters(t.start_probabilities().cast<float>(), t.transitions().cast<float>(), Eigen::MatrixXf(), t.means().cast<float>(), covs);
+    CHECK(double(f.score(x.cast<float>())) == Approx(t.score(x)).epsilon(1e-4));
+  }
+  SECTION("data far from the origin: means shift, the rest stays") {
+    HMM a({.states = 3, .emission = HMMEmission::gaussian_full}), b({.states = 3, .emission = HMMEmission::gaussian_full});
+    a.fit(x, {}, 9);
+    b.fit((x.array() + 1e6).matrix(), {}, 9);
+    CHECK(rel(b.means().array() - 1e6, a.means()) < 1e-6);
+    CHECK(rel(b.transitions(), a.transitions()) < 1e-6);
+    CHECK(rel(b.covariances()[0], a.covariances()[0]) < 1e-5);
+  }
+  SECTION("bad input names the function, the argument and the value") {
+    HMM m({.states = 2, .emission = HMMEmission::gaussian_diagonal});
+    CHECK_THROWS_WITH(m.fit(x, {500, 500}), Contains("HiddenMarkovModel::fit") && Contains("lengths add up to 1000, but x has 1200 rows"));
+    CHECK_THROWS_WITH(m.fit(x, {1200, 0}), Contains("lengths[1] is 0"));
+    CHECK_THROWS_WITH(m.score(x), Contains("no parameters"));
+    CHECK_THROWS_WITH(HMM({.states = 0}), Contains("states must be at least 1, got 0"));
+    HMM c({.states = 2, .emission = HMMEmission::categorical});
+    CHECK_THROWS_WITH(c.fit(Eigen::MatrixXd::Constant(4, 1, 1.5)), Contains("x must hold symbols") && Contains("1.5"));
+    CHECK_THROWS_WITH(c.fit(Eigen::MatrixXd::Zero(4, 2)), Contains("x has 2 columns"));
+    Case cat = make("cat");
+    CHECK_THROWS_WITH(cat.model.score(Eigen::MatrixXd::Constant(3, 1, 3.0)), Contains("x must hold symbols 0 .. 2 (row 0)"));
+    CHECK_THROWS_WITH(t.score(Eigen::MatrixXd::Zero(5, 3)), Contains("x has columns 3, expected 2"));
+    Eigen::MatrixXd bad = x;
+    bad(7, 0) = std::nan("");
+    CHECK_THROWS_WITH(t.score(bad), Contains("x must have finite entries (entry (7, 0)"));
+    CHECK_THROWS_WITH(m.set_parameters(Eigen::Vector2d(0.5, 0.6), Eigen::Matrix2d::Identity(), Eigen::MatrixXd(), Eigen::MatrixXd::Zero(2, 1),
+                                       {Eigen::MatrixXd::Ones(2, 1)}),
+                      Contains("start must sum to 1"));
+    // a symbol the model never emits: probability 0, said so
+    HMM z({.states = 1, .emission = HMMEmission::categorical});
+    z.set_parameters(Eigen::VectorXd::Ones(1), Eigen::MatrixXd::Ones(1, 1), (Eigen::MatrixXd(1, 2) << 1.0, 0.0).finished());
+    CHECK_THROWS_WITH(z.score((Eigen::MatrixXd(3, 1) << 0, 1, 0).finished()), Contains("probability 0"));
+  }
+}
