@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   pml::cli::add_linear_commands(tool);
   pml::cli::add_deep_commands(tool);
   pml::cli::add_gaussian_process_commands(tool);
+  pml::cli::add_sequence_commands(tool);
   const int code = tool.run(argc, argv);
   // Standard output is checked to the end (`pml ... > /dev/full` fails): an error seen before, or a
   // failing close with bytes still pending (a closed stdout with nothing written is not an error).

@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "fixtures/hmm_bruteforce.hpp"
+#include "fixtures/pomegranate_hmm.hpp"
 #include "test_helpers.hpp"
 #include "pml/core/parallel.hpp"
 #include "pml/models/sequence/hidden_markov_model.hpp"
@@ -201,7 +202,8 @@ TEST_CASE("HiddenMarkovModel: categorical emissions are learned", "[hmm]") {
 TEST_CASE("HiddenMarkovModel: save/load, threads, float, shift and errors", "[hmm]") {
   const HMM t = truth();
   pml::Rng rng(8);
-  const auto [x, z] = t.sample(rng, 1200);
+  const auto sampled = t.sample(rng, 1200);
+  const Eigen::MatrixXd& x = sampled.first;  // (not a structured binding: Clang 14 cannot capture one in a lambda)
   SECTION("save and load give the same bits") {
     const auto dir = std::filesystem::temp_directory_path() / ("pml_hmm_test." + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
@@ -271,4 +273,24 @@ TEST_CASE("HiddenMarkovModel: save/load, threads, float, shift and errors", "[hm
     z.set_parameters(Eigen::VectorXd::Ones(1), Eigen::MatrixXd::Ones(1, 1), (Eigen::MatrixXd(1, 2) << 1.0, 0.0).finished());
     CHECK_THROWS_WITH(z.score((Eigen::MatrixXd(3, 1) << 0, 1, 0).finished()), Contains("probability 0"));
   }
+}
+
+TEST_CASE("Baum-Welch equals pomegranate's: six updates from the same start", "[hmm]") {
+  // pomegranate's fit(max_iterations = 5) updates six times: once before its counted loop (measured: its
+  // log-probability after max_iterations = k equals pml's after k + 1 iterations for k = 1..6)
+  namespace pg = pml_test::pomegranate_hmm;
+  const Eigen::MatrixXd x = vec(pg::x);
+  HMM m({.states = 3, .emission = HMMEmission::gaussian_diagonal, .max_iterations = 6, .tolerance = 0, .reg_covar = 0, .warm_start = true});
+  m.set_parameters(Eigen::Vector3d::Constant(1.0 / 3), Eigen::Matrix3d::Constant(1.0 / 3), Eigen::MatrixXd(), vec(pg::start_means),
+                   {vec(pg::start_sds).array().square().matrix()});
+  CHECK(m.score(x) == Approx(pg::log_probability_before[0]).epsilon(1e-12));
+  m.fit(x);
+  CHECK(m.iterations() == 6);
+  CHECK(rel(m.means(), vec(pg::means)) < 1e-10);
+  Eigen::VectorXd sd(3);
+  for (Eigen::Index j = 0; j < 3; ++j) sd(j) = std::sqrt(m.covariances()[std::size_t(j)](0, 0));
+  CHECK(rel(sd, vec(pg::sds)) < 1e-10);
+  CHECK(rel(m.transitions(), rows(pg::transitions, 3, 3)) < 1e-10);
+  CHECK((m.start_probabilities() - vec(pg::start)).cwiseAbs().maxCoeff() < 1e-12);
+  CHECK(m.log_likelihood() == Approx(pg::log_probability_after[0]).epsilon(1e-12));
 }

@@ -232,6 +232,7 @@ void add_latent_commands(Tool& tool);   // latent.cpp: pca, ppca
 void add_linear_commands(Tool& tool);   // linear.cpp: blr
 void add_deep_commands(Tool& tool);     // deep.cpp: mcdropout, vae
 void add_gaussian_process_commands(Tool& tool);  // gaussian_process.cpp: gp
+void add_sequence_commands(Tool& tool);  // sequence.cpp: hmm
 
 // ---- the processes ----
 /// The processes this run uses: one (Collective::single()), or the ranks of MPI_COMM_WORLD when an MPI build of

@@ -1,5 +1,6 @@
-// pml gp end to end through the built binary (issue 19 §3): fit, predict and sample equal the library's own
-// GaussianProcessRegressor on the same file; bad kernels and inputs give one clear line.
+// pml gp and pml hmm end to end through the built binary (issue 19 §3): their commands equal the library's own
+// GaussianProcessRegressor and HiddenMarkovModel on the same file; bad kernels, lengths and inputs give one
+// clear line.
 #include <catch2/catch.hpp>
 
 #include "process_directory.hpp"
@@ -14,6 +15,7 @@
 #include "pml/core/random.hpp"
 #include "pml/io/csv.hpp"
 #include "pml/models/gaussian_process.hpp"
+#include "pml/models/sequence/hidden_markov_model.hpp"
 
 using Catch::Matchers::Contains;
 namespace fs = std::filesystem;
@@ -24,7 +26,7 @@ struct Run {
   std::string out, err;
 };
 const fs::path& dir() {
-  static const pml::test::ProcessDirectory d("pml_cli_gp_test");
+  static const pml::test::ProcessDirectory d("pml_cli_gp_hmm_test");
   return d.path;
 }
 std::string slurp(const fs::path& p) {
@@ -102,4 +104,45 @@ TEST_CASE("pml gp: bad kernels and inputs give one clear line", "[cli][gp]") {
   const Run help = run_pml("gp fit --help");
   CHECK(help.code == 0);
   CHECK_THAT(help.out, Contains("--kernel") && Contains("--restarts") && Contains("--normalize-y"));
+}
+
+TEST_CASE("pml hmm fit / decode / score / sample equal the library's model", "[cli][hmm]") {
+  using HMM = pml::HiddenMarkovModel<double>;
+  HMM truth({.states = 2, .emission = pml::HMMEmission::gaussian_diagonal});
+  truth.set_parameters(Eigen::Vector2d(0.5, 0.5), (Eigen::Matrix2d() << 0.9, 0.1, 0.2, 0.8).finished(), Eigen::MatrixXd(),
+                       (Eigen::MatrixXd(2, 2) << -2, 0, 2, 1).finished(), {Eigen::MatrixXd::Constant(2, 2, 0.5)});
+  pml::Rng rng(3);
+  const Eigen::MatrixXd x = truth.sample(rng, 400).first;
+  pml::io::write_csv(dir() / "seq.csv", x, {"a", "b"});
+  const Run fit = run_pml("hmm fit seq.csv --states 2 --emission gaussian_diagonal --restarts 2 --lengths 150,250 --seed 6 -o hmm.pml");
+  INFO(fit.err);
+  REQUIRE(fit.code == 0);
+  const Eigen::MatrixXd data = pml::io::read_csv<double>(dir() / "seq.csv").data;
+  HMM m({.states = 2, .emission = pml::HMMEmission::gaussian_diagonal, .restarts = 2});
+  pml::Rng seed(6);
+  m.fit(data, {150, 250}, seed);
+  const HMM loaded = HMM::load(dir() / "hmm.pml");
+  CHECK(loaded.means() == m.means());
+  CHECK(loaded.transitions() == m.transitions());
+  REQUIRE(run_pml("hmm decode hmm.pml seq.csv --lengths 150,250 -o out.csv").code == 0);
+  CHECK(read_out().col(0) == m.predict(data, {150, 250}).cast<double>());
+  REQUIRE(run_pml("hmm decode hmm.pml seq.csv --lengths 150,250 --proba -o out.csv").code == 0);
+  CHECK(rel(read_out(), m.predict_proba(data, {150, 250})) < 1e-15);
+  REQUIRE(run_pml("hmm score hmm.pml seq.csv --lengths 150,250 -o out.csv").code == 0);
+  CHECK(rel(read_out(), m.log_likelihoods(data, {150, 250})) < 1e-15);
+  REQUIRE(run_pml("hmm sample hmm.pml -n 30 --seed 2 -o out.csv").code == 0);
+  pml::Rng draws(2);
+  const auto [xs, zs] = m.sample(draws, 30);
+  CHECK(rel(read_out().leftCols(2), xs) < 1e-15);
+  CHECK(read_out().col(2) == zs.cast<double>());
+  // errors: one clear line
+  const Run bad_lengths = run_pml("hmm score hmm.pml seq.csv --lengths 100,100");
+  CHECK(bad_lengths.code == 1);
+  CHECK_THAT(bad_lengths.err, Contains("lengths add up to 200, but x has 400 rows"));
+  const Run bad_syntax = run_pml("hmm decode hmm.pml seq.csv --lengths 10,x");
+  CHECK(bad_syntax.code == 2);
+  CHECK_THAT(bad_syntax.err, Contains("--lengths") && Contains("positive integers"));
+  const Run bad_emission = run_pml("hmm fit seq.csv --emission poisson -o x.pml");
+  CHECK(bad_emission.code == 2);
+  CHECK_THAT(bad_emission.err, Contains("categorical") && Contains("gaussian_full"));
 }
