@@ -26,7 +26,7 @@ int main() {
   const auto covs = model.covariances();
   const Eigen::Index turbulent = covs[1](0, 0) > covs[0](0, 0) ? 1 : 0, calm = 1 - turbulent;
   std::printf("2-state Gaussian HMM on 1500 steps (Baum-Welch, 5 restarts, %d iterations%s), log-likelihood %.2f (true parameters: %.2f)\n",
-              model.iterations(), model.converged() ? "" : ", not converged", model.log_likelihood(), truth.score(x));
+              model.iterations(), model.converged() ? "" : ", not converged", model.log_likelihood(), truth.log_likelihood(x));
   std::printf("%-10s %12s %12s %12s %12s\n", "state", "mean", "true mean", "sd", "true sd");
   std::printf("%-10s %12.3f %12.3f %12.3f %12.3f\n", "calm", model.means()(calm, 0), 0.05, std::sqrt(covs[std::size_t(calm)](0, 0)), 0.5);
   std::printf("%-10s %12.3f %12.3f %12.3f %12.3f\n", "turbulent", model.means()(turbulent, 0), -0.1, std::sqrt(covs[std::size_t(turbulent)](0, 0)), 2.0);

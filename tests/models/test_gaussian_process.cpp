@@ -148,6 +148,15 @@ TEST_CASE("Kernel text: to_string and parse round-trip bit for bit; bad text nam
   CHECK(k.n_dims() == 1 + 3 + 1 + 1);  // the white kernel's noise is fixed
   CHECK(k.theta_names()[0] == "k1.k1.k1.constant_value");
   CHECK(k.bounds()(0, 0) == Approx(std::log(1e-3)));
+  // a sum on the right of a sum keeps its parentheses (the tree, theta's order and the rounding stay the same)
+  const KernelD right = KernelD::rbf(1) + (KernelD::white(0.5) + KernelD::constant(2));
+  CHECK(KernelD::parse(right.to_string()) == right);
+  CHECK(right.to_string().find("+ (white") != std::string::npos);
+  // numbers next to operators, exponents with signs
+  CHECK(KernelD::parse("2+rbf(1e+00)") == KernelD::constant(2) + KernelD::rbf(1));
+  CHECK(KernelD::parse("2*rbf(1.5e-1)") == KernelD::constant(2) * KernelD::rbf(0.15));
+  CHECK_THROWS_WITH(KernelD::parse("rbf(1,"), Contains("expected an argument"));
+  CHECK_THROWS_WITH(KernelD::parse("rbf(1, length_scale=2)"), Contains("length_scale of rbf is given twice"));
   // a product of sums keeps its parentheses
   const KernelD ps = (KernelD::rbf(1) + KernelD::white(1)) * (KernelD::constant(2) + KernelD::dot_product(1));
   CHECK(KernelD::parse(ps.to_string()) == ps);
@@ -484,4 +493,155 @@ TEST_CASE("GaussianProcessClassifier: save/load, threads, float and errors", "[g
     m.fit(x, labels());
     CHECK_THROWS_WITH(m.predict(Eigen::MatrixXd(1, 5)), Contains("x has columns 5, expected 2"));
   }
+}
+
+// ---- cross and diagonal contractions, SparseGaussianProcessRegressor -------------------------------------
+TEST_CASE("Kernel::gradient_inner(x, y, w) and diagonal_gradient_inner equal central differences", "[gp][kernel]") {
+  const Eigen::MatrixXd x = X(), y = Y();
+  pml::Rng rng(6);
+  Eigen::MatrixXd w(N, M);
+  pml::random::fill_normal(rng, w);
+  Eigen::VectorXd wd(N);
+  pml::random::fill_normal(rng, wd);
+  for (const char* t : {"2 * rbf([0.6, 1.8]) + white(0.2)", "matern([0.8, 1.5], nu=2.5) * rational_quadratic(0.8, 1.7)",
+                        "(rbf(1.2) + dot_product(0.3)) * exp_sine_squared(0.9, 3) + 0.4 * matern(0.5, nu=0.5)", "1.5 * dot_product(0.7) * 0.5"}) {
+    INFO(t);
+    const KernelD k = KernelD::parse(t);
+    const Eigen::VectorXd cross = k.gradient_inner(x, y, w), diag = k.diagonal_gradient_inner(x, wd);
+    const Eigen::VectorXd theta = k.theta();
+    for (Eigen::Index p = 0; p < theta.size(); ++p) {
+      Eigen::VectorXd up = theta, down = theta;
+      up(p) += 1e-6;
+      down(p) -= 1e-6;
+      const double fd = w.cwiseProduct(k.with_theta(up)(x, y) - k.with_theta(down)(x, y)).sum() / 2e-6;
+      CHECK(cross(p) == Approx(fd).epsilon(1e-6).margin(1e-8));
+      const double fd_diag = wd.dot(k.with_theta(up).diagonal(x) - k.with_theta(down).diagonal(x)) / 2e-6;
+      CHECK(diag(p) == Approx(fd_diag).epsilon(1e-6).margin(1e-8));
+    }
+  }
+}
+
+using SGPR = pml::SparseGaussianProcessRegressor<double>;
+
+TEST_CASE("SparseGaussianProcessRegressor with Z = X is the exact GP", "[gp][sparse]") {
+  const Eigen::MatrixXd x = X(), y = Y();
+  const Eigen::VectorXd t = vec(gp::y);
+  const KernelD k = KernelD::parse("1.3 * rbf([0.8, 1.4])");
+  SGPR sparse(k, {.noise_variance = 0.02, .optimize = false, .jitter = 0});
+  pml::Rng rng(1);
+  sparse.fit(x, t, x, rng);
+  GPR exact(k, {.alpha = 0.02, .optimize = false});
+  exact.fit(x, t);
+  CHECK(sparse.elbo() == Approx(exact.log_marginal_likelihood()).epsilon(1e-9));
+  const auto ps = sparse.predict(y), pe = exact.predict(y);
+  CHECK(rel(ps.mean, pe.mean) < 1e-8);
+  CHECK(rel(ps.variance, pe.variance) < 1e-6);
+  // and its gradient is the exact one (kernel part; the noise enters the exact GP as a fixed alpha)
+  Eigen::VectorXd gs, ge;
+  Eigen::VectorXd theta(k.n_dims() + 1);
+  theta << k.theta(), std::log(0.02);
+  SGPR fitted_noise(k, {.noise_variance = 0.02, .optimize = false, .jitter = 0});
+  fitted_noise.fit(x, t, x, rng);
+  fitted_noise.elbo(theta, &gs);
+  exact.log_marginal_likelihood(k.theta(), &ge);
+  CHECK(rel(gs.head(k.n_dims()), ge) < 1e-7);
+}
+
+TEST_CASE("SparseGaussianProcessRegressor: the bound's gradient equals central differences", "[gp][sparse]") {
+  const Eigen::MatrixXd x = X();
+  const Eigen::VectorXd t = vec(gp::y);
+  for (const char* text : {"1.3 * rbf([0.8, 1.4])", "matern(0.9, nu=1.5) + 0.5 * rational_quadratic(0.7, 2)", "dot_product(0.5) * rbf(2) * 0.7"}) {
+    INFO(text);
+    SGPR m(KernelD::parse(text), {.inducing_points = 7, .noise_variance = 0.05, .optimize = false});
+    pml::Rng rng(2);
+    m.fit(x, t, rng);
+    Eigen::VectorXd theta(m.kernel().n_dims() + 1), g;
+    theta << m.kernel().theta(), std::log(0.05);
+    m.elbo(theta, &g);
+    for (Eigen::Index p = 0; p < theta.size(); ++p) {
+      Eigen::VectorXd up = theta, down = theta;
+      up(p) += 1e-5;
+      down(p) -= 1e-5;
+      CHECK(g(p) == Approx((m.elbo(up) - m.elbo(down)) / 2e-5).epsilon(1e-5).margin(1e-7));
+    }
+    // the bound is below the exact log marginal likelihood
+    GPR exact(m.kernel(), {.alpha = 0.05, .optimize = false});
+    exact.fit(x, t);
+    CHECK(m.elbo() <= exact.log_marginal_likelihood() + 1e-9);
+  }
+}
+
+TEST_CASE("SparseGaussianProcessRegressor: fitted on 600 rows with 30 inducing inputs predicts as well as the exact GP", "[gp][sparse]") {
+  pml::Rng rng(31);
+  const Eigen::Index n = 600;
+  Eigen::MatrixXd x(n, 1);
+  pml::random::fill_uniform(rng, x);
+  x = (x.array() * 10.0 - 5.0).matrix();
+  Eigen::VectorXd t(n);
+  for (Eigen::Index i = 0; i < n; ++i) t(i) = std::sin(x(i, 0)) + 0.3 * std::cos(3 * x(i, 0)) + 0.1 * pml::random::normal<double>(rng);
+  Eigen::MatrixXd q = Eigen::VectorXd::LinSpaced(200, -4.9, 4.9);
+  const Eigen::VectorXd truth = q.col(0).array().sin() + 0.3 * (3 * q.col(0).array()).cos();
+  SGPR sparse(KernelD::parse("1 * rbf(1)"), {.inducing_points = 30, .noise_variance = 0.1});
+  sparse.fit(x, t, rng);
+  GPR exact(KernelD::parse("1 * rbf(1) + white(0.1)"));
+  exact.fit(x, t);
+  const double rmse_sparse = std::sqrt((sparse.predict(q).mean.col(0) - truth).squaredNorm() / 200);
+  const double rmse_exact = std::sqrt((exact.predict(q).mean.col(0) - truth).squaredNorm() / 200);
+  INFO("RMSE sparse " << rmse_sparse << ", exact " << rmse_exact << "; noise " << sparse.noise_variance() << ", kernel " << sparse.kernel().to_string());
+  CHECK(rmse_sparse <= 1.05 * rmse_exact + 1e-3);
+  CHECK(sparse.noise_variance() == Approx(0.01).epsilon(0.2));
+  CHECK(sparse.inducing_inputs().rows() == 30);
+}
+
+TEST_CASE("SparseGaussianProcessRegressor: save/load, threads and errors", "[gp][sparse]") {
+  const Eigen::MatrixXd x = X(), y = Y();
+  const Eigen::VectorXd t = vec(gp::y);
+  SECTION("save and load predict bit for bit") {
+    SGPR m(KernelD::parse("1 * rbf([1, 1])"), {.inducing_points = 10, .noise_variance = 0.1, .normalize_y = true});
+    m.fit(x, t);
+    const auto dir = std::filesystem::temp_directory_path() / ("pml_sgpr_test." + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    m.save(dir / "s.pml");
+    const SGPR back = SGPR::load(dir / "s.pml");
+    CHECK(back.predict(y).mean == m.predict(y).mean);
+    CHECK(back.predict(y).variance == m.predict(y).variance);
+    CHECK(back.kernel() == m.kernel());
+    CHECK(back.noise_variance() == m.noise_variance());
+    CHECK_THROWS_WITH(back.elbo(Eigen::VectorXd::Zero(4)), Contains("not kept in model files"));
+    std::filesystem::remove_all(dir);
+  }
+  SECTION("the same fit for any thread count") {
+    auto run = [&](int threads) {
+      pml::set_num_threads(threads);
+      SGPR m(KernelD::parse("1 * rbf([1, 1])"), {.inducing_points = 12, .noise_variance = 0.1, .n_restarts_optimizer = 1});
+      pml::Rng rng(4);
+      m.fit(x, t, rng);
+      return m.predict(y).mean;
+    };
+    const Eigen::MatrixXd one = run(1), two = run(2);
+    pml::set_num_threads(0);
+    CHECK(one == two);
+  }
+  SECTION("errors") {
+    CHECK_THROWS_WITH(SGPR(KernelD::parse("rbf(1) + white(0.1)")), Contains("white kernel") && Contains("noise_variance"));
+    CHECK_THROWS_WITH(SGPR(KernelD::rbf(1.0), {.inducing_points = 0}), Contains("inducing_points must be at least 1, got 0"));
+    CHECK_THROWS_WITH(SGPR(KernelD::rbf(1.0), {.noise_variance = 1e-9}), Contains("noise_variance must lie within"));
+    SGPR m;
+    CHECK_THROWS_WITH(m.predict(y), Contains("not fitted"));
+    CHECK_THROWS_WITH(m.fit(x, t.head(4)), Contains("y has length 4, expected 24"));
+    pml::Rng rng(1);
+    CHECK_THROWS_WITH(m.fit(x, t, Eigen::MatrixXd::Zero(3, 5), rng), Contains("z has columns 5, expected 2"));
+  }
+}
+
+TEST_CASE("GaussianProcessRegressor: overflowing hyperparameters and a wrong ARD size are said so", "[gp][regressor]") {
+  const Eigen::MatrixXd x = X();
+  const Eigen::VectorXd t = vec(gp::y);
+  GPR huge(KernelD::dot_product(1e200, KernelD::Bounds{1e-5, 1e300, true}), {.optimize = false});
+  CHECK_THROWS_WITH(huge.fit(x, t), Contains("finite kernel matrix"));
+  GPR ard(KernelD::rbf(Eigen::Vector3d(1, 1, 1)));
+  CHECK_THROWS_WITH(ard.fit(x, t), Contains("ARD length_scale has 3 entries but x has 2 columns"));
+  // Matérn far beyond its length scale is 0, not NaN
+  const KernelD m = KernelD::matern(1e-300, 2.5, KernelD::Bounds{1e-300, 1, true});
+  CHECK(m(x).allFinite());
 }

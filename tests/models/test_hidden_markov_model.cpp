@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <numeric>
 
 #include "fixtures/hmm_bruteforce.hpp"
@@ -70,7 +72,8 @@ TEST_CASE("HiddenMarkovModel equals brute-force enumeration of every state path"
     const auto& viterbi = s == "cat" ? bf::cat_viterbi : s == "full" ? bf::full_viterbi : bf::diag_viterbi;
     const auto& vlp = s == "cat" ? bf::cat_viterbi_logp : s == "full" ? bf::full_viterbi_logp : bf::diag_viterbi_logp;
     CHECK(rel(c.model.log_likelihoods(c.x, c.lengths), vec(ll)) < 1e-13);
-    CHECK(c.model.score(c.x, c.lengths) == Approx(vec(ll).sum()).epsilon(1e-13));
+    CHECK(c.model.log_likelihood(c.x, c.lengths) == Approx(vec(ll).sum()).epsilon(1e-13));
+    CHECK(c.model.score(c.x, c.lengths) == Approx(vec(ll).sum() / double(c.n)).epsilon(1e-13));
     CHECK(rel(c.model.predict_proba(c.x, c.lengths), rows(gamma, c.n, c.k)) < 1e-12);
     const auto [logp, path] = c.model.decode(c.x, c.lengths);
     CHECK(path == vec(viterbi).cast<long>());
@@ -160,8 +163,8 @@ TEST_CASE("Baum-Welch recovers a Gaussian HMM from several sequences; the log-li
     CHECK((m.means().row(p[std::size_t(j)]) - t.means().row(j)).norm() < 0.1);
     for (Eigen::Index i = 0; i < 3; ++i) CHECK(std::abs(m.transitions()(p[std::size_t(j)], p[std::size_t(i)]) - t.transitions()(j, i)) < 0.03);
   }
-  CHECK(m.score(x, lengths) >= t.score(x, lengths) - 1e-6);  // the maximum likelihood is at least the truth's
-  CHECK(m.log_likelihood() == Approx(m.score(x, lengths)).epsilon(1e-12));
+  CHECK(m.log_likelihood(x, lengths) >= t.log_likelihood(x, lengths) - 1e-6);  // the maximum likelihood is at least the truth's
+  CHECK(m.log_likelihood() == Approx(m.log_likelihood(x, lengths)).epsilon(1e-12));
   // Viterbi recovers most states
   const auto [xs, zs] = t.sample(rng, 500);
   const pml::IntVector path = m.predict(xs);
@@ -174,7 +177,7 @@ TEST_CASE("HiddenMarkovModel: a long sequence does not underflow; posteriors are
   const HMM t = truth();
   pml::Rng rng(4);
   const auto [x, z] = t.sample(rng, 100000);
-  const double ll = t.score(x);
+  const double ll = t.log_likelihood(x);
   CHECK(std::isfinite(ll));
   CHECK(ll < -1e5);  // far below what a probability space forward pass could represent (e^-745)
   const Eigen::MatrixXd g = t.predict_proba(x);
@@ -283,7 +286,7 @@ TEST_CASE("Baum-Welch equals pomegranate's: six updates from the same start", "[
   HMM m({.states = 3, .emission = HMMEmission::gaussian_diagonal, .max_iterations = 6, .tolerance = 0, .reg_covar = 0, .warm_start = true});
   m.set_parameters(Eigen::Vector3d::Constant(1.0 / 3), Eigen::Matrix3d::Constant(1.0 / 3), Eigen::MatrixXd(), vec(pg::start_means),
                    {vec(pg::start_sds).array().square().matrix()});
-  CHECK(m.score(x) == Approx(pg::log_probability_before[0]).epsilon(1e-12));
+  CHECK(m.log_likelihood(x) == Approx(pg::log_probability_before[0]).epsilon(1e-12));
   m.fit(x);
   CHECK(m.iterations() == 6);
   CHECK(rel(m.means(), vec(pg::means)) < 1e-10);
@@ -293,4 +296,73 @@ TEST_CASE("Baum-Welch equals pomegranate's: six updates from the same start", "[
   CHECK(rel(m.transitions(), rows(pg::transitions, 3, 3)) < 1e-10);
   CHECK((m.start_probabilities() - vec(pg::start)).cwiseAbs().maxCoeff() < 1e-12);
   CHECK(m.log_likelihood() == Approx(pg::log_probability_after[0]).epsilon(1e-12));
+}
+
+TEST_CASE("HiddenMarkovModel at the extremes: states far behind, forbidden transitions, impossible data, bad sizes", "[hmm]") {
+  SECTION("A = I: the state far behind at the first step explains everything after it") {
+    HMM m({.states = 2, .emission = HMMEmission::gaussian_diagonal});
+    m.set_parameters(Eigen::Vector2d(0.5, 0.5), Eigen::Matrix2d::Identity(), Eigen::MatrixXd(), Eigen::Vector2d(0, 100),
+                     {Eigen::MatrixXd::Ones(2, 1)});
+    const Eigen::MatrixXd x = (Eigen::MatrixXd(4, 1) << 0, 100, 100, 100).finished();
+    // only state 1 can have emitted 100 three times: log(0.5) + log N(0 | 100, 1) + 3 log N(100 | 100, 1)
+    const double expected = std::log(0.5) - 5000.0 - 2.0 * std::log(2.0 * M_PI);
+    CHECK(m.log_likelihood(x) == Approx(expected).epsilon(1e-12));
+    const Eigen::MatrixXd g = m.predict_proba(x);
+    CHECK(g.col(1).minCoeff() == Approx(1.0).epsilon(1e-12));
+    CHECK(m.predict(x) == pml::IntVector::Ones(4));
+  }
+  SECTION("transitions into one state only: posteriors stay distributions") {
+    HMM m({.states = 3, .emission = HMMEmission::gaussian_diagonal});
+    Eigen::Matrix3d a;
+    a << 0, 0, 1, 0, 0, 1, 0, 0, 1;
+    m.set_parameters(Eigen::Vector3d(0.2, 0.3, 0.5), a, Eigen::MatrixXd(), Eigen::Vector3d(-1, 0, 1), {Eigen::MatrixXd::Ones(3, 1)});
+    const Eigen::MatrixXd x = (Eigen::MatrixXd(4, 1) << -1, 1, 1, 1).finished();
+    const Eigen::MatrixXd g = m.predict_proba(x);
+    CHECK(g.allFinite());
+    CHECK((g.rowwise().sum().array() - 1).abs().maxCoeff() < 1e-12);
+    CHECK(g.bottomRows(3).col(2).minCoeff() == Approx(1.0));
+    HMM::Options o = m.options();
+    o.warm_start = true;
+    o.max_iterations = 2;
+    HMM w(o);
+    w.set_parameters(m.start_probabilities(), m.transitions(), Eigen::MatrixXd(), m.means(), {Eigen::MatrixXd::Ones(3, 1)});
+    w.fit((Eigen::MatrixXd(6, 1) << -1, 1, 1, 1, 0.5, 1).finished());
+    CHECK(w.transitions().allFinite());
+  }
+  SECTION("impossible observations, overflowing lengths, a warm start of another width, huge symbols, bad files") {
+    HMM z({.states = 1, .emission = HMMEmission::categorical});
+    z.set_parameters(Eigen::VectorXd::Ones(1), Eigen::MatrixXd::Ones(1, 1), (Eigen::MatrixXd(1, 2) << 1.0, 0.0).finished());
+    const Eigen::MatrixXd x01 = (Eigen::MatrixXd(3, 1) << 0, 1, 0).finished();
+    CHECK_THROWS_WITH(z.decode(x01), Contains("HiddenMarkovModel::decode") && Contains("probability 0"));
+    CHECK_THROWS_WITH(z.predict_proba(x01), Contains("HiddenMarkovModel::predict_proba") && Contains("rows 0 to 1 of probability 0"));
+    const HMM t = truth();
+    const Eigen::MatrixXd x = Eigen::MatrixXd::Zero(10, 2);
+    const Eigen::Index huge = std::numeric_limits<Eigen::Index>::max();
+    CHECK_THROWS_WITH(t.log_likelihood(x, {huge, huge, 2}), Contains("add up to more than the 10 rows"));
+    HMM::Options o = t.options();
+    o.warm_start = true;
+    HMM warm(o);
+    warm = t;
+    HMM w2(o);
+    std::vector<Eigen::MatrixXd> covs = t.covariances();
+    w2.set_parameters(t.start_probabilities(), t.transitions(), Eigen::MatrixXd(), t.means(), covs);
+    CHECK_THROWS_WITH(w2.fit(Eigen::MatrixXd::Zero(10, 3)), Contains("x has columns 3, expected 2"));
+    HMM c({.states = 2, .emission = HMMEmission::categorical});
+    CHECK_THROWS_AS(c.fit(Eigen::MatrixXd::Constant(3, 1, 1e15)), std::length_error);
+    HMM d({.states = 2, .emission = HMMEmission::gaussian_diagonal, .reg_covar = 0});
+    CHECK_THROWS_WITH(d.fit(Eigen::MatrixXd::Ones(8, 1)), Contains("reg_covar must be positive when x has a constant column"));
+    const auto dir = std::filesystem::temp_directory_path() / ("pml_hmm_bad." + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    t.save(dir / "t.json", pml::io::FileFormat::json);
+    std::ifstream in(dir / "t.json");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto at = text.find("\"transitions\"");
+    REQUIRE(at != std::string::npos);
+    const auto first = text.find("0.9", at);
+    REQUIRE(first != std::string::npos);
+    text.replace(first, 3, "5.9");  // a transition row that sums to 6
+    std::ofstream(dir / "bad.json") << text;
+    CHECK_THROWS_WITH(HMM::load(dir / "bad.json"), Contains("not a probability vector"));
+    std::filesystem::remove_all(dir);
+  }
 }

@@ -40,10 +40,10 @@ void add_gaussian_process_commands(Tool& tool) {
       Rng rng(*seed);
       m.fit(table.leftCols(table.cols() - 1), table.col(table.cols() - 1), rng);
       m.save(*model);
-      std::fprintf(stderr, "fitted a Gaussian process to %ld rows: kernel %s, log marginal likelihood %.10g%s%s; saved %s\n", long(table.rows()),
-                   m.kernel().to_string().c_str(), m.log_marginal_likelihood(),
-                   m.jitter() > 0 ? (", jitter " + std::to_string(m.jitter())).c_str() : "",
-                   m.converged() ? "" : " (an optimiser run stopped before its tolerance)", model->c_str());
+      std::fprintf(stderr, "fitted a Gaussian process to %ld rows: kernel %s, log marginal likelihood %.10g", long(table.rows()),
+                   m.kernel().to_string().c_str(), m.log_marginal_likelihood());
+      if (m.jitter() > 0) std::fprintf(stderr, ", jitter %g added to the diagonal", m.jitter());
+      std::fprintf(stderr, "%s; saved %s\n", m.converged() ? "" : " (an optimiser run stopped before its tolerance)", model->c_str());
     });
   }
   {
@@ -80,6 +80,7 @@ void add_gaussian_process_commands(Tool& tool) {
       const GPR m = GPR::load(*model);
       const Eigen::MatrixXd x = read_data(*inputs, *csv, m.x_train().cols());
       Rng rng(*seed);
+      row_count(x.rows(), "X.csv's rows", 4 * x.rows());  // the covariance of the rows (and its factor) must fit in memory
       const Eigen::Index functions = row_count(*n, "-n", x.rows());
       const Eigen::MatrixXd f = *prior ? GPR(m.kernel()).sample_y(rng, x, functions) : m.sample_y(rng, x, functions);
       emit(*out, f, names("f", functions));

@@ -24,7 +24,7 @@ std::vector<Eigen::Index> parse_lengths(const std::string& text) {
     Eigen::Index v = 0;
     const auto [stop, error] = std::from_chars(item.data(), item.data() + item.size(), v);
     if (item.empty() || error != std::errc{} || stop != item.data() + item.size() || v < 1)
-      throw UsageError("needs positive integers separated by commas, got '" + text + "'");
+      throw UsageError("--lengths needs positive integers separated by commas, got '" + text + "'");
     out.push_back(v);
     start = end + 1;
   }

@@ -92,6 +92,7 @@ template <Real T = double> class GaussianProcessClassifier {
       if (t(i) != 0 && t(i) != 1) detail::throw_domain(f, "t", "hold labels 0 and 1 (entry " + std::to_string(i) + ")", std::to_string(t(i)));
     if (t.sum() == 0 || t.sum() == t.size())
       detail::throw_domain(f, "t", "hold both classes", "labels of class " + std::to_string(t(0)) + " only");
+    kernel_.diagonal(x.topRows(1));  // an ARD length scale of the wrong size throws here, not inside the optimiser
     x_train_ = x;
     t_train_ = t.template cast<T>();
     fitted_kernel_ = kernel_;

@@ -186,7 +186,7 @@ template <Real T = double> class Kernel {
     check_inputs("Kernel", x.cols());
     if (y.cols() != x.cols())
       detail::throw_shape("Kernel", "y has " + std::to_string(y.cols()) + " columns, x has " + std::to_string(x.cols()));
-    return evaluate(x, y, false, nullptr);
+    return value(x, y, false);
   }
   /// K(X, X) and its gradient: (*gradient)[p] is the N x N matrix ∂K/∂theta()[p] (scikit-learn's
   /// `eval_gradient=True`, its last axis as a list).
@@ -205,8 +205,39 @@ template <Real T = double> class Kernel {
                                                         std::to_string(x.rows()) + "x" + std::to_string(x.rows()));
     Vector<T> out(n_dims());
     Index at = 0;
-    inner(x, Matrix<T>(w), T(1), out, at);
+    inner(x, x, true, Matrix<T>(w), T(1), out, at);
     return out;
+  }
+  /// Σᵢⱼ Wᵢⱼ ∂K(X, Y)ᵢⱼ/∂θ_p for every entry p of theta() (a white kernel contributes nothing between two
+  /// inputs). `w` is N x M. @throw std::invalid_argument for mismatched shapes.
+  Vector<T> gradient_inner(const MatrixCRef<T>& x, const MatrixCRef<T>& y, const MatrixCRef<T>& w) const {
+    check_inputs("Kernel::gradient_inner", x.cols());
+    if (y.cols() != x.cols())
+      detail::throw_shape("Kernel::gradient_inner", "y has " + std::to_string(y.cols()) + " columns, x has " + std::to_string(x.cols()));
+    if (w.rows() != x.rows() || w.cols() != y.rows())
+      detail::throw_shape("Kernel::gradient_inner", "w is " + std::to_string(w.rows()) + "x" + std::to_string(w.cols()) + ", expected " +
+                                                        std::to_string(x.rows()) + "x" + std::to_string(y.rows()));
+    Vector<T> out(n_dims());
+    Index at = 0;
+    inner(x, y, false, Matrix<T>(w), T(1), out, at);
+    return out;
+  }
+  /// Σᵢ wᵢ ∂k(xᵢ, xᵢ)/∂θ_p for every entry p of theta(): the gradient of a weighted sum of the diagonal.
+  /// @throw std::invalid_argument unless w has N entries.
+  Vector<T> diagonal_gradient_inner(const MatrixCRef<T>& x, const VectorCRef<T>& w) const {
+    check_inputs("Kernel::diagonal_gradient_inner", x.cols());
+    check_size("Kernel::diagonal_gradient_inner", "w", w.size(), x.rows(), "length");
+    Vector<T> out(n_dims());
+    Index at = 0;
+    diag_inner(x, Vector<T>(w), T(1), out, at);
+    return out;
+  }
+  /// Whether a white-noise kernel occurs anywhere in the tree.
+  bool has_white() const {
+    if (kind_ == Kind::white) return true;
+    for (const auto& c : children_)
+      if (c.has_white()) return true;
+    return false;
   }
   /// The diagonal of K(X, X) (length N) without forming the matrix.
   Vector<T> diagonal(const MatrixCRef<T>& x) const {
@@ -340,19 +371,19 @@ template <Real T = double> class Kernel {
   }
   static const T& constant_of(const Kernel& k) { return k.params_[0].value(0); }
 
-  // K(X, X) alone, without the temporaries of the gradient path: a product with a constant kernel scales, a
-  // white kernel in a sum adds to the diagonal.
-  Matrix<T> value(const MatrixCRef<T>& x) const {
+  // K(X, Y) alone (K(X, X) when `same`), without the temporaries of the gradient path: a product with a
+  // constant kernel scales, a white kernel in a sum adds to the diagonal (of K(X, X) only).
+  Matrix<T> value(const MatrixCRef<T>& x, const MatrixCRef<T>& y, bool same) const {
     if (kind_ == Kind::product) {
       for (int c = 0; c < 2; ++c)
         if (children_[c].kind_ == Kind::constant) {
-          Matrix<T> k = children_[1 - c].value(x);
+          Matrix<T> k = children_[1 - c].value(x, y, same);
           const T v = constant_of(children_[c]);
           detail::parallel_chunks(detail::split_rows(k.cols(), 64, 64), [&](Index, Index b, Index e) { k.middleCols(b, e - b) *= v; });
           return k;
         }
-      Matrix<T> k = children_[0].value(x);
-      const Matrix<T> k2 = children_[1].value(x);
+      Matrix<T> k = children_[0].value(x, y, same);
+      const Matrix<T> k2 = children_[1].value(x, y, same);
       detail::parallel_chunks(detail::split_rows(k.cols(), 64, 64), [&](Index, Index b, Index e) {
         k.middleCols(b, e - b).array() *= k2.middleCols(b, e - b).array();
       });
@@ -361,48 +392,50 @@ template <Real T = double> class Kernel {
     if (kind_ == Kind::sum) {
       for (int c = 0; c < 2; ++c)
         if (children_[c].kind_ == Kind::white) {
-          Matrix<T> k = children_[1 - c].value(x);
-          k.diagonal().array() += constant_of(children_[c]);
+          Matrix<T> k = children_[1 - c].value(x, y, same);
+          if (same) k.diagonal().array() += constant_of(children_[c]);
           return k;
         }
-      Matrix<T> k = children_[0].value(x);
-      const Matrix<T> k2 = children_[1].value(x);
+      Matrix<T> k = children_[0].value(x, y, same);
+      const Matrix<T> k2 = children_[1].value(x, y, same);
       detail::parallel_chunks(detail::split_rows(k.cols(), 64, 64), [&](Index, Index b, Index e) { k.middleCols(b, e - b) += k2.middleCols(b, e - b); });
       return k;
     }
-    return evaluate(x, x, true, nullptr);
+    return evaluate(x, y, same, nullptr);
   }
+  Matrix<T> value(const MatrixCRef<T>& x) const { return value(x, x, true); }
 
-  // out.segment(at, own) = scale Σᵢⱼ wᵢⱼ ∂Kᵢⱼ/∂θ_p for this node's free hyperparameters (then its operands'),
-  // advancing `at`; returns scale Σᵢⱼ wᵢⱼ Kᵢⱼ (which a constant factor's gradient is). w is N x N, K = K(X, X).
-  T inner(const MatrixCRef<T>& x, const Matrix<T>& w, T scale, Vector<T>& out, Index& at) const {
-    const Index n = x.rows(), d = x.cols();
-    auto total = [&](const Matrix<T>& m) { return column_sum(n, T(0), [&](Index b, Index e) { return T(m.middleCols(b, e - b).sum()); }); };
+  // out.segment(at, own) = scale Σᵢⱼ wᵢⱼ ∂K(X, Y)ᵢⱼ/∂θ_p for this node's free hyperparameters (then its
+  // operands'), advancing `at`; returns scale Σᵢⱼ wᵢⱼ K(X, Y)ᵢⱼ (which a constant factor's gradient is).
+  // w is N x M; `same`: Y is X (a white kernel counts on the diagonal only then).
+  T inner(const MatrixCRef<T>& x, const MatrixCRef<T>& y, bool same, const Matrix<T>& w, T scale, Vector<T>& out, Index& at) const {
+    const Index n = x.rows(), m = y.rows(), d = x.cols();
+    auto total = [&](const Matrix<T>& v) { return column_sum(m, T(0), [&](Index b, Index e) { return T(v.middleCols(b, e - b).sum()); }); };
     switch (kind_) {
       case Kind::sum: {
-        const T r = children_[0].inner(x, w, scale, out, at);
-        return r + children_[1].inner(x, w, scale, out, at);
+        const T r = children_[0].inner(x, y, same, w, scale, out, at);
+        return r + children_[1].inner(x, y, same, w, scale, out, at);
       }
       case Kind::product: {
         const Kernel& a = children_[0];
         const Kernel& b = children_[1];
-        // ∂(K₁ ∘ K₂) = ∂K₁ ∘ K₂ + K₁ ∘ ∂K₂; a constant operand is a scale (no N x N product), and its own
+        // ∂(K₁ ∘ K₂) = ∂K₁ ∘ K₂ + K₁ ∘ ∂K₂; a constant operand is a scale (no N x M product), and its own
         // gradient c Σ w ∘ K_other is what the other operand returns
         if (a.kind_ == Kind::constant) {
           const Index slot = at;
           if (a.own_free()) ++at;
-          const T r = b.inner(x, w, scale * constant_of(a), out, at);
+          const T r = b.inner(x, y, same, w, scale * constant_of(a), out, at);
           if (a.own_free()) out(slot) = r;
           return r;
         }
         if (b.kind_ == Kind::constant) {
-          const T r = a.inner(x, w, scale * constant_of(b), out, at);
+          const T r = a.inner(x, y, same, w, scale * constant_of(b), out, at);
           if (b.own_free()) out(at++) = r;
           return r;
         }
-        const Matrix<T> k1 = a.value(x), k2 = b.value(x);
-        const T r = a.inner(x, w.cwiseProduct(k2), scale, out, at);
-        b.inner(x, w.cwiseProduct(k1), scale, out, at);
+        const Matrix<T> k1 = a.value(x, y, same), k2 = b.value(x, y, same);
+        const T r = a.inner(x, y, same, w.cwiseProduct(k2), scale, out, at);
+        b.inner(x, y, same, w.cwiseProduct(k1), scale, out, at);
         return r;
       }
       case Kind::constant: {
@@ -411,14 +444,14 @@ template <Real T = double> class Kernel {
         return r;
       }
       case Kind::white: {
-        const T r = scale * params_[0].value(0) * w.trace();
+        const T r = same ? scale * params_[0].value(0) * w.trace() : T(0);
         if (own_free()) out(at++) = r;
         return r;
       }
       case Kind::dot_product: {
         const T s0 = params_[0].value(0);
         if (own_free()) out(at++) = scale * T(2) * s0 * s0 * total(w);
-        return scale * weighted_sum(w, value(x));
+        return scale * weighted_sum(w, value(x, y, same));
       }
       default: break;
     }
@@ -426,17 +459,17 @@ template <Real T = double> class Kernel {
       // ARD: Σ w ∘ f(r²) ∘ z_c² for each column c (f from gradient_factor()), and Σ w ∘ K
       const Vector<T> inv = params_[0].value.cwiseInverse();
       Matrix<T> sq;
-      squared_distances(x, x, inv, sq);
+      squared_distances(x, y, inv, sq);
       const Matrix<T> f = gradient_factor(sq);
-      const Matrix<T> k = kind_ == Kind::rbf ? Matrix<T>() : evaluate(x, x, true, nullptr);
+      const Matrix<T> k = kind_ == Kind::rbf ? Matrix<T>() : evaluate(x, y, same, nullptr);
       const Matrix<T>& kv = kind_ == Kind::rbf ? f : k;
       // per block: d entries of Σ w f z_c², then Σ w ∘ K
-      const Vector<T> sums = column_sum(n, Vector<T>(Vector<T>::Zero(d + 1)), [&](Index b, Index e) {
+      const Vector<T> sums = column_sum(m, Vector<T>(Vector<T>::Zero(d + 1)), [&](Index b, Index e) {
         Vector<T> acc = Vector<T>::Zero(d + 1);
         Vector<T> wf(n);
         for (Index j = b; j < e; ++j) {
           wf.array() = w.col(j).array() * f.col(j).array();
-          for (Index c = 0; c < d; ++c) acc(c) += (wf.array() * ((x.col(c).array() - x(j, c)) * inv(c)).square()).sum();
+          for (Index c = 0; c < d; ++c) acc(c) += (wf.array() * ((x.col(c).array() - y(j, c)) * inv(c)).square()).sum();
           acc(d) += w.col(j).dot(kv.col(j));
         }
         return acc;
@@ -449,9 +482,42 @@ template <Real T = double> class Kernel {
     }
     // the other pairwise kernels: their gradient matrices (evaluate()'s) weighted and summed
     std::vector<Matrix<T>> g;
-    const Matrix<T> k = evaluate(x, x, true, own_free() ? &g : nullptr);
+    const Matrix<T> k = evaluate(x, y, same, own_free() ? &g : nullptr);
     for (const auto& gp : g) out(at++) = scale * weighted_sum(w, gp);
     return scale * weighted_sum(w, k);
+  }
+
+  // out.segment(at, own) = scale Σᵢ wᵢ ∂k(xᵢ, xᵢ)/∂θ_p; returns scale Σᵢ wᵢ k(xᵢ, xᵢ)
+  T diag_inner(const MatrixCRef<T>& x, const Vector<T>& w, T scale, Vector<T>& out, Index& at) const {
+    switch (kind_) {
+      case Kind::sum: {
+        const T r = children_[0].diag_inner(x, w, scale, out, at);
+        return r + children_[1].diag_inner(x, w, scale, out, at);
+      }
+      case Kind::product: {
+        const Vector<T> d1 = children_[0].diag(x), d2 = children_[1].diag(x);
+        const T r = children_[0].diag_inner(x, w.cwiseProduct(d2), scale, out, at);
+        children_[1].diag_inner(x, w.cwiseProduct(d1), scale, out, at);
+        return r;
+      }
+      case Kind::constant:
+      case Kind::white: {
+        const T r = scale * params_[0].value(0) * w.sum();
+        if (own_free()) out(at++) = r;
+        return r;
+      }
+      case Kind::dot_product: {
+        const T s0 = params_[0].value(0);
+        if (own_free()) out(at++) = scale * T(2) * s0 * s0 * w.sum();
+        return scale * w.dot(diag(x));
+      }
+      default: {  // the stationary kernels: k(x, x) = 1 whatever θ
+        const Index own = own_free();
+        out.segment(at, own).setZero();
+        at += own;
+        return scale * w.sum();
+      }
+    }
   }
   // f(r²) with ∂k/∂log ℓ_c = f · z_c² (rbf: k itself; Matérn: see evaluate())
   Matrix<T> gradient_factor(const Matrix<T>& sq) const {
@@ -463,7 +529,7 @@ template <Real T = double> class Kernel {
         if (nu == T(0.5)) return r > T(0) ? std::exp(-r) / r : T(0);
         if (nu == T(1.5)) return T(3) * std::exp(-std::sqrt(T(3)) * r);
         const T a = std::sqrt(T(5)) * r;
-        return T(5) / T(3) * (T(1) + a) * std::exp(-a);
+        return a > T(1e4) ? T(0) : T(5) / T(3) * (T(1) + a) * std::exp(-a);
       }));
     });
   }
@@ -533,10 +599,10 @@ template <Real T = double> class Kernel {
           if (nu == T(0.5)) return std::exp(-r);
           if (nu == T(1.5)) {
             const T a = std::sqrt(T(3)) * r;
-            return (T(1) + a) * std::exp(-a);
+            return a > T(1e4) ? T(0) : (T(1) + a) * std::exp(-a);  // (1 + a) e^{-a} is 0 long before 1 + a overflows
           }
           const T a = std::sqrt(T(5)) * r;
-          return (T(1) + a + a * a / T(3)) * std::exp(-a);
+          return a > T(1e4) ? T(0) : (T(1) + a + a * a / T(3)) * std::exp(-a);
         };
         // ∂k/∂log ℓ_c = factor(r²) · z_c² (z_c = (x_c − y_c)/ℓ_c); summed over c for one isotropic ℓ
         auto factor = [&](T s) -> T {
@@ -545,7 +611,7 @@ template <Real T = double> class Kernel {
           if (nu == T(0.5)) return r > T(0) ? std::exp(-r) / r : T(0);
           if (nu == T(1.5)) return T(3) * std::exp(-std::sqrt(T(3)) * r);
           const T a = std::sqrt(T(5)) * r;
-          return T(5) / T(3) * (T(1) + a) * std::exp(-a);
+          return a > T(1e4) ? T(0) : T(5) / T(3) * (T(1) + a) * std::exp(-a);
         };
         Matrix<T> sq;  // r² = Σ ((x − y)/ℓ)², from the differences
         squared_distances(x, y, inv, sq);
@@ -643,10 +709,13 @@ template <Real T = double> class Kernel {
     return "?";
   }
   void print(std::string& s) const {
-    if (kind_ == Kind::sum) {
+    if (kind_ == Kind::sum) {  // + is read left to right: a sum on the right keeps its parentheses
       children_[0].print(s);
       s += " + ";
+      const bool paren = children_[1].kind_ == Kind::sum;
+      if (paren) s += "(";
       children_[1].print(s);
+      if (paren) s += ")";
       return;
     }
     if (kind_ == Kind::product) {
@@ -710,9 +779,12 @@ template <Real T> struct KernelTextParser {
     skip();
     const char* begin = text.data() + at;
     std::size_t len = 0;
-    while (at + len < text.size() && (std::isalnum(static_cast<unsigned char>(text[at + len])) || text[at + len] == '.' ||
-                                      text[at + len] == '-' || text[at + len] == '+'))
+    while (at + len < text.size()) {
+      const char ch = text[at + len];
+      const bool sign = (ch == '-' || ch == '+') && (len == 0 || text[at + len - 1] == 'e' || text[at + len - 1] == 'E');
+      if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || sign)) break;
       ++len;
+    }
     T value{};
     const auto res = std::from_chars(begin, begin + len, value);
     if (res.ec != std::errc() || res.ptr != begin + len) fail("expected a number");
@@ -791,6 +863,7 @@ template <Real T> struct KernelTextParser {
         skip();
         const std::size_t save = at;
         std::string key;
+        if (at >= text.size()) fail("expected an argument");
         if (!at_number() && text[at] != '[') {
           key = read_name();
           if (!eat('=')) {
@@ -806,6 +879,10 @@ template <Real T> struct KernelTextParser {
         bool known = false;
         for (std::size_t i = 0; i < order.size(); ++i) {
           if (key == order[i]) {
+            if (values[i].size() > 0) {
+              at = save;
+              fail(order[i] + " of " + name + " is given twice");
+            }
             values[i] = read_value();
             known = true;
           } else if (key == order[i] + "_bounds" && order[i] != "nu") {

@@ -28,25 +28,23 @@ template <Real T> struct HyperparameterSearch {
   bool converged = true; ///< every run stopped at its tolerance (not at max_iterations or a failed line search)
 };
 
-/// Maximises `lml(kernel, gradient)` (the log marginal likelihood of a kernel and its gradient in theta) from
-/// kernel.theta() (clipped into the bounds) and from `restarts` uniform draws of `rng` in the log bounds. The
-/// best point ever evaluated is kept (a line search that gives up throws, and the point it reached is still a
-/// good one). Stops a run when the projected gradient's largest entry is at most `gradient_tolerance` (scipy's
-/// pgtol) or the objective's relative decrease is below 1e7 ε (scipy's factr).
-template <Real T, class Lml>
-HyperparameterSearch<T> maximise_log_marginal_likelihood(const Kernel<T>& kernel, int restarts, int max_iterations, T gradient_tolerance,
-                                                         Rng& rng, Lml&& lml) {
-  const Matrix<T> bounds = kernel.bounds();
+/// Maximises `objective(theta, gradient)` (returns the value, fills the gradient) over theta within `bounds`
+/// (P x 2: lower, upper) by L-BFGS-B, from `start` (clipped into the bounds) and from `restarts` uniform draws of
+/// `rng` in the bounds. The best point ever evaluated is kept (a line search that gives up throws, and the point
+/// it reached is still a good one). A run stops when the projected gradient's largest entry is at most
+/// `gradient_tolerance` (scipy's pgtol) or the objective's relative change is below 1e7 ε (scipy's factr).
+template <Real T, class Objective>
+HyperparameterSearch<T> maximise(const Vector<T>& start, const Matrix<T>& bounds, int restarts, int max_iterations, T gradient_tolerance,
+                                 Rng& rng, Objective&& objective) {
   const Index p = bounds.rows();
-  struct Objective {
-    const Kernel<T>& kernel;
-    Lml& lml;
+  struct Negated {
+    Objective& f;
     Vector<T> best_theta;
     T best = std::numeric_limits<T>::infinity();
     int count = 0;
     T operator()(const Vector<T>& theta, Vector<T>& grad) {
       Vector<T> g;
-      const T value = lml(kernel.with_theta(theta), g);
+      const T value = f(theta, g);
       ++count;
       grad = -g;
       if (-value < best) {
@@ -64,22 +62,22 @@ HyperparameterSearch<T> maximise_log_marginal_likelihood(const Kernel<T>& kernel
   param.max_iterations = max_iterations;
   param.max_linesearch = 50;
   HyperparameterSearch<T> out;
-  out.theta = kernel.theta();
+  out.theta = start;
   T best = std::numeric_limits<T>::infinity();
   for (int run = 0; run <= restarts; ++run) {
     Vector<T> theta(p);
     if (run == 0) {
-      theta = kernel.theta().cwiseMax(bounds.col(0)).cwiseMin(bounds.col(1));
+      theta = start.cwiseMax(bounds.col(0)).cwiseMin(bounds.col(1));
     } else {
       for (Index i = 0; i < p; ++i) theta(i) = random::uniform<T>(rng, bounds(i, 0), bounds(i, 1));
     }
-    Objective objective{kernel, lml, theta};
+    Negated negated{objective, theta};
     LBFGSpp::LBFGSBSolver<T> solver(param);
     T fx = 0;
     int iterations = 0;
     bool stopped = true;
     try {
-      iterations = solver.minimize(objective, theta, fx, bounds.col(0), bounds.col(1));
+      iterations = solver.minimize(negated, theta, fx, bounds.col(0), bounds.col(1));
       stopped = iterations < max_iterations;
     } catch (const std::runtime_error&) {  // a line search that gave up
       stopped = false;
@@ -87,14 +85,23 @@ HyperparameterSearch<T> maximise_log_marginal_likelihood(const Kernel<T>& kernel
       stopped = false;
     }
     out.converged = out.converged && stopped;
-    out.evaluations += objective.count;
-    if (objective.best < best) {
-      best = objective.best;
-      out.theta = objective.best_theta;
+    out.evaluations += negated.count;
+    if (negated.best < best) {
+      best = negated.best;
+      out.theta = negated.best_theta;
       out.iterations = iterations;
     }
   }
   return out;
+}
+
+/// maximise() over a kernel's log-hyperparameters: `lml(kernel, gradient)` is the log marginal likelihood of a
+/// kernel and its gradient in theta; starts from kernel.theta().
+template <Real T, class Lml>
+HyperparameterSearch<T> maximise_log_marginal_likelihood(const Kernel<T>& kernel, int restarts, int max_iterations, T gradient_tolerance,
+                                                         Rng& rng, Lml&& lml) {
+  return maximise<T>(kernel.theta(), kernel.bounds(), restarts, max_iterations, gradient_tolerance, rng,
+                     [&](const Vector<T>& theta, Vector<T>& g) { return lml(kernel.with_theta(theta), g); });
 }
 
 }  // namespace pml::detail

@@ -107,6 +107,7 @@ template <Real T = double> class GaussianProcessRegressor {
     if (x.cols() == 0) detail::throw_shape(f, "x has no columns");
     check_all_finite(f, "x", x);
     check_all_finite(f, "y", y);
+    kernel_.diagonal(x.topRows(1));  // an ARD length scale of the wrong size throws here, not inside the optimiser
     x_train_ = x;
     y_mean_ = T(0);
     y_std_ = T(1);
@@ -259,6 +260,7 @@ template <Real T = double> class GaussianProcessRegressor {
     a.scalars("scalars", self.y_mean_, self.y_std_, self.jitter_, self.log_marginal_likelihood_);
     a.require(self.y_std_ > T(0), "the target scale must be positive");
     a.option("iterations", self.iterations_);
+    a.option("evaluations", self.evaluations_);
     a.option("converged", self.converged_);
   }
 
@@ -274,6 +276,9 @@ template <Real T = double> class GaussianProcessRegressor {
   // 1e-10, 1e-9, ..., 1e-2 times m's mean absolute diagonal that does (the rule of cholesky_jitter() in
   // core/linalg.hpp, on the blocked factorisation of core/cholesky.hpp).
   static Matrix<T> jittered_factor(const Matrix<T>& m, T base, T& used, const char* function) {
+    if (!m.allFinite())
+      detail::throw_domain(function, "the kernel's hyperparameters", "give a finite kernel matrix (a length scale or variance at the edge of the floating-point range?)",
+                           "a matrix with an infinite or NaN entry");
     const T mean_diag = m.rows() > 0 ? T(m.diagonal().cwiseAbs().mean()) : T(1);
     const T scale = mean_diag > T(0) && std::isfinite(mean_diag) ? mean_diag : T(1);
     Matrix<T> l = m;

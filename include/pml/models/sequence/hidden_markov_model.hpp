@@ -84,6 +84,8 @@ template <Real T = double> class HiddenMarkovModel {
     if (options.states < 1) detail::throw_domain(f, "states", "be at least 1", std::to_string(options.states));
     if (options.symbols < 0) detail::throw_domain(f, "symbols", "be non-negative", std::to_string(options.symbols));
     if (options.restarts < 1) detail::throw_domain(f, "restarts", "be at least 1", std::to_string(options.restarts));
+    detail::check_model_memory(f, "states", double(options.states) * double(options.states) * 8 * sizeof(T), "K x K transition matrices",
+                               "use fewer states");
     if (options.max_iterations < 1) detail::throw_domain(f, "max_iterations", "be at least 1", std::to_string(options.max_iterations));
     check_nonnegative(f, "tolerance", options.tolerance);
     check_nonnegative(f, "reg_covar", options.reg_covar);
@@ -139,6 +141,10 @@ template <Real T = double> class HiddenMarkovModel {
     }
     start_ = start;
     transitions_ = transitions;
+    history_.clear();
+    iterations_ = 0;
+    converged_ = false;
+    log_likelihood_ = T(0);
     return *this;
   }
 
@@ -150,11 +156,16 @@ template <Real T = double> class HiddenMarkovModel {
     const char* f = "HiddenMarkovModel::fit";
     check_nonempty(f, "x", x.rows());
     const auto bounds = sequence_bounds(f, x.rows(), lengths);
-    check_data(f, x, false);
-    if (options_.emission == HMMEmission::categorical && !(options_.warm_start && fitted()))
-      symbols_ = options_.symbols > 0 ? options_.symbols : Index(x.col(0).maxCoeff()) + 1;
-    if (options_.emission == HMMEmission::categorical) check_data(f, x, true);
     const bool warm = options_.warm_start && fitted();
+    check_data(f, x, warm);  // a warm start checks the width (and the symbols) against the current parameters
+    if (options_.emission == HMMEmission::categorical && !warm) {
+      const T largest = x.col(0).maxCoeff();
+      const double symbols = options_.symbols > 0 ? double(options_.symbols) : double(largest) + 1;
+      detail::check_model_memory(f, "x", symbols * double(options_.states) * 3 * sizeof(T), "a K x S table of emission probabilities",
+                                 "number the symbols 0, 1, 2, ... without gaps");
+      symbols_ = options_.symbols > 0 ? options_.symbols : Index(largest) + 1;
+      check_data(f, x, true);
+    }
     T best = -std::numeric_limits<T>::infinity();
     HiddenMarkovModel best_model = *this;
     for (int run = 0; run < (warm ? 1 : options_.restarts); ++run) {
@@ -172,7 +183,7 @@ template <Real T = double> class HiddenMarkovModel {
         }
         previous = ll;
       }
-      const T ll = log_likelihood_of(x, bounds);
+      const T ll = log_likelihood_of(f, x, bounds);
       if (run == 0 || ll > best) {
         best = ll;
         best_model = *this;
@@ -188,13 +199,23 @@ template <Real T = double> class HiddenMarkovModel {
     return fit(x, lengths, rng);
   }
 
-  /// The total log-likelihood log p(x) of the sequences (hmmlearn's `score`).
-  /// @throw std::logic_error if there are no parameters; as fit() for bad data.
+  /// The total log-likelihood log p(x) of the sequences (hmmlearn's `score`). log_likelihood() without
+  /// arguments is that of the training data.
+  /// @throw std::logic_error if there are no parameters; as fit() for bad data; std::domain_error for
+  /// observations of probability 0 under the model.
+  T log_likelihood(const MatrixCRef<T>& x, const std::vector<Index>& lengths = {}) const {
+    const char* f = "HiddenMarkovModel::log_likelihood";
+    require_parameters(f);
+    check_data(f, x, true);
+    return log_likelihood_of(f, x, sequence_bounds(f, x.rows(), lengths));
+  }
+  /// The mean log-likelihood per observation, log p(x) / N (the model contract's `score`: higher is better).
   T score(const MatrixCRef<T>& x, const std::vector<Index>& lengths = {}) const {
     const char* f = "HiddenMarkovModel::score";
     require_parameters(f);
     check_data(f, x, true);
-    return log_likelihood_of(x, sequence_bounds(f, x.rows(), lengths));
+    check_nonempty(f, "x", x.rows());
+    return log_likelihood_of(f, x, sequence_bounds(f, x.rows(), lengths)) / T(x.rows());
   }
   /// log p(x) of each sequence (length: the number of sequences).
   Vector<T> log_likelihoods(const MatrixCRef<T>& x, const std::vector<Index>& lengths = {}) const {
@@ -206,7 +227,7 @@ template <Real T = double> class HiddenMarkovModel {
     Vector<T> out(Index(bounds.size()));
     detail::parallel_for(Index(bounds.size()), [&](Index s) {
       Matrix<T> la;
-      out(s) = forward(b, bounds[std::size_t(s)].first, bounds[std::size_t(s)].second, la);
+      out(s) = forward(f, b, bounds[std::size_t(s)].first, bounds[std::size_t(s)].second, la);
     });
     return out;
   }
@@ -221,7 +242,7 @@ template <Real T = double> class HiddenMarkovModel {
     detail::parallel_for(Index(bounds.size()), [&](Index s) {
       const auto [begin, end] = bounds[std::size_t(s)];
       Matrix<T> la, lb;
-      forward(b, begin, end, la);
+      forward(f, b, begin, end, la);
       backward(b, begin, end, lb);
       posteriors(la, lb, gamma.middleRows(begin, end - begin));
     });
@@ -254,6 +275,7 @@ template <Real T = double> class HiddenMarkovModel {
         }
       Index state = 0;
       best(s) = delta.row(n - 1).maxCoeff(&state);
+      if (!(best(s) > -std::numeric_limits<T>::infinity())) impossible(f, begin, end - 1);
       for (Index t = n - 1; t >= 0; --t) {
         path(begin + t) = long(state);
         if (t > 0) state = from(t, state);
@@ -331,12 +353,20 @@ template <Real T = double> class HiddenMarkovModel {
   friend struct io::StateAccess;
   template <class Self, class Archive> static void state(Self& self, Archive& a) {
     const Index k = self.options_.states;
+    // rows of probabilities: non-negative, summing to 1 (checked when reading)
+    const auto distributions = [](const auto& m) {
+      const T tol = sizeof(T) < 8 ? T(1e-4) : T(1e-9);
+      for (Index i = 0; i < m.rows(); ++i)
+        if (!(m.row(i).array() >= T(0)).all() || !(std::abs(m.row(i).sum() - T(1)) <= tol * T(m.cols()))) return false;
+      return true;
+    };
     a.vector("start", self.start_, k, io::Values::finite);
     a.matrix("transitions", self.transitions_, k, k);
-    a.require((self.start_.array() >= T(0)).all() && (self.transitions_.array() >= T(0)).all(), "a probability is negative");
+    a.require(distributions(self.start_.transpose()) && distributions(self.transitions_),
+              "the initial or a transition distribution is not a probability vector (entries >= 0 summing to 1)");
     if (self.options_.emission == HMMEmission::categorical) {
       a.matrix("emission_probabilities", self.emission_, k);
-      a.require((self.emission_.array() >= T(0)).all(), "an emission probability is negative");
+      a.require(distributions(self.emission_), "an emission distribution is not a probability vector (entries >= 0 summing to 1)");
       if constexpr (!std::is_const_v<Self>) {
         self.symbols_ = self.emission_.cols();
         self.dims_ = 1;
@@ -381,6 +411,8 @@ template <Real T = double> class HiddenMarkovModel {
     for (std::size_t i = 0; i < lengths.size(); ++i) {
       if (lengths[i] <= 0)
         detail::throw_shape(function, "lengths[" + std::to_string(i) + "] is " + std::to_string(lengths[i]) + ": every sequence needs at least one row");
+      if (lengths[i] > n - at)
+        detail::throw_shape(function, "lengths up to lengths[" + std::to_string(i) + "] add up to more than the " + std::to_string(n) + " rows of x");
       out.push_back({at, at + lengths[i]});
       at += lengths[i];
     }
@@ -428,41 +460,85 @@ template <Real T = double> class HiddenMarkovModel {
     return out;
   }
 
+  // Underflow guard of the recursions below. A step is done in linear space (K exps and one K x K product) when
+  // no term exp(log a_i − max) · A_ij it sums can fall below the smallest normal number, i.e. when every finite
+  // log a_i lies within `linear_reach()` of the largest; otherwise, in pure log space (K² exps: a state far
+  // behind that alone explains what follows — say A = I — is never rounded away).
+  T linear_reach() const {
+    T min_a = T(1);
+    for (Index i = 0; i < transitions_.size(); ++i)
+      if (transitions_.data()[i] > T(0)) min_a = std::min(min_a, transitions_.data()[i]);
+    return -(std::log(std::numeric_limits<T>::min()) + T(20) - std::log(min_a));
+  }
+  // e = exp(v − max v) (exactly 0 for −inf entries) and max v; false when a finite entry lies further than
+  // `reach` below the max (then the caller takes the log-space path)
+  static bool shifted_exp(const RowVector<T>& v, T reach, T& m, RowVector<T>& e) {
+    m = v.maxCoeff();
+    bool linear = true;
+    for (Index i = 0; i < v.size(); ++i) {
+      if (v(i) == -std::numeric_limits<T>::infinity()) {
+        e(i) = T(0);
+        continue;
+      }
+      const T d = v(i) - m;
+      if (d < -reach) linear = false;
+      e(i) = std::exp(d);
+    }
+    return linear;
+  }
+  // log Σ exp(v), −inf when every entry is −inf
+  template <class V> static T lse(const V& v) {
+    const T m = v.maxCoeff();
+    if (m == -std::numeric_limits<T>::infinity()) return m;
+    return m + std::log((v.array() - m).exp().sum());
+  }
+
   // log α̂ (rows [begin, end) of b) into la (n x K), each row normalised to log-sum-exp 0: log α_t minus
   // log p(x_1..x_t), so that no entry grows with the sequence (PRML 13.2.4's scaling, in log space); returns
-  // log p(x of the sequence) = Σ_t log c_t
-  T forward(const Matrix<T>& b, Index begin, Index end, Matrix<T>& la) const {
+  // log p(x of the sequence) = Σ_t log c_t. @throw std::domain_error naming `function` for a sequence of
+  // probability 0.
+  T forward(const char* function, const Matrix<T>& b, Index begin, Index end, Matrix<T>& la) const {
     const Index n = end - begin, k = options_.states;
     la.resize(n, k);
+    const Matrix<T> log_a = transitions_.array().log();
+    const T reach = linear_reach();
     RowVector<T> p(k), q(k);
     T ll = 0;
     for (Index t = 0; t < n; ++t) {
       if (t == 0) {
         la.row(0) = start_.array().log().transpose() + b.row(begin).array();
       } else {
-        const T m = la.row(t - 1).maxCoeff();
-        p = (la.row(t - 1).array() - m).exp();
-        q.noalias() = p * transitions_;
-        la.row(t) = b.row(begin + t).array() + m + q.array().log();
+        T m = 0;
+        if (shifted_exp(la.row(t - 1), reach, m, p)) {
+          q.noalias() = p * transitions_;
+          la.row(t) = b.row(begin + t).array() + m + q.array().log();
+        } else {
+          for (Index j = 0; j < k; ++j) la(t, j) = b(begin + t, j) + lse(la.row(t - 1).transpose() + log_a.col(j));
+        }
       }
-      const T c = log_sum_exp(la.row(t));
-      if (!(c > -std::numeric_limits<T>::infinity())) impossible("the observations up to row " + std::to_string(begin + t));
+      const T c = lse(la.row(t));
+      if (!(c > -std::numeric_limits<T>::infinity())) impossible(function, begin, begin + t);
       la.row(t).array() -= c;
       ll += c;
     }
     return ll;
   }
-  // log β (n x K)
+  // log β (n x K), each row shifted to a largest entry of 0 (for a sequence forward() accepted)
   void backward(const Matrix<T>& b, Index begin, Index end, Matrix<T>& lb) const {
     const Index n = end - begin, k = options_.states;
     lb.resize(n, k);
     lb.row(n - 1).setZero();
-    Vector<T> r(k);
+    const Matrix<T> log_a = transitions_.array().log();
+    const T reach = linear_reach();
+    RowVector<T> r(k);
     for (Index t = n - 2; t >= 0; --t) {
       const RowVector<T> next = b.row(begin + t + 1) + lb.row(t + 1);
-      const T m = next.maxCoeff();
-      r = (next.array() - m).exp().transpose();
-      lb.row(t) = (transitions_ * r).array().log().transpose();  // log β_t minus a constant per t (m and more)
+      T m = 0;
+      if (shifted_exp(next, reach, m, r)) {
+        lb.row(t) = (transitions_ * r.transpose()).array().log().transpose();
+      } else {
+        for (Index i = 0; i < k; ++i) lb(t, i) = lse(log_a.row(i) + next);
+      }
       lb.row(t).array() -= lb.row(t).maxCoeff();
     }
   }
@@ -470,20 +546,46 @@ template <Real T = double> class HiddenMarkovModel {
   static void posteriors(const Matrix<T>& la, const Matrix<T>& lb, Eigen::Ref<Matrix<T>> gamma) {
     gamma = la + lb;
     for (Index t = 0; t < gamma.rows(); ++t) {
-      gamma.row(t).array() = (gamma.row(t).array() - gamma.row(t).maxCoeff()).exp();
+      const T m = gamma.row(t).maxCoeff();
+      for (Index j = 0; j < gamma.cols(); ++j)
+        gamma(t, j) = gamma(t, j) == -std::numeric_limits<T>::infinity() ? T(0) : std::exp(gamma(t, j) - m);
       gamma.row(t) /= gamma.row(t).sum();
     }
   }
-  [[noreturn]] static void impossible(const std::string& what) {
-    detail::throw_domain("HiddenMarkovModel", "x", "have a positive probability under the model", what + " have probability 0");
+  // Σ_t ξ_t(i, j) of one sequence added to acc (PRML 13.43), each ξ_t normalised to sum 1
+  void add_transitions(const Matrix<T>& b, Index begin, const Matrix<T>& la, const Matrix<T>& lb, Matrix<T>& acc) const {
+    const Index k = options_.states;
+    const Matrix<T> log_a = transitions_.array().log();
+    const T reach = linear_reach();
+    RowVector<T> u(k), v(k);
+    Matrix<T> step(k, k);
+    for (Index t = 0; t + 1 < la.rows(); ++t) {
+      const RowVector<T> next = b.row(begin + t + 1) + lb.row(t + 1);
+      T mu = 0, mv = 0;
+      const bool linear = shifted_exp(la.row(t), reach, mu, u) && shifted_exp(next, reach, mv, v);
+      if (linear) step.noalias() = (u.transpose() * v).cwiseProduct(transitions_);
+      if (!linear || !(step.sum() > T(0))) {  // log space: la_i + log A_ij + next_j, shifted by its largest
+        step = log_a;
+        step.colwise() += la.row(t).transpose();
+        step.rowwise() += next;
+        const T m = step.maxCoeff();
+        for (Index i = 0; i < step.size(); ++i)
+          step.data()[i] = step.data()[i] == -std::numeric_limits<T>::infinity() ? T(0) : std::exp(step.data()[i] - m);
+      }
+      acc.noalias() += step / step.sum();
+    }
+  }
+  [[noreturn]] static void impossible(const char* function, Index first, Index last) {
+    detail::throw_domain(function, "x", "have a positive probability under the model",
+                         "rows " + std::to_string(first) + " to " + std::to_string(last) + " of probability 0");
   }
 
-  T log_likelihood_of(const MatrixCRef<T>& x, const std::vector<std::pair<Index, Index>>& bounds) const {
+  T log_likelihood_of(const char* function, const MatrixCRef<T>& x, const std::vector<std::pair<Index, Index>>& bounds) const {
     const Matrix<T> b = log_emissions(x);
     Vector<T> each(Index(bounds.size()));
     detail::parallel_for(Index(bounds.size()), [&](Index s) {
       Matrix<T> la;
-      each(s) = forward(b, bounds[std::size_t(s)].first, bounds[std::size_t(s)].second, la);
+      each(s) = forward(function, b, bounds[std::size_t(s)].first, bounds[std::size_t(s)].second, la);
     });
     return each.sum();
   }
@@ -499,20 +601,10 @@ template <Real T = double> class HiddenMarkovModel {
     detail::parallel_for(count, [&](Index s) {
       const auto [begin, end] = bounds[std::size_t(s)];
       Matrix<T> la, lb;
-      ll(s) = forward(b, begin, end, la);
+      ll(s) = forward("HiddenMarkovModel::fit", b, begin, end, la);
       backward(b, begin, end, lb);
       posteriors(la, lb, gamma.middleRows(begin, end - begin));
-      Matrix<T>& acc = xi[std::size_t(s)];
-      Matrix<T> step(k, k);
-      for (Index t = 0; t + 1 < end - begin; ++t) {
-        // ξ_t(i, j) ∝ α_t(i) A_ij b_j(x_{t+1}) β_{t+1}(j), each factor shifted by its largest log, normalised
-        // to sum 1 over (i, j) (PRML 13.43)
-        const RowVector<T> next = b.row(begin + t + 1) + lb.row(t + 1);
-        const Vector<T> u = (la.row(t).array() - la.row(t).maxCoeff()).exp().transpose();
-        const RowVector<T> v = (next.array() - next.maxCoeff()).exp();
-        step.noalias() = (u * v).cwiseProduct(transitions_);
-        acc.noalias() += step / step.sum();
-      }
+      add_transitions(b, begin, la, lb, xi[std::size_t(s)]);
     });
     // M-step (PRML 13.18-13.23)
     Vector<T> start = Vector<T>::Zero(k);
@@ -541,8 +633,8 @@ template <Real T = double> class HiddenMarkovModel {
         const Matrix<T> centred = x.rowwise() - mean;
         means_.row(j) = mean;
         if (options_.emission == HMMEmission::gaussian_diagonal) {
-          variances_.row(j) = (w.transpose() * centred.array().square().matrix()) / nk(j);
-          variances_.row(j).array() += options_.reg_covar;
+          const RowVector<T> var = (w.transpose() * centred.array().square().matrix()) / nk(j);
+          if ((var.array() + options_.reg_covar > T(0)).all()) variances_.row(j) = var.array() + options_.reg_covar;  // else keeps the previous
         } else {
           Matrix<T> cov = centred.transpose() * w.asDiagonal() * centred / nk(j);
           cov.diagonal().array() += options_.reg_covar;
@@ -578,6 +670,8 @@ template <Real T = double> class HiddenMarkovModel {
     const Matrix<T> centred = x.rowwise() - mean;
     Matrix<T> cov = centred.transpose() * centred / T(std::max<Index>(1, x.rows() - 1));
     cov.diagonal().array() += options_.reg_covar;
+    if (!(cov.diagonal().array() > T(0)).all())
+      detail::throw_domain("HiddenMarkovModel::fit", "reg_covar", "be positive when x has a constant column", detail::describe(options_.reg_covar));
     if (options_.emission == HMMEmission::gaussian_diagonal) {
       variances_ = cov.diagonal().transpose().replicate(k, 1);
     } else {
