@@ -43,6 +43,10 @@
 
 namespace pml {
 
+namespace detail {
+template <Real T> struct KernelTextParser;
+}  // namespace detail
+
 /// The bounds of one hyperparameter, in its own units (not logs): scikit-learn's default (1e-5, 1e5), or fixed
 /// (left out of theta and never optimised).
 template <Real T = double> struct KernelBounds {
@@ -62,7 +66,17 @@ template <Real T = double> class Kernel {
   using Scalar = T;                ///< The scalar type (float or double).
 
   /// What a node of the tree is.
-  enum class Kind { rbf, matern, rational_quadratic, exp_sine_squared, dot_product, constant, white, sum, product };
+  enum class Kind {
+    rbf,                 ///< squared exponential
+    matern,              ///< Matérn of smoothness ν
+    rational_quadratic,  ///< rational quadratic
+    exp_sine_squared,    ///< periodic
+    dot_product,         ///< σ₀² + x·x'
+    constant,            ///< c
+    white,               ///< white noise
+    sum,                 ///< the sum of two kernels
+    product,             ///< the product of two kernels
+  };
 
   /// The constant kernel k = 1 (scikit-learn's `ConstantKernel()`).
   Kernel() : Kernel(constant(T(1))) {}
@@ -743,9 +757,10 @@ template <Real T = double> class Kernel {
     }
     s += ")";
   }
-  template <Real> friend struct KernelTextParser;
+  template <Real> friend struct detail::KernelTextParser;
 };
 
+namespace detail {
 /// Reads the text of Kernel::parse() (a recursive-descent parser over the grammar
 /// `sum := product ('+' product)*`, `product := factor ('*' factor)*`,
 /// `factor := number | name '(' arguments ')' | '(' sum ')'`).
@@ -913,8 +928,10 @@ template <Real T> struct KernelTextParser {
   }
 };
 
+}  // namespace detail
+
 template <Real T> Kernel<T> Kernel<T>::parse(std::string_view text) {
-  KernelTextParser<T> p{text};
+  detail::KernelTextParser<T> p{text};
   Kernel k = p.parse_sum();
   p.skip();
   if (p.at != text.size()) p.fail("unexpected text");
