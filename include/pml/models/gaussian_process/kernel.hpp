@@ -35,6 +35,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "pml/core/check.hpp"
@@ -937,5 +938,24 @@ template <Real T> Kernel<T> Kernel<T>::parse(std::string_view text) {
   if (p.at != text.size()) p.fail("unexpected text");
   return k;
 }
+
+namespace detail {
+/// The GP models' kernels in their files (serialization/state.hpp): the initial and the fitted kernel as text
+/// options "kernel" and "fitted_kernel", read back by Kernel::parse (a text that does not read fails the load).
+template <class K, class Archive> void kernel_state(K& initial, K& fitted, Archive& a) {
+  using Kern = std::remove_const_t<K>;
+  std::string initial_text = initial.to_string(), fitted_text = fitted.to_string();
+  a.option("kernel", initial_text);
+  a.option("fitted_kernel", fitted_text);
+  if constexpr (!std::is_const_v<K>) {
+    try {
+      initial = Kern::parse(initial_text);
+      fitted = Kern::parse(fitted_text);
+    } catch (const std::exception& e) {
+      a.require(false, (std::string("its kernel does not read: ") + e.what()).c_str());
+    }
+  }
+}
+}  // namespace detail
 
 }  // namespace pml

@@ -193,17 +193,7 @@ template <Real T = double> class SparseGaussianProcessRegressor {
  private:
   friend struct io::StateAccess;
   template <class Self, class Archive> static void state(Self& self, Archive& a) {
-    std::string initial = self.kernel_.to_string(), fitted = self.fitted_kernel_.to_string();
-    a.option("kernel", initial);
-    a.option("fitted_kernel", fitted);
-    if constexpr (!std::is_const_v<Self>) {
-      try {
-        self.kernel_ = Kernel<T>::parse(initial);
-        self.fitted_kernel_ = Kernel<T>::parse(fitted);
-      } catch (const std::exception& e) {
-        a.require(false, (std::string("its kernel does not read: ") + e.what()).c_str());
-      }
-    }
+    detail::kernel_state(self.kernel_, self.fitted_kernel_, a);
     a.matrix("inducing_inputs", self.z_);
     const Index m = self.z_.rows();
     a.require(m > 0, "there are no inducing inputs");
