@@ -144,5 +144,38 @@ TEST_CASE("pml hmm fit / decode / score / sample equal the library's model", "[c
   CHECK_THAT(bad_syntax.err, Contains("--lengths") && Contains("positive integers"));
   const Run bad_emission = run_pml("hmm fit seq.csv --emission poisson -o x.pml");
   CHECK(bad_emission.code == 2);
-  CHECK_THAT(bad_emission.err, Contains("categorical") && Contains("gaussian_full"));
+  CHECK_THAT(bad_emission.err, Contains("categorical") && Contains("gaussian_full") && Contains("gaussian_mixture_diagonal"));
+  const Run bad_mixture = run_pml("hmm fit seq.csv --mixture-components 2 -o x.pml");
+  CHECK(bad_mixture.code == 1);
+  CHECK_THAT(bad_mixture.err, Contains("mixture_components must be 1 unless emission is"));
+}
+
+TEST_CASE("pml hmm fit with Gaussian-mixture emissions and its options equals the library's model", "[cli][hmm]") {
+  using HMM = pml::HiddenMarkovModel<double>;
+  HMM truth({.states = 2, .emission = pml::HMMEmission::gaussian_mixture_full, .mixture_components = 2});
+  truth.set_parameters(Eigen::Vector2d(0.5, 0.5), (Eigen::Matrix2d() << 0.9, 0.1, 0.2, 0.8).finished(), Eigen::MatrixXd(),
+                       (Eigen::MatrixXd(4, 2) << -3, 0, -1, 1, 1, 0, 3, 1).finished(), std::vector<Eigen::MatrixXd>(4, Eigen::MatrixXd::Identity(2, 2) * 0.3),
+                       Eigen::MatrixXd::Constant(2, 2, 0.5));
+  pml::Rng rng(4);
+  pml::io::write_csv(dir() / "mix.csv", truth.sample(rng, 300).first, {"a", "b"});
+  const Run fit = run_pml("hmm fit mix.csv --states 2 --emission gaussian_mixture_full --mixture-components 2 --tolerance 1e-6 "
+                          "--reg-covar 1e-4 --max-iterations 30 --seed 8 -o mix.pml");
+  INFO(fit.err);
+  REQUIRE(fit.code == 0);
+  const Eigen::MatrixXd data = pml::io::read_csv<double>(dir() / "mix.csv").data;
+  HMM m({.states = 2, .emission = pml::HMMEmission::gaussian_mixture_full, .mixture_components = 2, .max_iterations = 30, .tolerance = 1e-6,
+         .reg_covar = 1e-4});
+  pml::Rng seed(8);
+  m.fit(data, {}, seed);
+  const HMM loaded = HMM::load(dir() / "mix.pml");
+  CHECK(loaded.options().mixture_components == 2);
+  CHECK(loaded.options().reg_covar == 1e-4);
+  CHECK(loaded.mixture_weights() == m.mixture_weights());
+  CHECK(loaded.means() == m.means());
+  REQUIRE(run_pml("hmm score mix.pml mix.csv -o out.csv").code == 0);
+  CHECK(rel(read_out(), m.log_likelihoods(data)) < 1e-15);
+  // categorical with --symbols: a symbol never seen still has a column
+  pml::io::write_csv(dir() / "sym.csv", (Eigen::MatrixXd(6, 1) << 0, 1, 0, 2, 1, 0).finished(), {"s"});
+  REQUIRE(run_pml("hmm fit sym.csv --emission categorical --symbols 5 -o sym.pml").code == 0);
+  CHECK(HMM::load(dir() / "sym.pml").emission_probabilities().cols() == 5);
 }

@@ -12,6 +12,7 @@
 #include "pml/models/deep.hpp"
 #include "pml/models/latent.hpp"
 #include "pml/models/linear.hpp"
+#include "pml/models/sequence/hidden_markov_model.hpp"
 
 namespace pml_test {
 
@@ -149,6 +150,14 @@ inline const std::vector<ModelLoader>& model_loaders() {
          auto m = pml::GAN<double>::load(p);
          return Eigen::MatrixXd(m.discriminate(probe(probe_rows, m.options().output)));
        }, load_and_save<pml::GAN<double>>},
+      {"HiddenMarkovModel",
+       [](const Path& p) {
+         const auto m = pml::HiddenMarkovModel<double>::load(p);
+         const Eigen::MatrixXd x = probe(probe_rows, m.means().cols());  // one sequence
+         Eigen::MatrixXd out(probe_rows, m.options().states + 1);
+         out << m.predict_proba(x), m.predict(x).cast<double>();
+         return out;
+       }, load_and_save<pml::HiddenMarkovModel<double>>},
       {"BetaBernoulliModel", [](const Path& p) { return Eigen::MatrixXd(pml::detail::distribution_parameters(pml::BetaBernoulliModel<double>::load(p).posterior())); }, load_and_save<pml::BetaBernoulliModel<double>>},
       {"BetaBinomialModel", [](const Path& p) { return Eigen::MatrixXd(pml::detail::distribution_parameters(pml::BetaBinomialModel<double>::load(p).posterior())); }, load_and_save<pml::BetaBinomialModel<double>>},
       {"DirichletCategoricalModel", [](const Path& p) { return Eigen::MatrixXd(pml::detail::distribution_parameters(pml::DirichletCategoricalModel<double>::load(p).posterior())); }, load_and_save<pml::DirichletCategoricalModel<double>>},

@@ -366,3 +366,153 @@ TEST_CASE("HiddenMarkovModel at the extremes: states far behind, forbidden trans
     std::filesystem::remove_all(dir);
   }
 }
+
+namespace {
+// the brute-force mixture cases: K = 2 states of M components (component m of state k in row k M + m)
+HMM make_mixture(const std::string& s) {
+  if (s == "mixf") {
+    HMM m({.states = 2, .emission = HMMEmission::gaussian_mixture_full, .mixture_components = 2});
+    m.set_parameters(vec(bf::mixf_pi), rows(bf::mixf_A, 2, 2), Eigen::MatrixXd(), rows(bf::mixf_means, 4, 2), full_covs(bf::mixf_covs, 4, 2),
+                     rows(bf::mixf_W, 2, 2));
+    return m;
+  }
+  HMM m({.states = 2, .emission = HMMEmission::gaussian_mixture_diagonal, .mixture_components = 3});
+  m.set_parameters(vec(bf::mixd_pi), rows(bf::mixd_A, 2, 2), Eigen::MatrixXd(), rows(bf::mixd_means, 6, 2), {rows(bf::mixd_covs, 6, 2)},
+                   rows(bf::mixd_W, 2, 3));
+  return m;
+}
+}  // namespace
+
+TEST_CASE("Gaussian-mixture emissions equal brute-force enumeration (state paths; state and component paths)", "[hmm]") {
+  for (const std::string s : {"mixf", "mixd"}) {
+    INFO(s);
+    const bool full = s == "mixf";
+    const HMM model = make_mixture(s);
+    const Eigen::Index n = full ? 5 : 4, c = full ? 4 : 6, m = full ? 2 : 3;
+    const Eigen::MatrixXd x = rows(full ? bf::mixf_x : bf::mixd_x, n, 2);
+    const auto lengths = lengths_of(full ? bf::mixf_lengths : bf::mixd_lengths);
+    CHECK(rel(model.log_likelihoods(x, lengths), vec(full ? bf::mixf_loglik : bf::mixd_loglik)) < 1e-13);
+    CHECK(rel(model.predict_proba(x, lengths), rows(full ? bf::mixf_gamma : bf::mixd_gamma, n, 2)) < 1e-12);
+    const auto [logp, path] = model.decode(x, lengths);
+    CHECK(path == vec(full ? bf::mixf_viterbi : bf::mixd_viterbi).cast<long>());
+    CHECK(logp == Approx((full ? bf::mixf_viterbi_logp : bf::mixd_viterbi_logp)[0]).epsilon(1e-13));
+    // one Baum-Welch step: weights, means and covariances from the components' responsibilities
+    HMM::Options o = model.options();
+    o.warm_start = true;
+    o.max_iterations = 1;
+    HMM stepped(o);
+    std::vector<Eigen::MatrixXd> covs = model.covariances();
+    if (!full) {
+      Eigen::MatrixXd v(c, 2);
+      for (Eigen::Index j = 0; j < c; ++j) v.row(j) = covs[std::size_t(j)].diagonal().transpose();
+      covs = {v};
+    }
+    stepped.set_parameters(model.start_probabilities(), model.transitions(), Eigen::MatrixXd(), model.means(), covs, model.mixture_weights());
+    stepped.fit(x, lengths);
+    CHECK(stepped.iterations() == 1);
+    CHECK(rel(stepped.start_probabilities(), vec(full ? bf::mixf_new_pi : bf::mixd_new_pi)) < 1e-12);
+    CHECK(rel(stepped.transitions(), rows(full ? bf::mixf_new_A : bf::mixd_new_A, 2, 2)) < 1e-12);
+    CHECK(rel(stepped.mixture_weights(), rows(full ? bf::mixf_new_W : bf::mixd_new_W, 2, m)) < 1e-12);
+    CHECK(rel(stepped.means(), rows(full ? bf::mixf_new_means : bf::mixd_new_means, c, 2)) < 1e-12);
+    const auto got = stepped.covariances();
+    REQUIRE(Eigen::Index(got.size()) == c);
+    for (Eigen::Index j = 0; j < c; ++j) {
+      const Eigen::MatrixXd expected = full ? full_covs(bf::mixf_new_covs, c, 2)[std::size_t(j)]
+                                            : Eigen::MatrixXd(rows(bf::mixd_new_covs, c, 2).row(j).asDiagonal());
+      CHECK(rel(got[std::size_t(j)], expected) < 1e-12);
+    }
+  }
+}
+
+TEST_CASE("Gaussian-mixture emissions: Baum-Welch learns bimodal states, save/load, float, errors", "[hmm]") {
+  // two sticky states, each emitting a two-component mixture in 1-d (the states overlap in their means'
+  // average, so a single Gaussian per state fits them worse)
+  HMM t({.states = 2, .emission = HMMEmission::gaussian_mixture_diagonal, .mixture_components = 2});
+  Eigen::MatrixXd means(4, 1);
+  means << -6, 2, -2, 6;
+  t.set_parameters(Eigen::Vector2d(0.5, 0.5), (Eigen::Matrix2d() << 0.95, 0.05, 0.05, 0.95).finished(), Eigen::MatrixXd(), means,
+                   {Eigen::MatrixXd::Constant(4, 1, 0.25)}, (Eigen::Matrix2d() << 0.5, 0.5, 0.3, 0.7).finished());
+  pml::Rng rng(17);
+  const auto sampled = t.sample(rng, 4000);
+  const Eigen::MatrixXd& x = sampled.first;
+  // a sample from the mixture holds all four modes
+  for (Eigen::Index j = 0; j < 4; ++j) CHECK(((x.array() - means(j)).abs() < 1.0).count() > 400);
+  HMM m({.states = 2, .emission = HMMEmission::gaussian_mixture_diagonal, .mixture_components = 2, .restarts = 3});
+  m.fit(x, {}, rng);
+  const auto& h = m.log_likelihood_history();
+  for (std::size_t i = 1; i < h.size(); ++i) CHECK(h[i] >= h[i - 1] - 1e-8 * std::abs(h[i - 1]));
+  CHECK(m.log_likelihood(x) >= t.log_likelihood(x) - 1e-6);
+  // the fitted components, state by state, sorted: the true means
+  std::vector<std::vector<double>> fitted(2), truth_means{{-6, 2}, {-2, 6}};
+  for (Eigen::Index j = 0; j < 4; ++j) fitted[std::size_t(j / 2)].push_back(m.means()(j, 0));
+  for (auto& f : fitted) std::sort(f.begin(), f.end());
+  if (fitted[0][0] > fitted[1][0]) std::swap(fitted[0], fitted[1]);
+  for (std::size_t s = 0; s < 2; ++s)
+    for (std::size_t c = 0; c < 2; ++c) CHECK(std::abs(fitted[s][c] - truth_means[s][c]) < 0.1);
+  // one Gaussian per state explains the same data worse
+  HMM g({.states = 2, .emission = HMMEmission::gaussian_diagonal, .restarts = 3});
+  g.fit(x, {}, 5);
+  CHECK(m.score(x) > g.score(x) + 0.1);
+  // Viterbi recovers the hidden states
+  const pml::IntVector path = m.predict(x);
+  const Eigen::Index first = m.means().topRows(2).minCoeff() < m.means().bottomRows(2).minCoeff() ? 0 : 1;
+  Eigen::Index right = 0;
+  for (Eigen::Index i = 0; i < x.rows(); ++i) right += (path(i) == first) == (sampled.second(i) == 0) ? 1 : 0;
+  CHECK(right >= 3900);
+  SECTION("the same fit for any thread count") {
+    auto run = [&](int threads) {
+      pml::set_num_threads(threads);
+      HMM a({.states = 2, .emission = HMMEmission::gaussian_mixture_full, .mixture_components = 2, .max_iterations = 20});
+      a.fit(x, {1500, 2500}, 3);
+      return a.predict_proba(x, {1500, 2500});
+    };
+    const Eigen::MatrixXd one = run(1), two = run(2);
+    pml::set_num_threads(0);
+    CHECK(one == two);
+  }
+  SECTION("save and load give the same bits") {
+    const auto dir = std::filesystem::temp_directory_path() / ("pml_hmm_mix_test." + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    for (const std::string s : {"mixf", "mixd"}) {
+      const HMM model = make_mixture(s);
+      const Eigen::MatrixXd xs = rows(s == "mixf" ? bf::mixf_x : bf::mixd_x, s == "mixf" ? 5 : 4, 2);
+      for (const auto format : {pml::io::FileFormat::binary, pml::io::FileFormat::json}) {
+        const auto path = dir / (s + (format == pml::io::FileFormat::binary ? ".pml" : ".json"));
+        model.save(path, format);
+        const HMM back = HMM::load(path);
+        CHECK(back.options().mixture_components == model.options().mixture_components);
+        CHECK(back.mixture_weights() == model.mixture_weights());
+        CHECK(back.predict_proba(xs) == model.predict_proba(xs));
+        pml::Rng a(3), b(3);
+        CHECK(back.sample(a, 20).first == model.sample(b, 20).first);
+      }
+    }
+    std::filesystem::remove_all(dir);
+  }
+  SECTION("float agrees with double") {
+    pml::HiddenMarkovModel<float> f({.states = 2, .emission = HMMEmission::gaussian_mixture_diagonal, .mixture_components = 2});
+    f.set_parameters(t.start_probabilities().cast<float>(), t.transitions().cast<float>(), Eigen::MatrixXf(), t.means().cast<float>(),
+                     {Eigen::MatrixXf::Constant(4, 1, 0.25f)}, t.mixture_weights().cast<float>());
+    CHECK(double(f.score(x.cast<float>())) == Approx(t.score(x)).epsilon(1e-4));
+  }
+  SECTION("bad input names the function, the argument and the value") {
+    CHECK_THROWS_WITH(HMM({.states = 2, .emission = HMMEmission::gaussian_full, .mixture_components = 3}),
+                      Contains("HiddenMarkovModel") && Contains("mixture_components must be 1 unless emission is") && Contains("3"));
+    CHECK_THROWS_WITH(HMM({.states = 2, .emission = HMMEmission::gaussian_mixture_full, .mixture_components = 0}),
+                      Contains("mixture_components must be at least 1, got 0"));
+    HMM a({.states = 2, .emission = HMMEmission::gaussian_mixture_diagonal, .mixture_components = 2});
+    CHECK_THROWS_WITH(a.set_parameters(Eigen::Vector2d(0.5, 0.5), Eigen::Matrix2d::Identity(), Eigen::MatrixXd(), means,
+                                       {Eigen::MatrixXd::Ones(4, 1)}, Eigen::MatrixXd::Constant(2, 3, 1.0 / 3)),
+                      Contains("HiddenMarkovModel::set_parameters") && Contains("mixture_weights is 2x3, expected 2x2"));
+    CHECK_THROWS_WITH(a.set_parameters(Eigen::Vector2d(0.5, 0.5), Eigen::Matrix2d::Identity(), Eigen::MatrixXd(), means.topRows(2),
+                                       {Eigen::MatrixXd::Ones(2, 1)}, Eigen::MatrixXd::Constant(2, 2, 0.5)),
+                      Contains("means") && Contains("4"));
+    CHECK_THROWS_WITH(a.set_parameters(Eigen::Vector2d(0.5, 0.5), Eigen::Matrix2d::Identity(), Eigen::MatrixXd(), means,
+                                       {Eigen::MatrixXd::Ones(4, 1)}, (Eigen::Matrix2d() << 0.5, 0.6, 0.5, 0.5).finished()),
+                      Contains("mixture_weights (row 0) must sum to 1"));
+    HMM plain({.states = 2, .emission = HMMEmission::gaussian_diagonal});
+    CHECK_THROWS_WITH(plain.set_parameters(Eigen::Vector2d(0.5, 0.5), Eigen::Matrix2d::Identity(), Eigen::MatrixXd(), means.topRows(2),
+                                           {Eigen::MatrixXd::Ones(2, 1)}, Eigen::MatrixXd::Constant(2, 2, 0.5)),
+                      Contains("mixture_weights given, but the emission is not a Gaussian mixture"));
+  }
+}

@@ -41,12 +41,19 @@ void add_sequence_commands(Tool& tool) {
     Command& c = hmm.command("fit", "fit a hidden Markov model by Baum-Welch and save it",
                              "Fits a hidden Markov model to the rows of DATA.csv, one observation per row (categorical: one column of "
                              "symbols 0, 1, ...), with --lengths splitting the rows into sequences. Each restart starts from k-means "
-                             "means (Gaussian) or random emission probabilities (categorical); the run of highest log-likelihood is kept.",
+                             "means (Gaussian; for a mixture, k-means within each state's rows) or random emission probabilities "
+                             "(categorical); the run of highest log-likelihood is kept.",
                              "pml hmm fit returns.csv --states 2 --emission gaussian_diagonal --restarts 5 -o hmm.pml");
     const auto data = c.input("DATA.csv", "the observations, one row per time step");
     const auto model = c.model_output();
     const auto states = c.integer<Eigen::Index>("--states", "K", "hidden states", 2, 1, 100000);
     const auto emission = c.choice<HMMEmission>("--emission", "E", "the states' emission distribution", HMMEmission::gaussian_full);
+    const auto mixture = c.integer<Eigen::Index>("--mixture-components", "M",
+                                                 "Gaussian components per state (with --emission gaussian_mixture_full or gaussian_mixture_diagonal)", 1, 1, 100000);
+    const auto symbols = c.integer<Eigen::Index>("--symbols", "S", "categorical: the number of symbols (0: one more than the largest in the data)", 0, 0,
+                                                 1000000000);
+    const auto tolerance = c.real("--tolerance", "TOL", "stop when the log-likelihood per observation rises by less than this", 1e-4, kNonNegative);
+    const auto reg_covar = c.real("--reg-covar", "R", "added to every variance, in the data's units squared", 1e-6, kNonNegative);
     const auto lengths = c.text("--lengths", "L1,L2,...", kLengthsHelp, "");
     const auto restarts = c.integer<int>("--restarts", "R", "independent Baum-Welch runs", 1, 1, 100000);
     const auto iterations = c.integer<int>("--max-iterations", "N", "Baum-Welch iterations per run", 100, 1, 100000000);
@@ -54,7 +61,14 @@ void add_sequence_commands(Tool& tool) {
     const auto csv = c.csv();
     c.action([=] {
       const Eigen::MatrixXd x = read_data(*data, *csv);
-      HMM m({.states = *states, .emission = *emission, .restarts = *restarts, .max_iterations = *iterations});
+      HMM m({.states = *states,
+             .emission = *emission,
+             .symbols = *symbols,
+             .mixture_components = *mixture,
+             .restarts = *restarts,
+             .max_iterations = *iterations,
+             .tolerance = *tolerance,
+             .reg_covar = *reg_covar});
       Rng rng(*seed);
       m.fit(x, parse_lengths(*lengths), rng);
       m.save(*model);

@@ -134,104 +134,7 @@ template <Real T = double> class GaussianMixture {
   /// independent; K + 2 K D for diagonal) and the log-likelihood; the k-means start is the sharded KMeans, the
   /// random start draws each row's responsibilities from a hash of (seed, row), the same however the rows are
   /// sharded. @throw as fit(), on every rank (a rank's own bad shard is reported on all of them, with its rank).
-  GaussianMixture& fit(const Collective& ranks, const MatrixCRef<T>& x, Rng& rng, const VectorCRef<T>& weights = detail::no_weights<T>()) {
-    const char* f = "GaussianMixture::fit";
-    const Index k = options_.components;
-    const bool one = ranks.size() == 1;
-    Index n = x.rows(), offset = 0;  // rows in all; this rank's first row among them
-    std::optional<detail::SampleWeights<T>> w_;
-    if (one) {
-      // the given weights in place, or none: no N-vector of ones (segments are the 2048-row sub-blocks below)
-      w_.emplace(f, weights, x.rows(), sub_block);
-    } else {
-      detail::agree(ranks, [&] {
-        if (weights.size() != 0) {
-          check_size(f, "weights", weights.size(), x.rows(), "length");
-          check_all_nonnegative(f, "weights", weights);
-        }
-        check_all_finite(f, "x", x);
-      });
-      n = 0;
-      const std::vector<Index> counts = detail::all_counts(ranks, x.rows());
-      for (int r = 0; r < ranks.size(); ++r) {
-        if (r == ranks.rank()) offset = n;
-        n += counts[static_cast<std::size_t>(r)];
-      }
-      check_nonempty(f, "data", n);
-      const T total = detail::all_sum(ranks, weights.size() == 0 ? T(x.rows()) : T(weights.sum()));
-      if (!(total > 0)) detail::throw_domain(f, "weights", "have a positive sum", "0");
-      w_.emplace(weights, x.rows(), sub_block, total);
-    }
-    const detail::SampleWeights<T>& w = *w_;
-    const Index d = detail::shared_columns(ranks, f, x.rows(), x.cols());
-    if (n < k) detail::throw_shape(f, "needs at least components = " + std::to_string(k) + " rows, got " + std::to_string(n));
-    if (one) check_all_finite(f, "x", x);
-    check_initial_parameters(d);
-    detail::agree(ranks, [&] { check_memory(f, d); });  // ranks may have different memory: all must stop together
-    dimension_ = d;
-    // an empty shard of another width is seen as 0 x D
-    const Matrix<T> no_rows(0, d);
-    const MatrixCRef<T> xs = x.rows() == 0 ? MatrixCRef<T>(no_rows) : MatrixCRef<T>(x);
-    const Shards sh{ranks, offset, n};
-    // EM runs about the data's column means (sums of squares about the data, not the origin), each block of
-    // rows centred as it is read: no centred copy of the data, no N x K responsibilities (issue 17 §3)
-    const RowVector<T> shift = detail::column_means<T>(ranks, xs, n);
-    detail::check_spread<T>(f, T(detail::all_max(ranks, double(detail::largest_deviation<T>(xs, shift)))), double(n) * double(d));
-    T best = -std::numeric_limits<T>::infinity();
-    // full and tied: statistics about the current means; diagonal and spherical: about 0 (two GEMMs)
-    const bool square = options_.covariance == Covariance::full || options_.covariance == Covariance::tied;
-    for (int start = 0; start < options_.restarts; ++start) {
-      State state = initial_state(sh, xs, shift, w, rng);
-      std::vector<T> history;
-      bool converged = false;
-      T lower_bound = -std::numeric_limits<T>::infinity();
-      int it = 0;
-      Index reseeded = 0;
-      for (; it < options_.max_iterations; ++it) {
-        const T previous = lower_bound;
-        // one pass: the E-step's responsibilities become the M-step's statistics block by block; each chunk
-        // keeps its weighted log-likelihood and its worst-explained row (for re-seeding), no N-vector
-        const Index chunks = sum_chunks(xs).count();
-        std::vector<T> chunk_ll(static_cast<std::size_t>(chunks), T(0));
-        std::vector<std::pair<T, Index>> chunk_worst(static_cast<std::size_t>(chunks), {std::numeric_limits<T>::infinity(), 0});
-        const auto e_step = [&](Index c, Index b, Index m, const Matrix<T>& xb, Matrix<T>& r) {
-          log_prob_rows(state, xb, 0, m, r);
-          const Vector<T> norm = log_sum_exp_rows(r);
-          const auto ch = static_cast<std::size_t>(c);
-          chunk_ll[ch] += w.segment(b, m).dot(norm);
-          Index i;
-          const T least = norm.minCoeff(&i);
-          if (least < chunk_worst[ch].first || b == sum_chunks(xs).begin(c)) chunk_worst[ch] = {least, b + i};
-          r = ((r.colwise() - norm).array().exp().colwise() * w.segment(b, m).array()).matrix();
-        };
-        Statistics st = statistics(sh, xs, shift, state.means, e_step, square);
-        T total = 0;
-        Worst worst{std::numeric_limits<T>::infinity(), -1, true};
-        for (std::size_t ch = 0; ch < chunk_ll.size(); ++ch) {
-          total += chunk_ll[ch];
-          if (chunk_worst[ch].first < worst.value || ch == 0) worst = {chunk_worst[ch].first, chunk_worst[ch].second, true};
-        }
-        lower_bound = detail::all_sum(ranks, total) / w.sum();
-        history.push_back(lower_bound);
-        reseeded += m_step(sh, state, st, xs, shift, w, worst, e_step);
-        if (std::abs(lower_bound - previous) < options_.tolerance) {
-          converged = true;
-          ++it;
-          break;
-        }
-      }
-      if (lower_bound > best || start == 0) {
-        best = lower_bound;
-        state_ = std::move(state);
-        history_ = std::move(history);
-        converged_ = converged;
-        iterations_ = it;
-        reseeded_ = reseeded;
-      }
-    }
-    state_.means.rowwise() += shift;
-    return *this;
-  }
+GaussianMixture& fit(const Collective& ranks, const MatrixCRef<T>& x, Rng& rng, const VectorCRef<T>& weights = detail::no_weights<T>());
   /// The sharded fit() with a generator seeded from `seed` (the same on every rank).
   GaussianMixture& fit(const Collective& ranks, const MatrixCRef<T>& x, std::uint64_t seed = 0,
                        const VectorCRef<T>& weights = detail::no_weights<T>()) {
@@ -245,78 +148,7 @@ template <Real T = double> class GaussianMixture {
   /// initialises the model from its chunk (as fit() does) and must have at least K rows. Each chunk's
   /// statistics are taken about each component's current mean (exact differences), and the running ones
   /// are moved to that reference before they are averaged, so the second moments never cancel.
-  GaussianMixture& partial_fit(const MatrixCRef<T>& x, Rng& rng, const VectorCRef<T>& weights = detail::no_weights<T>()) {
-    const char* f = "GaussianMixture::partial_fit";
-    const Vector<T> w = detail::weights_or_ones<T>(f, weights, x.rows());
-    check_all_finite(f, "x", x);
-    if (state_.weights.size() == 0) {
-      if (x.rows() < options_.components)
-        detail::throw_shape(f, "needs at least components = " + std::to_string(options_.components) +
-                                   " rows in the first chunk, got " + std::to_string(x.rows()));
-      check_initial_parameters(x.cols());
-      check_memory(f, x.cols());
-      dimension_ = x.cols();
-      const RowVector<T> shift = detail::column_means<T>(x);
-      detail::check_spread<T>(f, detail::largest_deviation<T>(x, shift), double(x.rows()) * double(x.cols()));
-      state_ = initial_state(Shards{Collective::single(), 0, x.rows()}, x, shift, detail::SampleWeights<T>(f, w, x.rows(), 1), rng);
-      state_.means.rowwise() += shift;
-      chunks_ = 0;
-      history_.clear();
-    } else {
-      check_size(f, "x", x.cols(), dimension_, "columns");
-    }
-    const RowVector<T> centre = prediction_shift();
-    Matrix<T> log_resp = log_prob_about(state_, x, centre);
-    const Vector<T> norm = log_normaliser(log_resp);
-    history_.push_back(w.dot(norm) / w.sum());
-    log_resp.colwise() -= norm;
-    Matrix<T> resp = log_resp.array().exp().matrix();
-    resp = resp.unaryExpr([](T v) { return std::isfinite(v) ? v : T(0); });
-    resp.array().colwise() *= w.array() / w.sum();
-    const Index k = options_.components;
-    const bool diagonal = options_.covariance == Covariance::diagonal || options_.covariance == Covariance::spherical;
-    const Matrix<T> reference = state_.means;  // this chunk's statistics are about the current means
-    Statistics chunk;
-    chunk.s0 = resp.colwise().sum().transpose();
-    chunk.s1.resize(k, dimension_);
-    if (diagonal) chunk.s2.assign(1, Matrix<T>(k, dimension_));
-    Matrix<T> xs;
-    for (Index c = 0; c < k; ++c) {
-      xs = x.rowwise() - reference.row(c);
-      chunk.s1.row(c) = resp.col(c).transpose() * xs;
-      if (diagonal)
-        chunk.s2[0].row(c) = resp.col(c).transpose() * xs.array().square().matrix();
-      else
-        chunk.s2.push_back(xs.transpose() * resp.col(c).asDiagonal() * xs);
-    }
-    const T eta = chunks_ == 0 ? T(1) : std::pow(T(chunks_ + 1), -options_.step_exponent);
-    if (chunks_ == 0) {
-      stats_ = chunk;
-    } else {
-      // move the running statistics from the old reference to the new one: about r' = r + delta,
-      // s1' = s1 - s0 delta and s2' = s2 - delta s1^T - s1 delta^T + s0 delta delta^T (delta is one mean update)
-      for (Index c = 0; c < k; ++c) {
-        const RowVector<T> delta = reference.row(c) - reference_.row(c);
-        const RowVector<T> s1 = stats_.s1.row(c);
-        const T s0 = stats_.s0(c);
-        if (diagonal) {
-          stats_.s2[0].row(c) += (s0 * delta.array().square() - T(2) * delta.array() * s1.array()).matrix();
-        } else {
-          Matrix<T>& s2 = stats_.s2[static_cast<std::size_t>(c)];
-          s2 += s0 * delta.transpose() * delta - delta.transpose() * s1 - s1.transpose() * delta;
-        }
-        stats_.s1.row(c) = s1 - s0 * delta;
-      }
-      stats_.s0 = (T(1) - eta) * stats_.s0 + eta * chunk.s0;
-      stats_.s1 = (T(1) - eta) * stats_.s1 + eta * chunk.s1;
-      for (std::size_t i = 0; i < stats_.s2.size(); ++i) stats_.s2[i] = (T(1) - eta) * stats_.s2[i] + eta * chunk.s2[i];
-    }
-    reference_ = reference;
-    ++chunks_;
-    m_step_from_statistics();
-    iterations_ = static_cast<int>(chunks_);
-    return *this;
-  }
+GaussianMixture& partial_fit(const MatrixCRef<T>& x, Rng& rng, const VectorCRef<T>& weights = detail::no_weights<T>());
   /// partial_fit() with a generator seeded from `seed` (used only by the first call's initialisation).
   GaussianMixture& partial_fit(const MatrixCRef<T>& x, std::uint64_t seed = 0, const VectorCRef<T>& weights = detail::no_weights<T>()) {
     Rng rng(seed);
@@ -335,56 +167,13 @@ template <Real T = double> class GaussianMixture {
   /// A row whose log-density is −∞ under every component gets the limit of its responsibilities as it moves
   /// away: all mass on the component(s) nearest in their own metric \f$(x-\mu_k)^T\Sigma_k^{-1}(x-\mu_k)\f$
   /// (computed in scaled units), split equally on a tie.
-  Matrix<T> predict_proba(const MatrixCRef<T>& x) const {
-    require_fitted("GaussianMixture::predict_proba", x);
-    const RowVector<T> shift = prediction_shift();
-    Matrix<T> lp = log_prob_about(state_, x, shift);
-    const Vector<T> norm = log_normaliser(lp);
-    Matrix<T> out = (lp.colwise() - norm).array().exp().matrix();
-    for (Index i = 0; i < x.rows(); ++i)
-      if (!(norm(i) > -std::numeric_limits<T>::infinity())) out.row(i) = far_responsibilities(x.row(i));
-    return out;
-  }
+Matrix<T> predict_proba(const MatrixCRef<T>& x) const;
   /// Most responsible component of each row (for a row too far from every component, see predict_proba()).
-  IntVector predict(const MatrixCRef<T>& x) const {
-    require_fitted("GaussianMixture::predict", x);
-    const Matrix<T> lp = log_prob_about(state_, x, prediction_shift());
-    IntVector labels(x.rows());
-    for (Index i = 0; i < x.rows(); ++i) {
-      Index best;
-      if (!(lp.row(i).maxCoeff(&best) > -std::numeric_limits<T>::infinity())) far_responsibilities(x.row(i)).maxCoeff(&best);
-      labels(i) = static_cast<long>(best);
-    }
-    return labels;
-  }
+IntVector predict(const MatrixCRef<T>& x) const;
   /// Draws `n` samples (rows) and their component labels.
-  std::pair<Matrix<T>, IntVector> sample(Rng& rng, Index n) const {
-    if (state_.weights.size() == 0) throw std::logic_error("GaussianMixture::sample: the model is not fitted; call fit() first");
-    std::vector<Matrix<T>> factors;  // one Cholesky factor per component, not one per draw
-    for (Index c = 0; c < options_.components; ++c) factors.push_back(cholesky(c));
-    Matrix<T> out(n, dimension_);
-    IntVector labels(n);
-    Vector<T> eps(dimension_);
-    for (Index i = 0; i < n; ++i) {
-      const Index c = random::categorical(rng, state_.weights);
-      labels(i) = static_cast<long>(c);
-      random::fill_normal(rng, eps);
-      out.row(i) = (state_.means.row(c).transpose() + factors[static_cast<std::size_t>(c)] * eps).transpose();
-    }
-    return {out, labels};
-  }
+std::pair<Matrix<T>, IntVector> sample(Rng& rng, Index n) const;
   /// Number of free parameters (weights, means, covariances).
-  Index parameters() const noexcept {
-    const Index k = options_.components, d = dimension_;
-    Index cov = 0;
-    switch (options_.covariance) {
-      case Covariance::full: cov = k * d * (d + 1) / 2; break;
-      case Covariance::tied: cov = d * (d + 1) / 2; break;
-      case Covariance::diagonal: cov = k * d; break;
-      case Covariance::spherical: cov = k; break;
-    }
-    return (k - 1) + k * d + cov;
-  }
+Index parameters() const noexcept;
   /// Bayesian information criterion \f$-2\log L + p\log N\f$.
   T bic(const MatrixCRef<T>& x) const {
     return -T(2) * pml::detail::mean_score("GaussianMixture::bic", score_samples(x)) * T(x.rows()) + T(parameters()) * std::log(T(x.rows()));
@@ -397,19 +186,7 @@ template <Real T = double> class GaussianMixture {
   /// Covariance of component k as a full D x D matrix (whatever the covariance type).
   /// Diagonal and spherical types fill the diagonal from the stored variances (O(D^2), no product).
   /// @throw std::logic_error if not fitted; std::out_of_range unless 0 <= k < components.
-  Matrix<T> covariance(Index k) const {
-    if (state_.weights.size() == 0) throw std::logic_error("GaussianMixture::covariance: the model is not fitted; call fit() first");
-    if (k < 0 || k >= state_.weights.size())
-      throw std::out_of_range("GaussianMixture::covariance: k = " + std::to_string(k) + " is not in [0, " + std::to_string(state_.weights.size()) + ")");
-    switch (options_.covariance) {
-      case Covariance::diagonal: return Matrix<T>(state_.variances.row(k).transpose().asDiagonal());
-      case Covariance::spherical: return state_.variances(k, 0) * Matrix<T>::Identity(dimension_, dimension_);
-      case Covariance::full:
-      case Covariance::tied: break;
-    }
-    const Matrix<T> l = cholesky(k);
-    return l * l.transpose();
-  }
+Matrix<T> covariance(Index k) const;
   /// All K covariances as full matrices.
   std::vector<Matrix<T>> covariances() const {
     std::vector<Matrix<T>> out;
@@ -479,16 +256,7 @@ template <Real T = double> class GaussianMixture {
     Matrix<T> variances;                      // diagonal: K x D; spherical: K x 1
   };
 
-  Matrix<T> cholesky(Index k) const {
-    switch (options_.covariance) {
-      case Covariance::full: return state_.chol[static_cast<std::size_t>(k)].matrixL();
-      case Covariance::tied: return state_.chol[0].matrixL();
-      case Covariance::diagonal: return Matrix<T>(state_.variances.row(k).transpose().cwiseSqrt().asDiagonal());
-      case Covariance::spherical:
-        return std::sqrt(state_.variances(k, 0)) * Matrix<T>::Identity(dimension_, dimension_);
-    }
-    return {};
-  }
+Matrix<T> cholesky(Index k) const;
 
   // The shift predictions work about: the weighted mean of the component means (from the stored parameters
   // only, so a loaded model predicts as the saved one).
@@ -510,50 +278,7 @@ template <Real T = double> class GaussianMixture {
   // Responsibilities of a row whose log-density underflows for every component: the limit as the row moves
   // away, all mass on the component(s) with the smallest Mahalanobis distance, computed in units of the
   // row's largest deviation so that it does not overflow.
-  RowVector<T> far_responsibilities(const RowVector<T>& x) const {
-    const Index k = options_.components;
-    Vector<T> q(k);
-    for (Index c = 0; c < k; ++c) {
-      RowVector<T> z = x - state_.means.row(c);
-      const T scale = z.cwiseAbs().maxCoeff();
-      if (scale > T(0) && std::isfinite(scale)) z /= scale;
-      switch (options_.covariance) {
-        case Covariance::full:
-        case Covariance::tied: {
-          const auto& llt = state_.chol[options_.covariance == Covariance::full ? static_cast<std::size_t>(c) : 0];
-          Vector<T> v = z.transpose();
-          llt.matrixL().solveInPlace(v);
-          q(c) = v.squaredNorm();
-          break;
-        }
-        case Covariance::diagonal: q(c) = (z.array().square() / state_.variances.row(c).array()).sum(); break;
-        case Covariance::spherical: q(c) = z.squaredNorm() / state_.variances(c, 0); break;
-      }
-      // compare in the common units of the largest scale: q_c * scale_c^2 up to a common factor
-      q(c) = std::log(q(c)) + T(2) * std::log(scale);
-    }
-    // components tied at this precision (e.g. equal covariances, whose means vanish next to x): the cross
-    // term x^T Sigma_k^{-1} mu_k of the exact difference of their quadratic forms decides, larger wins
-    const T best = q.minCoeff();
-    Vector<T> cross = Vector<T>::Constant(k, -std::numeric_limits<T>::infinity());
-    const T size = x.cwiseAbs().maxCoeff();
-    const RowVector<T> direction = size > T(0) && std::isfinite(size) ? RowVector<T>(x / size) : x;
-    for (Index c = 0; c < k; ++c) {
-      if (!(q(c) == best)) continue;
-      Vector<T> pm = state_.means.row(c).transpose();
-      switch (options_.covariance) {
-        case Covariance::full: pm = state_.chol[static_cast<std::size_t>(c)].solve(pm); break;
-        case Covariance::tied: pm = state_.chol[0].solve(pm); break;
-        case Covariance::diagonal: pm = pm.cwiseQuotient(state_.variances.row(c).transpose()); break;
-        case Covariance::spherical: pm /= state_.variances(c, 0); break;
-      }
-      cross(c) = direction.dot(pm.transpose());
-    }
-    const T top = cross.maxCoeff();
-    RowVector<T> out = (cross.array() == top).template cast<T>().matrix().transpose();
-    if (!(out.sum() > T(0))) out = RowVector<T>::Constant(k, T(1));  // NaN distances: nothing to prefer
-    return out / out.sum();
-  }
+RowVector<T> far_responsibilities(const RowVector<T>& x) const;
 
   void require_fitted(const char* function, const MatrixCRef<T>& x) const {
     if (state_.weights.size() == 0) throw std::logic_error(std::string(function) + ": the model is not fitted; call fit() first");
@@ -562,72 +287,12 @@ template <Real T = double> class GaussianMixture {
 
   // Full and tied covariances are D x D (each kept with its Cholesky factor): refuse wide data whose
   // covariances cannot fit in memory before allocating them, and say which covariance types can.
-  void check_memory(const char* f, Index d) const {
-    if (options_.covariance != Covariance::full && options_.covariance != Covariance::tied) return;
-    const double count = options_.covariance == Covariance::full ? double(options_.components) : 1.0;
-    detail::check_model_memory(f, "x", 2.0 * count * double(d) * double(d) * double(sizeof(T)),
-                               std::to_string(options_.components) + " component(s) with " +
-                                   (options_.covariance == Covariance::full ? "full" : "tied") + " " + std::to_string(d) +
-                                   " x " + std::to_string(d) + " covariances",
-                               "use covariance 'diagonal' or 'spherical', or reduce the columns (PCA) first");
-  }
-  void check_initial_parameters(Index d) const {
-    const Index k = options_.components;
-    const char* f = "GaussianMixture::fit";
-    if (options_.weights_init.size() > 0) {
-      check_size(f, "weights_init", options_.weights_init.size(), k, "length");
-      check_simplex(f, "weights_init", options_.weights_init, 1e-6);
-    }
-    if (options_.means_init.size() > 0) {
-      check_size(f, "means_init", options_.means_init.rows(), k, "rows");
-      check_size(f, "means_init", options_.means_init.cols(), d, "columns");
-      check_all_finite(f, "means_init", options_.means_init);
-    }
-    if (!options_.covariances_init.empty()) {
-      const Index expected = options_.covariance == Covariance::tied ? 1 : k;
-      check_size(f, "covariances_init", static_cast<Index>(options_.covariances_init.size()), expected, "count");
-      for (const auto& c : options_.covariances_init) {
-        check_size(f, "covariances_init", c.rows(), d, "rows");
-        cholesky_checked(f, "covariances_init", c);
-      }
-    }
-  }
+void check_memory(const char* f, Index d) const;
+void check_initial_parameters(Index d) const;
 
   // Responsibilities from k-means or at random, then one M-step; explicit initial parameters override
   // (all three given: nothing else is computed). The state's means are about `shift`.
-  State initial_state(const Shards& sh, const MatrixCRef<T>& x, const RowVector<T>& shift, const detail::SampleWeights<T>& w, Rng& rng) const {
-    const Index k = options_.components, d = x.cols();
-    State s;
-    const bool given = options_.weights_init.size() > 0 && options_.means_init.size() > 0 && !options_.covariances_init.empty();
-    if (!given) {
-      if (options_.init == MixtureInit::kmeans) {
-        KMeans<T> km({.clusters = k, .restarts = 1});
-        km.fit(sh.ranks, x, rng, w.given());
-        const IntVector& labels = km.labels();
-        init_m_step(sh, s, x, shift, w, [&](Index, Index b, Index m, const Matrix<T>&, Matrix<T>& r) {
-          r.setZero();
-          for (Index i = 0; i < m; ++i) r(i, labels(b + i)) = w(b + i);
-        });
-      } else {
-        // uniform draws normalised per row, each hashed from (one draw of rng, the row's position among all
-        // ranks' rows, the component): the same for any thread count and sharding, replayed by a second pass
-        const std::uint64_t key = rng();
-        init_m_step(sh, s, x, shift, w, [&](Index, Index b, Index m, const Matrix<T>&, Matrix<T>& r) {
-          for (Index i = 0; i < m; ++i)
-            for (Index c = 0; c < k; ++c)
-              r(i, c) = detail::hashed_uniform<T>(key, std::uint64_t(sh.offset + b + i) * std::uint64_t(k) + std::uint64_t(c));
-          r.array().colwise() /= r.rowwise().sum().array();
-          r.array().colwise() *= w.segment(b, m).array();
-        });
-      }
-    } else {
-      s.means.resize(k, d);
-    }
-    if (options_.weights_init.size() > 0) s.weights = options_.weights_init / options_.weights_init.sum();
-    if (options_.means_init.size() > 0) s.means = options_.means_init.rowwise() - shift;
-    if (!options_.covariances_init.empty()) set_covariances(s, options_.covariances_init);
-    return s;
-  }
+State initial_state(const Shards& sh, const MatrixCRef<T>& x, const RowVector<T>& shift, const detail::SampleWeights<T>& w, Rng& rng) const;
   // The first M-step, from responsibilities without a previous state: means first (statistics about the
   // shift), then the second moments about those means (exact differences).
   template <class Responsibilities>
@@ -649,24 +314,7 @@ template <Real T = double> class GaussianMixture {
     m_step(sh, s, st, x, shift, w, Worst{}, resp);
   }
 
-  void set_covariances(State& s, const std::vector<Matrix<T>>& covs) const {
-    const Index k = options_.components;
-    switch (options_.covariance) {
-      case Covariance::full:
-        s.chol.clear();
-        for (const auto& c : covs) s.chol.emplace_back(c);
-        break;
-      case Covariance::tied: s.chol.assign(1, Eigen::LLT<Matrix<T>>(covs[0])); break;
-      case Covariance::diagonal:
-        s.variances.resize(k, dimension_);
-        for (Index c = 0; c < k; ++c) s.variances.row(c) = covs[static_cast<std::size_t>(c)].diagonal().transpose();
-        break;
-      case Covariance::spherical:
-        s.variances.resize(k, 1);
-        for (Index c = 0; c < k; ++c) s.variances(c, 0) = covs[static_cast<std::size_t>(c)].diagonal().mean();
-        break;
-    }
-  }
+void set_covariances(State& s, const std::vector<Matrix<T>>& covs) const;
 
   // Row i of all ranks' rows (stacked in rank order), minus `shift`, and its weight, on every rank.
   static std::pair<RowVector<T>, T> global_row(const Shards& sh, const MatrixCRef<T>& x, const RowVector<T>& shift,
@@ -730,81 +378,7 @@ template <Real T = double> class GaussianMixture {
   // Rows per sub-block of a chunk in the fused pass (its temporaries: sub_block x D and sub_block x K).
   static constexpr Index sub_block = 2048;
   // weighted_log_prob of rows [begin, begin + n) of `all` into `lp` (n x K).
-  void log_prob_rows(const State& s, const MatrixCRef<T>& all, Index begin, Index n, Eigen::Ref<Matrix<T>> lp) const {
-    const auto x = all.middleRows(begin, n);
-    const Index d = x.cols(), k = options_.components;
-    const T log_two_pi = constants<T>::log_two_pi;
-    switch (options_.covariance) {
-      case Covariance::full: {
-        constexpr Index block = 128;
-        Matrix<T> z;
-        for (Index c = 0; c < k; ++c) {
-          const auto& llt = s.chol[static_cast<std::size_t>(c)];
-          const T constant = -T(0.5) * (T(d) * log_two_pi + log_det(llt));
-          for (Index start = 0; start < n; start += block) {
-            const Index m = std::min(block, n - start);
-            z = x.middleRows(start, m).rowwise() - s.means.row(c);
-            llt.matrixU().template solveInPlace<Eigen::OnTheRight>(z);
-            lp.col(c).segment(start, m) = (constant - T(0.5) * z.rowwise().squaredNorm().array()).matrix();
-          }
-        }
-        break;
-      }
-      case Covariance::tied: {
-        // Z = X L^{-T} once; then ||z_n - m_k||^2 = ||z_n||^2 - 2 z_n.m_k + ||m_k||^2 with m_k = L^{-1} mu_k,
-        // entries that cancelled recomputed from z_n - m_k
-        const auto& llt = s.chol[0];
-        Matrix<T> z = x;
-        llt.matrixU().template solveInPlace<Eigen::OnTheRight>(z);
-        Matrix<T> m = s.means;
-        llt.matrixU().template solveInPlace<Eigen::OnTheRight>(m);
-        const Vector<T> z_norms = z.rowwise().squaredNorm();
-        const RowVector<T> m_norms = m.rowwise().squaredNorm().transpose();
-        lp.noalias() = T(-2) * z * m.transpose();
-        lp.colwise() += z_norms;
-        lp.rowwise() += m_norms;
-        detail::refine_squared_distances<T>(z, z_norms, m, m_norms, lp);
-        lp.array() = T(-0.5) * lp.array() - T(0.5) * (T(d) * log_two_pi + log_det(llt));
-        break;
-      }
-      case Covariance::diagonal: {
-        // sum_j p_kj (x_nj - mu_kj)^2 = x^2 p^T - 2 x (mu p)^T + sum_j mu_kj^2 p_kj, with cancelled entries
-        // recomputed exactly (|x_n|^2 max_j p_kj + sum_j mu_kj^2 p_kj bounds the expanded terms)
-        const Matrix<T> precision = s.variances.cwiseInverse();  // K x D
-        lp.noalias() = T(-2) * x * (s.means.cwiseProduct(precision)).transpose();
-        lp.noalias() += x.array().square().matrix() * precision.transpose();
-        const Vector<T> row_norms = x.rowwise().squaredNorm();
-        const RowVector<T> mean_terms = (s.means.array().square() * precision.array()).rowwise().sum().transpose();
-        lp.rowwise() += mean_terms;
-        const RowVector<T> largest = precision.rowwise().maxCoeff().transpose();
-        const T tau = detail::cancellation_fraction<T>();
-        for (Index c = 0; c < k; ++c) {
-          if ((lp.col(c).array() >= tau * (row_norms.array() * largest(c) + mean_terms(c))).all()) continue;
-          for (Index i = 0; i < n; ++i)
-            if (!(lp(i, c) >= tau * (row_norms(i) * largest(c) + mean_terms(c))))
-              lp(i, c) = ((x.row(i) - s.means.row(c)).array().square() * precision.row(c).array()).sum();
-        }
-        const RowVector<T> constant =
-            (-T(0.5) * (s.variances.array().log().rowwise().sum() + T(d) * log_two_pi)).matrix().transpose();
-        lp *= T(-0.5);
-        lp.rowwise() += constant;
-        break;
-      }
-      case Covariance::spherical: {
-        const Vector<T> var = s.variances.col(0);
-        const Vector<T> row_norms = x.rowwise().squaredNorm();
-        const RowVector<T> mean_norms = s.means.rowwise().squaredNorm().transpose();
-        lp.noalias() = T(-2) * x * s.means.transpose();
-        lp.colwise() += row_norms;
-        lp.rowwise() += mean_norms;
-        detail::refine_squared_distances<T>(x, row_norms, s.means, mean_norms, lp);
-        for (Index c = 0; c < k; ++c)
-          lp.col(c) = (lp.col(c).array() / var(c) + T(d) * (std::log(var(c)) + log_two_pi)).matrix() * T(-0.5);
-        break;
-      }
-    }
-    lp.rowwise() += s.weights.array().log().matrix().transpose();
-  }
+void log_prob_rows(const State& s, const MatrixCRef<T>& all, Index begin, Index n, Eigen::Ref<Matrix<T>> lp) const;
 
   // Sufficient statistics of weighted responsibilities r_nk, in one pass over chunks of rows (each on its own
   // thread, combined in chunk order: the same bits for any thread count): s0_k = sum_n r_nk,
@@ -1012,7 +586,496 @@ template <Real T = double> class GaussianMixture {
     return (weighted_sum(mean, true) / w.sum()).transpose();
   }
 
-  Eigen::LLT<Matrix<T>> checked_factor(const Matrix<T>& cov, Index c) const {
+Eigen::LLT<Matrix<T>> checked_factor(const Matrix<T>& cov, Index c) const;
+
+
+  // M-step from running statistics (partial_fit).
+void m_step_from_statistics();
+
+  Options options_;
+  State state_;
+  Statistics stats_;
+  Matrix<T> reference_;  // K x D: the means the running statistics are about (partial_fit)
+  Index chunks_ = 0;
+  Index dimension_ = 0;
+  std::vector<T> history_;
+  bool converged_ = false;
+  int iterations_ = 0;
+  Index reseeded_ = 0;
+};
+
+// GaussianMixture's longer members, defined out of the class so that an extern template instantiation of it
+// is not compiled again in every file that calls them (cmake/outline_members.py).
+template <Real T>
+auto GaussianMixture<T>::fit(const Collective& ranks, const MatrixCRef<T>& x, Rng& rng, const VectorCRef<T>& weights) -> GaussianMixture& {
+    const char* f = "GaussianMixture::fit";
+    const Index k = options_.components;
+    const bool one = ranks.size() == 1;
+    Index n = x.rows(), offset = 0;  // rows in all; this rank's first row among them
+    std::optional<detail::SampleWeights<T>> w_;
+    if (one) {
+      // the given weights in place, or none: no N-vector of ones (segments are the 2048-row sub-blocks below)
+      w_.emplace(f, weights, x.rows(), sub_block);
+    } else {
+      detail::agree(ranks, [&] {
+        if (weights.size() != 0) {
+          check_size(f, "weights", weights.size(), x.rows(), "length");
+          check_all_nonnegative(f, "weights", weights);
+        }
+        check_all_finite(f, "x", x);
+      });
+      n = 0;
+      const std::vector<Index> counts = detail::all_counts(ranks, x.rows());
+      for (int r = 0; r < ranks.size(); ++r) {
+        if (r == ranks.rank()) offset = n;
+        n += counts[static_cast<std::size_t>(r)];
+      }
+      check_nonempty(f, "data", n);
+      const T total = detail::all_sum(ranks, weights.size() == 0 ? T(x.rows()) : T(weights.sum()));
+      if (!(total > 0)) detail::throw_domain(f, "weights", "have a positive sum", "0");
+      w_.emplace(weights, x.rows(), sub_block, total);
+    }
+    const detail::SampleWeights<T>& w = *w_;
+    const Index d = detail::shared_columns(ranks, f, x.rows(), x.cols());
+    if (n < k) detail::throw_shape(f, "needs at least components = " + std::to_string(k) + " rows, got " + std::to_string(n));
+    if (one) check_all_finite(f, "x", x);
+    check_initial_parameters(d);
+    detail::agree(ranks, [&] { check_memory(f, d); });  // ranks may have different memory: all must stop together
+    dimension_ = d;
+    // an empty shard of another width is seen as 0 x D
+    const Matrix<T> no_rows(0, d);
+    const MatrixCRef<T> xs = x.rows() == 0 ? MatrixCRef<T>(no_rows) : MatrixCRef<T>(x);
+    const Shards sh{ranks, offset, n};
+    // EM runs about the data's column means (sums of squares about the data, not the origin), each block of
+    // rows centred as it is read: no centred copy of the data, no N x K responsibilities (issue 17 §3)
+    const RowVector<T> shift = detail::column_means<T>(ranks, xs, n);
+    detail::check_spread<T>(f, T(detail::all_max(ranks, double(detail::largest_deviation<T>(xs, shift)))), double(n) * double(d));
+    T best = -std::numeric_limits<T>::infinity();
+    // full and tied: statistics about the current means; diagonal and spherical: about 0 (two GEMMs)
+    const bool square = options_.covariance == Covariance::full || options_.covariance == Covariance::tied;
+    for (int start = 0; start < options_.restarts; ++start) {
+      State state = initial_state(sh, xs, shift, w, rng);
+      std::vector<T> history;
+      bool converged = false;
+      T lower_bound = -std::numeric_limits<T>::infinity();
+      int it = 0;
+      Index reseeded = 0;
+      for (; it < options_.max_iterations; ++it) {
+        const T previous = lower_bound;
+        // one pass: the E-step's responsibilities become the M-step's statistics block by block; each chunk
+        // keeps its weighted log-likelihood and its worst-explained row (for re-seeding), no N-vector
+        const Index chunks = sum_chunks(xs).count();
+        std::vector<T> chunk_ll(static_cast<std::size_t>(chunks), T(0));
+        std::vector<std::pair<T, Index>> chunk_worst(static_cast<std::size_t>(chunks), {std::numeric_limits<T>::infinity(), 0});
+        const auto e_step = [&](Index c, Index b, Index m, const Matrix<T>& xb, Matrix<T>& r) {
+          log_prob_rows(state, xb, 0, m, r);
+          const Vector<T> norm = log_sum_exp_rows(r);
+          const auto ch = static_cast<std::size_t>(c);
+          chunk_ll[ch] += w.segment(b, m).dot(norm);
+          Index i;
+          const T least = norm.minCoeff(&i);
+          if (least < chunk_worst[ch].first || b == sum_chunks(xs).begin(c)) chunk_worst[ch] = {least, b + i};
+          r = ((r.colwise() - norm).array().exp().colwise() * w.segment(b, m).array()).matrix();
+        };
+        Statistics st = statistics(sh, xs, shift, state.means, e_step, square);
+        T total = 0;
+        Worst worst{std::numeric_limits<T>::infinity(), -1, true};
+        for (std::size_t ch = 0; ch < chunk_ll.size(); ++ch) {
+          total += chunk_ll[ch];
+          if (chunk_worst[ch].first < worst.value || ch == 0) worst = {chunk_worst[ch].first, chunk_worst[ch].second, true};
+        }
+        lower_bound = detail::all_sum(ranks, total) / w.sum();
+        history.push_back(lower_bound);
+        reseeded += m_step(sh, state, st, xs, shift, w, worst, e_step);
+        if (std::abs(lower_bound - previous) < options_.tolerance) {
+          converged = true;
+          ++it;
+          break;
+        }
+      }
+      if (lower_bound > best || start == 0) {
+        best = lower_bound;
+        state_ = std::move(state);
+        history_ = std::move(history);
+        converged_ = converged;
+        iterations_ = it;
+        reseeded_ = reseeded;
+      }
+    }
+    state_.means.rowwise() += shift;
+    return *this;
+  }
+
+template <Real T>
+auto GaussianMixture<T>::partial_fit(const MatrixCRef<T>& x, Rng& rng, const VectorCRef<T>& weights) -> GaussianMixture& {
+    const char* f = "GaussianMixture::partial_fit";
+    const Vector<T> w = detail::weights_or_ones<T>(f, weights, x.rows());
+    check_all_finite(f, "x", x);
+    if (state_.weights.size() == 0) {
+      if (x.rows() < options_.components)
+        detail::throw_shape(f, "needs at least components = " + std::to_string(options_.components) +
+                                   " rows in the first chunk, got " + std::to_string(x.rows()));
+      check_initial_parameters(x.cols());
+      check_memory(f, x.cols());
+      dimension_ = x.cols();
+      const RowVector<T> shift = detail::column_means<T>(x);
+      detail::check_spread<T>(f, detail::largest_deviation<T>(x, shift), double(x.rows()) * double(x.cols()));
+      state_ = initial_state(Shards{Collective::single(), 0, x.rows()}, x, shift, detail::SampleWeights<T>(f, w, x.rows(), 1), rng);
+      state_.means.rowwise() += shift;
+      chunks_ = 0;
+      history_.clear();
+    } else {
+      check_size(f, "x", x.cols(), dimension_, "columns");
+    }
+    const RowVector<T> centre = prediction_shift();
+    Matrix<T> log_resp = log_prob_about(state_, x, centre);
+    const Vector<T> norm = log_normaliser(log_resp);
+    history_.push_back(w.dot(norm) / w.sum());
+    log_resp.colwise() -= norm;
+    Matrix<T> resp = log_resp.array().exp().matrix();
+    resp = resp.unaryExpr([](T v) { return std::isfinite(v) ? v : T(0); });
+    resp.array().colwise() *= w.array() / w.sum();
+    const Index k = options_.components;
+    const bool diagonal = options_.covariance == Covariance::diagonal || options_.covariance == Covariance::spherical;
+    const Matrix<T> reference = state_.means;  // this chunk's statistics are about the current means
+    Statistics chunk;
+    chunk.s0 = resp.colwise().sum().transpose();
+    chunk.s1.resize(k, dimension_);
+    if (diagonal) chunk.s2.assign(1, Matrix<T>(k, dimension_));
+    Matrix<T> xs;
+    for (Index c = 0; c < k; ++c) {
+      xs = x.rowwise() - reference.row(c);
+      chunk.s1.row(c) = resp.col(c).transpose() * xs;
+      if (diagonal)
+        chunk.s2[0].row(c) = resp.col(c).transpose() * xs.array().square().matrix();
+      else
+        chunk.s2.push_back(xs.transpose() * resp.col(c).asDiagonal() * xs);
+    }
+    const T eta = chunks_ == 0 ? T(1) : std::pow(T(chunks_ + 1), -options_.step_exponent);
+    if (chunks_ == 0) {
+      stats_ = chunk;
+    } else {
+      // move the running statistics from the old reference to the new one: about r' = r + delta,
+      // s1' = s1 - s0 delta and s2' = s2 - delta s1^T - s1 delta^T + s0 delta delta^T (delta is one mean update)
+      for (Index c = 0; c < k; ++c) {
+        const RowVector<T> delta = reference.row(c) - reference_.row(c);
+        const RowVector<T> s1 = stats_.s1.row(c);
+        const T s0 = stats_.s0(c);
+        if (diagonal) {
+          stats_.s2[0].row(c) += (s0 * delta.array().square() - T(2) * delta.array() * s1.array()).matrix();
+        } else {
+          Matrix<T>& s2 = stats_.s2[static_cast<std::size_t>(c)];
+          s2 += s0 * delta.transpose() * delta - delta.transpose() * s1 - s1.transpose() * delta;
+        }
+        stats_.s1.row(c) = s1 - s0 * delta;
+      }
+      stats_.s0 = (T(1) - eta) * stats_.s0 + eta * chunk.s0;
+      stats_.s1 = (T(1) - eta) * stats_.s1 + eta * chunk.s1;
+      for (std::size_t i = 0; i < stats_.s2.size(); ++i) stats_.s2[i] = (T(1) - eta) * stats_.s2[i] + eta * chunk.s2[i];
+    }
+    reference_ = reference;
+    ++chunks_;
+    m_step_from_statistics();
+    iterations_ = static_cast<int>(chunks_);
+    return *this;
+  }
+
+template <Real T>
+auto GaussianMixture<T>::predict_proba(const MatrixCRef<T>& x) const -> Matrix<T> {
+    require_fitted("GaussianMixture::predict_proba", x);
+    const RowVector<T> shift = prediction_shift();
+    Matrix<T> lp = log_prob_about(state_, x, shift);
+    const Vector<T> norm = log_normaliser(lp);
+    Matrix<T> out = (lp.colwise() - norm).array().exp().matrix();
+    for (Index i = 0; i < x.rows(); ++i)
+      if (!(norm(i) > -std::numeric_limits<T>::infinity())) out.row(i) = far_responsibilities(x.row(i));
+    return out;
+  }
+
+template <Real T>
+auto GaussianMixture<T>::predict(const MatrixCRef<T>& x) const -> IntVector {
+    require_fitted("GaussianMixture::predict", x);
+    const Matrix<T> lp = log_prob_about(state_, x, prediction_shift());
+    IntVector labels(x.rows());
+    for (Index i = 0; i < x.rows(); ++i) {
+      Index best;
+      if (!(lp.row(i).maxCoeff(&best) > -std::numeric_limits<T>::infinity())) far_responsibilities(x.row(i)).maxCoeff(&best);
+      labels(i) = static_cast<long>(best);
+    }
+    return labels;
+  }
+
+template <Real T>
+auto GaussianMixture<T>::sample(Rng& rng, Index n) const -> std::pair<Matrix<T>, IntVector> {
+    if (state_.weights.size() == 0) throw std::logic_error("GaussianMixture::sample: the model is not fitted; call fit() first");
+    std::vector<Matrix<T>> factors;  // one Cholesky factor per component, not one per draw
+    for (Index c = 0; c < options_.components; ++c) factors.push_back(cholesky(c));
+    Matrix<T> out(n, dimension_);
+    IntVector labels(n);
+    Vector<T> eps(dimension_);
+    for (Index i = 0; i < n; ++i) {
+      const Index c = random::categorical(rng, state_.weights);
+      labels(i) = static_cast<long>(c);
+      random::fill_normal(rng, eps);
+      out.row(i) = (state_.means.row(c).transpose() + factors[static_cast<std::size_t>(c)] * eps).transpose();
+    }
+    return {out, labels};
+  }
+
+template <Real T>
+auto GaussianMixture<T>::parameters() const noexcept -> Index {
+    const Index k = options_.components, d = dimension_;
+    Index cov = 0;
+    switch (options_.covariance) {
+      case Covariance::full: cov = k * d * (d + 1) / 2; break;
+      case Covariance::tied: cov = d * (d + 1) / 2; break;
+      case Covariance::diagonal: cov = k * d; break;
+      case Covariance::spherical: cov = k; break;
+    }
+    return (k - 1) + k * d + cov;
+  }
+
+template <Real T>
+auto GaussianMixture<T>::covariance(Index k) const -> Matrix<T> {
+    if (state_.weights.size() == 0) throw std::logic_error("GaussianMixture::covariance: the model is not fitted; call fit() first");
+    if (k < 0 || k >= state_.weights.size())
+      throw std::out_of_range("GaussianMixture::covariance: k = " + std::to_string(k) + " is not in [0, " + std::to_string(state_.weights.size()) + ")");
+    switch (options_.covariance) {
+      case Covariance::diagonal: return Matrix<T>(state_.variances.row(k).transpose().asDiagonal());
+      case Covariance::spherical: return state_.variances(k, 0) * Matrix<T>::Identity(dimension_, dimension_);
+      case Covariance::full:
+      case Covariance::tied: break;
+    }
+    const Matrix<T> l = cholesky(k);
+    return l * l.transpose();
+  }
+
+template <Real T>
+auto GaussianMixture<T>::cholesky(Index k) const -> Matrix<T> {
+    switch (options_.covariance) {
+      case Covariance::full: return state_.chol[static_cast<std::size_t>(k)].matrixL();
+      case Covariance::tied: return state_.chol[0].matrixL();
+      case Covariance::diagonal: return Matrix<T>(state_.variances.row(k).transpose().cwiseSqrt().asDiagonal());
+      case Covariance::spherical:
+        return std::sqrt(state_.variances(k, 0)) * Matrix<T>::Identity(dimension_, dimension_);
+    }
+    return {};
+  }
+
+template <Real T>
+auto GaussianMixture<T>::far_responsibilities(const RowVector<T>& x) const -> RowVector<T> {
+    const Index k = options_.components;
+    Vector<T> q(k);
+    for (Index c = 0; c < k; ++c) {
+      RowVector<T> z = x - state_.means.row(c);
+      const T scale = z.cwiseAbs().maxCoeff();
+      if (scale > T(0) && std::isfinite(scale)) z /= scale;
+      switch (options_.covariance) {
+        case Covariance::full:
+        case Covariance::tied: {
+          const auto& llt = state_.chol[options_.covariance == Covariance::full ? static_cast<std::size_t>(c) : 0];
+          Vector<T> v = z.transpose();
+          llt.matrixL().solveInPlace(v);
+          q(c) = v.squaredNorm();
+          break;
+        }
+        case Covariance::diagonal: q(c) = (z.array().square() / state_.variances.row(c).array()).sum(); break;
+        case Covariance::spherical: q(c) = z.squaredNorm() / state_.variances(c, 0); break;
+      }
+      // compare in the common units of the largest scale: q_c * scale_c^2 up to a common factor
+      q(c) = std::log(q(c)) + T(2) * std::log(scale);
+    }
+    // components tied at this precision (e.g. equal covariances, whose means vanish next to x): the cross
+    // term x^T Sigma_k^{-1} mu_k of the exact difference of their quadratic forms decides, larger wins
+    const T best = q.minCoeff();
+    Vector<T> cross = Vector<T>::Constant(k, -std::numeric_limits<T>::infinity());
+    const T size = x.cwiseAbs().maxCoeff();
+    const RowVector<T> direction = size > T(0) && std::isfinite(size) ? RowVector<T>(x / size) : x;
+    for (Index c = 0; c < k; ++c) {
+      if (!(q(c) == best)) continue;
+      Vector<T> pm = state_.means.row(c).transpose();
+      switch (options_.covariance) {
+        case Covariance::full: pm = state_.chol[static_cast<std::size_t>(c)].solve(pm); break;
+        case Covariance::tied: pm = state_.chol[0].solve(pm); break;
+        case Covariance::diagonal: pm = pm.cwiseQuotient(state_.variances.row(c).transpose()); break;
+        case Covariance::spherical: pm /= state_.variances(c, 0); break;
+      }
+      cross(c) = direction.dot(pm.transpose());
+    }
+    const T top = cross.maxCoeff();
+    RowVector<T> out = (cross.array() == top).template cast<T>().matrix().transpose();
+    if (!(out.sum() > T(0))) out = RowVector<T>::Constant(k, T(1));  // NaN distances: nothing to prefer
+    return out / out.sum();
+  }
+
+template <Real T>
+auto GaussianMixture<T>::check_memory(const char* f, Index d) const -> void {
+    if (options_.covariance != Covariance::full && options_.covariance != Covariance::tied) return;
+    const double count = options_.covariance == Covariance::full ? double(options_.components) : 1.0;
+    detail::check_model_memory(f, "x", 2.0 * count * double(d) * double(d) * double(sizeof(T)),
+                               std::to_string(options_.components) + " component(s) with " +
+                                   (options_.covariance == Covariance::full ? "full" : "tied") + " " + std::to_string(d) +
+                                   " x " + std::to_string(d) + " covariances",
+                               "use covariance 'diagonal' or 'spherical', or reduce the columns (PCA) first");
+  }
+
+template <Real T>
+auto GaussianMixture<T>::check_initial_parameters(Index d) const -> void {
+    const Index k = options_.components;
+    const char* f = "GaussianMixture::fit";
+    if (options_.weights_init.size() > 0) {
+      check_size(f, "weights_init", options_.weights_init.size(), k, "length");
+      check_simplex(f, "weights_init", options_.weights_init, 1e-6);
+    }
+    if (options_.means_init.size() > 0) {
+      check_size(f, "means_init", options_.means_init.rows(), k, "rows");
+      check_size(f, "means_init", options_.means_init.cols(), d, "columns");
+      check_all_finite(f, "means_init", options_.means_init);
+    }
+    if (!options_.covariances_init.empty()) {
+      const Index expected = options_.covariance == Covariance::tied ? 1 : k;
+      check_size(f, "covariances_init", static_cast<Index>(options_.covariances_init.size()), expected, "count");
+      for (const auto& c : options_.covariances_init) {
+        check_size(f, "covariances_init", c.rows(), d, "rows");
+        cholesky_checked(f, "covariances_init", c);
+      }
+    }
+  }
+
+template <Real T>
+auto GaussianMixture<T>::initial_state(const Shards& sh, const MatrixCRef<T>& x, const RowVector<T>& shift, const detail::SampleWeights<T>& w, Rng& rng) const -> State {
+    const Index k = options_.components, d = x.cols();
+    State s;
+    const bool given = options_.weights_init.size() > 0 && options_.means_init.size() > 0 && !options_.covariances_init.empty();
+    if (!given) {
+      if (options_.init == MixtureInit::kmeans) {
+        KMeans<T> km({.clusters = k, .restarts = 1});
+        km.fit(sh.ranks, x, rng, w.given());
+        const IntVector& labels = km.labels();
+        init_m_step(sh, s, x, shift, w, [&](Index, Index b, Index m, const Matrix<T>&, Matrix<T>& r) {
+          r.setZero();
+          for (Index i = 0; i < m; ++i) r(i, labels(b + i)) = w(b + i);
+        });
+      } else {
+        // uniform draws normalised per row, each hashed from (one draw of rng, the row's position among all
+        // ranks' rows, the component): the same for any thread count and sharding, replayed by a second pass
+        const std::uint64_t key = rng();
+        init_m_step(sh, s, x, shift, w, [&](Index, Index b, Index m, const Matrix<T>&, Matrix<T>& r) {
+          for (Index i = 0; i < m; ++i)
+            for (Index c = 0; c < k; ++c)
+              r(i, c) = detail::hashed_uniform<T>(key, std::uint64_t(sh.offset + b + i) * std::uint64_t(k) + std::uint64_t(c));
+          r.array().colwise() /= r.rowwise().sum().array();
+          r.array().colwise() *= w.segment(b, m).array();
+        });
+      }
+    } else {
+      s.means.resize(k, d);
+    }
+    if (options_.weights_init.size() > 0) s.weights = options_.weights_init / options_.weights_init.sum();
+    if (options_.means_init.size() > 0) s.means = options_.means_init.rowwise() - shift;
+    if (!options_.covariances_init.empty()) set_covariances(s, options_.covariances_init);
+    return s;
+  }
+
+template <Real T>
+auto GaussianMixture<T>::set_covariances(State& s, const std::vector<Matrix<T>>& covs) const -> void {
+    const Index k = options_.components;
+    switch (options_.covariance) {
+      case Covariance::full:
+        s.chol.clear();
+        for (const auto& c : covs) s.chol.emplace_back(c);
+        break;
+      case Covariance::tied: s.chol.assign(1, Eigen::LLT<Matrix<T>>(covs[0])); break;
+      case Covariance::diagonal:
+        s.variances.resize(k, dimension_);
+        for (Index c = 0; c < k; ++c) s.variances.row(c) = covs[static_cast<std::size_t>(c)].diagonal().transpose();
+        break;
+      case Covariance::spherical:
+        s.variances.resize(k, 1);
+        for (Index c = 0; c < k; ++c) s.variances(c, 0) = covs[static_cast<std::size_t>(c)].diagonal().mean();
+        break;
+    }
+  }
+
+template <Real T>
+auto GaussianMixture<T>::log_prob_rows(const State& s, const MatrixCRef<T>& all, Index begin, Index n, Eigen::Ref<Matrix<T>> lp) const -> void {
+    const auto x = all.middleRows(begin, n);
+    const Index d = x.cols(), k = options_.components;
+    const T log_two_pi = constants<T>::log_two_pi;
+    switch (options_.covariance) {
+      case Covariance::full: {
+        constexpr Index block = 128;
+        Matrix<T> z;
+        for (Index c = 0; c < k; ++c) {
+          const auto& llt = s.chol[static_cast<std::size_t>(c)];
+          const T constant = -T(0.5) * (T(d) * log_two_pi + log_det(llt));
+          for (Index start = 0; start < n; start += block) {
+            const Index m = std::min(block, n - start);
+            z = x.middleRows(start, m).rowwise() - s.means.row(c);
+            llt.matrixU().template solveInPlace<Eigen::OnTheRight>(z);
+            lp.col(c).segment(start, m) = (constant - T(0.5) * z.rowwise().squaredNorm().array()).matrix();
+          }
+        }
+        break;
+      }
+      case Covariance::tied: {
+        // Z = X L^{-T} once; then ||z_n - m_k||^2 = ||z_n||^2 - 2 z_n.m_k + ||m_k||^2 with m_k = L^{-1} mu_k,
+        // entries that cancelled recomputed from z_n - m_k
+        const auto& llt = s.chol[0];
+        Matrix<T> z = x;
+        llt.matrixU().template solveInPlace<Eigen::OnTheRight>(z);
+        Matrix<T> m = s.means;
+        llt.matrixU().template solveInPlace<Eigen::OnTheRight>(m);
+        const Vector<T> z_norms = z.rowwise().squaredNorm();
+        const RowVector<T> m_norms = m.rowwise().squaredNorm().transpose();
+        lp.noalias() = T(-2) * z * m.transpose();
+        lp.colwise() += z_norms;
+        lp.rowwise() += m_norms;
+        detail::refine_squared_distances<T>(z, z_norms, m, m_norms, lp);
+        lp.array() = T(-0.5) * lp.array() - T(0.5) * (T(d) * log_two_pi + log_det(llt));
+        break;
+      }
+      case Covariance::diagonal: {
+        // sum_j p_kj (x_nj - mu_kj)^2 = x^2 p^T - 2 x (mu p)^T + sum_j mu_kj^2 p_kj, with cancelled entries
+        // recomputed exactly (|x_n|^2 max_j p_kj + sum_j mu_kj^2 p_kj bounds the expanded terms)
+        const Matrix<T> precision = s.variances.cwiseInverse();  // K x D
+        lp.noalias() = T(-2) * x * (s.means.cwiseProduct(precision)).transpose();
+        lp.noalias() += x.array().square().matrix() * precision.transpose();
+        const Vector<T> row_norms = x.rowwise().squaredNorm();
+        const RowVector<T> mean_terms = (s.means.array().square() * precision.array()).rowwise().sum().transpose();
+        lp.rowwise() += mean_terms;
+        const RowVector<T> largest = precision.rowwise().maxCoeff().transpose();
+        const T tau = detail::cancellation_fraction<T>();
+        for (Index c = 0; c < k; ++c) {
+          if ((lp.col(c).array() >= tau * (row_norms.array() * largest(c) + mean_terms(c))).all()) continue;
+          for (Index i = 0; i < n; ++i)
+            if (!(lp(i, c) >= tau * (row_norms(i) * largest(c) + mean_terms(c))))
+              lp(i, c) = ((x.row(i) - s.means.row(c)).array().square() * precision.row(c).array()).sum();
+        }
+        const RowVector<T> constant =
+            (-T(0.5) * (s.variances.array().log().rowwise().sum() + T(d) * log_two_pi)).matrix().transpose();
+        lp *= T(-0.5);
+        lp.rowwise() += constant;
+        break;
+      }
+      case Covariance::spherical: {
+        const Vector<T> var = s.variances.col(0);
+        const Vector<T> row_norms = x.rowwise().squaredNorm();
+        const RowVector<T> mean_norms = s.means.rowwise().squaredNorm().transpose();
+        lp.noalias() = T(-2) * x * s.means.transpose();
+        lp.colwise() += row_norms;
+        lp.rowwise() += mean_norms;
+        detail::refine_squared_distances<T>(x, row_norms, s.means, mean_norms, lp);
+        for (Index c = 0; c < k; ++c)
+          lp.col(c) = (lp.col(c).array() / var(c) + T(d) * (std::log(var(c)) + log_two_pi)).matrix() * T(-0.5);
+        break;
+      }
+    }
+    lp.rowwise() += s.weights.array().log().matrix().transpose();
+  }
+
+template <Real T>
+auto GaussianMixture<T>::checked_factor(const Matrix<T>& cov, Index c) const -> Eigen::LLT<Matrix<T>> {
     Eigen::LLT<Matrix<T>> llt(cov);
     if (llt.info() != Eigen::Success)
       detail::throw_domain("GaussianMixture::fit", "reg_covar",
@@ -1022,9 +1085,8 @@ template <Real T = double> class GaussianMixture {
     return llt;
   }
 
-
-  // M-step from running statistics (partial_fit).
-  void m_step_from_statistics() {
+template <Real T>
+auto GaussianMixture<T>::m_step_from_statistics() -> void {
     const Index k = options_.components, d = dimension_;
     const T reg = options_.reg_covar;
     Vector<T> s0 = stats_.s0.array() + T(10) * std::numeric_limits<T>::epsilon();
@@ -1063,17 +1125,6 @@ template <Real T = double> class GaussianMixture {
     }
   }
 
-  Options options_;
-  State state_;
-  Statistics stats_;
-  Matrix<T> reference_;  // K x D: the means the running statistics are about (partial_fit)
-  Index chunks_ = 0;
-  Index dimension_ = 0;
-  std::vector<T> history_;
-  bool converged_ = false;
-  int iterations_ = 0;
-  Index reseeded_ = 0;
-};
 
 }  // namespace pml
 

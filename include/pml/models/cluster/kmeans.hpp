@@ -110,100 +110,7 @@ template <Real T = double> class KMeans {
   /// the rank's own rows'. Per Lloyd iteration the ranks exchange one K x D sum and K masses; k-means++
   /// takes a few scalars and one D-row per candidate. @throw as fit(), on every rank (a rank's own bad shard
   /// is reported on all of them, with its rank).
-  KMeans& fit(const Collective& ranks, const MatrixCRef<T>& x, Rng& rng, const VectorCRef<T>& weights = detail::no_weights<T>()) {
-    const char* f = "KMeans::fit";
-    const Index k = options_.clusters;
-    const bool given = options_.centres_init.size() > 0;
-    const bool one = ranks.size() == 1;
-    Index n = x.rows(), offset = 0;  // rows in all; this rank's first row among them
-    std::optional<detail::SampleWeights<T>> w_;
-    if (one) {
-      // the given weights are used in place; without them, no N-vector of ones (issue 17 §3)
-      w_.emplace(f, weights, x.rows(), 1);  // (per-row access only: no block of ones)
-    } else {
-      detail::agree(ranks, [&] {
-        if (weights.size() != 0) {
-          check_size(f, "weights", weights.size(), x.rows(), "length");
-          check_all_nonnegative(f, "weights", weights);
-        }
-        check_all_finite(f, "x", x);
-      });
-      n = 0;
-      const std::vector<Index> counts = detail::all_counts(ranks, x.rows());
-      for (int r = 0; r < ranks.size(); ++r) {
-        if (r == ranks.rank()) offset = n;
-        n += counts[static_cast<std::size_t>(r)];
-      }
-      check_nonempty(f, "data", n);
-      const T total = detail::all_sum(ranks, weights.size() == 0 ? T(x.rows()) : T(weights.sum()));
-      if (!(total > 0)) detail::throw_domain(f, "weights", "have a positive sum", "0");
-      w_.emplace(weights, x.rows(), 1, total);
-    }
-    const detail::SampleWeights<T>& w = *w_;
-    const Index d = detail::shared_columns(ranks, f, x.rows(), x.cols());
-    if (n < k)
-      detail::throw_shape(f, "needs at least clusters = " + std::to_string(k) + " rows, got " + std::to_string(n));
-    if (one) check_all_finite(f, "x", x);
-    if (given) {
-      check_size(f, "centres_init", options_.centres_init.rows(), k, "rows");
-      check_size(f, "centres_init", options_.centres_init.cols(), d, "columns");
-      check_all_finite(f, "centres_init", options_.centres_init);
-    }
-    // an empty shard of another width is seen as 0 x D
-    const Matrix<T> no_rows(0, d);
-    const MatrixCRef<T> xs = x.rows() == 0 ? MatrixCRef<T>(no_rows) : MatrixCRef<T>(x);
-    // everything runs on the centred data: cancellation-free expansions, no overflow of |x|^2 far from 0.
-    // Each block of rows is centred as it is read, and its squared norms computed there (no centred copy of
-    // the data, no N-vector of norms).
-    const RowVector<T> shift = detail::column_means<T>(ranks, xs, n);
-    detail::check_spread<T>(f, T(detail::all_max(ranks, double(detail::largest_deviation<T>(xs, shift)))), double(n) * double(d));
-    const Centred xc{xs, shift};
-    Vector<T> column_squares(d);
-    for (Index j = 0; j < d; ++j) column_squares(j) = (xs.col(j).array() - shift(j)).square().sum();
-    detail::all_sum(ranks, column_squares);
-    T mean_variance = 0;
-    for (Index j = 0; j < d; ++j) mean_variance += column_squares(j) / T(n);
-    mean_variance /= T(d);
-    const T tol = options_.tolerance * mean_variance;
-    T best = std::numeric_limits<T>::infinity();
-    bool have_best = false;
-    for (int start = 0; start < (given ? 1 : options_.restarts); ++start) {
-      Matrix<T> centres = given ? Matrix<T>(options_.centres_init.rowwise() - shift)
-                                : Matrix<T>((options_.init == KMeansInit::k_means_parallel ? parallel_seeds(ranks, xc, w, offset, rng)
-                                                                                          : plus_plus(ranks, xc, w, options_.clusters, rng))
-                                                .rowwise() -
-                                            shift);
-      int it = 0;
-      bool converged = false;
-      for (; it < options_.max_iterations; ++it) {
-        Matrix<T> updated = lloyd_step(ranks, xc, w, centres);
-        const T moved = (updated - centres).squaredNorm();
-        centres.swap(updated);
-        if (moved <= tol) {
-          converged = true;
-          ++it;
-          break;
-        }
-      }
-      // the labels of a start that does not win are dropped (at most two N-vectors of labels: the best start's and this one's)
-      const Matrix<T> returned = centres.rowwise() + shift;
-      IntVector labels;
-      assign(xc, centres, labels);
-      // of the returned labels and centres, from exact differences
-      const T inertia = detail::all_sum(ranks, xs.rows() == 0 ? T(0) : exact_inertia(xs, w, returned, labels));
-      // the first start always counts: an inertia that is not a number can never leave the labels empty
-      if (!have_best || inertia < best) {
-        have_best = true;
-        best = inertia;
-        centres_ = returned;
-        labels_ = std::move(labels);
-        inertia_ = inertia;
-        iterations_ = it;
-        converged_ = converged;
-      }
-    }
-    return *this;
-  }
+KMeans& fit(const Collective& ranks, const MatrixCRef<T>& x, Rng& rng, const VectorCRef<T>& weights = detail::no_weights<T>());
   /// The sharded fit() with a generator seeded from `seed` (the same on every rank).
   KMeans& fit(const Collective& ranks, const MatrixCRef<T>& x, std::uint64_t seed = 0, const VectorCRef<T>& weights = detail::no_weights<T>()) {
     Rng rng(seed);
@@ -220,17 +127,7 @@ template <Real T = double> class KMeans {
   }
   /// Squared distances to every centre (N x K): expanded about the centres' mean, entries that lost their
   /// digits to cancellation recomputed from exact differences.
-  Matrix<T> transform(const MatrixCRef<T>& x) const {
-    require_fitted("KMeans::transform");
-    check_size("KMeans::transform", "x", x.cols(), centres_.cols(), "columns");
-    const RowVector<T> shift = centres_.colwise().mean();
-    const Matrix<T> xs = x.rowwise() - shift;
-    const Matrix<T> cs = centres_.rowwise() - shift;
-    const Vector<T> row_norms = xs.rowwise().squaredNorm();
-    Matrix<T> d = squared_distances(xs, row_norms, cs);
-    detail::refine_squared_distances<T>(xs, row_norms, cs, cs.rowwise().squaredNorm().transpose(), d);
-    return d.cwiseMax(T(0));
-  }
+Matrix<T> transform(const MatrixCRef<T>& x) const;
   /// Per-row score (length N, higher is better, the library's score_samples() convention): minus the
   /// exact squared distance of each row of `x` (N x D) to its nearest fitted centre.
   /// @throw std::logic_error if not fitted; std::invalid_argument if `x` has the wrong number of columns.
@@ -244,24 +141,10 @@ template <Real T = double> class KMeans {
   /// The mean of score_samples(): minus the mean squared distance to the nearest centre (higher is
   /// better, like every model's score(); scikit-learn's KMeans.score is the sum, N times this).
   /// @throw as score_samples().
-  T score(const MatrixCRef<T>& x) const {
-    require_fitted("KMeans::score");
-    check_size("KMeans::score", "x", x.cols(), centres_.cols(), "columns");
-    if (x.rows() == 0) pml::detail::throw_shape("KMeans::score", "x has no rows");
-    IntVector labels;
-    assign_shifted(x, labels);
-    return -exact_squared_distances(x, centres_, labels).mean();
-  }
+T score(const MatrixCRef<T>& x) const;
   /// Inertia of `x` (unweighted) under the fitted centres: the exact squared distance of each row to its
   /// nearest centre, summed (lower is better; −N × score(x)). @throw as score_samples().
-  T inertia(const MatrixCRef<T>& x) const {
-    require_fitted("KMeans::inertia");
-    check_size("KMeans::inertia", "x", x.cols(), centres_.cols(), "columns");
-    IntVector labels;
-    assign_shifted(x, labels);
-    if (x.rows() == 0) return T(0);  // the empty sum
-    return exact_inertia(x, detail::SampleWeights<T>("KMeans::inertia", detail::no_weights<T>(), x.rows(), 1), centres_, labels);
-  }
+T inertia(const MatrixCRef<T>& x) const;
 
   const Matrix<T>& centres() const noexcept { return centres_; }  ///< K x D
   const IntVector& labels() const noexcept { return labels_; }     ///< labels of the training rows
@@ -391,70 +274,7 @@ template <Real T = double> class KMeans {
   // kept rows do not depend on how the rows are sharded. The kept rows (about 2K per pass, gathered on every
   // rank) are weighted by the weight of the rows nearest to them and reduced to K by a one-process KMeans
   // (k-means++, then Lloyd) drawing from rng: the same on every rank.
-  Matrix<T> parallel_seeds(const Collective& ranks, const Centred& x, const detail::SampleWeights<T>& w, Index offset, Rng& rng) const {
-    const Index n = x.size(), d = x.x.cols(), k = options_.clusters;
-    const T oversampling = T(2 * k);
-    const detail::Chunks chunks = block_chunks(n);
-    const auto original = [&](Index r) { return RowVector<T>(x.x.row(r)); };
-    // the first row: drawn in proportion to the weights
-    Matrix<T> kept = draw_weighted_row(ranks, x, w, rng);
-    // each row's squared distance to its nearest kept row (one N-vector), updated with each pass's rows
-    Vector<T> closest = Vector<T>::Constant(n, std::numeric_limits<T>::infinity());
-    const auto nearer = [&](const Matrix<T>& rows, Index b, Index e, Vector<T>* nearest_to, IntVector* which) {
-      const Matrix<T> xb = x.rows(b, e - b);
-      const Vector<T> norms = xb.rowwise().squaredNorm();
-      const Matrix<T> cs = rows.rowwise() - x.shift;
-      Matrix<T> dist = squared_distances(xb, norms, cs);
-      detail::refine_squared_distances<T>(xb, norms, cs, cs.rowwise().squaredNorm().transpose(), dist);
-      for (Index i = 0; i < e - b; ++i) {
-        Index c;
-        const T best = std::max(dist.row(i).minCoeff(&c), T(0));
-        if (nearest_to) (*nearest_to)(b + i) = std::min((*nearest_to)(b + i), best);
-        if (which) (*which)(b + i) = c;
-      }
-    };
-    Matrix<T> fresh = kept;
-    for (int step = 0; step < options_.init_steps; ++step) {
-      if (fresh.rows() > 0)  // (a pass may keep no row: about e^-2K of them do)
-        detail::parallel_chunks(chunks, [&](Index, Index b, Index e) { nearer(fresh, b, e, &closest, nullptr); });
-      const T phi = detail::all_sum(ranks, n == 0 ? T(0) : (w.uniform() ? closest.sum() : w.given().dot(closest)));
-      if (!(phi > T(0))) break;  // every row sits on a kept row
-      const std::uint64_t key = rng();
-      std::vector<char> keep(static_cast<std::size_t>(n), 0);
-      detail::parallel_chunks(chunks, [&](Index, Index b, Index e) {
-        for (Index i = b; i < e; ++i)
-          keep[static_cast<std::size_t>(i)] = detail::hashed_uniform<T>(key, std::uint64_t(offset + i)) < oversampling * w(i) * closest(i) / phi;
-      });
-      std::vector<Index> mine;
-      for (Index i = 0; i < n; ++i)
-        if (keep[static_cast<std::size_t>(i)]) mine.push_back(i);
-      // every rank's kept rows, in rank order
-      const std::vector<Index> counts = detail::all_counts(ranks, Index(mine.size()));
-      Index total = 0, before = 0;
-      for (int r = 0; r < ranks.size(); ++r) {
-        if (r == ranks.rank()) before = total;
-        total += counts[static_cast<std::size_t>(r)];
-      }
-      fresh = Matrix<T>::Zero(total, d);
-      for (std::size_t c = 0; c < mine.size(); ++c) fresh.row(before + Index(c)) = original(mine[c]);
-      detail::all_sum(ranks, fresh);
-      if (total == 0) continue;
-      Matrix<T> grown(kept.rows() + total, d);
-      grown << kept, fresh;
-      kept.swap(grown);
-    }
-    // the weight of the rows nearest to each kept row
-    IntVector which(n);
-    detail::parallel_chunks(chunks, [&](Index, Index b, Index e) { nearer(kept, b, e, nullptr, &which); });
-    Vector<T> mass = Vector<T>::Zero(kept.rows());
-    for (Index i = 0; i < n; ++i) mass(which(i)) += w(i);
-    detail::all_sum(ranks, mass);
-    if ((mass.array() > T(0)).count() < k)  // fewer kept rows nearest to some row than clusters (few distinct
-      return plus_plus(ranks, x, w, k, rng);  // rows, heavy duplicates): k-means++ over all rows instead
-    KMeans<T> reduce({.clusters = k, .restarts = 1, .max_iterations = options_.max_iterations, .tolerance = options_.tolerance});
-    reduce.fit(kept, rng, mass);
-    return reduce.centres();
-  }
+Matrix<T> parallel_seeds(const Collective& ranks, const Centred& x, const detail::SampleWeights<T>& w, Index offset, Rng& rng) const;
 
  public:
 
@@ -673,6 +493,204 @@ template <Real T = double> class KMeans {
   int iterations_ = 0;
   bool converged_ = false;
 };
+
+// KMeans's longer members, defined out of the class so that an extern template instantiation of it
+// is not compiled again in every file that calls them (cmake/outline_members.py).
+template <Real T>
+auto KMeans<T>::fit(const Collective& ranks, const MatrixCRef<T>& x, Rng& rng, const VectorCRef<T>& weights) -> KMeans& {
+    const char* f = "KMeans::fit";
+    const Index k = options_.clusters;
+    const bool given = options_.centres_init.size() > 0;
+    const bool one = ranks.size() == 1;
+    Index n = x.rows(), offset = 0;  // rows in all; this rank's first row among them
+    std::optional<detail::SampleWeights<T>> w_;
+    if (one) {
+      // the given weights are used in place; without them, no N-vector of ones (issue 17 §3)
+      w_.emplace(f, weights, x.rows(), 1);  // (per-row access only: no block of ones)
+    } else {
+      detail::agree(ranks, [&] {
+        if (weights.size() != 0) {
+          check_size(f, "weights", weights.size(), x.rows(), "length");
+          check_all_nonnegative(f, "weights", weights);
+        }
+        check_all_finite(f, "x", x);
+      });
+      n = 0;
+      const std::vector<Index> counts = detail::all_counts(ranks, x.rows());
+      for (int r = 0; r < ranks.size(); ++r) {
+        if (r == ranks.rank()) offset = n;
+        n += counts[static_cast<std::size_t>(r)];
+      }
+      check_nonempty(f, "data", n);
+      const T total = detail::all_sum(ranks, weights.size() == 0 ? T(x.rows()) : T(weights.sum()));
+      if (!(total > 0)) detail::throw_domain(f, "weights", "have a positive sum", "0");
+      w_.emplace(weights, x.rows(), 1, total);
+    }
+    const detail::SampleWeights<T>& w = *w_;
+    const Index d = detail::shared_columns(ranks, f, x.rows(), x.cols());
+    if (n < k)
+      detail::throw_shape(f, "needs at least clusters = " + std::to_string(k) + " rows, got " + std::to_string(n));
+    if (one) check_all_finite(f, "x", x);
+    if (given) {
+      check_size(f, "centres_init", options_.centres_init.rows(), k, "rows");
+      check_size(f, "centres_init", options_.centres_init.cols(), d, "columns");
+      check_all_finite(f, "centres_init", options_.centres_init);
+    }
+    // an empty shard of another width is seen as 0 x D
+    const Matrix<T> no_rows(0, d);
+    const MatrixCRef<T> xs = x.rows() == 0 ? MatrixCRef<T>(no_rows) : MatrixCRef<T>(x);
+    // everything runs on the centred data: cancellation-free expansions, no overflow of |x|^2 far from 0.
+    // Each block of rows is centred as it is read, and its squared norms computed there (no centred copy of
+    // the data, no N-vector of norms).
+    const RowVector<T> shift = detail::column_means<T>(ranks, xs, n);
+    detail::check_spread<T>(f, T(detail::all_max(ranks, double(detail::largest_deviation<T>(xs, shift)))), double(n) * double(d));
+    const Centred xc{xs, shift};
+    Vector<T> column_squares(d);
+    for (Index j = 0; j < d; ++j) column_squares(j) = (xs.col(j).array() - shift(j)).square().sum();
+    detail::all_sum(ranks, column_squares);
+    T mean_variance = 0;
+    for (Index j = 0; j < d; ++j) mean_variance += column_squares(j) / T(n);
+    mean_variance /= T(d);
+    const T tol = options_.tolerance * mean_variance;
+    T best = std::numeric_limits<T>::infinity();
+    bool have_best = false;
+    for (int start = 0; start < (given ? 1 : options_.restarts); ++start) {
+      Matrix<T> centres = given ? Matrix<T>(options_.centres_init.rowwise() - shift)
+                                : Matrix<T>((options_.init == KMeansInit::k_means_parallel ? parallel_seeds(ranks, xc, w, offset, rng)
+                                                                                          : plus_plus(ranks, xc, w, options_.clusters, rng))
+                                                .rowwise() -
+                                            shift);
+      int it = 0;
+      bool converged = false;
+      for (; it < options_.max_iterations; ++it) {
+        Matrix<T> updated = lloyd_step(ranks, xc, w, centres);
+        const T moved = (updated - centres).squaredNorm();
+        centres.swap(updated);
+        if (moved <= tol) {
+          converged = true;
+          ++it;
+          break;
+        }
+      }
+      // the labels of a start that does not win are dropped (at most two N-vectors of labels: the best start's and this one's)
+      const Matrix<T> returned = centres.rowwise() + shift;
+      IntVector labels;
+      assign(xc, centres, labels);
+      // of the returned labels and centres, from exact differences
+      const T inertia = detail::all_sum(ranks, xs.rows() == 0 ? T(0) : exact_inertia(xs, w, returned, labels));
+      // the first start always counts: an inertia that is not a number can never leave the labels empty
+      if (!have_best || inertia < best) {
+        have_best = true;
+        best = inertia;
+        centres_ = returned;
+        labels_ = std::move(labels);
+        inertia_ = inertia;
+        iterations_ = it;
+        converged_ = converged;
+      }
+    }
+    return *this;
+  }
+
+template <Real T>
+auto KMeans<T>::transform(const MatrixCRef<T>& x) const -> Matrix<T> {
+    require_fitted("KMeans::transform");
+    check_size("KMeans::transform", "x", x.cols(), centres_.cols(), "columns");
+    const RowVector<T> shift = centres_.colwise().mean();
+    const Matrix<T> xs = x.rowwise() - shift;
+    const Matrix<T> cs = centres_.rowwise() - shift;
+    const Vector<T> row_norms = xs.rowwise().squaredNorm();
+    Matrix<T> d = squared_distances(xs, row_norms, cs);
+    detail::refine_squared_distances<T>(xs, row_norms, cs, cs.rowwise().squaredNorm().transpose(), d);
+    return d.cwiseMax(T(0));
+  }
+
+template <Real T>
+auto KMeans<T>::score(const MatrixCRef<T>& x) const -> T {
+    require_fitted("KMeans::score");
+    check_size("KMeans::score", "x", x.cols(), centres_.cols(), "columns");
+    if (x.rows() == 0) pml::detail::throw_shape("KMeans::score", "x has no rows");
+    IntVector labels;
+    assign_shifted(x, labels);
+    return -exact_squared_distances(x, centres_, labels).mean();
+  }
+
+template <Real T>
+auto KMeans<T>::inertia(const MatrixCRef<T>& x) const -> T {
+    require_fitted("KMeans::inertia");
+    check_size("KMeans::inertia", "x", x.cols(), centres_.cols(), "columns");
+    IntVector labels;
+    assign_shifted(x, labels);
+    if (x.rows() == 0) return T(0);  // the empty sum
+    return exact_inertia(x, detail::SampleWeights<T>("KMeans::inertia", detail::no_weights<T>(), x.rows(), 1), centres_, labels);
+  }
+
+template <Real T>
+auto KMeans<T>::parallel_seeds(const Collective& ranks, const Centred& x, const detail::SampleWeights<T>& w, Index offset, Rng& rng) const -> Matrix<T> {
+    const Index n = x.size(), d = x.x.cols(), k = options_.clusters;
+    const T oversampling = T(2 * k);
+    const detail::Chunks chunks = block_chunks(n);
+    const auto original = [&](Index r) { return RowVector<T>(x.x.row(r)); };
+    // the first row: drawn in proportion to the weights
+    Matrix<T> kept = draw_weighted_row(ranks, x, w, rng);
+    // each row's squared distance to its nearest kept row (one N-vector), updated with each pass's rows
+    Vector<T> closest = Vector<T>::Constant(n, std::numeric_limits<T>::infinity());
+    const auto nearer = [&](const Matrix<T>& rows, Index b, Index e, Vector<T>* nearest_to, IntVector* which) {
+      const Matrix<T> xb = x.rows(b, e - b);
+      const Vector<T> norms = xb.rowwise().squaredNorm();
+      const Matrix<T> cs = rows.rowwise() - x.shift;
+      Matrix<T> dist = squared_distances(xb, norms, cs);
+      detail::refine_squared_distances<T>(xb, norms, cs, cs.rowwise().squaredNorm().transpose(), dist);
+      for (Index i = 0; i < e - b; ++i) {
+        Index c;
+        const T best = std::max(dist.row(i).minCoeff(&c), T(0));
+        if (nearest_to) (*nearest_to)(b + i) = std::min((*nearest_to)(b + i), best);
+        if (which) (*which)(b + i) = c;
+      }
+    };
+    Matrix<T> fresh = kept;
+    for (int step = 0; step < options_.init_steps; ++step) {
+      if (fresh.rows() > 0)  // (a pass may keep no row: about e^-2K of them do)
+        detail::parallel_chunks(chunks, [&](Index, Index b, Index e) { nearer(fresh, b, e, &closest, nullptr); });
+      const T phi = detail::all_sum(ranks, n == 0 ? T(0) : (w.uniform() ? closest.sum() : w.given().dot(closest)));
+      if (!(phi > T(0))) break;  // every row sits on a kept row
+      const std::uint64_t key = rng();
+      std::vector<char> keep(static_cast<std::size_t>(n), 0);
+      detail::parallel_chunks(chunks, [&](Index, Index b, Index e) {
+        for (Index i = b; i < e; ++i)
+          keep[static_cast<std::size_t>(i)] = detail::hashed_uniform<T>(key, std::uint64_t(offset + i)) < oversampling * w(i) * closest(i) / phi;
+      });
+      std::vector<Index> mine;
+      for (Index i = 0; i < n; ++i)
+        if (keep[static_cast<std::size_t>(i)]) mine.push_back(i);
+      // every rank's kept rows, in rank order
+      const std::vector<Index> counts = detail::all_counts(ranks, Index(mine.size()));
+      Index total = 0, before = 0;
+      for (int r = 0; r < ranks.size(); ++r) {
+        if (r == ranks.rank()) before = total;
+        total += counts[static_cast<std::size_t>(r)];
+      }
+      fresh = Matrix<T>::Zero(total, d);
+      for (std::size_t c = 0; c < mine.size(); ++c) fresh.row(before + Index(c)) = original(mine[c]);
+      detail::all_sum(ranks, fresh);
+      if (total == 0) continue;
+      Matrix<T> grown(kept.rows() + total, d);
+      grown << kept, fresh;
+      kept.swap(grown);
+    }
+    // the weight of the rows nearest to each kept row
+    IntVector which(n);
+    detail::parallel_chunks(chunks, [&](Index, Index b, Index e) { nearer(kept, b, e, nullptr, &which); });
+    Vector<T> mass = Vector<T>::Zero(kept.rows());
+    for (Index i = 0; i < n; ++i) mass(which(i)) += w(i);
+    detail::all_sum(ranks, mass);
+    if ((mass.array() > T(0)).count() < k)  // fewer kept rows nearest to some row than clusters (few distinct
+      return plus_plus(ranks, x, w, k, rng);  // rows, heavy duplicates): k-means++ over all rows instead
+    KMeans<T> reduce({.clusters = k, .restarts = 1, .max_iterations = options_.max_iterations, .tolerance = options_.tolerance});
+    reduce.fit(kept, rng, mass);
+    return reduce.centres();
+  }
+
 
 }  // namespace pml
 

@@ -104,7 +104,120 @@ template <Real T = double> class VariationalGaussianMixture {
   /// up to rounding (bit for bit on one rank). Per iteration the ranks exchange K + K D numbers and the K
   /// scatters (K D (D + 1) / 2 numbers) once each, and the ELBO's data term; the k-means start is the sharded
   /// KMeans. @throw as fit(), on every rank (a rank's own bad shard is reported on all of them, with its rank).
-  VariationalGaussianMixture& fit(const Collective& ranks, const MatrixCRef<T>& x, Rng& rng) {
+VariationalGaussianMixture& fit(const Collective& ranks, const MatrixCRef<T>& x, Rng& rng);
+  /// fit() with a generator seeded from `seed`.
+  VariationalGaussianMixture& fit(const MatrixCRef<T>& x, std::uint64_t seed = 0) {
+    Rng rng(seed);
+    return fit(x, rng);
+  }
+  /// The sharded fit() with a generator seeded from `seed` (the same on every rank).
+  VariationalGaussianMixture& fit(const Collective& ranks, const MatrixCRef<T>& x, std::uint64_t seed = 0) {
+    Rng rng(seed);
+    return fit(ranks, x, rng);
+  }
+
+  /// Responsibilities under the variational posterior (N x K). A row so far from every component that every
+  /// \f$\ln\rho_{nk}\f$ is −∞ gets their limit as it moves away: all mass on the component(s) with the
+  /// smallest \f$\nu_k(x-m_k)^TW_k(x-m_k)\f$ (computed in scaled units), split equally on a tie; never NaN.
+Matrix<T> predict_proba(const MatrixCRef<T>& x) const;
+  /// The component of largest responsibility for each row.
+IntVector predict(const MatrixCRef<T>& x) const;
+  /// Expected mixing weights E[π_k].
+Vector<T> weights() const;
+  /// Posterior means m_k (K x D).
+  const Matrix<T>& means() const noexcept { return m_; }
+  /// E[Λ_k]⁻¹ = W_k⁻¹/ν_k, the covariance implied by the expected precision.
+  Matrix<T> covariance(Index k) const {
+    return winv_[static_cast<std::size_t>(k)] / nu_(k);
+  }
+  /// Number of components whose expected weight exceeds `threshold`.
+  Index effective_components(T threshold = T(1e-2)) const { return (weights().array() > threshold).count(); }
+  /// ELBO per sample after each E-step (never decreases).
+  const std::vector<T>& elbo_history() const noexcept { return history_; }
+  /// The ELBO per sample after the last iteration (−∞ before fit()).
+  T lower_bound() const noexcept { return history_.empty() ? -std::numeric_limits<T>::infinity() : history_.back(); }
+  /// Number of coordinate-ascent iterations run by the last fit().
+  int iterations() const noexcept { return iterations_; }
+  /// Whether the last fit() stopped because the ELBO changed by less than the tolerance.
+  bool converged() const noexcept { return converged_; }
+  /// The options the model was built with.
+  const Options& options() const noexcept { return options_; }
+
+  /// Writes the fitted variational posterior, its options and the ELBO history to `path` (model type
+  /// "VariationalGaussianMixture"; format in serialization/model_file.hpp). A loaded model's predict_proba, weights,
+  /// means and covariances are bit-identical to this one's.
+  /// @throw std::logic_error if not fitted; std::runtime_error if the file cannot be written.
+  void save(const std::filesystem::path& path, io::FileFormat format = io::FileFormat::binary) const {
+    constexpr const char* function = "VariationalGaussianMixture::save";
+    if (m_.size() == 0) throw std::logic_error(std::string(function) + ": the model is not fitted; call fit() first");
+    io::save_model(*this, path, format, function);
+  }
+  /// A model saved by save(). @throw std::runtime_error naming the path for a missing, truncated, corrupt
+  /// or wrong-type file, or parameters that do not describe a variational posterior.
+  static VariationalGaussianMixture load(const std::filesystem::path& path) {
+    return io::load_model<VariationalGaussianMixture>(path, "VariationalGaussianMixture::load");
+  }
+  static constexpr const char* model_name = "VariationalGaussianMixture";  ///< The model type in its files' headers.
+
+ private:
+  friend struct io::StateAccess;
+  // The fitted state a model file holds (serialization/state.hpp): save() and load() both run this.
+  template <class Self, class Archive> static void state(Self& self, Archive& a) {
+    const Index k = self.options_.components;
+    a.matrix("means", self.m_, k, io::any);
+    const Index d = self.m_.cols();
+    a.require(d > 0, "the means have no columns");
+    if constexpr (Archive::reading) self.d_ = d;
+    a.vector("alpha", self.alpha_, k, io::Values::positive);
+    a.vector("gamma", self.gamma_, self.options_.weight_prior == WeightPrior::dirichlet_process ? k : 0, io::Values::positive);
+    a.vector("beta", self.beta_, k, io::Values::positive);
+    a.vector("nu", self.nu_, k);
+    a.require((self.nu_.array() > T(d - 1)).all(), "a Wishart degrees of freedom is not above D - 1");
+    a.factors("W_factor", self.chol_w_, k, d);  // the lower Cholesky factors of the W_k
+    a.blocks("W_inverse", self.winv_, k, d);
+    a.history("elbo_history", self.history_);
+    a.option("iterations", self.iterations_);
+    a.option("converged", self.converged_);
+  }
+
+  // ln rho_nk = E[ln pi_k] + 1/2 E[ln|L_k|] - D/2 ln 2pi - 1/2 (D/beta_k + nu_k (x - m_k)' W_k (x - m_k))
+Matrix<T> log_rho(const MatrixCRef<T>& x) const;
+
+  // The limit of the responsibilities of a row whose every ln rho is -inf (see predict_proba()).
+RowVector<T> far_responsibilities(const RowVector<T>& x) const;
+
+Vector<T> expected_log_weights() const;
+
+  // E-step: responsibilities of this rank's rows into `resp`; returns the ELBO per sample (of the n rows of all ranks).
+T e_step(const Collective& ranks, const MatrixCRef<T>& x, Index n, Matrix<T>& resp) const;
+
+  // M-step (PRML 10.51-10.63, and the stick-breaking analogue for the weights).
+  // Sharded: N_k and the sums r^T x in one message, then the K scatters about x_bar_k in another.
+void m_step(const Collective& ranks, const MatrixCRef<T>& x, const Matrix<T>& resp);
+
+  void require_fitted(const char* function, Index columns) const {
+    if (m_.size() == 0) throw std::logic_error(std::string(function) + ": the model is not fitted; call fit() first");
+    check_size(function, "x", columns, d_, "columns");
+  }
+
+  Options options_;
+  Index d_ = 0;
+  T alpha0_ = 0, beta0_ = 0, nu0_ = 0;
+  Vector<T> m0_;
+  Matrix<T> w0_, w0inv_;
+  Vector<T> alpha_, gamma_, beta_, nu_;
+  Matrix<T> m_;
+  std::vector<Matrix<T>> winv_;
+  std::vector<Eigen::LLT<Matrix<T>>> chol_w_;
+  std::vector<T> history_;
+  int iterations_ = 0;
+  bool converged_ = false;
+};
+
+// VariationalGaussianMixture's longer members, defined out of the class so that an extern template instantiation of it
+// is not compiled again in every file that calls them (cmake/outline_members.py).
+template <Real T>
+auto VariationalGaussianMixture<T>::fit(const Collective& ranks, const MatrixCRef<T>& x, Rng& rng) -> VariationalGaussianMixture& {
     const char* f = "VariationalGaussianMixture::fit";
     const Index k = options_.components;
     const bool one = ranks.size() == 1;
@@ -206,21 +319,9 @@ template <Real T = double> class VariationalGaussianMixture {
     m0_ = options_.mean_prior.size() > 0 ? options_.mean_prior : Vector<T>(column_mean.transpose());
     return *this;
   }
-  /// fit() with a generator seeded from `seed`.
-  VariationalGaussianMixture& fit(const MatrixCRef<T>& x, std::uint64_t seed = 0) {
-    Rng rng(seed);
-    return fit(x, rng);
-  }
-  /// The sharded fit() with a generator seeded from `seed` (the same on every rank).
-  VariationalGaussianMixture& fit(const Collective& ranks, const MatrixCRef<T>& x, std::uint64_t seed = 0) {
-    Rng rng(seed);
-    return fit(ranks, x, rng);
-  }
 
-  /// Responsibilities under the variational posterior (N x K). A row so far from every component that every
-  /// \f$\ln\rho_{nk}\f$ is −∞ gets their limit as it moves away: all mass on the component(s) with the
-  /// smallest \f$\nu_k(x-m_k)^TW_k(x-m_k)\f$ (computed in scaled units), split equally on a tie; never NaN.
-  Matrix<T> predict_proba(const MatrixCRef<T>& x) const {
+template <Real T>
+auto VariationalGaussianMixture<T>::predict_proba(const MatrixCRef<T>& x) const -> Matrix<T> {
     require_fitted("VariationalGaussianMixture::predict_proba", x.cols());
     Matrix<T> lr = log_rho(x);
     const Vector<T> norm = log_sum_exp_rows(lr);
@@ -231,8 +332,9 @@ template <Real T = double> class VariationalGaussianMixture {
         out.row(i) = far_responsibilities(x.row(i));
     return out;
   }
-  /// The component of largest responsibility for each row.
-  IntVector predict(const MatrixCRef<T>& x) const {
+
+template <Real T>
+auto VariationalGaussianMixture<T>::predict(const MatrixCRef<T>& x) const -> IntVector {
     const Matrix<T> r = predict_proba(x);
     IntVector labels(r.rows());
     for (Index i = 0; i < r.rows(); ++i) {
@@ -242,8 +344,9 @@ template <Real T = double> class VariationalGaussianMixture {
     }
     return labels;
   }
-  /// Expected mixing weights E[π_k].
-  Vector<T> weights() const {
+
+template <Real T>
+auto VariationalGaussianMixture<T>::weights() const -> Vector<T> {
     if (options_.weight_prior == WeightPrior::dirichlet_distribution) return alpha_ / alpha_.sum();
     Vector<T> w(alpha_.size());
     T remaining = 1;
@@ -254,64 +357,9 @@ template <Real T = double> class VariationalGaussianMixture {
     }
     return w;
   }
-  /// Posterior means m_k (K x D).
-  const Matrix<T>& means() const noexcept { return m_; }
-  /// E[Λ_k]⁻¹ = W_k⁻¹/ν_k, the covariance implied by the expected precision.
-  Matrix<T> covariance(Index k) const {
-    return winv_[static_cast<std::size_t>(k)] / nu_(k);
-  }
-  /// Number of components whose expected weight exceeds `threshold`.
-  Index effective_components(T threshold = T(1e-2)) const { return (weights().array() > threshold).count(); }
-  /// ELBO per sample after each E-step (never decreases).
-  const std::vector<T>& elbo_history() const noexcept { return history_; }
-  /// The ELBO per sample after the last iteration (−∞ before fit()).
-  T lower_bound() const noexcept { return history_.empty() ? -std::numeric_limits<T>::infinity() : history_.back(); }
-  /// Number of coordinate-ascent iterations run by the last fit().
-  int iterations() const noexcept { return iterations_; }
-  /// Whether the last fit() stopped because the ELBO changed by less than the tolerance.
-  bool converged() const noexcept { return converged_; }
-  /// The options the model was built with.
-  const Options& options() const noexcept { return options_; }
 
-  /// Writes the fitted variational posterior, its options and the ELBO history to `path` (model type
-  /// "VariationalGaussianMixture"; format in serialization/model_file.hpp). A loaded model's predict_proba, weights,
-  /// means and covariances are bit-identical to this one's.
-  /// @throw std::logic_error if not fitted; std::runtime_error if the file cannot be written.
-  void save(const std::filesystem::path& path, io::FileFormat format = io::FileFormat::binary) const {
-    constexpr const char* function = "VariationalGaussianMixture::save";
-    if (m_.size() == 0) throw std::logic_error(std::string(function) + ": the model is not fitted; call fit() first");
-    io::save_model(*this, path, format, function);
-  }
-  /// A model saved by save(). @throw std::runtime_error naming the path for a missing, truncated, corrupt
-  /// or wrong-type file, or parameters that do not describe a variational posterior.
-  static VariationalGaussianMixture load(const std::filesystem::path& path) {
-    return io::load_model<VariationalGaussianMixture>(path, "VariationalGaussianMixture::load");
-  }
-  static constexpr const char* model_name = "VariationalGaussianMixture";  ///< The model type in its files' headers.
-
- private:
-  friend struct io::StateAccess;
-  // The fitted state a model file holds (serialization/state.hpp): save() and load() both run this.
-  template <class Self, class Archive> static void state(Self& self, Archive& a) {
-    const Index k = self.options_.components;
-    a.matrix("means", self.m_, k, io::any);
-    const Index d = self.m_.cols();
-    a.require(d > 0, "the means have no columns");
-    if constexpr (Archive::reading) self.d_ = d;
-    a.vector("alpha", self.alpha_, k, io::Values::positive);
-    a.vector("gamma", self.gamma_, self.options_.weight_prior == WeightPrior::dirichlet_process ? k : 0, io::Values::positive);
-    a.vector("beta", self.beta_, k, io::Values::positive);
-    a.vector("nu", self.nu_, k);
-    a.require((self.nu_.array() > T(d - 1)).all(), "a Wishart degrees of freedom is not above D - 1");
-    a.factors("W_factor", self.chol_w_, k, d);  // the lower Cholesky factors of the W_k
-    a.blocks("W_inverse", self.winv_, k, d);
-    a.history("elbo_history", self.history_);
-    a.option("iterations", self.iterations_);
-    a.option("converged", self.converged_);
-  }
-
-  // ln rho_nk = E[ln pi_k] + 1/2 E[ln|L_k|] - D/2 ln 2pi - 1/2 (D/beta_k + nu_k (x - m_k)' W_k (x - m_k))
-  Matrix<T> log_rho(const MatrixCRef<T>& x) const {
+template <Real T>
+auto VariationalGaussianMixture<T>::log_rho(const MatrixCRef<T>& x) const -> Matrix<T> {
     const Index n = x.rows(), k = options_.components;
     const Vector<T> e_log_pi = expected_log_weights();
     Matrix<T> lr(n, k);
@@ -337,8 +385,8 @@ template <Real T = double> class VariationalGaussianMixture {
     return lr;
   }
 
-  // The limit of the responsibilities of a row whose every ln rho is -inf (see predict_proba()).
-  RowVector<T> far_responsibilities(const RowVector<T>& x) const {
+template <Real T>
+auto VariationalGaussianMixture<T>::far_responsibilities(const RowVector<T>& x) const -> RowVector<T> {
     const Index k = options_.components;
     Vector<T> q(k);
     for (Index c = 0; c < k; ++c) {
@@ -365,7 +413,8 @@ template <Real T = double> class VariationalGaussianMixture {
     return out / out.sum();
   }
 
-  Vector<T> expected_log_weights() const {
+template <Real T>
+auto VariationalGaussianMixture<T>::expected_log_weights() const -> Vector<T> {
     const Index k = options_.components;
     Vector<T> out(k);
     if (options_.weight_prior == WeightPrior::dirichlet_distribution) {
@@ -382,8 +431,8 @@ template <Real T = double> class VariationalGaussianMixture {
     return out;
   }
 
-  // E-step: responsibilities of this rank's rows into `resp`; returns the ELBO per sample (of the n rows of all ranks).
-  T e_step(const Collective& ranks, const MatrixCRef<T>& x, Index n, Matrix<T>& resp) const {
+template <Real T>
+auto VariationalGaussianMixture<T>::e_step(const Collective& ranks, const MatrixCRef<T>& x, Index n, Matrix<T>& resp) const -> T {
     Matrix<T> lr = log_rho(x);
     Vector<T> norm(x.rows());
     resp.resize(x.rows(), options_.components);
@@ -409,9 +458,8 @@ template <Real T = double> class VariationalGaussianMixture {
     return (detail::all_sum(ranks, norm.sum()) - kl) / T(n);
   }
 
-  // M-step (PRML 10.51-10.63, and the stick-breaking analogue for the weights).
-  // Sharded: N_k and the sums r^T x in one message, then the K scatters about x_bar_k in another.
-  void m_step(const Collective& ranks, const MatrixCRef<T>& x, const Matrix<T>& resp) {
+template <Real T>
+auto VariationalGaussianMixture<T>::m_step(const Collective& ranks, const MatrixCRef<T>& x, const Matrix<T>& resp) -> void {
     const Index k = options_.components, d = d_, n = x.rows();
     // resp^T x over row chunks fixed by N, summed in chunk order; N_k in the same message
     Matrix<T> sums(k, d + 1);
@@ -483,24 +531,6 @@ template <Real T = double> class VariationalGaussianMixture {
     }
   }
 
-  void require_fitted(const char* function, Index columns) const {
-    if (m_.size() == 0) throw std::logic_error(std::string(function) + ": the model is not fitted; call fit() first");
-    check_size(function, "x", columns, d_, "columns");
-  }
-
-  Options options_;
-  Index d_ = 0;
-  T alpha0_ = 0, beta0_ = 0, nu0_ = 0;
-  Vector<T> m0_;
-  Matrix<T> w0_, w0inv_;
-  Vector<T> alpha_, gamma_, beta_, nu_;
-  Matrix<T> m_;
-  std::vector<Matrix<T>> winv_;
-  std::vector<Eigen::LLT<Matrix<T>>> chol_w_;
-  std::vector<T> history_;
-  int iterations_ = 0;
-  bool converged_ = false;
-};
 
 }  // namespace pml
 

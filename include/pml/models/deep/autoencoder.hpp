@@ -65,15 +65,7 @@ template <Real T = double> class AutoEncoder {
   }
 
   /// The summed reconstruction loss of a batch on `tape`.
-  ad::Var<T> loss(ad::Tape<T>& tape, const ad::Var<T>& x) {
-    if (x.cols() != options_.input || x.rows() == 0)
-      pml::detail::throw_shape("AutoEncoder::loss", "x is " + std::to_string(x.rows()) + "x" + std::to_string(x.cols()) + ", expected N x " +
-                                                        std::to_string(options_.input));
-    Rng unused(0);
-    const ad::Var<T> out = decoder_.forward(tape, encoder_.forward(tape, x, unused, nn::Mode::train), unused, nn::Mode::train);
-    if (options_.loss == ReconstructionLoss::bce) return ad::bce_with_logits(out, x);
-    return ad::sum(ad::square(out - x));
-  }
+ad::Var<T> loss(ad::Tape<T>& tape, const ad::Var<T>& x);
 
   /// Trains with Adam on shuffled minibatches; returns *this (the mean loss per row of each epoch is in
   /// loss_history()).
@@ -159,6 +151,20 @@ template <Real T = double> class AutoEncoder {
   nn::MLP<T> encoder_, decoder_;
   std::vector<T> history_;
 };
+
+// AutoEncoder's longer members, defined out of the class so that an extern template instantiation of it
+// is not compiled again in every file that calls them (cmake/outline_members.py).
+template <Real T>
+auto AutoEncoder<T>::loss(ad::Tape<T>& tape, const ad::Var<T>& x) -> ad::Var<T> {
+    if (x.cols() != options_.input || x.rows() == 0)
+      pml::detail::throw_shape("AutoEncoder::loss", "x is " + std::to_string(x.rows()) + "x" + std::to_string(x.cols()) + ", expected N x " +
+                                                        std::to_string(options_.input));
+    Rng unused(0);
+    const ad::Var<T> out = decoder_.forward(tape, encoder_.forward(tape, x, unused, nn::Mode::train), unused, nn::Mode::train);
+    if (options_.loss == ReconstructionLoss::bce) return ad::bce_with_logits(out, x);
+    return ad::sum(ad::square(out - x));
+  }
+
 
 }  // namespace pml
 

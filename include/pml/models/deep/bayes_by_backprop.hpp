@@ -116,28 +116,7 @@ template <Real T = double> class BayesByBackprop {
 
   /// The minibatch free energy kl_weight * KL - log p(y|x, w), averaged over `samples` posterior draws,
   /// on `tape`. y is N x output (regression) or one-hot N x classes (classification).
-  ad::Var<T> loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& y, Rng& rng, T kl_weight) {
-    if (x.cols() != options_.input || y.cols() != options_.output || x.rows() != y.rows() || x.rows() == 0)
-      pml::detail::throw_shape("BayesByBackprop::loss", "x is " + std::to_string(x.rows()) + "x" + std::to_string(x.cols()) + " and y is " +
-                                                            std::to_string(y.rows()) + "x" + std::to_string(y.cols()) + ", expected N x " +
-                                                            std::to_string(options_.input) + " and N x " + std::to_string(options_.output));
-    ad::Var<T> total;
-    const T per_sample = T(1) / T(options_.samples);
-    for (int s = 0; s < options_.samples; ++s) {
-      const auto [out, kl] = forward(tape, x, rng, options_.sampling);
-      ad::Var<T> nll;
-      if (options_.task == BayesTask::classification) {
-        nll = ad::softmax_cross_entropy(out, y);
-      } else {  // sum (y - f)^2 / (2 s^2) + N D log(s sqrt(2 pi))
-        const T s2 = T(options_.noise * options_.noise);
-        const T normaliser = T(x.rows() * options_.output) * (T(std::log(options_.noise)) + constants<T>::half_log_two_pi);
-        nll = (T(0.5) / s2) * ad::sum(ad::square(out - y)) + tape.constant(1, 1, normaliser);
-      }
-      const ad::Var<T> term = per_sample * (nll + kl_weight * kl);
-      total = total.tape ? total + term : term;
-    }
-    return total;
-  }
+ad::Var<T> loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& y, Rng& rng, T kl_weight);
 
   /// Trains with Adam on shuffled minibatches. Regression: y is N x output (floating point).
   /// Classification: y is an integer vector of labels (e.g. IntVector). Returns the free energy per data
@@ -263,18 +242,7 @@ template <Real T = double> class BayesByBackprop {
 
   /// Every weight's signal-to-noise ratio |mu| / sigma, all layers in one vector (for the histogram of
   /// Blundell et al.'s figure 4).
-  Vector<T> signal_to_noise() const {
-    Index n = 0;
-    for (const auto& layer : layers_) n += layer.in() * layer.out();
-    Vector<T> all(n);
-    Index at = 0;
-    for (const auto& layer : layers_) {
-      const Matrix<T> s = layer.signal_to_noise();
-      all.segment(at, s.size()) = s.reshaped();
-      at += s.size();
-    }
-    return all;
-  }
+Vector<T> signal_to_noise() const;
 
   /// Pointers to every trainable parameter, in the order model files store them (for optimisers and serialisation).
   nn::ParameterList<T> parameters() {
@@ -283,14 +251,7 @@ template <Real T = double> class BayesByBackprop {
     return list;
   }
   /// Read-only parameters(), same order.
-  nn::ConstParameterList<T> parameters() const {
-    nn::ConstParameterList<T> list;
-    for (const auto& layer : layers_) {
-      const auto more = layer.parameters();
-      list.insert(list.end(), more.begin(), more.end());
-    }
-    return list;
-  }
+nn::ConstParameterList<T> parameters() const;
   std::vector<nn::BayesianLinear<T>>& layers() noexcept { return layers_; }  ///< The layers (posterior means and rhos), input first.
   const std::vector<nn::BayesianLinear<T>>& layers() const noexcept { return layers_; }  ///< The layers, read-only.
   /// Writes the parameters and the options to `path` (model type "BayesByBackprop"; format in serialization/model_file.hpp),
@@ -370,7 +331,65 @@ template <Real T = double> class BayesByBackprop {
     return evaluate(layers_, x, rng, sampling);
   }
   // the SNR below which `fraction` of all weights lie
-  T snr_quantile(double fraction) const {
+T snr_quantile(double fraction) const;
+
+  BayesByBackpropOptions options_;
+  std::vector<nn::BayesianLinear<T>> layers_;
+  std::vector<T> history_;
+};
+
+// BayesByBackprop's longer members, defined out of the class so that an extern template instantiation of it
+// is not compiled again in every file that calls them (cmake/outline_members.py).
+template <Real T>
+auto BayesByBackprop<T>::loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& y, Rng& rng, T kl_weight) -> ad::Var<T> {
+    if (x.cols() != options_.input || y.cols() != options_.output || x.rows() != y.rows() || x.rows() == 0)
+      pml::detail::throw_shape("BayesByBackprop::loss", "x is " + std::to_string(x.rows()) + "x" + std::to_string(x.cols()) + " and y is " +
+                                                            std::to_string(y.rows()) + "x" + std::to_string(y.cols()) + ", expected N x " +
+                                                            std::to_string(options_.input) + " and N x " + std::to_string(options_.output));
+    ad::Var<T> total;
+    const T per_sample = T(1) / T(options_.samples);
+    for (int s = 0; s < options_.samples; ++s) {
+      const auto [out, kl] = forward(tape, x, rng, options_.sampling);
+      ad::Var<T> nll;
+      if (options_.task == BayesTask::classification) {
+        nll = ad::softmax_cross_entropy(out, y);
+      } else {  // sum (y - f)^2 / (2 s^2) + N D log(s sqrt(2 pi))
+        const T s2 = T(options_.noise * options_.noise);
+        const T normaliser = T(x.rows() * options_.output) * (T(std::log(options_.noise)) + constants<T>::half_log_two_pi);
+        nll = (T(0.5) / s2) * ad::sum(ad::square(out - y)) + tape.constant(1, 1, normaliser);
+      }
+      const ad::Var<T> term = per_sample * (nll + kl_weight * kl);
+      total = total.tape ? total + term : term;
+    }
+    return total;
+  }
+
+template <Real T>
+auto BayesByBackprop<T>::signal_to_noise() const -> Vector<T> {
+    Index n = 0;
+    for (const auto& layer : layers_) n += layer.in() * layer.out();
+    Vector<T> all(n);
+    Index at = 0;
+    for (const auto& layer : layers_) {
+      const Matrix<T> s = layer.signal_to_noise();
+      all.segment(at, s.size()) = s.reshaped();
+      at += s.size();
+    }
+    return all;
+  }
+
+template <Real T>
+auto BayesByBackprop<T>::parameters() const -> nn::ConstParameterList<T> {
+    nn::ConstParameterList<T> list;
+    for (const auto& layer : layers_) {
+      const auto more = layer.parameters();
+      list.insert(list.end(), more.begin(), more.end());
+    }
+    return list;
+  }
+
+template <Real T>
+auto BayesByBackprop<T>::snr_quantile(double fraction) const -> T {
     Vector<T> s = signal_to_noise();
     const auto k = static_cast<Index>(std::llround(fraction * double(s.size())));
     if (k <= 0) return T(-1);
@@ -379,10 +398,6 @@ template <Real T = double> class BayesByBackprop {
     return s(k - 1);  // weights with snr <= this are removed (ties may remove a few more)
   }
 
-  BayesByBackpropOptions options_;
-  std::vector<nn::BayesianLinear<T>> layers_;
-  std::vector<T> history_;
-};
 
 }  // namespace pml
 

@@ -92,20 +92,7 @@ template <Real T = double> class BayesianCNN {
   /// The minibatch free energy kl_weight·KL − log p(y | x, w) (softmax cross-entropy summed over the
   /// rows), averaged over options().samples posterior draws, on `tape`; y is one-hot N x K.
   /// @throw std::invalid_argument for shapes that do not match the model.
-  ad::Var<T> loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& y, Rng& rng, T kl_weight) {
-    if (x.cols() != input_size() || y.cols() != options_.classes || x.rows() != y.rows() || x.rows() == 0)
-      pml::detail::throw_shape("BayesianCNN::loss", "x is " + std::to_string(x.rows()) + "x" + std::to_string(x.cols()) + " and y is " +
-                                                        std::to_string(y.rows()) + "x" + std::to_string(y.cols()) + ", expected N x " +
-                                                        std::to_string(input_size()) + " and N x " + std::to_string(options_.classes));
-    ad::Var<T> total;
-    const T per_sample = T(1) / T(options_.samples);
-    for (int s = 0; s < options_.samples; ++s) {
-      const auto [out, kl] = forward(*this, tape, x, rng, options_.sampling);
-      const ad::Var<T> term = per_sample * (ad::softmax_cross_entropy(out, y) + kl_weight * kl);
-      total = total.tape ? total + term : term;
-    }
-    return total;
-  }
+ad::Var<T> loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& y, Rng& rng, T kl_weight);
 
   /// Trains with Adam on shuffled minibatches; the free energy per image of each epoch is in
   /// loss_history(). Returns *this.
@@ -167,24 +154,7 @@ template <Real T = double> class BayesianCNN {
     return detail::argmax_rows(predict_proba(x, samples, rng));
   }
   /// Every filter and dense weight's |μ|/σ in one vector (convolutions first; for the pruning histogram).
-  Vector<T> signal_to_noise() const {
-    Index n = 0;
-    for (const auto& c : convs_) n += c.weight_mu().value.size();
-    for (const auto& d : dense_) n += d.weight_mu().value.size();
-    Vector<T> all(n);
-    Index at = 0;
-    for (const auto& c : convs_) {
-      const Matrix<T> s = c.signal_to_noise();
-      all.segment(at, s.size()) = s.reshaped();
-      at += s.size();
-    }
-    for (const auto& d : dense_) {
-      const Matrix<T> s = d.signal_to_noise();
-      all.segment(at, s.size()) = s.reshaped();
-      at += s.size();
-    }
-    return all;
-  }
+Vector<T> signal_to_noise() const;
 
   Index input_size() const noexcept { return options_.channels * options_.height * options_.width; }  ///< C·H·W
   /// Pointers to every trainable parameter in file order (each convolution's μ, ρ of filters and bias, then each dense layer's).
@@ -253,7 +223,54 @@ template <Real T = double> class BayesianCNN {
     }
     return out;
   }
-  T snr_quantile(double fraction) const {
+T snr_quantile(double fraction) const;
+
+  Options options_;
+  std::vector<nn::BayesianConv2d<T>> convs_;
+  std::vector<nn::BayesianLinear<T>> dense_;
+  std::vector<T> history_;
+};
+
+// BayesianCNN's longer members, defined out of the class so that an extern template instantiation of it
+// is not compiled again in every file that calls them (cmake/outline_members.py).
+template <Real T>
+auto BayesianCNN<T>::loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& y, Rng& rng, T kl_weight) -> ad::Var<T> {
+    if (x.cols() != input_size() || y.cols() != options_.classes || x.rows() != y.rows() || x.rows() == 0)
+      pml::detail::throw_shape("BayesianCNN::loss", "x is " + std::to_string(x.rows()) + "x" + std::to_string(x.cols()) + " and y is " +
+                                                        std::to_string(y.rows()) + "x" + std::to_string(y.cols()) + ", expected N x " +
+                                                        std::to_string(input_size()) + " and N x " + std::to_string(options_.classes));
+    ad::Var<T> total;
+    const T per_sample = T(1) / T(options_.samples);
+    for (int s = 0; s < options_.samples; ++s) {
+      const auto [out, kl] = forward(*this, tape, x, rng, options_.sampling);
+      const ad::Var<T> term = per_sample * (ad::softmax_cross_entropy(out, y) + kl_weight * kl);
+      total = total.tape ? total + term : term;
+    }
+    return total;
+  }
+
+template <Real T>
+auto BayesianCNN<T>::signal_to_noise() const -> Vector<T> {
+    Index n = 0;
+    for (const auto& c : convs_) n += c.weight_mu().value.size();
+    for (const auto& d : dense_) n += d.weight_mu().value.size();
+    Vector<T> all(n);
+    Index at = 0;
+    for (const auto& c : convs_) {
+      const Matrix<T> s = c.signal_to_noise();
+      all.segment(at, s.size()) = s.reshaped();
+      at += s.size();
+    }
+    for (const auto& d : dense_) {
+      const Matrix<T> s = d.signal_to_noise();
+      all.segment(at, s.size()) = s.reshaped();
+      at += s.size();
+    }
+    return all;
+  }
+
+template <Real T>
+auto BayesianCNN<T>::snr_quantile(double fraction) const -> T {
     Vector<T> s = signal_to_noise();
     const auto k = static_cast<Index>(std::llround(fraction * double(s.size())));
     if (k <= 0) return T(-1);
@@ -262,11 +279,6 @@ template <Real T = double> class BayesianCNN {
     return s(k - 1);
   }
 
-  Options options_;
-  std::vector<nn::BayesianConv2d<T>> convs_;
-  std::vector<nn::BayesianLinear<T>> dense_;
-  std::vector<T> history_;
-};
 
 }  // namespace pml
 

@@ -254,27 +254,7 @@ template <Real T = double> class BayesianSegNet {
     return self.classifier_[0].forward(tape, h).var;
   }
   // the per-pixel softmax of one pass over x in chunks of 16 images on this thread's scratch tape
-  Matrix<T> pass(const Matrix<T>& x, Rng& rng, bool dropout) const {
-    const Index p = pixels(), k = options_.classes;
-    Matrix<T> out(x.rows(), k * p);
-    ad::ScratchTape<T> scratch;
-    ad::Tape<T>& tape = *scratch;
-    for (Index r0 = 0; r0 < x.rows(); r0 += 16) {
-      const Index rows = std::min<Index>(16, x.rows() - r0);
-      tape.reset();
-      const Matrix<T> z = logits(tape, tape.constant(x.middleRows(r0, rows)), rng, dropout).value();
-      // softmax over the classes of each pixel, stable
-      for (Index j = 0; j < p; ++j)
-        for (Index i = 0; i < rows; ++i) {
-          T top = z(i, j);
-          for (Index c = 1; c < k; ++c) top = std::max(top, z(i, c * p + j));
-          T sum = 0;
-          for (Index c = 0; c < k; ++c) sum += std::exp(z(i, c * p + j) - top);
-          for (Index c = 0; c < k; ++c) out(r0 + i, c * p + j) = std::exp(z(i, c * p + j) - top) / sum;
-        }
-    }
-    return out;
-  }
+Matrix<T> pass(const Matrix<T>& x, Rng& rng, bool dropout) const;
   std::vector<nn::Conv2d<T>*> conv_layers() {
     std::vector<nn::Conv2d<T>*> out;
     for (auto& c : enc_conv_) out.push_back(&c);
@@ -310,6 +290,32 @@ template <Real T = double> class BayesianSegNet {
   std::vector<nn::BatchNorm<T>> enc_bn_, dec_bn_;
   std::vector<T> history_;
 };
+
+// BayesianSegNet's longer members, defined out of the class so that an extern template instantiation of it
+// is not compiled again in every file that calls them (cmake/outline_members.py).
+template <Real T>
+auto BayesianSegNet<T>::pass(const Matrix<T>& x, Rng& rng, bool dropout) const -> Matrix<T> {
+    const Index p = pixels(), k = options_.classes;
+    Matrix<T> out(x.rows(), k * p);
+    ad::ScratchTape<T> scratch;
+    ad::Tape<T>& tape = *scratch;
+    for (Index r0 = 0; r0 < x.rows(); r0 += 16) {
+      const Index rows = std::min<Index>(16, x.rows() - r0);
+      tape.reset();
+      const Matrix<T> z = logits(tape, tape.constant(x.middleRows(r0, rows)), rng, dropout).value();
+      // softmax over the classes of each pixel, stable
+      for (Index j = 0; j < p; ++j)
+        for (Index i = 0; i < rows; ++i) {
+          T top = z(i, j);
+          for (Index c = 1; c < k; ++c) top = std::max(top, z(i, c * p + j));
+          T sum = 0;
+          for (Index c = 0; c < k; ++c) sum += std::exp(z(i, c * p + j) - top);
+          for (Index c = 0; c < k; ++c) out(r0 + i, c * p + j) = std::exp(z(i, c * p + j) - top) / sum;
+        }
+    }
+    return out;
+  }
+
 
 }  // namespace pml
 

@@ -157,35 +157,7 @@ template <Real T = double> class DCGAN {
   /// 2017, eq. 3). @throw std::invalid_argument for the wrong width or row count, or unless
   /// generator_loss is wasserstein_gp (the other discriminators have batch normalisation, whose input
   /// gradient couples the rows).
-  ad::Var<T> gradient_penalty(ad::Tape<T>& tape, const ad::Var<T>& x_hat) {
-    constexpr const char* function = "DCGAN::gradient_penalty";
-    check_batch(function, x_hat.rows(), x_hat.cols());
-    if (!critic())
-      throw std::invalid_argument(std::string(function) + ": needs generator_loss wasserstein_gp (a critic without batch normalisation), got " +
-                                  std::string(enum_names(GANLoss{})[static_cast<std::size_t>(options_.generator_loss)]));
-    const Options& o = options_;
-    const ad::ImageShape in{o.packing * o.channels, o.height, o.width};
-    const ad::ImageShape first{o.discriminator_features, o.height / 2, o.width / 2};
-    const ad::ImageShape second{2 * o.discriminator_features, o.height / 4, o.width / 4};
-    // the LeakyReLU slopes at x̂, off the tape (the weights as constants)
-    Matrix<T> m1, m2;
-    {
-      ad::ScratchTape<T> scratch;
-      ad::Tape<T>& s = *scratch;
-      const DCGAN& self = *this;
-      const ad::Var<T> packed = pack(s, s.constant(x_hat.value()), o.packing);
-      const nn::Images<T> a1 = self.d_conv1_.forward(s, {packed, in});
-      m1 = leaky_slopes(a1.var.value());
-      const nn::Images<T> a2 = self.d_conv2_.forward(s, {ad::mask_mul(a1.var, m1), first});
-      m2 = leaky_slopes(a2.var.value());
-    }
-    const Index n = m1.rows();
-    ad::Var<T> g = ad::matmul_nt(tape.constant(n, 1, T(1)), d_dense_.weight().bind(tape));  // ∂D/∂h₂, n x 2ndf·H/4·W/4
-    g = ad::conv_transpose2d(ad::mask_mul(g, m2), second, d_conv2_.weight().bind(tape), ad::Var<T>{}, window());  // ∂D/∂h₁
-    g = ad::conv_transpose2d(ad::mask_mul(g, m1), first, d_conv1_.weight().bind(tape), ad::Var<T>{}, window());   // ∂D/∂(D's input)
-    const ad::Var<T> norm = ad::sqrt(ad::sum_rows(ad::square(g)) + tape.constant(n, 1, std::numeric_limits<T>::min()));
-    return ad::sum(ad::square(norm - tape.constant(n, 1, T(1))));
-  }
+ad::Var<T> gradient_penalty(ad::Tape<T>& tape, const ad::Var<T>& x_hat);
   /// G(z) on `tape` in training mode (batch statistics; the running statistics updated), values in [−1, 1].
   /// @throw std::invalid_argument unless z has noise columns.
   ad::Var<T> generator_forward(ad::Tape<T>& tape, const ad::Var<T>& z) {
@@ -505,6 +477,40 @@ template <Real T = double> class DCGAN {
   nn::Linear<T> d_dense_;
   GANHistory<T> history_;
 };
+
+// DCGAN's longer members, defined out of the class so that an extern template instantiation of it
+// is not compiled again in every file that calls them (cmake/outline_members.py).
+template <Real T>
+auto DCGAN<T>::gradient_penalty(ad::Tape<T>& tape, const ad::Var<T>& x_hat) -> ad::Var<T> {
+    constexpr const char* function = "DCGAN::gradient_penalty";
+    check_batch(function, x_hat.rows(), x_hat.cols());
+    if (!critic())
+      throw std::invalid_argument(std::string(function) + ": needs generator_loss wasserstein_gp (a critic without batch normalisation), got " +
+                                  std::string(enum_names(GANLoss{})[static_cast<std::size_t>(options_.generator_loss)]));
+    const Options& o = options_;
+    const ad::ImageShape in{o.packing * o.channels, o.height, o.width};
+    const ad::ImageShape first{o.discriminator_features, o.height / 2, o.width / 2};
+    const ad::ImageShape second{2 * o.discriminator_features, o.height / 4, o.width / 4};
+    // the LeakyReLU slopes at x̂, off the tape (the weights as constants)
+    Matrix<T> m1, m2;
+    {
+      ad::ScratchTape<T> scratch;
+      ad::Tape<T>& s = *scratch;
+      const DCGAN& self = *this;
+      const ad::Var<T> packed = pack(s, s.constant(x_hat.value()), o.packing);
+      const nn::Images<T> a1 = self.d_conv1_.forward(s, {packed, in});
+      m1 = leaky_slopes(a1.var.value());
+      const nn::Images<T> a2 = self.d_conv2_.forward(s, {ad::mask_mul(a1.var, m1), first});
+      m2 = leaky_slopes(a2.var.value());
+    }
+    const Index n = m1.rows();
+    ad::Var<T> g = ad::matmul_nt(tape.constant(n, 1, T(1)), d_dense_.weight().bind(tape));  // ∂D/∂h₂, n x 2ndf·H/4·W/4
+    g = ad::conv_transpose2d(ad::mask_mul(g, m2), second, d_conv2_.weight().bind(tape), ad::Var<T>{}, window());  // ∂D/∂h₁
+    g = ad::conv_transpose2d(ad::mask_mul(g, m1), first, d_conv1_.weight().bind(tape), ad::Var<T>{}, window());   // ∂D/∂(D's input)
+    const ad::Var<T> norm = ad::sqrt(ad::sum_rows(ad::square(g)) + tape.constant(n, 1, std::numeric_limits<T>::min()));
+    return ad::sum(ad::square(norm - tape.constant(n, 1, T(1))));
+  }
+
 
 }  // namespace pml
 

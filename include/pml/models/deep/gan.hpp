@@ -133,14 +133,7 @@ template <Real T = double> class GAN {
   /// N x output, N a multiple of `packing`; the sum runs over D's N / packing inputs); for wasserstein_gp
   /// sum [D(fake) - D(x)] without the penalty (gradient_penalty() adds it). Gradients reach the
   /// discriminator only. @throw std::invalid_argument for a wrong width or row count.
-  ad::Var<T> discriminator_loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& fake) {
-    check_batch("GAN::discriminator_loss", "x", x.rows(), x.cols());
-    check_batch("GAN::discriminator_loss", "fake", fake.rows(), fake.cols());
-    const ad::Var<T> real_score = critic(tape, x), fake_score = critic(tape, fake);
-    if (options_.generator_loss == GANLoss::wasserstein_gp) return ad::sum(fake_score) - ad::sum(real_score);
-    return ad::bce_with_logits(real_score, tape.constant(real_score.rows(), 1, T(1))) +
-           ad::bce_with_logits(fake_score, tape.constant(fake_score.rows(), 1, T(0)));
-  }
+ad::Var<T> discriminator_loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& fake);
   /// WGAN-GP's penalty sum over D's inputs of (||∇ D(x̂)||₂ - 1)² at the rows `x_hat` (N x output, N a
   /// multiple of `packing`), the gradient taken with respect to D's input row (a pack of `packing`
   /// samples). The gradient is built on the tape from the critic's weights, as a column
@@ -150,50 +143,11 @@ template <Real T = double> class GAN {
   /// @throw std::invalid_argument for a wrong width or row count, with minibatch_stddev (D's input
   ///        gradient would couple the rows of the batch) or a critic activation other than relu,
   ///        leaky_relu or identity.
-  ad::Var<T> gradient_penalty(ad::Tape<T>& tape, const ad::Var<T>& x_hat) {
-    constexpr const char* function = "GAN::gradient_penalty";
-    check_batch(function, "x_hat", x_hat.rows(), x_hat.cols());
-    gradient_penalty_available(function);
-    const ad::Activation act = options_.discriminator_activation;
-    const ad::Var<T> input = pack(tape, x_hat);
-    const Index n = input.rows();
-    auto& layers = discriminator_.layers();
-    const T slope = T(discriminator_.options().leaky_slope);
-    // the derivative of each hidden activation at x̂, off the tape (constant almost everywhere)
-    std::vector<Matrix<T>> masks;
-    Matrix<T> h = input.value();
-    for (std::size_t l = 0; l + 1 < layers.size(); ++l) {
-      const Matrix<T> a = (h * layers[l].weight().value).rowwise() + layers[l].bias().value.row(0);
-      Matrix<T> m(a.rows(), a.cols());
-      for (Index j = 0; j < a.cols(); ++j)
-        for (Index i = 0; i < a.rows(); ++i) {
-          const bool positive = a(i, j) > 0;
-          m(i, j) = act == ad::Activation::identity || positive ? T(1) : act == ad::Activation::leaky_relu ? slope : T(0);
-        }
-      h = act == ad::Activation::identity ? a : Matrix<T>(a.cwiseProduct(m));
-      masks.push_back(std::move(m));
-    }
-    ad::Var<T> g = ad::matmul_nt(tape.constant(n, 1, T(1)), layers.back().weight().bind(tape));  // ∂D/∂h_{L-1}, n x H
-    for (std::size_t l = layers.size() - 1; l-- > 0;) g = ad::matmul_nt(ad::mask_mul(g, masks[l]), layers[l].weight().bind(tape));
-    const ad::Var<T> norm = ad::sqrt(ad::sum_rows(ad::square(g)) + tape.constant(n, 1, std::numeric_limits<T>::min()));
-    return ad::sum(ad::square(norm - tape.constant(n, 1, T(1))));
-  }
+ad::Var<T> gradient_penalty(ad::Tape<T>& tape, const ad::Var<T>& x_hat);
   /// The generator's loss, summed over D's inputs (the rows of z, N x noise, in packs of `packing`), on
   /// `tape`; back-propagation fills the generator's gradients (and the discriminator's, which fit() does
   /// not use). @throw std::invalid_argument for a wrong width or row count.
-  ad::Var<T> generator_loss(ad::Tape<T>& tape, const ad::Var<T>& z) {
-    if (z.cols() != options_.noise)
-      pml::detail::throw_shape("GAN::generator_loss", "z has " + std::to_string(z.cols()) + " columns, expected " + std::to_string(options_.noise));
-    check_batch("GAN::generator_loss", "z", z.rows(), options_.output);
-    Rng unused(0);
-    const ad::Var<T> score = critic(tape, generator_.forward(tape, z, unused, nn::Mode::train));
-    switch (options_.generator_loss) {
-      case GANLoss::non_saturating: return ad::bce_with_logits(score, tape.constant(score.rows(), 1, T(1)));  // -log D
-      case GANLoss::minimax: return -ad::bce_with_logits(score, tape.constant(score.rows(), 1, T(0)));  // log(1 - D) = -softplus(logit)
-      case GANLoss::wasserstein_gp: break;
-    }
-    return -ad::sum(score);
-  }
+ad::Var<T> generator_loss(ad::Tape<T>& tape, const ad::Var<T>& z);
 
   /// G(z) on `tape` for noise rows z (N x noise), gradients reaching the generator.
   /// @throw std::invalid_argument unless z has noise columns.
@@ -417,6 +371,64 @@ template <Real T = double> class GAN {
   nn::MLP<T> generator_, discriminator_;
   GANHistory<T> history_;
 };
+
+// GAN's longer members, defined out of the class so that an extern template instantiation of it
+// is not compiled again in every file that calls them (cmake/outline_members.py).
+template <Real T>
+auto GAN<T>::discriminator_loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& fake) -> ad::Var<T> {
+    check_batch("GAN::discriminator_loss", "x", x.rows(), x.cols());
+    check_batch("GAN::discriminator_loss", "fake", fake.rows(), fake.cols());
+    const ad::Var<T> real_score = critic(tape, x), fake_score = critic(tape, fake);
+    if (options_.generator_loss == GANLoss::wasserstein_gp) return ad::sum(fake_score) - ad::sum(real_score);
+    return ad::bce_with_logits(real_score, tape.constant(real_score.rows(), 1, T(1))) +
+           ad::bce_with_logits(fake_score, tape.constant(fake_score.rows(), 1, T(0)));
+  }
+
+template <Real T>
+auto GAN<T>::gradient_penalty(ad::Tape<T>& tape, const ad::Var<T>& x_hat) -> ad::Var<T> {
+    constexpr const char* function = "GAN::gradient_penalty";
+    check_batch(function, "x_hat", x_hat.rows(), x_hat.cols());
+    gradient_penalty_available(function);
+    const ad::Activation act = options_.discriminator_activation;
+    const ad::Var<T> input = pack(tape, x_hat);
+    const Index n = input.rows();
+    auto& layers = discriminator_.layers();
+    const T slope = T(discriminator_.options().leaky_slope);
+    // the derivative of each hidden activation at x̂, off the tape (constant almost everywhere)
+    std::vector<Matrix<T>> masks;
+    Matrix<T> h = input.value();
+    for (std::size_t l = 0; l + 1 < layers.size(); ++l) {
+      const Matrix<T> a = (h * layers[l].weight().value).rowwise() + layers[l].bias().value.row(0);
+      Matrix<T> m(a.rows(), a.cols());
+      for (Index j = 0; j < a.cols(); ++j)
+        for (Index i = 0; i < a.rows(); ++i) {
+          const bool positive = a(i, j) > 0;
+          m(i, j) = act == ad::Activation::identity || positive ? T(1) : act == ad::Activation::leaky_relu ? slope : T(0);
+        }
+      h = act == ad::Activation::identity ? a : Matrix<T>(a.cwiseProduct(m));
+      masks.push_back(std::move(m));
+    }
+    ad::Var<T> g = ad::matmul_nt(tape.constant(n, 1, T(1)), layers.back().weight().bind(tape));  // ∂D/∂h_{L-1}, n x H
+    for (std::size_t l = layers.size() - 1; l-- > 0;) g = ad::matmul_nt(ad::mask_mul(g, masks[l]), layers[l].weight().bind(tape));
+    const ad::Var<T> norm = ad::sqrt(ad::sum_rows(ad::square(g)) + tape.constant(n, 1, std::numeric_limits<T>::min()));
+    return ad::sum(ad::square(norm - tape.constant(n, 1, T(1))));
+  }
+
+template <Real T>
+auto GAN<T>::generator_loss(ad::Tape<T>& tape, const ad::Var<T>& z) -> ad::Var<T> {
+    if (z.cols() != options_.noise)
+      pml::detail::throw_shape("GAN::generator_loss", "z has " + std::to_string(z.cols()) + " columns, expected " + std::to_string(options_.noise));
+    check_batch("GAN::generator_loss", "z", z.rows(), options_.output);
+    Rng unused(0);
+    const ad::Var<T> score = critic(tape, generator_.forward(tape, z, unused, nn::Mode::train));
+    switch (options_.generator_loss) {
+      case GANLoss::non_saturating: return ad::bce_with_logits(score, tape.constant(score.rows(), 1, T(1)));  // -log D
+      case GANLoss::minimax: return -ad::bce_with_logits(score, tape.constant(score.rows(), 1, T(0)));  // log(1 - D) = -softplus(logit)
+      case GANLoss::wasserstein_gp: break;
+    }
+    return -ad::sum(score);
+  }
+
 
 }  // namespace pml
 

@@ -182,17 +182,7 @@ template <Real T = double> class InfoGAN {
 
   /// n code rows drawn from the prior P(c) (n x code_size()): each categorical code uniform over its
   /// values, each continuous one from continuous_prior. @throw std::invalid_argument if n <= 0.
-  Matrix<T> sample_codes(Rng& rng, Index n) const {
-    if (n <= 0) pml::detail::throw_shape("InfoGAN::sample_codes", "n must be positive, got " + std::to_string(n));
-    Matrix<T> c(n, code_size());
-    const Index ncat = Index(options_.categorical.size());
-    for (Index i = 0; i < n; ++i) {
-      for (Index k = 0; k < ncat; ++k) c(i, k) = T(random::uniform_index(rng, static_cast<std::uint64_t>(options_.categorical[std::size_t(k)])));
-      for (Index k = 0; k < options_.continuous; ++k)
-        c(i, ncat + k) = options_.continuous_prior == ContinuousCode::uniform ? T(2 * random::uniform<double>(rng) - 1) : T(random::normal<double>(rng));
-    }
-    return c;
-  }
+Matrix<T> sample_codes(Rng& rng, Index n) const;
   /// The generator's input [z | one-hot categorical codes | continuous codes] for noise rows z (N x noise)
   /// and code rows (N x code_size()). @throw std::invalid_argument for wrong shapes; std::domain_error for
   /// a categorical value that is not one of 0..K−1 or a non-finite number.
@@ -225,23 +215,7 @@ template <Real T = double> class InfoGAN {
   /// head's loss (with both λ = 1, −L_I up to the constant H(c), Chen et al. 2016 eq. 5) for its raw outputs `q` (N x the
   /// logits of each categorical code, then the continuous codes' means, then their log-variances) and the
   /// generator inputs' code part `codes_in` (N x code_inputs(): one-hot, then continuous values).
-  ad::Var<T> information_loss(ad::Tape<T>& tape, const ad::Var<T>& q, const ad::Var<T>& codes_in, T categorical_weight, T continuous_weight) const {
-    if (q.cols() != q_outputs() || codes_in.cols() != code_inputs() || q.rows() != codes_in.rows())
-      pml::detail::throw_shape("InfoGAN::information_loss", "q is " + std::to_string(q.rows()) + " x " + std::to_string(q.cols()) + " and codes_in " +
-                                                                std::to_string(codes_in.rows()) + " x " + std::to_string(codes_in.cols()) + ", expected N x " +
-                                                                std::to_string(q_outputs()) + " and N x " + std::to_string(code_inputs()));
-    ad::Var<T> loss = tape.constant(1, 1, T(0));
-    Index col = 0;
-    for (const Index K : options_.categorical) {
-      loss = loss + categorical_weight * ad::softmax_cross_entropy(ad::slice_cols(q, col, K), ad::slice_cols(codes_in, col, K));
-      col += K;
-    }
-    if (options_.continuous > 0) {
-      const Index m = options_.continuous;
-      loss = loss + continuous_weight * ad::gaussian_nll(ad::slice_cols(q, col, m), ad::slice_cols(q, col + m, m), ad::slice_cols(codes_in, col, m));
-    }
-    return loss;
-  }
+ad::Var<T> information_loss(ad::Tape<T>& tape, const ad::Var<T>& q, const ad::Var<T>& codes_in, T categorical_weight, T continuous_weight) const;
 
   /// D's and Q's loss on `tape` (Chen et al. 2016, eq. 6): −Σ[log D(x) + log(1 − D(fake))] on real rows x
   /// and generated rows `fake` (both N x input_size() in the network's scale: as given for mlp, [−1, 1]
@@ -259,14 +233,7 @@ template <Real T = double> class InfoGAN {
   /// G's loss on `tape` for generated rows `fake` = G(input) made on this tape (generator_forward()) from
   /// generator inputs whose code part is `codes_in`: the GAN loss (−Σ log D(fake), or Σ log(1 − D(fake))
   /// for minimax) and the information loss. @throw std::invalid_argument for wrong shapes.
-  InfoGANLoss<T> generator_loss(ad::Tape<T>& tape, const ad::Var<T>& fake, const ad::Var<T>& codes_in, T categorical_weight, T continuous_weight) {
-    const DiscriminatorOutput<T> seen = with_body([&](auto& body) { return body.discriminator_forward(tape, fake); });
-    const Index m = fake.rows();
-    Rng unused(0);
-    return {options_.generator_loss == GANLoss::non_saturating ? ad::bce_with_logits(seen.logit, tape.constant(m, 1, T(1)))   // −log D
-                                                               : -ad::bce_with_logits(seen.logit, tape.constant(m, 1, T(0))),  // log(1 − D)
-            information_loss(tape, q_->forward(tape, seen.features, unused, nn::Mode::train), codes_in, categorical_weight, continuous_weight)};
-  }
+InfoGANLoss<T> generator_loss(ad::Tape<T>& tape, const ad::Var<T>& fake, const ad::Var<T>& codes_in, T categorical_weight, T continuous_weight);
   /// G(input) on `tape` in training mode, in the network's scale, for generator inputs (N x noise +
   /// code_inputs(), generator_input()). @throw std::invalid_argument for a wrong width.
   ad::Var<T> generator_forward(ad::Tape<T>& tape, const ad::Var<T>& input) {
@@ -410,38 +377,7 @@ template <Real T = double> class InfoGAN {
   /// H(c_k) + E log Q(c_k | G(z, c)) estimated on n generated rows; H is log K for a categorical code,
   /// log 2 (uniform) or ½ log(2πe) (Gaussian) for a continuous one, so a categorical code's bound reaches
   /// log K when Q reads it perfectly. Returns code_size() values. @throw std::invalid_argument if n <= 0.
-  Vector<T> mutual_information(Rng& rng, Index n) const {
-    if (n <= 0) pml::detail::throw_shape("InfoGAN::mutual_information", "n must be positive, got " + std::to_string(n));
-    Matrix<T> z(n, options_.noise);
-    random::fill_normal(rng, z);
-    const Matrix<T> codes = sample_codes(rng, n);
-    const Matrix<T> images = generate(z, codes);
-    const Matrix<T> q = recognition(images, "InfoGAN::mutual_information");
-    Vector<T> bound(code_size());
-    Index col = 0, k = 0;
-    for (const Index K : options_.categorical) {
-      double log_q = 0;
-      for (Index i = 0; i < n; ++i) {
-        const auto row = q.row(i).segment(col, K);
-        const double top = double(row.maxCoeff());
-        const double lse = top + std::log((row.array().template cast<double>() - top).exp().sum());
-        log_q += double(row(Index(codes(i, k)))) - lse;
-      }
-      bound(k++) = T(std::log(double(K)) + log_q / double(n));
-      col += K;
-    }
-    const Index m = options_.continuous;
-    const double entropy = options_.continuous_prior == ContinuousCode::uniform ? std::log(2.0) : 0.5 * std::log(2 * std::numbers::pi * std::numbers::e);
-    for (Index j = 0; j < m; ++j) {
-      double log_q = 0;
-      for (Index i = 0; i < n; ++i) {
-        const double mean = double(q(i, col + j)), s = double(q(i, col + m + j)), d = double(codes(i, k)) - mean;
-        log_q += -0.5 * (std::log(2 * std::numbers::pi) + s + d * d * std::exp(-s));
-      }
-      bound(k++) = T(entropy + log_q / double(n));
-    }
-    return bound;
-  }
+Vector<T> mutual_information(Rng& rng, Index n) const;
 
   /// Every trainable parameter: the body's generator, its discriminator, then Q.
   nn::ParameterList<T> parameters() {
@@ -544,6 +480,85 @@ template <Real T = double> class InfoGAN {
   std::optional<nn::MLP<T>> q_;
   InfoGANHistory<T> history_;
 };
+
+// InfoGAN's longer members, defined out of the class so that an extern template instantiation of it
+// is not compiled again in every file that calls them (cmake/outline_members.py).
+template <Real T>
+auto InfoGAN<T>::sample_codes(Rng& rng, Index n) const -> Matrix<T> {
+    if (n <= 0) pml::detail::throw_shape("InfoGAN::sample_codes", "n must be positive, got " + std::to_string(n));
+    Matrix<T> c(n, code_size());
+    const Index ncat = Index(options_.categorical.size());
+    for (Index i = 0; i < n; ++i) {
+      for (Index k = 0; k < ncat; ++k) c(i, k) = T(random::uniform_index(rng, static_cast<std::uint64_t>(options_.categorical[std::size_t(k)])));
+      for (Index k = 0; k < options_.continuous; ++k)
+        c(i, ncat + k) = options_.continuous_prior == ContinuousCode::uniform ? T(2 * random::uniform<double>(rng) - 1) : T(random::normal<double>(rng));
+    }
+    return c;
+  }
+
+template <Real T>
+auto InfoGAN<T>::information_loss(ad::Tape<T>& tape, const ad::Var<T>& q, const ad::Var<T>& codes_in, T categorical_weight, T continuous_weight) const -> ad::Var<T> {
+    if (q.cols() != q_outputs() || codes_in.cols() != code_inputs() || q.rows() != codes_in.rows())
+      pml::detail::throw_shape("InfoGAN::information_loss", "q is " + std::to_string(q.rows()) + " x " + std::to_string(q.cols()) + " and codes_in " +
+                                                                std::to_string(codes_in.rows()) + " x " + std::to_string(codes_in.cols()) + ", expected N x " +
+                                                                std::to_string(q_outputs()) + " and N x " + std::to_string(code_inputs()));
+    ad::Var<T> loss = tape.constant(1, 1, T(0));
+    Index col = 0;
+    for (const Index K : options_.categorical) {
+      loss = loss + categorical_weight * ad::softmax_cross_entropy(ad::slice_cols(q, col, K), ad::slice_cols(codes_in, col, K));
+      col += K;
+    }
+    if (options_.continuous > 0) {
+      const Index m = options_.continuous;
+      loss = loss + continuous_weight * ad::gaussian_nll(ad::slice_cols(q, col, m), ad::slice_cols(q, col + m, m), ad::slice_cols(codes_in, col, m));
+    }
+    return loss;
+  }
+
+template <Real T>
+auto InfoGAN<T>::generator_loss(ad::Tape<T>& tape, const ad::Var<T>& fake, const ad::Var<T>& codes_in, T categorical_weight, T continuous_weight) -> InfoGANLoss<T> {
+    const DiscriminatorOutput<T> seen = with_body([&](auto& body) { return body.discriminator_forward(tape, fake); });
+    const Index m = fake.rows();
+    Rng unused(0);
+    return {options_.generator_loss == GANLoss::non_saturating ? ad::bce_with_logits(seen.logit, tape.constant(m, 1, T(1)))   // −log D
+                                                               : -ad::bce_with_logits(seen.logit, tape.constant(m, 1, T(0))),  // log(1 − D)
+            information_loss(tape, q_->forward(tape, seen.features, unused, nn::Mode::train), codes_in, categorical_weight, continuous_weight)};
+  }
+
+template <Real T>
+auto InfoGAN<T>::mutual_information(Rng& rng, Index n) const -> Vector<T> {
+    if (n <= 0) pml::detail::throw_shape("InfoGAN::mutual_information", "n must be positive, got " + std::to_string(n));
+    Matrix<T> z(n, options_.noise);
+    random::fill_normal(rng, z);
+    const Matrix<T> codes = sample_codes(rng, n);
+    const Matrix<T> images = generate(z, codes);
+    const Matrix<T> q = recognition(images, "InfoGAN::mutual_information");
+    Vector<T> bound(code_size());
+    Index col = 0, k = 0;
+    for (const Index K : options_.categorical) {
+      double log_q = 0;
+      for (Index i = 0; i < n; ++i) {
+        const auto row = q.row(i).segment(col, K);
+        const double top = double(row.maxCoeff());
+        const double lse = top + std::log((row.array().template cast<double>() - top).exp().sum());
+        log_q += double(row(Index(codes(i, k)))) - lse;
+      }
+      bound(k++) = T(std::log(double(K)) + log_q / double(n));
+      col += K;
+    }
+    const Index m = options_.continuous;
+    const double entropy = options_.continuous_prior == ContinuousCode::uniform ? std::log(2.0) : 0.5 * std::log(2 * std::numbers::pi * std::numbers::e);
+    for (Index j = 0; j < m; ++j) {
+      double log_q = 0;
+      for (Index i = 0; i < n; ++i) {
+        const double mean = double(q(i, col + j)), s = double(q(i, col + m + j)), d = double(codes(i, k)) - mean;
+        log_q += -0.5 * (std::log(2 * std::numbers::pi) + s + d * d * std::exp(-s));
+      }
+      bound(k++) = T(entropy + log_q / double(n));
+    }
+    return bound;
+  }
+
 
 }  // namespace pml
 

@@ -167,21 +167,7 @@ template <Real T = double> class LSTMForecaster {
   /// The minibatch loss on `tape` for standardised windows x (N x window) and next values y (N x 1):
   /// the Gaussian negative log-likelihood summed over the rows plus kl_weight·KL (Bayes by Backprop) or
   /// N·λ|W|² (MC dropout). @throw std::invalid_argument for shapes that do not match the model.
-  ad::Var<T> loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& y, Rng& rng, T kl_weight) {
-    if (x.cols() != options_.window || y.cols() != 1 || x.rows() != y.rows() || x.rows() == 0)
-      pml::detail::throw_shape("LSTMForecaster::loss", "x is " + std::to_string(x.rows()) + "x" + std::to_string(x.cols()) + " and y is " +
-                                                           std::to_string(y.rows()) + "x" + std::to_string(y.cols()) + ", expected N x " +
-                                                           std::to_string(options_.window) + " and N x 1");
-    const Head h = forward(*this, tape, x, rng, true);
-    const ad::Var<T> nll = ad::gaussian_nll(h.mean, h.log_variance, y);
-    if (h.kl.tape) return nll + kl_weight * h.kl;
-    if (options_.method == ForecastMethod::mc_dropout && options_.weight_decay > 0) {
-      const ad::Var<T> decay = ad::sum(ad::square(lstm_->weight_ih().bind(tape))) + ad::sum(ad::square(lstm_->weight_hh().bind(tape))) +
-                               ad::sum(ad::square(head_->weight().bind(tape)));
-      return nll + (T(options_.weight_decay) * T(x.rows())) * decay;
-    }
-    return nll;
-  }
+ad::Var<T> loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& y, Rng& rng, T kl_weight);
 
   /// `samples` sample paths of the next `horizon` values after `history` (the series up to the forecast
   /// origin, at least min_history() values), in the series' units: samples x horizon. Paths run on
@@ -366,6 +352,26 @@ template <Real T = double> class LSTMForecaster {
   nn::Parameter<T> scaling_;
   std::vector<T> history_;
 };
+
+// LSTMForecaster's longer members, defined out of the class so that an extern template instantiation of it
+// is not compiled again in every file that calls them (cmake/outline_members.py).
+template <Real T>
+auto LSTMForecaster<T>::loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& y, Rng& rng, T kl_weight) -> ad::Var<T> {
+    if (x.cols() != options_.window || y.cols() != 1 || x.rows() != y.rows() || x.rows() == 0)
+      pml::detail::throw_shape("LSTMForecaster::loss", "x is " + std::to_string(x.rows()) + "x" + std::to_string(x.cols()) + " and y is " +
+                                                           std::to_string(y.rows()) + "x" + std::to_string(y.cols()) + ", expected N x " +
+                                                           std::to_string(options_.window) + " and N x 1");
+    const Head h = forward(*this, tape, x, rng, true);
+    const ad::Var<T> nll = ad::gaussian_nll(h.mean, h.log_variance, y);
+    if (h.kl.tape) return nll + kl_weight * h.kl;
+    if (options_.method == ForecastMethod::mc_dropout && options_.weight_decay > 0) {
+      const ad::Var<T> decay = ad::sum(ad::square(lstm_->weight_ih().bind(tape))) + ad::sum(ad::square(lstm_->weight_hh().bind(tape))) +
+                               ad::sum(ad::square(head_->weight().bind(tape)));
+      return nll + (T(options_.weight_decay) * T(x.rows())) * decay;
+    }
+    return nll;
+  }
+
 
 }  // namespace pml
 

@@ -118,18 +118,7 @@ template <Real T = double> class MCDropoutRegressor {
   /// the mean over rows of 1/2 |y - yhat|^2 (homoscedastic, MCDropoutLoss::half_squared_error: the
   /// Gaussian NLL times 1/tau, up to a constant) or of |y - yhat|^2 (MCDropoutLoss::mean_squared_error),
   /// or of the Gaussian NLL with predicted log sigma^2 (heteroscedastic).
-  ad::Var<T> loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& y, Rng& rng) {
-    if (x.cols() != options_.input || y.cols() != options_.output || x.rows() != y.rows() || x.rows() == 0)
-      pml::detail::throw_shape("MCDropoutRegressor::loss", "x is " + std::to_string(x.rows()) + "x" + std::to_string(x.cols()) + " and y is " +
-                                                               std::to_string(y.rows()) + "x" + std::to_string(y.cols()) + ", expected N x " +
-                                                               std::to_string(options_.input) + " and N x " + std::to_string(options_.output));
-    const ad::Var<T> out = net_.forward(tape, x, rng, nn::Mode::train);
-    const Index d = options_.output;
-    const T inv_n = T(1) / T(x.rows());
-    if (options_.heteroscedastic) return inv_n * ad::gaussian_nll(ad::slice_cols(out, 0, d), ad::slice_cols(out, d, d), y);
-    const T factor = options_.loss == MCDropoutLoss::mean_squared_error ? T(1) : T(0.5);
-    return (factor * inv_n) * ad::sum(ad::square(out - y));
-  }
+ad::Var<T> loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& y, Rng& rng);
 
   /// Trains with Adam on shuffled minibatches; the gradient of the weight decay of weight_decay(x.rows())
   /// is added to every gradient (the L2 term of the objective; no bias decay with
@@ -317,6 +306,23 @@ template <Real T = double> class MCDropoutRegressor {
   nn::MLP<T> net_;
   std::vector<T> history_;
 };
+
+// MCDropoutRegressor's longer members, defined out of the class so that an extern template instantiation of it
+// is not compiled again in every file that calls them (cmake/outline_members.py).
+template <Real T>
+auto MCDropoutRegressor<T>::loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& y, Rng& rng) -> ad::Var<T> {
+    if (x.cols() != options_.input || y.cols() != options_.output || x.rows() != y.rows() || x.rows() == 0)
+      pml::detail::throw_shape("MCDropoutRegressor::loss", "x is " + std::to_string(x.rows()) + "x" + std::to_string(x.cols()) + " and y is " +
+                                                               std::to_string(y.rows()) + "x" + std::to_string(y.cols()) + ", expected N x " +
+                                                               std::to_string(options_.input) + " and N x " + std::to_string(options_.output));
+    const ad::Var<T> out = net_.forward(tape, x, rng, nn::Mode::train);
+    const Index d = options_.output;
+    const T inv_n = T(1) / T(x.rows());
+    if (options_.heteroscedastic) return inv_n * ad::gaussian_nll(ad::slice_cols(out, 0, d), ad::slice_cols(out, d, d), y);
+    const T factor = options_.loss == MCDropoutLoss::mean_squared_error ? T(1) : T(0.5);
+    return (factor * inv_n) * ad::sum(ad::square(out - y));
+  }
+
 
 }  // namespace pml
 

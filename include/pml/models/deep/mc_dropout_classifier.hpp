@@ -218,7 +218,19 @@ template <Real T = double> class MCDropoutClassifier {
   // one pass over x in chunks of 16 rows on this thread's scratch tape: the im2col matrices of a whole test
   // set would not fit, and a chunk's arenas stay under ScratchTape's kept size (so passes do not fault
   // fresh pages in); the chunks draw their masks from `rng` in order
-  Matrix<T> evaluate(const Matrix<T>& x, Rng& rng, bool dropout, bool penultimate = false) const {
+Matrix<T> evaluate(const Matrix<T>& x, Rng& rng, bool dropout, bool penultimate = false) const;
+
+  Options options_;
+  std::vector<nn::Conv2d<T>> convs_;
+  std::vector<nn::Linear<T>> dense_;
+  Index features_ = 0;
+  std::vector<T> history_;
+};
+
+// MCDropoutClassifier's longer members, defined out of the class so that an extern template instantiation of it
+// is not compiled again in every file that calls them (cmake/outline_members.py).
+template <Real T>
+auto MCDropoutClassifier<T>::evaluate(const Matrix<T>& x, Rng& rng, bool dropout, bool penultimate) const -> Matrix<T> {
     Matrix<T> out(x.rows(), penultimate ? hidden_size() : options_.classes);
     ad::ScratchTape<T> scratch;
     ad::Tape<T>& tape = *scratch;
@@ -230,12 +242,6 @@ template <Real T = double> class MCDropoutClassifier {
     return out;
   }
 
-  Options options_;
-  std::vector<nn::Conv2d<T>> convs_;
-  std::vector<nn::Linear<T>> dense_;
-  Index features_ = 0;
-  std::vector<T> history_;
-};
 
 }  // namespace pml
 

@@ -178,49 +178,11 @@ template <Real T = double> class PCA {
   /// and the D x D scatter once, and every rank ends with the same components, equal to fit() on the stacked
   /// rows up to rounding (bit for bit on one rank; with fewer rows in all than columns, from the D x D
   /// scatter rather than the N x N Gram matrix). @throw as fit(), on every rank.
-  PCA& fit(const Collective& ranks, const MatrixCRef<T>& x) {
-    Index rows = x.rows();
-    if (ranks.size() > 1) {
-      rows = 0;
-      for (const Index c : detail::all_counts(ranks, x.rows())) rows += c;
-    }
-    const Index cols = detail::shared_columns(ranks, "PCA::fit", x.rows(), x.cols());
-    const Index m = options_.components == 0 ? std::min(rows, cols) : options_.components;
-    if (m > cols || m > rows)
-      detail::throw_shape("PCA::fit", "components = " + std::to_string(m) + " exceeds min(N, D) = " +
-                                          std::to_string(std::min(rows, cols)) + " of x");
-    auto e = detail::covariance_eigen<T>(ranks, "PCA::fit", x, 1, m);
-    mean_ = e.mean;
-    components_ = e.eigenvectors.leftCols(m);
-    explained_variance_ = e.eigenvalues.head(m);
-    total_variance_ = e.eigenvalues.sum();
-    const Index rest = std::min(rows, cols) - m;
-    noise_variance_ = rest > 0 ? e.eigenvalues.segment(m, rest).sum() / T(rest) : T(0);
-    return *this;
-  }
+PCA& fit(const Collective& ranks, const MatrixCRef<T>& x);
   /// Projections onto the components (N x M), whitened if requested.
-  Matrix<T> transform(const MatrixCRef<T>& x) const {
-    require_fitted("PCA::transform", x.cols());
-    Matrix<T> z = (x.rowwise() - mean_.transpose()) * components_;
-    if (options_.whiten) {
-      const Vector<T> scale = whitening_scale();
-      for (Index j = 0; j < z.cols(); ++j) z.col(j) *= scale(j) > T(0) ? T(1) / scale(j) : T(0);
-    }
-    return z;
-  }
+Matrix<T> transform(const MatrixCRef<T>& x) const;
   /// Back to data space (N x D) from projections.
-  Matrix<T> inverse_transform(const MatrixCRef<T>& z) const {
-    require_fitted("PCA::inverse_transform", mean_.size());
-    check_size("PCA::inverse_transform", "z", z.cols(), components_.cols(), "columns");
-    Matrix<T> zz = z;
-    if (options_.whiten) {
-      const Vector<T> scale = whitening_scale();
-      for (Index j = 0; j < zz.cols(); ++j) zz.col(j) *= scale(j);
-    }
-    Matrix<T> x = zz * components_.transpose();
-    x.rowwise() += mean_.transpose();
-    return x;
-  }
+Matrix<T> inverse_transform(const MatrixCRef<T>& z) const;
   /// Model covariance \f$U_M(\Lambda_M - \sigma^2 I)U_M^T + \sigma^2 I\f$.
   Matrix<T> covariance() const {
     require_fitted("PCA::covariance", mean_.size());
@@ -266,29 +228,7 @@ template <Real T = double> class PCA {
 
  private:
   // score_samples() of a block of rows (its checks done)
-  Vector<T> score_rows(const MatrixCRef<T>& x) const {
-    const Index d = mean_.size();
-    if (!(noise_variance_ > T(0))) {
-      if (components_.cols() < d || !(explained_variance_.minCoeff() > T(0)))
-        detail::throw_domain("PCA::score_samples", "x",
-                             "be scored under a model with a nonsingular covariance (noise variance 0 and " +
-                                 std::to_string(components_.cols()) + " components of D = " + std::to_string(d) +
-                                 "; the data were rank-deficient)",
-                             "a singular model covariance");
-      const Matrix<T> z = (x.rowwise() - mean_.transpose()) * components_;
-      const Vector<T> quad = (z.array().square().rowwise() / explained_variance_.transpose().array()).rowwise().sum().matrix();
-      const T log_det = explained_variance_.array().log().sum();
-      return (-T(0.5) * (quad.array() + T(d) * constants<T>::log_two_pi + log_det)).matrix();
-    }
-    // Woodbury: C^{-1} = (I - U diag(1 - s2/l) U^T) / s2 ; log|C| = sum log l + (D - M) log s2
-    const Matrix<T> xc = x.rowwise() - mean_.transpose();
-    const Matrix<T> z = xc * components_;
-    const Vector<T> shrink = (T(1) - noise_variance_ / explained_variance_.array()).matrix();
-    const Vector<T> quad = (xc.rowwise().squaredNorm() - (z.array().square().rowwise() * shrink.transpose().array()).rowwise().sum().matrix()) /
-                           noise_variance_;
-    const T log_det = explained_variance_.array().log().sum() + T(d - components_.cols()) * std::log(noise_variance_);
-    return (-T(0.5) * (quad.array() + T(d) * constants<T>::log_two_pi + log_det)).matrix();
-  }
+Vector<T> score_rows(const MatrixCRef<T>& x) const;
   friend struct io::StateAccess;
   // The fitted state a model file holds (serialization/state.hpp): save() and load() both run this.
   template <class Self, class Archive> static void state(Self& self, Archive& a) {
@@ -313,6 +253,81 @@ template <Real T = double> class PCA {
   Matrix<T> components_;
   T total_variance_ = 0, noise_variance_ = 0;
 };
+
+// PCA's longer members, defined out of the class so that an extern template instantiation of it
+// is not compiled again in every file that calls them (cmake/outline_members.py).
+template <Real T>
+auto PCA<T>::fit(const Collective& ranks, const MatrixCRef<T>& x) -> PCA& {
+    Index rows = x.rows();
+    if (ranks.size() > 1) {
+      rows = 0;
+      for (const Index c : detail::all_counts(ranks, x.rows())) rows += c;
+    }
+    const Index cols = detail::shared_columns(ranks, "PCA::fit", x.rows(), x.cols());
+    const Index m = options_.components == 0 ? std::min(rows, cols) : options_.components;
+    if (m > cols || m > rows)
+      detail::throw_shape("PCA::fit", "components = " + std::to_string(m) + " exceeds min(N, D) = " +
+                                          std::to_string(std::min(rows, cols)) + " of x");
+    auto e = detail::covariance_eigen<T>(ranks, "PCA::fit", x, 1, m);
+    mean_ = e.mean;
+    components_ = e.eigenvectors.leftCols(m);
+    explained_variance_ = e.eigenvalues.head(m);
+    total_variance_ = e.eigenvalues.sum();
+    const Index rest = std::min(rows, cols) - m;
+    noise_variance_ = rest > 0 ? e.eigenvalues.segment(m, rest).sum() / T(rest) : T(0);
+    return *this;
+  }
+
+template <Real T>
+auto PCA<T>::transform(const MatrixCRef<T>& x) const -> Matrix<T> {
+    require_fitted("PCA::transform", x.cols());
+    Matrix<T> z = (x.rowwise() - mean_.transpose()) * components_;
+    if (options_.whiten) {
+      const Vector<T> scale = whitening_scale();
+      for (Index j = 0; j < z.cols(); ++j) z.col(j) *= scale(j) > T(0) ? T(1) / scale(j) : T(0);
+    }
+    return z;
+  }
+
+template <Real T>
+auto PCA<T>::inverse_transform(const MatrixCRef<T>& z) const -> Matrix<T> {
+    require_fitted("PCA::inverse_transform", mean_.size());
+    check_size("PCA::inverse_transform", "z", z.cols(), components_.cols(), "columns");
+    Matrix<T> zz = z;
+    if (options_.whiten) {
+      const Vector<T> scale = whitening_scale();
+      for (Index j = 0; j < zz.cols(); ++j) zz.col(j) *= scale(j);
+    }
+    Matrix<T> x = zz * components_.transpose();
+    x.rowwise() += mean_.transpose();
+    return x;
+  }
+
+template <Real T>
+auto PCA<T>::score_rows(const MatrixCRef<T>& x) const -> Vector<T> {
+    const Index d = mean_.size();
+    if (!(noise_variance_ > T(0))) {
+      if (components_.cols() < d || !(explained_variance_.minCoeff() > T(0)))
+        detail::throw_domain("PCA::score_samples", "x",
+                             "be scored under a model with a nonsingular covariance (noise variance 0 and " +
+                                 std::to_string(components_.cols()) + " components of D = " + std::to_string(d) +
+                                 "; the data were rank-deficient)",
+                             "a singular model covariance");
+      const Matrix<T> z = (x.rowwise() - mean_.transpose()) * components_;
+      const Vector<T> quad = (z.array().square().rowwise() / explained_variance_.transpose().array()).rowwise().sum().matrix();
+      const T log_det = explained_variance_.array().log().sum();
+      return (-T(0.5) * (quad.array() + T(d) * constants<T>::log_two_pi + log_det)).matrix();
+    }
+    // Woodbury: C^{-1} = (I - U diag(1 - s2/l) U^T) / s2 ; log|C| = sum log l + (D - M) log s2
+    const Matrix<T> xc = x.rowwise() - mean_.transpose();
+    const Matrix<T> z = xc * components_;
+    const Vector<T> shrink = (T(1) - noise_variance_ / explained_variance_.array()).matrix();
+    const Vector<T> quad = (xc.rowwise().squaredNorm() - (z.array().square().rowwise() * shrink.transpose().array()).rowwise().sum().matrix()) /
+                           noise_variance_;
+    const T log_det = explained_variance_.array().log().sum() + T(d - components_.cols()) * std::log(noise_variance_);
+    return (-T(0.5) * (quad.array() + T(d) * constants<T>::log_two_pi + log_det)).matrix();
+  }
+
 
 }  // namespace pml
 

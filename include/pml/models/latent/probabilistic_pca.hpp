@@ -85,7 +85,141 @@ template <Real T = double> class ProbabilisticPCA {
   /// S alone); EM with missing values exchanges its sufficient statistics (D (M + 1)(M + 2) numbers and the
   /// log-likelihood, then the squared residuals) once per iteration. Every rank ends with the same W, μ, σ²,
   /// equal to fit() on the stacked rows up to rounding (bit for bit on one rank). @throw as fit(), on every rank.
-  ProbabilisticPCA& fit(const Collective& ranks, const MatrixCRef<T>& x_rows, Rng& rng) {
+ProbabilisticPCA& fit(const Collective& ranks, const MatrixCRef<T>& x_rows, Rng& rng);
+  /// fit() with a generator seeded from `seed`.
+  ProbabilisticPCA& fit(const MatrixCRef<T>& x, std::uint64_t seed = 0) {
+    Rng rng(seed);
+    return fit(x, rng);
+  }
+  /// The sharded fit() with a generator seeded from `seed` (the same on every rank).
+  ProbabilisticPCA& fit(const Collective& ranks, const MatrixCRef<T>& x, std::uint64_t seed = 0) {
+    Rng rng(seed);
+    return fit(ranks, x, rng);
+  }
+
+  /// Log-likelihood of each row, \f$\log\mathcal N(\mathbf x_n|\boldsymbol\mu, C)\f$, by the Woodbury identity
+  /// (cost N·D·M). Rows with NaN entries get the marginal likelihood of their observed entries.
+  Vector<T> score_samples(const MatrixCRef<T>& x) const {
+    require_fitted("ProbabilisticPCA::score_samples", x.cols());
+    // row chunks fixed by N, on several threads (core/parallel.hpp): the same bits for any thread count
+    return detail::map_rows<Vector<T>>(x.rows(), [&](Index begin, Index m) { return score_rows(x.middleRows(begin, m)); });
+  }
+  /// Total log-likelihood \f$\sum_n\log p(\mathbf x_n)\f$ (PRML 12.43).
+  T log_likelihood(const MatrixCRef<T>& x) const { return score_samples(x).sum(); }
+  /// Mean log-likelihood per row (scikit-learn's PCA.score with `unbiased = true`). @throw std::invalid_argument for x with no rows (score_samples gives an empty vector).
+  T score(const MatrixCRef<T>& x) const { return pml::detail::mean_score("ProbabilisticPCA::score", score_samples(x)); }
+  /// Posterior of z given each row (rows must be complete; see posterior_observed() for rows with NaN).
+LatentPosterior<T> posterior(const MatrixCRef<T>& x) const;
+  /// Posterior of z for one row (length D) that may have missing (NaN) entries, from its observed
+  /// entries only: the same LatentPosterior as posterior() (mean 1 x M, covariance M x M).
+  LatentPosterior<T> posterior_observed(const VectorCRef<T>& row) const {
+    require_fitted("ProbabilisticPCA::posterior_observed", row.size());
+    const RowPosterior p = observed_row(row);
+    return {p.mean.transpose(), p.covariance};
+  }
+  /// Posterior means of z (N x M).
+  Matrix<T> transform(const MatrixCRef<T>& x) const { return posterior(x).mean; }
+  /// `n` draws from the model, as rows.
+Matrix<T> sample(Rng& rng, Index n) const;
+  /// \f$C = WW^T + \sigma^2I\f$.
+  Matrix<T> covariance() const {
+    Matrix<T> c = w_ * w_.transpose();
+    c.diagonal().array() += sigma2_;
+    return c;
+  }
+
+  const Matrix<T>& loadings() const noexcept { return w_; }  ///< W, D x M
+  const Vector<T>& mean() const noexcept { return mean_; }  ///< μ, the data mean
+  T noise_variance() const noexcept { return sigma2_; }  ///< σ², the isotropic noise variance
+  int iterations() const noexcept { return iterations_; }  ///< EM iterations run by the last fit() (0 for the closed form)
+  /// Log-likelihood of the training data per EM iteration (EM only; never decreases).
+  const std::vector<T>& log_likelihood_history() const noexcept { return history_; }
+
+  const Options& options() const noexcept { return options_; }  ///< The options the model was built with.
+
+  /// Writes the fitted model to `path` (model type "ProbabilisticPCA"; format in serialization/model_file.hpp).
+  /// @throw std::logic_error if not fitted; std::runtime_error if the file cannot be written.
+  void save(const std::filesystem::path& path, io::FileFormat format = io::FileFormat::binary) const {
+    if (mean_.size() == 0) throw std::logic_error("ProbabilisticPCA::save: the model is not fitted; call fit() first");
+    io::save_model(*this, path, format, "ProbabilisticPCA::save");
+  }
+  /// A model saved by save() (bit-identical scores and posteriors). @throw std::runtime_error naming the
+  /// path for a missing, truncated, corrupt or wrong-type file.
+  static ProbabilisticPCA load(const std::filesystem::path& path) { return io::load_model<ProbabilisticPCA>(path, "ProbabilisticPCA::load"); }
+  static constexpr const char* model_name = "ProbabilisticPCA";  ///< The model type in its files' headers.
+
+ private:
+  // score_samples() of a block of rows (its checks done)
+Vector<T> score_rows(const MatrixCRef<T>& x) const;
+  friend struct io::StateAccess;
+  // The fitted state a model file holds (serialization/state.hpp): save() and load() both run this.
+  template <class Self, class Archive> static void state(Self& self, Archive& a) {
+    a.vector("mean", self.mean_);
+    a.matrix("loadings", self.w_, self.mean_.size(), self.options_.components);  // W, D x M
+    a.scalars("noise_variance", self.sigma2_);
+    a.require(self.sigma2_ > T(0), "the noise variance is not positive");
+  }
+
+  Matrix<T> m_matrix() const {
+    Matrix<T> m = w_.transpose() * w_;
+    m.diagonal().array() += sigma2_;
+    return m;
+  }
+  static T log_det_of(const Eigen::LLT<Matrix<T>>& l) { return T(2) * l.matrixLLT().diagonal().array().log().sum(); }
+
+  // S = U diag(lambda) U^T in the thin eigenbasis of detail::covariance_eigen (U is D x k with k = D for
+  // N >= D, otherwise k <= max(N, M) columns whose trailing eigenvalues are 0): S W and tr(S) without a
+  // D x D matrix.
+  struct ThinCovariance {
+    const Matrix<T>& u;
+    Vector<T> lambda;
+    T trace;
+    Matrix<T> times(const Matrix<T>& w) const { return u * (lambda.asDiagonal() * (u.transpose() * w)); }
+  };
+
+  // Training log-likelihood from S alone: -N/2 (D log 2pi + log|C| + tr(C^{-1} S)) (PRML 12.44).
+T log_likelihood_from_s(const ThinCovariance& s) const;
+
+  // EM on S (PRML 12.58-12.59). Scale-free: the start is in the data's units, W = U_M diag(sqrt(lambda_M -
+  // sigma^2)) R (the leading eigenvectors of S, R a random rotation drawn from `rng`) and sigma^2 the mean
+  // discarded eigenvalue (Tipping & Bishop's stationary point, so EM confirms it in a few iterations); the stopping rule is relative: the log-likelihood changes by at most
+  // tolerance per row and dimension (a difference of log-likelihoods does not depend on the units) and W and
+  // sigma^2 by at most sqrt(tolerance) relatively, or W and sigma^2 change only at the rounding level of T.
+void fit_em(const detail::CovarianceEigen<T>& e, T noise, Rng& rng);
+
+  // Posterior of z and the marginal log-likelihood for one row, using only its observed entries.
+  struct RowPosterior {
+    Vector<T> mean;        // E[z]
+    Matrix<T> covariance;  // sigma^2 M_O^{-1}
+    T log_likelihood;
+  };
+RowPosterior observed_row(const Vector<T>& row) const;
+
+  // EM with missing entries (Tipping & Bishop 1999, appendix; Ilin & Raiko 2010): the E-step uses each
+  // row's observed entries; the M-step updates [W mu] jointly row by row of the data dimension with the
+  // augmented latent (z, 1), so the observed-data likelihood never decreases. It runs on the data centred by
+  // the observed column means (the squared residuals are never expanded about the origin); this rank's rows
+  // are `x`, `n` rows in all.
+void fit_em_missing(const Collective& ranks, const MatrixCRef<T>& x, Index n_all, Rng& rng);
+
+  void require_fitted(const char* function, Index columns) const {
+    if (mean_.size() == 0) throw std::logic_error(std::string(function) + ": the model is not fitted; call fit() first");
+    check_size(function, "x", columns, mean_.size(), "columns");
+  }
+
+  Options options_;
+  Vector<T> mean_;
+  Matrix<T> w_;
+  T sigma2_ = 0;
+  Index n_ = 0;
+  int iterations_ = 0;
+  std::vector<T> history_;
+};
+
+// ProbabilisticPCA's longer members, defined out of the class so that an extern template instantiation of it
+// is not compiled again in every file that calls them (cmake/outline_members.py).
+template <Real T>
+auto ProbabilisticPCA<T>::fit(const Collective& ranks, const MatrixCRef<T>& x_rows, Rng& rng) -> ProbabilisticPCA& {
     const Index m = options_.components, d = detail::shared_columns(ranks, "ProbabilisticPCA::fit", x_rows.rows(), x_rows.cols());
     if (m >= d)
       detail::throw_shape("ProbabilisticPCA::fit", "components = " + std::to_string(m) + " must be below D = " + std::to_string(d) +
@@ -123,30 +257,9 @@ template <Real T = double> class ProbabilisticPCA {
     }
     return *this;
   }
-  /// fit() with a generator seeded from `seed`.
-  ProbabilisticPCA& fit(const MatrixCRef<T>& x, std::uint64_t seed = 0) {
-    Rng rng(seed);
-    return fit(x, rng);
-  }
-  /// The sharded fit() with a generator seeded from `seed` (the same on every rank).
-  ProbabilisticPCA& fit(const Collective& ranks, const MatrixCRef<T>& x, std::uint64_t seed = 0) {
-    Rng rng(seed);
-    return fit(ranks, x, rng);
-  }
 
-  /// Log-likelihood of each row, \f$\log\mathcal N(\mathbf x_n|\boldsymbol\mu, C)\f$, by the Woodbury identity
-  /// (cost N·D·M). Rows with NaN entries get the marginal likelihood of their observed entries.
-  Vector<T> score_samples(const MatrixCRef<T>& x) const {
-    require_fitted("ProbabilisticPCA::score_samples", x.cols());
-    // row chunks fixed by N, on several threads (core/parallel.hpp): the same bits for any thread count
-    return detail::map_rows<Vector<T>>(x.rows(), [&](Index begin, Index m) { return score_rows(x.middleRows(begin, m)); });
-  }
-  /// Total log-likelihood \f$\sum_n\log p(\mathbf x_n)\f$ (PRML 12.43).
-  T log_likelihood(const MatrixCRef<T>& x) const { return score_samples(x).sum(); }
-  /// Mean log-likelihood per row (scikit-learn's PCA.score with `unbiased = true`). @throw std::invalid_argument for x with no rows (score_samples gives an empty vector).
-  T score(const MatrixCRef<T>& x) const { return pml::detail::mean_score("ProbabilisticPCA::score", score_samples(x)); }
-  /// Posterior of z given each row (rows must be complete; see posterior_observed() for rows with NaN).
-  LatentPosterior<T> posterior(const MatrixCRef<T>& x) const {
+template <Real T>
+auto ProbabilisticPCA<T>::posterior(const MatrixCRef<T>& x) const -> LatentPosterior<T> {
     require_fitted("ProbabilisticPCA::posterior", x.cols());
     check_all_finite("ProbabilisticPCA::posterior", "x", x);
     const Eigen::LLT<Matrix<T>> mchol(m_matrix());
@@ -155,17 +268,9 @@ template <Real T = double> class ProbabilisticPCA {
     p.covariance = sigma2_ * mchol.solve(Matrix<T>::Identity(w_.cols(), w_.cols()));
     return p;
   }
-  /// Posterior of z for one row (length D) that may have missing (NaN) entries, from its observed
-  /// entries only: the same LatentPosterior as posterior() (mean 1 x M, covariance M x M).
-  LatentPosterior<T> posterior_observed(const VectorCRef<T>& row) const {
-    require_fitted("ProbabilisticPCA::posterior_observed", row.size());
-    const RowPosterior p = observed_row(row);
-    return {p.mean.transpose(), p.covariance};
-  }
-  /// Posterior means of z (N x M).
-  Matrix<T> transform(const MatrixCRef<T>& x) const { return posterior(x).mean; }
-  /// `n` draws from the model, as rows.
-  Matrix<T> sample(Rng& rng, Index n) const {
+
+template <Real T>
+auto ProbabilisticPCA<T>::sample(Rng& rng, Index n) const -> Matrix<T> {
     if (mean_.size() == 0) throw std::logic_error("ProbabilisticPCA::sample: the model is not fitted; call fit() first");
     Matrix<T> z(n, w_.cols()), eps(n, mean_.size());
     random::fill_normal(rng, z);
@@ -174,36 +279,9 @@ template <Real T = double> class ProbabilisticPCA {
     x.rowwise() += mean_.transpose();
     return x;
   }
-  /// \f$C = WW^T + \sigma^2I\f$.
-  Matrix<T> covariance() const {
-    Matrix<T> c = w_ * w_.transpose();
-    c.diagonal().array() += sigma2_;
-    return c;
-  }
 
-  const Matrix<T>& loadings() const noexcept { return w_; }  ///< W, D x M
-  const Vector<T>& mean() const noexcept { return mean_; }  ///< μ, the data mean
-  T noise_variance() const noexcept { return sigma2_; }  ///< σ², the isotropic noise variance
-  int iterations() const noexcept { return iterations_; }  ///< EM iterations run by the last fit() (0 for the closed form)
-  /// Log-likelihood of the training data per EM iteration (EM only; never decreases).
-  const std::vector<T>& log_likelihood_history() const noexcept { return history_; }
-
-  const Options& options() const noexcept { return options_; }  ///< The options the model was built with.
-
-  /// Writes the fitted model to `path` (model type "ProbabilisticPCA"; format in serialization/model_file.hpp).
-  /// @throw std::logic_error if not fitted; std::runtime_error if the file cannot be written.
-  void save(const std::filesystem::path& path, io::FileFormat format = io::FileFormat::binary) const {
-    if (mean_.size() == 0) throw std::logic_error("ProbabilisticPCA::save: the model is not fitted; call fit() first");
-    io::save_model(*this, path, format, "ProbabilisticPCA::save");
-  }
-  /// A model saved by save() (bit-identical scores and posteriors). @throw std::runtime_error naming the
-  /// path for a missing, truncated, corrupt or wrong-type file.
-  static ProbabilisticPCA load(const std::filesystem::path& path) { return io::load_model<ProbabilisticPCA>(path, "ProbabilisticPCA::load"); }
-  static constexpr const char* model_name = "ProbabilisticPCA";  ///< The model type in its files' headers.
-
- private:
-  // score_samples() of a block of rows (its checks done)
-  Vector<T> score_rows(const MatrixCRef<T>& x) const {
+template <Real T>
+auto ProbabilisticPCA<T>::score_rows(const MatrixCRef<T>& x) const -> Vector<T> {
     if (x.rows() == 0) return Vector<T>();  // no rows, no scores (and no triangular solve of an empty matrix)
     if (x.array().isNaN().any()) {
       Vector<T> out(x.rows());
@@ -220,34 +298,9 @@ template <Real T = double> class ProbabilisticPCA {
     const T log_det = T(d - w_.cols()) * std::log(sigma2_) + log_det_of(mchol);
     return (-T(0.5) * (quad.array() + T(d) * constants<T>::log_two_pi + log_det)).matrix();
   }
-  friend struct io::StateAccess;
-  // The fitted state a model file holds (serialization/state.hpp): save() and load() both run this.
-  template <class Self, class Archive> static void state(Self& self, Archive& a) {
-    a.vector("mean", self.mean_);
-    a.matrix("loadings", self.w_, self.mean_.size(), self.options_.components);  // W, D x M
-    a.scalars("noise_variance", self.sigma2_);
-    a.require(self.sigma2_ > T(0), "the noise variance is not positive");
-  }
 
-  Matrix<T> m_matrix() const {
-    Matrix<T> m = w_.transpose() * w_;
-    m.diagonal().array() += sigma2_;
-    return m;
-  }
-  static T log_det_of(const Eigen::LLT<Matrix<T>>& l) { return T(2) * l.matrixLLT().diagonal().array().log().sum(); }
-
-  // S = U diag(lambda) U^T in the thin eigenbasis of detail::covariance_eigen (U is D x k with k = D for
-  // N >= D, otherwise k <= max(N, M) columns whose trailing eigenvalues are 0): S W and tr(S) without a
-  // D x D matrix.
-  struct ThinCovariance {
-    const Matrix<T>& u;
-    Vector<T> lambda;
-    T trace;
-    Matrix<T> times(const Matrix<T>& w) const { return u * (lambda.asDiagonal() * (u.transpose() * w)); }
-  };
-
-  // Training log-likelihood from S alone: -N/2 (D log 2pi + log|C| + tr(C^{-1} S)) (PRML 12.44).
-  T log_likelihood_from_s(const ThinCovariance& s) const {
+template <Real T>
+auto ProbabilisticPCA<T>::log_likelihood_from_s(const ThinCovariance& s) const -> T {
     const Index d = mean_.size();
     const Eigen::LLT<Matrix<T>> mchol(m_matrix());
     const Matrix<T> minv_wt = mchol.solve(w_.transpose());                       // M x D
@@ -256,12 +309,8 @@ template <Real T = double> class ProbabilisticPCA {
     return -T(0.5) * T(n_) * (T(d) * constants<T>::log_two_pi + log_det + trace);
   }
 
-  // EM on S (PRML 12.58-12.59). Scale-free: the start is in the data's units, W = U_M diag(sqrt(lambda_M -
-  // sigma^2)) R (the leading eigenvectors of S, R a random rotation drawn from `rng`) and sigma^2 the mean
-  // discarded eigenvalue (Tipping & Bishop's stationary point, so EM confirms it in a few iterations); the stopping rule is relative: the log-likelihood changes by at most
-  // tolerance per row and dimension (a difference of log-likelihoods does not depend on the units) and W and
-  // sigma^2 by at most sqrt(tolerance) relatively, or W and sigma^2 change only at the rounding level of T.
-  void fit_em(const detail::CovarianceEigen<T>& e, T noise, Rng& rng) {
+template <Real T>
+auto ProbabilisticPCA<T>::fit_em(const detail::CovarianceEigen<T>& e, T noise, Rng& rng) -> void {
     const Index d = mean_.size(), m = options_.components, k = e.eigenvectors.cols();
     const ThinCovariance s{e.eigenvectors, e.eigenvalues.head(k), e.eigenvalues.sum()};
     Matrix<T> g(m, m);
@@ -295,13 +344,8 @@ template <Real T = double> class ProbabilisticPCA {
     }
   }
 
-  // Posterior of z and the marginal log-likelihood for one row, using only its observed entries.
-  struct RowPosterior {
-    Vector<T> mean;        // E[z]
-    Matrix<T> covariance;  // sigma^2 M_O^{-1}
-    T log_likelihood;
-  };
-  RowPosterior observed_row(const Vector<T>& row) const {
+template <Real T>
+auto ProbabilisticPCA<T>::observed_row(const Vector<T>& row) const -> RowPosterior {
     const Index d = row.size(), m = w_.cols();
     std::vector<Index> seen;
     for (Index j = 0; j < d; ++j)
@@ -326,12 +370,8 @@ template <Real T = double> class ProbabilisticPCA {
     return p;
   }
 
-  // EM with missing entries (Tipping & Bishop 1999, appendix; Ilin & Raiko 2010): the E-step uses each
-  // row's observed entries; the M-step updates [W mu] jointly row by row of the data dimension with the
-  // augmented latent (z, 1), so the observed-data likelihood never decreases. It runs on the data centred by
-  // the observed column means (the squared residuals are never expanded about the origin); this rank's rows
-  // are `x`, `n` rows in all.
-  void fit_em_missing(const Collective& ranks, const MatrixCRef<T>& x, Index n_all, Rng& rng) {
+template <Real T>
+auto ProbabilisticPCA<T>::fit_em_missing(const Collective& ranks, const MatrixCRef<T>& x, Index n_all, Rng& rng) -> void {
     const char* f = "ProbabilisticPCA::fit";
     const Index n = x.rows(), d = x.cols(), m = options_.components;
     n_ = n_all;
@@ -416,19 +456,6 @@ template <Real T = double> class ProbabilisticPCA {
     mean_ += centre;
   }
 
-  void require_fitted(const char* function, Index columns) const {
-    if (mean_.size() == 0) throw std::logic_error(std::string(function) + ": the model is not fitted; call fit() first");
-    check_size(function, "x", columns, mean_.size(), "columns");
-  }
-
-  Options options_;
-  Vector<T> mean_;
-  Matrix<T> w_;
-  T sigma2_ = 0;
-  Index n_ = 0;
-  int iterations_ = 0;
-  std::vector<T> history_;
-};
 
 }  // namespace pml
 

@@ -115,7 +115,90 @@ template <Real T = double> class BayesianLinearRegression {
   /// rank ends with the same posterior, equal to fit() on the stacked rows up to rounding (bit for bit on one
   /// rank; with fewer rows in all than columns, the M x M eigen-decomposition instead of the N x N one).
   /// @throw as fit(), on every rank (a rank's own bad rows are reported on all of them, with its rank).
-  BayesianLinearRegression& fit(const Collective& ranks, const MatrixCRef<T>& phi_rows, const VectorCRef<T>& t) {
+BayesianLinearRegression& fit(const Collective& ranks, const MatrixCRef<T>& phi_rows, const VectorCRef<T>& t);
+
+  /// Sequential Bayesian update with α, β held fixed (PRML 3.49–3.51; Fig. 3.7): the current posterior
+  /// becomes the prior. Starting from an unfitted model the prior is N(0, α⁻¹I). Updating with data in
+  /// pieces gives exactly the batch posterior.
+  /// @throw std::logic_error with fit_intercept (the centring needs all data at once).
+BayesianLinearRegression& update(const MatrixCRef<T>& phi, const VectorCRef<T>& t);
+
+  /// Predictive mean and variance at design matrix `phi` (N x M), each N x 1 (PRML 3.58–3.59): aleatoric
+  /// 1/β, epistemic φᵀS_Nφ. @throw std::logic_error if not fitted or `phi` has the wrong width.
+Prediction<T> predict(const MatrixCRef<T>& phi) const;
+  /// `n` functions drawn from the posterior, evaluated at `phi`: an N x n matrix (PRML Fig. 3.9).
+  Matrix<T> sample_functions(Rng& rng, const MatrixCRef<T>& phi, Index n) const {
+    require_fitted("BayesianLinearRegression::sample_functions", phi.cols());
+    const Matrix<T> w = MultivariateNormal<T>(mean_, covariance_).sample(rng, n);  // n x M draws of the weights
+    Matrix<T> f = phi * w.transpose();
+    f.array() += intercept();
+    return f;
+  }
+
+  const Vector<T>& mean() const noexcept { return mean_; }              ///< m_N (scikit-learn's coef_)
+  const Matrix<T>& covariance() const noexcept { return covariance_; }  ///< S_N (scikit-learn's sigma_)
+  T intercept() const { return t_mean_ - phi_mean_.dot(mean_); }  ///< The unregularised intercept t̄ − φ̄ᵀm_N (0 without fit_intercept).
+  T alpha() const noexcept { return alpha_; }  ///< weight precision (scikit-learn's lambda_)
+  T beta() const noexcept { return beta_; }    ///< noise precision (scikit-learn's alpha_)
+  /// Effective number of parameters \f$\gamma = \sum_i \lambda_i/(\alpha + \lambda_i)\f$ (PRML 3.91).
+  T effective_parameters() const noexcept { return gamma_; }
+  /// \f$\ln p(\mathbf t|\alpha,\beta)\f$ at the fitted α, β (PRML 3.86), of the centred data when fit_intercept.
+  T log_marginal_likelihood() const noexcept { return log_evidence_; }
+  /// Evidence iterations run by the last fit() (0 without fit_hyperparameters).
+  int iterations() const noexcept { return iterations_; }
+  /// Whether the evidence iterations met the tolerance (always true without fit_hyperparameters).
+  bool converged() const noexcept { return converged_; }
+  /// The options the model was built with (including the recorded basis).
+  const Options& options() const noexcept { return options_; }
+
+  /// Writes the posterior, the hyperparameters and the options to `path` (model type
+  /// "BayesianLinearRegression"; format in serialization/model_file.hpp). A loaded model predicts bit-identically and
+  /// can go on with update().
+  /// @throw std::logic_error if not fitted; std::runtime_error if the file cannot be written.
+  void save(const std::filesystem::path& path, io::FileFormat format = io::FileFormat::binary) const {
+    constexpr const char* function = "BayesianLinearRegression::save";
+    if (mean_.size() == 0) throw std::logic_error(std::string(function) + ": the model is not fitted; call fit() first");
+    io::save_model(*this, path, format, function);
+  }
+  /// A model saved by save(). @throw std::runtime_error naming the path for a missing, truncated, corrupt
+  /// or wrong-type file, or parameters that do not describe a posterior.
+  static BayesianLinearRegression load(const std::filesystem::path& path) {
+    return io::load_model<BayesianLinearRegression>(path, "BayesianLinearRegression::load");
+  }
+  static constexpr const char* model_name = "BayesianLinearRegression";  ///< The model type in its files' headers.
+
+ private:
+  friend struct io::StateAccess;
+  // The fitted state a model file holds (serialization/state.hpp): save() and load() both run this.
+  template <class Self, class Archive> static void state(Self& self, Archive& a) {
+    a.vector("mean", self.mean_);
+    const Index m = self.mean_.size();
+    a.require(m > 0, "the posterior mean is empty");
+    a.matrix("covariance", self.covariance_, m, m);
+    a.matrix("precision", self.precision_, m, m);
+    a.vector("phi_mean", self.phi_mean_, m);
+    a.scalars("scalars", self.t_mean_, self.alpha_, self.beta_, self.gamma_, self.log_evidence_);
+    a.require(self.alpha_ > T(0) && self.beta_ > T(0), "the precisions alpha and beta must be positive");
+    a.option("iterations", self.iterations_);
+    a.option("converged", self.converged_);
+  }
+
+  void require_fitted(const char* function, Index columns) const {
+    if (mean_.size() == 0) throw std::logic_error(std::string(function) + ": the model is not fitted; call fit() first");
+    check_size(function, "phi", columns, mean_.size(), "columns");
+  }
+  Options options_;
+  Vector<T> mean_, phi_mean_;
+  Matrix<T> covariance_, precision_;
+  T t_mean_ = 0, alpha_ = 0, beta_ = 0, gamma_ = 0, log_evidence_ = 0;
+  int iterations_ = 0;
+  bool converged_ = false;
+};
+
+// BayesianLinearRegression's longer members, defined out of the class so that an extern template instantiation of it
+// is not compiled again in every file that calls them (cmake/outline_members.py).
+template <Real T>
+auto BayesianLinearRegression<T>::fit(const Collective& ranks, const MatrixCRef<T>& phi_rows, const VectorCRef<T>& t) -> BayesianLinearRegression& {
     const char* f = "BayesianLinearRegression::fit";
     const bool one = ranks.size() == 1;
     Index n = phi_rows.rows();
@@ -255,11 +338,8 @@ template <Real T = double> class BayesianLinearRegression {
     return *this;
   }
 
-  /// Sequential Bayesian update with α, β held fixed (PRML 3.49–3.51; Fig. 3.7): the current posterior
-  /// becomes the prior. Starting from an unfitted model the prior is N(0, α⁻¹I). Updating with data in
-  /// pieces gives exactly the batch posterior.
-  /// @throw std::logic_error with fit_intercept (the centring needs all data at once).
-  BayesianLinearRegression& update(const MatrixCRef<T>& phi, const VectorCRef<T>& t) {
+template <Real T>
+auto BayesianLinearRegression<T>::update(const MatrixCRef<T>& phi, const VectorCRef<T>& t) -> BayesianLinearRegression& {
     const char* f = "BayesianLinearRegression::update";
     if (options_.fit_intercept)
       throw std::logic_error(std::string(f) + ": sequential updates need fit_intercept = false (add a bias column)");
@@ -284,9 +364,8 @@ template <Real T = double> class BayesianLinearRegression {
     return *this;
   }
 
-  /// Predictive mean and variance at design matrix `phi` (N x M), each N x 1 (PRML 3.58–3.59): aleatoric
-  /// 1/β, epistemic φᵀS_Nφ. @throw std::logic_error if not fitted or `phi` has the wrong width.
-  Prediction<T> predict(const MatrixCRef<T>& phi) const {
+template <Real T>
+auto BayesianLinearRegression<T>::predict(const MatrixCRef<T>& phi) const -> Prediction<T> {
     require_fitted("BayesianLinearRegression::predict", phi.cols());
     Prediction<T> out;
     out.mean = phi * mean_;
@@ -301,74 +380,7 @@ template <Real T = double> class BayesianLinearRegression {
     out.variance = out.epistemic + out.aleatoric;
     return out;
   }
-  /// `n` functions drawn from the posterior, evaluated at `phi`: an N x n matrix (PRML Fig. 3.9).
-  Matrix<T> sample_functions(Rng& rng, const MatrixCRef<T>& phi, Index n) const {
-    require_fitted("BayesianLinearRegression::sample_functions", phi.cols());
-    const Matrix<T> w = MultivariateNormal<T>(mean_, covariance_).sample(rng, n);  // n x M draws of the weights
-    Matrix<T> f = phi * w.transpose();
-    f.array() += intercept();
-    return f;
-  }
 
-  const Vector<T>& mean() const noexcept { return mean_; }              ///< m_N (scikit-learn's coef_)
-  const Matrix<T>& covariance() const noexcept { return covariance_; }  ///< S_N (scikit-learn's sigma_)
-  T intercept() const { return t_mean_ - phi_mean_.dot(mean_); }  ///< The unregularised intercept t̄ − φ̄ᵀm_N (0 without fit_intercept).
-  T alpha() const noexcept { return alpha_; }  ///< weight precision (scikit-learn's lambda_)
-  T beta() const noexcept { return beta_; }    ///< noise precision (scikit-learn's alpha_)
-  /// Effective number of parameters \f$\gamma = \sum_i \lambda_i/(\alpha + \lambda_i)\f$ (PRML 3.91).
-  T effective_parameters() const noexcept { return gamma_; }
-  /// \f$\ln p(\mathbf t|\alpha,\beta)\f$ at the fitted α, β (PRML 3.86), of the centred data when fit_intercept.
-  T log_marginal_likelihood() const noexcept { return log_evidence_; }
-  /// Evidence iterations run by the last fit() (0 without fit_hyperparameters).
-  int iterations() const noexcept { return iterations_; }
-  /// Whether the evidence iterations met the tolerance (always true without fit_hyperparameters).
-  bool converged() const noexcept { return converged_; }
-  /// The options the model was built with (including the recorded basis).
-  const Options& options() const noexcept { return options_; }
-
-  /// Writes the posterior, the hyperparameters and the options to `path` (model type
-  /// "BayesianLinearRegression"; format in serialization/model_file.hpp). A loaded model predicts bit-identically and
-  /// can go on with update().
-  /// @throw std::logic_error if not fitted; std::runtime_error if the file cannot be written.
-  void save(const std::filesystem::path& path, io::FileFormat format = io::FileFormat::binary) const {
-    constexpr const char* function = "BayesianLinearRegression::save";
-    if (mean_.size() == 0) throw std::logic_error(std::string(function) + ": the model is not fitted; call fit() first");
-    io::save_model(*this, path, format, function);
-  }
-  /// A model saved by save(). @throw std::runtime_error naming the path for a missing, truncated, corrupt
-  /// or wrong-type file, or parameters that do not describe a posterior.
-  static BayesianLinearRegression load(const std::filesystem::path& path) {
-    return io::load_model<BayesianLinearRegression>(path, "BayesianLinearRegression::load");
-  }
-  static constexpr const char* model_name = "BayesianLinearRegression";  ///< The model type in its files' headers.
-
- private:
-  friend struct io::StateAccess;
-  // The fitted state a model file holds (serialization/state.hpp): save() and load() both run this.
-  template <class Self, class Archive> static void state(Self& self, Archive& a) {
-    a.vector("mean", self.mean_);
-    const Index m = self.mean_.size();
-    a.require(m > 0, "the posterior mean is empty");
-    a.matrix("covariance", self.covariance_, m, m);
-    a.matrix("precision", self.precision_, m, m);
-    a.vector("phi_mean", self.phi_mean_, m);
-    a.scalars("scalars", self.t_mean_, self.alpha_, self.beta_, self.gamma_, self.log_evidence_);
-    a.require(self.alpha_ > T(0) && self.beta_ > T(0), "the precisions alpha and beta must be positive");
-    a.option("iterations", self.iterations_);
-    a.option("converged", self.converged_);
-  }
-
-  void require_fitted(const char* function, Index columns) const {
-    if (mean_.size() == 0) throw std::logic_error(std::string(function) + ": the model is not fitted; call fit() first");
-    check_size(function, "phi", columns, mean_.size(), "columns");
-  }
-  Options options_;
-  Vector<T> mean_, phi_mean_;
-  Matrix<T> covariance_, precision_;
-  T t_mean_ = 0, alpha_ = 0, beta_ = 0, gamma_ = 0, log_evidence_ = 0;
-  int iterations_ = 0;
-  bool converged_ = false;
-};
 
 }  // namespace pml
 

@@ -70,7 +70,95 @@ template <Real T = double> class BayesianLogisticRegression {
   /// step of the line search, the data term of the objective (one number); every rank takes the same steps
   /// and ends with the same Laplace posterior, equal to fit() on the stacked rows up to rounding (bit for bit
   /// on one rank). @throw as fit(), on every rank (a rank's own bad rows are reported on all of them, with its rank).
-  BayesianLogisticRegression& fit(const Collective& ranks, const MatrixCRef<T>& phi_rows, const IntVectorCRef& t) {
+BayesianLogisticRegression& fit(const Collective& ranks, const MatrixCRef<T>& phi_rows, const IntVectorCRef& t);
+
+  /// Predictive \f$p(t=1|\boldsymbol\phi)\f$ with the probit approximation (moderated by the posterior).
+Vector<T> predict_proba(const MatrixCRef<T>& phi) const;
+  /// \f$\sigma(\mathbf w_{MAP}^T\boldsymbol\phi)\f$: the plug-in probability that ignores the posterior width.
+  Vector<T> predict_proba_map(const MatrixCRef<T>& phi) const {
+    require_fitted("BayesianLogisticRegression::predict_proba_map", phi.cols());
+    return pml::sigmoid((phi * mean_).array().eval()).matrix();
+  }
+  /// Labels with predictive probability above 1/2.
+  IntVector predict(const MatrixCRef<T>& phi) const {
+    return (predict_proba(phi).array() > T(0.5)).template cast<long>();
+  }
+  /// Monte Carlo predictive probability from `samples` posterior draws (to check the probit approximation).
+  Vector<T> predict_proba_sampled(Rng& rng, const MatrixCRef<T>& phi, Index samples) const {
+    require_fitted("BayesianLogisticRegression::predict_proba_sampled", phi.cols());
+    const Matrix<T> w = MultivariateNormal<T>(mean_, covariance_).sample(rng, samples);  // samples x M
+    const Matrix<T> a = phi * w.transpose();
+    return pml::sigmoid(a.array()).matrix().rowwise().mean();
+  }
+
+  const Vector<T>& mean() const noexcept { return mean_; }              ///< w_MAP
+  const Matrix<T>& covariance() const noexcept { return covariance_; }  ///< S_N (Laplace)
+  const Matrix<T>& precision() const noexcept { return precision_; }    ///< Hessian at the MAP
+  T log_marginal_likelihood() const noexcept { return log_evidence_; }  ///< Laplace approximation (PRML 4.137)
+  /// Newton iterations run by the last fit().
+  int iterations() const noexcept { return iterations_; }
+  /// Whether the Newton decrement fell below the tolerance.
+  bool converged() const noexcept { return converged_; }
+  /// The options the model was built with (including the recorded basis).
+  const Options& options() const noexcept { return options_; }
+
+  /// Writes the Laplace posterior and the options to `path` (model type "BayesianLogisticRegression";
+  /// format in serialization/model_file.hpp). A loaded model predicts bit-identically.
+  /// @throw std::logic_error if not fitted; std::runtime_error if the file cannot be written.
+  void save(const std::filesystem::path& path, io::FileFormat format = io::FileFormat::binary) const {
+    constexpr const char* function = "BayesianLogisticRegression::save";
+    if (mean_.size() == 0) throw std::logic_error(std::string(function) + ": the model is not fitted; call fit() first");
+    io::save_model(*this, path, format, function);
+  }
+  /// A model saved by save(). @throw std::runtime_error naming the path for a missing, truncated, corrupt
+  /// or wrong-type file.
+  static BayesianLogisticRegression load(const std::filesystem::path& path) {
+    return io::load_model<BayesianLogisticRegression>(path, "BayesianLogisticRegression::load");
+  }
+  static constexpr const char* model_name = "BayesianLogisticRegression";  ///< The model type in its files' headers.
+
+ private:
+  friend struct io::StateAccess;
+  // The fitted state a model file holds (serialization/state.hpp): save() and load() both run this.
+  template <class Self, class Archive> static void state(Self& self, Archive& a) {
+    a.vector("mean", self.mean_);
+    const Index m = self.mean_.size();
+    a.require(m > 0, "the posterior mean is empty");
+    a.matrix("covariance", self.covariance_, m, m);
+    a.matrix("precision", self.precision_, m, m);
+    a.scalars("log_evidence", self.log_evidence_);
+    a.option("iterations", self.iterations_);
+    a.option("converged", self.converged_);
+  }
+
+  // Row chunks of the sums over the data: at most 16, of whole 2048-row blocks, fixed by N and M (combined in
+  // chunk order: the same bits for any thread count; few, large pieces, docs/architecture.md "Threads"; fewer
+  // for wide designs, so that the M x (M + 1) partials stay small next to the data).
+  static constexpr Index block = 2048;
+  static detail::Chunks chunks(Index n, Index m) { return detail::split_rows(n, block, std::clamp<Index>(Index(4096) / (m + 1), 1, 16), block); }
+  // The Newton step's gradient Phi^T (y - t) + alpha w and Hessian Phi^T R Phi + alpha I (PRML 4.96-4.97),
+  // R = diag(y (1 - y)), summed block by block: no N x M temporary.
+void newton_terms(const MatrixCRef<T>& phi, const Vector<T>& target, const Vector<T>& w, Vector<T>& grad, Matrix<T>& hessian) const;
+  // negative log posterior up to a constant: sum softplus(a) - t a + alpha/2 |w|^2 (stable for any a), the
+  // data term summed over the chunks above
+T objective(const MatrixCRef<T>& phi, const Vector<T>& target, const Vector<T>& w) const;
+  void require_fitted(const char* function, Index columns) const {
+    if (mean_.size() == 0) throw std::logic_error(std::string(function) + ": the model is not fitted; call fit() first");
+    check_size(function, "phi", columns, mean_.size(), "columns");
+  }
+  Options options_;
+  const Collective* ranks_ = &Collective::single();  // the ranks of the fit() in progress (the sums above run over them)
+  Vector<T> mean_;
+  Matrix<T> covariance_, precision_;
+  T log_evidence_ = 0;
+  int iterations_ = 0;
+  bool converged_ = false;
+};
+
+// BayesianLogisticRegression's longer members, defined out of the class so that an extern template instantiation of it
+// is not compiled again in every file that calls them (cmake/outline_members.py).
+template <Real T>
+auto BayesianLogisticRegression<T>::fit(const Collective& ranks, const MatrixCRef<T>& phi_rows, const IntVectorCRef& t) -> BayesianLogisticRegression& {
     const char* f = "BayesianLogisticRegression::fit";
     const bool one = ranks.size() == 1;
     Index n = phi_rows.rows();
@@ -143,8 +231,8 @@ template <Real T = double> class BayesianLogisticRegression {
     return *this;
   }
 
-  /// Predictive \f$p(t=1|\boldsymbol\phi)\f$ with the probit approximation (moderated by the posterior).
-  Vector<T> predict_proba(const MatrixCRef<T>& phi) const {
+template <Real T>
+auto BayesianLogisticRegression<T>::predict_proba(const MatrixCRef<T>& phi) const -> Vector<T> {
     require_fitted("BayesianLogisticRegression::predict_proba", phi.cols());
     // row chunks fixed by N, each on its own thread (core/parallel.hpp)
     return detail::map_rows<Vector<T>>(phi.rows(), [&](Index begin, Index count) {
@@ -155,71 +243,9 @@ template <Real T = double> class BayesianLogisticRegression {
       return Vector<T>(pml::sigmoid((kappa.array() * mu.array()).eval()).matrix());
     });
   }
-  /// \f$\sigma(\mathbf w_{MAP}^T\boldsymbol\phi)\f$: the plug-in probability that ignores the posterior width.
-  Vector<T> predict_proba_map(const MatrixCRef<T>& phi) const {
-    require_fitted("BayesianLogisticRegression::predict_proba_map", phi.cols());
-    return pml::sigmoid((phi * mean_).array().eval()).matrix();
-  }
-  /// Labels with predictive probability above 1/2.
-  IntVector predict(const MatrixCRef<T>& phi) const {
-    return (predict_proba(phi).array() > T(0.5)).template cast<long>();
-  }
-  /// Monte Carlo predictive probability from `samples` posterior draws (to check the probit approximation).
-  Vector<T> predict_proba_sampled(Rng& rng, const MatrixCRef<T>& phi, Index samples) const {
-    require_fitted("BayesianLogisticRegression::predict_proba_sampled", phi.cols());
-    const Matrix<T> w = MultivariateNormal<T>(mean_, covariance_).sample(rng, samples);  // samples x M
-    const Matrix<T> a = phi * w.transpose();
-    return pml::sigmoid(a.array()).matrix().rowwise().mean();
-  }
 
-  const Vector<T>& mean() const noexcept { return mean_; }              ///< w_MAP
-  const Matrix<T>& covariance() const noexcept { return covariance_; }  ///< S_N (Laplace)
-  const Matrix<T>& precision() const noexcept { return precision_; }    ///< Hessian at the MAP
-  T log_marginal_likelihood() const noexcept { return log_evidence_; }  ///< Laplace approximation (PRML 4.137)
-  /// Newton iterations run by the last fit().
-  int iterations() const noexcept { return iterations_; }
-  /// Whether the Newton decrement fell below the tolerance.
-  bool converged() const noexcept { return converged_; }
-  /// The options the model was built with (including the recorded basis).
-  const Options& options() const noexcept { return options_; }
-
-  /// Writes the Laplace posterior and the options to `path` (model type "BayesianLogisticRegression";
-  /// format in serialization/model_file.hpp). A loaded model predicts bit-identically.
-  /// @throw std::logic_error if not fitted; std::runtime_error if the file cannot be written.
-  void save(const std::filesystem::path& path, io::FileFormat format = io::FileFormat::binary) const {
-    constexpr const char* function = "BayesianLogisticRegression::save";
-    if (mean_.size() == 0) throw std::logic_error(std::string(function) + ": the model is not fitted; call fit() first");
-    io::save_model(*this, path, format, function);
-  }
-  /// A model saved by save(). @throw std::runtime_error naming the path for a missing, truncated, corrupt
-  /// or wrong-type file.
-  static BayesianLogisticRegression load(const std::filesystem::path& path) {
-    return io::load_model<BayesianLogisticRegression>(path, "BayesianLogisticRegression::load");
-  }
-  static constexpr const char* model_name = "BayesianLogisticRegression";  ///< The model type in its files' headers.
-
- private:
-  friend struct io::StateAccess;
-  // The fitted state a model file holds (serialization/state.hpp): save() and load() both run this.
-  template <class Self, class Archive> static void state(Self& self, Archive& a) {
-    a.vector("mean", self.mean_);
-    const Index m = self.mean_.size();
-    a.require(m > 0, "the posterior mean is empty");
-    a.matrix("covariance", self.covariance_, m, m);
-    a.matrix("precision", self.precision_, m, m);
-    a.scalars("log_evidence", self.log_evidence_);
-    a.option("iterations", self.iterations_);
-    a.option("converged", self.converged_);
-  }
-
-  // Row chunks of the sums over the data: at most 16, of whole 2048-row blocks, fixed by N and M (combined in
-  // chunk order: the same bits for any thread count; few, large pieces, docs/architecture.md "Threads"; fewer
-  // for wide designs, so that the M x (M + 1) partials stay small next to the data).
-  static constexpr Index block = 2048;
-  static detail::Chunks chunks(Index n, Index m) { return detail::split_rows(n, block, std::clamp<Index>(Index(4096) / (m + 1), 1, 16), block); }
-  // The Newton step's gradient Phi^T (y - t) + alpha w and Hessian Phi^T R Phi + alpha I (PRML 4.96-4.97),
-  // R = diag(y (1 - y)), summed block by block: no N x M temporary.
-  void newton_terms(const MatrixCRef<T>& phi, const Vector<T>& target, const Vector<T>& w, Vector<T>& grad, Matrix<T>& hessian) const {
+template <Real T>
+auto BayesianLogisticRegression<T>::newton_terms(const MatrixCRef<T>& phi, const Vector<T>& target, const Vector<T>& w, Vector<T>& grad, Matrix<T>& hessian) const -> void {
     const Index m = phi.cols();
     // columns 0..M-1: the Hessian's lower triangle; column M: the gradient
     Matrix<T> sums = detail::parallel_sum(chunks(phi.rows(), phi.cols()), Matrix<T>(Matrix<T>::Zero(m, m + 1)), [&](Index, Index begin, Index end, Matrix<T>& part) {
@@ -239,9 +265,9 @@ template <Real T = double> class BayesianLogisticRegression {
     hessian = sums.leftCols(m).template selfadjointView<Eigen::Lower>();
     hessian.diagonal().array() += options_.alpha;
   }
-  // negative log posterior up to a constant: sum softplus(a) - t a + alpha/2 |w|^2 (stable for any a), the
-  // data term summed over the chunks above
-  T objective(const MatrixCRef<T>& phi, const Vector<T>& target, const Vector<T>& w) const {
+
+template <Real T>
+auto BayesianLogisticRegression<T>::objective(const MatrixCRef<T>& phi, const Vector<T>& target, const Vector<T>& w) const -> T {
     T data = detail::parallel_sum(chunks(phi.rows(), phi.cols()), T(0), [&](Index, Index begin, Index end, T& out) {
       for (Index start = begin; start < end; start += block) {
         const Index rows = std::min(block, end - start);
@@ -252,18 +278,7 @@ template <Real T = double> class BayesianLogisticRegression {
     data = detail::all_sum(*ranks_, data);
     return data + T(0.5) * options_.alpha * w.squaredNorm() + T(0.5) * T(w.size()) * (constants<T>::log_two_pi - std::log(options_.alpha));
   }
-  void require_fitted(const char* function, Index columns) const {
-    if (mean_.size() == 0) throw std::logic_error(std::string(function) + ": the model is not fitted; call fit() first");
-    check_size(function, "phi", columns, mean_.size(), "columns");
-  }
-  Options options_;
-  const Collective* ranks_ = &Collective::single();  // the ranks of the fit() in progress (the sums above run over them)
-  Vector<T> mean_;
-  Matrix<T> covariance_, precision_;
-  T log_evidence_ = 0;
-  int iterations_ = 0;
-  bool converged_ = false;
-};
+
 
 }  // namespace pml
 

@@ -1,6 +1,7 @@
 #pragma once
 /// @file
-/// Hidden Markov models (PRML §13.2) with categorical or Gaussian (full or diagonal covariance) emissions:
+/// Hidden Markov models (PRML §13.2) with categorical, Gaussian or Gaussian-mixture emissions (full or
+/// diagonal covariances):
 /// forward–backward in log space, Viterbi, Baum–Welch with restarts, sampling, several sequences of
 /// different lengths in one fit.
 
@@ -16,6 +17,7 @@
 
 #include "pml/core/check.hpp"
 #include "pml/core/enum_names.hpp"
+#include "pml/core/instantiation.hpp"
 #include "pml/core/linalg.hpp"
 #include "pml/core/parallel.hpp"
 #include "pml/core/random.hpp"
@@ -31,15 +33,20 @@ enum class HMMEmission {
   categorical,        ///< one of `symbols` symbols (x holds one column of integers 0 .. symbols − 1)
   gaussian_full,      ///< a Gaussian with a full covariance per state
   gaussian_diagonal,  ///< a Gaussian with a diagonal covariance per state
+  gaussian_mixture_full,      ///< a mixture of `mixture_components` Gaussians per state, each with a full covariance
+  gaussian_mixture_diagonal,  ///< a mixture of `mixture_components` Gaussians per state, each with a diagonal covariance
 };
 /// The names of the values, in order (model files and the command line; see core/enum_names.hpp).
-constexpr std::array<std::string_view, 3> enum_names(HMMEmission) { return {"categorical", "gaussian_full", "gaussian_diagonal"}; }
+constexpr std::array<std::string_view, 5> enum_names(HMMEmission) {
+  return {"categorical", "gaussian_full", "gaussian_diagonal", "gaussian_mixture_full", "gaussian_mixture_diagonal"};
+}
 
 /// Options of HiddenMarkovModel.
 template <Real T = double> struct HiddenMarkovModelOptions {
   Index states = 2;                                  ///< K, the number of hidden states
   HMMEmission emission = HMMEmission::gaussian_full;  ///< the states' emission distribution
   Index symbols = 0;       ///< categorical: the number of symbols (0: one more than the largest in the data)
+  Index mixture_components = 1;  ///< Gaussian mixtures: M, the components of each state's emission (hmmlearn's n_mix); 1 otherwise
   int restarts = 1;        ///< independent Baum–Welch runs from different starts; the highest log-likelihood wins
   int max_iterations = 100;  ///< Baum–Welch iterations per run
   T tolerance = T(1e-4);   ///< stop when the log-likelihood per observation rises by less than this
@@ -52,6 +59,7 @@ template <Real T = double> struct HiddenMarkovModelOptions {
     v("states", o.states, io::as_size);
     v("emission", o.emission);
     v("symbols", o.symbols, io::as_size);
+    v("mixture_components", o.mixture_components, io::as_size, io::added_later);
     v("restarts", o.restarts);
     v("max_iterations", o.max_iterations);
     v("tolerance", o.tolerance);
@@ -70,7 +78,10 @@ template <Real T = double> struct HiddenMarkovModelOptions {
 /// Viterbi (PRML 13.68–13.70) maximises sums of logs. Baum–Welch (PRML
 /// 13.18–13.23) starts from k-means means and the data's covariance (Gaussian) or Dirichlet(1) draws
 /// (categorical), with uniform initial and transition probabilities; covariances are accumulated from the
-/// centred rows x − μ_k. Sequences run in parallel (the sums combined in sequence order: the same bits for
+/// centred rows x − μ_k. A Gaussian-mixture state (hmmlearn's GMMHMM) emits b_k(x) = Σ_m w_km N(x | μ_km,
+/// Σ_km), evaluated as a log-sum-exp; its M-step weighs row t for component m by γ_t(k) w_km N_km(x_t) /
+/// b_k(x_t) (PRML 9.23–9.26 within the state), and its components start from k-means with M clusters on the
+/// rows nearest the state's k-means centre. Sequences run in parallel (the sums combined in sequence order: the same bits for
 /// any thread count). Thread safety: const members may run on one fitted model from many threads at once.
 template <Real T = double> class HiddenMarkovModel {
  public:
@@ -84,6 +95,12 @@ template <Real T = double> class HiddenMarkovModel {
     if (options.states < 1) detail::throw_domain(f, "states", "be at least 1", std::to_string(options.states));
     if (options.symbols < 0) detail::throw_domain(f, "symbols", "be non-negative", std::to_string(options.symbols));
     if (options.restarts < 1) detail::throw_domain(f, "restarts", "be at least 1", std::to_string(options.restarts));
+    if (options.mixture_components < 1) detail::throw_domain(f, "mixture_components", "be at least 1", std::to_string(options.mixture_components));
+    if (!mixture() && options.mixture_components != 1)
+      detail::throw_domain(f, "mixture_components", "be 1 unless emission is gaussian_mixture_full or gaussian_mixture_diagonal",
+                           std::to_string(options.mixture_components));
+    detail::check_model_memory(f, "mixture_components", double(options.states) * double(options.mixture_components) * 8 * sizeof(T),
+                               "K x M mixture weights", "use fewer states or components");
     detail::check_model_memory(f, "states", double(options.states) * double(options.states) * 8 * sizeof(T), "K x K transition matrices",
                                "use fewer states");
     if (options.max_iterations < 1) detail::throw_domain(f, "max_iterations", "be at least 1", std::to_string(options.max_iterations));
@@ -94,105 +111,20 @@ template <Real T = double> class HiddenMarkovModel {
   /// Sets every parameter: initial probabilities `start` (K), transition matrix `transitions` (K x K, rows sum
   /// to 1), and the emissions — categorical: `emission_probabilities` (K x S, rows sum to 1); Gaussian:
   /// `means` (K x D) and `covariances` (K matrices D x D, full; or one K x D matrix of variances as its only
-  /// entry, diagonal). Use it to score or decode with known parameters, or to start fit() with warm_start.
+  /// entry, diagonal); Gaussian mixtures: the same for the K·M components, component m of state k in row
+  /// k·M + m (`means` K·M x D; K·M matrices, or one K·M x D matrix of variances), and `mixture_weights`
+  /// (K x M, rows sum to 1). Use it to score or decode with known parameters, or to start fit() with warm_start.
   /// @throw std::invalid_argument for inconsistent shapes; std::domain_error for values that are not
   /// probabilities or covariances that are not positive definite.
-  HiddenMarkovModel& set_parameters(const VectorCRef<T>& start, const MatrixCRef<T>& transitions, const MatrixCRef<T>& emission_probabilities,
-                                    const MatrixCRef<T>& means = Matrix<T>(), const std::vector<Matrix<T>>& covariances = {}) {
-    const char* f = "HiddenMarkovModel::set_parameters";
-    const Index k = options_.states;
-    check_size(f, "start", start.size(), k, "length");
-    check_simplex(f, "start", start, 1e-6);
-    if (transitions.rows() != k || transitions.cols() != k)
-      detail::throw_shape(f, "transitions is " + std::to_string(transitions.rows()) + "x" + std::to_string(transitions.cols()) + ", expected " +
-                                 std::to_string(k) + "x" + std::to_string(k));
-    for (Index i = 0; i < k; ++i) check_simplex(f, "transitions (row " + std::to_string(i) + ")", transitions.row(i).transpose(), 1e-6);
-    if (options_.emission == HMMEmission::categorical) {
-      check_size(f, "emission_probabilities", emission_probabilities.rows(), k, "rows");
-      check_nonempty(f, "emission_probabilities", emission_probabilities.cols());
-      for (Index i = 0; i < k; ++i)
-        check_simplex(f, "emission_probabilities (row " + std::to_string(i) + ")", emission_probabilities.row(i).transpose(), 1e-6);
-      emission_ = emission_probabilities;
-      symbols_ = emission_.cols();
-      dims_ = 1;
-    } else {
-      check_size(f, "means", means.rows(), k, "rows");
-      check_nonempty(f, "means", means.cols());
-      check_all_finite(f, "means", means);
-      means_ = means;
-      dims_ = means.cols();
-      if (options_.emission == HMMEmission::gaussian_diagonal) {
-        if (covariances.size() != 1 || covariances[0].rows() != k || covariances[0].cols() != dims_)
-          detail::throw_shape(f, "covariances must hold one K x D matrix of variances (" + std::to_string(k) + "x" + std::to_string(dims_) + ")");
-        check_all_positive(f, "covariances", covariances[0]);
-        variances_ = covariances[0];
-      } else {
-        if (Index(covariances.size()) != k) detail::throw_shape(f, "covariances has " + std::to_string(covariances.size()) + " matrices, expected " + std::to_string(k));
-        factors_.assign(std::size_t(k), Matrix<T>());
-        covariances_ = covariances;
-        for (Index i = 0; i < k; ++i) {
-          check_size(f, "covariances[" + std::to_string(i) + "]", covariances[std::size_t(i)].rows(), dims_, "rows");
-          check_symmetric(f, "covariances[" + std::to_string(i) + "]", covariances[std::size_t(i)]);
-          Eigen::LLT<Matrix<T>> llt(covariances[std::size_t(i)]);
-          if (llt.info() != Eigen::Success) detail::throw_domain(f, "covariances[" + std::to_string(i) + "]", "be positive definite", "a failed Cholesky factorisation");
-          factors_[std::size_t(i)] = llt.matrixL();
-        }
-      }
-    }
-    start_ = start;
-    transitions_ = transitions;
-    history_.clear();
-    iterations_ = 0;
-    converged_ = false;
-    log_likelihood_ = T(0);
-    return *this;
-  }
+HiddenMarkovModel& set_parameters(const VectorCRef<T>& start, const MatrixCRef<T>& transitions, const MatrixCRef<T>& emission_probabilities,
+                                    const MatrixCRef<T>& means = Matrix<T>(), const std::vector<Matrix<T>>& covariances = {},
+                                    const MatrixCRef<T>& mixture_weights = Matrix<T>());
 
   /// Baum–Welch on the sequences in `x` (N x D; categorical N x 1) with `lengths` (empty: one sequence),
   /// `restarts` runs from starts drawn from `rng`, keeping the run of highest log-likelihood.
   /// @throw std::invalid_argument for lengths that do not add up to N or a zero length, a wrong width;
   /// std::domain_error for non-finite values or, categorical, a value that is not a symbol.
-  HiddenMarkovModel& fit(const MatrixCRef<T>& x, const std::vector<Index>& lengths, Rng& rng) {
-    const char* f = "HiddenMarkovModel::fit";
-    check_nonempty(f, "x", x.rows());
-    const auto bounds = sequence_bounds(f, x.rows(), lengths);
-    const bool warm = options_.warm_start && fitted();
-    check_data(f, x, warm);  // a warm start checks the width (and the symbols) against the current parameters
-    if (options_.emission == HMMEmission::categorical && !warm) {
-      const T largest = x.col(0).maxCoeff();
-      const double symbols = options_.symbols > 0 ? double(options_.symbols) : double(largest) + 1;
-      detail::check_model_memory(f, "x", symbols * double(options_.states) * 3 * sizeof(T), "a K x S table of emission probabilities",
-                                 "number the symbols 0, 1, 2, ... without gaps");
-      symbols_ = options_.symbols > 0 ? options_.symbols : Index(largest) + 1;
-      check_data(f, x, true);
-    }
-    T best = -std::numeric_limits<T>::infinity();
-    HiddenMarkovModel best_model = *this;
-    for (int run = 0; run < (warm ? 1 : options_.restarts); ++run) {
-      if (!warm) initialise(x, rng);
-      history_.clear();
-      converged_ = false;
-      T previous = -std::numeric_limits<T>::infinity();
-      for (int it = 0; it < options_.max_iterations; ++it) {
-        const T ll = em_step(x, bounds);
-        history_.push_back(ll);
-        iterations_ = it + 1;
-        if (it > 0 && (ll - previous) < options_.tolerance * T(x.rows())) {
-          converged_ = true;
-          break;
-        }
-        previous = ll;
-      }
-      const T ll = log_likelihood_of(f, x, bounds);
-      if (run == 0 || ll > best) {
-        best = ll;
-        best_model = *this;
-      }
-    }
-    *this = std::move(best_model);
-    log_likelihood_ = best;
-    return *this;
-  }
+HiddenMarkovModel& fit(const MatrixCRef<T>& x, const std::vector<Index>& lengths, Rng& rng);
   /// fit() with a generator seeded from `seed`.
   HiddenMarkovModel& fit(const MatrixCRef<T>& x, const std::vector<Index>& lengths = {}, std::uint64_t seed = 0) {
     Rng rng(seed);
@@ -218,112 +150,27 @@ template <Real T = double> class HiddenMarkovModel {
     return log_likelihood_of(f, x, sequence_bounds(f, x.rows(), lengths)) / T(x.rows());
   }
   /// log p(x) of each sequence (length: the number of sequences).
-  Vector<T> log_likelihoods(const MatrixCRef<T>& x, const std::vector<Index>& lengths = {}) const {
-    const char* f = "HiddenMarkovModel::log_likelihoods";
-    require_parameters(f);
-    check_data(f, x, true);
-    const auto bounds = sequence_bounds(f, x.rows(), lengths);
-    const Matrix<T> b = log_emissions(x);
-    Vector<T> out(Index(bounds.size()));
-    detail::parallel_for(Index(bounds.size()), [&](Index s) {
-      Matrix<T> la;
-      out(s) = forward(f, b, bounds[std::size_t(s)].first, bounds[std::size_t(s)].second, la);
-    });
-    return out;
-  }
+Vector<T> log_likelihoods(const MatrixCRef<T>& x, const std::vector<Index>& lengths = {}) const;
   /// The posterior probability of each hidden state at each row, p(z_t = k | x) (PRML 13.33): N x K.
-  Matrix<T> predict_proba(const MatrixCRef<T>& x, const std::vector<Index>& lengths = {}) const {
-    const char* f = "HiddenMarkovModel::predict_proba";
-    require_parameters(f);
-    check_data(f, x, true);
-    const auto bounds = sequence_bounds(f, x.rows(), lengths);
-    const Matrix<T> b = log_emissions(x);
-    Matrix<T> gamma(x.rows(), options_.states);
-    detail::parallel_for(Index(bounds.size()), [&](Index s) {
-      const auto [begin, end] = bounds[std::size_t(s)];
-      Matrix<T> la, lb;
-      forward(f, b, begin, end, la);
-      backward(b, begin, end, lb);
-      posteriors(la, lb, gamma.middleRows(begin, end - begin));
-    });
-    return gamma;
-  }
+Matrix<T> predict_proba(const MatrixCRef<T>& x, const std::vector<Index>& lengths = {}) const;
   /// The most probable state path of each sequence (Viterbi, PRML 13.68–13.70), one state per row.
   IntVector predict(const MatrixCRef<T>& x, const std::vector<Index>& lengths = {}) const { return decode(x, lengths).second; }
   /// The Viterbi path and its log-probability log p(x, z*) summed over the sequences.
-  std::pair<T, IntVector> decode(const MatrixCRef<T>& x, const std::vector<Index>& lengths = {}) const {
-    const char* f = "HiddenMarkovModel::decode";
-    require_parameters(f);
-    check_data(f, x, true);
-    const auto bounds = sequence_bounds(f, x.rows(), lengths);
-    const Matrix<T> b = log_emissions(x);
-    const Matrix<T> log_a = transitions_.array().log();
-    IntVector path(x.rows());
-    Vector<T> best(Index(bounds.size()));
-    detail::parallel_for(Index(bounds.size()), [&](Index s) {
-      const auto [begin, end] = bounds[std::size_t(s)];
-      const Index k = options_.states, n = end - begin;
-      Matrix<T> delta(n, k);
-      Eigen::Matrix<Index, Eigen::Dynamic, Eigen::Dynamic> from(n, k);
-      delta.row(0) = start_.array().log().transpose() + b.row(begin).array();
-      for (Index t = 1; t < n; ++t)
-        for (Index j = 0; j < k; ++j) {
-          Index arg = 0;
-          const T m = (delta.row(t - 1).transpose() + log_a.col(j)).maxCoeff(&arg);
-          delta(t, j) = m + b(begin + t, j);
-          from(t, j) = arg;
-        }
-      Index state = 0;
-      best(s) = delta.row(n - 1).maxCoeff(&state);
-      if (!(best(s) > -std::numeric_limits<T>::infinity())) impossible(f, begin, end - 1);
-      for (Index t = n - 1; t >= 0; --t) {
-        path(begin + t) = long(state);
-        if (t > 0) state = from(t, state);
-      }
-    });
-    return {best.sum(), path};
-  }
+std::pair<T, IntVector> decode(const MatrixCRef<T>& x, const std::vector<Index>& lengths = {}) const;
   /// `n` observations of one sequence drawn from the model, with their hidden states.
-  std::pair<Matrix<T>, IntVector> sample(Rng& rng, Index n) const {
-    const char* f = "HiddenMarkovModel::sample";
-    require_parameters(f);
-    if (n < 0) detail::throw_domain(f, "n", "be non-negative", std::to_string(n));
-    Matrix<T> x(n, dims_);
-    IntVector z(n);
-    auto draw = [&](const auto& p) {
-      const T u = random::uniform<T>(rng);
-      T acc = 0;
-      for (Index i = 0; i < p.size(); ++i) {
-        acc += p(i);
-        if (u < acc) return i;
-      }
-      return p.size() - 1;
-    };
-    Index state = draw(start_);
-    for (Index t = 0; t < n; ++t) {
-      if (t > 0) state = draw(transitions_.row(state).transpose());
-      z(t) = long(state);
-      if (options_.emission == HMMEmission::categorical) {
-        x(t, 0) = T(draw(emission_.row(state).transpose()));
-      } else {
-        Vector<T> e(dims_);
-        random::fill_normal(rng, e);
-        if (options_.emission == HMMEmission::gaussian_diagonal)
-          x.row(t) = means_.row(state) + (variances_.row(state).array().sqrt() * e.transpose().array()).matrix();
-        else
-          x.row(t) = means_.row(state) + (factors_[std::size_t(state)] * e).transpose();
-      }
-    }
-    return {x, z};
-  }
+std::pair<Matrix<T>, IntVector> sample(Rng& rng, Index n) const;
 
   const Vector<T>& start_probabilities() const noexcept { return start_; }  ///< π (K; hmmlearn's startprob_)
   const Matrix<T>& transitions() const noexcept { return transitions_; }    ///< A (K x K; rows sum to 1; transmat_)
   const Matrix<T>& emission_probabilities() const noexcept { return emission_; }  ///< categorical: K x S
-  const Matrix<T>& means() const noexcept { return means_; }                ///< Gaussian: K x D
-  /// Gaussian: the covariance of each state (K matrices D x D; the diagonal ones as diagonal matrices).
+  /// Gaussian: the means, K x D; Gaussian mixtures: K·M x D, component m of state k in row k·M + m.
+  const Matrix<T>& means() const noexcept { return means_; }
+  /// Gaussian mixtures: the weights of each state's components, K x M (rows sum to 1); Gaussian: K x 1 of ones.
+  const Matrix<T>& mixture_weights() const noexcept { return weights_; }
+  /// Gaussian: the covariance of each state (K matrices D x D; the diagonal ones as diagonal matrices);
+  /// Gaussian mixtures: of each component (K·M matrices, in the order of means()).
   std::vector<Matrix<T>> covariances() const {
-    if (options_.emission != HMMEmission::gaussian_diagonal) return covariances_;
+    if (!diagonal()) return covariances_;
     std::vector<Matrix<T>> out;
     for (Index i = 0; i < variances_.rows(); ++i) out.push_back(variances_.row(i).asDiagonal());
     return out;
@@ -372,15 +219,22 @@ template <Real T = double> class HiddenMarkovModel {
         self.dims_ = 1;
       }
     } else {
-      a.matrix("means", self.means_, k);
+      const Index c = k * self.components_per_state();
+      if (self.mixture()) {
+        a.matrix("mixture_weights", self.weights_, k, self.options_.mixture_components);
+        a.require(distributions(self.weights_), "the mixture weights of a state are not a probability vector (entries >= 0 summing to 1)");
+      } else if constexpr (!std::is_const_v<Self>) {
+        self.weights_ = Matrix<T>::Ones(k, 1);
+      }
+      a.matrix("means", self.means_, c);
       if constexpr (!std::is_const_v<Self>) self.dims_ = self.means_.cols();
-      if (self.options_.emission == HMMEmission::gaussian_diagonal) {
-        a.matrix("variances", self.variances_, k, self.means_.cols(), io::Values::positive);
+      if (self.diagonal()) {
+        a.matrix("variances", self.variances_, c, self.means_.cols(), io::Values::positive);
       } else {
         std::vector<Eigen::LLT<Matrix<T>>> chol;
         if constexpr (std::is_const_v<Self>)
           for (const auto& l : self.factors_) chol.push_back(pml::llt_from_factor(l));
-        a.factors("covariance_factors", chol, k, self.means_.cols());
+        a.factors("covariance_factors", chol, c, self.means_.cols());
         if constexpr (!std::is_const_v<Self>) {
           self.factors_.clear();
           self.covariances_.clear();
@@ -395,6 +249,15 @@ template <Real T = double> class HiddenMarkovModel {
     a.option("iterations", self.iterations_);
     a.option("converged", self.converged_);
   }
+
+  bool mixture() const noexcept {
+    return options_.emission == HMMEmission::gaussian_mixture_full || options_.emission == HMMEmission::gaussian_mixture_diagonal;
+  }
+  bool diagonal() const noexcept {
+    return options_.emission == HMMEmission::gaussian_diagonal || options_.emission == HMMEmission::gaussian_mixture_diagonal;
+  }
+  // M, the Gaussian components of each state (1 for a Gaussian state)
+  Index components_per_state() const noexcept { return mixture() ? options_.mixture_components : 1; }
 
   void require_parameters(const char* function) const {
     if (!fitted()) throw std::logic_error(std::string(function) + ": the model has no parameters; call fit() or set_parameters() first");
@@ -419,46 +282,14 @@ template <Real T = double> class HiddenMarkovModel {
     if (at != n) detail::throw_shape(function, "lengths add up to " + std::to_string(at) + ", but x has " + std::to_string(n) + " rows");
     return out;
   }
-  void check_data(const char* function, const MatrixCRef<T>& x, bool with_model) const {
-    check_all_finite(function, "x", x);
-    if (options_.emission == HMMEmission::categorical) {
-      if (x.cols() != 1) detail::throw_shape(function, "x has " + std::to_string(x.cols()) + " columns; categorical observations are one column of symbols");
-      const Index s = with_model ? symbols_ : std::numeric_limits<Index>::max();
-      for (Index i = 0; i < x.rows(); ++i)
-        if (!(x(i, 0) >= T(0)) || x(i, 0) != std::floor(x(i, 0)) || !(x(i, 0) < T(s)))
-          detail::throw_domain(function, "x", "hold symbols 0 .. " + (with_model ? std::to_string(s - 1) : std::string("S - 1")) + " (row " + std::to_string(i) + ")",
-                               detail::describe(x(i, 0)));
-    } else if (with_model && fitted()) {
-      check_size(function, "x", x.cols(), dims_, "columns");
-    }
-  }
+void check_data(const char* function, const MatrixCRef<T>& x, bool with_model) const;
 
   // log b_k(x_t): N x K
-  Matrix<T> log_emissions(const MatrixCRef<T>& x) const {
-    const Index n = x.rows(), k = options_.states;
-    Matrix<T> out(n, k);
-    if (options_.emission == HMMEmission::categorical) {
-      const Matrix<T> log_e = emission_.array().log();
-      for (Index t = 0; t < n; ++t) out.row(t) = log_e.col(Index(x(t, 0))).transpose();
-      return out;
-    }
-    const Index d = dims_;
-    const T c = T(-0.5) * T(d) * constants<T>::log_two_pi;
-    detail::parallel_for(k, [&](Index j) {
-      if (options_.emission == HMMEmission::gaussian_diagonal) {
-        const Vector<T> inv = variances_.row(j).transpose().cwiseInverse();
-        const T log_det = variances_.row(j).array().log().sum();
-        for (Index t = 0; t < n; ++t)
-          out(t, j) = c - T(0.5) * log_det - T(0.5) * ((x.row(t) - means_.row(j)).array().square() * inv.transpose().array()).sum();
-      } else {
-        const Matrix<T>& l = factors_[std::size_t(j)];
-        Matrix<T> z = (x.rowwise() - means_.row(j)).transpose();  // D x N, the differences
-        l.template triangularView<Eigen::Lower>().solveInPlace(z);
-        out.col(j) = (c - l.diagonal().array().log().sum()) - T(0.5) * z.colwise().squaredNorm().transpose().array();
-      }
-    });
-    return out;
-  }
+Matrix<T> log_emissions(const MatrixCRef<T>& x) const;
+  // log Σ_m w_km N(x_t | μ_km, Σ_km) from the components' log-densities g (N x K·M): N x K
+Matrix<T> mixture_log_emissions(const Matrix<T>& g) const;
+  // log N(x_t | μ_c, Σ_c) of every Gaussian component c (a Gaussian state's emission, or a mixture's component): N x K·M
+Matrix<T> component_log_densities(const MatrixCRef<T>& x) const;
 
   // Underflow guard of the recursions below. A step is done in linear space (K exps and one K x K product) when
   // no term exp(log a_i − max) · A_ij it sums can fall below the smallest normal number, i.e. when every finite
@@ -497,7 +328,320 @@ template <Real T = double> class HiddenMarkovModel {
   // log p(x_1..x_t), so that no entry grows with the sequence (PRML 13.2.4's scaling, in log space); returns
   // log p(x of the sequence) = Σ_t log c_t. @throw std::domain_error naming `function` for a sequence of
   // probability 0.
-  T forward(const char* function, const Matrix<T>& b, Index begin, Index end, Matrix<T>& la) const {
+T forward(const char* function, const Matrix<T>& b, Index begin, Index end, Matrix<T>& la) const;
+  // log β (n x K), each row shifted to a largest entry of 0 (for a sequence forward() accepted)
+void backward(const Matrix<T>& b, Index begin, Index end, Matrix<T>& lb) const;
+  // γ_t = α_t β_t / Σ_k α_t β_t from the shifted rows: each row sums to 1 to rounding however long the sequence
+  static void posteriors(const Matrix<T>& la, const Matrix<T>& lb, Eigen::Ref<Matrix<T>> gamma) {
+    gamma = la + lb;
+    for (Index t = 0; t < gamma.rows(); ++t) {
+      const T m = gamma.row(t).maxCoeff();
+      for (Index j = 0; j < gamma.cols(); ++j)
+        gamma(t, j) = gamma(t, j) == -std::numeric_limits<T>::infinity() ? T(0) : std::exp(gamma(t, j) - m);
+      gamma.row(t) /= gamma.row(t).sum();
+    }
+  }
+  // Σ_t ξ_t(i, j) of one sequence added to acc (PRML 13.43), each ξ_t normalised to sum 1
+void add_transitions(const Matrix<T>& b, Index begin, const Matrix<T>& la, const Matrix<T>& lb, Matrix<T>& acc) const;
+  [[noreturn]] static void impossible(const char* function, Index first, Index last) {
+    detail::throw_domain(function, "x", "have a positive probability under the model",
+                         "rows " + std::to_string(first) + " to " + std::to_string(last) + " of probability 0");
+  }
+
+T log_likelihood_of(const char* function, const MatrixCRef<T>& x, const std::vector<std::pair<Index, Index>>& bounds) const;
+
+  // One Baum–Welch iteration: E-step under the current parameters, M-step; returns the log-likelihood before it.
+T em_step(const MatrixCRef<T>& x, const std::vector<std::pair<Index, Index>>& bounds);
+
+void initialise(const MatrixCRef<T>& x, Rng& rng);
+
+  Options options_;
+  Vector<T> start_;
+  Matrix<T> transitions_, emission_, means_, variances_;
+  Matrix<T> weights_;  // Gaussian: K x 1 of ones; mixtures: K x M
+  std::vector<Matrix<T>> covariances_, factors_;
+  Index symbols_ = 0, dims_ = 0;
+  std::vector<T> history_;
+  T log_likelihood_ = 0;
+  int iterations_ = 0;
+  bool converged_ = false;
+};template <Real T>
+auto HiddenMarkovModel<T>::set_parameters(const VectorCRef<T>& start, const MatrixCRef<T>& transitions, const MatrixCRef<T>& emission_probabilities, const MatrixCRef<T>& means, const std::vector<Matrix<T>>& covariances, const MatrixCRef<T>& mixture_weights) -> HiddenMarkovModel& {
+    const char* f = "HiddenMarkovModel::set_parameters";
+    const Index k = options_.states;
+    check_size(f, "start", start.size(), k, "length");
+    check_simplex(f, "start", start, 1e-6);
+    if (transitions.rows() != k || transitions.cols() != k)
+      detail::throw_shape(f, "transitions is " + std::to_string(transitions.rows()) + "x" + std::to_string(transitions.cols()) + ", expected " +
+                                 std::to_string(k) + "x" + std::to_string(k));
+    for (Index i = 0; i < k; ++i) check_simplex(f, "transitions (row " + std::to_string(i) + ")", transitions.row(i).transpose(), 1e-6);
+    if (options_.emission == HMMEmission::categorical) {
+      check_size(f, "emission_probabilities", emission_probabilities.rows(), k, "rows");
+      check_nonempty(f, "emission_probabilities", emission_probabilities.cols());
+      for (Index i = 0; i < k; ++i)
+        check_simplex(f, "emission_probabilities (row " + std::to_string(i) + ")", emission_probabilities.row(i).transpose(), 1e-6);
+      emission_ = emission_probabilities;
+      symbols_ = emission_.cols();
+      dims_ = 1;
+    } else {
+      const Index m = components_per_state(), c = k * m;  // Gaussian components in all
+      if (mixture()) {
+        if (mixture_weights.rows() != k || mixture_weights.cols() != m)
+          detail::throw_shape(f, "mixture_weights is " + std::to_string(mixture_weights.rows()) + "x" + std::to_string(mixture_weights.cols()) + ", expected " +
+                                     std::to_string(k) + "x" + std::to_string(m) + " (states x mixture_components)");
+        for (Index i = 0; i < k; ++i) check_simplex(f, "mixture_weights (row " + std::to_string(i) + ")", mixture_weights.row(i).transpose(), 1e-6);
+      } else if (mixture_weights.size() != 0) {
+        detail::throw_shape(f, "mixture_weights given, but the emission is not a Gaussian mixture");
+      }
+      check_size(f, "means", means.rows(), c, "rows");
+      check_nonempty(f, "means", means.cols());
+      check_all_finite(f, "means", means);
+      means_ = means;
+      dims_ = means.cols();
+      weights_ = mixture() ? Matrix<T>(mixture_weights) : Matrix<T>::Ones(k, 1);
+      if (diagonal()) {
+        if (covariances.size() != 1 || covariances[0].rows() != c || covariances[0].cols() != dims_)
+          detail::throw_shape(f, "covariances must hold one matrix of variances, " + std::to_string(c) + "x" + std::to_string(dims_) + " (one row per component)");
+        check_all_positive(f, "covariances", covariances[0]);
+        variances_ = covariances[0];
+      } else {
+        if (Index(covariances.size()) != c) detail::throw_shape(f, "covariances has " + std::to_string(covariances.size()) + " matrices, expected " + std::to_string(c));
+        factors_.assign(std::size_t(c), Matrix<T>());
+        covariances_ = covariances;
+        for (Index i = 0; i < c; ++i) {
+          check_size(f, "covariances[" + std::to_string(i) + "]", covariances[std::size_t(i)].rows(), dims_, "rows");
+          check_symmetric(f, "covariances[" + std::to_string(i) + "]", covariances[std::size_t(i)]);
+          Eigen::LLT<Matrix<T>> llt(covariances[std::size_t(i)]);
+          if (llt.info() != Eigen::Success) detail::throw_domain(f, "covariances[" + std::to_string(i) + "]", "be positive definite", "a failed Cholesky factorisation");
+          factors_[std::size_t(i)] = llt.matrixL();
+        }
+      }
+    }
+    start_ = start;
+    transitions_ = transitions;
+    history_.clear();
+    iterations_ = 0;
+    converged_ = false;
+    log_likelihood_ = T(0);
+    return *this;
+  }
+
+template <Real T>
+auto HiddenMarkovModel<T>::log_likelihoods(const MatrixCRef<T>& x, const std::vector<Index>& lengths) const -> Vector<T> {
+    const char* f = "HiddenMarkovModel::log_likelihoods";
+    require_parameters(f);
+    check_data(f, x, true);
+    const auto bounds = sequence_bounds(f, x.rows(), lengths);
+    const Matrix<T> b = log_emissions(x);
+    Vector<T> out(Index(bounds.size()));
+    detail::parallel_for(Index(bounds.size()), [&](Index s) {
+      Matrix<T> la;
+      out(s) = forward(f, b, bounds[std::size_t(s)].first, bounds[std::size_t(s)].second, la);
+    });
+    return out;
+  }
+
+template <Real T>
+auto HiddenMarkovModel<T>::predict_proba(const MatrixCRef<T>& x, const std::vector<Index>& lengths) const -> Matrix<T> {
+    const char* f = "HiddenMarkovModel::predict_proba";
+    require_parameters(f);
+    check_data(f, x, true);
+    const auto bounds = sequence_bounds(f, x.rows(), lengths);
+    const Matrix<T> b = log_emissions(x);
+    Matrix<T> gamma(x.rows(), options_.states);
+    detail::parallel_for(Index(bounds.size()), [&](Index s) {
+      const auto [begin, end] = bounds[std::size_t(s)];
+      Matrix<T> la, lb;
+      forward(f, b, begin, end, la);
+      backward(b, begin, end, lb);
+      posteriors(la, lb, gamma.middleRows(begin, end - begin));
+    });
+    return gamma;
+  }
+
+template <Real T>
+auto HiddenMarkovModel<T>::decode(const MatrixCRef<T>& x, const std::vector<Index>& lengths) const -> std::pair<T, IntVector> {
+    const char* f = "HiddenMarkovModel::decode";
+    require_parameters(f);
+    check_data(f, x, true);
+    const auto bounds = sequence_bounds(f, x.rows(), lengths);
+    const Matrix<T> b = log_emissions(x);
+    const Matrix<T> log_a = transitions_.array().log();
+    IntVector path(x.rows());
+    Vector<T> best(Index(bounds.size()));
+    detail::parallel_for(Index(bounds.size()), [&](Index s) {
+      const auto [begin, end] = bounds[std::size_t(s)];
+      const Index k = options_.states, n = end - begin;
+      Matrix<T> delta(n, k);
+      Eigen::Matrix<Index, Eigen::Dynamic, Eigen::Dynamic> from(n, k);
+      delta.row(0) = start_.array().log().transpose() + b.row(begin).array();
+      for (Index t = 1; t < n; ++t)
+        for (Index j = 0; j < k; ++j) {
+          Index arg = 0;
+          const T m = (delta.row(t - 1).transpose() + log_a.col(j)).maxCoeff(&arg);
+          delta(t, j) = m + b(begin + t, j);
+          from(t, j) = arg;
+        }
+      Index state = 0;
+      best(s) = delta.row(n - 1).maxCoeff(&state);
+      if (!(best(s) > -std::numeric_limits<T>::infinity())) impossible(f, begin, end - 1);
+      for (Index t = n - 1; t >= 0; --t) {
+        path(begin + t) = long(state);
+        if (t > 0) state = from(t, state);
+      }
+    });
+    return {best.sum(), path};
+  }
+
+
+// HiddenMarkovModel's longer members, defined out of the class so that an extern template instantiation of it
+// is not compiled again in every file that calls them (cmake/outline_members.py).
+template <Real T>
+auto HiddenMarkovModel<T>::fit(const MatrixCRef<T>& x, const std::vector<Index>& lengths, Rng& rng) -> HiddenMarkovModel& {
+    const char* f = "HiddenMarkovModel::fit";
+    check_nonempty(f, "x", x.rows());
+    const auto bounds = sequence_bounds(f, x.rows(), lengths);
+    const bool warm = options_.warm_start && fitted();
+    check_data(f, x, warm);  // a warm start checks the width (and the symbols) against the current parameters
+    if (options_.emission != HMMEmission::categorical) {
+      // covariances are sums of squared deviations: refused (naming this function) when they would overflow
+      const RowVector<T> centre = (x / T(x.rows())).colwise().sum();
+      detail::check_spread<T>(f, detail::largest_deviation<T>(x, centre), double(x.rows()) * double(x.cols()));
+    }
+    if (options_.emission == HMMEmission::categorical && !warm) {
+      const T largest = x.col(0).maxCoeff();
+      const double symbols = options_.symbols > 0 ? double(options_.symbols) : double(largest) + 1;
+      detail::check_model_memory(f, "x", symbols * double(options_.states) * 3 * sizeof(T), "a K x S table of emission probabilities",
+                                 "number the symbols 0, 1, 2, ... without gaps");
+      symbols_ = options_.symbols > 0 ? options_.symbols : Index(largest) + 1;
+      check_data(f, x, true);
+    }
+    T best = -std::numeric_limits<T>::infinity();
+    HiddenMarkovModel best_model = *this;
+    for (int run = 0; run < (warm ? 1 : options_.restarts); ++run) {
+      if (!warm) initialise(x, rng);
+      history_.clear();
+      converged_ = false;
+      T previous = -std::numeric_limits<T>::infinity();
+      for (int it = 0; it < options_.max_iterations; ++it) {
+        const T ll = em_step(x, bounds);
+        history_.push_back(ll);
+        iterations_ = it + 1;
+        if (it > 0 && (ll - previous) < options_.tolerance * T(x.rows())) {
+          converged_ = true;
+          break;
+        }
+        previous = ll;
+      }
+      const T ll = log_likelihood_of(f, x, bounds);
+      if (run == 0 || ll > best) {
+        best = ll;
+        best_model = *this;
+      }
+    }
+    *this = std::move(best_model);
+    log_likelihood_ = best;
+    return *this;
+  }
+
+template <Real T>
+auto HiddenMarkovModel<T>::sample(Rng& rng, Index n) const -> std::pair<Matrix<T>, IntVector> {
+    const char* f = "HiddenMarkovModel::sample";
+    require_parameters(f);
+    if (n < 0) detail::throw_domain(f, "n", "be non-negative", std::to_string(n));
+    Matrix<T> x(n, dims_);
+    IntVector z(n);
+    auto draw = [&](const auto& p) {
+      const T u = random::uniform<T>(rng);
+      T acc = 0;
+      for (Index i = 0; i < p.size(); ++i) {
+        acc += p(i);
+        if (u < acc) return i;
+      }
+      return p.size() - 1;
+    };
+    Index state = draw(start_);
+    for (Index t = 0; t < n; ++t) {
+      if (t > 0) state = draw(transitions_.row(state).transpose());
+      z(t) = long(state);
+      if (options_.emission == HMMEmission::categorical) {
+        x(t, 0) = T(draw(emission_.row(state).transpose()));
+      } else {
+        // the state's mixture component (a Gaussian state has one)
+        const Index c = state * components_per_state() + (mixture() ? draw(weights_.row(state).transpose()) : 0);
+        Vector<T> e(dims_);
+        random::fill_normal(rng, e);
+        if (diagonal())
+          x.row(t) = means_.row(c) + (variances_.row(c).array().sqrt() * e.transpose().array()).matrix();
+        else
+          x.row(t) = means_.row(c) + (factors_[std::size_t(c)] * e).transpose();
+      }
+    }
+    return {x, z};
+  }
+
+template <Real T>
+auto HiddenMarkovModel<T>::check_data(const char* function, const MatrixCRef<T>& x, bool with_model) const -> void {
+    check_all_finite(function, "x", x);
+    if (options_.emission == HMMEmission::categorical) {
+      if (x.cols() != 1) detail::throw_shape(function, "x has " + std::to_string(x.cols()) + " columns; categorical observations are one column of symbols");
+      const Index s = with_model ? symbols_ : std::numeric_limits<Index>::max();
+      for (Index i = 0; i < x.rows(); ++i)
+        if (!(x(i, 0) >= T(0)) || x(i, 0) != std::floor(x(i, 0)) || !(x(i, 0) < T(s)))
+          detail::throw_domain(function, "x", "hold symbols 0 .. " + (with_model ? std::to_string(s - 1) : std::string("S - 1")) + " (row " + std::to_string(i) + ")",
+                               detail::describe(x(i, 0)));
+    } else if (with_model && fitted()) {
+      check_size(function, "x", x.cols(), dims_, "columns");
+    }
+  }
+
+template <Real T>
+auto HiddenMarkovModel<T>::log_emissions(const MatrixCRef<T>& x) const -> Matrix<T> {
+    if (options_.emission == HMMEmission::categorical) {
+      Matrix<T> out(x.rows(), options_.states);
+      const Matrix<T> log_e = emission_.array().log();
+      for (Index t = 0; t < x.rows(); ++t) out.row(t) = log_e.col(Index(x(t, 0))).transpose();
+      return out;
+    }
+    Matrix<T> g = component_log_densities(x);
+    return mixture() ? mixture_log_emissions(g) : g;
+  }
+
+template <Real T>
+auto HiddenMarkovModel<T>::mixture_log_emissions(const Matrix<T>& g) const -> Matrix<T> {
+    const Index k = options_.states, m = options_.mixture_components;
+    const Matrix<T> log_w = weights_.array().log();
+    Matrix<T> out(g.rows(), k);
+    detail::parallel_for(g.rows(), [&](Index t) {
+      for (Index j = 0; j < k; ++j) out(t, j) = lse(g.row(t).segment(j * m, m) + log_w.row(j));
+    });
+    return out;
+  }
+
+template <Real T>
+auto HiddenMarkovModel<T>::component_log_densities(const MatrixCRef<T>& x) const -> Matrix<T> {
+    const Index n = x.rows(), k = means_.rows();
+    Matrix<T> out(n, k);
+    const Index d = dims_;
+    const T c = T(-0.5) * T(d) * constants<T>::log_two_pi;
+    detail::parallel_for(k, [&](Index j) {
+      if (diagonal()) {
+        const Vector<T> inv = variances_.row(j).transpose().cwiseInverse();
+        const T log_det = variances_.row(j).array().log().sum();
+        for (Index t = 0; t < n; ++t)
+          out(t, j) = c - T(0.5) * log_det - T(0.5) * ((x.row(t) - means_.row(j)).array().square() * inv.transpose().array()).sum();
+      } else {
+        const Matrix<T>& l = factors_[std::size_t(j)];
+        Matrix<T> z = (x.rowwise() - means_.row(j)).transpose();  // D x N, the differences
+        l.template triangularView<Eigen::Lower>().solveInPlace(z);
+        out.col(j) = (c - l.diagonal().array().log().sum()) - T(0.5) * z.colwise().squaredNorm().transpose().array();
+      }
+    });
+    return out;
+  }
+
+template <Real T>
+auto HiddenMarkovModel<T>::forward(const char* function, const Matrix<T>& b, Index begin, Index end, Matrix<T>& la) const -> T {
     const Index n = end - begin, k = options_.states;
     la.resize(n, k);
     const Matrix<T> log_a = transitions_.array().log();
@@ -523,8 +667,9 @@ template <Real T = double> class HiddenMarkovModel {
     }
     return ll;
   }
-  // log β (n x K), each row shifted to a largest entry of 0 (for a sequence forward() accepted)
-  void backward(const Matrix<T>& b, Index begin, Index end, Matrix<T>& lb) const {
+
+template <Real T>
+auto HiddenMarkovModel<T>::backward(const Matrix<T>& b, Index begin, Index end, Matrix<T>& lb) const -> void {
     const Index n = end - begin, k = options_.states;
     lb.resize(n, k);
     lb.row(n - 1).setZero();
@@ -542,18 +687,9 @@ template <Real T = double> class HiddenMarkovModel {
       lb.row(t).array() -= lb.row(t).maxCoeff();
     }
   }
-  // γ_t = α_t β_t / Σ_k α_t β_t from the shifted rows: each row sums to 1 to rounding however long the sequence
-  static void posteriors(const Matrix<T>& la, const Matrix<T>& lb, Eigen::Ref<Matrix<T>> gamma) {
-    gamma = la + lb;
-    for (Index t = 0; t < gamma.rows(); ++t) {
-      const T m = gamma.row(t).maxCoeff();
-      for (Index j = 0; j < gamma.cols(); ++j)
-        gamma(t, j) = gamma(t, j) == -std::numeric_limits<T>::infinity() ? T(0) : std::exp(gamma(t, j) - m);
-      gamma.row(t) /= gamma.row(t).sum();
-    }
-  }
-  // Σ_t ξ_t(i, j) of one sequence added to acc (PRML 13.43), each ξ_t normalised to sum 1
-  void add_transitions(const Matrix<T>& b, Index begin, const Matrix<T>& la, const Matrix<T>& lb, Matrix<T>& acc) const {
+
+template <Real T>
+auto HiddenMarkovModel<T>::add_transitions(const Matrix<T>& b, Index begin, const Matrix<T>& la, const Matrix<T>& lb, Matrix<T>& acc) const -> void {
     const Index k = options_.states;
     const Matrix<T> log_a = transitions_.array().log();
     const T reach = linear_reach();
@@ -575,12 +711,9 @@ template <Real T = double> class HiddenMarkovModel {
       acc.noalias() += step / step.sum();
     }
   }
-  [[noreturn]] static void impossible(const char* function, Index first, Index last) {
-    detail::throw_domain(function, "x", "have a positive probability under the model",
-                         "rows " + std::to_string(first) + " to " + std::to_string(last) + " of probability 0");
-  }
 
-  T log_likelihood_of(const char* function, const MatrixCRef<T>& x, const std::vector<std::pair<Index, Index>>& bounds) const {
+template <Real T>
+auto HiddenMarkovModel<T>::log_likelihood_of(const char* function, const MatrixCRef<T>& x, const std::vector<std::pair<Index, Index>>& bounds) const -> T {
     const Matrix<T> b = log_emissions(x);
     Vector<T> each(Index(bounds.size()));
     detail::parallel_for(Index(bounds.size()), [&](Index s) {
@@ -590,10 +723,12 @@ template <Real T = double> class HiddenMarkovModel {
     return each.sum();
   }
 
-  // One Baum–Welch iteration: E-step under the current parameters, M-step; returns the log-likelihood before it.
-  T em_step(const MatrixCRef<T>& x, const std::vector<std::pair<Index, Index>>& bounds) {
+template <Real T>
+auto HiddenMarkovModel<T>::em_step(const MatrixCRef<T>& x, const std::vector<std::pair<Index, Index>>& bounds) -> T {
     const Index k = options_.states, n = x.rows();
-    const Matrix<T> b = log_emissions(x);
+    // mixtures: the components' log-densities, kept for their responsibilities below
+    const Matrix<T> g = mixture() ? component_log_densities(x) : Matrix<T>();
+    const Matrix<T> b = mixture() ? mixture_log_emissions(g) : log_emissions(x);
     Matrix<T> gamma(n, k);
     const Index count = Index(bounds.size());
     std::vector<Matrix<T>> xi(std::size_t(count), Matrix<T>::Zero(k, k));
@@ -625,18 +760,38 @@ template <Real T = double> class HiddenMarkovModel {
       for (Index j = 0; j < k; ++j)
         if (nk(j) > T(0)) emission_.row(j) = counts.row(j) / counts.row(j).sum();
     } else {
-      detail::parallel_for(k, [&](Index j) {
-        if (!(nk(j) > T(10) * std::numeric_limits<T>::min())) return;  // an empty state keeps its emission
-        const Vector<T> w = gamma.col(j);
-        const RowVector<T> mean = (w.transpose() * x) / nk(j);
+      const Index m = components_per_state();
+      // the weight of each row for each Gaussian component: γ_t(k) for a Gaussian state; for a mixture,
+      // γ_t(k) w_km N_km(x_t) / b_k(x_t) (PRML 9.23 within state k)
+      Matrix<T> r;
+      if (mixture()) {
+        r.resize(n, k * m);
+        const Matrix<T> log_w = weights_.array().log();
+        detail::parallel_for(n, [&](Index t) {
+          for (Index j = 0; j < k; ++j)
+            for (Index c = 0; c < m; ++c)
+              r(t, j * m + c) = gamma(t, j) > T(0) ? gamma(t, j) * std::exp(g(t, j * m + c) + log_w(j, c) - b(t, j)) : T(0);
+        });
+        const Vector<T> nc = r.colwise().sum().transpose();
+        for (Index j = 0; j < k; ++j) {
+          const T total = nc.segment(j * m, m).sum();
+          if (total > T(0)) weights_.row(j) = nc.segment(j * m, m).transpose() / total;  // an empty state keeps its weights
+        }
+      }
+      const Matrix<T>& resp = mixture() ? r : gamma;
+      const Vector<T> counts = resp.colwise().sum().transpose();
+      detail::parallel_for(k * m, [&](Index j) {
+        if (!(counts(j) > T(10) * std::numeric_limits<T>::min())) return;  // an empty state or component keeps its emission
+        const Vector<T> w = resp.col(j);
+        const RowVector<T> mean = (w.transpose() * x) / counts(j);
         // covariance from the centred rows (never E[xxᵀ] − μμᵀ)
         const Matrix<T> centred = x.rowwise() - mean;
         means_.row(j) = mean;
-        if (options_.emission == HMMEmission::gaussian_diagonal) {
-          const RowVector<T> var = (w.transpose() * centred.array().square().matrix()) / nk(j);
+        if (diagonal()) {
+          const RowVector<T> var = (w.transpose() * centred.array().square().matrix()) / counts(j);
           if ((var.array() + options_.reg_covar > T(0)).all()) variances_.row(j) = var.array() + options_.reg_covar;  // else keeps the previous
         } else {
-          Matrix<T> cov = centred.transpose() * w.asDiagonal() * centred / nk(j);
+          Matrix<T> cov = centred.transpose() * w.asDiagonal() * centred / counts(j);
           cov.diagonal().array() += options_.reg_covar;
           Eigen::LLT<Matrix<T>> llt(cov);
           if (llt.info() != Eigen::Success) return;  // keeps the previous covariance
@@ -648,7 +803,8 @@ template <Real T = double> class HiddenMarkovModel {
     return ll.sum();
   }
 
-  void initialise(const MatrixCRef<T>& x, Rng& rng) {
+template <Real T>
+auto HiddenMarkovModel<T>::initialise(const MatrixCRef<T>& x, Rng& rng) -> void {
     const Index k = options_.states;
     start_ = Vector<T>::Constant(k, T(1) / T(k));
     transitions_ = Matrix<T>::Constant(k, k, T(1) / T(k));
@@ -664,36 +820,55 @@ template <Real T = double> class HiddenMarkovModel {
     dims_ = x.cols();
     KMeans<T> km({.clusters = std::min<Index>(k, x.rows())});
     km.fit(x, rng);
-    means_.resize(k, dims_);
-    for (Index j = 0; j < k; ++j) means_.row(j) = km.centres().row(j % km.centres().rows());
+    const Index m = components_per_state();
+    means_.resize(k * m, dims_);
+    weights_ = Matrix<T>::Constant(k, m, T(1) / T(m));
+    if (m == 1) {
+      for (Index j = 0; j < k; ++j) means_.row(j) = km.centres().row(j % km.centres().rows());
+    } else {
+      // each state's components: k-means with M clusters on the rows nearest to the state's centre (its
+      // centre repeated when it has fewer than M distinct rows)
+      const IntVector nearest = km.predict(x);
+      for (Index j = 0; j < k; ++j) {
+        const Index centre = j % km.centres().rows();
+        std::vector<Index> rows;
+        for (Index t = 0; t < x.rows(); ++t)
+          if (nearest(t) == centre) rows.push_back(t);
+        Matrix<T> own(Index(rows.size()), dims_);
+        for (std::size_t i = 0; i < rows.size(); ++i) own.row(Index(i)) = x.row(rows[i]);
+        bool split = own.rows() >= m;
+        if (split) {
+          KMeans<T> within({.clusters = m});
+          try {
+            within.fit(own, rng);
+            means_.middleRows(j * m, m) = within.centres();
+          } catch (const std::exception&) {
+            split = false;  // fewer than M distinct rows
+          }
+        }
+        if (!split) means_.middleRows(j * m, m) = km.centres().row(centre).replicate(m, 1);
+      }
+    }
     const RowVector<T> mean = x.colwise().mean();
     const Matrix<T> centred = x.rowwise() - mean;
     Matrix<T> cov = centred.transpose() * centred / T(std::max<Index>(1, x.rows() - 1));
     cov.diagonal().array() += options_.reg_covar;
     if (!(cov.diagonal().array() > T(0)).all())
       detail::throw_domain("HiddenMarkovModel::fit", "reg_covar", "be positive when x has a constant column", detail::describe(options_.reg_covar));
-    if (options_.emission == HMMEmission::gaussian_diagonal) {
-      variances_ = cov.diagonal().transpose().replicate(k, 1);
+    if (diagonal()) {
+      variances_ = cov.diagonal().transpose().replicate(k * m, 1);
     } else {
       Eigen::LLT<Matrix<T>> llt(cov);
       if (llt.info() != Eigen::Success) {  // collinear columns: the diagonal alone
         cov = Matrix<T>(cov.diagonal().asDiagonal());
         llt.compute(cov);
       }
-      covariances_.assign(std::size_t(k), cov);
-      factors_.assign(std::size_t(k), Matrix<T>(llt.matrixL()));
+      covariances_.assign(std::size_t(k * m), cov);
+      factors_.assign(std::size_t(k * m), Matrix<T>(llt.matrixL()));
     }
   }
 
-  Options options_;
-  Vector<T> start_;
-  Matrix<T> transitions_, emission_, means_, variances_;
-  std::vector<Matrix<T>> covariances_, factors_;
-  Index symbols_ = 0, dims_ = 0;
-  std::vector<T> history_;
-  T log_likelihood_ = 0;
-  int iterations_ = 0;
-  bool converged_ = false;
-};
 
 }  // namespace pml
+
+PML_EXTERN_TEMPLATE(pml::HiddenMarkovModel)

@@ -1,0 +1,7 @@
+// Explicit instantiations shared by every test executable (tests are built with PML_EXTERN_TEMPLATES,
+// see pml/core/instantiation.hpp and tests/CMakeLists.txt): each model is compiled once per build instead
+// of once per test file, and every member is checked to compile for float and double.
+#include "pml/models/cluster/gaussian_mixture.hpp"
+
+template class pml::GaussianMixture<float>;
+template class pml::GaussianMixture<double>;

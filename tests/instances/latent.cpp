@@ -1,0 +1,9 @@
+// Explicit instantiations shared by every test executable (tests are built with PML_EXTERN_TEMPLATES,
+// see pml/core/instantiation.hpp and tests/CMakeLists.txt): each model is compiled once per build instead
+// of once per test file, and every member is checked to compile for float and double.
+#include "pml/models/latent.hpp"
+
+template class pml::PCA<float>;
+template class pml::PCA<double>;
+template class pml::ProbabilisticPCA<float>;
+template class pml::ProbabilisticPCA<double>;
