@@ -180,7 +180,7 @@ def main():
         params_out = ', '.join(strip_default(p).strip() for p in split_top(params))
         definition = (f'{out_template}\nauto {qual}::{name}({params_out}){(" " + quals_out) if quals_out else ""} -> {ret} '
                       + s[brace:body_end + 1])
-        moves.append((sig_start, body_end + 1, sig.rstrip() + ';', definition, name))
+        moves.append((sig_start, body_end + 1, sig_text.rstrip() + ';', definition, name))
 
     i = open_at + 1
     while i < close_at:
@@ -196,6 +196,7 @@ def main():
     for k, (a, b, decl, _, _) in enumerate(moves):
         new += decl
         new += s[b:moves[k + 1][0]] if k + 1 < len(moves) else s[b:class_end]
+    new += '\n'
     marker = cls + "'s longer members, defined out of the class"
     if marker not in s:
         new += '\n\n// ' + marker + ' so that an extern template instantiation of it\n'

@@ -14,6 +14,7 @@ constexpr const char* hmm_name(pml::HMMEmission e) {
   switch (e) {
     case pml::HMMEmission::gaussian_full: return "HiddenMarkovModel(gaussian_full)";
     case pml::HMMEmission::gaussian_diagonal: return "HiddenMarkovModel(gaussian_diagonal)";
+    case pml::HMMEmission::gaussian_mixture_full: return "HiddenMarkovModel(gaussian_mixture_full)";
     case pml::HMMEmission::gaussian_mixture_diagonal: return "HiddenMarkovModel(gaussian_mixture_diagonal)";
     default: return "HiddenMarkovModel";
   }
@@ -22,9 +23,9 @@ constexpr const char* hmm_name(pml::HMMEmission e) {
 template <pml::HMMEmission E> struct HiddenMarkovModelAdapter : AdapterDefaults {
   static constexpr const char* name = hmm_name(E);
   static constexpr const char* function = "HiddenMarkovModel";
-  static constexpr std::array arguments{"x", "states", "reg_covar", "mixture_components"};
-  static constexpr bool mixture = E == pml::HMMEmission::gaussian_mixture_diagonal;
-  static constexpr Index wide = E == pml::HMMEmission::gaussian_full ? 200 : 2000;  // D x D covariances: O(D^3) per iteration
+  static constexpr std::array arguments{"x", "states", "reg_covar"};
+  static constexpr bool mixture = E == pml::HMMEmission::gaussian_mixture_full || E == pml::HMMEmission::gaussian_mixture_diagonal;
+  static constexpr Index wide = E == pml::HMMEmission::gaussian_full || E == pml::HMMEmission::gaussian_mixture_full ? 200 : 2000;  // D x D covariances: O(D^3) per iteration
   static const char* not_applicable(Check c) {
     if (c == Check::row_order) return "the rows are one sequence: their order is the data";
     if (c == Check::duplicate_weight) return "fit() takes no sample weights";
@@ -57,17 +58,18 @@ template <pml::HMMEmission E> struct HiddenMarkovModelAdapter : AdapterDefaults 
                 log_density("score(query)", double(m.score(p.query)), double(d), true),
                 scaled("predict_proba(query)", cols_in<T>(m.predict_proba(p.query), order), 0, true),
                 discrete("predict(query) (Viterbi)", relabel(m.predict(p.query), order))};
-    if (!mixture) {
-      const auto covs = m.covariances();
-      Matrix<T> cov(p.k * d, d);
-      for (std::size_t i = 0; i < order.size(); ++i) cov.middleRows(Index(i) * d, d) = covs[std::size_t(order[i])];
-      out.push_back(scaled("covariances", cov, 2));
-    }
+    // the covariances in state order (a mixture's components in their stored order within the state)
+    const auto covs = m.covariances();
+    Matrix<T> cov(p.k * per * d, d);
+    for (std::size_t i = 0; i < order.size(); ++i)
+      for (Index c = 0; c < per; ++c) cov.middleRows((Index(i) * per + c) * d, d) = covs[std::size_t(order[i] * per + c)];
+    out.push_back(scaled("covariances", cov, 2));
     return out;
   }
 };
 
 using Models = std::tuple<HiddenMarkovModelAdapter<pml::HMMEmission::gaussian_full>, HiddenMarkovModelAdapter<pml::HMMEmission::gaussian_diagonal>,
+                          HiddenMarkovModelAdapter<pml::HMMEmission::gaussian_mixture_full>,
                           HiddenMarkovModelAdapter<pml::HMMEmission::gaussian_mixture_diagonal>>;
 
 }  // namespace

@@ -1,6 +1,7 @@
 #pragma once
 // Every model type's static load() with one deterministic use of the loaded model, shared by
 // test_model_files (kept corpus, truncations, bit flips, wrong types) and the libFuzzer target.
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <functional>
@@ -153,7 +154,10 @@ inline const std::vector<ModelLoader>& model_loaders() {
       {"HiddenMarkovModel",
        [](const Path& p) {
          const auto m = pml::HiddenMarkovModel<double>::load(p);
-         const Eigen::MatrixXd x = probe(probe_rows, m.means().cols());  // one sequence
+         // one sequence: the probe rows, or symbols 0, 1, ... for a categorical model
+         Eigen::MatrixXd x = probe(probe_rows, std::max<Eigen::Index>(1, m.means().cols()));
+         if (m.options().emission == pml::HMMEmission::categorical)
+           for (Eigen::Index i = 0; i < probe_rows; ++i) x(i, 0) = double(i % m.emission_probabilities().cols());
          Eigen::MatrixXd out(probe_rows, m.options().states + 1);
          out << m.predict_proba(x), m.predict(x).cast<double>();
          return out;

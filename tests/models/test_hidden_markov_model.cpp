@@ -506,13 +506,55 @@ TEST_CASE("Gaussian-mixture emissions: Baum-Welch learns bimodal states, save/lo
                       Contains("HiddenMarkovModel::set_parameters") && Contains("mixture_weights is 2x3, expected 2x2"));
     CHECK_THROWS_WITH(a.set_parameters(Eigen::Vector2d(0.5, 0.5), Eigen::Matrix2d::Identity(), Eigen::MatrixXd(), means.topRows(2),
                                        {Eigen::MatrixXd::Ones(2, 1)}, Eigen::MatrixXd::Constant(2, 2, 0.5)),
-                      Contains("means") && Contains("4"));
+                      Contains("means has rows 2, expected 4"));
     CHECK_THROWS_WITH(a.set_parameters(Eigen::Vector2d(0.5, 0.5), Eigen::Matrix2d::Identity(), Eigen::MatrixXd(), means,
                                        {Eigen::MatrixXd::Ones(4, 1)}, (Eigen::Matrix2d() << 0.5, 0.6, 0.5, 0.5).finished()),
                       Contains("mixture_weights (row 0) must sum to 1"));
     HMM plain({.states = 2, .emission = HMMEmission::gaussian_diagonal});
     CHECK_THROWS_WITH(plain.set_parameters(Eigen::Vector2d(0.5, 0.5), Eigen::Matrix2d::Identity(), Eigen::MatrixXd(), means.topRows(2),
                                            {Eigen::MatrixXd::Ones(2, 1)}, Eigen::MatrixXd::Constant(2, 2, 0.5)),
-                      Contains("mixture_weights given, but the emission is not a Gaussian mixture"));
+                      Contains("mixture_weights is 2x2, but the emission is not a Gaussian mixture"));
+    CHECK_THROWS_WITH(HMM({.states = 2, .emission = HMMEmission::gaussian_full, .symbols = 4}), Contains("symbols must be 0 unless emission is categorical, got 4"));
+    // a failed set_parameters leaves the model as it was
+    HMM b = t;
+    CHECK_THROWS(b.set_parameters(Eigen::Vector2d(0.5, 0.5), Eigen::Matrix2d::Identity(), Eigen::MatrixXd(), Eigen::MatrixXd::Zero(4, 1),
+                                  {Eigen::MatrixXd::Constant(4, 1, -1.0)}, Eigen::MatrixXd::Constant(2, 2, 0.5)));
+    CHECK(b.means() == t.means());
+    CHECK(b.score(x) == t.score(x));
   }
+}
+
+TEST_CASE("Gaussian-mixture emissions with one component are the Gaussian emissions, bit for bit", "[hmm]") {
+  const HMM t = truth();
+  pml::Rng rng(5);
+  const Eigen::MatrixXd x = t.sample(rng, 600).first;
+  for (const auto& [mixture, plain] : {std::pair{HMMEmission::gaussian_mixture_full, HMMEmission::gaussian_full},
+                                      std::pair{HMMEmission::gaussian_mixture_diagonal, HMMEmission::gaussian_diagonal}}) {
+    HMM a({.states = 3, .emission = mixture, .mixture_components = 1, .restarts = 2, .max_iterations = 30});
+    HMM b({.states = 3, .emission = plain, .restarts = 2, .max_iterations = 30});
+    a.fit(x, {200, 400}, 7);
+    b.fit(x, {200, 400}, 7);
+    CHECK(a.means() == b.means());
+    CHECK(a.transitions() == b.transitions());
+    CHECK(a.log_likelihood() == b.log_likelihood());
+    CHECK(a.mixture_weights() == Eigen::MatrixXd::Ones(3, 1));
+    pml::Rng ra(2), rb(2);
+    CHECK(a.sample(ra, 50).first == b.sample(rb, 50).first);
+  }
+}
+
+TEST_CASE("Gaussian-mixture emissions: a state with fewer distinct rows than components fits and stays finite", "[hmm]") {
+  // two clusters of two distinct points each: k-means with M = 3 clusters within a state's rows repeats a
+  // centre; the components then start spread about the state's centre. (That they also end distinct is not
+  // asserted: in this case two components of one state coincide after one step — not yet understood.)
+  Eigen::MatrixXd x(40, 2);
+  const Eigen::RowVector2d points[4] = {{-5, 0}, {-4, 0.5}, {5, 1}, {6, 0}};
+  for (Eigen::Index i = 0; i < 40; ++i) x.row(i) = points[(i % 2) * 2 + (i / 2) % 2];
+  HMM m({.states = 2, .emission = HMMEmission::gaussian_mixture_diagonal, .mixture_components = 3, .max_iterations = 5, .reg_covar = 1e-3});
+  m.fit(x, {}, 1);
+  const auto& h = m.log_likelihood_history();
+  for (std::size_t i = 1; i < h.size(); ++i) CHECK(h[i] >= h[i - 1] - 1e-8 * std::abs(h[i - 1]));
+  CHECK(std::isfinite(m.log_likelihood()));
+  CHECK(m.predict_proba(x).allFinite());
+  CHECK(m.means().allFinite());
 }

@@ -17,6 +17,11 @@
 #include "pml/models/deep.hpp"
 #include "pml/models/latent.hpp"
 #include "pml/models/linear.hpp"
+#include "pml/models/sequence/hidden_markov_model.hpp"
+#if __has_include(<LBFGSB.h>)  // the Gaussian processes' optimiser (Debian liblbfgspp-dev)
+#include "pml/models/gaussian_process.hpp"
+#define PML_TEST_HAVE_GP 1
+#endif
 
 namespace {
 using pml::Index;
@@ -110,6 +115,36 @@ TEMPLATE_TEST_CASE("classical models answer queries from 4 threads at once", "[t
   logit_fit.fit(x, labels);
   const auto& logit = logit_fit;
   check_concurrent("BayesianLogisticRegression", [&](Rng) { return flat(logit.predict_proba(q), logit.predict(q).template cast<T>()); });
+  // the hidden Markov model with Gaussian-mixture emissions (every emission path: components, log-sum-exp)
+  pml::HiddenMarkovModel<T> hmm_fit({.states = 2, .emission = pml::HMMEmission::gaussian_mixture_full, .mixture_components = 2, .max_iterations = 10});
+  hmm_fit.fit(x, {60, 60}, rng);
+  const auto& hmm = hmm_fit;
+  check_concurrent("HiddenMarkovModel", [&](Rng r) {
+    const auto drawn = hmm.sample(r, 20);
+    return flat(hmm.predict_proba(q), hmm.predict(q).template cast<T>(), hmm.log_likelihoods(q, {10, 20}), drawn.first);
+  });
+#ifdef PML_TEST_HAVE_GP
+  // Gaussian processes: the exact regressor, the Laplace classifier and the sparse regressor (kernels held)
+  const Matrix<T> xs = x.topRows(40);
+  pml::GaussianProcessRegressor<T> gpr_fit(pml::Kernel<T>::rbf(T(2)), {.alpha = T(1e-2), .optimize = false});
+  gpr_fit.fit(xs, xs.col(0));
+  const auto& gpr = gpr_fit;
+  check_concurrent("GaussianProcessRegressor", [&](Rng r) {
+    const auto p = gpr.predict(q);
+    return flat(p.mean, p.variance, gpr.predict_covariance(q.topRows(5)), gpr.sample_y(r, q.topRows(5), 2));
+  });
+  pml::GaussianProcessClassifier<T> gpc_fit(pml::Kernel<T>::rbf(T(2)), {.optimize = false});
+  gpc_fit.fit(xs, (xs.col(0).array() > T(4)).template cast<long>().matrix());
+  const auto& gpc = gpc_fit;
+  check_concurrent("GaussianProcessClassifier", [&](Rng) { return flat(gpc.predict_proba(q)); });
+  pml::SparseGaussianProcessRegressor<T> sgp_fit(pml::Kernel<T>::rbf(T(2)), {.inducing_points = 8, .optimize = false});
+  sgp_fit.fit(x, x.col(1), rng);
+  const auto& sgp = sgp_fit;
+  check_concurrent("SparseGaussianProcessRegressor", [&](Rng) {
+    const auto p = sgp.predict(q);
+    return flat(p.mean, p.variance);
+  });
+#endif
 }
 
 TEMPLATE_TEST_CASE("deep models answer queries from 4 threads at once", "[thread_safety]", double) {

@@ -53,7 +53,7 @@ void add_sequence_commands(Tool& tool) {
     const auto symbols = c.integer<Eigen::Index>("--symbols", "S", "categorical: the number of symbols (0: one more than the largest in the data)", 0, 0,
                                                  1000000000);
     const auto tolerance = c.real("--tolerance", "TOL", "stop when the log-likelihood per observation rises by less than this", 1e-4, kNonNegative);
-    const auto reg_covar = c.real("--reg-covar", "R", "added to every variance, in the data's units squared", 1e-6, kNonNegative);
+    const auto reg_covar = c.real("--reg-covar", "V", "added to every variance, in the data's units squared", 1e-6, kNonNegative);
     const auto lengths = c.text("--lengths", "L1,L2,...", kLengthsHelp, "");
     const auto restarts = c.integer<int>("--restarts", "R", "independent Baum-Welch runs", 1, 1, 100000);
     const auto iterations = c.integer<int>("--max-iterations", "N", "Baum-Welch iterations per run", 100, 1, 100000000);

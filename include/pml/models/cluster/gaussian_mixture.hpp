@@ -134,7 +134,7 @@ template <Real T = double> class GaussianMixture {
   /// independent; K + 2 K D for diagonal) and the log-likelihood; the k-means start is the sharded KMeans, the
   /// random start draws each row's responsibilities from a hash of (seed, row), the same however the rows are
   /// sharded. @throw as fit(), on every rank (a rank's own bad shard is reported on all of them, with its rank).
-GaussianMixture& fit(const Collective& ranks, const MatrixCRef<T>& x, Rng& rng, const VectorCRef<T>& weights = detail::no_weights<T>());
+  GaussianMixture& fit(const Collective& ranks, const MatrixCRef<T>& x, Rng& rng, const VectorCRef<T>& weights = detail::no_weights<T>());
   /// The sharded fit() with a generator seeded from `seed` (the same on every rank).
   GaussianMixture& fit(const Collective& ranks, const MatrixCRef<T>& x, std::uint64_t seed = 0,
                        const VectorCRef<T>& weights = detail::no_weights<T>()) {
@@ -148,7 +148,7 @@ GaussianMixture& fit(const Collective& ranks, const MatrixCRef<T>& x, Rng& rng, 
   /// initialises the model from its chunk (as fit() does) and must have at least K rows. Each chunk's
   /// statistics are taken about each component's current mean (exact differences), and the running ones
   /// are moved to that reference before they are averaged, so the second moments never cancel.
-GaussianMixture& partial_fit(const MatrixCRef<T>& x, Rng& rng, const VectorCRef<T>& weights = detail::no_weights<T>());
+  GaussianMixture& partial_fit(const MatrixCRef<T>& x, Rng& rng, const VectorCRef<T>& weights = detail::no_weights<T>());
   /// partial_fit() with a generator seeded from `seed` (used only by the first call's initialisation).
   GaussianMixture& partial_fit(const MatrixCRef<T>& x, std::uint64_t seed = 0, const VectorCRef<T>& weights = detail::no_weights<T>()) {
     Rng rng(seed);
@@ -167,13 +167,13 @@ GaussianMixture& partial_fit(const MatrixCRef<T>& x, Rng& rng, const VectorCRef<
   /// A row whose log-density is −∞ under every component gets the limit of its responsibilities as it moves
   /// away: all mass on the component(s) nearest in their own metric \f$(x-\mu_k)^T\Sigma_k^{-1}(x-\mu_k)\f$
   /// (computed in scaled units), split equally on a tie.
-Matrix<T> predict_proba(const MatrixCRef<T>& x) const;
+  Matrix<T> predict_proba(const MatrixCRef<T>& x) const;
   /// Most responsible component of each row (for a row too far from every component, see predict_proba()).
-IntVector predict(const MatrixCRef<T>& x) const;
+  IntVector predict(const MatrixCRef<T>& x) const;
   /// Draws `n` samples (rows) and their component labels.
-std::pair<Matrix<T>, IntVector> sample(Rng& rng, Index n) const;
+  std::pair<Matrix<T>, IntVector> sample(Rng& rng, Index n) const;
   /// Number of free parameters (weights, means, covariances).
-Index parameters() const noexcept;
+  Index parameters() const noexcept;
   /// Bayesian information criterion \f$-2\log L + p\log N\f$.
   T bic(const MatrixCRef<T>& x) const {
     return -T(2) * pml::detail::mean_score("GaussianMixture::bic", score_samples(x)) * T(x.rows()) + T(parameters()) * std::log(T(x.rows()));
@@ -186,7 +186,7 @@ Index parameters() const noexcept;
   /// Covariance of component k as a full D x D matrix (whatever the covariance type).
   /// Diagonal and spherical types fill the diagonal from the stored variances (O(D^2), no product).
   /// @throw std::logic_error if not fitted; std::out_of_range unless 0 <= k < components.
-Matrix<T> covariance(Index k) const;
+  Matrix<T> covariance(Index k) const;
   /// All K covariances as full matrices.
   std::vector<Matrix<T>> covariances() const {
     std::vector<Matrix<T>> out;
@@ -256,7 +256,7 @@ Matrix<T> covariance(Index k) const;
     Matrix<T> variances;                      // diagonal: K x D; spherical: K x 1
   };
 
-Matrix<T> cholesky(Index k) const;
+  Matrix<T> cholesky(Index k) const;
 
   // The shift predictions work about: the weighted mean of the component means (from the stored parameters
   // only, so a loaded model predicts as the saved one).
@@ -278,7 +278,7 @@ Matrix<T> cholesky(Index k) const;
   // Responsibilities of a row whose log-density underflows for every component: the limit as the row moves
   // away, all mass on the component(s) with the smallest Mahalanobis distance, computed in units of the
   // row's largest deviation so that it does not overflow.
-RowVector<T> far_responsibilities(const RowVector<T>& x) const;
+  RowVector<T> far_responsibilities(const RowVector<T>& x) const;
 
   void require_fitted(const char* function, const MatrixCRef<T>& x) const {
     if (state_.weights.size() == 0) throw std::logic_error(std::string(function) + ": the model is not fitted; call fit() first");
@@ -287,12 +287,12 @@ RowVector<T> far_responsibilities(const RowVector<T>& x) const;
 
   // Full and tied covariances are D x D (each kept with its Cholesky factor): refuse wide data whose
   // covariances cannot fit in memory before allocating them, and say which covariance types can.
-void check_memory(const char* f, Index d) const;
-void check_initial_parameters(Index d) const;
+  void check_memory(const char* f, Index d) const;
+  void check_initial_parameters(Index d) const;
 
   // Responsibilities from k-means or at random, then one M-step; explicit initial parameters override
   // (all three given: nothing else is computed). The state's means are about `shift`.
-State initial_state(const Shards& sh, const MatrixCRef<T>& x, const RowVector<T>& shift, const detail::SampleWeights<T>& w, Rng& rng) const;
+  State initial_state(const Shards& sh, const MatrixCRef<T>& x, const RowVector<T>& shift, const detail::SampleWeights<T>& w, Rng& rng) const;
   // The first M-step, from responsibilities without a previous state: means first (statistics about the
   // shift), then the second moments about those means (exact differences).
   template <class Responsibilities>
@@ -314,7 +314,7 @@ State initial_state(const Shards& sh, const MatrixCRef<T>& x, const RowVector<T>
     m_step(sh, s, st, x, shift, w, Worst{}, resp);
   }
 
-void set_covariances(State& s, const std::vector<Matrix<T>>& covs) const;
+  void set_covariances(State& s, const std::vector<Matrix<T>>& covs) const;
 
   // Row i of all ranks' rows (stacked in rank order), minus `shift`, and its weight, on every rank.
   static std::pair<RowVector<T>, T> global_row(const Shards& sh, const MatrixCRef<T>& x, const RowVector<T>& shift,
@@ -378,7 +378,7 @@ void set_covariances(State& s, const std::vector<Matrix<T>>& covs) const;
   // Rows per sub-block of a chunk in the fused pass (its temporaries: sub_block x D and sub_block x K).
   static constexpr Index sub_block = 2048;
   // weighted_log_prob of rows [begin, begin + n) of `all` into `lp` (n x K).
-void log_prob_rows(const State& s, const MatrixCRef<T>& all, Index begin, Index n, Eigen::Ref<Matrix<T>> lp) const;
+  void log_prob_rows(const State& s, const MatrixCRef<T>& all, Index begin, Index n, Eigen::Ref<Matrix<T>> lp) const;
 
   // Sufficient statistics of weighted responsibilities r_nk, in one pass over chunks of rows (each on its own
   // thread, combined in chunk order: the same bits for any thread count): s0_k = sum_n r_nk,
@@ -586,11 +586,11 @@ void log_prob_rows(const State& s, const MatrixCRef<T>& all, Index begin, Index 
     return (weighted_sum(mean, true) / w.sum()).transpose();
   }
 
-Eigen::LLT<Matrix<T>> checked_factor(const Matrix<T>& cov, Index c) const;
+  Eigen::LLT<Matrix<T>> checked_factor(const Matrix<T>& cov, Index c) const;
 
 
   // M-step from running statistics (partial_fit).
-void m_step_from_statistics();
+  void m_step_from_statistics();
 
   Options options_;
   State state_;

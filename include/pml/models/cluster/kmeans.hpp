@@ -110,7 +110,7 @@ template <Real T = double> class KMeans {
   /// the rank's own rows'. Per Lloyd iteration the ranks exchange one K x D sum and K masses; k-means++
   /// takes a few scalars and one D-row per candidate. @throw as fit(), on every rank (a rank's own bad shard
   /// is reported on all of them, with its rank).
-KMeans& fit(const Collective& ranks, const MatrixCRef<T>& x, Rng& rng, const VectorCRef<T>& weights = detail::no_weights<T>());
+  KMeans& fit(const Collective& ranks, const MatrixCRef<T>& x, Rng& rng, const VectorCRef<T>& weights = detail::no_weights<T>());
   /// The sharded fit() with a generator seeded from `seed` (the same on every rank).
   KMeans& fit(const Collective& ranks, const MatrixCRef<T>& x, std::uint64_t seed = 0, const VectorCRef<T>& weights = detail::no_weights<T>()) {
     Rng rng(seed);
@@ -127,7 +127,7 @@ KMeans& fit(const Collective& ranks, const MatrixCRef<T>& x, Rng& rng, const Vec
   }
   /// Squared distances to every centre (N x K): expanded about the centres' mean, entries that lost their
   /// digits to cancellation recomputed from exact differences.
-Matrix<T> transform(const MatrixCRef<T>& x) const;
+  Matrix<T> transform(const MatrixCRef<T>& x) const;
   /// Per-row score (length N, higher is better, the library's score_samples() convention): minus the
   /// exact squared distance of each row of `x` (N x D) to its nearest fitted centre.
   /// @throw std::logic_error if not fitted; std::invalid_argument if `x` has the wrong number of columns.
@@ -141,10 +141,10 @@ Matrix<T> transform(const MatrixCRef<T>& x) const;
   /// The mean of score_samples(): minus the mean squared distance to the nearest centre (higher is
   /// better, like every model's score(); scikit-learn's KMeans.score is the sum, N times this).
   /// @throw as score_samples().
-T score(const MatrixCRef<T>& x) const;
+  T score(const MatrixCRef<T>& x) const;
   /// Inertia of `x` (unweighted) under the fitted centres: the exact squared distance of each row to its
   /// nearest centre, summed (lower is better; −N × score(x)). @throw as score_samples().
-T inertia(const MatrixCRef<T>& x) const;
+  T inertia(const MatrixCRef<T>& x) const;
 
   const Matrix<T>& centres() const noexcept { return centres_; }  ///< K x D
   const IntVector& labels() const noexcept { return labels_; }     ///< labels of the training rows
@@ -274,7 +274,7 @@ T inertia(const MatrixCRef<T>& x) const;
   // kept rows do not depend on how the rows are sharded. The kept rows (about 2K per pass, gathered on every
   // rank) are weighted by the weight of the rows nearest to them and reduced to K by a one-process KMeans
   // (k-means++, then Lloyd) drawing from rng: the same on every rank.
-Matrix<T> parallel_seeds(const Collective& ranks, const Centred& x, const detail::SampleWeights<T>& w, Index offset, Rng& rng) const;
+  Matrix<T> parallel_seeds(const Collective& ranks, const Centred& x, const detail::SampleWeights<T>& w, Index offset, Rng& rng) const;
 
  public:
 

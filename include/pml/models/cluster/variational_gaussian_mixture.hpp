@@ -104,7 +104,7 @@ template <Real T = double> class VariationalGaussianMixture {
   /// up to rounding (bit for bit on one rank). Per iteration the ranks exchange K + K D numbers and the K
   /// scatters (K D (D + 1) / 2 numbers) once each, and the ELBO's data term; the k-means start is the sharded
   /// KMeans. @throw as fit(), on every rank (a rank's own bad shard is reported on all of them, with its rank).
-VariationalGaussianMixture& fit(const Collective& ranks, const MatrixCRef<T>& x, Rng& rng);
+  VariationalGaussianMixture& fit(const Collective& ranks, const MatrixCRef<T>& x, Rng& rng);
   /// fit() with a generator seeded from `seed`.
   VariationalGaussianMixture& fit(const MatrixCRef<T>& x, std::uint64_t seed = 0) {
     Rng rng(seed);
@@ -119,11 +119,11 @@ VariationalGaussianMixture& fit(const Collective& ranks, const MatrixCRef<T>& x,
   /// Responsibilities under the variational posterior (N x K). A row so far from every component that every
   /// \f$\ln\rho_{nk}\f$ is −∞ gets their limit as it moves away: all mass on the component(s) with the
   /// smallest \f$\nu_k(x-m_k)^TW_k(x-m_k)\f$ (computed in scaled units), split equally on a tie; never NaN.
-Matrix<T> predict_proba(const MatrixCRef<T>& x) const;
+  Matrix<T> predict_proba(const MatrixCRef<T>& x) const;
   /// The component of largest responsibility for each row.
-IntVector predict(const MatrixCRef<T>& x) const;
+  IntVector predict(const MatrixCRef<T>& x) const;
   /// Expected mixing weights E[π_k].
-Vector<T> weights() const;
+  Vector<T> weights() const;
   /// Posterior means m_k (K x D).
   const Matrix<T>& means() const noexcept { return m_; }
   /// E[Λ_k]⁻¹ = W_k⁻¹/ν_k, the covariance implied by the expected precision.
@@ -181,19 +181,19 @@ Vector<T> weights() const;
   }
 
   // ln rho_nk = E[ln pi_k] + 1/2 E[ln|L_k|] - D/2 ln 2pi - 1/2 (D/beta_k + nu_k (x - m_k)' W_k (x - m_k))
-Matrix<T> log_rho(const MatrixCRef<T>& x) const;
+  Matrix<T> log_rho(const MatrixCRef<T>& x) const;
 
   // The limit of the responsibilities of a row whose every ln rho is -inf (see predict_proba()).
-RowVector<T> far_responsibilities(const RowVector<T>& x) const;
+  RowVector<T> far_responsibilities(const RowVector<T>& x) const;
 
-Vector<T> expected_log_weights() const;
+  Vector<T> expected_log_weights() const;
 
   // E-step: responsibilities of this rank's rows into `resp`; returns the ELBO per sample (of the n rows of all ranks).
-T e_step(const Collective& ranks, const MatrixCRef<T>& x, Index n, Matrix<T>& resp) const;
+  T e_step(const Collective& ranks, const MatrixCRef<T>& x, Index n, Matrix<T>& resp) const;
 
   // M-step (PRML 10.51-10.63, and the stick-breaking analogue for the weights).
   // Sharded: N_k and the sums r^T x in one message, then the K scatters about x_bar_k in another.
-void m_step(const Collective& ranks, const MatrixCRef<T>& x, const Matrix<T>& resp);
+  void m_step(const Collective& ranks, const MatrixCRef<T>& x, const Matrix<T>& resp);
 
   void require_fitted(const char* function, Index columns) const {
     if (m_.size() == 0) throw std::logic_error(std::string(function) + ": the model is not fitted; call fit() first");

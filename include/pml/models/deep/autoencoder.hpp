@@ -65,7 +65,7 @@ template <Real T = double> class AutoEncoder {
   }
 
   /// The summed reconstruction loss of a batch on `tape`.
-ad::Var<T> loss(ad::Tape<T>& tape, const ad::Var<T>& x);
+  ad::Var<T> loss(ad::Tape<T>& tape, const ad::Var<T>& x);
 
   /// Trains with Adam on shuffled minibatches; returns *this (the mean loss per row of each epoch is in
   /// loss_history()).

@@ -116,7 +116,7 @@ template <Real T = double> class BayesByBackprop {
 
   /// The minibatch free energy kl_weight * KL - log p(y|x, w), averaged over `samples` posterior draws,
   /// on `tape`. y is N x output (regression) or one-hot N x classes (classification).
-ad::Var<T> loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& y, Rng& rng, T kl_weight);
+  ad::Var<T> loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& y, Rng& rng, T kl_weight);
 
   /// Trains with Adam on shuffled minibatches. Regression: y is N x output (floating point).
   /// Classification: y is an integer vector of labels (e.g. IntVector). Returns the free energy per data
@@ -242,7 +242,7 @@ ad::Var<T> loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& y, Rng
 
   /// Every weight's signal-to-noise ratio |mu| / sigma, all layers in one vector (for the histogram of
   /// Blundell et al.'s figure 4).
-Vector<T> signal_to_noise() const;
+  Vector<T> signal_to_noise() const;
 
   /// Pointers to every trainable parameter, in the order model files store them (for optimisers and serialisation).
   nn::ParameterList<T> parameters() {
@@ -251,7 +251,7 @@ Vector<T> signal_to_noise() const;
     return list;
   }
   /// Read-only parameters(), same order.
-nn::ConstParameterList<T> parameters() const;
+  nn::ConstParameterList<T> parameters() const;
   std::vector<nn::BayesianLinear<T>>& layers() noexcept { return layers_; }  ///< The layers (posterior means and rhos), input first.
   const std::vector<nn::BayesianLinear<T>>& layers() const noexcept { return layers_; }  ///< The layers, read-only.
   /// Writes the parameters and the options to `path` (model type "BayesByBackprop"; format in serialization/model_file.hpp),
@@ -331,7 +331,7 @@ nn::ConstParameterList<T> parameters() const;
     return evaluate(layers_, x, rng, sampling);
   }
   // the SNR below which `fraction` of all weights lie
-T snr_quantile(double fraction) const;
+  T snr_quantile(double fraction) const;
 
   BayesByBackpropOptions options_;
   std::vector<nn::BayesianLinear<T>> layers_;

@@ -92,7 +92,7 @@ template <Real T = double> class BayesianCNN {
   /// The minibatch free energy kl_weight·KL − log p(y | x, w) (softmax cross-entropy summed over the
   /// rows), averaged over options().samples posterior draws, on `tape`; y is one-hot N x K.
   /// @throw std::invalid_argument for shapes that do not match the model.
-ad::Var<T> loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& y, Rng& rng, T kl_weight);
+  ad::Var<T> loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& y, Rng& rng, T kl_weight);
 
   /// Trains with Adam on shuffled minibatches; the free energy per image of each epoch is in
   /// loss_history(). Returns *this.
@@ -154,7 +154,7 @@ ad::Var<T> loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& y, Rng
     return detail::argmax_rows(predict_proba(x, samples, rng));
   }
   /// Every filter and dense weight's |μ|/σ in one vector (convolutions first; for the pruning histogram).
-Vector<T> signal_to_noise() const;
+  Vector<T> signal_to_noise() const;
 
   Index input_size() const noexcept { return options_.channels * options_.height * options_.width; }  ///< C·H·W
   /// Pointers to every trainable parameter in file order (each convolution's μ, ρ of filters and bias, then each dense layer's).
@@ -223,7 +223,7 @@ Vector<T> signal_to_noise() const;
     }
     return out;
   }
-T snr_quantile(double fraction) const;
+  T snr_quantile(double fraction) const;
 
   Options options_;
   std::vector<nn::BayesianConv2d<T>> convs_;

@@ -254,7 +254,7 @@ template <Real T = double> class BayesianSegNet {
     return self.classifier_[0].forward(tape, h).var;
   }
   // the per-pixel softmax of one pass over x in chunks of 16 images on this thread's scratch tape
-Matrix<T> pass(const Matrix<T>& x, Rng& rng, bool dropout) const;
+  Matrix<T> pass(const Matrix<T>& x, Rng& rng, bool dropout) const;
   std::vector<nn::Conv2d<T>*> conv_layers() {
     std::vector<nn::Conv2d<T>*> out;
     for (auto& c : enc_conv_) out.push_back(&c);

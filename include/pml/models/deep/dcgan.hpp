@@ -157,7 +157,7 @@ template <Real T = double> class DCGAN {
   /// 2017, eq. 3). @throw std::invalid_argument for the wrong width or row count, or unless
   /// generator_loss is wasserstein_gp (the other discriminators have batch normalisation, whose input
   /// gradient couples the rows).
-ad::Var<T> gradient_penalty(ad::Tape<T>& tape, const ad::Var<T>& x_hat);
+  ad::Var<T> gradient_penalty(ad::Tape<T>& tape, const ad::Var<T>& x_hat);
   /// G(z) on `tape` in training mode (batch statistics; the running statistics updated), values in [−1, 1].
   /// @throw std::invalid_argument unless z has noise columns.
   ad::Var<T> generator_forward(ad::Tape<T>& tape, const ad::Var<T>& z) {

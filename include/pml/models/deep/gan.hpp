@@ -133,7 +133,7 @@ template <Real T = double> class GAN {
   /// N x output, N a multiple of `packing`; the sum runs over D's N / packing inputs); for wasserstein_gp
   /// sum [D(fake) - D(x)] without the penalty (gradient_penalty() adds it). Gradients reach the
   /// discriminator only. @throw std::invalid_argument for a wrong width or row count.
-ad::Var<T> discriminator_loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& fake);
+  ad::Var<T> discriminator_loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& fake);
   /// WGAN-GP's penalty sum over D's inputs of (||∇ D(x̂)||₂ - 1)² at the rows `x_hat` (N x output, N a
   /// multiple of `packing`), the gradient taken with respect to D's input row (a pack of `packing`
   /// samples). The gradient is built on the tape from the critic's weights, as a column
@@ -143,11 +143,11 @@ ad::Var<T> discriminator_loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::
   /// @throw std::invalid_argument for a wrong width or row count, with minibatch_stddev (D's input
   ///        gradient would couple the rows of the batch) or a critic activation other than relu,
   ///        leaky_relu or identity.
-ad::Var<T> gradient_penalty(ad::Tape<T>& tape, const ad::Var<T>& x_hat);
+  ad::Var<T> gradient_penalty(ad::Tape<T>& tape, const ad::Var<T>& x_hat);
   /// The generator's loss, summed over D's inputs (the rows of z, N x noise, in packs of `packing`), on
   /// `tape`; back-propagation fills the generator's gradients (and the discriminator's, which fit() does
   /// not use). @throw std::invalid_argument for a wrong width or row count.
-ad::Var<T> generator_loss(ad::Tape<T>& tape, const ad::Var<T>& z);
+  ad::Var<T> generator_loss(ad::Tape<T>& tape, const ad::Var<T>& z);
 
   /// G(z) on `tape` for noise rows z (N x noise), gradients reaching the generator.
   /// @throw std::invalid_argument unless z has noise columns.

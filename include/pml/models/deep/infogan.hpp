@@ -182,7 +182,7 @@ template <Real T = double> class InfoGAN {
 
   /// n code rows drawn from the prior P(c) (n x code_size()): each categorical code uniform over its
   /// values, each continuous one from continuous_prior. @throw std::invalid_argument if n <= 0.
-Matrix<T> sample_codes(Rng& rng, Index n) const;
+  Matrix<T> sample_codes(Rng& rng, Index n) const;
   /// The generator's input [z | one-hot categorical codes | continuous codes] for noise rows z (N x noise)
   /// and code rows (N x code_size()). @throw std::invalid_argument for wrong shapes; std::domain_error for
   /// a categorical value that is not one of 0..K−1 or a non-finite number.
@@ -215,7 +215,7 @@ Matrix<T> sample_codes(Rng& rng, Index n) const;
   /// head's loss (with both λ = 1, −L_I up to the constant H(c), Chen et al. 2016 eq. 5) for its raw outputs `q` (N x the
   /// logits of each categorical code, then the continuous codes' means, then their log-variances) and the
   /// generator inputs' code part `codes_in` (N x code_inputs(): one-hot, then continuous values).
-ad::Var<T> information_loss(ad::Tape<T>& tape, const ad::Var<T>& q, const ad::Var<T>& codes_in, T categorical_weight, T continuous_weight) const;
+  ad::Var<T> information_loss(ad::Tape<T>& tape, const ad::Var<T>& q, const ad::Var<T>& codes_in, T categorical_weight, T continuous_weight) const;
 
   /// D's and Q's loss on `tape` (Chen et al. 2016, eq. 6): −Σ[log D(x) + log(1 − D(fake))] on real rows x
   /// and generated rows `fake` (both N x input_size() in the network's scale: as given for mlp, [−1, 1]
@@ -233,7 +233,7 @@ ad::Var<T> information_loss(ad::Tape<T>& tape, const ad::Var<T>& q, const ad::Va
   /// G's loss on `tape` for generated rows `fake` = G(input) made on this tape (generator_forward()) from
   /// generator inputs whose code part is `codes_in`: the GAN loss (−Σ log D(fake), or Σ log(1 − D(fake))
   /// for minimax) and the information loss. @throw std::invalid_argument for wrong shapes.
-InfoGANLoss<T> generator_loss(ad::Tape<T>& tape, const ad::Var<T>& fake, const ad::Var<T>& codes_in, T categorical_weight, T continuous_weight);
+  InfoGANLoss<T> generator_loss(ad::Tape<T>& tape, const ad::Var<T>& fake, const ad::Var<T>& codes_in, T categorical_weight, T continuous_weight);
   /// G(input) on `tape` in training mode, in the network's scale, for generator inputs (N x noise +
   /// code_inputs(), generator_input()). @throw std::invalid_argument for a wrong width.
   ad::Var<T> generator_forward(ad::Tape<T>& tape, const ad::Var<T>& input) {
@@ -377,7 +377,7 @@ InfoGANLoss<T> generator_loss(ad::Tape<T>& tape, const ad::Var<T>& fake, const a
   /// H(c_k) + E log Q(c_k | G(z, c)) estimated on n generated rows; H is log K for a categorical code,
   /// log 2 (uniform) or ½ log(2πe) (Gaussian) for a continuous one, so a categorical code's bound reaches
   /// log K when Q reads it perfectly. Returns code_size() values. @throw std::invalid_argument if n <= 0.
-Vector<T> mutual_information(Rng& rng, Index n) const;
+  Vector<T> mutual_information(Rng& rng, Index n) const;
 
   /// Every trainable parameter: the body's generator, its discriminator, then Q.
   nn::ParameterList<T> parameters() {

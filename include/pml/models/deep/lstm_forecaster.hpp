@@ -167,7 +167,7 @@ template <Real T = double> class LSTMForecaster {
   /// The minibatch loss on `tape` for standardised windows x (N x window) and next values y (N x 1):
   /// the Gaussian negative log-likelihood summed over the rows plus kl_weight·KL (Bayes by Backprop) or
   /// N·λ|W|² (MC dropout). @throw std::invalid_argument for shapes that do not match the model.
-ad::Var<T> loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& y, Rng& rng, T kl_weight);
+  ad::Var<T> loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& y, Rng& rng, T kl_weight);
 
   /// `samples` sample paths of the next `horizon` values after `history` (the series up to the forecast
   /// origin, at least min_history() values), in the series' units: samples x horizon. Paths run on

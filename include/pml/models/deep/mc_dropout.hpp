@@ -118,7 +118,7 @@ template <Real T = double> class MCDropoutRegressor {
   /// the mean over rows of 1/2 |y - yhat|^2 (homoscedastic, MCDropoutLoss::half_squared_error: the
   /// Gaussian NLL times 1/tau, up to a constant) or of |y - yhat|^2 (MCDropoutLoss::mean_squared_error),
   /// or of the Gaussian NLL with predicted log sigma^2 (heteroscedastic).
-ad::Var<T> loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& y, Rng& rng);
+  ad::Var<T> loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& y, Rng& rng);
 
   /// Trains with Adam on shuffled minibatches; the gradient of the weight decay of weight_decay(x.rows())
   /// is added to every gradient (the L2 term of the objective; no bias decay with

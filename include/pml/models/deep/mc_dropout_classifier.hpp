@@ -218,7 +218,7 @@ template <Real T = double> class MCDropoutClassifier {
   // one pass over x in chunks of 16 rows on this thread's scratch tape: the im2col matrices of a whole test
   // set would not fit, and a chunk's arenas stay under ScratchTape's kept size (so passes do not fault
   // fresh pages in); the chunks draw their masks from `rng` in order
-Matrix<T> evaluate(const Matrix<T>& x, Rng& rng, bool dropout, bool penultimate = false) const;
+  Matrix<T> evaluate(const Matrix<T>& x, Rng& rng, bool dropout, bool penultimate = false) const;
 
   Options options_;
   std::vector<nn::Conv2d<T>> convs_;

@@ -178,11 +178,11 @@ template <Real T = double> class PCA {
   /// and the D x D scatter once, and every rank ends with the same components, equal to fit() on the stacked
   /// rows up to rounding (bit for bit on one rank; with fewer rows in all than columns, from the D x D
   /// scatter rather than the N x N Gram matrix). @throw as fit(), on every rank.
-PCA& fit(const Collective& ranks, const MatrixCRef<T>& x);
+  PCA& fit(const Collective& ranks, const MatrixCRef<T>& x);
   /// Projections onto the components (N x M), whitened if requested.
-Matrix<T> transform(const MatrixCRef<T>& x) const;
+  Matrix<T> transform(const MatrixCRef<T>& x) const;
   /// Back to data space (N x D) from projections.
-Matrix<T> inverse_transform(const MatrixCRef<T>& z) const;
+  Matrix<T> inverse_transform(const MatrixCRef<T>& z) const;
   /// Model covariance \f$U_M(\Lambda_M - \sigma^2 I)U_M^T + \sigma^2 I\f$.
   Matrix<T> covariance() const {
     require_fitted("PCA::covariance", mean_.size());
@@ -228,7 +228,7 @@ Matrix<T> inverse_transform(const MatrixCRef<T>& z) const;
 
  private:
   // score_samples() of a block of rows (its checks done)
-Vector<T> score_rows(const MatrixCRef<T>& x) const;
+  Vector<T> score_rows(const MatrixCRef<T>& x) const;
   friend struct io::StateAccess;
   // The fitted state a model file holds (serialization/state.hpp): save() and load() both run this.
   template <class Self, class Archive> static void state(Self& self, Archive& a) {

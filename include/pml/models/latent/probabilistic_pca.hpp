@@ -85,7 +85,7 @@ template <Real T = double> class ProbabilisticPCA {
   /// S alone); EM with missing values exchanges its sufficient statistics (D (M + 1)(M + 2) numbers and the
   /// log-likelihood, then the squared residuals) once per iteration. Every rank ends with the same W, μ, σ²,
   /// equal to fit() on the stacked rows up to rounding (bit for bit on one rank). @throw as fit(), on every rank.
-ProbabilisticPCA& fit(const Collective& ranks, const MatrixCRef<T>& x_rows, Rng& rng);
+  ProbabilisticPCA& fit(const Collective& ranks, const MatrixCRef<T>& x_rows, Rng& rng);
   /// fit() with a generator seeded from `seed`.
   ProbabilisticPCA& fit(const MatrixCRef<T>& x, std::uint64_t seed = 0) {
     Rng rng(seed);
@@ -109,7 +109,7 @@ ProbabilisticPCA& fit(const Collective& ranks, const MatrixCRef<T>& x_rows, Rng&
   /// Mean log-likelihood per row (scikit-learn's PCA.score with `unbiased = true`). @throw std::invalid_argument for x with no rows (score_samples gives an empty vector).
   T score(const MatrixCRef<T>& x) const { return pml::detail::mean_score("ProbabilisticPCA::score", score_samples(x)); }
   /// Posterior of z given each row (rows must be complete; see posterior_observed() for rows with NaN).
-LatentPosterior<T> posterior(const MatrixCRef<T>& x) const;
+  LatentPosterior<T> posterior(const MatrixCRef<T>& x) const;
   /// Posterior of z for one row (length D) that may have missing (NaN) entries, from its observed
   /// entries only: the same LatentPosterior as posterior() (mean 1 x M, covariance M x M).
   LatentPosterior<T> posterior_observed(const VectorCRef<T>& row) const {
@@ -120,7 +120,7 @@ LatentPosterior<T> posterior(const MatrixCRef<T>& x) const;
   /// Posterior means of z (N x M).
   Matrix<T> transform(const MatrixCRef<T>& x) const { return posterior(x).mean; }
   /// `n` draws from the model, as rows.
-Matrix<T> sample(Rng& rng, Index n) const;
+  Matrix<T> sample(Rng& rng, Index n) const;
   /// \f$C = WW^T + \sigma^2I\f$.
   Matrix<T> covariance() const {
     Matrix<T> c = w_ * w_.transpose();
@@ -150,7 +150,7 @@ Matrix<T> sample(Rng& rng, Index n) const;
 
  private:
   // score_samples() of a block of rows (its checks done)
-Vector<T> score_rows(const MatrixCRef<T>& x) const;
+  Vector<T> score_rows(const MatrixCRef<T>& x) const;
   friend struct io::StateAccess;
   // The fitted state a model file holds (serialization/state.hpp): save() and load() both run this.
   template <class Self, class Archive> static void state(Self& self, Archive& a) {
@@ -178,14 +178,14 @@ Vector<T> score_rows(const MatrixCRef<T>& x) const;
   };
 
   // Training log-likelihood from S alone: -N/2 (D log 2pi + log|C| + tr(C^{-1} S)) (PRML 12.44).
-T log_likelihood_from_s(const ThinCovariance& s) const;
+  T log_likelihood_from_s(const ThinCovariance& s) const;
 
   // EM on S (PRML 12.58-12.59). Scale-free: the start is in the data's units, W = U_M diag(sqrt(lambda_M -
   // sigma^2)) R (the leading eigenvectors of S, R a random rotation drawn from `rng`) and sigma^2 the mean
   // discarded eigenvalue (Tipping & Bishop's stationary point, so EM confirms it in a few iterations); the stopping rule is relative: the log-likelihood changes by at most
   // tolerance per row and dimension (a difference of log-likelihoods does not depend on the units) and W and
   // sigma^2 by at most sqrt(tolerance) relatively, or W and sigma^2 change only at the rounding level of T.
-void fit_em(const detail::CovarianceEigen<T>& e, T noise, Rng& rng);
+  void fit_em(const detail::CovarianceEigen<T>& e, T noise, Rng& rng);
 
   // Posterior of z and the marginal log-likelihood for one row, using only its observed entries.
   struct RowPosterior {
@@ -193,14 +193,14 @@ void fit_em(const detail::CovarianceEigen<T>& e, T noise, Rng& rng);
     Matrix<T> covariance;  // sigma^2 M_O^{-1}
     T log_likelihood;
   };
-RowPosterior observed_row(const Vector<T>& row) const;
+  RowPosterior observed_row(const Vector<T>& row) const;
 
   // EM with missing entries (Tipping & Bishop 1999, appendix; Ilin & Raiko 2010): the E-step uses each
   // row's observed entries; the M-step updates [W mu] jointly row by row of the data dimension with the
   // augmented latent (z, 1), so the observed-data likelihood never decreases. It runs on the data centred by
   // the observed column means (the squared residuals are never expanded about the origin); this rank's rows
   // are `x`, `n` rows in all.
-void fit_em_missing(const Collective& ranks, const MatrixCRef<T>& x, Index n_all, Rng& rng);
+  void fit_em_missing(const Collective& ranks, const MatrixCRef<T>& x, Index n_all, Rng& rng);
 
   void require_fitted(const char* function, Index columns) const {
     if (mean_.size() == 0) throw std::logic_error(std::string(function) + ": the model is not fitted; call fit() first");

@@ -115,17 +115,17 @@ template <Real T = double> class BayesianLinearRegression {
   /// rank ends with the same posterior, equal to fit() on the stacked rows up to rounding (bit for bit on one
   /// rank; with fewer rows in all than columns, the M x M eigen-decomposition instead of the N x N one).
   /// @throw as fit(), on every rank (a rank's own bad rows are reported on all of them, with its rank).
-BayesianLinearRegression& fit(const Collective& ranks, const MatrixCRef<T>& phi_rows, const VectorCRef<T>& t);
+  BayesianLinearRegression& fit(const Collective& ranks, const MatrixCRef<T>& phi_rows, const VectorCRef<T>& t);
 
   /// Sequential Bayesian update with α, β held fixed (PRML 3.49–3.51; Fig. 3.7): the current posterior
   /// becomes the prior. Starting from an unfitted model the prior is N(0, α⁻¹I). Updating with data in
   /// pieces gives exactly the batch posterior.
   /// @throw std::logic_error with fit_intercept (the centring needs all data at once).
-BayesianLinearRegression& update(const MatrixCRef<T>& phi, const VectorCRef<T>& t);
+  BayesianLinearRegression& update(const MatrixCRef<T>& phi, const VectorCRef<T>& t);
 
   /// Predictive mean and variance at design matrix `phi` (N x M), each N x 1 (PRML 3.58–3.59): aleatoric
   /// 1/β, epistemic φᵀS_Nφ. @throw std::logic_error if not fitted or `phi` has the wrong width.
-Prediction<T> predict(const MatrixCRef<T>& phi) const;
+  Prediction<T> predict(const MatrixCRef<T>& phi) const;
   /// `n` functions drawn from the posterior, evaluated at `phi`: an N x n matrix (PRML Fig. 3.9).
   Matrix<T> sample_functions(Rng& rng, const MatrixCRef<T>& phi, Index n) const {
     require_fitted("BayesianLinearRegression::sample_functions", phi.cols());

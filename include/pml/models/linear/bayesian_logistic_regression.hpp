@@ -70,10 +70,10 @@ template <Real T = double> class BayesianLogisticRegression {
   /// step of the line search, the data term of the objective (one number); every rank takes the same steps
   /// and ends with the same Laplace posterior, equal to fit() on the stacked rows up to rounding (bit for bit
   /// on one rank). @throw as fit(), on every rank (a rank's own bad rows are reported on all of them, with its rank).
-BayesianLogisticRegression& fit(const Collective& ranks, const MatrixCRef<T>& phi_rows, const IntVectorCRef& t);
+  BayesianLogisticRegression& fit(const Collective& ranks, const MatrixCRef<T>& phi_rows, const IntVectorCRef& t);
 
   /// Predictive \f$p(t=1|\boldsymbol\phi)\f$ with the probit approximation (moderated by the posterior).
-Vector<T> predict_proba(const MatrixCRef<T>& phi) const;
+  Vector<T> predict_proba(const MatrixCRef<T>& phi) const;
   /// \f$\sigma(\mathbf w_{MAP}^T\boldsymbol\phi)\f$: the plug-in probability that ignores the posterior width.
   Vector<T> predict_proba_map(const MatrixCRef<T>& phi) const {
     require_fitted("BayesianLogisticRegression::predict_proba_map", phi.cols());
@@ -138,10 +138,10 @@ Vector<T> predict_proba(const MatrixCRef<T>& phi) const;
   static detail::Chunks chunks(Index n, Index m) { return detail::split_rows(n, block, std::clamp<Index>(Index(4096) / (m + 1), 1, 16), block); }
   // The Newton step's gradient Phi^T (y - t) + alpha w and Hessian Phi^T R Phi + alpha I (PRML 4.96-4.97),
   // R = diag(y (1 - y)), summed block by block: no N x M temporary.
-void newton_terms(const MatrixCRef<T>& phi, const Vector<T>& target, const Vector<T>& w, Vector<T>& grad, Matrix<T>& hessian) const;
+  void newton_terms(const MatrixCRef<T>& phi, const Vector<T>& target, const Vector<T>& w, Vector<T>& grad, Matrix<T>& hessian) const;
   // negative log posterior up to a constant: sum softplus(a) - t a + alpha/2 |w|^2 (stable for any a), the
   // data term summed over the chunks above
-T objective(const MatrixCRef<T>& phi, const Vector<T>& target, const Vector<T>& w) const;
+  T objective(const MatrixCRef<T>& phi, const Vector<T>& target, const Vector<T>& w) const;
   void require_fitted(const char* function, Index columns) const {
     if (mean_.size() == 0) throw std::logic_error(std::string(function) + ": the model is not fitted; call fit() first");
     check_size(function, "phi", columns, mean_.size(), "columns");

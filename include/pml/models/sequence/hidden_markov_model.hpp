@@ -78,7 +78,8 @@ template <Real T = double> struct HiddenMarkovModelOptions {
 /// Viterbi (PRML 13.68–13.70) maximises sums of logs. Baum–Welch (PRML
 /// 13.18–13.23) starts from k-means means and the data's covariance (Gaussian) or Dirichlet(1) draws
 /// (categorical), with uniform initial and transition probabilities; covariances are accumulated from the
-/// centred rows x − μ_k. A Gaussian-mixture state (hmmlearn's GMMHMM) emits b_k(x) = Σ_m w_km N(x | μ_km,
+/// centred rows x − μ_k, and Baum–Welch runs on the data centred about its column means (shift-equivariant to
+/// rounding: tested in the estimator checks at offsets of 1e9 spreads). A Gaussian-mixture state (hmmlearn's GMMHMM) emits b_k(x) = Σ_m w_km N(x | μ_km,
 /// Σ_km), evaluated as a log-sum-exp; its M-step weighs row t for component m by γ_t(k) w_km N_km(x_t) /
 /// b_k(x_t) (PRML 9.23–9.26 within the state), and its components start from k-means with M clusters on the
 /// rows nearest the state's k-means centre. Sequences run in parallel (the sums combined in sequence order: the same bits for
@@ -96,6 +97,8 @@ template <Real T = double> class HiddenMarkovModel {
     if (options.symbols < 0) detail::throw_domain(f, "symbols", "be non-negative", std::to_string(options.symbols));
     if (options.restarts < 1) detail::throw_domain(f, "restarts", "be at least 1", std::to_string(options.restarts));
     if (options.mixture_components < 1) detail::throw_domain(f, "mixture_components", "be at least 1", std::to_string(options.mixture_components));
+    if (options.emission != HMMEmission::categorical && options.symbols != 0)
+      detail::throw_domain(f, "symbols", "be 0 unless emission is categorical", std::to_string(options.symbols));
     if (!mixture() && options.mixture_components != 1)
       detail::throw_domain(f, "mixture_components", "be 1 unless emission is gaussian_mixture_full or gaussian_mixture_diagonal",
                            std::to_string(options.mixture_components));
@@ -116,7 +119,7 @@ template <Real T = double> class HiddenMarkovModel {
   /// (K x M, rows sum to 1). Use it to score or decode with known parameters, or to start fit() with warm_start.
   /// @throw std::invalid_argument for inconsistent shapes; std::domain_error for values that are not
   /// probabilities or covariances that are not positive definite.
-HiddenMarkovModel& set_parameters(const VectorCRef<T>& start, const MatrixCRef<T>& transitions, const MatrixCRef<T>& emission_probabilities,
+  HiddenMarkovModel& set_parameters(const VectorCRef<T>& start, const MatrixCRef<T>& transitions, const MatrixCRef<T>& emission_probabilities,
                                     const MatrixCRef<T>& means = Matrix<T>(), const std::vector<Matrix<T>>& covariances = {},
                                     const MatrixCRef<T>& mixture_weights = Matrix<T>());
 
@@ -124,7 +127,7 @@ HiddenMarkovModel& set_parameters(const VectorCRef<T>& start, const MatrixCRef<T
   /// `restarts` runs from starts drawn from `rng`, keeping the run of highest log-likelihood.
   /// @throw std::invalid_argument for lengths that do not add up to N or a zero length, a wrong width;
   /// std::domain_error for non-finite values or, categorical, a value that is not a symbol.
-HiddenMarkovModel& fit(const MatrixCRef<T>& x, const std::vector<Index>& lengths, Rng& rng);
+  HiddenMarkovModel& fit(const MatrixCRef<T>& x, const std::vector<Index>& lengths, Rng& rng);
   /// fit() with a generator seeded from `seed`.
   HiddenMarkovModel& fit(const MatrixCRef<T>& x, const std::vector<Index>& lengths = {}, std::uint64_t seed = 0) {
     Rng rng(seed);
@@ -150,15 +153,15 @@ HiddenMarkovModel& fit(const MatrixCRef<T>& x, const std::vector<Index>& lengths
     return log_likelihood_of(f, x, sequence_bounds(f, x.rows(), lengths)) / T(x.rows());
   }
   /// log p(x) of each sequence (length: the number of sequences).
-Vector<T> log_likelihoods(const MatrixCRef<T>& x, const std::vector<Index>& lengths = {}) const;
+  Vector<T> log_likelihoods(const MatrixCRef<T>& x, const std::vector<Index>& lengths = {}) const;
   /// The posterior probability of each hidden state at each row, p(z_t = k | x) (PRML 13.33): N x K.
-Matrix<T> predict_proba(const MatrixCRef<T>& x, const std::vector<Index>& lengths = {}) const;
+  Matrix<T> predict_proba(const MatrixCRef<T>& x, const std::vector<Index>& lengths = {}) const;
   /// The most probable state path of each sequence (Viterbi, PRML 13.68–13.70), one state per row.
   IntVector predict(const MatrixCRef<T>& x, const std::vector<Index>& lengths = {}) const { return decode(x, lengths).second; }
   /// The Viterbi path and its log-probability log p(x, z*) summed over the sequences.
-std::pair<T, IntVector> decode(const MatrixCRef<T>& x, const std::vector<Index>& lengths = {}) const;
+  std::pair<T, IntVector> decode(const MatrixCRef<T>& x, const std::vector<Index>& lengths = {}) const;
   /// `n` observations of one sequence drawn from the model, with their hidden states.
-std::pair<Matrix<T>, IntVector> sample(Rng& rng, Index n) const;
+  std::pair<Matrix<T>, IntVector> sample(Rng& rng, Index n) const;
 
   const Vector<T>& start_probabilities() const noexcept { return start_; }  ///< π (K; hmmlearn's startprob_)
   const Matrix<T>& transitions() const noexcept { return transitions_; }    ///< A (K x K; rows sum to 1; transmat_)
@@ -259,6 +262,8 @@ std::pair<Matrix<T>, IntVector> sample(Rng& rng, Index n) const;
   // M, the Gaussian components of each state (1 for a Gaussian state)
   Index components_per_state() const noexcept { return mixture() ? options_.mixture_components : 1; }
 
+  // Baum-Welch restarts on x (the centred rows for Gaussian emissions); the best run kept
+  void fit_centred(const char* f, const MatrixCRef<T>& x, const std::vector<std::pair<Index, Index>>& bounds, bool warm, Rng& rng);
   void require_parameters(const char* function) const {
     if (!fitted()) throw std::logic_error(std::string(function) + ": the model has no parameters; call fit() or set_parameters() first");
   }
@@ -282,14 +287,14 @@ std::pair<Matrix<T>, IntVector> sample(Rng& rng, Index n) const;
     if (at != n) detail::throw_shape(function, "lengths add up to " + std::to_string(at) + ", but x has " + std::to_string(n) + " rows");
     return out;
   }
-void check_data(const char* function, const MatrixCRef<T>& x, bool with_model) const;
+  void check_data(const char* function, const MatrixCRef<T>& x, bool with_model) const;
 
   // log b_k(x_t): N x K
-Matrix<T> log_emissions(const MatrixCRef<T>& x) const;
+  Matrix<T> log_emissions(const MatrixCRef<T>& x) const;
   // log Σ_m w_km N(x_t | μ_km, Σ_km) from the components' log-densities g (N x K·M): N x K
-Matrix<T> mixture_log_emissions(const Matrix<T>& g) const;
+  Matrix<T> mixture_log_emissions(const Matrix<T>& g) const;
   // log N(x_t | μ_c, Σ_c) of every Gaussian component c (a Gaussian state's emission, or a mixture's component): N x K·M
-Matrix<T> component_log_densities(const MatrixCRef<T>& x) const;
+  Matrix<T> component_log_densities(const MatrixCRef<T>& x) const;
 
   // Underflow guard of the recursions below. A step is done in linear space (K exps and one K x K product) when
   // no term exp(log a_i − max) · A_ij it sums can fall below the smallest normal number, i.e. when every finite
@@ -328,9 +333,9 @@ Matrix<T> component_log_densities(const MatrixCRef<T>& x) const;
   // log p(x_1..x_t), so that no entry grows with the sequence (PRML 13.2.4's scaling, in log space); returns
   // log p(x of the sequence) = Σ_t log c_t. @throw std::domain_error naming `function` for a sequence of
   // probability 0.
-T forward(const char* function, const Matrix<T>& b, Index begin, Index end, Matrix<T>& la) const;
+  T forward(const char* function, const Matrix<T>& b, Index begin, Index end, Matrix<T>& la) const;
   // log β (n x K), each row shifted to a largest entry of 0 (for a sequence forward() accepted)
-void backward(const Matrix<T>& b, Index begin, Index end, Matrix<T>& lb) const;
+  void backward(const Matrix<T>& b, Index begin, Index end, Matrix<T>& lb) const;
   // γ_t = α_t β_t / Σ_k α_t β_t from the shifted rows: each row sums to 1 to rounding however long the sequence
   static void posteriors(const Matrix<T>& la, const Matrix<T>& lb, Eigen::Ref<Matrix<T>> gamma) {
     gamma = la + lb;
@@ -342,18 +347,18 @@ void backward(const Matrix<T>& b, Index begin, Index end, Matrix<T>& lb) const;
     }
   }
   // Σ_t ξ_t(i, j) of one sequence added to acc (PRML 13.43), each ξ_t normalised to sum 1
-void add_transitions(const Matrix<T>& b, Index begin, const Matrix<T>& la, const Matrix<T>& lb, Matrix<T>& acc) const;
+  void add_transitions(const Matrix<T>& b, Index begin, const Matrix<T>& la, const Matrix<T>& lb, Matrix<T>& acc) const;
   [[noreturn]] static void impossible(const char* function, Index first, Index last) {
     detail::throw_domain(function, "x", "have a positive probability under the model",
                          "rows " + std::to_string(first) + " to " + std::to_string(last) + " of probability 0");
   }
 
-T log_likelihood_of(const char* function, const MatrixCRef<T>& x, const std::vector<std::pair<Index, Index>>& bounds) const;
+  T log_likelihood_of(const char* function, const MatrixCRef<T>& x, const std::vector<std::pair<Index, Index>>& bounds) const;
 
   // One Baum–Welch iteration: E-step under the current parameters, M-step; returns the log-likelihood before it.
-T em_step(const MatrixCRef<T>& x, const std::vector<std::pair<Index, Index>>& bounds);
+  T em_step(const MatrixCRef<T>& x, const std::vector<std::pair<Index, Index>>& bounds);
 
-void initialise(const MatrixCRef<T>& x, Rng& rng);
+  void initialise(const MatrixCRef<T>& x, Rng& rng);
 
   Options options_;
   Vector<T> start_;
@@ -365,60 +370,83 @@ void initialise(const MatrixCRef<T>& x, Rng& rng);
   T log_likelihood_ = 0;
   int iterations_ = 0;
   bool converged_ = false;
-};template <Real T>
+};
+
+template <Real T>
 auto HiddenMarkovModel<T>::set_parameters(const VectorCRef<T>& start, const MatrixCRef<T>& transitions, const MatrixCRef<T>& emission_probabilities, const MatrixCRef<T>& means, const std::vector<Matrix<T>>& covariances, const MatrixCRef<T>& mixture_weights) -> HiddenMarkovModel& {
     const char* f = "HiddenMarkovModel::set_parameters";
+    // everything is checked into locals first: a throw leaves the model as it was
     const Index k = options_.states;
+    const auto shape = [](const auto& m) { return std::to_string(m.rows()) + "x" + std::to_string(m.cols()); };
+    // rows checked to sum to 1 within 1e-6, then divided by their sums (as load() requires sums of 1 to rounding)
+    const auto normalised = [](Matrix<T> m) {
+      for (Index i = 0; i < m.rows(); ++i) m.row(i) /= m.row(i).sum();
+      return m;
+    };
     check_size(f, "start", start.size(), k, "length");
     check_simplex(f, "start", start, 1e-6);
     if (transitions.rows() != k || transitions.cols() != k)
-      detail::throw_shape(f, "transitions is " + std::to_string(transitions.rows()) + "x" + std::to_string(transitions.cols()) + ", expected " +
-                                 std::to_string(k) + "x" + std::to_string(k));
+      detail::throw_shape(f, "transitions is " + shape(transitions) + ", expected " + std::to_string(k) + "x" + std::to_string(k));
     for (Index i = 0; i < k; ++i) check_simplex(f, "transitions (row " + std::to_string(i) + ")", transitions.row(i).transpose(), 1e-6);
+    Matrix<T> emission, means_in, weights, variances;
+    std::vector<Matrix<T>> covs, factors;
+    Index symbols = 0, dims = 1;
     if (options_.emission == HMMEmission::categorical) {
       check_size(f, "emission_probabilities", emission_probabilities.rows(), k, "rows");
       check_nonempty(f, "emission_probabilities", emission_probabilities.cols());
       for (Index i = 0; i < k; ++i)
         check_simplex(f, "emission_probabilities (row " + std::to_string(i) + ")", emission_probabilities.row(i).transpose(), 1e-6);
-      emission_ = emission_probabilities;
-      symbols_ = emission_.cols();
-      dims_ = 1;
+      emission = normalised(emission_probabilities);
+      symbols = emission.cols();
     } else {
       const Index m = components_per_state(), c = k * m;  // Gaussian components in all
       if (mixture()) {
         if (mixture_weights.rows() != k || mixture_weights.cols() != m)
-          detail::throw_shape(f, "mixture_weights is " + std::to_string(mixture_weights.rows()) + "x" + std::to_string(mixture_weights.cols()) + ", expected " +
-                                     std::to_string(k) + "x" + std::to_string(m) + " (states x mixture_components)");
+          detail::throw_shape(f, "mixture_weights is " + shape(mixture_weights) + ", expected " + std::to_string(k) + "x" + std::to_string(m) +
+                                     " (states x mixture_components)");
         for (Index i = 0; i < k; ++i) check_simplex(f, "mixture_weights (row " + std::to_string(i) + ")", mixture_weights.row(i).transpose(), 1e-6);
+        weights = normalised(mixture_weights);
       } else if (mixture_weights.size() != 0) {
-        detail::throw_shape(f, "mixture_weights given, but the emission is not a Gaussian mixture");
+        detail::throw_shape(f, "mixture_weights is " + shape(mixture_weights) + ", but the emission is not a Gaussian mixture (give an empty matrix)");
+      } else {
+        weights = Matrix<T>::Ones(k, 1);
       }
       check_size(f, "means", means.rows(), c, "rows");
       check_nonempty(f, "means", means.cols());
       check_all_finite(f, "means", means);
-      means_ = means;
-      dims_ = means.cols();
-      weights_ = mixture() ? Matrix<T>(mixture_weights) : Matrix<T>::Ones(k, 1);
+      means_in = means;
+      dims = means.cols();
       if (diagonal()) {
-        if (covariances.size() != 1 || covariances[0].rows() != c || covariances[0].cols() != dims_)
-          detail::throw_shape(f, "covariances must hold one matrix of variances, " + std::to_string(c) + "x" + std::to_string(dims_) + " (one row per component)");
+        if (covariances.size() != 1 || covariances[0].rows() != c || covariances[0].cols() != dims)
+          detail::throw_shape(f, "covariances must hold one matrix of variances, " + std::to_string(c) + "x" + std::to_string(dims) +
+                                     " (one row per component); got " + std::to_string(covariances.size()) + " matrices" +
+                                     (covariances.empty() ? std::string() : ", the first " + shape(covariances[0])));
         check_all_positive(f, "covariances", covariances[0]);
-        variances_ = covariances[0];
+        variances = covariances[0];
       } else {
         if (Index(covariances.size()) != c) detail::throw_shape(f, "covariances has " + std::to_string(covariances.size()) + " matrices, expected " + std::to_string(c));
-        factors_.assign(std::size_t(c), Matrix<T>());
-        covariances_ = covariances;
         for (Index i = 0; i < c; ++i) {
-          check_size(f, "covariances[" + std::to_string(i) + "]", covariances[std::size_t(i)].rows(), dims_, "rows");
-          check_symmetric(f, "covariances[" + std::to_string(i) + "]", covariances[std::size_t(i)]);
+          const std::string name = "covariances[" + std::to_string(i) + "]";
+          if (covariances[std::size_t(i)].rows() != dims || covariances[std::size_t(i)].cols() != dims)
+            detail::throw_shape(f, name + " is " + shape(covariances[std::size_t(i)]) + ", expected " + std::to_string(dims) + "x" + std::to_string(dims));
+          check_symmetric(f, name, covariances[std::size_t(i)]);
           Eigen::LLT<Matrix<T>> llt(covariances[std::size_t(i)]);
-          if (llt.info() != Eigen::Success) detail::throw_domain(f, "covariances[" + std::to_string(i) + "]", "be positive definite", "a failed Cholesky factorisation");
-          factors_[std::size_t(i)] = llt.matrixL();
+          if (llt.info() != Eigen::Success) detail::throw_domain(f, name, "be positive definite", "a failed Cholesky factorisation");
+          factors.push_back(llt.matrixL());
         }
+        covs = covariances;
       }
     }
-    start_ = start;
-    transitions_ = transitions;
+    emission_ = std::move(emission);
+    means_ = std::move(means_in);
+    weights_ = std::move(weights);
+    variances_ = std::move(variances);
+    covariances_ = std::move(covs);
+    factors_ = std::move(factors);
+    symbols_ = symbols;
+    dims_ = dims;
+    start_ = start / start.sum();
+    transitions_ = normalised(transitions);
     history_.clear();
     iterations_ = 0;
     converged_ = false;
@@ -503,10 +531,15 @@ auto HiddenMarkovModel<T>::fit(const MatrixCRef<T>& x, const std::vector<Index>&
     const auto bounds = sequence_bounds(f, x.rows(), lengths);
     const bool warm = options_.warm_start && fitted();
     check_data(f, x, warm);  // a warm start checks the width (and the symbols) against the current parameters
-    if (options_.emission != HMMEmission::categorical) {
+    const bool gaussian = options_.emission != HMMEmission::categorical;
+    RowVector<T> shift = RowVector<T>::Zero(x.cols());
+    if (gaussian) {
+      const double c = double(options_.states) * double(components_per_state()), d = double(x.cols());
+      detail::check_model_memory(f, "x", (3 * double(x.rows()) * c + 2 * c * d * d) * sizeof(T),
+                                 "N x K·M log-densities and responsibilities and K·M covariances", "use fewer rows, states or components");
       // covariances are sums of squared deviations: refused (naming this function) when they would overflow
-      const RowVector<T> centre = (x / T(x.rows())).colwise().sum();
-      detail::check_spread<T>(f, detail::largest_deviation<T>(x, centre), double(x.rows()) * double(x.cols()));
+      shift = (x / T(x.rows())).colwise().sum();
+      detail::check_spread<T>(f, detail::largest_deviation<T>(x, shift), double(x.rows()) * double(x.cols()));
     }
     if (options_.emission == HMMEmission::categorical && !warm) {
       const T largest = x.col(0).maxCoeff();
@@ -516,6 +549,26 @@ auto HiddenMarkovModel<T>::fit(const MatrixCRef<T>& x, const std::vector<Index>&
       symbols_ = options_.symbols > 0 ? options_.symbols : Index(largest) + 1;
       check_data(f, x, true);
     }
+    // Gaussian emissions: Baum-Welch runs on the rows centred about their column means (a weighted mean of
+    // rows far from the origin, and the squares about it, would lose the digits the offset takes), the means
+    // shifted back at the end
+    Matrix<T> centred;
+    if (gaussian) centred = x.rowwise() - shift;
+    const MatrixCRef<T> xs = gaussian ? MatrixCRef<T>(centred) : x;
+    if (warm && gaussian) means_.rowwise() -= shift;
+    try {
+      fit_centred(f, xs, bounds, warm, rng);
+    } catch (...) {
+      if (warm && gaussian) means_.rowwise() += shift;
+      throw;
+    }
+    if (gaussian) means_.rowwise() += shift;
+    return *this;
+  }
+
+template <Real T>
+auto HiddenMarkovModel<T>::fit_centred(const char* f, const MatrixCRef<T>& x, const std::vector<std::pair<Index, Index>>& bounds, bool warm, Rng& rng)
+    -> void {
     T best = -std::numeric_limits<T>::infinity();
     HiddenMarkovModel best_model = *this;
     for (int run = 0; run < (warm ? 1 : options_.restarts); ++run) {
@@ -541,7 +594,6 @@ auto HiddenMarkovModel<T>::fit(const MatrixCRef<T>& x, const std::vector<Index>&
     }
     *this = std::move(best_model);
     log_likelihood_ = best;
-    return *this;
   }
 
 template <Real T>
@@ -568,7 +620,8 @@ auto HiddenMarkovModel<T>::sample(Rng& rng, Index n) const -> std::pair<Matrix<T
         x(t, 0) = T(draw(emission_.row(state).transpose()));
       } else {
         // the state's mixture component (a Gaussian state has one)
-        const Index c = state * components_per_state() + (mixture() ? draw(weights_.row(state).transpose()) : 0);
+        const Index m = components_per_state();  // no draw for one component: the same stream as a Gaussian state
+        const Index c = state * m + (m > 1 ? draw(weights_.row(state).transpose()) : 0);
         Vector<T> e(dims_);
         random::fill_normal(rng, e);
         if (diagonal())
@@ -823,38 +876,43 @@ auto HiddenMarkovModel<T>::initialise(const MatrixCRef<T>& x, Rng& rng) -> void 
     const Index m = components_per_state();
     means_.resize(k * m, dims_);
     weights_ = Matrix<T>::Constant(k, m, T(1) / T(m));
-    if (m == 1) {
-      for (Index j = 0; j < k; ++j) means_.row(j) = km.centres().row(j % km.centres().rows());
-    } else {
-      // each state's components: k-means with M clusters on the rows nearest to the state's centre (its
-      // centre repeated when it has fewer than M distinct rows)
-      const IntVector nearest = km.predict(x);
-      for (Index j = 0; j < k; ++j) {
-        const Index centre = j % km.centres().rows();
-        std::vector<Index> rows;
-        for (Index t = 0; t < x.rows(); ++t)
-          if (nearest(t) == centre) rows.push_back(t);
-        Matrix<T> own(Index(rows.size()), dims_);
-        for (std::size_t i = 0; i < rows.size(); ++i) own.row(Index(i)) = x.row(rows[i]);
-        bool split = own.rows() >= m;
-        if (split) {
-          KMeans<T> within({.clusters = m});
-          try {
-            within.fit(own, rng);
-            means_.middleRows(j * m, m) = within.centres();
-          } catch (const std::exception&) {
-            split = false;  // fewer than M distinct rows
-          }
-        }
-        if (!split) means_.middleRows(j * m, m) = km.centres().row(centre).replicate(m, 1);
-      }
-    }
     const RowVector<T> mean = x.colwise().mean();
     const Matrix<T> centred = x.rowwise() - mean;
     Matrix<T> cov = centred.transpose() * centred / T(std::max<Index>(1, x.rows() - 1));
     cov.diagonal().array() += options_.reg_covar;
     if (!(cov.diagonal().array() > T(0)).all())
       detail::throw_domain("HiddenMarkovModel::fit", "reg_covar", "be positive when x has a constant column", detail::describe(options_.reg_covar));
+    if (m == 1) {
+      for (Index j = 0; j < k; ++j) means_.row(j) = km.centres().row(j % km.centres().rows());
+    } else {
+      // each state's components: k-means with M clusters on the rows nearest to the state's centre; a state
+      // whose components would coincide (fewer than M distinct rows) spreads them about its centre by a
+      // fraction of the data's standard deviations (EM could never separate identical components)
+      const IntVector nearest = km.predict(x);
+      const RowVector<T> sd = cov.diagonal().cwiseSqrt().transpose();
+      for (Index j = 0; j < k; ++j) {
+        const Index centre = j % km.centres().rows();
+        std::vector<Index> rows;
+        for (Index t = 0; t < x.rows(); ++t)
+          if (nearest(t) == centre) rows.push_back(t);
+        auto component_means = means_.middleRows(j * m, m);
+        if (Index(rows.size()) >= m) {
+          Matrix<T> own(Index(rows.size()), dims_);
+          for (std::size_t i = 0; i < rows.size(); ++i) own.row(Index(i)) = x.row(rows[i]);
+          KMeans<T> within({.clusters = m});
+          within.fit(own, rng);
+          component_means = within.centres();
+        } else {
+          component_means = km.centres().row(centre).replicate(m, 1);
+        }
+        bool distinct = true;
+        for (Index a = 0; a < m; ++a)
+          for (Index b = 0; b < a; ++b) distinct = distinct && component_means.row(a) != component_means.row(b);
+        if (!distinct)
+          for (Index c = 0; c < m; ++c)
+            component_means.row(c) = km.centres().row(centre) + sd * (T(0.5) * (T(c) - T(m - 1) / T(2)) / T(m));
+      }
+    }
     if (diagonal()) {
       variances_ = cov.diagonal().transpose().replicate(k * m, 1);
     } else {
