@@ -353,7 +353,11 @@ template <Real T = double> class HiddenMarkovModel {
                          "rows " + std::to_string(first) + " to " + std::to_string(last) + " of probability 0");
   }
 
-  T log_likelihood_of(const char* function, const MatrixCRef<T>& x, const std::vector<std::pair<Index, Index>>& bounds) const;
+  // log p(x) of each sequence; log_likelihood_of() their sum
+  Vector<T> sequence_log_likelihoods(const char* function, const MatrixCRef<T>& x, const std::vector<std::pair<Index, Index>>& bounds) const;
+  T log_likelihood_of(const char* function, const MatrixCRef<T>& x, const std::vector<std::pair<Index, Index>>& bounds) const {
+    return sequence_log_likelihoods(function, x, bounds).sum();
+  }
 
   // One Baum–Welch iteration: E-step under the current parameters, M-step; returns the log-likelihood before it.
   T em_step(const MatrixCRef<T>& x, const std::vector<std::pair<Index, Index>>& bounds);
@@ -459,14 +463,7 @@ auto HiddenMarkovModel<T>::log_likelihoods(const MatrixCRef<T>& x, const std::ve
     const char* f = "HiddenMarkovModel::log_likelihoods";
     require_parameters(f);
     check_data(f, x, true);
-    const auto bounds = sequence_bounds(f, x.rows(), lengths);
-    const Matrix<T> b = log_emissions(x);
-    Vector<T> out(Index(bounds.size()));
-    detail::parallel_for(Index(bounds.size()), [&](Index s) {
-      Matrix<T> la;
-      out(s) = forward(f, b, bounds[std::size_t(s)].first, bounds[std::size_t(s)].second, la);
-    });
-    return out;
+    return sequence_log_likelihoods(f, x, sequence_bounds(f, x.rows(), lengths));
   }
 
 template <Real T>
@@ -766,14 +763,15 @@ auto HiddenMarkovModel<T>::add_transitions(const Matrix<T>& b, Index begin, cons
   }
 
 template <Real T>
-auto HiddenMarkovModel<T>::log_likelihood_of(const char* function, const MatrixCRef<T>& x, const std::vector<std::pair<Index, Index>>& bounds) const -> T {
+auto HiddenMarkovModel<T>::sequence_log_likelihoods(const char* function, const MatrixCRef<T>& x,
+                                                    const std::vector<std::pair<Index, Index>>& bounds) const -> Vector<T> {
     const Matrix<T> b = log_emissions(x);
     Vector<T> each(Index(bounds.size()));
     detail::parallel_for(Index(bounds.size()), [&](Index s) {
       Matrix<T> la;
       each(s) = forward(function, b, bounds[std::size_t(s)].first, bounds[std::size_t(s)].second, la);
     });
-    return each.sum();
+    return each;
   }
 
 template <Real T>
