@@ -5,7 +5,7 @@
 //   infogan_continuous.png   columns: c2 from −2 to 2 (beyond the prior's [−1, 1], as the paper does); rows: c1 = 0..9
 //   infogan_continuous2.png  the same for c3
 // and measures how well the categorical code agrees with the true classes, against a plain DCGAN:
-//   - InfoGAN: Q's reading of c1 on the first 5 000 test images (2 000 in the quick run) against their labels, best one-to-one matching
+//   - InfoGAN: Q's reading of c1 on the first 5 000 test images (2 000 by default, 1 000 with --quick) against their labels, best one-to-one matching
 //     (Hungarian assignment, pml::metrics::clustering_accuracy; the paper's MNIST measure);
 //   - InfoGAN, generated: c1 against the class an MC dropout LeNet (trained on the real images) gives each
 //     generated image;
@@ -15,10 +15,12 @@
 //   - k-means on the test images' pixels, for scale;
 // and both models' Fréchet distance to 2 000 test images on the LeNet's last hidden layer and the entropy of
 // the LeNet's class histogram of their images (metrics/generative.hpp).
-// Usage: infogan_fashion_mnist [--full] [--seeds N] [--epochs N] [--features F] [--images N]. The default
+// Usage: infogan_fashion_mnist [--full | --quick] [--seeds N] [--epochs N] [--features F] [--images N]. The default
 // (10 000 images, 1 epoch, 32/32 features, 2 000 test images) runs in about two minutes on one core and checks
 // only that the code carries information (the bound on I(c1; G) above half of log 10 nats); --full trains on
-// all 60 000 images for 5 epochs with 64/64 features (--features 32: 32/32).
+// all 60 000 images for 5 epochs with 64/64 features (--features 32: 32/32); --quick (the tour's and CI's run:
+// 3 000 images, 16/16 features, the judge 1 epoch, 1 000 test images) makes the same check, but its other
+// numbers are not the example's results.
 // Needs Debian's dataset-fashion-mnist.
 #include <chrono>
 #include <cmath>
@@ -53,12 +55,14 @@ pml::IntVector classes_of(const pml::MCDropoutClassifier<float>& scorer, const E
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool full = false;
+  bool full = false, quick = false;
   int seeds = 1, epochs = 0, features = 0;
   long images = 0;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--full") == 0)
       full = true;
+    else if (std::strcmp(argv[i], "--quick") == 0)
+      quick = true;
     else if (std::strcmp(argv[i], "--seeds") == 0 && i + 1 < argc)
       seeds = std::max(1, std::atoi(argv[++i]));
     else if (std::strcmp(argv[i], "--epochs") == 0 && i + 1 < argc)
@@ -68,10 +72,15 @@ int main(int argc, char** argv) {
     else if (std::strcmp(argv[i], "--images") == 0 && i + 1 < argc)
       images = std::max(100L, std::atol(argv[++i]));
     else {
-      std::fprintf(stderr, "usage: infogan_fashion_mnist [--full] [--seeds N] [--epochs N] [--features F] [--images N]\n");
+      std::fprintf(stderr, "usage: infogan_fashion_mnist [--full | --quick] [--seeds N] [--epochs N] [--features F] [--images N]\n");
       return 2;
     }
   }
+  if (full && quick) {
+    std::fprintf(stderr, "infogan_fashion_mnist: --full and --quick exclude each other\n");
+    return 2;
+  }
+  if (quick) std::printf("quick run (the tour's): little data and small networks; only the information check is the example's\n");
   pml::io::FashionMnist<float> data;
   try {
     data = pml::io::load_fashion_mnist<float>();
@@ -79,23 +88,24 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", e.what());
     return 1;
   }
-  const Eigen::Index n = images > 0 ? std::min<Eigen::Index>(images, data.train_images.rows()) : (full ? data.train_images.rows() : 10000);
+  const Eigen::Index n = images > 0 ? std::min<Eigen::Index>(images, data.train_images.rows()) : (full ? data.train_images.rows() : (quick ? 3000 : 10000));
   const Eigen::MatrixXf x = data.train_images.topRows(n);
-  const Eigen::Index tested = full ? 5000 : 2000;  // the matched accuracies: the first 5 000 test images (2 000 in the quick run)
+  const Eigen::Index tested = full ? 5000 : (quick ? 1000 : 2000);  // the matched accuracies: the first 5 000 test images (2 000 by default)
   const Eigen::MatrixXf test = data.test_images.topRows(tested);
   const pml::IntVector test_labels = data.test_labels.head(tested);
   epochs = epochs > 0 ? epochs : (full ? 5 : 1);
-  features = features > 0 ? features : (full ? 64 : 32);
+  features = features > 0 ? features : (full ? 64 : (quick ? 16 : 32));
 
   // the judge of generated images: an MC dropout LeNet on the real ones
   pml::Rng rng(1);
   auto t0 = std::chrono::steady_clock::now();
   pml::MCDropoutClassifier<float> scorer({}, rng);
-  scorer.fit(x, data.train_labels.head(n), {.epochs = full ? 5 : 2, .batch_size = 128, .learning_rate = 1e-3}, rng);
-  const double scorer_accuracy = (classes_of(scorer, test.topRows(2000)).array() == test_labels.head(2000).array()).cast<double>().mean();
-  std::printf("judge: MC dropout LeNet on %ld images, test accuracy %.2f%% (first 2 000 test images), %.1f s\n", long(n), 100 * scorer_accuracy,
+  scorer.fit(x, data.train_labels.head(n), {.epochs = full ? 5 : (quick ? 1 : 2), .batch_size = 128, .learning_rate = 1e-3}, rng);
+  const Eigen::Index judged = std::min<Eigen::Index>(2000, tested);
+  const double scorer_accuracy = (classes_of(scorer, test.topRows(judged)).array() == test_labels.head(judged).array()).cast<double>().mean();
+  std::printf("judge: MC dropout LeNet on %ld images, test accuracy %.2f%% (first %ld test images), %.1f s\n", long(n), 100 * scorer_accuracy, long(judged),
               seconds_since(t0));
-  const Eigen::MatrixXf test_features = scorer.hidden_features(test.topRows(2000));
+  const Eigen::MatrixXf test_features = scorer.hidden_features(test.topRows(judged));
   // the generated images' Fréchet distance to the test images on the judge's features, and their class histogram's entropy
   auto quality = [&](const Eigen::MatrixXf& made) {
     const pml::IntVector classes = classes_of(scorer, made);
@@ -133,7 +143,8 @@ int main(int argc, char** argv) {
                 double(gan.loss_history().discriminator_loss.back()), double(gan.loss_history().generator_loss.back()));
     std::printf("  c1 vs classes, matched accuracy: Q on the test images %.3f; generated images judged by the LeNet %.3f\n", q_accuracy, generated_accuracy);
     const auto [fd, entropy] = quality(made);
-    std::printf("  1 000 generated images: Fréchet distance to 2 000 test images on the judge's features %.2f, class-histogram entropy %.3f nats\n", fd, entropy);
+    std::printf("  1 000 generated images: Fréchet distance to %ld test images on the judge's features %.2f, class-histogram entropy %.3f nats\n", long(judged), fd,
+                entropy);
     code_used = code_used && double(bound(0)) > 0.5 * std::log(10.0);
     if (seed == 1) {
       // figure 2: c1 across, 8 noise vectors down
@@ -178,7 +189,7 @@ int main(int argc, char** argv) {
     // D's features of the test images (running statistics), in chunks
     Eigen::MatrixXf feats(test.rows(), 2 * features * 49);
     pml::ad::Tape<float> tape;
-    for (Eigen::Index r0 = 0; r0 < test.rows(); r0 += 500) {  // 5 000 or 2 000 rows
+    for (Eigen::Index r0 = 0; r0 < test.rows(); r0 += 500) {  // 5 000, 2 000 or 1 000 rows
       tape.reset();
       const Eigen::MatrixXf rows = (test.middleRows(r0, 500).array() * 2 - 1).matrix();
       feats.middleRows(r0, 500) = std::as_const(dcgan).discriminator_forward(tape, tape.constant(rows)).features.value();

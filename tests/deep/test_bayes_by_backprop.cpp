@@ -94,7 +94,7 @@ TEST_CASE("KL weightings: uniform and Blundell's geometric both sum to one over 
   CHECK_THROWS_WITH(uniform.kl_weight(4, 4), Contains("batch 4 of 4"));
 }
 
-TEST_CASE("Bayes by Backprop regression: fits the data, band widens away from it", "[deep][bbb]") {
+TEST_CASE("Bayes by Backprop regression: fits the data, band widens away from it", "[deep][bbb][quality]") {
   pml::Rng rng(4);
   const Eigen::Index n = 120;
   Eigen::MatrixXd x(n, 1), y(n, 1);

@@ -56,7 +56,7 @@ TEST_CASE("BayesianSegNet: the loss's gradient through pooling indices, unpoolin
   CHECK(pml::nn::parameter_gradcheck(net.parameters(), tape, loss) < 1e-6);
 }
 
-TEST_CASE("BayesianSegNet: segments squares on noise; the uncertainty is higher on the boundaries", "[deep][segnet]") {
+TEST_CASE("BayesianSegNet: segments squares on noise; the uncertainty is higher on the boundaries", "[deep][segnet][quality]") {
   pml::Rng rng(3);
   Eigen::MatrixXd x, masks, xt, mt;
   squares(rng, 384, 16, x, masks);

@@ -157,7 +157,7 @@ TEST_CASE("InfoGAN: the information loss is the weighted cross-entropy and Gauss
                     Contains("InfoGAN::information_loss") && Contains("5 x 3"));
 }
 
-TEST_CASE("InfoGAN (mlp body): a 4-way code learns four clusters; Q reads them off real points", "[deep][infogan]") {
+TEST_CASE("InfoGAN (mlp body): a 4-way code learns four clusters; Q reads them off real points", "[deep][infogan][quality]") {
   pml::Rng rng(4);
   pml::IntVector labels;
   const Eigen::MatrixXd x = four_clusters(rng, 1024, labels);  // 480 steps: the test's time under the sanitizers

@@ -55,7 +55,7 @@ TEST_CASE("LSTMForecaster: the loss's gradient for both methods", "[deep][lstm_f
   }
 }
 
-TEST_CASE("LSTMForecaster: forecasts a seasonal series; the band covers most of the held-out values", "[deep][lstm_forecaster]") {
+TEST_CASE("LSTMForecaster: forecasts a seasonal series; the band covers most of the held-out values", "[deep][lstm_forecaster][quality]") {
   const Eigen::VectorXd y = seasonal(264, 5);
   const Index horizon = 24, train = y.size() - horizon;
   for (const auto method : {ForecastMethod::bayes_by_backprop, ForecastMethod::mc_dropout}) {

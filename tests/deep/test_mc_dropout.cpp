@@ -52,7 +52,7 @@ TEST_CASE("MC dropout weight decay follows Gal & Ghahramani", "[deep][mc_dropout
   CHECK_THROWS_WITH(net.weight_decay(0), Contains("weight_decay") && Contains("n"));
 }
 
-TEST_CASE("MC dropout band widens in the gap and outside the data; beats standard dropout on test LL", "[deep][mc_dropout]") {
+TEST_CASE("MC dropout band widens in the gap and outside the data; beats standard dropout on test LL", "[deep][mc_dropout][quality]") {
   pml::Rng rng(3);
   Eigen::MatrixXd x, y, xt, yt;
   gap_data(rng, 160, x, y);

@@ -116,7 +116,7 @@ TEST_CASE("GaussianMixture recovers known clusters and its log-likelihood never 
   pml::GaussianMixture<double> random_start({.components = 3, .tolerance = 1e-8, .max_iterations = 500, .restarts = 3,
                                              .init = pml::MixtureInit::random});
   random_start.fit(x, 17);
-  for (const Eigen::Vector2d centre : {Eigen::Vector2d(0, 0), Eigen::Vector2d(8, 0), Eigen::Vector2d(0, 8)}) {
+  for (const Eigen::Vector2d& centre : {Eigen::Vector2d(0, 0), Eigen::Vector2d(8, 0), Eigen::Vector2d(0, 8)}) {
     Eigen::Index k;
     (random_start.means().rowwise() - centre.transpose()).rowwise().norm().minCoeff(&k);
     CHECK((random_start.means().row(k).transpose() - centre).norm() < 0.15);

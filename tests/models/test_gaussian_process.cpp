@@ -571,7 +571,7 @@ TEST_CASE("SparseGaussianProcessRegressor: the bound's gradient equals central d
   }
 }
 
-TEST_CASE("SparseGaussianProcessRegressor: fitted on 600 rows with 30 inducing inputs predicts as well as the exact GP", "[gp][sparse]") {
+TEST_CASE("SparseGaussianProcessRegressor: fitted on 600 rows with 30 inducing inputs predicts as well as the exact GP", "[gp][sparse][quality]") {
   pml::Rng rng(31);
   const Eigen::Index n = 600;
   Eigen::MatrixXd x(n, 1);

@@ -97,19 +97,17 @@ TEST_CASE("ProbabilisticPCA recovers a planted subspace; posterior, sampling", "
   CHECK(f.noise_variance() == Approx(0.09f).epsilon(0.05f));
 }
 
-TEST_CASE("ProbabilisticPCA EM with missing values", "[models][ppca]") {
-  pml::Rng rng(31);
-  const int n = 3000, d = 6;
+namespace {
+// n rows of a 2-dimensional subspace of 6 dimensions with noise, and a copy with 15% of its entries missing
+void ppca_holes(pml::Rng& rng, int n, Eigen::MatrixXd& x, Eigen::MatrixXd& holes) {
+  const int d = 6;
   Eigen::MatrixXd w(d, 2), z(n, 2), eps(n, d);
   pml::random::fill_normal(rng, w);
   pml::random::fill_normal(rng, z);
   pml::random::fill_normal(rng, eps, 0.0, 0.4);
-  Eigen::MatrixXd x = z * w.transpose() + eps;
+  x = z * w.transpose() + eps;
   x.rowwise() += Eigen::RowVectorXd::LinSpaced(d, 1, 6);
-  // reference: the closed form on the complete data; then 15% of the entries are removed at random
-  pml::ProbabilisticPCA<double> complete({.components = 2});
-  complete.fit(x);
-  Eigen::MatrixXd holes = x;
+  holes = x;
   int removed = 0;
   for (int i = 0; i < n; ++i)
     for (int j = 0; j < d; ++j)
@@ -118,6 +116,16 @@ TEST_CASE("ProbabilisticPCA EM with missing values", "[models][ppca]") {
         ++removed;
       }
   REQUIRE(removed > 0);
+}
+}  // namespace
+
+TEST_CASE("ProbabilisticPCA EM with missing values recovers the complete data's fit", "[models][ppca][quality]") {
+  pml::Rng rng(31);
+  Eigen::MatrixXd x, holes;
+  ppca_holes(rng, 3000, x, holes);
+  // reference: the closed form on the complete data
+  pml::ProbabilisticPCA<double> complete({.components = 2});
+  complete.fit(x);
   pml::ProbabilisticPCA<double> em({.components = 2, .solver = pml::PPCASolver::em, .tolerance = 1e-9});
   em.fit(holes, rng);
   const auto& h = em.log_likelihood_history();
@@ -125,6 +133,17 @@ TEST_CASE("ProbabilisticPCA EM with missing values", "[models][ppca]") {
   CHECK((em.mean() - complete.mean()).cwiseAbs().maxCoeff() < 0.05);
   CHECK((em.covariance() - complete.covariance()).cwiseAbs().maxCoeff() < 0.1 * complete.covariance().cwiseAbs().maxCoeff());
   CHECK(em.noise_variance() == Approx(complete.noise_variance()).epsilon(0.1));
+}
+
+TEST_CASE("ProbabilisticPCA EM with missing values: rising likelihood, observed-entry scores and posteriors", "[models][ppca]") {
+  pml::Rng rng(31);
+  Eigen::MatrixXd x, holes;
+  ppca_holes(rng, 200, x, holes);
+  pml::ProbabilisticPCA<double> em({.components = 2, .solver = pml::PPCASolver::em, .tolerance = 1e-9});
+  em.fit(holes, rng);
+  const auto& h = em.log_likelihood_history();
+  REQUIRE(h.size() > 2);
+  for (std::size_t i = 1; i < h.size(); ++i) REQUIRE(h[i] >= h[i - 1] - 1e-9 * std::abs(h[i]));
   // the observed-entry likelihood of a complete row equals the ordinary one
   const Eigen::VectorXd full_row = x.row(0).transpose();
   CHECK(em.score_samples(holes).allFinite());
