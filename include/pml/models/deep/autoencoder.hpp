@@ -73,22 +73,13 @@ template <Real T = double> class AutoEncoder {
   ///        data outside [0, 1] with the BCE loss, bad options, or a loss or gradient that stops being
   ///        finite (data far too large, e.g. near 1e300; the message names the function and x).
   template <class Derived> AutoEncoder& fit(const Eigen::MatrixBase<Derived>& x, const FitOptions& fit, Rng& rng) {
-    check_data("AutoEncoder::fit", x);
-    detail::check_fit_options("AutoEncoder::fit", fit);
-    if (options_.loss == ReconstructionLoss::bce && (x.minCoeff() < 0 || x.maxCoeff() > 1))
-      detail::throw_domain("AutoEncoder::fit", "x", "lie in [0, 1] for the BCE loss",
-                           "values in [" + detail::describe(double(x.minCoeff())) + ", " + detail::describe(double(x.maxCoeff())) + "]");
-    nn::Adam<T> adam(parameters(), {.learning_rate = fit.learning_rate});
-    ad::Tape<T> tape;
-    history_ = detail::run_epochs<T>("AutoEncoder::fit", x, Matrix<T>(x.rows(), 0), fit, rng, [&](const Matrix<T>& xb, const Matrix<T>&, Index, Index) {
-      tape.reset();
-      const ad::Var<T> l = loss(tape, tape.constant(xb));
-      tape.backward((T(1) / T(xb.rows())) * l);
-      adam.step();
-      return l.value()(0, 0);
-    });
-    return *this;
+    return fit_rows(detail::as_rows<T>("AutoEncoder::fit", "x", x), fit, rng);
   }
+ private:
+  // fit() on rows of T: not a template, so a program built with extern templates compiles it once
+  AutoEncoder& fit_rows(Eigen::Ref<const Matrix<T>> x, const FitOptions& fit, Rng& rng);
+
+ public:
   /// The mean loss per row of each epoch of the last fit() (empty before it; not stored in model files).
   const std::vector<T>& loss_history() const noexcept { return history_; }
 
@@ -154,6 +145,24 @@ template <Real T = double> class AutoEncoder {
 
 // AutoEncoder's longer members, defined out of the class so that an extern template instantiation of it
 // is not compiled again in every file that calls them (cmake/outline_members.py).
+template <Real T>
+auto AutoEncoder<T>::fit_rows(Eigen::Ref<const Matrix<T>> x, const FitOptions& fit, Rng& rng) -> AutoEncoder& {
+    check_data("AutoEncoder::fit", x);
+    detail::check_fit_options("AutoEncoder::fit", fit);
+    if (options_.loss == ReconstructionLoss::bce && (x.minCoeff() < 0 || x.maxCoeff() > 1))
+      detail::throw_domain("AutoEncoder::fit", "x", "lie in [0, 1] for the BCE loss",
+                           "values in [" + detail::describe(double(x.minCoeff())) + ", " + detail::describe(double(x.maxCoeff())) + "]");
+    nn::Adam<T> adam(parameters(), {.learning_rate = fit.learning_rate});
+    ad::Tape<T> tape;
+    history_ = detail::run_epochs<T>("AutoEncoder::fit", x, Matrix<T>(x.rows(), 0), fit, rng, [&](const Matrix<T>& xb, const Matrix<T>&, Index, Index) {
+      tape.reset();
+      const ad::Var<T> l = loss(tape, tape.constant(xb));
+      tape.backward((T(1) / T(xb.rows())) * l);
+      adam.step();
+      return l.value()(0, 0);
+    });
+    return *this;
+  }
 template <Real T>
 auto AutoEncoder<T>::loss(ad::Tape<T>& tape, const ad::Var<T>& x) -> ad::Var<T> {
     if (x.cols() != options_.input || x.rows() == 0)

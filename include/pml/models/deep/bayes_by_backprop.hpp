@@ -125,23 +125,13 @@ template <Real T = double> class BayesByBackprop {
   ///        match the task; std::domain_error for non-finite data, labels out of range, bad options, or a
   ///        loss or gradient that stops being finite (data far too large; the message names the function and x).
   template <class DX, class DY> BayesByBackprop& fit(const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y, const FitOptions& fit, Rng& rng) {
-    constexpr const char* function = "BayesByBackprop::fit";
-    detail::check_rows(function, "x", x, options_.input);
-    detail::check_same_rows(function, x, y);
-    detail::check_fit_options(function, fit);
-    const Matrix<T> targets = target_matrix(function, y);
-    auto params = parameters();
-    nn::Adam<T> adam(params, {.learning_rate = fit.learning_rate});
-    ad::Tape<T> tape;
-    history_ = detail::run_epochs<T>(function, x, targets, fit, rng, [&](const Matrix<T>& xb, const Matrix<T>& yb, Index b, Index batches) {
-      tape.reset();
-      const ad::Var<T> l = loss(tape, tape.constant(xb), tape.constant(yb), rng, kl_weight(b, batches));
-      tape.backward((T(1) / T(xb.rows())) * l);  // Adam is scale-free; this keeps gradients O(1)
-      adam.step();
-      return l.value()(0, 0);
-    });
-    return *this;
+    return fit_rows(detail::as_rows<T>("BayesByBackprop::fit", "x", x), detail::as_rows<T>("BayesByBackprop::fit", "y", y), fit, rng);
   }
+ private:
+  // fit() on rows of T: not a template, so a program built with extern templates compiles it once
+  BayesByBackprop& fit_rows(Eigen::Ref<const Matrix<T>> x, Eigen::Ref<const Matrix<T>> y, const FitOptions& fit, Rng& rng);
+
+ public:
   /// Data-parallel fit() over `ranks` (issue 18 §3; docs/scaling.md): `x` and `y` are this rank's shard of
   /// the rows (any number, 0 included; rank order is row order) and fit.batch_size the rows per rank, so
   /// each Adam step averages over ranks.size() · batch_size rows of the whole data set. Every rank must call it
@@ -157,31 +147,13 @@ template <Real T = double> class BayesByBackprop {
   ///        std::runtime_error if the ranks' states drift apart.
   template <class DX, class DY>
   BayesByBackprop& fit(const Collective& ranks, const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y, const FitOptions& fit, Rng& rng) {
-    constexpr const char* function = "BayesByBackprop::fit";
-    Matrix<T> targets(0, options_.output);
-    detail::agree(ranks, [&] {
-      if (options_.sampling != nn::WeightSampling::weights)
-        pml::detail::throw_shape(function, "a data-parallel fit needs sampling = weights (one weight draw per minibatch); got " +
-                                               std::string(enum_name(options_.sampling)));
-      detail::check_fit_options(function, fit);
-      detail::check_same_rows(function, x, y);
-      if (x.rows() > 0 || ranks.size() == 1) {
-        detail::check_rows(function, "x", x, options_.input);
-        targets = target_matrix(function, y);
-      }
-    });
-    nn::Adam<T> adam(parameters(), {.learning_rate = fit.learning_rate});
-    ad::Tape<T> tape;
-    history_ = detail::run_epochs<T>(ranks, function, x, targets, fit, rng, adam, detail::options_text(*this), [&](const Matrix<T>& xb, const Matrix<T>& yb, const detail::ShardStep& s) {
-      tape.reset();
-      Rng draws(s.key);  // the step's weight draws, the same on every rank
-      const T share = T(xb.rows()) / T(s.minibatch_rows);  // of the KL term: the ranks' shares add up to one
-      const ad::Var<T> l = loss(tape, tape.constant(xb), tape.constant(yb), draws, share * kl_weight(s.batch, s.batches));
-      tape.backward((T(1) / T(s.minibatch_rows)) * l);
-      return l.value()(0, 0);
-    });
-    return *this;
+    return fit_rows(ranks, detail::as_rows<T>(nullptr, "x", x), detail::as_rows<T>(nullptr, "y", y), fit, rng);
   }
+ private:
+  // fit() on rows of T: not a template, so a program built with extern templates compiles it once
+  BayesByBackprop& fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, Eigen::Ref<const Matrix<T>> y, const FitOptions& fit, Rng& rng);
+
+ public:
 
   /// The free energy per data point of each epoch of the last fit() (empty before it; not stored in model files).
   const std::vector<T>& loss_history() const noexcept { return history_; }
@@ -340,6 +312,53 @@ template <Real T = double> class BayesByBackprop {
 
 // BayesByBackprop's longer members, defined out of the class so that an extern template instantiation of it
 // is not compiled again in every file that calls them (cmake/outline_members.py).
+template <Real T>
+auto BayesByBackprop<T>::fit_rows(Eigen::Ref<const Matrix<T>> x, Eigen::Ref<const Matrix<T>> y, const FitOptions& fit, Rng& rng) -> BayesByBackprop& {
+    constexpr const char* function = "BayesByBackprop::fit";
+    detail::check_rows(function, "x", x, options_.input);
+    detail::check_same_rows(function, x, y);
+    detail::check_fit_options(function, fit);
+    const Matrix<T> targets = target_matrix(function, y);
+    auto params = parameters();
+    nn::Adam<T> adam(params, {.learning_rate = fit.learning_rate});
+    ad::Tape<T> tape;
+    history_ = detail::run_epochs<T>(function, x, targets, fit, rng, [&](const Matrix<T>& xb, const Matrix<T>& yb, Index b, Index batches) {
+      tape.reset();
+      const ad::Var<T> l = loss(tape, tape.constant(xb), tape.constant(yb), rng, kl_weight(b, batches));
+      tape.backward((T(1) / T(xb.rows())) * l);  // Adam is scale-free; this keeps gradients O(1)
+      adam.step();
+      return l.value()(0, 0);
+    });
+    return *this;
+  }
+
+template <Real T>
+auto BayesByBackprop<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, Eigen::Ref<const Matrix<T>> y, const FitOptions& fit, Rng& rng) -> BayesByBackprop& {
+    constexpr const char* function = "BayesByBackprop::fit";
+    Matrix<T> targets(0, options_.output);
+    detail::agree(ranks, [&] {
+      if (options_.sampling != nn::WeightSampling::weights)
+        pml::detail::throw_shape(function, "a data-parallel fit needs sampling = weights (one weight draw per minibatch); got " +
+                                               std::string(enum_name(options_.sampling)));
+      detail::check_fit_options(function, fit);
+      detail::check_same_rows(function, x, y);
+      if (x.rows() > 0 || ranks.size() == 1) {
+        detail::check_rows(function, "x", x, options_.input);
+        targets = target_matrix(function, y);
+      }
+    });
+    nn::Adam<T> adam(parameters(), {.learning_rate = fit.learning_rate});
+    ad::Tape<T> tape;
+    history_ = detail::run_epochs<T>(ranks, function, x, targets, fit, rng, adam, detail::options_text(*this), [&](const Matrix<T>& xb, const Matrix<T>& yb, const detail::ShardStep& s) {
+      tape.reset();
+      Rng draws(s.key);  // the step's weight draws, the same on every rank
+      const T share = T(xb.rows()) / T(s.minibatch_rows);  // of the KL term: the ranks' shares add up to one
+      const ad::Var<T> l = loss(tape, tape.constant(xb), tape.constant(yb), draws, share * kl_weight(s.batch, s.batches));
+      tape.backward((T(1) / T(s.minibatch_rows)) * l);
+      return l.value()(0, 0);
+    });
+    return *this;
+  }
 template <Real T>
 auto BayesByBackprop<T>::loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& y, Rng& rng, T kl_weight) -> ad::Var<T> {
     if (x.cols() != options_.input || y.cols() != options_.output || x.rows() != y.rows() || x.rows() == 0)

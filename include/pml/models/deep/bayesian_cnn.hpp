@@ -104,18 +104,13 @@ template <Real T = double> class BayesianCNN {
     detail::check_same_rows(function, x, labels);
     detail::check_fit_options(function, fit);
     const Matrix<T> onehot = detail::one_hot_labels<T>(function, labels, options_.classes);
-    auto params = parameters();
-    nn::Adam<T> adam(params, {.learning_rate = fit.learning_rate});
-    ad::Tape<T> tape;
-    history_ = detail::run_epochs<T>(function, x, onehot, fit, rng, [&](const Matrix<T>& xb, const Matrix<T>& yb, Index b, Index batches) {
-      tape.reset();
-      const ad::Var<T> l = loss(tape, tape.constant(xb), tape.constant(yb), rng, kl_weight(b, batches));
-      tape.backward((T(1) / T(xb.rows())) * l);
-      adam.step();
-      return l.value()(0, 0);
-    });
-    return *this;
+    return fit_rows(detail::as_rows<T>(function, "x", x), onehot, fit, rng);
   }
+ private:
+  // fit()'s training loop on rows of T: not a template, so a program built with extern templates compiles it once
+  BayesianCNN& fit_rows(Eigen::Ref<const Matrix<T>> x, const Matrix<T>& onehot, const FitOptions& fit, Rng& rng);
+
+ public:
   /// The free energy per image of each epoch of the last fit() (empty before it; not stored in files).
   const std::vector<T>& loss_history() const noexcept { return history_; }
 
@@ -230,6 +225,22 @@ template <Real T = double> class BayesianCNN {
   std::vector<nn::BayesianLinear<T>> dense_;
   std::vector<T> history_;
 };
+template <Real T>
+auto BayesianCNN<T>::fit_rows(Eigen::Ref<const Matrix<T>> x, const Matrix<T>& onehot, const FitOptions& fit, Rng& rng) -> BayesianCNN& {
+    constexpr const char* function = "BayesianCNN::fit";
+    auto params = parameters();
+    nn::Adam<T> adam(params, {.learning_rate = fit.learning_rate});
+    ad::Tape<T> tape;
+    history_ = detail::run_epochs<T>(function, x, onehot, fit, rng, [&](const Matrix<T>& xb, const Matrix<T>& yb, Index b, Index batches) {
+      tape.reset();
+      const ad::Var<T> l = loss(tape, tape.constant(xb), tape.constant(yb), rng, kl_weight(b, batches));
+      tape.backward((T(1) / T(xb.rows())) * l);
+      adam.step();
+      return l.value()(0, 0);
+    });
+    return *this;
+  }
+
 
 // BayesianCNN's longer members, defined out of the class so that an extern template instantiation of it
 // is not compiled again in every file that calls them (cmake/outline_members.py).

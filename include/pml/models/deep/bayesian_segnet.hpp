@@ -99,39 +99,13 @@ template <Real T = double> class BayesianSegNet {
   /// @throw std::invalid_argument for x or masks of the wrong shape; std::domain_error for non-finite x,
   ///        mask entries that are not class indices, bad fit options, batch_size < 2, or a loss that stops being finite.
   template <class DX, class DY> BayesianSegNet& fit(const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& masks, const FitOptions& fit, Rng& rng) {
-    constexpr const char* function = "BayesianSegNet::fit";
-    detail::check_rows(function, "x", x, input_size());
-    detail::check_rows(function, "masks", masks, pixels());
-    detail::check_same_rows(function, x, masks);
-    detail::check_fit_options(function, fit);
-    if (fit.batch_size < 2) detail::throw_domain(function, "batch_size", "be at least 2 (batch normalisation)", std::to_string(fit.batch_size));
-    for (Index i = 0; i < masks.rows(); ++i)
-      for (Index j = 0; j < masks.cols(); ++j) {
-        const double v = double(masks(i, j));
-        if (!(v >= 0 && v < double(options_.classes) && v == std::floor(v)))
-          detail::throw_domain(function, "masks", "hold class indices 0.." + std::to_string(options_.classes - 1),
-                               detail::describe(v) + " at row " + std::to_string(i + 1) + ", pixel " + std::to_string(j + 1));
-      }
-    auto params = parameters();
-    nn::Adam<T> adam(params, {.learning_rate = fit.learning_rate});
-    const T decay = T(options_.weight_decay);
-    ad::Tape<T> tape;
-    Matrix<T> targets;
-    history_ = detail::run_epochs<T>(function, x, masks, fit, rng, [&](const Matrix<T>& xb, const Matrix<T>& mb, Index, Index) {
-      const Index n = xb.rows();
-      if (n < 2) return T(0);  // a last minibatch of one image: batch normalisation cannot take it
-      one_hot_pixels(mb, targets);
-      tape.reset();
-      const ad::Var<T> out = logits(tape, tape.constant(xb), rng, true);
-      const ad::Var<T> loss = (T(1) / T(n)) * ad::softmax_cross_entropy(pixel_rows(out), tape.constant(targets));
-      tape.backward(loss);
-      if (decay > T(0))
-        for (auto* conv : conv_layers()) conv->weight().grad += decay * conv->weight().value;
-      adam.step();
-      return loss.value()(0, 0) * T(n);
-    });
-    return *this;
+    return fit_rows(detail::as_rows<T>("BayesianSegNet::fit", "x", x), detail::as_rows<T>("BayesianSegNet::fit", "masks", masks), fit, rng);
   }
+ private:
+  // fit() on rows of T: not a template, so a program built with extern templates compiles it once
+  BayesianSegNet& fit_rows(Eigen::Ref<const Matrix<T>> x, Eigen::Ref<const Matrix<T>> masks, const FitOptions& fit, Rng& rng);
+
+ public:
   /// The mean cross-entropy per image of each epoch of the last fit() (empty before it; not stored in files).
   const std::vector<T>& loss_history() const noexcept { return history_; }
 
@@ -290,6 +264,42 @@ template <Real T = double> class BayesianSegNet {
   std::vector<nn::BatchNorm<T>> enc_bn_, dec_bn_;
   std::vector<T> history_;
 };
+template <Real T>
+auto BayesianSegNet<T>::fit_rows(Eigen::Ref<const Matrix<T>> x, Eigen::Ref<const Matrix<T>> masks, const FitOptions& fit, Rng& rng) -> BayesianSegNet& {
+    constexpr const char* function = "BayesianSegNet::fit";
+    detail::check_rows(function, "x", x, input_size());
+    detail::check_rows(function, "masks", masks, pixels());
+    detail::check_same_rows(function, x, masks);
+    detail::check_fit_options(function, fit);
+    if (fit.batch_size < 2) detail::throw_domain(function, "batch_size", "be at least 2 (batch normalisation)", std::to_string(fit.batch_size));
+    for (Index i = 0; i < masks.rows(); ++i)
+      for (Index j = 0; j < masks.cols(); ++j) {
+        const double v = double(masks(i, j));
+        if (!(v >= 0 && v < double(options_.classes) && v == std::floor(v)))
+          detail::throw_domain(function, "masks", "hold class indices 0.." + std::to_string(options_.classes - 1),
+                               detail::describe(v) + " at row " + std::to_string(i + 1) + ", pixel " + std::to_string(j + 1));
+      }
+    auto params = parameters();
+    nn::Adam<T> adam(params, {.learning_rate = fit.learning_rate});
+    const T decay = T(options_.weight_decay);
+    ad::Tape<T> tape;
+    Matrix<T> targets;
+    history_ = detail::run_epochs<T>(function, x, masks, fit, rng, [&](const Matrix<T>& xb, const Matrix<T>& mb, Index, Index) {
+      const Index n = xb.rows();
+      if (n < 2) return T(0);  // a last minibatch of one image: batch normalisation cannot take it
+      one_hot_pixels(mb, targets);
+      tape.reset();
+      const ad::Var<T> out = logits(tape, tape.constant(xb), rng, true);
+      const ad::Var<T> loss = (T(1) / T(n)) * ad::softmax_cross_entropy(pixel_rows(out), tape.constant(targets));
+      tape.backward(loss);
+      if (decay > T(0))
+        for (auto* conv : conv_layers()) conv->weight().grad += decay * conv->weight().value;
+      adam.step();
+      return loss.value()(0, 0) * T(n);
+    });
+    return *this;
+  }
+
 
 // BayesianSegNet's longer members, defined out of the class so that an extern template instantiation of it
 // is not compiled again in every file that calls them (cmake/outline_members.py).

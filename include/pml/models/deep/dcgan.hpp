@@ -190,80 +190,13 @@ template <Real T = double> class DCGAN {
   ///        std::domain_error for values outside [0, 1] or non-finite, bad fit options, or a loss that stops
   ///        being finite.
   template <class Derived> DCGAN& fit(const Eigen::MatrixBase<Derived>& x, const DCGANFitOptions& fit, Rng& rng) {
-    constexpr const char* function = "DCGAN::fit";
-    detail::check_rows(function, "x", x, input_size());
-    if (x.rows() < 2) pml::detail::throw_shape(function, "x has 1 row; batch normalisation needs at least 2 images");
-    if (x.minCoeff() < 0 || x.maxCoeff() > 1)
-      detail::throw_domain(function, "x", "lie in [0, 1]", "values from " + detail::describe(double(x.minCoeff())) + " to " + detail::describe(double(x.maxCoeff())));
-    if (fit.epochs < 1) detail::throw_domain(function, "epochs", "be at least 1", std::to_string(fit.epochs));
-    if (fit.batch_size < 2 * options_.packing)
-      detail::throw_domain(function, "batch_size", "be at least 2 x packing = " + std::to_string(2 * options_.packing) + (critic() ? " (the generator's batch normalisation)" : " (batch normalisation over D's inputs)"),
-                           std::to_string(fit.batch_size));
-    if (x.rows() < 2 * options_.packing)
-      pml::detail::throw_shape(function, "x has " + std::to_string(x.rows()) + " rows; with packing " + std::to_string(options_.packing) + " fit needs at least " +
-                                             std::to_string(2 * options_.packing));
-    check_positive(function, "learning_rate", fit.learning_rate);
-    if (!(fit.beta1 >= 0 && fit.beta1 < 1)) detail::throw_domain(function, "beta1", "lie in [0, 1)", detail::describe(fit.beta1));
-    if (!(fit.beta2 >= 0 && fit.beta2 < 1)) detail::throw_domain(function, "beta2", "lie in [0, 1)", detail::describe(fit.beta2));
-    if (fit.discriminator_steps < 1) detail::throw_domain(function, "discriminator_steps", "be at least 1", std::to_string(fit.discriminator_steps));
-    if (!(fit.gradient_penalty >= 0 && std::isfinite(fit.gradient_penalty)))
-      detail::throw_domain(function, "gradient_penalty", "be finite and non-negative", detail::describe(fit.gradient_penalty));
-    const Matrix<T> scaled = (x.template cast<T>().array() * T(2) - T(1)).matrix();
-    nn::Adam<T> g_opt(generator_parameters(), {.learning_rate = fit.learning_rate, .beta1 = fit.beta1, .beta2 = fit.beta2});
-    nn::Adam<T> d_opt(discriminator_parameters(), {.learning_rate = fit.learning_rate, .beta1 = fit.beta1, .beta2 = fit.beta2});
-    ad::Tape<T> g_tape, d_tape;
-    Matrix<T> z, x_hat;
-    history_ = {};
-    // run_epochs hands out the shuffled minibatches; its per-row loss is D's, G's is kept here
-    double g_sum = 0;
-    Index g_rows = 0;
-    long long minibatch = 0;  // over the whole fit: G steps after every discriminator_steps-th
-    FitOptions epochs{.epochs = fit.epochs, .batch_size = fit.batch_size, .learning_rate = fit.learning_rate, .progress = fit.progress};
-    const std::vector<T> d_history =
-        detail::run_epochs<T>(function, scaled, Matrix<T>(scaled.rows(), 0), epochs, rng, [&](const Matrix<T>& xb, const Matrix<T>&, Index b, Index batches) {
-          const Index m = xb.rows() - xb.rows() % options_.packing;  // whole packs (all rows without packing)
-          auto end_of_epoch = [&] {
-            if (b + 1 != batches) return;
-            // NaN for an epoch without a generator step (fewer minibatches than discriminator_steps): no loss to report
-            history_.generator_loss.push_back(g_rows > 0 ? T(g_sum / double(g_rows)) : std::numeric_limits<T>::quiet_NaN());
-            g_sum = 0;
-            g_rows = 0;
-          };
-          if (m < 2 * options_.packing) {  // a last minibatch of fewer than two of D's inputs: batch normalisation cannot take it, so it is skipped
-            end_of_epoch();
-            return T(0);
-          }
-          z.resize(m, options_.noise);
-          random::fill_normal(rng, z);
-          g_tape.reset();
-          const ad::Var<T> fake = generator_output(*this, g_tape, g_tape.constant(z));
-          d_tape.reset();
-          ad::Var<T> d = discriminator_loss(d_tape, d_tape.constant(m == xb.rows() ? xb : Matrix<T>(xb.topRows(m))), d_tape.constant(fake.value()));
-          if (critic()) {  // x̂ on the line between each real D input and a generated one: one ε per pack
-            const Index packs = m / options_.packing;
-            x_hat.resize(m, xb.cols());
-            for (Index i = 0; i < packs; ++i) {
-              const T e = T(random::uniform<double>(rng));
-              for (Index k = i; k < m; k += packs) x_hat.row(k) = e * xb.row(k) + (T(1) - e) * fake.value().row(k);
-            }
-            d = d + T(fit.gradient_penalty) * gradient_penalty(d_tape, d_tape.constant(x_hat));
-          }
-          const T inputs = T(m / options_.packing);  // D's inputs: the losses are per input, as the GAN's
-          d_tape.backward((T(1) / inputs) * d);
-          d_opt.step();
-          if (++minibatch % fit.discriminator_steps == 0) {
-            const ad::Var<T> g = generator_loss(g_tape, fake);  // D with its new weights, as in PyTorch's example
-            g_tape.backward((T(1) / inputs) * g);
-            g_opt.step();
-            g_sum += double(g.value()(0, 0)) * double(options_.packing);  // per D input after the division by images below
-            g_rows += m;
-          }
-          end_of_epoch();
-          return T(d.value()(0, 0) * T(options_.packing));
-        });
-    history_.discriminator_loss = d_history;
-    return *this;
+    return fit_rows(detail::as_rows<T>("DCGAN::fit", "x", x), fit, rng);
   }
+ private:
+  // fit() on rows of T: not a template, so a program built with extern templates compiles it once
+  DCGAN& fit_rows(Eigen::Ref<const Matrix<T>> x, const DCGANFitOptions& fit, Rng& rng);
+
+ public:
   /// The mean discriminator and generator losses per D input (an image, or a pack) of each epoch of the last fit() (empty before it).
   /// For wasserstein_gp the critic's loss includes λ times the penalty (so it is not minus the Wasserstein estimate);
   /// the generator's is NaN for an epoch in which the generator took no step.
@@ -477,6 +410,86 @@ template <Real T = double> class DCGAN {
   nn::Linear<T> d_dense_;
   GANHistory<T> history_;
 };
+
+// fit()'s body on rows of T, defined out of the class so that an extern template instantiation leaves it to
+// one file (cmake/outline_members.py)
+template <Real T>
+auto DCGAN<T>::fit_rows(Eigen::Ref<const Matrix<T>> x, const DCGANFitOptions& fit, Rng& rng) -> DCGAN& {
+    constexpr const char* function = "DCGAN::fit";
+    detail::check_rows(function, "x", x, input_size());
+    if (x.rows() < 2) pml::detail::throw_shape(function, "x has 1 row; batch normalisation needs at least 2 images");
+    if (x.minCoeff() < 0 || x.maxCoeff() > 1)
+      detail::throw_domain(function, "x", "lie in [0, 1]", "values from " + detail::describe(double(x.minCoeff())) + " to " + detail::describe(double(x.maxCoeff())));
+    if (fit.epochs < 1) detail::throw_domain(function, "epochs", "be at least 1", std::to_string(fit.epochs));
+    if (fit.batch_size < 2 * options_.packing)
+      detail::throw_domain(function, "batch_size", "be at least 2 x packing = " + std::to_string(2 * options_.packing) + (critic() ? " (the generator's batch normalisation)" : " (batch normalisation over D's inputs)"),
+                           std::to_string(fit.batch_size));
+    if (x.rows() < 2 * options_.packing)
+      pml::detail::throw_shape(function, "x has " + std::to_string(x.rows()) + " rows; with packing " + std::to_string(options_.packing) + " fit needs at least " +
+                                             std::to_string(2 * options_.packing));
+    check_positive(function, "learning_rate", fit.learning_rate);
+    if (!(fit.beta1 >= 0 && fit.beta1 < 1)) detail::throw_domain(function, "beta1", "lie in [0, 1)", detail::describe(fit.beta1));
+    if (!(fit.beta2 >= 0 && fit.beta2 < 1)) detail::throw_domain(function, "beta2", "lie in [0, 1)", detail::describe(fit.beta2));
+    if (fit.discriminator_steps < 1) detail::throw_domain(function, "discriminator_steps", "be at least 1", std::to_string(fit.discriminator_steps));
+    if (!(fit.gradient_penalty >= 0 && std::isfinite(fit.gradient_penalty)))
+      detail::throw_domain(function, "gradient_penalty", "be finite and non-negative", detail::describe(fit.gradient_penalty));
+    const Matrix<T> scaled = (x.template cast<T>().array() * T(2) - T(1)).matrix();
+    nn::Adam<T> g_opt(generator_parameters(), {.learning_rate = fit.learning_rate, .beta1 = fit.beta1, .beta2 = fit.beta2});
+    nn::Adam<T> d_opt(discriminator_parameters(), {.learning_rate = fit.learning_rate, .beta1 = fit.beta1, .beta2 = fit.beta2});
+    ad::Tape<T> g_tape, d_tape;
+    Matrix<T> z, x_hat;
+    history_ = {};
+    // run_epochs hands out the shuffled minibatches; its per-row loss is D's, G's is kept here
+    double g_sum = 0;
+    Index g_rows = 0;
+    long long minibatch = 0;  // over the whole fit: G steps after every discriminator_steps-th
+    FitOptions epochs{.epochs = fit.epochs, .batch_size = fit.batch_size, .learning_rate = fit.learning_rate, .progress = fit.progress};
+    const std::vector<T> d_history =
+        detail::run_epochs<T>(function, scaled, Matrix<T>(scaled.rows(), 0), epochs, rng, [&](const Matrix<T>& xb, const Matrix<T>&, Index b, Index batches) {
+          const Index m = xb.rows() - xb.rows() % options_.packing;  // whole packs (all rows without packing)
+          auto end_of_epoch = [&] {
+            if (b + 1 != batches) return;
+            // NaN for an epoch without a generator step (fewer minibatches than discriminator_steps): no loss to report
+            history_.generator_loss.push_back(g_rows > 0 ? T(g_sum / double(g_rows)) : std::numeric_limits<T>::quiet_NaN());
+            g_sum = 0;
+            g_rows = 0;
+          };
+          if (m < 2 * options_.packing) {  // a last minibatch of fewer than two of D's inputs: batch normalisation cannot take it, so it is skipped
+            end_of_epoch();
+            return T(0);
+          }
+          z.resize(m, options_.noise);
+          random::fill_normal(rng, z);
+          g_tape.reset();
+          const ad::Var<T> fake = generator_output(*this, g_tape, g_tape.constant(z));
+          d_tape.reset();
+          ad::Var<T> d = discriminator_loss(d_tape, d_tape.constant(m == xb.rows() ? xb : Matrix<T>(xb.topRows(m))), d_tape.constant(fake.value()));
+          if (critic()) {  // x̂ on the line between each real D input and a generated one: one ε per pack
+            const Index packs = m / options_.packing;
+            x_hat.resize(m, xb.cols());
+            for (Index i = 0; i < packs; ++i) {
+              const T e = T(random::uniform<double>(rng));
+              for (Index k = i; k < m; k += packs) x_hat.row(k) = e * xb.row(k) + (T(1) - e) * fake.value().row(k);
+            }
+            d = d + T(fit.gradient_penalty) * gradient_penalty(d_tape, d_tape.constant(x_hat));
+          }
+          const T inputs = T(m / options_.packing);  // D's inputs: the losses are per input, as the GAN's
+          d_tape.backward((T(1) / inputs) * d);
+          d_opt.step();
+          if (++minibatch % fit.discriminator_steps == 0) {
+            const ad::Var<T> g = generator_loss(g_tape, fake);  // D with its new weights, as in PyTorch's example
+            g_tape.backward((T(1) / inputs) * g);
+            g_opt.step();
+            g_sum += double(g.value()(0, 0)) * double(options_.packing);  // per D input after the division by images below
+            g_rows += m;
+          }
+          end_of_epoch();
+          return T(d.value()(0, 0) * T(options_.packing));
+        });
+    history_.discriminator_loss = d_history;
+    return *this;
+  }
+
 
 // DCGAN's longer members, defined out of the class so that an extern template instantiation of it
 // is not compiled again in every file that calls them (cmake/outline_members.py).

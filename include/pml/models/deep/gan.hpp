@@ -175,71 +175,13 @@ template <Real T = double> class GAN {
   ///        bad options, or a loss or gradient that stops being finite (data far too large; the message
   ///        names the function and x).
   template <class Derived> GAN& fit(const Eigen::MatrixBase<Derived>& x, const GANFitOptions& fit, Rng& rng, int report_every = 100) {
-    constexpr const char* function = "GAN::fit";
-    detail::check_rows(function, "x", x, options_.output);
-    if (fit.steps < 1) detail::throw_domain(function, "steps", "be at least 1", std::to_string(fit.steps));
-    if (fit.discriminator_steps < 1) detail::throw_domain(function, "discriminator_steps", "be at least 1", std::to_string(fit.discriminator_steps));
-    if (fit.batch_size < 1 || fit.batch_size % options_.packing != 0)
-      detail::throw_domain(function, "batch_size", "be a positive multiple of packing (" + std::to_string(options_.packing) + ")",
-                           std::to_string(fit.batch_size));
-    if (report_every < 1) detail::throw_domain(function, "report_every", "be at least 1", std::to_string(report_every));
-    check_positive(function, "generator_learning_rate", fit.generator_learning_rate);
-    check_positive(function, "discriminator_learning_rate", fit.discriminator_learning_rate);
-    if (!(fit.beta1 >= 0 && fit.beta1 < 1)) detail::throw_domain(function, "beta1", "lie in [0, 1)", detail::describe(fit.beta1));
-    if (!(fit.beta2 >= 0 && fit.beta2 < 1)) detail::throw_domain(function, "beta2", "lie in [0, 1)", detail::describe(fit.beta2));
-    if (!(fit.gradient_penalty >= 0 && std::isfinite(fit.gradient_penalty)))
-      detail::throw_domain(function, "gradient_penalty", "be finite and non-negative", detail::describe(fit.gradient_penalty));
-    const bool wasserstein = options_.generator_loss == GANLoss::wasserstein_gp;  // the constructor checked the critic
-    const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> rows = x.template cast<T>();
-    nn::Adam<T> g_opt(generator_.parameters(), {.learning_rate = fit.generator_learning_rate, .beta1 = fit.beta1, .beta2 = fit.beta2});
-    nn::Adam<T> d_opt(discriminator_.parameters(), {.learning_rate = fit.discriminator_learning_rate, .beta1 = fit.beta1, .beta2 = fit.beta2});
-    ad::Tape<T> tape;
-    const Index m = fit.batch_size;
-    const T inputs = T(m / options_.packing);  // D's inputs per batch: the losses are per input
-    Matrix<T> xb(m, options_.output), zb(m, options_.noise), fake, x_hat(m, options_.output);
-    GANHistory<T>& history = history_;
-    history = {};
-    double d_sum = 0, g_sum = 0;
-    for (int step = 0; step < fit.steps; ++step) {
-      // data far too large for the networks (e.g. near 1e300) make a loss or a gradient non-finite:
-      // one clear error naming GAN::fit and x (nn::Adam has refused the step; earlier steps stay)
-      try {
-        for (int k = 0; k < fit.discriminator_steps; ++k) {
-          for (Index i = 0; i < m; ++i) xb.row(i) = rows.row(static_cast<Index>(random::uniform_index(rng, static_cast<std::uint64_t>(rows.rows()))));
-          random::fill_normal(rng, zb);
-          fake = generator_.predict(zb);  // G is held fixed: its output enters D's loss as data
-          tape.reset();
-          ad::Var<T> d = discriminator_loss(tape, tape.constant(xb), tape.constant(fake));
-          if (wasserstein) {  // x̂ on the line between each real D input and a generated one: one ε per pack
-            const Index packs = m / options_.packing;
-            for (Index i = 0; i < packs; ++i) {
-              const T e = T(random::uniform<double>(rng));
-              for (Index k = i; k < m; k += packs) x_hat.row(k) = e * xb.row(k) + (T(1) - e) * fake.row(k);
-            }
-            d = d + T(fit.gradient_penalty) * gradient_penalty(tape, tape.constant(x_hat));
-          }
-          tape.backward((T(1) / inputs) * d);
-          d_opt.step();
-          d_sum += double(d.value()(0, 0)) / (double(inputs) * fit.discriminator_steps);
-        }
-        tape.reset();
-        const ad::Var<T> g = generator_loss(tape, noise(tape, m, rng));
-        tape.backward((T(1) / inputs) * g);
-        g_opt.step();
-        g_sum += double(g.value()(0, 0)) / double(inputs);
-      } catch (const std::domain_error& e) {
-        detail::throw_diverged(function, x, std::string(e.what()) + " at step " + std::to_string(step + 1));
-      }
-      if (!std::isfinite(d_sum) || !std::isfinite(g_sum)) detail::throw_diverged(function, x, "a non-finite loss at step " + std::to_string(step + 1));
-      if ((step + 1) % report_every == 0 || step + 1 == fit.steps) {
-        const int count = (step + 1) % report_every == 0 ? report_every : (step + 1) % report_every;
-        history.discriminator_loss.push_back(T(d_sum / count));
-        history.generator_loss.push_back(T(g_sum / count));
-        d_sum = g_sum = 0;
-      }
-    }
-    return *this;
+    return fit_rows(detail::as_rows<T>("GAN::fit", "x", x), fit, rng, report_every);
   }
+ private:
+  // fit() on rows of T: not a template, so a program built with extern templates compiles it once
+  GAN& fit_rows(Eigen::Ref<const Matrix<T>> x, const GANFitOptions& fit, Rng& rng, int report_every);
+
+ public:
   /// The mean discriminator and generator losses over each block of `report_every` steps of the last
   /// fit() (empty before it; not stored in model files).
   const GANHistory<T>& loss_history() const noexcept { return history_; }
@@ -371,6 +313,77 @@ template <Real T = double> class GAN {
   nn::MLP<T> generator_, discriminator_;
   GANHistory<T> history_;
 };
+
+// fit()'s body on rows of T, defined out of the class so that an extern template instantiation leaves it to
+// one file (cmake/outline_members.py)
+template <Real T>
+auto GAN<T>::fit_rows(Eigen::Ref<const Matrix<T>> x, const GANFitOptions& fit, Rng& rng, int report_every) -> GAN& {
+    constexpr const char* function = "GAN::fit";
+    detail::check_rows(function, "x", x, options_.output);
+    if (fit.steps < 1) detail::throw_domain(function, "steps", "be at least 1", std::to_string(fit.steps));
+    if (fit.discriminator_steps < 1) detail::throw_domain(function, "discriminator_steps", "be at least 1", std::to_string(fit.discriminator_steps));
+    if (fit.batch_size < 1 || fit.batch_size % options_.packing != 0)
+      detail::throw_domain(function, "batch_size", "be a positive multiple of packing (" + std::to_string(options_.packing) + ")",
+                           std::to_string(fit.batch_size));
+    if (report_every < 1) detail::throw_domain(function, "report_every", "be at least 1", std::to_string(report_every));
+    check_positive(function, "generator_learning_rate", fit.generator_learning_rate);
+    check_positive(function, "discriminator_learning_rate", fit.discriminator_learning_rate);
+    if (!(fit.beta1 >= 0 && fit.beta1 < 1)) detail::throw_domain(function, "beta1", "lie in [0, 1)", detail::describe(fit.beta1));
+    if (!(fit.beta2 >= 0 && fit.beta2 < 1)) detail::throw_domain(function, "beta2", "lie in [0, 1)", detail::describe(fit.beta2));
+    if (!(fit.gradient_penalty >= 0 && std::isfinite(fit.gradient_penalty)))
+      detail::throw_domain(function, "gradient_penalty", "be finite and non-negative", detail::describe(fit.gradient_penalty));
+    const bool wasserstein = options_.generator_loss == GANLoss::wasserstein_gp;  // the constructor checked the critic
+    const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> rows = x.template cast<T>();
+    nn::Adam<T> g_opt(generator_.parameters(), {.learning_rate = fit.generator_learning_rate, .beta1 = fit.beta1, .beta2 = fit.beta2});
+    nn::Adam<T> d_opt(discriminator_.parameters(), {.learning_rate = fit.discriminator_learning_rate, .beta1 = fit.beta1, .beta2 = fit.beta2});
+    ad::Tape<T> tape;
+    const Index m = fit.batch_size;
+    const T inputs = T(m / options_.packing);  // D's inputs per batch: the losses are per input
+    Matrix<T> xb(m, options_.output), zb(m, options_.noise), fake, x_hat(m, options_.output);
+    GANHistory<T>& history = history_;
+    history = {};
+    double d_sum = 0, g_sum = 0;
+    for (int step = 0; step < fit.steps; ++step) {
+      // data far too large for the networks (e.g. near 1e300) make a loss or a gradient non-finite:
+      // one clear error naming GAN::fit and x (nn::Adam has refused the step; earlier steps stay)
+      try {
+        for (int k = 0; k < fit.discriminator_steps; ++k) {
+          for (Index i = 0; i < m; ++i) xb.row(i) = rows.row(static_cast<Index>(random::uniform_index(rng, static_cast<std::uint64_t>(rows.rows()))));
+          random::fill_normal(rng, zb);
+          fake = generator_.predict(zb);  // G is held fixed: its output enters D's loss as data
+          tape.reset();
+          ad::Var<T> d = discriminator_loss(tape, tape.constant(xb), tape.constant(fake));
+          if (wasserstein) {  // x̂ on the line between each real D input and a generated one: one ε per pack
+            const Index packs = m / options_.packing;
+            for (Index i = 0; i < packs; ++i) {
+              const T e = T(random::uniform<double>(rng));
+              for (Index k = i; k < m; k += packs) x_hat.row(k) = e * xb.row(k) + (T(1) - e) * fake.row(k);
+            }
+            d = d + T(fit.gradient_penalty) * gradient_penalty(tape, tape.constant(x_hat));
+          }
+          tape.backward((T(1) / inputs) * d);
+          d_opt.step();
+          d_sum += double(d.value()(0, 0)) / (double(inputs) * fit.discriminator_steps);
+        }
+        tape.reset();
+        const ad::Var<T> g = generator_loss(tape, noise(tape, m, rng));
+        tape.backward((T(1) / inputs) * g);
+        g_opt.step();
+        g_sum += double(g.value()(0, 0)) / double(inputs);
+      } catch (const std::domain_error& e) {
+        detail::throw_diverged(function, x, std::string(e.what()) + " at step " + std::to_string(step + 1));
+      }
+      if (!std::isfinite(d_sum) || !std::isfinite(g_sum)) detail::throw_diverged(function, x, "a non-finite loss at step " + std::to_string(step + 1));
+      if ((step + 1) % report_every == 0 || step + 1 == fit.steps) {
+        const int count = (step + 1) % report_every == 0 ? report_every : (step + 1) % report_every;
+        history.discriminator_loss.push_back(T(d_sum / count));
+        history.generator_loss.push_back(T(g_sum / count));
+        d_sum = g_sum = 0;
+      }
+    }
+    return *this;
+  }
+
 
 // GAN's longer members, defined out of the class so that an extern template instantiation of it
 // is not compiled again in every file that calls them (cmake/outline_members.py).

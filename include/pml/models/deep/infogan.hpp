@@ -249,72 +249,13 @@ template <Real T = double> class InfoGAN {
   /// @throw std::invalid_argument for x of the wrong width or fewer than 2 rows; std::domain_error for
   ///        non-finite x, x outside [0, 1] (dcgan), bad fit options, or a loss that stops being finite.
   template <class Derived> InfoGAN& fit(const Eigen::MatrixBase<Derived>& x, const InfoGANFitOptions& fit, Rng& rng) {
-    constexpr const char* function = "InfoGAN::fit";
-    detail::check_rows(function, "x", x, input_size());
-    if (x.rows() < 2) pml::detail::throw_shape(function, "x has 1 row; fit needs at least 2");
-    if (options_.body == InfoGANBody::dcgan && (x.minCoeff() < 0 || x.maxCoeff() > 1))
-      detail::throw_domain(function, "x", "lie in [0, 1]", "values from " + detail::describe(double(x.minCoeff())) + " to " + detail::describe(double(x.maxCoeff())));
-    if (fit.epochs < 1) detail::throw_domain(function, "epochs", "be at least 1", std::to_string(fit.epochs));
-    if (fit.batch_size < 2) detail::throw_domain(function, "batch_size", "be at least 2", std::to_string(fit.batch_size));
-    check_positive(function, "generator_learning_rate", fit.generator_learning_rate);
-    check_positive(function, "discriminator_learning_rate", fit.discriminator_learning_rate);
-    if (!(fit.beta1 >= 0 && fit.beta1 < 1)) detail::throw_domain(function, "beta1", "lie in [0, 1)", detail::describe(fit.beta1));
-    if (!(fit.beta2 >= 0 && fit.beta2 < 1)) detail::throw_domain(function, "beta2", "lie in [0, 1)", detail::describe(fit.beta2));
-    for (const auto& [name, w] : {std::pair{"categorical_weight", fit.categorical_weight}, std::pair{"continuous_weight", fit.continuous_weight}})
-      if (!(w >= 0 && std::isfinite(w))) detail::throw_domain(function, name, "be finite and non-negative", detail::describe(w));
-    const Matrix<T> scaled = to_network(x.template cast<T>());
-    nn::ParameterList<T> d_params = with_body([](auto& b) { return b.discriminator_parameters(); });
-    nn::append(d_params, q_->parameters());
-    nn::Adam<T> g_opt(with_body([](auto& b) { return b.generator_parameters(); }),
-                      {.learning_rate = fit.generator_learning_rate, .beta1 = fit.beta1, .beta2 = fit.beta2});
-    nn::Adam<T> d_opt(d_params, {.learning_rate = fit.discriminator_learning_rate, .beta1 = fit.beta1, .beta2 = fit.beta2});
-    const T lc = T(fit.categorical_weight), lx = T(fit.continuous_weight);
-    ad::Tape<T> g_tape, d_tape;
-    Matrix<T> z, codes, input;
-    history_ = {};
-    double g_sum = 0, i_sum = 0;
-    Index g_rows = 0;
-    FitOptions epochs{.epochs = fit.epochs, .batch_size = fit.batch_size, .learning_rate = fit.generator_learning_rate, .progress = fit.progress};
-    const std::vector<T> d_history =
-        detail::run_epochs<T>(function, scaled, Matrix<T>(scaled.rows(), 0), epochs, rng, [&](const Matrix<T>& xb, const Matrix<T>&, Index b, Index batches) {
-          const Index m = xb.rows();
-          auto end_of_epoch = [&] {
-            if (b + 1 != batches) return;
-            const double rows = double(std::max<Index>(g_rows, 1));
-            history_.generator_loss.push_back(T(g_sum / rows));
-            history_.information_loss.push_back(T(i_sum / rows));
-            g_sum = i_sum = 0;
-            g_rows = 0;
-          };
-          if (m < 2) {  // a last minibatch of one row: the dcgan body's batch normalisation cannot take it
-            end_of_epoch();
-            return T(0);
-          }
-          z.resize(m, options_.noise);
-          random::fill_normal(rng, z);
-          codes = sample_codes(rng, m);
-          input = generator_input(z, codes);
-          const Matrix<T> code_in = input.rightCols(code_inputs());
-          g_tape.reset();
-          const ad::Var<T> fake = generator_forward(g_tape, g_tape.constant(input));
-          // D and Q: real rows as real, generated ones (G fixed) as fake, and Q's reading of their codes
-          d_tape.reset();
-          const InfoGANLoss<T> d = discriminator_loss(d_tape, d_tape.constant(xb), d_tape.constant(fake.value()), d_tape.constant(code_in), lc, lx);
-          d_tape.backward((T(1) / T(m)) * (d.gan + d.information));
-          d_opt.step();
-          // G: fool the updated D and keep the codes readable by the updated Q
-          const InfoGANLoss<T> g = generator_loss(g_tape, fake, g_tape.constant(code_in), lc, lx);
-          g_tape.backward((T(1) / T(m)) * (g.gan + g.information));
-          g_opt.step();
-          g_sum += double(g.gan.value()(0, 0));
-          i_sum += double(g.information.value()(0, 0));
-          g_rows += m;
-          end_of_epoch();
-          return T(d.gan.value()(0, 0));
-        });
-    history_.discriminator_loss = d_history;
-    return *this;
+    return fit_rows(detail::as_rows<T>("InfoGAN::fit", "x", x), fit, rng);
   }
+ private:
+  // fit() on rows of T: not a template, so a program built with extern templates compiles it once
+  InfoGAN& fit_rows(Eigen::Ref<const Matrix<T>> x, const InfoGANFitOptions& fit, Rng& rng);
+
+ public:
   /// Per-epoch mean losses of the last fit() (empty before it; not stored in model files).
   const InfoGANHistory<T>& loss_history() const noexcept { return history_; }
 
@@ -480,6 +421,78 @@ template <Real T = double> class InfoGAN {
   std::optional<nn::MLP<T>> q_;
   InfoGANHistory<T> history_;
 };
+
+// fit()'s body on rows of T, defined out of the class so that an extern template instantiation leaves it to
+// one file (cmake/outline_members.py)
+template <Real T>
+auto InfoGAN<T>::fit_rows(Eigen::Ref<const Matrix<T>> x, const InfoGANFitOptions& fit, Rng& rng) -> InfoGAN& {
+    constexpr const char* function = "InfoGAN::fit";
+    detail::check_rows(function, "x", x, input_size());
+    if (x.rows() < 2) pml::detail::throw_shape(function, "x has 1 row; fit needs at least 2");
+    if (options_.body == InfoGANBody::dcgan && (x.minCoeff() < 0 || x.maxCoeff() > 1))
+      detail::throw_domain(function, "x", "lie in [0, 1]", "values from " + detail::describe(double(x.minCoeff())) + " to " + detail::describe(double(x.maxCoeff())));
+    if (fit.epochs < 1) detail::throw_domain(function, "epochs", "be at least 1", std::to_string(fit.epochs));
+    if (fit.batch_size < 2) detail::throw_domain(function, "batch_size", "be at least 2", std::to_string(fit.batch_size));
+    check_positive(function, "generator_learning_rate", fit.generator_learning_rate);
+    check_positive(function, "discriminator_learning_rate", fit.discriminator_learning_rate);
+    if (!(fit.beta1 >= 0 && fit.beta1 < 1)) detail::throw_domain(function, "beta1", "lie in [0, 1)", detail::describe(fit.beta1));
+    if (!(fit.beta2 >= 0 && fit.beta2 < 1)) detail::throw_domain(function, "beta2", "lie in [0, 1)", detail::describe(fit.beta2));
+    for (const auto& [name, w] : {std::pair{"categorical_weight", fit.categorical_weight}, std::pair{"continuous_weight", fit.continuous_weight}})
+      if (!(w >= 0 && std::isfinite(w))) detail::throw_domain(function, name, "be finite and non-negative", detail::describe(w));
+    const Matrix<T> scaled = to_network(x.template cast<T>());
+    nn::ParameterList<T> d_params = with_body([](auto& b) { return b.discriminator_parameters(); });
+    nn::append(d_params, q_->parameters());
+    nn::Adam<T> g_opt(with_body([](auto& b) { return b.generator_parameters(); }),
+                      {.learning_rate = fit.generator_learning_rate, .beta1 = fit.beta1, .beta2 = fit.beta2});
+    nn::Adam<T> d_opt(d_params, {.learning_rate = fit.discriminator_learning_rate, .beta1 = fit.beta1, .beta2 = fit.beta2});
+    const T lc = T(fit.categorical_weight), lx = T(fit.continuous_weight);
+    ad::Tape<T> g_tape, d_tape;
+    Matrix<T> z, codes, input;
+    history_ = {};
+    double g_sum = 0, i_sum = 0;
+    Index g_rows = 0;
+    FitOptions epochs{.epochs = fit.epochs, .batch_size = fit.batch_size, .learning_rate = fit.generator_learning_rate, .progress = fit.progress};
+    const std::vector<T> d_history =
+        detail::run_epochs<T>(function, scaled, Matrix<T>(scaled.rows(), 0), epochs, rng, [&](const Matrix<T>& xb, const Matrix<T>&, Index b, Index batches) {
+          const Index m = xb.rows();
+          auto end_of_epoch = [&] {
+            if (b + 1 != batches) return;
+            const double rows = double(std::max<Index>(g_rows, 1));
+            history_.generator_loss.push_back(T(g_sum / rows));
+            history_.information_loss.push_back(T(i_sum / rows));
+            g_sum = i_sum = 0;
+            g_rows = 0;
+          };
+          if (m < 2) {  // a last minibatch of one row: the dcgan body's batch normalisation cannot take it
+            end_of_epoch();
+            return T(0);
+          }
+          z.resize(m, options_.noise);
+          random::fill_normal(rng, z);
+          codes = sample_codes(rng, m);
+          input = generator_input(z, codes);
+          const Matrix<T> code_in = input.rightCols(code_inputs());
+          g_tape.reset();
+          const ad::Var<T> fake = generator_forward(g_tape, g_tape.constant(input));
+          // D and Q: real rows as real, generated ones (G fixed) as fake, and Q's reading of their codes
+          d_tape.reset();
+          const InfoGANLoss<T> d = discriminator_loss(d_tape, d_tape.constant(xb), d_tape.constant(fake.value()), d_tape.constant(code_in), lc, lx);
+          d_tape.backward((T(1) / T(m)) * (d.gan + d.information));
+          d_opt.step();
+          // G: fool the updated D and keep the codes readable by the updated Q
+          const InfoGANLoss<T> g = generator_loss(g_tape, fake, g_tape.constant(code_in), lc, lx);
+          g_tape.backward((T(1) / T(m)) * (g.gan + g.information));
+          g_opt.step();
+          g_sum += double(g.gan.value()(0, 0));
+          i_sum += double(g.information.value()(0, 0));
+          g_rows += m;
+          end_of_epoch();
+          return T(d.gan.value()(0, 0));
+        });
+    history_.discriminator_loss = d_history;
+    return *this;
+  }
+
 
 // InfoGAN's longer members, defined out of the class so that an extern template instantiation of it
 // is not compiled again in every file that calls them (cmake/outline_members.py).

@@ -117,47 +117,14 @@ template <Real T = double> class LSTMForecaster {
   /// @throw std::invalid_argument for a series that is not a vector or shorter than min_fit_length();
   ///        std::domain_error for non-finite values, bad fit options or a loss that stops being finite.
   template <class Derived> LSTMForecaster& fit(const Eigen::MatrixBase<Derived>& series, const FitOptions& fit, Rng& rng) {
-    constexpr const char* function = "LSTMForecaster::fit";
-    const Vector<double> y = checked_series(function, series, min_fit_length());
-    detail::check_fit_options(function, fit);
-    const Vector<double> z = difference(y);
-    if (!z.allFinite()) detail::throw_domain(function, "series", "have finite differences", "a difference of " + detail::describe(z.cwiseAbs().maxCoeff()));
-    // standardisation of z: two passes, each sum scaled so that values near the largest double cannot overflow
-    const double n = double(z.size());
-    const double loc = (z.array() / n).sum();
-    const double spread = (z.array() - loc).abs().maxCoeff();
-    const double sd = spread > 0 ? spread * std::sqrt(((z.array() - loc) / spread).square().mean()) : 0.0;
-    if (!std::isfinite(loc) || !std::isfinite(sd) || !std::isfinite(T(loc)) || !std::isfinite(T(sd)))
-      detail::throw_domain(function, "series", "have differences representable in " + std::string(sizeof(T) == 4 ? "float" : "double"),
-                           "mean " + detail::describe(loc) + ", standard deviation " + detail::describe(sd));
-    history_.clear();
-    // z constant up to rounding (a constant series, or a straight line when differenced): nothing to learn,
-    // forecasts continue it exactly (sample_paths)
-    if (!(sd > 16 * double(std::numeric_limits<T>::epsilon()) * z.cwiseAbs().maxCoeff()) || !(T(sd) > T(0))) {
-      scaling_.value << T(loc), T(0);
-      return *this;
-    }
-    scaling_.value << T(loc), T(sd);
-    // the windows are standardised with the stored (scalar-rounded) values that sample_paths() will use
-    const double loc_t = double(scaling_.value(0, 0)), scale = double(scaling_.value(0, 1));
-    const Index w = options_.window, m = z.size() - w;
-    Matrix<T> x(m, w), target(m, 1);
-    for (Index i = 0; i < m; ++i) {
-      x.row(i) = ((z.segment(i, w).array() - loc_t) / scale).template cast<T>().transpose();
-      target(i, 0) = T((z(i + w) - loc_t) / scale);
-    }
-    auto params = parameters();
-    nn::Adam<T> adam(params, {.learning_rate = fit.learning_rate});
-    ad::Tape<T> tape;
-    history_ = detail::run_epochs<T>(function, x, target, fit, rng, [&](const Matrix<T>& xb, const Matrix<T>& yb, Index b, Index batches) {
-      tape.reset();
-      const ad::Var<T> l = loss(tape, tape.constant(xb), tape.constant(yb), rng, kl_weight(b, batches));
-      tape.backward((T(1) / T(xb.rows())) * l);
-      adam.step();
-      return l.value()(0, 0);
-    });
-    return *this;
+    return fit_series(checked_series("LSTMForecaster::fit", series, min_fit_length()), fit, rng);
   }
+
+ private:
+  // fit() on the checked series: not a template, so a program built with extern templates compiles it once
+  LSTMForecaster& fit_series(const Vector<double>& y, const FitOptions& fit, Rng& rng);
+
+ public:
   /// The loss per training window of each epoch of the last fit() (empty before it; not stored in files).
   const std::vector<T>& loss_history() const noexcept { return history_; }
 
@@ -352,6 +319,49 @@ template <Real T = double> class LSTMForecaster {
   nn::Parameter<T> scaling_;
   std::vector<T> history_;
 };
+template <Real T>
+auto LSTMForecaster<T>::fit_series(const Vector<double>& y, const FitOptions& fit, Rng& rng) -> LSTMForecaster& {
+    constexpr const char* function = "LSTMForecaster::fit";
+    detail::check_fit_options(function, fit);
+    const Vector<double> z = difference(y);
+    if (!z.allFinite()) detail::throw_domain(function, "series", "have finite differences", "a difference of " + detail::describe(z.cwiseAbs().maxCoeff()));
+    // standardisation of z: two passes, each sum scaled so that values near the largest double cannot overflow
+    const double n = double(z.size());
+    const double loc = (z.array() / n).sum();
+    const double spread = (z.array() - loc).abs().maxCoeff();
+    const double sd = spread > 0 ? spread * std::sqrt(((z.array() - loc) / spread).square().mean()) : 0.0;
+    if (!std::isfinite(loc) || !std::isfinite(sd) || !std::isfinite(T(loc)) || !std::isfinite(T(sd)))
+      detail::throw_domain(function, "series", "have differences representable in " + std::string(sizeof(T) == 4 ? "float" : "double"),
+                           "mean " + detail::describe(loc) + ", standard deviation " + detail::describe(sd));
+    history_.clear();
+    // z constant up to rounding (a constant series, or a straight line when differenced): nothing to learn,
+    // forecasts continue it exactly (sample_paths)
+    if (!(sd > 16 * double(std::numeric_limits<T>::epsilon()) * z.cwiseAbs().maxCoeff()) || !(T(sd) > T(0))) {
+      scaling_.value << T(loc), T(0);
+      return *this;
+    }
+    scaling_.value << T(loc), T(sd);
+    // the windows are standardised with the stored (scalar-rounded) values that sample_paths() will use
+    const double loc_t = double(scaling_.value(0, 0)), scale = double(scaling_.value(0, 1));
+    const Index w = options_.window, m = z.size() - w;
+    Matrix<T> x(m, w), target(m, 1);
+    for (Index i = 0; i < m; ++i) {
+      x.row(i) = ((z.segment(i, w).array() - loc_t) / scale).template cast<T>().transpose();
+      target(i, 0) = T((z(i + w) - loc_t) / scale);
+    }
+    auto params = parameters();
+    nn::Adam<T> adam(params, {.learning_rate = fit.learning_rate});
+    ad::Tape<T> tape;
+    history_ = detail::run_epochs<T>(function, x, target, fit, rng, [&](const Matrix<T>& xb, const Matrix<T>& yb, Index b, Index batches) {
+      tape.reset();
+      const ad::Var<T> l = loss(tape, tape.constant(xb), tape.constant(yb), rng, kl_weight(b, batches));
+      tape.backward((T(1) / T(xb.rows())) * l);
+      adam.step();
+      return l.value()(0, 0);
+    });
+    return *this;
+  }
+
 
 // LSTMForecaster's longer members, defined out of the class so that an extern template instantiation of it
 // is not compiled again in every file that calls them (cmake/outline_members.py).

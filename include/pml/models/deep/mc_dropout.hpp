@@ -128,30 +128,13 @@ template <Real T = double> class MCDropoutRegressor {
   ///        for non-finite data, bad options, or a loss or gradient that stops being finite (data far too
   ///        large; the message names the function and x).
   template <class DX, class DY> MCDropoutRegressor& fit(const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y, const FitOptions& fit, Rng& rng) {
-    constexpr const char* function = "MCDropoutRegressor::fit";
-    detail::check_rows(function, "x", x, options_.input);
-    detail::check_rows(function, "y", y, options_.output);
-    detail::check_same_rows(function, x, y);
-    detail::check_fit_options(function, fit);
-    auto params = parameters();
-    nn::Adam<T> adam(params, {.learning_rate = fit.learning_rate});
-    std::vector<T> decay;
-    for (std::size_t i = 0; i < params.size(); ++i) {
-      const bool is_weight = i % 2 == 0, dropped = i > 0 || options_.dropout_input;
-      const bool decayed = is_weight || options_.heteroscedastic || options_.loss == MCDropoutLoss::half_squared_error;
-      decay.push_back(decayed ? T(2) * weight_decay(x.rows(), is_weight && dropped && options_.dropout > 0) : T(0));
-    }
-    ad::Tape<T> tape;
-    history_ = detail::run_epochs<T>(function, x, y, fit, rng, [&](const Matrix<T>& xb, const Matrix<T>& yb, Index, Index) {
-      tape.reset();
-      const ad::Var<T> l = loss(tape, tape.constant(xb), tape.constant(yb), rng);
-      tape.backward(l);
-      for (std::size_t i = 0; i < params.size(); ++i) params[i]->grad += decay[i] * params[i]->value;  // d/dW lambda |W|^2
-      adam.step();
-      return l.value()(0, 0) * T(xb.rows());
-    });
-    return *this;
+    return fit_rows(detail::as_rows<T>("MCDropoutRegressor::fit", "x", x), detail::as_rows<T>("MCDropoutRegressor::fit", "y", y), fit, rng);
   }
+ private:
+  // fit() on rows of T: not a template, so a program built with extern templates compiles it once
+  MCDropoutRegressor& fit_rows(Eigen::Ref<const Matrix<T>> x, Eigen::Ref<const Matrix<T>> y, const FitOptions& fit, Rng& rng);
+
+ public:
   /// The mean training loss of each epoch of the last fit() (empty before it; not stored in model files).
   const std::vector<T>& loss_history() const noexcept { return history_; }
 
@@ -309,6 +292,32 @@ template <Real T = double> class MCDropoutRegressor {
 
 // MCDropoutRegressor's longer members, defined out of the class so that an extern template instantiation of it
 // is not compiled again in every file that calls them (cmake/outline_members.py).
+template <Real T>
+auto MCDropoutRegressor<T>::fit_rows(Eigen::Ref<const Matrix<T>> x, Eigen::Ref<const Matrix<T>> y, const FitOptions& fit, Rng& rng) -> MCDropoutRegressor& {
+    constexpr const char* function = "MCDropoutRegressor::fit";
+    detail::check_rows(function, "x", x, options_.input);
+    detail::check_rows(function, "y", y, options_.output);
+    detail::check_same_rows(function, x, y);
+    detail::check_fit_options(function, fit);
+    auto params = parameters();
+    nn::Adam<T> adam(params, {.learning_rate = fit.learning_rate});
+    std::vector<T> decay;
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      const bool is_weight = i % 2 == 0, dropped = i > 0 || options_.dropout_input;
+      const bool decayed = is_weight || options_.heteroscedastic || options_.loss == MCDropoutLoss::half_squared_error;
+      decay.push_back(decayed ? T(2) * weight_decay(x.rows(), is_weight && dropped && options_.dropout > 0) : T(0));
+    }
+    ad::Tape<T> tape;
+    history_ = detail::run_epochs<T>(function, x, y, fit, rng, [&](const Matrix<T>& xb, const Matrix<T>& yb, Index, Index) {
+      tape.reset();
+      const ad::Var<T> l = loss(tape, tape.constant(xb), tape.constant(yb), rng);
+      tape.backward(l);
+      for (std::size_t i = 0; i < params.size(); ++i) params[i]->grad += decay[i] * params[i]->value;  // d/dW lambda |W|^2
+      adam.step();
+      return l.value()(0, 0) * T(xb.rows());
+    });
+    return *this;
+  }
 template <Real T>
 auto MCDropoutRegressor<T>::loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& y, Rng& rng) -> ad::Var<T> {
     if (x.cols() != options_.input || y.cols() != options_.output || x.rows() != y.rows() || x.rows() == 0)

@@ -97,22 +97,13 @@ template <Real T = double> class MCDropoutClassifier {
     detail::check_same_rows(function, x, labels);
     detail::check_fit_options(function, fit);
     const Matrix<T> onehot = detail::one_hot_labels<T>(function, labels, options_.classes);
-    auto params = parameters();
-    nn::Adam<T> adam(params, {.learning_rate = fit.learning_rate});
-    const T decay = static_cast<T>(options_.weight_decay);
-    ad::Tape<T> tape;
-    history_ = detail::run_epochs<T>(function, x, onehot, fit, rng, [&](const Matrix<T>& xb, const Matrix<T>& yb, Index, Index) {
-      tape.reset();
-      const ad::Var<T> out = logits(tape, tape.constant(xb), rng, true);
-      const ad::Var<T> loss = (T(1) / T(xb.rows())) * ad::softmax_cross_entropy(out, tape.constant(yb));
-      tape.backward(loss);
-      if (decay > T(0))
-        for (std::size_t i = 0; i < params.size(); i += 2) params[i]->grad += decay * params[i]->value;  // weights only
-      adam.step();
-      return loss.value()(0, 0) * T(xb.rows());
-    });
-    return *this;
+    return fit_rows(detail::as_rows<T>(function, "x", x), onehot, fit, rng);
   }
+ private:
+  // fit()'s training loop on rows of T: not a template, so a program built with extern templates compiles it once
+  MCDropoutClassifier& fit_rows(Eigen::Ref<const Matrix<T>> x, const Matrix<T>& onehot, const FitOptions& fit, Rng& rng);
+
+ public:
   /// The mean cross-entropy per image of each epoch of the last fit() (empty before it; not stored in files).
   const std::vector<T>& loss_history() const noexcept { return history_; }
 
@@ -226,6 +217,26 @@ template <Real T = double> class MCDropoutClassifier {
   Index features_ = 0;
   std::vector<T> history_;
 };
+template <Real T>
+auto MCDropoutClassifier<T>::fit_rows(Eigen::Ref<const Matrix<T>> x, const Matrix<T>& onehot, const FitOptions& fit, Rng& rng) -> MCDropoutClassifier& {
+    constexpr const char* function = "MCDropoutClassifier::fit";
+    auto params = parameters();
+    nn::Adam<T> adam(params, {.learning_rate = fit.learning_rate});
+    const T decay = static_cast<T>(options_.weight_decay);
+    ad::Tape<T> tape;
+    history_ = detail::run_epochs<T>(function, x, onehot, fit, rng, [&](const Matrix<T>& xb, const Matrix<T>& yb, Index, Index) {
+      tape.reset();
+      const ad::Var<T> out = logits(tape, tape.constant(xb), rng, true);
+      const ad::Var<T> loss = (T(1) / T(xb.rows())) * ad::softmax_cross_entropy(out, tape.constant(yb));
+      tape.backward(loss);
+      if (decay > T(0))
+        for (std::size_t i = 0; i < params.size(); i += 2) params[i]->grad += decay * params[i]->value;  // weights only
+      adam.step();
+      return loss.value()(0, 0) * T(xb.rows());
+    });
+    return *this;
+  }
+
 
 // MCDropoutClassifier's longer members, defined out of the class so that an extern template instantiation of it
 // is not compiled again in every file that calls them (cmake/outline_members.py).

@@ -129,21 +129,13 @@ template <Real T = double> class VAE {
   ///        options, or a loss or gradient that stops being finite (data far too large; the message names
   ///        the function and x).
   template <class Derived> VAE& fit(const Eigen::MatrixBase<Derived>& x, const FitOptions& fit, Rng& rng) {
-    check_data("VAE::fit", x);
-    detail::check_fit_options("VAE::fit", fit);
-    nn::Adam<T> adam(parameters(), {.learning_rate = fit.learning_rate});
-    ad::Tape<T> tape;
-    const std::vector<T> loss = detail::run_epochs<T>("VAE::fit", x, Matrix<T>(x.rows(), 0), fit, rng, [&](const Matrix<T>& xb, const Matrix<T>&, Index, Index) {
-      tape.reset();
-      const ad::Var<T> batch = negative_elbo(tape, tape.constant(xb), rng);
-      tape.backward((T(1) / T(xb.rows())) * batch);
-      adam.step();
-      return batch.value()(0, 0);
-    });
-    history_.clear();
-    for (const T l : loss) history_.push_back(-l);
-    return *this;
+    return fit_rows(detail::as_rows<T>("VAE::fit", "x", x), fit, rng);
   }
+ private:
+  // fit() on rows of T: not a template, so a program built with extern templates compiles it once
+  VAE& fit_rows(Eigen::Ref<const Matrix<T>> x, const FitOptions& fit, Rng& rng);
+
+ public:
   /// Data-parallel fit() over `ranks` (issue 18 §3; docs/scaling.md): `x` is this rank's shard of the rows
   /// (N_r x D, any N_r including 0; rank order is row order) and fit.batch_size the rows per rank, so each Adam
   /// step averages the gradient over ranks.size() · batch_size rows of the whole data set. Every rank must
@@ -155,26 +147,13 @@ template <Real T = double> class VAE {
   /// @throw as fit(), on every rank (the message names the failing rank); std::invalid_argument for an rng in
   ///        different states, different networks or no rows on any rank; std::runtime_error if the ranks' states drift apart.
   template <class Derived> VAE& fit(const Collective& ranks, const Eigen::MatrixBase<Derived>& x, const FitOptions& fit, Rng& rng) {
-    detail::agree(ranks, [&] {
-      if (x.rows() > 0 || ranks.size() == 1) check_data("VAE::fit", x);
-      detail::check_fit_options("VAE::fit", fit);
-    });
-    nn::Adam<T> adam(parameters(), {.learning_rate = fit.learning_rate});
-    ad::Tape<T> tape;
-    Rng unused(0);  // the layers draw nothing (no dropout); the noise is per row
-    const std::vector<T> loss = detail::run_epochs<T>(ranks, "VAE::fit", x, Matrix<T>(x.rows(), 0), fit, rng, adam, detail::options_text(*this),
-                                                      [&](const Matrix<T>& xb, const Matrix<T>&, const detail::ShardStep& s) {
-      tape.reset();
-      const ad::Var<T> batch = negative_elbo(tape, tape.constant(xb), unused, [&s](auto eps, int l) {
-        detail::fill_row_normals(detail::mix64(s.key + std::uint64_t(l)), s.positions, eps);
-      });
-      tape.backward((T(1) / T(s.minibatch_rows)) * batch);
-      return batch.value()(0, 0);
-    });
-    history_.clear();
-    for (const T l : loss) history_.push_back(-l);
-    return *this;
+    return fit_rows(ranks, detail::as_rows<T>(nullptr, "x", x), fit, rng);
   }
+ private:
+  // fit() on rows of T: not a template, so a program built with extern templates compiles it once
+  VAE& fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, const FitOptions& fit, Rng& rng);
+
+ public:
 
   /// The mean ELBO per point (nats, higher is better) of each epoch of the last fit() (empty before it; not stored in model files).
   const std::vector<T>& elbo_history() const noexcept { return history_; }
@@ -323,6 +302,51 @@ template <Real T = double> class VAE {
   nn::MLP<T> encoder_, decoder_;
   std::vector<T> history_;
 };
+
+
+// VAE's longer members, defined out of the class so that an extern template instantiation of it
+// is not compiled again in every file that calls them (cmake/outline_members.py).
+template <Real T>
+auto VAE<T>::fit_rows(Eigen::Ref<const Matrix<T>> x, const FitOptions& fit, Rng& rng) -> VAE& {
+    check_data("VAE::fit", x);
+    detail::check_fit_options("VAE::fit", fit);
+    nn::Adam<T> adam(parameters(), {.learning_rate = fit.learning_rate});
+    ad::Tape<T> tape;
+    const std::vector<T> loss = detail::run_epochs<T>("VAE::fit", x, Matrix<T>(x.rows(), 0), fit, rng, [&](const Matrix<T>& xb, const Matrix<T>&, Index, Index) {
+      tape.reset();
+      const ad::Var<T> batch = negative_elbo(tape, tape.constant(xb), rng);
+      tape.backward((T(1) / T(xb.rows())) * batch);
+      adam.step();
+      return batch.value()(0, 0);
+    });
+    history_.clear();
+    for (const T l : loss) history_.push_back(-l);
+    return *this;
+  }
+
+template <Real T>
+auto VAE<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, const FitOptions& fit, Rng& rng) -> VAE& {
+    detail::agree(ranks, [&] {
+      if (x.rows() > 0 || ranks.size() == 1) check_data("VAE::fit", x);
+      detail::check_fit_options("VAE::fit", fit);
+    });
+    nn::Adam<T> adam(parameters(), {.learning_rate = fit.learning_rate});
+    ad::Tape<T> tape;
+    Rng unused(0);  // the layers draw nothing (no dropout); the noise is per row
+    const std::vector<T> loss = detail::run_epochs<T>(ranks, "VAE::fit", x, Matrix<T>(x.rows(), 0), fit, rng, adam, detail::options_text(*this),
+                                                      [&](const Matrix<T>& xb, const Matrix<T>&, const detail::ShardStep& s) {
+      tape.reset();
+      const ad::Var<T> batch = negative_elbo(tape, tape.constant(xb), unused, [&s](auto eps, int l) {
+        detail::fill_row_normals(detail::mix64(s.key + std::uint64_t(l)), s.positions, eps);
+      });
+      tape.backward((T(1) / T(s.minibatch_rows)) * batch);
+      return batch.value()(0, 0);
+    });
+    history_.clear();
+    for (const T l : loss) history_.push_back(-l);
+    return *this;
+  }
+
 
 }  // namespace pml
 
