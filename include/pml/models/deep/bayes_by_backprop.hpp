@@ -125,11 +125,15 @@ template <Real T = double> class BayesByBackprop {
   ///        match the task; std::domain_error for non-finite data, labels out of range, bad options, or a
   ///        loss or gradient that stops being finite (data far too large; the message names the function and x).
   template <class DX, class DY> BayesByBackprop& fit(const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y, const FitOptions& fit, Rng& rng) {
-    return fit_rows(detail::as_rows<T>("BayesByBackprop::fit", "x", x), detail::as_rows<T>("BayesByBackprop::fit", "y", y), fit, rng);
+    constexpr const char* function = "BayesByBackprop::fit";
+    detail::check_rows(function, "x", x, options_.input);
+    detail::check_same_rows(function, x, y);
+    detail::check_fit_options(function, fit);
+    return fit_rows(detail::as_rows<T>(function, "x", x), target_matrix(function, y), fit, rng);
   }
  private:
   // fit() on rows of T: not a template, so a program built with extern templates compiles it once
-  BayesByBackprop& fit_rows(Eigen::Ref<const Matrix<T>> x, Eigen::Ref<const Matrix<T>> y, const FitOptions& fit, Rng& rng);
+  BayesByBackprop& fit_rows(Eigen::Ref<const Matrix<T>> x, const Matrix<T>& targets, const FitOptions& fit, Rng& rng);
 
  public:
   /// Data-parallel fit() over `ranks` (issue 18 §3; docs/scaling.md): `x` and `y` are this rank's shard of
@@ -147,11 +151,24 @@ template <Real T = double> class BayesByBackprop {
   ///        std::runtime_error if the ranks' states drift apart.
   template <class DX, class DY>
   BayesByBackprop& fit(const Collective& ranks, const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y, const FitOptions& fit, Rng& rng) {
-    return fit_rows(ranks, detail::as_rows<T>(nullptr, "x", x), detail::as_rows<T>(nullptr, "y", y), fit, rng);
+    constexpr const char* function = "BayesByBackprop::fit";
+    Matrix<T> targets(0, options_.output);
+    detail::agree(ranks, [&] {
+      if (options_.sampling != nn::WeightSampling::weights)
+        pml::detail::throw_shape(function, "a data-parallel fit needs sampling = weights (one weight draw per minibatch); got " +
+                                               std::string(enum_name(options_.sampling)));
+      detail::check_fit_options(function, fit);
+      detail::check_same_rows(function, x, y);
+      if (x.rows() > 0 || ranks.size() == 1) {
+        detail::check_rows(function, "x", x, options_.input);
+        targets = target_matrix(function, y);
+      }
+    });
+    return fit_rows(ranks, detail::as_rows<T>(nullptr, "x", x), targets, fit, rng);
   }
  private:
   // fit() on rows of T: not a template, so a program built with extern templates compiles it once
-  BayesByBackprop& fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, Eigen::Ref<const Matrix<T>> y, const FitOptions& fit, Rng& rng);
+  BayesByBackprop& fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, const Matrix<T>& targets, const FitOptions& fit, Rng& rng);
 
  public:
 
@@ -313,12 +330,8 @@ template <Real T = double> class BayesByBackprop {
 // BayesByBackprop's longer members, defined out of the class so that an extern template instantiation of it
 // is not compiled again in every file that calls them (cmake/outline_members.py).
 template <Real T>
-auto BayesByBackprop<T>::fit_rows(Eigen::Ref<const Matrix<T>> x, Eigen::Ref<const Matrix<T>> y, const FitOptions& fit, Rng& rng) -> BayesByBackprop& {
+auto BayesByBackprop<T>::fit_rows(Eigen::Ref<const Matrix<T>> x, const Matrix<T>& targets, const FitOptions& fit, Rng& rng) -> BayesByBackprop& {
     constexpr const char* function = "BayesByBackprop::fit";
-    detail::check_rows(function, "x", x, options_.input);
-    detail::check_same_rows(function, x, y);
-    detail::check_fit_options(function, fit);
-    const Matrix<T> targets = target_matrix(function, y);
     auto params = parameters();
     nn::Adam<T> adam(params, {.learning_rate = fit.learning_rate});
     ad::Tape<T> tape;
@@ -333,20 +346,8 @@ auto BayesByBackprop<T>::fit_rows(Eigen::Ref<const Matrix<T>> x, Eigen::Ref<cons
   }
 
 template <Real T>
-auto BayesByBackprop<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, Eigen::Ref<const Matrix<T>> y, const FitOptions& fit, Rng& rng) -> BayesByBackprop& {
+auto BayesByBackprop<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, const Matrix<T>& targets, const FitOptions& fit, Rng& rng) -> BayesByBackprop& {
     constexpr const char* function = "BayesByBackprop::fit";
-    Matrix<T> targets(0, options_.output);
-    detail::agree(ranks, [&] {
-      if (options_.sampling != nn::WeightSampling::weights)
-        pml::detail::throw_shape(function, "a data-parallel fit needs sampling = weights (one weight draw per minibatch); got " +
-                                               std::string(enum_name(options_.sampling)));
-      detail::check_fit_options(function, fit);
-      detail::check_same_rows(function, x, y);
-      if (x.rows() > 0 || ranks.size() == 1) {
-        detail::check_rows(function, "x", x, options_.input);
-        targets = target_matrix(function, y);
-      }
-    });
     nn::Adam<T> adam(parameters(), {.learning_rate = fit.learning_rate});
     ad::Tape<T> tape;
     history_ = detail::run_epochs<T>(ranks, function, x, targets, fit, rng, adam, detail::options_text(*this), [&](const Matrix<T>& xb, const Matrix<T>& yb, const detail::ShardStep& s) {
