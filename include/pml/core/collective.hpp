@@ -37,6 +37,12 @@ class Collective {
   virtual void max(double* data, std::size_t n) const = 0;
   /// Copies `bytes` of rank `root` to every rank (resized as needed).
   virtual void broadcast(std::string& bytes, int root) const = 0;
+  /// Called on a rank whose sharded fit is leaving by an exception that the other ranks do not share (an
+  /// allocation failure, an I/O error, a user's callback: not a check, not thrown by agree()), so they would
+  /// wait for it forever in their next collective. `message` names the function and the exception.
+  /// pml::mpi::Communicator prints it and ends every rank with MPI_Abort; the default does nothing (the
+  /// exception propagates: right for one process, and for a collective that can recover by itself).
+  virtual void abort(const std::string& message) const noexcept { (void)message; }
 
   /// The one process: every collective returns its input.
   static const Collective& single();
@@ -58,6 +64,19 @@ inline const Collective& Collective::single() {
   static const detail::SingleProcess one;
   return one;
 }
+
+/// The mark of an exception that agree() throws on every rank: `catch (const pml::ThrownOnEveryRank&)` (or a
+/// dynamic_cast) tells it from an exception of this rank alone, after which the other ranks may be waiting.
+class ThrownOnEveryRank {
+ public:
+  virtual ~ThrownOnEveryRank() = default;
+};
+
+/// An exception of type E that every rank throws (agree()): an E and a ThrownOnEveryRank.
+template <class E> class OnEveryRank final : public E, public ThrownOnEveryRank {
+ public:
+  using E::E;
+};
 
 namespace detail {
 
@@ -121,12 +140,34 @@ template <class Local> void agree(const Collective& ranks, Local&& local) {
   ranks.broadcast(packet, root);
   const std::string text = packet.substr(1) + " (on rank " + std::to_string(root) + " of " + std::to_string(ranks.size()) + ")";
   switch (packet.empty() ? 'r' : packet[0]) {
-    case 'i': throw std::invalid_argument(text);
-    case 'd': throw std::domain_error(text);
-    case 'o': throw std::out_of_range(text);
-    case 'L': throw std::length_error(text);
-    case 'l': throw std::logic_error(text);
-    default: throw std::runtime_error(text);
+    case 'i': throw OnEveryRank<std::invalid_argument>(text);
+    case 'd': throw OnEveryRank<std::domain_error>(text);
+    case 'o': throw OnEveryRank<std::out_of_range>(text);
+    case 'L': throw OnEveryRank<std::length_error>(text);
+    case 'l': throw OnEveryRank<std::logic_error>(text);
+    default: throw OnEveryRank<std::runtime_error>(text);
+  }
+}
+
+/// The handler of a sharded function's function-try-block (`catch (...) { detail::rethrow_or_abort(ranks,
+/// "Model::fit"); }`): rethrows the exception in flight when every rank throws it too — on one process; a
+/// check (std::logic_error and its kind: pml's checks run inside agree() or on numbers every rank shares);
+/// one thrown by agree() — and otherwise calls ranks.abort() with the function's name and the exception's
+/// message first (pml::mpi ends every rank there), so that no rank is left waiting in a collective.
+[[noreturn]] inline void rethrow_or_abort(const Collective& ranks, const char* function) {
+  if (ranks.size() == 1) throw;
+  try {
+    throw;
+  } catch (const std::logic_error&) {
+    throw;
+  } catch (const ThrownOnEveryRank&) {
+    throw;
+  } catch (const std::exception& e) {
+    ranks.abort(std::string(function) + ": " + e.what());
+    throw;
+  } catch (...) {
+    ranks.abort(std::string(function) + ": an exception of unknown type");
+    throw;
   }
 }
 

@@ -278,7 +278,7 @@ inline void check_same_file(const Collective& ranks, const std::filesystem::path
   ranks.max(m.data(), m.size());
   for (std::size_t i = 0; i < 5; ++i)
     if (m[i] != -m[5 + i])
-      throw std::runtime_error(std::string(function) + ": '" + path.string() +
+      throw OnEveryRank<std::runtime_error>(std::string(function) + ": '" + path.string() +
                                "' is not the same file on every rank (it changed while the ranks read it, or the ranks see different files at that path)");
 }
 
@@ -524,7 +524,7 @@ template <Real T> CsvTable<T> read_csv(const std::filesystem::path& path, const 
 /// rank (core/collective.hpp agree(): the message of the lowest failing rank, naming it). On one process it
 /// is read_csv(path, options).
 /// @throw as read_csv, on every rank; std::runtime_error "... has a header but no data rows" when no rank has rows.
-template <Real T> CsvTable<T> read_csv(const Collective& ranks, const std::filesystem::path& path, const CsvOptions& options = {}) {
+template <Real T> CsvTable<T> read_csv(const Collective& ranks, const std::filesystem::path& path, const CsvOptions& options = {}) try {
   CsvTable<T> out;
   if (ranks.size() == 1) return read_csv<T>(path, options);  // also a FIFO or /dev/stdin
   std::array<double, 5> version{};
@@ -535,8 +535,10 @@ template <Real T> CsvTable<T> read_csv(const Collective& ranks, const std::files
   });
   detail::check_same_file(ranks, path, "io::read_csv", version);
   if (ranks.size() > 1 && pml::detail::all_sum(ranks, double(out.data.rows())) == 0)
-    throw std::runtime_error("io::read_csv: '" + path.string() + "' has a header but no data rows");
+    throw OnEveryRank<std::runtime_error>("io::read_csv: '" + path.string() + "' has a header but no data rows");
   return out;
+} catch (...) {
+  pml::detail::rethrow_or_abort(ranks, "io::read_csv");
 }
 
 /// `data` as CSV text (shortest round-trip numbers, NaN for missing, inf/-inf), with a header line when

@@ -11,7 +11,9 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "pml/core/special.hpp"
@@ -153,6 +155,8 @@ template <Real T = double> class BayesByBackprop {
   BayesByBackprop& fit(const Collective& ranks, const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y, const FitOptions& fit, Rng& rng) {
     constexpr const char* function = "BayesByBackprop::fit";
     Matrix<T> targets(0, options_.output);
+    Matrix<T> converted;  // x of another scalar type, as T (the rank-wide finiteness check reports an overflow)
+    std::optional<Eigen::Ref<const Matrix<T>>> rows;  // made inside agree(): a copy that fails on one rank stops every rank
     detail::agree(ranks, [&] {
       if (options_.sampling != nn::WeightSampling::weights)
         pml::detail::throw_shape(function, "a data-parallel fit needs sampling = weights (one weight draw per minibatch); got " +
@@ -163,8 +167,14 @@ template <Real T = double> class BayesByBackprop {
         detail::check_rows(function, "x", x, options_.input);
         targets = target_matrix(function, y);
       }
+      if constexpr (std::is_same_v<typename DX::Scalar, T>) {
+        rows.emplace(x.derived());
+      } else {
+        converted = x.template cast<T>();
+        rows.emplace(converted);
+      }
     });
-    return fit_rows(ranks, detail::as_rows<T>(nullptr, "x", x), targets, fit, rng);
+    return fit_rows(ranks, *rows, targets, fit, rng);
   }
  private:
   // fit() on rows of T: not a template, so a program built with extern templates compiles it once
@@ -346,7 +356,7 @@ auto BayesByBackprop<T>::fit_rows(Eigen::Ref<const Matrix<T>> x, const Matrix<T>
   }
 
 template <Real T>
-auto BayesByBackprop<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, const Matrix<T>& targets, const FitOptions& fit, Rng& rng) -> BayesByBackprop& {
+auto BayesByBackprop<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, const Matrix<T>& targets, const FitOptions& fit, Rng& rng) -> BayesByBackprop& try {
     constexpr const char* function = "BayesByBackprop::fit";
     nn::Adam<T> adam(parameters(), {.learning_rate = fit.learning_rate});
     ad::Tape<T> tape;
@@ -359,7 +369,9 @@ auto BayesByBackprop<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matr
       return l.value()(0, 0);
     });
     return *this;
-  }
+  } catch (...) {
+  detail::rethrow_or_abort(ranks, "BayesByBackprop::fit");
+}
 template <Real T>
 auto BayesByBackprop<T>::loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& y, Rng& rng, T kl_weight) -> ad::Var<T> {
     if (x.cols() != options_.input || y.cols() != options_.output || x.rows() != y.rows() || x.rows() == 0)

@@ -229,7 +229,7 @@ std::vector<T> run_epochs(const Collective& ranks, const char* function, const E
       if (reported) std::rethrow_exception(reported);
     });
     if (ranks.size() > 1 && !same_on_every_rank(ranks, state_hash<T>(optimizer)))
-      throw std::runtime_error(std::string(function) + ": the ranks' parameters or optimiser state differ after epoch " + std::to_string(epoch + 1) +
+      throw OnEveryRank<std::runtime_error>(std::string(function) + ": the ranks' parameters or optimiser state differ after epoch " + std::to_string(epoch + 1) +
                                " (every rank must run the same build on processors that round alike)");
     history.push_back(T(sum / double(n)));
   }

@@ -48,15 +48,14 @@ template <class Derived> void check_rows(const char* function, const char* argum
 }
 /// x as rows of T for a model's non-template fit (compiled once with extern templates, pml/core/instantiation.hpp):
 /// x itself when its scalar is T (an Eigen::Ref<const Matrix<T>> binds to it without a copy), else a copy cast to T.
-/// @throw std::domain_error for a finite entry that overflows T (a double beyond float's range for a float model),
-///        unless `function` is null (a data-parallel fit, whose checks run on every rank at once: there the entry
-///        becomes infinite and the fit's own finiteness check reports it).
+/// @throw std::domain_error naming `function` for a finite entry that overflows T (a double beyond float's range
+///        for a float model). (A data-parallel fit converts inside agree() instead, and its rank-wide finiteness
+///        check reports such an entry.)
 template <class T, class Derived> decltype(auto) as_rows(const char* function, const char* argument, const Eigen::MatrixBase<Derived>& x) {
   if constexpr (std::is_same_v<typename Derived::Scalar, T>) {
     return (x.derived());
   } else {
     Matrix<T> out = x.template cast<T>();
-    if (function == nullptr) return out;
     for (Index j = 0; j < out.cols(); ++j)
       for (Index i = 0; i < out.rows(); ++i)
         if (!std::isfinite(static_cast<double>(out(i, j))) && std::isfinite(static_cast<double>(x(i, j))))

@@ -9,7 +9,9 @@
 #include "pml/core/instantiation.hpp"
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "pml/autodiff/ops.hpp"
@@ -147,7 +149,17 @@ template <Real T = double> class VAE {
   /// @throw as fit(), on every rank (the message names the failing rank); std::invalid_argument for an rng in
   ///        different states, different networks or no rows on any rank; std::runtime_error if the ranks' states drift apart.
   template <class Derived> VAE& fit(const Collective& ranks, const Eigen::MatrixBase<Derived>& x, const FitOptions& fit, Rng& rng) {
-    return fit_rows(ranks, detail::as_rows<T>(nullptr, "x", x), fit, rng);
+    Matrix<T> converted;  // x of another scalar type, as T (the rank-wide finiteness check reports an overflow)
+    std::optional<Eigen::Ref<const Matrix<T>>> rows;  // made inside agree(): a copy that fails on one rank stops every rank
+    detail::agree(ranks, [&] {
+      if constexpr (std::is_same_v<typename Derived::Scalar, T>) {
+        rows.emplace(x.derived());
+      } else {
+        converted = x.template cast<T>();
+        rows.emplace(converted);
+      }
+    });
+    return fit_rows(ranks, *rows, fit, rng);
   }
  private:
   // fit() on rows of T: not a template, so a program built with extern templates compiles it once
@@ -325,7 +337,7 @@ auto VAE<T>::fit_rows(Eigen::Ref<const Matrix<T>> x, const FitOptions& fit, Rng&
   }
 
 template <Real T>
-auto VAE<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, const FitOptions& fit, Rng& rng) -> VAE& {
+auto VAE<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, const FitOptions& fit, Rng& rng) -> VAE& try {
     detail::agree(ranks, [&] {
       if (x.rows() > 0 || ranks.size() == 1) check_data("VAE::fit", x);
       detail::check_fit_options("VAE::fit", fit);
@@ -345,7 +357,9 @@ auto VAE<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, co
     history_.clear();
     for (const T l : loss) history_.push_back(-l);
     return *this;
-  }
+  } catch (...) {
+  detail::rethrow_or_abort(ranks, "VAE::fit");
+}
 
 
 }  // namespace pml

@@ -158,7 +158,7 @@ template <Real T = double> class BayesianLogisticRegression {
 // BayesianLogisticRegression's longer members, defined out of the class so that an extern template instantiation of it
 // is not compiled again in every file that calls them (cmake/outline_members.py).
 template <Real T>
-auto BayesianLogisticRegression<T>::fit(const Collective& ranks, const MatrixCRef<T>& phi_rows, const IntVectorCRef& t) -> BayesianLogisticRegression& {
+auto BayesianLogisticRegression<T>::fit(const Collective& ranks, const MatrixCRef<T>& phi_rows, const IntVectorCRef& t) -> BayesianLogisticRegression& try {
     const char* f = "BayesianLogisticRegression::fit";
     const bool one = ranks.size() == 1;
     Index n = phi_rows.rows();
@@ -229,7 +229,9 @@ auto BayesianLogisticRegression<T>::fit(const Collective& ranks, const MatrixCRe
                     llt.matrixLLT().diagonal().array().log().sum();  // 1/2 log|H| from the Cholesky diagonal
     ranks_ = &Collective::single();
     return *this;
-  }
+  } catch (...) {
+  detail::rethrow_or_abort(ranks, "BayesianLogisticRegression::fit");
+}
 
 template <Real T>
 auto BayesianLogisticRegression<T>::predict_proba(const MatrixCRef<T>& phi) const -> Vector<T> {
