@@ -4,9 +4,11 @@
 // measure of PacGAN's and VEEGAN's tables and of issue 20); high-quality samples are those within 3 sd
 // of a mode. The goal is at least 7 of 8 modes and >= 80 % high-quality samples. `--seeds N` trains
 // seeds 1..N and reports how many reach it; `--steps S` changes the number of generator steps (default
-// 20 000, about half a minute on one core). The exit status fails only on a collapse (seed 1 covering
-// fewer than 6 modes), not on missing the goal: how sharp the modes come out depends on the rounding
-// of the build (a plain x86-64 build's seed 1 has 25 % high-quality samples, an x86-64-v3 build's 95 %).
+// 20 000, half a minute to a minute and a half on one core); `--quick` (the tour's and ctest's run) trains
+// 6 000 steps (about 28 s on one core of a plain x86-64 build; seed 1 then covers 6 of 8 modes, with 29 %
+// of the samples within 3 sd). The exit status fails only on a collapse (seed 1 covering fewer than 6
+// modes, fewer than 5 with --quick), not on missing the goal: how sharp the modes come out depends on the
+// rounding of the build (a plain x86-64 build's seed 1 has 25 % high-quality samples, an x86-64-v3 build's 95 %).
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -44,9 +46,11 @@ std::array<int, 8> mode_counts(const Eigen::MatrixXf& s) {
 
 int main(int argc, char** argv) {
   int seeds = 1, steps = 20000;
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (std::strcmp(argv[i], "--seeds") == 0) seeds = std::max(1, std::atoi(argv[++i]));
-    else if (std::strcmp(argv[i], "--steps") == 0) steps = std::max(1, std::atoi(argv[++i]));
+  bool quick = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--quick") == 0) quick = true, steps = 6000;
+    else if (std::strcmp(argv[i], "--seeds") == 0 && i + 1 < argc) seeds = std::max(1, std::atoi(argv[++i]));
+    else if (std::strcmp(argv[i], "--steps") == 0 && i + 1 < argc) steps = std::max(1, std::atoi(argv[++i]));
   }
   std::printf("GAN 2-128-128-2 / 2-128-128-1, non-saturating loss, %d steps (k = 1), batch 256, Adam 5e-4 (beta1 0.5)\n", steps);
   int passed = 0, first_covered = 0;
@@ -79,5 +83,5 @@ int main(int argc, char** argv) {
     }
   }
   std::printf("%d of %d seeds reach the goal (>= 7 of 8 modes, >= 80%% of the samples within 3 sd)\n", passed, seeds);
-  return first_covered >= 6 ? 0 : 1;  // fails only on a collapse, not on missing the goal
+  return first_covered >= (quick ? 5 : 6) ? 0 : 1;  // fails only on a collapse, not on missing the goal
 }
