@@ -69,6 +69,14 @@ TEST_CASE("AutoEncoder rejects bad input", "[deep][autoencoder][errors]") {
   CHECK_THROWS_WITH(ae.fit(Eigen::MatrixXd::Zero(5, 4), {}, rng), Contains("AutoEncoder::fit") && Contains("4 columns, expected 3"));
   CHECK_THROWS_WITH(ae.fit(Eigen::MatrixXd::Constant(5, 3, 2.0), {}, rng), Contains("[0, 1]"));
   CHECK_THROWS_WITH(ae.fit(Eigen::MatrixXd(0, 3), {}, rng), Contains("no rows"));
+  // a float model given doubles beyond float's range: the entry named, the model untouched
+  pml::AutoEncoder<float> small({.input = 3, .hidden = {4}, .code = 2}, rng);
+  const auto before = small.parameters()[0]->value;
+  Eigen::MatrixXd far = Eigen::MatrixXd::Zero(4, 3);
+  far(2, 1) = 3e39;
+  CHECK_THROWS_WITH(small.fit(far, {}, rng), Contains("AutoEncoder::fit: x must have entries representable in the model's float") &&
+                                                Contains("(2, 1)") && Contains("e+39"));
+  CHECK(small.parameters()[0]->value == before);
   CHECK_THROWS_WITH(ae.decode(Eigen::MatrixXd::Zero(2, 3)), Contains("z has 3 columns"));
   Eigen::MatrixXd nan = Eigen::MatrixXd::Zero(2, 3);
   nan(1, 2) = std::nan("");

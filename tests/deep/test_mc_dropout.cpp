@@ -155,6 +155,14 @@ TEST_CASE("MC dropout rejects bad input", "[deep][mc_dropout][errors]") {
   CHECK_THROWS_WITH(net.fit(bad, y, {}, rng), Contains("x"));
   CHECK(net.parameters()[0]->value == before);
   CHECK_THROWS_WITH(net.fit(x, y, {.epochs = 0}, rng), Contains("epochs"));
+  // a float model given doubles beyond float's range: the entry is named, x's before y's
+  pml::MCDropoutRegressor<float> small({.input = 2, .hidden = {4}}, rng);
+  Eigen::MatrixXd far_x = x, far_y = y;
+  far_x(2, 1) = 3e39;
+  far_y(0, 0) = -1e40;
+  CHECK_THROWS_WITH(small.fit(far_x, far_y, {}, rng), Contains("MCDropoutRegressor::fit: x must have entries representable") &&
+                                                         Contains("(2, 1)") && Contains("e+39"));
+  CHECK_THROWS_WITH(small.fit(x, far_y, {}, rng), Contains("y must have entries representable") && Contains("(0, 0)"));
   CHECK_THROWS_WITH(net.predict(x, 0, rng), Contains("samples"));
   CHECK_THROWS_WITH(net.predict(Eigen::MatrixXd(2, 1), 5, rng), Contains("MCDropoutRegressor::predict"));
   CHECK_THROWS_WITH(net.score_samples(x, Eigen::MatrixXd(3, 2), 5, rng), Contains("y has 2 columns"));

@@ -131,7 +131,8 @@ template <Real T = double> class BayesByBackprop {
     detail::check_rows(function, "x", x, options_.input);
     detail::check_same_rows(function, x, y);
     detail::check_fit_options(function, fit);
-    return fit_rows(detail::as_rows<T>(function, "x", x), target_matrix(function, y), fit, rng);
+    decltype(auto) rows = detail::as_rows<T>(function, "x", x);  // x's errors before y's (an argument order is unspecified)
+    return fit_rows(rows, target_matrix(function, y), fit, rng);
   }
  private:
   // fit() on rows of T: not a template, so a program built with extern templates compiles it once

@@ -99,7 +99,8 @@ template <Real T = double> class BayesianSegNet {
   /// @throw std::invalid_argument for x or masks of the wrong shape; std::domain_error for non-finite x,
   ///        mask entries that are not class indices, bad fit options, batch_size < 2, or a loss that stops being finite.
   template <class DX, class DY> BayesianSegNet& fit(const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& masks, const FitOptions& fit, Rng& rng) {
-    return fit_rows(detail::as_rows<T>("BayesianSegNet::fit", "x", x), detail::as_rows<T>("BayesianSegNet::fit", "masks", masks), fit, rng);
+    decltype(auto) rows = detail::as_rows<T>("BayesianSegNet::fit", "x", x);  // x's errors before the masks' (an argument order is unspecified)
+    return fit_rows(rows, detail::as_rows<T>("BayesianSegNet::fit", "masks", masks), fit, rng);
   }
  private:
   // fit() on rows of T: not a template, so a program built with extern templates compiles it once

@@ -128,7 +128,8 @@ template <Real T = double> class MCDropoutRegressor {
   ///        for non-finite data, bad options, or a loss or gradient that stops being finite (data far too
   ///        large; the message names the function and x).
   template <class DX, class DY> MCDropoutRegressor& fit(const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y, const FitOptions& fit, Rng& rng) {
-    return fit_rows(detail::as_rows<T>("MCDropoutRegressor::fit", "x", x), detail::as_rows<T>("MCDropoutRegressor::fit", "y", y), fit, rng);
+    decltype(auto) rows = detail::as_rows<T>("MCDropoutRegressor::fit", "x", x);  // x's errors before y's (an argument order is unspecified)
+    return fit_rows(rows, detail::as_rows<T>("MCDropoutRegressor::fit", "y", y), fit, rng);
   }
  private:
   // fit() on rows of T: not a template, so a program built with extern templates compiles it once
