@@ -581,7 +581,7 @@ class FailingRank final : public pml::Collective {
   }
   void max(double* data, std::size_t n) const override { comm_.max(data, n); }
   void broadcast(std::string& bytes, int root) const override { comm_.broadcast(bytes, root); }
-  void abort(const std::string& message) const noexcept override { comm_.abort(message); }
+  void abort(const char* function, const char* what) const noexcept override { comm_.abort(function, what); }
   int calls() const noexcept { return calls_; }  ///< sums so far on the failing rank
 
  private:

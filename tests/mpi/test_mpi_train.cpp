@@ -106,6 +106,18 @@ TEST_CASE("VAE on shards: bad input on one rank, an rng or a network that differ
                          return m.find("VAE::fit") != std::string::npos &&
                                 (p == 1 || m.find("(on rank " + std::to_string(last) + " of " + std::to_string(p) + ")") != std::string::npos);
                        }));
+  // a float model given doubles beyond float's range on the last rank: the entry is named on every rank
+  pml::Rng init_float(1);
+  pml::VAE<float> small(options, init_float);
+  pml::Matrix<double> far = mine;
+  if (r == last && far.size() > 0) far(0, 1) = 3e39;
+  pml::Rng rng_float(2);
+  CHECK_THROWS_MATCHES(small.fit(comm, far, {.epochs = 1, .batch_size = 4}, rng_float), std::domain_error,  // (the last rank has rows)
+                       Catch::Matchers::Predicate<std::domain_error>([&](const auto& ex) {
+                         const std::string m = ex.what();
+                         return m.find("VAE::fit: x must have entries representable in the model's float (entry (0, 1)") != std::string::npos &&
+                                (p == 1 || m.find("(on rank " + std::to_string(last) + " of " + std::to_string(p) + ")") != std::string::npos);
+                       }));
   // a wrong width on the last rank
   const pml::Matrix<double> narrow = pml::Matrix<double>::Constant(3, d - 1, 0.5);
   CHECK_THROWS_AS(vae.fit(comm, r == last ? narrow : mine, {.epochs = 1, .batch_size = 4}, rng), std::invalid_argument);

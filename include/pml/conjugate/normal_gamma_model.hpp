@@ -38,7 +38,7 @@ template <Real T = double> class NormalGammaModel {
   /// passes its own observations, the ranks exchange the sufficient statistics (N, then the mean about a common reference, then the squares about the mean), and every rank absorbs
   /// all of them: the posterior of update() with the stacked data, up to rounding (on one rank, update() itself).
   /// @throw as update(), on every rank (a rank's bad value is reported on all of them, with its rank).
-  NormalGammaModel& update(const Collective& ranks, const VectorCRef<T>& x) {
+  NormalGammaModel& update(const Collective& ranks, const VectorCRef<T>& x) try {
     if (ranks.size() == 1) return update(x);
     detail::agree(ranks, [&] { check_all_finite("NormalGammaModel::update", "data", x); });
     Index n = 0;
@@ -49,6 +49,8 @@ template <Real T = double> class NormalGammaModel {
     const T ss = detail::all_sum(ranks, T((x.array() - mean).square().sum()));
     belief_ = from_moments(T(n), mean, ss, [&] { return detail::all_max(ranks, x.size() > 0 ? double(x.cwiseAbs().maxCoeff()) : 0.0); });
     return *this;
+  } catch (...) {
+    detail::rethrow_or_abort(ranks, "NormalGammaModel::update");
   }
 
  private:

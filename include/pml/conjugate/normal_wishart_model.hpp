@@ -46,7 +46,7 @@ template <Real T = double> class NormalWishartModel {
   /// all of them: the posterior of update() with the stacked data, up to rounding (on one rank, update() itself).
   /// @throw as update(), on every rank (a rank's bad value is reported on all of them, with its rank).
   /// A rank without rows may pass any width.
-  NormalWishartModel& update(const Collective& ranks, const MatrixCRef<T>& x) {
+  NormalWishartModel& update(const Collective& ranks, const MatrixCRef<T>& x) try {
     if (ranks.size() == 1) return update(x);
     const Index d = dimension();
     detail::agree(ranks, [&] {
@@ -64,6 +64,8 @@ template <Real T = double> class NormalWishartModel {
     detail::all_sum(ranks, scatter);
     belief_ = from_moments(T(n), mean, scatter, [&] { return detail::all_max(ranks, xs.size() > 0 ? double(xs.cwiseAbs().maxCoeff()) : 0.0); });
     return *this;
+  } catch (...) {
+    detail::rethrow_or_abort(ranks, "NormalWishartModel::update");
   }
 
  private:

@@ -37,12 +37,16 @@ class Collective {
   virtual void max(double* data, std::size_t n) const = 0;
   /// Copies `bytes` of rank `root` to every rank (resized as needed).
   virtual void broadcast(std::string& bytes, int root) const = 0;
-  /// Called on a rank whose sharded fit is leaving by an exception that the other ranks do not share (an
+  /// Called on a rank whose sharded fit is leaving by an exception that the other ranks may not share (an
   /// allocation failure, an I/O error, a user's callback: not a check, not thrown by agree()), so they would
-  /// wait for it forever in their next collective. `message` names the function and the exception.
-  /// pml::mpi::Communicator prints it and ends every rank with MPI_Abort; the default does nothing (the
+  /// wait for it for ever in their next collective: `function` is the fit's name, `what` the exception's
+  /// message (no allocation is needed to report them: memory may be what ran out).
+  /// pml::mpi::Communicator prints them and ends every rank with MPI_Abort; the default does nothing (the
   /// exception propagates: right for one process, and for a collective that can recover by itself).
-  virtual void abort(const std::string& message) const noexcept { (void)message; }
+  virtual void abort(const char* function, const char* what) const noexcept {
+    (void)function;
+    (void)what;
+  }
 
   /// The one process: every collective returns its input.
   static const Collective& single();
@@ -153,7 +157,8 @@ template <class Local> void agree(const Collective& ranks, Local&& local) {
 /// "Model::fit"); }`): rethrows the exception in flight when every rank throws it too — on one process; a
 /// check (std::logic_error and its kind: pml's checks run inside agree() or on numbers every rank shares);
 /// one thrown by agree() — and otherwise calls ranks.abort() with the function's name and the exception's
-/// message first (pml::mpi ends every rank there), so that no rank is left waiting in a collective.
+/// message first (pml::mpi ends every rank there), so that no rank is left waiting in a collective. (An
+/// allocation that fails alike on every rank ends the job too: a rank cannot know that the others failed.)
 [[noreturn]] inline void rethrow_or_abort(const Collective& ranks, const char* function) {
   if (ranks.size() == 1) throw;
   try {
@@ -163,10 +168,10 @@ template <class Local> void agree(const Collective& ranks, Local&& local) {
   } catch (const ThrownOnEveryRank&) {
     throw;
   } catch (const std::exception& e) {
-    ranks.abort(std::string(function) + ": " + e.what());
+    ranks.abort(function, e.what());
     throw;
   } catch (...) {
-    ranks.abort(std::string(function) + ": an exception of unknown type");
+    ranks.abort(function, "an exception of unknown type");
     throw;
   }
 }

@@ -80,12 +80,12 @@ class Communicator final : public Collective {
     for (std::size_t at = 0; at < bytes.size(); at += piece)
       check(MPI_Bcast(bytes.data() + at, count(bytes.size() - at), MPI_BYTE, root, comm_), "MPI_Bcast");
   }
-  /// Prints "pml::mpi: rank r of P: <message> ..." on standard error and ends every rank of the job with
+  /// Prints "pml::mpi: rank r of P: <function>: <what>; ..." on standard error and ends every rank of the job with
   /// MPI_Abort (exit code 1): a sharded fit calls it when this rank leaves by an exception the others do not
   /// share (detail::rethrow_or_abort), which would otherwise leave them waiting in a collective for ever.
-  void abort(const std::string& message) const noexcept override {
-    std::fprintf(stderr, "pml::mpi: rank %d of %d: %s; no other rank can continue without this one, so MPI_Abort ends them all\n",
-                 rank_, size_, message.c_str());
+  void abort(const char* function, const char* what) const noexcept override {
+    std::fprintf(stderr, "pml::mpi: rank %d of %d: %s: %s; no other rank can continue without this one, so MPI_Abort ends them all\n",
+                 rank_, size_, function, what);
     std::fflush(stderr);
     MPI_Abort(comm_, 1);
   }

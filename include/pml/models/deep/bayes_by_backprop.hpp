@@ -156,7 +156,7 @@ template <Real T = double> class BayesByBackprop {
   BayesByBackprop& fit(const Collective& ranks, const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y, const FitOptions& fit, Rng& rng) {
     constexpr const char* function = "BayesByBackprop::fit";
     Matrix<T> targets(0, options_.output);
-    Matrix<T> converted;  // x of another scalar type, as T (the rank-wide finiteness check reports an overflow)
+    Matrix<T> converted;  // x of another scalar type, as T (an entry beyond T's range is reported on every rank)
     std::optional<Eigen::Ref<const Matrix<T>>> rows;  // made inside agree(): a copy that fails on one rank stops every rank
     detail::agree(ranks, [&] {
       if (options_.sampling != nn::WeightSampling::weights)
@@ -171,7 +171,7 @@ template <Real T = double> class BayesByBackprop {
       if constexpr (std::is_same_v<typename DX::Scalar, T>) {
         rows.emplace(x.derived());
       } else {
-        converted = x.template cast<T>();
+        converted = detail::as_rows<T>(function, "x", x);
         rows.emplace(converted);
       }
     });

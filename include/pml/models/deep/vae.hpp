@@ -149,13 +149,13 @@ template <Real T = double> class VAE {
   /// @throw as fit(), on every rank (the message names the failing rank); std::invalid_argument for an rng in
   ///        different states, different networks or no rows on any rank; std::runtime_error if the ranks' states drift apart.
   template <class Derived> VAE& fit(const Collective& ranks, const Eigen::MatrixBase<Derived>& x, const FitOptions& fit, Rng& rng) {
-    Matrix<T> converted;  // x of another scalar type, as T (the rank-wide finiteness check reports an overflow)
+    Matrix<T> converted;  // x of another scalar type, as T (an entry beyond T's range is reported on every rank)
     std::optional<Eigen::Ref<const Matrix<T>>> rows;  // made inside agree(): a copy that fails on one rank stops every rank
     detail::agree(ranks, [&] {
       if constexpr (std::is_same_v<typename Derived::Scalar, T>) {
         rows.emplace(x.derived());
       } else {
-        converted = x.template cast<T>();
+        converted = detail::as_rows<T>("VAE::fit", "x", x);
         rows.emplace(converted);
       }
     });

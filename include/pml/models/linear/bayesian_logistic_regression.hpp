@@ -230,6 +230,7 @@ auto BayesianLogisticRegression<T>::fit(const Collective& ranks, const MatrixCRe
     ranks_ = &Collective::single();
     return *this;
   } catch (...) {
+  ranks_ = &Collective::single();  // not the caller's ranks any more
   detail::rethrow_or_abort(ranks, "BayesianLogisticRegression::fit");
 }
 
