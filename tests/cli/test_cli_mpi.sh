@@ -32,6 +32,16 @@ done
 "$pml" pca transform p1.pml d.csv > t1 && "$pml" pca transform p4.pml d.csv > t4 || fail "pca transform"
 # a component's sign is not fixed by the data: compare magnitudes
 tr -d - < t1 | tr , '\n' > a1 && tr -d - < t4 | tr , '\n' > a4 && close a1 a4 || fail "pca: projections differ"
+# blr fit: the basis' centres spread over every rank's inputs (rbf with an open range), the evidence maximised on
+# the summed statistics: the same predictions as one process to 1e-9
+awk 'BEGIN { srand(7); print "x,t"; for (i = 0; i < 500; i++) { x = 1000 + rand() * 6; printf "%.6f,%.6f\n", x, sin(x - 1000) + 0.1 * (rand() - 0.5) } }' > xt.csv
+awk 'BEGIN { print "x"; for (i = 0; i <= 60; i++) printf "%.4f\n", 999.5 + i * 0.12 }' > grid.csv
+for b in poly:3 rbf:9:0.7; do
+  "$pml" blr fit xt.csv --basis $b -o b1.pml 2> /dev/null && run 3 "$pml" blr fit xt.csv --basis $b -o b3.pml > out.txt 2> b3.log || fail "blr fit $b: $(cat b3.log)"
+  [ "$(grep -c 'to 500 rows on 3 ranks' b3.log)" = 1 ] || fail "blr fit $b on 3 ranks: not one line counting every rank's rows: $(cat b3.log)"
+  [ -s out.txt ] && fail "blr fit on 3 ranks printed to standard output"
+  "$pml" blr predict b1.pml grid.csv | tr , '\n' > q1 && "$pml" blr predict b3.pml grid.csv | tr , '\n' > q3 && close q1 q3 || fail "blr $b: 1 and 3 ranks' predictions differ"
+done
 # vae train, data-parallel: 2 ranks of 6 rows per step and 3 ranks of 4 train the same network (global batch
 # 12, each row's noise hashed from its position), so the encodings agree to float rounding
 awk 'BEGIN { srand(5); print "p0,p1,p2,p3,p4,p5"; for (i = 0; i < 97; i++) { k = i % 2; printf "%.4f,%.4f,%.4f,%.4f,%.4f,%.4f\n", k * 0.8 + rand() * 0.2, rand(), (1 - k) * 0.9, rand() * 0.5, k, 0.5 } }' > u.csv

@@ -1,6 +1,7 @@
 // pml blr: Bayesian linear regression on a named basis.
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <string>
 
 #include <pml/models/linear.hpp>
@@ -41,26 +42,40 @@ void add_linear_commands(Tool& tool) {
     const auto beta = c.optional_real("--beta", "B", "noise precision; the start value unless --fixed", "1 / variance of the targets", kPositive);
     const auto fixed = c.flag("--fixed", "keep alpha and beta as given instead of maximising the evidence");
     const auto csv = c.csv();
+    c.sharded();
     c.action([=] {
-      const Eigen::MatrixXd table = read_data(*data, *csv);
-      if (table.cols() < 2)
+      // this rank's share of the rows (all of them on one process); the width and the basis' range are the
+      // same on every rank (taken over all of them), so every rank fits the same model
+      Eigen::Index n = 0;
+      const Eigen::MatrixXd table = read_shard(*data, *csv, n);
+      const Eigen::Index width = pml::detail::shared_columns(ranks(), "pml blr fit", table.rows(), table.cols());
+      if (width < 2)
         throw std::runtime_error("'" + *data + "' has 1 column: the last column is the target, so at least one input column is needed");
-      const Eigen::MatrixXd x = table.leftCols(table.cols() - 1);
+      const Eigen::MatrixXd x = table.rows() > 0 ? Eigen::MatrixXd(table.leftCols(width - 1)) : Eigen::MatrixXd(0, width - 1);
+      const Eigen::VectorXd t = table.rows() > 0 ? Eigen::VectorXd(table.col(width - 1)) : Eigen::VectorXd(0);
       if (basis->kind != NamedBasis::Kind::identity && x.cols() != 1)
         throw std::runtime_error("'" + *data + "' has " + std::to_string(x.cols()) + " input columns; the basis " + basis->str() +
                                  " takes one (use --basis identity for several)");
-      const NamedBasis placed = basis->with_range(x);
+      NamedBasis placed = *basis;
+      if (!placed.has_range()) {  // the centres spread over the inputs of every rank
+        const double inf = std::numeric_limits<double>::infinity();
+        Eigen::MatrixXd ends(2, 1);
+        ends << -pml::detail::all_max(ranks(), x.rows() > 0 ? -x.col(0).minCoeff() : -inf),
+            pml::detail::all_max(ranks(), x.rows() > 0 ? x.col(0).maxCoeff() : -inf);
+        placed = placed.with_range(ends);
+      }
       BayesianLinearRegressionOptions<double> o;
       o.alpha = *alpha;
       o.beta = beta->value_or(0.0);  // 0: the model's 1 / var(t)
       o.fit_hyperparameters = !*fixed;
       o.basis = placed.str();
       BayesianLinearRegression<double> m(o);
-      m.fit(placed.design_matrix<double>(x), table.col(table.cols() - 1));
+      m.fit(ranks(), placed.design_matrix<double>(x), t);
+      if (!lead()) return;
       m.save(*model);
-      std::fprintf(stderr, "fitted Bayesian linear regression on %s to %ld rows: alpha %.6g, beta %.6g (noise sd %.6g), log evidence %.6g; saved %s\n",
-                   o.basis.c_str(), long(x.rows()), double(m.alpha()), double(m.beta()), 1 / std::sqrt(double(m.beta())), double(m.log_marginal_likelihood()),
-                   model->c_str());
+      std::fprintf(stderr, "fitted Bayesian linear regression on %s to %ld rows%s: alpha %.6g, beta %.6g (noise sd %.6g), log evidence %.6g; saved %s\n",
+                   o.basis.c_str(), long(n), ranks().size() > 1 ? (" on " + std::to_string(ranks().size()) + " ranks").c_str() : "", double(m.alpha()),
+                   double(m.beta()), 1 / std::sqrt(double(m.beta())), double(m.log_marginal_likelihood()), model->c_str());
     });
   }
   {
