@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "pml/models/deep/bayes_by_backprop.hpp"
+#include "pml/models/deep/mc_dropout.hpp"
 #include "pml/models/deep/vae.hpp"
 #include "pml/mpi.hpp"
 #include "mpi/support.hpp"
@@ -54,6 +55,73 @@ TEST_CASE("fill_row_normals: a row's noise depends on its position only; standar
   pml::Matrix<float> f(3, 4);
   pml::detail::fill_row_normals(77, std::span<const Eigen::Index>(rows), f);
   CHECK(relative(f.cast<double>(), a) < 1e-6);
+}
+
+TEST_CASE("RowNoise dropout: a row's mask depends on its position only; the rate and the scale are right", "[mpi][train][mc_dropout]") {
+  pml::ad::Tape<double> tape;
+  const pml::nn::Dropout<double> dropout(0.25);
+  const std::vector<Eigen::Index> rows{5, 9, 2}, one{9}, all_rows = [] {
+    std::vector<Eigen::Index> v(4000);
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = Eigen::Index(i);
+    return v;
+  }();
+  const auto mask = [&](const std::vector<Eigen::Index>& at, std::uint64_t key, Eigen::Index cols) {
+    tape.reset();
+    const auto x = tape.constant(pml::Matrix<double>::Ones(Eigen::Index(at.size()), cols));
+    return pml::Matrix<double>(dropout.forward(tape, x, pml::nn::RowNoise{key, std::span<const Eigen::Index>(at)}, true).value());
+  };
+  const pml::Matrix<double> a = mask(rows, 11, 6), b = mask(one, 11, 6), big = mask(all_rows, 12, 10);
+  CHECK(a.row(1) == b.row(0));
+  CHECK(((a.array() == 0) || (a.array() == 1 / 0.75)).all());
+  CHECK(std::abs((big.array() == 0).cast<double>().mean() - 0.25) < 0.01);
+  CHECK(mask(rows, 11, 6) == a);
+  CHECK(mask(rows, 13, 6) != a);  // another key, other masks
+  // one position per row, or a clear error
+  tape.reset();
+  const auto x = tape.constant(pml::Matrix<double>::Ones(2, 3));
+  CHECK_THROWS_WITH(dropout.forward(tape, x, pml::nn::RowNoise{1, std::span<const Eigen::Index>(rows)}, true), Contains("nn::Dropout::forward: 3 row positions for 2 rows"));
+}
+
+TEMPLATE_TEST_CASE("MC dropout trained on shards with minibatch B equals one process with minibatch P*B", "[mpi][train][mc_dropout]", float, double) {
+  using T = TestType;
+  const auto& comm = world();
+  const int p = comm.size(), r = comm.rank();
+  const Eigen::Index n = 57, d = 3;
+  const pml::Matrix<T> x = unit_data<T>(n, d, 4);
+  pml::Matrix<T> y(n, 1);
+  for (Eigen::Index i = 0; i < n; ++i) y(i, 0) = T(std::sin(3 * double(x(i, 0))) + double(x(i, 1)) - 0.5 * double(x(i, 2)));
+  const auto [b, e] = shard_of(n, r, p);
+  const pml::Matrix<T> mine_x = x.middleRows(b, e - b), mine_y = y.middleRows(b, e - b);
+  const double tol = std::is_same_v<T, float> ? 2e-4 : 1e-9;
+  for (const bool heteroscedastic : {false, true}) {
+    CAPTURE(heteroscedastic);
+    const pml::MCDropoutOptions options{.input = d, .hidden = {8, 6}, .dropout = 0.2, .dropout_input = true, .heteroscedastic = heteroscedastic};
+    pml::Rng init0(200), init_mine(200 + std::uint64_t(r));  // the ranks start from different weights: rank 0's are copied
+    pml::MCDropoutRegressor<T> whole(options, init0), sharded(options, init_mine);
+    pml::Rng rng_whole(9), rng_sharded(9);
+    whole.fit(pml::Collective::single(), x, y, {.epochs = 4, .batch_size = 5 * p, .learning_rate = 1e-2}, rng_whole);
+    sharded.fit(comm, mine_x, mine_y, {.epochs = 4, .batch_size = 5, .learning_rate = 1e-2}, rng_sharded);
+    const pml::Vector<T> w = flat(whole.parameters()), s = flat(sharded.parameters());
+    CHECK(relative(s, w) < tol);
+    REQUIRE(sharded.loss_history().size() == 4);
+    for (std::size_t k = 0; k < 4; ++k)
+      CHECK(std::abs(double(sharded.loss_history()[k] - whole.loss_history()[k])) < tol * std::abs(double(whole.loss_history()[k])));
+    CHECK(whole.loss_history().back() < whole.loss_history().front());  // it learns
+    if (p == 1) CHECK(s == w);  // one rank: the same code, the same bits
+    CHECK(pml::detail::same_on_every_rank(comm, pml::detail::fnv1a(s.data(), std::size_t(s.size()) * sizeof(T))));
+  }
+  // bad data on one rank reaches every rank; a float model names a double beyond its range
+  pml::Rng init1(1);
+  pml::MCDropoutRegressor<T> net({.input = d, .hidden = {4}, .dropout = 0.1}, init1);
+  pml::Matrix<double> far = mine_x.template cast<double>();
+  if (r == p - 1) far(0, 2) = std::is_same_v<T, float> ? 3e39 : std::numeric_limits<double>::quiet_NaN();
+  pml::Rng rng(3);
+  CHECK_THROWS_MATCHES(net.fit(comm, far, mine_y, {.epochs = 1, .batch_size = 4}, rng), std::domain_error,
+                       Catch::Matchers::Predicate<std::domain_error>([&](const auto& ex) {
+                         const std::string m = ex.what();
+                         return m.find("MCDropoutRegressor::fit: x must") != std::string::npos &&
+                                (p == 1 || m.find("(on rank " + std::to_string(p - 1) + " of " + std::to_string(p) + ")") != std::string::npos);
+                       }));
 }
 
 TEMPLATE_TEST_CASE("VAE trained on shards with minibatch B equals one process with minibatch P*B", "[mpi][train][vae]", float, double) {

@@ -2,10 +2,24 @@
 /// @file
 /// Inverted dropout (Srivastava et al. 2014) with the switch MC dropout needs (Gal & Ghahramani 2016).
 
+#include <cstdint>
+#include <span>
+
 #include "pml/autodiff/ops.hpp"
+#include "pml/core/collective.hpp"
 #include "pml/core/random.hpp"
 
 namespace pml::nn {
+
+/// Noise drawn per row from the row's position in the whole data set instead of from an Rng in sequence:
+/// entry (i, j) of a layer's mask depends only on (key, positions[i], j), so the rows of a minibatch get the
+/// same masks whichever rank holds them (data-parallel training, models/deep/data_parallel.hpp).
+struct RowNoise {
+  std::uint64_t key = 0;              ///< the step's key (the same on every rank)
+  std::span<const Index> positions;   ///< each row's position in the whole data set (one per row of x)
+  /// The noise of layer `l`: another key, the same positions.
+  RowNoise layer(std::size_t l) const noexcept { return {pml::detail::mix64(key + 0x9e3779b97f4a7c15ULL * (l + 1)), positions}; }
+};
 
 /// Whether a forward pass is for training (dropout on) or prediction (dropout off unless MC dropout).
 enum class Mode : std::uint8_t { train, predict };
@@ -27,6 +41,23 @@ template <Real T> class Dropout {
     random::fill_uniform(rng, m);
     const T keep = T(1) - p_;
     m = ((m.array() < keep).template cast<T>() * (T(1) / keep)).matrix();
+    return ad::mask_mul(x, mask);
+  }
+  /// The same with the mask of row i drawn from (noise.key, noise.positions[i]) (RowNoise).
+  /// @throw std::invalid_argument if noise.positions does not give one position per row of x.
+  ad::Var<T> forward(ad::Tape<T>& tape, const ad::Var<T>& x, const RowNoise& noise, bool active) const {
+    if (!active || p_ == T(0)) return x;
+    if (static_cast<Index>(noise.positions.size()) != x.rows())
+      pml::detail::throw_shape("nn::Dropout::forward", std::to_string(noise.positions.size()) + " row positions for " + std::to_string(x.rows()) + " rows");
+    ad::Var<T> mask = tape.constant(x.rows(), x.cols());
+    auto m = mask.value();
+    const T keep = T(1) - p_;
+    const auto cols = static_cast<std::uint64_t>(x.cols());
+    for (Index j = 0; j < x.cols(); ++j)
+      for (Index i = 0; i < x.rows(); ++i) {
+        const std::uint64_t q = static_cast<std::uint64_t>(noise.positions[static_cast<std::size_t>(i)]) * cols + static_cast<std::uint64_t>(j);
+        m(i, j) = pml::detail::hashed_uniform<T>(noise.key, q) < keep ? T(1) / keep : T(0);
+      }
     return ad::mask_mul(x, mask);
   }
   T p() const noexcept { return p_; }  ///< the dropout probability p

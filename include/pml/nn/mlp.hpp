@@ -54,6 +54,11 @@ template <Real T> class MLP {
   ad::Var<T> forward(ad::Tape<T>& tape, ad::Var<T> x, Rng& rng, Mode mode = Mode::train) const {
     return forward_impl(*this, tape, x, rng, mode == Mode::train || mc_dropout_);
   }
+  /// The pass with each row's dropout masks drawn from its position (RowNoise; data-parallel training:
+  /// the same masks for a row whichever rank holds it). Layer l's masks use noise.layer(l).
+  ad::Var<T> forward(ad::Tape<T>& tape, ad::Var<T> x, const RowNoise& noise, Mode mode = Mode::train) {
+    return forward_impl(*this, tape, x, noise, mode == Mode::train || mc_dropout_);
+  }
   /// Forward pass without dropout (throws if dropout would be active, since no Rng is given).
   ad::Var<T> forward(ad::Tape<T>& tape, const ad::Var<T>& x) {
     check_no_mc("nn::MLP::forward");
@@ -111,13 +116,16 @@ template <Real T> class MLP {
   }
 
  private:
-  template <class Self> static ad::Var<T> forward_impl(Self& self, ad::Tape<T>& tape, ad::Var<T> x, Rng& rng, bool drop) {
-    if (self.options_.dropout_input) x = self.dropout_.forward(tape, x, rng, drop);
+  // the noise of dropout layer l (0: the input's): the Rng itself (its draws in sequence), or RowNoise's layer l
+  static Rng& noise_of(Rng& rng, std::size_t) noexcept { return rng; }
+  static RowNoise noise_of(const RowNoise& noise, std::size_t l) noexcept { return noise.layer(l); }
+  template <class Self, class Noise> static ad::Var<T> forward_impl(Self& self, ad::Tape<T>& tape, ad::Var<T> x, Noise& noise, bool drop) {
+    if (self.options_.dropout_input) x = self.dropout_.forward(tape, x, noise_of(noise, 0), drop);
     const T slope = static_cast<T>(self.options_.leaky_slope);
     for (std::size_t l = 0; l < self.layers_.size(); ++l) {
       const bool hidden = l + 1 < self.layers_.size();
       x = self.layers_[l].forward(tape, x, hidden ? self.options_.activation : self.options_.output_activation, slope);
-      if (hidden) x = self.dropout_.forward(tape, x, rng, drop);
+      if (hidden) x = self.dropout_.forward(tape, x, noise_of(noise, l + 1), drop);
     }
     return x;
   }

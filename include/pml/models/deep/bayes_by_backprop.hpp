@@ -168,12 +168,7 @@ template <Real T = double> class BayesByBackprop {
         detail::check_rows(function, "x", x, options_.input);
         targets = target_matrix(function, y);
       }
-      if constexpr (std::is_same_v<typename DX::Scalar, T>) {
-        rows.emplace(x.derived());
-      } else {
-        converted = detail::as_rows<T>(function, "x", x);
-        rows.emplace(converted);
-      }
+      detail::hold_rows<T>(rows, converted, function, "x", x);
     });
     return fit_rows(ranks, *rows, targets, fit, rng);
   }

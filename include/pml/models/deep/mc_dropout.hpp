@@ -15,14 +15,17 @@
 #include <cstdint>
 #include <filesystem>
 #include <limits>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "pml/core/enum_names.hpp"
 #include "pml/core/parallel.hpp"
 #include "pml/autodiff/ops.hpp"
 #include "pml/core/special.hpp"
+#include "pml/models/deep/data_parallel.hpp"
 #include "pml/models/deep/training.hpp"
 #include "pml/models/prediction.hpp"
 #include "pml/nn/mlp.hpp"
@@ -131,9 +134,46 @@ template <Real T = double> class MCDropoutRegressor {
     decltype(auto) rows = detail::as_rows<T>("MCDropoutRegressor::fit", "x", x);  // x's errors before y's (an argument order is unspecified)
     return fit_rows(rows, detail::as_rows<T>("MCDropoutRegressor::fit", "y", y), fit, rng);
   }
+  /// fit() with the rows spread over processes (data-parallel training, issue 18 §3; core/collective.hpp,
+  /// `pml::mpi::Communicator` on MPI): each rank passes its own rows (any number, 0 included; rank order is
+  /// row order) and fit.batch_size is the rows per rank, so each Adam step averages over ranks.size() ·
+  /// batch_size rows of the whole data set. Every rank must call it with the same options and an `rng` in the
+  /// same state (checked); rank 0's initial weights are copied to every rank, the gradients are summed over
+  /// the ranks once per step, and each row's dropout masks are hashed from the step and the row's position
+  /// (nn::RowNoise), so P ranks with batch B fit as fit(Collective::single(), all rows, {batch P·B}) does, to
+  /// the rounding of the sums (not as fit(x, y, fit, rng), whose masks are drawn in sequence). The weight
+  /// decay uses N = the rows of every rank; each rank adds it in proportion to its rows of the minibatch.
+  /// @throw as fit(), on every rank (the message names the failing rank); std::invalid_argument for an rng in
+  ///        different states, different networks or no rows on any rank; std::runtime_error if the ranks' states drift apart.
+  template <class DX, class DY>
+  MCDropoutRegressor& fit(const Collective& ranks, const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y, const FitOptions& fit, Rng& rng) {
+    constexpr const char* function = "MCDropoutRegressor::fit";
+    Matrix<T> cx, cy;  // x and y of another scalar type, as T
+    std::optional<Eigen::Ref<const Matrix<T>>> rx, ry;  // made inside agree(): a copy that fails on one rank stops every rank
+    detail::agree(ranks, [&] {
+      detail::check_fit_options(function, fit);
+      detail::check_same_rows(function, x, y);
+      if (x.rows() > 0 || ranks.size() == 1) {
+        detail::check_rows(function, "x", x, options_.input);
+        detail::check_rows(function, "y", y, options_.output);
+      }
+      detail::hold_rows<T>(rx, cx, function, "x", x);
+      detail::hold_rows<T>(ry, cy, function, "y", y);
+    });
+    return fit_rows(ranks, *rx, *ry, fit, rng);
+  }
  private:
   // fit() on rows of T: not a template, so a program built with extern templates compiles it once
   MCDropoutRegressor& fit_rows(Eigen::Ref<const Matrix<T>> x, Eigen::Ref<const Matrix<T>> y, const FitOptions& fit, Rng& rng);
+  MCDropoutRegressor& fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, Eigen::Ref<const Matrix<T>> y, const FitOptions& fit, Rng& rng);
+  // the weight decay's 2 lambda of each parameter (fit() and the data-parallel fit) for N = n rows
+  std::vector<T> decay_factors(Index n) const;
+  // the training loss before its 1/N: (its factor, the sum over the rows of the network's output `out`)
+  std::pair<T, ad::Var<T>> loss_terms(const ad::Var<T>& out, const ad::Var<T>& y) const {
+    const Index d = options_.output;
+    if (options_.heteroscedastic) return {T(1), ad::gaussian_nll(ad::slice_cols(out, 0, d), ad::slice_cols(out, d, d), y)};
+    return {options_.loss == MCDropoutLoss::mean_squared_error ? T(1) : T(0.5), ad::sum(ad::square(out - y))};
+  }
 
  public:
   /// The mean training loss of each epoch of the last fit() (empty before it; not stored in model files).
@@ -302,12 +342,7 @@ auto MCDropoutRegressor<T>::fit_rows(Eigen::Ref<const Matrix<T>> x, Eigen::Ref<c
     detail::check_fit_options(function, fit);
     auto params = parameters();
     nn::Adam<T> adam(params, {.learning_rate = fit.learning_rate});
-    std::vector<T> decay;
-    for (std::size_t i = 0; i < params.size(); ++i) {
-      const bool is_weight = i % 2 == 0, dropped = i > 0 || options_.dropout_input;
-      const bool decayed = is_weight || options_.heteroscedastic || options_.loss == MCDropoutLoss::half_squared_error;
-      decay.push_back(decayed ? T(2) * weight_decay(x.rows(), is_weight && dropped && options_.dropout > 0) : T(0));
-    }
+    const std::vector<T> decay = decay_factors(x.rows());
     ad::Tape<T> tape;
     history_ = detail::run_epochs<T>(function, x, y, fit, rng, [&](const Matrix<T>& xb, const Matrix<T>& yb, Index, Index) {
       tape.reset();
@@ -326,11 +361,45 @@ auto MCDropoutRegressor<T>::loss(ad::Tape<T>& tape, const ad::Var<T>& x, const a
                                                                std::to_string(y.rows()) + "x" + std::to_string(y.cols()) + ", expected N x " +
                                                                std::to_string(options_.input) + " and N x " + std::to_string(options_.output));
     const ad::Var<T> out = net_.forward(tape, x, rng, nn::Mode::train);
-    const Index d = options_.output;
-    const T inv_n = T(1) / T(x.rows());
-    if (options_.heteroscedastic) return inv_n * ad::gaussian_nll(ad::slice_cols(out, 0, d), ad::slice_cols(out, d, d), y);
-    const T factor = options_.loss == MCDropoutLoss::mean_squared_error ? T(1) : T(0.5);
-    return (factor * inv_n) * ad::sum(ad::square(out - y));
+    const auto terms = loss_terms(out, y);
+    return (terms.first * (T(1) / T(x.rows()))) * terms.second;
+  }
+
+template <Real T>
+auto MCDropoutRegressor<T>::decay_factors(Index n) const -> std::vector<T> {
+    std::vector<T> decay;
+    const std::size_t count = 2 * net_.layers().size();  // a weight and a bias per layer, parameters()' order
+    for (std::size_t i = 0; i < count; ++i) {
+      const bool is_weight = i % 2 == 0, dropped = i > 0 || options_.dropout_input;
+      const bool decayed = is_weight || options_.heteroscedastic || options_.loss == MCDropoutLoss::half_squared_error;
+      decay.push_back(decayed ? T(2) * weight_decay(n, is_weight && dropped && options_.dropout > 0) : T(0));
+    }
+    return decay;
+  }
+
+template <Real T>
+auto MCDropoutRegressor<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, Eigen::Ref<const Matrix<T>> y, const FitOptions& fit, Rng& rng)
+    -> MCDropoutRegressor& try {
+    constexpr const char* function = "MCDropoutRegressor::fit";
+    Index n = 0;
+    for (const Index c : detail::all_counts(ranks, x.rows())) n += c;
+    if (n == 0) pml::detail::throw_shape(function, "x has no rows on any rank");
+    auto params = parameters();
+    nn::Adam<T> adam(params, {.learning_rate = fit.learning_rate});
+    const std::vector<T> decay = decay_factors(n);
+    ad::Tape<T> tape;
+    history_ = detail::run_epochs<T>(ranks, function, x, y, fit, rng, adam, detail::options_text(*this), [&](const Matrix<T>& xb, const Matrix<T>& yb, const detail::ShardStep& s) {
+      tape.reset();
+      const ad::Var<T> out = net_.forward(tape, tape.constant(xb), nn::RowNoise{s.key, s.positions}, nn::Mode::train);
+      const auto terms = loss_terms(out, tape.constant(yb));
+      tape.backward((terms.first / T(s.minibatch_rows)) * terms.second);
+      const T share = T(xb.rows()) / T(s.minibatch_rows);  // of the weight decay: the ranks' shares add up to one
+      for (std::size_t i = 0; i < params.size(); ++i) params[i]->grad += (share * decay[i]) * params[i]->value;
+      return terms.first * terms.second.value()(0, 0);
+    });
+    return *this;
+  } catch (...) {
+    detail::rethrow_or_abort(ranks, "MCDropoutRegressor::fit");
   }
 
 

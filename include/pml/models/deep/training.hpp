@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -64,6 +65,19 @@ template <class T, class Derived> decltype(auto) as_rows(const char* function, c
                            std::to_string(i) + ", " + std::to_string(j) + ") is not)",
                        describe(static_cast<double>(x(i, j))));
     return out;
+  }
+}
+/// as_rows() for a data-parallel fit, which calls it inside agree() (a copy that fails on one rank stops every
+/// rank): `rows` then refers to x itself (scalar T) or to `store`, x converted to T.
+/// @throw as as_rows().
+template <class T, class Derived>
+void hold_rows(std::optional<Eigen::Ref<const Matrix<T>>>& rows, Matrix<T>& store, const char* function, const char* argument,
+               const Eigen::MatrixBase<Derived>& x) {
+  if constexpr (std::is_same_v<typename Derived::Scalar, T>) {
+    rows.emplace(x.derived());
+  } else {
+    store = as_rows<T>(function, argument, x);
+    rows.emplace(store);
   }
 }
 /// y must have as many rows as x.

@@ -152,12 +152,7 @@ template <Real T = double> class VAE {
     Matrix<T> converted;  // x of another scalar type, as T (an entry beyond T's range is reported on every rank)
     std::optional<Eigen::Ref<const Matrix<T>>> rows;  // made inside agree(): a copy that fails on one rank stops every rank
     detail::agree(ranks, [&] {
-      if constexpr (std::is_same_v<typename Derived::Scalar, T>) {
-        rows.emplace(x.derived());
-      } else {
-        converted = detail::as_rows<T>("VAE::fit", "x", x);
-        rows.emplace(converted);
-      }
+      detail::hold_rows<T>(rows, converted, "VAE::fit", "x", x);
     });
     return fit_rows(ranks, *rows, fit, rng);
   }
