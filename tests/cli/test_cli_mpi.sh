@@ -53,6 +53,14 @@ run 3 "$pml" vae train --data u.csv --latent 2 --hidden 5 --epochs 3 --batch-siz
 # and as mpirun -np 1 with the whole minibatch of 12
 run 1 "$pml" vae train --data u.csv --latent 2 --hidden 5 --epochs 3 --batch-size 12 --seed 3 -o v1.pml 2> v1.log || fail "vae train on 1 rank: $(cat v1.log)"
 "$pml" vae encode v1.pml u.csv > e1 && tr , '\n' < e1 > f1 && close f1 f3 1e-4 || fail "vae: 1 rank of 12 and 3 ranks of 4 differ"
+# mcdropout fit, data-parallel: 3 ranks of 4 rows a step and mpirun -np 1 of 12 train the same network
+awk 'BEGIN { srand(9); print "a,b,t"; for (i = 0; i < 83; i++) { a = rand(); b = rand(); printf "%.5f,%.5f,%.5f\n", a, b, sin(3 * a) + b } }' > m.csv
+run 3 "$pml" mcdropout fit m.csv --hidden 6 --dropout 0.2 --epochs 3 --batch-size 4 --seed 2 -o m3.pml > out.txt 2> m3.log || fail "mcdropout fit on 3 ranks: $(cat m3.log)"
+run 1 "$pml" mcdropout fit m.csv --hidden 6 --dropout 0.2 --epochs 3 --batch-size 12 --seed 2 -o m1.pml 2> m1.log || fail "mcdropout fit on 1 rank: $(cat m1.log)"
+[ "$(grep -c 'on 83 rows on 3 ranks' m3.log)" = 1 ] || fail "mcdropout fit on 3 ranks: not one line counting every rank's rows: $(cat m3.log)"
+[ -s out.txt ] && fail "mcdropout fit on 3 ranks printed to standard output"
+printf 'a,b\n0.2,0.7\n0.9,0.1\n' > mx.csv
+"$pml" mcdropout predict m1.pml mx.csv --seed 1 | tr , '\n' > n1 && "$pml" mcdropout predict m3.pml mx.csv --seed 1 | tr , '\n' > n3 && close n1 n3 1e-9 || fail "mcdropout: 1 rank of 12 and 3 ranks of 4 differ"
 sed '40s/.*/0.1,0.2,0.3,0.4,1.5,0.5/' u.csv > u_bad.csv
 run 3 "$pml" vae train --data u_bad.csv --epochs 1 -o vb.pml 2> err.txt && fail "vae train on values outside [0, 1]"
 [ "$(grep -c 'outside \[0, 1\] (data row 39)' err.txt)" = 1 ] && [ ! -e vb.pml ] || fail "vae train outside [0, 1]: $(cat err.txt)"

@@ -93,14 +93,21 @@ void add_mcdropout(Tool& tool) {
     const Training training(c, 100, 32, 1e-3);
     const auto seed = c.seed();
     const auto csv = c.csv();
+    // under mpirun: each rank reads and trains on its share, --batch-size rows per rank (docs/scaling.md)
+    c.sharded("and trains on the rows of each minibatch it holds, --batch-size B rows per rank (P x B a step); each row's dropout masks "
+              "are drawn from its position, so P ranks of B train as mpirun -np 1 with --batch-size P x B does, to rounding (a run "
+              "without mpirun draws its masks in sequence and differs)");
     c.action([=] {
-      const Eigen::MatrixXd table = read_data(*data, *csv);
+      const Collective& r = ranks();
+      Eigen::Index rows = 0;
+      const Eigen::MatrixXd table = read_shard(*data, *csv, rows);
+      const Eigen::Index width = pml::detail::shared_columns(r, "pml mcdropout fit", table.rows(), table.cols());
       const Eigen::Index k = *targets;
-      if (k >= table.cols())
-        throw std::runtime_error("'" + *data + "' has " + std::to_string(table.cols()) + " columns: not enough for " + std::to_string(k) +
+      if (k >= width)
+        throw std::runtime_error("'" + *data + "' has " + std::to_string(width) + " columns: not enough for " + std::to_string(k) +
                                  " target column(s) and at least one input");
       MCDropoutOptions o;
-      o.input = table.cols() - k;
+      o.input = width - k;
       o.output = k;
       o.hidden = *hidden;
       check_network(o.hidden, o.input, 2 * k, sizeof(double));
@@ -112,10 +119,18 @@ void add_mcdropout(Tool& tool) {
       o.loss = *loss;
       Rng rng(*seed);
       MCDropoutRegressor<double> m(o, rng);
-      m.fit(table.leftCols(o.input), table.rightCols(k), training.options("mcdropout"), rng);
+      FitOptions options = training.options("mcdropout");
+      const Eigen::MatrixXd x = table.rows() > 0 ? Eigen::MatrixXd(table.leftCols(o.input)) : Eigen::MatrixXd(0, o.input);
+      const Eigen::MatrixXd y = table.rows() > 0 ? Eigen::MatrixXd(table.rightCols(k)) : Eigen::MatrixXd(0, k);
+      if (!under_mpi()) m.fit(x, y, options, rng);
+      else {  // (one rank too: the data-parallel fit, as on P)
+        if (!lead()) options.progress = {};
+        m.fit(r, x, y, options, rng);  // --batch-size rows per rank
+      }
+      if (!lead()) return;
       m.save(*model);
-      std::fprintf(stderr, "trained MC dropout %ld-...-%ld on %ld rows: final loss %.6g; saved %s\n", long(o.input), long(k), long(table.rows()),
-                   double(m.loss_history().back()), model->c_str());
+      std::fprintf(stderr, "trained MC dropout %ld-...-%ld on %ld rows%s: final loss %.6g; saved %s\n", long(o.input), long(k), long(rows),
+                   r.size() > 1 ? (" on " + std::to_string(r.size()) + " ranks").c_str() : "", double(m.loss_history().back()), model->c_str());
     });
   }
   {
