@@ -12,6 +12,7 @@
 
 #include "pml/models/deep/bayes_by_backprop.hpp"
 #include "pml/models/deep/mc_dropout.hpp"
+#include "pml/models/deep/mc_dropout_classifier.hpp"
 #include "pml/models/deep/vae.hpp"
 #include "pml/mpi.hpp"
 #include "mpi/support.hpp"
@@ -120,6 +121,44 @@ TEMPLATE_TEST_CASE("MC dropout trained on shards with minibatch B equals one pro
                        Catch::Matchers::Predicate<std::domain_error>([&](const auto& ex) {
                          const std::string m = ex.what();
                          return m.find("MCDropoutRegressor::fit: x must") != std::string::npos &&
+                                (p == 1 || m.find("(on rank " + std::to_string(p - 1) + " of " + std::to_string(p) + ")") != std::string::npos);
+                       }));
+}
+
+TEMPLATE_TEST_CASE("MC dropout CNN trained on shards with minibatch B equals one process with minibatch P*B", "[mpi][train][mc_dropout]", float, double) {
+  using T = TestType;
+  const auto& comm = world();
+  const int p = comm.size(), r = comm.rank();
+  const Eigen::Index n = 45;
+  const pml::Matrix<T> x = unit_data<T>(n, 2 * 8 * 7, 6);  // 2-channel 8 x 7 images
+  pml::IntVector labels(n);
+  for (Eigen::Index i = 0; i < n; ++i) labels(i) = int(i % 3);
+  const auto [b, e] = shard_of(n, r, p);
+  const pml::Matrix<T> mine = x.middleRows(b, e - b);
+  const pml::IntVector mine_labels = labels.segment(b, e - b);
+  const double tol = std::is_same_v<T, float> ? 2e-4 : 1e-9;
+  const pml::MCDropoutClassifierOptions options{.channels = 2, .height = 8, .width = 7, .classes = 3, .filters = {3}, .kernel = 3,
+                                                .hidden = {6}, .dropout = 0.3, .conv_dropout = 0.2};
+  pml::Rng init0(300), init_mine(300 + std::uint64_t(r));  // the ranks start from different weights: rank 0's are copied
+  pml::MCDropoutClassifier<T> whole(options, init0), sharded(options, init_mine);
+  pml::Rng rng_whole(5), rng_sharded(5);
+  whole.fit(pml::Collective::single(), x, labels, {.epochs = 3, .batch_size = 4 * p, .learning_rate = 1e-2}, rng_whole);
+  sharded.fit(comm, mine, mine_labels, {.epochs = 3, .batch_size = 4, .learning_rate = 1e-2}, rng_sharded);
+  const pml::Vector<T> w = flat(whole.parameters()), s = flat(sharded.parameters());
+  CHECK(relative(s, w) < tol);
+  REQUIRE(sharded.loss_history().size() == 3);
+  for (std::size_t k = 0; k < 3; ++k)
+    CHECK(std::abs(double(sharded.loss_history()[k] - whole.loss_history()[k])) < tol * std::abs(double(whole.loss_history()[k])));
+  if (p == 1) CHECK(s == w);
+  CHECK(pml::detail::same_on_every_rank(comm, pml::detail::fnv1a(s.data(), std::size_t(s.size()) * sizeof(T))));
+  // a label out of range on the last rank reaches every rank
+  pml::IntVector bad = mine_labels;
+  if (r == p - 1 && bad.size() > 0) bad(0) = 7;
+  pml::Rng rng(1);
+  CHECK_THROWS_MATCHES(sharded.fit(comm, mine, bad, {.epochs = 1, .batch_size = 4}, rng), std::domain_error,
+                       Catch::Matchers::Predicate<std::domain_error>([&](const auto& ex) {
+                         const std::string m = ex.what();
+                         return m.find("MCDropoutClassifier::fit") != std::string::npos &&
                                 (p == 1 || m.find("(on rank " + std::to_string(p - 1) + " of " + std::to_string(p) + ")") != std::string::npos);
                        }));
 }

@@ -21,6 +21,11 @@ struct RowNoise {
   RowNoise layer(std::size_t l) const noexcept { return {pml::detail::mix64(key + 0x9e3779b97f4a7c15ULL * (l + 1)), positions}; }
 };
 
+/// The noise of dropout layer `l` of a network: an Rng's draws in sequence (the Rng itself), or RowNoise::layer(l).
+inline Rng& layer_noise(Rng& rng, std::size_t) noexcept { return rng; }
+/// The noise of dropout layer `l` of a network: noise.layer(l).
+inline RowNoise layer_noise(const RowNoise& noise, std::size_t l) noexcept { return noise.layer(l); }
+
 /// Whether a forward pass is for training (dropout on) or prediction (dropout off unless MC dropout).
 enum class Mode : std::uint8_t { train, predict };
 

@@ -116,16 +116,14 @@ template <Real T> class MLP {
   }
 
  private:
-  // the noise of dropout layer l (0: the input's): the Rng itself (its draws in sequence), or RowNoise's layer l
-  static Rng& noise_of(Rng& rng, std::size_t) noexcept { return rng; }
-  static RowNoise noise_of(const RowNoise& noise, std::size_t l) noexcept { return noise.layer(l); }
+  // Noise: an Rng (masks drawn in sequence) or a RowNoise (dropout layer l, 0 the input's, from layer_noise(noise, l))
   template <class Self, class Noise> static ad::Var<T> forward_impl(Self& self, ad::Tape<T>& tape, ad::Var<T> x, Noise& noise, bool drop) {
-    if (self.options_.dropout_input) x = self.dropout_.forward(tape, x, noise_of(noise, 0), drop);
+    if (self.options_.dropout_input) x = self.dropout_.forward(tape, x, layer_noise(noise, 0), drop);
     const T slope = static_cast<T>(self.options_.leaky_slope);
     for (std::size_t l = 0; l < self.layers_.size(); ++l) {
       const bool hidden = l + 1 < self.layers_.size();
       x = self.layers_[l].forward(tape, x, hidden ? self.options_.activation : self.options_.output_activation, slope);
-      if (hidden) x = self.dropout_.forward(tape, x, noise_of(noise, l + 1), drop);
+      if (hidden) x = self.dropout_.forward(tape, x, layer_noise(noise, l + 1), drop);
     }
     return x;
   }

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <string>
+#include <optional>
 #include <type_traits>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "pml/autodiff/scratch.hpp"
 #include "pml/core/parallel.hpp"
 #include "pml/core/special.hpp"
+#include "pml/models/deep/data_parallel.hpp"
 #include "pml/models/deep/training.hpp"
 #include "pml/nn/conv.hpp"
 #include "pml/nn/dropout.hpp"
@@ -99,9 +101,37 @@ template <Real T = double> class MCDropoutClassifier {
     const Matrix<T> onehot = detail::one_hot_labels<T>(function, labels, options_.classes);
     return fit_rows(detail::as_rows<T>(function, "x", x), onehot, fit, rng);
   }
+  /// fit() with the images spread over processes (data-parallel training, issue 18 §3; core/collective.hpp,
+  /// `pml::mpi::Communicator` on MPI): each rank passes its own images and labels (any number, 0 included;
+  /// rank order is row order) and fit.batch_size is the images per rank, so each Adam step averages over
+  /// ranks.size() · batch_size images of the whole data set. Every rank must call it with the same options
+  /// and an `rng` in the same state (checked); rank 0's initial weights are copied to every rank, the
+  /// gradients are summed over the ranks once per step, and each image's dropout masks are hashed from the
+  /// step and the image's position (nn::RowNoise), so P ranks with batch B fit as fit(Collective::single(),
+  /// all images, {batch P·B}) does, to the rounding of the sums (not as fit(x, labels, fit, rng)). Each rank
+  /// adds the weight decay in proportion to its images of the minibatch.
+  /// @throw as fit(), on every rank (the message names the failing rank); std::invalid_argument for an rng in
+  ///        different states, different networks or no images on any rank; std::runtime_error if the ranks' states drift apart.
+  template <class DX, class DY>
+  MCDropoutClassifier& fit(const Collective& ranks, const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& labels, const FitOptions& fit, Rng& rng) {
+    constexpr const char* function = "MCDropoutClassifier::fit";
+    Matrix<T> converted, onehot(0, options_.classes);
+    std::optional<Eigen::Ref<const Matrix<T>>> rows;  // made inside agree(): a copy that fails on one rank stops every rank
+    detail::agree(ranks, [&] {
+      detail::check_fit_options(function, fit);
+      detail::check_same_rows(function, x, labels);
+      if (x.rows() > 0 || ranks.size() == 1) {
+        detail::check_rows(function, "x", x, input_size());
+        onehot = detail::one_hot_labels<T>(function, labels, options_.classes);
+      }
+      detail::hold_rows<T>(rows, converted, function, "x", x);
+    });
+    return fit_rows(ranks, *rows, onehot, fit, rng);
+  }
  private:
   // fit()'s training loop on rows of T: not a template, so a program built with extern templates compiles it once
   MCDropoutClassifier& fit_rows(Eigen::Ref<const Matrix<T>> x, const Matrix<T>& onehot, const FitOptions& fit, Rng& rng);
+  MCDropoutClassifier& fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, const Matrix<T>& onehot, const FitOptions& fit, Rng& rng);
 
  public:
   /// The mean cross-entropy per image of each epoch of the last fit() (empty before it; not stored in files).
@@ -188,20 +218,25 @@ template <Real T = double> class MCDropoutClassifier {
     if (samples < 1) detail::throw_domain(function, "samples", "be at least 1", std::to_string(samples));
   }
   // the logits, or with `penultimate` the last dense layer's input
-  template <class Self> static ad::Var<T> forward(Self& self, ad::Tape<T>& tape, const ad::Var<T>& x, Rng& rng, bool dropout, bool penultimate = false) {
+  // Noise: an Rng (masks drawn in sequence) or an nn::RowNoise (each image's masks from its position; dropout
+  // layer l: the l-th convolutional block's, then the dense layers')
+  template <class Self, class Noise>
+  static ad::Var<T> forward(Self& self, ad::Tape<T>& tape, const ad::Var<T>& x, Noise& noise, bool dropout, bool penultimate = false) {
     const Options& o = self.options_;
     nn::Images<T> h{x, ad::ImageShape{o.channels, o.height, o.width}};
     const nn::MaxPool2d<T> pool(ad::Window2d::square(2, 2));
+    std::size_t layer = 0;
     for (auto& conv : self.convs_) {
       h = conv.forward(tape, h);
       h.var = ad::relu(h.var);
       h = pool.forward(tape, h);
-      if (dropout && o.conv_dropout > 0) h.var = nn::Dropout<T>(static_cast<T>(o.conv_dropout)).forward(tape, h.var, rng, true);
+      if (dropout && o.conv_dropout > 0) h.var = nn::Dropout<T>(static_cast<T>(o.conv_dropout)).forward(tape, h.var, nn::layer_noise(noise, layer), true);
+      ++layer;
     }
     ad::Var<T> a = h.var;
-    for (std::size_t l = 0; l < self.dense_.size(); ++l) {
+    for (std::size_t l = 0; l < self.dense_.size(); ++l, ++layer) {
       if (penultimate && l + 1 == self.dense_.size()) break;
-      if (l > 0 && dropout && o.dropout > 0) a = nn::Dropout<T>(static_cast<T>(o.dropout)).forward(tape, a, rng, true);
+      if (l > 0 && dropout && o.dropout > 0) a = nn::Dropout<T>(static_cast<T>(o.dropout)).forward(tape, a, nn::layer_noise(noise, layer), true);
       a = self.dense_[l].forward(tape, a, l + 1 < self.dense_.size() ? ad::Activation::relu : ad::Activation::identity);
     }
     return a;
@@ -235,6 +270,30 @@ auto MCDropoutClassifier<T>::fit_rows(Eigen::Ref<const Matrix<T>> x, const Matri
       return loss.value()(0, 0) * T(xb.rows());
     });
     return *this;
+  }
+
+template <Real T>
+auto MCDropoutClassifier<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, const Matrix<T>& onehot, const FitOptions& fit, Rng& rng)
+    -> MCDropoutClassifier& try {
+    constexpr const char* function = "MCDropoutClassifier::fit";
+    nn::Adam<T> adam(parameters(), {.learning_rate = fit.learning_rate});
+    const nn::ParameterList<T>& params = adam.parameters();
+    const T decay = static_cast<T>(options_.weight_decay);
+    ad::Tape<T> tape;
+    history_ = detail::run_epochs<T>(ranks, function, x, onehot, fit, rng, adam, detail::options_text(*this), [&](const Matrix<T>& xb, const Matrix<T>& yb, const detail::ShardStep& s) {
+      tape.reset();
+      const nn::RowNoise noise{s.key, s.positions};
+      const ad::Var<T> out = forward(*this, tape, tape.constant(xb), noise, true);
+      const ad::Var<T> loss = ad::softmax_cross_entropy(out, tape.constant(yb));  // summed over this rank's images
+      tape.backward((T(1) / T(s.minibatch_rows)) * loss);
+      const T share = T(xb.rows()) / T(s.minibatch_rows);  // of the weight decay: the ranks' shares add up to one
+      if (decay > T(0))
+        for (std::size_t i = 0; i < params.size(); i += 2) params[i]->grad += (share * decay) * params[i]->value;  // weights only
+      return loss.value()(0, 0);
+    });
+    return *this;
+  } catch (...) {
+    detail::rethrow_or_abort(ranks, "MCDropoutClassifier::fit");
   }
 
 
