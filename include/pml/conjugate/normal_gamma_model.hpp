@@ -38,7 +38,7 @@ template <Real T = double> class NormalGammaModel {
   /// passes its own observations, the ranks exchange the sufficient statistics (N, then the mean about a common reference, then the squares about the mean), and every rank absorbs
   /// all of them: the posterior of update() with the stacked data, up to rounding (on one rank, update() itself).
   /// @throw as update(), on every rank (a rank's bad value is reported on all of them, with its rank).
-  NormalGammaModel& update(const Collective& ranks, const VectorCRef<T>& x) try {
+  NormalGammaModel& update(const Collective& ranks, const VectorCRef<T>& x) PML_RANKS_TRY {
     if (ranks.size() == 1) return update(x);
     detail::agree(ranks, [&] { check_all_finite("NormalGammaModel::update", "data", x); });
     Index n = 0;
@@ -49,9 +49,7 @@ template <Real T = double> class NormalGammaModel {
     const T ss = detail::all_sum(ranks, T((x.array() - mean).square().sum()));
     belief_ = from_moments(T(n), mean, ss, [&] { return detail::all_max(ranks, x.size() > 0 ? double(x.cwiseAbs().maxCoeff()) : 0.0); });
     return *this;
-  } catch (...) {
-    detail::rethrow_or_abort(ranks, "NormalGammaModel::update");
-  }
+  } PML_RANKS_CATCH(ranks, "NormalGammaModel::update")
 
  private:
   // The posterior from N, the mean and the centred sum of squares of the new data; `largest()` gives the

@@ -46,7 +46,7 @@ template <Real T = double> class NormalWishartModel {
   /// all of them: the posterior of update() with the stacked data, up to rounding (on one rank, update() itself).
   /// @throw as update(), on every rank (a rank's bad value is reported on all of them, with its rank).
   /// A rank without rows may pass any width.
-  NormalWishartModel& update(const Collective& ranks, const MatrixCRef<T>& x) try {
+  NormalWishartModel& update(const Collective& ranks, const MatrixCRef<T>& x) PML_RANKS_TRY {
     if (ranks.size() == 1) return update(x);
     const Index d = dimension();
     detail::agree(ranks, [&] {
@@ -64,9 +64,7 @@ template <Real T = double> class NormalWishartModel {
     detail::all_sum(ranks, scatter);
     belief_ = from_moments(T(n), mean, scatter, [&] { return detail::all_max(ranks, xs.size() > 0 ? double(xs.cwiseAbs().maxCoeff()) : 0.0); });
     return *this;
-  } catch (...) {
-    detail::rethrow_or_abort(ranks, "NormalWishartModel::update");
-  }
+  } PML_RANKS_CATCH(ranks, "NormalWishartModel::update")
 
  private:
   // The posterior from N, the mean and the scatter about it of the new data; `largest()` gives the largest

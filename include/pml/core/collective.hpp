@@ -153,8 +153,23 @@ template <class Local> void agree(const Collective& ranks, Local&& local) {
   }
 }
 
-/// The handler of a sharded function's function-try-block (`catch (...) { detail::rethrow_or_abort(ranks,
-/// "Model::fit"); }`): rethrows the exception in flight when every rank throws it too — on one process; a
+}  // namespace detail
+}  // namespace pml
+
+/// Opens the function-try-block of a sharded function's body: `auto Model::fit(const Collective& ranks, ...)
+/// -> Model& PML_RANKS_TRY { ... } PML_RANKS_CATCH(ranks, "Model::fit")` (pml::detail::rethrow_or_abort).
+/// (Doxygen, which cannot parse a function-try-block, sees both as nothing: docs/Doxyfile.in's PREDEFINED.)
+#define PML_RANKS_TRY try
+/// Closes PML_RANKS_TRY's block: an exception of this rank alone ends every rank (Collective::abort).
+#define PML_RANKS_CATCH(ranks, function) \
+  catch (...) {                         \
+    ::pml::detail::rethrow_or_abort(ranks, function); \
+  }
+
+namespace pml {
+namespace detail {
+
+/// The handler of a sharded function's function-try-block (PML_RANKS_TRY / PML_RANKS_CATCH): rethrows the exception in flight when every rank throws it too — on one process; a
 /// check (std::logic_error and its kind: pml's checks run inside agree() or on numbers every rank shares);
 /// one thrown by agree() — and otherwise calls ranks.abort() with the function's name and the exception's
 /// message first (pml::mpi ends every rank there), so that no rank is left waiting in a collective. (An

@@ -524,7 +524,7 @@ template <Real T> CsvTable<T> read_csv(const std::filesystem::path& path, const 
 /// rank (core/collective.hpp agree(): the message of the lowest failing rank, naming it). On one process it
 /// is read_csv(path, options).
 /// @throw as read_csv, on every rank; std::runtime_error "... has a header but no data rows" when no rank has rows.
-template <Real T> CsvTable<T> read_csv(const Collective& ranks, const std::filesystem::path& path, const CsvOptions& options = {}) try {
+template <Real T> CsvTable<T> read_csv(const Collective& ranks, const std::filesystem::path& path, const CsvOptions& options = {}) PML_RANKS_TRY {
   CsvTable<T> out;
   if (ranks.size() == 1) return read_csv<T>(path, options);  // also a FIFO or /dev/stdin
   std::array<double, 5> version{};
@@ -537,9 +537,7 @@ template <Real T> CsvTable<T> read_csv(const Collective& ranks, const std::files
   if (ranks.size() > 1 && pml::detail::all_sum(ranks, double(out.data.rows())) == 0)
     throw OnEveryRank<std::runtime_error>("io::read_csv: '" + path.string() + "' has a header but no data rows");
   return out;
-} catch (...) {
-  pml::detail::rethrow_or_abort(ranks, "io::read_csv");
-}
+} PML_RANKS_CATCH(ranks, "io::read_csv")
 
 /// `data` as CSV text (shortest round-trip numbers, NaN for missing, inf/-inf), with a header line when
 /// `columns` is not empty (e.g. for standard output).

@@ -165,7 +165,7 @@ template <Real T> IdxArray<T> read_idx(const std::filesystem::path& path, FilePa
 
 /// This rank's share of an IDX file's items (part ranks.rank() of ranks.size()); every rank must call it and
 /// an error on any rank is thrown on every rank (agree()). On one process it is read_idx(path).
-template <Real T> IdxArray<T> read_idx(const Collective& ranks, const std::filesystem::path& path) try {
+template <Real T> IdxArray<T> read_idx(const Collective& ranks, const std::filesystem::path& path) PML_RANKS_TRY {
   IdxArray<T> out;
   if (ranks.size() == 1) return read_idx<T>(path);  // also a FIFO or /dev/stdin
   std::array<double, 5> version{};
@@ -176,9 +176,7 @@ template <Real T> IdxArray<T> read_idx(const Collective& ranks, const std::files
   });
   detail::check_same_file(ranks, path, "io::read_idx", version);
   return out;
-} catch (...) {
-  pml::detail::rethrow_or_abort(ranks, "io::read_idx");
-}
+} PML_RANKS_CATCH(ranks, "io::read_idx")
 
 /// Fashion-MNIST (Xiao et al. 2017): 28 x 28 grey images as rows of 784 values in [0, 1], labels 0..9.
 template <Real T> struct FashionMnist {

@@ -607,7 +607,7 @@ template <Real T = double> class GaussianMixture {
 // GaussianMixture's longer members, defined out of the class so that an extern template instantiation of it
 // is not compiled again in every file that calls them (cmake/outline_members.py).
 template <Real T>
-auto GaussianMixture<T>::fit(const Collective& ranks, const MatrixCRef<T>& x, Rng& rng, const VectorCRef<T>& weights) -> GaussianMixture& try {
+auto GaussianMixture<T>::fit(const Collective& ranks, const MatrixCRef<T>& x, Rng& rng, const VectorCRef<T>& weights) -> GaussianMixture& PML_RANKS_TRY {
     const char* f = "GaussianMixture::fit";
     const Index k = options_.components;
     const bool one = ranks.size() == 1;
@@ -704,9 +704,7 @@ auto GaussianMixture<T>::fit(const Collective& ranks, const MatrixCRef<T>& x, Rn
     }
     state_.means.rowwise() += shift;
     return *this;
-  } catch (...) {
-  detail::rethrow_or_abort(ranks, "GaussianMixture::fit");
-}
+  } PML_RANKS_CATCH(ranks, "GaussianMixture::fit")
 
 template <Real T>
 auto GaussianMixture<T>::partial_fit(const MatrixCRef<T>& x, Rng& rng, const VectorCRef<T>& weights) -> GaussianMixture& {

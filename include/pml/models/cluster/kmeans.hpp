@@ -497,7 +497,7 @@ template <Real T = double> class KMeans {
 // KMeans's longer members, defined out of the class so that an extern template instantiation of it
 // is not compiled again in every file that calls them (cmake/outline_members.py).
 template <Real T>
-auto KMeans<T>::fit(const Collective& ranks, const MatrixCRef<T>& x, Rng& rng, const VectorCRef<T>& weights) -> KMeans& try {
+auto KMeans<T>::fit(const Collective& ranks, const MatrixCRef<T>& x, Rng& rng, const VectorCRef<T>& weights) -> KMeans& PML_RANKS_TRY {
     const char* f = "KMeans::fit";
     const Index k = options_.clusters;
     const bool given = options_.centres_init.size() > 0;
@@ -590,9 +590,7 @@ auto KMeans<T>::fit(const Collective& ranks, const MatrixCRef<T>& x, Rng& rng, c
       }
     }
     return *this;
-  } catch (...) {
-  detail::rethrow_or_abort(ranks, "KMeans::fit");
-}
+  } PML_RANKS_CATCH(ranks, "KMeans::fit")
 
 template <Real T>
 auto KMeans<T>::transform(const MatrixCRef<T>& x) const -> Matrix<T> {

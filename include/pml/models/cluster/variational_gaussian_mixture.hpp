@@ -217,7 +217,7 @@ template <Real T = double> class VariationalGaussianMixture {
 // VariationalGaussianMixture's longer members, defined out of the class so that an extern template instantiation of it
 // is not compiled again in every file that calls them (cmake/outline_members.py).
 template <Real T>
-auto VariationalGaussianMixture<T>::fit(const Collective& ranks, const MatrixCRef<T>& x, Rng& rng) -> VariationalGaussianMixture& try {
+auto VariationalGaussianMixture<T>::fit(const Collective& ranks, const MatrixCRef<T>& x, Rng& rng) -> VariationalGaussianMixture& PML_RANKS_TRY {
     const char* f = "VariationalGaussianMixture::fit";
     const Index k = options_.components;
     const bool one = ranks.size() == 1;
@@ -318,9 +318,7 @@ auto VariationalGaussianMixture<T>::fit(const Collective& ranks, const MatrixCRe
     m_.rowwise() += column_mean;
     m0_ = options_.mean_prior.size() > 0 ? options_.mean_prior : Vector<T>(column_mean.transpose());
     return *this;
-  } catch (...) {
-  detail::rethrow_or_abort(ranks, "VariationalGaussianMixture::fit");
-}
+  } PML_RANKS_CATCH(ranks, "VariationalGaussianMixture::fit")
 
 template <Real T>
 auto VariationalGaussianMixture<T>::predict_proba(const MatrixCRef<T>& x) const -> Matrix<T> {

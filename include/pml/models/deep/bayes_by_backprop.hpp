@@ -352,7 +352,7 @@ auto BayesByBackprop<T>::fit_rows(Eigen::Ref<const Matrix<T>> x, const Matrix<T>
   }
 
 template <Real T>
-auto BayesByBackprop<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, const Matrix<T>& targets, const FitOptions& fit, Rng& rng) -> BayesByBackprop& try {
+auto BayesByBackprop<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, const Matrix<T>& targets, const FitOptions& fit, Rng& rng) -> BayesByBackprop& PML_RANKS_TRY {
     constexpr const char* function = "BayesByBackprop::fit";
     nn::Adam<T> adam(parameters(), {.learning_rate = fit.learning_rate});
     ad::Tape<T> tape;
@@ -365,9 +365,7 @@ auto BayesByBackprop<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matr
       return l.value()(0, 0);
     });
     return *this;
-  } catch (...) {
-  detail::rethrow_or_abort(ranks, "BayesByBackprop::fit");
-}
+  } PML_RANKS_CATCH(ranks, "BayesByBackprop::fit")
 template <Real T>
 auto BayesByBackprop<T>::loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& y, Rng& rng, T kl_weight) -> ad::Var<T> {
     if (x.cols() != options_.input || y.cols() != options_.output || x.rows() != y.rows() || x.rows() == 0)

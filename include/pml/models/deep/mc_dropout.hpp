@@ -379,7 +379,7 @@ auto MCDropoutRegressor<T>::decay_factors(Index n) const -> std::vector<T> {
 
 template <Real T>
 auto MCDropoutRegressor<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, Eigen::Ref<const Matrix<T>> y, const FitOptions& fit, Rng& rng)
-    -> MCDropoutRegressor& try {
+    -> MCDropoutRegressor& PML_RANKS_TRY {
     constexpr const char* function = "MCDropoutRegressor::fit";
     Index n = 0;
     for (const Index c : detail::all_counts(ranks, x.rows())) n += c;
@@ -398,9 +398,7 @@ auto MCDropoutRegressor<T>::fit_rows(const Collective& ranks, Eigen::Ref<const M
       return terms.first * terms.second.value()(0, 0);
     });
     return *this;
-  } catch (...) {
-    detail::rethrow_or_abort(ranks, "MCDropoutRegressor::fit");
-  }
+  } PML_RANKS_CATCH(ranks, "MCDropoutRegressor::fit")
 
 
 }  // namespace pml

@@ -274,7 +274,7 @@ auto MCDropoutClassifier<T>::fit_rows(Eigen::Ref<const Matrix<T>> x, const Matri
 
 template <Real T>
 auto MCDropoutClassifier<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, const Matrix<T>& onehot, const FitOptions& fit, Rng& rng)
-    -> MCDropoutClassifier& try {
+    -> MCDropoutClassifier& PML_RANKS_TRY {
     constexpr const char* function = "MCDropoutClassifier::fit";
     nn::Adam<T> adam(parameters(), {.learning_rate = fit.learning_rate});
     const nn::ParameterList<T>& params = adam.parameters();
@@ -292,9 +292,7 @@ auto MCDropoutClassifier<T>::fit_rows(const Collective& ranks, Eigen::Ref<const 
       return loss.value()(0, 0);
     });
     return *this;
-  } catch (...) {
-    detail::rethrow_or_abort(ranks, "MCDropoutClassifier::fit");
-  }
+  } PML_RANKS_CATCH(ranks, "MCDropoutClassifier::fit")
 
 
 // MCDropoutClassifier's longer members, defined out of the class so that an extern template instantiation of it

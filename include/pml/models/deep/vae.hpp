@@ -332,7 +332,7 @@ auto VAE<T>::fit_rows(Eigen::Ref<const Matrix<T>> x, const FitOptions& fit, Rng&
   }
 
 template <Real T>
-auto VAE<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, const FitOptions& fit, Rng& rng) -> VAE& try {
+auto VAE<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, const FitOptions& fit, Rng& rng) -> VAE& PML_RANKS_TRY {
     detail::agree(ranks, [&] {
       if (x.rows() > 0 || ranks.size() == 1) check_data("VAE::fit", x);
       detail::check_fit_options("VAE::fit", fit);
@@ -352,9 +352,7 @@ auto VAE<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, co
     history_.clear();
     for (const T l : loss) history_.push_back(-l);
     return *this;
-  } catch (...) {
-  detail::rethrow_or_abort(ranks, "VAE::fit");
-}
+  } PML_RANKS_CATCH(ranks, "VAE::fit")
 
 
 }  // namespace pml

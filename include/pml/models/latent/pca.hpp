@@ -257,7 +257,7 @@ template <Real T = double> class PCA {
 // PCA's longer members, defined out of the class so that an extern template instantiation of it
 // is not compiled again in every file that calls them (cmake/outline_members.py).
 template <Real T>
-auto PCA<T>::fit(const Collective& ranks, const MatrixCRef<T>& x) -> PCA& try {
+auto PCA<T>::fit(const Collective& ranks, const MatrixCRef<T>& x) -> PCA& PML_RANKS_TRY {
     Index rows = x.rows();
     if (ranks.size() > 1) {
       rows = 0;
@@ -276,9 +276,7 @@ auto PCA<T>::fit(const Collective& ranks, const MatrixCRef<T>& x) -> PCA& try {
     const Index rest = std::min(rows, cols) - m;
     noise_variance_ = rest > 0 ? e.eigenvalues.segment(m, rest).sum() / T(rest) : T(0);
     return *this;
-  } catch (...) {
-  detail::rethrow_or_abort(ranks, "PCA::fit");
-}
+  } PML_RANKS_CATCH(ranks, "PCA::fit")
 
 template <Real T>
 auto PCA<T>::transform(const MatrixCRef<T>& x) const -> Matrix<T> {

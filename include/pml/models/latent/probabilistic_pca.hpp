@@ -219,7 +219,7 @@ template <Real T = double> class ProbabilisticPCA {
 // ProbabilisticPCA's longer members, defined out of the class so that an extern template instantiation of it
 // is not compiled again in every file that calls them (cmake/outline_members.py).
 template <Real T>
-auto ProbabilisticPCA<T>::fit(const Collective& ranks, const MatrixCRef<T>& x_rows, Rng& rng) -> ProbabilisticPCA& try {
+auto ProbabilisticPCA<T>::fit(const Collective& ranks, const MatrixCRef<T>& x_rows, Rng& rng) -> ProbabilisticPCA& PML_RANKS_TRY {
     const Index m = options_.components, d = detail::shared_columns(ranks, "ProbabilisticPCA::fit", x_rows.rows(), x_rows.cols());
     if (m >= d)
       detail::throw_shape("ProbabilisticPCA::fit", "components = " + std::to_string(m) + " must be below D = " + std::to_string(d) +
@@ -256,9 +256,7 @@ auto ProbabilisticPCA<T>::fit(const Collective& ranks, const MatrixCRef<T>& x_ro
       fit_em(e, noise, rng);
     }
     return *this;
-  } catch (...) {
-  detail::rethrow_or_abort(ranks, "ProbabilisticPCA::fit");
-}
+  } PML_RANKS_CATCH(ranks, "ProbabilisticPCA::fit")
 
 template <Real T>
 auto ProbabilisticPCA<T>::posterior(const MatrixCRef<T>& x) const -> LatentPosterior<T> {

@@ -198,7 +198,7 @@ template <Real T = double> class BayesianLinearRegression {
 // BayesianLinearRegression's longer members, defined out of the class so that an extern template instantiation of it
 // is not compiled again in every file that calls them (cmake/outline_members.py).
 template <Real T>
-auto BayesianLinearRegression<T>::fit(const Collective& ranks, const MatrixCRef<T>& phi_rows, const VectorCRef<T>& t) -> BayesianLinearRegression& try {
+auto BayesianLinearRegression<T>::fit(const Collective& ranks, const MatrixCRef<T>& phi_rows, const VectorCRef<T>& t) -> BayesianLinearRegression& PML_RANKS_TRY {
     const char* f = "BayesianLinearRegression::fit";
     const bool one = ranks.size() == 1;
     Index n = phi_rows.rows();
@@ -336,9 +336,7 @@ auto BayesianLinearRegression<T>::fit(const Collective& ranks, const MatrixCRef<
                     T(0.5) * ((beta * e.array() + alpha).log().sum() + T(m - rank) * std::log(alpha)) -
                     T(0.5) * T(n) * constants<T>::log_two_pi;
     return *this;
-  } catch (...) {
-  detail::rethrow_or_abort(ranks, "BayesianLinearRegression::fit");
-}
+  } PML_RANKS_CATCH(ranks, "BayesianLinearRegression::fit")
 
 template <Real T>
 auto BayesianLinearRegression<T>::update(const MatrixCRef<T>& phi, const VectorCRef<T>& t) -> BayesianLinearRegression& {

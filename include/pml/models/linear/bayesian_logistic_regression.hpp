@@ -158,7 +158,7 @@ template <Real T = double> class BayesianLogisticRegression {
 // BayesianLogisticRegression's longer members, defined out of the class so that an extern template instantiation of it
 // is not compiled again in every file that calls them (cmake/outline_members.py).
 template <Real T>
-auto BayesianLogisticRegression<T>::fit(const Collective& ranks, const MatrixCRef<T>& phi_rows, const IntVectorCRef& t) -> BayesianLogisticRegression& try {
+auto BayesianLogisticRegression<T>::fit(const Collective& ranks, const MatrixCRef<T>& phi_rows, const IntVectorCRef& t) -> BayesianLogisticRegression& PML_RANKS_TRY {
     const char* f = "BayesianLogisticRegression::fit";
     const bool one = ranks.size() == 1;
     Index n = phi_rows.rows();
@@ -179,6 +179,10 @@ auto BayesianLogisticRegression<T>::fit(const Collective& ranks, const MatrixCRe
     const Matrix<T> no_rows(0, m);  // an empty shard of another width is seen as 0 x M
     const MatrixCRef<T> phi = phi_rows.rows() == 0 ? MatrixCRef<T>(no_rows) : MatrixCRef<T>(phi_rows);
     ranks_ = &ranks;
+    struct Forget {  // the caller's ranks are forgotten however the fit ends
+      const Collective*& ranks;
+      ~Forget() { ranks = &Collective::single(); }
+    } forget{ranks_};
     // the Hessian sums squares of phi over the rows: refuse data whose squares would overflow, rather than
     // return NaN weights
     const T largest = T(detail::all_max(ranks, phi.size() > 0 ? double(phi.cwiseAbs().maxCoeff()) : 0.0));
@@ -227,12 +231,8 @@ auto BayesianLogisticRegression<T>::fit(const Collective& ranks, const MatrixCRe
     // Laplace evidence (PRML 4.137): ln p(D|w) + ln p(w) + M/2 ln 2pi - 1/2 ln|H|
     log_evidence_ = -objective(phi, target, w) + T(0.5) * T(m) * constants<T>::log_two_pi -
                     llt.matrixLLT().diagonal().array().log().sum();  // 1/2 log|H| from the Cholesky diagonal
-    ranks_ = &Collective::single();
     return *this;
-  } catch (...) {
-  ranks_ = &Collective::single();  // not the caller's ranks any more
-  detail::rethrow_or_abort(ranks, "BayesianLogisticRegression::fit");
-}
+  } PML_RANKS_CATCH(ranks, "BayesianLogisticRegression::fit")
 
 template <Real T>
 auto BayesianLogisticRegression<T>::predict_proba(const MatrixCRef<T>& phi) const -> Vector<T> {
