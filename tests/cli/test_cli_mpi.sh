@@ -61,6 +61,37 @@ run 1 "$pml" mcdropout fit m.csv --hidden 6 --dropout 0.2 --epochs 3 --batch-siz
 [ -s out.txt ] && fail "mcdropout fit on 3 ranks printed to standard output"
 printf 'a,b\n0.2,0.7\n0.9,0.1\n' > mx.csv
 "$pml" mcdropout predict m1.pml mx.csv --seed 1 | tr , '\n' > n1 && "$pml" mcdropout predict m3.pml mx.csv --seed 1 | tr , '\n' > n3 && close n1 n3 1e-9 || fail "mcdropout: 1 rank of 12 and 3 ranks of 4 differ"
+# cnn fit and bcnn fit, data-parallel: 8 x 8 images of 3 classes in a CSV (pixels, then the label); 3 ranks of 4
+# images a step and mpirun -np 1 of 12 train the same network (float: the class probabilities agree to 1e-4)
+awk 'BEGIN { srand(11); for (j = 0; j < 64; j++) printf "p%d,", j; print "label";
+             for (i = 0; i < 50; i++) { k = i % 3; for (j = 0; j < 64; j++) printf "%.3f,", (int(j / 8) % 3 == k ? 0.7 : 0.1) + rand() * 0.3; print k } }' > img.csv
+head -7 img.csv | cut -d, -f1-64 > img_x.csv
+for family in cnn bcnn; do
+  if [ $family = cnn ]; then layers="--filters 3 --hidden 8 --dropout 0.3 --conv-dropout 0.1"; else layers="--filters 3 --hidden 8 --sampling flipout"; fi
+  run 3 "$pml" $family fit --data img.csv --height 8 --width 8 --classes 3 --kernel 3 $layers --epochs 2 --batch-size 4 --seed 5 -o c3.pml > out.txt 2> c3.log || fail "$family fit on 3 ranks: $(cat c3.log)"
+  run 1 "$pml" $family fit --data img.csv --height 8 --width 8 --classes 3 --kernel 3 $layers --epochs 2 --batch-size 12 --seed 5 -o c1.pml 2> c1.log || fail "$family fit on 1 rank: $(cat c1.log)"
+  [ "$(grep -c 'on 50 images on 3 ranks' c3.log)" = 1 ] || fail "$family fit on 3 ranks: not one line counting every rank's images: $(cat c3.log)"
+  [ -s out.txt ] && fail "$family fit on 3 ranks printed to standard output"
+  "$pml" $family predict c1.pml img_x.csv --samples 3 --seed 1 | tr , '\n' > g1 && "$pml" $family predict c3.pml img_x.csv --samples 3 --seed 1 | tr , '\n' > g3 &&
+    close g1 g3 1e-4 || fail "$family: 1 rank of 12 and 3 ranks of 4 differ"
+  # --limit keeps the first images of the whole set, whichever rank holds them
+  run 3 "$pml" $family fit --data img.csv --height 8 --width 8 --classes 3 --kernel 3 $layers --epochs 1 --batch-size 4 --limit 20 --seed 5 -o l3.pml 2> l3.log || fail "$family fit --limit on 3 ranks: $(cat l3.log)"
+  [ "$(grep -c 'on 20 images on 3 ranks' l3.log)" = 1 ] || fail "$family fit --limit 20 on 3 ranks: $(cat l3.log)"
+done
+# a label that is not a class index in rank 2's share: every rank stops, the message (with the file's data row) once
+sed '45s/,[0-9]*$/,1.5/' img.csv > img_bad.csv
+run 3 "$pml" cnn fit --data img_bad.csv --height 8 --width 8 --classes 3 --kernel 3 --filters 2 --hidden 4 --epochs 1 -o cb.pml 2> err.txt && fail "cnn fit on a label of 1.5"
+[ "$(grep -c "img_bad.csv' row 44: the label 1.5" err.txt)" = 1 ] && [ ! -e cb.pml ] || fail "cnn fit on a bad label: $(cat err.txt)"
+# forecast fit: every rank reads the series and trains on its share of the windows
+awk 'BEGIN { srand(4); print "t,y"; for (i = 0; i < 90; i++) printf "%d,%.5f\n", i, 500 + 0.2 * i + 3 * sin(i / 2) + rand() }' > s.csv
+for method in bayes_by_backprop mc_dropout; do
+  run 3 "$pml" forecast fit s.csv --method $method --window 6 --hidden 5 --epochs 2 --batch-size 4 --seed 3 -o f3.pml > out.txt 2> f3.log || fail "forecast fit $method on 3 ranks: $(cat f3.log)"
+  run 1 "$pml" forecast fit s.csv --method $method --window 6 --hidden 5 --epochs 2 --batch-size 12 --seed 3 -o f1.pml 2> f1.log || fail "forecast fit $method on 1 rank: $(cat f1.log)"
+  [ "$(grep -c 'on 90 values on 3 ranks' f3.log)" = 1 ] || fail "forecast fit on 3 ranks: not one line: $(cat f3.log)"
+  [ -s out.txt ] && fail "forecast fit on 3 ranks printed to standard output"
+  "$pml" forecast predict f1.pml s.csv --horizon 4 --samples 20 --seed 2 | tr , '\n' > h1 && "$pml" forecast predict f3.pml s.csv --horizon 4 --samples 20 --seed 2 | tr , '\n' > h3 &&
+    close h1 h3 1e-7 || fail "forecast $method: 1 rank of 12 and 3 ranks of 4 differ"
+done
 sed '40s/.*/0.1,0.2,0.3,0.4,1.5,0.5/' u.csv > u_bad.csv
 run 3 "$pml" vae train --data u_bad.csv --epochs 1 -o vb.pml 2> err.txt && fail "vae train on values outside [0, 1]"
 [ "$(grep -c 'outside \[0, 1\] (data row 39)' err.txt)" = 1 ] && [ ! -e vb.pml ] || fail "vae train outside [0, 1]: $(cat err.txt)"

@@ -538,6 +538,54 @@ TEST_CASE("read_csv and read_idx on ranks: each rank reads its share, the shares
   if (r == 0) std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("load_fashion_mnist on ranks: each rank its share of each set, labels with their images; a missing file stops every rank", "[mpi][io]") {
+  const auto& comm = world();
+  const int r = comm.rank();
+  std::string dir = r == 0 ? (std::filesystem::temp_directory_path() / ("pml_mpi_fmnist_" + std::to_string(::getpid()))).string() : std::string();
+  comm.broadcast(dir, 0);
+  // four small IDX files under Fashion-MNIST's names (uncompressed: read_idx reads both): 23 and 7 items of 2 x 2 pixels
+  auto images = [](int n, int salt) {
+    std::string bytes = {0, 0, 0x08, 3, 0, 0, 0, char(n), 0, 0, 0, 2, 0, 0, 0, 2};
+    for (int i = 0; i < 4 * n; ++i) bytes += char((7 * i + salt) % 256);
+    return bytes;
+  };
+  auto labels = [](int n) {
+    std::string bytes = {0, 0, 0x08, 1, 0, 0, 0, char(n)};
+    for (int i = 0; i < n; ++i) bytes += char(i % 10);
+    return bytes;
+  };
+  const std::filesystem::path d(dir);
+  if (r == 0) {
+    std::filesystem::create_directories(d / "partial");
+    std::ofstream(d / "train-images-idx3-ubyte.gz", std::ios::binary) << images(23, 1);
+    std::ofstream(d / "train-labels-idx1-ubyte.gz", std::ios::binary) << labels(23);
+    std::ofstream(d / "t10k-images-idx3-ubyte.gz", std::ios::binary) << images(7, 2);
+    std::ofstream(d / "t10k-labels-idx1-ubyte.gz", std::ios::binary) << labels(7);
+    std::ofstream(d / "partial" / "train-images-idx3-ubyte.gz", std::ios::binary) << images(23, 1);
+  }
+  comm.barrier();
+  const auto whole = pml::io::load_fashion_mnist<float>(d);
+  const auto mine = pml::io::load_fashion_mnist<float>(comm, d);
+  for (const bool train : {true, false}) {
+    const pml::Matrix<float>& x = train ? mine.train_images : mine.test_images;
+    const pml::IntVector& y = train ? mine.train_labels : mine.test_labels;
+    REQUIRE(x.rows() == y.size());
+    const auto counts = pml::detail::all_counts(comm, x.rows());
+    Eigen::Index offset = 0, total = 0;
+    for (int q = 0; q < comm.size(); ++q) {
+      if (q < r) offset += counts[std::size_t(q)];
+      total += counts[std::size_t(q)];
+    }
+    CHECK(total == (train ? 23 : 7));
+    CHECK(x == (train ? whole.train_images : whole.test_images).middleRows(offset, x.rows()));
+    CHECK(y == (train ? whole.train_labels : whole.test_labels).segment(offset, y.size()));
+  }
+  CHECK(mine.train_images.maxCoeff() <= 1.0f);  // scaled to [0, 1] as on one process
+  CHECK_THROWS_WITH(pml::io::load_fashion_mnist<float>(comm, d / "partial"), Contains("train-labels-idx1-ubyte.gz' not found"));
+  comm.barrier();
+  if (r == 0) std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("agree: a length_error (a model too large for one rank's memory) reaches every rank as a length_error", "[mpi][errors]") {
   const auto& comm = world();
   const int p = comm.size(), last = p - 1;

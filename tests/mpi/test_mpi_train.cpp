@@ -8,9 +8,12 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pml/models/deep/bayes_by_backprop.hpp"
+#include "pml/models/deep/bayesian_cnn.hpp"
+#include "pml/models/deep/lstm_forecaster.hpp"
 #include "pml/models/deep/mc_dropout.hpp"
 #include "pml/models/deep/mc_dropout_classifier.hpp"
 #include "pml/models/deep/vae.hpp"
@@ -94,9 +97,15 @@ TEMPLATE_TEST_CASE("MC dropout trained on shards with minibatch B equals one pro
   const auto [b, e] = shard_of(n, r, p);
   const pml::Matrix<T> mine_x = x.middleRows(b, e - b), mine_y = y.middleRows(b, e - b);
   const double tol = std::is_same_v<T, float> ? 2e-4 : 1e-9;
-  for (const bool heteroscedastic : {false, true}) {
-    CAPTURE(heteroscedastic);
-    const pml::MCDropoutOptions options{.input = d, .hidden = {8, 6}, .dropout = 0.2, .dropout_input = true, .heteroscedastic = heteroscedastic};
+  // homoscedastic, heteroscedastic, and the mean-squared-error loss with a length scale (weight decay on the
+  // weights only: each rank's share of the decay must add up to one step's)
+  for (const int config : {0, 1, 2}) {
+    CAPTURE(config);
+    pml::MCDropoutOptions options{.input = d, .hidden = {8, 6}, .dropout = 0.2, .dropout_input = true, .heteroscedastic = config == 1};
+    if (config == 2) {
+      options.length_scale = 3;
+      options.loss = pml::MCDropoutLoss::mean_squared_error;
+    }
     pml::Rng init0(200), init_mine(200 + std::uint64_t(r));  // the ranks start from different weights: rank 0's are copied
     pml::MCDropoutRegressor<T> whole(options, init0), sharded(options, init_mine);
     pml::Rng rng_whole(9), rng_sharded(9);
@@ -110,6 +119,14 @@ TEMPLATE_TEST_CASE("MC dropout trained on shards with minibatch B equals one pro
     CHECK(whole.loss_history().back() < whole.loss_history().front());  // it learns
     if (p == 1) CHECK(s == w);  // one rank: the same code, the same bits
     CHECK(pml::detail::same_on_every_rank(comm, pml::detail::fnv1a(s.data(), std::size_t(s.size()) * sizeof(T))));
+  }
+  // a loss that differs between ranks (not in the model's file options) is refused on every rank
+  if (p > 1) {
+    pml::MCDropoutOptions options{.input = d, .hidden = {4}, .dropout = 0.1};
+    if (r == 0) options.loss = pml::MCDropoutLoss::mean_squared_error;
+    pml::Rng init(1), rng(3);
+    pml::MCDropoutRegressor<T> differs(options, init);
+    CHECK_THROWS_WITH(differs.fit(comm, mine_x, mine_y, {.epochs = 1, .batch_size = 4}, rng), Contains("MCDropoutRegressor::fit: the ranks were given different options"));
   }
   // bad data on one rank reaches every rank; a float model names a double beyond its range
   pml::Rng init1(1);
@@ -296,11 +313,14 @@ TEMPLATE_TEST_CASE("Bayes by Backprop trained on shards with minibatch B equals 
   }
   const auto [b, e] = shard_of(n, r, p);
   const double tol = std::is_same_v<T, float> ? 2e-4 : 1e-9;
-  for (const bool classify : {true, false}) {
-    CAPTURE(classify);
+  // one weight draw per minibatch, and the two samplings with each row's own draws (hashed from its position)
+  using S = pml::nn::WeightSampling;
+  for (const auto [classify, sampling] : {std::pair{true, S::weights}, std::pair{false, S::weights}, std::pair{false, S::local}, std::pair{true, S::flipout}}) {
+    CAPTURE(classify, std::string(pml::enum_name(sampling)));
     const pml::BayesByBackpropOptions options{.input = d, .hidden = {6}, .output = classify ? 3 : 2,
                                               .task = classify ? pml::BayesTask::classification : pml::BayesTask::regression,
-                                              .kl_weighting = classify ? pml::KLWeighting::geometric : pml::KLWeighting::uniform, .samples = 2};
+                                              .kl_weighting = classify ? pml::KLWeighting::geometric : pml::KLWeighting::uniform,
+                                              .sampling = sampling, .samples = 2};
     pml::Rng init0(30), init_mine(30 + std::uint64_t(r));
     pml::BayesByBackprop<T> whole(options, init0), sharded(options, init_mine);
     pml::Rng rng_whole(9), rng_sharded(9);
@@ -317,17 +337,115 @@ TEMPLATE_TEST_CASE("Bayes by Backprop trained on shards with minibatch B equals 
     REQUIRE(sharded.loss_history().size() == 3);
     for (std::size_t k = 0; k < 3; ++k)
       CHECK(std::abs(double(sharded.loss_history()[k] - whole.loss_history()[k])) < tol * std::abs(double(whole.loss_history()[k])));
+    if (sampling == S::weights) CHECK(whole.loss_history().back() < whole.loss_history().front());  // it learns (3 epochs of 57 rows: flipout's noisier KL may not show it yet)
+    if (p == 1) CHECK(s == w);
+    CHECK(pml::detail::same_on_every_rank(comm, pml::detail::fnv1a(s.data(), std::size_t(s.size()) * sizeof(T))));
+  }
+}
+
+TEMPLATE_TEST_CASE("Bayesian CNN trained on shards with minibatch B equals one process with minibatch P*B", "[mpi][train][bayesian_cnn]", float, double) {
+  using T = TestType;
+  const auto& comm = world();
+  const int p = comm.size(), r = comm.rank();
+  const Eigen::Index n = 41;
+  const pml::Matrix<T> x = unit_data<T>(n, 2 * 8 * 7, 11);  // 2-channel 8 x 7 images
+  pml::IntVector labels(n);
+  for (Eigen::Index i = 0; i < n; ++i) labels(i) = int((i * 7) % 3);
+  const auto [b, e] = shard_of(n, r, p);
+  const pml::Matrix<T> mine = x.middleRows(b, e - b);
+  const pml::IntVector mine_labels = labels.segment(b, e - b);
+  const double tol = std::is_same_v<T, float> ? 2e-4 : 1e-9;
+  using S = pml::nn::WeightSampling;
+  for (const S sampling : {S::local, S::flipout, S::weights}) {
+    CAPTURE(std::string(pml::enum_name(sampling)));
+    pml::BayesianCNNOptions options{.channels = 2, .height = 8, .width = 7, .classes = 3, .filters = {3}, .kernel = 3, .hidden = {5}, .sampling = sampling};
+    if (sampling == S::flipout) options.prior = pml::nn::BayesPrior::scale_mixture(0.5, 1.0, 0.05);  // a sampled KL
+    pml::Rng init0(400), init_mine(400 + std::uint64_t(r));  // the ranks start from different weights: rank 0's are copied
+    pml::BayesianCNN<T> whole(options, init0), sharded(options, init_mine);
+    pml::Rng rng_whole(6), rng_sharded(6);
+    whole.fit(pml::Collective::single(), x, labels, {.epochs = 3, .batch_size = 3 * p, .learning_rate = 1e-2}, rng_whole);
+    sharded.fit(comm, mine, mine_labels, {.epochs = 3, .batch_size = 3, .learning_rate = 1e-2}, rng_sharded);
+    const pml::Vector<T> w = flat(whole.parameters()), s = flat(sharded.parameters());
+    CHECK(relative(s, w) < tol);
+    REQUIRE(sharded.loss_history().size() == 3);
+    for (std::size_t k = 0; k < 3; ++k)
+      CHECK(std::abs(double(sharded.loss_history()[k] - whole.loss_history()[k])) < tol * std::abs(double(whole.loss_history()[k])));
     CHECK(whole.loss_history().back() < whole.loss_history().front());  // it learns
     if (p == 1) CHECK(s == w);
     CHECK(pml::detail::same_on_every_rank(comm, pml::detail::fnv1a(s.data(), std::size_t(s.size()) * sizeof(T))));
   }
-  // local reparameterisation draws noise per row: refused, on every rank
+  // a non-finite pixel on the last rank reaches every rank
   pml::Rng init(1);
-  pml::BayesByBackprop<T> local({.input = d, .hidden = {6}, .output = 3, .task = pml::BayesTask::classification, .sampling = pml::nn::WeightSampling::local},
-                                init);
-  pml::Rng rng(2);
-  CHECK_THROWS_WITH(local.fit(comm, x.middleRows(b, e - b), pml::IntVector(labels.segment(b, e - b)), {.epochs = 1, .batch_size = 4}, rng),
-                    Contains("sampling = weights"));
+  pml::BayesianCNN<T> net({.channels = 2, .height = 8, .width = 7, .classes = 3, .filters = {2}, .kernel = 3, .hidden = {4}}, init);
+  pml::Matrix<T> bad = mine;
+  if (r == p - 1 && bad.rows() > 0) bad(0, 5) = std::numeric_limits<T>::quiet_NaN();
+  pml::Rng rng(1);
+  CHECK_THROWS_MATCHES(net.fit(comm, bad, mine_labels, {.epochs = 1, .batch_size = 4}, rng), std::domain_error,
+                       Catch::Matchers::Predicate<std::domain_error>([&](const auto& ex) {
+                         const std::string m = ex.what();
+                         return m.find("BayesianCNN::fit: x must") != std::string::npos &&
+                                (p == 1 || m.find("(on rank " + std::to_string(p - 1) + " of " + std::to_string(p) + ")") != std::string::npos);
+                       }));
+}
+
+TEMPLATE_TEST_CASE("LSTM forecaster trained on shares of the windows with minibatch B equals one process with minibatch P*B", "[mpi][train][lstm_forecaster]",
+                   float, double) {
+  using T = TestType;
+  const auto& comm = world();
+  const int p = comm.size(), r = comm.rank();
+  // a seasonal series far from the origin with a trend and noise
+  pml::Rng data(12);
+  pml::Vector<double> series(71);
+  for (Eigen::Index t = 0; t < series.size(); ++t)
+    series(t) = 1e4 + 0.3 * double(t) + 2 * std::sin(0.5 * double(t)) + 0.2 * pml::random::normal<double>(data);
+  const double tol = std::is_same_v<T, float> ? 2e-4 : 1e-9;
+  using S = pml::nn::WeightSampling;
+  const std::pair<pml::ForecastMethod, S> configs[] = {{pml::ForecastMethod::bayes_by_backprop, S::weights},
+                                                      {pml::ForecastMethod::bayes_by_backprop, S::flipout},
+                                                      {pml::ForecastMethod::mc_dropout, S::weights}};
+  for (const auto& [method, sampling] : configs) {
+    CAPTURE(std::string(pml::enum_name(method)), std::string(pml::enum_name(sampling)));
+    const pml::LSTMForecasterOptions options{.window = 6, .hidden = 5, .method = method, .sampling = sampling, .dropout = 0.2};
+    pml::Rng init0(500), init_mine(500 + std::uint64_t(r));  // the ranks start from different weights: rank 0's are copied
+    pml::LSTMForecaster<T> whole(options, init0), sharded(options, init_mine);
+    pml::Rng rng_whole(8), rng_sharded(8);
+    whole.fit(pml::Collective::single(), series, {.epochs = 3, .batch_size = 5 * p, .learning_rate = 1e-2}, rng_whole);
+    sharded.fit(comm, series, {.epochs = 3, .batch_size = 5, .learning_rate = 1e-2}, rng_sharded);
+    const pml::Vector<T> w = flat(whole.parameters()), s = flat(sharded.parameters());
+    CHECK(relative(s, w) < tol);
+    CHECK(sharded.scaling() == whole.scaling());
+    REQUIRE(sharded.loss_history().size() == 3);
+    for (std::size_t k = 0; k < 3; ++k)
+      CHECK(std::abs(double(sharded.loss_history()[k] - whole.loss_history()[k])) < tol * std::abs(double(whole.loss_history()[k])));
+    CHECK(whole.loss_history().back() < whole.loss_history().front());  // it learns
+    if (p == 1) CHECK(s == w);
+    CHECK(pml::detail::same_on_every_rank(comm, pml::detail::fnv1a(s.data(), std::size_t(s.size()) * sizeof(T))));
+  }
+  pml::Rng init(1);
+  pml::LSTMForecaster<T> model({.window = 6, .hidden = 4}, init);
+  // a series that differs on one rank is refused on every rank
+  if (p > 1) {
+    pml::Vector<double> mine = series;
+    if (r == p - 1) mine(3) += 1;
+    pml::Rng rng(2);
+    CHECK_THROWS_WITH(model.fit(comm, mine, {.epochs = 1, .batch_size = 4}, rng), Contains("LSTMForecaster::fit: the ranks were given different series"));
+  }
+  // a non-finite value on the last rank reaches every rank
+  pml::Vector<double> bad = series;
+  if (r == p - 1) bad(10) = std::numeric_limits<double>::infinity();
+  pml::Rng rng(3);
+  CHECK_THROWS_MATCHES(model.fit(comm, bad, {.epochs = 1, .batch_size = 4}, rng), std::domain_error,
+                       Catch::Matchers::Predicate<std::domain_error>([&](const auto& ex) {
+                         const std::string m = ex.what();
+                         return m.find("LSTMForecaster::fit: series must") != std::string::npos &&
+                                (p == 1 || m.find("(on rank " + std::to_string(p - 1) + " of " + std::to_string(p) + ")") != std::string::npos);
+                       }));
+  // a constant series trains nothing, on every rank alike
+  pml::LSTMForecaster<T> flat_model({.window = 6, .hidden = 4}, init);
+  pml::Rng rng4(4);
+  flat_model.fit(comm, pml::Vector<double>::Constant(40, 3.0), {.epochs = 2, .batch_size = 4}, rng4);
+  CHECK(flat_model.scaling()[1] == T(0));
+  CHECK(flat_model.loss_history().empty());
 }
 
 int main(int argc, char** argv) { return mpi_test::run_tests(argc, argv); }

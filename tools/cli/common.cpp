@@ -486,8 +486,13 @@ int Tool::run(int argc, char** argv) {
       throw UsageError("unknown command '" + name + "' (" + join(known, ", ") + ")");
     }
     where_ += " " + name;
-    if (ranks().size() > 1 && !command->is_sharded())
-      throw UsageError("runs on one process only (of the commands, the fits of gmm, kmeans, vgmm, pca and ppca and vae train run on several): run it without mpirun");
+    if (ranks().size() > 1 && !command->is_sharded()) {
+      std::vector<std::string> several;  // the commands that do run on several ranks
+      for (const auto& f : families_)
+        for (const auto& c : f->commands())
+          if (c->is_sharded()) several.push_back(f->name() + " " + c->name());
+      throw UsageError("runs on one process only (of the commands, " + join(several, ", ") + " run on several): run it without mpirun");
+    }
     command->run(argc - 2, argv + 2);
     return 0;
   };

@@ -237,6 +237,64 @@ void read_training_images(const std::string& source, const io::CsvOptions& csv, 
   }
 }
 
+/// read_training_images() under mpirun: this rank's share of the images and labels (Fashion-MNIST's IDX files
+/// or a CSV, each rank converting only its own rows); --limit keeps the first N images of the whole set.
+/// `total` receives the images of all ranks. An error on any rank is thrown on every rank.
+void read_training_shard(const std::string& source, const io::CsvOptions& csv, Eigen::Index width, const std::string& shape,
+                         const std::optional<Eigen::Index>& limit, Eigen::MatrixXf& x, IntVector& y, Eigen::Index& total) {
+  const Collective& r = ranks();
+  Eigen::Index offset = 0;  // the global index of this rank's first image
+  auto place = [&] {
+    const std::vector<Index> counts = pml::detail::all_counts(r, x.rows());
+    offset = total = 0;
+    for (std::size_t k = 0; k < counts.size(); ++k) {
+      if (int(k) < r.rank()) offset += counts[k];
+      total += counts[k];
+    }
+  };
+  if (source == "fashion-mnist") {
+    auto data = io::load_fashion_mnist<float>(r);
+    x = std::move(data.train_images);
+    y = std::move(data.train_labels);
+    pml::detail::agree(r, [&] {
+      if (x.cols() != width) throw std::runtime_error("'" + source + "' has images of " + std::to_string(x.cols()) + " pixels, not " + shape);
+    });
+    place();
+  } else {
+    Eigen::Index rows = 0;
+    const Eigen::MatrixXd table = read_shard(source, csv, rows);
+    const Eigen::Index cols = pml::detail::shared_columns(r, "pml", table.rows(), table.cols());
+    x.resize(table.rows(), width);
+    place();
+    pml::detail::agree(r, [&] {
+      if (cols != width + 1)
+        throw std::runtime_error("'" + source + "' has " + std::to_string(cols) + " columns; expected " + std::to_string(width) +
+                                 " pixel columns (C x H x W) and a label column");
+      if (table.rows() == 0) return y.resize(0);
+      x = table.leftCols(width).cast<float>();
+      y.resize(table.rows());
+      for (Eigen::Index i = 0; i < table.rows(); ++i) {
+        const double label = table(i, width);
+        if (label != std::floor(label) || label < 0 || label > 1e9)
+          throw std::runtime_error("'" + source + "' row " + std::to_string(offset + i + 1) + ": the label " + std::to_string(label) + " is not a class index");
+        y(i) = static_cast<long>(label);
+      }
+    });
+  }
+  if (limit && *limit < total) {  // the first N images of the whole set: this rank's part of them
+    const Eigen::Index keep = std::clamp<Eigen::Index>(*limit - offset, 0, x.rows());
+    x.conservativeResize(keep, Eigen::NoChange);
+    y.conservativeResize(keep);
+    total = *limit;
+  }
+}
+
+/// The sentence the help of a data-parallel image fit adds about its ranks.
+constexpr const char* kImagesOnRanks =
+    "(each its part of Fashion-MNIST's IDX files, or of the CSV) and trains on the images of each minibatch it holds, --batch-size B images "
+    "per rank (P x B a step); each image's noise is drawn from its position, so P ranks of B train as mpirun -np 1 with --batch-size P x B "
+    "does, to rounding (a run without mpirun draws its noise in sequence and differs)";
+
 void add_cnn(Tool& tool) {
   Family& cnn = tool.family("cnn", "MC dropout convolutional classifier (LeNet-style; Gal & Ghahramani 2016)");
   {
@@ -260,6 +318,7 @@ void add_cnn(Tool& tool) {
     const auto limit = c.optional_integer("--limit", "N", "use only the first N training rows", "all", 1);
     const auto seed = c.seed();
     const auto csv = c.csv();
+    c.sharded(kImagesOnRanks);
     c.action([=] {
       MCDropoutClassifierOptions o;
       o.channels = *channels;
@@ -276,11 +335,21 @@ void add_cnn(Tool& tool) {
       MCDropoutClassifier<float> m(o, rng);  // checks the shapes before the data is read
       Eigen::MatrixXf x;
       IntVector y;
-      read_training_images(*source, *csv, m.input_size(), shape_text(o.channels, o.height, o.width), *limit, x, y);
-      m.fit(x, y, training.options("cnn"), rng);
+      Eigen::Index total = 0;
+      FitOptions options = training.options("cnn");
+      if (!under_mpi()) {
+        read_training_images(*source, *csv, m.input_size(), shape_text(o.channels, o.height, o.width), *limit, x, y);
+        total = x.rows();
+        m.fit(x, y, options, rng);
+      } else {  // (one rank too: the data-parallel fit, as on P)
+        read_training_shard(*source, *csv, m.input_size(), shape_text(o.channels, o.height, o.width), *limit, x, y, total);
+        if (!lead()) options.progress = {};
+        m.fit(ranks(), x, y, options, rng);  // --batch-size images per rank
+      }
+      if (!lead()) return;
       m.save(*model);
-      std::fprintf(stderr, "trained an MC dropout CNN on %ld images: final cross-entropy %.6g per image; saved %s\n", long(x.rows()),
-                   double(m.loss_history().back()), model->c_str());
+      std::fprintf(stderr, "trained an MC dropout CNN on %ld images%s: final cross-entropy %.6g per image; saved %s\n", long(total),
+                   ranks().size() > 1 ? (" on " + std::to_string(ranks().size()) + " ranks").c_str() : "", double(m.loss_history().back()), model->c_str());
     });
   }
   {
@@ -323,6 +392,7 @@ void add_bcnn(Tool& tool) {
     const auto limit = c.optional_integer("--limit", "N", "use only the first N training rows", "all", 1);
     const auto seed = c.seed();
     const auto csv = c.csv();
+    c.sharded(kImagesOnRanks);
     c.action([=] {
       if (*sampling == nn::WeightSampling::mean)
         throw UsageError("option --sampling must be weights, local or flipout for training (mean draws nothing), got 'mean'");
@@ -341,11 +411,21 @@ void add_bcnn(Tool& tool) {
       BayesianCNN<float> m(o, rng);  // checks the shapes before the data is read
       Eigen::MatrixXf x;
       IntVector y;
-      read_training_images(*source, *csv, m.input_size(), shape_text(o.channels, o.height, o.width), *limit, x, y);
-      m.fit(x, y, training.options("bcnn"), rng);
+      Eigen::Index total = 0;
+      FitOptions options = training.options("bcnn");
+      if (!under_mpi()) {
+        read_training_images(*source, *csv, m.input_size(), shape_text(o.channels, o.height, o.width), *limit, x, y);
+        total = x.rows();
+        m.fit(x, y, options, rng);
+      } else {  // (one rank too: the data-parallel fit, as on P)
+        read_training_shard(*source, *csv, m.input_size(), shape_text(o.channels, o.height, o.width), *limit, x, y, total);
+        if (!lead()) options.progress = {};
+        m.fit(ranks(), x, y, options, rng);  // --batch-size images per rank
+      }
+      if (!lead()) return;
       m.save(*model);
-      std::fprintf(stderr, "trained a Bayesian CNN on %ld images: final loss %.6g per image; saved %s\n", long(x.rows()), double(m.loss_history().back()),
-                   model->c_str());
+      std::fprintf(stderr, "trained a Bayesian CNN on %ld images%s: final loss %.6g per image; saved %s\n", long(total),
+                   ranks().size() > 1 ? (" on " + std::to_string(ranks().size()) + " ranks").c_str() : "", double(m.loss_history().back()), model->c_str());
     });
   }
   {
@@ -786,8 +866,12 @@ void add_forecast(Tool& tool) {
     const Training training(c, 100, 32, 3e-3);
     const auto seed = c.seed();
     const auto csv = c.csv();
+    c.sharded("(every rank reads the whole series) and trains on its share of the windows, --batch-size B windows per rank (P x B a "
+              "step); each window's noise is drawn from its position, so P ranks of B train as mpirun -np 1 with --batch-size P x B "
+              "does, to rounding (a run without mpirun draws its noise in sequence and differs)");
     c.action([=] {
-      const Eigen::VectorXd y = read_series(*data, *csv);
+      Eigen::VectorXd y;
+      pml::detail::agree(ranks(), [&] { y = read_series(*data, *csv); });
       LSTMForecasterOptions o;
       o.method = *method;
       o.window = *window;
@@ -797,14 +881,20 @@ void add_forecast(Tool& tool) {
       o.prior = nn::BayesPrior::gaussian(*prior_sigma);
       Rng rng(*seed);
       LSTMForecaster<double> m(o, rng);
-      m.fit(y, training.options("forecast"), rng);
+      FitOptions options = training.options("forecast");
+      if (!under_mpi()) m.fit(y, options, rng);
+      else {  // (one rank too: the data-parallel fit, as on P)
+        if (!lead()) options.progress = {};
+        m.fit(ranks(), y, options, rng);  // --batch-size windows per rank
+      }
+      if (!lead()) return;
       m.save(*model);
       if (m.loss_history().empty())
         std::fprintf(stderr, "the series of %ld values is constant%s: nothing to train, forecasts continue it exactly; saved %s\n", long(y.size()),
                      o.differencing == 1 ? " or a straight line" : "", model->c_str());
       else
-        std::fprintf(stderr, "trained an LSTM forecaster on %ld values: final loss %.6g per window; saved %s\n", long(y.size()),
-                     double(m.loss_history().back()), model->c_str());
+        std::fprintf(stderr, "trained an LSTM forecaster on %ld values%s: final loss %.6g per window; saved %s\n", long(y.size()),
+                     ranks().size() > 1 ? (" on " + std::to_string(ranks().size()) + " ranks").c_str() : "", double(m.loss_history().back()), model->c_str());
     });
   }
   {

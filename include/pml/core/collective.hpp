@@ -12,7 +12,9 @@
 #include <exception>
 #include <limits>
 #include <stdexcept>
+#include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "pml/core/linalg.hpp"
@@ -242,6 +244,20 @@ constexpr std::uint64_t mix64(std::uint64_t z) noexcept {
 template <Real T> T hashed_uniform(std::uint64_t key, std::uint64_t position) {
   const double u = double(mix64(key ^ mix64(position)) >> 11) * 0x1.0p-53;
   return T(u) < T(1) ? T(u) : std::nextafter(T(1), T(0));
+}
+
+/// Standard normals for a minibatch's rows: out(i, j) depends only on `key`, the row's position in the whole
+/// data set `positions[i]` and j (Box–Muller on two hashed_uniform draws), so a row's noise is the same
+/// whichever rank holds it and however the minibatch is split.
+template <class Out> void fill_row_normals(std::uint64_t key, std::span<const Index> positions, Out&& out) {
+  using T = typename std::decay_t<Out>::Scalar;
+  const auto cols = static_cast<std::uint64_t>(out.cols());
+  for (Index j = 0; j < out.cols(); ++j)
+    for (Index i = 0; i < out.rows(); ++i) {
+      const std::uint64_t q = 2 * (static_cast<std::uint64_t>(positions[static_cast<std::size_t>(i)]) * cols + static_cast<std::uint64_t>(j));
+      const double u1 = hashed_uniform<double>(key, q), u2 = hashed_uniform<double>(key, q + 1);
+      out(i, j) = T(std::sqrt(-2.0 * std::log1p(-u1)) * std::cos(6.283185307179586 * u2));
+    }
 }
 
 /// One row drawn from the rows of every rank with probability proportional to `mass` (this rank's rows',

@@ -211,4 +211,34 @@ template <Real T> FashionMnist<T> load_fashion_mnist(const std::filesystem::path
   return out;
 }
 
+/// This rank's share of Fashion-MNIST (data-parallel training, issue 18 §4): part ranks.rank() of
+/// ranks.size() of each set, read with read_idx(ranks, ...) so that each rank converts only its own items,
+/// the labels those of its images. Every rank must call it; an error on any rank (a missing file, counts
+/// that differ) is thrown on every rank. On one process it is load_fashion_mnist(directory).
+/// @throw std::runtime_error as load_fashion_mnist(), on every rank.
+template <Real T> FashionMnist<T> load_fashion_mnist(const Collective& ranks, const std::filesystem::path& directory = fashion_mnist_directory) {
+  if (ranks.size() == 1) return load_fashion_mnist<T>(directory);
+  const char* names[4] = {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"};
+  pml::detail::agree(ranks, [&] {
+    for (const char* name : names)
+      if (!std::filesystem::exists(directory / name))
+        throw std::runtime_error("io::load_fashion_mnist: '" + (directory / name).string() +
+                                 "' not found; install Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist) "
+                                 "or pass the directory holding the four IDX files");
+  });
+  auto labels = [](const IdxArray<T>& a) { return IntVector(a.data.col(0).template cast<long>()); };
+  FashionMnist<T> out;
+  const IdxArray<T> train = read_idx<T>(ranks, directory / names[0]), train_labels = read_idx<T>(ranks, directory / names[1]);
+  const IdxArray<T> test = read_idx<T>(ranks, directory / names[2]), test_labels = read_idx<T>(ranks, directory / names[3]);
+  pml::detail::agree(ranks, [&] {
+    if (train.shape[0] != train_labels.shape[0] || test.shape[0] != test_labels.shape[0])
+      throw std::runtime_error("io::load_fashion_mnist: image and label counts differ in '" + directory.string() + "'");
+    out.train_images = train.data / T(255);
+    out.train_labels = labels(train_labels);
+    out.test_images = test.data / T(255);
+    out.test_labels = labels(test_labels);
+  });
+  return out;
+}
+
 }  // namespace pml::io

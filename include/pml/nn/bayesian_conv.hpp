@@ -51,6 +51,11 @@ template <Real T> class BayesianConv2d {
   BayesianImages<T> forward(ad::Tape<T>& tape, const Images<T>& x, Rng& rng, const BayesPrior& prior, WeightSampling sampling) const {
     return forward_impl(*this, tape, x, rng, prior, sampling);
   }
+  /// The pass of a data-parallel fit: each image's noise (local reparameterisation's, flipout's signs) hashed
+  /// from its position (RowDraws). @throw std::invalid_argument as above, or for a position count that is not x's rows.
+  BayesianImages<T> forward(ad::Tape<T>& tape, const Images<T>& x, const RowDraws& draws, const BayesPrior& prior, WeightSampling sampling) {
+    return forward_impl(*this, tape, x, draws, prior, sampling);
+  }
   /// The output shape for inputs of shape `in`.
   ad::ImageShape output_shape(const ad::ImageShape& in) const { return ad::window_output_shape(in, window_, out_channels()); }
   /// |μ| / σ of every filter weight (not the biases): the pruning score of Blundell et al.
@@ -70,8 +75,10 @@ template <Real T> class BayesianConv2d {
   ConstParameterList<T> parameters() const { return {&weight_mu_, &weight_rho_, &bias_mu_, &bias_rho_}; }
 
  private:
-  template <class Self>
-  static BayesianImages<T> forward_impl(Self& self, ad::Tape<T>& tape, const Images<T>& x, Rng& rng, const BayesPrior& prior, WeightSampling sampling) {
+  // Noise: an Rng (every draw in sequence) or RowDraws (per-image draws hashed from the images' positions)
+  template <class Self, class Noise>
+  static BayesianImages<T> forward_impl(Self& self, ad::Tape<T>& tape, const Images<T>& x, Noise& noise, const BayesPrior& prior, WeightSampling sampling) {
+    Rng& rng = detail::shared_draws(noise);
     if (x.shape.channels != self.in_channels())
       pml::detail::throw_shape("nn::BayesianConv2d::forward", "x has " + std::to_string(x.shape.channels) + " channels (" + ad::to_string(x.shape) +
                                                                   "), the layer expects " + std::to_string(self.in_channels()));
@@ -95,7 +102,7 @@ template <Real T> class BayesianConv2d {
       const Index rows = x.var.rows(), cols = shape.size();
       const ad::Var<T> var = ad::reshape(ad::matmul_nt(ad::square(p), ad::square(wsigma)), rows, cols);
       const ad::Var<T> floor = tape.constant(rows, cols, std::numeric_limits<T>::min() / std::numeric_limits<T>::epsilon());
-      y = ad::reparameterize(ad::reshape(ad::matmul_nt(p, wmu), rows, cols), ad::sqrt(var + floor), detail::normal_noise(tape, rng, rows, cols));
+      y = ad::reparameterize(ad::reshape(ad::matmul_nt(p, wmu), rows, cols), ad::sqrt(var + floor), detail::row_normal_noise<T>(tape, noise, rows, cols));
     } else {  // flipout: one ΔW per pass, random signs per row and channel on its input and output
       const ad::Var<T> delta = wsigma * detail::normal_noise(tape, rng, wmu.rows(), wmu.cols());
       if (prior.kind == BayesPrior::Kind::gaussian) {
@@ -104,15 +111,15 @@ template <Real T> class BayesianConv2d {
         const ad::Var<T> w = wmu + delta;
         kl = kl + detail::bayes_kl(tape, rng, prior, wmu, wsigma, &w);
       }
-      const ad::Var<T> s_in = channel_signs(tape, rng, x.var.rows(), x.shape), s_out = channel_signs(tape, rng, x.var.rows(), shape);
+      const ad::Var<T> s_in = channel_signs(tape, noise, x.var.rows(), x.shape), s_out = channel_signs(tape, noise, x.var.rows(), shape);
       y = ad::conv2d(x.var, x.shape, wmu, none, self.window_) +
           ad::mask_mul(ad::conv2d(ad::mask_mul(x.var, s_in), x.shape, delta, none, self.window_), s_out);
     }
     return {{ad::add_channel_bias(y, b), shape}, kl};
   }
   // an N x (C·H·W) constant of ±1, one sign per row and channel (the same over the channel's pixels)
-  static ad::Var<T> channel_signs(ad::Tape<T>& tape, Rng& rng, Index rows, const ad::ImageShape& shape) {
-    const ad::Var<T> per_channel = detail::random_signs(tape, rng, rows, shape.channels);
+  template <class Noise> static ad::Var<T> channel_signs(ad::Tape<T>& tape, Noise& noise, Index rows, const ad::ImageShape& shape) {
+    const ad::Var<T> per_channel = detail::row_signs<T>(tape, noise, rows, shape.channels);
     ad::Var<T> s = tape.constant(rows, shape.size());
     const Index pixels = shape.height * shape.width;
     auto v = s.value();

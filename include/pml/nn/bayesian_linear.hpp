@@ -5,9 +5,11 @@
 /// prior a Gaussian or a two-component scale mixture of Gaussians.
 
 #include <cmath>
+#include <span>
 #include <string>
 #include <type_traits>
 
+#include "pml/core/collective.hpp"
 #include "pml/core/enum_names.hpp"
 #include "pml/autodiff/ops.hpp"
 #include "pml/autodiff/scratch.hpp"
@@ -56,7 +58,24 @@ enum class WeightSampling : std::uint8_t {
 /// The names of the values, in order (model files and the command line; see core/enum_names.hpp).
 constexpr std::array<std::string_view, 4> enum_names(WeightSampling) { return {"weights", "local", "mean", "flipout"}; }
 
+/// A Bayesian layer's noise in a data-parallel fit (models/deep/data_parallel.hpp), in place of an Rng: the
+/// draws a pass shares over its rows (the bias, a weight sample, flipout's ΔW, a sampled KL) come from
+/// `shared` (seeded alike on every rank); the draws of each row (local reparameterisation's output noise,
+/// flipout's signs) are hashed from a key drawn from `shared` and the row's position in the whole data set
+/// (`positions`, one per row of x), so a row's noise is the same whichever rank holds it.
+struct RowDraws {
+  Rng& shared;                       ///< the pass's shared draws, in the same state on every rank
+  std::span<const Index> positions;  ///< each row's position in the whole data set
+};
+
 namespace detail {
+/// The generator of a pass's shared draws: `rng` itself, or RowDraws::shared.
+inline Rng& shared_draws(Rng& rng) noexcept { return rng; }
+inline Rng& shared_draws(const RowDraws& draws) noexcept { return draws.shared; }  ///< RowDraws::shared
+inline void check_row_draws(const RowDraws& draws, Index rows, const char* function) {
+  if (static_cast<Index>(draws.positions.size()) != rows)
+    pml::detail::throw_shape(function, std::to_string(draws.positions.size()) + " row positions for " + std::to_string(rows) + " rows");
+}
 /// A rows x cols constant of standard normal draws from `rng`.
 template <Real T> ad::Var<T> normal_noise(ad::Tape<T>& tape, Rng& rng, Index rows, Index cols) {
   ad::Var<T> eps = tape.constant(rows, cols);
@@ -69,6 +88,29 @@ template <Real T> ad::Var<T> random_signs(ad::Tape<T>& tape, Rng& rng, Index row
   auto v = s.value();
   random::fill_uniform(rng, v);
   v = v.unaryExpr([](T u) { return u < T(0.5) ? T(-1) : T(1); });
+  return s;
+}
+/// Per-row normals: from `rng` in sequence (normal_noise), or row i's from a key drawn from draws.shared and
+/// draws.positions[i] (pml::detail::fill_row_normals). @throw std::invalid_argument for a position count that is not `rows`.
+template <Real T> ad::Var<T> row_normal_noise(ad::Tape<T>& tape, Rng& rng, Index rows, Index cols) { return normal_noise<T>(tape, rng, rows, cols); }
+template <Real T> ad::Var<T> row_normal_noise(ad::Tape<T>& tape, const RowDraws& draws, Index rows, Index cols) {
+  check_row_draws(draws, rows, "nn::Bayesian layer forward");
+  ad::Var<T> eps = tape.constant(rows, cols);
+  pml::detail::fill_row_normals(draws.shared(), draws.positions, eps.value());
+  return eps;
+}
+/// Per-row signs ±1: from `rng` in sequence (random_signs), or row i's hashed as row_normal_noise's.
+template <Real T> ad::Var<T> row_signs(ad::Tape<T>& tape, Rng& rng, Index rows, Index cols) { return random_signs<T>(tape, rng, rows, cols); }
+template <Real T> ad::Var<T> row_signs(ad::Tape<T>& tape, const RowDraws& draws, Index rows, Index cols) {
+  check_row_draws(draws, rows, "nn::Bayesian layer forward");
+  const std::uint64_t key = draws.shared();
+  ad::Var<T> s = tape.constant(rows, cols);
+  auto v = s.value();
+  const auto width = static_cast<std::uint64_t>(cols);
+  for (Index j = 0; j < cols; ++j)
+    for (Index i = 0; i < rows; ++i)
+      v(i, j) = pml::detail::hashed_uniform<double>(key, static_cast<std::uint64_t>(draws.positions[static_cast<std::size_t>(i)]) * width + static_cast<std::uint64_t>(j)) < 0.5
+                    ? T(-1) : T(1);
   return s;
 }
 /// KL(q || p) of one parameter block with posterior N(mu, sigma^2): closed form for the Gaussian prior,
@@ -127,6 +169,12 @@ template <Real T> class BayesianLinear {
                             ad::Activation act = ad::Activation::identity) const {
     return forward_impl(*this, tape, x, rng, prior, sampling, act);
   }
+  /// The pass of a data-parallel fit: each row's noise hashed from its position (RowDraws).
+  /// @throw std::invalid_argument as above, or for a position count that is not x's rows.
+  BayesianOutput<T> forward(ad::Tape<T>& tape, const ad::Var<T>& x, const RowDraws& draws, const BayesPrior& prior, WeightSampling sampling,
+                            ad::Activation act = ad::Activation::identity) {
+    return forward_impl(*this, tape, x, draws, prior, sampling, act);
+  }
 
   /// |mu| / sigma of every weight (not the biases), the pruning score of Blundell et al. (2015, sec. 5.1).
   Matrix<T> signal_to_noise() const { return weight_mu_.value.cwiseAbs().cwiseQuotient(pml::softplus(weight_rho_.value.array()).matrix()); }
@@ -145,9 +193,11 @@ template <Real T> class BayesianLinear {
   ConstParameterList<T> parameters() const { return {&weight_mu_, &weight_rho_, &bias_mu_, &bias_rho_}; }
 
  private:
-  template <class Self>
-  static BayesianOutput<T> forward_impl(Self& self, ad::Tape<T>& tape, const ad::Var<T>& x, Rng& rng, const BayesPrior& prior,
+  // Noise: an Rng (every draw in sequence) or RowDraws (per-row draws hashed from the rows' positions)
+  template <class Self, class Noise>
+  static BayesianOutput<T> forward_impl(Self& self, ad::Tape<T>& tape, const ad::Var<T>& x, Noise& noise, const BayesPrior& prior,
                                         WeightSampling sampling, ad::Activation act) {
+    Rng& rng = detail::shared_draws(noise);
     const Index in = self.in(), out = self.out();
     if (x.cols() != in)
       pml::detail::throw_shape("nn::BayesianLinear::forward", "x has " + std::to_string(x.cols()) + " columns, expected " + std::to_string(in));
@@ -169,14 +219,14 @@ template <Real T> class BayesianLinear {
         const ad::Var<T> w = wmu + delta;  // the pass's shared weight sample, for the sampled KL
         kl = kl + detail::bayes_kl(tape, rng, prior, wmu, wsigma, &w);
       }
-      const ad::Var<T> s_in = detail::random_signs(tape, rng, x.rows(), in), s_out = detail::random_signs(tape, rng, x.rows(), out);
+      const ad::Var<T> s_in = detail::row_signs<T>(tape, noise, x.rows(), in), s_out = detail::row_signs<T>(tape, noise, x.rows(), out);
       pre = ad::matmul(x, wmu) + ad::mask_mul(ad::matmul(ad::mask_mul(x, s_in), delta), s_out);
     } else {  // local: the pre-activations' own Gaussian, N(x mu, x^2 sigma^2), sampled per row
       kl = kl + detail::bayes_kl(tape, rng, prior, wmu, wsigma, nullptr);
       const ad::Var<T> var = ad::matmul(ad::square(x), ad::square(wsigma));
       // the floor keeps sqrt's derivative finite for an all-zero row of x
       const ad::Var<T> floor = tape.constant(1, out, std::numeric_limits<T>::min() / std::numeric_limits<T>::epsilon());
-      pre = ad::reparameterize(ad::matmul(x, wmu), ad::sqrt(var + floor), detail::normal_noise(tape, rng, x.rows(), out));
+      pre = ad::reparameterize(ad::matmul(x, wmu), ad::sqrt(var + floor), detail::row_normal_noise<T>(tape, noise, x.rows(), out));
     }
     return {ad::bias_activation(pre, b, act), kl};
   }

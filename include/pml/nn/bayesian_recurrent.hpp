@@ -72,6 +72,15 @@ template <Real T> class BayesianLSTM {
     forward(tape, x, rng, prior, sampling, out, initial);
     return out;
   }
+  /// The pass of a data-parallel fit: the weight draws (and flipout's ΔW) from draws.shared, each sequence's
+  /// flipout signs hashed from its position (RowDraws), into a new BayesianRecurrentOutput.
+  /// @throw as forward(), or std::invalid_argument for a position count that is not x's rows.
+  BayesianRecurrentOutput<T> forward(ad::Tape<T>& tape, const ad::Var<T>& x, const RowDraws& draws, const BayesPrior& prior, WeightSampling sampling,
+                                     const RecurrentState<T>& initial = {}) {
+    BayesianRecurrentOutput<T> out;
+    forward_impl(*this, tape, x, draws, prior, sampling, out, initial);
+    return out;
+  }
   /// forward() into a new BayesianRecurrentOutput, μ and ρ as constants (reads the layer only).
   BayesianRecurrentOutput<T> forward(ad::Tape<T>& tape, const ad::Var<T>& x, Rng& rng, const BayesPrior& prior, WeightSampling sampling,
                                      const RecurrentState<T>& initial = {}) const {
@@ -133,10 +142,12 @@ template <Real T> class BayesianLSTM {
   ConstParameterList<T> parameters() const { return {&weight_ih_mu_, &weight_ih_rho_, &weight_hh_mu_, &weight_hh_rho_, &bias_mu_, &bias_rho_}; }
 
  private:
-  template <class Self>
-  static void forward_impl(Self& self, ad::Tape<T>& tape, const ad::Var<T>& x, Rng& rng, const BayesPrior& prior, WeightSampling sampling,
+  // Noise: an Rng (every draw in sequence) or RowDraws (flipout's signs hashed from the sequences' positions)
+  template <class Self, class Noise>
+  static void forward_impl(Self& self, ad::Tape<T>& tape, const ad::Var<T>& x, Noise& noise, const BayesPrior& prior, WeightSampling sampling,
                            BayesianRecurrentOutput<T>& out, const RecurrentState<T>& initial) {
     constexpr const char* function = "nn::BayesianLSTM::forward";
+    Rng& rng = detail::shared_draws(noise);
     if (sampling == WeightSampling::local)
       throw std::invalid_argument(std::string(function) +
                                   ": sampling = local draws every step's pre-activations afresh, not one weight sample shared across time steps "
@@ -166,9 +177,9 @@ template <Real T> class BayesianLSTM {
           const ad::Var<T> wih_s = wih_mu + dih, whh_s = whh_mu + dhh;  // the pass's shared sample, for the sampled KL
           out.kl = out.kl + detail::bayes_kl(tape, rng, prior, wih_mu, sih, &wih_s) + detail::bayes_kl(tape, rng, prior, whh_mu, shh, &whh_s);
         }
-        s_x = detail::random_signs(tape, rng, n, f);
-        s_h = detail::random_signs(tape, rng, n, h);
-        s_out = detail::random_signs(tape, rng, n, 4 * h);
+        s_x = detail::row_signs<T>(tape, noise, n, f);
+        s_h = detail::row_signs<T>(tape, noise, n, h);
+        s_out = detail::row_signs<T>(tape, noise, n, 4 * h);
       }
     }
     out.hidden.clear();

@@ -4,6 +4,8 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
+#include <type_traits>
 
 #include "pml/autodiff/ops.hpp"
 #include "pml/core/collective.hpp"
@@ -20,6 +22,22 @@ struct RowNoise {
   /// The noise of layer `l`: another key, the same positions.
   RowNoise layer(std::size_t l) const noexcept { return {pml::detail::mix64(key + 0x9e3779b97f4a7c15ULL * (l + 1)), positions}; }
 };
+
+/// Fills `mask` (one row per position of `noise`) with inverted dropout's factors: entry (i, j) is 1/(1 − p)
+/// with probability 1 − p and 0 otherwise, drawn from (noise.key, noise.positions[i], j) alone.
+/// @throw std::invalid_argument naming `function` if noise.positions does not give one position per row.
+template <class Mask> void fill_row_mask(const char* function, const RowNoise& noise, double p, Mask&& mask) {
+  using T = typename std::decay_t<Mask>::Scalar;
+  if (static_cast<Index>(noise.positions.size()) != mask.rows())
+    pml::detail::throw_shape(function, std::to_string(noise.positions.size()) + " row positions for " + std::to_string(mask.rows()) + " rows");
+  const T keep = T(1) - T(p);
+  const auto cols = static_cast<std::uint64_t>(mask.cols());
+  for (Index j = 0; j < mask.cols(); ++j)
+    for (Index i = 0; i < mask.rows(); ++i) {
+      const std::uint64_t q = static_cast<std::uint64_t>(noise.positions[static_cast<std::size_t>(i)]) * cols + static_cast<std::uint64_t>(j);
+      mask(i, j) = pml::detail::hashed_uniform<T>(noise.key, q) < keep ? T(1) / keep : T(0);
+    }
+}
 
 /// The noise of dropout layer `l` of a network: an Rng's draws in sequence (the Rng itself), or RowNoise::layer(l).
 inline Rng& layer_noise(Rng& rng, std::size_t) noexcept { return rng; }
@@ -52,17 +70,8 @@ template <Real T> class Dropout {
   /// @throw std::invalid_argument if noise.positions does not give one position per row of x.
   ad::Var<T> forward(ad::Tape<T>& tape, const ad::Var<T>& x, const RowNoise& noise, bool active) const {
     if (!active || p_ == T(0)) return x;
-    if (static_cast<Index>(noise.positions.size()) != x.rows())
-      pml::detail::throw_shape("nn::Dropout::forward", std::to_string(noise.positions.size()) + " row positions for " + std::to_string(x.rows()) + " rows");
     ad::Var<T> mask = tape.constant(x.rows(), x.cols());
-    auto m = mask.value();
-    const T keep = T(1) - p_;
-    const auto cols = static_cast<std::uint64_t>(x.cols());
-    for (Index j = 0; j < x.cols(); ++j)
-      for (Index i = 0; i < x.rows(); ++i) {
-        const std::uint64_t q = static_cast<std::uint64_t>(noise.positions[static_cast<std::size_t>(i)]) * cols + static_cast<std::uint64_t>(j);
-        m(i, j) = pml::detail::hashed_uniform<T>(noise.key, q) < keep ? T(1) / keep : T(0);
-      }
+    fill_row_mask("nn::Dropout::forward", noise, double(p_), mask.value());
     return ad::mask_mul(x, mask);
   }
   T p() const noexcept { return p_; }  ///< the dropout probability p

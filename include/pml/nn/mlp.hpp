@@ -59,6 +59,10 @@ template <Real T> class MLP {
   ad::Var<T> forward(ad::Tape<T>& tape, ad::Var<T> x, const RowNoise& noise, Mode mode = Mode::train) {
     return forward_impl(*this, tape, x, noise, mode == Mode::train || mc_dropout_);
   }
+  /// The same pass with the weights as constants of the tape (no gradients).
+  ad::Var<T> forward(ad::Tape<T>& tape, ad::Var<T> x, const RowNoise& noise, Mode mode = Mode::train) const {
+    return forward_impl(*this, tape, x, noise, mode == Mode::train || mc_dropout_);
+  }
   /// Forward pass without dropout (throws if dropout would be active, since no Rng is given).
   ad::Var<T> forward(ad::Tape<T>& tape, const ad::Var<T>& x) {
     check_no_mc("nn::MLP::forward");

@@ -17,6 +17,7 @@
 
 #include "pml/autodiff/ops.hpp"
 #include "pml/autodiff/ops/recurrent.hpp"
+#include "pml/nn/dropout.hpp"
 #include "pml/nn/init.hpp"
 #include "pml/nn/parameter.hpp"
 
@@ -63,6 +64,20 @@ template <Real T> StepMasks<T> variational_masks(ad::Tape<T>& tape, Rng& rng, In
   StepMasks<T> masks;
   masks.input = draw(input_size);
   masks.hidden = draw(hidden_size);
+  return masks;
+}
+
+/// variational_masks() for a data-parallel fit: sequence i's masks hashed from (noise.key, noise.positions[i])
+/// (RowNoise; the input mask from noise.layer(0), the hidden one from noise.layer(1)), the same whichever
+/// rank holds the sequence. @throw as variational_masks(); std::invalid_argument for a position count that is not `rows`.
+template <Real T> StepMasks<T> variational_masks(ad::Tape<T>& tape, const RowNoise& noise, Index rows, Index input_size, Index hidden_size, double p) {
+  if (!(p >= 0 && p < 1)) pml::detail::throw_domain("nn::variational_masks", "p", "lie in [0, 1)", pml::detail::describe(p));
+  if (p == 0) return {};
+  StepMasks<T> masks;
+  masks.input = tape.constant(rows, input_size);
+  masks.hidden = tape.constant(rows, hidden_size);
+  fill_row_mask("nn::variational_masks", noise.layer(0), p, masks.input.value());
+  fill_row_mask("nn::variational_masks", noise.layer(1), p, masks.hidden.value());
   return masks;
 }
 

@@ -146,11 +146,11 @@ template <Real T = double> class BayesByBackprop {
   /// every rank, the gradients are summed over the ranks once per step, and each step's weight draws come from
   /// a generator seeded by the step's key (the same on every rank), so P ranks with batch B fit as
   /// fit(Collective::single(), all rows, {batch P·B}) does, to the rounding of the sums (not as fit(x, y, fit,
-  /// rng)). Each rank adds the KL term in proportion to its rows of the minibatch, so it counts once.
-  /// Only WeightSampling::weights (one draw per minibatch, the default): local reparameterisation and
-  /// flipout draw noise per row, which is not yet hashed from the rows' positions.
-  /// @throw as fit(), on every rank (the message names the failing rank); std::invalid_argument for another
-  ///        sampling, an rng in different states, different networks or no rows on any rank;
+  /// rng)). Each rank adds the KL term in proportion to its rows of the minibatch, so it counts once. With
+  /// local reparameterisation or flipout each row's own draws are hashed from the step and the row's position
+  /// (nn::RowDraws).
+  /// @throw as fit(), on every rank (the message names the failing rank); std::invalid_argument for an rng in
+  ///        different states, different networks or no rows on any rank;
   ///        std::runtime_error if the ranks' states drift apart.
   template <class DX, class DY>
   BayesByBackprop& fit(const Collective& ranks, const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y, const FitOptions& fit, Rng& rng) {
@@ -159,9 +159,6 @@ template <Real T = double> class BayesByBackprop {
     Matrix<T> converted;  // x of another scalar type, as T (an entry beyond T's range is reported on every rank)
     std::optional<Eigen::Ref<const Matrix<T>>> rows;  // made inside agree(): a copy that fails on one rank stops every rank
     detail::agree(ranks, [&] {
-      if (options_.sampling != nn::WeightSampling::weights)
-        pml::detail::throw_shape(function, "a data-parallel fit needs sampling = weights (one weight draw per minibatch); got " +
-                                               std::string(enum_name(options_.sampling)));
       detail::check_fit_options(function, fit);
       detail::check_same_rows(function, x, y);
       if (x.rows() > 0 || ranks.size() == 1) {
@@ -302,7 +299,8 @@ template <Real T = double> class BayesByBackprop {
     ad::Var<T> out, kl;
   };
   // the layers on the tape: parameter leaves for training (mutable layers), constants for a const list
-  template <class Layers> Forward forward(Layers& layers, ad::Tape<T>& tape, ad::Var<T> h, Rng& rng, nn::WeightSampling sampling) const {
+  // Noise: an Rng, or nn::RowDraws in a data-parallel fit
+  template <class Layers, class Noise> Forward forward(Layers& layers, ad::Tape<T>& tape, ad::Var<T> h, Noise& rng, nn::WeightSampling sampling) const {
     ad::Var<T> kl;
     for (std::size_t l = 0; l < layers.size(); ++l) {
       const bool hidden = l + 1 < layers.size();
@@ -312,7 +310,9 @@ template <Real T = double> class BayesByBackprop {
     }
     return {h, kl};
   }
-  Forward forward(ad::Tape<T>& tape, ad::Var<T> h, Rng& rng, nn::WeightSampling sampling) { return forward(layers_, tape, h, rng, sampling); }
+  template <class Noise> Forward forward(ad::Tape<T>& tape, ad::Var<T> h, Noise& rng, nn::WeightSampling sampling) { return forward(layers_, tape, h, rng, sampling); }
+  // loss() with the noise of an Rng or of nn::RowDraws
+  template <class Noise> ad::Var<T> loss_impl(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& y, Noise& rng, T kl_weight);
   // f(x) outside training, on this thread's scratch tape (const: many threads may call it at once): one draw
   // (or the mean weights), softmax for classifiers
   template <class Derived>
@@ -358,9 +358,10 @@ auto BayesByBackprop<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matr
     ad::Tape<T> tape;
     history_ = detail::run_epochs<T>(ranks, function, x, targets, fit, rng, adam, detail::options_text(*this), [&](const Matrix<T>& xb, const Matrix<T>& yb, const detail::ShardStep& s) {
       tape.reset();
-      Rng draws(s.key);  // the step's weight draws, the same on every rank
+      Rng shared(s.key);  // the step's shared draws, the same on every rank
+      const nn::RowDraws draws{shared, s.positions};  // and each row's own, hashed from its position
       const T share = T(xb.rows()) / T(s.minibatch_rows);  // of the KL term: the ranks' shares add up to one
-      const ad::Var<T> l = loss(tape, tape.constant(xb), tape.constant(yb), draws, share * kl_weight(s.batch, s.batches));
+      const ad::Var<T> l = loss_impl(tape, tape.constant(xb), tape.constant(yb), draws, share * kl_weight(s.batch, s.batches));
       tape.backward((T(1) / T(s.minibatch_rows)) * l);
       return l.value()(0, 0);
     });
@@ -368,6 +369,12 @@ auto BayesByBackprop<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matr
   } PML_RANKS_CATCH(ranks, "BayesByBackprop::fit")
 template <Real T>
 auto BayesByBackprop<T>::loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& y, Rng& rng, T kl_weight) -> ad::Var<T> {
+  return loss_impl(tape, x, y, rng, kl_weight);
+}
+
+template <Real T>
+template <class Noise>
+auto BayesByBackprop<T>::loss_impl(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& y, Noise& rng, T kl_weight) -> ad::Var<T> {
     if (x.cols() != options_.input || y.cols() != options_.output || x.rows() != y.rows() || x.rows() == 0)
       pml::detail::throw_shape("BayesByBackprop::loss", "x is " + std::to_string(x.rows()) + "x" + std::to_string(x.cols()) + " and y is " +
                                                             std::to_string(y.rows()) + "x" + std::to_string(y.cols()) + ", expected N x " +

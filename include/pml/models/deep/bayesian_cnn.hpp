@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <limits>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "pml/core/parallel.hpp"
 #include "pml/core/special.hpp"
 #include "pml/models/deep/bayes_by_backprop.hpp"
+#include "pml/models/deep/data_parallel.hpp"
 #include "pml/models/deep/training.hpp"
 #include "pml/nn/bayesian_conv.hpp"
 #include "pml/nn/optim.hpp"
@@ -106,9 +108,41 @@ template <Real T = double> class BayesianCNN {
     const Matrix<T> onehot = detail::one_hot_labels<T>(function, labels, options_.classes);
     return fit_rows(detail::as_rows<T>(function, "x", x), onehot, fit, rng);
   }
+  /// fit() with the images spread over processes (data-parallel training, issue 18 §3; core/collective.hpp,
+  /// `pml::mpi::Communicator` on MPI): each rank passes its own images and labels (any number, 0 included;
+  /// rank order is row order) and fit.batch_size is the images per rank, so each Adam step averages over
+  /// ranks.size() · batch_size images of the whole data set. Every rank must call it with the same options
+  /// and an `rng` in the same state (checked); rank 0's initial parameters are copied to every rank, the
+  /// gradients are summed over the ranks once per step, the draws a step shares (weight samples, flipout's
+  /// perturbations, biases) come from a generator seeded by the step's key, and each image's own draws (local
+  /// reparameterisation's output noise, flipout's signs) are hashed from the step and the image's position
+  /// (nn::RowDraws), so P ranks with batch B fit as fit(Collective::single(), all images, {batch P·B}) does, to
+  /// the rounding of the sums (not as fit(x, labels, fit, rng)). Each rank adds the KL term in proportion to
+  /// its images of the minibatch, so it counts once.
+  /// @throw as fit(), on every rank (the message names the failing rank); std::invalid_argument for an rng in
+  ///        different states, different networks or no images on any rank; std::runtime_error if the ranks' states drift apart.
+  template <class DX, class DY>
+  BayesianCNN& fit(const Collective& ranks, const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& labels, const FitOptions& fit, Rng& rng) {
+    constexpr const char* function = "BayesianCNN::fit";
+    Matrix<T> converted, onehot(0, options_.classes);
+    std::optional<Eigen::Ref<const Matrix<T>>> rows;  // made inside agree(): a copy that fails on one rank stops every rank
+    detail::agree(ranks, [&] {
+      detail::check_fit_options(function, fit);
+      detail::check_same_rows(function, x, labels);
+      if (x.rows() > 0 || ranks.size() == 1) {
+        detail::check_rows(function, "x", x, input_size());
+        onehot = detail::one_hot_labels<T>(function, labels, options_.classes);
+      }
+      detail::hold_rows<T>(rows, converted, function, "x", x);
+    });
+    return fit_rows(ranks, *rows, onehot, fit, rng);
+  }
  private:
   // fit()'s training loop on rows of T: not a template, so a program built with extern templates compiles it once
   BayesianCNN& fit_rows(Eigen::Ref<const Matrix<T>> x, const Matrix<T>& onehot, const FitOptions& fit, Rng& rng);
+  BayesianCNN& fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, const Matrix<T>& onehot, const FitOptions& fit, Rng& rng);
+  // loss() with the noise of an Rng or of nn::RowDraws
+  template <class Noise> ad::Var<T> loss_impl(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& y, Noise& rng, T kl_weight);
 
  public:
   /// The free energy per image of each epoch of the last fit() (empty before it; not stored in files).
@@ -183,7 +217,8 @@ template <Real T = double> class BayesianCNN {
   struct Forward {
     ad::Var<T> out, kl;
   };
-  template <class Self> static Forward forward(Self& self, ad::Tape<T>& tape, const ad::Var<T>& x, Rng& rng, nn::WeightSampling sampling) {
+  // Noise: an Rng, or nn::RowDraws in a data-parallel fit
+  template <class Self, class Noise> static Forward forward(Self& self, ad::Tape<T>& tape, const ad::Var<T>& x, Noise& rng, nn::WeightSampling sampling) {
     const Options& o = self.options_;
     nn::Images<T> h{x, ad::ImageShape{o.channels, o.height, o.width}};
     const nn::MaxPool2d<T> pool(ad::Window2d::square(2, 2));
@@ -241,11 +276,35 @@ auto BayesianCNN<T>::fit_rows(Eigen::Ref<const Matrix<T>> x, const Matrix<T>& on
     return *this;
   }
 
+template <Real T>
+auto BayesianCNN<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, const Matrix<T>& onehot, const FitOptions& fit, Rng& rng)
+    -> BayesianCNN& PML_RANKS_TRY {
+    constexpr const char* function = "BayesianCNN::fit";
+    nn::Adam<T> adam(parameters(), {.learning_rate = fit.learning_rate});
+    ad::Tape<T> tape;
+    history_ = detail::run_epochs<T>(ranks, function, x, onehot, fit, rng, adam, detail::options_text(*this), [&](const Matrix<T>& xb, const Matrix<T>& yb, const detail::ShardStep& s) {
+      tape.reset();
+      Rng shared(s.key);  // the step's shared draws, the same on every rank
+      const nn::RowDraws draws{shared, s.positions};  // and each image's own, hashed from its position
+      const T share = T(xb.rows()) / T(s.minibatch_rows);  // of the KL term: the ranks' shares add up to one
+      const ad::Var<T> l = loss_impl(tape, tape.constant(xb), tape.constant(yb), draws, share * kl_weight(s.batch, s.batches));
+      tape.backward((T(1) / T(s.minibatch_rows)) * l);
+      return l.value()(0, 0);
+    });
+    return *this;
+  } PML_RANKS_CATCH(ranks, "BayesianCNN::fit")
+
 
 // BayesianCNN's longer members, defined out of the class so that an extern template instantiation of it
 // is not compiled again in every file that calls them (cmake/outline_members.py).
 template <Real T>
 auto BayesianCNN<T>::loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& y, Rng& rng, T kl_weight) -> ad::Var<T> {
+  return loss_impl(tape, x, y, rng, kl_weight);
+}
+
+template <Real T>
+template <class Noise>
+auto BayesianCNN<T>::loss_impl(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& y, Noise& rng, T kl_weight) -> ad::Var<T> {
     if (x.cols() != input_size() || y.cols() != options_.classes || x.rows() != y.rows() || x.rows() == 0)
       pml::detail::throw_shape("BayesianCNN::loss", "x is " + std::to_string(x.rows()) + "x" + std::to_string(x.cols()) + " and y is " +
                                                         std::to_string(y.rows()) + "x" + std::to_string(y.cols()) + ", expected N x " +

@@ -27,20 +27,6 @@
 
 namespace pml::detail {
 
-/// Standard normals for a minibatch's rows: out(i, j) depends only on `key`, the row's position in the whole
-/// data set `positions[i]` and j (Box–Muller on two hashed_uniform draws), so a row's noise is the same
-/// whichever rank holds it and however the minibatch is split.
-template <class Out> void fill_row_normals(std::uint64_t key, std::span<const Index> positions, Out&& out) {
-  using T = typename std::decay_t<Out>::Scalar;
-  const auto cols = static_cast<std::uint64_t>(out.cols());
-  for (Index j = 0; j < out.cols(); ++j)
-    for (Index i = 0; i < out.rows(); ++i) {
-      const std::uint64_t q = 2 * (static_cast<std::uint64_t>(positions[static_cast<std::size_t>(i)]) * cols + static_cast<std::uint64_t>(j));
-      const double u1 = hashed_uniform<double>(key, q), u2 = hashed_uniform<double>(key, q + 1);
-      out(i, j) = T(std::sqrt(-2.0 * std::log1p(-u1)) * std::cos(6.283185307179586 * u2));
-    }
-}
-
 /// FNV-1a over `n` bytes, continuing from `h`.
 inline std::uint64_t fnv1a(const void* data, std::size_t n, std::uint64_t h = 0xcbf29ce484222325ULL) noexcept {
   const auto* p = static_cast<const unsigned char*>(data);

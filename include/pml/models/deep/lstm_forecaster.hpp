@@ -24,11 +24,13 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "pml/autodiff/ops.hpp"
 #include "pml/core/parallel.hpp"
 #include "pml/models/deep/bayes_by_backprop.hpp"
+#include "pml/models/deep/data_parallel.hpp"
 #include "pml/models/deep/training.hpp"
 #include "pml/nn/bayesian_recurrent.hpp"
 #include "pml/nn/dropout.hpp"
@@ -119,10 +121,40 @@ template <Real T = double> class LSTMForecaster {
   template <class Derived> LSTMForecaster& fit(const Eigen::MatrixBase<Derived>& series, const FitOptions& fit, Rng& rng) {
     return fit_series(checked_series("LSTMForecaster::fit", series, min_fit_length()), fit, rng);
   }
+  /// fit() with the training windows spread over processes (data-parallel training, issue 18 §3;
+  /// core/collective.hpp, `pml::mpi::Communicator` on MPI): every rank passes the whole series (the same on
+  /// every rank: checked) and trains on its share of the sliding windows (rank r the r-th of ranks.size()
+  /// contiguous shares), fit.batch_size being the windows per rank, so each Adam step averages over
+  /// ranks.size() · batch_size windows. Every rank must call it with the same options and an `rng` in the same
+  /// state (checked); rank 0's initial weights are copied to every rank, the gradients are summed over the
+  /// ranks once per step, the draws a step shares (weight samples) come from a generator seeded by the
+  /// step's key and each window's own (flipout's signs, dropout masks) are hashed from the step and the
+  /// window's position (nn::RowDraws, nn::RowNoise), so P ranks with batch B fit as fit(Collective::single(),
+  /// series, {batch P·B}) does, to the rounding of the sums (not as fit(series, fit, rng)).
+  /// @throw as fit(), on every rank (the message names the failing rank); std::invalid_argument for series
+  ///        that differ between ranks, an rng in different states or different networks;
+  ///        std::runtime_error if the ranks' states drift apart.
+  template <class Derived> LSTMForecaster& fit(const Collective& ranks, const Eigen::MatrixBase<Derived>& series, const FitOptions& fit, Rng& rng) {
+    constexpr const char* function = "LSTMForecaster::fit";
+    Vector<double> y;
+    detail::agree(ranks, [&] {
+      y = checked_series(function, series, min_fit_length());
+      detail::check_fit_options(function, fit);
+    });
+    if (!detail::same_on_every_rank(ranks, detail::fnv1a(y.data(), static_cast<std::size_t>(y.size()) * sizeof(double))))
+      throw OnEveryRank<std::invalid_argument>(std::string(function) + ": the ranks were given different series (every rank passes the whole series and trains on its share of the windows)");
+    return fit_series(ranks, y, fit, rng);
+  }
 
  private:
   // fit() on the checked series: not a template, so a program built with extern templates compiles it once
   LSTMForecaster& fit_series(const Vector<double>& y, const FitOptions& fit, Rng& rng);
+  LSTMForecaster& fit_series(const Collective& ranks, const Vector<double>& y, const FitOptions& fit, Rng& rng);
+  // the standardisation learnt from y (scaling_) and the standardised windows x (m x window) with their next
+  // values (m x 1); false (scaling()[1] = 0, nothing to train) for a degenerate series
+  bool training_windows(const Vector<double>& y, Matrix<T>& x, Matrix<T>& target);
+  // loss() with the noise of an Rng or of nn::RowDraws
+  template <class Noise> ad::Var<T> loss_impl(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& y, Noise& rng, T kl_weight);
 
  public:
   /// The loss per training window of each epoch of the last fit() (empty before it; not stored in files).
@@ -292,21 +324,29 @@ template <Real T = double> class LSTMForecaster {
   }
   // the head's mean and log-variance for standardised windows x; `training` picks the training draws
   // (Bayes by Backprop) — prediction draws one weight sample per pass, MC dropout keeps its masks on
-  template <class Self> static Head forward(Self& self, ad::Tape<T>& tape, const ad::Var<T>& x, Rng& rng, bool training) {
+  // Noise: an Rng, or nn::RowDraws in a data-parallel fit (each window's masks or signs from its position)
+  template <class Self, class Noise> static Head forward(Self& self, ad::Tape<T>& tape, const ad::Var<T>& x, Noise& noise, bool training) {
     const Options& o = self.options_;
     ad::Var<T> out;
     ad::Var<T> kl;
     if (self.blstm_) {
       const nn::WeightSampling sampling = training ? o.sampling : nn::WeightSampling::weights;
-      const auto r = self.blstm_->forward(tape, x, rng, o.prior, sampling);
-      const auto head = self.bhead_->forward(tape, r.h, rng, o.prior, sampling);
+      const auto r = self.blstm_->forward(tape, x, noise, o.prior, sampling);
+      const auto head = self.bhead_->forward(tape, r.h, noise, o.prior, sampling);
       out = head.out;
       kl = r.kl + head.kl;
     } else {
-      const auto masks = nn::variational_masks<T>(tape, rng, x.rows(), 1, o.hidden, o.dropout);
-      const auto r = self.lstm_->forward(tape, x, {}, masks);
       const nn::Dropout<T> drop(T(o.dropout));
-      out = self.head_->forward(tape, drop.forward(tape, r.h, rng, true));
+      if constexpr (std::is_same_v<std::remove_const_t<Noise>, Rng>) {
+        const auto masks = nn::variational_masks<T>(tape, noise, x.rows(), 1, o.hidden, o.dropout);
+        const auto r = self.lstm_->forward(tape, x, {}, masks);
+        out = self.head_->forward(tape, drop.forward(tape, r.h, noise, true));
+      } else {
+        const nn::RowNoise rows{noise.shared(), noise.positions};
+        const auto masks = nn::variational_masks<T>(tape, rows, x.rows(), 1, o.hidden, o.dropout);
+        const auto r = self.lstm_->forward(tape, x, {}, masks);
+        out = self.head_->forward(tape, drop.forward(tape, r.h, rows.layer(2), true));
+      }
     }
     return {ad::slice_cols(out, 0, 1), ad::slice_cols(out, 1, 1), kl};
   }
@@ -320,9 +360,8 @@ template <Real T = double> class LSTMForecaster {
   std::vector<T> history_;
 };
 template <Real T>
-auto LSTMForecaster<T>::fit_series(const Vector<double>& y, const FitOptions& fit, Rng& rng) -> LSTMForecaster& {
+auto LSTMForecaster<T>::training_windows(const Vector<double>& y, Matrix<T>& x, Matrix<T>& target) -> bool {
     constexpr const char* function = "LSTMForecaster::fit";
-    detail::check_fit_options(function, fit);
     const Vector<double> z = difference(y);
     if (!z.allFinite()) detail::throw_domain(function, "series", "have finite differences", "a difference of " + detail::describe(z.cwiseAbs().maxCoeff()));
     // standardisation of z: two passes, each sum scaled so that values near the largest double cannot overflow
@@ -333,22 +372,32 @@ auto LSTMForecaster<T>::fit_series(const Vector<double>& y, const FitOptions& fi
     if (!std::isfinite(loc) || !std::isfinite(sd) || !std::isfinite(T(loc)) || !std::isfinite(T(sd)))
       detail::throw_domain(function, "series", "have differences representable in " + std::string(sizeof(T) == 4 ? "float" : "double"),
                            "mean " + detail::describe(loc) + ", standard deviation " + detail::describe(sd));
-    history_.clear();
     // z constant up to rounding (a constant series, or a straight line when differenced): nothing to learn,
     // forecasts continue it exactly (sample_paths)
     if (!(sd > 16 * double(std::numeric_limits<T>::epsilon()) * z.cwiseAbs().maxCoeff()) || !(T(sd) > T(0))) {
       scaling_.value << T(loc), T(0);
-      return *this;
+      return false;
     }
     scaling_.value << T(loc), T(sd);
     // the windows are standardised with the stored (scalar-rounded) values that sample_paths() will use
     const double loc_t = double(scaling_.value(0, 0)), scale = double(scaling_.value(0, 1));
     const Index w = options_.window, m = z.size() - w;
-    Matrix<T> x(m, w), target(m, 1);
+    x.resize(m, w), target.resize(m, 1);
     for (Index i = 0; i < m; ++i) {
       x.row(i) = ((z.segment(i, w).array() - loc_t) / scale).template cast<T>().transpose();
       target(i, 0) = T((z(i + w) - loc_t) / scale);
     }
+    return true;
+  }
+
+template <Real T>
+auto LSTMForecaster<T>::fit_series(const Vector<double>& y, const FitOptions& fit, Rng& rng) -> LSTMForecaster& {
+    constexpr const char* function = "LSTMForecaster::fit";
+    detail::check_fit_options(function, fit);
+    Matrix<T> x, target;
+    const bool trains = training_windows(y, x, target);
+    history_.clear();
+    if (!trains) return *this;
     auto params = parameters();
     nn::Adam<T> adam(params, {.learning_rate = fit.learning_rate});
     ad::Tape<T> tape;
@@ -362,11 +411,42 @@ auto LSTMForecaster<T>::fit_series(const Vector<double>& y, const FitOptions& fi
     return *this;
   }
 
+template <Real T>
+auto LSTMForecaster<T>::fit_series(const Collective& ranks, const Vector<double>& y, const FitOptions& fit, Rng& rng) -> LSTMForecaster& PML_RANKS_TRY {
+    constexpr const char* function = "LSTMForecaster::fit";
+    Matrix<T> x, target;
+    bool trains = false;
+    detail::agree(ranks, [&] { trains = training_windows(y, x, target); });  // the same series, the same outcome on every rank
+    history_.clear();
+    if (!trains) return *this;
+    const Index m = x.rows(), p = ranks.size(), r = ranks.rank();
+    const Index begin = m * r / p, end = m * (r + 1) / p;  // this rank's contiguous share of the windows
+    nn::Adam<T> adam(parameters(), {.learning_rate = fit.learning_rate});
+    ad::Tape<T> tape;
+    history_ = detail::run_epochs<T>(ranks, function, x.middleRows(begin, end - begin), target.middleRows(begin, end - begin), fit, rng, adam,
+                                     detail::options_text(*this), [&](const Matrix<T>& xb, const Matrix<T>& yb, const detail::ShardStep& s) {
+      tape.reset();
+      Rng shared(s.key);  // the step's shared draws, the same on every rank
+      const nn::RowDraws draws{shared, s.positions};  // and each window's own, hashed from its position
+      const T share = T(xb.rows()) / T(s.minibatch_rows);  // of the KL term: the ranks' shares add up to one
+      const ad::Var<T> l = loss_impl(tape, tape.constant(xb), tape.constant(yb), draws, share * kl_weight(s.batch, s.batches));
+      tape.backward((T(1) / T(s.minibatch_rows)) * l);
+      return l.value()(0, 0);
+    });
+    return *this;
+  } PML_RANKS_CATCH(ranks, "LSTMForecaster::fit")
+
 
 // LSTMForecaster's longer members, defined out of the class so that an extern template instantiation of it
 // is not compiled again in every file that calls them (cmake/outline_members.py).
 template <Real T>
 auto LSTMForecaster<T>::loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& y, Rng& rng, T kl_weight) -> ad::Var<T> {
+  return loss_impl(tape, x, y, rng, kl_weight);
+}
+
+template <Real T>
+template <class Noise>
+auto LSTMForecaster<T>::loss_impl(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& y, Noise& rng, T kl_weight) -> ad::Var<T> {
     if (x.cols() != options_.window || y.cols() != 1 || x.rows() != y.rows() || x.rows() == 0)
       pml::detail::throw_shape("LSTMForecaster::loss", "x is " + std::to_string(x.rows()) + "x" + std::to_string(x.cols()) + " and y is " +
                                                            std::to_string(y.rows()) + "x" + std::to_string(y.cols()) + ", expected N x " +

@@ -168,6 +168,8 @@ template <Real T = double> class MCDropoutRegressor {
   MCDropoutRegressor& fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, Eigen::Ref<const Matrix<T>> y, const FitOptions& fit, Rng& rng);
   // the weight decay's 2 lambda of each parameter (fit() and the data-parallel fit) for N = n rows
   std::vector<T> decay_factors(Index n) const;
+  // the options every rank must share: the file's, and the loss (not stored in files)
+  std::string ranks_options() const { return detail::options_text(*this) + " loss=" + std::to_string(int(options_.loss)); }
   // the training loss before its 1/N: (its factor, the sum over the rows of the network's output `out`)
   std::pair<T, ad::Var<T>> loss_terms(const ad::Var<T>& out, const ad::Var<T>& y) const {
     const Index d = options_.output;
@@ -388,7 +390,7 @@ auto MCDropoutRegressor<T>::fit_rows(const Collective& ranks, Eigen::Ref<const M
     nn::Adam<T> adam(params, {.learning_rate = fit.learning_rate});
     const std::vector<T> decay = decay_factors(n);
     ad::Tape<T> tape;
-    history_ = detail::run_epochs<T>(ranks, function, x, y, fit, rng, adam, detail::options_text(*this), [&](const Matrix<T>& xb, const Matrix<T>& yb, const detail::ShardStep& s) {
+    history_ = detail::run_epochs<T>(ranks, function, x, y, fit, rng, adam, ranks_options(), [&](const Matrix<T>& xb, const Matrix<T>& yb, const detail::ShardStep& s) {
       tape.reset();
       const ad::Var<T> out = net_.forward(tape, tape.constant(xb), nn::RowNoise{s.key, s.positions}, nn::Mode::train);
       const auto terms = loss_terms(out, tape.constant(yb));
