@@ -92,6 +92,17 @@ for method in bayes_by_backprop mc_dropout; do
   "$pml" forecast predict f1.pml s.csv --horizon 4 --samples 20 --seed 2 | tr , '\n' > h1 && "$pml" forecast predict f3.pml s.csv --horizon 4 --samples 20 --seed 2 | tr , '\n' > h3 &&
     close h1 h3 1e-7 || fail "forecast $method: 1 rank of 12 and 3 ranks of 4 differ"
 done
+# gan fit: 3 ranks of 4 slots an update and mpirun -np 1 of 12 train the same networks (float: samples agree to 1e-3)
+awk 'BEGIN { srand(6); print "a,b"; for (i = 0; i < 61; i++) { k = i % 4; printf "%.5f,%.5f\n", 40 + 2 * (k % 2) + 0.05 * rand(), -7 + 2 * int(k / 2) + 0.05 * rand() } }' > ring.csv
+for loss in non_saturating wasserstein_gp; do
+  run 3 "$pml" gan fit ring.csv --loss $loss --generator-hidden 8 --discriminator-hidden 8 --steps 20 --discriminator-steps 2 --batch-size 4 --seed 2 -o g3.pml > out.txt 2> g3.log || fail "gan fit $loss on 3 ranks: $(cat g3.log)"
+  run 1 "$pml" gan fit ring.csv --loss $loss --generator-hidden 8 --discriminator-hidden 8 --steps 20 --discriminator-steps 2 --batch-size 12 --seed 2 -o g1.pml 2> g1.log || fail "gan fit $loss on 1 rank: $(cat g1.log)"
+  [ "$(grep -c 'on 61 x 2 data on 3 ranks' g3.log)" = 1 ] || fail "gan fit on 3 ranks: not one line counting every rank's rows: $(cat g3.log)"
+  [ -s out.txt ] && fail "gan fit on 3 ranks printed to standard output"
+  "$pml" gan sample g1.pml -n 5 --seed 4 | tr , '\n' > s1 && "$pml" gan sample g3.pml -n 5 --seed 4 | tr , '\n' > s3 && close s1 s3 1e-3 || fail "gan $loss: 1 rank of 12 and 3 ranks of 4 differ"
+done
+run 2 "$pml" gan fit ring.csv --packing 2 --steps 2 -o gp.pml 2> err.txt && fail "gan fit --packing 2 under mpirun"
+[ "$(grep -c 'under mpirun neither can be used' err.txt)" = 1 ] || fail "gan fit --packing under mpirun: $(cat err.txt)"
 sed '40s/.*/0.1,0.2,0.3,0.4,1.5,0.5/' u.csv > u_bad.csv
 run 3 "$pml" vae train --data u_bad.csv --epochs 1 -o vb.pml 2> err.txt && fail "vae train on values outside [0, 1]"
 [ "$(grep -c 'outside \[0, 1\] (data row 39)' err.txt)" = 1 ] && [ ! -e vb.pml ] || fail "vae train outside [0, 1]: $(cat err.txt)"

@@ -13,6 +13,7 @@
 
 #include "pml/models/deep/bayes_by_backprop.hpp"
 #include "pml/models/deep/bayesian_cnn.hpp"
+#include "pml/models/deep/gan.hpp"
 #include "pml/models/deep/lstm_forecaster.hpp"
 #include "pml/models/deep/mc_dropout.hpp"
 #include "pml/models/deep/mc_dropout_classifier.hpp"
@@ -446,6 +447,69 @@ TEMPLATE_TEST_CASE("LSTM forecaster trained on shares of the windows with miniba
   flat_model.fit(comm, pml::Vector<double>::Constant(40, 3.0), {.epochs = 2, .batch_size = 4}, rng4);
   CHECK(flat_model.scaling()[1] == T(0));
   CHECK(flat_model.loss_history().empty());
+}
+
+TEMPLATE_TEST_CASE("GAN trained on shards with batch B equals one process with batch P*B", "[mpi][train][gan]", float, double) {
+  using T = TestType;
+  const auto& comm = world();
+  const int p = comm.size(), r = comm.rank();
+  // points on a ring of 8 modes far from the origin
+  const Eigen::Index n = 53;
+  pml::Rng data(21);
+  pml::Matrix<T> x(n, 2);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    const double a = 0.785398 * double(i % 8);
+    x(i, 0) = T(100 + 2 * std::cos(a) + 0.05 * pml::random::normal<double>(data));
+    x(i, 1) = T(-50 + 2 * std::sin(a) + 0.05 * pml::random::normal<double>(data));
+  }
+  const auto [b, e] = shard_of(n, r, p);
+  const pml::Matrix<T> mine = x.middleRows(b, e - b);
+  const double tol = std::is_same_v<T, float> ? 2e-4 : 1e-9;
+  for (const pml::GANLoss loss : {pml::GANLoss::non_saturating, pml::GANLoss::wasserstein_gp}) {
+    CAPTURE(std::string(pml::enum_name(loss)));
+    const pml::GANOptions options{.noise = 3, .output = 2, .generator_hidden = {8}, .discriminator_hidden = {8}, .generator_loss = loss};
+    pml::Rng init0(600), init_mine(600 + std::uint64_t(r));  // the ranks start from different weights: rank 0's are copied
+    pml::GAN<T> whole(options, init0), sharded(options, init_mine);
+    pml::Rng rng_whole(7), rng_sharded(7);
+    const pml::GANFitOptions each{.steps = 12, .discriminator_steps = 2, .batch_size = 4, .generator_learning_rate = 1e-2, .discriminator_learning_rate = 1e-2};
+    pml::GANFitOptions one = each;
+    one.batch_size = 4 * p;
+    whole.fit(pml::Collective::single(), x, one, rng_whole, 5);
+    sharded.fit(comm, mine, each, rng_sharded, 5);
+    pml::Rng init_again(600);
+    pml::GAN<T> untrained(options, init_again);
+    const pml::Vector<T> w = flat(whole.parameters()), s = flat(sharded.parameters()), start = flat(untrained.parameters());
+    CHECK(relative(s, w) < tol);
+    CHECK(relative(w, start) > 1e-3);  // it trained
+    REQUIRE(sharded.loss_history().generator_loss.size() == 3);  // reports after steps 5, 10 and 12
+    for (std::size_t k = 0; k < 3; ++k) {
+      CHECK(std::abs(double(sharded.loss_history().generator_loss[k] - whole.loss_history().generator_loss[k])) <
+            tol * (1 + std::abs(double(whole.loss_history().generator_loss[k]))));
+      CHECK(std::abs(double(sharded.loss_history().discriminator_loss[k] - whole.loss_history().discriminator_loss[k])) <
+            tol * (1 + std::abs(double(whole.loss_history().discriminator_loss[k]))));
+    }
+    if (p == 1) CHECK(s == w);
+    CHECK(pml::detail::same_on_every_rank(comm, pml::detail::fnv1a(s.data(), std::size_t(s.size()) * sizeof(T))));
+  }
+  // packing couples the rows of a batch: refused on every rank
+  pml::Rng init(1), rng(2);
+  pml::GAN<T> packed({.noise = 2, .output = 2, .packing = 2}, init);
+  CHECK_THROWS_WITH(packed.fit(comm, mine, {.steps = 1, .batch_size = 4}, rng), Contains("GAN::fit: a data-parallel fit needs packing 1"));
+  // a non-finite value on the last rank reaches every rank
+  pml::GAN<T> gan({.noise = 2, .output = 2}, init);
+  pml::Matrix<T> bad = mine;
+  if (r == p - 1 && bad.rows() > 0) bad(0, 1) = std::numeric_limits<T>::quiet_NaN();
+  CHECK_THROWS_MATCHES(gan.fit(comm, bad, {.steps = 1, .batch_size = 4}, rng), std::domain_error,
+                       Catch::Matchers::Predicate<std::domain_error>([&](const auto& ex) {
+                         const std::string m = ex.what();
+                         return m.find("GAN::fit: x must") != std::string::npos &&
+                                (p == 1 || m.find("(on rank " + std::to_string(p - 1) + " of " + std::to_string(p) + ")") != std::string::npos);
+                       }));
+  // steps that differ between ranks would leave ranks waiting: refused
+  if (p > 1) {
+    pml::Rng same(3);
+    CHECK_THROWS_WITH(gan.fit(comm, mine, {.steps = r == 0 ? 2 : 3, .batch_size = 4}, same), Contains("GAN::fit: the ranks were given different options"));
+  }
 }
 
 int main(int argc, char** argv) { return mpi_test::run_tests(argc, argv); }

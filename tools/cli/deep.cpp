@@ -470,22 +470,32 @@ void add_gan(Tool& tool) {
     const auto penalty = c.real("--gradient-penalty", "L", "lambda of wasserstein_gp's gradient penalty", 10, kNonNegative);
     const auto seed = c.seed();
     const auto csv = c.csv();
+    c.sharded("and computes the discriminator's loss for the slots of each update whose drawn row it holds and an even share of the "
+              "generator's, --batch-size B slots per rank (P x B an update); each slot's noise is drawn from its position, so P ranks of B "
+              "train as mpirun -np 1 with --batch-size P x B does, to rounding (a run without mpirun draws its noise in sequence and differs); "
+              "not with --packing or --minibatch-stddev");
     c.action([=] {
       if (*batch % *packing != 0)
         throw UsageError("option --batch-size must be a multiple of --packing (" + std::to_string(*packing) + "), got " + std::to_string(*batch));
       if (*loss == GANLoss::wasserstein_gp && *stddev) throw UsageError("option --minibatch-stddev cannot be used with --loss wasserstein_gp");
-      const Eigen::MatrixXd x = read_data(*data, *csv);
+      if (under_mpi() && (*packing != 1 || *stddev))
+        throw UsageError("options --packing and --minibatch-stddev couple the rows of a batch: under mpirun neither can be used");
+      const Collective& r = ranks();
+      Eigen::Index rows = 0;
+      const Eigen::MatrixXd x = under_mpi() ? read_shard(*data, *csv, rows) : read_data(*data, *csv);
+      if (!under_mpi()) rows = x.rows();
+      const Eigen::Index width = pml::detail::shared_columns(r, "pml gan fit", x.rows(), x.cols());
       GANOptions o;
       o.noise = *noise;
-      o.output = x.cols();
+      o.output = width;
       o.generator_hidden = *g_hidden;
       o.discriminator_hidden = *d_hidden;
       o.generator_loss = *loss;
       o.packing = *packing;
       o.minibatch_stddev = *stddev;
       Rng rng(*seed);
-      check_network(*g_hidden, *noise, x.cols(), sizeof(float), "--generator-hidden");
-      check_network(*d_hidden, x.cols() * *packing, 1, sizeof(float), "--discriminator-hidden");
+      check_network(*g_hidden, *noise, width, sizeof(float), "--generator-hidden");
+      check_network(*d_hidden, width * *packing, 1, sizeof(float), "--discriminator-hidden");
       GAN<float> m(o, rng);
       GANFitOptions f;
       f.steps = *steps;
@@ -495,10 +505,13 @@ void add_gan(Tool& tool) {
       f.beta1 = *beta1;
       f.beta2 = *beta2;
       f.gradient_penalty = *penalty;
-      m.fit(x.cast<float>(), f, rng, std::max(1, *steps / 10));
+      if (!under_mpi()) m.fit(x.cast<float>(), f, rng, std::max(1, *steps / 10));
+      else m.fit(r, x.cast<float>(), f, rng, std::max(1, *steps / 10));  // (one rank too: the data-parallel fit, as on P); --batch-size slots per rank
+      if (!lead()) return;
       m.save(*model);
-      std::fprintf(stderr, "trained a GAN on %ld x %ld data: last losses D %.6g, G %.6g; saved %s\n", long(x.rows()), long(x.cols()),
-                   double(m.loss_history().discriminator_loss.back()), double(m.loss_history().generator_loss.back()), model->c_str());
+      std::fprintf(stderr, "trained a GAN on %ld x %ld data%s: last losses D %.6g, G %.6g; saved %s\n", long(rows), long(width),
+                   r.size() > 1 ? (" on " + std::to_string(r.size()) + " ranks").c_str() : "", double(m.loss_history().discriminator_loss.back()),
+                   double(m.loss_history().generator_loss.back()), model->c_str());
     });
   }
   {

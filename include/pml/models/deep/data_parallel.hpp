@@ -86,6 +86,50 @@ struct ShardStep {
   Index batches = 0;  ///< minibatches per epoch
 };
 
+/// Checks at the start of a data-parallel fit that every rank trains alike: the same `options` (a hash of the
+/// model's and the fit's options: a different step count or batch size would leave ranks waiting) and an
+/// `rng` in the same state (one draw of a copy). @throw std::invalid_argument on every rank otherwise.
+inline void check_same_training(const Collective& ranks, const char* function, std::uint64_t options, const Rng& rng, const char* which) {
+  if (ranks.size() == 1) return;
+  if (!same_on_every_rank(ranks, options))
+    throw std::invalid_argument(std::string(function) + ": the ranks were given different options (" + which + " or the model's): give every rank the same");
+  if (!same_on_every_rank(ranks, Rng(rng)()))
+    throw std::invalid_argument(std::string(function) +
+                                ": rng is not in the same state on every rank (seed it alike everywhere: the minibatches and the noise are drawn from it)");
+}
+
+/// One step's message: every rank's gradients of `params` (zeros from a rank that computed nothing,
+/// `contributed` false, or whose step threw, `error`), its summed `loss` and whether its step threw are summed
+/// over the ranks (one Collective::sum into `message`, kept between steps); the summed gradients are written
+/// back to every rank's `params`. Returns the summed loss. @throw on every rank: the lowest failing rank's
+/// exception (agree()) when a step threw anywhere.
+template <Real T>
+T sum_step(const Collective& ranks, const nn::ParameterList<T>& params, std::vector<T>& message, bool contributed, const std::exception_ptr& error, T loss) {
+  std::size_t width = 0;
+  for (const auto* p : params) width += static_cast<std::size_t>(p->value.size());
+  message.resize(width + 2);
+  std::size_t at = 0;
+  for (const auto* p : params) {
+    const auto size = static_cast<std::size_t>(p->value.size());
+    if (!contributed || error) std::fill_n(message.begin() + std::ptrdiff_t(at), size, T(0));
+    else std::copy_n(p->grad.data(), size, message.begin() + std::ptrdiff_t(at));
+    at += size;
+  }
+  message[width] = error ? T(0) : loss;
+  message[width + 1] = error ? T(1) : T(0);
+  if (ranks.size() > 1) ranks.sum(message.data(), message.size());
+  if (message[width + 1] != T(0))  // a step threw somewhere: every rank throws the lowest failing rank's error
+    agree(ranks, [&] {
+      if (error) std::rethrow_exception(error);
+    });
+  at = 0;
+  for (auto* p : params) {
+    std::copy_n(message.begin() + std::ptrdiff_t(at), p->value.size(), p->grad.data());
+    at += static_cast<std::size_t>(p->value.size());
+  }
+  return message[width];
+}
+
 /// The largest |x| over the ranks' shards, for the message of a training run that diverged.
 template <class Derived> double largest_magnitude(const Collective& ranks, const Eigen::MatrixBase<Derived>& x) {
   return all_max(ranks, x.size() > 0 ? double(x.cwiseAbs().maxCoeff()) : 0.0);
@@ -118,17 +162,11 @@ std::vector<T> run_epochs(const Collective& ranks, const char* function, const E
   }
   if (n == 0) throw_shape(function, "x has no rows on any rank");
   // the same training on every rank: options (a different epoch count or batch size would leave ranks waiting), then rng
-  if (ranks.size() > 1) {
+  {
     const double rate = fit.learning_rate;
     const long sizes[2] = {long(fit.epochs), long(fit.batch_size)};
-    std::uint64_t options = fnv1a(model_options.data(), model_options.size());
-    options = fnv1a(sizes, sizeof sizes, fnv1a(&rate, sizeof rate, options));
-    if (!same_on_every_rank(ranks, options))
-      throw std::invalid_argument(std::string(function) +
-                                  ": the ranks were given different options (epochs, batch_size, learning_rate or the model's): give every rank the same");
-    if (!same_on_every_rank(ranks, Rng(rng)()))
-      throw std::invalid_argument(std::string(function) +
-                                  ": rng is not in the same state on every rank (seed it alike everywhere: the minibatches and the noise are drawn from it)");
+    const std::uint64_t options = fnv1a(sizes, sizeof sizes, fnv1a(&rate, sizeof rate, fnv1a(model_options.data(), model_options.size())));
+    check_same_training(ranks, function, options, rng, "epochs, batch_size, learning_rate");
   }
   // P · batch_size rows a step, at most all of them (one process with batch_size P·B does the same)
   const Index global = fit.batch_size >= n ? n : std::min<Index>(n, static_cast<Index>(ranks.size()) * fit.batch_size);
@@ -140,7 +178,7 @@ std::vector<T> run_epochs(const Collective& ranks, const char* function, const E
   RowMajor xr, yr;
   std::optional<io::Minibatches> order;
   agree(ranks, [&] {  // the allocations: one rank short of memory stops every rank
-    message.resize(width + 2);
+    message.reserve(width + 2);
     xr = x.template cast<T>(), yr = y.template cast<T>();
     order.emplace(n, global);
   });
@@ -175,26 +213,7 @@ std::vector<T> run_epochs(const Collective& ranks, const char* function, const E
           error = std::current_exception();
         }
       }
-      std::size_t at = 0;
-      for (const auto* p : params) {
-        const auto size = static_cast<std::size_t>(p->value.size());
-        if (local.empty() || error) std::fill_n(message.begin() + std::ptrdiff_t(at), size, T(0));
-        else std::copy_n(p->grad.data(), size, message.begin() + std::ptrdiff_t(at));
-        at += size;
-      }
-      message[width] = error ? T(0) : loss;
-      message[width + 1] = error ? T(1) : T(0);
-      if (ranks.size() > 1) ranks.sum(message.data(), message.size());
-      if (message[width + 1] != T(0))  // a step threw somewhere: every rank throws the lowest failing rank's error
-        agree(ranks, [&] {
-          if (error) std::rethrow_exception(error);
-        });
-      at = 0;
-      for (auto* p : params) {
-        std::copy_n(message.begin() + std::ptrdiff_t(at), p->value.size(), p->grad.data());
-        at += static_cast<std::size_t>(p->value.size());
-      }
-      const double batch_loss = double(message[width]);
+      const double batch_loss = double(sum_step(ranks, params, message, !local.empty(), error, loss));
       if (!std::isfinite(batch_loss)) diverged("a minibatch loss of " + describe(batch_loss), epoch, b);
       try {
         optimizer.step();

@@ -11,12 +11,17 @@
 /// E[D(G(z))] - E[D(x)] + λ E[(||∇D(x̂)|| - 1)²]).
 #include "pml/core/enum_names.hpp"
 #include "pml/core/instantiation.hpp"
+#include <algorithm>
+#include <exception>
 #include <filesystem>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "pml/autodiff/ops.hpp"
 #include "pml/core/special.hpp"
+#include "pml/models/deep/data_parallel.hpp"
 #include "pml/models/deep/training.hpp"
 #include "pml/nn/mlp.hpp"
 #include "pml/nn/optim.hpp"
@@ -177,9 +182,38 @@ template <Real T = double> class GAN {
   template <class Derived> GAN& fit(const Eigen::MatrixBase<Derived>& x, const GANFitOptions& fit, Rng& rng, int report_every = 100) {
     return fit_rows(detail::as_rows<T>("GAN::fit", "x", x), fit, rng, report_every);
   }
+  /// fit() with the rows spread over processes (data-parallel training, issue 18 §3; core/collective.hpp,
+  /// `pml::mpi::Communicator` on MPI): each rank passes its own rows (any number, 0 included; rank order is row
+  /// order) and fit.batch_size is the rows per rank, so each update uses ranks.size() · batch_size slots. Every
+  /// rank draws the same slots' real rows (with replacement, from the rows of every rank) from `rng` — in the
+  /// same state on every rank (checked) — and computes the discriminator's loss for the slots whose row it
+  /// holds; each slot's noise z (and WGAN-GP's ε) is hashed from the update's key and the slot; the
+  /// generator's slots are shared out evenly. Rank 0's initial weights are copied to every rank and each
+  /// update's gradients are summed over the ranks (one message), so P ranks of B train as
+  /// fit(Collective::single(), all rows, {batch P·B}) does, to the rounding of the sums (not as fit(x, fit,
+  /// rng), whose noise is drawn in sequence). The parameters and both optimisers' states are checked to
+  /// agree at every report. Not with packing or minibatch_stddev (both couple the rows of a batch).
+  /// @throw as fit(), on every rank (the message names the failing rank); std::invalid_argument with packing
+  ///        or minibatch_stddev, for options or an rng that differ between ranks, different networks or no
+  ///        rows on any rank; std::runtime_error if the ranks' states drift apart.
+  template <class Derived> GAN& fit(const Collective& ranks, const Eigen::MatrixBase<Derived>& x, const GANFitOptions& fit, Rng& rng, int report_every = 100) {
+    constexpr const char* function = "GAN::fit";
+    Matrix<T> converted;
+    std::optional<Eigen::Ref<const Matrix<T>>> rows;  // made inside agree(): a copy that fails on one rank stops every rank
+    detail::agree(ranks, [&] {
+      if (options_.packing != 1 || options_.minibatch_stddev)
+        throw std::invalid_argument(std::string(function) + ": a data-parallel fit needs packing 1 and no minibatch_stddev (both couple the rows of a batch), got packing " +
+                                    std::to_string(options_.packing) + (options_.minibatch_stddev ? " and minibatch_stddev" : ""));
+      check_fit(function, fit, report_every);
+      if (x.rows() > 0 || ranks.size() == 1) detail::check_rows(function, "x", x, options_.output);
+      detail::hold_rows<T>(rows, converted, function, "x", x);
+    });
+    return fit_rows(ranks, *rows, fit, rng, report_every);
+  }
  private:
   // fit() on rows of T: not a template, so a program built with extern templates compiles it once
   GAN& fit_rows(Eigen::Ref<const Matrix<T>> x, const GANFitOptions& fit, Rng& rng, int report_every);
+  GAN& fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, const GANFitOptions& fit, Rng& rng, int report_every);
 
  public:
   /// The mean discriminator and generator losses over each block of `report_every` steps of the last
@@ -301,6 +335,21 @@ template <Real T = double> class GAN {
     for (std::size_t l = 0; l + 1 < layers.size(); ++l) h = layers[l].forward(tape, h, self.options_.discriminator_activation, slope);
     return {layers.back().forward(tape, h, ad::Activation::identity, slope), h};
   }
+  // fit()'s options (batch_size a multiple of packing)
+  void check_fit(const char* function, const GANFitOptions& fit, int report_every) const {
+    if (fit.steps < 1) detail::throw_domain(function, "steps", "be at least 1", std::to_string(fit.steps));
+    if (fit.discriminator_steps < 1) detail::throw_domain(function, "discriminator_steps", "be at least 1", std::to_string(fit.discriminator_steps));
+    if (fit.batch_size < 1 || fit.batch_size % options_.packing != 0)
+      detail::throw_domain(function, "batch_size", "be a positive multiple of packing (" + std::to_string(options_.packing) + ")",
+                           std::to_string(fit.batch_size));
+    if (report_every < 1) detail::throw_domain(function, "report_every", "be at least 1", std::to_string(report_every));
+    check_positive(function, "generator_learning_rate", fit.generator_learning_rate);
+    check_positive(function, "discriminator_learning_rate", fit.discriminator_learning_rate);
+    if (!(fit.beta1 >= 0 && fit.beta1 < 1)) detail::throw_domain(function, "beta1", "lie in [0, 1)", detail::describe(fit.beta1));
+    if (!(fit.beta2 >= 0 && fit.beta2 < 1)) detail::throw_domain(function, "beta2", "lie in [0, 1)", detail::describe(fit.beta2));
+    if (!(fit.gradient_penalty >= 0 && std::isfinite(fit.gradient_penalty)))
+      detail::throw_domain(function, "gradient_penalty", "be finite and non-negative", detail::describe(fit.gradient_penalty));
+  }
   ad::Var<T> critic(ad::Tape<T>& tape, const ad::Var<T>& x) { return critic_impl(*this, tape, x); }
   ad::Var<T> critic(ad::Tape<T>& tape, const ad::Var<T>& x) const { return critic_impl(*this, tape, x); }
   ad::Var<T> noise(ad::Tape<T>& tape, Index rows, Rng& rng) const {
@@ -320,18 +369,7 @@ template <Real T>
 auto GAN<T>::fit_rows(Eigen::Ref<const Matrix<T>> x, const GANFitOptions& fit, Rng& rng, int report_every) -> GAN& {
     constexpr const char* function = "GAN::fit";
     detail::check_rows(function, "x", x, options_.output);
-    if (fit.steps < 1) detail::throw_domain(function, "steps", "be at least 1", std::to_string(fit.steps));
-    if (fit.discriminator_steps < 1) detail::throw_domain(function, "discriminator_steps", "be at least 1", std::to_string(fit.discriminator_steps));
-    if (fit.batch_size < 1 || fit.batch_size % options_.packing != 0)
-      detail::throw_domain(function, "batch_size", "be a positive multiple of packing (" + std::to_string(options_.packing) + ")",
-                           std::to_string(fit.batch_size));
-    if (report_every < 1) detail::throw_domain(function, "report_every", "be at least 1", std::to_string(report_every));
-    check_positive(function, "generator_learning_rate", fit.generator_learning_rate);
-    check_positive(function, "discriminator_learning_rate", fit.discriminator_learning_rate);
-    if (!(fit.beta1 >= 0 && fit.beta1 < 1)) detail::throw_domain(function, "beta1", "lie in [0, 1)", detail::describe(fit.beta1));
-    if (!(fit.beta2 >= 0 && fit.beta2 < 1)) detail::throw_domain(function, "beta2", "lie in [0, 1)", detail::describe(fit.beta2));
-    if (!(fit.gradient_penalty >= 0 && std::isfinite(fit.gradient_penalty)))
-      detail::throw_domain(function, "gradient_penalty", "be finite and non-negative", detail::describe(fit.gradient_penalty));
+    check_fit(function, fit, report_every);
     const bool wasserstein = options_.generator_loss == GANLoss::wasserstein_gp;  // the constructor checked the critic
     const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> rows = x.template cast<T>();
     nn::Adam<T> g_opt(generator_.parameters(), {.learning_rate = fit.generator_learning_rate, .beta1 = fit.beta1, .beta2 = fit.beta2});
@@ -384,6 +422,129 @@ auto GAN<T>::fit_rows(Eigen::Ref<const Matrix<T>> x, const GANFitOptions& fit, R
     return *this;
   }
 
+
+template <Real T>
+auto GAN<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, const GANFitOptions& fit, Rng& rng, int report_every) -> GAN& PML_RANKS_TRY {
+    constexpr const char* function = "GAN::fit";
+    const std::vector<Index> counts = detail::all_counts(ranks, x.rows());
+    Index n = 0, offset = 0;
+    for (int r = 0; r < ranks.size(); ++r) {
+      if (r == ranks.rank()) offset = n;
+      n += counts[static_cast<std::size_t>(r)];
+    }
+    if (n == 0) pml::detail::throw_shape(function, "x has no rows on any rank");
+    {  // the same training on every rank
+      const long sizes[4] = {long(fit.steps), long(fit.discriminator_steps), long(fit.batch_size), long(report_every)};
+      const double rates[5] = {fit.generator_learning_rate, fit.discriminator_learning_rate, fit.beta1, fit.beta2, fit.gradient_penalty};
+      const std::string model = detail::options_text(*this);
+      const std::uint64_t options = detail::fnv1a(rates, sizeof rates, detail::fnv1a(sizes, sizeof sizes, detail::fnv1a(model.data(), model.size())));
+      detail::check_same_training(ranks, function, options, rng, "steps, discriminator_steps, batch_size, report_every, learning rates, betas, gradient_penalty");
+    }
+    const bool wasserstein = options_.generator_loss == GANLoss::wasserstein_gp;
+    const nn::ParameterList<T> g_params = generator_.parameters(), d_params = discriminator_.parameters();
+    detail::broadcast_parameters(ranks, g_params, function);
+    detail::broadcast_parameters(ranks, d_params, function);
+    nn::Adam<T> g_opt(g_params, {.learning_rate = fit.generator_learning_rate, .beta1 = fit.beta1, .beta2 = fit.beta2});
+    nn::Adam<T> d_opt(d_params, {.learning_rate = fit.discriminator_learning_rate, .beta1 = fit.beta1, .beta2 = fit.beta2});
+    const Index m = static_cast<Index>(ranks.size()) * fit.batch_size;  // slots per update on all ranks together
+    const T inputs = T(m);  // the losses are per slot
+    Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> rows;
+    std::vector<T> message;
+    std::vector<Index> slots, local;
+    std::size_t widest = 0;  // the longer message: the generator's or the discriminator's gradients
+    for (const auto* list : {&g_params, &d_params}) {
+      std::size_t width = 0;
+      for (const auto* p : *list) width += static_cast<std::size_t>(p->value.size());
+      widest = std::max(widest, width);
+    }
+    detail::agree(ranks, [&] {  // the allocations: one rank short of memory stops every rank
+      rows = x;
+      message.reserve(widest + 2);
+      slots.reserve(static_cast<std::size_t>(m)), local.reserve(static_cast<std::size_t>(m));
+    });
+    ad::Tape<T> tape;
+    Matrix<T> xb, zb, fake, x_hat;
+    history_ = {};
+    double d_sum = 0, g_sum = 0;
+    const auto diverged = [&](const std::string& what, int step) {
+      detail::throw_domain(function, "x", "give a finite training loss and gradient (rescale or standardise the data)",
+                           what + " at step " + std::to_string(step + 1) + "; largest |x| is " + detail::describe(detail::largest_magnitude(ranks, x)));
+    };
+    const auto update = [&](nn::Adam<T>& optimizer, const nn::ParameterList<T>& params, bool contributed, const std::exception_ptr& error, T loss, int step) {
+      const double total = double(detail::sum_step(ranks, params, message, contributed, error, loss));
+      if (!std::isfinite(total)) diverged("a loss of " + detail::describe(total), step);
+      try {
+        optimizer.step();
+      } catch (const std::domain_error& e) {  // a non-finite gradient (the same on every rank)
+        diverged(e.what(), step);
+      }
+      return total / double(inputs);
+    };
+    const Index mine_begin = m * ranks.rank() / ranks.size(), mine_end = m * (ranks.rank() + 1) / ranks.size();  // the generator's slots here
+    for (int step = 0; step < fit.steps; ++step) {
+      for (int k = 0; k < fit.discriminator_steps; ++k) {
+        // the slots' real rows, drawn from all n rows alike on every rank; this rank takes the slots it holds
+        const std::uint64_t key = rng();
+        slots.clear(), local.clear();
+        for (Index j = 0; j < m; ++j) {
+          const auto g = static_cast<Index>(random::uniform_index(rng, static_cast<std::uint64_t>(n)));
+          if (g >= offset && g < offset + x.rows()) slots.push_back(j), local.push_back(g - offset);
+        }
+        std::exception_ptr error;
+        T loss = 0;
+        if (!slots.empty()) try {
+            io::gather_rows(rows, std::span<const Index>(local), xb);
+            zb.resize(static_cast<Index>(slots.size()), options_.noise);
+            pml::detail::fill_row_normals(key, std::span<const Index>(slots), zb);
+            fake = generator_.predict(zb);  // G is held fixed: its output enters D's loss as data
+            tape.reset();
+            ad::Var<T> d = discriminator_loss(tape, tape.constant(xb), tape.constant(fake));
+            if (wasserstein) {  // x̂ on the line between each slot's real row and its generated one
+              x_hat.resize(xb.rows(), xb.cols());
+              const std::uint64_t line = pml::detail::mix64(key + 1);
+              for (Index i = 0; i < xb.rows(); ++i) {
+                const T e = T(pml::detail::hashed_uniform<double>(line, static_cast<std::uint64_t>(slots[static_cast<std::size_t>(i)])));
+                x_hat.row(i) = e * xb.row(i) + (T(1) - e) * fake.row(i);
+              }
+              d = d + T(fit.gradient_penalty) * gradient_penalty(tape, tape.constant(x_hat));
+            }
+            tape.backward((T(1) / inputs) * d);
+            loss = d.value()(0, 0);
+          } catch (...) {
+            error = std::current_exception();
+          }
+        d_sum += update(d_opt, d_params, !slots.empty(), error, loss, step) / fit.discriminator_steps;
+      }
+      {  // the generator's update: this rank's even share of the m slots
+        const std::uint64_t key = rng();
+        slots.clear();
+        for (Index j = mine_begin; j < mine_end; ++j) slots.push_back(j);
+        std::exception_ptr error;
+        T loss = 0;
+        if (!slots.empty()) try {
+            zb.resize(static_cast<Index>(slots.size()), options_.noise);
+            pml::detail::fill_row_normals(key, std::span<const Index>(slots), zb);
+            tape.reset();
+            const ad::Var<T> g = generator_loss(tape, tape.constant(zb));
+            tape.backward((T(1) / inputs) * g);
+            loss = g.value()(0, 0);
+          } catch (...) {
+            error = std::current_exception();
+          }
+        g_sum += update(g_opt, g_params, !slots.empty(), error, loss, step);
+      }
+      if ((step + 1) % report_every == 0 || step + 1 == fit.steps) {
+        const int count = (step + 1) % report_every == 0 ? report_every : (step + 1) % report_every;
+        history_.discriminator_loss.push_back(T(d_sum / count));
+        history_.generator_loss.push_back(T(g_sum / count));
+        d_sum = g_sum = 0;
+        if (ranks.size() > 1 && !detail::same_on_every_rank(ranks, detail::state_hash<T>(g_opt) ^ detail::mix64(detail::state_hash<T>(d_opt))))
+          throw OnEveryRank<std::runtime_error>(std::string(function) + ": the ranks' parameters or optimiser states differ after step " + std::to_string(step + 1) +
+                                                " (every rank must run the same build on processors that round alike)");
+      }
+    }
+    return *this;
+  } PML_RANKS_CATCH(ranks, "GAN::fit")
 
 // GAN's longer members, defined out of the class so that an extern template instantiation of it
 // is not compiled again in every file that calls them (cmake/outline_members.py).
