@@ -174,10 +174,18 @@ TEST_CASE("Bayes by Backprop data-parallel fit on one process: learns, same seed
   CHECK(pml::metrics::accuracy(bnn.predict_mean(xt), yt) > 0.95);
   CHECK(bnn.loss_history() == again.loss_history());
   CHECK(bnn.predict_mean(xt) == again.predict_mean(xt));
-  pml::BayesByBackpropOptions local = options;
-  local.sampling = pml::nn::WeightSampling::local;
-  pml::BayesByBackprop<double> refused(local, init);
-  CHECK_THROWS_WITH(refused.fit(one, x, y, {.epochs = 1}, fit_rng), Contains("sampling = weights"));
+  // local reparameterisation and flipout too (each row's draws hashed from its position): reproducible from the seed
+  for (const auto sampling : {pml::nn::WeightSampling::local, pml::nn::WeightSampling::flipout}) {
+    pml::BayesByBackpropOptions o = options;
+    o.sampling = sampling;
+    pml::Rng i1(3), i2(3), r1(4), r2(4);
+    pml::BayesByBackprop<double> first(o, i1), second(o, i2);
+    first.fit(one, x, y, {.epochs = 20, .batch_size = 50, .learning_rate = 1e-2}, r1);
+    second.fit(one, x, y, {.epochs = 20, .batch_size = 50, .learning_rate = 1e-2}, r2);
+    CHECK(first.loss_history() == second.loss_history());
+    CHECK(first.loss_history().back() < first.loss_history().front());
+    CHECK(pml::metrics::accuracy(first.predict_mean(xt), yt) > 0.9);
+  }
 }
 
 TEST_CASE("Bayes by Backprop in float", "[deep][bbb]") {

@@ -13,6 +13,8 @@
 
 #include "pml/models/deep/bayes_by_backprop.hpp"
 #include "pml/models/deep/bayesian_cnn.hpp"
+#include "pml/models/deep/bayesian_segnet.hpp"
+#include "pml/models/deep/dcgan.hpp"
 #include "pml/models/deep/gan.hpp"
 #include "pml/models/deep/lstm_forecaster.hpp"
 #include "pml/models/deep/mc_dropout.hpp"
@@ -510,6 +512,134 @@ TEMPLATE_TEST_CASE("GAN trained on shards with batch B equals one process with b
     pml::Rng same(3);
     CHECK_THROWS_WITH(gan.fit(comm, mine, {.steps = r == 0 ? 2 : 3, .batch_size = 4}, same), Contains("GAN::fit: the ranks were given different options"));
   }
+}
+
+TEMPLATE_TEST_CASE("Synchronised batch normalisation: rows spread over the ranks standardise as the stacked rows do, forward and backward",
+                   "[mpi][train][batch_norm]", float, double) {
+  using T = TestType;
+  const auto& comm = world();
+  const int p = comm.size(), r = comm.rank();
+  // 11 images of 3 channels of 2 x 2 pixels, far from the origin (a sum of squares about 0 would lose them)
+  const Eigen::Index n = 11, c = 3, s = 4;
+  pml::Matrix<T> x = unit_data<T>(n, c * s, 13);
+  x.array() += T(1000);
+  pml::Matrix<T> weight = unit_data<T>(n, c * s, 14);  // the loss sum(weight ⊙ x̂)
+  const auto [b, e] = shard_of(n, r, p);
+  const double tol = std::is_same_v<T, float> ? 1e-3 : 1e-9;
+  pml::ad::Tape<T> whole_tape, mine_tape;
+  const auto whole_x = whole_tape.variable(x);
+  const auto whole = pml::ad::batch_standardize(whole_x, c, 1e-5);
+  whole_tape.backward(pml::ad::sum(whole.value * whole_tape.constant(weight)));
+  const pml::Matrix<T> mine_rows = x.middleRows(b, e - b);
+  const auto mine_x = mine_tape.variable(mine_rows);
+  const auto mine = pml::ad::batch_standardize(mine_x, c, 1e-5, comm);
+  CHECK(mine.count == double(n * s));
+  mine_tape.backward(pml::ad::sum(mine.value * mine_tape.constant(pml::Matrix<T>(weight.middleRows(b, e - b)))));
+  CHECK(relative(pml::Vector<T>(mine.stats.value().reshaped()), pml::Vector<T>(whole.stats.value().reshaped())) < tol);
+  if (e > b) {
+    CHECK(relative(pml::Vector<T>(mine.value.value().reshaped()), pml::Vector<T>(whole.value.value().middleRows(b, e - b).reshaped())) < tol);
+    CHECK(relative(pml::Vector<T>(mine_x.adjoint().reshaped()), pml::Vector<T>(whole_x.adjoint().middleRows(b, e - b).reshaped())) < 100 * tol);
+  }
+  // the layer: running statistics from every rank's rows, the same on every rank
+  pml::nn::BatchNorm<T> layer_whole(c), layer_mine(c);
+  pml::ad::Tape<T> t1, t2;
+  layer_whole.forward(t1, t1.constant(x), pml::nn::Mode::train);
+  layer_mine.forward(t2, t2.constant(mine_rows), comm);
+  CHECK(relative(pml::Vector<T>(layer_mine.running_var().reshaped()), pml::Vector<T>(layer_whole.running_var().reshaped())) < tol);
+  CHECK(relative(pml::Vector<T>(layer_mine.running_mean().reshaped()), pml::Vector<T>(layer_whole.running_mean().reshaped())) < tol);
+  // one value per channel on all ranks together is refused on every rank
+  pml::ad::Tape<T> t3;
+  const pml::Matrix<T> one = r == 0 ? pml::Matrix<T>(x.topRows(1).leftCols(c)) : pml::Matrix<T>(0, c);
+  CHECK_THROWS_WITH(pml::ad::batch_standardize(t3.constant(one), c, 1e-5, comm), Contains("more than one value"));
+}
+
+TEMPLATE_TEST_CASE("Bayesian SegNet trained on shards with minibatch B equals one process with minibatch P*B (synchronised batch norm)",
+                   "[mpi][train][segnet]", float, double) {
+  using T = TestType;
+  const auto& comm = world();
+  const int p = comm.size(), r = comm.rank();
+  const Eigen::Index n = 23, h = 4, w = 4;
+  const pml::Matrix<T> x = unit_data<T>(n, h * w, 15);
+  pml::Matrix<T> masks(n, h * w);
+  for (Eigen::Index i = 0; i < n; ++i)
+    for (Eigen::Index j = 0; j < h * w; ++j) masks(i, j) = x(i, j) > T(0.3) ? T(1) : T(0);
+  const auto [b, e] = shard_of(n, r, p);
+  const pml::Matrix<T> mine = x.middleRows(b, e - b), mine_masks = masks.middleRows(b, e - b);
+  const double tol = std::is_same_v<T, float> ? 1e-3 : 1e-9;
+  const pml::BayesianSegNetOptions options{.channels = 1, .height = h, .width = w, .classes = 2, .features = {3, 4}, .dropout = 0.3};
+  pml::Rng init0(700), init_mine(700 + std::uint64_t(r));  // the ranks start from different weights: rank 0's are copied
+  pml::BayesianSegNet<T> whole(options, init0), sharded(options, init_mine);
+  pml::Rng rng_whole(9), rng_sharded(9);
+  whole.fit(pml::Collective::single(), x, masks, {.epochs = 3, .batch_size = 3 * p, .learning_rate = 1e-2}, rng_whole);
+  sharded.fit(comm, mine, mine_masks, {.epochs = 3, .batch_size = 3, .learning_rate = 1e-2}, rng_sharded);
+  // the parameters and the batch norms' running statistics
+  const pml::Vector<T> wv = flat(whole.stored_parameters()), sv = flat(sharded.stored_parameters());
+  CHECK(relative(sv, wv) < tol);
+  REQUIRE(sharded.loss_history().size() == 3);
+  for (std::size_t k = 0; k < 3; ++k)
+    CHECK(std::abs(double(sharded.loss_history()[k] - whole.loss_history()[k])) < tol * std::abs(double(whole.loss_history()[k])));
+  CHECK(whole.loss_history().back() < whole.loss_history().front());  // it learns
+  if (p == 1) CHECK(sv == wv);
+  CHECK(pml::detail::same_on_every_rank(comm, pml::detail::fnv1a(sv.data(), std::size_t(sv.size()) * sizeof(T))));
+  // a mask entry that is not a class on the last rank reaches every rank
+  pml::Matrix<T> bad = mine_masks;
+  if (r == p - 1 && bad.rows() > 0) bad(0, 3) = T(5);
+  pml::Rng rng(1);
+  CHECK_THROWS_MATCHES(sharded.fit(comm, mine, bad, {.epochs = 1, .batch_size = 3}, rng), std::domain_error,
+                       Catch::Matchers::Predicate<std::domain_error>([&](const auto& ex) {
+                         const std::string m = ex.what();
+                         return m.find("BayesianSegNet::fit: masks must") != std::string::npos &&
+                                (p == 1 || m.find("(on rank " + std::to_string(p - 1) + " of " + std::to_string(p) + ")") != std::string::npos);
+                       }));
+}
+
+TEMPLATE_TEST_CASE("DCGAN trained on shards with minibatch B equals one process with minibatch P*B (synchronised batch norm in both players)",
+                   "[mpi][train][dcgan]", float, double) {
+  using T = TestType;
+  const auto& comm = world();
+  const int p = comm.size(), r = comm.rank();
+  const Eigen::Index n = 19;
+  const pml::Matrix<T> x = unit_data<T>(n, 8 * 8, 17);  // 8 x 8 images in [0, 1]
+  const auto [b, e] = shard_of(n, r, p);
+  const pml::Matrix<T> mine = x.middleRows(b, e - b);
+  const double tol = std::is_same_v<T, float> ? 2e-3 : 1e-8;
+  for (const pml::GANLoss loss : {pml::GANLoss::non_saturating, pml::GANLoss::wasserstein_gp}) {
+    CAPTURE(std::string(pml::enum_name(loss)));
+    const pml::DCGANOptions options{.noise = 3, .channels = 1, .height = 8, .width = 8, .generator_features = 2, .discriminator_features = 2, .generator_loss = loss};
+    pml::Rng init0(800), init_mine(800 + std::uint64_t(r));  // the ranks start from different weights: rank 0's are copied
+    pml::DCGAN<T> whole(options, init0), sharded(options, init_mine);
+    pml::Rng rng_whole(4), rng_sharded(4);
+    const int steps = loss == pml::GANLoss::wasserstein_gp ? 2 : 1;
+    whole.fit(pml::Collective::single(), x, {.epochs = 2, .batch_size = 3 * p, .learning_rate = 1e-2, .discriminator_steps = steps}, rng_whole);
+    sharded.fit(comm, mine, {.epochs = 2, .batch_size = 3, .learning_rate = 1e-2, .discriminator_steps = steps}, rng_sharded);
+    const pml::Vector<T> wv = flat(whole.stored_parameters()), sv = flat(sharded.stored_parameters());  // with the running statistics
+    pml::Rng init_again(800);
+    pml::DCGAN<T> untrained(options, init_again);
+    CHECK(relative(sv, wv) < tol);
+    CHECK(relative(wv, flat(untrained.stored_parameters())) > 1e-3);  // it trained
+    REQUIRE(sharded.loss_history().discriminator_loss.size() == 2);
+    for (std::size_t k = 0; k < 2; ++k) {
+      CHECK(std::abs(double(sharded.loss_history().discriminator_loss[k] - whole.loss_history().discriminator_loss[k])) <
+            tol * (1 + std::abs(double(whole.loss_history().discriminator_loss[k]))));
+      CHECK(std::abs(double(sharded.loss_history().generator_loss[k] - whole.loss_history().generator_loss[k])) <
+            tol * (1 + std::abs(double(whole.loss_history().generator_loss[k]))));
+    }
+    if (p == 1) CHECK(sv == wv);
+    CHECK(pml::detail::same_on_every_rank(comm, pml::detail::fnv1a(sv.data(), std::size_t(sv.size()) * sizeof(T))));
+  }
+  // packing couples a batch's images: refused on every rank; a value outside [0, 1] on the last rank reaches every rank
+  pml::Rng init(1), rng(2);
+  pml::DCGAN<T> packed({.noise = 2, .height = 8, .width = 8, .generator_features = 2, .discriminator_features = 2, .packing = 2}, init);
+  CHECK_THROWS_WITH(packed.fit(comm, mine, {.epochs = 1, .batch_size = 4}, rng), Contains("DCGAN::fit: a data-parallel fit needs packing 1"));
+  pml::DCGAN<T> gan({.noise = 2, .height = 8, .width = 8, .generator_features = 2, .discriminator_features = 2}, init);
+  pml::Matrix<T> bad = mine;
+  if (r == p - 1 && bad.rows() > 0) bad(0, 1) = T(1.5);
+  CHECK_THROWS_MATCHES(gan.fit(comm, bad, {.epochs = 1, .batch_size = 4}, rng), std::domain_error,
+                       Catch::Matchers::Predicate<std::domain_error>([&](const auto& ex) {
+                         const std::string m = ex.what();
+                         return m.find("DCGAN::fit: x must lie in [0, 1]") != std::string::npos &&
+                                (p == 1 || m.find("(on rank " + std::to_string(p - 1) + " of " + std::to_string(p) + ")") != std::string::npos);
+                       }));
 }
 
 int main(int argc, char** argv) { return mpi_test::run_tests(argc, argv); }

@@ -221,14 +221,21 @@ template <Real T> class BatchNorm {
   ad::Var<T> forward(ad::Tape<T>& tape, const ad::Var<T>& x, Mode mode = Mode::train) {
     check("nn::BatchNorm::forward", x);
     if (mode == Mode::predict) return evaluate(*this, tape, x);
-    const auto z = ad::batch_standardize(x, channels(), eps_);
-    const auto stats = z.stats.value();
-    const T m = static_cast<T>(x.rows() * x.cols() / channels()), mo = static_cast<T>(momentum_);
-    for (Index c = 0; c < channels(); ++c) {
-      running_mean_.value(c) = (T(1) - mo) * running_mean_.value(c) + mo * stats(0, c);
-      running_var_.value(c) = (T(1) - mo) * running_var_.value(c) + mo * stats(1, c) * m / (m - T(1));
-    }
-    return ad::channel_affine(z.value, weight_.bind(tape), bias_.bind(tape));
+    return train(tape, ad::batch_standardize(x, channels(), eps_));
+  }
+  /// Mode::train synchronised over `ranks` (PyTorch's SyncBatchNorm; data-parallel training): the batch's
+  /// rows are spread over the ranks (any number on each, 0 included) and each channel is normalised by the
+  /// statistics of all of them (ad::batch_standardize(x, C, eps, ranks)); the running statistics follow
+  /// those (the same on every rank). Every rank must call it at the same point of the same graph.
+  /// @throw std::invalid_argument (on every rank) if C does not divide x's columns or a channel has fewer than 2 values on all ranks.
+  ad::Var<T> forward(ad::Tape<T>& tape, const ad::Var<T>& x, const Collective& ranks) {
+    check("nn::BatchNorm::forward", x);
+    return train(tape, ad::batch_standardize(x, channels(), eps_, ranks));
+  }
+  /// The same for images. @throw std::invalid_argument unless x has channels() channels.
+  Images<T> forward(ad::Tape<T>& tape, const Images<T>& x, const Collective& ranks) {
+    check_images(x);
+    return {forward(tape, x.var, ranks), x.shape};
   }
   /// Mode::predict with the parameters as constants (reads the layer only; safe from many threads).
   ad::Var<T> forward(ad::Tape<T>& tape, const ad::Var<T>& x) const {
@@ -262,6 +269,16 @@ template <Real T> class BatchNorm {
   ConstParameterList<T> buffers() const { return {&running_mean_, &running_var_}; }  ///< read-only buffers()
 
  private:
+  // the training pass after the standardisation: the running statistics updated, then γ x̂ + β
+  ad::Var<T> train(ad::Tape<T>& tape, const ad::Standardized<T>& z) {
+    const auto stats = z.stats.value();
+    const T m = static_cast<T>(z.count), mo = static_cast<T>(momentum_);
+    for (Index c = 0; c < channels(); ++c) {
+      running_mean_.value(c) = (T(1) - mo) * running_mean_.value(c) + mo * stats(0, c);
+      running_var_.value(c) = (T(1) - mo) * running_var_.value(c) + mo * stats(1, c) * m / (m - T(1));
+    }
+    return ad::channel_affine(z.value, weight_.bind(tape), bias_.bind(tape));
+  }
   void check_images(const Images<T>& x) const {
     if (x.shape.channels != channels())
       pml::detail::throw_shape("nn::BatchNorm::forward", "x has " + std::to_string(x.shape.channels) + " channels (" + ad::to_string(x.shape) +

@@ -16,8 +16,10 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "pml/autodiff/ops/common.hpp"
+#include "pml/core/collective.hpp"
 #include "pml/autodiff/ops/linear_algebra.hpp"
 
 namespace pml::ad {
@@ -251,8 +253,11 @@ template <Real T> struct ChannelAffine {
 template <Real T> struct BatchStandardize {
   struct Data {
     double eps;
+    const Collective* ranks;  // synchronised over these ranks (nullptr: this batch alone)
+    double count;             // with ranks: the entries per channel on all ranks together
   };
   static void forward(Tape<T>& t, Node<T>& n, Map<T> v) {
+    if (op_data<Data>(n).ranks != nullptr) return forward_ranks(t, n, v);
     const auto x = t.value(n.a);
     auto stats = t.value(n.b);
     const T eps = static_cast<T>(op_data<Data>(n).eps);
@@ -269,6 +274,7 @@ template <Real T> struct BatchStandardize {
     });
   }
   static void backward(Tape<T>& t, const Node<T>& n, Map<T> v, Map<T> g) {
+    if (op_data<Data>(n).ranks != nullptr) return backward_ranks(t, n, v, g);
     const auto stats = t.value(n.b);
     auto dx = t.adjoint(n.a);
     const Index channels = stats.cols(), block = v.size() / channels;
@@ -277,6 +283,46 @@ template <Real T> struct BatchStandardize {
       const T mean_g = gc.mean(), mean_gx = gc.dot(xh) / T(block);
       Eigen::Map<Vector<T>>(dx.data() + c * block, block).array() += stats(2, c) * (gc.array() - mean_g - xh.array() * mean_gx);
     });
+  }
+  // Synchronised over ranks (each holding some rows of the batch, 0 included): the mean from the summed
+  // sums, the variance from the summed squared deviations about that mean (not a sum of squares about 0);
+  // the backward pass sums Σg and Σg·x̂ likewise. One Collective::sum each (two in the forward pass).
+  static void forward_ranks(Tape<T>& t, Node<T>& n, Map<T> v) {
+    const Data d = op_data<Data>(n);
+    const auto x = t.value(n.a);
+    auto stats = t.value(n.b);
+    const Index channels = stats.cols(), block = x.size() / channels;
+    std::vector<double> sums(static_cast<std::size_t>(channels), 0.0);
+    for (Index c = 0; c < channels; ++c) sums[std::size_t(c)] = Eigen::Map<const Vector<T>>(x.data() + c * block, block).template cast<double>().sum();
+    d.ranks->sum(sums.data(), sums.size());
+    for (Index c = 0; c < channels; ++c) stats(0, c) = static_cast<T>(sums[std::size_t(c)] / d.count);
+    for (Index c = 0; c < channels; ++c)
+      sums[std::size_t(c)] = (Eigen::Map<const Vector<T>>(x.data() + c * block, block).array() - stats(0, c)).template cast<double>().square().sum();
+    d.ranks->sum(sums.data(), sums.size());
+    const T eps = static_cast<T>(d.eps);
+    for (Index c = 0; c < channels; ++c) {
+      stats(1, c) = static_cast<T>(sums[std::size_t(c)] / d.count);
+      stats(2, c) = T(1) / std::sqrt(stats(1, c) + eps);
+      Eigen::Map<Vector<T>>(v.data() + c * block, block) = (Eigen::Map<const Vector<T>>(x.data() + c * block, block).array() - stats(0, c)) * stats(2, c);
+    }
+  }
+  static void backward_ranks(Tape<T>& t, const Node<T>& n, Map<T> v, Map<T> g) {
+    const Data d = op_data<Data>(n);
+    const auto stats = t.value(n.b);
+    auto dx = t.adjoint(n.a);
+    const Index channels = stats.cols(), block = v.size() / channels;
+    std::vector<double> sums(static_cast<std::size_t>(2 * channels), 0.0);
+    for (Index c = 0; c < channels; ++c) {
+      const Eigen::Map<const Vector<T>> gc(g.data() + c * block, block), xh(v.data() + c * block, block);
+      sums[std::size_t(c)] = gc.template cast<double>().sum();
+      sums[std::size_t(channels + c)] = gc.template cast<double>().dot(xh.template cast<double>());
+    }
+    d.ranks->sum(sums.data(), sums.size());
+    for (Index c = 0; c < channels; ++c) {
+      const Eigen::Map<const Vector<T>> gc(g.data() + c * block, block), xh(v.data() + c * block, block);
+      const T mean_g = static_cast<T>(sums[std::size_t(c)] / d.count), mean_gx = static_cast<T>(sums[std::size_t(channels + c)] / d.count);
+      Eigen::Map<Vector<T>>(dx.data() + c * block, block).array() += stats(2, c) * (gc.array() - mean_g - xh.array() * mean_gx);
+    }
   }
 };
 
@@ -481,6 +527,7 @@ template <Real T> Var<T> channel_affine(const Var<T>& x, const Var<T>& a, const 
 template <Real T> struct Standardized {
   Var<T> value;  ///< x̂, N x (C·S)
   Var<T> stats;  ///< 3 x C constant: the batch mean, the biased batch variance and 1/√(σ² + ε) per channel
+  double count = 0;  ///< the entries per channel the statistics are over (N·S; summed over the ranks when synchronised)
 };
 
 /// Standardises each of `channels` channels of x (N x (C·S)) with the batch's mean and biased variance
@@ -494,7 +541,29 @@ template <Real T> Standardized<T> batch_standardize(const Var<T>& x, Index chann
     pml::detail::throw_shape("ad::batch_standardize", "each channel needs more than one value, got " + std::to_string(x.rows() * (x.cols() / channels)));
   if (!(eps >= 0)) pml::detail::throw_domain("ad::batch_standardize", "eps", "be >= 0", std::to_string(eps));
   const Var<T> stats = x.tape->constant(3, channels);
-  return {x.tape->template record<detail::BatchStandardize<T>>(x.rows(), x.cols(), {x.id, stats.id}, {eps}), stats};
+  return {x.tape->template record<detail::BatchStandardize<T>>(x.rows(), x.cols(), {x.id, stats.id}, {eps, nullptr, 0.0}), stats,
+          double(x.rows() * (x.cols() / channels))};
+}
+
+/// Synchronised batch normalisation (PyTorch's SyncBatchNorm; data-parallel training, issue 18): the rows
+/// of the batch are spread over `ranks` (any number on each, 0 included) and every channel is standardised
+/// with the mean and biased variance of all the ranks' entries, the backward pass summing its two
+/// per-channel reductions over the ranks too — so P ranks give what batch_standardize() gives on the
+/// stacked rows, to rounding. Every rank must call it (and run the backward pass) at the same point of the
+/// same graph, with the same `channels` and `eps`. On one rank it is batch_standardize(). One collective
+/// for the count here, two in the forward pass, one in the backward pass.
+/// @throw std::invalid_argument (on every rank) if channels does not divide x's columns, if a channel has
+/// fewer than 2 entries on all ranks together, or eps < 0.
+template <Real T> Standardized<T> batch_standardize(const Var<T>& x, Index channels, double eps, const Collective& ranks) {
+  if (ranks.size() == 1) return batch_standardize(x, channels, eps);
+  if (channels < 1 || x.cols() % channels != 0)
+    pml::detail::throw_shape("ad::batch_standardize", std::to_string(channels) + " channels do not divide x's " + std::to_string(x.cols()) + " columns");
+  if (!(eps >= 0)) pml::detail::throw_domain("ad::batch_standardize", "eps", "be >= 0", std::to_string(eps));
+  const double count = pml::detail::all_sum(ranks, double(x.rows() * (x.cols() / channels)));
+  if (count < 2)
+    pml::detail::throw_shape("ad::batch_standardize", "each channel needs more than one value on all ranks together, got " + pml::detail::describe(count));
+  const Var<T> stats = x.tape->constant(3, channels);
+  return {x.tape->template record<detail::BatchStandardize<T>>(x.rows(), x.cols(), {x.id, stats.id}, {eps, &ranks, count}), stats, count};
 }
 
 /// The output of ad::max_pool2d: the pooled images and the pooling indices.

@@ -311,7 +311,7 @@ template <Real T = double> class BayesByBackprop {
     return {h, kl};
   }
   template <class Noise> Forward forward(ad::Tape<T>& tape, ad::Var<T> h, Noise& rng, nn::WeightSampling sampling) { return forward(layers_, tape, h, rng, sampling); }
-  // loss() with the noise of an Rng or of nn::RowDraws
+  /// loss() with the noise of an Rng or of nn::RowDraws (data-parallel fits).
   template <class Noise> ad::Var<T> loss_impl(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& y, Noise& rng, T kl_weight);
   // f(x) outside training, on this thread's scratch tape (const: many threads may call it at once): one draw
   // (or the mean weights), softmax for classifiers
@@ -372,6 +372,7 @@ auto BayesByBackprop<T>::loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::
   return loss_impl(tape, x, y, rng, kl_weight);
 }
 
+/// loss() with the noise of an Rng or of nn::RowDraws (data-parallel fits).
 template <Real T>
 template <class Noise>
 auto BayesByBackprop<T>::loss_impl(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& y, Noise& rng, T kl_weight) -> ad::Var<T> {

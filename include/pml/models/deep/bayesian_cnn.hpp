@@ -141,7 +141,7 @@ template <Real T = double> class BayesianCNN {
   // fit()'s training loop on rows of T: not a template, so a program built with extern templates compiles it once
   BayesianCNN& fit_rows(Eigen::Ref<const Matrix<T>> x, const Matrix<T>& onehot, const FitOptions& fit, Rng& rng);
   BayesianCNN& fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, const Matrix<T>& onehot, const FitOptions& fit, Rng& rng);
-  // loss() with the noise of an Rng or of nn::RowDraws
+  /// loss() with the noise of an Rng or of nn::RowDraws (data-parallel fits).
   template <class Noise> ad::Var<T> loss_impl(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& y, Noise& rng, T kl_weight);
 
  public:
@@ -302,6 +302,7 @@ auto BayesianCNN<T>::loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<
   return loss_impl(tape, x, y, rng, kl_weight);
 }
 
+/// loss() with the noise of an Rng or of nn::RowDraws (data-parallel fits).
 template <Real T>
 template <class Noise>
 auto BayesianCNN<T>::loss_impl(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& y, Noise& rng, T kl_weight) -> ad::Var<T> {

@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -26,6 +27,7 @@
 #include "pml/autodiff/ops.hpp"
 #include "pml/autodiff/scratch.hpp"
 #include "pml/core/parallel.hpp"
+#include "pml/models/deep/data_parallel.hpp"
 #include "pml/models/deep/training.hpp"
 #include "pml/nn/conv.hpp"
 #include "pml/nn/dropout.hpp"
@@ -102,9 +104,54 @@ template <Real T = double> class BayesianSegNet {
     decltype(auto) rows = detail::as_rows<T>("BayesianSegNet::fit", "x", x);  // x's errors before the masks' (an argument order is unspecified)
     return fit_rows(rows, detail::as_rows<T>("BayesianSegNet::fit", "masks", masks), fit, rng);
   }
+  /// fit() with the images spread over processes (data-parallel training, issue 18 §3; core/collective.hpp,
+  /// `pml::mpi::Communicator` on MPI): each rank passes its own images and masks (any number, 0 included;
+  /// rank order is row order) and fit.batch_size is the images per rank, so each Adam step uses
+  /// ranks.size() · batch_size images of the whole data set. Batch normalisation is synchronised (each
+  /// channel normalised by the statistics of the minibatch's images on all ranks: nn::BatchNorm::forward(tape,
+  /// x, ranks), PyTorch's SyncBatchNorm), so every rank runs every step, also one holding none of its images;
+  /// each image's dropout masks are hashed from the step and the image's position (nn::RowNoise). Every rank
+  /// must call it with the same options and an `rng` in the same state (checked); rank 0's initial weights are
+  /// copied to every rank and the gradients summed over the ranks once per step, so P ranks with batch B fit as
+  /// fit(Collective::single(), all images, {batch P·B}) does, to the rounding of the sums (not as fit(x, masks,
+  /// fit, rng)). The running statistics are the same on every rank. Each rank adds the weight decay in
+  /// proportion to its images of the minibatch.
+  /// @throw as fit(), on every rank (the message names the failing rank), with ranks.size() · batch_size < 2 in
+  ///        place of batch_size < 2; std::invalid_argument for an rng in different states, different networks or
+  ///        no images on any rank; std::runtime_error if the ranks' states drift apart.
+  template <class DX, class DY>
+  BayesianSegNet& fit(const Collective& ranks, const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& masks, const FitOptions& fit, Rng& rng) {
+    constexpr const char* function = "BayesianSegNet::fit";
+    Matrix<T> x_store, mask_store;
+    std::optional<Eigen::Ref<const Matrix<T>>> rows, mask_rows;  // made inside agree(): a copy that fails on one rank stops every rank
+    detail::agree(ranks, [&] {
+      detail::check_fit_options(function, fit);
+      if (static_cast<Index>(ranks.size()) * fit.batch_size < 2)
+        detail::throw_domain(function, "batch_size", "give at least 2 images a step on all ranks together (batch normalisation)", std::to_string(fit.batch_size));
+      detail::check_same_rows(function, x, masks);
+      detail::hold_rows<T>(rows, x_store, function, "x", x);
+      detail::hold_rows<T>(mask_rows, mask_store, function, "masks", masks);
+      if (x.rows() > 0 || ranks.size() == 1) check_training_rows(function, *rows, *mask_rows);
+    });
+    return fit_rows(ranks, *rows, *mask_rows, fit, rng);
+  }
  private:
   // fit() on rows of T: not a template, so a program built with extern templates compiles it once
   BayesianSegNet& fit_rows(Eigen::Ref<const Matrix<T>> x, Eigen::Ref<const Matrix<T>> masks, const FitOptions& fit, Rng& rng);
+  BayesianSegNet& fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, Eigen::Ref<const Matrix<T>> masks, const FitOptions& fit, Rng& rng);
+  // the images' and the masks' shapes, finite values and class indices
+  void check_training_rows(const char* function, Eigen::Ref<const Matrix<T>> x, Eigen::Ref<const Matrix<T>> masks) const {
+    detail::check_rows(function, "x", x, input_size());
+    detail::check_rows(function, "masks", masks, pixels());
+    detail::check_same_rows(function, x, masks);
+    for (Index i = 0; i < masks.rows(); ++i)
+      for (Index j = 0; j < masks.cols(); ++j) {
+        const double v = double(masks(i, j));
+        if (!(v >= 0 && v < double(options_.classes) && v == std::floor(v)))
+          detail::throw_domain(function, "masks", "hold class indices 0.." + std::to_string(options_.classes - 1),
+                               detail::describe(v) + " at row " + std::to_string(i + 1) + ", pixel " + std::to_string(j + 1));
+      }
+  }
 
  public:
   /// The mean cross-entropy per image of each epoch of the last fit() (empty before it; not stored in files).
@@ -197,13 +244,16 @@ template <Real T = double> class BayesianSegNet {
     for (Index j = 0; j < p; ++j)
       for (Index i = 0; i < n; ++i) out(j * n + i, static_cast<Index>(masks(i, j))) = T(1);
   }
-  template <class Self, class Layer> static nn::Images<T> norm(Layer& bn, ad::Tape<T>& tape, const nn::Images<T>& x) {
+  template <class Self, class Layer> static nn::Images<T> norm(Layer& bn, ad::Tape<T>& tape, const nn::Images<T>& x, const Collective* ranks) {
     if constexpr (std::is_const_v<Self>)
       return bn.forward(tape, x);
     else
-      return bn.forward(tape, x, nn::Mode::train);
+      return ranks ? bn.forward(tape, x, *ranks) : bn.forward(tape, x, nn::Mode::train);
   }
-  template <class Self> static ad::Var<T> forward(Self& self, ad::Tape<T>& tape, const ad::Var<T>& x, Rng& rng, bool dropout) {
+  // Noise: an Rng (masks in sequence) or nn::RowNoise (each image's masks from its position, dropout layer l's
+  // from noise.layer(l)); `ranks`: batch normalisation synchronised over them (training on ranks)
+  template <class Self, class Noise>
+  static ad::Var<T> forward(Self& self, ad::Tape<T>& tape, const ad::Var<T>& x, Noise& rng, bool dropout, const Collective* ranks = nullptr) {
     const Options& o = self.options_;
     const std::size_t levels = o.features.size();
     const nn::MaxPool2d<T> pool(ad::Window2d::square(2, 2));
@@ -212,19 +262,19 @@ template <Real T = double> class BayesianSegNet {
     std::vector<ad::Var<T>> indices(levels);
     std::vector<ad::ImageShape> before(levels);
     for (std::size_t l = 0; l < levels; ++l) {
-      h = norm<Self>(self.enc_bn_[l], tape, self.enc_conv_[l].forward(tape, h));
+      h = norm<Self>(self.enc_bn_[l], tape, self.enc_conv_[l].forward(tape, h), ranks);
       h.var = ad::relu(h.var);
       before[l] = h.shape;
       auto [pooled, idx] = pool.forward_with_indices(h);
       h = pooled;
       indices[l] = idx;
     }
-    h.var = drop.forward(tape, h.var, rng, dropout);
+    h.var = drop.forward(tape, h.var, nn::layer_noise(rng, 0), dropout);
     for (std::size_t k = levels; k-- > 0;) {
       h = {ad::max_unpool2d(h.var, indices[k], before[k]), before[k]};
-      h = norm<Self>(self.dec_bn_[k], tape, self.dec_conv_[k].forward(tape, h));
+      h = norm<Self>(self.dec_bn_[k], tape, self.dec_conv_[k].forward(tape, h), ranks);
       h.var = ad::relu(h.var);
-      if (k + 1 == levels) h.var = drop.forward(tape, h.var, rng, dropout);
+      if (k + 1 == levels) h.var = drop.forward(tape, h.var, nn::layer_noise(rng, 1), dropout);
     }
     return self.classifier_[0].forward(tape, h).var;
   }
@@ -273,13 +323,7 @@ auto BayesianSegNet<T>::fit_rows(Eigen::Ref<const Matrix<T>> x, Eigen::Ref<const
     detail::check_same_rows(function, x, masks);
     detail::check_fit_options(function, fit);
     if (fit.batch_size < 2) detail::throw_domain(function, "batch_size", "be at least 2 (batch normalisation)", std::to_string(fit.batch_size));
-    for (Index i = 0; i < masks.rows(); ++i)
-      for (Index j = 0; j < masks.cols(); ++j) {
-        const double v = double(masks(i, j));
-        if (!(v >= 0 && v < double(options_.classes) && v == std::floor(v)))
-          detail::throw_domain(function, "masks", "hold class indices 0.." + std::to_string(options_.classes - 1),
-                               detail::describe(v) + " at row " + std::to_string(i + 1) + ", pixel " + std::to_string(j + 1));
-      }
+    check_training_rows(function, x, masks);
     auto params = parameters();
     nn::Adam<T> adam(params, {.learning_rate = fit.learning_rate});
     const T decay = T(options_.weight_decay);
@@ -301,6 +345,38 @@ auto BayesianSegNet<T>::fit_rows(Eigen::Ref<const Matrix<T>> x, Eigen::Ref<const
     return *this;
   }
 
+
+template <Real T>
+auto BayesianSegNet<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, Eigen::Ref<const Matrix<T>> masks, const FitOptions& fit, Rng& rng)
+    -> BayesianSegNet& PML_RANKS_TRY {
+    constexpr const char* function = "BayesianSegNet::fit";
+    nn::Adam<T> adam(parameters(), {.learning_rate = fit.learning_rate});
+    const T decay = T(options_.weight_decay);
+    ad::Tape<T> tape;
+    Matrix<T> targets;
+    const Collective* synchronised = ranks.size() > 1 ? &ranks : nullptr;  // one rank: the plain batch normalisation
+    history_ = detail::run_epochs<T>(ranks, function, x, masks, fit, rng, adam, detail::options_text(*this), [&](const Matrix<T>& xb, const Matrix<T>& mb, const detail::ShardStep& s) {
+      if (s.minibatch_rows < 2) return T(0);  // a last minibatch of one image on all ranks: batch normalisation cannot take it
+      one_hot_pixels(mb, targets);
+      tape.reset();
+      const nn::RowNoise noise{s.key, s.positions};
+      const ad::Var<T> out = forward(*this, tape, tape.constant(xb), noise, true, synchronised);
+      const ad::Var<T> loss = ad::softmax_cross_entropy(pixel_rows(out), tape.constant(targets));  // summed over this rank's images
+      tape.backward((T(1) / T(s.minibatch_rows)) * loss);
+      const T share = T(xb.rows()) / T(s.minibatch_rows);  // of the weight decay: the ranks' shares add up to one
+      if (decay > T(0))
+        for (auto* conv : conv_layers()) conv->weight().grad += (share * decay) * conv->weight().value;
+      return loss.value()(0, 0);
+    }, detail::StepRanks::all);
+    // the running statistics follow the synchronised batches: the same on every rank (checked with the parameters)
+    if (ranks.size() > 1) {
+      std::uint64_t h = detail::fnv1a(nullptr, 0);
+      for (const auto* q : stored_parameters()) h = detail::fnv1a(q->value.data(), static_cast<std::size_t>(q->value.size()) * sizeof(T), h);
+      if (!detail::same_on_every_rank(ranks, h))
+        throw OnEveryRank<std::runtime_error>(std::string(function) + ": the ranks' running statistics differ after training (every rank must run the same build)");
+    }
+    return *this;
+  } PML_RANKS_CATCH(ranks, "BayesianSegNet::fit")
 
 // BayesianSegNet's longer members, defined out of the class so that an extern template instantiation of it
 // is not compiled again in every file that calls them (cmake/outline_members.py).

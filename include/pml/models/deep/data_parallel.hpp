@@ -75,6 +75,13 @@ template <Real T, class Optimizer> std::uint64_t state_hash(const Optimizer& opt
   return fnv1a(&steps, sizeof steps, h);
 }
 
+/// Which ranks run each step of a data-parallel run_epochs(): those holding rows of the minibatch, or all of
+/// them, those with no rows too (a network whose forward and backward passes take part in collectives:
+/// synchronised batch normalisation). With `all` an exception in a step leaves the fit at once (PML_RANKS_CATCH:
+/// the other ranks may be inside one of the step's collectives), so a step must throw alike on every rank or
+/// not at all.
+enum class StepRanks : std::uint8_t { holders, all };
+
 /// What a data-parallel step sees besides its rows: their positions in the whole data set (for their
 /// noise), the number of rows of the minibatch on all ranks together (the loss is a sum over those rows
 /// divided by it) and the step's noise key (the same on every rank).
@@ -140,7 +147,7 @@ template <class Derived> double largest_magnitude(const Collective& ranks, const
 /// ranks.size() · batch_size rows of the whole data set. `rng` must be in the same state on every rank (it is
 /// checked): each epoch's order and each step's noise key are drawn from it. Rank 0's initial parameters are
 /// copied to every rank first. For each step, step(xb, yb, ShardStep) runs on the ranks that hold rows of the
-/// minibatch: it back-propagates its rows' summed loss divided by ShardStep::minibatch_rows into the
+/// minibatch (on every rank, with `on` = StepRanks::all): it back-propagates its rows' summed loss divided by ShardStep::minibatch_rows into the
 /// parameters' gradients and returns that summed loss (undivided); the gradients and losses are summed over
 /// the ranks (one message) and every rank applies `optimizer.step()`. After every epoch the ranks' parameters
 /// and optimiser state are checked to be the same bits. `model_options` (the model's options as its file
@@ -152,7 +159,8 @@ template <class Derived> double largest_magnitude(const Collective& ranks, const
 ///        finite; std::runtime_error if the ranks' states drift apart; what a step throws on any rank (agree()).
 template <Real T, class DX, class DY, class Optimizer, class Step>
 std::vector<T> run_epochs(const Collective& ranks, const char* function, const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y,
-                          const FitOptions& fit, Rng& rng, Optimizer& optimizer, std::string_view model_options, Step step) {
+                          const FitOptions& fit, Rng& rng, Optimizer& optimizer, std::string_view model_options, Step step,
+                          StepRanks on = StepRanks::holders) {
   using RowMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   const std::vector<Index> counts = all_counts(ranks, x.rows());
   Index n = 0, offset = 0;
@@ -204,16 +212,21 @@ std::vector<T> run_epochs(const Collective& ranks, const char* function, const E
         if (g >= offset && g < offset + x.rows()) local.push_back(g - offset), positions.push_back(g);
       std::exception_ptr error = reported;
       T loss = 0;
-      if (!local.empty() && !error) {
+      const ShardStep shard{positions, static_cast<Index>(minibatch.size()), key, b, batches.size()};
+      if (on == StepRanks::all) {  // also with no rows: the step's collectives need every rank (an exception leaves the fit)
+        io::gather_rows(xr, std::span<const Index>(local), xb);
+        io::gather_rows(yr, std::span<const Index>(local), yb);
+        loss = step(xb, yb, shard);
+      } else if (!local.empty() && !error) {
         io::gather_rows(xr, std::span<const Index>(local), xb);
         io::gather_rows(yr, std::span<const Index>(local), yb);
         try {
-          loss = step(xb, yb, ShardStep{positions, static_cast<Index>(minibatch.size()), key, b, batches.size()});
+          loss = step(xb, yb, shard);
         } catch (...) {
           error = std::current_exception();
         }
       }
-      const double batch_loss = double(sum_step(ranks, params, message, !local.empty(), error, loss));
+      const double batch_loss = double(sum_step(ranks, params, message, on == StepRanks::all || !local.empty(), error, loss));
       if (!std::isfinite(batch_loss)) diverged("a minibatch loss of " + describe(batch_loss), epoch, b);
       try {
         optimizer.step();

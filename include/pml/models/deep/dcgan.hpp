@@ -23,7 +23,10 @@
 
 #include "pml/core/instantiation.hpp"
 #include <algorithm>
+#include <exception>
 #include <filesystem>
+#include <optional>
+#include <span>
 #include <functional>
 #include <limits>
 #include <string>
@@ -32,6 +35,7 @@
 
 #include "pml/autodiff/ops.hpp"
 #include "pml/autodiff/scratch.hpp"
+#include "pml/models/deep/data_parallel.hpp"
 #include "pml/models/deep/gan.hpp"
 #include "pml/models/deep/training.hpp"
 #include "pml/nn/conv.hpp"
@@ -135,19 +139,30 @@ template <Real T = double> class DCGAN {
   ad::Var<T> discriminator_loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& fake) {
     check_batch("DCGAN::discriminator_loss", x.rows(), x.cols());
     check_batch("DCGAN::discriminator_loss", fake.rows(), fake.cols());
+    return discriminator_loss_impl(tape, x, fake);
+  }
+ private:
+  // discriminator_loss() without its checks (a rank's share of a batch in a data-parallel fit may have no rows)
+  ad::Var<T> discriminator_loss_impl(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& fake) {
     const ad::Var<T> real_logit = discriminator_logit(*this, tape, x), fake_logit = discriminator_logit(*this, tape, fake);
     if (critic()) return ad::sum(fake_logit) - ad::sum(real_logit);
     return ad::bce_with_logits(real_logit, tape.constant(real_logit.rows(), 1, T(1))) + ad::bce_with_logits(fake_logit, tape.constant(fake_logit.rows(), 1, T(0)));
   }
+ public:
   /// The generator's loss for generated images `fake` (on the tape that made them from G; N a multiple of
   /// packing), summed over D's inputs. @throw std::invalid_argument for the wrong width or row count.
   ad::Var<T> generator_loss(ad::Tape<T>& tape, const ad::Var<T>& fake) {
     check_batch("DCGAN::generator_loss", fake.rows(), fake.cols());
+    return generator_loss_impl(tape, fake);
+  }
+ private:
+  ad::Var<T> generator_loss_impl(ad::Tape<T>& tape, const ad::Var<T>& fake) {
     const ad::Var<T> logit = discriminator_logit(*this, tape, fake);
     if (critic()) return -ad::sum(logit);  // WGAN: −Σ D(fake)
     if (options_.generator_loss == GANLoss::non_saturating) return ad::bce_with_logits(logit, tape.constant(logit.rows(), 1, T(1)));  // −log D
     return -ad::bce_with_logits(logit, tape.constant(logit.rows(), 1, T(0)));  // log(1 − D) = −softplus(logit)
   }
+ public:
   /// WGAN-GP's penalty Σ (‖∇ D(x̂)‖₂ − 1)² over D's inputs at the images `x_hat` (N x C·H·W in [−1, 1], N
   /// a multiple of packing; the gradient is with respect to D's input, a pack of `packing` images). It is
   /// built on the tape from the critic's weights: ∇ = C₁ᵀ(m₁ ⊙ C₂ᵀ(m₂ ⊙ w)), Cᵀ the adjoint of a
@@ -192,9 +207,56 @@ template <Real T = double> class DCGAN {
   template <class Derived> DCGAN& fit(const Eigen::MatrixBase<Derived>& x, const DCGANFitOptions& fit, Rng& rng) {
     return fit_rows(detail::as_rows<T>("DCGAN::fit", "x", x), fit, rng);
   }
+  /// fit() with the images spread over processes (data-parallel training, issue 18 §3; core/collective.hpp,
+  /// `pml::mpi::Communicator` on MPI): each rank passes its own images (any number, 0 included; rank order is
+  /// row order) and fit.batch_size is the images per rank, so each minibatch holds ranks.size() · batch_size
+  /// images of the whole data set (drawn as run_epochs does). Each rank generates one image per minibatch
+  /// image it holds, from noise hashed from the step's key and the image's position (WGAN-GP's ε likewise);
+  /// both players' batch normalisation is synchronised over the ranks (nn::BatchNorm::forward(tape, x,
+  /// ranks)), so every rank runs every step, also one holding none of its images; each player's gradients
+  /// are summed over the ranks once per update. Rank 0's initial weights are copied to every rank; `rng` must
+  /// be in the same state on every rank (checked). So P ranks with batch B fit as fit(Collective::single(),
+  /// all images, {batch P·B}) does, to the rounding of the sums (not as fit(x, fit, rng), whose noise is drawn
+  /// in sequence). The parameters, both optimisers and the running statistics are checked to agree after
+  /// every epoch. Not with packing or minibatch_stddev (both couple the images of a batch).
+  /// @throw as fit(), on every rank (the message names the failing rank); std::invalid_argument with packing
+  ///        or minibatch_stddev, for options or an rng that differ between ranks, different networks or fewer
+  ///        than 2 images on all ranks; std::runtime_error if the ranks' states drift apart.
+  template <class Derived> DCGAN& fit(const Collective& ranks, const Eigen::MatrixBase<Derived>& x, const DCGANFitOptions& fit, Rng& rng) {
+    constexpr const char* function = "DCGAN::fit";
+    Matrix<T> converted;
+    std::optional<Eigen::Ref<const Matrix<T>>> rows;  // made inside agree(): a copy that fails on one rank stops every rank
+    detail::agree(ranks, [&] {
+      if (options_.packing != 1 || options_.minibatch_stddev)
+        throw std::invalid_argument(std::string(function) + ": a data-parallel fit needs packing 1 and no minibatch_stddev (both couple the images of a batch), got packing " +
+                                    std::to_string(options_.packing) + (options_.minibatch_stddev ? " and minibatch_stddev" : ""));
+      check_fit(function, fit);
+      if (x.rows() > 0 || ranks.size() == 1) {
+        detail::check_rows(function, "x", x, input_size());
+        if (x.minCoeff() < 0 || x.maxCoeff() > 1)
+          detail::throw_domain(function, "x", "lie in [0, 1]", "values from " + detail::describe(double(x.minCoeff())) + " to " + detail::describe(double(x.maxCoeff())));
+      }
+      detail::hold_rows<T>(rows, converted, function, "x", x);
+    });
+    return fit_rows(ranks, *rows, fit, rng);
+  }
  private:
   // fit() on rows of T: not a template, so a program built with extern templates compiles it once
   DCGAN& fit_rows(Eigen::Ref<const Matrix<T>> x, const DCGANFitOptions& fit, Rng& rng);
+  DCGAN& fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, const DCGANFitOptions& fit, Rng& rng);
+  // fit()'s options, apart from the data
+  void check_fit(const char* function, const DCGANFitOptions& fit) const {
+    if (fit.epochs < 1) detail::throw_domain(function, "epochs", "be at least 1", std::to_string(fit.epochs));
+    if (fit.batch_size < 2 * options_.packing)
+      detail::throw_domain(function, "batch_size", "be at least 2 x packing = " + std::to_string(2 * options_.packing) + (critic() ? " (the generator's batch normalisation)" : " (batch normalisation over D's inputs)"),
+                           std::to_string(fit.batch_size));
+    check_positive(function, "learning_rate", fit.learning_rate);
+    if (!(fit.beta1 >= 0 && fit.beta1 < 1)) detail::throw_domain(function, "beta1", "lie in [0, 1)", detail::describe(fit.beta1));
+    if (!(fit.beta2 >= 0 && fit.beta2 < 1)) detail::throw_domain(function, "beta2", "lie in [0, 1)", detail::describe(fit.beta2));
+    if (fit.discriminator_steps < 1) detail::throw_domain(function, "discriminator_steps", "be at least 1", std::to_string(fit.discriminator_steps));
+    if (!(fit.gradient_penalty >= 0 && std::isfinite(fit.gradient_penalty)))
+      detail::throw_domain(function, "gradient_penalty", "be finite and non-negative", detail::describe(fit.gradient_penalty));
+  }
 
  public:
   /// The mean discriminator and generator losses per D input (an image, or a pack) of each epoch of the last fit() (empty before it).
@@ -330,19 +392,20 @@ template <Real T = double> class DCGAN {
     return packed;
   }
   // batch norm in training mode for a mutable model (fit), with the running statistics for a const one
-  template <class Self> static nn::Images<T> norm(Self& bn, ad::Tape<T>& tape, const nn::Images<T>& x) {
+  // (`sync`: synchronised over those ranks, in a data-parallel fit)
+  template <class Self> static nn::Images<T> norm(Self& bn, ad::Tape<T>& tape, const nn::Images<T>& x, const Collective* sync) {
     if constexpr (std::is_const_v<Self>)
       return bn.forward(tape, x);
     else
-      return bn.forward(tape, x, nn::Mode::train);
+      return sync ? bn.forward(tape, x, *sync) : bn.forward(tape, x, nn::Mode::train);
   }
   template <class Self> static ad::Var<T> generator_output(Self& self, ad::Tape<T>& tape, const ad::Var<T>& z) {
     const Options& o = self.options_;
     const ad::ImageShape first{2 * o.generator_features, o.height / 4, o.width / 4};
     nn::Images<T> h{self.g_dense_.forward(tape, z), first};
-    h = norm(self.g_bn0_, tape, h);
+    h = norm(self.g_bn0_, tape, h, self.sync_);
     h.var = ad::relu(h.var);
-    h = norm(self.g_bn1_, tape, self.g_up1_.forward(tape, h));
+    h = norm(self.g_bn1_, tape, self.g_up1_.forward(tape, h), self.sync_);
     h.var = ad::relu(h.var);
     return ad::tanh(self.g_up2_.forward(tape, h).var);
   }
@@ -351,7 +414,7 @@ template <Real T = double> class DCGAN {
     nn::Images<T> h = self.d_conv1_.forward(tape, {pack(tape, x, o.packing), ad::ImageShape{o.packing * o.channels, o.height, o.width}});
     h.var = ad::leaky_relu(h.var, T(0.2));
     h = self.d_conv2_.forward(tape, h);
-    if (!self.critic()) h = norm(self.d_bn2_, tape, h);  // a WGAN-GP critic has no batch normalisation
+    if (!self.critic()) h = norm(self.d_bn2_, tape, h, self.sync_);  // a WGAN-GP critic has no batch normalisation
     h.var = ad::leaky_relu(h.var, T(0.2));
     const ad::Var<T> features = o.minibatch_stddev ? detail::append_minibatch_stddev(tape, h.var) : h.var;
     return {self.d_dense_.forward(tape, features), h.var};
@@ -401,6 +464,7 @@ template <Real T = double> class DCGAN {
 
   Options options_;
   nn::Linear<T> g_dense_;
+  const Collective* sync_ = nullptr;  // during a data-parallel fit: the ranks the batch norms synchronise over
   nn::BatchNorm<T> g_bn0_;
   nn::ConvTranspose2d<T> g_up1_;
   nn::BatchNorm<T> g_bn1_;
@@ -420,19 +484,10 @@ auto DCGAN<T>::fit_rows(Eigen::Ref<const Matrix<T>> x, const DCGANFitOptions& fi
     if (x.rows() < 2) pml::detail::throw_shape(function, "x has 1 row; batch normalisation needs at least 2 images");
     if (x.minCoeff() < 0 || x.maxCoeff() > 1)
       detail::throw_domain(function, "x", "lie in [0, 1]", "values from " + detail::describe(double(x.minCoeff())) + " to " + detail::describe(double(x.maxCoeff())));
-    if (fit.epochs < 1) detail::throw_domain(function, "epochs", "be at least 1", std::to_string(fit.epochs));
-    if (fit.batch_size < 2 * options_.packing)
-      detail::throw_domain(function, "batch_size", "be at least 2 x packing = " + std::to_string(2 * options_.packing) + (critic() ? " (the generator's batch normalisation)" : " (batch normalisation over D's inputs)"),
-                           std::to_string(fit.batch_size));
+    check_fit(function, fit);
     if (x.rows() < 2 * options_.packing)
       pml::detail::throw_shape(function, "x has " + std::to_string(x.rows()) + " rows; with packing " + std::to_string(options_.packing) + " fit needs at least " +
                                              std::to_string(2 * options_.packing));
-    check_positive(function, "learning_rate", fit.learning_rate);
-    if (!(fit.beta1 >= 0 && fit.beta1 < 1)) detail::throw_domain(function, "beta1", "lie in [0, 1)", detail::describe(fit.beta1));
-    if (!(fit.beta2 >= 0 && fit.beta2 < 1)) detail::throw_domain(function, "beta2", "lie in [0, 1)", detail::describe(fit.beta2));
-    if (fit.discriminator_steps < 1) detail::throw_domain(function, "discriminator_steps", "be at least 1", std::to_string(fit.discriminator_steps));
-    if (!(fit.gradient_penalty >= 0 && std::isfinite(fit.gradient_penalty)))
-      detail::throw_domain(function, "gradient_penalty", "be finite and non-negative", detail::describe(fit.gradient_penalty));
     const Matrix<T> scaled = (x.template cast<T>().array() * T(2) - T(1)).matrix();
     nn::Adam<T> g_opt(generator_parameters(), {.learning_rate = fit.learning_rate, .beta1 = fit.beta1, .beta2 = fit.beta2});
     nn::Adam<T> d_opt(discriminator_parameters(), {.learning_rate = fit.learning_rate, .beta1 = fit.beta1, .beta2 = fit.beta2});
@@ -490,6 +545,136 @@ auto DCGAN<T>::fit_rows(Eigen::Ref<const Matrix<T>> x, const DCGANFitOptions& fi
     return *this;
   }
 
+
+template <Real T>
+auto DCGAN<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, const DCGANFitOptions& fit, Rng& rng) -> DCGAN& PML_RANKS_TRY {
+    constexpr const char* function = "DCGAN::fit";
+    const std::vector<Index> counts = detail::all_counts(ranks, x.rows());
+    Index n = 0, offset = 0;
+    for (int r = 0; r < ranks.size(); ++r) {
+      if (r == ranks.rank()) offset = n;
+      n += counts[static_cast<std::size_t>(r)];
+    }
+    if (n < 2) pml::detail::throw_shape(function, "x has " + std::to_string(n) + " rows on all ranks together; batch normalisation needs at least 2 images");
+    {  // the same training on every rank
+      const long sizes[3] = {long(fit.epochs), long(fit.batch_size), long(fit.discriminator_steps)};
+      const double rates[4] = {fit.learning_rate, fit.beta1, fit.beta2, fit.gradient_penalty};
+      const std::string model = detail::options_text(*this);
+      const std::uint64_t options = detail::fnv1a(rates, sizeof rates, detail::fnv1a(sizes, sizeof sizes, detail::fnv1a(model.data(), model.size())));
+      detail::check_same_training(ranks, function, options, rng, "epochs, batch_size, discriminator_steps, learning_rate, betas, gradient_penalty");
+    }
+    const nn::ParameterList<T> g_params = generator_parameters(), d_params = discriminator_parameters();
+    detail::broadcast_parameters(ranks, g_params, function);
+    detail::broadcast_parameters(ranks, d_params, function);
+    nn::Adam<T> g_opt(g_params, {.learning_rate = fit.learning_rate, .beta1 = fit.beta1, .beta2 = fit.beta2});
+    nn::Adam<T> d_opt(d_params, {.learning_rate = fit.learning_rate, .beta1 = fit.beta1, .beta2 = fit.beta2});
+    const Index global = std::min<Index>(n, static_cast<Index>(ranks.size()) * fit.batch_size);  // images per minibatch on all ranks
+    Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> scaled;
+    std::optional<io::Minibatches> order;
+    std::vector<T> message;
+    detail::agree(ranks, [&] {  // the allocations: one rank short of memory stops every rank
+      scaled = (x.array() * T(2) - T(1)).matrix();
+      order.emplace(n, global);
+      std::size_t widest = 0;
+      for (const auto* list : {&g_params, &d_params}) {
+        std::size_t width = 0;
+        for (const auto* q : *list) width += static_cast<std::size_t>(q->value.size());
+        widest = std::max(widest, width);
+      }
+      message.reserve(widest + 2);
+    });
+    io::Minibatches& batches = *order;
+    // the batch norms synchronise over the ranks during the fit (on one rank: the plain ones)
+    struct Sync {
+      const Collective*& to;
+      ~Sync() { to = nullptr; }
+    } sync{sync_};
+    sync_ = ranks.size() > 1 ? &ranks : nullptr;
+    ad::Tape<T> g_tape, d_tape;
+    Matrix<T> xb, z, x_hat;
+    std::vector<Index> local, positions;
+    history_ = {};
+    std::exception_ptr reported;  // thrown by fit.progress on this rank: raised on every rank at the next message
+    const auto diverged = [&](const std::string& what, int epoch, Index b) {
+      detail::throw_domain(function, "x", "give a finite training loss and gradient (rescale or standardise the data)",
+                           what + " at epoch " + std::to_string(epoch + 1) + ", minibatch " + std::to_string(b + 1) + "; largest |x| is " +
+                               detail::describe(detail::largest_magnitude(ranks, x)));
+    };
+    const auto update = [&](nn::Adam<T>& optimizer, const nn::ParameterList<T>& params, T loss, int epoch, Index b) {
+      const std::exception_ptr error = reported;
+      const double total = double(detail::sum_step(ranks, params, message, true, error, loss));
+      if (!std::isfinite(total)) diverged("a loss of " + detail::describe(total), epoch, b);
+      try {
+        optimizer.step();
+      } catch (const std::domain_error& e) {  // a non-finite gradient (the same on every rank)
+        diverged(e.what(), epoch, b);
+      }
+      return total;
+    };
+    long long minibatch = 0;  // over the whole fit: G steps after every discriminator_steps-th
+    for (int epoch = 0; epoch < fit.epochs; ++epoch) {
+      batches.shuffle(rng);
+      double d_sum = 0, g_sum = 0;
+      Index d_rows = 0, g_rows = 0;
+      for (Index b = 0; b < batches.size(); ++b) {
+        const std::span<const Index> minibatch_positions = batches[b];
+        const std::uint64_t key = rng();
+        const Index m = static_cast<Index>(minibatch_positions.size());
+        if (m >= 2) {  // a last minibatch of one image on all ranks: batch normalisation cannot take it, so it is skipped
+          local.clear(), positions.clear();
+          for (const Index g : minibatch_positions)
+            if (g >= offset && g < offset + x.rows()) local.push_back(g - offset), positions.push_back(g);
+          // every rank runs the step (its batch norms' collectives), with its own images of the minibatch (perhaps none)
+          io::gather_rows(scaled, std::span<const Index>(local), xb);
+          z.resize(static_cast<Index>(local.size()), options_.noise);
+          pml::detail::fill_row_normals(key, std::span<const Index>(positions), z);
+          g_tape.reset();
+          const ad::Var<T> fake = generator_output(*this, g_tape, g_tape.constant(z));
+          d_tape.reset();
+          ad::Var<T> d = discriminator_loss_impl(d_tape, d_tape.constant(xb), d_tape.constant(fake.value()));
+          if (critic() && xb.rows() > 0) {  // x̂ on the line between each real image and its generated one, ε hashed from the position (the critic has no batch norm: no collective)
+            x_hat.resize(xb.rows(), xb.cols());
+            const std::uint64_t line = pml::detail::mix64(key + 1);
+            for (Index i = 0; i < xb.rows(); ++i) {
+              const T e = T(pml::detail::hashed_uniform<double>(line, static_cast<std::uint64_t>(positions[static_cast<std::size_t>(i)])));
+              x_hat.row(i) = e * xb.row(i) + (T(1) - e) * fake.value().row(i);
+            }
+            d = d + T(fit.gradient_penalty) * gradient_penalty(d_tape, d_tape.constant(x_hat));
+          }
+          d_tape.backward((T(1) / T(m)) * d);
+          d_sum += update(d_opt, d_params, d.value()(0, 0), epoch, b);
+          d_rows += m;
+          if (++minibatch % fit.discriminator_steps == 0) {
+            const ad::Var<T> g = generator_loss_impl(g_tape, fake);  // D with its new weights, as in fit(x, ...)
+            g_tape.backward((T(1) / T(m)) * g);
+            g_sum += update(g_opt, g_params, g.value()(0, 0), epoch, b);
+            g_rows += m;
+          }
+        }
+        if (fit.progress) {
+          try {
+            fit.progress({epoch, fit.epochs, b, batches.size(), d_rows > 0 ? d_sum / double(d_rows) : 0.0});
+          } catch (...) {
+            reported = std::current_exception();
+          }
+        }
+      }
+      detail::agree(ranks, [&] {  // a progress report that threw at the epoch's last step
+        if (reported) std::rethrow_exception(reported);
+      });
+      history_.discriminator_loss.push_back(T(d_sum / double(n)));
+      // NaN for an epoch without a generator step (fewer minibatches than discriminator_steps): no loss to report
+      history_.generator_loss.push_back(g_rows > 0 ? T(g_sum / double(g_rows)) : std::numeric_limits<T>::quiet_NaN());
+      if (ranks.size() > 1) {
+        std::uint64_t h = detail::state_hash<T>(g_opt) ^ detail::mix64(detail::state_hash<T>(d_opt));
+        for (const auto* q : stored_parameters()) h = detail::fnv1a(q->value.data(), static_cast<std::size_t>(q->value.size()) * sizeof(T), h);
+        if (!detail::same_on_every_rank(ranks, h))
+          throw OnEveryRank<std::runtime_error>(std::string(function) + ": the ranks' parameters, optimiser states or running statistics differ after epoch " +
+                                                std::to_string(epoch + 1) + " (every rank must run the same build on processors that round alike)");
+      }
+    }
+    return *this;
+  } PML_RANKS_CATCH(ranks, "DCGAN::fit")
 
 // DCGAN's longer members, defined out of the class so that an extern template instantiation of it
 // is not compiled again in every file that calls them (cmake/outline_members.py).

@@ -153,7 +153,7 @@ template <Real T = double> class LSTMForecaster {
   // the standardisation learnt from y (scaling_) and the standardised windows x (m x window) with their next
   // values (m x 1); false (scaling()[1] = 0, nothing to train) for a degenerate series
   bool training_windows(const Vector<double>& y, Matrix<T>& x, Matrix<T>& target);
-  // loss() with the noise of an Rng or of nn::RowDraws
+  /// loss() with the noise of an Rng or of nn::RowDraws (data-parallel fits).
   template <class Noise> ad::Var<T> loss_impl(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& y, Noise& rng, T kl_weight);
 
  public:
@@ -444,6 +444,7 @@ auto LSTMForecaster<T>::loss(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::V
   return loss_impl(tape, x, y, rng, kl_weight);
 }
 
+/// loss() with the noise of an Rng or of nn::RowDraws (data-parallel fits).
 template <Real T>
 template <class Noise>
 auto LSTMForecaster<T>::loss_impl(ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& y, Noise& rng, T kl_weight) -> ad::Var<T> {
