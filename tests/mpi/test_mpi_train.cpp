@@ -36,6 +36,19 @@ template <class T> pml::Matrix<T> unit_data(Eigen::Index n, Eigen::Index d, std:
   return x;
 }
 
+// The parameters and running statistics but for the biases that feed a batch norm (SegNet's encoder and
+// decoder convolutions', the DCGAN generator's dense layer's): the batch norm removes them, so their gradient is
+// zero but for rounding, which Adam's normalised steps turn into moves of the learning rate's size (in one
+// process too) — they and the running means they shift are not compared.
+template <class T> pml::nn::ParameterList<T> identified(const pml::nn::ParameterList<T>& all) {
+  pml::nn::ParameterList<T> kept;
+  for (auto* q : all)
+    if (!(q->name.ends_with("coder0.conv.bias") || q->name.ends_with("coder1.conv.bias") || q->name == "generator.dense.bias" ||
+          q->name.ends_with(".running_mean")))
+      kept.push_back(q);
+  return kept;
+}
+
 template <class T> pml::Vector<T> flat(const pml::nn::ParameterList<T>& params) {
   Eigen::Index size = 0;
   for (const auto* p : params) size += p->value.size();
@@ -573,7 +586,7 @@ TEMPLATE_TEST_CASE("Bayesian SegNet trained on shards with minibatch B equals on
   whole.fit(pml::Collective::single(), x, masks, {.epochs = 3, .batch_size = 3 * p, .learning_rate = 1e-2}, rng_whole);
   sharded.fit(comm, mine, mine_masks, {.epochs = 3, .batch_size = 3, .learning_rate = 1e-2}, rng_sharded);
   // the parameters and the batch norms' running statistics
-  const pml::Vector<T> wv = flat(whole.stored_parameters()), sv = flat(sharded.stored_parameters());
+  const pml::Vector<T> wv = flat(identified(whole.stored_parameters())), sv = flat(identified(sharded.stored_parameters()));
   CHECK(relative(sv, wv) < tol);
   REQUIRE(sharded.loss_history().size() == 3);
   for (std::size_t k = 0; k < 3; ++k)
@@ -602,7 +615,7 @@ TEMPLATE_TEST_CASE("DCGAN trained on shards with minibatch B equals one process 
   const pml::Matrix<T> x = unit_data<T>(n, 8 * 8, 17);  // 8 x 8 images in [0, 1]
   const auto [b, e] = shard_of(n, r, p);
   const pml::Matrix<T> mine = x.middleRows(b, e - b);
-  const double tol = std::is_same_v<T, float> ? 2e-3 : 1e-8;
+  const double tol = std::is_same_v<T, float> ? 2e-3 : 1e-9;
   for (const pml::GANLoss loss : {pml::GANLoss::non_saturating, pml::GANLoss::wasserstein_gp}) {
     CAPTURE(std::string(pml::enum_name(loss)));
     const pml::DCGANOptions options{.noise = 3, .channels = 1, .height = 8, .width = 8, .generator_features = 2, .discriminator_features = 2, .generator_loss = loss};
@@ -612,11 +625,11 @@ TEMPLATE_TEST_CASE("DCGAN trained on shards with minibatch B equals one process 
     const int steps = loss == pml::GANLoss::wasserstein_gp ? 2 : 1;
     whole.fit(pml::Collective::single(), x, {.epochs = 2, .batch_size = 3 * p, .learning_rate = 1e-2, .discriminator_steps = steps}, rng_whole);
     sharded.fit(comm, mine, {.epochs = 2, .batch_size = 3, .learning_rate = 1e-2, .discriminator_steps = steps}, rng_sharded);
-    const pml::Vector<T> wv = flat(whole.stored_parameters()), sv = flat(sharded.stored_parameters());  // with the running statistics
+    const pml::Vector<T> wv = flat(identified(whole.stored_parameters())), sv = flat(identified(sharded.stored_parameters()));  // with the running variances
     pml::Rng init_again(800);
     pml::DCGAN<T> untrained(options, init_again);
     CHECK(relative(sv, wv) < tol);
-    CHECK(relative(wv, flat(untrained.stored_parameters())) > 1e-3);  // it trained
+    CHECK(relative(wv, flat(identified(untrained.stored_parameters()))) > 1e-3);  // it trained
     REQUIRE(sharded.loss_history().discriminator_loss.size() == 2);
     for (std::size_t k = 0; k < 2; ++k) {
       CHECK(std::abs(double(sharded.loss_history().discriminator_loss[k] - whole.loss_history().discriminator_loss[k])) <
