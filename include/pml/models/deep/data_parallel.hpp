@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <functional>
+#include <initializer_list>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -23,6 +25,7 @@
 
 #include "pml/core/collective.hpp"
 #include "pml/models/deep/training.hpp"
+#include "pml/nn/optim.hpp"
 #include "pml/nn/parameter.hpp"
 
 namespace pml::detail {
@@ -141,6 +144,102 @@ T sum_step(const Collective& ranks, const nn::ParameterList<T>& params, std::vec
 template <class Derived> double largest_magnitude(const Collective& ranks, const Eigen::MatrixBase<Derived>& x) {
   return all_max(ranks, x.size() > 0 ? double(x.cwiseAbs().maxCoeff()) : 0.0);
 }
+
+/// The number of scalars of `params`.
+template <Real T> std::size_t parameter_count(const nn::ParameterList<T>& params) {
+  std::size_t count = 0;
+  for (const auto* p : params) count += static_cast<std::size_t>(p->value.size());
+  return count;
+}
+
+/// One player's update in a data-parallel GAN fit: sum_step() of its gradients (this rank's `reported`
+/// progress exception as its error), a check that the summed loss is finite, then optimizer.step(). Returns
+/// the summed loss. @throw on every rank: std::domain_error naming `function` and x (with the largest |x| of
+/// all ranks) for a non-finite loss or gradient; what sum_step() throws.
+template <Real T, class DX>
+double sum_step_and_update(const Collective& ranks, const char* function, const Eigen::MatrixBase<DX>& x, nn::Adam<T>& optimizer,
+                           const nn::ParameterList<T>& params, std::vector<T>& message, const std::exception_ptr& reported, T loss, int epoch, Index batch) {
+  const auto diverged = [&](const std::string& what) {
+    throw_domain(function, "x", "give a finite training loss and gradient (rescale or standardise the data)",
+                 what + " at epoch " + std::to_string(epoch + 1) + ", minibatch " + std::to_string(batch + 1) + "; largest |x| is " +
+                     describe(largest_magnitude(ranks, x)));
+  };
+  const double total = double(sum_step(ranks, params, message, true, reported, loss));
+  if (!std::isfinite(total)) diverged("a loss of " + describe(total));
+  try {
+    optimizer.step();
+  } catch (const std::domain_error& e) {  // a non-finite gradient (the same on every rank)
+    diverged(e.what());
+  }
+  return total;
+}
+
+/// After an epoch of a data-parallel fit: checks that every rank holds the same bits in `stored` (the
+/// parameters and buffers such as running statistics) and in the optimisers' states.
+/// @throw std::runtime_error on every rank otherwise.
+template <Real T>
+void check_same_state(const Collective& ranks, const char* function, std::initializer_list<const nn::Adam<T>*> optimizers, const nn::ParameterList<T>& stored,
+                      int epoch) {
+  if (ranks.size() == 1) return;
+  std::uint64_t h = fnv1a(nullptr, 0);
+  for (const auto* optimizer : optimizers) h = mix64(h ^ state_hash<T>(*optimizer));
+  for (const auto* q : stored) h = fnv1a(q->value.data(), static_cast<std::size_t>(q->value.size()) * sizeof(T), h);
+  if (!same_on_every_rank(ranks, h))
+    throw OnEveryRank<std::runtime_error>(std::string(function) + ": the ranks' parameters, optimiser states or running statistics differ after epoch " +
+                                          std::to_string(epoch + 1) + " (every rank must run the same build on processors that round alike)");
+}
+
+/// A minibatch of a data-parallel fit with a loop of its own (shard_epochs()).
+struct ShardMinibatch {
+  int epoch = 0;                    ///< 0-based
+  Index batch = 0, batches = 0;     ///< the minibatch's index in its epoch, minibatches per epoch
+  std::uint64_t key = 0;            ///< the minibatch's noise key (the same on every rank)
+  std::span<const Index> local;     ///< this rank's rows of the minibatch (indices into its own rows)
+  std::span<const Index> positions; ///< the same rows' positions in the whole data set
+  Index rows = 0;                   ///< the minibatch's rows on all ranks together
+};
+
+/// The epoch loop of a data-parallel fit that is not run_epochs()'s (the GANs: two players' updates per
+/// minibatch): `epochs` passes over the same shuffled minibatches of all n row positions (rank 0's rows first)
+/// on every rank, `global` rows each, drawn from `rng` as run_epochs() draws them, with one noise key per
+/// minibatch. `step(const ShardMinibatch&)` runs on every rank for every minibatch (with this rank's rows of
+/// it, perhaps none) and returns the loss to report so far; `progress` (if any) is called after it, and an
+/// exception it throws is kept in `reported` — the step passes it to its next sum_step(), which raises it on
+/// every rank — and raised on every rank at the end of the epoch, after which `end_epoch(epoch)` runs.
+template <class Step, class EndEpoch>
+void shard_epochs(const Collective& ranks, Index n, Index offset, Index local_rows, Index global, int epochs, Rng& rng,
+                  const std::function<void(const TrainingProgress&)>& progress, std::exception_ptr& reported, Step step, EndEpoch end_epoch) {
+  std::optional<io::Minibatches> order;
+  std::vector<Index> local, positions;
+  agree(ranks, [&] {  // the allocations: one rank short of memory stops every rank
+    order.emplace(n, global);
+    local.reserve(static_cast<std::size_t>(global)), positions.reserve(static_cast<std::size_t>(global));
+  });
+  io::Minibatches& batches = *order;
+  for (int epoch = 0; epoch < epochs; ++epoch) {
+    batches.shuffle(rng);
+    for (Index b = 0; b < batches.size(); ++b) {
+      const std::span<const Index> minibatch = batches[b];
+      const std::uint64_t key = rng();
+      local.clear(), positions.clear();
+      for (const Index g : minibatch)
+        if (g >= offset && g < offset + local_rows) local.push_back(g - offset), positions.push_back(g);
+      const double mean = step(ShardMinibatch{epoch, b, batches.size(), key, local, positions, static_cast<Index>(minibatch.size())});
+      if (progress) {
+        try {
+          progress({epoch, epochs, b, batches.size(), mean});
+        } catch (...) {
+          reported = std::current_exception();
+        }
+      }
+    }
+    agree(ranks, [&] {  // a progress report that threw at the epoch's last step
+      if (reported) std::rethrow_exception(reported);
+    });
+    end_epoch(epoch);
+  }
+}
+
 
 /// The data-parallel twin of run_epochs(): `x` and `y` are this rank's rows (any number, 0 included; rank
 /// order is row order), `fit.batch_size` the rows per rank, so each step's minibatch holds

@@ -207,6 +207,11 @@ template <Real T = double> class DCGAN {
   template <class Derived> DCGAN& fit(const Eigen::MatrixBase<Derived>& x, const DCGANFitOptions& fit, Rng& rng) {
     return fit_rows(detail::as_rows<T>("DCGAN::fit", "x", x), fit, rng);
   }
+  /// Batch normalisation in training mode synchronised over `ranks` (nn::BatchNorm::forward(tape, x, ranks)) in
+  /// the training passes that follow (generator_forward(), discriminator_forward(), the losses), or each rank's
+  /// own batch again with nullptr: for the data-parallel fit of a model built on this one (InfoGAN's DCGAN
+  /// body); fit(ranks, ...) sets it itself. `ranks` must outlive its use.
+  void synchronise_batch_norm(const Collective* ranks) noexcept { sync_ = ranks != nullptr && ranks->size() > 1 ? ranks : nullptr; }
   /// fit() with the images spread over processes (data-parallel training, issue 18 §3; core/collective.hpp,
   /// `pml::mpi::Communicator` on MPI): each rank passes its own images (any number, 0 included; rank order is
   /// row order) and fit.batch_size is the images per rank, so each minibatch holds ranks.size() · batch_size
@@ -570,109 +575,63 @@ auto DCGAN<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, 
     nn::Adam<T> d_opt(d_params, {.learning_rate = fit.learning_rate, .beta1 = fit.beta1, .beta2 = fit.beta2});
     const Index global = std::min<Index>(n, static_cast<Index>(ranks.size()) * fit.batch_size);  // images per minibatch on all ranks
     Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> scaled;
-    std::optional<io::Minibatches> order;
     std::vector<T> message;
     detail::agree(ranks, [&] {  // the allocations: one rank short of memory stops every rank
       scaled = (x.array() * T(2) - T(1)).matrix();
-      order.emplace(n, global);
-      std::size_t widest = 0;
-      for (const auto* list : {&g_params, &d_params}) {
-        std::size_t width = 0;
-        for (const auto* q : *list) width += static_cast<std::size_t>(q->value.size());
-        widest = std::max(widest, width);
-      }
-      message.reserve(widest + 2);
+      message.reserve(std::max(detail::parameter_count(g_params), detail::parameter_count(d_params)) + 2);
     });
-    io::Minibatches& batches = *order;
     // the batch norms synchronise over the ranks during the fit (on one rank: the plain ones)
     struct Sync {
-      const Collective*& to;
-      ~Sync() { to = nullptr; }
-    } sync{sync_};
-    sync_ = ranks.size() > 1 ? &ranks : nullptr;
+      DCGAN& model;
+      ~Sync() { model.synchronise_batch_norm(nullptr); }
+    } sync{*this};
+    synchronise_batch_norm(&ranks);
     ad::Tape<T> g_tape, d_tape;
     Matrix<T> xb, z, x_hat;
-    std::vector<Index> local, positions;
     history_ = {};
     std::exception_ptr reported;  // thrown by fit.progress on this rank: raised on every rank at the next message
-    const auto diverged = [&](const std::string& what, int epoch, Index b) {
-      detail::throw_domain(function, "x", "give a finite training loss and gradient (rescale or standardise the data)",
-                           what + " at epoch " + std::to_string(epoch + 1) + ", minibatch " + std::to_string(b + 1) + "; largest |x| is " +
-                               detail::describe(detail::largest_magnitude(ranks, x)));
-    };
-    const auto update = [&](nn::Adam<T>& optimizer, const nn::ParameterList<T>& params, T loss, int epoch, Index b) {
-      const std::exception_ptr error = reported;
-      const double total = double(detail::sum_step(ranks, params, message, true, error, loss));
-      if (!std::isfinite(total)) diverged("a loss of " + detail::describe(total), epoch, b);
-      try {
-        optimizer.step();
-      } catch (const std::domain_error& e) {  // a non-finite gradient (the same on every rank)
-        diverged(e.what(), epoch, b);
-      }
-      return total;
+    const auto update = [&](nn::Adam<T>& optimizer, const nn::ParameterList<T>& params, T loss, const detail::ShardMinibatch& s) {
+      return detail::sum_step_and_update(ranks, function, x, optimizer, params, message, reported, loss, s.epoch, s.batch);
     };
     long long minibatch = 0;  // over the whole fit: G steps after every discriminator_steps-th
-    for (int epoch = 0; epoch < fit.epochs; ++epoch) {
-      batches.shuffle(rng);
-      double d_sum = 0, g_sum = 0;
-      Index d_rows = 0, g_rows = 0;
-      for (Index b = 0; b < batches.size(); ++b) {
-        const std::span<const Index> minibatch_positions = batches[b];
-        const std::uint64_t key = rng();
-        const Index m = static_cast<Index>(minibatch_positions.size());
-        if (m >= 2) {  // a last minibatch of one image on all ranks: batch normalisation cannot take it, so it is skipped
-          local.clear(), positions.clear();
-          for (const Index g : minibatch_positions)
-            if (g >= offset && g < offset + x.rows()) local.push_back(g - offset), positions.push_back(g);
-          // every rank runs the step (its batch norms' collectives), with its own images of the minibatch (perhaps none)
-          io::gather_rows(scaled, std::span<const Index>(local), xb);
-          z.resize(static_cast<Index>(local.size()), options_.noise);
-          pml::detail::fill_row_normals(key, std::span<const Index>(positions), z);
-          g_tape.reset();
-          const ad::Var<T> fake = generator_output(*this, g_tape, g_tape.constant(z));
-          d_tape.reset();
-          ad::Var<T> d = discriminator_loss_impl(d_tape, d_tape.constant(xb), d_tape.constant(fake.value()));
-          if (critic() && xb.rows() > 0) {  // x̂ on the line between each real image and its generated one, ε hashed from the position (the critic has no batch norm: no collective)
-            x_hat.resize(xb.rows(), xb.cols());
-            const std::uint64_t line = pml::detail::mix64(key + 1);
-            for (Index i = 0; i < xb.rows(); ++i) {
-              const T e = T(pml::detail::hashed_uniform<double>(line, static_cast<std::uint64_t>(positions[static_cast<std::size_t>(i)])));
-              x_hat.row(i) = e * xb.row(i) + (T(1) - e) * fake.value().row(i);
-            }
-            d = d + T(fit.gradient_penalty) * gradient_penalty(d_tape, d_tape.constant(x_hat));
-          }
-          d_tape.backward((T(1) / T(m)) * d);
-          d_sum += update(d_opt, d_params, d.value()(0, 0), epoch, b);
-          d_rows += m;
-          if (++minibatch % fit.discriminator_steps == 0) {
-            const ad::Var<T> g = generator_loss_impl(g_tape, fake);  // D with its new weights, as in fit(x, ...)
-            g_tape.backward((T(1) / T(m)) * g);
-            g_sum += update(g_opt, g_params, g.value()(0, 0), epoch, b);
-            g_rows += m;
-          }
+    double d_sum = 0, g_sum = 0;
+    Index d_rows = 0, g_rows = 0;
+    detail::shard_epochs(ranks, n, offset, x.rows(), global, fit.epochs, rng, fit.progress, reported, [&](const detail::ShardMinibatch& s) {
+      if (s.rows < 2) return d_rows > 0 ? d_sum / double(d_rows) : 0.0;  // a last minibatch of one image on all ranks: batch normalisation cannot take it
+      // every rank runs the step (its batch norms' collectives), with its own images of the minibatch (perhaps none)
+      io::gather_rows(scaled, s.local, xb);
+      z.resize(static_cast<Index>(s.local.size()), options_.noise);
+      pml::detail::fill_row_normals(s.key, s.positions, z);
+      g_tape.reset();
+      const ad::Var<T> fake = generator_output(*this, g_tape, g_tape.constant(z));
+      d_tape.reset();
+      ad::Var<T> d = discriminator_loss_impl(d_tape, d_tape.constant(xb), d_tape.constant(fake.value()));
+      if (critic() && xb.rows() > 0) {  // x̂ on the line between each real image and its generated one, ε hashed from the position (the critic has no batch norm: no collective)
+        x_hat.resize(xb.rows(), xb.cols());
+        const std::uint64_t line = pml::detail::mix64(s.key + 1);
+        for (Index i = 0; i < xb.rows(); ++i) {
+          const T e = T(pml::detail::hashed_uniform<double>(line, static_cast<std::uint64_t>(s.positions[static_cast<std::size_t>(i)])));
+          x_hat.row(i) = e * xb.row(i) + (T(1) - e) * fake.value().row(i);
         }
-        if (fit.progress) {
-          try {
-            fit.progress({epoch, fit.epochs, b, batches.size(), d_rows > 0 ? d_sum / double(d_rows) : 0.0});
-          } catch (...) {
-            reported = std::current_exception();
-          }
-        }
+        d = d + T(fit.gradient_penalty) * gradient_penalty(d_tape, d_tape.constant(x_hat));
       }
-      detail::agree(ranks, [&] {  // a progress report that threw at the epoch's last step
-        if (reported) std::rethrow_exception(reported);
-      });
+      d_tape.backward((T(1) / T(s.rows)) * d);
+      d_sum += update(d_opt, d_params, d.value()(0, 0), s);
+      d_rows += s.rows;
+      if (++minibatch % fit.discriminator_steps == 0) {
+        const ad::Var<T> g = generator_loss_impl(g_tape, fake);  // D with its new weights, as in fit(x, ...)
+        g_tape.backward((T(1) / T(s.rows)) * g);
+        g_sum += update(g_opt, g_params, g.value()(0, 0), s);
+        g_rows += s.rows;
+      }
+      return d_sum / double(d_rows);
+    }, [&](int epoch) {
       history_.discriminator_loss.push_back(T(d_sum / double(n)));
       // NaN for an epoch without a generator step (fewer minibatches than discriminator_steps): no loss to report
       history_.generator_loss.push_back(g_rows > 0 ? T(g_sum / double(g_rows)) : std::numeric_limits<T>::quiet_NaN());
-      if (ranks.size() > 1) {
-        std::uint64_t h = detail::state_hash<T>(g_opt) ^ detail::mix64(detail::state_hash<T>(d_opt));
-        for (const auto* q : stored_parameters()) h = detail::fnv1a(q->value.data(), static_cast<std::size_t>(q->value.size()) * sizeof(T), h);
-        if (!detail::same_on_every_rank(ranks, h))
-          throw OnEveryRank<std::runtime_error>(std::string(function) + ": the ranks' parameters, optimiser states or running statistics differ after epoch " +
-                                                std::to_string(epoch + 1) + " (every rank must run the same build on processors that round alike)");
-      }
-    }
+      d_sum = g_sum = 0, d_rows = g_rows = 0;
+      detail::check_same_state(ranks, function, {&g_opt, &d_opt}, stored_parameters(), epoch);
+    });
     return *this;
   } PML_RANKS_CATCH(ranks, "DCGAN::fit")
 

@@ -20,16 +20,19 @@
 #include "pml/core/instantiation.hpp"
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <filesystem>
 #include <functional>
 #include <numbers>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "pml/autodiff/ops.hpp"
 #include "pml/autodiff/scratch.hpp"
+#include "pml/models/deep/data_parallel.hpp"
 #include "pml/models/deep/dcgan.hpp"
 #include "pml/models/deep/gan.hpp"
 #include "pml/models/deep/training.hpp"
@@ -251,9 +254,75 @@ template <Real T = double> class InfoGAN {
   template <class Derived> InfoGAN& fit(const Eigen::MatrixBase<Derived>& x, const InfoGANFitOptions& fit, Rng& rng) {
     return fit_rows(detail::as_rows<T>("InfoGAN::fit", "x", x), fit, rng);
   }
+  /// fit() with the rows spread over processes (data-parallel training, issue 18 §3; core/collective.hpp,
+  /// `pml::mpi::Communicator` on MPI): each rank passes its own rows (any number, 0 included; rank order is row
+  /// order) and fit.batch_size is the rows per rank, so each minibatch holds ranks.size() · batch_size rows of
+  /// the whole data set (drawn as the other data-parallel fits draw them). Each rank generates one row per
+  /// minibatch row it holds, its noise and codes hashed from the step's key and the row's position; the DCGAN
+  /// body's batch normalisation is synchronised over the ranks (DCGAN::synchronise_batch_norm), so every rank
+  /// runs every step; each player's gradients (D with Q, then G) are summed over the ranks once per update.
+  /// Rank 0's initial weights are copied to every rank; `rng` must be in the same state on every rank
+  /// (checked). So P ranks with batch B fit as fit(Collective::single(), all rows, {batch P·B}) does, to the
+  /// rounding of the sums (not as fit(x, fit, rng)). The parameters, both optimisers and the running
+  /// statistics are checked to agree after every epoch.
+  /// @throw as fit(), on every rank (the message names the failing rank); std::invalid_argument for options or
+  ///        an rng that differ between ranks, different networks or fewer than 2 rows on all ranks;
+  ///        std::runtime_error if the ranks' states drift apart.
+  template <class Derived> InfoGAN& fit(const Collective& ranks, const Eigen::MatrixBase<Derived>& x, const InfoGANFitOptions& fit, Rng& rng) {
+    constexpr const char* function = "InfoGAN::fit";
+    Matrix<T> converted;
+    std::optional<Eigen::Ref<const Matrix<T>>> rows;  // made inside agree(): a copy that fails on one rank stops every rank
+    detail::agree(ranks, [&] {
+      check_fit(function, fit);
+      if (x.rows() > 0 || ranks.size() == 1) check_data(function, x);
+      detail::hold_rows<T>(rows, converted, function, "x", x);
+    });
+    return fit_rows(ranks, *rows, fit, rng);
+  }
  private:
   // fit() on rows of T: not a template, so a program built with extern templates compiles it once
   InfoGAN& fit_rows(Eigen::Ref<const Matrix<T>> x, const InfoGANFitOptions& fit, Rng& rng);
+  InfoGAN& fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, const InfoGANFitOptions& fit, Rng& rng);
+  // fit()'s options
+  void check_fit(const char* function, const InfoGANFitOptions& fit) const {
+    if (fit.epochs < 1) detail::throw_domain(function, "epochs", "be at least 1", std::to_string(fit.epochs));
+    if (fit.batch_size < 2) detail::throw_domain(function, "batch_size", "be at least 2", std::to_string(fit.batch_size));
+    check_positive(function, "generator_learning_rate", fit.generator_learning_rate);
+    check_positive(function, "discriminator_learning_rate", fit.discriminator_learning_rate);
+    if (!(fit.beta1 >= 0 && fit.beta1 < 1)) detail::throw_domain(function, "beta1", "lie in [0, 1)", detail::describe(fit.beta1));
+    if (!(fit.beta2 >= 0 && fit.beta2 < 1)) detail::throw_domain(function, "beta2", "lie in [0, 1)", detail::describe(fit.beta2));
+    for (const auto& [name, w] : {std::pair{"categorical_weight", fit.categorical_weight}, std::pair{"continuous_weight", fit.continuous_weight}})
+      if (!(w >= 0 && std::isfinite(w))) detail::throw_domain(function, name, "be finite and non-negative", detail::describe(w));
+  }
+  // the rows' width, finite values and, for the dcgan body, [0, 1]
+  template <class Derived> void check_data(const char* function, const Eigen::MatrixBase<Derived>& x) const {
+    detail::check_rows(function, "x", x, input_size());
+    if (options_.body == InfoGANBody::dcgan && (x.minCoeff() < 0 || x.maxCoeff() > 1))
+      detail::throw_domain(function, "x", "lie in [0, 1]", "values from " + detail::describe(double(x.minCoeff())) + " to " + detail::describe(double(x.maxCoeff())));
+  }
+  // code rows for rows at `positions` (one per row), each value hashed from `key` and the position: the prior of sample_codes()
+  Matrix<T> hashed_codes(std::uint64_t key, std::span<const Index> positions) const {
+    const Index n = static_cast<Index>(positions.size()), ncat = Index(options_.categorical.size());
+    Matrix<T> c(n, code_size());
+    for (Index k = 0; k < ncat; ++k) {
+      const auto values = static_cast<double>(options_.categorical[std::size_t(k)]);
+      const std::uint64_t code_key = pml::detail::mix64(key + 2 + std::uint64_t(k));
+      for (Index i = 0; i < n; ++i)
+        c(i, k) = T(std::min(values - 1, std::floor(values * pml::detail::hashed_uniform<double>(code_key, std::uint64_t(positions[std::size_t(i)])))));
+    }
+    if (options_.continuous > 0) {
+      auto continuous = c.rightCols(options_.continuous);
+      const std::uint64_t code_key = pml::detail::mix64(key + 1);
+      if (options_.continuous_prior == ContinuousCode::uniform) {
+        for (Index k = 0; k < options_.continuous; ++k)
+          for (Index i = 0; i < n; ++i)
+            continuous(i, k) = T(2 * pml::detail::hashed_uniform<double>(code_key, std::uint64_t(positions[std::size_t(i)]) * std::uint64_t(options_.continuous) + std::uint64_t(k)) - 1);
+      } else {
+        pml::detail::fill_row_normals(code_key, positions, continuous);
+      }
+    }
+    return c;
+  }
 
  public:
   /// Per-epoch mean losses of the last fit() (empty before it; not stored in model files).
@@ -429,16 +498,8 @@ auto InfoGAN<T>::fit_rows(Eigen::Ref<const Matrix<T>> x, const InfoGANFitOptions
     constexpr const char* function = "InfoGAN::fit";
     detail::check_rows(function, "x", x, input_size());
     if (x.rows() < 2) pml::detail::throw_shape(function, "x has 1 row; fit needs at least 2");
-    if (options_.body == InfoGANBody::dcgan && (x.minCoeff() < 0 || x.maxCoeff() > 1))
-      detail::throw_domain(function, "x", "lie in [0, 1]", "values from " + detail::describe(double(x.minCoeff())) + " to " + detail::describe(double(x.maxCoeff())));
-    if (fit.epochs < 1) detail::throw_domain(function, "epochs", "be at least 1", std::to_string(fit.epochs));
-    if (fit.batch_size < 2) detail::throw_domain(function, "batch_size", "be at least 2", std::to_string(fit.batch_size));
-    check_positive(function, "generator_learning_rate", fit.generator_learning_rate);
-    check_positive(function, "discriminator_learning_rate", fit.discriminator_learning_rate);
-    if (!(fit.beta1 >= 0 && fit.beta1 < 1)) detail::throw_domain(function, "beta1", "lie in [0, 1)", detail::describe(fit.beta1));
-    if (!(fit.beta2 >= 0 && fit.beta2 < 1)) detail::throw_domain(function, "beta2", "lie in [0, 1)", detail::describe(fit.beta2));
-    for (const auto& [name, w] : {std::pair{"categorical_weight", fit.categorical_weight}, std::pair{"continuous_weight", fit.continuous_weight}})
-      if (!(w >= 0 && std::isfinite(w))) detail::throw_domain(function, name, "be finite and non-negative", detail::describe(w));
+    check_data(function, x);
+    check_fit(function, fit);
     const Matrix<T> scaled = to_network(x.template cast<T>());
     nn::ParameterList<T> d_params = with_body([](auto& b) { return b.discriminator_parameters(); });
     nn::append(d_params, q_->parameters());
@@ -493,6 +554,88 @@ auto InfoGAN<T>::fit_rows(Eigen::Ref<const Matrix<T>> x, const InfoGANFitOptions
     return *this;
   }
 
+
+template <Real T>
+auto InfoGAN<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, const InfoGANFitOptions& fit, Rng& rng) -> InfoGAN& PML_RANKS_TRY {
+    constexpr const char* function = "InfoGAN::fit";
+    const std::vector<Index> counts = detail::all_counts(ranks, x.rows());
+    Index n = 0, offset = 0;
+    for (int r = 0; r < ranks.size(); ++r) {
+      if (r == ranks.rank()) offset = n;
+      n += counts[static_cast<std::size_t>(r)];
+    }
+    if (n < 2) pml::detail::throw_shape(function, "x has " + std::to_string(n) + " rows on all ranks together; fit needs at least 2");
+    {  // the same training on every rank
+      const long sizes[2] = {long(fit.epochs), long(fit.batch_size)};
+      const double rates[6] = {fit.generator_learning_rate, fit.discriminator_learning_rate, fit.beta1, fit.beta2, fit.categorical_weight, fit.continuous_weight};
+      const std::string model = detail::options_text(*this);
+      const std::uint64_t options = detail::fnv1a(rates, sizeof rates, detail::fnv1a(sizes, sizeof sizes, detail::fnv1a(model.data(), model.size())));
+      detail::check_same_training(ranks, function, options, rng, "epochs, batch_size, learning rates, betas, code weights");
+    }
+    nn::ParameterList<T> d_params = with_body([](auto& b) { return b.discriminator_parameters(); });
+    nn::append(d_params, q_->parameters());
+    const nn::ParameterList<T> g_params = with_body([](auto& b) { return b.generator_parameters(); });
+    detail::broadcast_parameters(ranks, g_params, function);
+    detail::broadcast_parameters(ranks, d_params, function);
+    nn::Adam<T> g_opt(g_params, {.learning_rate = fit.generator_learning_rate, .beta1 = fit.beta1, .beta2 = fit.beta2});
+    nn::Adam<T> d_opt(d_params, {.learning_rate = fit.discriminator_learning_rate, .beta1 = fit.beta1, .beta2 = fit.beta2});
+    const T lc = T(fit.categorical_weight), lx = T(fit.continuous_weight);
+    const Index global = std::min<Index>(n, static_cast<Index>(ranks.size()) * fit.batch_size);  // rows per minibatch on all ranks
+    Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> scaled;
+    std::vector<T> message;
+    detail::agree(ranks, [&] {  // the allocations: one rank short of memory stops every rank
+      scaled = to_network(x);
+      message.reserve(std::max(detail::parameter_count(g_params), detail::parameter_count(d_params)) + 2);
+    });
+    // the DCGAN body's batch norms synchronise over the ranks during the fit (the MLP body has none)
+    struct Sync {
+      std::optional<DCGAN<T>>& body;
+      ~Sync() {
+        if (body) body->synchronise_batch_norm(nullptr);
+      }
+    } sync{conv_};
+    if (conv_) conv_->synchronise_batch_norm(&ranks);
+    ad::Tape<T> g_tape, d_tape;
+    Matrix<T> xb, z, input;
+    history_ = {};
+    std::exception_ptr reported;  // thrown by fit.progress on this rank: raised on every rank at the next message
+    double d_sum = 0, g_sum = 0, i_sum = 0;
+    Index d_rows = 0, g_rows = 0;
+    detail::shard_epochs(ranks, n, offset, x.rows(), global, fit.epochs, rng, fit.progress, reported, [&](const detail::ShardMinibatch& s) {
+      if (s.rows < 2) return d_rows > 0 ? d_sum / double(d_rows) : 0.0;  // a last minibatch of one row on all ranks: the dcgan body's batch normalisation cannot take it
+      // every rank runs the step (the DCGAN body's batch norms' collectives), with its own rows of the minibatch (perhaps none)
+      io::gather_rows(scaled, s.local, xb);
+      const Index m = xb.rows();
+      z.resize(m, options_.noise);
+      pml::detail::fill_row_normals(s.key, s.positions, z);
+      if (m > 0) input = generator_input(z, hashed_codes(s.key, s.positions));
+      else input.resize(0, options_.noise + code_inputs());
+      const Matrix<T> code_in = input.rightCols(code_inputs());
+      g_tape.reset();
+      const ad::Var<T> fake = generator_forward(g_tape, g_tape.constant(input));
+      // D and Q: real rows as real, generated ones (G fixed) as fake, and Q's reading of their codes
+      d_tape.reset();
+      const InfoGANLoss<T> d = discriminator_loss(d_tape, d_tape.constant(xb), d_tape.constant(fake.value()), d_tape.constant(code_in), lc, lx);
+      d_tape.backward((T(1) / T(s.rows)) * (d.gan + d.information));
+      d_sum += detail::sum_step_and_update(ranks, function, x, d_opt, d_params, message, reported, d.gan.value()(0, 0), s.epoch, s.batch);
+      d_rows += s.rows;
+      // G: fool the updated D and keep the codes readable by the updated Q
+      const InfoGANLoss<T> g = generator_loss(g_tape, fake, g_tape.constant(code_in), lc, lx);
+      g_tape.backward((T(1) / T(s.rows)) * (g.gan + g.information));
+      g_sum += detail::sum_step_and_update(ranks, function, x, g_opt, g_params, message, reported, g.gan.value()(0, 0), s.epoch, s.batch);
+      i_sum += pml::detail::all_sum(ranks, double(g.information.value()(0, 0)));
+      g_rows += s.rows;
+      return d_sum / double(d_rows);
+    }, [&](int epoch) {
+      history_.discriminator_loss.push_back(T(d_sum / double(n)));
+      const double rows = double(std::max<Index>(g_rows, 1));
+      history_.generator_loss.push_back(T(g_sum / rows));
+      history_.information_loss.push_back(T(i_sum / rows));
+      d_sum = g_sum = i_sum = 0, d_rows = g_rows = 0;
+      detail::check_same_state(ranks, function, {&g_opt, &d_opt}, stored_parameters(), epoch);
+    });
+    return *this;
+  } PML_RANKS_CATCH(ranks, "InfoGAN::fit")
 
 // InfoGAN's longer members, defined out of the class so that an extern template instantiation of it
 // is not compiled again in every file that calls them (cmake/outline_members.py).
