@@ -66,6 +66,8 @@ printf 'a,b\n0.2,0.7\n0.9,0.1\n' > mx.csv
 awk 'BEGIN { srand(11); for (j = 0; j < 64; j++) printf "p%d,", j; print "label";
              for (i = 0; i < 50; i++) { k = i % 3; for (j = 0; j < 64; j++) printf "%.3f,", (int(j / 8) % 3 == k ? 0.7 : 0.1) + rand() * 0.3; print k } }' > img.csv
 head -7 img.csv | cut -d, -f1-64 > img_x.csv
+# points around four modes far from the origin (gan fit and infogan fit --body mlp)
+awk 'BEGIN { srand(6); print "a,b"; for (i = 0; i < 61; i++) { k = i % 4; printf "%.5f,%.5f\n", 40 + 2 * (k % 2) + 0.05 * rand(), -7 + 2 * int(k / 2) + 0.05 * rand() } }' > ring.csv
 for family in cnn bcnn; do
   if [ $family = cnn ]; then layers="--filters 3 --hidden 8 --dropout 0.3 --conv-dropout 0.1"; else layers="--filters 3 --hidden 8 --sampling flipout"; fi
   run 3 "$pml" $family fit --data img.csv --height 8 --width 8 --classes 3 --kernel 3 $layers --epochs 2 --batch-size 4 --seed 5 -o c3.pml > out.txt 2> c3.log || fail "$family fit on 3 ranks: $(cat c3.log)"
@@ -78,6 +80,22 @@ for family in cnn bcnn; do
   run 3 "$pml" $family fit --data img.csv --height 8 --width 8 --classes 3 --kernel 3 $layers --epochs 1 --batch-size 4 --limit 20 --seed 5 -o l3.pml 2> l3.log || fail "$family fit --limit on 3 ranks: $(cat l3.log)"
   [ "$(grep -c 'on 20 images on 3 ranks' l3.log)" = 1 ] || fail "$family fit --limit 20 on 3 ranks: $(cat l3.log)"
 done
+# dcgan fit and infogan fit (dcgan body) on the same images (the label column is optional and dropped): 3 ranks of 4
+# and mpirun -np 1 of 12, batch norms synchronised over the ranks (float: the samples agree to 1e-3)
+for family in dcgan infogan; do
+  if [ $family = dcgan ]; then opts="--noise 3 --learning-rate 0.01"; else opts="--noise 3 --categorical 3 --continuous 1 --recognition-hidden 4"; fi
+  run 3 "$pml" $family fit --data img.csv --height 8 --width 8 --generator-features 2 --discriminator-features 2 $opts --epochs 2 --batch-size 4 --seed 5 -o d3.pml > out.txt 2> d3.log || fail "$family fit on 3 ranks: $(cat d3.log)"
+  run 1 "$pml" $family fit --data img.csv --height 8 --width 8 --generator-features 2 --discriminator-features 2 $opts --epochs 2 --batch-size 12 --seed 5 -o d1.pml 2> d1.log || fail "$family fit on 1 rank: $(cat d1.log)"
+  [ "$(grep -c 'on 50 \(images\|rows\) on 3 ranks' d3.log)" = 1 ] || fail "$family fit on 3 ranks: not one line counting every rank's rows: $(cat d3.log)"
+  [ -s out.txt ] && fail "$family fit on 3 ranks printed to standard output"
+  "$pml" $family sample d1.pml -n 2 --seed 3 | tr , '\n' > e1 && "$pml" $family sample d3.pml -n 2 --seed 3 | tr , '\n' > e3 && close e1 e3 1e-3 || fail "$family: 1 rank of 12 and 3 ranks of 4 differ"
+done
+run 2 "$pml" dcgan fit --data img.csv --height 8 --width 8 --packing 2 --epochs 1 -o dp.pml 2> err.txt && fail "dcgan fit --packing 2 under mpirun"
+[ "$(grep -c 'under mpirun neither can be used' err.txt)" = 1 ] || fail "dcgan fit --packing under mpirun: $(cat err.txt)"
+# infogan with the mlp body on the CSV's rows
+run 3 "$pml" infogan fit --data ring.csv --body mlp --noise 2 --categorical 4 --continuous 1 --generator-hidden 8 --discriminator-hidden 8 --recognition-hidden 4 --epochs 2 --batch-size 4 --seed 6 -o i3.pml 2> i3.log || fail "infogan --body mlp on 3 ranks: $(cat i3.log)"
+run 1 "$pml" infogan fit --data ring.csv --body mlp --noise 2 --categorical 4 --continuous 1 --generator-hidden 8 --discriminator-hidden 8 --recognition-hidden 4 --epochs 2 --batch-size 12 --seed 6 -o i1.pml 2> i1.log || fail "infogan --body mlp on 1 rank: $(cat i1.log)"
+"$pml" infogan sample i1.pml -n 3 --seed 2 | tr , '\n' > j1 && "$pml" infogan sample i3.pml -n 3 --seed 2 | tr , '\n' > j3 && close j1 j3 1e-3 || fail "infogan --body mlp: 1 rank of 12 and 3 ranks of 4 differ"
 # a label that is not a class index in rank 2's share: every rank stops, the message (with the file's data row) once
 sed '45s/,[0-9]*$/,1.5/' img.csv > img_bad.csv
 run 3 "$pml" cnn fit --data img_bad.csv --height 8 --width 8 --classes 3 --kernel 3 --filters 2 --hidden 4 --epochs 1 -o cb.pml 2> err.txt && fail "cnn fit on a label of 1.5"
@@ -93,7 +111,6 @@ for method in bayes_by_backprop mc_dropout; do
     close h1 h3 1e-7 || fail "forecast $method: 1 rank of 12 and 3 ranks of 4 differ"
 done
 # gan fit: 3 ranks of 4 slots an update and mpirun -np 1 of 12 train the same networks (float: samples agree to 1e-3)
-awk 'BEGIN { srand(6); print "a,b"; for (i = 0; i < 61; i++) { k = i % 4; printf "%.5f,%.5f\n", 40 + 2 * (k % 2) + 0.05 * rand(), -7 + 2 * int(k / 2) + 0.05 * rand() } }' > ring.csv
 for loss in non_saturating wasserstein_gp; do
   run 3 "$pml" gan fit ring.csv --loss $loss --generator-hidden 8 --discriminator-hidden 8 --steps 20 --discriminator-steps 2 --batch-size 4 --seed 2 -o g3.pml > out.txt 2> g3.log || fail "gan fit $loss on 3 ranks: $(cat g3.log)"
   run 1 "$pml" gan fit ring.csv --loss $loss --generator-hidden 8 --discriminator-hidden 8 --steps 20 --discriminator-steps 2 --batch-size 12 --seed 2 -o g1.pml 2> g1.log || fail "gan fit $loss on 1 rank: $(cat g1.log)"

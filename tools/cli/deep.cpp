@@ -241,7 +241,7 @@ void read_training_images(const std::string& source, const io::CsvOptions& csv, 
 /// or a CSV, each rank converting only its own rows); --limit keeps the first N images of the whole set.
 /// `total` receives the images of all ranks. An error on any rank is thrown on every rank.
 void read_training_shard(const std::string& source, const io::CsvOptions& csv, Eigen::Index width, const std::string& shape,
-                         const std::optional<Eigen::Index>& limit, Eigen::MatrixXf& x, IntVector& y, Eigen::Index& total) {
+                         const std::optional<Eigen::Index>& limit, Eigen::MatrixXf& x, IntVector* y, Eigen::Index& total) {
   const Collective& r = ranks();
   Eigen::Index offset = 0;  // the global index of this rank's first image
   auto place = [&] {
@@ -255,7 +255,7 @@ void read_training_shard(const std::string& source, const io::CsvOptions& csv, E
   if (source == "fashion-mnist") {
     auto data = io::load_fashion_mnist<float>(r);
     x = std::move(data.train_images);
-    y = std::move(data.train_labels);
+    if (y) *y = std::move(data.train_labels);
     pml::detail::agree(r, [&] {
       if (x.cols() != width) throw std::runtime_error("'" + source + "' has images of " + std::to_string(x.cols()) + " pixels, not " + shape);
     });
@@ -267,24 +267,26 @@ void read_training_shard(const std::string& source, const io::CsvOptions& csv, E
     x.resize(table.rows(), width);
     place();
     pml::detail::agree(r, [&] {
-      if (cols != width + 1)
-        throw std::runtime_error("'" + source + "' has " + std::to_string(cols) + " columns; expected " + std::to_string(width) +
-                                 " pixel columns (C x H x W) and a label column");
-      if (table.rows() == 0) return y.resize(0);
+      if (y ? cols != width + 1 : cols != width && cols != width + 1)
+        throw std::runtime_error("'" + source + "' has " + std::to_string(cols) + " columns; expected " + std::to_string(width) + " pixel columns (" + shape +
+                                 (y ? ") and a label column" : ") and an optional label column"));
+      if (y) y->resize(0);
+      if (table.rows() == 0) return;
       x = table.leftCols(width).cast<float>();
-      y.resize(table.rows());
+      if (!y) return;
+      y->resize(table.rows());
       for (Eigen::Index i = 0; i < table.rows(); ++i) {
         const double label = table(i, width);
         if (label != std::floor(label) || label < 0 || label > 1e9)
           throw std::runtime_error("'" + source + "' row " + std::to_string(offset + i + 1) + ": the label " + std::to_string(label) + " is not a class index");
-        y(i) = static_cast<long>(label);
+        (*y)(i) = static_cast<long>(label);
       }
     });
   }
   if (limit && *limit < total) {  // the first N images of the whole set: this rank's part of them
     const Eigen::Index keep = std::clamp<Eigen::Index>(*limit - offset, 0, x.rows());
     x.conservativeResize(keep, Eigen::NoChange);
-    y.conservativeResize(keep);
+    if (y) y->conservativeResize(keep);
     total = *limit;
   }
 }
@@ -342,7 +344,7 @@ void add_cnn(Tool& tool) {
         total = x.rows();
         m.fit(x, y, options, rng);
       } else {  // (one rank too: the data-parallel fit, as on P)
-        read_training_shard(*source, *csv, m.input_size(), shape_text(o.channels, o.height, o.width), *limit, x, y, total);
+        read_training_shard(*source, *csv, m.input_size(), shape_text(o.channels, o.height, o.width), *limit, x, &y, total);
         if (!lead()) options.progress = {};
         m.fit(ranks(), x, y, options, rng);  // --batch-size images per rank
       }
@@ -418,7 +420,7 @@ void add_bcnn(Tool& tool) {
         total = x.rows();
         m.fit(x, y, options, rng);
       } else {  // (one rank too: the data-parallel fit, as on P)
-        read_training_shard(*source, *csv, m.input_size(), shape_text(o.channels, o.height, o.width), *limit, x, y, total);
+        read_training_shard(*source, *csv, m.input_size(), shape_text(o.channels, o.height, o.width), *limit, x, &y, total);
         if (!lead()) options.progress = {};
         m.fit(ranks(), x, y, options, rng);  // --batch-size images per rank
       }
@@ -637,8 +639,14 @@ void add_dcgan(Tool& tool) {
     const auto limit = c.optional_integer("--limit", "N", "use only the first N training rows", "all", 1);
     const auto seed = c.seed();
     const auto csv = c.csv();
+    c.sharded("(each its part of Fashion-MNIST's IDX files, or of the CSV) and generates one image per minibatch image it holds, --batch-size B "
+              "images per rank (P x B a step); the batch norms are synchronised over the ranks and each image's noise is drawn from its "
+              "position, so P ranks of B train as mpirun -np 1 with --batch-size P x B does, to rounding (a run without mpirun draws its noise "
+              "in sequence and differs); not with --packing or --minibatch-stddev");
     c.action([=] {
       if (*loss == GANLoss::wasserstein_gp && *stddev) throw UsageError("option --minibatch-stddev cannot be used with --generator-loss wasserstein_gp");
+      if (under_mpi() && (*packing != 1 || *stddev))
+        throw UsageError("options --packing and --minibatch-stddev couple the images of a batch: under mpirun neither can be used");
       shape.check();
       DCGANOptions o;
       shape.set(o);
@@ -650,7 +658,10 @@ void add_dcgan(Tool& tool) {
         throw UsageError("option --batch-size must be at least twice --packing (" + std::to_string(*packing) + "), got " + std::to_string(*batch));
       Rng rng(*seed);
       DCGAN<float> m(o, rng);  // checks the shapes before the data is read
-      const Eigen::MatrixXf x = read_gan_images(*source, *csv, o.channels, o.height, o.width, *limit);
+      Eigen::MatrixXf x;
+      Eigen::Index total = 0;
+      if (!under_mpi()) x = read_gan_images(*source, *csv, o.channels, o.height, o.width, *limit), total = x.rows();
+      else read_training_shard(*source, *csv, m.input_size(), shape_text(o.channels, o.height, o.width), *limit, x, nullptr, total);
       DCGANFitOptions f;
       f.epochs = *epochs;
       f.batch_size = *batch;
@@ -660,10 +671,16 @@ void add_dcgan(Tool& tool) {
       f.discriminator_steps = *d_steps;
       f.gradient_penalty = *penalty;
       f.progress = ProgressDisplay("dcgan");
-      m.fit(x, f, rng);
+      if (!under_mpi()) m.fit(x, f, rng);
+      else {  // (one rank too: the data-parallel fit, as on P)
+        if (!lead()) f.progress = {};
+        m.fit(ranks(), x, f, rng);  // --batch-size images per rank
+      }
+      if (!lead()) return;
       m.save(*model);
-      std::fprintf(stderr, "trained a DCGAN on %ld images: last epoch's losses D %.6g, G %.6g per image; saved %s\n", long(x.rows()),
-                   double(m.loss_history().discriminator_loss.back()), double(m.loss_history().generator_loss.back()), model->c_str());
+      std::fprintf(stderr, "trained a DCGAN on %ld images%s: last epoch's losses D %.6g, G %.6g per image; saved %s\n", long(total),
+                   ranks().size() > 1 ? (" on " + std::to_string(ranks().size()) + " ranks").c_str() : "", double(m.loss_history().discriminator_loss.back()),
+                   double(m.loss_history().generator_loss.back()), model->c_str());
     });
   }
   {
@@ -741,6 +758,10 @@ void add_infogan(Tool& tool) {
     const auto limit = c.optional_integer("--limit", "N", "use only the first N training rows", "all", 1);
     const auto seed = c.seed();
     const auto csv = c.csv();
+    c.sharded("(each its part of Fashion-MNIST's IDX files, or of the CSV) and generates one row per minibatch row it holds, --batch-size B "
+              "rows per rank (P x B a step); the DCGAN body's batch norms are synchronised over the ranks and each row's noise and codes are "
+              "drawn from its position, so P ranks of B train as mpirun -np 1 with --batch-size P x B does, to rounding (a run without mpirun "
+              "draws them in sequence and differs)");
     c.action([=] {
       if (*loss == GANLoss::wasserstein_gp) throw UsageError("option --generator-loss must be minimax or non_saturating, got wasserstein_gp");
       if (*no_categorical && *continuous == 0) throw UsageError("option --no-categorical needs --continuous of at least 1 (an InfoGAN needs a code)");
@@ -753,21 +774,33 @@ void add_infogan(Tool& tool) {
       o.recognition_hidden = *recognition;
       o.generator_loss = *loss;
       Eigen::MatrixXf x;
+      Eigen::Index total = 0;
       if (o.body == InfoGANBody::dcgan) {
         shape.check();
         shape.set(o);
-        x = read_gan_images(*source, *csv, o.channels, o.height, o.width, *limit);
+        if (!under_mpi()) x = read_gan_images(*source, *csv, o.channels, o.height, o.width, *limit), total = x.rows();
+        else read_training_shard(*source, *csv, o.channels * o.height * o.width, shape_text(o.channels, o.height, o.width), *limit, x, nullptr, total);
       } else {
         if (*source == "fashion-mnist") throw UsageError("option --body mlp reads a CSV file: give --data FILE.csv (or use --body dcgan for fashion-mnist)");
-        x = read_data(*source, *csv).cast<float>();
-        if (*limit && **limit < x.rows()) x.conservativeResize(**limit, Eigen::NoChange);
-        o.output = x.cols();
+        Eigen::Index rows = 0;
+        x = (under_mpi() ? read_shard(*source, *csv, rows) : read_data(*source, *csv)).cast<float>();
+        const Eigen::Index width = pml::detail::shared_columns(ranks(), "pml infogan fit", x.rows(), x.cols());
+        if (!under_mpi()) rows = x.rows();
+        total = rows;
+        if (*limit && **limit < rows) {  // the first N rows of the whole file: this rank's part of them
+          const std::vector<Index> counts = pml::detail::all_counts(ranks(), x.rows());
+          Eigen::Index offset = 0;
+          for (int q = 0; q < ranks().rank(); ++q) offset += counts[std::size_t(q)];
+          x.conservativeResize(std::clamp<Eigen::Index>(**limit - offset, 0, x.rows()), Eigen::NoChange);
+          total = **limit;
+        }
+        o.output = width;
         o.generator_hidden = *g_hidden;
         o.discriminator_hidden = *d_hidden;
         Eigen::Index code_inputs = o.continuous;
         for (const Eigen::Index k : o.categorical) code_inputs += k;
-        check_network(*g_hidden, o.noise + code_inputs, x.cols(), sizeof(float), "--generator-hidden");
-        check_network(*d_hidden, x.cols(), 1, sizeof(float), "--discriminator-hidden");
+        check_network(*g_hidden, o.noise + code_inputs, width, sizeof(float), "--generator-hidden");
+        check_network(*d_hidden, width, 1, sizeof(float), "--discriminator-hidden");
       }
       Rng rng(*seed);
       InfoGAN<float> m(o, rng);
@@ -781,9 +814,15 @@ void add_infogan(Tool& tool) {
       f.categorical_weight = *cat_weight;
       f.continuous_weight = *cont_weight;
       f.progress = ProgressDisplay("infogan");
-      m.fit(x, f, rng);
+      if (!under_mpi()) m.fit(x, f, rng);
+      else {  // (one rank too: the data-parallel fit, as on P)
+        if (!lead()) f.progress = {};
+        m.fit(ranks(), x, f, rng);  // --batch-size rows per rank
+      }
+      if (!lead()) return;
       m.save(*model);
-      std::fprintf(stderr, "trained an InfoGAN on %ld rows: last epoch's losses D %.6g, G %.6g, information %.6g per row; saved %s\n", long(x.rows()),
+      std::fprintf(stderr, "trained an InfoGAN on %ld rows%s: last epoch's losses D %.6g, G %.6g, information %.6g per row; saved %s\n", long(total),
+                   ranks().size() > 1 ? (" on " + std::to_string(ranks().size()) + " ranks").c_str() : "",
                    double(m.loss_history().discriminator_loss.back()), double(m.loss_history().generator_loss.back()),
                    double(m.loss_history().information_loss.back()), model->c_str());
     });
