@@ -595,6 +595,16 @@ TEMPLATE_TEST_CASE("Bayesian SegNet trained on shards with minibatch B equals on
   CHECK(whole.loss_history().back() < whole.loss_history().front());  // it learns
   if (p == 1) CHECK(sv == wv);
   CHECK(pml::detail::same_on_every_rank(comm, pml::detail::fnv1a(sv.data(), std::size_t(sv.size()) * sizeof(T))));
+  // a last minibatch of one image on all ranks (N = 2·P·B + 1) is skipped on every rank, as one process skips it
+  {
+    const Eigen::Index n1 = 4 * p + 1;
+    const auto [b1, e1] = shard_of(n1, r, p);
+    pml::Rng i1(701), i2(701 + std::uint64_t(r)), f1(3), f2(3);
+    pml::BayesianSegNet<T> one(options, i1), many(options, i2);
+    one.fit(pml::Collective::single(), x.topRows(n1), masks.topRows(n1), {.epochs = 2, .batch_size = 2 * p, .learning_rate = 1e-2}, f1);
+    many.fit(comm, x.middleRows(b1, e1 - b1), masks.middleRows(b1, e1 - b1), {.epochs = 2, .batch_size = 2, .learning_rate = 1e-2}, f2);
+    CHECK(relative(flat(identified(many.stored_parameters())), flat(identified(one.stored_parameters()))) < tol);
+  }
   // a mask entry that is not a class on the last rank reaches every rank
   pml::Matrix<T> bad = mine_masks;
   if (r == p - 1 && bad.rows() > 0) bad(0, 3) = T(5);

@@ -263,7 +263,7 @@ void read_training_shard(const std::string& source, const io::CsvOptions& csv, E
   } else {
     Eigen::Index rows = 0;
     const Eigen::MatrixXd table = read_shard(source, csv, rows);
-    const Eigen::Index cols = pml::detail::shared_columns(r, "pml", table.rows(), table.cols());
+    const Eigen::Index cols = pml::detail::shared_columns(r, ("'" + source + "'").c_str(), table.rows(), table.cols());
     x.resize(table.rows(), width);
     place();
     pml::detail::agree(r, [&] {

@@ -102,7 +102,7 @@ template <Real T> class BayesianConv2d {
       const Index rows = x.var.rows(), cols = shape.size();
       const ad::Var<T> var = ad::reshape(ad::matmul_nt(ad::square(p), ad::square(wsigma)), rows, cols);
       const ad::Var<T> floor = tape.constant(rows, cols, std::numeric_limits<T>::min() / std::numeric_limits<T>::epsilon());
-      y = ad::reparameterize(ad::reshape(ad::matmul_nt(p, wmu), rows, cols), ad::sqrt(var + floor), detail::row_normal_noise<T>(tape, noise, rows, cols));
+      y = ad::reparameterize(ad::reshape(ad::matmul_nt(p, wmu), rows, cols), ad::sqrt(var + floor), detail::row_normal_noise<T>("nn::BayesianConv2d::forward", tape, noise, rows, cols));
     } else {  // flipout: one ΔW per pass, random signs per row and channel on its input and output
       const ad::Var<T> delta = wsigma * detail::normal_noise(tape, rng, wmu.rows(), wmu.cols());
       if (prior.kind == BayesPrior::Kind::gaussian) {
@@ -119,7 +119,7 @@ template <Real T> class BayesianConv2d {
   }
   // an N x (C·H·W) constant of ±1, one sign per row and channel (the same over the channel's pixels)
   template <class Noise> static ad::Var<T> channel_signs(ad::Tape<T>& tape, Noise& noise, Index rows, const ad::ImageShape& shape) {
-    const ad::Var<T> per_channel = detail::row_signs<T>(tape, noise, rows, shape.channels);
+    const ad::Var<T> per_channel = detail::row_signs<T>("nn::BayesianConv2d::forward", tape, noise, rows, shape.channels);
     ad::Var<T> s = tape.constant(rows, shape.size());
     const Index pixels = shape.height * shape.width;
     auto v = s.value();

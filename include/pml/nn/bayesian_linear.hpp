@@ -91,18 +91,18 @@ template <Real T> ad::Var<T> random_signs(ad::Tape<T>& tape, Rng& rng, Index row
   return s;
 }
 /// Per-row normals: from `rng` in sequence (normal_noise), or row i's from a key drawn from draws.shared and
-/// draws.positions[i] (pml::detail::fill_row_normals). @throw std::invalid_argument for a position count that is not `rows`.
-template <Real T> ad::Var<T> row_normal_noise(ad::Tape<T>& tape, Rng& rng, Index rows, Index cols) { return normal_noise<T>(tape, rng, rows, cols); }
-template <Real T> ad::Var<T> row_normal_noise(ad::Tape<T>& tape, const RowDraws& draws, Index rows, Index cols) {
-  check_row_draws(draws, rows, "nn::Bayesian layer forward");
+/// draws.positions[i] (pml::detail::fill_row_normals). @throw std::invalid_argument naming `function` for a position count that is not `rows`.
+template <Real T> ad::Var<T> row_normal_noise(const char*, ad::Tape<T>& tape, Rng& rng, Index rows, Index cols) { return normal_noise<T>(tape, rng, rows, cols); }
+template <Real T> ad::Var<T> row_normal_noise(const char* function, ad::Tape<T>& tape, const RowDraws& draws, Index rows, Index cols) {
+  check_row_draws(draws, rows, function);
   ad::Var<T> eps = tape.constant(rows, cols);
   pml::detail::fill_row_normals(draws.shared(), draws.positions, eps.value());
   return eps;
 }
 /// Per-row signs ±1: from `rng` in sequence (random_signs), or row i's hashed as row_normal_noise's.
-template <Real T> ad::Var<T> row_signs(ad::Tape<T>& tape, Rng& rng, Index rows, Index cols) { return random_signs<T>(tape, rng, rows, cols); }
-template <Real T> ad::Var<T> row_signs(ad::Tape<T>& tape, const RowDraws& draws, Index rows, Index cols) {
-  check_row_draws(draws, rows, "nn::Bayesian layer forward");
+template <Real T> ad::Var<T> row_signs(const char*, ad::Tape<T>& tape, Rng& rng, Index rows, Index cols) { return random_signs<T>(tape, rng, rows, cols); }
+template <Real T> ad::Var<T> row_signs(const char* function, ad::Tape<T>& tape, const RowDraws& draws, Index rows, Index cols) {
+  check_row_draws(draws, rows, function);
   const std::uint64_t key = draws.shared();
   ad::Var<T> s = tape.constant(rows, cols);
   auto v = s.value();
@@ -198,6 +198,7 @@ template <Real T> class BayesianLinear {
   static BayesianOutput<T> forward_impl(Self& self, ad::Tape<T>& tape, const ad::Var<T>& x, Noise& noise, const BayesPrior& prior,
                                         WeightSampling sampling, ad::Activation act) {
     Rng& rng = detail::shared_draws(noise);
+    constexpr const char* kForward = "nn::BayesianLinear::forward";
     const Index in = self.in(), out = self.out();
     if (x.cols() != in)
       pml::detail::throw_shape("nn::BayesianLinear::forward", "x has " + std::to_string(x.cols()) + " columns, expected " + std::to_string(in));
@@ -219,14 +220,14 @@ template <Real T> class BayesianLinear {
         const ad::Var<T> w = wmu + delta;  // the pass's shared weight sample, for the sampled KL
         kl = kl + detail::bayes_kl(tape, rng, prior, wmu, wsigma, &w);
       }
-      const ad::Var<T> s_in = detail::row_signs<T>(tape, noise, x.rows(), in), s_out = detail::row_signs<T>(tape, noise, x.rows(), out);
+      const ad::Var<T> s_in = detail::row_signs<T>(kForward, tape, noise, x.rows(), in), s_out = detail::row_signs<T>(kForward, tape, noise, x.rows(), out);
       pre = ad::matmul(x, wmu) + ad::mask_mul(ad::matmul(ad::mask_mul(x, s_in), delta), s_out);
     } else {  // local: the pre-activations' own Gaussian, N(x mu, x^2 sigma^2), sampled per row
       kl = kl + detail::bayes_kl(tape, rng, prior, wmu, wsigma, nullptr);
       const ad::Var<T> var = ad::matmul(ad::square(x), ad::square(wsigma));
       // the floor keeps sqrt's derivative finite for an all-zero row of x
       const ad::Var<T> floor = tape.constant(1, out, std::numeric_limits<T>::min() / std::numeric_limits<T>::epsilon());
-      pre = ad::reparameterize(ad::matmul(x, wmu), ad::sqrt(var + floor), detail::row_normal_noise<T>(tape, noise, x.rows(), out));
+      pre = ad::reparameterize(ad::matmul(x, wmu), ad::sqrt(var + floor), detail::row_normal_noise<T>(kForward, tape, noise, x.rows(), out));
     }
     return {ad::bias_activation(pre, b, act), kl};
   }

@@ -177,9 +177,9 @@ template <Real T> class BayesianLSTM {
           const ad::Var<T> wih_s = wih_mu + dih, whh_s = whh_mu + dhh;  // the pass's shared sample, for the sampled KL
           out.kl = out.kl + detail::bayes_kl(tape, rng, prior, wih_mu, sih, &wih_s) + detail::bayes_kl(tape, rng, prior, whh_mu, shh, &whh_s);
         }
-        s_x = detail::row_signs<T>(tape, noise, n, f);
-        s_h = detail::row_signs<T>(tape, noise, n, h);
-        s_out = detail::row_signs<T>(tape, noise, n, 4 * h);
+        s_x = detail::row_signs<T>(function, tape, noise, n, f);
+        s_h = detail::row_signs<T>(function, tape, noise, n, h);
+        s_out = detail::row_signs<T>(function, tape, noise, n, 4 * h);
       }
     }
     out.hidden.clear();

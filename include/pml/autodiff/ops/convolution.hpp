@@ -552,8 +552,8 @@ template <Real T> Standardized<T> batch_standardize(const Var<T>& x, Index chann
 /// stacked rows, to rounding. Every rank must call it (and run the backward pass) at the same point of the
 /// same graph, with the same `channels` and `eps`. On one rank it is batch_standardize(). One collective
 /// for the count here, two in the forward pass, one in the backward pass.
-/// @throw std::invalid_argument (on every rank) if channels does not divide x's columns, if a channel has
-/// fewer than 2 entries on all ranks together, or eps < 0.
+/// @throw std::invalid_argument (on every rank) if channels does not divide x's columns or a channel has
+/// fewer than 2 entries on all ranks together; std::domain_error for eps < 0.
 template <Real T> Standardized<T> batch_standardize(const Var<T>& x, Index channels, double eps, const Collective& ranks) {
   if (ranks.size() == 1) return batch_standardize(x, channels, eps);
   if (channels < 1 || x.cols() % channels != 0)

@@ -129,8 +129,8 @@ template <Real T = double> class BayesianSegNet {
       if (static_cast<Index>(ranks.size()) * fit.batch_size < 2)
         detail::throw_domain(function, "batch_size", "give at least 2 images a step on all ranks together (batch normalisation)", std::to_string(fit.batch_size));
       detail::check_same_rows(function, x, masks);
-      detail::hold_rows<T>(rows, x_store, function, "x", x);
-      detail::hold_rows<T>(mask_rows, mask_store, function, "masks", masks);
+      detail::hold_shard_rows<T>(rows, x_store, function, "x", x, input_size());
+      detail::hold_shard_rows<T>(mask_rows, mask_store, function, "masks", masks, pixels());
       if (x.rows() > 0 || ranks.size() == 1) check_training_rows(function, *rows, *mask_rows);
     });
     return fit_rows(ranks, *rows, *mask_rows, fit, rng);
@@ -356,7 +356,6 @@ auto BayesianSegNet<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matri
     Matrix<T> targets;
     const Collective* synchronised = ranks.size() > 1 ? &ranks : nullptr;  // one rank: the plain batch normalisation
     history_ = detail::run_epochs<T>(ranks, function, x, masks, fit, rng, adam, detail::options_text(*this), [&](const Matrix<T>& xb, const Matrix<T>& mb, const detail::ShardStep& s) {
-      if (s.minibatch_rows < 2) return T(0);  // a last minibatch of one image on all ranks: batch normalisation cannot take it
       one_hot_pixels(mb, targets);
       tape.reset();
       const nn::RowNoise noise{s.key, s.positions};
@@ -367,7 +366,7 @@ auto BayesianSegNet<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matri
       if (decay > T(0))
         for (auto* conv : conv_layers()) conv->weight().grad += (share * decay) * conv->weight().value;
       return loss.value()(0, 0);
-    }, detail::StepRanks::all);
+    }, detail::StepRanks::all, 2);  // a last minibatch of one image on all ranks is skipped: batch normalisation cannot take it
     // the running statistics follow the synchronised batches: the same on every rank (checked with the parameters)
     if (ranks.size() > 1) {
       std::uint64_t h = detail::fnv1a(nullptr, 0);

@@ -80,10 +80,26 @@ template <Real T, class Optimizer> std::uint64_t state_hash(const Optimizer& opt
 
 /// Which ranks run each step of a data-parallel run_epochs(): those holding rows of the minibatch, or all of
 /// them, those with no rows too (a network whose forward and backward passes take part in collectives:
-/// synchronised batch normalisation). With `all` an exception in a step leaves the fit at once (PML_RANKS_CATCH:
-/// the other ranks may be inside one of the step's collectives), so a step must throw alike on every rank or
-/// not at all.
+/// synchronised batch normalisation). With `all` an exception of one rank's step ends every rank
+/// (step_or_abort()): the other ranks may be inside one of the step's collectives.
 enum class StepRanks : std::uint8_t { holders, all };
+
+/// Runs a step that every rank runs together (its collectives need them all): an exception that agree() threw
+/// on every rank passes on; any other — this rank's own — ends every rank through ranks.abort() (pml::mpi:
+/// MPI_Abort), since the other ranks may be waiting inside one of the step's collectives.
+template <class Step> auto step_or_abort(const Collective& ranks, const char* function, Step&& step) -> decltype(step()) {
+  try {
+    return step();
+  } catch (const ThrownOnEveryRank&) {
+    throw;
+  } catch (const std::exception& e) {
+    ranks.abort(function, e.what());
+    throw;
+  } catch (...) {
+    ranks.abort(function, "an exception of unknown type");
+    throw;
+  }
+}
 
 /// What a data-parallel step sees besides its rows: their positions in the whole data set (for their
 /// noise), the number of rows of the minibatch on all ranks together (the loss is a sum over those rows
@@ -159,10 +175,10 @@ template <Real T> std::size_t parameter_count(const nn::ParameterList<T>& params
 template <Real T, class DX>
 double sum_step_and_update(const Collective& ranks, const char* function, const Eigen::MatrixBase<DX>& x, nn::Adam<T>& optimizer,
                            const nn::ParameterList<T>& params, std::vector<T>& message, const std::exception_ptr& reported, T loss, int epoch, Index batch) {
-  const auto diverged = [&](const std::string& what) {
-    throw_domain(function, "x", "give a finite training loss and gradient (rescale or standardise the data)",
-                 what + " at epoch " + std::to_string(epoch + 1) + ", minibatch " + std::to_string(batch + 1) + "; largest |x| is " +
-                     describe(largest_magnitude(ranks, x)));
+  const auto diverged = [&](const std::string& what) {  // the same on every rank (thrown inside a step every rank runs)
+    throw OnEveryRank<std::domain_error>(std::string(function) + ": x must give a finite training loss and gradient (rescale or standardise the data), got " +
+                                         what + " at epoch " + std::to_string(epoch + 1) + ", minibatch " + std::to_string(batch + 1) + "; largest |x| is " +
+                                         describe(largest_magnitude(ranks, x)));
   };
   const double total = double(sum_step(ranks, params, message, true, reported, loss));
   if (!std::isfinite(total)) diverged("a loss of " + describe(total));
@@ -207,7 +223,7 @@ struct ShardMinibatch {
 /// exception it throws is kept in `reported` — the step passes it to its next sum_step(), which raises it on
 /// every rank — and raised on every rank at the end of the epoch, after which `end_epoch(epoch)` runs.
 template <class Step, class EndEpoch>
-void shard_epochs(const Collective& ranks, Index n, Index offset, Index local_rows, Index global, int epochs, Rng& rng,
+void shard_epochs(const Collective& ranks, const char* function, Index n, Index offset, Index local_rows, Index global, int epochs, Rng& rng,
                   const std::function<void(const TrainingProgress&)>& progress, std::exception_ptr& reported, Step step, EndEpoch end_epoch) {
   std::optional<io::Minibatches> order;
   std::vector<Index> local, positions;
@@ -224,7 +240,9 @@ void shard_epochs(const Collective& ranks, Index n, Index offset, Index local_ro
       local.clear(), positions.clear();
       for (const Index g : minibatch)
         if (g >= offset && g < offset + local_rows) local.push_back(g - offset), positions.push_back(g);
-      const double mean = step(ShardMinibatch{epoch, b, batches.size(), key, local, positions, static_cast<Index>(minibatch.size())});
+      const double mean = step_or_abort(ranks, function, [&] {
+        return step(ShardMinibatch{epoch, b, batches.size(), key, local, positions, static_cast<Index>(minibatch.size())});
+      });
       if (progress) {
         try {
           progress({epoch, epochs, b, batches.size(), mean});
@@ -246,7 +264,7 @@ void shard_epochs(const Collective& ranks, Index n, Index offset, Index local_ro
 /// ranks.size() · batch_size rows of the whole data set. `rng` must be in the same state on every rank (it is
 /// checked): each epoch's order and each step's noise key are drawn from it. Rank 0's initial parameters are
 /// copied to every rank first. For each step, step(xb, yb, ShardStep) runs on the ranks that hold rows of the
-/// minibatch (on every rank, with `on` = StepRanks::all): it back-propagates its rows' summed loss divided by ShardStep::minibatch_rows into the
+/// minibatch (on every rank, with `on` = StepRanks::all; on none for a minibatch of fewer than `skip_below` rows on all ranks): it back-propagates its rows' summed loss divided by ShardStep::minibatch_rows into the
 /// parameters' gradients and returns that summed loss (undivided); the gradients and losses are summed over
 /// the ranks (one message) and every rank applies `optimizer.step()`. After every epoch the ranks' parameters
 /// and optimiser state are checked to be the same bits. `model_options` (the model's options as its file
@@ -259,7 +277,7 @@ void shard_epochs(const Collective& ranks, Index n, Index offset, Index local_ro
 template <Real T, class DX, class DY, class Optimizer, class Step>
 std::vector<T> run_epochs(const Collective& ranks, const char* function, const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y,
                           const FitOptions& fit, Rng& rng, Optimizer& optimizer, std::string_view model_options, Step step,
-                          StepRanks on = StepRanks::holders) {
+                          StepRanks on = StepRanks::holders, Index skip_below = 0) {
   using RowMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   const std::vector<Index> counts = all_counts(ranks, x.rows());
   Index n = 0, offset = 0;
@@ -309,30 +327,33 @@ std::vector<T> run_epochs(const Collective& ranks, const char* function, const E
       local.clear(), positions.clear();
       for (const Index g : minibatch)
         if (g >= offset && g < offset + x.rows()) local.push_back(g - offset), positions.push_back(g);
-      std::exception_ptr error = reported;
-      T loss = 0;
-      const ShardStep shard{positions, static_cast<Index>(minibatch.size()), key, b, batches.size()};
-      if (on == StepRanks::all) {  // also with no rows: the step's collectives need every rank (an exception leaves the fit)
-        io::gather_rows(xr, std::span<const Index>(local), xb);
-        io::gather_rows(yr, std::span<const Index>(local), yb);
-        loss = step(xb, yb, shard);
-      } else if (!local.empty() && !error) {
-        io::gather_rows(xr, std::span<const Index>(local), xb);
-        io::gather_rows(yr, std::span<const Index>(local), yb);
-        try {
-          loss = step(xb, yb, shard);
-        } catch (...) {
-          error = std::current_exception();
+      // a minibatch smaller than skip_below on all ranks (a batch norm's last one of one row) is skipped on every rank
+      if (static_cast<Index>(minibatch.size()) >= skip_below) {
+        std::exception_ptr error = reported;
+        T loss = 0;
+        const ShardStep shard{positions, static_cast<Index>(minibatch.size()), key, b, batches.size()};
+        if (on == StepRanks::all) {  // also with no rows: the step's collectives need every rank
+          io::gather_rows(xr, std::span<const Index>(local), xb);
+          io::gather_rows(yr, std::span<const Index>(local), yb);
+          loss = step_or_abort(ranks, function, [&] { return step(xb, yb, shard); });
+        } else if (!local.empty() && !error) {
+          io::gather_rows(xr, std::span<const Index>(local), xb);
+          io::gather_rows(yr, std::span<const Index>(local), yb);
+          try {
+            loss = step(xb, yb, shard);
+          } catch (...) {
+            error = std::current_exception();
+          }
         }
+        const double batch_loss = double(sum_step(ranks, params, message, on == StepRanks::all || !local.empty(), error, loss));
+        if (!std::isfinite(batch_loss)) diverged("a minibatch loss of " + describe(batch_loss), epoch, b);
+        try {
+          optimizer.step();
+        } catch (const std::domain_error& e) {  // the optimiser refuses a non-finite gradient (the same on every rank)
+          diverged(e.what(), epoch, b);
+        }
+        sum += batch_loss;
       }
-      const double batch_loss = double(sum_step(ranks, params, message, on == StepRanks::all || !local.empty(), error, loss));
-      if (!std::isfinite(batch_loss)) diverged("a minibatch loss of " + describe(batch_loss), epoch, b);
-      try {
-        optimizer.step();
-      } catch (const std::domain_error& e) {  // the optimiser refuses a non-finite gradient (the same on every rank)
-        diverged(e.what(), epoch, b);
-      }
-      sum += batch_loss;
       rows += static_cast<Index>(minibatch.size());
       if (fit.progress) {
         try {

@@ -241,7 +241,7 @@ template <Real T = double> class DCGAN {
         if (x.minCoeff() < 0 || x.maxCoeff() > 1)
           detail::throw_domain(function, "x", "lie in [0, 1]", "values from " + detail::describe(double(x.minCoeff())) + " to " + detail::describe(double(x.maxCoeff())));
       }
-      detail::hold_rows<T>(rows, converted, function, "x", x);
+      detail::hold_shard_rows<T>(rows, converted, function, "x", x, input_size());
     });
     return fit_rows(ranks, *rows, fit, rng);
   }
@@ -485,6 +485,7 @@ template <Real T = double> class DCGAN {
 template <Real T>
 auto DCGAN<T>::fit_rows(Eigen::Ref<const Matrix<T>> x, const DCGANFitOptions& fit, Rng& rng) -> DCGAN& {
     constexpr const char* function = "DCGAN::fit";
+    synchronise_batch_norm(nullptr);  // one process: each batch on its own
     detail::check_rows(function, "x", x, input_size());
     if (x.rows() < 2) pml::detail::throw_shape(function, "x has 1 row; batch normalisation needs at least 2 images");
     if (x.minCoeff() < 0 || x.maxCoeff() > 1)
@@ -596,7 +597,7 @@ auto DCGAN<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, 
     long long minibatch = 0;  // over the whole fit: G steps after every discriminator_steps-th
     double d_sum = 0, g_sum = 0;
     Index d_rows = 0, g_rows = 0;
-    detail::shard_epochs(ranks, n, offset, x.rows(), global, fit.epochs, rng, fit.progress, reported, [&](const detail::ShardMinibatch& s) {
+    detail::shard_epochs(ranks, function, n, offset, x.rows(), global, fit.epochs, rng, fit.progress, reported, [&](const detail::ShardMinibatch& s) {
       if (s.rows < 2) return d_rows > 0 ? d_sum / double(d_rows) : 0.0;  // a last minibatch of one image on all ranks: batch normalisation cannot take it
       // every rank runs the step (its batch norms' collectives), with its own images of the minibatch (perhaps none)
       io::gather_rows(scaled, s.local, xb);

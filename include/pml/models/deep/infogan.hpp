@@ -275,7 +275,7 @@ template <Real T = double> class InfoGAN {
     detail::agree(ranks, [&] {
       check_fit(function, fit);
       if (x.rows() > 0 || ranks.size() == 1) check_data(function, x);
-      detail::hold_rows<T>(rows, converted, function, "x", x);
+      detail::hold_shard_rows<T>(rows, converted, function, "x", x, input_size());
     });
     return fit_rows(ranks, *rows, fit, rng);
   }
@@ -601,7 +601,7 @@ auto InfoGAN<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x
     std::exception_ptr reported;  // thrown by fit.progress on this rank: raised on every rank at the next message
     double d_sum = 0, g_sum = 0, i_sum = 0;
     Index d_rows = 0, g_rows = 0;
-    detail::shard_epochs(ranks, n, offset, x.rows(), global, fit.epochs, rng, fit.progress, reported, [&](const detail::ShardMinibatch& s) {
+    detail::shard_epochs(ranks, function, n, offset, x.rows(), global, fit.epochs, rng, fit.progress, reported, [&](const detail::ShardMinibatch& s) {
       if (s.rows < 2) return d_rows > 0 ? d_sum / double(d_rows) : 0.0;  // a last minibatch of one row on all ranks: the dcgan body's batch normalisation cannot take it
       // every rank runs the step (the DCGAN body's batch norms' collectives), with its own rows of the minibatch (perhaps none)
       io::gather_rows(scaled, s.local, xb);

@@ -80,6 +80,15 @@ void hold_rows(std::optional<Eigen::Ref<const Matrix<T>>>& rows, Matrix<T>& stor
     rows.emplace(store);
   }
 }
+/// hold_rows() for a shard that every rank's step uses (synchronised batch norms): an empty shard is held as
+/// 0 x `width` whatever its own width (a rank with no rows may pass an empty matrix of any shape).
+template <class T, class Derived>
+void hold_shard_rows(std::optional<Eigen::Ref<const Matrix<T>>>& rows, Matrix<T>& store, const char* function, const char* argument,
+                     const Eigen::MatrixBase<Derived>& x, Index width) {
+  if (x.rows() > 0) return hold_rows<T>(rows, store, function, argument, x);
+  store.resize(0, width);
+  rows.emplace(store);
+}
 /// y must have as many rows as x.
 template <class DX, class DY> void check_same_rows(const char* function, const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y) {
   if (x.rows() != y.rows())
