@@ -108,6 +108,23 @@ inline std::vector<Index> all_counts(const Collective& ranks, Index local) {
   return std::vector<Index>(counts.begin(), counts.end());
 }
 
+/// Where this rank's rows stand among every rank's (rank order is row order): the rows of all ranks and the
+/// position of this rank's first row. One collective (all_counts()).
+struct ShardPlace {
+  Index total = 0;   ///< rows on all ranks together
+  Index offset = 0;  ///< the position of this rank's first row among them
+};
+/// shard_place(ranks, this rank's row count): see ShardPlace.
+inline ShardPlace shard_place(const Collective& ranks, Index local) {
+  const std::vector<Index> counts = all_counts(ranks, local);
+  ShardPlace place;
+  for (int r = 0; r < ranks.size(); ++r) {
+    if (r == ranks.rank()) place.offset = place.total;
+    place.total += counts[static_cast<std::size_t>(r)];
+  }
+  return place;
+}
+
 /// Runs `local` (a rank's own checks and work between collectives) on every rank and makes the ranks agree on
 /// its outcome: if it throws on any rank, every rank throws the same exception type with the lowest failing
 /// rank's message followed by " (on rank r of P)", so no rank is left waiting in a later collective. On one
@@ -176,13 +193,16 @@ namespace detail {
 /// one thrown by agree() — and otherwise calls ranks.abort() with the function's name and the exception's
 /// message first (pml::mpi ends every rank there), so that no rank is left waiting in a collective. (An
 /// allocation that fails alike on every rank ends the job too: a rank cannot know that the others failed.)
-[[noreturn]] inline void rethrow_or_abort(const Collective& ranks, const char* function) {
+/// With `checks_on_every_rank` false (inside a step every rank runs together, whose checks may fail on one rank
+/// alone) only agree()'s exceptions are rethrown; every other one ends the job.
+[[noreturn]] inline void rethrow_or_abort(const Collective& ranks, const char* function, bool checks_on_every_rank = true) {
   if (ranks.size() == 1) throw;
   try {
     throw;
-  } catch (const std::logic_error&) {
-    throw;
   } catch (const ThrownOnEveryRank&) {
+    throw;
+  } catch (const std::logic_error& e) {
+    if (!checks_on_every_rank) ranks.abort(function, e.what());
     throw;
   } catch (const std::exception& e) {
     ranks.abort(function, e.what());

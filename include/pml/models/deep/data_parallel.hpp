@@ -90,14 +90,8 @@ enum class StepRanks : std::uint8_t { holders, all };
 template <class Step> auto step_or_abort(const Collective& ranks, const char* function, Step&& step) -> decltype(step()) {
   try {
     return step();
-  } catch (const ThrownOnEveryRank&) {
-    throw;
-  } catch (const std::exception& e) {
-    ranks.abort(function, e.what());
-    throw;
   } catch (...) {
-    ranks.abort(function, "an exception of unknown type");
-    throw;
+    rethrow_or_abort(ranks, function, false);
   }
 }
 
@@ -279,12 +273,8 @@ std::vector<T> run_epochs(const Collective& ranks, const char* function, const E
                           const FitOptions& fit, Rng& rng, Optimizer& optimizer, std::string_view model_options, Step step,
                           StepRanks on = StepRanks::holders, Index skip_below = 0) {
   using RowMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  const std::vector<Index> counts = all_counts(ranks, x.rows());
-  Index n = 0, offset = 0;
-  for (int r = 0; r < ranks.size(); ++r) {
-    if (r == ranks.rank()) offset = n;
-    n += counts[static_cast<std::size_t>(r)];
-  }
+  const ShardPlace place = shard_place(ranks, x.rows());
+  const Index n = place.total, offset = place.offset;
   if (n == 0) throw_shape(function, "x has no rows on any rank");
   // the same training on every rank: options (a different epoch count or batch size would leave ranks waiting), then rng
   {

@@ -555,12 +555,8 @@ auto DCGAN<T>::fit_rows(Eigen::Ref<const Matrix<T>> x, const DCGANFitOptions& fi
 template <Real T>
 auto DCGAN<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, const DCGANFitOptions& fit, Rng& rng) -> DCGAN& PML_RANKS_TRY {
     constexpr const char* function = "DCGAN::fit";
-    const std::vector<Index> counts = detail::all_counts(ranks, x.rows());
-    Index n = 0, offset = 0;
-    for (int r = 0; r < ranks.size(); ++r) {
-      if (r == ranks.rank()) offset = n;
-      n += counts[static_cast<std::size_t>(r)];
-    }
+    const detail::ShardPlace place = detail::shard_place(ranks, x.rows());
+    const Index n = place.total, offset = place.offset;
     if (n < 2) pml::detail::throw_shape(function, "x has " + std::to_string(n) + " rows on all ranks together; batch normalisation needs at least 2 images");
     {  // the same training on every rank
       const long sizes[3] = {long(fit.epochs), long(fit.batch_size), long(fit.discriminator_steps)};

@@ -426,12 +426,8 @@ auto GAN<T>::fit_rows(Eigen::Ref<const Matrix<T>> x, const GANFitOptions& fit, R
 template <Real T>
 auto GAN<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, const GANFitOptions& fit, Rng& rng, int report_every) -> GAN& PML_RANKS_TRY {
     constexpr const char* function = "GAN::fit";
-    const std::vector<Index> counts = detail::all_counts(ranks, x.rows());
-    Index n = 0, offset = 0;
-    for (int r = 0; r < ranks.size(); ++r) {
-      if (r == ranks.rank()) offset = n;
-      n += counts[static_cast<std::size_t>(r)];
-    }
+    const detail::ShardPlace place = detail::shard_place(ranks, x.rows());
+    const Index n = place.total, offset = place.offset;
     if (n == 0) pml::detail::throw_shape(function, "x has no rows on any rank");
     {  // the same training on every rank
       const long sizes[4] = {long(fit.steps), long(fit.discriminator_steps), long(fit.batch_size), long(report_every)};

@@ -558,12 +558,8 @@ auto InfoGAN<T>::fit_rows(Eigen::Ref<const Matrix<T>> x, const InfoGANFitOptions
 template <Real T>
 auto InfoGAN<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, const InfoGANFitOptions& fit, Rng& rng) -> InfoGAN& PML_RANKS_TRY {
     constexpr const char* function = "InfoGAN::fit";
-    const std::vector<Index> counts = detail::all_counts(ranks, x.rows());
-    Index n = 0, offset = 0;
-    for (int r = 0; r < ranks.size(); ++r) {
-      if (r == ranks.rank()) offset = n;
-      n += counts[static_cast<std::size_t>(r)];
-    }
+    const detail::ShardPlace place = detail::shard_place(ranks, x.rows());
+    const Index n = place.total, offset = place.offset;
     if (n < 2) pml::detail::throw_shape(function, "x has " + std::to_string(n) + " rows on all ranks together; fit needs at least 2");
     {  // the same training on every rank
       const long sizes[2] = {long(fit.epochs), long(fit.batch_size)};
