@@ -521,6 +521,44 @@ TEST_CASE("Kernel::gradient_inner(x, y, w) and diagonal_gradient_inner equal cen
   }
 }
 
+TEST_CASE("Kernel::input_gradient_inner equals central differences in the rows of x", "[gp][kernel]") {
+  const Eigen::MatrixXd x = X(), y = Y();
+  pml::Rng rng(8);
+  Eigen::MatrixXd w(N, M), ws(N, N);
+  pml::random::fill_normal(rng, w);
+  pml::random::fill_normal(rng, ws);
+  ws = (ws + ws.transpose()).eval();
+  for (const char* t : {"2 * rbf([0.6, 1.8]) + white(0.2)", "matern([0.8, 1.5], nu=2.5) * rational_quadratic(0.8, 1.7)",
+                        "(rbf(1.2) + dot_product(0.3)) * exp_sine_squared(0.9, 3) + 0.4 * matern(0.5, nu=0.5)", "1.5 * dot_product(0.7) * 0.5",
+                        "matern(0.7, nu=1.5) + 3", "rational_quadratic(1.3, 0.4) * exp_sine_squared(2, 1.1)"}) {
+    INFO(t);
+    const KernelD k = KernelD::parse(t);
+    const Eigen::MatrixXd g = k.input_gradient_inner(x, y, w);
+    REQUIRE(g.rows() == N);
+    REQUIRE(g.cols() == D);
+    // K(X, X) with a symmetric weight: twice the one-sided contraction (white noise counts on the diagonal only)
+    const Eigen::MatrixXd gs = 2.0 * k.input_gradient_inner(x, x, ws);
+    for (Eigen::Index i = 0; i < N; ++i)
+      for (Eigen::Index c = 0; c < D; ++c) {
+        Eigen::MatrixXd up = x, down = x;
+        up(i, c) += 1e-6;
+        down(i, c) -= 1e-6;
+        const double fd = w.cwiseProduct(k(up, y) - k(down, y)).sum() / 2e-6;
+        CHECK(g(i, c) == Approx(fd).epsilon(1e-6).margin(1e-7));
+        const double fd_same = ws.cwiseProduct(k(up) - k(down)).sum() / 2e-6;
+        CHECK(gs(i, c) == Approx(fd_same).epsilon(1e-6).margin(1e-7));
+      }
+  }
+  // far from the origin: the same gradient as at the origin (stationary kernels; differences formed directly)
+  const KernelD k = KernelD::parse("2 * rbf([0.6, 1.8]) + rational_quadratic(0.8, 1.7)");
+  const Eigen::MatrixXd shifted = k.input_gradient_inner((x.array() + 1e7).matrix(), (y.array() + 1e7).matrix(), w);
+  CHECK(rel(shifted, k.input_gradient_inner(x, y, w)) < 1e-8);
+  CHECK_THROWS_WITH(k.input_gradient_inner(x, y, Eigen::MatrixXd::Zero(3, 3)), Contains("w is 3x3, expected 24x7"));
+  CHECK_THROWS_WITH(k.input_gradient_inner(x, Eigen::MatrixXd::Zero(3, 3), w), Contains("y has 3 columns, x has 2"));
+  // a Matérn ν = ½ kernel at x = y (not differentiable there) contributes 0, never NaN
+  CHECK(KernelD::matern(1.0, 0.5).input_gradient_inner(x, x, ws).allFinite());
+}
+
 using SGPR = pml::SparseGaussianProcessRegressor<double>;
 
 TEST_CASE("SparseGaussianProcessRegressor with Z = X is the exact GP", "[gp][sparse]") {
@@ -632,6 +670,117 @@ TEST_CASE("SparseGaussianProcessRegressor: save/load, threads and errors", "[gp]
     pml::Rng rng(1);
     CHECK_THROWS_WITH(m.fit(x, t, Eigen::MatrixXd::Zero(3, 5), rng), Contains("z has columns 5, expected 2"));
   }
+}
+
+TEST_CASE("SparseGaussianProcessRegressor: the bound's gradient in the inducing inputs equals central differences", "[gp][sparse]") {
+  const Eigen::MatrixXd x = X();
+  const Eigen::VectorXd t = vec(gp::y);
+  for (const char* text : {"1.3 * rbf([0.8, 1.4])", "matern(0.9, nu=2.5) + 0.5 * rational_quadratic(0.7, 2)",
+                           "exp_sine_squared(1.1, 2.5) * rbf(2) * 0.7"}) {
+    INFO(text);
+    SGPR m(KernelD::parse(text), {.inducing_points = 6, .noise_variance = 0.05, .optimize = false});
+    pml::Rng rng(3);
+    m.fit(x, t, rng);
+    Eigen::VectorXd theta(m.kernel().n_dims() + 1), g, g_plain;
+    theta << m.kernel().theta(), std::log(0.05);
+    const Eigen::MatrixXd z = m.inducing_inputs();
+    Eigen::MatrixXd gz;
+    const double value = m.elbo(theta, z, &g, &gz);
+    CHECK(value == Approx(m.elbo(theta, &g_plain)).epsilon(1e-14));
+    CHECK(rel(g, g_plain) < 1e-12);
+    REQUIRE(gz.rows() == 6);
+    REQUIRE(gz.cols() == D);
+    for (Eigen::Index i = 0; i < z.rows(); ++i)
+      for (Eigen::Index c = 0; c < D; ++c) {
+        Eigen::MatrixXd up = z, down = z;
+        up(i, c) += 1e-5;
+        down(i, c) -= 1e-5;
+        const double fd = (m.elbo(theta, up, nullptr, nullptr) - m.elbo(theta, down, nullptr, nullptr)) / 2e-5;
+        CHECK(gz(i, c) == Approx(fd).epsilon(1e-5).margin(1e-6));
+      }
+  }
+  SGPR m(KernelD::parse("1 * rbf(1)"), {.inducing_points = 4, .optimize = false});
+  m.fit(x, t);
+  const Eigen::VectorXd theta = Eigen::VectorXd::Zero(3);
+  CHECK_THROWS_WITH(m.elbo(theta, Eigen::MatrixXd::Zero(4, 3), nullptr, nullptr), Contains("z has columns 3, expected 2"));
+  CHECK_THROWS_WITH(m.elbo(theta, Eigen::MatrixXd::Constant(4, 2, NAN), nullptr, nullptr), Contains("z"));
+}
+
+TEST_CASE("SparseGaussianProcessRegressor: optimised inducing inputs raise the bound and predict better than k-means centres",
+          "[gp][sparse][quality]") {
+  pml::Rng data(31);
+  const Eigen::Index n = 400;
+  Eigen::MatrixXd x(n, 1);
+  pml::random::fill_uniform(data, x);
+  x = (x.array() * 10.0 - 5.0).matrix();
+  Eigen::VectorXd t(n);
+  for (Eigen::Index i = 0; i < n; ++i) t(i) = std::sin(x(i, 0)) + 0.3 * std::cos(3 * x(i, 0)) + 0.1 * pml::random::normal<double>(data);
+  Eigen::MatrixXd q = Eigen::VectorXd::LinSpaced(200, -4.9, 4.9);
+  const Eigen::VectorXd truth = q.col(0).array().sin() + 0.3 * (3 * q.col(0).array()).cos();
+  auto fit = [&](bool optimise_z, double shift) {
+    SGPR m(KernelD::parse("1 * rbf(1)"), {.inducing_points = 10, .noise_variance = 0.1, .optimize_inducing_inputs = optimise_z});
+    pml::Rng rng(5);
+    m.fit((x.array() + shift).matrix(), t, rng);
+    return m;
+  };
+  const SGPR kmeans = fit(false, 0), optimised = fit(true, 0);
+  auto rmse = [&](const SGPR& m, double shift) {
+    return std::sqrt((m.predict((q.array() + shift).matrix()).mean.col(0) - truth).squaredNorm() / 200);
+  };
+  INFO("bound k-means " << kmeans.elbo() << ", optimised " << optimised.elbo() << "; RMSE " << rmse(kmeans, 0) << " vs " << rmse(optimised, 0));
+  CHECK(optimised.elbo() > kmeans.elbo() + 10);
+  CHECK(rmse(optimised, 0) < 0.8 * rmse(kmeans, 0));
+  CHECK(optimised.inducing_inputs() != kmeans.inducing_inputs());
+  // the bound never exceeds the exact log marginal likelihood at the same hyperparameters
+  GPR exact(optimised.kernel(), {.alpha = optimised.noise_variance(), .optimize = false});
+  exact.fit(x, t);
+  CHECK(optimised.elbo() <= exact.log_marginal_likelihood() + 1e-6);
+  // shifted far from the origin: the same fit (Z is optimised standardised by the inputs' scale)
+  const SGPR far = fit(true, 1e6);
+  CHECK(far.elbo() == Approx(optimised.elbo()).epsilon(1e-6));
+  CHECK(std::abs(rmse(far, 1e6) - rmse(optimised, 0)) < 1e-4);
+  CHECK(rel((far.inducing_inputs().array() - 1e6).matrix(), optimised.inducing_inputs()) < 1e-5);
+}
+
+TEST_CASE("SparseGaussianProcessRegressor: optimised inducing inputs — threads, save/load, float", "[gp][sparse]") {
+  const Eigen::MatrixXd x = X(), y = Y();
+  const Eigen::VectorXd t = vec(gp::y);
+  auto run = [&](int threads) {
+    pml::set_num_threads(threads);
+    SGPR m(KernelD::parse("1 * rbf([1, 1])"), {.inducing_points = 5, .noise_variance = 0.1, .n_restarts_optimizer = 1, .optimize_inducing_inputs = true});
+    pml::Rng rng(4);
+    m.fit(x, t, rng);
+    return m;
+  };
+  const SGPR one = run(1), two = run(2);
+  pml::set_num_threads(0);
+  CHECK(one.predict(y).mean == two.predict(y).mean);
+  CHECK(one.inducing_inputs() == two.inducing_inputs());
+  const auto dir = std::filesystem::temp_directory_path() / ("pml_sgpr_z_test." + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  one.save(dir / "s.pml");
+  const SGPR back = SGPR::load(dir / "s.pml");
+  CHECK(back.options().optimize_inducing_inputs);
+  CHECK(back.inducing_inputs() == one.inducing_inputs());
+  CHECK(back.predict(y).mean == one.predict(y).mean);
+  std::filesystem::remove_all(dir);
+  // only Z moves when the hyperparameters are held
+  SGPR held(KernelD::parse("1 * rbf([1, 1])"), {.inducing_points = 5, .noise_variance = 0.1, .optimize = false, .optimize_inducing_inputs = true});
+  held.fit(x, t);
+  CHECK(held.kernel() == KernelD::parse("1 * rbf([1, 1])"));
+  CHECK(held.noise_variance() == 0.1);
+  SGPR fixed_z(KernelD::parse("1 * rbf([1, 1])"), {.inducing_points = 5, .noise_variance = 0.1, .optimize = false});
+  fixed_z.fit(x, t);
+  CHECK(held.elbo() > fixed_z.elbo());
+  // float
+  pml::SparseGaussianProcessRegressor<float> f(pml::Kernel<float>::parse("1 * rbf([1, 1])"),
+                                              {.inducing_points = 5, .noise_variance = 0.1f, .optimize_inducing_inputs = true});
+  f.fit(x.cast<float>(), t.cast<float>());
+  SGPR d(KernelD::parse("1 * rbf([1, 1])"), {.inducing_points = 5, .noise_variance = 0.1, .optimize_inducing_inputs = true});
+  d.fit(x, t);
+  INFO("float bound " << f.elbo() << ", double " << d.elbo());
+  CHECK(f.predict(y.cast<float>()).mean.allFinite());
+  CHECK(double(f.elbo()) == Approx(d.elbo()).epsilon(1e-3));
 }
 
 TEST_CASE("GaussianProcessRegressor: overflowing hyperparameters and a wrong ARD size are said so", "[gp][regressor]") {

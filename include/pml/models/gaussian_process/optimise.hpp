@@ -9,6 +9,8 @@
 #error "pml's Gaussian processes need LBFGS++ (header-only): apt-get install liblbfgspp-dev"
 #endif
 
+#include <algorithm>
+#include <cmath>
 #include <limits>
 #include <stdexcept>
 
@@ -29,10 +31,11 @@ template <Real T> struct HyperparameterSearch {
 };
 
 /// Maximises `objective(theta, gradient)` (returns the value, fills the gradient) over theta within `bounds`
-/// (P x 2: lower, upper) by L-BFGS-B, from `start` (clipped into the bounds) and from `restarts` uniform draws of
-/// `rng` in the bounds. The best point ever evaluated is kept (a line search that gives up throws, and the point
-/// it reached is still a good one). A run stops when the projected gradient's largest entry is at most
-/// `gradient_tolerance` (scipy's pgtol) or the objective's relative change is below 1e7 ε (scipy's factr).
+/// (P x 2: lower, upper; ±∞ for an unbounded entry) by L-BFGS-B, from `start` (clipped into the bounds) and from
+/// `restarts` uniform draws of `rng` in the bounds (an unbounded entry keeps its start value). The best point
+/// ever evaluated is kept (a line search that gives up throws, and the point it reached is still a good one). A run stops when the projected gradient's largest entry is at most
+/// `gradient_tolerance` (scipy's pgtol) or the objective's relative change is below 1e7 ε of double (scipy's factr;
+/// 16 ε in float).
 template <Real T, class Objective>
 HyperparameterSearch<T> maximise(const Vector<T>& start, const Matrix<T>& bounds, int restarts, int max_iterations, T gradient_tolerance,
                                  Rng& rng, Objective&& objective) {
@@ -58,7 +61,9 @@ HyperparameterSearch<T> maximise(const Vector<T>& start, const Matrix<T>& bounds
   param.epsilon = gradient_tolerance;
   param.epsilon_rel = T(0);
   param.past = 1;
-  param.delta = T(1e7) * std::numeric_limits<T>::epsilon();
+  // scipy's factr = 1e7 in double's ε (2.2e-9); not in float's ε, which would be 1.2 — every float run stopped
+  // after its first step — but no finer than float can tell apart
+  param.delta = std::max(T(1e7 * std::numeric_limits<double>::epsilon()), T(16) * std::numeric_limits<T>::epsilon());
   param.max_iterations = max_iterations;
   param.max_linesearch = 50;
   HyperparameterSearch<T> out;
@@ -69,7 +74,8 @@ HyperparameterSearch<T> maximise(const Vector<T>& start, const Matrix<T>& bounds
     if (run == 0) {
       theta = start.cwiseMax(bounds.col(0)).cwiseMin(bounds.col(1));
     } else {
-      for (Index i = 0; i < p; ++i) theta(i) = random::uniform<T>(rng, bounds(i, 0), bounds(i, 1));
+      for (Index i = 0; i < p; ++i)  // an unbounded entry (an inducing input) restarts from its start value
+        theta(i) = std::isfinite(bounds(i, 0)) && std::isfinite(bounds(i, 1)) ? random::uniform<T>(rng, bounds(i, 0), bounds(i, 1)) : start(i);
     }
     Negated negated{objective, theta};
     LBFGSpp::LBFGSBSolver<T> solver(param);

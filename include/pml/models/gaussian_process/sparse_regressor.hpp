@@ -36,6 +36,10 @@ template <Real T = double> struct SparseGaussianProcessRegressorOptions {
   int max_iterations = 15000;        ///< L-BFGS-B iterations per run at most
   T gradient_tolerance = T(1e-5);    ///< L-BFGS-B's projected-gradient tolerance
   T jitter = T(1e-8);                ///< added to K_mm's diagonal, relative to its mean diagonal
+  /// also maximise the bound over the inducing inputs Z (M·D more variables, Titsias's section 3; GPflow's SGPR
+  /// does so by default), starting from the k-means centres or the given Z. Off by default: a better bound for
+  /// a given M, at the cost of many more L-BFGS iterations.
+  bool optimize_inducing_inputs = false;
 
   /// The options a model file stores (serialization/state.hpp).
   template <class O, class V> static void fields(O& o, V&& v) {
@@ -50,6 +54,7 @@ template <Real T = double> struct SparseGaussianProcessRegressorOptions {
     v("max_iterations", o.max_iterations);
     v("gradient_tolerance", o.gradient_tolerance);
     v("jitter", o.jitter);
+    v("optimize_inducing_inputs", o.optimize_inducing_inputs, io::added_later);
   }
 };
 
@@ -63,8 +68,11 @@ template <Real T = double> struct SparseGaussianProcessRegressorOptions {
 /// k_** − ‖L_m⁻¹k_m*‖² + ‖u‖². With Z the training inputs themselves (and no jitter) the bound is the exact log
 /// marginal likelihood and the predictions the exact GP's (tested).
 ///
-/// The inducing inputs are k-means centres of the inputs, not optimised (Titsias optimises them too: not yet
-/// here). The noise is σ², not a white kernel (which is refused). Inputs N x D, targets length N.
+/// The inducing inputs are k-means centres of the inputs (or given); with `optimize_inducing_inputs` they are
+/// variational parameters maximised with the hyperparameters (Titsias's section 3), the bound's gradient in Z
+/// going back through K_mm and K_mn by Kernel::input_gradient_inner; the optimiser works on Z standardised by
+/// the inputs' column means and sds, so data far from the origin loses no digits. The noise is σ², not a white
+/// kernel (which is refused). Inputs N x D, targets length N.
 template <Real T = double> class SparseGaussianProcessRegressor {
  public:
   using Options = SparseGaussianProcessRegressorOptions<T>;  ///< The options type.
@@ -164,7 +172,26 @@ template <Real T = double> class SparseGaussianProcessRegressor {
     const Index p = fitted_kernel_.n_dims();
     const T noise = options_.fit_noise_variance ? std::exp(theta(p)) : noise_variance_;
     Vector<T> g;
-    const T value = evaluate(fitted_kernel_.with_theta(theta.head(p)), noise, gradient ? &g : nullptr, nullptr);
+    const T value = evaluate(fitted_kernel_.with_theta(theta.head(p)), noise, z_, gradient ? &g : nullptr, nullptr, nullptr);
+    if (gradient) *gradient = options_.fit_noise_variance ? g : Vector<T>(g.head(p));
+    return value;
+  }
+  /// F at log-hyperparameters `theta` (as elbo(theta, gradient)) and inducing inputs `z` (M x D) on the training
+  /// data of the last fit(), with its gradient in theta and in Z (M x D) where asked.
+  /// @throw std::logic_error if not fitted; std::invalid_argument for a wrong length or shape.
+  T elbo(const VectorCRef<T>& theta, const MatrixCRef<T>& z, Vector<T>* gradient, Matrix<T>* z_gradient) const {
+    const char* f = "SparseGaussianProcessRegressor::elbo";
+    if (!fitted()) throw std::logic_error(std::string(f) + ": the model is not fitted; call fit() first");
+    if (x_.rows() == 0) throw std::logic_error(std::string(f) + ": the training data are not kept in model files; fit() again");
+    check_size(f, "theta", theta.size(), parameter_count(), "length");
+    check_all_finite(f, "theta", theta);
+    check_nonempty(f, "z", z.rows());
+    check_size(f, "z", z.cols(), x_.cols(), "columns");
+    check_all_finite(f, "z", z);
+    const Index p = fitted_kernel_.n_dims();
+    const T noise = options_.fit_noise_variance ? std::exp(theta(p)) : noise_variance_;
+    Vector<T> g;
+    const T value = evaluate(fitted_kernel_.with_theta(theta.head(p)), noise, Matrix<T>(z), gradient ? &g : nullptr, z_gradient, nullptr);
     if (gradient) *gradient = options_.fit_noise_variance ? g : Vector<T>(g.head(p));
     return value;
   }
@@ -231,12 +258,13 @@ template <Real T = double> class SparseGaussianProcessRegressor {
                          "a matrix of " + std::to_string(k.rows()) + " rows");
   }
 
-  // The bound F for `kernel` and σ² = `noise`; with `gradient`, dF/dθ (kernel) followed by dF/d log σ².
-  T evaluate(const Kernel<T>& kernel, T noise, Vector<T>* gradient, Factors* keep) const {
-    const Index n = x_.rows(), m = z_.rows();
+  // The bound F for `kernel`, σ² = `noise` and inducing inputs `z`; with `gradient`, dF/dθ (kernel) followed by
+  // dF/d log σ²; with `z_gradient`, dF/dZ (M x D).
+  T evaluate(const Kernel<T>& kernel, T noise, const Matrix<T>& z, Vector<T>* gradient, Matrix<T>* z_gradient, Factors* keep) const {
+    const Index n = x_.rows(), m = z.rows();
     const T sigma = std::sqrt(noise);
-    const Matrix<T> lm = factor_with_jitter(kernel(z_));
-    Matrix<T> v = kernel(z_, x_);  // K_mn, then V = L_m⁻¹ K_mn
+    const Matrix<T> lm = factor_with_jitter(kernel(z));
+    Matrix<T> v = kernel(z, x_);  // K_mn, then V = L_m⁻¹ K_mn
     detail::lower_solve_in_place(lm, v);
     const Matrix<T> a = v / sigma;
     Matrix<T> aat = Matrix<T>::Zero(m, m);
@@ -255,7 +283,12 @@ template <Real T = double> class SparseGaussianProcessRegressor {
     const T yy = y_.squaredNorm();
     const T value = T(-0.5) * T(n) * (constants<T>::log_two_pi + std::log(noise)) - lb.diagonal().array().log().sum() -
                     T(0.5) * (yy / noise - c.squaredNorm()) - (knn.sum() - trace_v) / (T(2) * noise);
-    if (gradient) {
+    if (keep) {
+      keep->lm = lm;
+      keep->lb = lb;
+      keep->c = c;
+    }
+    if (gradient || z_gradient) {
       // β = B⁻¹Ay, α = Σ⁻¹y = (y − Aᵀβ)/σ²
       Vector<T> beta = ay;
       lb.template triangularView<Eigen::Lower>().solveInPlace(beta);
@@ -277,17 +310,15 @@ template <Real T = double> class SparseGaussianProcessRegressor {
       Matrix<T> g_mm = T(-0.5) * p_alpha * p_alpha.transpose();
       g_mm.noalias() -= (T(0.5) / noise) * cmat * p_at.transpose();
       g_mm = T(0.5) * (g_mm + g_mm.transpose()).eval();
+      if (z_gradient)  // dF/dZ: 2 Σⱼ G_mm ∂₁k(zᵢ, zⱼ) (G_mm symmetric) + Σₙ G_mn ∂₁k(zᵢ, xₙ); diag K_nn does not depend on Z
+        *z_gradient = T(2) * kernel.input_gradient_inner(z, z, g_mm) + kernel.input_gradient_inner(z, x_, g_mn);
+      if (!gradient) return value;
       const Vector<T> g_nn = Vector<T>::Constant(n, T(-0.5) / noise);
       const Index p = kernel.n_dims();
       gradient->resize(p + 1);
-      gradient->head(p) = kernel.gradient_inner(z_, g_mm) + kernel.gradient_inner(z_, x_, g_mn) + kernel.diagonal_gradient_inner(x_, g_nn);
+      gradient->head(p) = kernel.gradient_inner(z, g_mm) + kernel.gradient_inner(z, x_, g_mn) + kernel.diagonal_gradient_inner(x_, g_nn);
       // ∂F/∂ log σ² = σ² (−½ σ⁻²(N − M + tr B⁻¹) + ½ αᵀα + (Σ knn − ‖V‖²)/(2σ⁴))
       (*gradient)(p) = T(-0.5) * (T(n) - T(m) + b_inv.trace()) + T(0.5) * noise * alpha.squaredNorm() + (knn.sum() - trace_v) / (T(2) * noise);
-    }
-    if (keep) {
-      keep->lm = lm;
-      keep->lb = lb;
-      keep->c = c;
     }
     return value;
   }
@@ -308,32 +339,64 @@ template <Real T = double> class SparseGaussianProcessRegressor {
     iterations_ = evaluations_ = 0;
     converged_ = true;
     const Index p = kernel_.n_dims();
-    if (options_.optimize && p + (options_.fit_noise_variance ? 1 : 0) > 0) {
-      Matrix<T> bounds = kernel_.bounds();
-      Vector<T> start = kernel_.theta();
-      if (options_.fit_noise_variance) {
-        bounds.conservativeResize(p + 1, 2);
-        bounds(p, 0) = std::log(options_.noise_variance_lower);
-        bounds(p, 1) = std::log(options_.noise_variance_upper);
-        start.conservativeResize(p + 1);
-        start(p) = std::log(options_.noise_variance);
+    const bool noise_free = options_.optimize && options_.fit_noise_variance;     // log σ² is a variable
+    const Index hyper = options_.optimize ? p + (noise_free ? 1 : 0) : 0;          // θ (and log σ²) first
+    const Index m = z_.rows(), d = z_.cols();
+    const Index inducing = options_.optimize_inducing_inputs ? m * d : 0;          // then Z, standardised
+    if (hyper + inducing > 0) {
+      // Z = μ + U ∘ s by columns, μ and s the inputs' column means and sds: U is what the optimiser moves
+      const Vector<T> mu = x.colwise().mean().transpose();
+      Vector<T> sd = ((x.rowwise() - mu.transpose()).colwise().squaredNorm().transpose() / T(x.rows())).cwiseSqrt();
+      for (Index c = 0; c < d; ++c)
+        if (!(sd(c) > T(0)) || !std::isfinite(sd(c))) sd(c) = T(1);
+      Matrix<T> bounds(hyper + inducing, 2);
+      Vector<T> start(hyper + inducing);
+      if (hyper > 0) {
+        bounds.topRows(p) = kernel_.bounds();
+        start.head(p) = kernel_.theta();
+        if (noise_free) {
+          bounds(p, 0) = std::log(options_.noise_variance_lower);
+          bounds(p, 1) = std::log(options_.noise_variance_upper);
+          start(p) = std::log(options_.noise_variance);
+        }
       }
+      if (inducing > 0) {
+        bounds.bottomRows(inducing).col(0).setConstant(-std::numeric_limits<T>::infinity());
+        bounds.bottomRows(inducing).col(1).setConstant(std::numeric_limits<T>::infinity());
+        Eigen::Map<Matrix<T>>(start.data() + hyper, m, d) = (z_.rowwise() - mu.transpose()).array().rowwise() / sd.transpose().array();
+      }
+      auto unpack = [&](const Vector<T>& v, Kernel<T>& kernel, T& noise, Matrix<T>& z) {
+        kernel = hyper > 0 ? kernel_.with_theta(v.head(p)) : kernel_;
+        noise = noise_free ? std::exp(v(p)) : options_.noise_variance;
+        if (inducing > 0)
+          z = (Eigen::Map<const Matrix<T>>(v.data() + hyper, m, d).array().rowwise() * sd.transpose().array()).rowwise() + mu.transpose().array();
+        else
+          z = z_;
+      };
       const auto search = detail::maximise<T>(start, bounds, options_.n_restarts_optimizer, options_.max_iterations, options_.gradient_tolerance, rng,
-                                              [&](const Vector<T>& theta, Vector<T>& g) {
-                                                const T noise = options_.fit_noise_variance ? std::exp(theta(p)) : options_.noise_variance;
+                                              [&](const Vector<T>& v, Vector<T>& g) {
+                                                Kernel<T> kernel = kernel_;
+                                                T noise = T(1);
+                                                Matrix<T> z;
+                                                unpack(v, kernel, noise, z);
                                                 Vector<T> full;
-                                                const T value = evaluate(kernel_.with_theta(theta.head(p)), noise, &full, nullptr);
-                                                g = options_.fit_noise_variance ? full : Vector<T>(full.head(p));
+                                                Matrix<T> gz;
+                                                const T value = evaluate(kernel, noise, z, hyper > 0 ? &full : nullptr, inducing > 0 ? &gz : nullptr, nullptr);
+                                                g.resize(hyper + inducing);
+                                                if (hyper > 0) g.head(hyper) = full.head(hyper);
+                                                if (inducing > 0)  // dF/dU = dF/dZ ∘ s
+                                                  Eigen::Map<Matrix<T>>(g.data() + hyper, m, d) = gz.array().rowwise() * sd.transpose().array();
                                                 return value;
                                               });
-      fitted_kernel_ = kernel_.with_theta(search.theta.head(p));
-      if (options_.fit_noise_variance) noise_variance_ = std::exp(search.theta(p));
+      T noise = noise_variance_;
+      unpack(search.theta, fitted_kernel_, noise, z_);
+      noise_variance_ = noise;
       iterations_ = search.iterations;
       evaluations_ = search.evaluations;
       converged_ = search.converged;
     }
     Factors keep;
-    elbo_ = evaluate(fitted_kernel_, noise_variance_, nullptr, &keep);
+    elbo_ = evaluate(fitted_kernel_, noise_variance_, z_, nullptr, nullptr, &keep);
     lm_ = std::move(keep.lm);
     lb_ = std::move(keep.lb);
     c_ = std::move(keep.c);
