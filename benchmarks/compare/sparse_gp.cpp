@@ -4,7 +4,9 @@
 // gradient: the cost of one step of an exact fit). An exact fit with optimisation at this N would take hours,
 // so its time is estimated as (evaluations an exact fit makes on a 2 000-row subset) x (the measured cost of one
 // evaluation at N). Prints times, the estimate and both RMSEs on 2 000 test points against the noiseless truth.
-//   build/dev/benchmarks/compare_sparse_gp [N] [M]
+// With Z = 1 the inducing inputs are optimised too (optimize_inducing_inputs); with EXACT = 0 the exact GP is
+// not run (it needs about 14 GB at N = 20 000).
+//   build/dev/benchmarks/compare_sparse_gp [N] [M] [Z] [EXACT]
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -22,6 +24,7 @@ Eigen::VectorXd truth(const Eigen::MatrixXd& x) { return (x.col(0).array().sin()
 
 int main(int argc, char** argv) {
   const Eigen::Index n = argc > 1 ? std::atol(argv[1]) : 20000, m = argc > 2 ? std::atol(argv[2]) : 200;
+  const bool optimise_z = argc > 3 && std::atoi(argv[3]) != 0, run_exact = argc <= 4 || std::atoi(argv[4]) != 0;
   pml::Rng rng(42);
   Eigen::MatrixXd x(n, 2), q(2000, 2);
   pml::random::fill_uniform(rng, x);
@@ -35,13 +38,15 @@ int main(int argc, char** argv) {
   auto rmse = [&](const Eigen::VectorXd& p) { return std::sqrt((p - tq).squaredNorm() / double(tq.size())); };
 
   auto t0 = std::chrono::steady_clock::now();
-  pml::SparseGaussianProcessRegressor<double> sparse(K::parse("1 * rbf([1, 1])"), {.inducing_points = m, .noise_variance = 0.1});
+  pml::SparseGaussianProcessRegressor<double> sparse(K::parse("1 * rbf([1, 1])"), {.inducing_points = m, .noise_variance = 0.1, .optimize_inducing_inputs = optimise_z});
   sparse.fit(x, y, rng);
   const double t_sparse = seconds_since(t0);
   const double rmse_sparse = rmse(sparse.predict(q).mean.col(0));
-  std::printf("N = %ld, M = %ld\nsparse fit: %.2f s (%d bound evaluations), noise variance %.5f, kernel %s, RMSE %.5f\n", long(n), long(m), t_sparse,
-              sparse.evaluations(), sparse.noise_variance(), sparse.kernel().to_string().c_str(), rmse_sparse);
+  std::printf("N = %ld, M = %ld, inducing inputs %s\nsparse fit: %.2f s (%d bound evaluations), bound %.3f, noise variance %.5f, kernel %s, RMSE %.5f\n",
+              long(n), long(m), optimise_z ? "optimised" : "k-means centres", t_sparse, sparse.evaluations(), sparse.elbo(), sparse.noise_variance(),
+              sparse.kernel().to_string().c_str(), rmse_sparse);
   std::fflush(stdout);
+  if (!run_exact) return 0;
 
   // evaluations an exact fit makes, on a 2 000-row subset
   pml::GaussianProcessRegressor<double> small(K::parse("1 * rbf([1, 1]) + white(0.1)"));

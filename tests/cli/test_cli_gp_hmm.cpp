@@ -87,6 +87,46 @@ TEST_CASE("pml gp fit / predict / sample equal the library's regressor", "[cli][
   CHECK(pml::GaussianProcessRegressor<double>::load(dir() / "held.pml").kernel() == pml::Kernel<double>::parse(kernel));
 }
 
+TEST_CASE("pml gp fit --inducing-points: the sparse GP, equal to the library's", "[cli][gp]") {
+  pml::Rng rng(13);
+  Eigen::MatrixXd xy(200, 3);
+  pml::random::fill_uniform(rng, xy);
+  xy.col(2) = (3.0 * xy.col(0)).array().sin() + xy.col(1).array().square() + 0.05 * xy.col(2).array();
+  pml::io::write_csv(dir() / "sxy.csv", xy, {"a", "b", "t"});
+  Eigen::MatrixXd q(7, 2);
+  pml::random::fill_uniform(rng, q);
+  pml::io::write_csv(dir() / "sq.csv", q, {"a", "b"});
+  const std::string kernel = "1 * rbf([1, 1])";
+  const Run fit = run_pml("gp fit sxy.csv --kernel '" + kernel + "' --inducing-points 12 --optimize-inducing --noise-variance 0.05 --seed 3 -o sgp.pml");
+  INFO(fit.err);
+  REQUIRE(fit.code == 0);
+  CHECK_THAT(fit.err, Contains("sparse Gaussian process (12 inducing inputs, optimised)") && Contains("bound"));
+  const Eigen::MatrixXd data = pml::io::read_csv<double>(dir() / "sxy.csv").data;
+  pml::SparseGaussianProcessRegressor<double> m(pml::Kernel<double>::parse(kernel),
+                                                {.inducing_points = 12, .noise_variance = 0.05, .noise_variance_lower = 1e-6,
+                                                 .noise_variance_upper = 1e5, .optimize_inducing_inputs = true});
+  pml::Rng seed(3);
+  m.fit(data.leftCols(2), data.col(2), seed);
+  const auto loaded = pml::SparseGaussianProcessRegressor<double>::load(dir() / "sgp.pml");
+  CHECK(loaded.kernel() == m.kernel());
+  CHECK(loaded.inducing_inputs() == m.inducing_inputs());
+  REQUIRE(run_pml("gp predict sgp.pml sq.csv -o out.csv").code == 0);
+  const auto p = m.predict(pml::io::read_csv<double>(dir() / "sq.csv").data);
+  Eigen::MatrixXd expected(q.rows(), 2);
+  expected << p.mean, p.variance.cwiseSqrt();
+  CHECK(rel(read_out(), expected) < 1e-15);
+  const Run sample = run_pml("gp sample sgp.pml sq.csv -n 2");
+  CHECK(sample.code == 1);
+  CHECK_THAT(sample.err, Contains("sparse Gaussian process") && Contains("--inducing-points"));
+  const Run no_m = run_pml("gp fit sxy.csv --kernel 'rbf(1)' --optimize-inducing -o bad.pml");
+  CHECK(no_m.code != 0);
+  CHECK_THAT(no_m.err, Contains("--optimize-inducing needs --inducing-points"));
+  const Run white = run_pml("gp fit sxy.csv --kernel 'rbf(1) + white(0.1)' --inducing-points 5 -o bad.pml");
+  CHECK(white.code != 0);
+  CHECK_THAT(white.err, Contains("white kernel"));
+  CHECK(!fs::exists(dir() / "bad.pml"));
+}
+
 TEST_CASE("pml gp: bad kernels and inputs give one clear line", "[cli][gp]") {
   std::ofstream(dir() / "small.csv") << "a,t\n0,1\n1,2\n2,0\n";
   const Run bad = run_pml("gp fit small.csv --kernel 'rbf(1) + foo(2)' -o bad.pml");

@@ -9,8 +9,16 @@
 
 namespace pml::cli {
 
+namespace {
+// The model type a file holds (a GaussianProcessRegressor or a SparseGaussianProcessRegressor).
+bool holds_sparse(const std::string& path) {
+  return io::read_model_file<double>(path, "pml gp").model == SparseGaussianProcessRegressor<double>::model_name;
+}
+}  // namespace
+
 void add_gaussian_process_commands(Tool& tool) {
   using GPR = GaussianProcessRegressor<double>;
+  using SGPR = SparseGaussianProcessRegressor<double>;
   Family& gp = tool.family("gp", "Gaussian-process regression with composable kernels (R&W ch. 2, 5; PRML 6.4)");
   {
     Command& c = gp.command("fit", "fit the kernel's hyperparameters and the posterior, and save them",
@@ -20,8 +28,12 @@ void add_gaussian_process_commands(Tool& tool) {
                             "rbf([l1, l2, ...]) (one length scale per input column), matern(l, nu=0.5|1.5|2.5), rational_quadratic(l, "
                             "alpha), exp_sine_squared(l, periodicity), dot_product(sigma_0), constant(c), white(noise_level); joined "
                             "by + and *, with parentheses; a number before * is a constant kernel. Bounds: rbf(1, "
-                            "length_scale_bounds=[1e-2, 1e2]) or white(0.1, noise_level_bounds=fixed).",
-                            "pml gp fit xy.csv --kernel '1 * rbf(1) + white(0.1)' --restarts 3 -o gp.pml");
+                            "length_scale_bounds=[1e-2, 1e2]) or white(0.1, noise_level_bounds=fixed). With --inducing-points M the "
+                            "model is the sparse GP of Titsias (2009): M inducing inputs (k-means centres of the inputs, and with "
+                            "--optimize-inducing maximised with the hyperparameters), O(N M^2) time; the noise is then its own "
+                            "variance (--noise-variance, fitted unless --fixed) and the kernel has no white term.",
+                            "pml gp fit xy.csv --kernel '1 * rbf(1) + white(0.1)' --restarts 3 -o gp.pml\n"
+                            "  pml gp fit big.csv --kernel '1 * rbf([1, 1])' --inducing-points 200 -o sgp.pml");
     const auto data = c.input("DATA.csv", "inputs and, in the last column, the target");
     const auto model = c.model_output();
     const auto kernel = c.parsed<Kernel<double>>("--kernel", "KERNEL", "the prior covariance (see above)", "1 * rbf(1) + white(1)",
@@ -30,14 +42,29 @@ void add_gaussian_process_commands(Tool& tool) {
     const auto restarts = c.integer<int>("--restarts", "R", "further optimiser runs from random starting points", 0, 0, 1000);
     const auto normalize = c.flag("--normalize-y", "standardise the targets before fitting (predictions are scaled back)");
     const auto fixed = c.flag("--fixed", "keep the kernel's hyperparameters as given");
+    const auto inducing = c.integer<long>("--inducing-points", "M", "fit the sparse GP with M inducing inputs (0: the exact GP)", 0, 0, 1000000);
+    const auto optimize_inducing = c.flag("--optimize-inducing", "sparse GP: optimise the inducing inputs with the hyperparameters");
+    const auto noise = c.real("--noise-variance", "S", "sparse GP: the noise variance (its start value when fitted)", 1.0, kPositive);
     const auto seed = c.seed("random seed of the restarts' starting points");
     const auto csv = c.csv();
     c.action([=] {
       const Eigen::MatrixXd table = read_data(*data, *csv);
       if (table.cols() < 2)
         throw std::runtime_error("'" + *data + "' has 1 column: the last column is the target, so at least one input column is needed");
-      GPR m(*kernel, {.alpha = *alpha, .optimize = !*fixed, .n_restarts_optimizer = *restarts, .normalize_y = *normalize});
       Rng rng(*seed);
+      if (*inducing > 0) {
+        SGPR m(*kernel, {.inducing_points = *inducing, .noise_variance = *noise, .noise_variance_lower = std::min(1e-6, *noise),
+                         .noise_variance_upper = std::max(1e5, *noise), .optimize = !*fixed, .n_restarts_optimizer = *restarts,
+                         .normalize_y = *normalize, .optimize_inducing_inputs = *optimize_inducing});
+        m.fit(table.leftCols(table.cols() - 1), table.col(table.cols() - 1), rng);
+        m.save(*model);
+        std::fprintf(stderr, "fitted a sparse Gaussian process (%ld inducing inputs%s) to %ld rows: kernel %s, noise variance %.6g, bound %.10g%s; saved %s\n",
+                     long(m.inducing_inputs().rows()), *optimize_inducing ? ", optimised" : "", long(table.rows()), m.kernel().to_string().c_str(),
+                     m.noise_variance(), m.elbo(), m.converged() ? "" : " (an optimiser run stopped before its tolerance)", model->c_str());
+        return;
+      }
+      if (*optimize_inducing) throw std::invalid_argument("pml gp fit: --optimize-inducing needs --inducing-points M (the sparse GP)");
+      GPR m(*kernel, {.alpha = *alpha, .optimize = !*fixed, .n_restarts_optimizer = *restarts, .normalize_y = *normalize});
       m.fit(table.leftCols(table.cols() - 1), table.col(table.cols() - 1), rng);
       m.save(*model);
       std::fprintf(stderr, "fitted a Gaussian process to %ld rows: kernel %s, log marginal likelihood %.10g", long(table.rows()),
@@ -49,17 +76,28 @@ void add_gaussian_process_commands(Tool& tool) {
   {
     Command& c = gp.command("predict", "the predictive mean and sd at each input",
                             "Writes the posterior mean and standard deviation of the latent function at each row of X.csv (inputs only; "
-                            "columns mean, sd). A white kernel's noise is part of the sd; the --alpha of the fit is not.",
+                            "columns mean, sd). A white kernel's noise is part of the sd; the --alpha of the fit is not. For a sparse "
+                            "model the sd is the latent function's (the fitted noise variance is not in it).",
                             "pml gp predict gp.pml x.csv");
     const auto model = c.input("MODEL", "a model saved by pml gp fit");
     const auto inputs = c.input("X.csv", "the inputs, one row per prediction");
     const auto out = c.csv_output();
     const auto csv = c.csv();
     c.action([=] {
-      const GPR m = GPR::load(*model);
-      const Eigen::MatrixXd x = read_data(*inputs, *csv, m.x_train().cols());
-      const auto p = m.predict(x);
-      Eigen::MatrixXd table(x.rows(), 2);
+      Prediction<double> p;
+      Eigen::Index rows = 0;
+      if (holds_sparse(*model)) {
+        const SGPR m = SGPR::load(*model);
+        const Eigen::MatrixXd x = read_data(*inputs, *csv, m.inducing_inputs().cols());
+        p = m.predict(x);
+        rows = x.rows();
+      } else {
+        const GPR m = GPR::load(*model);
+        const Eigen::MatrixXd x = read_data(*inputs, *csv, m.x_train().cols());
+        p = m.predict(x);
+        rows = x.rows();
+      }
+      Eigen::MatrixXd table(rows, 2);
       table << p.mean, p.variance.cwiseSqrt();
       emit(*out, table, {"mean", "sd"});
     });
@@ -77,6 +115,8 @@ void add_gaussian_process_commands(Tool& tool) {
     const auto out = c.csv_output();
     const auto csv = c.csv();
     c.action([=] {
+      if (holds_sparse(*model))
+        throw std::invalid_argument("pml gp sample: '" + *model + "' holds a sparse Gaussian process, which draws no functions yet; fit without --inducing-points");
       const GPR m = GPR::load(*model);
       const Eigen::MatrixXd x = read_data(*inputs, *csv, m.x_train().cols());
       Rng rng(*seed);
