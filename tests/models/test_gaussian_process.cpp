@@ -783,6 +783,23 @@ TEST_CASE("SparseGaussianProcessRegressor: optimised inducing inputs — threads
   CHECK(double(f.elbo()) == Approx(d.elbo()).epsilon(1e-3));
 }
 
+TEST_CASE("Gaussian-process regressors refuse targets whose squares overflow, and standardise huge ones without overflow", "[gp][regressor][sparse]") {
+  const Eigen::MatrixXd x = X();
+  const Eigen::VectorXd t = vec(gp::y);
+  const Eigen::VectorXd huge = t * 1e300;
+  CHECK_THROWS_WITH(GPR(KernelD::parse("rbf(1) + white(0.1)"), {.optimize = false}).fit(x, huge), Contains("GaussianProcessRegressor::fit: y must spread"));
+  CHECK_THROWS_WITH(SGPR(KernelD::parse("rbf(1)"), {.optimize = false}).fit(x, huge), Contains("SparseGaussianProcessRegressor::fit: y must spread"));
+  pml::GaussianProcessRegressor<float> f(pml::Kernel<float>::parse("rbf(1) + white(0.1)"), {.optimize = false});
+  CHECK_THROWS_WITH(f.fit(x.cast<float>(), (t * 1e30).cast<float>()), Contains("y must spread"));
+  // 1e150: the squares of single values fit in double, their sum over 24 rows would not without care
+  const Eigen::VectorXd big = t * 1e153;
+  GPR normalised(KernelD::parse("rbf(1) + white(0.1)"), {.optimize = false, .normalize_y = true});
+  normalised.fit(x, big);
+  GPR unit(KernelD::parse("rbf(1) + white(0.1)"), {.optimize = false, .normalize_y = true});
+  unit.fit(x, t);
+  CHECK(rel(normalised.predict(Y()).mean, unit.predict(Y()).mean * 1e153) < 1e-12);
+}
+
 TEST_CASE("GaussianProcessRegressor: overflowing hyperparameters and a wrong ARD size are said so", "[gp][regressor]") {
   const Eigen::MatrixXd x = X();
   const Eigen::VectorXd t = vec(gp::y);

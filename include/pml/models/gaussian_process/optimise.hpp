@@ -16,6 +16,7 @@
 
 #include <LBFGSB.h>
 
+#include "pml/core/check.hpp"
 #include "pml/core/random.hpp"
 #include "pml/core/rng.hpp"
 #include "pml/models/gaussian_process/kernel.hpp"
@@ -99,6 +100,24 @@ HyperparameterSearch<T> maximise(const Vector<T>& start, const Matrix<T>& bounds
     }
   }
   return out;
+}
+
+/// The regressors' targets: refused (std::domain_error naming `function` and y) when their spread about
+/// their mean has no finite square in T — the variances, the likelihood's yᵀK⁻¹y and normalize_y's scale are
+/// squares of it; else sets `mean` and `sd` (1 for a constant target; sd from a norm that cannot overflow)
+/// when `normalize`, 0 and 1 otherwise.
+template <Real T> void target_scale(const char* function, const VectorCRef<T>& y, bool normalize, T& mean, T& sd) {
+  const T centre = y.mean();
+  const T spread = (y.array() - centre).abs().maxCoeff();
+  if (!std::isfinite(spread * spread))
+    throw_domain(function, "y", "spread about its mean by less than the square root of the type's largest value (variances and the likelihood square it); rescale y",
+                 "a spread of " + describe(spread));
+  mean = T(0);
+  sd = T(1);
+  if (!normalize) return;
+  mean = centre;
+  const T s = (y.array() - centre).matrix().stableNorm() / std::sqrt(T(y.size()));
+  sd = s > T(0) ? s : T(1);  // scikit-learn: a constant target is only centred
 }
 
 /// maximise() over a kernel's log-hyperparameters: `lml(kernel, gradient)` is the log marginal likelihood of a

@@ -109,13 +109,7 @@ template <Real T = double> class GaussianProcessRegressor {
     check_all_finite(f, "y", y);
     kernel_.diagonal(x.topRows(1));  // an ARD length scale of the wrong size throws here, not inside the optimiser
     x_train_ = x;
-    y_mean_ = T(0);
-    y_std_ = T(1);
-    if (options_.normalize_y) {
-      y_mean_ = y.mean();
-      const T sd = std::sqrt((y.array() - y_mean_).square().mean());
-      y_std_ = sd > T(0) ? sd : T(1);  // scikit-learn: a constant target is only centred
-    }
+    detail::target_scale<T>(f, y, options_.normalize_y, y_mean_, y_std_);
     y_train_ = ((y.array() - y_mean_) / y_std_).matrix();
     fitted_kernel_ = kernel_;
     iterations_ = 0;

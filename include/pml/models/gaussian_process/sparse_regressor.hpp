@@ -326,13 +326,7 @@ template <Real T = double> class SparseGaussianProcessRegressor {
   SparseGaussianProcessRegressor& fit_with_inducing(const MatrixCRef<T>& x, const VectorCRef<T>& y, Rng& rng) {
     kernel_.diagonal(x.topRows(1));  // an ARD length scale of the wrong size throws here, not inside the optimiser
     x_ = x;
-    y_mean_ = T(0);
-    y_std_ = T(1);
-    if (options_.normalize_y) {
-      y_mean_ = y.mean();
-      const T sd = std::sqrt((y.array() - y_mean_).square().mean());
-      y_std_ = sd > T(0) ? sd : T(1);
-    }
+    detail::target_scale<T>("SparseGaussianProcessRegressor::fit", y, options_.normalize_y, y_mean_, y_std_);
     y_ = ((y.array() - y_mean_) / y_std_).matrix();
     fitted_kernel_ = kernel_;
     noise_variance_ = options_.noise_variance;
@@ -346,9 +340,11 @@ template <Real T = double> class SparseGaussianProcessRegressor {
     if (hyper + inducing > 0) {
       // Z = μ + U ∘ s by columns, μ and s the inputs' column means and sds: U is what the optimiser moves
       const Vector<T> mu = x.colwise().mean().transpose();
-      Vector<T> sd = ((x.rowwise() - mu.transpose()).colwise().squaredNorm().transpose() / T(x.rows())).cwiseSqrt();
-      for (Index c = 0; c < d; ++c)
+      Vector<T> sd(d);
+      for (Index c = 0; c < d; ++c) {  // a norm that cannot overflow for inputs near the type's limits
+        sd(c) = (x.col(c).array() - mu(c)).matrix().stableNorm() / std::sqrt(T(x.rows()));
         if (!(sd(c) > T(0)) || !std::isfinite(sd(c))) sd(c) = T(1);
+      }
       Matrix<T> bounds(hyper + inducing, 2);
       Vector<T> start(hyper + inducing);
       if (hyper > 0) {
