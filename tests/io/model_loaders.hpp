@@ -11,6 +11,7 @@
 #include "pml/conjugate.hpp"
 #include "pml/models/cluster.hpp"
 #include "pml/models/deep.hpp"
+#include "pml/models/gaussian_process.hpp"
 #include "pml/models/latent.hpp"
 #include "pml/models/linear.hpp"
 #include "pml/models/sequence/hidden_markov_model.hpp"
@@ -162,6 +163,27 @@ inline const std::vector<ModelLoader>& model_loaders() {
          out << m.predict_proba(x), m.predict(x).cast<double>();
          return out;
        }, load_and_save<pml::HiddenMarkovModel<double>>},
+      {"GaussianProcessRegressor",
+       [](const Path& p) {
+         const auto m = pml::GaussianProcessRegressor<double>::load(p);
+         const auto pred = m.predict(probe(probe_rows, m.x_train().cols()));
+         Eigen::MatrixXd out(probe_rows, 2);
+         out << pred.mean, pred.variance;
+         return out;
+       }, load_and_save<pml::GaussianProcessRegressor<double>>},
+      {"GaussianProcessClassifier",
+       [](const Path& p) {
+         const auto m = pml::GaussianProcessClassifier<double>::load(p);
+         return Eigen::MatrixXd(m.predict_proba(probe(probe_rows, m.x_train().cols())));
+       }, load_and_save<pml::GaussianProcessClassifier<double>>},
+      {"SparseGaussianProcessRegressor",
+       [](const Path& p) {
+         const auto m = pml::SparseGaussianProcessRegressor<double>::load(p);
+         const auto pred = m.predict(probe(probe_rows, m.inducing_inputs().cols()));
+         Eigen::MatrixXd out(probe_rows, 2);
+         out << pred.mean, pred.variance;
+         return out;
+       }, load_and_save<pml::SparseGaussianProcessRegressor<double>>},
       {"BetaBernoulliModel", [](const Path& p) { return Eigen::MatrixXd(pml::detail::distribution_parameters(pml::BetaBernoulliModel<double>::load(p).posterior())); }, load_and_save<pml::BetaBernoulliModel<double>>},
       {"BetaBinomialModel", [](const Path& p) { return Eigen::MatrixXd(pml::detail::distribution_parameters(pml::BetaBinomialModel<double>::load(p).posterior())); }, load_and_save<pml::BetaBinomialModel<double>>},
       {"DirichletCategoricalModel", [](const Path& p) { return Eigen::MatrixXd(pml::detail::distribution_parameters(pml::DirichletCategoricalModel<double>::load(p).posterior())); }, load_and_save<pml::DirichletCategoricalModel<double>>},

@@ -92,6 +92,28 @@ void save_both(const auto& model, const char* name) {
     model.save(corpus_dir / "seed" / (std::string(name) + (format == pml::io::FileFormat::binary ? ".pml" : ".json")), format);
 }
 
+// the Gaussian processes of the corpus (issue 19): fitted with held hyperparameters on fixed data
+void save_gaussian_processes() {
+  pml::Rng rng(2027);
+  const Eigen::MatrixXd x = blobs(rng, 12, 2);
+  Eigen::VectorXd y(12);
+  pml::IntVector t(12);
+  for (Eigen::Index i = 0; i < 12; ++i) {
+    y(i) = std::sin(x(i, 0)) + 0.5 * x(i, 1);
+    t(i) = i % 2;
+  }
+  using K = pml::Kernel<double>;
+  pml::GaussianProcessRegressor<double> gpr(K::parse("1.5 * rbf([1, 2]) + white(0.1)"), {.optimize = false, .normalize_y = true});
+  gpr.fit(x, y);
+  save_both(gpr, "GaussianProcessRegressor");
+  pml::GaussianProcessClassifier<double> gpc(K::parse("2 * matern(1.5, nu=2.5)"), {.optimize = false});
+  gpc.fit(x, t);
+  save_both(gpc, "GaussianProcessClassifier");
+  pml::SparseGaussianProcessRegressor<double> sgpr(K::parse("1 * rbf(1.2)"), {.inducing_points = 4, .noise_variance = 0.05, .optimize = false});
+  sgpr.fit(x, y, x.topRows(4), rng);
+  save_both(sgpr, "SparseGaussianProcessRegressor");
+}
+
 }  // namespace
 
 TEST_CASE("write the seed corpus of model files", "[.write-corpus]") {
@@ -222,6 +244,7 @@ TEST_CASE("write the seed corpus of model files", "[.write-corpus]") {
   infogan.fit(small_images, {.epochs = 2, .batch_size = 8}, image_rng);
   save_both(infogan, "InfoGAN");
   save_both(corpus_hmm(), "HiddenMarkovModel");
+  save_gaussian_processes();
   // the outputs each file's model gives on the probe input, for the format-stability check
   for (const auto& f : seed_files())
     if (f.path.extension() == ".pml") pml::io::write_csv(fs::path(f.path).replace_extension(".expected.csv"), f.loader->load_and_use(f.path));
@@ -230,9 +253,9 @@ TEST_CASE("write the seed corpus of model files", "[.write-corpus]") {
 // Writes only the model types added since the corpus was written (the others' files stay as they are).
 TEST_CASE("write the newer model types' seed files", "[.write-corpus-new]") {
   fs::create_directories(corpus_dir / "seed");
-  save_both(corpus_hmm(), "HiddenMarkovModel");
+  save_gaussian_processes();
   for (const auto& f : seed_files())
-    if (f.path.extension() == ".pml" && std::string(f.loader->model) == "HiddenMarkovModel")
+    if (f.path.extension() == ".pml" && std::string(f.loader->model).find("GaussianProcess") != std::string::npos)
       pml::io::write_csv(fs::path(f.path).replace_extension(".expected.csv"), f.loader->load_and_use(f.path));
 }
 

@@ -197,6 +197,7 @@ template <Real T = double> class GaussianProcessClassifier {
   bool converged() const noexcept { return converged_; }  ///< every optimiser run stopped at its tolerance
   const Options& options() const noexcept { return options_; }  ///< The options.
   bool fitted() const noexcept { return x_train_.rows() > 0; }  ///< Whether fit() has run.
+  const Matrix<T>& x_train() const noexcept { return x_train_; }  ///< The training inputs (N x D).
 
   /// Writes the model (kernels as text, training data, the mode's factors) to `path` (type
   /// "GaussianProcessClassifier"). A loaded model predicts bit-identically. @throw std::logic_error if not
