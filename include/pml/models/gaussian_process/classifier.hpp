@@ -11,6 +11,7 @@
 #include <numbers>
 #include <string>
 
+#include "pml/core/instantiation.hpp"
 #include "pml/core/check.hpp"
 #include "pml/core/cholesky.hpp"
 #include "pml/core/rng.hpp"
@@ -82,39 +83,7 @@ template <Real T = double> class GaussianProcessClassifier {
   /// hyperparameters unless `optimize` is false; restarts draw from `rng`.
   /// @throw std::invalid_argument for no rows or mismatched sizes; std::domain_error for non-finite inputs, a
   /// label other than 0 and 1, or labels of one class only.
-  GaussianProcessClassifier& fit(const MatrixCRef<T>& x, const IntVectorCRef& t, Rng& rng) {
-    const char* f = "GaussianProcessClassifier::fit";
-    check_nonempty(f, "x", x.rows());
-    check_size(f, "t", t.size(), x.rows(), "length");
-    if (x.cols() == 0) detail::throw_shape(f, "x has no columns");
-    check_all_finite(f, "x", x);
-    for (Index i = 0; i < t.size(); ++i)
-      if (t(i) != 0 && t(i) != 1) detail::throw_domain(f, "t", "hold labels 0 and 1 (entry " + std::to_string(i) + ")", std::to_string(t(i)));
-    if (t.sum() == 0 || t.sum() == t.size())
-      detail::throw_domain(f, "t", "hold both classes", "labels of class " + std::to_string(t(0)) + " only");
-    kernel_.diagonal(x.topRows(1));  // an ARD length scale of the wrong size throws here, not inside the optimiser
-    x_train_ = x;
-    t_train_ = t.template cast<T>();
-    fitted_kernel_ = kernel_;
-    iterations_ = evaluations_ = 0;
-    converged_ = true;
-    if (options_.optimize && kernel_.n_dims() > 0) {
-      const auto search = detail::maximise_log_marginal_likelihood(kernel_, options_.n_restarts_optimizer, options_.max_iterations,
-                                                                   options_.gradient_tolerance, rng,
-                                                                   [&](const Kernel<T>& k, Vector<T>& g) { return evaluate(k, &g); });
-      fitted_kernel_ = kernel_.with_theta(search.theta);
-      iterations_ = search.iterations;
-      evaluations_ = search.evaluations;
-      converged_ = search.converged;
-    }
-    Mode mode = posterior_mode(fitted_kernel_(x_train_));
-    log_marginal_likelihood_ = mode.lml;
-    pi_ = std::move(mode.pi);
-    w_sr_ = std::move(mode.w_sr);
-    l_ = std::move(mode.l);
-    newton_iterations_ = mode.iterations;
-    return *this;
-  }
+  GaussianProcessClassifier& fit(const MatrixCRef<T>& x, const IntVectorCRef& t, Rng& rng);
   /// fit() with the restarts' generator seeded by 0.
   GaussianProcessClassifier& fit(const MatrixCRef<T>& x, const IntVectorCRef& t) {
     Rng rng(0);
@@ -124,46 +93,9 @@ template <Real T = double> class GaussianProcessClassifier {
   /// The Laplace posterior of the latent f at the rows of `x` (N x D): mean and variance, each N x 1 (PRML
   /// 6.87–6.88); `epistemic` = `variance`, `aleatoric` = 0. @throw std::logic_error if not fitted;
   /// std::invalid_argument for a wrong number of columns.
-  Prediction<T> predict_latent(const MatrixCRef<T>& x) const {
-    const char* f = "GaussianProcessClassifier::predict_latent";
-    require_fitted(f);
-    check_size(f, "x", x.cols(), x_train_.cols(), "columns");
-    check_all_finite(f, "x", x);
-    const Matrix<T> ks = fitted_kernel_(x_train_, x);
-    Prediction<T> out;
-    out.mean = ks.transpose() * (t_train_ - pi_);
-    Matrix<T> v = w_sr_.asDiagonal() * ks;
-    detail::lower_solve_in_place(l_, v);
-    out.variance = (fitted_kernel_.diagonal(x) - v.colwise().squaredNorm().transpose()).cwiseMax(T(0));
-    out.epistemic = out.variance;
-    out.aleatoric = Matrix<T>::Zero(x.rows(), 1);
-    return out;
-  }
+  Prediction<T> predict_latent(const MatrixCRef<T>& x) const;
   /// P(t = 1 | x) for each row of `x` (length N): σ averaged over the latent's Gaussian (see the class notes).
-  Vector<T> predict_proba(const MatrixCRef<T>& x) const {
-    const Prediction<T> latent = predict_latent(x);
-    // scikit-learn's erf-sum approximation of ∫ σ(f) N(f | μ, s²) df
-    static constexpr std::array<double, 5> lambdas{0.41, 0.4, 0.37, 0.44, 0.39};
-    static constexpr std::array<double, 5> coefs{-1854.8214151, 3516.89893646, 221.29346712, 128.12323805, -2010.49422654};
-    Vector<T> p(x.rows());
-    for (Index i = 0; i < x.rows(); ++i) {
-      const double mu = double(latent.mean(i, 0)), var = double(latent.variance(i, 0));
-      if (!(var > 0)) {  // no uncertainty left: σ(μ)
-        p(i) = T(1) / (T(1) + std::exp(-T(mu)));
-        continue;
-      }
-      const double alpha = 1.0 / (2.0 * var);
-      double sum = 0, half = 0;
-      for (std::size_t k = 0; k < 5; ++k) {
-        const double integral = std::sqrt(std::numbers::pi / alpha) * std::erf(lambdas[k] * mu * std::sqrt(alpha / (alpha + lambdas[k] * lambdas[k]))) /
-                                (2.0 * std::sqrt(var * 2.0 * std::numbers::pi));
-        sum += coefs[k] * integral;
-        half += coefs[k];
-      }
-      p(i) = T(std::clamp(sum + 0.5 * half, 0.0, 1.0));
-    }
-    return p;
-  }
+  Vector<T> predict_proba(const MatrixCRef<T>& x) const;
   /// Labels (0 or 1) at the rows of `x`: 1 where the latent mean is positive (scikit-learn's rule).
   IntVector predict(const MatrixCRef<T>& x) const {
     const Prediction<T> latent = predict_latent(x);
@@ -245,7 +177,110 @@ template <Real T = double> class GaussianProcessClassifier {
   // Newton's method for the mode f̂ of p(f | t) (R&W algorithm 3.1, in scikit-learn's order of updates: the
   // factors returned are those of the last step, and the log marginal likelihood is that of the step before the
   // one whose increase fell below 1e-10).
-  Mode posterior_mode(const Matrix<T>& k) const {
+  Mode posterior_mode(const Matrix<T>& k) const;
+
+  // The approximate log marginal likelihood of `kernel` and its gradient (R&W algorithm 5.1):
+  // ∂/∂θ_p = ½ aᵀ∂K a − ½ tr(R ∂K) + s₂ᵀ(I − K R) ∂K (t − π), R = W^½ B⁻¹ W^½,
+  // s₂ = −½ diag((K⁻¹ + W)⁻¹) ∘ π(1 − π)(1 − 2π); as one contraction Σ (½aaᵀ − ½R + u(t − π)ᵀ) ∘ ∂K
+  // with u = (I − R K) s₂ (Kernel::gradient_inner).
+  T evaluate(const Kernel<T>& kernel, Vector<T>* gradient) const;
+
+  void require_fitted(const char* function) const {
+    if (!fitted()) throw std::logic_error(std::string(function) + ": the model is not fitted; call fit() first");
+  }
+
+  Options options_;
+  Kernel<T> kernel_, fitted_kernel_;
+  Matrix<T> x_train_, l_;
+  Vector<T> t_train_, pi_, w_sr_;
+  T log_marginal_likelihood_ = 0;
+  int iterations_ = 0, evaluations_ = 0, newton_iterations_ = 0;
+  bool converged_ = true;
+};
+
+
+// GaussianProcessClassifier's longer members, defined out of the class so that an extern template instantiation of it
+// is not compiled again in every file that calls them (cmake/outline_members.py).
+template <Real T>
+auto GaussianProcessClassifier<T>::fit(const MatrixCRef<T>& x, const IntVectorCRef& t, Rng& rng) -> GaussianProcessClassifier& {
+    const char* f = "GaussianProcessClassifier::fit";
+    check_nonempty(f, "x", x.rows());
+    check_size(f, "t", t.size(), x.rows(), "length");
+    if (x.cols() == 0) detail::throw_shape(f, "x has no columns");
+    check_all_finite(f, "x", x);
+    for (Index i = 0; i < t.size(); ++i)
+      if (t(i) != 0 && t(i) != 1) detail::throw_domain(f, "t", "hold labels 0 and 1 (entry " + std::to_string(i) + ")", std::to_string(t(i)));
+    if (t.sum() == 0 || t.sum() == t.size())
+      detail::throw_domain(f, "t", "hold both classes", "labels of class " + std::to_string(t(0)) + " only");
+    kernel_.diagonal(x.topRows(1));  // an ARD length scale of the wrong size throws here, not inside the optimiser
+    x_train_ = x;
+    t_train_ = t.template cast<T>();
+    fitted_kernel_ = kernel_;
+    iterations_ = evaluations_ = 0;
+    converged_ = true;
+    if (options_.optimize && kernel_.n_dims() > 0) {
+      const auto search = detail::maximise_log_marginal_likelihood(kernel_, options_.n_restarts_optimizer, options_.max_iterations,
+                                                                   options_.gradient_tolerance, rng,
+                                                                   [&](const Kernel<T>& k, Vector<T>& g) { return evaluate(k, &g); });
+      fitted_kernel_ = kernel_.with_theta(search.theta);
+      iterations_ = search.iterations;
+      evaluations_ = search.evaluations;
+      converged_ = search.converged;
+    }
+    Mode mode = posterior_mode(fitted_kernel_(x_train_));
+    log_marginal_likelihood_ = mode.lml;
+    pi_ = std::move(mode.pi);
+    w_sr_ = std::move(mode.w_sr);
+    l_ = std::move(mode.l);
+    newton_iterations_ = mode.iterations;
+    return *this;
+  }
+
+template <Real T>
+auto GaussianProcessClassifier<T>::predict_latent(const MatrixCRef<T>& x) const -> Prediction<T> {
+    const char* f = "GaussianProcessClassifier::predict_latent";
+    require_fitted(f);
+    check_size(f, "x", x.cols(), x_train_.cols(), "columns");
+    check_all_finite(f, "x", x);
+    const Matrix<T> ks = fitted_kernel_(x_train_, x);
+    Prediction<T> out;
+    out.mean = ks.transpose() * (t_train_ - pi_);
+    Matrix<T> v = w_sr_.asDiagonal() * ks;
+    detail::lower_solve_in_place(l_, v);
+    out.variance = (fitted_kernel_.diagonal(x) - v.colwise().squaredNorm().transpose()).cwiseMax(T(0));
+    out.epistemic = out.variance;
+    out.aleatoric = Matrix<T>::Zero(x.rows(), 1);
+    return out;
+  }
+
+template <Real T>
+auto GaussianProcessClassifier<T>::predict_proba(const MatrixCRef<T>& x) const -> Vector<T> {
+    const Prediction<T> latent = predict_latent(x);
+    // scikit-learn's erf-sum approximation of ∫ σ(f) N(f | μ, s²) df
+    static constexpr std::array<double, 5> lambdas{0.41, 0.4, 0.37, 0.44, 0.39};
+    static constexpr std::array<double, 5> coefs{-1854.8214151, 3516.89893646, 221.29346712, 128.12323805, -2010.49422654};
+    Vector<T> p(x.rows());
+    for (Index i = 0; i < x.rows(); ++i) {
+      const double mu = double(latent.mean(i, 0)), var = double(latent.variance(i, 0));
+      if (!(var > 0)) {  // no uncertainty left: σ(μ)
+        p(i) = T(1) / (T(1) + std::exp(-T(mu)));
+        continue;
+      }
+      const double alpha = 1.0 / (2.0 * var);
+      double sum = 0, half = 0;
+      for (std::size_t k = 0; k < 5; ++k) {
+        const double integral = std::sqrt(std::numbers::pi / alpha) * std::erf(lambdas[k] * mu * std::sqrt(alpha / (alpha + lambdas[k] * lambdas[k]))) /
+                                (2.0 * std::sqrt(var * 2.0 * std::numbers::pi));
+        sum += coefs[k] * integral;
+        half += coefs[k];
+      }
+      p(i) = T(std::clamp(sum + 0.5 * half, 0.0, 1.0));
+    }
+    return p;
+  }
+
+template <Real T>
+auto GaussianProcessClassifier<T>::posterior_mode(const Matrix<T>& k) const -> Mode {
     const Index n = k.rows();
     Vector<T> f = Vector<T>::Zero(n);
     Mode m;
@@ -275,11 +310,8 @@ template <Real T = double> class GaussianProcessClassifier {
     return m;
   }
 
-  // The approximate log marginal likelihood of `kernel` and its gradient (R&W algorithm 5.1):
-  // ∂/∂θ_p = ½ aᵀ∂K a − ½ tr(R ∂K) + s₂ᵀ(I − K R) ∂K (t − π), R = W^½ B⁻¹ W^½,
-  // s₂ = −½ diag((K⁻¹ + W)⁻¹) ∘ π(1 − π)(1 − 2π); as one contraction Σ (½aaᵀ − ½R + u(t − π)ᵀ) ∘ ∂K
-  // with u = (I − R K) s₂ (Kernel::gradient_inner).
-  T evaluate(const Kernel<T>& kernel, Vector<T>* gradient) const {
+template <Real T>
+auto GaussianProcessClassifier<T>::evaluate(const Kernel<T>& kernel, Vector<T>* gradient) const -> T {
     const Matrix<T> k = kernel(x_train_);
     const Mode m = posterior_mode(k);
     if (!gradient) return m.lml;
@@ -303,17 +335,7 @@ template <Real T = double> class GaussianProcessClassifier {
     return m.lml;
   }
 
-  void require_fitted(const char* function) const {
-    if (!fitted()) throw std::logic_error(std::string(function) + ": the model is not fitted; call fit() first");
-  }
-
-  Options options_;
-  Kernel<T> kernel_, fitted_kernel_;
-  Matrix<T> x_train_, l_;
-  Vector<T> t_train_, pi_, w_sr_;
-  T log_marginal_likelihood_ = 0;
-  int iterations_ = 0, evaluations_ = 0, newton_iterations_ = 0;
-  bool converged_ = true;
-};
 
 }  // namespace pml
+
+PML_EXTERN_TEMPLATE(pml::GaussianProcessClassifier)

@@ -38,6 +38,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "pml/core/instantiation.hpp"
 #include "pml/core/check.hpp"
 #include "pml/core/parallel.hpp"
 #include "pml/core/types.hpp"
@@ -148,40 +149,12 @@ template <Real T = double> class Kernel {
     return n;
   }
   /// The logs of the free hyperparameters, in scikit-learn's order (see the file's notes).
-  Vector<T> theta() const {
-    Vector<T> out(n_dims());
-    Index at = 0;
-    visit_free([&](const Param& h) {
-      out.segment(at, h.value.size()) = h.value.array().log().matrix();
-      at += h.value.size();
-    });
-    return out;
-  }
+  Vector<T> theta() const;
   /// A copy with the free hyperparameters set to exp(theta). @throw std::invalid_argument for a wrong length,
   /// std::domain_error for a non-finite entry.
-  Kernel with_theta(const VectorCRef<T>& theta) const {
-    check_size("Kernel::with_theta", "theta", theta.size(), n_dims(), "length");
-    check_all_finite("Kernel::with_theta", "theta", theta);
-    Kernel k = *this;
-    Index at = 0;
-    k.visit_free_mutable([&](Param& h) {
-      h.value = theta.segment(at, h.value.size()).array().exp().matrix();
-      at += h.value.size();
-    });
-    return k;
-  }
+  Kernel with_theta(const VectorCRef<T>& theta) const;
   /// The log bounds of theta(): an n_dims() x 2 matrix of (log lower, log upper).
-  Matrix<T> bounds() const {
-    Matrix<T> out(n_dims(), 2);
-    Index at = 0;
-    visit_free([&](const Param& h) {
-      for (Index i = 0; i < h.value.size(); ++i, ++at) {
-        out(at, 0) = std::log(h.bounds.lower);
-        out(at, 1) = std::log(h.bounds.upper);
-      }
-    });
-    return out;
-  }
+  Matrix<T> bounds() const;
   /// The names of theta()'s entries, e.g. "k1.k2.length_scale[0]" (scikit-learn's k1/k2 for the operands).
   std::vector<std::string> theta_names() const {
     std::vector<std::string> out;
@@ -213,57 +186,20 @@ template <Real T = double> class Kernel {
   /// Σᵢⱼ Wᵢⱼ ∂K(X, X)ᵢⱼ/∂θ_p for every entry p of theta(), without forming the gradient matrices (the
   /// contraction a log-marginal-likelihood gradient needs: R&W eq. 5.9 with W = aaᵀ − K⁻¹). `w` is N x N.
   /// @throw std::invalid_argument if w is not N x N.
-  Vector<T> gradient_inner(const MatrixCRef<T>& x, const MatrixCRef<T>& w) const {
-    check_inputs("Kernel::gradient_inner", x.cols());
-    if (w.rows() != x.rows() || w.cols() != x.rows())
-      detail::throw_shape("Kernel::gradient_inner", "w is " + std::to_string(w.rows()) + "x" + std::to_string(w.cols()) + ", expected " +
-                                                        std::to_string(x.rows()) + "x" + std::to_string(x.rows()));
-    Vector<T> out(n_dims());
-    Index at = 0;
-    inner(x, x, true, Matrix<T>(w), T(1), out, at);
-    return out;
-  }
+  Vector<T> gradient_inner(const MatrixCRef<T>& x, const MatrixCRef<T>& w) const;
   /// Σᵢⱼ Wᵢⱼ ∂K(X, Y)ᵢⱼ/∂θ_p for every entry p of theta() (a white kernel contributes nothing between two
   /// inputs). `w` is N x M. @throw std::invalid_argument for mismatched shapes.
-  Vector<T> gradient_inner(const MatrixCRef<T>& x, const MatrixCRef<T>& y, const MatrixCRef<T>& w) const {
-    check_inputs("Kernel::gradient_inner", x.cols());
-    if (y.cols() != x.cols())
-      detail::throw_shape("Kernel::gradient_inner", "y has " + std::to_string(y.cols()) + " columns, x has " + std::to_string(x.cols()));
-    if (w.rows() != x.rows() || w.cols() != y.rows())
-      detail::throw_shape("Kernel::gradient_inner", "w is " + std::to_string(w.rows()) + "x" + std::to_string(w.cols()) + ", expected " +
-                                                        std::to_string(x.rows()) + "x" + std::to_string(y.rows()));
-    Vector<T> out(n_dims());
-    Index at = 0;
-    inner(x, y, false, Matrix<T>(w), T(1), out, at);
-    return out;
-  }
+  Vector<T> gradient_inner(const MatrixCRef<T>& x, const MatrixCRef<T>& y, const MatrixCRef<T>& w) const;
   /// Σᵢ wᵢ ∂k(xᵢ, xᵢ)/∂θ_p for every entry p of theta(): the gradient of a weighted sum of the diagonal.
   /// @throw std::invalid_argument unless w has N entries.
-  Vector<T> diagonal_gradient_inner(const MatrixCRef<T>& x, const VectorCRef<T>& w) const {
-    check_inputs("Kernel::diagonal_gradient_inner", x.cols());
-    check_size("Kernel::diagonal_gradient_inner", "w", w.size(), x.rows(), "length");
-    Vector<T> out(n_dims());
-    Index at = 0;
-    diag_inner(x, Vector<T>(w), T(1), out, at);
-    return out;
-  }
+  Vector<T> diagonal_gradient_inner(const MatrixCRef<T>& x, const VectorCRef<T>& w) const;
   /// Σⱼ Wᵢⱼ ∂k(xᵢ, yⱼ)/∂xᵢ for every row i of `x`: the gradient of Σᵢⱼ Wᵢⱼ K(X, Y)ᵢⱼ with respect to the rows
   /// of X with Y held (N x D; `w` is N x M). For K(X, X) with a symmetric W, the gradient of Σᵢⱼ Wᵢⱼ K(X, X)ᵢⱼ
   /// in X is twice input_gradient_inner(x, x, w). A white or constant kernel contributes nothing; a Matérn
   /// ν = ½ kernel, not differentiable where x = y, contributes 0 there. Differences x − y are formed directly
   /// (exact far from the origin). What the sparse GP's inducing-input gradient needs (Titsias 2009).
   /// @throw std::invalid_argument for mismatched shapes.
-  Matrix<T> input_gradient_inner(const MatrixCRef<T>& x, const MatrixCRef<T>& y, const MatrixCRef<T>& w) const {
-    const char* f = "Kernel::input_gradient_inner";
-    check_inputs(f, x.cols());
-    if (y.cols() != x.cols()) detail::throw_shape(f, "y has " + std::to_string(y.cols()) + " columns, x has " + std::to_string(x.cols()));
-    if (w.rows() != x.rows() || w.cols() != y.rows())
-      detail::throw_shape(f, "w is " + std::to_string(w.rows()) + "x" + std::to_string(w.cols()) + ", expected " + std::to_string(x.rows()) +
-                                 "x" + std::to_string(y.rows()));
-    Matrix<T> out = Matrix<T>::Zero(x.rows(), x.cols());
-    input_inner(x, y, false, Matrix<T>(w), T(1), out);
-    return out;
-  }
+  Matrix<T> input_gradient_inner(const MatrixCRef<T>& x, const MatrixCRef<T>& y, const MatrixCRef<T>& w) const;
   /// Whether a white-noise kernel occurs anywhere in the tree.
   bool has_white() const {
     if (kind_ == Kind::white) return true;
@@ -405,7 +341,168 @@ template <Real T = double> class Kernel {
 
   // K(X, Y) alone (K(X, X) when `same`), without the temporaries of the gradient path: a product with a
   // constant kernel scales, a white kernel in a sum adds to the diagonal (of K(X, X) only).
-  Matrix<T> value(const MatrixCRef<T>& x, const MatrixCRef<T>& y, bool same) const {
+  Matrix<T> value(const MatrixCRef<T>& x, const MatrixCRef<T>& y, bool same) const;
+  Matrix<T> value(const MatrixCRef<T>& x) const { return value(x, x, true); }
+
+  // out.segment(at, own) = scale Σᵢⱼ wᵢⱼ ∂K(X, Y)ᵢⱼ/∂θ_p for this node's free hyperparameters (then its
+  // operands'), advancing `at`; returns scale Σᵢⱼ wᵢⱼ K(X, Y)ᵢⱼ (which a constant factor's gradient is).
+  // w is N x M; `same`: Y is X (a white kernel counts on the diagonal only then).
+  T inner(const MatrixCRef<T>& x, const MatrixCRef<T>& y, bool same, const Matrix<T>& w, T scale, Vector<T>& out, Index& at) const;
+
+  // out(i, c) += scale Σⱼ wᵢⱼ ∂k(xᵢ, yⱼ)/∂x_ic (see input_gradient_inner()); `same` as in inner()
+  void input_inner(const MatrixCRef<T>& x, const MatrixCRef<T>& y, bool same, const Matrix<T>& w, T scale, Matrix<T>& out) const;
+  // out(i, c) −= scale · mult(c) Σⱼ fᵢⱼ (x_ic − y_jc), from the differences, on several threads by rows of x
+  static void add_radial(const MatrixCRef<T>& x, const MatrixCRef<T>& y, const Matrix<T>& f, const Vector<T>& mult, T scale, Matrix<T>& out) {
+    detail::parallel_chunks(detail::split_rows(x.rows(), 64, 64), [&](Index, Index b, Index e) {
+      const Index rows = e - b;
+      for (Index c = 0; c < x.cols(); ++c) {
+        Vector<T> acc = Vector<T>::Zero(rows);
+        const auto xc = x.col(c).segment(b, rows).array();
+        for (Index j = 0; j < y.rows(); ++j) acc.array() += f.col(j).segment(b, rows).array() * (xc - y(j, c));
+        out.col(c).segment(b, rows) -= (scale * mult(c)) * acc;
+      }
+    });
+  }
+
+  // out.segment(at, own) = scale Σᵢ wᵢ ∂k(xᵢ, xᵢ)/∂θ_p; returns scale Σᵢ wᵢ k(xᵢ, xᵢ)
+  T diag_inner(const MatrixCRef<T>& x, const Vector<T>& w, T scale, Vector<T>& out, Index& at) const;
+  // f(r²) with ∂k/∂log ℓ_c = f · z_c² (rbf: k itself; Matérn: see evaluate())
+  Matrix<T> gradient_factor(const Matrix<T>& sq) const;
+
+  // g(block) for blocks of the columns of `in`, on several threads (fixed by the size): an elementwise map.
+  template <class G> static Matrix<T> columns(const Matrix<T>& in, G&& g) {
+    Matrix<T> out(in.rows(), in.cols());
+    detail::parallel_chunks(detail::split_rows(in.cols(), 64, 64), [&](Index, Index b, Index e) {
+      out.middleCols(b, e - b) = g(in.middleCols(b, e - b));
+    });
+    return out;
+  }
+
+  // The evaluation of the tree: K(x, y), and with `grad`, ∂K/∂theta appended to *grad (same == true only).
+  Matrix<T> evaluate(const MatrixCRef<T>& x, const MatrixCRef<T>& y, bool same, std::vector<Matrix<T>>* grad) const;
+  Vector<T> diag(const MatrixCRef<T>& x) const;
+
+  // ---- text -----------------------------------------------------------------------------------------
+  static std::string number(T v) {
+    char buf[64];
+    const auto res = std::to_chars(buf, buf + sizeof buf, v);
+    return std::string(buf, res.ptr);
+  }
+  static std::string value_text(const Vector<T>& v) {
+    if (v.size() == 1) return number(v(0));
+    std::string s = "[";
+    for (Index i = 0; i < v.size(); ++i) s += (i ? ", " : "") + number(v(i));
+    return s + "]";
+  }
+  static const char* kind_name(Kind k) {
+    switch (k) {
+      case Kind::rbf: return "rbf";
+      case Kind::matern: return "matern";
+      case Kind::rational_quadratic: return "rational_quadratic";
+      case Kind::exp_sine_squared: return "exp_sine_squared";
+      case Kind::dot_product: return "dot_product";
+      case Kind::constant: return "constant";
+      case Kind::white: return "white";
+      case Kind::sum: return "sum";
+      case Kind::product: return "product";
+    }
+    return "?";
+  }
+  void print(std::string& s) const;
+  template <Real> friend struct detail::KernelTextParser;
+};
+
+
+// Kernel's longer members, defined out of the class so that an extern template instantiation of it
+// is not compiled again in every file that calls them (cmake/outline_members.py).
+template <Real T>
+auto Kernel<T>::theta() const -> Vector<T> {
+    Vector<T> out(n_dims());
+    Index at = 0;
+    visit_free([&](const Param& h) {
+      out.segment(at, h.value.size()) = h.value.array().log().matrix();
+      at += h.value.size();
+    });
+    return out;
+  }
+
+template <Real T>
+auto Kernel<T>::with_theta(const VectorCRef<T>& theta) const -> Kernel {
+    check_size("Kernel::with_theta", "theta", theta.size(), n_dims(), "length");
+    check_all_finite("Kernel::with_theta", "theta", theta);
+    Kernel k = *this;
+    Index at = 0;
+    k.visit_free_mutable([&](Param& h) {
+      h.value = theta.segment(at, h.value.size()).array().exp().matrix();
+      at += h.value.size();
+    });
+    return k;
+  }
+
+template <Real T>
+auto Kernel<T>::bounds() const -> Matrix<T> {
+    Matrix<T> out(n_dims(), 2);
+    Index at = 0;
+    visit_free([&](const Param& h) {
+      for (Index i = 0; i < h.value.size(); ++i, ++at) {
+        out(at, 0) = std::log(h.bounds.lower);
+        out(at, 1) = std::log(h.bounds.upper);
+      }
+    });
+    return out;
+  }
+
+template <Real T>
+auto Kernel<T>::gradient_inner(const MatrixCRef<T>& x, const MatrixCRef<T>& w) const -> Vector<T> {
+    check_inputs("Kernel::gradient_inner", x.cols());
+    if (w.rows() != x.rows() || w.cols() != x.rows())
+      detail::throw_shape("Kernel::gradient_inner", "w is " + std::to_string(w.rows()) + "x" + std::to_string(w.cols()) + ", expected " +
+                                                        std::to_string(x.rows()) + "x" + std::to_string(x.rows()));
+    Vector<T> out(n_dims());
+    Index at = 0;
+    inner(x, x, true, Matrix<T>(w), T(1), out, at);
+    return out;
+  }
+
+template <Real T>
+auto Kernel<T>::gradient_inner(const MatrixCRef<T>& x, const MatrixCRef<T>& y, const MatrixCRef<T>& w) const -> Vector<T> {
+    check_inputs("Kernel::gradient_inner", x.cols());
+    if (y.cols() != x.cols())
+      detail::throw_shape("Kernel::gradient_inner", "y has " + std::to_string(y.cols()) + " columns, x has " + std::to_string(x.cols()));
+    if (w.rows() != x.rows() || w.cols() != y.rows())
+      detail::throw_shape("Kernel::gradient_inner", "w is " + std::to_string(w.rows()) + "x" + std::to_string(w.cols()) + ", expected " +
+                                                        std::to_string(x.rows()) + "x" + std::to_string(y.rows()));
+    Vector<T> out(n_dims());
+    Index at = 0;
+    inner(x, y, false, Matrix<T>(w), T(1), out, at);
+    return out;
+  }
+
+template <Real T>
+auto Kernel<T>::diagonal_gradient_inner(const MatrixCRef<T>& x, const VectorCRef<T>& w) const -> Vector<T> {
+    check_inputs("Kernel::diagonal_gradient_inner", x.cols());
+    check_size("Kernel::diagonal_gradient_inner", "w", w.size(), x.rows(), "length");
+    Vector<T> out(n_dims());
+    Index at = 0;
+    diag_inner(x, Vector<T>(w), T(1), out, at);
+    return out;
+  }
+
+template <Real T>
+auto Kernel<T>::input_gradient_inner(const MatrixCRef<T>& x, const MatrixCRef<T>& y, const MatrixCRef<T>& w) const -> Matrix<T> {
+    const char* f = "Kernel::input_gradient_inner";
+    check_inputs(f, x.cols());
+    if (y.cols() != x.cols()) detail::throw_shape(f, "y has " + std::to_string(y.cols()) + " columns, x has " + std::to_string(x.cols()));
+    if (w.rows() != x.rows() || w.cols() != y.rows())
+      detail::throw_shape(f, "w is " + std::to_string(w.rows()) + "x" + std::to_string(w.cols()) + ", expected " + std::to_string(x.rows()) +
+                                 "x" + std::to_string(y.rows()));
+    Matrix<T> out = Matrix<T>::Zero(x.rows(), x.cols());
+    input_inner(x, y, false, Matrix<T>(w), T(1), out);
+    return out;
+  }
+
+template <Real T>
+auto Kernel<T>::value(const MatrixCRef<T>& x, const MatrixCRef<T>& y, bool same) const -> Matrix<T> {
     if (kind_ == Kind::product) {
       for (int c = 0; c < 2; ++c)
         if (children_[c].kind_ == Kind::constant) {
@@ -435,12 +532,9 @@ template <Real T = double> class Kernel {
     }
     return evaluate(x, y, same, nullptr);
   }
-  Matrix<T> value(const MatrixCRef<T>& x) const { return value(x, x, true); }
 
-  // out.segment(at, own) = scale Σᵢⱼ wᵢⱼ ∂K(X, Y)ᵢⱼ/∂θ_p for this node's free hyperparameters (then its
-  // operands'), advancing `at`; returns scale Σᵢⱼ wᵢⱼ K(X, Y)ᵢⱼ (which a constant factor's gradient is).
-  // w is N x M; `same`: Y is X (a white kernel counts on the diagonal only then).
-  T inner(const MatrixCRef<T>& x, const MatrixCRef<T>& y, bool same, const Matrix<T>& w, T scale, Vector<T>& out, Index& at) const {
+template <Real T>
+auto Kernel<T>::inner(const MatrixCRef<T>& x, const MatrixCRef<T>& y, bool same, const Matrix<T>& w, T scale, Vector<T>& out, Index& at) const -> T {
     const Index n = x.rows(), m = y.rows(), d = x.cols();
     auto total = [&](const Matrix<T>& v) { return column_sum(m, T(0), [&](Index b, Index e) { return T(v.middleCols(b, e - b).sum()); }); };
     switch (kind_) {
@@ -519,8 +613,8 @@ template <Real T = double> class Kernel {
     return scale * weighted_sum(w, k);
   }
 
-  // out(i, c) += scale Σⱼ wᵢⱼ ∂k(xᵢ, yⱼ)/∂x_ic (see input_gradient_inner()); `same` as in inner()
-  void input_inner(const MatrixCRef<T>& x, const MatrixCRef<T>& y, bool same, const Matrix<T>& w, T scale, Matrix<T>& out) const {
+template <Real T>
+auto Kernel<T>::input_inner(const MatrixCRef<T>& x, const MatrixCRef<T>& y, bool same, const Matrix<T>& w, T scale, Matrix<T>& out) const -> void {
     const Index d = x.cols();
     switch (kind_) {
       case Kind::sum:
@@ -585,21 +679,9 @@ template <Real T = double> class Kernel {
       }
     }
   }
-  // out(i, c) −= scale · mult(c) Σⱼ fᵢⱼ (x_ic − y_jc), from the differences, on several threads by rows of x
-  static void add_radial(const MatrixCRef<T>& x, const MatrixCRef<T>& y, const Matrix<T>& f, const Vector<T>& mult, T scale, Matrix<T>& out) {
-    detail::parallel_chunks(detail::split_rows(x.rows(), 64, 64), [&](Index, Index b, Index e) {
-      const Index rows = e - b;
-      for (Index c = 0; c < x.cols(); ++c) {
-        Vector<T> acc = Vector<T>::Zero(rows);
-        const auto xc = x.col(c).segment(b, rows).array();
-        for (Index j = 0; j < y.rows(); ++j) acc.array() += f.col(j).segment(b, rows).array() * (xc - y(j, c));
-        out.col(c).segment(b, rows) -= (scale * mult(c)) * acc;
-      }
-    });
-  }
 
-  // out.segment(at, own) = scale Σᵢ wᵢ ∂k(xᵢ, xᵢ)/∂θ_p; returns scale Σᵢ wᵢ k(xᵢ, xᵢ)
-  T diag_inner(const MatrixCRef<T>& x, const Vector<T>& w, T scale, Vector<T>& out, Index& at) const {
+template <Real T>
+auto Kernel<T>::diag_inner(const MatrixCRef<T>& x, const Vector<T>& w, T scale, Vector<T>& out, Index& at) const -> T {
     switch (kind_) {
       case Kind::sum: {
         const T r = children_[0].diag_inner(x, w, scale, out, at);
@@ -630,8 +712,9 @@ template <Real T = double> class Kernel {
       }
     }
   }
-  // f(r²) with ∂k/∂log ℓ_c = f · z_c² (rbf: k itself; Matérn: see evaluate())
-  Matrix<T> gradient_factor(const Matrix<T>& sq) const {
+
+template <Real T>
+auto Kernel<T>::gradient_factor(const Matrix<T>& sq) const -> Matrix<T> {
     if (kind_ == Kind::rbf) return columns(sq, [](const auto& b) { return Matrix<T>((T(-0.5) * b.array()).exp().matrix()); });
     const T nu = nu_;
     return columns(sq, [nu](const auto& b) {
@@ -645,17 +728,8 @@ template <Real T = double> class Kernel {
     });
   }
 
-  // g(block) for blocks of the columns of `in`, on several threads (fixed by the size): an elementwise map.
-  template <class G> static Matrix<T> columns(const Matrix<T>& in, G&& g) {
-    Matrix<T> out(in.rows(), in.cols());
-    detail::parallel_chunks(detail::split_rows(in.cols(), 64, 64), [&](Index, Index b, Index e) {
-      out.middleCols(b, e - b) = g(in.middleCols(b, e - b));
-    });
-    return out;
-  }
-
-  // The evaluation of the tree: K(x, y), and with `grad`, ∂K/∂theta appended to *grad (same == true only).
-  Matrix<T> evaluate(const MatrixCRef<T>& x, const MatrixCRef<T>& y, bool same, std::vector<Matrix<T>>* grad) const {
+template <Real T>
+auto Kernel<T>::evaluate(const MatrixCRef<T>& x, const MatrixCRef<T>& y, bool same, std::vector<Matrix<T>>* grad) const -> Matrix<T> {
     const Index n = x.rows(), m = y.rows(), d = x.cols();
     Matrix<T> k;
     switch (kind_) {
@@ -778,7 +852,9 @@ template <Real T = double> class Kernel {
     }
     return k;
   }
-  Vector<T> diag(const MatrixCRef<T>& x) const {
+
+template <Real T>
+auto Kernel<T>::diag(const MatrixCRef<T>& x) const -> Vector<T> {
     const Index n = x.rows();
     switch (kind_) {
       case Kind::sum: return children_[0].diag(x) + children_[1].diag(x);
@@ -793,33 +869,8 @@ template <Real T = double> class Kernel {
     }
   }
 
-  // ---- text -----------------------------------------------------------------------------------------
-  static std::string number(T v) {
-    char buf[64];
-    const auto res = std::to_chars(buf, buf + sizeof buf, v);
-    return std::string(buf, res.ptr);
-  }
-  static std::string value_text(const Vector<T>& v) {
-    if (v.size() == 1) return number(v(0));
-    std::string s = "[";
-    for (Index i = 0; i < v.size(); ++i) s += (i ? ", " : "") + number(v(i));
-    return s + "]";
-  }
-  static const char* kind_name(Kind k) {
-    switch (k) {
-      case Kind::rbf: return "rbf";
-      case Kind::matern: return "matern";
-      case Kind::rational_quadratic: return "rational_quadratic";
-      case Kind::exp_sine_squared: return "exp_sine_squared";
-      case Kind::dot_product: return "dot_product";
-      case Kind::constant: return "constant";
-      case Kind::white: return "white";
-      case Kind::sum: return "sum";
-      case Kind::product: return "product";
-    }
-    return "?";
-  }
-  void print(std::string& s) const {
+template <Real T>
+auto Kernel<T>::print(std::string& s) const -> void {
     if (kind_ == Kind::sum) {  // + is read left to right: a sum on the right keeps its parentheses
       children_[0].print(s);
       s += " + ";
@@ -854,8 +905,7 @@ template <Real T = double> class Kernel {
     }
     s += ")";
   }
-  template <Real> friend struct detail::KernelTextParser;
-};
+
 
 namespace detail {
 /// Reads the text of Kernel::parse() (a recursive-descent parser over the grammar
@@ -1055,3 +1105,5 @@ template <class K, class Archive> void kernel_state(K& initial, K& fitted, Archi
 }  // namespace detail
 
 }  // namespace pml
+
+PML_EXTERN_TEMPLATE(pml::Kernel)

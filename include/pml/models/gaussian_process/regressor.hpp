@@ -16,6 +16,7 @@
 
 #include <Eigen/Cholesky>
 
+#include "pml/core/instantiation.hpp"
 #include "pml/core/check.hpp"
 #include "pml/core/cholesky.hpp"
 #include "pml/core/random.hpp"
@@ -100,25 +101,7 @@ template <Real T = double> class GaussianProcessRegressor {
   /// hyperparameters unless `optimize` is false; restarts draw their starting points from `rng`.
   /// @throw std::invalid_argument for no rows or mismatched sizes; std::domain_error for non-finite values,
   /// or a K + αI that even the largest jitter leaves singular.
-  GaussianProcessRegressor& fit(const MatrixCRef<T>& x, const VectorCRef<T>& y, Rng& rng) {
-    const char* f = "GaussianProcessRegressor::fit";
-    check_nonempty(f, "x", x.rows());
-    check_size(f, "y", y.size(), x.rows(), "length");
-    if (x.cols() == 0) detail::throw_shape(f, "x has no columns");
-    check_all_finite(f, "x", x);
-    check_all_finite(f, "y", y);
-    kernel_.diagonal(x.topRows(1));  // an ARD length scale of the wrong size throws here, not inside the optimiser
-    x_train_ = x;
-    detail::target_scale<T>(f, y, options_.normalize_y, y_mean_, y_std_);
-    y_train_ = ((y.array() - y_mean_) / y_std_).matrix();
-    fitted_kernel_ = kernel_;
-    iterations_ = 0;
-    evaluations_ = 0;
-    converged_ = true;
-    if (options_.optimize && kernel_.n_dims() > 0) optimise(rng);
-    factorise(f);
-    return *this;
-  }
+  GaussianProcessRegressor& fit(const MatrixCRef<T>& x, const VectorCRef<T>& y, Rng& rng);
   /// fit() with the restarts' generator seeded by 0.
   GaussianProcessRegressor& fit(const MatrixCRef<T>& x, const VectorCRef<T>& y) {
     Rng rng(0);
@@ -129,57 +112,15 @@ template <Real T = double> class GaussianProcessRegressor {
   /// 2.25–2.26). `variance` = `epistemic` (the posterior variance of f; a white kernel's noise is in it, as
   /// in scikit-learn's `return_std`), `aleatoric` = 0 (the noise `alpha` is not added). Before fit(), the
   /// prior (mean 0, variance k(x, x)). @throw std::invalid_argument for a wrong number of columns.
-  Prediction<T> predict(const MatrixCRef<T>& x) const {
-    const char* f = "GaussianProcessRegressor::predict";
-    check_inputs(f, x);
-    Prediction<T> out;
-    if (!fitted()) {
-      out.mean = Matrix<T>::Zero(x.rows(), 1);
-      out.variance = fitted_kernel_.diagonal(x);
-    } else {
-      const Matrix<T> ks = fitted_kernel_(x_train_, x);  // N_train x N
-      out.mean = (ks.transpose() * a_).array() * y_std_ + y_mean_;
-      Matrix<T> v = ks;
-      detail::lower_solve_in_place(l_, v);
-      Vector<T> var = fitted_kernel_.diagonal(x) - v.colwise().squaredNorm().transpose();
-      var = var.cwiseMax(T(0));  // rounding can make a variance slightly negative (scikit-learn clips too)
-      out.variance = var * (y_std_ * y_std_);
-    }
-    out.epistemic = out.variance;
-    out.aleatoric = Matrix<T>::Zero(x.rows(), 1);
-    return out;
-  }
+  Prediction<T> predict(const MatrixCRef<T>& x) const;
   /// The posterior mean of f at the rows of `x` (length N).
   Vector<T> predict_mean(const MatrixCRef<T>& x) const { return predict(x).mean.col(0); }
   /// The N x N posterior covariance of f at the rows of `x` (scikit-learn's `return_cov`; the prior's before fit()).
-  Matrix<T> predict_covariance(const MatrixCRef<T>& x) const {
-    check_inputs("GaussianProcessRegressor::predict_covariance", x);
-    Matrix<T> cov = fitted_kernel_(x);
-    if (fitted()) {
-      Matrix<T> v = fitted_kernel_(x_train_, x);
-      detail::lower_solve_in_place(l_, v);
-      cov.noalias() -= v.transpose() * v;
-      cov *= y_std_ * y_std_;
-    }
-    return cov;
-  }
+  Matrix<T> predict_covariance(const MatrixCRef<T>& x) const;
   /// `n` functions drawn from the posterior of f (from the prior before fit()) at the rows of `x`: an
   /// N x n matrix, one draw per column (scikit-learn's `sample_y`; R&W fig. 2.2). The covariance is factorised
   /// with the same growing jitter as fit(). @throw std::domain_error for n < 0.
-  Matrix<T> sample_y(Rng& rng, const MatrixCRef<T>& x, Index n = 1) const {
-    const char* f = "GaussianProcessRegressor::sample_y";
-    if (n < 0) detail::throw_domain(f, "n", "be non-negative", std::to_string(n));
-    check_inputs(f, x);
-    const Matrix<T> cov = predict_covariance(x);
-    const Vector<T> mean = predict(x).mean.col(0);
-    T used = 0;
-    const Matrix<T> l = jittered_factor(cov, T(0), used, f);
-    Matrix<T> z(x.rows(), n);
-    random::fill_normal(rng, z);
-    Matrix<T> out = l.template triangularView<Eigen::Lower>() * z;
-    out.colwise() += mean;
-    return out;
-  }
+  Matrix<T> sample_y(Rng& rng, const MatrixCRef<T>& x, Index n = 1) const;
 
   /// The log marginal likelihood at the fitted hyperparameters (of the standardised targets with normalize_y).
   /// @throw std::logic_error if not fitted.
@@ -190,14 +131,7 @@ template <Real T = double> class GaussianProcessRegressor {
   /// The log marginal likelihood of the training data at log-hyperparameters `theta` (length
   /// kernel().n_dims()), and its gradient in `gradient` when given (R&W eq. 2.30, 5.9). Does not change the
   /// model. @throw std::logic_error if not fitted; std::invalid_argument for a wrong length.
-  T log_marginal_likelihood(const VectorCRef<T>& theta, Vector<T>* gradient = nullptr) const {
-    const char* f = "GaussianProcessRegressor::log_marginal_likelihood";
-    require_fitted(f);
-    check_size(f, "theta", theta.size(), fitted_kernel_.n_dims(), "length");
-    check_all_finite(f, "theta", theta);
-    T used = 0;
-    return evaluate(fitted_kernel_.with_theta(theta), gradient, used);
-  }
+  T log_marginal_likelihood(const VectorCRef<T>& theta, Vector<T>* gradient = nullptr) const;
 
   const Kernel<T>& kernel() const noexcept { return fitted_kernel_; }  ///< The fitted kernel (scikit-learn's `kernel_`).
   const Kernel<T>& initial_kernel() const noexcept { return kernel_; }  ///< The kernel given to the constructor.
@@ -290,7 +224,114 @@ template <Real T = double> class GaussianProcessRegressor {
   // log p(y | X, kernel) and optionally its gradient with respect to the kernel's theta:
   // ∂/∂θ_p = ½ Σ (aaᵀ − (K + αI)⁻¹) ∘ ∂K_p (R&W eq. 5.9), with the inverse from the factor in N³/3 + N³/3 flops
   // and the contraction from Kernel::gradient_inner (no N x N gradient matrices).
-  T evaluate(const Kernel<T>& kernel, Vector<T>* gradient, T& used) const {
+  T evaluate(const Kernel<T>& kernel, Vector<T>* gradient, T& used) const;
+
+  void factorise(const char* function) {
+    l_ = jittered_factor(fitted_kernel_(x_train_), options_.alpha, jitter_, function);
+    a_ = solve_factor(l_, y_train_);
+    log_marginal_likelihood_ = T(-0.5) * y_train_.dot(a_) - l_.diagonal().array().log().sum() -
+                               T(0.5) * T(y_train_.size()) * constants<T>::log_two_pi;
+  }
+
+  void optimise(Rng& rng);
+
+  Options options_;
+  Kernel<T> kernel_, fitted_kernel_;
+  Matrix<T> x_train_;
+  Vector<T> y_train_, a_;
+  Matrix<T> l_;  // lower Cholesky factor of K + (alpha + jitter) I
+  T y_mean_ = 0, y_std_ = 1, jitter_ = 0, log_marginal_likelihood_ = 0;
+  int iterations_ = 0, evaluations_ = 0;
+  bool converged_ = true;
+};
+
+
+// GaussianProcessRegressor's longer members, defined out of the class so that an extern template instantiation of it
+// is not compiled again in every file that calls them (cmake/outline_members.py).
+template <Real T>
+auto GaussianProcessRegressor<T>::fit(const MatrixCRef<T>& x, const VectorCRef<T>& y, Rng& rng) -> GaussianProcessRegressor& {
+    const char* f = "GaussianProcessRegressor::fit";
+    check_nonempty(f, "x", x.rows());
+    check_size(f, "y", y.size(), x.rows(), "length");
+    if (x.cols() == 0) detail::throw_shape(f, "x has no columns");
+    check_all_finite(f, "x", x);
+    check_all_finite(f, "y", y);
+    kernel_.diagonal(x.topRows(1));  // an ARD length scale of the wrong size throws here, not inside the optimiser
+    x_train_ = x;
+    detail::target_scale<T>(f, y, options_.normalize_y, y_mean_, y_std_);
+    y_train_ = ((y.array() - y_mean_) / y_std_).matrix();
+    fitted_kernel_ = kernel_;
+    iterations_ = 0;
+    evaluations_ = 0;
+    converged_ = true;
+    if (options_.optimize && kernel_.n_dims() > 0) optimise(rng);
+    factorise(f);
+    return *this;
+  }
+
+template <Real T>
+auto GaussianProcessRegressor<T>::predict(const MatrixCRef<T>& x) const -> Prediction<T> {
+    const char* f = "GaussianProcessRegressor::predict";
+    check_inputs(f, x);
+    Prediction<T> out;
+    if (!fitted()) {
+      out.mean = Matrix<T>::Zero(x.rows(), 1);
+      out.variance = fitted_kernel_.diagonal(x);
+    } else {
+      const Matrix<T> ks = fitted_kernel_(x_train_, x);  // N_train x N
+      out.mean = (ks.transpose() * a_).array() * y_std_ + y_mean_;
+      Matrix<T> v = ks;
+      detail::lower_solve_in_place(l_, v);
+      Vector<T> var = fitted_kernel_.diagonal(x) - v.colwise().squaredNorm().transpose();
+      var = var.cwiseMax(T(0));  // rounding can make a variance slightly negative (scikit-learn clips too)
+      out.variance = var * (y_std_ * y_std_);
+    }
+    out.epistemic = out.variance;
+    out.aleatoric = Matrix<T>::Zero(x.rows(), 1);
+    return out;
+  }
+
+template <Real T>
+auto GaussianProcessRegressor<T>::predict_covariance(const MatrixCRef<T>& x) const -> Matrix<T> {
+    check_inputs("GaussianProcessRegressor::predict_covariance", x);
+    Matrix<T> cov = fitted_kernel_(x);
+    if (fitted()) {
+      Matrix<T> v = fitted_kernel_(x_train_, x);
+      detail::lower_solve_in_place(l_, v);
+      cov.noalias() -= v.transpose() * v;
+      cov *= y_std_ * y_std_;
+    }
+    return cov;
+  }
+
+template <Real T>
+auto GaussianProcessRegressor<T>::sample_y(Rng& rng, const MatrixCRef<T>& x, Index n) const -> Matrix<T> {
+    const char* f = "GaussianProcessRegressor::sample_y";
+    if (n < 0) detail::throw_domain(f, "n", "be non-negative", std::to_string(n));
+    check_inputs(f, x);
+    const Matrix<T> cov = predict_covariance(x);
+    const Vector<T> mean = predict(x).mean.col(0);
+    T used = 0;
+    const Matrix<T> l = jittered_factor(cov, T(0), used, f);
+    Matrix<T> z(x.rows(), n);
+    random::fill_normal(rng, z);
+    Matrix<T> out = l.template triangularView<Eigen::Lower>() * z;
+    out.colwise() += mean;
+    return out;
+  }
+
+template <Real T>
+auto GaussianProcessRegressor<T>::log_marginal_likelihood(const VectorCRef<T>& theta, Vector<T>* gradient) const -> T {
+    const char* f = "GaussianProcessRegressor::log_marginal_likelihood";
+    require_fitted(f);
+    check_size(f, "theta", theta.size(), fitted_kernel_.n_dims(), "length");
+    check_all_finite(f, "theta", theta);
+    T used = 0;
+    return evaluate(fitted_kernel_.with_theta(theta), gradient, used);
+  }
+
+template <Real T>
+auto GaussianProcessRegressor<T>::evaluate(const Kernel<T>& kernel, Vector<T>* gradient, T& used) const -> T {
     const Matrix<T> l = jittered_factor(kernel(x_train_), options_.alpha, used, "GaussianProcessRegressor::fit");
     const Vector<T> a = solve_factor(l, y_train_);
     const Index n = y_train_.size();
@@ -308,14 +349,8 @@ template <Real T = double> class GaussianProcessRegressor {
     return lml;
   }
 
-  void factorise(const char* function) {
-    l_ = jittered_factor(fitted_kernel_(x_train_), options_.alpha, jitter_, function);
-    a_ = solve_factor(l_, y_train_);
-    log_marginal_likelihood_ = T(-0.5) * y_train_.dot(a_) - l_.diagonal().array().log().sum() -
-                               T(0.5) * T(y_train_.size()) * constants<T>::log_two_pi;
-  }
-
-  void optimise(Rng& rng) {
+template <Real T>
+auto GaussianProcessRegressor<T>::optimise(Rng& rng) -> void {
     const auto search = detail::maximise_log_marginal_likelihood(
         kernel_, options_.n_restarts_optimizer, options_.max_iterations, options_.gradient_tolerance, rng,
         [&](const Kernel<T>& k, Vector<T>& g) {
@@ -328,14 +363,7 @@ template <Real T = double> class GaussianProcessRegressor {
     converged_ = search.converged;
   }
 
-  Options options_;
-  Kernel<T> kernel_, fitted_kernel_;
-  Matrix<T> x_train_;
-  Vector<T> y_train_, a_;
-  Matrix<T> l_;  // lower Cholesky factor of K + (alpha + jitter) I
-  T y_mean_ = 0, y_std_ = 1, jitter_ = 0, log_marginal_likelihood_ = 0;
-  int iterations_ = 0, evaluations_ = 0;
-  bool converged_ = true;
-};
 
 }  // namespace pml
+
+PML_EXTERN_TEMPLATE(pml::GaussianProcessRegressor)

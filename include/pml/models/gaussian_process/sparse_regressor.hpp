@@ -12,6 +12,7 @@
 
 #include <Eigen/Cholesky>
 
+#include "pml/core/instantiation.hpp"
 #include "pml/core/check.hpp"
 #include "pml/core/cholesky.hpp"
 #include "pml/core/rng.hpp"
@@ -103,98 +104,28 @@ template <Real T = double> class SparseGaussianProcessRegressor {
   /// Fits to inputs `x` (N x D) and targets `y` (length N): inducing inputs from k-means on x (seeded from
   /// `rng`, which also draws the restarts), then the hyperparameters, then the variational posterior.
   /// @throw std::invalid_argument for no rows or mismatched sizes; std::domain_error for non-finite values.
-  SparseGaussianProcessRegressor& fit(const MatrixCRef<T>& x, const VectorCRef<T>& y, Rng& rng) {
-    const char* f = "SparseGaussianProcessRegressor::fit";
-    check_nonempty(f, "x", x.rows());
-    if (x.cols() == 0) detail::throw_shape(f, "x has no columns");
-    check_size(f, "y", y.size(), x.rows(), "length");
-    check_all_finite(f, "x", x);
-    check_all_finite(f, "y", y);
-    if (x.rows() <= options_.inducing_points) {
-      z_ = x;
-    } else {
-      KMeans<T> km({.clusters = options_.inducing_points});
-      km.fit(x, rng);
-      z_ = km.centres();
-    }
-    return fit_with_inducing(x, y, rng);
-  }
+  SparseGaussianProcessRegressor& fit(const MatrixCRef<T>& x, const VectorCRef<T>& y, Rng& rng);
   /// fit() with the generator seeded by 0.
   SparseGaussianProcessRegressor& fit(const MatrixCRef<T>& x, const VectorCRef<T>& y) {
     Rng rng(0);
     return fit(x, y, rng);
   }
   /// fit() with given inducing inputs `z` (M x D), e.g. the training inputs themselves (the exact GP).
-  SparseGaussianProcessRegressor& fit(const MatrixCRef<T>& x, const VectorCRef<T>& y, const MatrixCRef<T>& z, Rng& rng) {
-    const char* f = "SparseGaussianProcessRegressor::fit";
-    check_nonempty(f, "x", x.rows());
-    check_nonempty(f, "z", z.rows());
-    check_size(f, "y", y.size(), x.rows(), "length");
-    check_size(f, "z", z.cols(), x.cols(), "columns");
-    check_all_finite(f, "x", x);
-    check_all_finite(f, "y", y);
-    check_all_finite(f, "z", z);
-    z_ = z;
-    return fit_with_inducing(x, y, rng);
-  }
+  SparseGaussianProcessRegressor& fit(const MatrixCRef<T>& x, const VectorCRef<T>& y, const MatrixCRef<T>& z, Rng& rng);
 
   /// The variational posterior of f at the rows of `x`: mean and variance (N x 1 each; `epistemic` =
   /// `variance`, `aleatoric` = σ² scaled as the targets). @throw std::logic_error if not fitted.
-  Prediction<T> predict(const MatrixCRef<T>& x) const {
-    const char* f = "SparseGaussianProcessRegressor::predict";
-    if (!fitted()) throw std::logic_error(std::string(f) + ": the model is not fitted; call fit() first");
-    check_size(f, "x", x.cols(), z_.cols(), "columns");
-    check_all_finite(f, "x", x);
-    Matrix<T> tmp1 = fitted_kernel_(z_, x);  // M x S
-    detail::lower_solve_in_place(lm_, tmp1);
-    Matrix<T> tmp2 = tmp1;
-    detail::lower_solve_in_place(lb_, tmp2);
-    Prediction<T> out;
-    out.mean = ((tmp2.transpose() * c_).array() * y_std_ + y_mean_).matrix();
-    const Vector<T> var =
-        (fitted_kernel_.diagonal(x) + tmp2.colwise().squaredNorm().transpose() - tmp1.colwise().squaredNorm().transpose()).cwiseMax(T(0));
-    out.variance = var * (y_std_ * y_std_);
-    out.epistemic = out.variance;
-    out.aleatoric = Matrix<T>::Constant(x.rows(), 1, noise_variance_ * y_std_ * y_std_);
-    return out;
-  }
+  Prediction<T> predict(const MatrixCRef<T>& x) const;
 
   /// The bound F at the fitted hyperparameters (of the standardised targets with normalize_y).
   T elbo() const noexcept { return elbo_; }
   /// F and its gradient at log-hyperparameters `theta` = [kernel theta; log σ² if fit_noise_variance] on the
   /// training data of the last fit(). @throw std::logic_error if not fitted; std::invalid_argument for a wrong length.
-  T elbo(const VectorCRef<T>& theta, Vector<T>* gradient = nullptr) const {
-    const char* f = "SparseGaussianProcessRegressor::elbo";
-    if (!fitted()) throw std::logic_error(std::string(f) + ": the model is not fitted; call fit() first");
-    if (x_.rows() == 0) throw std::logic_error(std::string(f) + ": the training data are not kept in model files; fit() again");
-    check_size(f, "theta", theta.size(), parameter_count(), "length");
-    check_all_finite(f, "theta", theta);
-    const Index p = fitted_kernel_.n_dims();
-    const T noise = options_.fit_noise_variance ? std::exp(theta(p)) : noise_variance_;
-    Vector<T> g;
-    const T value = evaluate(fitted_kernel_.with_theta(theta.head(p)), noise, z_, gradient ? &g : nullptr, nullptr, nullptr);
-    if (gradient) *gradient = options_.fit_noise_variance ? g : Vector<T>(g.head(p));
-    return value;
-  }
+  T elbo(const VectorCRef<T>& theta, Vector<T>* gradient = nullptr) const;
   /// F at log-hyperparameters `theta` (as elbo(theta, gradient)) and inducing inputs `z` (M x D) on the training
   /// data of the last fit(), with its gradient in theta and in Z (M x D) where asked.
   /// @throw std::logic_error if not fitted; std::invalid_argument for a wrong length or shape.
-  T elbo(const VectorCRef<T>& theta, const MatrixCRef<T>& z, Vector<T>* gradient, Matrix<T>* z_gradient) const {
-    const char* f = "SparseGaussianProcessRegressor::elbo";
-    if (!fitted()) throw std::logic_error(std::string(f) + ": the model is not fitted; call fit() first");
-    if (x_.rows() == 0) throw std::logic_error(std::string(f) + ": the training data are not kept in model files; fit() again");
-    check_size(f, "theta", theta.size(), parameter_count(), "length");
-    check_all_finite(f, "theta", theta);
-    check_nonempty(f, "z", z.rows());
-    check_size(f, "z", z.cols(), x_.cols(), "columns");
-    check_all_finite(f, "z", z);
-    const Index p = fitted_kernel_.n_dims();
-    const T noise = options_.fit_noise_variance ? std::exp(theta(p)) : noise_variance_;
-    Vector<T> g;
-    const T value = evaluate(fitted_kernel_.with_theta(theta.head(p)), noise, Matrix<T>(z), gradient ? &g : nullptr, z_gradient, nullptr);
-    if (gradient) *gradient = options_.fit_noise_variance ? g : Vector<T>(g.head(p));
-    return value;
-  }
+  T elbo(const VectorCRef<T>& theta, const MatrixCRef<T>& z, Vector<T>* gradient, Matrix<T>* z_gradient) const;
   const Kernel<T>& kernel() const noexcept { return fitted_kernel_; }   ///< The fitted kernel.
   const Kernel<T>& initial_kernel() const noexcept { return kernel_; }  ///< The kernel given to the constructor.
   T noise_variance() const noexcept { return noise_variance_; }         ///< The fitted σ² (of the standardised targets with normalize_y).
@@ -243,7 +174,113 @@ template <Real T = double> class SparseGaussianProcessRegressor {
   };
 
   // Lower Cholesky factor of m with the relative jitter added (grown tenfold until it factorises)
-  Matrix<T> factor_with_jitter(const Matrix<T>& k) const {
+  Matrix<T> factor_with_jitter(const Matrix<T>& k) const;
+
+  // The bound F for `kernel`, σ² = `noise` and inducing inputs `z`; with `gradient`, dF/dθ (kernel) followed by
+  // dF/d log σ²; with `z_gradient`, dF/dZ (M x D).
+  T evaluate(const Kernel<T>& kernel, T noise, const Matrix<T>& z, Vector<T>* gradient, Matrix<T>* z_gradient, Factors* keep) const;
+
+  SparseGaussianProcessRegressor& fit_with_inducing(const MatrixCRef<T>& x, const VectorCRef<T>& y, Rng& rng);
+
+  Options options_;
+  Kernel<T> kernel_, fitted_kernel_;
+  Matrix<T> x_, z_, lm_, lb_;  // x_: the training inputs of the last fit() (not saved)
+  Vector<T> y_, c_;
+  T noise_variance_ = 1, y_mean_ = 0, y_std_ = 1, elbo_ = 0;
+  int iterations_ = 0, evaluations_ = 0;
+  bool converged_ = true;
+};
+
+
+// SparseGaussianProcessRegressor's longer members, defined out of the class so that an extern template instantiation of it
+// is not compiled again in every file that calls them (cmake/outline_members.py).
+template <Real T>
+auto SparseGaussianProcessRegressor<T>::fit(const MatrixCRef<T>& x, const VectorCRef<T>& y, Rng& rng) -> SparseGaussianProcessRegressor& {
+    const char* f = "SparseGaussianProcessRegressor::fit";
+    check_nonempty(f, "x", x.rows());
+    if (x.cols() == 0) detail::throw_shape(f, "x has no columns");
+    check_size(f, "y", y.size(), x.rows(), "length");
+    check_all_finite(f, "x", x);
+    check_all_finite(f, "y", y);
+    if (x.rows() <= options_.inducing_points) {
+      z_ = x;
+    } else {
+      KMeans<T> km({.clusters = options_.inducing_points});
+      km.fit(x, rng);
+      z_ = km.centres();
+    }
+    return fit_with_inducing(x, y, rng);
+  }
+
+template <Real T>
+auto SparseGaussianProcessRegressor<T>::fit(const MatrixCRef<T>& x, const VectorCRef<T>& y, const MatrixCRef<T>& z, Rng& rng) -> SparseGaussianProcessRegressor& {
+    const char* f = "SparseGaussianProcessRegressor::fit";
+    check_nonempty(f, "x", x.rows());
+    check_nonempty(f, "z", z.rows());
+    check_size(f, "y", y.size(), x.rows(), "length");
+    check_size(f, "z", z.cols(), x.cols(), "columns");
+    check_all_finite(f, "x", x);
+    check_all_finite(f, "y", y);
+    check_all_finite(f, "z", z);
+    z_ = z;
+    return fit_with_inducing(x, y, rng);
+  }
+
+template <Real T>
+auto SparseGaussianProcessRegressor<T>::predict(const MatrixCRef<T>& x) const -> Prediction<T> {
+    const char* f = "SparseGaussianProcessRegressor::predict";
+    if (!fitted()) throw std::logic_error(std::string(f) + ": the model is not fitted; call fit() first");
+    check_size(f, "x", x.cols(), z_.cols(), "columns");
+    check_all_finite(f, "x", x);
+    Matrix<T> tmp1 = fitted_kernel_(z_, x);  // M x S
+    detail::lower_solve_in_place(lm_, tmp1);
+    Matrix<T> tmp2 = tmp1;
+    detail::lower_solve_in_place(lb_, tmp2);
+    Prediction<T> out;
+    out.mean = ((tmp2.transpose() * c_).array() * y_std_ + y_mean_).matrix();
+    const Vector<T> var =
+        (fitted_kernel_.diagonal(x) + tmp2.colwise().squaredNorm().transpose() - tmp1.colwise().squaredNorm().transpose()).cwiseMax(T(0));
+    out.variance = var * (y_std_ * y_std_);
+    out.epistemic = out.variance;
+    out.aleatoric = Matrix<T>::Constant(x.rows(), 1, noise_variance_ * y_std_ * y_std_);
+    return out;
+  }
+
+template <Real T>
+auto SparseGaussianProcessRegressor<T>::elbo(const VectorCRef<T>& theta, Vector<T>* gradient) const -> T {
+    const char* f = "SparseGaussianProcessRegressor::elbo";
+    if (!fitted()) throw std::logic_error(std::string(f) + ": the model is not fitted; call fit() first");
+    if (x_.rows() == 0) throw std::logic_error(std::string(f) + ": the training data are not kept in model files; fit() again");
+    check_size(f, "theta", theta.size(), parameter_count(), "length");
+    check_all_finite(f, "theta", theta);
+    const Index p = fitted_kernel_.n_dims();
+    const T noise = options_.fit_noise_variance ? std::exp(theta(p)) : noise_variance_;
+    Vector<T> g;
+    const T value = evaluate(fitted_kernel_.with_theta(theta.head(p)), noise, z_, gradient ? &g : nullptr, nullptr, nullptr);
+    if (gradient) *gradient = options_.fit_noise_variance ? g : Vector<T>(g.head(p));
+    return value;
+  }
+
+template <Real T>
+auto SparseGaussianProcessRegressor<T>::elbo(const VectorCRef<T>& theta, const MatrixCRef<T>& z, Vector<T>* gradient, Matrix<T>* z_gradient) const -> T {
+    const char* f = "SparseGaussianProcessRegressor::elbo";
+    if (!fitted()) throw std::logic_error(std::string(f) + ": the model is not fitted; call fit() first");
+    if (x_.rows() == 0) throw std::logic_error(std::string(f) + ": the training data are not kept in model files; fit() again");
+    check_size(f, "theta", theta.size(), parameter_count(), "length");
+    check_all_finite(f, "theta", theta);
+    check_nonempty(f, "z", z.rows());
+    check_size(f, "z", z.cols(), x_.cols(), "columns");
+    check_all_finite(f, "z", z);
+    const Index p = fitted_kernel_.n_dims();
+    const T noise = options_.fit_noise_variance ? std::exp(theta(p)) : noise_variance_;
+    Vector<T> g;
+    const T value = evaluate(fitted_kernel_.with_theta(theta.head(p)), noise, Matrix<T>(z), gradient ? &g : nullptr, z_gradient, nullptr);
+    if (gradient) *gradient = options_.fit_noise_variance ? g : Vector<T>(g.head(p));
+    return value;
+  }
+
+template <Real T>
+auto SparseGaussianProcessRegressor<T>::factor_with_jitter(const Matrix<T>& k) const -> Matrix<T> {
     if (!k.allFinite())
       detail::throw_domain("SparseGaussianProcessRegressor::fit", "the kernel's hyperparameters", "give a finite kernel matrix",
                            "a matrix with an infinite or NaN entry");
@@ -258,9 +295,8 @@ template <Real T = double> class SparseGaussianProcessRegressor {
                          "a matrix of " + std::to_string(k.rows()) + " rows");
   }
 
-  // The bound F for `kernel`, σ² = `noise` and inducing inputs `z`; with `gradient`, dF/dθ (kernel) followed by
-  // dF/d log σ²; with `z_gradient`, dF/dZ (M x D).
-  T evaluate(const Kernel<T>& kernel, T noise, const Matrix<T>& z, Vector<T>* gradient, Matrix<T>* z_gradient, Factors* keep) const {
+template <Real T>
+auto SparseGaussianProcessRegressor<T>::evaluate(const Kernel<T>& kernel, T noise, const Matrix<T>& z, Vector<T>* gradient, Matrix<T>* z_gradient, Factors* keep) const -> T {
     const Index n = x_.rows(), m = z.rows();
     const T sigma = std::sqrt(noise);
     const Matrix<T> lm = factor_with_jitter(kernel(z));
@@ -323,7 +359,8 @@ template <Real T = double> class SparseGaussianProcessRegressor {
     return value;
   }
 
-  SparseGaussianProcessRegressor& fit_with_inducing(const MatrixCRef<T>& x, const VectorCRef<T>& y, Rng& rng) {
+template <Real T>
+auto SparseGaussianProcessRegressor<T>::fit_with_inducing(const MatrixCRef<T>& x, const VectorCRef<T>& y, Rng& rng) -> SparseGaussianProcessRegressor& {
     kernel_.diagonal(x.topRows(1));  // an ARD length scale of the wrong size throws here, not inside the optimiser
     x_ = x;
     detail::target_scale<T>("SparseGaussianProcessRegressor::fit", y, options_.normalize_y, y_mean_, y_std_);
@@ -399,13 +436,7 @@ template <Real T = double> class SparseGaussianProcessRegressor {
     return *this;
   }
 
-  Options options_;
-  Kernel<T> kernel_, fitted_kernel_;
-  Matrix<T> x_, z_, lm_, lb_;  // x_: the training inputs of the last fit() (not saved)
-  Vector<T> y_, c_;
-  T noise_variance_ = 1, y_mean_ = 0, y_std_ = 1, elbo_ = 0;
-  int iterations_ = 0, evaluations_ = 0;
-  bool converged_ = true;
-};
 
 }  // namespace pml
+
+PML_EXTERN_TEMPLATE(pml::SparseGaussianProcessRegressor)
