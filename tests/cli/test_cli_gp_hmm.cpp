@@ -117,13 +117,51 @@ TEST_CASE("pml gp fit --inducing-points: the sparse GP, equal to the library's",
   CHECK(rel(read_out(), expected) < 1e-15);
   const Run sample = run_pml("gp sample sgp.pml sq.csv -n 2");
   CHECK(sample.code == 1);
-  CHECK_THAT(sample.err, Contains("sparse Gaussian process") && Contains("--inducing-points"));
+  CHECK_THAT(sample.err, Contains("SparseGaussianProcessRegressor") && Contains("--inducing-points"));
   const Run no_m = run_pml("gp fit sxy.csv --kernel 'rbf(1)' --optimize-inducing -o bad.pml");
   CHECK(no_m.code != 0);
   CHECK_THAT(no_m.err, Contains("--optimize-inducing needs --inducing-points"));
   const Run white = run_pml("gp fit sxy.csv --kernel 'rbf(1) + white(0.1)' --inducing-points 5 -o bad.pml");
   CHECK(white.code != 0);
   CHECK_THAT(white.err, Contains("white kernel"));
+  CHECK(!fs::exists(dir() / "bad.pml"));
+}
+
+TEST_CASE("pml gp fit --classify: the Laplace classifier, equal to the library's", "[cli][gp]") {
+  pml::Rng rng(14);
+  Eigen::MatrixXd xt(80, 3);
+  pml::random::fill_normal(rng, xt);
+  for (Eigen::Index i = 0; i < xt.rows(); ++i) xt(i, 2) = xt(i, 0) + 0.5 * xt(i, 1) + 0.3 * xt(i, 2) > 0 ? 1 : 0;
+  pml::io::write_csv(dir() / "cxt.csv", xt, {"a", "b", "t"});
+  Eigen::MatrixXd q(6, 2);
+  pml::random::fill_normal(rng, q);
+  pml::io::write_csv(dir() / "cq.csv", q, {"a", "b"});
+  const std::string kernel = "1 * rbf([1, 1])";
+  const Run fit = run_pml("gp fit cxt.csv --classify --kernel '" + kernel + "' --restarts 1 --seed 5 -o gpc.pml");
+  INFO(fit.err);
+  REQUIRE(fit.code == 0);
+  CHECK_THAT(fit.err, Contains("Gaussian-process classifier") && Contains("approximate log marginal likelihood"));
+  const Eigen::MatrixXd data = pml::io::read_csv<double>(dir() / "cxt.csv").data;
+  pml::GaussianProcessClassifier<double> m(pml::Kernel<double>::parse(kernel), {.n_restarts_optimizer = 1});
+  pml::Rng seed(5);
+  m.fit(data.leftCols(2), data.col(2).cast<long>(), seed);
+  REQUIRE(run_pml("gp predict gpc.pml cq.csv -o out.csv").code == 0);
+  const Eigen::MatrixXd qq = pml::io::read_csv<double>(dir() / "cq.csv").data;
+  const auto latent = m.predict_latent(qq);
+  Eigen::MatrixXd expected(qq.rows(), 4);
+  expected << m.predict_proba(qq), m.predict(qq).cast<double>(), latent.mean, latent.variance.cwiseSqrt();
+  CHECK(rel(read_out(), expected) < 1e-15);
+  // labels other than 0/1, and options of the regressors, are refused in one line
+  std::ofstream(dir() / "three.csv") << "a,t\n0,0\n1,1\n2,2\n";
+  const Run three = run_pml("gp fit three.csv --classify -o bad.pml");
+  CHECK(three.code != 0);
+  CHECK_THAT(three.err, Contains("row 3") && Contains("not 0 or 1"));
+  const Run mixed = run_pml("gp fit cxt.csv --classify --inducing-points 5 -o bad.pml");
+  CHECK(mixed.code != 0);
+  CHECK_THAT(mixed.err, Contains("--classify takes none of"));
+  const Run sample = run_pml("gp sample gpc.pml cq.csv -n 2");
+  CHECK(sample.code == 1);
+  CHECK_THAT(sample.err, Contains("GaussianProcessClassifier"));
   CHECK(!fs::exists(dir() / "bad.pml"));
 }
 

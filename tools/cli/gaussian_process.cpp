@@ -10,9 +10,20 @@
 namespace pml::cli {
 
 namespace {
-// The model type a file holds (a GaussianProcessRegressor or a SparseGaussianProcessRegressor).
-bool holds_sparse(const std::string& path) {
-  return io::read_model_file<double>(path, "pml gp").model == SparseGaussianProcessRegressor<double>::model_name;
+// The model type a file holds (a GaussianProcessRegressor, SparseGaussianProcessRegressor or GaussianProcessClassifier).
+std::string model_type(const std::string& path) { return io::read_model_file<double>(path, "pml gp").model; }
+
+// The last column of a table as binary labels 0/1. @throw std::runtime_error naming the row otherwise.
+IntVector binary_labels(const Eigen::MatrixXd& table, const std::string& source) {
+  IntVector t(table.rows());
+  for (Eigen::Index i = 0; i < table.rows(); ++i) {
+    const double v = table(i, table.cols() - 1);
+    if (v != 0 && v != 1)
+      throw std::runtime_error("'" + source + "' row " + std::to_string(i + 1) + ": the label " + std::to_string(v) +
+                               " is not 0 or 1 (pml gp fit --classify is binary)");
+    t(i) = static_cast<long>(v);
+  }
+  return t;
 }
 }  // namespace
 
@@ -31,9 +42,11 @@ void add_gaussian_process_commands(Tool& tool) {
                             "length_scale_bounds=[1e-2, 1e2]) or white(0.1, noise_level_bounds=fixed). With --inducing-points M the "
                             "model is the sparse GP of Titsias (2009): M inducing inputs (k-means centres of the inputs, and with "
                             "--optimize-inducing maximised with the hyperparameters), O(N M^2) time; the noise is then its own "
-                            "variance (--noise-variance, fitted unless --fixed) and the kernel has no white term.",
+                            "variance (--noise-variance, fitted unless --fixed) and the kernel has no white term. With --classify the "
+                            "last column holds labels 0/1 and the model is the binary Laplace classifier (R&W ch. 3, PRML 6.4.5-6.4.6).",
                             "pml gp fit xy.csv --kernel '1 * rbf(1) + white(0.1)' --restarts 3 -o gp.pml\n"
-                            "  pml gp fit big.csv --kernel '1 * rbf([1, 1])' --inducing-points 200 -o sgp.pml");
+                            "  pml gp fit big.csv --kernel '1 * rbf([1, 1])' --inducing-points 200 -o sgp.pml\n"
+                            "  pml gp fit labelled.csv --classify --kernel '1 * rbf(1)' -o gpc.pml");
     const auto data = c.input("DATA.csv", "inputs and, in the last column, the target");
     const auto model = c.model_output();
     const auto kernel = c.parsed<Kernel<double>>("--kernel", "KERNEL", "the prior covariance (see above)", "1 * rbf(1) + white(1)",
@@ -45,6 +58,7 @@ void add_gaussian_process_commands(Tool& tool) {
     const auto inducing = c.integer<long>("--inducing-points", "M", "fit the sparse GP with M inducing inputs (0: the exact GP)", 0, 0, 1000000);
     const auto optimize_inducing = c.flag("--optimize-inducing", "sparse GP: optimise the inducing inputs with the hyperparameters");
     const auto noise = c.real("--noise-variance", "S", "sparse GP: the noise variance (its start value when fitted)", 1.0, kPositive);
+    const auto classify = c.flag("--classify", "binary classification (labels 0/1 in the last column; Laplace approximation)");
     const auto seed = c.seed("random seed of the restarts' starting points");
     const auto csv = c.csv();
     c.action([=] {
@@ -52,6 +66,17 @@ void add_gaussian_process_commands(Tool& tool) {
       if (table.cols() < 2)
         throw std::runtime_error("'" + *data + "' has 1 column: the last column is the target, so at least one input column is needed");
       Rng rng(*seed);
+      if (*classify) {
+        if (*inducing > 0 || *optimize_inducing || *normalize)
+          throw std::invalid_argument("pml gp fit: --classify takes none of --inducing-points, --optimize-inducing, --normalize-y");
+        GaussianProcessClassifier<double> m(*kernel, {.optimize = !*fixed, .n_restarts_optimizer = *restarts});
+        m.fit(table.leftCols(table.cols() - 1), binary_labels(table, *data), rng);
+        m.save(*model);
+        std::fprintf(stderr, "fitted a Gaussian-process classifier to %ld rows: kernel %s, approximate log marginal likelihood %.10g%s; saved %s\n",
+                     long(table.rows()), m.kernel().to_string().c_str(), m.log_marginal_likelihood(),
+                     m.converged() ? "" : " (an optimiser run stopped before its tolerance)", model->c_str());
+        return;
+      }
       if (*inducing > 0) {
         SGPR m(*kernel, {.inducing_points = *inducing, .noise_variance = *noise, .noise_variance_lower = std::min(1e-6, *noise),
                          .noise_variance_upper = std::max(1e5, *noise), .optimize = !*fixed, .n_restarts_optimizer = *restarts,
@@ -77,7 +102,8 @@ void add_gaussian_process_commands(Tool& tool) {
     Command& c = gp.command("predict", "the predictive mean and sd at each input",
                             "Writes the posterior mean and standard deviation of the latent function at each row of X.csv (inputs only; "
                             "columns mean, sd). A white kernel's noise is part of the sd; the --alpha of the fit is not. For a sparse "
-                            "model the sd is the latent function's (the fitted noise variance is not in it).",
+                            "model the sd is the latent function's (the fitted noise variance is not in it). For a classifier: "
+                            "columns probability (of class 1, averaged over the latent posterior), label, latent_mean, latent_sd.",
                             "pml gp predict gp.pml x.csv");
     const auto model = c.input("MODEL", "a model saved by pml gp fit");
     const auto inputs = c.input("X.csv", "the inputs, one row per prediction");
@@ -86,7 +112,18 @@ void add_gaussian_process_commands(Tool& tool) {
     c.action([=] {
       Prediction<double> p;
       Eigen::Index rows = 0;
-      if (holds_sparse(*model)) {
+      const std::string type = model_type(*model);
+      if (type == GaussianProcessClassifier<double>::model_name) {
+        const GaussianProcessClassifier<double> m = GaussianProcessClassifier<double>::load(*model);
+        const Eigen::MatrixXd x = read_data(*inputs, *csv, m.x_train().cols());
+        const auto latent = m.predict_latent(x);
+        const Eigen::VectorXd prob = m.predict_proba(x);
+        Eigen::MatrixXd table(x.rows(), 4);
+        table << prob, m.predict(x).cast<double>(), latent.mean, latent.variance.cwiseSqrt();
+        emit(*out, table, {"probability", "label", "latent_mean", "latent_sd"});
+        return;
+      }
+      if (type == SparseGaussianProcessRegressor<double>::model_name) {
         const SGPR m = SGPR::load(*model);
         const Eigen::MatrixXd x = read_data(*inputs, *csv, m.inducing_inputs().cols());
         p = m.predict(x);
@@ -115,8 +152,9 @@ void add_gaussian_process_commands(Tool& tool) {
     const auto out = c.csv_output();
     const auto csv = c.csv();
     c.action([=] {
-      if (holds_sparse(*model))
-        throw std::invalid_argument("pml gp sample: '" + *model + "' holds a sparse Gaussian process, which draws no functions yet; fit without --inducing-points");
+      if (model_type(*model) != GPR::model_name)
+        throw std::invalid_argument("pml gp sample: '" + *model + "' holds a " + model_type(*model) +
+                                    ", which draws no functions here; fit the exact regressor (no --inducing-points, no --classify)");
       const GPR m = GPR::load(*model);
       const Eigen::MatrixXd x = read_data(*inputs, *csv, m.x_train().cols());
       Rng rng(*seed);
