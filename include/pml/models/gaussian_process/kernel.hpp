@@ -195,9 +195,10 @@ template <Real T = double> class Kernel {
   Vector<T> diagonal_gradient_inner(const MatrixCRef<T>& x, const VectorCRef<T>& w) const;
   /// Σⱼ Wᵢⱼ ∂k(xᵢ, yⱼ)/∂xᵢ for every row i of `x`: the gradient of Σᵢⱼ Wᵢⱼ K(X, Y)ᵢⱼ with respect to the rows
   /// of X with Y held (N x D; `w` is N x M). For K(X, X) with a symmetric W, the gradient of Σᵢⱼ Wᵢⱼ K(X, X)ᵢⱼ
-  /// in X is twice input_gradient_inner(x, x, w). A white or constant kernel contributes nothing; a Matérn
-  /// ν = ½ kernel, not differentiable where x = y, contributes 0 there. Differences x − y are formed directly
-  /// (exact far from the origin). What the sparse GP's inducing-input gradient needs (Titsias 2009).
+  /// in X is twice input_gradient_inner(x, x, w) — except for a white kernel multiplying a dot product (a white
+  /// kernel counts here as between two different inputs, 0, as in K(X, Y)). A white or constant kernel
+  /// contributes nothing; a Matérn ν = ½ kernel, not differentiable where x = y, contributes 0 there.
+  /// Differences x − y are formed directly (exact far from the origin). What the sparse GP's inducing-input gradient needs (Titsias 2009).
   /// @throw std::invalid_argument for mismatched shapes.
   Matrix<T> input_gradient_inner(const MatrixCRef<T>& x, const MatrixCRef<T>& y, const MatrixCRef<T>& w) const;
   /// Whether a white-noise kernel occurs anywhere in the tree.
