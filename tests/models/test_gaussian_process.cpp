@@ -800,6 +800,38 @@ TEST_CASE("Gaussian-process regressors refuse targets whose squares overflow, an
   CHECK(rel(normalised.predict(Y()).mean, unit.predict(Y()).mean * 1e153) < 1e-12);
 }
 
+TEST_CASE("Sparse GP files with fewer rows than inducing_points load back; overflowing predictions are refused", "[gp][sparse][io]") {
+  const Eigen::MatrixXd x = X(), y = Y();
+  const Eigen::VectorXd t = vec(gp::y);
+  const auto dir = std::filesystem::temp_directory_path() / ("pml_sgpr_m_test." + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  // 24 rows and M = 50: Z is every row; and a given Z of 3 rows with the default M = 100
+  SGPR all_rows(KernelD::parse("1 * rbf(1)"), {.inducing_points = 50, .noise_variance = 0.1, .optimize = false});
+  all_rows.fit(x, t);
+  all_rows.save(dir / "all.pml");
+  CHECK(SGPR::load(dir / "all.pml").predict(y).mean == all_rows.predict(y).mean);
+  SGPR given(KernelD::parse("1 * rbf(1)"), {.noise_variance = 0.1, .optimize = false});
+  pml::Rng rng(1);
+  given.fit(x, t, x.topRows(3), rng);
+  given.save(dir / "given.pml", pml::io::FileFormat::json);
+  CHECK(SGPR::load(dir / "given.pml").inducing_inputs().rows() == 3);
+  std::filesystem::remove_all(dir);
+  // a dot product of inputs near 1e155 overflows: an exception naming x, not NaN
+  const Eigen::MatrixXd huge = Eigen::MatrixXd::Constant(2, 2, 1e160);
+  GPR exact(KernelD::parse("dot_product(1) + white(0.1)"), {.optimize = false});
+  exact.fit(x, t);
+  CHECK_THROWS_WITH(exact.predict(huge), Contains("GaussianProcessRegressor::predict: x must give finite kernel values"));
+  CHECK_THROWS_WITH(exact.predict_covariance(huge), Contains("x must give finite kernel values"));
+  SGPR sparse(KernelD::parse("dot_product(1)"), {.inducing_points = 5, .noise_variance = 0.1, .optimize = false});
+  sparse.fit(x, t);
+  CHECK_THROWS_WITH(sparse.predict(huge), Contains("SparseGaussianProcessRegressor::predict: x must give finite kernel values"));
+  pml::IntVector labels(N);
+  for (Eigen::Index i = 0; i < N; ++i) labels(i) = t(i) > t.mean() ? 1 : 0;
+  pml::GaussianProcessClassifier<double> gpc(KernelD::parse("dot_product(1)"), {.optimize = false});
+  gpc.fit(x, labels);
+  CHECK_THROWS_WITH(gpc.predict_proba(huge), Contains("x must give finite kernel values"));
+}
+
 TEST_CASE("GaussianProcessRegressor: overflowing hyperparameters and a wrong ARD size are said so", "[gp][regressor]") {
   const Eigen::MatrixXd x = X();
   const Eigen::VectorXd t = vec(gp::y);

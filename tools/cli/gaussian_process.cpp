@@ -11,7 +11,7 @@ namespace pml::cli {
 
 namespace {
 // The model type a file holds (a GaussianProcessRegressor, SparseGaussianProcessRegressor or GaussianProcessClassifier).
-std::string model_type(const std::string& path) { return io::read_model_file<double>(path, "pml gp").model; }
+std::string model_type(const std::string& path) { return io::read_model_file<double>(path).model; }
 
 // The last column of a table as binary labels 0/1. @throw std::runtime_error naming the row otherwise.
 IntVector binary_labels(const Eigen::MatrixXd& table, const std::string& source) {
@@ -19,7 +19,7 @@ IntVector binary_labels(const Eigen::MatrixXd& table, const std::string& source)
   for (Eigen::Index i = 0; i < table.rows(); ++i) {
     const double v = table(i, table.cols() - 1);
     if (v != 0 && v != 1)
-      throw std::runtime_error("'" + source + "' row " + std::to_string(i + 1) + ": the label " + std::to_string(v) +
+      throw std::runtime_error("'" + source + "' row " + std::to_string(i + 1) + ": the label " + detail::describe(v) +
                                " is not 0 or 1 (pml gp fit --classify is binary)");
     t(i) = static_cast<long>(v);
   }
@@ -68,7 +68,7 @@ void add_gaussian_process_commands(Tool& tool) {
       Rng rng(*seed);
       if (*classify) {
         if (*inducing > 0 || *optimize_inducing || *normalize)
-          throw std::invalid_argument("pml gp fit: --classify takes none of --inducing-points, --optimize-inducing, --normalize-y");
+          throw std::invalid_argument("--classify takes none of --inducing-points, --optimize-inducing, --normalize-y");
         GaussianProcessClassifier<double> m(*kernel, {.optimize = !*fixed, .n_restarts_optimizer = *restarts});
         m.fit(table.leftCols(table.cols() - 1), binary_labels(table, *data), rng);
         m.save(*model);
@@ -88,7 +88,7 @@ void add_gaussian_process_commands(Tool& tool) {
                      m.noise_variance(), m.elbo(), m.converged() ? "" : " (an optimiser run stopped before its tolerance)", model->c_str());
         return;
       }
-      if (*optimize_inducing) throw std::invalid_argument("pml gp fit: --optimize-inducing needs --inducing-points M (the sparse GP)");
+      if (*optimize_inducing) throw std::invalid_argument("--optimize-inducing needs --inducing-points M (the sparse GP)");
       GPR m(*kernel, {.alpha = *alpha, .optimize = !*fixed, .n_restarts_optimizer = *restarts, .normalize_y = *normalize});
       m.fit(table.leftCols(table.cols() - 1), table.col(table.cols() - 1), rng);
       m.save(*model);
@@ -123,6 +123,9 @@ void add_gaussian_process_commands(Tool& tool) {
         emit(*out, table, {"probability", "label", "latent_mean", "latent_sd"});
         return;
       }
+      if (type != GPR::model_name && type != SparseGaussianProcessRegressor<double>::model_name)
+        throw std::runtime_error("'" + *model + "' holds " + (type.empty() ? std::string("no model type") : "a " + type) +
+                                 ", not a Gaussian process fitted by pml gp fit");
       if (type == SparseGaussianProcessRegressor<double>::model_name) {
         const SGPR m = SGPR::load(*model);
         const Eigen::MatrixXd x = read_data(*inputs, *csv, m.inducing_inputs().cols());
@@ -153,7 +156,7 @@ void add_gaussian_process_commands(Tool& tool) {
     const auto csv = c.csv();
     c.action([=] {
       if (model_type(*model) != GPR::model_name)
-        throw std::invalid_argument("pml gp sample: '" + *model + "' holds a " + model_type(*model) +
+        throw std::invalid_argument("'" + *model + "' holds a " + model_type(*model) +
                                     ", which draws no functions here; fit the exact regressor (no --inducing-points, no --classify)");
       const GPR m = GPR::load(*model);
       const Eigen::MatrixXd x = read_data(*inputs, *csv, m.x_train().cols());

@@ -248,6 +248,8 @@ auto GaussianProcessClassifier<T>::predict_latent(const MatrixCRef<T>& x) const 
     Matrix<T> v = w_sr_.asDiagonal() * ks;
     detail::lower_solve_in_place(l_, v);
     out.variance = (fitted_kernel_.diagonal(x) - v.colwise().squaredNorm().transpose()).cwiseMax(T(0));
+    detail::check_finite_prediction(f, out.mean);
+    detail::check_finite_prediction(f, out.variance);
     out.epistemic = out.variance;
     out.aleatoric = Matrix<T>::Zero(x.rows(), 1);
     return out;

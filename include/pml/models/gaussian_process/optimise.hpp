@@ -120,6 +120,14 @@ template <Real T> void target_scale(const char* function, const VectorCRef<T>& y
   sd = s > T(0) ? s : T(1);  // scikit-learn: a constant target is only centred
 }
 
+/// A prediction's numbers must be finite: @throw std::domain_error naming `function` and x otherwise (the kernel's
+/// values between x and the training inputs overflowed, e.g. a dot product of inputs near 1e155).
+template <class M> void check_finite_prediction(const char* function, const M& values) {
+  if (!values.allFinite())
+    throw_domain(function, "x", "give finite kernel values with the model's inputs",
+                 "an infinite or NaN result (inputs too large for this kernel?)");
+}
+
 /// maximise() over a kernel's log-hyperparameters: `lml(kernel, gradient)` is the log marginal likelihood of a
 /// kernel and its gradient in theta; starts from kernel.theta().
 template <Real T, class Lml>

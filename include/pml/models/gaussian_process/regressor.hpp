@@ -285,6 +285,8 @@ auto GaussianProcessRegressor<T>::predict(const MatrixCRef<T>& x) const -> Predi
       Vector<T> var = fitted_kernel_.diagonal(x) - v.colwise().squaredNorm().transpose();
       var = var.cwiseMax(T(0));  // rounding can make a variance slightly negative (scikit-learn clips too)
       out.variance = var * (y_std_ * y_std_);
+      detail::check_finite_prediction(f, out.mean);
+      detail::check_finite_prediction(f, out.variance);
     }
     out.epistemic = out.variance;
     out.aleatoric = Matrix<T>::Zero(x.rows(), 1);
@@ -300,6 +302,7 @@ auto GaussianProcessRegressor<T>::predict_covariance(const MatrixCRef<T>& x) con
       detail::lower_solve_in_place(l_, v);
       cov.noalias() -= v.transpose() * v;
       cov *= y_std_ * y_std_;
+      detail::check_finite_prediction("GaussianProcessRegressor::predict_covariance", cov);
     }
     return cov;
   }

@@ -44,7 +44,7 @@ template <Real T = double> struct SparseGaussianProcessRegressorOptions {
 
   /// The options a model file stores (serialization/state.hpp).
   template <class O, class V> static void fields(O& o, V&& v) {
-    v("inducing_points", o.inducing_points, io::as_size);
+    v("inducing_points", o.inducing_points);  // not a size of the file's matrices: fewer rows than M keep them all
     v("noise_variance", o.noise_variance);
     v("noise_variance_lower", o.noise_variance_lower);
     v("noise_variance_upper", o.noise_variance_upper);
@@ -241,6 +241,8 @@ auto SparseGaussianProcessRegressor<T>::predict(const MatrixCRef<T>& x) const ->
     const Vector<T> var =
         (fitted_kernel_.diagonal(x) + tmp2.colwise().squaredNorm().transpose() - tmp1.colwise().squaredNorm().transpose()).cwiseMax(T(0));
     out.variance = var * (y_std_ * y_std_);
+    detail::check_finite_prediction(f, out.mean);
+    detail::check_finite_prediction(f, out.variance);
     out.epistemic = out.variance;
     out.aleatoric = Matrix<T>::Constant(x.rows(), 1, noise_variance_ * y_std_ * y_std_);
     return out;
