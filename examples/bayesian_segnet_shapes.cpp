@@ -5,10 +5,12 @@
 // shape's boundary and elsewhere, and draws bayesian_segnet.png: for six test images, the image, the true
 // mask, the predicted mask and the per-pixel predictive entropy (white = log 3 nats) side by side.
 // The default trains on 1 500 images for 8 epochs (about a minute on 2 cores); --full on 6 000 for 20.
+// --write-csv PREFIX writes the training and test images and masks as CSV for `pml segnet` and stops.
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <string>
 
 #include <pml/io.hpp>
 #include <pml/models/deep/bayesian_segnet.hpp>
@@ -65,11 +67,30 @@ bool near_boundary(const Eigen::MatrixXf& masks, Eigen::Index i, Eigen::Index r,
 }  // namespace
 
 int main(int argc, char** argv) {
-  const bool full = argc > 1 && std::strcmp(argv[1], "--full") == 0;
+  bool full = false;
+  std::string prefix;  // --write-csv: write the data for `pml segnet` and stop
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--full") == 0) full = true;
+    else if (std::strcmp(argv[i], "--write-csv") == 0 && i + 1 < argc) prefix = argv[++i];
+    else {
+      std::fprintf(stderr, "usage: bayesian_segnet_shapes [--full] [--write-csv PREFIX]\n");
+      return 2;
+    }
+  }
   pml::Rng rng(1);
   Eigen::MatrixXf x, masks, xt, mt;
   make_shapes(rng, full ? 6000 : 1500, x, masks);
   make_shapes(rng, 200, xt, mt);
+  if (!prefix.empty()) {
+    pml::io::write_csv(prefix + "_images.csv", x);
+    pml::io::write_csv(prefix + "_masks.csv", masks);
+    pml::io::write_csv(prefix + "_test_images.csv", xt);
+    pml::io::write_csv(prefix + "_test_masks.csv", mt);
+    std::printf("wrote %s_images.csv and %s_masks.csv (%ld training images of %ldx%ld, masks 0 background, 1 disc, 2 square), %s_test_images.csv "
+                "and %s_test_masks.csv (200); try: pml segnet fit %s_images.csv %s_masks.csv -o segnet.pml\n",
+                prefix.c_str(), prefix.c_str(), long(x.rows()), long(kSize), long(kSize), prefix.c_str(), prefix.c_str(), prefix.c_str(), prefix.c_str());
+    return 0;
+  }
   const auto t0 = std::chrono::steady_clock::now();
   pml::BayesianSegNet<float> net({.height = kSize, .width = kSize, .classes = 3, .features = {16, 32}, .dropout = 0.5}, rng);
   net.fit(x, masks, {.epochs = full ? 20 : 8, .batch_size = 32, .learning_rate = 2e-3}, rng);

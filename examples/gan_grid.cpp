@@ -6,8 +6,9 @@
 // seed with a remedy and >= 80 % high-quality samples. Draws gan_grid.svg (data and the first seed's
 // samples of each method).
 //
-//   gan_grid [--quick] [--seeds N] [--steps S] [--methods plain,pacgan,stddev,pacgan_stddev,wgan_gp] [--data grid|ring] [--rate R] [--packing M]
-//   (--rate: Adam's step size for both players instead of each method's; --packing: PacGAN's degree, 2)
+//   gan_grid [--quick] [--seeds N] [--first-seed K] [--steps S] [--methods plain,pacgan,stddev,pacgan_stddev,wgan_gp] [--data grid|ring] [--rate R] [--packing M] [--end-factor F]
+//   (--rate: Adam's step size for both players instead of each method's; --packing: PacGAN's degree, 2;
+//   --end-factor: the step sizes fall linearly to this multiple of themselves by the last step, 1)
 //
 // Without arguments: PacGAN with minibatch stddev on the grid, seed 1 (about 4 minutes on one core).
 // The exit status fails only on a collapse (seed 1 of the first method covering fewer than 20 of the
@@ -95,14 +96,16 @@ Method method(const std::string& name, int steps) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int seeds = 1, steps = 40000, packing = 2;
+  int seeds = 1, steps = 40000, packing = 2, first_seed = 1;
   double rate = 0;  // 0: each method's own learning rate
+  double end_factor = 1;  // the step sizes' linear decay (GANFitOptions::end_factor)
   std::string methods = "pacgan_stddev", data_name = "grid";
   bool quick = false, steps_given = false;
   for (int i = 1; i < argc; ++i) {
     const bool has_value = i + 1 < argc;
     if (std::strcmp(argv[i], "--quick") == 0) quick = true;
     else if (std::strcmp(argv[i], "--seeds") == 0 && has_value) seeds = std::max(1, std::atoi(argv[++i]));
+    else if (std::strcmp(argv[i], "--first-seed") == 0 && has_value) first_seed = std::max(1, std::atoi(argv[++i]));
     else if (std::strcmp(argv[i], "--steps") == 0 && has_value) {
       steps = std::max(1, std::atoi(argv[++i]));
       steps_given = true;
@@ -110,14 +113,19 @@ int main(int argc, char** argv) {
     else if (std::strcmp(argv[i], "--data") == 0 && has_value) data_name = argv[++i];
     else if (std::strcmp(argv[i], "--rate") == 0 && has_value) rate = std::atof(argv[++i]);
     else if (std::strcmp(argv[i], "--packing") == 0 && has_value) packing = std::max(1, std::atoi(argv[++i]));
+    else if (std::strcmp(argv[i], "--end-factor") == 0 && has_value) end_factor = std::atof(argv[++i]);
     else {
-      std::fprintf(stderr, "usage: gan_grid [--quick] [--seeds N] [--steps S] [--methods plain,pacgan,stddev,pacgan_stddev,wgan_gp] [--data grid|ring] [--rate R] [--packing M]\n");
+      std::fprintf(stderr, "usage: gan_grid [--quick] [--seeds N] [--first-seed K] [--steps S] [--methods plain,pacgan,stddev,pacgan_stddev,wgan_gp] [--data grid|ring] [--rate R] [--packing M] [--end-factor F]\n");
       return 2;
     }
   }
   if (quick) {
     if (!steps_given) steps = 3000;
     std::printf("quick run (the tour's): %d steps cover few modes; the numbers are not the example's results\n", steps);
+  }
+  if (!(end_factor >= 0 && end_factor <= 1)) {
+    std::fprintf(stderr, "gan_grid: --end-factor must lie in [0, 1], got %g\n", end_factor);
+    return 2;
   }
   if (256 % packing != 0) {
     std::fprintf(stderr, "gan_grid: --packing must divide the batch of 256, got %d\n", packing);
@@ -135,11 +143,12 @@ int main(int argc, char** argv) {
     list.push_back(method(name, steps));
     if (list.back().options.packing > 1) list.back().options.packing = packing;
     if (rate > 0) list.back().fit.generator_learning_rate = list.back().fit.discriminator_learning_rate = rate;
+    list.back().fit.end_factor = end_factor;
   }
   std::printf("%s of %d Gaussians (sd %.2f); G 2-128-128-2, D 2-128-128-1, batch 256, %d generator steps\n", data_name.c_str(), modes, data.sd, steps);
   std::printf("a mode is covered with >= 1%% of 10 000 samples within 3 sd; high quality: within 3 sd of a mode\n");
   pml::io::SvgPlot plot(-5.5, 5.5, -5.5, 5.5, 560, 560);
-  plot.title((data_name == "grid" ? std::string("5 x 5 grid") : std::string("ring of 8")) + ": data (grey) and seed 1's samples (" + methods + ")");
+  plot.title((data_name == "grid" ? std::string("5 x 5 grid") : std::string("ring of 8")) + ": data (grey) and the first seed's samples (" + methods + ")");
   const char* colours[] = {"#d62728", "#1f77b4", "#2ca02c", "#9467bd"};
   int first_modes = 0;
   bool finite = true;
@@ -148,7 +157,7 @@ int main(int argc, char** argv) {
     int reached = 0;
     double quality_sum = 0;
     std::string per_seed;
-    for (int seed = 1; seed <= seeds; ++seed) {
+    for (int seed = first_seed; seed < first_seed + seeds; ++seed) {
       pml::Rng rng(static_cast<std::uint64_t>(seed));
       const Eigen::MatrixXf x = draw(data, rng, 20000);
       pml::GAN<float> gan(method.options, rng);
@@ -157,10 +166,10 @@ int main(int argc, char** argv) {
       finite = finite && s.allFinite();
       const Coverage c = coverage(data, s);
       reached += c.modes >= goal && c.quality >= 0.8;
-      if (m == 0 && seed == 1) first_modes = c.modes;
+      if (m == 0 && seed == first_seed) first_modes = c.modes;
       quality_sum += c.quality;
       per_seed += " " + std::to_string(c.modes) + "/" + std::to_string(int(std::lround(100 * c.quality))) + "%";
-      if (seed == 1) {
+      if (seed == first_seed) {
         if (m == 0) plot.points(x.col(0).head(2000), x.col(1).head(2000), "#888888", 1.5, 0.5);
         plot.points(s.col(0).head(1000), s.col(1).head(1000), colours[m % 4], 1.5, 0.6);
       }

@@ -24,6 +24,7 @@
 #include "pml/models/cluster.hpp"
 #include "pml/metrics/uncertainty.hpp"
 #include "pml/models/deep/bayesian_cnn.hpp"
+#include "pml/models/deep/bayesian_segnet.hpp"
 #include "pml/models/deep/dcgan.hpp"
 #include "pml/models/deep/infogan.hpp"
 #include "pml/models/deep/mc_dropout.hpp"
@@ -259,6 +260,76 @@ TEST_CASE("pml cnn: fit on CSV images, predict probabilities, entropy and BALD e
   CHECK_THAT(run_pml("cnn predict cnn.pml xy.csv").err, Contains("the model takes images of 64 pixels"));
 }
 
+TEST_CASE("pml segnet: fit on CSV images and masks, per-pixel predictions equal to the in-process model", "[cli]") {
+  // 8 x 8 images with a bright bar (class 1) on a dim background (class 0)
+  Eigen::MatrixXd images = Eigen::MatrixXd::Constant(24, 64, 0.2), masks = Eigen::MatrixXd::Zero(24, 64);
+  for (Eigen::Index i = 0; i < images.rows(); ++i) {
+    const bool vertical = i % 2 == 1;
+    const Eigen::Index at = 1 + (i / 2) % 6;
+    for (Eigen::Index k = 0; k < 8; ++k) {
+      const Eigen::Index j = vertical ? k * 8 + at : at * 8 + k;
+      images(i, j) = 0.9;
+      masks(i, j) = 1;
+    }
+  }
+  pml::io::write_csv(dir() / "seg_images.csv", images);
+  pml::io::write_csv(dir() / "seg_masks.csv", masks);
+  const Run fit = run_pml("segnet fit seg_images.csv seg_masks.csv --height 8 --width 8 --features 4,6 --epochs 3 --batch-size 8 --seed 3 -o seg.pml");
+  INFO(fit.err);
+  REQUIRE(fit.code == 0);
+  CHECK_THAT(fit.err, Contains("trained a Bayesian SegNet on 24 images of 1x8x8, 2 classes"));
+  const auto model = pml::BayesianSegNet<float>::load(dir() / "seg.pml");
+  CHECK(model.options().classes == 2);  // from the masks
+  CHECK(model.options().features == std::vector<Eigen::Index>{4, 6});
+  // the same training in-process gives the same parameters
+  pml::Rng same_rng(3);
+  pml::BayesianSegNet<float> same({.height = 8, .width = 8, .classes = 2, .features = {4, 6}}, same_rng);
+  same.fit(images.cast<float>(), masks.cast<float>(), {.epochs = 3, .batch_size = 8, .learning_rate = 2e-3}, same_rng);
+  const auto a = model.parameters(), b = std::as_const(same).parameters();
+  REQUIRE(a.size() == b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) CHECK(a[i]->value == b[i]->value);
+  // predict: labels, entropy and mutual information per pixel (and --proba), as the model's predict()
+  const Run predict = run_pml("segnet predict seg.pml seg_images.csv --samples 4 --seed 5 --proba --masks seg_masks.csv --png seg.png -o seg_pred.csv");
+  INFO(predict.err);
+  REQUIRE(predict.code == 0);
+  CHECK_THAT(predict.err, Contains("pixel accuracy") && Contains("24 images, 64 pixels each, 4 passes"));
+  const auto out = pml::io::read_csv<double>(dir() / "seg_pred.csv");
+  REQUIRE(out.data.cols() == 5 * 64);
+  CHECK(out.columns[0] == "label0");
+  CHECK(out.columns[64] == "entropy0");
+  CHECK(out.columns[128] == "mi0");
+  CHECK(out.columns[192] == "p0_0");
+  CHECK(out.columns[319] == "p1_63");
+  pml::Rng r(5);
+  const auto p = model.predict(images, 4, r);
+  CHECK(out.data.leftCols(64) == p.labels.cast<double>());
+  CHECK((out.data.middleCols(64, 64) - p.entropy.cast<double>()).cwiseAbs().maxCoeff() < 1e-6);
+  CHECK((out.data.middleCols(128, 64) - p.mutual_information.cast<double>()).cwiseAbs().maxCoeff() < 1e-6);
+  CHECK((out.data.rightCols(128) - p.proba.cast<double>()).cwiseAbs().maxCoeff() < 1e-6);
+  CHECK(fs::file_size(dir() / "seg.png") > 0);
+  CHECK(run_pml("segnet predict seg.pml seg_images.csv --samples 2").out.rfind("label0,", 0) == 0);
+  // errors name the file, the row and the value
+  CHECK_THAT(run_pml("segnet fit seg_images.csv seg_masks.csv --height 8 --width 4 -o s.pml").err, Contains("seg_images.csv") && Contains("64 columns"));
+  Eigen::MatrixXd bad = masks;
+  bad(2, 5) = 0.5;
+  pml::io::write_csv(dir() / "seg_bad.csv", bad);
+  CHECK_THAT(run_pml("segnet fit seg_images.csv seg_bad.csv --height 8 --width 8 -o s.pml").err,
+             Contains("seg_bad.csv") && Contains("row 3, pixel 6") && Contains("0.5 is not a class index"));
+  bad(2, 5) = 4;
+  pml::io::write_csv(dir() / "seg_bad.csv", bad);
+  CHECK_THAT(run_pml("segnet fit seg_images.csv seg_bad.csv --height 8 --width 8 --classes 3 -o s.pml").err, Contains("class 4, beyond --classes 3"));
+  pml::io::write_csv(dir() / "seg_short.csv", Eigen::MatrixXd(masks.topRows(5)));
+  CHECK_THAT(run_pml("segnet fit seg_images.csv seg_short.csv --height 8 --width 8 -o s.pml").err, Contains("24 images but") && Contains("5 masks"));
+  const Run deep = run_pml("segnet fit seg_images.csv seg_masks.csv --height 8 --width 8 --features 4,4,4,4 -o s.pml");
+  CHECK(deep.code != 0);
+  CHECK_THAT(deep.err, Contains("multiple"));
+  CHECK(run_pml("segnet fit seg_images.csv seg_masks.csv --height 8 --width 8 --batch-size 1 -o s.pml").code == 2);
+  CHECK_THAT(run_pml("segnet predict seg.pml seg_masks.csv --masks seg_short.csv").err, Contains("24 images but") && Contains("5 masks"));
+  pml::io::write_csv(dir() / "seg_three.csv", Eigen::MatrixXd::Ones(2, 3));
+  CHECK_THAT(run_pml("segnet predict seg.pml seg_three.csv").err, Contains("seg_three.csv") && Contains("1x8x8 images"));
+  CHECK(!fs::exists(dir() / "s.pml"));
+}
+
 TEST_CASE("pml gan: fit with each remedy, outputs equal to the in-process model", "[cli]") {
   pml::Rng data_rng(3);
   Eigen::MatrixXd points(64, 2);
@@ -271,7 +342,8 @@ TEST_CASE("pml gan: fit with each remedy, outputs equal to the in-process model"
   };
   const std::vector<Case> cases{
       {"--packing 2", {.generator_hidden = {8}, .discriminator_hidden = {8}, .packing = 2}, {.steps = 30, .batch_size = 16}},
-      {"--minibatch-stddev", {.generator_hidden = {8}, .discriminator_hidden = {8}, .minibatch_stddev = true}, {.steps = 30, .batch_size = 16}},
+      {"--minibatch-stddev --end-factor 0.1", {.generator_hidden = {8}, .discriminator_hidden = {8}, .minibatch_stddev = true},
+       {.steps = 30, .batch_size = 16, .end_factor = 0.1}},
       {"--loss wasserstein_gp --discriminator-steps 2 --beta2 0.9 --gradient-penalty 0.5",
        {.generator_hidden = {8}, .discriminator_hidden = {8}, .generator_loss = pml::GANLoss::wasserstein_gp},
        {.steps = 30, .discriminator_steps = 2, .batch_size = 16, .beta2 = 0.9, .gradient_penalty = 0.5}},
@@ -309,6 +381,9 @@ TEST_CASE("pml gan: fit with each remedy, outputs equal to the in-process model"
   r = run_pml("gan fit gan_points.csv --loss wasserstein_gp --minibatch-stddev -o bad_gan.pml");
   CHECK(r.code == 2);
   CHECK_THAT(r.err, Contains("--minibatch-stddev cannot be used with --loss wasserstein_gp"));
+  r = run_pml("gan fit gan_points.csv --end-factor 1.5 -o bad_gan.pml");
+  CHECK(r.code == 2);
+  CHECK_THAT(r.err, Contains("--end-factor must be in [0, 1], got 1.5"));
   r = run_pml("gan fit gan_points.csv --loss hinge -o bad_gan.pml");
   CHECK(r.code == 2);
   CHECK_THAT(r.err, Contains("--loss"));

@@ -258,6 +258,38 @@ TEST_CASE("GAN learns a 1-D Gaussian", "[deep][gan]") {
   CHECK(std::memcmp(a.data(), b.data(), sizeof(double) * std::size_t(a.size())) == 0);
 }
 
+TEST_CASE("GAN step sizes decay linearly with end_factor", "[deep][gan]") {
+  const pml::GANFitOptions constant{.steps = 10};
+  const pml::GANFitOptions decayed{.steps = 10, .end_factor = 0.1};
+  for (int t = 0; t < 10; ++t) CHECK(constant.learning_rate_factor(t) == 1);
+  CHECK(decayed.learning_rate_factor(0) == 1);
+  CHECK(decayed.learning_rate_factor(5) == Approx(0.55).epsilon(1e-15));
+  CHECK(decayed.learning_rate_factor(9) == Approx(0.19).epsilon(1e-15));
+  CHECK(pml::GANFitOptions{.steps = 4, .end_factor = 0}.learning_rate_factor(3) == 0.25);  // never 0 at a step
+  // the fit follows it: the same seed with end_factor 1 is the default fit, bit for bit, and a decay changes the path
+  pml::Rng data(3);
+  Eigen::MatrixXd x(200, 1);
+  pml::random::fill_normal(data, x, 1.0, 0.5);
+  const pml::GANOptions o{.noise = 1, .output = 1, .generator_hidden = {8}, .discriminator_hidden = {8}};
+  auto trained = [&](double end_factor) {
+    pml::Rng rng(4);
+    pml::GAN<double> gan(o, rng);
+    gan.fit(x, {.steps = 60, .batch_size = 16, .end_factor = end_factor}, rng);
+    return gan.generator().parameters()[0]->value;
+  };
+  pml::Rng rng(4);
+  pml::GAN<double> plain(o, rng);
+  plain.fit(x, {.steps = 60, .batch_size = 16}, rng);
+  CHECK(trained(1.0) == plain.generator().parameters()[0]->value);
+  const Eigen::MatrixXd slow = trained(0.0);
+  CHECK(slow.allFinite());
+  CHECK(slow != plain.generator().parameters()[0]->value);
+  // a decayed fit moves the weights less than the constant one from the same start
+  pml::Rng start_rng(4);
+  const Eigen::MatrixXd start = pml::GAN<double>(o, start_rng).generator().parameters()[0]->value;
+  CHECK((slow - start).norm() < (plain.generator().parameters()[0]->value - start).norm());
+}
+
 TEST_CASE("GAN rejects bad input", "[deep][gan][errors]") {
   pml::Rng rng(5);
   CHECK_THROWS_WITH(pml::GAN<float>({.noise = 0}, rng), Contains("noise"));
@@ -286,6 +318,8 @@ TEST_CASE("GAN rejects bad input", "[deep][gan][errors]") {
                     Contains("wasserstein_gp") && Contains("tanh"));
   CHECK_THROWS_WITH(gan.fit(x, {.beta2 = 1.0}, rng), Contains("beta2"));
   CHECK_THROWS_WITH(gan.fit(x, {.gradient_penalty = -1}, rng), Contains("gradient_penalty"));
+  CHECK_THROWS_WITH(gan.fit(x, {.end_factor = 1.5}, rng), Contains("GAN::fit") && Contains("end_factor") && Contains("1.5"));
+  CHECK_THROWS_WITH(gan.fit(x, {.end_factor = std::nan("")}, rng), Contains("end_factor"));
   pml::GAN<float> packed({.generator_hidden = {4}, .discriminator_hidden = {4}, .packing = 4}, rng);
   CHECK_THROWS_WITH(packed.fit(x, {.batch_size = 6}, rng), Contains("GAN::fit") && Contains("batch_size") && Contains("multiple of packing (4)"));
   CHECK_THROWS_WITH(packed.discriminate(Eigen::MatrixXf::Zero(6, 2)), Contains("GAN::discriminate") && Contains("6 rows") && Contains("packing (4)"));

@@ -332,7 +332,7 @@ TEMPLATE_TEST_CASE("Bayes by Backprop trained on shards with minibatch B equals 
   const double tol = std::is_same_v<T, float> ? 2e-4 : 1e-9;
   // one weight draw per minibatch, and the two samplings with each row's own draws (hashed from its position)
   using S = pml::nn::WeightSampling;
-  for (const auto [classify, sampling] : {std::pair{true, S::weights}, std::pair{false, S::weights}, std::pair{false, S::local}, std::pair{true, S::flipout}}) {
+  for (const auto& [classify, sampling] : {std::pair{true, S::weights}, std::pair{false, S::weights}, std::pair{false, S::local}, std::pair{true, S::flipout}}) {
     CAPTURE(classify, std::string(pml::enum_name(sampling)));
     const pml::BayesByBackpropOptions options{.input = d, .hidden = {6}, .output = classify ? 3 : 2,
                                               .task = classify ? pml::BayesTask::classification : pml::BayesTask::regression,

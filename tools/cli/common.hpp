@@ -59,6 +59,7 @@ struct Interval {
 };
 inline constexpr Interval kPositive{0.0, std::numeric_limits<double>::infinity(), true, "positive"};
 inline constexpr Interval kProbability{0.0, 1.0, false, "in [0, 1)"};
+inline constexpr Interval kUnitInterval{0.0, 1.0000000000000002, false, "in [0, 1]"};  // high: the double after 1
 inline constexpr Interval kNonNegative{0.0, std::numeric_limits<double>::infinity(), false, "non-negative"};
 
 /// One argument or option of a command, as the parser and the help see it.
@@ -230,7 +231,7 @@ class Tool {
 void add_cluster_commands(Tool& tool);  // cluster.cpp: gmm, kmeans, vgmm
 void add_latent_commands(Tool& tool);   // latent.cpp: pca, ppca
 void add_linear_commands(Tool& tool);   // linear.cpp: blr
-void add_deep_commands(Tool& tool);     // deep.cpp: mcdropout, vae
+void add_deep_commands(Tool& tool);     // deep.cpp: mcdropout, cnn, bcnn, segnet, forecast, vae, gan, dcgan, infogan
 void add_gaussian_process_commands(Tool& tool);  // gaussian_process.cpp: gp
 void add_sequence_commands(Tool& tool);  // sequence.cpp: hmm
 

@@ -1,4 +1,4 @@
-// pml mcdropout, pml cnn, pml bcnn, pml forecast, pml vae, pml gan, pml dcgan, pml infogan: the networks trained by minibatch Adam, with progress on standard error.
+// pml mcdropout, pml cnn, pml bcnn, pml segnet, pml forecast, pml vae, pml gan, pml dcgan, pml infogan: the networks trained by minibatch Adam, with progress on standard error.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -11,6 +11,7 @@
 #include <pml/io/png.hpp>
 #include <pml/metrics/uncertainty.hpp>
 #include <pml/models/deep/bayesian_cnn.hpp>
+#include <pml/models/deep/bayesian_segnet.hpp>
 #include <pml/models/deep/dcgan.hpp>
 #include <pml/models/deep/gan.hpp>
 #include <pml/models/deep/infogan.hpp>
@@ -470,6 +471,7 @@ void add_gan(Tool& tool) {
     const auto beta1 = c.real("--beta1", "B", "Adam's beta1 for both players", 0.5, kProbability);
     const auto beta2 = c.real("--beta2", "B", "Adam's beta2 for both players", 0.999, kProbability);
     const auto penalty = c.real("--gradient-penalty", "L", "lambda of wasserstein_gp's gradient penalty", 10, kNonNegative);
+    const auto end_factor = c.real("--end-factor", "F", "the step size falls linearly to F times itself by the last step (1: constant)", 1, kUnitInterval);
     const auto seed = c.seed();
     const auto csv = c.csv();
     c.sharded("and computes the discriminator's loss for the slots of each update whose drawn row it holds and an even share of the "
@@ -507,6 +509,7 @@ void add_gan(Tool& tool) {
       f.beta1 = *beta1;
       f.beta2 = *beta2;
       f.gradient_penalty = *penalty;
+      f.end_factor = *end_factor;
       if (!under_mpi()) m.fit(x.cast<float>(), f, rng, std::max(1, *steps / 10));
       else m.fit(r, x.cast<float>(), f, rng, std::max(1, *steps / 10));  // (one rank too: the data-parallel fit, as on P); --batch-size slots per rank
       if (!lead()) return;
@@ -608,6 +611,150 @@ Eigen::MatrixXf read_labelled_rows(const std::string& path, const io::CsvOptions
   if (table.cols() != width && table.cols() != width + 1)
     throw std::runtime_error("'" + path + "' has " + std::to_string(table.cols()) + " columns; the model takes " + takes + " (and an optional label column)");
   return table.leftCols(width).cast<float>();
+}
+
+/// The masks of pml segnet fit: H·W class indices per row; the error names the file, its data row and pixel.
+Eigen::MatrixXf read_masks(const std::string& path, const io::CsvOptions& csv, Eigen::Index pixels, Eigen::Index h, Eigen::Index w) {
+  const Eigen::MatrixXd table = read_data(path, csv);
+  if (table.cols() != pixels)
+    throw std::runtime_error("'" + path + "' has " + std::to_string(table.cols()) + " columns; expected " + std::to_string(pixels) + " (one class index per pixel of " +
+                             std::to_string(h) + "x" + std::to_string(w) + ")");
+  for (Eigen::Index i = 0; i < table.rows(); ++i)
+    for (Eigen::Index j = 0; j < pixels; ++j) {
+      const double v = table(i, j);
+      if (v != std::floor(v) || v < 0 || v > 1e6) {
+        std::ostringstream text;
+        text.precision(17);
+        text << v;
+        throw std::runtime_error("'" + path + "' row " + std::to_string(i + 1) + ", pixel " + std::to_string(j + 1) + ": " + text.str() +
+                                 " is not a class index (0, 1, ...)");
+      }
+    }
+  return table.cast<float>();
+}
+
+void add_segnet(Tool& tool) {
+  Family& segnet = tool.family("segnet", "Bayesian SegNet: per-pixel classes with MC dropout uncertainty (Kendall et al. 2017)");
+  {
+    Command& c = segnet.command("fit", "train a Bayesian SegNet and save it",
+                                "Trains a small SegNet encoder-decoder (3x3 convolutions, batch normalisation, ReLU, 2x2 max pooling whose indices "
+                                "the decoder's max-unpooling reuses; dropout in the central layers, kept on at prediction) by Adam on the per-pixel "
+                                "softmax cross-entropy. IMAGES.csv holds one image per row (C x H x W values, channel by channel, row by row); "
+                                "MASKS.csv the same number of rows of H x W class indices 0, 1, ..., K-1. H and W must be multiples of 2^L for L "
+                                "levels of --features. examples/bayesian_segnet_shapes --write-csv PREFIX writes such a pair.",
+                                "pml segnet fit shapes_images.csv shapes_masks.csv --height 32 --width 32 --epochs 8 -o segnet.pml");
+    const auto images = c.input("IMAGES.csv", "the images, one per row (C x H x W columns)");
+    const auto masks = c.input("MASKS.csv", "their class masks, one per row (H x W columns of class indices)");
+    const auto model = c.model_output();
+    const auto channels = c.integer<Eigen::Index>("--channels", "C", "image channels", 1, 1, 4096);
+    const auto height = c.integer<Eigen::Index>("--height", "H", "image height in pixels (a multiple of 2^levels)", 32, 1, 4096);
+    const auto width = c.integer<Eigen::Index>("--width", "W", "image width in pixels (a multiple of 2^levels)", 32, 1, 4096);
+    const auto classes = c.optional_integer("--classes", "K", "pixel classes (at least 2)", "the largest mask value + 1", 2);
+    const auto features = c.sizes("--features", "LIST", "channels of each encoder level, comma-separated (the decoder mirrors them)", "16,32");
+    const auto dropout = c.real("--dropout", "P", "dropout of the central layers (kept on at prediction)", 0.5, kProbability);
+    const auto decay = c.real("--weight-decay", "L", "L2 weight decay on the convolution weights", 5e-4, kNonNegative);
+    const Training training(c, 8, 32, 2e-3);
+    const auto limit = c.optional_integer("--limit", "N", "use only the first N images", "all", 1);
+    const auto seed = c.seed();
+    const auto csv = c.csv();
+    c.action([=] {
+      if (*training.batch_size < 2) throw UsageError("option --batch-size must be at least 2 (batch normalisation), got " + std::to_string(*training.batch_size));
+      const Eigen::Index pixels = *height * *width;
+      Eigen::MatrixXf x = read_labelled_rows(*images, *csv, *channels * pixels, shape_text(*channels, *height, *width) + " images");
+      Eigen::MatrixXf y = read_masks(*masks, *csv, pixels, *height, *width);
+      if (x.rows() != y.rows())
+        throw std::runtime_error("'" + *images + "' has " + std::to_string(x.rows()) + " images but '" + *masks + "' has " + std::to_string(y.rows()) + " masks");
+      if (*limit && **limit < x.rows()) {
+        x.conservativeResize(**limit, Eigen::NoChange);
+        y.conservativeResize(**limit, Eigen::NoChange);
+      }
+      const Eigen::Index largest = Eigen::Index(y.maxCoeff());
+      BayesianSegNetOptions o;
+      o.channels = *channels;
+      o.height = *height;
+      o.width = *width;
+      o.classes = classes->value_or(std::max<Eigen::Index>(2, largest + 1));
+      if (largest >= o.classes)
+        throw std::runtime_error("'" + *masks + "' holds class " + std::to_string(largest) + ", beyond --classes " + std::to_string(o.classes) + " (classes 0.." +
+                                 std::to_string(o.classes - 1) + ")");
+      o.features = *features;
+      o.dropout = *dropout;
+      o.weight_decay = *decay;
+      Rng rng(*seed);
+      BayesianSegNet<float> m(o, rng);
+      m.fit(x, y, training.options("segnet"), rng);
+      m.save(*model);
+      std::fprintf(stderr, "trained a Bayesian SegNet on %ld images of %s, %ld classes: final cross-entropy %.6g per image; saved %s\n", long(x.rows()),
+                   shape_text(o.channels, o.height, o.width).c_str(), long(o.classes), double(m.loss_history().back()), model->c_str());
+    });
+  }
+  {
+    Command& c = segnet.command("predict", "per-pixel classes, predictive entropy and mutual information from stochastic passes",
+                                "Writes, for each image of IMAGES.csv (C x H x W columns, an optional extra column ignored), the most probable class "
+                                "of every pixel (columns label0 ... label{H*W-1}, row by row), its predictive entropy in nats (entropy0 ...) and "
+                                "its mutual information, the epistemic part (mi0 ...), from T passes with dropout on; --proba adds the mean class "
+                                "probabilities (p{k}_{pixel}). With --masks, the pixel accuracy is printed on standard error. --png draws, one "
+                                "row per image, the image's first channel, the predicted classes (black 0 to white K-1), the entropy and the mutual "
+                                "information (white: log K nats) and with --masks the true mask after the image.",
+                                "pml segnet predict segnet.pml shapes_images.csv --samples 30 --png segnet.png -o pixels.csv");
+    const auto model = c.input("MODEL", "a model saved by pml segnet fit");
+    const auto images = c.input("IMAGES.csv", "the images, one per row");
+    const auto samples = c.integer("--samples", "T", "stochastic forward passes", 30, 1);
+    const auto proba = c.flag("--proba", "also write each pixel's mean class probabilities");
+    const auto masks = c.text("--masks", "FILE", "true masks (H x W class indices per row): print the pixel accuracy", "", true);
+    const auto png = c.text("--png", "FILE", "also draw the images and their per-pixel predictions in this PNG file", "");
+    const auto most = c.integer<Eigen::Index>("--png-images", "N", "images drawn by --png (the first N)", 16, 1, 4096);
+    const auto seed = c.seed();
+    const auto out = c.csv_output();
+    const auto csv = c.csv();
+    c.action([=] {
+      check_png_target(*png, *model, *out);
+      const auto m = BayesianSegNet<float>::load(*model);
+      const auto& o = m.options();
+      const Eigen::Index pixels = m.pixels(), k = o.classes;
+      const Eigen::MatrixXf x = read_labelled_rows(*images, *csv, m.input_size(), shape_text(o.channels, o.height, o.width) + " images");
+      Eigen::MatrixXf truth;
+      if (!masks->empty()) {
+        truth = read_masks(*masks, *csv, pixels, o.height, o.width);
+        if (truth.rows() != x.rows())
+          throw std::runtime_error("'" + *images + "' has " + std::to_string(x.rows()) + " images but '" + *masks + "' has " + std::to_string(truth.rows()) + " masks");
+      }
+      Rng rng(*seed);
+      const auto p = m.predict(x, *samples, rng);
+      const Eigen::Index blocks = 3 + (*proba ? k : 0);
+      Eigen::MatrixXd table(x.rows(), blocks * pixels);
+      table.leftCols(pixels) = p.labels.cast<double>();
+      table.middleCols(pixels, pixels) = p.entropy.cast<double>();
+      table.middleCols(2 * pixels, pixels) = p.mutual_information.cast<double>();
+      if (*proba) table.rightCols(k * pixels) = p.proba.cast<double>();
+      std::vector<std::string> columns = names("label", pixels);
+      for (const char* prefix : {"entropy", "mi"})
+        for (auto& n : names(prefix, pixels)) columns.push_back(std::move(n));
+      if (*proba)
+        for (Eigen::Index c = 0; c < k; ++c)
+          for (auto& n : names(("p" + std::to_string(c) + "_").c_str(), pixels)) columns.push_back(std::move(n));
+      emit(*out, table, columns);
+      if (truth.size() > 0) {
+        const double correct = (p.labels.cast<float>().array() == truth.array()).cast<double>().sum();
+        std::fprintf(stderr, "pixel accuracy %.4f%% (%ld images, %ld pixels each, %d passes)\n", 100 * correct / double(truth.size()), long(x.rows()), long(pixels),
+                     *samples);
+      }
+      if (!png->empty()) {
+        const Eigen::Index shown = std::min<Eigen::Index>(*most, x.rows()), panels = truth.size() > 0 ? 5 : 4;
+        const float scale = float(std::log(double(k)));
+        Eigen::MatrixXf tiles(shown * panels, pixels);
+        for (Eigen::Index i = 0; i < shown; ++i) {
+          Eigen::Index t = i * panels;
+          tiles.row(t++) = x.row(i).head(pixels).cwiseMax(0.0f).cwiseMin(1.0f);
+          if (truth.size() > 0) tiles.row(t++) = truth.row(i) / float(k - 1);
+          tiles.row(t++) = p.labels.row(i).cast<float>() / float(k - 1);
+          tiles.row(t++) = (p.entropy.row(i) / scale).cwiseMin(1.0f);
+          tiles.row(t++) = (p.mutual_information.row(i) / scale).cwiseMin(1.0f);
+        }
+        io::write_png(*png, io::tile_images(tiles, o.height, o.width, panels));
+      }
+    });
+  }
 }
 
 void add_dcgan(Tool& tool) {
@@ -1086,6 +1233,7 @@ void add_deep_commands(Tool& tool) {
   add_mcdropout(tool);
   add_cnn(tool);
   add_bcnn(tool);
+  add_segnet(tool);
   add_forecast(tool);
   add_vae(tool);
   add_gan(tool);

@@ -106,6 +106,13 @@ struct GANFitOptions {
   double beta1 = 0.5;  ///< Adam's beta1 (0.5 is the usual choice for GANs, Radford et al. 2016)
   double beta2 = 0.999;  ///< Adam's beta2 (WGAN-GP's algorithm 1: beta1 0, beta2 0.9, 5 critic steps; its toy experiments beta1 0.5)
   double gradient_penalty = 10;  ///< λ of the wasserstein_gp loss (ignored by the others)
+  /// Both step sizes fall linearly over the fit, from their values at the first step to this multiple of
+  /// them at the end (PyTorch's LinearLR end_factor; step t of S uses the factor 1 + (end_factor − 1)·t/S).
+  /// 1: constant (the default). A decay to a small fraction lets the players settle at the end instead of
+  /// circling, which sharpens the generated modes (gan_grid).
+  double end_factor = 1;
+  /// The multiple of both step sizes that update `step` (0-based, of `steps`) uses: 1 + (end_factor − 1)·step/steps.
+  double learning_rate_factor(int step) const noexcept { return 1 + (end_factor - 1) * double(step) / double(steps); }
 };
 
 /// Mean losses over the fit, every `report_every` generator steps.
@@ -349,6 +356,14 @@ template <Real T = double> class GAN {
     if (!(fit.beta2 >= 0 && fit.beta2 < 1)) detail::throw_domain(function, "beta2", "lie in [0, 1)", detail::describe(fit.beta2));
     if (!(fit.gradient_penalty >= 0 && std::isfinite(fit.gradient_penalty)))
       detail::throw_domain(function, "gradient_penalty", "be finite and non-negative", detail::describe(fit.gradient_penalty));
+    if (!(fit.end_factor >= 0 && fit.end_factor <= 1)) detail::throw_domain(function, "end_factor", "lie in [0, 1]", detail::describe(fit.end_factor));
+  }
+  // the step sizes of step `step` of fit.steps (GANFitOptions::end_factor)
+  static void schedule(const GANFitOptions& fit, int step, nn::Adam<T>& g_opt, nn::Adam<T>& d_opt) {
+    if (fit.end_factor == 1) return;
+    const double factor = fit.learning_rate_factor(step);  // > 0: step < steps
+    g_opt.set_learning_rate(fit.generator_learning_rate * factor);
+    d_opt.set_learning_rate(fit.discriminator_learning_rate * factor);
   }
   ad::Var<T> critic(ad::Tape<T>& tape, const ad::Var<T>& x) { return critic_impl(*this, tape, x); }
   ad::Var<T> critic(ad::Tape<T>& tape, const ad::Var<T>& x) const { return critic_impl(*this, tape, x); }
@@ -382,6 +397,7 @@ auto GAN<T>::fit_rows(Eigen::Ref<const Matrix<T>> x, const GANFitOptions& fit, R
     history = {};
     double d_sum = 0, g_sum = 0;
     for (int step = 0; step < fit.steps; ++step) {
+      schedule(fit, step, g_opt, d_opt);
       // data far too large for the networks (e.g. near 1e300) make a loss or a gradient non-finite:
       // one clear error naming GAN::fit and x (nn::Adam has refused the step; earlier steps stay)
       try {
@@ -431,10 +447,10 @@ auto GAN<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, co
     if (n == 0) pml::detail::throw_shape(function, "x has no rows on any rank");
     {  // the same training on every rank
       const long sizes[4] = {long(fit.steps), long(fit.discriminator_steps), long(fit.batch_size), long(report_every)};
-      const double rates[5] = {fit.generator_learning_rate, fit.discriminator_learning_rate, fit.beta1, fit.beta2, fit.gradient_penalty};
+      const double rates[6] = {fit.generator_learning_rate, fit.discriminator_learning_rate, fit.beta1, fit.beta2, fit.gradient_penalty, fit.end_factor};
       const std::string model = detail::options_text(*this);
       const std::uint64_t options = detail::fnv1a(rates, sizeof rates, detail::fnv1a(sizes, sizeof sizes, detail::fnv1a(model.data(), model.size())));
-      detail::check_same_training(ranks, function, options, rng, "steps, discriminator_steps, batch_size, report_every, learning rates, betas, gradient_penalty");
+      detail::check_same_training(ranks, function, options, rng, "steps, discriminator_steps, batch_size, report_every, learning rates, betas, gradient_penalty, end_factor");
     }
     const bool wasserstein = options_.generator_loss == GANLoss::wasserstein_gp;
     const nn::ParameterList<T> g_params = generator_.parameters(), d_params = discriminator_.parameters();
@@ -478,6 +494,7 @@ auto GAN<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, co
     };
     const Index mine_begin = m * ranks.rank() / ranks.size(), mine_end = m * (ranks.rank() + 1) / ranks.size();  // the generator's slots here
     for (int step = 0; step < fit.steps; ++step) {
+      schedule(fit, step, g_opt, d_opt);
       for (int k = 0; k < fit.discriminator_steps; ++k) {
         // the slots' real rows, drawn from all n rows alike on every rank; this rank takes the slots it holds
         const std::uint64_t key = rng();
