@@ -317,12 +317,29 @@ TEST_CASE("pml segnet: fit on CSV images and masks, per-pixel predictions equal 
              Contains("seg_bad.csv") && Contains("row 3, pixel 6") && Contains("0.5 is not a class index"));
   bad(2, 5) = 4;
   pml::io::write_csv(dir() / "seg_bad.csv", bad);
-  CHECK_THAT(run_pml("segnet fit seg_images.csv seg_bad.csv --height 8 --width 8 --classes 3 -o s.pml").err, Contains("class 4, beyond --classes 3"));
+  CHECK_THAT(run_pml("segnet fit seg_images.csv seg_bad.csv --height 8 --width 8 --classes 3 -o s.pml").err,
+             Contains("row 3, pixel 6: 4 is beyond the classes 0..2"));
+  // the same masks against a model of 2 classes, in predict
+  CHECK_THAT(run_pml("segnet predict seg.pml seg_images.csv --masks seg_bad.csv").err, Contains("seg_bad.csv") && Contains("4 is beyond the classes 0..1"));
+  // --png never overwrites an input, whatever the spelling, nor -o; a missing directory stops before -o is written
+  CHECK_THAT(run_pml("segnet predict seg.pml seg_images.csv --png ./seg_images.csv").err, Contains("refusing to overwrite an input"));
+  CHECK_THAT(run_pml("segnet predict seg.pml seg_images.csv --png fresh.csv -o ./fresh.csv").err, Contains("--png and -o name the same file"));
+  const Run nodir = run_pml("segnet predict seg.pml seg_images.csv --png missing_dir/p.png -o seg_nodir.csv");
+  CHECK(nodir.code == 1);
+  CHECK_THAT(nodir.err, Contains("missing_dir") && Contains("does not exist"));
+  CHECK(!fs::exists(dir() / "seg_nodir.csv"));
+  Eigen::MatrixXd huge = images;
+  huge(1, 2) = 1e39;
+  pml::io::write_csv(dir() / "seg_huge.csv", huge);
+  CHECK_THAT(run_pml("segnet predict seg.pml seg_huge.csv").err, Contains("seg_huge.csv") && Contains("data row 2, column 3") && Contains("float"));
   pml::io::write_csv(dir() / "seg_short.csv", Eigen::MatrixXd(masks.topRows(5)));
   CHECK_THAT(run_pml("segnet fit seg_images.csv seg_short.csv --height 8 --width 8 -o s.pml").err, Contains("24 images but") && Contains("5 masks"));
   const Run deep = run_pml("segnet fit seg_images.csv seg_masks.csv --height 8 --width 8 --features 4,4,4,4 -o s.pml");
-  CHECK(deep.code != 0);
-  CHECK_THAT(deep.err, Contains("multiple"));
+  CHECK(deep.code == 2);
+  CHECK_THAT(deep.err, Contains("--height and --width must be multiples of 2^4"));
+  const Run one = run_pml("segnet fit seg_images.csv seg_masks.csv --height 8 --width 8 --limit 1 -o s.pml");
+  CHECK(one.code == 1);
+  CHECK_THAT(one.err, Contains("1 row"));
   CHECK(run_pml("segnet fit seg_images.csv seg_masks.csv --height 8 --width 8 --batch-size 1 -o s.pml").code == 2);
   CHECK_THAT(run_pml("segnet predict seg.pml seg_masks.csv --masks seg_short.csv").err, Contains("24 images but") && Contains("5 masks"));
   pml::io::write_csv(dir() / "seg_three.csv", Eigen::MatrixXd::Ones(2, 3));

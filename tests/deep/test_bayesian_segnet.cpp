@@ -129,4 +129,23 @@ TEST_CASE("BayesianSegNet errors name the function, the argument and the value",
   CHECK_THROWS_WITH(net.fit(x, Eigen::MatrixXd::Zero(4, 63), {}, rng), Contains("masks has 63 columns"));
   CHECK_THROWS_WITH(net.predict(Eigen::MatrixXd::Zero(2, 60), 3, rng), Contains("BayesianSegNet::sample_proba") && Contains("60 columns"));
   CHECK_THROWS_WITH(net.predict(x, 0, rng), Contains("samples"));
+  CHECK_THROWS_WITH(net.fit(x.topRows(1), masks.topRows(1), {}, rng), Contains("BayesianSegNet::fit") && Contains("1 row"));
+}
+
+TEST_CASE("BayesianSegNet: an image left over from the minibatches trains with the last one", "[deep][segnet]") {
+  // identical images, no dropout, a negligible step: every image's cross-entropy is the same, so the mean per
+  // image must not depend on how the images fall into batches of 2 (with 5, the fifth joins the last batch
+  // instead of being skipped while still counted)
+  Eigen::MatrixXd x(5, 64), masks = Eigen::MatrixXd::Zero(5, 64);
+  for (Eigen::Index j = 0; j < 64; ++j) x.col(j).setConstant(0.1 + 0.8 * double(j % 8 == 3));
+  masks.col(3).setOnes();
+  auto mean_loss = [&](Eigen::Index n) {
+    pml::Rng rng(5);
+    pml::BayesianSegNet<double> net({.height = 8, .width = 8, .features = {4}, .dropout = 0}, rng);
+    net.fit(x.topRows(n), masks.topRows(n), {.epochs = 1, .batch_size = 2, .learning_rate = 1e-12}, rng);
+    return double(net.loss_history()[0]);
+  };
+  const double four = mean_loss(4), five = mean_loss(5), three = mean_loss(3);
+  CHECK(five == Approx(four).epsilon(1e-9));
+  CHECK(three == Approx(four).epsilon(1e-9));
 }

@@ -511,6 +511,14 @@ TEST_CASE("Minibatches: every row once per epoch, reproducible from the seed, ga
   CHECK(batches.size() == 3);
   CHECK(batches[2].size() == 2);
   CHECK(pml::io::Minibatches(10, 4, true).size() == 2);
+  // min_last: a remainder of fewer rows joins the batch before it (batch normalisation never sees one row)
+  const pml::io::Minibatches merged(9, 4, false, 2);
+  REQUIRE(merged.size() == 2);
+  CHECK(merged[0].size() == 4);
+  CHECK(merged[1].size() == 5);
+  CHECK(pml::io::Minibatches(10, 4, false, 2).size() == 3);  // a remainder of 2 stays a batch
+  CHECK(pml::io::Minibatches(9, 4).size() == 3);
+  CHECK(pml::io::Minibatches(1, 4, false, 2).size() == 1);  // nothing to join: the one row is the batch
   pml::Rng r1(3), r2(3);
   batches.shuffle(r1);
   pml::io::Minibatches again(10, 4);

@@ -594,14 +594,21 @@ Eigen::MatrixXf read_gan_images(const std::string& source, const io::CsvOptions&
 }
 
 /// Refuses a --png path that names the model file or the -o output (a usage error).
-void check_png_target(const std::string& png, const std::string& model, const std::string& out) {
+void check_png_target(const std::string& png, const std::string& model, const std::string& out, const std::vector<std::string>& inputs = {}) {
   if (png.empty()) return;
   const auto same = [](const std::string& a, const std::string& b) {
-    std::error_code ec;
-    return !b.empty() && std::filesystem::weakly_canonical(a, ec) == std::filesystem::weakly_canonical(b, ec);
+    std::error_code ec;  // absolute first: weakly_canonical leaves a relative path with no existing prefix relative
+    return !b.empty() && std::filesystem::weakly_canonical(std::filesystem::absolute(a, ec), ec) == std::filesystem::weakly_canonical(std::filesystem::absolute(b, ec), ec);
   };
   if (same(png, model)) throw UsageError("option --png names the model file '" + model + "'");
   if (same(png, out)) throw UsageError("option --png and -o name the same file '" + png + "'");
+  for (const auto& input : inputs)
+    if (same(png, input)) throw UsageError("option --png names the input '" + input + "': refusing to overwrite an input");
+  // the PNG is written after the CSV: a directory that cannot hold it must stop the command before anything is written
+  const std::filesystem::path parent = std::filesystem::absolute(png).parent_path();
+  std::error_code ec;
+  if (!std::filesystem::is_directory(parent, ec))
+    throw std::runtime_error("cannot write the --png file '" + png + "': directory '" + parent.string() + "' does not exist");
 }
 
 /// The rows of a CSV for a model of input width `width` (an optional last label column dropped), as float;
@@ -614,7 +621,7 @@ Eigen::MatrixXf read_labelled_rows(const std::string& path, const io::CsvOptions
 }
 
 /// The masks of pml segnet fit: H·W class indices per row; the error names the file, its data row and pixel.
-Eigen::MatrixXf read_masks(const std::string& path, const io::CsvOptions& csv, Eigen::Index pixels, Eigen::Index h, Eigen::Index w) {
+Eigen::MatrixXf read_masks(const std::string& path, const io::CsvOptions& csv, Eigen::Index pixels, Eigen::Index h, Eigen::Index w, Eigen::Index classes = 1 << 16) {
   const Eigen::MatrixXd table = read_data(path, csv);
   if (table.cols() != pixels)
     throw std::runtime_error("'" + path + "' has " + std::to_string(table.cols()) + " columns; expected " + std::to_string(pixels) + " (one class index per pixel of " +
@@ -622,15 +629,38 @@ Eigen::MatrixXf read_masks(const std::string& path, const io::CsvOptions& csv, E
   for (Eigen::Index i = 0; i < table.rows(); ++i)
     for (Eigen::Index j = 0; j < pixels; ++j) {
       const double v = table(i, j);
-      if (v != std::floor(v) || v < 0 || v > 1e6) {
+      if (v != std::floor(v) || v < 0 || v >= double(classes)) {
         std::ostringstream text;
         text.precision(17);
         text << v;
         throw std::runtime_error("'" + path + "' row " + std::to_string(i + 1) + ", pixel " + std::to_string(j + 1) + ": " + text.str() +
-                                 " is not a class index (0, 1, ...)");
+                                 (v == std::floor(v) && v >= double(classes) ? " is beyond the classes 0.." + std::to_string(classes - 1)
+                                                                            : std::string(" is not a class index (0, 1, ...)")));
       }
     }
   return table.cast<float>();
+}
+
+/// Images as float: a value beyond float's range is refused naming the file, its data row and column.
+Eigen::MatrixXf float_images(const std::string& path, const Eigen::MatrixXd& table) {
+  for (Eigen::Index i = 0; i < table.rows(); ++i)
+    for (Eigen::Index j = 0; j < table.cols(); ++j)
+      if (std::abs(table(i, j)) > double(std::numeric_limits<float>::max())) {
+        std::ostringstream text;
+        text.precision(17);
+        text << table(i, j);
+        throw std::runtime_error("'" + path + "' data row " + std::to_string(i + 1) + ", column " + std::to_string(j + 1) + ": " + text.str() +
+                                 " is beyond float's range (the network computes in float)");
+      }
+  return table.cast<float>();
+}
+
+/// The images of pml segnet: C·H·W columns (an optional last column ignored), float's range checked.
+Eigen::MatrixXf read_segnet_images(const std::string& path, const io::CsvOptions& csv, Eigen::Index width, const std::string& takes) {
+  const Eigen::MatrixXd table = read_data(path, csv);
+  if (table.cols() != width && table.cols() != width + 1)
+    throw std::runtime_error("'" + path + "' has " + std::to_string(table.cols()) + " columns; the model takes " + takes + " (and an optional label column)");
+  return float_images(path, table.leftCols(width));
 }
 
 void add_segnet(Tool& tool) {
@@ -639,7 +669,8 @@ void add_segnet(Tool& tool) {
     Command& c = segnet.command("fit", "train a Bayesian SegNet and save it",
                                 "Trains a small SegNet encoder-decoder (3x3 convolutions, batch normalisation, ReLU, 2x2 max pooling whose indices "
                                 "the decoder's max-unpooling reuses; dropout in the central layers, kept on at prediction) by Adam on the per-pixel "
-                                "softmax cross-entropy. IMAGES.csv holds one image per row (C x H x W values, channel by channel, row by row); "
+                                "softmax cross-entropy. IMAGES.csv holds one image per row (C x H x W values, channel by channel, row by row; "
+                                "an extra last column is ignored as a label); "
                                 "MASKS.csv the same number of rows of H x W class indices 0, 1, ..., K-1. H and W must be multiples of 2^L for L "
                                 "levels of --features. examples/bayesian_segnet_shapes --write-csv PREFIX writes such a pair.",
                                 "pml segnet fit shapes_images.csv shapes_masks.csv --height 32 --width 32 --epochs 8 -o segnet.pml");
@@ -649,7 +680,7 @@ void add_segnet(Tool& tool) {
     const auto channels = c.integer<Eigen::Index>("--channels", "C", "image channels", 1, 1, 4096);
     const auto height = c.integer<Eigen::Index>("--height", "H", "image height in pixels (a multiple of 2^levels)", 32, 1, 4096);
     const auto width = c.integer<Eigen::Index>("--width", "W", "image width in pixels (a multiple of 2^levels)", 32, 1, 4096);
-    const auto classes = c.optional_integer("--classes", "K", "pixel classes (at least 2)", "the largest mask value + 1", 2);
+    const auto classes = c.optional_integer("--classes", "K", "pixel classes (2 to 65536)", "the largest mask value + 1", 2);
     const auto features = c.sizes("--features", "LIST", "channels of each encoder level, comma-separated (the decoder mirrors them)", "16,32");
     const auto dropout = c.real("--dropout", "P", "dropout of the central layers (kept on at prediction)", 0.5, kProbability);
     const auto decay = c.real("--weight-decay", "L", "L2 weight decay on the convolution weights", 5e-4, kNonNegative);
@@ -660,8 +691,13 @@ void add_segnet(Tool& tool) {
     c.action([=] {
       if (*training.batch_size < 2) throw UsageError("option --batch-size must be at least 2 (batch normalisation), got " + std::to_string(*training.batch_size));
       const Eigen::Index pixels = *height * *width;
-      Eigen::MatrixXf x = read_labelled_rows(*images, *csv, *channels * pixels, shape_text(*channels, *height, *width) + " images");
-      Eigen::MatrixXf y = read_masks(*masks, *csv, pixels, *height, *width);
+      const Eigen::Index step = Eigen::Index(1) << std::min<std::size_t>(features->size(), 40);
+      if (*height % step != 0 || *width % step != 0)
+        throw UsageError("options --height and --width must be multiples of 2^" + std::to_string(features->size()) + " (one 2x2 pooling per level of --features), got " +
+                         std::to_string(*height) + "x" + std::to_string(*width));
+      Eigen::MatrixXf x = read_segnet_images(*images, *csv, *channels * pixels, shape_text(*channels, *height, *width) + " images");
+      if (*classes && **classes > (1 << 16)) throw UsageError("option --classes must be at most 65536, got " + std::to_string(**classes));
+      Eigen::MatrixXf y = read_masks(*masks, *csv, pixels, *height, *width, classes->value_or(1 << 16));
       if (x.rows() != y.rows())
         throw std::runtime_error("'" + *images + "' has " + std::to_string(x.rows()) + " images but '" + *masks + "' has " + std::to_string(y.rows()) + " masks");
       if (*limit && **limit < x.rows()) {
@@ -708,14 +744,14 @@ void add_segnet(Tool& tool) {
     const auto out = c.csv_output();
     const auto csv = c.csv();
     c.action([=] {
-      check_png_target(*png, *model, *out);
+      check_png_target(*png, *model, *out, {*images, *masks});
       const auto m = BayesianSegNet<float>::load(*model);
       const auto& o = m.options();
       const Eigen::Index pixels = m.pixels(), k = o.classes;
-      const Eigen::MatrixXf x = read_labelled_rows(*images, *csv, m.input_size(), shape_text(o.channels, o.height, o.width) + " images");
+      const Eigen::MatrixXf x = read_segnet_images(*images, *csv, m.input_size(), shape_text(o.channels, o.height, o.width) + " images");
       Eigen::MatrixXf truth;
       if (!masks->empty()) {
-        truth = read_masks(*masks, *csv, pixels, o.height, o.width);
+        truth = read_masks(*masks, *csv, pixels, o.height, o.width, k);
         if (truth.rows() != x.rows())
           throw std::runtime_error("'" + *images + "' has " + std::to_string(x.rows()) + " images but '" + *masks + "' has " + std::to_string(truth.rows()) + " masks");
       }

@@ -13,12 +13,14 @@
 
 namespace pml::io {
 
-/// The rows 0..n-1 in batches of `batch_size` (the last one shorter unless drop_last). shuffle() draws a
+/// The rows 0..n-1 in batches of `batch_size` (the last one shorter unless drop_last; a last batch of fewer
+/// than `min_last` rows joins the one before it, so that e.g. batch normalisation never sees one row). shuffle() draws a
 /// new order (Fisher–Yates with unbiased bounded integers): same seed, same batches.
 class Minibatches {
  public:
   /// @throw std::invalid_argument if n <= 0 or batch_size <= 0.
-  Minibatches(Index n, Index batch_size, bool drop_last = false) : order_(static_cast<std::size_t>(n > 0 ? n : 0)), batch_(batch_size), drop_last_(drop_last) {
+  Minibatches(Index n, Index batch_size, bool drop_last = false, Index min_last = 1)
+      : order_(static_cast<std::size_t>(n > 0 ? n : 0)), batch_(batch_size), drop_last_(drop_last), min_last_(min_last) {
     if (n <= 0) pml::detail::throw_shape("io::Minibatches", "n must be positive, got " + std::to_string(n));
     if (batch_size <= 0) pml::detail::throw_shape("io::Minibatches", "batch_size must be positive, got " + std::to_string(batch_size));
     std::iota(order_.begin(), order_.end(), Index(0));
@@ -30,13 +32,15 @@ class Minibatches {
   /// Number of batches per epoch.
   Index size() const noexcept {
     const Index n = static_cast<Index>(order_.size());
-    return drop_last_ ? n / batch_ : (n + batch_ - 1) / batch_;
+    const Index full = n / batch_, rest = n % batch_;
+    return drop_last_ || rest == 0 || (rest < min_last_ && full > 0) ? full : full + 1;
   }
   /// The row indices of batch `b` (0 <= b < size()).
   std::span<const Index> operator[](Index b) const {
     if (b < 0 || b >= size()) pml::detail::throw_shape("io::Minibatches", "batch " + std::to_string(b) + " of " + std::to_string(size()));
     const std::size_t from = static_cast<std::size_t>(b * batch_);
-    return std::span<const Index>(order_).subspan(from, std::min<std::size_t>(static_cast<std::size_t>(batch_), order_.size() - from));
+    if (!drop_last_ && b == size() - 1) return std::span<const Index>(order_).subspan(from);  // the rest, a merged remainder included
+    return std::span<const Index>(order_).subspan(from, static_cast<std::size_t>(batch_));
   }
   const std::vector<Index>& order() const noexcept { return order_; }  ///< the shuffled row order of this epoch
 
@@ -44,6 +48,7 @@ class Minibatches {
   std::vector<Index> order_;
   Index batch_;
   bool drop_last_;
+  Index min_last_;
 };
 
 /// out = the rows of x listed in `rows`, in that order (resizes out only when the shape changes). For a

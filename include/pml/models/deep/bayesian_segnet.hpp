@@ -97,8 +97,9 @@ template <Real T = double> class BayesianSegNet {
 
   /// Trains by Adam on shuffled minibatches to minimise the per-pixel softmax cross-entropy (summed over a
   /// image's pixels, averaged over the images) plus λ/2 |w|², dropout on. Returns *this; the mean
-  /// cross-entropy per image of each epoch is in loss_history().
-  /// @throw std::invalid_argument for x or masks of the wrong shape; std::domain_error for non-finite x,
+  /// cross-entropy per image of each epoch is in loss_history(). An image left over from the last full
+  /// minibatch joins it (batch normalisation cannot take a batch of one).
+  /// @throw std::invalid_argument for x or masks of the wrong shape or x with one row; std::domain_error for non-finite x,
   ///        mask entries that are not class indices, bad fit options, batch_size < 2, or a loss that stops being finite.
   template <class DX, class DY> BayesianSegNet& fit(const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& masks, const FitOptions& fit, Rng& rng) {
     decltype(auto) rows = detail::as_rows<T>("BayesianSegNet::fit", "x", x);  // x's errors before the masks' (an argument order is unspecified)
@@ -323,6 +324,7 @@ auto BayesianSegNet<T>::fit_rows(Eigen::Ref<const Matrix<T>> x, Eigen::Ref<const
     detail::check_same_rows(function, x, masks);
     detail::check_fit_options(function, fit);
     if (fit.batch_size < 2) detail::throw_domain(function, "batch_size", "be at least 2 (batch normalisation)", std::to_string(fit.batch_size));
+    if (x.rows() < 2) pml::detail::throw_shape(function, "x has 1 row; batch normalisation needs at least 2 images");
     check_training_rows(function, x, masks);
     auto params = parameters();
     nn::Adam<T> adam(params, {.learning_rate = fit.learning_rate});
@@ -330,8 +332,7 @@ auto BayesianSegNet<T>::fit_rows(Eigen::Ref<const Matrix<T>> x, Eigen::Ref<const
     ad::Tape<T> tape;
     Matrix<T> targets;
     history_ = detail::run_epochs<T>(function, x, masks, fit, rng, [&](const Matrix<T>& xb, const Matrix<T>& mb, Index, Index) {
-      const Index n = xb.rows();
-      if (n < 2) return T(0);  // a last minibatch of one image: batch normalisation cannot take it
+      const Index n = xb.rows();  // at least 2: a last image left over joins the batch before it
       one_hot_pixels(mb, targets);
       tape.reset();
       const ad::Var<T> out = logits(tape, tape.constant(xb), rng, true);
@@ -341,7 +342,7 @@ auto BayesianSegNet<T>::fit_rows(Eigen::Ref<const Matrix<T>> x, Eigen::Ref<const
         for (auto* conv : conv_layers()) conv->weight().grad += decay * conv->weight().value;
       adam.step();
       return loss.value()(0, 0) * T(n);
-    });
+    }, 2);
     return *this;
   }
 
@@ -366,7 +367,7 @@ auto BayesianSegNet<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matri
       if (decay > T(0))
         for (auto* conv : conv_layers()) conv->weight().grad += (share * decay) * conv->weight().value;
       return loss.value()(0, 0);
-    }, detail::StepRanks::all, 2);  // a last minibatch of one image on all ranks is skipped: batch normalisation cannot take it
+    }, detail::StepRanks::all, 2);  // an image left over joins the last minibatch: batch normalisation cannot take one
     // the running statistics follow the synchronised batches: the same on every rank (checked with the parameters)
     if (ranks.size() > 1) {
       std::uint64_t h = detail::fnv1a(nullptr, 0);

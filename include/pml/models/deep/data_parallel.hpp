@@ -258,7 +258,7 @@ void shard_epochs(const Collective& ranks, const char* function, Index n, Index 
 /// ranks.size() · batch_size rows of the whole data set. `rng` must be in the same state on every rank (it is
 /// checked): each epoch's order and each step's noise key are drawn from it. Rank 0's initial parameters are
 /// copied to every rank first. For each step, step(xb, yb, ShardStep) runs on the ranks that hold rows of the
-/// minibatch (on every rank, with `on` = StepRanks::all; on none for a minibatch of fewer than `skip_below` rows on all ranks): it back-propagates its rows' summed loss divided by ShardStep::minibatch_rows into the
+/// minibatch (on every rank, with `on` = StepRanks::all; a remainder of fewer than `skip_below` rows joins the epoch's last minibatch, and x of fewer rows on all ranks is refused): it back-propagates its rows' summed loss divided by ShardStep::minibatch_rows into the
 /// parameters' gradients and returns that summed loss (undivided); the gradients and losses are summed over
 /// the ranks (one message) and every rank applies `optimizer.step()`. After every epoch the ranks' parameters
 /// and optimiser state are checked to be the same bits. `model_options` (the model's options as its file
@@ -283,6 +283,9 @@ std::vector<T> run_epochs(const Collective& ranks, const char* function, const E
     const std::uint64_t options = fnv1a(sizes, sizeof sizes, fnv1a(&rate, sizeof rate, fnv1a(model_options.data(), model_options.size())));
     check_same_training(ranks, function, options, rng, "epochs, batch_size, learning_rate");
   }
+  if (n < skip_below)  // the same n on every rank: every rank throws
+    throw OnEveryRank<std::invalid_argument>(std::string(function) + ": x has " + std::to_string(n) + " row(s) on all ranks together; the fit needs at least " +
+                                             std::to_string(skip_below) + " (batch normalisation)");
   // P · batch_size rows a step, at most all of them (one process with batch_size P·B does the same)
   const Index global = fit.batch_size >= n ? n : std::min<Index>(n, static_cast<Index>(ranks.size()) * fit.batch_size);
   const nn::ParameterList<T>& params = optimizer.parameters();
@@ -295,7 +298,7 @@ std::vector<T> run_epochs(const Collective& ranks, const char* function, const E
   agree(ranks, [&] {  // the allocations: one rank short of memory stops every rank
     message.reserve(width + 2);
     xr = x.template cast<T>(), yr = y.template cast<T>();
-    order.emplace(n, global);
+    order.emplace(n, global, false, std::max<Index>(skip_below, 1));  // a remainder below skip_below joins the last minibatch
   });
   io::Minibatches& batches = *order;
   std::vector<Index> local, positions;

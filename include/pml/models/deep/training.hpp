@@ -180,10 +180,11 @@ template <class Derived>
 /// refused because of a non-finite gradient, throws std::domain_error naming `function` and x (the
 /// model keeps the parameters of its last finite step).
 template <Real T, class DX, class DY, class Step>
-std::vector<T> run_epochs(const char* function, const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y, const FitOptions& fit, Rng& rng, Step step) {
+std::vector<T> run_epochs(const char* function, const Eigen::MatrixBase<DX>& x, const Eigen::MatrixBase<DY>& y, const FitOptions& fit, Rng& rng, Step step,
+                          Index min_batch = 1) {
   using RowMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   const RowMajor xr = x.template cast<T>(), yr = y.template cast<T>();  // one sample contiguous
-  io::Minibatches batches(x.rows(), fit.batch_size);
+  io::Minibatches batches(x.rows(), fit.batch_size, false, min_batch);  // a remainder below min_batch joins the last batch
   Matrix<T> xb, yb;
   std::vector<T> history;
   for (int epoch = 0; epoch < fit.epochs; ++epoch) {
