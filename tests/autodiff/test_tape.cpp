@@ -70,6 +70,8 @@ template <class T> void check_all_ops() {
   check("kl_standard_normal", [](Tape<T>&, std::vector<V>& v) { return pml::ad::kl_standard_normal(v[0], v[1]); }, {a, c});
   const M eps = random_matrix<T>(rng, 4, 3);
   check("reparameterize", [&eps](Tape<T>&, std::vector<V>& v) { return pml::ad::sum(pml::ad::square(pml::ad::reparameterize(v[0], v[1], eps))); }, {a, pos});
+  check("reparameterize_variance", [&eps](Tape<T>& t, std::vector<V>& v) { return pml::ad::sum(pml::ad::square(pml::ad::reparameterize_variance(v[0], v[1], t.constant(eps)))); },
+        {a, pos});
   check("scale_mixture_log_prob", [](Tape<T>&, std::vector<V>& v) { return pml::ad::scale_mixture_log_prob(v[0], T(0.25), T(1), T(0.3)); }, {a});
   check("mean_rows", [](Tape<T>&, std::vector<V>& v) { return pml::ad::sum(pml::ad::square(pml::ad::mean_rows(v[0]))); }, {a});
   check("mean_cols", [](Tape<T>&, std::vector<V>& v) { return pml::ad::sum(pml::ad::square(pml::ad::mean_cols(v[0]))); }, {a});

@@ -101,8 +101,8 @@ template <Real T> class BayesianConv2d {
       const ad::Var<T> p = ad::im2col(x.var, x.shape, self.window_);
       const Index rows = x.var.rows(), cols = shape.size();
       const ad::Var<T> var = ad::reshape(ad::matmul_nt(ad::square(p), ad::square(wsigma)), rows, cols);
-      const ad::Var<T> floor = tape.constant(rows, cols, std::numeric_limits<T>::min() / std::numeric_limits<T>::epsilon());
-      y = ad::reparameterize(ad::reshape(ad::matmul_nt(p, wmu), rows, cols), ad::sqrt(var + floor), detail::row_normal_noise<T>("nn::BayesianConv2d::forward", tape, noise, rows, cols));
+      y = ad::reparameterize_variance(ad::reshape(ad::matmul_nt(p, wmu), rows, cols), var,
+                                      detail::row_normal_noise<T>("nn::BayesianConv2d::forward", tape, noise, rows, cols));
     } else {  // flipout: one ΔW per pass, random signs per row and channel on its input and output
       const ad::Var<T> delta = wsigma * detail::normal_noise(tape, rng, wmu.rows(), wmu.cols());
       if (prior.kind == BayesPrior::Kind::gaussian) {

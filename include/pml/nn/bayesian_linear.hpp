@@ -225,9 +225,8 @@ template <Real T> class BayesianLinear {
     } else {  // local: the pre-activations' own Gaussian, N(x mu, x^2 sigma^2), sampled per row
       kl = kl + detail::bayes_kl(tape, rng, prior, wmu, wsigma, nullptr);
       const ad::Var<T> var = ad::matmul(ad::square(x), ad::square(wsigma));
-      // the floor keeps sqrt's derivative finite for an all-zero row of x
-      const ad::Var<T> floor = tape.constant(1, out, std::numeric_limits<T>::min() / std::numeric_limits<T>::epsilon());
-      pre = ad::reparameterize(ad::matmul(x, wmu), ad::sqrt(var + floor), detail::row_normal_noise<T>(kForward, tape, noise, x.rows(), out));
+      // reparameterize_variance's floor keeps sqrt's derivative finite for an all-zero row of x
+      pre = ad::reparameterize_variance(ad::matmul(x, wmu), var, detail::row_normal_noise<T>(kForward, tape, noise, x.rows(), out));
     }
     return {ad::bias_activation(pre, b, act), kl};
   }
