@@ -611,13 +611,27 @@ void check_png_target(const std::string& png, const std::string& model, const st
     throw std::runtime_error("cannot write the --png file '" + png + "': directory '" + parent.string() + "' does not exist");
 }
 
-/// The rows of a CSV for a model of input width `width` (an optional last label column dropped), as float;
-/// `takes` says what the model takes, for the error.
+/// Images as float: a value beyond float's range is refused naming the file, its data row and column.
+Eigen::MatrixXf float_images(const std::string& path, const Eigen::MatrixXd& table) {
+  for (Eigen::Index i = 0; i < table.rows(); ++i)
+    for (Eigen::Index j = 0; j < table.cols(); ++j)
+      if (std::abs(table(i, j)) > double(std::numeric_limits<float>::max())) {
+        std::ostringstream text;
+        text.precision(17);
+        text << table(i, j);
+        throw std::runtime_error("'" + path + "' data row " + std::to_string(i + 1) + ", column " + std::to_string(j + 1) + ": " + text.str() +
+                                 " is beyond float's range (the network computes in float)");
+      }
+  return table.cast<float>();
+}
+
+/// The rows of a CSV for a model of input width `width` (an optional last label column dropped), as float (a
+/// value beyond float's range refused); `takes` says what the model takes, for the error.
 Eigen::MatrixXf read_labelled_rows(const std::string& path, const io::CsvOptions& csv, Eigen::Index width, const std::string& takes) {
   const Eigen::MatrixXd table = read_data(path, csv);
   if (table.cols() != width && table.cols() != width + 1)
     throw std::runtime_error("'" + path + "' has " + std::to_string(table.cols()) + " columns; the model takes " + takes + " (and an optional label column)");
-  return table.leftCols(width).cast<float>();
+  return float_images(path, table.leftCols(width));
 }
 
 /// The masks of pml segnet fit: H·W class indices per row; the error names the file, its data row and pixel.
@@ -639,28 +653,6 @@ Eigen::MatrixXf read_masks(const std::string& path, const io::CsvOptions& csv, E
       }
     }
   return table.cast<float>();
-}
-
-/// Images as float: a value beyond float's range is refused naming the file, its data row and column.
-Eigen::MatrixXf float_images(const std::string& path, const Eigen::MatrixXd& table) {
-  for (Eigen::Index i = 0; i < table.rows(); ++i)
-    for (Eigen::Index j = 0; j < table.cols(); ++j)
-      if (std::abs(table(i, j)) > double(std::numeric_limits<float>::max())) {
-        std::ostringstream text;
-        text.precision(17);
-        text << table(i, j);
-        throw std::runtime_error("'" + path + "' data row " + std::to_string(i + 1) + ", column " + std::to_string(j + 1) + ": " + text.str() +
-                                 " is beyond float's range (the network computes in float)");
-      }
-  return table.cast<float>();
-}
-
-/// The images of pml segnet: C·H·W columns (an optional last column ignored), float's range checked.
-Eigen::MatrixXf read_segnet_images(const std::string& path, const io::CsvOptions& csv, Eigen::Index width, const std::string& takes) {
-  const Eigen::MatrixXd table = read_data(path, csv);
-  if (table.cols() != width && table.cols() != width + 1)
-    throw std::runtime_error("'" + path + "' has " + std::to_string(table.cols()) + " columns; the model takes " + takes + " (and an optional label column)");
-  return float_images(path, table.leftCols(width));
 }
 
 void add_segnet(Tool& tool) {
@@ -695,7 +687,7 @@ void add_segnet(Tool& tool) {
       if (*height % step != 0 || *width % step != 0)
         throw UsageError("options --height and --width must be multiples of 2^" + std::to_string(features->size()) + " (one 2x2 pooling per level of --features), got " +
                          std::to_string(*height) + "x" + std::to_string(*width));
-      Eigen::MatrixXf x = read_segnet_images(*images, *csv, *channels * pixels, shape_text(*channels, *height, *width) + " images");
+      Eigen::MatrixXf x = read_labelled_rows(*images, *csv, *channels * pixels, shape_text(*channels, *height, *width) + " images");
       if (*classes && **classes > (1 << 16)) throw UsageError("option --classes must be at most 65536, got " + std::to_string(**classes));
       Eigen::MatrixXf y = read_masks(*masks, *csv, pixels, *height, *width, classes->value_or(1 << 16));
       if (x.rows() != y.rows())
@@ -748,7 +740,7 @@ void add_segnet(Tool& tool) {
       const auto m = BayesianSegNet<float>::load(*model);
       const auto& o = m.options();
       const Eigen::Index pixels = m.pixels(), k = o.classes;
-      const Eigen::MatrixXf x = read_segnet_images(*images, *csv, m.input_size(), shape_text(o.channels, o.height, o.width) + " images");
+      const Eigen::MatrixXf x = read_labelled_rows(*images, *csv, m.input_size(), shape_text(o.channels, o.height, o.width) + " images");
       Eigen::MatrixXf truth;
       if (!masks->empty()) {
         truth = read_masks(*masks, *csv, pixels, o.height, o.width, k);
