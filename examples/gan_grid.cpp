@@ -6,9 +6,10 @@
 // seed with a remedy and >= 80 % high-quality samples. Draws gan_grid.svg (data and the first seed's
 // samples of each method).
 //
-//   gan_grid [--quick] [--seeds N] [--first-seed K] [--steps S] [--methods plain,pacgan,stddev,pacgan_stddev,wgan_gp] [--data grid|ring] [--rate R] [--packing M] [--end-factor F]
+//   gan_grid [--quick] [--seeds N] [--first-seed K] [--steps S] [--methods plain,pacgan,stddev,pacgan_stddev,wgan_gp] [--data grid|ring] [--rate R] [--packing M] [--end-factor F] [--noise Z] [--hidden W,W,...]
 //   (--rate: Adam's step size for both players instead of each method's; --packing: PacGAN's degree, 2;
-//   --end-factor: the step sizes fall linearly to this multiple of themselves by the last step, 1)
+//   --end-factor: the step sizes fall linearly to this multiple of themselves by the last step, 1;
+//   --noise: the dimension of z, 2; --hidden: the hidden widths of both networks, 128,128)
 //
 // Without arguments: PacGAN with minibatch stddev on the grid, seed 1 (about 4 minutes on one core).
 // The exit status fails only on a collapse (seed 1 of the first method covering fewer than 20 of the
@@ -99,6 +100,8 @@ int main(int argc, char** argv) {
   int seeds = 1, steps = 40000, packing = 2, first_seed = 1;
   double rate = 0;  // 0: each method's own learning rate
   double end_factor = 1;  // the step sizes' linear decay (GANFitOptions::end_factor)
+  int noise = 2;  // the dimension of z
+  std::vector<Eigen::Index> hidden{128, 128};  // hidden widths of G and of D
   std::string methods = "pacgan_stddev", data_name = "grid";
   bool quick = false, steps_given = false;
   for (int i = 1; i < argc; ++i) {
@@ -114,8 +117,14 @@ int main(int argc, char** argv) {
     else if (std::strcmp(argv[i], "--rate") == 0 && has_value) rate = std::atof(argv[++i]);
     else if (std::strcmp(argv[i], "--packing") == 0 && has_value) packing = std::max(1, std::atoi(argv[++i]));
     else if (std::strcmp(argv[i], "--end-factor") == 0 && has_value) end_factor = std::atof(argv[++i]);
-    else {
-      std::fprintf(stderr, "usage: gan_grid [--quick] [--seeds N] [--first-seed K] [--steps S] [--methods plain,pacgan,stddev,pacgan_stddev,wgan_gp] [--data grid|ring] [--rate R] [--packing M] [--end-factor F]\n");
+    else if (std::strcmp(argv[i], "--noise") == 0 && has_value) noise = std::max(1, std::atoi(argv[++i]));
+    else if (std::strcmp(argv[i], "--hidden") == 0 && has_value) {
+      hidden.clear();
+      std::stringstream widths(argv[++i]);
+      for (std::string w; std::getline(widths, w, ',');) hidden.push_back(std::max<Eigen::Index>(1, std::atoi(w.c_str())));
+      if (hidden.empty()) hidden = {128, 128};
+    } else {
+      std::fprintf(stderr, "usage: gan_grid [--quick] [--seeds N] [--first-seed K] [--steps S] [--methods plain,pacgan,stddev,pacgan_stddev,wgan_gp] [--data grid|ring] [--rate R] [--packing M] [--end-factor F] [--noise Z] [--hidden W,W,...]\n");
       return 2;
     }
   }
@@ -144,8 +153,13 @@ int main(int argc, char** argv) {
     if (list.back().options.packing > 1) list.back().options.packing = packing;
     if (rate > 0) list.back().fit.generator_learning_rate = list.back().fit.discriminator_learning_rate = rate;
     list.back().fit.end_factor = end_factor;
+    list.back().options.noise = noise;
+    list.back().options.generator_hidden = list.back().options.discriminator_hidden = hidden;
   }
-  std::printf("%s of %d Gaussians (sd %.2f); G 2-128-128-2, D 2-128-128-1, batch 256, %d generator steps\n", data_name.c_str(), modes, data.sd, steps);
+  std::string widths;
+  for (const Eigen::Index w : hidden) widths += std::to_string(w) + "-";
+  std::printf("%s of %d Gaussians (sd %.2f); G %d-%s2, D 2-%s1, batch 256, %d generator steps\n", data_name.c_str(), modes, data.sd, noise, widths.c_str(),
+              widths.c_str(), steps);
   std::printf("a mode is covered with >= 1%% of 10 000 samples within 3 sd; high quality: within 3 sd of a mode\n");
   pml::io::SvgPlot plot(-5.5, 5.5, -5.5, 5.5, 560, 560);
   plot.title((data_name == "grid" ? std::string("5 x 5 grid") : std::string("ring of 8")) + ": data (grey) and the first seed's samples (" + methods + ")");

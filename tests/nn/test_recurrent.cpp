@@ -5,6 +5,7 @@
 #define PML_COUNTING_ALLOCATOR_DECLARE_ONLY  // test_convolution.cpp defines the counting allocator
 #include "counting_allocator.hpp"  // first: the same Eigen settings in every file of test_layers
 #include <catch2/catch.hpp>
+#include <limits>
 
 #include "pml/nn/recurrent.hpp"
 #include "pml/autodiff/gradcheck.hpp"
@@ -109,6 +110,67 @@ TEST_CASE("the recurrent cells pass gradcheck in double and float", "[nn][recurr
   run(float{});
 }
 
+TEST_CASE("ad::lstm_sequence is the chain of lstm_cell steps and passes gradcheck, with and without the hidden mask", "[nn][recurrent][gradcheck]") {
+  auto run = []<class T>(T) {
+    pml::Rng rng(8);
+    auto m = [&](Index r, Index c) {
+      pml::Matrix<T> out(r, c);
+      for (Index i = 0; i < out.size(); ++i) out(i) = T(2) * pml::random::uniform<T>(rng) - T(1);
+      return out;
+    };
+    using V = Var<T>;
+    const Index n = 3, f = 2, h = 4, steps = 5;
+    const pml::Matrix<T> x = m(n, steps * f), weight = m(4 * h, f + h + 1), h0 = m(n, h), c0 = m(n, h), up = m(steps * n, 2 * h);
+    pml::Matrix<T> mask = m(n, h);
+    mask = (mask.array() > T(0)).template cast<T>() * T(2);  // inverted dropout's 0 or 1/(1 - p), p = 1/2
+    for (const bool masked : {false, true}) {
+      INFO("masked " << masked);
+      // the reference: lstm_cell step by step
+      Tape<T> tape;
+      V hs = tape.constant(h0), cs = tape.constant(c0);
+      const V xv = tape.constant(x), w = tape.constant(weight), mk = tape.constant(mask);
+      const V wih = tape.constant(weight.leftCols(f)), whh = tape.constant(weight.middleCols(f, h)), b = tape.constant(weight.col(f + h).transpose());
+      V state = pml::ad::concat_cols(hs, cs);
+      if (masked) state = pml::ad::concat_cols(state, mk);
+      const V seq = pml::ad::lstm_sequence(xv, w, state, steps);
+      REQUIRE(seq.rows() == steps * n);
+      REQUIRE(seq.cols() == 7 * h + f + 1);
+      for (Index t = 0; t < steps; ++t) {
+        const V hin = masked ? pml::ad::mask_mul(hs, mk) : hs;
+        const V hc = pml::ad::lstm_cell(pml::ad::matmul_nt(pml::ad::slice_cols(xv, t * f, f), wih) + pml::ad::matmul_nt(hin, whh) + b, cs);
+        hs = pml::ad::slice_cols(hc, 0, h);
+        cs = pml::ad::slice_cols(hc, h, h);
+        CHECK(discrepancy<T>(pml::ad::block(seq, t * n, 0, n, h).value(), hs.value()) < 100 * std::numeric_limits<T>::epsilon());
+        CHECK(discrepancy<T>(pml::ad::block(seq, t * n, h, n, h).value(), cs.value()) < 100 * std::numeric_limits<T>::epsilon());
+      }
+      // gradients to x, [W_ih | W_hh | b] and [h_0 c_0] through the outputs h_t and c_t of every step
+      auto check = pml::ad::gradcheck<T>(
+          [&](Tape<T>& t, std::vector<V>& v) {
+            V st = v[2];
+            if (masked) st = pml::ad::concat_cols(st, t.constant(mask));
+            const V out = pml::ad::lstm_sequence(v[0], v[1], st, steps);
+            return pml::ad::sum(pml::ad::block(out, 0, 0, steps * n, 2 * h) * t.constant(up));
+          },
+          {x, weight, (pml::Matrix<T>(n, 2 * h) << h0, c0).finished()});
+      INFO("lstm_sequence " << check.max_rel_error);
+      CHECK(check.passed);
+    }
+    // the ops the layer builds it with: a block and a transpose
+    const pml::Matrix<T> up2 = m(2, 3), up3 = m(6, 2);
+    auto blk = pml::ad::gradcheck<T>([&](Tape<T>& t, std::vector<V>& v) { return pml::ad::sum(pml::ad::block(v[0], 1, 2, 2, 3) * t.constant(up2)); },
+                                     {m(4, 6)});
+    CHECK(blk.passed);
+    auto tr = pml::ad::gradcheck<T>([&](Tape<T>& t, std::vector<V>& v) { return pml::ad::sum(pml::ad::transpose(v[0]) * t.constant(up3)); }, {m(2, 6)});
+    CHECK(tr.passed);
+    Tape<T> tape;
+    const pml::Matrix<T> a = m(2, 6);
+    CHECK(pml::ad::transpose(tape.constant(a)).value() == a.transpose());
+    CHECK(pml::ad::block(tape.constant(a), 1, 3, 1, 2).value() == a.block(1, 3, 1, 2));
+  };
+  run(double{});
+  run(float{});
+}
+
 TEST_CASE("truncated BPTT: chunks carrying the state give the one long pass's outputs, gradients stop at the chunk", "[nn][recurrent]") {
   pml::Rng rng(5);
   pml::nn::LSTM<double> lstm(3, 5, rng);
@@ -197,6 +259,14 @@ TEST_CASE("recurrent layers throw naming the layer and the shapes", "[nn][recurr
   CHECK_THROWS_WITH(pml::nn::LSTM<float>(0, 4, rng), Contains("nn::LSTM") && Contains("positive"));
   CHECK_THROWS_WITH(pml::ad::lstm_cell(ok, ok), Contains("ad::lstm_cell") && Contains("N x 4H"));
   CHECK_THROWS_WITH(pml::ad::gru_cell(ok, ok, ok), Contains("ad::gru_cell"));
+  const Var<float> xs = tape.constant(Eigen::MatrixXf::Zero(2, 6)), weight = tape.constant(Eigen::MatrixXf::Zero(16, 7));
+  const Var<float> state = tape.constant(Eigen::MatrixXf::Zero(2, 8));
+  CHECK_NOTHROW(pml::ad::lstm_sequence(xs, weight, state, 3));
+  CHECK_THROWS_WITH(pml::ad::lstm_sequence(xs, weight, state, 2), Contains("ad::lstm_sequence") && Contains("x is 2x6") && Contains("for 2 steps"));
+  CHECK_THROWS_WITH(pml::ad::lstm_sequence(xs, weight, tape.constant(Eigen::MatrixXf::Zero(2, 5)), 3), Contains("state 2x5"));
+  CHECK_THROWS_WITH(pml::ad::lstm_sequence(xs, state, state, 3), Contains("weight 2x8"));
+  CHECK_THROWS_WITH(pml::ad::lstm_sequence(xs, weight, state, 0), Contains("for 0 steps"));
+  CHECK_THROWS_WITH(pml::ad::block(ok, 1, 0, 2, 6), Contains("ad::block") && Contains("2x6 block at (1, 0)") && Contains("2x6 node"));
 }
 
 TEST_CASE("a steady-state LSTM step on a reused tape and output allocates nothing", "[nn][recurrent][alloc]") {
@@ -211,7 +281,8 @@ TEST_CASE("a steady-state LSTM step on a reused tape and output allocates nothin
   float loss = 0;
   auto step = [&] {
     tape.reset();
-    lstm.forward(tape, tape.constant(x), out, zero);
+    pml::Rng draws(3);
+    lstm.forward(tape, tape.constant(x), out, zero, pml::nn::variational_masks(tape, draws, x.rows(), 4, 8, 0.25));
     // the GRU reads the LSTM's last hidden state as a one-step sequence
     gru.forward(tape, out.h, out2, zero);
     const Var<float> l = pml::ad::mean(pml::ad::square(out2.h));

@@ -215,6 +215,18 @@ template <Real T> class Tape {
   /// Eigen's coefficient-based lazy product.
   template <bool TransA, bool TransB>
   void gemm(Eigen::Map<Matrix<T>> c, const Eigen::Map<Matrix<T>>& a, const Eigen::Map<Matrix<T>>& b, T alpha = T(1)) {
+    gemm_impl<TransA, TransB>(c, a, b, alpha);
+  }
+  /// A block of a column-major matrix: its own rows and columns, the leading dimension of its parent.
+  using StridedMap = Eigen::Map<Matrix<T>, 0, Eigen::OuterStride<>>;
+  /// gemm() on blocks of larger matrices (e.g. one time step's rows of a sequence's matrix): the same
+  /// kernel, each operand read or written with its own leading dimension.
+  template <bool TransA, bool TransB> void gemm(StridedMap c, const StridedMap& a, const StridedMap& b, T alpha = T(1)) {
+    gemm_impl<TransA, TransB>(c, a, b, alpha);
+  }
+
+ private:
+  template <bool TransA, bool TransB, class MC, class MA, class MB> void gemm_impl(MC& c, const MA& a, const MB& b, T alpha) {
     const Index m = c.rows(), n = c.cols(), k = TransA ? a.rows() : a.cols();
     if (m == 0 || n == 0 || k == 0) return;
     if (m * n * k <= 4096) {
@@ -234,6 +246,7 @@ template <Real T> class Tape {
     const Index side = by_rows ? m : n;
     const Index pieces = std::clamp<Index>(std::min(side / 64, m * n * k >> 20), 1, 16);
     const Index piece = (side + pieces - 1) / pieces;
+    const Index lda = a.outerStride(), ldb = b.outerStride(), ldc = c.outerStride();
     if (static_cast<Index>(packing_.size()) < pieces) packing_.resize(static_cast<std::size_t>(pieces));
     pml::detail::parallel_for(pieces, [&](Index p) {
       const Index start = p * piece, size = std::min(piece, side - start);
@@ -241,15 +254,16 @@ template <Real T> class Tape {
       auto& buffers = packing_[static_cast<std::size_t>(p)];
       if (by_rows) {  // rows [start, start + size) of C and op(A)
         Blocking blocking(size, n, k, buffers.first, buffers.second);
-        Kernel::run(size, n, k, a.data() + (TransA ? start * a.rows() : start), a.rows(), b.data(), b.rows(), c.data() + start, 1,
-                    c.rows(), alpha, blocking, nullptr);
+        Kernel::run(size, n, k, a.data() + (TransA ? start * lda : start), lda, b.data(), ldb, c.data() + start, 1, ldc, alpha, blocking, nullptr);
       } else {  // columns [start, start + size) of C and op(B)
         Blocking blocking(m, size, k, buffers.first, buffers.second);
-        Kernel::run(m, size, k, a.data(), a.rows(), b.data() + (TransB ? start : start * b.rows()), b.rows(),
-                    c.data() + start * c.rows(), 1, c.rows(), alpha, blocking, nullptr);
+        Kernel::run(m, size, k, a.data(), lda, b.data() + (TransB ? start : start * ldb), ldb, c.data() + start * ldc, 1, ldc, alpha, blocking,
+                    nullptr);
       }
     });
   }
+
+ public:
 
   // ---- node construction (used by the op functions in ops/; not needed by users) ----
   /// Appends a node of type `Op` (a struct with static `forward` and `backward` functions, see ops/)

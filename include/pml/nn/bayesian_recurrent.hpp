@@ -182,6 +182,11 @@ template <Real T> class BayesianLSTM {
         s_out = detail::row_signs<T>(function, tape, noise, n, 4 * h);
       }
     }
+    if (sampling != WeightSampling::flipout) {  // one set of weights at every step: the fused pass of nn::LSTM
+      RecurrentOutput<T>& base = out;
+      detail::lstm_pass(function, tape, x, wih, whh, b, base, initial, StepMasks<T>{});
+      return;
+    }
     out.hidden.clear();
     for (Index t = 0; t < steps; ++t) {
       const ad::Var<T> xt = steps == 1 ? x : ad::slice_cols(x, t * f, f);

@@ -107,12 +107,38 @@ template <Real T> void check_masks(const char* function, const StepMasks<T>& m, 
   check(m.input, input, "input");
   check(m.hidden, hidden, "hidden");
 }
+/// The LSTM's pass over all steps (nn::LSTM, and nn::BayesianLSTM with one weight sample): x masked by the
+/// input mask (the same at every step), then ad::lstm_sequence with [W_ih | W_hh | bᵀ] from [h_0 c_0 (m)],
+/// h_t and c_t taken from it with ad::block.
+template <Real T>
+void lstm_pass(const char* function, ad::Tape<T>& tape, const ad::Var<T>& x, const ad::Var<T>& wih, const ad::Var<T>& whh, const ad::Var<T>& b,
+               RecurrentOutput<T>& out, const RecurrentState<T>& initial, const StepMasks<T>& masks) {
+  const Index f = wih.cols(), h = whh.cols(), n = x.rows();
+  const Index steps = recurrent_steps(function, x, f);
+  check_masks(function, masks, n, f, h);
+  const ad::Var<T> h0 = initial_state(function, tape, initial.h, n, h, "hidden state");
+  const ad::Var<T> c0 = initial_state(function, tape, initial.c, n, h, "cell state");
+  ad::Var<T> xm = x;
+  if (masks.input.tape) {  // the same mask at every step (like mask_mul, it gets no gradient)
+    ad::Var<T> tiled = tape.constant(n, steps * f);
+    for (Index t = 0; t < steps; ++t) tiled.value().middleCols(t * f, f) = masks.input.value();
+    xm = ad::mask_mul(x, tiled);
+  }
+  ad::Var<T> state = ad::concat_cols(h0, c0);
+  if (masks.hidden.tape) state = ad::concat_cols(state, masks.hidden);
+  const ad::Var<T> seq = ad::lstm_sequence(xm, ad::concat_cols(ad::concat_cols(wih, whh), ad::transpose(b)), state, steps);
+  out.hidden.clear();
+  for (Index t = 0; t < steps; ++t) out.hidden.push_back(ad::block(seq, t * n, 0, n, h));
+  out.h = out.hidden.back();
+  out.c = ad::block(seq, (steps - 1) * n, h, n, h);
+}
 }  // namespace detail
 
 /// A one-layer LSTM (torch.nn.LSTM, batch_first, gate order i, f, g, o): W_ih 4H x F, W_hh 4H x H and one
 /// bias 1 x 4H (PyTorch's b_ih + b_hh: the same function and the same gradient for each), each drawn from
-/// U(±1/√H) (PyTorch's weights likewise; its effective bias is the sum of two such draws). Each step: the
-/// slice x_t, x_t W_ihᵀ, h W_hhᵀ, their sum plus the bias, ad::lstm_cell, and the slices h and c.
+/// U(±1/√H) (PyTorch's weights likewise; its effective bias is the sum of two such draws). A pass is one
+/// node (ad::lstm_sequence: one GEMM per step forward, one per step backward, the weights' and the bias's
+/// gradient in one GEMM over all steps); out.hidden[t] are blocks of it.
 template <Real T> class LSTM {
  public:
   /// @throw std::invalid_argument for non-positive sizes.
@@ -162,22 +188,8 @@ template <Real T> class LSTM {
   template <class Self>
   static void forward_impl(Self& self, ad::Tape<T>& tape, const ad::Var<T>& x, RecurrentOutput<T>& out, const RecurrentState<T>& initial,
                            const StepMasks<T>& masks) {
-    const Index f = self.input_size(), h = self.hidden_size();
-    const Index steps = detail::recurrent_steps("nn::LSTM::forward", x, f);
-    detail::check_masks("nn::LSTM::forward", masks, x.rows(), f, h);
-    ad::Var<T> hs = detail::initial_state("nn::LSTM::forward", tape, initial.h, x.rows(), h, "hidden state");
-    ad::Var<T> cs = detail::initial_state("nn::LSTM::forward", tape, initial.c, x.rows(), h, "cell state");
-    const ad::Var<T> wih = self.weight_ih_.bind(tape), whh = self.weight_hh_.bind(tape), b = self.bias_.bind(tape);
-    out.hidden.clear();
-    for (Index t = 0; t < steps; ++t) {
-      const ad::Var<T> xt = detail::masked(steps == 1 ? x : ad::slice_cols(x, t * f, f), masks.input);
-      const ad::Var<T> hc = ad::lstm_cell(ad::matmul_nt(xt, wih) + ad::matmul_nt(detail::masked(hs, masks.hidden), whh) + b, cs);
-      hs = ad::slice_cols(hc, 0, h);
-      cs = ad::slice_cols(hc, h, h);
-      out.hidden.push_back(hs);
-    }
-    out.h = hs;
-    out.c = cs;
+    detail::recurrent_steps("nn::LSTM::forward", x, self.input_size());  // x's shape checked before the weights are bound
+    detail::lstm_pass("nn::LSTM::forward", tape, x, self.weight_ih_.bind(tape), self.weight_hh_.bind(tape), self.bias_.bind(tape), out, initial, masks);
   }
   Parameter<T> weight_ih_, weight_hh_, bias_;
 };

@@ -55,6 +55,27 @@ template <Real T> struct SliceCols {
   static void backward(Tape<T>& t, const Node<T>& n, Map<T>, Map<T> g) { t.adjoint(n.a).middleCols(op_data<Data>(n).first, n.cols) += g; }
 };
 
+/// The block of A at (first_row, first_col) of the node's shape.
+template <Real T> struct Block {
+  struct Data {
+    Index first_row, first_col;
+  };
+  static void forward(Tape<T>& t, Node<T>& n, Map<T> v) {
+    const Data& d = op_data<Data>(n);
+    v = t.value(n.a).block(d.first_row, d.first_col, n.rows, n.cols);
+  }
+  static void backward(Tape<T>& t, const Node<T>& n, Map<T>, Map<T> g) {
+    const Data& d = op_data<Data>(n);
+    t.adjoint(n.a).block(d.first_row, d.first_col, n.rows, n.cols) += g;
+  }
+};
+
+/// Aᵀ.
+template <Real T> struct Transpose {
+  static void forward(Tape<T>& t, Node<T>& n, Map<T> v) { v = t.value(n.a).transpose(); }
+  static void backward(Tape<T>& t, const Node<T>& n, Map<T>, Map<T> g) { t.adjoint(n.a) += g.transpose(); }
+};
+
 /// [A B].
 template <Real T> struct ConcatCols {
   static void forward(Tape<T>& t, Node<T>& n, Map<T> v) { v << t.value(n.a), t.value(n.b); }
@@ -99,6 +120,17 @@ template <Real T> Var<T> slice_cols(const Var<T>& a, Index first, Index count) {
                                                    ") outside 0.." + std::to_string(a.cols()));
   return a.tape->template record<detail::SliceCols<T>>(a.rows(), count, {a.id}, {first});
 }
+/// The rows x cols block of A whose top-left entry is A(first_row, first_col) (Eigen's block()).
+/// @throw std::invalid_argument if the block is not inside A.
+template <Real T> Var<T> block(const Var<T>& a, Index first_row, Index first_col, Index rows, Index cols) {
+  if (first_row < 0 || first_col < 0 || rows < 0 || cols < 0 || first_row + rows > a.rows() || first_col + cols > a.cols())
+    pml::detail::throw_shape("ad::block", "a " + std::to_string(rows) + "x" + std::to_string(cols) + " block at (" + std::to_string(first_row) + ", " +
+                                              std::to_string(first_col) + ") is not inside a " + std::to_string(a.rows()) + "x" +
+                                              std::to_string(a.cols()) + " node");
+  return a.tape->template record<detail::Block<T>>(rows, cols, {a.id}, {first_row, first_col});
+}
+/// Aᵀ (cols x rows; a copy).
+template <Real T> Var<T> transpose(const Var<T>& a) { return a.tape->template record<detail::Transpose<T>>(a.cols(), a.rows(), {a.id}); }
 /// [A B], side by side: rows x (A's columns + B's columns).
 /// @throw std::invalid_argument if the tapes or the row counts differ.
 template <Real T> Var<T> concat_cols(const Var<T>& a, const Var<T>& b) {

@@ -106,6 +106,124 @@ template <Real T> struct GruCell {
   }
 };
 
+/// A whole LSTM sequence as one node (the layout is lstm_sequence()'s). Each step copies x_t into its
+/// rows, sets h_{t-1} ⊙ m beside it and a column of ones after them, and computes its gates with one GEMM
+/// [x_t | h_{t-1} ⊙ m | 1] [W_ih | W_hh | b]ᵀ on those blocks (input projection, recurrence and bias at
+/// once), then applies them in place (kept activated for the backward pass). The backward pass runs the
+/// steps in reverse: the gates' adjoints D_t into the node's own adjoint, one GEMM D_t W_hh per step for
+/// h_{t-1} (and D_t W_ih for x_t when x needs it), and after the loop one GEMM Dᵀ [x | h ⊙ m | 1] over all
+/// steps for the weights and the bias (the weight gradient batched over time, as cuDNN's LSTM does).
+template <Real T> struct LstmSequence {
+  struct Data {
+    Index steps;
+  };
+  using Strided = typename Tape<T>::StridedMap;
+  using Column = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
+  /// Rows [r0, r0 + len) of column k of a column-major matrix whose leading dimension is ld.
+  static Column column(T* data, Index ld, Index k, Index r0, Index len) { return Column(data + k * ld + r0, len); }
+  static Strided rows_block(T* data, Index ld, Index first_col, Index r0, Index rows, Index cols) {
+    return Strided(data + first_col * ld + r0, rows, cols, Eigen::OuterStride<>(ld));
+  }
+  struct Shape {
+    Index rows, h, f, ld;  ///< N, H, F, the node's rows (steps·N)
+    bool masked;
+    Index x() const { return 2 * h; }              ///< first column of x_t
+    Index hm() const { return 2 * h + f; }         ///< first column of h_{t-1} ⊙ m
+    Index ones() const { return 3 * h + f; }       ///< the column of ones
+    Index gates() const { return 3 * h + f + 1; }  ///< first column of the gates i, f, g, o
+  };
+  static Shape shape(Tape<T>& t, const Node<T>& n) {
+    const Index h = t.rows(n.b) / 4;
+    return {t.rows(n.c), h, t.cols(n.b) - h - 1, n.rows, t.cols(n.c) == 3 * h};
+  }
+
+  static void forward(Tape<T>& t, Node<T>& n, Map<T> v) {
+    const Data d = op_data<Data>(n);
+    const Shape z = shape(t, n);
+    const Index rows = z.rows, h = z.h, ld = z.ld;
+    auto x = t.value(n.a);
+    auto w = t.value(n.b);
+    auto s0 = t.value(n.c);
+    const Strided weight(w.data(), w.rows(), w.cols(), Eigen::OuterStride<>(w.rows()));
+    for (Index s = 0; s < d.steps; ++s) {
+      const Index r0 = s * rows;
+      // h_{t-1} and c_{t-1}: the given state at the first step, the previous step's rows after it
+      T* const hp = s == 0 ? s0.data() : v.data() + (r0 - rows);
+      T* const cp = s == 0 ? s0.data() + h * rows : v.data() + h * ld + (r0 - rows);
+      const Index ldp = s == 0 ? rows : ld;
+      v.block(r0, z.x(), rows, z.f) = x.middleCols(s * z.f, z.f);
+      for (Index k = 0; k < h; ++k) {
+        if (z.masked) column(v.data(), ld, z.hm() + k, r0, rows) = column(hp, ldp, k, 0, rows) * column(s0.data(), rows, 2 * h + k, 0, rows);
+        else column(v.data(), ld, z.hm() + k, r0, rows) = column(hp, ldp, k, 0, rows);
+      }
+      column(v.data(), ld, z.ones(), r0, rows).setOnes();
+      Strided gates = rows_block(v.data(), ld, z.gates(), r0, rows, 4 * h);
+      gates.setZero();
+      t.template gemm<false, true>(gates, rows_block(v.data(), ld, z.x(), r0, rows, z.f + h + 1), weight);
+      cell_chunks(rows, h, [&](Index j, Index q0, Index len) {
+        Column ai = column(v.data(), ld, z.gates() + j, r0 + q0, len), af = column(v.data(), ld, z.gates() + h + j, r0 + q0, len),
+               ag = column(v.data(), ld, z.gates() + 2 * h + j, r0 + q0, len), ao = column(v.data(), ld, z.gates() + 3 * h + j, r0 + q0, len);
+        const CellBuffer<T> i = pml::sigmoid(ai), f = pml::sigmoid(af), g = pml::simd::tanh(ag), o = pml::sigmoid(ao);
+        const CellBuffer<T> c = f * column(cp, ldp, j, q0, len) + i * g;
+        ai = i;
+        af = f;
+        ag = g;
+        ao = o;
+        column(v.data(), ld, h + j, r0 + q0, len) = c;
+        column(v.data(), ld, j, r0 + q0, len) = o * pml::simd::tanh(c);
+      });
+    }
+  }
+
+  static void backward(Tape<T>& t, const Node<T>& n, Map<T> v, Map<T> g) {
+    const Data d = op_data<Data>(n);
+    const Shape z = shape(t, n);
+    const Index rows = z.rows, h = z.h, ld = z.ld;
+    auto w = t.value(n.b);
+    auto s0 = t.value(n.c);
+    const Strided w_ih(w.data(), w.rows(), z.f, Eigen::OuterStride<>(w.rows())), w_hh(w.data() + z.f * w.rows(), w.rows(), h, Eigen::OuterStride<>(w.rows()));
+    T* const ds0 = n.grad_c ? t.adjoint(n.c).data() : nullptr;
+    for (Index s = d.steps; s-- > 0;) {
+      const Index r0 = s * rows;
+      T* const cp = s == 0 ? s0.data() + h * rows : v.data() + h * ld + (r0 - rows);
+      const Index ldp = s == 0 ? rows : ld;
+      // where the adjoints of h_{t-1} and c_{t-1} go: the previous step's rows of this node's adjoint, or the state's
+      T* const dp = s == 0 ? ds0 : g.data() + (r0 - rows);
+      cell_chunks(rows, h, [&](Index j, Index q0, Index len) {
+        const Index gj = z.gates() + j;
+        const CellBuffer<T> i = column(v.data(), ld, gj, r0 + q0, len), f = column(v.data(), ld, gj + h, r0 + q0, len),
+                            gg = column(v.data(), ld, gj + 2 * h, r0 + q0, len), o = column(v.data(), ld, gj + 3 * h, r0 + q0, len),
+                            tc = pml::simd::tanh(column(v.data(), ld, h + j, r0 + q0, len));
+        const CellBuffer<T> dh = column(g.data(), ld, j, r0 + q0, len);
+        const CellBuffer<T> dc = column(g.data(), ld, h + j, r0 + q0, len) + dh * o * (T(1) - tc.square());
+        column(g.data(), ld, gj, r0 + q0, len) = dc * gg * i * (T(1) - i);
+        column(g.data(), ld, gj + h, r0 + q0, len) = dc * column(cp, ldp, j, q0, len) * f * (T(1) - f);
+        column(g.data(), ld, gj + 2 * h, r0 + q0, len) = dc * i * (T(1) - gg.square());
+        column(g.data(), ld, gj + 3 * h, r0 + q0, len) = dh * tc * o * (T(1) - o);
+        if (dp) column(dp, ldp, h + j, q0, len) += dc * f;
+      });
+      const Strided dgates = rows_block(g.data(), ld, z.gates(), r0, rows, 4 * h);
+      if (n.grad_a) {  // x_t's adjoint: D_t W_ih into its columns of x's
+        auto dx = t.adjoint(n.a);
+        t.template gemm<false, false>(Strided(dx.data() + s * z.f * rows, rows, z.f, Eigen::OuterStride<>(rows)), dgates, w_ih);
+      }
+      if (!dp) continue;
+      // the adjoint of h_{t-1} ⊙ m: D_t W_hh, kept in this node's own adjoint (its h ⊙ m block)
+      Strided dhm = rows_block(g.data(), ld, z.hm(), r0, rows, h);
+      dhm.setZero();
+      t.template gemm<false, false>(dhm, dgates, w_hh);
+      Strided dhp = rows_block(dp, ldp, 0, 0, rows, h);
+      if (z.masked) dhp.array() += dhm.array() * rows_block(s0.data(), rows, 2 * h, 0, rows, h).array();
+      else dhp += dhm;
+    }
+    if (n.grad_b) {  // [W_ih | W_hh | b] += Dᵀ [x | h ⊙ m | 1], every step at once
+      const Index total = d.steps * rows;
+      t.template gemm<true, false>(t.adjoint(n.b), Eigen::Map<Matrix<T>>(g.data() + z.gates() * ld, total, 4 * h),
+                                   Eigen::Map<Matrix<T>>(v.data() + z.x() * ld, total, z.f + h + 1));
+    }
+  }
+};
+
 }  // namespace detail
 
 /// One LSTM step's elementwise part: `gates` (N x 4H, the pre-activations x W_ihᵀ + h W_hhᵀ + b in
@@ -117,6 +235,34 @@ template <Real T> Var<T> lstm_cell(const Var<T>& gates, const Var<T>& c_prev) {
     pml::detail::throw_shape("ad::lstm_cell", "gates are " + std::to_string(gates.rows()) + "x" + std::to_string(gates.cols()) + ", c_prev " +
                                                   std::to_string(c_prev.rows()) + "x" + std::to_string(c_prev.cols()) + ": expected N x 4H and N x H");
   return gates.tape->template record<detail::LstmCell<T>>(c_prev.rows(), 2 * c_prev.cols(), {gates.id, c_prev.id});
+}
+
+/// A whole LSTM sequence of `steps` steps over N sequences as one node (PyTorch's torch.nn.LSTM equations,
+/// gate order i, f, g, o; Hochreiter & Schmidhuber 1997 with a forget gate).
+/// - `x` (N x (steps·F)): the inputs, step t in columns [t·F, (t+1)·F) (nn::LSTM's layout).
+/// - `weight` (4H x (F + H + 1)): [W_ih | W_hh | bᵀ], the input and recurrent weights and the bias.
+/// - `state` (N x 2H, or N x 3H): [h_0 c_0], the initial hidden and cell state, and optionally a third block
+///   m, the variational-dropout mask multiplying h_{t-1} where it enters the gates at every step (like
+///   mask_mul, the mask gets no gradient).
+///
+/// Returns a (steps·N) x (7H + F + 1) node: rows [t·N, (t+1)·N) hold step t's [h_t | c_t | x_t | h_{t-1} ⊙ m
+/// | 1 | i f g o], the blocks after c_t the node's working values (the gates activated, kept for the
+/// backward pass; their adjoints are the node's own: take h_t and c_t from it with ad::block, nothing
+/// else). nn::LSTM and nn::BayesianLSTM do.
+/// @throw std::invalid_argument if the tapes differ or the shapes do not fit (naming them).
+template <Real T> Var<T> lstm_sequence(const Var<T>& x, const Var<T>& weight, const Var<T>& state, Index steps) {
+  detail::same_tape("ad::lstm_sequence", x, weight);
+  detail::same_tape("ad::lstm_sequence", x, state);
+  const Index h = weight.rows() / 4, rows = state.rows();
+  const Index f = steps >= 1 ? x.cols() / steps : 0;
+  if (steps < 1 || h < 1 || f < 1 || weight.rows() != 4 * h || x.cols() != steps * f || weight.cols() != f + h + 1 || x.rows() != rows ||
+      (state.cols() != 2 * h && state.cols() != 3 * h))
+    pml::detail::throw_shape("ad::lstm_sequence", "x is " + std::to_string(x.rows()) + "x" + std::to_string(x.cols()) + ", weight " +
+                                                      std::to_string(weight.rows()) + "x" + std::to_string(weight.cols()) + ", state " +
+                                                      std::to_string(state.rows()) + "x" + std::to_string(state.cols()) + " for " +
+                                                      std::to_string(steps) +
+                                                      " steps: expected N x (steps·F), 4H x (F + H + 1) and N x 2H or N x 3H");
+  return x.tape->template record<detail::LstmSequence<T>>(steps * rows, 7 * h + f + 1, {x.id, weight.id, state.id}, {steps});
 }
 
 /// One GRU step's elementwise part: gx = x W_ihᵀ + b_ih and gh = h W_hhᵀ + b_hh (N x 3H, blocks r, z, n)
