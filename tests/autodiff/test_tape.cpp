@@ -2,6 +2,7 @@
 // and no heap allocation in a steady-state step (global operator new counter + Eigen's malloc hook).
 #include "counting_allocator.hpp"  // first: it sets up Eigen's malloc hook (the one file of this executable)
 #include <catch2/catch.hpp>
+#include <array>
 
 
 #include "pml/autodiff.hpp"
@@ -148,6 +149,40 @@ TEST_CASE("products above the small-size threshold (the tape's own GEMM path) ma
     const Var<double> va = tape.variable(a), vb = tape.variable(bt);
     check(va, vb, pml::ad::matmul_nt(va, vb), w * bt, w.transpose() * a);
   }
+}
+
+TEST_CASE("Tape::gemm_packed with a right operand packed once matches Eigen, on strided blocks, in float and double", "[autodiff]") {
+  auto run = []<class T>(T) {
+    using M = pml::Matrix<T>;
+    using S = typename Tape<T>::StridedMap;
+    pml::Rng rng(15);
+    Tape<T> tape;
+    const double tol = sizeof(T) == 8 ? 1e-12 : 1e-4;
+    // shapes: tiny, one block, and several pieces of C's columns and several blocks of the inner dimension
+    for (const auto [m, k, n] : {std::array<pml::Index, 3>{3, 2, 5}, {64, 161, 512}, {70, 700, 300}}) {
+      INFO(m << " x " << k << " x " << n);
+      // A and C as blocks (leading dimension larger than their rows) of bigger matrices, B as given or transposed
+      M a_big = random_matrix<T>(rng, m + 7, k + 2), c_big = random_matrix<T>(rng, m + 5, n + 1);
+      const M b = random_matrix<T>(rng, k, n), bt = b.transpose();
+      const M a = a_big.block(3, 1, m, k), c0 = c_big.block(2, 0, m, n);
+      const M want = c0 + T(0.5) * a * b;
+      tape.template pack_rhs<false>(0, S(const_cast<T*>(b.data()), k, n, Eigen::OuterStride<>(k)), m);
+      tape.template pack_rhs<true>(1, S(const_cast<T*>(bt.data()), n, k, Eigen::OuterStride<>(n)), m);
+      for (const int slot : {0, 1}) {
+        M c = c_big;
+        tape.gemm_packed(slot, S(c.data() + 2, m, n, Eigen::OuterStride<>(c.rows())), S(a_big.data() + 3 + a_big.rows(), m, k, Eigen::OuterStride<>(a_big.rows())),
+                         T(0.5));
+        CHECK((c.block(2, 0, m, n) - want).cwiseAbs().maxCoeff() < tol * std::max<T>(1, want.cwiseAbs().maxCoeff()));
+        CHECK(c.row(0) == c_big.row(0));  // nothing outside the block written
+        CHECK(c.col(n) == c_big.col(n));
+      }
+      M c = c0;
+      CHECK_THROWS_WITH(tape.gemm_packed(0, S(c.data(), m, n - 1, Eigen::OuterStride<>(m)), S(a_big.data(), m, k, Eigen::OuterStride<>(a_big.rows()))),
+                        Contains("Tape::gemm_packed") && Contains("packed for"));
+    }
+  };
+  run(double{});
+  run(float{});
 }
 
 TEST_CASE("constants get no gradient, and nodes made only of constants are skipped", "[autodiff]") {

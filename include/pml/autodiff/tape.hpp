@@ -225,6 +225,80 @@ template <Real T> class Tape {
     gemm_impl<TransA, TransB>(c, a, b, alpha);
   }
 
+  /// Packs op(B) (k x n; op = transpose when TransB) into the tape's buffer `slot` (0 or 1) for products
+  /// gemm_packed(slot, C, A) with A of `m` rows: Eigen's GEMM packs its right operand at every product, so a
+  /// recurrent layer's weights, the same operand at every time step, are packed once per pass instead.
+  /// The packing holds op(B)'s values (B may change afterwards) until the slot is packed again.
+  template <bool TransB> void pack_rhs(int slot, const StridedMap& b, Index m) {
+    constexpr int order = TransB ? Eigen::RowMajor : Eigen::ColMajor;
+    using Mapper = Eigen::internal::const_blas_data_mapper<T, Index, order>;
+    Eigen::internal::gemm_pack_rhs<T, Index, Mapper, Traits::nr, order> pack;
+    if (slot < 0 || slot >= static_cast<int>(packed_.size()))
+      pml::detail::throw_domain("Tape::pack_rhs", "slot", "be 0 or 1", std::to_string(slot));
+    Packed& p = packed_[static_cast<std::size_t>(slot)];
+    p.m = m;
+    p.n = TransB ? b.rows() : b.cols();
+    p.k = TransB ? b.cols() : b.rows();
+    // C's columns in pieces fixed by the shape alone (as gemm()), each packed with its own blocking
+    p.pieces = std::clamp<Index>(std::min(p.n / 64, m * p.n * p.k >> 20), 1, 16);
+    p.piece = (p.n + p.pieces - 1) / p.pieces;
+    if (static_cast<Index>(p.b.size()) < p.pieces) p.b.resize(static_cast<std::size_t>(p.pieces));
+    const Mapper rhs(b.data(), b.outerStride());
+    for (Index q = 0; q < p.pieces; ++q) {
+      const Index start = q * p.piece, size = std::min(p.piece, p.n - start);
+      if (size <= 0) continue;
+      Index kc = p.k, mc = m, nc = size;
+      Eigen::internal::computeProductBlockingSizes<T, T, 1>(kc, mc, nc, Index(1));
+      p.blocking[static_cast<std::size_t>(q)] = {kc, mc, nc};
+      Arena& buffer = p.b[static_cast<std::size_t>(q)];
+      buffer.reserve(static_cast<std::size_t>(p.k * size), 0);
+      for (Index k2 = 0; k2 < p.k; k2 += kc) {
+        const Index actual_kc = std::min(k2 + kc, p.k) - k2;
+        for (Index j2 = 0; j2 < size; j2 += nc)
+          pack(buffer.data() + k2 * size + actual_kc * j2, rhs.getSubMapper(k2, start + j2), actual_kc, std::min(j2 + nc, size) - j2);
+      }
+    }
+  }
+  /// C += alpha A op(B) for op(B) packed in `slot` by pack_rhs() (C m x n, A m x k; m as packed for): the
+  /// same kernel as gemm(), the right operand not packed again.
+  /// @throw std::invalid_argument if the shapes are not the packed ones.
+  void gemm_packed(int slot, StridedMap c, const StridedMap& a, T alpha = T(1)) {
+    if (slot < 0 || slot >= static_cast<int>(packed_.size()))
+      pml::detail::throw_domain("Tape::gemm_packed", "slot", "be 0 or 1", std::to_string(slot));
+    const Packed& p = packed_[static_cast<std::size_t>(slot)];
+    if (a.rows() != p.m || c.rows() != p.m || a.cols() != p.k || c.cols() != p.n)
+      pml::detail::throw_shape("Tape::gemm_packed", "C is " + std::to_string(c.rows()) + "x" + std::to_string(c.cols()) + " and A " +
+                                                        std::to_string(a.rows()) + "x" + std::to_string(a.cols()) + ", packed for " +
+                                                        std::to_string(p.m) + " x " + std::to_string(p.k) + " times " + std::to_string(p.k) + " x " +
+                                                        std::to_string(p.n));
+    if (p.m == 0 || p.n == 0 || p.k == 0) return;
+    using LhsMapper = Eigen::internal::const_blas_data_mapper<T, Index, Eigen::ColMajor>;
+    using ResMapper = Eigen::internal::blas_data_mapper<T, Index, Eigen::ColMajor, Eigen::Unaligned, 1>;
+    if (static_cast<Index>(packing_.size()) < p.pieces) packing_.resize(static_cast<std::size_t>(p.pieces));
+    const LhsMapper lhs(a.data(), a.outerStride());
+    const ResMapper res(c.data(), c.outerStride());
+    pml::detail::parallel_for(p.pieces, [&](Index q) {
+      const Index start = q * p.piece, size = std::min(p.piece, p.n - start);
+      if (size <= 0) return;
+      Eigen::internal::gemm_pack_lhs<T, Index, LhsMapper, Traits::mr, Traits::LhsProgress, typename Traits::LhsPacket4Packing, Eigen::ColMajor> pack_lhs;
+      Eigen::internal::gebp_kernel<T, T, Index, ResMapper, Traits::mr, Traits::nr, false, false> gebp;
+      const auto [kc, mc, nc] = p.blocking[static_cast<std::size_t>(q)];
+      Arena& block_a = packing_[static_cast<std::size_t>(q)].first;
+      block_a.reserve(static_cast<std::size_t>(kc * mc), 0);
+      const T* const block_b = p.b[static_cast<std::size_t>(q)].data();
+      for (Index i2 = 0; i2 < p.m; i2 += mc) {
+        const Index actual_mc = std::min(i2 + mc, p.m) - i2;
+        for (Index k2 = 0; k2 < p.k; k2 += kc) {
+          const Index actual_kc = std::min(k2 + kc, p.k) - k2;
+          pack_lhs(block_a.data(), lhs.getSubMapper(i2, k2), actual_kc, actual_mc);
+          for (Index j2 = 0; j2 < size; j2 += nc)
+            gebp(res.getSubMapper(i2, start + j2), block_a.data(), block_b + k2 * size + actual_kc * j2, actual_mc, actual_kc,
+                 std::min(j2 + nc, size) - j2, alpha);
+        }
+      }
+    });
+  }
+
  private:
   template <bool TransA, bool TransB, class MC, class MA, class MB> void gemm_impl(MC& c, const MA& a, const MB& b, T alpha) {
     const Index m = c.rows(), n = c.cols(), k = TransA ? a.rows() : a.cols();
@@ -390,6 +464,14 @@ template <Real T> class Tape {
 
   std::vector<Node> nodes_;
   std::vector<std::pair<Arena, Arena>> packing_;  // GEMM packing buffers (A, B) of each piece of a product
+  using Traits = Eigen::internal::gebp_traits<T, T>;  // Eigen's GEMM kernel's register blocking (mr, nr)
+  /// A right operand packed by pack_rhs(): its shape, the pieces of its columns, each piece's packing and blocking.
+  struct Packed {
+    Index m = 0, n = 0, k = 0, pieces = 0, piece = 0;
+    std::vector<Arena> b;
+    std::array<std::array<Index, 3>, 16> blocking{};  // kc, mc, nc of each piece
+  };
+  std::array<Packed, 2> packed_;
   Arena values_, adjoints_;
   std::size_t used_ = 0;  // entries of the arenas in use
   std::vector<Sink> sinks_;

@@ -109,10 +109,11 @@ template <Real T> struct GruCell {
 /// A whole LSTM sequence as one node (the layout is lstm_sequence()'s). Each step copies x_t into its
 /// rows, sets h_{t-1} ⊙ m beside it and a column of ones after them, and computes its gates with one GEMM
 /// [x_t | h_{t-1} ⊙ m | 1] [W_ih | W_hh | b]ᵀ on those blocks (input projection, recurrence and bias at
-/// once), then applies them in place (kept activated for the backward pass). The backward pass runs the
-/// steps in reverse: the gates' adjoints D_t into the node's own adjoint, one GEMM D_t W_hh per step for
-/// h_{t-1} (and D_t W_ih for x_t when x needs it), and after the loop one GEMM Dᵀ [x | h ⊙ m | 1] over all
-/// steps for the weights and the bias (the weight gradient batched over time, as cuDNN's LSTM does).
+/// once; the weights packed for the GEMM kernel once per pass, Tape::pack_rhs), then applies them in
+/// place (kept activated for the backward pass). The backward pass runs the steps in reverse: the gates'
+/// adjoints D_t into the node's own adjoint, one GEMM D_t W_hh per step for h_{t-1} (and D_t W_ih for x_t
+/// when x needs it), and after the loop one GEMM Dᵀ [x | h ⊙ m | 1] over all steps for the weights and
+/// the bias (the weight gradient batched over time, as cuDNN's LSTM does).
 template <Real T> struct LstmSequence {
   struct Data {
     Index steps;
@@ -144,7 +145,7 @@ template <Real T> struct LstmSequence {
     auto x = t.value(n.a);
     auto w = t.value(n.b);
     auto s0 = t.value(n.c);
-    const Strided weight(w.data(), w.rows(), w.cols(), Eigen::OuterStride<>(w.rows()));
+    t.template pack_rhs<true>(0, Strided(w.data(), w.rows(), w.cols(), Eigen::OuterStride<>(w.rows())), rows);  // packed once for every step
     for (Index s = 0; s < d.steps; ++s) {
       const Index r0 = s * rows;
       // h_{t-1} and c_{t-1}: the given state at the first step, the previous step's rows after it
@@ -159,7 +160,7 @@ template <Real T> struct LstmSequence {
       column(v.data(), ld, z.ones(), r0, rows).setOnes();
       Strided gates = rows_block(v.data(), ld, z.gates(), r0, rows, 4 * h);
       gates.setZero();
-      t.template gemm<false, true>(gates, rows_block(v.data(), ld, z.x(), r0, rows, z.f + h + 1), weight);
+      t.gemm_packed(0, gates, rows_block(v.data(), ld, z.x(), r0, rows, z.f + h + 1));
       cell_chunks(rows, h, [&](Index j, Index q0, Index len) {
         Column ai = column(v.data(), ld, z.gates() + j, r0 + q0, len), af = column(v.data(), ld, z.gates() + h + j, r0 + q0, len),
                ag = column(v.data(), ld, z.gates() + 2 * h + j, r0 + q0, len), ao = column(v.data(), ld, z.gates() + 3 * h + j, r0 + q0, len);
@@ -181,7 +182,9 @@ template <Real T> struct LstmSequence {
     const Index rows = z.rows, h = z.h, ld = z.ld;
     auto w = t.value(n.b);
     auto s0 = t.value(n.c);
-    const Strided w_ih(w.data(), w.rows(), z.f, Eigen::OuterStride<>(w.rows())), w_hh(w.data() + z.f * w.rows(), w.rows(), h, Eigen::OuterStride<>(w.rows()));
+    // W_hh and W_ih packed once for every step
+    t.template pack_rhs<false>(0, Strided(w.data() + z.f * w.rows(), w.rows(), h, Eigen::OuterStride<>(w.rows())), rows);
+    if (n.grad_a) t.template pack_rhs<false>(1, Strided(w.data(), w.rows(), z.f, Eigen::OuterStride<>(w.rows())), rows);
     T* const ds0 = n.grad_c ? t.adjoint(n.c).data() : nullptr;
     for (Index s = d.steps; s-- > 0;) {
       const Index r0 = s * rows;
@@ -205,13 +208,13 @@ template <Real T> struct LstmSequence {
       const Strided dgates = rows_block(g.data(), ld, z.gates(), r0, rows, 4 * h);
       if (n.grad_a) {  // x_t's adjoint: D_t W_ih into its columns of x's
         auto dx = t.adjoint(n.a);
-        t.template gemm<false, false>(Strided(dx.data() + s * z.f * rows, rows, z.f, Eigen::OuterStride<>(rows)), dgates, w_ih);
+        t.gemm_packed(1, Strided(dx.data() + s * z.f * rows, rows, z.f, Eigen::OuterStride<>(rows)), dgates);
       }
       if (!dp) continue;
       // the adjoint of h_{t-1} ⊙ m: D_t W_hh, kept in this node's own adjoint (its h ⊙ m block)
       Strided dhm = rows_block(g.data(), ld, z.hm(), r0, rows, h);
       dhm.setZero();
-      t.template gemm<false, false>(dhm, dgates, w_hh);
+      t.gemm_packed(0, dhm, dgates);
       Strided dhp = rows_block(dp, ldp, 0, 0, rows, h);
       if (z.masked) dhp.array() += dhm.array() * rows_block(s0.data(), rows, 2 * h, 0, rows, h).array();
       else dhp += dhm;
