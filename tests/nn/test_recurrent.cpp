@@ -23,6 +23,12 @@ template <class T> double discrepancy(const pml::Matrix<T>& got, const pml::Matr
   REQUIRE(got.cols() == want.cols());
   return static_cast<double>((got - want).cwiseAbs().maxCoeff()) / std::max(1.0, static_cast<double>(want.cwiseAbs().maxCoeff()));
 }
+/// An r x c matrix of U(-1, 1) draws.
+template <class T> pml::Matrix<T> uniform_matrix(pml::Rng& rng, Index r, Index c) {
+  pml::Matrix<T> out(r, c);
+  for (Index i = 0; i < out.size(); ++i) out(i) = T(2) * pml::random::uniform<T>(rng) - T(1);
+  return out;
+}
 template <class T> constexpr double tolerance() { return sizeof(T) == 8 ? 1e-12 : 1e-5; }
 
 template <class T, class Layer> void compare(const pml_test::Case& c, bool lstm) {
@@ -89,11 +95,7 @@ TEST_CASE("LSTM and GRU match PyTorch's kernels, forward and backward, from zero
 TEST_CASE("the recurrent cells pass gradcheck in double and float", "[nn][recurrent][gradcheck]") {
   auto run = []<class T>(T) {
     pml::Rng rng(4);
-    auto m = [&](Index r, Index c) {
-      pml::Matrix<T> out(r, c);
-      for (Index i = 0; i < out.size(); ++i) out(i) = T(2) * pml::random::uniform<T>(rng) - T(1);
-      return out;
-    };
+    auto m = [&](Index r, Index c) { return uniform_matrix<T>(rng, r, c); };
     using V = Var<T>;
     const pml::Matrix<T> up = m(3, 8);
     auto lstm = pml::ad::gradcheck<T>([&](Tape<T>& t, std::vector<V>& v) { return pml::ad::sum(pml::ad::lstm_cell(v[0], v[1]) * t.constant(up)); },
@@ -113,11 +115,7 @@ TEST_CASE("the recurrent cells pass gradcheck in double and float", "[nn][recurr
 TEST_CASE("ad::lstm_sequence is the chain of lstm_cell steps and passes gradcheck, with and without the hidden mask", "[nn][recurrent][gradcheck]") {
   auto run = []<class T>(T) {
     pml::Rng rng(8);
-    auto m = [&](Index r, Index c) {
-      pml::Matrix<T> out(r, c);
-      for (Index i = 0; i < out.size(); ++i) out(i) = T(2) * pml::random::uniform<T>(rng) - T(1);
-      return out;
-    };
+    auto m = [&](Index r, Index c) { return uniform_matrix<T>(rng, r, c); };
     using V = Var<T>;
     const Index n = 3, f = 2, h = 4, steps = 5;
     const pml::Matrix<T> x = m(n, steps * f), weight = m(4 * h, f + h + 1), h0 = m(n, h), c0 = m(n, h), up = m(steps * n, 2 * h);
@@ -154,6 +152,22 @@ TEST_CASE("ad::lstm_sequence is the chain of lstm_cell steps and passes gradchec
           {x, weight, (pml::Matrix<T>(n, 2 * h) << h0, c0).finished()});
       INFO("lstm_sequence " << check.max_rel_error);
       CHECK(check.passed);
+      // one input needing a gradient at a time (nn::LSTM's pass: only the weights), the others constants
+      const pml::Matrix<T> s0 = (pml::Matrix<T>(n, 2 * h) << h0, c0).finished();
+      for (int which = 0; which < 3; ++which) {
+        INFO("only input " << which);
+        auto one = pml::ad::gradcheck<T>(
+            [&](Tape<T>& t, std::vector<V>& v) {
+              const V xin = which == 0 ? v[0] : t.constant(x), win = which == 1 ? v[0] : t.constant(weight);
+              V st = which == 2 ? v[0] : t.constant(s0);
+              if (masked) st = pml::ad::concat_cols(st, t.constant(mask));
+              const V out = pml::ad::lstm_sequence(xin, win, st, steps);
+              return pml::ad::sum(pml::ad::block(out, 0, 0, steps * n, 2 * h) * t.constant(up));
+            },
+            {which == 0 ? x : which == 1 ? weight : s0});
+        INFO("max relative error " << one.max_rel_error);
+        CHECK(one.passed);
+      }
     }
     // the ops the layer builds it with: a block and a transpose
     const pml::Matrix<T> up2 = m(2, 3), up3 = m(6, 2);
@@ -266,6 +280,10 @@ TEST_CASE("recurrent layers throw naming the layer and the shapes", "[nn][recurr
   CHECK_THROWS_WITH(pml::ad::lstm_sequence(xs, weight, tape.constant(Eigen::MatrixXf::Zero(2, 5)), 3), Contains("state 2x5"));
   CHECK_THROWS_WITH(pml::ad::lstm_sequence(xs, state, state, 3), Contains("weight 2x8"));
   CHECK_THROWS_WITH(pml::ad::lstm_sequence(xs, weight, state, 0), Contains("for 0 steps"));
+  Tape<float> other;
+  pml::Rng draws(1);
+  CHECK_THROWS_WITH(lstm.forward(tape, ok, {}, pml::nn::variational_masks(other, draws, 2, 3, 4, 0.5)),
+                    Contains("nn::LSTM::forward") && Contains("another tape"));
   CHECK_THROWS_WITH(pml::ad::block(ok, 1, 0, 2, 6), Contains("ad::block") && Contains("2x6 block at (1, 0)") && Contains("2x6 node"));
 }
 

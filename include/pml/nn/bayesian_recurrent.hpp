@@ -154,8 +154,8 @@ template <Real T> class BayesianLSTM {
                                   "(Fortunato et al. 2017); use weights, flipout or mean");
     const Index f = self.input_size(), h = self.hidden_size(), n = x.rows();
     const Index steps = detail::recurrent_steps(function, x, f);
-    ad::Var<T> hs = detail::initial_state(function, tape, initial.h, n, h, "hidden state");
-    ad::Var<T> cs = detail::initial_state(function, tape, initial.c, n, h, "cell state");
+    detail::check_initial_state(function, initial.h, n, h, "hidden state");  // before any draw
+    detail::check_initial_state(function, initial.c, n, h, "cell state");
     const ad::Var<T> wih_mu = self.weight_ih_mu_.bind(tape), whh_mu = self.weight_hh_mu_.bind(tape), b_mu = self.bias_mu_.bind(tape);
     ad::Var<T> wih = wih_mu, whh = whh_mu, b = b_mu, dih, dhh, s_x, s_h, s_out;
     out.kl = ad::Var<T>{};
@@ -187,6 +187,8 @@ template <Real T> class BayesianLSTM {
       detail::lstm_pass(function, tape, x, wih, whh, b, base, initial, StepMasks<T>{});
       return;
     }
+    ad::Var<T> hs = detail::initial_state(function, tape, initial.h, n, h, "hidden state");
+    ad::Var<T> cs = detail::initial_state(function, tape, initial.c, n, h, "cell state");
     out.hidden.clear();
     for (Index t = 0; t < steps; ++t) {
       const ad::Var<T> xt = steps == 1 ? x : ad::slice_cols(x, t * f, f);

@@ -12,6 +12,7 @@
 /// at most k steps.
 
 #include <cmath>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -89,12 +90,14 @@ template <Real T> Index recurrent_steps(const char* function, const ad::Var<T>& 
                                            std::to_string(input_size) + " (N x (T·F) expected)");
   return x.cols() / input_size;
 }
-template <Real T> ad::Var<T> initial_state(const char* function, ad::Tape<T>& tape, const Matrix<T>& m, Index rows, Index hidden, const char* what) {
-  if (m.size() == 0) return tape.constant(rows, hidden, T(0));
-  if (m.rows() != rows || m.cols() != hidden)
+template <Real T> void check_initial_state(const char* function, const Matrix<T>& m, Index rows, Index hidden, const char* what) {
+  if (m.size() != 0 && (m.rows() != rows || m.cols() != hidden))
     pml::detail::throw_shape(function, std::string("the initial ") + what + " is " + std::to_string(m.rows()) + "x" + std::to_string(m.cols()) +
                                            ", expected " + std::to_string(rows) + "x" + std::to_string(hidden));
-  return tape.constant(m);
+}
+template <Real T> ad::Var<T> initial_state(const char* function, ad::Tape<T>& tape, const Matrix<T>& m, Index rows, Index hidden, const char* what) {
+  check_initial_state(function, m, rows, hidden, what);
+  return m.size() == 0 ? tape.constant(rows, hidden, T(0)) : tape.constant(m);
 }
 /// x masked by `mask` when it is not empty (StepMasks).
 template <Real T> ad::Var<T> masked(const ad::Var<T>& x, const ad::Var<T>& mask) { return mask.tape ? ad::mask_mul(x, mask) : x; }
@@ -116,6 +119,8 @@ void lstm_pass(const char* function, ad::Tape<T>& tape, const ad::Var<T>& x, con
   const Index f = wih.cols(), h = whh.cols(), n = x.rows();
   const Index steps = recurrent_steps(function, x, f);
   check_masks(function, masks, n, f, h);
+  for (const ad::Var<T>* mask : {&masks.input, &masks.hidden})
+    if (mask->tape && mask->tape != x.tape) throw std::invalid_argument(std::string(function) + ": a dropout mask lives on another tape than x");
   const ad::Var<T> h0 = initial_state(function, tape, initial.h, n, h, "hidden state");
   const ad::Var<T> c0 = initial_state(function, tape, initial.c, n, h, "cell state");
   ad::Var<T> xm = x;
@@ -137,8 +142,9 @@ void lstm_pass(const char* function, ad::Tape<T>& tape, const ad::Var<T>& x, con
 /// A one-layer LSTM (torch.nn.LSTM, batch_first, gate order i, f, g, o): W_ih 4H x F, W_hh 4H x H and one
 /// bias 1 x 4H (PyTorch's b_ih + b_hh: the same function and the same gradient for each), each drawn from
 /// U(±1/√H) (PyTorch's weights likewise; its effective bias is the sum of two such draws). A pass is one
-/// node (ad::lstm_sequence: one GEMM per step forward, one per step backward, the weights' and the bias's
-/// gradient in one GEMM over all steps); out.hidden[t] are blocks of it.
+/// node (ad::lstm_sequence: one GEMM per step forward, one per step backward (two when x needs a
+/// gradient), the weights' and the bias's gradient in one GEMM over all steps); out.hidden[t] are blocks
+/// of it.
 template <Real T> class LSTM {
  public:
   /// @throw std::invalid_argument for non-positive sizes.
