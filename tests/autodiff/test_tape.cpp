@@ -185,6 +185,39 @@ TEST_CASE("Tape::gemm_packed with a right operand packed once matches Eigen, on 
   run(float{});
 }
 
+TEST_CASE("Tape::task_gemm matches Eigen in every transposition, on strided blocks, with its own scratch per task", "[autodiff]") {
+  auto run = []<class T>(T) {
+    using M = pml::Matrix<T>;
+    using S = typename Tape<T>::StridedMap;
+    pml::Rng rng(16);
+    Tape<T> tape;
+    tape.prepare_tasks(3, 40);
+    for (pml::Index q = 0; q < 3; ++q) std::fill_n(tape.task_scratch(q), 40, T(q));  // each task's scratch is its own
+    for (pml::Index q = 0; q < 3; ++q) CHECK(tape.task_scratch(q)[39] == T(q));
+    const double tol = sizeof(T) == 8 ? 1e-12 : 1e-4;
+    for (const auto [m, k, n] : {std::array<pml::Index, 3>{3, 2, 5}, {64, 161, 40}, {300, 17, 25}}) {
+      INFO(m << " x " << k << " x " << n);
+      const M a = random_matrix<T>(rng, m, k), b = random_matrix<T>(rng, k, n), at = a.transpose(), bt = b.transpose();
+      M c_big = random_matrix<T>(rng, m + 4, n + 1);
+      const M want = c_big.block(1, 0, m, n) + T(0.5) * a * b;
+      auto check = [&](auto gemm) {
+        M c = c_big;
+        gemm(S(c.data() + 1, m, n, Eigen::OuterStride<>(c.rows())));
+        CHECK((c.block(1, 0, m, n) - want).cwiseAbs().maxCoeff() < tol * std::max<T>(1, want.cwiseAbs().maxCoeff()));
+        CHECK(c.row(0) == c_big.row(0));  // nothing outside the block written
+        CHECK(c.col(n) == c_big.col(n));
+      };
+      auto map = [](const M& x) { return S(const_cast<T*>(x.data()), x.rows(), x.cols(), Eigen::OuterStride<>(x.rows())); };
+      check([&](S c) { tape.template task_gemm<false, false>(0, c, map(a), map(b), T(0.5)); });
+      check([&](S c) { tape.template task_gemm<true, false>(1, c, map(at), map(b), T(0.5)); });
+      check([&](S c) { tape.template task_gemm<false, true>(2, c, map(a), map(bt), T(0.5)); });
+      check([&](S c) { tape.template task_gemm<true, true>(0, c, map(at), map(bt), T(0.5)); });
+    }
+  };
+  run(double{});
+  run(float{});
+}
+
 TEST_CASE("constants get no gradient, and nodes made only of constants are skipped", "[autodiff]") {
   pml::Rng rng(12);
   const Eigen::MatrixXd xv = random_matrix<double>(rng, 5, 3), wv = random_matrix<double>(rng, 3, 2);

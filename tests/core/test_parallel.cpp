@@ -315,6 +315,71 @@ TEMPLATE_TEST_CASE("the tape's GEMM, split into pieces, is the same for any thre
   }
 }
 
+// The convolutions work on cache-sized blocks of the im2col matrix in tasks fixed by the shape: the same bits
+// at any thread count, and the same numbers as the composition they replace (im2col, one product, reshape,
+// bias; for the transposed convolution a product and col2im), values and every input's gradient. The shapes
+// make several blocks and tasks (6 400 and 5 120 rows), runs shorter than a pixel's batch (one image), a
+// strided, padded and dilated window, and no bias.
+TEMPLATE_TEST_CASE("conv2d and conv_transpose2d in blocks: the same for any thread count, equal to im2col and one product", "[parallel][autodiff]",
+                   float, double) {
+  using T = TestType;
+  using pml::ad::ImageShape;
+  using pml::ad::Var;
+  using pml::ad::Window2d;
+  struct Shape {
+    Index n, c, h, w, m;
+    Window2d window;
+    bool bias, transposed;
+  };
+  const Shape shapes[] = {{64, 6, 14, 14, 16, Window2d::square(5), true, false},
+                          {33, 3, 9, 11, 4, Window2d{3, 2, 1, 2, 1, 0, 2, 1}, true, false},
+                          {1, 2, 8, 8, 3, Window2d::square(3, 1, 1), false, false},
+                          {80, 8, 8, 8, 5, Window2d::square(4, 2, 1), true, true},
+                          {1, 3, 5, 6, 2, Window2d::square(3, 2, 0), false, true}};
+  pml::Rng rng(11);
+  for (const Shape& s : shapes) {
+    const Window2d& win = s.window;
+    const Index taps = win.kernel_h * win.kernel_w;
+    const ImageShape in{s.c, s.h, s.w};
+    const ImageShape out = s.transposed ? ImageShape{s.m, (s.h - 1) * win.stride_h - 2 * win.padding_h + win.dilation_h * (win.kernel_h - 1) + 1,
+                                                     (s.w - 1) * win.stride_w - 2 * win.padding_w + win.dilation_w * (win.kernel_w - 1) + 1}
+                                        : ImageShape{s.m, win.output_height(s.h), win.output_width(s.w)};
+    pml::Matrix<T> x(s.n, in.size()), w = s.transposed ? pml::Matrix<T>(s.c, s.m * taps) : pml::Matrix<T>(s.m, s.c * taps), b(1, s.m),
+        up(s.n, out.size());
+    for (pml::Matrix<T>* a : {&x, &w, &b, &up}) pml::random::fill_normal(rng, *a);
+    // form 0: the op; form 1: the composition
+    auto run = [&](int form) {
+      pml::ad::Tape<T> tape;
+      const Var<T> vx = tape.variable(x), vw = tape.variable(w), vb = tape.variable(b);
+      Var<T> y;
+      if (form == 0) {
+        const Var<T> bias = s.bias ? vb : Var<T>{};
+        y = s.transposed ? pml::ad::conv_transpose2d(vx, in, vw, bias, win) : pml::ad::conv2d(vx, in, vw, bias, win);
+      } else {
+        y = s.transposed ? pml::ad::col2im(pml::ad::matmul(pml::ad::reshape(vx, s.n * s.h * s.w, s.c), vw), out, win)
+                         : pml::ad::reshape(pml::ad::matmul_nt(pml::ad::im2col(vx, in, win), vw), s.n, out.size());
+        if (s.bias) y = pml::ad::add_channel_bias(y, vb);
+      }
+      tape.backward(pml::ad::sum(y * tape.constant(up)));
+      std::vector<pml::Matrix<T>> r{y.value(), vx.adjoint(), vw.adjoint()};
+      if (s.bias) r.push_back(vb.adjoint());
+      return r;
+    };
+    INFO("n " << s.n << ", " << s.c << "x" << s.h << "x" << s.w << " -> " << s.m << (s.transposed ? ", transposed" : ""));
+    const std::vector<pml::Matrix<T>> want = run(1);
+    same_for_any_thread_count<pml::Matrix<T>>([&] {
+      const std::vector<pml::Matrix<T>> got = run(0);
+      const double tol = std::is_same_v<T, float> ? 1e-5 : 1e-13;
+      for (std::size_t i = 0; i < got.size(); ++i) {
+        INFO("output " << i << " (value, dx, dW, db)");
+        const double scale = std::max(1.0, double(want[i].cwiseAbs().maxCoeff()));
+        CHECK(double((got[i] - want[i]).cwiseAbs().maxCoeff()) / scale < tol);
+      }
+      return got;
+    });
+  }
+}
+
 // ---- bounded memory (issue 17 §3) ---------------------------------------------------------------------
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)

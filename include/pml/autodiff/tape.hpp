@@ -299,6 +299,35 @@ template <Real T> class Tape {
     });
   }
 
+  /// Workspace for an op that runs `tasks` tasks in parallel (pml::detail::parallel_for over task indices,
+  /// e.g. a convolution's groups of rows): task i gets task_scratch(i), `scalars` entries of its own, and
+  /// task_gemm(i, ...) runs on its own packing buffers. Call before the parallel loop (it may allocate;
+  /// a steady step that asks for no more than before does not).
+  void prepare_tasks(Index tasks, std::size_t scalars) {
+    if (static_cast<Index>(tasks_.size()) < tasks) tasks_.resize(static_cast<std::size_t>(tasks));
+    for (Index i = 0; i < tasks; ++i) tasks_[static_cast<std::size_t>(i)].scratch.reserve(scalars, 0);
+  }
+  /// Task `task`'s scratch (as sized by the last prepare_tasks(); 64-byte aligned, not initialised).
+  T* task_scratch(Index task) noexcept { return tasks_[static_cast<std::size_t>(task)].scratch.data(); }
+  /// C += alpha op(A) op(B) on the calling thread with task `task`'s packing buffers: the GEMM of one task
+  /// of a parallel loop (prepare_tasks() first). Tiny products use Eigen's lazy product, as gemm() does.
+  template <bool TransA, bool TransB> void task_gemm(Index task, StridedMap c, const StridedMap& a, const StridedMap& b, T alpha = T(1)) {
+    const Index m = c.rows(), n = c.cols(), k = TransA ? a.rows() : a.cols();
+    if (m == 0 || n == 0 || k == 0) return;
+    if (m * n * k <= 4096) {
+      if constexpr (TransA && TransB) c.noalias() += alpha * a.transpose().lazyProduct(b.transpose());
+      else if constexpr (TransA) c.noalias() += alpha * a.transpose().lazyProduct(b);
+      else if constexpr (TransB) c.noalias() += alpha * a.lazyProduct(b.transpose());
+      else c.noalias() += alpha * a.lazyProduct(b);
+      return;
+    }
+    using Kernel = Eigen::internal::general_matrix_matrix_product<Index, T, TransA ? Eigen::RowMajor : Eigen::ColMajor, false, T,
+                                                                  TransB ? Eigen::RowMajor : Eigen::ColMajor, false, Eigen::ColMajor, 1>;
+    TaskSpace& s = tasks_[static_cast<std::size_t>(task)];
+    Blocking blocking(m, n, k, s.a, s.b);
+    Kernel::run(m, n, k, a.data(), a.outerStride(), b.data(), b.outerStride(), c.data(), 1, c.outerStride(), alpha, blocking, nullptr);
+  }
+
  private:
   template <bool TransA, bool TransB, class MC, class MA, class MB> void gemm_impl(MC& c, const MA& a, const MB& b, T alpha) {
     const Index m = c.rows(), n = c.cols(), k = TransA ? a.rows() : a.cols();
@@ -472,6 +501,10 @@ template <Real T> class Tape {
     std::array<std::array<Index, 3>, 16> blocking{};  // kc, mc, nc of each piece
   };
   std::array<Packed, 2> packed_;
+  struct TaskSpace {
+    Arena scratch, a, b;  // a task's scratch and its GEMM packing buffers
+  };
+  std::vector<TaskSpace> tasks_;  // prepare_tasks()
   Arena values_, adjoints_;
   std::size_t used_ = 0;  // entries of the arenas in use
   std::vector<Sink> sinks_;

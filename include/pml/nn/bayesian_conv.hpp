@@ -96,12 +96,11 @@ template <Real T> class BayesianConv2d {
       y = ad::conv2d(x.var, x.shape, w, none, self.window_);
     } else if (sampling == WeightSampling::local) {
       // each output value's own Gaussian: mean conv(x, μ), variance conv(x², σ²), drawn independently
-      // one im2col matrix P for both products: conv(x², σ²) = reshape(P² σ²ᵀ), since im2col copies entries
+      // (the im2col matrix of x² is the square of x's, padding included, so the variance is one more convolution)
       kl = kl + detail::bayes_kl(tape, rng, prior, wmu, wsigma, nullptr);
-      const ad::Var<T> p = ad::im2col(x.var, x.shape, self.window_);
       const Index rows = x.var.rows(), cols = shape.size();
-      const ad::Var<T> var = ad::reshape(ad::matmul_nt(ad::square(p), ad::square(wsigma)), rows, cols);
-      y = ad::reparameterize_variance(ad::reshape(ad::matmul_nt(p, wmu), rows, cols), var,
+      const ad::Var<T> var = ad::conv2d(ad::square(x.var), x.shape, ad::square(wsigma), none, self.window_);
+      y = ad::reparameterize_variance(ad::conv2d(x.var, x.shape, wmu, none, self.window_), var,
                                       detail::row_normal_noise<T>("nn::BayesianConv2d::forward", tape, noise, rows, cols));
     } else {  // flipout: one ΔW per pass, random signs per row and channel on its input and output
       const ad::Var<T> delta = wsigma * detail::normal_noise(tape, rng, wmu.rows(), wmu.cols());

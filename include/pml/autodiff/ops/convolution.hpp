@@ -1,7 +1,7 @@
 #pragma once
 /// @file
-/// Image ops: convolution (through the tape's GEMM: im2col, then one matrix product), transposed
-/// convolution (one product, then col2im), max and average pooling, max-unpooling with the pooling
+/// Image ops: convolution (im2col and a matrix product on cache-sized blocks, one node), transposed
+/// convolution (a product folded by col2im, likewise), max and average pooling, max-unpooling with the pooling
 /// indices, and the per-channel ops batch normalisation is made of.
 ///
 /// **Layout.** A batch of N images of C channels, H x W pixels each, is an N x (C·H·W) node: one image
@@ -178,6 +178,218 @@ template <Real T> struct Im2Col {
         }
       }
     });
+  }
+};
+
+/// Convolution as GEMMs on cache-sized blocks of the im2col matrix, which is never formed whole. The
+/// patch matrix P ((N·OH·OW) x K, K = C·KH·KW, rows with n fastest as Im2Col's) of an image batch under
+/// a window is made a block of rows at a time in a task's scratch (about 256 KiB, so it stays in the
+/// core's cache between being written and being read by the kernel), and the products that need P's
+/// transpose-adjoint (col2im) fold each block into the image as soon as it is made. Three passes, each
+/// in tasks fixed by the shape (at most kMaxTasks, each with its own scratch and GEMM packing buffers):
+/// the same bits for any thread count.
+///  - unfold_gemm:  A (+)= P Wᵀ            (convolution's output; transposed convolution's input gradient)
+///  - weight_grad:  dW += Aᵀ P             (both ops' weight gradient; a partial sum per task, added in order)
+///  - gemm_fold:    image += col2im(A W)   (convolution's input gradient; transposed convolution's output),
+///                  one task per group of the image's channels, so no two tasks write one pixel.
+/// A is (N·OH·OW) x M (M = W's rows), column-major with leading dimension N·OH·OW: a convolution's output
+/// node (or a transposed convolution's input) as it lies in memory (see the file's comment).
+template <Real T> struct ConvCore {
+  using Strided = typename Tape<T>::StridedMap;
+  #ifndef PML_CONV_BLOCK_BYTES
+#define PML_CONV_BLOCK_BYTES (std::size_t(1) << 18)
+#endif
+  static constexpr std::size_t kBlockBytes = PML_CONV_BLOCK_BYTES;
+  static constexpr Index kMaxTasks = 8;
+
+  /// Rows of P per block for K columns (a multiple of 32, at least 32, at most `rows`).
+  static Index block_rows(Index rows, Index k) {
+    const Index r = std::max<Index>(Index(kBlockBytes / sizeof(T)) / std::max<Index>(k, 1) / 32 * 32, 32);
+    return std::min(r, rows);
+  }
+  /// Runs task(q) for q in [0, tasks) on pml's threads when the pass touches at least 2^15 scalars.
+  template <class Task> static void run(Index tasks, Index scalars, Task&& task) {
+    if (tasks > 1 && scalars >= (Index(1) << 15)) {
+      pml::detail::parallel_for(tasks, task);
+    } else {
+      for (Index q = 0; q < tasks; ++q) task(q);
+    }
+  }
+  /// Calls f(r, end, y0, x0, n) for each run [r, end) of rows of one output pixel within [r0, r1): the
+  /// pixel's window starts at image row y0 and column x0 (padding subtracted), its first row is image n.
+  template <class F> static void pixel_runs(const Geometry& g, Index batch, Index r0, Index r1, F&& f) {
+    const Index ow = g.out_w();
+    Index pixel = r0 / batch, oy = pixel / ow, ox = pixel % ow;
+    for (Index r = r0; r < r1;) {
+      const Index end = std::min(r1, (pixel + 1) * batch);
+      f(r, end, oy * g.sh - g.ph, ox * g.sw - g.pw, r - pixel * batch);
+      r = end;
+      ++pixel;
+      if (++ox == ow) ox = 0, ++oy;
+    }
+  }
+  /// S = rows [r0, r1) of P for the image batch `image` (N x (C·H·W) of `channels` channels); S has
+  /// leading dimension r1 − r0.
+  static void unfold_rows(const Geometry& g, Index batch, Index channels, const T* image, Index r0, Index r1, T* s) {
+    const Index hw = Index(g.in_h) * g.in_w, taps = Index(g.kh) * g.kw, len = r1 - r0;
+    pixel_runs(g, batch, r0, r1, [&](Index r, Index end, Index y0, Index x0, Index n) {
+      const Index count = end - r;
+      T* dst = s + (r - r0);
+      for (Index i = 0; i < g.kh; ++i) {
+        const Index y = y0 + i * g.dh;
+        const bool row_in = y >= 0 && y < g.in_h;
+        for (Index j = 0; j < g.kw; ++j) {
+          const Index x = x0 + j * g.dw, tap = i * g.kw + j;
+          if (row_in && x >= 0 && x < g.in_w) {
+            const T* src = image + (y * g.in_w + x) * batch + n;
+            for (Index c = 0; c < channels; ++c)
+              Eigen::Map<Vector<T>>(dst + (c * taps + tap) * len, count) = Eigen::Map<const Vector<T>>(src + c * hw * batch, count);
+          } else {
+            for (Index c = 0; c < channels; ++c) Eigen::Map<Vector<T>>(dst + (c * taps + tap) * len, count).setZero();
+          }
+        }
+      }
+    });
+  }
+  /// channel += col2im of S, rows [r0, r1) of one channel's KH·KW columns of a patch matrix (leading
+  /// dimension r1 − r0); `channel` points at the channel's N·H·W block of the image.
+  static void fold_rows(const Geometry& g, Index batch, const T* s, Index r0, Index r1, T* channel) {
+    const Index len = r1 - r0;
+    pixel_runs(g, batch, r0, r1, [&](Index r, Index end, Index y0, Index x0, Index n) {
+      const Index count = end - r;
+      const T* src = s + (r - r0);
+      for (Index i = 0; i < g.kh; ++i) {
+        const Index y = y0 + i * g.dh;
+        if (y < 0 || y >= g.in_h) continue;
+        for (Index j = 0; j < g.kw; ++j) {
+          const Index x = x0 + j * g.dw;
+          if (x < 0 || x >= g.in_w) continue;
+          Eigen::Map<Vector<T>>(channel + (y * g.in_w + x) * batch + n, count) += Eigen::Map<const Vector<T>>(src + (i * g.kw + j) * len, count);
+        }
+      }
+    });
+  }
+  /// out (N·OH·OW x M, leading dimension N·OH·OW) = P Wᵀ (+ bias per column when `bias`), or += P Wᵀ
+  /// when `accumulate`. W is M x K.
+  static void unfold_gemm(Tape<T>& t, const Geometry& g, Index batch, Index channels, const T* image, const Strided& w, T* out, const T* bias,
+                          bool accumulate) {
+    const Index rows = batch * g.out_h() * g.out_w(), k = w.cols(), m = w.rows();
+    if (rows == 0) return;
+    const Index block = block_rows(rows, k), blocks = (rows + block - 1) / block, tasks = std::min(blocks, kMaxTasks);
+    t.prepare_tasks(tasks, static_cast<std::size_t>(block * k));
+    run(tasks, rows * k, [&](Index q) {
+      T* s = t.task_scratch(q);
+      for (Index b = q; b < blocks; b += tasks) {
+        const Index r0 = b * block, len = std::min(rows, r0 + block) - r0;
+        unfold_rows(g, batch, channels, image, r0, r0 + len, s);
+        Strided c(out + r0, len, m, Eigen::OuterStride<>(rows));
+        if (!accumulate) c.setZero();
+        t.template task_gemm<false, true>(q, c, Strided(s, len, k, Eigen::OuterStride<>(len)), w);
+        if (bias)
+          for (Index j = 0; j < m; ++j) c.col(j).array() += bias[j];
+      }
+    });
+  }
+  /// dW (M x K) += Aᵀ P for A (N·OH·OW x M, leading dimension N·OH·OW).
+  static void weight_grad(Tape<T>& t, const Geometry& g, Index batch, Index channels, const T* a, const T* image, Strided dw) {
+    const Index rows = batch * g.out_h() * g.out_w(), k = dw.cols(), m = dw.rows();
+    if (rows == 0) return;
+    const Index block = block_rows(rows, k), blocks = (rows + block - 1) / block, tasks = std::min(blocks, kMaxTasks);
+    const Index stride = (block * k + 15) / 16 * 16;  // the task's partial sum after its block, 64-byte aligned
+    t.prepare_tasks(tasks, static_cast<std::size_t>(stride + m * k));
+    run(tasks, rows * k, [&](Index q) {
+      T* s = t.task_scratch(q);
+      Strided partial(s + stride, m, k, Eigen::OuterStride<>(m));
+      partial.setZero();
+      for (Index b = q; b < blocks; b += tasks) {
+        const Index r0 = b * block, len = std::min(rows, r0 + block) - r0;
+        unfold_rows(g, batch, channels, image, r0, r0 + len, s);
+        t.template task_gemm<true, false>(q, partial, Strided(const_cast<T*>(a) + r0, len, m, Eigen::OuterStride<>(rows)),
+                                          Strided(s, len, k, Eigen::OuterStride<>(len)));
+      }
+    });
+    for (Index q = 0; q < tasks; ++q) dw += Strided(t.task_scratch(q) + stride, m, k, Eigen::OuterStride<>(m));
+  }
+  /// image (N x (C·H·W), `channels` channels) += col2im(A W) for A (N·OH·OW x M, leading dimension
+  /// N·OH·OW) and W (M x C·KH·KW).
+  static void gemm_fold(Tape<T>& t, const Geometry& g, Index batch, Index channels, const T* a, const Strided& w, T* image) {
+    const Index rows = batch * g.out_h() * g.out_w(), taps = Index(g.kh) * g.kw, m = w.rows(), hw = Index(g.in_h) * g.in_w;
+    if (rows == 0) return;
+    const Index block = block_rows(rows, taps), blocks = (rows + block - 1) / block, tasks = std::min(channels, kMaxTasks);
+    t.prepare_tasks(tasks, static_cast<std::size_t>(block * taps));
+    run(tasks, rows * taps * channels, [&](Index q) {
+      T* s = t.task_scratch(q);
+      for (Index c = q; c < channels; c += tasks) {
+        const Strided wc(const_cast<T*>(w.data()) + c * taps * w.outerStride(), m, taps, Eigen::OuterStride<>(w.outerStride()));
+        for (Index b = 0; b < blocks; ++b) {
+          const Index r0 = b * block, len = std::min(rows, r0 + block) - r0;
+          Strided sc(s, len, taps, Eigen::OuterStride<>(len));
+          sc.setZero();
+          t.template task_gemm<false, false>(q, sc, Strided(const_cast<T*>(a) + r0, len, m, Eigen::OuterStride<>(rows)), wc);
+          fold_rows(g, batch, s, r0, r0 + len, image + c * hw * batch);
+        }
+      }
+    });
+  }
+  /// db[j] += Σ of column j of A (rows x M, contiguous).
+  static void bias_grad(const T* a, Index rows, Map<T> db) {
+    for (Index j = 0; j < db.size(); ++j) db(j) += Eigen::Map<const Vector<T>>(a + j * rows, rows).sum();
+  }
+};
+
+/// 2-d convolution in one node: inputs x (N x C·H·W), the weight (M x C·KH·KW) and optionally the bias
+/// (1 x M); value N x (M·OH·OW). Forward ConvCore::unfold_gemm (with the bias); backward the bias's
+/// column sums, weight_grad and gemm_fold.
+template <Real T> struct Conv2d {
+  using Data = Geometry;
+  static typename Tape<T>::StridedMap strided(Map<T> m) { return {m.data(), m.rows(), m.cols(), Eigen::OuterStride<>(m.rows())}; }
+  static void forward(Tape<T>& t, Node<T>& n, Map<T> v) {
+    const Geometry g = op_data<Geometry>(n);
+    const auto x = t.value(n.a);
+    const T* bias = n.c >= 0 ? t.value(n.c).data() : nullptr;
+    ConvCore<T>::unfold_gemm(t, g, x.rows(), x.cols() / (Index(g.in_h) * g.in_w), x.data(), strided(t.value(n.b)), v.data(), bias, false);
+  }
+  static void backward(Tape<T>& t, const Node<T>& n, Map<T>, Map<T> dy) {
+    const Geometry g = op_data<Geometry>(n);
+    const auto x = t.value(n.a);
+    const Index batch = x.rows(), channels = x.cols() / (Index(g.in_h) * g.in_w);
+    if (n.grad_c) ConvCore<T>::bias_grad(dy.data(), batch * g.out_h() * g.out_w(), t.adjoint(n.c));
+    if (n.grad_b) ConvCore<T>::weight_grad(t, g, batch, channels, dy.data(), x.data(), strided(t.adjoint(n.b)));
+    if (n.grad_a) ConvCore<T>::gemm_fold(t, g, batch, channels, dy.data(), strided(t.value(n.b)), t.adjoint(n.a).data());
+  }
+};
+
+/// 2-d transposed convolution in one node: inputs x (N x C_in·H·W), the weight (C_in x C_out·KH·KW) and
+/// optionally the bias (1 x C_out); value N x (C_out·OH·OW). The Geometry is the output image's under the
+/// window (whose windows are x's pixels). Forward ConvCore::gemm_fold (x's memory is the (N·H·W) x C_in
+/// matrix A); backward the bias's channel sums, unfold_gemm into dx and weight_grad.
+template <Real T> struct ConvTranspose2d {
+  using Data = Geometry;
+  static void forward(Tape<T>& t, Node<T>& n, Map<T> v) {
+    const Geometry g = op_data<Geometry>(n);
+    const auto x = t.value(n.a);
+    const auto w = t.value(n.b);
+    const Index taps = Index(g.kh) * g.kw, channels = w.cols() / taps;
+    v.setZero();
+    ConvCore<T>::gemm_fold(t, g, x.rows(), channels, x.data(), Conv2d<T>::strided(w), v.data());
+    if (n.c >= 0) {
+      const auto b = t.value(n.c);
+      const Index block = v.size() / channels;
+      for (Index c = 0; c < channels; ++c) Eigen::Map<Vector<T>>(v.data() + c * block, block).array() += b(c);
+    }
+  }
+  static void backward(Tape<T>& t, const Node<T>& n, Map<T>, Map<T> dy) {
+    const Geometry g = op_data<Geometry>(n);
+    const auto x = t.value(n.a);
+    const auto w = t.value(n.b);
+    const Index taps = Index(g.kh) * g.kw, channels = w.cols() / taps, batch = x.rows();
+    if (n.grad_c) {
+      auto db = t.adjoint(n.c);
+      const Index block = dy.size() / channels;
+      for (Index c = 0; c < channels; ++c) db(c) += Eigen::Map<const Vector<T>>(dy.data() + c * block, block).sum();
+    }
+    if (n.grad_a) ConvCore<T>::unfold_gemm(t, g, batch, channels, dy.data(), Conv2d<T>::strided(w), t.adjoint(n.a).data(), nullptr, true);
+    if (n.grad_b) ConvCore<T>::weight_grad(t, g, batch, channels, x.data(), dy.data(), Conv2d<T>::strided(t.adjoint(n.b)));
   }
 };
 
@@ -645,9 +857,11 @@ template <Real T> Var<T> global_avg_pool2d(const Var<T>& x, const ImageShape& in
 
 /// 2-d convolution (PyTorch's conv2d, cross-correlation, groups = 1): x is N x (C_in·H·W) of shape `in`,
 /// `weight` is C_out x (C_in·KH·KW) (PyTorch's C_out x C_in x KH x KW weight with each filter as a row),
-/// `bias` 1 x C_out (or an invalid Var: none). Output N x (C_out·OH·OW); four nodes: im2col, one GEMM
-/// (P Wᵀ, whose (N·OH·OW) x C_out result holds the output's entries in the output's order), a reshape (a
-/// copy of them), the bias.
+/// `bias` 1 x C_out (or an invalid Var: none). Output N x (C_out·OH·OW). One node: the product P Wᵀ of the
+/// im2col matrix P and the weight, whose (N·OH·OW) x C_out result holds the output's entries in the
+/// output's order, made on cache-sized blocks of P's rows that are never stored whole (detail::ConvCore);
+/// the backward pass makes the blocks again for the weight's gradient and folds (col2im) the input's
+/// gradient block by block.
 /// @throw std::invalid_argument naming the shapes if x, the weight or the bias do not fit.
 template <Real T> Var<T> conv2d(const Var<T>& x, const ImageShape& in, const Var<T>& weight, const Var<T>& bias, const Window2d& w) {
   detail::same_tape("ad::conv2d", x, weight);
@@ -659,18 +873,18 @@ template <Real T> Var<T> conv2d(const Var<T>& x, const ImageShape& in, const Var
                                                std::to_string(in.channels * taps) + " for " + std::to_string(in.channels) + " input channels and a " +
                                                std::to_string(w.kernel_h) + "x" + std::to_string(w.kernel_w) + " kernel");
   detail::check_bias("ad::conv2d", bias, weight.rows());
-  const Var<T> p = im2col(x, in, w);
-  const Index windows = w.output_height(in.height) * w.output_width(in.width);
-  Var<T> y = reshape(matmul_nt(p, weight), x.rows(), weight.rows() * windows);
-  if (bias.tape) y = add_channel_bias(y, bias);
-  return y;
+  if (bias.tape) detail::same_tape("ad::conv2d", x, bias);
+  const detail::Geometry g = detail::pack_geometry("ad::conv2d", in.height, in.width, w);
+  const Index windows = g.out_h() * g.out_w();
+  return x.tape->template record<detail::Conv2d<T>>(x.rows(), weight.rows() * windows, {x.id, weight.id, bias.tape ? bias.id : -1}, g);
 }
 
 /// 2-d transposed convolution (PyTorch's conv_transpose2d, groups = 1): x is N x (C_in·H·W) of shape
 /// `in`, `weight` C_in x (C_out·KH·KW) (PyTorch's C_in x C_out x KH x KW weight), `bias` 1 x C_out or none;
 /// the output has OH = (H − 1)·s − 2p + d(KH − 1) + output_padding_h + 1 rows of pixels (likewise OW);
 /// the output padding must be below the stride (PyTorch also takes one below the dilation alone).
-/// Three nodes: a reshape, one GEMM (X W), col2im, plus the bias.
+/// One node: col2im(X W) for X the (N·H·W) x C_in matrix x's memory holds, made in cache-sized blocks and
+/// folded as they are made (detail::ConvCore), plus the bias.
 /// @throw std::invalid_argument naming the shapes if they do not fit.
 template <Real T> Var<T> conv_transpose2d(const Var<T>& x, const ImageShape& in, const Var<T>& weight, const Var<T>& bias, const Window2d& w,
                                           Index output_padding_h = 0, Index output_padding_w = 0) {
@@ -693,10 +907,9 @@ template <Real T> Var<T> conv_transpose2d(const Var<T>& x, const ImageShape& in,
                                                          std::to_string(out.width) + " back to the input's " + std::to_string(in.height) + "x" +
                                                          std::to_string(in.width));
   detail::check_bias("ad::conv_transpose2d", bias, out.channels);
-  const Var<T> cols = matmul(reshape(x, x.rows() * in.height * in.width, in.channels), weight);
-  Var<T> y = col2im(cols, out, w);
-  if (bias.tape) y = add_channel_bias(y, bias);
-  return y;
+  if (bias.tape) detail::same_tape("ad::conv_transpose2d", x, bias);
+  const detail::Geometry g = detail::pack_geometry("ad::conv_transpose2d", out.height, out.width, w);
+  return x.tape->template record<detail::ConvTranspose2d<T>>(x.rows(), out.size(), {x.id, weight.id, bias.tape ? bias.id : -1}, g);
 }
 
 }  // namespace pml::ad
