@@ -236,6 +236,40 @@ template <class T> void gradcheck_image_ops() {
 }
 }  // namespace
 
+TEST_CASE("conv2d and conv_transpose2d give an image the same bits alone or in a batch", "[autodiff][conv]") {
+  auto run = []<class T>(T) {
+    pml::Rng rng(21);
+    struct Shape {
+      Index c, h, m;
+      Window2d w;
+      bool transposed;
+    };
+    // a batch of 37: several blocks of rows and a last block that is not a whole number of the kernel's panels
+    for (const Shape& s : {Shape{6, 14, 16, Window2d::square(5), false}, Shape{8, 2, 4, Window2d::square(3, 1, 1), false},
+                           Shape{3, 9, 5, Window2d{3, 2, 2, 1, 1, 0, 1, 2}, false}, Shape{8, 4, 4, Window2d::square(4, 2, 1), true},
+                           Shape{4, 7, 1, Window2d::square(4, 2, 1), true}}) {
+      const Index taps = s.w.kernel_h * s.w.kernel_w;
+      const pml::Matrix<T> x = random_matrix<T>(rng, 37, s.c * s.h * s.h);
+      const pml::Matrix<T> w = s.transposed ? random_matrix<T>(rng, s.c, s.m * taps) : random_matrix<T>(rng, s.m, s.c * taps);
+      const pml::Matrix<T> b = random_matrix<T>(rng, 1, s.m);
+      auto conv = [&](const pml::Matrix<T>& rows) {
+        Tape<T> tape;
+        const ImageShape in{s.c, s.h, s.h};
+        const Var<T> y = s.transposed ? pml::ad::conv_transpose2d(tape.constant(rows), in, tape.constant(w), tape.constant(b), s.w)
+                                      : pml::ad::conv2d(tape.constant(rows), in, tape.constant(w), tape.constant(b), s.w);
+        return pml::Matrix<T>(y.value());
+      };
+      const pml::Matrix<T> all = conv(x);
+      for (const Index r : {0, 2, 17, 36}) {
+        INFO("c " << s.c << ", h " << s.h << ", m " << s.m << (s.transposed ? ", transposed" : "") << ", row " << r);
+        CHECK((all.row(r) - conv(x.middleRows(r, 1))).cwiseAbs().maxCoeff() == T(0));
+      }
+    }
+  };
+  run(double{});
+  run(float{});
+}
+
 TEST_CASE("every image op passes gradcheck in double and float", "[autodiff][gradcheck]") {
   gradcheck_image_ops<double>();
   gradcheck_image_ops<float>();

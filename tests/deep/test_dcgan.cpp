@@ -83,10 +83,12 @@ TEST_CASE("DCGAN: learns horizontal bars; generated images depend on their own n
   CHECK(after > 10);
   CHECK(s.minCoeff() >= 0);
   CHECK(s.maxCoeff() <= 1);
-  // an image depends on its own z only (running statistics at prediction)
+  // an image depends on its own z only (running statistics at prediction): the same to rounding alone or in
+  // a batch. Not bit for bit: a dense layer's product rounds a row differently by where it falls in Eigen's
+  // packets (the convolutions pad their blocks to whole panels and are bit-exact, tested in test_layers)
   Eigen::MatrixXd z(5, 4);
   pml::random::fill_normal(rng, z);
-  CHECK((gan.generate(z).row(2) - gan.generate(z.middleRows(2, 1))).cwiseAbs().maxCoeff() == 0.0);
+  CHECK((gan.generate(z).row(2) - gan.generate(z.middleRows(2, 1))).cwiseAbs().maxCoeff() < 1e-14);
   const Eigen::VectorXd d = gan.discriminate(x.topRows(10));
   CHECK((d.array() > 0 && d.array() < 1).all());
 }

@@ -70,6 +70,10 @@ template <Real T> struct Node {
   Backward backward;  // nullptr for a leaf
   std::size_t offset;  // of the value and the adjoint in the arenas
   Index rows, cols;
+  /// How many adjoint entries (from the first, column-major) backward() zeroes before the backward passes:
+  /// rows·cols unless the op's forward pass says fewer (a node whose backward pass overwrites the rest of its
+  /// own adjoint before reading it, e.g. lstm_sequence's working blocks).
+  Index zeroed;
   int a, b, c;  // inputs (-1: none)
   bool needs_grad;  // backward() computes this node's adjoint
   bool grad_a, grad_b, grad_c;  // the inputs that need a gradient (fixed when the node is made)
@@ -197,7 +201,7 @@ template <Real T> class Tape {
       pml::detail::throw_shape("Tape::backward", "the output must be 1 x 1, got " + std::to_string(out.rows()) + "x" +
                                                      std::to_string(out.cols()));
     for (const Node& n : nodes_)
-      if (n.needs_grad) std::fill_n(adjoints_.data() + n.offset, static_cast<std::size_t>(n.rows * n.cols), T(0));
+      if (n.needs_grad) std::fill_n(adjoints_.data() + n.offset, static_cast<std::size_t>(n.zeroed), T(0));
     adjoint(out.id)(0, 0) = T(1);
     for (std::size_t id = static_cast<std::size_t>(out.id) + 1; id-- > 0;) {
       const Node& n = nodes_[id];
@@ -310,17 +314,11 @@ template <Real T> class Tape {
   /// Task `task`'s scratch (as sized by the last prepare_tasks(); 64-byte aligned, not initialised).
   T* task_scratch(Index task) noexcept { return tasks_[static_cast<std::size_t>(task)].scratch.data(); }
   /// C += alpha op(A) op(B) on the calling thread with task `task`'s packing buffers: the GEMM of one task
-  /// of a parallel loop (prepare_tasks() first). Tiny products use Eigen's lazy product, as gemm() does.
+  /// of a parallel loop (prepare_tasks() first). Every product, however small, runs on Eigen's kernel (a
+  /// convolution's blocks must all take the same path, see ConvCore).
   template <bool TransA, bool TransB> void task_gemm(Index task, StridedMap c, const StridedMap& a, const StridedMap& b, T alpha = T(1)) {
     const Index m = c.rows(), n = c.cols(), k = TransA ? a.rows() : a.cols();
     if (m == 0 || n == 0 || k == 0) return;
-    if (m * n * k <= 4096) {
-      if constexpr (TransA && TransB) c.noalias() += alpha * a.transpose().lazyProduct(b.transpose());
-      else if constexpr (TransA) c.noalias() += alpha * a.transpose().lazyProduct(b);
-      else if constexpr (TransB) c.noalias() += alpha * a.lazyProduct(b.transpose());
-      else c.noalias() += alpha * a.lazyProduct(b);
-      return;
-    }
     using Kernel = Eigen::internal::general_matrix_matrix_product<Index, T, TransA ? Eigen::RowMajor : Eigen::ColMajor, false, T,
                                                                   TransB ? Eigen::RowMajor : Eigen::ColMajor, false, Eigen::ColMajor, 1>;
     TaskSpace& s = tasks_[static_cast<std::size_t>(task)];
@@ -421,6 +419,7 @@ template <Real T> class Tape {
     n.b = in.b;
     n.c = in.c;
     n.needs_grad = grad;
+    n.zeroed = rows * cols;
     return n;
   }
 

@@ -202,9 +202,16 @@ template <Real T> struct ConvCore {
   static constexpr std::size_t kBlockBytes = PML_CONV_BLOCK_BYTES;
   static constexpr Index kMaxTasks = 8;
 
-  /// Rows of P per block for K columns (a multiple of 32, at least 32, at most `rows`).
+  /// Eigen's GEMM kernel takes the rows of its left operand in panels of mr; the last rows of a product that
+  /// fill no whole panel go through other code, which rounds differently. Every product here has a multiple
+  /// of mr rows (the last block is padded with zero rows), so that a row's result does not depend on where
+  /// it falls in its block: an image's output is the same whatever the batch it is in.
+  static constexpr Index kPanel = Eigen::internal::gebp_traits<T, T>::mr;
+  static Index padded(Index rows) { return (rows + kPanel - 1) / kPanel * kPanel; }
+  /// Rows of P per block for K columns (a multiple of 96, so of the kernel's panel, at least 96; or `rows`
+  /// when fewer).
   static Index block_rows(Index rows, Index k) {
-    const Index r = std::max<Index>(Index(kBlockBytes / sizeof(T)) / std::max<Index>(k, 1) / 32 * 32, 32);
+    const Index r = std::max<Index>(Index(kBlockBytes / sizeof(T)) / std::max<Index>(k, 1) / 96 * 96, 96);
     return std::min(r, rows);
   }
   /// Runs task(q) for q in [0, tasks) on pml's threads when the pass touches at least 2^15 scalars.
@@ -229,9 +236,11 @@ template <Real T> struct ConvCore {
     }
   }
   /// S = rows [r0, r1) of P for the image batch `image` (N x (C·H·W) of `channels` channels); S has
-  /// leading dimension r1 − r0.
-  static void unfold_rows(const Geometry& g, Index batch, Index channels, const T* image, Index r0, Index r1, T* s) {
-    const Index hw = Index(g.in_h) * g.in_w, taps = Index(g.kh) * g.kw, len = r1 - r0;
+  /// leading dimension `len` (at least r1 − r0; rows beyond r1 − r0 are zeroed).
+  static void unfold_rows(const Geometry& g, Index batch, Index channels, const T* image, Index r0, Index r1, T* s, Index len) {
+    const Index hw = Index(g.in_h) * g.in_w, taps = Index(g.kh) * g.kw;
+    if (len > r1 - r0)
+      for (Index col = 0; col < channels * taps; ++col) std::fill(s + col * len + (r1 - r0), s + (col + 1) * len, T(0));
     pixel_runs(g, batch, r0, r1, [&](Index r, Index end, Index y0, Index x0, Index n) {
       const Index count = end - r;
       T* dst = s + (r - r0);
@@ -252,9 +261,8 @@ template <Real T> struct ConvCore {
     });
   }
   /// channel += col2im of S, rows [r0, r1) of one channel's KH·KW columns of a patch matrix (leading
-  /// dimension r1 − r0); `channel` points at the channel's N·H·W block of the image.
-  static void fold_rows(const Geometry& g, Index batch, const T* s, Index r0, Index r1, T* channel) {
-    const Index len = r1 - r0;
+  /// dimension `len`); `channel` points at the channel's N·H·W block of the image.
+  static void fold_rows(const Geometry& g, Index batch, const T* s, Index r0, Index r1, T* channel, Index len) {
     pixel_runs(g, batch, r0, r1, [&](Index r, Index end, Index y0, Index x0, Index n) {
       const Index count = end - r;
       const T* src = s + (r - r0);
@@ -276,15 +284,25 @@ template <Real T> struct ConvCore {
     const Index rows = batch * g.out_h() * g.out_w(), k = w.cols(), m = w.rows();
     if (rows == 0) return;
     const Index block = block_rows(rows, k), blocks = (rows + block - 1) / block, tasks = std::min(blocks, kMaxTasks);
-    t.prepare_tasks(tasks, static_cast<std::size_t>(block * k));
+    const Index cap = padded(block), s_size = (cap * k + 15) / 16 * 16;
+    t.prepare_tasks(tasks, static_cast<std::size_t>(s_size + cap * m));
     run(tasks, rows * k, [&](Index q) {
       T* s = t.task_scratch(q);
       for (Index b = q; b < blocks; b += tasks) {
-        const Index r0 = b * block, len = std::min(rows, r0 + block) - r0;
-        unfold_rows(g, batch, channels, image, r0, r0 + len, s);
+        const Index r0 = b * block, len = std::min(rows, r0 + block) - r0, lp = padded(len);
+        unfold_rows(g, batch, channels, image, r0, r0 + len, s, lp);
         Strided c(out + r0, len, m, Eigen::OuterStride<>(rows));
-        if (!accumulate) c.setZero();
-        t.template task_gemm<false, true>(q, c, Strided(s, len, k, Eigen::OuterStride<>(len)), w);
+        const Strided sb(s, lp, k, Eigen::OuterStride<>(lp));
+        if (lp == len) {
+          if (!accumulate) c.setZero();
+          t.template task_gemm<false, true>(q, c, sb, w);
+        } else {  // the last block: its product on lp rows in the scratch, then its len rows copied out
+          Strided cp(s + s_size, lp, m, Eigen::OuterStride<>(lp));
+          cp.setZero();
+          if (accumulate) cp.topRows(len) = c;
+          t.template task_gemm<false, true>(q, cp, sb, w);
+          c = cp.topRows(len);
+        }
         if (bias)
           for (Index j = 0; j < m; ++j) c.col(j).array() += bias[j];
       }
@@ -303,7 +321,7 @@ template <Real T> struct ConvCore {
       partial.setZero();
       for (Index b = q; b < blocks; b += tasks) {
         const Index r0 = b * block, len = std::min(rows, r0 + block) - r0;
-        unfold_rows(g, batch, channels, image, r0, r0 + len, s);
+        unfold_rows(g, batch, channels, image, r0, r0 + len, s, len);
         t.template task_gemm<true, false>(q, partial, Strided(const_cast<T*>(a) + r0, len, m, Eigen::OuterStride<>(rows)),
                                           Strided(s, len, k, Eigen::OuterStride<>(len)));
       }
@@ -316,17 +334,26 @@ template <Real T> struct ConvCore {
     const Index rows = batch * g.out_h() * g.out_w(), taps = Index(g.kh) * g.kw, m = w.rows(), hw = Index(g.in_h) * g.in_w;
     if (rows == 0) return;
     const Index block = block_rows(rows, taps), blocks = (rows + block - 1) / block, tasks = std::min(channels, kMaxTasks);
-    t.prepare_tasks(tasks, static_cast<std::size_t>(block * taps));
+    const Index cap = padded(block), s_size = (cap * taps + 15) / 16 * 16;
+    t.prepare_tasks(tasks, static_cast<std::size_t>(s_size + cap * m));
     run(tasks, rows * taps * channels, [&](Index q) {
       T* s = t.task_scratch(q);
       for (Index c = q; c < channels; c += tasks) {
         const Strided wc(const_cast<T*>(w.data()) + c * taps * w.outerStride(), m, taps, Eigen::OuterStride<>(w.outerStride()));
         for (Index b = 0; b < blocks; ++b) {
-          const Index r0 = b * block, len = std::min(rows, r0 + block) - r0;
-          Strided sc(s, len, taps, Eigen::OuterStride<>(len));
+          const Index r0 = b * block, len = std::min(rows, r0 + block) - r0, lp = padded(len);
+          Strided sc(s, lp, taps, Eigen::OuterStride<>(lp));
           sc.setZero();
-          t.template task_gemm<false, false>(q, sc, Strided(const_cast<T*>(a) + r0, len, m, Eigen::OuterStride<>(rows)), wc);
-          fold_rows(g, batch, s, r0, r0 + len, image + c * hw * batch);
+          const Strided ab(const_cast<T*>(a) + r0, len, m, Eigen::OuterStride<>(rows));
+          if (lp == len) {
+            t.template task_gemm<false, false>(q, sc, ab, wc);
+          } else {  // the last block: A's rows copied into lp zero-padded rows
+            Strided ap(s + s_size, lp, m, Eigen::OuterStride<>(lp));
+            ap.bottomRows(lp - len).setZero();
+            ap.topRows(len) = ab;
+            t.template task_gemm<false, false>(q, sc, ap, wc);
+          }
+          fold_rows(g, batch, s, r0, r0 + len, image + c * hw * batch, lp);
         }
       }
     });

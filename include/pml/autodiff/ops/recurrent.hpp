@@ -146,6 +146,7 @@ template <Real T> struct LstmSequence {
     auto w = t.value(n.b);
     auto s0 = t.value(n.c);
     t.template pack_rhs<true>(0, Strided(w.data(), w.rows(), w.cols(), Eigen::OuterStride<>(w.rows())), rows);  // packed once for every step
+    n.zeroed = 2 * h * ld;  // only h_t's and c_t's adjoints are accumulated; the backward pass writes the rest before reading it
     for (Index s = 0; s < d.steps; ++s) {
       const Index r0 = s * rows;
       // h_{t-1} and c_{t-1}: the given state at the first step, the previous step's rows after it
