@@ -86,3 +86,30 @@ TEMPLATE_TEST_CASE("simd kernels: tails, extremes and special values", "[simd]",
   CHECK(std::isnan(pml::simd::sigmoid(n).eval()[0]));
   CHECK(std::isnan(pml::simd::softplus(n).eval()[0]));
 }
+
+TEMPLATE_TEST_CASE("leaky ReLU and its gradient as packet blends: equal to the branch entry for entry, NaN kept", "[simd]", float, double) {
+  using T = TestType;
+  const T inf = std::numeric_limits<T>::infinity(), nan = std::numeric_limits<T>::quiet_NaN();
+  // 37 entries: whole packets and a tail, every sign, zeros of both signs, infinities, NaN, denormals
+  Eigen::Array<T, Eigen::Dynamic, 1> x(37), g(37);
+  for (Eigen::Index i = 0; i < 37; ++i) {
+    x(i) = T(i - 18) / T(7);
+    g(i) = T(3 - i % 7) * T(0.5);
+  }
+  x(0) = -inf, x(1) = inf, x(2) = nan, x(3) = T(-0.0), x(4) = T(0), x(5) = -std::numeric_limits<T>::denorm_min(), x(36) = nan;
+  g(6) = inf, g(7) = nan;
+  x(6) = T(-1), x(7) = T(2);
+  for (const T slope : {T(0.2), T(0), T(1.5)}) {
+    const Eigen::Array<T, Eigen::Dynamic, 1> y = pml::simd::leaky_relu(x, slope), d = pml::simd::leaky_relu_grad(x, g, slope),
+                                             r = pml::simd::leaky_relu_grad(x, g, slope, true);
+    for (Eigen::Index i = 0; i < 37; ++i) {
+      INFO("x " << x(i) << ", g " << g(i) << ", slope " << slope);
+      const T want_y = x(i) > 0 ? x(i) : slope * x(i), want_d = x(i) > 0 ? g(i) : slope * g(i), want_r = x(i) > 0 ? g(i) : T(0);
+      CHECK((std::isnan(want_y) ? std::isnan(y(i)) : y(i) == want_y));
+      CHECK((std::isnan(want_d) ? std::isnan(d(i)) : d(i) == want_d));
+      CHECK((std::isnan(want_r) ? std::isnan(r(i)) : r(i) == want_r));
+    }
+  }
+  CHECK(std::isnan(pml::simd::leaky_relu(x, T(0.2))(2)));  // a NaN input is never silenced
+  CHECK(pml::simd::leaky_relu_grad(x, g, T(0.2), true)(6) == T(0));  // relu: an infinite gradient where x <= 0 gives 0
+}

@@ -89,7 +89,38 @@ template <class T> struct softplus_op {
     return padd(pmax(x, pset1<Packet>(T(0))), l);
   }
 };
+/// Leaky ReLU x > 0 ? x : slope·x, as a packet blend (Eigen 3.4 evaluates select() one entry at a time,
+/// with a branch): a NaN stays NaN (it is not > 0, and slope·NaN is NaN).
+template <class T> struct leaky_relu_op {
+  T slope;
+  T operator()(const T& x) const { return x > T(0) ? x : slope * x; }
+  template <class Packet> Packet packetOp(const Packet& x) const {
+    using namespace Eigen::internal;
+    return pselect(pcmp_lt(pset1<Packet>(T(0)), x), x, pmul(pset1<Packet>(slope), x));
+  }
+};
+/// The (leaky) ReLU's gradient applied to g: x > 0 ? g : slope·g, or exactly 0 where x <= 0 when `relu`
+/// (so an infinite g there gives 0, not NaN, as the select it replaces did).
+template <class T> struct leaky_relu_grad_op {
+  T slope;
+  bool relu;
+  T operator()(const T& x, const T& g) const { return x > T(0) ? g : relu ? T(0) : slope * g; }
+  template <class Packet> Packet packetOp(const Packet& x, const Packet& g) const {
+    using namespace Eigen::internal;
+    return pselect(pcmp_lt(pset1<Packet>(T(0)), x), g, relu ? pset1<Packet>(T(0)) : pmul(pset1<Packet>(slope), g));
+  }
+};
 }  // namespace detail
+
+/// Leaky ReLU of every entry (see detail::leaky_relu_op).
+template <class Derived> auto leaky_relu(const Eigen::ArrayBase<Derived>& x, typename Derived::Scalar slope) {
+  return x.unaryExpr(detail::leaky_relu_op<typename Derived::Scalar>{slope});
+}
+/// x > 0 ? g : slope·g entrywise (slope 0 and relu: x > 0 ? g : 0); see detail::leaky_relu_grad_op.
+template <class DerivedX, class DerivedG>
+auto leaky_relu_grad(const Eigen::ArrayBase<DerivedX>& x, const Eigen::ArrayBase<DerivedG>& g, typename DerivedX::Scalar slope, bool relu = false) {
+  return x.binaryExpr(g, detail::leaky_relu_grad_op<typename DerivedX::Scalar>{slope, relu});
+}
 
 /// Logistic sigmoid of every entry (see detail::sigmoid_op).
 template <class Derived> auto sigmoid(const Eigen::ArrayBase<Derived>& x) {
@@ -115,6 +146,12 @@ template <class T> struct functor_traits<pml::simd::detail::tanh_op<T>> {
 };
 template <class T> struct functor_traits<pml::simd::detail::sigmoid_op<T>> {
   enum { Cost = 20 * NumTraits<T>::MulCost, PacketAccess = packet_traits<T>::HasExp && packet_traits<T>::HasDiv };
+};
+template <class T> struct functor_traits<pml::simd::detail::leaky_relu_op<T>> {
+  enum { Cost = 2 * NumTraits<T>::MulCost, PacketAccess = packet_traits<T>::HasCmp && packet_traits<T>::HasBlend };
+};
+template <class T> struct functor_traits<pml::simd::detail::leaky_relu_grad_op<T>> {
+  enum { Cost = 2 * NumTraits<T>::MulCost, PacketAccess = packet_traits<T>::HasCmp && packet_traits<T>::HasBlend };
 };
 template <class T> struct functor_traits<pml::simd::detail::softplus_op<T>> {
   enum { Cost = 40 * NumTraits<T>::MulCost, PacketAccess = packet_traits<T>::HasExp && packet_traits<T>::HasLog && packet_traits<T>::HasDiv };

@@ -163,7 +163,7 @@ template <Real T> struct Softplus {
 template <Real T> struct Relu {
   static void forward(Tape<T>& t, Node<T>& n, Map<T> v) { v = t.value(n.a).array().max(T(0)).matrix(); }
   static void backward(Tape<T>& t, const Node<T>& n, Map<T>, Map<T> g) {
-    t.adjoint(n.a).array() += (t.value(n.a).array() > T(0)).select(g.array(), T(0));
+    t.adjoint(n.a).array() += pml::simd::leaky_relu_grad(t.value(n.a).array(), g.array(), T(0), true);
   }
 };
 
@@ -175,10 +175,10 @@ template <Real T> struct LeakyRelu {
   static void forward(Tape<T>& t, Node<T>& n, Map<T> v) {
     const T slope = op_data<Data>(n).slope;
     const auto x = t.value(n.a);
-    v = (x.array() > T(0)).select(x.array(), slope * x.array()).matrix();
+    v.array() = pml::simd::leaky_relu(x.array(), slope);
   }
   static void backward(Tape<T>& t, const Node<T>& n, Map<T>, Map<T> g) {
-    t.adjoint(n.a).array() += (t.value(n.a).array() > T(0)).select(g.array(), op_data<Data>(n).slope * g.array());
+    t.adjoint(n.a).array() += pml::simd::leaky_relu_grad(t.value(n.a).array(), g.array(), op_data<Data>(n).slope);
   }
 };
 
@@ -193,7 +193,7 @@ template <Real T> struct BiasActivation {
     v = t.value(n.a).rowwise() + t.value(n.b).row(0);
     switch (d.act) {  // in place, without a temporary
       case Activation::relu: v = v.cwiseMax(T(0)); break;
-      case Activation::leaky_relu: v.array() = (v.array() > T(0)).select(v.array(), d.slope * v.array()); break;
+      case Activation::leaky_relu: v.array() = pml::simd::leaky_relu(v.array(), d.slope); break;
       case Activation::tanh: v.array() = pml::simd::tanh(v.array()); break;
       case Activation::sigmoid: v.array() = pml::sigmoid(v.array()); break;
       case Activation::softplus: v.array() = pml::softplus(v.array()); break;
@@ -206,8 +206,8 @@ template <Real T> struct BiasActivation {
     auto ga = g.array();
     const auto y = v.array();
     switch (d.act) {
-      case Activation::relu: ga *= (y > T(0)).template cast<T>(); break;
-      case Activation::leaky_relu: ga *= (y > T(0)).select(Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic>::Ones(y.rows(), y.cols()), d.slope); break;
+      case Activation::relu: ga = pml::simd::leaky_relu_grad(y, ga, T(0), true); break;
+      case Activation::leaky_relu: ga = pml::simd::leaky_relu_grad(y, ga, d.slope); break;
       case Activation::tanh: ga *= T(1) - y.square(); break;
       case Activation::sigmoid: ga *= y * (T(1) - y); break;
       case Activation::softplus: ga *= -(-y).expm1(); break;  // sigmoid(x) = 1 - exp(-softplus(x))
