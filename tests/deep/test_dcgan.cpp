@@ -85,7 +85,7 @@ TEST_CASE("DCGAN: learns horizontal bars; generated images depend on their own n
   CHECK(s.maxCoeff() <= 1);
   // an image depends on its own z only (running statistics at prediction): the same to rounding alone or in
   // a batch. Not bit for bit: a dense layer's product rounds a row differently by where it falls in Eigen's
-  // packets (the convolutions pad their blocks to whole panels and are bit-exact, tested in test_layers)
+  // packets (the convolutions pad their blocks to whole panels and are bit-exact: tests/autodiff/test_convolution.cpp)
   Eigen::MatrixXd z(5, 4);
   pml::random::fill_normal(rng, z);
   CHECK((gan.generate(z).row(2) - gan.generate(z.middleRows(2, 1))).cwiseAbs().maxCoeff() < 1e-14);

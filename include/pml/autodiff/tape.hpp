@@ -40,7 +40,8 @@ template <Real T> struct Var {
   int id = -1;  ///< the node's index on the tape
   /// The node's value (rows x cols), a view into the tape's arena.
   Eigen::Map<Matrix<T>> value() const { return tape->value(id); }
-  /// The node's adjoint d(output)/d(node), filled by Tape::backward().
+  /// The node's adjoint d(output)/d(node), filled by Tape::backward() (for an op's own working entries,
+  /// such as lstm_sequence's blocks after h_t and c_t, unspecified: see the op).
   Eigen::Map<Matrix<T>> adjoint() const { return tape->adjoint(id); }
   Index rows() const { return tape->rows(id); }  ///< rows of the node's value
   Index cols() const { return tape->cols(id); }  ///< columns of the node's value
@@ -192,7 +193,8 @@ template <Real T> class Tape {
   Index rows(int id) const { return nodes_[static_cast<std::size_t>(id)].rows; }  ///< rows of node `id`
   Index cols(int id) const { return nodes_[static_cast<std::size_t>(id)].cols; }  ///< columns of node `id`
 
-  /// Back-propagates from a 1 x 1 node: zeroes the adjoints of the nodes that need a gradient, seeds
+  /// Back-propagates from a 1 x 1 node: zeroes the adjoints of the nodes that need a gradient (the first
+  /// Node::zeroed entries of each: all of them, unless the op says its backward pass writes the rest), seeds
   /// d(out)/d(out) = 1, then runs the nodes' backward passes in reverse creation order. Calling it
   /// again (after changing nothing) gives the same adjoints.
   /// @throw std::invalid_argument if `out` is not 1 x 1.

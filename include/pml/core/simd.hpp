@@ -147,11 +147,12 @@ template <class T> struct functor_traits<pml::simd::detail::tanh_op<T>> {
 template <class T> struct functor_traits<pml::simd::detail::sigmoid_op<T>> {
   enum { Cost = 20 * NumTraits<T>::MulCost, PacketAccess = packet_traits<T>::HasExp && packet_traits<T>::HasDiv };
 };
+// pselect has a generic bitwise form on every packet type (HasBlend is about pblend, which these do not use)
 template <class T> struct functor_traits<pml::simd::detail::leaky_relu_op<T>> {
-  enum { Cost = 2 * NumTraits<T>::MulCost, PacketAccess = packet_traits<T>::HasCmp && packet_traits<T>::HasBlend };
+  enum { Cost = 2 * NumTraits<T>::MulCost, PacketAccess = packet_traits<T>::HasCmp };
 };
 template <class T> struct functor_traits<pml::simd::detail::leaky_relu_grad_op<T>> {
-  enum { Cost = 2 * NumTraits<T>::MulCost, PacketAccess = packet_traits<T>::HasCmp && packet_traits<T>::HasBlend };
+  enum { Cost = 2 * NumTraits<T>::MulCost, PacketAccess = packet_traits<T>::HasCmp };
 };
 template <class T> struct functor_traits<pml::simd::detail::softplus_op<T>> {
   enum { Cost = 40 * NumTraits<T>::MulCost, PacketAccess = packet_traits<T>::HasExp && packet_traits<T>::HasLog && packet_traits<T>::HasDiv };

@@ -10,7 +10,7 @@
 /// in memory the batch index varies fastest ("CHWN"): channel c of the whole batch is one contiguous block of
 /// N·H·W scalars. This makes the im2col matrix a set of contiguous N-long copies, the GEMM's output
 /// ((N·OH·OW) x C_out, column-major) hold the N x (C_out·OH·OW) result's entries in the result's memory
-/// order (a reshape copies them, no transpose), and per-channel statistics (batch normalisation) sums
+/// order (the product is written straight into the output node, no transpose), and per-channel statistics (batch normalisation) sums
 /// over contiguous memory; pooling works on N-long vectors.
 
 #include <cstdint>
@@ -183,8 +183,8 @@ template <Real T> struct Im2Col {
 
 /// Convolution as GEMMs on cache-sized blocks of the im2col matrix, which is never formed whole. The
 /// patch matrix P ((N·OH·OW) x K, K = C·KH·KW, rows with n fastest as Im2Col's) of an image batch under
-/// a window is made a block of rows at a time in a task's scratch (about 256 KiB, so it stays in the
-/// core's cache between being written and being read by the kernel), and the products that need P's
+/// a window is made a block of rows at a time in a task's scratch (about 256 KiB, at least 96 rows, so it
+/// stays in the core's cache between being written and being read by the kernel), and the products that need P's
 /// transpose-adjoint (col2im) fold each block into the image as soon as it is made. Three passes, each
 /// in tasks fixed by the shape (at most kMaxTasks, each with its own scratch and GEMM packing buffers):
 /// the same bits for any thread count.
@@ -196,17 +196,17 @@ template <Real T> struct Im2Col {
 /// node (or a transposed convolution's input) as it lies in memory (see the file's comment).
 template <Real T> struct ConvCore {
   using Strided = typename Tape<T>::StridedMap;
-  #ifndef PML_CONV_BLOCK_BYTES
-#define PML_CONV_BLOCK_BYTES (std::size_t(1) << 18)
-#endif
-  static constexpr std::size_t kBlockBytes = PML_CONV_BLOCK_BYTES;
+  static constexpr std::size_t kBlockBytes = std::size_t(1) << 18;  // 128 KiB to 512 KiB measured alike; 32 KiB 30% slower
   static constexpr Index kMaxTasks = 8;
 
   /// Eigen's GEMM kernel takes the rows of its left operand in panels of mr; the last rows of a product that
-  /// fill no whole panel go through other code, which rounds differently. Every product here has a multiple
-  /// of mr rows (the last block is padded with zero rows), so that a row's result does not depend on where
-  /// it falls in its block: an image's output is the same whatever the batch it is in.
+  /// fill no whole panel go through other code, which rounds differently. The products whose rows are P's
+  /// (unfold_gemm, gemm_fold) have a multiple of mr rows (the last block is padded with zero rows), so that
+  /// a row's result does not depend on where it falls in its block: an image's output (and its input
+  /// gradient) is the same whatever the batch it is in. (weight_grad sums over the rows: a weight's gradient
+  /// depends on the batch anyway.)
   static constexpr Index kPanel = Eigen::internal::gebp_traits<T, T>::mr;
+  static_assert(96 % kPanel == 0, "ConvCore's blocks (multiples of 96 rows) must be whole panels of Eigen's kernel");
   static Index padded(Index rows) { return (rows + kPanel - 1) / kPanel * kPanel; }
   /// Rows of P per block for K columns (a multiple of 96, so of the kernel's panel, at least 96; or `rows`
   /// when fewer).

@@ -252,8 +252,10 @@ template <Real T> Var<T> lstm_cell(const Var<T>& gates, const Var<T>& c_prev) {
 /// Returns a (steps·N) x (7H + F + 1) node: rows [t·N, (t+1)·N) hold step t's [h_t | c_t | x_t | h_{t-1} ⊙ m
 /// | 1 | i f g o], the blocks after c_t the node's working values (the gates activated, kept for the
 /// backward pass; their adjoints are the node's own: take h_t and c_t from it with ad::block, nothing
-/// else: an adjoint reaching the other blocks is overwritten by the backward pass). nn::LSTM and
-/// nn::BayesianLSTM do.
+/// else. Tape::backward zeroes only the h_t and c_t blocks of the node's adjoint (Node::zeroed); the
+/// backward pass writes the gates' and h_{t-1} ⊙ m's before reading them and never reads the x_t and ones
+/// blocks, whose adjoints are unspecified: an adjoint sent to any block but h_t and c_t is lost or
+/// overwritten). nn::LSTM and nn::BayesianLSTM do.
 /// @throw std::invalid_argument if the tapes differ or the shapes do not fit (naming them).
 template <Real T> Var<T> lstm_sequence(const Var<T>& x, const Var<T>& weight, const Var<T>& state, Index steps) {
   detail::same_tape("ad::lstm_sequence", x, weight);
