@@ -195,7 +195,8 @@ TEST_CASE("Tape::task_gemm matches Eigen in every transposition, on strided bloc
     for (pml::Index q = 0; q < 3; ++q) std::fill_n(tape.task_scratch(q), 40, T(q));  // each task's scratch is its own
     for (pml::Index q = 0; q < 3; ++q) CHECK(tape.task_scratch(q)[39] == T(q));
     const double tol = sizeof(T) == 8 ? 1e-12 : 1e-4;
-    for (const auto [m, k, n] : {std::array<pml::Index, 3>{3, 2, 5}, {64, 161, 40}, {300, 17, 25}}) {
+    for (const auto& shape : {std::array<pml::Index, 3>{3, 2, 5}, {64, 161, 40}, {300, 17, 25}}) {
+      const pml::Index m = shape[0], k = shape[1], n = shape[2];  // not a structured binding: Clang 14's lambdas cannot capture one
       INFO(m << " x " << k << " x " << n);
       const M a = random_matrix<T>(rng, m, k), b = random_matrix<T>(rng, k, n), at = a.transpose(), bt = b.transpose();
       M c_big = random_matrix<T>(rng, m + 4, n + 1);
