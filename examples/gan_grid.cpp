@@ -6,10 +6,11 @@
 // seed with a remedy and >= 80 % high-quality samples. Draws gan_grid.svg (data and the first seed's
 // samples of each method).
 //
-//   gan_grid [--quick] [--seeds N] [--first-seed K] [--steps S] [--methods plain,pacgan,stddev,pacgan_stddev,wgan_gp] [--data grid|ring] [--rate R] [--packing M] [--end-factor F] [--noise Z] [--hidden W,W,...]
+//   gan_grid [--quick] [--seeds N] [--first-seed K] [--steps S] [--methods plain,pacgan,stddev,pacgan_stddev,wgan_gp] [--data grid|ring] [--rate R] [--packing M] [--end-factor F] [--noise Z] [--hidden W,W,...] [--average B]
 //   (--rate: Adam's step size for both players instead of each method's; --packing: PacGAN's degree, 2;
 //   --end-factor: the step sizes fall linearly to this multiple of themselves by the last step, 1;
-//   --noise: the dimension of z, 2; --hidden: the hidden widths of both networks, 128,128)
+//   --noise: the dimension of z, 2; --hidden: the hidden widths of both networks, 128,128;
+//   --average: β of the moving average of the generator's weights (GANFitOptions::generator_average), 0)
 //
 // Without arguments: PacGAN with minibatch stddev on the grid, seed 1 (about 4 minutes on one core).
 // The exit status fails only on a collapse (seed 1 of the first method covering fewer than 20 of the
@@ -101,6 +102,7 @@ int main(int argc, char** argv) {
   double rate = 0;  // 0: each method's own learning rate
   double end_factor = 1;  // the step sizes' linear decay (GANFitOptions::end_factor)
   int noise = 2;  // the dimension of z
+  double average = 0;  // GANFitOptions::generator_average
   std::vector<Eigen::Index> hidden{128, 128};  // hidden widths of G and of D
   std::string methods = "pacgan_stddev", data_name = "grid";
   bool quick = false, steps_given = false;
@@ -118,13 +120,14 @@ int main(int argc, char** argv) {
     else if (std::strcmp(argv[i], "--packing") == 0 && has_value) packing = std::max(1, std::atoi(argv[++i]));
     else if (std::strcmp(argv[i], "--end-factor") == 0 && has_value) end_factor = std::atof(argv[++i]);
     else if (std::strcmp(argv[i], "--noise") == 0 && has_value) noise = std::max(1, std::atoi(argv[++i]));
+    else if (std::strcmp(argv[i], "--average") == 0 && has_value) average = std::atof(argv[++i]);
     else if (std::strcmp(argv[i], "--hidden") == 0 && has_value) {
       hidden.clear();
       std::stringstream widths(argv[++i]);
       for (std::string w; std::getline(widths, w, ',');) hidden.push_back(std::max<Eigen::Index>(1, std::atoi(w.c_str())));
       if (hidden.empty()) hidden = {128, 128};
     } else {
-      std::fprintf(stderr, "usage: gan_grid [--quick] [--seeds N] [--first-seed K] [--steps S] [--methods plain,pacgan,stddev,pacgan_stddev,wgan_gp] [--data grid|ring] [--rate R] [--packing M] [--end-factor F] [--noise Z] [--hidden W,W,...]\n");
+      std::fprintf(stderr, "usage: gan_grid [--quick] [--seeds N] [--first-seed K] [--steps S] [--methods plain,pacgan,stddev,pacgan_stddev,wgan_gp] [--data grid|ring] [--rate R] [--packing M] [--end-factor F] [--noise Z] [--hidden W,W,...] [--average B]\n");
       return 2;
     }
   }
@@ -134,6 +137,10 @@ int main(int argc, char** argv) {
   }
   if (!(end_factor >= 0 && end_factor <= 1)) {
     std::fprintf(stderr, "gan_grid: --end-factor must lie in [0, 1], got %g\n", end_factor);
+    return 2;
+  }
+  if (!(average >= 0 && average < 1)) {
+    std::fprintf(stderr, "gan_grid: --average must lie in [0, 1), got %g\n", average);
     return 2;
   }
   if (256 % packing != 0) {
@@ -153,13 +160,14 @@ int main(int argc, char** argv) {
     if (list.back().options.packing > 1) list.back().options.packing = packing;
     if (rate > 0) list.back().fit.generator_learning_rate = list.back().fit.discriminator_learning_rate = rate;
     list.back().fit.end_factor = end_factor;
+    list.back().fit.generator_average = average;
     list.back().options.noise = noise;
     list.back().options.generator_hidden = list.back().options.discriminator_hidden = hidden;
   }
   std::string widths;
   for (const Eigen::Index w : hidden) widths += std::to_string(w) + "-";
-  std::printf("%s of %d Gaussians (sd %.2f); G %d-%s2, D 2-%s1, batch 256, %d generator steps\n", data_name.c_str(), modes, data.sd, noise, widths.c_str(),
-              widths.c_str(), steps);
+  std::printf("%s of %d Gaussians (sd %.2f); G %d-%s2, D 2-%s1, batch 256, %d generator steps%s\n", data_name.c_str(), modes, data.sd, noise, widths.c_str(),
+              widths.c_str(), steps, average > 0 ? (", G's weights averaged (beta " + std::to_string(average) + ")").c_str() : "");
   std::printf("a mode is covered with >= 1%% of 10 000 samples within 3 sd; high quality: within 3 sd of a mode\n");
   pml::io::SvgPlot plot(-5.5, 5.5, -5.5, 5.5, 560, 560);
   plot.title((data_name == "grid" ? std::string("5 x 5 grid") : std::string("ring of 8")) + ": data (grey) and the first seed's samples (" + methods + ")");

@@ -290,6 +290,44 @@ TEST_CASE("GAN step sizes decay linearly with end_factor", "[deep][gan]") {
   CHECK((slow - start).norm() < (plain.generator().parameters()[0]->value - start).norm());
 }
 
+TEST_CASE("GAN generator_average: G ends with the moving average of its iterates, D with its own weights", "[deep][gan]") {
+  pml::Rng data(3);
+  Eigen::MatrixXd x(200, 1);
+  pml::random::fill_normal(data, x, 1.0, 0.5);
+  const pml::GANOptions o{.noise = 1, .output = 1, .generator_hidden = {8}, .discriminator_hidden = {8}};
+  // every parameter of G and of D after `steps` updates from the same seed, with or without averaging
+  auto trained = [&](int steps, double beta) {
+    pml::Rng rng(4);
+    pml::GAN<double> gan(o, rng);
+    gan.fit(x, {.steps = steps, .batch_size = 16, .generator_average = beta}, rng);
+    std::vector<Eigen::MatrixXd> g, d;
+    for (const auto* p : gan.generator().parameters()) g.push_back(p->value);
+    for (const auto* p : gan.discriminator().parameters()) d.push_back(p->value);
+    return std::pair{g, d};
+  };
+  // the iterates θ_0 (the initial weights), θ_1, θ_2, θ_3 of the plain fit; averaging changes no update
+  std::vector<std::vector<Eigen::MatrixXd>> theta;
+  {
+    pml::Rng rng(4);
+    pml::GAN<double> start(o, rng);
+    theta.emplace_back();
+    for (const auto* p : start.generator().parameters()) theta.back().push_back(p->value);
+  }
+  for (int t = 1; t <= 3; ++t) theta.push_back(trained(t, 0).first);
+  const double beta = 0.9;
+  const auto averaged = trained(3, beta);
+  CHECK(averaged.second == trained(3, 0).second);  // the discriminator: the plain fit's, bit for bit
+  REQUIRE(averaged.first.size() == theta[0].size());
+  for (std::size_t i = 0; i < theta[0].size(); ++i) {
+    // θ̄_3 = β³θ_0 + β²(1 − β)θ_1 + β(1 − β)θ_2 + (1 − β)θ_3
+    const Eigen::MatrixXd expected = beta * beta * beta * theta[0][i] + beta * beta * (1 - beta) * theta[1][i] + beta * (1 - beta) * theta[2][i] +
+                                     (1 - beta) * theta[3][i];
+    CHECK((averaged.first[i] - expected).cwiseAbs().maxCoeff() < 1e-14);
+    CHECK(averaged.first[i] != theta[3][i]);
+  }
+  CHECK(trained(3, 0).first == theta[3]);  // 0: no averaging
+}
+
 TEST_CASE("GAN rejects bad input", "[deep][gan][errors]") {
   pml::Rng rng(5);
   CHECK_THROWS_WITH(pml::GAN<float>({.noise = 0}, rng), Contains("noise"));
@@ -320,6 +358,8 @@ TEST_CASE("GAN rejects bad input", "[deep][gan][errors]") {
   CHECK_THROWS_WITH(gan.fit(x, {.gradient_penalty = -1}, rng), Contains("gradient_penalty"));
   CHECK_THROWS_WITH(gan.fit(x, {.end_factor = 1.5}, rng), Contains("GAN::fit") && Contains("end_factor") && Contains("1.5"));
   CHECK_THROWS_WITH(gan.fit(x, {.end_factor = std::nan("")}, rng), Contains("end_factor"));
+  CHECK_THROWS_WITH(gan.fit(x, {.generator_average = 1.0}, rng), Contains("GAN::fit") && Contains("generator_average") && Contains("lie in [0, 1)"));
+  CHECK_THROWS_WITH(gan.fit(x, {.generator_average = -0.5}, rng), Contains("generator_average") && Contains("-0.5"));
   pml::GAN<float> packed({.generator_hidden = {4}, .discriminator_hidden = {4}, .packing = 4}, rng);
   CHECK_THROWS_WITH(packed.fit(x, {.batch_size = 6}, rng), Contains("GAN::fit") && Contains("batch_size") && Contains("multiple of packing (4)"));
   CHECK_THROWS_WITH(packed.discriminate(Eigen::MatrixXf::Zero(6, 2)), Contains("GAN::discriminate") && Contains("6 rows") && Contains("packing (4)"));

@@ -213,13 +213,16 @@ template <Real T> struct LstmSequence {
         t.gemm_packed(1, Strided(dx.data() + s * z.f * rows, rows, z.f, Eigen::OuterStride<>(rows)), dgates);
       }
       if (!dp) continue;
-      // the adjoint of h_{t-1} ⊙ m: D_t W_hh, kept in this node's own adjoint (its h ⊙ m block)
+      Strided dhp = rows_block(dp, ldp, 0, 0, rows, h);
+      if (!z.masked) {  // h_{t-1}'s adjoint += D_t W_hh, straight into it
+        t.gemm_packed(0, dhp, dgates);
+        continue;
+      }
+      // the adjoint of h_{t-1} ⊙ m: D_t W_hh, kept in this node's own adjoint (its h ⊙ m block), then times m
       Strided dhm = rows_block(g.data(), ld, z.hm(), r0, rows, h);
       dhm.setZero();
       t.gemm_packed(0, dhm, dgates);
-      Strided dhp = rows_block(dp, ldp, 0, 0, rows, h);
-      if (z.masked) dhp.array() += dhm.array() * rows_block(s0.data(), rows, 2 * h, 0, rows, h).array();
-      else dhp += dhm;
+      dhp.array() += dhm.array() * rows_block(s0.data(), rows, 2 * h, 0, rows, h).array();
     }
     if (n.grad_b) {  // [W_ih | W_hh | b] += Dᵀ [x | h ⊙ m | 1], every step at once
       const Index total = d.steps * rows;

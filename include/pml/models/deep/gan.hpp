@@ -113,6 +113,12 @@ struct GANFitOptions {
   double end_factor = 1;
   /// The multiple of both step sizes that update `step` (0-based, of `steps`) uses: 1 + (end_factor − 1)·step/steps.
   double learning_rate_factor(int step) const noexcept { return 1 + (end_factor - 1) * double(step) / double(steps); }
+  /// β of an exponential moving average of the generator's weights (Yazıcı et al. 2019, "The unusual
+  /// effectiveness of averaging in GAN training"): θ̄ ← β·θ̄ + (1 − β)·θ after every generator update, from
+  /// θ̄ = the weights fit() starts from; fit() ends with G's weights set to θ̄ (the discriminator keeps its
+  /// own). Averaging the generator's late iterates, which circle about an equilibrium, sharpens the
+  /// generated modes. 0: no averaging (the default); 0.999 is the paper's usual value. In [0, 1).
+  double generator_average = 0;
 };
 
 /// Mean losses over the fit, every `report_every` generator steps.
@@ -357,7 +363,24 @@ template <Real T = double> class GAN {
     if (!(fit.gradient_penalty >= 0 && std::isfinite(fit.gradient_penalty)))
       detail::throw_domain(function, "gradient_penalty", "be finite and non-negative", detail::describe(fit.gradient_penalty));
     if (!(fit.end_factor >= 0 && fit.end_factor <= 1)) detail::throw_domain(function, "end_factor", "lie in [0, 1]", detail::describe(fit.end_factor));
+    if (!(fit.generator_average >= 0 && fit.generator_average < 1))
+      detail::throw_domain(function, "generator_average", "lie in [0, 1)", detail::describe(fit.generator_average));
   }
+  /// GANFitOptions::generator_average: the running average of G's weights over a fit.
+  struct Average {
+    T beta;
+    std::vector<Matrix<T>> values;  // θ̄ per parameter (empty when beta is 0)
+    Average(double b, const nn::ParameterList<T>& params) : beta(T(b)) {
+      if (b > 0)
+        for (const auto* p : params) values.push_back(p->value);
+    }
+    void update(const nn::ParameterList<T>& params) {
+      for (std::size_t i = 0; i < values.size(); ++i) values[i] = beta * values[i] + (T(1) - beta) * params[i]->value;
+    }
+    void finish(const nn::ParameterList<T>& params) const {
+      for (std::size_t i = 0; i < values.size(); ++i) params[i]->value = values[i];
+    }
+  };
   // the step sizes of step `step` of fit.steps (GANFitOptions::end_factor)
   static void schedule(const GANFitOptions& fit, int step, nn::Adam<T>& g_opt, nn::Adam<T>& d_opt) {
     if (fit.end_factor == 1) return;
@@ -389,6 +412,8 @@ auto GAN<T>::fit_rows(Eigen::Ref<const Matrix<T>> x, const GANFitOptions& fit, R
     const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> rows = x.template cast<T>();
     nn::Adam<T> g_opt(generator_.parameters(), {.learning_rate = fit.generator_learning_rate, .beta1 = fit.beta1, .beta2 = fit.beta2});
     nn::Adam<T> d_opt(discriminator_.parameters(), {.learning_rate = fit.discriminator_learning_rate, .beta1 = fit.beta1, .beta2 = fit.beta2});
+    const nn::ParameterList<T> g_params = generator_.parameters();
+    Average average(fit.generator_average, g_params);
     ad::Tape<T> tape;
     const Index m = fit.batch_size;
     const T inputs = T(m / options_.packing);  // D's inputs per batch: the losses are per input
@@ -423,6 +448,7 @@ auto GAN<T>::fit_rows(Eigen::Ref<const Matrix<T>> x, const GANFitOptions& fit, R
         const ad::Var<T> g = generator_loss(tape, noise(tape, m, rng));
         tape.backward((T(1) / inputs) * g);
         g_opt.step();
+        average.update(g_params);
         g_sum += double(g.value()(0, 0)) / double(inputs);
       } catch (const std::domain_error& e) {
         detail::throw_diverged(function, x, std::string(e.what()) + " at step " + std::to_string(step + 1));
@@ -435,6 +461,7 @@ auto GAN<T>::fit_rows(Eigen::Ref<const Matrix<T>> x, const GANFitOptions& fit, R
         d_sum = g_sum = 0;
       }
     }
+    average.finish(g_params);
     return *this;
   }
 
@@ -447,10 +474,11 @@ auto GAN<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, co
     if (n == 0) pml::detail::throw_shape(function, "x has no rows on any rank");
     {  // the same training on every rank
       const long sizes[4] = {long(fit.steps), long(fit.discriminator_steps), long(fit.batch_size), long(report_every)};
-      const double rates[6] = {fit.generator_learning_rate, fit.discriminator_learning_rate, fit.beta1, fit.beta2, fit.gradient_penalty, fit.end_factor};
+      const double rates[7] = {fit.generator_learning_rate, fit.discriminator_learning_rate, fit.beta1, fit.beta2, fit.gradient_penalty, fit.end_factor,
+                               fit.generator_average};
       const std::string model = detail::options_text(*this);
       const std::uint64_t options = detail::fnv1a(rates, sizeof rates, detail::fnv1a(sizes, sizeof sizes, detail::fnv1a(model.data(), model.size())));
-      detail::check_same_training(ranks, function, options, rng, "steps, discriminator_steps, batch_size, report_every, learning rates, betas, gradient_penalty, end_factor");
+      detail::check_same_training(ranks, function, options, rng, "steps, discriminator_steps, batch_size, report_every, learning rates, betas, gradient_penalty, end_factor, generator_average");
     }
     const bool wasserstein = options_.generator_loss == GANLoss::wasserstein_gp;
     const nn::ParameterList<T> g_params = generator_.parameters(), d_params = discriminator_.parameters();
@@ -458,6 +486,7 @@ auto GAN<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, co
     detail::broadcast_parameters(ranks, d_params, function);
     nn::Adam<T> g_opt(g_params, {.learning_rate = fit.generator_learning_rate, .beta1 = fit.beta1, .beta2 = fit.beta2});
     nn::Adam<T> d_opt(d_params, {.learning_rate = fit.discriminator_learning_rate, .beta1 = fit.beta1, .beta2 = fit.beta2});
+    Average average(fit.generator_average, g_params);  // after the broadcast: the same on every rank
     const Index m = static_cast<Index>(ranks.size()) * fit.batch_size;  // slots per update on all ranks together
     const T inputs = T(m);  // the losses are per slot
     Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> rows;
@@ -545,6 +574,7 @@ auto GAN<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, co
             error = std::current_exception();
           }
         g_sum += update(g_opt, g_params, !slots.empty(), error, loss, step);
+        average.update(g_params);
       }
       if ((step + 1) % report_every == 0 || step + 1 == fit.steps) {
         const int count = (step + 1) % report_every == 0 ? report_every : (step + 1) % report_every;
@@ -556,6 +586,7 @@ auto GAN<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, co
                                                 " (every rank must run the same build on processors that round alike)");
       }
     }
+    average.finish(g_params);
     return *this;
   } PML_RANKS_CATCH(ranks, "GAN::fit")
 
