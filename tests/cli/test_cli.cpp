@@ -361,6 +361,7 @@ TEST_CASE("pml gan: fit with each remedy, outputs equal to the in-process model"
       {"--packing 2", {.generator_hidden = {8}, .discriminator_hidden = {8}, .packing = 2}, {.steps = 30, .batch_size = 16}},
       {"--minibatch-stddev --end-factor 0.1", {.generator_hidden = {8}, .discriminator_hidden = {8}, .minibatch_stddev = true},
        {.steps = 30, .batch_size = 16, .end_factor = 0.1}},
+      {"--generator-average 0.9", {.generator_hidden = {8}, .discriminator_hidden = {8}}, {.steps = 30, .batch_size = 16, .generator_average = 0.9}},
       {"--loss wasserstein_gp --discriminator-steps 2 --beta2 0.9 --gradient-penalty 0.5",
        {.generator_hidden = {8}, .discriminator_hidden = {8}, .generator_loss = pml::GANLoss::wasserstein_gp},
        {.steps = 30, .discriminator_steps = 2, .batch_size = 16, .beta2 = 0.9, .gradient_penalty = 0.5}},
@@ -401,6 +402,9 @@ TEST_CASE("pml gan: fit with each remedy, outputs equal to the in-process model"
   r = run_pml("gan fit gan_points.csv --end-factor 1.5 -o bad_gan.pml");
   CHECK(r.code == 2);
   CHECK_THAT(r.err, Contains("--end-factor must be in [0, 1], got 1.5"));
+  r = run_pml("gan fit gan_points.csv --generator-average 1 -o bad_gan.pml");
+  CHECK(r.code == 2);
+  CHECK_THAT(r.err, Contains("--generator-average must be in [0, 1), got 1"));
   r = run_pml("gan fit gan_points.csv --loss hinge -o bad_gan.pml");
   CHECK(r.code == 2);
   CHECK_THAT(r.err, Contains("--loss"));
@@ -1142,8 +1146,8 @@ const std::vector<CommandOptions>& every_command() {
                       "--learning-rate", "--limit", "--seed", "--delimiter", "--header"}},
       {"segnet predict", {"--samples", "--proba", "--masks", "--png", "--png-images", "--seed", "-o", "--delimiter", "--header"}},
       {"gan fit", {"-o", "--noise", "--generator-hidden", "--discriminator-hidden", "--loss", "--packing", "--minibatch-stddev", "--steps",
-                   "--discriminator-steps", "--batch-size", "--learning-rate", "--beta1", "--beta2", "--gradient-penalty", "--end-factor", "--seed", "--delimiter",
-                   "--header"}},
+                   "--discriminator-steps", "--batch-size", "--learning-rate", "--beta1", "--beta2", "--gradient-penalty", "--end-factor", "--generator-average", "--seed",
+                   "--delimiter", "--header"}},
       {"gan sample", {"-n", "--seed", "-o"}},
       {"gan discriminate", {"-o", "--delimiter", "--header"}},
       {"dcgan fit", {"-o", "--data", "--channels", "--height", "--width", "--generator-features", "--discriminator-features", "--noise",

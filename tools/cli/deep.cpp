@@ -472,6 +472,10 @@ void add_gan(Tool& tool) {
     const auto beta2 = c.real("--beta2", "B", "Adam's beta2 for both players", 0.999, kProbability);
     const auto penalty = c.real("--gradient-penalty", "L", "lambda of wasserstein_gp's gradient penalty", 10, kNonNegative);
     const auto end_factor = c.real("--end-factor", "F", "the step size falls linearly to F times itself by the last step (1: constant)", 1, kUnitInterval);
+    const auto average = c.real("--generator-average", "B",
+                                "beta of a moving average of the generator's weights, which the model keeps (Yazici et al. 2019; 0: none, "
+                                "0.999 usual)",
+                                0, kProbability);
     const auto seed = c.seed();
     const auto csv = c.csv();
     c.sharded("and computes the discriminator's loss for the slots of each update whose drawn row it holds and an even share of the "
@@ -510,6 +514,7 @@ void add_gan(Tool& tool) {
       f.beta2 = *beta2;
       f.gradient_penalty = *penalty;
       f.end_factor = *end_factor;
+      f.generator_average = *average;
       if (!under_mpi()) m.fit(x.cast<float>(), f, rng, std::max(1, *steps / 10));
       else m.fit(r, x.cast<float>(), f, rng, std::max(1, *steps / 10));  // (one rank too: the data-parallel fit, as on P); --batch-size slots per rank
       if (!lead()) return;
