@@ -450,8 +450,9 @@ template <Real T> class Tape {
   /// that makes it; adjoints are zeroed by backward()). Grows only when a step needs more than before.
   /// From 4 MiB on (Linux) it is aligned to 2 MiB and advised to use transparent huge pages
   /// (madvise(MADV_HUGEPAGE); with the kernel's usual "madvise" setting nothing else would): a sequence's
-  /// or a convolution's node read a column block at a time touches a 4 KiB page per column, and the TLB
-  /// misses cost the LSTM step about a tenth of its time (benchmarks/compare/lenet.cpp).
+  /// or a convolution's node read a column block at a time touches a 4 KiB page per column; the huge
+  /// pages made the LSTM step about 5% and the local-reparameterisation convolution about 6% faster
+  /// (benchmarks/compare/lenet.cpp, with and without the advice).
   class Arena {
    public:
     T* data() noexcept { return data_.get(); }
