@@ -5,13 +5,14 @@
 // generated images (goal ≥ 0.8) and the entropy of their predicted-class histogram (goal ≥ 0.9 ln 10 =
 // 2.07 nats: every class generated); also the Fréchet distance between the scorer's last hidden layer on the
 // generated images and on 2 000 test images (metrics::frechet_distance; real training images give the floor).
-// Usage: dcgan_fashion_mnist [--full | --quick] [--seeds N] [--epochs N] [--features F] [--wgan-gp]. The default (20 000 images, 2 epochs, 32/32 features)
+// Usage: dcgan_fashion_mnist [--full | --quick] [--seeds N] [--epochs N] [--features F] [--wgan-gp] [--average B]. The default (20 000 images, 2 epochs, 32/32 features)
 // runs in about a minute on 2 cores; --quick (the tour's and CI's run: 4 000 images, 1 epoch, 16/16 features, the scorer
 // 1 epoch) runs every step in seconds, but its numbers are not the example's results; --full trains 64/64 features on all 60 000 images for 5 epochs
 // (--epochs and --features override either's DCGAN epochs and ngf = ndf; the scorer keeps its own).
 // --wgan-gp trains the WGAN-GP critic instead (Gulrajani et al. 2017: no batch normalisation in D, λ = 10,
 // 5 critic steps per generator step, Adam 1e-4 with β₂ 0.9 as in the paper's algorithm 1, β₁ 0.5 as in the
-// authors' DCGAN code; the algorithm's β₁ is 0).
+// authors' DCGAN code; the algorithm's β₁ is 0). --average B keeps a moving average of the generator's weights
+// with β = B as the fitted generator (DCGANFitOptions::generator_average; Yazıcı et al. 2019; 0, the default: off).
 // Needs Debian's dataset-fashion-mnist.
 #include <chrono>
 #include <cmath>
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
   int epochs = 0;  // 0: the run's default (2, or 5 with --full)
   int features = 0;  // 0: the run's default (32, or 64 with --full)
   bool wgan_gp = false;
+  double average = 0;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--full") == 0)
       full = true;
@@ -49,8 +51,10 @@ int main(int argc, char** argv) {
       features = std::max(1, std::atoi(argv[++i]));
     else if (std::strcmp(argv[i], "--wgan-gp") == 0)
       wgan_gp = true;
+    else if (std::strcmp(argv[i], "--average") == 0 && i + 1 < argc)
+      average = std::atof(argv[++i]);
     else {
-      std::fprintf(stderr, "usage: dcgan_fashion_mnist [--full | --quick] [--seeds N] [--epochs N] [--features F] [--wgan-gp]\n");
+      std::fprintf(stderr, "usage: dcgan_fashion_mnist [--full | --quick] [--seeds N] [--epochs N] [--features F] [--wgan-gp] [--average B]\n");
       return 2;
     }
   }
@@ -88,7 +92,7 @@ int main(int argc, char** argv) {
 
   pml::DCGANOptions options;
   options.generator_features = options.discriminator_features = features > 0 ? features : (full ? 64 : (quick ? 16 : 32));
-  pml::DCGANFitOptions fit{.epochs = epochs > 0 ? epochs : (full ? 5 : (quick ? 1 : 2)), .batch_size = 64};
+  pml::DCGANFitOptions fit{.epochs = epochs > 0 ? epochs : (full ? 5 : (quick ? 1 : 2)), .batch_size = 64, .generator_average = average};
   if (wgan_gp) {
     options.generator_loss = pml::GANLoss::wasserstein_gp;
     fit.learning_rate = 1e-4;
@@ -101,7 +105,12 @@ int main(int argc, char** argv) {
     pml::Rng g_rng(static_cast<std::uint64_t>(100 + seed));
     t0 = std::chrono::steady_clock::now();
     pml::DCGAN<float> gan(options, g_rng);
-    gan.fit(x, fit, g_rng);
+    try {
+      gan.fit(x, fit, g_rng);
+    } catch (const std::exception& e) {  // e.g. --average outside [0, 1)
+      std::fprintf(stderr, "%s\n", e.what());
+      return 2;
+    }
     const double train_s = seconds_since(t0);
     const Eigen::MatrixXf samples = gan.sample(g_rng, 1000);
     // the scorer's class probabilities for each generated image (20 passes)
@@ -116,15 +125,17 @@ int main(int argc, char** argv) {
     const double fd = pml::metrics::frechet_distance(scorer.hidden_features(samples), test_features);
     const bool ok = top >= 0.8 && entropy >= 0.9 * std::log(10.0);
     passed += ok;
-    std::printf("DCGAN%s seed %d (%ld/%ld features, %d epochs, batch %ld, %.1f s): last epoch D loss %.3f, G loss %.3f; mean top-class probability %.3f "
+    std::printf("DCGAN%s seed %d (%ld/%ld features, %d epochs, batch %ld, generator average %g, %.1f s): last epoch D loss %.3f, G loss %.3f; mean top-class probability %.3f "
                 "(goal >= 0.8), class-histogram entropy %.3f nats (goal >= %.3f) -> %s; Fréchet distance to 2 000 test images on the scorer's features %.2f "
                 "(real training images: %.2f)\n",
-                wgan_gp ? " (WGAN-GP)" : "", seed, long(options.generator_features), long(options.discriminator_features), fit.epochs, long(fit.batch_size), train_s,
+                wgan_gp ? " (WGAN-GP)" : "", seed, long(options.generator_features), long(options.discriminator_features), fit.epochs, long(fit.batch_size),
+                fit.generator_average, train_s,
                 double(gan.loss_history().discriminator_loss.back()), double(gan.loss_history().generator_loss.back()), top, entropy, 0.9 * std::log(10.0),
                 ok ? "pass" : "FAIL", fd, real_fd);
     std::printf("  class histogram:");
     for (Eigen::Index k = 0; k < 10; ++k) std::printf(" %.3f", histogram(k));
     std::printf("\n");
+    std::fflush(stdout);  // a seed's lines at once, also when stdout is a file
     if (first) {
       pml::io::write_png("dcgan_samples.png", pml::io::tile_images(samples.topRows(64), 28, 28, 8));
       std::printf("wrote dcgan_samples.png\n");

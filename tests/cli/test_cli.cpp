@@ -600,9 +600,9 @@ TEST_CASE("pml bcnn and pml dcgan: fit on CSV images, outputs equal to the in-pr
   const auto dv = pml::io::read_csv<double>(dir() / "d.csv");
   CHECK(dv.columns == std::vector<std::string>{"d"});
   CHECK((dv.data.col(0) - gan.discriminate(x).cast<double>()).cwiseAbs().maxCoeff() < 1e-6);
-  // the remedies: PacGAN packing and minibatch stddev, the same model as in process
+  // the remedies: PacGAN packing and minibatch stddev (with the generator's weights averaged), the same model as in process
   const Run remedies = run_pml("dcgan fit --data bars40.csv --height 8 --width 8 --noise 4 --generator-features 3 --discriminator-features 3 "
-                              "--packing 2 --minibatch-stddev --epochs 1 --batch-size 8 --seed 7 -o dcgan_pac.pml");
+                              "--packing 2 --minibatch-stddev --generator-average 0.9 --epochs 1 --batch-size 8 --seed 7 -o dcgan_pac.pml");
   INFO(remedies.err);
   REQUIRE(remedies.code == 0);
   pml::Rng pac_rng(7);
@@ -610,7 +610,7 @@ TEST_CASE("pml bcnn and pml dcgan: fit on CSV images, outputs equal to the in-pr
   pac_options.packing = 2;
   pac_options.minibatch_stddev = true;
   pml::DCGAN<float> pac_same(pac_options, pac_rng);
-  pac_same.fit(x, {.epochs = 1, .batch_size = 8}, pac_rng);
+  pac_same.fit(x, {.epochs = 1, .batch_size = 8, .generator_average = 0.9}, pac_rng);
   const auto pac_loaded = pml::DCGAN<float>::load(dir() / "dcgan_pac.pml");
   const auto pa = pac_loaded.stored_parameters(), pb = std::as_const(pac_same).stored_parameters();
   REQUIRE(pa.size() == pb.size());
@@ -642,6 +642,9 @@ TEST_CASE("pml bcnn and pml dcgan: fit on CSV images, outputs equal to the in-pr
   const Run small_batch = run_pml("dcgan fit --data bars40.csv --height 8 --width 8 --packing 4 --batch-size 6 -o g.pml");
   CHECK(small_batch.code == 2);
   CHECK_THAT(small_batch.err, Contains("--batch-size must be at least twice --packing (4), got 6"));
+  const Run bad_average = run_pml("dcgan fit --data bars40.csv --height 8 --width 8 --generator-average 1 -o g.pml");
+  CHECK(bad_average.code == 2);
+  CHECK_THAT(bad_average.err, Contains("--generator-average must be in [0, 1), got 1"));
   // errors: sizes that are not multiples of 4, values outside [0, 1], a wrong width
   const Run six = run_pml("dcgan fit --data bars40.csv --height 6 --width 8 -o g.pml");
   CHECK(six.code == 2);
@@ -1152,7 +1155,7 @@ const std::vector<CommandOptions>& every_command() {
       {"gan discriminate", {"-o", "--delimiter", "--header"}},
       {"dcgan fit", {"-o", "--data", "--channels", "--height", "--width", "--generator-features", "--discriminator-features", "--noise",
                      "--generator-loss", "--packing", "--minibatch-stddev", "--epochs", "--batch-size", "--learning-rate", "--beta1", "--beta2",
-                     "--discriminator-steps", "--gradient-penalty", "--limit", "--seed", "--delimiter", "--header"}},
+                     "--discriminator-steps", "--gradient-penalty", "--generator-average", "--limit", "--seed", "--delimiter", "--header"}},
       {"infogan fit", {"-o", "--data", "--body", "--noise", "--categorical", "--no-categorical", "--continuous", "--continuous-prior", "--recognition-hidden",
                        "--generator-loss", "--channels", "--height", "--width", "--generator-features", "--discriminator-features", "--generator-hidden",
                        "--discriminator-hidden", "--epochs", "--batch-size", "--generator-learning-rate", "--discriminator-learning-rate", "--beta1",

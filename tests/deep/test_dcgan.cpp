@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <vector>
 
 #include "pml/models/deep/dcgan.hpp"
 #include "pml/nn/gradcheck.hpp"
@@ -121,6 +122,87 @@ TEST_CASE("DCGAN: save and load give the same images and verdicts bit for bit", 
   }
 }
 
+TEST_CASE("DCGAN generator_average: G ends with the moving average of its iterates and batch norm statistics for it; D keeps its own", "[deep][dcgan]") {
+  pml::Rng data(3);
+  const Eigen::MatrixXd x = bars(data, 64);
+  using List = std::vector<Eigen::MatrixXd>;
+  auto values = [](const auto& params) {
+    List out;
+    for (const auto* p : params) out.push_back(p->value);
+    return out;
+  };
+  // the plain fit (4 minibatches of 16: 4 generator steps), G's weights after each step (progress follows the step)
+  pml::Rng rng_a(4);
+  pml::DCGAN<double> plain(tiny(), rng_a);
+  std::vector<List> theta{values(plain.generator_parameters())};
+  plain.fit(x, {.epochs = 1, .batch_size = 16, .progress = [&](const pml::TrainingProgress&) { theta.push_back(values(plain.generator_parameters())); }}, rng_a);
+  REQUIRE(theta.size() == 5);
+  const double beta = 0.8;
+  pml::Rng rng_b(4);
+  pml::DCGAN<double> averaged(tiny(), rng_b);
+  averaged.fit(x, {.epochs = 1, .batch_size = 16, .generator_average = beta}, rng_b);
+  CHECK(values(averaged.discriminator_parameters()) == values(plain.discriminator_parameters()));  // bit for bit: averaging changes no update
+  const List g = values(averaged.generator_parameters());
+  REQUIRE(g.size() == theta[0].size());
+  for (std::size_t i = 0; i < g.size(); ++i) {
+    Eigen::MatrixXd expected = theta[0][i];  // θ̄ ← βθ̄ + (1 − β)θ_t, t = 1..4, from θ_0
+    for (std::size_t t = 1; t < theta.size(); ++t) expected = beta * expected + (1 - beta) * theta[t][i];
+    CHECK((g[i] - expected).cwiseAbs().maxCoeff() < 1e-14);
+  }
+  CHECK(g != theta.back());
+  // the running statistics: update_batch_norm with the fit's batch size, drawn from the rng as the fit left it
+  pml::DCGAN<double> by_hand = plain;
+  const auto hand_g = by_hand.generator_parameters();
+  for (std::size_t i = 0; i < g.size(); ++i) hand_g[i]->value = g[i];
+  by_hand.update_batch_norm(rng_a, 16, pml::DCGAN<double>::batch_norm_batches);
+  CHECK(values(by_hand.stored_parameters()) == values(averaged.stored_parameters()));
+  CHECK(values(plain.stored_parameters()) != values(averaged.stored_parameters()));
+  // generator_average 0: the plain fit
+  pml::Rng rng_c(4);
+  pml::DCGAN<double> zero(tiny(), rng_c);
+  zero.fit(x, {.epochs = 1, .batch_size = 16, .generator_average = 0}, rng_c);
+  CHECK(values(zero.stored_parameters()) == values(plain.stored_parameters()));
+}
+
+TEST_CASE("DCGAN update_batch_norm: G's running statistics are the mean of the batches' statistics; D's are left alone", "[deep][dcgan]") {
+  pml::Rng rng(5);
+  pml::DCGAN<double> gan(tiny(), rng);
+  gan.fit(bars(rng, 32), {.epochs = 1, .batch_size = 16}, rng);
+  using List = std::vector<Eigen::MatrixXd>;
+  auto stored = [](pml::DCGAN<double>& m) {
+    List out;
+    for (const auto* p : m.stored_parameters()) out.push_back(p->value);
+    return out;
+  };
+  const List before = stored(gan);
+  // one batch at a time, then the two together
+  pml::DCGAN<double> one = gan, two = gan;
+  pml::Rng r(9), r2(9);
+  one.update_batch_norm(r, 8, 1);
+  const List first = stored(one);
+  one.update_batch_norm(r, 8, 1);  // starts again from reset statistics: the second batch's alone
+  const List second = stored(one);
+  two.update_batch_norm(r2, 8, 2);
+  const List both = stored(two);
+  const std::size_t params = gan.parameters().size(), buffers = before.size() - params;
+  REQUIRE(buffers == 6);  // g_bn0, g_bn1, d_bn2: mean and variance each
+  for (std::size_t i = params; i < params + 4; ++i) {  // G's two batch norms
+    CHECK(first[i] != before[i]);
+    CHECK((both[i] - (first[i] + second[i]) / 2).cwiseAbs().maxCoeff() < 1e-14 * (1 + both[i].cwiseAbs().maxCoeff()));
+  }
+  for (std::size_t i = 0; i < params; ++i) CHECK(both[i] == before[i]);  // no weight moves
+  for (std::size_t i = params + 4; i < before.size(); ++i) CHECK(both[i] == before[i]);  // D's statistics
+  // the batch norms' momentum is restored: a fit from `two` is the fit from a model never recalibrated that
+  // holds the same values (momentum 0.1 in both)
+  pml::DCGAN<double> reference = gan;
+  const auto ref = reference.stored_parameters();
+  for (std::size_t i = 0; i < ref.size(); ++i) ref[i]->value = both[i];
+  pml::Rng fa(11), fb(11);
+  CHECK(stored(two.fit(bars(fa, 32), {.epochs = 1, .batch_size = 16}, fa)) == stored(reference.fit(bars(fb, 32), {.epochs = 1, .batch_size = 16}, fb)));
+  CHECK_THROWS_WITH(gan.update_batch_norm(r, 1), Contains("DCGAN::update_batch_norm") && Contains("batch_size") && Contains("1"));
+  CHECK_THROWS_WITH(gan.update_batch_norm(r, 8, 0), Contains("DCGAN::update_batch_norm") && Contains("batches") && Contains("0"));
+}
+
 TEST_CASE("DCGAN remedies: packing stacks images as channels; gradients with packing and minibatch stddev", "[deep][dcgan][gradcheck]") {
   // D of a packing-2 model on rows [a; b] is D of a 2-channel model on the row [a | b] with the same weights
   pml::Rng rng(11);
@@ -226,6 +308,8 @@ TEST_CASE("DCGAN errors name the function, the argument and the value", "[deep][
   CHECK_THROWS_WITH(gan.fit(Eigen::MatrixXd::Zero(10, 64), {.beta2 = 1}, rng), Contains("DCGAN::fit") && Contains("beta2") && Contains("1"));
   CHECK_THROWS_WITH(gan.fit(Eigen::MatrixXd::Zero(10, 64), {.discriminator_steps = 0}, rng), Contains("DCGAN::fit") && Contains("discriminator_steps") && Contains("0"));
   CHECK_THROWS_WITH(gan.fit(Eigen::MatrixXd::Zero(10, 64), {.gradient_penalty = -1}, rng), Contains("DCGAN::fit") && Contains("gradient_penalty") && Contains("-1"));
+  CHECK_THROWS_WITH(gan.fit(Eigen::MatrixXd::Zero(10, 64), {.generator_average = 1}, rng), Contains("DCGAN::fit") && Contains("generator_average") && Contains("[0, 1)"));
+  CHECK_THROWS_WITH(gan.fit(Eigen::MatrixXd::Zero(10, 64), {.generator_average = -0.5}, rng), Contains("DCGAN::fit") && Contains("generator_average") && Contains("-0.5"));
   {
     pml::ad::Tape<double> tape;  // batch normalisation couples the rows: no penalty for the plain discriminator
     CHECK_THROWS_WITH(gan.gradient_penalty(tape, tape.constant(Eigen::MatrixXd::Zero(2, 64))),

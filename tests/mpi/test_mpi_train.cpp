@@ -636,8 +636,10 @@ TEMPLATE_TEST_CASE("DCGAN trained on shards with minibatch B equals one process 
     pml::DCGAN<T> whole(options, init0), sharded(options, init_mine);
     pml::Rng rng_whole(4), rng_sharded(4);
     const int steps = loss == pml::GANLoss::wasserstein_gp ? 2 : 1;
-    whole.fit(pml::Collective::single(), x, {.epochs = 2, .batch_size = 3 * p, .learning_rate = 1e-2, .discriminator_steps = steps}, rng_whole);
-    sharded.fit(comm, mine, {.epochs = 2, .batch_size = 3, .learning_rate = 1e-2, .discriminator_steps = steps}, rng_sharded);
+    const double average = loss == pml::GANLoss::non_saturating ? 0.5 : 0;  // G's averaged weights and its batch norms' statistics estimated again
+    whole.fit(pml::Collective::single(), x, {.epochs = 2, .batch_size = 3 * p, .learning_rate = 1e-2, .discriminator_steps = steps, .generator_average = average},
+              rng_whole);
+    sharded.fit(comm, mine, {.epochs = 2, .batch_size = 3, .learning_rate = 1e-2, .discriminator_steps = steps, .generator_average = average}, rng_sharded);
     const pml::Vector<T> wv = flat(identified(whole.stored_parameters())), sv = flat(identified(sharded.stored_parameters()));  // with the running variances
     pml::Rng init_again(800);
     pml::DCGAN<T> untrained(options, init_again);

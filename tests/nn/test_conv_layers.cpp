@@ -5,7 +5,9 @@
 #include "counting_allocator.hpp"  // first: the same Eigen settings in every file of test_layers
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <filesystem>
+#include <vector>
 
 #include "pml/nn.hpp"
 #include "pml/nn/conv.hpp"
@@ -113,6 +115,40 @@ TEST_CASE("BatchNorm keeps running statistics as PyTorch and uses them in predic
   CHECK_THROWS_WITH(bn.forward(tape, pml::nn::Images<float>{tape.constant(Eigen::MatrixXf::Zero(4, 6 * 4)), ImageShape{6, 2, 2}}),
                     Contains("nn::BatchNorm::forward") && Contains("6 channels"));
   CHECK_THROWS_WITH(pml::nn::BatchNorm<float>(3, 1e-5, 1.5), Contains("momentum"));
+}
+
+TEST_CASE("BatchNorm: reset_running_stats and momentum 1/k give the mean of a series of batches' statistics", "[nn][batchnorm]") {
+  // BatchNorm2d over 2 channels of 2 x 2 pixels, batches of 5 images far from the origin
+  pml::Rng rng(8);
+  pml::nn::BatchNorm<double> bn(2);
+  Tape<double> tape;
+  std::vector<Eigen::MatrixXd> batches;
+  for (int k = 0; k < 3; ++k) {
+    Eigen::MatrixXd x(5, 8);
+    pml::random::fill_normal(rng, x, 1e4, 3.0);
+    batches.push_back(x);
+    bn.forward(tape, tape.constant(x), pml::nn::Mode::train);  // running statistics away from the initial ones
+  }
+  bn.reset_running_stats();
+  CHECK(bn.running_mean() == Eigen::RowVector2d::Zero());
+  CHECK(bn.running_var() == Eigen::RowVector2d::Ones());
+  for (int k = 0; k < 3; ++k) {
+    bn.set_momentum(1.0 / (k + 1));
+    bn.forward(tape, tape.constant(batches[static_cast<std::size_t>(k)]), pml::nn::Mode::train);
+  }
+  CHECK(bn.momentum() == 1.0 / 3);
+  for (Index c = 0; c < 2; ++c) {
+    double mean = 0, var = 0;
+    for (const auto& x : batches) {
+      const Eigen::ArrayXd v = x.middleCols(c * 4, 4).reshaped().array();
+      mean += v.mean() / 3;
+      var += (v - v.mean()).square().sum() / double(v.size() - 1) / 3;  // unbiased, as PyTorch keeps it
+    }
+    CHECK(bn.running_mean()(c) == Approx(mean).epsilon(1e-14));
+    CHECK(bn.running_var()(c) == Approx(var).epsilon(1e-12));
+  }
+  CHECK_THROWS_WITH(bn.set_momentum(1.5), Contains("nn::BatchNorm::set_momentum") && Contains("momentum") && Contains("1.5"));
+  CHECK_THROWS_WITH(bn.set_momentum(std::nan("")), Contains("nn::BatchNorm::set_momentum") && Contains("nan"));
 }
 
 TEST_CASE("a small CNN learns bars from stripes; its parameters and running statistics save and load bit for bit", "[nn][conv]") {

@@ -816,6 +816,10 @@ void add_dcgan(Tool& tool) {
     const auto beta2 = c.real("--beta2", "B", "Adam's beta2 for both players", 0.999, kProbability);
     const auto d_steps = c.integer("--discriminator-steps", "K", "discriminator steps per generator step (the generator steps after every K-th minibatch)", 1, 1, 1000);
     const auto penalty = c.real("--gradient-penalty", "L", "lambda of wasserstein_gp's gradient penalty", 10, kNonNegative);
+    const auto average = c.real("--generator-average", "B",
+                                "beta of a moving average of the generator's weights, which the model keeps, its batch norms' statistics "
+                                "estimated again for them (Yazici et al. 2019; 0: none, 0.999 usual)",
+                                0, kProbability);
     const auto limit = c.optional_integer("--limit", "N", "use only the first N training rows", "all", 1);
     const auto seed = c.seed();
     const auto csv = c.csv();
@@ -850,6 +854,7 @@ void add_dcgan(Tool& tool) {
       f.beta2 = *beta2;
       f.discriminator_steps = *d_steps;
       f.gradient_penalty = *penalty;
+      f.generator_average = *average;
       f.progress = ProgressDisplay("dcgan");
       if (!under_mpi()) m.fit(x, f, rng);
       else {  // (one rank too: the data-parallel fit, as on P)

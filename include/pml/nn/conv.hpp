@@ -255,6 +255,18 @@ template <Real T> class BatchNorm {
   Index channels() const noexcept { return weight_.value.cols(); }  ///< C
   double eps() const noexcept { return eps_; }  ///< ε added to the variance
   double momentum() const noexcept { return momentum_; }  ///< weight of the batch in the running statistics
+  /// Sets the weight of the batch in the running statistics (momentum 1/k on the k-th of a series of batches
+  /// after reset_running_stats() makes the running statistics those batches' mean, as PyTorch's momentum=None).
+  /// @throw std::domain_error for a momentum outside [0, 1].
+  void set_momentum(double momentum) {
+    if (!(momentum >= 0 && momentum <= 1)) pml::detail::throw_domain("nn::BatchNorm::set_momentum", "momentum", "be in [0, 1]", std::to_string(momentum));
+    momentum_ = momentum;
+  }
+  /// The running mean back to 0 and the running variance to 1 (torch.nn.BatchNorm2d.reset_running_stats).
+  void reset_running_stats() {
+    running_mean_.value.setZero();
+    running_var_.value.setOnes();
+  }
   Parameter<T>& weight() noexcept { return weight_; }  ///< γ, 1 x C
   Parameter<T>& bias() noexcept { return bias_; }  ///< β, 1 x C
   const Parameter<T>& weight() const noexcept { return weight_; }  ///< γ, 1 x C

@@ -92,6 +92,14 @@ struct DCGANFitOptions {
   /// n_critic, 5 in its algorithm 1; 1 is the DCGAN paper's schedule).
   int discriminator_steps = 1;
   double gradient_penalty = 10;  ///< λ of the wasserstein_gp loss (the paper's 10; ignored by the other losses)
+  /// β of an exponential moving average of the generator's weights (as GANFitOptions::generator_average;
+  /// Yazıcı et al. 2019): θ̄ ← β·θ̄ + (1 − β)·θ after every generator step, from the weights fit() starts
+  /// from; fit() ends with G's weights (γ and β of its batch normalisation included) set to θ̄ and the
+  /// running statistics of G's batch normalisation estimated again for them — their mean over
+  /// DCGAN::batch_norm_batches minibatches of batch_size noise rows in training mode (PyTorch's
+  /// swa_utils.update_bn), since the statistics kept during the fit belong to other weights. The
+  /// discriminator keeps its own weights. 0: no averaging (the default). In [0, 1).
+  double generator_average = 0;
   std::function<void(const TrainingProgress&)> progress{};  ///< called after every minibatch (empty: no reports)
 };
 
@@ -261,6 +269,15 @@ template <Real T = double> class DCGAN {
     if (fit.discriminator_steps < 1) detail::throw_domain(function, "discriminator_steps", "be at least 1", std::to_string(fit.discriminator_steps));
     if (!(fit.gradient_penalty >= 0 && std::isfinite(fit.gradient_penalty)))
       detail::throw_domain(function, "gradient_penalty", "be finite and non-negative", detail::describe(fit.gradient_penalty));
+    if (!(fit.generator_average >= 0 && fit.generator_average < 1))
+      detail::throw_domain(function, "generator_average", "lie in [0, 1)", detail::describe(fit.generator_average));
+  }
+  // DCGANFitOptions::generator_average: θ̄ into G, then the running statistics of G's batch norms for it
+  void finish_average(const detail::ParameterAverage<T>& average, Index rows, Rng& rng) {
+    if (!average.active()) return;
+    average.finish(generator_parameters());
+    synchronise_batch_norm(nullptr);  // the same passes on every rank of a data-parallel fit (rng alike)
+    update_batch_norm(rng, rows, batch_norm_batches);
   }
 
  public:
@@ -346,6 +363,16 @@ template <Real T = double> class DCGAN {
   /// missing, truncated, corrupt or wrong-type file.
   static DCGAN load(const std::filesystem::path& path) { return detail::load_model<DCGAN>(path, "DCGAN::load"); }
   static constexpr const char* model_name = "DCGAN";  ///< The model type in its files' headers.
+  /// The noise minibatches over which fit() estimates the running statistics of G's batch normalisation
+  /// again after averaging its weights (DCGANFitOptions::generator_average).
+  static constexpr int batch_norm_batches = 100;
+  /// Estimates the running statistics of the generator's batch normalisation again for its current weights
+  /// (PyTorch's torch.optim.swa_utils.update_bn): their mean over `batches` passes in training mode of
+  /// `batch_size` noise rows drawn from rng (the discriminator's are left alone). fit() calls it after
+  /// averaging G's weights (DCGANFitOptions::generator_average, with fit.batch_size and batch_norm_batches);
+  /// also for weights set by hand. Returns *this.
+  /// @throw std::domain_error for batch_size < 2 or batches < 1.
+  DCGAN& update_batch_norm(Rng& rng, Index batch_size = 64, int batches = batch_norm_batches);
   const Options& options() const noexcept { return options_; }  ///< The options the model was built with.
 
  private:
@@ -497,6 +524,8 @@ auto DCGAN<T>::fit_rows(Eigen::Ref<const Matrix<T>> x, const DCGANFitOptions& fi
     const Matrix<T> scaled = (x.template cast<T>().array() * T(2) - T(1)).matrix();
     nn::Adam<T> g_opt(generator_parameters(), {.learning_rate = fit.learning_rate, .beta1 = fit.beta1, .beta2 = fit.beta2});
     nn::Adam<T> d_opt(discriminator_parameters(), {.learning_rate = fit.learning_rate, .beta1 = fit.beta1, .beta2 = fit.beta2});
+    const nn::ParameterList<T> g_params = generator_parameters();
+    detail::ParameterAverage<T> average(fit.generator_average, g_params);
     ad::Tape<T> g_tape, d_tape;
     Matrix<T> z, x_hat;
     history_ = {};
@@ -541,6 +570,7 @@ auto DCGAN<T>::fit_rows(Eigen::Ref<const Matrix<T>> x, const DCGANFitOptions& fi
             const ad::Var<T> g = generator_loss(g_tape, fake);  // D with its new weights, as in PyTorch's example
             g_tape.backward((T(1) / inputs) * g);
             g_opt.step();
+            average.update(g_params);
             g_sum += double(g.value()(0, 0)) * double(options_.packing);  // per D input after the division by images below
             g_rows += m;
           }
@@ -548,6 +578,7 @@ auto DCGAN<T>::fit_rows(Eigen::Ref<const Matrix<T>> x, const DCGANFitOptions& fi
           return T(d.value()(0, 0) * T(options_.packing));
         });
     history_.discriminator_loss = d_history;
+    finish_average(average, fit.batch_size, rng);
     return *this;
   }
 
@@ -560,16 +591,17 @@ auto DCGAN<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, 
     if (n < 2) pml::detail::throw_shape(function, "x has " + std::to_string(n) + " rows on all ranks together; batch normalisation needs at least 2 images");
     {  // the same training on every rank
       const long sizes[3] = {long(fit.epochs), long(fit.batch_size), long(fit.discriminator_steps)};
-      const double rates[4] = {fit.learning_rate, fit.beta1, fit.beta2, fit.gradient_penalty};
+      const double rates[5] = {fit.learning_rate, fit.beta1, fit.beta2, fit.gradient_penalty, fit.generator_average};
       const std::string model = detail::options_text(*this);
       const std::uint64_t options = detail::fnv1a(rates, sizeof rates, detail::fnv1a(sizes, sizeof sizes, detail::fnv1a(model.data(), model.size())));
-      detail::check_same_training(ranks, function, options, rng, "epochs, batch_size, discriminator_steps, learning_rate, betas, gradient_penalty");
+      detail::check_same_training(ranks, function, options, rng, "epochs, batch_size, discriminator_steps, learning_rate, betas, gradient_penalty, generator_average");
     }
     const nn::ParameterList<T> g_params = generator_parameters(), d_params = discriminator_parameters();
     detail::broadcast_parameters(ranks, g_params, function);
     detail::broadcast_parameters(ranks, d_params, function);
     nn::Adam<T> g_opt(g_params, {.learning_rate = fit.learning_rate, .beta1 = fit.beta1, .beta2 = fit.beta2});
     nn::Adam<T> d_opt(d_params, {.learning_rate = fit.learning_rate, .beta1 = fit.beta1, .beta2 = fit.beta2});
+    detail::ParameterAverage<T> average(fit.generator_average, g_params);  // after the broadcast: the same on every rank
     const Index global = std::min<Index>(n, static_cast<Index>(ranks.size()) * fit.batch_size);  // images per minibatch on all ranks
     Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> scaled;
     std::vector<T> message;
@@ -619,6 +651,7 @@ auto DCGAN<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, 
         const ad::Var<T> g = generator_loss_impl(g_tape, fake);  // D with its new weights, as in fit(x, ...)
         g_tape.backward((T(1) / T(s.rows)) * g);
         g_sum += update(g_opt, g_params, g.value()(0, 0), s);
+        average.update(g_params);
         g_rows += s.rows;
       }
       return d_sum / double(d_rows);
@@ -629,8 +662,28 @@ auto DCGAN<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, 
       d_sum = g_sum = 0, d_rows = g_rows = 0;
       detail::check_same_state(ranks, function, {&g_opt, &d_opt}, stored_parameters(), epoch);
     });
+    finish_average(average, std::max<Index>(global, 2), rng);  // the noise rows of a minibatch on all ranks (at least 2)
     return *this;
   } PML_RANKS_CATCH(ranks, "DCGAN::fit")
+
+template <Real T>
+auto DCGAN<T>::update_batch_norm(Rng& rng, Index batch_size, int batches) -> DCGAN& {
+    constexpr const char* function = "DCGAN::update_batch_norm";
+    if (batch_size < 2) detail::throw_domain(function, "batch_size", "be at least 2 (batch statistics)", std::to_string(batch_size));
+    if (batches < 1) detail::throw_domain(function, "batches", "be at least 1", std::to_string(batches));
+    const double momentum = g_bn0_.momentum();
+    for (nn::BatchNorm<T>* bn : {&g_bn0_, &g_bn1_}) bn->reset_running_stats();
+    ad::Tape<T> tape;
+    Matrix<T> z(batch_size, options_.noise);
+    for (int k = 0; k < batches; ++k) {
+      for (nn::BatchNorm<T>* bn : {&g_bn0_, &g_bn1_}) bn->set_momentum(1.0 / double(k + 1));  // the mean of the k + 1 batches' statistics
+      random::fill_normal(rng, z);
+      tape.reset();
+      generator_output(*this, tape, tape.constant(z));
+    }
+    for (nn::BatchNorm<T>* bn : {&g_bn0_, &g_bn1_}) bn->set_momentum(momentum);
+    return *this;
+  }
 
 // DCGAN's longer members, defined out of the class so that an extern template instantiation of it
 // is not compiled again in every file that calls them (cmake/outline_members.py).

@@ -366,21 +366,6 @@ template <Real T = double> class GAN {
     if (!(fit.generator_average >= 0 && fit.generator_average < 1))
       detail::throw_domain(function, "generator_average", "lie in [0, 1)", detail::describe(fit.generator_average));
   }
-  /// GANFitOptions::generator_average: the running average of G's weights over a fit.
-  struct Average {
-    T beta;
-    std::vector<Matrix<T>> values;  // θ̄ per parameter (empty when beta is 0)
-    Average(double b, const nn::ParameterList<T>& params) : beta(T(b)) {
-      if (b > 0)
-        for (const auto* p : params) values.push_back(p->value);
-    }
-    void update(const nn::ParameterList<T>& params) {
-      for (std::size_t i = 0; i < values.size(); ++i) values[i] = beta * values[i] + (T(1) - beta) * params[i]->value;
-    }
-    void finish(const nn::ParameterList<T>& params) const {
-      for (std::size_t i = 0; i < values.size(); ++i) params[i]->value = values[i];
-    }
-  };
   // the step sizes of step `step` of fit.steps (GANFitOptions::end_factor)
   static void schedule(const GANFitOptions& fit, int step, nn::Adam<T>& g_opt, nn::Adam<T>& d_opt) {
     if (fit.end_factor == 1) return;
@@ -413,7 +398,7 @@ auto GAN<T>::fit_rows(Eigen::Ref<const Matrix<T>> x, const GANFitOptions& fit, R
     nn::Adam<T> g_opt(generator_.parameters(), {.learning_rate = fit.generator_learning_rate, .beta1 = fit.beta1, .beta2 = fit.beta2});
     nn::Adam<T> d_opt(discriminator_.parameters(), {.learning_rate = fit.discriminator_learning_rate, .beta1 = fit.beta1, .beta2 = fit.beta2});
     const nn::ParameterList<T> g_params = generator_.parameters();
-    Average average(fit.generator_average, g_params);
+    detail::ParameterAverage<T> average(fit.generator_average, g_params);
     ad::Tape<T> tape;
     const Index m = fit.batch_size;
     const T inputs = T(m / options_.packing);  // D's inputs per batch: the losses are per input
@@ -486,7 +471,7 @@ auto GAN<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, co
     detail::broadcast_parameters(ranks, d_params, function);
     nn::Adam<T> g_opt(g_params, {.learning_rate = fit.generator_learning_rate, .beta1 = fit.beta1, .beta2 = fit.beta2});
     nn::Adam<T> d_opt(d_params, {.learning_rate = fit.discriminator_learning_rate, .beta1 = fit.beta1, .beta2 = fit.beta2});
-    Average average(fit.generator_average, g_params);  // after the broadcast: the same on every rank
+    detail::ParameterAverage<T> average(fit.generator_average, g_params);  // after the broadcast: the same on every rank
     const Index m = static_cast<Index>(ranks.size()) * fit.batch_size;  // slots per update on all ranks together
     const T inputs = T(m);  // the losses are per slot
     Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> rows;

@@ -251,5 +251,25 @@ template <class Model> Model load_model(const std::filesystem::path& path, const
   nn::assign_parameters(file, file_parameters(model), std::string(function) + ": '" + path.string() + "'");
   return model;
 }
+
+/// An exponential moving average of a model's parameters (GANFitOptions::generator_average,
+/// DCGANFitOptions::generator_average; Yazıcı et al. 2019): θ̄ ← β·θ̄ + (1 − β)·θ after every update, from
+/// θ̄ = the values when it is made; finish() writes θ̄ into the parameters. β = 0: nothing kept or done.
+template <Real T> struct ParameterAverage {
+  T beta;
+  std::vector<Matrix<T>> values;  // θ̄ per parameter (empty when beta is 0)
+  ParameterAverage(double b, const nn::ParameterList<T>& params) : beta(T(b)) {
+    if (b > 0)
+      for (const auto* p : params) values.push_back(p->value);
+  }
+  void update(const nn::ParameterList<T>& params) {
+    for (std::size_t i = 0; i < values.size(); ++i) values[i] = beta * values[i] + (T(1) - beta) * params[i]->value;
+  }
+  void finish(const nn::ParameterList<T>& params) const {
+    for (std::size_t i = 0; i < values.size(); ++i) params[i]->value = values[i];
+  }
+  bool active() const noexcept { return !values.empty(); }
+};
+
 }  // namespace detail
 }  // namespace pml
