@@ -4,7 +4,8 @@
 // seeded generator below. Prints the pixel accuracy and the mean predictive entropy within 1 pixel of a
 // shape's boundary and elsewhere, and draws bayesian_segnet.png: for six test images, the image, the true
 // mask, the predicted mask and the per-pixel predictive entropy (white = log 3 nats) side by side.
-// The default trains on 1 500 images for 8 epochs (about a minute on 2 cores); --full on 6 000 for 20.
+// The default trains on 1 500 images for 8 epochs (about a minute on 2 cores); --full on 6 000 for 20;
+// --quick (CI's run) on 300 for 2, every step in seconds, but its numbers are not the example's results.
 // --write-csv PREFIX writes the training and test images and masks as CSV for `pml segnet` and stops.
 #include <chrono>
 #include <cmath>
@@ -67,19 +68,25 @@ bool near_boundary(const Eigen::MatrixXf& masks, Eigen::Index i, Eigen::Index r,
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool full = false;
+  bool full = false, quick = false;
   std::string prefix;  // --write-csv: write the data for `pml segnet` and stop
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--full") == 0) full = true;
+    else if (std::strcmp(argv[i], "--quick") == 0) quick = true;
     else if (std::strcmp(argv[i], "--write-csv") == 0 && i + 1 < argc) prefix = argv[++i];
     else {
-      std::fprintf(stderr, "usage: bayesian_segnet_shapes [--full] [--write-csv PREFIX]\n");
+      std::fprintf(stderr, "usage: bayesian_segnet_shapes [--full | --quick] [--write-csv PREFIX]\n");
       return 2;
     }
   }
+  if (full && quick) {
+    std::fprintf(stderr, "bayesian_segnet_shapes: --full and --quick exclude each other\n");
+    return 2;
+  }
+  if (quick) std::printf("quick run (CI's): every step on little data; the numbers are not the example's results\n");
   pml::Rng rng(1);
   Eigen::MatrixXf x, masks, xt, mt;
-  make_shapes(rng, full ? 6000 : 1500, x, masks);
+  make_shapes(rng, full ? 6000 : (quick ? 300 : 1500), x, masks);
   make_shapes(rng, 200, xt, mt);
   if (!prefix.empty()) {
     pml::io::write_csv(prefix + "_images.csv", x);
@@ -93,7 +100,7 @@ int main(int argc, char** argv) {
   }
   const auto t0 = std::chrono::steady_clock::now();
   pml::BayesianSegNet<float> net({.height = kSize, .width = kSize, .classes = 3, .features = {16, 32}, .dropout = 0.5}, rng);
-  net.fit(x, masks, {.epochs = full ? 20 : 8, .batch_size = 32, .learning_rate = 2e-3}, rng);
+  net.fit(x, masks, {.epochs = full ? 20 : (quick ? 2 : 8), .batch_size = 32, .learning_rate = 2e-3}, rng);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("BayesianSegNet 16-32, %ld training images of %ldx%ld, %zu epochs, %.1f s; cross-entropy per image %.1f -> %.1f\n", long(x.rows()), long(kSize),
               long(kSize), net.loss_history().size(), seconds, double(net.loss_history().front()), double(net.loss_history().back()));

@@ -5,7 +5,8 @@
 // (Gal & Ghahramani 2016) forecast them as sample paths, and the example prints the RMSE of the mean
 // forecast and the coverage of the 90% band on those months, and draws
 //   co2_forecast.svg, sunspot_forecast.svg
-// Usage: lstm_forecast [--full] [DATA_DIR]  (--full trains longer and draws more paths)
+// Usage: lstm_forecast [--full | --quick] [DATA_DIR]  (--full trains longer and draws more paths; --quick, CI's
+// run, trains 5 and 2 epochs and draws 50 paths: every step in seconds, but not the example's results)
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -92,17 +93,24 @@ void draw(const Series& s, const Result& bbb, const Result& mcd, Eigen::Index sh
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool full = false;
+  bool full = false, quick = false;
   std::string dir = PML_EXAMPLE_DATA;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--full") == 0)
       full = true;
+    else if (std::strcmp(argv[i], "--quick") == 0)
+      quick = true;
     else
       dir = argv[i];
   }
+  if (full && quick) {
+    std::fprintf(stderr, "lstm_forecast: --full and --quick exclude each other\n");
+    return 2;
+  }
+  if (quick) std::printf("quick run (CI's): every step on little data; the numbers are not the example's results\n");
   const Series co2 = load(dir, "Mauna Loa CO2", "co2.csv", "(ppm)");
   const Series sun = load(dir, "Monthly sunspot number", "sunspot_month.csv", "(sunspot number)");
-  const int paths = full ? 1000 : 300;
+  const int paths = full ? 1000 : (quick ? 50 : 300);
 
   // CO2: the first difference (the trend becomes a level), two years of it per prediction
   pml::LSTMForecasterOptions co2_options;
@@ -112,13 +120,13 @@ int main(int argc, char** argv) {
   // (Bayes by Backprop's bands widen as its training goes on: with 419 windows the KL term keeps pulling
   // the weights' σ towards the prior's; 50 epochs of a 16-unit network: RMSE 0.45, band 3.7 ppm wide;
   // 150 epochs: 0.89 and 5.2; 32 units: 0.48 and 3.4, then 0.95 and 6.0; a N(0, 0.3²) prior no better)
-  const pml::FitOptions co2_fit{.epochs = full ? 100 : 50, .batch_size = 32, .learning_rate = 3e-3};
+  const pml::FitOptions co2_fit{.epochs = full ? 100 : (quick ? 5 : 50), .batch_size = 32, .learning_rate = 3e-3};
   // sunspots: the level itself (no trend), four years per prediction
   pml::LSTMForecasterOptions sun_options;
   sun_options.window = 48;
   sun_options.hidden = 32;
   sun_options.differencing = 0;
-  const pml::FitOptions sun_fit{.epochs = full ? 60 : 15, .batch_size = 64, .learning_rate = 3e-3};
+  const pml::FitOptions sun_fit{.epochs = full ? 60 : (quick ? 2 : 15), .batch_size = 64, .learning_rate = 3e-3};
 
   std::printf("\n%-20s %-18s %8s %12s %13s %8s\n", "series", "forecast", "RMSE", "band width", "90% coverage", "seconds");
   bool ok = true;

@@ -203,7 +203,7 @@ TEST_CASE("DCGAN update_batch_norm: G's running statistics are the mean of the b
   CHECK_THROWS_WITH(gan.update_batch_norm(r, 8, 0), Contains("DCGAN::update_batch_norm") && Contains("batches") && Contains("0"));
 }
 
-TEST_CASE("DCGAN remedies: packing stacks images as channels; gradients with packing and minibatch stddev", "[deep][dcgan][gradcheck]") {
+TEST_CASE("DCGAN remedies: packing stacks images as channels; gradients with packing and minibatch stddev", "[deep][dcgan][gradcheck][quality]") {
   // D of a packing-2 model on rows [a; b] is D of a 2-channel model on the row [a | b] with the same weights
   pml::Rng rng(11);
   auto o = tiny();
@@ -335,7 +335,7 @@ pml::DCGANOptions tiny_critic(Index packing) {
 }
 }  // namespace
 
-TEST_CASE("DCGAN WGAN-GP: the critic has no batch normalisation; its input gradient and the penalty match finite differences", "[deep][dcgan][gradcheck]") {
+TEST_CASE("DCGAN WGAN-GP: the critic has no batch normalisation; its input gradient and the penalty match finite differences", "[deep][dcgan][gradcheck][quality]") {
   for (const Index packing : {1, 2}) {
     INFO("packing " << packing);
     pml::Rng rng(21);

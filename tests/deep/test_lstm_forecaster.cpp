@@ -83,7 +83,7 @@ TEST_CASE("LSTMForecaster: forecasts a seasonal series; the band covers most of 
   }
 }
 
-TEST_CASE("LSTMForecaster: shifting or scaling the series shifts or scales the forecast; a constant series", "[deep][lstm_forecaster][estimator]") {
+TEST_CASE("LSTMForecaster: shifting or scaling the series shifts or scales the forecast; a constant series", "[deep][lstm_forecaster][estimator][quality]") {
   const Eigen::VectorXd y = seasonal(120, 6);
   for (const auto method : {ForecastMethod::bayes_by_backprop, ForecastMethod::mc_dropout})
     for (int d = 0; d <= 1; ++d) {

@@ -17,7 +17,7 @@ template <class P, class Q, class Draw> std::pair<double, double> mc_kl(const P&
 }
 }  // namespace
 
-TEST_CASE("closed-form KL agrees with Monte Carlo for continuous families", "[distributions][kl]") {
+TEST_CASE("closed-form KL agrees with Monte Carlo for continuous families", "[distributions][kl][quality]") {
   pml::Rng rng(1);
   const int n = 100000;
   {

@@ -52,7 +52,7 @@ TEST_CASE("BayesianConv2d: gradients of output and KL for every sampling mode an
   }
 }
 
-TEST_CASE("BayesianConv2d: the mean pass is a Conv2d; weights, local and flipout share each output's mean and variance", "[nn][bayesian_conv]") {
+TEST_CASE("BayesianConv2d: the mean pass is a Conv2d; weights, local and flipout share each output's mean and variance", "[nn][bayesian_conv][quality]") {
   pml::Rng rng(2);
   pml::nn::BayesianConv2d<double> conv(2, 2, Window2d::square(3, 1, 1), rng, pml::nn::Init::pytorch, -1.5);
   const ImageShape in{2, 4, 4};
