@@ -164,6 +164,40 @@ TEST_CASE("DCGAN generator_average: G ends with the moving average of its iterat
   CHECK(values(zero.stored_parameters()) == values(plain.stored_parameters()));
 }
 
+TEST_CASE("DCGAN generator_average in the data-parallel fit (one process): the moving average, then statistics from a minibatch's noise rows", "[deep][dcgan]") {
+  pml::Rng data(6);
+  const Eigen::MatrixXd x = bars(data, 40);  // minibatches of 16, 16 and 8: three generator steps
+  using List = std::vector<Eigen::MatrixXd>;
+  auto values = [](const auto& params) {
+    List out;
+    for (const auto* p : params) out.push_back(p->value);
+    return out;
+  };
+  const auto& one = pml::Collective::single();
+  pml::Rng rng_a(7);
+  pml::DCGAN<double> plain(tiny(), rng_a);
+  std::vector<List> theta{values(plain.generator_parameters())};
+  plain.fit(one, x, {.epochs = 1, .batch_size = 16, .progress = [&](const pml::TrainingProgress&) { theta.push_back(values(plain.generator_parameters())); }},
+            rng_a);
+  REQUIRE(theta.size() == 4);
+  const double beta = 0.7;
+  pml::Rng rng_b(7);
+  pml::DCGAN<double> averaged(tiny(), rng_b);
+  averaged.fit(one, x, {.epochs = 1, .batch_size = 16, .generator_average = beta}, rng_b);
+  CHECK(values(averaged.discriminator_parameters()) == values(plain.discriminator_parameters()));
+  const List g = values(averaged.generator_parameters());
+  for (std::size_t i = 0; i < g.size(); ++i) {
+    Eigen::MatrixXd expected = theta[0][i];
+    for (std::size_t t = 1; t < theta.size(); ++t) expected = beta * expected + (1 - beta) * theta[t][i];
+    CHECK((g[i] - expected).cwiseAbs().maxCoeff() < 1e-14);
+  }
+  pml::DCGAN<double> by_hand = plain;
+  const auto hand_g = by_hand.generator_parameters();
+  for (std::size_t i = 0; i < g.size(); ++i) hand_g[i]->value = g[i];
+  by_hand.update_batch_norm(rng_a, 16, pml::DCGAN<double>::batch_norm_batches);  // min(N, P·batch_size) = 16 noise rows
+  CHECK(values(by_hand.stored_parameters()) == values(averaged.stored_parameters()));
+}
+
 TEST_CASE("DCGAN update_batch_norm: G's running statistics are the mean of the batches' statistics; D's are left alone", "[deep][dcgan]") {
   pml::Rng rng(5);
   pml::DCGAN<double> gan(tiny(), rng);

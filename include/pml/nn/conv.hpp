@@ -259,7 +259,7 @@ template <Real T> class BatchNorm {
   /// after reset_running_stats() makes the running statistics those batches' mean, as PyTorch's momentum=None).
   /// @throw std::domain_error for a momentum outside [0, 1].
   void set_momentum(double momentum) {
-    if (!(momentum >= 0 && momentum <= 1)) pml::detail::throw_domain("nn::BatchNorm::set_momentum", "momentum", "be in [0, 1]", std::to_string(momentum));
+    if (!(momentum >= 0 && momentum <= 1)) pml::detail::throw_domain("nn::BatchNorm::set_momentum", "momentum", "be in [0, 1]", pml::detail::describe(momentum));
     momentum_ = momentum;
   }
   /// The running mean back to 0 and the running variance to 1 (torch.nn.BatchNorm2d.reset_running_stats).

@@ -95,10 +95,11 @@ struct DCGANFitOptions {
   /// β of an exponential moving average of the generator's weights (as GANFitOptions::generator_average;
   /// Yazıcı et al. 2019): θ̄ ← β·θ̄ + (1 − β)·θ after every generator step, from the weights fit() starts
   /// from; fit() ends with G's weights (γ and β of its batch normalisation included) set to θ̄ and the
-  /// running statistics of G's batch normalisation estimated again for them — their mean over
-  /// DCGAN::batch_norm_batches minibatches of batch_size noise rows in training mode (PyTorch's
-  /// swa_utils.update_bn), since the statistics kept during the fit belong to other weights. The
-  /// discriminator keeps its own weights. 0: no averaging (the default). In [0, 1).
+  /// running statistics of G's batch normalisation estimated again for them by DCGAN::update_batch_norm —
+  /// their mean over DCGAN::batch_norm_batches passes in training mode of a minibatch's noise rows
+  /// (batch_size; in fit(ranks, ...) the minibatch on all ranks, min(N, P·batch_size)), drawn from fit()'s
+  /// rng after the training (PyTorch's swa_utils.update_bn), since the statistics kept during the fit belong
+  /// to other weights. The discriminator keeps its own weights. 0: no averaging (the default). In [0, 1).
   double generator_average = 0;
   std::function<void(const TrainingProgress&)> progress{};  ///< called after every minibatch (empty: no reports)
 };
@@ -276,8 +277,7 @@ template <Real T = double> class DCGAN {
   void finish_average(const detail::ParameterAverage<T>& average, Index rows, Rng& rng) {
     if (!average.active()) return;
     average.finish(generator_parameters());
-    synchronise_batch_norm(nullptr);  // the same passes on every rank of a data-parallel fit (rng alike)
-    update_batch_norm(rng, rows, batch_norm_batches);
+    update_batch_norm(rng, rows, batch_norm_batches);  // on each rank of a data-parallel fit on its own: the same passes (rng alike)
   }
 
  public:
@@ -368,9 +368,10 @@ template <Real T = double> class DCGAN {
   static constexpr int batch_norm_batches = 100;
   /// Estimates the running statistics of the generator's batch normalisation again for its current weights
   /// (PyTorch's torch.optim.swa_utils.update_bn): their mean over `batches` passes in training mode of
-  /// `batch_size` noise rows drawn from rng (the discriminator's are left alone). fit() calls it after
-  /// averaging G's weights (DCGANFitOptions::generator_average, with fit.batch_size and batch_norm_batches);
-  /// also for weights set by hand. Returns *this.
+  /// `batch_size` noise rows drawn from rng (batches · batch_size · noise normal draws; the discriminator's
+  /// statistics are left alone; each process on its own, also while synchronise_batch_norm() is set). fit()
+  /// calls it after averaging G's weights (DCGANFitOptions::generator_average); also for weights set by hand.
+  /// Returns *this. On an exception (bad arguments, or memory) the statistics are left as they were.
   /// @throw std::domain_error for batch_size < 2 or batches < 1.
   DCGAN& update_batch_norm(Rng& rng, Index batch_size = 64, int batches = batch_norm_batches);
   const Options& options() const noexcept { return options_; }  ///< The options the model was built with.
@@ -662,7 +663,7 @@ auto DCGAN<T>::fit_rows(const Collective& ranks, Eigen::Ref<const Matrix<T>> x, 
       d_sum = g_sum = 0, d_rows = g_rows = 0;
       detail::check_same_state(ranks, function, {&g_opt, &d_opt}, stored_parameters(), epoch);
     });
-    finish_average(average, std::max<Index>(global, 2), rng);  // the noise rows of a minibatch on all ranks (at least 2)
+    finish_average(average, global, rng);  // the noise rows of a minibatch on all ranks (n >= 2)
     return *this;
   } PML_RANKS_CATCH(ranks, "DCGAN::fit")
 
@@ -671,17 +672,38 @@ auto DCGAN<T>::update_batch_norm(Rng& rng, Index batch_size, int batches) -> DCG
     constexpr const char* function = "DCGAN::update_batch_norm";
     if (batch_size < 2) detail::throw_domain(function, "batch_size", "be at least 2 (batch statistics)", std::to_string(batch_size));
     if (batches < 1) detail::throw_domain(function, "batches", "be at least 1", std::to_string(batches));
-    const double momentum = g_bn0_.momentum();
-    for (nn::BatchNorm<T>* bn : {&g_bn0_, &g_bn1_}) bn->reset_running_stats();
     ad::Tape<T> tape;
     Matrix<T> z(batch_size, options_.noise);
+    // the batch norms' momenta, statistics and synchronisation as they were: restored on the way out (the
+    // statistics only when a pass threw); everything allocated before the guard exists
+    nn::ParameterList<T> buffers = g_bn0_.buffers();
+    for (auto* p : g_bn1_.buffers()) buffers.push_back(p);
+    std::vector<Matrix<T>> statistics;
+    for (const auto* p : buffers) statistics.push_back(p->value);
+    struct Restore {
+      DCGAN& model;
+      const nn::ParameterList<T>& buffers;
+      std::vector<Matrix<T>>& statistics;
+      double momentum0, momentum1;
+      const Collective* sync;
+      bool done = false;
+      ~Restore() {
+        model.g_bn0_.set_momentum(momentum0);
+        model.g_bn1_.set_momentum(momentum1);
+        if (!done)
+          for (std::size_t i = 0; i < buffers.size(); ++i) buffers[i]->value.swap(statistics[i]);  // no allocation
+        model.sync_ = sync;
+      }
+    } restore{*this, buffers, statistics, g_bn0_.momentum(), g_bn1_.momentum(), sync_};
+    sync_ = nullptr;  // each process on its own
+    for (nn::BatchNorm<T>* bn : {&g_bn0_, &g_bn1_}) bn->reset_running_stats();
     for (int k = 0; k < batches; ++k) {
       for (nn::BatchNorm<T>* bn : {&g_bn0_, &g_bn1_}) bn->set_momentum(1.0 / double(k + 1));  // the mean of the k + 1 batches' statistics
       random::fill_normal(rng, z);
       tape.reset();
       generator_output(*this, tape, tape.constant(z));
     }
-    for (nn::BatchNorm<T>* bn : {&g_bn0_, &g_bn1_}) bn->set_momentum(momentum);
+    restore.done = true;
     return *this;
   }
 
