@@ -13,6 +13,8 @@
 // 5 critic steps per generator step, Adam 1e-4 with β₂ 0.9 as in the paper's algorithm 1, β₁ 0.5 as in the
 // authors' DCGAN code; the algorithm's β₁ is 0). --average B keeps a moving average of the generator's weights
 // with β = B as the fitted generator (DCGANFitOptions::generator_average; Yazıcı et al. 2019; 0, the default: off).
+// --truncation P1,P2,... also scores 1 000 images from truncated noise for each ψ = Pk (the truncation trick,
+// Brock et al. 2019: each z_i drawn again until |z_i| <= ψ; quality for diversity).
 // Needs Debian's dataset-fashion-mnist.
 #include <chrono>
 #include <cmath>
@@ -21,6 +23,7 @@
 #include <cstring>
 #include <exception>
 #include <string>
+#include <vector>
 
 #include <pml/io.hpp>
 #include <pml/metrics/generative.hpp>
@@ -38,6 +41,7 @@ int main(int argc, char** argv) {
   int features = 0;  // 0: the run's default (32, or 64 with --full)
   bool wgan_gp = false;
   double average = 0;
+  std::vector<double> truncations;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--full") == 0)
       full = true;
@@ -53,8 +57,24 @@ int main(int argc, char** argv) {
       wgan_gp = true;
     else if (std::strcmp(argv[i], "--average") == 0 && i + 1 < argc)
       average = std::atof(argv[++i]);
+    else if (std::strcmp(argv[i], "--truncation") == 0 && i + 1 < argc) {
+      for (const char* p = argv[++i]; *p != 0;) {
+        char* end = nullptr;
+        const double psi = std::strtod(p, &end);
+        if (end == p || !(psi > 0)) {
+          std::fprintf(stderr, "dcgan_fashion_mnist: --truncation takes positive numbers separated by commas, got '%s'\n", argv[i]);
+          return 2;
+        }
+        truncations.push_back(psi);
+        p = *end == ',' ? end + 1 : end;
+        if (*end != ',' && *end != 0) {
+          std::fprintf(stderr, "dcgan_fashion_mnist: --truncation takes positive numbers separated by commas, got '%s'\n", argv[i]);
+          return 2;
+        }
+      }
+    }
     else {
-      std::fprintf(stderr, "usage: dcgan_fashion_mnist [--full | --quick] [--seeds N] [--epochs N] [--features F] [--wgan-gp] [--average B]\n");
+      std::fprintf(stderr, "usage: dcgan_fashion_mnist [--full | --quick] [--seeds N] [--epochs N] [--features F] [--wgan-gp] [--average B] [--truncation P1,P2,...]\n");
       return 2;
     }
   }
@@ -135,6 +155,20 @@ int main(int argc, char** argv) {
     std::printf("  class histogram:");
     for (Eigen::Index k = 0; k < 10; ++k) std::printf(" %.3f", histogram(k));
     std::printf("\n");
+    for (const double psi : truncations) {  // the same model, noise redrawn beyond ±ψ
+      Eigen::MatrixXf z(1000, options.noise);
+      for (Eigen::Index i = 0; i < z.size(); ++i) {
+        double v = pml::random::normal<double>(g_rng);
+        while (std::abs(v) > psi) v = pml::random::normal<double>(g_rng);
+        z.data()[i] = float(v);
+      }
+      const Eigen::MatrixXf images = gan.generate(z);
+      pml::Rng r(3);
+      const Eigen::MatrixXf q = scorer.predict_proba(images, 20, r);
+      std::printf("  truncation psi = %g: mean top-class probability %.3f, class-histogram entropy %.3f nats, Fréchet distance %.2f\n", psi,
+                  q.rowwise().maxCoeff().cast<double>().mean(), pml::metrics::class_histogram_entropy(pml::detail::argmax_rows(q), 10),
+                  pml::metrics::frechet_distance(scorer.hidden_features(images), test_features));
+    }
     std::fflush(stdout);  // a seed's lines at once, also when stdout is a file
     if (first) {
       pml::io::write_png("dcgan_samples.png", pml::io::tile_images(samples.topRows(64), 28, 28, 8));

@@ -595,6 +595,12 @@ TEST_CASE("pml bcnn and pml dcgan: fit on CSV images, outputs equal to the in-pr
   pml::Rng s(8);
   CHECK((images.data - gan.sample(s, 6).cast<double>()).cwiseAbs().maxCoeff() < 1e-6);
   CHECK(std::filesystem::file_size(dir() / "grid.png") > 0);
+  const Run truncated = run_pml("dcgan sample dcgan.pml -n 6 --seed 8 --truncation 0.5 -o truncated.csv");
+  INFO(truncated.err);
+  REQUIRE(truncated.code == 0);
+  pml::Rng ts(8);
+  CHECK((pml::io::read_csv<double>(dir() / "truncated.csv").data - gan.sample(ts, 6, 0.5).cast<double>()).cwiseAbs().maxCoeff() < 1e-6);
+  CHECK_THAT(run_pml("dcgan sample dcgan.pml -n 6 --truncation 0 -o t0.csv").err, Contains("--truncation") && Contains("0"));
   const Run d = run_pml("dcgan discriminate dcgan.pml bars40.csv -o d.csv");
   REQUIRE(d.code == 0);
   const auto dv = pml::io::read_csv<double>(dir() / "d.csv");
@@ -1162,7 +1168,7 @@ const std::vector<CommandOptions>& every_command() {
                        "--beta2", "--categorical-weight", "--continuous-weight", "--limit", "--seed", "--delimiter", "--header"}},
       {"infogan sample", {"-n", "--code", "--png", "--columns", "--seed", "-o"}},
       {"infogan codes", {"-o", "--delimiter", "--header"}},
-      {"dcgan sample", {"-n", "--png", "--columns", "--seed", "-o"}},
+      {"dcgan sample", {"-n", "--truncation", "--png", "--columns", "--seed", "-o"}},
       {"dcgan discriminate", {"-o", "--delimiter", "--header"}},
       {"forecast fit", {"-o", "--method", "--window", "--hidden", "--differencing", "--dropout", "--prior-sigma", "--epochs", "--batch-size",
                         "--learning-rate", "--seed", "--delimiter", "--header"}},

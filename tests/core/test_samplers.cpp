@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <limits>
 
 #include <Eigen/Cholesky>
 
@@ -34,6 +35,29 @@ TEST_CASE("normal sampler passes Kolmogorov-Smirnov", "[core][samplers]") {
   CHECK(tail == Approx(expected).epsilon(0.2));
   CHECK(z.maxCoeff() > 3.9);
   CHECK(z.minCoeff() < -3.9);
+}
+
+TEST_CASE("truncated normal sampler passes Kolmogorov-Smirnov on both of its branches, and tiny bounds end", "[core][samplers]") {
+  pml::Rng rng(11);
+  const auto phi = [](double v) { return 0.5 * std::erfc(-v / std::sqrt(2.0)); };
+  for (const double b : {0.3, 0.999, 1.0, 2.5}) {  // below 1: uniform proposals; from 1: normal ones
+    CAPTURE(b);
+    Eigen::VectorXd x(n);
+    pml::random::fill_truncated_normal(rng, x, b);
+    CHECK(x.cwiseAbs().maxCoeff() <= b);
+    const double lo = phi(-b), mass = phi(b) - lo;
+    CHECK(ks_statistic(x, [&](double v) { return (phi(v) - lo) / mass; }) < ks_critical(n));
+  }
+  Eigen::VectorXf tiny(1000);  // acceptance stays above 60% however small the bound
+  pml::random::fill_truncated_normal(rng, tiny, 1e-30);
+  CHECK(tiny.cwiseAbs().maxCoeff() <= 1e-30f);
+  Eigen::VectorXd wide(1000), plain(1000);  // an infinite bound: normal draws
+  pml::Rng r1(3), r2(3);
+  pml::random::fill_truncated_normal(r1, wide, std::numeric_limits<double>::infinity());
+  pml::random::fill_normal(r2, plain);
+  CHECK(wide == plain);
+  CHECK_THROWS_WITH(pml::random::fill_truncated_normal(rng, wide, 0.0), Contains("random::fill_truncated_normal") && Contains("bound") && Contains("0"));
+  CHECK_THROWS_WITH(pml::random::truncated_normal(rng, std::nan("")), Contains("random::truncated_normal") && Contains("bound") && Contains("nan"));
 }
 
 TEST_CASE("batch samplers fill blocks and are reproducible from the seed", "[core][samplers]") {

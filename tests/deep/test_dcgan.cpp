@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <limits>
 #include <vector>
 
 #include "pml/models/deep/dcgan.hpp"
@@ -104,6 +105,21 @@ TEST_CASE("DCGAN: generated images depend on their own noise only", "[deep][dcga
   CHECK((all.row(1) - all.row(2)).cwiseAbs().maxCoeff() > 1e-6);  // different noise, different images
   const Eigen::VectorXd d = gan.discriminate(x.topRows(10));
   CHECK((d.array() > 0 && d.array() < 1).all());
+}
+
+TEST_CASE("DCGAN: sample with truncated noise is generate() of truncated normal draws", "[deep][dcgan]") {
+  pml::Rng rng(12);
+  pml::DCGAN<double> gan(tiny(), rng);
+  pml::Rng a(13), b(13), c(13), d(13);
+  const Eigen::MatrixXd images = gan.sample(a, 5, 0.5);
+  Eigen::MatrixXd z(5, 4);
+  pml::random::fill_truncated_normal(b, z, 0.5);
+  CHECK(z.cwiseAbs().maxCoeff() <= 0.5);
+  CHECK(images == gan.generate(z));
+  CHECK(gan.sample(c, 5, std::numeric_limits<double>::infinity()) == gan.sample(d, 5));  // no truncation
+  CHECK_THROWS_WITH(gan.sample(rng, 5, 0.0), Contains("DCGAN::sample") && Contains("truncation") && Contains("0"));
+  CHECK_THROWS_WITH(gan.sample(rng, 5, -1.0), Contains("DCGAN::sample") && Contains("truncation") && Contains("-1"));
+  CHECK_THROWS_WITH(gan.sample(rng, 0, 1.0), Contains("DCGAN::sample") && Contains("n must be positive"));
 }
 
 TEST_CASE("DCGAN: save and load give the same images and verdicts bit for bit", "[deep][dcgan][io]") {

@@ -166,6 +166,32 @@ void fill_normal(Rng& rng, const Eigen::DenseBase<Derived>& out_,
   rng = local;
 }
 
+/// Standard normal draw truncated to [−bound, bound] (bound > 0; +∞: normal()). Exact: for bound ≥ 1 a normal
+/// draw redrawn while outside (acceptance ≥ 68%); below, a uniform draw on [−bound, bound] kept with probability
+/// exp(−z²/2) (≥ 60%), so it ends quickly for any bound. @throw std::domain_error unless bound > 0.
+template <Real T = double> T truncated_normal(Rng& rng, double bound) {
+  if (!(bound > 0)) pml::detail::throw_domain("random::truncated_normal", "bound", "be positive", pml::detail::describe(bound));
+  if (bound >= 1) {
+    double v = normal<double>(rng);
+    while (std::abs(v) > bound) v = normal<double>(rng);
+    return static_cast<T>(v);
+  }
+  for (;;) {
+    const double v = bound * (2 * uniform<double>(rng) - 1);
+    if (uniform<double>(rng) < std::exp(-0.5 * v * v)) return static_cast<T>(v);
+  }
+}
+
+/// Fills `out` with independent standard normal draws truncated to [−bound, bound] (truncated_normal), in
+/// column-major order. @throw std::domain_error unless bound > 0.
+template <class Derived> void fill_truncated_normal(Rng& rng, const Eigen::DenseBase<Derived>& out_, double bound) {
+  using T = typename Derived::Scalar;
+  if (!(bound > 0)) pml::detail::throw_domain("random::fill_truncated_normal", "bound", "be positive", pml::detail::describe(bound));
+  auto& out = const_cast<Eigen::DenseBase<Derived>&>(out_);
+  for (Index j = 0; j < out.cols(); ++j)
+    for (Index i = 0; i < out.rows(); ++i) out(i, j) = truncated_normal<T>(rng, bound);
+}
+
 /// Fills `out` with independent uniform draws on [0, 1).
 template <class Derived> void fill_uniform(Rng& rng, const Eigen::DenseBase<Derived>& out_) {
   using T = typename Derived::Scalar;

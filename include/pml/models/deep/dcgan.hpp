@@ -294,6 +294,18 @@ template <Real T = double> class DCGAN {
     random::fill_normal(rng, z);
     return generate(z);
   }
+  /// n images from truncated noise (the truncation trick, Brock et al. 2019): each z_i a standard normal
+  /// draw truncated to [−truncation, truncation] (random::truncated_normal), trading the images' diversity
+  /// for their quality; +∞ draws as sample(rng, n) does. n x C·H·W, values in [0, 1].
+  /// @throw std::invalid_argument for n <= 0; std::domain_error unless truncation > 0.
+  Matrix<T> sample(Rng& rng, Index n, double truncation) const {
+    if (n <= 0) pml::detail::throw_shape("DCGAN::sample", "n must be positive, got " + std::to_string(n));
+    if (!(truncation > 0)) detail::throw_domain("DCGAN::sample", "truncation", "be positive", detail::describe(truncation));
+    Matrix<T> z(n, options_.noise);
+    if (std::isinf(truncation)) random::fill_normal(rng, z);
+    else random::fill_truncated_normal(rng, z, truncation);
+    return generate(z);
+  }
   /// The images G(z) makes from given noise rows (values in [0, 1]), with the running statistics.
   /// @throw std::invalid_argument for z of the wrong width or no rows; std::domain_error for non-finite z.
   template <class Derived> Matrix<T> generate(const Eigen::MatrixBase<Derived>& z) const {
